@@ -1,0 +1,18 @@
+package io.twinserve.api.cli;
+
+import picocli.CommandLine.Command;
+
+/** {@code twinserve bench}: the project's own benchmarks, each printing ratios to a same-run baseline. */
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description = "Benchmarks that print one figure per line with a ratio to a baseline measured in the same run.",
+    subcommands = {BenchTracesCommand.class})
+final class BenchCommand implements Runnable {
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+}

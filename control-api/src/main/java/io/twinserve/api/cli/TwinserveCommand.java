@@ -1,0 +1,77 @@
+package io.twinserve.api.cli;
+
+import io.twinserve.traces.format.TraceFormatException;
+import io.twinserve.traces.spec.SpecException;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code twinserve} command: entry point of the application jar. */
+@Command(
+    name = "twinserve",
+    mixinStandardHelpOptions = true,
+    versionProvider = VersionProvider.class,
+    description = {
+      "Plans, simulates and serves LLM inference where many LoRA adapters share one base model.",
+      ""
+    },
+    subcommands = {TraceCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
+    footer = {
+      "",
+      "Examples:",
+      "  twinserve trace gen examples/workloads/chat-sessions.yaml -o out/chat.csv",
+      "  twinserve trace stats --json out/chat.csv",
+      "  twinserve help trace gen",
+      "",
+      "Exit codes: 0 success, 1 failure, 2 usage error."
+    })
+public final class TwinserveCommand implements Runnable {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  public static void main(String[] args) {
+    System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+  }
+
+  /** Runs the command line with the given streams; returns the exit code (used by tests too). */
+  public static int execute(String[] args, PrintWriter out, PrintWriter err) {
+    CommandLine cl = new CommandLine(new TwinserveCommand());
+    cl.setOut(out);
+    cl.setErr(err);
+    cl.setCaseInsensitiveEnumValuesAllowed(true);
+    cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+      commandLine.getErr().println("error: " + describe(ex));
+      if (Boolean.getBoolean("twinserve.debug")) {
+        ex.printStackTrace(commandLine.getErr());
+      }
+      commandLine.getErr().flush();
+      return ex instanceof CommandLine.ParameterException ? 2 : 1;
+    });
+    int code = cl.execute(args);
+    out.flush();
+    err.flush();
+    return code;
+  }
+
+  /** A one-line message for a failure a user can act on; stack traces only with -Dtwinserve.debug. */
+  static String describe(Throwable ex) {
+    return switch (ex) {
+      case TraceFormatException e -> e.getMessage();
+      case SpecException e -> e.getMessage();
+      case NoSuchFileException e -> e.getFile() + ": " + (e.getReason() == null ? "no such file" : e.getReason());
+      case AccessDeniedException e -> e.getFile() + ": permission denied";
+      case IOException e -> e.toString();
+      case IllegalArgumentException e -> e.getMessage();
+      case java.io.UncheckedIOException e -> describe(e.getCause());
+      default -> ex.toString();
+    };
+  }
+}

@@ -1,0 +1,189 @@
+package io.twinserve.traces.gen;
+
+import io.twinserve.traces.Request;
+import io.twinserve.traces.format.TraceReader;
+import io.twinserve.traces.spec.AdaptersSpec;
+import io.twinserve.traces.spec.ArrivalsSpec;
+import io.twinserve.traces.spec.WorkloadSpec;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.apache.commons.rng.UniformRandomProvider;
+import org.apache.commons.rng.sampling.distribution.AliasMethodDiscreteSampler;
+import org.apache.commons.rng.sampling.distribution.DiscreteSampler;
+
+/**
+ * Generates the requests of a {@link WorkloadSpec} in arrival order, lazily, as a {@link TraceReader}.
+ *
+ * <p>The same spec and seed give the same requests. Each concern draws from its own stream split from
+ * the seed (arrivals, adapter choice, lengths, sessions, ranks), so changing, say, the length
+ * distribution does not move the arrival times.
+ *
+ * <p>Per-adapter rates ({@code rate_tiers}) are generated as one Poisson stream at the summed rate whose
+ * arrivals pick their adapter with probability proportional to its rate: by the superposition theorem
+ * this is the same process as independent per-adapter Poisson streams, at one draw per request.
+ */
+public final class WorkloadGenerator implements TraceReader {
+  private final WorkloadSpec spec;
+  private final ArrivalProcess arrivals;
+  private final LengthDraw lengths;
+  private final SessionTurns sessions;
+  private final SplittableRandom adapterRng;
+  private final DiscreteSampler adapterSampler;
+  private final String[] adapterIds;
+  private final double baseShare;
+  private final List<Adapter> adapters;
+  private final long durationNs;
+  private final long requestLimit;
+  private long emitted;
+
+  public WorkloadGenerator(WorkloadSpec spec, Path baseDir) {
+    this.spec = spec;
+    SplittableRandom root = new SplittableRandom(spec.seed());
+    SplittableRandom arrivalRng = root.split();
+    this.adapterRng = root.split();
+    SplittableRandom lengthRng = root.split();
+    SplittableRandom sessionRng = root.split();
+    SplittableRandom rankRng = root.split();
+
+    AdaptersSpec a = spec.adapters();
+    double[] weights = adapterWeights(spec);
+    double weightSum = 0;
+    for (double w : weights) {
+      weightSum += w;
+    }
+    this.adapterIds = new String[a.count()];
+    int[] ranks = assignRanks(a, rankRng);
+    List<Adapter> list = new ArrayList<>(a.count());
+    this.baseShare = a.baseShare();
+    boolean tiers = spec.arrivals() instanceof ArrivalsSpec.Poisson p && p.rateTiers() != null;
+    for (int i = 0; i < a.count(); i++) {
+      adapterIds[i] = a.adapterId(i);
+      double share = (1 - baseShare) * weights[i] / weightSum;
+      list.add(new Adapter(adapterIds[i], ranks[i], share, tiers ? weights[i] : Double.NaN));
+    }
+    this.adapters = Collections.unmodifiableList(list);
+    if (a.count() > 0) {
+      double[] probabilities = new double[weights.length];
+      for (int i = 0; i < weights.length; i++) {
+        probabilities[i] = weights[i] / weightSum;
+      }
+      UniformRandomProvider urp = adapterRng::nextLong;
+      this.adapterSampler = AliasMethodDiscreteSampler.of(urp, probabilities);
+    } else {
+      this.adapterSampler = null;
+    }
+
+    double totalRate = tiers ? weightSum : rateOf(spec.arrivals());
+    Samplers samplers = new Samplers(baseDir);
+    this.arrivals = ArrivalProcess.of(spec.arrivals(), totalRate, arrivalRng, baseDir);
+    this.lengths = new LengthDraw(spec.lengths(), samplers, lengthRng);
+    this.sessions = spec.sessions() == null ? null
+        : new SessionTurns(spec.sessions(), spec.lengths(), lengths, samplers, sessionRng, this::pickAdapter);
+    this.durationNs = spec.durationS() == null ? Long.MAX_VALUE : (long) (spec.durationS() * 1e9);
+    this.requestLimit = spec.requests() == null ? Long.MAX_VALUE : spec.requests();
+  }
+
+  /** The adapters of this workload with their ranks and expected shares, in id order. */
+  public List<Adapter> adapters() {
+    return adapters;
+  }
+
+  public WorkloadSpec spec() {
+    return spec;
+  }
+
+  @Override
+  public Request next() {
+    if (emitted >= requestLimit) {
+      return null;
+    }
+    if (sessions != null) {
+      Request r = sessions.next(arrivals, durationNs, emitted);
+      if (r != null) {
+        emitted++;
+      }
+      return r;
+    }
+    long t = arrivals.next();
+    if (t >= durationNs) {
+      return null;
+    }
+    String adapter = pickAdapter();
+    lengths.draw();
+    return new Request(emitted++, t, null, Request.NO_TURN, adapter, lengths.promptTokens,
+        lengths.outputTokens, 0, null);
+  }
+
+  private String pickAdapter() {
+    if (adapterSampler == null) {
+      return null;
+    }
+    if (baseShare > 0 && adapterRng.nextDouble() < baseShare) {
+      return null;
+    }
+    return adapterIds[adapterSampler.sample()];
+  }
+
+  private static double rateOf(ArrivalsSpec a) {
+    return switch (a) {
+      case ArrivalsSpec.Poisson p -> p.rate();
+      case ArrivalsSpec.Gamma g -> g.rate();
+      case ArrivalsSpec.Constant c -> c.rate();
+      case ArrivalsSpec.Trace t -> Double.NaN;
+    };
+  }
+
+  /** Per-adapter weights: popularity, or with rate tiers each adapter's own rate. */
+  private static double[] adapterWeights(WorkloadSpec spec) {
+    int n = spec.adapters().count();
+    if (spec.arrivals() instanceof ArrivalsSpec.Poisson p && p.rateTiers() != null) {
+      // tiers cover contiguous blocks of adapters (about 1/T of them each), so that round-robin
+      // ranks are spread over every tier rather than tied to one
+      List<Double> tiers = p.rateTiers();
+      double[] w = new double[n];
+      for (int i = 0; i < n; i++) {
+        w[i] = tiers.get((int) ((long) i * tiers.size() / n));
+      }
+      return w;
+    }
+    return spec.adapters().popularity().weights(n);
+  }
+
+  private static int[] assignRanks(AdaptersSpec a, SplittableRandom rng) {
+    int[] ranks = new int[a.count()];
+    if (a.rankWeights() == null) {
+      for (int i = 0; i < ranks.length; i++) {
+        ranks[i] = a.ranks().get(i % a.ranks().size());
+      }
+      return ranks;
+    }
+    int[] values = new int[a.rankWeights().size()];
+    double[] p = new double[values.length];
+    double sum = 0;
+    int k = 0;
+    for (var e : a.rankWeights().entrySet()) {
+      values[k] = e.getKey();
+      p[k] = e.getValue();
+      sum += p[k];
+      k++;
+    }
+    for (int i = 0; i < p.length; i++) {
+      p[i] /= sum;
+    }
+    UniformRandomProvider urp = rng::nextLong;
+    DiscreteSampler s = AliasMethodDiscreteSampler.of(urp, p);
+    for (int i = 0; i < ranks.length; i++) {
+      ranks[i] = values[s.sample()];
+    }
+    return ranks;
+  }
+
+  @Override
+  public void close() throws IOException {
+    arrivals.close();
+  }
+}

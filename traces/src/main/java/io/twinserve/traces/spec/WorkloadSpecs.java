@@ -1,0 +1,168 @@
+package io.twinserve.traces.spec;
+
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.InvalidTypeIdException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+
+/**
+ * Reads workload specs from YAML (or JSON) into validated {@link WorkloadSpec}s. Every error becomes a
+ * {@link SpecException} naming the file, line and key path, with a suggestion for misspelled keys.
+ */
+public final class WorkloadSpecs {
+  private static final ObjectMapper YAML = configure(YAMLMapper.builder(new YAMLFactory()).build());
+
+  private WorkloadSpecs() {}
+
+  /** The mapper for spec records (snake_case keys, unknown keys rejected). */
+  public static ObjectMapper configure(ObjectMapper mapper) {
+    mapper.setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+    mapper.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    mapper.enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    mapper.enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+    mapper.enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+    return mapper;
+  }
+
+  public static WorkloadSpec load(Path file) throws IOException {
+    if (!Files.isRegularFile(file)) {
+      throw new NoSuchFileException(file.toString(), null, "no such workload spec file");
+    }
+    return parse(Files.readString(file), file);
+  }
+
+  /** Parses YAML text; {@code file} is used only in messages. */
+  public static WorkloadSpec parse(String yaml, Path file) {
+    return parse(yaml, file, WorkloadSpec.class);
+  }
+
+  /** Parses any spec record type with the same error handling (later modules reuse it). */
+  public static <T> T parse(String yaml, Path file, Class<T> type) {
+    if (yaml.isBlank()) {
+      throw new SpecException(file, 0, "", "the spec is empty; expected a YAML mapping (see docs/workload-spec.md)");
+    }
+    try {
+      T spec = YAML.readValue(yaml, type);
+      if (spec == null) {
+        throw new SpecException(file, 0, "", "the spec is empty; expected a YAML mapping");
+      }
+      return spec;
+    } catch (JsonMappingException e) {
+      throw translate(e, file);
+    } catch (JsonProcessingException e) {
+      int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
+      throw new SpecException(file, line, "", "is not valid YAML: " + e.getOriginalMessage());
+    }
+  }
+
+  static SpecException translate(JsonMappingException e, Path file) {
+    int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
+    List<JsonMappingException.Reference> refs = e.getPath();
+    for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+      if (c instanceof SpecException se) {
+        return se.within(file, line, path(refs, refs.size()));
+      }
+    }
+    if (e instanceof UnrecognizedPropertyException u) {
+      String key = u.getPropertyName();
+      Collection<String> known = new ArrayList<>();
+      for (Object o : u.getKnownPropertyIds()) {
+        known.add(String.valueOf(o));
+      }
+      known.remove("type");
+      return new SpecException(file, line, path(refs, refs.size()), "is not a known key"
+          + KeySuggestions.didYouMean(key, known) + (known.isEmpty() ? "" : "; expected one of " + String.join(", ", known.stream().sorted().toList())));
+    }
+    if (e instanceof InvalidTypeIdException t) {
+      List<String> names = subtypeNames(t.getBaseType().getRawClass());
+      String where = path(refs, refs.size());
+      String typePath = where.isEmpty() ? "type" : where + ".type";
+      if (t.getTypeId() == null) {
+        return new SpecException(file, line, typePath, "is required; expected one of " + String.join(", ", names));
+      }
+      return new SpecException(file, line, typePath, "'" + t.getTypeId() + "' is not a known type"
+          + KeySuggestions.didYouMean(t.getTypeId(), names) + "; expected one of " + String.join(", ", names));
+    }
+    if (e instanceof InvalidFormatException f) {
+      return new SpecException(file, line, path(refs, refs.size()), "expected " + describe(f.getTargetType())
+          + ", got '" + f.getValue() + "'");
+    }
+    if (e instanceof MismatchedInputException m && m.getTargetType() != null) {
+      return new SpecException(file, line, path(refs, refs.size()), "expected " + describe(m.getTargetType())
+          + " (" + m.getOriginalMessage().split("\n")[0] + ")");
+    }
+    return new SpecException(file, line, path(refs, refs.size()), e.getOriginalMessage());
+  }
+
+  private static String path(List<JsonMappingException.Reference> refs, int n) {
+    StringBuilder b = new StringBuilder();
+    for (int i = 0; i < n; i++) {
+      JsonMappingException.Reference r = refs.get(i);
+      if (r.getFieldName() != null) {
+        if (!b.isEmpty()) {
+          b.append('.');
+        }
+        b.append(r.getFieldName());
+      } else if (r.getIndex() >= 0) {
+        b.append('[').append(r.getIndex()).append(']');
+      }
+    }
+    return b.toString();
+  }
+
+  private static List<String> subtypeNames(Class<?> base) {
+    JsonSubTypes types = base.getAnnotation(JsonSubTypes.class);
+    List<String> names = new ArrayList<>();
+    if (types != null) {
+      for (JsonSubTypes.Type t : types.value()) {
+        names.add(t.name());
+      }
+    }
+    return names;
+  }
+
+  private static String describe(Class<?> type) {
+    if (type == Double.class || type == double.class) {
+      return "a number";
+    }
+    if (type == Integer.class || type == int.class || type == Long.class || type == long.class) {
+      return "an integer";
+    }
+    if (type == Boolean.class || type == boolean.class) {
+      return "true or false";
+    }
+    if (type == String.class) {
+      return "a string";
+    }
+    if (List.class.isAssignableFrom(type)) {
+      return "a list";
+    }
+    if (type.isEnum()) {
+      List<String> names = new ArrayList<>();
+      for (Object c : type.getEnumConstants()) {
+        names.add(c.toString().toLowerCase(java.util.Locale.ROOT));
+      }
+      return "one of " + String.join(", ", names);
+    }
+    if (type.isRecord() || type.isInterface()) {
+      return "a mapping";
+    }
+    return type.getSimpleName();
+  }
+}
