@@ -46,6 +46,8 @@ public record Request(
     if (sessionId != null && turnIndex < 0) {
       throw new IllegalArgumentException("turn must be >= 0 for a session request, got " + turnIndex);
     }
+    checkId("session_id", sessionId);
+    checkId("adapter", adapterId);
     if (prefixHashes == null) {
       prefixHashes = NO_HASHES;
     }
@@ -55,6 +57,13 @@ public record Request(
     }
     if (prefixHashes.length == 0 && prefixBlockSize != 0) {
       prefixBlockSize = 0;
+    }
+  }
+
+  private static void checkId(String field, String value) {
+    if (value != null && (value.indexOf('\n') >= 0 || value.indexOf('\r') >= 0)) {
+      throw new IllegalArgumentException(field + " must not contain a line break, got '"
+          + value.replace("\n", "\\n").replace("\r", "\\r") + "'");
     }
   }
 

@@ -106,9 +106,13 @@ final class AsciiOut implements Closeable {
     return this;
   }
 
-  /** A CSV field: quoted (RFC 4180) when it holds a comma, quote or line break. */
+  /**
+   * A CSV field: quoted (RFC 4180) when it holds a comma, quote or line break, and also when it is empty
+   * or starts or ends with whitespace or a control character, since readers trim unquoted fields and
+   * read an unquoted empty field as absent.
+   */
   AsciiOut csvField(String s) throws IOException {
-    boolean needsQuotes = false;
+    boolean needsQuotes = s.isEmpty() || s.charAt(0) <= ' ' || s.charAt(s.length() - 1) <= ' ';
     for (int i = 0; i < s.length() && !needsQuotes; i++) {
       char c = s.charAt(i);
       needsQuotes = c == ',' || c == '"' || c == '\n' || c == '\r';

@@ -83,7 +83,12 @@ final class AzureTimestamps {
     if (month < 1 || month > 12 || day < 1 || day > 31) {
       throw new IllegalArgumentException("expected a valid date (YYYY-MM-DD)");
     }
-    long d = java.time.LocalDate.of(year, month, Math.min(day, 28)).toEpochDay() + Math.max(0, day - 28);
+    long d;
+    try {
+      d = java.time.LocalDate.of(year, month, day).toEpochDay();
+    } catch (java.time.DateTimeException e) {
+      throw new IllegalArgumentException("expected a valid date, got day " + day + " of month " + month);
+    }
     System.arraycopy(b, start, cachedDate, 0, 10);
     cachedEpochDay = d;
     return d;

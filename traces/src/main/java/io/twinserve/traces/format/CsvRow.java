@@ -107,6 +107,11 @@ final class CsvRow {
     return starts[field] == ends[field];
   }
 
+  /** Whether the field was written in quotes, so that {@code ""} is an empty text rather than none. */
+  boolean isQuoted(int field) {
+    return quoted[field];
+  }
+
   /** 1-based column of a field's first character. */
   int column(int field) {
     return starts[field] - lineStart + 1 - (quoted[field] ? 1 : 0);

@@ -37,13 +37,13 @@ final class NativeCsvLineParser implements LineParser {
     out.id = row.nonNegativeLong(0, NativeFields.ID);
     out.timeNs = row.nonNegativeLong(1, NativeFields.ARRIVAL_NS);
     out.timeColumn = row.column(1);
-    if (!row.isEmpty(2)) {
+    if (!row.isEmpty(2) || row.isQuoted(2)) {
       out.sessionId = row.text(2);
     }
     if (!row.isEmpty(3)) {
       out.turnIndex = row.nonNegativeInt(3, NativeFields.TURN);
     }
-    if (!row.isEmpty(4)) {
+    if (!row.isEmpty(4) || row.isQuoted(4)) {
       out.adapterId = row.text(4);
     }
     out.promptTokens = row.nonNegativeInt(5, NativeFields.PROMPT_TOKENS);

@@ -24,7 +24,12 @@ final class NativeJsonlLineParser implements LineParser {
         continue;
       }
       switch (key) {
-        case NativeFields.ID -> out.id = json.longValue(key);
+        case NativeFields.ID -> {
+          out.id = json.longValue(key);
+          if (out.id < 0) {
+            throw json.error(key + ": expected a non-negative integer, got " + out.id);
+          }
+        }
         case NativeFields.ARRIVAL_NS -> {
           out.timeNs = json.longValue(key);
           hasArrival = true;

@@ -162,6 +162,13 @@ public final class TraceWriters {
   private record Mooncake(AsciiOut out) implements TraceWriter {
     @Override
     public void write(Request r) throws IOException {
+      long[] h = r.prefixHashes();
+      // checked before writing anything, so that a refused request leaves no partial line behind
+      if (h.length > 0 && r.prefixBlockSize() != MooncakeLineParser.BLOCK_TOKENS) {
+        throw new IllegalArgumentException("request " + r.id() + " has prefix hashes of "
+            + r.prefixBlockSize() + "-token blocks, but Mooncake's hash_ids are of "
+            + MooncakeLineParser.BLOCK_TOKENS + "-token blocks; convert to csv or jsonl instead");
+      }
       long ns = r.arrivalNs();
       out.text("{\"timestamp\": ").num(ns / 1_000_000L);
       long subMs = ns % 1_000_000L;
@@ -170,12 +177,6 @@ public final class TraceWriters {
       }
       out.text(", \"input_length\": ").num(r.promptTokens())
           .text(", \"output_length\": ").num(r.outputTokens()).text(", \"hash_ids\": [");
-      long[] h = r.prefixHashes();
-      if (h.length > 0 && r.prefixBlockSize() != MooncakeLineParser.BLOCK_TOKENS) {
-        throw new IllegalArgumentException("request " + r.id() + " has prefix hashes of "
-            + r.prefixBlockSize() + "-token blocks, but Mooncake's hash_ids are of "
-            + MooncakeLineParser.BLOCK_TOKENS + "-token blocks; convert to csv or jsonl instead");
-      }
       for (int i = 0; i < h.length; i++) {
         if (i > 0) {
           out.text(", ");

@@ -64,11 +64,50 @@ public final class WorkloadSpecs {
       }
       return spec;
     } catch (JsonMappingException e) {
-      throw translate(e, file);
+      SpecException translated = translate(e, file);
+      int line = lineOfKey(yaml, translated.keyPath());
+      throw line > 0 ? new SpecException(file, line, translated.keyPath(), translated.problem()) : translated;
     } catch (JsonProcessingException e) {
       int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
-      throw new SpecException(file, line, "", "is not valid YAML: " + e.getOriginalMessage());
+      throw new SpecException(file, line, "", "is not valid YAML: " + firstLine(e.getOriginalMessage()));
     }
+  }
+
+  /**
+   * The line of the deepest key of {@code keyPath} found in the text, following the path from parent to
+   * child; 0 when not even the first key is found. Jackson reports errors of record creators at the
+   * end of the mapping, so the text is a better guide to where a key is.
+   */
+  static int lineOfKey(String yaml, String keyPath) {
+    if (keyPath == null || keyPath.isEmpty()) {
+      return 0;
+    }
+    int from = 0;
+    int found = -1;
+    for (String segment : keyPath.split("\\.")) {
+      String key = segment.replaceAll("\\[\\d+]", "");
+      if (key.isEmpty()) {
+        continue;
+      }
+      java.util.regex.Matcher m = java.util.regex.Pattern
+          .compile("(?m)(^|[\\s{,])" + java.util.regex.Pattern.quote(key) + "\\s*:")
+          .matcher(yaml);
+      if (!m.find(from)) {
+        break;
+      }
+      found = m.end();
+      from = found;
+    }
+    if (found < 0) {
+      return 0;
+    }
+    int line = 1;
+    for (int i = 0; i < found; i++) {
+      if (yaml.charAt(i) == '\n') {
+        line++;
+      }
+    }
+    return line;
   }
 
   static SpecException translate(JsonMappingException e, Path file) {
@@ -104,10 +143,25 @@ public final class WorkloadSpecs {
           + ", got '" + f.getValue() + "'");
     }
     if (e instanceof MismatchedInputException m && m.getTargetType() != null) {
+      String original = m.getOriginalMessage();
+      String got = original.contains("from Array value") ? ", got a list"
+          : original.contains("from Object value") ? ", got a mapping"
+          : original.contains("from String value") ? ", got a string"
+          : original.contains("No content") || original.contains("null") ? ", got nothing" : "";
       return new SpecException(file, line, path(refs, refs.size()), "expected " + describe(m.getTargetType())
-          + " (" + m.getOriginalMessage().split("\n")[0] + ")");
+          + (got.isEmpty() ? " (" + original.split("\n")[0] + ")" : got));
     }
-    return new SpecException(file, line, path(refs, refs.size()), e.getOriginalMessage());
+    for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+      if (c instanceof com.fasterxml.jackson.core.exc.StreamReadException syntax) {
+        int at = syntax.getLocation() == null ? line : syntax.getLocation().getLineNr();
+        return new SpecException(file, at, "", "is not valid YAML: " + firstLine(syntax.getOriginalMessage()));
+      }
+    }
+    return new SpecException(file, line, path(refs, refs.size()), firstLine(e.getOriginalMessage()));
+  }
+
+  private static String firstLine(String message) {
+    return message == null ? "unknown error" : message.split("\n")[0].strip();
   }
 
   private static String path(List<JsonMappingException.Reference> refs, int n) {
