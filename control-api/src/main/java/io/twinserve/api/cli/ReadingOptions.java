@@ -7,8 +7,9 @@ import picocli.CommandLine.Option;
 /** How to read input traces; shared by the commands that read them. */
 final class ReadingOptions {
   @Option(names = {"-f", "--format"}, paramLabel = "FORMAT",
+      converter = FormatConverter.class,
       description = "Input format: azure, mooncake, burstgpt, csv or jsonl (default: detected from the content).")
-  String format;
+  TraceFormat format;
 
   @Option(names = "--skip-bad",
       description = "Skip malformed lines (and lines whose timestamp goes backwards) and report how many.")
@@ -20,6 +21,6 @@ final class ReadingOptions {
   boolean keepFailed;
 
   ReadOptions toReadOptions() {
-    return new ReadOptions(format == null ? null : TraceFormat.fromName(format), skipBad, keepFailed, false);
+    return new ReadOptions(format, skipBad, keepFailed, false);
   }
 }

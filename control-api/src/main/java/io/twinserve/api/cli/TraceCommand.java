@@ -11,7 +11,12 @@ import picocli.CommandLine.Command;
     footer = {
       "",
       "Formats: azure, mooncake, burstgpt (public traces) and csv, jsonl (twinserve's own, lossless).",
-      "See docs/trace-formats.md and docs/workload-spec.md."
+      "See docs/trace-formats.md and docs/workload-spec.md.",
+      "",
+      "Examples:",
+      "  twinserve trace gen examples/workloads/chat-sessions.yaml -o out/chat.jsonl",
+      "  twinserve trace stats out/chat.jsonl",
+      "  twinserve trace convert out/chat.jsonl -o out/chat.csv"
     })
 final class TraceCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;

@@ -44,9 +44,9 @@ final class TraceConvertCommand implements Callable<Integer> {
       description = "Output file (gzip-compressed when it ends in .gz).")
   Path output;
 
-  @Option(names = "--to", paramLabel = "FORMAT",
+  @Option(names = "--to", paramLabel = "FORMAT", converter = FormatConverter.class,
       description = "Output format: csv, jsonl, azure, mooncake or burstgpt (default: jsonl for .jsonl, else csv).")
-  String to;
+  TraceFormat to;
 
   @Option(names = "--sort",
       description = "Sort by arrival time in memory (for traces whose timestamps are out of order).")
@@ -59,7 +59,7 @@ final class TraceConvertCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    TraceFormat format = to == null ? TraceWriters.formatForName(output) : TraceFormat.fromName(to);
+    TraceFormat format = to == null ? TraceWriters.formatForName(output) : to;
     TraceTransforms t = transforms == null ? TraceTransforms.none() : transforms.toTransforms();
     var out = spec.commandLine().getOut();
     var err = spec.commandLine().getErr();

@@ -45,9 +45,9 @@ final class TraceGenCommand implements Callable<Integer> {
       description = "Trace file to write (gzip-compressed when it ends in .gz).")
   Path output;
 
-  @Option(names = "--format", paramLabel = "FORMAT",
+  @Option(names = "--format", paramLabel = "FORMAT", converter = FormatConverter.class,
       description = "csv, jsonl, azure, mooncake or burstgpt (default: jsonl for .jsonl, else csv).")
-  String format;
+  TraceFormat format;
 
   @Option(names = "--seed", paramLabel = "N", description = "Override the spec's seed.")
   Long seed;
@@ -65,7 +65,7 @@ final class TraceGenCommand implements Callable<Integer> {
     if (seed != null) {
       workload = workload.withSeed(seed);
     }
-    TraceFormat f = format == null ? TraceWriters.formatForName(output) : TraceFormat.fromName(format);
+    TraceFormat f = format == null ? TraceWriters.formatForName(output) : format;
     Path baseDir = specFile.toAbsolutePath().getParent();
     TraceStats stats = new TraceStats();
     var out = spec.commandLine().getOut();

@@ -121,7 +121,8 @@ class TraceCommandsTest {
     assertThat(unknown.exitCode()).isEqualTo(1);
     assertThat(unknown.err()).contains("unknown trace format").contains("azure, mooncake, burstgpt, csv, jsonl");
     Cli badFormat = Cli.run("trace", "stats", "--format", "parquet", odd.toString());
-    assertThat(badFormat.err()).contains("unknown trace format 'parquet'");
+    assertThat(badFormat.exitCode()).isEqualTo(2);
+    assertThat(badFormat.err()).contains("unknown trace format 'parquet'; expected one of azure");
   }
 
   @Test

@@ -147,7 +147,7 @@ final class JsonLine {
   }
 
   TraceFormatException error(String problem) {
-    int column = parser == null ? 0 : (int) parser.currentTokenLocation().getColumnNr();
+    int column = parser == null ? 0 : parser.currentTokenLocation().getColumnNr();
     return new TraceFormatException(file, lineNumber, Math.max(column, 0), problem);
   }
 

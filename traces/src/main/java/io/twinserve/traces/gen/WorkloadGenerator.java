@@ -31,10 +31,7 @@ public final class WorkloadGenerator implements TraceReader {
   private final ArrivalProcess arrivals;
   private final LengthDraw lengths;
   private final SessionTurns sessions;
-  private final SplittableRandom adapterRng;
-  private final DiscreteSampler adapterSampler;
-  private final String[] adapterIds;
-  private final double baseShare;
+  private final AdapterPicker adapterPicker;
   private final List<Adapter> adapters;
   private final long durationNs;
   private final long requestLimit;
@@ -44,7 +41,7 @@ public final class WorkloadGenerator implements TraceReader {
     this.spec = spec;
     SplittableRandom root = new SplittableRandom(spec.seed());
     SplittableRandom arrivalRng = root.split();
-    this.adapterRng = root.split();
+    SplittableRandom adapterRng = root.split();
     SplittableRandom lengthRng = root.split();
     SplittableRandom sessionRng = root.split();
     SplittableRandom rankRng = root.split();
@@ -55,34 +52,22 @@ public final class WorkloadGenerator implements TraceReader {
     for (double w : weights) {
       weightSum += w;
     }
-    this.adapterIds = new String[a.count()];
     int[] ranks = assignRanks(a, rankRng);
+    this.adapterPicker = new AdapterPicker(a, weights, adapterRng);
     List<Adapter> list = new ArrayList<>(a.count());
-    this.baseShare = a.baseShare();
     boolean tiers = spec.arrivals() instanceof ArrivalsSpec.Poisson p && p.rateTiers() != null;
     for (int i = 0; i < a.count(); i++) {
-      adapterIds[i] = a.adapterId(i);
-      double share = (1 - baseShare) * weights[i] / weightSum;
-      list.add(new Adapter(adapterIds[i], ranks[i], share, tiers ? weights[i] : Double.NaN));
+      double share = (1 - a.baseShare()) * weights[i] / weightSum;
+      list.add(new Adapter(adapterPicker.id(i), ranks[i], share, tiers ? weights[i] : Double.NaN));
     }
     this.adapters = Collections.unmodifiableList(list);
-    if (a.count() > 0) {
-      double[] probabilities = new double[weights.length];
-      for (int i = 0; i < weights.length; i++) {
-        probabilities[i] = weights[i] / weightSum;
-      }
-      UniformRandomProvider urp = adapterRng::nextLong;
-      this.adapterSampler = AliasMethodDiscreteSampler.of(urp, probabilities);
-    } else {
-      this.adapterSampler = null;
-    }
 
     double totalRate = tiers ? weightSum : rateOf(spec.arrivals());
     Samplers samplers = new Samplers(baseDir);
     this.arrivals = ArrivalProcess.of(spec.arrivals(), totalRate, arrivalRng, baseDir);
     this.lengths = new LengthDraw(spec.lengths(), samplers, lengthRng);
     this.sessions = spec.sessions() == null ? null
-        : new SessionTurns(spec.sessions(), spec.lengths(), lengths, samplers, sessionRng, this::pickAdapter);
+        : new SessionTurns(spec.sessions(), spec.lengths(), lengths, samplers, sessionRng, adapterPicker::pick);
     this.durationNs = spec.durationS() == null ? Long.MAX_VALUE : (long) (spec.durationS() * 1e9);
     this.requestLimit = spec.requests() == null ? Long.MAX_VALUE : spec.requests();
   }
@@ -112,20 +97,10 @@ public final class WorkloadGenerator implements TraceReader {
     if (t >= durationNs) {
       return null;
     }
-    String adapter = pickAdapter();
+    String adapter = adapterPicker.pick();
     lengths.draw();
     return new Request(emitted++, t, null, Request.NO_TURN, adapter, lengths.promptTokens,
         lengths.outputTokens, 0, null);
-  }
-
-  private String pickAdapter() {
-    if (adapterSampler == null) {
-      return null;
-    }
-    if (baseShare > 0 && adapterRng.nextDouble() < baseShare) {
-      return null;
-    }
-    return adapterIds[adapterSampler.sample()];
   }
 
   private static double rateOf(ArrivalsSpec a) {

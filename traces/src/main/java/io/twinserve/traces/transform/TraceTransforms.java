@@ -2,6 +2,7 @@ package io.twinserve.traces.transform;
 
 import io.twinserve.traces.Request;
 import io.twinserve.traces.format.TraceReader;
+import io.twinserve.traces.gen.AdapterPicker;
 import io.twinserve.traces.spec.AdaptersSpec;
 import java.io.IOException;
 import java.util.Arrays;
@@ -9,9 +10,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import org.apache.commons.rng.UniformRandomProvider;
-import org.apache.commons.rng.sampling.distribution.AliasMethodDiscreteSampler;
-import org.apache.commons.rng.sampling.distribution.DiscreteSampler;
 
 /**
  * Transformations applied while streaming a trace, in this order: window (in the source's seconds),
@@ -79,10 +77,7 @@ public record TraceTransforms(
     private final int maxPrompt;
     private final int maxOutput;
     private final SplittableRandom sampleRng;
-    private final SplittableRandom adapterRng;
-    private final DiscreteSampler adapterSampler;
-    private final String[] adapterIds;
-    private final double baseShare;
+    private final AdapterPicker adapters;
     private final Map<String, String> sessionAdapters = new HashMap<>();
     private boolean done;
 
@@ -96,26 +91,7 @@ public record TraceTransforms(
       this.maxOutput = t.maxOutput == null ? Integer.MAX_VALUE : t.maxOutput;
       SplittableRandom root = new SplittableRandom(t.seed);
       this.sampleRng = root.split();
-      this.adapterRng = root.split();
-      AdaptersSpec a = t.adapters;
-      if (a != null && a.count() > 0) {
-        adapterIds = new String[a.count()];
-        for (int i = 0; i < a.count(); i++) {
-          adapterIds[i] = a.adapterId(i);
-        }
-        double[] w = a.popularity().weights(a.count());
-        double sum = Arrays.stream(w).sum();
-        for (int i = 0; i < w.length; i++) {
-          w[i] /= sum;
-        }
-        UniformRandomProvider urp = adapterRng::nextLong;
-        adapterSampler = AliasMethodDiscreteSampler.of(urp, w);
-        baseShare = a.baseShare();
-      } else {
-        adapterIds = null;
-        adapterSampler = null;
-        baseShare = a == null ? Double.NaN : 1.0;
-      }
+      this.adapters = t.adapters == null ? null : new AdapterPicker(t.adapters, root.split());
     }
 
     @Override
@@ -142,7 +118,7 @@ public record TraceTransforms(
         if (r.promptTokens() > maxPrompt || r.outputTokens() > maxOutput) {
           r = cap(r);
         }
-        if (!Double.isNaN(baseShare)) {
+        if (adapters != null) {
           r = r.withAdapterId(assign(r));
         }
         return r;
@@ -169,18 +145,11 @@ public record TraceTransforms(
         if (known != null || sessionAdapters.containsKey(r.sessionId())) {
           return known;
         }
-        String drawn = draw();
+        String drawn = adapters.pick();
         sessionAdapters.put(r.sessionId(), drawn);
         return drawn;
       }
-      return draw();
-    }
-
-    private String draw() {
-      if (adapterSampler == null || (baseShare > 0 && adapterRng.nextDouble() < baseShare)) {
-        return null;
-      }
-      return adapterIds[adapterSampler.sample()];
+      return adapters.pick();
     }
 
     @Override
