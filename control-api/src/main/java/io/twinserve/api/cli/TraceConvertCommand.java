@@ -41,7 +41,7 @@ final class TraceConvertCommand implements Callable<Integer> {
   Path input;
 
   @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT",
-      description = "Output file (gzip-compressed when it ends in .gz).")
+      description = "Output file (gzip-compressed when it ends in .gz); '-' writes to standard output.")
   Path output;
 
   @Option(names = "--to", paramLabel = "FORMAT", converter = FormatConverter.class,
@@ -61,7 +61,8 @@ final class TraceConvertCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     TraceFormat format = to == null ? TraceWriters.formatForName(output) : to;
     TraceTransforms t = transforms == null ? TraceTransforms.none() : transforms.toTransforms();
-    var out = spec.commandLine().getOut();
+    boolean toStdout = output.toString().equals("-");
+    var out = toStdout ? spec.commandLine().getErr() : spec.commandLine().getOut();
     var err = spec.commandLine().getErr();
     if (!format.isLossless()) {
       err.println("note: " + format + " keeps " + switch (format) {
@@ -78,14 +79,15 @@ final class TraceConvertCommand implements Callable<Integer> {
     long written = 0;
     Progress progress = new Progress(err, "converting", true);
     try (TraceReader reader = t.apply(sort ? TraceReaders.openSorted(input, options) : TraceReaders.open(input, options));
-        TraceWriter writer = TraceWriters.open(output, format)) {
+        TraceWriter writer = toStdout ? TraceWriters.open(StandardStreams.stdout(), format)
+            : TraceWriters.open(output, format)) {
       Request r;
       while ((r = reader.next()) != null) {
         writer.write(r);
         progress.tick(++written);
       }
       progress.done();
-      out.printf(Locale.ROOT, "wrote %,d requests to %s (%s)%n", written, output, format);
+      out.printf(Locale.ROOT, "wrote %,d requests to %s (%s)%n", written, toStdout ? "standard output" : output, format);
       if (reader.skippedLines() > 0) {
         out.printf(Locale.ROOT, "skipped %,d malformed lines (--skip-bad)%n", reader.skippedLines());
         for (String e : reader.skippedExamples()) {

@@ -42,7 +42,8 @@ final class TraceGenCommand implements Callable<Integer> {
   Path specFile;
 
   @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT",
-      description = "Trace file to write (gzip-compressed when it ends in .gz).")
+      description = "Trace file to write (gzip-compressed when it ends in .gz); '-' writes it to standard"
+          + " output and the statistics to standard error.")
   Path output;
 
   @Option(names = "--format", paramLabel = "FORMAT", converter = FormatConverter.class,
@@ -68,12 +69,13 @@ final class TraceGenCommand implements Callable<Integer> {
     TraceFormat f = format == null ? TraceWriters.formatForName(output) : format;
     Path baseDir = specFile.toAbsolutePath().getParent();
     TraceStats stats = new TraceStats();
-    var out = spec.commandLine().getOut();
+    boolean toStdout = output.toString().equals("-");
+    var out = toStdout ? spec.commandLine().getErr() : spec.commandLine().getOut();
     Progress progress = new Progress(spec.commandLine().getErr(), "generating", true);
     long startNs = System.nanoTime();
     List<Adapter> adapters;
     try (WorkloadGenerator gen = new WorkloadGenerator(workload, baseDir);
-        TraceWriter writer = TraceWriters.open(output, f)) {
+        TraceWriter writer = toStdout ? TraceWriters.open(StandardStreams.stdout(), f) : TraceWriters.open(output, f)) {
       adapters = gen.adapters();
       Request r;
       while ((r = gen.next()) != null) {
@@ -94,7 +96,8 @@ final class TraceGenCommand implements Callable<Integer> {
       doc.put("adapters", adapters);
       out.println(Json.write(doc));
     } else {
-      out.printf(Locale.ROOT, "wrote %,d requests to %s (%s, seed %d) in %.2f s%n", stats.count(), output, f,
+      out.printf(Locale.ROOT, "wrote %,d requests to %s (%s, seed %d) in %.2f s%n", stats.count(),
+          toStdout ? "standard output" : output, f,
           workload.seed(), seconds);
       if (!adapters.isEmpty()) {
         Map<Integer, Integer> byRank = new java.util.TreeMap<>();
