@@ -29,8 +29,8 @@ final class TransformOptions {
   Integer maxOutput;
 
   @Option(names = "--assign-adapters", paramLabel = "SPEC.yaml",
-      description = "Assign adapters to requests from the adapters section (count, popularity,"
-          + " base_share) of this workload spec; turns of a session share one adapter.")
+      description = "Assign adapters to requests as this workload spec does (its adapters section,"
+          + " or its per-adapter rate_tiers); turns of a session share one adapter.")
   Path assignAdapters;
 
   @Option(names = "--seed", paramLabel = "N",
@@ -53,7 +53,7 @@ final class TransformOptions {
     WorkloadSpec spec = assignAdapters == null ? null : WorkloadSpecs.load(assignAdapters);
     long s = seed != null ? seed : spec != null ? spec.seed() : 0L;
     return new TraceTransforms(start, end, sample, timeScale, maxPrompt, maxOutput,
-        spec == null ? null : spec.adapters(), s);
+        spec, s);
   }
 
   private double parseSeconds(String text, String which) {

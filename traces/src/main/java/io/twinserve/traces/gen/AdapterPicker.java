@@ -1,6 +1,8 @@
 package io.twinserve.traces.gen;
 
 import io.twinserve.traces.spec.AdaptersSpec;
+import io.twinserve.traces.spec.ArrivalsSpec;
+import io.twinserve.traces.spec.WorkloadSpec;
 import java.util.SplittableRandom;
 import org.apache.commons.rng.UniformRandomProvider;
 import org.apache.commons.rng.sampling.distribution.AliasMethodDiscreteSampler;
@@ -19,6 +21,27 @@ public final class AdapterPicker {
   /** Picks by the spec's popularity model. */
   public AdapterPicker(AdaptersSpec spec, SplittableRandom rng) {
     this(spec, spec.popularity().weights(spec.count()), rng);
+  }
+
+  /** Picks as a workload's requests do: by per-adapter rates when it has rate tiers, else by popularity. */
+  public static AdapterPicker forWorkload(WorkloadSpec workload, SplittableRandom rng) {
+    return new AdapterPicker(workload.adapters(), weights(workload), rng);
+  }
+
+  /** Per-adapter weights: each adapter's own rate with rate tiers, else its popularity weight. */
+  static double[] weights(WorkloadSpec spec) {
+    int n = spec.adapters().count();
+    if (spec.arrivals() instanceof ArrivalsSpec.Poisson p && p.rateTiers() != null) {
+      // tiers cover contiguous blocks of adapters (about 1/T of them each), so that round-robin
+      // ranks are spread over every tier rather than tied to one
+      java.util.List<Double> tiers = p.rateTiers();
+      double[] w = new double[n];
+      for (int i = 0; i < n; i++) {
+        w[i] = tiers.get((int) ((long) i * tiers.size() / n));
+      }
+      return w;
+    }
+    return spec.adapters().popularity().weights(n);
   }
 
   /** Picks by explicit per-adapter weights (not normalised), such as per-adapter rates. */

@@ -47,7 +47,7 @@ public final class WorkloadGenerator implements TraceReader {
     SplittableRandom rankRng = root.split();
 
     AdaptersSpec a = spec.adapters();
-    double[] weights = adapterWeights(spec);
+    double[] weights = AdapterPicker.weights(spec);
     double weightSum = 0;
     for (double w : weights) {
       weightSum += w;
@@ -110,22 +110,6 @@ public final class WorkloadGenerator implements TraceReader {
       case ArrivalsSpec.Constant c -> c.rate();
       case ArrivalsSpec.Trace t -> Double.NaN;
     };
-  }
-
-  /** Per-adapter weights: popularity, or with rate tiers each adapter's own rate. */
-  private static double[] adapterWeights(WorkloadSpec spec) {
-    int n = spec.adapters().count();
-    if (spec.arrivals() instanceof ArrivalsSpec.Poisson p && p.rateTiers() != null) {
-      // tiers cover contiguous blocks of adapters (about 1/T of them each), so that round-robin
-      // ranks are spread over every tier rather than tied to one
-      List<Double> tiers = p.rateTiers();
-      double[] w = new double[n];
-      for (int i = 0; i < n; i++) {
-        w[i] = tiers.get((int) ((long) i * tiers.size() / n));
-      }
-      return w;
-    }
-    return spec.adapters().popularity().weights(n);
   }
 
   private static int[] assignRanks(AdaptersSpec a, SplittableRandom rng) {

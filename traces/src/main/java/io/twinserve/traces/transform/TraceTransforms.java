@@ -3,7 +3,7 @@ package io.twinserve.traces.transform;
 import io.twinserve.traces.Request;
 import io.twinserve.traces.format.TraceReader;
 import io.twinserve.traces.gen.AdapterPicker;
-import io.twinserve.traces.spec.AdaptersSpec;
+import io.twinserve.traces.spec.WorkloadSpec;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -21,7 +21,8 @@ import java.util.SplittableRandom;
  * @param timeScale multiply the arrival rate by this factor (arrival times are divided by it)
  * @param maxPrompt clip prompts (and their prefix hashes) to this many tokens
  * @param maxOutput clip outputs to this many tokens
- * @param adapters assign adapters from this popularity model (null: keep the trace's)
+ * @param adapters assign adapters as this workload's requests get them: its adapters section and, with
+ *     rate tiers, the per-adapter rates (null: keep the trace's adapters)
  * @param seed seed for sampling and adapter assignment
  */
 public record TraceTransforms(
@@ -31,7 +32,7 @@ public record TraceTransforms(
     Double timeScale,
     Integer maxPrompt,
     Integer maxOutput,
-    AdaptersSpec adapters,
+    WorkloadSpec adapters,
     long seed) {
 
   public TraceTransforms {
@@ -91,7 +92,7 @@ public record TraceTransforms(
       this.maxOutput = t.maxOutput == null ? Integer.MAX_VALUE : t.maxOutput;
       SplittableRandom root = new SplittableRandom(t.seed);
       this.sampleRng = root.split();
-      this.adapters = t.adapters == null ? null : new AdapterPicker(t.adapters, root.split());
+      this.adapters = t.adapters == null ? null : AdapterPicker.forWorkload(t.adapters, root.split());
     }
 
     @Override

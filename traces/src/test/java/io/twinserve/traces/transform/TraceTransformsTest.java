@@ -6,8 +6,8 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.twinserve.traces.Request;
 import io.twinserve.traces.format.TraceReader;
-import io.twinserve.traces.spec.AdaptersSpec;
-import io.twinserve.traces.spec.PopularitySpec;
+import io.twinserve.traces.spec.WorkloadSpec;
+import io.twinserve.traces.spec.WorkloadSpecs;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -72,8 +72,12 @@ class TraceTransformsTest {
 
   @Test
   void assignedAdaptersFollowPopularityAndSessionsKeepTheirs() throws IOException {
-    AdaptersSpec adapters = new AdaptersSpec(4, null, null, new PopularitySpec.Weights(List.of(1.0, 1.0, 1.0, 5.0)),
-        0.2, "lora-");
+    WorkloadSpec adapters = WorkloadSpecs.parse("""
+        duration_s: 1
+        arrivals: {type: poisson, rate: 1}
+        adapters: {count: 4, popularity: {type: weights, weights: [1, 1, 1, 5]}, base_share: 0.2, id_prefix: lora-}
+        lengths: {prompt: {type: fixed, value: 1}, output: {type: fixed, value: 1}}
+        """, java.nio.file.Path.of("a.yaml"));
     List<Request> in = new ArrayList<>();
     for (int i = 0; i < 40000; i++) {
       String session = i % 4 == 0 ? "s" + (i % 400) : null;
@@ -93,6 +97,19 @@ class TraceTransformsTest {
     }
     assertThat(counts.get("null") / 40000.0).isCloseTo(0.2, within(0.02));
     assertThat(counts.get("lora-003") / 40000.0).isCloseTo(0.8 * 5 / 8, within(0.03));
+  }
+
+  @Test
+  void assignmentFromARateTierSpecFollowsThePerAdapterRates() throws IOException {
+    WorkloadSpec tiers = WorkloadSpecs.parse("""
+        duration_s: 1
+        arrivals: {type: poisson, rate_tiers: [3, 1]}
+        adapters: {count: 2}
+        lengths: {prompt: {type: fixed, value: 1}, output: {type: fixed, value: 1}}
+        """, java.nio.file.Path.of("t.yaml"));
+    List<Request> out = run(new TraceTransforms(null, null, null, null, null, null, tiers, 1), everySecond(40000));
+    long first = out.stream().filter(r -> "adapter-000".equals(r.adapterId())).count();
+    assertThat(first / 40000.0).isCloseTo(0.75, within(0.01));
   }
 
   @Test
