@@ -1,6 +1,6 @@
 /**
- * The digital twin of an LLM serving cluster: scheduler, paged KV cache, adapter cache, router,
- * autoscaler, event loop and performance models. It consumes workloads from
- * {@code io.twinserve.traces}. The simulator itself lands with the twin core issue (#3).
+ * The digital twin of an LLM serving replica: profiles, memory model, performance models, the
+ * scheduler with its KV block manager and adapter cache, the event loop and metrics. It consumes
+ * workloads from {@code io.twinserve.traces}.
  */
 package io.twinserve.twin;

@@ -18,7 +18,7 @@ import picocli.CommandLine.Command;
       "Plans, simulates and serves LLM inference where many LoRA adapters share one base model.",
       ""
     },
-    subcommands = {TraceCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
+    subcommands = {TraceCommand.class, CalibrateCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
     footer = {
       "",
       "Examples:",

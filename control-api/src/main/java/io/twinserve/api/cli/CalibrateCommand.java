@@ -1,0 +1,99 @@
+package io.twinserve.api.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import io.twinserve.twin.calibrate.Calibrator;
+import io.twinserve.twin.calibrate.FitRow;
+import io.twinserve.twin.perf.Calibration;
+import io.twinserve.twin.profile.Profiles;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code twinserve calibrate}: fit the twin to a measurement set and report every row's error. */
+@Command(
+    name = "calibrate",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Fit the twin's memory and performance parameters to measurements (a folder with setup.yaml and",
+      "data/), reproduce every measured row with the fitted twin, print each row's error and write one",
+      "calibration file per model. See docs/calibration.md."
+    },
+    footer = {
+      "",
+      "Examples:",
+      "  twinserve calibrate calibration/vllm-0.8.5-h100-64gb",
+      "  twinserve calibrate calibration/vllm-0.8.5-h100-64gb \\",
+      "      -o twin/src/main/resources/io/twinserve/twin/calibrations/vllm-0.8.5-h100-64gb"
+    })
+final class CalibrateCommand implements Callable<Integer> {
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "FOLDER", description = "A calibration folder (setup.yaml and data/).")
+  Path folder;
+
+  @Option(names = {"-o", "--output"}, paramLabel = "DIR",
+      description = "Where to write the calibration files (default: out/calibrations/<setup name>).")
+  Path output;
+
+  @Option(names = "--json", description = "Print the fit rows as JSON.")
+  boolean json;
+
+  static ObjectMapper yaml() {
+    ObjectMapper m = new ObjectMapper(new YAMLFactory().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+        .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));
+    m.setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+    m.enable(SerializationFeature.INDENT_OUTPUT);
+    return m;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    Calibrator.Result result = Calibrator.forFolder(folder, Profiles.builtIn()).run();
+    Path dir = output != null ? output
+        : Path.of("out", "calibrations", folder.toAbsolutePath().normalize().getFileName().toString());
+    Files.createDirectories(dir);
+    ObjectMapper yaml = yaml();
+    for (Calibration c : result.calibrations()) {
+      Path file = dir.resolve(c.model() + ".yaml");
+      String header = "# Written by 'twinserve calibrate " + folder + "'. Do not edit: re-run the command.\n";
+      Files.writeString(file, header + yaml.writeValueAsString(c));
+    }
+    if (json) {
+      Map<String, Object> doc = new LinkedHashMap<>();
+      doc.put("output", dir.toString());
+      doc.put("worst", result.worst());
+      doc.put("rows", result.rows());
+      out.println(Json.write(doc));
+      return 0;
+    }
+    out.printf(Locale.ROOT, "%-22s %-40s %-40s %-18s %12s %12s %8s%n", "model", "file", "row", "quantity", "measured",
+        "twin", "error");
+    for (FitRow r : result.rows()) {
+      out.printf(Locale.ROOT, "%-22s %-40s %-40s %-18s %12.3f %12.3f %7.2f%%%n", r.model(), r.file(), r.row(),
+          r.quantity(), r.measured(), r.predicted(), r.errorPct());
+    }
+    Map<String, FitRow> worstPerFile = new LinkedHashMap<>();
+    for (FitRow r : result.rows()) {
+      worstPerFile.merge(r.file(), r, (a, b) -> Math.abs(b.errorPct()) > Math.abs(a.errorPct()) ? b : a);
+    }
+    out.println();
+    for (FitRow r : worstPerFile.values()) {
+      out.printf(Locale.ROOT, "worst in %-40s %7.2f%%  (%s, %s, %s)%n", r.file(), r.errorPct(), r.model(), r.row(),
+          r.quantity());
+    }
+    out.printf(Locale.ROOT, "wrote %d calibration files to %s%n", result.calibrations().size(), dir);
+    return 0;
+  }
+}

@@ -1,0 +1,241 @@
+package io.twinserve.twin.adapters;
+
+import java.util.Arrays;
+
+/**
+ * Where each adapter is: in one of {@code gpuSlots} GPU slots, in the host-memory tier of
+ * {@code cpuSlots} adapters, or only in storage.
+ *
+ * <p>A slot in use by a running sequence is never evicted; among unused slots the least recently used
+ * goes first. The host tier is LRU too. Adapters are indices 0..n-1; -1 is the base model, which needs
+ * no slot. A load returns its duration: host to GPU, plus storage to host when the adapter is not in the
+ * host tier. Load times come from the caller's {@link LoadTimes}.
+ */
+public final class AdapterCache {
+  private static final int NONE = -1;
+
+  /** Prices adapter loads. */
+  public interface LoadTimes {
+    long fromCpuNs(int adapter);
+
+    long fromStorageNs(int adapter);
+  }
+
+  private final int gpuSlots;
+  private final int cpuSlots;
+  private final LoadTimes loadTimes;
+  private final int[] slotAdapter;
+  private final int[] slotRefs;
+  private final long[] slotLastUse;
+  private final long[] slotReadyNs;
+  private int[] slotOf;
+  private long[] cpuLastUse;
+  private boolean[] inCpu;
+  private int cpuCount;
+  private long tick;
+  private long loads;
+  private long storageLoads;
+  private long loadNs;
+
+  public AdapterCache(int gpuSlots, int cpuSlots, int adapters, LoadTimes loadTimes) {
+    this.gpuSlots = gpuSlots;
+    this.cpuSlots = cpuSlots;
+    this.loadTimes = loadTimes;
+    this.slotAdapter = new int[gpuSlots];
+    this.slotRefs = new int[gpuSlots];
+    this.slotLastUse = new long[gpuSlots];
+    this.slotReadyNs = new long[gpuSlots];
+    Arrays.fill(slotAdapter, NONE);
+    this.slotOf = new int[Math.max(1, adapters)];
+    Arrays.fill(slotOf, NONE);
+    this.cpuLastUse = new long[Math.max(1, adapters)];
+    this.inCpu = new boolean[Math.max(1, adapters)];
+  }
+
+  public int gpuSlots() {
+    return gpuSlots;
+  }
+
+  public boolean isResident(int adapter) {
+    return adapter < 0 || slotOf[adapter] != NONE;
+  }
+
+  /** Whether the adapter is resident and its load has finished by {@code nowNs}. */
+  public boolean isReady(int adapter, long nowNs) {
+    return adapter < 0 || (slotOf[adapter] != NONE && slotReadyNs[slotOf[adapter]] <= nowNs);
+  }
+
+  /** When a resident adapter's load finishes (0 for the base model or a loaded adapter). */
+  public long readyNs(int adapter) {
+    return adapter < 0 || slotOf[adapter] == NONE ? 0 : slotReadyNs[slotOf[adapter]];
+  }
+
+  /** Whether a slot is free or holds an adapter no running sequence uses. */
+  public boolean hasReplaceableSlot() {
+    for (int s = 0; s < gpuSlots; s++) {
+      if (slotAdapter[s] == NONE || slotRefs[s] == 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether a sequence of this adapter can be scheduled now, possibly after loading it. */
+  public boolean canUse(int adapter) {
+    return adapter < 0 || slotOf[adapter] != NONE || hasReplaceableSlot();
+  }
+
+  /**
+   * Takes a reference on the adapter for a running sequence, loading it if needed (evicting the least
+   * recently used unused slot). Returns the load's duration in ns (0 when resident); the slot is ready
+   * at {@code nowNs} plus that duration.
+   */
+  public long acquire(int adapter, long nowNs) {
+    if (adapter < 0) {
+      return 0;
+    }
+    tick++;
+    int s = slotOf[adapter];
+    long duration = 0;
+    if (s == NONE) {
+      s = victim();
+      if (s == NONE) {
+        throw new IllegalStateException("no slot for adapter " + adapter + ": all " + gpuSlots + " in use");
+      }
+      if (slotAdapter[s] != NONE) {
+        slotOf[slotAdapter[s]] = NONE;
+      }
+      duration = load(adapter);
+      slotAdapter[s] = adapter;
+      slotOf[adapter] = s;
+      slotReadyNs[s] = nowNs + duration;
+    }
+    slotRefs[s]++;
+    slotLastUse[s] = tick;
+    return duration;
+  }
+
+  public void release(int adapter) {
+    if (adapter < 0) {
+      return;
+    }
+    int s = slotOf[adapter];
+    if (s == NONE || slotRefs[s] == 0) {
+      throw new IllegalStateException("adapter " + adapter + " released but not in use");
+    }
+    slotRefs[s]--;
+  }
+
+  /**
+   * Grows the adapter index space (for adapters first seen in a trace); with {@code preload} the new
+   * adapters start in the host tier while it has room.
+   */
+  public void ensureAdapters(int count, boolean preload) {
+    ensureAdapters(count);
+    if (preload) {
+      for (int a = 0; a < count && cpuCount < cpuSlots; a++) {
+        if (!inCpu[a]) {
+          inCpu[a] = true;
+          cpuCount++;
+        }
+      }
+    }
+  }
+
+  /** Grows the adapter index space (for adapters first seen in a trace). */
+  public void ensureAdapters(int count) {
+    if (count > slotOf.length) {
+      int old = slotOf.length;
+      slotOf = Arrays.copyOf(slotOf, count);
+      Arrays.fill(slotOf, old, count, NONE);
+      cpuLastUse = Arrays.copyOf(cpuLastUse, count);
+      inCpu = Arrays.copyOf(inCpu, count);
+    }
+  }
+
+  private int victim() {
+    int best = NONE;
+    for (int s = 0; s < gpuSlots; s++) {
+      if (slotAdapter[s] == NONE) {
+        return s;
+      }
+      if (slotRefs[s] == 0 && (best == NONE || slotLastUse[s] < slotLastUse[best])) {
+        best = s;
+      }
+    }
+    return best;
+  }
+
+  private long load(int adapter) {
+    long ns = loadTimes.fromCpuNs(adapter);
+    loads++;
+    if (!inCpu[adapter]) {
+      ns += loadTimes.fromStorageNs(adapter);
+      storageLoads++;
+      if (cpuCount >= cpuSlots) {
+        evictCpu();
+      }
+      inCpu[adapter] = true;
+      cpuCount++;
+    }
+    cpuLastUse[adapter] = tick;
+    loadNs += ns;
+    return ns;
+  }
+
+  private void evictCpu() {
+    int victim = NONE;
+    for (int a = 0; a < inCpu.length; a++) {
+      // an adapter in a GPU slot keeps its host copy
+      if (inCpu[a] && slotOf[a] == NONE && (victim == NONE || cpuLastUse[a] < cpuLastUse[victim])) {
+        victim = a;
+      }
+    }
+    if (victim != NONE) {
+      inCpu[victim] = false;
+      cpuCount--;
+    }
+  }
+
+  /** Preloads adapters into the host tier (as the study did), least important last. */
+  public void preloadCpu(int count) {
+    for (int a = 0; a < Math.min(count, inCpu.length) && cpuCount < cpuSlots; a++) {
+      if (!inCpu[a]) {
+        inCpu[a] = true;
+        cpuCount++;
+      }
+    }
+  }
+
+  public long loads() {
+    return loads;
+  }
+
+  public long storageLoads() {
+    return storageLoads;
+  }
+
+  public long loadNs() {
+    return loadNs;
+  }
+
+  /** The adapter in a GPU slot, or -1. */
+  public int adapterInSlot(int slot) {
+    return slotAdapter[slot];
+  }
+
+  public int refs(int adapter) {
+    return adapter < 0 || slotOf[adapter] == NONE ? 0 : slotRefs[slotOf[adapter]];
+  }
+
+  /** Distinct adapters held by running sequences (for invariant checks). */
+  public int adaptersInUse() {
+    int n = 0;
+    for (int s = 0; s < gpuSlots; s++) {
+      if (slotAdapter[s] != NONE && slotRefs[s] > 0) {
+        n++;
+      }
+    }
+    return n;
+  }
+}

@@ -1,0 +1,63 @@
+package io.twinserve.twin.calibrate;
+
+import io.twinserve.traces.format.TraceFormatException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/** A small, clean CSV table of measurements read whole, with errors naming the file, line and column. */
+final class Csv {
+  final Path file;
+  final List<String> header;
+  final List<String[]> rows = new ArrayList<>();
+  final List<Integer> lines = new ArrayList<>();
+
+  Csv(Path file) throws IOException {
+    this.file = file;
+    List<String> all = Files.readAllLines(file);
+    if (all.isEmpty()) {
+      throw new TraceFormatException(file, 0, 0, "the file is empty; expected a header and rows");
+    }
+    header = Arrays.asList(all.get(0).trim().split(",", -1));
+    for (int i = 1; i < all.size(); i++) {
+      if (all.get(i).isBlank()) {
+        continue;
+      }
+      String[] f = all.get(i).trim().split(",", -1);
+      if (f.length != header.size()) {
+        throw new TraceFormatException(file, i + 1, 0, "expected " + header.size() + " fields (" + String.join(",", header)
+            + "), got " + f.length);
+      }
+      rows.add(f);
+      lines.add(i + 1);
+    }
+  }
+
+  int column(String name) {
+    int c = header.indexOf(name);
+    if (c < 0) {
+      throw new TraceFormatException(file, 1, 0, "no column '" + name + "'; found " + header);
+    }
+    return c;
+  }
+
+  String text(int row, String name) {
+    return rows.get(row)[column(name)];
+  }
+
+  double number(int row, String name) {
+    String t = text(row, name);
+    try {
+      return Double.parseDouble(t);
+    } catch (NumberFormatException e) {
+      throw new TraceFormatException(file, lines.get(row), 0, name + ": expected a number, got '" + t + "'");
+    }
+  }
+
+  int size() {
+    return rows.size();
+  }
+}

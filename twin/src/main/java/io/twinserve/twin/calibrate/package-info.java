@@ -1,0 +1,2 @@
+/** Fitting the twin's memory and performance parameters to measurements ({@code twinserve calibrate}). */
+package io.twinserve.twin.calibrate;

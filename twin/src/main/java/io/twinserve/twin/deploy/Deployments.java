@@ -1,0 +1,100 @@
+package io.twinserve.twin.deploy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.twinserve.traces.spec.SpecException;
+import io.twinserve.traces.spec.WorkloadSpecs;
+import io.twinserve.twin.memory.MemoryBreakdown;
+import io.twinserve.twin.memory.MemoryCalibration;
+import io.twinserve.twin.memory.MemoryModel;
+import io.twinserve.twin.perf.Calibration;
+import io.twinserve.twin.perf.RooflineParams;
+import io.twinserve.twin.perf.RooflinePerfModel;
+import io.twinserve.twin.profile.GpuProfile;
+import io.twinserve.twin.profile.ModelProfile;
+import io.twinserve.twin.profile.ProfileException;
+import io.twinserve.twin.profile.Profiles;
+import io.twinserve.twin.sched.SchedulerConfig;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+/** Reads deployment specs and calibrations, and resolves them into {@link ResolvedReplica}s. */
+public final class Deployments {
+  private static final ObjectMapper YAML = WorkloadSpecs.configure(new YAMLMapper());
+
+  private Deployments() {}
+
+  public static DeploymentSpec load(Path file) throws IOException {
+    if (!Files.isRegularFile(file)) {
+      throw new NoSuchFileException(file.toString(), null, "no such deployment file");
+    }
+    return parse(Files.readString(file), file);
+  }
+
+  public static DeploymentSpec parse(String yaml, Path file) {
+    return WorkloadSpecs.parse(yaml, file, DeploymentSpec.class);
+  }
+
+  /** A built-in calibration by name (e.g. {@code vllm-0.8.5-h100-64gb/llama-3.1-8b}) or a file. */
+  public static Calibration calibration(String nameOrPath) throws IOException {
+    String resource = "/io/twinserve/twin/calibrations/" + nameOrPath + ".yaml";
+    try (InputStream in = Deployments.class.getResourceAsStream(resource)) {
+      if (in != null) {
+        return YAML.readValue(in, Calibration.class);
+      }
+    }
+    Path p = Path.of(nameOrPath);
+    if (Files.isRegularFile(p)) {
+      try {
+        return YAML.readValue(p.toFile(), Calibration.class);
+      } catch (com.fasterxml.jackson.databind.JsonMappingException e) {
+        throw new SpecException(p, e.getLocation() == null ? 0 : e.getLocation().getLineNr(), "",
+            "is not a calibration file: " + e.getOriginalMessage().split("\n")[0]);
+      }
+    }
+    throw new SpecException("perf_model.calibration", "'" + nameOrPath + "' is neither a built-in calibration ("
+        + String.join(", ", builtInCalibrations()) + ") nor a calibration file");
+  }
+
+  public static java.util.List<String> builtInCalibrations() {
+    return java.util.List.of("vllm-0.8.5-h100-64gb/llama-3.1-8b", "vllm-0.8.5-h100-64gb/qwen2.5-7b");
+  }
+
+  public static ResolvedReplica resolve(DeploymentSpec spec, Profiles profiles) throws IOException {
+    ModelProfile model;
+    GpuProfile gpu;
+    try {
+      model = profiles.model(spec.model());
+    } catch (ProfileException e) {
+      throw new SpecException("model", e.getMessage());
+    }
+    try {
+      gpu = profiles.gpu(spec.gpu());
+    } catch (ProfileException e) {
+      throw new SpecException("gpu", e.getMessage());
+    }
+    Calibration cal = spec.perfModel().calibration() == null ? null : calibration(spec.perfModel().calibration());
+    if (cal != null && !cal.gpu().equals(gpu.name())) {
+      throw new SpecException("perf_model.calibration", "'" + cal.name() + "' was fitted on GPU " + cal.gpu()
+          + ", but the deployment runs on " + gpu.name() + "; choose a calibration for this GPU or none");
+    }
+    if (cal != null && !cal.model().equals(model.name())) {
+      throw new SpecException("perf_model.calibration", "'" + cal.name() + "' was fitted for model " + cal.model()
+          + ", but the deployment serves " + model.name());
+    }
+    ReplicaSpec r = spec.replica();
+    MemoryCalibration mem = cal != null && cal.memory() != null ? cal.memory()
+        : MemoryCalibration.defaults(model, r.maxNumBatchedTokens());
+    MemoryBreakdown memory = MemoryModel.resolve(model, gpu, r, mem);
+    RooflineParams params = cal != null && cal.roofline() != null ? cal.roofline() : RooflineParams.defaults();
+    RooflinePerfModel perf = new RooflinePerfModel(model, gpu, r.tp(), params);
+    int maxModelLen = r.maxModelLen() != null ? r.maxModelLen() : model.maxModelLen();
+    SchedulerConfig sc = new SchedulerConfig(r.maxNumSeqs(), r.maxNumBatchedTokens(), r.chunkedPrefill(),
+        r.blockSize(), memory.kvCacheTokens(), r.prefixCaching(), r.maxAdapters(), r.maxCpuAdapters(),
+        r.maxAdapterRank(), maxModelLen, r.adapterLoad() == ReplicaSpec.AdapterLoad.ASYNC);
+    return new ResolvedReplica(spec, model, gpu, cal, memory, perf, sc);
+  }
+}

@@ -1,0 +1,81 @@
+package io.twinserve.twin.deploy;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.twinserve.traces.spec.SpecException;
+
+/**
+ * The configuration of one replica, with vLLM's meaning for each key (documented in
+ * docs/deployment-spec.md). Null means the default.
+ *
+ * @param kvCacheLen KV-cache capacity in tokens; derived from {@code gpu_memory_utilization} when absent
+ * @param maxAdapters GPU adapter slots: the most distinct adapters in one batch (0 disables LoRA)
+ * @param maxCpuAdapters adapters kept in host memory (LRU); loading from there skips storage
+ * @param maxAdapterRank slot buffers are reserved at this rank
+ * @param maxModelLen the longest sequence; a replica whose KV cache cannot hold one does not start
+ */
+public record ReplicaSpec(
+    Integer tp,
+    Integer kvCacheLen,
+    Double gpuMemoryUtilization,
+    Integer maxAdapters,
+    Integer maxCpuAdapters,
+    Integer maxAdapterRank,
+    Integer maxNumSeqs,
+    Integer maxNumBatchedTokens,
+    Integer blockSize,
+    Boolean chunkedPrefill,
+    Boolean prefixCaching,
+    Integer maxModelLen,
+    AdapterLoad adapterLoad) {
+
+  /** Whether adapter loads stall the step that needs them (vLLM) or overlap running steps. */
+  public enum AdapterLoad {
+    @JsonProperty("sync") SYNC,
+    @JsonProperty("async") ASYNC
+  }
+
+  public ReplicaSpec {
+    tp = tp == null ? 1 : tp;
+    if (tp < 1 || Integer.bitCount(tp) != 1) {
+      throw new SpecException("tp", "must be a power of two >= 1, got " + tp);
+    }
+    if (kvCacheLen != null && kvCacheLen < 1) {
+      throw new SpecException("kv_cache_len", "must be >= 1 token, got " + kvCacheLen);
+    }
+    gpuMemoryUtilization = gpuMemoryUtilization == null ? 0.9 : gpuMemoryUtilization;
+    if (!(gpuMemoryUtilization > 0 && gpuMemoryUtilization <= 1)) {
+      throw new SpecException("gpu_memory_utilization", "must be in (0, 1], got " + gpuMemoryUtilization);
+    }
+    maxAdapters = atLeast("max_adapters", maxAdapters, 4, 0);
+    maxCpuAdapters = atLeast("max_cpu_adapters", maxCpuAdapters, maxAdapters, 0);
+    if (maxCpuAdapters < maxAdapters) {
+      throw new SpecException("max_cpu_adapters", "must be >= max_adapters (" + maxAdapters + "), got " + maxCpuAdapters);
+    }
+    maxAdapterRank = atLeast("max_adapter_rank", maxAdapterRank, 16, 1);
+    maxNumSeqs = atLeast("max_num_seqs", maxNumSeqs, 256, 1);
+    maxNumBatchedTokens = atLeast("max_num_batched_tokens", maxNumBatchedTokens, 2048, 1);
+    blockSize = atLeast("block_size", blockSize, 16, 1);
+    chunkedPrefill = chunkedPrefill == null ? Boolean.TRUE : chunkedPrefill;
+    prefixCaching = prefixCaching == null ? Boolean.TRUE : prefixCaching;
+    if (maxModelLen != null && maxModelLen < 1) {
+      throw new SpecException("max_model_len", "must be >= 1, got " + maxModelLen);
+    }
+    adapterLoad = adapterLoad == null ? AdapterLoad.SYNC : adapterLoad;
+  }
+
+  public static ReplicaSpec defaults() {
+    return new ReplicaSpec(null, null, null, null, null, null, null, null, null, null, null, null, null);
+  }
+
+  private static int atLeast(String key, Integer v, int dflt, int min) {
+    int x = v == null ? dflt : v;
+    if (x < min) {
+      throw new SpecException(key, "must be >= " + min + ", got " + x);
+    }
+    return x;
+  }
+
+  public boolean loraEnabled() {
+    return maxAdapters > 0;
+  }
+}

@@ -1,0 +1,67 @@
+package io.twinserve.twin.memory;
+
+import io.twinserve.twin.deploy.ReplicaSpec;
+import io.twinserve.twin.profile.GpuProfile;
+import io.twinserve.twin.profile.ModelProfile;
+
+/**
+ * Per-GPU memory of a replica: weights/tp + adapter slot buffers + activation reserve + KV cache must fit
+ * in memory x gpu_memory_utilization. When {@code kv_cache_len} is absent the KV cache takes what is left
+ * (rounded down to whole blocks), as vLLM does; a replica whose KV cache cannot hold one sequence of
+ * {@code max_model_len} tokens refuses to start, as vLLM 0.8.5 does.
+ *
+ * <p>Adapter slots follow vLLM's layout: for each target projection, stacked A (slots x rank x in) and B
+ * (slots x out x rank) tensors at {@code max_adapter_rank}, sharded by tp, each allocation rounded up to
+ * the allocator's granularity.
+ */
+public final class MemoryModel {
+  private MemoryModel() {}
+
+  public static MemoryBreakdown resolve(ModelProfile model, GpuProfile gpu, ReplicaSpec r, MemoryCalibration c) {
+    long budget = (long) (gpu.memoryBytes() * r.gpuMemoryUtilization());
+    long weights = model.weightBytes() / r.tp();
+    long slots = adapterSlotBytes(model, r, c);
+    long activation = c.activationBytes();
+    long perToken = Math.max(1, model.kvBytesPerToken() / r.tp());
+    int maxModelLen = r.maxModelLen() != null ? r.maxModelLen() : model.maxModelLen();
+    if (r.kvCacheLen() != null) {
+      long tokens = (long) r.kvCacheLen();
+      MemoryBreakdown m = new MemoryBreakdown(budget, weights, slots, activation, tokens * perToken, tokens);
+      if (m.usedBytes() > budget) {
+        throw new InsufficientGpuMemoryException("kv_cache_len " + tokens + " does not fit", m, m.usedBytes() - budget);
+      }
+      return m;
+    }
+    long free = budget - weights - slots - activation;
+    long tokens = Math.max(0, free / perToken) / r.blockSize() * r.blockSize();
+    MemoryBreakdown m = new MemoryBreakdown(budget, weights, slots, activation, tokens * perToken, tokens);
+    if (tokens < maxModelLen) {
+      long shortfall = (maxModelLen - tokens) * perToken;
+      throw new InsufficientGpuMemoryException("the KV cache left over holds " + tokens
+          + " tokens, fewer than one sequence of max_model_len " + maxModelLen, m, shortfall);
+    }
+    return m;
+  }
+
+  /** Bytes of the adapter slot buffers per GPU (0 with LoRA disabled). */
+  public static long adapterSlotBytes(ModelProfile model, ReplicaSpec r, MemoryCalibration c) {
+    if (!r.loraEnabled()) {
+      return 0;
+    }
+    long slots = r.maxAdapters();
+    long rank = r.maxAdapterRank();
+    long g = Math.max(1, c.allocationGranularityBytes());
+    long tensors = 0;
+    for (int[] p : model.loraProjections()) {
+      long a = slots * rank * p[0] * model.dtypeBytes() / r.tp();
+      long b = slots * rank * p[1] * model.dtypeBytes() / r.tp();
+      tensors += ceil(a, g) + ceil(b, g);
+    }
+    tensors *= model.layers();
+    return c.loraEnabledBytes() + slots * c.loraSlotBytes() + Math.round(c.loraTensorScale() * tensors);
+  }
+
+  private static long ceil(long v, long g) {
+    return (v + g - 1) / g * g;
+  }
+}

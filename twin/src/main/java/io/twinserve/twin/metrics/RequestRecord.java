@@ -1,0 +1,29 @@
+package io.twinserve.twin.metrics;
+
+/**
+ * What happened to one request. Times are ns from the start of the run; -1 when it did not happen.
+ *
+ * @param outcome finished, unfinished (still waiting or running when the window closed) or rejected
+ *     (longer than max_model_len or than the whole KV cache)
+ */
+public record RequestRecord(
+    long id,
+    String adapter,
+    long arrivalNs,
+    long firstScheduledNs,
+    long firstTokenNs,
+    long finishNs,
+    int promptTokens,
+    int outputTokens,
+    int generatedTokens,
+    long cachedPromptTokens,
+    int preemptions,
+    Outcome outcome) {
+
+  /** How a request ended. */
+  public enum Outcome {
+    @com.fasterxml.jackson.annotation.JsonProperty("finished") FINISHED,
+    @com.fasterxml.jackson.annotation.JsonProperty("unfinished") UNFINISHED,
+    @com.fasterxml.jackson.annotation.JsonProperty("rejected") REJECTED
+  }
+}

@@ -1,0 +1,44 @@
+package io.twinserve.twin.metrics;
+
+/**
+ * The figures of one simulated run. Throughputs count the tokens (input + output) of requests finished
+ * within the window, divided by the window; the offered load counts the tokens of all requests that
+ * arrived in it. The run starves when its total throughput is more than 10% below the offered load (the
+ * adapter-caching study's definition); a request starves when it waits longer than the starvation bound
+ * before it is first scheduled (or is still waiting when the window closes).
+ */
+public record RunSummary(
+    double windowS,
+    long requestsArrived,
+    long requestsFinished,
+    long requestsRejected,
+    long requestsUnfinished,
+    Throughput offered,
+    Throughput achieved,
+    boolean starving,
+    long starvedRequests,
+    double starvationBoundS,
+    Latency ttft,
+    Latency itl,
+    Latency e2e,
+    Latency queueWait,
+    double kvHitRate,
+    long adapterLoads,
+    long adapterStorageLoads,
+    double adapterLoadTimeS,
+    long preemptions,
+    long steps,
+    double meanWaiting,
+    long maxWaiting,
+    double meanRunning,
+    double meanKvUsage,
+    Memory memory) {
+
+  /** Tokens and requests per second. */
+  public record Throughput(double requestsPerS, double inputTokensPerS, double outputTokensPerS,
+      double totalTokensPerS) {}
+
+  /** Per-GPU memory in GiB and the KV capacity in tokens. */
+  public record Memory(double budgetGib, double weightsGib, double adapterSlotsGib, double activationsGib,
+      double kvCacheGib, long kvCacheTokens) {}
+}

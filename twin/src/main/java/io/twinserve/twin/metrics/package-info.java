@@ -1,0 +1,2 @@
+/** Run metrics: per-request records, latency distributions, throughput against offered load, starvation. */
+package io.twinserve.twin.metrics;

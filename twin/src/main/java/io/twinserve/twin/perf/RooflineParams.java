@@ -1,0 +1,89 @@
+package io.twinserve.twin.perf;
+
+/**
+ * The calibrated constants of the roofline model (fitted by {@code twinserve calibrate}).
+ *
+ * @param hbmEfficiency achieved fraction of the datasheet memory bandwidth
+ * @param flopsEfficiency achieved fraction of the datasheet dense FLOP/s in the linear layers
+ * @param attentionFlopsEfficiency achieved fraction of the FLOP/s in attention
+ * @param stepOverheadNs fixed cost of every step (scheduling, launches, sampling set-up)
+ * @param perSequenceNs cost per sequence in the batch (input preparation, sampling, detokenisation)
+ * @param perNewRequestNs cost per request starting its prefill (admission, tokenisation hand-off)
+ * @param loraFixedNs cost of a step that holds any adapter at all (the 0 to 1 adapter jump)
+ * @param loraPerAdapterNs cost per distinct adapter in the batch (kernel segments)
+ * @param loraPerRankNs additional cost per distinct adapter and unit of rank
+ * @param adapterLoadFixedNs fixed cost of copying an adapter from host memory into a slot
+ * @param adapterLoadPaddingNs extra cost when the adapter's rank is below the slots' max rank
+ * @param adapterLoadNsPerByte cost per adapter byte copied from host memory (fitted; the study's loads
+ *     barely grow with rank, so the copy is not bandwidth-bound there)
+ * @param storageBandwidth bytes/s from storage into host memory (not calibrated by the shipped data)
+ * @param storageFixedNs fixed cost of reading an adapter from storage
+ */
+public record RooflineParams(
+    double hbmEfficiency,
+    double flopsEfficiency,
+    double attentionFlopsEfficiency,
+    double stepOverheadNs,
+    double perSequenceNs,
+    double perNewRequestNs,
+    double loraFixedNs,
+    double loraPerAdapterNs,
+    double loraPerRankNs,
+    double adapterLoadFixedNs,
+    double adapterLoadPaddingNs,
+    double adapterLoadNsPerByte,
+    double storageBandwidth,
+    double storageFixedNs) {
+
+  public RooflineParams {
+    check("hbm_efficiency", hbmEfficiency, 0, 1);
+    check("flops_efficiency", flopsEfficiency, 0, 1);
+    check("attention_flops_efficiency", attentionFlopsEfficiency, 0, 1);
+    if (!(adapterLoadNsPerByte >= 0)) {
+      throw new IllegalArgumentException("adapter_load_ns_per_byte must be >= 0, got " + adapterLoadNsPerByte);
+    }
+    for (double v : new double[] {stepOverheadNs, perSequenceNs, perNewRequestNs, loraFixedNs, loraPerAdapterNs,
+        loraPerRankNs, adapterLoadFixedNs, adapterLoadPaddingNs, storageFixedNs}) {
+      if (!(v >= 0) || !Double.isFinite(v)) {
+        throw new IllegalArgumentException("roofline costs must be finite and >= 0, got " + v);
+      }
+    }
+    if (!(storageBandwidth > 0)) {
+      throw new IllegalArgumentException("storage_bandwidth must be > 0, got " + storageBandwidth);
+    }
+  }
+
+  private static void check(String key, double v, double lo, double hi) {
+    if (!(v > lo && v <= hi)) {
+      throw new IllegalArgumentException(key + " must be in (" + lo + ", " + hi + "], got " + v);
+    }
+  }
+
+  /**
+   * Uncalibrated defaults: typical achieved fractions on Hopper-class GPUs and vLLM-like overheads. Use a
+   * calibration for figures that matter.
+   */
+  public static RooflineParams defaults() {
+    // host-to-GPU copies at 80% of PCIe Gen5 x16 (64 GB/s)
+    return new RooflineParams(0.75, 0.6, 0.5, 4_000_000, 20_000, 100_000, 15_000_000, 300_000, 0,
+        3_000_000, 500_000, 1e9 / (64e9 * 0.8), 2e9, 1_000_000);
+  }
+
+  public RooflineParams with(double[] v, String... keys) {
+    java.util.Map<String, Double> m = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < keys.length; i++) {
+      m.put(keys[i], v[i]);
+    }
+    return new RooflineParams(
+        m.getOrDefault("hbm_efficiency", hbmEfficiency), m.getOrDefault("flops_efficiency", flopsEfficiency),
+        m.getOrDefault("attention_flops_efficiency", attentionFlopsEfficiency),
+        m.getOrDefault("step_overhead_ns", stepOverheadNs), m.getOrDefault("per_sequence_ns", perSequenceNs),
+        m.getOrDefault("per_new_request_ns", perNewRequestNs), m.getOrDefault("lora_fixed_ns", loraFixedNs),
+        m.getOrDefault("lora_per_adapter_ns", loraPerAdapterNs), m.getOrDefault("lora_per_rank_ns", loraPerRankNs),
+        m.getOrDefault("adapter_load_fixed_ns", adapterLoadFixedNs),
+        m.getOrDefault("adapter_load_padding_ns", adapterLoadPaddingNs),
+        m.getOrDefault("adapter_load_ns_per_byte", adapterLoadNsPerByte),
+        m.getOrDefault("storage_bandwidth", storageBandwidth),
+        m.getOrDefault("storage_fixed_ns", storageFixedNs));
+  }
+}

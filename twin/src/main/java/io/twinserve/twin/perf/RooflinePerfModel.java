@@ -1,0 +1,114 @@
+package io.twinserve.twin.perf;
+
+import io.twinserve.twin.profile.GpuProfile;
+import io.twinserve.twin.profile.ModelProfile;
+
+/**
+ * A roofline model of one replica's step: each part costs max(FLOPs / achieved FLOP/s, bytes / achieved
+ * bandwidth) (Williams, Waterman and Patterson, "Roofline", CACM 2009), plus calibrated overheads.
+ *
+ * <ul>
+ *   <li>linear layers: 2·tokens·params FLOPs; bytes = weights/tp + activations in and out;
+ *   <li>attention: 4·heads·head_dim FLOPs per query-key pair; bytes = the K/V read over the real
+ *       context lengths (prefill and decode);
+ *   <li>LM head for the sequences that sample a token;
+ *   <li>LoRA: a fixed cost once any adapter is in the batch (the largest step, from 0 to 1 adapter),
+ *       a cost per distinct adapter and per unit of its rank, and the adapters' weights read from HBM;
+ *   <li>tensor parallelism: two all-reduces of the hidden states per layer over the interconnect;
+ *   <li>per-step, per-sequence and per-new-request overheads.
+ * </ul>
+ */
+public final class RooflinePerfModel implements PerfModel {
+  private static final double ALL_REDUCE_LATENCY_NS = 8_000;
+
+  private final RooflineParams p;
+  private final int tp;
+  private final double bandwidth;
+  private final double linearFlops;
+  private final double attentionFlops;
+  private final double layerWeightBytes;
+  private final double headWeightBytes;
+  private final double activationBytesPerToken;
+  private final double kvBytesPerToken;
+  private final double attentionFlopsPerPair;
+  private final double linearFlopsPerToken;
+  private final double headFlopsPerToken;
+  private final double loraBytesPerRank;
+  private final double loraFlopsPerTokenRank;
+  private final double allReduceBytesPerToken;
+  private final double interconnect;
+  private final int layers;
+  private final double loraBytesPerRankFull;
+
+  public RooflinePerfModel(ModelProfile model, GpuProfile gpu, int tp, RooflineParams params) {
+    this.p = params;
+    this.tp = tp;
+    this.layers = model.layers();
+    boolean fp8 = "fp8".equals(model.dtype());
+    this.bandwidth = gpu.hbmBandwidth() * params.hbmEfficiency();
+    double peak = fp8 && gpu.fp8Flops() > 0 ? gpu.fp8Flops() : gpu.bf16Flops();
+    this.linearFlops = peak * params.flopsEfficiency();
+    this.attentionFlops = peak * params.attentionFlopsEfficiency();
+    int bytes = model.dtypeBytes();
+    this.layerWeightBytes = (double) model.layers() * model.paramsPerLayer() * bytes / tp;
+    this.headWeightBytes = (double) model.vocabSize() * model.hiddenSize() * bytes / tp;
+    // each layer reads and writes the hidden state about four times (norms, residual, projections)
+    this.activationBytesPerToken = 8.0 * model.layers() * model.hiddenSize() * bytes;
+    this.kvBytesPerToken = (double) model.kvBytesPerToken() / tp;
+    this.attentionFlopsPerPair = 4.0 * model.layers() * model.heads() * model.headDim() / tp;
+    this.linearFlopsPerToken = 2.0 * model.layers() * model.paramsPerLayer() / tp;
+    this.headFlopsPerToken = 2.0 * model.vocabSize() * model.hiddenSize() / tp;
+    this.loraBytesPerRank = (double) model.loraParamsPerRank() * bytes / tp;
+    this.loraBytesPerRankFull = (double) model.loraParamsPerRank() * bytes;
+    this.loraFlopsPerTokenRank = 2.0 * model.loraParamsPerRank() / tp;
+    this.allReduceBytesPerToken = (double) model.hiddenSize() * bytes * 2.0 * (tp - 1) / tp;
+    this.interconnect = gpu.interconnectBandwidth();
+  }
+
+  public RooflineParams params() {
+    return p;
+  }
+
+  @Override
+  public long stepNs(StepShape s) {
+    if (s.sequences == 0) {
+      return 0;
+    }
+    double t = p.stepOverheadNs() + p.perSequenceNs() * s.sequences + p.perNewRequestNs() * s.newRequests;
+    t += roof(linearFlopsPerToken * s.newTokens, layerWeightBytes + activationBytesPerToken * s.newTokens, linearFlops);
+    double pairs = s.prefillAttentionPairs + s.decodeContextTokens;
+    t += roof(attentionFlopsPerPair * pairs, kvBytesPerToken * s.kvReadTokens, attentionFlops);
+    t += roof(headFlopsPerToken * s.sampledTokens, headWeightBytes, linearFlops);
+    if (s.distinctAdapters > 0) {
+      t += p.loraFixedNs() + p.loraPerAdapterNs() * s.distinctAdapters + p.loraPerRankNs() * s.adapterRankSum;
+      t += roof(loraFlopsPerTokenRank * s.adapterTokens * ((double) s.adapterRankSum / s.distinctAdapters),
+          loraBytesPerRank * s.adapterRankSum, linearFlops);
+    }
+    if (tp > 1) {
+      t += 2.0 * layers * (ALL_REDUCE_LATENCY_NS + allReduceBytesPerToken * s.newTokens / interconnect * 1e9);
+    }
+    return (long) t;
+  }
+
+  /** max(flops / flopRate, bytes / bandwidth) in ns. */
+  private double roof(double flops, double bytes, double flopRate) {
+    return Math.max(flops / flopRate, bytes / bandwidth) * 1e9;
+  }
+
+  /** Bytes of one adapter of this rank (all target projections, all layers). */
+  public double adapterBytes(int rank) {
+    return loraBytesPerRankFull * rank;
+  }
+
+  /** A fixed cost, the copy of the adapter's bytes, and a padding cost when it is smaller than the slot. */
+  @Override
+  public long adapterLoadFromCpuNs(int rank, int slotRank) {
+    return (long) (p.adapterLoadFixedNs() + loraBytesPerRankFull * rank * p.adapterLoadNsPerByte()
+        + (rank < slotRank ? p.adapterLoadPaddingNs() : 0));
+  }
+
+  @Override
+  public long adapterLoadFromStorageNs(int rank) {
+    return (long) (p.storageFixedNs() + loraBytesPerRankFull * rank / p.storageBandwidth() * 1e9);
+  }
+}

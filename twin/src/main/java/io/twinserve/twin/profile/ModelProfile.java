@@ -1,0 +1,101 @@
+package io.twinserve.twin.profile;
+
+/**
+ * The architecture of a decoder-only transformer (Llama family: GQA attention, gated MLP), as its
+ * Hugging Face config.json gives it.
+ */
+public record ModelProfile(
+    String name,
+    int layers,
+    int hiddenSize,
+    int heads,
+    int kvHeads,
+    int headDim,
+    int intermediateSize,
+    int vocabSize,
+    int maxModelLen,
+    boolean tiedEmbeddings,
+    String dtype) {
+
+  public ModelProfile {
+    for (var e : new Object[][] {{"layers", layers}, {"hidden_size", hiddenSize}, {"heads", heads},
+        {"kv_heads", kvHeads}, {"head_dim", headDim}, {"intermediate_size", intermediateSize},
+        {"vocab_size", vocabSize}, {"max_model_len", maxModelLen}}) {
+      if ((int) e[1] < 1) {
+        throw new IllegalArgumentException("model " + name + ": " + e[0] + " must be >= 1, got " + e[1]);
+      }
+    }
+    if (heads % kvHeads != 0) {
+      throw new IllegalArgumentException("model " + name + ": heads (" + heads + ") must be a multiple of kv_heads ("
+          + kvHeads + ")");
+    }
+    if (dtype == null) {
+      dtype = "bf16";
+    }
+    if (!dtype.equals("bf16") && !dtype.equals("fp16") && !dtype.equals("fp8") && !dtype.equals("fp32")) {
+      throw new IllegalArgumentException("model " + name + ": dtype must be bf16, fp16, fp8 or fp32, got " + dtype);
+    }
+  }
+
+  public int dtypeBytes() {
+    return switch (dtype) {
+      case "fp32" -> 4;
+      case "fp8" -> 1;
+      default -> 2;
+    };
+  }
+
+  public int queryWidth() {
+    return heads * headDim;
+  }
+
+  public int kvWidth() {
+    return kvHeads * headDim;
+  }
+
+  /** Parameters of one transformer layer: attention projections, gated MLP, two norms. */
+  public long paramsPerLayer() {
+    long h = hiddenSize;
+    long attention = h * (queryWidth() + 2L * kvWidth()) + (long) queryWidth() * h;
+    long mlp = 3L * h * intermediateSize;
+    return attention + mlp + 2 * h;
+  }
+
+  /** Embedding and LM head (one matrix when tied). */
+  public long embeddingParams() {
+    return (long) vocabSize * hiddenSize * (tiedEmbeddings ? 1 : 2);
+  }
+
+  public long totalParams() {
+    return layers * paramsPerLayer() + embeddingParams() + hiddenSize;
+  }
+
+  public long weightBytes() {
+    return totalParams() * dtypeBytes();
+  }
+
+  /** Bytes of K and V for one token over all layers, at the model's dtype. */
+  public long kvBytesPerToken() {
+    return 2L * layers * kvWidth() * dtypeBytes();
+  }
+
+  /**
+   * (in, out) widths of the seven LoRA target projections of one layer: q, k, v, o, gate, up, down.
+   */
+  public int[][] loraProjections() {
+    int h = hiddenSize;
+    return new int[][] {
+      {h, queryWidth()}, {h, kvWidth()}, {h, kvWidth()}, {queryWidth(), h},
+      {h, intermediateSize}, {h, intermediateSize}, {intermediateSize, h}
+    };
+  }
+
+  /** LoRA parameters per unit of rank over all layers and target projections: Σ (in + out). */
+  public long loraParamsPerRank() {
+    long sum = 0;
+    for (int[] p : loraProjections()) {
+      sum += p[0] + p[1];
+    }
+    return sum * layers;
+  }
+}

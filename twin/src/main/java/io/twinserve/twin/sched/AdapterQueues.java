@@ -1,0 +1,181 @@
+package io.twinserve.twin.sched;
+
+import java.util.ArrayDeque;
+import java.util.Arrays;
+
+/**
+ * The waiting requests, one FIFO per adapter (index 0 is the base model) and an indexed min-heap of the
+ * queues by the arrival order of their heads. The scheduler finds the earliest waiting request of any
+ * adapter, or of a given set of adapters, without scanning the whole queue: a step that admits k
+ * requests costs O(k log A) for A adapters with waiting requests.
+ */
+final class AdapterQueues {
+  private ArrayDeque<Sequence>[] queues;
+  private int[] heap;
+  private int[] position;
+  private int heapSize;
+  private long size;
+
+  @SuppressWarnings("unchecked")
+  AdapterQueues(int adapters) {
+    int n = adapters + 1;
+    queues = new ArrayDeque[n];
+    heap = new int[n];
+    position = new int[n];
+    Arrays.fill(position, -1);
+  }
+
+  long size() {
+    return size;
+  }
+
+  boolean isEmpty() {
+    return size == 0;
+  }
+
+  /** Requests waiting since {@code ns} or earlier (a full scan; for end-of-run statistics only). */
+  long countArrivedBy(long ns) {
+    long n = 0;
+    for (ArrayDeque<Sequence> d : queues) {
+      if (d != null) {
+        for (Sequence s : d) {
+          if (s.arrivalNs <= ns) {
+            n++;
+          }
+        }
+      }
+    }
+    return n;
+  }
+
+  /** Appends an arriving request. */
+  void addLast(Sequence s) {
+    int q = s.adapter + 1;
+    ensure(q + 1);
+    ArrayDeque<Sequence> d = queue(q);
+    d.addLast(s);
+    size++;
+    if (d.size() == 1) {
+      insert(q);
+    }
+  }
+
+  /** Puts a preempted request back in front of its adapter's queue. */
+  void addFirst(Sequence s) {
+    int q = s.adapter + 1;
+    ensure(q + 1);
+    ArrayDeque<Sequence> d = queue(q);
+    d.addFirst(s);
+    size++;
+    if (d.size() == 1) {
+      insert(q);
+    } else {
+      siftUp(position[q]);
+    }
+  }
+
+  /** The earliest waiting request of any adapter, or null. */
+  Sequence peekEarliest() {
+    return heapSize == 0 ? null : queues[heap[0]].peekFirst();
+  }
+
+  /** The head of one adapter's queue (adapter -1 is the base model), or null. */
+  Sequence peek(int adapter) {
+    int q = adapter + 1;
+    return q < queues.length && queues[q] != null ? queues[q].peekFirst() : null;
+  }
+
+  /** Removes the head of its adapter's queue; {@code s} must be that head. */
+  void removeHead(Sequence s) {
+    int q = s.adapter + 1;
+    Sequence head = queues[q].pollFirst();
+    if (head != s) {
+      throw new IllegalStateException("removing a request that is not the head of its queue");
+    }
+    size--;
+    if (queues[q].isEmpty()) {
+      removeAt(position[q]);
+    } else {
+      siftDown(position[q]);
+    }
+  }
+
+  private ArrayDeque<Sequence> queue(int q) {
+    if (queues[q] == null) {
+      queues[q] = new ArrayDeque<>();
+    }
+    return queues[q];
+  }
+
+  private void ensure(int n) {
+    if (n > queues.length) {
+      int c = Math.max(n, queues.length * 2);
+      queues = Arrays.copyOf(queues, c);
+      heap = Arrays.copyOf(heap, c);
+      int old = position.length;
+      position = Arrays.copyOf(position, c);
+      Arrays.fill(position, old, c, -1);
+    }
+  }
+
+  private long key(int q) {
+    return queues[q].peekFirst().order;
+  }
+
+  private void insert(int q) {
+    heap[heapSize] = q;
+    position[q] = heapSize;
+    heapSize++;
+    siftUp(heapSize - 1);
+  }
+
+  private void removeAt(int i) {
+    int q = heap[i];
+    heapSize--;
+    position[q] = -1;
+    if (i < heapSize) {
+      int moved = heap[heapSize];
+      heap[i] = moved;
+      position[moved] = i;
+      siftDown(i);
+      if (position[moved] == i) {
+        siftUp(i);
+      }
+    }
+  }
+
+  private void siftUp(int i) {
+    while (i > 0) {
+      int parent = (i - 1) >>> 1;
+      if (key(heap[i]) >= key(heap[parent])) {
+        return;
+      }
+      swap(i, parent);
+      i = parent;
+    }
+  }
+
+  private void siftDown(int i) {
+    while (true) {
+      int l = 2 * i + 1;
+      if (l >= heapSize) {
+        return;
+      }
+      int r = l + 1;
+      int m = r < heapSize && key(heap[r]) < key(heap[l]) ? r : l;
+      if (key(heap[i]) <= key(heap[m])) {
+        return;
+      }
+      swap(i, m);
+      i = m;
+    }
+  }
+
+  private void swap(int i, int j) {
+    int a = heap[i];
+    heap[i] = heap[j];
+    heap[j] = a;
+    position[heap[i]] = i;
+    position[heap[j]] = j;
+  }
+}

@@ -1,0 +1,104 @@
+package io.twinserve.twin.sched;
+
+import io.twinserve.twin.kv.KvBlockManager;
+
+/**
+ * One request as the scheduler tracks it. Mutable, owned by the scheduler; its timestamps become the
+ * request's record when it leaves.
+ *
+ * <p>Token accounting follows vLLM: {@code computed} tokens have their K/V in the cache; a request
+ * prefills {@code promptTokens + generated} tokens (the generated ones again after a preemption), then
+ * each decode step computes the last sampled token and samples the next.
+ */
+public final class Sequence {
+  final long requestId;
+  final long order;
+  final long arrivalNs;
+  final int adapter;
+  final int rank;
+  final int promptTokens;
+  final int outputTokens;
+  final long[] blockHashes;
+  final int hashedBlocks;
+  final KvBlockManager.BlockTable blocks = new KvBlockManager.BlockTable();
+
+  int computed;
+  int generated;
+  boolean decoding;
+  int registeredBlocks;
+  int chunk;
+  boolean startsThisStep;
+  boolean holdsAdapter;
+  long firstScheduledNs = -1;
+  long firstTokenNs = -1;
+  long lastTokenNs = -1;
+  long finishNs = -1;
+  int preemptions;
+  long cachedTokens;
+
+  /**
+   * @param order FCFS position (arrival order)
+   * @param blockHashes chained hashes of the prompt's full KV blocks (may be empty)
+   */
+  public Sequence(long requestId, long order, long arrivalNs, int adapter, int rank, int promptTokens,
+      int outputTokens, long[] blockHashes) {
+    this.requestId = requestId;
+    this.order = order;
+    this.arrivalNs = arrivalNs;
+    this.adapter = adapter;
+    this.rank = rank;
+    this.promptTokens = promptTokens;
+    this.outputTokens = outputTokens;
+    this.blockHashes = blockHashes;
+    this.hashedBlocks = blockHashes.length;
+  }
+
+  /** Tokens a prefill computes before sampling: the prompt, plus the output so far after a preemption. */
+  int prefillTarget() {
+    return promptTokens + generated;
+  }
+
+  public long requestId() {
+    return requestId;
+  }
+
+  public long arrivalNs() {
+    return arrivalNs;
+  }
+
+  public int adapter() {
+    return adapter;
+  }
+
+  public int promptTokens() {
+    return promptTokens;
+  }
+
+  public int outputTokens() {
+    return outputTokens;
+  }
+
+  public int generated() {
+    return generated;
+  }
+
+  public long firstScheduledNs() {
+    return firstScheduledNs;
+  }
+
+  public long firstTokenNs() {
+    return firstTokenNs;
+  }
+
+  public long finishNs() {
+    return finishNs;
+  }
+
+  public int preemptions() {
+    return preemptions;
+  }
+
+  public long cachedTokens() {
+    return cachedTokens;
+  }
+}

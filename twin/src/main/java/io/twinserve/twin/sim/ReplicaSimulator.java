@@ -1,0 +1,139 @@
+package io.twinserve.twin.sim;
+
+import io.twinserve.traces.Request;
+import io.twinserve.traces.format.TraceReader;
+import io.twinserve.twin.adapters.AdapterCache;
+import io.twinserve.twin.deploy.ResolvedReplica;
+import io.twinserve.twin.kv.KvBlockManager;
+import io.twinserve.twin.metrics.RequestRecord;
+import io.twinserve.twin.metrics.RunSummary;
+import io.twinserve.twin.sched.Scheduler;
+import io.twinserve.twin.sched.SchedulerConfig;
+import io.twinserve.twin.sched.Sequence;
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Simulates one replica serving a workload on a virtual clock.
+ *
+ * <p>The loop has two kinds of events, taken in time order: a request arrives (read lazily from the
+ * workload, so a trace of any length streams through), and the running step completes. Arrivals at the
+ * same time as a step's end are queued first, so the next step sees them (the tie rule). When the
+ * replica is idle the clock jumps to the next arrival (or the next background adapter load). A step's
+ * duration is the performance model's price for its shape plus the adapter loads that stall it.
+ */
+public final class ReplicaSimulator {
+  private final ResolvedReplica replica;
+  private final Map<String, Integer> adapterRanks;
+
+  /**
+   * @param adapterRanks rank of each adapter the workload uses (others get the options' default rank)
+   */
+  public ReplicaSimulator(ResolvedReplica replica, Map<String, Integer> adapterRanks) {
+    this.replica = replica;
+    this.adapterRanks = adapterRanks;
+  }
+
+  public RunResult run(TraceReader workload, RunOptions options) throws IOException {
+    SchedulerConfig c = replica.scheduler();
+    Map<String, Integer> adapterIndex = new HashMap<>();
+    int[][] ranks = {new int[16]};
+    AdapterCache adapters = new AdapterCache(c.maxAdapters(), c.maxCpuAdapters(), 16, new AdapterCache.LoadTimes() {
+      @Override
+      public long fromCpuNs(int adapter) {
+        return replica.perf().adapterLoadFromCpuNs(ranks[0][adapter], c.maxAdapterRank());
+      }
+
+      @Override
+      public long fromStorageNs(int adapter) {
+        return replica.perf().adapterLoadFromStorageNs(ranks[0][adapter]);
+      }
+    });
+    KvBlockManager kv = new KvBlockManager(c.kvCacheTokens(), c.blockSize(), c.prefixCaching());
+    Scheduler scheduler = new Scheduler(c, kv, adapters, 16);
+    Metrics metrics = new Metrics(options.recordRequests(), replica.spec().starvationBoundS());
+    long window = options.windowNs() == null ? Long.MAX_VALUE : options.windowNs();
+    metrics.window(window);
+    long maxBlocks = kv.totalBlocks();
+
+    Request next = workload.next();
+    long now = 0;
+    long lastArrival = 0;
+    boolean stepping = false;
+    long stepEnd = 0;
+    long order = 0;
+    while (true) {
+      long horizon = stepping ? stepEnd : now;
+      // arrivals up to the step's end (or now when idle) join the queue first: the tie rule
+      while (next != null && next.arrivalNs() <= horizon && next.arrivalNs() < window) {
+        lastArrival = next.arrivalNs();
+        String id = next.adapterId();
+        int a = -1;
+        if (id != null) {
+          Integer known = adapterIndex.get(id);
+          if (known == null) {
+            known = adapterIndex.size();
+            adapterIndex.put(id, known);
+            int rank = adapterRanks.getOrDefault(id, options.defaultAdapterRank());
+            if (rank > c.maxAdapterRank()) {
+              throw new IllegalArgumentException("adapter " + id + " has rank " + rank + ", above max_adapter_rank "
+                  + c.maxAdapterRank() + "; raise replica.max_adapter_rank");
+            }
+            if (known >= ranks[0].length) {
+              ranks[0] = java.util.Arrays.copyOf(ranks[0], ranks[0].length * 2);
+            }
+            ranks[0][known] = rank;
+            adapters.ensureAdapters(known + 1, options.preloadAdapters());
+          }
+          a = known;
+          if (c.maxAdapters() == 0) {
+            throw new IllegalArgumentException("request " + next.id() + " uses adapter " + id
+                + " but replica.max_adapters is 0 (LoRA disabled)");
+          }
+        }
+        metrics.arrived(next);
+        long total = (long) next.promptTokens() + next.outputTokens();
+        if (total > c.maxModelLen() || (next.promptTokens() + c.blockSize() - 1) / c.blockSize() + 1 > maxBlocks) {
+          metrics.rejected(next, a);
+        } else {
+          long[] hashes = c.prefixCaching() ? PrefixBlocks.of(next, c.blockSize()) : new long[0];
+          Sequence s = new Sequence(next.id(), order++, next.arrivalNs(), a, a < 0 ? 0 : ranks[0][a],
+              next.promptTokens(), next.outputTokens(), hashes);
+          metrics.track(s, id);
+          scheduler.enqueue(s);
+        }
+        next = workload.next();
+      }
+      if (stepping) {
+        metrics.observe(stepEnd, scheduler, kv);
+        now = stepEnd;
+        scheduler.complete(now, metrics);
+        stepping = false;
+      }
+      if (now >= window && !(options.drain() && !scheduler.isIdle())) {
+        break;
+      }
+      if (scheduler.plan(now) && !scheduler.batch().isEmpty()) {
+        long duration = replica.perf().stepNs(scheduler.shape()) + scheduler.stallNs();
+        stepEnd = now + Math.max(1, duration);
+        stepping = true;
+        metrics.step();
+        continue;
+      }
+      // idle: jump to the next arrival or background adapter load; stop when nothing is left to happen
+      long wake = Math.min(scheduler.nextAdapterReadyNs(),
+          next == null || next.arrivalNs() >= window ? Long.MAX_VALUE : next.arrivalNs());
+      if (wake == Long.MAX_VALUE) {
+        break;
+      }
+      metrics.observe(wake, scheduler, kv);
+      now = Math.max(now, wake);
+    }
+    // without a window, the run lasts until its last request finishes (the makespan)
+    long windowNs = options.windowNs() != null ? options.windowNs() : Math.max(now, Math.max(lastArrival, 1));
+    metrics.observe(Math.max(now, windowNs), scheduler, kv);
+    RunSummary summary = metrics.summary(windowNs, now, scheduler, adapters, replica.memory());
+    return new RunResult(summary, metrics.records());
+  }
+}
