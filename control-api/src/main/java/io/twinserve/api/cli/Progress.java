@@ -25,12 +25,17 @@ final class Progress {
 
   /** Called per item; cheap except every 65,536 items. */
   void tick(long done) {
-    if (!enabled || done < nextCheck) {
+    tick(done, false);
+  }
+
+  /** With {@code always}, shows every call (for slow items such as whole simulations). */
+  void tick(long done, boolean always) {
+    if (!enabled || (!always && done < nextCheck)) {
       return;
     }
     nextCheck = done + (1 << 16);
     long now = System.nanoTime();
-    if (now - lastNs < MIN_INTERVAL_NS) {
+    if (!always && now - lastNs < MIN_INTERVAL_NS) {
       return;
     }
     lastNs = now;

@@ -18,10 +18,12 @@ import picocli.CommandLine.Command;
       "Plans, simulates and serves LLM inference where many LoRA adapters share one base model.",
       ""
     },
-    subcommands = {TraceCommand.class, CalibrateCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
+    subcommands = {WhatIfCommand.class, TraceCommand.class, CalibrateCommand.class, BenchCommand.class,
+      CommandLine.HelpCommand.class},
     footer = {
       "",
       "Examples:",
+      "  twinserve what-if",
       "  twinserve trace gen examples/workloads/chat-sessions.yaml -o out/chat.csv",
       "  twinserve trace stats --json out/chat.csv",
       "  twinserve help trace gen",
@@ -65,6 +67,8 @@ public final class TwinserveCommand implements Runnable {
   static String describe(Throwable ex) {
     return switch (ex) {
       case TraceFormatException e -> e.getMessage();
+      case io.twinserve.twin.memory.InsufficientGpuMemoryException e -> e.getMessage();
+      case io.twinserve.twin.profile.ProfileException e -> e.getMessage();
       case SpecException e -> e.getMessage();
       case NoSuchFileException e -> e.getFile() + ": " + (e.getReason() == null ? "no such file" : e.getReason());
       case AccessDeniedException e -> e.getFile() + ": permission denied";

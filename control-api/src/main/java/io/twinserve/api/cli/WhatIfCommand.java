@@ -1,0 +1,378 @@
+package io.twinserve.api.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.twinserve.traces.format.ReadOptions;
+import io.twinserve.traces.format.TraceReader;
+import io.twinserve.traces.format.TraceReaders;
+import io.twinserve.traces.gen.Adapter;
+import io.twinserve.traces.gen.WorkloadGenerator;
+import io.twinserve.traces.spec.SpecException;
+import io.twinserve.traces.spec.WorkloadSpec;
+import io.twinserve.traces.spec.WorkloadSpecs;
+import io.twinserve.twin.deploy.DeploymentSpec;
+import io.twinserve.twin.deploy.Deployments;
+import io.twinserve.twin.deploy.ResolvedReplica;
+import io.twinserve.twin.memory.InsufficientGpuMemoryException;
+import io.twinserve.twin.metrics.RequestRecord;
+import io.twinserve.twin.metrics.RunSummary;
+import io.twinserve.twin.profile.Profiles;
+import io.twinserve.twin.sim.ReplicaSimulator;
+import io.twinserve.twin.sim.RunOptions;
+import io.twinserve.twin.sim.RunResult;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code twinserve what-if}: simulate a workload against a deployment, or a sweep of deployments. */
+@Command(
+    name = "what-if",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Simulate a workload (a spec or a trace file) on a single-replica deployment and print throughput",
+      "against offered load, starvation, latencies, KV and adapter figures and the memory breakdown.",
+      "With no arguments it runs the built-in example: the adapter-caching study's workload (96 adapters",
+      "in three Poisson rate tiers) on Llama-3.1-8B on a 64 GB H100 with the shipped vLLM calibration.",
+      "--sweep runs the cartesian product of settings in parallel and marks the best configuration."
+    },
+    footer = {
+      "",
+      "Examples:",
+      "  twinserve what-if",
+      "  twinserve what-if --workload examples/workloads/adapter-tiers.yaml --deployment examples/deployments/llama-8b-h100-64gb.yaml",
+      "  twinserve what-if --sweep replica.max_adapters=8,16,32,64 --sweep workload.adapters.count=96,192",
+      "  twinserve what-if --workload trace.csv --adapter-rank 16 --json --requests-out out/requests.csv",
+      "",
+      "Sweep keys: workload.<key path> edits the workload spec; any other key path edits the deployment",
+      "(replica.max_adapters, replica.kv_cache_len, gpu, model, perf_model.calibration, ...)."
+    })
+final class WhatIfCommand implements Callable<Integer> {
+  private static final ObjectMapper YAML = new YAMLMapper();
+
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  @Option(names = {"-w", "--workload"}, paramLabel = "FILE",
+      description = "A workload spec (.yaml) or a trace file in any supported format (default: the built-in example).")
+  Path workload;
+
+  @Option(names = {"-d", "--deployment"}, paramLabel = "FILE",
+      description = "A deployment spec (.yaml, see docs/deployment-spec.md; default: the built-in example).")
+  Path deployment;
+
+  @Option(names = "--sweep", paramLabel = "KEY=V1,V2,...",
+      description = "Vary a setting; repeat for a cartesian product.")
+  List<String> sweeps = new ArrayList<>();
+
+  @Option(names = "--json", description = "Print JSON instead of a table.")
+  boolean json;
+
+  @Option(names = "--requests-out", paramLabel = "FILE",
+      description = "Write one record per request (CSV, or JSON Lines for .jsonl); single runs only.")
+  Path requestsOut;
+
+  @Option(names = "--window", paramLabel = "SECONDS",
+      description = "Measurement window (default: the spec's duration_s, or until every request finishes).")
+  Double windowS;
+
+  @Option(names = "--drain", description = "Keep simulating after the window until admitted requests finish.")
+  boolean drain;
+
+  @Option(names = "--seed", paramLabel = "N", description = "Override the workload spec's seed.")
+  Long seed;
+
+  @Option(names = "--adapter-rank", paramLabel = "RANK", defaultValue = "16",
+      description = "Rank of adapters a trace names (traces carry no ranks; default ${DEFAULT-VALUE}).")
+  int adapterRank;
+
+  @Option(names = "--profiles", paramLabel = "DIR", description = "Extra GPU and model profiles (gpus*.yaml, models*.yaml).")
+  Path profilesDir;
+
+  @Option(names = "--threads", paramLabel = "N", description = "Parallel runs for --sweep (default: all cores).")
+  Integer threads;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    Profiles profiles = Profiles.builtIn();
+    if (profilesDir != null) {
+      profiles.withDirectory(profilesDir);
+    }
+    boolean traceWorkload = workload != null && !isYaml(workload);
+    String workloadYaml = traceWorkload ? null : workload == null ? builtIn("what-if-workload.yaml") : Files.readString(workload);
+    String deploymentYaml = deployment == null ? builtIn("what-if-deployment.yaml") : Files.readString(deployment);
+    Path workloadName = workload == null ? Path.of("<built-in workload>") : workload;
+    Path deploymentName = deployment == null ? Path.of("<built-in deployment>") : deployment;
+    List<Map<String, String>> configs = expand(sweeps);
+    if (configs.size() > 1 && requestsOut != null) {
+      throw new IllegalArgumentException("--requests-out writes one run's requests; it cannot be combined with --sweep");
+    }
+    if (configs.size() == 1) {
+      Map<String, String> only = configs.get(0);
+      Run run = new Run(only, edit(workloadYaml, only, true), edit(deploymentYaml, only, false));
+      Outcome o = simulate(run, workloadName, deploymentName, traceWorkload, profiles, requestsOut != null);
+      if (o.error != null) {
+        throw o.error;
+      }
+      if (requestsOut != null) {
+        writeRequests(o.result.requests(), requestsOut);
+      }
+      if (json) {
+        out.println(Json.write(document(o)));
+      } else {
+        out.print(WhatIfText.render(o.workloadName, o.replica, o.result.summary()));
+        if (requestsOut != null) {
+          out.printf(Locale.ROOT, "wrote %,d request records to %s%n", o.result.requests().size(), requestsOut);
+        }
+      }
+      return 0;
+    }
+    int n = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
+    Progress progress = new Progress(spec.commandLine().getErr(), "configurations", true);
+    List<Outcome> outcomes = new ArrayList<>();
+    try (ExecutorService pool = Executors.newFixedThreadPool(n)) {
+      List<Future<Outcome>> futures = new ArrayList<>();
+      for (Map<String, String> c : configs) {
+        Run run = new Run(c, edit(workloadYaml, c, true), edit(deploymentYaml, c, false));
+        futures.add(pool.submit(() -> simulate(run, workloadName, deploymentName, traceWorkload, profiles, false)));
+      }
+      for (Future<Outcome> f : futures) {
+        outcomes.add(f.get());
+        progress.tick(outcomes.size(), true);
+      }
+    }
+    progress.done();
+    for (Outcome o : outcomes) {
+      if (o.error != null && !(o.error instanceof InsufficientGpuMemoryException)) {
+        throw new IllegalArgumentException("configuration " + o.run.settings + ": " + TwinserveCommand.describe(o.error), o.error);
+      }
+    }
+    int best = best(outcomes);
+    if (json) {
+      List<Object> docs = new ArrayList<>();
+      for (int i = 0; i < outcomes.size(); i++) {
+        Map<String, Object> d = document(outcomes.get(i));
+        d.put("best", i == best);
+        docs.add(d);
+      }
+      out.println(Json.write(docs));
+    } else {
+      out.print(WhatIfText.renderSweep(outcomes.stream().map(o -> new WhatIfText.SweepRow(o.run.settings,
+          o.result == null ? null : o.result.summary(), o.error == null ? null : o.error.getMessage())).toList(), best));
+    }
+    return 0;
+  }
+
+  /** One configuration of a sweep: its settings and the edited spec texts. */
+  private record Run(Map<String, String> settings, String workloadYaml, String deploymentYaml) {}
+
+  /** A run's result, or the error that stopped it (a configuration that does not fit, say). */
+  private record Outcome(Run run, String workloadName, ResolvedReplica replica, RunResult result, Exception error) {}
+
+  private Outcome simulate(Run run, Path workloadFile, Path deploymentFile, boolean trace, Profiles profiles,
+      boolean record) {
+    try {
+      DeploymentSpec d = WorkloadSpecs.parse(run.deploymentYaml, deploymentFile, DeploymentSpec.class);
+      ResolvedReplica replica = Deployments.resolve(d, profiles);
+      Map<String, Integer> ranks = new HashMap<>();
+      TraceReader reader;
+      String name;
+      Long window = windowS == null ? null : (long) (windowS * 1e9);
+      if (trace) {
+        reader = TraceReaders.open(workload, ReadOptions.defaults());
+        name = workload.getFileName().toString();
+      } else {
+        WorkloadSpec w = WorkloadSpecs.parse(run.workloadYaml, workloadFile, WorkloadSpec.class);
+        if (seed != null) {
+          w = w.withSeed(seed);
+        }
+        Path base = workload == null ? null : workload.toAbsolutePath().getParent();
+        WorkloadGenerator gen = new WorkloadGenerator(w, base);
+        for (Adapter a : gen.adapters()) {
+          ranks.put(a.id(), a.rank());
+        }
+        reader = gen;
+        name = w.name() != null ? w.name() : workloadFile.getFileName().toString();
+        if (window == null && w.durationS() != null) {
+          window = (long) (w.durationS() * 1e9);
+        }
+      }
+      RunOptions options = new RunOptions(window, drain, record, adapterRank, true);
+      try (reader) {
+        RunResult result = new ReplicaSimulator(replica, ranks).run(reader, options);
+        return new Outcome(run, name, replica, result, null);
+      }
+    } catch (Exception e) {
+      return new Outcome(run, null, null, null, e);
+    }
+  }
+
+  private static int best(List<Outcome> outcomes) {
+    int best = -1;
+    for (int pass = 0; pass < 2 && best < 0; pass++) {
+      for (int i = 0; i < outcomes.size(); i++) {
+        Outcome o = outcomes.get(i);
+        if (o.result == null || (pass == 0 && o.result.summary().starving())) {
+          continue;
+        }
+        if (best < 0 || o.result.summary().achieved().totalTokensPerS()
+            > outcomes.get(best).result.summary().achieved().totalTokensPerS()) {
+          best = i;
+        }
+      }
+    }
+    return best;
+  }
+
+  private Map<String, Object> document(Outcome o) {
+    Map<String, Object> doc = new LinkedHashMap<>();
+    doc.put("settings", o.run.settings);
+    if (o.error != null) {
+      doc.put("error", o.error.getMessage());
+      return doc;
+    }
+    doc.put("workload", o.workloadName);
+    doc.put("deployment", o.replica.spec().name());
+    doc.put("model", o.replica.model().name());
+    doc.put("gpu", o.replica.gpu().name());
+    doc.put("calibration", o.replica.calibration() == null ? null : o.replica.calibration().name());
+    doc.put("summary", o.result.summary());
+    return doc;
+  }
+
+  private static boolean isYaml(Path p) {
+    String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
+    return n.endsWith(".yaml") || n.endsWith(".yml");
+  }
+
+  private static String builtIn(String name) throws IOException {
+    try (InputStream in = WhatIfCommand.class.getResourceAsStream("/io/twinserve/api/builtin/" + name)) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
+  /** The cartesian product of the sweeps, in the order given (the last key varies fastest). */
+  static List<Map<String, String>> expand(List<String> sweeps) {
+    List<Map<String, String>> out = new ArrayList<>();
+    out.add(new LinkedHashMap<>());
+    for (String s : sweeps) {
+      int eq = s.indexOf('=');
+      if (eq <= 0 || eq == s.length() - 1) {
+        throw new IllegalArgumentException("--sweep: expected KEY=V1,V2,..., got '" + s + "'");
+      }
+      String key = s.substring(0, eq).trim();
+      List<String> values = splitValues(s.substring(eq + 1));
+      List<Map<String, String>> next = new ArrayList<>();
+      for (Map<String, String> base : out) {
+        for (String v : values) {
+          Map<String, String> m = new LinkedHashMap<>(base);
+          m.put(key, v.trim());
+          next.add(m);
+        }
+      }
+      out = next;
+    }
+    return out;
+  }
+
+  /** Splits on commas outside brackets, so that list values such as [0.2,0.1] stay whole. */
+  static List<String> splitValues(String text) {
+    List<String> out = new ArrayList<>();
+    int depth = 0;
+    int start = 0;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c == '[' || c == '{') {
+        depth++;
+      } else if (c == ']' || c == '}') {
+        depth--;
+      } else if (c == ',' && depth == 0) {
+        out.add(text.substring(start, i));
+        start = i + 1;
+      }
+    }
+    out.add(text.substring(start));
+    if (depth != 0) {
+      throw new IllegalArgumentException("--sweep: unbalanced brackets in '" + text + "'");
+    }
+    return out;
+  }
+
+  /** Applies the settings whose keys belong to this document (workload.* or the rest) to its YAML. */
+  private static String edit(String yaml, Map<String, String> settings, boolean workloadDoc) throws IOException {
+    if (yaml == null || settings.isEmpty()) {
+      return yaml;
+    }
+    JsonNode root = YAML.readTree(yaml);
+    if (!(root instanceof ObjectNode obj)) {
+      return yaml;
+    }
+    boolean changed = false;
+    for (Map.Entry<String, String> e : settings.entrySet()) {
+      String key = e.getKey();
+      boolean isWorkload = key.startsWith("workload.");
+      if (isWorkload != workloadDoc) {
+        continue;
+      }
+      String path = isWorkload ? key.substring("workload.".length()) : key.startsWith("deployment.")
+          ? key.substring("deployment.".length()) : key;
+      String[] parts = path.split("\\.");
+      ObjectNode node = obj;
+      for (int i = 0; i < parts.length - 1; i++) {
+        JsonNode child = node.get(parts[i]);
+        if (child == null || child.isNull()) {
+          child = node.putObject(parts[i]);
+        } else if (!(child instanceof ObjectNode)) {
+          throw new SpecException("--sweep " + key, "'" + parts[i] + "' is not a mapping in the "
+              + (workloadDoc ? "workload" : "deployment"));
+        }
+        node = (ObjectNode) child;
+      }
+      node.set(parts[parts.length - 1], YAML.readTree(e.getValue()));
+      changed = true;
+    }
+    return changed ? YAML.writeValueAsString(root) : yaml;
+  }
+
+  private static void writeRequests(List<RequestRecord> records, Path file) throws IOException {
+    Path parent = file.toAbsolutePath().getParent();
+    if (parent != null) {
+      Files.createDirectories(parent);
+    }
+    boolean jsonl = file.getFileName().toString().endsWith(".jsonl");
+    try (var w = Files.newBufferedWriter(file)) {
+      if (jsonl) {
+        for (RequestRecord r : records) {
+          w.write(Json.MAPPER.writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+              .writeValueAsString(r));
+          w.write('\n');
+        }
+        return;
+      }
+      w.write("id,adapter,arrival_ns,first_scheduled_ns,first_token_ns,finish_ns,prompt_tokens,output_tokens,"
+          + "generated_tokens,cached_prompt_tokens,preemptions,outcome\n");
+      for (RequestRecord r : records) {
+        w.write(r.id() + "," + (r.adapter() == null ? "" : r.adapter()) + "," + r.arrivalNs() + ","
+            + r.firstScheduledNs() + "," + r.firstTokenNs() + "," + r.finishNs() + "," + r.promptTokens() + ","
+            + r.outputTokens() + "," + r.generatedTokens() + "," + r.cachedPromptTokens() + "," + r.preemptions() + ","
+            + r.outcome().name().toLowerCase(Locale.ROOT) + "\n");
+      }
+    }
+  }
+}
