@@ -1,5 +1,2 @@
-/**
- * Reproducible studies, their runner and reports, and the regression suite of simulated traces. Lands
- * with the twin core issue (#3).
- */
+/** Reproducible studies, their reports, and the regression suite of simulated traces. */
 package io.twinserve.experiments;

@@ -1,46 +1,15 @@
 package io.twinserve.api.cli;
 
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.JsonSerializer;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.PropertyNamingStrategies;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.SerializerProvider;
-import com.fasterxml.jackson.databind.module.SimpleModule;
-import java.io.IOException;
+import io.twinserve.experiments.report.ReportJson;
 
-/** The JSON that commands print with {@code --json}: snake_case keys, NaN as null. */
+/** The JSON that commands print with {@code --json}: the project's one report form. */
 final class Json {
-  static final ObjectMapper MAPPER = create();
+  static final ObjectMapper MAPPER = ReportJson.MAPPER;
 
   private Json() {}
 
-  private static ObjectMapper create() {
-    ObjectMapper m = new ObjectMapper();
-    m.setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
-    m.enable(SerializationFeature.INDENT_OUTPUT);
-    JsonSerializer<Double> nanAsNull = new JsonSerializer<>() {
-      @Override
-      public void serialize(Double v, JsonGenerator g, SerializerProvider p) throws IOException {
-        if (v == null || v.isNaN() || v.isInfinite()) {
-          g.writeNull();
-        } else {
-          g.writeNumber(v);
-        }
-      }
-    };
-    SimpleModule module = new SimpleModule();
-    module.addSerializer(Double.class, nanAsNull);
-    module.addSerializer(double.class, nanAsNull);
-    m.registerModule(module);
-    return m;
-  }
-
   static String write(Object value) {
-    try {
-      return MAPPER.writeValueAsString(value);
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot render JSON", e);
-    }
+    return ReportJson.write(value);
   }
 }

@@ -18,7 +18,8 @@ import picocli.CommandLine.Command;
       "Plans, simulates and serves LLM inference where many LoRA adapters share one base model.",
       ""
     },
-    subcommands = {WhatIfCommand.class, TraceCommand.class, CalibrateCommand.class, BenchCommand.class,
+    subcommands = {WhatIfCommand.class, TraceCommand.class, CalibrateCommand.class, RegressCommand.class,
+      BenchCommand.class,
       CommandLine.HelpCommand.class},
     footer = {
       "",

@@ -1,0 +1,110 @@
+package io.twinserve.api.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** twinserve what-if as a user runs it: the built-in example, JSON, sweeps and bad input. */
+class WhatIfCommandTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String SMALL_WORKLOAD = """
+      name: small
+      seed: 4
+      duration_s: 120
+      arrivals: {type: poisson, rate_tiers: [0.3, 0.1]}
+      adapters: {count: 12, ranks: [8, 16]}
+      lengths: {prompt: {type: lognormal, mean: 200, std: 150}, output: {type: lognormal, mean: 150, std: 100}}
+      """;
+
+  @Test
+  void withNoArgumentsItRunsTheBuiltInStudyExample() {
+    Cli c = Cli.run("what-if");
+    assertThat(c.exitCode()).as(c.err()).isZero();
+    assertThat(c.out()).contains("workload           study-96-adapters")
+        .contains("calibration vllm-0.8.5-h100-64gb/llama-3.1-8b").contains("throughput").contains("starving")
+        .contains("TTFT").contains("memory per GPU     budget 57.09 GiB");
+  }
+
+  @Test
+  void jsonOutputIsByteIdenticalForTheSameInputsAndSeed(@TempDir Path dir) throws Exception {
+    Path w = dir.resolve("w.yaml");
+    Files.writeString(w, SMALL_WORKLOAD);
+    Cli a = Cli.run("what-if", "--workload", w.toString(), "--json");
+    Cli b = Cli.run("what-if", "--workload", w.toString(), "--json");
+    assertThat(a.exitCode()).as(a.err()).isZero();
+    assertThat(b.out()).isEqualTo(a.out());
+    JsonNode s = JSON.readTree(a.out()).get("summary");
+    assertThat(s.get("requests_arrived").asLong()).isEqualTo(s.get("requests_finished").asLong()
+        + s.get("requests_unfinished").asLong() + s.get("requests_rejected").asLong());
+    assertThat(Cli.run("what-if", "--workload", w.toString(), "--json", "--seed", "5").out()).isNotEqualTo(a.out());
+  }
+
+  @Test
+  void requestsOutWritesOneRecordPerRequest(@TempDir Path dir) throws Exception {
+    Path w = dir.resolve("w.yaml");
+    Files.writeString(w, SMALL_WORKLOAD);
+    Path out = dir.resolve("requests.csv");
+    Cli c = Cli.run("what-if", "--workload", w.toString(), "--requests-out", out.toString(), "--json");
+    assertThat(c.exitCode()).as(c.err()).isZero();
+    long arrived = JSON.readTree(c.out()).get("summary").get("requests_arrived").asLong();
+    assertThat(Files.readAllLines(out)).hasSize((int) arrived + 1).first().asString().startsWith("id,adapter,arrival_ns");
+  }
+
+  @Test
+  void aSweepMarksTheBestAndTheConfigurationsThatDoNotFit(@TempDir Path dir) throws Exception {
+    Path w = dir.resolve("w.yaml");
+    Files.writeString(w, SMALL_WORKLOAD);
+    Cli c = Cli.run("what-if", "--workload", w.toString(), "--sweep", "replica.max_adapters=2,8,160",
+        "--sweep", "replica.max_adapter_rank=16,32");
+    assertThat(c.exitCode()).as(c.err()).isZero();
+    assertThat(c.out()).contains("<- best").contains("does not fit: insufficient GPU memory")
+        .contains("best: {replica.max_adapters=");
+    Cli json = Cli.run("what-if", "--workload", w.toString(), "--sweep", "replica.max_adapters=2,8", "--json");
+    JsonNode arr = JSON.readTree(json.out());
+    assertThat(arr.size()).isEqualTo(2);
+    assertThat(arr.get(0).get("best").asBoolean() ^ arr.get(1).get("best").asBoolean()).isTrue();
+  }
+
+  @Test
+  void aBadDeploymentNamesTheKeyPathWithASuggestion(@TempDir Path dir) throws Exception {
+    Path d = dir.resolve("d.yaml");
+    Files.writeString(d, """
+        model: llama-3.1-8b
+        gpu: h100-64gb
+        replica:
+          max_adaptors: 8
+        """);
+    Cli c = Cli.run("what-if", "--deployment", d.toString());
+    assertThat(c.exitCode()).isEqualTo(1);
+    assertThat(c.err()).contains(d + ":4: replica.max_adaptors is not a known key; did you mean 'max_adapters'?")
+        .doesNotContain("Exception");
+    Files.writeString(d, "model: llama-3.1-8b\ngpu: h100\n");
+    assertThat(Cli.run("what-if", "--deployment", d.toString()).err()).contains("gpu unknown GPU 'h100'")
+        .contains("known: ");
+  }
+
+  @Test
+  void anImpossibleDeploymentGetsTheMemoryErrorWithTheShortfall(@TempDir Path dir) throws Exception {
+    Path d = dir.resolve("d.yaml");
+    Files.writeString(d, """
+        model: llama-3.1-70b
+        gpu: l4
+        """);
+    Cli c = Cli.run("what-if", "--deployment", d.toString());
+    assertThat(c.exitCode()).isEqualTo(1);
+    assertThat(c.err()).startsWith("error: insufficient GPU memory").contains("short by").contains("GiB per GPU")
+        .contains("weights 131.");
+  }
+
+  @Test
+  void regressPassesOnTheCommittedGoldens() {
+    Cli c = Cli.run("regress", "--dir", "../experiments/regression");
+    assertThat(c.exitCode()).as(c.out() + c.err()).isZero();
+    assertThat(c.out()).contains("0 differ");
+  }
+}
