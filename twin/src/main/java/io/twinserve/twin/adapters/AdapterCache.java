@@ -112,6 +112,9 @@ public final class AdapterCache {
     }
     slotRefs[s]++;
     slotLastUse[s] = tick;
+    // every use refreshes the host copy too (vLLM touches its CPU LRU on each activation), so that an
+    // adapter kept busy in a GPU slot is not the first to leave host memory once it leaves the GPU
+    cpuLastUse[adapter] = tick;
     return duration;
   }
 

@@ -8,6 +8,10 @@ import io.twinserve.twin.memory.MemoryBreakdown;
 import io.twinserve.twin.memory.MemoryCalibration;
 import io.twinserve.twin.memory.MemoryModel;
 import io.twinserve.twin.perf.Calibration;
+import io.twinserve.twin.perf.PerfModel;
+import io.twinserve.twin.perf.PerfModelSpec;
+import io.twinserve.twin.perf.ProfiledPerfModel;
+import io.twinserve.twin.perf.VidurMlpTable;
 import io.twinserve.twin.perf.RooflineParams;
 import io.twinserve.twin.perf.RooflinePerfModel;
 import io.twinserve.twin.profile.GpuProfile;
@@ -90,8 +94,27 @@ public final class Deployments {
         : MemoryCalibration.defaults(model, r.maxNumBatchedTokens());
     MemoryBreakdown memory = MemoryModel.resolve(model, gpu, r, mem);
     RooflineParams params = cal != null && cal.roofline() != null ? cal.roofline() : RooflineParams.defaults();
-    RooflinePerfModel perf = new RooflinePerfModel(model, gpu, r.tp(), params);
+    RooflinePerfModel roofline = new RooflinePerfModel(model, gpu, r.tp(), params);
+    PerfModel perf = switch (spec.perfModel()) {
+      case PerfModelSpec.Roofline ignored -> roofline;
+      case PerfModelSpec.Profiled p -> {
+        Path table = Path.of(p.table());
+        try {
+          yield new ProfiledPerfModel(roofline, VidurMlpTable.read(table, r.tp()), model);
+        } catch (java.nio.file.NoSuchFileException e) {
+          throw new SpecException("perf_model.table", "'" + p.table() + "' does not exist");
+        } catch (io.twinserve.traces.format.TraceFormatException | IllegalArgumentException e) {
+          throw new SpecException("perf_model.table", "cannot be used: " + e.getMessage());
+        }
+      }
+    };
     int maxModelLen = r.maxModelLen() != null ? r.maxModelLen() : model.maxModelLen();
+    if (!r.chunkedPrefill() && r.maxNumBatchedTokens() < maxModelLen) {
+      // as vLLM refuses it: a longer prompt could never be scheduled and would block the queue
+      throw new SpecException("replica.max_num_batched_tokens", "must be >= max_model_len (" + maxModelLen
+          + ") when chunked_prefill is false, got " + r.maxNumBatchedTokens()
+          + "; enable chunked_prefill or lower max_model_len");
+    }
     SchedulerConfig sc = new SchedulerConfig(r.maxNumSeqs(), r.maxNumBatchedTokens(), r.chunkedPrefill(),
         r.blockSize(), memory.kvCacheTokens(), r.prefixCaching(), r.maxAdapters(), r.maxCpuAdapters(),
         r.maxAdapterRank(), maxModelLen, r.adapterLoad() == ReplicaSpec.AdapterLoad.ASYNC);

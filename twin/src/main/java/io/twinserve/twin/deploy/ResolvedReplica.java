@@ -2,7 +2,7 @@ package io.twinserve.twin.deploy;
 
 import io.twinserve.twin.memory.MemoryBreakdown;
 import io.twinserve.twin.perf.Calibration;
-import io.twinserve.twin.perf.RooflinePerfModel;
+import io.twinserve.twin.perf.PerfModel;
 import io.twinserve.twin.profile.GpuProfile;
 import io.twinserve.twin.profile.ModelProfile;
 import io.twinserve.twin.sched.SchedulerConfig;
@@ -14,5 +14,5 @@ public record ResolvedReplica(
     GpuProfile gpu,
     Calibration calibration,
     MemoryBreakdown memory,
-    RooflinePerfModel perf,
+    PerfModel perf,
     SchedulerConfig scheduler) {}

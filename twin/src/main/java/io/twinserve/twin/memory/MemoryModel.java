@@ -36,7 +36,8 @@ public final class MemoryModel {
     long tokens = Math.max(0, free / perToken) / r.blockSize() * r.blockSize();
     MemoryBreakdown m = new MemoryBreakdown(budget, weights, slots, activation, tokens * perToken, tokens);
     if (tokens < maxModelLen) {
-      long shortfall = (maxModelLen - tokens) * perToken;
+      // when the fixed terms alone overflow the budget (free < 0), that overflow is short as well
+      long shortfall = (maxModelLen - tokens) * perToken - Math.min(0, free);
       throw new InsufficientGpuMemoryException("the KV cache left over holds " + tokens
           + " tokens, fewer than one sequence of max_model_len " + maxModelLen, m, shortfall);
     }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
 @JsonSubTypes({
   @JsonSubTypes.Type(value = PerfModelSpec.Roofline.class, name = "roofline"),
+  @JsonSubTypes.Type(value = PerfModelSpec.Profiled.class, name = "profiled"),
 })
 public sealed interface PerfModelSpec {
 
@@ -15,4 +16,16 @@ public sealed interface PerfModelSpec {
 
   /** The roofline model. */
   record Roofline(String calibration) implements PerfModelSpec {}
+
+  /**
+   * Measured linear-layer timings from a Vidur-format {@code mlp.csv} ({@code table}, relative to the
+   * working directory), the rest from the roofline with the calibration.
+   */
+  record Profiled(String table, String calibration) implements PerfModelSpec {
+    public Profiled {
+      if (table == null || table.isBlank()) {
+        throw new io.twinserve.traces.spec.SpecException("table", "is required: the path of a Vidur-format mlp.csv");
+      }
+    }
+  }
 }

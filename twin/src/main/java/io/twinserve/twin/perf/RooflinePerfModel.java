@@ -75,7 +75,7 @@ public final class RooflinePerfModel implements PerfModel {
       return 0;
     }
     double t = p.stepOverheadNs() + p.perSequenceNs() * s.sequences + p.perNewRequestNs() * s.newRequests;
-    t += roof(linearFlopsPerToken * s.newTokens, layerWeightBytes + activationBytesPerToken * s.newTokens, linearFlops);
+    t += linearNs(s.newTokens);
     double pairs = s.prefillAttentionPairs + s.decodeContextTokens;
     t += roof(attentionFlopsPerPair * pairs, kvBytesPerToken * s.kvReadTokens, attentionFlops);
     t += roof(headFlopsPerToken * s.sampledTokens, headWeightBytes, linearFlops);
@@ -88,6 +88,11 @@ public final class RooflinePerfModel implements PerfModel {
       t += 2.0 * layers * (ALL_REDUCE_LATENCY_NS + allReduceBytesPerToken * s.newTokens / interconnect * 1e9);
     }
     return (long) t;
+  }
+
+  /** The linear layers of all layers for a batch of {@code tokens} tokens, in ns. */
+  public double linearNs(int tokens) {
+    return roof(linearFlopsPerToken * tokens, layerWeightBytes + activationBytesPerToken * tokens, linearFlops);
   }
 
   /** max(flops / flopRate, bytes / bandwidth) in ns. */

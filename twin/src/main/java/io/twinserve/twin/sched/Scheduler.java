@@ -110,7 +110,11 @@ public final class Scheduler {
         nextAdapterReadyNs = Math.min(nextAdapterReadyNs, adapters.readyNs(s.adapter));
         continue;
       }
-      int n = s.decoding ? 1 : Math.min(s.prefillTarget() - s.computed, budget);
+      int remaining = s.prefillTarget() - s.computed;
+      if (!s.decoding && !config.chunkedPrefill() && remaining > budget) {
+        continue;
+      }
+      int n = s.decoding ? 1 : Math.min(remaining, budget);
       int need = blocksFor(s.computed + n) - s.blocks.size();
       boolean selfPreempted = false;
       while (need > kv.freeBlocks()) {
@@ -127,7 +131,9 @@ public final class Scheduler {
       }
       kv.allocate(need, s.blocks);
       budget -= n;
-      distinct += addToBatch(s, n, false);
+      boolean starts = s.awaitingFirstChunk;
+      s.awaitingFirstChunk = false;
+      distinct += addToBatch(s, n, starts);
     }
     if (!preempted) {
       while (budget > 0 && running.size() < config.maxNumSeqs()) {
@@ -163,10 +169,10 @@ public final class Scheduler {
         running.add(s);
         if (config.asyncAdapterLoads() && load > 0) {
           nextAdapterReadyNs = Math.min(nextAdapterReadyNs, nowNs + load);
+          s.awaitingFirstChunk = true;
           continue;
         }
         syncLoadNs += load;
-        s.startsThisStep = true;
         budget -= n;
         distinct += addToBatch(s, n, true);
       }
@@ -248,7 +254,6 @@ public final class Scheduler {
     boolean anyFinished = false;
     for (int i = 0; i < batch.size(); i++) {
       Sequence s = batch.get(i);
-      s.startsThisStep = false;
       s.computed += s.chunk;
       int full = Math.min(s.hashedBlocks, s.computed / config.blockSize());
       while (s.registeredBlocks < full) {

@@ -27,7 +27,8 @@ public final class Sequence {
   boolean decoding;
   int registeredBlocks;
   int chunk;
-  boolean startsThisStep;
+  /** Admitted while its adapter loads in the background: its first chunk has not run yet. */
+  boolean awaitingFirstChunk;
   boolean holdsAdapter;
   long firstScheduledNs = -1;
   long firstTokenNs = -1;

@@ -94,7 +94,10 @@ public final class ReplicaSimulator {
         }
         metrics.arrived(next);
         long total = (long) next.promptTokens() + next.outputTokens();
-        if (total > c.maxModelLen() || (next.promptTokens() + c.blockSize() - 1) / c.blockSize() + 1 > maxBlocks) {
+        // a request must fit the whole KV cache by its last computed token (prompt + output - 1), or it
+        // would preempt itself once the cache is full and never finish
+        if (total > c.maxModelLen() || (next.promptTokens() + c.blockSize() - 1) / c.blockSize() + 1 > maxBlocks
+            || (total - 1 + c.blockSize() - 1) / c.blockSize() > maxBlocks) {
           metrics.rejected(next, a);
         } else {
           long[] hashes = c.prefixCaching() ? PrefixBlocks.of(next, c.blockSize()) : new long[0];

@@ -1,0 +1,121 @@
+package io.twinserve.twin.calibrate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.twinserve.twin.deploy.Deployments;
+import io.twinserve.twin.perf.Calibration;
+import io.twinserve.twin.profile.Profiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Runs the calibration of the committed vLLM 0.8.5 H100-64GB measurements once and checks every
+ * reproduced row, and that the shipped calibration files are exactly what the command fits.
+ */
+class CalibratorTest {
+  /** The committed measurement set, relative to the twin module (surefire's working directory). */
+  private static final Path FOLDER = Path.of("../calibration/vllm-0.8.5-h100-64gb");
+  private static final String KV = "kv_capacity_tokens.csv";
+  private static final List<String> FILES = List.of(KV, "adapter_load_cpu_to_gpu_ms.csv",
+      "decode_itl_vs_batch_no_lora.csv", "lora_overhead_vs_distinct_adapters.csv");
+
+  private static Calibrator.Result result;
+
+  @BeforeAll
+  static void calibrate() throws IOException {
+    result = Calibrator.forFolder(FOLDER, Profiles.builtIn()).run();
+  }
+
+  private static List<FitRow> rows(String file) {
+    return result.rows().stream().filter(r -> r.file().equals(file)).toList();
+  }
+
+  @Test
+  void everyMeasuredRowIsReproduced() throws IOException {
+    for (String file : FILES) {
+      List<String> lines = Files.readAllLines(FOLDER.resolve("data").resolve(file)).stream()
+          .filter(l -> !l.isBlank()).toList();
+      int dataRows = lines.size() - 1;
+      // the LoRA-overhead rows give two figures each: mean ITL and throughput
+      int perRow = file.startsWith("lora_overhead") ? 2 : 1;
+      assertThat(rows(file)).as(file).hasSize(dataRows * perRow);
+    }
+    assertThat(result.rows()).hasSize(FILES.stream().mapToInt(f -> rows(f).size()).sum());
+  }
+
+  @Test
+  void everyKvCapacityIsWithinTwoPercent() {
+    List<FitRow> kv = rows(KV).stream().filter(r -> r.quantity().equals("kv_cache_tokens")).toList();
+    assertThat(kv).hasSizeGreaterThan(60);
+    assertThat(kv).allSatisfy(r -> assertThat(Math.abs(r.errorPct())).as("%s %s", r.model(), r.row())
+        .isLessThanOrEqualTo(2.0));
+  }
+
+  @Test
+  void everyStartFailureIsPredicted() {
+    List<FitRow> fails = rows(KV).stream().filter(r -> r.quantity().equals("fails_to_start")).toList();
+    assertThat(fails).as("the data holds configurations that did not start").hasSizeGreaterThan(10);
+    assertThat(fails).allSatisfy(r -> {
+      assertThat(r.errorPct()).as("%s %s", r.model(), r.row()).isZero();
+      assertThat(r.predicted()).isEqualTo(1);
+    });
+    assertThat(rows(KV)).extracting(FitRow::quantity).containsOnly("kv_cache_tokens", "fails_to_start");
+  }
+
+  @Test
+  void everyLatencyLoadAndThroughputRowIsWithinFivePercent() {
+    for (String file : FILES.subList(1, FILES.size())) {
+      assertThat(rows(file)).as(file).isNotEmpty().allSatisfy(r ->
+          assertThat(Math.abs(r.errorPct())).as("%s %s %s %s", file, r.model(), r.row(), r.quantity())
+              .isLessThanOrEqualTo(5.0));
+    }
+    assertThat(Math.abs(result.worst().errorPct())).isLessThanOrEqualTo(5.0);
+  }
+
+  @Test
+  void theShippedCalibrationsEqualTheFreshlyFittedParameters() throws IOException {
+    Map<String, Calibration> fitted = result.calibrations().stream()
+        .collect(Collectors.toMap(Calibration::name, c -> c));
+    assertThat(fitted.keySet()).containsExactlyInAnyOrderElementsOf(Deployments.builtInCalibrations());
+    for (String name : Deployments.builtInCalibrations()) {
+      Calibration shipped = Deployments.calibration(name);
+      Calibration fresh = fitted.get(name);
+      assertThat(shipped.name()).isEqualTo(name);
+      assertThat(shipped.gpu()).isEqualTo(fresh.gpu()).isEqualTo("h100-64gb");
+      assertThat(shipped.model()).isEqualTo(fresh.model());
+      assertThat(shipped.engine()).isEqualTo(fresh.engine());
+      assertThat(shipped.memory()).as("%s memory; re-run twinserve calibrate", name).isEqualTo(fresh.memory());
+      assertThat(shipped.roofline()).as("%s roofline; re-run twinserve calibrate", name)
+          .isEqualTo(fresh.roofline());
+      assertThat(shipped.fit().get("rows").size()).isEqualTo(fresh.fit().get("rows").size());
+      assertThat(shipped.fit().get("worst").asText()).isEqualTo(fresh.fit().get("worst").asText());
+    }
+  }
+
+  @Test
+  void expectedDistinctAdaptersFollowsUniformDraws() {
+    assertThat(Calibrator.expectedDistinct(1, 220)).isEqualTo(1.0);
+    // 2 adapters, 2 draws: 1 + 1/2 distinct on average
+    assertThat(Calibrator.expectedDistinct(2, 2)).isCloseTo(1.5, org.assertj.core.data.Offset.offset(1e-12));
+    assertThat(Calibrator.expectedDistinct(64, 220)).isBetween(60.0, 64.0);
+  }
+
+  @Test
+  void leastSquaresDropsNegativeCoefficientsAndRefits() {
+    // y = 2 + 3x exactly
+    List<double[]> x = List.of(new double[] {1, 0}, new double[] {1, 1}, new double[] {1, 2});
+    assertThat(Calibrator.leastSquares(x, List.of(2.0, 5.0, 8.0), true))
+        .containsExactly(new double[] {2, 3}, org.assertj.core.data.Offset.offset(1e-9));
+    // y = 6 - x: the slope would be negative, so it is dropped and the mean remains
+    assertThat(Calibrator.leastSquares(x, List.of(6.0, 5.0, 4.0), true))
+        .containsExactly(new double[] {5, 0}, org.assertj.core.data.Offset.offset(1e-9));
+    assertThat(Calibrator.leastSquares(x, List.of(6.0, 5.0, 4.0), false))
+        .containsExactly(new double[] {6, -1}, org.assertj.core.data.Offset.offset(1e-9));
+  }
+}
