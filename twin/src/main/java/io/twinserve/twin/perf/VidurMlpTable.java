@@ -16,8 +16,10 @@ import java.util.TreeMap;
  * norms, QKV and output projections, rotary embedding, MLP projections, activation and residual adds
  * (attention itself is not in these tables), and the embedding once per forward pass.
  *
- * <p>Looked up by piecewise-linear interpolation in the token count, and linear extrapolation from the
- * last two points beyond the grid. Duplicate rows of a token count are averaged.
+ * <p>Looked up by piecewise-linear interpolation in the token count. Beyond the grid the time grows in
+ * proportion to the tokens from the last point (large batches are compute-bound; extrapolating the last
+ * two points' slope would amplify their measurement noise); below it, the first point holds. Duplicate
+ * rows of a token count are averaged.
  */
 public final class VidurMlpTable {
   private static final String[] LAYER_OPS = {
@@ -154,9 +156,10 @@ public final class VidurMlpTable {
     }
     int hi = -i - 1;
     if (hi == 0) {
-      hi = 1;
-    } else if (hi == tokens.length) {
-      hi = tokens.length - 1;
+      return values[0];
+    }
+    if (hi == tokens.length) {
+      return values[tokens.length - 1] * n / tokens[tokens.length - 1];
     }
     int lo = hi - 1;
     double slope = (values[hi] - values[lo]) / (tokens[hi] - tokens[lo]);
