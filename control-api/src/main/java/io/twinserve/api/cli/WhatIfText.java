@@ -45,6 +45,15 @@ final class WhatIfText {
         s.adapterLoadTimeS()));
     row(b, "queue", f("mean %.1f waiting (max %,d), mean %.1f running", s.meanWaiting(), s.maxWaiting(),
         s.meanRunning()));
+    List<RunSummary.Sample> t = s.timeline();
+    if (t.size() >= 2) {
+      StringBuilder line = new StringBuilder();
+      for (int i = 0; i < 6; i++) {
+        RunSummary.Sample p = t.get(Math.min(t.size() - 1, i * (t.size() - 1) / 5));
+        line.append(i == 0 ? "" : "  ").append(f("%.0fs: %,d/%d", p.timeS(), p.waiting(), p.running()));
+      }
+      row(b, "waiting/running", line.toString());
+    }
     return b.toString();
   }
 

@@ -1,5 +1,7 @@
 package io.twinserve.twin.metrics;
 
+import java.util.List;
+
 /**
  * The figures of one simulated run. Throughputs count the tokens (input + output) of requests finished
  * within the window, divided by the window; the offered load counts the tokens of all requests that
@@ -32,7 +34,11 @@ public record RunSummary(
     long maxWaiting,
     double meanRunning,
     double meanKvUsage,
-    Memory memory) {
+    Memory memory,
+    List<Sample> timeline) {
+
+  /** Queue lengths and KV use at one instant; a run keeps up to 60, evenly spaced over its window. */
+  public record Sample(double timeS, long waiting, int running, double kvUsage) {}
 
   /** Tokens and requests per second. */
   public record Throughput(double requestsPerS, double inputTokensPerS, double outputTokensPerS,

@@ -32,6 +32,7 @@ public final class Scheduler {
   private long cachedTokens;
   private long queriedTokens;
   private long nextAdapterReadyNs = Long.MAX_VALUE;
+  private long stepStartNs = -1;
 
   public Scheduler(SchedulerConfig config, KvBlockManager kv, AdapterCache adapters, int adapterCount) {
     this.config = config;
@@ -97,6 +98,7 @@ public final class Scheduler {
    * to run.
    */
   public boolean plan(long nowNs) {
+    stepStartNs = nowNs;
     shape.clear();
     batch.clear();
     syncLoadNs = 0;
@@ -129,7 +131,9 @@ public final class Scheduler {
       if (selfPreempted) {
         break;
       }
-      kv.allocate(need, s.blocks);
+      if (need > 0) {
+        kv.allocate(need, s.blocks);
+      }
       budget -= n;
       boolean starts = s.awaitingFirstChunk;
       s.awaitingFirstChunk = false;
@@ -252,13 +256,17 @@ public final class Scheduler {
   /** Applies the planned step's tokens at {@code endNs}: samples, registers full blocks, finishes. */
   public void complete(long endNs, StepListener listener) {
     boolean anyFinished = false;
+    boolean bulk = listener.acceptsBulkTokens();
+    long sameGapTokens = 0;
     for (int i = 0; i < batch.size(); i++) {
       Sequence s = batch.get(i);
       s.computed += s.chunk;
-      int full = Math.min(s.hashedBlocks, s.computed / config.blockSize());
-      while (s.registeredBlocks < full) {
-        kv.register(s.blocks.get(s.registeredBlocks), s.blockHashes[s.registeredBlocks]);
-        s.registeredBlocks++;
+      if (s.registeredBlocks < s.hashedBlocks) {
+        int full = Math.min(s.hashedBlocks, s.computed / config.blockSize());
+        while (s.registeredBlocks < full) {
+          kv.register(s.blocks.get(s.registeredBlocks), s.blockHashes[s.registeredBlocks]);
+          s.registeredBlocks++;
+        }
       }
       if (!s.decoding) {
         if (s.computed < s.prefillTarget()) {
@@ -274,7 +282,11 @@ public final class Scheduler {
         }
       } else {
         s.generated++;
-        listener.onToken(s, endNs - s.lastTokenNs);
+        if (bulk && s.lastTokenNs == stepStartNs) {
+          sameGapTokens++;
+        } else {
+          listener.onToken(s, endNs - s.lastTokenNs);
+        }
       }
       s.lastTokenNs = endNs;
       if (s.generated >= s.outputTokens) {
@@ -286,6 +298,9 @@ public final class Scheduler {
         }
         anyFinished = true;
       }
+    }
+    if (sameGapTokens > 0) {
+      listener.onTokens(endNs - stepStartNs, sameGapTokens);
     }
     if (anyFinished) {
       int w = 0;

@@ -9,6 +9,17 @@ public interface StepListener {
   /** A sequence sampled a later token, {@code gapNs} after its previous one. */
   void onToken(Sequence s, long gapNs);
 
+  /**
+   * Whether this listener takes the tokens of decodes that ran in consecutive steps in bulk, through
+   * {@link #onTokens}, instead of one {@link #onToken} call each (metrics that only need the gaps).
+   */
+  default boolean acceptsBulkTokens() {
+    return false;
+  }
+
+  /** {@code count} sequences each sampled a token {@code gapNs} after their previous one (one step). */
+  default void onTokens(long gapNs, long count) {}
+
   /** A sequence finished; its blocks and adapter are already released. */
   void onFinished(Sequence s, long nowNs);
 }

@@ -22,6 +22,7 @@ import org.HdrHistogram.Histogram;
  */
 final class Metrics implements StepListener {
   private static final long MAX_MICROS = 1000L * 3600 * 1_000_000;
+  private static final int TIMELINE_SAMPLES = 60;
 
   private final boolean recordRequests;
   private final long starvationBoundNs;
@@ -48,6 +49,9 @@ final class Metrics implements StepListener {
   private double runningIntegral;
   private double kvIntegral;
   private long maxWaiting;
+  private final List<RunSummary.Sample> timeline = new ArrayList<>();
+  private long sampleEveryNs = Long.MAX_VALUE;
+  private long nextSampleNs;
 
   Metrics(boolean recordRequests, double starvationBoundS) {
     this.recordRequests = recordRequests;
@@ -56,6 +60,7 @@ final class Metrics implements StepListener {
 
   void window(long ns) {
     this.windowNs = ns;
+    this.sampleEveryNs = ns == Long.MAX_VALUE ? 1_000_000_000L : Math.max(1, ns / TIMELINE_SAMPLES);
   }
 
   void arrived(Request r) {
@@ -87,6 +92,12 @@ final class Metrics implements StepListener {
 
   /** Integrates the time-weighted statistics up to {@code nowNs}. */
   void observe(long nowNs, Scheduler scheduler, KvBlockManager kv) {
+    // the state held since the last observation is the state at every sample instant in between
+    while (nextSampleNs <= nowNs && nextSampleNs <= windowNs) {
+      timeline.add(new RunSummary.Sample(round(nextSampleNs / 1e9), scheduler.waitingCount(), scheduler.runningCount(),
+          round((double) kv.usedBlocks() / kv.totalBlocks())));
+      nextSampleNs += sampleEveryNs;
+    }
     long dt = nowNs - lastObservedNs;
     if (dt > 0) {
       long w = scheduler.waitingCount();
@@ -111,6 +122,16 @@ final class Metrics implements StepListener {
   @Override
   public void onToken(Sequence s, long gapNs) {
     itl.recordValue(micros(gapNs));
+  }
+
+  @Override
+  public boolean acceptsBulkTokens() {
+    return true;
+  }
+
+  @Override
+  public void onTokens(long gapNs, long count) {
+    itl.recordValueWithCount(micros(gapNs), count);
   }
 
   @Override
@@ -162,7 +183,21 @@ final class Metrics implements StepListener {
         round(waitingIntegral / span), maxWaiting, round(runningIntegral / span), round(kvIntegral / span),
         new RunSummary.Memory(round(m.budgetBytes() / gib), round(m.weightBytes() / gib),
             round(m.adapterSlotBytes() / gib), round(m.activationBytes() / gib), round(m.kvCacheBytes() / gib),
-            m.kvCacheTokens()));
+            m.kvCacheTokens()),
+        timelineFor());
+  }
+
+  /** Up to 60 samples, evenly spaced over the window (runs without a window are thinned afterwards). */
+  private List<RunSummary.Sample> timelineFor() {
+    if (timeline.size() <= TIMELINE_SAMPLES) {
+      return List.copyOf(timeline);
+    }
+    List<RunSummary.Sample> out = new ArrayList<>();
+    double step = (double) timeline.size() / TIMELINE_SAMPLES;
+    for (int i = 0; i < TIMELINE_SAMPLES; i++) {
+      out.add(timeline.get((int) (i * step)));
+    }
+    return out;
   }
 
   /** Rounded to 6 significant decimals so that JSON output is stable and readable. */

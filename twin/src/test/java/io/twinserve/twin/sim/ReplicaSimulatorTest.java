@@ -58,6 +58,9 @@ class ReplicaSimulatorTest {
     assertThat(s.requestsRejected()).as("longer than max_model_len").isEqualTo(1);
     assertThat(s.requestsUnfinished()).isZero();
     assertThat(r.requests()).hasSize(5);
+    // every token after a request's first is one inter-token gap, whether recorded one by one or in bulk
+    assertThat(s.itl().count()).isEqualTo((28 - 1) + (10 - 1) + (113 - 1) + (1 - 1));
+    assertThat(s.ttft().count()).isEqualTo(4);
     for (RequestRecord rec : r.requests()) {
       if (rec.outcome() == RequestRecord.Outcome.FINISHED) {
         assertThat(rec.generatedTokens()).isEqualTo(rec.outputTokens());
