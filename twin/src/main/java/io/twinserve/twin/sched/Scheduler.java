@@ -4,7 +4,9 @@ import io.twinserve.twin.adapters.AdapterCache;
 import io.twinserve.twin.kv.KvBlockManager;
 import io.twinserve.twin.perf.StepShape;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.PriorityQueue;
 
 /**
  * Continuous batching as vLLM's V1 scheduler does it, one step at a time.
@@ -16,15 +18,25 @@ import java.util.List;
  * {@code max_num_seqs} and the token budget, with the adapter rule: a request whose adapter is not in a
  * GPU slot waits while every slot holds an adapter in use, and later requests of resident adapters may
  * pass it. Admission stops at the first request whose KV blocks do not fit.
+ *
+ * <p>Speed without approximation: a decoding sequence that runs every step gains exactly one token per
+ * step, so while the budget covers every running sequence and the free blocks cover this step's needs
+ * (a "steady" step), decoding sequences are not visited one by one. They are "lazy": their token counts
+ * are a base plus the number of steady steps since they joined, their next block boundary and their
+ * finish are events in two heaps keyed by step, and the step's shape adds them as one aggregate. Any
+ * other step first materialises every lazy sequence and then runs the plain algorithm, so the two paths
+ * choose the same batches (tests compare them). Lazy mode is used only with a listener that takes
+ * tokens in bulk.
  */
 public final class Scheduler {
   private final SchedulerConfig config;
   private final KvBlockManager kv;
   private final AdapterCache adapters;
   private final AdapterQueues waiting;
-  private final List<Sequence> running = new ArrayList<>();
+  private final RunningList running = new RunningList();
   private final List<Sequence> batch = new ArrayList<>();
   private final StepShape shape = new StepShape();
+  private final boolean lazyAllowed;
   private boolean[] batchAdapters;
   private int[] batchAdapterList;
   private long syncLoadNs;
@@ -34,19 +46,47 @@ public final class Scheduler {
   private long nextAdapterReadyNs = Long.MAX_VALUE;
   private long stepStartNs = -1;
 
+  // lazy decoding sequences (see the class comment)
+  private long steadySteps;
+  private long lastSteadyEndNs = -1;
+  private boolean steadyPlanned;
+  private int lazyCount;
+  private long lazyComputedSum;
+  private int lazyAdapterSeqs;
+  private int[] lazyAdapterRefs;
+  private final List<Integer> lazyAdapters = new ArrayList<>();
+  private long lazyRankSum;
+  private final PriorityQueue<Sequence> finishes = new PriorityQueue<>(
+      (a, b) -> a.lazyFinishStep != b.lazyFinishStep ? Long.compare(a.lazyFinishStep, b.lazyFinishStep)
+          : Long.compare(a.order, b.order));
+  private final PriorityQueue<Sequence> boundaries = new PriorityQueue<>(
+      (a, b) -> a.lazyBoundaryStep != b.lazyBoundaryStep ? Long.compare(a.lazyBoundaryStep, b.lazyBoundaryStep)
+          : Long.compare(a.order, b.order));
+  private final List<Sequence> boundaryScratch = new ArrayList<>();
+
   public Scheduler(SchedulerConfig config, KvBlockManager kv, AdapterCache adapters, int adapterCount) {
+    this(config, kv, adapters, adapterCount, true);
+  }
+
+  /** @param lazyAllowed whether steady steps may skip visiting decoding sequences (false: always eager) */
+  public Scheduler(SchedulerConfig config, KvBlockManager kv, AdapterCache adapters, int adapterCount,
+      boolean lazyAllowed) {
     this.config = config;
     this.kv = kv;
     this.adapters = adapters;
+    this.lazyAllowed = lazyAllowed;
     this.waiting = new AdapterQueues(adapterCount);
     this.batchAdapters = new boolean[Math.max(1, adapterCount)];
+    this.lazyAdapterRefs = new int[Math.max(1, adapterCount)];
     this.batchAdapterList = new int[Math.max(1, config.maxAdapters())];
   }
 
   /** A request arrives and waits. */
   public void enqueue(Sequence s) {
     if (s.adapter >= batchAdapters.length) {
-      batchAdapters = java.util.Arrays.copyOf(batchAdapters, Math.max(s.adapter + 1, batchAdapters.length * 2));
+      int n = Math.max(s.adapter + 1, batchAdapters.length * 2);
+      batchAdapters = Arrays.copyOf(batchAdapters, n);
+      lazyAdapterRefs = Arrays.copyOf(lazyAdapterRefs, n);
     }
     waiting.addLast(s);
   }
@@ -60,7 +100,7 @@ public final class Scheduler {
   }
 
   public boolean isIdle() {
-    return running.isEmpty() && waiting.isEmpty();
+    return running.size() == 0 && waiting.isEmpty();
   }
 
   public long preemptions() {
@@ -84,8 +124,14 @@ public final class Scheduler {
     return shape;
   }
 
+  /** The sequences of the planned step visited one by one (lazy decoders are counted in the shape only). */
   public List<Sequence> batch() {
     return batch;
+  }
+
+  /** Whether the planned step runs anything. */
+  public boolean hasWork() {
+    return shape.sequences > 0;
   }
 
   /** Adapter load time that stalls this step (sync loads), in ns. */
@@ -95,7 +141,7 @@ public final class Scheduler {
 
   /**
    * Chooses the sequences of the step that starts at {@code nowNs}. Returns false when there is nothing
-   * to run.
+   * to run and nothing to wait for.
    */
   public boolean plan(long nowNs) {
     stepStartNs = nowNs;
@@ -103,91 +149,189 @@ public final class Scheduler {
     batch.clear();
     syncLoadNs = 0;
     nextAdapterReadyNs = Long.MAX_VALUE;
+    steadyPlanned = lazyCount > 0 && steadyFeasible(nowNs);
+    if (!steadyPlanned) {
+      materialize();
+    }
     int budget = config.maxNumBatchedTokens();
     int distinct = 0;
     boolean preempted = false;
-    for (int i = 0; i < running.size() && budget > 0; i++) {
-      Sequence s = running.get(i);
-      if (!adapters.isReady(s.adapter, nowNs)) {
-        nextAdapterReadyNs = Math.min(nextAdapterReadyNs, adapters.readyNs(s.adapter));
-        continue;
+    if (steadyPlanned) {
+      for (Integer a : lazyAdapters) {
+        batchAdapters[a] = true;
+        batchAdapterList[distinct++] = a;
       }
-      int remaining = s.prefillTarget() - s.computed;
-      if (!s.decoding && !config.chunkedPrefill() && remaining > budget) {
-        continue;
-      }
-      int n = s.decoding ? 1 : Math.min(remaining, budget);
-      int need = blocksFor(s.computed + n) - s.blocks.size();
-      boolean selfPreempted = false;
-      while (need > kv.freeBlocks()) {
-        Sequence victim = running.getLast();
-        preempt(victim);
-        preempted = true;
-        if (victim == s) {
-          selfPreempted = true;
-          break;
+      shape.distinctAdapters = distinct;
+      shape.adapterRankSum = lazyRankSum;
+      budget -= lazyCount;
+      for (Sequence s = running.head; s != null; s = s.nextRunning) {
+        if (!s.lazy) {
+          int n = scheduleRunning(s, budget, nowNs);
+          if (n > 0) {
+            budget -= n;
+            distinct += addToBatch(s, n, takeStart(s));
+          }
         }
       }
-      if (selfPreempted) {
-        break;
+      for (Sequence s : boundaryScratch) {
+        kv.allocate(1, s.blocks);
+        s.lazyBoundaryStep += config.blockSize();
+        boundaries.add(s);
       }
-      if (need > 0) {
-        kv.allocate(need, s.blocks);
-      }
-      budget -= n;
-      boolean starts = s.awaitingFirstChunk;
-      s.awaitingFirstChunk = false;
-      distinct += addToBatch(s, n, starts);
-    }
-    if (!preempted) {
-      while (budget > 0 && running.size() < config.maxNumSeqs()) {
-        Sequence s = nextCandidate();
-        if (s == null) {
-          break;
-        }
-        int target = s.prefillTarget();
-        int hitBlocks = kv.cachedPrefix(s.blockHashes, Math.min(s.hashedBlocks, (target - 1) / config.blockSize()));
-        int cached = hitBlocks * config.blockSize();
-        int remaining = target - cached;
-        if (!config.chunkedPrefill() && remaining > budget) {
-          break;
-        }
-        int n = Math.min(remaining, budget);
-        int fresh = blocksFor(cached + n) - hitBlocks;
-        if (fresh + kv.unreferencedAmong(s.blockHashes, hitBlocks) > kv.freeBlocks()) {
-          break;
-        }
-        waiting.removeHead(s);
-        long load = adapters.acquire(s.adapter, nowNs);
-        s.holdsAdapter = s.adapter >= 0;
-        kv.takeCached(s.blockHashes, hitBlocks, s.blocks);
-        kv.allocate(fresh, s.blocks);
-        s.computed = cached;
-        s.registeredBlocks = hitBlocks;
-        s.cachedTokens += cached;
-        cachedTokens += Math.min(cached, s.promptTokens);
-        queriedTokens += s.promptTokens;
-        if (s.firstScheduledNs < 0) {
-          s.firstScheduledNs = nowNs;
-        }
-        running.add(s);
-        if (config.asyncAdapterLoads() && load > 0) {
-          nextAdapterReadyNs = Math.min(nextAdapterReadyNs, nowNs + load);
-          s.awaitingFirstChunk = true;
+      boundaryScratch.clear();
+      shape.sequences += lazyCount;
+      shape.newTokens += lazyCount;
+      shape.decodeSequences += lazyCount;
+      shape.decodeContextTokens += lazyComputedSum + lazyCount;
+      shape.kvReadTokens += lazyComputedSum + lazyCount;
+      shape.sampledTokens += lazyCount;
+      shape.adapterTokens += lazyAdapterSeqs;
+    } else {
+      for (Sequence s = running.head; s != null && budget > 0; s = s.nextRunning) {
+        if (!adapters.isReady(s.adapter, nowNs)) {
+          nextAdapterReadyNs = Math.min(nextAdapterReadyNs, adapters.readyNs(s.adapter));
           continue;
         }
-        syncLoadNs += load;
+        int remaining = s.prefillTarget() - s.computed;
+        if (!s.decoding && !config.chunkedPrefill() && remaining > budget) {
+          continue;
+        }
+        int n = s.decoding ? 1 : Math.min(remaining, budget);
+        int need = blocksFor(s.computed + n) - s.blocks.size();
+        boolean selfPreempted = false;
+        while (need > kv.freeBlocks()) {
+          Sequence victim = running.tail;
+          preempt(victim);
+          preempted = true;
+          if (victim == s) {
+            selfPreempted = true;
+            break;
+          }
+        }
+        if (selfPreempted) {
+          break;
+        }
+        if (need > 0) {
+          kv.allocate(need, s.blocks);
+        }
         budget -= n;
-        distinct += addToBatch(s, n, true);
+        distinct += addToBatch(s, n, takeStart(s));
       }
+    }
+    if (!preempted) {
+      distinct += admit(budget, nowNs);
     }
     for (int i = 0; i < distinct; i++) {
       batchAdapters[batchAdapterList[i]] = false;
     }
-    if (!batch.isEmpty() || nextAdapterReadyNs != Long.MAX_VALUE) {
-      return true;
+    return shape.sequences > 0 || nextAdapterReadyNs != Long.MAX_VALUE;
+  }
+
+  /**
+   * Whether this step can run with lazy decoders: every running sequence gets all it asks for within the
+   * budget, and the free blocks cover every block it needs. Collects the lazy decoders that cross a block
+   * boundary this step into {@code boundaryScratch}.
+   */
+  private boolean steadyFeasible(long nowNs) {
+    long tokens = lazyCount;
+    long blocks = 0;
+    for (Sequence s = running.head; s != null; s = s.nextRunning) {
+      if (s.lazy) {
+        continue;
+      }
+      if (!adapters.isReady(s.adapter, nowNs)) {
+        continue;
+      }
+      int n = s.decoding ? 1 : s.prefillTarget() - s.computed;
+      tokens += n;
+      blocks += blocksFor(s.computed + n) - s.blocks.size();
+      if (tokens > config.maxNumBatchedTokens()) {
+        return false;
+      }
     }
-    return false;
+    // a sequence that finished while lazy leaves a stale entry here: skip it
+    while (!boundaries.isEmpty() && boundaries.peek().lazyBoundaryStep <= steadySteps) {
+      Sequence s = boundaries.poll();
+      if (s.lazy) {
+        boundaryScratch.add(s);
+      }
+    }
+    blocks += boundaryScratch.size();
+    if (blocks > kv.freeBlocks()) {
+      for (Sequence s : boundaryScratch) {
+        boundaries.add(s);
+      }
+      boundaryScratch.clear();
+      return false;
+    }
+    return true;
+  }
+
+  /** Schedules a non-lazy running sequence in a steady step (its wish fits by construction). */
+  private int scheduleRunning(Sequence s, int budget, long nowNs) {
+    if (!adapters.isReady(s.adapter, nowNs)) {
+      nextAdapterReadyNs = Math.min(nextAdapterReadyNs, adapters.readyNs(s.adapter));
+      return 0;
+    }
+    int n = s.decoding ? 1 : Math.min(s.prefillTarget() - s.computed, budget);
+    int need = blocksFor(s.computed + n) - s.blocks.size();
+    if (need > 0) {
+      kv.allocate(need, s.blocks);
+    }
+    return n;
+  }
+
+  private static boolean takeStart(Sequence s) {
+    boolean starts = s.awaitingFirstChunk;
+    s.awaitingFirstChunk = false;
+    return starts;
+  }
+
+  /** Admits waiting requests first come, first served; returns the adapters it added to the batch. */
+  private int admit(int budget, long nowNs) {
+    int distinct = 0;
+    while (budget > 0 && running.size() < config.maxNumSeqs()) {
+      Sequence s = nextCandidate();
+      if (s == null) {
+        break;
+      }
+      int target = s.prefillTarget();
+      int hitBlocks = kv.cachedPrefix(s.blockHashes, Math.min(s.hashedBlocks, (target - 1) / config.blockSize()));
+      int cached = hitBlocks * config.blockSize();
+      int remaining = target - cached;
+      if (!config.chunkedPrefill() && remaining > budget) {
+        break;
+      }
+      int n = Math.min(remaining, budget);
+      int fresh = blocksFor(cached + n) - hitBlocks;
+      if (fresh + kv.unreferencedAmong(s.blockHashes, hitBlocks) > kv.freeBlocks()) {
+        break;
+      }
+      waiting.removeHead(s);
+      long load = adapters.acquire(s.adapter, nowNs);
+      s.holdsAdapter = s.adapter >= 0;
+      kv.takeCached(s.blockHashes, hitBlocks, s.blocks);
+      kv.allocate(fresh, s.blocks);
+      s.computed = cached;
+      s.registeredBlocks = hitBlocks;
+      s.cachedTokens += cached;
+      cachedTokens += Math.min(cached, s.promptTokens);
+      queriedTokens += s.promptTokens;
+      if (s.firstScheduledNs < 0) {
+        s.firstScheduledNs = nowNs;
+      }
+      running.addLast(s);
+      // with background loads, wait for the slot even when another request's load of it is under way
+      if (config.asyncAdapterLoads() && !adapters.isReady(s.adapter, nowNs)) {
+        nextAdapterReadyNs = Math.min(nextAdapterReadyNs, adapters.readyNs(s.adapter));
+        s.awaitingFirstChunk = true;
+        continue;
+      }
+      syncLoadNs += load;
+      budget -= n;
+      distinct += addToBatch(s, n, true);
+    }
+    return distinct;
   }
 
   /** Adds a sequence to the batch; returns 1 when its adapter is new to the batch. */
@@ -200,7 +344,7 @@ public final class Scheduler {
       batchAdapters[s.adapter] = true;
       int d = shape.distinctAdapters;
       if (d == batchAdapterList.length) {
-        batchAdapterList = java.util.Arrays.copyOf(batchAdapterList, d * 2);
+        batchAdapterList = Arrays.copyOf(batchAdapterList, d * 2);
       }
       batchAdapterList[d] = s.adapter;
       shape.distinctAdapters++;
@@ -239,7 +383,7 @@ public final class Scheduler {
   }
 
   private void preempt(Sequence victim) {
-    running.removeLast();
+    running.remove(victim);
     kv.free(victim.blocks);
     if (victim.holdsAdapter) {
       adapters.release(victim.adapter);
@@ -255,9 +399,9 @@ public final class Scheduler {
 
   /** Applies the planned step's tokens at {@code endNs}: samples, registers full blocks, finishes. */
   public void complete(long endNs, StepListener listener) {
-    boolean anyFinished = false;
     boolean bulk = listener.acceptsBulkTokens();
     long sameGapTokens = 0;
+    List<Sequence> finished = null;
     for (int i = 0; i < batch.size(); i++) {
       Sequence s = batch.get(i);
       s.computed += s.chunk;
@@ -290,32 +434,109 @@ public final class Scheduler {
       }
       s.lastTokenNs = endNs;
       if (s.generated >= s.outputTokens) {
-        s.finishNs = endNs;
-        kv.free(s.blocks);
-        if (s.holdsAdapter) {
-          adapters.release(s.adapter);
-          s.holdsAdapter = false;
-        }
-        anyFinished = true;
+        finished = finish(s, endNs, finished);
+      }
+    }
+    if (steadyPlanned) {
+      steadySteps++;
+      lastSteadyEndNs = endNs;
+      lazyComputedSum += lazyCount;
+      sameGapTokens += lazyCount;
+      while (!finishes.isEmpty() && finishes.peek().lazyFinishStep == steadySteps) {
+        Sequence s = finishes.poll();
+        leaveLazy(s, endNs);
+        finished = finish(s, endNs, finished);
       }
     }
     if (sameGapTokens > 0) {
       listener.onTokens(endNs - stepStartNs, sameGapTokens);
     }
-    if (anyFinished) {
-      int w = 0;
-      for (int r = 0; r < running.size(); r++) {
-        Sequence s = running.get(r);
-        if (s.finishNs < 0) {
-          running.set(w++, s);
-        } else {
-          listener.onFinished(s, endNs);
+    if (finished != null) {
+      // release in running order: the order blocks return to the free list decides later evictions
+      finished.sort((a, b) -> Long.compare(a.runningOrder, b.runningOrder));
+      for (Sequence s : finished) {
+        kv.free(s.blocks);
+        if (s.holdsAdapter) {
+          adapters.release(s.adapter);
+          s.holdsAdapter = false;
         }
-      }
-      while (running.size() > w) {
-        running.removeLast();
+        running.remove(s);
+        listener.onFinished(s, endNs);
       }
     }
+    if (lazyAllowed && bulk) {
+      for (Sequence s = running.head; s != null; s = s.nextRunning) {
+        if (s.decoding && !s.lazy && s.lastTokenNs == endNs) {
+          joinLazy(s);
+        }
+      }
+    }
+  }
+
+  private static List<Sequence> finish(Sequence s, long endNs, List<Sequence> finished) {
+    s.finishNs = endNs;
+    List<Sequence> out = finished == null ? new ArrayList<>() : finished;
+    out.add(s);
+    return out;
+  }
+
+  /** A decoding sequence stops being visited: from the next steady step its tokens are counted in bulk. */
+  private void joinLazy(Sequence s) {
+    s.lazy = true;
+    s.lazyBaseStep = steadySteps;
+    s.lazyComputed0 = s.computed;
+    s.lazyGenerated0 = s.generated;
+    s.lazyFinishStep = steadySteps + (s.outputTokens - s.generated);
+    int toBoundary = Math.floorMod(-s.computed, config.blockSize());
+    s.lazyBoundaryStep = steadySteps + toBoundary;
+    finishes.add(s);
+    boundaries.add(s);
+    lazyCount++;
+    lazyComputedSum += s.computed;
+    if (s.adapter >= 0) {
+      lazyAdapterSeqs++;
+      if (lazyAdapterRefs[s.adapter]++ == 0) {
+        lazyAdapters.add(s.adapter);
+        lazyRankSum += s.rank;
+      }
+    }
+  }
+
+  /**
+   * Brings a lazy sequence's counts up to date and takes it out of lazy bookkeeping (not the heaps);
+   * {@code lastTokenNs} is the end of the last steady step, when it sampled its last token.
+   */
+  private void leaveLazy(Sequence s, long lastTokenNs) {
+    long steps = steadySteps - s.lazyBaseStep;
+    s.computed = (int) (s.lazyComputed0 + steps);
+    s.generated = (int) (s.lazyGenerated0 + steps);
+    if (steps > 0) {
+      s.lastTokenNs = lastTokenNs;
+    }
+    s.lazy = false;
+    lazyCount--;
+    lazyComputedSum -= s.computed;
+    if (s.adapter >= 0) {
+      lazyAdapterSeqs--;
+      if (--lazyAdapterRefs[s.adapter] == 0) {
+        lazyAdapters.remove(Integer.valueOf(s.adapter));
+        lazyRankSum -= s.rank;
+      }
+    }
+  }
+
+  /** Brings every sequence's token counts up to date (before a plain step, and at the end of a run). */
+  public void materialize() {
+    if (lazyCount == 0) {
+      return;
+    }
+    for (Sequence s = running.head; s != null; s = s.nextRunning) {
+      if (s.lazy) {
+        leaveLazy(s, lastSteadyEndNs);
+      }
+    }
+    finishes.clear();
+    boundaries.clear();
   }
 
   private int blocksFor(int tokens) {
@@ -327,9 +548,13 @@ public final class Scheduler {
     return waiting.countArrivedBy(ns);
   }
 
-  /** Running sequences (read-only view, for invariant checks). */
+  /** Running sequences in admission order (a copy, for invariant checks). */
   public List<Sequence> running() {
-    return java.util.Collections.unmodifiableList(running);
+    List<Sequence> out = new ArrayList<>(running.size());
+    for (Sequence s = running.head; s != null; s = s.nextRunning) {
+      out.add(s);
+    }
+    return java.util.Collections.unmodifiableList(out);
   }
 
   public KvBlockManager kv() {
@@ -338,5 +563,46 @@ public final class Scheduler {
 
   public AdapterCache adapters() {
     return adapters;
+  }
+
+  /** The running sequences in admission order, as an intrusive doubly linked list (O(1) removal). */
+  private static final class RunningList {
+    Sequence head;
+    Sequence tail;
+    private int size;
+    private long nextOrder;
+
+    void addLast(Sequence s) {
+      s.runningOrder = nextOrder++;
+      s.prevRunning = tail;
+      s.nextRunning = null;
+      if (tail != null) {
+        tail.nextRunning = s;
+      } else {
+        head = s;
+      }
+      tail = s;
+      size++;
+    }
+
+    void remove(Sequence s) {
+      if (s.prevRunning != null) {
+        s.prevRunning.nextRunning = s.nextRunning;
+      } else {
+        head = s.nextRunning;
+      }
+      if (s.nextRunning != null) {
+        s.nextRunning.prevRunning = s.prevRunning;
+      } else {
+        tail = s.prevRunning;
+      }
+      s.prevRunning = null;
+      s.nextRunning = null;
+      size--;
+    }
+
+    int size() {
+      return size;
+    }
   }
 }

@@ -29,6 +29,16 @@ public final class Sequence {
   int chunk;
   /** Admitted while its adapter loads in the background: its first chunk has not run yet. */
   boolean awaitingFirstChunk;
+  // the scheduler's running list and lazy-decoding bookkeeping (see Scheduler)
+  Sequence prevRunning;
+  Sequence nextRunning;
+  long runningOrder;
+  boolean lazy;
+  long lazyBaseStep;
+  long lazyComputed0;
+  long lazyGenerated0;
+  long lazyFinishStep;
+  long lazyBoundaryStep;
   boolean holdsAdapter;
   long firstScheduledNs = -1;
   long firstTokenNs = -1;

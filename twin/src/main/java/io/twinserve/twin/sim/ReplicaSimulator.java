@@ -26,13 +26,23 @@ import java.util.Map;
 public final class ReplicaSimulator {
   private final ResolvedReplica replica;
   private final Map<String, Integer> adapterRanks;
+  private final boolean lazyDecodes;
 
   /**
    * @param adapterRanks rank of each adapter the workload uses (others get the options' default rank)
    */
   public ReplicaSimulator(ResolvedReplica replica, Map<String, Integer> adapterRanks) {
+    this(replica, adapterRanks, true);
+  }
+
+  /**
+   * @param lazyDecodes let steady steps count decoding sequences in bulk (exact; false visits every
+   *     sequence every step, for comparison)
+   */
+  public ReplicaSimulator(ResolvedReplica replica, Map<String, Integer> adapterRanks, boolean lazyDecodes) {
     this.replica = replica;
     this.adapterRanks = adapterRanks;
+    this.lazyDecodes = lazyDecodes;
   }
 
   public RunResult run(TraceReader workload, RunOptions options) throws IOException {
@@ -51,7 +61,7 @@ public final class ReplicaSimulator {
       }
     });
     KvBlockManager kv = new KvBlockManager(c.kvCacheTokens(), c.blockSize(), c.prefixCaching());
-    Scheduler scheduler = new Scheduler(c, kv, adapters, 16);
+    Scheduler scheduler = new Scheduler(c, kv, adapters, 16, lazyDecodes);
     Metrics metrics = new Metrics(options.recordRequests(), replica.spec().starvationBoundS());
     long window = options.windowNs() == null ? Long.MAX_VALUE : options.windowNs();
     metrics.window(window);
@@ -117,7 +127,7 @@ public final class ReplicaSimulator {
       if (now >= window && !(options.drain() && !scheduler.isIdle())) {
         break;
       }
-      if (scheduler.plan(now) && !scheduler.batch().isEmpty()) {
+      if (scheduler.plan(now) && scheduler.hasWork()) {
         long duration = replica.perf().stepNs(scheduler.shape()) + scheduler.stallNs();
         stepEnd = now + Math.max(1, duration);
         stepping = true;
@@ -133,6 +143,7 @@ public final class ReplicaSimulator {
       metrics.observe(wake, scheduler, kv);
       now = Math.max(now, wake);
     }
+    scheduler.materialize();
     // without a window, the run lasts until its last request finishes (the makespan)
     long windowNs = options.windowNs() != null ? options.windowNs() : Math.max(now, Math.max(lastArrival, 1));
     metrics.observe(Math.max(now, windowNs), scheduler, kv);
