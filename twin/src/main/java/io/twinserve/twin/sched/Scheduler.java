@@ -34,6 +34,10 @@ public final class Scheduler {
   private final AdapterCache adapters;
   private final AdapterQueues waiting;
   private final RunningList running = new RunningList();
+  // the running sequences that are not lazy, in running order (what a steady step visits)
+  private Sequence eagerHead;
+  private Sequence eagerTail;
+  private long maxLazyOrder = -1;
   private final List<Sequence> batch = new ArrayList<>();
   private final StepShape shape = new StepShape();
   private final boolean lazyAllowed;
@@ -164,13 +168,13 @@ public final class Scheduler {
       shape.distinctAdapters = distinct;
       shape.adapterRankSum = lazyRankSum;
       budget -= lazyCount;
-      for (Sequence s = running.head; s != null; s = s.nextRunning) {
-        if (!s.lazy) {
-          int n = scheduleRunning(s, budget, nowNs);
-          if (n > 0) {
-            budget -= n;
-            distinct += addToBatch(s, n, takeStart(s));
-          }
+      // sequences before the last lazy one in running order get all they ask for (checked); the rest
+      // share what is left in order, exactly as the plain loop would give it to them
+      for (Sequence s = eagerHead; s != null && budget > 0; s = s.nextEager) {
+        int n = scheduleRunning(s, budget, nowNs);
+        if (n > 0) {
+          budget -= n;
+          distinct += addToBatch(s, n, takeStart(s));
         }
       }
       for (Sequence s : boundaryScratch) {
@@ -233,21 +237,31 @@ public final class Scheduler {
    * boundary this step into {@code boundaryScratch}.
    */
   private boolean steadyFeasible(long nowNs) {
-    long tokens = lazyCount;
+    long budget = config.maxNumBatchedTokens() - (long) lazyCount;
+    if (budget < 0) {
+      return false;
+    }
     long blocks = 0;
-    for (Sequence s = running.head; s != null; s = s.nextRunning) {
-      if (s.lazy) {
-        continue;
-      }
+    for (Sequence s = eagerHead; s != null && budget > 0; s = s.nextEager) {
       if (!adapters.isReady(s.adapter, nowNs)) {
         continue;
       }
-      int n = s.decoding ? 1 : s.prefillTarget() - s.computed;
-      tokens += n;
-      blocks += blocksFor(s.computed + n) - s.blocks.size();
-      if (tokens > config.maxNumBatchedTokens()) {
-        return false;
+      int remaining = s.prefillTarget() - s.computed;
+      int n;
+      if (s.runningOrder < maxLazyOrder) {
+        // ahead of some lazy decoder: the plain loop serves it before them, in full
+        n = s.decoding ? 1 : remaining;
+        if (n > budget) {
+          return false;
+        }
+      } else {
+        if (!s.decoding && !config.chunkedPrefill() && remaining > budget) {
+          continue;
+        }
+        n = s.decoding ? 1 : (int) Math.min(remaining, budget);
       }
+      budget -= n;
+      blocks += blocksFor(s.computed + n) - s.blocks.size();
     }
     // a sequence that finished while lazy leaves a stale entry here: skip it
     while (!boundaries.isEmpty() && boundaries.peek().lazyBoundaryStep <= steadySteps) {
@@ -273,7 +287,11 @@ public final class Scheduler {
       nextAdapterReadyNs = Math.min(nextAdapterReadyNs, adapters.readyNs(s.adapter));
       return 0;
     }
-    int n = s.decoding ? 1 : Math.min(s.prefillTarget() - s.computed, budget);
+    int remaining = s.prefillTarget() - s.computed;
+    if (!s.decoding && !config.chunkedPrefill() && remaining > budget) {
+      return 0;
+    }
+    int n = s.decoding ? 1 : Math.min(remaining, budget);
     int need = blocksFor(s.computed + n) - s.blocks.size();
     if (need > 0) {
       kv.allocate(need, s.blocks);
@@ -321,6 +339,7 @@ public final class Scheduler {
         s.firstScheduledNs = nowNs;
       }
       running.addLast(s);
+      eagerAddLast(s);
       // with background loads, wait for the slot even when another request's load of it is under way
       if (config.asyncAdapterLoads() && !adapters.isReady(s.adapter, nowNs)) {
         nextAdapterReadyNs = Math.min(nextAdapterReadyNs, adapters.readyNs(s.adapter));
@@ -384,6 +403,7 @@ public final class Scheduler {
 
   private void preempt(Sequence victim) {
     running.remove(victim);
+    eagerRemove(victim);
     kv.free(victim.blocks);
     if (victim.holdsAdapter) {
       adapters.release(victim.adapter);
@@ -461,12 +481,17 @@ public final class Scheduler {
           s.holdsAdapter = false;
         }
         running.remove(s);
+        if (s.inEager) {
+          eagerRemove(s);
+        }
         listener.onFinished(s, endNs);
       }
     }
     if (lazyAllowed && bulk) {
-      for (Sequence s = running.head; s != null; s = s.nextRunning) {
-        if (s.decoding && !s.lazy && s.lastTokenNs == endNs) {
+      Sequence next;
+      for (Sequence s = eagerHead; s != null; s = next) {
+        next = s.nextEager;
+        if (s.decoding && s.lastTokenNs == endNs) {
           joinLazy(s);
         }
       }
@@ -482,6 +507,8 @@ public final class Scheduler {
 
   /** A decoding sequence stops being visited: from the next steady step its tokens are counted in bulk. */
   private void joinLazy(Sequence s) {
+    eagerRemove(s);
+    maxLazyOrder = Math.max(maxLazyOrder, s.runningOrder);
     s.lazy = true;
     s.lazyBaseStep = steadySteps;
     s.lazyComputed0 = s.computed;
@@ -537,6 +564,44 @@ public final class Scheduler {
     }
     finishes.clear();
     boundaries.clear();
+    maxLazyOrder = -1;
+    eagerHead = null;
+    eagerTail = null;
+    for (Sequence s = running.head; s != null; s = s.nextRunning) {
+      s.inEager = false;
+      eagerAddLast(s);
+    }
+  }
+
+  private void eagerAddLast(Sequence s) {
+    s.inEager = true;
+    s.prevEager = eagerTail;
+    s.nextEager = null;
+    if (eagerTail != null) {
+      eagerTail.nextEager = s;
+    } else {
+      eagerHead = s;
+    }
+    eagerTail = s;
+  }
+
+  private void eagerRemove(Sequence s) {
+    if (!s.inEager) {
+      return;
+    }
+    if (s.prevEager != null) {
+      s.prevEager.nextEager = s.nextEager;
+    } else {
+      eagerHead = s.nextEager;
+    }
+    if (s.nextEager != null) {
+      s.nextEager.prevEager = s.prevEager;
+    } else {
+      eagerTail = s.prevEager;
+    }
+    s.prevEager = null;
+    s.nextEager = null;
+    s.inEager = false;
   }
 
   private int blocksFor(int tokens) {

@@ -32,6 +32,9 @@ public final class Sequence {
   // the scheduler's running list and lazy-decoding bookkeeping (see Scheduler)
   Sequence prevRunning;
   Sequence nextRunning;
+  Sequence prevEager;
+  Sequence nextEager;
+  boolean inEager;
   long runningOrder;
   boolean lazy;
   long lazyBaseStep;
