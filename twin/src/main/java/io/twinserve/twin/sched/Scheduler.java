@@ -6,7 +6,6 @@ import io.twinserve.twin.perf.StepShape;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.PriorityQueue;
 
 /**
  * Continuous batching as vLLM's V1 scheduler does it, one step at a time.
@@ -60,13 +59,10 @@ public final class Scheduler {
   private int[] lazyAdapterRefs;
   private final List<Integer> lazyAdapters = new ArrayList<>();
   private long lazyRankSum;
-  private final PriorityQueue<Sequence> finishes = new PriorityQueue<>(
-      (a, b) -> a.lazyFinishStep != b.lazyFinishStep ? Long.compare(a.lazyFinishStep, b.lazyFinishStep)
-          : Long.compare(a.order, b.order));
-  private final PriorityQueue<Sequence> boundaries = new PriorityQueue<>(
-      (a, b) -> a.lazyBoundaryStep != b.lazyBoundaryStep ? Long.compare(a.lazyBoundaryStep, b.lazyBoundaryStep)
-          : Long.compare(a.order, b.order));
+  private final StepWheel finishes = new StepWheel(1024, s -> s.lazyFinishStep);
+  private final StepWheel boundaries;
   private final List<Sequence> boundaryScratch = new ArrayList<>();
+  private final List<Sequence> dueScratch = new ArrayList<>();
 
   public Scheduler(SchedulerConfig config, KvBlockManager kv, AdapterCache adapters, int adapterCount) {
     this(config, kv, adapters, adapterCount, true);
@@ -79,6 +75,7 @@ public final class Scheduler {
     this.kv = kv;
     this.adapters = adapters;
     this.lazyAllowed = lazyAllowed;
+    this.boundaries = new StepWheel(config.blockSize() + 1, s -> s.lazyBoundaryStep);
     this.waiting = new AdapterQueues(adapterCount);
     this.batchAdapters = new boolean[Math.max(1, adapterCount)];
     this.lazyAdapterRefs = new int[Math.max(1, adapterCount)];
@@ -180,7 +177,7 @@ public final class Scheduler {
       for (Sequence s : boundaryScratch) {
         kv.allocate(1, s.blocks);
         s.lazyBoundaryStep += config.blockSize();
-        boundaries.add(s);
+        boundaries.add(s, steadySteps);
       }
       boundaryScratch.clear();
       shape.sequences += lazyCount;
@@ -264,17 +261,16 @@ public final class Scheduler {
       blocks += blocksFor(s.computed + n) - s.blocks.size();
     }
     // a sequence that finished while lazy leaves a stale entry here: skip it
-    while (!boundaries.isEmpty() && boundaries.peek().lazyBoundaryStep <= steadySteps) {
-      Sequence s = boundaries.poll();
+    dueScratch.clear();
+    boundaries.takeDue(steadySteps, dueScratch);
+    for (Sequence s : dueScratch) {
       if (s.lazy) {
         boundaryScratch.add(s);
       }
     }
     blocks += boundaryScratch.size();
     if (blocks > kv.freeBlocks()) {
-      for (Sequence s : boundaryScratch) {
-        boundaries.add(s);
-      }
+      // the step runs plain; materialize() is about to clear the wheels
       boundaryScratch.clear();
       return false;
     }
@@ -462,10 +458,13 @@ public final class Scheduler {
       lastSteadyEndNs = endNs;
       lazyComputedSum += lazyCount;
       sameGapTokens += lazyCount;
-      while (!finishes.isEmpty() && finishes.peek().lazyFinishStep == steadySteps) {
-        Sequence s = finishes.poll();
-        leaveLazy(s, endNs);
-        finished = finish(s, endNs, finished);
+      dueScratch.clear();
+      finishes.takeDue(steadySteps, dueScratch);
+      for (Sequence s : dueScratch) {
+        if (s.lazy) {
+          leaveLazy(s, endNs);
+          finished = finish(s, endNs, finished);
+        }
       }
     }
     if (sameGapTokens > 0) {
@@ -516,8 +515,8 @@ public final class Scheduler {
     s.lazyFinishStep = steadySteps + (s.outputTokens - s.generated);
     int toBoundary = Math.floorMod(-s.computed, config.blockSize());
     s.lazyBoundaryStep = steadySteps + toBoundary;
-    finishes.add(s);
-    boundaries.add(s);
+    finishes.add(s, steadySteps);
+    boundaries.add(s, steadySteps);
     lazyCount++;
     lazyComputedSum += s.computed;
     if (s.adapter >= 0) {

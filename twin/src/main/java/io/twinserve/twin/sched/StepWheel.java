@@ -1,0 +1,76 @@
+package io.twinserve.twin.sched;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.PriorityQueue;
+import java.util.function.ToLongFunction;
+
+/**
+ * Sequences keyed by a future step number, taken out when that step comes: a timing wheel of
+ * {@code size} buckets (O(1) insert and removal) with a heap for keys further ahead than the wheel.
+ *
+ * <p>Hand-written because a priority queue over every lazy decoder made its comparisons the twin's
+ * largest cost. Entries may go stale (their sequence left lazy bookkeeping); callers skip those.
+ */
+final class StepWheel {
+  private final List<Sequence>[] buckets;
+  private final int mask;
+  private final ToLongFunction<Sequence> key;
+  private final PriorityQueue<Sequence> far;
+
+  @SuppressWarnings("unchecked")
+  StepWheel(int size, ToLongFunction<Sequence> key) {
+    int n = Integer.highestOneBit(Math.max(2, size - 1)) << 1;
+    this.buckets = new List[n];
+    for (int i = 0; i < n; i++) {
+      buckets[i] = new ArrayList<>();
+    }
+    this.mask = n - 1;
+    this.key = key;
+    this.far = new PriorityQueue<>((a, b) -> Long.compare(key.applyAsLong(a), key.applyAsLong(b)));
+  }
+
+  /** Adds a sequence whose key is at or after {@code now}. */
+  void add(Sequence s, long now) {
+    long k = key.applyAsLong(s);
+    if (k - now <= mask) {
+      buckets[(int) (k & mask)].add(s);
+    } else {
+      far.add(s);
+    }
+  }
+
+  /**
+   * Moves every sequence whose key is {@code now} into {@code out}, in insertion order (entries of a
+   * later lap stay). Call for every step in turn.
+   */
+  void takeDue(long now, List<Sequence> out) {
+    while (!far.isEmpty() && key.applyAsLong(far.peek()) - now <= mask) {
+      Sequence s = far.poll();
+      buckets[(int) (key.applyAsLong(s) & mask)].add(s);
+    }
+    List<Sequence> bucket = buckets[(int) (now & mask)];
+    if (bucket.isEmpty()) {
+      return;
+    }
+    int w = 0;
+    for (int i = 0; i < bucket.size(); i++) {
+      Sequence s = bucket.get(i);
+      if (key.applyAsLong(s) == now) {
+        out.add(s);
+      } else {
+        bucket.set(w++, s);
+      }
+    }
+    while (bucket.size() > w) {
+      bucket.removeLast();
+    }
+  }
+
+  void clear() {
+    for (List<Sequence> b : buckets) {
+      b.clear();
+    }
+    far.clear();
+  }
+}
