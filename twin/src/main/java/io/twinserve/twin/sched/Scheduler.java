@@ -48,6 +48,10 @@ public final class Scheduler {
   private long queriedTokens;
   private long nextAdapterReadyNs = Long.MAX_VALUE;
   private long stepStartNs = -1;
+  // bumped whenever the waiting queues or the adapter slots' use change: a "nobody can be admitted"
+  // answer stays true until then
+  private long changes;
+  private long noCandidateAt = -1;
 
   // lazy decoding sequences (see the class comment)
   private long steadySteps;
@@ -90,6 +94,7 @@ public final class Scheduler {
       lazyAdapterRefs = Arrays.copyOf(lazyAdapterRefs, n);
     }
     waiting.addLast(s);
+    changes++;
   }
 
   public long waitingCount() {
@@ -322,6 +327,7 @@ public final class Scheduler {
         break;
       }
       waiting.removeHead(s);
+      changes++;
       long load = adapters.acquire(s.adapter, nowNs);
       s.holdsAdapter = s.adapter >= 0;
       kv.takeCached(s.blockHashes, hitBlocks, s.blocks);
@@ -374,7 +380,7 @@ public final class Scheduler {
    * otherwise only the base model's and those of adapters already in a slot.
    */
   private Sequence nextCandidate() {
-    if (waiting.isEmpty()) {
+    if (waiting.isEmpty() || noCandidateAt == changes) {
       return null;
     }
     if (adapters.gpuSlots() == 0 || adapters.hasReplaceableSlot()) {
@@ -394,10 +400,14 @@ public final class Scheduler {
         }
       }
     }
+    if (best == null) {
+      noCandidateAt = changes;
+    }
     return best;
   }
 
   private void preempt(Sequence victim) {
+    changes++;
     running.remove(victim);
     eagerRemove(victim);
     kv.free(victim.blocks);
@@ -471,6 +481,7 @@ public final class Scheduler {
       listener.onTokens(endNs - stepStartNs, sameGapTokens);
     }
     if (finished != null) {
+      changes++;
       // release in running order: the order blocks return to the free list decides later evictions
       finished.sort((a, b) -> Long.compare(a.runningOrder, b.runningOrder));
       for (Sequence s : finished) {

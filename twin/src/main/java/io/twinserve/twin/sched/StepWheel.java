@@ -17,6 +17,7 @@ final class StepWheel {
   private final int mask;
   private final ToLongFunction<Sequence> key;
   private final PriorityQueue<Sequence> far;
+  private int entries;
 
   @SuppressWarnings("unchecked")
   StepWheel(int size, ToLongFunction<Sequence> key) {
@@ -32,6 +33,7 @@ final class StepWheel {
 
   /** Adds a sequence whose key is at or after {@code now}. */
   void add(Sequence s, long now) {
+    entries++;
     long k = key.applyAsLong(s);
     if (k - now <= mask) {
       buckets[(int) (k & mask)].add(s);
@@ -62,15 +64,20 @@ final class StepWheel {
         bucket.set(w++, s);
       }
     }
+    entries -= bucket.size() - w;
     while (bucket.size() > w) {
       bucket.removeLast();
     }
   }
 
   void clear() {
+    if (entries == 0) {
+      return;
+    }
     for (List<Sequence> b : buckets) {
       b.clear();
     }
     far.clear();
+    entries = 0;
   }
 }
