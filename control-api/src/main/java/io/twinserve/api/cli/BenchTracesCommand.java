@@ -13,9 +13,6 @@ import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.traces.stats.TraceStats;
 import java.io.InputStream;
 import java.io.PrintWriter;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryPoolMXBean;
-import java.lang.management.MemoryType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -92,10 +89,10 @@ final class BenchTracesCommand implements Callable<Integer> {
       generate[i] = time(() -> generateOnly(workload));
       generateWrite[i] = time(() -> generateTo(workload, file));
       rawScan[i] = time(() -> countNewlines(file));
-      resetPeaks();
+      HeapPeaks.reset();
       long[] count = new long[1];
       stats[i] = time(() -> count[0] = statsOf(file));
-      peakHeap = Math.max(peakHeap, peakHeapBytes());
+      peakHeap = Math.max(peakHeap, HeapPeaks.bytes());
       checksum += count[0];
     }
     if (checksum != lines * repeat) {
@@ -202,22 +199,4 @@ final class BenchTracesCommand implements Callable<Integer> {
     return stats.summary(file.toString(), 0, 0).requests();
   }
 
-  private static void resetPeaks() {
-    System.gc();
-    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-      if (pool.getType() == MemoryType.HEAP) {
-        pool.resetPeakUsage();
-      }
-    }
-  }
-
-  private static long peakHeapBytes() {
-    long sum = 0;
-    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-      if (pool.getType() == MemoryType.HEAP) {
-        sum += pool.getPeakUsage().getUsed();
-      }
-    }
-    return sum;
-  }
 }

@@ -2,9 +2,6 @@ package io.twinserve.api.cli;
 
 import io.twinserve.experiments.bench.TwinBenchmark;
 import java.io.PrintWriter;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryPoolMXBean;
-import java.lang.management.MemoryType;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -68,33 +65,14 @@ final class BenchTwinCommand implements Callable<Integer> {
         mean / Math.max(1e-9, genMean), genMean);
     out.printf(Locale.ROOT, "grid max simulation       %9.1f ms%n", sim[sim.length - 1]);
     if (!skipHeavy) {
-      resetPeaks();
+      HeapPeaks.reset();
       TwinBenchmark.Timing heavy = bench.measure(384, TwinBenchmark.HEAVY_RATES, durationS);
       out.printf(Locale.ROOT, "heaviest: 384 adapters at 3.2/1.6/0.8 req/s, %,d arrivals, %,d left waiting%n",
           heavy.arrivals(), heavy.summary().requestsUnfinished());
       out.printf(Locale.ROOT, "heaviest simulation       %9.1f ms   (%.1fx its workload generation, %.1f ms)%n",
           heavy.simulateMs(), heavy.simulateMs() / Math.max(1e-9, heavy.generateMs()), heavy.generateMs());
-      out.printf(Locale.ROOT, "heaviest peak heap        %,9d MiB (sum of heap pools' peaks)%n", peakHeapBytes() >> 20);
+      out.printf(Locale.ROOT, "heaviest peak heap        %,9d MiB (sum of heap pools' peaks)%n", HeapPeaks.bytes() >> 20);
     }
     return 0;
-  }
-
-  private static void resetPeaks() {
-    System.gc();
-    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-      if (pool.getType() == MemoryType.HEAP) {
-        pool.resetPeakUsage();
-      }
-    }
-  }
-
-  private static long peakHeapBytes() {
-    long sum = 0;
-    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-      if (pool.getType() == MemoryType.HEAP) {
-        sum += pool.getPeakUsage().getUsed();
-      }
-    }
-    return sum;
   }
 }
