@@ -99,11 +99,6 @@ public record Request(
         prefixBlockSize, prefixHashes);
   }
 
-  public Request withLengths(int newPromptTokens, int newOutputTokens) {
-    return new Request(id, arrivalNs, sessionId, turnIndex, adapterId, newPromptTokens, newOutputTokens,
-        prefixBlockSize, prefixHashes);
-  }
-
   @Override
   public boolean equals(Object o) {
     return o instanceof Request r

@@ -200,16 +200,6 @@ public final class AdapterCache {
     }
   }
 
-  /** Preloads adapters into the host tier (as the study did), least important last. */
-  public void preloadCpu(int count) {
-    for (int a = 0; a < Math.min(count, inCpu.length) && cpuCount < cpuSlots; a++) {
-      if (!inCpu[a]) {
-        inCpu[a] = true;
-        cpuCount++;
-      }
-    }
-  }
-
   public long loads() {
     return loads;
   }

@@ -12,7 +12,6 @@ import io.twinserve.twin.deploy.Deployments;
 import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.memory.InsufficientGpuMemoryException;
-import io.twinserve.twin.memory.MemoryBreakdown;
 import io.twinserve.twin.memory.MemoryCalibration;
 import io.twinserve.twin.memory.MemoryModel;
 import io.twinserve.twin.metrics.RunSummary;
@@ -372,13 +371,9 @@ public final class Calibrator {
     ReplicaSpec r = new ReplicaSpec(1, null, setup.gpuMemoryUtilization(), slots, Math.max(slots, adapters),
         run.adapterRank(), maxNumSeqs, setup.maxNumBatchedTokens(), setup.blockSize(), true, false, null, null);
     DeploymentSpec spec = new DeploymentSpec(name, model.name(), gpu.name(), r, null, null);
-    ResolvedReplica base = Deployments.resolve(spec, profiles);
-    MemoryBreakdown memory = MemoryModel.resolve(model, gpu, r, m);
-    return new ResolvedReplica(spec, model, gpu, null, memory, new RooflinePerfModel(model, gpu, 1, p),
-        new io.twinserve.twin.sched.SchedulerConfig(base.scheduler().maxNumSeqs(),
-            base.scheduler().maxNumBatchedTokens(), true, base.scheduler().blockSize(), memory.kvCacheTokens(), false,
-            base.scheduler().maxAdapters(), base.scheduler().maxCpuAdapters(), base.scheduler().maxAdapterRank(),
-            base.scheduler().maxModelLen(), false));
+    Calibration fitting = new Calibration(setup.name() + "/" + model.name(), setup.engine(), gpu.name(), model.name(),
+        m, p, null, null);
+    return Deployments.resolve(spec, profiles, fitting);
   }
 
   /** Simulates one LoRA-overhead run: all requests at once, fixed lengths, uniform adapters. */

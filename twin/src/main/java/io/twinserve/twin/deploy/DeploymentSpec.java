@@ -34,7 +34,4 @@ public record DeploymentSpec(
     name = name == null ? model + "-on-" + gpu : name;
   }
 
-  public DeploymentSpec withReplica(ReplicaSpec r) {
-    return new DeploymentSpec(name, model, gpu, r, perfModel, starvationBoundS);
-  }
 }

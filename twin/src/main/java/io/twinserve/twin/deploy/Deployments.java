@@ -68,6 +68,12 @@ public final class Deployments {
   }
 
   public static ResolvedReplica resolve(DeploymentSpec spec, Profiles profiles) throws IOException {
+    Calibration cal = spec.perfModel().calibration() == null ? null : calibration(spec.perfModel().calibration());
+    return resolve(spec, profiles, cal);
+  }
+
+  /** Resolves with a calibration given in memory (null: defaults), such as one being fitted. */
+  public static ResolvedReplica resolve(DeploymentSpec spec, Profiles profiles, Calibration cal) throws IOException {
     ModelProfile model;
     GpuProfile gpu;
     try {
@@ -80,7 +86,6 @@ public final class Deployments {
     } catch (ProfileException e) {
       throw new SpecException("gpu", e.getMessage());
     }
-    Calibration cal = spec.perfModel().calibration() == null ? null : calibration(spec.perfModel().calibration());
     if (cal != null && !cal.gpu().equals(gpu.name())) {
       throw new SpecException("perf_model.calibration", "'" + cal.name() + "' was fitted on GPU " + cal.gpu()
           + ", but the deployment runs on " + gpu.name() + "; choose a calibration for this GPU or none");
