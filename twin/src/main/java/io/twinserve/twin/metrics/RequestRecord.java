@@ -3,8 +3,9 @@ package io.twinserve.twin.metrics;
 /**
  * What happened to one request. Times are ns from the start of the run; -1 when it did not happen.
  *
- * @param outcome finished, unfinished (still waiting or running when the window closed) or rejected
- *     (longer than max_model_len or than the whole KV cache)
+ * @param outcome finished, unfinished (still waiting or running when the window closed), rejected
+ *     (longer than max_model_len or than the whole KV cache) or timed out (no first token within
+ *     max_ttft_ms: HTTP 408)
  */
 public record RequestRecord(
     long id,
@@ -24,6 +25,7 @@ public record RequestRecord(
   public enum Outcome {
     @com.fasterxml.jackson.annotation.JsonProperty("finished") FINISHED,
     @com.fasterxml.jackson.annotation.JsonProperty("unfinished") UNFINISHED,
-    @com.fasterxml.jackson.annotation.JsonProperty("rejected") REJECTED
+    @com.fasterxml.jackson.annotation.JsonProperty("rejected") REJECTED,
+    @com.fasterxml.jackson.annotation.JsonProperty("timed_out") TIMED_OUT
   }
 }

@@ -14,6 +14,7 @@ public record RunSummary(
     long requestsArrived,
     long requestsFinished,
     long requestsRejected,
+    long requestsTimedOut,
     long requestsUnfinished,
     Throughput offered,
     Throughput achieved,
@@ -46,5 +47,13 @@ public record RunSummary(
 
   /** Per-GPU memory in GiB and the KV capacity in tokens. */
   public record Memory(double budgetGib, double weightsGib, double adapterSlotsGib, double activationsGib,
-      double kvCacheGib, long kvCacheTokens) {}
+      double kvCacheGib, long kvCacheTokens) {
+
+    public static Memory of(io.twinserve.twin.memory.MemoryBreakdown m) {
+      double gib = 1L << 30;
+      return new Memory(RequestTallies.round(m.budgetBytes() / gib), RequestTallies.round(m.weightBytes() / gib),
+          RequestTallies.round(m.adapterSlotBytes() / gib), RequestTallies.round(m.activationBytes() / gib),
+          RequestTallies.round(m.kvCacheBytes() / gib), m.kvCacheTokens());
+    }
+  }
 }

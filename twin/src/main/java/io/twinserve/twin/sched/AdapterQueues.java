@@ -100,6 +100,20 @@ final class AdapterQueues {
     }
   }
 
+  /** Removes a waiting request anywhere in its adapter's queue (a timeout; usually the head). */
+  void remove(Sequence s) {
+    int q = s.adapter + 1;
+    ArrayDeque<Sequence> d = queues[q];
+    if (d != null && d.peekFirst() == s) {
+      removeHead(s);
+      return;
+    }
+    if (d == null || !d.removeFirstOccurrence(s)) {
+      throw new IllegalStateException("request " + s.requestId + " is not waiting");
+    }
+    size--;
+  }
+
   private ArrayDeque<Sequence> queue(int q) {
     if (queues[q] == null) {
       queues[q] = new ArrayDeque<>();

@@ -48,6 +48,9 @@ public final class Scheduler {
   private long queriedTokens;
   private long nextAdapterReadyNs = Long.MAX_VALUE;
   private long stepStartNs = -1;
+  private long planned;
+  private boolean stepOpen;
+  private long timeouts;
   // bumped whenever the waiting queues or the adapter slots' use change: a "nobody can be admitted"
   // answer stays true until then
   private long changes;
@@ -151,6 +154,7 @@ public final class Scheduler {
    */
   public boolean plan(long nowNs) {
     stepStartNs = nowNs;
+    planned++;
     shape.clear();
     batch.clear();
     syncLoadNs = 0;
@@ -230,6 +234,7 @@ public final class Scheduler {
     for (int i = 0; i < distinct; i++) {
       batchAdapters[batchAdapterList[i]] = false;
     }
+    stepOpen = shape.sequences > 0;
     return shape.sequences > 0 || nextAdapterReadyNs != Long.MAX_VALUE;
   }
 
@@ -358,6 +363,7 @@ public final class Scheduler {
   /** Adds a sequence to the batch; returns 1 when its adapter is new to the batch. */
   private int addToBatch(Sequence s, int n, boolean starts) {
     s.chunk = n;
+    s.batchStep = planned;
     batch.add(s);
     boolean samples = s.decoding || s.computed + n >= s.prefillTarget();
     shape.addSequence(n, s.computed, s.decoding, samples, starts, s.adapter >= 0);
@@ -425,6 +431,7 @@ public final class Scheduler {
 
   /** Applies the planned step's tokens at {@code endNs}: samples, registers full blocks, finishes. */
   public void complete(long endNs, StepListener listener) {
+    stepOpen = false;
     boolean bulk = listener.acceptsBulkTokens();
     long sameGapTokens = 0;
     List<Sequence> finished = null;
@@ -440,6 +447,12 @@ public final class Scheduler {
       }
       if (!s.decoding) {
         if (s.computed < s.prefillTarget()) {
+          continue;
+        }
+        if (s.firstTokenNs < 0 && endNs > s.deadlineNs) {
+          // its first token comes too late: the client has given up (408)
+          s.timedOut = true;
+          finished = finish(s, endNs, finished);
           continue;
         }
         s.decoding = true;
@@ -494,7 +507,13 @@ public final class Scheduler {
         if (s.inEager) {
           eagerRemove(s);
         }
-        listener.onFinished(s, endNs);
+        if (s.timedOut) {
+          s.finishNs = -1;
+          timeouts++;
+          listener.onTimedOut(s, endNs);
+        } else {
+          listener.onFinished(s, endNs);
+        }
       }
     }
     if (lazyAllowed && bulk) {
@@ -560,6 +579,48 @@ public final class Scheduler {
         lazyRankSum -= s.rank;
       }
     }
+  }
+
+  /**
+   * A request's TTFT deadline passed at {@code nowNs}: if it has no first token yet it leaves now, from
+   * the waiting queue or the running list, freeing its blocks and adapter, and the listener hears of it.
+   * A request in the batch of the step under way is left to {@link #complete}, which times it out when
+   * its first token comes after the deadline. Returns whether it timed out now.
+   */
+  public boolean expire(Sequence s, long nowNs, StepListener listener) {
+    if (s.firstTokenNs >= 0 || s.finishNs >= 0 || s.timedOut) {
+      return false;
+    }
+    if (stepOpen && s.batchStep == planned) {
+      return false;
+    }
+    changes++;
+    if (s.inRunning) {
+      // a request without a first token is never a lazy decoder
+      running.remove(s);
+      eagerRemove(s);
+      kv.free(s.blocks);
+      if (s.holdsAdapter) {
+        adapters.release(s.adapter);
+        s.holdsAdapter = false;
+      }
+    } else {
+      waiting.remove(s);
+    }
+    s.timedOut = true;
+    timeouts++;
+    listener.onTimedOut(s, nowNs);
+    return true;
+  }
+
+  /** Requests that timed out before their first token. */
+  public long timeouts() {
+    return timeouts;
+  }
+
+  /** Whether a planned step is under way (planned and not yet completed). */
+  public boolean stepOpen() {
+    return stepOpen;
   }
 
   /** Brings every sequence's token counts up to date (before a plain step, and at the end of a run). */
@@ -648,6 +709,7 @@ public final class Scheduler {
     private long nextOrder;
 
     void addLast(Sequence s) {
+      s.inRunning = true;
       s.runningOrder = nextOrder++;
       s.prevRunning = tail;
       s.nextRunning = null;
@@ -661,6 +723,7 @@ public final class Scheduler {
     }
 
     void remove(Sequence s) {
+      s.inRunning = false;
       if (s.prevRunning != null) {
         s.prevRunning.nextRunning = s.nextRunning;
       } else {

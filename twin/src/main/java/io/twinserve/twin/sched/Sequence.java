@@ -49,6 +49,12 @@ public final class Sequence {
   long finishNs = -1;
   int preemptions;
   long cachedTokens;
+  /** The latest time its first token may come (arrival + max_ttft_ms), or Long.MAX_VALUE. */
+  long deadlineNs = Long.MAX_VALUE;
+  boolean timedOut;
+  boolean inRunning;
+  /** The scheduler step that last put it in a batch. */
+  long batchStep = -1;
 
   /**
    * @param order FCFS position (arrival order)
@@ -70,6 +76,19 @@ public final class Sequence {
   /** Tokens a prefill computes before sampling: the prompt, plus the output so far after a preemption. */
   int prefillTarget() {
     return promptTokens + generated;
+  }
+
+  /** Gives the request a TTFT deadline: a first token later than this makes it time out (408). */
+  public void deadlineNs(long ns) {
+    this.deadlineNs = ns;
+  }
+
+  public long deadlineNs() {
+    return deadlineNs;
+  }
+
+  public boolean timedOut() {
+    return timedOut;
   }
 
   public long requestId() {

@@ -20,6 +20,12 @@ public interface StepListener {
   /** {@code count} sequences each sampled a token {@code gapNs} after their previous one (one step). */
   default void onTokens(long gapNs, long count) {}
 
+  /**
+   * A sequence gave up before its first token because its TTFT deadline passed (HTTP 408); its blocks
+   * and adapter are already released.
+   */
+  default void onTimedOut(Sequence s, long nowNs) {}
+
   /** A sequence finished; its blocks and adapter are already released. */
   void onFinished(Sequence s, long nowNs);
 }

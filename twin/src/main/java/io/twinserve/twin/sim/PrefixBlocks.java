@@ -10,12 +10,12 @@ import io.twinserve.traces.Request;
  * tokens and every trace block it overlaps has a hash. Its hash chains the previous KV block's hash, the
  * overlapped trace hashes and its offset in the first of them, so that equal hashes mean equal prefixes.
  */
-final class PrefixBlocks {
+public final class PrefixBlocks {
   private static final long[] NONE = new long[0];
 
   private PrefixBlocks() {}
 
-  static long[] of(Request r, int blockSize) {
+  public static long[] of(Request r, int blockSize) {
     long[] trace = r.prefixHashes();
     if (trace.length == 0) {
       return NONE;

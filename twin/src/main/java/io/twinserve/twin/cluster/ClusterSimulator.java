@@ -1,0 +1,499 @@
+package io.twinserve.twin.cluster;
+
+import io.twinserve.traces.Request;
+import io.twinserve.traces.format.TraceReader;
+import io.twinserve.twin.metrics.RequestRecord;
+import io.twinserve.twin.metrics.RequestTallies;
+import io.twinserve.twin.metrics.RunSummary;
+import io.twinserve.twin.sched.SchedulerConfig;
+import io.twinserve.twin.sched.Sequence;
+import io.twinserve.twin.sim.PrefixBlocks;
+import io.twinserve.twin.sim.RunOptions;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Simulates a cluster on a virtual clock: traffic sources feed deployments, each deployment's router
+ * sends every request to one of its replicas, and every replica runs the twin core's scheduler, KV
+ * manager and adapter cache as a single-replica run does. Around them: TTFT deadlines (408), the
+ * autoscaler with cold starts and draining, and GPU-hours and cost per pool.
+ *
+ * <p>The loop takes events from one queue ordered by (time, phase, sequence); {@link Event} states the
+ * phases. Requests stream from the sources (one pending arrival per source), so a trace of any length
+ * runs in bounded memory. A cluster of one replica with round-robin routing and no deadline reproduces a
+ * single-replica run request for request (a test pins it).
+ */
+public final class ClusterSimulator {
+  private final ResolvedCluster cluster;
+
+  public ClusterSimulator(ResolvedCluster cluster) {
+    this.cluster = cluster;
+  }
+
+  /**
+   * One source of requests for one deployment.
+   *
+   * @param adapterRanks ranks of the adapters it names (others get the options' default rank)
+   */
+  public record Traffic(int deployment, TraceReader reader, Map<String, Integer> adapterRanks) {}
+
+  public ClusterResult run(List<Traffic> traffic, RunOptions options) throws IOException {
+    return new Run(traffic, options).run();
+  }
+
+  /** A deployment's state during a run. */
+  private static final class DeploymentRun {
+    final ResolvedCluster.Deployment resolved;
+    final ClusterDeploymentSpec spec;
+    final Router router;
+    final DeploymentMetrics metrics;
+    final List<Replica> replicas = new ArrayList<>();
+    final List<Replica> routable = new ArrayList<>();
+    final Map<String, Integer> adapterIndex = new HashMap<>();
+    final int[][] ranks = {new int[16]};
+    final DeadlineQueue deadlines = new DeadlineQueue();
+    final long maxTtftNs;
+    final int blockSize;
+    final boolean prefixCaching;
+    long order;
+    boolean deadlineScheduled;
+    long calmSinceNs = -1;
+    int scaleUps;
+    int scaleDowns;
+    int scaleUpsRefused;
+    long coldStartNs;
+
+    DeploymentRun(ResolvedCluster.Deployment d, RunOptions options) {
+      this.resolved = d;
+      this.spec = d.spec();
+      this.router = Router.of(spec.router());
+      this.metrics = new DeploymentMetrics(options.recordRequests(), spec.starvationBoundS());
+      this.maxTtftNs = (long) (spec.maxTtftMs() * 1e6);
+      this.blockSize = spec.replica().blockSize();
+      this.prefixCaching = spec.replica().prefixCaching();
+    }
+
+    int starting() {
+      int n = 0;
+      for (Replica r : replicas) {
+        if (r.state == Replica.State.STARTING) {
+          n++;
+        }
+      }
+      return n;
+    }
+  }
+
+  /** One run: the mutable state, so that a simulator can run many times and every run starts afresh. */
+  private final class Run {
+    private final List<Traffic> sources;
+    private final RunOptions options;
+    private final EventQueue queue = new EventQueue();
+    private final Placement placement = new Placement(cluster.pools());
+    private final List<DeploymentRun> deployments = new ArrayList<>();
+    private final long window;
+    private int nextReplicaId;
+    private int openSources;
+    private long lastArrival;
+
+    Run(List<Traffic> sources, RunOptions options) {
+      this.sources = sources;
+      this.options = options;
+      this.window = options.windowNs() == null ? Long.MAX_VALUE : options.windowNs();
+      for (ResolvedCluster.Deployment d : cluster.deployments()) {
+        DeploymentRun dr = new DeploymentRun(d, options);
+        dr.metrics.window(window);
+        deployments.add(dr);
+      }
+    }
+
+    ClusterResult run() throws IOException {
+      for (DeploymentRun d : deployments) {
+        for (int i = 0; i < d.spec.replicas().initial(); i++) {
+          Replica r = allocate(d, 0);
+          if (r == null) {
+            throw new IllegalStateException("initial replicas of " + d.spec.name() + " do not fit (checked at resolve)");
+          }
+          started(d, r, 0);
+        }
+        if (d.spec.autoscaler() instanceof AutoscalerSpec.Reactive a) {
+          scheduleTick(d, 0, a);
+        }
+      }
+      openSources = sources.size();
+      for (int i = 0; i < sources.size(); i++) {
+        readNext(i);
+      }
+      while (!queue.isEmpty()) {
+        if (queue.peekTime() > window && !options.drain()) {
+          break;
+        }
+        Event e = queue.poll();
+        long now = queue.now();
+        switch (e) {
+          case Event.RequestArrived a -> onRequestArrived(a, now);
+          case Event.ReplicaStarted s -> started(deployments.get(s.replica().deployment), s.replica(), now);
+          case Event.StepCompleted c -> onStepCompleted(c.replica(), now);
+          case Event.TtftDeadlinePassed t -> onTtftDeadlinePassed(deployments.get(t.deployment()), now);
+          case Event.ReplicaWoken w -> onReplicaWoken(w.replica(), now);
+          case Event.AutoscalerTicked t -> onAutoscalerTicked(deployments.get(t.deployment()), now);
+        }
+      }
+      return finish(queue.now());
+    }
+
+    private void readNext(int source) throws IOException {
+      Request next = sources.get(source).reader().next();
+      if (next != null && next.arrivalNs() < window) {
+        queue.schedule(next.arrivalNs(), new Event.RequestArrived(next, source));
+      } else {
+        openSources--;
+      }
+    }
+
+    private void onRequestArrived(Event.RequestArrived e, long now) throws IOException {
+      Traffic source = sources.get(e.source());
+      DeploymentRun d = deployments.get(source.deployment());
+      Request r = e.request();
+      lastArrival = Math.max(lastArrival, r.arrivalNs());
+      int adapter = adapterOf(d, r, source);
+      d.metrics.observe(now);
+      d.metrics.tallies.arrived(r);
+      long[] hashes = d.prefixCaching ? PrefixBlocks.of(r, d.blockSize) : new long[0];
+      Replica replica = d.router.route(r, adapter, hashes, d.routable);
+      SchedulerConfig c = replica.resolved.scheduler();
+      long total = (long) r.promptTokens() + r.outputTokens();
+      long maxBlocks = replica.kv.totalBlocks();
+      // as in a single-replica run: a request must fit the model and the whole KV cache, or it is refused
+      if (total > c.maxModelLen() || (r.promptTokens() + c.blockSize() - 1) / c.blockSize() + 1 > maxBlocks
+          || (total - 1 + c.blockSize() - 1) / c.blockSize() > maxBlocks) {
+        d.metrics.tallies.rejected(r);
+      } else {
+        if (replica.knownAdapters < d.adapterIndex.size()) {
+          replica.knownAdapters = d.adapterIndex.size();
+          replica.adapters.ensureAdapters(replica.knownAdapters, options.preloadAdapters());
+        }
+        Sequence s = new Sequence(r.id(), d.order++, r.arrivalNs(), adapter, adapter < 0 ? 0 : d.ranks[0][adapter],
+            r.promptTokens(), r.outputTokens(), hashes);
+        s.deadlineNs(r.arrivalNs() + d.maxTtftNs);
+        d.metrics.tallies.track(s, r.adapterId());
+        replica.scheduler.enqueue(s);
+        replica.pendingPrefillTokens += r.promptTokens();
+        replica.routed++;
+        d.deadlines.add(s, replica);
+        if (!d.deadlineScheduled) {
+          scheduleDeadline(d, now);
+        }
+        d.metrics.refresh(replica);
+        wake(replica, now);
+      }
+      readNext(e.source());
+    }
+
+    private int adapterOf(DeploymentRun d, Request r, Traffic source) {
+      String id = r.adapterId();
+      if (id == null) {
+        return -1;
+      }
+      Integer known = d.adapterIndex.get(id);
+      if (known != null) {
+        return known;
+      }
+      int maxRank = d.spec.replica().maxAdapterRank();
+      int rank = source.adapterRanks().getOrDefault(id, options.defaultAdapterRank());
+      if (d.spec.replica().maxAdapters() == 0) {
+        throw new IllegalArgumentException("deployment " + d.spec.name() + ": request " + r.id() + " uses adapter " + id
+            + " but replica.max_adapters is 0 (LoRA disabled)");
+      }
+      if (rank > maxRank) {
+        throw new IllegalArgumentException("deployment " + d.spec.name() + ": adapter " + id + " has rank " + rank
+            + ", above max_adapter_rank " + maxRank + "; raise replica.max_adapter_rank");
+      }
+      int index = d.adapterIndex.size();
+      d.adapterIndex.put(id, index);
+      if (index >= d.ranks[0].length) {
+        d.ranks[0] = java.util.Arrays.copyOf(d.ranks[0], d.ranks[0].length * 2);
+      }
+      d.ranks[0][index] = rank;
+      return index;
+    }
+
+    private void wake(Replica r, long now) {
+      if (!r.stepping && !r.wakePending && r.state != Replica.State.STOPPED) {
+        r.wakePending = true;
+        queue.schedule(now, new Event.ReplicaWoken(r));
+      }
+    }
+
+    private void onReplicaWoken(Replica r, long now) {
+      r.wakePending = false;
+      if (!r.stepping && r.state != Replica.State.STOPPED) {
+        plan(r, now);
+      }
+    }
+
+    private void onStepCompleted(Replica r, long now) {
+      DeploymentRun d = deployments.get(r.deployment);
+      d.metrics.observe(now);
+      r.scheduler.complete(now, r);
+      r.stepping = false;
+      plan(r, now);
+    }
+
+    /** Plans the replica's next step, or waits for a background adapter load, or (draining, idle) stops it. */
+    private void plan(Replica r, long now) {
+      DeploymentRun d = deployments.get(r.deployment);
+      d.metrics.observe(now);
+      if (r.scheduler.plan(now) && r.scheduler.hasWork()) {
+        long duration = Math.max(1, r.resolved.perf().stepNs(r.scheduler.shape()) + r.scheduler.stallNs());
+        r.stepping = true;
+        r.steps++;
+        r.busyNs += duration;
+        queue.schedule(now + duration, new Event.StepCompleted(r));
+      } else if (r.scheduler.nextAdapterReadyNs() != Long.MAX_VALUE) {
+        r.wakePending = true;
+        queue.schedule(Math.max(now, r.scheduler.nextAdapterReadyNs()), new Event.ReplicaWoken(r));
+      } else if (r.state == Replica.State.DRAINING && r.scheduler.isIdle()) {
+        stop(d, r, now);
+      }
+      d.metrics.refresh(r);
+    }
+
+    private void scheduleDeadline(DeploymentRun d, long now) {
+      if (!d.deadlines.isEmpty()) {
+        d.deadlineScheduled = true;
+        queue.schedule(Math.max(now, d.deadlines.peek().deadlineNs()), new Event.TtftDeadlinePassed(d.resolved.index()));
+      }
+    }
+
+    /** Requests without a first token by their deadline leave with 408; answered ones leave the queue. */
+    private void onTtftDeadlinePassed(DeploymentRun d, long now) {
+      d.deadlineScheduled = false;
+      d.metrics.observe(now);
+      while (!d.deadlines.isEmpty()) {
+        Sequence s = d.deadlines.peek();
+        if (s.firstTokenNs() < 0 && !s.timedOut() && s.deadlineNs() > now) {
+          break;
+        }
+        Replica r = d.deadlines.peekReplica();
+        d.deadlines.poll();
+        // a request in the step under way is left to that step's end, which times it out
+        if (r.scheduler.expire(s, now, r)) {
+          d.metrics.refresh(r);
+          wake(r, now);
+        }
+      }
+      scheduleDeadline(d, now);
+    }
+
+    private void scheduleTick(DeploymentRun d, long now, AutoscalerSpec.Reactive a) {
+      long next = now + (long) (a.intervalS() * 1e9);
+      // without a window, ticking stops once the traffic has ended and the deployment is idle
+      boolean busy = openSources > 0;
+      for (Replica r : d.replicas) {
+        busy |= r.state == Replica.State.STARTING || (r.state != Replica.State.STOPPED && !r.scheduler.isIdle());
+      }
+      if (next < window && busy) {
+        queue.schedule(next, new Event.AutoscalerTicked(d.resolved.index()));
+      }
+    }
+
+    /**
+     * Compares the TTFT of the last interval (or the age of the oldest unanswered request, whichever is
+     * larger) and the waiting requests per ready replica with the thresholds, and adds or drains one
+     * replica. See {@link AutoscalerSpec.Reactive}.
+     */
+    private void onAutoscalerTicked(DeploymentRun d, long now) {
+      AutoscalerSpec.Reactive a = (AutoscalerSpec.Reactive) d.spec.autoscaler();
+      d.metrics.observe(now);
+      double meanTtftNs = d.metrics.tallies.intervalMeanTtftNs();
+      while (!d.deadlines.isEmpty() && (d.deadlines.peek().firstTokenNs() >= 0 || d.deadlines.peek().timedOut())) {
+        d.deadlines.poll();
+      }
+      long oldestAgeNs = d.deadlines.isEmpty() ? 0 : now - d.deadlines.peek().arrivalNs();
+      double pressureMs = Math.max(Double.isNaN(meanTtftNs) ? 0 : meanTtftNs, oldestAgeNs) / 1e6;
+      int ready = d.routable.size();
+      int starting = d.starting();
+      int active = ready + starting;
+      double waitingPerReplica = (double) d.metrics.waiting() / Math.max(1, ready);
+      double waitingPerActive = (double) d.metrics.waiting() / Math.max(1, active);
+      boolean ttftHigh = pressureMs > a.targetTtftMs();
+      boolean queueHigh = waitingPerReplica > a.scaleUpQueue();
+      if (ttftHigh || queueHigh) {
+        d.calmSinceNs = -1;
+        // while a replica is starting, only a queue that is long even counting it adds another
+        boolean grow = starting == 0 || waitingPerActive > a.scaleUpQueue();
+        if (grow && active < d.spec.replicas().max()) {
+          Replica r = allocate(d, now);
+          if (r == null) {
+            d.scaleUpsRefused++;
+          } else {
+            d.scaleUps++;
+            long cold = a.coldStartNs(r.resolved.memory().weightBytes());
+            d.coldStartNs += cold;
+            queue.schedule(now + cold, new Event.ReplicaStarted(r));
+          }
+        }
+      } else if (pressureMs < a.targetTtftMs() / 2 && waitingPerReplica < a.scaleDownQueue()) {
+        if (d.calmSinceNs < 0) {
+          d.calmSinceNs = now;
+        }
+        if (now - d.calmSinceNs >= (long) (a.scaleDownAfterS() * 1e9) && starting == 0
+            && ready > d.spec.replicas().min()) {
+          drainOne(d, now);
+          d.calmSinceNs = now;
+        }
+      } else {
+        d.calmSinceNs = -1;
+      }
+      scheduleTick(d, now, a);
+    }
+
+    /** Stops routing to the ready replica with the fewest outstanding requests (the newest on ties). */
+    private void drainOne(DeploymentRun d, long now) {
+      Replica victim = null;
+      for (Replica r : d.routable) {
+        if (victim == null || r.outstanding() <= victim.outstanding()) {
+          victim = r;
+        }
+      }
+      d.routable.remove(victim);
+      victim.state = Replica.State.DRAINING;
+      d.scaleDowns++;
+      if (!victim.stepping && !victim.wakePending) {
+        plan(victim, now);
+      }
+    }
+
+    private Replica allocate(DeploymentRun d, long now) {
+      Placement.Slot slot = placement.allocate(d.resolved.options());
+      if (slot == null) {
+        return null;
+      }
+      Replica r = new Replica(nextReplicaId++, d.replicas.size(), d.resolved.index(), slot, now, d.ranks,
+          d.metrics.tallies);
+      r.state = Replica.State.STARTING;
+      d.replicas.add(r);
+      d.metrics.observe(now);
+      d.metrics.replicasChanged(1);
+      return r;
+    }
+
+    private void started(DeploymentRun d, Replica r, long now) {
+      r.state = Replica.State.READY;
+      r.readyNs = now;
+      int at = 0;
+      while (at < d.routable.size() && d.routable.get(at).id < r.id) {
+        at++;
+      }
+      d.routable.add(at, r);
+    }
+
+    private void stop(DeploymentRun d, Replica r, long now) {
+      r.state = Replica.State.STOPPED;
+      r.stoppedNs = now;
+      placement.release(r.slot);
+      d.metrics.observe(now);
+      d.metrics.replicasChanged(-1);
+    }
+
+    private ClusterResult finish(long now) {
+      long windowNs = options.windowNs() != null ? options.windowNs() : Math.max(now, Math.max(lastArrival, 1));
+      long end = Math.max(now, windowNs);
+      List<ClusterSummary.DeploymentSummary> out = new ArrayList<>();
+      Map<String, List<RequestRecord>> records = new LinkedHashMap<>();
+      double[] poolGpuHours = new double[cluster.pools().size()];
+      long finishedTokens = 0;
+      for (DeploymentRun d : deployments) {
+        d.metrics.observe(end);
+        long stillWaitingStarved = 0;
+        long cached = 0;
+        long queried = 0;
+        long loads = 0;
+        long storageLoads = 0;
+        long preemptions = 0;
+        long steps = 0;
+        double gpuHours = 0;
+        double cost = 0;
+        List<ClusterSummary.ReplicaSummary> details = new ArrayList<>();
+        for (Replica r : d.replicas) {
+          r.scheduler.materialize();
+          stillWaitingStarved += r.scheduler.countWaitingSince(now - d.metrics.tallies.starvationBoundNs());
+          cached += r.scheduler.cachedPromptTokens();
+          queried += r.scheduler.queriedPromptTokens();
+          loads += r.adapters.loads();
+          storageLoads += r.adapters.storageLoads();
+          preemptions += r.scheduler.preemptions();
+          steps += r.steps;
+          // GPUs count from the decision to start a replica to its stop, within the window
+          long heldUntil = Math.min(windowNs, r.stoppedNs >= 0 ? r.stoppedNs : end);
+          double hours = Math.max(0, heldUntil - r.allocatedNs) / 3.6e12 * r.tp();
+          ResolvedCluster.Pool pool = cluster.pools().get(r.pool());
+          poolGpuHours[r.pool()] += hours;
+          gpuHours += hours;
+          cost += hours * pool.spec().costPerGpuHour();
+          long upUntil = r.stoppedNs >= 0 ? r.stoppedNs : end;
+          long up = r.readyNs < 0 ? 0 : upUntil - r.readyNs;
+          details.add(new ClusterSummary.ReplicaSummary(r.id, pool.spec().name(), r.slot.node(), pool.gpu().name(), r.tp(),
+              round(r.allocatedNs / 1e9), r.readyNs < 0 ? -1 : round(r.readyNs / 1e9),
+              r.stoppedNs < 0 ? -1 : round(r.stoppedNs / 1e9), r.routed,
+              r.scheduler.queriedPromptTokens() == 0 ? 0
+                  : round((double) r.scheduler.cachedPromptTokens() / r.scheduler.queriedPromptTokens()),
+              r.adapters.loads(), r.scheduler.preemptions(), r.steps, up <= 0 ? 0 : round((double) r.busyNs / up),
+              RunSummary.Memory.of(r.resolved.memory())));
+        }
+        RequestTallies.Figures f = d.metrics.tallies.figures(windowNs, stillWaitingStarved);
+        long tokens = d.metrics.tallies.finishedTokensInWindow();
+        finishedTokens += tokens;
+        ClusterSummary.Replicas replicas = new ClusterSummary.Replicas(d.spec.replicas().initial(),
+            d.metrics.minReplicas == Integer.MAX_VALUE ? 0 : d.metrics.minReplicas, d.metrics.maxReplicas,
+            d.metrics.meanReplicas(), d.scaleUps, d.scaleDowns, d.scaleUpsRefused,
+            d.scaleUps == 0 ? 0 : round(d.coldStartNs / 1e9 / d.scaleUps));
+        out.add(new ClusterSummary.DeploymentSummary(d.spec.name(), d.spec.model(), routerName(d.spec.router()),
+            f.arrived(), f.finished(), f.rejected(), f.timedOut(), f.unfinished(),
+            f.arrived() == 0 ? 0 : round((double) f.timedOut() / f.arrived()), d.spec.maxTtftMs(),
+            f.offered(), f.achieved(), f.starving(), f.starvedRequests(), f.ttft(), f.itl(), f.e2e(), f.queueWait(),
+            queried == 0 ? 0 : round((double) cached / queried), loads, storageLoads, preemptions, steps,
+            d.metrics.meanWaiting(), d.metrics.maxWaiting(), d.metrics.meanRunning(), d.metrics.meanKvUsage(),
+            replicas, round(gpuHours), round(cost), perMillion(cost, tokens), d.metrics.timeline(), details));
+        records.put(d.spec.name(), d.metrics.tallies.records());
+      }
+      List<ClusterSummary.PoolSummary> pools = new ArrayList<>();
+      double gpuHours = 0;
+      double cost = 0;
+      for (ResolvedCluster.Pool p : cluster.pools()) {
+        double c = poolGpuHours[p.index()] * p.spec().costPerGpuHour();
+        pools.add(new ClusterSummary.PoolSummary(p.spec().name(), p.gpu().name(), p.spec().gpus(),
+            placement.peakGpus(p.index()), round(poolGpuHours[p.index()]), p.spec().costPerGpuHour(), round(c)));
+        gpuHours += poolGpuHours[p.index()];
+        cost += c;
+      }
+      ClusterSummary summary = new ClusterSummary(cluster.spec().name(), round(windowNs / 1e9), out, pools,
+          round(gpuHours), round(cost), perMillion(cost, finishedTokens));
+      return new ClusterResult(summary, records);
+    }
+  }
+
+  /** Cost per million tokens served (input + output), or null when nothing was served. */
+  private static Double perMillion(double cost, long tokens) {
+    return tokens == 0 ? null : round(cost / (tokens / 1e6));
+  }
+
+  static String routerName(RouterSpec spec) {
+    return switch (spec) {
+      case RouterSpec.RoundRobin ignored -> "round_robin";
+      case RouterSpec.LeastLoaded ignored -> "least_loaded";
+      case RouterSpec.SessionAffinity ignored -> "session_affinity";
+      case RouterSpec.AdapterAffinity ignored -> "adapter_affinity";
+      case RouterSpec.CacheAware ignored -> "cache_aware";
+    };
+  }
+
+  private static double round(double v) {
+    return RequestTallies.round(v);
+  }
+}

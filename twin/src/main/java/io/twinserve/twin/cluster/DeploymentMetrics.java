@@ -1,0 +1,116 @@
+package io.twinserve.twin.cluster;
+
+import io.twinserve.twin.metrics.RequestTallies;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A deployment's metrics in a cluster run: the request tallies, and time-weighted totals over its
+ * replicas (waiting, running, KV use, replicas holding GPUs). Totals change by deltas when a replica's
+ * figures change, so an observation costs the same whatever the number of replicas.
+ */
+final class DeploymentMetrics {
+  private static final int TIMELINE_SAMPLES = 60;
+
+  final RequestTallies tallies;
+  private long windowNs = Long.MAX_VALUE;
+  private long sampleEveryNs = Long.MAX_VALUE;
+  private long nextSampleNs;
+  private long lastObservedNs;
+  private long waiting;
+  private long running;
+  private double kvUsage;
+  private int replicas;
+  private double waitingIntegral;
+  private double runningIntegral;
+  private double kvIntegral;
+  private double replicaIntegral;
+  private long maxWaiting;
+  int minReplicas = Integer.MAX_VALUE;
+  int maxReplicas;
+  private final List<ClusterSummary.Sample> timeline = new ArrayList<>();
+
+  DeploymentMetrics(boolean recordRequests, double starvationBoundS) {
+    this.tallies = new RequestTallies(recordRequests, starvationBoundS);
+  }
+
+  void window(long ns) {
+    windowNs = ns;
+    tallies.window(ns);
+    sampleEveryNs = ns == Long.MAX_VALUE ? 1_000_000_000L : Math.max(1, ns / TIMELINE_SAMPLES);
+  }
+
+  /** Integrates the totals held since the last observation up to {@code nowNs}. */
+  void observe(long nowNs) {
+    while (nextSampleNs <= nowNs && nextSampleNs <= windowNs) {
+      timeline.add(new ClusterSummary.Sample(RequestTallies.round(nextSampleNs / 1e9), waiting, running, replicas,
+          RequestTallies.round(replicas == 0 ? 0 : kvUsage / replicas)));
+      nextSampleNs += sampleEveryNs;
+    }
+    long dt = nowNs - lastObservedNs;
+    if (dt > 0) {
+      waitingIntegral += (double) waiting * dt;
+      runningIntegral += (double) running * dt;
+      kvIntegral += kvUsage * dt;
+      replicaIntegral += (double) replicas * dt;
+      lastObservedNs = nowNs;
+    }
+  }
+
+  /** Takes a replica's current figures into the totals (call after observe). */
+  void refresh(Replica r) {
+    long w = r.scheduler.waitingCount();
+    int run = r.scheduler.runningCount();
+    double kv = (double) r.kv.usedBlocks() / r.kv.totalBlocks();
+    waiting += w - r.lastWaiting;
+    running += run - r.lastRunning;
+    kvUsage += kv - r.lastKvUsage;
+    r.lastWaiting = w;
+    r.lastRunning = run;
+    r.lastKvUsage = kv;
+    maxWaiting = Math.max(maxWaiting, waiting);
+  }
+
+  /** A replica starts or stops holding GPUs (call after observe). */
+  void replicasChanged(int delta) {
+    replicas += delta;
+    minReplicas = Math.min(minReplicas, replicas);
+    maxReplicas = Math.max(maxReplicas, replicas);
+  }
+
+  long waiting() {
+    return waiting;
+  }
+
+  double meanWaiting() {
+    return RequestTallies.round(waitingIntegral / Math.max(1, lastObservedNs));
+  }
+
+  long maxWaiting() {
+    return maxWaiting;
+  }
+
+  double meanRunning() {
+    return RequestTallies.round(runningIntegral / Math.max(1, lastObservedNs));
+  }
+
+  double meanKvUsage() {
+    return RequestTallies.round(replicaIntegral == 0 ? 0 : kvIntegral / replicaIntegral);
+  }
+
+  double meanReplicas() {
+    return RequestTallies.round(replicaIntegral / Math.max(1, lastObservedNs));
+  }
+
+  List<ClusterSummary.Sample> timeline() {
+    if (timeline.size() <= TIMELINE_SAMPLES) {
+      return List.copyOf(timeline);
+    }
+    List<ClusterSummary.Sample> out = new ArrayList<>();
+    double step = (double) timeline.size() / TIMELINE_SAMPLES;
+    for (int i = 0; i < TIMELINE_SAMPLES; i++) {
+      out.add(timeline.get((int) (i * step)));
+    }
+    return out;
+  }
+}

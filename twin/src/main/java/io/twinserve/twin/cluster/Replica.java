@@ -1,0 +1,145 @@
+package io.twinserve.twin.cluster;
+
+import io.twinserve.twin.adapters.AdapterCache;
+import io.twinserve.twin.deploy.ResolvedReplica;
+import io.twinserve.twin.kv.KvBlockManager;
+import io.twinserve.twin.perf.StepShape;
+import io.twinserve.twin.sched.Scheduler;
+import io.twinserve.twin.sched.SchedulerConfig;
+import io.twinserve.twin.sched.Sequence;
+import io.twinserve.twin.sched.StepListener;
+
+/**
+ * One replica of a deployment in a cluster run: its scheduler, KV manager and adapter cache (the twin
+ * core's, unchanged), where it runs, its life cycle and the load figures routers read. It relays the
+ * scheduler's step events to its deployment's metrics, keeping its own prefill backlog on the way.
+ */
+final class Replica implements StepListener {
+  /** Life cycle: starting (cold start), ready (routable), draining (finishing its requests), stopped. */
+  enum State { STARTING, READY, DRAINING, STOPPED }
+
+  final int id;
+  final int indexInDeployment;
+  final int deployment;
+  final Placement.Slot slot;
+  final ResolvedReplica resolved;
+  final Scheduler scheduler;
+  final KvBlockManager kv;
+  final AdapterCache adapters;
+  final double prefillNsPerToken;
+  final double decodeNsPerSequence;
+  private final StepListener metrics;
+
+  State state;
+  final long allocatedNs;
+  long readyNs = -1;
+  long stoppedNs = -1;
+  boolean stepping;
+  boolean wakePending;
+  int knownAdapters;
+  /** Prompt tokens routed here that have not produced a first token yet. */
+  long pendingPrefillTokens;
+  long routed;
+  long steps;
+  long busyNs;
+  // this replica's share of its deployment's totals, as last counted (see DeploymentMetrics.refresh)
+  long lastWaiting;
+  int lastRunning;
+  double lastKvUsage;
+
+  Replica(int id, int indexInDeployment, int deployment, Placement.Slot slot, long allocatedNs, int[][] ranks,
+      StepListener metrics) {
+    this.id = id;
+    this.indexInDeployment = indexInDeployment;
+    this.deployment = deployment;
+    this.slot = slot;
+    this.resolved = slot.option().replica();
+    this.allocatedNs = allocatedNs;
+    this.metrics = metrics;
+    SchedulerConfig c = resolved.scheduler();
+    this.adapters = new AdapterCache(c.maxAdapters(), c.maxCpuAdapters(), 16, new AdapterCache.LoadTimes() {
+      @Override
+      public long fromCpuNs(int adapter) {
+        return resolved.perf().adapterLoadFromCpuNs(ranks[0][adapter], c.maxAdapterRank());
+      }
+
+      @Override
+      public long fromStorageNs(int adapter) {
+        return resolved.perf().adapterLoadFromStorageNs(ranks[0][adapter]);
+      }
+    });
+    this.kv = new KvBlockManager(c.kvCacheTokens(), c.blockSize(), c.prefixCaching());
+    this.scheduler = new Scheduler(c, kv, adapters, 16);
+    // the price of one token of a full-budget prefill chunk: what the cache-aware router's estimates use
+    StepShape chunk = new StepShape();
+    chunk.addSequence(c.maxNumBatchedTokens(), 0, false, true, true, false);
+    this.prefillNsPerToken = (double) resolved.perf().stepNs(chunk) / c.maxNumBatchedTokens();
+    // and one sequence's share of a decode step of 64 sequences at 1,024 tokens of context
+    this.decodeNsPerSequence = resolved.perf().stepNs(StepShape.decodeBatch(64, 1024)) / 64.0;
+  }
+
+  int pool() {
+    return slot.option().pool();
+  }
+
+  int tp() {
+    return resolved.spec().replica().tp();
+  }
+
+  boolean routable() {
+    return state == State.READY;
+  }
+
+  /** Requests waiting or running here. */
+  long outstanding() {
+    return scheduler.waitingCount() + scheduler.runningCount();
+  }
+
+  /** Tokens of this prompt whose K/V this replica holds (its prefix cache). */
+  int cachedPrefixTokens(long[] blockHashes, int promptTokens) {
+    int blockSize = kv.blockSize();
+    int usable = Math.min(blockHashes.length, Math.max(0, (promptTokens - 1) / blockSize));
+    return kv.cachedPrefix(blockHashes, usable) * blockSize;
+  }
+
+  /**
+   * An estimate of when a prefill of {@code tokens} more would finish here, from now: the prefill
+   * backlog and these tokens at the price of a full chunk, plus each outstanding request's share of the
+   * steps that interleave with it.
+   */
+  double estimatedPrefillNs(long tokens) {
+    return (pendingPrefillTokens + tokens) * prefillNsPerToken + outstanding() * decodeNsPerSequence;
+  }
+
+  @Override
+  public void onFirstToken(Sequence s, long nowNs) {
+    pendingPrefillTokens -= s.promptTokens();
+    metrics.onFirstToken(s, nowNs);
+  }
+
+  @Override
+  public void onToken(Sequence s, long gapNs) {
+    metrics.onToken(s, gapNs);
+  }
+
+  @Override
+  public boolean acceptsBulkTokens() {
+    return metrics.acceptsBulkTokens();
+  }
+
+  @Override
+  public void onTokens(long gapNs, long count) {
+    metrics.onTokens(gapNs, count);
+  }
+
+  @Override
+  public void onTimedOut(Sequence s, long nowNs) {
+    pendingPrefillTokens -= s.promptTokens();
+    metrics.onTimedOut(s, nowNs);
+  }
+
+  @Override
+  public void onFinished(Sequence s, long nowNs) {
+    metrics.onFinished(s, nowNs);
+  }
+}

@@ -1,0 +1,21 @@
+package io.twinserve.twin.cluster;
+
+import io.twinserve.twin.deploy.ResolvedReplica;
+import io.twinserve.twin.profile.GpuProfile;
+import java.util.List;
+
+/**
+ * A cluster spec resolved against the profiles: every pool's GPU, and for every deployment the pools it
+ * can run on with its replica resolved (memory checked) on that pool's GPU.
+ */
+public record ResolvedCluster(ClusterSpec spec, List<Pool> pools, List<Deployment> deployments) {
+
+  /** A compute pool and its GPU. */
+  public record Pool(int index, PoolSpec spec, GpuProfile gpu) {}
+
+  /** A pool a deployment may use, with its replica resolved for that pool's GPU. */
+  public record PoolOption(int pool, ResolvedReplica replica) {}
+
+  /** A deployment and the pools it can run on, in order of preference. */
+  public record Deployment(int index, ClusterDeploymentSpec spec, List<PoolOption> options) {}
+}

@@ -1,0 +1,5 @@
+/**
+ * The cluster twin: compute pools, deployments with routers, autoscalers and TTFT deadlines, and the
+ * event loop that runs many replicas (each the twin core's scheduler, KV manager and adapter cache).
+ */
+package io.twinserve.twin.cluster;

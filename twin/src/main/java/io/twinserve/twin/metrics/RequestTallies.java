@@ -1,0 +1,200 @@
+package io.twinserve.twin.metrics;
+
+import io.twinserve.traces.Request;
+import io.twinserve.twin.sched.Sequence;
+import io.twinserve.twin.sched.StepListener;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The per-observation tallies of a run (or of one deployment of a cluster): request counts, token counts
+ * and latency histograms in microseconds, fed by the scheduler's step events. Time-weighted statistics
+ * (queue lengths, KV use) are kept apart by their owners.
+ */
+public final class RequestTallies implements StepListener {
+  private static final long MAX_MICROS = 1000L * 3600 * 1_000_000;
+
+  private final boolean recordRequests;
+  private final long starvationBoundNs;
+  final Histogram ttft = new Histogram(MAX_MICROS, 3);
+  final Histogram itl = new Histogram(MAX_MICROS, 3);
+  final Histogram e2e = new Histogram(MAX_MICROS, 3);
+  final Histogram wait = new Histogram(MAX_MICROS, 3);
+  private final List<Sequence> tracked = new ArrayList<>();
+  private final Map<Sequence, String> adapterNames = new IdentityHashMap<>();
+  private final List<RequestRecord> rejected = new ArrayList<>();
+  private long windowNs = Long.MAX_VALUE;
+  long arrived;
+  long arrivedInput;
+  long arrivedOutput;
+  long rejectedCount;
+  long timedOut;
+  long finished;
+  long finishedInWindow;
+  long finishedInput;
+  long finishedOutput;
+  long starved;
+  // first tokens since the last interval() call: what an autoscaler reacts to
+  private long intervalFirstTokens;
+  private double intervalTtftSumNs;
+
+  public RequestTallies(boolean recordRequests, double starvationBoundS) {
+    this.recordRequests = recordRequests;
+    this.starvationBoundNs = (long) (starvationBoundS * 1e9);
+  }
+
+  public void window(long ns) {
+    this.windowNs = ns;
+  }
+
+  public long starvationBoundNs() {
+    return starvationBoundNs;
+  }
+
+  public void arrived(Request r) {
+    arrived++;
+    arrivedInput += r.promptTokens();
+    arrivedOutput += r.outputTokens();
+  }
+
+  public void rejected(Request r) {
+    rejectedCount++;
+    if (recordRequests) {
+      rejected.add(new RequestRecord(r.id(), r.adapterId(), r.arrivalNs(), -1, -1, -1, r.promptTokens(),
+          r.outputTokens(), 0, 0, 0, RequestRecord.Outcome.REJECTED));
+    }
+  }
+
+  public void track(Sequence s, String adapterName) {
+    if (recordRequests) {
+      tracked.add(s);
+      if (adapterName != null) {
+        adapterNames.put(s, adapterName);
+      }
+    }
+  }
+
+  @Override
+  public void onFirstToken(Sequence s, long nowNs) {
+    long ttftNs = nowNs - s.arrivalNs();
+    ttft.recordValue(micros(ttftNs));
+    intervalFirstTokens++;
+    intervalTtftSumNs += ttftNs;
+    long waited = s.firstScheduledNs() - s.arrivalNs();
+    wait.recordValue(micros(waited));
+    if (waited > starvationBoundNs) {
+      starved++;
+    }
+  }
+
+  @Override
+  public void onToken(Sequence s, long gapNs) {
+    itl.recordValue(micros(gapNs));
+  }
+
+  @Override
+  public boolean acceptsBulkTokens() {
+    return true;
+  }
+
+  @Override
+  public void onTokens(long gapNs, long count) {
+    itl.recordValueWithCount(micros(gapNs), count);
+  }
+
+  @Override
+  public void onTimedOut(Sequence s, long nowNs) {
+    timedOut++;
+  }
+
+  @Override
+  public void onFinished(Sequence s, long nowNs) {
+    finished++;
+    e2e.recordValue(micros(nowNs - s.arrivalNs()));
+    if (nowNs <= windowNs) {
+      finishedInWindow++;
+      finishedInput += s.promptTokens();
+      finishedOutput += s.outputTokens();
+    }
+  }
+
+  public long arrivedCount() {
+    return arrived;
+  }
+
+  public long timedOutCount() {
+    return timedOut;
+  }
+
+  public long finishedCount() {
+    return finished;
+  }
+
+  /** Tokens (input + output) of requests finished within the window. */
+  public long finishedTokensInWindow() {
+    return finishedInput + finishedOutput;
+  }
+
+  /** Mean TTFT of the first tokens since the previous call, in ns (NaN when there were none); resets. */
+  public double intervalMeanTtftNs() {
+    double mean = intervalFirstTokens == 0 ? Double.NaN : intervalTtftSumNs / intervalFirstTokens;
+    intervalFirstTokens = 0;
+    intervalTtftSumNs = 0;
+    return mean;
+  }
+
+  private static long micros(long ns) {
+    return Math.min(MAX_MICROS, Math.max(0, ns / 1000));
+  }
+
+  /** One record per request (when recording), sorted by request id. */
+  public List<RequestRecord> records() {
+    if (!recordRequests) {
+      return List.of();
+    }
+    List<RequestRecord> out = new ArrayList<>(tracked.size() + rejected.size());
+    for (Sequence s : tracked) {
+      RequestRecord.Outcome outcome = s.timedOut() ? RequestRecord.Outcome.TIMED_OUT
+          : s.finishNs() >= 0 ? RequestRecord.Outcome.FINISHED : RequestRecord.Outcome.UNFINISHED;
+      out.add(new RequestRecord(s.requestId(), adapterNames.get(s), s.arrivalNs(), s.firstScheduledNs(),
+          s.firstTokenNs(), s.finishNs(), s.promptTokens(), s.outputTokens(), s.generated(), s.cachedTokens(),
+          s.preemptions(), outcome));
+    }
+    out.addAll(rejected);
+    out.sort((a, b) -> Long.compare(a.id(), b.id()));
+    return out;
+  }
+
+  /**
+   * The request figures of a summary over {@code windowNs}; {@code stillWaitingStarved} counts the
+   * requests still waiting at the end for longer than the starvation bound.
+   */
+  public Figures figures(long windowNs, long stillWaitingStarved) {
+    double w = windowNs / 1e9;
+    RunSummary.Throughput offered = new RunSummary.Throughput(round(arrived / w), round(arrivedInput / w),
+        round(arrivedOutput / w), round((arrivedInput + arrivedOutput) / w));
+    RunSummary.Throughput achieved = new RunSummary.Throughput(round(finishedInWindow / w),
+        round(finishedInput / w), round(finishedOutput / w), round((finishedInput + finishedOutput) / w));
+    // the adapter-caching study's definition: more than 10% of the offered tokens not served
+    boolean starving = achieved.totalTokensPerS() < 0.9 * offered.totalTokensPerS();
+    return new Figures(round(w), arrived, finished, rejectedCount, timedOut,
+        arrived - finished - rejectedCount - timedOut, offered, achieved, starving, starved + stillWaitingStarved,
+        starvationBoundNs / 1e9, Latency.of(ttft), Latency.of(itl), Latency.of(e2e), Latency.of(wait));
+  }
+
+  /** The request figures shared by run and deployment summaries. */
+  public record Figures(double windowS, long arrived, long finished, long rejected, long timedOut,
+      long unfinished, RunSummary.Throughput offered, RunSummary.Throughput achieved, boolean starving,
+      long starvedRequests, double starvationBoundS, Latency ttft, Latency itl, Latency e2e, Latency queueWait) {}
+
+  /** Rounded to 6 significant decimals so that JSON output is stable and readable. */
+  public static double round(double v) {
+    if (!Double.isFinite(v)) {
+      return v;
+    }
+    return Math.round(v * 1e6) / 1e6;
+  }
+}
