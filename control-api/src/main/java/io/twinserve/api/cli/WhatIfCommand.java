@@ -59,9 +59,12 @@ import picocli.CommandLine.Option;
       "  twinserve what-if --workload examples/workloads/adapter-tiers.yaml --deployment examples/deployments/llama-8b-h100-64gb.yaml",
       "  twinserve what-if --sweep replica.max_adapters=8,16,32,64 --sweep workload.adapters.count=96,192",
       "  twinserve what-if --workload trace.csv --adapter-rank 16 --json --requests-out out/requests.csv",
+      "  twinserve what-if --cluster examples/clusters/chat-routers.yaml",
+      "  twinserve what-if --cluster examples/clusters/chat-routers.yaml --sweep 'deployments[0].router.type=least_loaded,cache_aware'",
       "",
       "Sweep keys: workload.<key path> edits the workload spec; any other key path edits the deployment",
-      "(replica.max_adapters, replica.kv_cache_len, gpu, model, perf_model.calibration, ...)."
+      "(replica.max_adapters, replica.kv_cache_len, gpu, model, perf_model.calibration, ...). With --cluster,",
+      "key paths edit the cluster spec and may index lists: deployments[0].replicas.initial, pools[0].nodes."
     })
 final class WhatIfCommand implements Callable<Integer> {
   private static final ObjectMapper YAML = new YAMLMapper();
@@ -107,12 +110,33 @@ final class WhatIfCommand implements Callable<Integer> {
   @Option(names = "--threads", paramLabel = "N", description = "Parallel runs for --sweep (default: all cores).")
   Integer threads;
 
+  @Option(names = {"-c", "--cluster"}, paramLabel = "FILE",
+      description = "A cluster spec (.yaml, see docs/cluster-spec.md): pools, deployments with routers, autoscalers"
+          + " and max_ttft_ms, and their traffic. --workload then replaces the traffic of its one deployment.")
+  Path cluster;
+
+  @Option(names = "--plot", paramLabel = "FILE.png",
+      description = "With --cluster and --sweep: write TTFT p50/p90 per configuration as a PNG bar chart.")
+  Path plot;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     Profiles profiles = Profiles.builtIn();
     if (profilesDir != null) {
       profiles.withDirectory(profilesDir);
+    }
+    int n = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
+    if (cluster != null) {
+      if (deployment != null) {
+        throw new IllegalArgumentException("--deployment and --cluster exclude each other: a cluster spec names its"
+            + " deployments");
+      }
+      return ClusterWhatIf.run(new ClusterWhatIf.Request(cluster, workload, sweeps, json, requestsOut, windowS, drain,
+          seed, adapterRank, n, plot), profiles, out, spec.commandLine().getErr());
+    }
+    if (plot != null) {
+      throw new IllegalArgumentException("--plot draws cluster sweeps; use it with --cluster and --sweep");
     }
     boolean traceWorkload = workload != null && !isYaml(workload);
     String workloadYaml = traceWorkload ? null : workload == null ? builtIn("what-if-workload.yaml") : Files.readString(workload);
@@ -143,7 +167,6 @@ final class WhatIfCommand implements Callable<Integer> {
       }
       return 0;
     }
-    int n = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
     Progress progress = new Progress(spec.commandLine().getErr(), "configurations", true);
     List<Outcome> outcomes = new ArrayList<>();
     try (ExecutorService pool = Executors.newFixedThreadPool(n)) {
@@ -350,7 +373,7 @@ final class WhatIfCommand implements Callable<Integer> {
     return changed ? YAML.writeValueAsString(root) : yaml;
   }
 
-  private static void writeRequests(List<RequestRecord> records, Path file) throws IOException {
+  static void writeRequests(List<RequestRecord> records, Path file) throws IOException {
     Path parent = file.toAbsolutePath().getParent();
     if (parent != null) {
       Files.createDirectories(parent);

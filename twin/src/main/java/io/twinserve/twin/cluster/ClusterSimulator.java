@@ -37,9 +37,16 @@ public final class ClusterSimulator {
   /**
    * One source of requests for one deployment.
    *
-   * @param adapterRanks ranks of the adapters it names (others get the options' default rank)
+   * @param adapterRanks ranks of the adapters it names
+   * @param defaultAdapterRank rank of the other adapters (traces carry none); null: the run options'
    */
-  public record Traffic(int deployment, TraceReader reader, Map<String, Integer> adapterRanks) {}
+  public record Traffic(int deployment, TraceReader reader, Map<String, Integer> adapterRanks,
+      Integer defaultAdapterRank) {
+
+    public Traffic(int deployment, TraceReader reader, Map<String, Integer> adapterRanks) {
+      this(deployment, reader, adapterRanks, null);
+    }
+  }
 
   public ClusterResult run(List<Traffic> traffic, RunOptions options) throws IOException {
     return new Run(traffic, options).run();
@@ -204,7 +211,8 @@ public final class ClusterSimulator {
         return known;
       }
       int maxRank = d.spec.replica().maxAdapterRank();
-      int rank = source.adapterRanks().getOrDefault(id, options.defaultAdapterRank());
+      int rank = source.adapterRanks().getOrDefault(id,
+          source.defaultAdapterRank() != null ? source.defaultAdapterRank() : options.defaultAdapterRank());
       if (d.spec.replica().maxAdapters() == 0) {
         throw new IllegalArgumentException("deployment " + d.spec.name() + ": request " + r.id() + " uses adapter " + id
             + " but replica.max_adapters is 0 (LoRA disabled)");
@@ -453,7 +461,7 @@ public final class ClusterSimulator {
             d.metrics.minReplicas == Integer.MAX_VALUE ? 0 : d.metrics.minReplicas, d.metrics.maxReplicas,
             d.metrics.meanReplicas(), d.scaleUps, d.scaleDowns, d.scaleUpsRefused,
             d.scaleUps == 0 ? 0 : round(d.coldStartNs / 1e9 / d.scaleUps));
-        out.add(new ClusterSummary.DeploymentSummary(d.spec.name(), d.spec.model(), routerName(d.spec.router()),
+        out.add(new ClusterSummary.DeploymentSummary(d.spec.name(), d.spec.model(), RouterSpec.typeName(d.spec.router()),
             f.arrived(), f.finished(), f.rejected(), f.timedOut(), f.unfinished(),
             f.arrived() == 0 ? 0 : round((double) f.timedOut() / f.arrived()), d.spec.maxTtftMs(),
             f.offered(), f.achieved(), f.starving(), f.starvedRequests(), f.ttft(), f.itl(), f.e2e(), f.queueWait(),
@@ -483,15 +491,6 @@ public final class ClusterSimulator {
     return tokens == 0 ? null : round(cost / (tokens / 1e6));
   }
 
-  static String routerName(RouterSpec spec) {
-    return switch (spec) {
-      case RouterSpec.RoundRobin ignored -> "round_robin";
-      case RouterSpec.LeastLoaded ignored -> "least_loaded";
-      case RouterSpec.SessionAffinity ignored -> "session_affinity";
-      case RouterSpec.AdapterAffinity ignored -> "adapter_affinity";
-      case RouterSpec.CacheAware ignored -> "cache_aware";
-    };
-  }
 
   private static double round(double v) {
     return RequestTallies.round(v);

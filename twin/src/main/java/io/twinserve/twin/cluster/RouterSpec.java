@@ -46,6 +46,17 @@ public sealed interface RouterSpec {
    */
   record CacheAware() implements RouterSpec {}
 
+  /** The policy's name as specs write it. */
+  static String typeName(RouterSpec spec) {
+    return switch (spec) {
+      case RoundRobin ignored -> "round_robin";
+      case LeastLoaded ignored -> "least_loaded";
+      case SessionAffinity ignored -> "session_affinity";
+      case AdapterAffinity ignored -> "adapter_affinity";
+      case CacheAware ignored -> "cache_aware";
+    };
+  }
+
   static RouterSpec defaults() {
     return new LeastLoaded();
   }

@@ -10,7 +10,7 @@ import io.twinserve.traces.spec.SpecException;
  *     cluster spec's folder
  * @param rateScale multiplies the workload's arrival rate (arrival times are divided by it), to scale a
  *     real trace to the cluster's size (default 1)
- * @param adapterRank rank of the adapters a trace names (traces carry no ranks; default 16)
+ * @param adapterRank rank of the adapters a trace names (traces carry no ranks; default: the run's, 16)
  */
 public record TrafficSpec(String deployment, String workload, Double rateScale, Integer adapterRank) {
 
@@ -22,8 +22,7 @@ public record TrafficSpec(String deployment, String workload, Double rateScale, 
     if (!(rateScale > 0) || !Double.isFinite(rateScale)) {
       throw new SpecException("rate_scale", "must be a finite number > 0, got " + rateScale);
     }
-    adapterRank = adapterRank == null ? 16 : adapterRank;
-    if (adapterRank < 1) {
+    if (adapterRank != null && adapterRank < 1) {
       throw new SpecException("adapter_rank", "must be >= 1, got " + adapterRank);
     }
   }
