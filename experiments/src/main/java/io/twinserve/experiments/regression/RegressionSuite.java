@@ -8,6 +8,11 @@ import io.twinserve.traces.format.TraceReaders;
 import io.twinserve.traces.gen.Adapter;
 import io.twinserve.traces.gen.WorkloadGenerator;
 import io.twinserve.traces.spec.WorkloadSpecs;
+import io.twinserve.twin.cluster.ClusterSimulator;
+import io.twinserve.twin.cluster.ClusterSummary;
+import io.twinserve.twin.cluster.ClusterTraffic;
+import io.twinserve.twin.cluster.Clusters;
+import io.twinserve.twin.cluster.ResolvedCluster;
 import io.twinserve.twin.deploy.Deployments;
 import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.metrics.RunSummary;
@@ -89,11 +94,23 @@ public final class RegressionSuite {
 
   /** The scenario's result as golden JSON text. */
   public String actualJson(RegressionScenario s, Path scenarioDir) throws IOException {
-    RunSummary summary = run(s, scenarioDir);
     Map<String, Object> doc = new LinkedHashMap<>();
     doc.put("scenario", s.name());
-    doc.put("summary", summary);
+    if (s.cluster() != null) {
+      doc.put("cluster", runCluster(s, scenarioDir));
+    } else {
+      doc.put("summary", run(s, scenarioDir));
+    }
     return ReportJson.write(doc) + "\n";
+  }
+
+  ClusterSummary runCluster(RegressionScenario s, Path scenarioDir) throws IOException {
+    ResolvedCluster cluster = Clusters.resolve(s.cluster(), profiles);
+    try (ClusterTraffic traffic = ClusterTraffic.open(s.cluster(), scenarioDir, 1.0, null)) {
+      Long window = s.windowS() != null ? Long.valueOf((long) (s.windowS() * 1e9)) : traffic.windowNs();
+      RunOptions options = new RunOptions(window, false, false, s.adapterRank(), s.preloadAdapters());
+      return new ClusterSimulator(cluster).run(traffic.sources(), options).summary();
+    }
   }
 
   RunSummary run(RegressionScenario s, Path scenarioDir) throws IOException {

@@ -119,6 +119,7 @@ public final class ClusterSimulator {
     }
 
     ClusterResult run() throws IOException {
+      openSources = sources.size();
       for (DeploymentRun d : deployments) {
         for (int i = 0; i < d.spec.replicas().initial(); i++) {
           Replica r = allocate(d, 0);
@@ -127,11 +128,11 @@ public final class ClusterSimulator {
           }
           started(d, r, 0);
         }
+        d.metrics.minReplicas = d.spec.replicas().initial();
         if (d.spec.autoscaler() instanceof AutoscalerSpec.Reactive a) {
           scheduleTick(d, 0, a);
         }
       }
-      openSources = sources.size();
       for (int i = 0; i < sources.size(); i++) {
         readNext(i);
       }
@@ -189,7 +190,9 @@ public final class ClusterSimulator {
         s.deadlineNs(r.arrivalNs() + d.maxTtftNs);
         d.metrics.tallies.track(s, r.adapterId());
         replica.scheduler.enqueue(s);
-        replica.pendingPrefillTokens += r.promptTokens();
+        int work = r.promptTokens() - (hashes.length == 0 ? 0 : replica.cachedPrefixTokens(hashes, r.promptTokens()));
+        s.estimatedPrefillTokens(work);
+        replica.pendingPrefillTokens += work;
         replica.routed++;
         d.deadlines.add(s, replica);
         if (!d.deadlineScheduled) {
@@ -301,7 +304,7 @@ public final class ClusterSimulator {
     private void scheduleTick(DeploymentRun d, long now, AutoscalerSpec.Reactive a) {
       long next = now + (long) (a.intervalS() * 1e9);
       // without a window, ticking stops once the traffic has ended and the deployment is idle
-      boolean busy = openSources > 0;
+      boolean busy = openSources > 0 || window != Long.MAX_VALUE;
       for (Replica r : d.replicas) {
         busy |= r.state == Replica.State.STARTING || (r.state != Replica.State.STOPPED && !r.scheduler.isIdle());
       }

@@ -89,6 +89,9 @@ public final class ClusterTraffic implements Closeable {
           reader = scaling.apply(TraceReaders.open(file, ReadOptions.defaults()));
           names.add(file.getFileName().toString());
         }
+        if (t.startS() > 0) {
+          reader = delayed(reader, (long) (t.startS() * 1e9));
+        }
         sources.add(new ClusterSimulator.Traffic(spec.deploymentIndex(t), reader, ranks, t.adapterRank()));
       }
     } catch (IOException | RuntimeException e) {
@@ -98,6 +101,23 @@ public final class ClusterTraffic implements Closeable {
       throw e;
     }
     return new ClusterTraffic(List.copyOf(sources), window, List.copyOf(names));
+  }
+
+  /** The same requests, each arriving {@code delayNs} later. */
+  private static TraceReader delayed(TraceReader source, long delayNs) {
+    return new TraceReader() {
+      @Override
+      public io.twinserve.traces.Request next() throws IOException {
+        io.twinserve.traces.Request r = source.next();
+        return r == null ? null : new io.twinserve.traces.Request(r.id(), r.arrivalNs() + delayNs, r.sessionId(),
+            r.turnIndex(), r.adapterId(), r.promptTokens(), r.outputTokens(), r.prefixBlockSize(), r.prefixHashes());
+      }
+
+      @Override
+      public void close() throws IOException {
+        source.close();
+      }
+    };
   }
 
   static boolean isYaml(Path p) {

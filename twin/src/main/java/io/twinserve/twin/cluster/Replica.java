@@ -37,7 +37,7 @@ final class Replica implements StepListener {
   boolean stepping;
   boolean wakePending;
   int knownAdapters;
-  /** Prompt tokens routed here that have not produced a first token yet. */
+  /** Prefill tokens (prompt minus the prefix cached here at routing) of requests without a first token yet. */
   long pendingPrefillTokens;
   long routed;
   long steps;
@@ -113,7 +113,7 @@ final class Replica implements StepListener {
 
   @Override
   public void onFirstToken(Sequence s, long nowNs) {
-    pendingPrefillTokens -= s.promptTokens();
+    pendingPrefillTokens -= s.estimatedPrefillTokens();
     metrics.onFirstToken(s, nowNs);
   }
 
@@ -134,7 +134,7 @@ final class Replica implements StepListener {
 
   @Override
   public void onTimedOut(Sequence s, long nowNs) {
-    pendingPrefillTokens -= s.promptTokens();
+    pendingPrefillTokens -= s.estimatedPrefillTokens();
     metrics.onTimedOut(s, nowNs);
   }
 

@@ -52,6 +52,7 @@ public final class Sequence {
   /** The latest time its first token may come (arrival + max_ttft_ms), or Long.MAX_VALUE. */
   long deadlineNs = Long.MAX_VALUE;
   boolean timedOut;
+  int estimatedPrefillTokens;
   boolean inRunning;
   /** The scheduler step that last put it in a batch. */
   long batchStep = -1;
@@ -76,6 +77,15 @@ public final class Sequence {
   /** Tokens a prefill computes before sampling: the prompt, plus the output so far after a preemption. */
   int prefillTarget() {
     return promptTokens + generated;
+  }
+
+  /** The prefill tokens a router expected this request to compute (its owner's bookkeeping). */
+  public void estimatedPrefillTokens(int tokens) {
+    this.estimatedPrefillTokens = tokens;
+  }
+
+  public int estimatedPrefillTokens() {
+    return estimatedPrefillTokens;
   }
 
   /** Gives the request a TTFT deadline: a first token later than this makes it time out (408). */
