@@ -14,13 +14,12 @@ import io.twinserve.twin.profile.ModelProfile;
  *   <li>LM head for the sequences that sample a token;
  *   <li>LoRA: a fixed cost once any adapter is in the batch (the largest step, from 0 to 1 adapter),
  *       a cost per distinct adapter and per unit of its rank, and the adapters' weights read from HBM;
- *   <li>tensor parallelism: two all-reduces of the hidden states per layer over the interconnect;
+ *   <li>tensor parallelism: two all-reduces of the hidden states per layer (after attention and after
+ *       the MLP, Shoeybi et al., "Megatron-LM", 2019), priced by an {@link AllReduceModel};
  *   <li>per-step, per-sequence and per-new-request overheads.
  * </ul>
  */
 public final class RooflinePerfModel implements PerfModel {
-  private static final double ALL_REDUCE_LATENCY_NS = 8_000;
-
   private final RooflineParams p;
   private final int tp;
   private final double bandwidth;
@@ -35,12 +34,19 @@ public final class RooflinePerfModel implements PerfModel {
   private final double headFlopsPerToken;
   private final double loraBytesPerRank;
   private final double loraFlopsPerTokenRank;
-  private final double allReduceBytesPerToken;
-  private final double interconnect;
+  private final long allReduceBytesPerToken;
+  private final AllReduceModel allReduce;
   private final int layers;
   private final double loraBytesPerRankFull;
 
+  /** With the analytic all-reduce of the GPU profile's interconnect. */
   public RooflinePerfModel(ModelProfile model, GpuProfile gpu, int tp, RooflineParams params) {
+    this(model, gpu, tp, params, AnalyticAllReduceModel.forGpu(gpu));
+  }
+
+  /** @throws IllegalArgumentException when {@code allReduce} cannot price {@code tp} GPUs */
+  public RooflinePerfModel(ModelProfile model, GpuProfile gpu, int tp, RooflineParams params,
+      AllReduceModel allReduce) {
     this.p = params;
     this.tp = tp;
     this.layers = model.layers();
@@ -61,8 +67,12 @@ public final class RooflinePerfModel implements PerfModel {
     this.loraBytesPerRank = (double) model.loraParamsPerRank() * bytes / tp;
     this.loraBytesPerRankFull = (double) model.loraParamsPerRank() * bytes;
     this.loraFlopsPerTokenRank = 2.0 * model.loraParamsPerRank() / tp;
-    this.allReduceBytesPerToken = (double) model.hiddenSize() * bytes * 2.0 * (tp - 1) / tp;
-    this.interconnect = gpu.interconnectBandwidth();
+    this.allReduceBytesPerToken = (long) model.hiddenSize() * bytes;
+    this.allReduce = allReduce;
+    if (tp > 1) {
+      // fails now rather than at the first step when the model has no figures for this many GPUs
+      allReduce.allReduceNs(0, tp);
+    }
   }
 
   public RooflineParams params() {
@@ -85,7 +95,7 @@ public final class RooflinePerfModel implements PerfModel {
           loraBytesPerRank * s.adapterRankSum, linearFlops);
     }
     if (tp > 1) {
-      t += 2.0 * layers * (ALL_REDUCE_LATENCY_NS + allReduceBytesPerToken * s.newTokens / interconnect * 1e9);
+      t += 2.0 * layers * allReduceNs(s.newTokens);
     }
     return (long) t;
   }
@@ -93,6 +103,11 @@ public final class RooflinePerfModel implements PerfModel {
   /** The linear layers of all layers for a batch of {@code tokens} tokens, in ns. */
   public double linearNs(int tokens) {
     return roof(linearFlopsPerToken * tokens, layerWeightBytes + activationBytesPerToken * tokens, linearFlops);
+  }
+
+  /** One all-reduce of the hidden states of {@code tokens} tokens across the tp GPUs, in ns. */
+  public double allReduceNs(int tokens) {
+    return allReduce.allReduceNs(tokens * allReduceBytesPerToken, tp);
   }
 
   /** max(flops / flopRate, bytes / bandwidth) in ns. */
