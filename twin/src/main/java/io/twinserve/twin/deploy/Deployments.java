@@ -91,17 +91,18 @@ public final class Deployments {
   public static ResolvedReplica resolve(DeploymentSpec spec, Profiles profiles, Calibration cal,
       AllReduceModel allReduce) throws IOException {
     Objects.requireNonNull(allReduce, "allReduce");
-    ModelProfile model = model(spec.model(), "model", profiles);
+    ModelProfile loaded = model(spec.model(), "model", profiles);
     GpuProfile gpu = gpu(spec, profiles);
     if (cal != null && !cal.gpu().equals(gpu.name())) {
       throw new SpecException("perf_model.calibration", "'" + cal.name() + "' was fitted on GPU " + cal.gpu()
           + ", but the deployment runs on " + gpu.name() + "; choose a calibration for this GPU or none");
     }
-    if (cal != null && !cal.model().equals(model.name())) {
+    if (cal != null && !cal.model().equals(loaded.name())) {
       throw new SpecException("perf_model.calibration", "'" + cal.name() + "' was fitted for model " + cal.model()
-          + ", but the deployment serves " + model.name());
+          + ", but the deployment serves " + loaded.name());
     }
     ReplicaSpec r = spec.replica();
+    ModelProfile model = r.servedModel(loaded);
     MemoryCalibration mem = cal != null && cal.memory() != null ? cal.memory()
         : MemoryCalibration.defaults(model, r.maxNumBatchedTokens());
     MemoryBreakdown memory = MemoryModel.resolve(model, gpu, r, mem);
@@ -115,6 +116,10 @@ public final class Deployments {
     PerfModel perf = switch (spec.perfModel()) {
       case PerfModelSpec.Roofline ignored -> roofline;
       case PerfModelSpec.Profiled p -> {
+        if (model.dtypeBytes() != loaded.dtypeBytes()) {
+          throw new SpecException("replica.weight_dtype", "must keep the checkpoint's " + loaded.dtype()
+              + " with perf_model profiled, whose table was measured at 16 bits; got " + model.dtype());
+        }
         Path table = Path.of(p.table());
         try {
           yield new ProfiledPerfModel(roofline, VidurMlpTable.read(table, r.tp()), model);

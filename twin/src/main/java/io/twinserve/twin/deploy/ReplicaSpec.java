@@ -2,6 +2,8 @@ package io.twinserve.twin.deploy;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.twinserve.traces.spec.SpecException;
+import io.twinserve.twin.profile.ModelProfile;
+import java.util.Locale;
 
 /**
  * The configuration of one replica, with vLLM's meaning for each key (documented in
@@ -12,6 +14,9 @@ import io.twinserve.traces.spec.SpecException;
  * @param maxCpuAdapters adapters kept in host memory (LRU); loading from there skips storage
  * @param maxAdapterRank slot buffers are reserved at this rank
  * @param maxModelLen the longest sequence; a replica whose KV cache cannot hold one does not start
+ * @param weightDtype how the weights are stored (vLLM's {@code --quantization fp8} for fp8); auto keeps
+ *     the model's dtype
+ * @param kvCacheDtype how the KV cache is stored (vLLM's {@code --kv-cache-dtype}); auto keeps the model's
  */
 public record ReplicaSpec(
     Integer tp,
@@ -26,12 +31,27 @@ public record ReplicaSpec(
     Boolean chunkedPrefill,
     Boolean prefixCaching,
     Integer maxModelLen,
-    AdapterLoad adapterLoad) {
+    AdapterLoad adapterLoad,
+    Dtype weightDtype,
+    Dtype kvCacheDtype) {
 
   /** Whether adapter loads stall the step that needs them (vLLM) or overlap running steps. */
   public enum AdapterLoad {
     @JsonProperty("sync") SYNC,
     @JsonProperty("async") ASYNC
+  }
+
+  /** A storage dtype chosen for the weights or the KV cache; {@code auto} keeps the model's. */
+  public enum Dtype {
+    @JsonProperty("auto") AUTO,
+    @JsonProperty("bf16") BF16,
+    @JsonProperty("fp16") FP16,
+    @JsonProperty("fp8") FP8;
+
+    /** The dtype's name as model profiles spell it, {@code auto} being {@code modelDtype}. */
+    public String or(String modelDtype) {
+      return this == AUTO ? modelDtype : name().toLowerCase(Locale.ROOT);
+    }
   }
 
   public ReplicaSpec {
@@ -61,10 +81,26 @@ public record ReplicaSpec(
       throw new SpecException("max_model_len", "must be >= 1, got " + maxModelLen);
     }
     adapterLoad = adapterLoad == null ? AdapterLoad.SYNC : adapterLoad;
+    weightDtype = weightDtype == null ? Dtype.AUTO : weightDtype;
+    kvCacheDtype = kvCacheDtype == null ? Dtype.AUTO : kvCacheDtype;
+  }
+
+  /** A replica with the model's dtypes. */
+  public ReplicaSpec(Integer tp, Integer kvCacheLen, Double gpuMemoryUtilization, Integer maxAdapters,
+      Integer maxCpuAdapters, Integer maxAdapterRank, Integer maxNumSeqs, Integer maxNumBatchedTokens,
+      Integer blockSize, Boolean chunkedPrefill, Boolean prefixCaching, Integer maxModelLen,
+      AdapterLoad adapterLoad) {
+    this(tp, kvCacheLen, gpuMemoryUtilization, maxAdapters, maxCpuAdapters, maxAdapterRank, maxNumSeqs,
+        maxNumBatchedTokens, blockSize, chunkedPrefill, prefixCaching, maxModelLen, adapterLoad, null, null);
   }
 
   public static ReplicaSpec defaults() {
     return new ReplicaSpec(null, null, null, null, null, null, null, null, null, null, null, null, null);
+  }
+
+  /** The target model as this replica stores it: weights and KV cache at the chosen dtypes. */
+  public ModelProfile servedModel(ModelProfile model) {
+    return model.withDtypes(weightDtype.or(model.dtype()), kvCacheDtype.or(model.kvCacheDtype()));
   }
 
   private static int atLeast(String key, Integer v, int dflt, int min) {

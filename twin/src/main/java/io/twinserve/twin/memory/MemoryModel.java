@@ -13,11 +13,16 @@ import io.twinserve.twin.profile.ModelProfile;
  * <p>Adapter slots follow vLLM's layout: for each target projection, stacked A (slots x rank x in) and B
  * (slots x out x rank) tensors at {@code max_adapter_rank}, sharded by tp, each allocation rounded up to
  * the allocator's granularity.
+ *
+ * <p>Weights and KV cache follow the replica's {@code weight_dtype} and {@code kv_cache_dtype}; adapter
+ * slots stay at the activations' 16 bits.
  */
 public final class MemoryModel {
   private MemoryModel() {}
 
+  /** The replica's dtypes are applied here, so {@code model} may be passed as loaded or as served. */
   public static MemoryBreakdown resolve(ModelProfile model, GpuProfile gpu, ReplicaSpec r, MemoryCalibration c) {
+    model = r.servedModel(model);
     long budget = (long) (gpu.memoryBytes() * r.gpuMemoryUtilization());
     long weights = model.weightBytes() / r.tp();
     long slots = adapterSlotBytes(model, r, c);
@@ -54,8 +59,8 @@ public final class MemoryModel {
     long g = Math.max(1, c.allocationGranularityBytes());
     long tensors = 0;
     for (int[] p : model.loraProjections()) {
-      long a = slots * rank * p[0] * model.dtypeBytes() / r.tp();
-      long b = slots * rank * p[1] * model.dtypeBytes() / r.tp();
+      long a = slots * rank * p[0] * model.activationBytes() / r.tp();
+      long b = slots * rank * p[1] * model.activationBytes() / r.tp();
       tensors += ceil(a, g) + ceil(b, g);
     }
     tensors *= model.layers();

@@ -18,6 +18,13 @@ import io.twinserve.twin.profile.ModelProfile;
  *       the MLP, Shoeybi et al., "Megatron-LM", 2019), priced by an {@link AllReduceModel};
  *   <li>per-step, per-sequence and per-new-request overheads.
  * </ul>
+ *
+ * <p>Weights are read at the model's weight dtype and K/V at its KV-cache dtype. With fp8 weights the
+ * linear layers and the LM head run at the GPU's fp8 FLOP/s when it has fp8 tensor cores (W8A8, as on
+ * Hopper); without them (A100) the weights are upcast and compute stays at the bf16 peak (weight-only
+ * fp8: the bytes halve, the FLOP/s do not double). Attention computes at the bf16 peak whatever the KV
+ * dtype (an fp8 cache halves the bytes it reads; fp8 attention arithmetic is not modelled). Hidden
+ * states, all-reduces and adapters stay at 16 bits ({@link ModelProfile#activationBytes()}).
  */
 public final class RooflinePerfModel implements PerfModel {
   private final RooflineParams p;
@@ -44,7 +51,10 @@ public final class RooflinePerfModel implements PerfModel {
     this(model, gpu, tp, params, AnalyticAllReduceModel.forGpu(gpu));
   }
 
-  /** @throws IllegalArgumentException when {@code allReduce} cannot price {@code tp} GPUs */
+  /**
+   * @param model the model as served: its weight and KV-cache dtypes set the bytes and the FLOP/s
+   * @throws IllegalArgumentException when {@code allReduce} cannot price {@code tp} GPUs
+   */
   public RooflinePerfModel(ModelProfile model, GpuProfile gpu, int tp, RooflineParams params,
       AllReduceModel allReduce) {
     this.p = params;
@@ -52,22 +62,23 @@ public final class RooflinePerfModel implements PerfModel {
     this.layers = model.layers();
     boolean fp8 = "fp8".equals(model.dtype());
     this.bandwidth = gpu.hbmBandwidth() * params.hbmEfficiency();
-    double peak = fp8 && gpu.fp8Flops() > 0 ? gpu.fp8Flops() : gpu.bf16Flops();
-    this.linearFlops = peak * params.flopsEfficiency();
-    this.attentionFlops = peak * params.attentionFlopsEfficiency();
-    int bytes = model.dtypeBytes();
-    this.layerWeightBytes = (double) model.layers() * model.paramsPerLayer() * bytes / tp;
-    this.headWeightBytes = (double) model.vocabSize() * model.hiddenSize() * bytes / tp;
+    double linearPeak = fp8 && gpu.fp8Flops() > 0 ? gpu.fp8Flops() : gpu.bf16Flops();
+    this.linearFlops = linearPeak * params.flopsEfficiency();
+    this.attentionFlops = gpu.bf16Flops() * params.attentionFlopsEfficiency();
+    int weightBytes = model.dtypeBytes();
+    int activationBytes = model.activationBytes();
+    this.layerWeightBytes = (double) model.layers() * model.paramsPerLayer() * weightBytes / tp;
+    this.headWeightBytes = (double) model.vocabSize() * model.hiddenSize() * weightBytes / tp;
     // each layer reads and writes the hidden state about four times (norms, residual, projections)
-    this.activationBytesPerToken = 8.0 * model.layers() * model.hiddenSize() * bytes;
+    this.activationBytesPerToken = 8.0 * model.layers() * model.hiddenSize() * activationBytes;
     this.kvBytesPerToken = (double) model.kvBytesPerToken() / tp;
     this.attentionFlopsPerPair = 4.0 * model.layers() * model.heads() * model.headDim() / tp;
     this.linearFlopsPerToken = 2.0 * model.layers() * model.paramsPerLayer() / tp;
     this.headFlopsPerToken = 2.0 * model.vocabSize() * model.hiddenSize() / tp;
-    this.loraBytesPerRank = (double) model.loraParamsPerRank() * bytes / tp;
-    this.loraBytesPerRankFull = (double) model.loraParamsPerRank() * bytes;
+    this.loraBytesPerRank = (double) model.loraParamsPerRank() * activationBytes / tp;
+    this.loraBytesPerRankFull = (double) model.loraParamsPerRank() * activationBytes;
     this.loraFlopsPerTokenRank = 2.0 * model.loraParamsPerRank() / tp;
-    this.allReduceBytesPerToken = (long) model.hiddenSize() * bytes;
+    this.allReduceBytesPerToken = (long) model.hiddenSize() * activationBytes;
     this.allReduce = allReduce;
     if (tp > 1) {
       // fails now rather than at the first step when the model has no figures for this many GPUs

@@ -8,10 +8,11 @@ import io.twinserve.twin.profile.ModelProfile;
 import io.twinserve.twin.profile.Profiles;
 import org.junit.jupiter.api.Test;
 
-/** The roofline's tensor-parallel all-reduces. */
+/** The roofline's tensor-parallel all-reduces and its fp8 weights and KV cache. */
 class RooflinePerfModelTest {
   private static final Profiles PROFILES = Profiles.builtIn();
   private static final GpuProfile H100 = PROFILES.gpu("h100-sxm-80gb");
+  private static final GpuProfile A100 = PROFILES.gpu("a100-sxm-80gb");
   private static final ModelProfile LLAMA_8B = PROFILES.model("llama-3.1-8b");
   private static final ModelProfile LLAMA_70B = PROFILES.model("llama-3.1-70b");
   private static final RooflineParams PARAMS = RooflineParams.defaults();
@@ -68,5 +69,43 @@ class RooflinePerfModelTest {
     RooflinePerfModel singleFree = new RooflinePerfModel(LLAMA_8B, H100, 1, PARAMS, FREE);
     assertThat(single.stepNs(mixed(4_096, 0, 0))).as("one GPU has no all-reduce")
         .isEqualTo(singleFree.stepNs(mixed(4_096, 0, 0)));
+  }
+
+  @Test
+  void fp8WeightsMakeAMemoryBoundDecodeStepFaster() {
+    ModelProfile fp8 = LLAMA_8B.withDtypes("fp8", "bf16");
+    RooflinePerfModel bf16Model = new RooflinePerfModel(LLAMA_8B, H100, 1, PARAMS);
+    RooflinePerfModel fp8Model = new RooflinePerfModel(fp8, H100, 1, PARAMS);
+    StepShape decode = StepShape.decodeBatch(16, 1_000);
+    assertThat(fp8Model.stepNs(decode)).isLessThan(bf16Model.stepNs(decode));
+    // a small batch's linear layers read the weights: half the bytes, about half the time
+    assertThat(fp8Model.linearNs(16) / bf16Model.linearNs(16)).isCloseTo(0.5, within(0.01));
+  }
+
+  @Test
+  void aLargePrefillChunkRunsAtFp8FlopsOnH100ButAtBf16FlopsOnA100() {
+    ModelProfile fp8 = LLAMA_8B.withDtypes("fp8", "bf16");
+    double h100Ratio = new RooflinePerfModel(fp8, H100, 1, PARAMS).linearNs(8_192)
+        / new RooflinePerfModel(LLAMA_8B, H100, 1, PARAMS).linearNs(8_192);
+    double a100Ratio = new RooflinePerfModel(fp8, A100, 1, PARAMS).linearNs(8_192)
+        / new RooflinePerfModel(LLAMA_8B, A100, 1, PARAMS).linearNs(8_192);
+    // H100: 1,979 fp8 TFLOP/s against 989 bf16; A100 has no fp8 tensor cores, so the weights are upcast
+    assertThat(h100Ratio).isCloseTo(H100.bf16Flops() / H100.fp8Flops(), within(1e-9));
+    assertThat(a100Ratio).isEqualTo(1.0);
+    assertThat(A100.fp8Flops()).isZero();
+  }
+
+  @Test
+  void anFp8KvCacheHalvesTheBytesThatLongContextAttentionReads() {
+    ModelProfile fp8Kv = LLAMA_8B.withDtypes("bf16", "fp8");
+    assertThat(fp8Kv.kvBytesPerToken()).isEqualTo(LLAMA_8B.kvBytesPerToken() / 2);
+    RooflinePerfModel bf16Model = new RooflinePerfModel(LLAMA_8B, H100, 1, PARAMS);
+    RooflinePerfModel fp8KvModel = new RooflinePerfModel(fp8Kv, H100, 1, PARAMS);
+    StepShape longContext = StepShape.decodeBatch(64, 30_000);
+    StepShape shortContext = StepShape.decodeBatch(64, 10);
+    long attentionBf16 = bf16Model.stepNs(longContext) - bf16Model.stepNs(shortContext);
+    long attentionFp8 = fp8KvModel.stepNs(longContext) - fp8KvModel.stepNs(shortContext);
+    assertThat((double) attentionFp8 / attentionBf16).isCloseTo(0.5, within(0.01));
+    assertThat(fp8KvModel.linearNs(64)).as("the weights are untouched").isEqualTo(bf16Model.linearNs(64));
   }
 }
