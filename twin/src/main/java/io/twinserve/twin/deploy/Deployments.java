@@ -16,6 +16,7 @@ import io.twinserve.twin.perf.ProfiledPerfModel;
 import io.twinserve.twin.perf.VidurMlpTable;
 import io.twinserve.twin.perf.RooflineParams;
 import io.twinserve.twin.perf.RooflinePerfModel;
+import io.twinserve.twin.perf.SpeculativePerfModel;
 import io.twinserve.twin.profile.GpuProfile;
 import io.twinserve.twin.profile.ModelProfile;
 import io.twinserve.twin.profile.ProfileException;
@@ -103,9 +104,12 @@ public final class Deployments {
     }
     ReplicaSpec r = spec.replica();
     ModelProfile model = r.servedModel(loaded);
+    ReplicaSpec.Speculative speculative = r.speculative();
+    ModelProfile draft = speculative == null ? null
+        : r.servedDraftModel(model(speculative.draftModel(), "replica.speculative.draft_model", profiles));
     MemoryCalibration mem = cal != null && cal.memory() != null ? cal.memory()
         : MemoryCalibration.defaults(model, r.maxNumBatchedTokens());
-    MemoryBreakdown memory = MemoryModel.resolve(model, gpu, r, mem);
+    MemoryBreakdown memory = MemoryModel.resolve(model, draft, gpu, r, mem);
     RooflineParams params = cal != null && cal.roofline() != null ? cal.roofline() : RooflineParams.defaults();
     RooflinePerfModel roofline;
     try {
@@ -130,6 +134,11 @@ public final class Deployments {
         }
       }
     };
+    if (speculative != null) {
+      // the draft shares the target's GPUs, tensor parallelism, calibration and interconnect
+      PerfModel draftPerf = new RooflinePerfModel(draft, gpu, r.tp(), params, allReduce);
+      perf = new SpeculativePerfModel(perf, draftPerf, speculative.numDraftSteps(), speculative.acceptanceRate());
+    }
     int maxModelLen = r.maxModelLen() != null ? r.maxModelLen() : model.maxModelLen();
     if (!r.chunkedPrefill() && r.maxNumBatchedTokens() < maxModelLen) {
       // as vLLM refuses it: a longer prompt could never be scheduled and would block the queue

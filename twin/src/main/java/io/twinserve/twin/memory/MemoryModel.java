@@ -15,19 +15,40 @@ import io.twinserve.twin.profile.ModelProfile;
  * the allocator's granularity.
  *
  * <p>Weights and KV cache follow the replica's {@code weight_dtype} and {@code kv_cache_dtype}; adapter
- * slots stay at the activations' 16 bits.
+ * slots stay at the activations' 16 bits. With speculative decoding the draft's weights/tp come off the
+ * budget too, and every KV token also stores the draft's K and V: vLLM's speculative-decoding worker
+ * splits the KV memory so that both models get the same number of blocks, so the two caches are priced as
+ * one with the sum of their bytes per token.
  */
 public final class MemoryModel {
   private MemoryModel() {}
 
-  /** The replica's dtypes are applied here, so {@code model} may be passed as loaded or as served. */
+  /** The memory of a replica without speculative decoding; {@code model} as loaded or as served. */
   public static MemoryBreakdown resolve(ModelProfile model, GpuProfile gpu, ReplicaSpec r, MemoryCalibration c) {
+    if (r.speculative() != null) {
+      throw new IllegalArgumentException("a replica with speculative decoding needs its draft model's profile;"
+          + " use the overload that takes it");
+    }
+    return resolve(model, null, gpu, r, c);
+  }
+
+  /**
+   * The memory of a replica whose draft model is {@code draft} (null without speculative decoding). The
+   * replica's dtypes are applied here, so the profiles may be passed as loaded or as served.
+   */
+  public static MemoryBreakdown resolve(ModelProfile model, ModelProfile draft, GpuProfile gpu, ReplicaSpec r,
+      MemoryCalibration c) {
     model = r.servedModel(model);
     long budget = (long) (gpu.memoryBytes() * r.gpuMemoryUtilization());
     long weights = model.weightBytes() / r.tp();
     long slots = adapterSlotBytes(model, r, c);
     long activation = c.activationBytes();
     long perToken = Math.max(1, model.kvBytesPerToken() / r.tp());
+    if (draft != null) {
+      draft = r.servedDraftModel(draft);
+      weights += draft.weightBytes() / r.tp();
+      perToken += draft.kvBytesPerToken() / r.tp();
+    }
     int maxModelLen = r.maxModelLen() != null ? r.maxModelLen() : model.maxModelLen();
     if (r.kvCacheLen() != null) {
       long tokens = (long) r.kvCacheLen();

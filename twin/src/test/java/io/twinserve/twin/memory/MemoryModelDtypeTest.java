@@ -19,7 +19,7 @@ class MemoryModelDtypeTest {
 
   private static ReplicaSpec replica(Dtype weights, Dtype kvCache, int adapterSlots) {
     return new ReplicaSpec(1, null, 0.9, adapterSlots, null, 16, null, 2048, 16, null, null, 8192, null, weights,
-        kvCache);
+        kvCache, null);
   }
 
   @Test
@@ -66,6 +66,7 @@ class MemoryModelDtypeTest {
     ReplicaSpec r = new ReplicaSpec(1, null, 0.9, 0, null, 16, null, 2048, 16, null, null, 8192, null);
     assertThat(r.weightDtype()).isEqualTo(Dtype.AUTO);
     assertThat(r.kvCacheDtype()).isEqualTo(Dtype.AUTO);
+    assertThat(r.speculative()).isNull();
     assertThat(r.servedModel(LLAMA)).isSameAs(LLAMA);
     ModelProfile fp8Weights = replica(Dtype.FP8, Dtype.AUTO, 0).servedModel(LLAMA);
     assertThat(fp8Weights.kvCacheDtype()).as("vLLM's auto KV dtype is the checkpoint's, not the quantised weights'")
