@@ -7,6 +7,8 @@ import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.twin.memory.MemoryBreakdown;
 import io.twinserve.twin.memory.MemoryCalibration;
 import io.twinserve.twin.memory.MemoryModel;
+import io.twinserve.twin.perf.AllReduceModel;
+import io.twinserve.twin.perf.AnalyticAllReduceModel;
 import io.twinserve.twin.perf.Calibration;
 import io.twinserve.twin.perf.PerfModel;
 import io.twinserve.twin.perf.PerfModelSpec;
@@ -14,6 +16,7 @@ import io.twinserve.twin.perf.ProfiledPerfModel;
 import io.twinserve.twin.perf.VidurMlpTable;
 import io.twinserve.twin.perf.RooflineParams;
 import io.twinserve.twin.perf.RooflinePerfModel;
+import io.twinserve.twin.perf.SpeculativePerfModel;
 import io.twinserve.twin.profile.GpuProfile;
 import io.twinserve.twin.profile.ModelProfile;
 import io.twinserve.twin.profile.ProfileException;
@@ -24,6 +27,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Objects;
 
 /** Reads deployment specs and calibrations, and resolves them into {@link ResolvedReplica}s. */
 public final class Deployments {
@@ -72,37 +76,54 @@ public final class Deployments {
     return resolve(spec, profiles, cal);
   }
 
-  /** Resolves with a calibration given in memory (null: defaults), such as one being fitted. */
+  /**
+   * Resolves with a calibration given in memory (null: defaults), such as one being fitted, and the
+   * analytic all-reduce of the GPU profile's interconnect.
+   */
   public static ResolvedReplica resolve(DeploymentSpec spec, Profiles profiles, Calibration cal) throws IOException {
-    ModelProfile model;
-    GpuProfile gpu;
-    try {
-      model = profiles.model(spec.model());
-    } catch (ProfileException e) {
-      throw new SpecException("model", e.getMessage());
-    }
-    try {
-      gpu = profiles.gpu(spec.gpu());
-    } catch (ProfileException e) {
-      throw new SpecException("gpu", e.getMessage());
-    }
+    return resolve(spec, profiles, cal, AnalyticAllReduceModel.forGpu(gpu(spec, profiles)));
+  }
+
+  /**
+   * Resolves with a calibration given in memory (null: defaults) and the all-reduce model of the
+   * interconnect the replica's GPUs share (a compute pool's {@code interconnect}, built by
+   * {@link AllReduceModel#of}).
+   */
+  public static ResolvedReplica resolve(DeploymentSpec spec, Profiles profiles, Calibration cal,
+      AllReduceModel allReduce) throws IOException {
+    Objects.requireNonNull(allReduce, "allReduce");
+    ModelProfile loaded = model(spec.model(), "model", profiles);
+    GpuProfile gpu = gpu(spec, profiles);
     if (cal != null && !cal.gpu().equals(gpu.name())) {
       throw new SpecException("perf_model.calibration", "'" + cal.name() + "' was fitted on GPU " + cal.gpu()
           + ", but the deployment runs on " + gpu.name() + "; choose a calibration for this GPU or none");
     }
-    if (cal != null && !cal.model().equals(model.name())) {
+    if (cal != null && !cal.model().equals(loaded.name())) {
       throw new SpecException("perf_model.calibration", "'" + cal.name() + "' was fitted for model " + cal.model()
-          + ", but the deployment serves " + model.name());
+          + ", but the deployment serves " + loaded.name());
     }
     ReplicaSpec r = spec.replica();
+    ModelProfile model = r.servedModel(loaded);
+    ReplicaSpec.Speculative speculative = r.speculative();
+    ModelProfile draft = speculative == null ? null
+        : r.servedDraftModel(model(speculative.draftModel(), "replica.speculative.draft_model", profiles));
     MemoryCalibration mem = cal != null && cal.memory() != null ? cal.memory()
         : MemoryCalibration.defaults(model, r.maxNumBatchedTokens());
-    MemoryBreakdown memory = MemoryModel.resolve(model, gpu, r, mem);
+    MemoryBreakdown memory = MemoryModel.resolve(model, draft, gpu, r, mem);
     RooflineParams params = cal != null && cal.roofline() != null ? cal.roofline() : RooflineParams.defaults();
-    RooflinePerfModel roofline = new RooflinePerfModel(model, gpu, r.tp(), params);
+    RooflinePerfModel roofline;
+    try {
+      roofline = new RooflinePerfModel(model, gpu, r.tp(), params, allReduce);
+    } catch (IllegalArgumentException e) {
+      throw new SpecException("replica.tp", "cannot be priced by the interconnect: " + e.getMessage());
+    }
     PerfModel perf = switch (spec.perfModel()) {
       case PerfModelSpec.Roofline ignored -> roofline;
       case PerfModelSpec.Profiled p -> {
+        if (model.dtypeBytes() != loaded.dtypeBytes()) {
+          throw new SpecException("replica.weight_dtype", "must keep the checkpoint's " + loaded.dtype()
+              + " with perf_model profiled, whose table was measured at 16 bits; got " + model.dtype());
+        }
         Path table = Path.of(p.table());
         try {
           yield new ProfiledPerfModel(roofline, VidurMlpTable.read(table, r.tp()), model);
@@ -113,6 +134,11 @@ public final class Deployments {
         }
       }
     };
+    if (speculative != null) {
+      // the draft shares the target's GPUs, tensor parallelism, calibration and interconnect
+      PerfModel draftPerf = new RooflinePerfModel(draft, gpu, r.tp(), params, allReduce);
+      perf = new SpeculativePerfModel(perf, draftPerf, speculative.numDraftSteps(), speculative.acceptanceRate());
+    }
     int maxModelLen = r.maxModelLen() != null ? r.maxModelLen() : model.maxModelLen();
     if (!r.chunkedPrefill() && r.maxNumBatchedTokens() < maxModelLen) {
       // as vLLM refuses it: a longer prompt could never be scheduled and would block the queue
@@ -124,5 +150,21 @@ public final class Deployments {
         r.blockSize(), memory.kvCacheTokens(), r.prefixCaching(), r.maxAdapters(), r.maxCpuAdapters(),
         r.maxAdapterRank(), maxModelLen, r.adapterLoad() == ReplicaSpec.AdapterLoad.ASYNC);
     return new ResolvedReplica(spec, model, gpu, cal, memory, perf, sc);
+  }
+
+  private static ModelProfile model(String nameOrPath, String keyPath, Profiles profiles) {
+    try {
+      return profiles.model(nameOrPath);
+    } catch (ProfileException e) {
+      throw new SpecException(keyPath, e.getMessage());
+    }
+  }
+
+  private static GpuProfile gpu(DeploymentSpec spec, Profiles profiles) {
+    try {
+      return profiles.gpu(spec.gpu());
+    } catch (ProfileException e) {
+      throw new SpecException("gpu", e.getMessage());
+    }
   }
 }

@@ -13,16 +13,42 @@ import io.twinserve.twin.profile.ModelProfile;
  * <p>Adapter slots follow vLLM's layout: for each target projection, stacked A (slots x rank x in) and B
  * (slots x out x rank) tensors at {@code max_adapter_rank}, sharded by tp, each allocation rounded up to
  * the allocator's granularity.
+ *
+ * <p>Weights and KV cache follow the replica's {@code weight_dtype} and {@code kv_cache_dtype}; adapter
+ * slots stay at the activations' 16 bits. With speculative decoding the draft's weights/tp come off the
+ * budget too, and every KV token also stores the draft's K and V: vLLM's speculative-decoding worker
+ * splits the KV memory so that both models get the same number of blocks, so the two caches are priced as
+ * one with the sum of their bytes per token.
  */
 public final class MemoryModel {
   private MemoryModel() {}
 
+  /** The memory of a replica without speculative decoding; {@code model} as loaded or as served. */
   public static MemoryBreakdown resolve(ModelProfile model, GpuProfile gpu, ReplicaSpec r, MemoryCalibration c) {
+    if (r.speculative() != null) {
+      throw new IllegalArgumentException("a replica with speculative decoding needs its draft model's profile;"
+          + " use the overload that takes it");
+    }
+    return resolve(model, null, gpu, r, c);
+  }
+
+  /**
+   * The memory of a replica whose draft model is {@code draft} (null without speculative decoding). The
+   * replica's dtypes are applied here, so the profiles may be passed as loaded or as served.
+   */
+  public static MemoryBreakdown resolve(ModelProfile model, ModelProfile draft, GpuProfile gpu, ReplicaSpec r,
+      MemoryCalibration c) {
+    model = r.servedModel(model);
     long budget = (long) (gpu.memoryBytes() * r.gpuMemoryUtilization());
     long weights = model.weightBytes() / r.tp();
     long slots = adapterSlotBytes(model, r, c);
     long activation = c.activationBytes();
     long perToken = Math.max(1, model.kvBytesPerToken() / r.tp());
+    if (draft != null) {
+      draft = r.servedDraftModel(draft);
+      weights += draft.weightBytes() / r.tp();
+      perToken += draft.kvBytesPerToken() / r.tp();
+    }
     int maxModelLen = r.maxModelLen() != null ? r.maxModelLen() : model.maxModelLen();
     if (r.kvCacheLen() != null) {
       long tokens = (long) r.kvCacheLen();
@@ -54,8 +80,8 @@ public final class MemoryModel {
     long g = Math.max(1, c.allocationGranularityBytes());
     long tensors = 0;
     for (int[] p : model.loraProjections()) {
-      long a = slots * rank * p[0] * model.dtypeBytes() / r.tp();
-      long b = slots * rank * p[1] * model.dtypeBytes() / r.tp();
+      long a = slots * rank * p[0] * model.activationBytes() / r.tp();
+      long b = slots * rank * p[1] * model.activationBytes() / r.tp();
       tensors += ceil(a, g) + ceil(b, g);
     }
     tensors *= model.layers();

@@ -14,13 +14,19 @@ import io.twinserve.twin.profile.ModelProfile;
  *   <li>LM head for the sequences that sample a token;
  *   <li>LoRA: a fixed cost once any adapter is in the batch (the largest step, from 0 to 1 adapter),
  *       a cost per distinct adapter and per unit of its rank, and the adapters' weights read from HBM;
- *   <li>tensor parallelism: two all-reduces of the hidden states per layer over the interconnect;
+ *   <li>tensor parallelism: two all-reduces of the hidden states per layer (after attention and after
+ *       the MLP, Shoeybi et al., "Megatron-LM", 2019), priced by an {@link AllReduceModel};
  *   <li>per-step, per-sequence and per-new-request overheads.
  * </ul>
+ *
+ * <p>Weights are read at the model's weight dtype and K/V at its KV-cache dtype. With fp8 weights the
+ * linear layers and the LM head run at the GPU's fp8 FLOP/s when it has fp8 tensor cores (W8A8, as on
+ * Hopper); without them (A100) the weights are upcast and compute stays at the bf16 peak (weight-only
+ * fp8: the bytes halve, the FLOP/s do not double). Attention computes at the bf16 peak whatever the KV
+ * dtype (an fp8 cache halves the bytes it reads; fp8 attention arithmetic is not modelled). Hidden
+ * states, all-reduces and adapters stay at 16 bits ({@link ModelProfile#activationBytes()}).
  */
 public final class RooflinePerfModel implements PerfModel {
-  private static final double ALL_REDUCE_LATENCY_NS = 8_000;
-
   private final RooflineParams p;
   private final int tp;
   private final double bandwidth;
@@ -35,34 +41,49 @@ public final class RooflinePerfModel implements PerfModel {
   private final double headFlopsPerToken;
   private final double loraBytesPerRank;
   private final double loraFlopsPerTokenRank;
-  private final double allReduceBytesPerToken;
-  private final double interconnect;
+  private final long allReduceBytesPerToken;
+  private final AllReduceModel allReduce;
   private final int layers;
   private final double loraBytesPerRankFull;
 
+  /** With the analytic all-reduce of the GPU profile's interconnect. */
   public RooflinePerfModel(ModelProfile model, GpuProfile gpu, int tp, RooflineParams params) {
+    this(model, gpu, tp, params, AnalyticAllReduceModel.forGpu(gpu));
+  }
+
+  /**
+   * @param model the model as served: its weight and KV-cache dtypes set the bytes and the FLOP/s
+   * @throws IllegalArgumentException when {@code allReduce} cannot price {@code tp} GPUs
+   */
+  public RooflinePerfModel(ModelProfile model, GpuProfile gpu, int tp, RooflineParams params,
+      AllReduceModel allReduce) {
     this.p = params;
     this.tp = tp;
     this.layers = model.layers();
     boolean fp8 = "fp8".equals(model.dtype());
     this.bandwidth = gpu.hbmBandwidth() * params.hbmEfficiency();
-    double peak = fp8 && gpu.fp8Flops() > 0 ? gpu.fp8Flops() : gpu.bf16Flops();
-    this.linearFlops = peak * params.flopsEfficiency();
-    this.attentionFlops = peak * params.attentionFlopsEfficiency();
-    int bytes = model.dtypeBytes();
-    this.layerWeightBytes = (double) model.layers() * model.paramsPerLayer() * bytes / tp;
-    this.headWeightBytes = (double) model.vocabSize() * model.hiddenSize() * bytes / tp;
+    double linearPeak = fp8 && gpu.fp8Flops() > 0 ? gpu.fp8Flops() : gpu.bf16Flops();
+    this.linearFlops = linearPeak * params.flopsEfficiency();
+    this.attentionFlops = gpu.bf16Flops() * params.attentionFlopsEfficiency();
+    int weightBytes = model.dtypeBytes();
+    int activationBytes = model.activationBytes();
+    this.layerWeightBytes = (double) model.layers() * model.paramsPerLayer() * weightBytes / tp;
+    this.headWeightBytes = (double) model.vocabSize() * model.hiddenSize() * weightBytes / tp;
     // each layer reads and writes the hidden state about four times (norms, residual, projections)
-    this.activationBytesPerToken = 8.0 * model.layers() * model.hiddenSize() * bytes;
+    this.activationBytesPerToken = 8.0 * model.layers() * model.hiddenSize() * activationBytes;
     this.kvBytesPerToken = (double) model.kvBytesPerToken() / tp;
     this.attentionFlopsPerPair = 4.0 * model.layers() * model.heads() * model.headDim() / tp;
     this.linearFlopsPerToken = 2.0 * model.layers() * model.paramsPerLayer() / tp;
     this.headFlopsPerToken = 2.0 * model.vocabSize() * model.hiddenSize() / tp;
-    this.loraBytesPerRank = (double) model.loraParamsPerRank() * bytes / tp;
-    this.loraBytesPerRankFull = (double) model.loraParamsPerRank() * bytes;
+    this.loraBytesPerRank = (double) model.loraParamsPerRank() * activationBytes / tp;
+    this.loraBytesPerRankFull = (double) model.loraParamsPerRank() * activationBytes;
     this.loraFlopsPerTokenRank = 2.0 * model.loraParamsPerRank() / tp;
-    this.allReduceBytesPerToken = (double) model.hiddenSize() * bytes * 2.0 * (tp - 1) / tp;
-    this.interconnect = gpu.interconnectBandwidth();
+    this.allReduceBytesPerToken = (long) model.hiddenSize() * activationBytes;
+    this.allReduce = allReduce;
+    if (tp > 1) {
+      // fails now rather than at the first step when the model has no figures for this many GPUs
+      allReduce.allReduceNs(0, tp);
+    }
   }
 
   public RooflineParams params() {
@@ -85,7 +106,7 @@ public final class RooflinePerfModel implements PerfModel {
           loraBytesPerRank * s.adapterRankSum, linearFlops);
     }
     if (tp > 1) {
-      t += 2.0 * layers * (ALL_REDUCE_LATENCY_NS + allReduceBytesPerToken * s.newTokens / interconnect * 1e9);
+      t += 2.0 * layers * allReduceNs(s.newTokens);
     }
     return (long) t;
   }
@@ -93,6 +114,11 @@ public final class RooflinePerfModel implements PerfModel {
   /** The linear layers of all layers for a batch of {@code tokens} tokens, in ns. */
   public double linearNs(int tokens) {
     return roof(linearFlopsPerToken * tokens, layerWeightBytes + activationBytesPerToken * tokens, linearFlops);
+  }
+
+  /** One all-reduce of the hidden states of {@code tokens} tokens across the tp GPUs, in ns. */
+  public double allReduceNs(int tokens) {
+    return allReduce.allReduceNs(tokens * allReduceBytesPerToken, tp);
   }
 
   /** max(flops / flopRate, bytes / bandwidth) in ns. */

@@ -65,6 +65,89 @@ public final class StepShape {
     }
   }
 
+  /** A copy of this shape. */
+  public StepShape copy() {
+    StepShape c = new StepShape();
+    c.sequences = sequences;
+    c.newTokens = newTokens;
+    c.decodeSequences = decodeSequences;
+    c.decodeContextTokens = decodeContextTokens;
+    c.prefillAttentionPairs = prefillAttentionPairs;
+    c.kvReadTokens = kvReadTokens;
+    c.sampledTokens = sampledTokens;
+    c.newRequests = newRequests;
+    c.distinctAdapters = distinctAdapters;
+    c.adapterRankSum = adapterRankSum;
+    c.adapterTokens = adapterTokens;
+    return c;
+  }
+
+  /**
+   * The decodes' share of {@link #adapterTokens}. The aggregate does not say which sequences use an
+   * adapter, so the share is proportional to the decodes' tokens, within what the totals allow.
+   */
+  public int decodeAdapterTokens() {
+    if (newTokens == 0) {
+      return 0;
+    }
+    int share = (int) ((long) adapterTokens * decodeSequences / newTokens);
+    return Math.min(Math.min(adapterTokens, decodeSequences),
+        Math.max(share, adapterTokens - (newTokens - decodeSequences)));
+  }
+
+  /**
+   * This step's prefill chunks alone: the decodes and their share of the adapter tokens removed, the
+   * adapters themselves kept (the batch still holds them).
+   */
+  public StepShape withoutDecodes() {
+    StepShape c = copy();
+    c.sequences -= decodeSequences;
+    c.newTokens -= decodeSequences;
+    // a decode reads its whole context, cached tokens plus the new one, as it attends to it
+    c.kvReadTokens -= decodeContextTokens;
+    c.sampledTokens -= decodeSequences;
+    c.adapterTokens -= decodeAdapterTokens();
+    c.decodeSequences = 0;
+    c.decodeContextTokens = 0;
+    return c;
+  }
+
+  /** This step's decodes alone, with their share of the adapter tokens and the batch's adapters. */
+  public StepShape decodesOnly() {
+    StepShape c = copy();
+    c.sequences = decodeSequences;
+    c.newTokens = decodeSequences;
+    c.kvReadTokens = decodeContextTokens;
+    c.sampledTokens = decodeSequences;
+    c.adapterTokens = decodeAdapterTokens();
+    c.prefillAttentionPairs = 0;
+    // only a sequence's first prefill chunk starts it
+    c.newRequests = 0;
+    return c;
+  }
+
+  /**
+   * This step with each decode computing and sampling {@code tokensPerDecode} tokens after its cached
+   * context instead of one, as a speculative verification pass does. {@link #decodeContextTokens} then
+   * counts the decodes' query-key pairs, n·c + n(n+1)/2 for n tokens after c cached, which for one token
+   * is the context length it counts otherwise.
+   */
+  public StepShape withDecodeTokens(int tokensPerDecode) {
+    if (tokensPerDecode < 1) {
+      throw new IllegalArgumentException("tokens per decode must be >= 1, got " + tokensPerDecode);
+    }
+    StepShape c = copy();
+    long extra = (long) (tokensPerDecode - 1) * decodeSequences;
+    long cachedSum = decodeContextTokens - decodeSequences;
+    c.newTokens = Math.toIntExact(newTokens + extra);
+    c.decodeContextTokens = tokensPerDecode * cachedSum
+        + (long) decodeSequences * tokensPerDecode * (tokensPerDecode + 1) / 2;
+    c.kvReadTokens = kvReadTokens + extra;
+    c.sampledTokens = Math.toIntExact(sampledTokens + extra);
+    c.adapterTokens = Math.toIntExact(adapterTokens + (long) (tokensPerDecode - 1) * decodeAdapterTokens());
+    return c;
+  }
+
   /** A decode-only batch of {@code b} sequences, each with {@code context} tokens before this step. */
   public static StepShape decodeBatch(int b, long context) {
     StepShape s = new StepShape();

@@ -3,6 +3,10 @@ package io.twinserve.twin.profile;
 /**
  * The architecture of a decoder-only transformer (Llama family: GQA attention, gated MLP), as its
  * Hugging Face config.json gives it.
+ *
+ * @param dtype the weights' dtype (bf16, fp16, fp8 or fp32)
+ * @param kvCacheDtype the KV cache's dtype; null means the weights' dtype, as vLLM's {@code auto} does for
+ *     an unquantised checkpoint
  */
 public record ModelProfile(
     String name,
@@ -15,7 +19,8 @@ public record ModelProfile(
     int vocabSize,
     int maxModelLen,
     boolean tiedEmbeddings,
-    String dtype) {
+    String dtype,
+    String kvCacheDtype) {
 
   public ModelProfile {
     for (var e : new Object[][] {{"layers", layers}, {"hidden_size", hiddenSize}, {"heads", heads},
@@ -32,12 +37,60 @@ public record ModelProfile(
     if (dtype == null) {
       dtype = "bf16";
     }
+    checkDtype(name, "dtype", dtype);
+    if (kvCacheDtype == null) {
+      kvCacheDtype = dtype;
+    }
+    checkDtype(name, "kv_cache_dtype", kvCacheDtype);
+  }
+
+  /** A profile whose KV cache has the weights' dtype (the shape of models.yaml and config.json). */
+  public ModelProfile(String name, int layers, int hiddenSize, int heads, int kvHeads, int headDim,
+      int intermediateSize, int vocabSize, int maxModelLen, boolean tiedEmbeddings, String dtype) {
+    this(name, layers, hiddenSize, heads, kvHeads, headDim, intermediateSize, vocabSize, maxModelLen,
+        tiedEmbeddings, dtype, null);
+  }
+
+  private static void checkDtype(String name, String key, String dtype) {
     if (!dtype.equals("bf16") && !dtype.equals("fp16") && !dtype.equals("fp8") && !dtype.equals("fp32")) {
-      throw new IllegalArgumentException("model " + name + ": dtype must be bf16, fp16, fp8 or fp32, got " + dtype);
+      throw new IllegalArgumentException("model " + name + ": " + key + " must be bf16, fp16, fp8 or fp32, got "
+          + dtype);
     }
   }
 
+  /**
+   * The same architecture with its weights stored as {@code weightDtype} and its KV cache as
+   * {@code kvDtype} (null: the weights' dtype).
+   */
+  public ModelProfile withDtypes(String weightDtype, String kvDtype) {
+    if (weightDtype.equals(dtype) && (kvDtype == null ? weightDtype : kvDtype).equals(kvCacheDtype)) {
+      return this;
+    }
+    return new ModelProfile(name, layers, hiddenSize, heads, kvHeads, headDim, intermediateSize, vocabSize,
+        maxModelLen, tiedEmbeddings, weightDtype, kvDtype);
+  }
+
+  /** Bytes of one weight. */
   public int dtypeBytes() {
+    return bytes(dtype);
+  }
+
+  /** Bytes of one KV-cache element. */
+  public int kvCacheDtypeBytes() {
+    return bytes(kvCacheDtype);
+  }
+
+  /**
+   * Bytes of one element of the hidden states, and of LoRA adapters, which stay at 16 bits when the
+   * weights are fp8: fp8 checkpoints (vLLM's fp8 quantisation, Micikevicius et al., "FP8 Formats for
+   * Deep Learning", 2022) scale activations to fp8 only inside the matrix multiplications, and the
+   * residual stream, the all-reduces and the adapters stay in bf16.
+   */
+  public int activationBytes() {
+    return dtype.equals("fp8") ? 2 : dtypeBytes();
+  }
+
+  private static int bytes(String dtype) {
     return switch (dtype) {
       case "fp32" -> 4;
       case "fp8" -> 1;
@@ -74,9 +127,9 @@ public record ModelProfile(
     return totalParams() * dtypeBytes();
   }
 
-  /** Bytes of K and V for one token over all layers, at the model's dtype. */
+  /** Bytes of K and V for one token over all layers, at the KV cache's dtype. */
   public long kvBytesPerToken() {
-    return 2L * layers * kvWidth() * dtypeBytes();
+    return 2L * layers * kvWidth() * kvCacheDtypeBytes();
   }
 
   /**

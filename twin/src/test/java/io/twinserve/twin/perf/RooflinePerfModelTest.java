@@ -1,0 +1,111 @@
+package io.twinserve.twin.perf;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import io.twinserve.twin.profile.GpuProfile;
+import io.twinserve.twin.profile.ModelProfile;
+import io.twinserve.twin.profile.Profiles;
+import org.junit.jupiter.api.Test;
+
+/** The roofline's tensor-parallel all-reduces and its fp8 weights and KV cache. */
+class RooflinePerfModelTest {
+  private static final Profiles PROFILES = Profiles.builtIn();
+  private static final GpuProfile H100 = PROFILES.gpu("h100-sxm-80gb");
+  private static final GpuProfile A100 = PROFILES.gpu("a100-sxm-80gb");
+  private static final ModelProfile LLAMA_8B = PROFILES.model("llama-3.1-8b");
+  private static final ModelProfile LLAMA_70B = PROFILES.model("llama-3.1-70b");
+  private static final RooflineParams PARAMS = RooflineParams.defaults();
+  private static final AllReduceModel FREE = (bytes, gpus) -> 0;
+
+  /** A prefill chunk of {@code tokens} after {@code cached} and {@code decodes} decodes at a context of 2,000. */
+  private static StepShape mixed(int tokens, long cached, int decodes) {
+    StepShape s = new StepShape();
+    s.addSequence(tokens, cached, false, true, true, false);
+    for (int i = 0; i < decodes; i++) {
+      s.addSequence(1, 2_000, true, true, false, false);
+    }
+    return s;
+  }
+
+  @Test
+  void theDefaultAllReduceReproducesTheFormerInlineFormulaBitForBit() {
+    int hidden = LLAMA_70B.hiddenSize();
+    // as RooflinePerfModel priced an all-reduce before it took an AllReduceModel
+    AllReduceModel former = (bytes, tp) -> {
+      double bytesPerToken = (double) hidden * 2 * 2.0 * (tp - 1) / tp;
+      return 8_000 + bytesPerToken * (bytes / (hidden * 2L)) / H100.interconnectBandwidth() * 1e9;
+    };
+    for (int tp : new int[] {2, 4, 8}) {
+      RooflinePerfModel current = new RooflinePerfModel(LLAMA_70B, H100, tp, PARAMS);
+      RooflinePerfModel reference = new RooflinePerfModel(LLAMA_70B, H100, tp, PARAMS, former);
+      for (StepShape s : new StepShape[] {StepShape.decodeBatch(1, 100), StepShape.decodeBatch(256, 3_000),
+          mixed(2_048, 0, 0), mixed(1_537, 4_000, 77), mixed(8_192, 100_000, 255)}) {
+        assertThat(current.stepNs(s)).as("tp %d, %d new tokens", tp, s.newTokens).isEqualTo(reference.stepNs(s));
+        assertThat(current.allReduceNs(s.newTokens)).isEqualTo(former.allReduceNs((long) s.newTokens * hidden * 2, tp));
+      }
+    }
+  }
+
+  @Test
+  void theAllReduceTermGrowsWithTheTokensAndWithTheTensorParallelDegree() {
+    long[] previousByTp = new long[9];
+    for (int tp : new int[] {2, 4, 8}) {
+      RooflinePerfModel priced = new RooflinePerfModel(LLAMA_70B, H100, tp, PARAMS);
+      RooflinePerfModel free = new RooflinePerfModel(LLAMA_70B, H100, tp, PARAMS, FREE);
+      long previous = 0;
+      for (int tokens : new int[] {1, 64, 512, 4_096}) {
+        StepShape s = mixed(tokens, 0, 0);
+        long allReduceNs = priced.stepNs(s) - free.stepNs(s);
+        // two all-reduces per layer, each of the tokens' hidden states
+        assertThat((double) allReduceNs).isCloseTo(2.0 * 80 * priced.allReduceNs(tokens), within(1.0));
+        assertThat(allReduceNs).as("tp %d, %d tokens", tp, tokens).isGreaterThan(previous);
+        previous = allReduceNs;
+      }
+      assertThat(previous).as("4,096 tokens at tp %d", tp).isGreaterThan(previousByTp[tp / 2]);
+      previousByTp[tp] = previous;
+    }
+    RooflinePerfModel single = new RooflinePerfModel(LLAMA_8B, H100, 1, PARAMS);
+    RooflinePerfModel singleFree = new RooflinePerfModel(LLAMA_8B, H100, 1, PARAMS, FREE);
+    assertThat(single.stepNs(mixed(4_096, 0, 0))).as("one GPU has no all-reduce")
+        .isEqualTo(singleFree.stepNs(mixed(4_096, 0, 0)));
+  }
+
+  @Test
+  void fp8WeightsMakeAMemoryBoundDecodeStepFaster() {
+    ModelProfile fp8 = LLAMA_8B.withDtypes("fp8", "bf16");
+    RooflinePerfModel bf16Model = new RooflinePerfModel(LLAMA_8B, H100, 1, PARAMS);
+    RooflinePerfModel fp8Model = new RooflinePerfModel(fp8, H100, 1, PARAMS);
+    StepShape decode = StepShape.decodeBatch(16, 1_000);
+    assertThat(fp8Model.stepNs(decode)).isLessThan(bf16Model.stepNs(decode));
+    // a small batch's linear layers read the weights: half the bytes, about half the time
+    assertThat(fp8Model.linearNs(16) / bf16Model.linearNs(16)).isCloseTo(0.5, within(0.01));
+  }
+
+  @Test
+  void aLargePrefillChunkRunsAtFp8FlopsOnH100ButAtBf16FlopsOnA100() {
+    ModelProfile fp8 = LLAMA_8B.withDtypes("fp8", "bf16");
+    double h100Ratio = new RooflinePerfModel(fp8, H100, 1, PARAMS).linearNs(8_192)
+        / new RooflinePerfModel(LLAMA_8B, H100, 1, PARAMS).linearNs(8_192);
+    double a100Ratio = new RooflinePerfModel(fp8, A100, 1, PARAMS).linearNs(8_192)
+        / new RooflinePerfModel(LLAMA_8B, A100, 1, PARAMS).linearNs(8_192);
+    // H100: 1,979 fp8 TFLOP/s against 989 bf16; A100 has no fp8 tensor cores, so the weights are upcast
+    assertThat(h100Ratio).isCloseTo(H100.bf16Flops() / H100.fp8Flops(), within(1e-9));
+    assertThat(a100Ratio).isEqualTo(1.0);
+    assertThat(A100.fp8Flops()).isZero();
+  }
+
+  @Test
+  void anFp8KvCacheHalvesTheBytesThatLongContextAttentionReads() {
+    ModelProfile fp8Kv = LLAMA_8B.withDtypes("bf16", "fp8");
+    assertThat(fp8Kv.kvBytesPerToken()).isEqualTo(LLAMA_8B.kvBytesPerToken() / 2);
+    RooflinePerfModel bf16Model = new RooflinePerfModel(LLAMA_8B, H100, 1, PARAMS);
+    RooflinePerfModel fp8KvModel = new RooflinePerfModel(fp8Kv, H100, 1, PARAMS);
+    StepShape longContext = StepShape.decodeBatch(64, 30_000);
+    StepShape shortContext = StepShape.decodeBatch(64, 10);
+    long attentionBf16 = bf16Model.stepNs(longContext) - bf16Model.stepNs(shortContext);
+    long attentionFp8 = fp8KvModel.stepNs(longContext) - fp8KvModel.stepNs(shortContext);
+    assertThat((double) attentionFp8 / attentionBf16).isCloseTo(0.5, within(0.01));
+    assertThat(fp8KvModel.linearNs(64)).as("the weights are untouched").isEqualTo(bf16Model.linearNs(64));
+  }
+}
