@@ -118,7 +118,7 @@ final class ClusterWhatIf {
       if (spec.traffic().isEmpty()) {
         throw new IllegalArgumentException(q.cluster() + " has no traffic section; add one or pass --workload FILE");
       }
-      ResolvedCluster cluster = Clusters.resolve(spec, profiles);
+      ResolvedCluster cluster = Clusters.resolve(spec, profiles, base);
       try (ClusterTraffic traffic = ClusterTraffic.open(spec, base, 1.0, q.seed())) {
         Long window = q.windowS() != null ? Long.valueOf((long) (q.windowS() * 1e9)) : traffic.windowNs();
         RunOptions options = new RunOptions(window, q.drain(), record, q.adapterRank(), true);

@@ -105,7 +105,7 @@ public final class RegressionSuite {
   }
 
   ClusterSummary runCluster(RegressionScenario s, Path scenarioDir) throws IOException {
-    ResolvedCluster cluster = Clusters.resolve(s.cluster(), profiles);
+    ResolvedCluster cluster = Clusters.resolve(s.cluster(), profiles, scenarioDir);
     try (ClusterTraffic traffic = ClusterTraffic.open(s.cluster(), scenarioDir, 1.0, null)) {
       Long window = s.windowS() != null ? Long.valueOf((long) (s.windowS() * 1e9)) : traffic.windowNs();
       RunOptions options = new RunOptions(window, false, false, s.adapterRank(), s.preloadAdapters());

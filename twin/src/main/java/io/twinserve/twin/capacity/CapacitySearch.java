@@ -142,7 +142,7 @@ public final class CapacitySearch {
   public CandidateResult evaluate(Candidate c) {
     ResolvedCluster cluster;
     try {
-      cluster = Clusters.resolve(clusterFor(c), profiles);
+      cluster = Clusters.resolve(clusterFor(c), profiles, baseDir);
     } catch (SpecException | InsufficientGpuMemoryException e) {
       return new CandidateResult(c, e.getMessage(), null, null, false, false, null, List.of());
     } catch (IOException e) {
@@ -179,7 +179,7 @@ public final class CapacitySearch {
 
   /** One probe: the candidate at a rate scale. */
   public ClusterSummary.DeploymentSummary probe(Candidate c, double scale) throws IOException {
-    return run(Clusters.resolve(clusterFor(c), profiles), scale);
+    return run(Clusters.resolve(clusterFor(c), profiles, baseDir), scale);
   }
 
   private ClusterSummary.DeploymentSummary run(ResolvedCluster cluster, double scale) {

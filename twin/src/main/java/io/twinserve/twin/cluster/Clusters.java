@@ -7,6 +7,8 @@ import io.twinserve.twin.deploy.Deployments;
 import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.memory.InsufficientGpuMemoryException;
+import io.twinserve.twin.perf.AllReduceModel;
+import io.twinserve.twin.perf.Calibration;
 import io.twinserve.twin.profile.GpuProfile;
 import io.twinserve.twin.profile.ProfileException;
 import io.twinserve.twin.profile.Profiles;
@@ -42,14 +44,27 @@ public final class Clusters {
    * pools hold.
    */
   public static ResolvedCluster resolve(ClusterSpec spec, Profiles profiles) throws IOException {
+    return resolve(spec, profiles, null);
+  }
+
+  /** As {@link #resolve(ClusterSpec, Profiles)}, with interconnect tables relative to {@code baseDir}. */
+  public static ResolvedCluster resolve(ClusterSpec spec, Profiles profiles, Path baseDir) throws IOException {
     List<ResolvedCluster.Pool> pools = new ArrayList<>();
     for (int i = 0; i < spec.pools().size(); i++) {
       PoolSpec p = spec.pools().get(i);
+      GpuProfile gpu;
       try {
-        pools.add(new ResolvedCluster.Pool(i, p, profiles.gpu(p.gpu())));
+        gpu = profiles.gpu(p.gpu());
       } catch (ProfileException e) {
         throw new SpecException("pools[" + i + "].gpu", e.getMessage());
       }
+      AllReduceModel allReduce;
+      try {
+        allReduce = AllReduceModel.of(p.interconnect(), gpu, baseDir);
+      } catch (SpecException e) {
+        throw e.within(null, 0, "pools[" + i + "].interconnect");
+      }
+      pools.add(new ResolvedCluster.Pool(i, p, gpu, allReduce));
     }
     List<ResolvedCluster.Deployment> deployments = new ArrayList<>();
     for (int i = 0; i < spec.deployments().size(); i++) {
@@ -75,7 +90,7 @@ public final class Clusters {
         continue;
       }
       try {
-        options.add(new ResolvedCluster.PoolOption(pool.index(), resolveOn(d, pool.gpu(), d.replica(), profiles)));
+        options.add(new ResolvedCluster.PoolOption(pool.index(), resolveOn(d, pool, d.replica(), profiles)));
       } catch (InsufficientGpuMemoryException e) {
         reasons.add("pool " + p.name() + " (" + p.gpu() + "): " + e.getMessage() + highestTpAdvice(d, pool, profiles));
       } catch (SpecException e) {
@@ -89,10 +104,13 @@ public final class Clusters {
     return new ResolvedCluster.Deployment(index, d, List.copyOf(options));
   }
 
-  private static ResolvedReplica resolveOn(ClusterDeploymentSpec d, GpuProfile gpu, ReplicaSpec r, Profiles profiles)
-      throws IOException {
-    return Deployments.resolve(new DeploymentSpec(d.name(), d.model(), gpu.name(), r, d.perfModel(),
-        d.starvationBoundS()), profiles);
+  private static ResolvedReplica resolveOn(ClusterDeploymentSpec d, ResolvedCluster.Pool pool, ReplicaSpec r,
+      Profiles profiles) throws IOException {
+    DeploymentSpec spec = new DeploymentSpec(d.name(), d.model(), pool.gpu().name(), r, d.perfModel(),
+        d.starvationBoundS());
+    Calibration cal = spec.perfModel().calibration() == null ? null
+        : Deployments.calibration(spec.perfModel().calibration());
+    return Deployments.resolve(spec, profiles, cal, pool.allReduce());
   }
 
   /** Whether the model would fit at the highest tp a node of the pool allows; says so either way. */
@@ -104,7 +122,7 @@ public final class Clusters {
           + " GPUs allows";
     }
     try {
-      resolveOn(d, pool.gpu(), withTp(d.replica(), highest), profiles);
+      resolveOn(d, pool, withTp(d.replica(), highest), profiles);
       return "; it fits at tp " + highest;
     } catch (InsufficientGpuMemoryException e) {
       return "; it does not fit even at tp " + highest + ", the highest a node of " + pool.spec().gpusPerNode()

@@ -1,6 +1,7 @@
 package io.twinserve.twin.cluster;
 
 import io.twinserve.traces.spec.SpecException;
+import io.twinserve.twin.perf.InterconnectSpec;
 
 /**
  * A compute pool: identical GPU servers. A replica's {@code tp} GPUs sit in one node of one pool.
@@ -9,8 +10,15 @@ import io.twinserve.traces.spec.SpecException;
  * @param gpusPerNode GPUs in each node (default 8)
  * @param nodes nodes in the pool (default 1)
  * @param costPerGpuHour price of one GPU for one hour, in the currency of your choice (default 0)
+ * @param interconnect how a node's GPUs all-reduce (default: analytic from the GPU profile); a profiled
+ *     table's path is relative to the spec's folder
  */
-public record PoolSpec(String name, String gpu, Integer gpusPerNode, Integer nodes, Double costPerGpuHour) {
+public record PoolSpec(String name, String gpu, Integer gpusPerNode, Integer nodes, Double costPerGpuHour,
+    InterconnectSpec interconnect) {
+
+  public PoolSpec(String name, String gpu, Integer gpusPerNode, Integer nodes, Double costPerGpuHour) {
+    this(name, gpu, gpusPerNode, nodes, costPerGpuHour, null);
+  }
 
   public PoolSpec {
     if (name == null || name.isBlank()) {

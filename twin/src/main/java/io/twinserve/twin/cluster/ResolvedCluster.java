@@ -1,6 +1,7 @@
 package io.twinserve.twin.cluster;
 
 import io.twinserve.twin.deploy.ResolvedReplica;
+import io.twinserve.twin.perf.AllReduceModel;
 import io.twinserve.twin.profile.GpuProfile;
 import java.util.List;
 
@@ -10,8 +11,8 @@ import java.util.List;
  */
 public record ResolvedCluster(ClusterSpec spec, List<Pool> pools, List<Deployment> deployments) {
 
-  /** A compute pool and its GPU. */
-  public record Pool(int index, PoolSpec spec, GpuProfile gpu) {}
+  /** A compute pool, its GPU and how its nodes' GPUs all-reduce. */
+  public record Pool(int index, PoolSpec spec, GpuProfile gpu, AllReduceModel allReduce) {}
 
   /** A pool a deployment may use, with its replica resolved for that pool's GPU. */
   public record PoolOption(int pool, ResolvedReplica replica) {}
