@@ -185,7 +185,9 @@ public final class CapacitySearch {
   private ClusterSummary.DeploymentSummary run(ResolvedCluster cluster, double scale) {
     try (ClusterTraffic traffic = ClusterTraffic.open(cluster.spec(), baseDir, scale, spec.seed())) {
       Long window = spec.windowS() != null ? Long.valueOf((long) (spec.windowS() * 1e9)) : traffic.windowNs();
-      RunOptions options = RunOptions.defaults().withWindowNs(window);
+      // every arrival of the window is followed to its end (answer or 408), so that a probe's latencies do
+      // not depend on where the window cuts
+      RunOptions options = RunOptions.defaults().withWindowNs(window).withDrain(true);
       ClusterResult r = new ClusterSimulator(cluster).run(traffic.sources(), options);
       return r.summary().deployments().get(0);
     } catch (IOException e) {

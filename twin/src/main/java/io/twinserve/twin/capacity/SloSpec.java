@@ -12,8 +12,8 @@ import java.util.Locale;
  * @param ttftP90Ms the 90th percentile of time to first token (answered requests)
  * @param itlP99Ms the 99th percentile of inter-token latency
  * @param maxTimedOutFraction the largest share of requests that may time out (408)
- * @param noStarvation the run serves at least 90% of the offered tokens and no request waits longer
- *     than the starvation bound (default true)
+ * @param noStarvation no request waits longer than the starvation bound before it is first scheduled
+ *     (default true; overload shows in the TTFT and 408 bounds, as probes run until their requests end)
  */
 public record SloSpec(Double ttftP90Ms, Double itlP99Ms, Double maxTimedOutFraction, Boolean noStarvation) {
 
@@ -42,8 +42,8 @@ public record SloSpec(Double ttftP90Ms, Double itlP99Ms, Double maxTimedOutFract
     if (maxTimedOutFraction != null && d.timedOutFraction() > maxTimedOutFraction) {
       out.add(String.format(Locale.ROOT, "408s %.2f%% > %.2f%%", 100 * d.timedOutFraction(), 100 * maxTimedOutFraction));
     }
-    if (noStarvation && (d.starving() || d.starvedRequests() > 0)) {
-      out.add(d.starving() ? "starving (served < 90% of offered tokens)" : d.starvedRequests() + " starved requests");
+    if (noStarvation && d.starvedRequests() > 0) {
+      out.add(d.starvedRequests() + " starved requests");
     }
     return out;
   }
