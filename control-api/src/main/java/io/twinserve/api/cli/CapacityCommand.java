@@ -38,8 +38,8 @@ import picocli.CommandLine.Parameters;
       "",
       "Examples:",
       "  twinserve capacity",
-      "  twinserve capacity examples/capacity/chat-h100-vs-a100.yaml --plot out/pareto.png",
-      "  twinserve capacity examples/capacity/chat-h100-vs-a100.yaml --json > out/capacity.json"
+      "  twinserve capacity examples/capacity/chat-h100-a100-l40s.yaml --plot out/pareto.png",
+      "  twinserve capacity examples/capacity/chat-h100-a100-l40s.yaml --json > out/capacity.json"
     })
 final class CapacityCommand implements Callable<Integer> {
 
