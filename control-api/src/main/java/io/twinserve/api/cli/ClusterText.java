@@ -1,7 +1,6 @@
 package io.twinserve.api.cli;
 
 import io.twinserve.twin.cluster.ClusterSummary;
-import io.twinserve.twin.metrics.Latency;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -15,33 +14,33 @@ final class ClusterText {
 
   static String render(List<String> workloads, ClusterSummary s) {
     StringBuilder b = new StringBuilder();
-    row(b, "cluster", f("%s, window %,.1f s, workload%s %s", s.name(), s.windowS(), workloads.size() == 1 ? "" : "s",
+    WhatIfText.row(b, "cluster", f("%s, window %,.1f s, workload%s %s", s.name(), s.windowS(), workloads.size() == 1 ? "" : "s",
         String.join(", ", workloads)));
     for (ClusterSummary.DeploymentSummary d : s.deployments()) {
       b.append('\n');
-      row(b, "deployment", f("%s: %s, router %s, max_ttft_ms %,.0f", d.name(), d.model(), d.router(), d.maxTtftMs()));
+      WhatIfText.row(b, "deployment", f("%s: %s, router %s, max_ttft_ms %,.0f", d.name(), d.model(), d.router(), d.maxTtftMs()));
       ClusterSummary.Replicas r = d.replicas();
-      row(b, "replicas", f("%d at start, %d-%d held (mean %.2f), %d scale-ups (%d refused for capacity), %d"
+      WhatIfText.row(b, "replicas", f("%d at start, %d-%d held (mean %.2f), %d scale-ups (%d refused for capacity), %d"
           + " scale-downs%s", r.initial(), r.min(), r.max(), r.mean(), r.scaleUps(), r.scaleUpsRefused(),
           r.scaleDowns(), r.scaleUps() == 0 ? "" : f(", cold start %.1f s", r.coldStartS())));
-      row(b, "requests", f("%,d arrived, %,d finished, %,d timed out (408, %.2f%%), %,d rejected, %,d unfinished",
+      WhatIfText.row(b, "requests", f("%,d arrived, %,d finished, %,d timed out (408, %.2f%%), %,d rejected, %,d unfinished",
           d.requestsArrived(), d.requestsFinished(), d.requestsTimedOut(), 100 * d.timedOutFraction(),
           d.requestsRejected(), d.requestsUnfinished()));
-      row(b, "offered load", f("%,.1f tokens/s, %,.3f requests/s", d.offered().totalTokensPerS(),
+      WhatIfText.row(b, "offered load", f("%,.1f tokens/s, %,.3f requests/s", d.offered().totalTokensPerS(),
           d.offered().requestsPerS()));
-      row(b, "throughput", f("%,.1f tokens/s, %,.3f requests/s (%.1f%% of offered)", d.achieved().totalTokensPerS(),
+      WhatIfText.row(b, "throughput", f("%,.1f tokens/s, %,.3f requests/s (%.1f%% of offered)", d.achieved().totalTokensPerS(),
           d.achieved().requestsPerS(), 100 * d.achieved().totalTokensPerS() / Math.max(1e-9, d.offered().totalTokensPerS())));
-      row(b, "starving", d.starving() ? "YES: throughput more than 10% below the offered load"
+      WhatIfText.row(b, "starving", d.starving() ? "YES: throughput more than 10% below the offered load"
           : d.starvedRequests() > 0 ? f("no, but %,d requests starved", d.starvedRequests()) : "no");
       b.append(f("%-18s %10s %10s %10s %10s %10s%n", "latency (ms)", "mean", "p50", "p90", "p99", "max"));
-      latency(b, "  TTFT", d.ttft());
-      latency(b, "  inter-token", d.itl());
-      latency(b, "  end-to-end", d.e2e());
-      latency(b, "  queue wait", d.queueWait());
-      row(b, "KV cache", f("hit rate %.1f%%, mean use %.1f%%, %,d preemptions", 100 * d.kvHitRate(),
+      WhatIfText.latency(b, "  TTFT", d.ttft());
+      WhatIfText.latency(b, "  inter-token", d.itl());
+      WhatIfText.latency(b, "  end-to-end", d.e2e());
+      WhatIfText.latency(b, "  queue wait", d.queueWait());
+      WhatIfText.row(b, "KV cache", f("hit rate %.1f%%, mean use %.1f%%, %,d preemptions", 100 * d.kvHitRate(),
           100 * d.meanKvUsage(), d.preemptions()));
-      row(b, "adapter loads", f("%,d (%,d from storage)", d.adapterLoads(), d.adapterStorageLoads()));
-      row(b, "cost", f("%,.2f GPU-hours, %,.2f%s", d.gpuHours(), d.cost(), d.costPerMillionTokens() == null ? ""
+      WhatIfText.row(b, "adapter loads", f("%,d (%,d from storage)", d.adapterLoads(), d.adapterStorageLoads()));
+      WhatIfText.row(b, "cost", f("%,.2f GPU-hours, %,.2f%s", d.gpuHours(), d.cost(), d.costPerMillionTokens() == null ? ""
           : f(", %.4f per million tokens", d.costPerMillionTokens())));
       b.append(f("  %-4s %-12s %4s %-16s %3s %9s %9s %9s %8s %7s%n", "id", "pool", "node", "gpu", "tp", "routed",
           "kv hit", "loads", "busy", "ready s"));
@@ -53,10 +52,10 @@ final class ClusterText {
     }
     b.append('\n');
     for (ClusterSummary.PoolSummary p : s.pools()) {
-      row(b, "pool " + p.name(), f("%s, %d GPUs, peak %d held, %,.2f GPU-hours x %.2f = %,.2f", p.gpu(), p.gpus(),
+      WhatIfText.row(b, "pool " + p.name(), f("%s, %d GPUs, peak %d held, %,.2f GPU-hours x %.2f = %,.2f", p.gpu(), p.gpus(),
           p.peakGpusHeld(), p.gpuHours(), p.costPerGpuHour(), p.cost()));
     }
-    row(b, "total cost", f("%,.2f for %,.2f GPU-hours%s", s.cost(), s.gpuHours(), s.costPerMillionTokens() == null
+    WhatIfText.row(b, "total cost", f("%,.2f for %,.2f GPU-hours%s", s.cost(), s.gpuHours(), s.costPerMillionTokens() == null
         ? "" : f(", %.4f per million tokens", s.costPerMillionTokens())));
     return b.toString();
   }
@@ -89,18 +88,7 @@ final class ClusterText {
     return b.toString();
   }
 
-  private static void latency(StringBuilder b, String label, Latency l) {
-    if (l.count() == 0) {
-      b.append(f("%-18s %10s%n", label, "-"));
-      return;
-    }
-    b.append(f("%-18s %10.1f %10.1f %10.1f %10.1f %10.1f%n", label, l.meanMs(), l.p50Ms(), l.p90Ms(), l.p99Ms(),
-        l.maxMs()));
-  }
 
-  private static void row(StringBuilder b, String label, String value) {
-    b.append(f("%-18s %s%n", label, value));
-  }
 
   static String f(String format, Object... args) {
     return String.format(Locale.ROOT, format, args);

@@ -93,7 +93,7 @@ final class WhatIfText {
         t.outputTokensPerS(), t.requestsPerS());
   }
 
-  private static void latency(StringBuilder b, String label, Latency l) {
+  static void latency(StringBuilder b, String label, Latency l) {
     if (l.count() == 0) {
       b.append(f("%-18s %10s%n", label, "-"));
       return;
@@ -102,7 +102,7 @@ final class WhatIfText {
         l.maxMs()));
   }
 
-  private static void row(StringBuilder b, String label, String value) {
+  static void row(StringBuilder b, String label, String value) {
     b.append(f("%-18s %s%n", label, value));
   }
 
