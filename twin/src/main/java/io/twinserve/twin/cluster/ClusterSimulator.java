@@ -112,6 +112,8 @@ public final class ClusterSimulator {
     }
 
     ClusterResult run() throws IOException {
+      // before the first ticks are scheduled: a tick only follows while traffic may still come
+      openSources = sources.size();
       for (DeploymentRun d : deployments) {
         for (int i = 0; i < d.spec.replicas().initial(); i++) {
           Replica r = allocate(d, 0);
@@ -124,7 +126,6 @@ public final class ClusterSimulator {
           scheduleTick(d, 0, a);
         }
       }
-      openSources = sources.size();
       for (int i = 0; i < sources.size(); i++) {
         readNext(i);
       }
