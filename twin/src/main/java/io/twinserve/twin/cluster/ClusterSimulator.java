@@ -116,12 +116,14 @@ public final class ClusterSimulator {
       openSources = sources.size();
       for (DeploymentRun d : deployments) {
         for (int i = 0; i < d.spec.replicas().initial(); i++) {
-          Replica r = allocate(d, 0);
+          Replica r = place(d, 0);
           if (r == null) {
             throw new IllegalStateException("initial replicas of " + d.spec.name() + " do not fit (checked at resolve)");
           }
           started(d, r, 0);
         }
+        // counted at once: the deployment never runs with fewer than its initial replicas at time 0
+        d.metrics.initialReplicas(d.replicas.size());
         if (d.spec.autoscaler() instanceof AutoscalerSpec.Reactive a) {
           scheduleTick(d, 0, a);
         }
@@ -371,6 +373,16 @@ public final class ClusterSimulator {
     }
 
     private Replica allocate(DeploymentRun d, long now) {
+      Replica r = place(d, now);
+      if (r != null) {
+        d.metrics.observe(now);
+        d.metrics.replicasChanged(1);
+      }
+      return r;
+    }
+
+    /** A starting replica on free GPUs, not yet counted in the metrics; null when none are free. */
+    private Replica place(DeploymentRun d, long now) {
       Placement.Slot slot = placement.allocate(d.resolved.options());
       if (slot == null) {
         return null;
@@ -379,8 +391,6 @@ public final class ClusterSimulator {
           d.metrics.tallies);
       r.state = Replica.State.STARTING;
       d.replicas.add(r);
-      d.metrics.observe(now);
-      d.metrics.replicasChanged(1);
       return r;
     }
 
