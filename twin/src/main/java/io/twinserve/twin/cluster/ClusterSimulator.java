@@ -300,7 +300,9 @@ public final class ClusterSimulator {
       for (Replica r : d.replicas) {
         busy |= r.state == Replica.State.STARTING || (r.state != Replica.State.STOPPED && !r.scheduler.isIdle());
       }
-      if (next < window && busy) {
+      // within a window, replicas above min left idle by the end of the traffic still drain
+      boolean drainable = window != Long.MAX_VALUE && d.routable.size() > d.spec.replicas().min();
+      if (next < window && (busy || drainable)) {
         queue.schedule(next, new Event.AutoscalerTicked(d.resolved.index()));
       }
     }
