@@ -86,6 +86,17 @@ public final class ClusterSimulator {
       }
       return n;
     }
+
+    /** Replicas holding GPUs: starting, ready or draining. */
+    int holding() {
+      int n = 0;
+      for (Replica r : replicas) {
+        if (r.state != Replica.State.STOPPED) {
+          n++;
+        }
+      }
+      return n;
+    }
   }
 
   /** One run: the mutable state, so that a simulator can run many times and every run starts afresh. */
@@ -332,7 +343,8 @@ public final class ClusterSimulator {
         d.calmSinceNs = -1;
         // while a replica is starting, only a queue that is long even counting it adds another
         boolean grow = starting == 0 || waitingPerActive > a.scaleUpQueue();
-        if (grow && active < d.spec.replicas().max()) {
+        // draining replicas still hold their GPUs: they count against max until they stop
+        if (grow && d.holding() < d.spec.replicas().max()) {
           Replica r = allocate(d, now);
           if (r == null) {
             d.scaleUpsRefused++;
