@@ -143,7 +143,13 @@ public final class ClusterSimulator {
         readNext(i);
       }
       while (!queue.isEmpty()) {
-        if (queue.peekTime() > window && !options.drain()) {
+        boolean pastWindow = queue.peekTime() > window;
+        if (pastWindow && !options.drain()) {
+          break;
+        }
+        // without a window a run ends with its last request, a drained one with its last request after the
+        // window: what may be left then are timers (deadlines of answered requests, autoscaler ticks)
+        if (openSources == 0 && (pastWindow || window == Long.MAX_VALUE) && allIdle()) {
           break;
         }
         Event e = queue.poll();
@@ -158,6 +164,17 @@ public final class ClusterSimulator {
         }
       }
       return finish(queue.now());
+    }
+
+    private boolean allIdle() {
+      for (DeploymentRun d : deployments) {
+        for (Replica r : d.replicas) {
+          if (r.stepping || !r.scheduler.isIdle()) {
+            return false;
+          }
+        }
+      }
+      return true;
     }
 
     private void readNext(int source) throws IOException {
