@@ -272,6 +272,15 @@ public final class ClusterSimulator {
       d.metrics.observe(now);
       r.scheduler.complete(now, r);
       r.stepping = false;
+      // a request whose deadline passed during this step, in a chunk of a longer prefill, leaves now: its
+      // deadline event skipped it while the step was under way
+      List<Sequence> batch = r.scheduler.batch();
+      for (int i = 0; i < batch.size(); i++) {
+        Sequence s = batch.get(i);
+        if (s.firstTokenNs() < 0 && !s.timedOut() && s.deadlineNs() <= now) {
+          r.scheduler.expire(s, now, r);
+        }
+      }
       plan(r, now);
     }
 
