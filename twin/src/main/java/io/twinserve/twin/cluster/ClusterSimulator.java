@@ -93,6 +93,17 @@ public final class ClusterSimulator {
       }
       return n;
     }
+
+    /** Replicas holding GPUs: starting, ready or draining. */
+    int holding() {
+      int n = 0;
+      for (Replica r : replicas) {
+        if (r.state != Replica.State.STOPPED) {
+          n++;
+        }
+      }
+      return n;
+    }
   }
 
   /** One run: the mutable state, so that a simulator can run many times and every run starts afresh. */
@@ -119,16 +130,18 @@ public final class ClusterSimulator {
     }
 
     ClusterResult run() throws IOException {
+      // before the first ticks are scheduled: a tick only follows while traffic may still come
       openSources = sources.size();
       for (DeploymentRun d : deployments) {
         for (int i = 0; i < d.spec.replicas().initial(); i++) {
-          Replica r = allocate(d, 0);
+          Replica r = place(d, 0);
           if (r == null) {
             throw new IllegalStateException("initial replicas of " + d.spec.name() + " do not fit (checked at resolve)");
           }
           started(d, r, 0);
         }
-        d.metrics.minReplicas = d.spec.replicas().initial();
+        // counted at once: the deployment never runs with fewer than its initial replicas at time 0
+        d.metrics.initialReplicas(d.replicas.size());
         if (d.spec.autoscaler() instanceof AutoscalerSpec.Reactive a) {
           scheduleTick(d, 0, a);
         }
@@ -137,7 +150,13 @@ public final class ClusterSimulator {
         readNext(i);
       }
       while (!queue.isEmpty()) {
-        if (queue.peekTime() > window && !options.drain()) {
+        boolean pastWindow = queue.peekTime() > window;
+        if (pastWindow && !options.drain()) {
+          break;
+        }
+        // without a window a run ends with its last request, a drained one with its last request after the
+        // window: what may be left then are timers (deadlines of answered requests, autoscaler ticks)
+        if (openSources == 0 && (pastWindow || window == Long.MAX_VALUE) && allIdle()) {
           break;
         }
         Event e = queue.poll();
@@ -152,6 +171,17 @@ public final class ClusterSimulator {
         }
       }
       return finish(queue.now());
+    }
+
+    private boolean allIdle() {
+      for (DeploymentRun d : deployments) {
+        for (Replica r : d.replicas) {
+          if (r.stepping || !r.scheduler.isIdle()) {
+            return false;
+          }
+        }
+      }
+      return true;
     }
 
     private void readNext(int source) throws IOException {
@@ -252,6 +282,15 @@ public final class ClusterSimulator {
       d.metrics.observe(now);
       r.scheduler.complete(now, r);
       r.stepping = false;
+      // a request whose deadline passed during this step, in a chunk of a longer prefill, leaves now: its
+      // deadline event skipped it while the step was under way
+      List<Sequence> batch = r.scheduler.batch();
+      for (int i = 0; i < batch.size(); i++) {
+        Sequence s = batch.get(i);
+        if (s.firstTokenNs() < 0 && !s.timedOut() && s.deadlineNs() <= now) {
+          r.scheduler.expire(s, now, r);
+        }
+      }
       plan(r, now);
     }
 
@@ -304,11 +343,13 @@ public final class ClusterSimulator {
     private void scheduleTick(DeploymentRun d, long now, AutoscalerSpec.Reactive a) {
       long next = now + (long) (a.intervalS() * 1e9);
       // without a window, ticking stops once the traffic has ended and the deployment is idle
-      boolean busy = openSources > 0 || window != Long.MAX_VALUE;
+      boolean busy = openSources > 0;
       for (Replica r : d.replicas) {
         busy |= r.state == Replica.State.STARTING || (r.state != Replica.State.STOPPED && !r.scheduler.isIdle());
       }
-      if (next < window && busy) {
+      // within a window, replicas above min left idle by the end of the traffic still drain
+      boolean drainable = window != Long.MAX_VALUE && d.routable.size() > d.spec.replicas().min();
+      if (next < window && (busy || drainable)) {
         queue.schedule(next, new Event.AutoscalerTicked(d.resolved.index()));
       }
     }
@@ -338,7 +379,8 @@ public final class ClusterSimulator {
         d.calmSinceNs = -1;
         // while a replica is starting, only a queue that is long even counting it adds another
         boolean grow = starting == 0 || waitingPerActive > a.scaleUpQueue();
-        if (grow && active < d.spec.replicas().max()) {
+        // draining replicas still hold their GPUs: they count against max until they stop
+        if (grow && d.holding() < d.spec.replicas().max()) {
           Replica r = allocate(d, now);
           if (r == null) {
             d.scaleUpsRefused++;
@@ -381,6 +423,16 @@ public final class ClusterSimulator {
     }
 
     private Replica allocate(DeploymentRun d, long now) {
+      Replica r = place(d, now);
+      if (r != null) {
+        d.metrics.observe(now);
+        d.metrics.replicasChanged(1);
+      }
+      return r;
+    }
+
+    /** A starting replica on free GPUs, not yet counted in the metrics; null when none are free. */
+    private Replica place(DeploymentRun d, long now) {
       Placement.Slot slot = placement.allocate(d.resolved.options());
       if (slot == null) {
         return null;
@@ -389,8 +441,6 @@ public final class ClusterSimulator {
           d.metrics.tallies);
       r.state = Replica.State.STARTING;
       d.replicas.add(r);
-      d.metrics.observe(now);
-      d.metrics.replicasChanged(1);
       return r;
     }
 

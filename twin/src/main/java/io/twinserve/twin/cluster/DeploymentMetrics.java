@@ -71,6 +71,13 @@ final class DeploymentMetrics {
     maxWaiting = Math.max(maxWaiting, waiting);
   }
 
+  /** The replicas the deployment starts with, before anything is observed. */
+  void initialReplicas(int n) {
+    replicas = n;
+    minReplicas = n;
+    maxReplicas = n;
+  }
+
   /** A replica starts or stops holding GPUs (call after observe). */
   void replicasChanged(int delta) {
     replicas += delta;
