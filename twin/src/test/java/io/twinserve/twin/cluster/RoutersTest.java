@@ -54,7 +54,9 @@ class RoutersTest {
   private void load(Replica r, int n, int promptTokens) {
     for (int i = 0; i < n; i++) {
       long id = nextId++;
-      r.scheduler.enqueue(new Sequence(id, id, 0, -1, 0, promptTokens, 100, NO_HASHES));
+      Sequence s = new Sequence(id, id, 0, -1, 0, promptTokens, 100, NO_HASHES);
+      s.estimatedPrefillTokens(promptTokens);
+      r.scheduler.enqueue(s);
       r.pendingPrefillTokens += promptTokens;
     }
   }
@@ -233,8 +235,11 @@ class RoutersTest {
   /** Runs a one-token request's prefill on the replica, leaving its prompt's blocks in the prefix cache. */
   private static void servePrefill(Replica r, Request request) {
     long[] blocks = PrefixBlocks.of(request, BLOCK);
-    r.scheduler.enqueue(new Sequence(request.id(), request.id(), 0, -1, 0, request.promptTokens(),
-        request.outputTokens(), blocks));
+    Sequence s = new Sequence(request.id(), request.id(), 0, -1, 0, request.promptTokens(),
+        request.outputTokens(), blocks);
+    // as the simulator does at routing: the backlog counts what this replica would compute
+    s.estimatedPrefillTokens(request.promptTokens());
+    r.scheduler.enqueue(s);
     r.pendingPrefillTokens += request.promptTokens();
     assertThat(r.scheduler.plan(0)).isTrue();
     r.scheduler.complete(1_000_000, r);
