@@ -67,10 +67,7 @@ final class CapacityCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    Profiles profiles = Profiles.builtIn();
-    if (profilesDir != null) {
-      profiles.withDirectory(profilesDir);
-    }
+    Profiles profiles = WhatIfCommand.profiles(profilesDir);
     String yaml;
     Path name;
     Path base;

@@ -122,10 +122,7 @@ final class WhatIfCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    Profiles profiles = Profiles.builtIn();
-    if (profilesDir != null) {
-      profiles.withDirectory(profilesDir);
-    }
+    Profiles profiles = profiles(profilesDir);
     int n = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
     if (cluster != null) {
       if (deployment != null) {
@@ -138,7 +135,7 @@ final class WhatIfCommand implements Callable<Integer> {
     if (plot != null) {
       throw new IllegalArgumentException("--plot draws cluster sweeps; use it with --cluster and --sweep");
     }
-    boolean traceWorkload = workload != null && !isYaml(workload);
+    boolean traceWorkload = workload != null && !io.twinserve.twin.cluster.ClusterTraffic.isYaml(workload);
     String workloadYaml = traceWorkload ? null : workload == null ? builtIn("what-if-workload.yaml") : Files.readString(workload);
     String deploymentYaml = deployment == null ? builtIn("what-if-deployment.yaml") : Files.readString(deployment);
     Path workloadName = workload == null ? Path.of("<built-in workload>") : workload;
@@ -279,15 +276,20 @@ final class WhatIfCommand implements Callable<Integer> {
     return doc;
   }
 
-  private static boolean isYaml(Path p) {
-    String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
-    return n.endsWith(".yaml") || n.endsWith(".yml");
-  }
 
   private static String builtIn(String name) throws IOException {
     try (InputStream in = WhatIfCommand.class.getResourceAsStream("/io/twinserve/api/builtin/" + name)) {
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
+  }
+
+  /** The built-in profiles, plus those of {@code dir} when given (--profiles). */
+  static Profiles profiles(Path dir) throws IOException {
+    Profiles profiles = Profiles.builtIn();
+    if (dir != null) {
+      profiles.withDirectory(dir);
+    }
+    return profiles;
   }
 
   /** The cartesian product of the sweeps, in the order given (the last key varies fastest). */

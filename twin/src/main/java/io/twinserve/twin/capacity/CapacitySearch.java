@@ -150,7 +150,7 @@ public final class CapacitySearch {
     }
     double[] ladder = spec.rate().ladder();
     List<Probe> probes = new ArrayList<>();
-    ClusterSummary.DeploymentSummary[] best = {null};
+    ClusterSummary.DeploymentSummary best = null;
     int lo = -1;
     int hi = ladder.length;
     // the lowest rung first: a candidate that misses even that has no sustainable rate
@@ -161,7 +161,7 @@ public final class CapacitySearch {
       probes.add(p);
       if (p.meets()) {
         lo = mid;
-        best[0] = d;
+        best = d;
       } else {
         hi = mid;
         if (lo < 0) {
@@ -173,8 +173,8 @@ public final class CapacitySearch {
       return new CandidateResult(c, null, null, null, false, false, null, List.copyOf(probes));
     }
     double scale = ladder[lo];
-    return new CandidateResult(c, null, scale, best[0].offered().requestsPerS(),
-        scale >= spec.rate().targetScale() * (1 - 1e-9), false, best[0], List.copyOf(probes));
+    return new CandidateResult(c, null, scale, best.offered().requestsPerS(),
+        scale >= spec.rate().targetScale() * (1 - 1e-9), false, best, List.copyOf(probes));
   }
 
   /** One probe: the candidate at a rate scale. */

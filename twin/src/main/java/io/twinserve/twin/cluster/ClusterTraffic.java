@@ -120,7 +120,8 @@ public final class ClusterTraffic implements Closeable {
     };
   }
 
-  static boolean isYaml(Path p) {
+  /** Whether a workload path names a spec (.yaml/.yml) rather than a trace. */
+  public static boolean isYaml(Path p) {
     String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
     return n.endsWith(".yaml") || n.endsWith(".yml");
   }
