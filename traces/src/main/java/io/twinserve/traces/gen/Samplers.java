@@ -6,10 +6,11 @@ import io.twinserve.traces.spec.DistributionSpec;
 import io.twinserve.traces.spec.SpecException;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.HashMap;
+import java.nio.file.Files;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
 
 /** Builds samplers from distribution specs; one factory with an exhaustive switch. */
 final class Samplers {
@@ -25,7 +26,14 @@ final class Samplers {
   }
 
   private final Path baseDir;
-  private final Map<String, int[][]> loaded = new HashMap<>();
+  /**
+   * Columns already read, shared by every generator in the process (a sweep builds thousands of
+   * generators over the same lengths file), keyed by path, column, size and modification time so that
+   * an edited file is read again; cleared when it holds more than {@link #MAX_CACHED} columns.
+   */
+  private static final Map<String, int[][]> LOADED = new ConcurrentHashMap<>();
+
+  private static final int MAX_CACHED = 32;
 
   Samplers(Path baseDir) {
     this.baseDir = baseDir;
@@ -92,8 +100,14 @@ final class Samplers {
 
   private int[] column(DistributionSpec.Empirical e, String keyPath) {
     Path file = resolve(e.file());
-    String key = file + "\u0000" + e.column();
-    int[][] cached = loaded.get(key);
+    String key;
+    try {
+      key = file.toAbsolutePath() + "\u0000" + e.column() + "\u0000" + Files.size(file) + "\u0000"
+          + Files.getLastModifiedTime(file).toMillis();
+    } catch (IOException ex) {
+      throw new SpecException(keyPath + ".file", "cannot be read: " + file + " (" + ex + ")");
+    }
+    int[][] cached = LOADED.get(key);
     if (cached == null) {
       try {
         cached = ColumnReader.readIntColumns(file, List.of(e.column()));
@@ -102,7 +116,10 @@ final class Samplers {
       } catch (IOException ex) {
         throw new SpecException(keyPath + ".file", "cannot be read: " + file + " (" + ex + ")");
       }
-      loaded.put(key, cached);
+      if (LOADED.size() >= MAX_CACHED) {
+        LOADED.clear();
+      }
+      LOADED.put(key, cached);
     }
     return cached[0];
   }

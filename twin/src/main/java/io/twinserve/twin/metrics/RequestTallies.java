@@ -138,6 +138,69 @@ public final class RequestTallies implements StepListener {
     return finishedInput + finishedOutput;
   }
 
+  /**
+   * Whether a windowed run is settled as starving at {@code nowNs}, so that simulating the rest of the
+   * window cannot change the study's verdict for a stationary workload. Checked at every 1% of the
+   * window once {@link #SETTLE_MIN_FRACTION} of it has passed: the arrival and finishing rates are
+   * measured over the second half of the time so far (past the start-up ramp), the finishing rate must
+   * have stopped growing (the last quarter within {@link #SETTLE_STEADY} of the one before: a replica
+   * that keeps up but is still ramping finishes ever faster), the backlog (tokens
+   * arrived but not finished) is projected to the window's end at their difference, and the run is
+   * settled when that projection exceeds {@link #SETTLE_MARGIN} times the 10% allowance of the offered
+   * load projected likewise. A replica that keeps up finishes as fast as requests arrive, so its
+   * projection stays at its in-flight work; runs near the boundary are simulated to the end and judged
+   * exactly.
+   */
+  public boolean starvationSettled(long nowNs, long windowNs) {
+    if (windowNs == Long.MAX_VALUE) {
+      return false;
+    }
+    long every = Math.max(1, windowNs / CHECKPOINTS);
+    int k = (int) Math.min(CHECKPOINTS, nowNs / every);
+    if (k <= lastCheckpoint) {
+      return false;
+    }
+    long offered = arrivedInput + arrivedOutput;
+    long done = finishedInput + finishedOutput;
+    for (int i = lastCheckpoint + 1; i <= k; i++) {
+      checkpointOffered[i] = offered;
+      checkpointFinished[i] = done;
+    }
+    lastCheckpoint = k;
+    if (k < SETTLE_MIN_FRACTION * CHECKPOINTS) {
+      return false;
+    }
+    int half = k / 2;
+    int threeQuarters = (half + k) / 2;
+    double span = (double) (k - half) * every;
+    double arrivalRate = (offered - checkpointOffered[half]) / span;
+    double finishRate = (done - checkpointFinished[half]) / span;
+    // a replica still ramping up finishes faster and faster; an overloaded one finishes at a steady rate
+    double early = (double) (checkpointFinished[threeQuarters] - checkpointFinished[half]) / (threeQuarters - half);
+    double late = (double) (done - checkpointFinished[threeQuarters]) / (k - threeQuarters);
+    if (late > early * (1 + SETTLE_STEADY)) {
+      return false;
+    }
+    double rest = Math.max(0, windowNs - nowNs);
+    double backlogAtEnd = (offered - done) + Math.max(0, arrivalRate - finishRate) * rest;
+    double offeredAtEnd = offered + arrivalRate * rest;
+    return backlogAtEnd > SETTLE_MARGIN * 0.1 * offeredAtEnd;
+  }
+
+  private static final int CHECKPOINTS = 100;
+  private final long[] checkpointOffered = new long[CHECKPOINTS + 1];
+  private final long[] checkpointFinished = new long[CHECKPOINTS + 1];
+  private int lastCheckpoint;
+
+  /** See {@link #starvationSettled}. */
+  public static final double SETTLE_MIN_FRACTION = 0.1;
+
+  /** See {@link #starvationSettled}. */
+  public static final double SETTLE_MARGIN = 2.5;
+
+  /** How much faster the last quarter may finish than the one before for a run to count as steady. */
+  public static final double SETTLE_STEADY = 0.03;
+
   /** Mean TTFT of the first tokens since the previous call, in ns (NaN when there were none); resets. */
   public double intervalMeanTtftNs() {
     double mean = intervalFirstTokens == 0 ? Double.NaN : intervalTtftSumNs / intervalFirstTokens;

@@ -54,6 +54,10 @@ final class Metrics implements StepListener {
     tallies.track(s, adapterName);
   }
 
+  boolean starvationSettled(long nowNs) {
+    return tallies.starvationSettled(nowNs, windowNs);
+  }
+
   void step() {
     steps++;
   }

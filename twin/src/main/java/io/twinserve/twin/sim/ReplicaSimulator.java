@@ -73,6 +73,7 @@ public final class ReplicaSimulator {
     boolean stepping = false;
     long stepEnd = 0;
     long order = 0;
+    long stoppedNs = -1;
     while (true) {
       long horizon = stepping ? stepEnd : now;
       // arrivals up to the step's end (or now when idle) join the queue first: the tie rule
@@ -123,6 +124,10 @@ public final class ReplicaSimulator {
         now = stepEnd;
         scheduler.complete(now, metrics);
         stepping = false;
+        if (options.stopWhenStarving() && now < window && metrics.starvationSettled(now)) {
+          stoppedNs = now;
+          break;
+        }
       }
       if (now >= window && !(options.drain() && !scheduler.isIdle())) {
         break;
@@ -145,9 +150,10 @@ public final class ReplicaSimulator {
     }
     scheduler.materialize();
     // without a window, the run lasts until its last request finishes (the makespan)
-    long windowNs = options.windowNs() != null ? options.windowNs() : Math.max(now, Math.max(lastArrival, 1));
+    long windowNs = stoppedNs >= 0 ? stoppedNs
+        : options.windowNs() != null ? options.windowNs() : Math.max(now, Math.max(lastArrival, 1));
     metrics.observe(Math.max(now, windowNs), scheduler, kv);
     RunSummary summary = metrics.summary(windowNs, now, scheduler, adapters, replica.memory());
-    return new RunResult(summary, metrics.records());
+    return new RunResult(summary, metrics.records(), stoppedNs);
   }
 }

@@ -1,0 +1,67 @@
+package io.twinserve.placement;
+
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+
+/**
+ * One dataset row: a scenario's workload features, its configuration and what the twin measured.
+ * Throughputs are tokens (input + output) per second of requests finished in the measured window.
+ *
+ * @param fits whether the configuration starts (memory check); when false only {@code note} explains
+ * @param stoppedAtS when the run stopped early because its starvation was settled (0 when it ran the
+ *     whole window): the run's figures are measured over [0, stoppedAtS]
+ */
+@JsonPropertyOrder({"scenario", "workload", "model", "pool", "gpu", "tp", "kv_cache_len", "served", "slots",
+    "rate1", "rate2", "rate3", "rank1", "rank2", "rank3", "lengths", "prompt_mean", "output_mean", "cv",
+    "fits", "note", "kv_tokens", "cost_per_hour", "offered_rps", "offered_tps", "throughput_tps", "starving",
+    "stopped_at_s", "ttft_p50_ms", "ttft_p90_ms", "itl_p50_ms", "itl_p99_ms", "preemptions", "adapter_loads"})
+public record SweepRow(
+    long scenario,
+    long workload,
+    String model,
+    String pool,
+    String gpu,
+    int tp,
+    int kvCacheLen,
+    int served,
+    int slots,
+    double rate1,
+    double rate2,
+    double rate3,
+    int rank1,
+    int rank2,
+    int rank3,
+    String lengths,
+    double promptMean,
+    double outputMean,
+    double cv,
+    boolean fits,
+    String note,
+    long kvTokens,
+    double costPerHour,
+    double offeredRps,
+    double offeredTps,
+    double throughputTps,
+    boolean starving,
+    double stoppedAtS,
+    double ttftP50Ms,
+    double ttftP90Ms,
+    double itlP50Ms,
+    double itlP99Ms,
+    long preemptions,
+    long adapterLoads) {
+
+  /** The workload's identity apart from the served count (the study's family) and the model. */
+  public String familyKey() {
+    return model + "|" + lengths + "|" + cv + "|" + rate1 + "|" + rate2 + "|" + rate3 + "|" + rank1 + "|" + rank2 + "|" + rank3;
+  }
+
+  /** The configuration apart from the slot count. */
+  public String placementKey() {
+    return pool + "|" + tp + "|" + kvCacheLen;
+  }
+
+  /** The workload including the served count. */
+  public String workloadKey() {
+    return familyKey() + "|" + served;
+  }
+}

@@ -1,0 +1,188 @@
+package io.twinserve.placement;
+
+import io.twinserve.traces.spec.LengthsSpec;
+import io.twinserve.traces.spec.SpecException;
+import io.twinserve.twin.deploy.ReplicaSpec;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A sweep (docs/placement.md): the workloads and configurations to run through the twin. Every list is
+ * a grid axis; the sweep is their cartesian product, minus the slot counts above the served adapters,
+ * or a seeded random sample of it.
+ *
+ * <p>A workload is a model serving {@code served} adapters, each its own request stream at one of three
+ * per-adapter rates (a third of the adapters each, the study's popularity tiers), with ranks assigned
+ * round-robin from a rank triple, a length shape and an arrival burstiness. A configuration is a pool
+ * (its GPU), {@code tp}, {@code max_adapters} (slots) and {@code kv_cache_len}.
+ *
+ * @param rates per-adapter rates (requests/s); every combination of {@code tiers} distinct values is a
+ *     rate triple
+ * @param ranks rank triples (one per tier position, assigned round-robin)
+ * @param kvCacheLen KV-cache capacities in tokens; 0 means from memory ({@code gpu_memory_utilization})
+ * @param burstiness arrival coefficients of variation: 1 is Poisson, more is burstier (gamma gaps)
+ * @param replica settings every configuration shares (the swept keys are overridden)
+ * @param sample run a seeded random sample of this many scenarios instead of the whole grid
+ * @param stopWhenStarving stop a run once its starvation is settled (default true; see docs)
+ */
+public record SweepSpec(
+    String name,
+    String description,
+    Long seed,
+    Double windowS,
+    List<ModelEntry> models,
+    List<PoolEntry> pools,
+    List<Integer> served,
+    List<Integer> slots,
+    List<Double> rates,
+    Integer tiers,
+    List<List<Integer>> ranks,
+    List<Integer> tp,
+    List<Integer> kvCacheLen,
+    List<LengthShape> lengths,
+    List<Double> burstiness,
+    ReplicaSpec replica,
+    Integer sample,
+    Boolean stopWhenStarving) {
+
+  /** A model and the calibrations to use on the GPUs they were fitted on (others run uncalibrated). */
+  public record ModelEntry(String model, List<String> calibrations) {
+    public ModelEntry {
+      if (model == null || model.isBlank()) {
+        throw new SpecException("model", "is required: a model profile name (e.g. llama-3.1-8b)");
+      }
+      calibrations = calibrations == null ? List.of() : List.copyOf(calibrations);
+    }
+  }
+
+  /** A compute pool: its GPU and the price of one GPU-hour. */
+  public record PoolEntry(String name, String gpu, Double costPerGpuHour) {
+    public PoolEntry {
+      if (gpu == null || gpu.isBlank()) {
+        throw new SpecException("gpu", "is required: a GPU profile name (e.g. h100-64gb)");
+      }
+      name = name == null ? gpu : name;
+      costPerGpuHour = costPerGpuHour == null ? 0.0 : costPerGpuHour;
+      if (!(costPerGpuHour >= 0) || !Double.isFinite(costPerGpuHour)) {
+        throw new SpecException("cost_per_gpu_hour", "must be a finite number >= 0, got " + costPerGpuHour);
+      }
+    }
+  }
+
+  /** A named request-length shape (the {@code lengths} block of a workload spec). */
+  public record LengthShape(String name, LengthsSpec lengths) {
+    public LengthShape {
+      if (name == null || name.isBlank() || name.contains(",")) {
+        throw new SpecException("name", "is required: a short name without commas (it labels dataset rows)");
+      }
+      if (lengths == null) {
+        throw new SpecException("lengths", "is required: prompt and output distributions as in a workload spec");
+      }
+    }
+  }
+
+  public SweepSpec {
+    name = name == null ? "sweep" : name;
+    seed = seed == null ? 1L : seed;
+    windowS = windowS == null ? 3600.0 : windowS;
+    if (!(windowS > 0) || !Double.isFinite(windowS)) {
+      throw new SpecException("window_s", "must be a finite number > 0, got " + windowS);
+    }
+    if (models == null || models.isEmpty()) {
+      throw new SpecException("models", "is required: at least one {model, calibrations}");
+    }
+    models = List.copyOf(models);
+    pools = pools == null || pools.isEmpty() ? List.of(new PoolEntry("h100-64gb", "h100-64gb", 0.0)) : List.copyOf(pools);
+    Set<String> names = new HashSet<>();
+    for (int i = 0; i < pools.size(); i++) {
+      if (!names.add(pools.get(i).name())) {
+        throw new SpecException("pools[" + i + "].name", "'" + pools.get(i).name() + "' names two pools");
+      }
+    }
+    served = positiveInts("served", served, null);
+    slots = positiveInts("slots", slots, served);
+    if (rates == null || rates.isEmpty()) {
+      throw new SpecException("rates", "is required: per-adapter request rates (requests/s)");
+    }
+    for (int i = 0; i < rates.size(); i++) {
+      if (rates.get(i) == null || !(rates.get(i) > 0) || !Double.isFinite(rates.get(i))) {
+        throw new SpecException("rates[" + i + "]", "must be a finite rate > 0, got " + rates.get(i));
+      }
+    }
+    rates = List.copyOf(rates);
+    tiers = tiers == null ? 3 : tiers;
+    if (tiers != 3) {
+      throw new SpecException("tiers", "must be 3 (the study's popularity tiers), got " + tiers);
+    }
+    if (rates.size() < tiers) {
+      throw new SpecException("rates", "needs at least " + tiers + " distinct values to form triples, got " + rates.size());
+    }
+    if (new HashSet<>(rates).size() != rates.size()) {
+      throw new SpecException("rates", "has a value twice; rate triples are drawn from distinct values");
+    }
+    if (ranks == null || ranks.isEmpty()) {
+      ranks = List.of(List.of(8, 16, 32));
+    }
+    List<List<Integer>> rk = new ArrayList<>();
+    for (int i = 0; i < ranks.size(); i++) {
+      List<Integer> t = ranks.get(i);
+      if (t == null || t.size() != 3) {
+        throw new SpecException("ranks[" + i + "]", "must be a triple of adapter ranks, e.g. [8, 16, 32], got " + t);
+      }
+      for (int j = 0; j < 3; j++) {
+        if (t.get(j) == null || t.get(j) < 1 || t.get(j) > 1024) {
+          throw new SpecException("ranks[" + i + "][" + j + "]", "must be a rank in 1..1024, got " + t.get(j));
+        }
+      }
+      rk.add(List.copyOf(t));
+    }
+    ranks = List.copyOf(rk);
+    tp = positiveInts("tp", tp == null ? List.of(1) : tp, null);
+    kvCacheLen = kvCacheLen == null || kvCacheLen.isEmpty() ? List.of(0) : List.copyOf(kvCacheLen);
+    for (int i = 0; i < kvCacheLen.size(); i++) {
+      if (kvCacheLen.get(i) == null || kvCacheLen.get(i) < 0) {
+        throw new SpecException("kv_cache_len[" + i + "]", "must be a token count >= 0 (0: from memory), got "
+            + kvCacheLen.get(i));
+      }
+    }
+    if (lengths == null || lengths.isEmpty()) {
+      throw new SpecException("lengths", "is required: at least one {name, lengths} shape");
+    }
+    lengths = List.copyOf(lengths);
+    Set<String> shapeNames = new HashSet<>();
+    for (int i = 0; i < lengths.size(); i++) {
+      if (!shapeNames.add(lengths.get(i).name())) {
+        throw new SpecException("lengths[" + i + "].name", "'" + lengths.get(i).name() + "' names two shapes");
+      }
+    }
+    burstiness = burstiness == null || burstiness.isEmpty() ? List.of(1.0) : List.copyOf(burstiness);
+    for (int i = 0; i < burstiness.size(); i++) {
+      Double cv = burstiness.get(i);
+      if (cv == null || !(cv > 0) || !Double.isFinite(cv)) {
+        throw new SpecException("burstiness[" + i + "]", "must be an arrival CV > 0 (1 is Poisson), got " + cv);
+      }
+    }
+    replica = replica == null ? ReplicaSpec.defaults() : replica;
+    if (sample != null && sample < 1) {
+      throw new SpecException("sample", "must be >= 1 scenarios, got " + sample);
+    }
+    stopWhenStarving = stopWhenStarving == null ? Boolean.TRUE : stopWhenStarving;
+  }
+
+  private static List<Integer> positiveInts(String key, List<Integer> values, List<Integer> fallback) {
+    if (values == null || values.isEmpty()) {
+      if (fallback != null) {
+        return fallback;
+      }
+      throw new SpecException(key, "is required: a list of positive integers");
+    }
+    for (int i = 0; i < values.size(); i++) {
+      if (values.get(i) == null || values.get(i) < 1) {
+        throw new SpecException(key + "[" + i + "]", "must be >= 1, got " + values.get(i));
+      }
+    }
+    return List.copyOf(values);
+  }
+}

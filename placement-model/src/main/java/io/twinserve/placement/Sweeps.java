@@ -1,0 +1,52 @@
+package io.twinserve.placement;
+
+import io.twinserve.traces.spec.WorkloadSpecs;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/** Loading sweep specs, and the built-in one that reproduces the adapter-caching study's grid. */
+public final class Sweeps {
+  /** The built-in spec's resource. */
+  public static final String STUDY_GRID = "study-grid.yaml";
+
+  private Sweeps() {}
+
+  public static SweepSpec parse(String yaml, Path file) {
+    return WorkloadSpecs.parse(yaml, file, SweepSpec.class);
+  }
+
+  public static String read(Path file) throws IOException {
+    if (!Files.isRegularFile(file)) {
+      throw new NoSuchFileException(file.toString(), null, "no such sweep spec file");
+    }
+    return Files.readString(file);
+  }
+
+  /** The text of a built-in spec. */
+  public static String builtInText(String name) {
+    try (InputStream in = Sweeps.class.getResourceAsStream(name)) {
+      if (in == null) {
+        throw new IllegalArgumentException("no built-in sweep spec " + name);
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public static String sha256(String text) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
