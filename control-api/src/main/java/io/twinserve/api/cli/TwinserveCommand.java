@@ -18,7 +18,7 @@ import picocli.CommandLine.Command;
       "Plans, simulates and serves LLM inference where many LoRA adapters share one base model.",
       ""
     },
-    subcommands = {WhatIfCommand.class, CapacityCommand.class, SweepCommand.class, TraceCommand.class, CalibrateCommand.class, RegressCommand.class,
+    subcommands = {WhatIfCommand.class, CapacityCommand.class, SweepCommand.class, TrainCommand.class, PlanCommand.class, TraceCommand.class, CalibrateCommand.class, RegressCommand.class,
       BenchCommand.class,
       CommandLine.HelpCommand.class},
     footer = {

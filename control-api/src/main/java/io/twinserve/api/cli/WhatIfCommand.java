@@ -277,7 +277,7 @@ final class WhatIfCommand implements Callable<Integer> {
   }
 
 
-  private static String builtIn(String name) throws IOException {
+  static String builtIn(String name) throws IOException {
     try (InputStream in = WhatIfCommand.class.getResourceAsStream("/io/twinserve/api/builtin/" + name)) {
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }

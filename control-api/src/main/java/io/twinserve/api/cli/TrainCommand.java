@@ -1,0 +1,121 @@
+package io.twinserve.api.cli;
+
+import io.twinserve.placement.Dataset;
+import io.twinserve.placement.Labels;
+import io.twinserve.placement.PlacementModel;
+import io.twinserve.placement.SweepRow;
+import io.twinserve.placement.Trainer;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code twinserve train}: fit the placement trees on sweep datasets. */
+@Command(
+    name = "train",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Fit Tribuo CART trees on one or more sweep datasets: regressors for the optimal served adapters, the",
+      "best slot count and throughput, classifiers for starvation and (when the dataset varies them) the best",
+      "pool, tp and kv_cache_len for an objective. Depth and leaf weight are chosen by k-fold cross-validation",
+      "over workloads; SMAPE, R2 and accuracy are reported on held-out workloads. Writes one .tribuo file per",
+      "target and model.json (provenance, feature ranges, scores)."
+    },
+    footer = {"", "Examples:", "  twinserve train out/study -o out/model",
+      "  twinserve train out/study-llama out/study-qwen -o out/model --json"})
+final class TrainCommand implements Callable<Integer> {
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  @Parameters(arity = "1..*", paramLabel = "DATASET", description = "Dataset folders written by 'twinserve sweep'.")
+  List<Path> datasets;
+
+  @Option(names = {"-o", "--output"}, required = true, paramLabel = "MODEL_DIR", description = "The model folder to write.")
+  Path output;
+
+  @Option(names = "--folds", defaultValue = "5", description = "k of the cross-validation (default ${DEFAULT-VALUE}).")
+  int folds;
+
+  @Option(names = "--hold-out", defaultValue = "0.2", description = "Share of workloads held out for the report (default ${DEFAULT-VALUE}).")
+  double holdOut;
+
+  @Option(names = "--seed", defaultValue = "1", description = "Seed of the workload split and the trees (default ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--objective", defaultValue = "cost", description = "Placement objective: cost (within --ttft-p90-ms) or throughput-per-gpu (default ${DEFAULT-VALUE}).")
+  String objective;
+
+  @Option(names = "--ttft-p90-ms", defaultValue = "2000", description = "TTFT p90 bound of the cost objective (default ${DEFAULT-VALUE}).")
+  double ttftP90Ms;
+
+  @Option(names = "--threads", paramLabel = "N", description = "Cross-validation fits in parallel (default: all cores).")
+  Integer threads;
+
+  @Option(names = "--json", description = "Print the reports as JSON.")
+  boolean json;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    if (folds < 2) {
+      throw new IllegalArgumentException("--folds must be >= 2, got " + folds);
+    }
+    if (!(holdOut > 0 && holdOut < 1)) {
+      throw new IllegalArgumentException("--hold-out must be in (0, 1), got " + holdOut);
+    }
+    List<SweepRow> rows = new ArrayList<>();
+    List<Dataset.Provenance> provs = new ArrayList<>();
+    for (Path d : datasets) {
+      Dataset ds = Dataset.read(d);
+      rows.addAll(ds.rows());
+      provs.add(ds.provenance());
+    }
+    Trainer.Options defaults = Trainer.Options.defaults();
+    Trainer.Options o = new Trainer.Options(folds, holdOut, seed, defaults.depths(), defaults.minChildWeights(),
+        Labels.Objective.parse(objective), ttftP90Ms, threads != null ? threads : defaults.threads());
+    long t0 = System.nanoTime();
+    List<Trainer.Fitted> fitted = new Trainer(o).train(rows);
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    Map<String, Object> training = new LinkedHashMap<>();
+    training.put("folds", folds);
+    training.put("hold_out", holdOut);
+    training.put("seed", seed);
+    training.put("depths", Arrays.stream(o.depths()).boxed().toList());
+    training.put("min_child_weights", o.minChildWeights());
+    training.put("objective", o.objective().name().toLowerCase(Locale.ROOT));
+    training.put("ttft_p90_ms", ttftP90Ms);
+    training.put("seconds", Math.round(seconds * 10) / 10.0);
+    PlacementModel.write(output, fitted, provs, training, Provenance.version(), Provenance.commit(), rows);
+    if (json) {
+      Map<String, Object> doc = new LinkedHashMap<>();
+      doc.put("seconds", Math.round(seconds * 10) / 10.0);
+      doc.put("reports", Trainer.reports(fitted));
+      doc.put("model", output.toString());
+      out.println(Json.write(doc));
+      return 0;
+    }
+    out.printf(Locale.ROOT, "trained %d targets on %,d rows in %.1f s (%d-fold CV over workloads, %.0f%% of workloads"
+        + " held out)%n%n", fitted.size(), rows.size(), seconds, folds, holdOut * 100);
+    out.printf(Locale.ROOT, "%-13s %-14s %8s %9s %6s %5s %4s %10s %9s %7s %9s %6s%n", "target", "kind", "examples",
+        "workloads", "held", "depth", "leaf", "CV score", "SMAPE %", "R2", "accuracy", "nodes");
+    for (Trainer.Fitted f : fitted) {
+      Trainer.Report r = f.report();
+      out.printf(Locale.ROOT, "%-13s %-14s %,8d %,9d %,6d %5d %4.0f %10.4f %9s %7s %9s %,6d%n", r.target(), r.kind(),
+          r.examples(), r.trainWorkloads() + r.heldOutWorkloads(), r.heldOutWorkloads(), r.depth(), r.minChildWeight(),
+          r.cvScore(), Double.isNaN(r.smapePct()) ? "-" : String.format(Locale.ROOT, "%.2f", r.smapePct()),
+          Double.isNaN(r.r2()) ? "-" : String.format(Locale.ROOT, "%.4f", r.r2()),
+          Double.isNaN(r.accuracy()) ? "-" : String.format(Locale.ROOT, "%.2f%%", 100 * r.accuracy()), r.nodes());
+    }
+    out.println();
+    out.println("CV score: mean SMAPE % (regressors) or error rate (classifiers) of the chosen depth and leaf weight.");
+    out.println("wrote " + output);
+    return 0;
+  }
+}

@@ -1,0 +1,148 @@
+package io.twinserve.placement;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.tribuo.ImmutableFeatureMap;
+import org.tribuo.Output;
+import org.tribuo.classification.Label;
+import org.tribuo.common.tree.LeafNode;
+import org.tribuo.common.tree.Node;
+import org.tribuo.common.tree.SplitNode;
+import org.tribuo.common.tree.TreeModel;
+import org.tribuo.regression.Regressor;
+import org.tribuo.regression.rtree.IndependentRegressionTreeModel;
+
+/**
+ * A Tribuo CART tree flattened into arrays over the planner's own feature vector, so that a prediction
+ * is a walk of a few dozen array reads with no allocation. Written by hand because Tribuo's
+ * {@code predict} builds an example, a sparse vector and a prediction object per call (microseconds);
+ * the planner's latency target is a few microseconds for several trees. Its answers equal Tribuo's
+ * (a test compares them on every held-out example), and its path is what the planner explains.
+ */
+public final class CompiledTree {
+  private final int[] feature;
+  private final double[] threshold;
+  private final int[] low;
+  private final int[] high;
+  private final double[] value;
+  private final String[] labels;
+  private final String[] featureNames;
+
+  private CompiledTree(int[] feature, double[] threshold, int[] low, int[] high, double[] value, String[] labels,
+      String[] featureNames) {
+    this.feature = feature;
+    this.threshold = threshold;
+    this.low = low;
+    this.high = high;
+    this.value = value;
+    this.labels = labels;
+    this.featureNames = featureNames;
+  }
+
+  /**
+   * Compiles a Tribuo tree; {@code index} maps the planner's feature names to vector positions (a
+   * feature the vector lacks reads as 0, as Tribuo reads a missing feature).
+   */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  public static CompiledTree of(TreeModel<?> model, Map<String, Integer> index, String[] names) {
+    return compile((TreeModel) model, index, names);
+  }
+
+  private static <T extends Output<T>> CompiledTree compile(TreeModel<T> model, Map<String, Integer> index, String[] names) {
+    Node<T> root = model instanceof IndependentRegressionTreeModel ir ? rootOf(ir) : model.getRoot();
+    ImmutableFeatureMap fmap = model.getFeatureIDMap();
+    List<Node<T>> nodes = new ArrayList<>();
+    nodes.add(root);
+    List<String> labelNames = new ArrayList<>();
+    int[] f = new int[16];
+    double[] t = new double[16];
+    int[] lo = new int[16];
+    int[] hi = new int[16];
+    double[] v = new double[16];
+    for (int i = 0; i < nodes.size(); i++) {
+      if (i >= f.length) {
+        f = java.util.Arrays.copyOf(f, f.length * 2);
+        t = java.util.Arrays.copyOf(t, t.length * 2);
+        lo = java.util.Arrays.copyOf(lo, lo.length * 2);
+        hi = java.util.Arrays.copyOf(hi, hi.length * 2);
+        v = java.util.Arrays.copyOf(v, v.length * 2);
+      }
+      Node<T> n = nodes.get(i);
+      if (n instanceof SplitNode<T> s) {
+        String name = fmap.get(s.getFeatureID()).getName();
+        Integer pos = index.get(name);
+        f[i] = pos == null ? -1 : pos;
+        t[i] = s.splitValue();
+        lo[i] = nodes.size();
+        nodes.add(s.getLessThanOrEqual());
+        hi[i] = nodes.size();
+        nodes.add(s.getGreaterThan());
+      } else {
+        LeafNode<T> leaf = (LeafNode<T>) n;
+        f[i] = -2;
+        T out = leaf.getOutput();
+        if (out instanceof Regressor r) {
+          v[i] = r.getValues()[0];
+        } else if (out instanceof Label l) {
+          int k = labelNames.indexOf(l.getLabel());
+          if (k < 0) {
+            k = labelNames.size();
+            labelNames.add(l.getLabel());
+          }
+          v[i] = k;
+        } else {
+          throw new IllegalArgumentException("unsupported tree output " + out.getClass().getName());
+        }
+      }
+    }
+    int size = nodes.size();
+    return new CompiledTree(java.util.Arrays.copyOf(f, size), java.util.Arrays.copyOf(t, size),
+        java.util.Arrays.copyOf(lo, size), java.util.Arrays.copyOf(hi, size), java.util.Arrays.copyOf(v, size),
+        labelNames.toArray(String[]::new), names);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <T extends Output<T>> Node<T> rootOf(IndependentRegressionTreeModel m) {
+    return (Node<T>) m.getRoots().values().iterator().next();
+  }
+
+  private int leaf(double[] x) {
+    int i = 0;
+    while (feature[i] != -2) {
+      double xv = feature[i] < 0 ? 0 : x[feature[i]];
+      i = xv > threshold[i] ? high[i] : low[i];
+    }
+    return i;
+  }
+
+  /** A regression tree's prediction. */
+  public double predict(double[] x) {
+    return value[leaf(x)];
+  }
+
+  /** A classification tree's label. */
+  public String label(double[] x) {
+    return labels[(int) value[leaf(x)]];
+  }
+
+  public int nodes() {
+    return feature.length;
+  }
+
+  /** One split on a prediction's path: the feature, the threshold, and which side the input took. */
+  public record Step(String feature, double threshold, boolean above, double value) {}
+
+  /** The splits from the root to the input's leaf. */
+  public List<Step> path(double[] x) {
+    List<Step> steps = new ArrayList<>();
+    int i = 0;
+    while (feature[i] != -2) {
+      double xv = feature[i] < 0 ? 0 : x[feature[i]];
+      boolean above = xv > threshold[i];
+      steps.add(new Step(feature[i] < 0 ? "?" : featureNames[feature[i]], threshold[i], above, xv));
+      i = above ? high[i] : low[i];
+    }
+    return steps;
+  }
+}

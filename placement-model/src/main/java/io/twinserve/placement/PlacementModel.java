@@ -1,0 +1,240 @@
+package io.twinserve.placement;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.tribuo.Model;
+import org.tribuo.common.tree.TreeModel;
+
+/**
+ * A trained model folder: one Tribuo-serialized tree per target ({@code TARGET.tribuo}) and
+ * {@code model.json} ({@link Meta}: the dataset's provenance, training settings, feature ranges and
+ * held-out scores).
+ */
+public final class PlacementModel {
+  public static final String META = "model.json";
+  public static final int FORMAT = 1;
+  /** The shipped default model's resource folder. */
+  public static final String DEFAULT_RESOURCE = "default-model/";
+
+  /**
+   * @param targets per target: its feature set, feature names in vector order, kind and snapping grid
+   * @param ranges per numeric feature: [min, max] over the training examples
+   * @param categories per categorical (model, pool): the values seen in training
+   */
+  public record Meta(int format, String twinserveVersion, String commit, Map<String, Object> dataset,
+      Map<String, Object> training, Map<String, TargetMeta> targets, Map<String, double[]> ranges,
+      Map<String, List<String>> categories, Map<String, Trainer.Report> reports) {}
+
+  /** How a target's tree is read. */
+  public record TargetMeta(String features, List<String> featureNames, boolean classification, boolean ratioToOffered,
+      double[] snap) {}
+
+  /** A target ready to predict. */
+  public record Target(String name, Features features, CompiledTree tree, Map<String, Integer> index,
+      TargetMeta meta, TreeModel<?> tribuo) {}
+
+  private final Meta meta;
+  private final Map<String, Target> targets;
+  private final String source;
+
+  private PlacementModel(Meta meta, Map<String, Target> targets, String source) {
+    this.meta = meta;
+    this.targets = targets;
+    this.source = source;
+  }
+
+  public Meta meta() {
+    return meta;
+  }
+
+  public String source() {
+    return source;
+  }
+
+  public Target target(String name) {
+    return targets.get(name);
+  }
+
+  public boolean has(String name) {
+    return targets.containsKey(name);
+  }
+
+  /** Writes fitted targets and their metadata into a folder. */
+  public static void write(Path dir, List<Trainer.Fitted> fitted, List<Dataset.Provenance> datasets,
+      Map<String, Object> training, String version, String commit, List<SweepRow> rows) throws IOException {
+    Dataset.Provenance dataset = datasets.getFirst();
+    Files.createDirectories(dir);
+    Map<String, TargetMeta> targets = new LinkedHashMap<>();
+    Map<String, double[]> ranges = new LinkedHashMap<>();
+    for (Trainer.Fitted f : fitted) {
+      f.model().serializeToFile(dir.resolve(f.target() + ".tribuo"));
+      targets.put(f.target(), new TargetMeta(f.features().name(), f.featureNames(), f.classification(),
+          f.ratioToOffered(), f.snap()));
+    }
+    // ranges of every numeric feature over the rows that started
+    for (SweepRow r : rows) {
+      if (!r.fits()) {
+        continue;
+      }
+      WorkloadFeatures w = WorkloadFeatures.of(r);
+      List<String> names = Features.CONFIGURED.numericNames();
+      double[] v = Features.CONFIGURED.numeric(w);
+      for (int i = 0; i < names.size(); i++) {
+        double[] mm = ranges.computeIfAbsent(names.get(i), k -> new double[] {Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY});
+        mm[0] = Math.min(mm[0], v[i]);
+        mm[1] = Math.max(mm[1], v[i]);
+      }
+    }
+    Map<String, List<String>> categories = new LinkedHashMap<>();
+    categories.put("model", rows.stream().map(SweepRow::model).distinct().sorted().toList());
+    categories.put("pool", rows.stream().map(SweepRow::pool).distinct().sorted().toList());
+    Map<String, Object> ds = new LinkedHashMap<>();
+    ds.put("spec_name", dataset.specName());
+    ds.put("spec_sha256", dataset.specSha256());
+    ds.put("spec_yaml", dataset.specYaml());
+    ds.put("twinserve_version", dataset.twinserveVersion());
+    ds.put("commit", dataset.commit());
+    ds.put("seed", dataset.seed());
+    ds.put("calibrations", dataset.calibrations());
+    ds.put("rows", rows.size());
+    ds.put("simulations", datasets.stream().mapToLong(Dataset.Provenance::simulations).sum());
+    if (datasets.size() > 1) {
+      List<Map<String, Object>> parts = new ArrayList<>();
+      for (Dataset.Provenance p : datasets) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("spec_name", p.specName());
+        m.put("spec_sha256", p.specSha256());
+        m.put("commit", p.commit());
+        m.put("scenarios", p.scenarios());
+        m.put("simulations", p.simulations());
+        parts.add(m);
+      }
+      ds.put("parts", parts);
+    }
+    Meta meta = new Meta(FORMAT, version, commit, ds, training, targets, ranges, categories, Trainer.reports(fitted));
+    Dataset.JSON.writeValue(dir.resolve(META).toFile(), meta);
+  }
+
+  /** Loads a model folder; a missing, corrupt or mismatched file is named in the error. */
+  public static PlacementModel load(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      throw new NoSuchFileException(dir.toString(), null, "no such model folder (a 'twinserve train' output)");
+    }
+    return load(name -> {
+      Path p = dir.resolve(name);
+      if (!Files.isRegularFile(p)) {
+        throw new NoSuchFileException(p.toString(), null, "missing from the model folder");
+      }
+      return Files.newInputStream(p);
+    }, dir.toString());
+  }
+
+  /** The shipped default model. */
+  public static PlacementModel builtIn() throws IOException {
+    return load(name -> {
+      InputStream in = PlacementModel.class.getResourceAsStream(DEFAULT_RESOURCE + name);
+      if (in == null) {
+        throw new NoSuchFileException("default model resource " + name);
+      }
+      return in;
+    }, "the built-in model");
+  }
+
+  interface Opener {
+    InputStream open(String name) throws IOException;
+  }
+
+  private static PlacementModel load(Opener opener, String source) throws IOException {
+    Meta meta;
+    try (InputStream in = opener.open(META)) {
+      meta = Dataset.JSON.readValue(in, Meta.class);
+    } catch (JsonProcessingException e) {
+      throw new IOException(source + "/" + META + ": is not a placement model description (line "
+          + (e.getLocation() == null ? "?" : e.getLocation().getLineNr()) + "): " + e.getOriginalMessage(), e);
+    }
+    if (meta.format() != FORMAT) {
+      throw new IOException(source + "/" + META + ": format " + meta.format() + ", but this twinserve reads format "
+          + FORMAT + "; retrain with 'twinserve train'");
+    }
+    Map<String, Target> targets = new HashMap<>();
+    for (Map.Entry<String, TargetMeta> e : meta.targets().entrySet()) {
+      String file = e.getKey() + ".tribuo";
+      Model<?> m;
+      try (InputStream in = opener.open(file)) {
+        m = Model.deserializeFromStream(in);
+      } catch (IOException | RuntimeException ex) {
+        if (ex instanceof NoSuchFileException nsf) {
+          throw nsf;
+        }
+        throw new IOException(source + "/" + file + ": is not a readable Tribuo model (corrupt or truncated?): " + ex, ex);
+      }
+      if (!(m instanceof TreeModel<?> tree)) {
+        throw new IOException(source + "/" + file + ": holds a " + m.getClass().getSimpleName() + ", not a CART tree");
+      }
+      TargetMeta tm = e.getValue();
+      Map<String, Integer> index = new HashMap<>();
+      for (int i = 0; i < tm.featureNames().size(); i++) {
+        index.put(tm.featureNames().get(i), i);
+      }
+      for (String f : tree.getFeatures()) {
+        if (!index.containsKey(f)) {
+          throw new IOException(source + "/" + file + ": splits on feature '" + f + "', which " + META
+              + " does not list for target " + e.getKey());
+        }
+      }
+      CompiledTree compiled = CompiledTree.of(tree, index, tm.featureNames().toArray(String[]::new));
+      targets.put(e.getKey(), new Target(e.getKey(), Features.valueOf(tm.features()), compiled, index, tm, tree));
+    }
+    for (String required : List.of("served", "slots", "throughput", "starving")) {
+      if (!targets.containsKey(required)) {
+        throw new IOException(source + "/" + META + ": has no target '" + required + "'");
+      }
+    }
+    return new PlacementModel(meta, targets, source);
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static <T extends org.tribuo.Output<T>> TreeModel<T> castTree(TreeModel<?> m) {
+    return (TreeModel) m;
+  }
+
+  /** The vector a target's tree reads; an unknown category is an error naming the feature. */
+  public double[] vector(Target t, WorkloadFeatures w) {
+    double[] v = java.util.Arrays.copyOf(t.features().numeric(w), t.meta().featureNames().size());
+    for (String c : t.features().categorical(w)) {
+      Integer i = t.index().get(c);
+      if (i == null) {
+        String key = c.substring(0, c.indexOf('='));
+        throw new IllegalArgumentException(key + " '" + c.substring(c.indexOf('=') + 1) + "' is not among the trained "
+            + key + "s: " + String.join(", ", meta.categories().getOrDefault(key, List.of())) + " (" + source + ")");
+      }
+      v[i] = 1;
+    }
+    return v;
+  }
+
+  /** Warnings for numeric features outside the training range, naming each. */
+  public List<String> outOfRange(WorkloadFeatures w) {
+    List<String> out = new ArrayList<>();
+    List<String> names = Features.CONFIGURED.numericNames();
+    double[] v = Features.CONFIGURED.numeric(w);
+    for (int i = 0; i < names.size(); i++) {
+      double[] mm = meta.ranges().get(names.get(i));
+      if (mm != null && (v[i] < mm[0] - 1e-9 * Math.abs(mm[0]) || v[i] > mm[1] + 1e-9 * Math.abs(mm[1]))) {
+        out.add(String.format(java.util.Locale.ROOT, "%s = %s is outside the training range [%s, %s] (%s): the"
+            + " prediction extrapolates", names.get(i), Features.num(v[i]), Features.num(mm[0]), Features.num(mm[1]),
+            Features.describe(names.get(i))));
+      }
+    }
+    return out;
+  }
+}

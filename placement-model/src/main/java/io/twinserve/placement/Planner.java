@@ -1,0 +1,286 @@
+package io.twinserve.placement;
+
+import io.twinserve.traces.spec.LengthsSpec;
+import io.twinserve.twin.profile.Profiles;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Turns a workload into a configuration with a trained {@link PlacementModel}: how many adapters one
+ * GPU serves without starving, its slot count, its pool, tp and KV setting, and the throughput to
+ * expect, with the tree rules that led there; {@link #verify} checks a plan with a twin run.
+ */
+public final class Planner {
+  private final PlacementModel model;
+  private final SweepSpec trainingSpec;
+
+  public Planner(PlacementModel model) {
+    this.model = model;
+    Object yaml = model.meta().dataset().get("spec_yaml");
+    this.trainingSpec = yaml == null ? null : Sweeps.parse(yaml.toString(), Path.of(model.source(), "model.json#spec_yaml"));
+  }
+
+  public PlacementModel model() {
+    return model;
+  }
+
+  /**
+   * A workload to plan for.
+   *
+   * @param adapters adapters the workload serves in all
+   * @param rates per-adapter rates of its three popularity tiers (requests/s), highest first
+   * @param ranks a rank triple (round-robin over the adapters)
+   * @param pools pools the plan may use (null or empty: any the model knows)
+   * @param lengths the request lengths (for {@link #verify}); may be null
+   */
+  public record Request(String model, int adapters, double[] rates, int[] ranks, double promptMean, double outputMean,
+      double cv, List<String> pools, Labels.Objective objective, LengthsSpec lengths) {}
+
+  /**
+   * A recommendation.
+   *
+   * @param servedPerGpu adapters one replica serves (the model's optimum, or all when fewer)
+   * @param replicas replicas needed for all the adapters at that count
+   * @param predictedServedMax the model's optimum served adapters per replica for this workload
+   * @param throughputTps predicted tokens/s of one replica at this configuration
+   * @param offeredTps tokens/s one replica is offered
+   * @param rules the tree paths in plain words, per target
+   */
+  public record Plan(String model, int adapters, int servedPerGpu, int replicas, int predictedServedMax, int maxAdapters,
+      String pool, int tp, int kvCacheLen, double throughputTps, double offeredTps, boolean predictedStarving,
+      Map<String, List<String>> rules, List<String> warnings, WorkloadFeatures features) {}
+
+  /** The recommendation with the trees' rules in plain words and out-of-range warnings. */
+  public Plan plan(Request r) {
+    return plan(r, true);
+  }
+
+  /**
+   * The recommendation alone: the same figures as {@link #plan} without the explanation (no strings
+   * built); what a caller on a hot path uses, and what the latency benchmark measures.
+   */
+  public Plan predict(Request r) {
+    return plan(r, false);
+  }
+
+  private Plan plan(Request r, boolean explain) {
+    if (r.rates() == null || r.rates().length != 3 || r.ranks() == null || r.ranks().length != 3) {
+      throw new IllegalArgumentException("a plan needs three tier rates and a rank triple");
+    }
+    if (r.adapters() < 1) {
+      throw new IllegalArgumentException("adapters must be >= 1, got " + r.adapters());
+    }
+    List<String> pools = allowedPools(r.pools());
+    List<String> warnings = new ArrayList<>();
+    Map<String, List<String>> rules = explain ? new LinkedHashMap<>() : null;
+    WorkloadFeatures w = new WorkloadFeatures(r.model(), pools.getFirst(), Math.min(r.adapters(), (int) maxServed()),
+        r.rates(), r.ranks(), r.promptMean(), r.outputMean(), r.cv(), 0, defaultTp(), defaultKv());
+    // placement first at the demand the replica would see, then the served count on that placement
+    w = placement(w, pools, r.objective(), rules);
+    int nStar = (int) served(w, rules);
+    int n = Math.min(r.adapters(), nStar);
+    if (n != w.served() && n > 0) {
+      w = placement(w.withServed(n), pools, r.objective(), rules);
+      nStar = (int) served(w, rules);
+      n = Math.min(r.adapters(), nStar);
+    }
+    if (n == 0) {
+      warnings.add("even the smallest served count the model knows (" + (int) minServed() + ") starves at these rates;"
+          + " the plan shows that count, which will starve: split the adapters' traffic or use a bigger GPU");
+      n = Math.min(r.adapters(), (int) minServed());
+    }
+    w = w.withServed(n);
+    int slots = slots(w, rules);
+    w = w.withSlots(slots);
+    if (explain) {
+      warnings.addAll(0, model.outOfRange(w));
+    }
+    PlacementModel.Target tput = model.target("throughput");
+    double ratio = tput.tree().predict(model.vector(tput, w));
+    PlacementModel.Target starving = model.target("starving");
+    double[] sv = model.vector(starving, w);
+    boolean starves = starving.tree().label(sv).equals("starves");
+    if (explain) {
+      rules.put("starving", words(starving.tree().path(sv), "predicted: " + starving.tree().label(sv)));
+    }
+    int replicas = (r.adapters() + n - 1) / n;
+    return new Plan(r.model(), r.adapters(), n, replicas, nStar, slots, w.pool(), w.tp(), w.kvCacheLen(),
+        Trainer.round(ratio * w.offeredTps()), Trainer.round(w.offeredTps()), starves,
+        rules == null ? Map.of() : rules, warnings, w);
+  }
+
+  private double served(WorkloadFeatures w, Map<String, List<String>> rules) {
+    PlacementModel.Target t = model.target("served");
+    double[] v = model.vector(t, w);
+    double raw = t.tree().predict(v);
+    double snapped = Trainer.snap(raw, t.meta().snap());
+    explain(rules, "served", () -> words(t.tree().path(v), String.format(Locale.ROOT, "%.1f adapters, rounded to %d of the grid", raw,
+        (int) snapped)));
+    return snapped;
+  }
+
+  private int slots(WorkloadFeatures w, Map<String, List<String>> rules) {
+    PlacementModel.Target t = model.target("slots");
+    double[] v = model.vector(t, w);
+    double raw = t.tree().predict(v);
+    List<Double> allowed = new ArrayList<>();
+    for (double g : t.meta().snap()) {
+      if (g <= w.served()) {
+        allowed.add(g);
+      }
+    }
+    int slots;
+    if (allowed.isEmpty()) {
+      slots = w.served();
+    } else {
+      slots = (int) Trainer.snap(raw, allowed.stream().mapToDouble(Double::doubleValue).toArray());
+    }
+    int chosen = slots;
+    explain(rules, "slots", () -> words(t.tree().path(v), String.format(Locale.ROOT, "%.1f slots, rounded to %d", raw, chosen)));
+    return slots;
+  }
+
+  private WorkloadFeatures placement(WorkloadFeatures w, List<String> pools, Labels.Objective objective,
+      Map<String, List<String>> rules) {
+    String pool = pools.getFirst();
+    int tp = w.tp();
+    int kv = w.kvCacheLen();
+    if (model.has("pool") && pools.size() > 1) {
+      PlacementModel.Target t = model.target("pool");
+      double[] v = model.vector(t, w);
+      String p = t.tree().label(v);
+      String fallback = pool;
+      explain(rules, "pool", () -> {
+        List<String> words = words(t.tree().path(v), "predicted: " + p);
+        if (!pools.contains(p)) {
+          words.add("(" + p + " is not allowed; using " + fallback + ")");
+        }
+        return words;
+      });
+      if (pools.contains(p)) {
+        pool = p;
+      }
+    }
+    if (model.has("tp")) {
+      PlacementModel.Target t = model.target("tp");
+      double[] v = model.vector(t, w);
+      tp = Integer.parseInt(t.tree().label(v));
+      int chosen = tp;
+      explain(rules, "tp", () -> words(t.tree().path(v), "predicted: tp " + chosen));
+    }
+    if (model.has("kv_cache_len")) {
+      PlacementModel.Target t = model.target("kv_cache_len");
+      double[] v = model.vector(t, w);
+      kv = Integer.parseInt(t.tree().label(v));
+      int chosen = kv;
+      explain(rules, "kv_cache_len", () -> words(t.tree().path(v), "predicted: " + (chosen == 0 ? "from memory" : chosen + " tokens")));
+    }
+    return w.withPlacement(pool, tp, kv);
+  }
+
+  private static void explain(Map<String, List<String>> rules, String key, java.util.function.Supplier<List<String>> words) {
+    if (rules != null) {
+      rules.put(key, words.get());
+    }
+  }
+
+  private List<String> allowedPools(List<String> requested) {
+    List<String> known = model.meta().categories().getOrDefault("pool", List.of());
+    if (requested == null || requested.isEmpty()) {
+      return known;
+    }
+    for (String p : requested) {
+      if (!known.contains(p)) {
+        throw new IllegalArgumentException("pool '" + p + "' is not among the trained pools: " + String.join(", ", known));
+      }
+    }
+    return List.copyOf(requested);
+  }
+
+  private int defaultTp() {
+    return trainingSpec == null ? 1 : trainingSpec.tp().getFirst();
+  }
+
+  private int defaultKv() {
+    return trainingSpec == null ? 0 : trainingSpec.kvCacheLen().getFirst();
+  }
+
+  private double maxServed() {
+    double[] g = model.target("served").meta().snap();
+    return g[g.length - 1];
+  }
+
+  private double minServed() {
+    for (double g : model.target("served").meta().snap()) {
+      if (g > 0) {
+        return g;
+      }
+    }
+    return 1;
+  }
+
+  /** A tree path in plain words: each feature's interval on the path, in the order first split on. */
+  static List<String> words(List<CompiledTree.Step> path, String outcome) {
+    Map<String, double[]> bounds = new LinkedHashMap<>();
+    Map<String, Double> values = new LinkedHashMap<>();
+    for (CompiledTree.Step s : path) {
+      double[] b = bounds.computeIfAbsent(s.feature(), k -> new double[] {Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY});
+      if (s.above()) {
+        b[0] = Math.max(b[0], s.threshold());
+      } else {
+        b[1] = Math.min(b[1], s.threshold());
+      }
+      values.put(s.feature(), s.value());
+    }
+    List<String> out = new ArrayList<>();
+    for (Map.Entry<String, double[]> e : bounds.entrySet()) {
+      String f = e.getKey();
+      double[] b = e.getValue();
+      double v = values.get(f);
+      if (f.contains("=")) {
+        out.add((v > 0.5 ? "" : "not: ") + Features.describe(f));
+        continue;
+      }
+      String range = b[0] == Double.NEGATIVE_INFINITY ? "<= " + Features.num(b[1])
+          : b[1] == Double.POSITIVE_INFINITY ? "> " + Features.num(b[0])
+          : "in (" + Features.num(b[0]) + ", " + Features.num(b[1]) + "]";
+      out.add(Features.describe(f) + " is " + Features.num(v) + ", " + range);
+    }
+    out.add("=> " + outcome);
+    return out;
+  }
+
+  /** A twin run of a plan's configuration, against the prediction. */
+  public record Verification(SweepRow simulated, double predictedThroughputTps, double errorPct, boolean predictedStarving) {}
+
+  /**
+   * Runs the plan's configuration for one replica of the workload (its served adapters per GPU, same
+   * tiers, ranks and lengths) through the twin for the training spec's window, to the end.
+   */
+  public Verification verify(Plan plan, Request r, Profiles profiles, Path baseDir) {
+    if (trainingSpec == null) {
+      throw new IllegalStateException("the model records no training spec; cannot build the twin run");
+    }
+    SweepSpec.ModelEntry me = trainingSpec.models().stream().filter(m -> m.model().equals(plan.model())).findFirst()
+        .orElse(new SweepSpec.ModelEntry(plan.model(), List.of()));
+    SweepSpec.PoolEntry pe = trainingSpec.pools().stream().filter(p -> p.name().equals(plan.pool())).findFirst()
+        .orElseThrow(() -> new IllegalStateException("pool " + plan.pool() + " is not in the training spec"));
+    SweepSpec.LengthShape shape = r.lengths() != null ? new SweepSpec.LengthShape("workload", r.lengths())
+        : trainingSpec.lengths().getFirst();
+    SweepSpec one = new SweepSpec("verify", null, trainingSpec.seed(), trainingSpec.windowS(), List.of(me), List.of(pe),
+        List.of(plan.servedPerGpu()), List.of(plan.maxAdapters()), List.of(3.0, 2.0, 1.0), 3,
+        List.of(WorkloadFeatures.rankList(r.ranks())), List.of(plan.tp()), List.of(plan.kvCacheLen()), List.of(shape),
+        List.of(r.cv()), trainingSpec.replica(), null, false);
+    Sweep sweep = new Sweep(one, baseDir, profiles);
+    Scenario s = new Scenario(0, 0, me, pe, shape, r.cv(), WorkloadFeatures.rankList(r.ranks()), r.rates(),
+        plan.servedPerGpu(), plan.maxAdapters(), plan.tp(), plan.kvCacheLen());
+    SweepRow row = sweep.simulate(s);
+    double err = row.throughputTps() == 0 ? Double.NaN
+        : 100 * (plan.throughputTps() - row.throughputTps()) / row.throughputTps();
+    return new Verification(row, plan.throughputTps(), Trainer.round(err), plan.predictedStarving());
+  }
+}

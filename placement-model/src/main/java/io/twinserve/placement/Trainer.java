@@ -1,0 +1,395 @@
+package io.twinserve.placement;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.tribuo.Example;
+import org.tribuo.MutableDataset;
+import org.tribuo.Output;
+import org.tribuo.OutputFactory;
+import org.tribuo.classification.Label;
+import org.tribuo.classification.LabelFactory;
+import org.tribuo.classification.dtree.CARTClassificationTrainer;
+import org.tribuo.classification.dtree.impurity.GiniIndex;
+import org.tribuo.common.tree.TreeModel;
+import org.tribuo.impl.ArrayExample;
+import org.tribuo.provenance.SimpleDataSourceProvenance;
+import org.tribuo.regression.RegressionFactory;
+import org.tribuo.regression.Regressor;
+import org.tribuo.regression.rtree.CARTRegressionTrainer;
+import org.tribuo.regression.rtree.impurity.MeanSquaredError;
+
+/**
+ * Fits the placement targets with Tribuo CART trees. For each target, whole workloads (families) are
+ * held out for the final report; on the rest, depth and minimum leaf weight are chosen by k-fold
+ * cross-validation over workloads, never splitting one workload's rows between training and test.
+ */
+public final class Trainer {
+
+  /**
+   * @param folds k of the cross-validation
+   * @param holdOut share of workloads held out for the report
+   * @param depths candidate maximum depths
+   * @param minChildWeights candidate minimum leaf weights
+   * @param ttftP90Ms the TTFT p90 bound of the cost objective
+   */
+  public record Options(int folds, double holdOut, long seed, int[] depths, float[] minChildWeights,
+      Labels.Objective objective, double ttftP90Ms, int threads) {
+
+    public static Options defaults() {
+      return new Options(5, 0.2, 1L, new int[] {8, 12, 16, 24}, new float[] {1f, 2f, 5f},
+          Labels.Objective.COST, 2000, Runtime.getRuntime().availableProcessors());
+    }
+  }
+
+  /** One target's examples: feature vectors, targets (a number or a label) and workload groups. */
+  record Examples(String target, Features features, boolean classification, List<double[]> x,
+      List<String> categorical, List<Double> y, List<String> labels, List<String> groups, List<Double> scale,
+      double[] snap) {}
+
+  /** A fitted target and its scores. */
+  public record Fitted(String target, TreeModel<?> model, CompiledTree tree, Features features, List<String> featureNames,
+      boolean classification, boolean ratioToOffered, double[] snap, Report report) {}
+
+  /**
+   * One target's figures on held-out workloads. SMAPE and R² for regressors (of the value the planner
+   * reports: snapped to the grid for counts), accuracy for classifiers.
+   */
+  public record Report(String target, String kind, int examples, int trainWorkloads, int heldOutWorkloads,
+      int heldOutExamples, int depth, float minChildWeight, double cvScore, double smapePct, double rawSmapePct,
+      double r2, double accuracy, int nodes, boolean compiledAgrees, double seconds) {}
+
+  private final Options options;
+
+  public Trainer(Options options) {
+    this.options = options;
+  }
+
+  /** Fits every target the dataset supports. */
+  public List<Fitted> train(List<SweepRow> rows) {
+    List<SweepRow> fitting = rows.stream().filter(SweepRow::fits).toList();
+    List<Examples> targets = new ArrayList<>();
+    targets.add(servedExamples(fitting));
+    targets.add(slotsExamples(fitting));
+    targets.add(throughputExamples(fitting));
+    targets.add(starvingExamples(fitting));
+    List<Labels.Placement> placements = Labels.placements(fitting, options.objective(), options.ttftP90Ms());
+    if (distinct(fitting, SweepRow::pool) > 1) {
+      targets.add(placementExamples("pool", placements, r -> r.pool()));
+    }
+    if (distinct(fitting, SweepRow::tp) > 1) {
+      targets.add(placementExamples("tp", placements, r -> Integer.toString(r.tp())));
+    }
+    if (distinct(fitting, SweepRow::kvCacheLen) > 1) {
+      targets.add(placementExamples("kv_cache_len", placements, r -> Integer.toString(r.kvCacheLen())));
+    }
+    List<Fitted> out = new ArrayList<>();
+    for (Examples e : targets) {
+      if (e.x().size() < 2 * options.folds()) {
+        throw new IllegalArgumentException("the dataset has " + e.x().size() + " examples for target " + e.target()
+            + "; at least " + 2 * options.folds() + " are needed (sweep more workloads)");
+      }
+      out.add(fit(e));
+    }
+    return out;
+  }
+
+  private static int distinct(List<SweepRow> rows, java.util.function.Function<SweepRow, Object> f) {
+    return (int) rows.stream().map(f).distinct().count();
+  }
+
+  private static double[] values(List<Integer> v, boolean withZero) {
+    TreeSet<Integer> s = new TreeSet<>(v);
+    if (withZero) {
+      s.add(0);
+    }
+    return s.stream().mapToDouble(Integer::doubleValue).toArray();
+  }
+
+  Examples servedExamples(List<SweepRow> rows) {
+    Examples e = empty("served", Features.FAMILY, false,
+        values(rows.stream().map(SweepRow::served).toList(), true));
+    for (Labels.Served s : Labels.served(rows)) {
+      add(e, WorkloadFeatures.of(s.example()), s.example().familyKey(), s.optimum(), null, 1);
+    }
+    return e;
+  }
+
+  Examples slotsExamples(List<SweepRow> rows) {
+    Examples e = empty("slots", Features.WORKLOAD, false, values(rows.stream().map(SweepRow::slots).toList(), false));
+    for (Labels.Slots s : Labels.slots(rows)) {
+      add(e, WorkloadFeatures.of(s.example()), s.example().familyKey(), s.optimum(), null, 1);
+    }
+    return e;
+  }
+
+  Examples throughputExamples(List<SweepRow> rows) {
+    Examples e = empty("throughput", Features.CONFIGURED, false, null);
+    for (SweepRow r : rows) {
+      if (!r.starving()) {
+        WorkloadFeatures w = WorkloadFeatures.of(r);
+        // the tree learns the share of the offered load served; the planner multiplies it back
+        add(e, w, r.familyKey(), r.throughputTps() / w.offeredTps(), null, w.offeredTps());
+      }
+    }
+    return e;
+  }
+
+  Examples starvingExamples(List<SweepRow> rows) {
+    Examples e = empty("starving", Features.CONFIGURED, true, null);
+    for (SweepRow r : rows) {
+      add(e, WorkloadFeatures.of(r), r.familyKey(), 0, r.starving() ? "starves" : "serves", 1);
+    }
+    return e;
+  }
+
+  Examples placementExamples(String target, List<Labels.Placement> placements,
+      java.util.function.Function<SweepRow, String> label) {
+    Examples e = empty(target, Features.DEMAND, true, null);
+    for (Labels.Placement p : placements) {
+      add(e, WorkloadFeatures.of(p.best()), p.best().familyKey(), 0, label.apply(p.best()), 1);
+    }
+    return e;
+  }
+
+  private static Examples empty(String target, Features f, boolean classification, double[] snap) {
+    return new Examples(target, f, classification, new ArrayList<>(), new ArrayList<>(), new ArrayList<>(),
+        new ArrayList<>(), new ArrayList<>(), new ArrayList<>(), snap);
+  }
+
+  private static void add(Examples e, WorkloadFeatures w, String group, double y, String label, double scale) {
+    e.x().add(e.features().numeric(w));
+    e.categorical().add(String.join("\u0000", e.features().categorical(w)));
+    e.y().add(y);
+    e.labels().add(label);
+    e.groups().add(group);
+    e.scale().add(scale);
+  }
+
+  private Fitted fit(Examples e) {
+    long t0 = System.nanoTime();
+    // feature vector: numeric features, then one-hot categoricals by name
+    List<String> names = new ArrayList<>(e.features().numericNames());
+    TreeSet<String> cats = new TreeSet<>();
+    for (String c : e.categorical()) {
+      cats.addAll(Arrays.asList(c.split("\u0000")));
+    }
+    names.addAll(cats);
+    Map<String, Integer> index = new HashMap<>();
+    for (int i = 0; i < names.size(); i++) {
+      index.put(names.get(i), i);
+    }
+    int n = e.x().size();
+    double[][] vectors = new double[n][];
+    for (int i = 0; i < n; i++) {
+      double[] v = Arrays.copyOf(e.x().get(i), names.size());
+      for (String c : e.categorical().get(i).split("\u0000")) {
+        v[index.get(c)] = 1;
+      }
+      vectors[i] = v;
+    }
+    // workloads, shuffled by the seed; the first share is held out
+    List<String> groups = new ArrayList<>(new TreeSet<>(e.groups()));
+    Collections.shuffle(groups, new java.util.Random(options.seed() ^ e.target().hashCode()));
+    int held = (int) Math.round(groups.size() * options.holdOut());
+    Map<String, Integer> fold = new HashMap<>();
+    for (int i = 0; i < groups.size(); i++) {
+      fold.put(groups.get(i), i < held ? -1 : (i - held) % options.folds());
+    }
+    int[] foldOf = new int[n];
+    for (int i = 0; i < n; i++) {
+      foldOf[i] = fold.get(e.groups().get(i));
+    }
+    String[] nameArray = names.toArray(String[]::new);
+    // cross-validation over the candidate settings
+    record Setting(int depth, float mcw) {}
+    List<Setting> settings = new ArrayList<>();
+    for (int d : options.depths()) {
+      for (float m : options.minChildWeights()) {
+        settings.add(new Setting(d, m));
+      }
+    }
+    double[][] scores = new double[settings.size()][options.folds()];
+    try (ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, options.threads()))) {
+      List<Future<?>> futures = new ArrayList<>();
+      for (int s = 0; s < settings.size(); s++) {
+        for (int k = 0; k < options.folds(); k++) {
+          int si = s;
+          int ki = k;
+          futures.add(pool.submit(() -> {
+            Setting st = settings.get(si);
+            List<Integer> train = new ArrayList<>();
+            List<Integer> test = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+              if (foldOf[i] >= 0) {
+                (foldOf[i] == ki ? test : train).add(i);
+              }
+            }
+            TreeModel<?> m = trainOn(e, vectors, nameArray, train, st.depth(), st.mcw());
+            CompiledTree tree = CompiledTree.of(m, index, nameArray);
+            scores[si][ki] = score(e, vectors, tree, test)[0];
+          }));
+        }
+      }
+      for (Future<?> f : futures) {
+        f.get();
+      }
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(ex);
+    } catch (ExecutionException ex) {
+      throw new IllegalStateException("training " + e.target() + " failed: " + ex.getCause(), ex.getCause());
+    }
+    int best = 0;
+    double bestScore = Double.POSITIVE_INFINITY;
+    for (int s = 0; s < settings.size(); s++) {
+      double mean = Arrays.stream(scores[s]).average().orElse(Double.NaN);
+      if (mean < bestScore - 1e-12) {
+        bestScore = mean;
+        best = s;
+      }
+    }
+    Setting chosen = settings.get(best);
+    List<Integer> train = new ArrayList<>();
+    List<Integer> test = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      (foldOf[i] < 0 ? test : train).add(i);
+    }
+    TreeModel<?> model = trainOn(e, vectors, nameArray, train, chosen.depth(), chosen.mcw());
+    CompiledTree tree = CompiledTree.of(model, index, nameArray);
+    double[] held0 = score(e, vectors, tree, test);
+    boolean agrees = agrees(e, model, tree, vectors, nameArray, test);
+    Report report = new Report(e.target(), e.classification() ? "classification" : "regression", n,
+        groups.size() - held, held, test.size(), chosen.depth(), chosen.mcw(), round(bestScore),
+        e.classification() ? Double.NaN : round(held0[0]), e.classification() ? Double.NaN : round(held0[1]),
+        e.classification() ? Double.NaN : round(held0[2]), e.classification() ? round(1 - held0[0]) : Double.NaN,
+        tree.nodes(), agrees, round((System.nanoTime() - t0) / 1e9));
+    return new Fitted(e.target(), model, tree, e.features(), List.copyOf(names), e.classification(),
+        e.target().equals("throughput"), e.snap(), report);
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static <T extends Output<T>> TreeModel<T> castModel(TreeModel<?> m) {
+    return (TreeModel) m;
+  }
+
+  private TreeModel<?> trainOn(Examples e, double[][] vectors, String[] names, List<Integer> idx, int depth, float mcw) {
+    if (e.classification()) {
+      OutputFactory<Label> f = new LabelFactory();
+      MutableDataset<Label> ds = new MutableDataset<>(new SimpleDataSourceProvenance("twinserve sweep", f), f);
+      for (int i : idx) {
+        ds.add(new ArrayExample<>(new Label(e.labels().get(i)), names, vectors[i]));
+      }
+      return new CARTClassificationTrainer(depth, mcw, 0f, 1f, false, new GiniIndex(), options.seed()).train(ds);
+    }
+    OutputFactory<Regressor> f = new RegressionFactory();
+    MutableDataset<Regressor> ds = new MutableDataset<>(new SimpleDataSourceProvenance("twinserve sweep", f), f);
+    for (int i : idx) {
+      ds.add(new ArrayExample<>(new Regressor(e.target(), e.y().get(i)), names, vectors[i]));
+    }
+    return new CARTRegressionTrainer(depth, mcw, 0f, 1f, false, new MeanSquaredError(), options.seed()).train(ds);
+  }
+
+  /**
+   * {SMAPE % of the reported value, SMAPE % before snapping, R²} for regressors; {error rate} for
+   * classifiers.
+   */
+  static double[] score(Examples e, double[][] vectors, CompiledTree tree, List<Integer> idx) {
+    if (idx.isEmpty()) {
+      return new double[] {Double.NaN, Double.NaN, Double.NaN};
+    }
+    if (e.classification()) {
+      int wrong = 0;
+      for (int i : idx) {
+        if (!tree.label(vectors[i]).equals(e.labels().get(i))) {
+          wrong++;
+        }
+      }
+      return new double[] {(double) wrong / idx.size()};
+    }
+    double smape = 0;
+    double raw = 0;
+    double mean = 0;
+    for (int i : idx) {
+      mean += e.y().get(i) * e.scale().get(i);
+    }
+    mean /= idx.size();
+    double ssRes = 0;
+    double ssTot = 0;
+    for (int i : idx) {
+      double s = e.scale().get(i);
+      double actual = e.y().get(i) * s;
+      double p = tree.predict(vectors[i]) * s;
+      double reported = e.snap() == null ? p : snap(p, e.snap());
+      smape += smape(reported, actual);
+      raw += smape(p, actual);
+      ssRes += (reported - actual) * (reported - actual);
+      ssTot += (actual - mean) * (actual - mean);
+    }
+    return new double[] {100 * smape / idx.size(), 100 * raw / idx.size(), ssTot == 0 ? Double.NaN : 1 - ssRes / ssTot};
+  }
+
+  static double smape(double p, double a) {
+    double d = Math.abs(p) + Math.abs(a);
+    return d == 0 ? 0 : 2 * Math.abs(p - a) / d;
+  }
+
+  /** The grid value nearest to {@code v}. */
+  public static double snap(double v, double[] grid) {
+    double best = grid[0];
+    for (double g : grid) {
+      if (Math.abs(g - v) < Math.abs(best - v)) {
+        best = g;
+      }
+    }
+    return best;
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static boolean agrees(Examples e, TreeModel<?> model, CompiledTree tree, double[][] vectors, String[] names,
+      List<Integer> idx) {
+    for (int i : idx) {
+      if (e.classification()) {
+        Example<Label> ex = new ArrayExample<>(new Label("?"), names, vectors[i]);
+        String tribuo = ((TreeModel<Label>) (TreeModel) model).predict(ex).getOutput().getLabel();
+        if (!tribuo.equals(tree.label(vectors[i]))) {
+          return false;
+        }
+      } else {
+        Example<Regressor> ex = new ArrayExample<>(new Regressor(e.target(), 0), names, vectors[i]);
+        double tribuo = ((TreeModel<Regressor>) (TreeModel) model).predict(ex).getOutput().getValues()[0];
+        if (Math.abs(tribuo - tree.predict(vectors[i])) > 1e-9 * Math.max(1, Math.abs(tribuo))) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  static double round(double v) {
+    return Double.isFinite(v) ? Math.round(v * 1e4) / 1e4 : v;
+  }
+
+  /** Reports keyed by target, in training order. */
+  public static Map<String, Report> reports(List<Fitted> fitted) {
+    Map<String, Report> m = new LinkedHashMap<>();
+    for (Fitted f : fitted) {
+      m.put(f.target(), f.report());
+    }
+    return m;
+  }
+
+  static SplittableRandom rng(long seed) {
+    return new SplittableRandom(seed);
+  }
+}

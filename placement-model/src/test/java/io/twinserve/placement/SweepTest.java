@@ -1,0 +1,108 @@
+package io.twinserve.placement;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.twinserve.traces.spec.SpecException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SweepTest {
+  static Dataset whole;
+
+  @BeforeAll
+  static void runOnce() {
+    whole = SweepFixtures.run(SweepFixtures.SMALL, null, 2);
+  }
+
+  @Test
+  void gridHasEveryCombinationWithSlotsUpToServed() {
+    // 20 rate triples x 2 rank triples x (1 + 2 + 2) (served, slots <= served)
+    assertThat(whole.rows()).hasSize(200);
+    assertThat(whole.rows()).allMatch(r -> r.slots() <= r.served());
+    assertThat(whole.rows().stream().map(SweepRow::familyKey).distinct().count()).isEqualTo(40);
+    assertThat(whole.rows()).allMatch(r -> r.rate1() > r.rate2() && r.rate2() > r.rate3());
+    // offered load follows the tiers: served/3 adapters at each rate, tokens at the shape's mean
+    SweepRow r = whole.rows().stream().filter(x -> x.served() == 64 && x.fits()).findFirst().orElseThrow();
+    double expected = WorkloadFeatures.of(r).offeredTps();
+    assertThat(r.offeredTps()).isCloseTo(expected, org.assertj.core.data.Percentage.withPercentage(10));
+  }
+
+  @Test
+  void sameRowsWhateverTheThreadsAndShards(@TempDir Path dir) throws Exception {
+    Dataset one = SweepFixtures.run(SweepFixtures.SMALL, null, 1);
+    assertThat(one.rows()).isEqualTo(whole.rows());
+    List<Path> shards = new ArrayList<>();
+    for (int k = 0; k < 3; k++) {
+      Path d = dir.resolve("shard-" + k);
+      SweepFixtures.run(SweepFixtures.SMALL, new Sweep.Shard(k, 3), 2).write(d);
+      shards.add(d);
+    }
+    Dataset merged = Dataset.merge(shards);
+    assertThat(merged.rows()).isEqualTo(whole.rows());
+    assertThat(merged.provenance().shards()).containsExactly("0/3", "1/3", "2/3");
+    // and written datasets read back unchanged
+    whole.write(dir.resolve("all"));
+    assertThat(Dataset.read(dir.resolve("all")).rows()).isEqualTo(whole.rows());
+  }
+
+  @Test
+  void mergeRefusesMissingRepeatedAndForeignShards(@TempDir Path dir) throws Exception {
+    Path a = dir.resolve("a");
+    Path b = dir.resolve("b");
+    SweepFixtures.run(SweepFixtures.SMALL, new Sweep.Shard(0, 3), 2).write(a);
+    SweepFixtures.run(SweepFixtures.SMALL, new Sweep.Shard(1, 3), 2).write(b);
+    assertThatThrownBy(() -> Dataset.merge(List.of(a, b))).hasMessageContaining("shards missing: 2/3");
+    assertThatThrownBy(() -> Dataset.merge(List.of(a, a))).hasMessageContaining("holds shard 0/3 a second time");
+    Path c = dir.resolve("c");
+    SweepFixtures.run(SweepFixtures.SMALL.replace("seed: 11", "seed: 12"), new Sweep.Shard(2, 3), 2).write(c);
+    assertThatThrownBy(() -> Dataset.merge(List.of(a, b, c))).hasMessageContaining("comes from another sweep spec");
+  }
+
+  @Test
+  void settledStarvationAgreesWithFullWindows() {
+    String full = SweepFixtures.SMALL.replace("replica:", "stop_when_starving: false\nreplica:");
+    Dataset exact = SweepFixtures.run(full, null, 2);
+    int stopped = 0;
+    for (int i = 0; i < whole.rows().size(); i++) {
+      SweepRow early = whole.rows().get(i);
+      SweepRow ref = exact.rows().get(i);
+      assertThat(ref.stoppedAtS()).isZero();
+      assertThat(early.starving()).as("scenario %d", i).isEqualTo(ref.starving());
+      if (early.stoppedAtS() > 0) {
+        stopped++;
+      } else {
+        assertThat(early).isEqualTo(ref);
+      }
+    }
+    assertThat(stopped).as("runs settled early").isGreaterThan(20);
+  }
+
+  @Test
+  void badRowsAndSpecsNameTheFileLineAndKey(@TempDir Path dir) throws Exception {
+    whole.write(dir);
+    List<String> lines = new ArrayList<>(Files.readAllLines(dir.resolve(Dataset.ROWS)));
+    lines.set(5, lines.get(5).replaceFirst(",llama-3.1-8b,h100-64gb,h100-64gb,1,", ",llama-3.1-8b,h100-64gb,h100-64gb,one,"));
+    Files.write(dir.resolve(Dataset.ROWS), lines);
+    assertThatThrownBy(() -> Dataset.read(dir)).hasMessageContaining("rows.csv:6");
+    lines.remove(lines.size() - 1);
+    assertThatThrownBy(() -> Sweeps.parse(SweepFixtures.SMALL.replace("ranks: [[8, 16, 32],", "ranks: [[8, 16],"),
+        Path.of("s.yaml"))).isInstanceOf(SpecException.class).hasMessageContaining("ranks[0]").hasMessageContaining("triple");
+    assertThatThrownBy(() -> Sweeps.parse(SweepFixtures.SMALL.replace("slots:", "slotz:"), Path.of("s.yaml")))
+        .isInstanceOf(SpecException.class).hasMessageContaining("slotz");
+    assertThatThrownBy(() -> Sweep.Shard.parse("3/3")).hasMessageContaining("0 <= K < N");
+  }
+
+  @Test
+  void configurationsThatDoNotFitAreRowsWithTheReason() {
+    String big = SweepFixtures.SMALL.replace("served: [16, 64, 128]", "served: [16, 384]")
+        .replace("slots: [16, 64]", "slots: [384]").replace("ranks: [[8, 16, 32], [16, 16, 16]]", "ranks: [[32, 32, 32]]");
+    Dataset d = SweepFixtures.run(big, null, 2);
+    assertThat(d.rows()).isNotEmpty().allMatch(r -> !r.fits() && r.note().contains("insufficient GPU memory"));
+  }
+}

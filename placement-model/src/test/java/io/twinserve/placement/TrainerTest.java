@@ -1,0 +1,126 @@
+package io.twinserve.placement;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.twinserve.twin.profile.Profiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainerTest {
+  @TempDir static Path dir;
+  static Dataset data;
+  static List<Trainer.Fitted> fitted;
+  static Path modelDir;
+
+  @BeforeAll
+  static void train() throws IOException {
+    data = SweepFixtures.run(SweepFixtures.SMALL, null, 2);
+    Trainer.Options o = new Trainer.Options(3, 0.2, 1L, new int[] {4, 8}, new float[] {1f, 2f},
+        Labels.Objective.COST, 2000, 2);
+    fitted = new Trainer(o).train(data.rows());
+    modelDir = dir.resolve("model");
+    PlacementModel.write(modelDir, fitted, List.of(data.provenance()), Map.of("folds", 3), "test", "unknown", data.rows());
+  }
+
+  @Test
+  void fitsEveryTargetAndScoresHeldOutWorkloads() {
+    assertThat(fitted).extracting(Trainer.Fitted::target).containsExactly("served", "slots", "throughput", "starving");
+    for (Trainer.Fitted f : fitted) {
+      Trainer.Report r = f.report();
+      assertThat(r.heldOutWorkloads()).isPositive();
+      assertThat(r.compiledAgrees()).as("compiled tree equals Tribuo on %s", r.target()).isTrue();
+      if (f.classification()) {
+        assertThat(r.accuracy()).isBetween(0.5, 1.0);
+      } else {
+        assertThat(r.smapePct()).isFinite().isGreaterThanOrEqualTo(0);
+      }
+    }
+    // throughput of configurations that keep up is close to their offered load, which the tree learns as a share
+    assertThat(Trainer.reports(fitted).get("throughput").smapePct()).isLessThan(5);
+  }
+
+  @Test
+  void labelsFollowTheStudysDefinitions() {
+    // the optimum served count is the last count before every slot count starves
+    for (Labels.Served s : Labels.served(data.rows())) {
+      List<SweepRow> family = data.rows().stream().filter(r -> r.familyKey().equals(s.example().familyKey())).toList();
+      for (SweepRow r : family) {
+        if (r.served() <= s.optimum()) {
+          assertThat(family.stream().anyMatch(x -> x.served() == r.served() && !x.starving())).isTrue();
+        }
+      }
+      int next = family.stream().mapToInt(SweepRow::served).filter(n -> n > s.optimum()).min().orElse(-1);
+      if (next > 0) {
+        assertThat(family.stream().filter(x -> x.served() == next)).allMatch(SweepRow::starving);
+      }
+    }
+    // the best slot count: within 1% of the best throughput, the fewest slots
+    for (Labels.Slots s : Labels.slots(data.rows())) {
+      List<SweepRow> w = data.rows().stream().filter(r -> r.workloadKey().equals(s.example().workloadKey()) && !r.starving()).toList();
+      double best = w.stream().mapToDouble(SweepRow::throughputTps).max().orElseThrow();
+      assertThat(s.throughput()).isGreaterThanOrEqualTo(0.99 * best);
+      assertThat(w.stream().filter(r -> r.slots() < s.optimum())).allMatch(r -> r.throughputTps() < 0.99 * best);
+    }
+  }
+
+  @Test
+  void savedModelLoadsAndPlans() throws IOException {
+    PlacementModel m = PlacementModel.load(modelDir);
+    Planner planner = new Planner(m);
+    Planner.Request req = new Planner.Request("llama-3.1-8b", 40, new double[] {0.4, 0.1, 0.025}, new int[] {8, 16, 32},
+        216, 195, 1.0, null, Labels.Objective.COST, null);
+    Planner.Plan plan = planner.plan(req);
+    assertThat(plan.servedPerGpu()).isBetween(16, 40);
+    assertThat(plan.maxAdapters()).isLessThanOrEqualTo(plan.servedPerGpu());
+    assertThat(plan.throughputTps()).isPositive();
+    assertThat(plan.rules().get("served")).last().asString().startsWith("=>");
+    assertThat(plan.warnings()).isEmpty();
+    // the compiled trees read the same features as Tribuo's
+    assertThat(m.target("throughput").tree().nodes()).isEqualTo(fitted.get(2).tree().nodes());
+
+    Planner.Verification v = planner.verify(plan, req, Profiles.builtIn(), Path.of("."));
+    assertThat(v.simulated().fits()).isTrue();
+    assertThat(v.simulated().stoppedAtS()).isZero();
+    assertThat(v.errorPct()).isFinite();
+  }
+
+  @Test
+  void outOfRangeFeaturesWarnAndUnknownModelsFail() throws IOException {
+    Planner planner = new Planner(PlacementModel.load(modelDir));
+    Planner.Plan plan = planner.plan(new Planner.Request("llama-3.1-8b", 16, new double[] {9.0, 0.1, 0.025},
+        new int[] {8, 16, 32}, 216, 195, 1.0, null, Labels.Objective.COST, null));
+    assertThat(plan.warnings()).anyMatch(w -> w.startsWith("rate_high = 9.00 is outside the training range"));
+    assertThatThrownBy(() -> planner.plan(new Planner.Request("mistral-7b", 16, new double[] {0.4, 0.1, 0.025},
+        new int[] {8, 16, 32}, 216, 195, 1.0, null, Labels.Objective.COST, null)))
+        .hasMessageContaining("model 'mistral-7b' is not among the trained models: llama-3.1-8b");
+    assertThatThrownBy(() -> planner.plan(new Planner.Request("llama-3.1-8b", 16, new double[] {0.4, 0.1, 0.025},
+        new int[] {8, 16, 32}, 216, 195, 1.0, List.of("tpu"), Labels.Objective.COST, null)))
+        .hasMessageContaining("pool 'tpu' is not among the trained pools");
+  }
+
+  @Test
+  void corruptOrMissingModelFilesAreNamed(@TempDir Path tmp) throws IOException {
+    Path copy = tmp.resolve("m");
+    Files.createDirectories(copy);
+    try (var files = Files.list(modelDir)) {
+      for (Path p : files.toList()) {
+        Files.copy(p, copy.resolve(p.getFileName()));
+      }
+    }
+    byte[] bytes = Files.readAllBytes(copy.resolve("slots.tribuo"));
+    Files.write(copy.resolve("slots.tribuo"), java.util.Arrays.copyOf(bytes, bytes.length / 2));
+    assertThatThrownBy(() -> PlacementModel.load(copy)).hasMessageContaining("slots.tribuo")
+        .hasMessageContaining("not a readable Tribuo model");
+    Files.delete(copy.resolve("slots.tribuo"));
+    assertThatThrownBy(() -> PlacementModel.load(copy)).hasMessageContaining("slots.tribuo");
+    Files.writeString(copy.resolve(PlacementModel.META), "{\"format\": 1, \"targetz\": {}}");
+    assertThatThrownBy(() -> PlacementModel.load(copy)).hasMessageContaining("model.json").hasMessageContaining("targetz");
+  }
+}
