@@ -18,10 +18,12 @@ class TrainerTest {
   static Dataset data;
   static List<Trainer.Fitted> fitted;
   static Path modelDir;
+  static double[] MEANS;
 
   @BeforeAll
   static void train() throws IOException {
     data = SweepFixtures.run(SweepFixtures.SMALL, null, 2);
+    MEANS = SweepFixtures.sweep(SweepFixtures.SMALL).shapeMeans(SweepFixtures.sweep(SweepFixtures.SMALL).spec().lengths().getFirst());
     Trainer.Options o = new Trainer.Options(3, 0.2, 1L, new int[] {4, 8}, new float[] {1f, 2f},
         Labels.Objective.COST, 2000, 2);
     fitted = new Trainer(o).train(data.rows());
@@ -75,7 +77,7 @@ class TrainerTest {
     PlacementModel m = PlacementModel.load(modelDir);
     Planner planner = new Planner(m);
     Planner.Request req = new Planner.Request("llama-3.1-8b", 40, new double[] {0.4, 0.1, 0.025}, new int[] {8, 16, 32},
-        216, 195, 1.0, null, Labels.Objective.COST, null);
+        MEANS[0], MEANS[1], 1.0, null, Labels.Objective.COST, null);
     Planner.Plan plan = planner.plan(req);
     assertThat(plan.servedPerGpu()).isBetween(16, 40);
     assertThat(plan.maxAdapters()).isLessThanOrEqualTo(plan.servedPerGpu());
@@ -95,8 +97,9 @@ class TrainerTest {
   void outOfRangeFeaturesWarnAndUnknownModelsFail() throws IOException {
     Planner planner = new Planner(PlacementModel.load(modelDir));
     Planner.Plan plan = planner.plan(new Planner.Request("llama-3.1-8b", 16, new double[] {9.0, 0.1, 0.025},
-        new int[] {8, 16, 32}, 216, 195, 1.0, null, Labels.Objective.COST, null));
-    assertThat(plan.warnings()).anyMatch(w -> w.startsWith("rate_high = 9.00 is outside the training range"));
+        new int[] {8, 16, 32}, MEANS[0], MEANS[1], 1.0, null, Labels.Objective.COST, null));
+    assertThat(plan.warnings()).anyMatch(w -> w.startsWith("rate_high = 9 is outside the training range [0.1000, 3.20]"));
+    assertThat(plan.warnings()).noneMatch(w -> w.startsWith("prompt_mean"));
     assertThatThrownBy(() -> planner.plan(new Planner.Request("mistral-7b", 16, new double[] {0.4, 0.1, 0.025},
         new int[] {8, 16, 32}, 216, 195, 1.0, null, Labels.Objective.COST, null)))
         .hasMessageContaining("model 'mistral-7b' is not among the trained models: llama-3.1-8b");

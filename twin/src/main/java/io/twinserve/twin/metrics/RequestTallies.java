@@ -141,7 +141,7 @@ public final class RequestTallies implements StepListener {
   /**
    * Whether a windowed run is settled as starving at {@code nowNs}, so that simulating the rest of the
    * window cannot change the study's verdict for a stationary workload. Checked at every 1% of the
-   * window once {@link #SETTLE_MIN_FRACTION} of it has passed: the arrival and finishing rates are
+   * window once {@link #SETTLE_MIN_FRACTION} of it and {@link #SETTLE_MIN_NS} have passed: the arrival and finishing rates are
    * measured over the second half of the time so far (past the start-up ramp), the finishing rate must
    * have stopped growing (the last quarter within {@link #SETTLE_STEADY} of the one before: a replica
    * that keeps up but is still ramping finishes ever faster), the backlog (tokens
@@ -167,7 +167,7 @@ public final class RequestTallies implements StepListener {
       checkpointFinished[i] = done;
     }
     lastCheckpoint = k;
-    if (k < SETTLE_MIN_FRACTION * CHECKPOINTS) {
+    if (k < SETTLE_MIN_FRACTION * CHECKPOINTS || nowNs < SETTLE_MIN_NS) {
       return false;
     }
     int half = k / 2;
@@ -194,6 +194,9 @@ public final class RequestTallies implements StepListener {
 
   /** See {@link #starvationSettled}. */
   public static final double SETTLE_MIN_FRACTION = 0.1;
+
+  /** Nor before this much virtual time (5 minutes), however short the window. */
+  public static final long SETTLE_MIN_NS = 300_000_000_000L;
 
   /** See {@link #starvationSettled}. */
   public static final double SETTLE_MARGIN = 2.5;

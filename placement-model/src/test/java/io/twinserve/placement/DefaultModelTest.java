@@ -1,0 +1,36 @@
+package io.twinserve.placement;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import org.junit.jupiter.api.Test;
+
+/** The model shipped in the jar loads, meets the targets on its held-out workloads, and plans. */
+class DefaultModelTest {
+  @Test
+  void shippedModelMeetsTheTargetsItRecords() throws IOException {
+    PlacementModel m = PlacementModel.builtIn();
+    var reports = m.meta().reports();
+    assertThat(reports.get("served").smapePct()).isLessThanOrEqualTo(3.0);
+    assertThat(reports.get("slots").smapePct()).isLessThanOrEqualTo(8.0);
+    assertThat(reports.get("throughput").smapePct()).isLessThanOrEqualTo(3.0);
+    assertThat(reports.values()).allMatch(Trainer.Report::compiledAgrees);
+    assertThat(m.meta().dataset().get("spec_name")).isEqualTo("study-grid");
+  }
+
+  @Test
+  void plansTheStudysWorkload() throws IOException {
+    Planner p = new Planner(PlacementModel.builtIn());
+    Planner.Plan plan = p.plan(new Planner.Request("llama-3.1-8b", 96, new double[] {0.2, 0.1, 0.05},
+        new int[] {8, 16, 32}, 216.3, 194.7, 1.0, null, Labels.Objective.COST, null));
+    assertThat(plan.servedPerGpu()).isEqualTo(96);
+    assertThat(plan.predictedStarving()).isFalse();
+    assertThat(plan.throughputTps()).isBetween(0.9 * plan.offeredTps(), 1.01 * plan.offeredTps());
+    // the same figures without the explanation
+    Planner.Plan fast = p.predict(new Planner.Request("llama-3.1-8b", 96, new double[] {0.2, 0.1, 0.05},
+        new int[] {8, 16, 32}, 216.3, 194.7, 1.0, null, Labels.Objective.COST, null));
+    assertThat(fast.throughputTps()).isEqualTo(plan.throughputTps());
+    assertThat(fast.maxAdapters()).isEqualTo(plan.maxAdapters());
+    assertThat(fast.rules()).isEmpty();
+  }
+}
