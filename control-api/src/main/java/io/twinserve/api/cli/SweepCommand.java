@@ -45,7 +45,7 @@ final class SweepCommand implements Callable<Integer> {
   @Parameters(index = "0", arity = "0..1", paramLabel = "SPEC", description = "A sweep spec (.yaml); default: the study grid.")
   Path file;
 
-  @Option(names = {"-o", "--output"}, required = true, paramLabel = "DATASET", description = "The dataset folder to write.")
+  @Option(names = {"-o", "--output"}, paramLabel = "DATASET", description = "The dataset folder to write (required).")
   Path output;
 
   @Option(names = "--shard", paramLabel = "K/N", description = "Run shard K (0-based) of N.")
@@ -70,6 +70,11 @@ final class SweepCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    if (output == null) {
+      // not picocli's required=true: that would also demand it of 'sweep merge'
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+          "Missing required option: '--output=DATASET' (the dataset folder to write)");
+    }
     Profiles profiles = WhatIfCommand.profiles(profilesDir);
     String yaml = file == null ? Sweeps.builtInText(Sweeps.STUDY_GRID) : Sweeps.read(file);
     Path name = file == null ? Path.of("<built-in study grid>") : file;

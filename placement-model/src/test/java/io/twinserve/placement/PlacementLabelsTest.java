@@ -1,0 +1,54 @@
+package io.twinserve.placement;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Our labels beyond the study's: the best pool and tp per workload for an objective, learnt and planned. */
+class PlacementLabelsTest {
+  static final String EXTENDED = """
+      name: test-extended
+      seed: 5
+      window_s: 600
+      models:
+        - {model: llama-3.1-8b, calibrations: [vllm-0.8.5-h100-64gb/llama-3.1-8b]}
+      pools:
+        - {name: h100, gpu: h100-64gb, cost_per_gpu_hour: 2.5}
+        - {name: l40s, gpu: l40s, cost_per_gpu_hour: 1.0}
+      served: [16, 64]
+      slots: [16]
+      rates: [1.6, 0.4, 0.1, 0.025, 0.00625, 0.003125]
+      ranks: [[8, 16, 32]]
+      tp: [1, 2]
+      lengths:
+        - name: study
+          lengths:
+            prompt: {type: lognormal, mean: 223.5, std: 250}
+            output: {type: lognormal, mean: 195.7, std: 180}
+            min_prompt: 4
+            max_prompt: 1024
+            min_output: 4
+            max_total: 2048
+      replica: {max_num_seqs: 256, prefix_caching: false}
+      """;
+
+  @Test
+  void cheapestConfigurationThatKeepsUpIsLearntAndPlanned() {
+    Dataset d = SweepFixtures.run(EXTENDED, null, 2);
+    List<Labels.Placement> cost = Labels.placements(d.rows(), Labels.Objective.COST, 60_000);
+    assertThat(cost).isNotEmpty();
+    for (Labels.Placement p : cost) {
+      // no cheaper configuration of the same workload keeps up
+      assertThat(d.rows().stream().filter(r -> r.workloadKey().equals(p.best().workloadKey()) && r.fits()
+          && !r.starving() && r.ttftP90Ms() <= 60_000)).allMatch(r -> r.costPerHour() >= p.best().costPerHour());
+    }
+    // light workloads go to the cheap pool at tp 1
+    assertThat(cost).anyMatch(p -> p.best().pool().equals("l40s") && p.best().tp() == 1);
+
+    Trainer.Options o = new Trainer.Options(3, 0.2, 1L, new int[] {4, 8}, new float[] {1f}, Labels.Objective.COST, 60_000, 2);
+    List<Trainer.Fitted> fitted = new Trainer(o).train(d.rows());
+    assertThat(fitted).extracting(Trainer.Fitted::target).contains("pool", "tp");
+    assertThat(fitted).allMatch(f -> f.report().compiledAgrees());
+  }
+}
