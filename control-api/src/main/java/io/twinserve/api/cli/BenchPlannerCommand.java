@@ -62,6 +62,9 @@ final class BenchPlannerCommand implements Callable<Integer> {
         baseline = st.getPercentile(50);
       }
     }
+    if (Double.isNaN(planner) || Double.isNaN(baseline)) {
+      throw new IllegalStateException("a benchmark did not run (see JMH's output above)");
+    }
     out.printf(Locale.ROOT, "planner prediction per workload, p50: %.2f us (%.2fx one Tribuo predict of one tree)%n",
         planner / 1000, planner / baseline);
     return 0;

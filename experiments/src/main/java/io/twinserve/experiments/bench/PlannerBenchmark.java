@@ -46,7 +46,7 @@ public class PlannerBenchmark {
   public void setUp() throws IOException {
     PlacementModel model = PlacementModel.builtIn();
     planner = new Planner(model);
-    requests = workloads(256, 7);
+    requests = workloads(256, 7, model.meta().categories().get("model"));
     PlacementModel.Target t = model.target("throughput");
     tribuoThroughput = (TreeModel<Regressor>) t.tribuo();
     String[] names = t.meta().featureNames().toArray(String[]::new);
@@ -59,15 +59,14 @@ public class PlannerBenchmark {
   }
 
   /** Workloads across the study's ranges: rate triples, rank triples, adapter counts. */
-  public static List<Planner.Request> workloads(int n, long seed) {
+  public static List<Planner.Request> workloads(int n, long seed, List<String> models) {
     SplittableRandom rnd = new SplittableRandom(seed);
     List<Planner.Request> out = new ArrayList<>();
     int[][] ranks = {{8, 8, 8}, {16, 16, 16}, {32, 32, 32}, {8, 16, 32}};
-    String[] models = {"llama-3.1-8b", "qwen2.5-7b"};
     for (int i = 0; i < n; i++) {
       double[] r = rnd.ints(0, RATES.length).distinct().limit(3).mapToDouble(k -> RATES[k]).toArray();
       Arrays.sort(r);
-      out.add(new Planner.Request(models[i % 2], 16 + rnd.nextInt(400), new double[] {r[2], r[1], r[0]},
+      out.add(new Planner.Request(models.get(i % models.size()), 16 + rnd.nextInt(400), new double[] {r[2], r[1], r[0]},
           ranks[rnd.nextInt(ranks.length)], 216.3, 194.7, 1.0, null, Labels.Objective.COST, null));
     }
     return out;
