@@ -12,6 +12,7 @@ import io.twinserve.twin.deploy.DeploymentSpec;
 import io.twinserve.twin.deploy.Deployments;
 import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.deploy.ResolvedReplica;
+import io.twinserve.twin.exec.Parallel;
 import io.twinserve.twin.memory.InsufficientGpuMemoryException;
 import io.twinserve.twin.metrics.RunSummary;
 import io.twinserve.twin.perf.Calibration;
@@ -30,11 +31,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
 
 /**
@@ -149,35 +145,7 @@ public final class Sweep {
 
   /** Runs the scenarios on {@code threads} threads; {@code progress} gets each finished count. */
   public List<SweepRow> run(List<Scenario> scenarios, int threads, LongConsumer progress) {
-    SweepRow[] rows = new SweepRow[scenarios.size()];
-    AtomicLong done = new AtomicLong();
-    try (ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads))) {
-      List<Future<?>> futures = new ArrayList<>();
-      for (int i = 0; i < scenarios.size(); i++) {
-        int k = i;
-        futures.add(pool.submit(() -> {
-          rows[k] = simulate(scenarios.get(k));
-          progress.accept(done.incrementAndGet());
-        }));
-      }
-      for (Future<?> f : futures) {
-        try {
-          f.get();
-        } catch (ExecutionException e) {
-          pool.shutdownNow();
-          Throwable c = e.getCause();
-          if (c instanceof RuntimeException re) {
-            throw re;
-          }
-          throw new IllegalStateException(c);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          pool.shutdownNow();
-          throw new IllegalStateException("interrupted", e);
-        }
-      }
-    }
-    return List.of(rows);
+    return List.copyOf(Parallel.map(scenarios, threads, this::simulate, progress::accept));
   }
 
   /** The workload a scenario runs (the same for every configuration and model). */

@@ -1,5 +1,6 @@
 package io.twinserve.placement;
 
+import io.twinserve.twin.exec.Parallel;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -7,12 +8,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.TreeSet;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.tribuo.Example;
 import org.tribuo.MutableDataset;
 import org.tribuo.Output;
@@ -219,36 +215,28 @@ public final class Trainer {
         settings.add(new Setting(d, m));
       }
     }
-    double[][] scores = new double[settings.size()][options.folds()];
-    try (ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, options.threads()))) {
-      List<Future<?>> futures = new ArrayList<>();
-      for (int s = 0; s < settings.size(); s++) {
-        for (int k = 0; k < options.folds(); k++) {
-          int si = s;
-          int ki = k;
-          futures.add(pool.submit(() -> {
-            Setting st = settings.get(si);
-            List<Integer> train = new ArrayList<>();
-            List<Integer> test = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-              if (foldOf[i] >= 0) {
-                (foldOf[i] == ki ? test : train).add(i);
-              }
-            }
-            TreeModel<?> m = trainOn(e, vectors, nameArray, train, st.depth(), st.mcw());
-            CompiledTree tree = CompiledTree.of(m, index, nameArray);
-            scores[si][ki] = score(e, vectors, tree, test)[0];
-          }));
+    record Task(int setting, int fold) {}
+    List<Task> tasks = new ArrayList<>();
+    for (int s = 0; s < settings.size(); s++) {
+      for (int k = 0; k < options.folds(); k++) {
+        tasks.add(new Task(s, k));
+      }
+    }
+    List<Double> taskScores = Parallel.map(tasks, options.threads(), task -> {
+      Setting st = settings.get(task.setting());
+      List<Integer> train = new ArrayList<>();
+      List<Integer> test = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        if (foldOf[i] >= 0) {
+          (foldOf[i] == task.fold() ? test : train).add(i);
         }
       }
-      for (Future<?> f : futures) {
-        f.get();
-      }
-    } catch (InterruptedException ex) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(ex);
-    } catch (ExecutionException ex) {
-      throw new IllegalStateException("training " + e.target() + " failed: " + ex.getCause(), ex.getCause());
+      TreeModel<?> m = trainOn(e, vectors, nameArray, train, st.depth(), st.mcw());
+      return score(e, vectors, CompiledTree.of(m, index, nameArray), test)[0];
+    }, done -> {});
+    double[][] scores = new double[settings.size()][options.folds()];
+    for (int t = 0; t < tasks.size(); t++) {
+      scores[tasks.get(t).setting()][tasks.get(t).fold()] = taskScores.get(t);
     }
     int best = 0;
     double bestScore = Double.POSITIVE_INFINITY;
@@ -387,9 +375,5 @@ public final class Trainer {
       m.put(f.target(), f.report());
     }
     return m;
-  }
-
-  static SplittableRandom rng(long seed) {
-    return new SplittableRandom(seed);
   }
 }

@@ -21,17 +21,8 @@ class PlacementLabelsTest {
       rates: [1.6, 0.4, 0.1, 0.025, 0.00625, 0.003125]
       ranks: [[8, 16, 32]]
       tp: [1, 2]
-      lengths:
-        - name: study
-          lengths:
-            prompt: {type: lognormal, mean: 223.5, std: 250}
-            output: {type: lognormal, mean: 195.7, std: 180}
-            min_prompt: 4
-            max_prompt: 1024
-            min_output: 4
-            max_total: 2048
       replica: {max_num_seqs: 256, prefix_caching: false}
-      """;
+      """ + SweepFixtures.STUDY_LENGTHS;
 
   @Test
   void cheapestConfigurationThatKeepsUpIsLearntAndPlanned() {

@@ -8,6 +8,19 @@ import java.util.List;
 final class SweepFixtures {
   private SweepFixtures() {}
 
+  /** The study's length shape as a sweep's {@code lengths} entry (indented for a top-level key). */
+  static final String STUDY_LENGTHS = """
+      lengths:
+        - name: study
+          lengths:
+            prompt: {type: lognormal, mean: 223.5, std: 250}
+            output: {type: lognormal, mean: 195.7, std: 180}
+            min_prompt: 4
+            max_prompt: 1024
+            min_output: 4
+            max_total: 2048
+      """;
+
   static final String SMALL = """
       name: test-small
       seed: 11
@@ -18,17 +31,8 @@ final class SweepFixtures {
       slots: [16, 64]
       rates: [3.2, 1.6, 0.4, 0.1, 0.025, 0.00625]
       ranks: [[8, 16, 32], [16, 16, 16]]
-      lengths:
-        - name: study
-          lengths:
-            prompt: {type: lognormal, mean: 223.5, std: 250}
-            output: {type: lognormal, mean: 195.7, std: 180}
-            min_prompt: 4
-            max_prompt: 1024
-            min_output: 4
-            max_total: 2048
       replica: {max_num_seqs: 2048, prefix_caching: false}
-      """;
+      """ + STUDY_LENGTHS;
 
   static Sweep sweep(String yaml) {
     return new Sweep(Sweeps.parse(yaml, Path.of("test.yaml")), Path.of("."), Profiles.builtIn());

@@ -19,11 +19,10 @@ import picocli.CommandLine.Option;
 @Command(
     name = "planner",
     mixinStandardHelpOptions = true,
-    description = {
-      "JMH sample-time benchmark of the planner's prediction per workload with the shipped model (served count,",
-      "slots, throughput and starvation trees) against one Tribuo predict of the throughput tree, measured in",
-      "the same run. Prints p50, p90 and p99 per call and the ratio to the baseline."
-    },
+    description = "JMH sample-time benchmark of the planner's prediction per workload with the shipped model "
+        + "(served count, slots, throughput and starvation trees) against one Tribuo predict of the "
+        + "throughput tree, measured in the same run. Prints p50, p90 and p99 per call and the ratio "
+        + "to the baseline.",
     footer = {"", "Examples:", "  twinserve bench planner", "  twinserve bench planner --forks 2 --seconds 5"})
 final class BenchPlannerCommand implements Callable<Integer> {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;

@@ -25,12 +25,11 @@ import picocli.CommandLine.Option;
 @Command(
     name = "plan",
     mixinStandardHelpOptions = true,
-    description = {
-      "Recommend a configuration for a workload spec with the trained placement trees: served adapters per GPU",
-      "(and replicas for all of them), max_adapters, tp, kv_cache_len and pool, the throughput to expect, and",
-      "the tree rules that led there in plain words. --verify runs that configuration through the twin and",
-      "prints predicted against simulated figures. With no --workload it plans the built-in what-if workload."
-    },
+    description = "Recommend a configuration for a workload spec with the trained placement trees: served "
+        + "adapters per GPU (and replicas for all of them), max_adapters, tp, kv_cache_len and pool, "
+        + "the throughput to expect, and the tree rules that led there in plain words. --verify runs "
+        + "that configuration through the twin and prints predicted against simulated figures. With "
+        + "no --workload it plans the built-in what-if workload.",
     footer = {"", "Examples:", "  twinserve plan", "  twinserve plan --workload examples/workloads/adapter-tiers.yaml --verify",
       "  twinserve plan --workload W.yaml --model out/model --base-model qwen2.5-7b --json",
       "  twinserve plan --feature rate_high=0.8 --feature cv=2"})

@@ -22,14 +22,12 @@ import picocli.CommandLine.Parameters;
     name = "sweep",
     mixinStandardHelpOptions = true,
     subcommands = {SweepCommand.Merge.class},
-    description = {
-      "Run a sweep spec's scenarios (workloads x configurations) through the twin, in parallel on all",
-      "cores, and write a dataset folder: rows.csv (workload features, configuration, measured throughput,",
-      "starvation and latencies per scenario) and provenance.json (version, commit, spec, seeds).",
-      "With no SPEC it runs the built-in study grid (both calibrated models; docs/placement.md).",
-      "--shard K/N runs every N-th scenario from K so that many machines share a sweep; 'sweep merge'",
-      "joins the shards."
-    },
+    description = "Run a sweep spec's scenarios (workloads x configurations) through the twin, in parallel on "
+        + "all cores, and write a dataset folder: rows.csv (workload features, configuration, "
+        + "measured throughput, starvation and latencies per scenario) and provenance.json (version, "
+        + "commit, spec, seeds). With no SPEC it runs the built-in study grid (both calibrated "
+        + "models; docs/placement.md). --shard K/N runs every N-th scenario from K so that many "
+        + "machines share a sweep; 'sweep merge' joins the shards.",
     footer = {
       "",
       "Examples:",

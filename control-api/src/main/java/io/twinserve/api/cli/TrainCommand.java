@@ -22,13 +22,12 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "train",
     mixinStandardHelpOptions = true,
-    description = {
-      "Fit Tribuo CART trees on one or more sweep datasets: regressors for the optimal served adapters, the",
-      "best slot count and throughput, classifiers for starvation and (when the dataset varies them) the best",
-      "pool, tp and kv_cache_len for an objective. Depth and leaf weight are chosen by k-fold cross-validation",
-      "over workloads; SMAPE, R2 and accuracy are reported on held-out workloads. Writes one .tribuo file per",
-      "target and model.json (provenance, feature ranges, scores)."
-    },
+    description = "Fit Tribuo CART trees on one or more sweep datasets: regressors for the optimal served "
+        + "adapters, the best slot count and throughput, classifiers for starvation and (when the "
+        + "dataset varies them) the best pool, tp and kv_cache_len for an objective. Depth and leaf "
+        + "weight are chosen by k-fold cross-validation over workloads; SMAPE, R2 and accuracy are "
+        + "reported on held-out workloads. Writes one .tribuo file per target and model.json "
+        + "(provenance, feature ranges, scores).",
     footer = {"", "Examples:", "  twinserve train out/study -o out/model",
       "  twinserve train out/study-llama out/study-qwen -o out/model --json"})
 final class TrainCommand implements Callable<Integer> {

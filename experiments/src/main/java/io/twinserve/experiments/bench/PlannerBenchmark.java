@@ -1,6 +1,5 @@
 package io.twinserve.experiments.bench;
 
-import io.twinserve.placement.Features;
 import io.twinserve.placement.Labels;
 import io.twinserve.placement.PlacementModel;
 import io.twinserve.placement.Planner;
@@ -84,10 +83,5 @@ public class PlannerBenchmark {
     Example<Regressor> e = tribuoExamples.get(next);
     next = (next + 1) & 255;
     return tribuoThroughput.predict(e);
-  }
-
-  /** The feature sets exist so that a change to them shows up here too. */
-  static int featureCount() {
-    return Features.CONFIGURED.numericNames().size();
   }
 }

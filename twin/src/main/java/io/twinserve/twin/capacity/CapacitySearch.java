@@ -18,6 +18,7 @@ import io.twinserve.twin.cluster.ResolvedCluster;
 import io.twinserve.twin.cluster.RouterSpec;
 import io.twinserve.twin.cluster.TrafficSpec;
 import io.twinserve.twin.deploy.ReplicaSpec;
+import io.twinserve.twin.exec.Parallel;
 import io.twinserve.twin.memory.InsufficientGpuMemoryException;
 import io.twinserve.twin.profile.Profiles;
 import io.twinserve.twin.sim.RunOptions;
@@ -27,10 +28,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.function.IntConsumer;
 
 /**
@@ -113,27 +110,11 @@ public final class CapacitySearch {
   /** Evaluates every candidate on {@code threads} threads and ranks them; {@code progress} hears each one done. */
   public Result run(int threads, IntConsumer progress) throws IOException, InterruptedException {
     List<Candidate> candidates = candidates();
-    List<CandidateResult> results = new ArrayList<>();
-    try (ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads))) {
-      List<Future<CandidateResult>> futures = new ArrayList<>();
-      for (Candidate c : candidates) {
-        futures.add(pool.submit(() -> evaluate(c)));
-      }
-      for (Future<CandidateResult> f : futures) {
-        try {
-          results.add(f.get());
-        } catch (ExecutionException e) {
-          Throwable cause = e.getCause();
-          if (cause instanceof UncheckedIOException u) {
-            throw u.getCause();
-          }
-          if (cause instanceof RuntimeException r) {
-            throw r;
-          }
-          throw new IOException(cause);
-        }
-        progress.accept(results.size());
-      }
+    List<CandidateResult> results;
+    try {
+      results = new ArrayList<>(Parallel.map(candidates, threads, this::evaluate, progress));
+    } catch (UncheckedIOException u) {
+      throw u.getCause();
     }
     return new Result(spec.name(), spec.rate().targetScale(), rank(results));
   }

@@ -1,0 +1,2 @@
+/** Running independent work items in parallel. */
+package io.twinserve.twin.exec;
