@@ -1,0 +1,95 @@
+package io.twinserve.engine.cpu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.twinserve.engine.backend.ForwardBatch;
+import io.twinserve.engine.model.Architecture;
+import io.twinserve.engine.model.DType;
+import io.twinserve.engine.model.LoraAdapter;
+import io.twinserve.engine.model.ModelFiles;
+import io.twinserve.engine.model.Projection;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class ForwardPassTest {
+  @TempDir Path tmp;
+
+  /** Three sequences (two adapters of different ranks and the base model) over two steps. */
+  private static final int[][] TOKENS = new Random(3).ints(3 * 12, 3, 300).boxed().toList().stream()
+      .collect(java.util.stream.Collectors.collectingAndThen(java.util.stream.Collectors.toList(), l -> new int[][] {
+          l.subList(0, 11).stream().mapToInt(Integer::intValue).toArray(),
+          l.subList(12, 22).stream().mapToInt(Integer::intValue).toArray(),
+          l.subList(24, 30).stream().mapToInt(Integer::intValue).toArray()}));
+  private static final int[] SLOTS = {0, 1, -1};
+  // per step, per sequence: [from, count]; step 2 has S1's decode token
+  private static final int[][][] STEPS = {{{0, 7}, {0, 9}, {0, 4}}, {{7, 4}, {9, 1}, {4, 2}}};
+
+  @ParameterizedTest(name = "{0} {1} tp={2} shards={3}")
+  @CsvSource({"LLAMA,BF16,1,1", "QWEN2,BF16,1,2", "QWEN3,F16,1,1", "MISTRAL,F32,1,3", "LLAMA,BF16,2,1",
+      "QWEN3,BF16,2,2"})
+  void batchedPagedMultiAdapterLogitsEqualThePlainReferenceAtEveryPosition(Architecture arch, DType dtype, int tp,
+      int shards) throws Exception {
+    Path base = TinyModels.model(tmp.resolve("m"), arch, dtype, shards);
+    Path a0 = TinyModels.adapter(base, tmp.resolve("a0"), 4, List.of(Projection.values()), 11);
+    Path a1 = TinyModels.adapter(base, tmp.resolve("a1"), 8, List.of(Projection.Q, Projection.V, Projection.O,
+        Projection.DOWN), 12);
+    try (ModelFiles model = ModelFiles.open(base);
+        CpuBackend backend = new CpuBackend(model, new CpuBackend.Options(tp, 2, 256, 4, 2))) {
+      LoraAdapter l0 = LoraAdapter.load("a0", a0, model.config());
+      LoraAdapter l1 = LoraAdapter.load("a1", a1, model.config());
+      backend.loadAdapter(0, l0);
+      backend.loadAdapter(1, l1);
+      double[][][] expected = {
+          new ReferenceForward(model, l0).logits(TOKENS[0]),
+          new ReferenceForward(model, l1).logits(TOKENS[1]),
+          new ReferenceForward(model, null).logits(TOKENS[2])};
+      // scattered, shuffled blocks: paging must not depend on contiguity
+      List<Integer> free = new ArrayList<>();
+      for (int i = 0; i < 64; i++) {
+        free.add(i);
+      }
+      Collections.shuffle(free, new Random(5));
+      int[][] tables = new int[3][4];
+      for (int s = 0; s < 3; s++) {
+        for (int i = 0; i < 4; i++) {
+          tables[s][i] = free.get(s * 4 + i);
+        }
+      }
+      int vocab = model.config().vocabSize();
+      ForwardBatch batch = new ForwardBatch();
+      int compared = 0;
+      for (int[][] step : STEPS) {
+        batch.clear();
+        batch.allLogits(true);
+        for (int s = 0; s < 3; s++) {
+          batch.add(TOKENS[s], step[s][0], step[s][1], step[s][0], SLOTS[s], tables[s], 4, true);
+        }
+        float[] logits = new float[batch.tokens() * vocab];
+        backend.forward(batch, logits);
+        for (int s = 0; s < 3; s++) {
+          for (int j = 0; j < step[s][1]; j++) {
+            int row = batch.logitRow(s) + j;
+            double[] ref = expected[s][step[s][0] + j];
+            double scale = 0;
+            for (double v : ref) {
+              scale = Math.max(scale, Math.abs(v));
+            }
+            for (int v = 0; v < vocab; v++) {
+              assertThat((double) logits[row * vocab + v])
+                  .as("sequence %d position %d logit %d", s, step[s][0] + j, v)
+                  .isCloseTo(ref[v], org.assertj.core.data.Offset.offset(2e-4 * scale + 1e-5));
+            }
+            compared++;
+          }
+        }
+      }
+      assertThat(compared).isEqualTo(11 + 10 + 6);
+    }
+  }
+}

@@ -1,0 +1,29 @@
+package io.twinserve.engine.cpu;
+
+import io.twinserve.engine.model.Architecture;
+import io.twinserve.engine.model.DType;
+import io.twinserve.engine.model.ModelConfig;
+import io.twinserve.engine.model.Projection;
+import io.twinserve.engine.model.RandomModel;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/** Tiny random models and adapters for tests, written in the real file formats. */
+final class TinyModels {
+  private TinyModels() {}
+
+  static ModelConfig config(Architecture arch, DType dtype) {
+    return RandomModel.config(arch, 2, 64, 96, 4, 2, 16, 300, dtype, arch == Architecture.QWEN2, 1, List.of(2));
+  }
+
+  static Path model(Path dir, Architecture arch, DType dtype, int shards) throws IOException {
+    RandomModel.write(new RandomModel.Spec(config(arch, dtype), 7, shards), dir);
+    return dir;
+  }
+
+  static Path adapter(Path base, Path dir, int rank, List<Projection> targets, long seed) throws IOException {
+    RandomModel.writeAdapter(base, rank, 2.0 * rank, targets, seed, DType.F32, dir);
+    return dir;
+  }
+}
