@@ -130,6 +130,20 @@ public final class LoraAdapter {
     return new LoraAdapter(name, dir, rank, alpha, scale, targets, a, b, bytes);
   }
 
+  /** Reads only {@code r} from an adapter directory's {@code adapter_config.json} (weights stay on disk). */
+  public static int readRank(Path dir) {
+    Path configFile = dir.resolve("adapter_config.json");
+    try {
+      int r = new ObjectMapper().readTree(Files.readString(configFile)).path("r").asInt(-1);
+      if (r < 1 || r > MAX_RANK) {
+        throw new ModelFileException(configFile, "r is " + r + "; expected an integer from 1 to " + MAX_RANK);
+      }
+      return r;
+    } catch (IOException e) {
+      throw new ModelFileException(configFile, "cannot read the adapter's config: " + e.getMessage(), e);
+    }
+  }
+
   private static int layerOf(String tensor) {
     int at = tensor.indexOf(".layers.") + 8;
     int end = tensor.indexOf('.', at);

@@ -212,6 +212,16 @@ public final class AdapterCache {
     return loadNs;
   }
 
+  /** The GPU slot holding an adapter, or -1 (also for the base model). */
+  public int slotOf(int adapter) {
+    return adapter < 0 ? NONE : slotOf[adapter];
+  }
+
+  /** Whether an adapter has a host-memory copy (the CPU tier). */
+  public boolean inCpu(int adapter) {
+    return adapter >= 0 && inCpu[adapter];
+  }
+
   /** The adapter in a GPU slot, or -1. */
   public int adapterInSlot(int slot) {
     return slotAdapter[slot];

@@ -17,7 +17,7 @@ public final class Sequence {
   final int adapter;
   final int rank;
   final int promptTokens;
-  final int outputTokens;
+  int outputTokens;
   final long[] blockHashes;
   final int hashedBlocks;
   final KvBlockManager.BlockTable blocks = new KvBlockManager.BlockTable();
@@ -111,6 +111,37 @@ public final class Sequence {
 
   public int adapter() {
     return adapter;
+  }
+
+  /**
+   * Ends the request once it has {@code generatedTokens} tokens (a stop string or token came early);
+   * the scheduler finishes it when the step that makes that many completes.
+   */
+  public void endAfter(int generatedTokens) {
+    if (lazy) {
+      throw new IllegalStateException("request " + requestId + " is counted in bulk; its end cannot move");
+    }
+    outputTokens = Math.max(1, Math.min(outputTokens, generatedTokens));
+  }
+
+  /** Tokens whose K/V are in the cache (positions {@code [0, computed)}). */
+  public int computedTokens() {
+    return computed;
+  }
+
+  /** Tokens this sequence computes in the planned step. */
+  public int chunkTokens() {
+    return chunk;
+  }
+
+  /** Whether the planned step samples a token for it (a decode, or a prefill's last chunk). */
+  public boolean samplesThisStep() {
+    return decoding || computed + chunk >= prefillTarget();
+  }
+
+  /** Its KV blocks, in position order. */
+  public KvBlockManager.BlockTable blockTable() {
+    return blocks;
   }
 
   public int promptTokens() {

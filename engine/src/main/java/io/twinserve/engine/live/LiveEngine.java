@@ -1,0 +1,421 @@
+package io.twinserve.engine.live;
+
+import io.twinserve.engine.backend.Backend;
+import io.twinserve.engine.backend.ForwardBatch;
+import io.twinserve.engine.model.LoraAdapter;
+import io.twinserve.engine.model.ModelConfig;
+import io.twinserve.engine.sample.Sampler;
+import io.twinserve.twin.adapters.AdapterCache;
+import io.twinserve.twin.kv.KvBlockManager;
+import io.twinserve.twin.sched.Scheduler;
+import io.twinserve.twin.sched.SchedulerConfig;
+import io.twinserve.twin.sched.Sequence;
+import io.twinserve.twin.sched.StepListener;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The twin's scheduler, KV block manager and adapter cache on the wall clock, with a backend as the step
+ * executor: requests are admitted, batched, preempted and finished by the very code the twin simulates;
+ * adapters move from storage into host memory and into the backend's slots for real when the adapter
+ * cache says so; tokens go to each request's sink as steps complete. One thread runs the loop.
+ */
+public final class LiveEngine implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(LiveEngine.class);
+  private static final long IDLE_PARK_NS = 50_000_000L;
+
+  /** Counters of what the loop did. */
+  public record Stats(long steps, long promptTokensComputed, long generatedTokens, long preemptions,
+      long adapterStorageLoads, long adapterSlotLoads, long adapterLoadNs, long busyNs, long finished,
+      long timedOut) {}
+
+  private final Backend backend;
+  private final ModelConfig model;
+  private final LiveConfig config;
+  private final Detokenizer detokenizer;
+  private final Set<Integer> stopTokens;
+  private final KvBlockManager kv;
+  private final AdapterCache adapters;
+  private final Scheduler scheduler;
+  private final List<String> adapterNames = new ArrayList<>();
+  private final List<Path> adapterDirs = new ArrayList<>();
+  private final List<Integer> adapterRanks = new ArrayList<>();
+  private final Map<String, Integer> adapterIndex = new HashMap<>();
+  private final Map<Integer, LoraAdapter> hostTier = new HashMap<>();
+  private final int[] loadedInSlot;
+  private final ConcurrentLinkedQueue<Live> submitted = new ConcurrentLinkedQueue<>();
+  private final Map<Long, Live> live = new HashMap<>();
+  private final List<Live> awaitingFirstToken = new ArrayList<>();
+  private final ForwardBatch batch = new ForwardBatch();
+  private final Listener listener = new Listener();
+  private final long startNs = System.nanoTime();
+  private final Thread thread;
+  private float[] logits = new float[0];
+  private int[] blocks = new int[16];
+  private volatile boolean closing;
+  private long nextId;
+  // counters (written by the loop thread only)
+  private volatile Stats stats = new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+  private long steps;
+  private long promptComputed;
+  private long generated;
+  private long storageLoads;
+  private long slotLoads;
+  private long loadNs;
+  private long busyNs;
+  private long finished;
+  private long timedOut;
+
+  /** A request inside the loop. */
+  private static final class Live {
+    final GenerationRequest request;
+    final TokenSink sink;
+    final Sampler sampler;
+    final Detokenizer.Stream text;
+    final StopMatcher stop;
+    final long arrivalNs;
+    int adapter;
+    Sequence sequence;
+    int[] tokens;
+    int length;
+    String pendingText = "";
+    int pendingToken = -1;
+    Completion.FinishReason reason;
+
+    Live(GenerationRequest request, TokenSink sink, Detokenizer detokenizer, long arrivalNs) {
+      this.request = request;
+      this.sink = sink;
+      this.sampler = new Sampler(request.sampling());
+      this.text = detokenizer.open();
+      this.stop = new StopMatcher(request.sampling().stopStrings());
+      this.arrivalNs = arrivalNs;
+      this.tokens = new int[request.promptTokens().length + request.sampling().maxTokens()];
+      System.arraycopy(request.promptTokens(), 0, tokens, 0, request.promptTokens().length);
+      this.length = request.promptTokens().length;
+    }
+  }
+
+  public LiveEngine(Backend backend, LiveConfig config, Detokenizer detokenizer, List<Integer> stopTokenIds) {
+    this.backend = backend;
+    this.model = backend.config();
+    this.config = config;
+    this.detokenizer = detokenizer;
+    this.stopTokens = new HashSet<>(stopTokenIds);
+    this.kv = new KvBlockManager(backend.kvCacheTokens(), backend.blockSize(), config.prefixCaching());
+    // real loads take real time inside the step; the cache only decides what moves where
+    AdapterCache.LoadTimes instant = new AdapterCache.LoadTimes() {
+      @Override
+      public long fromCpuNs(int adapter) {
+        return 0;
+      }
+
+      @Override
+      public long fromStorageNs(int adapter) {
+        return 0;
+      }
+    };
+    this.adapters = new AdapterCache(backend.adapterSlots(), config.maxCpuAdapters(), 0, instant);
+    SchedulerConfig sc = new SchedulerConfig(config.maxNumSeqs(), config.maxNumBatchedTokens(),
+        config.chunkedPrefill(), backend.blockSize(), backend.kvCacheTokens(), config.prefixCaching(),
+        backend.adapterSlots(), config.maxCpuAdapters(), LoraAdapter.MAX_RANK, config.maxModelLen(), false);
+    this.scheduler = new Scheduler(sc, kv, adapters, 0, false);
+    this.loadedInSlot = new int[backend.adapterSlots()];
+    java.util.Arrays.fill(loadedInSlot, -1);
+    this.thread = Thread.ofPlatform().name("twinserve-live-loop").daemon(true).start(this::loop);
+  }
+
+  /**
+   * Makes an adapter directory servable under {@code name}; its weights are read from storage only
+   * when a request first needs it. Thread-safe with respect to the loop.
+   */
+  public synchronized void registerAdapter(String name, Path dir) {
+    if (adapterIndex.containsKey(name)) {
+      throw new IllegalArgumentException("adapter '" + name + "' is already registered");
+    }
+    int rank = LoraAdapter.readRank(dir);
+    adapterIndex.put(name, adapterNames.size());
+    adapterNames.add(name);
+    adapterDirs.add(dir);
+    adapterRanks.add(rank);
+  }
+
+  public synchronized List<String> adapterNames() {
+    return List.copyOf(adapterNames);
+  }
+
+  /** Queues a request; its tokens and its end go to {@code sink} on the loop's thread. */
+  public void submit(GenerationRequest request, TokenSink sink) {
+    if (closing) {
+      throw new IllegalStateException("the live loop is shutting down");
+    }
+    int prompt = request.promptTokens().length;
+    int total = prompt + request.sampling().maxTokens();
+    if (total > config.maxModelLen()) {
+      throw new IllegalArgumentException("prompt (" + prompt + " tokens) + max_tokens ("
+          + request.sampling().maxTokens() + ") = " + total + " exceeds max_model_len " + config.maxModelLen());
+    }
+    long blocksNeeded = (total + backend.blockSize() - 1) / backend.blockSize();
+    if (blocksNeeded > kv.totalBlocks()) {
+      throw new IllegalArgumentException("the request needs " + blocksNeeded * backend.blockSize()
+          + " KV tokens but kv_cache_len is " + backend.kvCacheTokens());
+    }
+    for (int id : request.promptTokens()) {
+      if (id < 0 || id >= model.vocabSize()) {
+        throw new IllegalArgumentException("prompt token id " + id + " is outside the vocabulary of " + model.vocabSize());
+      }
+    }
+    synchronized (this) {
+      if (request.adapter() != null && !adapterIndex.containsKey(request.adapter())) {
+        throw new IllegalArgumentException("adapter '" + request.adapter() + "' is not registered; known: "
+            + adapterNames);
+      }
+    }
+    submitted.add(new Live(request, sink, detokenizer, now()));
+    LockSupport.unpark(thread);
+  }
+
+  public Stats stats() {
+    return stats;
+  }
+
+  private long now() {
+    return System.nanoTime() - startNs;
+  }
+
+  private void loop() {
+    while (true) {
+      try {
+        boolean idle = admitSubmitted();
+        expireDeadlines();
+        long now = now();
+        if (scheduler.plan(now) && scheduler.hasWork()) {
+          runStep();
+          continue;
+        }
+        if (closing && idle && scheduler.isIdle()) {
+          return;
+        }
+        long park = IDLE_PARK_NS;
+        for (Live l : awaitingFirstToken) {
+          park = Math.min(park, Math.max(1, l.sequence.deadlineNs() - now));
+        }
+        LockSupport.parkNanos(park);
+      } catch (RuntimeException | Error e) {
+        LOG.error("the live loop failed; failing every request in it", e);
+        failAll(e);
+        if (closing) {
+          return;
+        }
+      }
+    }
+  }
+
+  /** Returns true when nothing new was waiting. */
+  private boolean admitSubmitted() {
+    boolean none = true;
+    for (Live l; (l = submitted.poll()) != null; ) {
+      none = false;
+      synchronized (this) {
+        l.adapter = l.request.adapter() == null ? -1 : adapterIndex.get(l.request.adapter());
+        adapters.ensureAdapters(adapterNames.size());
+      }
+      int rank = l.adapter < 0 ? 0 : adapterRanks.get(l.adapter);
+      long id = nextId++;
+      l.sequence = new Sequence(id, id, l.arrivalNs, l.adapter, rank, l.length, l.request.sampling().maxTokens(),
+          blockHashes(l.request.promptTokens(), l.adapter));
+      if (l.request.maxTtftMs() > 0) {
+        l.sequence.deadlineNs(l.arrivalNs + l.request.maxTtftMs() * 1_000_000L);
+        awaitingFirstToken.add(l);
+      }
+      live.put(id, l);
+      scheduler.enqueue(l.sequence);
+    }
+    return none;
+  }
+
+  private void expireDeadlines() {
+    if (awaitingFirstToken.isEmpty()) {
+      return;
+    }
+    long now = now();
+    for (int i = awaitingFirstToken.size() - 1; i >= 0; i--) {
+      Live l = awaitingFirstToken.get(i);
+      if (l.sequence.firstTokenNs() >= 0 || l.sequence.finishNs() >= 0) {
+        awaitingFirstToken.remove(i);
+      } else if (now > l.sequence.deadlineNs() && scheduler.expire(l.sequence, now, listener)) {
+        awaitingFirstToken.remove(i);
+      }
+    }
+  }
+
+  private void runStep() {
+    long start = System.nanoTime();
+    loadAdapters();
+    List<Sequence> seqs = scheduler.batch();
+    batch.clear();
+    for (Sequence s : seqs) {
+      Live l = live.get(s.requestId());
+      KvBlockManager.BlockTable table = s.blockTable();
+      if (blocks.length < table.size()) {
+        blocks = new int[Math.max(table.size(), blocks.length * 2)];
+      }
+      for (int i = 0; i < table.size(); i++) {
+        blocks[i] = table.get(i);
+      }
+      batch.add(l.tokens, s.computedTokens(), s.chunkTokens(), s.computedTokens(), adapters.slotOf(s.adapter()),
+          blocks, table.size(), s.samplesThisStep());
+      if (!s.samplesThisStep() || s.generated() == 0) {
+        promptComputed += s.chunkTokens();
+      }
+    }
+    int vocab = model.vocabSize();
+    int rows = batch.sequences();
+    if (logits.length < rows * vocab) {
+      logits = new float[rows * vocab];
+    }
+    backend.forward(batch, logits);
+    for (int i = 0; i < seqs.size(); i++) {
+      Sequence s = seqs.get(i);
+      int row = batch.logitRow(i);
+      if (row < 0) {
+        continue;
+      }
+      sample(live.get(s.requestId()), s, row * vocab, vocab);
+    }
+    busyNs += System.nanoTime() - start;
+    steps++;
+    scheduler.complete(now(), listener);
+    publishStats();
+  }
+
+  private void sample(Live l, Sequence s, int offset, int vocab) {
+    int token = l.sampler.sample(logits, offset, vocab);
+    l.tokens[l.length++] = token;
+    int count = s.generated() + 1;
+    var params = l.request.sampling();
+    boolean stopToken = (!params.ignoreEos() && stopTokens.contains(token)) || params.stopTokenIds().contains(token);
+    String text = stopToken ? "" : l.text.next(token);
+    String released = l.stop.offer(text);
+    l.pendingToken = token;
+    l.pendingText = released;
+    if (stopToken || l.stop.stopped()) {
+      l.reason = Completion.FinishReason.STOP;
+      s.endAfter(count);
+    } else if (count >= params.maxTokens()) {
+      l.reason = Completion.FinishReason.LENGTH;
+      l.pendingText = released + l.stop.flush();
+    }
+  }
+
+  /** Moves adapters into the slots the adapter cache assigned: from host memory, or from storage first. */
+  private void loadAdapters() {
+    for (int slot = 0; slot < loadedInSlot.length; slot++) {
+      int a = adapters.adapterInSlot(slot);
+      if (a < 0 || loadedInSlot[slot] == a) {
+        continue;
+      }
+      long t0 = System.nanoTime();
+      LoraAdapter host = hostTier.get(a);
+      if (host == null) {
+        String name;
+        Path dir;
+        synchronized (this) {
+          name = adapterNames.get(a);
+          dir = adapterDirs.get(a);
+        }
+        host = LoraAdapter.load(name, dir, model);
+        hostTier.put(a, host);
+        storageLoads++;
+      }
+      backend.loadAdapter(slot, host);
+      loadedInSlot[slot] = a;
+      slotLoads++;
+      loadNs += System.nanoTime() - t0;
+    }
+    // the host tier holds exactly what the adapter cache says it holds
+    hostTier.keySet().removeIf(a -> !adapters.inCpu(a) && adapters.slotOf(a) < 0);
+  }
+
+  private long[] blockHashes(int[] prompt, int adapter) {
+    // chained hashes of full blocks, seeded by the adapter: K/V depend on the adapter's k and v projections
+    return PrefixHashes.of(prompt, backend.blockSize(), adapter);
+  }
+
+  private void publishStats() {
+    stats = new Stats(steps, promptComputed, generated, scheduler.preemptions(), storageLoads, slotLoads, loadNs,
+        busyNs, finished, timedOut);
+  }
+
+  private void failAll(Throwable e) {
+    for (Live l : live.values()) {
+      l.sink.onFinished(new Completion(Completion.FinishReason.ERROR, l.request.promptTokens().length,
+          l.length - l.request.promptTokens().length, 0, 0, -1, now() - l.arrivalNs, l.stop.text(), new int[0]));
+    }
+    live.clear();
+    awaitingFirstToken.clear();
+    for (Live l; (l = submitted.poll()) != null; ) {
+      l.sink.onFinished(new Completion(Completion.FinishReason.ERROR, l.request.promptTokens().length, 0, 0, 0, -1,
+          0, "", new int[0]));
+    }
+    throw new IllegalStateException("live loop failed: " + e.getMessage(), e);
+  }
+
+  /** Streams tokens and ends requests as the scheduler completes steps. */
+  private final class Listener implements StepListener {
+    @Override
+    public void onFirstToken(Sequence s, long nowNs) {
+      emit(s);
+    }
+
+    @Override
+    public void onToken(Sequence s, long gapNs) {
+      emit(s);
+    }
+
+    private void emit(Sequence s) {
+      Live l = live.get(s.requestId());
+      generated++;
+      l.sink.onToken(l.pendingToken, l.pendingText);
+    }
+
+    @Override
+    public void onTimedOut(Sequence s, long nowNs) {
+      Live l = live.remove(s.requestId());
+      timedOut++;
+      l.sink.onFinished(new Completion(Completion.FinishReason.TIMEOUT, s.promptTokens(), 0, 0, s.preemptions(), -1,
+          nowNs - s.arrivalNs(), "", new int[0]));
+    }
+
+    @Override
+    public void onFinished(Sequence s, long nowNs) {
+      Live l = live.remove(s.requestId());
+      finished++;
+      Completion.FinishReason reason = l.reason != null ? l.reason : Completion.FinishReason.LENGTH;
+      int prompt = l.request.promptTokens().length;
+      l.sink.onFinished(new Completion(reason, prompt, s.generated(), (int) Math.min(prompt, s.cachedTokens()),
+          s.preemptions(), s.firstTokenNs() - s.arrivalNs(), nowNs - s.arrivalNs(), l.stop.text(),
+          java.util.Arrays.copyOfRange(l.tokens, prompt, l.length)));
+    }
+  }
+
+  /** Stops taking requests, finishes those in flight, and stops the loop. */
+  @Override
+  public void close() {
+    closing = true;
+    LockSupport.unpark(thread);
+    try {
+      thread.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
