@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
     },
     subcommands = {WhatIfCommand.class, CapacityCommand.class, SweepCommand.class, TrainCommand.class, PlanCommand.class, TraceCommand.class, CalibrateCommand.class, RegressCommand.class,
       BenchCommand.class,
+      ModelCommand.class, AdapterCommand.class, GenerateCommand.class,
       CommandLine.HelpCommand.class},
     footer = {
       "",
@@ -71,6 +72,7 @@ public final class TwinserveCommand implements Runnable {
       case io.twinserve.twin.memory.InsufficientGpuMemoryException e -> e.getMessage();
       case io.twinserve.twin.profile.ProfileException e -> e.getMessage();
       case SpecException e -> e.getMessage();
+      case io.twinserve.engine.model.ModelFileException e -> e.getMessage();
       case NoSuchFileException e -> e.getFile() + ": " + (e.getReason() == null ? "no such file" : e.getReason());
       case AccessDeniedException e -> e.getFile() + ": permission denied";
       case IOException e -> e.toString();
