@@ -69,7 +69,7 @@ final class BenchEngineCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    EngineCommand.requireCpu(backend);
+    EngineCommand.requireCpu(backend, spec.commandLine());
     EngineCommand.requireVectorApi();
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();

@@ -29,9 +29,9 @@ final class EngineCommand implements Runnable {
   }
 
   /** Only the CPU backend exists so far; the CUDA one will plug in here. */
-  static void requireCpu(String backend) {
+  static void requireCpu(String backend, picocli.CommandLine command) {
     if (!"cpu".equals(backend)) {
-      throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(new EngineCommand()),
+      throw new picocli.CommandLine.ParameterException(command,
           "--backend: only 'cpu' is available, got '" + backend + "'");
     }
   }

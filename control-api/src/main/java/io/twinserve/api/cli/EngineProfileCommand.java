@@ -63,7 +63,7 @@ final class EngineProfileCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    EngineCommand.requireCpu(backend);
+    EngineCommand.requireCpu(backend, spec.commandLine());
     EngineCommand.requireVectorApi();
     if (!Files.isRegularFile(model.resolve("config.json"))) {
       throw new IllegalArgumentException("--model " + model + ": no config.json there; expected a Hugging Face model folder");

@@ -54,7 +54,7 @@ public final class EngineProfile {
     prov.putAll(provenance);
     ProfileWriter.writeCalibration(fitted, "twinserve cpu backend (" + m.threads() + " threads, tp " + m.tensorParallel()
         + ", block size " + m.blockSize() + ")", prov, out.resolve(ProfileWriter.CALIBRATION));
-    ProfileWriter.writeDeployment(fitted, out, m.tensorParallel(), m.kvCacheTokens(),
+    ProfileWriter.writeDeployment(fitted, out, m.tensorParallel(),
         (int) m.steps().stream().mapToInt(StepMeasurement::adapters).max().orElse(0),
         m.adapterLoads().stream().mapToInt(AdapterLoadMeasurement::rank).max().orElse(16));
     return new Result(out, fitted, m);

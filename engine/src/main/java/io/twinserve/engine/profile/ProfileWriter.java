@@ -29,6 +29,10 @@ final class ProfileWriter {
       .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
       .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
 
+  /** The deployment's KV cache and longest sequence: a starting point, not measured. */
+  private static final int SERVING_KV_TOKENS = 16384;
+  private static final int SERVING_MAX_MODEL_LEN = 4096;
+
   private ProfileWriter() {}
 
   /**
@@ -134,12 +138,12 @@ final class ProfileWriter {
    * A deployment that runs the profiled model on the profiled CPU with the {@code profiled} model. Paths
    * are absolute so that it works from any folder; run what-if with {@code --profiles} on this folder.
    */
-  static void writeDeployment(ProfileFit.Fitted f, Path dir, int tp, long kvCacheTokens, int maxAdapters,
-      int maxRank) throws IOException {
+  static void writeDeployment(ProfileFit.Fitted f, Path dir, int tp, int maxAdapters, int maxRank)
+      throws IOException {
     Map<String, Object> replica = new LinkedHashMap<>();
     replica.put("tp", tp);
-    replica.put("kv_cache_len", kvCacheTokens);
-    replica.put("max_model_len", (int) Math.min(kvCacheTokens, f.model().maxModelLen()));
+    replica.put("kv_cache_len", SERVING_KV_TOKENS);
+    replica.put("max_model_len", Math.min(SERVING_MAX_MODEL_LEN, f.model().maxModelLen()));
     replica.put("max_adapters", maxAdapters);
     replica.put("max_adapter_rank", maxRank);
     Map<String, Object> perf = new LinkedHashMap<>();
@@ -153,7 +157,8 @@ final class ProfileWriter {
     doc.put("replica", replica);
     doc.put("perf_model", perf);
     write(file(dir, DEPLOYMENT), "twinserve what-if --profiles " + dir + " --deployment " + dir.resolve(DEPLOYMENT)
-        + "\nkv_cache_len: the tokens the CPU backend was profiled with; set it to what you will run", doc);
+        + "\nkv_cache_len and max_model_len are a starting point: set them to what the CPU backend will run with"
+        + "\n(it keeps K/V in float32, 4 bytes per element)", doc);
   }
 
   private static Path file(Path dir, String name) {
