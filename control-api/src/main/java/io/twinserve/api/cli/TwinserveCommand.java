@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
       ""
     },
     subcommands = {WhatIfCommand.class, CapacityCommand.class, SweepCommand.class, TrainCommand.class, PlanCommand.class, TraceCommand.class, CalibrateCommand.class, RegressCommand.class,
+      EngineCommand.class,
       BenchCommand.class,
       ModelCommand.class, AdapterCommand.class, GenerateCommand.class,
       CommandLine.HelpCommand.class},

@@ -1,0 +1,65 @@
+package io.twinserve.engine.bench;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * A multi-threaded memory copy of a buffer much larger than the last-level cache, the baseline that
+ * memory-bound decode is compared with. Bytes are counted as STREAM's copy kernel counts them (McCalpin,
+ * "STREAM", 1995): each byte copied is read once and written once, so a pass moves twice the buffer.
+ */
+public final class CopyBandwidth {
+  /**
+   * The best of several passes.
+   *
+   * @param bytesPerSecond read + write bytes per second of the fastest pass
+   */
+  public record Result(long bufferBytes, int threads, int runs, double bestSeconds, double bytesPerSecond) {}
+
+  private CopyBandwidth() {}
+
+  public static Result measure(long bufferBytes, int threads, int runs) throws InterruptedException {
+    if (bufferBytes < 1 << 20 || threads < 1 || runs < 1) {
+      throw new IllegalArgumentException("copy benchmark needs >= 1 MiB, >= 1 thread and >= 1 run; got "
+          + bufferBytes + " bytes, " + threads + " threads, " + runs + " runs");
+    }
+    try (Arena arena = Arena.ofShared(); ExecutorService pool = Executors.newFixedThreadPool(threads)) {
+      MemorySegment src = arena.allocate(bufferBytes, 4096);
+      MemorySegment dst = arena.allocate(bufferBytes, 4096);
+      // touch every page of both buffers so that no pass pays for page faults
+      src.fill((byte) 1);
+      dst.fill((byte) 0);
+      long chunk = (bufferBytes / threads + 63) & ~63L;
+      double best = Double.POSITIVE_INFINITY;
+      for (int r = 0; r < runs + 1; r++) {
+        List<Future<?>> parts = new ArrayList<>();
+        long start = System.nanoTime();
+        for (int t = 0; t < threads; t++) {
+          long from = Math.min(bufferBytes, t * chunk);
+          long length = Math.min(bufferBytes, from + chunk) - from;
+          parts.add(pool.submit(() -> MemorySegment.copy(src, from, dst, from, length)));
+        }
+        for (Future<?> f : parts) {
+          f.get();
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        // the first pass warms the threads and the copy loop up
+        if (r > 0) {
+          best = Math.min(best, seconds);
+        }
+      }
+      if (dst.get(java.lang.foreign.ValueLayout.JAVA_BYTE, bufferBytes - 1) != 1) {
+        throw new IllegalStateException("the copy did not copy");
+      }
+      return new Result(bufferBytes, threads, runs, best, 2.0 * bufferBytes / best);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("a copy thread failed", e.getCause());
+    }
+  }
+}

@@ -1,0 +1,142 @@
+package io.twinserve.engine.bench;
+
+import io.twinserve.engine.backend.ForwardBatch;
+import io.twinserve.engine.cpu.CpuBackend;
+import io.twinserve.engine.model.ModelFiles;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * Decode speed of the CPU backend against this machine's copy bandwidth, both measured in one run: a
+ * shared prompt is prefilled once (its KV blocks shared by every sequence, as prefix caching shares them),
+ * then batches of sequences decode greedily in KV blocks of their own, and each decode step's median time
+ * gives tokens/s and the weight bytes streamed per second.
+ */
+public final class EngineBenchmark {
+  /**
+   * What to run.
+   *
+   * @param threads backend and copy threads; 0 for all cores
+   * @param promptTokens the shared prompt, a whole number of 16-token KV blocks
+   */
+  public record Options(BenchModel model, long seed, Path cacheRoot, int threads, int promptTokens,
+      List<Integer> batches, int warmupSteps, int decodeSteps, long copyBytes, int copyRuns) {
+    public Options {
+      if (promptTokens < BLOCK_SIZE || promptTokens % BLOCK_SIZE != 0) {
+        throw new IllegalArgumentException("prompt tokens must be a positive multiple of " + BLOCK_SIZE + ", got "
+            + promptTokens);
+      }
+      if (batches.isEmpty() || batches.stream().anyMatch(b -> b < 1)) {
+        throw new IllegalArgumentException("batches must be >= 1, got " + batches);
+      }
+      if (decodeSteps < 1 || warmupSteps < 0 || threads < 0) {
+        throw new IllegalArgumentException("need >= 1 decode step, >= 0 warm-up steps and >= 0 threads");
+      }
+      batches = List.copyOf(batches);
+    }
+  }
+
+  /** One batch size's decode figures. */
+  public record Decode(int batch, int firstContextTokens, int lastContextTokens, int steps, double stepMsMedian,
+      double tokensPerSecond, long weightBytesPerStep, double weightBytesPerSecond, double fractionOfCopyBandwidth) {}
+
+  /** The run's figures. */
+  public record Result(BenchModel model, long parameters, long weightBytesPerStep, Path modelDir, boolean modelReused,
+      int threads, CopyBandwidth.Result copy, int promptTokens, double prefillMs, List<Decode> decodes) {}
+
+  static final int BLOCK_SIZE = 16;
+
+  private EngineBenchmark() {}
+
+  public static Result run(Options o, Consumer<String> progress) throws IOException, InterruptedException {
+    Path dir = o.cacheRoot().resolve(o.model().key(o.seed()));
+    progress.accept("model " + dir);
+    boolean reused = o.model().ensureWritten(dir, o.seed());
+    int threads = o.threads() > 0 ? o.threads() : Runtime.getRuntime().availableProcessors();
+    progress.accept("copy bandwidth");
+    CopyBandwidth.Result copy = CopyBandwidth.measure(o.copyBytes(), threads, o.copyRuns());
+    int maxBatch = o.batches().stream().mapToInt(Integer::intValue).max().orElseThrow();
+    int promptBlocks = o.promptTokens() / BLOCK_SIZE;
+    int ownBlocks = (o.warmupSteps() + o.decodeSteps() + BLOCK_SIZE - 1) / BLOCK_SIZE;
+    long kvTokens = (long) (promptBlocks + maxBatch * ownBlocks) * BLOCK_SIZE;
+    long weightBytes = o.model().weightBytesPerStep();
+    try (ModelFiles files = ModelFiles.open(dir);
+        CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(1, threads, kvTokens, BLOCK_SIZE, 0))) {
+      int vocab = files.config().vocabSize();
+      ForwardBatch batch = new ForwardBatch();
+      float[] logits = new float[maxBatch * vocab];
+      int[] prompt = new int[o.promptTokens()];
+      for (int i = 0; i < prompt.length; i++) {
+        prompt[i] = (int) ((3 + 7919L * (i + 1)) % vocab);
+      }
+      int[] promptTable = new int[promptBlocks];
+      for (int i = 0; i < promptBlocks; i++) {
+        promptTable[i] = i;
+      }
+      progress.accept("prefill");
+      batch.clear();
+      batch.add(prompt, 0, prompt.length, 0, -1, promptTable, promptBlocks, true);
+      long start = System.nanoTime();
+      backend.forward(batch, logits);
+      double prefillMs = (System.nanoTime() - start) / 1e6;
+      int firstToken = argmax(logits, 0, vocab);
+
+      List<Decode> decodes = new ArrayList<>();
+      for (int b : o.batches()) {
+        progress.accept("decode batch " + b);
+        int[][] tables = new int[b][promptBlocks + ownBlocks];
+        int[] next = new int[b];
+        for (int s = 0; s < b; s++) {
+          System.arraycopy(promptTable, 0, tables[s], 0, promptBlocks);
+          for (int i = 0; i < ownBlocks; i++) {
+            tables[s][promptBlocks + i] = promptBlocks + s * ownBlocks + i;
+          }
+          next[s] = (firstToken + s) % vocab;
+        }
+        int[] one = new int[1];
+        long[] ns = new long[o.decodeSteps()];
+        for (int step = 0; step < o.warmupSteps() + o.decodeSteps(); step++) {
+          int context = o.promptTokens() + step;
+          int blocks = (context + 1 + BLOCK_SIZE - 1) / BLOCK_SIZE;
+          batch.clear();
+          for (int s = 0; s < b; s++) {
+            one[0] = next[s];
+            batch.add(one, 0, 1, context, -1, tables[s], blocks, true);
+          }
+          long t0 = System.nanoTime();
+          backend.forward(batch, logits);
+          long elapsed = System.nanoTime() - t0;
+          for (int s = 0; s < b; s++) {
+            next[s] = argmax(logits, batch.logitRow(s) * vocab, vocab);
+          }
+          if (step >= o.warmupSteps()) {
+            ns[step - o.warmupSteps()] = elapsed;
+          }
+        }
+        Arrays.sort(ns);
+        double stepSeconds = (ns.length % 2 == 1 ? ns[ns.length / 2] : (ns[ns.length / 2 - 1] + ns[ns.length / 2]) / 2.0)
+            / 1e9;
+        double weightRate = weightBytes / stepSeconds;
+        decodes.add(new Decode(b, o.promptTokens() + o.warmupSteps(), o.promptTokens() + o.warmupSteps()
+            + o.decodeSteps() - 1, o.decodeSteps(), stepSeconds * 1e3, b / stepSeconds, weightBytes, weightRate,
+            weightRate / copy.bytesPerSecond()));
+      }
+      return new Result(o.model(), o.model().parameters(), weightBytes, dir, reused, threads, copy, o.promptTokens(),
+          prefillMs, decodes);
+    }
+  }
+
+  private static int argmax(float[] v, int from, int n) {
+    int best = 0;
+    for (int i = 1; i < n; i++) {
+      if (v[from + i] > v[from + best]) {
+        best = i;
+      }
+    }
+    return best;
+  }
+}

@@ -1,0 +1,93 @@
+package io.twinserve.engine.profile;
+
+import java.util.List;
+
+/**
+ * The batch shapes a profile measures, with warm-up runs and repetitions (the median is kept).
+ *
+ * @param tokenCounts tokens per step for the linear-layer table, each as that many one-token sequences
+ * @param decodeBatches decode batch sizes timed at each context length (each also in tokenCounts)
+ * @param contextTokens context lengths of the decode batches (tokens already in the KV cache)
+ * @param prefillChunks prefill chunk sizes, each timed after 0 and after the largest context (each also in
+ *     tokenCounts)
+ * @param loraBatch sequences of the LoRA steps (also in tokenCounts)
+ * @param adapterCounts distinct adapters in a LoRA step, assigned to its sequences round-robin
+ * @param ranks adapter ranks
+ */
+public record ProfileGrid(
+    List<Integer> tokenCounts,
+    List<Integer> decodeBatches,
+    List<Integer> contextTokens,
+    List<Integer> prefillChunks,
+    int loraBatch,
+    List<Integer> adapterCounts,
+    List<Integer> ranks,
+    int warmup,
+    int repetitions) {
+
+  public ProfileGrid {
+    tokenCounts = positive("token_counts", tokenCounts);
+    decodeBatches = positive("decode_batches", decodeBatches);
+    contextTokens = positive("context_tokens", contextTokens);
+    prefillChunks = positive("prefill_chunks", prefillChunks);
+    adapterCounts = positive("adapter_counts", adapterCounts);
+    ranks = positive("ranks", ranks);
+    if (tokenCounts.size() < 2) {
+      throw new IllegalArgumentException("token_counts needs at least two values to interpolate, got " + tokenCounts);
+    }
+    for (int b : decodeBatches) {
+      inTable("decode_batches", b, tokenCounts);
+    }
+    for (int p : prefillChunks) {
+      inTable("prefill_chunks", p, tokenCounts);
+    }
+    inTable("lora_batch", loraBatch, tokenCounts);
+    if (warmup < 0 || repetitions < 1) {
+      throw new IllegalArgumentException("warm-up must be >= 0 and repetitions >= 1, got " + warmup + " and "
+          + repetitions);
+    }
+  }
+
+  /** The default grid: minutes on a 1B model with two cores. */
+  public static ProfileGrid standard() {
+    return new ProfileGrid(List.of(1, 2, 4, 8, 16, 32, 64, 128, 256), List.of(1, 4, 16), List.of(128, 512, 1024),
+        List.of(32, 128), 8, List.of(1, 2, 4), List.of(8, 16, 32), 2, 5);
+  }
+
+  /** A small grid for tests and a first look: seconds on a tiny model. */
+  public static ProfileGrid quick() {
+    return new ProfileGrid(List.of(1, 2, 4, 8), List.of(1, 2), List.of(16, 48), List.of(4, 8), 4, List.of(1, 2),
+        List.of(4, 8), 3, 5);
+  }
+
+  public int maxContext() {
+    return contextTokens.stream().mapToInt(Integer::intValue).max().orElseThrow();
+  }
+
+  public int maxRank() {
+    return ranks.stream().mapToInt(Integer::intValue).max().orElseThrow();
+  }
+
+  public int maxAdapters() {
+    return adapterCounts.stream().mapToInt(Integer::intValue).max().orElseThrow();
+  }
+
+  private static List<Integer> positive(String key, List<Integer> values) {
+    if (values == null || values.isEmpty()) {
+      throw new IllegalArgumentException(key + " must list at least one value");
+    }
+    for (int v : values) {
+      if (v < 1) {
+        throw new IllegalArgumentException(key + " must be >= 1, got " + v);
+      }
+    }
+    return values.stream().distinct().sorted().toList();
+  }
+
+  private static void inTable(String key, int value, List<Integer> tokenCounts) {
+    if (!tokenCounts.contains(value)) {
+      throw new IllegalArgumentException(key + " " + value + " must also be one of token_counts " + tokenCounts
+          + ": the fits subtract the table's time at the same token count");
+    }
+  }
+}

@@ -1,0 +1,118 @@
+package io.twinserve.engine.profile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.twinserve.engine.model.Architecture;
+import io.twinserve.engine.model.DType;
+import io.twinserve.engine.model.RandomModel;
+import io.twinserve.traces.format.TraceFormatException;
+import io.twinserve.twin.deploy.Deployments;
+import io.twinserve.twin.deploy.ResolvedReplica;
+import io.twinserve.twin.perf.ProfiledPerfModel;
+import io.twinserve.twin.perf.VidurMlpTable;
+import io.twinserve.twin.profile.Profiles;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class EngineProfileTest {
+  @TempDir static Path tmp;
+  static EngineProfile.Result profile;
+
+  @BeforeAll
+  static void profileATinyModel() throws Exception {
+    Path model = tmp.resolve("tiny-llama");
+    RandomModel.write(new RandomModel.Spec(RandomModel.config(Architecture.LLAMA, 2, 128, 256, 4, 2, 32, 512,
+        DType.BF16, true, 1, List.of(2)), 3, 1), model);
+    EngineProfiler.Measurements m = EngineProfiler.measure(
+        new EngineProfiler.Options(model, 1, 2, ProfileGrid.quick()), tmp.resolve("scratch"), done -> {});
+    profile = EngineProfile.write(m, tmp.resolve("profile"), "tiny-llama", Map.of("test", true));
+  }
+
+  @Test
+  void writesEveryFileOfTheProfile() {
+    for (String f : List.of("mlp.csv", "steps.csv", "gpus.yaml", "models.yaml", "calibration.yaml", "deployment.yaml")) {
+      assertThat(profile.directory().resolve(f)).isRegularFile();
+    }
+    assertThat(profile.measurements().steps()).hasSize(EngineProfiler.shapes(ProfileGrid.quick()) - 2);
+    assertThat(profile.measurements().adapterLoads()).hasSize(2);
+  }
+
+  @Test
+  void theTwinResolvesTheWrittenDeploymentWithTheProfiledModel() throws Exception {
+    Profiles profiles = Profiles.builtIn().withDirectory(profile.directory());
+    ResolvedReplica r = Deployments.resolve(Deployments.load(profile.deployment()), profiles);
+    assertThat(r.perf()).isInstanceOf(ProfiledPerfModel.class);
+    assertThat(r.model().hiddenSize()).isEqualTo(128);
+    assertThat(r.gpu().name()).startsWith("cpu-").endsWith("-2t");
+    assertThat(r.gpu().hbmBandwidth()).isEqualTo(profile.fitted().hardware().hbmBandwidth());
+    assertThat(r.calibration().roofline()).isEqualTo(profile.fitted().params());
+    assertThat(r.scheduler().maxAdapters()).isEqualTo(2);
+  }
+
+  @Test
+  void aShapeInTheTablePredictsItsMeasuredTimePlusOnlyTheRooflinesHeadAndOnePairOfAttention() throws Exception {
+    Profiles profiles = Profiles.builtIn().withDirectory(profile.directory());
+    ResolvedReplica r = Deployments.resolve(Deployments.load(profile.deployment()), profiles);
+    VidurMlpTable table = VidurMlpTable.read(profile.directory().resolve("mlp.csv"), 1);
+    var model = profile.fitted().model();
+    var hw = profile.fitted().hardware();
+    double attentionFlops = hw.bf16Flops() * profile.fitted().params().attentionFlopsEfficiency();
+    for (StepMeasurement s : profile.measurements().steps()) {
+      if (s.kind() != StepMeasurement.Kind.TABLE) {
+        continue;
+      }
+      assertThat(table.layerMs(s.tokens()) * model.layers()).isCloseTo(s.medianNs() / 1e6,
+          org.assertj.core.data.Percentage.withPercentage(1e-4));
+      // the twin reads the LM head's weights every step and adds one query-key pair per one-token sequence
+      double headNs = (double) model.vocabSize() * model.hiddenSize() * 2 / hw.hbmBandwidth() * 1e9;
+      double pairNs = Math.max(4.0 * model.layers() * model.heads() * model.headDim() / attentionFlops,
+          (double) model.kvBytesPerToken() / hw.hbmBandwidth()) * 1e9;
+      double expected = s.medianNs() + headNs + s.tokens() * pairNs;
+      assertThat((double) r.perf().stepNs(ProfileFit.shapeOf(s))).as("%s", ProfileFit.describe(s))
+          .isCloseTo(expected, org.assertj.core.data.Percentage.withPercentage(0.1));
+    }
+  }
+
+  @Test
+  void measuredShapesArePredictedWithinASaneFactor() {
+    // timings of a tiny model on a shared machine are noisy: bound the typical error tightly, each row loosely
+    List<Double> ratios = new java.util.ArrayList<>();
+    for (ProfileFit.Row row : profile.fitted().rows()) {
+      assertThat(row.measuredMs()).as(row.shape()).isPositive();
+      double ratio = row.predictedMs() / row.measuredMs();
+      assertThat(ratio).as("%s: predicted %.4f ms, measured %.4f ms", row.shape(), row.predictedMs(),
+          row.measuredMs()).isBetween(0.02, 50.0);
+      ratios.add(ratio);
+    }
+    java.util.Collections.sort(ratios);
+    assertThat(ratios.get(ratios.size() / 2)).as("median predicted/measured of %s", ratios).isBetween(0.5, 2.0);
+  }
+
+  @Test
+  void fittedHardwareAndAttentionTermsAreMeasuredNotDefaults() {
+    var hw = profile.fitted().hardware();
+    var weightBytes = 2.0 * profile.fitted().model().layers() * profile.fitted().model().paramsPerLayer();
+    long oneToken = profile.measurements().steps().getFirst().medianNs();
+    assertThat(hw.hbmBandwidth()).isGreaterThanOrEqualTo(weightBytes / (oneToken / 1e9) * 0.999);
+    assertThat(hw.bf16Flops()).isPositive();
+    assertThat(profile.fitted().params().attentionFlopsEfficiency()).isBetween(1e-6, 1.0);
+    assertThat(profile.fitted().params().adapterLoadFixedNs() + profile.fitted().params().adapterLoadNsPerByte())
+        .isPositive();
+  }
+
+  @Test
+  void aMalformedTableIsRejectedNamingItsFileAndLine() throws Exception {
+    Path bad = tmp.resolve("bad.csv");
+    List<String> lines = Files.readAllLines(profile.directory().resolve("mlp.csv"));
+    lines.set(2, lines.get(2).replaceFirst(",True,", ",True,x"));
+    Files.write(bad, lines);
+    assertThatThrownBy(() -> VidurMlpTable.read(bad, 1)).isInstanceOf(TraceFormatException.class)
+        .hasMessageContaining("bad.csv").hasMessageContaining("3");
+  }
+}
