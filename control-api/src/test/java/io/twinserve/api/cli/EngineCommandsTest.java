@@ -72,7 +72,7 @@ class EngineCommandsTest {
         DType.BF16, true, 1, List.of(2)), 5, 1), model);
     Path profile = dir.resolve("profile");
     Cli p = Cli.run("engine", "profile", "--model", model.toString(), "--backend", "cpu", "-o", profile.toString(),
-        "--quick", "--threads", "2");
+        "--quick", "--threads", "1");
     assertThat(p.exitCode()).as(p.err()).isZero();
     assertThat(p.out()).contains("achieved weight bandwidth").contains("table 1x1 ctx 0").contains("wrote " + profile);
     assertThat(Files.readString(profile.resolve("mlp.csv"))).startsWith("num_tokens,num_tensor_parallel_workers,");
