@@ -79,7 +79,7 @@ final class BenchEngineCommand implements Callable<Integer> {
         or(headDim, base.headDim()), or(vocab, base.vocab()), base.tiedEmbeddings());
     Path cacheRoot = cache != null ? cache : Path.of(System.getProperty("java.io.tmpdir"), "twinserve-bench-models");
     EngineBenchmark.Options o = new EngineBenchmark.Options(shape, seed, cacheRoot, threads, or(prompt, quick ? 16 : 128),
-        batches, 2, or(steps, quick ? 3 : 10), (long) or(copyMib, quick ? 64 : 1024) << 20, 5);
+        batches, quick ? 2 : 5, or(steps, quick ? 3 : 10), (long) or(copyMib, quick ? 64 : 1024) << 20, 5);
     boolean interactive = System.console() != null && System.console().isTerminal();
     EngineBenchmark.Result r = EngineBenchmark.run(o, stage -> {
       if (interactive) {
@@ -100,21 +100,24 @@ final class BenchEngineCommand implements Callable<Integer> {
         + " hidden %d, MLP %d, %d/%d heads of %d, vocab %d%s), bf16%n", r.threads(), r.parameters(), m.layers(),
         m.hidden(), m.intermediate(), m.heads(), m.kvHeads(), m.headDim(), m.vocab(), m.tiedEmbeddings() ? ", tied" : "");
     out.printf(Locale.ROOT, "model files: %s (%s)%n", r.modelDir(), r.modelReused() ? "reused" : "written now");
-    out.printf(Locale.ROOT, "%-38s %14s %16s %14s%n", "", "figure", "weights GB/s", "x copy");
-    out.printf(Locale.ROOT, "%-38s %9.2f GB/s %16s %14s%n", String.format(Locale.ROOT,
-        "memory copy, %d MiB, best of %d", r.copy().bufferBytes() >> 20, r.copy().runs()),
+    out.printf(Locale.ROOT, "%-44s %16s %13s %8s %8s%n", "", "figure", "weights GB/s", "x copy", "x read");
+    out.printf(Locale.ROOT, "%-44s %11.2f GB/s %13s %8s%n", String.format(Locale.ROOT,
+        "memory copy, %d MiB, best of %d (read+write)", r.copy().bufferBytes() >> 20, r.copy().runs()),
         r.copy().bytesPerSecond() / 1e9, "", "1.00 (baseline)");
-    out.printf(Locale.ROOT, "%-38s %9.1f ms %n", String.format(Locale.ROOT, "prefill %d tokens", r.promptTokens()),
-        r.prefillMs());
+    out.printf(Locale.ROOT, "%-44s %11.2f GB/s %13s %8.2f %8s%n", "memory read only, same buffer (vector sum)",
+        r.copy().readBytesPerSecond() / 1e9, "", r.copy().readBytesPerSecond() / r.copy().bytesPerSecond(), "1.00");
+    out.printf(Locale.ROOT, "%-44s %13.1f ms  (%.1f tokens/s)%n", String.format(Locale.ROOT, "prefill %d tokens",
+        r.promptTokens()), r.prefillMs(), r.promptTokens() / (r.prefillMs() / 1e3));
     for (EngineBenchmark.Decode d : r.decodes()) {
-      out.printf(Locale.ROOT, "%-38s %7.2f tok/s %16.2f %14.3f%n", String.format(Locale.ROOT,
+      out.printf(Locale.ROOT, "%-44s %10.2f tok/s %13.2f %8.3f %8.3f%n", String.format(Locale.ROOT,
           "decode batch %d, ctx %d-%d, step %.1f ms", d.batch(), d.firstContextTokens(), d.lastContextTokens(),
-          d.stepMsMedian()), d.tokensPerSecond(), d.weightBytesPerSecond() / 1e9, d.fractionOfCopyBandwidth());
+          d.stepMsMedian()), d.tokensPerSecond(), d.weightBytesPerSecond() / 1e9, d.fractionOfCopyBandwidth(),
+          d.fractionOfReadBandwidth());
     }
     out.printf(Locale.ROOT, "weights streamed per decode step: %.3f GB (all layers and the LM head, bf16)%n",
         r.weightBytesPerStep() / 1e9);
     out.println("copy GB/s counts read + write bytes (STREAM copy convention); x copy = weight bytes per step x steps/s"
-        + " / copy GB/s");
+        + " / copy GB/s; x read = the same over the read-only GB/s");
     return 0;
   }
 
@@ -136,6 +139,7 @@ final class BenchEngineCommand implements Callable<Integer> {
     copy.put("best_seconds", r.copy().bestSeconds());
     copy.put("bytes_per_second", r.copy().bytesPerSecond());
     copy.put("convention", "STREAM copy: read + write bytes");
+    copy.put("read_bytes_per_second", r.copy().readBytesPerSecond());
     doc.put("copy", copy);
     doc.put("prompt_tokens", r.promptTokens());
     doc.put("prefill_ms", r.prefillMs());

@@ -27,6 +27,7 @@ class EngineProfileCommandsTest {
     JsonNode copy = r.path("copy");
     assertThat(copy.path("bytes_per_second").asDouble()).isPositive();
     assertThat(copy.path("convention").asText()).contains("read + write");
+    assertThat(copy.path("read_bytes_per_second").asDouble()).isPositive();
     assertThat(copy.path("bytes_per_second").asDouble())
         .isCloseTo(2.0 * copy.path("buffer_bytes").asDouble() / copy.path("best_seconds").asDouble(), within(1.0));
     long parameters = r.path("parameters").asLong();
@@ -45,12 +46,15 @@ class EngineProfileCommandsTest {
           .isCloseTo(d.path("weight_bytes_per_step").asDouble() / stepS, within(1.0));
       assertThat(d.path("fraction_of_copy_bandwidth").asDouble()).isCloseTo(
           d.path("weight_bytes_per_second").asDouble() / copy.path("bytes_per_second").asDouble(), within(1e-12));
-      assertThat(d.path("first_context_tokens").asInt()).isGreaterThan(r.path("prompt_tokens").asInt());
+      assertThat(d.path("fraction_of_read_bandwidth").asDouble()).isCloseTo(
+          d.path("weight_bytes_per_second").asDouble() / copy.path("read_bytes_per_second").asDouble(), within(1e-12));
+      assertThat(d.path("first_context_tokens").asInt()).isEqualTo(r.path("prompt_tokens").asInt());
+      assertThat(d.path("last_context_tokens").asInt()).isEqualTo(r.path("prompt_tokens").asInt() + d.path("steps").asInt() - 1);
     }
 
     Cli table = Cli.run("bench", "engine", "--quick", "--cache", cache.toString(), "--batches", "1,4");
     assertThat(table.exitCode()).as(table.err()).isZero();
-    assertThat(table.out()).contains("(reused)").contains("STREAM copy").contains("1.00 (baseline)")
+    assertThat(table.out()).contains("(reused)").contains("STREAM copy").contains("memory read only").contains("1.00 (baseline)")
         .contains("decode batch 1,").contains("decode batch 4,").doesNotContain("decode batch 32");
   }
 
@@ -68,7 +72,7 @@ class EngineProfileCommandsTest {
         DType.BF16, true, 1, List.of(2)), 5, 1), model);
     Path profile = dir.resolve("profile");
     Cli p = Cli.run("engine", "profile", "--model", model.toString(), "--backend", "cpu", "-o", profile.toString(),
-        "--quick", "--threads", "2");
+        "--quick", "--threads", "1");
     assertThat(p.exitCode()).as(p.err()).isZero();
     assertThat(p.out()).contains("achieved weight bandwidth").contains("table 1x1 ctx 0").contains("wrote " + profile);
     assertThat(Files.readString(profile.resolve("mlp.csv"))).startsWith("num_tokens,num_tensor_parallel_workers,");
