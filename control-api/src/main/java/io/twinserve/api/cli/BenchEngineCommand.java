@@ -100,24 +100,28 @@ final class BenchEngineCommand implements Callable<Integer> {
         + " hidden %d, MLP %d, %d/%d heads of %d, vocab %d%s), bf16%n", r.threads(), r.parameters(), m.layers(),
         m.hidden(), m.intermediate(), m.heads(), m.kvHeads(), m.headDim(), m.vocab(), m.tiedEmbeddings() ? ", tied" : "");
     out.printf(Locale.ROOT, "model files: %s (%s)%n", r.modelDir(), r.modelReused() ? "reused" : "written now");
-    out.printf(Locale.ROOT, "%-44s %16s %13s %8s %8s%n", "", "figure", "weights GB/s", "x copy", "x read");
+    out.printf(Locale.ROOT, "%-44s %16s %13s %8s %8s %8s%n", "", "figure", "weights GB/s", "x copy", "x read",
+        "x mapped");
     out.printf(Locale.ROOT, "%-44s %11.2f GB/s %13s %8s%n", String.format(Locale.ROOT,
         "memory copy, %d MiB, best of %d (read+write)", r.copy().bufferBytes() >> 20, r.copy().runs()),
         r.copy().bytesPerSecond() / 1e9, "", "1.00 (baseline)");
     out.printf(Locale.ROOT, "%-44s %11.2f GB/s %13s %8.2f %8s%n", "memory read only, same buffer (vector sum)",
         r.copy().readBytesPerSecond() / 1e9, "", r.copy().readBytesPerSecond() / r.copy().bytesPerSecond(), "1.00");
+    out.printf(Locale.ROOT, "%-44s %11.2f GB/s %13s %8.2f %8.2f %8s%n", "read only, the mapped weights of a step",
+        r.mappedWeightsReadBytesPerSecond() / 1e9, "", r.mappedWeightsReadBytesPerSecond() / r.copy().bytesPerSecond(),
+        r.mappedWeightsReadBytesPerSecond() / r.copy().readBytesPerSecond(), "1.00");
     out.printf(Locale.ROOT, "%-44s %13.1f ms  (%.1f tokens/s)%n", String.format(Locale.ROOT, "prefill %d tokens",
         r.promptTokens()), r.prefillMs(), r.promptTokens() / (r.prefillMs() / 1e3));
     for (EngineBenchmark.Decode d : r.decodes()) {
-      out.printf(Locale.ROOT, "%-44s %10.2f tok/s %13.2f %8.3f %8.3f%n", String.format(Locale.ROOT,
+      out.printf(Locale.ROOT, "%-44s %10.2f tok/s %13.2f %8.3f %8.3f %8.3f%n", String.format(Locale.ROOT,
           "decode batch %d, ctx %d-%d, step %.1f ms", d.batch(), d.firstContextTokens(), d.lastContextTokens(),
           d.stepMsMedian()), d.tokensPerSecond(), d.weightBytesPerSecond() / 1e9, d.fractionOfCopyBandwidth(),
-          d.fractionOfReadBandwidth());
+          d.fractionOfReadBandwidth(), d.fractionOfMappedWeightsRead());
     }
     out.printf(Locale.ROOT, "weights streamed per decode step: %.3f GB (all layers and the LM head, bf16)%n",
         r.weightBytesPerStep() / 1e9);
     out.println("copy GB/s counts read + write bytes (STREAM copy convention); x copy = weight bytes per step x steps/s"
-        + " / copy GB/s; x read = the same over the read-only GB/s");
+        + " / copy GB/s; x read and x mapped: the same over the read-only GB/s of the buffer and of the mapped weights");
     return 0;
   }
 
@@ -141,6 +145,7 @@ final class BenchEngineCommand implements Callable<Integer> {
     copy.put("convention", "STREAM copy: read + write bytes");
     copy.put("read_bytes_per_second", r.copy().readBytesPerSecond());
     doc.put("copy", copy);
+    doc.put("mapped_weights_read_bytes_per_second", r.mappedWeightsReadBytesPerSecond());
     doc.put("prompt_tokens", r.promptTokens());
     doc.put("prefill_ms", r.prefillMs());
     doc.put("weight_bytes_per_step", r.weightBytesPerStep());

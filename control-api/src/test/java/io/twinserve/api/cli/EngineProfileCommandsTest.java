@@ -46,6 +46,9 @@ class EngineProfileCommandsTest {
           .isCloseTo(d.path("weight_bytes_per_step").asDouble() / stepS, within(1.0));
       assertThat(d.path("fraction_of_copy_bandwidth").asDouble()).isCloseTo(
           d.path("weight_bytes_per_second").asDouble() / copy.path("bytes_per_second").asDouble(), within(1e-12));
+      assertThat(d.path("fraction_of_mapped_weights_read").asDouble()).isCloseTo(
+          d.path("weight_bytes_per_second").asDouble() / r.path("mapped_weights_read_bytes_per_second").asDouble(),
+          within(1e-12));
       assertThat(d.path("fraction_of_read_bandwidth").asDouble()).isCloseTo(
           d.path("weight_bytes_per_second").asDouble() / copy.path("read_bytes_per_second").asDouble(), within(1e-12));
       assertThat(d.path("first_context_tokens").asInt()).isEqualTo(r.path("prompt_tokens").asInt());
@@ -54,7 +57,7 @@ class EngineProfileCommandsTest {
 
     Cli table = Cli.run("bench", "engine", "--quick", "--cache", cache.toString(), "--batches", "1,4");
     assertThat(table.exitCode()).as(table.err()).isZero();
-    assertThat(table.out()).contains("(reused)").contains("STREAM copy").contains("memory read only").contains("1.00 (baseline)")
+    assertThat(table.out()).contains("(reused)").contains("STREAM copy").contains("memory read only").contains("the mapped weights of a step").contains("1.00 (baseline)")
         .contains("decode batch 1,").contains("decode batch 4,").doesNotContain("decode batch 32");
   }
 

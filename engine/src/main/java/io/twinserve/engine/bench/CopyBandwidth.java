@@ -32,6 +32,47 @@ public final class CopyBandwidth {
 
   private CopyBandwidth() {}
 
+  /**
+   * Bytes per second of the fastest of {@code runs} read-only passes over {@code segments} in order, each
+   * split across {@code threads} threads: the weights a decode step reads, in the memory they live in.
+   */
+  public static double readSegments(List<MemorySegment> segments, int threads, int runs) throws InterruptedException {
+    long bytes = 0;
+    for (MemorySegment s : segments) {
+      bytes += s.byteSize();
+    }
+    double best = Double.POSITIVE_INFINITY;
+    long check = 0;
+    try (ExecutorService pool = Executors.newFixedThreadPool(threads)) {
+      for (int r = 0; r < runs + 1; r++) {
+        long start = System.nanoTime();
+        for (MemorySegment s : segments) {
+          List<Future<Long>> parts = new ArrayList<>();
+          long chunk = (s.byteSize() / threads + 63) & ~63L;
+          for (int t = 0; t < threads; t++) {
+            long from = Math.min(s.byteSize(), t * chunk);
+            long length = Math.min(s.byteSize(), from + chunk) - from;
+            parts.add(pool.submit(() -> sum(s, from, length)));
+          }
+          for (Future<Long> f : parts) {
+            check += f.get();
+          }
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        if (r > 0) {
+          best = Math.min(best, seconds);
+        }
+      }
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("a read thread failed", e.getCause());
+    }
+    // keeps the sums alive; random weights never sum to exactly this
+    if (check == Long.MIN_VALUE) {
+      throw new IllegalStateException("unexpected sum");
+    }
+    return bytes / best;
+  }
+
   /** Sums a range as longs with four independent vector sums, so that the loads, not the adds, limit it. */
   private static long sum(MemorySegment s, long from, long length) {
     long step = LONGS.vectorByteSize();

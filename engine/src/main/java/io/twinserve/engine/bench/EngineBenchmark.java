@@ -43,11 +43,18 @@ public final class EngineBenchmark {
   /** One batch size's decode figures. */
   public record Decode(int batch, int firstContextTokens, int lastContextTokens, int steps, double stepMsMedian,
       double tokensPerSecond, long weightBytesPerStep, double weightBytesPerSecond, double fractionOfCopyBandwidth,
-      double fractionOfReadBandwidth) {}
+      double fractionOfReadBandwidth, double fractionOfMappedWeightsRead) {}
 
   /** The run's figures. */
+  /**
+   * The run's figures.
+   *
+   * @param mappedWeightsReadBytesPerSecond a read-only pass over the weights a decode step reads, in the
+   *     memory-mapped model files they are read from, matrix by matrix across the threads
+   */
   public record Result(BenchModel model, long parameters, long weightBytesPerStep, Path modelDir, boolean modelReused,
-      int threads, CopyBandwidth.Result copy, int promptTokens, double prefillMs, List<Decode> decodes) {}
+      int threads, CopyBandwidth.Result copy, double mappedWeightsReadBytesPerSecond, int promptTokens,
+      double prefillMs, List<Decode> decodes) {}
 
   static final int BLOCK_SIZE = 16;
 
@@ -68,6 +75,16 @@ public final class EngineBenchmark {
     try (ModelFiles files = ModelFiles.open(dir);
         CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(1, threads, kvTokens, BLOCK_SIZE, 0))) {
       int vocab = files.config().vocabSize();
+      progress.accept("read of the mapped weights");
+      List<java.lang.foreign.MemorySegment> weights = new ArrayList<>();
+      for (ModelFiles.LayerWeights w : files.layers()) {
+        for (io.twinserve.engine.model.Tensor t : new io.twinserve.engine.model.Tensor[] {w.q(), w.k(), w.v(), w.o(),
+            w.gate(), w.up(), w.down()}) {
+          weights.add(t.data());
+        }
+      }
+      weights.add(files.lmHead().data());
+      double mappedRead = CopyBandwidth.readSegments(weights, threads, o.copyRuns());
       ForwardBatch batch = new ForwardBatch();
       float[] logits = new float[maxBatch * vocab];
       int[] prompt = new int[o.promptTokens()];
@@ -104,10 +121,10 @@ public final class EngineBenchmark {
         double weightRate = weightBytes / stepSeconds;
         decodes.add(new Decode(b, o.promptTokens(), o.promptTokens() + o.decodeSteps() - 1, o.decodeSteps(),
             stepSeconds * 1e3, b / stepSeconds, weightBytes, weightRate, weightRate / copy.bytesPerSecond(),
-            weightRate / copy.readBytesPerSecond()));
+            weightRate / copy.readBytesPerSecond(), weightRate / mappedRead));
       }
-      return new Result(o.model(), o.model().parameters(), weightBytes, dir, reused, threads, copy, o.promptTokens(),
-          prefillMs, decodes);
+      return new Result(o.model(), o.model().parameters(), weightBytes, dir, reused, threads, copy, mappedRead,
+          o.promptTokens(), prefillMs, decodes);
     }
   }
 

@@ -27,12 +27,17 @@ final class Parallel {
     return threads;
   }
 
-  /** Runs {@code body} over {@code [0, n)} in chunks of at least {@code grain} indices. */
+  /**
+   * Runs {@code body} over {@code [0, n)} in chunks of at least {@code grain} indices, at most one per thread:
+   * each thread then streams one contiguous range. Four chunks per thread, split and stolen, made a 1B
+   * model's batch-1 decode step about 30% slower on two cores (bench engine: 79-85 ms against 61-66 ms),
+   * the weight streams broken up and every chunk a fork-join hand-off.
+   */
   void forRange(int n, int grain, Range body) {
     if (n <= 0) {
       return;
     }
-    int chunks = Math.min(threads * 4, Math.max(1, n / Math.max(1, grain)));
+    int chunks = Math.min(threads, Math.max(1, n / Math.max(1, grain)));
     if (pool == null || chunks == 1) {
       body.run(0, n);
       return;
