@@ -109,6 +109,10 @@ final class GenerateCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--use given " + use.size() + " times for " + prompts.size()
           + " prompts; give it once (for all) or once per prompt");
     }
+    if (!Files.isDirectory(model)) {
+      throw new IllegalArgumentException("--model " + model + ": not a directory; expected a model directory in "
+          + "Hugging Face layout (config.json, *.safetensors, tokenizer.json)");
+    }
     Path tokenizerFile = model.resolve("tokenizer.json");
     if (!Files.isRegularFile(tokenizerFile)) {
       throw new IllegalArgumentException(tokenizerFile + ": missing; generate needs the model's tokenizer.json");

@@ -23,6 +23,10 @@ final class MatMul {
   static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
   private static final int L = F.length();
   private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+  private static final java.lang.foreign.ValueLayout.OfShort SHORT_LE =
+      java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+  private static final java.lang.foreign.ValueLayout.OfFloat FLOAT_LE =
+      java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
   /** Weight bytes of one row block of the batched kernel: a quarter of a 1 MiB L2 cache. */
   private static final long TILE_BLOCK_BYTES = 256 << 10;
 
@@ -77,7 +81,7 @@ final class MatMul {
       if (scratch != null) {
         MemorySegment seg = w.data();
         for (int i = 0; i < cols; i++) {
-          scratch[i] = Float.float16ToFloat(seg.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE),
+          scratch[i] = Float.float16ToFloat(seg.get(SHORT_LE,
               (rowStart + i) * 2));
         }
       }
@@ -115,10 +119,10 @@ final class MatMul {
   private static float element(Tensor w, long index) {
     MemorySegment seg = w.data();
     return switch (w.dtype()) {
-      case BF16 -> Float.intBitsToFloat((seg.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE),
+      case BF16 -> Float.intBitsToFloat((seg.get(SHORT_LE,
           index * 2) & 0xFFFF) << 16);
-      case F32 -> seg.get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE), index * 4);
-      case F16 -> Float.float16ToFloat(seg.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE),
+      case F32 -> seg.get(FLOAT_LE, index * 4);
+      case F16 -> Float.float16ToFloat(seg.get(SHORT_LE,
           index * 2));
     };
   }
@@ -231,27 +235,7 @@ final class MatMul {
       a2 = wv.fma(FloatVector.fromArray(F, x, x2 + i), a2);
       a3 = wv.fma(FloatVector.fromArray(F, x, x3 + i), a3);
     }
-    float s0 = a0.reduceLanes(VectorOperators.ADD);
-    float s1 = a1.reduceLanes(VectorOperators.ADD);
-    float s2 = a2.reduceLanes(VectorOperators.ADD);
-    float s3 = a3.reduceLanes(VectorOperators.ADD);
-    for (; i < cols; i++) {
-      float wi = scalar(w, scratch, rowStart, i);
-      s0 += wi * x[xi + i];
-      s1 += wi * x[x1 + i];
-      s2 += wi * x[x2 + i];
-      s3 += wi * x[x3 + i];
-    }
-    if (accumulate) {
-      y[yi] += s0;
-      y[yi + yStride] += s1;
-      y[yi + 2 * yStride] += s2;
-      y[yi + 3 * yStride] += s3;
-    } else {
-      y[yi] = s0;
-      y[yi + yStride] = s1;
-      y[yi + 2 * yStride] = s2;
-      y[yi + 3 * yStride] = s3;
-    }
+    // the tail reads the row itself: for f16 that is the same conversion the scratch copy holds
+    store(y, yi, yStride, accumulate, w, rowStart, i, cols, x, xi, x1, x2, x3, a0, a1, a2, a3);
   }
 }

@@ -62,6 +62,7 @@ public final class LiveEngine implements AutoCloseable {
   private float[] logits = new float[0];
   private int[] blocks = new int[16];
   private volatile boolean closing;
+  private volatile Throwable failure;
   private long nextId;
   // counters (written by the loop thread only)
   private volatile Stats stats = new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
@@ -154,6 +155,9 @@ public final class LiveEngine implements AutoCloseable {
 
   /** Queues a request; its tokens and its end go to {@code sink} on the loop's thread. */
   public void submit(GenerationRequest request, TokenSink sink) {
+    if (failure != null) {
+      throw new IllegalStateException("the live loop has stopped after a failure: " + failure.getMessage(), failure);
+    }
     if (closing) {
       throw new IllegalStateException("the live loop is shutting down");
     }
@@ -180,6 +184,10 @@ public final class LiveEngine implements AutoCloseable {
       }
     }
     submitted.add(new Live(request, sink, detokenizer, now()));
+    if (failure != null) {
+      // the loop failed between the check above and the add: it will not drain the queue again
+      failSubmitted();
+    }
     LockSupport.unpark(thread);
   }
 
@@ -210,11 +218,12 @@ public final class LiveEngine implements AutoCloseable {
         }
         LockSupport.parkNanos(park);
       } catch (RuntimeException | Error e) {
+        // the scheduler's state is not trustworthy after a failed step: end every request and stop, so
+        // nothing waits forever and later submissions are refused with the cause
         LOG.error("the live loop failed; failing every request in it", e);
-        failAll(e);
-        if (closing) {
-          return;
-        }
+        failure = e;
+        failAll();
+        return;
       }
     }
   }
@@ -355,18 +364,21 @@ public final class LiveEngine implements AutoCloseable {
         busyNs, finished, timedOut);
   }
 
-  private void failAll(Throwable e) {
+  private void failAll() {
     for (Live l : live.values()) {
       l.sink.onFinished(new Completion(Completion.FinishReason.ERROR, l.request.promptTokens().length,
           l.length - l.request.promptTokens().length, 0, 0, -1, now() - l.arrivalNs, l.stop.text(), new int[0]));
     }
     live.clear();
     awaitingFirstToken.clear();
+    failSubmitted();
+  }
+
+  private void failSubmitted() {
     for (Live l; (l = submitted.poll()) != null; ) {
       l.sink.onFinished(new Completion(Completion.FinishReason.ERROR, l.request.promptTokens().length, 0, 0, 0, -1,
           0, "", new int[0]));
     }
-    throw new IllegalStateException("live loop failed: " + e.getMessage(), e);
   }
 
   /** Streams tokens and ends requests as the scheduler completes steps. */

@@ -204,6 +204,24 @@ class LiveEngineTest {
   }
 
   @Test
+  void aFailingStepEndsEveryRequestWithAnErrorAndRefusesLaterOnes() throws Exception {
+    try (ModelFiles files = ModelFiles.open(model);
+        CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(1, 1, 256, 4, 1));
+        LiveEngine engine = new LiveEngine(backend, LiveConfig.defaults(64), LETTERS, List.of())) {
+      // an adapter whose weights vanish after registration fails when the loop reads it from storage
+      Path gone = tmp.resolve("vanishing");
+      RandomModel.writeAdapter(model, 4, 4, List.of(Projection.Q), 1, DType.F32, gone);
+      engine.registerAdapter("gone", gone);
+      java.nio.file.Files.delete(gone.resolve("adapter_model.safetensors"));
+      Outcome o = submit(engine, new GenerationRequest("gone", new int[] {3, 4}, SamplingParams.greedy(4), 0));
+      assertThat(o.done.get(30, TimeUnit.SECONDS).reason()).isEqualTo(Completion.FinishReason.ERROR);
+      assertThatThrownBy(() -> engine.submit(new GenerationRequest(null, new int[] {3}, SamplingParams.greedy(2), 0),
+          null)).hasMessageContaining("the live loop has stopped after a failure")
+          .hasMessageContaining("adapter_model.safetensors is missing");
+    }
+  }
+
+  @Test
   void rejectsUnknownAdapterAndRequestsLongerThanTheModelLength() throws Exception {
     try (ModelFiles files = ModelFiles.open(model);
         CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(1, 1, 256, 4, 1));
