@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
       EngineCommand.class,
       BenchCommand.class,
       ModelCommand.class, AdapterCommand.class, GenerateCommand.class,
+      ServeCommand.class, AdminCommand.class,
       CommandLine.HelpCommand.class},
     footer = {
       "",

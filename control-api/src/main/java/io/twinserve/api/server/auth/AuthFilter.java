@@ -1,0 +1,85 @@
+package io.twinserve.api.server.auth;
+
+import io.micronaut.core.annotation.Nullable;
+import io.micronaut.http.HttpRequest;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
+import io.micronaut.http.MediaType;
+import io.micronaut.http.annotation.RequestFilter;
+import io.micronaut.http.annotation.ServerFilter;
+import io.micronaut.scheduling.TaskExecutors;
+import io.twinserve.api.server.ApiException;
+import jakarta.inject.Named;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+
+/**
+ * Every call but health, metrics and the OpenAPI document needs a key ({@code Authorization: Bearer
+ * tsk_...}); the principal it names rides on the request for the controllers' permission checks.
+ */
+@ServerFilter("/**")
+public final class AuthFilter {
+  private final AccessService access;
+  private final ExecutorService blocking;
+
+  public AuthFilter(AccessService access, @Named(TaskExecutors.BLOCKING) ExecutorService blocking) {
+    this.access = access;
+    this.blocking = blocking;
+  }
+
+  static boolean isPublic(String path) {
+    return path.equals("/health") || path.startsWith("/health/") || path.equals("/metrics")
+        || path.startsWith("/openapi/");
+  }
+
+  @RequestFilter
+  @Nullable
+  public CompletableFuture<@Nullable HttpResponse<?>> filter(HttpRequest<?> request) {
+    if (isPublic(request.getPath())) {
+      return CompletableFuture.completedFuture(null);
+    }
+    String header = request.getHeaders().getAuthorization().orElse(null);
+    if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() <= 7) {
+      return CompletableFuture.completedFuture(reject(
+          "no API key: send the header 'Authorization: Bearer <key>' (create one with twinserve admin create-key)"));
+    }
+    String key = header.substring(7).strip();
+    Principal cached = access.cached(key);
+    if (cached != null) {
+      request.setAttribute(Principal.ATTRIBUTE, cached);
+      return CompletableFuture.completedFuture(null);
+    }
+    // the cache answers on the event loop; a miss reads PostgreSQL on the blocking pool
+    return CompletableFuture.supplyAsync(() -> check(request, key), blocking);
+  }
+
+  private HttpResponse<?> check(HttpRequest<?> request, String key) {
+    Principal p = access.authenticate(key);
+    if (p == null) {
+      return reject("the API key is not valid (unknown or revoked)");
+    }
+    request.setAttribute(Principal.ATTRIBUTE, p);
+    return null;
+  }
+
+  private static HttpResponse<?> reject(String message) {
+    ApiException e = ApiException.unauthorized(message);
+    return HttpResponse.status(HttpStatus.UNAUTHORIZED).contentType(MediaType.APPLICATION_JSON_TYPE).body(e.body());
+  }
+
+  /** The caller, set by the filter. */
+  public static Principal principal(HttpRequest<?> request) {
+    return request.getAttribute(Principal.ATTRIBUTE, Principal.class)
+        .orElseThrow(() -> ApiException.unauthorized("no API key on this request"));
+  }
+
+  /** Fails with 403 unless the caller has at least {@code role}. */
+  public static Principal require(HttpRequest<?> request, Role role) {
+    Principal p = principal(request);
+    if (!p.role().atLeast(role)) {
+      throw ApiException.forbidden("this needs the " + role.wire() + " role; the key's user '" + p.user()
+          + "' has " + p.role().wire());
+    }
+    return p;
+  }
+}

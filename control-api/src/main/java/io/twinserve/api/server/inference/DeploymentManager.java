@@ -1,0 +1,258 @@
+package io.twinserve.api.server.inference;
+
+import io.micronaut.context.event.ApplicationEventListener;
+import io.micronaut.context.event.StartupEvent;
+import io.twinserve.api.db.generated.tables.records.AdaptersRecord;
+import io.twinserve.api.db.generated.tables.records.ComputePoolsRecord;
+import io.twinserve.api.db.generated.tables.records.DeploymentsRecord;
+import io.twinserve.api.db.generated.tables.records.ModelsRecord;
+import io.twinserve.api.server.ApiException;
+import io.twinserve.api.server.registry.RegistryService;
+import io.twinserve.engine.model.ModelConfig;
+import io.twinserve.traces.spec.SpecException;
+import io.twinserve.twin.deploy.DeploymentSpec;
+import io.twinserve.twin.deploy.Deployments;
+import io.twinserve.twin.deploy.ReplicaSpec;
+import io.twinserve.twin.deploy.ResolvedReplica;
+import io.twinserve.twin.memory.InsufficientGpuMemoryException;
+import io.micronaut.http.HttpStatus;
+import jakarta.annotation.PreDestroy;
+import jakarta.inject.Singleton;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts, stops and finds the deployments this server serves. At start it brings back every deployment
+ * the registry marks running; deploying checks memory (the twin's memory model on the pool's GPU, or the
+ * JVM heap for the CPU engine) before anything starts.
+ */
+@Singleton
+public final class DeploymentManager implements ApplicationEventListener<StartupEvent> {
+  private static final Logger LOG = LoggerFactory.getLogger(DeploymentManager.class);
+  public static final String RUNNING = "running";
+  public static final String FAILED = "failed";
+
+  private final RegistryService registry;
+  private final Map<String, DeploymentRuntime> running = new ConcurrentHashMap<>();
+
+  /**
+   * @param interactions unused here, but taking it makes the writer outlive the deployments at shutdown, so
+   *     the requests they drain are still recorded
+   */
+  public DeploymentManager(RegistryService registry,
+      io.twinserve.api.server.interactions.InteractionWriter interactions) {
+    this.registry = registry;
+  }
+
+  @Override
+  public void onApplicationEvent(StartupEvent event) {
+    for (DeploymentsRecord d : registry.deploymentRecords()) {
+      if (!RUNNING.equals(d.getStatus())) {
+        continue;
+      }
+      try {
+        start(d);
+      } catch (RuntimeException e) {
+        LOG.error("deployment '{}' could not be restarted: {}", d.getName(), e.getMessage());
+        registry.setStatus(d.getId(), FAILED);
+      }
+    }
+  }
+
+  public DeploymentRuntime get(String name) {
+    return running.get(name);
+  }
+
+  public Collection<DeploymentRuntime> all() {
+    return running.values();
+  }
+
+  /** Validates, checks memory, records and starts a deployment. */
+  public synchronized DeploymentsRecord deploy(RegistryService.DeploymentDraft d) {
+    check(d.model(), d.mode(), d.computeConfig(), d.placement(), d.name());
+    DeploymentsRecord r = registry.insertDeployment(d, "starting");
+    try {
+      start(r);
+      registry.setStatus(r.getId(), RUNNING);
+      r.setStatus(RUNNING);
+      return r;
+    } catch (RuntimeException e) {
+      registry.deleteDeployment(r.getId());
+      throw e;
+    }
+  }
+
+  /** Re-applies a new compute config and placement (autoconfigure): checked first, then restarted. */
+  public synchronized DeploymentsRecord reconfigure(DeploymentsRecord r, com.fasterxml.jackson.databind.node.ObjectNode cc,
+      RegistryService.Placement placement) {
+    ReplicaSpec spec = RegistryService.replicaSpec(cc);
+    ModelsRecord model = registry.modelRecord(r.getModelId());
+    check(model, r.getMode(), spec, placement, r.getName());
+    stop(r.getName());
+    registry.updateDeploymentConfig(r.getId(), cc, placement);
+    DeploymentsRecord updated = registry.deploymentRecord(String.valueOf(r.getId()));
+    try {
+      start(updated);
+      registry.setStatus(updated.getId(), RUNNING);
+    } catch (RuntimeException e) {
+      registry.setStatus(updated.getId(), FAILED);
+      throw e;
+    }
+    return registry.deploymentRecord(String.valueOf(r.getId()));
+  }
+
+  /** A new adapter of {@code model} becomes servable on its running deployments. */
+  public synchronized void adapterAdded(String model, String adapter) {
+    ModelsRecord m = registry.modelRecord(model);
+    AdaptersRecord a = registry.adapterRecord(m.getId(), adapter);
+    for (DeploymentsRecord d : registry.deploymentRecords()) {
+      DeploymentRuntime rt = running.get(d.getName());
+      if (rt != null && d.getModelId().equals(m.getId()) && !rt.hasAdapter(adapter)) {
+        if (a.getPath() == null && d.getMode().equals("live")) {
+          continue;
+        }
+        rt.addAdapter(new DeploymentRuntime.AdapterDef(a.getName(), a.getPath() == null ? null : Path.of(a.getPath()),
+            a.getRank()));
+      }
+    }
+  }
+
+  /** An adapter of {@code model} stops taking new requests on its running deployments. */
+  public synchronized void adapterRemoved(String model, String adapter) {
+    ModelsRecord m = registry.modelRecord(model);
+    for (DeploymentsRecord d : registry.deploymentRecords()) {
+      DeploymentRuntime rt = running.get(d.getName());
+      if (rt != null && d.getModelId().equals(m.getId()) && rt.hasAdapter(adapter)) {
+        rt.removeAdapter(adapter);
+      }
+    }
+  }
+
+  public synchronized void undeploy(DeploymentsRecord r) {
+    stop(r.getName());
+    registry.deleteDeployment(r.getId());
+  }
+
+  private void stop(String name) {
+    DeploymentRuntime rt = running.remove(name);
+    if (rt != null) {
+      rt.close();
+    }
+  }
+
+  /**
+   * The memory check and the pool check, with the shortfall in GiB when the configuration does not fit.
+   */
+  void check(ModelsRecord model, String mode, ReplicaSpec replica, RegistryService.Placement placement, String name) {
+    for (String poolName : placement.computePools()) {
+      ComputePoolsRecord pool = registry.poolRecord(poolName);
+      int gpusNeeded = replica.tp() * placement.minReplicas();
+      boolean cpu = RegistryService.CPU_GPU.equals(pool.getGpu());
+      if (!cpu && pool.getGpus() < gpusNeeded) {
+        throw new ApiException(HttpStatus.UNPROCESSABLE_ENTITY, "invalid_request_error", "placement.compute_pools",
+            "insufficient_gpus", "deployment '" + name + "' needs tp x min_replicas = " + gpusNeeded + " GPUs but pool '"
+            + poolName + "' has " + pool.getGpus());
+      }
+      if (mode.equals("live")) {
+        if (!cpu) {
+          throw new ApiException(HttpStatus.UNPROCESSABLE_ENTITY, "invalid_request_error", "placement.compute_pools",
+              "no_backend", "live deployments run on this server's CPU engine (the CUDA backend is not built yet);"
+              + " place '" + name + "' on a pool with gpu: cpu, or deploy it in simulated mode");
+        }
+        checkHeap(model, replica, placement, name);
+      } else {
+        if (cpu) {
+          throw new ApiException(HttpStatus.UNPROCESSABLE_ENTITY, "invalid_request_error", "placement.compute_pools",
+              "no_gpu_profile", "a simulated deployment needs a pool with a GPU profile to time its steps; pool '"
+              + poolName + "' is gpu: cpu");
+        }
+        resolve(model, replica, pool.getGpu(), name);
+      }
+    }
+  }
+
+  /** The twin's resolution of the deployment on a GPU profile, which includes the memory check. */
+  ResolvedReplica resolve(ModelsRecord model, ReplicaSpec replica, String gpu, String name) {
+    String modelRef = model.getProfile() != null ? model.getProfile() : Path.of(model.getPath(), "config.json").toString();
+    try {
+      return Deployments.resolve(new DeploymentSpec(name, modelRef, gpu, replica, null, null), registry.profiles());
+    } catch (InsufficientGpuMemoryException e) {
+      throw new ApiException(HttpStatus.UNPROCESSABLE_ENTITY, "invalid_request_error", "compute_config",
+          "insufficient_gpu_memory", String.format(Locale.ROOT, "deployment '%s' does not fit on %s: short by %.2f GiB"
+              + " per GPU. %s", name, gpu, e.shortfallGib(), e.getMessage()));
+    } catch (SpecException e) {
+      String key = e.keyPath() == null || e.keyPath().isEmpty() ? "compute_config" : e.keyPath();
+      throw ApiException.badRequest(key, "'" + key + "': " + e.problem());
+    } catch (IOException e) {
+      throw ApiException.badRequest("model", "model '" + model.getName() + "': " + e.getMessage());
+    }
+  }
+
+  /** The CPU engine keeps its KV cache in float32 on the heap: it must fit next to what is already used. */
+  private void checkHeap(ModelsRecord model, ReplicaSpec replica, RegistryService.Placement placement, String name) {
+    ModelConfig c = ModelConfig.read(Path.of(model.getPath(), "config.json"));
+    long kvTokens = replica.kvCacheLen() == null ? 8192 : replica.kvCacheLen();
+    long perReplica = 2L * c.numLayers() * c.kvDim() * Float.BYTES * kvTokens;
+    long need = perReplica * placement.minReplicas();
+    Runtime rt = Runtime.getRuntime();
+    long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+    long reserve = 64L << 20;
+    if (need + reserve > free) {
+      throw new ApiException(HttpStatus.UNPROCESSABLE_ENTITY, "invalid_request_error", "compute_config.kv_cache_len",
+          "insufficient_memory", String.format(Locale.ROOT, "deployment '%s' does not fit in this server's memory:"
+              + " its KV cache needs %.2f GiB (%d tokens x %d replicas, float32) and %.2f GiB is free; short by"
+              + " %.2f GiB. Lower kv_cache_len or raise the JVM heap (-Xmx)", name, need / 1073741824.0, kvTokens,
+              placement.minReplicas(), free / 1073741824.0, (need + reserve - free) / 1073741824.0));
+    }
+  }
+
+  private void start(DeploymentsRecord r) {
+    ModelsRecord model = registry.modelRecord(r.getModelId());
+    RegistryService.Placement placement = registry.placementOf(r);
+    ReplicaSpec replica = RegistryService.replicaSpec(
+        (com.fasterxml.jackson.databind.node.ObjectNode) io.twinserve.api.server.Bodies.JSON.valueToTree(
+            registry.deployment(r, null).get("compute_config")));
+    List<DeploymentRuntime.AdapterDef> adapters = new ArrayList<>();
+    for (AdaptersRecord a : registry.adapterRecords(model.getId())) {
+      adapters.add(new DeploymentRuntime.AdapterDef(a.getName(), a.getPath() == null ? null : Path.of(a.getPath()),
+          a.getRank()));
+    }
+    DeploymentRuntime.Settings settings = new DeploymentRuntime.Settings(r.getName(), r.getMode(), replica,
+        placement.maxTtftMs(), placement.minReplicas(), r.getTimeScale(), r.getRetainText());
+    DeploymentRuntime rt;
+    if (r.getMode().equals("live")) {
+      for (DeploymentRuntime.AdapterDef a : adapters) {
+        if (a.path() == null) {
+          throw ApiException.badRequest("adapters", "adapter '" + a.name() + "' of model '" + model.getName()
+              + "' is profile-only (no path); a live deployment needs PEFT directories");
+        }
+      }
+      rt = DeploymentRuntime.live(settings, Path.of(model.getPath()), adapters);
+    } else {
+      ComputePoolsRecord pool = registry.poolRecord(placement.computePools().get(0));
+      ResolvedReplica resolved = resolve(model, replica, pool.getGpu(), r.getName());
+      rt = DeploymentRuntime.simulated(settings, resolved, model.getPath() == null ? null : Path.of(model.getPath()),
+          adapters);
+    }
+    DeploymentRuntime old = running.put(r.getName(), rt);
+    if (old != null) {
+      old.close();
+    }
+    LOG.info("deployment '{}' serving ({} mode, {} replica(s))", r.getName(), r.getMode(), placement.minReplicas());
+  }
+
+  @PreDestroy
+  public void close() {
+    for (String name : List.copyOf(running.keySet())) {
+      stop(name);
+    }
+  }
+}

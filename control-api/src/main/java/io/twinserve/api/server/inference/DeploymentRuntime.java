@@ -1,0 +1,225 @@
+package io.twinserve.api.server.inference;
+
+import io.twinserve.engine.cpu.CpuBackend;
+import io.twinserve.engine.live.Completion;
+import io.twinserve.engine.live.GenerationRequest;
+import io.twinserve.engine.live.LiveConfig;
+import io.twinserve.engine.live.LiveEngine;
+import io.twinserve.engine.live.TokenSink;
+import io.twinserve.engine.model.ModelFiles;
+import io.twinserve.engine.sample.SamplingParams;
+import io.twinserve.engine.tokenizer.ChatTemplate;
+import io.twinserve.engine.tokenizer.Tokenizer;
+import io.twinserve.twin.deploy.ReplicaSpec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.ToIntFunction;
+
+/**
+ * A deployment being served by this server: its replicas (each a live loop over a backend: the CPU
+ * engine in live mode, the twin's timing in simulated mode), the codec for its text, and its adapters.
+ */
+public final class DeploymentRuntime implements AutoCloseable {
+  /** A deployment's adapter: a PEFT directory, or profile-only with a rank (simulated mode). */
+  public record AdapterDef(String name, Path path, int rank) {}
+
+  /** What the registry says about the deployment. */
+  public record Settings(String name, String mode, ReplicaSpec replica, long maxTtftMs, int replicas,
+      double timeScale, boolean retainText) {}
+
+  private final Settings settings;
+  private final TextCodec codec;
+  private final List<ReplicaHandle> replicas;
+  private final List<AutoCloseable> resources;
+  private final Map<String, AdapterDef> adapters = new ConcurrentHashMap<>();
+  private final int maxModelLen;
+
+  DeploymentRuntime(Settings settings, TextCodec codec, List<ReplicaHandle> replicas, List<AutoCloseable> resources,
+      List<AdapterDef> adapters, int maxModelLen) {
+    this.settings = settings;
+    this.maxModelLen = maxModelLen;
+    this.codec = codec;
+    this.replicas = List.copyOf(replicas);
+    this.resources = resources;
+    for (AdapterDef a : adapters) {
+      addAdapter(a);
+    }
+  }
+
+  /** A live deployment on the CPU engine: {@code settings.replicas()} copies of the model in this process. */
+  public static DeploymentRuntime live(Settings s, Path modelDir, List<AdapterDef> adapters) {
+    Tokenizer tokenizer = Tokenizer.load(modelDir.resolve("tokenizer.json"));
+    Path tokenizerConfig = modelDir.resolve("tokenizer_config.json");
+    ChatTemplate template = null;
+    if (Files.isRegularFile(tokenizerConfig)) {
+      try {
+        template = ChatTemplate.load(tokenizerConfig);
+      } catch (RuntimeException e) {
+        // a model without a chat template still serves /v1/completions
+        template = null;
+      }
+    }
+    TextCodec codec = TextCodec.of(tokenizer, template);
+    List<ReplicaHandle> replicas = new ArrayList<>();
+    List<AutoCloseable> resources = new ArrayList<>();
+    ReplicaSpec r = s.replica();
+    int modelLen = 0;
+    try {
+      for (int i = 0; i < s.replicas(); i++) {
+        ModelFiles files = ModelFiles.open(modelDir);
+        resources.add(files);
+        long kv = r.kvCacheLen() == null ? 8192 : r.kvCacheLen();
+        CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(r.tp(), 0, kv, r.blockSize(),
+            Math.max(1, r.maxAdapters())));
+        int maxModelLen = (int) Math.min(r.maxModelLen() == null ? Integer.MAX_VALUE : r.maxModelLen(),
+            Math.min(files.config().maxPositionEmbeddings(), kv));
+        LiveEngine engine = new LiveEngine(backend, new LiveConfig(r.maxNumSeqs(), r.maxNumBatchedTokens(),
+            r.chunkedPrefill(), r.prefixCaching(), Math.max(r.maxCpuAdapters(), 1), maxModelLen), codec.detokenizer(),
+            files.stopTokenIds());
+        replicas.add(new ReplicaHandle(i, backend, engine));
+        modelLen = maxModelLen;
+      }
+      return new DeploymentRuntime(s, codec, replicas, resources, adapters, modelLen);
+    } catch (RuntimeException | Error e) {
+      replicas.forEach(ReplicaHandle::close);
+      closeAll(resources);
+      throw e;
+    }
+  }
+
+  /** A simulated deployment: the twin's timing for {@code resolved}, placeholder text. */
+  public static DeploymentRuntime simulated(Settings s, io.twinserve.twin.deploy.ResolvedReplica resolved, Path modelDir,
+      List<AdapterDef> adapters) {
+    throw new UnsupportedOperationException("simulated mode: waiting for the simulated backend");
+  }
+
+  /** The longest prompt + completion a request may have. */
+  public int maxModelLen() {
+    return maxModelLen;
+  }
+
+  public Settings settings() {
+    return settings;
+  }
+
+  public String name() {
+    return settings.name();
+  }
+
+  public TextCodec codec() {
+    return codec;
+  }
+
+  public Set<String> adapterNames() {
+    return Set.copyOf(adapters.keySet());
+  }
+
+  public boolean hasAdapter(String name) {
+    return adapters.containsKey(name);
+  }
+
+  /** Makes an adapter servable on every replica (vLLM's load_lora_adapter). */
+  public synchronized void addAdapter(AdapterDef a) {
+    if (adapters.containsKey(a.name())) {
+      throw new IllegalArgumentException("adapter '" + a.name() + "' is already loaded on deployment '" + name() + "'");
+    }
+    for (ReplicaHandle h : replicas) {
+      register(h, a);
+    }
+    adapters.put(a.name(), a);
+  }
+
+  static void register(ReplicaHandle h, AdapterDef a) {
+    h.engine.registerAdapter(a.name(), a.path());
+  }
+
+  /** Stops routing new requests to an adapter; those in flight finish (vLLM's unload_lora_adapter). */
+  public synchronized void removeAdapter(String name) {
+    if (adapters.remove(name) == null) {
+      throw new IllegalArgumentException("adapter '" + name + "' is not loaded on deployment '" + name() + "'");
+    }
+  }
+
+  public int replicaCount() {
+    return replicas.size();
+  }
+
+  /** Requests in flight per replica (for routing and metrics). */
+  public int inFlight(int replica) {
+    return replicas.get(replica).inFlight.get();
+  }
+
+  public LiveEngine.Stats stats(int replica) {
+    return replicas.get(replica).engine.stats();
+  }
+
+  /**
+   * Queues a request on a replica. {@code chooser} picks the replica from the loads when the request has a
+   * session (so every server instance routes a session alike); without one the least-loaded replica runs it.
+   */
+  public int submit(String adapter, int[] prompt, SamplingParams sampling, ToIntFunction<int[]> chooser,
+      TokenSink sink) {
+    if (adapter != null && !adapters.containsKey(adapter)) {
+      throw new IllegalArgumentException("adapter '" + adapter + "' is not loaded on deployment '" + name()
+          + "'; loaded: " + adapters.keySet());
+    }
+    int[] loads = new int[replicas.size()];
+    for (int i = 0; i < loads.length; i++) {
+      loads[i] = replicas.get(i).inFlight.get();
+    }
+    int chosen = chooser == null ? leastLoaded(loads) : chooser.applyAsInt(loads);
+    ReplicaHandle h = replicas.get(chosen);
+    h.inFlight.incrementAndGet();
+    try {
+      h.engine.submit(new GenerationRequest(adapter, prompt, sampling, settings.maxTtftMs()), new TokenSink() {
+        @Override
+        public void onToken(int tokenId, String text) {
+          sink.onToken(tokenId, text);
+        }
+
+        @Override
+        public void onFinished(Completion completion) {
+          h.inFlight.decrementAndGet();
+          sink.onFinished(completion);
+        }
+      });
+    } catch (RuntimeException e) {
+      h.inFlight.decrementAndGet();
+      throw e;
+    }
+    return chosen;
+  }
+
+  static int leastLoaded(int[] loads) {
+    int best = 0;
+    for (int i = 1; i < loads.length; i++) {
+      if (loads[i] < loads[best]) {
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  @Override
+  public void close() {
+    for (ReplicaHandle h : replicas) {
+      h.close();
+    }
+    closeAll(resources);
+  }
+
+  private static void closeAll(List<AutoCloseable> resources) {
+    for (AutoCloseable c : resources) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        // releasing mapped files of a stopped deployment: nothing to recover
+      }
+    }
+  }
+}
