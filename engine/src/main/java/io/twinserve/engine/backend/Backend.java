@@ -4,8 +4,9 @@ import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.model.ModelConfig;
 
 /**
- * A step executor that runs the real forward pass: a batch mixing prefill chunks and decodes over a
- * paged KV cache, with the batch's adapters applied from their slots in one pass.
+ * A step executor: runs a batch mixing prefill chunks and decodes over a paged KV cache, with the
+ * batch's adapters applied from their slots in one pass (the CPU backend for real; the simulated one
+ * waits the twin's predicted time instead).
  */
 public interface Backend extends AutoCloseable {
 
@@ -18,6 +19,11 @@ public interface Backend extends AutoCloseable {
 
   /** Adapter slots (GPU slots on a GPU; prepared copies on the CPU). */
   int adapterSlots();
+
+  /** The largest adapter rank a slot holds (the rank slots are reserved at). */
+  default int maxAdapterRank() {
+    return LoraAdapter.MAX_RANK;
+  }
 
   /** Copies an adapter into a slot for real, replacing what was there. Returns the bytes copied. */
   long loadAdapter(int slot, LoraAdapter adapter);

@@ -1,5 +1,6 @@
 package io.twinserve.engine.backend;
 
+import io.twinserve.twin.perf.StepShape;
 import java.util.Arrays;
 
 /**
@@ -23,12 +24,26 @@ public final class ForwardBatch {
   private int[] seqLogitRow = new int[8];
   private boolean allLogits;
   private int logitRows;
+  private StepShape stepShape;
 
   public void clear() {
     sequences = 0;
     tokens = 0;
     logitRows = 0;
     allLogits = false;
+    stepShape = null;
+  }
+
+  /**
+   * The scheduler's aggregate of this step, as the twin's performance model prices it (read, not kept,
+   * by the backend), or null when the caller has none.
+   */
+  public void stepShape(StepShape shape) {
+    this.stepShape = shape;
+  }
+
+  public StepShape stepShape() {
+    return stepShape;
   }
 
   /** Logits for every token of every sequence (reference comparisons), not just the last ones asked for. */

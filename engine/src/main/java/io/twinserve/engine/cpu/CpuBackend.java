@@ -109,6 +109,10 @@ public final class CpuBackend implements Backend {
 
   @Override
   public long loadAdapter(int slot, LoraAdapter adapter) {
+    if (!adapter.hasWeights()) {
+      throw new IllegalArgumentException("adapter '" + adapter.name() + "' has no weights (a profile-only adapter"
+          + " for the simulated backend); the CPU backend needs a PEFT adapter directory");
+    }
     return lora.load(slot, adapter);
   }
 

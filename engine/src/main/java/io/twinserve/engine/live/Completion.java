@@ -5,9 +5,17 @@ package io.twinserve.engine.live;
  *
  * @param text the whole generated text (stop string excluded)
  * @param ttftNs arrival to first token, or -1 when none came
+ * @param error what went wrong, for {@link FinishReason#ERROR}; null otherwise
  */
 public record Completion(FinishReason reason, int promptTokens, int completionTokens, int cachedPromptTokens,
-    int preemptions, long ttftNs, long latencyNs, String text, int[] tokenIds) {
+    int preemptions, long ttftNs, long latencyNs, String text, int[] tokenIds, String error) {
+
+  /** A request that ended without an error. */
+  public Completion(FinishReason reason, int promptTokens, int completionTokens, int cachedPromptTokens,
+      int preemptions, long ttftNs, long latencyNs, String text, int[] tokenIds) {
+    this(reason, promptTokens, completionTokens, cachedPromptTokens, preemptions, ttftNs, latencyNs, text, tokenIds,
+        null);
+  }
 
   /** Why generation ended (OpenAI's {@code finish_reason} names where they exist). */
   public enum FinishReason {

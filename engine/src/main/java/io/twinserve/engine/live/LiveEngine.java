@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * The twin's scheduler, KV block manager and adapter cache on the wall clock, with a backend as the step
  * executor: requests are admitted, batched, preempted and finished by the very code the twin simulates;
  * adapters move from storage into host memory and into the backend's slots for real when the adapter
- * cache says so; tokens go to each request's sink as steps complete. One thread runs the loop.
+ * cache says so; tokens go to each request's sink as steps complete. One thread runs the loop. An
+ * adapter that fails to load ends only the requests that need it.
  */
 public final class LiveEngine implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(LiveEngine.class);
@@ -36,7 +37,7 @@ public final class LiveEngine implements AutoCloseable {
   /** Counters of what the loop did. */
   public record Stats(long steps, long promptTokensComputed, long generatedTokens, long preemptions,
       long adapterStorageLoads, long adapterSlotLoads, long adapterLoadNs, long busyNs, long finished,
-      long timedOut) {}
+      long timedOut, long failed) {}
 
   private final Backend backend;
   private final ModelConfig model;
@@ -46,12 +47,8 @@ public final class LiveEngine implements AutoCloseable {
   private final KvBlockManager kv;
   private final AdapterCache adapters;
   private final Scheduler scheduler;
-  private final List<String> adapterNames = new ArrayList<>();
-  private final List<Path> adapterDirs = new ArrayList<>();
-  private final List<Integer> adapterRanks = new ArrayList<>();
-  private final Map<String, Integer> adapterIndex = new HashMap<>();
-  private final Map<Integer, LoraAdapter> hostTier = new HashMap<>();
-  private final int[] loadedInSlot;
+  private final AdapterRegistry registry;
+  private final AdapterTiers tiers;
   private final ConcurrentLinkedQueue<Live> submitted = new ConcurrentLinkedQueue<>();
   private final Map<Long, Live> live = new HashMap<>();
   private final List<Live> awaitingFirstToken = new ArrayList<>();
@@ -65,16 +62,14 @@ public final class LiveEngine implements AutoCloseable {
   private volatile Throwable failure;
   private long nextId;
   // counters (written by the loop thread only)
-  private volatile Stats stats = new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+  private volatile Stats stats = new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
   private long steps;
   private long promptComputed;
   private long generated;
-  private long storageLoads;
-  private long slotLoads;
-  private long loadNs;
   private long busyNs;
   private long finished;
   private long timedOut;
+  private long failed;
 
   /** A request inside the loop. */
   private static final class Live {
@@ -84,7 +79,7 @@ public final class LiveEngine implements AutoCloseable {
     final Detokenizer.Stream text;
     final StopMatcher stop;
     final long arrivalNs;
-    int adapter;
+    final int adapter;
     Sequence sequence;
     int[] tokens;
     int length;
@@ -92,8 +87,9 @@ public final class LiveEngine implements AutoCloseable {
     int pendingToken = -1;
     Completion.FinishReason reason;
 
-    Live(GenerationRequest request, TokenSink sink, Detokenizer detokenizer, long arrivalNs) {
+    Live(GenerationRequest request, TokenSink sink, Detokenizer detokenizer, long arrivalNs, int adapter) {
       this.request = request;
+      this.adapter = adapter;
       this.sink = sink;
       this.sampler = new Sampler(request.sampling());
       this.text = detokenizer.open();
@@ -127,36 +123,48 @@ public final class LiveEngine implements AutoCloseable {
     this.adapters = new AdapterCache(backend.adapterSlots(), config.maxCpuAdapters(), 0, instant);
     SchedulerConfig sc = new SchedulerConfig(config.maxNumSeqs(), config.maxNumBatchedTokens(),
         config.chunkedPrefill(), backend.blockSize(), backend.kvCacheTokens(), config.prefixCaching(),
-        backend.adapterSlots(), config.maxCpuAdapters(), LoraAdapter.MAX_RANK, config.maxModelLen(), false);
+        backend.adapterSlots(), config.maxCpuAdapters(), backend.maxAdapterRank(), config.maxModelLen(), false);
     this.scheduler = new Scheduler(sc, kv, adapters, 0, false);
-    this.loadedInSlot = new int[backend.adapterSlots()];
-    java.util.Arrays.fill(loadedInSlot, -1);
+    this.registry = new AdapterRegistry(backend.maxAdapterRank(), backend.adapterSlots());
+    this.tiers = new AdapterTiers(backend, adapters, registry);
     this.thread = Thread.ofPlatform().name("twinserve-live-loop").daemon(true).start(this::loop);
   }
 
   /**
-   * Makes an adapter directory servable under {@code name}; its weights are read from storage only
+   * Makes a PEFT adapter directory servable under {@code name}; its weights are read from storage only
    * when a request first needs it. Thread-safe with respect to the loop.
    */
-  public synchronized void registerAdapter(String name, Path dir) {
-    if (adapterIndex.containsKey(name)) {
-      throw new IllegalArgumentException("adapter '" + name + "' is already registered");
-    }
-    int rank = LoraAdapter.readRank(dir);
-    adapterIndex.put(name, adapterNames.size());
-    adapterNames.add(name);
-    adapterDirs.add(dir);
-    adapterRanks.add(rank);
+  public void registerAdapter(String name, Path dir) {
+    registerAdapter(name, LoraAdapter.readRank(dir), (adapterName, base) -> LoraAdapter.load(adapterName, dir, base));
   }
 
-  public synchronized List<String> adapterNames() {
-    return List.copyOf(adapterNames);
+  /**
+   * Makes an adapter of {@code rank} servable under {@code name}; {@code loader} brings it into host
+   * memory when the adapter cache first needs it there (and again after eviction). A name unregistered
+   * before may be registered again: it is then a new adapter to the caches.
+   */
+  public void registerAdapter(String name, int rank, AdapterLoader loader) {
+    registry.register(name, rank, loader);
+  }
+
+  /**
+   * Stops serving {@code name} (vLLM's {@code /v1/unload_lora_adapter}): later requests for it are
+   * refused, requests already submitted finish, and its copies leave the GPU slots and the host tier as
+   * the adapter cache evicts them.
+   */
+  public void unregisterAdapter(String name) {
+    registry.unregister(name);
+  }
+
+  /** The names currently registered, in registration order. */
+  public List<String> adapterNames() {
+    return registry.names();
   }
 
   /** Queues a request; its tokens and its end go to {@code sink} on the loop's thread. */
   public void submit(GenerationRequest request, TokenSink sink) {
     if (failure != null) {
-      throw new IllegalStateException("the live loop has stopped after a failure: " + failure.getMessage(), failure);
+      throw new IllegalStateException(failureMessage(), failure);
     }
     if (closing) {
       throw new IllegalStateException("the live loop is shutting down");
@@ -177,13 +185,9 @@ public final class LiveEngine implements AutoCloseable {
         throw new IllegalArgumentException("prompt token id " + id + " is outside the vocabulary of " + model.vocabSize());
       }
     }
-    synchronized (this) {
-      if (request.adapter() != null && !adapterIndex.containsKey(request.adapter())) {
-        throw new IllegalArgumentException("adapter '" + request.adapter() + "' is not registered; known: "
-            + adapterNames);
-      }
-    }
-    submitted.add(new Live(request, sink, detokenizer, now()));
+    // the registration is fixed now: unregistering the name later does not touch this request
+    int adapter = request.adapter() == null ? -1 : registry.indexOf(request.adapter());
+    submitted.add(new Live(request, sink, detokenizer, now(), adapter));
     if (failure != null) {
       // the loop failed between the check above and the add: it will not drain the queue again
       failSubmitted();
@@ -191,6 +195,7 @@ public final class LiveEngine implements AutoCloseable {
     LockSupport.unpark(thread);
   }
 
+  /** The counters as of the last step, or of the last request's end: a sink told of an end sees it counted. */
   public Stats stats() {
     return stats;
   }
@@ -233,11 +238,8 @@ public final class LiveEngine implements AutoCloseable {
     boolean none = true;
     for (Live l; (l = submitted.poll()) != null; ) {
       none = false;
-      synchronized (this) {
-        l.adapter = l.request.adapter() == null ? -1 : adapterIndex.get(l.request.adapter());
-        adapters.ensureAdapters(adapterNames.size());
-      }
-      int rank = l.adapter < 0 ? 0 : adapterRanks.get(l.adapter);
+      adapters.ensureAdapters(registry.size());
+      int rank = l.adapter < 0 ? 0 : registry.get(l.adapter).rank();
       long id = nextId++;
       l.sequence = new Sequence(id, id, l.arrivalNs, l.adapter, rank, l.length, l.request.sampling().maxTokens(),
           blockHashes(l.request.promptTokens(), l.adapter));
@@ -268,9 +270,10 @@ public final class LiveEngine implements AutoCloseable {
 
   private void runStep() {
     long start = System.nanoTime();
-    loadAdapters();
+    tiers.load(this::failAdapter);
     List<Sequence> seqs = scheduler.batch();
     batch.clear();
+    batch.stepShape(scheduler.shape());
     for (Sequence s : seqs) {
       Live l = live.get(s.requestId());
       KvBlockManager.BlockTable table = s.blockTable();
@@ -291,7 +294,10 @@ public final class LiveEngine implements AutoCloseable {
     if (logits.length < rows * vocab) {
       logits = new float[rows * vocab];
     }
-    backend.forward(batch, logits);
+    if (rows > 0) {
+      // a batch whose every member needed an adapter that failed to load has nothing left to run
+      backend.forward(batch, logits);
+    }
     for (int i = 0; i < seqs.size(); i++) {
       Sequence s = seqs.get(i);
       int row = batch.logitRow(i);
@@ -325,33 +331,23 @@ public final class LiveEngine implements AutoCloseable {
     }
   }
 
-  /** Moves adapters into the slots the adapter cache assigned: from host memory, or from storage first. */
-  private void loadAdapters() {
-    for (int slot = 0; slot < loadedInSlot.length; slot++) {
-      int a = adapters.adapterInSlot(slot);
-      if (a < 0 || loadedInSlot[slot] == a) {
+  /** Ends every running request of adapter {@code a} with an error, taking it out of the planned step. */
+  private void failAdapter(int a, String message) {
+    long now = now();
+    for (Sequence s : scheduler.running()) {
+      if (s.adapter() != a) {
         continue;
       }
-      long t0 = System.nanoTime();
-      LoraAdapter host = hostTier.get(a);
-      if (host == null) {
-        String name;
-        Path dir;
-        synchronized (this) {
-          name = adapterNames.get(a);
-          dir = adapterDirs.get(a);
-        }
-        host = LoraAdapter.load(name, dir, model);
-        hostTier.put(a, host);
-        storageLoads++;
-      }
-      backend.loadAdapter(slot, host);
-      loadedInSlot[slot] = a;
-      slotLoads++;
-      loadNs += System.nanoTime() - t0;
+      scheduler.abort(s, now);
+      Live l = live.remove(s.requestId());
+      awaitingFirstToken.remove(l);
+      failed++;
+      publishStats();
+      int prompt = l.request.promptTokens().length;
+      l.sink.onFinished(new Completion(Completion.FinishReason.ERROR, prompt, l.length - prompt, 0,
+          s.preemptions(), s.firstTokenNs() < 0 ? -1 : s.firstTokenNs() - l.arrivalNs, now - l.arrivalNs,
+          l.stop.text(), java.util.Arrays.copyOfRange(l.tokens, prompt, l.length), message));
     }
-    // the host tier holds exactly what the adapter cache says it holds
-    hostTier.keySet().removeIf(a -> !adapters.inCpu(a) && adapters.slotOf(a) < 0);
   }
 
   private long[] blockHashes(int[] prompt, int adapter) {
@@ -360,14 +356,16 @@ public final class LiveEngine implements AutoCloseable {
   }
 
   private void publishStats() {
-    stats = new Stats(steps, promptComputed, generated, scheduler.preemptions(), storageLoads, slotLoads, loadNs,
-        busyNs, finished, timedOut);
+    stats = new Stats(steps, promptComputed, generated, scheduler.preemptions(), tiers.storageLoads,
+        tiers.slotLoads, tiers.loadNs, busyNs, finished, timedOut, failed);
   }
 
   private void failAll() {
+    String message = failureMessage();
     for (Live l : live.values()) {
       l.sink.onFinished(new Completion(Completion.FinishReason.ERROR, l.request.promptTokens().length,
-          l.length - l.request.promptTokens().length, 0, 0, -1, now() - l.arrivalNs, l.stop.text(), new int[0]));
+          l.length - l.request.promptTokens().length, 0, 0, -1, now() - l.arrivalNs, l.stop.text(), new int[0],
+          message));
     }
     live.clear();
     awaitingFirstToken.clear();
@@ -375,10 +373,15 @@ public final class LiveEngine implements AutoCloseable {
   }
 
   private void failSubmitted() {
+    String message = failureMessage();
     for (Live l; (l = submitted.poll()) != null; ) {
       l.sink.onFinished(new Completion(Completion.FinishReason.ERROR, l.request.promptTokens().length, 0, 0, 0, -1,
-          0, "", new int[0]));
+          0, "", new int[0], message));
     }
+  }
+
+  private String failureMessage() {
+    return "the live loop has stopped after a failure: " + failure.getMessage();
   }
 
   /** Streams tokens and ends requests as the scheduler completes steps. */
@@ -403,6 +406,7 @@ public final class LiveEngine implements AutoCloseable {
     public void onTimedOut(Sequence s, long nowNs) {
       Live l = live.remove(s.requestId());
       timedOut++;
+      publishStats();
       l.sink.onFinished(new Completion(Completion.FinishReason.TIMEOUT, s.promptTokens(), 0, 0, s.preemptions(), -1,
           nowNs - s.arrivalNs(), "", new int[0]));
     }
@@ -411,6 +415,8 @@ public final class LiveEngine implements AutoCloseable {
     public void onFinished(Sequence s, long nowNs) {
       Live l = live.remove(s.requestId());
       finished++;
+      // counters first, so that whoever hears of the end reads them up to date
+      publishStats();
       Completion.FinishReason reason = l.reason != null ? l.reason : Completion.FinishReason.LENGTH;
       int prompt = l.request.promptTokens().length;
       l.sink.onFinished(new Completion(reason, prompt, s.generated(), (int) Math.min(prompt, s.cachedTokens()),

@@ -130,6 +130,22 @@ public final class LoraAdapter {
     return new LoraAdapter(name, dir, rank, alpha, scale, targets, a, b, bytes);
   }
 
+  /**
+   * An adapter known only by name and rank, with no weights: what the simulated backend loads for a
+   * profile-only adapter. Backends that compute refuse it.
+   */
+  public static LoraAdapter weightless(String name, int rank) {
+    if (rank < 1 || rank > MAX_RANK) {
+      throw new IllegalArgumentException("adapter '" + name + "': rank must be from 1 to " + MAX_RANK + ", got " + rank);
+    }
+    return new LoraAdapter(name, null, rank, rank, 1, EnumSet.noneOf(Projection.class), null, null, 0);
+  }
+
+  /** Whether this adapter carries weights (false for {@link #weightless}). */
+  public boolean hasWeights() {
+    return a != null;
+  }
+
   /** Reads only {@code r} from an adapter directory's {@code adapter_config.json} (weights stay on disk). */
   public static int readRank(Path dir) {
     Path configFile = dir.resolve("adapter_config.json");
@@ -177,6 +193,7 @@ public final class LoraAdapter {
     return name;
   }
 
+  /** The directory it was read from, or null for a weightless adapter. */
   public Path dir() {
     return dir;
   }

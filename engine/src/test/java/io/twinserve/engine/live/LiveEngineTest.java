@@ -206,19 +206,104 @@ class LiveEngineTest {
   @Test
   void aFailingStepEndsEveryRequestWithAnErrorAndRefusesLaterOnes() throws Exception {
     try (ModelFiles files = ModelFiles.open(model);
-        CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(1, 1, 256, 4, 1));
-        LiveEngine engine = new LiveEngine(backend, LiveConfig.defaults(64), LETTERS, List.of())) {
-      // an adapter whose weights vanish after registration fails when the loop reads it from storage
-      Path gone = tmp.resolve("vanishing");
-      RandomModel.writeAdapter(model, 4, 4, List.of(Projection.Q), 1, DType.F32, gone);
-      engine.registerAdapter("gone", gone);
-      java.nio.file.Files.delete(gone.resolve("adapter_model.safetensors"));
-      Outcome o = submit(engine, new GenerationRequest("gone", new int[] {3, 4}, SamplingParams.greedy(4), 0));
-      assertThat(o.done.get(30, TimeUnit.SECONDS).reason()).isEqualTo(Completion.FinishReason.ERROR);
+        CpuBackend cpu = new CpuBackend(files, new CpuBackend.Options(1, 1, 256, 4, 1));
+        LiveEngine engine = new LiveEngine(new FailingBackend(cpu), LiveConfig.defaults(64), LETTERS, List.of())) {
+      Outcome o = submit(engine, new GenerationRequest(null, new int[] {3, 4}, SamplingParams.greedy(4), 0));
+      Completion c = o.done.get(30, TimeUnit.SECONDS);
+      assertThat(c.reason()).isEqualTo(Completion.FinishReason.ERROR);
+      assertThat(c.error()).contains("the live loop has stopped after a failure").contains("device lost");
       assertThatThrownBy(() -> engine.submit(new GenerationRequest(null, new int[] {3}, SamplingParams.greedy(2), 0),
           null)).hasMessageContaining("the live loop has stopped after a failure")
-          .hasMessageContaining("adapter_model.safetensors is missing");
+          .hasMessageContaining("device lost");
     }
+  }
+
+  @Test
+  void anAdapterThatFailsToLoadEndsOnlyItsRequestsAndTheLoopServesTheOthers() throws Exception {
+    Path broken = tmp.resolve("broken");
+    RandomModel.writeAdapter(model, 4, 4, List.of(Projection.values()), 5, DType.F32, broken);
+    Path weights = broken.resolve("adapter_model.safetensors");
+    java.nio.file.Files.write(weights, java.util.Arrays.copyOf(java.nio.file.Files.readAllBytes(weights), 100));
+    try (ModelFiles files = ModelFiles.open(model);
+        CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(1, 2, 512, 4, 2));
+        LiveEngine engine = new LiveEngine(backend, LiveConfig.defaults(64), LETTERS, List.of())) {
+      engine.registerAdapter("good", adapterDirs.get(0));
+      engine.registerAdapter("broken", broken);
+      // a profile-only adapter has no weights for the CPU backend to copy: its load fails too
+      engine.registerAdapter("weightless", 4, (name, base) -> LoraAdapter.weightless(name, 4));
+      String[] adapterOf = {null, "good", "broken", "good", "weightless", "broken", null};
+      List<int[]> prompts = new ArrayList<>();
+      List<Outcome> outcomes = new ArrayList<>();
+      for (int r = 0; r < adapterOf.length; r++) {
+        int[] prompt = {3 + r, 40 + r, 90 + r, 7};
+        prompts.add(prompt);
+        outcomes.add(submit(engine, new GenerationRequest(adapterOf[r], prompt, SamplingParams.greedy(6), 0)));
+      }
+      for (int r = 0; r < adapterOf.length; r++) {
+        Completion c = outcomes.get(r).done.get(60, TimeUnit.SECONDS);
+        if (adapterOf[r] == null || adapterOf[r].equals("good")) {
+          assertThat(c.reason()).as("request %d", r).isEqualTo(Completion.FinishReason.LENGTH);
+          assertThat(c.tokenIds()).containsExactly(solo(files, adapterOf[r] == null ? null : 0, prompts.get(r), 6));
+        } else {
+          assertThat(c.reason()).as("request %d", r).isEqualTo(Completion.FinishReason.ERROR);
+          assertThat(c.error()).contains("adapter '" + adapterOf[r] + "' failed to load");
+          assertThat(outcomes.get(r).streamed).isEmpty();
+        }
+      }
+      assertThat(outcomes.get(2).done.get().error()).contains("truncated or not a safetensors file");
+      assertThat(outcomes.get(4).done.get().error()).contains("has no weights");
+      // the loop goes on: the base model and the good adapter still serve
+      Outcome later = submit(engine, new GenerationRequest("good", prompts.get(1), SamplingParams.greedy(6), 0));
+      assertThat(later.done.get(60, TimeUnit.SECONDS).tokenIds()).containsExactly(outcomes.get(1).done.get().tokenIds());
+      assertThat(engine.stats().failed()).isEqualTo(3);
+      assertThat(engine.stats().finished()).isEqualTo(5);
+    }
+  }
+
+  /** A backend whose forward pass fails: what the loop cannot recover from. */
+  private record FailingBackend(CpuBackend cpu) implements io.twinserve.engine.backend.Backend {
+    @Override
+    public io.twinserve.engine.model.ModelConfig config() {
+      return cpu.config();
+    }
+
+    @Override
+    public long kvCacheTokens() {
+      return cpu.kvCacheTokens();
+    }
+
+    @Override
+    public int blockSize() {
+      return cpu.blockSize();
+    }
+
+    @Override
+    public int adapterSlots() {
+      return cpu.adapterSlots();
+    }
+
+    @Override
+    public long loadAdapter(int slot, LoraAdapter adapter) {
+      return cpu.loadAdapter(slot, adapter);
+    }
+
+    @Override
+    public void unloadAdapter(int slot) {
+      cpu.unloadAdapter(slot);
+    }
+
+    @Override
+    public void forward(ForwardBatch batch, float[] logits) {
+      throw new IllegalStateException("device lost");
+    }
+
+    @Override
+    public String name() {
+      return "failing";
+    }
+
+    @Override
+    public void close() {}
   }
 
   @Test

@@ -363,8 +363,14 @@ public final class Scheduler {
   /** Adds a sequence to the batch; returns 1 when its adapter is new to the batch. */
   private int addToBatch(Sequence s, int n, boolean starts) {
     s.chunk = n;
+    s.chunkStarts = starts;
     s.batchStep = planned;
     batch.add(s);
+    return addToShape(s, n, starts);
+  }
+
+  /** Adds a batch member to the step's shape; returns 1 when its adapter is new to the batch. */
+  private int addToShape(Sequence s, int n, boolean starts) {
     boolean samples = s.decoding || s.computed + n >= s.prefillTarget();
     shape.addSequence(n, s.computed, s.decoding, samples, starts, s.adapter >= 0);
     if (s.adapter >= 0 && !batchAdapters[s.adapter]) {
@@ -611,6 +617,52 @@ public final class Scheduler {
     timeouts++;
     listener.onTimedOut(s, nowNs);
     return true;
+  }
+
+  /**
+   * Ends a request that cannot go on (its adapter failed to load, say) wherever it is: waiting, running,
+   * or in the batch of the step just planned, which then runs without it (batch and shape). Its KV blocks
+   * and adapter reference are freed and no listener hears of it: the caller tells the request's owner.
+   * Only for eager scheduling: a sequence counted in bulk, or a steady step, cannot lose a member.
+   */
+  public void abort(Sequence s, long nowNs) {
+    if (s.finishNs >= 0 || s.timedOut) {
+      return;
+    }
+    boolean inStep = stepOpen && s.batchStep == planned && s.inRunning;
+    if (s.lazy || (inStep && steadyPlanned)) {
+      throw new IllegalStateException("request " + s.requestId + " is in a steady step counted in bulk; build the"
+          + " scheduler with lazyAllowed false to abort requests");
+    }
+    changes++;
+    if (s.inRunning) {
+      running.remove(s);
+      eagerRemove(s);
+      kv.free(s.blocks);
+      if (s.holdsAdapter) {
+        adapters.release(s.adapter);
+        s.holdsAdapter = false;
+      }
+      if (inStep && batch.remove(s)) {
+        rebuildShape();
+        stepOpen = shape.sequences > 0;
+      }
+    } else {
+      waiting.remove(s);
+    }
+    s.finishNs = nowNs;
+  }
+
+  /** Recounts the planned step's shape from its batch (an eager step: every member is in the batch). */
+  private void rebuildShape() {
+    shape.clear();
+    int distinct = 0;
+    for (Sequence s : batch) {
+      distinct += addToShape(s, s.chunk, s.chunkStarts);
+    }
+    for (int i = 0; i < distinct; i++) {
+      batchAdapters[batchAdapterList[i]] = false;
+    }
   }
 
   /** Requests that timed out before their first token. */

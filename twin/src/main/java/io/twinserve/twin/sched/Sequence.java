@@ -27,6 +27,8 @@ public final class Sequence {
   boolean decoding;
   int registeredBlocks;
   int chunk;
+  /** Whether the planned step's chunk is its first since admission (the shape's new requests). */
+  boolean chunkStarts;
   /** Admitted while its adapter loads in the background: its first chunk has not run yet. */
   boolean awaitingFirstChunk;
   // the scheduler's running list and lazy-decoding bookkeeping (see Scheduler)

@@ -100,6 +100,42 @@ class SchedulerTest {
   }
 
   @Test
+  void anAbortedRequestLeavesThePlannedStepWithItsBlocksAndAdapterSlotAndIsNeverReported() {
+    Rig rig = new Rig(8, 64, 4, 256, 1);
+    Sequence base = rig.add(-1, 8, 4);
+    Sequence failing = rig.add(0, 12, 4);
+    Sequence other = rig.add(1, 4, 2);
+    Sequence waiting = rig.add(-1, 4, 2);
+    assertThat(rig.plan()).as("the one slot holds adapter 0, so adapter 1 waits").containsExactly(base, failing, waiting);
+    assertThat(rig.scheduler.shape().newTokens).isEqualTo(24);
+    assertThat(rig.scheduler.shape().distinctAdapters).isEqualTo(1);
+
+    rig.scheduler.abort(failing, rig.now);
+    assertThat(rig.scheduler.batch()).containsExactly(base, waiting);
+    assertThat(rig.scheduler.shape().sequences).isEqualTo(2);
+    assertThat(rig.scheduler.shape().newTokens).isEqualTo(12);
+    assertThat(rig.scheduler.shape().newRequests).isEqualTo(2);
+    assertThat(rig.scheduler.shape().distinctAdapters).isZero();
+    assertThat(rig.scheduler.shape().adapterRankSum).isZero();
+    assertThat(rig.scheduler.shape().adapterTokens).isZero();
+    assertThat(rig.kv.usedBlocks()).as("base's 2 blocks and waiting's 1").isEqualTo(3);
+    assertThat(rig.adapters.refs(0)).isZero();
+    rig.complete();
+    assertThat(rig.firstTokens).containsExactly(base, waiting);
+
+    assertThat(rig.plan()).as("the slot is free for adapter 1 now").contains(other);
+    Sequence late = rig.add(-1, 4, 2);
+    rig.scheduler.abort(late, rig.now);
+    assertThat(rig.scheduler.waitingCount()).isZero();
+    for (int i = 0; i < 10; i++) {
+      rig.complete();
+      rig.plan();
+    }
+    assertThat(rig.finished).containsExactlyInAnyOrder(base, waiting, other);
+    assertThat(rig.kv.usedBlocks()).isZero();
+  }
+
+  @Test
   void chunkedPrefillSplitsALongPromptAcrossStepsWithinTheBudget() {
     Rig rig = new Rig(8, 8, 4, 256, 2);
     Sequence s = rig.add(-1, 20, 2);
