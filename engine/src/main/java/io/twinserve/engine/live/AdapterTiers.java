@@ -33,6 +33,23 @@ final class AdapterTiers {
   long slotLoads;
   long loadNs;
 
+  /** Names of the adapters now in the backend's slots and in host memory. */
+  java.util.List<String>[] residentNames() {
+    java.util.List<String> slots = new java.util.ArrayList<>();
+    for (int a : loadedInSlot) {
+      if (a >= 0) {
+        slots.add(registry.get(a).name());
+      }
+    }
+    java.util.List<String> host = new java.util.ArrayList<>();
+    for (int a : hostTier.keySet()) {
+      host.add(registry.get(a).name());
+    }
+    @SuppressWarnings("unchecked")
+    java.util.List<String>[] out = new java.util.List[] {slots, host};
+    return out;
+  }
+
   AdapterTiers(Backend backend, AdapterCache cache, AdapterRegistry registry) {
     this.backend = backend;
     this.model = backend.config();

@@ -221,6 +221,9 @@ public final class LiveEngine implements AutoCloseable {
         for (Live l : awaitingFirstToken) {
           park = Math.min(park, Math.max(1, l.sequence.deadlineNs() - now));
         }
+        if (System.nanoTime() - residencyAtNs > RESIDENCY_EVERY_NS) {
+          publishStats();
+        }
         LockSupport.parkNanos(park);
       } catch (RuntimeException | Error e) {
         // the scheduler's state is not trustworthy after a failed step: end every request and stop, so
@@ -358,6 +361,27 @@ public final class LiveEngine implements AutoCloseable {
   private void publishStats() {
     stats = new Stats(steps, promptComputed, generated, scheduler.preemptions(), tiers.storageLoads,
         tiers.slotLoads, tiers.loadNs, busyNs, finished, timedOut, failed);
+    long now = System.nanoTime();
+    if (now - residencyAtNs > RESIDENCY_EVERY_NS) {
+      residencyAtNs = now;
+      List<String>[] names = tiers.residentNames();
+      residency = new Residency((int) scheduler.waitingCount(), scheduler.runningCount(), List.copyOf(names[0]),
+          List.copyOf(names[1]));
+    }
+  }
+
+  /**
+   * What the loop holds, refreshed at most every 100 ms: requests waiting and running, and the adapters in
+   * the backend's slots and in host memory (by name).
+   */
+  public record Residency(int waiting, int running, List<String> inSlots, List<String> inHost) {}
+
+  private static final long RESIDENCY_EVERY_NS = 100_000_000L;
+  private long residencyAtNs;
+  private volatile Residency residency = new Residency(0, 0, List.of(), List.of());
+
+  public Residency residency() {
+    return residency;
   }
 
   private void failAll() {

@@ -10,7 +10,10 @@ import io.twinserve.engine.model.ModelFiles;
 import io.twinserve.engine.sample.SamplingParams;
 import io.twinserve.engine.tokenizer.ChatTemplate;
 import io.twinserve.engine.tokenizer.Tokenizer;
+import io.twinserve.engine.model.LoraAdapter;
+import io.twinserve.engine.sim.SimulatedBackend;
 import io.twinserve.twin.deploy.ReplicaSpec;
+import io.twinserve.twin.deploy.ResolvedReplica;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -54,16 +57,7 @@ public final class DeploymentRuntime implements AutoCloseable {
   /** A live deployment on the CPU engine: {@code settings.replicas()} copies of the model in this process. */
   public static DeploymentRuntime live(Settings s, Path modelDir, List<AdapterDef> adapters) {
     Tokenizer tokenizer = Tokenizer.load(modelDir.resolve("tokenizer.json"));
-    Path tokenizerConfig = modelDir.resolve("tokenizer_config.json");
-    ChatTemplate template = null;
-    if (Files.isRegularFile(tokenizerConfig)) {
-      try {
-        template = ChatTemplate.load(tokenizerConfig);
-      } catch (RuntimeException e) {
-        // a model without a chat template still serves /v1/completions
-        template = null;
-      }
-    }
+    ChatTemplate template = chatTemplate(modelDir);
     TextCodec codec = TextCodec.of(tokenizer, template);
     List<ReplicaHandle> replicas = new ArrayList<>();
     List<AutoCloseable> resources = new ArrayList<>();
@@ -93,9 +87,43 @@ public final class DeploymentRuntime implements AutoCloseable {
   }
 
   /** A simulated deployment: the twin's timing for {@code resolved}, placeholder text. */
-  public static DeploymentRuntime simulated(Settings s, io.twinserve.twin.deploy.ResolvedReplica resolved, Path modelDir,
+  public static DeploymentRuntime simulated(Settings s, ResolvedReplica resolved, Path modelDir,
       List<AdapterDef> adapters) {
-    throw new UnsupportedOperationException("simulated mode: waiting for the simulated backend");
+    Tokenizer tokenizer = null;
+    ChatTemplate template = null;
+    if (modelDir != null && Files.isRegularFile(modelDir.resolve("tokenizer.json"))) {
+      tokenizer = Tokenizer.load(modelDir.resolve("tokenizer.json"));
+      template = chatTemplate(modelDir);
+    }
+    TextCodec codec = TextCodec.placeholder(tokenizer, template);
+    List<ReplicaHandle> replicas = new ArrayList<>();
+    int modelLen = 0;
+    try {
+      for (int i = 0; i < s.replicas(); i++) {
+        SimulatedBackend backend = new SimulatedBackend(resolved, s.timeScale());
+        LiveConfig lc = backend.liveConfig();
+        LiveEngine engine = new LiveEngine(backend, lc, codec.detokenizer(), List.of());
+        replicas.add(new ReplicaHandle(i, backend, engine));
+        modelLen = lc.maxModelLen();
+      }
+      return new DeploymentRuntime(s, codec, replicas, List.of(), adapters, modelLen);
+    } catch (RuntimeException | Error e) {
+      replicas.forEach(ReplicaHandle::close);
+      throw e;
+    }
+  }
+
+  private static ChatTemplate chatTemplate(Path modelDir) {
+    Path tokenizerConfig = modelDir.resolve("tokenizer_config.json");
+    if (!Files.isRegularFile(tokenizerConfig)) {
+      return null;
+    }
+    try {
+      return ChatTemplate.load(tokenizerConfig);
+    } catch (RuntimeException e) {
+      // a model without a chat template still serves /v1/completions
+      return null;
+    }
   }
 
   /** The longest prompt + completion a request may have. */
@@ -135,13 +163,22 @@ public final class DeploymentRuntime implements AutoCloseable {
   }
 
   static void register(ReplicaHandle h, AdapterDef a) {
-    h.engine.registerAdapter(a.name(), a.path());
+    if (h.backend instanceof SimulatedBackend sim) {
+      // simulated: the weights are never read; the loader waits the predicted storage read instead
+      int rank = a.path() != null ? LoraAdapter.readRank(a.path()) : a.rank();
+      h.engine.registerAdapter(a.name(), rank, sim.adapterLoader(rank));
+    } else {
+      h.engine.registerAdapter(a.name(), a.path());
+    }
   }
 
   /** Stops routing new requests to an adapter; those in flight finish (vLLM's unload_lora_adapter). */
   public synchronized void removeAdapter(String name) {
     if (adapters.remove(name) == null) {
       throw new IllegalArgumentException("adapter '" + name + "' is not loaded on deployment '" + name() + "'");
+    }
+    for (ReplicaHandle h : replicas) {
+      h.engine.unregisterAdapter(name);
     }
   }
 
@@ -156,6 +193,10 @@ public final class DeploymentRuntime implements AutoCloseable {
 
   public LiveEngine.Stats stats(int replica) {
     return replicas.get(replica).engine.stats();
+  }
+
+  public LiveEngine.Residency residency(int replica) {
+    return replicas.get(replica).engine.residency();
   }
 
   /**
@@ -176,7 +217,7 @@ public final class DeploymentRuntime implements AutoCloseable {
     ReplicaHandle h = replicas.get(chosen);
     h.inFlight.incrementAndGet();
     try {
-      h.engine.submit(new GenerationRequest(adapter, prompt, sampling, settings.maxTtftMs()), new TokenSink() {
+      h.engine.submit(new GenerationRequest(adapter, prompt, sampling, wallTtftMs()), new TokenSink() {
         @Override
         public void onToken(int tokenId, String text) {
           sink.onToken(tokenId, text);
@@ -193,6 +234,14 @@ public final class DeploymentRuntime implements AutoCloseable {
       throw e;
     }
     return chosen;
+  }
+
+  /** max_ttft_ms on the wall clock: a simulated deployment's clock runs time_scale times faster. */
+  private long wallTtftMs() {
+    if (!settings.mode().equals("simulated")) {
+      return settings.maxTtftMs();
+    }
+    return Math.max(1, Math.round(settings.maxTtftMs() / settings.timeScale()));
   }
 
   static int leastLoaded(int[] loads) {

@@ -2,6 +2,7 @@ package io.twinserve.api.server.inference;
 
 import io.twinserve.api.server.ApiException;
 import io.twinserve.engine.live.Detokenizer;
+import io.twinserve.engine.sim.PlaceholderVocabulary;
 import io.twinserve.engine.tokenizer.ChatMessage;
 import io.twinserve.engine.tokenizer.ChatTemplate;
 import io.twinserve.engine.tokenizer.Tokenizer;
@@ -14,6 +15,44 @@ public interface TextCodec {
   int[] encodeChat(List<ChatMessage> messages);
 
   Detokenizer detokenizer();
+
+  /**
+   * Simulated deployments: token counts from the model's tokenizer when it has one (ids folded into the
+   * placeholder vocabulary, so equal texts still share prefix blocks), else the placeholder estimate; the
+   * generated text is placeholder words.
+   */
+  static TextCodec placeholder(Tokenizer tokenizer, ChatTemplate template) {
+    return new TextCodec() {
+      @Override
+      public int[] encodePrompt(String text) {
+        return tokenizer == null ? PlaceholderVocabulary.encode(text) : fold(tokenizer.encode(text, true));
+      }
+
+      @Override
+      public int[] encodeChat(List<ChatMessage> messages) {
+        if (tokenizer != null && template != null) {
+          return fold(tokenizer.encode(template.render(messages, true), false));
+        }
+        StringBuilder sb = new StringBuilder();
+        for (ChatMessage m : messages) {
+          sb.append(m.role()).append(": ").append(m.content()).append('\n');
+        }
+        return PlaceholderVocabulary.encode(sb.append("assistant:").toString());
+      }
+
+      @Override
+      public Detokenizer detokenizer() {
+        return new PlaceholderVocabulary();
+      }
+
+      private int[] fold(int[] ids) {
+        for (int i = 0; i < ids.length; i++) {
+          ids[i] = Math.floorMod(ids[i], PlaceholderVocabulary.SIZE);
+        }
+        return ids;
+      }
+    };
+  }
 
   /** The model's real tokenizer: ids from tokenizer.json, chat turns through the model's chat template. */
   static TextCodec of(Tokenizer tokenizer, ChatTemplate template) {
