@@ -4,7 +4,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import io.micronaut.scheduling.annotation.Scheduled;
-import jakarta.inject.Singleton;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -13,7 +12,8 @@ import java.util.List;
  * adapters are resident in the replica's GPU slots and in its CPU tier ({@code twinserve_adapter_resident}
  * = 1 with tags deployment, replica, adapter and tier = gpu | cpu).
  */
-@Singleton
+// created with the context, so its scheduled task never builds it while the context is closing
+@io.micronaut.context.annotation.Context
 public final class ReplicaGauges {
   private final DeploymentManager deployments;
   private final MultiGauge waiting;

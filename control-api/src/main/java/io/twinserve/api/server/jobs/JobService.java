@@ -71,14 +71,19 @@ public final class JobService implements ApplicationEventListener<StartupEvent> 
   @Override
   public void onApplicationEvent(StartupEvent event) {
     for (JobsRecord j : db.selectFrom(JOBS).where(JOBS.STATUS.in(QUEUED, RUNNING)).orderBy(JOBS.CREATED_AT).fetch()) {
-      if (j.getAttempts() >= MAX_ATTEMPTS) {
-        finish(j.getId(), FAILED, null, "gave up after " + j.getAttempts() + " attempts (the server stopped during each)");
-        continue;
+      try {
+        if (j.getAttempts() >= MAX_ATTEMPTS) {
+          finish(j.getId(), FAILED, null, "gave up after " + j.getAttempts() + " attempts (the server stopped during"
+              + " each)");
+          continue;
+        }
+        event(j.getId(), "resumed", Map.of("attempt", j.getAttempts() + 1));
+        LOG.info("resuming job {} ({}), attempt {}", j.getId(), j.getKind(), j.getAttempts() + 1);
+        db.update(JOBS).set(JOBS.STATUS, QUEUED).where(JOBS.ID.eq(j.getId())).execute();
+        runner.submit(() -> run(j.getId()));
+      } catch (RuntimeException e) {
+        LOG.error("job {} could not be resumed: {}", j.getId(), e.toString());
       }
-      event(j.getId(), "resumed", Map.of("attempt", j.getAttempts() + 1));
-      LOG.info("resuming job {} ({}), attempt {}", j.getId(), j.getKind(), j.getAttempts() + 1);
-      db.update(JOBS).set(JOBS.STATUS, QUEUED).where(JOBS.ID.eq(j.getId())).execute();
-      runner.submit(() -> run(j.getId()));
     }
   }
 
@@ -165,9 +170,12 @@ public final class JobService implements ApplicationEventListener<StartupEvent> 
   }
 
   private void finish(String id, String status, String result, String error) {
-    db.update(JOBS).set(JOBS.STATUS, status).set(JOBS.RESULT, result).set(JOBS.ERROR, error)
-        .set(JOBS.PROGRESS, SUCCEEDED.equals(status) ? 1.0 : null).set(JOBS.FINISHED_AT, OffsetDateTime.now())
-        .where(JOBS.ID.eq(id)).execute();
+    var update = db.update(JOBS).set(JOBS.STATUS, status).set(JOBS.RESULT, result).set(JOBS.ERROR, error)
+        .set(JOBS.FINISHED_AT, OffsetDateTime.now());
+    if (SUCCEEDED.equals(status)) {
+      update = update.set(JOBS.PROGRESS, 1.0);
+    }
+    update.where(JOBS.ID.eq(id)).execute();
     Map<String, Object> details = new LinkedHashMap<>();
     if (error != null) {
       details.put("error", error);

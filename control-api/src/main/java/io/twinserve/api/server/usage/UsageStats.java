@@ -3,7 +3,6 @@ package io.twinserve.api.server.usage;
 import io.micronaut.scheduling.annotation.Scheduled;
 import io.twinserve.api.server.infra.Redis;
 import jakarta.annotation.PreDestroy;
-import jakarta.inject.Singleton;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -19,7 +18,8 @@ import java.util.concurrent.atomic.LongAdder;
  * with fields {@code requests}, {@code prompt_tokens} and {@code completion_tokens}, kept seven days.
  * Counts gather in memory and go to Redis once a second, so the request path does no Redis call.
  */
-@Singleton
+// created with the context, so its scheduled task never builds it while the context is closing
+@io.micronaut.context.annotation.Context
 public final class UsageStats {
   static final DateTimeFormatter MINUTE = DateTimeFormatter.ofPattern("yyyyMMddHHmm").withZone(ZoneOffset.UTC);
   private static final long TTL_SECONDS = 7 * 24 * 3600;
