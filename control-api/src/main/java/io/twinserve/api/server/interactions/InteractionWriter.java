@@ -47,7 +47,6 @@ public final class InteractionWriter implements AutoCloseable {
   private final Thread thread;
   private final AtomicLong accepted = new AtomicLong();
   private final AtomicLong written = new AtomicLong();
-  private final AtomicLong spilledTotal = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
   private final AtomicLong spilled = new AtomicLong();
   private final Counter writeFailures;
@@ -111,7 +110,11 @@ public final class InteractionWriter implements AutoCloseable {
       } catch (RuntimeException e) {
         failures.incrementAndGet();
         writeFailures.increment();
-        LOG.warn("writing {} interactions failed ({}); retrying in {} ms", batch.size(), e.getMessage(), backoffMs);
+        Throwable root = e;
+        while (root.getCause() != null) {
+          root = root.getCause();
+        }
+        LOG.warn("writing {} interactions failed ({}); retrying in {} ms", batch.size(), root.getMessage(), backoffMs);
         if (closing) {
           // the database is gone at shutdown: keep the rows on disk for the next start
           spill(batch);
@@ -160,7 +163,6 @@ public final class InteractionWriter implements AutoCloseable {
           w.newLine();
         }
         spilled.addAndGet(rows.size());
-        spilledTotal.addAndGet(rows.size());
       } catch (IOException e) {
         LOG.error("could not spill {} interactions to {}: {}", rows.size(), spill, e.toString());
       }
@@ -184,7 +186,6 @@ public final class InteractionWriter implements AutoCloseable {
           write(rows.subList(from, Math.min(rows.size(), from + BATCH)));
         }
         written.addAndGet(rows.size());
-        spilledTotal.addAndGet(-rows.size());
         Files.delete(spill);
         spilled.set(0);
         LOG.info("loaded {} spilled interactions into PostgreSQL", rows.size());
@@ -194,11 +195,11 @@ public final class InteractionWriter implements AutoCloseable {
     }
   }
 
-  /** Waits until everything queued so far is written (tests, benchmarks). */
+  /** Waits until everything recorded so far, spilled rows included, is in PostgreSQL (tests, benchmarks). */
   public void flush(long timeoutMs) throws InterruptedException {
     long deadline = System.currentTimeMillis() + timeoutMs;
     long target = accepted.get();
-    while (written.get() + spilledTotal.get() < target) {
+    while (written.get() < target) {
       if (System.currentTimeMillis() > deadline) {
         return;
       }
