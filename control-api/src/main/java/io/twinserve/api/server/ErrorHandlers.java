@@ -1,6 +1,7 @@
 package io.twinserve.api.server;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import io.micronaut.context.annotation.Replaces;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.core.convert.exceptions.ConversionErrorException;
 import io.micronaut.http.HttpRequest;
@@ -9,13 +10,22 @@ import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Produces;
 import io.micronaut.http.exceptions.ContentLengthExceededException;
+import io.micronaut.http.server.exceptions.ContentLengthExceededHandler;
+import io.micronaut.http.server.exceptions.ConversionErrorHandler;
 import io.micronaut.http.server.exceptions.ExceptionHandler;
+import io.micronaut.http.server.exceptions.JacksonExceptionHandler;
+import io.micronaut.http.server.exceptions.UnsatisfiedRouteHandler;
+import io.micronaut.http.server.exceptions.response.ErrorContext;
+import io.micronaut.http.server.exceptions.response.JsonErrorResponseBodyProvider;
 import io.micronaut.web.router.exceptions.UnsatisfiedRouteException;
 import jakarta.inject.Singleton;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Turns every failure into OpenAI's error JSON with a 4xx status when the caller is at fault. */
+/**
+ * Turns every failure into OpenAI's error JSON with a 4xx status when the caller is at fault. The handlers
+ * for exceptions that Micronaut handles too replace its own (two handlers of one type answer 500).
+ */
 final class ErrorHandlers {
   private static final Logger LOG = LoggerFactory.getLogger(ErrorHandlers.class);
 
@@ -39,6 +49,7 @@ final class ErrorHandlers {
   @Singleton
   @Produces
   @Requires(classes = {JsonProcessingException.class, ExceptionHandler.class})
+  @Replaces(JacksonExceptionHandler.class)
   static final class Json implements ExceptionHandler<JsonProcessingException, HttpResponse<?>> {
     @Override
     public HttpResponse<?> handle(HttpRequest request, JsonProcessingException e) {
@@ -52,6 +63,7 @@ final class ErrorHandlers {
   @Singleton
   @Produces
   @Requires(classes = {ContentLengthExceededException.class, ExceptionHandler.class})
+  @Replaces(ContentLengthExceededHandler.class)
   static final class TooLarge implements ExceptionHandler<ContentLengthExceededException, HttpResponse<?>> {
     @Override
     public HttpResponse<?> handle(HttpRequest request, ContentLengthExceededException e) {
@@ -63,6 +75,7 @@ final class ErrorHandlers {
   @Singleton
   @Produces
   @Requires(classes = {ConversionErrorException.class, ExceptionHandler.class})
+  @Replaces(ConversionErrorHandler.class)
   static final class Conversion implements ExceptionHandler<ConversionErrorException, HttpResponse<?>> {
     @Override
     public HttpResponse<?> handle(HttpRequest request, ConversionErrorException e) {
@@ -74,11 +87,16 @@ final class ErrorHandlers {
   @Singleton
   @Produces
   @Requires(classes = {UnsatisfiedRouteException.class, ExceptionHandler.class})
+  @Replaces(UnsatisfiedRouteHandler.class)
   static final class Unsatisfied implements ExceptionHandler<UnsatisfiedRouteException, HttpResponse<?>> {
     @Override
     public HttpResponse<?> handle(HttpRequest request, UnsatisfiedRouteException e) {
-      return respond(HttpStatus.BAD_REQUEST, "invalid_request_error", e.getArgument().getName(), null,
-          e.getMessage());
+      String name = e.getArgument().getName();
+      if (name.equals("body")) {
+        return respond(HttpStatus.BAD_REQUEST, "invalid_request_error", null, null,
+            "the request body is empty; expected a JSON object");
+      }
+      return respond(HttpStatus.BAD_REQUEST, "invalid_request_error", name, null, e.getMessage());
     }
   }
 
@@ -101,6 +119,29 @@ final class ErrorHandlers {
       LOG.error("{} {} failed", request.getMethod(), request.getPath(), e);
       return respond(HttpStatus.INTERNAL_SERVER_ERROR, "server_error", null, null,
           "internal error: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+    }
+  }
+
+  /**
+   * The body of the errors Micronaut answers itself (unknown path 404, wrong method 405, ...), in OpenAI's
+   * shape like all of ours.
+   */
+  @Singleton
+  @Replaces(JsonErrorResponseBodyProvider.class)
+  static final class ErrorBody implements JsonErrorResponseBodyProvider<java.util.Map<String, Object>> {
+    @Override
+    public java.util.Map<String, Object> body(ErrorContext context, HttpResponse<?> response) {
+      StringBuilder message = new StringBuilder();
+      for (var e : context.getErrors()) {
+        message.append(message.isEmpty() ? "" : "; ").append(e.getMessage());
+      }
+      if (message.isEmpty()) {
+        message.append(response.getStatus().getReason());
+      }
+      int code = response.code();
+      String type = code >= 500 ? "server_error" : code == 401 ? "authentication_error"
+          : code == 403 ? "permission_error" : "invalid_request_error";
+      return ApiException.errorBody(message.toString(), type, null, code == 404 ? "not_found" : null);
     }
   }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micronaut.context.annotation.Value;
+import io.micronaut.core.annotation.NonBlocking;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
@@ -12,6 +13,7 @@ import io.micronaut.http.annotation.Body;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.Post;
+import io.micronaut.http.annotation.Produces;
 import io.micronaut.http.sse.Event;
 import io.twinserve.api.server.ApiException;
 import io.twinserve.api.server.Bodies;
@@ -68,7 +70,9 @@ public final class OpenAiController {
     this.retainText = retainText;
   }
 
+  // in memory only: answered on the event loop, not handed to the blocking executor and back
   @Get("/models")
+  @NonBlocking
   public ObjectNode models(HttpRequest<?> request) {
     Principal p = AuthFilter.principal(request);
     ArrayNode data = Bodies.JSON.createArrayNode();
@@ -106,12 +110,15 @@ public final class OpenAiController {
     return m;
   }
 
+  // streaming clients (the OpenAI SDKs) send Accept: text/event-stream; without it listed here that is a 406
   @Post("/chat/completions")
+  @Produces({MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
   public CompletableFuture<HttpResponse<?>> chat(HttpRequest<?> request, @Body byte[] body) {
     return run(request, body, true);
   }
 
   @Post("/completions")
+  @Produces({MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
   public CompletableFuture<HttpResponse<?>> completions(HttpRequest<?> request, @Body byte[] body) {
     return run(request, body, false);
   }
@@ -424,17 +431,27 @@ public final class OpenAiController {
     @Override
     public void onFinished(Completion done) {
       long latencyNs = System.nanoTime() - startNs;
-      int status;
       String deployment = call.deployment().name();
-      if (done.reason() == Completion.FinishReason.TIMEOUT && tokens == 0) {
-        status = 408;
+      boolean timedOut = done.reason() == Completion.FinishReason.TIMEOUT && tokens == 0;
+      int status = timedOut ? 408 : done.reason() == Completion.FinishReason.ERROR ? 500 : 200;
+      // recorded before the caller can see the end, so that once a caller has its answer, its interaction is
+      // queued (InteractionWriter.flush then covers it)
+      c.metrics.request(deployment, status);
+      c.metrics.finished(deployment, done.promptTokens(), done.completionTokens(), done.ttftNs(), latencyNs);
+      c.usage.record(principal.keyId(), deployment, call.adapter(), done.promptTokens(), done.completionTokens());
+      boolean retain = c.retainText || call.deployment().settings().retainText();
+      c.interactions.record(new Interaction(id, chat ? "chat.completions" : "completions", deployment, call.adapter(),
+          principal.keyId(), done.promptTokens(), done.completionTokens(),
+          done.ttftNs() < 0 ? null : done.ttftNs() / 1e6, latencyNs / 1e6, status,
+          done.reason().name().toLowerCase(Locale.ROOT), startedAt, OffsetDateTime.now(ZoneOffset.UTC),
+          retain ? call.promptText() : null, retain ? done.text() : null));
+      if (timedOut) {
         HttpResponse<?> r = error(HttpStatus.REQUEST_TIMEOUT, "timeout_error", "ttft_timeout", "no first token within"
             + " max_ttft_ms = " + call.deployment().settings().maxTtftMs() + " ms of deployment '" + deployment
             + "' (queue time included)");
         head.complete(r);
         whole.complete(r);
-      } else if (done.reason() == Completion.FinishReason.ERROR) {
-        status = 500;
+      } else if (status == 500) {
         String message = "the engine failed while running this request";
         if (tokens == 0 || !call.stream()) {
           HttpResponse<?> r = error(HttpStatus.INTERNAL_SERVER_ERROR, "server_error", "engine_error", message);
@@ -447,7 +464,6 @@ public final class OpenAiController {
           events.tryEmitComplete();
         }
       } else {
-        status = 200;
         String finish = done.reason() == Completion.FinishReason.STOP ? "stop" : "length";
         ObjectNode usage = usage(done);
         if (call.stream()) {
@@ -464,15 +480,6 @@ public final class OpenAiController {
           whole.complete(HttpResponse.ok(response(done, finish, usage)).contentType(MediaType.APPLICATION_JSON_TYPE));
         }
       }
-      c.metrics.request(deployment, status);
-      c.metrics.finished(deployment, done.promptTokens(), done.completionTokens(), done.ttftNs(), latencyNs);
-      c.usage.record(principal.keyId(), deployment, call.adapter(), done.promptTokens(), done.completionTokens());
-      boolean retain = c.retainText || call.deployment().settings().retainText();
-      c.interactions.record(new Interaction(id, chat ? "chat.completions" : "completions", deployment, call.adapter(),
-          principal.keyId(), done.promptTokens(), done.completionTokens(),
-          done.ttftNs() < 0 ? null : done.ttftNs() / 1e6, latencyNs / 1e6, status,
-          done.reason().name().toLowerCase(Locale.ROOT), startedAt, OffsetDateTime.now(ZoneOffset.UTC),
-          retain ? call.promptText() : null, retain ? done.text() : null));
     }
 
     private ObjectNode usage(Completion done) {
