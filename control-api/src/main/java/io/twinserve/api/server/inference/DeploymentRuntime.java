@@ -244,15 +244,22 @@ public final class DeploymentRuntime implements AutoCloseable {
     return Math.max(1, Math.round(settings.maxTtftMs() / settings.timeScale()));
   }
 
+  private static final java.util.concurrent.atomic.AtomicInteger ROTATION = new java.util.concurrent.atomic.AtomicInteger();
+
+  /** The replica with the fewest requests in flight; ties go round-robin, so light load still spreads. */
   static int leastLoaded(int[] loads) {
-    int best = 0;
-    for (int i = 1; i < loads.length; i++) {
+    int n = loads.length;
+    int start = Math.floorMod(ROTATION.getAndIncrement(), n);
+    int best = start;
+    for (int k = 1; k < n; k++) {
+      int i = (start + k) % n;
       if (loads[i] < loads[best]) {
         best = i;
       }
     }
     return best;
   }
+
 
   @Override
   public void close() {
