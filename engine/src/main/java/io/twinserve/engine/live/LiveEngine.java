@@ -46,6 +46,8 @@ public final class LiveEngine implements AutoCloseable {
   private final KvBlockManager kv;
   private final AdapterCache adapters;
   private final Scheduler scheduler;
+  private final SchedulerConfig schedulerConfig;
+  private final StepObserver observer;
   private final List<String> adapterNames = new ArrayList<>();
   private final List<Path> adapterDirs = new ArrayList<>();
   private final List<Integer> adapterRanks = new ArrayList<>();
@@ -106,7 +108,14 @@ public final class LiveEngine implements AutoCloseable {
   }
 
   public LiveEngine(Backend backend, LiveConfig config, Detokenizer detokenizer, List<Integer> stopTokenIds) {
+    this(backend, config, detokenizer, stopTokenIds, StepObserver.NONE);
+  }
+
+  /** @param observer sees every step's shape and wall time on the loop's thread */
+  public LiveEngine(Backend backend, LiveConfig config, Detokenizer detokenizer, List<Integer> stopTokenIds,
+      StepObserver observer) {
     this.backend = backend;
+    this.observer = observer;
     this.model = backend.config();
     this.config = config;
     this.detokenizer = detokenizer;
@@ -128,6 +137,7 @@ public final class LiveEngine implements AutoCloseable {
     SchedulerConfig sc = new SchedulerConfig(config.maxNumSeqs(), config.maxNumBatchedTokens(),
         config.chunkedPrefill(), backend.blockSize(), backend.kvCacheTokens(), config.prefixCaching(),
         backend.adapterSlots(), config.maxCpuAdapters(), LoraAdapter.MAX_RANK, config.maxModelLen(), false);
+    this.schedulerConfig = sc;
     this.scheduler = new Scheduler(sc, kv, adapters, 0, false);
     this.loadedInSlot = new int[backend.adapterSlots()];
     java.util.Arrays.fill(loadedInSlot, -1);
@@ -193,6 +203,14 @@ public final class LiveEngine implements AutoCloseable {
 
   public Stats stats() {
     return stats;
+  }
+
+  /**
+   * The limits the loop's scheduler runs with, as the twin's {@link SchedulerConfig}: compare it with a
+   * simulated replica's to be sure both schedule alike.
+   */
+  public SchedulerConfig schedulerConfig() {
+    return schedulerConfig;
   }
 
   private long now() {
@@ -268,6 +286,7 @@ public final class LiveEngine implements AutoCloseable {
 
   private void runStep() {
     long start = System.nanoTime();
+    long loadsBefore = loadNs;
     loadAdapters();
     List<Sequence> seqs = scheduler.batch();
     batch.clear();
@@ -300,8 +319,10 @@ public final class LiveEngine implements AutoCloseable {
       }
       sample(live.get(s.requestId()), s, row * vocab, vocab);
     }
-    busyNs += System.nanoTime() - start;
+    long stepNs = System.nanoTime() - start;
+    busyNs += stepNs;
     steps++;
+    observer.onStep(scheduler.shape(), stepNs, loadNs - loadsBefore);
     scheduler.complete(now(), listener);
     publishStats();
   }
@@ -411,6 +432,8 @@ public final class LiveEngine implements AutoCloseable {
     public void onFinished(Sequence s, long nowNs) {
       Live l = live.remove(s.requestId());
       finished++;
+      // whoever waits on this completion may read the counters next: they include this step
+      publishStats();
       Completion.FinishReason reason = l.reason != null ? l.reason : Completion.FinishReason.LENGTH;
       int prompt = l.request.promptTokens().length;
       l.sink.onFinished(new Completion(reason, prompt, s.generated(), (int) Math.min(prompt, s.cachedTokens()),
