@@ -33,8 +33,8 @@ import picocli.CommandLine.ParameterException;
       "Run one workload through the twin on an engine profile (the prediction) and through the live loop on",
       "the CPU backend of the profiled model (the measurement), with the profile deployment's scheduler",
       "settings, KV cache, adapter slots and the profile's threads on both sides, and compare output",
-      "tokens/s, mean and p50 TTFT and mean latency. Writes twin-vs-live.md and twin-vs-live.json into the",
-      "output folder. The workload is a trace or workload spec file, or a small built-in one (Poisson",
+      "tokens/s, mean and p50 TTFT and mean latency. Writes twin-vs-live.md, twin-vs-live.json and",
+      "live-steps.csv (every live step priced by the twin) into the output folder. The workload is a trace or workload spec file, or a small built-in one (Poisson",
       "arrivals, lengths within half their mean either side, adapters drawn uniformly). See",
       "docs/engine-profile.md."
     },
@@ -150,8 +150,8 @@ final class EngineValidateCommand implements Callable<Integer> {
     }
     out.printf(Locale.ROOT, "%s on %s: twin (predicted) against live (measured)%n", report.model(), report.hardware());
     report.summaryLines().forEach(out::println);
-    out.printf(Locale.ROOT, "wrote %s and %s%n", output.resolve(TwinVsLiveReport.MARKDOWN),
-        output.resolve(TwinVsLiveReport.JSON));
+    out.printf(Locale.ROOT, "wrote %s, %s and %s%n", output.resolve(TwinVsLiveReport.MARKDOWN),
+        output.resolve(TwinVsLiveReport.JSON), output.resolve(TwinVsLiveReport.STEPS));
     return 0;
   }
 

@@ -85,7 +85,8 @@ class EngineValidateCommandTest {
         "--output-tokens", "4", "--warmup-requests", "0", "-o", out.resolve("table").toString());
     assertThat(table.exitCode()).as(table.err()).isZero();
     assertThat(table.out()).contains("twin (predicted) against live (measured)").contains("output_tokens_per_s")
-        .contains("6 requests").contains("wrote " + out.resolve("table").resolve("twin-vs-live.md"));
+        .contains("6 requests").contains("wrote " + out.resolve("table").resolve("twin-vs-live.md"))
+        .contains(out.resolve("table").resolve("live-steps.csv").toString());
   }
 
   @Test

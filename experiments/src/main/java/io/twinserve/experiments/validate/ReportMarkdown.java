@@ -27,6 +27,13 @@ final class ReportMarkdown {
         + " loads inside those steps took %.3f s.", s.steps(), s.predictedS(), s.measuredS(),
         100 * s.signedRelativeError(), s.adapterLoadS());
     b.append('\n');
+    line(b, "| live steps (each in `%s`) | steps | twin-priced (s) | measured (s) | error |", TwinVsLiveReport.STEPS);
+    line(b, "| --- | ---: | ---: | ---: | ---: |");
+    for (TwinVsLiveReport.StepGroup g : s.groups()) {
+      line(b, "| %s | %d | %.3f | %.3f | %s |", g.kind(), g.steps(), g.predictedS(), g.measuredS(),
+          g.steps() == 0 ? "" : String.format(Locale.ROOT, "%+.1f%%", 100 * g.signedRelativeError()));
+    }
+    b.append('\n');
     line(b, "## Each side");
     b.append('\n');
     line(b, "| | twin | live |");

@@ -27,7 +27,10 @@ public record SyntheticWorkload(int requests, double ratePerSecond, int promptTo
     }
   }
 
-  /** The requests, ids 0 to n-1, the same for the same seed and adapters. */
+  /**
+   * The requests, ids 0 to n-1: the same for the same seed and adapters, and with the same arrivals and
+   * lengths whatever the adapters (so a run on the base model is the same work without LoRA).
+   */
   public List<Request> generate(List<String> adapters, long seed) {
     SplittableRandom random = new SplittableRandom(seed);
     List<Request> out = new ArrayList<>(requests);
@@ -35,7 +38,9 @@ public record SyntheticWorkload(int requests, double ratePerSecond, int promptTo
     for (int i = 0; i < requests; i++) {
       // exponential gaps: a Poisson process of the given rate
       t += -Math.log(1 - random.nextDouble()) / ratePerSecond;
-      String adapter = adapters.isEmpty() ? null : adapters.get(random.nextInt(adapters.size()));
+      // drawn even without adapters, so that a seed gives the same arrivals and lengths either way
+      int pick = random.nextInt(Math.max(1, adapters.size()));
+      String adapter = adapters.isEmpty() ? null : adapters.get(pick);
       out.add(Request.of(i, (long) (t * 1e9), adapter, length(random, promptTokens), length(random, outputTokens)));
     }
     return out;

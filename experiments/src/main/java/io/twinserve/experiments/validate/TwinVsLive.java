@@ -4,7 +4,6 @@ import io.twinserve.engine.cpu.CpuBackend;
 import io.twinserve.engine.live.Completion;
 import io.twinserve.engine.live.LiveEngine;
 import io.twinserve.engine.live.LiveReplay;
-import io.twinserve.engine.live.StepObserver;
 import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.engine.model.ModelFiles;
@@ -17,7 +16,6 @@ import io.twinserve.twin.deploy.Deployments;
 import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.metrics.RequestRecord;
 import io.twinserve.twin.metrics.RunSummary;
-import io.twinserve.twin.perf.PerfModel;
 import io.twinserve.twin.profile.ModelProfile;
 import io.twinserve.twin.sim.ReplicaSimulator;
 import io.twinserve.twin.sim.RunOptions;
@@ -116,6 +114,7 @@ public final class TwinVsLive {
       RunResult twin = new ReplicaSimulator(replica, ranks).run(reader(workload.requests()),
           new RunOptions(null, false, true, 16, false));
 
+      String loadBefore = loadAverage();
       try (CpuBackend backend = new CpuBackend(files, settings.backendOptions())) {
         if (s.warmupRequests() > 0) {
           status.accept("live: warming up with " + Math.min(s.warmupRequests(), workload.requests().size())
@@ -123,7 +122,7 @@ public final class TwinVsLive {
           warmUp(backend, settings, s.adapters(), workload.requests(), s.warmupRequests(), config.vocabSize(),
               s.seed());
         }
-        StepTotals steps = new StepTotals(replica.perf());
+        LiveStepLog steps = new LiveStepLog(replica.perf());
         LiveReplay.Result live;
         try (LiveEngine engine = new LiveEngine(backend, settings.liveConfig(), () -> id -> "", List.of(), steps)) {
           List<String> differences = ServingSettings.differences(replica.scheduler(), engine.schedulerConfig());
@@ -135,7 +134,11 @@ public final class TwinVsLive {
           status.accept("live: replaying " + workload.requests().size() + " requests on the wall clock");
           live = LiveReplay.run(engine, workload.requests(), a -> a, config.vocabSize(), s.seed());
         }
-        return report(s, profile, replica, settings, ranks, workload, twin, live, steps, notes, provenance);
+        Map<String, Object> prov = new LinkedHashMap<>(provenance);
+        // other work on the machine slows the live side only: these show whether there was any
+        prov.put("load_average_before_live", loadBefore);
+        prov.put("load_average_after_live", loadAverage());
+        return report(s, profile, replica, settings, ranks, workload, twin, live, steps, notes, prov);
       }
     }
   }
@@ -155,7 +158,7 @@ public final class TwinVsLive {
   }
 
   private static TwinVsLiveReport report(Setup s, EngineProfileFolder profile, ResolvedReplica replica,
-      ServingSettings settings, Map<String, Integer> ranks, ServedWorkload workload, RunResult twinRun, LiveReplay.Result live, StepTotals steps,
+      ServingSettings settings, Map<String, Integer> ranks, ServedWorkload workload, RunResult twinRun, LiveReplay.Result live, LiveStepLog steps,
       List<String> notes, Map<String, Object> provenance) {
     List<RequestRecord> records = twinRun.requests();
     int n = records.size();
@@ -207,10 +210,7 @@ public final class TwinVsLive {
         TwinVsLiveReport.Metric.of("mean_ttft_ms", "ms", twin.meanTtftMs(), measured.meanTtftMs()),
         TwinVsLiveReport.Metric.of("p50_ttft_ms", "ms", twin.p50TtftMs(), measured.p50TtftMs()),
         TwinVsLiveReport.Metric.of("mean_latency_ms", "ms", twin.meanLatencyMs(), measured.meanLatencyMs()));
-    TwinVsLiveReport.Metric step = TwinVsLiveReport.Metric.of("step", "s", steps.predictedNs / 1e9,
-        steps.measuredNs / 1e9);
-    var stepModel = new TwinVsLiveReport.StepModelCheck(steps.steps, step.measured(), step.predicted(),
-        step.relativeError(), step.signedRelativeError(), steps.adapterLoadNs / 1e9);
+    TwinVsLiveReport.StepModelCheck stepModel = steps.check();
 
     Map<String, Object> prov = new LinkedHashMap<>();
     prov.put("seed", s.seed());
@@ -224,27 +224,17 @@ public final class TwinVsLive {
     return new TwinVsLiveReport(replica.model().name(), s.modelDir().toAbsolutePath().normalize().toString(),
         profile.dir().toAbsolutePath().normalize().toString(), profile.deploymentFile().toString(),
         replica.gpu().name(), profile.calibration().name(), settings,
-        workload.summary(s.adapters(), ranks, s.warmupRequests()), twin, measured, comparison, stepModel, notes, prov);
+        workload.summary(s.adapters(), ranks, s.warmupRequests()), twin, measured, comparison, stepModel, notes, prov,
+        steps.csv());
   }
 
-  /** Prices each live step's shape with the twin's model as the loop runs it (on the loop's thread). */
-  private static final class StepTotals implements StepObserver {
-    private final PerfModel perf;
-    long steps;
-    long measuredNs;
-    long predictedNs;
-    long adapterLoadNs;
-
-    StepTotals(PerfModel perf) {
-      this.perf = perf;
-    }
-
-    @Override
-    public void onStep(io.twinserve.twin.perf.StepShape shape, long stepNs, long loadNs) {
-      steps++;
-      measuredNs += stepNs - loadNs;
-      predictedNs += perf.stepNs(shape);
-      adapterLoadNs += loadNs;
+  /** The 1, 5 and 15 minute load averages (Linux), else "unknown". */
+  private static String loadAverage() {
+    try {
+      String[] f = java.nio.file.Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+      return f[0] + " " + f[1] + " " + f[2] + " (" + Runtime.getRuntime().availableProcessors() + " cores)";
+    } catch (java.io.IOException | RuntimeException e) {
+      return "unknown";
     }
   }
 

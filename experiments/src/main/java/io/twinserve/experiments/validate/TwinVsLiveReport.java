@@ -1,5 +1,6 @@
 package io.twinserve.experiments.validate;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import io.twinserve.experiments.report.ReportJson;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,6 +19,8 @@ import java.util.Map;
  * @param twin the twin's figures (predicted)
  * @param live the live loop's figures (measured)
  * @param comparison the compared figures, predicted against measured
+ * @param liveStepsCsv every live step's shape, measured time and the twin's price ({@link #STEPS}); not in
+ *     the JSON
  */
 public record TwinVsLiveReport(
     String model,
@@ -33,10 +36,12 @@ public record TwinVsLiveReport(
     List<Metric> comparison,
     StepModelCheck stepModel,
     List<String> notes,
-    Map<String, Object> provenance) {
+    Map<String, Object> provenance,
+    @JsonIgnore String liveStepsCsv) {
 
   public static final String MARKDOWN = "twin-vs-live.md";
   public static final String JSON = "twin-vs-live.json";
+  public static final String STEPS = "live-steps.csv";
 
   public TwinVsLiveReport {
     comparison = List.copyOf(comparison);
@@ -83,13 +88,22 @@ public record TwinVsLiveReport(
    * @param measuredS Σ of the live steps' times less their adapter loads (forward pass and sampling)
    * @param predictedS Σ of the twin's price of the same shapes
    * @param adapterLoadS Σ of the live steps' adapter loads
+   * @param groups the same split by kind of step: decode only, or with a prefill chunk
    */
   public record StepModelCheck(long steps, double measuredS, double predictedS, double relativeError,
-      double signedRelativeError, double adapterLoadS) {}
+      double signedRelativeError, double adapterLoadS, List<StepGroup> groups) {
+    public StepModelCheck {
+      groups = List.copyOf(groups);
+    }
+  }
 
-  /** Writes {@link #MARKDOWN} and {@link #JSON} into {@code dir} (created if needed). */
+  /** One kind of step in the step-model check; the error is NaN (null in JSON) when it has no steps. */
+  public record StepGroup(String kind, long steps, double measuredS, double predictedS, double signedRelativeError) {}
+
+  /** Writes {@link #MARKDOWN}, {@link #JSON} and {@link #STEPS} into {@code dir} (created if needed). */
   public void write(Path dir) throws IOException {
     Files.createDirectories(dir);
+    Files.writeString(dir.resolve(STEPS), liveStepsCsv);
     Files.writeString(dir.resolve(JSON), ReportJson.write(this) + "\n");
     Files.writeString(dir.resolve(MARKDOWN), ReportMarkdown.render(this));
   }

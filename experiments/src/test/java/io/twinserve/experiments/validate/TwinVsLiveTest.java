@@ -88,6 +88,12 @@ class TwinVsLiveTest {
     assertThat(r.stepModel().steps()).isEqualTo(r.live().steps());
     assertThat(r.stepModel().predictedS()).isPositive();
     assertThat(r.stepModel().measuredS()).isPositive();
+    assertThat(r.stepModel().groups()).extracting(TwinVsLiveReport.StepGroup::kind)
+        .containsExactly("decode only", "with a prefill chunk");
+    assertThat(r.stepModel().groups().stream().mapToLong(TwinVsLiveReport.StepGroup::steps).sum())
+        .isEqualTo(r.stepModel().steps());
+    assertThat(r.stepModel().groups().stream().mapToDouble(TwinVsLiveReport.StepGroup::predictedS).sum())
+        .isCloseTo(r.stepModel().predictedS(), within(1e-9));
     // both sides ran the profile's deployment: the quick grid's largest step is 8 tokens
     assertThat(r.settings().maxNumBatchedTokens()).isEqualTo(8);
     assertThat(r.settings().adapterSlots()).isEqualTo(2);
@@ -103,9 +109,18 @@ class TwinVsLiveTest {
         .isEqualTo(r.comparison().get(1).relativeError());
     assertThat(json.path("live").path("output_tokens").asLong()).isEqualTo(outputTokens);
     assertThat(json.path("provenance").path("seed").asLong()).isEqualTo(5);
+    assertThat(json.path("provenance").path("load_average_before_live").asText()).isNotEmpty();
     assertThat(Files.readString(out.resolve(TwinVsLiveReport.MARKDOWN))).contains("| output_tokens_per_s (tokens/s) |")
         .contains("max_num_batched_tokens 8").contains("adapter `a1`: rank 8");
     assertThat(r.summaryLines()).hasSize(7);
+    List<String> steps = Files.readAllLines(out.resolve(TwinVsLiveReport.STEPS));
+    assertThat(steps.getFirst()).startsWith("step,kind,sequences,new_tokens,");
+    assertThat(steps).hasSize((int) r.live().steps() + 1);
+    double twinMs = 0;
+    for (String line : steps.subList(1, steps.size())) {
+      twinMs += Double.parseDouble(line.substring(line.lastIndexOf(',') + 1));
+    }
+    assertThat(twinMs / 1e3).isCloseTo(r.stepModel().predictedS(), within(1e-3 + 1e-6 * steps.size()));
   }
 
   @Test
