@@ -4,6 +4,7 @@ import io.twinserve.engine.cpu.CpuBackend;
 import io.twinserve.engine.live.Completion;
 import io.twinserve.engine.live.LiveEngine;
 import io.twinserve.engine.live.LiveReplay;
+import io.twinserve.engine.live.StepObserver;
 import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.engine.model.ModelFiles;
@@ -99,9 +100,11 @@ public final class TwinVsLive {
     ServedWorkload workload = ServedWorkload.of(s.workload(), List.copyOf(ranks.keySet()), s.workloadSource(),
         settings);
     notes.addAll(workload.notes());
-    notes.add("adapter loads: the twin prices a load from host memory with the profile's fitted adapter-load"
-        + " terms and a load from storage with the default storage bandwidth (not measured); the live loop"
-        + " reads each adapter's files on its first use");
+    if (!ranks.isEmpty()) {
+      notes.add("adapter loads: the twin prices a load from host memory with the profile's fitted adapter-load"
+          + " terms and a load from storage with the default storage bandwidth (not measured); the live loop"
+          + " reads each adapter's files on its first use");
+    }
 
     try (ModelFiles files = ModelFiles.open(s.modelDir())) {
       ModelConfig config = files.config();
@@ -119,18 +122,12 @@ public final class TwinVsLive {
         if (s.warmupRequests() > 0) {
           status.accept("live: warming up with " + Math.min(s.warmupRequests(), workload.requests().size())
               + " requests");
-          warmUp(backend, settings, s.adapters(), workload.requests(), s.warmupRequests(), config.vocabSize(),
-              s.seed());
+          warmUp(backend, settings, replica, s.adapters(), workload.requests(), s.warmupRequests(),
+              config.vocabSize(), s.seed());
         }
         LiveStepLog steps = new LiveStepLog(replica.perf());
         LiveReplay.Result live;
-        try (LiveEngine engine = new LiveEngine(backend, settings.liveConfig(), () -> id -> "", List.of(), steps)) {
-          List<String> differences = ServingSettings.differences(replica.scheduler(), engine.schedulerConfig());
-          if (!differences.isEmpty()) {
-            throw new IllegalStateException("the twin and the live loop would schedule differently: "
-                + String.join("; ", differences));
-          }
-          s.adapters().forEach(engine::registerAdapter);
+        try (LiveEngine engine = liveEngine(backend, settings, replica, s.adapters(), steps)) {
           status.accept("live: replaying " + workload.requests().size() + " requests on the wall clock");
           live = LiveReplay.run(engine, workload.requests(), a -> a, config.vocabSize(), s.seed());
         }
@@ -143,15 +140,31 @@ public final class TwinVsLive {
     }
   }
 
+  /**
+   * A live loop on {@code backend} with the adapters registered, refused unless its scheduler's limits are
+   * the twin replica's.
+   */
+  private static LiveEngine liveEngine(CpuBackend backend, ServingSettings settings, ResolvedReplica replica,
+      Map<String, Path> adapters, StepObserver observer) {
+    LiveEngine engine = new LiveEngine(backend, settings.liveConfig(), () -> id -> "", List.of(), observer);
+    List<String> differences = ServingSettings.differences(replica.scheduler(), engine.schedulerConfig());
+    if (!differences.isEmpty()) {
+      engine.close();
+      throw new IllegalStateException("the twin and the live loop would schedule differently: "
+          + String.join("; ", differences));
+    }
+    adapters.forEach(engine::registerAdapter);
+    return engine;
+  }
+
   /** Runs the first requests of the workload, all at once with short outputs, through a throw-away loop. */
-  private static void warmUp(CpuBackend backend, ServingSettings settings, Map<String, Path> adapters,
-      List<Request> requests, int count, int vocab, long seed) throws Exception {
+  private static void warmUp(CpuBackend backend, ServingSettings settings, ResolvedReplica replica,
+      Map<String, Path> adapters, List<Request> requests, int count, int vocab, long seed) throws Exception {
     List<Request> warm = new ArrayList<>();
     for (Request r : requests.subList(0, Math.min(count, requests.size()))) {
       warm.add(Request.of(r.id(), 0, r.adapterId(), r.promptTokens(), Math.min(WARMUP_OUTPUT_TOKENS, r.outputTokens())));
     }
-    try (LiveEngine engine = new LiveEngine(backend, settings.liveConfig(), () -> id -> "", List.of())) {
-      adapters.forEach(engine::registerAdapter);
+    try (LiveEngine engine = liveEngine(backend, settings, replica, adapters, StepObserver.NONE)) {
       // other prompts than the measured run's, so that no prefix could be found in a cache
       LiveReplay.run(engine, warm, a -> a, vocab, ~seed);
     }
