@@ -6,9 +6,10 @@ import picocli.CommandLine.Command;
 @Command(
     name = "engine",
     mixinStandardHelpOptions = true,
-    description = "The real inference engine: profile a backend for the twin.",
-    subcommands = {EngineProfileCommand.class},
-    footer = {"", "Examples:", "  twinserve engine profile --model DIR --backend cpu -o out/cpu-profile"})
+    description = "The real inference engine: profile a backend for the twin, and check the twin against it.",
+    subcommands = {EngineProfileCommand.class, EngineValidateCommand.class},
+    footer = {"", "Examples:", "  twinserve engine profile --model DIR --backend cpu -o out/cpu-profile",
+      "  twinserve engine validate --model DIR --adapter a=A_DIR --profile out/cpu-profile -o out/twin-vs-live"})
 final class EngineCommand implements Runnable {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 

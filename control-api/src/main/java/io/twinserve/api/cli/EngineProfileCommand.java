@@ -32,7 +32,8 @@ import picocli.CommandLine.Option;
       "Examples:",
       "  twinserve engine profile --model /models/llama-1b --backend cpu -o out/cpu-profile",
       "  twinserve engine profile --model DIR --backend cpu -o out/p --quick",
-      "  twinserve what-if --profiles out/cpu-profile --deployment out/cpu-profile/deployment.yaml"
+      "  twinserve what-if --profiles out/cpu-profile --deployment out/cpu-profile/deployment.yaml",
+      "  twinserve engine validate --model /models/llama-1b --profile out/cpu-profile -o out/twin-vs-live"
     })
 final class EngineProfileCommand implements Callable<Integer> {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;

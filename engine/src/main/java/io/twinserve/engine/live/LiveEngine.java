@@ -49,6 +49,8 @@ public final class LiveEngine implements AutoCloseable {
   private final Scheduler scheduler;
   private final AdapterRegistry registry;
   private final AdapterTiers tiers;
+  private final SchedulerConfig schedulerConfig;
+  private final StepObserver observer;
   private final ConcurrentLinkedQueue<Live> submitted = new ConcurrentLinkedQueue<>();
   private final Map<Long, Live> live = new HashMap<>();
   private final List<Live> awaitingFirstToken = new ArrayList<>();
@@ -102,7 +104,14 @@ public final class LiveEngine implements AutoCloseable {
   }
 
   public LiveEngine(Backend backend, LiveConfig config, Detokenizer detokenizer, List<Integer> stopTokenIds) {
+    this(backend, config, detokenizer, stopTokenIds, StepObserver.NONE);
+  }
+
+  /** @param observer sees every step's shape and wall time on the loop's thread */
+  public LiveEngine(Backend backend, LiveConfig config, Detokenizer detokenizer, List<Integer> stopTokenIds,
+      StepObserver observer) {
     this.backend = backend;
+    this.observer = observer;
     this.model = backend.config();
     this.config = config;
     this.detokenizer = detokenizer;
@@ -124,6 +133,7 @@ public final class LiveEngine implements AutoCloseable {
     SchedulerConfig sc = new SchedulerConfig(config.maxNumSeqs(), config.maxNumBatchedTokens(),
         config.chunkedPrefill(), backend.blockSize(), backend.kvCacheTokens(), config.prefixCaching(),
         backend.adapterSlots(), config.maxCpuAdapters(), backend.maxAdapterRank(), config.maxModelLen(), false);
+    this.schedulerConfig = sc;
     this.scheduler = new Scheduler(sc, kv, adapters, 0, false);
     this.registry = new AdapterRegistry(backend.maxAdapterRank(), backend.adapterSlots());
     this.tiers = new AdapterTiers(backend, adapters, registry);
@@ -200,6 +210,14 @@ public final class LiveEngine implements AutoCloseable {
     return stats;
   }
 
+  /**
+   * The limits the loop's scheduler runs with, as the twin's {@link SchedulerConfig}: compare it with a
+   * simulated replica's to be sure both schedule alike.
+   */
+  public SchedulerConfig schedulerConfig() {
+    return schedulerConfig;
+  }
+
   private long now() {
     return System.nanoTime() - startNs;
   }
@@ -273,6 +291,7 @@ public final class LiveEngine implements AutoCloseable {
 
   private void runStep() {
     long start = System.nanoTime();
+    long loadsBefore = tiers.loadNs;
     tiers.load(this::failAdapter);
     List<Sequence> seqs = scheduler.batch();
     batch.clear();
@@ -309,8 +328,10 @@ public final class LiveEngine implements AutoCloseable {
       }
       sample(live.get(s.requestId()), s, row * vocab, vocab);
     }
-    busyNs += System.nanoTime() - start;
+    long stepNs = System.nanoTime() - start;
+    busyNs += stepNs;
     steps++;
+    observer.onStep(scheduler.shape(), stepNs, tiers.loadNs - loadsBefore);
     scheduler.complete(now(), listener);
     publishStats();
   }

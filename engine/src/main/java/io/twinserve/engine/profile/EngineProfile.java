@@ -56,7 +56,9 @@ public final class EngineProfile {
         + ", block size " + m.blockSize() + ")", prov, out.resolve(ProfileWriter.CALIBRATION));
     ProfileWriter.writeDeployment(fitted, out, m.tensorParallel(),
         (int) m.steps().stream().mapToInt(StepMeasurement::adapters).max().orElse(0),
-        m.adapterLoads().stream().mapToInt(AdapterLoadMeasurement::rank).max().orElse(16));
+        m.adapterLoads().stream().mapToInt(AdapterLoadMeasurement::rank).max().orElse(16), m.blockSize(),
+        m.steps().stream().filter(s -> s.kind() == StepMeasurement.Kind.TABLE).mapToInt(StepMeasurement::tokens).max()
+            .orElse(1));
     return new Result(out, fitted, m);
   }
 

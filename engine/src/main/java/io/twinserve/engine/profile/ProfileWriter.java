@@ -32,6 +32,8 @@ final class ProfileWriter {
   /** The deployment's KV cache and longest sequence: a starting point, not measured. */
   private static final int SERVING_KV_TOKENS = 16384;
   private static final int SERVING_MAX_MODEL_LEN = 4096;
+  /** The deployment's most sequences per step: the live loop's CPU default ({@code LiveConfig.defaults}). */
+  private static final int SERVING_MAX_NUM_SEQS = 32;
 
   private ProfileWriter() {}
 
@@ -138,14 +140,18 @@ final class ProfileWriter {
    * A deployment that runs the profiled model on the profiled CPU with the {@code profiled} model. Paths
    * are absolute so that it works from any folder; run what-if with {@code --profiles} on this folder.
    */
-  static void writeDeployment(ProfileFit.Fitted f, Path dir, int tp, int maxAdapters, int maxRank)
-      throws IOException {
+  static void writeDeployment(ProfileFit.Fitted f, Path dir, int tp, int maxAdapters, int maxRank, int blockSize,
+      int maxTableTokens) throws IOException {
     Map<String, Object> replica = new LinkedHashMap<>();
     replica.put("tp", tp);
     replica.put("kv_cache_len", SERVING_KV_TOKENS);
     replica.put("max_model_len", Math.min(SERVING_MAX_MODEL_LEN, f.model().maxModelLen()));
     replica.put("max_adapters", maxAdapters);
     replica.put("max_adapter_rank", maxRank);
+    replica.put("block_size", blockSize);
+    // steps of more tokens than the table's largest row would be extrapolated from it
+    replica.put("max_num_batched_tokens", maxTableTokens);
+    replica.put("max_num_seqs", Math.min(SERVING_MAX_NUM_SEQS, maxTableTokens));
     Map<String, Object> perf = new LinkedHashMap<>();
     perf.put("type", "profiled");
     perf.put("table", dir.toAbsolutePath().resolve(TABLE).toString());
@@ -157,7 +163,7 @@ final class ProfileWriter {
     doc.put("replica", replica);
     doc.put("perf_model", perf);
     write(file(dir, DEPLOYMENT), "twinserve what-if --profiles " + dir + " --deployment " + dir.resolve(DEPLOYMENT)
-        + "\nkv_cache_len and max_model_len are a starting point: set them to what the CPU backend will run with"
+        + "\nThe replica settings are a starting point: set them to what the CPU backend will run with"
         + "\n(it keeps K/V in float32, 4 bytes per element)", doc);
   }
 

@@ -53,6 +53,10 @@ class EngineProfileTest {
     assertThat(r.gpu().hbmBandwidth()).isEqualTo(profile.fitted().hardware().hbmBandwidth());
     assertThat(r.calibration().roofline()).isEqualTo(profile.fitted().params());
     assertThat(r.scheduler().maxAdapters()).isEqualTo(2);
+    // the scheduler stays within the table's largest step (8 tokens in the quick grid) and the profile's blocks
+    assertThat(r.scheduler().maxNumBatchedTokens()).isEqualTo(8);
+    assertThat(r.scheduler().maxNumSeqs()).isEqualTo(8);
+    assertThat(r.scheduler().blockSize()).isEqualTo(profile.measurements().blockSize());
   }
 
   @Test
