@@ -109,19 +109,31 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
     return registry.deploymentRecord(String.valueOf(r.getId()));
   }
 
-  /** A new adapter of {@code model} becomes servable on its running deployments. */
+  /**
+   * A new adapter of {@code model} becomes servable on its running deployments. If one of them refuses it
+   * (a rank above its max_adapter_rank, say), those that took it drop it again and the error goes back.
+   */
   public synchronized void adapterAdded(String model, String adapter) {
     ModelsRecord m = registry.modelRecord(model);
     AdaptersRecord a = registry.adapterRecord(m.getId(), adapter);
-    for (DeploymentsRecord d : registry.deploymentRecords()) {
-      DeploymentRuntime rt = running.get(d.getName());
-      if (rt != null && d.getModelId().equals(m.getId()) && !rt.hasAdapter(adapter)) {
-        if (a.getPath() == null && d.getMode().equals("live")) {
-          continue;
+    List<DeploymentRuntime> added = new ArrayList<>();
+    try {
+      for (DeploymentsRecord d : registry.deploymentRecords()) {
+        DeploymentRuntime rt = running.get(d.getName());
+        if (rt != null && d.getModelId().equals(m.getId()) && !rt.hasAdapter(adapter)) {
+          if (a.getPath() == null && d.getMode().equals("live")) {
+            continue;
+          }
+          rt.addAdapter(new DeploymentRuntime.AdapterDef(a.getName(), a.getPath() == null ? null
+              : Path.of(a.getPath()), a.getRank()));
+          added.add(rt);
         }
-        rt.addAdapter(new DeploymentRuntime.AdapterDef(a.getName(), a.getPath() == null ? null : Path.of(a.getPath()),
-            a.getRank()));
       }
+    } catch (RuntimeException e) {
+      for (DeploymentRuntime rt : added) {
+        rt.removeAdapter(adapter);
+      }
+      throw e;
     }
   }
 
@@ -243,6 +255,9 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
           adapters);
     }
     DeploymentRuntime old = running.put(r.getName(), rt);
+    for (String skipped : rt.skippedAdapters()) {
+      LOG.warn("deployment '{}' does not serve adapter {}", r.getName(), skipped);
+    }
     if (old != null) {
       old.close();
     }

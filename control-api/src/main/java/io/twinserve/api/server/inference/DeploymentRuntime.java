@@ -41,6 +41,7 @@ public final class DeploymentRuntime implements AutoCloseable {
   private final List<AutoCloseable> resources;
   private final Map<String, AdapterDef> adapters = new ConcurrentHashMap<>();
   private final int maxModelLen;
+  private final List<String> skipped = new ArrayList<>();
 
   DeploymentRuntime(Settings settings, TextCodec codec, List<ReplicaHandle> replicas, List<AutoCloseable> resources,
       List<AdapterDef> adapters, int maxModelLen) {
@@ -50,7 +51,12 @@ public final class DeploymentRuntime implements AutoCloseable {
     this.replicas = List.copyOf(replicas);
     this.resources = resources;
     for (AdapterDef a : adapters) {
-      addAdapter(a);
+      try {
+        addAdapter(a);
+      } catch (IllegalArgumentException e) {
+        // one adapter the replicas cannot take (a rank above max_adapter_rank) must not stop the deployment
+        skipped.add("'" + a.name() + "': " + e.getMessage());
+      }
     }
   }
 
@@ -151,13 +157,25 @@ public final class DeploymentRuntime implements AutoCloseable {
     return adapters.containsKey(name);
   }
 
+  /** Registered adapters the replicas refused at start, with the reason. */
+  public List<String> skippedAdapters() {
+    return List.copyOf(skipped);
+  }
+
   /** Makes an adapter servable on every replica (vLLM's load_lora_adapter). */
   public synchronized void addAdapter(AdapterDef a) {
     if (adapters.containsKey(a.name())) {
       throw new IllegalArgumentException("adapter '" + a.name() + "' is already loaded on deployment '" + name() + "'");
     }
-    for (ReplicaHandle h : replicas) {
-      register(h, a);
+    List<ReplicaHandle> done = new ArrayList<>();
+    try {
+      for (ReplicaHandle h : replicas) {
+        register(h, a);
+        done.add(h);
+      }
+    } catch (RuntimeException e) {
+      done.forEach(h -> h.engine.unregisterAdapter(a.name()));
+      throw e;
     }
     adapters.put(a.name(), a);
   }

@@ -50,7 +50,13 @@ public final class LoraController {
       adapter.set("rank", json.get("rank"));
     }
     registry.createAdapter(model.getName(), adapter);
-    deployments.adapterAdded(model.getName(), name);
+    try {
+      deployments.adapterAdded(model.getName(), name);
+    } catch (RuntimeException e) {
+      // refused by a running deployment: the registry must not keep it either
+      registry.deleteAdapter(model.getName(), name);
+      throw e;
+    }
     return HttpResponse.ok("Success: LoRA adapter '" + name + "' added successfully.").contentType(MediaType.TEXT_PLAIN_TYPE);
   }
 

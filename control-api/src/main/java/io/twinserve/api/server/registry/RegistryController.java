@@ -78,7 +78,13 @@ public final class RegistryController {
       @Body byte[] body) {
     AuthFilter.require(request, Role.OPERATOR);
     Map<String, Object> a = registry.createAdapter(model, Bodies.object(body));
-    deployments.adapterAdded(model, (String) a.get("name"));
+    try {
+      deployments.adapterAdded(model, (String) a.get("name"));
+    } catch (RuntimeException e) {
+      // refused by a running deployment: the registry must not keep it either
+      registry.deleteAdapter(model, (String) a.get("name"));
+      throw e;
+    }
     return HttpResponse.created(a);
   }
 
