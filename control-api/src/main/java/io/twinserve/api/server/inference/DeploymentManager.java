@@ -40,7 +40,14 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
   public static final String RUNNING = "running";
   public static final String FAILED = "failed";
 
+  /** Deployments changed by one server instance are brought in line on the others through this channel. */
+  static final String CHANNEL = "twinserve:deployments:changed";
+  private final String instance = java.util.UUID.randomUUID().toString();
   private final RegistryService registry;
+  private final io.twinserve.api.server.infra.Redis redis;
+  private final Map<String, java.time.OffsetDateTime> startedVersion = new ConcurrentHashMap<>();
+  private final java.util.concurrent.ExecutorService syncer = java.util.concurrent.Executors.newSingleThreadExecutor(
+      r -> Thread.ofPlatform().daemon(true).name("twinserve-deployment-sync").unstarted(r));
   private final Map<String, DeploymentRuntime> running = new ConcurrentHashMap<>();
 
   /**
@@ -48,8 +55,15 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
    *     the requests they drain are still recorded
    */
   public DeploymentManager(RegistryService registry,
-      io.twinserve.api.server.interactions.InteractionWriter interactions) {
+      io.twinserve.api.server.interactions.InteractionWriter interactions, io.twinserve.api.server.infra.Redis redis) {
     this.registry = registry;
+    this.redis = redis;
+    redis.subscribe(CHANNEL, message -> {
+      int sep = message.indexOf('|');
+      if (sep > 0 && !message.substring(0, sep).equals(instance)) {
+        syncLater(message.substring(sep + 1));
+      }
+    });
   }
 
   @Override
@@ -83,6 +97,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
       start(r);
       registry.setStatus(r.getId(), RUNNING);
       r.setStatus(RUNNING);
+      changed(r.getName());
       return r;
     } catch (RuntimeException e) {
       registry.deleteDeployment(r.getId());
@@ -102,6 +117,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
     try {
       start(updated);
       registry.setStatus(updated.getId(), RUNNING);
+      changed(r.getName());
     } catch (RuntimeException e) {
       registry.setStatus(updated.getId(), FAILED);
       throw e;
@@ -135,6 +151,15 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
       }
       throw e;
     }
+    publishModel(m);
+  }
+
+  private void publishModel(ModelsRecord m) {
+    for (DeploymentsRecord d : registry.deploymentRecords()) {
+      if (d.getModelId().equals(m.getId())) {
+        changed(d.getName());
+      }
+    }
   }
 
   /** An adapter of {@code model} stops taking new requests on its running deployments. */
@@ -146,14 +171,65 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         rt.removeAdapter(adapter);
       }
     }
+    publishModel(m);
   }
 
   public synchronized void undeploy(DeploymentsRecord r) {
     stop(r.getName());
     registry.deleteDeployment(r.getId());
+    changed(r.getName());
+  }
+
+  private void changed(String deployment) {
+    redis.publish(CHANNEL, instance + "|" + deployment);
+  }
+
+  /** Another instance changed a deployment (or its model's adapters): follow the registry. */
+  private void syncLater(String name) {
+    syncer.submit(() -> {
+      try {
+        sync(name);
+      } catch (RuntimeException e) {
+        LOG.error("deployment '{}' could not follow a change made by another instance: {}", name, e.getMessage());
+      }
+    });
+  }
+
+  synchronized void sync(String name) {
+    DeploymentsRecord d = registry.deploymentRecords().stream().filter(x -> x.getName().equals(name)).findFirst()
+        .orElse(null);
+    DeploymentRuntime rt = running.get(name);
+    if (d == null || !RUNNING.equals(d.getStatus())) {
+      stop(name);
+      return;
+    }
+    if (rt == null || !d.getUpdatedAt().equals(startedVersion.get(name))) {
+      start(d);
+      return;
+    }
+    // same configuration: the model's adapters may have changed
+    ModelsRecord m = registry.modelRecord(d.getModelId());
+    java.util.Set<String> wanted = new java.util.HashSet<>();
+    for (AdaptersRecord a : registry.adapterRecords(m.getId())) {
+      wanted.add(a.getName());
+      if (!rt.hasAdapter(a.getName()) && !(a.getPath() == null && d.getMode().equals("live"))) {
+        try {
+          rt.addAdapter(new DeploymentRuntime.AdapterDef(a.getName(), a.getPath() == null ? null : Path.of(a.getPath()),
+              a.getRank()));
+        } catch (IllegalArgumentException e) {
+          LOG.warn("deployment '{}' does not serve adapter '{}': {}", name, a.getName(), e.getMessage());
+        }
+      }
+    }
+    for (String a : rt.adapterNames()) {
+      if (!wanted.contains(a)) {
+        rt.removeAdapter(a);
+      }
+    }
   }
 
   private void stop(String name) {
+    startedVersion.remove(name);
     DeploymentRuntime rt = running.remove(name);
     if (rt != null) {
       rt.close();
@@ -255,6 +331,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
           adapters);
     }
     DeploymentRuntime old = running.put(r.getName(), rt);
+    startedVersion.put(r.getName(), r.getUpdatedAt());
     for (String skipped : rt.skippedAdapters()) {
       LOG.warn("deployment '{}' does not serve adapter {}", r.getName(), skipped);
     }
@@ -266,6 +343,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
 
   @PreDestroy
   public void close() {
+    syncer.shutdownNow();
     for (String name : List.copyOf(running.keySet())) {
       stop(name);
     }
