@@ -254,11 +254,8 @@ public final class RegistryService {
   }
 
   public DeploymentDraft draft(ObjectNode body) {
+    // name() admits no ':', which separates deployment and adapter in the 'model' of inference calls
     String name = name(body);
-    if (name.contains(":")) {
-      throw ApiException.badRequest("name", "'name' must not contain ':' (it separates deployment and adapter in"
-          + " the 'model' of inference calls)");
-    }
     ModelsRecord model = modelRecord(Bodies.requiredString(body, "model"));
     String mode = Bodies.optionalString(body, "mode");
     mode = mode == null ? "simulated" : mode;
