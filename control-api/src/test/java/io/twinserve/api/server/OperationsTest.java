@@ -71,6 +71,41 @@ class OperationsTest {
   }
 
   @Test
+  void aClientThatLeavesAStreamCancelsItsRequest() throws Exception {
+    String slow = server.unique("ops-slow");
+    server.create("/api/deployments", "{\"name\": \"" + slow + "\", \"model\": \"" + model + "\","
+        + " \"placement\": {\"compute_pools\": [\"" + pool + "\"]}, \"time_scale\": 1}");
+    try {
+      JsonNode created = server.createKey(server.unique("ops-leaver"), "operator");
+      String key = created.path("key").asText();
+      long keyId = created.path("id").asLong();
+      java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(server.uri().resolve("/v1/completions"))
+          .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
+          .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"model\": \"" + slow + "\", \"prompt\": \"go\","
+              + " \"max_tokens\": 1000, \"stream\": true}")).build();
+      var response = java.net.http.HttpClient.newHttpClient().send(request,
+          java.net.http.HttpResponse.BodyHandlers.ofInputStream());
+      assertThat(response.statusCode()).isEqualTo(200);
+      try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(response.body()))) {
+        assertThat(in.readLine()).startsWith("data: ");
+      }
+      // at real speed the 1,000 tokens take seconds: the row says cancelled, with far fewer tokens
+      long rows = 0;
+      for (int i = 0; i < 600 && rows == 0; i++) {
+        server.flushInteractions();
+        rows = server.count("select count(*) from interactions where key_id = ? and status = 499"
+            + " and finish_reason = 'cancelled' and completion_tokens < 1000", keyId);
+        if (rows == 0) {
+          Thread.sleep(100);
+        }
+      }
+      assertThat(rows).isEqualTo(1);
+    } finally {
+      server.delete("/api/deployments/" + slow, server.adminKey());
+    }
+  }
+
+  @Test
   void autoconfigureAppliesAPlanJob() throws Exception {
     TestServer.Reply submitted = server.post("/api/plans", server.adminKey(), "{}");
     assertThat(submitted.status()).as(submitted.body()).isEqualTo(202);

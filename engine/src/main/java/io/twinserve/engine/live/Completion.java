@@ -26,6 +26,8 @@ public record Completion(FinishReason reason, int promptTokens, int completionTo
     /** No first token within {@code max_ttft_ms} (HTTP 408). */
     TIMEOUT,
     /** The engine failed while running it. */
-    ERROR
+    ERROR,
+    /** Its caller cancelled it (a client that went away); its KV blocks and slot were freed at once. */
+    CANCELLED
   }
 }

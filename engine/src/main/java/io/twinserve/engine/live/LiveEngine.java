@@ -52,6 +52,7 @@ public final class LiveEngine implements AutoCloseable {
   private final SchedulerConfig schedulerConfig;
   private final StepObserver observer;
   private final ConcurrentLinkedQueue<Live> submitted = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<Live> cancels = new ConcurrentLinkedQueue<>();
   private final Map<Long, Live> live = new HashMap<>();
   private final List<Live> awaitingFirstToken = new ArrayList<>();
   private final ForwardBatch batch = new ForwardBatch();
@@ -172,7 +173,17 @@ public final class LiveEngine implements AutoCloseable {
   }
 
   /** Queues a request; its tokens and its end go to {@code sink} on the loop's thread. */
-  public void submit(GenerationRequest request, TokenSink sink) {
+  /** A submitted request, which its caller may cancel. */
+  public interface Handle {
+    /**
+     * Ends the request where it is (waiting, running, or between steps) and frees its KV blocks and its
+     * adapter reference; its sink hears {@link Completion.FinishReason#CANCELLED}. Nothing happens if it
+     * has ended already. Thread-safe.
+     */
+    void cancel();
+  }
+
+  public Handle submit(GenerationRequest request, TokenSink sink) {
     if (failure != null) {
       throw new IllegalStateException(failureMessage(), failure);
     }
@@ -197,12 +208,17 @@ public final class LiveEngine implements AutoCloseable {
     }
     // the registration is fixed now: unregistering the name later does not touch this request
     int adapter = request.adapter() == null ? -1 : registry.indexOf(request.adapter());
-    submitted.add(new Live(request, sink, detokenizer, now(), adapter));
+    Live l = new Live(request, sink, detokenizer, now(), adapter);
+    submitted.add(l);
     if (failure != null) {
       // the loop failed between the check above and the add: it will not drain the queue again
       failSubmitted();
     }
     LockSupport.unpark(thread);
+    return () -> {
+      cancels.add(l);
+      LockSupport.unpark(thread);
+    };
   }
 
   /** The counters as of the last step, or of the last request's end: a sink told of an end sees it counted. */
@@ -226,6 +242,7 @@ public final class LiveEngine implements AutoCloseable {
     while (true) {
       try {
         boolean idle = admitSubmitted();
+        cancelRequested();
         expireDeadlines();
         long now = now();
         if (scheduler.plan(now) && scheduler.hasWork()) {
@@ -353,6 +370,35 @@ public final class LiveEngine implements AutoCloseable {
       l.reason = Completion.FinishReason.LENGTH;
       l.pendingText = released + l.stop.flush();
     }
+  }
+
+  /** Ends the requests whose callers cancelled them, between steps. */
+  private void cancelRequested() {
+    if (cancels.isEmpty()) {
+      return;
+    }
+    long now = now();
+    List<Live> notYetAdmitted = new ArrayList<>();
+    for (Live l; (l = cancels.poll()) != null; ) {
+      if (l.sequence == null) {
+        // submitted after this turn's admissions: it is admitted, then cancelled, next turn
+        notYetAdmitted.add(l);
+        continue;
+      }
+      if (live.get(l.sequence.requestId()) != l) {
+        continue;
+      }
+      Sequence s = l.sequence;
+      scheduler.abort(s, now);
+      live.remove(s.requestId());
+      awaitingFirstToken.remove(l);
+      publishStats();
+      int prompt = l.request.promptTokens().length;
+      l.sink.onFinished(new Completion(Completion.FinishReason.CANCELLED, prompt, l.length - prompt, 0,
+          s.preemptions(), s.firstTokenNs() < 0 ? -1 : s.firstTokenNs() - l.arrivalNs, now - l.arrivalNs,
+          l.stop.text(), java.util.Arrays.copyOfRange(l.tokens, prompt, l.length)));
+    }
+    cancels.addAll(notYetAdmitted);
   }
 
   /** Ends every running request of adapter {@code a} with an error, taking it out of the planned step. */

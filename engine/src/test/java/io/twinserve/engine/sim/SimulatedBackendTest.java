@@ -193,6 +193,39 @@ class SimulatedBackendTest {
   }
 
   @Test
+  void aCancelledRequestEndsAtOnceWhileOthersGoOn() throws Exception {
+    ResolvedReplica replica = replica();
+    // real time: 1,000 decode steps of an 8B model take seconds, so the cancel always lands mid-request
+    SimulatedBackend backend = new SimulatedBackend(replica, 1.0);
+    try (LiveEngine engine = new LiveEngine(backend, backend.liveConfig(), new PlaceholderVocabulary(), List.of())) {
+      CompletableFuture<Void> firstToken = new CompletableFuture<>();
+      CompletableFuture<Completion> cancelled = new CompletableFuture<>();
+      LiveEngine.Handle handle = engine.submit(new GenerationRequest(null, PlaceholderVocabulary.encode("a long one"),
+          SamplingParams.greedy(1_000), 0), new TokenSink() {
+            @Override
+            public void onToken(int tokenId, String text) {
+              firstToken.complete(null);
+            }
+
+            @Override
+            public void onFinished(Completion completion) {
+              cancelled.complete(completion);
+            }
+          });
+      firstToken.get(60, TimeUnit.SECONDS);
+      handle.cancel();
+      Completion c = cancelled.get(60, TimeUnit.SECONDS);
+      assertThat(c.reason()).isEqualTo(Completion.FinishReason.CANCELLED);
+      assertThat(c.completionTokens()).isBetween(1, 999);
+      assertThat(c.tokenIds()).hasSize(c.completionTokens());
+      // cancelling again, or after the end, does nothing
+      handle.cancel();
+      Outcome after = submit(engine, null, PlaceholderVocabulary.encode("a short one"), SamplingParams.greedy(4));
+      assertThat(after.done.get(60, TimeUnit.SECONDS).reason()).isEqualTo(Completion.FinishReason.LENGTH);
+    }
+  }
+
+  @Test
   void theLoopsCountersMatchTheBackends() throws Exception {
     ResolvedReplica replica = replica();
     SimulatedBackend backend = new SimulatedBackend(replica, TIME_SCALE);

@@ -221,7 +221,7 @@ public final class DeploymentRuntime implements AutoCloseable {
    * Queues a request on a replica. {@code chooser} picks the replica from the loads when the request has a
    * session (so every server instance routes a session alike); without one the least-loaded replica runs it.
    */
-  public int submit(String adapter, int[] prompt, SamplingParams sampling, ToIntFunction<int[]> chooser,
+  public LiveEngine.Handle submit(String adapter, int[] prompt, SamplingParams sampling, ToIntFunction<int[]> chooser,
       TokenSink sink) {
     if (adapter != null && !adapters.containsKey(adapter)) {
       throw new IllegalArgumentException("adapter '" + adapter + "' is not loaded on deployment '" + name()
@@ -235,7 +235,7 @@ public final class DeploymentRuntime implements AutoCloseable {
     ReplicaHandle h = replicas.get(chosen);
     h.inFlight.incrementAndGet();
     try {
-      h.engine.submit(new GenerationRequest(adapter, prompt, sampling, wallTtftMs()), new TokenSink() {
+      return h.engine.submit(new GenerationRequest(adapter, prompt, sampling, wallTtftMs()), new TokenSink() {
         @Override
         public void onToken(int tokenId, String text) {
           sink.onToken(tokenId, text);
@@ -251,7 +251,6 @@ public final class DeploymentRuntime implements AutoCloseable {
       h.inFlight.decrementAndGet();
       throw e;
     }
-    return chosen;
   }
 
   /** max_ttft_ms on the wall clock: a simulated deployment's clock runs time_scale times faster. */

@@ -135,7 +135,7 @@ public final class OpenAiController {
     long created = Instant.now().getEpochSecond();
     Exchange x = new Exchange(this, call, principal, id, created, chat);
     try {
-      call.deployment().submit(call.adapter(), call.prompt(), call.sampling(),
+      x.handle = call.deployment().submit(call.adapter(), call.prompt(), call.sampling(),
           sessions.chooser(call.deployment().name(), call.session()), x);
     } catch (IllegalArgumentException e) {
       throw ApiException.badRequest(null, e.getMessage());
@@ -148,6 +148,8 @@ public final class OpenAiController {
     return x.whole.orTimeout(serverTimeoutSeconds, TimeUnit.SECONDS).exceptionally(e -> {
       Throwable cause = e instanceof java.util.concurrent.CompletionException ? e.getCause() : e;
       if (cause instanceof TimeoutException) {
+        // nobody waits for the rest: free the replica
+        x.handle.cancel();
         return error(HttpStatus.GATEWAY_TIMEOUT, "timeout_error", "server_timeout", "the request took longer than"
             + " the server timeout of " + serverTimeoutSeconds + " s (TWINSERVE_SERVER_TIMEOUT_SECONDS)");
       }
@@ -352,6 +354,7 @@ public final class OpenAiController {
     final Sinks.Many<Event<String>> events;
     long lastTokenNs = -1;
     int tokens;
+    volatile io.twinserve.engine.live.LiveEngine.Handle handle;
 
     Exchange(OpenAiController c, Call call, Principal principal, String id, long created, boolean chat) {
       this.c = c;
@@ -382,11 +385,20 @@ public final class OpenAiController {
           delta.put("content", "");
           emit(chunk(delta, null));
         }
-        head.complete(HttpResponse.ok(events.asFlux()).contentType(MediaType.TEXT_EVENT_STREAM_TYPE));
+        head.complete(HttpResponse.ok(streamBody()).contentType(MediaType.TEXT_EVENT_STREAM_TYPE));
       }
       if (!text.isEmpty()) {
         emit(chunk(content(text), null));
       }
+    }
+
+    /** The stream's events; a client that goes away cancels the request, freeing its replica at once. */
+    private reactor.core.publisher.Flux<Event<String>> streamBody() {
+      return events.asFlux().doOnCancel(() -> {
+        if (handle != null) {
+          handle.cancel();
+        }
+      });
     }
 
     private ObjectNode content(String text) {
@@ -433,7 +445,9 @@ public final class OpenAiController {
       long latencyNs = System.nanoTime() - startNs;
       String deployment = call.deployment().name();
       boolean timedOut = done.reason() == Completion.FinishReason.TIMEOUT && tokens == 0;
-      int status = timedOut ? 408 : done.reason() == Completion.FinishReason.ERROR ? 500 : 200;
+      boolean cancelled = done.reason() == Completion.FinishReason.CANCELLED;
+      // 499: the client closed the request (nginx's code), or the server timeout gave up waiting for it
+      int status = timedOut ? 408 : done.reason() == Completion.FinishReason.ERROR ? 500 : cancelled ? 499 : 200;
       // recorded before the caller can see the end, so that once a caller has its answer, its interaction is
       // queued (InteractionWriter.flush then covers it)
       c.metrics.request(deployment, status);
@@ -445,7 +459,15 @@ public final class OpenAiController {
           done.ttftNs() < 0 ? null : done.ttftNs() / 1e6, latencyNs / 1e6, status,
           done.reason().name().toLowerCase(Locale.ROOT), startedAt, OffsetDateTime.now(ZoneOffset.UTC),
           retain ? call.promptText() : null, retain ? done.text() : null));
-      if (timedOut) {
+      if (cancelled) {
+        // nobody is listening any more; end whatever is still open
+        if (events != null) {
+          events.tryEmitComplete();
+        }
+        HttpResponse<?> r = error(HttpStatus.GATEWAY_TIMEOUT, "timeout_error", "cancelled", "the request was cancelled");
+        whole.complete(r);
+        head.complete(r);
+      } else if (timedOut) {
         HttpResponse<?> r = error(HttpStatus.REQUEST_TIMEOUT, "timeout_error", "ttft_timeout", "no first token within"
             + " max_ttft_ms = " + call.deployment().settings().maxTtftMs() + " ms of deployment '" + deployment
             + "' (queue time included)");
@@ -468,7 +490,7 @@ public final class OpenAiController {
         ObjectNode usage = usage(done);
         if (call.stream()) {
           if (!head.isDone()) {
-            head.complete(HttpResponse.ok(events.asFlux()).contentType(MediaType.TEXT_EVENT_STREAM_TYPE));
+            head.complete(HttpResponse.ok(streamBody()).contentType(MediaType.TEXT_EVENT_STREAM_TYPE));
           }
           emit(chunk(chat ? Bodies.JSON.createObjectNode() : content(""), finish));
           ObjectNode last = chunk(null, null);
