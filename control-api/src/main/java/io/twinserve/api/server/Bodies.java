@@ -22,9 +22,7 @@ public final class Bodies {
     try {
       n = JSON.readTree(body);
     } catch (JsonProcessingException e) {
-      String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column "
-          + e.getLocation().getColumnNr();
-      throw ApiException.badRequest(null, "the request body is not valid JSON" + where + ": " + e.getOriginalMessage());
+      throw ApiException.badRequest(null, invalidJson(e));
     } catch (java.io.IOException e) {
       throw ApiException.badRequest(null, "the request body could not be read: " + e.getMessage());
     }
@@ -33,6 +31,13 @@ public final class Bodies {
           + (n == null ? "nothing" : n.getNodeType().name().toLowerCase(java.util.Locale.ROOT)));
     }
     return (ObjectNode) n;
+  }
+
+  /** What is wrong with a body that does not parse, and where. */
+  public static String invalidJson(JsonProcessingException e) {
+    String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column "
+        + e.getLocation().getColumnNr();
+    return "the request body is not valid JSON" + where + ": " + e.getOriginalMessage();
   }
 
   public static String requiredString(JsonNode o, String field) {

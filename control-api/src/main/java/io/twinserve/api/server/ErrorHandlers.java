@@ -53,10 +53,7 @@ final class ErrorHandlers {
   static final class Json implements ExceptionHandler<JsonProcessingException, HttpResponse<?>> {
     @Override
     public HttpResponse<?> handle(HttpRequest request, JsonProcessingException e) {
-      String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column "
-          + e.getLocation().getColumnNr();
-      return respond(HttpStatus.BAD_REQUEST, "invalid_request_error", null, "invalid_json",
-          "the request body is not valid JSON" + where + ": " + e.getOriginalMessage());
+      return respond(HttpStatus.BAD_REQUEST, "invalid_request_error", null, "invalid_json", Bodies.invalidJson(e));
     }
   }
 

@@ -32,7 +32,7 @@ class TwoInstancesTest {
     return HttpClient.newHttpClient().send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 
-  private static int replicaWith(TwinserveServer s, String key, long finishedBefore[]) throws Exception {
+  private static int replicaWith(TwinserveServer s, String key, long[] finishedBefore) throws Exception {
     var replicas = Bodies.JSON.readTree(send(s, key, "GET", "/api/deployments/shared", null, null).body()).get("replicas");
     int moved = -1;
     for (int i = 0; i < replicas.size(); i++) {

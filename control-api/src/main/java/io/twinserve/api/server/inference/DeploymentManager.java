@@ -140,8 +140,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
           if (a.getPath() == null && d.getMode().equals("live")) {
             continue;
           }
-          rt.addAdapter(new DeploymentRuntime.AdapterDef(a.getName(), a.getPath() == null ? null
-              : Path.of(a.getPath()), a.getRank()));
+          rt.addAdapter(DeploymentRuntime.AdapterDef.of(a));
           added.add(rt);
         }
       }
@@ -214,8 +213,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
       wanted.add(a.getName());
       if (!rt.hasAdapter(a.getName()) && !(a.getPath() == null && d.getMode().equals("live"))) {
         try {
-          rt.addAdapter(new DeploymentRuntime.AdapterDef(a.getName(), a.getPath() == null ? null : Path.of(a.getPath()),
-              a.getRank()));
+          rt.addAdapter(DeploymentRuntime.AdapterDef.of(a));
         } catch (IllegalArgumentException e) {
           LOG.warn("deployment '{}' does not serve adapter '{}': {}", name, a.getName(), e.getMessage());
         }
@@ -305,13 +303,10 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
   private void start(DeploymentsRecord r) {
     ModelsRecord model = registry.modelRecord(r.getModelId());
     RegistryService.Placement placement = registry.placementOf(r);
-    ReplicaSpec replica = RegistryService.replicaSpec(
-        (com.fasterxml.jackson.databind.node.ObjectNode) io.twinserve.api.server.Bodies.JSON.valueToTree(
-            registry.deployment(r, null).get("compute_config")));
+    ReplicaSpec replica = RegistryService.replicaSpec(registry.computeConfigOf(r));
     List<DeploymentRuntime.AdapterDef> adapters = new ArrayList<>();
     for (AdaptersRecord a : registry.adapterRecords(model.getId())) {
-      adapters.add(new DeploymentRuntime.AdapterDef(a.getName(), a.getPath() == null ? null : Path.of(a.getPath()),
-          a.getRank()));
+      adapters.add(DeploymentRuntime.AdapterDef.of(a));
     }
     DeploymentRuntime.Settings settings = new DeploymentRuntime.Settings(r.getName(), r.getMode(), replica,
         placement.maxTtftMs(), placement.minReplicas(), r.getTimeScale(), r.getRetainText());

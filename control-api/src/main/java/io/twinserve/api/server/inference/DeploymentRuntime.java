@@ -29,7 +29,11 @@ import java.util.function.ToIntFunction;
  */
 public final class DeploymentRuntime implements AutoCloseable {
   /** A deployment's adapter: a PEFT directory, or profile-only with a rank (simulated mode). */
-  public record AdapterDef(String name, Path path, int rank) {}
+  public record AdapterDef(String name, Path path, int rank) {
+    static AdapterDef of(io.twinserve.api.db.generated.tables.records.AdaptersRecord a) {
+      return new AdapterDef(a.getName(), a.getPath() == null ? null : Path.of(a.getPath()), a.getRank());
+    }
+  }
 
   /** What the registry says about the deployment. */
   public record Settings(String name, String mode, ReplicaSpec replica, long maxTtftMs, int replicas,

@@ -135,7 +135,7 @@ public final class JobController {
       throw ApiException.badRequest("plan", "'plan' must be a plan job id or a plan object");
     }
     DeploymentsRecord r = registry.deploymentRecord(id);
-    ObjectNode cc = (ObjectNode) Bodies.JSON.valueToTree(registry.deployment(r, null).get("compute_config"));
+    ObjectNode cc = registry.computeConfigOf(r);
     int maxAdapters = plan.path("max_adapters").asInt(0);
     int tp = plan.path("tp").asInt(0);
     int kv = plan.path("kv_cache_len").asInt(-1);

@@ -89,7 +89,7 @@ public final class JobService implements ApplicationEventListener<StartupEvent> 
 
   /** Records and queues a job; its request is checked first, so a bad one is refused here. */
   public Map<String, Object> submit(String kind, ObjectNode request, long ownerKeyId) {
-    List<String> args = args(kind, request, Path.of("/validate"));
+    List<String> args = args(kind, request, null);
     if (args.isEmpty()) {
       throw new IllegalStateException("no arguments");
     }
@@ -354,7 +354,8 @@ public final class JobService implements ApplicationEventListener<StartupEvent> 
 
   /**
    * JSON is YAML: the spec object goes to the file as it came, after the spec parser has read it (so a bad
-   * spec is refused when the job is submitted, naming the field). Validation-only calls write nothing.
+   * spec is refused when the job is submitted, naming the field). With no folder (validation only) nothing
+   * is written.
    */
   private static String write(Path dir, String name, JsonNode spec) throws IOException {
     String field = name.substring(0, name.indexOf('.'));
@@ -369,10 +370,11 @@ public final class JobService implements ApplicationEventListener<StartupEvent> 
       String key = e.keyPath() == null || e.keyPath().isEmpty() ? field : field + "." + e.keyPath();
       throw ApiException.badRequest(key, "'" + key + "': " + e.problem());
     }
-    Path file = dir.resolve(name);
-    if (!dir.toString().equals("/validate")) {
-      Files.writeString(file, Bodies.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(spec));
+    if (dir == null) {
+      return name;
     }
+    Path file = dir.resolve(name);
+    Files.writeString(file, Bodies.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(spec));
     return file.toString();
   }
 

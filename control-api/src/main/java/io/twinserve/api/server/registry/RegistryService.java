@@ -366,6 +366,11 @@ public final class RegistryService {
     db.deleteFrom(DEPLOYMENTS).where(DEPLOYMENTS.ID.eq(id)).execute();
   }
 
+  /** A deployment's stored compute_config, as given (to edit) and as a replica spec. */
+  public ObjectNode computeConfigOf(DeploymentsRecord r) {
+    return parse(r.getComputeConfig());
+  }
+
   public Placement placementOf(DeploymentsRecord r) {
     return placement(parse(r.getPlacement()));
   }
