@@ -84,20 +84,17 @@ class EngineProfileTest {
   }
 
   @Test
-  void predictionsComeFromTheMeasurementsForEveryShape() {
+  void everyFittedShapeHasAPositiveMeasurementAndAFinitePrediction() {
     // no bound on the fit's error here: timings on a shared 2-core machine are noise, and tests never
-    // assert timings; the fit's error is reported by `twinserve engine profile` (steps.csv)
-    int reproduced = 0;
+    // assert timings; the fit's error is reported by `twinserve engine profile` (steps.csv). That the
+    // profiled model predicts from the measurements is checked exactly, shape by shape, in
+    // aShapeInTheTablePredictsItsMeasuredTimePlusOnlyTheRooflinesHeadAndOnePairOfAttention (a count of
+    // rows predicted "as measured" depended on how small the fitted roofline terms came out: timing)
+    assertThat(profile.fitted().rows()).isNotEmpty();
     for (ProfileFit.Row row : profile.fitted().rows()) {
       assertThat(row.measuredMs()).as(row.shape()).isPositive();
       assertThat(row.predictedMs()).as(row.shape()).isPositive().isFinite();
-      if (Math.abs(row.predictedMs() / row.measuredMs() - 1) < 1e-6) {
-        reproduced++;
-      }
     }
-    // the shapes the table was built from (no attention, adapters or sampling beyond the table's own)
-    // are predicted as measured: the profiled model reads the measurements, it does not guess
-    assertThat(reproduced).isPositive();
   }
 
   @Test
