@@ -48,7 +48,8 @@ public final class EngineProfiler {
   /** Shapes in the grid, for a progress display. */
   public static int shapes(ProfileGrid g) {
     return g.tokenCounts().size() + headBatches(g).size() + g.decodeBatches().size() * g.contextTokens().size()
-        + 2 * g.prefillChunks().size() + g.adapterCounts().size() * g.ranks().size() + g.ranks().size();
+        + 2 * g.prefillChunks().size() + g.loraBatches().size() * g.adapterCounts().size() * g.ranks().size()
+        + g.ranks().size();
   }
 
   /**
@@ -99,9 +100,11 @@ public final class EngineProfiler {
           for (int i = 0; i < adapters.size(); i++) {
             backend.loadAdapter(i, adapters.get(i));
           }
-          for (int k : g.adapterCounts()) {
-            steps.add(measure(timer, g, StepMeasurement.Kind.LORA, g.loraBatch(), 1, 0, k, rank, false));
-            progress.accept(++done);
+          for (int b : g.loraBatches()) {
+            for (int k : g.adapterCounts()) {
+              steps.add(measure(timer, g, StepMeasurement.Kind.LORA, b, 1, 0, k, rank, false));
+              progress.accept(++done);
+            }
           }
           loads.add(measureLoad(backend, adapters.getFirst(), rank, g));
           progress.accept(++done);

@@ -87,12 +87,13 @@ public final class ProfileFit {
         hardwareSource);
 
     double attentionEfficiency = attentionEfficiency(m, model, flops, tableNs);
-    RooflineParams noLora = new RooflineParams(1, 1, attentionEfficiency, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2e9, 1_000_000);
+    RooflineParams noLora = new RooflineParams(1, 1, attentionEfficiency, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2e9,
+        1_000_000);
     RooflinePerfModel bare = new RooflinePerfModel(model, hardware, tp, noLora, (bytes, gpus) -> 0);
     double[] lora = loraTerms(m, bare, tableNs);
     double[] load = adapterLoadTerms(m, model);
-    RooflineParams params = new RooflineParams(1, 1, attentionEfficiency, 0, 0, 0, lora[0], lora[1], lora[2], load[0],
-        0, load[1], 2e9, 1_000_000);
+    RooflineParams params = new RooflineParams(1, 1, attentionEfficiency, 0, 0, 0, lora[0], lora[1], lora[2], lora[3],
+        load[0], 0, load[1], 2e9, 1_000_000);
 
     RooflinePerfModel roofline = new RooflinePerfModel(model, hardware, tp, params, (bytes, gpus) -> 0);
     ProfiledPerfModel profiled = new ProfiledPerfModel(roofline, VidurMlpTable.read(table, tp), model);
@@ -149,9 +150,10 @@ public final class ProfileFit {
   }
 
   /**
-   * lora_fixed_ns, lora_per_adapter_ns and lora_per_rank_ns: non-negative least squares of the adapter
-   * steps' time beyond the table's (less the roofline's adapter FLOP and byte term) on 1, the distinct
-   * adapters and the sum of their ranks.
+   * lora_fixed_ns, lora_per_adapter_ns, lora_per_rank_ns and lora_per_token_rank_ns: non-negative least
+   * squares of the adapter steps' time beyond the table's (less the roofline's adapter FLOP and byte term)
+   * on 1, the distinct adapters, the sum of their ranks and the adapter tokens times their rank. The grid
+   * times LoRA at several batch sizes so that the last column is told apart from the first three.
    */
   private static double[] loraTerms(EngineProfiler.Measurements m, RooflinePerfModel bare, Map<Integer, Long> tableNs) {
     List<double[]> x = new ArrayList<>();
@@ -166,10 +168,10 @@ public final class ProfileFit {
       without.adapterRankSum = 0;
       without.adapterTokens = 0;
       double roof = bare.stepNs(with) - bare.stepNs(without);
-      x.add(new double[] {1, s.adapters(), (double) s.adapters() * s.rank()});
+      x.add(new double[] {1, s.adapters(), (double) s.adapters() * s.rank(), (double) s.tokens() * s.rank()});
       y.add(s.medianNs() - tableNs.get(s.tokens()) - roof);
     }
-    return NonNegativeLeastSquares.solve(x, y, 3);
+    return NonNegativeLeastSquares.solve(x, y, 4);
   }
 
   /** adapter_load_fixed_ns and adapter_load_ns_per_byte over the bytes the twin charges for each rank. */

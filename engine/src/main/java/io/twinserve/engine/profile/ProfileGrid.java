@@ -10,7 +10,8 @@ import java.util.List;
  * @param contextTokens context lengths of the decode batches (tokens already in the KV cache)
  * @param prefillChunks prefill chunk sizes, each timed after 0 and after the largest context (each also in
  *     tokenCounts)
- * @param loraBatch sequences of the LoRA steps (also in tokenCounts)
+ * @param loraBatches sequences of the LoRA steps, one token each (each also in tokenCounts): several, so that
+ *     the fit can tell a LoRA cost per step from one per adapter token
  * @param adapterCounts distinct adapters in a LoRA step, assigned to its sequences round-robin
  * @param ranks adapter ranks
  */
@@ -19,7 +20,7 @@ public record ProfileGrid(
     List<Integer> decodeBatches,
     List<Integer> contextTokens,
     List<Integer> prefillChunks,
-    int loraBatch,
+    List<Integer> loraBatches,
     List<Integer> adapterCounts,
     List<Integer> ranks,
     int warmup,
@@ -41,7 +42,15 @@ public record ProfileGrid(
     for (int p : prefillChunks) {
       inTable("prefill_chunks", p, tokenCounts);
     }
-    inTable("lora_batch", loraBatch, tokenCounts);
+    loraBatches = positive("lora_batches", loraBatches);
+    for (int b : loraBatches) {
+      inTable("lora_batches", b, tokenCounts);
+    }
+    int maxAdapters = adapterCounts.getLast();
+    if (maxAdapters > loraBatches.getFirst()) {
+      throw new IllegalArgumentException("adapter_counts goes up to " + maxAdapters + ", but the smallest of"
+          + " lora_batches " + loraBatches + " has fewer sequences to carry them (one adapter per sequence at least)");
+    }
     if (warmup < 0 || repetitions < 1) {
       throw new IllegalArgumentException("warm-up must be >= 0 and repetitions >= 1, got " + warmup + " and "
           + repetitions);
@@ -51,12 +60,12 @@ public record ProfileGrid(
   /** The default grid: minutes on a 1B model with two cores. */
   public static ProfileGrid standard() {
     return new ProfileGrid(List.of(1, 2, 4, 8, 16, 32, 64, 128, 256), List.of(1, 4, 16), List.of(128, 512, 1024),
-        List.of(32, 128), 8, List.of(1, 2, 4), List.of(8, 16, 32), 2, 5);
+        List.of(32, 128), List.of(8, 64), List.of(1, 2, 4), List.of(8, 16, 32), 2, 5);
   }
 
   /** A small grid for tests and a first look: seconds on a tiny model. */
   public static ProfileGrid quick() {
-    return new ProfileGrid(List.of(1, 2, 4, 8), List.of(1, 2), List.of(16, 48), List.of(4, 8), 4, List.of(1, 2),
+    return new ProfileGrid(List.of(1, 2, 4, 8), List.of(1, 2), List.of(16, 48), List.of(4, 8), List.of(2, 8), List.of(1, 2),
         List.of(4, 8), 3, 5);
   }
 

@@ -1,5 +1,8 @@
 package io.twinserve.twin.perf;
 
+import com.fasterxml.jackson.annotation.JsonSetter;
+import com.fasterxml.jackson.annotation.Nulls;
+
 /**
  * The calibrated constants of the roofline model (fitted by {@code twinserve calibrate}).
  *
@@ -12,6 +15,9 @@ package io.twinserve.twin.perf;
  * @param loraFixedNs cost of a step that holds any adapter at all (the 0 to 1 adapter jump)
  * @param loraPerAdapterNs cost per distinct adapter in the batch (kernel segments)
  * @param loraPerRankNs additional cost per distinct adapter and unit of rank
+ * @param loraPerTokenRankNs additional cost per adapter token and unit of its adapter's rank, beyond the
+ *     roofline's LoRA FLOP term (0 where the FLOP term at the linear layers' rate covers it; a CPU's LoRA
+ *     kernels run well below that rate, and engine profiles fit it)
  * @param adapterLoadFixedNs fixed cost of copying an adapter from host memory into a slot
  * @param adapterLoadPaddingNs extra cost when the adapter's rank is below the slots' max rank
  * @param adapterLoadNsPerByte cost per adapter byte copied from host memory (fitted; the study's loads
@@ -29,6 +35,8 @@ public record RooflineParams(
     double loraFixedNs,
     double loraPerAdapterNs,
     double loraPerRankNs,
+    // absent from calibrations written before it existed, and from GPU calibrations: 0
+    @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerTokenRankNs,
     double adapterLoadFixedNs,
     double adapterLoadPaddingNs,
     double adapterLoadNsPerByte,
@@ -43,7 +51,7 @@ public record RooflineParams(
       throw new IllegalArgumentException("adapter_load_ns_per_byte must be >= 0, got " + adapterLoadNsPerByte);
     }
     for (double v : new double[] {stepOverheadNs, perSequenceNs, perNewRequestNs, loraFixedNs, loraPerAdapterNs,
-        loraPerRankNs, adapterLoadFixedNs, adapterLoadPaddingNs, storageFixedNs}) {
+        loraPerRankNs, loraPerTokenRankNs, adapterLoadFixedNs, adapterLoadPaddingNs, storageFixedNs}) {
       if (!(v >= 0) || !Double.isFinite(v)) {
         throw new IllegalArgumentException("roofline costs must be finite and >= 0, got " + v);
       }
@@ -65,7 +73,7 @@ public record RooflineParams(
    */
   public static RooflineParams defaults() {
     // host-to-GPU copies at 80% of PCIe Gen5 x16 (64 GB/s)
-    return new RooflineParams(0.75, 0.6, 0.5, 4_000_000, 20_000, 100_000, 15_000_000, 300_000, 0,
+    return new RooflineParams(0.75, 0.6, 0.5, 4_000_000, 20_000, 100_000, 15_000_000, 300_000, 0, 0,
         3_000_000, 500_000, 1e9 / (64e9 * 0.8), 2e9, 1_000_000);
   }
 
@@ -80,6 +88,7 @@ public record RooflineParams(
         m.getOrDefault("step_overhead_ns", stepOverheadNs), m.getOrDefault("per_sequence_ns", perSequenceNs),
         m.getOrDefault("per_new_request_ns", perNewRequestNs), m.getOrDefault("lora_fixed_ns", loraFixedNs),
         m.getOrDefault("lora_per_adapter_ns", loraPerAdapterNs), m.getOrDefault("lora_per_rank_ns", loraPerRankNs),
+        m.getOrDefault("lora_per_token_rank_ns", loraPerTokenRankNs),
         m.getOrDefault("adapter_load_fixed_ns", adapterLoadFixedNs),
         m.getOrDefault("adapter_load_padding_ns", adapterLoadPaddingNs),
         m.getOrDefault("adapter_load_ns_per_byte", adapterLoadNsPerByte),

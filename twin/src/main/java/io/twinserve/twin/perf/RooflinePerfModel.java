@@ -13,7 +13,9 @@ import io.twinserve.twin.profile.ModelProfile;
  *       context lengths (prefill and decode);
  *   <li>LM head for the sequences that sample a token;
  *   <li>LoRA: a fixed cost once any adapter is in the batch (the largest step, from 0 to 1 adapter),
- *       a cost per distinct adapter and per unit of its rank, and the adapters' weights read from HBM;
+ *       a cost per distinct adapter and per unit of its rank, a cost per adapter token and unit of rank
+ *       (fitted by engine profiles; 0 in the GPU calibrations), and the adapters' FLOPs and weights read
+ *       from HBM on the roofline;
  *   <li>tensor parallelism: two all-reduces of the hidden states per layer (after attention and after
  *       the MLP, Shoeybi et al., "Megatron-LM", 2019), priced by an {@link AllReduceModel};
  *   <li>per-step, per-sequence and per-new-request overheads.
@@ -101,9 +103,11 @@ public final class RooflinePerfModel implements PerfModel {
     t += roof(attentionFlopsPerPair * pairs, kvBytesPerToken * s.kvReadTokens, attentionFlops);
     t += roof(headFlopsPerToken * s.sampledTokens, headWeightBytes, linearFlops);
     if (s.distinctAdapters > 0) {
-      t += p.loraFixedNs() + p.loraPerAdapterNs() * s.distinctAdapters + p.loraPerRankNs() * s.adapterRankSum;
-      t += roof(loraFlopsPerTokenRank * s.adapterTokens * ((double) s.adapterRankSum / s.distinctAdapters),
-          loraBytesPerRank * s.adapterRankSum, linearFlops);
+      // the shape does not say which token uses which adapter: each adapter token counts the mean rank
+      double tokenRanks = s.adapterTokens * ((double) s.adapterRankSum / s.distinctAdapters);
+      t += p.loraFixedNs() + p.loraPerAdapterNs() * s.distinctAdapters + p.loraPerRankNs() * s.adapterRankSum
+          + p.loraPerTokenRankNs() * tokenRanks;
+      t += roof(loraFlopsPerTokenRank * tokenRanks, loraBytesPerRank * s.adapterRankSum, linearFlops);
     }
     if (tp > 1) {
       t += 2.0 * layers * allReduceNs(s.newTokens);

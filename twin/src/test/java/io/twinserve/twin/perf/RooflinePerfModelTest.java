@@ -29,6 +29,26 @@ class RooflinePerfModelTest {
   }
 
   @Test
+  void thePerTokenRankLoraTermChargesEachAdapterTokenTheBatchsMeanRank() {
+    RooflineParams perTokenRank = PARAMS.with(new double[] {1_000}, "lora_per_token_rank_ns");
+    RooflinePerfModel without = new RooflinePerfModel(LLAMA_8B, H100, 1, PARAMS);
+    RooflinePerfModel with = new RooflinePerfModel(LLAMA_8B, H100, 1, perTokenRank);
+    // 10 decodes, 6 of them on two adapters of ranks 8 and 24 (mean 16), and a base-model prefill chunk
+    StepShape s = new StepShape();
+    for (int i = 0; i < 10; i++) {
+      s.addSequence(1, 500, true, true, false, i < 6);
+    }
+    s.addSequence(100, 0, false, true, true, false);
+    s.distinctAdapters = 2;
+    s.adapterRankSum = 8 + 24;
+    assertThat(with.stepNs(s) - without.stepNs(s)).isCloseTo(6 * 16 * 1_000, within(1L));
+    // without adapters the term is absent
+    StepShape base = StepShape.decodeBatch(10, 500);
+    assertThat(with.stepNs(base)).isEqualTo(without.stepNs(base));
+    assertThat(PARAMS.loraPerTokenRankNs()).as("GPU defaults leave it to the FLOP term").isZero();
+  }
+
+  @Test
   void theDefaultAllReduceReproducesTheFormerInlineFormulaBitForBit() {
     int hidden = LLAMA_70B.hiddenSize();
     // as RooflinePerfModel priced an all-reduce before it took an AllReduceModel
