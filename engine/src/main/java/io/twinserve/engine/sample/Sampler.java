@@ -4,9 +4,9 @@ import java.util.SplittableRandom;
 
 /**
  * Picks the next token from a row of logits: greedy (argmax, lowest id on ties), or temperature
- * softmax restricted to the top-k tokens and then to the smallest set whose probability reaches top-p,
- * drawn from the request's own seeded stream. Scratch arrays are reused, so sampling allocates nothing
- * per token.
+ * softmax restricted to the top-k tokens and then to the smallest set whose probability reaches top-p
+ * (in descending logit order, lower id first on ties), drawn from the request's own seeded stream.
+ * Scratch arrays are reused, so sampling allocates nothing per token.
  */
 public final class Sampler {
   private final SamplingParams params;
@@ -27,43 +27,67 @@ public final class Sampler {
       ids = new int[vocab];
       probs = new float[vocab];
     }
-    // candidates: the top-k (or all), in descending logit order
+    for (int i = 0; i < vocab; i++) {
+      ids[i] = i;
+    }
+    // candidates: ids[0..k), the top-k (partial selection, unordered) or the whole vocabulary
     int k = params.topK() > 0 ? Math.min(params.topK(), vocab) : vocab;
-    int n = topK(logits, offset, vocab, k);
-    float max = logits[offset + ids[0]];
+    if (k < vocab) {
+      select(logits, offset, 0, vocab - 1, k);
+    }
+    float max = Float.NEGATIVE_INFINITY;
+    for (int i = 0; i < k; i++) {
+      max = Math.max(max, logits[offset + ids[i]]);
+    }
+    // unnormalised probabilities, indexed by token id
     double inv = 1.0 / params.temperature();
     double sum = 0;
-    for (int i = 0; i < n; i++) {
-      float p = (float) Math.exp((logits[offset + ids[i]] - max) * inv);
-      probs[i] = p;
+    for (int i = 0; i < k; i++) {
+      int id = ids[i];
+      float p = (float) Math.exp((logits[offset + id] - max) * inv);
+      probs[id] = p;
       sum += p;
     }
-    // top-p: keep the smallest prefix whose probability reaches p (always at least one token)
-    int keep = n;
-    if (params.topP() < 1) {
+    if (params.topP() >= 1) {
+      // no nucleus: any fixed order of the candidates draws from the same distribution, so none is sorted
+      return draw(k, sum);
+    }
+    // top-p: the smallest prefix, in descending logit order, whose probability reaches p (at least one
+    // token). Only a head of the candidates is selected and sorted, grown fourfold until it holds the
+    // nucleus: sorting a 128k vocabulary for every token costs far more than the forward pass's sampling.
+    double target = params.topP() * sum;
+    int m = Math.min(k, 64);
+    while (true) {
+      if (m < k) {
+        select(logits, offset, 0, k - 1, m);
+      }
+      sortDescending(logits, offset, 0, m - 1);
       double cumulative = 0;
-      for (int i = 0; i < n; i++) {
-        cumulative += probs[i] / sum;
-        if (cumulative >= params.topP()) {
-          keep = i + 1;
-          break;
+      for (int i = 0; i < m; i++) {
+        cumulative += probs[ids[i]];
+        if (cumulative >= target) {
+          return draw(i + 1, cumulative);
         }
       }
-      double kept = 0;
-      for (int i = 0; i < keep; i++) {
-        kept += probs[i];
+      if (m == k) {
+        // rounding left the sum of all candidates a hair below the target: all of them
+        return draw(k, cumulative);
       }
-      sum = kept;
+      m = (int) Math.min(k, 4L * m);
     }
-    double u = random.nextDouble() * sum;
+  }
+
+  /** Draws one of {@code ids[0..n)} with probability {@code probs[id] / total}. */
+  private int draw(int n, double total) {
+    double u = random.nextDouble() * total;
     double acc = 0;
-    for (int i = 0; i < keep; i++) {
-      acc += probs[i];
+    for (int i = 0; i < n; i++) {
+      acc += probs[ids[i]];
       if (u < acc) {
         return ids[i];
       }
     }
-    return ids[keep - 1];
+    return ids[n - 1];
   }
 
   static int argmax(float[] logits, int offset, int vocab) {
@@ -78,29 +102,22 @@ public final class Sampler {
     return best;
   }
 
-  /** Puts the {@code k} largest logits' ids in {@code ids[0..k)} in descending order; returns k. */
-  private int topK(float[] logits, int offset, int vocab, int k) {
-    for (int i = 0; i < vocab; i++) {
-      ids[i] = i;
-    }
-    if (k < vocab) {
-      // partial selection: a quickselect around the k-th largest, then sort the head
-      select(logits, offset, 0, vocab - 1, k);
-    }
-    sortDescending(logits, offset, 0, k - 1);
-    return k;
-  }
-
+  /**
+   * Partial selection (quickselect): leaves the {@code k} best-ranked ids of {@code ids[lo..hi]} in
+   * {@code ids[lo..lo+k)}, unordered, by the same total order as the sort (logit descending, then id), so
+   * that ties at the boundary go to the lower ids.
+   */
   private void select(float[] logits, int offset, int lo, int hi, int k) {
+    int target = lo + k - 1;
     while (lo < hi) {
-      float pivot = logits[offset + ids[(lo + hi) >>> 1]];
+      int pivotId = ids[(lo + hi) >>> 1];
       int i = lo;
       int j = hi;
       while (i <= j) {
-        while (before(logits, offset, ids[i], pivot)) {
+        while (less(logits, offset, pivotId, ids[i])) {
           i++;
         }
-        while (before(pivot, logits, offset, ids[j])) {
+        while (less(logits, offset, ids[j], pivotId)) {
           j--;
         }
         if (i <= j) {
@@ -111,22 +128,14 @@ public final class Sampler {
           j--;
         }
       }
-      if (k - 1 <= j) {
+      if (target <= j) {
         hi = j;
-      } else if (k - 1 >= i) {
+      } else if (target >= i) {
         lo = i;
       } else {
         return;
       }
     }
-  }
-
-  private static boolean before(float[] logits, int offset, int id, float pivot) {
-    return logits[offset + id] > pivot;
-  }
-
-  private static boolean before(float pivot, float[] logits, int offset, int id) {
-    return pivot > logits[offset + id];
   }
 
   private void sortDescending(float[] logits, int offset, int lo, int hi) {
