@@ -239,33 +239,39 @@ public final class CpuBackend implements Backend {
           }
           int s = b.tokenSequence(t);
           int block = b.block(s, pos / blockSize);
-          int cacheAt = (block * blockSize + pos % blockSize) * kvLocal;
+          int inBlock = pos % blockSize;
           for (int kh = 0; kh < kvHeads; kh++) {
             if (kNorm[layer] != null) {
               Kernels.rmsNorm(k, t * kvLocal + kh * hd, kNorm[layer], hd, eps);
             }
             rope.rotate(k, t * kvLocal + kh * hd, pos);
           }
-          System.arraycopy(k, t * kvLocal, kc, cacheAt, kvLocal);
-          System.arraycopy(v, t * kvLocal, vc, cacheAt, kvLocal);
+          for (int kh = 0; kh < kvHeads; kh++) {
+            int cacheAt = Kernels.blockRow(block, kvHeads, kh, blockSize, hd) + inBlock * hd;
+            System.arraycopy(k, t * kvLocal + kh * hd, kc, cacheAt, hd);
+            System.arraycopy(v, t * kvLocal + kh * hd, vc, cacheAt, hd);
+          }
         }
       });
       int group = heads / kvHeads;
       float scale = (float) (1.0 / Math.sqrt(hd));
       int window = c.slidingWindow();
-      par.forRange(tokens * heads, 4, (from, to) -> {
+      // one job per token and K/V head, its query heads together
+      par.forRange(tokens * kvHeads, 1, (from, to) -> {
         float[] scores = Kernels.scratch(0);
         for (int job = from; job < to; job++) {
-          int t = job / heads;
-          int hh = job % heads;
+          int t = job / kvHeads;
+          int kh = job % kvHeads;
           int pos = b.tokenPosition(t);
           int s = b.tokenSequence(t);
           int first = window > 0 ? Math.max(0, pos - window + 1) : 0;
-          if (scores.length < pos + 1) {
-            scores = Kernels.scratch(pos + 1);
+          int need = group * (pos - first + 1);
+          if (scores.length < need) {
+            scores = Kernels.scratch(need);
           }
-          Kernels.attend(q, t * qLocal + hh * hd, kc, vc, b, s, first, pos, blockSize, kvLocal, (hh / group) * hd, hd,
-              scale, scores, att, t * qLocal + hh * hd);
+          int at = t * qLocal + kh * group * hd;
+          Kernels.attendGroup(q, at, group, kc, vc, b, s, first, pos, blockSize, kvHeads, kh, hd, scale, scores, att,
+              at);
         }
       });
       MatMul.apply(par, w[3], att, qLocal, 0, tokens, part, h, 0, false);
