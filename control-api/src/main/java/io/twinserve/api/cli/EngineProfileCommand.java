@@ -104,7 +104,8 @@ final class EngineProfileCommand implements Callable<Integer> {
         m.threads(), m.tensorParallel(), m.steps().size(), m.adapterLoads().size());
     out.printf(Locale.ROOT, "achieved weight bandwidth   %8.2f GB/s%n", hw.hbmBandwidth() / 1e9);
     out.printf(Locale.ROOT, "achieved FLOP/s             %8.2f GFLOP/s%n", hw.bf16Flops() / 1e9);
-    out.printf(Locale.ROOT, "attention FLOP/s efficiency %8.4f%n", p.attentionFlopsEfficiency());
+    out.printf(Locale.ROOT, "attention FLOP/s efficiency %8.4f prefill, %.4f decode%n", p.attentionFlopsEfficiency(),
+        p.decodeAttentionFlopsEfficiency());
     out.printf(Locale.ROOT, "LoRA fixed / per adapter / per rank / per token and rank  %.1f / %.1f / %.2f / %.3f us%n",
         p.loraFixedNs() / 1e3, p.loraPerAdapterNs() / 1e3, p.loraPerRankNs() / 1e3, p.loraPerTokenRankNs() / 1e3);
     out.printf(Locale.ROOT, "adapter load fixed / per MB  %.1f us / %.1f us%n", p.adapterLoadFixedNs() / 1e3,

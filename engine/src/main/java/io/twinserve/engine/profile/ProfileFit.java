@@ -86,14 +86,15 @@ public final class ProfileFit {
     GpuProfile hardware = new GpuProfile(hardwareName, memoryGib, bandwidth, flops, 0, bandwidth, bandwidth,
         hardwareSource);
 
-    double attentionEfficiency = attentionEfficiency(m, model, flops, tableNs);
-    RooflineParams noLora = new RooflineParams(1, 1, attentionEfficiency, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2e9,
-        1_000_000);
+    double attentionEfficiency = attentionEfficiency(m, model, flops, tableNs, StepMeasurement.Kind.PREFILL);
+    double decodeEfficiency = attentionEfficiency(m, model, flops, tableNs, StepMeasurement.Kind.DECODE);
+    RooflineParams noLora = new RooflineParams(1, 1, attentionEfficiency, decodeEfficiency, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 2e9, 1_000_000);
     RooflinePerfModel bare = new RooflinePerfModel(model, hardware, tp, noLora, (bytes, gpus) -> 0);
     double[] lora = loraTerms(m, bare, tableNs);
     double[] load = adapterLoadTerms(m, model);
-    RooflineParams params = new RooflineParams(1, 1, attentionEfficiency, 0, 0, 0, lora[0], lora[1], lora[2], lora[3],
-        load[0], 0, load[1], 2e9, 1_000_000);
+    RooflineParams params = new RooflineParams(1, 1, attentionEfficiency, decodeEfficiency, 0, 0, 0, lora[0], lora[1],
+        lora[2], lora[3], load[0], 0, load[1], 2e9, 1_000_000);
 
     RooflinePerfModel roofline = new RooflinePerfModel(model, hardware, tp, params, (bytes, gpus) -> 0);
     ProfiledPerfModel profiled = new ProfiledPerfModel(roofline, VidurMlpTable.read(table, tp), model);
@@ -118,15 +119,20 @@ public final class ProfileFit {
   }
 
   /**
-   * The attention FLOP/s efficiency: one time per query-key pair fitted through the origin (least squares)
-   * to the decode and prefill steps' time beyond the table's at the same token count, then the roofline's
-   * 4·layers·heads·head_dim FLOPs per pair over that time, as a fraction of the hardware's FLOP/s.
+   * An attention FLOP/s efficiency, of the prefill chunks or of the decodes ({@code kind}): one time per
+   * query-key pair fitted through the origin (least squares) to those steps' time beyond the table's at the
+   * same token count, then the roofline's 4·layers·heads·head_dim FLOPs per pair over that time, as a
+   * fraction of the hardware's FLOP/s. Apart, because the CPU backend's decodes (each sequence reading its
+   * own K/V) cost about three times as much per pair as its prefill chunks.
    */
   private static double attentionEfficiency(EngineProfiler.Measurements m, ModelProfile model, double flops,
-      Map<Integer, Long> tableNs) {
+      Map<Integer, Long> tableNs, StepMeasurement.Kind kind) {
     double sxy = 0;
     double sxx = 0;
     for (StepMeasurement s : m.steps()) {
+      if (s.kind() != kind) {
+        continue;
+      }
       long extraPairs;
       if (s.kind() == StepMeasurement.Kind.DECODE) {
         extraPairs = (long) s.sequences() * s.contextTokens();

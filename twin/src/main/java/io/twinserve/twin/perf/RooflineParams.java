@@ -9,6 +9,9 @@ import com.fasterxml.jackson.annotation.Nulls;
  * @param hbmEfficiency achieved fraction of the datasheet memory bandwidth
  * @param flopsEfficiency achieved fraction of the datasheet dense FLOP/s in the linear layers
  * @param attentionFlopsEfficiency achieved fraction of the FLOP/s in attention
+ * @param decodeAttentionFlopsEfficiency the same for the decodes' attention when it differs from the
+ *     prefill chunks' (0: the same; a CPU's decode attention, every sequence reading its own K/V, runs at
+ *     a fraction of its prefill attention's rate, and engine profiles fit both)
  * @param stepOverheadNs fixed cost of every step (scheduling, launches, sampling set-up)
  * @param perSequenceNs cost per sequence in the batch (input preparation, sampling, detokenisation)
  * @param perNewRequestNs cost per request starting its prefill (admission, tokenisation hand-off)
@@ -29,6 +32,8 @@ public record RooflineParams(
     double hbmEfficiency,
     double flopsEfficiency,
     double attentionFlopsEfficiency,
+    // absent from GPU calibrations and calibrations written before it existed: 0
+    @JsonSetter(nulls = Nulls.AS_EMPTY) double decodeAttentionFlopsEfficiency,
     double stepOverheadNs,
     double perSequenceNs,
     double perNewRequestNs,
@@ -47,6 +52,9 @@ public record RooflineParams(
     check("hbm_efficiency", hbmEfficiency, 0, 1);
     check("flops_efficiency", flopsEfficiency, 0, 1);
     check("attention_flops_efficiency", attentionFlopsEfficiency, 0, 1);
+    if (decodeAttentionFlopsEfficiency != 0) {
+      check("decode_attention_flops_efficiency", decodeAttentionFlopsEfficiency, 0, 1);
+    }
     if (!(adapterLoadNsPerByte >= 0)) {
       throw new IllegalArgumentException("adapter_load_ns_per_byte must be >= 0, got " + adapterLoadNsPerByte);
     }
@@ -73,7 +81,7 @@ public record RooflineParams(
    */
   public static RooflineParams defaults() {
     // host-to-GPU copies at 80% of PCIe Gen5 x16 (64 GB/s)
-    return new RooflineParams(0.75, 0.6, 0.5, 4_000_000, 20_000, 100_000, 15_000_000, 300_000, 0, 0,
+    return new RooflineParams(0.75, 0.6, 0.5, 0, 4_000_000, 20_000, 100_000, 15_000_000, 300_000, 0, 0,
         3_000_000, 500_000, 1e9 / (64e9 * 0.8), 2e9, 1_000_000);
   }
 
@@ -85,6 +93,7 @@ public record RooflineParams(
     return new RooflineParams(
         m.getOrDefault("hbm_efficiency", hbmEfficiency), m.getOrDefault("flops_efficiency", flopsEfficiency),
         m.getOrDefault("attention_flops_efficiency", attentionFlopsEfficiency),
+        m.getOrDefault("decode_attention_flops_efficiency", decodeAttentionFlopsEfficiency),
         m.getOrDefault("step_overhead_ns", stepOverheadNs), m.getOrDefault("per_sequence_ns", perSequenceNs),
         m.getOrDefault("per_new_request_ns", perNewRequestNs), m.getOrDefault("lora_fixed_ns", loraFixedNs),
         m.getOrDefault("lora_per_adapter_ns", loraPerAdapterNs), m.getOrDefault("lora_per_rank_ns", loraPerRankNs),

@@ -9,8 +9,9 @@ import io.twinserve.twin.profile.ModelProfile;
  *
  * <ul>
  *   <li>linear layers: 2·tokens·params FLOPs; bytes = weights/tp + activations in and out;
- *   <li>attention: 4·heads·head_dim FLOPs per query-key pair; bytes = the K/V read over the real
- *       context lengths (prefill and decode);
+ *   <li>attention: 4·heads·head_dim FLOPs per query-key pair (the decodes' pairs at their own FLOP/s
+ *       when the parameters give one); bytes = the K/V read over the real context lengths (prefill and
+ *       decode);
  *   <li>LM head for the sequences that sample a token;
  *   <li>LoRA: a fixed cost once any adapter is in the batch (the largest step, from 0 to 1 adapter),
  *       a cost per distinct adapter and per unit of its rank, a cost per adapter token and unit of rank
@@ -34,6 +35,8 @@ public final class RooflinePerfModel implements PerfModel {
   private final double bandwidth;
   private final double linearFlops;
   private final double attentionFlops;
+  /** The decodes' attention FLOP/s where it differs from the prefill chunks'; 0 when the same. */
+  private final double decodeAttentionFlops;
   private final double layerWeightBytes;
   private final double headWeightBytes;
   private final double activationBytesPerToken;
@@ -67,6 +70,7 @@ public final class RooflinePerfModel implements PerfModel {
     double linearPeak = fp8 && gpu.fp8Flops() > 0 ? gpu.fp8Flops() : gpu.bf16Flops();
     this.linearFlops = linearPeak * params.flopsEfficiency();
     this.attentionFlops = gpu.bf16Flops() * params.attentionFlopsEfficiency();
+    this.decodeAttentionFlops = gpu.bf16Flops() * params.decodeAttentionFlopsEfficiency();
     int weightBytes = model.dtypeBytes();
     int activationBytes = model.activationBytes();
     this.layerWeightBytes = (double) model.layers() * model.paramsPerLayer() * weightBytes / tp;
@@ -99,8 +103,14 @@ public final class RooflinePerfModel implements PerfModel {
     }
     double t = p.stepOverheadNs() + p.perSequenceNs() * s.sequences + p.perNewRequestNs() * s.newRequests;
     t += linearNs(s.newTokens);
-    double pairs = s.prefillAttentionPairs + s.decodeContextTokens;
-    t += roof(attentionFlopsPerPair * pairs, kvBytesPerToken * s.kvReadTokens, attentionFlops);
+    if (decodeAttentionFlops == 0) {
+      double pairs = s.prefillAttentionPairs + s.decodeContextTokens;
+      t += roof(attentionFlopsPerPair * pairs, kvBytesPerToken * s.kvReadTokens, attentionFlops);
+    } else {
+      double computeNs = attentionFlopsPerPair * (s.prefillAttentionPairs / attentionFlops
+          + s.decodeContextTokens / decodeAttentionFlops) * 1e9;
+      t += Math.max(computeNs, kvBytesPerToken * s.kvReadTokens / bandwidth * 1e9);
+    }
     t += roof(headFlopsPerToken * s.sampledTokens, headWeightBytes, linearFlops);
     if (s.distinctAdapters > 0) {
       // the shape does not say which token uses which adapter: each adapter token counts the mean rank

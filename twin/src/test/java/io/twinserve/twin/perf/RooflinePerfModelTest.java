@@ -29,6 +29,24 @@ class RooflinePerfModelTest {
   }
 
   @Test
+  void aDecodeAttentionEfficiencyPricesTheDecodesPairsAloneAndZeroKeepsOneRate() {
+    // a long prefill chunk's pairs keep the attention compute-bound (decodes alone read more than they compute)
+    StepShape s = mixed(8_192, 0, 64);
+    RooflinePerfModel one = new RooflinePerfModel(LLAMA_8B, H100, 1, PARAMS, FREE);
+    RooflinePerfModel same = new RooflinePerfModel(LLAMA_8B, H100, 1,
+        PARAMS.with(new double[] {PARAMS.attentionFlopsEfficiency()}, "decode_attention_flops_efficiency"), FREE);
+    RooflinePerfModel slower = new RooflinePerfModel(LLAMA_8B, H100, 1,
+        PARAMS.with(new double[] {PARAMS.attentionFlopsEfficiency() / 3}, "decode_attention_flops_efficiency"), FREE);
+    assertThat(PARAMS.decodeAttentionFlopsEfficiency()).isZero();
+    assertThat((double) same.stepNs(s)).isCloseTo(one.stepNs(s), within(2.0));
+    // a third of the rate: the decodes' attention FLOPs take three times as long, the prefill's unchanged
+    double flopsPerPair = 4.0 * LLAMA_8B.layers() * LLAMA_8B.heads() * LLAMA_8B.headDim();
+    double decodeNs = flopsPerPair * s.decodeContextTokens
+        / (H100.bf16Flops() * PARAMS.attentionFlopsEfficiency()) * 1e9;
+    assertThat((double) (slower.stepNs(s) - one.stepNs(s))).isCloseTo(2 * decodeNs, within(2.0));
+  }
+
+  @Test
   void thePerTokenRankLoraTermChargesEachAdapterTokenTheBatchsMeanRank() {
     RooflineParams perTokenRank = PARAMS.with(new double[] {1_000}, "lora_per_token_rank_ns");
     RooflinePerfModel without = new RooflinePerfModel(LLAMA_8B, H100, 1, PARAMS);
