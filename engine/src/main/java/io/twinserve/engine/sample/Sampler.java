@@ -13,6 +13,9 @@ public final class Sampler {
   private final SplittableRandom random;
   private int[] ids = new int[0];
   private float[] probs = new float[0];
+  /** Where the last {@link #partition} left its two cursors. */
+  private int left;
+  private int right;
 
   public Sampler(SamplingParams params) {
     this.params = params;
@@ -103,6 +106,33 @@ public final class Sampler {
   }
 
   /**
+   * One Hoare partition of {@code ids[lo..hi]} around its middle element by the total order: afterwards
+   * {@code ids[lo..right]} rank no lower and {@code ids[left..hi]} no higher than the pivot.
+   */
+  private void partition(float[] logits, int offset, int lo, int hi) {
+    int pivotId = ids[(lo + hi) >>> 1];
+    int i = lo;
+    int j = hi;
+    while (i <= j) {
+      while (less(logits, offset, pivotId, ids[i])) {
+        i++;
+      }
+      while (less(logits, offset, ids[j], pivotId)) {
+        j--;
+      }
+      if (i <= j) {
+        int t = ids[i];
+        ids[i] = ids[j];
+        ids[j] = t;
+        i++;
+        j--;
+      }
+    }
+    left = i;
+    right = j;
+  }
+
+  /**
    * Partial selection (quickselect): leaves the {@code k} best-ranked ids of {@code ids[lo..hi]} in
    * {@code ids[lo..lo+k)}, unordered, by the same total order as the sort (logit descending, then id), so
    * that ties at the boundary go to the lower ids.
@@ -110,24 +140,9 @@ public final class Sampler {
   private void select(float[] logits, int offset, int lo, int hi, int k) {
     int target = lo + k - 1;
     while (lo < hi) {
-      int pivotId = ids[(lo + hi) >>> 1];
-      int i = lo;
-      int j = hi;
-      while (i <= j) {
-        while (less(logits, offset, pivotId, ids[i])) {
-          i++;
-        }
-        while (less(logits, offset, ids[j], pivotId)) {
-          j--;
-        }
-        if (i <= j) {
-          int t = ids[i];
-          ids[i] = ids[j];
-          ids[j] = t;
-          i++;
-          j--;
-        }
-      }
+      partition(logits, offset, lo, hi);
+      int i = left;
+      int j = right;
       if (target <= j) {
         hi = j;
       } else if (target >= i) {
@@ -152,24 +167,9 @@ public final class Sampler {
       }
       return;
     }
-    int pivotId = ids[(lo + hi) >>> 1];
-    int i = lo;
-    int j = hi;
-    while (i <= j) {
-      while (less(logits, offset, pivotId, ids[i])) {
-        i++;
-      }
-      while (less(logits, offset, ids[j], pivotId)) {
-        j--;
-      }
-      if (i <= j) {
-        int t = ids[i];
-        ids[i] = ids[j];
-        ids[j] = t;
-        i++;
-        j--;
-      }
-    }
+    partition(logits, offset, lo, hi);
+    int i = left;
+    int j = right;
     if (lo < j) {
       sortDescending(logits, offset, lo, j);
     }
