@@ -84,15 +84,13 @@ final class LoraSlots {
     int pi = p.ordinal();
     // nothing to do unless some token's adapter adapts this projection; the widest rank sizes the scratch
     int maxRank = 0;
-    int used = 0;
     for (int k = 0; k < n; k++) {
       Slot slot = slotOf(tokenSlot[order[k]], layer, pi);
       if (slot != null) {
-        used++;
         maxRank = Math.max(maxRank, slot.rank);
       }
     }
-    if (used == 0) {
+    if (maxRank == 0) {
       return;
     }
     int rs = maxRank;

@@ -133,15 +133,9 @@ public final class ProfileFit {
       if (s.kind() != kind) {
         continue;
       }
-      long extraPairs;
-      if (s.kind() == StepMeasurement.Kind.DECODE) {
-        extraPairs = (long) s.sequences() * s.contextTokens();
-      } else if (s.kind() == StepMeasurement.Kind.PREFILL) {
-        long n = s.tokensPerSequence();
-        extraPairs = n * s.contextTokens() + n * (n + 1) / 2 - n;
-      } else {
-        continue;
-      }
+      long n = s.tokensPerSequence();
+      long extraPairs = kind == StepMeasurement.Kind.DECODE ? (long) s.sequences() * s.contextTokens()
+          : n * s.contextTokens() + n * (n + 1) / 2 - n;
       double extraNs = s.medianNs() - tableNs.get(s.tokens());
       sxy += extraNs * extraPairs;
       sxx += (double) extraPairs * extraPairs;

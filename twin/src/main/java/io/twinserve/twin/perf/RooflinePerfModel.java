@@ -104,6 +104,7 @@ public final class RooflinePerfModel implements PerfModel {
     double t = p.stepOverheadNs() + p.perSequenceNs() * s.sequences + p.perNewRequestNs() * s.newRequests;
     t += linearNs(s.newTokens);
     if (decodeAttentionFlops == 0) {
+      // one rate for all pairs, computed as before the decode rate existed: GPU results stay bit for bit
       double pairs = s.prefillAttentionPairs + s.decodeContextTokens;
       t += roof(attentionFlopsPerPair * pairs, kvBytesPerToken * s.kvReadTokens, attentionFlops);
     } else {
