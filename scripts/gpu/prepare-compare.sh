@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
 # Writes random models of each architecture with two adapters each, and the CPU backend's logits for
-# a prompt through the base model and through each adapter, into DIR (default out/gpu-compare).
+# prompts through the base model and through each adapter, into DIR (default out/gpu-compare).
 # Then, on a machine with PyTorch, transformers and peft:
 #   python3 scripts/gpu/compare_transformers.py DIR
+#
+# Cases (NAME.logits.json; NAME is the model or adapter folder, then what varies):
+#   ARCH, ARCH-a8, ARCH-a32          16 tokens in one prefill step
+#   ARCH.long, ARCH-a8.long          160 tokens (ten KV blocks, positions past the llama3 RoPE
+#                                    scaling's original context of 64) as prefill chunks of 48
+#   ARCH-a32.decode                  40 tokens decoded one at a time over the paged KV cache
+#   llama.tp2, llama-a8.tp2          tensor parallelism 2, 160 tokens in one step
+#   llama-tied*                      tied embeddings, f16 weights in two safetensors shards
+#   ARCH.prompt                      a text prompt tokenized by twinserve; the script also checks
+#                                    the ids against the `tokenizers` library
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 out=${1:-$root/out/gpu-compare}
 ts="$root/twinserve"
 mkdir -p "$out"
 tokens=1,17,300,42,7,99,512,3,250,61,88,19,401,5,77,230
+long=$(python3 -c 'print(",".join(str((i * 7919 + 13) % 590 + 1) for i in range(160)))')
+decode=$(python3 -c 'print(",".join(str((i * 331 + 5) % 590 + 1) for i in range(40)))')
+prompt='def f(x):  return x ** 2  # Grüße, 世界! 🙂 <|eot_id|>  tabs	and   spaces 12345'
 for arch in llama qwen2 qwen3 mistral; do
   m="$out/$arch"
   "$ts" model init-random --arch "$arch" --layers 2 --hidden 128 --heads 4 --kv-heads 2 --vocab 600 --seed 5 -o "$m"
@@ -17,5 +30,18 @@ for arch in llama qwen2 qwen3 mistral; do
   "$ts" model logits --model "$m" --tokens "$tokens" -o "$m.logits.json"
   "$ts" model logits --model "$m" --adapter "$m-a8" --tokens "$tokens" -o "$m-a8.logits.json"
   "$ts" model logits --model "$m" --adapter "$m-a32" --tokens "$tokens" -o "$m-a32.logits.json"
+  "$ts" model logits --model "$m" --tokens "$long" --chunk 48 -o "$m.long.logits.json"
+  "$ts" model logits --model "$m" --adapter "$m-a8" --tokens "$long" --chunk 48 -o "$m-a8.long.logits.json"
+  "$ts" model logits --model "$m" --adapter "$m-a32" --tokens "$decode" --chunk 1 -o "$m-a32.decode.logits.json"
+  "$ts" model logits --model "$m" --prompt "$prompt" -o "$m.prompt.logits.json"
 done
+m="$out/llama"
+"$ts" model logits --model "$m" --tokens "$long" --tp 2 -o "$m.tp2.logits.json"
+"$ts" model logits --model "$m" --adapter "$m-a8" --tokens "$long" --tp 2 -o "$m-a8.tp2.logits.json"
+m="$out/llama-tied"
+"$ts" model init-random --arch llama --layers 3 --hidden 192 --heads 6 --kv-heads 2 --vocab 600 \
+  --tie-embeddings --dtype f16 --shards 2 --seed 9 -o "$m"
+"$ts" adapter init-random --base "$m" --rank 16 --seed 3 -o "$m-a16"
+"$ts" model logits --model "$m" --tokens "$long" --chunk 64 -o "$m.long.logits.json"
+"$ts" model logits --model "$m" --adapter "$m-a16" --tokens "$long" --chunk 64 -o "$m-a16.long.logits.json"
 echo "wrote $out"

@@ -133,6 +133,10 @@ final class ModelCommand implements Runnable {
     @Option(names = "--tp", description = "tensor-parallel shards (default: ${DEFAULT-VALUE})")
     int tp = 1;
 
+    @Option(names = "--chunk", description = "tokens per forward step, each step reading the KV cache the "
+        + "earlier ones wrote; 1 decodes token by token (default: the whole sequence in one step)")
+    int chunk;
+
     @Option(names = {"-o", "--output"}, required = true, description = "JSON file to write")
     Path output;
 
@@ -158,15 +162,30 @@ final class ModelCommand implements Runnable {
           for (int i = 0; i < blocks.length; i++) {
             blocks[i] = i;
           }
-          ForwardBatch batch = new ForwardBatch();
-          batch.allLogits(true);
-          batch.add(ids, 0, ids.length, 0, adapter == null ? -1 : 0, blocks, blocks.length, true);
+          if (chunk < 0) {
+            throw new IllegalArgumentException("--chunk must be 0 (whole sequence) or positive, got " + chunk);
+          }
+          int step = chunk == 0 ? ids.length : chunk;
           float[] logits = new float[ids.length * vocab];
-          backend.forward(batch, logits);
+          ForwardBatch batch = new ForwardBatch();
+          for (int from = 0; from < ids.length; from += step) {
+            int count = Math.min(step, ids.length - from);
+            batch.clear();
+            batch.allLogits(true);
+            batch.add(ids, from, count, from, adapter == null ? -1 : 0, blocks, blocks.length, true);
+            float[] part = new float[count * vocab];
+            backend.forward(batch, part);
+            System.arraycopy(part, 0, logits, from * vocab, part.length);
+          }
           ObjectMapper json = new ObjectMapper();
           ObjectNode root = json.createObjectNode();
           root.put("model", model.toAbsolutePath().toString());
           root.put("adapter", adapter == null ? null : adapter.toAbsolutePath().toString());
+          root.put("tp", tp);
+          root.put("chunk", step);
+          if (prompt != null && tokens == null) {
+            root.put("prompt", prompt);
+          }
           ArrayNode t = root.putArray("tokens");
           for (int id : ids) {
             t.add(id);

@@ -55,6 +55,49 @@ class EngineCommandsTest {
   }
 
   @Test
+  void shortDtypeNamesAndChunkedLogitsThatMatchOneStep(@TempDir Path dir) throws Exception {
+    Path model = dir.resolve("m16");
+    Cli init = Cli.run("model", "init-random", "--layers", "2", "--hidden", "64", "--vocab", "300", "--dtype", "f16",
+        "--tie-embeddings", "-o", model.toString());
+    assertThat(init.exitCode()).as(init.err()).isZero();
+    assertThat(init.out()).contains("F16 weights");
+    assertThat(Files.readString(model.resolve("config.json"))).contains("\"torch_dtype\" : \"float16\"");
+    Path adapter = dir.resolve("a");
+    Cli ad = Cli.run("adapter", "init-random", "--base", model.toString(), "--rank", "4", "--dtype", "f32", "-o",
+        adapter.toString());
+    assertThat(ad.exitCode()).as(ad.err()).isZero();
+
+    // one prefill step, chunks of 7 (ragged last), and token-by-token decode over the paged KV cache
+    String tokens = "1,5,9,200,17,33,250,2,8,99,120,7,64,31,270,11,3,180,42,77";
+    JsonNode[] runs = new JsonNode[3];
+    String[] chunks = {"0", "7", "1"};
+    for (int i = 0; i < chunks.length; i++) {
+      Path out = dir.resolve("l" + i + ".json");
+      Cli l = Cli.run("model", "logits", "--model", model.toString(), "--adapter", adapter.toString(), "--tokens",
+          tokens, "--chunk", chunks[i], "-o", out.toString());
+      assertThat(l.exitCode()).as(l.err()).isZero();
+      runs[i] = new ObjectMapper().readTree(out.toFile());
+    }
+    assertThat(runs[1].path("chunk").asInt()).isEqualTo(7);
+    assertThat(runs[0].path("logits")).hasSize(20);
+    for (int i = 1; i < runs.length; i++) {
+      for (int p = 0; p < 20; p++) {
+        JsonNode a = runs[0].path("logits").get(p);
+        JsonNode b = runs[i].path("logits").get(p);
+        assertThat(b).hasSize(300);
+        for (int v = 0; v < 300; v++) {
+          assertThat(b.get(v).asDouble()).as("chunk %s position %d token %d", chunks[i], p, v)
+              .isCloseTo(a.get(v).asDouble(), org.assertj.core.data.Offset.offset(1e-3));
+        }
+      }
+    }
+    Cli bad = Cli.run("model", "logits", "--model", model.toString(), "--tokens", "1,2", "--chunk", "-2", "-o",
+        dir.resolve("x.json").toString());
+    assertThat(bad.exitCode()).isEqualTo(1);
+    assertThat(bad.err()).contains("--chunk must be 0 (whole sequence) or positive, got -2");
+  }
+
+  @Test
   void unknownAdapterAndBrokenModelGiveClearErrors(@TempDir Path dir) throws Exception {
     Path model = dir.resolve("m");
     assertThat(Cli.run("model", "init-random", "--layers", "1", "--hidden", "32", "--vocab", "300", "-o",

@@ -33,12 +33,15 @@ public enum DType {
     return null;
   }
 
-  /** The type named by {@code config.json}'s {@code torch_dtype} ({@code bfloat16}, {@code float16}, {@code float32}). */
+  /**
+   * The type named by {@code config.json}'s {@code torch_dtype} ({@code bfloat16}, {@code float16},
+   * {@code float32}) or by the short names the command line offers ({@code bf16}, {@code f16}, {@code f32}).
+   */
   public static DType ofTorch(String name) {
     return switch (name) {
       case "bfloat16", "bf16" -> BF16;
-      case "float16", "fp16", "half" -> F16;
-      case "float32", "fp32", "float" -> F32;
+      case "float16", "f16", "fp16", "half" -> F16;
+      case "float32", "f32", "fp32", "float" -> F32;
       default -> throw new IllegalArgumentException("dtype '" + name + "' is not supported; expected bf16, f16 or f32");
     };
   }
