@@ -89,6 +89,10 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--kv-cache-len", description = "KV cache capacity in tokens (default: ${DEFAULT-VALUE})")
   long kvCacheLen = 8192;
 
+  @Option(names = "--kv-cache-dtype", description = "auto (bf16, or f32 for f32 models), bf16 or f32 "
+      + "(default: ${DEFAULT-VALUE})")
+  String kvCacheDtype = "auto";
+
   @Option(names = "--max-adapters", description = "adapter slots (default: ${DEFAULT-VALUE})")
   int maxAdapters = 4;
 
@@ -121,7 +125,8 @@ final class GenerateCommand implements Callable<Integer> {
     ChatTemplate template = chat ? ChatTemplate.load(model.resolve("tokenizer_config.json")) : null;
     Detokenizer detokenizer = () -> tokenizer.streamDecoder(true)::next;
     try (ModelFiles files = ModelFiles.open(model);
-        CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(tp, threads, kvCacheLen, 16, maxAdapters));
+        CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(tp, threads, kvCacheLen, 16, maxAdapters,
+            CpuBackend.kvDtype(kvCacheDtype, "--kv-cache-dtype")));
         LiveEngine engine = new LiveEngine(backend, new LiveConfig(maxNumSeqs, maxNumBatchedTokens, true, true,
             maxCpuAdapters, (int) Math.min(files.config().maxPositionEmbeddings(), kvCacheLen)), detokenizer,
             files.stopTokenIds())) {

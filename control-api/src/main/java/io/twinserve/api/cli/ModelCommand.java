@@ -133,6 +133,10 @@ final class ModelCommand implements Runnable {
     @Option(names = "--tp", description = "tensor-parallel shards (default: ${DEFAULT-VALUE})")
     int tp = 1;
 
+    @Option(names = "--kv-cache-dtype", description = "auto (bf16, or f32 for f32 models), bf16 or f32 "
+        + "(default: ${DEFAULT-VALUE})")
+    String kvCacheDtype = "auto";
+
     @Option(names = "--chunk", description = "tokens per forward step, each step reading the KV cache the "
         + "earlier ones wrote; 1 decodes token by token (default: the whole sequence in one step)")
     int chunk;
@@ -154,7 +158,8 @@ final class ModelCommand implements Runnable {
         int blockSize = 16;
         int blocksNeeded = (ids.length + blockSize - 1) / blockSize;
         try (CpuBackend backend = new CpuBackend(files,
-            new CpuBackend.Options(tp, 0, (long) blocksNeeded * blockSize, blockSize, 1))) {
+            new CpuBackend.Options(tp, 0, (long) blocksNeeded * blockSize, blockSize, 1,
+                CpuBackend.kvDtype(kvCacheDtype, "--kv-cache-dtype")))) {
           if (adapter != null) {
             backend.loadAdapter(0, LoraAdapter.load("adapter", adapter, files.config()));
           }
@@ -183,6 +188,7 @@ final class ModelCommand implements Runnable {
           root.put("adapter", adapter == null ? null : adapter.toAbsolutePath().toString());
           root.put("tp", tp);
           root.put("chunk", step);
+          root.put("kv_cache_dtype", backend.kvCacheDtype().name().toLowerCase(java.util.Locale.ROOT));
           if (prompt != null && tokens == null) {
             root.put("prompt", prompt);
           }

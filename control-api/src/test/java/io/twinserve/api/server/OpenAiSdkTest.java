@@ -49,6 +49,8 @@ class OpenAiSdkTest {
   private static OpenAIClient defaultClient;
   private static String sim;
   private static String live;
+  private static String liveModel;
+  private static String cpuPool;
 
   @BeforeAll
   static void deploy(TestServer s) throws Exception {
@@ -71,8 +73,8 @@ class OpenAiSdkTest {
         + " \"time_scale\": 1000}");
 
     live = s.unique("sdk-live");
-    String cpuPool = s.unique("sdk-cpu");
-    String liveModel = s.unique("sdk-tiny");
+    cpuPool = s.unique("sdk-cpu");
+    liveModel = s.unique("sdk-tiny");
     s.create("/api/compute-pools", "{\"name\": \"" + cpuPool + "\", \"gpu\": \"cpu\"}");
     s.create("/api/models", "{\"name\": \"" + liveModel + "\", \"path\": \"" + modelDir + "\"}");
     s.create("/api/models/" + liveModel + "/adapters", "{\"name\": \"fr\", \"path\": \"" + adapterDir + "\"}");
@@ -84,6 +86,25 @@ class OpenAiSdkTest {
         .responseValidation(true).timeout(Duration.ofSeconds(60)).build();
     defaultClient = OpenAIOkHttpClient.builder().baseUrl(s.uri() + "/v1").apiKey(s.adminKey()).maxRetries(0)
         .timeout(Duration.ofSeconds(60)).build();
+  }
+
+  @Test
+  void liveDeploymentsCheckTheKvCacheDtypeAndItsSizeWhenDeployed() {
+    String name = server.unique("sdk-live-kv");
+    String fp8 = "{\"name\": \"" + name + "\", \"model\": \"" + liveModel + "\", \"mode\": \"live\","
+        + " \"compute_config\": {\"kv_cache_len\": 1024, \"kv_cache_dtype\": \"fp8\"},"
+        + " \"placement\": {\"compute_pools\": [\"" + cpuPool + "\"]}}";
+    TestServer.Reply r = server.post("/api/deployments", server.adminKey(), fp8);
+    assertThat(r.status()).as(r.body()).isEqualTo(400);
+    assertThat(r.error().path("message").asText())
+        .contains("compute_config.kv_cache_dtype 'fp8' is not supported by the CPU backend");
+    // 2^30 tokens x 2 layers x 2 (K, V) x 32 (K/V width) x 2 bytes = 256 GiB of bf16: beyond any test heap
+    String huge = fp8.replace("\"kv_cache_len\": 1024, \"kv_cache_dtype\": \"fp8\"",
+        "\"kv_cache_len\": 1073741824, \"kv_cache_dtype\": \"auto\"");
+    r = server.post("/api/deployments", server.adminKey(), huge);
+    assertThat(r.status()).as(r.body()).isEqualTo(422);
+    assertThat(r.error().path("message").asText()).contains("its KV cache needs 256.00 GiB (1073741824 tokens x 1"
+        + " replicas, bf16)");
   }
 
   private static void cli(String... args) {

@@ -2,6 +2,7 @@ package io.twinserve.engine.cpu;
 
 import io.twinserve.engine.backend.Backend;
 import io.twinserve.engine.backend.ForwardBatch;
+import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.engine.model.ModelFiles;
@@ -15,12 +16,26 @@ import java.util.List;
  * batched multi-adapter LoRA and tensor parallelism. With {@code tp = N} the weights are split as
  * Megatron-LM splits them (q, k, v, gate and up by output rows, o and down by input columns), each shard
  * keeps the KV cache of its own heads, shards compute in parallel, and their partial outputs are summed
- * in shard order (the all-reduce) after attention and after the MLP.
+ * in shard order (the all-reduce) after attention and after the MLP. The KV cache is stored as bf16, or as
+ * float32 for float32 models or when asked ({@link Options#kvDtype}).
  */
 public final class CpuBackend implements Backend {
-  /** How to build the backend. */
-  public record Options(int tensorParallel, int threads, long kvCacheTokens, int blockSize, int adapterSlots) {
+  /**
+   * How to build the backend.
+   *
+   * @param kvDtype how the KV cache is stored: {@code BF16} or {@code F32}; null picks the model's
+   *     (bf16 for bf16 and f16 models, f32 for f32 models)
+   */
+  public record Options(int tensorParallel, int threads, long kvCacheTokens, int blockSize, int adapterSlots,
+      DType kvDtype) {
+    public Options(int tensorParallel, int threads, long kvCacheTokens, int blockSize, int adapterSlots) {
+      this(tensorParallel, threads, kvCacheTokens, blockSize, adapterSlots, null);
+    }
+
     public Options {
+      if (kvDtype == DType.F16) {
+        throw new IllegalArgumentException("kv_cache_dtype f16: the CPU backend stores the KV cache as bf16 or f32");
+      }
       if (tensorParallel < 1) {
         throw new IllegalArgumentException("tp must be >= 1, got " + tensorParallel);
       }
@@ -45,6 +60,7 @@ public final class CpuBackend implements Backend {
   private final float[][] inputNorm;
   private final float[][] postNorm;
   private final int numBlocks;
+  private final DType kvDtype;
   // per-step buffers, grown to the largest step seen
   private float[] x = new float[0];
   private float[] xn = new float[0];
@@ -64,6 +80,7 @@ public final class CpuBackend implements Backend {
     this.par = new Parallel(options.threads() > 0 ? options.threads() : Runtime.getRuntime().availableProcessors());
     this.rope = new Rope(c);
     this.numBlocks = (int) Math.min(Integer.MAX_VALUE, options.kvCacheTokens() / options.blockSize());
+    this.kvDtype = options.kvDtype() != null ? options.kvDtype() : c.dtype() == DType.F32 ? DType.F32 : DType.BF16;
     this.lora = new LoraSlots(c, options.adapterSlots());
     this.finalNorm = model.finalNorm().toFloats();
     int layers = c.numLayers();
@@ -97,6 +114,25 @@ public final class CpuBackend implements Backend {
   @Override
   public int adapterSlots() {
     return lora.count();
+  }
+
+  /**
+   * The KV dtype a command line or spec names: {@code auto} (null: the model's), {@code bf16} or
+   * {@code f32}; {@code field} names where it came from in the error.
+   */
+  public static DType kvDtype(String name, String field) {
+    return switch (name == null ? "auto" : name.toLowerCase(java.util.Locale.ROOT)) {
+      case "auto" -> null;
+      case "bf16", "bfloat16" -> DType.BF16;
+      case "f32", "fp32", "float32" -> DType.F32;
+      default -> throw new IllegalArgumentException(field + " '" + name + "' is not supported by the CPU backend;"
+          + " expected auto (bf16 for bf16 and f16 models, f32 for f32 models), bf16 or f32");
+    };
+  }
+
+  /** How the KV cache is stored: bf16 or f32. */
+  public DType kvCacheDtype() {
+    return kvDtype;
   }
 
   public int tensorParallel() {
@@ -138,8 +174,8 @@ public final class CpuBackend implements Backend {
     final float[][][] bias;
     final float[][] qNorm;
     final float[][] kNorm;
-    final float[][] keyCache;
-    final float[][] valueCache;
+    final KvLayer[] keyCache;
+    final KvLayer[] valueCache;
     float[] q = new float[0];
     float[] k = new float[0];
     float[] v = new float[0];
@@ -160,12 +196,12 @@ public final class CpuBackend implements Backend {
       bias = new float[layers][][];
       qNorm = new float[layers][];
       kNorm = new float[layers][];
-      keyCache = new float[layers][];
-      valueCache = new float[layers][];
-      long cacheFloats = (long) numBlocks * options.blockSize() * kvHeads * hd;
-      if (cacheFloats > Integer.MAX_VALUE - 16) {
-        throw new IllegalArgumentException("kv_cache_len " + options.kvCacheTokens() + " needs " + cacheFloats
-            + " floats per layer and shard; the CPU backend holds at most " + (Integer.MAX_VALUE - 16));
+      keyCache = new KvLayer[layers];
+      valueCache = new KvLayer[layers];
+      long cacheElements = (long) numBlocks * options.blockSize() * kvHeads * hd;
+      if (cacheElements > Integer.MAX_VALUE - 16) {
+        throw new IllegalArgumentException("kv_cache_len " + options.kvCacheTokens() + " needs " + cacheElements
+            + " values per layer and shard; the CPU backend holds at most " + (Integer.MAX_VALUE - 16));
       }
       for (int l = 0; l < layers; l++) {
         ModelFiles.LayerWeights w = model.layers().get(l);
@@ -187,8 +223,8 @@ public final class CpuBackend implements Backend {
           qNorm[l] = w.qNorm().toFloats();
           kNorm[l] = w.kNorm().toFloats();
         }
-        keyCache[l] = new float[(int) cacheFloats];
-        valueCache[l] = new float[(int) cacheFloats];
+        keyCache[l] = new KvLayer(kvDtype, (int) cacheElements);
+        valueCache[l] = new KvLayer(kvDtype, (int) cacheElements);
       }
     }
 
@@ -221,8 +257,8 @@ public final class CpuBackend implements Backend {
       float[][] bs = bias[layer];
       float eps = (float) c.rmsNormEps();
       int blockSize = options.blockSize();
-      float[] kc = keyCache[layer];
-      float[] vc = valueCache[layer];
+      KvLayer kc = keyCache[layer];
+      KvLayer vc = valueCache[layer];
       par.forRange(tokens, 8, (from, to) -> {
         for (int t = from; t < to; t++) {
           if (bs != null) {
@@ -247,9 +283,9 @@ public final class CpuBackend implements Backend {
             rope.rotate(k, t * kvLocal + kh * hd, pos);
           }
           for (int kh = 0; kh < kvHeads; kh++) {
-            int cacheAt = Kernels.blockRow(block, kvHeads, kh, blockSize, hd) + inBlock * hd;
-            System.arraycopy(k, t * kvLocal + kh * hd, kc, cacheAt, hd);
-            System.arraycopy(v, t * kvLocal + kh * hd, vc, cacheAt, hd);
+            int cacheAt = Kernels.blockRow(block, numBlocks, kh, blockSize, hd) + inBlock * hd;
+            kc.store(k, t * kvLocal + kh * hd, cacheAt, hd);
+            vc.store(v, t * kvLocal + kh * hd, cacheAt, hd);
           }
         }
       });
@@ -270,7 +306,7 @@ public final class CpuBackend implements Backend {
             scores = Kernels.scratch(need);
           }
           int at = t * qLocal + kh * group * hd;
-          Kernels.attendGroup(q, at, group, kc, vc, b, s, first, pos, blockSize, kvHeads, kh, hd, scale, scores, att,
+          Kernels.attendGroup(q, at, group, kc, vc, b, s, first, pos, blockSize, numBlocks, kh, hd, scale, scores, att,
               at);
         }
       });

@@ -30,25 +30,35 @@ class ForwardPassTest {
   // per step, per sequence: [from, count]; step 2 has S1's decode token
   private static final int[][][] STEPS = {{{0, 7}, {0, 9}, {0, 4}}, {{7, 4}, {9, 1}, {4, 2}}};
 
-  @ParameterizedTest(name = "{0} {1} tp={2} shards={3}")
-  @CsvSource({"LLAMA,BF16,1,1", "QWEN2,BF16,1,2", "QWEN3,F16,1,1", "MISTRAL,F32,1,3", "LLAMA,BF16,2,1",
-      "QWEN3,BF16,2,2"})
+  /**
+   * kv: the KV cache's dtype, or AUTO for the backend's choice (bf16 for bf16 and f16 models, f32 for f32).
+   * heads/kvHeads/headDim: query heads per K/V head of 2 (per shard), 4 and 6 (the attention kernel takes
+   * four heads at a time, then one), and head dimensions of 16, 32 and 24 (a vector tail).
+   */
+  @ParameterizedTest(name = "{0} {1} tp={2} shards={3} kv={4} heads={5}/{6}x{7}")
+  @CsvSource({"LLAMA,BF16,1,1,F32,4,2,16", "LLAMA,BF16,1,1,AUTO,4,2,16", "QWEN2,BF16,1,2,AUTO,8,2,32",
+      "QWEN3,F16,1,1,AUTO,4,2,16", "MISTRAL,F32,1,3,AUTO,12,2,24", "MISTRAL,F32,1,1,BF16,12,2,24",
+      "LLAMA,BF16,2,1,AUTO,16,4,16", "QWEN3,BF16,2,2,F32,12,2,24", "LLAMA,BF16,1,1,AUTO,12,2,24"})
   void batchedPagedMultiAdapterLogitsEqualThePlainReferenceAtEveryPosition(Architecture arch, DType dtype, int tp,
-      int shards) throws Exception {
-    Path base = TinyModels.model(tmp.resolve("m"), arch, dtype, shards);
+      int shards, String kv, int heads, int kvHeads, int headDim) throws Exception {
+    Path base = TinyModels.model(tmp.resolve("m"), TinyModels.config(arch, dtype, heads, kvHeads, headDim), shards);
     Path a0 = TinyModels.adapter(base, tmp.resolve("a0"), 4, List.of(Projection.values()), 11);
     Path a1 = TinyModels.adapter(base, tmp.resolve("a1"), 8, List.of(Projection.Q, Projection.V, Projection.O,
         Projection.DOWN), 12);
     try (ModelFiles model = ModelFiles.open(base);
-        CpuBackend backend = new CpuBackend(model, new CpuBackend.Options(tp, 2, 256, 4, 2))) {
+        CpuBackend backend = new CpuBackend(model, new CpuBackend.Options(tp, 2, 256, 4, 2,
+            kv.equals("AUTO") ? null : DType.valueOf(kv)))) {
+      DType expectedKv = kv.equals("AUTO") ? (dtype == DType.F32 ? DType.F32 : DType.BF16) : DType.valueOf(kv);
+      assertThat(backend.kvCacheDtype()).isEqualTo(expectedKv);
+      boolean bf16Kv = expectedKv == DType.BF16;
       LoraAdapter l0 = LoraAdapter.load("a0", a0, model.config());
       LoraAdapter l1 = LoraAdapter.load("a1", a1, model.config());
       backend.loadAdapter(0, l0);
       backend.loadAdapter(1, l1);
       double[][][] expected = {
-          new ReferenceForward(model, l0).logits(TOKENS[0]),
-          new ReferenceForward(model, l1).logits(TOKENS[1]),
-          new ReferenceForward(model, null).logits(TOKENS[2])};
+          new ReferenceForward(model, l0, bf16Kv).logits(TOKENS[0]),
+          new ReferenceForward(model, l1, bf16Kv).logits(TOKENS[1]),
+          new ReferenceForward(model, null, bf16Kv).logits(TOKENS[2])};
       // scattered, shuffled blocks: paging must not depend on contiguity
       List<Integer> free = new ArrayList<>();
       for (int i = 0; i < 64; i++) {

@@ -9,14 +9,21 @@ import io.twinserve.engine.model.Tensor;
 /**
  * A deliberately plain forward pass to check the backend against: one sequence, a dense KV cache,
  * double-precision scalar loops written straight from the transformers modelling code, and the
- * adapter merged into dense weights as {@code W + (alpha / r) B A}.
+ * adapter merged into dense weights as {@code W + (alpha / r) B A}. With {@code bf16Kv} the keys and
+ * values are rounded to bfloat16 before attention reads them, as a bf16 KV cache stores them.
  */
 final class ReferenceForward {
   private final ModelConfig c;
   private final ModelFiles m;
   private final double[][][] w; // [layer][projection] dense row-major out x in, adapter merged
+  private final boolean bf16Kv;
 
   ReferenceForward(ModelFiles model, LoraAdapter adapter) {
+    this(model, adapter, false);
+  }
+
+  ReferenceForward(ModelFiles model, LoraAdapter adapter, boolean bf16Kv) {
+    this.bf16Kv = bf16Kv;
     this.m = model;
     this.c = model.config();
     w = new double[c.numLayers()][Projection.values().length][];
@@ -88,6 +95,10 @@ final class ReferenceForward {
             headNorm(k[t], head * hd, lw.kNorm());
           }
           rope(k[t], head * hd, t);
+        }
+        if (bf16Kv) {
+          roundToBf16(k[t]);
+          roundToBf16(v[t]);
         }
       }
       for (int t = 0; t < n; t++) {
@@ -219,6 +230,12 @@ final class ReferenceForward {
       double sin = Math.sin(pos * freq);
       v[off + i] = a * cos - b * sin;
       v[off + i + half] = b * cos + a * sin;
+    }
+  }
+
+  private static void roundToBf16(double[] a) {
+    for (int i = 0; i < a.length; i++) {
+      a[i] = io.twinserve.engine.model.DType.fromBf16(io.twinserve.engine.model.DType.toBf16((float) a[i]));
     }
   }
 }

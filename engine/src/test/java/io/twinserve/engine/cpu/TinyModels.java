@@ -14,11 +14,20 @@ final class TinyModels {
   private TinyModels() {}
 
   static ModelConfig config(Architecture arch, DType dtype) {
-    return RandomModel.config(arch, 2, 64, 96, 4, 2, 16, 300, dtype, arch == Architecture.QWEN2, 1, List.of(2));
+    return config(arch, dtype, 4, 2, 16);
+  }
+
+  static ModelConfig config(Architecture arch, DType dtype, int heads, int kvHeads, int headDim) {
+    return RandomModel.config(arch, 2, 64, 96, heads, kvHeads, headDim, 300, dtype, arch == Architecture.QWEN2, 1,
+        List.of(2));
   }
 
   static Path model(Path dir, Architecture arch, DType dtype, int shards) throws IOException {
-    RandomModel.write(new RandomModel.Spec(config(arch, dtype), 7, shards), dir);
+    return model(dir, config(arch, dtype), shards);
+  }
+
+  static Path model(Path dir, ModelConfig config, int shards) throws IOException {
+    RandomModel.write(new RandomModel.Spec(config, 7, shards), dir);
     return dir;
   }
 

@@ -282,11 +282,22 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
     }
   }
 
-  /** The CPU engine keeps its KV cache in float32 on the heap: it must fit next to what is already used. */
+  /**
+   * The CPU engine keeps its KV cache on the heap (bf16, or float32 for float32 models or when asked): it
+   * must fit next to what is already used.
+   */
   private void checkHeap(ModelsRecord model, ReplicaSpec replica, RegistryService.Placement placement, String name) {
     ModelConfig c = ModelConfig.read(Path.of(model.getPath(), "config.json"));
+    io.twinserve.engine.model.DType kvDtype;
+    try {
+      kvDtype = DeploymentRuntime.liveKvDtype(replica);
+    } catch (IllegalArgumentException e) {
+      throw ApiException.badRequest("compute_config.kv_cache_dtype", e.getMessage());
+    }
+    boolean f32 = kvDtype == io.twinserve.engine.model.DType.F32
+        || (kvDtype == null && c.dtype() == io.twinserve.engine.model.DType.F32);
     long kvTokens = replica.kvCacheLen() == null ? 8192 : replica.kvCacheLen();
-    long perReplica = 2L * c.numLayers() * c.kvDim() * Float.BYTES * kvTokens;
+    long perReplica = 2L * c.numLayers() * c.kvDim() * (f32 ? Float.BYTES : 2) * kvTokens;
     long need = perReplica * placement.minReplicas();
     Runtime rt = Runtime.getRuntime();
     long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
@@ -294,9 +305,9 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
     if (need + reserve > free) {
       throw new ApiException(HttpStatus.UNPROCESSABLE_ENTITY, "invalid_request_error", "compute_config.kv_cache_len",
           "insufficient_memory", String.format(Locale.ROOT, "deployment '%s' does not fit in this server's memory:"
-              + " its KV cache needs %.2f GiB (%d tokens x %d replicas, float32) and %.2f GiB is free; short by"
+              + " its KV cache needs %.2f GiB (%d tokens x %d replicas, %s) and %.2f GiB is free; short by"
               + " %.2f GiB. Lower kv_cache_len or raise the JVM heap (-Xmx)", name, need / 1073741824.0, kvTokens,
-              placement.minReplicas(), free / 1073741824.0, (need + reserve - free) / 1073741824.0));
+              placement.minReplicas(), f32 ? "float32" : "bf16", free / 1073741824.0, (need + reserve - free) / 1073741824.0));
     }
   }
 

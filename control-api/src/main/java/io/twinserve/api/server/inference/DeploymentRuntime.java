@@ -64,6 +64,12 @@ public final class DeploymentRuntime implements AutoCloseable {
     }
   }
 
+  /** The CPU engine's KV dtype for a replica's {@code kv_cache_dtype}: null for auto (the model's). */
+  static io.twinserve.engine.model.DType liveKvDtype(ReplicaSpec r) {
+    return CpuBackend.kvDtype(r.kvCacheDtype() == null ? null : r.kvCacheDtype().or("auto"),
+        "compute_config.kv_cache_dtype");
+  }
+
   /** A live deployment on the CPU engine: {@code settings.replicas()} copies of the model in this process. */
   public static DeploymentRuntime live(Settings s, Path modelDir, List<AdapterDef> adapters) {
     Tokenizer tokenizer = Tokenizer.load(modelDir.resolve("tokenizer.json"));
@@ -79,7 +85,7 @@ public final class DeploymentRuntime implements AutoCloseable {
         resources.add(files);
         long kv = r.kvCacheLen() == null ? 8192 : r.kvCacheLen();
         CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(r.tp(), 0, kv, r.blockSize(),
-            Math.max(1, r.maxAdapters())));
+            Math.max(1, r.maxAdapters()), liveKvDtype(r)));
         int maxModelLen = (int) Math.min(r.maxModelLen() == null ? Integer.MAX_VALUE : r.maxModelLen(),
             Math.min(files.config().maxPositionEmbeddings(), kv));
         LiveEngine engine = new LiveEngine(backend, new LiveConfig(r.maxNumSeqs(), r.maxNumBatchedTokens(),
