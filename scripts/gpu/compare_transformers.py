@@ -27,6 +27,9 @@ TOLERANCES = {
     # bfloat16: activations rounded to 8 bits of mantissa at every layer
     torch.bfloat16: 5e-2,
 }
+# a bf16 KV cache rounds every key and value to 8 bits of mantissa (1.5e-3 on these models, measured
+# against the same pass with a float32 cache), so the float64 and float32 bounds widen to this
+BF16_KV_TOLERANCE = 5e-3
 
 
 def resolve(path, base):
@@ -81,10 +84,13 @@ def main():
             same, theirs = check_tokens(model_dir, data["prompt"], data["tokens"])
             results.append({"case": name, "check": "token ids vs tokenizers", "ok": same,
                             "ours": data["tokens"], "theirs": theirs})
-            print(f"{name:22s} token ids ({len(data['tokens'])}) vs tokenizers library: "
+            print(f"{name:28s} token ids ({len(data['tokens'])}) vs tokenizers library: "
                   f"{'equal  ok' if same else 'DIFFER  FAIL'}")
         scale = ours.abs().max().item()
+        kv = data.get("kv_cache_dtype", "f32")
         for dtype, tolerance in TOLERANCES.items():
+            if kv == "bf16":
+                tolerance = max(tolerance, BF16_KV_TOLERANCE)
             theirs = transformers_logits(model_dir, adapter_dir, data["tokens"], dtype, args.device)
             if theirs.shape != ours.shape:
                 raise SystemExit(f"{case}: transformers gave logits of shape {tuple(theirs.shape)}, "
@@ -93,11 +99,11 @@ def main():
             rel_l2 = ((theirs - ours).norm() / theirs.norm()).item()
             argmax = (theirs.argmax(-1) == ours.argmax(-1)).float().mean().item()
             ok = bool(diff <= tolerance) and not torch.isnan(theirs).any().item()
-            results.append({"case": name, "dtype": str(dtype), "positions": ours.shape[0],
+            results.append({"case": name, "dtype": str(dtype), "kv_cache_dtype": kv, "positions": ours.shape[0],
                             "tp": data.get("tp", 1), "chunk": data.get("chunk"),
                             "max_abs_over_max_logit": diff, "rel_l2": rel_l2,
                             "argmax_agreement": argmax, "tolerance": tolerance, "ok": ok})
-            print(f"{name:22s} {str(dtype):14s} max|diff|/max|logit| {diff:.2e} "
+            print(f"{name:28s} {str(dtype):14s} max|diff|/max|logit| {diff:.2e} "
                   f"rel L2 {rel_l2:.2e} (tol {tolerance:.0e}) argmax {argmax:6.1%}  {'ok' if ok else 'FAIL'}")
     failures = sum(1 for r in results if not r["ok"])
     print(f"{len(results)} checks over {len(cases)} cases, {failures} failed")

@@ -13,6 +13,8 @@
 #   llama-tied*                      tied embeddings, f16 weights in two safetensors shards
 #   ARCH.prompt                      a text prompt tokenized by twinserve; the script also checks
 #                                    the ids against the `tokenizers` library
+# Each case runs twice: with the KV cache the engine picks (bf16 for these bf16 and f16 models, as
+# serving stores it) and, suffixed .kvf32, with a float32 KV cache (float32 arithmetic throughout).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 out=${1:-$root/out/gpu-compare}
@@ -27,21 +29,33 @@ for arch in llama qwen2 qwen3 mistral; do
   "$ts" model init-random --arch "$arch" --layers 2 --hidden 128 --heads 4 --kv-heads 2 --vocab 600 --seed 5 -o "$m"
   "$ts" adapter init-random --base "$m" --rank 8 --seed 1 -o "$m-a8"
   "$ts" adapter init-random --base "$m" --rank 32 --targets q_proj,v_proj,o_proj,down_proj --seed 2 -o "$m-a32"
-  "$ts" model logits --model "$m" --tokens "$tokens" -o "$m.logits.json"
-  "$ts" model logits --model "$m" --adapter "$m-a8" --tokens "$tokens" -o "$m-a8.logits.json"
-  "$ts" model logits --model "$m" --adapter "$m-a32" --tokens "$tokens" -o "$m-a32.logits.json"
-  "$ts" model logits --model "$m" --tokens "$long" --chunk 48 -o "$m.long.logits.json"
-  "$ts" model logits --model "$m" --adapter "$m-a8" --tokens "$long" --chunk 48 -o "$m-a8.long.logits.json"
-  "$ts" model logits --model "$m" --adapter "$m-a32" --tokens "$decode" --chunk 1 -o "$m-a32.decode.logits.json"
-  "$ts" model logits --model "$m" --prompt "$prompt" -o "$m.prompt.logits.json"
+  for kv in auto f32; do
+    x=$([ "$kv" = f32 ] && echo .kvf32 || true)
+    logits() { "$ts" model logits --kv-cache-dtype "$kv" "$@"; }
+    logits --model "$m" --tokens "$tokens" -o "$m$x.logits.json"
+    logits --model "$m" --adapter "$m-a8" --tokens "$tokens" -o "$m-a8$x.logits.json"
+    logits --model "$m" --adapter "$m-a32" --tokens "$tokens" -o "$m-a32$x.logits.json"
+    logits --model "$m" --tokens "$long" --chunk 48 -o "$m.long$x.logits.json"
+    logits --model "$m" --adapter "$m-a8" --tokens "$long" --chunk 48 -o "$m-a8.long$x.logits.json"
+    logits --model "$m" --adapter "$m-a32" --tokens "$decode" --chunk 1 -o "$m-a32.decode$x.logits.json"
+    logits --model "$m" --prompt "$prompt" -o "$m.prompt$x.logits.json"
+  done
 done
 m="$out/llama"
-"$ts" model logits --model "$m" --tokens "$long" --tp 2 -o "$m.tp2.logits.json"
-"$ts" model logits --model "$m" --adapter "$m-a8" --tokens "$long" --tp 2 -o "$m-a8.tp2.logits.json"
+for kv in auto f32; do
+  x=$([ "$kv" = f32 ] && echo .kvf32 || true)
+  "$ts" model logits --kv-cache-dtype "$kv" --model "$m" --tokens "$long" --tp 2 -o "$m.tp2$x.logits.json"
+  "$ts" model logits --kv-cache-dtype "$kv" --model "$m" --adapter "$m-a8" --tokens "$long" --tp 2 \
+    -o "$m-a8.tp2$x.logits.json"
+done
 m="$out/llama-tied"
 "$ts" model init-random --arch llama --layers 3 --hidden 192 --heads 6 --kv-heads 2 --vocab 600 \
   --tie-embeddings --dtype f16 --shards 2 --seed 9 -o "$m"
 "$ts" adapter init-random --base "$m" --rank 16 --seed 3 -o "$m-a16"
-"$ts" model logits --model "$m" --tokens "$long" --chunk 64 -o "$m.long.logits.json"
-"$ts" model logits --model "$m" --adapter "$m-a16" --tokens "$long" --chunk 64 -o "$m-a16.long.logits.json"
+for kv in auto f32; do
+  x=$([ "$kv" = f32 ] && echo .kvf32 || true)
+  "$ts" model logits --kv-cache-dtype "$kv" --model "$m" --tokens "$long" --chunk 64 -o "$m.long$x.logits.json"
+  "$ts" model logits --kv-cache-dtype "$kv" --model "$m" --adapter "$m-a16" --tokens "$long" --chunk 64 \
+    -o "$m-a16.long$x.logits.json"
+done
 echo "wrote $out"
