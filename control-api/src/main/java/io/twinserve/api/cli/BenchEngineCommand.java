@@ -58,6 +58,11 @@ final class BenchEngineCommand implements Callable<Integer> {
   @Option(names = "--steps", paramLabel = "N", description = "Timed decode steps per batch size (default 10; --quick 3).")
   Integer steps;
 
+  @Option(names = "--attention", split = ",", paramLabel = "BATCH,CONTEXT",
+      description = "The KV-cache comparison: a decode step of BATCH sequences after CONTEXT cached tokens each,"
+          + " with a float32 and a bf16 KV cache (default 16,1024; --quick 4,64; 0,0 skips it).")
+  List<Integer> attention;
+
   @Option(names = "--copy-mib", paramLabel = "MIB", description = "Copy buffer size (default 1024; --quick 64).")
   Integer copyMib;
 
@@ -79,7 +84,8 @@ final class BenchEngineCommand implements Callable<Integer> {
         or(headDim, base.headDim()), or(vocab, base.vocab()), base.tiedEmbeddings());
     Path cacheRoot = cache != null ? cache : Path.of(System.getProperty("java.io.tmpdir"), "twinserve-bench-models");
     EngineBenchmark.Options o = new EngineBenchmark.Options(shape, seed, cacheRoot, threads, or(prompt, quick ? 16 : 128),
-        batches, quick ? 2 : 5, or(steps, quick ? 3 : 10), (long) or(copyMib, quick ? 64 : 1024) << 20, 5);
+        batches, quick ? 2 : 5, or(steps, quick ? 3 : 10), (long) or(copyMib, quick ? 64 : 1024) << 20, 5,
+        attentionArg(0, quick ? 4 : 16), attentionArg(1, quick ? 64 : 1024));
     boolean interactive = System.console() != null && System.console().isTerminal();
     EngineBenchmark.Result r = EngineBenchmark.run(o, stage -> {
       if (interactive) {
@@ -118,11 +124,27 @@ final class BenchEngineCommand implements Callable<Integer> {
           d.stepMsMedian()), d.tokensPerSecond(), d.weightBytesPerSecond() / 1e9, d.fractionOfCopyBandwidth(),
           d.fractionOfReadBandwidth(), d.fractionOfMappedWeightsRead());
     }
+    for (EngineBenchmark.Attention a : r.attention()) {
+      out.printf(Locale.ROOT, "%-44s %13.1f ms  %s%n", String.format(Locale.ROOT,
+          "decode batch %d, ctx %d, %s KV cache (%.2f GB)", a.batch(), a.context(), a.kvDtype(), a.kvCacheBytes() / 1e9),
+          a.stepMsMedian(), a.kvDtype().equals("f32") ? "1.00 (baseline)" : String.format(Locale.ROOT, "%.2f x f32",
+              a.ratioToF32()));
+    }
     out.printf(Locale.ROOT, "weights streamed per decode step: %.3f GB (all layers and the LM head, bf16)%n",
         r.weightBytesPerStep() / 1e9);
     out.println("copy GB/s counts read + write bytes (STREAM copy convention); x copy = weight bytes per step x steps/s"
         + " / copy GB/s; x read and x mapped: the same over the read-only GB/s of the buffer and of the mapped weights");
     return 0;
+  }
+
+  private int attentionArg(int i, int dflt) {
+    if (attention == null) {
+      return dflt;
+    }
+    if (attention.size() != 2) {
+      throw new IllegalArgumentException("--attention takes BATCH,CONTEXT (two numbers), got " + attention);
+    }
+    return attention.get(i);
   }
 
   private static int or(Integer v, int dflt) {
@@ -150,6 +172,7 @@ final class BenchEngineCommand implements Callable<Integer> {
     doc.put("prefill_ms", r.prefillMs());
     doc.put("weight_bytes_per_step", r.weightBytesPerStep());
     doc.put("decodes", r.decodes());
+    doc.put("attention", r.attention());
     return doc;
   }
 }

@@ -55,10 +55,29 @@ class EngineProfileCommandsTest {
       assertThat(d.path("last_context_tokens").asInt()).isEqualTo(r.path("prompt_tokens").asInt() + d.path("steps").asInt() - 1);
     }
 
+    // the KV-cache comparison: the float32 cache is the baseline, bf16 takes half its bytes
+    JsonNode attention = r.path("attention");
+    assertThat(attention).hasSize(2);
+    assertThat(attention.get(0).path("kv_dtype").asText()).isEqualTo("f32");
+    assertThat(attention.get(0).path("ratio_to_f32").asDouble()).isEqualTo(1.0);
+    assertThat(attention.get(1).path("kv_dtype").asText()).isEqualTo("bf16");
+    assertThat(attention.get(1).path("kv_cache_bytes").asLong() * 2).isEqualTo(attention.get(0).path("kv_cache_bytes").asLong());
+    assertThat(attention.get(1).path("ratio_to_f32").asDouble()).isCloseTo(attention.get(1).path("step_ms_median")
+        .asDouble() / attention.get(0).path("step_ms_median").asDouble(), within(1e-9));
+    for (JsonNode a : attention) {
+      assertThat(a.path("batch").asInt()).isEqualTo(4);
+      assertThat(a.path("context").asInt()).isEqualTo(64);
+      assertThat(a.path("step_ms_median").asDouble()).isPositive();
+    }
+
     Cli table = Cli.run("bench", "engine", "--quick", "--cache", cache.toString(), "--batches", "1,4");
     assertThat(table.exitCode()).as(table.err()).isZero();
     assertThat(table.out()).contains("(reused)").contains("STREAM copy").contains("memory read only").contains("the mapped weights of a step").contains("1.00 (baseline)")
-        .contains("decode batch 1,").contains("decode batch 4,").doesNotContain("decode batch 32");
+        .contains("decode batch 1,").contains("decode batch 4,").doesNotContain("decode batch 32")
+        .contains("decode batch 4, ctx 64, f32 KV cache").contains("x f32");
+    Cli bad = Cli.run("bench", "engine", "--quick", "--cache", cache.toString(), "--attention", "4");
+    assertThat(bad.exitCode()).isEqualTo(1);
+    assertThat(bad.err()).contains("--attention takes BATCH,CONTEXT (two numbers), got [4]");
   }
 
   @Test

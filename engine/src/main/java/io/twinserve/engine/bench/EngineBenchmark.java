@@ -22,10 +22,17 @@ public final class EngineBenchmark {
    *
    * @param threads backend and copy threads; 0 for all cores
    * @param promptTokens the shared prompt, a whole number of 16-token KV blocks
+   * @param attentionBatch sequences of the attention comparison's decode step; 0 skips it
+   * @param attentionContext cached tokens of each of those sequences, in KV blocks of its own
    */
   public record Options(BenchModel model, long seed, Path cacheRoot, int threads, int promptTokens,
-      List<Integer> batches, int warmupSteps, int decodeSteps, long copyBytes, int copyRuns) {
+      List<Integer> batches, int warmupSteps, int decodeSteps, long copyBytes, int copyRuns, int attentionBatch,
+      int attentionContext) {
     public Options {
+      if (attentionBatch < 0 || attentionContext < 0) {
+        throw new IllegalArgumentException("attention batch and context must be >= 0, got " + attentionBatch + " and "
+            + attentionContext);
+      }
       if (promptTokens < BLOCK_SIZE || promptTokens % BLOCK_SIZE != 0) {
         throw new IllegalArgumentException("prompt tokens must be a positive multiple of " + BLOCK_SIZE + ", got "
             + promptTokens);
@@ -45,7 +52,15 @@ public final class EngineBenchmark {
       double tokensPerSecond, long weightBytesPerStep, double weightBytesPerSecond, double fractionOfCopyBandwidth,
       double fractionOfReadBandwidth, double fractionOfMappedWeightsRead) {}
 
-  /** The run's figures. */
+  /**
+   * A decode step of {@code batch} sequences each after {@code context} cached tokens in KV blocks of its
+   * own, with the KV cache stored as {@code kvDtype}: attention reads every sequence's K and V from memory.
+   *
+   * @param ratioToF32 step time over the float32 cache's in the same run (the baseline)
+   */
+  public record Attention(String kvDtype, int batch, int context, double stepMsMedian, long kvCacheBytes,
+      double ratioToF32) {}
+
   /**
    * The run's figures.
    *
@@ -54,7 +69,7 @@ public final class EngineBenchmark {
    */
   public record Result(BenchModel model, long parameters, long weightBytesPerStep, Path modelDir, boolean modelReused,
       int threads, CopyBandwidth.Result copy, double mappedWeightsReadBytesPerSecond, int promptTokens,
-      double prefillMs, List<Decode> decodes) {}
+      double prefillMs, List<Decode> decodes, List<Attention> attention) {}
 
   static final int BLOCK_SIZE = 16;
 
@@ -123,9 +138,63 @@ public final class EngineBenchmark {
             stepSeconds * 1e3, b / stepSeconds, weightBytes, weightRate, weightRate / copy.bytesPerSecond(),
             weightRate / copy.readBytesPerSecond(), weightRate / mappedRead));
       }
+      List<Attention> attention = o.attentionBatch() == 0 ? List.of()
+          : attention(files, o, threads, progress);
       return new Result(o.model(), o.model().parameters(), weightBytes, dir, reused, threads, copy, mappedRead,
-          o.promptTokens(), prefillMs, decodes);
+          o.promptTokens(), prefillMs, decodes, attention);
     }
+  }
+
+  /**
+   * The same long-context decode step with a float32 KV cache (the baseline) and a bf16 one, each backend
+   * built and closed in turn. The cache is not filled: the kernels' time does not depend on its values
+   * (float32 arithmetic on these CPUs takes as long on zeros, and zeros are no denormals), and filling it
+   * would take a prefill of every sequence's context, minutes on the 1B model.
+   */
+  private static List<Attention> attention(ModelFiles files, Options o, int threads, Consumer<String> progress) {
+    int b = o.attentionBatch();
+    int context = o.attentionContext();
+    int perSequence = (context + 1 + BLOCK_SIZE - 1) / BLOCK_SIZE;
+    long kvTokens = (long) b * perSequence * BLOCK_SIZE;
+    int vocab = files.config().vocabSize();
+    List<Attention> out = new ArrayList<>();
+    double baseline = 0;
+    for (io.twinserve.engine.model.DType kv : List.of(io.twinserve.engine.model.DType.F32,
+        io.twinserve.engine.model.DType.BF16)) {
+      progress.accept("attention, " + kv.name().toLowerCase(java.util.Locale.ROOT) + " KV cache");
+      try (CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(1, threads, kvTokens, BLOCK_SIZE, 0,
+          kv))) {
+        ForwardBatch batch = new ForwardBatch();
+        int[] table = new int[perSequence];
+        int[] one = new int[1];
+        for (int s = 0; s < b; s++) {
+          for (int i = 0; i < perSequence; i++) {
+            table[i] = s * perSequence + i;
+          }
+          one[0] = (int) ((3 + 7919L * (s + 1)) % vocab);
+          batch.add(one, 0, 1, context, -1, table, perSequence, true);
+        }
+        float[] logits = new float[b * vocab];
+        for (int i = 0; i < o.warmupSteps(); i++) {
+          backend.forward(batch, logits);
+        }
+        long[] ns = new long[o.decodeSteps()];
+        for (int i = 0; i < ns.length; i++) {
+          long t0 = System.nanoTime();
+          backend.forward(batch, logits);
+          ns[i] = System.nanoTime() - t0;
+        }
+        Arrays.sort(ns);
+        double ms = (ns.length % 2 == 1 ? ns[ns.length / 2] : (ns[ns.length / 2 - 1] + ns[ns.length / 2]) / 2.0) / 1e6;
+        if (baseline == 0) {
+          baseline = ms;
+        }
+        long bytes = 2L * files.config().numLayers() * files.config().kvDim() * kvTokens
+            * (kv == io.twinserve.engine.model.DType.F32 ? 4 : 2);
+        out.add(new Attention(kv.name().toLowerCase(java.util.Locale.ROOT), b, context, ms, bytes, ms / baseline));
+      }
+    }
+    return out;
   }
 
   /**
