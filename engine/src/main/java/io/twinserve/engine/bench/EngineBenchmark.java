@@ -189,8 +189,7 @@ public final class EngineBenchmark {
         if (baseline == 0) {
           baseline = ms;
         }
-        long bytes = 2L * files.config().numLayers() * files.config().kvDim() * kvTokens
-            * (kv == io.twinserve.engine.model.DType.F32 ? 4 : 2);
+        long bytes = 2L * files.config().numLayers() * files.config().kvDim() * kvTokens * kv.bytes();
         out.add(new Attention(kv.name().toLowerCase(java.util.Locale.ROOT), b, context, ms, bytes, ms / baseline));
       }
     }

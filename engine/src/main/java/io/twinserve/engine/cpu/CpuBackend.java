@@ -80,7 +80,7 @@ public final class CpuBackend implements Backend {
     this.par = new Parallel(options.threads() > 0 ? options.threads() : Runtime.getRuntime().availableProcessors());
     this.rope = new Rope(c);
     this.numBlocks = (int) Math.min(Integer.MAX_VALUE, options.kvCacheTokens() / options.blockSize());
-    this.kvDtype = options.kvDtype() != null ? options.kvDtype() : c.dtype() == DType.F32 ? DType.F32 : DType.BF16;
+    this.kvDtype = kvDtypeFor(options.kvDtype(), c.dtype());
     this.lora = new LoraSlots(c, options.adapterSlots());
     this.finalNorm = model.finalNorm().toFloats();
     int layers = c.numLayers();
@@ -128,6 +128,11 @@ public final class CpuBackend implements Backend {
       default -> throw new IllegalArgumentException(field + " '" + name + "' is not supported by the CPU backend;"
           + " expected auto (bf16 for bf16 and f16 models, f32 for f32 models), bf16 or f32");
     };
+  }
+
+  /** The KV cache's dtype for a requested one (null: auto) and the model's weights' dtype. */
+  public static DType kvDtypeFor(DType requested, DType modelDtype) {
+    return requested != null ? requested : modelDtype == DType.F32 ? DType.F32 : DType.BF16;
   }
 
   /** How the KV cache is stored: bf16 or f32. */

@@ -56,8 +56,4 @@ final class KvLayer {
   float get(int at) {
     return f32 != null ? f32[at] : Float.intBitsToFloat((bf16[at] & 0xFFFF) << 16);
   }
-
-  DType dtype() {
-    return f32 != null ? DType.F32 : DType.BF16;
-  }
 }

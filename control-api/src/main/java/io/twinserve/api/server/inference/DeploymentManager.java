@@ -8,6 +8,8 @@ import io.twinserve.api.db.generated.tables.records.DeploymentsRecord;
 import io.twinserve.api.db.generated.tables.records.ModelsRecord;
 import io.twinserve.api.server.ApiException;
 import io.twinserve.api.server.registry.RegistryService;
+import io.twinserve.engine.cpu.CpuBackend;
+import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.twin.deploy.DeploymentSpec;
@@ -288,16 +290,15 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
    */
   private void checkHeap(ModelsRecord model, ReplicaSpec replica, RegistryService.Placement placement, String name) {
     ModelConfig c = ModelConfig.read(Path.of(model.getPath(), "config.json"));
-    io.twinserve.engine.model.DType kvDtype;
+    DType kvDtype;
     try {
       kvDtype = DeploymentRuntime.liveKvDtype(replica);
     } catch (IllegalArgumentException e) {
       throw ApiException.badRequest("compute_config.kv_cache_dtype", e.getMessage());
     }
-    boolean f32 = kvDtype == io.twinserve.engine.model.DType.F32
-        || (kvDtype == null && c.dtype() == io.twinserve.engine.model.DType.F32);
+    DType stored = CpuBackend.kvDtypeFor(kvDtype, c.dtype());
     long kvTokens = replica.kvCacheLen() == null ? 8192 : replica.kvCacheLen();
-    long perReplica = 2L * c.numLayers() * c.kvDim() * (f32 ? Float.BYTES : 2) * kvTokens;
+    long perReplica = 2L * c.numLayers() * c.kvDim() * stored.bytes() * kvTokens;
     long need = perReplica * placement.minReplicas();
     Runtime rt = Runtime.getRuntime();
     long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
@@ -307,7 +308,8 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
           "insufficient_memory", String.format(Locale.ROOT, "deployment '%s' does not fit in this server's memory:"
               + " its KV cache needs %.2f GiB (%d tokens x %d replicas, %s) and %.2f GiB is free; short by"
               + " %.2f GiB. Lower kv_cache_len or raise the JVM heap (-Xmx)", name, need / 1073741824.0, kvTokens,
-              placement.minReplicas(), f32 ? "float32" : "bf16", free / 1073741824.0, (need + reserve - free) / 1073741824.0));
+              placement.minReplicas(), stored == DType.F32 ? "float32" : "bf16", free / 1073741824.0,
+              (need + reserve - free) / 1073741824.0));
     }
   }
 
