@@ -19,7 +19,11 @@ import io.twinserve.twin.profile.ModelProfile;
  *       from HBM on the roofline;
  *   <li>tensor parallelism: two all-reduces of the hidden states per layer (after attention and after
  *       the MLP, Shoeybi et al., "Megatron-LM", 2019), priced by an {@link AllReduceModel};
- *   <li>per-step, per-sequence and per-new-request overheads.
+ *   <li>with LoRA enabled, a cost of every step and one per reserved slot (a lone base-model request slows
+ *       down as slots are reserved), and per adapter token, alone and times the distinct adapters (the
+ *       multi-LoRA kernels' work grows with both: fitted jointly across batch sizes);
+ *   <li>per-step, per-sequence and per-new-request overheads, and the scheduler's scan of its waiting
+ *       queue (per waiting request).
  * </ul>
  *
  * <p>Weights are read at the model's weight dtype and K/V at its KV-cache dtype. With fp8 weights the
@@ -101,7 +105,11 @@ public final class RooflinePerfModel implements PerfModel {
     if (s.sequences == 0) {
       return 0;
     }
-    double t = p.stepOverheadNs() + p.perSequenceNs() * s.sequences + p.perNewRequestNs() * s.newRequests;
+    double t = p.stepOverheadNs() + p.perSequenceNs() * s.sequences + p.perNewRequestNs() * s.newRequests
+        + p.perWaitingNs() * s.waitingSequences;
+    if (s.loraSlots > 0) {
+      t += p.loraEnabledNs() + p.loraPerSlotNs() * s.loraSlots;
+    }
     t += linearNs(s.newTokens);
     if (decodeAttentionFlops == 0) {
       // one rate for all pairs, computed as before the decode rate existed: GPU results stay bit for bit
@@ -117,7 +125,8 @@ public final class RooflinePerfModel implements PerfModel {
       // the shape does not say which token uses which adapter: each adapter token counts the mean rank
       double tokenRanks = s.adapterTokens * ((double) s.adapterRankSum / s.distinctAdapters);
       t += p.loraFixedNs() + p.loraPerAdapterNs() * s.distinctAdapters + p.loraPerRankNs() * s.adapterRankSum
-          + p.loraPerTokenRankNs() * tokenRanks;
+          + p.loraPerTokenRankNs() * tokenRanks + p.loraPerTokenNs() * s.adapterTokens
+          + p.loraPerTokenAdapterNs() * s.adapterTokens * (double) s.distinctAdapters;
       t += roof(loraFlopsPerTokenRank * tokenRanks, loraBytesPerRank * s.adapterRankSum, linearFlops);
     }
     if (tp > 1) {
