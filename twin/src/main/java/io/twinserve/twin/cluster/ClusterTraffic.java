@@ -78,7 +78,7 @@ public final class ClusterTraffic implements Closeable {
           WorkloadSpec longer = new WorkloadSpec(w.name(), w.description(), w.seed(),
               w.durationS() == null ? null : w.durationS() * scale,
               w.requests() == null ? null : Math.round(w.requests() * scale), w.arrivals(), w.adapters(), w.lengths(),
-              w.sessions());
+              w.sessions(), w.client());
           WorkloadGenerator g = new WorkloadGenerator(scale == 1.0 ? w : longer, file.toAbsolutePath().getParent());
           for (Adapter a : g.adapters()) {
             ranks.put(a.id(), a.rank());
