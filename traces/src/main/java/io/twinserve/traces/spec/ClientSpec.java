@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.jsontype.TypeDeserializer;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import java.io.IOException;
 
@@ -38,10 +39,6 @@ public record ClientSpec(
     if (users != null && thinkTimeS == null) {
       thinkTimeS = new DistributionSpec.Fixed(0.0);
     }
-    if (maxOutstanding == null && users == null) {
-      throw new SpecException("", "is empty; give max_outstanding (a cap on requests in flight) or users"
-          + " (closed-loop users), or remove the block");
-    }
   }
 
   /** A client that only caps outstanding requests. */
@@ -52,6 +49,11 @@ public record ClientSpec(
   /** The same client with another cap (the command line's {@code --max-outstanding}). */
   public ClientSpec withMaxOutstanding(int cap) {
     return new ClientSpec(cap, users, thinkTimeS);
+  }
+
+  /** Whether it neither caps nor loops (an empty block, which a workload spec refuses). */
+  public boolean empty() {
+    return maxOutstanding == null && users == null;
   }
 
   /** Whether users send in a closed loop. */
@@ -71,6 +73,13 @@ public record ClientSpec(
         return new DistributionSpec.Fixed(seconds);
       }
       return ctxt.readValue(p, DistributionSpec.class);
+    }
+
+    // the polymorphic type handling of DistributionSpec would otherwise bypass the number case
+    @Override
+    public Object deserializeWithType(JsonParser p, DeserializationContext ctxt, TypeDeserializer types)
+        throws IOException {
+      return deserialize(p, ctxt);
     }
   }
 }

@@ -64,6 +64,11 @@ public record WorkloadSpec(
       throw new SpecException("sessions", "cannot be combined with trace arrivals; trace times are"
           + " request times, not session starts");
     }
+    // checked here rather than in ClientSpec, so that a misspelled key inside the block is reported as such
+    if (client != null && client.empty()) {
+      throw new SpecException("client", "is empty; give max_outstanding (a cap on requests in flight) or users"
+          + " (closed-loop users), or remove the block");
+    }
     if (sessions != null && client != null && client.closedLoop()) {
       throw new SpecException("client.users", "cannot be combined with sessions: closed-loop users send the"
           + " generator's requests in order, not each session's turns after their answers");
