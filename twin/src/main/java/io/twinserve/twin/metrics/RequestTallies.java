@@ -93,7 +93,9 @@ public final class RequestTallies implements StepListener {
   public void onFirstToken(Sequence s, long nowNs) {
     long ttftNs = nowNs - s.arrivalNs();
     ttft.recordValue(micros(ttftNs));
-    ttftFromIntended.recordValue(micros(nowNs - s.intendedNs()));
+    if (reportClient) {
+      ttftFromIntended.recordValue(micros(nowNs - s.intendedNs()));
+    }
     intervalFirstTokens++;
     intervalTtftSumNs += ttftNs;
     long waited = s.firstScheduledNs() - s.arrivalNs();
