@@ -131,12 +131,12 @@ public final class Calibrator {
       RooflineParams params = RooflineParams.defaults();
       params = fitLoads(load, name, model, gpu, params);
       if (scheduler != null) {
-        params = params.with(new double[] {scheduler[2]}, "per_waiting_ns");
+        params = params.with(new double[] {scheduler[2], scheduler[3]}, "per_waiting_ns", "per_blocked_waiting_ns");
       }
       boolean own = lent == null;
       if (!own) {
-        params = params.with(new double[] {lent.loraPerTokenNs(), lent.loraPerTokenAdapterNs()}, "lora_per_token_ns",
-            "lora_per_token_adapter_ns");
+        params = params.with(new double[] {lent.flopsEfficiency(), lent.loraPerTokenNs(),
+            lent.loraPerTokenAdapterNs()}, "flops_efficiency", "lora_per_token_ns", "lora_per_token_adapter_ns");
       }
       List<TimingRow> timingRows = timing.rows(name);
       TimingFit fit = new TimingFit(p -> new RooflinePerfModel(model, gpu, 1, p), params,
@@ -283,7 +283,8 @@ public final class Calibrator {
 
   /**
    * The scheduler's time per step against the running batch and the waiting queue, a + b·running +
-   * c·waiting, by least squares on relative errors; null without the scheduler table.
+   * c·waiting + d·waiting while slots block it, by least squares on relative errors; null without the
+   * scheduler table.
    */
   static double[] fitSchedulerTime(List<double[]> runs) {
     if (runs.isEmpty()) {
@@ -292,12 +293,12 @@ public final class Calibrator {
     List<double[]> x = new ArrayList<>();
     List<Double> y = new ArrayList<>();
     for (double[] r : runs) {
-      x.add(new double[] {1 / r[2], r[0] / r[2], r[1] / r[2]});
+      x.add(new double[] {1 / r[3], r[0] / r[3], r[1] / r[3], r[1] * r[2] / r[3]});
       y.add(1.0);
     }
     double[] c = leastSquares(x, y, true);
     // ms -> ns
-    return new double[] {c[0] * 1e6, c[1] * 1e6, c[2] * 1e6};
+    return new double[] {c[0] * 1e6, c[1] * 1e6, c[2] * 1e6, c[3] * 1e6};
   }
 
   // The FLOP efficiencies keep their priors (0.6 linear, 0.5 attention: typical of bf16 GEMMs and
@@ -317,6 +318,11 @@ public final class Calibrator {
         new TimingFit.Free("lora_fixed_ns", 10_000_000, 0),
         new TimingFit.Free("lora_per_adapter_ns", 300_000, 0)));
     if (ownLoraTokenCosts) {
+      free.add(new TimingFit.Free("flops_efficiency", 0.6, 0));
+      // per token, not per token and unit of rank: every LoRA compute run here is of rank 8, so the data cannot
+      // tell how the cost grows with rank, and at ranks of 8 to 64 the shrink and expand kernels are bound by
+      // their launches and reads rather than their FLOPs (which the roofline's LoRA term still prices by rank);
+      // per unit of rank, a rank-32 workload would pay four times the measured rank-8 cost
       free.add(new TimingFit.Free("lora_per_token_ns", 10_000, 0));
       free.add(new TimingFit.Free("lora_per_token_adapter_ns", 100, 0));
     }
@@ -338,9 +344,9 @@ public final class Calibrator {
     List<double[]> runs = timing.schedulerTimes();
     for (int i = 0; i < runs.size(); i++) {
       double[] r = runs.get(i);
-      double predicted = (c[0] + c[1] * r[0] + c[2] * r[1]) / 1e6;
+      double predicted = (c[0] + c[1] * r[0] + c[2] * r[1] + c[3] * r[1] * r[2]) / 1e6;
       out.add(new FitRow("scheduler_overhead_time", TimingRows.SCHEDULER, name, timing.schedulerKey(i),
-          "scheduling_ms_per_step", round(r[2]), round(predicted), pct(predicted, r[2])));
+          "scheduling_ms_per_step", round(r[3]), round(predicted), pct(predicted, r[3])));
     }
     return out;
   }
@@ -407,6 +413,7 @@ public final class Calibrator {
       sched.put("per_step_ns", Math.round(scheduler[0]));
       sched.put("per_running_ns", Math.round(scheduler[1]));
       sched.put("per_waiting_ns", round(scheduler[2]));
+      sched.put("per_blocked_waiting_ns", round(scheduler[3]));
       sched.put("note", "floors of step_overhead_ns and per_sequence_ns; per_waiting_ns as fitted");
     }
     if (lender != null) {

@@ -106,7 +106,7 @@ public final class RooflinePerfModel implements PerfModel {
       return 0;
     }
     double t = p.stepOverheadNs() + p.perSequenceNs() * s.sequences + p.perNewRequestNs() * s.newRequests
-        + p.perWaitingNs() * s.waitingSequences;
+        + (p.perWaitingNs() + (s.slotsBlocked ? p.perBlockedWaitingNs() : 0)) * s.waitingSequences;
     if (s.loraSlots > 0) {
       t += p.loraEnabledNs() + p.loraPerSlotNs() * s.loraSlots;
     }

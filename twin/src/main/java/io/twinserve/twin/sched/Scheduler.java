@@ -235,7 +235,7 @@ public final class Scheduler {
     for (int i = 0; i < distinct; i++) {
       batchAdapters[batchAdapterList[i]] = false;
     }
-    shape.waitingSequences = waiting.size();
+    countWaiting();
     stepOpen = shape.sequences > 0;
     return shape.sequences > 0 || nextAdapterReadyNs != Long.MAX_VALUE;
   }
@@ -665,7 +665,13 @@ public final class Scheduler {
     for (int i = 0; i < distinct; i++) {
       batchAdapters[batchAdapterList[i]] = false;
     }
+    countWaiting();
+  }
+
+  /** The waiting queue as the step's scheduling pass sees it (its length, and whether slots block it). */
+  private void countWaiting() {
     shape.waitingSequences = waiting.size();
+    shape.slotsBlocked = shape.waitingSequences > 0 && adapters.gpuSlots() > 0 && !adapters.hasReplaceableSlot();
   }
 
   /** Requests that timed out before their first token. */
