@@ -68,6 +68,7 @@ public final class Calibrator {
   private static final String LOAD = "adapter_load_cpu_to_gpu_ms.csv";
   /** The family of the LoRA-overhead runs reproduced by simulating each run in full. */
   static final String SIMULATED = "lora_vs_distinct_adapters_simulated";
+  static final String ADAPTER_RUNS = "adapter_load_runs.csv";
   private static final String LORA = "lora_overhead_vs_distinct_adapters.csv";
 
   /** The fitted calibrations and the reproduction of every input row. */
@@ -112,6 +113,8 @@ public final class Calibrator {
     Csv kv = new Csv(dataDir.resolve(KV));
     Csv load = new Csv(dataDir.resolve(LOAD));
     Csv lora = new Csv(dataDir.resolve(LORA));
+    Csv adapterRuns = java.nio.file.Files.isRegularFile(dataDir.resolve(ADAPTER_RUNS))
+        ? new Csv(dataDir.resolve(ADAPTER_RUNS)) : null;
     GpuProfile gpu = profiles.gpu(setup.gpu());
     TimingRows timing = new TimingRows(dataDir, setup);
     double[] scheduler = fitSchedulerTime(timing.schedulerTimes());
@@ -130,6 +133,7 @@ public final class Calibrator {
       MemoryCalibration memory = fitMemory(kv, name, model, gpu);
       RooflineParams params = RooflineParams.defaults();
       params = fitLoads(load, name, model, gpu, params);
+      params = fitStorageLoads(adapterRuns, name, model, gpu, params);
       if (scheduler != null) {
         params = params.with(new double[] {scheduler[2], scheduler[3]}, "per_waiting_ns", "per_blocked_waiting_ns");
       }
@@ -148,11 +152,15 @@ public final class Calibrator {
       }
       mine.addAll(reproduceMemory(kv, name, model, gpu, memory));
       mine.addAll(reproduceLoads(load, name, model, gpu, params));
+      mine.addAll(reproduceStorageLoads(adapterRuns, name, model, gpu, params));
       mine.addAll(reproduceTiming(timingRows, name, new RooflinePerfModel(model, gpu, 1, params)));
       if (name.equals(donor)) {
         mine.addAll(reproduceSchedulerTime(timing, name, scheduler));
       }
       mine.addAll(reproduceLora(lora, name, model, gpu, memory, params));
+      MeasuredRuns replays = new MeasuredRuns(dataDir, setup, profiles);
+      mine.addAll(replays.reproduce(replays.runs(name), name, model, gpu, memory, params,
+          Runtime.getRuntime().availableProcessors()));
       rows.addAll(mine);
       calibrations.add(new Calibration(setup.name() + "/" + model.name(), setup.engine(), gpu.name(), model.name(),
           memory, params, fitNode(mine, heldOut, name.equals(donor) ? scheduler : null, own ? null : donor),
@@ -255,6 +263,59 @@ public final class Calibrator {
     double[] c = leastSquares(x, y, true);
     return p.with(new double[] {c[0], c[1], c[2]}, "adapter_load_fixed_ns", "adapter_load_padding_ns",
         "adapter_load_ns_per_byte");
+  }
+
+  /**
+   * Loads from storage into host memory: a fixed cost and a bandwidth, by non-negative least squares on the
+   * adapter-load runs' mean disk-load time (the server's lifetime loading time over its loads) against the
+   * adapter's bytes. Without those runs the defaults stay.
+   */
+  private RooflineParams fitStorageLoads(Csv runs, String name, ModelProfile model, GpuProfile gpu,
+      RooflineParams p) {
+    if (runs == null) {
+      return p;
+    }
+    RooflinePerfModel perf = new RooflinePerfModel(model, gpu, 1, p);
+    List<double[]> x = new ArrayList<>();
+    List<Double> y = new ArrayList<>();
+    for (int i = 0; i < runs.size(); i++) {
+      if (!runs.text(i, "model").equals(name)) {
+        continue;
+      }
+      double loads = runs.number(i, "server_lifetime_loads_from_disk");
+      double perLoadNs = runs.number(i, "server_lifetime_loading_time_from_disk_s") / loads * 1e9;
+      x.add(new double[] {1 / perLoadNs, perf.adapterBytes((int) runs.number(i, "adapter_rank")) / perLoadNs});
+      y.add(1.0);
+    }
+    if (x.isEmpty()) {
+      return p;
+    }
+    double[] c = leastSquares(x, y, true);
+    if (c[1] <= 0) {
+      return p.with(new double[] {c[0]}, "storage_fixed_ns");
+    }
+    return p.with(new double[] {c[0], 1e9 / c[1]}, "storage_fixed_ns", "storage_bandwidth");
+  }
+
+  private List<FitRow> reproduceStorageLoads(Csv runs, String name, ModelProfile model, GpuProfile gpu,
+      RooflineParams p) {
+    List<FitRow> out = new ArrayList<>();
+    if (runs == null) {
+      return out;
+    }
+    RooflinePerfModel perf = new RooflinePerfModel(model, gpu, 1, p);
+    for (int i = 0; i < runs.size(); i++) {
+      if (!runs.text(i, "model").equals(name)) {
+        continue;
+      }
+      int rank = (int) runs.number(i, "adapter_rank");
+      double measured = runs.number(i, "server_lifetime_loading_time_from_disk_s")
+          / runs.number(i, "server_lifetime_loads_from_disk") * 1e3;
+      double predicted = perf.adapterLoadFromStorageNs(rank) / 1e6;
+      out.add(new FitRow("storage_loads", ADAPTER_RUNS, name, "max_lora_rank=" + (int) runs.number(i, "max_lora_rank")
+          + " adapter_rank=" + rank, "disk_load_ms", round(measured), round(predicted), pct(predicted, measured)));
+    }
+    return out;
   }
 
   private List<FitRow> reproduceLoads(Csv load, String name, ModelProfile model, GpuProfile gpu, RooflineParams p) {

@@ -43,6 +43,7 @@ final class TimingRows {
     loraDistinct(out, csv(LORA_DISTINCT), model);
     lone(out, csv(LONE), model);
     prefill(out, csv(PREFILL), model);
+    oneAdapterAtATime(out, csv(Calibrator.ADAPTER_RUNS), model);
     if (setup.schedulerOverheadRun() != null && model.equals(setup.schedulerOverheadRun().model())) {
       scheduler(out, csv(SCHEDULER));
     }
@@ -235,6 +236,26 @@ final class TimingRows {
           StepScenario.decode(1, prompt + output / 2, 0, slots, 0, 0)));
       out.add(new TimingRow("lone_request_ttft", LONE, key, "mean_ttft_ms", c.number(i, "ttft_ms"),
           new StepScenario(0, 0, prompt, prompt, 0, 0, slots, 0, 0, 0)));
+    }
+  }
+
+  // Fifty requests of fifty adapters through one slot: one sequence decodes at a time with its adapter,
+  // the others waiting behind the pinned slot. The one measurement of an adapter's cost at a batch of one.
+  private void oneAdapterAtATime(List<TimingRow> out, Csv c, String model) {
+    if (c == null) {
+      return;
+    }
+    for (int i = 0; i < c.size(); i++) {
+      if (!c.text(i, "model").equals(model) || missing(c, i, "mean_itl_ms")) {
+        continue;
+      }
+      double prompt = c.number(i, "mean_prompt_tokens");
+      double output = c.number(i, "mean_output_tokens");
+      double requests = c.number(i, "requests_sent");
+      out.add(new TimingRow("adapter_runs_itl", Calibrator.ADAPTER_RUNS,
+          "max_lora_rank=" + (int) c.number(i, "max_lora_rank") + " adapter_rank=" + (int) c.number(i, "adapter_rank"),
+          "mean_itl_ms", c.number(i, "mean_itl_ms"), new StepScenario(1, prompt + output / 2, 0, 0, 0,
+              (requests - 1) / 2, (int) c.number(i, "max_loras"), 1, (int) c.number(i, "adapter_rank"), 0, true)));
     }
   }
 
