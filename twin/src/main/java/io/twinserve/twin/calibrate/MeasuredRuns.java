@@ -54,6 +54,8 @@ final class MeasuredRuns {
   record Measured(String quantity, double value) {}
 
   private static final long SEED = 1;
+  /** Mean waiting requests above which a Poisson run counts as overloaded. */
+  static final double OVERLOADED_QUEUE = 100;
   /** vLLM's max_num_seqs when a run does not set it (the find-max-batch runs peaked at it). */
   private static final int DEFAULT_MAX_NUM_SEQS = 256;
 
@@ -208,6 +210,80 @@ final class MeasuredRuns {
           Math.round(predicted * 1000) / 1000.0, error));
     }
     return out;
+  }
+
+  /**
+   * Replays the scheduler-overhead table's ten-minute Poisson runs in full: each served adapter its own
+   * Poisson stream (the run's per-adapter rate, or its aggregate split evenly), the study's ShareGPT lengths,
+   * rank-8 adapters preloaded in host memory, the client cap of the study's own twin, and a 600 s window.
+   * The closest runs to the study's one-hour grid that the repository holds: their completed requests and
+   * mean ITL against the twin's.
+   */
+  List<FitRow> reproducePoisson(String name, ModelProfile model, GpuProfile gpu, MemoryCalibration memory,
+      RooflineParams params, int threads) throws IOException {
+    CalibrationSetup.SchedulerOverheadRun run = setup.schedulerOverheadRun();
+    Csv c = csv(TimingRows.SCHEDULER);
+    if (run == null || c == null || !name.equals(run.model()) || run.lengths() == null) {
+      return List.of();
+    }
+    // JSON is YAML's flow style: the setup's lengths block goes into each run's workload spec as it is
+    String lengths = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(run.lengths());
+    Calibration fitted = new Calibration(setup.name() + "/" + model.name(), setup.engine(), gpu.name(), model.name(),
+        memory, params, null, null);
+    List<Integer> rows = new ArrayList<>();
+    for (int i = 0; i < c.size(); i++) {
+      rows.add(i);
+    }
+    List<List<FitRow>> each = Parallel.map(rows, threads, i -> {
+      try {
+        return replayPoisson(c, i, run, lengths, name, model, gpu, fitted);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }, done -> {});
+    List<FitRow> out = new ArrayList<>();
+    each.forEach(out::addAll);
+    return out;
+  }
+
+  private List<FitRow> replayPoisson(Csv c, int i, CalibrationSetup.SchedulerOverheadRun run, String lengths,
+      String name, ModelProfile model, GpuProfile gpu, Calibration fitted) throws IOException {
+    int served = (int) c.number(i, "served_adapters");
+    int slots = (int) c.number(i, "max_loras");
+    int rank = (int) c.number(i, "adapter_rank");
+    double duration = c.number(i, "duration_s");
+    double perAdapter = c.text(i, "sweep").equals("per_adapter_rate") ? c.number(i, "per_adapter_rate_req_per_s")
+        : c.number(i, "aggregate_rate_req_per_s") / served;
+    String yaml = """
+        seed: %d
+        duration_s: %s
+        arrivals: {type: poisson, rate_tiers: [%s]}
+        adapters: {count: %d, ranks: [%d]}
+        lengths: %s
+        client: {max_outstanding: %d}
+        """.formatted(SEED + i, duration, perAdapter, served, rank, lengths, run.clientMaxOutstanding());
+    var workload = io.twinserve.traces.spec.WorkloadSpecs.parse(yaml, dir.resolve("scheduler-overhead-run.yaml"));
+    ReplicaSpec r = new ReplicaSpec(1, null, setup.gpuMemoryUtilization(), slots, served, rank, run.maxNumSeqs(),
+        setup.maxNumBatchedTokens(), setup.blockSize(), true, false, run.maxModelLen(), null, null, null, null);
+    var replica = Deployments.resolve(new DeploymentSpec(name, model.name(), gpu.name(), r, null, null), profiles,
+        fitted);
+    RunSummary s;
+    try (TraceReader gen = new io.twinserve.traces.gen.WorkloadGenerator(workload, null)) {
+      s = new ReplicaSimulator(replica, Map.of()).run(gen,
+          new RunOptions((long) (duration * 1e9), false, false, rank, true)).summary();
+    }
+    String key = TimingRows.schedulerKey(c, i);
+    // a run the server kept up with holds a short queue; an overloaded one a queue of thousands
+    String family = c.number(i, "mean_waiting_requests") > OVERLOADED_QUEUE ? "poisson_runs_overloaded_simulated"
+        : "poisson_runs_keeping_up_simulated";
+    double completed = c.number(i, "completed_requests") / duration;
+    double itl = c.number(i, "mean_itl_ms");
+    return List.of(
+        new FitRow(family, TimingRows.SCHEDULER, name, key, "completed_requests_per_s",
+            completed, Math.round(s.achieved().requestsPerS() * 1000) / 1000.0,
+            (s.achieved().requestsPerS() - completed) / completed * 100),
+        new FitRow(family, TimingRows.SCHEDULER, name, key, "mean_itl_ms", itl,
+            Math.round(s.itl().meanMs() * 1000) / 1000.0, (s.itl().meanMs() - itl) / itl * 100));
   }
 
   /** The run's requests, all at time 0, with adapters assigned as the run did (seeded). */
