@@ -101,17 +101,17 @@ public final class RooflinePerfModel implements PerfModel {
     if (s.sequences == 0) {
       return 0;
     }
+    return (long) (constantPartNs(s) + attentionNs(s.prefillAttentionPairs, s.decodeContextTokens, s.kvReadTokens));
+  }
+
+  /**
+   * Every term of a step except attention, in ns: the terms that stay the same over a decode stretch,
+   * where only the decodes' context lengths grow. A new per-step term belongs here, so that
+   * {@link #decodeStretch} prices it too.
+   */
+  public double constantPartNs(StepShape s) {
     double t = p.stepOverheadNs() + p.perSequenceNs() * s.sequences + p.perNewRequestNs() * s.newRequests;
     t += linearNs(s.newTokens);
-    if (decodeAttentionFlops == 0) {
-      // one rate for all pairs, computed as before the decode rate existed: GPU results stay bit for bit
-      double pairs = s.prefillAttentionPairs + s.decodeContextTokens;
-      t += roof(attentionFlopsPerPair * pairs, kvBytesPerToken * s.kvReadTokens, attentionFlops);
-    } else {
-      double computeNs = attentionFlopsPerPair * (s.prefillAttentionPairs / attentionFlops
-          + s.decodeContextTokens / decodeAttentionFlops) * 1e9;
-      t += Math.max(computeNs, kvBytesPerToken * s.kvReadTokens / bandwidth * 1e9);
-    }
     t += roof(headFlopsPerToken * s.sampledTokens, headWeightBytes, linearFlops);
     if (s.distinctAdapters > 0) {
       // the shape does not say which token uses which adapter: each adapter token counts the mean rank
@@ -123,7 +123,92 @@ public final class RooflinePerfModel implements PerfModel {
     if (tp > 1) {
       t += 2.0 * layers * allReduceNs(s.newTokens);
     }
-    return (long) t;
+    return t;
+  }
+
+  /**
+   * Attention of a step in ns: max(FLOPs / FLOP/s, K/V bytes read / bandwidth) over its prefill pairs,
+   * its decodes' context tokens and the tokens whose K/V it reads.
+   */
+  public double attentionNs(long prefillPairs, long decodeContextTokens, long kvReadTokens) {
+    return Math.max(attentionComputeNs(prefillPairs, decodeContextTokens), attentionBytesNs(kvReadTokens));
+  }
+
+  private double attentionComputeNs(long prefillPairs, long decodeContextTokens) {
+    if (decodeAttentionFlops == 0) {
+      // one rate for all pairs, computed as before the decode rate existed
+      return attentionFlopsPerPair * (double) (prefillPairs + decodeContextTokens) / attentionFlops * 1e9;
+    }
+    return attentionFlopsPerPair * (prefillPairs / attentionFlops + decodeContextTokens / decodeAttentionFlops) * 1e9;
+  }
+
+  private double attentionBytesNs(long kvReadTokens) {
+    return kvBytesPerToken * kvReadTokens / bandwidth * 1e9;
+  }
+
+  /**
+   * A decode stretch priced in closed form: the constant part once, attention per step; {@link
+   * DecodeStretch#sumNs} sums max(compute, bytes), two lines in the step index, split at their crossing.
+   */
+  @Override
+  public DecodeStretch decodeStretch(StepShape first) {
+    if (first.sequences == 0) {
+      return PerfModel.super.decodeStretch(first);
+    }
+    double constantNs = constantPartNs(first);
+    long pairs = first.prefillAttentionPairs;
+    long context = first.decodeContextTokens;
+    long kvRead = first.kvReadTokens;
+    long decoders = first.decodeSequences;
+    // the attention lines' values at step 0 and growth per step (they are linear in the context tokens)
+    double compute0 = attentionComputeNs(pairs, context);
+    double computeSlope = attentionComputeNs(pairs, context + decoders) - compute0;
+    double bytes0 = attentionBytesNs(kvRead);
+    double bytesSlope = attentionBytesNs(kvRead + decoders) - bytes0;
+    return new DecodeStretch() {
+      @Override
+      public long stepNs(long i) {
+        return (long) (constantNs
+            + attentionNs(pairs, context + i * decoders, kvRead + i * decoders));
+      }
+
+      @Override
+      public double sumNs(long k) {
+        if (k <= 0) {
+          return 0;
+        }
+        // Σ max(c(i), b(i)) = Σ b(i) + Σ max(c(i) - b(i), 0), and c - b is one line d0 + d1·i
+        double sum = k * (constantNs + bytes0) + bytesSlope * series(0, k);
+        double d0 = compute0 - bytes0;
+        double d1 = computeSlope - bytesSlope;
+        long from;
+        long to;
+        if (d1 == 0) {
+          from = 0;
+          to = d0 > 0 ? k : 0;
+        } else if (d1 > 0) {
+          // positive from the crossing on
+          from = clamp(Math.floor(-d0 / d1) + 1, k);
+          to = k;
+        } else {
+          from = 0;
+          to = clamp(Math.ceil(-d0 / d1), k);
+        }
+        if (to > from) {
+          sum += (to - from) * d0 + d1 * series(from, to);
+        }
+        return sum;
+      }
+    };
+  }
+
+  /** Σ i for from <= i < to. */
+  private static double series(long from, long to) {
+    return ((double) from + to - 1) * (to - from) / 2;
+  }
+
+  private static long clamp(double index, long k) {
+    return (long) Math.max(0, Math.min(k, index));
   }
 
   /** The linear layers of all layers for a batch of {@code tokens} tokens, in ns. */

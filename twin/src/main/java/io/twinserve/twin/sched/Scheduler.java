@@ -533,6 +533,73 @@ public final class Scheduler {
     }
   }
 
+  /**
+   * Whether the planned step may open a decode stretch: it is steady, holds nothing but lazy decoders,
+   * loads no adapter, and nothing waiting could be admitted by a later step of the stretch (the queue is
+   * empty, or full sequences, a spent token budget or busy adapter slots hold it back, which only a
+   * finish or an arrival changes). Until a lazy sequence finishes, a request arrives or a block does not
+   * fit, the next steps then repeat this one with every decode one token longer: {@link #completeQuiet}
+   * and {@link #planQuiet} run them without visiting anything.
+   */
+  public boolean stretchable() {
+    if (!steadyPlanned || eagerHead != null || !batch.isEmpty() || syncLoadNs != 0
+        || nextAdapterReadyNs != Long.MAX_VALUE) {
+      return false;
+    }
+    return waiting.isEmpty() || running.size() >= config.maxNumSeqs()
+        || config.maxNumBatchedTokens() <= lazyCount || noCandidateAt == changes;
+  }
+
+  /** Whether completing the planned step of a stretch finishes a lazy sequence (then use {@link #complete}). */
+  public boolean finishDue() {
+    return finishes.hasDue(steadySteps + 1);
+  }
+
+  /**
+   * Completes the planned step of a decode stretch at {@code endNs}, as {@link #complete} would when
+   * {@link #stretchable} held at planning and {@link #finishDue} is false: its tokens go to the listener
+   * in bulk.
+   */
+  public void completeQuiet(long endNs, StepListener listener) {
+    stepOpen = false;
+    steadySteps++;
+    lastSteadyEndNs = endNs;
+    lazyComputedSum += lazyCount;
+    listener.onTokens(endNs - stepStartNs, lazyCount);
+  }
+
+  /**
+   * Plans the next step of a decode stretch at {@code nowNs}, after {@link #completeQuiet}: the same step
+   * with every decode one token longer and a block for each that crosses a block boundary, as {@link #plan}
+   * would plan it. Returns false when those blocks do not fit; then call {@link #plan}, which takes it
+   * from there.
+   */
+  public boolean planQuiet(long nowNs) {
+    dueScratch.clear();
+    boundaries.takeDue(steadySteps, dueScratch);
+    for (Sequence s : dueScratch) {
+      if (s.lazy) {
+        boundaryScratch.add(s);
+      }
+    }
+    if (boundaryScratch.size() > kv.freeBlocks()) {
+      // left in boundaryScratch, where plan() counts them with the rest
+      return false;
+    }
+    for (Sequence s : boundaryScratch) {
+      kv.allocate(1, s.blocks);
+      s.lazyBoundaryStep += config.blockSize();
+      boundaries.add(s, steadySteps);
+    }
+    boundaryScratch.clear();
+    stepStartNs = nowNs;
+    planned++;
+    shape.decodeContextTokens = lazyComputedSum + lazyCount;
+    shape.kvReadTokens = lazyComputedSum + lazyCount;
+    stepOpen = true;
+    return true;
+  }
+
   private static List<Sequence> finish(Sequence s, long endNs, List<Sequence> finished) {
     s.finishNs = endNs;
     List<Sequence> out = finished == null ? new ArrayList<>() : finished;

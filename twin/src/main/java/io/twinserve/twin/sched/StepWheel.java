@@ -70,6 +70,20 @@ final class StepWheel {
     }
   }
 
+  /** Whether some sequence's key is {@code now}, without taking it (stale entries count). */
+  boolean hasDue(long now) {
+    if (!far.isEmpty() && key.applyAsLong(far.peek()) == now) {
+      return true;
+    }
+    List<Sequence> bucket = buckets[(int) (now & mask)];
+    for (int i = 0; i < bucket.size(); i++) {
+      if (key.applyAsLong(bucket.get(i)) == now) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   void clear() {
     if (entries == 0) {
       return;

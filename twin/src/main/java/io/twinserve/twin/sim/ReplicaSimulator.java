@@ -7,6 +7,7 @@ import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.kv.KvBlockManager;
 import io.twinserve.twin.metrics.RequestRecord;
 import io.twinserve.twin.metrics.RunSummary;
+import io.twinserve.twin.perf.DecodeStretch;
 import io.twinserve.twin.sched.Scheduler;
 import io.twinserve.twin.sched.SchedulerConfig;
 import io.twinserve.twin.sched.Sequence;
@@ -22,17 +23,23 @@ import java.util.Map;
  * same time as a step's end are queued first, so the next step sees them (the tie rule). When the
  * replica is idle the clock jumps to the next arrival (or the next background adapter load). A step's
  * duration is the performance model's price for its shape plus the adapter loads that stall it.
+ *
+ * <p>Decode stretches: while the scheduler holds only lazy decoders and nothing can join (see {@link
+ * Scheduler#stretchable}), a step that no arrival joins and no sequence leaves is completed and the next
+ * one planned without the general machinery, priced by the model's {@link DecodeStretch}. The results are
+ * those of stepping one by one (tests compare them); only the cost follows events rather than steps.
  */
 public final class ReplicaSimulator {
   private final ResolvedReplica replica;
   private final Map<String, Integer> adapterRanks;
   private final boolean lazyDecodes;
+  private final boolean decodeStretches;
 
   /**
    * @param adapterRanks rank of each adapter the workload uses (others get the options' default rank)
    */
   public ReplicaSimulator(ResolvedReplica replica, Map<String, Integer> adapterRanks) {
-    this(replica, adapterRanks, true);
+    this(replica, adapterRanks, true, true);
   }
 
   /**
@@ -40,9 +47,19 @@ public final class ReplicaSimulator {
    *     sequence every step, for comparison)
    */
   public ReplicaSimulator(ResolvedReplica replica, Map<String, Integer> adapterRanks, boolean lazyDecodes) {
+    this(replica, adapterRanks, lazyDecodes, true);
+  }
+
+  /**
+   * @param decodeStretches run quiet steady steps without the general machinery (exact; false steps one
+   *     by one, for comparison); needs {@code lazyDecodes}
+   */
+  public ReplicaSimulator(ResolvedReplica replica, Map<String, Integer> adapterRanks, boolean lazyDecodes,
+      boolean decodeStretches) {
     this.replica = replica;
     this.adapterRanks = adapterRanks;
     this.lazyDecodes = lazyDecodes;
+    this.decodeStretches = decodeStretches && lazyDecodes;
   }
 
   public RunResult run(TraceReader workload, RunOptions options) throws IOException {
@@ -74,7 +91,39 @@ public final class ReplicaSimulator {
     long stepEnd = 0;
     long order = 0;
     long stoppedNs = -1;
+    // the stretch the planned step belongs to (null: not known to be in one) and its index there
+    boolean stretchable = false;
+    DecodeStretch stretch = null;
+    long stretchStep = 0;
+    run:
     while (true) {
+      // quiet steps of a decode stretch: no arrival joins at the step's end and no sequence leaves
+      while (stretchable && (next == null || next.arrivalNs() > stepEnd || next.arrivalNs() >= window)
+          && !scheduler.finishDue()) {
+        if (stretch == null) {
+          stretch = replica.perf().decodeStretch(scheduler.shape());
+          stretchStep = 0;
+        }
+        metrics.observe(stepEnd, scheduler, kv);
+        now = stepEnd;
+        scheduler.completeQuiet(now, metrics);
+        if (options.stopWhenStarving() && now < window && metrics.starvationSettled(now)) {
+          stepping = false;
+          stoppedNs = now;
+          break run;
+        }
+        if (now >= window && !options.drain()) {
+          stepping = false;
+          break run;
+        }
+        if (!scheduler.planQuiet(now)) {
+          stepping = false;
+          stretchable = false;
+          break;
+        }
+        stepEnd = now + Math.max(1, stretch.stepNs(++stretchStep));
+        metrics.step();
+      }
       long horizon = stepping ? stepEnd : now;
       // arrivals up to the step's end (or now when idle) join the queue first: the tie rule
       while (next != null && next.arrivalNs() <= horizon && next.arrivalNs() < window) {
@@ -124,6 +173,7 @@ public final class ReplicaSimulator {
         now = stepEnd;
         scheduler.complete(now, metrics);
         stepping = false;
+        stretchable = false;
         if (options.stopWhenStarving() && now < window && metrics.starvationSettled(now)) {
           stoppedNs = now;
           break;
@@ -136,6 +186,8 @@ public final class ReplicaSimulator {
         long duration = replica.perf().stepNs(scheduler.shape()) + scheduler.stallNs();
         stepEnd = now + Math.max(1, duration);
         stepping = true;
+        stretchable = decodeStretches && scheduler.stretchable();
+        stretch = null;
         metrics.step();
         continue;
       }
