@@ -5,6 +5,7 @@ import io.twinserve.traces.format.TraceReader;
 import io.twinserve.twin.metrics.RequestRecord;
 import io.twinserve.twin.metrics.RequestTallies;
 import io.twinserve.twin.metrics.RunSummary;
+import io.twinserve.twin.perf.DecodeStretch;
 import io.twinserve.twin.sched.SchedulerConfig;
 import io.twinserve.twin.sched.Sequence;
 import io.twinserve.twin.sim.PrefixBlocks;
@@ -29,9 +30,19 @@ import java.util.Map;
  */
 public final class ClusterSimulator {
   private final ResolvedCluster cluster;
+  private final boolean decodeStretches;
 
   public ClusterSimulator(ResolvedCluster cluster) {
+    this(cluster, true);
+  }
+
+  /**
+   * @param decodeStretches run a replica's quiet steady steps at once when no other event falls between
+   *     them (exact; false steps one by one, for comparison)
+   */
+  public ClusterSimulator(ResolvedCluster cluster, boolean decodeStretches) {
     this.cluster = cluster;
+    this.decodeStretches = decodeStretches;
   }
 
   /**
@@ -294,23 +305,58 @@ public final class ClusterSimulator {
       plan(r, now);
     }
 
-    /** Plans the replica's next step, or waits for a background adapter load, or (draining, idle) stops it. */
+    /**
+     * Plans the replica's next step, or waits for a background adapter load, or (draining, idle) stops it.
+     * A step that may open a decode stretch ({@link io.twinserve.twin.sched.Scheduler#stretchable}) is
+     * followed by quiet steps, completed and planned here at once, while each ends before the next event
+     * of the queue (so nothing could have changed them) and no sequence finishes in it.
+     */
     private void plan(Replica r, long now) {
       DeploymentRun d = deployments.get(r.deployment);
-      d.metrics.observe(now);
-      if (r.scheduler.plan(now) && r.scheduler.hasWork()) {
-        long duration = Math.max(1, r.resolved.perf().stepNs(r.scheduler.shape()) + r.scheduler.stallNs());
-        r.stepping = true;
-        r.steps++;
-        r.busyNs += duration;
-        queue.schedule(now + duration, new Event.StepCompleted(r));
-      } else if (r.scheduler.nextAdapterReadyNs() != Long.MAX_VALUE) {
-        r.wakePending = true;
-        queue.schedule(Math.max(now, r.scheduler.nextAdapterReadyNs()), new Event.ReplicaWoken(r));
-      } else if (r.state == Replica.State.DRAINING && r.scheduler.isIdle()) {
-        stop(d, r, now);
+      replan:
+      while (true) {
+        d.metrics.observe(now);
+        if (r.scheduler.plan(now) && r.scheduler.hasWork()) {
+          long duration = Math.max(1, r.resolved.perf().stepNs(r.scheduler.shape()) + r.scheduler.stallNs());
+          r.stepping = true;
+          r.steps++;
+          r.busyNs += duration;
+          long end = now + duration;
+          if (decodeStretches && r.scheduler.stretchable()) {
+            d.metrics.refresh(r);
+            long bound = queue.isEmpty() ? Long.MAX_VALUE : queue.peekTime();
+            DecodeStretch stretch = null;
+            long i = 0;
+            while (end < bound && (end <= window || options.drain()) && !r.scheduler.finishDue()) {
+              if (stretch == null) {
+                stretch = r.resolved.perf().decodeStretch(r.scheduler.shape());
+              }
+              // what onStepCompleted and then plan would do at the step's end
+              d.metrics.observe(end);
+              r.scheduler.completeQuiet(end, r);
+              r.stepping = false;
+              now = end;
+              if (!r.scheduler.planQuiet(now)) {
+                continue replan;
+              }
+              duration = Math.max(1, stretch.stepNs(++i));
+              r.stepping = true;
+              r.steps++;
+              r.busyNs += duration;
+              end = now + duration;
+              d.metrics.refresh(r);
+            }
+          }
+          queue.schedule(end, new Event.StepCompleted(r));
+        } else if (r.scheduler.nextAdapterReadyNs() != Long.MAX_VALUE) {
+          r.wakePending = true;
+          queue.schedule(Math.max(now, r.scheduler.nextAdapterReadyNs()), new Event.ReplicaWoken(r));
+        } else if (r.state == Replica.State.DRAINING && r.scheduler.isIdle()) {
+          stop(d, r, now);
+        }
+        d.metrics.refresh(r);
+        return;
       }
-      d.metrics.refresh(r);
     }
 
     private void scheduleDeadline(DeploymentRun d, long now) {
