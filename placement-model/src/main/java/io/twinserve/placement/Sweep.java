@@ -165,7 +165,7 @@ public final class Sweep {
       popularity = new PopularitySpec.Weights(weights);
     }
     return new WorkloadSpec("sweep-workload-" + s.workload(), null, seed, spec.windowS(), null, arrivals,
-        new AdaptersSpec(s.served(), ranks, null, popularity, null, null), s.lengths().lengths(), null);
+        new AdaptersSpec(s.served(), ranks, null, popularity, null, null), s.lengths().lengths(), null, null);
   }
 
   /** Simulates one scenario into its row. */
@@ -245,7 +245,8 @@ public final class Sweep {
 
   static double[] measureLengths(SweepSpec.LengthShape shape, Path baseDir) {
     WorkloadSpec ws = new WorkloadSpec("lengths-" + shape.name(), null, 7L, null, (long) SHAPE_DRAWS,
-        new ArrivalsSpec.Poisson(1.0, null), new AdaptersSpec(0, null, null, null, null, null), shape.lengths(), null);
+        new ArrivalsSpec.Poisson(1.0, null), new AdaptersSpec(0, null, null, null, null, null), shape.lengths(), null,
+        null);
     double prompt = 0;
     double output = 0;
     long n = 0;

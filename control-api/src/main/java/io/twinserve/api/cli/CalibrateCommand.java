@@ -1,5 +1,6 @@
 package io.twinserve.api.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -75,6 +76,12 @@ final class CalibrateCommand implements Callable<Integer> {
       doc.put("output", dir.toString());
       doc.put("worst", result.worst());
       doc.put("rows", result.rows());
+      Map<String, Object> fits = new LinkedHashMap<>();
+      for (Calibration c : result.calibrations()) {
+        fits.put(c.name(), Map.of("families", c.fit().path("families"), "leave_one_family_out",
+            c.fit().path("leave_one_family_out")));
+      }
+      doc.put("fits", fits);
       out.println(Json.write(doc));
       return 0;
     }
@@ -92,6 +99,23 @@ final class CalibrateCommand implements Callable<Integer> {
     for (FitRow r : worstPerFile.values()) {
       out.printf(Locale.ROOT, "worst in %-40s %7.2f%%  (%s, %s, %s)%n", r.file(), r.errorPct(), r.model(), r.row(),
           r.quantity());
+    }
+    for (Calibration c : result.calibrations()) {
+      out.println();
+      out.printf(Locale.ROOT, "%s: every family in-sample, and held out (fitted without it, then predicted)%n",
+          c.name());
+      out.printf(Locale.ROOT, "  %-38s %6s %12s %12s %10s %14s %14s%n", "family", "rows", "mean |err|", "max |err|",
+          "within 5%", "held-out mean", "held-out max");
+      Map<String, JsonNode> heldOut = new LinkedHashMap<>();
+      c.fit().path("leave_one_family_out").forEach(f -> heldOut.put(f.get("family").asText(), f));
+      for (JsonNode f : c.fit().path("families")) {
+        JsonNode h = heldOut.get(f.get("family").asText());
+        out.printf(Locale.ROOT, "  %-38s %6d %11.2f%% %11.2f%% %10d %14s %14s%n", f.get("family").asText(),
+            f.get("rows").asInt(), f.get("mean_abs_error_pct").asDouble(), f.get("max_abs_error_pct").asDouble(),
+            f.get("within_5_pct").asInt(),
+            h == null ? "-" : String.format(Locale.ROOT, "%.2f%%", h.get("mean_abs_error_pct").asDouble()),
+            h == null ? "-" : String.format(Locale.ROOT, "%.2f%%", h.get("max_abs_error_pct").asDouble()));
+      }
     }
     out.printf(Locale.ROOT, "wrote %d calibration files to %s%n", result.calibrations().size(), dir);
     return 0;

@@ -34,6 +34,9 @@ final class ClusterText {
           : d.starvedRequests() > 0 ? f("no, but %,d requests starved", d.starvedRequests()) : "no");
       b.append(f("%-18s %10s %10s %10s %10s %10s%n", "latency (ms)", "mean", "p50", "p90", "p99", "max"));
       WhatIfText.latency(b, "  TTFT", d.ttft());
+      if (d.ttftFromIntended() != null) {
+        WhatIfText.latency(b, "  TTFT (intended)", d.ttftFromIntended());
+      }
       WhatIfText.latency(b, "  inter-token", d.itl());
       WhatIfText.latency(b, "  end-to-end", d.e2e());
       WhatIfText.latency(b, "  queue wait", d.queueWait());
@@ -48,6 +51,13 @@ final class ClusterText {
         b.append(f("  %-4d %-12s %4d %-16s %3d %,9d %8.1f%% %,9d %7.1f%% %7.1f%s%n", x.id(), x.pool(), x.node(),
             x.gpu(), x.tp(), x.requestsRouted(), 100 * x.kvHitRate(), x.adapterLoads(), 100 * x.busyFraction(),
             x.readyS(), x.stoppedS() >= 0 ? f("  stopped at %.1f s", x.stoppedS()) : ""));
+      }
+    }
+    if (s.clients() != null) {
+      b.append('\n');
+      for (ClusterSummary.TrafficClient c : s.clients()) {
+        WhatIfText.row(b, "traffic " + c.traffic(), "to " + c.deployment());
+        WhatIfText.client(b, c.client());
       }
     }
     b.append('\n');

@@ -32,7 +32,7 @@ final class ClusterWhatIf {
 
   /** What the command line asked for. */
   record Request(Path cluster, Path workload, List<String> sweeps, boolean json, Path requestsOut, Double windowS,
-      boolean drain, Long seed, int adapterRank, int threads, Path plot) {}
+      boolean drain, Long seed, int adapterRank, int threads, Path plot, Integer maxOutstanding) {}
 
   private record Outcome(Map<String, String> settings, List<String> workloads, ClusterResult result, Exception error) {}
 
@@ -122,7 +122,11 @@ final class ClusterWhatIf {
       try (ClusterTraffic traffic = ClusterTraffic.open(spec, base, 1.0, q.seed())) {
         Long window = q.windowS() != null ? Long.valueOf((long) (q.windowS() * 1e9)) : traffic.windowNs();
         RunOptions options = new RunOptions(window, q.drain(), record, q.adapterRank(), true);
-        ClusterResult result = new ClusterSimulator(cluster).run(traffic.sources(), options);
+        List<ClusterSimulator.Traffic> sources = new ArrayList<>();
+        for (ClusterSimulator.Traffic t : traffic.sources()) {
+          sources.add(q.maxOutstanding() == null ? t : t.withMaxOutstanding(q.maxOutstanding()));
+        }
+        ClusterResult result = new ClusterSimulator(cluster).run(sources, options);
         return new Outcome(settings, traffic.names(), result, null);
       }
     } catch (Exception e) {

@@ -12,6 +12,7 @@ import io.twinserve.traces.gen.WorkloadGenerator;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.traces.spec.WorkloadSpec;
 import io.twinserve.traces.spec.WorkloadSpecs;
+import io.twinserve.twin.client.ClientGate;
 import io.twinserve.twin.deploy.DeploymentSpec;
 import io.twinserve.twin.deploy.Deployments;
 import io.twinserve.twin.deploy.ResolvedReplica;
@@ -59,6 +60,7 @@ import picocli.CommandLine.Option;
       "  twinserve what-if --workload examples/workloads/adapter-tiers.yaml --deployment examples/deployments/llama-8b-h100-64gb.yaml",
       "  twinserve what-if --sweep replica.max_adapters=8,16,32,64 --sweep workload.adapters.count=96,192",
       "  twinserve what-if --workload trace.csv --adapter-rank 16 --json --requests-out out/requests.csv",
+      "  twinserve what-if --workload examples/workloads/capped-overload.yaml --max-outstanding 64",
       "  twinserve what-if --cluster examples/clusters/chat-routers.yaml",
       "  twinserve what-if --cluster examples/clusters/chat-routers.yaml --sweep 'deployments[0].router.type=least_loaded,cache_aware'",
       "",
@@ -115,6 +117,12 @@ final class WhatIfCommand implements Callable<Integer> {
           + " and max_ttft_ms, and their traffic. --workload then replaces the traffic of its one deployment.")
   Path cluster;
 
+  @Option(names = "--max-outstanding", paramLabel = "N",
+      description = "At most N requests in flight: the rest wait at the client, in arrival order, until one ends"
+          + " (any workload, traces included; replaces a workload spec's client.max_outstanding; with --cluster,"
+          + " each traffic source's client gets this cap).")
+  Integer maxOutstanding;
+
   @Option(names = "--plot", paramLabel = "FILE.png",
       description = "With --cluster and --sweep: write TTFT p50/p90 per configuration as a PNG bar chart.")
   Path plot;
@@ -124,13 +132,17 @@ final class WhatIfCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     Profiles profiles = profiles(profilesDir);
     int n = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
+    if (maxOutstanding != null && maxOutstanding < 1) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+          "--max-outstanding must be >= 1, got " + maxOutstanding);
+    }
     if (cluster != null) {
       if (deployment != null) {
         throw new IllegalArgumentException("--deployment and --cluster exclude each other: a cluster spec names its"
             + " deployments");
       }
       return ClusterWhatIf.run(new ClusterWhatIf.Request(cluster, workload, sweeps, json, requestsOut, windowS, drain,
-          seed, adapterRank, n, plot), profiles, out, spec.commandLine().getErr());
+          seed, adapterRank, n, plot, maxOutstanding), profiles, out, spec.commandLine().getErr());
     }
     if (plot != null) {
       throw new IllegalArgumentException("--plot draws cluster sweeps; use it with --cluster and --sweep");
@@ -235,7 +247,8 @@ final class WhatIfCommand implements Callable<Integer> {
       }
       RunOptions options = new RunOptions(window, drain, record, adapterRank, true);
       try (reader) {
-        RunResult result = new ReplicaSimulator(replica, ranks).run(reader, options);
+        RunResult result = new ReplicaSimulator(replica, ranks).run(ClientGate.forWorkload(reader, maxOutstanding),
+            options);
         return new Outcome(run, name, replica, result, null);
       }
     } catch (Exception e) {
@@ -381,6 +394,8 @@ final class WhatIfCommand implements Callable<Integer> {
       Files.createDirectories(parent);
     }
     boolean jsonl = file.getFileName().toString().endsWith(".jsonl");
+    // runs behind a client (a client block or --max-outstanding) also say when each request was meant to go
+    boolean intended = !records.isEmpty() && records.get(0).intendedNs() != null;
     try (var w = Files.newBufferedWriter(file)) {
       if (jsonl) {
         for (RequestRecord r : records) {
@@ -390,11 +405,11 @@ final class WhatIfCommand implements Callable<Integer> {
         }
         return;
       }
-      w.write("id,adapter,arrival_ns,first_scheduled_ns,first_token_ns,finish_ns,prompt_tokens,output_tokens,"
-          + "generated_tokens,cached_prompt_tokens,preemptions,outcome\n");
+      w.write("id,adapter,arrival_ns," + (intended ? "intended_ns," : "") + "first_scheduled_ns,first_token_ns,"
+          + "finish_ns,prompt_tokens,output_tokens,generated_tokens,cached_prompt_tokens,preemptions,outcome\n");
       for (RequestRecord r : records) {
         w.write(r.id() + "," + (r.adapter() == null ? "" : r.adapter()) + "," + r.arrivalNs() + ","
-            + r.firstScheduledNs() + "," + r.firstTokenNs() + "," + r.finishNs() + "," + r.promptTokens() + ","
+            + (intended ? r.intendedNs() + "," : "") + r.firstScheduledNs() + "," + r.firstTokenNs() + "," + r.finishNs() + "," + r.promptTokens() + ","
             + r.outputTokens() + "," + r.generatedTokens() + "," + r.cachedPromptTokens() + "," + r.preemptions() + ","
             + r.outcome().name().toLowerCase(Locale.ROOT) + "\n");
       }

@@ -1,6 +1,7 @@
 package io.twinserve.api.cli;
 
 import io.twinserve.twin.deploy.ResolvedReplica;
+import io.twinserve.twin.metrics.ClientSummary;
 import io.twinserve.twin.metrics.Latency;
 import io.twinserve.twin.metrics.RunSummary;
 import java.util.List;
@@ -36,6 +37,9 @@ final class WhatIfText {
         s.starvationBoundS()));
     b.append(f("%-18s %10s %10s %10s %10s %10s%n", "latency (ms)", "mean", "p50", "p90", "p99", "max"));
     latency(b, "  TTFT", s.ttft());
+    if (s.ttftFromIntended() != null) {
+      latency(b, "  TTFT (intended)", s.ttftFromIntended());
+    }
     latency(b, "  inter-token", s.itl());
     latency(b, "  end-to-end", s.e2e());
     latency(b, "  queue wait", s.queueWait());
@@ -45,6 +49,9 @@ final class WhatIfText {
         s.adapterLoadTimeS()));
     row(b, "queue", f("mean %.1f waiting (max %,d), mean %.1f running", s.meanWaiting(), s.maxWaiting(),
         s.meanRunning()));
+    if (s.client() != null) {
+      client(b, s.client());
+    }
     List<RunSummary.Sample> t = s.timeline();
     if (t.size() >= 2) {
       StringBuilder line = new StringBuilder();
@@ -100,6 +107,17 @@ final class WhatIfText {
     }
     b.append(f("%-18s %10.1f %10.1f %10.1f %10.1f %10.1f%n", label, l.meanMs(), l.p50Ms(), l.p90Ms(), l.p99Ms(),
         l.maxMs()));
+  }
+
+  /** What the benchmark client did: its kind, and how many requests waited at it and for how long. */
+  static void client(StringBuilder b, ClientSummary c) {
+    String kind = c.users() == null ? "open loop" : f("closed loop, %,d users", c.users());
+    String cap = c.maxOutstanding() == null ? "" : f(", at most %,d outstanding", c.maxOutstanding());
+    row(b, "client", f("%s%s: %,d sent, peak %,d outstanding", kind, cap, c.sent(), c.peakOutstanding()));
+    Latency w = c.clientWait();
+    row(b, "client queue", f("%,d waited at the client (wait mean %,.1f ms, max %,.1f ms), peak %,d waiting, %,d"
+        + " never sent", c.waited(), w.count() == 0 ? 0 : w.meanMs(), w.count() == 0 ? 0 : w.maxMs(), c.peakQueue(),
+        c.unsent()));
   }
 
   static void row(StringBuilder b, String label, String value) {

@@ -35,6 +35,7 @@ public final class WorkloadGenerator implements TraceReader {
   private final List<Adapter> adapters;
   private final long durationNs;
   private final long requestLimit;
+  private final ThinkTimes thinkTimes;
   private long emitted;
 
   public WorkloadGenerator(WorkloadSpec spec, Path baseDir) {
@@ -45,6 +46,8 @@ public final class WorkloadGenerator implements TraceReader {
     SplittableRandom lengthRng = root.split();
     SplittableRandom sessionRng = root.split();
     SplittableRandom rankRng = root.split();
+    // split after the others, so that a client block moves none of the requests
+    SplittableRandom thinkRng = root.split();
 
     AdaptersSpec a = spec.adapters();
     double[] weights = AdapterPicker.weights(spec);
@@ -70,6 +73,13 @@ public final class WorkloadGenerator implements TraceReader {
         : new SessionTurns(spec.sessions(), spec.lengths(), lengths, samplers, sessionRng, adapterPicker::pick);
     this.durationNs = spec.durationS() == null ? Long.MAX_VALUE : (long) (spec.durationS() * 1e9);
     this.requestLimit = spec.requests() == null ? Long.MAX_VALUE : spec.requests();
+    this.thinkTimes = spec.client() == null || !spec.client().closedLoop() ? null
+        : new ThinkTimes(spec.client().thinkTimeS(), thinkRng, baseDir);
+  }
+
+  /** The think times of the spec's closed-loop client, drawn from the seed; null without one. */
+  public ThinkTimes thinkTimes() {
+    return thinkTimes;
   }
 
   /** The adapters of this workload with their ranks and expected shares, in id order. */

@@ -8,6 +8,8 @@ package io.twinserve.traces.spec;
  * @param name optional label, carried into reports
  * @param durationS generate arrivals in [0, duration_s)
  * @param requests generate exactly this many requests (instead of duration_s)
+ * @param client how the benchmark client sends the requests (a cap on outstanding requests, or closed-loop
+ *     users); null: each request is sent at its arrival time
  */
 public record WorkloadSpec(
     String name,
@@ -18,7 +20,8 @@ public record WorkloadSpec(
     ArrivalsSpec arrivals,
     AdaptersSpec adapters,
     LengthsSpec lengths,
-    SessionsSpec sessions) {
+    SessionsSpec sessions,
+    ClientSpec client) {
 
   public WorkloadSpec {
     seed = seed == null ? 0L : seed;
@@ -61,11 +64,26 @@ public record WorkloadSpec(
       throw new SpecException("sessions", "cannot be combined with trace arrivals; trace times are"
           + " request times, not session starts");
     }
+    // checked here rather than in ClientSpec, so that a misspelled key inside the block is reported as such
+    if (client != null && client.empty()) {
+      throw new SpecException("client", "is empty; give max_outstanding (a cap on requests in flight) or users"
+          + " (closed-loop users), or remove the block");
+    }
+    if (sessions != null && client != null && client.closedLoop()) {
+      throw new SpecException("client.users", "cannot be combined with sessions: closed-loop users send the"
+          + " generator's requests in order, not each session's turns after their answers");
+    }
   }
 
   /** The same workload with another seed. */
   public WorkloadSpec withSeed(long newSeed) {
     return new WorkloadSpec(name, description, newSeed, durationS, requests, arrivals, adapters, lengths,
-        sessions);
+        sessions, client);
+  }
+
+  /** The same workload with another client (null: none). */
+  public WorkloadSpec withClient(ClientSpec newClient) {
+    return new WorkloadSpec(name, description, seed, durationS, requests, arrivals, adapters, lengths, sessions,
+        newClient);
   }
 }

@@ -15,11 +15,18 @@ public record CalibrationSetup(
     Integer maxNumBatchedTokens,
     Map<String, String> models,
     LoraOverheadRun loraOverheadRun,
-    DecodeRun decodeRun) {
+    DecodeRun decodeRun,
+    SchedulerOverheadRun schedulerOverheadRun) {
 
   /** The LoRA-overhead benchmark: requests submitted at once, fixed lengths, uniform adapters. */
   public record LoraOverheadRun(Integer requests, Integer promptTokens, Integer outputTokens, Integer adapterRank,
       Integer maxLoras, Long seed) {}
+
+  /**
+   * The scheduler-overhead table's runs, which do not record their model or lengths: the model they are
+   * taken to be, and the study's request lengths.
+   */
+  public record SchedulerOverheadRun(String model, Double promptTokens, Double outputTokens) {}
 
   /** The decode-latency runs. */
   public record DecodeRun(Integer promptTokens) {}

@@ -66,7 +66,8 @@ import org.apache.commons.math3.linear.RealVector;
 public final class Calibrator {
   private static final String KV = "kv_capacity_tokens.csv";
   private static final String LOAD = "adapter_load_cpu_to_gpu_ms.csv";
-  private static final String DECODE = "decode_itl_vs_batch_no_lora.csv";
+  /** The family of the LoRA-overhead runs reproduced by simulating each run in full. */
+  static final String SIMULATED = "lora_vs_distinct_adapters_simulated";
   private static final String LORA = "lora_overhead_vs_distinct_adapters.csv";
 
   /** The fitted calibrations and the reproduction of every input row. */
@@ -110,29 +111,52 @@ public final class Calibrator {
   public Result run() throws IOException {
     Csv kv = new Csv(dataDir.resolve(KV));
     Csv load = new Csv(dataDir.resolve(LOAD));
-    Csv decode = new Csv(dataDir.resolve(DECODE));
     Csv lora = new Csv(dataDir.resolve(LORA));
     GpuProfile gpu = profiles.gpu(setup.gpu());
+    TimingRows timing = new TimingRows(dataDir, setup);
+    double[] scheduler = fitSchedulerTime(timing.schedulerTimes());
+    // the model the scheduler table belongs to goes first: its runs alone vary the batch and the adapter
+    // mix together, so its per-token LoRA costs are lent to models without such runs
+    List<Map.Entry<String, String>> models = new ArrayList<>(setup.models().entrySet());
+    String donor = setup.schedulerOverheadRun() == null ? null : setup.schedulerOverheadRun().model();
+    models.sort((x, y) -> Boolean.compare(!x.getKey().equals(donor), !y.getKey().equals(donor)));
+    RooflineParams lent = null;
     List<Calibration> calibrations = new ArrayList<>();
     List<FitRow> rows = new ArrayList<>();
-    for (Map.Entry<String, String> e : setup.models().entrySet()) {
+    for (Map.Entry<String, String> e : models) {
       ModelProfile model = profiles.model(e.getValue());
+      String name = e.getKey();
       List<FitRow> mine = new ArrayList<>();
-      MemoryCalibration memory = fitMemory(kv, e.getKey(), model, gpu);
+      MemoryCalibration memory = fitMemory(kv, name, model, gpu);
       RooflineParams params = RooflineParams.defaults();
-      params = fitLoads(load, e.getKey(), model, gpu, params);
-      double[] decodeFit = fitDecode(decode, lora, e.getKey(), model, gpu, params);
-      params = params.with(decodeFit, "hbm_efficiency", "step_overhead_ns", "per_sequence_ns");
-      double context = decodeFit[3];
-      params = fitLora(lora, e.getKey(), model, gpu, params);
-      params = fitNewRequests(lora, e.getKey(), model, gpu, memory, params);
-      mine.addAll(reproduceMemory(kv, e.getKey(), model, gpu, memory));
-      mine.addAll(reproduceLoads(load, e.getKey(), model, gpu, params));
-      mine.addAll(reproduceDecode(decode, e.getKey(), model, gpu, params, context));
-      mine.addAll(reproduceLora(lora, e.getKey(), model, gpu, memory, params));
+      params = fitLoads(load, name, model, gpu, params);
+      if (scheduler != null) {
+        params = params.with(new double[] {scheduler[2]}, "per_waiting_ns");
+      }
+      boolean own = lent == null;
+      if (!own) {
+        params = params.with(new double[] {lent.loraPerTokenNs(), lent.loraPerTokenAdapterNs()}, "lora_per_token_ns",
+            "lora_per_token_adapter_ns");
+      }
+      List<TimingRow> timingRows = timing.rows(name);
+      TimingFit fit = new TimingFit(p -> new RooflinePerfModel(model, gpu, 1, p), params,
+          freeParameters(name.equals(donor) ? scheduler : null, own));
+      params = fit.fit(timingRows);
+      List<TimingFit.HeldOut> heldOut = fit.leaveOneFamilyOut(timingRows);
+      if (own) {
+        lent = params;
+      }
+      mine.addAll(reproduceMemory(kv, name, model, gpu, memory));
+      mine.addAll(reproduceLoads(load, name, model, gpu, params));
+      mine.addAll(reproduceTiming(timingRows, name, new RooflinePerfModel(model, gpu, 1, params)));
+      if (name.equals(donor)) {
+        mine.addAll(reproduceSchedulerTime(timing, name, scheduler));
+      }
+      mine.addAll(reproduceLora(lora, name, model, gpu, memory, params));
       rows.addAll(mine);
       calibrations.add(new Calibration(setup.name() + "/" + model.name(), setup.engine(), gpu.name(), model.name(),
-          memory, params, fitNode(mine, context), provenance()));
+          memory, params, fitNode(mine, heldOut, name.equals(donor) ? scheduler : null, own ? null : donor),
+          provenance()));
     }
     return new Result(calibrations, rows);
   }
@@ -203,11 +227,11 @@ public final class Calibrator {
         predicted = -1;
       }
       if (!started) {
-        out.add(new FitRow(KV, name, key, "fails_to_start", 1, predicted < 0 ? 1 : 0, predicted < 0 ? 0 : 100));
+        out.add(new FitRow("memory", KV, name, key, "fails_to_start", 1, predicted < 0 ? 1 : 0, predicted < 0 ? 0 : 100));
         continue;
       }
       double measured = kv.number(i, "kv_cache_tokens");
-      out.add(new FitRow(KV, name, key, "kv_cache_tokens", measured, predicted,
+      out.add(new FitRow("memory", KV, name, key, "kv_cache_tokens", measured, predicted,
           predicted < 0 ? -100 : pct(predicted, measured)));
     }
     return out;
@@ -244,124 +268,81 @@ public final class Calibrator {
       int rank = (int) load.number(i, "adapter_rank");
       double measured = load.number(i, "load_ms");
       double predicted = perf.adapterLoadFromCpuNs(rank, maxRank) / 1e6;
-      out.add(new FitRow(LOAD, name, "max_lora_rank=" + maxRank + " adapter_rank=" + rank, "load_ms", measured,
+      out.add(new FitRow("adapter_loads", LOAD, name, "max_lora_rank=" + maxRank + " adapter_rank=" + rank, "load_ms", measured,
           round(predicted), pct(predicted, measured)));
     }
     return out;
   }
 
-  // ---------------------------------------------------------------- decode
+  // ---------------------------------------------------------------- timing
 
-  /** Mean context of a sequence in the LoRA-overhead runs: the prompt plus half the output. */
-  private double loraRunContext() {
-    return setup.loraOverheadRun().promptTokens() + setup.loraOverheadRun().outputTokens() / 2.0;
+  /** Expected distinct adapters among {@code batch} uniform draws from {@code n} adapters. */
+  static double expectedDistinct(int n, int batch) {
+    return TimingRows.expectedDistinct(n, batch);
   }
 
-  private static double decodeStepMs(RooflinePerfModel perf, double batch, double context) {
-    int lo = (int) Math.floor(batch);
-    double a = perf.stepNs(StepShape.decodeBatch(lo, Math.round(context)));
-    double b = perf.stepNs(StepShape.decodeBatch(lo + 1, Math.round(context)));
-    return (a + (b - a) * (batch - lo)) / 1e6;
-  }
-
-  private double[] fitDecode(Csv decode, Csv lora, String name, ModelProfile model, GpuProfile gpu, RooflineParams p) {
-    List<double[]> points = new ArrayList<>();
-    for (int i = 0; i < decode.size(); i++) {
-      if (decode.text(i, "model").equals(name)) {
-        points.add(new double[] {decode.number(i, "mean_running_batch"), decode.number(i, "mean_itl_ms"), 1});
-      }
+  /**
+   * The scheduler's time per step against the running batch and the waiting queue, a + b·running +
+   * c·waiting, by least squares on relative errors; null without the scheduler table.
+   */
+  static double[] fitSchedulerTime(List<double[]> runs) {
+    if (runs.isEmpty()) {
+      return null;
     }
-    for (int i = 0; i < lora.size(); i++) {
-      if (lora.text(i, "model").equals(name) && lora.text(i, "lora_enabled").equals("no")) {
-        points.add(new double[] {lora.number(i, "max_num_seqs"), lora.number(i, "mean_itl_ms"), 0});
-      }
+    List<double[]> x = new ArrayList<>();
+    List<Double> y = new ArrayList<>();
+    for (double[] r : runs) {
+      x.add(new double[] {1 / r[2], r[0] / r[2], r[1] / r[2]});
+      y.add(1.0);
     }
-    double loraContext = loraRunContext();
-    // parameters in an unbounded space: logits of the efficiencies, logs of the costs and the context
-    // the FLOP efficiencies keep their priors: decode-only batches are memory-bound and do not identify them
-    MultivariateFunction cost = v -> {
-      double[] q = decodeParams(v);
-      RooflinePerfModel perf = new RooflinePerfModel(model, gpu, 1, p.with(new double[] {q[0], q[1], q[2]},
-          "hbm_efficiency", "step_overhead_ns", "per_sequence_ns"));
-      double sum = 0;
-      for (double[] pt : points) {
-        double predicted = decodeStepMs(perf, pt[0], pt[2] == 1 ? q[3] : loraContext);
-        double rel = (predicted - pt[1]) / pt[1];
-        sum += rel * rel;
-      }
-      return sum;
-    };
-    double[] best = null;
-    double bestValue = Double.MAX_VALUE;
-    // a few starts guard against Nelder-Mead stopping in a poor corner
-    for (double[] start : new double[][] {
-        {logit(0.7), Math.log(3e6), Math.log(2e4), Math.log(300)},
-        {logit(0.9), Math.log(6e6), Math.log(5e3), Math.log(600)},
-        {logit(0.5), Math.log(1e6), Math.log(5e4), Math.log(100)}}) {
-      SimplexOptimizer opt = new SimplexOptimizer(1e-12, 1e-14);
-      var r = opt.optimize(new MaxEval(20_000), new ObjectiveFunction(cost), GoalType.MINIMIZE,
-          new InitialGuess(start), new NelderMeadSimplex(new double[] {0.5, 0.5, 0.5, 0.5}));
-      if (r.getValue() < bestValue) {
-        bestValue = r.getValue();
-        best = r.getPoint();
-      }
-    }
-    return decodeParams(best);
+    double[] c = leastSquares(x, y, true);
+    // ms -> ns
+    return new double[] {c[0] * 1e6, c[1] * 1e6, c[2] * 1e6};
   }
 
-  private static double[] decodeParams(double[] v) {
-    return new double[] {sigmoid(v[0]), Math.exp(v[1]), Math.exp(v[2]), Math.exp(v[3])};
+  // The FLOP efficiencies keep their priors (0.6 linear, 0.5 attention: typical of bf16 GEMMs and
+  // attention kernels on Hopper): decode steps are memory-bound, and the prefill bursts vary the prompt
+  // length only three ways, so a free FLOP rate trades off against the cost per new request (a first
+  // joint fit drove Llama's to 0.92 and Qwen's to 0.26).
+  private List<TimingFit.Free> freeParameters(double[] scheduler, boolean ownLoraTokenCosts) {
+    double stepFloor = scheduler == null ? 0 : scheduler[0];
+    double sequenceFloor = scheduler == null ? 0 : scheduler[1];
+    List<TimingFit.Free> free = new ArrayList<>(List.of(
+        new TimingFit.Free("hbm_efficiency", 0.7, 0),
+        new TimingFit.Free("step_overhead_ns", stepFloor + 500_000, stepFloor),
+        new TimingFit.Free("per_sequence_ns", sequenceFloor + 10_000, sequenceFloor),
+        new TimingFit.Free("per_new_request_ns", 1_000_000, 0),
+        new TimingFit.Free("lora_enabled_ns", 1_000_000, 0),
+        new TimingFit.Free("lora_per_slot_ns", 20_000, 0),
+        new TimingFit.Free("lora_fixed_ns", 10_000_000, 0),
+        new TimingFit.Free("lora_per_adapter_ns", 300_000, 0)));
+    if (ownLoraTokenCosts) {
+      free.add(new TimingFit.Free("lora_per_token_ns", 10_000, 0));
+      free.add(new TimingFit.Free("lora_per_token_adapter_ns", 100, 0));
+    }
+    return free;
   }
 
-  private List<FitRow> reproduceDecode(Csv decode, String name, ModelProfile model, GpuProfile gpu, RooflineParams p,
-      double context) {
-    RooflinePerfModel perf = new RooflinePerfModel(model, gpu, 1, p);
+  private List<FitRow> reproduceTiming(List<TimingRow> rows, String name, RooflinePerfModel perf) {
     List<FitRow> out = new ArrayList<>();
-    for (int i = 0; i < decode.size(); i++) {
-      if (!decode.text(i, "model").equals(name)) {
-        continue;
-      }
-      double b = decode.number(i, "mean_running_batch");
-      double measured = decode.number(i, "mean_itl_ms");
-      double predicted = decodeStepMs(perf, b, context);
-      out.add(new FitRow(DECODE, name, "mean_running_batch=" + b, "mean_itl_ms", measured, round(predicted),
-          pct(predicted, measured)));
+    for (TimingRow r : rows) {
+      double predicted = r.predict(perf);
+      out.add(new FitRow(r.family(), r.file(), name, r.key(), r.quantity(), r.measured(), round(predicted),
+          pct(predicted, r.measured())));
     }
     return out;
   }
 
-  // ---------------------------------------------------------------- LoRA
-
-  /** Expected distinct adapters among {@code batch} uniform draws from {@code n} adapters. */
-  static double expectedDistinct(int n, int batch) {
-    return n * (1 - Math.pow(1 - 1.0 / n, batch));
-  }
-
-  private RooflineParams fitLora(Csv lora, String name, ModelProfile model, GpuProfile gpu, RooflineParams p) {
-    int rank = setup.loraOverheadRun().adapterRank();
-    RooflineParams noLora = p.with(new double[] {0, 0, 0}, "lora_fixed_ns", "lora_per_adapter_ns", "lora_per_rank_ns");
-    RooflinePerfModel perf = new RooflinePerfModel(model, gpu, 1, noLora);
-    List<double[]> x = new ArrayList<>();
-    List<Double> y = new ArrayList<>();
-    for (int i = 0; i < lora.size(); i++) {
-      if (!lora.text(i, "model").equals(name) || !lora.text(i, "lora_enabled").equals("yes")) {
-        continue;
-      }
-      int batch = (int) lora.number(i, "max_num_seqs");
-      int n = (int) lora.number(i, "distinct_adapters_drawn_from");
-      double d = expectedDistinct(n, batch);
-      StepShape s = StepShape.decodeBatch(batch, Math.round(loraRunContext()));
-      s.distinctAdapters = (int) Math.round(d);
-      s.adapterRankSum = (long) s.distinctAdapters * rank;
-      s.adapterTokens = batch;
-      double base = perf.stepNs(s);
-      double measured = lora.number(i, "mean_itl_ms") * 1e6;
-      // relative least squares: divide each equation by the measured value
-      x.add(new double[] {1 / measured, d / measured});
-      y.add((measured - base) / measured);
+  private List<FitRow> reproduceSchedulerTime(TimingRows timing, String name, double[] c) throws IOException {
+    List<FitRow> out = new ArrayList<>();
+    List<double[]> runs = timing.schedulerTimes();
+    for (int i = 0; i < runs.size(); i++) {
+      double[] r = runs.get(i);
+      double predicted = (c[0] + c[1] * r[0] + c[2] * r[1]) / 1e6;
+      out.add(new FitRow("scheduler_overhead_time", TimingRows.SCHEDULER, name, timing.schedulerKey(i),
+          "scheduling_ms_per_step", round(r[2]), round(predicted), pct(predicted, r[2])));
     }
-    double[] c = leastSquares(x, y, true);
-    return p.with(new double[] {c[0], c[1], 0}, "lora_fixed_ns", "lora_per_adapter_ns", "lora_per_rank_ns");
+    return out;
   }
 
   private ResolvedReplica loraRunReplica(String name, ModelProfile model, GpuProfile gpu, MemoryCalibration m,
@@ -395,50 +376,6 @@ public final class Calibrator {
     }
   }
 
-  private RooflineParams fitNewRequests(Csv lora, String name, ModelProfile model, GpuProfile gpu, MemoryCalibration m,
-      RooflineParams p) throws IOException {
-    // golden-section search on the summed squared relative throughput errors
-    double lo = 0;
-    double hi = 5e6;
-    double phi = (Math.sqrt(5) - 1) / 2;
-    double a = hi - phi * (hi - lo);
-    double b = lo + phi * (hi - lo);
-    double fa = throughputError(lora, name, model, gpu, m, p.with(new double[] {a}, "per_new_request_ns"));
-    double fb = throughputError(lora, name, model, gpu, m, p.with(new double[] {b}, "per_new_request_ns"));
-    for (int it = 0; it < 30; it++) {
-      if (fa < fb) {
-        hi = b;
-        b = a;
-        fb = fa;
-        a = hi - phi * (hi - lo);
-        fa = throughputError(lora, name, model, gpu, m, p.with(new double[] {a}, "per_new_request_ns"));
-      } else {
-        lo = a;
-        a = b;
-        fa = fb;
-        b = lo + phi * (hi - lo);
-        fb = throughputError(lora, name, model, gpu, m, p.with(new double[] {b}, "per_new_request_ns"));
-      }
-    }
-    return p.with(new double[] {Math.round((a + b) / 2)}, "per_new_request_ns");
-  }
-
-  private double throughputError(Csv lora, String name, ModelProfile model, GpuProfile gpu, MemoryCalibration m,
-      RooflineParams p) throws IOException {
-    double sum = 0;
-    for (int i = 0; i < lora.size(); i++) {
-      if (!lora.text(i, "model").equals(name)) {
-        continue;
-      }
-      int n = lora.text(i, "lora_enabled").equals("yes") ? (int) lora.number(i, "distinct_adapters_drawn_from") : 0;
-      RunSummary s = simulateLoraRun(name, model, gpu, m, p, (int) lora.number(i, "max_num_seqs"), n);
-      double rel = (s.achieved().totalTokensPerS() - lora.number(i, "total_tokens_per_s"))
-          / lora.number(i, "total_tokens_per_s");
-      sum += rel * rel;
-    }
-    return sum;
-  }
-
   private List<FitRow> reproduceLora(Csv lora, String name, ModelProfile model, GpuProfile gpu, MemoryCalibration m,
       RooflineParams p) throws IOException {
     List<FitRow> out = new ArrayList<>();
@@ -453,8 +390,9 @@ public final class Calibrator {
           + (enabled ? "" : " (LoRA disabled)");
       double itl = lora.number(i, "mean_itl_ms");
       double tput = lora.number(i, "total_tokens_per_s");
-      out.add(new FitRow(LORA, name, key, "mean_itl_ms", itl, round(s.itl().meanMs()), pct(s.itl().meanMs(), itl)));
-      out.add(new FitRow(LORA, name, key, "total_tokens_per_s", tput, round(s.achieved().totalTokensPerS()),
+      out.add(new FitRow(SIMULATED, LORA, name, key, "mean_itl_ms", itl, round(s.itl().meanMs()),
+          pct(s.itl().meanMs(), itl)));
+      out.add(new FitRow(SIMULATED, LORA, name, key, "total_tokens_per_s", tput, round(s.achieved().totalTokensPerS()),
           pct(s.achieved().totalTokensPerS(), tput)));
     }
     return out;
@@ -462,13 +400,48 @@ public final class Calibrator {
 
   // ---------------------------------------------------------------- helpers
 
-  private JsonNode fitNode(List<FitRow> rows, double decodeContext) {
+  private JsonNode fitNode(List<FitRow> rows, List<TimingFit.HeldOut> heldOut, double[] scheduler, String lender) {
     ObjectNode fit = json.createObjectNode();
-    fit.put("decode_context_tokens", Math.round(decodeContext));
+    if (scheduler != null) {
+      ObjectNode sched = fit.putObject("scheduler_time");
+      sched.put("per_step_ns", Math.round(scheduler[0]));
+      sched.put("per_running_ns", Math.round(scheduler[1]));
+      sched.put("per_waiting_ns", round(scheduler[2]));
+      sched.put("note", "floors of step_overhead_ns and per_sequence_ns; per_waiting_ns as fitted");
+    }
+    if (lender != null) {
+      fit.put("lora_per_token_costs_from", lender);
+    }
+    ArrayNode families = fit.putArray("families");
+    Map<String, double[]> stats = new java.util.LinkedHashMap<>();
+    for (FitRow r : rows) {
+      double[] st = stats.computeIfAbsent(r.family(), k -> new double[4]);
+      st[0]++;
+      st[1] += Math.abs(r.errorPct());
+      st[2] = Math.max(st[2], Math.abs(r.errorPct()));
+      st[3] += Math.abs(r.errorPct()) <= 5 ? 1 : 0;
+    }
+    for (Map.Entry<String, double[]> e : stats.entrySet()) {
+      ObjectNode o = families.addObject();
+      o.put("family", e.getKey());
+      o.put("rows", (int) e.getValue()[0]);
+      o.put("mean_abs_error_pct", round(e.getValue()[1] / e.getValue()[0]));
+      o.put("max_abs_error_pct", round(e.getValue()[2]));
+      o.put("within_5_pct", (int) e.getValue()[3]);
+    }
+    ArrayNode lofo = fit.putArray("leave_one_family_out");
+    for (TimingFit.HeldOut h : heldOut) {
+      ObjectNode o = lofo.addObject();
+      o.put("family", h.family());
+      o.put("rows", h.rows());
+      o.put("mean_abs_error_pct", round(h.meanAbsErrorPct()));
+      o.put("max_abs_error_pct", round(h.maxAbsErrorPct()));
+    }
     FitRow worst = null;
     ArrayNode arr = fit.putArray("rows");
     for (FitRow r : rows) {
       ObjectNode o = arr.addObject();
+      o.put("family", r.family());
       o.put("file", r.file());
       o.put("row", r.row());
       o.put("quantity", r.quantity());
@@ -544,11 +517,4 @@ public final class Calibrator {
     return Math.round(v * 1000) / 1000.0;
   }
 
-  private static double logit(double p) {
-    return Math.log(p / (1 - p));
-  }
-
-  private static double sigmoid(double v) {
-    return 1 / (1 + Math.exp(-v));
-  }
 }

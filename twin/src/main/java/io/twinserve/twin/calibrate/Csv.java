@@ -26,7 +26,7 @@ final class Csv {
       if (all.get(i).isBlank()) {
         continue;
       }
-      String[] f = all.get(i).trim().split(",", -1);
+      String[] f = fields(all.get(i).trim());
       if (f.length != header.size()) {
         throw new TraceFormatException(file, i + 1, 0, "expected " + header.size() + " fields (" + String.join(",", header)
             + "), got " + f.length);
@@ -34,6 +34,32 @@ final class Csv {
       rows.add(f);
       lines.add(i + 1);
     }
+  }
+
+  /** Splits a line at commas outside double quotes (RFC 4180 quoting, "" for a quote inside one). */
+  static String[] fields(String line) {
+    if (line.indexOf('"') < 0) {
+      return line.split(",", -1);
+    }
+    List<String> out = new ArrayList<>();
+    StringBuilder f = new StringBuilder();
+    boolean quoted = false;
+    for (int i = 0; i < line.length(); i++) {
+      char c = line.charAt(i);
+      if (quoted && c == '"' && i + 1 < line.length() && line.charAt(i + 1) == '"') {
+        f.append('"');
+        i++;
+      } else if (c == '"') {
+        quoted = !quoted;
+      } else if (c == ',' && !quoted) {
+        out.add(f.toString());
+        f.setLength(0);
+      } else {
+        f.append(c);
+      }
+    }
+    out.add(f.toString());
+    return out.toArray(new String[0]);
   }
 
   int column(String name) {

@@ -2,6 +2,11 @@ package io.twinserve.twin.cluster;
 
 import io.twinserve.traces.Request;
 import io.twinserve.traces.format.TraceReader;
+import io.twinserve.traces.gen.ThinkTimes;
+import io.twinserve.traces.gen.WorkloadGenerator;
+import io.twinserve.traces.spec.ClientSpec;
+import io.twinserve.twin.client.ClientGate;
+import io.twinserve.twin.metrics.ClientSummary;
 import io.twinserve.twin.metrics.RequestRecord;
 import io.twinserve.twin.metrics.RequestTallies;
 import io.twinserve.twin.metrics.RunSummary;
@@ -27,6 +32,11 @@ import java.util.Map;
  * phases. Requests stream from the sources (one pending arrival per source), so a trace of any length
  * runs in bounded memory. A cluster of one replica with round-robin routing and no deadline reproduces a
  * single-replica run request for request (a test pins it).
+ *
+ * <p>Each source reaches the cluster through its own {@link ClientGate}: a request arrives when its client
+ * sends it, at its workload arrival time unless the client holds it back (a cap on outstanding requests,
+ * or closed-loop users), and the client hears when each of its requests ends. TTFT deadlines count from
+ * the arrival (the send): the server knows nothing of the client's wait.
  */
 public final class ClusterSimulator {
   private final ResolvedCluster cluster;
@@ -50,12 +60,36 @@ public final class ClusterSimulator {
    *
    * @param adapterRanks ranks of the adapters it names
    * @param defaultAdapterRank rank of the other adapters (traces carry none); null: the run options'
+   * @param client how its client sends (null: as the reader's workload spec says, if it is a generator;
+   *     otherwise every request at its arrival time)
+   * @param thinkTimes the closed-loop client's think times (null: none)
    */
   public record Traffic(int deployment, TraceReader reader, Map<String, Integer> adapterRanks,
-      Integer defaultAdapterRank) {
+      Integer defaultAdapterRank, ClientSpec client, ThinkTimes thinkTimes) {
+
+    public Traffic(int deployment, TraceReader reader, Map<String, Integer> adapterRanks,
+        Integer defaultAdapterRank) {
+      this(deployment, reader, adapterRanks, defaultAdapterRank, null, null);
+    }
 
     public Traffic(int deployment, TraceReader reader, Map<String, Integer> adapterRanks) {
       this(deployment, reader, adapterRanks, null);
+    }
+
+    /** The same source with its client's cap set to {@code maxOutstanding} (the command line's override). */
+    public Traffic withMaxOutstanding(int maxOutstanding) {
+      ClientSpec base = client;
+      ThinkTimes think = thinkTimes;
+      if (base == null && reader instanceof WorkloadGenerator g) {
+        base = g.spec().client();
+        think = g.thinkTimes();
+      }
+      return new Traffic(deployment, reader, adapterRanks, defaultAdapterRank,
+          base == null ? ClientSpec.capped(maxOutstanding) : base.withMaxOutstanding(maxOutstanding), think);
+    }
+
+    ClientGate gate() throws IOException {
+      return client == null ? ClientGate.forWorkload(reader, null) : ClientGate.of(reader, client, thinkTimes);
     }
   }
 
@@ -124,6 +158,12 @@ public final class ClusterSimulator {
     private final EventQueue queue = new EventQueue();
     private final Placement placement = new Placement(cluster.pools());
     private final List<DeploymentRun> deployments = new ArrayList<>();
+    private final ClientGate[] clients;
+    /** Per source: when its armed send is due (MAX when none), its token, whether it may still send. */
+    private final long[] armedNs;
+    private final long[] armedToken;
+    private final boolean[] open;
+    private final Replica.Ends ends = this::onRequestEnded;
     private final long window;
     private int nextReplicaId;
     private int openSources;
@@ -138,6 +178,10 @@ public final class ClusterSimulator {
         dr.metrics.window(window);
         deployments.add(dr);
       }
+      this.clients = new ClientGate[sources.size()];
+      this.armedNs = new long[sources.size()];
+      this.armedToken = new long[sources.size()];
+      this.open = new boolean[sources.size()];
     }
 
     ClusterResult run() throws IOException {
@@ -158,7 +202,13 @@ public final class ClusterSimulator {
         }
       }
       for (int i = 0; i < sources.size(); i++) {
-        readNext(i);
+        clients[i] = sources.get(i).gate();
+        if (clients[i].active()) {
+          deployments.get(sources.get(i).deployment()).metrics.tallies.reportClient(true);
+        }
+        armedNs[i] = Long.MAX_VALUE;
+        open[i] = true;
+        arm(i);
       }
       while (!queue.isEmpty()) {
         boolean pastWindow = queue.peekTime() > window;
@@ -195,20 +245,38 @@ public final class ClusterSimulator {
       return true;
     }
 
-    private void readNext(int source) throws IOException {
-      Request next = sources.get(source).reader().next();
-      if (next != null && next.arrivalNs() < window) {
-        queue.schedule(next.arrivalNs(), new Event.RequestArrived(next, source));
-      } else {
+    /**
+     * Schedules the source's next send when it is due before the window and earlier than the one already
+     * scheduled; counts the source closed once it will send nothing more.
+     */
+    private void arm(int source) {
+      ClientGate client = clients[source];
+      long t = client.nextSendNs();
+      if (t < window && t < armedNs[source]) {
+        armedNs[source] = t;
+        queue.schedule(t, new Event.RequestArrived(source, ++armedToken[source]));
+      }
+      if (open[source] && armedNs[source] == Long.MAX_VALUE && client.drained(window)) {
+        open[source] = false;
         openSources--;
       }
     }
 
+    private void onRequestEnded(Sequence s, long now) {
+      clients[s.client()].ended(now);
+      arm(s.client());
+    }
+
     private void onRequestArrived(Event.RequestArrived e, long now) throws IOException {
+      if (e.token() != armedToken[e.source()]) {
+        return;
+      }
+      armedNs[e.source()] = Long.MAX_VALUE;
       Traffic source = sources.get(e.source());
       DeploymentRun d = deployments.get(source.deployment());
-      Request r = e.request();
-      lastArrival = Math.max(lastArrival, r.arrivalNs());
+      ClientGate client = clients[e.source()];
+      Request r = client.take();
+      lastArrival = Math.max(lastArrival, now);
       int adapter = adapterOf(d, r, source);
       d.metrics.observe(now);
       d.metrics.tallies.arrived(r);
@@ -220,15 +288,19 @@ public final class ClusterSimulator {
       // as in a single-replica run: a request must fit the model and the whole KV cache, or it is refused
       if (total > c.maxModelLen() || (r.promptTokens() + c.blockSize() - 1) / c.blockSize() + 1 > maxBlocks
           || (total - 1 + c.blockSize() - 1) / c.blockSize() > maxBlocks) {
-        d.metrics.tallies.rejected(r);
+        d.metrics.tallies.rejected(r, now, client.intendedNs());
+        client.ended(now);
       } else {
         if (replica.knownAdapters < d.adapterIndex.size()) {
           replica.knownAdapters = d.adapterIndex.size();
           replica.adapters.ensureAdapters(replica.knownAdapters, options.preloadAdapters());
         }
-        Sequence s = new Sequence(r.id(), d.order++, r.arrivalNs(), adapter, adapter < 0 ? 0 : d.ranks[0][adapter],
+        Sequence s = new Sequence(r.id(), d.order++, now, adapter, adapter < 0 ? 0 : d.ranks[0][adapter],
             r.promptTokens(), r.outputTokens(), hashes);
-        s.deadlineNs(r.arrivalNs() + d.maxTtftNs);
+        s.intendedNs(client.intendedNs());
+        s.client(e.source());
+        // the server knows only when the request arrived, so its TTFT deadline counts from then
+        s.deadlineNs(now + d.maxTtftNs);
         d.metrics.tallies.track(s, r.adapterId());
         replica.scheduler.enqueue(s);
         int work = r.promptTokens() - (hashes.length == 0 ? 0 : replica.cachedPrefixTokens(hashes, r.promptTokens()));
@@ -242,7 +314,7 @@ public final class ClusterSimulator {
         d.metrics.refresh(replica);
         wake(replica, now);
       }
-      readNext(e.source());
+      arm(e.source());
     }
 
     private int adapterOf(DeploymentRun d, Request r, Traffic source) {
@@ -484,7 +556,7 @@ public final class ClusterSimulator {
         return null;
       }
       Replica r = new Replica(nextReplicaId++, d.replicas.size(), d.resolved.index(), slot, now, d.ranks,
-          d.metrics.tallies);
+          d.metrics.tallies, ends);
       r.state = Replica.State.STARTING;
       d.replicas.add(r);
       return r;
@@ -508,7 +580,7 @@ public final class ClusterSimulator {
       d.metrics.replicasChanged(-1);
     }
 
-    private ClusterResult finish(long now) {
+    private ClusterResult finish(long now) throws IOException {
       long windowNs = options.windowNs() != null ? options.windowNs() : Math.max(now, Math.max(lastArrival, 1));
       long end = Math.max(now, windowNs);
       List<ClusterSummary.DeploymentSummary> out = new ArrayList<>();
@@ -563,7 +635,8 @@ public final class ClusterSimulator {
         out.add(new ClusterSummary.DeploymentSummary(d.spec.name(), d.spec.model(), RouterSpec.typeName(d.spec.router()),
             f.arrived(), f.finished(), f.rejected(), f.timedOut(), f.unfinished(),
             f.arrived() == 0 ? 0 : round((double) f.timedOut() / f.arrived()), d.spec.maxTtftMs(),
-            f.offered(), f.achieved(), f.starving(), f.starvedRequests(), f.ttft(), f.itl(), f.e2e(), f.queueWait(),
+            f.offered(), f.achieved(), f.starving(), f.starvedRequests(), f.ttft(), f.ttftFromIntended(), f.itl(),
+            f.e2e(), f.queueWait(),
             queried == 0 ? 0 : round((double) cached / queried), loads, storageLoads, preemptions, steps,
             d.metrics.meanWaiting(), d.metrics.maxWaiting(), d.metrics.meanRunning(), d.metrics.meanKvUsage(),
             replicas, round(gpuHours), round(cost), perMillion(cost, tokens), d.metrics.timeline(), details));
@@ -579,8 +652,17 @@ public final class ClusterSimulator {
         gpuHours += poolGpuHours[p.index()];
         cost += c;
       }
+      List<ClusterSummary.TrafficClient> clientSummaries = new ArrayList<>();
+      for (int i = 0; i < clients.length; i++) {
+        ClientSummary c = clients[i].summary(windowNs);
+        if (c != null) {
+          clientSummaries.add(new ClusterSummary.TrafficClient(i, deployments.get(sources.get(i).deployment()).spec.name(),
+              c));
+        }
+      }
       ClusterSummary summary = new ClusterSummary(cluster.spec().name(), round(windowNs / 1e9), out, pools,
-          round(gpuHours), round(cost), perMillion(cost, finishedTokens));
+          round(gpuHours), round(cost), perMillion(cost, finishedTokens),
+          clientSummaries.isEmpty() ? null : List.copyOf(clientSummaries));
       return new ClusterResult(summary, records);
     }
   }

@@ -1,5 +1,7 @@
 package io.twinserve.twin.cluster;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import io.twinserve.twin.metrics.ClientSummary;
 import io.twinserve.twin.metrics.Latency;
 import io.twinserve.twin.metrics.RunSummary;
 import java.util.List;
@@ -17,7 +19,11 @@ public record ClusterSummary(
     List<PoolSummary> pools,
     double gpuHours,
     double cost,
-    Double costPerMillionTokens) {
+    Double costPerMillionTokens,
+    @JsonInclude(JsonInclude.Include.NON_NULL) List<TrafficClient> clients) {
+
+  /** What the client of one traffic source did (sources with a client block or a cap only). */
+  public record TrafficClient(int traffic, String deployment, ClientSummary client) {}
 
   /** One deployment's figures. */
   public record DeploymentSummary(
@@ -36,6 +42,7 @@ public record ClusterSummary(
       boolean starving,
       long starvedRequests,
       Latency ttft,
+      @JsonInclude(JsonInclude.Include.NON_NULL) Latency ttftFromIntended,
       Latency itl,
       Latency e2e,
       Latency queueWait,

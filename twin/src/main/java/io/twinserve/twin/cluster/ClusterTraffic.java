@@ -4,7 +4,9 @@ import io.twinserve.traces.format.ReadOptions;
 import io.twinserve.traces.format.TraceReader;
 import io.twinserve.traces.format.TraceReaders;
 import io.twinserve.traces.gen.Adapter;
+import io.twinserve.traces.gen.ThinkTimes;
 import io.twinserve.traces.gen.WorkloadGenerator;
+import io.twinserve.traces.spec.ClientSpec;
 import io.twinserve.traces.spec.WorkloadSpec;
 import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.traces.transform.TraceTransforms;
@@ -64,6 +66,8 @@ public final class ClusterTraffic implements Closeable {
             : new TraceTransforms(null, null, null, scale, null, null, null, 0);
         Map<String, Integer> ranks = new HashMap<>();
         TraceReader reader;
+        ClientSpec client = null;
+        ThinkTimes thinkTimes = null;
         if (isYaml(file)) {
           if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(file.toString(), null, "traffic[" + i + "].workload: no such workload spec");
@@ -78,11 +82,14 @@ public final class ClusterTraffic implements Closeable {
           WorkloadSpec longer = new WorkloadSpec(w.name(), w.description(), w.seed(),
               w.durationS() == null ? null : w.durationS() * scale,
               w.requests() == null ? null : Math.round(w.requests() * scale), w.arrivals(), w.adapters(), w.lengths(),
-              w.sessions());
+              w.sessions(), w.client());
           WorkloadGenerator g = new WorkloadGenerator(scale == 1.0 ? w : longer, file.toAbsolutePath().getParent());
           for (Adapter a : g.adapters()) {
             ranks.put(a.id(), a.rank());
           }
+          // the generator is wrapped below, so its client travels beside it
+          client = w.client();
+          thinkTimes = g.thinkTimes();
           reader = scaling.apply(g);
           names.add(w.name() != null ? w.name() : file.getFileName().toString());
         } else {
@@ -92,7 +99,8 @@ public final class ClusterTraffic implements Closeable {
         if (t.startS() > 0) {
           reader = delayed(reader, (long) (t.startS() * 1e9));
         }
-        sources.add(new ClusterSimulator.Traffic(spec.deploymentIndex(t), reader, ranks, t.adapterRank()));
+        sources.add(new ClusterSimulator.Traffic(spec.deploymentIndex(t), reader, ranks, t.adapterRank(), client,
+            thinkTimes));
       }
     } catch (IOException | RuntimeException e) {
       for (ClusterSimulator.Traffic s : sources) {

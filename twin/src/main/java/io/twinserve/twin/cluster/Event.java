@@ -1,7 +1,5 @@
 package io.twinserve.twin.cluster;
 
-import io.twinserve.traces.Request;
-
 /**
  * What happens in a cluster run. Events at the same instant are taken by phase, then in the order they
  * were scheduled: arrivals are routed first, replicas that finished their cold start join, steps
@@ -12,8 +10,11 @@ sealed interface Event {
 
   int phase();
 
-  /** A request arrives from traffic source {@code source}. */
-  record RequestArrived(Request request, int source) implements Event {
+  /**
+   * Traffic source {@code source}'s client sends its next request, which arrives. {@code token} tells a
+   * current send from one the client brought forward since (a closed-loop user ready earlier).
+   */
+  record RequestArrived(int source, long token) implements Event {
     @Override
     public int phase() {
       return 0;

@@ -29,6 +29,12 @@ final class Replica implements StepListener {
   final double prefillNsPerToken;
   final double decodeNsPerSequence;
   private final StepListener metrics;
+  private final Ends ends;
+
+  /** Told when a request leaves a replica, finished or timed out (its client may send the next). */
+  interface Ends {
+    void ended(Sequence s, long nowNs);
+  }
 
   State state;
   final long allocatedNs;
@@ -48,7 +54,7 @@ final class Replica implements StepListener {
   double lastKvUsage;
 
   Replica(int id, int indexInDeployment, int deployment, Placement.Slot slot, long allocatedNs, int[][] ranks,
-      StepListener metrics) {
+      StepListener metrics, Ends ends) {
     this.id = id;
     this.indexInDeployment = indexInDeployment;
     this.deployment = deployment;
@@ -56,6 +62,7 @@ final class Replica implements StepListener {
     this.resolved = slot.option().replica();
     this.allocatedNs = allocatedNs;
     this.metrics = metrics;
+    this.ends = ends;
     SchedulerConfig c = resolved.scheduler();
     this.adapters = new AdapterCache(c.maxAdapters(), c.maxCpuAdapters(), 16, new AdapterCache.LoadTimes() {
       @Override
@@ -136,10 +143,12 @@ final class Replica implements StepListener {
   public void onTimedOut(Sequence s, long nowNs) {
     pendingPrefillTokens -= s.estimatedPrefillTokens();
     metrics.onTimedOut(s, nowNs);
+    ends.ended(s, nowNs);
   }
 
   @Override
   public void onFinished(Sequence s, long nowNs) {
     metrics.onFinished(s, nowNs);
+    ends.ended(s, nowNs);
   }
 }

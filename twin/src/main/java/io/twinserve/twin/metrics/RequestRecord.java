@@ -2,6 +2,10 @@ package io.twinserve.twin.metrics;
 
 /**
  * What happened to one request. Times are ns from the start of the run; -1 when it did not happen.
+ * {@code arrivalNs} is when the server received it (the client's send); {@code intendedNs}, given only
+ * when the workload has a client block or a cap, is when the client meant to send it (earlier when it
+ * waited at the client). TTFT as the server sees it counts from the arrival, as a benchmark client
+ * reports it from the intended time.
  *
  * @param outcome finished, unfinished (still waiting or running when the window closed), rejected
  *     (longer than max_model_len or than the whole KV cache) or timed out (no first token within
@@ -11,6 +15,8 @@ public record RequestRecord(
     long id,
     String adapter,
     long arrivalNs,
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+    Long intendedNs,
     long firstScheduledNs,
     long firstTokenNs,
     long finishNs,

@@ -20,6 +20,7 @@ public final class RequestTallies implements StepListener {
   private final boolean recordRequests;
   private final long starvationBoundNs;
   final Histogram ttft = new Histogram(MAX_MICROS, 3);
+  final Histogram ttftFromIntended = new Histogram(MAX_MICROS, 3);
   final Histogram itl = new Histogram(MAX_MICROS, 3);
   final Histogram e2e = new Histogram(MAX_MICROS, 3);
   final Histogram wait = new Histogram(MAX_MICROS, 3);
@@ -27,6 +28,7 @@ public final class RequestTallies implements StepListener {
   private final Map<Sequence, String> adapterNames = new IdentityHashMap<>();
   private final List<RequestRecord> rejected = new ArrayList<>();
   private long windowNs = Long.MAX_VALUE;
+  private boolean reportClient;
   long arrived;
   long arrivedInput;
   long arrivedOutput;
@@ -50,6 +52,14 @@ public final class RequestTallies implements StepListener {
     this.windowNs = ns;
   }
 
+  /**
+   * Report what a benchmark client sees as well: TTFT from the intended send time and each record's
+   * intended time (set when a workload has a client block or a cap).
+   */
+  public void reportClient(boolean report) {
+    this.reportClient = report;
+  }
+
   public long starvationBoundNs() {
     return starvationBoundNs;
   }
@@ -60,10 +70,12 @@ public final class RequestTallies implements StepListener {
     arrivedOutput += r.outputTokens();
   }
 
-  public void rejected(Request r) {
+  /** A request refused on arrival at {@code arrivalNs} (its send), meant to be sent at {@code intendedNs}. */
+  public void rejected(Request r, long arrivalNs, long intendedNs) {
     rejectedCount++;
     if (recordRequests) {
-      rejected.add(new RequestRecord(r.id(), r.adapterId(), r.arrivalNs(), -1, -1, -1, r.promptTokens(),
+      rejected.add(new RequestRecord(r.id(), r.adapterId(), arrivalNs, reportClient ? intendedNs : null, -1, -1, -1,
+          r.promptTokens(),
           r.outputTokens(), 0, 0, 0, RequestRecord.Outcome.REJECTED));
     }
   }
@@ -81,6 +93,9 @@ public final class RequestTallies implements StepListener {
   public void onFirstToken(Sequence s, long nowNs) {
     long ttftNs = nowNs - s.arrivalNs();
     ttft.recordValue(micros(ttftNs));
+    if (reportClient) {
+      ttftFromIntended.recordValue(micros(nowNs - s.intendedNs()));
+    }
     intervalFirstTokens++;
     intervalTtftSumNs += ttftNs;
     long waited = s.firstScheduledNs() - s.arrivalNs();
@@ -225,7 +240,8 @@ public final class RequestTallies implements StepListener {
     for (Sequence s : tracked) {
       RequestRecord.Outcome outcome = s.timedOut() ? RequestRecord.Outcome.TIMED_OUT
           : s.finishNs() >= 0 ? RequestRecord.Outcome.FINISHED : RequestRecord.Outcome.UNFINISHED;
-      out.add(new RequestRecord(s.requestId(), adapterNames.get(s), s.arrivalNs(), s.firstScheduledNs(),
+      out.add(new RequestRecord(s.requestId(), adapterNames.get(s), s.arrivalNs(),
+          reportClient ? s.intendedNs() : null, s.firstScheduledNs(),
           s.firstTokenNs(), s.finishNs(), s.promptTokens(), s.outputTokens(), s.generated(), s.cachedTokens(),
           s.preemptions(), outcome));
     }
@@ -248,13 +264,18 @@ public final class RequestTallies implements StepListener {
     boolean starving = achieved.totalTokensPerS() < 0.9 * offered.totalTokensPerS();
     return new Figures(round(w), arrived, finished, rejectedCount, timedOut,
         arrived - finished - rejectedCount - timedOut, offered, achieved, starving, starved + stillWaitingStarved,
-        starvationBoundNs / 1e9, Latency.of(ttft), Latency.of(itl), Latency.of(e2e), Latency.of(wait));
+        starvationBoundNs / 1e9, Latency.of(ttft), reportClient ? Latency.of(ttftFromIntended) : null,
+        Latency.of(itl), Latency.of(e2e), Latency.of(wait));
   }
 
-  /** The request figures shared by run and deployment summaries. */
+  /**
+   * The request figures shared by run and deployment summaries; {@code ttftFromIntended} is null unless
+   * client figures are reported.
+   */
   public record Figures(double windowS, long arrived, long finished, long rejected, long timedOut,
       long unfinished, RunSummary.Throughput offered, RunSummary.Throughput achieved, boolean starving,
-      long starvedRequests, double starvationBoundS, Latency ttft, Latency itl, Latency e2e, Latency queueWait) {}
+      long starvedRequests, double starvationBoundS, Latency ttft, Latency ttftFromIntended, Latency itl,
+      Latency e2e, Latency queueWait) {}
 
   /** Rounded to 6 significant decimals so that JSON output is stable and readable. */
   public static double round(double v) {

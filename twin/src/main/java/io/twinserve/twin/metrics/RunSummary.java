@@ -1,5 +1,6 @@
 package io.twinserve.twin.metrics;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 
 /**
@@ -8,6 +9,10 @@ import java.util.List;
  * arrived in it. The run starves when its total throughput is more than 10% below the offered load (the
  * adapter-caching study's definition); a request starves when it waits longer than the starvation bound
  * before it is first scheduled (or is still waiting when the window closes).
+ *
+ * <p>Latencies count from a request's arrival at the server (its send). When the workload has a client
+ * block or a cap, {@code ttftFromIntended} counts from when the client meant to send it, as benchmark
+ * clients report, and {@code client} says what the client did; both are absent otherwise.
  */
 public record RunSummary(
     double windowS,
@@ -22,6 +27,7 @@ public record RunSummary(
     long starvedRequests,
     double starvationBoundS,
     Latency ttft,
+    @JsonInclude(JsonInclude.Include.NON_NULL) Latency ttftFromIntended,
     Latency itl,
     Latency e2e,
     Latency queueWait,
@@ -36,7 +42,8 @@ public record RunSummary(
     double meanRunning,
     double meanKvUsage,
     Memory memory,
-    List<Sample> timeline) {
+    List<Sample> timeline,
+    @JsonInclude(JsonInclude.Include.NON_NULL) ClientSummary client) {
 
   /** Queue lengths and KV use at one instant; a run keeps up to 60, evenly spaced over its window. */
   public record Sample(double timeS, long waiting, int running, double kvUsage) {}

@@ -27,6 +27,17 @@ import com.fasterxml.jackson.annotation.Nulls;
  *     barely grow with rank, so the copy is not bandwidth-bound there)
  * @param storageBandwidth bytes/s from storage into host memory (not calibrated by the shipped data)
  * @param storageFixedNs fixed cost of reading an adapter from storage
+ * @param perWaitingNs cost per request waiting in the queue, per step: the scheduler scans its waiting
+ *     queue every step (vLLM V1's per-step scheduling time grows with it; fitted on the study's
+ *     scheduler-overhead runs)
+ * @param loraEnabledNs cost of every step of a replica with LoRA enabled, adapters in the batch or not
+ *     (LoRA metadata and the punica kernels' launches over the adapter slots)
+ * @param loraPerSlotNs additional cost per step and reserved adapter slot when LoRA is enabled (a lone
+ *     base-model request's inter-token latency grows with the slots reserved)
+ * @param loraPerTokenNs cost per adapter token (shrink and expand over the tokens, whatever their adapter)
+ * @param loraPerTokenAdapterNs cost per adapter token and distinct adapter in the batch: the multi-LoRA
+ *     kernels' work grows with both, which is why saturated batches of many adapters slow down far more
+ *     than a per-adapter constant explains
  */
 public record RooflineParams(
     double hbmEfficiency,
@@ -46,7 +57,13 @@ public record RooflineParams(
     double adapterLoadPaddingNs,
     double adapterLoadNsPerByte,
     double storageBandwidth,
-    double storageFixedNs) {
+    double storageFixedNs,
+    // absent from calibrations written before they existed, and from engine profiles: 0
+    @JsonSetter(nulls = Nulls.AS_EMPTY) double perWaitingNs,
+    @JsonSetter(nulls = Nulls.AS_EMPTY) double loraEnabledNs,
+    @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerSlotNs,
+    @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerTokenNs,
+    @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerTokenAdapterNs) {
 
   public RooflineParams {
     check("hbm_efficiency", hbmEfficiency, 0, 1);
@@ -59,7 +76,8 @@ public record RooflineParams(
       throw new IllegalArgumentException("adapter_load_ns_per_byte must be >= 0, got " + adapterLoadNsPerByte);
     }
     for (double v : new double[] {stepOverheadNs, perSequenceNs, perNewRequestNs, loraFixedNs, loraPerAdapterNs,
-        loraPerRankNs, loraPerTokenRankNs, adapterLoadFixedNs, adapterLoadPaddingNs, storageFixedNs}) {
+        loraPerRankNs, loraPerTokenRankNs, adapterLoadFixedNs, adapterLoadPaddingNs, storageFixedNs, perWaitingNs,
+        loraEnabledNs, loraPerSlotNs, loraPerTokenNs, loraPerTokenAdapterNs}) {
       if (!(v >= 0) || !Double.isFinite(v)) {
         throw new IllegalArgumentException("roofline costs must be finite and >= 0, got " + v);
       }
@@ -67,6 +85,18 @@ public record RooflineParams(
     if (!(storageBandwidth > 0)) {
       throw new IllegalArgumentException("storage_bandwidth must be > 0, got " + storageBandwidth);
     }
+  }
+
+  /** Without the step terms that came after the first sixteen (scheduler queue and LoRA kernel work): 0. */
+  public RooflineParams(double hbmEfficiency, double flopsEfficiency, double attentionFlopsEfficiency,
+      double decodeAttentionFlopsEfficiency, double stepOverheadNs, double perSequenceNs, double perNewRequestNs,
+      double loraFixedNs, double loraPerAdapterNs, double loraPerRankNs, double loraPerTokenRankNs,
+      double adapterLoadFixedNs, double adapterLoadPaddingNs, double adapterLoadNsPerByte, double storageBandwidth,
+      double storageFixedNs) {
+    this(hbmEfficiency, flopsEfficiency, attentionFlopsEfficiency, decodeAttentionFlopsEfficiency, stepOverheadNs,
+        perSequenceNs, perNewRequestNs, loraFixedNs, loraPerAdapterNs, loraPerRankNs, loraPerTokenRankNs,
+        adapterLoadFixedNs, adapterLoadPaddingNs, adapterLoadNsPerByte, storageBandwidth, storageFixedNs, 0, 0, 0, 0,
+        0);
   }
 
   private static void check(String key, double v, double lo, double hi) {
@@ -85,9 +115,21 @@ public record RooflineParams(
         3_000_000, 500_000, 1e9 / (64e9 * 0.8), 2e9, 1_000_000);
   }
 
+  /** The YAML keys of the parameters, in record order. */
+  public static final java.util.List<String> KEYS = java.util.List.of("hbm_efficiency", "flops_efficiency",
+      "attention_flops_efficiency", "decode_attention_flops_efficiency", "step_overhead_ns", "per_sequence_ns",
+      "per_new_request_ns", "lora_fixed_ns", "lora_per_adapter_ns", "lora_per_rank_ns", "lora_per_token_rank_ns",
+      "adapter_load_fixed_ns", "adapter_load_padding_ns", "adapter_load_ns_per_byte", "storage_bandwidth",
+      "storage_fixed_ns", "per_waiting_ns", "lora_enabled_ns", "lora_per_slot_ns", "lora_per_token_ns",
+      "lora_per_token_adapter_ns");
+
+  /** A copy with the named parameters (YAML keys) set to {@code v}; an unknown key throws. */
   public RooflineParams with(double[] v, String... keys) {
     java.util.Map<String, Double> m = new java.util.LinkedHashMap<>();
     for (int i = 0; i < keys.length; i++) {
+      if (!KEYS.contains(keys[i])) {
+        throw new IllegalArgumentException("no roofline parameter '" + keys[i] + "'; known: " + KEYS);
+      }
       m.put(keys[i], v[i]);
     }
     return new RooflineParams(
@@ -102,6 +144,9 @@ public record RooflineParams(
         m.getOrDefault("adapter_load_padding_ns", adapterLoadPaddingNs),
         m.getOrDefault("adapter_load_ns_per_byte", adapterLoadNsPerByte),
         m.getOrDefault("storage_bandwidth", storageBandwidth),
-        m.getOrDefault("storage_fixed_ns", storageFixedNs));
+        m.getOrDefault("storage_fixed_ns", storageFixedNs),
+        m.getOrDefault("per_waiting_ns", perWaitingNs), m.getOrDefault("lora_enabled_ns", loraEnabledNs),
+        m.getOrDefault("lora_per_slot_ns", loraPerSlotNs), m.getOrDefault("lora_per_token_ns", loraPerTokenNs),
+        m.getOrDefault("lora_per_token_adapter_ns", loraPerTokenAdapterNs));
   }
 }

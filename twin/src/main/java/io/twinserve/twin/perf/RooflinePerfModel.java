@@ -19,7 +19,11 @@ import io.twinserve.twin.profile.ModelProfile;
  *       from HBM on the roofline;
  *   <li>tensor parallelism: two all-reduces of the hidden states per layer (after attention and after
  *       the MLP, Shoeybi et al., "Megatron-LM", 2019), priced by an {@link AllReduceModel};
- *   <li>per-step, per-sequence and per-new-request overheads.
+ *   <li>with LoRA enabled, a cost of every step and one per reserved slot (a lone base-model request slows
+ *       down as slots are reserved), and per adapter token, alone and times the distinct adapters (the
+ *       multi-LoRA kernels' work grows with both: fitted jointly across batch sizes);
+ *   <li>per-step, per-sequence and per-new-request overheads, and the scheduler's scan of its waiting
+ *       queue (per waiting request).
  * </ul>
  *
  * <p>Weights are read at the model's weight dtype and K/V at its KV-cache dtype. With fp8 weights the
@@ -101,29 +105,69 @@ public final class RooflinePerfModel implements PerfModel {
     if (s.sequences == 0) {
       return 0;
     }
-    return (long) (constantPartNs(s) + attentionNs(s.prefillAttentionPairs, s.decodeContextTokens, s.kvReadTokens));
+    return (long) afterAttentionNs(beforeAttentionNs(s)
+        + attentionNs(s.prefillAttentionPairs, s.decodeContextTokens, s.kvReadTokens), s);
   }
 
   /**
-   * Every term of a step except attention, in ns: the terms that stay the same over a decode stretch,
-   * where only the decodes' context lengths grow. A new per-step term belongs here, so that
-   * {@link #decodeStretch} prices it too.
+   * The terms of a step added before attention, in ns (overheads, the waiting queue's scan, LoRA slots,
+   * the linear layers). With {@link #afterAttentionNs} they are every term but attention, and stay the
+   * same over a decode stretch, where only the decodes' context lengths grow (the waiting count among
+   * them: nothing joins or leaves the queue during a stretch). A new per-step term belongs in one of
+   * them, so that {@link #decodeStretch} prices it too. The terms are added in one fixed order, so that
+   * a stretch's steps are priced bit for bit as {@link #stepNs} prices them.
    */
-  public double constantPartNs(StepShape s) {
-    double t = p.stepOverheadNs() + p.perSequenceNs() * s.sequences + p.perNewRequestNs() * s.newRequests;
+  double beforeAttentionNs(StepShape s) {
+    double t = p.stepOverheadNs() + p.perSequenceNs() * s.sequences + p.perNewRequestNs() * s.newRequests
+        + p.perWaitingNs() * s.waitingSequences;
+    if (s.loraSlots > 0) {
+      t += p.loraEnabledNs() + p.loraPerSlotNs() * s.loraSlots;
+    }
     t += linearNs(s.newTokens);
+    return t;
+  }
+
+  /** {@code t} (the step so far, attention included) plus the terms that follow attention, in order. */
+  double afterAttentionNs(double t, StepShape s) {
     t += roof(headFlopsPerToken * s.sampledTokens, headWeightBytes, linearFlops);
     if (s.distinctAdapters > 0) {
       // the shape does not say which token uses which adapter: each adapter token counts the mean rank
       double tokenRanks = s.adapterTokens * ((double) s.adapterRankSum / s.distinctAdapters);
       t += p.loraFixedNs() + p.loraPerAdapterNs() * s.distinctAdapters + p.loraPerRankNs() * s.adapterRankSum
-          + p.loraPerTokenRankNs() * tokenRanks;
+          + p.loraPerTokenRankNs() * tokenRanks + p.loraPerTokenNs() * s.adapterTokens
+          + p.loraPerTokenAdapterNs() * s.adapterTokens * (double) s.distinctAdapters;
       t += roof(loraFlopsPerTokenRank * tokenRanks, loraBytesPerRank * s.adapterRankSum, linearFlops);
     }
     if (tp > 1) {
       t += 2.0 * layers * allReduceNs(s.newTokens);
     }
     return t;
+  }
+
+  /**
+   * The terms {@link #afterAttentionNs} adds, in its order (kept apart so that a stretch adds them one by
+   * one, as a step does: DecodeStretchPropertyTest checks the two agree bit for bit).
+   */
+  private double[] afterAttentionTerms(StepShape s) {
+    double[] out = new double[4];
+    int n = 0;
+    out[n++] = roof(headFlopsPerToken * s.sampledTokens, headWeightBytes, linearFlops);
+    if (s.distinctAdapters > 0) {
+      double tokenRanks = s.adapterTokens * ((double) s.adapterRankSum / s.distinctAdapters);
+      out[n++] = p.loraFixedNs() + p.loraPerAdapterNs() * s.distinctAdapters + p.loraPerRankNs() * s.adapterRankSum
+          + p.loraPerTokenRankNs() * tokenRanks + p.loraPerTokenNs() * s.adapterTokens
+          + p.loraPerTokenAdapterNs() * s.adapterTokens * (double) s.distinctAdapters;
+      out[n++] = roof(loraFlopsPerTokenRank * tokenRanks, loraBytesPerRank * s.adapterRankSum, linearFlops);
+    }
+    if (tp > 1) {
+      out[n++] = 2.0 * layers * allReduceNs(s.newTokens);
+    }
+    return java.util.Arrays.copyOf(out, n);
+  }
+
+  /** Every term of a step except attention, in ns (their sum: for closed forms, not for exact prices). */
+  public double constantPartNs(StepShape s) {
+    return afterAttentionNs(beforeAttentionNs(s), s);
   }
 
   /**
@@ -156,6 +200,8 @@ public final class RooflinePerfModel implements PerfModel {
       return PerfModel.super.decodeStretch(first);
     }
     double constantNs = constantPartNs(first);
+    double beforeNs = beforeAttentionNs(first);
+    double[] after = afterAttentionTerms(first);
     long pairs = first.prefillAttentionPairs;
     long context = first.decodeContextTokens;
     long kvRead = first.kvReadTokens;
@@ -168,8 +214,11 @@ public final class RooflinePerfModel implements PerfModel {
     return new DecodeStretch() {
       @Override
       public long stepNs(long i) {
-        return (long) (constantNs
-            + attentionNs(pairs, context + i * decoders, kvRead + i * decoders));
+        double t = beforeNs + attentionNs(pairs, context + i * decoders, kvRead + i * decoders);
+        for (double term : after) {
+          t += term;
+        }
+        return (long) t;
       }
 
       @Override

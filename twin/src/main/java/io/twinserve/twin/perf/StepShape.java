@@ -28,6 +28,10 @@ public final class StepShape {
   public long adapterRankSum;
   /** Tokens of sequences that use an adapter. */
   public int adapterTokens;
+  /** Requests waiting in the queue after this step's admissions (the scheduler scans them every step). */
+  public long waitingSequences;
+  /** Adapter slots the replica reserves (0: LoRA disabled). A property of the replica, kept by clear(). */
+  public int loraSlots;
 
   public void clear() {
     sequences = 0;
@@ -41,6 +45,7 @@ public final class StepShape {
     distinctAdapters = 0;
     adapterRankSum = 0;
     adapterTokens = 0;
+    waitingSequences = 0;
   }
 
   /** Adds a sequence computing {@code n} tokens after {@code cached} tokens already in its KV cache. */
@@ -79,6 +84,8 @@ public final class StepShape {
     c.distinctAdapters = distinctAdapters;
     c.adapterRankSum = adapterRankSum;
     c.adapterTokens = adapterTokens;
+    c.waitingSequences = waitingSequences;
+    c.loraSlots = loraSlots;
     return c;
   }
 

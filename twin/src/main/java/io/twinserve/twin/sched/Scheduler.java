@@ -86,6 +86,7 @@ public final class Scheduler {
     this.waiting = new AdapterQueues(adapterCount);
     this.batchAdapters = new boolean[Math.max(1, adapterCount)];
     this.lazyAdapterRefs = new int[Math.max(1, adapterCount)];
+    shape.loraSlots = config.maxAdapters();
     this.batchAdapterList = new int[Math.max(1, config.maxAdapters())];
   }
 
@@ -234,6 +235,7 @@ public final class Scheduler {
     for (int i = 0; i < distinct; i++) {
       batchAdapters[batchAdapterList[i]] = false;
     }
+    shape.waitingSequences = waiting.size();
     stepOpen = shape.sequences > 0;
     return shape.sequences > 0 || nextAdapterReadyNs != Long.MAX_VALUE;
   }
@@ -730,6 +732,7 @@ public final class Scheduler {
     for (int i = 0; i < distinct; i++) {
       batchAdapters[batchAdapterList[i]] = false;
     }
+    shape.waitingSequences = waiting.size();
   }
 
   /** Requests that timed out before their first token. */

@@ -14,6 +14,10 @@ public final class Sequence {
   final long requestId;
   final long order;
   final long arrivalNs;
+  /** When the client meant to send it (arrivalNs is when it did, what the server sees). */
+  long intendedNs;
+  /** Which client sent it: its run owner's index (a cluster's traffic source). */
+  int client;
   final int adapter;
   final int rank;
   final int promptTokens;
@@ -68,6 +72,7 @@ public final class Sequence {
     this.requestId = requestId;
     this.order = order;
     this.arrivalNs = arrivalNs;
+    this.intendedNs = arrivalNs;
     this.adapter = adapter;
     this.rank = rank;
     this.promptTokens = promptTokens;
@@ -109,6 +114,25 @@ public final class Sequence {
 
   public long arrivalNs() {
     return arrivalNs;
+  }
+
+  /** Records when the client meant to send it, when that was before it arrived (it waited at the client). */
+  public void intendedNs(long ns) {
+    this.intendedNs = ns;
+  }
+
+  /** When the client meant to send it; its arrival time unless it waited at the client. */
+  public long intendedNs() {
+    return intendedNs;
+  }
+
+  /** Records which client sent it (a cluster's traffic source), to tell that client when it ends. */
+  public void client(int index) {
+    this.client = index;
+  }
+
+  public int client() {
+    return client;
   }
 
   public int adapter() {

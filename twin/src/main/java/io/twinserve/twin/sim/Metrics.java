@@ -2,8 +2,10 @@ package io.twinserve.twin.sim;
 
 import io.twinserve.traces.Request;
 import io.twinserve.twin.adapters.AdapterCache;
+import io.twinserve.twin.client.ClientGate;
 import io.twinserve.twin.kv.KvBlockManager;
 import io.twinserve.twin.memory.MemoryBreakdown;
+import io.twinserve.twin.metrics.ClientSummary;
 import io.twinserve.twin.metrics.RequestRecord;
 import io.twinserve.twin.metrics.RequestTallies;
 import io.twinserve.twin.metrics.RunSummary;
@@ -21,6 +23,7 @@ final class Metrics implements StepListener {
   private static final int TIMELINE_SAMPLES = 60;
 
   private final RequestTallies tallies;
+  private final ClientGate client;
   private long windowNs = Long.MAX_VALUE;
   private long steps;
   private long lastObservedNs;
@@ -32,8 +35,11 @@ final class Metrics implements StepListener {
   private long sampleEveryNs = Long.MAX_VALUE;
   private long nextSampleNs;
 
-  Metrics(boolean recordRequests, double starvationBoundS) {
+  /** @param client told when each request ends */
+  Metrics(boolean recordRequests, double starvationBoundS, ClientGate client) {
     this.tallies = new RequestTallies(recordRequests, starvationBoundS);
+    this.tallies.reportClient(client.active());
+    this.client = client;
   }
 
   void window(long ns) {
@@ -46,8 +52,9 @@ final class Metrics implements StepListener {
     tallies.arrived(r);
   }
 
-  void rejected(Request r, int adapter) {
-    tallies.rejected(r);
+  void rejected(Request r, long arrivalNs, long intendedNs) {
+    tallies.rejected(r, arrivalNs, intendedNs);
+    client.ended(arrivalNs);
   }
 
   void track(Sequence s, String adapterName) {
@@ -104,29 +111,32 @@ final class Metrics implements StepListener {
   @Override
   public void onTimedOut(Sequence s, long nowNs) {
     tallies.onTimedOut(s, nowNs);
+    client.ended(nowNs);
   }
 
   @Override
   public void onFinished(Sequence s, long nowNs) {
     tallies.onFinished(s, nowNs);
+    client.ended(nowNs);
   }
 
   List<RequestRecord> records() {
     return tallies.records();
   }
 
-  RunSummary summary(long windowNs, long endNs, Scheduler scheduler, AdapterCache adapters, MemoryBreakdown m) {
+  RunSummary summary(long windowNs, long endNs, Scheduler scheduler, AdapterCache adapters, MemoryBreakdown m,
+      ClientSummary clientSummary) {
     // requests still waiting at the end starve if they have waited longer than the bound
     long stillWaitingStarved = scheduler.countWaitingSince(endNs - tallies.starvationBoundNs());
     RequestTallies.Figures f = tallies.figures(windowNs, stillWaitingStarved);
     double span = Math.max(1, lastObservedNs);
     return new RunSummary(f.windowS(), f.arrived(), f.finished(), f.rejected(), f.timedOut(), f.unfinished(),
         f.offered(), f.achieved(), f.starving(), f.starvedRequests(), f.starvationBoundS(),
-        f.ttft(), f.itl(), f.e2e(), f.queueWait(),
+        f.ttft(), f.ttftFromIntended(), f.itl(), f.e2e(), f.queueWait(),
         scheduler.queriedPromptTokens() == 0 ? 0 : round((double) scheduler.cachedPromptTokens() / scheduler.queriedPromptTokens()),
         adapters.loads(), adapters.storageLoads(), round(adapters.loadNs() / 1e9), scheduler.preemptions(), steps,
         round(waitingIntegral / span), maxWaiting, round(runningIntegral / span), round(kvIntegral / span),
-        RunSummary.Memory.of(m), timelineFor(timeline));
+        RunSummary.Memory.of(m), timelineFor(timeline), clientSummary);
   }
 
   /** Up to 60 samples, evenly spaced over the window (runs without a window are thinned afterwards). */

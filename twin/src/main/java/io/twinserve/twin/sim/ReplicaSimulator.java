@@ -3,6 +3,7 @@ package io.twinserve.twin.sim;
 import io.twinserve.traces.Request;
 import io.twinserve.traces.format.TraceReader;
 import io.twinserve.twin.adapters.AdapterCache;
+import io.twinserve.twin.client.ClientGate;
 import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.kv.KvBlockManager;
 import io.twinserve.twin.metrics.RequestRecord;
@@ -28,6 +29,11 @@ import java.util.Map;
  * Scheduler#stretchable}), a step that no arrival joins and no sequence leaves is completed and the next
  * one planned without the general machinery, priced by the model's {@link DecodeStretch}. The results are
  * those of stepping one by one (tests compare them); only the cost follows events rather than steps.
+ *
+ * <p>Requests reach the replica through a {@link ClientGate}: an arrival is the client's send, which is the
+ * workload's arrival time unless the client holds requests back (a cap on outstanding requests, or
+ * closed-loop users). A request sent because another ended at a step's end arrives after that step's
+ * planning, as in a cluster run.
  */
 public final class ReplicaSimulator {
   private final ResolvedReplica replica;
@@ -62,7 +68,13 @@ public final class ReplicaSimulator {
     this.decodeStretches = decodeStretches && lazyDecodes;
   }
 
+  /** Runs the workload with the client its spec describes (a trace: every request sent at its arrival time). */
   public RunResult run(TraceReader workload, RunOptions options) throws IOException {
+    return run(ClientGate.forWorkload(workload, null), options);
+  }
+
+  /** Runs the requests {@code client} sends; it is told when each ends. */
+  public RunResult run(ClientGate client, RunOptions options) throws IOException {
     SchedulerConfig c = replica.scheduler();
     Map<String, Integer> adapterIndex = new HashMap<>();
     int[][] ranks = {new int[16]};
@@ -79,12 +91,11 @@ public final class ReplicaSimulator {
     });
     KvBlockManager kv = new KvBlockManager(c.kvCacheTokens(), c.blockSize(), c.prefixCaching());
     Scheduler scheduler = new Scheduler(c, kv, adapters, 16, lazyDecodes);
-    Metrics metrics = new Metrics(options.recordRequests(), replica.spec().starvationBoundS());
+    Metrics metrics = new Metrics(options.recordRequests(), replica.spec().starvationBoundS(), client);
     long window = options.windowNs() == null ? Long.MAX_VALUE : options.windowNs();
     metrics.window(window);
     long maxBlocks = kv.totalBlocks();
 
-    Request next = workload.next();
     long now = 0;
     long lastArrival = 0;
     boolean stepping = false;
@@ -98,7 +109,7 @@ public final class ReplicaSimulator {
     run:
     while (true) {
       // quiet steps of a decode stretch: no arrival joins at the step's end and no sequence leaves
-      while (stretchable && (next == null || next.arrivalNs() > stepEnd || next.arrivalNs() >= window)
+      while (stretchable && (client.nextSendNs() > stepEnd || client.nextSendNs() >= window)
           && !scheduler.finishDue()) {
         if (stretch == null) {
           stretch = replica.perf().decodeStretch(scheduler.shape());
@@ -126,8 +137,9 @@ public final class ReplicaSimulator {
       }
       long horizon = stepping ? stepEnd : now;
       // arrivals up to the step's end (or now when idle) join the queue first: the tie rule
-      while (next != null && next.arrivalNs() <= horizon && next.arrivalNs() < window) {
-        lastArrival = next.arrivalNs();
+      for (long sentNs = client.nextSendNs(); sentNs <= horizon && sentNs < window; sentNs = client.nextSendNs()) {
+        Request next = client.take();
+        lastArrival = sentNs;
         String id = next.adapterId();
         int a = -1;
         if (id != null) {
@@ -158,15 +170,15 @@ public final class ReplicaSimulator {
         // would preempt itself once the cache is full and never finish
         if (total > c.maxModelLen() || (next.promptTokens() + c.blockSize() - 1) / c.blockSize() + 1 > maxBlocks
             || (total - 1 + c.blockSize() - 1) / c.blockSize() > maxBlocks) {
-          metrics.rejected(next, a);
+          metrics.rejected(next, sentNs, client.intendedNs());
         } else {
           long[] hashes = c.prefixCaching() ? PrefixBlocks.of(next, c.blockSize()) : new long[0];
-          Sequence s = new Sequence(next.id(), order++, next.arrivalNs(), a, a < 0 ? 0 : ranks[0][a],
+          Sequence s = new Sequence(next.id(), order++, sentNs, a, a < 0 ? 0 : ranks[0][a],
               next.promptTokens(), next.outputTokens(), hashes);
+          s.intendedNs(client.intendedNs());
           metrics.track(s, id);
           scheduler.enqueue(s);
         }
-        next = workload.next();
       }
       if (stepping) {
         metrics.observe(stepEnd, scheduler, kv);
@@ -192,8 +204,8 @@ public final class ReplicaSimulator {
         continue;
       }
       // idle: jump to the next arrival or background adapter load; stop when nothing is left to happen
-      long wake = Math.min(scheduler.nextAdapterReadyNs(),
-          next == null || next.arrivalNs() >= window ? Long.MAX_VALUE : next.arrivalNs());
+      long nextSend = client.nextSendNs();
+      long wake = Math.min(scheduler.nextAdapterReadyNs(), nextSend >= window ? Long.MAX_VALUE : nextSend);
       if (wake == Long.MAX_VALUE) {
         break;
       }
@@ -205,7 +217,8 @@ public final class ReplicaSimulator {
     long windowNs = stoppedNs >= 0 ? stoppedNs
         : options.windowNs() != null ? options.windowNs() : Math.max(now, Math.max(lastArrival, 1));
     metrics.observe(Math.max(now, windowNs), scheduler, kv);
-    RunSummary summary = metrics.summary(windowNs, now, scheduler, adapters, replica.memory());
+    RunSummary summary = metrics.summary(windowNs, now, scheduler, adapters, replica.memory(),
+        client.summary(windowNs));
     return new RunResult(summary, metrics.records(), stoppedNs);
   }
 }

@@ -28,7 +28,8 @@ class DeadlineQueueTest {
     };
     Replica[] out = new Replica[n];
     for (int i = 0; i < n; i++) {
-      out[i] = new Replica(i, i, 0, new Placement.Slot(option, 0), 0, new int[][] {new int[16]}, ignore);
+      out[i] = new Replica(i, i, 0, new Placement.Slot(option, 0), 0, new int[][] {new int[16]}, ignore,
+          (s, t) -> {});
     }
     return out;
   }

@@ -3,7 +3,6 @@ package io.twinserve.twin.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.twinserve.traces.Request;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -13,7 +12,7 @@ import org.junit.jupiter.api.Test;
 class EventQueueTest {
 
   private static Event arrival(long id) {
-    return new Event.RequestArrived(Request.of(id, 0, null, 10, 10), 0);
+    return new Event.RequestArrived((int) id, 0);
   }
 
   private static List<Event> drain(EventQueue q) {

@@ -43,7 +43,8 @@ class RoutersTest {
   private static List<Replica> readyReplicas(int n) {
     List<Replica> out = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      Replica r = new Replica(i, i, 0, new Placement.Slot(option, 0), 0, new int[][] {new int[16]}, IGNORE);
+      Replica r = new Replica(i, i, 0, new Placement.Slot(option, 0), 0, new int[][] {new int[16]}, IGNORE,
+          (s, t) -> {});
       r.state = Replica.State.READY;
       out.add(r);
     }
