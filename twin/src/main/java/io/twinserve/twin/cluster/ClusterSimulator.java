@@ -10,7 +10,7 @@ import io.twinserve.twin.metrics.ClientSummary;
 import io.twinserve.twin.metrics.RequestRecord;
 import io.twinserve.twin.metrics.RequestTallies;
 import io.twinserve.twin.metrics.RunSummary;
-import io.twinserve.twin.perf.DecodeStretch;
+import io.twinserve.twin.sched.QuietSteps;
 import io.twinserve.twin.sched.SchedulerConfig;
 import io.twinserve.twin.sched.Sequence;
 import io.twinserve.twin.sim.PrefixBlocks;
@@ -396,28 +396,11 @@ public final class ClusterSimulator {
           long end = now + duration;
           if (decodeStretches && r.scheduler.stretchable()) {
             d.metrics.refresh(r);
-            long bound = queue.isEmpty() ? Long.MAX_VALUE : queue.peekTime();
-            DecodeStretch stretch = null;
-            long i = 0;
-            while (end < bound && (end <= window || options.drain()) && !r.scheduler.finishDue()) {
-              if (stretch == null) {
-                stretch = r.resolved.perf().decodeStretch(r.scheduler.shape());
-              }
-              // what onStepCompleted and then plan would do at the step's end
-              d.metrics.observe(end);
-              r.scheduler.completeQuiet(end, r);
-              r.stepping = false;
-              now = end;
-              if (!r.scheduler.planQuiet(now)) {
-                continue replan;
-              }
-              duration = Math.max(1, stretch.stepNs(++i));
-              r.stepping = true;
-              r.steps++;
-              r.busyNs += duration;
-              end = now + duration;
-              d.metrics.refresh(r);
+            if (!runStretch(d, r, now, end)) {
+              now = r.quiet.lastEndNs;
+              continue replan;
             }
+            end = r.quiet.endNs();
           }
           queue.schedule(end, new Event.StepCompleted(r));
         } else if (r.scheduler.nextAdapterReadyNs() != Long.MAX_VALUE) {
@@ -429,6 +412,59 @@ public final class ClusterSimulator {
         d.metrics.refresh(r);
         return;
       }
+    }
+
+    /**
+     * Runs the quiet steps of the decode stretch that {@code r}'s step planned at {@code now}, ending at
+     * {@code end}, opens: in bulk ({@link io.twinserve.twin.sched.Scheduler#runQuiet}) while each ends before
+     * the queue's next event (so nothing could have changed them), the window's end (unless draining) and
+     * the deployment's next timeline sample, then one by one up to the next event. Returns false when the
+     * replica must plan afresh at {@code r.quiet.lastEndNs}; otherwise its planned step ends at {@code
+     * r.quiet.endNs()}, to be scheduled.
+     */
+    private boolean runStretch(DeploymentRun d, Replica r, long now, long end) {
+      QuietSteps q = r.quiet;
+      q.start(end);
+      long bound = queue.isEmpty() ? Long.MAX_VALUE : queue.peekTime();
+      long windowLimit = options.drain() || window == Long.MAX_VALUE ? Long.MAX_VALUE : window + 1;
+      while (end < bound && end < windowLimit && !r.scheduler.finishDue()) {
+        q.limitNs = Math.min(Math.min(bound, windowLimit), d.metrics.quietLimitNs());
+        if (end < q.limitNs) {
+          r.scheduler.runQuiet(q, r);
+          if (q.completed > 0) {
+            now = q.lastEndNs;
+            d.metrics.observeQuiet(r, now, q.usedBlockNs);
+            r.steps += q.planned;
+            r.busyNs += q.plannedNs;
+          }
+          if (q.replan) {
+            r.stepping = false;
+            return false;
+          }
+          end = q.endNs();
+          d.metrics.refresh(r);
+          continue;
+        }
+        // one by one: what onStepCompleted and then plan would do at the step's end
+        q.price(r.scheduler.shape());
+        d.metrics.observe(end);
+        r.scheduler.completeQuiet(end, r);
+        r.stepping = false;
+        now = end;
+        if (!r.scheduler.planQuiet(now)) {
+          q.lastEndNs = now;
+          q.close();
+          return false;
+        }
+        long duration = q.next(now);
+        r.stepping = true;
+        r.steps++;
+        r.busyNs += duration;
+        end = now + duration;
+        d.metrics.refresh(r);
+      }
+      q.close();
+      return true;
     }
 
     private void scheduleDeadline(DeploymentRun d, long now) {
@@ -638,7 +674,7 @@ public final class ClusterSimulator {
             f.offered(), f.achieved(), f.starving(), f.starvedRequests(), f.ttft(), f.ttftFromIntended(), f.itl(),
             f.e2e(), f.queueWait(),
             queried == 0 ? 0 : round((double) cached / queried), loads, storageLoads, preemptions, steps,
-            d.metrics.meanWaiting(), d.metrics.maxWaiting(), d.metrics.meanRunning(), d.metrics.meanKvUsage(),
+            d.metrics.meanWaiting(), d.metrics.maxWaiting(), d.metrics.meanRunning(), d.metrics.meanKvUsage(d.replicas),
             replicas, round(gpuHours), round(cost), perMillion(cost, tokens), d.metrics.timeline(), details));
         records.put(d.spec.name(), d.metrics.tallies.records());
       }

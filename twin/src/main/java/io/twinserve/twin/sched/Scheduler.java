@@ -577,6 +577,23 @@ public final class Scheduler {
    * from there.
    */
   public boolean planQuiet(long nowNs) {
+    if (!quietBoundaries()) {
+      return false;
+    }
+    stepStartNs = nowNs;
+    planned++;
+    shape.decodeContextTokens = lazyComputedSum + lazyCount;
+    shape.kvReadTokens = lazyComputedSum + lazyCount;
+    stepOpen = true;
+    return true;
+  }
+
+  /**
+   * Allocates a block to each lazy decoder that crosses a block boundary in the step after {@code
+   * steadySteps}, as {@link #plan} would. Returns false, leaving them in boundaryScratch for plan() to
+   * count with the rest, when they do not fit.
+   */
+  private boolean quietBoundaries() {
     dueScratch.clear();
     boundaries.takeDue(steadySteps, dueScratch);
     for (Sequence s : dueScratch) {
@@ -585,7 +602,6 @@ public final class Scheduler {
       }
     }
     if (boundaryScratch.size() > kv.freeBlocks()) {
-      // left in boundaryScratch, where plan() counts them with the rest
       return false;
     }
     for (Sequence s : boundaryScratch) {
@@ -594,12 +610,83 @@ public final class Scheduler {
       boundaries.add(s, steadySteps);
     }
     boundaryScratch.clear();
-    stepStartNs = nowNs;
-    planned++;
-    shape.decodeContextTokens = lazyComputedSum + lazyCount;
-    shape.kvReadTokens = lazyComputedSum + lazyCount;
-    stepOpen = true;
     return true;
+  }
+
+  /**
+   * Runs the quiet steps of the open decode stretch {@code q} in bulk: completes the planned step and
+   * plans the next, as {@link #completeQuiet} and {@link #planQuiet} would one by one, while the step
+   * ends before {@code q.limitNs} and no lazy sequence finishes in it. The tokens go to {@code listener}
+   * in one {@link StepListener#onTokens} call per run of gaps it records alike; what the loop's metrics
+   * need comes back in {@code q} (see {@link QuietSteps}). The work per step is its price, a check of the
+   * two step wheels' buckets and the block boundaries that fall in it.
+   */
+  public void runQuiet(QuietSteps q, StepListener listener) {
+    q.price(shape);
+    long start = stepStartNs;
+    long end = q.endNs;
+    long limit = q.limitNs;
+    long index = q.index;
+    long lazy = lazyCount;
+    long used = kv.usedBlocks();
+    long usedNs = 0;
+    long completed = 0;
+    long plannedNs = 0;
+    boolean replan = false;
+    // the run of gaps the listener records alike: [runGap, runEnd), runCount tokens
+    long runGap = 0;
+    long runEnd = 0;
+    long runCount = 0;
+    while (end < limit && !finishes.hasDue(steadySteps + 1)) {
+      long gap = end - start;
+      usedNs += used * gap;
+      steadySteps++;
+      lazyComputedSum += lazy;
+      completed++;
+      if (gap >= runEnd || gap < runGap) {
+        if (runCount > 0) {
+          listener.onTokens(runGap, runCount);
+        }
+        runGap = gap;
+        runEnd = listener.tokenGapBucketEndNs(gap);
+        runCount = 0;
+      }
+      runCount += lazy;
+      start = end;
+      if (!boundaries.nothingAt(steadySteps)) {
+        if (!quietBoundaries()) {
+          replan = true;
+          break;
+        }
+        used = kv.usedBlocks();
+      }
+      planned++;
+      long duration = Math.max(1, q.prices.stepNs(++index));
+      plannedNs += duration;
+      end = start + duration;
+    }
+    if (runCount > 0) {
+      listener.onTokens(runGap, runCount);
+    }
+    if (completed > 0) {
+      lastSteadyEndNs = start;
+      stepStartNs = start;
+      shape.decodeContextTokens = lazyComputedSum + lazyCount;
+      shape.kvReadTokens = lazyComputedSum + lazyCount;
+    }
+    stepOpen = !replan;
+    q.index = index;
+    q.endNs = end;
+    q.completed = completed;
+    q.planned = replan ? completed - 1 : completed;
+    q.lastEndNs = start;
+    q.plannedNs = plannedNs;
+    q.usedBlockNs = usedNs;
+    q.replan = replan;
+    q.totalCompleted += completed;
+    if (replan) {
+      q.close();
+    }
   }
 
   private static List<Sequence> finish(Sequence s, long endNs, List<Sequence> finished) {

@@ -70,6 +70,14 @@ final class StepWheel {
     }
   }
 
+  /**
+   * Whether {@link #takeDue}{@code (now)} would do nothing (no entry of the wheel's bucket for {@code now},
+   * none ahead to move into the wheel): a caller may then skip it.
+   */
+  boolean nothingAt(long now) {
+    return buckets[(int) (now & mask)].isEmpty() && (far.isEmpty() || key.applyAsLong(far.peek()) - now > mask);
+  }
+
   /** Whether some sequence's key is {@code now}, without taking it (stale entries count). */
   boolean hasDue(long now) {
     if (!far.isEmpty() && key.applyAsLong(far.peek()) == now) {

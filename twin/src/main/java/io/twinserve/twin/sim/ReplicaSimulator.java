@@ -8,7 +8,7 @@ import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.kv.KvBlockManager;
 import io.twinserve.twin.metrics.RequestRecord;
 import io.twinserve.twin.metrics.RunSummary;
-import io.twinserve.twin.perf.DecodeStretch;
+import io.twinserve.twin.sched.QuietSteps;
 import io.twinserve.twin.sched.Scheduler;
 import io.twinserve.twin.sched.SchedulerConfig;
 import io.twinserve.twin.sched.Sequence;
@@ -26,9 +26,10 @@ import java.util.Map;
  * duration is the performance model's price for its shape plus the adapter loads that stall it.
  *
  * <p>Decode stretches: while the scheduler holds only lazy decoders and nothing can join (see {@link
- * Scheduler#stretchable}), a step that no arrival joins and no sequence leaves is completed and the next
- * one planned without the general machinery, priced by the model's {@link DecodeStretch}. The results are
- * those of stepping one by one (tests compare them); only the cost follows events rather than steps.
+ * Scheduler#stretchable}), the steps that no arrival joins and no sequence leaves are completed and the
+ * next ones planned in bulk ({@link Scheduler#runQuiet}), priced by the model's {@link
+ * io.twinserve.twin.perf.DecodeStretch}, up to the next send, finish, timeline sample, starvation
+ * checkpoint or the window's end. The results are those of stepping one by one (tests compare them).
  *
  * <p>Requests reach the replica through a {@link ClientGate}: an arrival is the client's send, which is the
  * workload's arrival time unless the client holds requests back (a cap on outstanding requests, or
@@ -40,6 +41,7 @@ public final class ReplicaSimulator {
   private final Map<String, Integer> adapterRanks;
   private final boolean lazyDecodes;
   private final boolean decodeStretches;
+  private final java.util.concurrent.atomic.LongAdder bulkSteps = new java.util.concurrent.atomic.LongAdder();
 
   /**
    * @param adapterRanks rank of each adapter the workload uses (others get the options' default rank)
@@ -69,6 +71,11 @@ public final class ReplicaSimulator {
   }
 
   /** Runs the workload with the client its spec describes (a trace: every request sent at its arrival time). */
+  /** Steps completed in bulk by this simulator's runs so far, summed (for tests: stretches are taken). */
+  public long bulkSteps() {
+    return bulkSteps.sum();
+  }
+
   public RunResult run(TraceReader workload, RunOptions options) throws IOException {
     return run(ClientGate.forWorkload(workload, null), options);
   }
@@ -102,19 +109,32 @@ public final class ReplicaSimulator {
     long stepEnd = 0;
     long order = 0;
     long stoppedNs = -1;
-    // the stretch the planned step belongs to (null: not known to be in one) and its index there
-    boolean stretchable = false;
-    DecodeStretch stretch = null;
-    long stretchStep = 0;
+    // the decode stretch the planned step belongs to (closed: not known to be in one)
+    QuietSteps quiet = new QuietSteps(replica.perf());
     run:
     while (true) {
       // quiet steps of a decode stretch: no arrival joins at the step's end and no sequence leaves
-      while (stretchable && (client.nextSendNs() > stepEnd || client.nextSendNs() >= window)
+      while (quiet.open() && (client.nextSendNs() > stepEnd || client.nextSendNs() >= window)
           && !scheduler.finishDue()) {
-        if (stretch == null) {
-          stretch = replica.perf().decodeStretch(scheduler.shape());
-          stretchStep = 0;
+        // in bulk, those that end before the next send, the window's end, a sample or a checkpoint
+        long send = client.nextSendNs();
+        quiet.limitNs = Math.min(Math.min(send < window ? send : Long.MAX_VALUE,
+            options.drain() ? Long.MAX_VALUE : window), metrics.quietLimitNs(options.stopWhenStarving(), now));
+        if (stepEnd < quiet.limitNs) {
+          scheduler.runQuiet(quiet, metrics);
+          if (quiet.completed > 0) {
+            now = quiet.lastEndNs;
+            metrics.observeQuiet(now, scheduler, quiet.usedBlockNs, quiet.planned);
+          }
+          if (quiet.replan) {
+            stepping = false;
+            break;
+          }
+          stepEnd = quiet.endNs();
+          continue;
         }
+        // one by one: the step that reaches a limit
+        quiet.price(scheduler.shape());
         metrics.observe(stepEnd, scheduler, kv);
         now = stepEnd;
         scheduler.completeQuiet(now, metrics);
@@ -129,10 +149,10 @@ public final class ReplicaSimulator {
         }
         if (!scheduler.planQuiet(now)) {
           stepping = false;
-          stretchable = false;
+          quiet.close();
           break;
         }
-        stepEnd = now + Math.max(1, stretch.stepNs(++stretchStep));
+        stepEnd = now + quiet.next(now);
         metrics.step();
       }
       long horizon = stepping ? stepEnd : now;
@@ -185,7 +205,7 @@ public final class ReplicaSimulator {
         now = stepEnd;
         scheduler.complete(now, metrics);
         stepping = false;
-        stretchable = false;
+        quiet.close();
         if (options.stopWhenStarving() && now < window && metrics.starvationSettled(now)) {
           stoppedNs = now;
           break;
@@ -198,8 +218,11 @@ public final class ReplicaSimulator {
         long duration = replica.perf().stepNs(scheduler.shape()) + scheduler.stallNs();
         stepEnd = now + Math.max(1, duration);
         stepping = true;
-        stretchable = decodeStretches && scheduler.stretchable();
-        stretch = null;
+        if (decodeStretches && scheduler.stretchable()) {
+          quiet.start(stepEnd);
+        } else {
+          quiet.close();
+        }
         metrics.step();
         continue;
       }
@@ -217,7 +240,8 @@ public final class ReplicaSimulator {
     long windowNs = stoppedNs >= 0 ? stoppedNs
         : options.windowNs() != null ? options.windowNs() : Math.max(now, Math.max(lastArrival, 1));
     metrics.observe(Math.max(now, windowNs), scheduler, kv);
-    RunSummary summary = metrics.summary(windowNs, now, scheduler, adapters, replica.memory(),
+    bulkSteps.add(quiet.totalCompleted);
+    RunSummary summary = metrics.summary(windowNs, now, scheduler, kv, adapters, replica.memory(),
         client.summary(windowNs));
     return new RunResult(summary, metrics.records(), stoppedNs);
   }
