@@ -41,6 +41,7 @@ import java.util.Map;
 public final class ClusterSimulator {
   private final ResolvedCluster cluster;
   private final boolean decodeStretches;
+  private final java.util.concurrent.atomic.LongAdder bulkSteps = new java.util.concurrent.atomic.LongAdder();
 
   public ClusterSimulator(ResolvedCluster cluster) {
     this(cluster, true);
@@ -91,6 +92,11 @@ public final class ClusterSimulator {
     ClientGate gate() throws IOException {
       return client == null ? ClientGate.forWorkload(reader, null) : ClientGate.of(reader, client, thinkTimes);
     }
+  }
+
+  /** Steps completed in bulk by this simulator's runs so far, summed (for tests: stretches are taken). */
+  public long bulkSteps() {
+    return bulkSteps.sum();
   }
 
   public ClusterResult run(List<Traffic> traffic, RunOptions options) throws IOException {
@@ -636,6 +642,7 @@ public final class ClusterSimulator {
         double cost = 0;
         List<ClusterSummary.ReplicaSummary> details = new ArrayList<>();
         for (Replica r : d.replicas) {
+          bulkSteps.add(r.quiet.totalCompleted);
           r.scheduler.materialize();
           stillWaitingStarved += r.scheduler.countWaitingSince(now - d.metrics.tallies.starvationBoundNs());
           cached += r.scheduler.cachedPromptTokens();
