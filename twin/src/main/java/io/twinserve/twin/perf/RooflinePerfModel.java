@@ -211,9 +211,33 @@ public final class RooflinePerfModel implements PerfModel {
     double computeSlope = attentionComputeNs(pairs, context + decoders) - compute0;
     double bytes0 = attentionBytesNs(kvRead);
     double bytesSlope = attentionBytesNs(kvRead + decoders) - bytes0;
+    // the lines' slopes computed directly (a difference of values would lose digits)
+    double computePerStep = attentionFlopsPerPair * decoders
+        / (decodeAttentionFlops == 0 ? attentionFlops : decodeAttentionFlops) * 1e9;
+    double bytesPerStep = kvBytesPerToken * decoders / bandwidth * 1e9;
+    boolean nonNegative = beforeNs >= 0 && compute0 >= 0 && bytes0 >= 0 && computePerStep >= 0 && bytesPerStep >= 0;
+    for (double term : after) {
+      nonNegative &= term >= 0;
+    }
+    boolean fast = nonNegative;
     return new DecodeStretch() {
       @Override
       public long stepNs(long i) {
+        // fast path: in real numbers the price is the constant part plus the larger of two lines in i;
+        // evaluated so, it is within far less than `margin` of the exact evaluation, so when no whole ns
+        // lies within `margin` of it both truncate alike (otherwise, or with a negative term, evaluate)
+        if (fast) {
+          double approx = constantNs + Math.max(compute0 + computePerStep * i, bytes0 + bytesPerStep * i);
+          double whole = Math.floor(approx);
+          double margin = 1e-12 * approx + 1e-9;
+          if (approx - whole >= margin && whole + 1 - approx >= margin) {
+            return (long) whole;
+          }
+        }
+        return exactNs(i);
+      }
+
+      private long exactNs(long i) {
         double t = beforeNs + attentionNs(pairs, context + i * decoders, kvRead + i * decoders);
         for (double term : after) {
           t += term;
