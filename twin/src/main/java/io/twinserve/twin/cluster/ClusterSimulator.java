@@ -10,6 +10,7 @@ import io.twinserve.twin.metrics.ClientSummary;
 import io.twinserve.twin.metrics.RequestRecord;
 import io.twinserve.twin.metrics.RequestTallies;
 import io.twinserve.twin.metrics.RunSummary;
+import io.twinserve.twin.sched.QuietSteps;
 import io.twinserve.twin.sched.SchedulerConfig;
 import io.twinserve.twin.sched.Sequence;
 import io.twinserve.twin.sim.PrefixBlocks;
@@ -39,9 +40,20 @@ import java.util.Map;
  */
 public final class ClusterSimulator {
   private final ResolvedCluster cluster;
+  private final boolean decodeStretches;
+  private final java.util.concurrent.atomic.LongAdder bulkSteps = new java.util.concurrent.atomic.LongAdder();
 
   public ClusterSimulator(ResolvedCluster cluster) {
+    this(cluster, true);
+  }
+
+  /**
+   * @param decodeStretches run a replica's quiet steady steps at once when no other event falls between
+   *     them (exact; false steps one by one, for comparison)
+   */
+  public ClusterSimulator(ResolvedCluster cluster, boolean decodeStretches) {
     this.cluster = cluster;
+    this.decodeStretches = decodeStretches;
   }
 
   /**
@@ -80,6 +92,11 @@ public final class ClusterSimulator {
     ClientGate gate() throws IOException {
       return client == null ? ClientGate.forWorkload(reader, null) : ClientGate.of(reader, client, thinkTimes);
     }
+  }
+
+  /** Steps completed in bulk by this simulator's runs so far, summed (for tests: stretches are taken). */
+  public long bulkSteps() {
+    return bulkSteps.sum();
   }
 
   public ClusterResult run(List<Traffic> traffic, RunOptions options) throws IOException {
@@ -366,23 +383,94 @@ public final class ClusterSimulator {
       plan(r, now);
     }
 
-    /** Plans the replica's next step, or waits for a background adapter load, or (draining, idle) stops it. */
+    /**
+     * Plans the replica's next step, or waits for a background adapter load, or (draining, idle) stops it.
+     * A step that may open a decode stretch ({@link io.twinserve.twin.sched.Scheduler#stretchable}) is
+     * followed by quiet steps, completed and planned here at once, while each ends before the next event
+     * of the queue (so nothing could have changed them) and no sequence finishes in it.
+     */
     private void plan(Replica r, long now) {
       DeploymentRun d = deployments.get(r.deployment);
-      d.metrics.observe(now);
-      if (r.scheduler.plan(now) && r.scheduler.hasWork()) {
-        long duration = Math.max(1, r.resolved.perf().stepNs(r.scheduler.shape()) + r.scheduler.stallNs());
+      replan:
+      while (true) {
+        d.metrics.observe(now);
+        if (r.scheduler.plan(now) && r.scheduler.hasWork()) {
+          long duration = Math.max(1, r.resolved.perf().stepNs(r.scheduler.shape()) + r.scheduler.stallNs());
+          r.stepping = true;
+          r.steps++;
+          r.busyNs += duration;
+          long end = now + duration;
+          if (decodeStretches && r.scheduler.stretchable()) {
+            d.metrics.refresh(r);
+            if (!runStretch(d, r, now, end)) {
+              now = r.quiet.lastEndNs;
+              continue replan;
+            }
+            end = r.quiet.endNs();
+          }
+          queue.schedule(end, new Event.StepCompleted(r));
+        } else if (r.scheduler.nextAdapterReadyNs() != Long.MAX_VALUE) {
+          r.wakePending = true;
+          queue.schedule(Math.max(now, r.scheduler.nextAdapterReadyNs()), new Event.ReplicaWoken(r));
+        } else if (r.state == Replica.State.DRAINING && r.scheduler.isIdle()) {
+          stop(d, r, now);
+        }
+        d.metrics.refresh(r);
+        return;
+      }
+    }
+
+    /**
+     * Runs the quiet steps of the decode stretch that {@code r}'s step planned at {@code now}, ending at
+     * {@code end}, opens: in bulk ({@link io.twinserve.twin.sched.Scheduler#runQuiet}) while each ends before
+     * the queue's next event (so nothing could have changed them), the window's end (unless draining) and
+     * the deployment's next timeline sample, then one by one up to the next event. Returns false when the
+     * replica must plan afresh at {@code r.quiet.lastEndNs}; otherwise its planned step ends at {@code
+     * r.quiet.endNs()}, to be scheduled.
+     */
+    private boolean runStretch(DeploymentRun d, Replica r, long now, long end) {
+      QuietSteps q = r.quiet;
+      q.start(end);
+      long bound = queue.isEmpty() ? Long.MAX_VALUE : queue.peekTime();
+      long windowLimit = options.drain() || window == Long.MAX_VALUE ? Long.MAX_VALUE : window + 1;
+      while (end < bound && end < windowLimit && !r.scheduler.finishDue()) {
+        q.limitNs = Math.min(Math.min(bound, windowLimit), d.metrics.quietLimitNs());
+        if (end < q.limitNs) {
+          r.scheduler.runQuiet(q, r);
+          if (q.completed > 0) {
+            now = q.lastEndNs;
+            d.metrics.observeQuiet(r, now, q.usedBlockNs);
+            r.steps += q.planned;
+            r.busyNs += q.plannedNs;
+          }
+          if (q.replan) {
+            r.stepping = false;
+            return false;
+          }
+          end = q.endNs();
+          d.metrics.refresh(r);
+          continue;
+        }
+        // one by one: what onStepCompleted and then plan would do at the step's end
+        q.price(r.scheduler.shape());
+        d.metrics.observe(end);
+        r.scheduler.completeQuiet(end, r);
+        r.stepping = false;
+        now = end;
+        if (!r.scheduler.planQuiet(now)) {
+          q.lastEndNs = now;
+          q.close();
+          return false;
+        }
+        long duration = q.next(now);
         r.stepping = true;
         r.steps++;
         r.busyNs += duration;
-        queue.schedule(now + duration, new Event.StepCompleted(r));
-      } else if (r.scheduler.nextAdapterReadyNs() != Long.MAX_VALUE) {
-        r.wakePending = true;
-        queue.schedule(Math.max(now, r.scheduler.nextAdapterReadyNs()), new Event.ReplicaWoken(r));
-      } else if (r.state == Replica.State.DRAINING && r.scheduler.isIdle()) {
-        stop(d, r, now);
+        end = now + duration;
+        d.metrics.refresh(r);
       }
-      d.metrics.refresh(r);
+      q.close();
+      return true;
     }
 
     private void scheduleDeadline(DeploymentRun d, long now) {
@@ -554,6 +642,7 @@ public final class ClusterSimulator {
         double cost = 0;
         List<ClusterSummary.ReplicaSummary> details = new ArrayList<>();
         for (Replica r : d.replicas) {
+          bulkSteps.add(r.quiet.totalCompleted);
           r.scheduler.materialize();
           stillWaitingStarved += r.scheduler.countWaitingSince(now - d.metrics.tallies.starvationBoundNs());
           cached += r.scheduler.cachedPromptTokens();
@@ -592,7 +681,7 @@ public final class ClusterSimulator {
             f.offered(), f.achieved(), f.starving(), f.starvedRequests(), f.ttft(), f.ttftFromIntended(), f.itl(),
             f.e2e(), f.queueWait(),
             queried == 0 ? 0 : round((double) cached / queried), loads, storageLoads, preemptions, steps,
-            d.metrics.meanWaiting(), d.metrics.maxWaiting(), d.metrics.meanRunning(), d.metrics.meanKvUsage(),
+            d.metrics.meanWaiting(), d.metrics.maxWaiting(), d.metrics.meanRunning(), d.metrics.meanKvUsage(d.replicas),
             replicas, round(gpuHours), round(cost), perMillion(cost, tokens), d.metrics.timeline(), details));
         records.put(d.spec.name(), d.metrics.tallies.records());
       }

@@ -9,6 +9,7 @@ import io.twinserve.twin.metrics.ClientSummary;
 import io.twinserve.twin.metrics.RequestRecord;
 import io.twinserve.twin.metrics.RequestTallies;
 import io.twinserve.twin.metrics.RunSummary;
+import io.twinserve.twin.metrics.TimeIntegral;
 import io.twinserve.twin.sched.Scheduler;
 import io.twinserve.twin.sched.Sequence;
 import io.twinserve.twin.sched.StepListener;
@@ -27,9 +28,10 @@ final class Metrics implements StepListener {
   private long windowNs = Long.MAX_VALUE;
   private long steps;
   private long lastObservedNs;
-  private double waitingIntegral;
-  private double runningIntegral;
-  private double kvIntegral;
+  // exact integrals (count × ns, KV blocks × ns): the same whether steps are observed one by one or in bulk
+  private final TimeIntegral waitingIntegral = new TimeIntegral();
+  private final TimeIntegral runningIntegral = new TimeIntegral();
+  private final TimeIntegral kvBlockIntegral = new TimeIntegral();
   private long maxWaiting;
   private final List<RunSummary.Sample> timeline = new ArrayList<>();
   private long sampleEveryNs = Long.MAX_VALUE;
@@ -79,13 +81,38 @@ final class Metrics implements StepListener {
     }
     long dt = nowNs - lastObservedNs;
     if (dt > 0) {
-      long w = scheduler.waitingCount();
-      waitingIntegral += (double) w * dt;
-      runningIntegral += (double) scheduler.runningCount() * dt;
-      kvIntegral += (double) kv.usedBlocks() / kv.totalBlocks() * dt;
+      waitingIntegral.add(scheduler.waitingCount(), dt);
+      runningIntegral.add(scheduler.runningCount(), dt);
+      kvBlockIntegral.add(kv.usedBlocks(), dt);
       lastObservedNs = nowNs;
     }
     maxWaiting = Math.max(maxWaiting, scheduler.waitingCount());
+  }
+
+  /**
+   * The first instant a run of quiet steps must not reach, so that {@link #observe} sees it: the next
+   * timeline sample, or the next starvation checkpoint when the run stops on one (checked until the
+   * window ends, {@code nowNs} being the clock).
+   */
+  long quietLimitNs(boolean stopWhenStarving, long nowNs) {
+    long limit = nextSampleNs <= windowNs ? nextSampleNs : Long.MAX_VALUE;
+    return stopWhenStarving && nowNs < windowNs ? Math.min(limit, tallies.nextStarvationCheckNs(windowNs)) : limit;
+  }
+
+  /**
+   * Quiet steps ran from the last observation to {@code nowNs} (before {@link #quietLimitNs}): the waiting
+   * and running counts held, and the KV blocks in use integrate to {@code usedBlockNs}.
+   */
+  void observeQuiet(long nowNs, Scheduler scheduler, long usedBlockNs, long steps) {
+    long dt = nowNs - lastObservedNs;
+    if (dt > 0) {
+      waitingIntegral.add(scheduler.waitingCount(), dt);
+      runningIntegral.add(scheduler.runningCount(), dt);
+      kvBlockIntegral.addSum(usedBlockNs);
+      lastObservedNs = nowNs;
+    }
+    maxWaiting = Math.max(maxWaiting, scheduler.waitingCount());
+    this.steps += steps;
   }
 
   @Override
@@ -109,6 +136,11 @@ final class Metrics implements StepListener {
   }
 
   @Override
+  public long tokenGapBucketEndNs(long gapNs) {
+    return tallies.tokenGapBucketEndNs(gapNs);
+  }
+
+  @Override
   public void onTimedOut(Sequence s, long nowNs) {
     tallies.onTimedOut(s, nowNs);
     client.ended(nowNs);
@@ -124,8 +156,8 @@ final class Metrics implements StepListener {
     return tallies.records();
   }
 
-  RunSummary summary(long windowNs, long endNs, Scheduler scheduler, AdapterCache adapters, MemoryBreakdown m,
-      ClientSummary clientSummary) {
+  RunSummary summary(long windowNs, long endNs, Scheduler scheduler, KvBlockManager kv, AdapterCache adapters,
+      MemoryBreakdown m, ClientSummary clientSummary) {
     // requests still waiting at the end starve if they have waited longer than the bound
     long stillWaitingStarved = scheduler.countWaitingSince(endNs - tallies.starvationBoundNs());
     RequestTallies.Figures f = tallies.figures(windowNs, stillWaitingStarved);
@@ -135,7 +167,8 @@ final class Metrics implements StepListener {
         f.ttft(), f.ttftFromIntended(), f.itl(), f.e2e(), f.queueWait(),
         scheduler.queriedPromptTokens() == 0 ? 0 : round((double) scheduler.cachedPromptTokens() / scheduler.queriedPromptTokens()),
         adapters.loads(), adapters.storageLoads(), round(adapters.loadNs() / 1e9), scheduler.preemptions(), steps,
-        round(waitingIntegral / span), maxWaiting, round(runningIntegral / span), round(kvIntegral / span),
+        round(waitingIntegral.value() / span), maxWaiting, round(runningIntegral.value() / span),
+        round(kvBlockIntegral.value() / kv.totalBlocks() / span),
         RunSummary.Memory.of(m), timelineFor(timeline), clientSummary);
   }
 

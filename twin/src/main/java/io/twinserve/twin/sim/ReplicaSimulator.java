@@ -8,6 +8,7 @@ import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.kv.KvBlockManager;
 import io.twinserve.twin.metrics.RequestRecord;
 import io.twinserve.twin.metrics.RunSummary;
+import io.twinserve.twin.sched.QuietSteps;
 import io.twinserve.twin.sched.Scheduler;
 import io.twinserve.twin.sched.SchedulerConfig;
 import io.twinserve.twin.sched.Sequence;
@@ -24,6 +25,12 @@ import java.util.Map;
  * replica is idle the clock jumps to the next arrival (or the next background adapter load). A step's
  * duration is the performance model's price for its shape plus the adapter loads that stall it.
  *
+ * <p>Decode stretches: while the scheduler holds only lazy decoders and nothing can join (see {@link
+ * Scheduler#stretchable}), the steps that no arrival joins and no sequence leaves are completed and the
+ * next ones planned in bulk ({@link Scheduler#runQuiet}), priced by the model's {@link
+ * io.twinserve.twin.perf.DecodeStretch}, up to the next send, finish, timeline sample, starvation
+ * checkpoint or the window's end. The results are those of stepping one by one (tests compare them).
+ *
  * <p>Requests reach the replica through a {@link ClientGate}: an arrival is the client's send, which is the
  * workload's arrival time unless the client holds requests back (a cap on outstanding requests, or
  * closed-loop users). A request sent because another ended at a step's end arrives after that step's
@@ -33,12 +40,14 @@ public final class ReplicaSimulator {
   private final ResolvedReplica replica;
   private final Map<String, Integer> adapterRanks;
   private final boolean lazyDecodes;
+  private final boolean decodeStretches;
+  private final java.util.concurrent.atomic.LongAdder bulkSteps = new java.util.concurrent.atomic.LongAdder();
 
   /**
    * @param adapterRanks rank of each adapter the workload uses (others get the options' default rank)
    */
   public ReplicaSimulator(ResolvedReplica replica, Map<String, Integer> adapterRanks) {
-    this(replica, adapterRanks, true);
+    this(replica, adapterRanks, true, true);
   }
 
   /**
@@ -46,12 +55,27 @@ public final class ReplicaSimulator {
    *     sequence every step, for comparison)
    */
   public ReplicaSimulator(ResolvedReplica replica, Map<String, Integer> adapterRanks, boolean lazyDecodes) {
+    this(replica, adapterRanks, lazyDecodes, true);
+  }
+
+  /**
+   * @param decodeStretches run quiet steady steps without the general machinery (exact; false steps one
+   *     by one, for comparison); needs {@code lazyDecodes}
+   */
+  public ReplicaSimulator(ResolvedReplica replica, Map<String, Integer> adapterRanks, boolean lazyDecodes,
+      boolean decodeStretches) {
     this.replica = replica;
     this.adapterRanks = adapterRanks;
     this.lazyDecodes = lazyDecodes;
+    this.decodeStretches = decodeStretches && lazyDecodes;
   }
 
   /** Runs the workload with the client its spec describes (a trace: every request sent at its arrival time). */
+  /** Steps completed in bulk by this simulator's runs so far, summed (for tests: stretches are taken). */
+  public long bulkSteps() {
+    return bulkSteps.sum();
+  }
+
   public RunResult run(TraceReader workload, RunOptions options) throws IOException {
     return run(ClientGate.forWorkload(workload, null), options);
   }
@@ -85,7 +109,52 @@ public final class ReplicaSimulator {
     long stepEnd = 0;
     long order = 0;
     long stoppedNs = -1;
+    // the decode stretch the planned step belongs to (closed: not known to be in one)
+    QuietSteps quiet = new QuietSteps(replica.perf());
+    run:
     while (true) {
+      // quiet steps of a decode stretch: no arrival joins at the step's end and no sequence leaves
+      while (quiet.open() && (client.nextSendNs() > stepEnd || client.nextSendNs() >= window)
+          && !scheduler.finishDue()) {
+        // in bulk, those that end before the next send, the window's end, a sample or a checkpoint
+        long send = client.nextSendNs();
+        quiet.limitNs = Math.min(Math.min(send < window ? send : Long.MAX_VALUE,
+            options.drain() ? Long.MAX_VALUE : window), metrics.quietLimitNs(options.stopWhenStarving(), now));
+        if (stepEnd < quiet.limitNs) {
+          scheduler.runQuiet(quiet, metrics);
+          if (quiet.completed > 0) {
+            now = quiet.lastEndNs;
+            metrics.observeQuiet(now, scheduler, quiet.usedBlockNs, quiet.planned);
+          }
+          if (quiet.replan) {
+            stepping = false;
+            break;
+          }
+          stepEnd = quiet.endNs();
+          continue;
+        }
+        // one by one: the step that reaches a limit
+        quiet.price(scheduler.shape());
+        metrics.observe(stepEnd, scheduler, kv);
+        now = stepEnd;
+        scheduler.completeQuiet(now, metrics);
+        if (options.stopWhenStarving() && now < window && metrics.starvationSettled(now)) {
+          stepping = false;
+          stoppedNs = now;
+          break run;
+        }
+        if (now >= window && !options.drain()) {
+          stepping = false;
+          break run;
+        }
+        if (!scheduler.planQuiet(now)) {
+          stepping = false;
+          quiet.close();
+          break;
+        }
+        stepEnd = now + quiet.next(now);
+        metrics.step();
+      }
       long horizon = stepping ? stepEnd : now;
       // arrivals up to the step's end (or now when idle) join the queue first: the tie rule
       for (long sentNs = client.nextSendNs(); sentNs <= horizon && sentNs < window; sentNs = client.nextSendNs()) {
@@ -136,6 +205,7 @@ public final class ReplicaSimulator {
         now = stepEnd;
         scheduler.complete(now, metrics);
         stepping = false;
+        quiet.close();
         if (options.stopWhenStarving() && now < window && metrics.starvationSettled(now)) {
           stoppedNs = now;
           break;
@@ -148,6 +218,11 @@ public final class ReplicaSimulator {
         long duration = replica.perf().stepNs(scheduler.shape()) + scheduler.stallNs();
         stepEnd = now + Math.max(1, duration);
         stepping = true;
+        if (decodeStretches && scheduler.stretchable()) {
+          quiet.start(stepEnd);
+        } else {
+          quiet.close();
+        }
         metrics.step();
         continue;
       }
@@ -165,7 +240,8 @@ public final class ReplicaSimulator {
     long windowNs = stoppedNs >= 0 ? stoppedNs
         : options.windowNs() != null ? options.windowNs() : Math.max(now, Math.max(lastArrival, 1));
     metrics.observe(Math.max(now, windowNs), scheduler, kv);
-    RunSummary summary = metrics.summary(windowNs, now, scheduler, adapters, replica.memory(),
+    bulkSteps.add(quiet.totalCompleted);
+    RunSummary summary = metrics.summary(windowNs, now, scheduler, kv, adapters, replica.memory(),
         client.summary(windowNs));
     return new RunResult(summary, metrics.records(), stoppedNs);
   }
