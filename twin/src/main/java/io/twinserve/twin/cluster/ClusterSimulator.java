@@ -10,13 +10,12 @@ import io.twinserve.twin.metrics.ClientSummary;
 import io.twinserve.twin.metrics.RequestRecord;
 import io.twinserve.twin.metrics.RequestTallies;
 import io.twinserve.twin.metrics.RunSummary;
-import io.twinserve.twin.sched.SchedulerConfig;
+import io.twinserve.twin.replica.AdapterIndex;
+import io.twinserve.twin.replica.PrefixKeys;
 import io.twinserve.twin.sched.Sequence;
-import io.twinserve.twin.sim.PrefixBlocks;
 import io.twinserve.twin.sim.RunOptions;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,10 +37,22 @@ import java.util.Map;
  * the arrival (the send): the server knows nothing of the client's wait.
  */
 public final class ClusterSimulator {
+  private static final long[] NO_KEYS = new long[0];
+
   private final ResolvedCluster cluster;
+  private final boolean lazyDecodes;
 
   public ClusterSimulator(ResolvedCluster cluster) {
+    this(cluster, true);
+  }
+
+  /**
+   * @param lazyDecodes let steady steps count decoding sequences in bulk (exact; false visits every
+   *     sequence every step, for comparison)
+   */
+  public ClusterSimulator(ResolvedCluster cluster, boolean lazyDecodes) {
     this.cluster = cluster;
+    this.lazyDecodes = lazyDecodes;
   }
 
   /**
@@ -94,8 +105,7 @@ public final class ClusterSimulator {
     final DeploymentMetrics metrics;
     final List<Replica> replicas = new ArrayList<>();
     final List<Replica> routable = new ArrayList<>();
-    final Map<String, Integer> adapterIndex = new HashMap<>();
-    final int[][] ranks = {new int[16]};
+    final AdapterIndex adapters;
     final DeadlineQueue deadlines = new DeadlineQueue();
     final long maxTtftNs;
     final int blockSize;
@@ -116,6 +126,8 @@ public final class ClusterSimulator {
       this.maxTtftNs = (long) (spec.maxTtftMs() * 1e6);
       this.blockSize = spec.replica().blockSize();
       this.prefixCaching = spec.replica().prefixCaching();
+      this.adapters = new AdapterIndex(spec.replica().maxAdapters(), spec.replica().maxAdapterRank(),
+          "deployment " + spec.name() + ": ");
     }
 
     int starting() {
@@ -266,33 +278,27 @@ public final class ClusterSimulator {
       ClientGate client = clients[e.source()];
       Request r = client.take();
       lastArrival = Math.max(lastArrival, now);
-      int adapter = adapterOf(d, r, source);
+      int adapter = d.adapters.indexOf(r, source.adapterRanks(),
+          source.defaultAdapterRank() != null ? source.defaultAdapterRank() : options.defaultAdapterRank());
       d.metrics.observe(now);
       d.metrics.tallies.arrived(r);
-      long[] hashes = d.prefixCaching ? PrefixBlocks.of(r, d.blockSize) : new long[0];
-      Replica replica = d.router.route(r, adapter, hashes, d.routable);
-      SchedulerConfig c = replica.resolved.scheduler();
-      long total = (long) r.promptTokens() + r.outputTokens();
-      long maxBlocks = replica.kv.totalBlocks();
-      // as in a single-replica run: a request must fit the model and the whole KV cache, or it is refused
-      if (total > c.maxModelLen() || (r.promptTokens() + c.blockSize() - 1) / c.blockSize() + 1 > maxBlocks
-          || (total - 1 + c.blockSize() - 1) / c.blockSize() > maxBlocks) {
+      long[] keys = d.prefixCaching ? PrefixKeys.of(r, d.blockSize, adapter) : NO_KEYS;
+      Replica replica = d.router.route(r, adapter, keys, d.routable);
+      // the replica learns of every adapter the deployment has met, the refused request's too
+      replica.core.knowAdapters(d.adapters.size(), options.preloadAdapters());
+      if (!replica.core.admissible(r.promptTokens(), r.outputTokens())) {
         d.metrics.tallies.rejected(r, now, client.intendedNs());
         client.ended(now);
       } else {
-        if (replica.knownAdapters < d.adapterIndex.size()) {
-          replica.knownAdapters = d.adapterIndex.size();
-          replica.adapters.ensureAdapters(replica.knownAdapters, options.preloadAdapters());
-        }
-        Sequence s = new Sequence(r.id(), d.order++, now, adapter, adapter < 0 ? 0 : d.ranks[0][adapter],
-            r.promptTokens(), r.outputTokens(), hashes);
+        Sequence s = new Sequence(r.id(), d.order++, now, adapter, d.adapters.rank(adapter), r.promptTokens(),
+            r.outputTokens(), keys);
         s.intendedNs(client.intendedNs());
         s.client(e.source());
         // the server knows only when the request arrived, so its TTFT deadline counts from then
         s.deadlineNs(now + d.maxTtftNs);
         d.metrics.tallies.track(s, r.adapterId());
         replica.scheduler.enqueue(s);
-        int work = r.promptTokens() - (hashes.length == 0 ? 0 : replica.cachedPrefixTokens(hashes, r.promptTokens()));
+        int work = r.promptTokens() - (keys.length == 0 ? 0 : replica.cachedPrefixTokens(keys, r.promptTokens()));
         s.estimatedPrefillTokens(work);
         replica.pendingPrefillTokens += work;
         replica.routed++;
@@ -304,35 +310,6 @@ public final class ClusterSimulator {
         wake(replica, now);
       }
       arm(e.source());
-    }
-
-    private int adapterOf(DeploymentRun d, Request r, Traffic source) {
-      String id = r.adapterId();
-      if (id == null) {
-        return -1;
-      }
-      Integer known = d.adapterIndex.get(id);
-      if (known != null) {
-        return known;
-      }
-      int maxRank = d.spec.replica().maxAdapterRank();
-      int rank = source.adapterRanks().getOrDefault(id,
-          source.defaultAdapterRank() != null ? source.defaultAdapterRank() : options.defaultAdapterRank());
-      if (d.spec.replica().maxAdapters() == 0) {
-        throw new IllegalArgumentException("deployment " + d.spec.name() + ": request " + r.id() + " uses adapter " + id
-            + " but replica.max_adapters is 0 (LoRA disabled)");
-      }
-      if (rank > maxRank) {
-        throw new IllegalArgumentException("deployment " + d.spec.name() + ": adapter " + id + " has rank " + rank
-            + ", above max_adapter_rank " + maxRank + "; raise replica.max_adapter_rank");
-      }
-      int index = d.adapterIndex.size();
-      d.adapterIndex.put(id, index);
-      if (index >= d.ranks[0].length) {
-        d.ranks[0] = java.util.Arrays.copyOf(d.ranks[0], d.ranks[0].length * 2);
-      }
-      d.ranks[0][index] = rank;
-      return index;
     }
 
     private void wake(Replica r, long now) {
@@ -509,8 +486,8 @@ public final class ClusterSimulator {
       if (slot == null) {
         return null;
       }
-      Replica r = new Replica(nextReplicaId++, d.replicas.size(), d.resolved.index(), slot, now, d.ranks,
-          d.metrics.tallies, ends);
+      Replica r = new Replica(nextReplicaId++, d.replicas.size(), d.resolved.index(), slot, now, d.adapters,
+          lazyDecodes, d.metrics.tallies, ends);
       r.state = Replica.State.STARTING;
       d.replicas.add(r);
       return r;

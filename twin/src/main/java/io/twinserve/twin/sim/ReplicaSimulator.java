@@ -8,11 +8,11 @@ import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.kv.KvBlockManager;
 import io.twinserve.twin.metrics.RequestRecord;
 import io.twinserve.twin.metrics.RunSummary;
+import io.twinserve.twin.replica.AdapterIndex;
+import io.twinserve.twin.replica.ReplicaCore;
 import io.twinserve.twin.sched.Scheduler;
-import io.twinserve.twin.sched.SchedulerConfig;
 import io.twinserve.twin.sched.Sequence;
 import java.io.IOException;
-import java.util.HashMap;
 import java.util.Map;
 
 /**
@@ -58,26 +58,15 @@ public final class ReplicaSimulator {
 
   /** Runs the requests {@code client} sends; it is told when each ends. */
   public RunResult run(ClientGate client, RunOptions options) throws IOException {
-    SchedulerConfig c = replica.scheduler();
-    Map<String, Integer> adapterIndex = new HashMap<>();
-    int[][] ranks = {new int[16]};
-    AdapterCache adapters = new AdapterCache(c.maxAdapters(), c.maxCpuAdapters(), 16, new AdapterCache.LoadTimes() {
-      @Override
-      public long fromCpuNs(int adapter) {
-        return replica.perf().adapterLoadFromCpuNs(ranks[0][adapter], c.maxAdapterRank());
-      }
-
-      @Override
-      public long fromStorageNs(int adapter) {
-        return replica.perf().adapterLoadFromStorageNs(ranks[0][adapter]);
-      }
-    });
-    KvBlockManager kv = new KvBlockManager(c.kvCacheTokens(), c.blockSize(), c.prefixCaching());
-    Scheduler scheduler = new Scheduler(c, kv, adapters, 16, lazyDecodes);
+    AdapterIndex adapterIndex = new AdapterIndex(replica.scheduler().maxAdapters(),
+        replica.scheduler().maxAdapterRank(), "");
+    ReplicaCore core = ReplicaCore.simulated(replica, adapterIndex, lazyDecodes);
+    Scheduler scheduler = core.scheduler();
+    KvBlockManager kv = core.kv();
+    AdapterCache adapters = core.adapters();
     Metrics metrics = new Metrics(options.recordRequests(), replica.spec().starvationBoundS(), client);
     long window = options.windowNs() == null ? Long.MAX_VALUE : options.windowNs();
     metrics.window(window);
-    long maxBlocks = kv.totalBlocks();
 
     long now = 0;
     long lastArrival = 0;
@@ -91,43 +80,17 @@ public final class ReplicaSimulator {
       for (long sentNs = client.nextSendNs(); sentNs <= horizon && sentNs < window; sentNs = client.nextSendNs()) {
         Request next = client.take();
         lastArrival = sentNs;
-        String id = next.adapterId();
-        int a = -1;
-        if (id != null) {
-          Integer known = adapterIndex.get(id);
-          if (known == null) {
-            known = adapterIndex.size();
-            adapterIndex.put(id, known);
-            int rank = adapterRanks.getOrDefault(id, options.defaultAdapterRank());
-            if (rank > c.maxAdapterRank()) {
-              throw new IllegalArgumentException("adapter " + id + " has rank " + rank + ", above max_adapter_rank "
-                  + c.maxAdapterRank() + "; raise replica.max_adapter_rank");
-            }
-            if (known >= ranks[0].length) {
-              ranks[0] = java.util.Arrays.copyOf(ranks[0], ranks[0].length * 2);
-            }
-            ranks[0][known] = rank;
-            adapters.ensureAdapters(known + 1, options.preloadAdapters());
-          }
-          a = known;
-          if (c.maxAdapters() == 0) {
-            throw new IllegalArgumentException("request " + next.id() + " uses adapter " + id
-                + " but replica.max_adapters is 0 (LoRA disabled)");
-          }
-        }
+        int a = adapterIndex.indexOf(next, adapterRanks, options.defaultAdapterRank());
+        core.knowAdapters(adapterIndex.size(), options.preloadAdapters());
         metrics.arrived(next);
-        long total = (long) next.promptTokens() + next.outputTokens();
-        // a request must fit the whole KV cache by its last computed token (prompt + output - 1), or it
-        // would preempt itself once the cache is full and never finish
-        if (total > c.maxModelLen() || (next.promptTokens() + c.blockSize() - 1) / c.blockSize() + 1 > maxBlocks
-            || (total - 1 + c.blockSize() - 1) / c.blockSize() > maxBlocks) {
+        if (!core.admissible(next.promptTokens(), next.outputTokens())) {
           metrics.rejected(next, sentNs, client.intendedNs());
         } else {
-          long[] hashes = c.prefixCaching() ? PrefixBlocks.of(next, c.blockSize()) : new long[0];
-          Sequence s = new Sequence(next.id(), order++, sentNs, a, a < 0 ? 0 : ranks[0][a],
-              next.promptTokens(), next.outputTokens(), hashes);
+          long[] hashes = core.prefixKeys(next, a);
+          Sequence s = new Sequence(next.id(), order++, sentNs, a, adapterIndex.rank(a), next.promptTokens(),
+              next.outputTokens(), hashes);
           s.intendedNs(client.intendedNs());
-          metrics.track(s, id);
+          metrics.track(s, next.adapterId());
           scheduler.enqueue(s);
         }
       }
