@@ -6,14 +6,18 @@ import io.twinserve.traces.gen.ThinkTimes;
 import io.twinserve.traces.gen.WorkloadGenerator;
 import io.twinserve.traces.spec.ClientSpec;
 import io.twinserve.twin.client.ClientGate;
+import io.twinserve.twin.deploy.DeploymentSpec;
+import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.metrics.ClientSummary;
 import io.twinserve.twin.metrics.RequestRecord;
 import io.twinserve.twin.metrics.RequestTallies;
 import io.twinserve.twin.metrics.RunSummary;
 import io.twinserve.twin.replica.AdapterIndex;
 import io.twinserve.twin.replica.PrefixKeys;
+import io.twinserve.twin.sched.Scheduler;
 import io.twinserve.twin.sched.Sequence;
 import io.twinserve.twin.sim.RunOptions;
+import io.twinserve.twin.sim.RunResult;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -41,18 +45,26 @@ public final class ClusterSimulator {
 
   private final ResolvedCluster cluster;
   private final boolean lazyDecodes;
+  /** Whether error messages name the deployment (a single replica's run has none to name). */
+  private final boolean namesDeployments;
 
   public ClusterSimulator(ResolvedCluster cluster) {
     this(cluster, true);
   }
+
 
   /**
    * @param lazyDecodes let steady steps count decoding sequences in bulk (exact; false visits every
    *     sequence every step, for comparison)
    */
   public ClusterSimulator(ResolvedCluster cluster, boolean lazyDecodes) {
+    this(cluster, lazyDecodes, true);
+  }
+
+  private ClusterSimulator(ResolvedCluster cluster, boolean lazyDecodes, boolean namesDeployments) {
     this.cluster = cluster;
     this.lazyDecodes = lazyDecodes;
+    this.namesDeployments = namesDeployments;
   }
 
   /**
@@ -94,7 +106,36 @@ public final class ClusterSimulator {
   }
 
   public ClusterResult run(List<Traffic> traffic, RunOptions options) throws IOException {
-    return new Run(traffic, options).run();
+    Run run = new Run(traffic, null, options);
+    return run.finish(run.loop());
+  }
+
+  /**
+   * A single replica's run: the same loop on a cluster of that one replica (no router choice, no TTFT
+   * deadline, no autoscaler), summarized as a single replica's run.
+   *
+   * @param client the requests to send; it is told when each ends
+   * @param adapterRanks rank of each adapter the workload uses (others get the options' default rank)
+   * @param lazyDecodes let steady steps count decoding sequences in bulk (exact; false visits every
+   *     sequence every step, for comparison)
+   */
+  public static RunResult runReplica(ResolvedReplica replica, ClientGate client, Map<String, Integer> adapterRanks,
+      boolean lazyDecodes, RunOptions options) throws IOException {
+    ClusterSimulator simulator = new ClusterSimulator(oneReplica(replica), lazyDecodes, false);
+    Run run = simulator.new Run(List.of(new Traffic(0, null, adapterRanks)), new ClientGate[] {client}, options);
+    return run.replicaResult(run.loop());
+  }
+
+  /** A cluster of one pool that holds exactly one replica of {@code replica}, always up. */
+  private static ResolvedCluster oneReplica(ResolvedReplica replica) {
+    DeploymentSpec d = replica.spec();
+    PoolSpec pool = new PoolSpec("replica", replica.gpu().name(), d.replica().tp(), 1, 0.0);
+    ClusterDeploymentSpec deployment = new ClusterDeploymentSpec(d.name(), d.model(), d.replica(), d.perfModel(),
+        List.of(pool.name()), ReplicaBounds.of(1), new RouterSpec.RoundRobin(), new AutoscalerSpec.Fixed(),
+        Double.POSITIVE_INFINITY, d.starvationBoundS());
+    ClusterSpec spec = new ClusterSpec(d.name(), List.of(pool), List.of(deployment), null);
+    return new ResolvedCluster(spec, List.of(new ResolvedCluster.Pool(0, pool, replica.gpu(), null)),
+        List.of(new ResolvedCluster.Deployment(0, deployment, List.of(new ResolvedCluster.PoolOption(0, replica)))));
   }
 
   /** A deployment's state during a run. */
@@ -118,7 +159,7 @@ public final class ClusterSimulator {
     int scaleUpsRefused;
     long coldStartNs;
 
-    DeploymentRun(ResolvedCluster.Deployment d, RunOptions options) {
+    DeploymentRun(ResolvedCluster.Deployment d, RunOptions options, boolean namesDeployment) {
       this.resolved = d;
       this.spec = d.spec();
       this.router = Router.of(spec.router());
@@ -127,7 +168,7 @@ public final class ClusterSimulator {
       this.blockSize = spec.replica().blockSize();
       this.prefixCaching = spec.replica().prefixCaching();
       this.adapters = new AdapterIndex(spec.replica().maxAdapters(), spec.replica().maxAdapterRank(),
-          "deployment " + spec.name() + ": ");
+          namesDeployment ? "deployment " + spec.name() + ": " : "");
     }
 
     int starting() {
@@ -166,16 +207,21 @@ public final class ClusterSimulator {
     private final boolean[] open;
     private final Replica.Ends ends = this::onRequestEnded;
     private final long window;
+    private final ClientGate[] gates;
+    /** When the run stopped because its starvation was settled, or -1. */
+    private long stoppedNs = -1;
     private int nextReplicaId;
     private int openSources;
     private long lastArrival;
 
-    Run(List<Traffic> sources, RunOptions options) {
+    /** @param gates each source's client, or null to build them from the sources */
+    Run(List<Traffic> sources, ClientGate[] gates, RunOptions options) {
       this.sources = sources;
+      this.gates = gates;
       this.options = options;
       this.window = options.windowNs() == null ? Long.MAX_VALUE : options.windowNs();
       for (ResolvedCluster.Deployment d : cluster.deployments()) {
-        DeploymentRun dr = new DeploymentRun(d, options);
+        DeploymentRun dr = new DeploymentRun(d, options, namesDeployments);
         dr.metrics.window(window);
         deployments.add(dr);
       }
@@ -185,7 +231,8 @@ public final class ClusterSimulator {
       this.open = new boolean[sources.size()];
     }
 
-    ClusterResult run() throws IOException {
+    /** Runs the loop to its end; returns the clock then. */
+    long loop() throws IOException {
       // before the first ticks are scheduled: a tick only follows while traffic may still come
       openSources = sources.size();
       for (DeploymentRun d : deployments) {
@@ -203,7 +250,7 @@ public final class ClusterSimulator {
         }
       }
       for (int i = 0; i < sources.size(); i++) {
-        clients[i] = sources.get(i).gate();
+        clients[i] = gates != null ? gates[i] : sources.get(i).gate();
         if (clients[i].active()) {
           deployments.get(sources.get(i).deployment()).metrics.tallies.reportClient(true);
         }
@@ -231,8 +278,21 @@ public final class ClusterSimulator {
           case Event.ReplicaWoken w -> onReplicaWoken(w.replica(), now);
           case Event.AutoscalerTicked t -> onAutoscalerTicked(deployments.get(t.deployment()), now);
         }
+        if (stoppedNs >= 0) {
+          break;
+        }
       }
-      return finish(queue.now());
+      return queue.now();
+    }
+
+    /** Whether every deployment's starvation is settled (see {@link RunOptions#stopWhenStarving()}). */
+    private boolean starvationSettled(long now) {
+      for (DeploymentRun d : deployments) {
+        if (!d.metrics.tallies.starvationSettled(now, window)) {
+          return false;
+        }
+      }
+      return true;
     }
 
     private boolean allIdle() {
@@ -294,17 +354,19 @@ public final class ClusterSimulator {
             r.outputTokens(), keys);
         s.intendedNs(client.intendedNs());
         s.client(e.source());
-        // the server knows only when the request arrived, so its TTFT deadline counts from then
-        s.deadlineNs(now + d.maxTtftNs);
         d.metrics.tallies.track(s, r.adapterId());
         replica.scheduler.enqueue(s);
         int work = r.promptTokens() - (keys.length == 0 ? 0 : replica.cachedPrefixTokens(keys, r.promptTokens()));
         s.estimatedPrefillTokens(work);
         replica.pendingPrefillTokens += work;
         replica.routed++;
-        d.deadlines.add(s, replica);
-        if (!d.deadlineScheduled) {
-          scheduleDeadline(d, now);
+        if (d.maxTtftNs != Long.MAX_VALUE) {
+          // the server knows only when the request arrived, so its TTFT deadline counts from then
+          s.deadlineNs(now + d.maxTtftNs);
+          d.deadlines.add(s, replica);
+          if (!d.deadlineScheduled) {
+            scheduleDeadline(d, now);
+          }
         }
         d.metrics.refresh(replica);
         wake(replica, now);
@@ -312,15 +374,23 @@ public final class ClusterSimulator {
       arm(e.source());
     }
 
+    /**
+     * Has an idle replica plan now. One waiting for a background adapter load plans now too, rather than
+     * at the load's end: what arrived may not need that adapter.
+     */
     private void wake(Replica r, long now) {
-      if (!r.stepping && !r.wakePending && r.state != Replica.State.STOPPED) {
-        r.wakePending = true;
-        queue.schedule(now, new Event.ReplicaWoken(r));
+      if (!r.stepping && now < r.wakeAtNs && r.state != Replica.State.STOPPED) {
+        r.wakeAtNs = now;
+        queue.schedule(now, r.woken);
       }
     }
 
     private void onReplicaWoken(Replica r, long now) {
-      r.wakePending = false;
+      if (now != r.wakeAtNs) {
+        // superseded by an earlier wake-up
+        return;
+      }
+      r.wakeAtNs = Long.MAX_VALUE;
       if (!r.stepping && r.state != Replica.State.STOPPED) {
         plan(r, now);
       }
@@ -331,13 +401,19 @@ public final class ClusterSimulator {
       d.metrics.observe(now);
       r.scheduler.complete(now, r);
       r.stepping = false;
-      // a request whose deadline passed during this step, in a chunk of a longer prefill, leaves now: its
-      // deadline event skipped it while the step was under way
-      List<Sequence> batch = r.scheduler.batch();
-      for (int i = 0; i < batch.size(); i++) {
-        Sequence s = batch.get(i);
-        if (s.firstTokenNs() < 0 && !s.timedOut() && s.deadlineNs() <= now) {
-          r.scheduler.expire(s, now, r);
+      if (options.stopWhenStarving() && now < window && starvationSettled(now)) {
+        stoppedNs = now;
+        return;
+      }
+      if (d.maxTtftNs != Long.MAX_VALUE) {
+        // a request whose deadline passed during this step, in a chunk of a longer prefill, leaves now: its
+        // deadline event skipped it while the step was under way
+        List<Sequence> batch = r.scheduler.batch();
+        for (int i = 0; i < batch.size(); i++) {
+          Sequence s = batch.get(i);
+          if (s.firstTokenNs() < 0 && !s.timedOut() && s.deadlineNs() <= now) {
+            r.scheduler.expire(s, now, r);
+          }
         }
       }
       plan(r, now);
@@ -352,10 +428,10 @@ public final class ClusterSimulator {
         r.stepping = true;
         r.steps++;
         r.busyNs += duration;
-        queue.schedule(now + duration, new Event.StepCompleted(r));
+        queue.schedule(now + duration, r.stepCompleted);
       } else if (r.scheduler.nextAdapterReadyNs() != Long.MAX_VALUE) {
-        r.wakePending = true;
-        queue.schedule(Math.max(now, r.scheduler.nextAdapterReadyNs()), new Event.ReplicaWoken(r));
+        r.wakeAtNs = Math.max(now, r.scheduler.nextAdapterReadyNs());
+        queue.schedule(r.wakeAtNs, r.woken);
       } else if (r.state == Replica.State.DRAINING && r.scheduler.isIdle()) {
         stop(d, r, now);
       }
@@ -466,7 +542,7 @@ public final class ClusterSimulator {
       d.routable.remove(victim);
       victim.state = Replica.State.DRAINING;
       d.scaleDowns++;
-      if (!victim.stepping && !victim.wakePending) {
+      if (!victim.stepping && victim.wakeAtNs == Long.MAX_VALUE) {
         plan(victim, now);
       }
     }
@@ -511,8 +587,38 @@ public final class ClusterSimulator {
       d.metrics.replicasChanged(-1);
     }
 
-    private ClusterResult finish(long now) throws IOException {
-      long windowNs = options.windowNs() != null ? options.windowNs() : Math.max(now, Math.max(lastArrival, 1));
+    /** The measured window: the options', or the time stopped, or (without one) until the last request. */
+    private long windowNs(long now) {
+      return stoppedNs >= 0 ? stoppedNs
+          : options.windowNs() != null ? options.windowNs() : Math.max(now, Math.max(lastArrival, 1));
+    }
+
+    /** The run of a cluster of one replica as a single replica's run. */
+    RunResult replicaResult(long now) throws IOException {
+      long windowNs = windowNs(now);
+      DeploymentRun d = deployments.get(0);
+      Replica r = d.replicas.get(0);
+      r.scheduler.materialize();
+      d.metrics.observe(Math.max(now, windowNs));
+      RequestTallies.Figures f = d.metrics.tallies.figures(windowNs,
+          r.scheduler.countWaitingSince(now - d.metrics.tallies.starvationBoundNs()));
+      List<RunSummary.Sample> timeline = new ArrayList<>();
+      for (ClusterSummary.Sample x : d.metrics.timeline()) {
+        timeline.add(new RunSummary.Sample(x.timeS(), x.waiting(), (int) x.running(), x.kvUsage()));
+      }
+      Scheduler s = r.scheduler;
+      RunSummary summary = new RunSummary(f.windowS(), f.arrived(), f.finished(), f.rejected(), f.timedOut(),
+          f.unfinished(), f.offered(), f.achieved(), f.starving(), f.starvedRequests(), f.starvationBoundS(),
+          f.ttft(), f.ttftFromIntended(), f.itl(), f.e2e(), f.queueWait(),
+          s.queriedPromptTokens() == 0 ? 0 : round((double) s.cachedPromptTokens() / s.queriedPromptTokens()),
+          r.adapters.loads(), r.adapters.storageLoads(), round(r.adapters.loadNs() / 1e9), s.preemptions(), r.steps,
+          d.metrics.meanWaiting(), d.metrics.maxWaiting(), d.metrics.meanRunning(), d.metrics.meanKvUsage(),
+          RunSummary.Memory.of(r.resolved.memory()), List.copyOf(timeline), clients[0].summary(windowNs));
+      return new RunResult(summary, d.metrics.tallies.records(), stoppedNs);
+    }
+
+    ClusterResult finish(long now) throws IOException {
+      long windowNs = windowNs(now);
       long end = Math.max(now, windowNs);
       List<ClusterSummary.DeploymentSummary> out = new ArrayList<>();
       Map<String, List<RequestRecord>> records = new LinkedHashMap<>();

@@ -33,6 +33,9 @@ final class Replica implements StepListener {
   final double decodeNsPerSequence;
   private final StepListener metrics;
   private final Ends ends;
+  /** This replica's events, made once: a step or a wake-up allocates nothing. */
+  final Event.StepCompleted stepCompleted = new Event.StepCompleted(this);
+  final Event.ReplicaWoken woken = new Event.ReplicaWoken(this);
 
   /** Told when a request leaves a replica, finished or timed out (its client may send the next). */
   interface Ends {
@@ -44,7 +47,8 @@ final class Replica implements StepListener {
   long readyNs = -1;
   long stoppedNs = -1;
   boolean stepping;
-  boolean wakePending;
+  /** When its pending wake-up is due (Long.MAX_VALUE: none). */
+  long wakeAtNs = Long.MAX_VALUE;
   /** Prefill tokens (prompt minus the prefix cached here at routing) of requests without a first token yet. */
   long pendingPrefillTokens;
   long routed;
