@@ -35,10 +35,6 @@ final class BenchTwinCommand implements Callable<Integer> {
   @Option(names = "--verbose", description = "Print every grid scenario.")
   boolean verbose;
 
-  @Option(names = "--compare-legacy", description = "Also time main's single-replica loop against the one loop"
-      + " (temporary).")
-  boolean compareLegacy;
-
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -76,46 +72,6 @@ final class BenchTwinCommand implements Callable<Integer> {
       out.printf(Locale.ROOT, "heaviest simulation       %9.1f ms   (%.1fx its workload generation, %.1f ms)%n",
           heavy.simulateMs(), heavy.simulateMs() / Math.max(1e-9, heavy.generateMs()), heavy.generateMs());
       out.printf(Locale.ROOT, "heaviest peak heap        %,9d MiB (sum of heap pools' peaks)%n", HeapPeaks.bytes() >> 20);
-    }
-    if (compareLegacy) {
-      int rounds = 3;
-      double legacyTotal = 0;
-      double oneTotal = 0;
-      int differ = 0;
-      for (int served : TwinBenchmark.SERVED) {
-        for (double[] rates : TwinBenchmark.RATES) {
-          double l = Double.MAX_VALUE;
-          double o = Double.MAX_VALUE;
-          TwinBenchmark.Compared lc = null;
-          TwinBenchmark.Compared oc = null;
-          for (int i = 0; i < rounds; i++) {
-            lc = bench.simulate(served, rates, durationS, true);
-            oc = bench.simulate(served, rates, durationS, false);
-            l = Math.min(l, lc.ms());
-            o = Math.min(o, oc.ms());
-          }
-          legacyTotal += l;
-          oneTotal += o;
-          differ += lc.summary().equals(oc.summary()) ? 0 : 1;
-          if (verbose) {
-            out.printf(Locale.ROOT, "  %3d adapters %-24s legacy %9.1f ms  one loop %9.1f ms  ratio %.3f%n", served,
-                Arrays.toString(rates), l, o, o / l);
-          }
-        }
-      }
-      out.printf(Locale.ROOT, "grid total (best of %d): main's loop %.1f ms, one loop %.1f ms, ratio %.3f;"
-          + " %d of %d summaries differ%n", rounds, legacyTotal, oneTotal, oneTotal / legacyTotal, differ,
-          TwinBenchmark.SERVED.length * TwinBenchmark.RATES.length);
-      if (!skipHeavy) {
-        double l = Double.MAX_VALUE;
-        double o = Double.MAX_VALUE;
-        for (int i = 0; i < rounds; i++) {
-          l = Math.min(l, bench.simulate(384, TwinBenchmark.HEAVY_RATES, durationS, true).ms());
-          o = Math.min(o, bench.simulate(384, TwinBenchmark.HEAVY_RATES, durationS, false).ms());
-        }
-        out.printf(Locale.ROOT, "heaviest (best of %d): main's loop %.1f ms, one loop %.1f ms, ratio %.3f%n", rounds, l, o,
-            o / l);
-      }
     }
     return 0;
   }
