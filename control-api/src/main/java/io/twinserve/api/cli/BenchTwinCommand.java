@@ -19,7 +19,10 @@ import picocli.CommandLine.Option;
     description = {
       "Time one-hour single-replica simulations of the adapter-caching study's workloads: a grid of",
       "served adapters (8 to 384) and per-adapter rate tiers, and the heaviest scenario (384 adapters at",
-      "3.2/1.6/0.8 requests/s each). Each figure is printed with the time to only generate its workload."
+      "3.2/1.6/0.8 requests/s each). Each figure is printed with the time to only generate its workload.",
+      "The same scenarios with decode stretches off (every step one by one) are the same-run baseline of",
+      "the speed-up figures; light-load scenarios (at most 0.1 requests/s per adapter) show the case they",
+      "are for, each the median of --repeat runs per mode."
     },
     footer = {"", "Example:", "  JAVA_OPTS=-Xmx2g ./twinserve bench twin"})
 final class BenchTwinCommand implements Callable<Integer> {
@@ -35,6 +38,15 @@ final class BenchTwinCommand implements Callable<Integer> {
   @Option(names = "--verbose", description = "Print every grid scenario.")
   boolean verbose;
 
+  @Option(names = "--heavy-repeat", paramLabel = "N", defaultValue = "4",
+      description = "Runs per mode of the heaviest scenario, in turns off first and on first; the median is"
+          + " reported (default ${DEFAULT-VALUE}).")
+  int heavyRepeat;
+
+  @Option(names = "--repeat", paramLabel = "N", defaultValue = "5",
+      description = "Runs per mode of each light-load scenario; the median is reported (default ${DEFAULT-VALUE}).")
+  int repeat;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -42,36 +54,115 @@ final class BenchTwinCommand implements Callable<Integer> {
     out.printf(Locale.ROOT, "bench twin: JVM %s, max heap %,d MiB, %d cores, window %.0f s%n", Runtime.version(),
         Runtime.getRuntime().maxMemory() >> 20, Runtime.getRuntime().availableProcessors(), durationS);
     // warm-up: the JIT compiles the hot loop before anything is timed
-    bench.grid(Math.min(durationS, 600));
-    List<TwinBenchmark.Timing> grid = bench.grid(durationS);
+    bench.grid(Math.min(durationS, 600), true);
+    bench.grid(Math.min(durationS, 600), false);
+    // each scenario with stretches on and off, in turns on first and off first: neither mode always runs
+    // after the other (the heap the previous run left, the JIT's latest compilations)
+    List<TwinBenchmark.Timing> grid = new java.util.ArrayList<>();
+    List<TwinBenchmark.Timing> baseline = new java.util.ArrayList<>();
+    int turn = 0;
+    for (int served : TwinBenchmark.SERVED) {
+      for (double[] rates : TwinBenchmark.RATES) {
+        if (turn++ % 2 == 0) {
+          grid.add(bench.measure(served, rates, durationS, true));
+          baseline.add(bench.measure(served, rates, durationS, false));
+        } else {
+          baseline.add(bench.measure(served, rates, durationS, false));
+          grid.add(bench.measure(served, rates, durationS, true));
+        }
+      }
+    }
     double[] sim = grid.stream().mapToDouble(TwinBenchmark.Timing::simulateMs).sorted().toArray();
+    double[] base = baseline.stream().mapToDouble(TwinBenchmark.Timing::simulateMs).sorted().toArray();
     double[] gen = grid.stream().mapToDouble(TwinBenchmark.Timing::generateMs).sorted().toArray();
     if (verbose) {
-      for (TwinBenchmark.Timing t : grid) {
-        out.printf(Locale.ROOT, "  %3d adapters %-24s %,10d arrivals  %9.1f ms (generation %7.1f ms)  %s%n",
-            t.served(), Arrays.toString(t.rates()), t.arrivals(), t.simulateMs(), t.generateMs(),
-            t.summary().starving() ? "starving" : "");
+      for (int i = 0; i < grid.size(); i++) {
+        TwinBenchmark.Timing t = grid.get(i);
+        out.printf(Locale.ROOT, "  %3d adapters %-24s %,10d arrivals  %9.1f ms (stretches off %9.1f ms, generation %7.1f ms)  %s%n",
+            t.served(), Arrays.toString(t.rates()), t.arrivals(), t.simulateMs(), baseline.get(i).simulateMs(),
+            t.generateMs(), t.summary().starving() ? "starving" : "");
       }
     }
     double median = sim[sim.length / 2];
     double mean = Arrays.stream(sim).average().orElse(0);
+    double baseMedian = base[base.length / 2];
+    double baseMean = Arrays.stream(base).average().orElse(0);
     double genMedian = gen[gen.length / 2];
     double genMean = Arrays.stream(gen).average().orElse(0);
     out.printf(Locale.ROOT, "grid: %d scenarios (%d served-adapter counts x %d rate triples)%n", grid.size(),
         TwinBenchmark.SERVED.length, TwinBenchmark.RATES.length);
-    out.printf(Locale.ROOT, "grid median simulation    %9.1f ms   (%.1fx its workload generation, %.1f ms)%n", median,
-        median / Math.max(1e-9, genMedian), genMedian);
-    out.printf(Locale.ROOT, "grid mean simulation      %9.1f ms   (%.1fx its workload generation, %.1f ms)%n", mean,
-        mean / Math.max(1e-9, genMean), genMean);
-    out.printf(Locale.ROOT, "grid max simulation       %9.1f ms%n", sim[sim.length - 1]);
+    out.printf(Locale.ROOT, "grid median simulation    %9.1f ms   (%.1fx its workload generation, %.1f ms;"
+        + " stretches off %.1f ms, %.2fx)%n", median, median / Math.max(1e-9, genMedian), genMedian, baseMedian,
+        baseMedian / Math.max(1e-9, median));
+    out.printf(Locale.ROOT, "grid mean simulation      %9.1f ms   (%.1fx its workload generation, %.1f ms;"
+        + " stretches off %.1f ms, %.2fx)%n", mean, mean / Math.max(1e-9, genMean), genMean, baseMean,
+        baseMean / Math.max(1e-9, mean));
+    out.printf(Locale.ROOT, "grid max simulation       %9.1f ms   (stretches off %.1f ms)%n", sim[sim.length - 1],
+        base[base.length - 1]);
+    out.printf(Locale.ROOT, "light load: median of %d runs per mode, stretches on vs off (speed-up)%n", repeat);
+    for (int served : TwinBenchmark.LIGHT_SERVED) {
+      for (double[] rates : TwinBenchmark.LIGHT_RATES) {
+        double[] on = new double[repeat];
+        double[] off = new double[repeat];
+        TwinBenchmark.Timing last = null;
+        for (int i = 0; i < repeat; i++) {
+          if (i % 2 == 1) {
+            off[i] = bench.measure(served, rates, durationS, false).simulateMs();
+          }
+          last = bench.measure(served, rates, durationS, true);
+          on[i] = last.simulateMs();
+          if (i % 2 == 0) {
+            off[i] = bench.measure(served, rates, durationS, false).simulateMs();
+          }
+        }
+        Arrays.sort(on);
+        Arrays.sort(off);
+        double a = on[repeat / 2];
+        double b = off[repeat / 2];
+        out.printf(Locale.ROOT, "  %3d adapters %-24s %,8d arrivals %,9d steps  %8.1f ms vs %8.1f ms  (%.1fx)%n",
+            served, Arrays.toString(rates), last.arrivals(), last.summary().steps(), a, b, b / Math.max(1e-9, a));
+      }
+    }
     if (!skipHeavy) {
-      HeapPeaks.reset();
-      TwinBenchmark.Timing heavy = bench.measure(384, TwinBenchmark.HEAVY_RATES, durationS);
+      // in turns off first and on first, each run printed: an order effect shows as a gap between turns
+      int n = Math.max(2, heavyRepeat);
+      double[] on = new double[n];
+      double[] off = new double[n];
+      TwinBenchmark.Timing heavy = null;
+      long peak = 0;
+      StringBuilder runs = new StringBuilder();
+      for (int i = 0; i < n; i++) {
+        // every run starts from a collected heap: a full collection shrinks the heap, and a run after one
+        // grows it again through many collections (1 GB live here), so collecting before one mode alone
+        // made that mode look 0.65-0.75x as fast
+        boolean offFirst = i % 2 == 0;
+        if (offFirst) {
+          HeapPeaks.reset();
+          off[i] = bench.measure(384, TwinBenchmark.HEAVY_RATES, durationS, false).simulateMs();
+        }
+        HeapPeaks.reset();
+        heavy = bench.measure(384, TwinBenchmark.HEAVY_RATES, durationS);
+        peak = Math.max(peak, HeapPeaks.bytes());
+        on[i] = heavy.simulateMs();
+        if (!offFirst) {
+          HeapPeaks.reset();
+          off[i] = bench.measure(384, TwinBenchmark.HEAVY_RATES, durationS, false).simulateMs();
+        }
+        runs.append(String.format(Locale.ROOT, " %s %.0f/%.0f", offFirst ? "off,on" : "on,off", on[i], off[i]));
+      }
+      double[] onSorted = on.clone();
+      double[] offSorted = off.clone();
+      Arrays.sort(onSorted);
+      Arrays.sort(offSorted);
+      double a = onSorted[n / 2];
+      double b = offSorted[n / 2];
       out.printf(Locale.ROOT, "heaviest: 384 adapters at 3.2/1.6/0.8 req/s, %,d arrivals, %,d left waiting%n",
           heavy.arrivals(), heavy.summary().requestsUnfinished());
-      out.printf(Locale.ROOT, "heaviest simulation       %9.1f ms   (%.1fx its workload generation, %.1f ms)%n",
-          heavy.simulateMs(), heavy.simulateMs() / Math.max(1e-9, heavy.generateMs()), heavy.generateMs());
-      out.printf(Locale.ROOT, "heaviest peak heap        %,9d MiB (sum of heap pools' peaks)%n", HeapPeaks.bytes() >> 20);
+      out.printf(Locale.ROOT, "heaviest simulation       %9.1f ms   (median of %d; %.1fx its workload generation, %.1f ms;"
+          + " stretches off %.1f ms, %.2fx)%n", a, n, a / Math.max(1e-9, heavy.generateMs()), heavy.generateMs(), b,
+          b / Math.max(1e-9, a));
+      out.printf(Locale.ROOT, "heaviest runs (order: on/off ms):%s%n", runs);
+      out.printf(Locale.ROOT, "heaviest peak heap        %,9d MiB (sum of heap pools' peaks)%n", peak >> 20);
     }
     return 0;
   }

@@ -34,6 +34,7 @@ import picocli.CommandLine.Parameters;
       "",
       "Examples:",
       "  twinserve calibrate calibration/vllm-0.8.5-h100-64gb",
+      "  twinserve calibrate calibration/vllm-0.8.5-h100-64gb --replay-poisson",
       "  twinserve calibrate calibration/vllm-0.8.5-h100-64gb \\",
       "      -o twin/src/main/resources/io/twinserve/twin/calibrations/vllm-0.8.5-h100-64gb"
     })
@@ -50,6 +51,11 @@ final class CalibrateCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print the fit rows as JSON.")
   boolean json;
 
+  @Option(names = "--replay-poisson",
+      description = "Also replay the scheduler-overhead table's ten-minute Poisson runs in full with the fitted "
+          + "twin and report their completed requests and mean ITL (about a minute on 2 cores).")
+  boolean replayPoisson;
+
   static ObjectMapper yaml() {
     ObjectMapper m = new ObjectMapper(new YAMLFactory().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
         .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES));
@@ -61,7 +67,8 @@ final class CalibrateCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    Calibrator.Result result = Calibrator.forFolder(folder, Profiles.builtIn()).run();
+    Calibrator calibrator = Calibrator.forFolder(folder, Profiles.builtIn());
+    Calibrator.Result result = (replayPoisson ? calibrator.replayingPoissonRuns() : calibrator).run();
     Path dir = output != null ? output
         : Path.of("out", "calibrations", folder.toAbsolutePath().normalize().getFileName().toString());
     Files.createDirectories(dir);
@@ -115,6 +122,12 @@ final class CalibrateCommand implements Callable<Integer> {
             f.get("within_5_pct").asInt(),
             h == null ? "-" : String.format(Locale.ROOT, "%.2f%%", h.get("mean_abs_error_pct").asDouble()),
             h == null ? "-" : String.format(Locale.ROOT, "%.2f%%", h.get("max_abs_error_pct").asDouble()));
+      }
+      for (JsonNode f : c.fit().path("families")) {
+        if (f.has("total_rate_error_pct")) {
+          out.printf(Locale.ROOT, "  %-38s total over its runs' rates: %+.2f%%%n", f.get("family").asText(),
+              f.get("total_rate_error_pct").asDouble());
+        }
       }
     }
     out.printf(Locale.ROOT, "wrote %d calibration files to %s%n", result.calibrations().size(), dir);

@@ -56,6 +56,38 @@ class WhatIfCommandTest {
   }
 
   @Test
+  void maxOutstandingCapsATraceReplayAndReportsTheClient(@TempDir Path dir) throws Exception {
+    Path w = dir.resolve("w.yaml");
+    Files.writeString(w, SMALL_WORKLOAD);
+    Path trace = dir.resolve("trace.csv");
+    assertThat(Cli.run("trace", "gen", w.toString(), "-o", trace.toString()).exitCode()).isZero();
+    Path out = dir.resolve("requests.csv");
+    Cli c = Cli.run("what-if", "--workload", trace.toString(), "--max-outstanding", "2", "--json", "--requests-out",
+        out.toString());
+    assertThat(c.exitCode()).as(c.err()).isZero();
+    JsonNode s = JSON.readTree(c.out()).get("summary");
+    assertThat(s.get("client").get("max_outstanding").asInt()).isEqualTo(2);
+    assertThat(s.get("client").get("peak_outstanding").asInt()).isLessThanOrEqualTo(2);
+    assertThat(s.get("client").get("sent").asLong()).isEqualTo(s.get("requests_arrived").asLong());
+    assertThat(s.get("ttft_from_intended").get("mean_ms").asDouble())
+        .isGreaterThanOrEqualTo(s.get("ttft").get("mean_ms").asDouble());
+    assertThat(Files.readAllLines(out).get(0)).startsWith("id,adapter,arrival_ns,intended_ns,");
+
+    Cli text = Cli.run("what-if", "--workload", trace.toString(), "--max-outstanding", "2");
+    assertThat(text.out()).contains("TTFT (intended)").contains("open loop, at most 2 outstanding");
+    Cli plain = Cli.run("what-if", "--workload", trace.toString(), "--json");
+    assertThat(JSON.readTree(plain.out()).get("summary").has("client")).isFalse();
+    assertThat(JSON.readTree(plain.out()).get("summary").has("ttft_from_intended")).isFalse();
+  }
+
+  @Test
+  void maxOutstandingBelowOneIsAUsageError() {
+    Cli c = Cli.run("what-if", "--max-outstanding", "0");
+    assertThat(c.exitCode()).isEqualTo(2);
+    assertThat(c.err()).contains("--max-outstanding must be >= 1, got 0");
+  }
+
+  @Test
   void aSweepMarksTheBestAndTheConfigurationsThatDoNotFit(@TempDir Path dir) throws Exception {
     Path w = dir.resolve("w.yaml");
     Files.writeString(w, SMALL_WORKLOAD);

@@ -33,6 +33,12 @@ public final class TwinBenchmark {
   public static final double[][] RATES = {
     {0.1, 0.05, 0.025}, {0.4, 0.2, 0.1}, {0.0125, 0.00625, 0.003125}, {0.8, 0.4, 0.1}, {0.05, 0.025, 0.003125}
   };
+  /** Light-load rate triples (at most 0.1 requests/s per adapter), where quiet decode steps dominate. */
+  public static final double[][] LIGHT_RATES = {
+    {0.1, 0.05, 0.025}, {0.025, 0.0125, 0.00625}, {0.0125, 0.00625, 0.003125}
+  };
+  /** Served adapters of the light-load scenarios (the study's workload at 96 adapters, and the most). */
+  public static final int[] LIGHT_SERVED = {96, 384};
   /** The heaviest scenario of the issue: 384 adapters at 3.2 / 1.6 / 0.8 requests/s each. */
   public static final double[] HEAVY_RATES = {3.2, 1.6, 0.8};
 
@@ -68,6 +74,14 @@ public final class TwinBenchmark {
 
   /** Simulates one scenario and times it, with the bare generation of its workload as the baseline. */
   public Timing measure(int served, double[] rates, double durationS) throws IOException {
+    return measure(served, rates, durationS, true);
+  }
+
+  /**
+   * As {@link #measure(int, double[], double)}, with decode stretches on or off (off: every step one by
+   * one, the baseline they are compared with).
+   */
+  public Timing measure(int served, double[] rates, double durationS, boolean stretches) throws IOException {
     WorkloadSpec spec = WorkloadSpecs.parse(workloadYaml(served, rates, durationS), Path.of("bench"));
     ResolvedReplica replica = replica(served);
     long t0 = System.nanoTime();
@@ -85,7 +99,7 @@ public final class TwinBenchmark {
       for (Adapter a : g.adapters()) {
         ranks.put(a.id(), a.rank());
       }
-      summary = new ReplicaSimulator(replica, ranks)
+      summary = new ReplicaSimulator(replica, ranks, true, stretches)
           .run(g, RunOptions.defaults().withWindowNs((long) (durationS * 1e9))).summary();
     }
     long t2 = System.nanoTime();
@@ -94,10 +108,15 @@ public final class TwinBenchmark {
 
   /** Every grid scenario, one hour each. */
   public List<Timing> grid(double durationS) throws IOException {
+    return grid(durationS, true);
+  }
+
+  /** Every grid scenario, one hour each, with decode stretches on or off. */
+  public List<Timing> grid(double durationS, boolean stretches) throws IOException {
     List<Timing> out = new ArrayList<>();
     for (int served : SERVED) {
       for (double[] rates : RATES) {
-        out.add(measure(served, rates, durationS));
+        out.add(measure(served, rates, durationS, stretches));
       }
     }
     return out;

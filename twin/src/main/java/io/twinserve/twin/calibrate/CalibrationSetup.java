@@ -24,9 +24,13 @@ public record CalibrationSetup(
 
   /**
    * The scheduler-overhead table's runs, which do not record their model or lengths: the model they are
-   * taken to be, and the study's request lengths.
+   * taken to be, the study's mean request lengths, and for replaying them in full a workload spec's
+   * {@code lengths} block, max_num_seqs, max_model_len (448 rank-8 slots leave no room for a
+   * 131,072-token sequence on the 64 GB H100, yet those runs started) and the client's cap on outstanding
+   * requests.
    */
-  public record SchedulerOverheadRun(String model, Double promptTokens, Double outputTokens) {}
+  public record SchedulerOverheadRun(String model, Double promptTokens, Double outputTokens,
+      Map<String, Object> lengths, Integer maxNumSeqs, Integer maxModelLen, Integer clientMaxOutstanding) {}
 
   /** The decode-latency runs. */
   public record DecodeRun(Integer promptTokens) {}

@@ -68,6 +68,7 @@ public final class Calibrator {
   private static final String LOAD = "adapter_load_cpu_to_gpu_ms.csv";
   /** The family of the LoRA-overhead runs reproduced by simulating each run in full. */
   static final String SIMULATED = "lora_vs_distinct_adapters_simulated";
+  static final String ADAPTER_RUNS = "adapter_load_runs.csv";
   private static final String LORA = "lora_overhead_vs_distinct_adapters.csv";
 
   /** The fitted calibrations and the reproduction of every input row. */
@@ -90,10 +91,25 @@ public final class Calibrator {
   private final Profiles profiles;
   private final ObjectMapper json = new ObjectMapper();
 
+  private final boolean replayPoisson;
+
   public Calibrator(CalibrationSetup setup, Path dataDir, Profiles profiles) {
+    this(setup, dataDir, profiles, false);
+  }
+
+  private Calibrator(CalibrationSetup setup, Path dataDir, Profiles profiles, boolean replayPoisson) {
     this.setup = setup;
     this.dataDir = dataDir;
     this.profiles = profiles;
+    this.replayPoisson = replayPoisson;
+  }
+
+  /**
+   * This calibrator, also replaying the scheduler-overhead table's 788 ten-minute Poisson runs in full with
+   * the fitted twin (minutes of simulation: opt-in).
+   */
+  public Calibrator replayingPoissonRuns() {
+    return new Calibrator(setup, dataDir, profiles, true);
   }
 
   /** Reads {@code setup.yaml} of a calibration folder (its measurements are in {@code data/}). */
@@ -112,6 +128,8 @@ public final class Calibrator {
     Csv kv = new Csv(dataDir.resolve(KV));
     Csv load = new Csv(dataDir.resolve(LOAD));
     Csv lora = new Csv(dataDir.resolve(LORA));
+    Csv adapterRuns = java.nio.file.Files.isRegularFile(dataDir.resolve(ADAPTER_RUNS))
+        ? new Csv(dataDir.resolve(ADAPTER_RUNS)) : null;
     GpuProfile gpu = profiles.gpu(setup.gpu());
     TimingRows timing = new TimingRows(dataDir, setup);
     double[] scheduler = fitSchedulerTime(timing.schedulerTimes());
@@ -130,13 +148,14 @@ public final class Calibrator {
       MemoryCalibration memory = fitMemory(kv, name, model, gpu);
       RooflineParams params = RooflineParams.defaults();
       params = fitLoads(load, name, model, gpu, params);
+      params = fitStorageLoads(adapterRuns, name, model, gpu, params);
       if (scheduler != null) {
-        params = params.with(new double[] {scheduler[2]}, "per_waiting_ns");
+        params = params.with(new double[] {scheduler[2], scheduler[3]}, "per_waiting_ns", "per_blocked_waiting_ns");
       }
       boolean own = lent == null;
       if (!own) {
-        params = params.with(new double[] {lent.loraPerTokenNs(), lent.loraPerTokenAdapterNs()}, "lora_per_token_ns",
-            "lora_per_token_adapter_ns");
+        params = params.with(new double[] {lent.flopsEfficiency(), lent.loraPerTokenNs(),
+            lent.loraPerTokenAdapterNs()}, "flops_efficiency", "lora_per_token_ns", "lora_per_token_adapter_ns");
       }
       List<TimingRow> timingRows = timing.rows(name);
       TimingFit fit = new TimingFit(p -> new RooflinePerfModel(model, gpu, 1, p), params,
@@ -148,11 +167,19 @@ public final class Calibrator {
       }
       mine.addAll(reproduceMemory(kv, name, model, gpu, memory));
       mine.addAll(reproduceLoads(load, name, model, gpu, params));
+      mine.addAll(reproduceStorageLoads(adapterRuns, name, model, gpu, params));
       mine.addAll(reproduceTiming(timingRows, name, new RooflinePerfModel(model, gpu, 1, params)));
       if (name.equals(donor)) {
         mine.addAll(reproduceSchedulerTime(timing, name, scheduler));
       }
       mine.addAll(reproduceLora(lora, name, model, gpu, memory, params));
+      MeasuredRuns replays = new MeasuredRuns(dataDir, setup, profiles);
+      mine.addAll(replays.reproduce(replays.runs(name), name, model, gpu, memory, params,
+          Runtime.getRuntime().availableProcessors()));
+      if (replayPoisson) {
+        mine.addAll(replays.reproducePoisson(name, model, gpu, memory, params,
+            Runtime.getRuntime().availableProcessors()));
+      }
       rows.addAll(mine);
       calibrations.add(new Calibration(setup.name() + "/" + model.name(), setup.engine(), gpu.name(), model.name(),
           memory, params, fitNode(mine, heldOut, name.equals(donor) ? scheduler : null, own ? null : donor),
@@ -257,6 +284,59 @@ public final class Calibrator {
         "adapter_load_ns_per_byte");
   }
 
+  /**
+   * Loads from storage into host memory: a fixed cost and a bandwidth, by non-negative least squares on the
+   * adapter-load runs' mean disk-load time (the server's lifetime loading time over its loads) against the
+   * adapter's bytes. Without those runs the defaults stay.
+   */
+  private RooflineParams fitStorageLoads(Csv runs, String name, ModelProfile model, GpuProfile gpu,
+      RooflineParams p) {
+    if (runs == null) {
+      return p;
+    }
+    RooflinePerfModel perf = new RooflinePerfModel(model, gpu, 1, p);
+    List<double[]> x = new ArrayList<>();
+    List<Double> y = new ArrayList<>();
+    for (int i = 0; i < runs.size(); i++) {
+      if (!runs.text(i, "model").equals(name)) {
+        continue;
+      }
+      double loads = runs.number(i, "server_lifetime_loads_from_disk");
+      double perLoadNs = runs.number(i, "server_lifetime_loading_time_from_disk_s") / loads * 1e9;
+      x.add(new double[] {1 / perLoadNs, perf.adapterBytes((int) runs.number(i, "adapter_rank")) / perLoadNs});
+      y.add(1.0);
+    }
+    if (x.isEmpty()) {
+      return p;
+    }
+    double[] c = leastSquares(x, y, true);
+    if (c[1] <= 0) {
+      return p.with(new double[] {c[0]}, "storage_fixed_ns");
+    }
+    return p.with(new double[] {c[0], 1e9 / c[1]}, "storage_fixed_ns", "storage_bandwidth");
+  }
+
+  private List<FitRow> reproduceStorageLoads(Csv runs, String name, ModelProfile model, GpuProfile gpu,
+      RooflineParams p) {
+    List<FitRow> out = new ArrayList<>();
+    if (runs == null) {
+      return out;
+    }
+    RooflinePerfModel perf = new RooflinePerfModel(model, gpu, 1, p);
+    for (int i = 0; i < runs.size(); i++) {
+      if (!runs.text(i, "model").equals(name)) {
+        continue;
+      }
+      int rank = (int) runs.number(i, "adapter_rank");
+      double measured = runs.number(i, "server_lifetime_loading_time_from_disk_s")
+          / runs.number(i, "server_lifetime_loads_from_disk") * 1e3;
+      double predicted = perf.adapterLoadFromStorageNs(rank) / 1e6;
+      out.add(new FitRow("storage_loads", ADAPTER_RUNS, name, "max_lora_rank=" + (int) runs.number(i, "max_lora_rank")
+          + " adapter_rank=" + rank, "disk_load_ms", round(measured), round(predicted), pct(predicted, measured)));
+    }
+    return out;
+  }
+
   private List<FitRow> reproduceLoads(Csv load, String name, ModelProfile model, GpuProfile gpu, RooflineParams p) {
     RooflinePerfModel perf = new RooflinePerfModel(model, gpu, 1, p);
     List<FitRow> out = new ArrayList<>();
@@ -283,7 +363,8 @@ public final class Calibrator {
 
   /**
    * The scheduler's time per step against the running batch and the waiting queue, a + b·running +
-   * c·waiting, by least squares on relative errors; null without the scheduler table.
+   * c·waiting + d·waiting while slots block it, by least squares on relative errors; null without the
+   * scheduler table.
    */
   static double[] fitSchedulerTime(List<double[]> runs) {
     if (runs.isEmpty()) {
@@ -292,12 +373,12 @@ public final class Calibrator {
     List<double[]> x = new ArrayList<>();
     List<Double> y = new ArrayList<>();
     for (double[] r : runs) {
-      x.add(new double[] {1 / r[2], r[0] / r[2], r[1] / r[2]});
+      x.add(new double[] {1 / r[3], r[0] / r[3], r[1] / r[3], r[1] * r[2] / r[3]});
       y.add(1.0);
     }
     double[] c = leastSquares(x, y, true);
     // ms -> ns
-    return new double[] {c[0] * 1e6, c[1] * 1e6, c[2] * 1e6};
+    return new double[] {c[0] * 1e6, c[1] * 1e6, c[2] * 1e6, c[3] * 1e6};
   }
 
   // The FLOP efficiencies keep their priors (0.6 linear, 0.5 attention: typical of bf16 GEMMs and
@@ -317,6 +398,11 @@ public final class Calibrator {
         new TimingFit.Free("lora_fixed_ns", 10_000_000, 0),
         new TimingFit.Free("lora_per_adapter_ns", 300_000, 0)));
     if (ownLoraTokenCosts) {
+      free.add(new TimingFit.Free("flops_efficiency", 0.6, 0));
+      // per token, not per token and unit of rank: every LoRA compute run here is of rank 8, so the data cannot
+      // tell how the cost grows with rank, and at ranks of 8 to 64 the shrink and expand kernels are bound by
+      // their launches and reads rather than their FLOPs (which the roofline's LoRA term still prices by rank);
+      // per unit of rank, a rank-32 workload would pay four times the measured rank-8 cost
       free.add(new TimingFit.Free("lora_per_token_ns", 10_000, 0));
       free.add(new TimingFit.Free("lora_per_token_adapter_ns", 100, 0));
     }
@@ -338,9 +424,9 @@ public final class Calibrator {
     List<double[]> runs = timing.schedulerTimes();
     for (int i = 0; i < runs.size(); i++) {
       double[] r = runs.get(i);
-      double predicted = (c[0] + c[1] * r[0] + c[2] * r[1]) / 1e6;
+      double predicted = (c[0] + c[1] * r[0] + c[2] * r[1] + c[3] * r[1] * r[2]) / 1e6;
       out.add(new FitRow("scheduler_overhead_time", TimingRows.SCHEDULER, name, timing.schedulerKey(i),
-          "scheduling_ms_per_step", round(r[2]), round(predicted), pct(predicted, r[2])));
+          "scheduling_ms_per_step", round(r[3]), round(predicted), pct(predicted, r[3])));
     }
     return out;
   }
@@ -407,6 +493,7 @@ public final class Calibrator {
       sched.put("per_step_ns", Math.round(scheduler[0]));
       sched.put("per_running_ns", Math.round(scheduler[1]));
       sched.put("per_waiting_ns", round(scheduler[2]));
+      sched.put("per_blocked_waiting_ns", round(scheduler[3]));
       sched.put("note", "floors of step_overhead_ns and per_sequence_ns; per_waiting_ns as fitted");
     }
     if (lender != null) {
@@ -415,11 +502,16 @@ public final class Calibrator {
     ArrayNode families = fit.putArray("families");
     Map<String, double[]> stats = new java.util.LinkedHashMap<>();
     for (FitRow r : rows) {
-      double[] st = stats.computeIfAbsent(r.family(), k -> new double[4]);
+      double[] st = stats.computeIfAbsent(r.family(), k -> new double[6]);
       st[0]++;
       st[1] += Math.abs(r.errorPct());
       st[2] = Math.max(st[2], Math.abs(r.errorPct()));
       st[3] += Math.abs(r.errorPct()) <= 5 ? 1 : 0;
+      // a family's rates summed over its runs: the error of its total, as a study over many runs reports it
+      if (r.quantity().endsWith("_per_s") && Double.isFinite(r.predicted())) {
+        st[4] += r.measured();
+        st[5] += r.predicted();
+      }
     }
     for (Map.Entry<String, double[]> e : stats.entrySet()) {
       ObjectNode o = families.addObject();
@@ -428,6 +520,9 @@ public final class Calibrator {
       o.put("mean_abs_error_pct", round(e.getValue()[1] / e.getValue()[0]));
       o.put("max_abs_error_pct", round(e.getValue()[2]));
       o.put("within_5_pct", (int) e.getValue()[3]);
+      if (e.getValue()[4] > 0) {
+        o.put("total_rate_error_pct", round((e.getValue()[5] - e.getValue()[4]) / e.getValue()[4] * 100));
+      }
     }
     ArrayNode lofo = fit.putArray("leave_one_family_out");
     for (TimingFit.HeldOut h : heldOut) {

@@ -22,9 +22,17 @@ import io.twinserve.twin.perf.StepShape;
  * @param distinctAdapters distinct adapters in the batch (0: no adapter)
  * @param rank rank of the adapters
  * @param extraMs measured time per step outside the model's price (adapter loads), ms
+ * @param slotsBlocked whether the waiting requests wait for adapter slots pinned by running requests
  */
 record StepScenario(double decodes, double context, double prefillTokens, double promptTokens,
-    double arrivalRatePerS, double waiting, int slots, double distinctAdapters, int rank, double extraMs) {
+    double arrivalRatePerS, double waiting, int slots, double distinctAdapters, int rank, double extraMs,
+    boolean slotsBlocked) {
+
+  StepScenario(double decodes, double context, double prefillTokens, double promptTokens, double arrivalRatePerS,
+      double waiting, int slots, double distinctAdapters, int rank, double extraMs) {
+    this(decodes, context, prefillTokens, promptTokens, arrivalRatePerS, waiting, slots, distinctAdapters, rank,
+        extraMs, false);
+  }
 
   static StepScenario decode(double decodes, double context, double waiting, int slots, double distinct, int rank) {
     return new StepScenario(decodes, context, 0, 0, 0, waiting, slots, distinct, rank, 0);
@@ -87,6 +95,7 @@ record StepScenario(double decodes, double context, double prefillTokens, double
       s.adapterTokens = 0;
     }
     s.waitingSequences = Math.round(waiting);
+    s.slotsBlocked = slotsBlocked;
     s.loraSlots = slots;
     return s;
   }

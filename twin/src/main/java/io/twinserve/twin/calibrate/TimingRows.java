@@ -43,13 +43,25 @@ final class TimingRows {
     loraDistinct(out, csv(LORA_DISTINCT), model);
     lone(out, csv(LONE), model);
     prefill(out, csv(PREFILL), model);
+    oneAdapterAtATime(out, csv(Calibrator.ADAPTER_RUNS), model);
     if (setup.schedulerOverheadRun() != null && model.equals(setup.schedulerOverheadRun().model())) {
       scheduler(out, csv(SCHEDULER));
     }
     return out;
   }
 
-  /** Scheduler-time rows (ms per step) with their running batch and waiting queue. */
+  /**
+   * Whether a run's waiting requests mostly wait for adapter slots: its batches hold on average more than
+   * 85% as many distinct adapters as it has slots (the means do not say how often the slots were full).
+   */
+  static boolean slotsBlocked(Csv c, int i) {
+    return c.number(i, "mean_waiting_requests") > 0
+        && c.number(i, "mean_distinct_adapters_per_batch") > BLOCKED_SHARE * c.number(i, "max_loras");
+  }
+
+  static final double BLOCKED_SHARE = 0.85;
+
+  /** Scheduler-time rows (ms per step): running batch, waiting queue, slots blocked (1 or 0), time. */
   List<double[]> schedulerTimes() throws IOException {
     Csv c = csv(SCHEDULER);
     List<double[]> out = new ArrayList<>();
@@ -58,7 +70,7 @@ final class TimingRows {
     }
     for (int i = 0; i < c.size(); i++) {
       out.add(new double[] {c.number(i, "mean_running_batch"), c.number(i, "mean_waiting_requests"),
-          c.number(i, "scheduling_time_total_s") / c.number(i, "engine_steps") * 1e3});
+          slotsBlocked(c, i) ? 1 : 0, c.number(i, "scheduling_time_total_s") / c.number(i, "engine_steps") * 1e3});
     }
     return out;
   }
@@ -81,23 +93,27 @@ final class TimingRows {
     return c.text(i, column).isEmpty();
   }
 
-  // The decode-latency file holds the output-100 runs of the decode bursts with lower batch values; their
-  // waiting queues are those runs' gauges, matched by order of batch size.
+  // The decode-latency file holds the output-100 runs of the decode bursts (the same mean ITL) with batch
+  // values far below the bursts' own (534 against 942 sequences at max_num_seqs 1000). Matched by order of
+  // batch size, each row is priced as its burst is: a full batch of max_num_seqs and the burst's queue.
   private void decodeItl(List<TimingRow> out, Csv c, Csv bursts, String model) {
     if (c == null) {
       return;
     }
     List<Double> waiting = new ArrayList<>();
+    List<Double> batches = new ArrayList<>();
     if (bursts != null) {
       List<double[]> runs = new ArrayList<>();
       for (int i = 0; i < bursts.size(); i++) {
         if (bursts.text(i, "model").equals(model) && bursts.number(i, "synthetic_output_length_arg") == 100) {
-          runs.add(new double[] {bursts.number(i, "max_num_seqs"), bursts.number(i, "mean_waiting_requests")});
+          runs.add(new double[] {bursts.number(i, "max_num_seqs"), bursts.number(i, "mean_waiting_requests"),
+              fullBatch(bursts, i)});
         }
       }
       runs.sort(Comparator.comparingDouble(r -> r[0]));
       for (double[] r : runs) {
         waiting.add(r[1]);
+        batches.add(r[2]);
       }
     }
     int k = 0;
@@ -111,11 +127,23 @@ final class TimingRows {
     double context = setup.decodeRun().promptTokens() + 50;
     for (int i : mine) {
       double w = k < waiting.size() ? waiting.get(k) : 0;
+      double b = k < batches.size() ? batches.get(k) : c.number(i, "mean_running_batch");
       k++;
-      double b = c.number(i, "mean_running_batch");
-      out.add(new TimingRow("decode_itl_vs_batch", DECODE_ITL, "mean_running_batch=" + b, "mean_itl_ms",
-          c.number(i, "mean_itl_ms"), StepScenario.decode(b, context, w, 0, 0, 0)));
+      out.add(new TimingRow("decode_itl_vs_batch", DECODE_ITL, "mean_running_batch=" + c.text(i, "mean_running_batch"),
+          "mean_itl_ms", c.number(i, "mean_itl_ms"), StepScenario.decode(b, context, w, 0, 0, 0)));
     }
+  }
+
+  /**
+   * The batch a decode burst holds while its queue lasts: max_num_seqs, or fewer when the KV cache cannot
+   * hold that many sequences at their mean context. The gauges' means mix in the draining tail and the
+   * samples between bursts.
+   */
+  private double fullBatch(Csv c, int i) {
+    double context = c.number(i, "mean_prompt_tokens") + c.number(i, "mean_output_tokens") / 2;
+    // a run whose log lacks the capacity is taken to have the model's LoRA-disabled capacity of the others
+    double byKv = missing(c, i, "kv_cache_tokens") ? Double.MAX_VALUE : c.number(i, "kv_cache_tokens") / context;
+    return Math.min(c.number(i, "max_num_seqs"), Math.min(byKv, c.number(i, "requests_sent")));
   }
 
   private void decodeBursts(List<TimingRow> out, Csv c, String model) {
@@ -129,7 +157,7 @@ final class TimingRows {
       double context = c.number(i, "mean_prompt_tokens") + c.number(i, "mean_output_tokens") / 2;
       out.add(new TimingRow("decode_bursts", DECODE_BURSTS,
           "max_num_seqs=" + (int) c.number(i, "max_num_seqs") + " output=" + c.text(i, "synthetic_output_length_arg"),
-          "mean_itl_ms", c.number(i, "mean_itl_ms"), StepScenario.decode(c.number(i, "mean_running_batch"), context,
+          "mean_itl_ms", c.number(i, "mean_itl_ms"), StepScenario.decode(fullBatch(c, i), context,
               c.number(i, "mean_waiting_requests"), 0, 0, 0)));
     }
   }
@@ -211,6 +239,26 @@ final class TimingRows {
     }
   }
 
+  // Fifty requests of fifty adapters through one slot: one sequence decodes at a time with its adapter,
+  // the others waiting behind the pinned slot. The one measurement of an adapter's cost at a batch of one.
+  private void oneAdapterAtATime(List<TimingRow> out, Csv c, String model) {
+    if (c == null) {
+      return;
+    }
+    for (int i = 0; i < c.size(); i++) {
+      if (!c.text(i, "model").equals(model) || missing(c, i, "mean_itl_ms")) {
+        continue;
+      }
+      double prompt = c.number(i, "mean_prompt_tokens");
+      double output = c.number(i, "mean_output_tokens");
+      double requests = c.number(i, "requests_sent");
+      out.add(new TimingRow("adapter_runs_itl", Calibrator.ADAPTER_RUNS,
+          "max_lora_rank=" + (int) c.number(i, "max_lora_rank") + " adapter_rank=" + (int) c.number(i, "adapter_rank"),
+          "mean_itl_ms", c.number(i, "mean_itl_ms"), new StepScenario(1, prompt + output / 2, 0, 0, 0,
+              (requests - 1) / 2, (int) c.number(i, "max_loras"), 1, (int) c.number(i, "adapter_rank"), 0, true)));
+    }
+  }
+
   // Long bursts (thousands of requests) prefill full 2,048-token steps: the step prefills its budget over its
   // length. A burst that fits in one or two steps is its own mean TTFT.
   private void prefill(List<TimingRow> out, Csv c, String model) {
@@ -252,7 +300,8 @@ final class TimingRows {
           c.number(i, "mean_itl_ms"), new StepScenario(c.number(i, "mean_running_batch") + 1,
               run.promptTokens() + run.outputTokens() / 2.0, 0, run.promptTokens(), rate,
               c.number(i, "mean_waiting_requests"), (int) c.number(i, "max_loras"),
-              c.number(i, "mean_distinct_adapters_per_batch"), (int) c.number(i, "adapter_rank"), loadMs)));
+              c.number(i, "mean_distinct_adapters_per_batch"), (int) c.number(i, "adapter_rank"), loadMs,
+              slotsBlocked(c, i))));
     }
   }
 }

@@ -14,6 +14,7 @@ import io.twinserve.twin.metrics.RequestTallies;
 import io.twinserve.twin.metrics.RunSummary;
 import io.twinserve.twin.replica.AdapterIndex;
 import io.twinserve.twin.replica.PrefixKeys;
+import io.twinserve.twin.sched.QuietSteps;
 import io.twinserve.twin.sched.Scheduler;
 import io.twinserve.twin.sched.Sequence;
 import io.twinserve.twin.sim.RunOptions;
@@ -23,6 +24,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Simulates a cluster on a virtual clock: traffic sources feed deployments, each deployment's router
@@ -45,25 +47,33 @@ public final class ClusterSimulator {
 
   private final ResolvedCluster cluster;
   private final boolean lazyDecodes;
+  private final boolean decodeStretches;
   /** Whether error messages name the deployment (a single replica's run has none to name). */
   private final boolean namesDeployments;
+  private final LongAdder bulkSteps = new LongAdder();
 
   public ClusterSimulator(ResolvedCluster cluster) {
     this(cluster, true);
   }
 
+  /**
+   * @param decodeStretches run a replica's quiet steady steps at once when no other event falls between
+   *     them (exact; false steps one by one, for comparison)
+   */
+  public ClusterSimulator(ResolvedCluster cluster, boolean decodeStretches) {
+    this(cluster, true, decodeStretches, true);
+  }
 
   /**
    * @param lazyDecodes let steady steps count decoding sequences in bulk (exact; false visits every
    *     sequence every step, for comparison)
+   * @param decodeStretches run quiet steady steps in bulk (exact; needs {@code lazyDecodes})
    */
-  public ClusterSimulator(ResolvedCluster cluster, boolean lazyDecodes) {
-    this(cluster, lazyDecodes, true);
-  }
-
-  private ClusterSimulator(ResolvedCluster cluster, boolean lazyDecodes, boolean namesDeployments) {
+  private ClusterSimulator(ResolvedCluster cluster, boolean lazyDecodes, boolean decodeStretches,
+      boolean namesDeployments) {
     this.cluster = cluster;
     this.lazyDecodes = lazyDecodes;
+    this.decodeStretches = decodeStretches && lazyDecodes;
     this.namesDeployments = namesDeployments;
   }
 
@@ -105,6 +115,11 @@ public final class ClusterSimulator {
     }
   }
 
+  /** Steps completed in bulk by this simulator's runs so far, summed (for tests: stretches are taken). */
+  public long bulkSteps() {
+    return bulkSteps.sum();
+  }
+
   public ClusterResult run(List<Traffic> traffic, RunOptions options) throws IOException {
     Run run = new Run(traffic, null, options);
     return run.finish(run.loop());
@@ -118,12 +133,17 @@ public final class ClusterSimulator {
    * @param adapterRanks rank of each adapter the workload uses (others get the options' default rank)
    * @param lazyDecodes let steady steps count decoding sequences in bulk (exact; false visits every
    *     sequence every step, for comparison)
+   * @param decodeStretches run quiet steady steps in bulk (exact; false steps one by one; needs {@code
+   *     lazyDecodes})
+   * @param bulkSteps counts the steps completed in bulk
    */
   public static RunResult runReplica(ResolvedReplica replica, ClientGate client, Map<String, Integer> adapterRanks,
-      boolean lazyDecodes, RunOptions options) throws IOException {
-    ClusterSimulator simulator = new ClusterSimulator(oneReplica(replica), lazyDecodes, false);
+      boolean lazyDecodes, boolean decodeStretches, LongAdder bulkSteps, RunOptions options) throws IOException {
+    ClusterSimulator simulator = new ClusterSimulator(oneReplica(replica), lazyDecodes, decodeStretches, false);
     Run run = simulator.new Run(List.of(new Traffic(0, null, adapterRanks)), new ClientGate[] {client}, options);
-    return run.replicaResult(run.loop());
+    RunResult result = run.replicaResult(run.loop());
+    bulkSteps.add(simulator.bulkSteps());
+    return result;
   }
 
   /** A cluster of one pool that holds exactly one replica of {@code replica}, always up. */
@@ -210,6 +230,8 @@ public final class ClusterSimulator {
     private final ClientGate[] gates;
     /** When the run stopped because its starvation was settled, or -1. */
     private long stoppedNs = -1;
+    /** The end of the last step completed within a decode stretch (the clock lags it until the next event). */
+    private long clockNs;
     private int nextReplicaId;
     private int openSources;
     private long lastArrival;
@@ -279,10 +301,26 @@ public final class ClusterSimulator {
           case Event.AutoscalerTicked t -> onAutoscalerTicked(deployments.get(t.deployment()), now);
         }
         if (stoppedNs >= 0) {
-          break;
+          return stoppedNs;
         }
       }
-      return queue.now();
+      // a decode stretch may have completed steps after the last event taken
+      return Math.max(queue.now(), clockNs);
+    }
+
+    /**
+     * The first instant a run of quiet steps must not reach when the run stops on starvation: the next
+     * checkpoint of any deployment (checked until the window ends, {@code now} being the clock).
+     */
+    private long starvationLimitNs(long now) {
+      if (!options.stopWhenStarving() || now >= window) {
+        return Long.MAX_VALUE;
+      }
+      long limit = Long.MAX_VALUE;
+      for (DeploymentRun d : deployments) {
+        limit = Math.min(limit, d.metrics.tallies.nextStarvationCheckNs(window));
+      }
+      return limit;
     }
 
     /** Whether every deployment's starvation is settled (see {@link RunOptions#stopWhenStarving()}). */
@@ -419,23 +457,105 @@ public final class ClusterSimulator {
       plan(r, now);
     }
 
-    /** Plans the replica's next step, or waits for a background adapter load, or (draining, idle) stops it. */
+    /**
+     * Plans the replica's next step, or waits for a background adapter load, or (draining, idle) stops it.
+     * A step that may open a decode stretch ({@link io.twinserve.twin.sched.Scheduler#stretchable}) is
+     * followed by quiet steps, completed and planned here at once, while each ends before the next event
+     * of the queue (so nothing could have changed them) and no sequence finishes in it.
+     */
     private void plan(Replica r, long now) {
       DeploymentRun d = deployments.get(r.deployment);
-      d.metrics.observe(now);
-      if (r.scheduler.plan(now) && r.scheduler.hasWork()) {
-        long duration = Math.max(1, r.resolved.perf().stepNs(r.scheduler.shape()) + r.scheduler.stallNs());
+      replan:
+      while (true) {
+        d.metrics.observe(now);
+        if (r.scheduler.plan(now) && r.scheduler.hasWork()) {
+          long duration = Math.max(1, r.resolved.perf().stepNs(r.scheduler.shape()) + r.scheduler.stallNs());
+          r.stepping = true;
+          r.steps++;
+          r.busyNs += duration;
+          long end = now + duration;
+          if (decodeStretches && r.scheduler.stretchable()) {
+            d.metrics.refresh(r);
+            if (!runStretch(d, r, now, end)) {
+              now = r.quiet.lastEndNs;
+              continue replan;
+            }
+            if (stoppedNs >= 0) {
+              return;
+            }
+            end = r.quiet.endNs();
+          }
+          queue.schedule(end, r.stepCompleted);
+        } else if (r.scheduler.nextAdapterReadyNs() != Long.MAX_VALUE) {
+          r.wakeAtNs = Math.max(now, r.scheduler.nextAdapterReadyNs());
+          queue.schedule(r.wakeAtNs, r.woken);
+        } else if (r.state == Replica.State.DRAINING && r.scheduler.isIdle()) {
+          stop(d, r, now);
+        }
+        d.metrics.refresh(r);
+        return;
+      }
+    }
+
+    /**
+     * Runs the quiet steps of the decode stretch that {@code r}'s step planned at {@code now}, ending at
+     * {@code end}, opens: in bulk ({@link io.twinserve.twin.sched.Scheduler#runQuiet}) while each ends before
+     * the queue's next event (so nothing could have changed them), the window's end (unless draining) and
+     * the deployment's next timeline sample and (when the run stops on starvation) the next starvation
+     * checkpoint, then one by one up to the next event. Returns false when the replica must plan afresh at
+     * {@code r.quiet.lastEndNs}; otherwise its planned step ends at {@code r.quiet.endNs()}, to be
+     * scheduled, unless the run stopped in the stretch (its starvation settled: {@code stoppedNs} set).
+     */
+    private boolean runStretch(DeploymentRun d, Replica r, long now, long end) {
+      QuietSteps q = r.quiet;
+      q.start(end);
+      long bound = queue.isEmpty() ? Long.MAX_VALUE : queue.peekTime();
+      long windowLimit = options.drain() || window == Long.MAX_VALUE ? Long.MAX_VALUE : window + 1;
+      while (end < bound && end < windowLimit && !r.scheduler.finishDue()) {
+        q.limitNs = Math.min(Math.min(bound, windowLimit), Math.min(d.metrics.quietLimitNs(), starvationLimitNs(now)));
+        if (end < q.limitNs) {
+          r.scheduler.runQuiet(q, r);
+          if (q.completed > 0) {
+            now = q.lastEndNs;
+            clockNs = Math.max(clockNs, now);
+            d.metrics.observeQuiet(r, now, q.usedBlockNs);
+            r.steps += q.planned;
+            r.busyNs += q.plannedNs;
+          }
+          if (q.replan) {
+            r.stepping = false;
+            return false;
+          }
+          end = q.endNs();
+          d.metrics.refresh(r);
+          continue;
+        }
+        // one by one: what onStepCompleted and then plan would do at the step's end
+        q.price(r.scheduler.shape());
+        d.metrics.observe(end);
+        r.scheduler.completeQuiet(end, r);
+        r.stepping = false;
+        now = end;
+        clockNs = Math.max(clockNs, now);
+        if (options.stopWhenStarving() && now < window && starvationSettled(now)) {
+          stoppedNs = now;
+          q.close();
+          return true;
+        }
+        if (!r.scheduler.planQuiet(now)) {
+          q.lastEndNs = now;
+          q.close();
+          return false;
+        }
+        long duration = q.next(now);
         r.stepping = true;
         r.steps++;
         r.busyNs += duration;
-        queue.schedule(now + duration, r.stepCompleted);
-      } else if (r.scheduler.nextAdapterReadyNs() != Long.MAX_VALUE) {
-        r.wakeAtNs = Math.max(now, r.scheduler.nextAdapterReadyNs());
-        queue.schedule(r.wakeAtNs, r.woken);
-      } else if (r.state == Replica.State.DRAINING && r.scheduler.isIdle()) {
-        stop(d, r, now);
+        end = now + duration;
+        d.metrics.refresh(r);
       }
-      d.metrics.refresh(r);
+      q.close();
+      return true;
     }
 
     private void scheduleDeadline(DeploymentRun d, long now) {
@@ -598,6 +718,7 @@ public final class ClusterSimulator {
       long windowNs = windowNs(now);
       DeploymentRun d = deployments.get(0);
       Replica r = d.replicas.get(0);
+      bulkSteps.add(r.quiet.totalCompleted);
       r.scheduler.materialize();
       d.metrics.observe(Math.max(now, windowNs));
       RequestTallies.Figures f = d.metrics.tallies.figures(windowNs,
@@ -612,7 +733,7 @@ public final class ClusterSimulator {
           f.ttft(), f.ttftFromIntended(), f.itl(), f.e2e(), f.queueWait(),
           s.queriedPromptTokens() == 0 ? 0 : round((double) s.cachedPromptTokens() / s.queriedPromptTokens()),
           r.adapters.loads(), r.adapters.storageLoads(), round(r.adapters.loadNs() / 1e9), s.preemptions(), r.steps,
-          d.metrics.meanWaiting(), d.metrics.maxWaiting(), d.metrics.meanRunning(), d.metrics.meanKvUsage(),
+          d.metrics.meanWaiting(), d.metrics.maxWaiting(), d.metrics.meanRunning(), d.metrics.meanKvUsage(d.replicas),
           RunSummary.Memory.of(r.resolved.memory()), List.copyOf(timeline), clients[0].summary(windowNs));
       return new RunResult(summary, d.metrics.tallies.records(), stoppedNs);
     }
@@ -637,6 +758,7 @@ public final class ClusterSimulator {
         double cost = 0;
         List<ClusterSummary.ReplicaSummary> details = new ArrayList<>();
         for (Replica r : d.replicas) {
+          bulkSteps.add(r.quiet.totalCompleted);
           r.scheduler.materialize();
           stillWaitingStarved += r.scheduler.countWaitingSince(now - d.metrics.tallies.starvationBoundNs());
           cached += r.scheduler.cachedPromptTokens();
@@ -675,7 +797,7 @@ public final class ClusterSimulator {
             f.offered(), f.achieved(), f.starving(), f.starvedRequests(), f.ttft(), f.ttftFromIntended(), f.itl(),
             f.e2e(), f.queueWait(),
             queried == 0 ? 0 : round((double) cached / queried), loads, storageLoads, preemptions, steps,
-            d.metrics.meanWaiting(), d.metrics.maxWaiting(), d.metrics.meanRunning(), d.metrics.meanKvUsage(),
+            d.metrics.meanWaiting(), d.metrics.maxWaiting(), d.metrics.meanRunning(), d.metrics.meanKvUsage(d.replicas),
             replicas, round(gpuHours), round(cost), perMillion(cost, tokens), d.metrics.timeline(), details));
         records.put(d.spec.name(), d.metrics.tallies.records());
       }

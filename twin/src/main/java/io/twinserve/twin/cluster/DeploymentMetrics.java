@@ -1,6 +1,7 @@
 package io.twinserve.twin.cluster;
 
 import io.twinserve.twin.metrics.RequestTallies;
+import io.twinserve.twin.metrics.TimeIntegral;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -21,10 +22,13 @@ final class DeploymentMetrics {
   private long running;
   private double kvUsage;
   private int replicas;
-  private double waitingIntegral;
-  private double runningIntegral;
-  private double kvIntegral;
-  private double replicaIntegral;
+  // exact integrals (count × ns), the same whether a replica's steps are observed one by one or in bulk;
+  // KV use is integrated per replica, in blocks × ns (see refresh)
+  private final TimeIntegral waitingIntegral = new TimeIntegral();
+  private final TimeIntegral runningIntegral = new TimeIntegral();
+  private final TimeIntegral replicaIntegral = new TimeIntegral();
+  /** The clock at the last observation. */
+  private long clockNs;
   private long maxWaiting;
   int minReplicas = Integer.MAX_VALUE;
   int maxReplicas;
@@ -49,19 +53,39 @@ final class DeploymentMetrics {
     }
     long dt = nowNs - lastObservedNs;
     if (dt > 0) {
-      waitingIntegral += (double) waiting * dt;
-      runningIntegral += (double) running * dt;
-      kvIntegral += kvUsage * dt;
-      replicaIntegral += (double) replicas * dt;
+      waitingIntegral.add(waiting, dt);
+      runningIntegral.add(running, dt);
+      replicaIntegral.add(replicas, dt);
       lastObservedNs = nowNs;
     }
+    clockNs = nowNs;
+  }
+
+  /** The first instant a run of a replica's quiet steps must not reach, so that observe sees it: the next sample. */
+  long quietLimitNs() {
+    return nextSampleNs <= windowNs ? nextSampleNs : Long.MAX_VALUE;
+  }
+
+  /**
+   * Quiet steps of {@code r} ran from the last observation to {@code nowNs}, before {@link #quietLimitNs}
+   * and the next event (so every other figure held): its KV blocks in use integrate to {@code usedBlockNs}
+   * over them. Call {@link #refresh} after it.
+   */
+  void observeQuiet(Replica r, long nowNs, long usedBlockNs) {
+    observe(nowNs);
+    r.kvBlockNs.addSum(usedBlockNs);
+    r.kvSinceNs = nowNs;
   }
 
   /** Takes a replica's current figures into the totals (call after observe). */
   void refresh(Replica r) {
     long w = r.scheduler.waitingCount();
     int run = r.scheduler.runningCount();
-    double kv = (double) r.kv.usedBlocks() / r.kv.totalBlocks();
+    long used = r.kv.usedBlocks();
+    r.kvBlockNs.add(r.lastUsedBlocks, clockNs - r.kvSinceNs);
+    r.kvSinceNs = clockNs;
+    r.lastUsedBlocks = used;
+    double kv = (double) used / r.kv.totalBlocks();
     waiting += w - r.lastWaiting;
     running += run - r.lastRunning;
     kvUsage += kv - r.lastKvUsage;
@@ -90,7 +114,7 @@ final class DeploymentMetrics {
   }
 
   double meanWaiting() {
-    return RequestTallies.round(waitingIntegral / Math.max(1, lastObservedNs));
+    return RequestTallies.round(waitingIntegral.value() / Math.max(1, lastObservedNs));
   }
 
   long maxWaiting() {
@@ -98,15 +122,23 @@ final class DeploymentMetrics {
   }
 
   double meanRunning() {
-    return RequestTallies.round(runningIntegral / Math.max(1, lastObservedNs));
+    return RequestTallies.round(runningIntegral.value() / Math.max(1, lastObservedNs));
   }
 
-  double meanKvUsage() {
-    return RequestTallies.round(replicaIntegral == 0 ? 0 : kvIntegral / replicaIntegral);
+  /** Mean KV use per replica holding GPUs, over {@code replicas} (all of the deployment's), up to the last observation. */
+  double meanKvUsage(List<Replica> replicas) {
+    double kvIntegral = 0;
+    for (Replica r : replicas) {
+      r.kvBlockNs.add(r.lastUsedBlocks, clockNs - r.kvSinceNs);
+      r.kvSinceNs = clockNs;
+      kvIntegral += r.kvBlockNs.value() / r.kv.totalBlocks();
+    }
+    double replicaNs = replicaIntegral.value();
+    return RequestTallies.round(replicaNs == 0 ? 0 : kvIntegral / replicaNs);
   }
 
   double meanReplicas() {
-    return RequestTallies.round(replicaIntegral / Math.max(1, lastObservedNs));
+    return RequestTallies.round(replicaIntegral.value() / Math.max(1, lastObservedNs));
   }
 
   List<ClusterSummary.Sample> timeline() {

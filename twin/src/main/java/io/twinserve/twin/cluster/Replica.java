@@ -4,8 +4,10 @@ import io.twinserve.twin.adapters.AdapterCache;
 import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.kv.KvBlockManager;
 import io.twinserve.twin.perf.StepShape;
+import io.twinserve.twin.metrics.TimeIntegral;
 import io.twinserve.twin.replica.AdapterIndex;
 import io.twinserve.twin.replica.ReplicaCore;
+import io.twinserve.twin.sched.QuietSteps;
 import io.twinserve.twin.sched.Scheduler;
 import io.twinserve.twin.sched.SchedulerConfig;
 import io.twinserve.twin.sched.Sequence;
@@ -58,6 +60,13 @@ final class Replica implements StepListener {
   long lastWaiting;
   int lastRunning;
   double lastKvUsage;
+  // this replica's KV blocks in use over time (see DeploymentMetrics.refresh): the integral up to kvSinceNs,
+  // and the blocks in use since
+  final TimeIntegral kvBlockNs = new TimeIntegral();
+  long kvSinceNs;
+  long lastUsedBlocks;
+  /** The decode stretch of the planned step, when it opens one. */
+  final QuietSteps quiet;
 
   Replica(int id, int indexInDeployment, int deployment, Placement.Slot slot, long allocatedNs,
       AdapterIndex adapterIndex, boolean lazyDecodes, StepListener metrics, Ends ends) {
@@ -74,6 +83,7 @@ final class Replica implements StepListener {
     this.kv = core.kv();
     this.adapters = core.adapters();
     SchedulerConfig c = resolved.scheduler();
+    this.quiet = new QuietSteps(resolved.perf());
     // the price of one token of a full-budget prefill chunk: what the cache-aware router's estimates use
     StepShape chunk = new StepShape();
     chunk.addSequence(c.maxNumBatchedTokens(), 0, false, true, true, false);
@@ -132,6 +142,11 @@ final class Replica implements StepListener {
   @Override
   public void onTokens(long gapNs, long count) {
     metrics.onTokens(gapNs, count);
+  }
+
+  @Override
+  public long tokenGapBucketEndNs(long gapNs) {
+    return metrics.tokenGapBucketEndNs(gapNs);
   }
 
   @Override

@@ -120,6 +120,20 @@ public final class RequestTallies implements StepListener {
     itl.recordValueWithCount(micros(gapNs), count);
   }
 
+  /**
+   * The end of the ITL histogram bucket of {@code gapNs}, in ns: the histogram keeps counts per bucket and
+   * reports bucket values (mean, percentiles, max), so the gaps of one bucket are recorded alike.
+   */
+  @Override
+  public long tokenGapBucketEndNs(long gapNs) {
+    long m = micros(gapNs);
+    if (m >= MAX_MICROS) {
+      return Long.MAX_VALUE;
+    }
+    long next = itl.nextNonEquivalentValue(m);
+    return next > MAX_MICROS ? Long.MAX_VALUE : next * 1000;
+  }
+
   @Override
   public void onTimedOut(Sequence s, long nowNs) {
     timedOut++;
@@ -200,6 +214,18 @@ public final class RequestTallies implements StepListener {
     double backlogAtEnd = (offered - done) + Math.max(0, arrivalRate - finishRate) * rest;
     double offeredAtEnd = offered + arrivalRate * rest;
     return backlogAtEnd > SETTLE_MARGIN * 0.1 * offeredAtEnd;
+  }
+
+  /**
+   * The first instant at which {@link #starvationSettled} checks anything (the next checkpoint), in ns:
+   * before it the call only returns false.
+   */
+  public long nextStarvationCheckNs(long windowNs) {
+    if (windowNs == Long.MAX_VALUE || lastCheckpoint >= CHECKPOINTS) {
+      return Long.MAX_VALUE;
+    }
+    long every = Math.max(1, windowNs / CHECKPOINTS);
+    return (lastCheckpoint + 1) * every;
   }
 
   private static final int CHECKPOINTS = 100;

@@ -7,6 +7,22 @@ public interface PerfModel {
   long stepNs(StepShape step);
 
   /**
+   * The steps of a decode stretch that starts with {@code first} (see {@link DecodeStretch}). By default
+   * each step is priced by {@link #stepNs} on a copy of the shape; models with a closed form override it.
+   * The shape is copied, so the caller may reuse {@code first} afterwards.
+   */
+  default DecodeStretch decodeStretch(StepShape first) {
+    StepShape base = first.copy();
+    StepShape step = first.copy();
+    long decoders = first.decodeSequences;
+    return i -> {
+      step.decodeContextTokens = base.decodeContextTokens + i * decoders;
+      step.kvReadTokens = base.kvReadTokens + i * decoders;
+      return stepNs(step);
+    };
+  }
+
+  /**
    * Time to copy an adapter of {@code rank} from host memory into a GPU slot reserved at
    * {@code slotRank}, in ns.
    */

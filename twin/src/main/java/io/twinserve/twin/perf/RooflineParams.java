@@ -38,6 +38,8 @@ import com.fasterxml.jackson.annotation.Nulls;
  * @param loraPerTokenAdapterNs cost per adapter token and distinct adapter in the batch: the multi-LoRA
  *     kernels' work grows with both, which is why saturated batches of many adapters slow down far more
  *     than a per-adapter constant explains
+ * @param perBlockedWaitingNs additional cost per waiting request and step while every adapter slot is
+ *     pinned: vLLM's scheduler then walks the whole queue skipping requests it cannot admit
  */
 public record RooflineParams(
     double hbmEfficiency,
@@ -63,7 +65,8 @@ public record RooflineParams(
     @JsonSetter(nulls = Nulls.AS_EMPTY) double loraEnabledNs,
     @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerSlotNs,
     @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerTokenNs,
-    @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerTokenAdapterNs) {
+    @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerTokenAdapterNs,
+    @JsonSetter(nulls = Nulls.AS_EMPTY) double perBlockedWaitingNs) {
 
   public RooflineParams {
     check("hbm_efficiency", hbmEfficiency, 0, 1);
@@ -77,7 +80,7 @@ public record RooflineParams(
     }
     for (double v : new double[] {stepOverheadNs, perSequenceNs, perNewRequestNs, loraFixedNs, loraPerAdapterNs,
         loraPerRankNs, loraPerTokenRankNs, adapterLoadFixedNs, adapterLoadPaddingNs, storageFixedNs, perWaitingNs,
-        loraEnabledNs, loraPerSlotNs, loraPerTokenNs, loraPerTokenAdapterNs}) {
+        loraEnabledNs, loraPerSlotNs, loraPerTokenNs, loraPerTokenAdapterNs, perBlockedWaitingNs}) {
       if (!(v >= 0) || !Double.isFinite(v)) {
         throw new IllegalArgumentException("roofline costs must be finite and >= 0, got " + v);
       }
@@ -96,7 +99,7 @@ public record RooflineParams(
     this(hbmEfficiency, flopsEfficiency, attentionFlopsEfficiency, decodeAttentionFlopsEfficiency, stepOverheadNs,
         perSequenceNs, perNewRequestNs, loraFixedNs, loraPerAdapterNs, loraPerRankNs, loraPerTokenRankNs,
         adapterLoadFixedNs, adapterLoadPaddingNs, adapterLoadNsPerByte, storageBandwidth, storageFixedNs, 0, 0, 0, 0,
-        0);
+        0, 0);
   }
 
   private static void check(String key, double v, double lo, double hi) {
@@ -121,7 +124,7 @@ public record RooflineParams(
       "per_new_request_ns", "lora_fixed_ns", "lora_per_adapter_ns", "lora_per_rank_ns", "lora_per_token_rank_ns",
       "adapter_load_fixed_ns", "adapter_load_padding_ns", "adapter_load_ns_per_byte", "storage_bandwidth",
       "storage_fixed_ns", "per_waiting_ns", "lora_enabled_ns", "lora_per_slot_ns", "lora_per_token_ns",
-      "lora_per_token_adapter_ns");
+      "lora_per_token_adapter_ns", "per_blocked_waiting_ns");
 
   /** A copy with the named parameters (YAML keys) set to {@code v}; an unknown key throws. */
   public RooflineParams with(double[] v, String... keys) {
@@ -147,6 +150,7 @@ public record RooflineParams(
         m.getOrDefault("storage_fixed_ns", storageFixedNs),
         m.getOrDefault("per_waiting_ns", perWaitingNs), m.getOrDefault("lora_enabled_ns", loraEnabledNs),
         m.getOrDefault("lora_per_slot_ns", loraPerSlotNs), m.getOrDefault("lora_per_token_ns", loraPerTokenNs),
-        m.getOrDefault("lora_per_token_adapter_ns", loraPerTokenAdapterNs));
+        m.getOrDefault("lora_per_token_adapter_ns", loraPerTokenAdapterNs),
+        m.getOrDefault("per_blocked_waiting_ns", perBlockedWaitingNs));
   }
 }

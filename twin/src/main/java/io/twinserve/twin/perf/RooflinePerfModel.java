@@ -105,21 +105,30 @@ public final class RooflinePerfModel implements PerfModel {
     if (s.sequences == 0) {
       return 0;
     }
+    return (long) afterAttentionNs(beforeAttentionNs(s)
+        + attentionNs(s.prefillAttentionPairs, s.decodeContextTokens, s.kvReadTokens), s);
+  }
+
+  /**
+   * The terms of a step added before attention, in ns (overheads, the waiting queue's scan, LoRA slots,
+   * the linear layers). With {@link #afterAttentionNs} they are every term but attention, and stay the
+   * same over a decode stretch, where only the decodes' context lengths grow (the waiting count among
+   * them: nothing joins or leaves the queue during a stretch). A new per-step term belongs in one of
+   * them, so that {@link #decodeStretch} prices it too. The terms are added in one fixed order, so that
+   * a stretch's steps are priced bit for bit as {@link #stepNs} prices them.
+   */
+  double beforeAttentionNs(StepShape s) {
     double t = p.stepOverheadNs() + p.perSequenceNs() * s.sequences + p.perNewRequestNs() * s.newRequests
-        + p.perWaitingNs() * s.waitingSequences;
+        + (p.perWaitingNs() + (s.slotsBlocked ? p.perBlockedWaitingNs() : 0)) * s.waitingSequences;
     if (s.loraSlots > 0) {
       t += p.loraEnabledNs() + p.loraPerSlotNs() * s.loraSlots;
     }
     t += linearNs(s.newTokens);
-    if (decodeAttentionFlops == 0) {
-      // one rate for all pairs, computed as before the decode rate existed: GPU results stay bit for bit
-      double pairs = s.prefillAttentionPairs + s.decodeContextTokens;
-      t += roof(attentionFlopsPerPair * pairs, kvBytesPerToken * s.kvReadTokens, attentionFlops);
-    } else {
-      double computeNs = attentionFlopsPerPair * (s.prefillAttentionPairs / attentionFlops
-          + s.decodeContextTokens / decodeAttentionFlops) * 1e9;
-      t += Math.max(computeNs, kvBytesPerToken * s.kvReadTokens / bandwidth * 1e9);
-    }
+    return t;
+  }
+
+  /** {@code t} (the step so far, attention included) plus the terms that follow attention, in order. */
+  double afterAttentionNs(double t, StepShape s) {
     t += roof(headFlopsPerToken * s.sampledTokens, headWeightBytes, linearFlops);
     if (s.distinctAdapters > 0) {
       // the shape does not say which token uses which adapter: each adapter token counts the mean rank
@@ -132,7 +141,147 @@ public final class RooflinePerfModel implements PerfModel {
     if (tp > 1) {
       t += 2.0 * layers * allReduceNs(s.newTokens);
     }
-    return (long) t;
+    return t;
+  }
+
+  /**
+   * The terms {@link #afterAttentionNs} adds, in its order (kept apart so that a stretch adds them one by
+   * one, as a step does: DecodeStretchPropertyTest checks the two agree bit for bit).
+   */
+  private double[] afterAttentionTerms(StepShape s) {
+    double[] out = new double[4];
+    int n = 0;
+    out[n++] = roof(headFlopsPerToken * s.sampledTokens, headWeightBytes, linearFlops);
+    if (s.distinctAdapters > 0) {
+      double tokenRanks = s.adapterTokens * ((double) s.adapterRankSum / s.distinctAdapters);
+      out[n++] = p.loraFixedNs() + p.loraPerAdapterNs() * s.distinctAdapters + p.loraPerRankNs() * s.adapterRankSum
+          + p.loraPerTokenRankNs() * tokenRanks + p.loraPerTokenNs() * s.adapterTokens
+          + p.loraPerTokenAdapterNs() * s.adapterTokens * (double) s.distinctAdapters;
+      out[n++] = roof(loraFlopsPerTokenRank * tokenRanks, loraBytesPerRank * s.adapterRankSum, linearFlops);
+    }
+    if (tp > 1) {
+      out[n++] = 2.0 * layers * allReduceNs(s.newTokens);
+    }
+    return java.util.Arrays.copyOf(out, n);
+  }
+
+  /** Every term of a step except attention, in ns (their sum: for closed forms, not for exact prices). */
+  public double constantPartNs(StepShape s) {
+    return afterAttentionNs(beforeAttentionNs(s), s);
+  }
+
+  /**
+   * Attention of a step in ns: max(FLOPs / FLOP/s, K/V bytes read / bandwidth) over its prefill pairs,
+   * its decodes' context tokens and the tokens whose K/V it reads.
+   */
+  public double attentionNs(long prefillPairs, long decodeContextTokens, long kvReadTokens) {
+    return Math.max(attentionComputeNs(prefillPairs, decodeContextTokens), attentionBytesNs(kvReadTokens));
+  }
+
+  private double attentionComputeNs(long prefillPairs, long decodeContextTokens) {
+    if (decodeAttentionFlops == 0) {
+      // one rate for all pairs, computed as before the decode rate existed
+      return attentionFlopsPerPair * (double) (prefillPairs + decodeContextTokens) / attentionFlops * 1e9;
+    }
+    return attentionFlopsPerPair * (prefillPairs / attentionFlops + decodeContextTokens / decodeAttentionFlops) * 1e9;
+  }
+
+  private double attentionBytesNs(long kvReadTokens) {
+    return kvBytesPerToken * kvReadTokens / bandwidth * 1e9;
+  }
+
+  /**
+   * A decode stretch priced in closed form: the constant part once, attention per step; {@link
+   * DecodeStretch#sumNs} sums max(compute, bytes), two lines in the step index, split at their crossing.
+   */
+  @Override
+  public DecodeStretch decodeStretch(StepShape first) {
+    if (first.sequences == 0) {
+      return PerfModel.super.decodeStretch(first);
+    }
+    double constantNs = constantPartNs(first);
+    double beforeNs = beforeAttentionNs(first);
+    double[] after = afterAttentionTerms(first);
+    long pairs = first.prefillAttentionPairs;
+    long context = first.decodeContextTokens;
+    long kvRead = first.kvReadTokens;
+    long decoders = first.decodeSequences;
+    // the attention lines' values at step 0 and growth per step (they are linear in the context tokens)
+    double compute0 = attentionComputeNs(pairs, context);
+    double computeSlope = attentionComputeNs(pairs, context + decoders) - compute0;
+    double bytes0 = attentionBytesNs(kvRead);
+    double bytesSlope = attentionBytesNs(kvRead + decoders) - bytes0;
+    // the lines' slopes computed directly (a difference of values would lose digits)
+    double computePerStep = attentionFlopsPerPair * decoders
+        / (decodeAttentionFlops == 0 ? attentionFlops : decodeAttentionFlops) * 1e9;
+    double bytesPerStep = kvBytesPerToken * decoders / bandwidth * 1e9;
+    boolean nonNegative = beforeNs >= 0 && compute0 >= 0 && bytes0 >= 0 && computePerStep >= 0 && bytesPerStep >= 0;
+    for (double term : after) {
+      nonNegative &= term >= 0;
+    }
+    boolean fast = nonNegative;
+    return new DecodeStretch() {
+      @Override
+      public long stepNs(long i) {
+        // fast path: in real numbers the price is the constant part plus the larger of two lines in i;
+        // evaluated so, it is within far less than `margin` of the exact evaluation, so when no whole ns
+        // lies within `margin` of it both truncate alike (otherwise, or with a negative term, evaluate)
+        if (fast) {
+          double approx = constantNs + Math.max(compute0 + computePerStep * i, bytes0 + bytesPerStep * i);
+          double whole = Math.floor(approx);
+          double margin = 1e-12 * approx + 1e-9;
+          if (approx - whole >= margin && whole + 1 - approx >= margin) {
+            return (long) whole;
+          }
+        }
+        return exactNs(i);
+      }
+
+      private long exactNs(long i) {
+        double t = beforeNs + attentionNs(pairs, context + i * decoders, kvRead + i * decoders);
+        for (double term : after) {
+          t += term;
+        }
+        return (long) t;
+      }
+
+      @Override
+      public double sumNs(long k) {
+        if (k <= 0) {
+          return 0;
+        }
+        // Σ max(c(i), b(i)) = Σ b(i) + Σ max(c(i) - b(i), 0), and c - b is one line d0 + d1·i
+        double sum = k * (constantNs + bytes0) + bytesSlope * series(0, k);
+        double d0 = compute0 - bytes0;
+        double d1 = computeSlope - bytesSlope;
+        long from;
+        long to;
+        if (d1 == 0) {
+          from = 0;
+          to = d0 > 0 ? k : 0;
+        } else if (d1 > 0) {
+          // positive from the crossing on
+          from = clamp(Math.floor(-d0 / d1) + 1, k);
+          to = k;
+        } else {
+          from = 0;
+          to = clamp(Math.ceil(-d0 / d1), k);
+        }
+        if (to > from) {
+          sum += (to - from) * d0 + d1 * series(from, to);
+        }
+        return sum;
+      }
+    };
+  }
+
+  /** Σ i for from <= i < to. */
+  private static double series(long from, long to) {
+    return ((double) from + to - 1) * (to - from) / 2;
+  }
+
+  private static long clamp(double index, long k) {
+    return (long) Math.max(0, Math.min(k, index));
   }
 
   /** The linear layers of all layers for a batch of {@code tokens} tokens, in ns. */

@@ -32,6 +32,11 @@ public final class StepShape {
   public long waitingSequences;
   /** Adapter slots the replica reserves (0: LoRA disabled). A property of the replica, kept by clear(). */
   public int loraSlots;
+  /**
+   * Requests wait while every adapter slot is pinned by running requests: vLLM's scheduler then walks its
+   * whole waiting queue every step, skipping the requests whose adapter has no slot.
+   */
+  public boolean slotsBlocked;
 
   public void clear() {
     sequences = 0;
@@ -46,6 +51,7 @@ public final class StepShape {
     adapterRankSum = 0;
     adapterTokens = 0;
     waitingSequences = 0;
+    slotsBlocked = false;
   }
 
   /** Adds a sequence computing {@code n} tokens after {@code cached} tokens already in its KV cache. */
@@ -86,6 +92,7 @@ public final class StepShape {
     c.adapterTokens = adapterTokens;
     c.waitingSequences = waitingSequences;
     c.loraSlots = loraSlots;
+    c.slotsBlocked = slotsBlocked;
     return c;
   }
 

@@ -259,7 +259,7 @@ public final class Scheduler {
     for (int i = 0; i < distinct; i++) {
       batchAdapters[batchAdapterList[i]] = false;
     }
-    shape.waitingSequences = waiting.size();
+    countWaiting();
     stepOpen = shape.sequences > 0;
     return shape.sequences > 0 || nextAdapterReadyNs != Long.MAX_VALUE;
   }
@@ -575,6 +575,164 @@ public final class Scheduler {
     }
   }
 
+  /**
+   * Whether the planned step may open a decode stretch: it is steady, holds nothing but lazy decoders,
+   * loads no adapter, and nothing waiting could be admitted by a later step of the stretch (the queue is
+   * empty, or full sequences, a spent token budget or busy adapter slots hold it back, which only a
+   * finish or an arrival changes). Until a lazy sequence finishes, a request arrives or a block does not
+   * fit, the next steps then repeat this one with every decode one token longer: {@link #completeQuiet}
+   * and {@link #planQuiet} run them without visiting anything.
+   */
+  public boolean stretchable() {
+    if (!steadyPlanned || eagerHead != null || !batch.isEmpty() || syncLoadNs != 0
+        || nextAdapterReadyNs != Long.MAX_VALUE) {
+      return false;
+    }
+    return waiting.isEmpty() || running.size() >= config.maxNumSeqs()
+        || config.maxNumBatchedTokens() <= lazyCount || noCandidateAt == changes;
+  }
+
+  /** Whether completing the planned step of a stretch finishes a lazy sequence (then use {@link #complete}). */
+  public boolean finishDue() {
+    return finishes.hasDue(steadySteps + 1);
+  }
+
+  /**
+   * Completes the planned step of a decode stretch at {@code endNs}, as {@link #complete} would when
+   * {@link #stretchable} held at planning and {@link #finishDue} is false: its tokens go to the listener
+   * in bulk.
+   */
+  public void completeQuiet(long endNs, StepListener listener) {
+    stepOpen = false;
+    steadySteps++;
+    lastSteadyEndNs = endNs;
+    lazyComputedSum += lazyCount;
+    listener.onTokens(endNs - stepStartNs, lazyCount);
+  }
+
+  /**
+   * Plans the next step of a decode stretch at {@code nowNs}, after {@link #completeQuiet}: the same step
+   * with every decode one token longer and a block for each that crosses a block boundary, as {@link #plan}
+   * would plan it. Returns false when those blocks do not fit; then call {@link #plan}, which takes it
+   * from there.
+   */
+  public boolean planQuiet(long nowNs) {
+    if (!quietBoundaries()) {
+      return false;
+    }
+    stepStartNs = nowNs;
+    planned++;
+    shape.decodeContextTokens = lazyComputedSum + lazyCount;
+    shape.kvReadTokens = lazyComputedSum + lazyCount;
+    stepOpen = true;
+    return true;
+  }
+
+  /**
+   * Allocates a block to each lazy decoder that crosses a block boundary in the step after {@code
+   * steadySteps}, as {@link #plan} would. Returns false, leaving them in boundaryScratch for plan() to
+   * count with the rest, when they do not fit.
+   */
+  private boolean quietBoundaries() {
+    dueScratch.clear();
+    boundaries.takeDue(steadySteps, dueScratch);
+    for (Sequence s : dueScratch) {
+      if (s.lazy) {
+        boundaryScratch.add(s);
+      }
+    }
+    if (boundaryScratch.size() > kv.freeBlocks()) {
+      return false;
+    }
+    // their last blocks filled in the step just completed: cached now, as plan() caches them
+    for (Sequence s : boundaryScratch) {
+      registerFull(s, s.lazyComputed0 + (steadySteps - s.lazyBaseStep));
+    }
+    for (Sequence s : boundaryScratch) {
+      kv.allocate(1, s.blocks);
+      s.lazyBoundaryStep += config.blockSize();
+      boundaries.add(s, steadySteps);
+    }
+    boundaryScratch.clear();
+    return true;
+  }
+
+  /**
+   * Runs the quiet steps of the open decode stretch {@code q} in bulk: completes the planned step and
+   * plans the next, as {@link #completeQuiet} and {@link #planQuiet} would one by one, while the step
+   * ends before {@code q.limitNs} and no lazy sequence finishes in it. The tokens go to {@code listener}
+   * in one {@link StepListener#onTokens} call per run of gaps it records alike; what the loop's metrics
+   * need comes back in {@code q} (see {@link QuietSteps}). The work per step is its price, a check of the
+   * two step wheels' buckets and the block boundaries that fall in it.
+   */
+  public void runQuiet(QuietSteps q, StepListener listener) {
+    q.price(shape);
+    long start = stepStartNs;
+    long end = q.endNs;
+    long limit = q.limitNs;
+    long index = q.index;
+    long lazy = lazyCount;
+    long used = kv.usedBlocks();
+    long usedNs = 0;
+    long completed = 0;
+    long plannedNs = 0;
+    boolean replan = false;
+    // the run of gaps the listener records alike: [runGap, runEnd), runCount tokens
+    long runGap = 0;
+    long runEnd = 0;
+    long runCount = 0;
+    while (end < limit && !finishes.hasDue(steadySteps + 1)) {
+      long gap = end - start;
+      usedNs += used * gap;
+      steadySteps++;
+      lazyComputedSum += lazy;
+      completed++;
+      if (gap >= runEnd || gap < runGap) {
+        if (runCount > 0) {
+          listener.onTokens(runGap, runCount);
+        }
+        runGap = gap;
+        runEnd = listener.tokenGapBucketEndNs(gap);
+        runCount = 0;
+      }
+      runCount += lazy;
+      start = end;
+      if (!boundaries.nothingAt(steadySteps)) {
+        if (!quietBoundaries()) {
+          replan = true;
+          break;
+        }
+        used = kv.usedBlocks();
+      }
+      planned++;
+      long duration = Math.max(1, q.prices.stepNs(++index));
+      plannedNs += duration;
+      end = start + duration;
+    }
+    if (runCount > 0) {
+      listener.onTokens(runGap, runCount);
+    }
+    if (completed > 0) {
+      lastSteadyEndNs = start;
+      stepStartNs = start;
+      shape.decodeContextTokens = lazyComputedSum + lazyCount;
+      shape.kvReadTokens = lazyComputedSum + lazyCount;
+    }
+    stepOpen = !replan;
+    q.index = index;
+    q.endNs = end;
+    q.completed = completed;
+    q.planned = replan ? completed - 1 : completed;
+    q.lastEndNs = start;
+    q.plannedNs = plannedNs;
+    q.usedBlockNs = usedNs;
+    q.replan = replan;
+    q.totalCompleted += completed;
+    if (replan) {
+      q.close();
+    }
+  }
+
   private static List<Sequence> finish(Sequence s, long endNs, List<Sequence> finished) {
     s.finishNs = endNs;
     List<Sequence> out = finished == null ? new ArrayList<>() : finished;
@@ -706,7 +864,13 @@ public final class Scheduler {
     for (int i = 0; i < distinct; i++) {
       batchAdapters[batchAdapterList[i]] = false;
     }
+    countWaiting();
+  }
+
+  /** The waiting queue as the step's scheduling pass sees it (its length, and whether slots block it). */
+  private void countWaiting() {
     shape.waitingSequences = waiting.size();
+    shape.slotsBlocked = shape.waitingSequences > 0 && adapters.gpuSlots() > 0 && !adapters.hasReplaceableSlot();
   }
 
   /** Requests that timed out before their first token. */

@@ -21,6 +21,15 @@ public interface StepListener {
   default void onTokens(long gapNs, long count) {}
 
   /**
+   * The smallest gap above {@code gapNs} that {@link #onTokens} records differently from {@code gapNs}:
+   * the tokens of gaps from {@code gapNs} up to it may be given in one call, as if all were {@code
+   * gapNs} (a histogram bucket's end; the default, {@code gapNs + 1}, makes every gap its own).
+   */
+  default long tokenGapBucketEndNs(long gapNs) {
+    return gapNs + 1;
+  }
+
+  /**
    * A sequence gave up before its first token because its TTFT deadline passed (HTTP 408); its blocks
    * and adapter are already released.
    */

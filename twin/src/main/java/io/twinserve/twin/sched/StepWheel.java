@@ -70,6 +70,28 @@ final class StepWheel {
     }
   }
 
+  /**
+   * Whether {@link #takeDue}{@code (now)} would do nothing (no entry of the wheel's bucket for {@code now},
+   * none ahead to move into the wheel): a caller may then skip it.
+   */
+  boolean nothingAt(long now) {
+    return buckets[(int) (now & mask)].isEmpty() && (far.isEmpty() || key.applyAsLong(far.peek()) - now > mask);
+  }
+
+  /** Whether some sequence's key is {@code now}, without taking it (stale entries count). */
+  boolean hasDue(long now) {
+    if (!far.isEmpty() && key.applyAsLong(far.peek()) == now) {
+      return true;
+    }
+    List<Sequence> bucket = buckets[(int) (now & mask)];
+    for (int i = 0; i < bucket.size(); i++) {
+      if (key.applyAsLong(bucket.get(i)) == now) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   void clear() {
     if (entries == 0) {
       return;

@@ -37,8 +37,11 @@ class CalibratorTest {
   @Test
   void everyMeasuredRowIsReproduced() throws IOException {
     // data rows of each file and the figures the calibration reproduces per row
+    // (the bursts: the step-level row, then the run replayed in full: two figures)
     Map<String, Integer> perRow = Map.of(KV, 1, "adapter_load_cpu_to_gpu_ms.csv", 1,
-        "decode_itl_vs_batch_no_lora.csv", 1, "decode_bursts_no_lora.csv", 1, "prefill_bursts_no_lora.csv", 1,
+        "decode_itl_vs_batch_no_lora.csv", 1, "decode_bursts_no_lora.csv", 3, "prefill_bursts_no_lora.csv", 3,
+        // disk-load time, step-level ITL, then the replayed run's duration and ITL
+        "adapter_load_runs.csv", 4,
         // step-level mean ITL, then the simulated run's mean ITL and throughput
         "lora_overhead_vs_distinct_adapters.csv", 3,
         // mean ITL and the scheduler's time per step
@@ -49,9 +52,9 @@ class CalibratorTest {
       assertThat(rows(e.getKey())).as(e.getKey()).hasSize((lines.size() - 1) * e.getValue());
     }
     // runs that failed or started without a result have nothing to reproduce: every other row is there
-    assertThat(rows("lora_overhead_bursts.csv")).hasSize(64);
-    // started runs: mean ITL and TTFT each
-    assertThat(rows("lora_slots_single_request.csv")).hasSize(2 * 63);
+    assertThat(rows("lora_overhead_bursts.csv")).hasSize(3 * 64);
+    // started runs: mean ITL and TTFT each, step-level and replayed
+    assertThat(rows("lora_slots_single_request.csv")).hasSize(4 * 63);
   }
 
   @Test
@@ -87,17 +90,28 @@ class CalibratorTest {
   }
 
   @Test
-  void adapterLoadsAndLoraOverheadsStayWithinTheirShippedErrors() {
-    // guards of what this calibration achieves (docs/calibration.md); the other families' errors are
-    // reported there, family by family, with what is not yet modelled
+  void theWellMeasuredFamiliesStayWithinTheirShippedErrors() {
+    // guards of what this calibration achieves (docs/calibration.md lists every family, those that miss too)
     assertThat(rows("adapter_load_cpu_to_gpu_ms.csv")).allSatisfy(r ->
         assertThat(Math.abs(r.errorPct())).as("%s %s", r.model(), r.row()).isLessThanOrEqualTo(5.0));
+    Map<String, Double> meanBound = Map.of("lora_bursts", 3.0, "lora_vs_distinct_adapters", 3.0,
+        "lora_vs_distinct_adapters_simulated", 3.0, "lone_request_itl", 3.0, "decode_bursts", 5.0,
+        "decode_itl_vs_batch", 5.0, "lora_bursts_simulated", 4.0, "decode_bursts_simulated", 6.0,
+        "adapter_runs_itl", 2.0);
     for (String model : List.of("llama-3.1-8b-instruct", "qwen-2.5-7b-instruct")) {
-      List<FitRow> lora = result.rows().stream()
-          .filter(r -> r.model().equals(model) && r.family().equals("lora_vs_distinct_adapters")).toList();
-      double mean = lora.stream().mapToDouble(r -> Math.abs(r.errorPct())).average().orElseThrow();
-      assertThat(mean).as(model).isLessThanOrEqualTo(5.0);
+      for (Map.Entry<String, Double> e : meanBound.entrySet()) {
+        double mean = result.rows().stream().filter(r -> r.model().equals(model) && r.family().equals(e.getKey()))
+            .mapToDouble(r -> Math.abs(r.errorPct())).average().orElseThrow();
+        assertThat(mean).as("%s %s", model, e.getKey()).isLessThanOrEqualTo(e.getValue());
+      }
     }
+  }
+
+  @Test
+  void theBlockedQueueTermHalvesTheSchedulerTimeError() {
+    double mean = result.rows().stream().filter(r -> r.family().equals("scheduler_overhead_time"))
+        .mapToDouble(r -> Math.abs(r.errorPct())).average().orElseThrow();
+    assertThat(mean).isLessThan(11.0);
   }
 
   @Test

@@ -146,4 +146,32 @@ class RooflinePerfModelTest {
     assertThat((double) attentionFp8 / attentionBf16).isCloseTo(0.5, within(0.01));
     assertThat(fp8KvModel.linearNs(64)).as("the weights are untouched").isEqualTo(bf16Model.linearNs(64));
   }
+
+  @Test
+  void loraCostsGrowWithSlotsTokensAndDistinctAdaptersAndTheQueueCostsPerWaitingRequest() {
+    RooflineParams p = PARAMS.with(new double[] {0, 0, 0, 1_000_000, 20_000, 300, 10, 200},
+        "lora_fixed_ns", "lora_per_adapter_ns", "lora_per_rank_ns", "lora_enabled_ns", "lora_per_slot_ns",
+        "lora_per_token_adapter_ns", "per_waiting_ns", "per_blocked_waiting_ns");
+    RooflinePerfModel m = new RooflinePerfModel(LLAMA_8B, H100, 1, p, FREE);
+    StepShape base = StepShape.decodeBatch(100, 500);
+    long plain = m.stepNs(base);
+    // LoRA enabled on 64 slots, no adapter in the batch: the enabled step and its slots
+    StepShape enabled = base.copy();
+    enabled.loraSlots = 64;
+    assertThat((double) (m.stepNs(enabled) - plain)).isCloseTo(1_000_000 + 64 * 20_000, within(2.0));
+    // 100 adapter tokens of 8 distinct adapters: 300 ns per token and distinct adapter, on top of the roofline's
+    // LoRA FLOPs and weight reads (isolated by pricing 8 and 16 adapters of rank 0)
+    StepShape eight = enabled.copy();
+    eight.adapterTokens = 100;
+    eight.distinctAdapters = 8;
+    StepShape sixteen = eight.copy();
+    sixteen.distinctAdapters = 16;
+    assertThat((double) (m.stepNs(sixteen) - m.stepNs(eight))).isCloseTo(100 * 8 * 300, within(2.0));
+    // 1,000 waiting: 10 ns each, and 200 more each while every slot is pinned
+    StepShape waiting = base.copy();
+    waiting.waitingSequences = 1_000;
+    assertThat((double) (m.stepNs(waiting) - plain)).isCloseTo(10_000, within(2.0));
+    waiting.slotsBlocked = true;
+    assertThat((double) (m.stepNs(waiting) - plain)).isCloseTo(210_000, within(2.0));
+  }
 }

@@ -299,4 +299,24 @@ class SchedulerTest {
     assertThat(rig.scheduler.cachedPromptTokens()).isEqualTo(20);
     assertThat(rig.scheduler.queriedPromptTokens()).isEqualTo(38);
   }
+
+  @Test
+  void stepShapeCountsTheWaitingQueueAndWhetherPinnedSlotsBlockIt() {
+    Rig r = new Rig(16, 64, 4, 1024, 2);
+    r.add(0, 8, 4);
+    r.add(1, 8, 4);
+    r.plan();
+    // both slots pinned by running requests, nobody waits
+    assertThat(r.scheduler.shape().waitingSequences).isZero();
+    assertThat(r.scheduler.shape().slotsBlocked).isFalse();
+    assertThat(r.scheduler.shape().loraSlots).isEqualTo(2);
+    r.complete();
+    r.add(2, 8, 4);
+    r.add(3, 8, 4);
+    r.add(0, 8, 4);
+    r.plan();
+    // adapter 0's request joins its running adapter; 2 and 3 wait for a slot that two running requests pin
+    assertThat(r.scheduler.shape().waitingSequences).isEqualTo(2);
+    assertThat(r.scheduler.shape().slotsBlocked).isTrue();
+  }
 }

@@ -1,0 +1,87 @@
+package io.twinserve.twin.perf;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.twinserve.twin.profile.Profiles;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+
+/**
+ * The roofline's closed-form decode stretch against stepping: each step is priced exactly as
+ * {@link RooflinePerfModel#stepNs} prices its shape, and the closed-form sum exceeds the sum of the
+ * (truncated) steps by less than 1 ns per step, across the crossing of compute- and memory-bound attention.
+ */
+class DecodeStretchPropertyTest {
+  private static final Profiles PROFILES = Profiles.builtIn();
+
+  @Property(tries = 300)
+  void closedFormSumMatchesTheStepsWithinOneNsPerStep(
+      @ForAll @IntRange(min = 1, max = 256) int decodes,
+      @ForAll @IntRange(min = 1, max = 8_000) int context,
+      @ForAll @IntRange(min = 0, max = 2_048) int prefillTokens,
+      @ForAll @IntRange(min = 0, max = 4) int adapters,
+      @ForAll @IntRange(min = 0, max = 3) int decodeEfficiencyTier,
+      @ForAll boolean tensorParallel,
+      @ForAll @IntRange(min = 0, max = 20_000) int k) {
+    // tier 0: one attention rate; the others make decode attention compute-bound at long contexts, so
+    // that compute and memory cross within the stretch
+    double[] tiers = {0, 0.02, 0.005, 0.001};
+    RooflineParams params = RooflineParams.defaults()
+        .with(new double[] {tiers[decodeEfficiencyTier]}, "decode_attention_flops_efficiency");
+    RooflinePerfModel model = new RooflinePerfModel(PROFILES.model("llama-3.1-8b"), PROFILES.gpu("h100-sxm-80gb"),
+        tensorParallel ? 2 : 1, params);
+    StepShape first = new StepShape();
+    if (prefillTokens > 0) {
+      first.addSequence(prefillTokens, 100, false, true, true, adapters > 0);
+    }
+    for (int i = 0; i < decodes; i++) {
+      first.addSequence(1, context + i, true, true, false, i < adapters);
+    }
+    first.distinctAdapters = adapters;
+    first.adapterRankSum = 16L * adapters;
+    DecodeStretch stretch = model.decodeStretch(first);
+    DecodeStretch stepped = new PerfModel() {
+      @Override
+      public long stepNs(StepShape step) {
+        return model.stepNs(step);
+      }
+
+      @Override
+      public long adapterLoadFromCpuNs(int rank, int slotRank) {
+        return 0;
+      }
+
+      @Override
+      public long adapterLoadFromStorageNs(int rank) {
+        return 0;
+      }
+    }.decodeStretch(first);
+
+    StepShape step = first.copy();
+    long exact = 0;
+    for (int i = 0; i < k; i++) {
+      long ns = model.stepNs(step);
+      assertThat(stretch.stepNs(i)).as("step %d", i).isEqualTo(ns);
+      assertThat(stepped.stepNs(i)).as("step %d by default", i).isEqualTo(ns);
+      exact += ns;
+      step.decodeContextTokens += decodes;
+      step.kvReadTokens += decodes;
+    }
+    double closed = stretch.sumNs(k);
+    assertThat(stepped.sumNs(k)).isEqualTo((double) exact);
+    // doubles sum k values of ~1e7 ns: allow their rounding beside the truncation
+    double slack = 1e-12 * closed * Math.max(1, k);
+    assertThat(closed).isGreaterThanOrEqualTo(exact - slack).isLessThan(exact + k + slack + 1e-9);
+
+    // the steps that end within a budget: as many as the sum allows, and no more
+    double budget = closed * 0.6180339887;
+    long within = stretch.stepsWithin(k, budget);
+    assertThat(stretch.sumNs(within)).isLessThanOrEqualTo(budget);
+    if (within < k) {
+      assertThat(stretch.sumNs(within + 1)).isGreaterThan(budget);
+    }
+    long withinByLoop = stepped.stepsWithin(k, budget);
+    assertThat(Math.abs(withinByLoop - within)).isLessThanOrEqualTo(1 + k / 1_000_000);
+  }
+}
