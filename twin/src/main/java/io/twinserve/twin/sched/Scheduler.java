@@ -294,7 +294,9 @@ public final class Scheduler {
         n = s.decoding ? 1 : (int) Math.min(remaining, budget);
       }
       budget -= n;
-      blocks += blocksFor(s.computed + n) - s.blocks.size();
+      // a request admitted while its adapter loaded in the background may hold more blocks than this chunk
+      // needs (its first chunk got a larger budget): it needs none, and frees none for the others
+      blocks += Math.max(0, blocksFor(s.computed + n) - s.blocks.size());
     }
     // a sequence that finished while lazy leaves a stale entry here: skip it
     dueScratch.clear();
