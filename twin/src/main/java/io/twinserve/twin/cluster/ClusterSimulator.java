@@ -171,6 +171,8 @@ public final class ClusterSimulator {
     final long maxTtftNs;
     final int blockSize;
     final boolean prefixCaching;
+    /** Whether its router reads the replicas' prefill backlog (only the cache-aware router does). */
+    final boolean estimatesPrefill;
     long order;
     boolean deadlineScheduled;
     long calmSinceNs = -1;
@@ -187,6 +189,7 @@ public final class ClusterSimulator {
       this.maxTtftNs = (long) (spec.maxTtftMs() * 1e6);
       this.blockSize = spec.replica().blockSize();
       this.prefixCaching = spec.replica().prefixCaching();
+      this.estimatesPrefill = spec.router() instanceof RouterSpec.CacheAware;
       this.adapters = new AdapterIndex(spec.replica().maxAdapters(), spec.replica().maxAdapterRank(),
           namesDeployment ? "deployment " + spec.name() + ": " : "");
     }
@@ -221,9 +224,13 @@ public final class ClusterSimulator {
     private final Placement placement = new Placement(cluster.pools());
     private final List<DeploymentRun> deployments = new ArrayList<>();
     private final ClientGate[] clients;
-    /** Per source: when its armed send is due (MAX when none), its token, whether it may still send. */
+    /**
+     * Per source: when its armed send is due (MAX when none), the queue's sequence number of that send,
+     * whether it may still send, and its arrival event (one, queued again for every send).
+     */
     private final long[] armedNs;
     private final long[] armedToken;
+    private final Event.RequestArrived[] arrivals;
     private final boolean[] open;
     private final Replica.Ends ends = this::onRequestEnded;
     private final long window;
@@ -250,6 +257,10 @@ public final class ClusterSimulator {
       this.clients = new ClientGate[sources.size()];
       this.armedNs = new long[sources.size()];
       this.armedToken = new long[sources.size()];
+      this.arrivals = new Event.RequestArrived[sources.size()];
+      for (int i = 0; i < arrivals.length; i++) {
+        arrivals[i] = new Event.RequestArrived(i);
+      }
       this.open = new boolean[sources.size()];
     }
 
@@ -353,7 +364,7 @@ public final class ClusterSimulator {
       long t = client.nextSendNs();
       if (t < window && t < armedNs[source]) {
         armedNs[source] = t;
-        queue.schedule(t, new Event.RequestArrived(source, ++armedToken[source]));
+        armedToken[source] = queue.schedule(t, arrivals[source]);
       }
       if (open[source] && armedNs[source] == Long.MAX_VALUE && client.drained(window)) {
         open[source] = false;
@@ -367,7 +378,7 @@ public final class ClusterSimulator {
     }
 
     private void onRequestArrived(Event.RequestArrived e, long now) throws IOException {
-      if (e.token() != armedToken[e.source()]) {
+      if (queue.polledSequence() != armedToken[e.source()]) {
         return;
       }
       armedNs[e.source()] = Long.MAX_VALUE;
@@ -394,9 +405,11 @@ public final class ClusterSimulator {
         s.client(e.source());
         d.metrics.tallies.track(s, r.adapterId());
         replica.scheduler.enqueue(s);
-        int work = r.promptTokens() - (keys.length == 0 ? 0 : replica.cachedPrefixTokens(keys, r.promptTokens()));
-        s.estimatedPrefillTokens(work);
-        replica.pendingPrefillTokens += work;
+        if (d.estimatesPrefill) {
+          int work = r.promptTokens() - (keys.length == 0 ? 0 : replica.cachedPrefixTokens(keys, r.promptTokens()));
+          s.estimatedPrefillTokens(work);
+          replica.pendingPrefillTokens += work;
+        }
         replica.routed++;
         if (d.maxTtftNs != Long.MAX_VALUE) {
           // the server knows only when the request arrived, so its TTFT deadline counts from then
