@@ -47,20 +47,12 @@ final class BenchTwinCommand implements Callable<Integer> {
       description = "Runs per mode of each light-load scenario; the median is reported (default ${DEFAULT-VALUE}).")
   int repeat;
 
-  @Option(names = "--compare-legacy", description = "Instead: time main's single-replica loop against the one"
-      + " loop (stretches on), per grid and light-load scenario (temporary).")
-  boolean compareLegacy;
-
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     TwinBenchmark bench = new TwinBenchmark();
     out.printf(Locale.ROOT, "bench twin: JVM %s, max heap %,d MiB, %d cores, window %.0f s%n", Runtime.version(),
         Runtime.getRuntime().maxMemory() >> 20, Runtime.getRuntime().availableProcessors(), durationS);
-    if (compareLegacy) {
-      compareLegacy(out, bench);
-      return 0;
-    }
     // warm-up: the JIT compiles the hot loop before anything is timed
     bench.grid(Math.min(durationS, 600), true);
     bench.grid(Math.min(durationS, 600), false);
@@ -173,60 +165,5 @@ final class BenchTwinCommand implements Callable<Integer> {
       out.printf(Locale.ROOT, "heaviest peak heap        %,9d MiB (sum of heap pools' peaks)%n", peak >> 20);
     }
     return 0;
-  }
-
-  /** Main's loop against the one loop, in turns, best of {@code repeat} runs each per scenario (temporary). */
-  private void compareLegacy(PrintWriter out, TwinBenchmark bench) throws Exception {
-    for (int w = 0; w < 2; w++) {
-      for (int served : TwinBenchmark.SERVED) {
-        for (double[] rates : TwinBenchmark.RATES) {
-          bench.simulate(served, rates, Math.min(durationS, 600), true);
-          bench.simulate(served, rates, Math.min(durationS, 600), false);
-        }
-      }
-    }
-    int rounds = Math.max(1, repeat);
-    out.printf(Locale.ROOT, "main's loop vs the one loop, stretches on, best of %d runs each, in turns%n", rounds);
-    double legacyTotal = 0;
-    double oneTotal = 0;
-    int differ = 0;
-    List<Double> ratios = new java.util.ArrayList<>();
-    for (int light = 0; light < 2; light++) {
-      int[] servedList = light == 0 ? TwinBenchmark.SERVED : TwinBenchmark.LIGHT_SERVED;
-      double[][] rateList = light == 0 ? TwinBenchmark.RATES : TwinBenchmark.LIGHT_RATES;
-      out.println(light == 0 ? "grid:" : "light load:");
-      for (int served : servedList) {
-        for (double[] rates : rateList) {
-          double l = Double.MAX_VALUE;
-          double o = Double.MAX_VALUE;
-          TwinBenchmark.Compared lc = null;
-          TwinBenchmark.Compared oc = null;
-          for (int i = 0; i < rounds; i++) {
-            if (i % 2 == 0) {
-              lc = bench.simulate(served, rates, durationS, true);
-              oc = bench.simulate(served, rates, durationS, false);
-            } else {
-              oc = bench.simulate(served, rates, durationS, false);
-              lc = bench.simulate(served, rates, durationS, true);
-            }
-            l = Math.min(l, lc.ms());
-            o = Math.min(o, oc.ms());
-          }
-          boolean same = lc.summary().equals(oc.summary());
-          if (light == 0) {
-            legacyTotal += l;
-            oneTotal += o;
-            differ += same ? 0 : 1;
-            ratios.add(o / l);
-          }
-          out.printf(Locale.ROOT, "  %3d adapters %-24s %,9d steps  main %9.1f ms  one loop %9.1f ms  ratio %.3f%s%n",
-              served, Arrays.toString(rates), oc.summary().steps(), l, o, o / l, same ? "" : "  (summaries differ)");
-        }
-      }
-    }
-    double[] sorted = ratios.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-    out.printf(Locale.ROOT, "grid total: main %.1f ms, one loop %.1f ms, ratio %.3f (median scenario ratio %.3f);"
-        + " %d of %d summaries differ%n", legacyTotal, oneTotal, oneTotal / legacyTotal, sorted[sorted.length / 2],
-        differ, sorted.length);
   }
 }

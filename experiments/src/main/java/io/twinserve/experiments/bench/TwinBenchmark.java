@@ -106,27 +106,6 @@ public final class TwinBenchmark {
     return new Timing(served, rates, arrivals, (t2 - t1) / 1e6, (t1 - t0) / 1e6, summary);
   }
 
-  /** Simulation time (ms) and summary of one scenario with main's single-replica loop or the one loop (temporary). */
-  public record Compared(double ms, RunSummary summary) {}
-
-  /** Simulates one scenario, stretches on, with main's single-replica loop or the one loop (temporary). */
-  public Compared simulate(int served, double[] rates, double durationS, boolean legacy) throws IOException {
-    WorkloadSpec spec = WorkloadSpecs.parse(workloadYaml(served, rates, durationS), Path.of("bench"));
-    ResolvedReplica replica = replica(served);
-    try (WorkloadGenerator g = new WorkloadGenerator(spec, null)) {
-      Map<String, Integer> ranks = new HashMap<>();
-      for (Adapter a : g.adapters()) {
-        ranks.put(a.id(), a.rank());
-      }
-      RunOptions options = RunOptions.defaults().withWindowNs((long) (durationS * 1e9));
-      long t0 = System.nanoTime();
-      RunSummary summary = legacy
-          ? new io.twinserve.twin.sim.LegacyReplicaSimulator(replica, ranks).run(g, options).summary()
-          : new ReplicaSimulator(replica, ranks).run(g, options).summary();
-      return new Compared((System.nanoTime() - t0) / 1e6, summary);
-    }
-  }
-
   /** Every grid scenario, one hour each. */
   public List<Timing> grid(double durationS) throws IOException {
     return grid(durationS, true);
