@@ -11,8 +11,10 @@ import java.util.Objects;
  * session carries the session id and its turn index (0-based); otherwise {@code sessionId} is null and
  * {@code turnIndex} is {@link #NO_TURN}. {@code adapterId} null means the base model. Prefix block
  * hashes, when present, identify the prompt's blocks of {@code prefixBlockSize} tokens: the same hash at
- * the same position in two requests means the same cached prefix, as in the Mooncake trace. The array
- * is owned by the record and must not be modified.
+ * the same position in two requests means the same cached prefix, as in the Mooncake trace. Hashes
+ * beyond the prompt's blocks, where a trace has them (generated sessions), identify the blocks of the
+ * answer, which a later turn's prompt repeats. The array is owned by the record and must not be
+ * modified.
  */
 public record Request(
     long id,

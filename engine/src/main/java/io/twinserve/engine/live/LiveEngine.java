@@ -7,6 +7,8 @@ import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.engine.sample.Sampler;
 import io.twinserve.twin.adapters.AdapterCache;
 import io.twinserve.twin.kv.KvBlockManager;
+import io.twinserve.twin.replica.PrefixKeys;
+import io.twinserve.twin.replica.ReplicaCore;
 import io.twinserve.twin.sched.Scheduler;
 import io.twinserve.twin.sched.SchedulerConfig;
 import io.twinserve.twin.sched.Sequence;
@@ -117,7 +119,6 @@ public final class LiveEngine implements AutoCloseable {
     this.config = config;
     this.detokenizer = detokenizer;
     this.stopTokens = new HashSet<>(stopTokenIds);
-    this.kv = new KvBlockManager(backend.kvCacheTokens(), backend.blockSize(), config.prefixCaching());
     // real loads take real time inside the step; the cache only decides what moves where
     AdapterCache.LoadTimes instant = new AdapterCache.LoadTimes() {
       @Override
@@ -130,12 +131,15 @@ public final class LiveEngine implements AutoCloseable {
         return 0;
       }
     };
-    this.adapters = new AdapterCache(backend.adapterSlots(), config.maxCpuAdapters(), 0, instant);
     SchedulerConfig sc = new SchedulerConfig(config.maxNumSeqs(), config.maxNumBatchedTokens(),
         config.chunkedPrefill(), backend.blockSize(), backend.kvCacheTokens(), config.prefixCaching(),
         backend.adapterSlots(), config.maxCpuAdapters(), backend.maxAdapterRank(), config.maxModelLen(), false);
     this.schedulerConfig = sc;
-    this.scheduler = new Scheduler(sc, kv, adapters, 0, false);
+    // the twin's replica stack, every sequence visited every step (the backend needs each one's tokens)
+    ReplicaCore core = new ReplicaCore(sc, instant, false);
+    this.kv = core.kv();
+    this.adapters = core.adapters();
+    this.scheduler = core.scheduler();
     this.registry = new AdapterRegistry(backend.maxAdapterRank(), backend.adapterSlots());
     this.tiers = new AdapterTiers(backend, adapters, registry);
     this.thread = Thread.ofPlatform().name("twinserve-live-loop").daemon(true).start(this::loop);
@@ -196,8 +200,10 @@ public final class LiveEngine implements AutoCloseable {
       throw new IllegalArgumentException("prompt (" + prompt + " tokens) + max_tokens ("
           + request.sampling().maxTokens() + ") = " + total + " exceeds max_model_len " + config.maxModelLen());
     }
-    long blocksNeeded = (total + backend.blockSize() - 1) / backend.blockSize();
-    if (blocksNeeded > kv.totalBlocks()) {
+    // the twin's admission rule: a request the whole KV cache cannot hold would preempt itself forever
+    if (!scheduler.admissible(prompt, request.sampling().maxTokens())) {
+      long blocksNeeded = Math.max((total - 1L + backend.blockSize() - 1) / backend.blockSize(),
+          ((long) prompt + backend.blockSize() - 1) / backend.blockSize() + 1);
       throw new IllegalArgumentException("the request needs " + blocksNeeded * backend.blockSize()
           + " KV tokens but kv_cache_len is " + backend.kvCacheTokens());
     }
@@ -422,7 +428,7 @@ public final class LiveEngine implements AutoCloseable {
 
   private long[] blockHashes(int[] prompt, int adapter) {
     // chained hashes of full blocks, seeded by the adapter: K/V depend on the adapter's k and v projections
-    return PrefixHashes.of(prompt, backend.blockSize(), adapter);
+    return PrefixKeys.ofTokens(prompt, backend.blockSize(), adapter);
   }
 
   private void publishStats() {

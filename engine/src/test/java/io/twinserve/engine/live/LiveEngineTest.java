@@ -12,6 +12,7 @@ import io.twinserve.engine.model.ModelFiles;
 import io.twinserve.engine.model.Projection;
 import io.twinserve.engine.model.RandomModel;
 import io.twinserve.engine.sample.SamplingParams;
+import io.twinserve.twin.sched.Scheduler;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -315,6 +316,20 @@ class LiveEngineTest {
           null)).hasMessageContaining("adapter 'nope' is not registered");
       assertThatThrownBy(() -> engine.submit(new GenerationRequest(null, new int[30], SamplingParams.greedy(8), 0),
           null)).hasMessageContaining("exceeds max_model_len 32");
+    }
+  }
+
+  @Test
+  void refusesWhatTheTwinsAdmissionRuleRefuses() throws Exception {
+    // 8 blocks of 4 tokens: 29 prompt tokens take 8, leaving none for the first decode, so the twin refuses
+    // the request, and the engine, with the same rule, does too
+    assertThat(Scheduler.admissible(29, 2, 32, 4, 8)).isFalse();
+    assertThat(Scheduler.admissible(28, 4, 32, 4, 8)).isTrue();
+    try (ModelFiles files = ModelFiles.open(model);
+        CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(1, 1, 32, 4, 1));
+        LiveEngine engine = new LiveEngine(backend, LiveConfig.defaults(32), LETTERS, List.of())) {
+      assertThatThrownBy(() -> engine.submit(new GenerationRequest(null, new int[29], SamplingParams.greedy(2), 0),
+          null)).hasMessageContaining("KV tokens but kv_cache_len is 32");
     }
   }
 }

@@ -1,6 +1,7 @@
 package io.twinserve.experiments.validate;
 
 import io.twinserve.traces.Request;
+import io.twinserve.twin.sched.Scheduler;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -40,10 +41,12 @@ record ServedWorkload(List<Request> requests, String source, List<String> notes)
             + r.promptTokens() + " prompt + " + r.outputTokens() + " output tokens, above max_model_len "
             + settings.maxModelLen() + " of the profile's deployment");
       }
-      long blocks = (total + settings.blockSize() - 1) / settings.blockSize();
-      // the twin also wants a block beyond the prompt's free for its first decode
-      blocks = Math.max(blocks, (r.promptTokens() + settings.blockSize() - 1) / settings.blockSize() + 1);
-      if (blocks * settings.blockSize() > settings.kvCacheTokens()) {
+      // the twin's admission rule (and the live engine's): the whole cache holds the request by its last
+      // computed token, with a block beyond the prompt free for its first decode
+      long blocks = Math.max((total - 1 + settings.blockSize() - 1) / settings.blockSize(),
+          (r.promptTokens() + settings.blockSize() - 1) / settings.blockSize() + 1);
+      if (!Scheduler.admissible(r.promptTokens(), r.outputTokens(), settings.maxModelLen(), settings.blockSize(),
+          settings.kvCacheTokens() / settings.blockSize())) {
         throw new IllegalArgumentException("the workload " + source + ": request " + r.id() + " needs "
             + blocks * settings.blockSize() + " KV tokens, above kv_cache_len " + settings.kvCacheTokens()
             + " of the profile's deployment");

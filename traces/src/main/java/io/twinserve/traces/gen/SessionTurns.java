@@ -12,10 +12,11 @@ import java.util.function.Supplier;
  * Interleaves the turns of overlapping multi-turn sessions in arrival order.
  *
  * <p>Each turn's prompt is the session's whole context so far (earlier prompts and answers) plus a new
- * message. The prompt's blocks of {@code block_size} tokens get chained hashes that depend only on the
- * session and the block's position, so a later turn repeats the hashes of every full block of the
- * earlier context and a prefix cache can reuse them. A partial last block gets a hash of its own (it
- * differs from the full block it later becomes), as Mooncake's {@code hash_ids} do.
+ * message. The turn's blocks of {@code block_size} tokens, its prompt's and then its answer's, get
+ * chained hashes that depend only on the session and the block's position, so a later turn repeats the
+ * hashes of every full block of the earlier context, answers included, and a prefix cache can reuse
+ * them (a serving engine caches the blocks it generates, too). A partial last block gets a hash of its
+ * own (it differs from the full block it later becomes), as Mooncake's {@code hash_ids} do.
  */
 final class SessionTurns {
   private static final long NOT_FETCHED = Long.MIN_VALUE;
@@ -104,8 +105,10 @@ final class SessionTurns {
       prompt = (int) total;
     }
     int blockSize = spec.blockSize();
-    int full = prompt / blockSize;
-    int partial = prompt % blockSize;
+    // the hashes run on over the answer: the next turn's prompt repeats it, so its blocks can be cached
+    int tokens = prompt + output;
+    int full = tokens / blockSize;
+    int partial = tokens % blockSize;
     s.extendHashes(full);
     long[] hashes = Arrays.copyOf(s.hashes, full + (partial > 0 ? 1 : 0));
     if (partial > 0) {

@@ -55,14 +55,16 @@ public final class TraceStats {
     if (hashes.length > 0) {
       blockSize = r.prefixBlockSize();
       boolean prefixContinues = true;
-      for (long h : hashes) {
-        boolean seen = seenBlocks.addAndCheck(h);
+      // the prompt's blocks only: hashes past them describe the answer
+      int promptBlocks = (int) Math.min(hashes.length, ((long) r.promptTokens() + blockSize - 1) / blockSize);
+      for (int i = 0; i < promptBlocks; i++) {
+        boolean seen = seenBlocks.addAndCheck(hashes[i]);
         prefixContinues &= seen;
         if (prefixContinues) {
           reusedBlocks++;
         }
       }
-      blocks += hashes.length;
+      blocks += promptBlocks;
     }
   }
 

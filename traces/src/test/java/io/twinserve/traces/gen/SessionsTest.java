@@ -46,7 +46,8 @@ class SessionsTest {
         Request t = turns.get(k);
         assertThat(t.turnIndex()).isEqualTo(k);
         assertThat(t.prefixBlockSize()).isEqualTo(16);
-        assertThat(t.prefixHashes()).hasSize((t.promptTokens() + 15) / 16);
+        assertThat(t.prefixHashes()).as("the prompt's blocks and its answer's")
+            .hasSize((t.promptTokens() + t.outputTokens() + 15) / 16);
         if (k > 0) {
           Request prev = turns.get(k - 1);
           multiTurn++;
@@ -66,7 +67,7 @@ class SessionsTest {
   /** The full-block hashes of a session come from its longest prompt, which covers all others. */
   private static long[] expectedFullBlocks(List<Request> turns, int k) {
     Request longest = turns.get(turns.size() - 1);
-    return Arrays.copyOf(longest.prefixHashes(), longest.promptTokens() / 16);
+    return Arrays.copyOf(longest.prefixHashes(), (longest.promptTokens() + longest.outputTokens()) / 16);
   }
 
   @Test
@@ -75,8 +76,8 @@ class SessionsTest {
     for (List<Request> turns : bySession(rs).values()) {
       for (int k = 1; k < turns.size(); k++) {
         Request prev = turns.get(k - 1);
-        if (prev.promptTokens() % 16 != 0) {
-          int partialIndex = prev.promptTokens() / 16;
+        if (prev.totalTokens() % 16 != 0) {
+          int partialIndex = prev.totalTokens() / 16;
           long partial = prev.prefixHashes()[partialIndex];
           assertThat(turns.get(k).prefixHashes()[partialIndex]).isNotEqualTo(partial);
         }

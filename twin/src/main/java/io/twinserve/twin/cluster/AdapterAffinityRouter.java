@@ -25,7 +25,7 @@ final class AdapterAffinityRouter implements Router {
     Replica best = null;
     long bestLoad = Long.MAX_VALUE;
     for (Replica r : routable) {
-      if (adapter < r.knownAdapters && r.adapters.isResident(adapter) && r.outstanding() < bestLoad) {
+      if (adapter < r.core.knownAdapters() && r.adapters.isResident(adapter) && r.outstanding() < bestLoad) {
         best = r;
         bestLoad = r.outstanding();
       }

@@ -6,21 +6,25 @@ import io.twinserve.traces.gen.ThinkTimes;
 import io.twinserve.traces.gen.WorkloadGenerator;
 import io.twinserve.traces.spec.ClientSpec;
 import io.twinserve.twin.client.ClientGate;
+import io.twinserve.twin.deploy.DeploymentSpec;
+import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.metrics.ClientSummary;
 import io.twinserve.twin.metrics.RequestRecord;
 import io.twinserve.twin.metrics.RequestTallies;
 import io.twinserve.twin.metrics.RunSummary;
+import io.twinserve.twin.replica.AdapterIndex;
+import io.twinserve.twin.replica.PrefixKeys;
 import io.twinserve.twin.sched.QuietSteps;
-import io.twinserve.twin.sched.SchedulerConfig;
+import io.twinserve.twin.sched.Scheduler;
 import io.twinserve.twin.sched.Sequence;
-import io.twinserve.twin.sim.PrefixBlocks;
 import io.twinserve.twin.sim.RunOptions;
+import io.twinserve.twin.sim.RunResult;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Simulates a cluster on a virtual clock: traffic sources feed deployments, each deployment's router
@@ -39,9 +43,14 @@ import java.util.Map;
  * the arrival (the send): the server knows nothing of the client's wait.
  */
 public final class ClusterSimulator {
+  private static final long[] NO_KEYS = new long[0];
+
   private final ResolvedCluster cluster;
+  private final boolean lazyDecodes;
   private final boolean decodeStretches;
-  private final java.util.concurrent.atomic.LongAdder bulkSteps = new java.util.concurrent.atomic.LongAdder();
+  /** Whether error messages name the deployment (a single replica's run has none to name). */
+  private final boolean namesDeployments;
+  private final LongAdder bulkSteps = new LongAdder();
 
   public ClusterSimulator(ResolvedCluster cluster) {
     this(cluster, true);
@@ -52,8 +61,20 @@ public final class ClusterSimulator {
    *     them (exact; false steps one by one, for comparison)
    */
   public ClusterSimulator(ResolvedCluster cluster, boolean decodeStretches) {
+    this(cluster, true, decodeStretches, true);
+  }
+
+  /**
+   * @param lazyDecodes let steady steps count decoding sequences in bulk (exact; false visits every
+   *     sequence every step, for comparison)
+   * @param decodeStretches run quiet steady steps in bulk (exact; needs {@code lazyDecodes})
+   */
+  private ClusterSimulator(ResolvedCluster cluster, boolean lazyDecodes, boolean decodeStretches,
+      boolean namesDeployments) {
     this.cluster = cluster;
-    this.decodeStretches = decodeStretches;
+    this.lazyDecodes = lazyDecodes;
+    this.decodeStretches = decodeStretches && lazyDecodes;
+    this.namesDeployments = namesDeployments;
   }
 
   /**
@@ -100,7 +121,41 @@ public final class ClusterSimulator {
   }
 
   public ClusterResult run(List<Traffic> traffic, RunOptions options) throws IOException {
-    return new Run(traffic, options).run();
+    Run run = new Run(traffic, null, options);
+    return run.finish(run.loop());
+  }
+
+  /**
+   * A single replica's run: the same loop on a cluster of that one replica (no router choice, no TTFT
+   * deadline, no autoscaler), summarized as a single replica's run.
+   *
+   * @param client the requests to send; it is told when each ends
+   * @param adapterRanks rank of each adapter the workload uses (others get the options' default rank)
+   * @param lazyDecodes let steady steps count decoding sequences in bulk (exact; false visits every
+   *     sequence every step, for comparison)
+   * @param decodeStretches run quiet steady steps in bulk (exact; false steps one by one; needs {@code
+   *     lazyDecodes})
+   * @param bulkSteps counts the steps completed in bulk
+   */
+  public static RunResult runReplica(ResolvedReplica replica, ClientGate client, Map<String, Integer> adapterRanks,
+      boolean lazyDecodes, boolean decodeStretches, LongAdder bulkSteps, RunOptions options) throws IOException {
+    ClusterSimulator simulator = new ClusterSimulator(oneReplica(replica), lazyDecodes, decodeStretches, false);
+    Run run = simulator.new Run(List.of(new Traffic(0, null, adapterRanks)), new ClientGate[] {client}, options);
+    RunResult result = run.replicaResult(run.loop());
+    bulkSteps.add(simulator.bulkSteps());
+    return result;
+  }
+
+  /** A cluster of one pool that holds exactly one replica of {@code replica}, always up. */
+  private static ResolvedCluster oneReplica(ResolvedReplica replica) {
+    DeploymentSpec d = replica.spec();
+    PoolSpec pool = new PoolSpec("replica", replica.gpu().name(), d.replica().tp(), 1, 0.0);
+    ClusterDeploymentSpec deployment = new ClusterDeploymentSpec(d.name(), d.model(), d.replica(), d.perfModel(),
+        List.of(pool.name()), ReplicaBounds.of(1), new RouterSpec.RoundRobin(), new AutoscalerSpec.Fixed(),
+        Double.POSITIVE_INFINITY, d.starvationBoundS());
+    ClusterSpec spec = new ClusterSpec(d.name(), List.of(pool), List.of(deployment), null);
+    return new ResolvedCluster(spec, List.of(new ResolvedCluster.Pool(0, pool, replica.gpu(), null)),
+        List.of(new ResolvedCluster.Deployment(0, deployment, List.of(new ResolvedCluster.PoolOption(0, replica)))));
   }
 
   /** A deployment's state during a run. */
@@ -111,12 +166,13 @@ public final class ClusterSimulator {
     final DeploymentMetrics metrics;
     final List<Replica> replicas = new ArrayList<>();
     final List<Replica> routable = new ArrayList<>();
-    final Map<String, Integer> adapterIndex = new HashMap<>();
-    final int[][] ranks = {new int[16]};
+    final AdapterIndex adapters;
     final DeadlineQueue deadlines = new DeadlineQueue();
     final long maxTtftNs;
     final int blockSize;
     final boolean prefixCaching;
+    /** Whether its router reads the replicas' prefill backlog (only the cache-aware router does). */
+    final boolean estimatesPrefill;
     long order;
     boolean deadlineScheduled;
     long calmSinceNs = -1;
@@ -125,7 +181,7 @@ public final class ClusterSimulator {
     int scaleUpsRefused;
     long coldStartNs;
 
-    DeploymentRun(ResolvedCluster.Deployment d, RunOptions options) {
+    DeploymentRun(ResolvedCluster.Deployment d, RunOptions options, boolean namesDeployment) {
       this.resolved = d;
       this.spec = d.spec();
       this.router = Router.of(spec.router());
@@ -133,6 +189,9 @@ public final class ClusterSimulator {
       this.maxTtftNs = (long) (spec.maxTtftMs() * 1e6);
       this.blockSize = spec.replica().blockSize();
       this.prefixCaching = spec.replica().prefixCaching();
+      this.estimatesPrefill = spec.router() instanceof RouterSpec.CacheAware;
+      this.adapters = new AdapterIndex(spec.replica().maxAdapters(), spec.replica().maxAdapterRank(),
+          namesDeployment ? "deployment " + spec.name() + ": " : "");
     }
 
     int starting() {
@@ -165,32 +224,48 @@ public final class ClusterSimulator {
     private final Placement placement = new Placement(cluster.pools());
     private final List<DeploymentRun> deployments = new ArrayList<>();
     private final ClientGate[] clients;
-    /** Per source: when its armed send is due (MAX when none), its token, whether it may still send. */
+    /**
+     * Per source: when its armed send is due (MAX when none), the queue's sequence number of that send,
+     * whether it may still send, and its arrival event (one, queued again for every send).
+     */
     private final long[] armedNs;
     private final long[] armedToken;
+    private final Event.RequestArrived[] arrivals;
     private final boolean[] open;
     private final Replica.Ends ends = this::onRequestEnded;
     private final long window;
+    private final ClientGate[] gates;
+    /** When the run stopped because its starvation was settled, or -1. */
+    private long stoppedNs = -1;
+    /** The end of the last step completed within a decode stretch (the clock lags it until the next event). */
+    private long clockNs;
     private int nextReplicaId;
     private int openSources;
     private long lastArrival;
 
-    Run(List<Traffic> sources, RunOptions options) {
+    /** @param gates each source's client, or null to build them from the sources */
+    Run(List<Traffic> sources, ClientGate[] gates, RunOptions options) {
       this.sources = sources;
+      this.gates = gates;
       this.options = options;
       this.window = options.windowNs() == null ? Long.MAX_VALUE : options.windowNs();
       for (ResolvedCluster.Deployment d : cluster.deployments()) {
-        DeploymentRun dr = new DeploymentRun(d, options);
+        DeploymentRun dr = new DeploymentRun(d, options, namesDeployments);
         dr.metrics.window(window);
         deployments.add(dr);
       }
       this.clients = new ClientGate[sources.size()];
       this.armedNs = new long[sources.size()];
       this.armedToken = new long[sources.size()];
+      this.arrivals = new Event.RequestArrived[sources.size()];
+      for (int i = 0; i < arrivals.length; i++) {
+        arrivals[i] = new Event.RequestArrived(i);
+      }
       this.open = new boolean[sources.size()];
     }
 
-    ClusterResult run() throws IOException {
+    /** Runs the loop to its end; returns the clock then. */
+    long loop() throws IOException {
       // before the first ticks are scheduled: a tick only follows while traffic may still come
       openSources = sources.size();
       for (DeploymentRun d : deployments) {
@@ -208,7 +283,7 @@ public final class ClusterSimulator {
         }
       }
       for (int i = 0; i < sources.size(); i++) {
-        clients[i] = sources.get(i).gate();
+        clients[i] = gates != null ? gates[i] : sources.get(i).gate();
         if (clients[i].active()) {
           deployments.get(sources.get(i).deployment()).metrics.tallies.reportClient(true);
         }
@@ -236,8 +311,37 @@ public final class ClusterSimulator {
           case Event.ReplicaWoken w -> onReplicaWoken(w.replica(), now);
           case Event.AutoscalerTicked t -> onAutoscalerTicked(deployments.get(t.deployment()), now);
         }
+        if (stoppedNs >= 0) {
+          return stoppedNs;
+        }
       }
-      return finish(queue.now());
+      // a decode stretch may have completed steps after the last event taken
+      return Math.max(queue.now(), clockNs);
+    }
+
+    /**
+     * The first instant a run of quiet steps must not reach when the run stops on starvation: the next
+     * checkpoint of any deployment (checked until the window ends, {@code now} being the clock).
+     */
+    private long starvationLimitNs(long now) {
+      if (!options.stopWhenStarving() || now >= window) {
+        return Long.MAX_VALUE;
+      }
+      long limit = Long.MAX_VALUE;
+      for (DeploymentRun d : deployments) {
+        limit = Math.min(limit, d.metrics.tallies.nextStarvationCheckNs(window));
+      }
+      return limit;
+    }
+
+    /** Whether every deployment's starvation is settled (see {@link RunOptions#stopWhenStarving()}). */
+    private boolean starvationSettled(long now) {
+      for (DeploymentRun d : deployments) {
+        if (!d.metrics.tallies.starvationSettled(now, window)) {
+          return false;
+        }
+      }
+      return true;
     }
 
     private boolean allIdle() {
@@ -260,7 +364,7 @@ public final class ClusterSimulator {
       long t = client.nextSendNs();
       if (t < window && t < armedNs[source]) {
         armedNs[source] = t;
-        queue.schedule(t, new Event.RequestArrived(source, ++armedToken[source]));
+        armedToken[source] = queue.schedule(t, arrivals[source]);
       }
       if (open[source] && armedNs[source] == Long.MAX_VALUE && client.drained(window)) {
         open[source] = false;
@@ -274,7 +378,7 @@ public final class ClusterSimulator {
     }
 
     private void onRequestArrived(Event.RequestArrived e, long now) throws IOException {
-      if (e.token() != armedToken[e.source()]) {
+      if (queue.polledSequence() != armedToken[e.source()]) {
         return;
       }
       armedNs[e.source()] = Long.MAX_VALUE;
@@ -283,39 +387,37 @@ public final class ClusterSimulator {
       ClientGate client = clients[e.source()];
       Request r = client.take();
       lastArrival = Math.max(lastArrival, now);
-      int adapter = adapterOf(d, r, source);
+      int adapter = d.adapters.indexOf(r, source.adapterRanks(),
+          source.defaultAdapterRank() != null ? source.defaultAdapterRank() : options.defaultAdapterRank());
       d.metrics.observe(now);
       d.metrics.tallies.arrived(r);
-      long[] hashes = d.prefixCaching ? PrefixBlocks.of(r, d.blockSize) : new long[0];
-      Replica replica = d.router.route(r, adapter, hashes, d.routable);
-      SchedulerConfig c = replica.resolved.scheduler();
-      long total = (long) r.promptTokens() + r.outputTokens();
-      long maxBlocks = replica.kv.totalBlocks();
-      // as in a single-replica run: a request must fit the model and the whole KV cache, or it is refused
-      if (total > c.maxModelLen() || (r.promptTokens() + c.blockSize() - 1) / c.blockSize() + 1 > maxBlocks
-          || (total - 1 + c.blockSize() - 1) / c.blockSize() > maxBlocks) {
+      long[] keys = d.prefixCaching ? PrefixKeys.of(r, d.blockSize, adapter) : NO_KEYS;
+      Replica replica = d.router.route(r, adapter, keys, d.routable);
+      // the replica learns of every adapter the deployment has met, the refused request's too
+      replica.core.knowAdapters(d.adapters.size(), options.preloadAdapters());
+      if (!replica.core.admissible(r.promptTokens(), r.outputTokens())) {
         d.metrics.tallies.rejected(r, now, client.intendedNs());
         client.ended(now);
       } else {
-        if (replica.knownAdapters < d.adapterIndex.size()) {
-          replica.knownAdapters = d.adapterIndex.size();
-          replica.adapters.ensureAdapters(replica.knownAdapters, options.preloadAdapters());
-        }
-        Sequence s = new Sequence(r.id(), d.order++, now, adapter, adapter < 0 ? 0 : d.ranks[0][adapter],
-            r.promptTokens(), r.outputTokens(), hashes);
+        Sequence s = new Sequence(r.id(), d.order++, now, adapter, d.adapters.rank(adapter), r.promptTokens(),
+            r.outputTokens(), keys);
         s.intendedNs(client.intendedNs());
         s.client(e.source());
-        // the server knows only when the request arrived, so its TTFT deadline counts from then
-        s.deadlineNs(now + d.maxTtftNs);
         d.metrics.tallies.track(s, r.adapterId());
         replica.scheduler.enqueue(s);
-        int work = r.promptTokens() - (hashes.length == 0 ? 0 : replica.cachedPrefixTokens(hashes, r.promptTokens()));
-        s.estimatedPrefillTokens(work);
-        replica.pendingPrefillTokens += work;
+        if (d.estimatesPrefill) {
+          int work = r.promptTokens() - (keys.length == 0 ? 0 : replica.cachedPrefixTokens(keys, r.promptTokens()));
+          s.estimatedPrefillTokens(work);
+          replica.pendingPrefillTokens += work;
+        }
         replica.routed++;
-        d.deadlines.add(s, replica);
-        if (!d.deadlineScheduled) {
-          scheduleDeadline(d, now);
+        if (d.maxTtftNs != Long.MAX_VALUE) {
+          // the server knows only when the request arrived, so its TTFT deadline counts from then
+          s.deadlineNs(now + d.maxTtftNs);
+          d.deadlines.add(s, replica);
+          if (!d.deadlineScheduled) {
+            scheduleDeadline(d, now);
+          }
         }
         d.metrics.refresh(replica);
         wake(replica, now);
@@ -323,44 +425,23 @@ public final class ClusterSimulator {
       arm(e.source());
     }
 
-    private int adapterOf(DeploymentRun d, Request r, Traffic source) {
-      String id = r.adapterId();
-      if (id == null) {
-        return -1;
-      }
-      Integer known = d.adapterIndex.get(id);
-      if (known != null) {
-        return known;
-      }
-      int maxRank = d.spec.replica().maxAdapterRank();
-      int rank = source.adapterRanks().getOrDefault(id,
-          source.defaultAdapterRank() != null ? source.defaultAdapterRank() : options.defaultAdapterRank());
-      if (d.spec.replica().maxAdapters() == 0) {
-        throw new IllegalArgumentException("deployment " + d.spec.name() + ": request " + r.id() + " uses adapter " + id
-            + " but replica.max_adapters is 0 (LoRA disabled)");
-      }
-      if (rank > maxRank) {
-        throw new IllegalArgumentException("deployment " + d.spec.name() + ": adapter " + id + " has rank " + rank
-            + ", above max_adapter_rank " + maxRank + "; raise replica.max_adapter_rank");
-      }
-      int index = d.adapterIndex.size();
-      d.adapterIndex.put(id, index);
-      if (index >= d.ranks[0].length) {
-        d.ranks[0] = java.util.Arrays.copyOf(d.ranks[0], d.ranks[0].length * 2);
-      }
-      d.ranks[0][index] = rank;
-      return index;
-    }
-
+    /**
+     * Has an idle replica plan now. One waiting for a background adapter load plans now too, rather than
+     * at the load's end: what arrived may not need that adapter.
+     */
     private void wake(Replica r, long now) {
-      if (!r.stepping && !r.wakePending && r.state != Replica.State.STOPPED) {
-        r.wakePending = true;
-        queue.schedule(now, new Event.ReplicaWoken(r));
+      if (!r.stepping && now < r.wakeAtNs && r.state != Replica.State.STOPPED) {
+        r.wakeAtNs = now;
+        queue.schedule(now, r.woken);
       }
     }
 
     private void onReplicaWoken(Replica r, long now) {
-      r.wakePending = false;
+      if (now != r.wakeAtNs) {
+        // superseded by an earlier wake-up
+        return;
+      }
+      r.wakeAtNs = Long.MAX_VALUE;
       if (!r.stepping && r.state != Replica.State.STOPPED) {
         plan(r, now);
       }
@@ -371,13 +452,19 @@ public final class ClusterSimulator {
       d.metrics.observe(now);
       r.scheduler.complete(now, r);
       r.stepping = false;
-      // a request whose deadline passed during this step, in a chunk of a longer prefill, leaves now: its
-      // deadline event skipped it while the step was under way
-      List<Sequence> batch = r.scheduler.batch();
-      for (int i = 0; i < batch.size(); i++) {
-        Sequence s = batch.get(i);
-        if (s.firstTokenNs() < 0 && !s.timedOut() && s.deadlineNs() <= now) {
-          r.scheduler.expire(s, now, r);
+      if (options.stopWhenStarving() && now < window && starvationSettled(now)) {
+        stoppedNs = now;
+        return;
+      }
+      if (d.maxTtftNs != Long.MAX_VALUE) {
+        // a request whose deadline passed during this step, in a chunk of a longer prefill, leaves now: its
+        // deadline event skipped it while the step was under way
+        List<Sequence> batch = r.scheduler.batch();
+        for (int i = 0; i < batch.size(); i++) {
+          Sequence s = batch.get(i);
+          if (s.firstTokenNs() < 0 && !s.timedOut() && s.deadlineNs() <= now) {
+            r.scheduler.expire(s, now, r);
+          }
         }
       }
       plan(r, now);
@@ -406,12 +493,15 @@ public final class ClusterSimulator {
               now = r.quiet.lastEndNs;
               continue replan;
             }
+            if (stoppedNs >= 0) {
+              return;
+            }
             end = r.quiet.endNs();
           }
-          queue.schedule(end, new Event.StepCompleted(r));
+          queue.schedule(end, r.stepCompleted);
         } else if (r.scheduler.nextAdapterReadyNs() != Long.MAX_VALUE) {
-          r.wakePending = true;
-          queue.schedule(Math.max(now, r.scheduler.nextAdapterReadyNs()), new Event.ReplicaWoken(r));
+          r.wakeAtNs = Math.max(now, r.scheduler.nextAdapterReadyNs());
+          queue.schedule(r.wakeAtNs, r.woken);
         } else if (r.state == Replica.State.DRAINING && r.scheduler.isIdle()) {
           stop(d, r, now);
         }
@@ -424,9 +514,10 @@ public final class ClusterSimulator {
      * Runs the quiet steps of the decode stretch that {@code r}'s step planned at {@code now}, ending at
      * {@code end}, opens: in bulk ({@link io.twinserve.twin.sched.Scheduler#runQuiet}) while each ends before
      * the queue's next event (so nothing could have changed them), the window's end (unless draining) and
-     * the deployment's next timeline sample, then one by one up to the next event. Returns false when the
-     * replica must plan afresh at {@code r.quiet.lastEndNs}; otherwise its planned step ends at {@code
-     * r.quiet.endNs()}, to be scheduled.
+     * the deployment's next timeline sample and (when the run stops on starvation) the next starvation
+     * checkpoint, then one by one up to the next event. Returns false when the replica must plan afresh at
+     * {@code r.quiet.lastEndNs}; otherwise its planned step ends at {@code r.quiet.endNs()}, to be
+     * scheduled, unless the run stopped in the stretch (its starvation settled: {@code stoppedNs} set).
      */
     private boolean runStretch(DeploymentRun d, Replica r, long now, long end) {
       QuietSteps q = r.quiet;
@@ -434,11 +525,12 @@ public final class ClusterSimulator {
       long bound = queue.isEmpty() ? Long.MAX_VALUE : queue.peekTime();
       long windowLimit = options.drain() || window == Long.MAX_VALUE ? Long.MAX_VALUE : window + 1;
       while (end < bound && end < windowLimit && !r.scheduler.finishDue()) {
-        q.limitNs = Math.min(Math.min(bound, windowLimit), d.metrics.quietLimitNs());
+        q.limitNs = Math.min(Math.min(bound, windowLimit), Math.min(d.metrics.quietLimitNs(), starvationLimitNs(now)));
         if (end < q.limitNs) {
           r.scheduler.runQuiet(q, r);
           if (q.completed > 0) {
             now = q.lastEndNs;
+            clockNs = Math.max(clockNs, now);
             d.metrics.observeQuiet(r, now, q.usedBlockNs);
             r.steps += q.planned;
             r.busyNs += q.plannedNs;
@@ -457,6 +549,12 @@ public final class ClusterSimulator {
         r.scheduler.completeQuiet(end, r);
         r.stepping = false;
         now = end;
+        clockNs = Math.max(clockNs, now);
+        if (options.stopWhenStarving() && now < window && starvationSettled(now)) {
+          stoppedNs = now;
+          q.close();
+          return true;
+        }
         if (!r.scheduler.planQuiet(now)) {
           q.lastEndNs = now;
           q.close();
@@ -577,7 +675,7 @@ public final class ClusterSimulator {
       d.routable.remove(victim);
       victim.state = Replica.State.DRAINING;
       d.scaleDowns++;
-      if (!victim.stepping && !victim.wakePending) {
+      if (!victim.stepping && victim.wakeAtNs == Long.MAX_VALUE) {
         plan(victim, now);
       }
     }
@@ -597,8 +695,8 @@ public final class ClusterSimulator {
       if (slot == null) {
         return null;
       }
-      Replica r = new Replica(nextReplicaId++, d.replicas.size(), d.resolved.index(), slot, now, d.ranks,
-          d.metrics.tallies, ends);
+      Replica r = new Replica(nextReplicaId++, d.replicas.size(), d.resolved.index(), slot, now, d.adapters,
+          lazyDecodes, d.metrics.tallies, ends);
       r.state = Replica.State.STARTING;
       d.replicas.add(r);
       return r;
@@ -622,8 +720,39 @@ public final class ClusterSimulator {
       d.metrics.replicasChanged(-1);
     }
 
-    private ClusterResult finish(long now) throws IOException {
-      long windowNs = options.windowNs() != null ? options.windowNs() : Math.max(now, Math.max(lastArrival, 1));
+    /** The measured window: the options', or the time stopped, or (without one) until the last request. */
+    private long windowNs(long now) {
+      return stoppedNs >= 0 ? stoppedNs
+          : options.windowNs() != null ? options.windowNs() : Math.max(now, Math.max(lastArrival, 1));
+    }
+
+    /** The run of a cluster of one replica as a single replica's run. */
+    RunResult replicaResult(long now) throws IOException {
+      long windowNs = windowNs(now);
+      DeploymentRun d = deployments.get(0);
+      Replica r = d.replicas.get(0);
+      bulkSteps.add(r.quiet.totalCompleted);
+      r.scheduler.materialize();
+      d.metrics.observe(Math.max(now, windowNs));
+      RequestTallies.Figures f = d.metrics.tallies.figures(windowNs,
+          r.scheduler.countWaitingSince(now - d.metrics.tallies.starvationBoundNs()));
+      List<RunSummary.Sample> timeline = new ArrayList<>();
+      for (ClusterSummary.Sample x : d.metrics.timeline()) {
+        timeline.add(new RunSummary.Sample(x.timeS(), x.waiting(), (int) x.running(), x.kvUsage()));
+      }
+      Scheduler s = r.scheduler;
+      RunSummary summary = new RunSummary(f.windowS(), f.arrived(), f.finished(), f.rejected(), f.timedOut(),
+          f.unfinished(), f.offered(), f.achieved(), f.starving(), f.starvedRequests(), f.starvationBoundS(),
+          f.ttft(), f.ttftFromIntended(), f.itl(), f.e2e(), f.queueWait(),
+          s.queriedPromptTokens() == 0 ? 0 : round((double) s.cachedPromptTokens() / s.queriedPromptTokens()),
+          r.adapters.loads(), r.adapters.storageLoads(), round(r.adapters.loadNs() / 1e9), s.preemptions(), r.steps,
+          d.metrics.meanWaiting(), d.metrics.maxWaiting(), d.metrics.meanRunning(), d.metrics.meanKvUsage(d.replicas),
+          RunSummary.Memory.of(r.resolved.memory()), List.copyOf(timeline), clients[0].summary(windowNs));
+      return new RunResult(summary, d.metrics.tallies.records(), stoppedNs);
+    }
+
+    ClusterResult finish(long now) throws IOException {
+      long windowNs = windowNs(now);
       long end = Math.max(now, windowNs);
       List<ClusterSummary.DeploymentSummary> out = new ArrayList<>();
       Map<String, List<RequestRecord>> records = new LinkedHashMap<>();

@@ -11,10 +11,11 @@ sealed interface Event {
   int phase();
 
   /**
-   * Traffic source {@code source}'s client sends its next request, which arrives. {@code token} tells a
-   * current send from one the client brought forward since (a closed-loop user ready earlier).
+   * Traffic source {@code source}'s client sends its next request, which arrives. One per source, queued
+   * again for each send; the queue's sequence number tells a current send from one the client brought
+   * forward since (a closed-loop user ready earlier).
    */
-  record RequestArrived(int source, long token) implements Event {
+  record RequestArrived(int source) implements Event {
     @Override
     public int phase() {
       return 0;

@@ -16,8 +16,11 @@ final class EventQueue {
   private int size;
   private long sequence;
   private long now;
+  private long polledSequence = -1;
+  private static final long SEQUENCE_MASK = (1L << 56) - 1;
 
-  void schedule(long timeNs, Event event) {
+  /** Queues {@code event} at {@code timeNs}; returns its sequence number ({@link #polledSequence} when taken). */
+  long schedule(long timeNs, Event event) {
     if (timeNs < now) {
       throw new IllegalStateException("event " + event + " scheduled at " + timeNs + " ns, before the clock ("
           + now + " ns)");
@@ -43,6 +46,7 @@ final class EventQueue {
     times[i] = timeNs;
     keys[i] = key;
     events[i] = event;
+    return sequence - 1;
   }
 
   boolean isEmpty() {
@@ -58,6 +62,7 @@ final class EventQueue {
   Event poll() {
     Event top = events[0];
     now = times[0];
+    polledSequence = keys[0] & SEQUENCE_MASK;
     size--;
     long t = times[size];
     long k = keys[size];
@@ -85,6 +90,11 @@ final class EventQueue {
       events[i] = e;
     }
     return top;
+  }
+
+  /** The sequence number of the event {@link #poll} took last. */
+  long polledSequence() {
+    return polledSequence;
   }
 
   long now() {

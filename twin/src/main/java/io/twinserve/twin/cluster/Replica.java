@@ -5,6 +5,8 @@ import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.kv.KvBlockManager;
 import io.twinserve.twin.perf.StepShape;
 import io.twinserve.twin.metrics.TimeIntegral;
+import io.twinserve.twin.replica.AdapterIndex;
+import io.twinserve.twin.replica.ReplicaCore;
 import io.twinserve.twin.sched.QuietSteps;
 import io.twinserve.twin.sched.Scheduler;
 import io.twinserve.twin.sched.SchedulerConfig;
@@ -12,8 +14,8 @@ import io.twinserve.twin.sched.Sequence;
 import io.twinserve.twin.sched.StepListener;
 
 /**
- * One replica of a deployment in a cluster run: its scheduler, KV manager and adapter cache (the twin
- * core's, unchanged), where it runs, its life cycle and the load figures routers read. It relays the
+ * One replica of a deployment in a cluster run: its {@link ReplicaCore} (scheduler, KV manager and
+ * adapter cache), where it runs, its life cycle and the load figures routers read. It relays the
  * scheduler's step events to its deployment's metrics, keeping its own prefill backlog on the way.
  */
 final class Replica implements StepListener {
@@ -25,6 +27,7 @@ final class Replica implements StepListener {
   final int deployment;
   final Placement.Slot slot;
   final ResolvedReplica resolved;
+  final ReplicaCore core;
   final Scheduler scheduler;
   final KvBlockManager kv;
   final AdapterCache adapters;
@@ -32,6 +35,9 @@ final class Replica implements StepListener {
   final double decodeNsPerSequence;
   private final StepListener metrics;
   private final Ends ends;
+  /** This replica's events, made once: a step or a wake-up allocates nothing. */
+  final Event.StepCompleted stepCompleted = new Event.StepCompleted(this);
+  final Event.ReplicaWoken woken = new Event.ReplicaWoken(this);
 
   /** Told when a request leaves a replica, finished or timed out (its client may send the next). */
   interface Ends {
@@ -43,8 +49,8 @@ final class Replica implements StepListener {
   long readyNs = -1;
   long stoppedNs = -1;
   boolean stepping;
-  boolean wakePending;
-  int knownAdapters;
+  /** When its pending wake-up is due (Long.MAX_VALUE: none). */
+  long wakeAtNs = Long.MAX_VALUE;
   /** Prefill tokens (prompt minus the prefix cached here at routing) of requests without a first token yet. */
   long pendingPrefillTokens;
   long routed;
@@ -62,8 +68,8 @@ final class Replica implements StepListener {
   /** The decode stretch of the planned step, when it opens one. */
   final QuietSteps quiet;
 
-  Replica(int id, int indexInDeployment, int deployment, Placement.Slot slot, long allocatedNs, int[][] ranks,
-      StepListener metrics, Ends ends) {
+  Replica(int id, int indexInDeployment, int deployment, Placement.Slot slot, long allocatedNs,
+      AdapterIndex adapterIndex, boolean lazyDecodes, StepListener metrics, Ends ends) {
     this.id = id;
     this.indexInDeployment = indexInDeployment;
     this.deployment = deployment;
@@ -72,20 +78,11 @@ final class Replica implements StepListener {
     this.allocatedNs = allocatedNs;
     this.metrics = metrics;
     this.ends = ends;
+    this.core = ReplicaCore.simulated(resolved, adapterIndex, lazyDecodes);
+    this.scheduler = core.scheduler();
+    this.kv = core.kv();
+    this.adapters = core.adapters();
     SchedulerConfig c = resolved.scheduler();
-    this.adapters = new AdapterCache(c.maxAdapters(), c.maxCpuAdapters(), 16, new AdapterCache.LoadTimes() {
-      @Override
-      public long fromCpuNs(int adapter) {
-        return resolved.perf().adapterLoadFromCpuNs(ranks[0][adapter], c.maxAdapterRank());
-      }
-
-      @Override
-      public long fromStorageNs(int adapter) {
-        return resolved.perf().adapterLoadFromStorageNs(ranks[0][adapter]);
-      }
-    });
-    this.kv = new KvBlockManager(c.kvCacheTokens(), c.blockSize(), c.prefixCaching());
-    this.scheduler = new Scheduler(c, kv, adapters, 16);
     this.quiet = new QuietSteps(resolved.perf());
     // the price of one token of a full-budget prefill chunk: what the cache-aware router's estimates use
     StepShape chunk = new StepShape();
@@ -114,9 +111,7 @@ final class Replica implements StepListener {
 
   /** Tokens of this prompt whose K/V this replica holds (its prefix cache). */
   int cachedPrefixTokens(long[] blockHashes, int promptTokens) {
-    int blockSize = kv.blockSize();
-    int usable = Math.min(blockHashes.length, Math.max(0, (promptTokens - 1) / blockSize));
-    return kv.cachedPrefix(blockHashes, usable) * blockSize;
+    return core.cachedPrefixTokens(blockHashes, promptTokens);
   }
 
   /**

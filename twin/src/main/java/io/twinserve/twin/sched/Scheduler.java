@@ -90,6 +90,25 @@ public final class Scheduler {
     this.batchAdapterList = new int[Math.max(1, config.maxAdapters())];
   }
 
+  /**
+   * Whether a request of these lengths can ever be served here: the one admission rule of the simulator
+   * and the live engine. It must fit {@code max_model_len}, and the whole KV cache must hold it by its last
+   * computed token (prompt + output - 1) and hold its prompt with a block to spare for its first decode;
+   * otherwise it would preempt itself once the cache is full and never finish.
+   */
+  public boolean admissible(int promptTokens, int outputTokens) {
+    return admissible(promptTokens, outputTokens, config.maxModelLen(), config.blockSize(), kv.totalBlocks());
+  }
+
+  /** {@link #admissible(int, int)} for a replica of these limits, before one is built. */
+  public static boolean admissible(int promptTokens, int outputTokens, int maxModelLen, int blockSize,
+      long kvBlocks) {
+    long total = (long) promptTokens + outputTokens;
+    return total <= maxModelLen
+        && ((long) promptTokens + blockSize - 1) / blockSize + 1 <= kvBlocks
+        && (total - 1 + blockSize - 1) / blockSize <= kvBlocks;
+  }
+
   /** A request arrives and waits. */
   public void enqueue(Sequence s) {
     if (s.adapter >= batchAdapters.length) {
@@ -161,7 +180,12 @@ public final class Scheduler {
     syncLoadNs = 0;
     nextAdapterReadyNs = Long.MAX_VALUE;
     steadyPlanned = lazyCount > 0 && steadyFeasible(nowNs);
-    if (!steadyPlanned) {
+    if (steadyPlanned) {
+      // lazy decoders at a block boundary filled a block last step: cached now, as a visited one's was then
+      for (Sequence s : boundaryScratch) {
+        registerFull(s, s.lazyComputed0 + (steadySteps - s.lazyBaseStep));
+      }
+    } else {
       materialize();
     }
     int budget = config.maxNumBatchedTokens();
@@ -270,7 +294,9 @@ public final class Scheduler {
         n = s.decoding ? 1 : (int) Math.min(remaining, budget);
       }
       budget -= n;
-      blocks += blocksFor(s.computed + n) - s.blocks.size();
+      // a request admitted while its adapter loaded in the background may hold more blocks than this chunk
+      // needs (its first chunk got a larger budget): it needs none, and frees none for the others
+      blocks += Math.max(0, blocksFor(s.computed + n) - s.blocks.size());
     }
     // a sequence that finished while lazy leaves a stale entry here: skip it
     dueScratch.clear();
@@ -305,6 +331,20 @@ public final class Scheduler {
       kv.allocate(need, s.blocks);
     }
     return n;
+  }
+
+  /**
+   * Puts the sequence's blocks that are full of computed tokens into the prefix cache under their keys,
+   * generated tokens' blocks too (the next turn of a conversation repeats them), as vLLM does.
+   */
+  private void registerFull(Sequence s, long computed) {
+    if (s.registeredBlocks < s.hashedBlocks) {
+      int full = (int) Math.min(s.hashedBlocks, computed / config.blockSize());
+      while (s.registeredBlocks < full) {
+        kv.register(s.blocks.get(s.registeredBlocks), s.blockHashes[s.registeredBlocks]);
+        s.registeredBlocks++;
+      }
+    }
   }
 
   private static boolean takeStart(Sequence s) {
@@ -446,12 +486,8 @@ public final class Scheduler {
     for (int i = 0; i < batch.size(); i++) {
       Sequence s = batch.get(i);
       s.computed += s.chunk;
-      if (s.registeredBlocks < s.hashedBlocks) {
-        int full = Math.min(s.hashedBlocks, s.computed / config.blockSize());
-        while (s.registeredBlocks < full) {
-          kv.register(s.blocks.get(s.registeredBlocks), s.blockHashes[s.registeredBlocks]);
-          s.registeredBlocks++;
-        }
+      if (!s.decoding) {
+        registerFull(s, s.computed);
       }
       if (!s.decoding) {
         if (s.computed < s.prefillTarget()) {
@@ -497,6 +533,12 @@ public final class Scheduler {
           finished = finish(s, endNs, finished);
         }
       }
+    }
+    // decoders' filled blocks after every prefill chunk's: the order a lazy decoder, registered at the next
+    // plan, also has (a turn's answer and the next turn's prompt may fill one key in one step)
+    for (int i = 0; i < batch.size(); i++) {
+      Sequence s = batch.get(i);
+      registerFull(s, s.computed);
     }
     if (sameGapTokens > 0) {
       listener.onTokens(endNs - stepStartNs, sameGapTokens);
@@ -603,6 +645,10 @@ public final class Scheduler {
     }
     if (boundaryScratch.size() > kv.freeBlocks()) {
       return false;
+    }
+    // their last blocks filled in the step just completed: cached now, as plan() caches them
+    for (Sequence s : boundaryScratch) {
+      registerFull(s, s.lazyComputed0 + (steadySteps - s.lazyBaseStep));
     }
     for (Sequence s : boundaryScratch) {
       kv.allocate(1, s.blocks);
@@ -728,6 +774,7 @@ public final class Scheduler {
     long steps = steadySteps - s.lazyBaseStep;
     s.computed = (int) (s.lazyComputed0 + steps);
     s.generated = (int) (s.lazyGenerated0 + steps);
+    registerFull(s, s.computed);
     if (steps > 0) {
       s.lastTokenNs = lastTokenNs;
     }

@@ -65,7 +65,8 @@ public final class Sequence {
 
   /**
    * @param order FCFS position (arrival order)
-   * @param blockHashes chained hashes of the prompt's full KV blocks (may be empty)
+   * @param blockHashes prefix-cache keys of its KV blocks, the prompt's and those its answer will fill where
+   *     they are known (may be empty); see {@code PrefixKeys}
    */
   public Sequence(long requestId, long order, long arrivalNs, int adapter, int rank, int promptTokens,
       int outputTokens, long[] blockHashes) {

@@ -9,7 +9,7 @@ import io.twinserve.twin.metrics.ClientSummary;
 import io.twinserve.twin.metrics.RequestRecord;
 import io.twinserve.twin.metrics.RequestRecord.Outcome;
 import io.twinserve.twin.profile.Profiles;
-import io.twinserve.twin.sim.ReplicaSimulator;
+import io.twinserve.twin.sim.ReferenceReplicaLoop;
 import io.twinserve.twin.sim.RunOptions;
 import io.twinserve.twin.sim.RunResult;
 import java.io.IOException;
@@ -52,7 +52,7 @@ class ClusterClientTest {
     RunOptions options = RunOptions.defaults().withRecordRequests(true).withDrain(true).withWindowNs(40_000_000_000L);
     String workload = OVERLOAD.formatted(client);
     WorkloadGenerator g1 = ClusterTestSupport.workload(workload);
-    RunResult expected = new ReplicaSimulator(single, ClusterTestSupport.ranks(g1)).run(g1, options);
+    RunResult expected = new ReferenceReplicaLoop(single, ClusterTestSupport.ranks(g1)).run(g1, options);
     ClusterResult actual = ClusterTestSupport.run(oneReplica(1.0e12), ClusterTestSupport.workload(workload), options);
 
     assertThat(expected.summary().client().waited()).as("the client holds requests back").isPositive();

@@ -9,7 +9,7 @@ import io.twinserve.twin.deploy.Deployments;
 import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.metrics.RequestRecord;
 import io.twinserve.twin.profile.Profiles;
-import io.twinserve.twin.sim.ReplicaSimulator;
+import io.twinserve.twin.sim.ReferenceReplicaLoop;
 import io.twinserve.twin.sim.RunOptions;
 import io.twinserve.twin.sim.RunResult;
 import java.io.IOException;
@@ -60,7 +60,7 @@ class ClusterRunLengthTest {
 
   private static RunResult singleRun(String workload, RunOptions options) throws IOException {
     WorkloadGenerator g = ClusterTestSupport.workload(workload);
-    return new ReplicaSimulator(single(), ClusterTestSupport.ranks(g)).run(g, options);
+    return new ReferenceReplicaLoop(single(), ClusterTestSupport.ranks(g)).run(g, options);
   }
 
   @Test

@@ -8,7 +8,7 @@ import io.twinserve.twin.deploy.Deployments;
 import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.metrics.RequestRecord;
 import io.twinserve.twin.profile.Profiles;
-import io.twinserve.twin.sim.ReplicaSimulator;
+import io.twinserve.twin.sim.ReferenceReplicaLoop;
 import io.twinserve.twin.sim.RunOptions;
 import io.twinserve.twin.sim.RunResult;
 import java.nio.file.Path;
@@ -33,7 +33,7 @@ class ClusterSimulatorTest {
         """.formatted(replica));
     RunOptions options = RunOptions.defaults().withRecordRequests(true).withDrain(true).withWindowNs(200_000_000_000L);
     WorkloadGenerator g1 = ClusterTestSupport.workload(ClusterTestSupport.CHAT);
-    RunResult expected = new ReplicaSimulator(single, ClusterTestSupport.ranks(g1)).run(g1, options);
+    RunResult expected = new ReferenceReplicaLoop(single, ClusterTestSupport.ranks(g1)).run(g1, options);
     ClusterResult actual = ClusterTestSupport.run(cluster, ClusterTestSupport.workload(ClusterTestSupport.CHAT), options);
 
     List<RequestRecord> records = actual.requests().get("d");

@@ -2,6 +2,7 @@ package io.twinserve.twin.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.twinserve.twin.replica.AdapterIndex;
 import io.twinserve.twin.sched.Sequence;
 import io.twinserve.twin.sched.StepListener;
 import java.io.IOException;
@@ -28,7 +29,7 @@ class DeadlineQueueTest {
     };
     Replica[] out = new Replica[n];
     for (int i = 0; i < n; i++) {
-      out[i] = new Replica(i, i, 0, new Placement.Slot(option, 0), 0, new int[][] {new int[16]}, ignore,
+      out[i] = new Replica(i, i, 0, new Placement.Slot(option, 0), 0, new AdapterIndex(2, 64, ""), true, ignore,
           (s, t) -> {});
     }
     return out;

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 class EventQueueTest {
 
   private static Event arrival(long id) {
-    return new Event.RequestArrived((int) id, 0);
+    return new Event.RequestArrived((int) id);
   }
 
   private static List<Event> drain(EventQueue q) {

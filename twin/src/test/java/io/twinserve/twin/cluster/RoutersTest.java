@@ -5,7 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.twinserve.traces.Request;
 import io.twinserve.twin.sched.Sequence;
 import io.twinserve.twin.sched.StepListener;
-import io.twinserve.twin.sim.PrefixBlocks;
+import io.twinserve.twin.replica.AdapterIndex;
+import io.twinserve.twin.replica.PrefixKeys;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -43,7 +44,7 @@ class RoutersTest {
   private static List<Replica> readyReplicas(int n) {
     List<Replica> out = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      Replica r = new Replica(i, i, 0, new Placement.Slot(option, 0), 0, new int[][] {new int[16]}, IGNORE,
+      Replica r = new Replica(i, i, 0, new Placement.Slot(option, 0), 0, new AdapterIndex(2, 64, ""), true, IGNORE,
           (s, t) -> {});
       r.state = Replica.State.READY;
       out.add(r);
@@ -168,8 +169,7 @@ class RoutersTest {
   private static List<Replica> replicasWithAdapterOn(int n, int holder) {
     List<Replica> replicas = readyReplicas(n);
     for (Replica r : replicas) {
-      r.knownAdapters = 1;
-      r.adapters.ensureAdapters(1, true);
+      r.core.knowAdapters(1, true);
     }
     Replica h = replicas.get(holder);
     h.adapters.acquire(0, 0);
@@ -208,8 +208,7 @@ class RoutersTest {
     load(replicas.get(0), 2, 200);
     load(replicas.get(2), 1, 200);
     for (Replica r : replicas) {
-      r.knownAdapters = 2;
-      r.adapters.ensureAdapters(2, true);
+      r.core.knowAdapters(2, true);
     }
     Router router = new AdapterAffinityRouter(8);
 
@@ -235,7 +234,7 @@ class RoutersTest {
 
   /** Runs a one-token request's prefill on the replica, leaving its prompt's blocks in the prefix cache. */
   private static void servePrefill(Replica r, Request request) {
-    long[] blocks = PrefixBlocks.of(request, BLOCK);
+    long[] blocks = PrefixKeys.of(request, BLOCK, -1);
     Sequence s = new Sequence(request.id(), request.id(), 0, -1, 0, request.promptTokens(),
         request.outputTokens(), blocks);
     // as the simulator does at routing: the backlog counts what this replica would compute
@@ -255,7 +254,7 @@ class RoutersTest {
     long[] turn1Hashes = java.util.Arrays.copyOf(turn0, 80);
     System.arraycopy(traceHashes(16, 8), 0, turn1Hashes, 64, 16);
     Request turn1 = sessionTurn(2, 1, 80 * BLOCK, turn1Hashes);
-    long[] blocks = PrefixBlocks.of(turn1, BLOCK);
+    long[] blocks = PrefixKeys.of(turn1, BLOCK, -1);
     for (Replica r : replicas) {
       load(r, 2, 300);
     }
@@ -277,7 +276,7 @@ class RoutersTest {
     long[] turn0 = traceHashes(64, 11);
     servePrefill(holder, sessionTurn(1, 0, 64 * BLOCK, turn0));
     Request turn1 = sessionTurn(2, 1, 64 * BLOCK + 100, turn0);
-    long[] blocks = PrefixBlocks.of(turn1, BLOCK);
+    long[] blocks = PrefixKeys.of(turn1, BLOCK, -1);
     load(holder, 40, 2000);
     Router router = new CacheAwareRouter();
 
