@@ -13,6 +13,8 @@ final class AdapterQueues {
   private ArrayDeque<Sequence>[] queues;
   private int[] heap;
   private int[] position;
+  // each non-empty queue's head's arrival order (the heap's key), kept beside the heap for cheap comparisons
+  private long[] headOrder;
   private int heapSize;
   private long size;
 
@@ -22,6 +24,7 @@ final class AdapterQueues {
     queues = new ArrayDeque[n];
     heap = new int[n];
     position = new int[n];
+    headOrder = new long[n];
     Arrays.fill(position, -1);
   }
 
@@ -56,6 +59,7 @@ final class AdapterQueues {
     d.addLast(s);
     size++;
     if (d.size() == 1) {
+      headOrder[q] = s.order;
       insert(q);
     }
   }
@@ -67,6 +71,7 @@ final class AdapterQueues {
     ArrayDeque<Sequence> d = queue(q);
     d.addFirst(s);
     size++;
+    headOrder[q] = s.order;
     if (d.size() == 1) {
       insert(q);
     } else {
@@ -93,9 +98,11 @@ final class AdapterQueues {
       throw new IllegalStateException("removing a request that is not the head of its queue");
     }
     size--;
-    if (queues[q].isEmpty()) {
+    Sequence next = queues[q].peekFirst();
+    if (next == null) {
       removeAt(position[q]);
     } else {
+      headOrder[q] = next.order;
       siftDown(position[q]);
     }
   }
@@ -126,6 +133,7 @@ final class AdapterQueues {
       int c = Math.max(n, queues.length * 2);
       queues = Arrays.copyOf(queues, c);
       heap = Arrays.copyOf(heap, c);
+      headOrder = Arrays.copyOf(headOrder, c);
       int old = position.length;
       position = Arrays.copyOf(position, c);
       Arrays.fill(position, old, c, -1);
@@ -133,7 +141,7 @@ final class AdapterQueues {
   }
 
   private long key(int q) {
-    return queues[q].peekFirst().order;
+    return headOrder[q];
   }
 
   private void insert(int q) {

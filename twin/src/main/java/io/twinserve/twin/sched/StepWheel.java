@@ -18,6 +18,8 @@ final class StepWheel {
   private final ToLongFunction<Sequence> key;
   private final PriorityQueue<Sequence> far;
   private int entries;
+  // the least key in far, or Long.MAX_VALUE when it is empty (saves peeking it every step)
+  private long farNext = Long.MAX_VALUE;
 
   @SuppressWarnings("unchecked")
   StepWheel(int size, ToLongFunction<Sequence> key) {
@@ -39,6 +41,7 @@ final class StepWheel {
       buckets[(int) (k & mask)].add(s);
     } else {
       far.add(s);
+      farNext = Math.min(farNext, k);
     }
   }
 
@@ -47,9 +50,12 @@ final class StepWheel {
    * later lap stay). Call for every step in turn.
    */
   void takeDue(long now, List<Sequence> out) {
-    while (!far.isEmpty() && key.applyAsLong(far.peek()) - now <= mask) {
-      Sequence s = far.poll();
-      buckets[(int) (key.applyAsLong(s) & mask)].add(s);
+    if (farNext - now <= mask) {
+      while (!far.isEmpty() && key.applyAsLong(far.peek()) - now <= mask) {
+        Sequence s = far.poll();
+        buckets[(int) (key.applyAsLong(s) & mask)].add(s);
+      }
+      farNext = far.isEmpty() ? Long.MAX_VALUE : key.applyAsLong(far.peek());
     }
     List<Sequence> bucket = buckets[(int) (now & mask)];
     if (bucket.isEmpty()) {
@@ -75,12 +81,12 @@ final class StepWheel {
    * none ahead to move into the wheel): a caller may then skip it.
    */
   boolean nothingAt(long now) {
-    return buckets[(int) (now & mask)].isEmpty() && (far.isEmpty() || key.applyAsLong(far.peek()) - now > mask);
+    return buckets[(int) (now & mask)].isEmpty() && farNext - now > mask;
   }
 
   /** Whether some sequence's key is {@code now}, without taking it (stale entries count). */
   boolean hasDue(long now) {
-    if (!far.isEmpty() && key.applyAsLong(far.peek()) == now) {
+    if (farNext == now) {
       return true;
     }
     List<Sequence> bucket = buckets[(int) (now & mask)];
@@ -100,6 +106,7 @@ final class StepWheel {
       b.clear();
     }
     far.clear();
+    farNext = Long.MAX_VALUE;
     entries = 0;
   }
 }
