@@ -186,7 +186,8 @@ public final class Scheduler {
     steadyPlanned = lazyCount > 0 && steadyFeasible(nowNs);
     if (steadyPlanned) {
       // lazy decoders at a block boundary filled a block last step: cached now, as a visited one's was then
-      for (Sequence s : boundaryScratch) {
+      for (int i = 0; i < boundaryScratch.size(); i++) {
+        Sequence s = boundaryScratch.get(i);
         registerFull(s, s.lazyComputed0 + (steadySteps - s.lazyBaseStep));
       }
     } else {
@@ -208,7 +209,8 @@ public final class Scheduler {
           addToBatch(s, n, takeStart(s));
         }
       }
-      for (Sequence s : boundaryScratch) {
+      for (int i = 0; i < boundaryScratch.size(); i++) {
+        Sequence s = boundaryScratch.get(i);
         kv.allocate(1, s.blocks);
         s.lazyBoundaryStep += config.blockSize();
         boundaries.add(s, steadySteps);
@@ -296,14 +298,8 @@ public final class Scheduler {
       // needs (its first chunk got a larger budget): it needs none, and frees none for the others
       blocks += Math.max(0, blocksFor(s.computed + n) - s.blocks.size());
     }
-    // a sequence that finished while lazy leaves a stale entry here: skip it
-    dueScratch.clear();
-    boundaries.takeDue(steadySteps, dueScratch);
-    for (Sequence s : dueScratch) {
-      if (s.lazy) {
-        boundaryScratch.add(s);
-      }
-    }
+    // (a sequence that finished while lazy leaves a stale entry there: takeDue drops it)
+    boundaries.takeDue(steadySteps, boundaryScratch);
     blocks += boundaryScratch.size();
     if (blocks > kv.freeBlocks()) {
       // the step runs plain; materialize() is about to clear the wheels
@@ -527,11 +523,10 @@ public final class Scheduler {
       sameGapTokens += lazyCount;
       dueScratch.clear();
       finishes.takeDue(steadySteps, dueScratch);
-      for (Sequence s : dueScratch) {
-        if (s.lazy) {
-          leaveLazy(s, endNs);
-          finish(s, endNs);
-        }
+      for (int i = 0; i < dueScratch.size(); i++) {
+        Sequence s = dueScratch.get(i);
+        leaveLazy(s, endNs);
+        finish(s, endNs);
       }
     }
     // decoders' filled blocks after every prefill chunk's: the order a lazy decoder, registered at the next
@@ -546,8 +541,11 @@ public final class Scheduler {
     if (!finished.isEmpty()) {
       changes++;
       // release in running order: the order blocks return to the free list decides later evictions
-      finished.sort((a, b) -> Long.compare(a.runningOrder, b.runningOrder));
-      for (Sequence s : finished) {
+      if (finished.size() > 1) {
+        finished.sort((a, b) -> Long.compare(a.runningOrder, b.runningOrder));
+      }
+      for (int i = 0; i < finished.size(); i++) {
+        Sequence s = finished.get(i);
         kv.free(s.blocks);
         if (s.holdsAdapter) {
           adapters.release(s.adapter);
@@ -636,21 +634,17 @@ public final class Scheduler {
    * count with the rest, when they do not fit.
    */
   private boolean quietBoundaries() {
-    dueScratch.clear();
-    boundaries.takeDue(steadySteps, dueScratch);
-    for (Sequence s : dueScratch) {
-      if (s.lazy) {
-        boundaryScratch.add(s);
-      }
-    }
+    boundaries.takeDue(steadySteps, boundaryScratch);
     if (boundaryScratch.size() > kv.freeBlocks()) {
       return false;
     }
     // their last blocks filled in the step just completed: cached now, as plan() caches them
-    for (Sequence s : boundaryScratch) {
+    for (int i = 0; i < boundaryScratch.size(); i++) {
+      Sequence s = boundaryScratch.get(i);
       registerFull(s, s.lazyComputed0 + (steadySteps - s.lazyBaseStep));
     }
-    for (Sequence s : boundaryScratch) {
+    for (int i = 0; i < boundaryScratch.size(); i++) {
+      Sequence s = boundaryScratch.get(i);
       kv.allocate(1, s.blocks);
       s.lazyBoundaryStep += config.blockSize();
       boundaries.add(s, steadySteps);

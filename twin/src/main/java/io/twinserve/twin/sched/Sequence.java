@@ -35,6 +35,10 @@ public final class Sequence {
   boolean chunkStarts;
   /** Admitted while its adapter loads in the background: its first chunk has not run yet. */
   boolean awaitingFirstChunk;
+  // its adapter's waiting queue (see AdapterQueues)
+  Sequence prevWaiting;
+  Sequence nextWaiting;
+  boolean inWaiting;
   // the scheduler's running list and lazy-decoding bookkeeping (see Scheduler)
   Sequence prevRunning;
   Sequence nextRunning;

@@ -46,8 +46,8 @@ final class StepWheel {
   }
 
   /**
-   * Moves every sequence whose key is {@code now} into {@code out}, in insertion order (entries of a
-   * later lap stay). Call for every step in turn.
+   * Moves every sequence whose key is {@code now} and that is still lazy into {@code out}, in insertion
+   * order, and drops the stale ones (entries of a later lap stay). Call for every step in turn.
    */
   void takeDue(long now, List<Sequence> out) {
     if (farNext - now <= mask) {
@@ -65,7 +65,9 @@ final class StepWheel {
     for (int i = 0; i < bucket.size(); i++) {
       Sequence s = bucket.get(i);
       if (key.applyAsLong(s) == now) {
-        out.add(s);
+        if (s.lazy) {
+          out.add(s);
+        }
       } else {
         bucket.set(w++, s);
       }
