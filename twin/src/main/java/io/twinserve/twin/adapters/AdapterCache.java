@@ -26,6 +26,8 @@ public final class AdapterCache {
   private final LoadTimes loadTimes;
   private final int[] slotAdapter;
   private final int[] slotRefs;
+  // slots whose adapter some running sequence uses (slotRefs > 0); every other slot is replaceable
+  private int busySlots;
   private final long[] slotLastUse;
   private final long[] slotReadyNs;
   private int[] slotOf;
@@ -72,12 +74,7 @@ public final class AdapterCache {
 
   /** Whether a slot is free or holds an adapter no running sequence uses. */
   public boolean hasReplaceableSlot() {
-    for (int s = 0; s < gpuSlots; s++) {
-      if (slotAdapter[s] == NONE || slotRefs[s] == 0) {
-        return true;
-      }
-    }
-    return false;
+    return busySlots < gpuSlots;
   }
 
   /** Whether a sequence of this adapter can be scheduled now, possibly after loading it. */
@@ -110,7 +107,9 @@ public final class AdapterCache {
       slotOf[adapter] = s;
       slotReadyNs[s] = nowNs + duration;
     }
-    slotRefs[s]++;
+    if (slotRefs[s]++ == 0) {
+      busySlots++;
+    }
     slotLastUse[s] = tick;
     // every use refreshes the host copy too (vLLM touches its CPU LRU on each activation), so that an
     // adapter kept busy in a GPU slot is not the first to leave host memory once it leaves the GPU
@@ -126,7 +125,9 @@ public final class AdapterCache {
     if (s == NONE || slotRefs[s] == 0) {
       throw new IllegalStateException("adapter " + adapter + " released but not in use");
     }
-    slotRefs[s]--;
+    if (--slotRefs[s] == 0) {
+      busySlots--;
+    }
   }
 
   /**

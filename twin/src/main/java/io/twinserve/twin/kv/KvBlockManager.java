@@ -114,9 +114,8 @@ public final class KvBlockManager {
       int b = head;
       unlink(b);
       if (hashed[b]) {
-        if (cached.get(hash[b]) == b) {
-          cached.remove(hash[b]);
-        }
+        // a hashed block is the one its hash maps to: register() lets only the first writer in
+        cached.remove(hash[b]);
         hashed[b] = false;
       }
       refCount[b] = 1;
@@ -220,8 +219,17 @@ public final class KvBlockManager {
 
   /** A sequence's list of block ids. */
   public static final class BlockTable {
-    private int[] blocks = new int[8];
+    private int[] blocks;
     private int size;
+
+    public BlockTable() {
+      this(8);
+    }
+
+    /** @param capacity the blocks it is expected to hold (it grows past them) */
+    public BlockTable(int capacity) {
+      blocks = new int[Math.max(1, capacity)];
+    }
 
     void add(int b) {
       if (size == blocks.length) {

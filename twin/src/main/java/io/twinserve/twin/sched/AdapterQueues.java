@@ -1,27 +1,31 @@
 package io.twinserve.twin.sched;
 
-import java.util.ArrayDeque;
 import java.util.Arrays;
 
 /**
- * The waiting requests, one FIFO per adapter (index 0 is the base model) and an indexed min-heap of the
- * queues by the arrival order of their heads. The scheduler finds the earliest waiting request of any
+ * The waiting requests, one FIFO per adapter (index 0 is the base model, linked through its sequences)
+ * and an indexed min-heap of the queues by the arrival order of their heads. The scheduler finds the earliest waiting request of any
  * adapter, or of a given set of adapters, without scanning the whole queue: a step that admits k
  * requests costs O(k log A) for A adapters with waiting requests.
  */
 final class AdapterQueues {
-  private ArrayDeque<Sequence>[] queues;
+  // per queue: its first and last request (null when empty), linked through Sequence.prevWaiting/nextWaiting
+  private Sequence[] heads;
+  private Sequence[] tails;
   private int[] heap;
   private int[] position;
+  // each non-empty queue's head's arrival order (the heap's key), kept beside the heap for cheap comparisons
+  private long[] headOrder;
   private int heapSize;
   private long size;
 
-  @SuppressWarnings("unchecked")
   AdapterQueues(int adapters) {
     int n = adapters + 1;
-    queues = new ArrayDeque[n];
+    heads = new Sequence[n];
+    tails = new Sequence[n];
     heap = new int[n];
     position = new int[n];
+    headOrder = new long[n];
     Arrays.fill(position, -1);
   }
 
@@ -36,12 +40,10 @@ final class AdapterQueues {
   /** Requests waiting since {@code ns} or earlier (a full scan; for end-of-run statistics only). */
   long countArrivedBy(long ns) {
     long n = 0;
-    for (ArrayDeque<Sequence> d : queues) {
-      if (d != null) {
-        for (Sequence s : d) {
-          if (s.arrivalNs <= ns) {
-            n++;
-          }
+    for (Sequence head : heads) {
+      for (Sequence s = head; s != null; s = s.nextWaiting) {
+        if (s.arrivalNs <= ns) {
+          n++;
         }
       }
     }
@@ -52,11 +54,18 @@ final class AdapterQueues {
   void addLast(Sequence s) {
     int q = s.adapter + 1;
     ensure(q + 1);
-    ArrayDeque<Sequence> d = queue(q);
-    d.addLast(s);
+    s.inWaiting = true;
+    s.nextWaiting = null;
+    Sequence tail = tails[q];
+    s.prevWaiting = tail;
+    tails[q] = s;
     size++;
-    if (d.size() == 1) {
+    if (tail == null) {
+      heads[q] = s;
+      headOrder[q] = s.order;
       insert(q);
+    } else {
+      tail.nextWaiting = s;
     }
   }
 
@@ -64,38 +73,49 @@ final class AdapterQueues {
   void addFirst(Sequence s) {
     int q = s.adapter + 1;
     ensure(q + 1);
-    ArrayDeque<Sequence> d = queue(q);
-    d.addFirst(s);
+    s.inWaiting = true;
+    s.prevWaiting = null;
+    Sequence head = heads[q];
+    s.nextWaiting = head;
+    heads[q] = s;
+    headOrder[q] = s.order;
     size++;
-    if (d.size() == 1) {
+    if (head == null) {
+      tails[q] = s;
       insert(q);
     } else {
+      head.prevWaiting = s;
       siftUp(position[q]);
     }
   }
 
   /** The earliest waiting request of any adapter, or null. */
   Sequence peekEarliest() {
-    return heapSize == 0 ? null : queues[heap[0]].peekFirst();
+    return heapSize == 0 ? null : heads[heap[0]];
   }
 
   /** The head of one adapter's queue (adapter -1 is the base model), or null. */
   Sequence peek(int adapter) {
     int q = adapter + 1;
-    return q < queues.length && queues[q] != null ? queues[q].peekFirst() : null;
+    return q < heads.length ? heads[q] : null;
   }
 
   /** Removes the head of its adapter's queue; {@code s} must be that head. */
   void removeHead(Sequence s) {
     int q = s.adapter + 1;
-    Sequence head = queues[q].pollFirst();
-    if (head != s) {
+    if (heads[q] != s) {
       throw new IllegalStateException("removing a request that is not the head of its queue");
     }
+    Sequence next = s.nextWaiting;
+    unlinkFields(s);
+    heads[q] = next;
     size--;
-    if (queues[q].isEmpty()) {
+    if (next == null) {
+      tails[q] = null;
       removeAt(position[q]);
     } else {
+      next.prevWaiting = null;
+      headOrder[q] = next.order;
       siftDown(position[q]);
     }
   }
@@ -103,29 +123,37 @@ final class AdapterQueues {
   /** Removes a waiting request anywhere in its adapter's queue (a timeout; usually the head). */
   void remove(Sequence s) {
     int q = s.adapter + 1;
-    ArrayDeque<Sequence> d = queues[q];
-    if (d != null && d.peekFirst() == s) {
+    if (!s.inWaiting || q >= heads.length) {
+      throw new IllegalStateException("request " + s.requestId + " is not waiting");
+    }
+    if (heads[q] == s) {
       removeHead(s);
       return;
     }
-    if (d == null || !d.removeFirstOccurrence(s)) {
-      throw new IllegalStateException("request " + s.requestId + " is not waiting");
+    // not the head: the queue's key stays
+    s.prevWaiting.nextWaiting = s.nextWaiting;
+    if (s.nextWaiting != null) {
+      s.nextWaiting.prevWaiting = s.prevWaiting;
+    } else {
+      tails[q] = s.prevWaiting;
     }
+    unlinkFields(s);
     size--;
   }
 
-  private ArrayDeque<Sequence> queue(int q) {
-    if (queues[q] == null) {
-      queues[q] = new ArrayDeque<>();
-    }
-    return queues[q];
+  private static void unlinkFields(Sequence s) {
+    s.inWaiting = false;
+    s.prevWaiting = null;
+    s.nextWaiting = null;
   }
 
   private void ensure(int n) {
-    if (n > queues.length) {
-      int c = Math.max(n, queues.length * 2);
-      queues = Arrays.copyOf(queues, c);
+    if (n > heads.length) {
+      int c = Math.max(n, heads.length * 2);
+      heads = Arrays.copyOf(heads, c);
+      tails = Arrays.copyOf(tails, c);
       heap = Arrays.copyOf(heap, c);
+      headOrder = Arrays.copyOf(headOrder, c);
       int old = position.length;
       position = Arrays.copyOf(position, c);
       Arrays.fill(position, old, c, -1);
@@ -133,7 +161,7 @@ final class AdapterQueues {
   }
 
   private long key(int q) {
-    return queues[q].peekFirst().order;
+    return headOrder[q];
   }
 
   private void insert(int q) {

@@ -40,8 +40,11 @@ public final class Scheduler {
   private final List<Sequence> batch = new ArrayList<>();
   private final StepShape shape = new StepShape();
   private final boolean lazyAllowed;
+  // adapters of the planned step's visited members (batchAdapterList[0, marked)), flagged in batchAdapters;
+  // a steady step's lazy decoders' adapters are those with lazyAdapterRefs > 0, never flagged here
   private boolean[] batchAdapters;
   private int[] batchAdapterList;
+  private int marked;
   private long syncLoadNs;
   private long preemptions;
   private long cachedTokens;
@@ -64,12 +67,13 @@ public final class Scheduler {
   private long lazyComputedSum;
   private int lazyAdapterSeqs;
   private int[] lazyAdapterRefs;
-  private final List<Integer> lazyAdapters = new ArrayList<>();
+  private int lazyDistinctAdapters;
   private long lazyRankSum;
   private final StepWheel finishes = new StepWheel(1024, s -> s.lazyFinishStep);
   private final StepWheel boundaries;
   private final List<Sequence> boundaryScratch = new ArrayList<>();
   private final List<Sequence> dueScratch = new ArrayList<>();
+  private final List<Sequence> finished = new ArrayList<>();
 
   public Scheduler(SchedulerConfig config, KvBlockManager kv, AdapterCache adapters, int adapterCount) {
     this(config, kv, adapters, adapterCount, true);
@@ -182,21 +186,18 @@ public final class Scheduler {
     steadyPlanned = lazyCount > 0 && steadyFeasible(nowNs);
     if (steadyPlanned) {
       // lazy decoders at a block boundary filled a block last step: cached now, as a visited one's was then
-      for (Sequence s : boundaryScratch) {
+      for (int i = 0; i < boundaryScratch.size(); i++) {
+        Sequence s = boundaryScratch.get(i);
         registerFull(s, s.lazyComputed0 + (steadySteps - s.lazyBaseStep));
       }
     } else {
       materialize();
     }
     int budget = config.maxNumBatchedTokens();
-    int distinct = 0;
+    marked = 0;
     boolean preempted = false;
     if (steadyPlanned) {
-      for (Integer a : lazyAdapters) {
-        batchAdapters[a] = true;
-        batchAdapterList[distinct++] = a;
-      }
-      shape.distinctAdapters = distinct;
+      shape.distinctAdapters = lazyDistinctAdapters;
       shape.adapterRankSum = lazyRankSum;
       budget -= lazyCount;
       // sequences before the last lazy one in running order get all they ask for (checked); the rest
@@ -205,10 +206,11 @@ public final class Scheduler {
         int n = scheduleRunning(s, budget, nowNs);
         if (n > 0) {
           budget -= n;
-          distinct += addToBatch(s, n, takeStart(s));
+          addToBatch(s, n, takeStart(s));
         }
       }
-      for (Sequence s : boundaryScratch) {
+      for (int i = 0; i < boundaryScratch.size(); i++) {
+        Sequence s = boundaryScratch.get(i);
         kv.allocate(1, s.blocks);
         s.lazyBoundaryStep += config.blockSize();
         boundaries.add(s, steadySteps);
@@ -250,15 +252,13 @@ public final class Scheduler {
           kv.allocate(need, s.blocks);
         }
         budget -= n;
-        distinct += addToBatch(s, n, takeStart(s));
+        addToBatch(s, n, takeStart(s));
       }
     }
     if (!preempted) {
-      distinct += admit(budget, nowNs);
+      admit(budget, nowNs);
     }
-    for (int i = 0; i < distinct; i++) {
-      batchAdapters[batchAdapterList[i]] = false;
-    }
+    unmarkAdapters();
     countWaiting();
     stepOpen = shape.sequences > 0;
     return shape.sequences > 0 || nextAdapterReadyNs != Long.MAX_VALUE;
@@ -298,14 +298,8 @@ public final class Scheduler {
       // needs (its first chunk got a larger budget): it needs none, and frees none for the others
       blocks += Math.max(0, blocksFor(s.computed + n) - s.blocks.size());
     }
-    // a sequence that finished while lazy leaves a stale entry here: skip it
-    dueScratch.clear();
-    boundaries.takeDue(steadySteps, dueScratch);
-    for (Sequence s : dueScratch) {
-      if (s.lazy) {
-        boundaryScratch.add(s);
-      }
-    }
+    // (a sequence that finished while lazy leaves a stale entry there: takeDue drops it)
+    boundaries.takeDue(steadySteps, boundaryScratch);
     blocks += boundaryScratch.size();
     if (blocks > kv.freeBlocks()) {
       // the step runs plain; materialize() is about to clear the wheels
@@ -353,9 +347,8 @@ public final class Scheduler {
     return starts;
   }
 
-  /** Admits waiting requests first come, first served; returns the adapters it added to the batch. */
-  private int admit(int budget, long nowNs) {
-    int distinct = 0;
+  /** Admits waiting requests first come, first served. */
+  private void admit(int budget, long nowNs) {
     while (budget > 0 && running.size() < config.maxNumSeqs()) {
       Sequence s = nextCandidate();
       if (s == null) {
@@ -397,36 +390,39 @@ public final class Scheduler {
       }
       syncLoadNs += load;
       budget -= n;
-      distinct += addToBatch(s, n, true);
+      addToBatch(s, n, true);
     }
-    return distinct;
   }
 
-  /** Adds a sequence to the batch; returns 1 when its adapter is new to the batch. */
-  private int addToBatch(Sequence s, int n, boolean starts) {
+  /** Adds a sequence to the batch. */
+  private void addToBatch(Sequence s, int n, boolean starts) {
     s.chunk = n;
     s.chunkStarts = starts;
     s.batchStep = planned;
     batch.add(s);
-    return addToShape(s, n, starts);
+    addToShape(s, n, starts);
   }
 
-  /** Adds a batch member to the step's shape; returns 1 when its adapter is new to the batch. */
-  private int addToShape(Sequence s, int n, boolean starts) {
+  /** Adds a batch member to the step's shape, its adapter counted once (with the lazy ones' in a steady step). */
+  private void addToShape(Sequence s, int n, boolean starts) {
     boolean samples = s.decoding || s.computed + n >= s.prefillTarget();
     shape.addSequence(n, s.computed, s.decoding, samples, starts, s.adapter >= 0);
-    if (s.adapter >= 0 && !batchAdapters[s.adapter]) {
+    if (s.adapter >= 0 && !batchAdapters[s.adapter] && !(steadyPlanned && lazyAdapterRefs[s.adapter] > 0)) {
       batchAdapters[s.adapter] = true;
-      int d = shape.distinctAdapters;
-      if (d == batchAdapterList.length) {
-        batchAdapterList = Arrays.copyOf(batchAdapterList, d * 2);
+      if (marked == batchAdapterList.length) {
+        batchAdapterList = Arrays.copyOf(batchAdapterList, marked * 2);
       }
-      batchAdapterList[d] = s.adapter;
+      batchAdapterList[marked++] = s.adapter;
       shape.distinctAdapters++;
       shape.adapterRankSum += s.rank;
-      return 1;
     }
-    return 0;
+  }
+
+  private void unmarkAdapters() {
+    for (int i = 0; i < marked; i++) {
+      batchAdapters[batchAdapterList[i]] = false;
+    }
+    marked = 0;
   }
 
   /**
@@ -482,7 +478,7 @@ public final class Scheduler {
     stepOpen = false;
     boolean bulk = listener.acceptsBulkTokens();
     long sameGapTokens = 0;
-    List<Sequence> finished = null;
+    finished.clear();
     for (int i = 0; i < batch.size(); i++) {
       Sequence s = batch.get(i);
       s.computed += s.chunk;
@@ -496,7 +492,7 @@ public final class Scheduler {
         if (s.firstTokenNs < 0 && endNs > s.deadlineNs) {
           // its first token comes too late: the client has given up (408)
           s.timedOut = true;
-          finished = finish(s, endNs, finished);
+          finish(s, endNs);
           continue;
         }
         s.decoding = true;
@@ -517,7 +513,7 @@ public final class Scheduler {
       }
       s.lastTokenNs = endNs;
       if (s.generated >= s.outputTokens) {
-        finished = finish(s, endNs, finished);
+        finish(s, endNs);
       }
     }
     if (steadyPlanned) {
@@ -527,11 +523,10 @@ public final class Scheduler {
       sameGapTokens += lazyCount;
       dueScratch.clear();
       finishes.takeDue(steadySteps, dueScratch);
-      for (Sequence s : dueScratch) {
-        if (s.lazy) {
-          leaveLazy(s, endNs);
-          finished = finish(s, endNs, finished);
-        }
+      for (int i = 0; i < dueScratch.size(); i++) {
+        Sequence s = dueScratch.get(i);
+        leaveLazy(s, endNs);
+        finish(s, endNs);
       }
     }
     // decoders' filled blocks after every prefill chunk's: the order a lazy decoder, registered at the next
@@ -543,11 +538,14 @@ public final class Scheduler {
     if (sameGapTokens > 0) {
       listener.onTokens(endNs - stepStartNs, sameGapTokens);
     }
-    if (finished != null) {
+    if (!finished.isEmpty()) {
       changes++;
       // release in running order: the order blocks return to the free list decides later evictions
-      finished.sort((a, b) -> Long.compare(a.runningOrder, b.runningOrder));
-      for (Sequence s : finished) {
+      if (finished.size() > 1) {
+        finished.sort((a, b) -> Long.compare(a.runningOrder, b.runningOrder));
+      }
+      for (int i = 0; i < finished.size(); i++) {
+        Sequence s = finished.get(i);
         kv.free(s.blocks);
         if (s.holdsAdapter) {
           adapters.release(s.adapter);
@@ -636,21 +634,17 @@ public final class Scheduler {
    * count with the rest, when they do not fit.
    */
   private boolean quietBoundaries() {
-    dueScratch.clear();
-    boundaries.takeDue(steadySteps, dueScratch);
-    for (Sequence s : dueScratch) {
-      if (s.lazy) {
-        boundaryScratch.add(s);
-      }
-    }
+    boundaries.takeDue(steadySteps, boundaryScratch);
     if (boundaryScratch.size() > kv.freeBlocks()) {
       return false;
     }
     // their last blocks filled in the step just completed: cached now, as plan() caches them
-    for (Sequence s : boundaryScratch) {
+    for (int i = 0; i < boundaryScratch.size(); i++) {
+      Sequence s = boundaryScratch.get(i);
       registerFull(s, s.lazyComputed0 + (steadySteps - s.lazyBaseStep));
     }
-    for (Sequence s : boundaryScratch) {
+    for (int i = 0; i < boundaryScratch.size(); i++) {
+      Sequence s = boundaryScratch.get(i);
       kv.allocate(1, s.blocks);
       s.lazyBoundaryStep += config.blockSize();
       boundaries.add(s, steadySteps);
@@ -735,11 +729,9 @@ public final class Scheduler {
     }
   }
 
-  private static List<Sequence> finish(Sequence s, long endNs, List<Sequence> finished) {
+  private void finish(Sequence s, long endNs) {
     s.finishNs = endNs;
-    List<Sequence> out = finished == null ? new ArrayList<>() : finished;
-    out.add(s);
-    return out;
+    finished.add(s);
   }
 
   /** A decoding sequence stops being visited: from the next steady step its tokens are counted in bulk. */
@@ -760,7 +752,7 @@ public final class Scheduler {
     if (s.adapter >= 0) {
       lazyAdapterSeqs++;
       if (lazyAdapterRefs[s.adapter]++ == 0) {
-        lazyAdapters.add(s.adapter);
+        lazyDistinctAdapters++;
         lazyRankSum += s.rank;
       }
     }
@@ -784,7 +776,7 @@ public final class Scheduler {
     if (s.adapter >= 0) {
       lazyAdapterSeqs--;
       if (--lazyAdapterRefs[s.adapter] == 0) {
-        lazyAdapters.remove(Integer.valueOf(s.adapter));
+        lazyDistinctAdapters--;
         lazyRankSum -= s.rank;
       }
     }
@@ -859,13 +851,11 @@ public final class Scheduler {
   /** Recounts the planned step's shape from its batch (an eager step: every member is in the batch). */
   private void rebuildShape() {
     shape.clear();
-    int distinct = 0;
+    marked = 0;
     for (Sequence s : batch) {
-      distinct += addToShape(s, s.chunk, s.chunkStarts);
+      addToShape(s, s.chunk, s.chunkStarts);
     }
-    for (int i = 0; i < distinct; i++) {
-      batchAdapters[batchAdapterList[i]] = false;
-    }
+    unmarkAdapters();
     countWaiting();
   }
 

@@ -24,7 +24,7 @@ public final class Sequence {
   int outputTokens;
   final long[] blockHashes;
   final int hashedBlocks;
-  final KvBlockManager.BlockTable blocks = new KvBlockManager.BlockTable();
+  final KvBlockManager.BlockTable blocks;
 
   int computed;
   int generated;
@@ -35,6 +35,10 @@ public final class Sequence {
   boolean chunkStarts;
   /** Admitted while its adapter loads in the background: its first chunk has not run yet. */
   boolean awaitingFirstChunk;
+  // its adapter's waiting queue (see AdapterQueues)
+  Sequence prevWaiting;
+  Sequence nextWaiting;
+  boolean inWaiting;
   // the scheduler's running list and lazy-decoding bookkeeping (see Scheduler)
   Sequence prevRunning;
   Sequence nextRunning;
@@ -80,6 +84,8 @@ public final class Sequence {
     this.outputTokens = outputTokens;
     this.blockHashes = blockHashes;
     this.hashedBlocks = blockHashes.length;
+    // sized for its whole life at 16-token blocks (vLLM's default), so it rarely grows block by block
+    this.blocks = new KvBlockManager.BlockTable(Math.max(8, (promptTokens + outputTokens) / 16 + 1));
   }
 
   /** Tokens a prefill computes before sampling: the prompt, plus the output so far after a preemption. */

@@ -1,6 +1,6 @@
 package io.twinserve.twin.sched;
 
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.PriorityQueue;
 import java.util.function.ToLongFunction;
@@ -10,22 +10,26 @@ import java.util.function.ToLongFunction;
  * {@code size} buckets (O(1) insert and removal) with a heap for keys further ahead than the wheel.
  *
  * <p>Hand-written because a priority queue over every lazy decoder made its comparisons the twin's
- * largest cost. Entries may go stale (their sequence left lazy bookkeeping); callers skip those.
+ * largest cost. Entries may go stale (their sequence left lazy bookkeeping); {@link #takeDue} drops those.
  */
 final class StepWheel {
-  private final List<Sequence>[] buckets;
+  private static final Sequence[] EMPTY = new Sequence[0];
+
+  // bucket i holds buckets[i][0, sizes[i]), in insertion order
+  private final Sequence[][] buckets;
+  private final int[] sizes;
   private final int mask;
   private final ToLongFunction<Sequence> key;
   private final PriorityQueue<Sequence> far;
   private int entries;
+  // the least key in far, or Long.MAX_VALUE when it is empty (saves peeking it every step)
+  private long farNext = Long.MAX_VALUE;
 
-  @SuppressWarnings("unchecked")
   StepWheel(int size, ToLongFunction<Sequence> key) {
     int n = Integer.highestOneBit(Math.max(2, size - 1)) << 1;
-    this.buckets = new List[n];
-    for (int i = 0; i < n; i++) {
-      buckets[i] = new ArrayList<>();
-    }
+    this.buckets = new Sequence[n][];
+    Arrays.fill(buckets, EMPTY);
+    this.sizes = new int[n];
     this.mask = n - 1;
     this.key = key;
     this.far = new PriorityQueue<>((a, b) -> Long.compare(key.applyAsLong(a), key.applyAsLong(b)));
@@ -36,38 +40,56 @@ final class StepWheel {
     entries++;
     long k = key.applyAsLong(s);
     if (k - now <= mask) {
-      buckets[(int) (k & mask)].add(s);
+      put((int) (k & mask), s);
     } else {
       far.add(s);
+      farNext = Math.min(farNext, k);
     }
   }
 
+  private void put(int i, Sequence s) {
+    Sequence[] b = buckets[i];
+    int n = sizes[i];
+    if (n == b.length) {
+      b = Arrays.copyOf(b, Math.max(4, n * 2));
+      buckets[i] = b;
+    }
+    b[n] = s;
+    sizes[i] = n + 1;
+  }
+
   /**
-   * Moves every sequence whose key is {@code now} into {@code out}, in insertion order (entries of a
-   * later lap stay). Call for every step in turn.
+   * Moves every sequence whose key is {@code now} and that is still lazy into {@code out}, in insertion
+   * order, and drops the stale ones (entries of a later lap stay). Call for every step in turn.
    */
   void takeDue(long now, List<Sequence> out) {
-    while (!far.isEmpty() && key.applyAsLong(far.peek()) - now <= mask) {
-      Sequence s = far.poll();
-      buckets[(int) (key.applyAsLong(s) & mask)].add(s);
+    if (farNext - now <= mask) {
+      while (!far.isEmpty() && key.applyAsLong(far.peek()) - now <= mask) {
+        Sequence s = far.poll();
+        put((int) (key.applyAsLong(s) & mask), s);
+      }
+      farNext = far.isEmpty() ? Long.MAX_VALUE : key.applyAsLong(far.peek());
     }
-    List<Sequence> bucket = buckets[(int) (now & mask)];
-    if (bucket.isEmpty()) {
+    int i = (int) (now & mask);
+    int n = sizes[i];
+    if (n == 0) {
       return;
     }
+    Sequence[] bucket = buckets[i];
     int w = 0;
-    for (int i = 0; i < bucket.size(); i++) {
-      Sequence s = bucket.get(i);
+    for (int j = 0; j < n; j++) {
+      Sequence s = bucket[j];
       if (key.applyAsLong(s) == now) {
-        out.add(s);
+        if (s.lazy) {
+          out.add(s);
+        }
       } else {
-        bucket.set(w++, s);
+        bucket[w++] = s;
       }
     }
-    entries -= bucket.size() - w;
-    while (bucket.size() > w) {
-      bucket.removeLast();
-    }
+    entries -= n - w;
+    Arrays.fill(bucket, w, n, null);
+    sizes[i] = w;
   }
 
   /**
@@ -75,17 +97,18 @@ final class StepWheel {
    * none ahead to move into the wheel): a caller may then skip it.
    */
   boolean nothingAt(long now) {
-    return buckets[(int) (now & mask)].isEmpty() && (far.isEmpty() || key.applyAsLong(far.peek()) - now > mask);
+    return sizes[(int) (now & mask)] == 0 && farNext - now > mask;
   }
 
   /** Whether some sequence's key is {@code now}, without taking it (stale entries count). */
   boolean hasDue(long now) {
-    if (!far.isEmpty() && key.applyAsLong(far.peek()) == now) {
+    if (farNext == now) {
       return true;
     }
-    List<Sequence> bucket = buckets[(int) (now & mask)];
-    for (int i = 0; i < bucket.size(); i++) {
-      if (key.applyAsLong(bucket.get(i)) == now) {
+    int i = (int) (now & mask);
+    Sequence[] bucket = buckets[i];
+    for (int j = 0, n = sizes[i]; j < n; j++) {
+      if (key.applyAsLong(bucket[j]) == now) {
         return true;
       }
     }
@@ -96,10 +119,14 @@ final class StepWheel {
     if (entries == 0) {
       return;
     }
-    for (List<Sequence> b : buckets) {
-      b.clear();
+    for (int i = 0; i < buckets.length; i++) {
+      if (sizes[i] > 0) {
+        Arrays.fill(buckets[i], 0, sizes[i], null);
+        sizes[i] = 0;
+      }
     }
     far.clear();
+    farNext = Long.MAX_VALUE;
     entries = 0;
   }
 }
