@@ -4,72 +4,44 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.twinserve.traces.format.TraceReader;
-import io.twinserve.traces.gen.WorkloadGenerator;
 import io.twinserve.traces.spec.WorkloadSpecs;
-import io.twinserve.twin.deploy.DeploymentSpec;
-import io.twinserve.twin.deploy.Deployments;
-import io.twinserve.twin.deploy.ReplicaSpec;
-import io.twinserve.twin.deploy.ResolvedReplica;
-import io.twinserve.twin.memory.InsufficientGpuMemoryException;
 import io.twinserve.twin.memory.MemoryCalibration;
-import io.twinserve.twin.memory.MemoryModel;
-import io.twinserve.twin.metrics.RunSummary;
 import io.twinserve.twin.perf.Calibration;
 import io.twinserve.twin.perf.RooflineParams;
 import io.twinserve.twin.perf.RooflinePerfModel;
-import io.twinserve.twin.perf.StepShape;
 import io.twinserve.twin.profile.GpuProfile;
 import io.twinserve.twin.profile.ModelProfile;
 import io.twinserve.twin.profile.Profiles;
-import io.twinserve.twin.sim.ReplicaSimulator;
-import io.twinserve.twin.sim.RunOptions;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.commons.math3.analysis.MultivariateFunction;
-import org.apache.commons.math3.optim.InitialGuess;
-import org.apache.commons.math3.optim.MaxEval;
-import org.apache.commons.math3.optim.nonlinear.scalar.GoalType;
-import org.apache.commons.math3.optim.nonlinear.scalar.ObjectiveFunction;
-import org.apache.commons.math3.optim.nonlinear.scalar.noderiv.NelderMeadSimplex;
-import org.apache.commons.math3.optim.nonlinear.scalar.noderiv.SimplexOptimizer;
 import org.apache.commons.math3.linear.Array2DRowRealMatrix;
 import org.apache.commons.math3.linear.ArrayRealVector;
 import org.apache.commons.math3.linear.QRDecomposition;
 import org.apache.commons.math3.linear.RealVector;
 
 /**
- * Fits the twin to a measurement set laid out like {@code ../shared/data/calibration/vllm-0.8.5-h100-64gb}
+ * Fits the twin to a measurement set laid out like {@code calibration/vllm-0.8.5-h100-64gb}
  * and reproduces every measured row with the fitted twin.
  *
  * <ol>
- *   <li>Memory: the activation reserve from the LoRA-disabled KV capacity; then the LoRA reserve, the
- *       per-slot bytes and the scale of the stacked LoRA tensors by least squares over the other rows.
- *   <li>Adapter loads: a fixed cost, a padding cost when the adapter's rank is below the slots' rank, and
- *       a cost per byte, by non-negative least squares.
- *   <li>Decode steps: the HBM efficiency, the step and per-sequence overheads (and the decode runs'
- *       unstated mean context) by Nelder-Mead on relative errors of the decode latencies. The FLOP
- *       efficiencies keep their priors (0.6 linear, 0.5 attention: typical of bf16 GEMMs and attention
- *       kernels on Hopper), because memory-bound decode batches do not identify them.
- *   <li>LoRA: the cost of any adapter in a batch and the cost per distinct adapter, by least squares on
- *       the LoRA-overhead latencies, with the expected number of distinct adapters in a batch.
- *   <li>Admission: the cost per new request, by a one-dimensional search on the LoRA-overhead runs'
- *       throughputs, each run simulated in full by the twin.
+ *   <li>Memory ({@link MemoryFit}) and adapter loads from host memory and from storage ({@link LoadFits}).
+ *   <li>The scheduler's time per step against its running batch and waiting queue (linear least squares on
+ *       the scheduler-overhead table).
+ *   <li>The step costs ({@link TimingFit}): every timing family at once, each row priced as its run's
+ *       typical step ({@link TimingRows}, {@link StepScenario}), by Levenberg-Marquardt on relative errors;
+ *       then each family left out in turn and predicted from the others.
  * </ol>
  *
- * Every row is then reproduced: KV capacities and start failures by the memory model, latencies and
- * throughputs by simulating the measured runs.
+ * Every row is then reproduced: KV capacities and start failures by the memory model, loads by the load
+ * model, timing rows by the fitted step, and the measured runs replayed in full ({@link MeasuredRuns}).
  */
 public final class Calibrator {
-  private static final String KV = "kv_capacity_tokens.csv";
-  private static final String LOAD = "adapter_load_cpu_to_gpu_ms.csv";
   /** The family of the LoRA-overhead runs reproduced by simulating each run in full. */
   static final String SIMULATED = "lora_vs_distinct_adapters_simulated";
   static final String ADAPTER_RUNS = "adapter_load_runs.csv";
-  private static final String LORA = "lora_overhead_vs_distinct_adapters.csv";
 
   /** The fitted calibrations and the reproduction of every input row. */
   public record Result(List<Calibration> calibrations, List<FitRow> rows) {
@@ -125,9 +97,9 @@ public final class Calibrator {
   }
 
   public Result run() throws IOException {
-    Csv kv = new Csv(dataDir.resolve(KV));
-    Csv load = new Csv(dataDir.resolve(LOAD));
-    Csv lora = new Csv(dataDir.resolve(LORA));
+    Csv kv = new Csv(dataDir.resolve(MemoryFit.FILE));
+    Csv load = new Csv(dataDir.resolve(LoadFits.HOST_FILE));
+    MemoryFit memoryFit = new MemoryFit(setup);
     Csv adapterRuns = java.nio.file.Files.isRegularFile(dataDir.resolve(ADAPTER_RUNS))
         ? new Csv(dataDir.resolve(ADAPTER_RUNS)) : null;
     GpuProfile gpu = profiles.gpu(setup.gpu());
@@ -145,10 +117,10 @@ public final class Calibrator {
       ModelProfile model = profiles.model(e.getValue());
       String name = e.getKey();
       List<FitRow> mine = new ArrayList<>();
-      MemoryCalibration memory = fitMemory(kv, name, model, gpu);
+      MemoryCalibration memory = memoryFit.fit(kv, name, model, gpu);
       RooflineParams params = RooflineParams.defaults();
-      params = fitLoads(load, name, model, gpu, params);
-      params = fitStorageLoads(adapterRuns, name, model, gpu, params);
+      params = LoadFits.fitLoads(load, name, model, gpu, params);
+      params = LoadFits.fitStorageLoads(adapterRuns, name, model, gpu, params);
       if (scheduler != null) {
         params = params.with(new double[] {scheduler[2], scheduler[3]}, "per_waiting_ns", "per_blocked_waiting_ns");
       }
@@ -165,14 +137,13 @@ public final class Calibrator {
       if (own) {
         lent = params;
       }
-      mine.addAll(reproduceMemory(kv, name, model, gpu, memory));
-      mine.addAll(reproduceLoads(load, name, model, gpu, params));
-      mine.addAll(reproduceStorageLoads(adapterRuns, name, model, gpu, params));
+      mine.addAll(memoryFit.reproduce(kv, name, model, gpu, memory));
+      mine.addAll(LoadFits.reproduceLoads(load, name, model, gpu, params));
+      mine.addAll(LoadFits.reproduceStorageLoads(adapterRuns, name, model, gpu, params));
       mine.addAll(reproduceTiming(timingRows, name, new RooflinePerfModel(model, gpu, 1, params)));
       if (name.equals(donor)) {
         mine.addAll(reproduceSchedulerTime(timing, name, scheduler));
       }
-      mine.addAll(reproduceLora(lora, name, model, gpu, memory, params));
       MeasuredRuns replays = new MeasuredRuns(dataDir, setup, profiles);
       mine.addAll(replays.reproduce(replays.runs(name), name, model, gpu, memory, params,
           Runtime.getRuntime().availableProcessors()));
@@ -186,172 +157,6 @@ public final class Calibrator {
           provenance()));
     }
     return new Result(calibrations, rows);
-  }
-
-  // ---------------------------------------------------------------- memory
-
-  private ReplicaSpec replica(int maxLoras, int maxRank) {
-    return new ReplicaSpec(1, null, setup.gpuMemoryUtilization(), maxLoras, Math.max(maxLoras, 1),
-        Math.max(1, maxRank), null, setup.maxNumBatchedTokens(), setup.blockSize(), true, false, null, null);
-  }
-
-  private MemoryCalibration fitMemory(Csv kv, String name, ModelProfile model, GpuProfile gpu) {
-    long perToken = model.kvBytesPerToken();
-    long budget = (long) (gpu.memoryBytes() * setup.gpuMemoryUtilization());
-    long baseKv = -1;
-    List<double[]> x = new ArrayList<>();
-    List<Double> y = new ArrayList<>();
-    for (int i = 0; i < kv.size(); i++) {
-      if (!kv.text(i, "model").equals(name) || !kv.text(i, "started").equals("yes")) {
-        continue;
-      }
-      int slots = (int) kv.number(i, "max_loras");
-      long tokens = (long) kv.number(i, "kv_cache_tokens");
-      if (slots == 0) {
-        baseKv = tokens;
-      }
-    }
-    if (baseKv < 0) {
-      throw new IllegalArgumentException(kv.file + ": no row with max_loras 0 for " + name
-          + "; the activation reserve is fitted from the LoRA-disabled capacity");
-    }
-    // half a block centres the rounding of the measured capacity
-    long activation = budget - model.weightBytes() - baseKv * perToken - perToken * setup.blockSize() / 2;
-    MemoryCalibration unit = new MemoryCalibration(activation, 0, 0, 1.0, MemoryCalibration.TWO_MIB);
-    for (int i = 0; i < kv.size(); i++) {
-      if (!kv.text(i, "model").equals(name) || !kv.text(i, "started").equals("yes")) {
-        continue;
-      }
-      int slots = (int) kv.number(i, "max_loras");
-      if (slots == 0) {
-        continue;
-      }
-      int rank = (int) kv.number(i, "max_lora_rank");
-      long tokens = (long) kv.number(i, "kv_cache_tokens");
-      double loraBytes = (double) (baseKv - tokens) * perToken;
-      double tensors = MemoryModel.adapterSlotBytes(model, replica(slots, rank), unit);
-      x.add(new double[] {1, slots, tensors});
-      y.add(loraBytes);
-    }
-    double[] c = leastSquares(x, y, true);
-    return new MemoryCalibration(activation, Math.round(c[0]), Math.round(c[1]), c[2], MemoryCalibration.TWO_MIB);
-  }
-
-  private List<FitRow> reproduceMemory(Csv kv, String name, ModelProfile model, GpuProfile gpu, MemoryCalibration m) {
-    List<FitRow> out = new ArrayList<>();
-    for (int i = 0; i < kv.size(); i++) {
-      if (!kv.text(i, "model").equals(name)) {
-        continue;
-      }
-      int slots = (int) kv.number(i, "max_loras");
-      int rank = (int) kv.number(i, "max_lora_rank");
-      boolean started = kv.text(i, "started").equals("yes");
-      String key = "max_loras=" + slots + " max_lora_rank=" + rank;
-      long predicted;
-      try {
-        predicted = MemoryModel.resolve(model, gpu, replica(slots, rank), m).kvCacheTokens();
-      } catch (InsufficientGpuMemoryException e) {
-        predicted = -1;
-      }
-      if (!started) {
-        out.add(new FitRow("memory", KV, name, key, "fails_to_start", 1, predicted < 0 ? 1 : 0, predicted < 0 ? 0 : 100));
-        continue;
-      }
-      double measured = kv.number(i, "kv_cache_tokens");
-      out.add(new FitRow("memory", KV, name, key, "kv_cache_tokens", measured, predicted,
-          predicted < 0 ? -100 : pct(predicted, measured)));
-    }
-    return out;
-  }
-
-  // ---------------------------------------------------------------- adapter loads
-
-  private RooflineParams fitLoads(Csv load, String name, ModelProfile model, GpuProfile gpu, RooflineParams p) {
-    RooflinePerfModel perf = new RooflinePerfModel(model, gpu, 1, p);
-    List<double[]> x = new ArrayList<>();
-    List<Double> y = new ArrayList<>();
-    for (int i = 0; i < load.size(); i++) {
-      if (!load.text(i, "model").equals(name)) {
-        continue;
-      }
-      int maxRank = (int) load.number(i, "max_lora_rank");
-      int rank = (int) load.number(i, "adapter_rank");
-      x.add(new double[] {1, rank < maxRank ? 1 : 0, perf.adapterBytes(rank)});
-      y.add(load.number(i, "load_ms") * 1e6);
-    }
-    double[] c = leastSquares(x, y, true);
-    return p.with(new double[] {c[0], c[1], c[2]}, "adapter_load_fixed_ns", "adapter_load_padding_ns",
-        "adapter_load_ns_per_byte");
-  }
-
-  /**
-   * Loads from storage into host memory: a fixed cost and a bandwidth, by non-negative least squares on the
-   * adapter-load runs' mean disk-load time (the server's lifetime loading time over its loads) against the
-   * adapter's bytes. Without those runs the defaults stay.
-   */
-  private RooflineParams fitStorageLoads(Csv runs, String name, ModelProfile model, GpuProfile gpu,
-      RooflineParams p) {
-    if (runs == null) {
-      return p;
-    }
-    RooflinePerfModel perf = new RooflinePerfModel(model, gpu, 1, p);
-    List<double[]> x = new ArrayList<>();
-    List<Double> y = new ArrayList<>();
-    for (int i = 0; i < runs.size(); i++) {
-      if (!runs.text(i, "model").equals(name)) {
-        continue;
-      }
-      double loads = runs.number(i, "server_lifetime_loads_from_disk");
-      double perLoadNs = runs.number(i, "server_lifetime_loading_time_from_disk_s") / loads * 1e9;
-      x.add(new double[] {1 / perLoadNs, perf.adapterBytes((int) runs.number(i, "adapter_rank")) / perLoadNs});
-      y.add(1.0);
-    }
-    if (x.isEmpty()) {
-      return p;
-    }
-    double[] c = leastSquares(x, y, true);
-    if (c[1] <= 0) {
-      return p.with(new double[] {c[0]}, "storage_fixed_ns");
-    }
-    return p.with(new double[] {c[0], 1e9 / c[1]}, "storage_fixed_ns", "storage_bandwidth");
-  }
-
-  private List<FitRow> reproduceStorageLoads(Csv runs, String name, ModelProfile model, GpuProfile gpu,
-      RooflineParams p) {
-    List<FitRow> out = new ArrayList<>();
-    if (runs == null) {
-      return out;
-    }
-    RooflinePerfModel perf = new RooflinePerfModel(model, gpu, 1, p);
-    for (int i = 0; i < runs.size(); i++) {
-      if (!runs.text(i, "model").equals(name)) {
-        continue;
-      }
-      int rank = (int) runs.number(i, "adapter_rank");
-      double measured = runs.number(i, "server_lifetime_loading_time_from_disk_s")
-          / runs.number(i, "server_lifetime_loads_from_disk") * 1e3;
-      double predicted = perf.adapterLoadFromStorageNs(rank) / 1e6;
-      out.add(new FitRow("storage_loads", ADAPTER_RUNS, name, "max_lora_rank=" + (int) runs.number(i, "max_lora_rank")
-          + " adapter_rank=" + rank, "disk_load_ms", round(measured), round(predicted), pct(predicted, measured)));
-    }
-    return out;
-  }
-
-  private List<FitRow> reproduceLoads(Csv load, String name, ModelProfile model, GpuProfile gpu, RooflineParams p) {
-    RooflinePerfModel perf = new RooflinePerfModel(model, gpu, 1, p);
-    List<FitRow> out = new ArrayList<>();
-    for (int i = 0; i < load.size(); i++) {
-      if (!load.text(i, "model").equals(name)) {
-        continue;
-      }
-      int maxRank = (int) load.number(i, "max_lora_rank");
-      int rank = (int) load.number(i, "adapter_rank");
-      double measured = load.number(i, "load_ms");
-      double predicted = perf.adapterLoadFromCpuNs(rank, maxRank) / 1e6;
-      out.add(new FitRow("adapter_loads", LOAD, name, "max_lora_rank=" + maxRank + " adapter_rank=" + rank, "load_ms", measured,
-          round(predicted), pct(predicted, measured)));
-    }
-    return out;
   }
 
   // ---------------------------------------------------------------- timing
@@ -427,59 +232,6 @@ public final class Calibrator {
       double predicted = (c[0] + c[1] * r[0] + c[2] * r[1] + c[3] * r[1] * r[2]) / 1e6;
       out.add(new FitRow("scheduler_overhead_time", TimingRows.SCHEDULER, name, timing.schedulerKey(i),
           "scheduling_ms_per_step", round(r[3]), round(predicted), pct(predicted, r[3])));
-    }
-    return out;
-  }
-
-  private ResolvedReplica loraRunReplica(String name, ModelProfile model, GpuProfile gpu, MemoryCalibration m,
-      RooflineParams p, int maxNumSeqs, boolean loraEnabled, int adapters) throws IOException {
-    CalibrationSetup.LoraOverheadRun run = setup.loraOverheadRun();
-    int slots = loraEnabled ? run.maxLoras() : 0;
-    ReplicaSpec r = new ReplicaSpec(1, null, setup.gpuMemoryUtilization(), slots, Math.max(slots, adapters),
-        run.adapterRank(), maxNumSeqs, setup.maxNumBatchedTokens(), setup.blockSize(), true, false, null, null);
-    DeploymentSpec spec = new DeploymentSpec(name, model.name(), gpu.name(), r, null, null);
-    Calibration fitting = new Calibration(setup.name() + "/" + model.name(), setup.engine(), gpu.name(), model.name(),
-        m, p, null, null);
-    return Deployments.resolve(spec, profiles, fitting);
-  }
-
-  /** Simulates one LoRA-overhead run: all requests at once, fixed lengths, uniform adapters. */
-  private RunSummary simulateLoraRun(String name, ModelProfile model, GpuProfile gpu, MemoryCalibration m,
-      RooflineParams p, int maxNumSeqs, int adapters) throws IOException {
-    CalibrationSetup.LoraOverheadRun run = setup.loraOverheadRun();
-    String yaml = """
-        seed: %d
-        requests: %d
-        arrivals: {type: constant, rate: 1.0e15}
-        adapters: {count: %d, ranks: [%d]}
-        lengths: {prompt: {type: fixed, value: %d}, output: {type: fixed, value: %d}}
-        """.formatted(run.seed(), run.requests(), adapters, run.adapterRank(), run.promptTokens(), run.outputTokens());
-    var workload = WorkloadSpecs.parse(yaml, Path.of("lora-overhead-run"));
-    ResolvedReplica replica = loraRunReplica(name, model, gpu, m, p, maxNumSeqs, adapters > 0, adapters);
-    try (TraceReader gen = new WorkloadGenerator(workload, null)) {
-      return new ReplicaSimulator(replica, Map.of()).run(gen,
-          new RunOptions(null, true, false, run.adapterRank(), true)).summary();
-    }
-  }
-
-  private List<FitRow> reproduceLora(Csv lora, String name, ModelProfile model, GpuProfile gpu, MemoryCalibration m,
-      RooflineParams p) throws IOException {
-    List<FitRow> out = new ArrayList<>();
-    for (int i = 0; i < lora.size(); i++) {
-      if (!lora.text(i, "model").equals(name)) {
-        continue;
-      }
-      boolean enabled = lora.text(i, "lora_enabled").equals("yes");
-      int n = enabled ? (int) lora.number(i, "distinct_adapters_drawn_from") : 0;
-      RunSummary s = simulateLoraRun(name, model, gpu, m, p, (int) lora.number(i, "max_num_seqs"), n);
-      String key = "distinct_adapters_drawn_from=" + (int) lora.number(i, "distinct_adapters_drawn_from")
-          + (enabled ? "" : " (LoRA disabled)");
-      double itl = lora.number(i, "mean_itl_ms");
-      double tput = lora.number(i, "total_tokens_per_s");
-      out.add(new FitRow(SIMULATED, LORA, name, key, "mean_itl_ms", itl, round(s.itl().meanMs()),
-          pct(s.itl().meanMs(), itl)));
-      out.add(new FitRow(SIMULATED, LORA, name, key, "total_tokens_per_s", tput, round(s.achieved().totalTokensPerS()),
-          pct(s.achieved().totalTokensPerS(), tput)));
     }
     return out;
   }
@@ -604,11 +356,11 @@ public final class Calibrator {
     }
   }
 
-  private static double pct(double predicted, double measured) {
+  static double pct(double predicted, double measured) {
     return (predicted - measured) / measured * 100;
   }
 
-  private static double round(double v) {
+  static double round(double v) {
     return Math.round(v * 1000) / 1000.0;
   }
 

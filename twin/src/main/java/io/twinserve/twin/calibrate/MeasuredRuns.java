@@ -150,6 +150,23 @@ final class MeasuredRuns {
           lora ? (int) b.number(i, "max_lora_rank") : 0, n,
           n == 0 ? Assignment.NONE : findMax ? Assignment.UNIFORM : Assignment.ROUND_ROBIN_SHUFFLED, true, m));
     }
+    Csv v = csv(TimingRows.LORA_DISTINCT);
+    CalibrationSetup.LoraOverheadRun lr = setup.loraOverheadRun();
+    for (int i = 0; v != null && lr != null && i < v.size(); i++) {
+      if (!v.text(i, "model").equals(model)) {
+        continue;
+      }
+      boolean lora = v.text(i, "lora_enabled").equals("yes");
+      int n = lora ? (int) v.number(i, "distinct_adapters_drawn_from") : 0;
+      List<Measured> m = new ArrayList<>();
+      measure(m, v, i, "mean_itl_ms", "mean_itl_ms");
+      measure(m, v, i, "total_tokens_per_s", "total_tokens_per_s");
+      out.add(new Run(Calibrator.SIMULATED, TimingRows.LORA_DISTINCT,
+          "distinct_adapters_drawn_from=" + (int) v.number(i, "distinct_adapters_drawn_from")
+              + (lora ? "" : " (LoRA disabled)"),
+          lr.requests(), lr.promptTokens(), lr.outputTokens(), (int) v.number(i, "max_num_seqs"),
+          lora ? lr.maxLoras() : 0, lr.adapterRank(), n, n == 0 ? Assignment.NONE : Assignment.UNIFORM, true, m));
+    }
     Csv a = csv(Calibrator.ADAPTER_RUNS);
     for (int i = 0; a != null && i < a.size(); i++) {
       if (!a.text(i, "model").equals(model)) {
@@ -203,6 +220,7 @@ final class MeasuredRuns {
         case "duration_s" -> s.windowS();
         case "output_tokens_per_s" -> s.achieved().outputTokensPerS();
         case "input_tokens_per_s" -> s.achieved().inputTokensPerS();
+        case "total_tokens_per_s" -> s.achieved().totalTokensPerS();
         default -> throw new IllegalStateException("no simulated figure for " + m.quantity());
       };
       double error = s == null ? 100 : (predicted - m.value()) / m.value() * 100;
@@ -262,7 +280,15 @@ final class MeasuredRuns {
         lengths: %s
         client: {max_outstanding: %d}
         """.formatted(SEED + i, duration, perAdapter, served, rank, lengths, run.clientMaxOutstanding());
-    var workload = io.twinserve.traces.spec.WorkloadSpecs.parse(yaml, dir.resolve("scheduler-overhead-run.yaml"));
+    io.twinserve.traces.spec.WorkloadSpec workload;
+    try {
+      workload = io.twinserve.traces.spec.WorkloadSpecs.parse(yaml, dir.resolve("scheduler-overhead-run.yaml"));
+    } catch (RuntimeException e) {
+      // the lengths come from setup.yaml: name it and the key, not the workload spec built from them
+      String why = String.valueOf(e.getMessage()).replaceFirst("^.*?scheduler-overhead-run\\.yaml(:\\d+)?: ", "");
+      throw new IllegalArgumentException(dir.getParent().resolve("setup.yaml")
+          + ": scheduler_overhead_run.lengths (the lengths of the replayed Poisson runs): " + why, e);
+    }
     ReplicaSpec r = new ReplicaSpec(1, null, setup.gpuMemoryUtilization(), slots, served, rank, run.maxNumSeqs(),
         setup.maxNumBatchedTokens(), setup.blockSize(), true, false, run.maxModelLen(), null, null, null, null);
     var replica = Deployments.resolve(new DeploymentSpec(name, model.name(), gpu.name(), r, null, null), profiles,

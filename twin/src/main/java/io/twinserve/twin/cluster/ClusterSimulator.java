@@ -41,6 +41,10 @@ import java.util.concurrent.atomic.LongAdder;
  * sends it, at its workload arrival time unless the client holds it back (a cap on outstanding requests,
  * or closed-loop users), and the client hears when each of its requests ends. TTFT deadlines count from
  * the arrival (the send): the server knows nothing of the client's wait.
+ *
+ * <p>Why it is long: it is the twin's one loop (single-replica runs are one-replica runs of it) and still
+ * carries the autoscaler policy and the report assembly. REDESIGN.md (issue 18) moves the loop to
+ * {@code twin/sim/Simulator} and splits out {@code ReactiveAutoscaler} and {@code ClusterReport}.
  */
 public final class ClusterSimulator {
   private static final long[] NO_KEYS = new long[0];
