@@ -17,6 +17,9 @@ public final class KvBlockManager {
   private final int blockSize;
   private final int numBlocks;
   private final boolean prefixCaching;
+  // no block ids: without prefix caching blocks are interchangeable, so a simulation that never asks which
+  // block holds what (the twin) needs only their counts; allocate and free are then O(1) per sequence
+  private final boolean counting;
   private final int[] refCount;
   private final long[] hash;
   private final boolean[] hashed;
@@ -29,6 +32,19 @@ public final class KvBlockManager {
   private final LongIntMap cached;
 
   public KvBlockManager(long kvCacheTokens, int blockSize, boolean prefixCaching) {
+    this(kvCacheTokens, blockSize, prefixCaching, false);
+  }
+
+  /**
+   * A cache that keeps only block counts, for a simulation without prefix caching: every result is what
+   * the block-id cache gives (with prefix caching off no block is ever told from another), but sequences'
+   * tables hold no ids ({@link BlockTable#get} refuses).
+   */
+  public static KvBlockManager counting(long kvCacheTokens, int blockSize) {
+    return new KvBlockManager(kvCacheTokens, blockSize, false, true);
+  }
+
+  private KvBlockManager(long kvCacheTokens, int blockSize, boolean prefixCaching, boolean counting) {
     if (blockSize < 1) {
       throw new IllegalArgumentException("block_size must be >= 1, got " + blockSize);
     }
@@ -40,12 +56,17 @@ public final class KvBlockManager {
     this.blockSize = blockSize;
     this.numBlocks = (int) blocks;
     this.prefixCaching = prefixCaching;
-    this.refCount = new int[numBlocks];
-    this.hash = new long[numBlocks];
-    this.hashed = new boolean[numBlocks];
-    this.prev = new int[numBlocks];
-    this.next = new int[numBlocks];
-    for (int b = 0; b < numBlocks; b++) {
+    this.counting = counting;
+    int ids = counting ? 0 : numBlocks;
+    this.refCount = new int[ids];
+    this.hash = new long[ids];
+    this.hashed = new boolean[ids];
+    this.prev = new int[ids];
+    this.next = new int[ids];
+    if (counting) {
+      freeCount = numBlocks;
+    }
+    for (int b = 0; b < ids; b++) {
       appendTail(b);
     }
     this.cached = new LongIntMap(prefixCaching ? Math.min(numBlocks, 1 << 16) : 16);
@@ -53,6 +74,33 @@ public final class KvBlockManager {
 
   public int blockSize() {
     return blockSize;
+  }
+
+  /** Whether this cache keeps only block counts ({@link #counting}). */
+  public boolean isCounting() {
+    return counting;
+  }
+
+  /**
+   * A counting cache only: takes {@code n} free blocks for sequences whose tables learn of them later,
+   * through {@link #assign}.
+   */
+  public void reserve(int n) {
+    if (!counting) {
+      throw new IllegalStateException("reserve needs a counting KV cache");
+    }
+    if (n > freeCount) {
+      throw new IllegalStateException("allocating " + n + " blocks with " + freeCount + " free");
+    }
+    freeCount -= n;
+  }
+
+  /** A counting cache only: adds {@code n} blocks taken by {@link #reserve} to a sequence's table. */
+  public void assign(int n, BlockTable table) {
+    if (!counting) {
+      throw new IllegalStateException("assign needs a counting KV cache");
+    }
+    table.count(n);
   }
 
   public int totalBlocks() {
@@ -110,6 +158,11 @@ public final class KvBlockManager {
     if (n > freeCount) {
       throw new IllegalStateException("allocating " + n + " blocks with " + freeCount + " free");
     }
+    if (counting) {
+      freeCount -= n;
+      table.count(n);
+      return;
+    }
     for (int i = 0; i < n; i++) {
       int b = head;
       unlink(b);
@@ -135,6 +188,11 @@ public final class KvBlockManager {
 
   /** Releases a sequence's blocks, last first, so that a prompt's tail is evicted before its head. */
   public void free(BlockTable table) {
+    if (counting) {
+      freeCount += table.size();
+      table.clear();
+      return;
+    }
     for (int i = table.size() - 1; i >= 0; i--) {
       int b = table.get(i);
       if (--refCount[b] == 0) {
@@ -196,6 +254,12 @@ public final class KvBlockManager {
 
   /** Checks the bookkeeping (for tests): free list length, reference counts, hash index. */
   public void checkConsistency() {
+    if (counting) {
+      if (freeCount < 0 || freeCount > numBlocks) {
+        throw new IllegalStateException(freeCount + " free blocks of " + numBlocks);
+      }
+      return;
+    }
     int n = 0;
     for (int b = head; b != NONE; b = next[b]) {
       if (refCount[b] != 0) {
@@ -217,28 +281,39 @@ public final class KvBlockManager {
     }
   }
 
-  /** A sequence's list of block ids. */
+  /** A sequence's list of block ids (only their count, from a {@link #counting} cache). */
   public static final class BlockTable {
-    private int[] blocks;
+    private static final int[] NO_IDS = new int[0];
+    private int[] blocks = NO_IDS;
+    private final int capacity;
     private int size;
+    private boolean counted;
 
     public BlockTable() {
       this(8);
     }
 
-    /** @param capacity the blocks it is expected to hold (it grows past them) */
+    /** @param capacity the blocks it is expected to hold (it grows past them); taken at the first id */
     public BlockTable(int capacity) {
-      blocks = new int[Math.max(1, capacity)];
+      this.capacity = Math.max(1, capacity);
     }
 
     void add(int b) {
       if (size == blocks.length) {
-        blocks = Arrays.copyOf(blocks, size * 2);
+        blocks = Arrays.copyOf(blocks, Math.max(capacity, size * 2));
       }
       blocks[size++] = b;
     }
 
+    void count(int n) {
+      counted = true;
+      size += n;
+    }
+
     public int get(int i) {
+      if (counted) {
+        throw new IllegalStateException("a counting KV cache keeps no block ids");
+      }
       return blocks[i];
     }
 
@@ -248,6 +323,7 @@ public final class KvBlockManager {
 
     void clear() {
       size = 0;
+      counted = false;
     }
   }
 

@@ -28,9 +28,17 @@ public final class ReplicaCore {
    *     sequence every step, as the live engine must)
    */
   public ReplicaCore(SchedulerConfig config, AdapterCache.LoadTimes loadTimes, boolean lazyDecodes) {
+    this(config, loadTimes, lazyDecodes, false);
+  }
+
+  /** @param countBlocks keep block counts only when prefix caching is off (a simulation needs no ids) */
+  private ReplicaCore(SchedulerConfig config, AdapterCache.LoadTimes loadTimes, boolean lazyDecodes,
+      boolean countBlocks) {
     this.config = config;
     this.adapters = new AdapterCache(config.maxAdapters(), config.maxCpuAdapters(), 16, loadTimes);
-    this.kv = new KvBlockManager(config.kvCacheTokens(), config.blockSize(), config.prefixCaching());
+    this.kv = countBlocks && !config.prefixCaching()
+        ? KvBlockManager.counting(config.kvCacheTokens(), config.blockSize())
+        : new KvBlockManager(config.kvCacheTokens(), config.blockSize(), config.prefixCaching());
     this.scheduler = new Scheduler(config, kv, adapters, 16, lazyDecodes);
   }
 
@@ -47,7 +55,7 @@ public final class ReplicaCore {
       public long fromStorageNs(int adapter) {
         return replica.perf().adapterLoadFromStorageNs(index.rank(adapter));
       }
-    }, lazyDecodes);
+    }, lazyDecodes, true);
   }
 
   public SchedulerConfig config() {

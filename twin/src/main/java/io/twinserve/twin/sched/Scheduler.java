@@ -76,6 +76,15 @@ public final class Scheduler {
   private long lazyRankSum;
   private final StepWheel finishes = new StepWheel(1024, s -> s.lazyFinishStep);
   private final StepWheel boundaries;
+  // Without prefix caching (and a counting KV cache) a full block needs no registering and blocks are
+  // interchangeable, so lazy decoders' block boundaries are counted by step phase instead of kept per
+  // sequence in the boundary wheel: every lazy decoder crosses one each blockSize steps, at its phase.
+  // phaseCount[p]: lazy decoders of phase p; phaseAllocations[p]: steps of phase p whose boundary blocks
+  // were allocated (a decoder is owed those since it joined, given to its table when it leaves lazy)
+  private final boolean countedBoundaries;
+  private final int[] phaseCount;
+  private final long[] phaseAllocations;
+  private long boundaryAllocatedStep = -1;
   private final List<Sequence> boundaryScratch = new ArrayList<>();
   private final List<Sequence> dueScratch = new ArrayList<>();
   private final List<Sequence> finished = new ArrayList<>();
@@ -92,6 +101,9 @@ public final class Scheduler {
     this.adapters = adapters;
     this.lazyAllowed = lazyAllowed;
     this.boundaries = new StepWheel(config.blockSize() + 1, s -> s.lazyBoundaryStep);
+    this.countedBoundaries = kv.isCounting() && !config.prefixCaching();
+    this.phaseCount = new int[countedBoundaries ? config.blockSize() : 0];
+    this.phaseAllocations = new long[countedBoundaries ? config.blockSize() : 0];
     this.waiting = new AdapterQueues(adapterCount);
     this.batchAdapters = new boolean[Math.max(1, adapterCount)];
     this.lazyAdapterRefs = new int[Math.max(1, adapterCount)];
@@ -189,7 +201,9 @@ public final class Scheduler {
     syncLoadNs = 0;
     nextAdapterReadyNs = Long.MAX_VALUE;
     steadyPlanned = lazyCount > 0 && steadyFeasible(nowNs);
-    if (steadyPlanned) {
+    if (steadyPlanned && countedBoundaries) {
+      allocateCountedBoundaries();
+    } else if (steadyPlanned) {
       // lazy decoders at a block boundary filled a block last step: cached now, as a visited one's was then
       for (int i = 0; i < boundaryScratch.size(); i++) {
         Sequence s = boundaryScratch.get(i);
@@ -302,6 +316,10 @@ public final class Scheduler {
       // a request admitted while its adapter loaded in the background may hold more blocks than this chunk
       // needs (its first chunk got a larger budget): it needs none, and frees none for the others
       blocks += Math.max(0, blocksFor(s.computed + n) - s.blocks.size());
+    }
+    if (countedBoundaries) {
+      blocks += dueBoundaryBlocks();
+      return blocks <= kv.freeBlocks();
     }
     // (a sequence that finished while lazy leaves a stale entry there: takeDue drops it)
     boundaries.takeDue(steadySteps, boundaryScratch);
@@ -639,6 +657,13 @@ public final class Scheduler {
    * count with the rest, when they do not fit.
    */
   private boolean quietBoundaries() {
+    if (countedBoundaries) {
+      if (dueBoundaryBlocks() > kv.freeBlocks()) {
+        return false;
+      }
+      allocateCountedBoundaries();
+      return true;
+    }
     boundaries.takeDue(steadySteps, boundaryScratch);
     if (boundaryScratch.size() > kv.freeBlocks()) {
       return false;
@@ -656,6 +681,22 @@ public final class Scheduler {
     }
     boundaryScratch.clear();
     return true;
+  }
+
+  /** Blocks the lazy decoders crossing a block boundary at the current step need (counted boundaries). */
+  private int dueBoundaryBlocks() {
+    return boundaryAllocatedStep == steadySteps ? 0 : phaseCount[(int) (steadySteps % phaseCount.length)];
+  }
+
+  /** Allocates the blocks of {@link #dueBoundaryBlocks} (they fit: checked by the caller). */
+  private void allocateCountedBoundaries() {
+    int due = dueBoundaryBlocks();
+    if (due > 0) {
+      int phase = (int) (steadySteps % phaseCount.length);
+      kv.reserve(due);
+      phaseAllocations[phase]++;
+    }
+    boundaryAllocatedStep = steadySteps;
   }
 
   /**
@@ -698,7 +739,8 @@ public final class Scheduler {
       }
       runCount += lazy;
       start = end;
-      if (!boundaries.nothingAt(steadySteps)) {
+      if (countedBoundaries ? phaseCount[(int) (steadySteps % phaseCount.length)] != 0
+          : !boundaries.nothingAt(steadySteps)) {
         if (!quietBoundaries()) {
           replan = true;
           break;
@@ -751,7 +793,14 @@ public final class Scheduler {
     int toBoundary = Math.floorMod(-s.computed, config.blockSize());
     s.lazyBoundaryStep = steadySteps + toBoundary;
     finishes.add(s, steadySteps);
-    boundaries.add(s, steadySteps);
+    if (countedBoundaries) {
+      int phase = (int) ((s.lazyBoundaryStep) % phaseCount.length);
+      s.lazyPhase = phase;
+      s.lazyCrossBase = phaseAllocations[phase];
+      phaseCount[phase]++;
+    } else {
+      boundaries.add(s, steadySteps);
+    }
     lazyCount++;
     lazyComputedSum += s.computed;
     if (s.adapter >= 0) {
@@ -771,6 +820,10 @@ public final class Scheduler {
     long steps = steadySteps - s.lazyBaseStep;
     s.computed = (int) (s.lazyComputed0 + steps);
     s.generated = (int) (s.lazyGenerated0 + steps);
+    if (countedBoundaries) {
+      phaseCount[s.lazyPhase]--;
+      kv.assign((int) (phaseAllocations[s.lazyPhase] - s.lazyCrossBase), s.blocks);
+    }
     registerFull(s, s.computed);
     if (steps > 0) {
       s.lastTokenNs = lastTokenNs;

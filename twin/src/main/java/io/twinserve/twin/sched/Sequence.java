@@ -52,6 +52,10 @@ public final class Sequence {
   long lazyGenerated0;
   long lazyFinishStep;
   long lazyBoundaryStep;
+  // counted boundaries (Scheduler without prefix caching): the step phase of its block boundaries and the
+  // phase's allocation count when it joined
+  int lazyPhase;
+  long lazyCrossBase;
   boolean holdsAdapter;
   long firstScheduledNs = -1;
   long firstTokenNs = -1;

@@ -28,6 +28,39 @@ class KvBlockManagerTest {
   }
 
   @Test
+  void aCountingCacheKeepsTheCountsOfTheBlockIdCacheWithoutIds() {
+    KvBlockManager ids = new KvBlockManager(10 * BS, BS, false);
+    KvBlockManager counts = KvBlockManager.counting(10 * BS, BS);
+    assertThat(counts.isCounting()).isTrue();
+    assertThat(ids.isCounting()).isFalse();
+    BlockTable a = new BlockTable();
+    BlockTable b = new BlockTable();
+    BlockTable c = new BlockTable();
+    BlockTable d = new BlockTable();
+    ids.allocate(3, a);
+    counts.allocate(3, c);
+    ids.allocate(4, b);
+    counts.reserve(4);
+    counts.assign(4, d);
+    assertThat(counts.freeBlocks()).isEqualTo(ids.freeBlocks()).isEqualTo(3);
+    assertThat(c.size()).isEqualTo(a.size());
+    assertThat(d.size()).isEqualTo(b.size());
+    assertThatThrownBy(() -> c.get(0)).isInstanceOf(IllegalStateException.class).hasMessageContaining("no block ids");
+    assertThatThrownBy(() -> counts.allocate(4, new BlockTable()))
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("allocating 4 blocks with 3 free");
+    assertThatThrownBy(() -> counts.reserve(4)).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> ids.reserve(1)).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("counting");
+    ids.free(b);
+    counts.free(d);
+    assertThat(d.size()).isZero();
+    assertThat(counts.freeBlocks()).isEqualTo(ids.freeBlocks()).isEqualTo(7);
+    counts.free(c);
+    assertThat(counts.usedBlocks()).isZero();
+    counts.checkConsistency();
+  }
+
+  @Test
   void capacityIsWholeBlocksOfTheKvCache() {
     KvBlockManager kv = new KvBlockManager(4 * BS + 3, BS, true);
     assertThat(kv.totalBlocks()).isEqualTo(4);

@@ -21,7 +21,7 @@ class LazyDecodeEquivalenceTest {
   private static final String DEPLOYMENT = """
       model: llama-3.1-8b
       gpu: h100-64gb
-      replica: {kv_cache_len: %d, max_adapters: 4, max_adapter_rank: 16, max_num_seqs: %d, max_num_batched_tokens: 512, prefix_caching: true}
+      replica: {kv_cache_len: %d, max_adapters: 4, max_adapter_rank: 16, max_num_seqs: %d, max_num_batched_tokens: 512, prefix_caching: %s}
       perf_model: {type: roofline, calibration: vllm-0.8.5-h100-64gb/llama-3.1-8b}
       """;
   private static final String WORKLOAD = """
@@ -52,9 +52,20 @@ class LazyDecodeEquivalenceTest {
   void lazyAndEagerStepsGiveTheSameRecordsAndSummary(int seed) throws Exception {
     // a small KV cache forces preemptions (plain steps) between long stretches of steady decoding
     int kv = seed % 2 == 0 ? 20_000 : 250_000;
-    ResolvedReplica replica = SimTestSupport.replica(DEPLOYMENT.formatted(kv, seed % 2 == 0 ? 64 : 256));
+    ResolvedReplica replica = SimTestSupport.replica(DEPLOYMENT.formatted(kv, seed % 2 == 0 ? 64 : 256, true));
     WorkloadSpec w = WorkloadSpecs.parse(WORKLOAD.formatted(seed), Path.of("w.yaml"), WorkloadSpec.class);
     compare(replica, w, true);
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {7, 8, 9})
+  void lazyAndEagerAgreeWithCountedBlockBoundariesUnderKvPressure(int seed) throws Exception {
+    // without prefix caching the twin counts blocks and lazy decoders' boundaries by step phase; a cache
+    // this small makes boundary blocks not fit (plain steps, preemptions) again and again
+    ResolvedReplica replica = SimTestSupport.replica(DEPLOYMENT.formatted(seed == 9 ? 8_000 : 20_000, 64, false));
+    WorkloadSpec w = WorkloadSpecs.parse(WORKLOAD.formatted(seed), Path.of("w.yaml"), WorkloadSpec.class);
+    RunResult lazy = compare(replica, w, true);
+    assertThat(lazy.summary().preemptions()).as("the cache is small enough to preempt").isPositive();
   }
 
   @ParameterizedTest
@@ -65,7 +76,7 @@ class LazyDecodeEquivalenceTest {
     compare(replica, w, false);
   }
 
-  private static void compare(ResolvedReplica replica, WorkloadSpec w, boolean preload) throws Exception {
+  private static RunResult compare(ResolvedReplica replica, WorkloadSpec w, boolean preload) throws Exception {
     RunResult lazy = run(replica, w, true, preload);
     RunResult eager = run(replica, w, false, preload);
     List<RequestRecord> a = lazy.requests();
@@ -75,6 +86,7 @@ class LazyDecodeEquivalenceTest {
       assertThat(a.get(i)).as("request %d", i).isEqualTo(b.get(i));
     }
     assertThat(lazy.summary()).isEqualTo(eager.summary());
+    return lazy;
   }
 
   private static RunResult run(ResolvedReplica replica, WorkloadSpec w, boolean lazy, boolean preload)
