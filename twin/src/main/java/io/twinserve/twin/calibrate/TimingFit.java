@@ -47,12 +47,6 @@ final class TimingFit {
   record HeldOut(String family, int rows, double meanAbsErrorPct, double maxAbsErrorPct) {}
 
   static final double INDIRECT_WEIGHT = 0.3;
-  /**
-   * Families reported but not fitted. A lone request's TTFT holds time outside the engine's step (HTTP,
-   * tokenisation, detokenisation: 3-4 ms over the price of its prefill step) that the twin does not model
-   * yet; fitted, it pulled the LoRA-enabled step cost up by 1.5 ms and every lone decode step with it.
-   */
-  static final java.util.Set<String> REPORTED_ONLY = java.util.Set.of("lone_request_ttft");
   /** No kernel reaches the datasheet's figure; an efficiency above this is a fit trading off overheads. */
   static final double MAX_EFFICIENCY = 0.9;
 
@@ -66,13 +60,7 @@ final class TimingFit {
     this.free = free;
   }
 
-  RooflineParams fit(List<TimingRow> all) {
-    List<TimingRow> rows = new ArrayList<>();
-    for (TimingRow r : all) {
-      if (!REPORTED_ONLY.contains(r.family())) {
-        rows.add(r);
-      }
-    }
+  RooflineParams fit(List<TimingRow> rows) {
     Map<String, Integer> sizes = new LinkedHashMap<>();
     for (TimingRow r : rows) {
       sizes.merge(r.family(), 1, Integer::sum);

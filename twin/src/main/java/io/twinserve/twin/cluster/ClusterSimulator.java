@@ -177,6 +177,12 @@ public final class ClusterSimulator {
     final boolean prefixCaching;
     /** Whether its router reads the replicas' prefill backlog (only the cache-aware router does). */
     final boolean estimatesPrefill;
+    /**
+     * How long after its send a request reaches the deployment's replicas (the perf model's time outside
+     * the engine: HTTP, tokenisation, hand-off); the least of its pools', since a request is routed on
+     * arrival, before its pool is known.
+     */
+    final long requestLatencyNs;
     long order;
     boolean deadlineScheduled;
     long calmSinceNs = -1;
@@ -194,6 +200,11 @@ public final class ClusterSimulator {
       this.blockSize = spec.replica().blockSize();
       this.prefixCaching = spec.replica().prefixCaching();
       this.estimatesPrefill = spec.router() instanceof RouterSpec.CacheAware;
+      long latency = Long.MAX_VALUE;
+      for (ResolvedCluster.PoolOption o : d.options()) {
+        latency = Math.min(latency, o.replica().perf().requestLatencyNs());
+      }
+      this.requestLatencyNs = d.options().isEmpty() ? 0 : latency;
       this.adapters = new AdapterIndex(spec.replica().maxAdapters(), spec.replica().maxAdapterRank(),
           namesDeployment ? "deployment " + spec.name() + ": " : "");
     }
@@ -232,7 +243,9 @@ public final class ClusterSimulator {
      * Per source: when its armed send is due (MAX when none), the queue's sequence number of that send,
      * whether it may still send, and its arrival event (one, queued again for every send).
      */
+    // each source's armed send (its arrival event is that plus its deployment's request latency)
     private final long[] armedNs;
+    private final long[] latencyNs;
     private final long[] armedToken;
     private final Event.RequestArrived[] arrivals;
     private final boolean[] open;
@@ -260,6 +273,10 @@ public final class ClusterSimulator {
       }
       this.clients = new ClientGate[sources.size()];
       this.armedNs = new long[sources.size()];
+      this.latencyNs = new long[sources.size()];
+      for (int i = 0; i < sources.size(); i++) {
+        latencyNs[i] = deployments.get(sources.get(i).deployment()).requestLatencyNs;
+      }
       this.armedToken = new long[sources.size()];
       this.arrivals = new Event.RequestArrived[sources.size()];
       for (int i = 0; i < arrivals.length; i++) {
@@ -368,7 +385,7 @@ public final class ClusterSimulator {
       long t = client.nextSendNs();
       if (t < window && t < armedNs[source]) {
         armedNs[source] = t;
-        armedToken[source] = queue.schedule(t, arrivals[source]);
+        armedToken[source] = queue.schedule(t + latencyNs[source], arrivals[source]);
       }
       if (open[source] && armedNs[source] == Long.MAX_VALUE && client.drained(window)) {
         open[source] = false;
@@ -385,12 +402,14 @@ public final class ClusterSimulator {
       if (queue.polledSequence() != armedToken[e.source()]) {
         return;
       }
+      // the client sent it a request latency ago: its TTFT and E2E count from then
+      long sentNs = armedNs[e.source()];
       armedNs[e.source()] = Long.MAX_VALUE;
       Traffic source = sources.get(e.source());
       DeploymentRun d = deployments.get(source.deployment());
       ClientGate client = clients[e.source()];
       Request r = client.take();
-      lastArrival = Math.max(lastArrival, now);
+      lastArrival = Math.max(lastArrival, sentNs);
       int adapter = d.adapters.indexOf(r, source.adapterRanks(),
           source.defaultAdapterRank() != null ? source.defaultAdapterRank() : options.defaultAdapterRank());
       d.metrics.observe(now);
@@ -400,10 +419,10 @@ public final class ClusterSimulator {
       // the replica learns of every adapter the deployment has met, the refused request's too
       replica.core.knowAdapters(d.adapters.size(), options.preloadAdapters());
       if (!replica.core.admissible(r.promptTokens(), r.outputTokens())) {
-        d.metrics.tallies.rejected(r, now, client.intendedNs());
+        d.metrics.tallies.rejected(r, sentNs, client.intendedNs());
         client.ended(now);
       } else {
-        Sequence s = new Sequence(r.id(), d.order++, now, adapter, d.adapters.rank(adapter), r.promptTokens(),
+        Sequence s = new Sequence(r.id(), d.order++, sentNs, adapter, d.adapters.rank(adapter), r.promptTokens(),
             r.outputTokens(), keys);
         s.intendedNs(client.intendedNs());
         s.client(e.source());

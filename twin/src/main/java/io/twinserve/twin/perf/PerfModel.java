@@ -30,4 +30,12 @@ public interface PerfModel {
 
   /** Time to read an adapter of {@code rank} from storage into host memory, in ns. */
   long adapterLoadFromStorageNs(int rank);
+
+  /**
+   * Time a request spends outside the engine's steps (HTTP, tokenisation, hand-off, detokenisation,
+   * streaming), in ns: the server sees a request this long after it was sent. 0 unless calibrated.
+   */
+  default long requestLatencyNs() {
+    return 0;
+  }
 }

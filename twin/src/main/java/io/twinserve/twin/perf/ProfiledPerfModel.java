@@ -42,4 +42,9 @@ public final class ProfiledPerfModel implements PerfModel {
   public long adapterLoadFromStorageNs(int rank) {
     return roofline.adapterLoadFromStorageNs(rank);
   }
+
+  @Override
+  public long requestLatencyNs() {
+    return roofline.requestLatencyNs();
+  }
 }

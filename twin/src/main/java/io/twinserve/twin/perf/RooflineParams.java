@@ -40,6 +40,9 @@ import com.fasterxml.jackson.annotation.Nulls;
  *     than a per-adapter constant explains
  * @param perBlockedWaitingNs additional cost per waiting request and step while every adapter slot is
  *     pinned: vLLM's scheduler then walks the whole queue skipping requests it cannot admit
+ * @param requestLatencyNs time a request spends outside the engine's steps before its first token reaches
+ *     the client (HTTP, tokenisation, the hand-off to the engine process, detokenisation, streaming): the
+ *     server sees each request this long after it was sent (its TTFT and end-to-end latency include it)
  */
 public record RooflineParams(
     double hbmEfficiency,
@@ -66,7 +69,8 @@ public record RooflineParams(
     @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerSlotNs,
     @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerTokenNs,
     @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerTokenAdapterNs,
-    @JsonSetter(nulls = Nulls.AS_EMPTY) double perBlockedWaitingNs) {
+    @JsonSetter(nulls = Nulls.AS_EMPTY) double perBlockedWaitingNs,
+    @JsonSetter(nulls = Nulls.AS_EMPTY) double requestLatencyNs) {
 
   public RooflineParams {
     check("hbm_efficiency", hbmEfficiency, 0, 1);
@@ -80,7 +84,7 @@ public record RooflineParams(
     }
     for (double v : new double[] {stepOverheadNs, perSequenceNs, perNewRequestNs, loraFixedNs, loraPerAdapterNs,
         loraPerRankNs, loraPerTokenRankNs, adapterLoadFixedNs, adapterLoadPaddingNs, storageFixedNs, perWaitingNs,
-        loraEnabledNs, loraPerSlotNs, loraPerTokenNs, loraPerTokenAdapterNs, perBlockedWaitingNs}) {
+        loraEnabledNs, loraPerSlotNs, loraPerTokenNs, loraPerTokenAdapterNs, perBlockedWaitingNs, requestLatencyNs}) {
       if (!(v >= 0) || !Double.isFinite(v)) {
         throw new IllegalArgumentException("roofline costs must be finite and >= 0, got " + v);
       }
@@ -99,7 +103,7 @@ public record RooflineParams(
     this(hbmEfficiency, flopsEfficiency, attentionFlopsEfficiency, decodeAttentionFlopsEfficiency, stepOverheadNs,
         perSequenceNs, perNewRequestNs, loraFixedNs, loraPerAdapterNs, loraPerRankNs, loraPerTokenRankNs,
         adapterLoadFixedNs, adapterLoadPaddingNs, adapterLoadNsPerByte, storageBandwidth, storageFixedNs, 0, 0, 0, 0,
-        0, 0);
+        0, 0, 0);
   }
 
   private static void check(String key, double v, double lo, double hi) {
@@ -124,7 +128,7 @@ public record RooflineParams(
       "per_new_request_ns", "lora_fixed_ns", "lora_per_adapter_ns", "lora_per_rank_ns", "lora_per_token_rank_ns",
       "adapter_load_fixed_ns", "adapter_load_padding_ns", "adapter_load_ns_per_byte", "storage_bandwidth",
       "storage_fixed_ns", "per_waiting_ns", "lora_enabled_ns", "lora_per_slot_ns", "lora_per_token_ns",
-      "lora_per_token_adapter_ns", "per_blocked_waiting_ns");
+      "lora_per_token_adapter_ns", "per_blocked_waiting_ns", "request_latency_ns");
 
   /** A copy with the named parameters (YAML keys) set to {@code v}; an unknown key throws. */
   public RooflineParams with(double[] v, String... keys) {
@@ -151,6 +155,7 @@ public record RooflineParams(
         m.getOrDefault("per_waiting_ns", perWaitingNs), m.getOrDefault("lora_enabled_ns", loraEnabledNs),
         m.getOrDefault("lora_per_slot_ns", loraPerSlotNs), m.getOrDefault("lora_per_token_ns", loraPerTokenNs),
         m.getOrDefault("lora_per_token_adapter_ns", loraPerTokenAdapterNs),
-        m.getOrDefault("per_blocked_waiting_ns", perBlockedWaitingNs));
+        m.getOrDefault("per_blocked_waiting_ns", perBlockedWaitingNs),
+        m.getOrDefault("request_latency_ns", requestLatencyNs));
   }
 }

@@ -315,4 +315,9 @@ public final class RooflinePerfModel implements PerfModel {
   public long adapterLoadFromStorageNs(int rank) {
     return (long) (p.storageFixedNs() + loraBytesPerRankFull * rank / p.storageBandwidth() * 1e9);
   }
+
+  @Override
+  public long requestLatencyNs() {
+    return Math.round(p.requestLatencyNs());
+  }
 }

@@ -93,4 +93,9 @@ public final class SpeculativePerfModel implements PerfModel {
   public long adapterLoadFromStorageNs(int rank) {
     return target.adapterLoadFromStorageNs(rank);
   }
+
+  @Override
+  public long requestLatencyNs() {
+    return target.requestLatencyNs();
+  }
 }
