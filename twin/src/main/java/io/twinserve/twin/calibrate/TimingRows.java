@@ -260,7 +260,7 @@ final class TimingRows {
   }
 
   // Long bursts (thousands of requests) prefill full 2,048-token steps: the step prefills its budget over its
-  // length. A burst that fits in one or two steps is its own mean TTFT.
+  // length. A short burst (a few steps) is priced step by step for its mean TTFT.
   private void prefill(List<TimingRow> out, Csv c, String model) {
     if (c == null) {
       return;
@@ -279,7 +279,8 @@ final class TimingRows {
             c.number(i, "input_throughput_tok_per_s"), new StepScenario(0, 0, budget, prompt, 0, waiting, 0, 0, 0, 0)));
       } else {
         out.add(new TimingRow("prefill_bursts", PREFILL, key, "mean_ttft_ms", c.number(i, "mean_ttft_ms"),
-            new StepScenario(0, 0, Math.min(budget, requests * prompt), prompt, 0, 0, 0, 0, 0, 0)));
+            new StepScenario(0, 0, Math.min(budget, requests * prompt), prompt, 0, 0, 0, 0, 0, 0),
+            new TimingRow.Burst(requests, budget)));
       }
     }
   }
