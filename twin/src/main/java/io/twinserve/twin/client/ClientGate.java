@@ -6,11 +6,10 @@ import io.twinserve.traces.gen.ThinkTimes;
 import io.twinserve.traces.gen.WorkloadGenerator;
 import io.twinserve.traces.spec.ClientSpec;
 import io.twinserve.twin.metrics.ClientSummary;
-import io.twinserve.twin.metrics.Latency;
+import io.twinserve.twin.metrics.LatencyHistogram;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.Arrays;
-import org.HdrHistogram.Histogram;
 
 /**
  * The benchmark client between a workload's requests and a simulation loop: it decides when each request
@@ -48,7 +47,7 @@ public final class ClientGate {
   private long slotFreeNs;
   private long intendedNs = -1;
   // the figures (active clients only)
-  private final Histogram wait;
+  private final LatencyHistogram wait;
   private long sent;
   private long waited;
   private long unsent;
@@ -65,7 +64,7 @@ public final class ClientGate {
     this.thinkTimes = thinkTimes;
     this.cap = spec == null || spec.maxOutstanding() == null ? Integer.MAX_VALUE : spec.maxOutstanding();
     this.closedLoop = spec != null && spec.closedLoop();
-    this.wait = spec == null ? null : new Histogram(MAX_MICROS, 3);
+    this.wait = spec == null ? null : new LatencyHistogram();
     if (closedLoop) {
       ready = new long[Math.min(spec.users(), 1024)];
       for (int u = 0; u < spec.users(); u++) {
@@ -214,7 +213,7 @@ public final class ClientGate {
       unsent++;
       advance();
     }
-    return new ClientSummary(spec.maxOutstanding(), spec.users(), sent, waited, unsent, Latency.of(wait), peakQueue,
+    return new ClientSummary(spec.maxOutstanding(), spec.users(), sent, waited, unsent, wait.latency(), peakQueue,
         peakOutstanding);
   }
 

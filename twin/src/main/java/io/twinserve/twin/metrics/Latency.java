@@ -11,7 +11,7 @@ public record Latency(long count, double meanMs, double p50Ms, double p90Ms, dou
         ms(h.getValueAtPercentile(90)), ms(h.getValueAtPercentile(99)), ms(h.getMaxValue()));
   }
 
-  private static double ms(long micros) {
+  static double ms(long micros) {
     return round(micros / 1000.0);
   }
 

@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import org.HdrHistogram.Histogram;
 
 /**
  * The per-observation tallies of a run (or of one deployment of a cluster): request counts, token counts
@@ -19,11 +18,11 @@ public final class RequestTallies implements StepListener {
 
   private final boolean recordRequests;
   private final long starvationBoundNs;
-  final Histogram ttft = new Histogram(MAX_MICROS, 3);
-  final Histogram ttftFromIntended = new Histogram(MAX_MICROS, 3);
-  final Histogram itl = new Histogram(MAX_MICROS, 3);
-  final Histogram e2e = new Histogram(MAX_MICROS, 3);
-  final Histogram wait = new Histogram(MAX_MICROS, 3);
+  final LatencyHistogram ttft = new LatencyHistogram();
+  final LatencyHistogram ttftFromIntended = new LatencyHistogram();
+  final LatencyHistogram itl = new LatencyHistogram();
+  final LatencyHistogram e2e = new LatencyHistogram();
+  final LatencyHistogram wait = new LatencyHistogram();
   private final List<Sequence> tracked = new ArrayList<>();
   private final Map<Sequence, String> adapterNames = new IdentityHashMap<>();
   private final List<RequestRecord> rejected = new ArrayList<>();
@@ -290,8 +289,8 @@ public final class RequestTallies implements StepListener {
     boolean starving = achieved.totalTokensPerS() < 0.9 * offered.totalTokensPerS();
     return new Figures(round(w), arrived, finished, rejectedCount, timedOut,
         arrived - finished - rejectedCount - timedOut, offered, achieved, starving, starved + stillWaitingStarved,
-        starvationBoundNs / 1e9, Latency.of(ttft), reportClient ? Latency.of(ttftFromIntended) : null,
-        Latency.of(itl), Latency.of(e2e), Latency.of(wait));
+        starvationBoundNs / 1e9, ttft.latency(), reportClient ? ttftFromIntended.latency() : null,
+        itl.latency(), e2e.latency(), wait.latency());
   }
 
   /**

@@ -85,6 +85,8 @@ public final class Scheduler {
   private final int[] phaseCount;
   private final long[] phaseAllocations;
   private long boundaryAllocatedStep = -1;
+  // blockSize - 1 when it is a power of two (a mask instead of a division on every quiet step), else -1
+  private final int phaseMask;
   private final List<Sequence> boundaryScratch = new ArrayList<>();
   private final List<Sequence> dueScratch = new ArrayList<>();
   private final List<Sequence> finished = new ArrayList<>();
@@ -104,6 +106,7 @@ public final class Scheduler {
     this.countedBoundaries = kv.isCounting() && !config.prefixCaching();
     this.phaseCount = new int[countedBoundaries ? config.blockSize() : 0];
     this.phaseAllocations = new long[countedBoundaries ? config.blockSize() : 0];
+    this.phaseMask = Integer.bitCount(config.blockSize()) == 1 ? config.blockSize() - 1 : -1;
     this.waiting = new AdapterQueues(adapterCount);
     this.batchAdapters = new boolean[Math.max(1, adapterCount)];
     this.lazyAdapterRefs = new int[Math.max(1, adapterCount)];
@@ -683,16 +686,21 @@ public final class Scheduler {
     return true;
   }
 
+  /** The block-boundary phase of a steady step (counted boundaries). */
+  private int phase(long step) {
+    return phaseMask >= 0 ? (int) (step & phaseMask) : (int) (step % phaseCount.length);
+  }
+
   /** Blocks the lazy decoders crossing a block boundary at the current step need (counted boundaries). */
   private int dueBoundaryBlocks() {
-    return boundaryAllocatedStep == steadySteps ? 0 : phaseCount[(int) (steadySteps % phaseCount.length)];
+    return boundaryAllocatedStep == steadySteps ? 0 : phaseCount[phase(steadySteps)];
   }
 
   /** Allocates the blocks of {@link #dueBoundaryBlocks} (they fit: checked by the caller). */
   private void allocateCountedBoundaries() {
     int due = dueBoundaryBlocks();
     if (due > 0) {
-      int phase = (int) (steadySteps % phaseCount.length);
+      int phase = phase(steadySteps);
       kv.reserve(due);
       phaseAllocations[phase]++;
     }
@@ -739,7 +747,7 @@ public final class Scheduler {
       }
       runCount += lazy;
       start = end;
-      if (countedBoundaries ? phaseCount[(int) (steadySteps % phaseCount.length)] != 0
+      if (countedBoundaries ? phaseCount[phase(steadySteps)] != 0
           : !boundaries.nothingAt(steadySteps)) {
         if (!quietBoundaries()) {
           replan = true;
@@ -794,7 +802,7 @@ public final class Scheduler {
     s.lazyBoundaryStep = steadySteps + toBoundary;
     finishes.add(s, steadySteps);
     if (countedBoundaries) {
-      int phase = (int) ((s.lazyBoundaryStep) % phaseCount.length);
+      int phase = phase(s.lazyBoundaryStep);
       s.lazyPhase = phase;
       s.lazyCrossBase = phaseAllocations[phase];
       phaseCount[phase]++;
