@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
-# Times the twin's bench scenarios on the jar of an earlier commit and on the working tree's jar, in one
-# JVM (scripts/bench/TwinBeforeAfter.java), so that "before" and "after" share the machine's state.
+# Times the twin's bench scenarios on an earlier commit's build and on the working tree's, in one JVM
+# (`twinserve bench twin --before JAR`), so that "before" and "after" share the machine's state.
 #   scripts/bench/twin-before-after.sh COMMIT [REPEAT]
-# Builds COMMIT's jar in a temporary git worktree (the jar is kept as target/twinserve-<commit>.jar for
-# reruns); the working tree's jar must be built already (./mvnw package -DskipTests -pl control-api -am).
+# Builds COMMIT's application jar in a temporary git worktree and keeps it as target/twinserve-<commit>.jar
+# for reruns. The commit must have io.twinserve.experiments.bench.TwinBenchmark (any commit since the
+# benchmark existed).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/find-jdk25.sh
 commit=$(git rev-parse --short "${1:?usage: scripts/bench/twin-before-after.sh COMMIT [REPEAT]}")
 repeat=${2:-7}
-after=control-api/target/twinserve.jar
-[ -f "$after" ] || { echo "no $after: build it first (./mvnw -B -q package -DskipTests -pl control-api -am)" >&2; exit 2; }
 before=target/twinserve-$commit.jar
 if [ ! -f "$before" ]; then
   dir=$(mktemp -d)/before
@@ -20,5 +19,4 @@ if [ ! -f "$before" ]; then
   mkdir -p target
   cp "$dir/control-api/target/twinserve.jar" "$before"
 fi
-"$JAVA_HOME/bin/java" -Xmx4g --sun-misc-unsafe-memory-access=allow --add-modules jdk.incubator.vector \
-  scripts/bench/TwinBeforeAfter.java "$before" "$after" "$repeat"
+JAVA_OPTS="${JAVA_OPTS:--Xmx4g}" ./twinserve bench twin --before "$before" --repeat "$repeat"

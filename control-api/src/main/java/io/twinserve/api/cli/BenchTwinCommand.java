@@ -1,7 +1,9 @@
 package io.twinserve.api.cli;
 
+import io.twinserve.experiments.bench.BuildComparison;
 import io.twinserve.experiments.bench.TwinBenchmark;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -24,7 +26,9 @@ import picocli.CommandLine.Option;
       "the speed-up figures; light-load scenarios (at most 0.1 requests/s per adapter) show the case they",
       "are for, each the median of --repeat runs per mode."
     },
-    footer = {"", "Example:", "  JAVA_OPTS=-Xmx2g ./twinserve bench twin"})
+    footer = {"", "Examples:", "  JAVA_OPTS=-Xmx2g ./twinserve bench twin",
+      "  ./twinserve bench twin --before target/twinserve-7399c9d.jar   # another build, same JVM",
+      "  scripts/bench/twin-before-after.sh 7399c9d                    # builds that jar, then runs the above"})
 final class BenchTwinCommand implements Callable<Integer> {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -47,10 +51,20 @@ final class BenchTwinCommand implements Callable<Integer> {
       description = "Runs per mode of each light-load scenario; the median is reported (default ${DEFAULT-VALUE}).")
   int repeat;
 
+  @Option(names = "--before", paramLabel = "JAR",
+      description = "Instead: time the light-load scenarios (median of --repeat runs) and the grid (one run"
+          + " each) on this build and on the build in JAR (another twinserve application jar, loaded in its own"
+          + " class loader), in turns, and print the ratios.")
+  Path before;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     TwinBenchmark bench = new TwinBenchmark();
+    if (before != null) {
+      compare(out, bench, BuildComparison.load(before));
+      return 0;
+    }
     out.printf(Locale.ROOT, "bench twin: JVM %s, max heap %,d MiB, %d cores, window %.0f s%n", Runtime.version(),
         Runtime.getRuntime().maxMemory() >> 20, Runtime.getRuntime().availableProcessors(), durationS);
     // warm-up: the JIT compiles the hot loop before anything is timed
@@ -165,5 +179,69 @@ final class BenchTwinCommand implements Callable<Integer> {
       out.printf(Locale.ROOT, "heaviest peak heap        %,9d MiB (sum of heap pools' peaks)%n", peak >> 20);
     }
     return 0;
+  }
+
+  /** Both builds on the light-load scenarios and the grid, in turns (before first, then after first). */
+  private void compare(PrintWriter out, TwinBenchmark after, BuildComparison other) throws Exception {
+    out.printf(Locale.ROOT, "bench twin: this build against %s, JVM %s, %d cores, window %.0f s%n", before,
+        Runtime.version(), Runtime.getRuntime().availableProcessors(), durationS);
+    // warm-up: both builds' hot loops compiled before anything is timed
+    for (int w = 0; w < 2; w++) {
+      for (int served : TwinBenchmark.LIGHT_SERVED) {
+        for (double[] rates : TwinBenchmark.LIGHT_RATES) {
+          other.simulateMs(served, rates, durationS);
+          after.measure(served, rates, durationS);
+        }
+      }
+    }
+    out.printf(Locale.ROOT, "light load: median of %d runs per build%n", repeat);
+    out.println("| adapters | per-adapter rates (req/s) | arrivals | before | after | speed-up |");
+    out.println("| --- | --- | --- | --- | --- | --- |");
+    for (int served : TwinBenchmark.LIGHT_SERVED) {
+      for (double[] rates : TwinBenchmark.LIGHT_RATES) {
+        double[] b = new double[repeat];
+        double[] a = new double[repeat];
+        long arrivals = 0;
+        for (int i = 0; i < repeat; i++) {
+          if (i % 2 == 0) {
+            b[i] = other.simulateMs(served, rates, durationS);
+          }
+          TwinBenchmark.Timing t = after.measure(served, rates, durationS);
+          a[i] = t.simulateMs();
+          arrivals = t.arrivals();
+          if (i % 2 == 1) {
+            b[i] = other.simulateMs(served, rates, durationS);
+          }
+        }
+        Arrays.sort(b);
+        Arrays.sort(a);
+        out.printf(Locale.ROOT, "| %d | %s | %,d | %.1f ms | %.1f ms | %.2fx |%n", served, rateText(rates), arrivals,
+            b[repeat / 2], a[repeat / 2], b[repeat / 2] / Math.max(1e-9, a[repeat / 2]));
+      }
+    }
+    double sb = 0;
+    double sa = 0;
+    int turn = 0;
+    for (int served : TwinBenchmark.SERVED) {
+      for (double[] rates : TwinBenchmark.RATES) {
+        if (turn++ % 2 == 0) {
+          sb += other.simulateMs(served, rates, durationS);
+          sa += after.measure(served, rates, durationS).simulateMs();
+        } else {
+          sa += after.measure(served, rates, durationS).simulateMs();
+          sb += other.simulateMs(served, rates, durationS);
+        }
+      }
+    }
+    out.printf(Locale.ROOT, "grid: %d scenarios, one run each: before %.0f ms, after %.0f ms, %.2fx%n",
+        TwinBenchmark.SERVED.length * TwinBenchmark.RATES.length, sb, sa, sb / Math.max(1e-9, sa));
+  }
+
+  private static String rateText(double[] rates) {
+    StringBuilder b = new StringBuilder();
+    for (double r : rates) {
+      b.append(b.isEmpty() ? "" : " / ").append(r);
+    }
+    return b.toString();
   }
 }

@@ -7,7 +7,7 @@ import org.HdrHistogram.Histogram;
  * scan.
  *
  * <p>It resizes itself as values grow, from 0.1 s up, with the buckets of a histogram sized for the largest
- * value: a fixed-size one allocated and scanned about 260 KB per histogram and run, a large part of a
+ * value: a fixed-size one allocated and scanned about 270 KB per histogram and run, a large part of a
  * light-load run's fixed cost. The mean is HdrHistogram's own (every value counted at its bucket's
  * median-equivalent value), kept as an exact sum as values are recorded instead of a walk over every bucket (HdrHistogram sums in
  * doubles, so the two agree while the sum stays below 2^53 microseconds).
