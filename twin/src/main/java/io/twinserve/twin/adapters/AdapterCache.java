@@ -38,6 +38,7 @@ public final class AdapterCache {
   private long loads;
   private long storageLoads;
   private long loadNs;
+  private int resident;
 
   public AdapterCache(int gpuSlots, int cpuSlots, int adapters, LoadTimes loadTimes) {
     this.gpuSlots = gpuSlots;
@@ -56,6 +57,11 @@ public final class AdapterCache {
 
   public int gpuSlots() {
     return gpuSlots;
+  }
+
+  /** GPU slots holding an adapter (in use or not). */
+  public int residentAdapters() {
+    return resident;
   }
 
   public boolean isResident(int adapter) {
@@ -99,7 +105,9 @@ public final class AdapterCache {
       if (s == NONE) {
         throw new IllegalStateException("no slot for adapter " + adapter + ": all " + gpuSlots + " in use");
       }
-      if (slotAdapter[s] != NONE) {
+      if (slotAdapter[s] == NONE) {
+        resident++;
+      } else {
         slotOf[slotAdapter[s]] = NONE;
       }
       duration = load(adapter);

@@ -127,7 +127,8 @@ public final class Calibrator {
       boolean own = lent == null;
       if (!own) {
         params = params.with(new double[] {lent.flopsEfficiency(), lent.loraPerTokenNs(),
-            lent.loraPerTokenAdapterNs()}, "flops_efficiency", "lora_per_token_ns", "lora_per_token_adapter_ns");
+            lent.loraPerTokenAdapterNs(), lent.loraPerLoadedAdapterNs()}, "flops_efficiency", "lora_per_token_ns",
+            "lora_per_token_adapter_ns", "lora_per_loaded_adapter_ns");
       }
       List<TimingRow> timingRows = timing.rows(name);
       TimingFit fit = new TimingFit(p -> new RooflinePerfModel(model, gpu, 1, p), params,
@@ -213,6 +214,10 @@ public final class Calibrator {
       // per unit of rank, a rank-32 workload would pay four times the measured rank-8 cost
       free.add(new TimingFit.Free("lora_per_token_ns", 10_000, 0));
       free.add(new TimingFit.Free("lora_per_token_adapter_ns", 100, 0));
+      // an adapter held in a slot but not in the batch costs only where the slots hold more adapters than
+      // the batch uses: the scheduler-overhead runs (in the bursts every held adapter is also in the batch,
+      // so there it cannot be told from the per-distinct-adapter cost)
+      free.add(new TimingFit.Free("lora_per_loaded_adapter_ns", 20_000, 0));
     }
     return free;
   }

@@ -23,15 +23,29 @@ import io.twinserve.twin.perf.StepShape;
  * @param rank rank of the adapters
  * @param extraMs measured time per step outside the model's price (adapter loads), ms
  * @param slotsBlocked whether the waiting requests wait for adapter slots pinned by running requests
+ * @param loadedAdapters adapters held in slots, in the batch or not (a run that cycles through n adapters
+ *     in at least n slots ends up holding all n)
  */
 record StepScenario(double decodes, double context, double prefillTokens, double promptTokens,
     double arrivalRatePerS, double waiting, int slots, double distinctAdapters, int rank, double extraMs,
-    boolean slotsBlocked) {
+    boolean slotsBlocked, double loadedAdapters) {
 
   StepScenario(double decodes, double context, double prefillTokens, double promptTokens, double arrivalRatePerS,
       double waiting, int slots, double distinctAdapters, int rank, double extraMs) {
     this(decodes, context, prefillTokens, promptTokens, arrivalRatePerS, waiting, slots, distinctAdapters, rank,
-        extraMs, false);
+        extraMs, false, 0);
+  }
+
+  StepScenario(double decodes, double context, double prefillTokens, double promptTokens, double arrivalRatePerS,
+      double waiting, int slots, double distinctAdapters, int rank, double extraMs, boolean slotsBlocked) {
+    this(decodes, context, prefillTokens, promptTokens, arrivalRatePerS, waiting, slots, distinctAdapters, rank,
+        extraMs, slotsBlocked, 0);
+  }
+
+  /** This scenario with {@code loaded} adapters held in slots. */
+  StepScenario withLoaded(double loaded) {
+    return new StepScenario(decodes, context, prefillTokens, promptTokens, arrivalRatePerS, waiting, slots,
+        distinctAdapters, rank, extraMs, slotsBlocked, loaded);
   }
 
   static StepScenario decode(double decodes, double context, double waiting, int slots, double distinct, int rank) {
@@ -97,6 +111,7 @@ record StepScenario(double decodes, double context, double prefillTokens, double
     s.waitingSequences = Math.round(waiting);
     s.slotsBlocked = slotsBlocked;
     s.loraSlots = slots;
+    s.loadedAdapters = (int) Math.round(loadedAdapters);
     return s;
   }
 

@@ -44,7 +44,7 @@ record TimingRow(String family, String file, String key, String quantity, double
     for (long start = 0; start < total; start += burst.budget()) {
       long tokens = Math.min(burst.budget(), total - start);
       end += new StepScenario(0, 0, tokens, p, 0, 0, scenario.slots(), scenario.distinctAdapters(), scenario.rank(),
-          scenario.extraMs()).stepMs(perf);
+          scenario.extraMs()).withLoaded(scenario.loadedAdapters()).stepMs(perf);
       long completed = (start + tokens) / p - done;
       sum += completed * end;
       done += completed;

@@ -188,14 +188,14 @@ final class TimingRows {
         double rate = requests / c.number(i, "duration_s");
         out.add(new TimingRow("lora_mixed_batches", LORA_BURSTS, key, "mean_itl_ms", c.number(i, "mean_itl_ms"),
             new StepScenario(batch, prompt + output / 2, 0, prompt, rate, (requests - batch) / 2, slots,
-                expectedDistinct(served, batch), rank, 0)));
+                expectedDistinct(served, batch), rank, 0).withLoaded(Math.min(slots, served))));
         continue;
       }
       double batch = c.number(i, "max_num_seqs");
       double n = lora ? c.number(i, "distinct_adapters_drawn_from") : 0;
       out.add(new TimingRow("lora_bursts", LORA_BURSTS, key, "mean_itl_ms", c.number(i, "mean_itl_ms"),
           StepScenario.decode(batch, prompt + output / 2, (requests - batch) / 2, slots, expectedDistinct(n, batch),
-              rank)));
+              rank).withLoaded(Math.min(slots, n))));
     }
   }
 
@@ -216,7 +216,7 @@ final class TimingRows {
           "distinct_adapters_drawn_from=" + (int) c.number(i, "distinct_adapters_drawn_from")
               + (lora ? "" : " (LoRA disabled)"), "mean_itl_ms", c.number(i, "mean_itl_ms"),
           StepScenario.decode(batch, context, (run.requests() - batch) / 2, lora ? run.maxLoras() : 0,
-              expectedDistinct(n, batch), run.adapterRank())));
+              expectedDistinct(n, batch), run.adapterRank()).withLoaded(lora ? Math.min(run.maxLoras(), n) : 0)));
     }
   }
 
@@ -255,7 +255,8 @@ final class TimingRows {
       out.add(new TimingRow("adapter_runs_itl", Calibrator.ADAPTER_RUNS,
           "max_lora_rank=" + (int) c.number(i, "max_lora_rank") + " adapter_rank=" + (int) c.number(i, "adapter_rank"),
           "mean_itl_ms", c.number(i, "mean_itl_ms"), new StepScenario(1, prompt + output / 2, 0, 0, 0,
-              (requests - 1) / 2, (int) c.number(i, "max_loras"), 1, (int) c.number(i, "adapter_rank"), 0, true)));
+              (requests - 1) / 2, (int) c.number(i, "max_loras"), 1, (int) c.number(i, "adapter_rank"), 0, true)
+              .withLoaded(1)));
     }
   }
 
@@ -303,11 +304,13 @@ final class TimingRows {
       boolean busy = c.number(i, "mean_waiting_requests") > MeasuredRuns.OVERLOADED_QUEUE;
       out.add(new TimingRow("scheduler_overhead_itl", SCHEDULER, schedulerKey(c, i),
           busy ? "mean_step_ms" : "mean_itl_ms",
-          busy ? c.number(i, "duration_s") / steps * 1e3 : c.number(i, "mean_itl_ms"), new StepScenario(c.number(i, "mean_running_batch") + 1,
-              run.promptTokens() + run.outputTokens() / 2.0, 0, run.promptTokens(), rate,
-              c.number(i, "mean_waiting_requests"), (int) c.number(i, "max_loras"),
+          busy ? c.number(i, "duration_s") / steps * 1e3 : c.number(i, "mean_itl_ms"),
+          new StepScenario(c.number(i, "mean_running_batch") + 1, run.promptTokens() + run.outputTokens() / 2.0, 0,
+              run.promptTokens(), rate, c.number(i, "mean_waiting_requests"), (int) c.number(i, "max_loras"),
               c.number(i, "mean_distinct_adapters_per_batch"), (int) c.number(i, "adapter_rank"), loadMs,
-              slotsBlocked(c, i))));
+              slotsBlocked(c, i))
+              // ten minutes of Poisson arrivals use every served adapter, and slots keep them until evicted
+              .withLoaded(Math.min(c.number(i, "max_loras"), c.number(i, "served_adapters")))));
     }
   }
 }

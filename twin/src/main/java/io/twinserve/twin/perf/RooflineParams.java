@@ -40,6 +40,8 @@ import com.fasterxml.jackson.annotation.Nulls;
  *     than a per-adapter constant explains
  * @param perBlockedWaitingNs additional cost per waiting request and step while every adapter slot is
  *     pinned: vLLM's scheduler then walks the whole queue skipping requests it cannot admit
+ * @param loraPerLoadedAdapterNs cost per step and adapter held in a GPU slot, in the batch or not (an empty
+ *     reserved slot costs {@code loraPerSlotNs} alone)
  * @param requestLatencyNs time a request spends outside the engine's steps before its first token reaches
  *     the client (HTTP, tokenisation, the hand-off to the engine process, detokenisation, streaming): the
  *     server sees each request this long after it was sent (its TTFT and end-to-end latency include it)
@@ -70,7 +72,8 @@ public record RooflineParams(
     @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerTokenNs,
     @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerTokenAdapterNs,
     @JsonSetter(nulls = Nulls.AS_EMPTY) double perBlockedWaitingNs,
-    @JsonSetter(nulls = Nulls.AS_EMPTY) double requestLatencyNs) {
+    @JsonSetter(nulls = Nulls.AS_EMPTY) double requestLatencyNs,
+    @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerLoadedAdapterNs) {
 
   public RooflineParams {
     check("hbm_efficiency", hbmEfficiency, 0, 1);
@@ -84,7 +87,8 @@ public record RooflineParams(
     }
     for (double v : new double[] {stepOverheadNs, perSequenceNs, perNewRequestNs, loraFixedNs, loraPerAdapterNs,
         loraPerRankNs, loraPerTokenRankNs, adapterLoadFixedNs, adapterLoadPaddingNs, storageFixedNs, perWaitingNs,
-        loraEnabledNs, loraPerSlotNs, loraPerTokenNs, loraPerTokenAdapterNs, perBlockedWaitingNs, requestLatencyNs}) {
+        loraEnabledNs, loraPerSlotNs, loraPerTokenNs, loraPerTokenAdapterNs, perBlockedWaitingNs, requestLatencyNs,
+        loraPerLoadedAdapterNs}) {
       if (!(v >= 0) || !Double.isFinite(v)) {
         throw new IllegalArgumentException("roofline costs must be finite and >= 0, got " + v);
       }
@@ -103,7 +107,7 @@ public record RooflineParams(
     this(hbmEfficiency, flopsEfficiency, attentionFlopsEfficiency, decodeAttentionFlopsEfficiency, stepOverheadNs,
         perSequenceNs, perNewRequestNs, loraFixedNs, loraPerAdapterNs, loraPerRankNs, loraPerTokenRankNs,
         adapterLoadFixedNs, adapterLoadPaddingNs, adapterLoadNsPerByte, storageBandwidth, storageFixedNs, 0, 0, 0, 0,
-        0, 0, 0);
+        0, 0, 0, 0);
   }
 
   private static void check(String key, double v, double lo, double hi) {
@@ -128,7 +132,7 @@ public record RooflineParams(
       "per_new_request_ns", "lora_fixed_ns", "lora_per_adapter_ns", "lora_per_rank_ns", "lora_per_token_rank_ns",
       "adapter_load_fixed_ns", "adapter_load_padding_ns", "adapter_load_ns_per_byte", "storage_bandwidth",
       "storage_fixed_ns", "per_waiting_ns", "lora_enabled_ns", "lora_per_slot_ns", "lora_per_token_ns",
-      "lora_per_token_adapter_ns", "per_blocked_waiting_ns", "request_latency_ns");
+      "lora_per_token_adapter_ns", "per_blocked_waiting_ns", "request_latency_ns", "lora_per_loaded_adapter_ns");
 
   /** A copy with the named parameters (YAML keys) set to {@code v}; an unknown key throws. */
   public RooflineParams with(double[] v, String... keys) {
@@ -156,6 +160,7 @@ public record RooflineParams(
         m.getOrDefault("lora_per_slot_ns", loraPerSlotNs), m.getOrDefault("lora_per_token_ns", loraPerTokenNs),
         m.getOrDefault("lora_per_token_adapter_ns", loraPerTokenAdapterNs),
         m.getOrDefault("per_blocked_waiting_ns", perBlockedWaitingNs),
-        m.getOrDefault("request_latency_ns", requestLatencyNs));
+        m.getOrDefault("request_latency_ns", requestLatencyNs),
+        m.getOrDefault("lora_per_loaded_adapter_ns", loraPerLoadedAdapterNs));
   }
 }

@@ -121,7 +121,7 @@ public final class RooflinePerfModel implements PerfModel {
     double t = p.stepOverheadNs() + p.perSequenceNs() * s.sequences + p.perNewRequestNs() * s.newRequests
         + (p.perWaitingNs() + (s.slotsBlocked ? p.perBlockedWaitingNs() : 0)) * s.waitingSequences;
     if (s.loraSlots > 0) {
-      t += p.loraEnabledNs() + p.loraPerSlotNs() * s.loraSlots;
+      t += p.loraEnabledNs() + p.loraPerSlotNs() * s.loraSlots + p.loraPerLoadedAdapterNs() * s.loadedAdapters;
     }
     t += linearNs(s.newTokens);
     return t;

@@ -32,6 +32,8 @@ public final class StepShape {
   public long waitingSequences;
   /** Adapter slots the replica reserves (0: LoRA disabled). A property of the replica, kept by clear(). */
   public int loraSlots;
+  /** Adapter slots holding an adapter, in the batch or not (set by the scheduler at planning). */
+  public int loadedAdapters;
   /**
    * Requests wait while every adapter slot is pinned by running requests: vLLM's scheduler then walks its
    * whole waiting queue every step, skipping the requests whose adapter has no slot.
@@ -52,6 +54,7 @@ public final class StepShape {
     adapterTokens = 0;
     waitingSequences = 0;
     slotsBlocked = false;
+    loadedAdapters = 0;
   }
 
   /** Adds a sequence computing {@code n} tokens after {@code cached} tokens already in its KV cache. */
@@ -92,6 +95,7 @@ public final class StepShape {
     c.adapterTokens = adapterTokens;
     c.waitingSequences = waitingSequences;
     c.loraSlots = loraSlots;
+    c.loadedAdapters = loadedAdapters;
     c.slotsBlocked = slotsBlocked;
     return c;
   }

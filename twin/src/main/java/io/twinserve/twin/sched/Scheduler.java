@@ -925,10 +925,14 @@ public final class Scheduler {
     countWaiting();
   }
 
-  /** The waiting queue as the step's scheduling pass sees it (its length, and whether slots block it). */
+  /**
+   * The waiting queue as the step's scheduling pass sees it (its length, and whether slots block it), and
+   * the adapters resident in slots once its admissions have loaded theirs.
+   */
   private void countWaiting() {
     shape.waitingSequences = waiting.size();
     shape.slotsBlocked = shape.waitingSequences > 0 && adapters.gpuSlots() > 0 && !adapters.hasReplaceableSlot();
+    shape.loadedAdapters = adapters.residentAdapters();
   }
 
   /** Requests that timed out before their first token. */

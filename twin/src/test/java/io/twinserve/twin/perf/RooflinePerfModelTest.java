@@ -29,6 +29,22 @@ class RooflinePerfModelTest {
   }
 
   @Test
+  void everyAdapterHeldInASlotCostsItsShareOfALoraStepWhetherInTheBatchOrNot() {
+    RooflineParams p = PARAMS.with(new double[] {20_000}, "lora_per_loaded_adapter_ns");
+    RooflinePerfModel perf = new RooflinePerfModel(LLAMA_8B, H100, 1, p);
+    StepShape s = mixed(0, 100, 4);
+    s.loraSlots = 64;
+    s.loadedAdapters = 0;
+    long none = perf.stepNs(s);
+    s.loadedAdapters = 50;
+    assertThat(perf.stepNs(s) - none).isCloseTo(50 * 20_000L, within(1L));
+    s.loraSlots = 0;
+    long disabled = perf.stepNs(s);
+    s.loadedAdapters = 0;
+    assertThat(perf.stepNs(s)).as("LoRA disabled: no slot holds anything to pay for").isEqualTo(disabled);
+  }
+
+  @Test
   void aDecodeAttentionEfficiencyPricesTheDecodesPairsAloneAndZeroKeepsOneRate() {
     // a long prefill chunk's pairs keep the attention compute-bound (decodes alone read more than they compute)
     StepShape s = mixed(8_192, 0, 64);

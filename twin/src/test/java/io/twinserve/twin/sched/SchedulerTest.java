@@ -83,6 +83,25 @@ class SchedulerTest {
   }
 
   @Test
+  void aStepsShapeCountsTheAdaptersHeldInSlotsInTheBatchOrNot() {
+    Rig r = new Rig(8, 256, 4, 400, 4);
+    r.add(0, 8, 2);
+    r.add(1, 8, 2);
+    r.add(2, 8, 2);
+    r.plan();
+    assertThat(r.scheduler.shape().loadedAdapters).as("loaded by this step's admissions").isEqualTo(3);
+    assertThat(r.scheduler.shape().distinctAdapters).isEqualTo(3);
+    r.complete();
+    while (!r.scheduler.isIdle()) {
+      r.step();
+    }
+    r.add(-1, 8, 2);
+    r.plan();
+    assertThat(r.scheduler.shape().distinctAdapters).as("a base-model request").isZero();
+    assertThat(r.scheduler.shape().loadedAdapters).as("the three stay in their slots").isEqualTo(3);
+  }
+
+  @Test
   void runningDecodesAreScheduledBeforeWaitingPrefills() {
     Rig rig = new Rig(8, 8, 4, 256, 2);
     Sequence a = rig.add(-1, 4, 10);
