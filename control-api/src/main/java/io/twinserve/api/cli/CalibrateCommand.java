@@ -8,6 +8,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import io.twinserve.twin.calibrate.Calibrator;
 import io.twinserve.twin.calibrate.FitRow;
+import io.twinserve.twin.calibrate.SlotBreakdown;
 import io.twinserve.twin.perf.Calibration;
 import io.twinserve.twin.profile.Profiles;
 import java.io.PrintWriter;
@@ -129,6 +130,21 @@ final class CalibrateCommand implements Callable<Integer> {
               f.get("total_rate_error_pct").asDouble());
         }
       }
+    }
+    for (SlotBreakdown b : SlotBreakdown.of(result.rows(), "poisson_runs_")) {
+      out.println();
+      out.printf(Locale.ROOT, "%s by adapter slots%n", b.family());
+      StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "  %-30s", "slots"));
+      StringBuilder completed = new StringBuilder(String.format(Locale.ROOT, "  %-30s", "completed/s, total error"));
+      StringBuilder itl = new StringBuilder(String.format(Locale.ROOT, "  %-30s", "mean ITL, mean signed error"));
+      for (int i = 0; i < b.slots().size(); i++) {
+        head.append(String.format(Locale.ROOT, " %7d", b.slots().get(i)));
+        completed.append(String.format(Locale.ROOT, " %+6.1f%%", b.completedTotalPct().get(i)));
+        itl.append(String.format(Locale.ROOT, " %+6.1f%%", b.itlMeanSignedPct().get(i)));
+      }
+      out.println(head);
+      out.println(completed);
+      out.println(itl);
     }
     out.printf(Locale.ROOT, "wrote %d calibration files to %s%n", result.calibrations().size(), dir);
     return 0;
