@@ -116,25 +116,15 @@ final class BenchTwinCommand implements Callable<Integer> {
     out.printf(Locale.ROOT, "light load: median of %d runs per mode, stretches on vs off (speed-up)%n", repeat);
     for (int served : TwinBenchmark.LIGHT_SERVED) {
       for (double[] rates : TwinBenchmark.LIGHT_RATES) {
-        double[] on = new double[repeat];
-        double[] off = new double[repeat];
-        TwinBenchmark.Timing last = null;
-        for (int i = 0; i < repeat; i++) {
-          if (i % 2 == 1) {
-            off[i] = bench.measure(served, rates, durationS, false).simulateMs();
-          }
-          last = bench.measure(served, rates, durationS, true);
-          on[i] = last.simulateMs();
-          if (i % 2 == 0) {
-            off[i] = bench.measure(served, rates, durationS, false).simulateMs();
-          }
-        }
-        Arrays.sort(on);
-        Arrays.sort(off);
-        double a = on[repeat / 2];
-        double b = off[repeat / 2];
+        TwinBenchmark.Timing[] last = new TwinBenchmark.Timing[1];
+        double[] m = mediansInTurns(repeat, () -> {
+          last[0] = bench.measure(served, rates, durationS, true);
+          return last[0].simulateMs();
+        }, () -> bench.measure(served, rates, durationS, false).simulateMs());
+        double a = m[0];
+        double b = m[1];
         out.printf(Locale.ROOT, "  %3d adapters %-24s %,8d arrivals %,9d steps  %8.1f ms vs %8.1f ms  (%.1fx)%n",
-            served, Arrays.toString(rates), last.arrivals(), last.summary().steps(), a, b, b / Math.max(1e-9, a));
+            served, Arrays.toString(rates), last[0].arrivals(), last[0].summary().steps(), a, b, b / Math.max(1e-9, a));
       }
     }
     if (!skipHeavy) {
@@ -199,24 +189,14 @@ final class BenchTwinCommand implements Callable<Integer> {
     out.println("| --- | --- | --- | --- | --- | --- |");
     for (int served : TwinBenchmark.LIGHT_SERVED) {
       for (double[] rates : TwinBenchmark.LIGHT_RATES) {
-        double[] b = new double[repeat];
-        double[] a = new double[repeat];
-        long arrivals = 0;
-        for (int i = 0; i < repeat; i++) {
-          if (i % 2 == 0) {
-            b[i] = other.simulateMs(served, rates, durationS);
-          }
+        long[] arrivals = new long[1];
+        double[] m = mediansInTurns(repeat, () -> other.simulateMs(served, rates, durationS), () -> {
           TwinBenchmark.Timing t = after.measure(served, rates, durationS);
-          a[i] = t.simulateMs();
-          arrivals = t.arrivals();
-          if (i % 2 == 1) {
-            b[i] = other.simulateMs(served, rates, durationS);
-          }
-        }
-        Arrays.sort(b);
-        Arrays.sort(a);
-        out.printf(Locale.ROOT, "| %d | %s | %,d | %.1f ms | %.1f ms | %.2fx |%n", served, rateText(rates), arrivals,
-            b[repeat / 2], a[repeat / 2], b[repeat / 2] / Math.max(1e-9, a[repeat / 2]));
+          arrivals[0] = t.arrivals();
+          return t.simulateMs();
+        });
+        out.printf(Locale.ROOT, "| %d | %s | %,d | %.1f ms | %.1f ms | %.2fx |%n", served, rateText(rates), arrivals[0],
+            m[0], m[1], m[0] / Math.max(1e-9, m[1]));
       }
     }
     double sb = 0;
@@ -235,6 +215,33 @@ final class BenchTwinCommand implements Callable<Integer> {
     }
     out.printf(Locale.ROOT, "grid: %d scenarios, one run each: before %.0f ms, after %.0f ms, %.2fx%n",
         TwinBenchmark.SERVED.length * TwinBenchmark.RATES.length, sb, sa, sb / Math.max(1e-9, sa));
+  }
+
+  /** A timed run, in ms. */
+  private interface TimedRun {
+    double ms() throws Exception;
+  }
+
+  /**
+   * The medians of {@code n} runs of {@code a} and of {@code b}, in turns ({@code a} first on even runs, {@code
+   * b} first on odd ones), so that neither always runs after the other (the heap the previous run left, the
+   * JIT's latest compilations).
+   */
+  private static double[] mediansInTurns(int n, TimedRun a, TimedRun b) throws Exception {
+    double[] x = new double[n];
+    double[] y = new double[n];
+    for (int i = 0; i < n; i++) {
+      if (i % 2 == 0) {
+        x[i] = a.ms();
+        y[i] = b.ms();
+      } else {
+        y[i] = b.ms();
+        x[i] = a.ms();
+      }
+    }
+    Arrays.sort(x);
+    Arrays.sort(y);
+    return new double[] {x[n / 2], y[n / 2]};
   }
 
   private static String rateText(double[] rates) {
