@@ -281,7 +281,7 @@ public final class Scheduler {
       admit(budget, nowNs);
     }
     unmarkAdapters();
-    countWaiting();
+    countQueueAndSlots();
     stepOpen = shape.sequences > 0;
     return shape.sequences > 0 || nextAdapterReadyNs != Long.MAX_VALUE;
   }
@@ -922,14 +922,14 @@ public final class Scheduler {
       addToShape(s, s.chunk, s.chunkStarts);
     }
     unmarkAdapters();
-    countWaiting();
+    countQueueAndSlots();
   }
 
   /**
    * The waiting queue as the step's scheduling pass sees it (its length, and whether slots block it), and
    * the adapters resident in slots once its admissions have loaded theirs.
    */
-  private void countWaiting() {
+  private void countQueueAndSlots() {
     shape.waitingSequences = waiting.size();
     shape.slotsBlocked = shape.waitingSequences > 0 && adapters.gpuSlots() > 0 && !adapters.hasReplaceableSlot();
     shape.loadedAdapters = adapters.residentAdapters();
