@@ -29,6 +29,12 @@ public final class AdapterCache {
   // slots whose adapter some running sequence uses (slotRefs > 0); every other slot is replaceable
   private int busySlots;
   private final long[] slotLastUse;
+  // the replaceable slots holding an adapter, least recently used first: a binary heap on slotLastUse
+  // (hand-written, indexed by slot, so that a slot taken up again leaves it in O(log slots); a scan of
+  // every slot per load was a tenth of a light-load simulation)
+  private final int[] idleHeap;
+  private final int[] heapPos;
+  private int idleCount;
   private final long[] slotReadyNs;
   private int[] slotOf;
   private long[] cpuLastUse;
@@ -48,6 +54,9 @@ public final class AdapterCache {
     this.slotRefs = new int[gpuSlots];
     this.slotLastUse = new long[gpuSlots];
     this.slotReadyNs = new long[gpuSlots];
+    this.idleHeap = new int[gpuSlots];
+    this.heapPos = new int[gpuSlots];
+    Arrays.fill(heapPos, NONE);
     Arrays.fill(slotAdapter, NONE);
     this.slotOf = new int[Math.max(1, adapters)];
     Arrays.fill(slotOf, NONE);
@@ -117,6 +126,9 @@ public final class AdapterCache {
     }
     if (slotRefs[s]++ == 0) {
       busySlots++;
+      if (heapPos[s] != NONE) {
+        removeIdle(s);
+      }
     }
     slotLastUse[s] = tick;
     // every use refreshes the host copy too (vLLM touches its CPU LRU on each activation), so that an
@@ -135,6 +147,7 @@ public final class AdapterCache {
     }
     if (--slotRefs[s] == 0) {
       busySlots--;
+      addIdle(s);
     }
   }
 
@@ -165,17 +178,70 @@ public final class AdapterCache {
     }
   }
 
+  /** The first empty slot (slots fill in order and never empty), else the least recently used idle one. */
   private int victim() {
-    int best = NONE;
-    for (int s = 0; s < gpuSlots; s++) {
-      if (slotAdapter[s] == NONE) {
-        return s;
-      }
-      if (slotRefs[s] == 0 && (best == NONE || slotLastUse[s] < slotLastUse[best])) {
-        best = s;
-      }
+    if (resident < gpuSlots) {
+      return resident;
     }
-    return best;
+    return idleCount == 0 ? NONE : idleHeap[0];
+  }
+
+  private void addIdle(int slot) {
+    int i = idleCount++;
+    idleHeap[i] = slot;
+    heapPos[slot] = i;
+    siftUp(i);
+  }
+
+  private void removeIdle(int slot) {
+    int i = heapPos[slot];
+    heapPos[slot] = NONE;
+    int last = idleHeap[--idleCount];
+    if (i == idleCount) {
+      return;
+    }
+    idleHeap[i] = last;
+    heapPos[last] = i;
+    siftUp(i);
+    siftDown(heapPos[last]);
+  }
+
+  private void siftUp(int i) {
+    int slot = idleHeap[i];
+    while (i > 0) {
+      int parent = (i - 1) >>> 1;
+      int p = idleHeap[parent];
+      if (slotLastUse[p] <= slotLastUse[slot]) {
+        break;
+      }
+      idleHeap[i] = p;
+      heapPos[p] = i;
+      i = parent;
+    }
+    idleHeap[i] = slot;
+    heapPos[slot] = i;
+  }
+
+  private void siftDown(int i) {
+    int slot = idleHeap[i];
+    while (true) {
+      int child = 2 * i + 1;
+      if (child >= idleCount) {
+        break;
+      }
+      if (child + 1 < idleCount && slotLastUse[idleHeap[child + 1]] < slotLastUse[idleHeap[child]]) {
+        child++;
+      }
+      int c = idleHeap[child];
+      if (slotLastUse[slot] <= slotLastUse[c]) {
+        break;
+      }
+      idleHeap[i] = c;
+      heapPos[c] = i;
+      i = child;
+    }
+    idleHeap[i] = slot;
+    heapPos[slot] = i;
   }
 
   private long load(int adapter) {

@@ -54,6 +54,15 @@ public final class RooflinePerfModel implements PerfModel {
   private final AllReduceModel allReduce;
   private final int layers;
   private final double loraBytesPerRankFull;
+  /**
+   * Attention's rates in fixed point, 2^-{@value #FX} ns per prefill pair, decode context token and K/V
+   * token read: a step's attention is then a whole number of ns computed in integers, the same whether
+   * the step is priced alone or as step i of a decode stretch, where it is affine in i and costs two
+   * multiply-adds (the doubles it replaced needed a rounding-margin check per step to agree bit for bit).
+   */
+  private final long pairFx;
+  private final long decodePairFx;
+  private final long kvTokenFx;
 
   /** With the analytic all-reduce of the GPU profile's interconnect. */
   public RooflinePerfModel(ModelProfile model, GpuProfile gpu, int tp, RooflineParams params) {
@@ -90,6 +99,10 @@ public final class RooflinePerfModel implements PerfModel {
     this.loraFlopsPerTokenRank = 2.0 * model.loraParamsPerRank() / tp;
     this.allReduceBytesPerToken = (long) model.hiddenSize() * activationBytes;
     this.allReduce = allReduce;
+    this.pairFx = fixedPoint(attentionFlopsPerPair / attentionFlops * 1e9);
+    this.decodePairFx = decodeAttentionFlops == 0 ? pairFx
+        : fixedPoint(attentionFlopsPerPair / decodeAttentionFlops * 1e9);
+    this.kvTokenFx = fixedPoint(kvBytesPerToken / bandwidth * 1e9);
     if (tp > 1) {
       // fails now rather than at the first step when the model has no figures for this many GPUs
       allReduce.allReduceNs(0, tp);
@@ -105,8 +118,36 @@ public final class RooflinePerfModel implements PerfModel {
     if (s.sequences == 0) {
       return 0;
     }
-    return (long) afterAttentionNs(beforeAttentionNs(s)
-        + attentionNs(s.prefillAttentionPairs, s.decodeContextTokens, s.kvReadTokens), s);
+    return (long) constantPartNs(s) + attentionWholeNs(s.prefillAttentionPairs, s.decodeContextTokens, s.kvReadTokens);
+  }
+
+  /** Fixed-point scale of the attention rates (bits after the point). */
+  private static final int FX = 32;
+
+  private static long fixedPoint(double nsPerUnit) {
+    double scaled = Math.rint(nsPerUnit * (double) (1L << FX));
+    if (!(scaled >= 0 && scaled < 0x1p62)) {
+      throw new IllegalArgumentException("attention rate of " + nsPerUnit + " ns per pair or token is out of range");
+    }
+    return (long) scaled;
+  }
+
+  /**
+   * Attention of a step in whole ns (rounded down): max(FLOPs / FLOP/s, K/V bytes read / bandwidth), in
+   * the fixed-point rates. Beyond 2^63 of them (no real step) the sums are taken in doubles, and held
+   * below 2^60 ns so that the step's sum stays a long.
+   */
+  long attentionWholeNs(long prefillPairs, long decodeContextTokens, long kvReadTokens) {
+    try {
+      long compute = Math.addExact(Math.multiplyExact(prefillPairs, pairFx),
+          Math.multiplyExact(decodeContextTokens, decodePairFx));
+      long bytes = Math.multiplyExact(kvReadTokens, kvTokenFx);
+      return Math.max(compute, bytes) >>> FX;
+    } catch (ArithmeticException overflow) {
+      double compute = (double) prefillPairs * pairFx + (double) decodeContextTokens * decodePairFx;
+      double bytes = (double) kvReadTokens * kvTokenFx;
+      return (long) Math.min(0x1p60, Math.floor(Math.max(compute, bytes) / (double) (1L << FX)));
+    }
   }
 
   /**
@@ -144,144 +185,47 @@ public final class RooflinePerfModel implements PerfModel {
     return t;
   }
 
-  /**
-   * The terms {@link #afterAttentionNs} adds, in its order (kept apart so that a stretch adds them one by
-   * one, as a step does: DecodeStretchPropertyTest checks the two agree bit for bit).
-   */
-  private double[] afterAttentionTerms(StepShape s) {
-    double[] out = new double[4];
-    int n = 0;
-    out[n++] = roof(headFlopsPerToken * s.sampledTokens, headWeightBytes, linearFlops);
-    if (s.distinctAdapters > 0) {
-      double tokenRanks = s.adapterTokens * ((double) s.adapterRankSum / s.distinctAdapters);
-      out[n++] = p.loraFixedNs() + p.loraPerAdapterNs() * s.distinctAdapters + p.loraPerRankNs() * s.adapterRankSum
-          + p.loraPerTokenRankNs() * tokenRanks + p.loraPerTokenNs() * s.adapterTokens
-          + p.loraPerTokenAdapterNs() * s.adapterTokens * (double) s.distinctAdapters;
-      out[n++] = roof(loraFlopsPerTokenRank * tokenRanks, loraBytesPerRank * s.adapterRankSum, linearFlops);
-    }
-    if (tp > 1) {
-      out[n++] = 2.0 * layers * allReduceNs(s.newTokens);
-    }
-    return java.util.Arrays.copyOf(out, n);
-  }
-
-  /** Every term of a step except attention, in ns (their sum: for closed forms, not for exact prices). */
+  /** Every term of a step except attention, in ns (a step costs this, truncated, plus its attention). */
   public double constantPartNs(StepShape s) {
     return afterAttentionNs(beforeAttentionNs(s), s);
   }
 
   /**
-   * Attention of a step in ns: max(FLOPs / FLOP/s, K/V bytes read / bandwidth) over its prefill pairs,
-   * its decodes' context tokens and the tokens whose K/V it reads.
-   */
-  public double attentionNs(long prefillPairs, long decodeContextTokens, long kvReadTokens) {
-    return Math.max(attentionComputeNs(prefillPairs, decodeContextTokens), attentionBytesNs(kvReadTokens));
-  }
-
-  private double attentionComputeNs(long prefillPairs, long decodeContextTokens) {
-    if (decodeAttentionFlops == 0) {
-      // one rate for all pairs, computed as before the decode rate existed
-      return attentionFlopsPerPair * (double) (prefillPairs + decodeContextTokens) / attentionFlops * 1e9;
-    }
-    return attentionFlopsPerPair * (prefillPairs / attentionFlops + decodeContextTokens / decodeAttentionFlops) * 1e9;
-  }
-
-  private double attentionBytesNs(long kvReadTokens) {
-    return kvBytesPerToken * kvReadTokens / bandwidth * 1e9;
-  }
-
-  /**
-   * A decode stretch priced in closed form: the constant part once, attention per step; {@link
-   * DecodeStretch#sumNs} sums max(compute, bytes), two lines in the step index, split at their crossing.
+   * A decode stretch priced in integers: every term but attention once, and attention as two lines in
+   * the step index (compute and K/V bytes, in the fixed-point rates), so that step i costs two
+   * multiply-adds and is exactly what {@link #stepNs} gives its shape (DecodeStretchPropertyTest).
    */
   @Override
   public DecodeStretch decodeStretch(StepShape first) {
     if (first.sequences == 0) {
       return PerfModel.super.decodeStretch(first);
     }
-    double constantNs = constantPartNs(first);
-    double beforeNs = beforeAttentionNs(first);
-    double[] after = afterAttentionTerms(first);
+    long constant = (long) constantPartNs(first);
     long pairs = first.prefillAttentionPairs;
     long context = first.decodeContextTokens;
     long kvRead = first.kvReadTokens;
     long decoders = first.decodeSequences;
-    // the attention lines' values at step 0 and growth per step (they are linear in the context tokens)
-    double compute0 = attentionComputeNs(pairs, context);
-    double computeSlope = attentionComputeNs(pairs, context + decoders) - compute0;
-    double bytes0 = attentionBytesNs(kvRead);
-    double bytesSlope = attentionBytesNs(kvRead + decoders) - bytes0;
-    // the lines' slopes computed directly (a difference of values would lose digits)
-    double computePerStep = attentionFlopsPerPair * decoders
-        / (decodeAttentionFlops == 0 ? attentionFlops : decodeAttentionFlops) * 1e9;
-    double bytesPerStep = kvBytesPerToken * decoders / bandwidth * 1e9;
-    boolean nonNegative = beforeNs >= 0 && compute0 >= 0 && bytes0 >= 0 && computePerStep >= 0 && bytesPerStep >= 0;
-    for (double term : after) {
-      nonNegative &= term >= 0;
+    long compute0;
+    long computeSlope;
+    long bytes0;
+    long bytesSlope;
+    try {
+      compute0 = Math.addExact(Math.multiplyExact(pairs, pairFx), Math.multiplyExact(context, decodePairFx));
+      computeSlope = Math.multiplyExact(decoders, decodePairFx);
+      bytes0 = Math.multiplyExact(kvRead, kvTokenFx);
+      bytesSlope = Math.multiplyExact(decoders, kvTokenFx);
+    } catch (ArithmeticException overflow) {
+      return PerfModel.super.decodeStretch(first);
     }
-    boolean fast = nonNegative;
-    return new DecodeStretch() {
-      @Override
-      public long stepNs(long i) {
-        // fast path: in real numbers the price is the constant part plus the larger of two lines in i;
-        // evaluated so, it is within far less than `margin` of the exact evaluation, so when no whole ns
-        // lies within `margin` of it both truncate alike (otherwise, or with a negative term, evaluate)
-        if (fast) {
-          double approx = constantNs + Math.max(compute0 + computePerStep * i, bytes0 + bytesPerStep * i);
-          double whole = Math.floor(approx);
-          double margin = 1e-12 * approx + 1e-9;
-          if (approx - whole >= margin && whole + 1 - approx >= margin) {
-            return (long) whole;
-          }
-        }
-        return exactNs(i);
+    // the last step index whose two lines stay within a long (beyond it, each step is priced as alone)
+    long safe = Math.min(computeSlope == 0 ? Long.MAX_VALUE : (Long.MAX_VALUE - compute0) / computeSlope,
+        bytesSlope == 0 ? Long.MAX_VALUE : (Long.MAX_VALUE - bytes0) / bytesSlope);
+    return i -> {
+      if (i <= safe) {
+        return constant + (Math.max(compute0 + computeSlope * i, bytes0 + bytesSlope * i) >>> FX);
       }
-
-      private long exactNs(long i) {
-        double t = beforeNs + attentionNs(pairs, context + i * decoders, kvRead + i * decoders);
-        for (double term : after) {
-          t += term;
-        }
-        return (long) t;
-      }
-
-      @Override
-      public double sumNs(long k) {
-        if (k <= 0) {
-          return 0;
-        }
-        // Σ max(c(i), b(i)) = Σ b(i) + Σ max(c(i) - b(i), 0), and c - b is one line d0 + d1·i
-        double sum = k * (constantNs + bytes0) + bytesSlope * series(0, k);
-        double d0 = compute0 - bytes0;
-        double d1 = computeSlope - bytesSlope;
-        long from;
-        long to;
-        if (d1 == 0) {
-          from = 0;
-          to = d0 > 0 ? k : 0;
-        } else if (d1 > 0) {
-          // positive from the crossing on
-          from = clamp(Math.floor(-d0 / d1) + 1, k);
-          to = k;
-        } else {
-          from = 0;
-          to = clamp(Math.ceil(-d0 / d1), k);
-        }
-        if (to > from) {
-          sum += (to - from) * d0 + d1 * series(from, to);
-        }
-        return sum;
-      }
+      return constant + attentionWholeNs(pairs, context + i * decoders, kvRead + i * decoders);
     };
-  }
-
-  /** Σ i for from <= i < to. */
-  private static double series(long from, long to) {
-    return ((double) from + to - 1) * (to - from) / 2;
-  }
-
-  private static long clamp(double index, long k) {
-    return (long) Math.max(0, Math.min(k, index));
   }
 
   /** The linear layers of all layers for a batch of {@code tokens} tokens, in ns. */
