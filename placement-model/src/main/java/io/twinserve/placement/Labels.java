@@ -1,5 +1,6 @@
 package io.twinserve.placement;
 
+import io.twinserve.traces.spec.SloSpec;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -8,17 +9,20 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The optimum labels of a dataset, per workload.
+ * The optimum labels of a dataset, per workload: what an exhaustive search of the twin's runs picks under
+ * an SLO ({@link SloSpec}), so that the planner learns the twin's own decision.
  *
- * <p>The study's: within a family (one model, rate triple, rank triple, length shape and burstiness on
- * one pool, tp and KV setting), scanning served counts upwards, the optimal served adapters is the last
- * count before every slot count starves (0 when the smallest already does); for every served count with
- * a configuration that does not starve, the best slot count is the one with the highest throughput,
- * where slot counts within {@link #TIE} of the best count as equal and the fewest wins (a slot costs KV
- * memory, and among equals the measured differences are noise of the window's end).
+ * <p>The study's structure with the SLO as the test of "good enough" (the study used its starvation test,
+ * throughput within 10% of the offered load, which passes runs with minute-long waits): within a family
+ * (one model, rate triple, rank triple, length shape and burstiness on one pool, tp and KV setting),
+ * scanning served counts upwards, the optimal served adapters is the last count before no slot count
+ * meets the SLO (0 when the smallest already misses it); for every served count with a configuration
+ * that meets it, the best slot count is the one with the highest throughput, where slot counts within
+ * {@link #TIE} of the best count as equal and the fewest wins (a slot costs KV memory, and among equals
+ * the measured differences are noise of the window's end).
  *
  * <p>Ours: for each workload (family and served count) across pools, tp and KV settings, the
- * configuration that best meets an {@link Objective}.
+ * configuration that best meets an {@link Objective} among those that meet the SLO.
  */
 public final class Labels {
   /** Throughputs within this fraction of the best are ties. */
@@ -29,19 +33,19 @@ public final class Labels {
   /** A family's optimal served count, with one of its rows to describe it. */
   public record Served(SweepRow example, int optimum) {}
 
-  /** A workload's best slot count among the configurations that do not starve. */
+  /** A workload's best slot count among the configurations that meet the SLO. */
   public record Slots(SweepRow example, int optimum, double throughput) {}
 
   /** A workload's best placement for an objective. */
   public record Placement(SweepRow best) {}
 
-  /** The study's optimum served adapters per family. */
-  public static List<Served> served(List<SweepRow> rows) {
+  /** The optimum served adapters per family under {@code slo}. */
+  public static List<Served> served(List<SweepRow> rows, SloSpec slo) {
     List<Served> out = new ArrayList<>();
     for (List<SweepRow> family : groups(rows, r -> r.familyKey() + "|" + r.placementKey()).values()) {
       TreeMap<Integer, Boolean> servesAt = new TreeMap<>();
       for (SweepRow r : family) {
-        servesAt.merge(r.served(), r.fits() && !r.starving(), Boolean::logicalOr);
+        servesAt.merge(r.served(), r.meets(slo), Boolean::logicalOr);
       }
       int optimum = 0;
       for (Map.Entry<Integer, Boolean> e : servesAt.entrySet()) {
@@ -55,11 +59,11 @@ public final class Labels {
     return out;
   }
 
-  /** The best slot count per workload that has a configuration that does not starve. */
-  public static List<Slots> slots(List<SweepRow> rows) {
+  /** The best slot count per workload that has a configuration meeting {@code slo}. */
+  public static List<Slots> slots(List<SweepRow> rows, SloSpec slo) {
     List<Slots> out = new ArrayList<>();
     for (List<SweepRow> w : groups(rows, r -> r.workloadKey() + "|" + r.placementKey()).values()) {
-      List<SweepRow> ok = w.stream().filter(r -> r.fits() && !r.starving()).toList();
+      List<SweepRow> ok = w.stream().filter(r -> r.meets(slo)).toList();
       if (ok.isEmpty()) {
         continue;
       }
@@ -73,9 +77,9 @@ public final class Labels {
 
   /** What "best" means for the placement labels. */
   public enum Objective {
-    /** The most throughput per GPU among configurations that do not starve. */
+    /** The most throughput per GPU among configurations that meet the SLO. */
     THROUGHPUT_PER_GPU,
-    /** The lowest cost per hour among configurations that do not starve and meet the TTFT SLO. */
+    /** The lowest cost per hour among configurations that meet the SLO. */
     COST;
 
     public static Objective parse(String s) {
@@ -88,15 +92,13 @@ public final class Labels {
   }
 
   /**
-   * The best configuration (pool, tp, KV setting, slots) per workload for the objective;
-   * {@code ttftP90Ms} bounds TTFT p90 for {@link Objective#COST}. Workloads with no qualifying
-   * configuration get no label.
+   * The best configuration (pool, tp, KV setting, slots) per workload for the objective, among those that
+   * meet {@code slo}. Workloads with no qualifying configuration get no label.
    */
-  public static List<Placement> placements(List<SweepRow> rows, Objective objective, double ttftP90Ms) {
+  public static List<Placement> placements(List<SweepRow> rows, Objective objective, SloSpec slo) {
     List<Placement> out = new ArrayList<>();
     for (List<SweepRow> w : groups(rows, SweepRow::workloadKey).values()) {
-      List<SweepRow> ok = w.stream().filter(r -> r.fits() && !r.starving()
-          && (objective != Objective.COST || r.ttftP90Ms() <= ttftP90Ms)).toList();
+      List<SweepRow> ok = w.stream().filter(r -> r.meets(slo)).toList();
       if (ok.isEmpty()) {
         continue;
       }

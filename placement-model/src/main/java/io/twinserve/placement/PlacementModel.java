@@ -1,6 +1,7 @@
 package io.twinserve.placement;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import io.twinserve.traces.spec.SloSpec;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -62,6 +63,11 @@ public final class PlacementModel {
 
   public Target target(String name) {
     return targets.get(name);
+  }
+
+  /** The SLO the model's labels meet (recorded at training). */
+  public SloSpec slo() {
+    return Dataset.JSON.convertValue(meta.training().get("slo"), SloSpec.class);
   }
 
   public boolean has(String name) {
@@ -194,10 +200,15 @@ public final class PlacementModel {
       CompiledTree compiled = CompiledTree.of(tree, index, tm.featureNames().toArray(String[]::new));
       targets.put(e.getKey(), new Target(e.getKey(), Features.valueOf(tm.features()), compiled, index, tm, tree));
     }
-    for (String required : List.of("served", "slots", "throughput", "starving")) {
+    for (String required : List.of("served", "slots", "throughput", "slo")) {
       if (!targets.containsKey(required)) {
-        throw new IOException(source + "/" + META + ": has no target '" + required + "'");
+        throw new IOException(source + "/" + META + ": has no target '" + required + "'" + (targets.containsKey("starving")
+            ? " (a model trained before labels were judged by an SLO; retrain it with twinserve train)" : ""));
       }
+    }
+    if (!(meta.training().get("slo") instanceof Map<?, ?>)) {
+      throw new IOException(source + "/" + META + ": training.slo is missing: the model does not say which SLO its"
+          + " labels meet (retrain it with twinserve train)");
     }
     return new PlacementModel(meta, targets, source);
   }

@@ -1,7 +1,9 @@
 package io.twinserve.placement;
 
 import io.twinserve.traces.spec.LengthsSpec;
+import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.twin.profile.Profiles;
+import io.twinserve.twin.slo.SloVerdict;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -48,10 +50,11 @@ public final class Planner {
    * @param predictedServedMax the model's optimum served adapters per replica for this workload
    * @param throughputTps predicted tokens/s of one replica at this configuration
    * @param offeredTps tokens/s one replica is offered
+   * @param predictedMeetsSlo whether the "slo" tree predicts this configuration meets the model's SLO
    * @param rules the tree paths in plain words, per target
    */
   public record Plan(String model, int adapters, int servedPerGpu, int replicas, int predictedServedMax, int maxAdapters,
-      String pool, int tp, int kvCacheLen, double throughputTps, double offeredTps, boolean predictedStarving,
+      String pool, int tp, int kvCacheLen, double throughputTps, double offeredTps, boolean predictedMeetsSlo,
       Map<String, List<String>> rules, List<String> warnings, WorkloadFeatures features) {}
 
   /** The recommendation with the trees' rules in plain words and out-of-range warnings. */
@@ -89,28 +92,93 @@ public final class Planner {
       n = Math.min(r.adapters(), nStar);
     }
     if (n == 0) {
-      warnings.add("even the smallest served count the model knows (" + (int) minServed() + ") starves at these rates;"
-          + " the plan shows that count, which will starve: split the adapters' traffic or use a bigger GPU");
+      warnings.add("even the smallest served count the model knows (" + (int) minServed() + ") misses the SLO at these"
+          + " rates; the plan shows that count, which will miss it: split the adapters' traffic or use a bigger GPU");
       n = Math.min(r.adapters(), (int) minServed());
     }
     w = w.withServed(n);
     int slots = slots(w, rules);
     w = w.withSlots(slots);
+    if (!predictedToMeet(w)) {
+      // the trees are fitted apart: when the slo tree says this served count and slot count miss, take more
+      // slots of the grid (up to the served count) until it predicts a meet; when none does, the served tree
+      // (which learnt that some slot count meets the SLO at this count) is trusted with the most slots, the
+      // ones least likely to keep requests waiting for a slot; only past the served tree's optimum, fewer
+      // adapters per GPU
+      WorkloadFeatures repaired = repair(w, nStar);
+      if (repaired != null) {
+        int fromServed = w.served();
+        int fromSlots = w.slots();
+        WorkloadFeatures to = repaired;
+        explain(rules, "slo repair", () -> List.of(String.format(Locale.ROOT, "%d adapters on %d slots are predicted to"
+            + " miss the SLO", fromServed, fromSlots), String.format(Locale.ROOT, "=> %d adapters on %d slots, %s",
+            to.served(), to.slots(), predictedToMeet(to) ? "the first of the grid predicted to meet it"
+                : "the most slots: the served tree says this count can meet it")));
+        w = repaired;
+        n = w.served();
+        slots = w.slots();
+      }
+    }
     if (explain) {
       warnings.addAll(0, model.outOfRange(w));
     }
     PlacementModel.Target tput = model.target("throughput");
     double ratio = tput.tree().predict(model.vector(tput, w));
-    PlacementModel.Target starving = model.target("starving");
-    double[] sv = model.vector(starving, w);
-    boolean starves = starving.tree().label(sv).equals("starves");
+    PlacementModel.Target sloTree = model.target("slo");
+    double[] sv = model.vector(sloTree, w);
+    boolean meets = sloTree.tree().label(sv).equals(Trainer.MEETS);
     if (explain) {
-      rules.put("starving", words(starving.tree().path(sv), "predicted: " + starving.tree().label(sv)));
+      rules.put("slo", words(sloTree.tree().path(sv), "predicted: " + (meets ? "meets the SLO" : "misses the SLO")));
     }
     int replicas = (r.adapters() + n - 1) / n;
     return new Plan(r.model(), r.adapters(), n, replicas, nStar, slots, w.pool(), w.tp(), w.kvCacheLen(),
-        Trainer.round(ratio * w.offeredTps()), Trainer.round(w.offeredTps()), starves,
+        Trainer.round(ratio * w.offeredTps()), Trainer.round(w.offeredTps()), meets,
         rules == null ? Map.of() : rules, warnings, w);
+  }
+
+  private boolean predictedToMeet(WorkloadFeatures w) {
+    PlacementModel.Target t = model.target("slo");
+    return t.tree().label(model.vector(t, w)).equals(Trainer.MEETS);
+  }
+
+  /**
+   * The first configuration the slo tree predicts to meet: more slots of the grid at this served count,
+   * then each smaller served count of the grid with the slots tree's count and more; null when none.
+   */
+  private WorkloadFeatures repair(WorkloadFeatures w, int servedOptimum) {
+    double[] servedGrid = model.target("served").meta().snap();
+    double[] slotGrid = model.target("slots").meta().snap();
+    List<Integer> counts = new ArrayList<>();
+    counts.add(w.served());
+    for (int i = servedGrid.length - 1; i >= 0; i--) {
+      if (servedGrid[i] > 0 && servedGrid[i] < w.served()) {
+        counts.add((int) servedGrid[i]);
+      }
+    }
+    for (int n : counts) {
+      WorkloadFeatures at = w.withServed(n);
+      int from = n == w.served() ? w.slots() + 1 : slots(at, null);
+      List<Integer> tries = new ArrayList<>();
+      for (double g : slotGrid) {
+        if (g >= from && g <= n) {
+          tries.add((int) g);
+        }
+      }
+      if (!tries.contains(n) && n >= from) {
+        tries.add(n);
+      }
+      for (int slots : tries) {
+        WorkloadFeatures c = at.withSlots(slots);
+        if (predictedToMeet(c)) {
+          return c;
+        }
+      }
+      if (n <= servedOptimum) {
+        // the served tree's count is kept: with the most slots, or as planned when it already has them
+        return tries.isEmpty() ? null : at.withSlots(tries.getLast());
+      }
+    }
+    return null;
   }
 
   private double served(WorkloadFeatures w, Map<String, List<String>> rules) {
@@ -254,14 +322,26 @@ public final class Planner {
     return out;
   }
 
-  /** A twin run of a plan's configuration, against the prediction. */
-  public record Verification(SweepRow simulated, double predictedThroughputTps, double errorPct, boolean predictedStarving) {}
+  /**
+   * A twin run of a plan's configuration, against the prediction and the model's SLO.
+   *
+   * @param verdict the run judged against the SLO the plan was asked for
+   * @param toleratedErrorPct the throughput error the model reports on held-out rows (its SMAPE), at least 1%
+   */
+  public record Verification(SweepRow simulated, double predictedThroughputTps, double errorPct,
+      boolean predictedMeetsSlo, SloVerdict verdict, double toleratedErrorPct) {
+
+    /** Whether the twin confirms the plan: the SLO is met and the throughput is within the tolerated error. */
+    public boolean confirmed() {
+      return verdict.met() && Double.isFinite(errorPct) && Math.abs(errorPct) <= toleratedErrorPct;
+    }
+  }
 
   /**
    * Runs the plan's configuration for one replica of the workload (its served adapters per GPU, same
    * tiers, ranks and lengths) through the twin for the training spec's window, to the end.
    */
-  public Verification verify(Plan plan, Request r, Profiles profiles, Path baseDir) {
+  public Verification verify(Plan plan, Request r, Profiles profiles, Path baseDir, SloSpec slo) {
     if (trainingSpec == null) {
       throw new IllegalStateException("the model records no training spec; cannot build the twin run");
     }
@@ -281,6 +361,57 @@ public final class Planner {
     SweepRow row = sweep.simulate(s);
     double err = row.throughputTps() == 0 ? Double.NaN
         : 100 * (plan.throughputTps() - row.throughputTps()) / row.throughputTps();
-    return new Verification(row, plan.throughputTps(), Trainer.round(err), plan.predictedStarving());
+    Trainer.Report tr = model.meta().reports().get("throughput");
+    double tolerated = Math.max(1.0, tr == null || !Double.isFinite(tr.smapePct()) ? 3.0 : tr.smapePct());
+    return new Verification(row, plan.throughputTps(), Trainer.round(err), plan.predictedMeetsSlo(), row.verdict(slo),
+        tolerated);
+  }
+
+  /** One configuration the twin tried around a plan that its verification did not confirm. */
+  public record Alternative(int servedPerGpu, int maxAdapters, SweepRow simulated, SloVerdict verdict) {}
+
+  /**
+   * A small twin search around a plan: the slot counts of the grid from the plan's up to its served count,
+   * then fewer served adapters per GPU (the grid's counts below the plan's), each with the slot counts up to
+   * it; the first configuration that meets {@code slo} ends the search (most adapters per GPU first, then
+   * the fewest slots). Every configuration tried is returned, in order; at most {@code budget} runs.
+   */
+  public List<Alternative> search(Plan plan, Request r, Profiles profiles, Path baseDir, SloSpec slo, int budget) {
+    double[] servedGrid = model.target("served").meta().snap();
+    double[] slotGrid = model.target("slots").meta().snap();
+    List<Integer> servedCounts = new ArrayList<>();
+    servedCounts.add(plan.servedPerGpu());
+    for (int i = servedGrid.length - 1; i >= 0; i--) {
+      if (servedGrid[i] > 0 && servedGrid[i] < plan.servedPerGpu()) {
+        servedCounts.add((int) servedGrid[i]);
+      }
+    }
+    List<Alternative> out = new ArrayList<>();
+    for (int n : servedCounts) {
+      List<Integer> slotCounts = new ArrayList<>();
+      for (double g : slotGrid) {
+        if (g <= n && (n != plan.servedPerGpu() || g > plan.maxAdapters())) {
+          slotCounts.add((int) g);
+        }
+      }
+      if (!slotCounts.contains(n) && (n != plan.servedPerGpu() || n > plan.maxAdapters())) {
+        slotCounts.add(n);
+      }
+      for (int slots : slotCounts) {
+        if (out.size() >= budget) {
+          return out;
+        }
+        Plan p = new Plan(plan.model(), plan.adapters(), n, (plan.adapters() + n - 1) / n, plan.predictedServedMax(),
+            slots, plan.pool(), plan.tp(), plan.kvCacheLen(), plan.throughputTps(), plan.offeredTps(), false, Map.of(),
+            List.of(), plan.features());
+        SweepRow row = verify(p, r, profiles, baseDir, slo).simulated();
+        SloVerdict v = row.verdict(slo);
+        out.add(new Alternative(n, slots, row, v));
+        if (row.fits() && v.met()) {
+          return out;
+        }
+      }
+    }
+    return out;
   }
 }

@@ -218,8 +218,10 @@ public final class Sweep {
         s.lengths().name(), means[0], means[1], s.cv(), fits, note, kvTokens, cost,
         m == null ? 0 : m.offered().requestsPerS(), m == null ? 0 : m.offered().totalTokensPerS(),
         m == null ? 0 : m.achieved().totalTokensPerS(), m != null && m.starving(), stoppedAtS,
-        m == null ? 0 : m.ttft().p50Ms(), m == null ? 0 : m.ttft().p90Ms(), m == null ? 0 : m.itl().p50Ms(),
-        m == null ? 0 : m.itl().p99Ms(), m == null ? 0 : m.preemptions(), m == null ? 0 : m.adapterLoads());
+        m == null ? 0 : m.ttft().p50Ms(), m == null ? 0 : m.ttft().p90Ms(), m == null ? 0 : m.ttft().p99Ms(),
+        m == null ? 0 : m.itl().p50Ms(), m == null ? 0 : m.itl().p99Ms(),
+        m == null || m.requestsArrived() == 0 ? 0 : (double) m.requestsTimedOut() / m.requestsArrived(),
+        m == null ? 0 : m.starvedRequests(), m == null ? 0 : m.preemptions(), m == null ? 0 : m.adapterLoads());
   }
 
   private String calibrationFor(SweepSpec.ModelEntry model, String gpu) {

@@ -1,6 +1,8 @@
 package io.twinserve.placement;
 
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import io.twinserve.traces.spec.SloSpec;
+import io.twinserve.twin.slo.SloVerdict;
 
 /**
  * One dataset row: a scenario's workload features, its configuration and what the twin measured.
@@ -9,11 +11,14 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
  * @param fits whether the configuration starts (memory check); when false only {@code note} explains
  * @param stoppedAtS when the run stopped early because its starvation was settled (0 when it ran the
  *     whole window): the run's figures are measured over [0, stoppedAtS]
+ * @param timedOutFraction the share of arrived requests that timed out (408)
+ * @param starvedRequests requests that waited longer than the starvation bound to be first scheduled
  */
 @JsonPropertyOrder({"scenario", "workload", "model", "pool", "gpu", "tp", "kv_cache_len", "served", "slots",
     "rate1", "rate2", "rate3", "rank1", "rank2", "rank3", "lengths", "prompt_mean", "output_mean", "cv",
     "fits", "note", "kv_tokens", "cost_per_hour", "offered_rps", "offered_tps", "throughput_tps", "starving",
-    "stopped_at_s", "ttft_p50_ms", "ttft_p90_ms", "itl_p50_ms", "itl_p99_ms", "preemptions", "adapter_loads"})
+    "stopped_at_s", "ttft_p50_ms", "ttft_p90_ms", "ttft_p99_ms", "itl_p50_ms", "itl_p99_ms", "timed_out_fraction",
+    "starved_requests", "preemptions", "adapter_loads"})
 public record SweepRow(
     long scenario,
     long workload,
@@ -45,10 +50,25 @@ public record SweepRow(
     double stoppedAtS,
     double ttftP50Ms,
     double ttftP90Ms,
+    double ttftP99Ms,
     double itlP50Ms,
     double itlP99Ms,
+    double timedOutFraction,
+    long starvedRequests,
     long preemptions,
     long adapterLoads) {
+
+  /** The run judged against {@code slo} (a configuration that does not start meets nothing). */
+  public SloVerdict verdict(SloSpec slo) {
+    boolean answered = throughputTps > 0 || offeredTps == 0;
+    return SloVerdict.of(slo, answered, ttftP90Ms, ttftP99Ms, itlP99Ms, timedOutFraction,
+        offeredTps > 0 ? throughputTps / offeredTps : 1, starvedRequests);
+  }
+
+  /** Whether the configuration starts and its run meets {@code slo}. */
+  public boolean meets(SloSpec slo) {
+    return fits && verdict(slo).met();
+  }
 
   /** The workload's identity apart from the served count (the study's family) and the model. */
   public String familyKey() {

@@ -1,5 +1,6 @@
 package io.twinserve.placement;
 
+import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.twin.exec.Parallel;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -37,14 +38,14 @@ public final class Trainer {
    * @param holdOut share of workloads held out for the report
    * @param depths candidate maximum depths
    * @param minChildWeights candidate minimum leaf weights
-   * @param ttftP90Ms the TTFT p90 bound of the cost objective
+   * @param slo what the labels call good enough (the effective bounds; {@link SloSpec#DEFAULTS} by default)
    */
   public record Options(int folds, double holdOut, long seed, int[] depths, float[] minChildWeights,
-      Labels.Objective objective, double ttftP90Ms, int threads) {
+      Labels.Objective objective, SloSpec slo, int threads) {
 
     public static Options defaults() {
       return new Options(5, 0.2, 1L, new int[] {8, 12, 16, 24}, new float[] {1f, 2f, 5f},
-          Labels.Objective.COST, 2000, Runtime.getRuntime().availableProcessors());
+          Labels.Objective.COST, SloSpec.DEFAULTS, Runtime.getRuntime().availableProcessors());
     }
   }
 
@@ -78,8 +79,8 @@ public final class Trainer {
     targets.add(servedExamples(fitting));
     targets.add(slotsExamples(fitting));
     targets.add(throughputExamples(fitting));
-    targets.add(starvingExamples(fitting));
-    List<Labels.Placement> placements = Labels.placements(fitting, options.objective(), options.ttftP90Ms());
+    targets.add(sloExamples(fitting));
+    List<Labels.Placement> placements = Labels.placements(fitting, options.objective(), options.slo());
     if (distinct(fitting, SweepRow::pool) > 1) {
       targets.add(placementExamples("pool", placements, r -> r.pool()));
     }
@@ -115,7 +116,7 @@ public final class Trainer {
   Examples servedExamples(List<SweepRow> rows) {
     Examples e = empty("served", Features.FAMILY, false,
         values(rows.stream().map(SweepRow::served).toList(), true));
-    for (Labels.Served s : Labels.served(rows)) {
+    for (Labels.Served s : Labels.served(rows, options.slo())) {
       add(e, WorkloadFeatures.of(s.example()), s.example().familyKey(), s.optimum(), null, 1);
     }
     return e;
@@ -123,7 +124,7 @@ public final class Trainer {
 
   Examples slotsExamples(List<SweepRow> rows) {
     Examples e = empty("slots", Features.WORKLOAD, false, values(rows.stream().map(SweepRow::slots).toList(), false));
-    for (Labels.Slots s : Labels.slots(rows)) {
+    for (Labels.Slots s : Labels.slots(rows, options.slo())) {
       add(e, WorkloadFeatures.of(s.example()), s.example().familyKey(), s.optimum(), null, 1);
     }
     return e;
@@ -141,13 +142,19 @@ public final class Trainer {
     return e;
   }
 
-  Examples starvingExamples(List<SweepRow> rows) {
-    Examples e = empty("starving", Features.CONFIGURED, true, null);
+  /** Whether each configuration meets the SLO ("meets" or "misses"). */
+  Examples sloExamples(List<SweepRow> rows) {
+    Examples e = empty("slo", Features.CONFIGURED, true, null);
     for (SweepRow r : rows) {
-      add(e, WorkloadFeatures.of(r), r.familyKey(), 0, r.starving() ? "starves" : "serves", 1);
+      add(e, WorkloadFeatures.of(r), r.familyKey(), 0, r.meets(options.slo()) ? MEETS : MISSES, 1);
     }
     return e;
   }
+
+  /** The labels of the "slo" target. */
+  public static final String MEETS = "meets";
+
+  public static final String MISSES = "misses";
 
   Examples placementExamples(String target, List<Labels.Placement> placements,
       java.util.function.Function<SweepRow, String> label) {

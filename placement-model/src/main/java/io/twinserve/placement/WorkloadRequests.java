@@ -1,8 +1,11 @@
 package io.twinserve.placement;
 
+import io.twinserve.traces.format.TraceReader;
 import io.twinserve.traces.gen.Adapter;
 import io.twinserve.traces.gen.WorkloadGenerator;
 import io.twinserve.traces.spec.ArrivalsSpec;
+import io.twinserve.traces.spec.DistributionSpec;
+import io.twinserve.traces.spec.LengthsSpec;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.traces.spec.WorkloadSpec;
 import java.io.IOException;
@@ -70,6 +73,93 @@ public final class WorkloadRequests {
     int[] ranks = rankTriple(adapters);
     double[] means = Sweep.measureLengths(new SweepSpec.LengthShape("workload", spec.lengths()), baseDir);
     return new Planner.Request(model, n, tiers, ranks, means[0], means[1], cv, pools, objective, spec.lengths());
+  }
+
+  /**
+   * A trace described as a workload: how many requests it holds, how many of them name no adapter (they
+   * are left out: the placement models plan adapter workloads), and the span of its arrivals.
+   */
+  public record TraceWorkload(Planner.Request request, long requests, long baseModelRequests, double spanS) {}
+
+  /**
+   * Describes a trace file the way the placement models see workloads: each adapter's rate is its
+   * requests over the span of the trace's arrivals, cut into three tiers as for a spec; the ranks are
+   * {@code adapterRank} (traces carry none); the lengths are the trace's means (and a log-normal of the
+   * trace's mean and standard deviation, within the study's caps, for the verification run); the
+   * burstiness is the coefficient of variation of the gaps between arrivals.
+   *
+   * @throws IllegalArgumentException naming the file when it has fewer than two adapter requests
+   */
+  public static TraceWorkload ofTrace(TraceReader reader, Path file, int adapterRank, String model, List<String> pools,
+      Labels.Objective objective) throws IOException {
+    java.util.Map<String, Long> perAdapter = new java.util.TreeMap<>();
+    long requests = 0;
+    long base = 0;
+    long first = Long.MAX_VALUE;
+    long last = Long.MIN_VALUE;
+    long previous = Long.MIN_VALUE;
+    double gapSum = 0;
+    double gapSquares = 0;
+    long gaps = 0;
+    double prompt = 0;
+    double promptSquares = 0;
+    double output = 0;
+    double outputSquares = 0;
+    try (reader) {
+      io.twinserve.traces.Request r;
+      while ((r = reader.next()) != null) {
+        requests++;
+        if (r.adapterId() == null) {
+          base++;
+          continue;
+        }
+        perAdapter.merge(r.adapterId(), 1L, Long::sum);
+        first = Math.min(first, r.arrivalNs());
+        last = Math.max(last, r.arrivalNs());
+        if (previous != Long.MIN_VALUE) {
+          double gap = (r.arrivalNs() - previous) / 1e9;
+          gapSum += gap;
+          gapSquares += gap * gap;
+          gaps++;
+        }
+        previous = r.arrivalNs();
+        prompt += r.promptTokens();
+        promptSquares += (double) r.promptTokens() * r.promptTokens();
+        output += r.outputTokens();
+        outputSquares += (double) r.outputTokens() * r.outputTokens();
+      }
+    }
+    long adapterRequests = requests - base;
+    if (adapterRequests < 2 || last <= first) {
+      throw new IllegalArgumentException(file + ": has " + adapterRequests + " requests naming an adapter"
+          + (base > 0 ? " (and " + base + " for the base model)" : "") + " over "
+          + (adapterRequests < 2 ? "no span" : "one instant") + "; a plan needs adapter requests spread over time");
+    }
+    double span = (last - first) / 1e9 * (adapterRequests / (double) (adapterRequests - 1));
+    double[] rates = perAdapter.values().stream().mapToDouble(c -> c / span).sorted().toArray();
+    int n = rates.length;
+    double[] tiers = new double[3];
+    int[] counts = new int[3];
+    for (int i = 0; i < n; i++) {
+      int tier = (int) ((long) i * 3 / n);
+      tiers[tier] += rates[n - 1 - i];
+      counts[tier]++;
+    }
+    for (int t = 0; t < 3; t++) {
+      tiers[t] = counts[t] == 0 ? (t > 0 ? tiers[t - 1] : 0) : tiers[t] / counts[t];
+    }
+    double gapMean = gapSum / gaps;
+    double cv = gapMean > 0 ? Math.sqrt(Math.max(0, gapSquares / gaps - gapMean * gapMean)) / gapMean : 1.0;
+    double promptMean = prompt / adapterRequests;
+    double outputMean = output / adapterRequests;
+    double promptStd = Math.sqrt(Math.max(0, promptSquares / adapterRequests - promptMean * promptMean));
+    double outputStd = Math.sqrt(Math.max(0, outputSquares / adapterRequests - outputMean * outputMean));
+    LengthsSpec lengths = new LengthsSpec(new DistributionSpec.LogNormal(promptMean, promptStd, null, null),
+        new DistributionSpec.LogNormal(outputMean, outputStd, null, null), null, null, null, null, null, null);
+    Planner.Request req = new Planner.Request(model, n, tiers, new int[] {adapterRank, adapterRank, adapterRank},
+        Math.round(promptMean * 100) / 100.0, Math.round(outputMean * 100) / 100.0, Math.round(cv * 1000) / 1000.0,
+        pools, objective, lengths);
+    return new TraceWorkload(req, requests, base, span);
   }
 
   /** The round-robin rank triple of the adapters (the first three), or min/median/max when they differ. */

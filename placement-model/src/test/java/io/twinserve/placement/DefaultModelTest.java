@@ -2,6 +2,7 @@ package io.twinserve.placement;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.twinserve.traces.spec.SloSpec;
 import java.io.IOException;
 import org.junit.jupiter.api.Test;
 
@@ -24,7 +25,9 @@ class DefaultModelTest {
     Planner.Plan plan = p.plan(new Planner.Request("llama-3.1-8b", 96, new double[] {0.2, 0.1, 0.05},
         new int[] {8, 16, 32}, 216.3, 194.7, 1.0, null, Labels.Objective.COST, null));
     assertThat(plan.servedPerGpu()).isEqualTo(96);
-    assertThat(plan.predictedStarving()).isFalse();
+    assertThat(plan.maxAdapters()).isIn(64, 96);
+    assertThat(p.model().slo()).as("the labels' SLO, recorded").isEqualTo(SloSpec.DEFAULTS);
+    assertThat(p.model().has("slo")).isTrue();
     assertThat(plan.throughputTps()).isBetween(0.9 * plan.offeredTps(), 1.01 * plan.offeredTps());
     // the same figures without the explanation
     Planner.Plan fast = p.predict(new Planner.Request("llama-3.1-8b", 96, new double[] {0.2, 0.1, 0.05},

@@ -1,6 +1,7 @@
 package io.twinserve.api.cli;
 
 import io.twinserve.twin.cluster.ClusterSummary;
+import io.twinserve.twin.slo.SloVerdict;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -10,9 +11,9 @@ final class ClusterText {
   private ClusterText() {}
 
   /** One configuration of a cluster sweep: its settings and summary, or why it did not run. */
-  record SweepRow(Map<String, String> settings, ClusterSummary summary, String error) {}
+  record SweepRow(Map<String, String> settings, ClusterSummary summary, Map<String, SloVerdict> verdicts, String error) {}
 
-  static String render(List<String> workloads, ClusterSummary s) {
+  static String render(List<String> workloads, ClusterSummary s, Map<String, SloVerdict> verdicts) {
     StringBuilder b = new StringBuilder();
     WhatIfText.row(b, "cluster", f("%s, window %,.1f s, workload%s %s", s.name(), s.windowS(), workloads.size() == 1 ? "" : "s",
         String.join(", ", workloads)));
@@ -30,6 +31,7 @@ final class ClusterText {
           d.offered().requestsPerS()));
       WhatIfText.row(b, "throughput", f("%,.1f tokens/s, %,.3f requests/s (%.1f%% of offered)", d.achieved().totalTokensPerS(),
           d.achieved().requestsPerS(), 100 * d.achieved().totalTokensPerS() / Math.max(1e-9, d.offered().totalTokensPerS())));
+      WhatIfText.row(b, "SLO", verdicts.get(d.name()).line());
       WhatIfText.row(b, "starving", d.starving() ? "YES: throughput more than 10% below the offered load"
           : d.starvedRequests() > 0 ? f("no, but %,d requests starved", d.starvedRequests()) : "no");
       b.append(f("%-18s %10s %10s %10s %10s %10s%n", "latency (ms)", "mean", "p50", "p90", "p99", "max"));
@@ -76,8 +78,8 @@ final class ClusterText {
     for (String k : keys) {
       b.append(f("%-" + Math.max(12, k.length()) + "s ", k));
     }
-    b.append(f("%-14s %12s %12s %8s %9s %9s %9s %8s %10s%n", "deployment", "offered r/s", "achieved r/s", "408 %",
-        "TTFT p50", "TTFT p90", "ITL p99", "kv hit", "cost"));
+    b.append(f("%-14s %12s %12s %8s %9s %9s %9s %8s %10s  %s%n", "deployment", "offered r/s", "achieved r/s", "408 %",
+        "TTFT p50", "TTFT p90", "ITL p99", "kv hit", "cost", "SLO"));
     for (SweepRow r : rows) {
       if (r.summary() == null) {
         for (String k : keys) {
@@ -90,9 +92,11 @@ final class ClusterText {
         for (String k : keys) {
           b.append(f("%-" + Math.max(12, k.length()) + "s ", r.settings().get(k)));
         }
-        b.append(f("%-14s %12.3f %12.3f %7.2f%% %9.1f %9.1f %9.1f %7.1f%% %10.2f%n", d.name(),
+        SloVerdict v = r.verdicts().get(d.name());
+        b.append(f("%-14s %12.3f %12.3f %7.2f%% %9.1f %9.1f %9.1f %7.1f%% %10.2f  %s%n", d.name(),
             d.offered().requestsPerS(), d.achieved().requestsPerS(), 100 * d.timedOutFraction(), d.ttft().p50Ms(),
-            d.ttft().p90Ms(), d.itl().p99Ms(), 100 * d.kvHitRate(), d.cost()));
+            d.ttft().p90Ms(), d.itl().p99Ms(), 100 * d.kvHitRate(), d.cost(), v.met() ? "meets"
+                : "misses " + String.join(", ", v.missed().stream().map(SloVerdict.Check::label).toList())));
       }
     }
     return b.toString();

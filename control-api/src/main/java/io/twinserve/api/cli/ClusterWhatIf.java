@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.twinserve.traces.spec.SloSpec;
+import io.twinserve.twin.cluster.ClusterDeploymentSpec;
 import io.twinserve.twin.cluster.ClusterResult;
 import io.twinserve.twin.cluster.ClusterSimulator;
 import io.twinserve.twin.cluster.ClusterSpec;
@@ -15,6 +17,7 @@ import io.twinserve.twin.cluster.TrafficSpec;
 import io.twinserve.twin.metrics.RequestRecord;
 import io.twinserve.twin.profile.Profiles;
 import io.twinserve.twin.sim.RunOptions;
+import io.twinserve.twin.slo.SloVerdict;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,9 +35,11 @@ final class ClusterWhatIf {
 
   /** What the command line asked for. */
   record Request(Path cluster, Path workload, List<String> sweeps, boolean json, Path requestsOut, Double windowS,
-      boolean drain, Long seed, int adapterRank, int threads, Path plot, Integer maxOutstanding) {}
+      boolean drain, Long seed, int adapterRank, int threads, Path plot, Integer maxOutstanding, SloSpec slo) {}
 
-  private record Outcome(Map<String, String> settings, List<String> workloads, ClusterResult result, Exception error) {}
+  /** A configuration's run: its result and each deployment's SLO verdict (by name), or its error. */
+  private record Outcome(Map<String, String> settings, List<String> workloads, ClusterResult result,
+      Map<String, SloVerdict> verdicts, Exception error) {}
 
   private ClusterWhatIf() {}
 
@@ -57,7 +62,7 @@ final class ClusterWhatIf {
       if (q.json()) {
         out.println(Json.write(document(o)));
       } else {
-        out.print(ClusterText.render(o.workloads, o.result.summary()));
+        out.print(ClusterText.render(o.workloads, o.result.summary(), o.verdicts));
       }
       return 0;
     }
@@ -83,7 +88,8 @@ final class ClusterWhatIf {
       out.println(Json.write(outcomes.stream().map(ClusterWhatIf::document).toList()));
     } else {
       out.print(ClusterText.renderSweep(outcomes.stream().map(o -> new ClusterText.SweepRow(o.settings,
-          o.result == null ? null : o.result.summary(), o.error == null ? null : o.error.getMessage())).toList()));
+          o.result == null ? null : o.result.summary(), o.verdicts, o.error == null ? null : o.error.getMessage()))
+          .toList()));
     }
     if (q.plot() != null) {
       plot(outcomes, q.plot());
@@ -127,10 +133,16 @@ final class ClusterWhatIf {
           sources.add(q.maxOutstanding() == null ? t : t.withMaxOutstanding(q.maxOutstanding()));
         }
         ClusterResult result = new ClusterSimulator(cluster).run(sources, options);
-        return new Outcome(settings, traffic.names(), result, null);
+        Map<String, SloVerdict> verdicts = new LinkedHashMap<>();
+        for (ClusterSummary.DeploymentSummary d : result.summary().deployments()) {
+          ClusterDeploymentSpec ds = spec.deployments().stream().filter(x -> x.name().equals(d.name())).findFirst()
+              .orElseThrow();
+          verdicts.put(d.name(), SloVerdict.of(SloSpec.resolve(traffic.slo(d.name()), ds.slo(), q.slo()), d));
+        }
+        return new Outcome(settings, traffic.names(), result, verdicts, null);
       }
     } catch (Exception e) {
-      return new Outcome(settings, List.of(), null, e);
+      return new Outcome(settings, List.of(), null, null, e);
     }
   }
 
@@ -142,6 +154,7 @@ final class ClusterWhatIf {
       return doc;
     }
     doc.put("workloads", o.workloads);
+    doc.put("slo", o.verdicts);
     doc.put("summary", o.result.summary());
     return doc;
   }

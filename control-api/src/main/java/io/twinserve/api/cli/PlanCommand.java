@@ -5,13 +5,18 @@ import io.twinserve.placement.PlacementModel;
 import io.twinserve.placement.Planner;
 import io.twinserve.placement.SweepRow;
 import io.twinserve.placement.WorkloadRequests;
+import io.twinserve.traces.format.ReadOptions;
+import io.twinserve.traces.format.TraceReaders;
+import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.traces.spec.WorkloadSpec;
 import io.twinserve.traces.spec.WorkloadSpecs;
+import io.twinserve.twin.cluster.ClusterTraffic;
 import io.twinserve.twin.profile.Profiles;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,17 +32,26 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = "Recommend a configuration for a workload spec with the trained placement trees: served "
         + "adapters per GPU (and replicas for all of them), max_adapters, tp, kv_cache_len and pool, "
-        + "the throughput to expect, and the tree rules that led there in plain words. --verify runs "
-        + "that configuration through the twin and prints predicted against simulated figures. With "
-        + "no --workload it plans the built-in what-if workload.",
+        + "the throughput to expect, whether it meets the SLO, and the tree rules that led there in plain "
+        + "words. --verify runs that configuration through the twin, judges it against the SLO and the "
+        + "prediction, and when either fails says so, searches the twin around the plan and prints the "
+        + "corrected configuration (--strict: exit 3 then). With no --workload it plans the built-in "
+        + "what-if workload.",
     footer = {"", "Examples:", "  twinserve plan", "  twinserve plan --workload examples/workloads/adapter-tiers.yaml --verify",
       "  twinserve plan --workload W.yaml --model out/model --base-model qwen2.5-7b --json",
-      "  twinserve plan --feature rate_high=0.8 --feature cv=2"})
+      "  twinserve plan --feature rate_high=0.8 --feature cv=2",
+      "  twinserve plan --verify --strict --slo ttft_p90_ms=1000",
+      "  twinserve plan --workload trace.csv --adapter-rank 16 --verify"})
 final class PlanCommand implements Callable<Integer> {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--workload", paramLabel = "W", description = "A workload spec (.yaml); default: the built-in what-if workload.")
+  @Option(names = "--workload", paramLabel = "W", description = "A workload spec (.yaml) or a trace file in any supported"
+      + " format (its per-adapter rates, lengths and burstiness are measured); default: the built-in what-if workload.")
   Path workload;
+
+  @Option(names = "--adapter-rank", paramLabel = "RANK", defaultValue = "16",
+      description = "Rank of the adapters a trace names (traces carry no ranks; default ${DEFAULT-VALUE}).")
+  int adapterRank;
 
   @Option(names = "--model", paramLabel = "MODEL_DIR", description = "A model folder from 'twinserve train'; default: the shipped model.")
   Path modelDir;
@@ -54,8 +68,20 @@ final class PlanCommand implements Callable<Integer> {
   @Option(names = "--feature", paramLabel = "NAME=VALUE", description = "Override a workload feature (rate_high, rate_mid, rate_low, prompt_mean, output_mean, cv, adapters).")
   List<String> overrides;
 
-  @Option(names = "--verify", description = "Run the recommended configuration through the twin and compare.")
+  @Option(names = "--verify", description = "Run the recommended configuration through the twin and check it.")
   boolean verify;
+
+  @Option(names = "--strict", description = "With --verify: exit 3 when the twin does not confirm the plan.")
+  boolean strict;
+
+  @Option(names = "--slo", paramLabel = "KEY=VALUE[,KEY=VALUE...]",
+      description = "SLO bounds --verify judges by, over the workload's slo block and the defaults (repeatable; keys as"
+          + " in what-if --slo).")
+  List<String> slo = new ArrayList<>();
+
+  @Option(names = "--search-budget", paramLabel = "N", defaultValue = "12",
+      description = "Twin runs of the search around a plan --verify does not confirm (default ${DEFAULT-VALUE}).")
+  int searchBudget;
 
   @Option(names = "--json", description = "Print JSON.")
   boolean json;
@@ -67,10 +93,24 @@ final class PlanCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     PlacementModel model = modelDir == null ? PlacementModel.builtIn() : PlacementModel.load(modelDir);
-    WorkloadSpec ws;
+    WorkloadSpec ws = null;
     Path base;
     String name;
-    if (workload == null) {
+    List<String> notes = new ArrayList<>();
+    Planner.Request req = null;
+    if (workload != null && !ClusterTraffic.isYaml(workload)) {
+      if (!Files.isRegularFile(workload)) {
+        throw new NoSuchFileException(workload.toString(), null, "no such trace file");
+      }
+      WorkloadRequests.TraceWorkload tw = WorkloadRequests.ofTrace(TraceReaders.open(workload, ReadOptions.defaults()),
+          workload, adapterRank, baseModel, pools, Labels.Objective.parse(objective));
+      req = tw.request();
+      base = workload.toAbsolutePath().getParent();
+      name = workload.toString();
+      notes.add(f("measured from the trace: %,d requests over %,.1f s, rank %d assumed for its adapters%s", tw.requests(),
+          tw.spanS(), adapterRank, tw.baseModelRequests() == 0 ? ""
+              : f("; %,d base-model requests left out (the models plan adapter workloads)", tw.baseModelRequests())));
+    } else if (workload == null) {
       ws = WorkloadSpecs.parse(WhatIfCommand.builtIn("what-if-workload.yaml"), Path.of("<built-in what-if workload>"));
       base = Path.of("").toAbsolutePath();
       name = "<built-in what-if workload>";
@@ -82,29 +122,55 @@ final class PlanCommand implements Callable<Integer> {
       base = workload.toAbsolutePath().getParent();
       name = workload.toString();
     }
-    Planner.Request req = WorkloadRequests.of(ws, base, baseModel, pools, Labels.Objective.parse(objective));
+    if (ws != null) {
+      req = WorkloadRequests.of(ws, base, baseModel, pools, Labels.Objective.parse(objective));
+    }
+    if (strict && !verify) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--strict applies to --verify; add --verify");
+    }
+    if (searchBudget < 0) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--search-budget must be >= 0, got "
+          + searchBudget);
+    }
+    SloSpec effective = SloSpec.resolve(ws == null ? null : ws.slo(), slo.isEmpty() ? null : SloSpec.parseAssignments(slo));
     req = override(req, overrides);
     Planner planner = new Planner(model);
     Planner.Plan plan = planner.plan(req);
+    if (!model.slo().equals(effective)) {
+      notes.add("the model's labels meet " + model.slo().describe() + "; this plan is judged by " + effective.describe()
+          + ": the trees' answer is for the former" + (verify ? ", the verification for the latter" : " (add --verify)"));
+    }
     Planner.Verification v = null;
+    List<Planner.Alternative> search = List.of();
     if (verify) {
       Profiles profiles = WhatIfCommand.profiles(profilesDir);
-      v = planner.verify(plan, req, profiles, base);
+      v = planner.verify(plan, req, profiles, base, effective);
+      if (!v.confirmed() && searchBudget > 0) {
+        search = planner.search(plan, req, profiles, base, effective, searchBudget);
+      }
     }
+    Planner.Alternative corrected = search.isEmpty() || !search.getLast().verdict().met() || !search.getLast().simulated().fits()
+        ? null : search.getLast();
     if (json) {
       Map<String, Object> doc = new LinkedHashMap<>();
       doc.put("workload", name);
       doc.put("placement_model", model.source());
+      doc.put("slo", effective);
+      doc.put("model_slo", model.slo());
       doc.put("request", req);
       doc.put("plan", plan);
+      doc.put("notes", notes);
       if (v != null) {
         doc.put("verification", v);
+        doc.put("confirmed", v.confirmed());
+        doc.put("search", search);
+        doc.put("corrected", corrected);
       }
       out.println(Json.write(doc));
-      return 0;
+    } else {
+      out.print(render(name, model, req, plan, notes, v, search, corrected));
     }
-    out.print(render(name, model, req, plan, v));
-    return 0;
+    return strict && v != null && !v.confirmed() ? 3 : 0;
   }
 
   static Planner.Request override(Planner.Request r, List<String> overrides) {
@@ -128,6 +194,10 @@ final class PlanCommand implements Callable<Integer> {
       } catch (NumberFormatException e) {
         throw new IllegalArgumentException("--feature " + k + ": '" + o.substring(eq + 1) + "' is not a number");
       }
+      if (!(value > 0) || !Double.isFinite(value)) {
+        throw new IllegalArgumentException("--feature " + k + ": must be a finite number > 0 (a rate, a length, a CV or"
+            + " an adapter count), got " + o.substring(eq + 1).trim());
+      }
       switch (k) {
         case "rate_high" -> rates[0] = value;
         case "rate_mid" -> rates[1] = value;
@@ -144,7 +214,8 @@ final class PlanCommand implements Callable<Integer> {
         r.lengths());
   }
 
-  static String render(String name, PlacementModel model, Planner.Request r, Planner.Plan p, Planner.Verification v) {
+  static String render(String name, PlacementModel model, Planner.Request r, Planner.Plan p, List<String> notes,
+      Planner.Verification v, List<Planner.Alternative> search, Planner.Alternative corrected) {
     StringBuilder b = new StringBuilder();
     b.append(f("plan for %s: %d adapters, per-adapter rates %s / %s / %s req/s (tiers), ranks %s, prompt %.1f / output"
         + " %.1f tokens, arrival CV %.2f%n", name, r.adapters(), g(r.rates()[0]), g(r.rates()[1]), g(r.rates()[2]),
@@ -158,7 +229,8 @@ final class PlanCommand implements Callable<Integer> {
     b.append(f("  kv_cache_len             %s%n", p.kvCacheLen() == 0 ? "from memory (gpu_memory_utilization)" : p.kvCacheLen()));
     b.append(f("  pool                     %s%n", p.pool()));
     b.append(f("  predicted throughput     %,.0f tokens/s per replica (offered %,.0f)%n", p.throughputTps(), p.offeredTps()));
-    b.append(f("  starvation               %s%n%n", p.predictedStarving() ? "predicted to starve" : "predicted to keep up"));
+    b.append(f("  SLO                      %s (%s)%n%n", p.predictedMeetsSlo() ? "predicted to meet" : "PREDICTED TO MISS",
+        model.slo().describe()));
     b.append("why (the trees' paths):\n");
     for (Map.Entry<String, List<String>> e : p.rules().entrySet()) {
       b.append("  ").append(e.getKey()).append(":\n");
@@ -166,9 +238,12 @@ final class PlanCommand implements Callable<Integer> {
         b.append("    ").append(line.startsWith("=>") ? "" : "- ").append(line).append('\n');
       }
     }
-    if (!p.warnings().isEmpty()) {
+    if (!p.warnings().isEmpty() || !notes.isEmpty()) {
       b.append("\nwarnings:\n");
       for (String w : p.warnings()) {
+        b.append("  - ").append(w).append('\n');
+      }
+      for (String w : notes) {
         b.append("  - ").append(w).append('\n');
       }
     }
@@ -179,9 +254,47 @@ final class PlanCommand implements Callable<Integer> {
       b.append(f("  %-22s %14s %14s%n", "", "predicted", "simulated"));
       b.append(f("  %-22s %,14.0f %,14.0f  (%+.2f%%)%n", "throughput tokens/s", v.predictedThroughputTps(),
           s.throughputTps(), v.errorPct()));
-      b.append(f("  %-22s %14s %14s%n", "starving", v.predictedStarving() ? "yes" : "no", s.starving() ? "yes" : "no"));
+      b.append(f("  %-22s %14s %14s%n", "SLO", v.predictedMeetsSlo() ? "meets" : "misses",
+          v.verdict().met() ? "meets" : "misses"));
       b.append(f("  %-22s %14s %,14.1f%n", "TTFT p90 ms", "-", s.ttftP90Ms()));
+      b.append(f("  %-22s %14s %,14.1f%n", "TTFT p99 ms", "-", s.ttftP99Ms()));
       b.append(f("  %-22s %14s %,14.1f%n", "ITL p99 ms", "-", s.itlP99Ms()));
+      b.append(f("  SLO: %s%n", v.verdict().line()));
+      if (v.confirmed()) {
+        b.append(f("%nconfirmed: the twin meets the SLO and agrees with the predicted throughput within %.1f%% (the"
+            + " model's held-out error)%n", v.toleratedErrorPct()));
+      } else {
+        List<String> why = new ArrayList<>();
+        if (!v.verdict().met()) {
+          why.add("the twin's run misses the SLO");
+        }
+        if (!(Math.abs(v.errorPct()) <= v.toleratedErrorPct())) {
+          why.add(f("the throughput differs from the prediction by %+.2f%%, beyond the model's held-out error of %.1f%%",
+              v.errorPct(), v.toleratedErrorPct()));
+        }
+        b.append(f("%n!!! NOT CONFIRMED: %s%n", String.join("; ", why)));
+        if (!search.isEmpty()) {
+          b.append(f("%ntwin search around the plan (%d run%s):%n", search.size(), search.size() == 1 ? "" : "s"));
+          b.append(f("  %8s %6s %14s %12s %12s  %s%n", "adapters", "slots", "tokens/s", "TTFT p90 ms", "ITL p99 ms", "SLO"));
+          for (Planner.Alternative a : search) {
+            SweepRow x = a.simulated();
+            b.append(x.fits() ? f("  %8d %6d %,14.0f %,12.1f %,12.1f  %s%n", a.servedPerGpu(), a.maxAdapters(),
+                x.throughputTps(), x.ttftP90Ms(), x.itlP99Ms(), a.verdict().met() ? "meets"
+                    : "misses " + String.join(", ", a.verdict().missed().stream().map(c -> c.label()).toList()))
+                : f("  %8d %6d  does not fit: %s%n", a.servedPerGpu(), a.maxAdapters(), x.note()));
+          }
+        }
+        if (corrected != null) {
+          b.append(f("%ncorrected configuration: %d adapters per GPU (%d replica%s for %d), max_adapters %d, tp %d, %s,"
+              + " pool %s: %,.0f tokens/s in the twin, meets the SLO%n", corrected.servedPerGpu(), (p.adapters()
+              + corrected.servedPerGpu() - 1) / corrected.servedPerGpu(), (p.adapters() + corrected.servedPerGpu() - 1)
+              / corrected.servedPerGpu() == 1 ? "" : "s", p.adapters(), corrected.maxAdapters(), p.tp(),
+              p.kvCacheLen() == 0 ? "KV from memory" : "kv_cache_len " + p.kvCacheLen(), p.pool(),
+              corrected.simulated().throughputTps()));
+        } else if (!search.isEmpty()) {
+          b.append(f("%nno configuration of the search meets the SLO within its budget (--search-budget)%n"));
+        }
+      }
     }
     return b.toString();
   }

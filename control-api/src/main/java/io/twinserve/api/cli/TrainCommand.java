@@ -5,6 +5,7 @@ import io.twinserve.placement.Labels;
 import io.twinserve.placement.PlacementModel;
 import io.twinserve.placement.SweepRow;
 import io.twinserve.placement.Trainer;
+import io.twinserve.traces.spec.SloSpec;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -48,11 +49,14 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the workload split and the trees (default ${DEFAULT-VALUE}).")
   long seed;
 
-  @Option(names = "--objective", defaultValue = "cost", description = "Placement objective: cost (within --ttft-p90-ms) or throughput-per-gpu (default ${DEFAULT-VALUE}).")
+  @Option(names = "--objective", defaultValue = "cost", description = "Placement objective among the configurations that meet the SLO: cost or throughput-per-gpu (default ${DEFAULT-VALUE}).")
   String objective;
 
-  @Option(names = "--ttft-p90-ms", defaultValue = "2000", description = "TTFT p90 bound of the cost objective (default ${DEFAULT-VALUE}).")
-  double ttftP90Ms;
+  @Option(names = "--slo", paramLabel = "KEY=VALUE[,KEY=VALUE...]",
+      description = "SLO bounds the labels are judged by, over the defaults (repeatable): ttft_p90_ms, ttft_p99_ms,"
+          + " itl_p99_ms, max_timed_out_fraction, min_served_share, no_starvation ('off' turns one off). The model"
+          + " records them, and plans say which SLO they are for.")
+  List<String> slo = new ArrayList<>();
 
   @Option(names = "--threads", paramLabel = "N", description = "Cross-validation fits in parallel (default: all cores).")
   Integer threads;
@@ -78,7 +82,8 @@ final class TrainCommand implements Callable<Integer> {
     }
     Trainer.Options defaults = Trainer.Options.defaults();
     Trainer.Options o = new Trainer.Options(folds, holdOut, seed, defaults.depths(), defaults.minChildWeights(),
-        Labels.Objective.parse(objective), ttftP90Ms, threads != null ? threads : defaults.threads());
+        Labels.Objective.parse(objective), SloSpec.resolve(slo.isEmpty() ? null : SloSpec.parseAssignments(slo)),
+        threads != null ? threads : defaults.threads());
     long t0 = System.nanoTime();
     List<Trainer.Fitted> fitted = new Trainer(o).train(rows);
     double seconds = (System.nanoTime() - t0) / 1e9;
@@ -89,7 +94,7 @@ final class TrainCommand implements Callable<Integer> {
     training.put("depths", Arrays.stream(o.depths()).boxed().toList());
     training.put("min_child_weights", o.minChildWeights());
     training.put("objective", o.objective().name().toLowerCase(Locale.ROOT));
-    training.put("ttft_p90_ms", ttftP90Ms);
+    training.put("slo", o.slo());
     training.put("seconds", Math.round(seconds * 10) / 10.0);
     PlacementModel.write(output, fitted, provs, training, Provenance.version(), Provenance.commit(), rows);
     if (json) {

@@ -9,6 +9,8 @@ import io.twinserve.traces.format.TraceReader;
 import io.twinserve.traces.format.TraceReaders;
 import io.twinserve.traces.gen.Adapter;
 import io.twinserve.traces.gen.WorkloadGenerator;
+import io.twinserve.placement.Labels;
+import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.traces.spec.WorkloadSpec;
 import io.twinserve.traces.spec.WorkloadSpecs;
@@ -23,6 +25,7 @@ import io.twinserve.twin.profile.Profiles;
 import io.twinserve.twin.sim.ReplicaSimulator;
 import io.twinserve.twin.sim.RunOptions;
 import io.twinserve.twin.sim.RunResult;
+import io.twinserve.twin.slo.SloVerdict;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -51,7 +54,9 @@ import picocli.CommandLine.Option;
       "against offered load, starvation, latencies, KV and adapter figures and the memory breakdown.",
       "With no arguments it runs the built-in example: the adapter-caching study's workload (96 adapters",
       "in three Poisson rate tiers) on Llama-3.1-8B on a 64 GB H100 with the shipped vLLM calibration.",
-      "--sweep runs the cartesian product of settings in parallel and marks the best configuration."
+      "Every run is judged against an SLO (defaults, the workload's and deployment's slo blocks, --slo) and",
+      "prints a verdict line. --sweep runs the cartesian product of settings in parallel and marks the best",
+      "configuration: the highest throughput among those that meet the SLO (or the closest when none does)."
     },
     footer = {
       "",
@@ -61,6 +66,7 @@ import picocli.CommandLine.Option;
       "  twinserve what-if --sweep replica.max_adapters=8,16,32,64 --sweep workload.adapters.count=96,192",
       "  twinserve what-if --workload trace.csv --adapter-rank 16 --json --requests-out out/requests.csv",
       "  twinserve what-if --workload examples/workloads/capped-overload.yaml --max-outstanding 64",
+      "  twinserve what-if --slo ttft_p90_ms=1000,itl_p99_ms=off --sweep replica.max_adapters=32,64,96",
       "  twinserve what-if --cluster examples/clusters/chat-routers.yaml",
       "  twinserve what-if --cluster examples/clusters/chat-routers.yaml --sweep 'deployments[0].router.type=least_loaded,cache_aware'",
       "",
@@ -123,6 +129,13 @@ final class WhatIfCommand implements Callable<Integer> {
           + " each traffic source's client gets this cap).")
   Integer maxOutstanding;
 
+  @Option(names = "--slo", paramLabel = "KEY=VALUE[,KEY=VALUE...]",
+      description = "Override SLO bounds (repeatable): ttft_p90_ms, ttft_p99_ms, itl_p99_ms, max_timed_out_fraction,"
+          + " min_served_share, no_starvation; 'off' turns a bound off. They override the deployment's and the"
+          + " workload's slo blocks, which override the defaults (TTFT p90 2 s, p99 5 s, ITL p99 200 ms, 1% 408s,"
+          + " 95% served, no starved request).")
+  List<String> slo = new ArrayList<>();
+
   @Option(names = "--plot", paramLabel = "FILE.png",
       description = "With --cluster and --sweep: write TTFT p50/p90 per configuration as a PNG bar chart.")
   Path plot;
@@ -132,6 +145,7 @@ final class WhatIfCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     Profiles profiles = profiles(profilesDir);
     int n = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
+    SloSpec cliSlo = slo.isEmpty() ? null : SloSpec.parseAssignments(slo);
     if (maxOutstanding != null && maxOutstanding < 1) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(),
           "--max-outstanding must be >= 1, got " + maxOutstanding);
@@ -142,7 +156,7 @@ final class WhatIfCommand implements Callable<Integer> {
             + " deployments");
       }
       return ClusterWhatIf.run(new ClusterWhatIf.Request(cluster, workload, sweeps, json, requestsOut, windowS, drain,
-          seed, adapterRank, n, plot, maxOutstanding), profiles, out, spec.commandLine().getErr());
+          seed, adapterRank, n, plot, maxOutstanding, cliSlo), profiles, out, spec.commandLine().getErr());
     }
     if (plot != null) {
       throw new IllegalArgumentException("--plot draws cluster sweeps; use it with --cluster and --sweep");
@@ -159,7 +173,7 @@ final class WhatIfCommand implements Callable<Integer> {
     if (configs.size() == 1) {
       Map<String, String> only = configs.get(0);
       Run run = new Run(only, edit(workloadYaml, only, true), edit(deploymentYaml, only, false));
-      Outcome o = simulate(run, workloadName, deploymentName, traceWorkload, profiles, requestsOut != null);
+      Outcome o = simulate(run, workloadName, deploymentName, traceWorkload, profiles, requestsOut != null, cliSlo);
       if (o.error != null) {
         throw o.error;
       }
@@ -169,7 +183,7 @@ final class WhatIfCommand implements Callable<Integer> {
       if (json) {
         out.println(Json.write(document(o)));
       } else {
-        out.print(WhatIfText.render(o.workloadName, o.replica, o.result.summary()));
+        out.print(WhatIfText.render(o.workloadName, o.replica, o.result.summary(), o.verdict));
         if (requestsOut != null) {
           out.printf(Locale.ROOT, "wrote %,d request records to %s%n", o.result.requests().size(), requestsOut);
         }
@@ -182,7 +196,8 @@ final class WhatIfCommand implements Callable<Integer> {
       List<Future<Outcome>> futures = new ArrayList<>();
       for (Map<String, String> c : configs) {
         Run run = new Run(c, edit(workloadYaml, c, true), edit(deploymentYaml, c, false));
-        futures.add(pool.submit(() -> simulate(run, workloadName, deploymentName, traceWorkload, profiles, false)));
+        futures.add(pool.submit(() -> simulate(run, workloadName, deploymentName, traceWorkload, profiles, false,
+            cliSlo)));
       }
       for (Future<Outcome> f : futures) {
         outcomes.add(f.get());
@@ -196,17 +211,20 @@ final class WhatIfCommand implements Callable<Integer> {
       }
     }
     int best = best(outcomes);
+    boolean bestMeets = best >= 0 && outcomes.get(best).verdict.met();
     if (json) {
       List<Object> docs = new ArrayList<>();
       for (int i = 0; i < outcomes.size(); i++) {
         Map<String, Object> d = document(outcomes.get(i));
-        d.put("best", i == best);
+        d.put("best", i == best && bestMeets);
+        d.put("closest", i == best && !bestMeets);
         docs.add(d);
       }
       out.println(Json.write(docs));
     } else {
       out.print(WhatIfText.renderSweep(outcomes.stream().map(o -> new WhatIfText.SweepRow(o.run.settings,
-          o.result == null ? null : o.result.summary(), o.error == null ? null : o.error.getMessage())).toList(), best));
+          o.result == null ? null : o.result.summary(), o.verdict, o.error == null ? null : o.error.getMessage()))
+          .toList(), best));
     }
     return 0;
   }
@@ -215,16 +233,18 @@ final class WhatIfCommand implements Callable<Integer> {
   private record Run(Map<String, String> settings, String workloadYaml, String deploymentYaml) {}
 
   /** A run's result, or the error that stopped it (a configuration that does not fit, say). */
-  private record Outcome(Run run, String workloadName, ResolvedReplica replica, RunResult result, Exception error) {}
+  private record Outcome(Run run, String workloadName, ResolvedReplica replica, RunResult result, SloVerdict verdict,
+      Exception error) {}
 
   private Outcome simulate(Run run, Path workloadFile, Path deploymentFile, boolean trace, Profiles profiles,
-      boolean record) {
+      boolean record, SloSpec cliSlo) {
     try {
       DeploymentSpec d = WorkloadSpecs.parse(run.deploymentYaml, deploymentFile, DeploymentSpec.class);
       ResolvedReplica replica = Deployments.resolve(d, profiles);
       Map<String, Integer> ranks = new HashMap<>();
       TraceReader reader;
       String name;
+      SloSpec workloadSlo = null;
       Long window = windowS == null ? null : (long) (windowS * 1e9);
       if (trace) {
         reader = TraceReaders.open(workload, ReadOptions.defaults());
@@ -240,6 +260,7 @@ final class WhatIfCommand implements Callable<Integer> {
           ranks.put(a.id(), a.rank());
         }
         reader = gen;
+        workloadSlo = w.slo();
         name = w.name() != null ? w.name() : workloadFile.getFileName().toString();
         if (window == null && w.durationS() != null) {
           window = (long) (w.durationS() * 1e9);
@@ -249,25 +270,39 @@ final class WhatIfCommand implements Callable<Integer> {
       try (reader) {
         RunResult result = new ReplicaSimulator(replica, ranks).run(ClientGate.forWorkload(reader, maxOutstanding),
             options);
-        return new Outcome(run, name, replica, result, null);
+        SloVerdict verdict = SloVerdict.of(SloSpec.resolve(workloadSlo, d.slo(), cliSlo), result.summary());
+        return new Outcome(run, name, replica, result, verdict, null);
       }
     } catch (Exception e) {
-      return new Outcome(run, null, null, null, e);
+      return new Outcome(run, null, null, null, null, e);
     }
   }
 
+  /**
+   * The best configuration, by the rule of the placement model's labels ({@link Labels#slots}): among those
+   * that meet the SLO, the first in sweep order whose throughput is within {@link Labels#TIE} of the
+   * highest (so list cheaper settings first: fewer slots win among equals). When none meets the SLO, the
+   * closest (the smallest worst miss, {@link SloVerdict#worstSeverity}), which the caller reports as such.
+   * -1 when none ran.
+   */
   private static int best(List<Outcome> outcomes) {
+    double top = -1;
+    for (Outcome o : outcomes) {
+      if (o.result != null && o.verdict.met()) {
+        top = Math.max(top, o.result.summary().achieved().totalTokensPerS());
+      }
+    }
     int best = -1;
-    for (int pass = 0; pass < 2 && best < 0; pass++) {
-      for (int i = 0; i < outcomes.size(); i++) {
-        Outcome o = outcomes.get(i);
-        if (o.result == null || (pass == 0 && o.result.summary().starving())) {
-          continue;
-        }
-        if (best < 0 || o.result.summary().achieved().totalTokensPerS()
-            > outcomes.get(best).result.summary().achieved().totalTokensPerS()) {
-          best = i;
-        }
+    for (int i = 0; i < outcomes.size() && top >= 0; i++) {
+      Outcome o = outcomes.get(i);
+      if (o.result != null && o.verdict.met() && o.result.summary().achieved().totalTokensPerS() >= (1 - Labels.TIE) * top) {
+        return i;
+      }
+    }
+    for (int i = 0; i < outcomes.size(); i++) {
+      Outcome o = outcomes.get(i);
+      if (o.result != null && (best < 0 || o.verdict.worstSeverity() < outcomes.get(best).verdict.worstSeverity())) {
+        best = i;
       }
     }
     return best;
@@ -285,6 +320,7 @@ final class WhatIfCommand implements Callable<Integer> {
     doc.put("model", o.replica.model().name());
     doc.put("gpu", o.replica.gpu().name());
     doc.put("calibration", o.replica.calibration() == null ? null : o.replica.calibration().name());
+    doc.put("slo", o.verdict);
     doc.put("summary", o.result.summary());
     return doc;
   }

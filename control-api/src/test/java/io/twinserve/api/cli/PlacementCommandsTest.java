@@ -2,13 +2,19 @@ package io.twinserve.api.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** sweep, sweep merge, train and plan from the command line, as a user runs them. */
 class PlacementCommandsTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   static final String SPEC = """
       name: cli-small
       seed: 2
@@ -48,7 +54,8 @@ class PlacementCommandsTest {
 
     Cli train = Cli.run("train", dir.resolve("all").toString(), "-o", dir.resolve("model").toString(), "--folds", "3");
     assertThat(train.exitCode()).as(train.err()).isZero();
-    assertThat(train.out()).contains("served").contains("slots").contains("throughput").contains("starving");
+    assertThat(train.out()).contains("served").contains("slots").contains("throughput").contains("slo");
+    assertThat(Files.readString(dir.resolve("model/model.json"))).contains("\"ttft_p90_ms\" : 2000.0");
 
     Path workload = dir.resolve("w.yaml");
     Files.writeString(workload, """
@@ -70,6 +77,34 @@ class PlacementCommandsTest {
     assertThat(plan.out()).contains("served adapters per GPU").contains("why (the trees' paths)")
         .contains("verification: one replica of the plan in the twin");
 
+    // the same workload as a trace: the plan measures its features (rates, lengths, burstiness) itself
+    Path trace = dir.resolve("w.csv");
+    Cli gen = Cli.run("trace", "gen", workload.toString(), "-o", trace.toString());
+    assertThat(gen.exitCode()).as(gen.err()).isZero();
+    Cli fromTrace = Cli.run("plan", "--workload", trace.toString(), "--model", dir.resolve("model").toString(),
+        "--adapter-rank", "16", "--json");
+    assertThat(fromTrace.exitCode()).as(fromTrace.err()).isZero();
+    JsonNode measured = JSON.readTree(fromTrace.out()).get("request");
+    assertThat(measured.get("adapters").asInt()).isEqualTo(48);
+    // the tiers' rates within the Poisson noise of 10 minutes, the lengths near the spec's log-normal means
+    assertThat(measured.get("rates").get(0).asDouble()).isBetween(0.3, 0.55);
+    assertThat(measured.get("rates").get(2).asDouble()).isBetween(0.005, 0.05);
+    assertThat(measured.get("cv").asDouble()).isBetween(0.85, 1.15);
+    assertThat(measured.get("ranks").toString()).isEqualTo("[16,16,16]");
+    assertThat(JSON.readTree(fromTrace.out()).get("notes").toString()).contains("measured from the trace");
+
+    // an SLO no configuration meets: the verification says so, searches the twin and fails with --strict
+    Cli strict = Cli.run("plan", "--workload", workload.toString(), "--model", dir.resolve("model").toString(), "--verify",
+        "--strict", "--slo", "ttft_p90_ms=0.001", "--search-budget", "2");
+    assertThat(strict.exitCode()).as(strict.err()).isEqualTo(3);
+    assertThat(strict.out()).contains("!!! NOT CONFIRMED: the twin's run misses the SLO")
+        .containsPattern("twin search around the plan \\(\\d runs?\\)").contains("no configuration of the search meets the SLO")
+        .contains("the model's labels meet TTFT p90 <= 2,000 ms");
+
+    Cli negative = Cli.run("plan", "--model", dir.resolve("model").toString(), "--feature", "rate_high=-0.8");
+    assertThat(negative.exitCode()).isNotZero();
+    assertThat(negative.err()).contains("--feature rate_high: must be a finite number > 0");
+
     Cli unknown = Cli.run("plan", "--model", dir.resolve("model").toString(), "--feature", "temperature=3");
     assertThat(unknown.exitCode()).isNotZero();
     assertThat(unknown.err()).contains("unknown feature 'temperature'");
@@ -78,6 +113,45 @@ class PlacementCommandsTest {
     Cli corrupt = Cli.run("plan", "--model", dir.resolve("model").toString());
     assertThat(corrupt.exitCode()).isNotZero();
     assertThat(corrupt.err()).contains("served.tribuo").contains("not a readable Tribuo model");
+  }
+
+  /**
+   * The README's three answers for the built-in workload agree: the answer of {@code plan --verify} (the
+   * plan when the twin confirms it, otherwise the corrected configuration of its twin search) meets the
+   * SLO, a what-if sweep of the slot counts at its served adapters marks its slot count best (the same
+   * rule as the labels), and the built-in deployment misses the SLO unless it holds that many slots.
+   */
+  @Test
+  void whatIfItsSweepAndPlanVerifyAgreeOnTheBuiltInWorkload() throws Exception {
+    Cli plan = Cli.run("plan", "--verify", "--json");
+    assertThat(plan.exitCode()).as(plan.out() + plan.err()).isZero();
+    JsonNode doc = JSON.readTree(plan.out());
+    boolean confirmed = doc.get("confirmed").asBoolean();
+    JsonNode answer = confirmed ? doc.get("plan") : doc.get("corrected");
+    assertThat(answer.isNull()).as("a confirmed plan or a corrected configuration: " + plan.out()).isFalse();
+    int served = answer.get("served_per_gpu").asInt();
+    int slots = answer.get("max_adapters").asInt();
+    Cli strict = Cli.run("plan", "--verify", "--strict", "--json");
+    assertThat(strict.exitCode()).isEqualTo(confirmed ? 0 : 3);
+    List<String> grid = new ArrayList<>();
+    for (int g : new int[] {16, 32, 64, 96, 128, 160, 192, 256, 320, 384}) {
+      if (g <= served) {
+        grid.add(Integer.toString(g));
+      }
+    }
+    Cli sweep = Cli.run("what-if", "--sweep", "workload.adapters.count=" + served, "--sweep",
+        "replica.max_adapters=" + String.join(",", grid), "--json");
+    assertThat(sweep.exitCode()).as(sweep.err()).isZero();
+    int best = -1;
+    for (JsonNode run : JSON.readTree(sweep.out())) {
+      if (run.get("best").asBoolean()) {
+        best = run.get("settings").get("replica.max_adapters").asInt();
+      }
+    }
+    assertThat(best).as("the sweep's best slot count").isEqualTo(slots);
+    Cli builtIn = Cli.run("what-if", "--json");
+    JsonNode verdict = JSON.readTree(builtIn.out()).get("slo");
+    assertThat(verdict.get("met").asBoolean()).as("the built-in deployment (32 slots)").isEqualTo(slots <= 32);
   }
 
   @Test

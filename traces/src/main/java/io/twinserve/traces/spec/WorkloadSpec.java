@@ -10,6 +10,8 @@ package io.twinserve.traces.spec;
  * @param requests generate exactly this many requests (instead of duration_s)
  * @param client how the benchmark client sends the requests (a cap on outstanding requests, or closed-loop
  *     users); null: each request is sent at its arrival time
+ * @param slo the application's objective (bounds it sets override the defaults; a deployment's and the
+ *     command line's override it in turn); null: none set here
  */
 public record WorkloadSpec(
     String name,
@@ -21,7 +23,14 @@ public record WorkloadSpec(
     AdaptersSpec adapters,
     LengthsSpec lengths,
     SessionsSpec sessions,
-    ClientSpec client) {
+    ClientSpec client,
+    SloSpec slo) {
+
+  /** A workload without an SLO of its own. */
+  public WorkloadSpec(String name, String description, Long seed, Double durationS, Long requests,
+      ArrivalsSpec arrivals, AdaptersSpec adapters, LengthsSpec lengths, SessionsSpec sessions, ClientSpec client) {
+    this(name, description, seed, durationS, requests, arrivals, adapters, lengths, sessions, client, null);
+  }
 
   public WorkloadSpec {
     seed = seed == null ? 0L : seed;
@@ -78,12 +87,12 @@ public record WorkloadSpec(
   /** The same workload with another seed. */
   public WorkloadSpec withSeed(long newSeed) {
     return new WorkloadSpec(name, description, newSeed, durationS, requests, arrivals, adapters, lengths,
-        sessions, client);
+        sessions, client, slo);
   }
 
   /** The same workload with another client (null: none). */
   public WorkloadSpec withClient(ClientSpec newClient) {
     return new WorkloadSpec(name, description, seed, durationS, requests, arrivals, adapters, lengths, sessions,
-        newClient);
+        newClient, slo);
   }
 }

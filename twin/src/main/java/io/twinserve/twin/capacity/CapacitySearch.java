@@ -2,6 +2,7 @@ package io.twinserve.twin.capacity;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.twin.cluster.AutoscalerSpec;
@@ -22,8 +23,10 @@ import io.twinserve.twin.exec.Parallel;
 import io.twinserve.twin.memory.InsufficientGpuMemoryException;
 import io.twinserve.twin.profile.Profiles;
 import io.twinserve.twin.sim.RunOptions;
+import io.twinserve.twin.slo.SloVerdict;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -47,12 +50,25 @@ public final class CapacitySearch {
   private final CapacitySpec spec;
   private final Path baseDir;
   private final Profiles profiles;
+  private final SloSpec slo;
 
-  /** @param baseDir the folder the workload path is relative to */
-  public CapacitySearch(CapacitySpec spec, Path baseDir, Profiles profiles) {
+  /**
+   * @param baseDir the folder the workload path is relative to
+   * @throws SpecException when the workload spec's own {@code slo} block is invalid
+   */
+  public CapacitySearch(CapacitySpec spec, Path baseDir, Profiles profiles) throws IOException {
     this.spec = spec;
     this.baseDir = baseDir;
     this.profiles = profiles;
+    Path workload = baseDir.resolve(spec.workload());
+    SloSpec workloadSlo = ClusterTraffic.isYaml(workload) && Files.isRegularFile(workload)
+        ? WorkloadSpecs.load(workload).slo() : null;
+    this.slo = SloSpec.resolve(workloadSlo, spec.slo());
+  }
+
+  /** The objective probes are judged by: the defaults, the workload spec's {@code slo}, then this spec's. */
+  public SloSpec slo() {
+    return slo;
   }
 
   /** One deployment to try. {@code maxAdapters} and {@code kvCacheLen} null: the replica's own. */
@@ -138,7 +154,8 @@ public final class CapacitySearch {
     while (hi - lo > 1) {
       int mid = lo < 0 ? 0 : (lo + hi) >>> 1;
       ClusterSummary.DeploymentSummary d = run(cluster, ladder[mid]);
-      Probe p = new Probe(ladder[mid], d.offered().requestsPerS(), spec.slo().violations(d));
+      Probe p = new Probe(ladder[mid], d.offered().requestsPerS(),
+          SloVerdict.of(slo, d, true).missed().stream().map(SloVerdict.Check::describe).toList());
       probes.add(p);
       if (p.meets()) {
         lo = mid;

@@ -1,5 +1,6 @@
 package io.twinserve.twin.capacity;
 
+import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.twin.cluster.PoolSpec;
 import io.twinserve.twin.cluster.RouterSpec;
@@ -56,7 +57,7 @@ public record CapacitySpec(
     }
     replica = replica == null ? ReplicaSpec.defaults() : replica;
     perfModel = perfModel == null ? new PerfModelSpec.Roofline(null) : perfModel;
-    slo = slo == null ? new SloSpec(null, null, null, null) : slo;
+    slo = slo == null ? SloSpec.NONE : slo;
     search = search == null ? new Space(null, null, null, null, null, null) : search;
     for (int i = 0; i < search.pools().size(); i++) {
       if (!names.contains(search.pools().get(i))) {

@@ -1,5 +1,6 @@
 package io.twinserve.twin.cluster;
 
+import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.perf.PerfModelSpec;
@@ -25,7 +26,15 @@ public record ClusterDeploymentSpec(
     RouterSpec router,
     AutoscalerSpec autoscaler,
     Double maxTtftMs,
-    Double starvationBoundS) {
+    Double starvationBoundS,
+    SloSpec slo) {
+
+  /** A deployment without an SLO of its own. */
+  public ClusterDeploymentSpec(String name, String model, ReplicaSpec replica, PerfModelSpec perfModel,
+      List<String> pools, ReplicaBounds replicas, RouterSpec router, AutoscalerSpec autoscaler, Double maxTtftMs,
+      Double starvationBoundS) {
+    this(name, model, replica, perfModel, pools, replicas, router, autoscaler, maxTtftMs, starvationBoundS, null);
+  }
 
   public ClusterDeploymentSpec {
     if (name == null || name.isBlank()) {

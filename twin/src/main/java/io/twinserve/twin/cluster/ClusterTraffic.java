@@ -7,6 +7,7 @@ import io.twinserve.traces.gen.Adapter;
 import io.twinserve.traces.gen.ThinkTimes;
 import io.twinserve.traces.gen.WorkloadGenerator;
 import io.twinserve.traces.spec.ClientSpec;
+import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.traces.spec.WorkloadSpec;
 import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.traces.transform.TraceTransforms;
@@ -26,11 +27,22 @@ public final class ClusterTraffic implements Closeable {
   private final List<ClusterSimulator.Traffic> sources;
   private final Long windowNs;
   private final List<String> names;
+  private final Map<String, SloSpec> slos;
 
-  private ClusterTraffic(List<ClusterSimulator.Traffic> sources, Long windowNs, List<String> names) {
+  private ClusterTraffic(List<ClusterSimulator.Traffic> sources, Long windowNs, List<String> names,
+      Map<String, SloSpec> slos) {
     this.sources = sources;
     this.windowNs = windowNs;
     this.names = names;
+    this.slos = slos;
+  }
+
+  /**
+   * The SLO the workload specs sending to a deployment set (a later traffic entry's bounds over an
+   * earlier one's), or null when none does.
+   */
+  public SloSpec slo(String deployment) {
+    return slos.get(deployment);
   }
 
   /** The sources, in the order of the spec's traffic entries. */
@@ -56,6 +68,7 @@ public final class ClusterTraffic implements Closeable {
   public static ClusterTraffic open(ClusterSpec spec, Path baseDir, double rateScale, Long seed) throws IOException {
     List<ClusterSimulator.Traffic> sources = new ArrayList<>();
     List<String> names = new ArrayList<>();
+    Map<String, SloSpec> slos = new HashMap<>();
     Long window = null;
     try {
       for (int i = 0; i < spec.traffic().size(); i++) {
@@ -82,7 +95,7 @@ public final class ClusterTraffic implements Closeable {
           WorkloadSpec longer = new WorkloadSpec(w.name(), w.description(), w.seed(),
               w.durationS() == null ? null : w.durationS() * scale,
               w.requests() == null ? null : Math.round(w.requests() * scale), w.arrivals(), w.adapters(), w.lengths(),
-              w.sessions(), w.client());
+              w.sessions(), w.client(), w.slo());
           WorkloadGenerator g = new WorkloadGenerator(scale == 1.0 ? w : longer, file.toAbsolutePath().getParent());
           for (Adapter a : g.adapters()) {
             ranks.put(a.id(), a.rank());
@@ -92,6 +105,9 @@ public final class ClusterTraffic implements Closeable {
           thinkTimes = g.thinkTimes();
           reader = scaling.apply(g);
           names.add(w.name() != null ? w.name() : file.getFileName().toString());
+          if (w.slo() != null) {
+            slos.merge(spec.deployments().get(spec.deploymentIndex(t)).name(), w.slo(), (earlier, later) -> later.over(earlier));
+          }
         } else {
           reader = scaling.apply(TraceReaders.open(file, ReadOptions.defaults()));
           names.add(file.getFileName().toString());
@@ -108,7 +124,7 @@ public final class ClusterTraffic implements Closeable {
       }
       throw e;
     }
-    return new ClusterTraffic(List.copyOf(sources), window, List.copyOf(names));
+    return new ClusterTraffic(List.copyOf(sources), window, List.copyOf(names), Map.copyOf(slos));
   }
 
   /** The same requests, each arriving {@code delayNs} later. */

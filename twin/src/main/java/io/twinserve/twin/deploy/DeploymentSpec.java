@@ -1,5 +1,6 @@
 package io.twinserve.twin.deploy;
 
+import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.twin.perf.PerfModelSpec;
 
@@ -9,6 +10,8 @@ import io.twinserve.twin.perf.PerfModelSpec;
  *
  * @param model a model profile name or the path of a Hugging Face config.json
  * @param starvationBoundS a request starves when it waits longer than this before it is first scheduled
+ * @param slo the objective runs of this deployment are judged by (bounds it sets override the workload's
+ *     and the defaults; the command line's override it); null: none set here
  */
 public record DeploymentSpec(
     String name,
@@ -16,7 +19,14 @@ public record DeploymentSpec(
     String gpu,
     ReplicaSpec replica,
     PerfModelSpec perfModel,
-    Double starvationBoundS) {
+    Double starvationBoundS,
+    SloSpec slo) {
+
+  /** A deployment without an SLO of its own. */
+  public DeploymentSpec(String name, String model, String gpu, ReplicaSpec replica, PerfModelSpec perfModel,
+      Double starvationBoundS) {
+    this(name, model, gpu, replica, perfModel, starvationBoundS, null);
+  }
 
   public DeploymentSpec {
     if (model == null || model.isBlank()) {

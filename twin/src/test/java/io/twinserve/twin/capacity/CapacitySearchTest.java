@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.twin.cluster.ClusterSummary;
 import io.twinserve.twin.profile.Profiles;
+import io.twinserve.twin.slo.SloVerdict;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -41,6 +42,12 @@ class CapacitySearchTest {
   }
 
   @Test
+  void theSpecsBoundsOverrideTheWorkloadsAndTheDefaults() throws Exception {
+    CapacitySearch s = search("");
+    assertThat(s.slo()).isEqualTo(new io.twinserve.traces.spec.SloSpec(1500.0, 5000.0, 200.0, 0.0, 0.95, true));
+  }
+
+  @Test
   void binarySearchFindsTheSameRateAsABruteForceScanOfEveryRung() throws Exception {
     CapacitySearch s = search("search: {pools: [big, small], replicas: [1, 2]}\n");
     List<CapacitySearch.Candidate> candidates = s.candidates();
@@ -59,7 +66,7 @@ class CapacitySearchTest {
       boolean failedBefore = false;
       for (double scale : ladder) {
         ClusterSummary.DeploymentSummary d = s.probe(c, scale);
-        boolean meets = new SloSpec(1500.0, null, 0.0, null).violations(d).isEmpty();
+        boolean meets = SloVerdict.of(s.slo(), d, true).met();
         if (meets) {
           brute = scale;
           monotone &= !failedBefore;

@@ -1,0 +1,119 @@
+package io.twinserve.api.cli;
+
+import io.twinserve.placement.PlacementModel;
+import io.twinserve.placement.PlanEvaluation;
+import io.twinserve.placement.SweepSpec;
+import io.twinserve.placement.Sweeps;
+import io.twinserve.traces.spec.SloSpec;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code twinserve bench plans}: the placement model's plans against the twin's best on held-out workloads. */
+@Command(
+    name = "plans",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Plan held-out workloads (per-adapter rates drawn log-uniformly between the training grid's extremes,",
+      "lengths drawn around its shape, the first model and pool of the training spec) and compare each plan",
+      "with the twin's own best: every served count and slot count of the training grid simulated, the best",
+      "under the SLO picked by the labels' rule. Prints the regret (the twin's best throughput per GPU less",
+      "the plan's), the share of plans that meet the SLO and the SMAPE of the optimal served adapters."
+    },
+    footer = {"", "Examples:", "  twinserve bench plans --held-out 300", "  twinserve bench plans --held-out 20 --json"})
+final class BenchPlansCommand implements Callable<Integer> {
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--held-out", paramLabel = "N", defaultValue = "300", description = "Workloads (default ${DEFAULT-VALUE}).")
+  int heldOut;
+
+  @Option(names = "--seed", defaultValue = "1000", description = "Seed of the held-out draws (default ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--model", paramLabel = "MODEL_DIR", description = "A model folder from 'twinserve train'; default: the shipped model.")
+  Path modelDir;
+
+  @Option(names = "--slo", paramLabel = "KEY=VALUE[,KEY=VALUE...]",
+      description = "SLO bounds over the model's own (repeatable; default: the SLO the model was trained for).")
+  List<String> slo = new ArrayList<>();
+
+  @Option(names = "--threads", paramLabel = "N", description = "Simulations in parallel (default: all cores).")
+  Integer threads;
+
+  @Option(names = "--cases", paramLabel = "FILE.csv", description = "Write every case (workload, twin's best, plan).")
+  Path casesOut;
+
+  @Option(names = "--json", description = "Print JSON.")
+  boolean json;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    if (heldOut < 1) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--held-out must be >= 1, got " + heldOut);
+    }
+    PlacementModel model = modelDir == null ? PlacementModel.builtIn() : PlacementModel.load(modelDir);
+    Object yaml = model.meta().dataset().get("spec_yaml");
+    if (yaml == null) {
+      throw new IllegalArgumentException(model.source() + " records no training spec; cannot draw held-out workloads");
+    }
+    SweepSpec training = Sweeps.parse(yaml.toString(), Path.of(model.source(), "model.json#spec_yaml"));
+    SloSpec effective = slo.isEmpty() ? model.slo() : SloSpec.parseAssignments(slo).over(model.slo());
+    PlanEvaluation eval = new PlanEvaluation(model, training, WhatIfCommand.profiles(null), effective);
+    int n = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
+    List<SweepSpec> families = eval.families(heldOut, seed);
+    Progress progress = new Progress(spec.commandLine().getErr(), "workloads", true);
+    long t0 = System.nanoTime();
+    List<PlanEvaluation.Case> cases = eval.run(families, n, done -> progress.tick(done, true));
+    progress.done();
+    PlanEvaluation.Summary s = PlanEvaluation.summarize(cases, (System.nanoTime() - t0) / 1e9);
+    if (casesOut != null) {
+      writeCases(cases, casesOut);
+    }
+    if (json) {
+      Map<String, Object> doc = new LinkedHashMap<>();
+      doc.put("placement_model", model.source());
+      doc.put("slo", effective);
+      doc.put("summary", s);
+      doc.put("cases", cases);
+      out.println(Json.write(doc));
+      return 0;
+    }
+    out.printf(Locale.ROOT, "%d held-out workloads of %s on %s (seed %d), %,d twin runs in %.1f s; SLO: %s%n",
+        s.cases(), training.models().getFirst().model(), training.pools().getFirst().name(), seed, s.runs(), s.seconds(),
+        effective.describe());
+    out.printf(Locale.ROOT, "  regret (twin's best throughput per GPU less the plan's)  mean %.2f%%, p90 %.2f%%, within 3%%:"
+        + " %.1f%% of workloads%n", s.meanRegretPct(), s.p90RegretPct(), s.withinThreePct());
+    out.printf(Locale.ROOT, "  plans whose configuration meets the SLO                  %.1f%%%n", s.sloMetPct());
+    out.printf(Locale.ROOT, "  optimal served adapters, SMAPE                           %.2f%%%n", s.servedSmapePct());
+    out.printf(Locale.ROOT, "  plans with a feature outside the training range          %.1f%%%n", s.outOfRangePct());
+    if (casesOut != null) {
+      out.println("wrote " + casesOut);
+    }
+    return 0;
+  }
+
+  private static void writeCases(List<PlanEvaluation.Case> cases, Path file) throws java.io.IOException {
+    Path parent = file.toAbsolutePath().getParent();
+    if (parent != null) {
+      Files.createDirectories(parent);
+    }
+    StringBuilder b = new StringBuilder("index,rate1,rate2,rate3,rank1,rank2,rank3,prompt_mean,output_mean,twin_served,"
+        + "twin_slots,twin_tps,plan_optimum,plan_served,plan_slots,plan_tps,plan_meets_slo,plan_out_of_range,regret_pct\n");
+    for (PlanEvaluation.Case c : cases) {
+      b.append(String.format(Locale.ROOT, "%d,%s,%s,%s,%d,%d,%d,%.2f,%.2f,%d,%d,%.2f,%d,%d,%d,%.2f,%b,%b,%.4f%n", c.index(),
+          c.rates()[0], c.rates()[1], c.rates()[2], c.ranks()[0], c.ranks()[1], c.ranks()[2], c.promptMean(),
+          c.outputMean(), c.twinServed(), c.twinSlots(), c.twinThroughputTps(), c.planOptimum(), c.planServed(),
+          c.planSlots(), c.planThroughputTps(), c.planMeetsSlo(), c.planOutOfRange(), c.regretPct()));
+    }
+    Files.writeString(file, b.toString());
+  }
+}

@@ -1,0 +1,155 @@
+package io.twinserve.placement;
+
+import io.twinserve.traces.spec.DistributionSpec;
+import io.twinserve.traces.spec.LengthsSpec;
+import io.twinserve.traces.spec.SloSpec;
+import io.twinserve.twin.profile.Profiles;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.IntConsumer;
+
+/**
+ * Plans against the twin's own answer on workloads the training grid did not sample exactly: for each
+ * held-out workload family (three per-adapter rates drawn log-uniformly between the grid's extremes, a
+ * rank triple of the grid, log-normal lengths with means drawn around the grid's), the twin runs every
+ * served count and slot count of the training grid and picks its best under the SLO by the labels' rule
+ * (the most adapters served per GPU, then the fewest slots within 1% of the best throughput); the
+ * planner's recommendation is then looked up in the same table.
+ *
+ * <p>Figures: the regret (the twin's best throughput per GPU less the plan's, over the former; a plan
+ * that serves fewer adapters than the twin's best has a positive regret), the share of plans whose
+ * configuration meets the SLO, and the SMAPE of the optimal served count.
+ */
+public final class PlanEvaluation {
+  private final PlacementModel model;
+  private final SweepSpec training;
+  private final Profiles profiles;
+  private final SloSpec slo;
+
+  /**
+   * @param training the spec the model was trained on (its grids, calibrations, pools and replica)
+   * @param slo the objective both the twin's search and the plan are judged by
+   */
+  public PlanEvaluation(PlacementModel model, SweepSpec training, Profiles profiles, SloSpec slo) {
+    this.model = model;
+    this.training = training;
+    this.profiles = profiles;
+    this.slo = slo;
+  }
+
+  /** One held-out workload family, the twin's best and the plan. */
+  public record Case(int index, double[] rates, int[] ranks, double promptMean, double outputMean,
+      int twinServed, int twinSlots, double twinThroughputTps, int planOptimum, int planServed, int planSlots,
+      double planThroughputTps, boolean planMeetsSlo, boolean planOutOfRange, double regretPct, int runs) {}
+
+  /** The figures over every case. */
+  public record Summary(int cases, double servedSmapePct, double meanRegretPct, double p90RegretPct,
+      double withinThreePct, double sloMetPct, double outOfRangePct, long runs, double seconds) {}
+
+  /** The held-out families, drawn from {@code seed}. */
+  public List<SweepSpec> families(int count, long seed) {
+    SplittableRandom rng = new SplittableRandom(seed);
+    double lo = Math.log(training.rates().stream().mapToDouble(Double::doubleValue).min().orElseThrow());
+    double hi = Math.log(training.rates().stream().mapToDouble(Double::doubleValue).max().orElseThrow());
+    List<SweepSpec> out = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      double[] r = new double[3];
+      for (int k = 0; k < 3; k++) {
+        // four significant digits: distinct, and not the grid's values
+        double v = Math.exp(lo + (hi - lo) * rng.nextDouble());
+        r[k] = Double.parseDouble(String.format(java.util.Locale.ROOT, "%.4g", v));
+      }
+      Arrays.sort(r);
+      if (r[0] == r[1] || r[1] == r[2]) {
+        i--;
+        continue;
+      }
+      List<Integer> ranks = training.ranks().get(rng.nextInt(training.ranks().size()));
+      double prompt = Math.round(150 + 170 * rng.nextDouble());
+      double output = Math.round(130 + 130 * rng.nextDouble());
+      LengthsSpec lengths = new LengthsSpec(new DistributionSpec.LogNormal(prompt, 1.1 * prompt, null, null),
+          new DistributionSpec.LogNormal(output, 0.9 * output, null, null), 4, 1024, 4, null, 2048, null);
+      out.add(new SweepSpec("held-out-" + i, null, seed + 1 + i, training.windowS(), List.of(training.models().getFirst()),
+          List.of(training.pools().getFirst()), training.served(), training.slots(), List.of(r[2], r[1], r[0]), 3,
+          List.of(ranks), List.of(training.tp().getFirst()), List.of(training.kvCacheLen().getFirst()),
+          List.of(new SweepSpec.LengthShape("held-out-" + i, lengths)), List.of(1.0), training.replica(), null, true));
+    }
+    return out;
+  }
+
+  /** Evaluates every family on {@code threads} threads; {@code progress} gets each finished case's count. */
+  public List<Case> run(List<SweepSpec> families, int threads, IntConsumer progress) {
+    List<Case> out = new ArrayList<>();
+    for (SweepSpec f : families) {
+      out.add(evaluate(out.size(), f, threads));
+      progress.accept(out.size());
+    }
+    return out;
+  }
+
+  private Case evaluate(int index, SweepSpec family, int threads) {
+    Sweep sweep = new Sweep(family, Path.of(""), profiles);
+    List<SweepRow> rows = sweep.run(sweep.scenarios(null), threads, n -> {});
+    // the twin's answer: the labels' rule on the table
+    int served = Labels.served(rows, slo).getFirst().optimum();
+    int twinSlots = 0;
+    double twinTps = 0;
+    for (Labels.Slots s : Labels.slots(rows, slo)) {
+      if (s.example().served() == served) {
+        twinSlots = s.optimum();
+        twinTps = s.throughput();
+      }
+    }
+    double[] means = sweep.shapeMeans(family.lengths().getFirst());
+    double[] rates = {family.rates().get(0), family.rates().get(1), family.rates().get(2)};
+    Arrays.sort(rates);
+    rates = new double[] {rates[2], rates[1], rates[0]};
+    int[] ranks = family.ranks().getFirst().stream().mapToInt(Integer::intValue).toArray();
+    Planner.Request req = new Planner.Request(family.models().getFirst().model(), family.served().getLast(), rates,
+        ranks, means[0], means[1], 1.0, null, Labels.Objective.COST, family.lengths().getFirst().lengths());
+    Planner.Plan plan = new Planner(model).plan(req);
+    SweepRow planned = null;
+    for (SweepRow r : rows) {
+      if (r.served() == plan.servedPerGpu() && r.slots() == plan.maxAdapters()) {
+        planned = r;
+      }
+    }
+    double planTps = planned == null || !planned.fits() ? 0 : planned.throughputTps();
+    boolean meets = planned != null && planned.meets(slo);
+    // no configuration of the grid meets the SLO: nothing to regret (the plan's own SLO check says it misses)
+    double regret = twinTps <= 0 ? 0 : 100 * (twinTps - planTps) / twinTps;
+    return new Case(index, rates, ranks, means[0], means[1], served, twinSlots, Trainer.round(twinTps),
+        plan.predictedServedMax(), plan.servedPerGpu(), plan.maxAdapters(), Trainer.round(planTps), meets, !model.outOfRange(plan.features()).isEmpty(),
+        Trainer.round(regret), rows.size());
+  }
+
+  /** The figures of a list of cases. */
+  public static Summary summarize(List<Case> cases, double seconds) {
+    double smape = 0;
+    double regretSum = 0;
+    int within = 0;
+    int met = 0;
+    int outOfRange = 0;
+    long runs = 0;
+    double[] regrets = new double[cases.size()];
+    for (int i = 0; i < cases.size(); i++) {
+      Case c = cases.get(i);
+      smape += Trainer.smape(c.planOptimum(), c.twinServed());
+      regretSum += c.regretPct();
+      regrets[i] = c.regretPct();
+      within += c.regretPct() <= 3 ? 1 : 0;
+      met += c.planMeetsSlo() ? 1 : 0;
+      outOfRange += c.planOutOfRange() ? 1 : 0;
+      runs += c.runs();
+    }
+    Arrays.sort(regrets);
+    int n = cases.size();
+    return new Summary(n, Trainer.round(100 * smape / n), Trainer.round(regretSum / n),
+        regrets.length == 0 ? Double.NaN : regrets[(int) Math.min(n - 1, Math.ceil(0.9 * n) - 1)],
+        Trainer.round(100.0 * within / n), Trainer.round(100.0 * met / n), Trainer.round(100.0 * outOfRange / n), runs,
+        Math.round(seconds * 10) / 10.0);
+  }
+}
