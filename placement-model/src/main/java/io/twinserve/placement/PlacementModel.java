@@ -33,7 +33,7 @@ public final class PlacementModel {
    */
   public record Meta(int format, String twinserveVersion, String commit, Map<String, Object> dataset,
       Map<String, Object> training, Map<String, TargetMeta> targets, Map<String, double[]> ranges,
-      Map<String, List<String>> categories, Map<String, Trainer.Report> reports) {}
+      Map<String, List<String>> categories, Map<String, Trainer.Report> reports, Map<String, Integer> slotCapacity) {}
 
   /** How a target's tree is read. */
   public record TargetMeta(String features, List<String> featureNames, boolean classification, boolean ratioToOffered,
@@ -70,6 +70,23 @@ public final class PlacementModel {
     return Dataset.JSON.convertValue(meta.training().get("slo"), SloSpec.class);
   }
 
+  static String capacityKey(String model, String pool, int tp, int kvCacheLen, int maxRank) {
+    return model + "|" + pool + "|" + tp + "|" + kvCacheLen + "|" + maxRank;
+  }
+
+  /**
+   * The most slots a configuration of these settings started with in training (larger ones did not fit
+   * in memory, or were not swept); {@link Integer#MAX_VALUE} when the model does not know.
+   */
+  public int slotCapacity(WorkloadFeatures w) {
+    if (meta.slotCapacity() == null) {
+      return Integer.MAX_VALUE;
+    }
+    int maxRank = Math.max(w.ranks()[0], Math.max(w.ranks()[1], w.ranks()[2]));
+    Integer c = meta.slotCapacity().get(capacityKey(w.model(), w.pool(), w.tp(), w.kvCacheLen(), maxRank));
+    return c == null ? Integer.MAX_VALUE : c;
+  }
+
   public boolean has(String name) {
     return targets.containsKey(name);
   }
@@ -100,6 +117,15 @@ public final class PlacementModel {
         mm[1] = Math.max(mm[1], v[i]);
       }
     }
+    // the most slots that started, per model, pool, tp, KV setting and largest rank: the trees learn only from
+    // configurations that start, so the planner keeps its slot counts within what the memory check allowed
+    Map<String, Integer> capacity = new java.util.TreeMap<>();
+    for (SweepRow r : rows) {
+      if (r.fits()) {
+        capacity.merge(capacityKey(r.model(), r.pool(), r.tp(), r.kvCacheLen(), Math.max(r.rank1(), Math.max(r.rank2(),
+            r.rank3()))), r.slots(), Math::max);
+      }
+    }
     Map<String, List<String>> categories = new LinkedHashMap<>();
     categories.put("model", rows.stream().map(SweepRow::model).distinct().sorted().toList());
     categories.put("pool", rows.stream().map(SweepRow::pool).distinct().sorted().toList());
@@ -126,7 +152,8 @@ public final class PlacementModel {
       }
       ds.put("parts", parts);
     }
-    Meta meta = new Meta(FORMAT, version, commit, ds, training, targets, ranges, categories, Trainer.reports(fitted));
+    Meta meta = new Meta(FORMAT, version, commit, ds, training, targets, ranges, categories, Trainer.reports(fitted),
+        capacity);
     Dataset.JSON.writeValue(dir.resolve(META).toFile(), meta);
   }
 

@@ -41,16 +41,50 @@ public final class PlanEvaluation {
   }
 
   /** One held-out workload family, the twin's best and the plan. */
-  public record Case(int index, double[] rates, int[] ranks, double promptMean, double outputMean,
+  public record Case(int index, double[] rates, int[] ranks, double promptMean, double outputMean, double cv,
       int twinServed, int twinSlots, double twinThroughputTps, int planOptimum, int planServed, int planSlots,
       double planThroughputTps, boolean planMeetsSlo, boolean planOutOfRange, double regretPct, int runs) {}
 
   /** The figures over every case. */
+  /**
+   * The figures over every case.
+   *
+   * @param feasible cases where some configuration of the grid meets the SLO (the twin's best serves > 0)
+   * @param sloMetFeasiblePct the share of those whose plan meets the SLO (where none does, no plan can)
+   */
   public record Summary(int cases, double servedSmapePct, double meanRegretPct, double p90RegretPct,
-      double withinThreePct, double sloMetPct, double outOfRangePct, long runs, double seconds) {}
+      double withinThreePct, double sloMetPct, int feasible, double sloMetFeasiblePct, double outOfRangePct, long runs,
+      double seconds) {}
 
-  /** The held-out families, drawn from {@code seed}. */
+  /** The held-out families, drawn from {@code seed}, with lengths near the grid's first shape. */
   public List<SweepSpec> families(int count, long seed) {
+    return families(count, seed, null);
+  }
+
+  /**
+   * The held-out families, drawn from {@code seed}. With {@code wide} (a sweep spec: the default grid, say),
+   * mean prompt and output lengths drawn log-uniformly between the smallest and largest of its shapes'
+   * means (each independently, so that mixes no shape had occur), and the arrival CV uniformly between its
+   * burstinesses; without, lengths near the training grid's first shape and Poisson arrivals. Rates, ranks,
+   * served and slot counts come from the training grid either way.
+   */
+  public List<SweepSpec> families(int count, long seed, SweepSpec wide) {
+    SweepSpec range = wide == null ? training : wide;
+    double[] promptRange = {Double.MAX_VALUE, 0};
+    double[] outputRange = {Double.MAX_VALUE, 0};
+    int maxPrompt = 0;
+    int maxTotal = 0;
+    for (SweepSpec.LengthShape shape : range.lengths()) {
+      double[] m = Sweep.measureLengths(shape, Path.of(""));
+      promptRange[0] = Math.min(promptRange[0], m[0]);
+      promptRange[1] = Math.max(promptRange[1], m[0]);
+      outputRange[0] = Math.min(outputRange[0], m[1]);
+      outputRange[1] = Math.max(outputRange[1], m[1]);
+      maxPrompt = Math.max(maxPrompt, Math.min(shape.lengths().maxPrompt(), 1 << 20));
+      maxTotal = Math.max(maxTotal, Math.min(shape.lengths().maxTotal(), 1 << 20));
+    }
+    double cvLo = range.burstiness().stream().mapToDouble(Double::doubleValue).min().orElse(1.0);
+    double cvHi = range.burstiness().stream().mapToDouble(Double::doubleValue).max().orElse(1.0);
     SplittableRandom rng = new SplittableRandom(seed);
     double lo = Math.log(training.rates().stream().mapToDouble(Double::doubleValue).min().orElseThrow());
     double hi = Math.log(training.rates().stream().mapToDouble(Double::doubleValue).max().orElseThrow());
@@ -68,14 +102,27 @@ public final class PlanEvaluation {
         continue;
       }
       List<Integer> ranks = training.ranks().get(rng.nextInt(training.ranks().size()));
-      double prompt = Math.round(150 + 170 * rng.nextDouble());
-      double output = Math.round(130 + 130 * rng.nextDouble());
-      LengthsSpec lengths = new LengthsSpec(new DistributionSpec.LogNormal(prompt, 1.1 * prompt, null, null),
-          new DistributionSpec.LogNormal(output, 0.9 * output, null, null), 4, 1024, 4, null, 2048, null);
+      double prompt;
+      double output;
+      double cv = 1.0;
+      LengthsSpec lengths;
+      if (wide != null) {
+        prompt = Math.round(logUniform(rng, promptRange[0], promptRange[1]));
+        output = Math.round(logUniform(rng, outputRange[0], outputRange[1]));
+        cv = Math.round((cvLo + (cvHi - cvLo) * rng.nextDouble()) * 100) / 100.0;
+        lengths = new LengthsSpec(new DistributionSpec.LogNormal(prompt, prompt * (0.8 + 0.4 * rng.nextDouble()), null,
+            null), new DistributionSpec.LogNormal(output, output * (0.8 + 0.4 * rng.nextDouble()), null, null), 4,
+            maxPrompt, 4, null, maxTotal, null);
+      } else {
+        prompt = Math.round(150 + 170 * rng.nextDouble());
+        output = Math.round(130 + 130 * rng.nextDouble());
+        lengths = new LengthsSpec(new DistributionSpec.LogNormal(prompt, 1.1 * prompt, null, null),
+            new DistributionSpec.LogNormal(output, 0.9 * output, null, null), 4, 1024, 4, null, 2048, null);
+      }
       out.add(new SweepSpec("held-out-" + i, null, seed + 1 + i, training.windowS(), List.of(training.models().getFirst()),
           List.of(training.pools().getFirst()), training.served(), training.slots(), List.of(r[2], r[1], r[0]), 3,
           List.of(ranks), List.of(training.tp().getFirst()), List.of(training.kvCacheLen().getFirst()),
-          List.of(new SweepSpec.LengthShape("held-out-" + i, lengths)), List.of(1.0), training.replica(), null, true));
+          List.of(new SweepSpec.LengthShape("held-out-" + i, lengths)), List.of(cv), training.replica(), null, true));
     }
     return out;
   }
@@ -109,7 +156,8 @@ public final class PlanEvaluation {
     rates = new double[] {rates[2], rates[1], rates[0]};
     int[] ranks = family.ranks().getFirst().stream().mapToInt(Integer::intValue).toArray();
     Planner.Request req = new Planner.Request(family.models().getFirst().model(), family.served().getLast(), rates,
-        ranks, means[0], means[1], 1.0, null, Labels.Objective.COST, family.lengths().getFirst().lengths());
+        ranks, means[0], means[1], family.burstiness().getFirst(), null, Labels.Objective.COST,
+        family.lengths().getFirst().lengths());
     Planner.Plan plan = new Planner(model).plan(req);
     SweepRow planned = null;
     for (SweepRow r : rows) {
@@ -121,9 +169,13 @@ public final class PlanEvaluation {
     boolean meets = planned != null && planned.meets(slo);
     // no configuration of the grid meets the SLO: nothing to regret (the plan's own SLO check says it misses)
     double regret = twinTps <= 0 ? 0 : 100 * (twinTps - planTps) / twinTps;
-    return new Case(index, rates, ranks, means[0], means[1], served, twinSlots, Trainer.round(twinTps),
-        plan.predictedServedMax(), plan.servedPerGpu(), plan.maxAdapters(), Trainer.round(planTps), meets, !model.outOfRange(plan.features()).isEmpty(),
-        Trainer.round(regret), rows.size());
+    return new Case(index, rates, ranks, means[0], means[1], family.burstiness().getFirst(), served, twinSlots,
+        Trainer.round(twinTps), plan.predictedServedMax(), plan.servedPerGpu(), plan.maxAdapters(), Trainer.round(planTps),
+        meets, !model.outOfRange(plan.features()).isEmpty(), Trainer.round(regret), rows.size());
+  }
+
+  private static double logUniform(SplittableRandom rng, double lo, double hi) {
+    return Math.exp(Math.log(lo) + (Math.log(hi) - Math.log(lo)) * rng.nextDouble());
   }
 
   /** The figures of a list of cases. */
@@ -132,6 +184,8 @@ public final class PlanEvaluation {
     double regretSum = 0;
     int within = 0;
     int met = 0;
+    int feasible = 0;
+    int metFeasible = 0;
     int outOfRange = 0;
     long runs = 0;
     double[] regrets = new double[cases.size()];
@@ -142,6 +196,10 @@ public final class PlanEvaluation {
       regrets[i] = c.regretPct();
       within += c.regretPct() <= 3 ? 1 : 0;
       met += c.planMeetsSlo() ? 1 : 0;
+      if (c.twinServed() > 0) {
+        feasible++;
+        metFeasible += c.planMeetsSlo() ? 1 : 0;
+      }
       outOfRange += c.planOutOfRange() ? 1 : 0;
       runs += c.runs();
     }
@@ -149,7 +207,8 @@ public final class PlanEvaluation {
     int n = cases.size();
     return new Summary(n, Trainer.round(100 * smape / n), Trainer.round(regretSum / n),
         regrets.length == 0 ? Double.NaN : regrets[(int) Math.min(n - 1, Math.ceil(0.9 * n) - 1)],
-        Trainer.round(100.0 * within / n), Trainer.round(100.0 * met / n), Trainer.round(100.0 * outOfRange / n), runs,
+        Trainer.round(100.0 * within / n), Trainer.round(100.0 * met / n), feasible,
+        feasible == 0 ? Double.NaN : Trainer.round(100.0 * metFeasible / feasible), Trainer.round(100.0 * outOfRange / n), runs,
         Math.round(seconds * 10) / 10.0);
   }
 }

@@ -101,19 +101,16 @@ public final class Planner {
     w = w.withSlots(slots);
     if (!predictedToMeet(w)) {
       // the trees are fitted apart: when the slo tree says this served count and slot count miss, take more
-      // slots of the grid (up to the served count) until it predicts a meet; when none does, the served tree
-      // (which learnt that some slot count meets the SLO at this count) is trusted with the most slots, the
-      // ones least likely to keep requests waiting for a slot; only past the served tree's optimum, fewer
-      // adapters per GPU
-      WorkloadFeatures repaired = repair(w, nStar);
+      // slots of the grid (up to the served count and what fits) until it predicts a meet, then fewer
+      // adapters per GPU: a plan errs towards meeting the SLO
+      WorkloadFeatures repaired = repair(w);
       if (repaired != null) {
         int fromServed = w.served();
         int fromSlots = w.slots();
         WorkloadFeatures to = repaired;
         explain(rules, "slo repair", () -> List.of(String.format(Locale.ROOT, "%d adapters on %d slots are predicted to"
             + " miss the SLO", fromServed, fromSlots), String.format(Locale.ROOT, "=> %d adapters on %d slots, %s",
-            to.served(), to.slots(), predictedToMeet(to) ? "the first of the grid predicted to meet it"
-                : "the most slots: the served tree says this count can meet it")));
+            to.served(), to.slots(), "the first of the grid predicted to meet it")));
         w = repaired;
         n = w.served();
         slots = w.slots();
@@ -142,10 +139,11 @@ public final class Planner {
   }
 
   /**
-   * The first configuration the slo tree predicts to meet: more slots of the grid at this served count,
-   * then each smaller served count of the grid with the slots tree's count and more; null when none.
+   * The first configuration the slo tree predicts to meet: more slots of the grid at this served count (up
+   * to what fits), then each smaller served count of the grid with the slots tree's count and more; null
+   * when none.
    */
-  private WorkloadFeatures repair(WorkloadFeatures w, int servedOptimum) {
+  private WorkloadFeatures repair(WorkloadFeatures w) {
     double[] servedGrid = model.target("served").meta().snap();
     double[] slotGrid = model.target("slots").meta().snap();
     List<Integer> counts = new ArrayList<>();
@@ -159,12 +157,13 @@ public final class Planner {
       WorkloadFeatures at = w.withServed(n);
       int from = n == w.served() ? w.slots() + 1 : slots(at, null);
       List<Integer> tries = new ArrayList<>();
+      int capacity = model.slotCapacity(at);
       for (double g : slotGrid) {
-        if (g >= from && g <= n) {
+        if (g >= from && g <= n && g <= capacity) {
           tries.add((int) g);
         }
       }
-      if (!tries.contains(n) && n >= from) {
+      if (!tries.contains(n) && n >= from && n <= capacity) {
         tries.add(n);
       }
       for (int slots : tries) {
@@ -172,10 +171,6 @@ public final class Planner {
         if (predictedToMeet(c)) {
           return c;
         }
-      }
-      if (n <= servedOptimum) {
-        // the served tree's count is kept: with the most slots, or as planned when it already has them
-        return tries.isEmpty() ? null : at.withSlots(tries.getLast());
       }
     }
     return null;
@@ -196,8 +191,9 @@ public final class Planner {
     double[] v = model.vector(t, w);
     double raw = t.tree().predict(v);
     List<Double> allowed = new ArrayList<>();
+    int capacity = model.slotCapacity(w);
     for (double g : t.meta().snap()) {
-      if (g <= w.served()) {
+      if (g <= w.served() && g <= capacity) {
         allowed.add(g);
       }
     }

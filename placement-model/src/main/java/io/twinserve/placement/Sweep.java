@@ -95,9 +95,33 @@ public final class Sweep {
     return out;
   }
 
-  /** The scenarios to run: the grid, or its seeded sample when the spec asks for one, then the shard. */
+  /**
+   * The scenarios to run: the grid, or its seeded sample of scenarios or of workload families when the
+   * spec asks for one, then the shard.
+   */
   public List<Scenario> scenarios(Shard shard) {
     List<Scenario> all = grid();
+    if (spec.sampleFamilies() != null) {
+      // a family is a workload index over the served counts (the grid numbers workloads family by family)
+      int perFamily = spec.served().size();
+      long families = all.stream().mapToLong(s -> s.workload() / perFamily).max().orElse(-1) + 1;
+      if (spec.sampleFamilies() < families) {
+        long[] ids = new long[(int) families];
+        Arrays.setAll(ids, i -> i);
+        SplittableRandom rnd = new SplittableRandom(spec.seed() ^ 0x6A09E667F3BCC909L);
+        for (int i = 0; i < spec.sampleFamilies(); i++) {
+          int j = i + rnd.nextInt(ids.length - i);
+          long t = ids[i];
+          ids[i] = ids[j];
+          ids[j] = t;
+        }
+        java.util.Set<Long> chosen = new java.util.HashSet<>();
+        for (int i = 0; i < spec.sampleFamilies(); i++) {
+          chosen.add(ids[i]);
+        }
+        all = all.stream().filter(s -> chosen.contains(s.workload() / perFamily)).toList();
+      }
+    }
     if (spec.sample() != null && spec.sample() < all.size()) {
       int[] idx = new int[all.size()];
       Arrays.setAll(idx, i -> i);

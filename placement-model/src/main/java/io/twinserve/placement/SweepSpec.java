@@ -26,6 +26,9 @@ import java.util.Set;
  * @param replica settings every configuration shares (the swept keys are overridden)
  * @param sample run a seeded random sample of this many scenarios instead of the whole grid
  * @param stopWhenStarving stop a run once its starvation is settled (default true; see docs)
+ * @param sampleFamilies run every configuration of a seeded random sample of this many workload families
+ *     (length shape, burstiness, rank triple and rate triple, with every served count) instead of all of
+ *     them: the labels need a family's whole table, which scenario sampling would break
  */
 public record SweepSpec(
     String name,
@@ -45,7 +48,17 @@ public record SweepSpec(
     List<Double> burstiness,
     ReplicaSpec replica,
     Integer sample,
-    Boolean stopWhenStarving) {
+    Boolean stopWhenStarving,
+    Integer sampleFamilies) {
+
+  /** A sweep without family sampling. */
+  public SweepSpec(String name, String description, Long seed, Double windowS, List<ModelEntry> models,
+      List<PoolEntry> pools, List<Integer> served, List<Integer> slots, List<Double> rates, Integer tiers,
+      List<List<Integer>> ranks, List<Integer> tp, List<Integer> kvCacheLen, List<LengthShape> lengths,
+      List<Double> burstiness, ReplicaSpec replica, Integer sample, Boolean stopWhenStarving) {
+    this(name, description, seed, windowS, models, pools, served, slots, rates, tiers, ranks, tp, kvCacheLen, lengths,
+        burstiness, replica, sample, stopWhenStarving, null);
+  }
 
   /** A model and the calibrations to use on the GPUs they were fitted on (others run uncalibrated). */
   public record ModelEntry(String model, List<String> calibrations) {
@@ -169,6 +182,12 @@ public record SweepSpec(
       throw new SpecException("sample", "must be >= 1 scenarios, got " + sample);
     }
     stopWhenStarving = stopWhenStarving == null ? Boolean.TRUE : stopWhenStarving;
+    if (sampleFamilies != null && sampleFamilies < 1) {
+      throw new SpecException("sample_families", "must be >= 1 workload families, got " + sampleFamilies);
+    }
+    if (sampleFamilies != null && sample != null) {
+      throw new SpecException("sample_families", "cannot be combined with sample; choose families or scenarios");
+    }
   }
 
   private static List<Integer> positiveInts(String key, List<Integer> values, List<Integer> fallback) {

@@ -14,8 +14,15 @@ import java.util.HexFormat;
 
 /** Loading sweep specs, and the built-in one that reproduces the adapter-caching study's grid. */
 public final class Sweeps {
-  /** The built-in spec's resource. */
+  /** The built-in spec that reproduces the study's grid. */
   public static final String STUDY_GRID = "study-grid.yaml";
+
+  /** The study's grid over length shapes and burstiness, sampled by family. */
+  public static final String DIVERSE_GRID = "diverse-grid.yaml";
+
+  /** The built-in specs by the names the command line takes. */
+  public static final java.util.Map<String, String> BUILT_IN = java.util.Map.of("diverse-grid", DIVERSE_GRID,
+      "study-grid", STUDY_GRID);
 
   private Sweeps() {}
 

@@ -105,4 +105,29 @@ class SweepTest {
     Dataset d = SweepFixtures.run(big, null, 2);
     assertThat(d.rows()).isNotEmpty().allMatch(r -> !r.fits() && r.note().contains("insufficient GPU memory"));
   }
+
+  @Test
+  void familySamplingKeepsEveryConfigurationOfTheFamiliesItDraws() {
+    Sweep sampled = SweepFixtures.sweep(SweepFixtures.SMALL.replace("replica:", "sample_families: 7\nreplica:"));
+    List<Scenario> scenarios = sampled.scenarios(null);
+    // 7 of the 40 families (20 rate triples x 2 rank triples), each with its 5 configurations
+    assertThat(scenarios).hasSize(35);
+    java.util.Map<String, Long> perFamily = scenarios.stream().collect(java.util.stream.Collectors.groupingBy(
+        s -> java.util.Arrays.toString(s.rates()) + s.ranks(), java.util.stream.Collectors.counting()));
+    assertThat(perFamily).hasSize(7).allSatisfy((k, v) -> assertThat(v).isEqualTo(5));
+    assertThat(sampled.scenarios(null).stream().map(Scenario::index).toList())
+        .isEqualTo(scenarios.stream().map(Scenario::index).toList());
+    assertThatThrownBy(() -> SweepFixtures.sweep(SweepFixtures.SMALL.replace("replica:", "sample_families: 3\nsample: 4\nreplica:")))
+        .hasMessageContaining("sample_families").hasMessageContaining("cannot be combined with sample");
+  }
+
+  @Test
+  void theDiverseGridSpansLengthShapesAndBurstiness() {
+    SweepSpec d = Sweeps.parse(Sweeps.builtInText(Sweeps.DIVERSE_GRID), Path.of("diverse-grid.yaml"));
+    assertThat(d.lengths()).extracting(SweepSpec.LengthShape::name).containsExactly("study", "sharegpt", "code");
+    assertThat(d.burstiness()).containsExactly(1.0, 2.0);
+    Sweep sweep = new Sweep(d, Path.of("."), io.twinserve.twin.profile.Profiles.builtIn());
+    // 480 families of each model, every served and slot count of each
+    assertThat(sweep.scenarios(null)).hasSize(2 * 480 * 55);
+  }
 }

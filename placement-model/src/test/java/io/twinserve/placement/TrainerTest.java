@@ -125,6 +125,12 @@ class TrainerTest {
         assertThat(c.regretPct()).isLessThanOrEqualTo(100);
       }
     }
+    // wide draws: lengths and burstiness across the diverse grid's (CV 1 to 2, prompt means 110 to 2,048)
+    List<SweepSpec> wide = eval.families(20, 7, Sweeps.parse(Sweeps.builtInText(Sweeps.DIVERSE_GRID), Path.of("d.yaml")));
+    assertThat(wide).allSatisfy(f -> assertThat(f.burstiness().getFirst()).isBetween(1.0, 2.0));
+    assertThat(wide).anySatisfy(f -> assertThat(f.burstiness().getFirst()).isGreaterThan(1.2));
+    assertThat(wide).anySatisfy(f -> assertThat(((io.twinserve.traces.spec.DistributionSpec.LogNormal)
+        f.lengths().getFirst().lengths().prompt()).mean()).isGreaterThan(500));
     PlanEvaluation.Summary s = PlanEvaluation.summarize(cases, 1.0);
     assertThat(s.cases()).isEqualTo(3);
     assertThat(s.runs()).isEqualTo(15);

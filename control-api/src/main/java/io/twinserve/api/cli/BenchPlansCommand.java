@@ -51,6 +51,11 @@ final class BenchPlansCommand implements Callable<Integer> {
   @Option(names = "--cases", paramLabel = "FILE.csv", description = "Write every case (workload, twin's best, plan).")
   Path casesOut;
 
+  @Option(names = "--wide", description = "Draw lengths (prompt and output means independently) and the arrival CV"
+      + " across the built-in diverse grid's range (three length shapes, CV 1 to 2), instead of near the training"
+      + " grid's first length shape with Poisson arrivals.")
+  boolean wide;
+
   @Option(names = "--json", description = "Print JSON.")
   boolean json;
 
@@ -69,7 +74,8 @@ final class BenchPlansCommand implements Callable<Integer> {
     SloSpec effective = slo.isEmpty() ? model.slo() : SloSpec.parseAssignments(slo).over(model.slo());
     PlanEvaluation eval = new PlanEvaluation(model, training, WhatIfCommand.profiles(null), effective);
     int n = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
-    List<SweepSpec> families = eval.families(heldOut, seed);
+    List<SweepSpec> families = eval.families(heldOut, seed,
+        wide ? Sweeps.parse(Sweeps.builtInText(Sweeps.DIVERSE_GRID), Path.of(Sweeps.DIVERSE_GRID)) : null);
     Progress progress = new Progress(spec.commandLine().getErr(), "workloads", true);
     long t0 = System.nanoTime();
     List<PlanEvaluation.Case> cases = eval.run(families, n, done -> progress.tick(done, true));
@@ -87,12 +93,14 @@ final class BenchPlansCommand implements Callable<Integer> {
       out.println(Json.write(doc));
       return 0;
     }
-    out.printf(Locale.ROOT, "%d held-out workloads of %s on %s (seed %d), %,d twin runs in %.1f s; SLO: %s%n",
-        s.cases(), training.models().getFirst().model(), training.pools().getFirst().name(), seed, s.runs(), s.seconds(),
+    out.printf(Locale.ROOT, "%d held-out workloads (%s) of %s on %s (seed %d), %,d twin runs in %.1f s; SLO: %s%n",
+        s.cases(), wide ? "lengths and burstiness across the diverse grid's range" : "lengths near the grid's first shape, Poisson",
+        training.models().getFirst().model(), training.pools().getFirst().name(), seed, s.runs(), s.seconds(),
         effective.describe());
     out.printf(Locale.ROOT, "  regret (twin's best throughput per GPU less the plan's)  mean %.2f%%, p90 %.2f%%, within 3%%:"
         + " %.1f%% of workloads%n", s.meanRegretPct(), s.p90RegretPct(), s.withinThreePct());
-    out.printf(Locale.ROOT, "  plans whose configuration meets the SLO                  %.1f%%%n", s.sloMetPct());
+    out.printf(Locale.ROOT, "  plans whose configuration meets the SLO                  %.1f%% (%.1f%% of the %d workloads where"
+        + " some configuration does)%n", s.sloMetPct(), s.sloMetFeasiblePct(), s.feasible());
     out.printf(Locale.ROOT, "  optimal served adapters, SMAPE                           %.2f%%%n", s.servedSmapePct());
     out.printf(Locale.ROOT, "  plans with a feature outside the training range          %.1f%%%n", s.outOfRangePct());
     if (casesOut != null) {
@@ -106,12 +114,12 @@ final class BenchPlansCommand implements Callable<Integer> {
     if (parent != null) {
       Files.createDirectories(parent);
     }
-    StringBuilder b = new StringBuilder("index,rate1,rate2,rate3,rank1,rank2,rank3,prompt_mean,output_mean,twin_served,"
+    StringBuilder b = new StringBuilder("index,rate1,rate2,rate3,rank1,rank2,rank3,prompt_mean,output_mean,cv,twin_served,"
         + "twin_slots,twin_tps,plan_optimum,plan_served,plan_slots,plan_tps,plan_meets_slo,plan_out_of_range,regret_pct\n");
     for (PlanEvaluation.Case c : cases) {
-      b.append(String.format(Locale.ROOT, "%d,%s,%s,%s,%d,%d,%d,%.2f,%.2f,%d,%d,%.2f,%d,%d,%d,%.2f,%b,%b,%.4f%n", c.index(),
+      b.append(String.format(Locale.ROOT, "%d,%s,%s,%s,%d,%d,%d,%.2f,%.2f,%.2f,%d,%d,%.2f,%d,%d,%d,%.2f,%b,%b,%.4f%n", c.index(),
           c.rates()[0], c.rates()[1], c.rates()[2], c.ranks()[0], c.ranks()[1], c.ranks()[2], c.promptMean(),
-          c.outputMean(), c.twinServed(), c.twinSlots(), c.twinThroughputTps(), c.planOptimum(), c.planServed(),
+          c.outputMean(), c.cv(), c.twinServed(), c.twinSlots(), c.twinThroughputTps(), c.planOptimum(), c.planServed(),
           c.planSlots(), c.planThroughputTps(), c.planMeetsSlo(), c.planOutOfRange(), c.regretPct()));
     }
     Files.writeString(file, b.toString());

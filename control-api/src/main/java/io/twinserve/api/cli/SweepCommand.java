@@ -8,6 +8,7 @@ import io.twinserve.placement.SweepSpec;
 import io.twinserve.placement.Sweeps;
 import io.twinserve.twin.profile.Profiles;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,7 +41,9 @@ final class SweepCommand implements Callable<Integer> {
 
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
-  @Parameters(index = "0", arity = "0..1", paramLabel = "SPEC", description = "A sweep spec (.yaml); default: the study grid.")
+  @Parameters(index = "0", arity = "0..1", paramLabel = "SPEC", description = "A sweep spec (.yaml), or a built-in one: study-grid (the default: the adapter-caching"
+      + " study's grid) or diverse-grid (the study's grid over three length shapes and two burstinesses, sampled"
+      + " by family).")
   Path file;
 
   @Option(names = {"-o", "--output"}, paramLabel = "DATASET", description = "The dataset folder to write (required).")
@@ -74,9 +77,11 @@ final class SweepCommand implements Callable<Integer> {
           "Missing required option: '--output=DATASET' (the dataset folder to write)");
     }
     Profiles profiles = WhatIfCommand.profiles(profilesDir);
-    String yaml = file == null ? Sweeps.builtInText(Sweeps.STUDY_GRID) : Sweeps.read(file);
-    Path name = file == null ? Path.of("<built-in study grid>") : file;
-    Path base = file == null ? Path.of("").toAbsolutePath() : file.toAbsolutePath().getParent();
+    String builtIn = file == null ? Sweeps.STUDY_GRID
+        : !Files.exists(file) ? Sweeps.BUILT_IN.get(file.toString()) : null;
+    String yaml = builtIn != null ? Sweeps.builtInText(builtIn) : Sweeps.read(file);
+    Path name = builtIn != null ? Path.of("<built-in " + builtIn + ">") : file;
+    Path base = builtIn != null ? Path.of("").toAbsolutePath() : file.toAbsolutePath().getParent();
     SweepSpec s = Sweeps.parse(yaml, name);
     if (onlyModels != null && !onlyModels.isEmpty()) {
       List<SweepSpec.ModelEntry> kept = new ArrayList<>();
@@ -126,7 +131,8 @@ final class SweepCommand implements Callable<Integer> {
 
   private static SweepSpec with(SweepSpec s, List<SweepSpec.ModelEntry> models, Integer sample, Boolean stop) {
     return new SweepSpec(s.name(), s.description(), s.seed(), s.windowS(), models, s.pools(), s.served(), s.slots(),
-        s.rates(), s.tiers(), s.ranks(), s.tp(), s.kvCacheLen(), s.lengths(), s.burstiness(), s.replica(), sample, stop);
+        s.rates(), s.tiers(), s.ranks(), s.tp(), s.kvCacheLen(), s.lengths(), s.burstiness(), s.replica(), sample, stop,
+        sample != null ? null : s.sampleFamilies());
   }
 
   /** A progress bar on a terminal; elsewhere (pod logs) a line every 5%. */
