@@ -201,10 +201,20 @@ public final class Planner {
     if (allowed.isEmpty()) {
       slots = w.served();
     } else {
-      slots = (int) Trainer.snap(raw, allowed.stream().mapToDouble(Double::doubleValue).toArray());
+      // rounded up to the grid: a slot too few keeps requests waiting for one (the label is the fewest slots
+      // that meet the SLO, so a prediction between two counts is safer at the larger), a slot too many costs
+      // KV memory, rarely throughput
+      slots = (int) allowed.getLast().doubleValue();
+      for (double g : allowed) {
+        if (g >= raw - 1e-9) {
+          slots = (int) g;
+          break;
+        }
+      }
     }
     int chosen = slots;
-    explain(rules, "slots", () -> words(t.tree().path(v), String.format(Locale.ROOT, "%.1f slots, rounded to %d", raw, chosen)));
+    explain(rules, "slots", () -> words(t.tree().path(v), String.format(Locale.ROOT, "%.1f slots, rounded up to %d",
+        raw, chosen)));
     return slots;
   }
 
