@@ -58,18 +58,7 @@ public final class WorkloadRequests {
       Adapter a = adapters.get(i);
       rates[i] = Double.isNaN(a.ratePerSecond()) ? total * a.share() / Math.max(shareSum, 1e-300) : a.ratePerSecond();
     }
-    Arrays.sort(rates);
-    double[] tiers = new double[3];
-    int[] counts = new int[3];
-    for (int i = 0; i < n; i++) {
-      // highest first: the i-th highest rate falls in tier i*3/n (contiguous thirds, as the generator's tiers)
-      int tier = (int) ((long) i * 3 / n);
-      tiers[tier] += rates[n - 1 - i];
-      counts[tier]++;
-    }
-    for (int t = 0; t < 3; t++) {
-      tiers[t] = counts[t] == 0 ? (t > 0 ? tiers[t - 1] : 0) : tiers[t] / counts[t];
-    }
+    double[] tiers = tiers(rates);
     int[] ranks = rankTriple(adapters);
     double[] means = Sweep.measureLengths(new SweepSpec.LengthShape("workload", spec.lengths()), baseDir);
     return new Planner.Request(model, n, tiers, ranks, means[0], means[1], cv, pools, objective, spec.lengths());
@@ -136,18 +125,9 @@ public final class WorkloadRequests {
           + (adapterRequests < 2 ? "no span" : "one instant") + "; a plan needs adapter requests spread over time");
     }
     double span = (last - first) / 1e9 * (adapterRequests / (double) (adapterRequests - 1));
-    double[] rates = perAdapter.values().stream().mapToDouble(c -> c / span).sorted().toArray();
+    double[] rates = perAdapter.values().stream().mapToDouble(c -> c / span).toArray();
     int n = rates.length;
-    double[] tiers = new double[3];
-    int[] counts = new int[3];
-    for (int i = 0; i < n; i++) {
-      int tier = (int) ((long) i * 3 / n);
-      tiers[tier] += rates[n - 1 - i];
-      counts[tier]++;
-    }
-    for (int t = 0; t < 3; t++) {
-      tiers[t] = counts[t] == 0 ? (t > 0 ? tiers[t - 1] : 0) : tiers[t] / counts[t];
-    }
+    double[] tiers = tiers(rates);
     double gapMean = gapSum / gaps;
     double cv = gapMean > 0 ? Math.sqrt(Math.max(0, gapSquares / gaps - gapMean * gapMean)) / gapMean : 1.0;
     double promptMean = prompt / adapterRequests;
@@ -160,6 +140,27 @@ public final class WorkloadRequests {
         Math.round(promptMean * 100) / 100.0, Math.round(outputMean * 100) / 100.0, Math.round(cv * 1000) / 1000.0,
         pools, objective, lengths);
     return new TraceWorkload(req, requests, base, span);
+  }
+
+  /**
+   * Per-adapter rates cut into three tiers, highest first: sorted, the i-th highest falls in tier i*3/n
+   * (contiguous thirds, as the generator's tiers), and each tier's rate is its third's mean, so that the
+   * total is kept. Sorts {@code rates} in place.
+   */
+  static double[] tiers(double[] rates) {
+    Arrays.sort(rates);
+    int n = rates.length;
+    double[] tiers = new double[3];
+    int[] counts = new int[3];
+    for (int i = 0; i < n; i++) {
+      int tier = (int) ((long) i * 3 / n);
+      tiers[tier] += rates[n - 1 - i];
+      counts[tier]++;
+    }
+    for (int t = 0; t < 3; t++) {
+      tiers[t] = counts[t] == 0 ? (t > 0 ? tiers[t - 1] : 0) : tiers[t] / counts[t];
+    }
+    return tiers;
   }
 
   /** The round-robin rank triple of the adapters (the first three), or min/median/max when they differ. */
