@@ -125,7 +125,8 @@ public final class Planner {
     double[] sv = model.vector(sloTree, w);
     boolean meets = sloTree.tree().label(sv).equals(Trainer.MEETS);
     if (explain) {
-      rules.put("slo", words(sloTree.tree().path(sv), "predicted: " + (meets ? "meets the SLO" : "misses the SLO")));
+      rules.put("slo", TreeWords.words(sloTree.tree().path(sv),
+          "predicted: " + (meets ? "meets the SLO" : "misses the SLO")));
     }
     int replicas = (r.adapters() + n - 1) / n;
     return new Plan(r.model(), r.adapters(), n, replicas, nStar, slots, w.pool(), w.tp(), w.kvCacheLen(),
@@ -181,7 +182,8 @@ public final class Planner {
     double[] v = model.vector(t, w);
     double raw = t.tree().predict(v);
     double snapped = Trainer.snap(raw, t.meta().snap());
-    explain(rules, "served", () -> words(t.tree().path(v), String.format(Locale.ROOT, "%.1f adapters, rounded to %d of the grid", raw,
+    explain(rules, "served", () -> TreeWords.words(t.tree().path(v),
+        String.format(Locale.ROOT, "%.1f adapters, rounded to %d of the grid", raw,
         (int) snapped)));
     return snapped;
   }
@@ -213,7 +215,7 @@ public final class Planner {
       }
     }
     int chosen = slots;
-    explain(rules, "slots", () -> words(t.tree().path(v), String.format(Locale.ROOT, "%.1f slots, rounded up to %d",
+    explain(rules, "slots", () -> TreeWords.words(t.tree().path(v), String.format(Locale.ROOT, "%.1f slots, rounded up to %d",
         raw, chosen)));
     return slots;
   }
@@ -229,7 +231,7 @@ public final class Planner {
       String p = t.tree().label(v);
       String fallback = pool;
       explain(rules, "pool", () -> {
-        List<String> words = words(t.tree().path(v), "predicted: " + p);
+        List<String> words = TreeWords.words(t.tree().path(v), "predicted: " + p);
         if (!pools.contains(p)) {
           words.add("(" + p + " is not allowed; using " + fallback + ")");
         }
@@ -244,14 +246,14 @@ public final class Planner {
       double[] v = model.vector(t, w);
       tp = Integer.parseInt(t.tree().label(v));
       int chosen = tp;
-      explain(rules, "tp", () -> words(t.tree().path(v), "predicted: tp " + chosen));
+      explain(rules, "tp", () -> TreeWords.words(t.tree().path(v), "predicted: tp " + chosen));
     }
     if (model.has("kv_cache_len")) {
       PlacementModel.Target t = model.target("kv_cache_len");
       double[] v = model.vector(t, w);
       kv = Integer.parseInt(t.tree().label(v));
       int chosen = kv;
-      explain(rules, "kv_cache_len", () -> words(t.tree().path(v), "predicted: " + (chosen == 0 ? "from memory" : chosen + " tokens")));
+      explain(rules, "kv_cache_len", () -> TreeWords.words(t.tree().path(v), "predicted: " + (chosen == 0 ? "from memory" : chosen + " tokens")));
     }
     return w.withPlacement(pool, tp, kv);
   }
@@ -295,37 +297,6 @@ public final class Planner {
       }
     }
     return 1;
-  }
-
-  /** A tree path in plain words: each feature's interval on the path, in the order first split on. */
-  static List<String> words(List<CompiledTree.Step> path, String outcome) {
-    Map<String, double[]> bounds = new LinkedHashMap<>();
-    Map<String, Double> values = new LinkedHashMap<>();
-    for (CompiledTree.Step s : path) {
-      double[] b = bounds.computeIfAbsent(s.feature(), k -> new double[] {Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY});
-      if (s.above()) {
-        b[0] = Math.max(b[0], s.threshold());
-      } else {
-        b[1] = Math.min(b[1], s.threshold());
-      }
-      values.put(s.feature(), s.value());
-    }
-    List<String> out = new ArrayList<>();
-    for (Map.Entry<String, double[]> e : bounds.entrySet()) {
-      String f = e.getKey();
-      double[] b = e.getValue();
-      double v = values.get(f);
-      if (f.contains("=")) {
-        out.add((v > 0.5 ? "" : "not: ") + Features.describe(f));
-        continue;
-      }
-      String range = b[0] == Double.NEGATIVE_INFINITY ? "<= " + Features.num(b[1])
-          : b[1] == Double.POSITIVE_INFINITY ? "> " + Features.num(b[0])
-          : "in (" + Features.num(b[0]) + ", " + Features.num(b[1]) + "]";
-      out.add(Features.describe(f) + " is " + Features.num(v) + ", " + range);
-    }
-    out.add("=> " + outcome);
-    return out;
   }
 
   /**

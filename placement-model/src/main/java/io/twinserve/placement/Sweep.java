@@ -106,34 +106,16 @@ public final class Sweep {
       int perFamily = spec.served().size();
       long families = all.stream().mapToLong(s -> s.workload() / perFamily).max().orElse(-1) + 1;
       if (spec.sampleFamilies() < families) {
-        long[] ids = new long[(int) families];
-        Arrays.setAll(ids, i -> i);
-        SplittableRandom rnd = new SplittableRandom(spec.seed() ^ 0x6A09E667F3BCC909L);
-        for (int i = 0; i < spec.sampleFamilies(); i++) {
-          int j = i + rnd.nextInt(ids.length - i);
-          long t = ids[i];
-          ids[i] = ids[j];
-          ids[j] = t;
+        int[] chosen = sample((int) families, spec.sampleFamilies(), spec.seed() ^ 0x6A09E667F3BCC909L);
+        java.util.Set<Long> ids = new java.util.HashSet<>();
+        for (int id : chosen) {
+          ids.add((long) id);
         }
-        java.util.Set<Long> chosen = new java.util.HashSet<>();
-        for (int i = 0; i < spec.sampleFamilies(); i++) {
-          chosen.add(ids[i]);
-        }
-        all = all.stream().filter(s -> chosen.contains(s.workload() / perFamily)).toList();
+        all = all.stream().filter(s -> ids.contains(s.workload() / perFamily)).toList();
       }
     }
     if (spec.sample() != null && spec.sample() < all.size()) {
-      int[] idx = new int[all.size()];
-      Arrays.setAll(idx, i -> i);
-      SplittableRandom rnd = new SplittableRandom(spec.seed() ^ 0x5DEECE66DL);
-      for (int i = 0; i < spec.sample(); i++) {
-        int j = i + rnd.nextInt(idx.length - i);
-        int t = idx[i];
-        idx[i] = idx[j];
-        idx[j] = t;
-      }
-      int[] chosen = Arrays.copyOf(idx, spec.sample());
-      Arrays.sort(chosen);
+      int[] chosen = sample(all.size(), spec.sample(), spec.seed() ^ 0x5DEECE66DL);
       List<Scenario> sampled = new ArrayList<>(chosen.length);
       for (int i : chosen) {
         sampled.add(all.get(i));
@@ -150,6 +132,22 @@ public final class Sweep {
       }
     }
     return mine;
+  }
+
+  /** {@code k} distinct indices of {@code 0..n-1}, sorted: the first k of a seeded partial Fisher-Yates shuffle. */
+  private static int[] sample(int n, int k, long seed) {
+    int[] idx = new int[n];
+    Arrays.setAll(idx, i -> i);
+    SplittableRandom rnd = new SplittableRandom(seed);
+    for (int i = 0; i < k; i++) {
+      int j = i + rnd.nextInt(n - i);
+      int t = idx[i];
+      idx[i] = idx[j];
+      idx[j] = t;
+    }
+    int[] chosen = Arrays.copyOf(idx, k);
+    Arrays.sort(chosen);
+    return chosen;
   }
 
   /** Every combination of three distinct rates, each sorted highest first, in list order. */

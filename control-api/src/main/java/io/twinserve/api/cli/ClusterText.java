@@ -95,8 +95,7 @@ final class ClusterText {
         SloVerdict v = r.verdicts().get(d.name());
         b.append(f("%-14s %12.3f %12.3f %7.2f%% %9.1f %9.1f %9.1f %7.1f%% %10.2f  %s%n", d.name(),
             d.offered().requestsPerS(), d.achieved().requestsPerS(), 100 * d.timedOutFraction(), d.ttft().p50Ms(),
-            d.ttft().p90Ms(), d.itl().p99Ms(), 100 * d.kvHitRate(), d.cost(), v.met() ? "meets"
-                : "misses " + String.join(", ", v.missed().stream().map(SloVerdict.Check::label).toList())));
+            d.ttft().p90Ms(), d.itl().p99Ms(), 100 * d.kvHitRate(), d.cost(), v.brief()));
       }
     }
     return b.toString();

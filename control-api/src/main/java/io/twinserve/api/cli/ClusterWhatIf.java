@@ -45,7 +45,7 @@ final class ClusterWhatIf {
 
   static int run(Request q, Profiles profiles, PrintWriter out, PrintWriter err) throws Exception {
     String yaml = Files.readString(q.cluster());
-    List<Map<String, String>> configs = WhatIfCommand.expand(q.sweeps());
+    List<Map<String, String>> configs = SweepSettings.expand(q.sweeps());
     if (configs.size() > 1 && q.requestsOut() != null) {
       throw new IllegalArgumentException("--requests-out writes one run's requests; it cannot be combined with --sweep");
     }

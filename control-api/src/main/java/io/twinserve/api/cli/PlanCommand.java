@@ -279,8 +279,7 @@ final class PlanCommand implements Callable<Integer> {
           for (Planner.Alternative a : search) {
             SweepRow x = a.simulated();
             b.append(x.fits() ? f("  %8d %6d %,14.0f %,12.1f %,12.1f  %s%n", a.servedPerGpu(), a.maxAdapters(),
-                x.throughputTps(), x.ttftP90Ms(), x.itlP99Ms(), a.verdict().met() ? "meets"
-                    : "misses " + String.join(", ", a.verdict().missed().stream().map(c -> c.label()).toList()))
+                x.throughputTps(), x.ttftP90Ms(), x.itlP99Ms(), a.verdict().brief())
                 : f("  %8d %6d  does not fit: %s%n", a.servedPerGpu(), a.maxAdapters(), x.note()));
           }
         }

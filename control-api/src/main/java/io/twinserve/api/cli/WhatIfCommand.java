@@ -1,9 +1,5 @@
 package io.twinserve.api.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.twinserve.traces.format.ReadOptions;
 import io.twinserve.traces.format.TraceReader;
 import io.twinserve.traces.format.TraceReaders;
@@ -11,7 +7,6 @@ import io.twinserve.traces.gen.Adapter;
 import io.twinserve.traces.gen.WorkloadGenerator;
 import io.twinserve.placement.Labels;
 import io.twinserve.traces.spec.SloSpec;
-import io.twinserve.traces.spec.SpecException;
 import io.twinserve.traces.spec.WorkloadSpec;
 import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.twin.client.ClientGate;
@@ -75,8 +70,6 @@ import picocli.CommandLine.Option;
       "key paths edit the cluster spec and may index lists: deployments[0].replicas.initial, pools[0].nodes."
     })
 final class WhatIfCommand implements Callable<Integer> {
-  private static final ObjectMapper YAML = new YAMLMapper();
-
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
   @Option(names = {"-w", "--workload"}, paramLabel = "FILE",
@@ -166,13 +159,14 @@ final class WhatIfCommand implements Callable<Integer> {
     String deploymentYaml = deployment == null ? builtIn("what-if-deployment.yaml") : Files.readString(deployment);
     Path workloadName = workload == null ? Path.of("<built-in workload>") : workload;
     Path deploymentName = deployment == null ? Path.of("<built-in deployment>") : deployment;
-    List<Map<String, String>> configs = expand(sweeps);
+    List<Map<String, String>> configs = SweepSettings.expand(sweeps);
     if (configs.size() > 1 && requestsOut != null) {
       throw new IllegalArgumentException("--requests-out writes one run's requests; it cannot be combined with --sweep");
     }
     if (configs.size() == 1) {
       Map<String, String> only = configs.get(0);
-      Run run = new Run(only, edit(workloadYaml, only, true), edit(deploymentYaml, only, false));
+      Run run = new Run(only, SweepSettings.edit(workloadYaml, only, true),
+          SweepSettings.edit(deploymentYaml, only, false));
       Outcome o = simulate(run, workloadName, deploymentName, traceWorkload, profiles, requestsOut != null, cliSlo);
       if (o.error != null) {
         throw o.error;
@@ -195,7 +189,7 @@ final class WhatIfCommand implements Callable<Integer> {
     try (ExecutorService pool = Executors.newFixedThreadPool(n)) {
       List<Future<Outcome>> futures = new ArrayList<>();
       for (Map<String, String> c : configs) {
-        Run run = new Run(c, edit(workloadYaml, c, true), edit(deploymentYaml, c, false));
+        Run run = new Run(c, SweepSettings.edit(workloadYaml, c, true), SweepSettings.edit(deploymentYaml, c, false));
         futures.add(pool.submit(() -> simulate(run, workloadName, deploymentName, traceWorkload, profiles, false,
             cliSlo)));
       }
@@ -339,89 +333,6 @@ final class WhatIfCommand implements Callable<Integer> {
       profiles.withDirectory(dir);
     }
     return profiles;
-  }
-
-  /** The cartesian product of the sweeps, in the order given (the last key varies fastest). */
-  static List<Map<String, String>> expand(List<String> sweeps) {
-    List<Map<String, String>> out = new ArrayList<>();
-    out.add(new LinkedHashMap<>());
-    for (String s : sweeps) {
-      int eq = s.indexOf('=');
-      if (eq <= 0 || eq == s.length() - 1) {
-        throw new IllegalArgumentException("--sweep: expected KEY=V1,V2,..., got '" + s + "'");
-      }
-      String key = s.substring(0, eq).trim();
-      List<String> values = splitValues(s.substring(eq + 1));
-      List<Map<String, String>> next = new ArrayList<>();
-      for (Map<String, String> base : out) {
-        for (String v : values) {
-          Map<String, String> m = new LinkedHashMap<>(base);
-          m.put(key, v.trim());
-          next.add(m);
-        }
-      }
-      out = next;
-    }
-    return out;
-  }
-
-  /** Splits on commas outside brackets, so that list values such as [0.2,0.1] stay whole. */
-  static List<String> splitValues(String text) {
-    List<String> out = new ArrayList<>();
-    int depth = 0;
-    int start = 0;
-    for (int i = 0; i < text.length(); i++) {
-      char c = text.charAt(i);
-      if (c == '[' || c == '{') {
-        depth++;
-      } else if (c == ']' || c == '}') {
-        depth--;
-      } else if (c == ',' && depth == 0) {
-        out.add(text.substring(start, i));
-        start = i + 1;
-      }
-    }
-    out.add(text.substring(start));
-    if (depth != 0) {
-      throw new IllegalArgumentException("--sweep: unbalanced brackets in '" + text + "'");
-    }
-    return out;
-  }
-
-  /** Applies the settings whose keys belong to this document (workload.* or the rest) to its YAML. */
-  private static String edit(String yaml, Map<String, String> settings, boolean workloadDoc) throws IOException {
-    if (yaml == null || settings.isEmpty()) {
-      return yaml;
-    }
-    JsonNode root = YAML.readTree(yaml);
-    if (!(root instanceof ObjectNode obj)) {
-      return yaml;
-    }
-    boolean changed = false;
-    for (Map.Entry<String, String> e : settings.entrySet()) {
-      String key = e.getKey();
-      boolean isWorkload = key.startsWith("workload.");
-      if (isWorkload != workloadDoc) {
-        continue;
-      }
-      String path = isWorkload ? key.substring("workload.".length()) : key.startsWith("deployment.")
-          ? key.substring("deployment.".length()) : key;
-      String[] parts = path.split("\\.");
-      ObjectNode node = obj;
-      for (int i = 0; i < parts.length - 1; i++) {
-        JsonNode child = node.get(parts[i]);
-        if (child == null || child.isNull()) {
-          child = node.putObject(parts[i]);
-        } else if (!(child instanceof ObjectNode)) {
-          throw new SpecException("--sweep " + key, "'" + parts[i] + "' is not a mapping in the "
-              + (workloadDoc ? "workload" : "deployment"));
-        }
-        node = (ObjectNode) child;
-      }
-      node.set(parts[parts.length - 1], YAML.readTree(e.getValue()));
-      changed = true;
-    }
-    return changed ? YAML.writeValueAsString(root) : yaml;
   }
 
   static void writeRequests(List<RequestRecord> records, Path file) throws IOException {

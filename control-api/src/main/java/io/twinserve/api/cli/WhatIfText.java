@@ -89,8 +89,7 @@ final class WhatIfText {
       b.append(f("%,12d %,14.1f %,14.1f %9s %10.1f %10.1f %10.1f  %s%n", s.memory().kvCacheTokens(),
           s.offered().totalTokensPerS(), s.achieved().totalTokensPerS(), s.starving() ? "STARVING" : "no",
           s.ttft().p90Ms(), s.ttft().p99Ms(), s.itl().p99Ms(),
-          (meets ? "meets" : "misses " + String.join(", ", r.verdict().missed().stream().map(c -> c.label()).toList()))
-              + (i == best ? (meets ? "  <- best" : "  <- closest") : "")));
+          r.verdict().brief() + (i == best ? (meets ? "  <- best" : "  <- closest") : "")));
     }
     if (best < 0) {
       b.append(f("%nno configuration fits%n"));

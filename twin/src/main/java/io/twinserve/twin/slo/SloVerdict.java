@@ -101,6 +101,12 @@ public record SloVerdict(SloSpec slo, List<Check> checks) {
     return worst;
   }
 
+  /** A table cell: "meets", or "misses" and the missed bounds' names. */
+  public String brief() {
+    List<Check> missed = missed();
+    return missed.isEmpty() ? "meets" : "misses " + String.join(", ", missed.stream().map(Check::label).toList());
+  }
+
   /** One line: "meets: ..." with every bound, or "MISSES n of m: ..." with the missed bounds first. */
   public String line() {
     if (checks.isEmpty()) {
