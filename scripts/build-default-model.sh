@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds the placement model shipped in the jar (placement-model/src/main/resources/io/twinserve/placement/default-model):
-# the built-in study grid for both calibrated models through the twin (about 30 minutes on 2 cores), then
-# `twinserve train` with its defaults. The sweep is deterministic, so the datasets are identical run to run;
+# the built-in training grid (training-grid.yaml) for both calibrated models through the twin (under 30 minutes
+# on 2 cores), then `twinserve train` with its defaults. The sweep is deterministic, so the datasets are identical run to run;
 # the trees and their figures are too (Tribuo's files differ only in the provenance timestamps they record).
 #
 #   scripts/build-default-model.sh [WORK_DIR]      # WORK_DIR keeps the datasets (default out/default-model)
@@ -10,9 +10,9 @@ cd "$(dirname "$0")/.."
 work=${1:-out/default-model}
 dest=placement-model/src/main/resources/io/twinserve/placement/default-model
 mkdir -p "$work"
-./twinserve sweep --model llama-3.1-8b -o "$work/study-llama"
-./twinserve sweep --model qwen2.5-7b -o "$work/study-qwen"
-./twinserve train "$work/study-llama" "$work/study-qwen" -o "$work/model"
+./twinserve sweep training-grid --model llama-3.1-8b -o "$work/training-llama"
+./twinserve sweep training-grid --model qwen2.5-7b -o "$work/training-qwen"
+./twinserve train "$work/training-llama" "$work/training-qwen" -o "$work/model"
 rm -rf "$dest"
 mkdir -p "$dest"
 cp "$work"/model/* "$dest"/

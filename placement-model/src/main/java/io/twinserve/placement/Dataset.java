@@ -47,10 +47,12 @@ public record Dataset(Provenance provenance, List<SweepRow> rows) {
    * @param shards the shards this dataset holds, "K/N" each ("0/1" for an unsharded sweep)
    * @param scenarios rows in this dataset; {@code simulations} of them started (the rest did not fit)
    * @param elapsedS wall-clock seconds the sweep took (summed over shards after a merge)
+   * @param skipped scenarios of the shards left out by the spec's {@code stop_after_miss} (not in the rows)
    */
   public record Provenance(String twinserveVersion, String commit, String specName, String specYaml,
       String specSha256, long seed, List<String> calibrations, boolean stopWhenStarving, List<String> shards,
-      long gridScenarios, long scenarios, long simulations, long stoppedEarly, double elapsedS, int threads) {}
+      long gridScenarios, long scenarios, long simulations, long stoppedEarly, double elapsedS, int threads,
+      long skipped) {}
 
   public void write(Path dir) throws IOException {
     Files.createDirectories(dir);
@@ -125,6 +127,7 @@ public record Dataset(Provenance provenance, List<SweepRow> rows) {
     List<SweepRow> rows = new ArrayList<>();
     long sims = 0;
     long stopped = 0;
+    long skipped = 0;
     double elapsed = 0;
     for (int i = 0; i < parts.size(); i++) {
       Provenance p = parts.get(i).provenance();
@@ -147,6 +150,7 @@ public record Dataset(Provenance provenance, List<SweepRow> rows) {
       rows.addAll(parts.get(i).rows());
       sims += p.simulations();
       stopped += p.stoppedEarly();
+      skipped += p.skipped();
       elapsed += p.elapsedS();
     }
     if (shards.size() != count) {
@@ -161,7 +165,7 @@ public record Dataset(Provenance provenance, List<SweepRow> rows) {
     rows.sort(Comparator.comparingLong(SweepRow::scenario));
     Provenance merged = new Provenance(first.twinserveVersion(), first.commit(), first.specName(), first.specYaml(),
         first.specSha256(), first.seed(), first.calibrations(), first.stopWhenStarving(), List.copyOf(shards),
-        first.gridScenarios(), rows.size(), sims, stopped, Math.round(elapsed * 10) / 10.0, first.threads());
+        first.gridScenarios(), rows.size(), sims, stopped, Math.round(elapsed * 10) / 10.0, first.threads(), skipped);
     return new Dataset(merged, List.copyOf(rows));
   }
 

@@ -129,17 +129,63 @@ public final class PlanEvaluation {
 
   /** Evaluates every family on {@code threads} threads; {@code progress} gets each finished case's count. */
   public List<Case> run(List<SweepSpec> families, int threads, IntConsumer progress) {
+    return run(families, threads, progress, null);
+  }
+
+  /**
+   * As {@link #run(List, int, IntConsumer)}; with {@code tables}, each family's twin table is read from that
+   * folder when an earlier run left it there and written there otherwise, so that models can be compared on
+   * the same held-out workloads without simulating them again. A table is named by a hash of its family's
+   * whole spec (rates, ranks, lengths, CV, seed, window, grid, replica); it does not know the twin's version:
+   * empty the folder when the twin changes.
+   */
+  public List<Case> run(List<SweepSpec> families, int threads, IntConsumer progress, Path tables) {
     List<Case> out = new ArrayList<>();
     for (SweepSpec f : families) {
-      out.add(evaluate(out.size(), f, threads));
+      out.add(evaluate(out.size(), f, threads, tables));
       progress.accept(out.size());
     }
     return out;
   }
 
-  private Case evaluate(int index, SweepSpec family, int threads) {
+  private List<SweepRow> table(SweepSpec family, int threads, Path tables) {
     Sweep sweep = new Sweep(family, Path.of(""), profiles);
-    List<SweepRow> rows = sweep.run(sweep.scenarios(null), threads, n -> {});
+    if (tables == null) {
+      return sweep.run(sweep.scenarios(null), threads, n -> {});
+    }
+    Path file = tables.resolve(family.name() + "-" + sha256(family.toString()).substring(0, 16) + ".csv");
+    try {
+      if (java.nio.file.Files.isRegularFile(file)) {
+        try (com.fasterxml.jackson.databind.MappingIterator<SweepRow> it =
+            Dataset.CSV.readerFor(SweepRow.class).with(Dataset.SCHEMA).readValues(file.toFile())) {
+          return it.readAll();
+        }
+      }
+      List<SweepRow> rows = sweep.run(sweep.scenarios(null), threads, n -> {});
+      java.nio.file.Files.createDirectories(tables);
+      Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+      try (java.io.Writer w = java.nio.file.Files.newBufferedWriter(tmp)) {
+        Dataset.CSV.writer(Dataset.SCHEMA).writeValues(w).writeAll(rows).close();
+      }
+      java.nio.file.Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      return rows;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(file + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static String sha256(String text) {
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+          .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private Case evaluate(int index, SweepSpec family, int threads, Path tables) {
+    Sweep sweep = new Sweep(family, Path.of(""), profiles);
+    List<SweepRow> rows = table(family, threads, tables);
     // the twin's answer: the labels' rule on the table
     int served = Labels.served(rows, slo).getFirst().optimum();
     int twinSlots = 0;

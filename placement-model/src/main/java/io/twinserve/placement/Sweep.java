@@ -126,12 +126,39 @@ public final class Sweep {
       return all;
     }
     List<Scenario> mine = new ArrayList<>();
+    if (spec.stopAfterMiss() != null) {
+      // whole families per shard: a family's served counts run in order, each deciding whether the next runs
+      List<String> keys = new ArrayList<>(families(all).keySet());
+      java.util.Set<String> kept = new java.util.HashSet<>();
+      for (int i = shard.index(); i < keys.size(); i += shard.count()) {
+        kept.add(keys.get(i));
+      }
+      for (Scenario s : all) {
+        if (kept.contains(familyKey(s))) {
+          mine.add(s);
+        }
+      }
+      return mine;
+    }
     for (int i = 0; i < all.size(); i++) {
       if (i % shard.count() == shard.index()) {
         mine.add(all.get(i));
       }
     }
     return mine;
+  }
+
+  /** A workload family: one model's workload index over the served counts. */
+  private String familyKey(Scenario s) {
+    return s.model().model() + "/" + s.workload() / spec.served().size();
+  }
+
+  private Map<String, List<Scenario>> families(List<Scenario> scenarios) {
+    Map<String, List<Scenario>> out = new java.util.LinkedHashMap<>();
+    for (Scenario s : scenarios) {
+      out.computeIfAbsent(familyKey(s), k -> new ArrayList<>()).add(s);
+    }
+    return out;
   }
 
   /** {@code k} distinct indices of {@code 0..n-1}, sorted: the first k of a seeded partial Fisher-Yates shuffle. */
@@ -165,9 +192,53 @@ public final class Sweep {
     return out;
   }
 
-  /** Runs the scenarios on {@code threads} threads; {@code progress} gets each finished count. */
+  /**
+   * Runs the scenarios on {@code threads} threads; {@code progress} gets each finished count (skipped
+   * scenarios count as finished). With {@link SweepSpec#stopAfterMiss}, families run in parallel, each one
+   * served count after another from the smallest, and the scenarios it skips are left out of the rows; the
+   * rows are the same whatever the thread count.
+   */
   public List<SweepRow> run(List<Scenario> scenarios, int threads, LongConsumer progress) {
-    return List.copyOf(Parallel.map(scenarios, threads, this::simulate, progress::accept));
+    if (spec.stopAfterMiss() == null) {
+      return List.copyOf(Parallel.map(scenarios, threads, this::simulate, progress::accept));
+    }
+    java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
+    List<List<SweepRow>> parts = Parallel.map(new ArrayList<>(families(scenarios).values()), threads,
+        family -> runFamily(family, done, progress), finished -> {});
+    List<SweepRow> rows = new ArrayList<>();
+    parts.forEach(rows::addAll);
+    rows.sort(java.util.Comparator.comparingLong(SweepRow::scenario));
+    return List.copyOf(rows);
+  }
+
+  /** One family's served counts in order, up to {@link SweepSpec#stopAfterMiss} counts after its first miss. */
+  private List<SweepRow> runFamily(List<Scenario> family, java.util.concurrent.atomic.AtomicLong done,
+      LongConsumer progress) {
+    java.util.TreeMap<Integer, List<Scenario>> byServed = new java.util.TreeMap<>();
+    for (Scenario s : family) {
+      byServed.computeIfAbsent(s.served(), k -> new ArrayList<>()).add(s);
+    }
+    List<SweepRow> rows = new ArrayList<>();
+    int after = -1;
+    for (List<Scenario> count : byServed.values()) {
+      if (after >= spec.stopAfterMiss()) {
+        progress.accept(done.addAndGet(count.size()));
+        continue;
+      }
+      boolean meets = false;
+      for (Scenario s : count) {
+        SweepRow r = simulate(s);
+        meets |= r.meets(spec.slo());
+        rows.add(r);
+        progress.accept(done.incrementAndGet());
+      }
+      if (after >= 0) {
+        after++;
+      } else if (!meets) {
+        after = 0;
+      }
+    }
+    return rows;
   }
 
   /** The workload a scenario runs (the same for every configuration and model). */

@@ -1,6 +1,7 @@
 package io.twinserve.placement;
 
 import io.twinserve.traces.spec.LengthsSpec;
+import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.twin.deploy.ReplicaSpec;
 import java.util.ArrayList;
@@ -29,6 +30,12 @@ import java.util.Set;
  * @param sampleFamilies run every configuration of a seeded random sample of this many workload families
  *     (length shape, burstiness, rank triple and rate triple, with every served count) instead of all of
  *     them: the labels need a family's whole table, which scenario sampling would break
+ * @param stopAfterMiss in each workload family, once a served count has no configuration that meets
+ *     {@code slo}, run this many more served counts and skip the larger ones (null: run them all). The
+ *     labels only look up to the first such count (the optimum is the count before it, and no larger
+ *     count has a configuration to label), and most of a sweep's time goes to the overloaded runs above it
+ * @param slo what {@code stopAfterMiss} judges by (over {@link SloSpec#DEFAULTS}); a model trained on
+ *     such a sweep must use an SLO at least as strict, which {@code twinserve train} checks
  */
 public record SweepSpec(
     String name,
@@ -49,7 +56,18 @@ public record SweepSpec(
     ReplicaSpec replica,
     Integer sample,
     Boolean stopWhenStarving,
-    Integer sampleFamilies) {
+    Integer sampleFamilies,
+    Integer stopAfterMiss,
+    SloSpec slo) {
+
+  /** A sweep without early stops at the SLO. */
+  public SweepSpec(String name, String description, Long seed, Double windowS, List<ModelEntry> models,
+      List<PoolEntry> pools, List<Integer> served, List<Integer> slots, List<Double> rates, Integer tiers,
+      List<List<Integer>> ranks, List<Integer> tp, List<Integer> kvCacheLen, List<LengthShape> lengths,
+      List<Double> burstiness, ReplicaSpec replica, Integer sample, Boolean stopWhenStarving, Integer sampleFamilies) {
+    this(name, description, seed, windowS, models, pools, served, slots, rates, tiers, ranks, tp, kvCacheLen, lengths,
+        burstiness, replica, sample, stopWhenStarving, sampleFamilies, null, null);
+  }
 
   /** A sweep without family sampling. */
   public SweepSpec(String name, String description, Long seed, Double windowS, List<ModelEntry> models,
@@ -57,7 +75,7 @@ public record SweepSpec(
       List<List<Integer>> ranks, List<Integer> tp, List<Integer> kvCacheLen, List<LengthShape> lengths,
       List<Double> burstiness, ReplicaSpec replica, Integer sample, Boolean stopWhenStarving) {
     this(name, description, seed, windowS, models, pools, served, slots, rates, tiers, ranks, tp, kvCacheLen, lengths,
-        burstiness, replica, sample, stopWhenStarving, null);
+        burstiness, replica, sample, stopWhenStarving, null, null, null);
   }
 
   /** A model and the calibrations to use on the GPUs they were fitted on (others run uncalibrated). */
@@ -188,6 +206,14 @@ public record SweepSpec(
     if (sampleFamilies != null && sample != null) {
       throw new SpecException("sample_families", "cannot be combined with sample; choose families or scenarios");
     }
+    if (stopAfterMiss != null && stopAfterMiss < 0) {
+      throw new SpecException("stop_after_miss", "must be >= 0 served counts, got " + stopAfterMiss);
+    }
+    if (stopAfterMiss != null && sample != null) {
+      throw new SpecException("stop_after_miss", "cannot be combined with sample: it needs each family's served counts"
+          + " in order; use sample_families");
+    }
+    slo = SloSpec.resolve(slo);
   }
 
   private static List<Integer> positiveInts(String key, List<Integer> values, List<Integer> fallback) {

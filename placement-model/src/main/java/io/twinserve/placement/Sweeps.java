@@ -20,9 +20,12 @@ public final class Sweeps {
   /** The study's grid over length shapes and burstiness, sampled by family. */
   public static final String DIVERSE_GRID = "diverse-grid.yaml";
 
+  /** The grid the shipped placement model is trained on: denser rates, length shapes and burstiness, early stops. */
+  public static final String TRAINING_GRID = "training-grid.yaml";
+
   /** The built-in specs by the names the command line takes. */
   public static final java.util.Map<String, String> BUILT_IN = java.util.Map.of("diverse-grid", DIVERSE_GRID,
-      "study-grid", STUDY_GRID);
+      "study-grid", STUDY_GRID, "training-grid", TRAINING_GRID);
 
   private Sweeps() {}
 

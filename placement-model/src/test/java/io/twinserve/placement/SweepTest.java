@@ -3,6 +3,7 @@ package io.twinserve.placement;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.traces.spec.SpecException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -119,6 +120,88 @@ class SweepTest {
         .isEqualTo(scenarios.stream().map(Scenario::index).toList());
     assertThatThrownBy(() -> SweepFixtures.sweep(SweepFixtures.SMALL.replace("replica:", "sample_families: 3\nsample: 4\nreplica:")))
         .hasMessageContaining("sample_families").hasMessageContaining("cannot be combined with sample");
+  }
+
+  @Test
+  void stopAfterMissSkipsOnlyWhatNoLabelNeeds(@TempDir Path dir) throws Exception {
+    String yaml = SweepFixtures.SMALL.replace("replica:", "stop_after_miss: 0\nreplica:");
+    Dataset early = SweepFixtures.run(yaml, null, 2);
+    java.util.Map<Long, SweepRow> full = new java.util.HashMap<>();
+    whole.rows().forEach(r -> full.put(r.scenario(), r));
+    // what it ran is the whole grid's rows, and it ran less
+    assertThat(early.rows()).allMatch(r -> r.equals(full.get(r.scenario())));
+    assertThat(early.rows().size()).isLessThan(whole.rows().size());
+    assertThat(early.provenance().skipped()).isEqualTo(whole.rows().size() - early.rows().size());
+    // every skipped scenario lies past its family's first served count where nothing meets the SLO
+    SloSpec slo = SloSpec.DEFAULTS;
+    java.util.Set<Long> ran = new java.util.HashSet<>();
+    early.rows().forEach(r -> ran.add(r.scenario()));
+    for (SweepRow r : whole.rows()) {
+      if (!ran.contains(r.scenario())) {
+        boolean missedBelow = whole.rows().stream().filter(x -> x.familyKey().equals(r.familyKey()) && x.served() < r.served())
+            .collect(java.util.stream.Collectors.groupingBy(SweepRow::served)).values().stream()
+            .anyMatch(count -> count.stream().noneMatch(x -> x.meets(slo)));
+        assertThat(missedBelow).as("scenario %d skipped", r.scenario()).isTrue();
+      }
+    }
+    // the labels are the whole grid's
+    assertThat(servedLabels(early.rows(), slo)).isEqualTo(servedLabels(whole.rows(), slo));
+    assertThat(Labels.slots(early.rows(), slo).stream().map(l -> l.example().scenario()).toList())
+        .isEqualTo(Labels.slots(whole.rows(), slo).stream().map(l -> l.example().scenario()).toList());
+    // the same rows whatever the threads and shards (a shard holds whole families)
+    assertThat(SweepFixtures.run(yaml, null, 1).rows()).isEqualTo(early.rows());
+    List<Path> shards = new ArrayList<>();
+    for (int k = 0; k < 3; k++) {
+      Path d = dir.resolve("shard-" + k);
+      SweepFixtures.run(yaml, new Sweep.Shard(k, 3), 2).write(d);
+      shards.add(d);
+    }
+    Dataset merged = Dataset.merge(shards);
+    assertThat(merged.rows()).isEqualTo(early.rows());
+    assertThat(merged.provenance().skipped()).isEqualTo(early.provenance().skipped());
+    assertThatThrownBy(() -> SweepFixtures.sweep(SweepFixtures.SMALL.replace("replica:", "stop_after_miss: -1\nreplica:")))
+        .hasMessageContaining("stop_after_miss").hasMessageContaining(">= 0");
+    assertThatThrownBy(() -> SweepFixtures.sweep(SweepFixtures.SMALL.replace("replica:", "stop_after_miss: 1\nsample: 4\nreplica:")))
+        .hasMessageContaining("stop_after_miss").hasMessageContaining("sample_families");
+  }
+
+  @Test
+  void aLooserSloIsNamedByItsBound() {
+    SloSpec strict = SloSpec.DEFAULTS;
+    assertThat(strict.looserBoundThan(strict)).isNull();
+    assertThat(SloSpec.resolve(new SloSpec(1_000.0, null, null, null, null, null)).looserBoundThan(strict)).isNull();
+    assertThat(SloSpec.resolve(new SloSpec(null, null, 250.0, null, null, null)).looserBoundThan(strict)).isEqualTo("itl_p99_ms");
+    assertThat(SloSpec.resolve(new SloSpec(null, null, null, null, 0.9, null)).looserBoundThan(strict))
+        .isEqualTo("min_served_share");
+    assertThat(SloSpec.resolve(new SloSpec(null, null, null, null, null, false)).looserBoundThan(strict))
+        .isEqualTo("no_starvation");
+  }
+
+  private static java.util.Map<String, Integer> servedLabels(List<SweepRow> rows, SloSpec slo) {
+    java.util.Map<String, Integer> m = new java.util.TreeMap<>();
+    for (Labels.Served s : Labels.served(rows, slo)) {
+      m.put(s.example().familyKey() + "|" + s.example().placementKey(), s.optimum());
+    }
+    return m;
+  }
+
+  @Test
+  void theTrainingGridIsTheDiverseGridOnADenserRateLadderStoppedAtMisses() {
+    SweepSpec t = Sweeps.parse(Sweeps.builtInText(Sweeps.TRAINING_GRID), Path.of("training-grid.yaml"));
+    SweepSpec d = Sweeps.parse(Sweeps.builtInText(Sweeps.DIVERSE_GRID), Path.of("diverse-grid.yaml"));
+    assertThat(t.lengths()).isEqualTo(d.lengths());
+    assertThat(t.burstiness()).isEqualTo(d.burstiness());
+    assertThat(t.served()).isEqualTo(d.served());
+    assertThat(t.ranks()).isEqualTo(d.ranks());
+    assertThat(t.rates()).hasSize(16).contains(3.2, 0.003125);
+    // a factor of 2^(2/3) between neighbours, to the 4 significant digits written
+    for (int i = 1; i < t.rates().size(); i++) {
+      assertThat(t.rates().get(i - 1) / t.rates().get(i)).isCloseTo(Math.pow(2, 2.0 / 3), org.assertj.core.data.Offset.offset(0.002));
+    }
+    assertThat(t.stopAfterMiss()).isEqualTo(1);
+    assertThat(t.slo()).isEqualTo(SloSpec.DEFAULTS);
+    Sweep sweep = new Sweep(t, Path.of("."), io.twinserve.twin.profile.Profiles.builtIn());
+    assertThat(sweep.scenarios(null)).hasSize(2 * 1440 * 55);
   }
 
   @Test

@@ -51,6 +51,41 @@ class TrainerTest {
   }
 
   @Test
+  void theKeptTreesAreFittedOnEveryWorkloadAndTheReportScoresTheFitWithout() {
+    assertThat(fitted).allMatch(f -> f.report().refit());
+    Trainer.Options o = new Trainer.Options(3, 0.2, 1L, new int[] {4, 8}, new float[] {1f, 2f},
+        Labels.Objective.COST, SloSpec.DEFAULTS, 2, false);
+    List<Trainer.Fitted> scored = new Trainer(o).train(data.rows());
+    for (int i = 0; i < fitted.size(); i++) {
+      Trainer.Report a = fitted.get(i).report();
+      Trainer.Report b = scored.get(i).report();
+      // the same settings chosen and the same held-out figures: the report does not see the refit
+      assertThat(a.depth()).isEqualTo(b.depth());
+      assertThat(a.minChildWeight()).isEqualTo(b.minChildWeight());
+      // (boxed: a classifier's SMAPE and a regressor's accuracy are NaN, equal as Doubles)
+      assertThat(Double.valueOf(a.cvScore())).isEqualTo(Double.valueOf(b.cvScore()));
+      assertThat(Double.valueOf(a.smapePct())).isEqualTo(Double.valueOf(b.smapePct()));
+      assertThat(Double.valueOf(a.accuracy())).isEqualTo(Double.valueOf(b.accuracy()));
+      assertThat(b.refit()).isFalse();
+    }
+    // the refit trees learnt from the held-out workloads too: on them the served tree is at least as close
+    Trainer t = new Trainer(o);
+    Trainer.Examples e = t.servedExamples(data.rows().stream().filter(SweepRow::fits).toList());
+    double refitError = 0;
+    double scoredError = 0;
+    for (int i = 0; i < e.x().size(); i++) {
+      List<String> names = fitted.getFirst().featureNames();
+      double[] v = java.util.Arrays.copyOf(e.x().get(i), names.size());
+      for (String c : e.categorical().get(i).split("\u0000")) {
+        v[names.indexOf(c)] = 1;
+      }
+      refitError += Math.abs(fitted.getFirst().tree().predict(v) - e.y().get(i));
+      scoredError += Math.abs(scored.getFirst().tree().predict(v) - e.y().get(i));
+    }
+    assertThat(refitError).isLessThanOrEqualTo(scoredError);
+  }
+
+  @Test
   void labelsAreTheTwinsAnswerUnderTheSlo() {
     SloSpec slo = SloSpec.DEFAULTS;
     // the optimum served count is the last count before no slot count meets the SLO

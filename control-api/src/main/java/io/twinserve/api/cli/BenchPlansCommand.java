@@ -56,6 +56,11 @@ final class BenchPlansCommand implements Callable<Integer> {
       + " grid's first length shape with Poisson arrivals.")
   boolean wide;
 
+  @Option(names = "--tables", paramLabel = "DIR", description = "Keep each held-out workload's twin table in DIR and"
+      + " reuse it on the next run (to compare models on the same workloads without simulating again); empty DIR"
+      + " when the twin changes.")
+  Path tables;
+
   @Option(names = "--json", description = "Print JSON.")
   boolean json;
 
@@ -78,7 +83,7 @@ final class BenchPlansCommand implements Callable<Integer> {
         wide ? Sweeps.parse(Sweeps.builtInText(Sweeps.DIVERSE_GRID), Path.of(Sweeps.DIVERSE_GRID)) : null);
     Progress progress = new Progress(spec.commandLine().getErr(), "workloads", true);
     long t0 = System.nanoTime();
-    List<PlanEvaluation.Case> cases = eval.run(families, n, done -> progress.tick(done, true));
+    List<PlanEvaluation.Case> cases = eval.run(families, n, done -> progress.tick(done, true), tables);
     progress.done();
     PlanEvaluation.Summary s = PlanEvaluation.summarize(cases, (System.nanoTime() - t0) / 1e9);
     if (casesOut != null) {

@@ -42,8 +42,9 @@ final class SweepCommand implements Callable<Integer> {
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
   @Parameters(index = "0", arity = "0..1", paramLabel = "SPEC", description = "A sweep spec (.yaml), or a built-in one: study-grid (the default: the adapter-caching"
-      + " study's grid) or diverse-grid (the study's grid over three length shapes and two burstinesses, sampled"
-      + " by family).")
+      + " study's grid), diverse-grid (the study's grid over three length shapes and two burstinesses, sampled"
+      + " by family) or training-grid (the shipped model's: diverse-grid's shapes on a denser rate ladder, stopping"
+      + " each family after its first served count that misses the SLO).")
   Path file;
 
   @Option(names = {"-o", "--output"}, paramLabel = "DATASET", description = "The dataset folder to write (required).")
@@ -120,19 +121,24 @@ final class SweepCommand implements Callable<Integer> {
     List<String> cals = s.models().stream().flatMap(m -> m.calibrations().stream()).toList();
     Dataset.Provenance prov = new Dataset.Provenance(Provenance.version(), Provenance.commit(), s.name(), effective,
         Sweeps.sha256(effective), s.seed(), cals, s.stopWhenStarving(), List.of(sh.toString()), grid, rows.size(), sims,
-        stopped, Math.round(seconds * 10) / 10.0, n);
+        stopped, Math.round(seconds * 10) / 10.0, n, scenarios.size() - rows.size());
     new Dataset(prov, rows).write(output);
     long starving = rows.stream().filter(SweepRow::starving).count();
     out.printf(Locale.ROOT, "%s: %,d scenarios, %,d simulations (%,d did not fit), %,d starving (%,d settled early)"
-        + " in %.1f s (%.1f simulations/s on %d threads)%nwrote %s%n", s.name(), rows.size(), sims, rows.size() - sims,
-        starving, stopped, seconds, sims / Math.max(seconds, 1e-9), n, output);
+        + " in %.1f s (%.1f simulations/s on %d threads)%n", s.name(), rows.size(), sims, rows.size() - sims,
+        starving, stopped, seconds, sims / Math.max(seconds, 1e-9), n);
+    if (scenarios.size() > rows.size()) {
+      out.printf(Locale.ROOT, "%,d more scenarios skipped: served counts past %d after each family's first that misses"
+          + " the SLO (stop_after_miss)%n", scenarios.size() - rows.size(), s.stopAfterMiss());
+    }
+    out.printf("wrote %s%n", output);
     return 0;
   }
 
   private static SweepSpec with(SweepSpec s, List<SweepSpec.ModelEntry> models, Integer sample, Boolean stop) {
     return new SweepSpec(s.name(), s.description(), s.seed(), s.windowS(), models, s.pools(), s.served(), s.slots(),
         s.rates(), s.tiers(), s.ranks(), s.tp(), s.kvCacheLen(), s.lengths(), s.burstiness(), s.replica(), sample, stop,
-        sample != null ? null : s.sampleFamilies());
+        sample != null ? null : s.sampleFamilies(), sample != null ? null : s.stopAfterMiss(), s.slo());
   }
 
   /** A progress bar on a terminal; elsewhere (pod logs) a line every 5%. */

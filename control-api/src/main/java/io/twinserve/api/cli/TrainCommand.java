@@ -4,6 +4,8 @@ import io.twinserve.placement.Dataset;
 import io.twinserve.placement.Labels;
 import io.twinserve.placement.PlacementModel;
 import io.twinserve.placement.SweepRow;
+import io.twinserve.placement.SweepSpec;
+import io.twinserve.placement.Sweeps;
 import io.twinserve.placement.Trainer;
 import io.twinserve.traces.spec.SloSpec;
 import java.io.PrintWriter;
@@ -61,6 +63,10 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--threads", paramLabel = "N", description = "Cross-validation fits in parallel (default: all cores).")
   Integer threads;
 
+  @Option(names = "--no-refit", description = "Keep the trees fitted without the held-out workloads (the ones the"
+      + " report scores) instead of fitting them again on every workload with the chosen settings.")
+  boolean noRefit;
+
   @Option(names = "--json", description = "Print the reports as JSON.")
   boolean json;
 
@@ -80,10 +86,22 @@ final class TrainCommand implements Callable<Integer> {
       rows.addAll(ds.rows());
       provs.add(ds.provenance());
     }
+    SloSpec labelSlo = SloSpec.resolve(slo.isEmpty() ? null : SloSpec.parseAssignments(slo));
+    for (int i = 0; i < provs.size(); i++) {
+      // a sweep that skipped the served counts past its SLO misses cannot label a looser SLO: those rows are gone
+      SweepSpec swept = Sweeps.parse(provs.get(i).specYaml(), datasets.get(i).resolve(Dataset.PROVENANCE));
+      String looser = swept.stopAfterMiss() == null ? null : labelSlo.looserBoundThan(swept.slo());
+      if (looser != null) {
+        throw new IllegalArgumentException(datasets.get(i) + " was swept with stop_after_miss under the SLO "
+            + swept.slo().describe() + ", so it lacks the larger served counts that the SLO given here ("
+            + labelSlo.describe() + ") can meet: " + looser + " is looser. Train with an SLO at least as strict, or"
+            + " sweep again with a looser slo in the spec (or without stop_after_miss).");
+      }
+    }
     Trainer.Options defaults = Trainer.Options.defaults();
     Trainer.Options o = new Trainer.Options(folds, holdOut, seed, defaults.depths(), defaults.minChildWeights(),
-        Labels.Objective.parse(objective), SloSpec.resolve(slo.isEmpty() ? null : SloSpec.parseAssignments(slo)),
-        threads != null ? threads : defaults.threads());
+        Labels.Objective.parse(objective), labelSlo,
+        threads != null ? threads : defaults.threads(), !noRefit);
     long t0 = System.nanoTime();
     List<Trainer.Fitted> fitted = new Trainer(o).train(rows);
     double seconds = (System.nanoTime() - t0) / 1e9;
@@ -91,6 +109,7 @@ final class TrainCommand implements Callable<Integer> {
     training.put("folds", folds);
     training.put("hold_out", holdOut);
     training.put("seed", seed);
+    training.put("refit_on_every_workload", !noRefit);
     training.put("depths", Arrays.stream(o.depths()).boxed().toList());
     training.put("min_child_weights", o.minChildWeights());
     training.put("objective", o.objective().name().toLowerCase(Locale.ROOT));
@@ -119,6 +138,9 @@ final class TrainCommand implements Callable<Integer> {
     }
     out.println();
     out.println("CV score: mean SMAPE % (regressors) or error rate (classifiers) of the chosen depth and leaf weight.");
+    out.println(noRefit ? "The trees kept are the ones the held-out figures score."
+        : "The held-out figures score the chosen settings fitted without those workloads; the trees kept are fitted"
+            + " again on every workload (--no-refit keeps the scored ones).");
     out.println("wrote " + output);
     return 0;
   }

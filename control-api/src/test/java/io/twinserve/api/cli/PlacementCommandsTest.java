@@ -115,6 +115,28 @@ class PlacementCommandsTest {
     assertThat(corrupt.err()).contains("served.tribuo").contains("not a readable Tribuo model");
   }
 
+  /** A sweep that stopped its families after their first miss trains for its SLO or a stricter one, never a looser. */
+  @Test
+  void aSweepStoppedAtItsMissesRefusesALooserSlo(@TempDir Path dir) throws Exception {
+    Path spec = dir.resolve("spec.yaml");
+    Files.writeString(spec, SPEC.replace("window_s: 600", "window_s: 600\nstop_after_miss: 0"));
+    Cli sweep = Cli.run("sweep", spec.toString(), "-o", dir.resolve("early").toString());
+    assertThat(sweep.exitCode()).as(sweep.err()).isZero();
+    assertThat(sweep.out()).containsPattern("[0-9,]+ more scenarios skipped: served counts past 0 after each family's"
+        + " first that misses the SLO");
+    assertThat(JSON.readTree(dir.resolve("early/provenance.json").toFile()).get("skipped").asLong()).isPositive();
+
+    Cli looser = Cli.run("train", dir.resolve("early").toString(), "-o", dir.resolve("m1").toString(), "--folds", "3",
+        "--slo", "itl_p99_ms=400");
+    assertThat(looser.exitCode()).isNotZero();
+    assertThat(looser.err()).contains(dir.resolve("early").toString()).contains("stop_after_miss")
+        .contains("itl_p99_ms is looser");
+    Cli stricter = Cli.run("train", dir.resolve("early").toString(), "-o", dir.resolve("m2").toString(), "--folds", "3",
+        "--slo", "ttft_p90_ms=1000");
+    assertThat(stricter.exitCode()).as(stricter.err()).isZero();
+    assertThat(Files.readString(dir.resolve("m2/model.json"))).contains("\"refit_on_every_workload\" : true");
+  }
+
   /**
    * The README's three answers for the built-in workload agree: the answer of {@code plan --verify} (the
    * plan when the twin confirms it, otherwise the corrected configuration of its twin search) meets the

@@ -164,6 +164,32 @@ public record SloSpec(
     }
   }
 
+  /**
+   * The first bound (its key) where this resolved SLO lets pass what {@code other} (resolved) does not,
+   * null when every run meeting this one meets {@code other} too.
+   */
+  public String looserBoundThan(SloSpec other) {
+    if (ttftP90Ms > other.ttftP90Ms) {
+      return "ttft_p90_ms";
+    }
+    if (ttftP99Ms > other.ttftP99Ms) {
+      return "ttft_p99_ms";
+    }
+    if (itlP99Ms > other.itlP99Ms) {
+      return "itl_p99_ms";
+    }
+    if (maxTimedOutFraction > other.maxTimedOutFraction) {
+      return "max_timed_out_fraction";
+    }
+    if (minServedShare < other.minServedShare) {
+      return "min_served_share";
+    }
+    if (!noStarvation && other.noStarvation) {
+      return "no_starvation";
+    }
+    return null;
+  }
+
   /** The bounds as text, for reports: "TTFT p90 <= 2,000 ms, ..." (bounds that are off left out). */
   public String describe() {
     List<String> parts = new ArrayList<>();
