@@ -23,6 +23,9 @@ import org.tribuo.common.tree.TreeModel;
 public final class PlacementModel {
   public static final String META = "model.json";
   public static final int FORMAT = 1;
+  /** Between a target and the model it was fitted for: {@code served@llama-3.1-8b}. */
+  public static final String MODEL_SEP = "@";
+
   /** The shipped default model's resource folder. */
   public static final String DEFAULT_RESOURCE = "default-model/";
 
@@ -61,8 +64,21 @@ public final class PlacementModel {
     return source;
   }
 
+  /** A target fitted for every model ({@code null} when the model holds per-model trees only). */
   public Target target(String name) {
     return targets.get(name);
+  }
+
+  /** The target's tree for a model: its own ({@code NAME@MODEL}) when the model was fitted apart, else the shared one. */
+  public Target target(String name, String modelName) {
+    Target own = targets.get(name + MODEL_SEP + modelName);
+    return own != null ? own : targets.get(name);
+  }
+
+  /** The held-out report of a target for a model (its own when fitted apart). */
+  public Trainer.Report report(String name, String modelName) {
+    Trainer.Report own = meta.reports().get(name + MODEL_SEP + modelName);
+    return own != null ? own : meta.reports().get(name);
   }
 
   /** The SLO the model's labels meet (recorded at training). */
@@ -89,6 +105,10 @@ public final class PlacementModel {
 
   public boolean has(String name) {
     return targets.containsKey(name);
+  }
+
+  public boolean has(String name, String modelName) {
+    return targets.containsKey(name + MODEL_SEP + modelName) || targets.containsKey(name);
   }
 
   /** Writes fitted targets and their metadata into a folder. */
@@ -228,7 +248,9 @@ public final class PlacementModel {
       targets.put(e.getKey(), new Target(e.getKey(), Features.valueOf(tm.features()), compiled, index, tm, tree));
     }
     for (String required : List.of("served", "slots", "throughput", "slo")) {
-      if (!targets.containsKey(required)) {
+      boolean perModel = !meta.categories().getOrDefault("model", List.of()).isEmpty()
+          && meta.categories().get("model").stream().allMatch(m -> targets.containsKey(required + MODEL_SEP + m));
+      if (!targets.containsKey(required) && !perModel) {
         throw new IOException(source + "/" + META + ": has no target '" + required + "'" + (targets.containsKey("starving")
             ? " (a model trained before labels were judged by an SLO; retrain it with twinserve train)" : ""));
       }

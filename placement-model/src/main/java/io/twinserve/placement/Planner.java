@@ -77,10 +77,15 @@ public final class Planner {
     if (r.adapters() < 1) {
       throw new IllegalArgumentException("adapters must be >= 1, got " + r.adapters());
     }
+    List<String> trained = model.meta().categories().getOrDefault("model", List.of());
+    if (!trained.contains(r.model())) {
+      throw new IllegalArgumentException("model '" + r.model() + "' is not among the trained models: "
+          + String.join(", ", trained) + " (" + model.source() + ")");
+    }
     List<String> pools = allowedPools(r.pools());
     List<String> warnings = new ArrayList<>();
     Map<String, List<String>> rules = explain ? new LinkedHashMap<>() : null;
-    WorkloadFeatures w = new WorkloadFeatures(r.model(), pools.getFirst(), Math.min(r.adapters(), (int) maxServed()),
+    WorkloadFeatures w = new WorkloadFeatures(r.model(), pools.getFirst(), Math.min(r.adapters(), (int) maxServed(r.model())),
         r.rates(), r.ranks(), r.promptMean(), r.outputMean(), r.cv(), 0, defaultTp(), defaultKv());
     // placement first at the demand the replica would see, then the served count on that placement
     w = placement(w, pools, r.objective(), rules);
@@ -92,9 +97,9 @@ public final class Planner {
       n = Math.min(r.adapters(), nStar);
     }
     if (n == 0) {
-      warnings.add("even the smallest served count the model knows (" + (int) minServed() + ") misses the SLO at these"
+      warnings.add("even the smallest served count the model knows (" + (int) minServed(r.model()) + ") misses the SLO at these"
           + " rates; the plan shows that count, which will miss it: split the adapters' traffic or use a bigger GPU");
-      n = Math.min(r.adapters(), (int) minServed());
+      n = Math.min(r.adapters(), (int) minServed(r.model()));
     }
     w = w.withServed(n);
     int slots = slots(w, rules);
@@ -119,9 +124,9 @@ public final class Planner {
     if (explain) {
       warnings.addAll(0, model.outOfRange(w));
     }
-    PlacementModel.Target tput = model.target("throughput");
+    PlacementModel.Target tput = model.target("throughput", w.model());
     double ratio = tput.tree().predict(model.vector(tput, w));
-    PlacementModel.Target sloTree = model.target("slo");
+    PlacementModel.Target sloTree = model.target("slo", w.model());
     double[] sv = model.vector(sloTree, w);
     boolean meets = sloTree.tree().label(sv).equals(Trainer.MEETS);
     if (explain) {
@@ -135,7 +140,7 @@ public final class Planner {
   }
 
   private boolean predictedToMeet(WorkloadFeatures w) {
-    PlacementModel.Target t = model.target("slo");
+    PlacementModel.Target t = model.target("slo", w.model());
     return t.tree().label(model.vector(t, w)).equals(Trainer.MEETS);
   }
 
@@ -145,8 +150,8 @@ public final class Planner {
    * when none.
    */
   private WorkloadFeatures repair(WorkloadFeatures w) {
-    double[] servedGrid = model.target("served").meta().snap();
-    double[] slotGrid = model.target("slots").meta().snap();
+    double[] servedGrid = model.target("served", w.model()).meta().snap();
+    double[] slotGrid = model.target("slots", w.model()).meta().snap();
     List<Integer> counts = new ArrayList<>();
     counts.add(w.served());
     for (int i = servedGrid.length - 1; i >= 0; i--) {
@@ -178,7 +183,7 @@ public final class Planner {
   }
 
   private double served(WorkloadFeatures w, Map<String, List<String>> rules) {
-    PlacementModel.Target t = model.target("served");
+    PlacementModel.Target t = model.target("served", w.model());
     double[] v = model.vector(t, w);
     double raw = t.tree().predict(v);
     double snapped = Trainer.snap(raw, t.meta().snap());
@@ -189,7 +194,7 @@ public final class Planner {
   }
 
   private int slots(WorkloadFeatures w, Map<String, List<String>> rules) {
-    PlacementModel.Target t = model.target("slots");
+    PlacementModel.Target t = model.target("slots", w.model());
     double[] v = model.vector(t, w);
     double raw = t.tree().predict(v);
     List<Double> allowed = new ArrayList<>();
@@ -225,8 +230,8 @@ public final class Planner {
     String pool = pools.getFirst();
     int tp = w.tp();
     int kv = w.kvCacheLen();
-    if (model.has("pool") && pools.size() > 1) {
-      PlacementModel.Target t = model.target("pool");
+    if (model.has("pool", w.model()) && pools.size() > 1) {
+      PlacementModel.Target t = model.target("pool", w.model());
       double[] v = model.vector(t, w);
       String p = t.tree().label(v);
       String fallback = pool;
@@ -241,15 +246,15 @@ public final class Planner {
         pool = p;
       }
     }
-    if (model.has("tp")) {
-      PlacementModel.Target t = model.target("tp");
+    if (model.has("tp", w.model())) {
+      PlacementModel.Target t = model.target("tp", w.model());
       double[] v = model.vector(t, w);
       tp = Integer.parseInt(t.tree().label(v));
       int chosen = tp;
       explain(rules, "tp", () -> TreeWords.words(t.tree().path(v), "predicted: tp " + chosen));
     }
-    if (model.has("kv_cache_len")) {
-      PlacementModel.Target t = model.target("kv_cache_len");
+    if (model.has("kv_cache_len", w.model())) {
+      PlacementModel.Target t = model.target("kv_cache_len", w.model());
       double[] v = model.vector(t, w);
       kv = Integer.parseInt(t.tree().label(v));
       int chosen = kv;
@@ -285,13 +290,13 @@ public final class Planner {
     return trainingSpec == null ? 0 : trainingSpec.kvCacheLen().getFirst();
   }
 
-  private double maxServed() {
-    double[] g = model.target("served").meta().snap();
+  private double maxServed(String modelName) {
+    double[] g = model.target("served", modelName).meta().snap();
     return g[g.length - 1];
   }
 
-  private double minServed() {
-    for (double g : model.target("served").meta().snap()) {
+  private double minServed(String modelName) {
+    for (double g : model.target("served", modelName).meta().snap()) {
       if (g > 0) {
         return g;
       }
@@ -338,7 +343,7 @@ public final class Planner {
     SweepRow row = sweep.simulate(s);
     double err = row.throughputTps() == 0 ? Double.NaN
         : 100 * (plan.throughputTps() - row.throughputTps()) / row.throughputTps();
-    Trainer.Report tr = model.meta().reports().get("throughput");
+    Trainer.Report tr = model.report("throughput", plan.model());
     double tolerated = Math.max(1.0, tr == null || !Double.isFinite(tr.smapePct()) ? 3.0 : tr.smapePct());
     return new Verification(row, plan.throughputTps(), Trainer.round(err), plan.predictedMeetsSlo(), row.verdict(slo),
         tolerated);
@@ -354,8 +359,8 @@ public final class Planner {
    * the fewest slots). Every configuration tried is returned, in order; at most {@code budget} runs.
    */
   public List<Alternative> search(Plan plan, Request r, Profiles profiles, Path baseDir, SloSpec slo, int budget) {
-    double[] servedGrid = model.target("served").meta().snap();
-    double[] slotGrid = model.target("slots").meta().snap();
+    double[] servedGrid = model.target("served", plan.model()).meta().snap();
+    double[] slotGrid = model.target("slots", plan.model()).meta().snap();
     List<Integer> servedCounts = new ArrayList<>();
     servedCounts.add(plan.servedPerGpu());
     for (int i = servedGrid.length - 1; i >= 0; i--) {

@@ -112,6 +112,48 @@ class TrainerTest {
     }
   }
 
+  /** Two models' rows: each gets its own trees, and a plan reads its model's. */
+  @Test
+  void eachModelGetsItsOwnTrees(@TempDir Path tmp) throws IOException {
+    Dataset qwen = SweepFixtures.run(SweepFixtures.SMALL.replace("llama-3.1-8b", "qwen2.5-7b")
+        .replace("[vllm-0.8.5-h100-64gb/llama-3.1-8b]", "[vllm-0.8.5-h100-64gb/qwen2.5-7b]"), null, 2);
+    List<SweepRow> both = new java.util.ArrayList<>(data.rows());
+    both.addAll(qwen.rows());
+    Trainer.Options o = new Trainer.Options(3, 0.2, 1L, new int[] {4, 8}, new float[] {1f, 2f},
+        Labels.Objective.COST, SloSpec.DEFAULTS, 2);
+    List<Trainer.Fitted> apart = new Trainer(o).train(both);
+    assertThat(apart).extracting(Trainer.Fitted::target).containsExactly("served@llama-3.1-8b", "slots@llama-3.1-8b",
+        "throughput@llama-3.1-8b", "slo@llama-3.1-8b", "served@qwen2.5-7b", "slots@qwen2.5-7b", "throughput@qwen2.5-7b",
+        "slo@qwen2.5-7b");
+    assertThat(apart).filteredOn(f -> f.target().startsWith("throughput@")).allMatch(Trainer.Fitted::ratioToOffered);
+    // Llama's trees are the ones its rows alone give
+    for (int i = 0; i < 4; i++) {
+      assertThat(Double.valueOf(apart.get(i).report().smapePct())).isEqualTo(Double.valueOf(fitted.get(i).report().smapePct()));
+      assertThat(apart.get(i).tree().nodes()).isEqualTo(fitted.get(i).tree().nodes());
+    }
+    Path dirApart = tmp.resolve("apart");
+    PlacementModel.write(dirApart, apart, List.of(data.provenance()), Map.of("slo", SloSpec.DEFAULTS), "test", "unknown",
+        both);
+    PlacementModel m = PlacementModel.load(dirApart);
+    assertThat(m.target("served")).isNull();
+    Planner planner = new Planner(m);
+    for (String model : List.of("llama-3.1-8b", "qwen2.5-7b")) {
+      Planner.Plan plan = planner.plan(new Planner.Request(model, 40, new double[] {0.4, 0.1, 0.025},
+          new int[] {8, 16, 32}, MEANS[0], MEANS[1], 1.0, null, Labels.Objective.COST, null));
+      assertThat(plan.servedPerGpu()).isPositive();
+      assertThat(m.target("served", model).name()).isEqualTo("served@" + model);
+      assertThat(m.report("throughput", model).target()).isEqualTo("throughput@" + model);
+    }
+    assertThatThrownBy(() -> planner.plan(new Planner.Request("mistral-7b", 40, new double[] {0.4, 0.1, 0.025},
+        new int[] {8, 16, 32}, MEANS[0], MEANS[1], 1.0, null, Labels.Objective.COST, null)))
+        .hasMessageContaining("model 'mistral-7b' is not among the trained models: llama-3.1-8b, qwen2.5-7b");
+    // shared trees on request: one per target, the model a feature
+    Trainer.Options shared = new Trainer.Options(3, 0.2, 1L, new int[] {4, 8}, new float[] {1f, 2f},
+        Labels.Objective.COST, SloSpec.DEFAULTS, 2, true, false);
+    assertThat(new Trainer(shared).train(both)).extracting(Trainer.Fitted::target)
+        .containsExactly("served", "slots", "throughput", "slo");
+  }
+
   @Test
   void savedModelLoadsAndPlans() throws IOException {
     PlacementModel m = PlacementModel.load(modelDir);

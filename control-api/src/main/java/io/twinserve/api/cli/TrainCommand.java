@@ -63,6 +63,10 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--threads", paramLabel = "N", description = "Cross-validation fits in parallel (default: all cores).")
   Integer threads;
 
+  @Option(names = "--shared-trees", description = "One tree per target for every model in the datasets (the model a"
+      + " feature) instead of each model's own trees.")
+  boolean sharedTrees;
+
   @Option(names = "--no-refit", description = "Keep the trees fitted without the held-out workloads (the ones the"
       + " report scores) instead of fitting them again on every workload with the chosen settings.")
   boolean noRefit;
@@ -101,7 +105,7 @@ final class TrainCommand implements Callable<Integer> {
     Trainer.Options defaults = Trainer.Options.defaults();
     Trainer.Options o = new Trainer.Options(folds, holdOut, seed, defaults.depths(), defaults.minChildWeights(),
         Labels.Objective.parse(objective), labelSlo,
-        threads != null ? threads : defaults.threads(), !noRefit);
+        threads != null ? threads : defaults.threads(), !noRefit, !sharedTrees);
     long t0 = System.nanoTime();
     List<Trainer.Fitted> fitted = new Trainer(o).train(rows);
     double seconds = (System.nanoTime() - t0) / 1e9;
@@ -110,6 +114,7 @@ final class TrainCommand implements Callable<Integer> {
     training.put("hold_out", holdOut);
     training.put("seed", seed);
     training.put("refit_on_every_workload", !noRefit);
+    training.put("per_model_trees", !sharedTrees);
     training.put("depths", Arrays.stream(o.depths()).boxed().toList());
     training.put("min_child_weights", o.minChildWeights());
     training.put("objective", o.objective().name().toLowerCase(Locale.ROOT));
@@ -126,11 +131,12 @@ final class TrainCommand implements Callable<Integer> {
     }
     out.printf(Locale.ROOT, "trained %d targets on %,d rows in %.1f s (%d-fold CV over workloads, %.0f%% of workloads"
         + " held out)%n%n", fitted.size(), rows.size(), seconds, folds, holdOut * 100);
-    out.printf(Locale.ROOT, "%-13s %-14s %8s %9s %6s %5s %4s %10s %9s %7s %9s %6s%n", "target", "kind", "examples",
+    int w = Math.max(13, fitted.stream().mapToInt(f -> f.target().length()).max().orElse(0));
+    out.printf(Locale.ROOT, "%-" + w + "s %-14s %8s %9s %6s %5s %4s %10s %9s %7s %9s %6s%n", "target", "kind", "examples",
         "workloads", "held", "depth", "leaf", "CV score", "SMAPE %", "R2", "accuracy", "nodes");
     for (Trainer.Fitted f : fitted) {
       Trainer.Report r = f.report();
-      out.printf(Locale.ROOT, "%-13s %-14s %,8d %,9d %,6d %5d %4.0f %10.4f %9s %7s %9s %,6d%n", r.target(), r.kind(),
+      out.printf(Locale.ROOT, "%-" + w + "s %-14s %,8d %,9d %,6d %5d %4.0f %10.4f %9s %7s %9s %,6d%n", r.target(), r.kind(),
           r.examples(), r.trainWorkloads() + r.heldOutWorkloads(), r.heldOutWorkloads(), r.depth(), r.minChildWeight(),
           r.cvScore(), Double.isNaN(r.smapePct()) ? "-" : String.format(Locale.ROOT, "%.2f", r.smapePct()),
           Double.isNaN(r.r2()) ? "-" : String.format(Locale.ROOT, "%.4f", r.r2()),

@@ -37,7 +37,8 @@ public class PlannerBenchmark {
   private Planner planner;
   private List<Planner.Request> requests;
   private List<Example<Regressor>> tribuoExamples;
-  private TreeModel<Regressor> tribuoThroughput;
+  /** The throughput tree of each request's model (one tree for all, or each model's own). */
+  private List<TreeModel<Regressor>> tribuoThroughput;
   private int next;
 
   @Setup(Level.Trial)
@@ -46,11 +47,12 @@ public class PlannerBenchmark {
     PlacementModel model = PlacementModel.builtIn();
     planner = new Planner(model);
     requests = workloads(256, 7, model.meta().categories().get("model"));
-    PlacementModel.Target t = model.target("throughput");
-    tribuoThroughput = (TreeModel<Regressor>) t.tribuo();
-    String[] names = t.meta().featureNames().toArray(String[]::new);
     tribuoExamples = new ArrayList<>();
+    tribuoThroughput = new ArrayList<>();
     for (Planner.Request r : requests) {
+      PlacementModel.Target t = model.target("throughput", r.model());
+      tribuoThroughput.add((TreeModel<Regressor>) t.tribuo());
+      String[] names = t.meta().featureNames().toArray(String[]::new);
       WorkloadFeatures w = new WorkloadFeatures(r.model(), model.meta().categories().get("pool").getFirst(), 64,
           r.rates(), r.ranks(), r.promptMean(), r.outputMean(), r.cv(), 32, 1, 0);
       tribuoExamples.add(new ArrayExample<>(new Regressor("throughput", 0), names, model.vector(t, w)));
@@ -81,7 +83,8 @@ public class PlannerBenchmark {
   @Benchmark
   public Object baselineTribuoOneTree() {
     Example<Regressor> e = tribuoExamples.get(next);
+    TreeModel<Regressor> tree = tribuoThroughput.get(next);
     next = (next + 1) & 255;
-    return tribuoThroughput.predict(e);
+    return tree.predict(e);
   }
 }
