@@ -43,7 +43,21 @@ public final class PlanEvaluation {
   /** One held-out workload family, the twin's best and the plan. */
   public record Case(int index, double[] rates, int[] ranks, double promptMean, double outputMean, double cv,
       int twinServed, int twinSlots, double twinThroughputTps, int planOptimum, int planServed, int planSlots,
-      double planThroughputTps, boolean planMeetsSlo, boolean planOutOfRange, double regretPct, int runs) {}
+      double planThroughputTps, boolean planMeetsSlo, boolean planOutOfRange, double regretPct, int runs,
+      Verified verified) {}
+
+  /**
+   * What {@code plan --verify} would answer for a case, its twin runs looked up in the case's table: when
+   * the plan's run meets the SLO, the plan or the better configuration the search for more adapters per GPU
+   * finds; when it misses, the corrected configuration of the search downwards (the plan itself when that
+   * finds nothing that meets the SLO).
+   *
+   * @param runs twin runs the verification and its search took
+   */
+  public record Verified(int served, int slots, double throughputTps, boolean meetsSlo, double regretPct, int runs) {}
+
+  /** Twin runs of a verification's search, as {@code plan --verify}'s default. */
+  public static final int SEARCH_BUDGET = 12;
 
   /** The figures over every case. */
   /**
@@ -54,7 +68,11 @@ public final class PlanEvaluation {
    */
   public record Summary(int cases, double servedSmapePct, double meanRegretPct, double p90RegretPct,
       double withinThreePct, double sloMetPct, int feasible, double sloMetFeasiblePct, double outOfRangePct, long runs,
-      double seconds) {}
+      double seconds, VerifiedSummary verified) {}
+
+  /** The figures of the verified plans ({@link Verified}): as {@link Summary}'s, and the twin runs per plan. */
+  public record VerifiedSummary(double meanRegretPct, double p90RegretPct, double withinThreePct, double sloMetPct,
+      double sloMetFeasiblePct, double meanRuns) {}
 
   /** The held-out families, drawn from {@code seed}, with lengths near the grid's first shape. */
   public List<SweepSpec> families(int count, long seed) {
@@ -217,7 +235,38 @@ public final class PlanEvaluation {
     double regret = twinTps <= 0 ? 0 : 100 * (twinTps - planTps) / twinTps;
     return new Case(index, rates, ranks, means[0], means[1], family.burstiness().getFirst(), served, twinSlots,
         Trainer.round(twinTps), plan.predictedServedMax(), plan.servedPerGpu(), plan.maxAdapters(), Trainer.round(planTps),
-        meets, !model.outOfRange(plan.features()).isEmpty(), Trainer.round(regret), rows.size());
+        meets, !model.outOfRange(plan.features()).isEmpty(), Trainer.round(regret), rows.size(),
+        verified(plan, planned, rows, twinTps));
+  }
+
+  /** {@code plan --verify}'s answer, its runs looked up in the table (configurations off the grid are passed over). */
+  private Verified verified(Planner.Plan plan, SweepRow planned, List<SweepRow> rows, double twinTps) {
+    java.util.Map<Long, SweepRow> byConfig = new java.util.HashMap<>();
+    for (SweepRow r : rows) {
+      byConfig.put((long) r.served() << 32 | r.slots(), r);
+    }
+    Planner.Runner table = (n, slots) -> byConfig.get((long) n << 32 | slots);
+    Planner planner = new Planner(model);
+    SweepRow answer = planned;
+    int runs = 1;
+    // as plan --verify: a plan whose run misses the SLO is corrected downwards, one that meets it searched upwards
+    boolean meets0 = planned != null && planned.fits() && planned.meets(slo);
+    List<Planner.Alternative> search = new ArrayList<>(meets0 ? planner.searchUp(plan, slo, SEARCH_BUDGET, table)
+        : planner.search(plan, slo, SEARCH_BUDGET, table));
+    Planner.Alternative fixed = meets0 ? null : Planner.best(search);
+    if (fixed != null && fixed.servedPerGpu() == plan.servedPerGpu() && search.size() < SEARCH_BUDGET) {
+      search.addAll(planner.searchUp(Planner.withConfiguration(plan, fixed), slo, SEARCH_BUDGET - search.size(), table));
+    }
+    runs += search.size();
+    Planner.Alternative better = Planner.best(search);
+    if (better != null) {
+      answer = better.simulated();
+    }
+    double tps = answer == null || !answer.fits() ? 0 : answer.throughputTps();
+    boolean meets = answer != null && answer.meets(slo);
+    double regret = twinTps <= 0 ? 0 : 100 * (twinTps - tps) / twinTps;
+    return new Verified(answer == null ? plan.servedPerGpu() : answer.served(), answer == null ? plan.maxAdapters()
+        : answer.slots(), Trainer.round(tps), meets, Trainer.round(regret), runs);
   }
 
   private static double logUniform(SplittableRandom rng, double lo, double hi) {
@@ -255,6 +304,35 @@ public final class PlanEvaluation {
         regrets.length == 0 ? Double.NaN : regrets[(int) Math.min(n - 1, Math.ceil(0.9 * n) - 1)],
         Trainer.round(100.0 * within / n), Trainer.round(100.0 * met / n), feasible,
         feasible == 0 ? Double.NaN : Trainer.round(100.0 * metFeasible / feasible), Trainer.round(100.0 * outOfRange / n), runs,
-        Math.round(seconds * 10) / 10.0);
+        Math.round(seconds * 10) / 10.0, summarizeVerified(cases));
+  }
+
+  private static VerifiedSummary summarizeVerified(List<Case> cases) {
+    int n = cases.size();
+    double[] regrets = new double[n];
+    double sum = 0;
+    int within = 0;
+    int met = 0;
+    int feasible = 0;
+    int metFeasible = 0;
+    long runs = 0;
+    for (int i = 0; i < n; i++) {
+      Verified v = cases.get(i).verified();
+      regrets[i] = v.regretPct();
+      sum += v.regretPct();
+      within += v.regretPct() <= 3 ? 1 : 0;
+      met += v.meetsSlo() ? 1 : 0;
+      if (cases.get(i).twinServed() > 0) {
+        feasible++;
+        metFeasible += v.meetsSlo() ? 1 : 0;
+      }
+      runs += v.runs();
+    }
+    Arrays.sort(regrets);
+    return new VerifiedSummary(n == 0 ? Double.NaN : Trainer.round(sum / n),
+        n == 0 ? Double.NaN : regrets[(int) Math.min(n - 1, Math.ceil(0.9 * n) - 1)],
+        n == 0 ? Double.NaN : Trainer.round(100.0 * within / n), n == 0 ? Double.NaN : Trainer.round(100.0 * met / n),
+        feasible == 0 ? Double.NaN : Trainer.round(100.0 * metFeasible / feasible),
+        n == 0 ? Double.NaN : Math.round(10.0 * runs / n) / 10.0);
   }
 }

@@ -200,7 +200,15 @@ class TrainerTest {
       if (c.twinServed() > 0) {
         assertThat(c.twinThroughputTps()).isPositive();
         assertThat(c.regretPct()).isLessThanOrEqualTo(100);
+        // plan --verify's answer: the grid is within the search's budget, so it finds a configuration that meets
+        assertThat(c.verified().meetsSlo()).as("case %d", c.index()).isTrue();
+        assertThat(c.verified().regretPct()).isGreaterThanOrEqualTo(-1e-9);
       }
+      if (c.planMeetsSlo()) {
+        // a plan the twin meets is kept or bettered with more adapters per GPU, never fewer
+        assertThat(c.verified().served()).isGreaterThanOrEqualTo(c.planServed());
+      }
+      assertThat(c.verified().runs()).isBetween(1, 1 + PlanEvaluation.SEARCH_BUDGET);
     }
     // wide draws: lengths and burstiness across the diverse grid's (CV 1 to 2, prompt means 110 to 2,048)
     List<SweepSpec> wide = eval.families(20, 7, Sweeps.parse(Sweeps.builtInText(Sweeps.DIVERSE_GRID), Path.of("d.yaml")));
@@ -213,6 +221,63 @@ class TrainerTest {
     assertThat(s.runs()).isEqualTo(15);
     assertThat(s.sloMetPct()).isBetween(0.0, 100.0);
     assertThat(s.withinThreePct()).isBetween(0.0, 100.0);
+  }
+
+  /** The searches of plan --verify, run on one family's table of runs. */
+  @Test
+  void verifySearchesUpAfterAMeetAndDownAfterAMiss() throws IOException {
+    Planner planner = new Planner(PlacementModel.load(modelDir));
+    SloSpec slo = SloSpec.DEFAULTS;
+    java.util.Map<String, List<SweepRow>> families = data.rows().stream().filter(SweepRow::fits)
+        .collect(java.util.stream.Collectors.groupingBy(SweepRow::familyKey));
+    int searchedUp = 0;
+    for (List<SweepRow> family : families.values()) {
+      SweepRow first = family.getFirst();
+      Planner.Runner table = (n, slots) -> family.stream().filter(r -> r.served() == n && r.slots() == slots).findFirst()
+          .orElse(null);
+      Planner.Plan plan = planner.plan(new Planner.Request("llama-3.1-8b", 128, new double[] {first.rate1(), first.rate2(),
+          first.rate3()}, new int[] {first.rank1(), first.rank2(), first.rank3()}, MEANS[0], MEANS[1], 1.0, null,
+          Labels.Objective.COST, null));
+      Planner.Plan at16 = new Planner.Plan(plan.model(), 128, 16, 8, plan.predictedServedMax(), 16, plan.pool(), plan.tp(),
+          plan.kvCacheLen(), plan.throughputTps(), plan.offeredTps(), true, Map.of(), List.of(), plan.features().withServed(16));
+      boolean meets16 = family.stream().anyMatch(r -> r.served() == 16 && r.slots() == 16 && r.meets(slo));
+      if (!meets16) {
+        continue;
+      }
+      List<Planner.Alternative> up = planner.searchUp(at16, slo, 12, table);
+      searchedUp++;
+      // counts above the plan's, in order; each count's last try is its first that meets, except at the end
+      int previous = 16;
+      for (int i = 0; i < up.size(); i++) {
+        Planner.Alternative a = up.get(i);
+        assertThat(a.servedPerGpu()).isGreaterThan(16).isGreaterThanOrEqualTo(previous).isLessThanOrEqualTo(128);
+        boolean lastOfCount = i == up.size() - 1 || up.get(i + 1).servedPerGpu() != a.servedPerGpu();
+        if (!lastOfCount || i == up.size() - 1) {
+          continue;
+        }
+        assertThat(a.verdict().met()).as("a count the search moved on from was met").isTrue();
+        previous = a.servedPerGpu();
+      }
+      Planner.Alternative best = Planner.best(up);
+      // the search stops at the first count with no configuration that meets: the best is the twin's optimum
+      // when the slots tree's count or a larger one meets wherever some slot count does
+      int optimum = Labels.served(family, slo).getFirst().optimum();
+      if (best != null) {
+        assertThat(best.verdict().met()).isTrue();
+        assertThat(best.servedPerGpu()).isLessThanOrEqualTo(optimum);
+      } else {
+        assertThat(up).noneMatch(a -> a.verdict().met());
+      }
+      // and down from a plan that misses: the first configuration that meets, at the plan's count or below
+      List<Planner.Alternative> down = planner.search(new Planner.Plan(plan.model(), 128, 128, 1, plan.predictedServedMax(),
+          16, plan.pool(), plan.tp(), plan.kvCacheLen(), plan.throughputTps(), plan.offeredTps(), false, Map.of(), List.of(),
+          plan.features().withServed(128)), slo, 12, table);
+      assertThat(down).isNotEmpty();
+      assertThat(down.subList(0, down.size() - 1)).noneMatch(a -> a.verdict().met());
+      assertThat(down.getLast().verdict().met()).isTrue();
+      assertThat(down.getLast().servedPerGpu()).isEqualTo(optimum > 0 ? Math.min(128, optimum) : 16);
+    }
+    assertThat(searchedUp).isPositive();
   }
 
   @Test

@@ -108,6 +108,14 @@ final class BenchPlansCommand implements Callable<Integer> {
         + " some configuration does)%n", s.sloMetPct(), s.sloMetFeasiblePct(), s.feasible());
     out.printf(Locale.ROOT, "  optimal served adapters, SMAPE                           %.2f%%%n", s.servedSmapePct());
     out.printf(Locale.ROOT, "  plans with a feature outside the training range          %.1f%%%n", s.outOfRangePct());
+    PlanEvaluation.VerifiedSummary v = s.verified();
+    out.printf(Locale.ROOT, "after plan --verify (its twin runs and search, budget %d, looked up in the same tables):%n",
+        PlanEvaluation.SEARCH_BUDGET);
+    out.printf(Locale.ROOT, "  regret                                                   mean %.2f%%, p90 %.2f%%, within 3%%:"
+        + " %.1f%% of workloads%n", v.meanRegretPct(), v.p90RegretPct(), v.withinThreePct());
+    out.printf(Locale.ROOT, "  answers whose configuration meets the SLO                %.1f%% (%.1f%% where some configuration"
+        + " does)%n", v.sloMetPct(), v.sloMetFeasiblePct());
+    out.printf(Locale.ROOT, "  twin runs per plan                                       %.1f%n", v.meanRuns());
     if (casesOut != null) {
       out.println("wrote " + casesOut);
     }
@@ -120,12 +128,15 @@ final class BenchPlansCommand implements Callable<Integer> {
       Files.createDirectories(parent);
     }
     StringBuilder b = new StringBuilder("index,rate1,rate2,rate3,rank1,rank2,rank3,prompt_mean,output_mean,cv,twin_served,"
-        + "twin_slots,twin_tps,plan_optimum,plan_served,plan_slots,plan_tps,plan_meets_slo,plan_out_of_range,regret_pct\n");
+        + "twin_slots,twin_tps,plan_optimum,plan_served,plan_slots,plan_tps,plan_meets_slo,plan_out_of_range,regret_pct,"
+        + "verified_served,verified_slots,verified_tps,verified_meets_slo,verified_regret_pct,verified_runs\n");
     for (PlanEvaluation.Case c : cases) {
-      b.append(String.format(Locale.ROOT, "%d,%s,%s,%s,%d,%d,%d,%.2f,%.2f,%.2f,%d,%d,%.2f,%d,%d,%d,%.2f,%b,%b,%.4f%n", c.index(),
-          c.rates()[0], c.rates()[1], c.rates()[2], c.ranks()[0], c.ranks()[1], c.ranks()[2], c.promptMean(),
+      PlanEvaluation.Verified v = c.verified();
+      b.append(String.format(Locale.ROOT, "%d,%s,%s,%s,%d,%d,%d,%.2f,%.2f,%.2f,%d,%d,%.2f,%d,%d,%d,%.2f,%b,%b,%.4f,%d,%d,%.2f,%b,%.4f,%d%n",
+          c.index(), c.rates()[0], c.rates()[1], c.rates()[2], c.ranks()[0], c.ranks()[1], c.ranks()[2], c.promptMean(),
           c.outputMean(), c.cv(), c.twinServed(), c.twinSlots(), c.twinThroughputTps(), c.planOptimum(), c.planServed(),
-          c.planSlots(), c.planThroughputTps(), c.planMeetsSlo(), c.planOutOfRange(), c.regretPct()));
+          c.planSlots(), c.planThroughputTps(), c.planMeetsSlo(), c.planOutOfRange(), c.regretPct(), v.served(), v.slots(),
+          v.throughputTps(), v.meetsSlo(), v.regretPct(), v.runs()));
     }
     Files.writeString(file, b.toString());
   }

@@ -80,7 +80,8 @@ final class PlanCommand implements Callable<Integer> {
   List<String> slo = new ArrayList<>();
 
   @Option(names = "--search-budget", paramLabel = "N", defaultValue = "12",
-      description = "Twin runs of the search around a plan --verify does not confirm (default ${DEFAULT-VALUE}).")
+      description = "Twin runs of the search around a plan --verify does not confirm, or for more adapters per GPU"
+          + " after one it confirms (default ${DEFAULT-VALUE}; 0: no search).")
   int searchBudget;
 
   @Option(names = "--json", description = "Print JSON.")
@@ -142,15 +143,27 @@ final class PlanCommand implements Callable<Integer> {
     }
     Planner.Verification v = null;
     List<Planner.Alternative> search = List.of();
+    List<Planner.Alternative> searchUp = List.of();
     if (verify) {
       Profiles profiles = WhatIfCommand.profiles(profilesDir);
       v = planner.verify(plan, req, profiles, base, effective);
-      if (!v.confirmed() && searchBudget > 0) {
+      // a plan the twin's run misses is corrected downwards; one it meets (its throughput predicted well or
+      // not) stands, and the search looks for more adapters per GPU
+      if (!v.verdict().met() && searchBudget > 0) {
         search = planner.search(plan, req, profiles, base, effective, searchBudget);
+        Planner.Alternative fixed = Planner.best(search);
+        if (fixed != null && fixed.servedPerGpu() == plan.servedPerGpu() && search.size() < searchBudget) {
+          // more slots were all the plan lacked: its count stands, and more adapters per GPU may too
+          searchUp = planner.searchUp(Planner.withConfiguration(plan, fixed), req, profiles, base, effective,
+              searchBudget - search.size());
+        }
+      } else if (v.verdict().met() && searchBudget > 0) {
+        searchUp = planner.searchUp(plan, req, profiles, base, effective, searchBudget);
       }
     }
     Planner.Alternative corrected = search.isEmpty() || !search.getLast().verdict().met() || !search.getLast().simulated().fits()
         ? null : search.getLast();
+    Planner.Alternative improved = Planner.best(searchUp);
     if (json) {
       Map<String, Object> doc = new LinkedHashMap<>();
       doc.put("workload", name);
@@ -165,10 +178,12 @@ final class PlanCommand implements Callable<Integer> {
         doc.put("confirmed", v.confirmed());
         doc.put("search", search);
         doc.put("corrected", corrected);
+        doc.put("search_up", searchUp);
+        doc.put("improved", improved);
       }
       out.println(Json.write(doc));
     } else {
-      out.print(render(name, model, req, plan, notes, v, search, corrected));
+      out.print(render(name, model, req, plan, notes, v, search, corrected, searchUp, improved));
     }
     return strict && v != null && !v.confirmed() ? 3 : 0;
   }
@@ -215,7 +230,8 @@ final class PlanCommand implements Callable<Integer> {
   }
 
   static String render(String name, PlacementModel model, Planner.Request r, Planner.Plan p, List<String> notes,
-      Planner.Verification v, List<Planner.Alternative> search, Planner.Alternative corrected) {
+      Planner.Verification v, List<Planner.Alternative> search, Planner.Alternative corrected,
+      List<Planner.Alternative> searchUp, Planner.Alternative improved) {
     StringBuilder b = new StringBuilder();
     b.append(f("plan for %s: %d adapters, per-adapter rates %s / %s / %s req/s (tiers), ranks %s, prompt %.1f / output"
         + " %.1f tokens, arrival CV %.2f%n", name, r.adapters(), g(r.rates()[0]), g(r.rates()[1]), g(r.rates()[2]),
@@ -275,23 +291,24 @@ final class PlanCommand implements Callable<Integer> {
         b.append(f("%n!!! NOT CONFIRMED: %s%n", String.join("; ", why)));
         if (!search.isEmpty()) {
           b.append(f("%ntwin search around the plan (%d run%s):%n", search.size(), search.size() == 1 ? "" : "s"));
-          b.append(f("  %8s %6s %14s %12s %12s  %s%n", "adapters", "slots", "tokens/s", "TTFT p90 ms", "ITL p99 ms", "SLO"));
-          for (Planner.Alternative a : search) {
-            SweepRow x = a.simulated();
-            b.append(x.fits() ? f("  %8d %6d %,14.0f %,12.1f %,12.1f  %s%n", a.servedPerGpu(), a.maxAdapters(),
-                x.throughputTps(), x.ttftP90Ms(), x.itlP99Ms(), a.verdict().brief())
-                : f("  %8d %6d  does not fit: %s%n", a.servedPerGpu(), a.maxAdapters(), x.note()));
-          }
+          alternatives(b, search);
         }
         if (corrected != null) {
-          b.append(f("%ncorrected configuration: %d adapters per GPU (%d replica%s for %d), max_adapters %d, tp %d, %s,"
-              + " pool %s: %,.0f tokens/s in the twin, meets the SLO%n", corrected.servedPerGpu(), (p.adapters()
-              + corrected.servedPerGpu() - 1) / corrected.servedPerGpu(), (p.adapters() + corrected.servedPerGpu() - 1)
-              / corrected.servedPerGpu() == 1 ? "" : "s", p.adapters(), corrected.maxAdapters(), p.tp(),
-              p.kvCacheLen() == 0 ? "KV from memory" : "kv_cache_len " + p.kvCacheLen(), p.pool(),
-              corrected.simulated().throughputTps()));
+          b.append(f("%ncorrected configuration: %s, meets the SLO%n", configuration(p, corrected)));
         } else if (!search.isEmpty()) {
           b.append(f("%nno configuration of the search meets the SLO within its budget (--search-budget)%n"));
+        }
+      }
+      if (!searchUp.isEmpty()) {
+        b.append(f("%ntwin search for more adapters per GPU (%d run%s):%n", searchUp.size(), searchUp.size() == 1 ? "" : "s"));
+        alternatives(b, searchUp);
+        if (improved != null) {
+          b.append(f("%nbetter configuration: %s, meets the SLO with %d more adapter%s per GPU than the plan%n",
+              configuration(p, improved), improved.servedPerGpu() - p.servedPerGpu(),
+              improved.servedPerGpu() - p.servedPerGpu() == 1 ? "" : "s"));
+        } else {
+          b.append(f("%nno configuration with more adapters per GPU meets the SLO in the search: the plan's count is the"
+              + " most the twin confirms%n"));
         }
       }
     }
@@ -304,5 +321,22 @@ final class PlanCommand implements Callable<Integer> {
 
   private static String f(String fmt, Object... args) {
     return String.format(Locale.ROOT, fmt, args);
+  }
+
+  private static void alternatives(StringBuilder b, List<Planner.Alternative> tried) {
+    b.append(f("  %8s %6s %14s %12s %12s  %s%n", "adapters", "slots", "tokens/s", "TTFT p90 ms", "ITL p99 ms", "SLO"));
+    for (Planner.Alternative a : tried) {
+      SweepRow x = a.simulated();
+      b.append(x.fits() ? f("  %8d %6d %,14.0f %,12.1f %,12.1f  %s%n", a.servedPerGpu(), a.maxAdapters(),
+          x.throughputTps(), x.ttftP90Ms(), x.itlP99Ms(), a.verdict().brief())
+          : f("  %8d %6d  does not fit: %s%n", a.servedPerGpu(), a.maxAdapters(), x.note()));
+    }
+  }
+
+  private static String configuration(Planner.Plan p, Planner.Alternative a) {
+    int replicas = (p.adapters() + a.servedPerGpu() - 1) / a.servedPerGpu();
+    return f("%d adapters per GPU (%d replica%s for %d), max_adapters %d, tp %d, %s, pool %s: %,.0f tokens/s in the twin",
+        a.servedPerGpu(), replicas, replicas == 1 ? "" : "s", p.adapters(), a.maxAdapters(), p.tp(),
+        p.kvCacheLen() == 0 ? "KV from memory" : "kv_cache_len " + p.kvCacheLen(), p.pool(), a.simulated().throughputTps());
   }
 }

@@ -125,8 +125,8 @@ final class WhatIfCommand implements Callable<Integer> {
   @Option(names = "--slo", paramLabel = "KEY=VALUE[,KEY=VALUE...]",
       description = "Override SLO bounds (repeatable): ttft_p90_ms, ttft_p99_ms, itl_p99_ms, max_timed_out_fraction,"
           + " min_served_share, no_starvation; 'off' turns a bound off. They override the deployment's and the"
-          + " workload's slo blocks, which override the defaults (TTFT p90 2 s, p99 5 s, ITL p99 200 ms, 1% 408s,"
-          + " 95% served, no starved request).")
+          + " workload's slo blocks, which override the defaults (TTFT p90 2 s, p99 5 s, ITL p99 200 ms, 1%% 408s,"
+          + " 95%% served, no starved request).")
   List<String> slo = new ArrayList<>();
 
   @Option(names = "--plot", paramLabel = "FILE.png",

@@ -76,6 +76,19 @@ class PlacementCommandsTest {
     assertThat(plan.exitCode()).as(plan.err()).isZero();
     assertThat(plan.out()).contains("served adapters per GPU").contains("why (the trees' paths)")
         .contains("verification: one replica of the plan in the twin");
+    // a plan the twin meets with fewer than all 48 adapters per GPU is followed by a search for more
+    java.util.regex.Matcher perGpu = java.util.regex.Pattern.compile("served adapters per GPU\\s+(\\d+)").matcher(plan.out());
+    assertThat(perGpu.find()).isTrue();
+    if (plan.out().contains("SLO: meets") && Integer.parseInt(perGpu.group(1)) < 48) {
+      assertThat(plan.out()).contains("twin search for more adapters per GPU")
+          .containsAnyOf("better configuration:", "no configuration with more adapters per GPU meets the SLO");
+    }
+    Cli planJson = Cli.run("plan", "--workload", workload.toString(), "--model", dir.resolve("model").toString(),
+        "--verify", "--json");
+    assertThat(planJson.exitCode()).as(planJson.err()).isZero();
+    JsonNode pj = JSON.readTree(planJson.out());
+    assertThat(pj.has("search_up")).isTrue();
+    assertThat(pj.has("improved")).isTrue();
 
     // the same workload as a trace: the plan measures its features (rates, lengths, burstiness) itself
     Path trace = dir.resolve("w.csv");
