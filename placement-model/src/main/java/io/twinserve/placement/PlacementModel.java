@@ -50,10 +50,13 @@ public final class PlacementModel {
   private final Map<String, Target> targets;
   private final String source;
 
+  private final Map<CapacityKey, Integer> capacities;
+
   private PlacementModel(Meta meta, Map<String, Target> targets, String source) {
     this.meta = meta;
     this.targets = targets;
     this.source = source;
+    this.capacities = capacities(meta.slotCapacity());
   }
 
   public Meta meta() {
@@ -90,6 +93,20 @@ public final class PlacementModel {
     return model + "|" + pool + "|" + tp + "|" + kvCacheLen + "|" + maxRank;
   }
 
+  /** The slot capacities of {@code model.json}, keyed without building a string per lookup (the planner's hot path). */
+  private record CapacityKey(String model, String pool, int tp, int kvCacheLen, int maxRank) {}
+
+  private static Map<CapacityKey, Integer> capacities(Map<String, Integer> slotCapacity) {
+    Map<CapacityKey, Integer> m = new HashMap<>();
+    if (slotCapacity != null) {
+      slotCapacity.forEach((k, v) -> {
+        String[] p = k.split("\\|");
+        m.put(new CapacityKey(p[0], p[1], Integer.parseInt(p[2]), Integer.parseInt(p[3]), Integer.parseInt(p[4])), v);
+      });
+    }
+    return Map.copyOf(m);
+  }
+
   /**
    * The most slots a configuration of these settings started with in training (larger ones did not fit
    * in memory, or were not swept); {@link Integer#MAX_VALUE} when the model does not know.
@@ -99,7 +116,7 @@ public final class PlacementModel {
       return Integer.MAX_VALUE;
     }
     int maxRank = Math.max(w.ranks()[0], Math.max(w.ranks()[1], w.ranks()[2]));
-    Integer c = meta.slotCapacity().get(capacityKey(w.model(), w.pool(), w.tp(), w.kvCacheLen(), maxRank));
+    Integer c = capacities.get(new CapacityKey(w.model(), w.pool(), w.tp(), w.kvCacheLen(), maxRank));
     return c == null ? Integer.MAX_VALUE : c;
   }
 

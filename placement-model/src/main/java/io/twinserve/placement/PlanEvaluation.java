@@ -56,6 +56,37 @@ public final class PlanEvaluation {
    */
   public record Verified(int served, int slots, double throughputTps, boolean meetsSlo, double regretPct, int runs) {}
 
+  /** One case as a CSV row ({@link #writeCases}). */
+  @com.fasterxml.jackson.annotation.JsonPropertyOrder({"index", "rate1", "rate2", "rate3", "rank1", "rank2", "rank3",
+      "prompt_mean", "output_mean", "cv", "twin_served", "twin_slots", "twin_tps", "plan_optimum", "plan_served",
+      "plan_slots", "plan_tps", "plan_meets_slo", "plan_out_of_range", "regret_pct", "verified_served", "verified_slots",
+      "verified_tps", "verified_meets_slo", "verified_regret_pct", "verified_runs"})
+  record CaseRow(int index, double rate1, double rate2, double rate3, int rank1, int rank2, int rank3, double promptMean,
+      double outputMean, double cv, int twinServed, int twinSlots, double twinTps, int planOptimum, int planServed,
+      int planSlots, double planTps, boolean planMeetsSlo, boolean planOutOfRange, double regretPct, int verifiedServed,
+      int verifiedSlots, double verifiedTps, boolean verifiedMeetsSlo, double verifiedRegretPct, int verifiedRuns) {
+
+    static CaseRow of(Case c) {
+      Verified v = c.verified();
+      return new CaseRow(c.index(), c.rates()[0], c.rates()[1], c.rates()[2], c.ranks()[0], c.ranks()[1], c.ranks()[2],
+          c.promptMean(), c.outputMean(), c.cv(), c.twinServed(), c.twinSlots(), c.twinThroughputTps(), c.planOptimum(),
+          c.planServed(), c.planSlots(), c.planThroughputTps(), c.planMeetsSlo(), c.planOutOfRange(), c.regretPct(),
+          v.served(), v.slots(), v.throughputTps(), v.meetsSlo(), v.regretPct(), v.runs());
+    }
+  }
+
+  /** Writes every case, one CSV row each (the workload, the twin's best, the plan, plan --verify's answer). */
+  public static void writeCases(List<Case> cases, Path file) throws java.io.IOException {
+    Path parent = file.toAbsolutePath().getParent();
+    if (parent != null) {
+      java.nio.file.Files.createDirectories(parent);
+    }
+    try (java.io.Writer w = java.nio.file.Files.newBufferedWriter(file)) {
+      Dataset.CSV.writer(Dataset.CSV.schemaFor(CaseRow.class).withHeader()).writeValues(w)
+          .writeAll(cases.stream().map(CaseRow::of).toList()).close();
+    }
+  }
+
   /** Twin runs of a verification's search, as {@code plan --verify}'s default. */
   public static final int SEARCH_BUDGET = 12;
 

@@ -216,6 +216,12 @@ class TrainerTest {
     assertThat(wide).anySatisfy(f -> assertThat(f.burstiness().getFirst()).isGreaterThan(1.2));
     assertThat(wide).anySatisfy(f -> assertThat(((io.twinserve.traces.spec.DistributionSpec.LogNormal)
         f.lengths().getFirst().lengths().prompt()).mean()).isGreaterThan(500));
+    Path csv = dir.resolve("cases.csv");
+    PlanEvaluation.writeCases(cases, csv);
+    List<String> lines = Files.readAllLines(csv);
+    assertThat(lines).hasSize(4);
+    assertThat(lines.getFirst()).startsWith("index,rate1,rate2,rate3,rank1").endsWith("verified_regret_pct,verified_runs");
+    assertThat(lines.get(1)).startsWith("0," + cases.getFirst().rates()[0] + ",");
     PlanEvaluation.Summary s = PlanEvaluation.summarize(cases, 1.0);
     assertThat(s.cases()).isEqualTo(3);
     assertThat(s.runs()).isEqualTo(15);

@@ -6,7 +6,6 @@ import io.twinserve.placement.SweepSpec;
 import io.twinserve.placement.Sweeps;
 import io.twinserve.traces.spec.SloSpec;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -87,7 +86,7 @@ final class BenchPlansCommand implements Callable<Integer> {
     progress.done();
     PlanEvaluation.Summary s = PlanEvaluation.summarize(cases, (System.nanoTime() - t0) / 1e9);
     if (casesOut != null) {
-      writeCases(cases, casesOut);
+      PlanEvaluation.writeCases(cases, casesOut);
     }
     if (json) {
       Map<String, Object> doc = new LinkedHashMap<>();
@@ -120,24 +119,5 @@ final class BenchPlansCommand implements Callable<Integer> {
       out.println("wrote " + casesOut);
     }
     return 0;
-  }
-
-  private static void writeCases(List<PlanEvaluation.Case> cases, Path file) throws java.io.IOException {
-    Path parent = file.toAbsolutePath().getParent();
-    if (parent != null) {
-      Files.createDirectories(parent);
-    }
-    StringBuilder b = new StringBuilder("index,rate1,rate2,rate3,rank1,rank2,rank3,prompt_mean,output_mean,cv,twin_served,"
-        + "twin_slots,twin_tps,plan_optimum,plan_served,plan_slots,plan_tps,plan_meets_slo,plan_out_of_range,regret_pct,"
-        + "verified_served,verified_slots,verified_tps,verified_meets_slo,verified_regret_pct,verified_runs\n");
-    for (PlanEvaluation.Case c : cases) {
-      PlanEvaluation.Verified v = c.verified();
-      b.append(String.format(Locale.ROOT, "%d,%s,%s,%s,%d,%d,%d,%.2f,%.2f,%.2f,%d,%d,%.2f,%d,%d,%d,%.2f,%b,%b,%.4f,%d,%d,%.2f,%b,%.4f,%d%n",
-          c.index(), c.rates()[0], c.rates()[1], c.rates()[2], c.ranks()[0], c.ranks()[1], c.ranks()[2], c.promptMean(),
-          c.outputMean(), c.cv(), c.twinServed(), c.twinSlots(), c.twinThroughputTps(), c.planOptimum(), c.planServed(),
-          c.planSlots(), c.planThroughputTps(), c.planMeetsSlo(), c.planOutOfRange(), c.regretPct(), v.served(), v.slots(),
-          v.throughputTps(), v.meetsSlo(), v.regretPct(), v.runs()));
-    }
-    Files.writeString(file, b.toString());
   }
 }

@@ -303,9 +303,13 @@ final class PlanCommand implements Callable<Integer> {
         b.append(f("%ntwin search for more adapters per GPU (%d run%s):%n", searchUp.size(), searchUp.size() == 1 ? "" : "s"));
         alternatives(b, searchUp);
         if (improved != null) {
-          b.append(f("%nbetter configuration: %s, meets the SLO with %d more adapter%s per GPU than the plan%n",
+          int replicas = (p.adapters() + improved.servedPerGpu() - 1) / improved.servedPerGpu();
+          b.append(f("%nbetter configuration: %s, meets the SLO with %d more adapter%s per GPU than the plan%s%n",
               configuration(p, improved), improved.servedPerGpu() - p.servedPerGpu(),
-              improved.servedPerGpu() - p.servedPerGpu() == 1 ? "" : "s"));
+              improved.servedPerGpu() - p.servedPerGpu() == 1 ? "" : "s", replicas < p.replicas()
+                  ? f(" and %d fewer replica%s", p.replicas() - replicas, p.replicas() - replicas == 1 ? "" : "s")
+                  : f(" (the same %d replica%s for %d adapters: headroom per GPU, not fewer GPUs)", replicas,
+                      replicas == 1 ? "" : "s", p.adapters())));
         } else {
           b.append(f("%nno configuration with more adapters per GPU meets the SLO in the search: the plan's count is the"
               + " most the twin confirms%n"));
