@@ -28,6 +28,7 @@ public final class PlanEvaluation {
   private final SweepSpec training;
   private final Profiles profiles;
   private final SloSpec slo;
+  private final Planner planner;
 
   /**
    * @param training the spec the model was trained on (its grids, calibrations, pools and replica)
@@ -38,6 +39,7 @@ public final class PlanEvaluation {
     this.training = training;
     this.profiles = profiles;
     this.slo = slo;
+    this.planner = new Planner(model);
   }
 
   /** One held-out workload family, the twin's best and the plan. */
@@ -202,7 +204,7 @@ public final class PlanEvaluation {
     if (tables == null) {
       return sweep.run(sweep.scenarios(null), threads, n -> {});
     }
-    Path file = tables.resolve(family.name() + "-" + sha256(family.toString()).substring(0, 16) + ".csv");
+    Path file = tables.resolve(family.name() + "-" + Sweeps.sha256(family.toString()).substring(0, 16) + ".csv");
     try {
       if (java.nio.file.Files.isRegularFile(file)) {
         try (com.fasterxml.jackson.databind.MappingIterator<SweepRow> it =
@@ -220,15 +222,6 @@ public final class PlanEvaluation {
       return rows;
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(file + ": " + e.getMessage(), e);
-    }
-  }
-
-  private static String sha256(String text) {
-    try {
-      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-          .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
     }
   }
 
@@ -253,7 +246,7 @@ public final class PlanEvaluation {
     Planner.Request req = new Planner.Request(family.models().getFirst().model(), family.served().getLast(), rates,
         ranks, means[0], means[1], family.burstiness().getFirst(), null, Labels.Objective.COST,
         family.lengths().getFirst().lengths());
-    Planner.Plan plan = new Planner(model).plan(req);
+    Planner.Plan plan = planner.plan(req);
     SweepRow planned = null;
     for (SweepRow r : rows) {
       if (r.served() == plan.servedPerGpu() && r.slots() == plan.maxAdapters()) {
@@ -276,20 +269,19 @@ public final class PlanEvaluation {
     for (SweepRow r : rows) {
       byConfig.put((long) r.served() << 32 | r.slots(), r);
     }
-    Planner.Runner table = (n, slots) -> byConfig.get((long) n << 32 | slots);
-    Planner planner = new Planner(model);
+    PlanSearch.Runner table = (n, slots) -> byConfig.get((long) n << 32 | slots);
     SweepRow answer = planned;
     int runs = 1;
     // as plan --verify: a plan whose run misses the SLO is corrected downwards, one that meets it searched upwards
     boolean meets0 = planned != null && planned.fits() && planned.meets(slo);
-    List<Planner.Alternative> search = new ArrayList<>(meets0 ? planner.searchUp(plan, slo, SEARCH_BUDGET, table)
-        : planner.search(plan, slo, SEARCH_BUDGET, table));
-    Planner.Alternative fixed = meets0 ? null : Planner.best(search);
+    List<PlanSearch.Alternative> search = new ArrayList<>(meets0 ? planner.searches().up(plan, slo, SEARCH_BUDGET, table)
+        : planner.searches().down(plan, slo, SEARCH_BUDGET, table));
+    PlanSearch.Alternative fixed = meets0 ? null : PlanSearch.best(search);
     if (fixed != null && fixed.servedPerGpu() == plan.servedPerGpu() && search.size() < SEARCH_BUDGET) {
-      search.addAll(planner.searchUp(Planner.withConfiguration(plan, fixed), slo, SEARCH_BUDGET - search.size(), table));
+      search.addAll(planner.searches().up(PlanSearch.withConfiguration(plan, fixed), slo, SEARCH_BUDGET - search.size(), table));
     }
     runs += search.size();
-    Planner.Alternative better = Planner.best(search);
+    PlanSearch.Alternative better = PlanSearch.best(search);
     if (better != null) {
       answer = better.simulated();
     }

@@ -193,7 +193,7 @@ public final class Planner {
     return snapped;
   }
 
-  private int slots(WorkloadFeatures w, Map<String, List<String>> rules) {
+  int slots(WorkloadFeatures w, Map<String, List<String>> rules) {
     PlacementModel.Target t = model.target("slots", w.model());
     double[] v = model.vector(t, w);
     double raw = t.tree().predict(v);
@@ -349,152 +349,29 @@ public final class Planner {
         tolerated);
   }
 
-  /** One configuration the twin tried around a plan that its verification did not confirm. */
-  public record Alternative(int servedPerGpu, int maxAdapters, SweepRow simulated, SloVerdict verdict) {}
-
   /**
-   * A small twin search around a plan: the slot counts of the grid from the plan's up to its served count,
-   * then fewer served adapters per GPU (the grid's counts below the plan's), each with the slot counts up to
-   * it; the first configuration that meets {@code slo} ends the search (most adapters per GPU first, then
-   * the fewest slots). Every configuration tried is returned, in order; at most {@code budget} runs.
+   * The twin search downwards around a plan whose run misses {@code slo} ({@link PlanSearch#down}), each
+   * configuration run through the twin as {@link #verify} runs the plan.
    */
-  public List<Alternative> search(Plan plan, Request r, Profiles profiles, Path baseDir, SloSpec slo, int budget) {
-    return search(plan, slo, budget, twinRunner(plan, r, profiles, baseDir, slo));
+  public List<PlanSearch.Alternative> search(Plan plan, Request r, Profiles profiles, Path baseDir, SloSpec slo,
+      int budget) {
+    return searches().down(plan, slo, budget, twinRunner(plan, r, profiles, baseDir, slo));
   }
 
-  /**
-   * Runs one configuration of a plan (its adapters per GPU and slots, the plan's other settings) and
-   * returns the row: the twin for {@code plan --verify}, a table of runs for {@link PlanEvaluation} (null
-   * for a configuration the table does not hold: the search passes over it).
-   */
-  public interface Runner {
-    SweepRow run(int servedPerGpu, int maxAdapters);
+  /** The twin search for more adapters per GPU after a plan whose run meets {@code slo} ({@link PlanSearch#up}). */
+  public List<PlanSearch.Alternative> searchUp(Plan plan, Request r, Profiles profiles, Path baseDir, SloSpec slo,
+      int budget) {
+    return searches().up(plan, slo, budget, twinRunner(plan, r, profiles, baseDir, slo));
   }
 
-  private Runner twinRunner(Plan plan, Request r, Profiles profiles, Path baseDir, SloSpec slo) {
+  /** The searches around this planner's plans, over any {@link PlanSearch.Runner}. */
+  public PlanSearch searches() {
+    return new PlanSearch(model, this);
+  }
+
+  private PlanSearch.Runner twinRunner(Plan plan, Request r, Profiles profiles, Path baseDir, SloSpec slo) {
     return (n, slots) -> verify(new Plan(plan.model(), plan.adapters(), n, (plan.adapters() + n - 1) / n,
         plan.predictedServedMax(), slots, plan.pool(), plan.tp(), plan.kvCacheLen(), plan.throughputTps(),
         plan.offeredTps(), false, Map.of(), List.of(), plan.features()), r, profiles, baseDir, slo).simulated();
-  }
-
-  /**
-   * The twin search of {@link #search(Plan, Request, Profiles, Path, SloSpec, int)} with {@code run} for
-   * the twin.
-   */
-  public List<Alternative> search(Plan plan, SloSpec slo, int budget, Runner run) {
-    double[] servedGrid = model.target("served", plan.model()).meta().snap();
-    double[] slotGrid = model.target("slots", plan.model()).meta().snap();
-    List<Integer> servedCounts = new ArrayList<>();
-    servedCounts.add(plan.servedPerGpu());
-    for (int i = servedGrid.length - 1; i >= 0; i--) {
-      if (servedGrid[i] > 0 && servedGrid[i] < plan.servedPerGpu()) {
-        servedCounts.add((int) servedGrid[i]);
-      }
-    }
-    List<Alternative> out = new ArrayList<>();
-    for (int n : servedCounts) {
-      List<Integer> slotCounts = new ArrayList<>();
-      for (double g : slotGrid) {
-        if (g <= n && (n != plan.servedPerGpu() || g > plan.maxAdapters())) {
-          slotCounts.add((int) g);
-        }
-      }
-      if (!slotCounts.contains(n) && (n != plan.servedPerGpu() || n > plan.maxAdapters())) {
-        slotCounts.add(n);
-      }
-      for (int slots : slotCounts) {
-        if (out.size() >= budget) {
-          return out;
-        }
-        SweepRow row = run.run(n, slots);
-        if (row == null) {
-          continue;
-        }
-        SloVerdict v = row.verdict(slo);
-        out.add(new Alternative(n, slots, row, v));
-        if (row.fits() && v.met()) {
-          return out;
-        }
-      }
-    }
-    return out;
-  }
-
-  /**
-   * After a plan whose twin run meets the SLO, a twin search for more adapters per GPU: each larger served
-   * count of the grid (up to the workload's adapters, at most {@code budget} runs), from the slots tree's
-   * count there (rounded up) through the grid's larger slot counts that fit, then its smaller ones, the
-   * first that meets {@code slo} moving the search to the next count; it ends at a count where none meets.
-   * Every configuration tried is returned, in order; the last that meets is the better configuration (none:
-   * the plan was the most).
-   */
-  public List<Alternative> searchUp(Plan plan, Request r, Profiles profiles, Path baseDir, SloSpec slo, int budget) {
-    return searchUp(plan, slo, budget, twinRunner(plan, r, profiles, baseDir, slo));
-  }
-
-  /** {@link #searchUp(Plan, Request, Profiles, Path, SloSpec, int)} with {@code run} for the twin. */
-  public List<Alternative> searchUp(Plan plan, SloSpec slo, int budget, Runner run) {
-    double[] servedGrid = model.target("served", plan.model()).meta().snap();
-    double[] slotGrid = model.target("slots", plan.model()).meta().snap();
-    List<Alternative> out = new ArrayList<>();
-    for (double g : servedGrid) {
-      int n = (int) g;
-      if (n <= plan.servedPerGpu() || n > plan.adapters()) {
-        continue;
-      }
-      WorkloadFeatures at = plan.features().withServed(n);
-      int from = slots(at, null);
-      int capacity = model.slotCapacity(at);
-      List<Integer> tries = new ArrayList<>();
-      for (double s : slotGrid) {
-        if (s >= from && s <= n && s <= capacity) {
-          tries.add((int) s);
-        }
-      }
-      for (int i = slotGrid.length - 1; i >= 0; i--) {
-        if (slotGrid[i] < from && slotGrid[i] <= capacity) {
-          tries.add((int) slotGrid[i]);
-        }
-      }
-      boolean met = false;
-      for (int slots : tries) {
-        if (out.size() >= budget) {
-          return out;
-        }
-        SweepRow row = run.run(n, slots);
-        if (row == null) {
-          continue;
-        }
-        SloVerdict v = row.verdict(slo);
-        out.add(new Alternative(n, slots, row, v));
-        if (row.fits() && v.met()) {
-          met = true;
-          break;
-        }
-      }
-      if (!met) {
-        return out;
-      }
-    }
-    return out;
-  }
-
-  /** The plan with a searched configuration's adapters per GPU and slots (and the replicas that follow). */
-  public static Plan withConfiguration(Plan plan, Alternative a) {
-    return new Plan(plan.model(), plan.adapters(), a.servedPerGpu(), (plan.adapters() + a.servedPerGpu() - 1)
-        / a.servedPerGpu(), plan.predictedServedMax(), a.maxAdapters(), plan.pool(), plan.tp(), plan.kvCacheLen(),
-        plan.throughputTps(), plan.offeredTps(), plan.predictedMeetsSlo(), plan.rules(), plan.warnings(),
-        plan.features().withServed(a.servedPerGpu()).withSlots(a.maxAdapters()));
-  }
-
-  /** The last configuration of a search that meets the SLO (the search's answer), or null. */
-  public static Alternative best(List<Alternative> search) {
-    for (int i = search.size() - 1; i >= 0; i--) {
-      Alternative a = search.get(i);
-      if (a.simulated().fits() && a.verdict().met()) {
-        return a;
-      }
-    }
-    return null;
   }
 }

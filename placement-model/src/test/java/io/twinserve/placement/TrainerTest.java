@@ -239,7 +239,7 @@ class TrainerTest {
     int searchedUp = 0;
     for (List<SweepRow> family : families.values()) {
       SweepRow first = family.getFirst();
-      Planner.Runner table = (n, slots) -> family.stream().filter(r -> r.served() == n && r.slots() == slots).findFirst()
+      PlanSearch.Runner table = (n, slots) -> family.stream().filter(r -> r.served() == n && r.slots() == slots).findFirst()
           .orElse(null);
       Planner.Plan plan = planner.plan(new Planner.Request("llama-3.1-8b", 128, new double[] {first.rate1(), first.rate2(),
           first.rate3()}, new int[] {first.rank1(), first.rank2(), first.rank3()}, MEANS[0], MEANS[1], 1.0, null,
@@ -250,12 +250,12 @@ class TrainerTest {
       if (!meets16) {
         continue;
       }
-      List<Planner.Alternative> up = planner.searchUp(at16, slo, 12, table);
+      List<PlanSearch.Alternative> up = planner.searches().up(at16, slo, 12, table);
       searchedUp++;
       // counts above the plan's, in order; each count's last try is its first that meets, except at the end
       int previous = 16;
       for (int i = 0; i < up.size(); i++) {
-        Planner.Alternative a = up.get(i);
+        PlanSearch.Alternative a = up.get(i);
         assertThat(a.servedPerGpu()).isGreaterThan(16).isGreaterThanOrEqualTo(previous).isLessThanOrEqualTo(128);
         boolean lastOfCount = i == up.size() - 1 || up.get(i + 1).servedPerGpu() != a.servedPerGpu();
         if (!lastOfCount || i == up.size() - 1) {
@@ -264,7 +264,7 @@ class TrainerTest {
         assertThat(a.verdict().met()).as("a count the search moved on from was met").isTrue();
         previous = a.servedPerGpu();
       }
-      Planner.Alternative best = Planner.best(up);
+      PlanSearch.Alternative best = PlanSearch.best(up);
       // the search stops at the first count with no configuration that meets: the best is the twin's optimum
       // when the slots tree's count or a larger one meets wherever some slot count does
       int optimum = Labels.served(family, slo).getFirst().optimum();
@@ -275,7 +275,7 @@ class TrainerTest {
         assertThat(up).noneMatch(a -> a.verdict().met());
       }
       // and down from a plan that misses: the first configuration that meets, at the plan's count or below
-      List<Planner.Alternative> down = planner.search(new Planner.Plan(plan.model(), 128, 128, 1, plan.predictedServedMax(),
+      List<PlanSearch.Alternative> down = planner.searches().down(new Planner.Plan(plan.model(), 128, 128, 1, plan.predictedServedMax(),
           16, plan.pool(), plan.tp(), plan.kvCacheLen(), plan.throughputTps(), plan.offeredTps(), false, Map.of(), List.of(),
           plan.features().withServed(128)), slo, 12, table);
       assertThat(down).isNotEmpty();

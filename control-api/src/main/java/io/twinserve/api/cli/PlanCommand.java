@@ -2,6 +2,7 @@ package io.twinserve.api.cli;
 
 import io.twinserve.placement.Labels;
 import io.twinserve.placement.PlacementModel;
+import io.twinserve.placement.PlanSearch;
 import io.twinserve.placement.Planner;
 import io.twinserve.placement.SweepRow;
 import io.twinserve.placement.WorkloadRequests;
@@ -142,8 +143,8 @@ final class PlanCommand implements Callable<Integer> {
           + ": the trees' answer is for the former" + (verify ? ", the verification for the latter" : " (add --verify)"));
     }
     Planner.Verification v = null;
-    List<Planner.Alternative> search = List.of();
-    List<Planner.Alternative> searchUp = List.of();
+    List<PlanSearch.Alternative> search = List.of();
+    List<PlanSearch.Alternative> searchUp = List.of();
     if (verify) {
       Profiles profiles = WhatIfCommand.profiles(profilesDir);
       v = planner.verify(plan, req, profiles, base, effective);
@@ -151,19 +152,19 @@ final class PlanCommand implements Callable<Integer> {
       // not) stands, and the search looks for more adapters per GPU
       if (!v.verdict().met() && searchBudget > 0) {
         search = planner.search(plan, req, profiles, base, effective, searchBudget);
-        Planner.Alternative fixed = Planner.best(search);
+        PlanSearch.Alternative fixed = PlanSearch.best(search);
         if (fixed != null && fixed.servedPerGpu() == plan.servedPerGpu() && search.size() < searchBudget) {
           // more slots were all the plan lacked: its count stands, and more adapters per GPU may too
-          searchUp = planner.searchUp(Planner.withConfiguration(plan, fixed), req, profiles, base, effective,
+          searchUp = planner.searchUp(PlanSearch.withConfiguration(plan, fixed), req, profiles, base, effective,
               searchBudget - search.size());
         }
       } else if (v.verdict().met() && searchBudget > 0) {
         searchUp = planner.searchUp(plan, req, profiles, base, effective, searchBudget);
       }
     }
-    Planner.Alternative corrected = search.isEmpty() || !search.getLast().verdict().met() || !search.getLast().simulated().fits()
+    PlanSearch.Alternative corrected = search.isEmpty() || !search.getLast().verdict().met() || !search.getLast().simulated().fits()
         ? null : search.getLast();
-    Planner.Alternative improved = Planner.best(searchUp);
+    PlanSearch.Alternative improved = PlanSearch.best(searchUp);
     if (json) {
       Map<String, Object> doc = new LinkedHashMap<>();
       doc.put("workload", name);
@@ -230,8 +231,8 @@ final class PlanCommand implements Callable<Integer> {
   }
 
   static String render(String name, PlacementModel model, Planner.Request r, Planner.Plan p, List<String> notes,
-      Planner.Verification v, List<Planner.Alternative> search, Planner.Alternative corrected,
-      List<Planner.Alternative> searchUp, Planner.Alternative improved) {
+      Planner.Verification v, List<PlanSearch.Alternative> search, PlanSearch.Alternative corrected,
+      List<PlanSearch.Alternative> searchUp, PlanSearch.Alternative improved) {
     StringBuilder b = new StringBuilder();
     b.append(f("plan for %s: %d adapters, per-adapter rates %s / %s / %s req/s (tiers), ranks %s, prompt %.1f / output"
         + " %.1f tokens, arrival CV %.2f%n", name, r.adapters(), g(r.rates()[0]), g(r.rates()[1]), g(r.rates()[2]),
@@ -327,9 +328,9 @@ final class PlanCommand implements Callable<Integer> {
     return String.format(Locale.ROOT, fmt, args);
   }
 
-  private static void alternatives(StringBuilder b, List<Planner.Alternative> tried) {
+  private static void alternatives(StringBuilder b, List<PlanSearch.Alternative> tried) {
     b.append(f("  %8s %6s %14s %12s %12s  %s%n", "adapters", "slots", "tokens/s", "TTFT p90 ms", "ITL p99 ms", "SLO"));
-    for (Planner.Alternative a : tried) {
+    for (PlanSearch.Alternative a : tried) {
       SweepRow x = a.simulated();
       b.append(x.fits() ? f("  %8d %6d %,14.0f %,12.1f %,12.1f  %s%n", a.servedPerGpu(), a.maxAdapters(),
           x.throughputTps(), x.ttftP90Ms(), x.itlP99Ms(), a.verdict().brief())
@@ -337,7 +338,7 @@ final class PlanCommand implements Callable<Integer> {
     }
   }
 
-  private static String configuration(Planner.Plan p, Planner.Alternative a) {
+  private static String configuration(Planner.Plan p, PlanSearch.Alternative a) {
     int replicas = (p.adapters() + a.servedPerGpu() - 1) / a.servedPerGpu();
     return f("%d adapters per GPU (%d replica%s for %d), max_adapters %d, tp %d, %s, pool %s: %,.0f tokens/s in the twin",
         a.servedPerGpu(), replicas, replicas == 1 ? "" : "s", p.adapters(), a.maxAdapters(), p.tp(),
