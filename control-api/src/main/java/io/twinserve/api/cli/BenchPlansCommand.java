@@ -69,6 +69,10 @@ final class BenchPlansCommand implements Callable<Integer> {
     if (heldOut < 1) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--held-out must be >= 1, got " + heldOut);
     }
+    if (tables != null && java.nio.file.Files.exists(tables) && !java.nio.file.Files.isDirectory(tables)) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--tables " + tables
+          + ": is a file; give a folder (created when missing) to keep the held-out workloads' twin tables in");
+    }
     PlacementModel model = modelDir == null ? PlacementModel.builtIn() : PlacementModel.load(modelDir);
     Object yaml = model.meta().dataset().get("spec_yaml");
     if (yaml == null) {

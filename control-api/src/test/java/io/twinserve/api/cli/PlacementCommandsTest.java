@@ -128,6 +128,14 @@ class PlacementCommandsTest {
     assertThat(corrupt.err()).contains("served.tribuo").contains("not a readable Tribuo model");
   }
 
+  @Test
+  void benchPlansRefusesATablesPathThatIsAFile(@TempDir Path dir) throws Exception {
+    Path file = Files.writeString(dir.resolve("tables"), "");
+    Cli c = Cli.run("bench", "plans", "--held-out", "1", "--tables", file.toString());
+    assertThat(c.exitCode()).isNotZero();
+    assertThat(c.err()).contains("--tables " + file).contains("is a file; give a folder");
+  }
+
   /** A sweep that stopped its families after their first miss trains for its SLO or a stricter one, never a looser. */
   @Test
   void aSweepStoppedAtItsMissesRefusesALooserSlo(@TempDir Path dir) throws Exception {
