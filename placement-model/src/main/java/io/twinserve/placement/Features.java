@@ -32,7 +32,7 @@ public enum Features {
   /** Numeric feature names, in vector order (one-hot categoricals come after, by name). */
   public List<String> numericNames() {
     List<String> n = new ArrayList<>(List.of("rate_high", "rate_mid", "rate_low", "rate_mean", "rank_min", "rank_mean",
-        "rank_max", "prompt_mean", "output_mean", "cv", "adapter_tps"));
+        "rank_max", "prompt_mean", "output_mean", "cv", "adapter_tps", "tier_skew"));
     if (served) {
       n.addAll(List.of("served", "offered_rps", "offered_tps"));
     }
@@ -51,7 +51,7 @@ public enum Features {
     int[] r = w.ranks();
     double[] base = {w.rates()[0], w.rates()[1], w.rates()[2], mean, Math.min(r[0], Math.min(r[1], r[2])),
         (r[0] + r[1] + r[2]) / 3.0, Math.max(r[0], Math.max(r[1], r[2])), w.promptMean(), w.outputMean(), w.cv(),
-        mean * (w.promptMean() + w.outputMean())};
+        mean * (w.promptMean() + w.outputMean()), w.skew()};
     int size = base.length + (served ? 3 : 0) + (placement ? 2 : 0) + (config ? 2 : 0);
     double[] v = java.util.Arrays.copyOf(base, size);
     int k = base.length;
@@ -104,6 +104,7 @@ public enum Features {
       Map.entry("output_mean", "the mean output (tokens)"),
       Map.entry("cv", "the arrival burstiness (CV)"),
       Map.entry("adapter_tps", "the tokens/s one adapter offers"),
+      Map.entry("tier_skew", "the popularity skew within a tier (0 = even; its busiest tenth carries 0.1^(1-skew))"),
       Map.entry("served", "the adapters served"),
       Map.entry("offered_rps", "the offered load (req/s)"),
       Map.entry("offered_tps", "the offered load (tokens/s)"),

@@ -43,8 +43,14 @@ public final class PlacementModel {
       double[] snap) {}
 
   /** A target ready to predict. */
+  /**
+   * A loaded target.
+   *
+   * @param numericAt where each of {@link Features#numericNames()} sits in the tree's vector, -1 where the
+   *     model was trained without it (a model from before the feature existed reads the rest by name)
+   */
   public record Target(String name, Features features, CompiledTree tree, Map<String, Integer> index,
-      TargetMeta meta, TreeModel<?> tribuo) {}
+      TargetMeta meta, TreeModel<?> tribuo, int[] numericAt) {}
 
   private final Meta meta;
   private final Map<String, Target> targets;
@@ -262,7 +268,13 @@ public final class PlacementModel {
         }
       }
       CompiledTree compiled = CompiledTree.of(tree, index, tm.featureNames().toArray(String[]::new));
-      targets.put(e.getKey(), new Target(e.getKey(), Features.valueOf(tm.features()), compiled, index, tm, tree));
+      Features features = Features.valueOf(tm.features());
+      List<String> numeric = features.numericNames();
+      int[] numericAt = new int[numeric.size()];
+      for (int i = 0; i < numericAt.length; i++) {
+        numericAt[i] = index.getOrDefault(numeric.get(i), -1);
+      }
+      targets.put(e.getKey(), new Target(e.getKey(), features, compiled, index, tm, tree, numericAt));
     }
     for (String required : List.of("served", "slots", "throughput", "slo")) {
       boolean perModel = !meta.categories().getOrDefault("model", List.of()).isEmpty()
@@ -286,7 +298,14 @@ public final class PlacementModel {
 
   /** The vector a target's tree reads; an unknown category is an error naming the feature. */
   public double[] vector(Target t, WorkloadFeatures w) {
-    double[] v = java.util.Arrays.copyOf(t.features().numeric(w), t.meta().featureNames().size());
+    double[] numeric = t.features().numeric(w);
+    double[] v = new double[t.meta().featureNames().size()];
+    int[] at = t.numericAt();
+    for (int i = 0; i < at.length; i++) {
+      if (at[i] >= 0) {
+        v[at[i]] = numeric[i];
+      }
+    }
     for (String c : t.features().categorical(w)) {
       Integer i = t.index().get(c);
       if (i == null) {

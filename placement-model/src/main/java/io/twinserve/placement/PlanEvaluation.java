@@ -44,7 +44,7 @@ public final class PlanEvaluation {
 
   /** One held-out workload family, the twin's best and the plan. */
   public record Case(int index, double[] rates, int[] ranks, double promptMean, double outputMean, double cv,
-      int twinServed, int twinSlots, double twinThroughputTps, int planOptimum, int planServed, int planSlots,
+      double skew, int twinServed, int twinSlots, double twinThroughputTps, int planOptimum, int planServed, int planSlots,
       double planThroughputTps, boolean planMeetsSlo, boolean planOutOfRange, double regretPct, int runs,
       Verified verified) {}
 
@@ -60,18 +60,18 @@ public final class PlanEvaluation {
 
   /** One case as a CSV row ({@link #writeCases}). */
   @com.fasterxml.jackson.annotation.JsonPropertyOrder({"index", "rate1", "rate2", "rate3", "rank1", "rank2", "rank3",
-      "prompt_mean", "output_mean", "cv", "twin_served", "twin_slots", "twin_tps", "plan_optimum", "plan_served",
+      "prompt_mean", "output_mean", "cv", "tier_skew", "twin_served", "twin_slots", "twin_tps", "plan_optimum", "plan_served",
       "plan_slots", "plan_tps", "plan_meets_slo", "plan_out_of_range", "regret_pct", "verified_served", "verified_slots",
       "verified_tps", "verified_meets_slo", "verified_regret_pct", "verified_runs"})
   record CaseRow(int index, double rate1, double rate2, double rate3, int rank1, int rank2, int rank3, double promptMean,
-      double outputMean, double cv, int twinServed, int twinSlots, double twinTps, int planOptimum, int planServed,
+      double outputMean, double cv, double tierSkew, int twinServed, int twinSlots, double twinTps, int planOptimum, int planServed,
       int planSlots, double planTps, boolean planMeetsSlo, boolean planOutOfRange, double regretPct, int verifiedServed,
       int verifiedSlots, double verifiedTps, boolean verifiedMeetsSlo, double verifiedRegretPct, int verifiedRuns) {
 
     static CaseRow of(Case c) {
       Verified v = c.verified();
       return new CaseRow(c.index(), c.rates()[0], c.rates()[1], c.rates()[2], c.ranks()[0], c.ranks()[1], c.ranks()[2],
-          c.promptMean(), c.outputMean(), c.cv(), c.twinServed(), c.twinSlots(), c.twinThroughputTps(), c.planOptimum(),
+          c.promptMean(), c.outputMean(), c.cv(), c.skew(), c.twinServed(), c.twinSlots(), c.twinThroughputTps(), c.planOptimum(),
           c.planServed(), c.planSlots(), c.planThroughputTps(), c.planMeetsSlo(), c.planOutOfRange(), c.regretPct(),
           v.served(), v.slots(), v.throughputTps(), v.meetsSlo(), v.regretPct(), v.runs());
     }
@@ -120,6 +120,16 @@ public final class PlanEvaluation {
    * served and slot counts come from the training grid either way.
    */
   public List<SweepSpec> families(int count, long seed, SweepSpec wide) {
+    return families(count, seed, wide, null);
+  }
+
+  /**
+   * As {@link #families(int, long, SweepSpec)}, with each family's within-tier skew ({@link SweepSpec#tierSkew})
+   * drawn uniformly between 0 and {@code skewMax} (two decimals); null: the training grid's largest skew, so that
+   * a model trained with skewed families is judged on skews between them. With 0 (the default for a grid without
+   * skew) no skew is drawn and the families are those of earlier versions.
+   */
+  public List<SweepSpec> families(int count, long seed, SweepSpec wide, Double skewMax) {
     SweepSpec range = wide == null ? training : wide;
     double[] promptRange = {Double.MAX_VALUE, 0};
     double[] outputRange = {Double.MAX_VALUE, 0};
@@ -133,6 +143,10 @@ public final class PlanEvaluation {
       outputRange[1] = Math.max(outputRange[1], m[1]);
       maxPrompt = Math.max(maxPrompt, Math.min(shape.lengths().maxPrompt(), 1 << 20));
       maxTotal = Math.max(maxTotal, Math.min(shape.lengths().maxTotal(), 1 << 20));
+    }
+    double skewHi = skewMax != null ? skewMax : training.tierSkew().stream().mapToDouble(Double::doubleValue).max().orElse(0);
+    if (!(skewHi >= 0) || !(skewHi < 1)) {
+      throw new IllegalArgumentException("the held-out skew's upper bound must be in [0, 1), got " + skewHi);
     }
     double cvLo = range.burstiness().stream().mapToDouble(Double::doubleValue).min().orElse(1.0);
     double cvHi = range.burstiness().stream().mapToDouble(Double::doubleValue).max().orElse(1.0);
@@ -153,6 +167,9 @@ public final class PlanEvaluation {
         continue;
       }
       List<Integer> ranks = training.ranks().get(rng.nextInt(training.ranks().size()));
+      // within-tier popularity between even and the range's most skewed (drawn only when the range has skew,
+      // so that the families of a range without it stay those of earlier runs)
+      double skew = skewHi > 0 ? Math.round(skewHi * rng.nextDouble() * 100) / 100.0 : 0;
       double prompt;
       double output;
       double cv = 1.0;
@@ -173,7 +190,8 @@ public final class PlanEvaluation {
       out.add(new SweepSpec("held-out-" + i, null, seed + 1 + i, training.windowS(), List.of(training.models().getFirst()),
           List.of(training.pools().getFirst()), training.served(), training.slots(), List.of(r[2], r[1], r[0]), 3,
           List.of(ranks), List.of(training.tp().getFirst()), List.of(training.kvCacheLen().getFirst()),
-          List.of(new SweepSpec.LengthShape("held-out-" + i, lengths)), List.of(cv), training.replica(), null, true));
+          List.of(new SweepSpec.LengthShape("held-out-" + i, lengths)), List.of(cv), training.replica(), null, true,
+          null, null, null, List.of(skew)));
     }
     return out;
   }
@@ -206,7 +224,9 @@ public final class PlanEvaluation {
     }
     Path file = tables.resolve(family.name() + "-" + Sweeps.sha256(family.toString()).substring(0, 16) + ".csv");
     try {
-      if (java.nio.file.Files.isRegularFile(file)) {
+      // a table of another row layout (written before a column was added) is stale: simulated again
+      if (java.nio.file.Files.isRegularFile(file) && String.join(",", Dataset.SCHEMA.getColumnNames())
+          .equals(firstLine(file))) {
         try (com.fasterxml.jackson.databind.MappingIterator<SweepRow> it =
             Dataset.CSV.readerFor(SweepRow.class).with(Dataset.SCHEMA).readValues(file.toFile())) {
           return it.readAll();
@@ -243,9 +263,13 @@ public final class PlanEvaluation {
     Arrays.sort(rates);
     rates = new double[] {rates[2], rates[1], rates[0]};
     int[] ranks = family.ranks().getFirst().stream().mapToInt(Integer::intValue).toArray();
-    Planner.Request req = new Planner.Request(family.models().getFirst().model(), family.served().getLast(), rates,
-        ranks, means[0], means[1], family.burstiness().getFirst(), null, Labels.Objective.COST,
-        family.lengths().getFirst().lengths());
+    double skew = family.tierSkew().getFirst();
+    // a skewed family described as plan --workload describes a spec's per-adapter rates (its largest served count)
+    double[] d = skew == 0 ? new double[] {rates[0], rates[1], rates[2], 0}
+        : WorkloadRequests.describe(Scenario.adapterRates(family.served().getLast(), rates, skew));
+    Planner.Request req = new Planner.Request(family.models().getFirst().model(), family.served().getLast(),
+        new double[] {d[0], d[1], d[2]}, ranks, means[0], means[1], family.burstiness().getFirst(), null,
+        Labels.Objective.COST, family.lengths().getFirst().lengths(), d[3]);
     Planner.Plan plan = planner.plan(req);
     SweepRow planned = null;
     for (SweepRow r : rows) {
@@ -257,7 +281,7 @@ public final class PlanEvaluation {
     boolean meets = planned != null && planned.meets(slo);
     // no configuration of the grid meets the SLO: nothing to regret (the plan's own SLO check says it misses)
     double regret = twinTps <= 0 ? 0 : 100 * (twinTps - planTps) / twinTps;
-    return new Case(index, rates, ranks, means[0], means[1], family.burstiness().getFirst(), served, twinSlots,
+    return new Case(index, rates, ranks, means[0], means[1], family.burstiness().getFirst(), skew, served, twinSlots,
         Trainer.round(twinTps), plan.predictedServedMax(), plan.servedPerGpu(), plan.maxAdapters(), Trainer.round(planTps),
         meets, !model.outOfRange(plan.features()).isEmpty(), Trainer.round(regret), rows.size(),
         verified(plan, planned, rows, twinTps));
@@ -290,6 +314,12 @@ public final class PlanEvaluation {
     double regret = twinTps <= 0 ? 0 : 100 * (twinTps - tps) / twinTps;
     return new Verified(answer == null ? plan.servedPerGpu() : answer.served(), answer == null ? plan.maxAdapters()
         : answer.slots(), Trainer.round(tps), meets, Trainer.round(regret), runs);
+  }
+
+  private static String firstLine(Path file) throws java.io.IOException {
+    try (java.io.BufferedReader r = java.nio.file.Files.newBufferedReader(file)) {
+      return r.readLine();
+    }
   }
 
   private static double logUniform(SplittableRandom rng, double lo, double hi) {

@@ -38,9 +38,17 @@ public final class Planner {
    * @param ranks a rank triple (round-robin over the adapters)
    * @param pools pools the plan may use (null or empty: any the model knows)
    * @param lengths the request lengths (for {@link #verify}); may be null
+   * @param skew popularity within each tier ({@link SweepSpec#tierSkew}; 0: even)
    */
   public record Request(String model, int adapters, double[] rates, int[] ranks, double promptMean, double outputMean,
-      double cv, List<String> pools, Labels.Objective objective, LengthsSpec lengths) {}
+      double cv, List<String> pools, Labels.Objective objective, LengthsSpec lengths, double skew) {
+
+    /** A workload whose tiers spread their traffic evenly over their adapters. */
+    public Request(String model, int adapters, double[] rates, int[] ranks, double promptMean, double outputMean,
+        double cv, List<String> pools, Labels.Objective objective, LengthsSpec lengths) {
+      this(model, adapters, rates, ranks, promptMean, outputMean, cv, pools, objective, lengths, 0);
+    }
+  }
 
   /**
    * A recommendation.
@@ -86,7 +94,7 @@ public final class Planner {
     List<String> warnings = new ArrayList<>();
     Map<String, List<String>> rules = explain ? new LinkedHashMap<>() : null;
     WorkloadFeatures w = new WorkloadFeatures(r.model(), pools.getFirst(), Math.min(r.adapters(), (int) maxServed(r.model())),
-        r.rates(), r.ranks(), r.promptMean(), r.outputMean(), r.cv(), 0, defaultTp(), defaultKv());
+        r.rates(), r.ranks(), r.promptMean(), r.outputMean(), r.cv(), 0, defaultTp(), defaultKv(), r.skew());
     // placement first at the demand the replica would see, then the served count on that placement
     w = placement(w, pools, r.objective(), rules);
     int nStar = (int) served(w, rules);
@@ -336,10 +344,10 @@ public final class Planner {
     SweepSpec one = new SweepSpec("verify", null, trainingSpec.seed(), trainingSpec.windowS(), List.of(me), List.of(pe),
         List.of(plan.servedPerGpu()), List.of(plan.maxAdapters()), List.of(3.0, 2.0, 1.0), 3,
         List.of(WorkloadFeatures.rankList(r.ranks())), List.of(plan.tp()), List.of(plan.kvCacheLen()), List.of(shape),
-        List.of(r.cv()), trainingSpec.replica(), null, false);
+        List.of(r.cv()), trainingSpec.replica(), null, false, null, null, null, List.of(r.skew()));
     Sweep sweep = new Sweep(one, baseDir, profiles);
     Scenario s = new Scenario(0, 0, me, pe, shape, r.cv(), WorkloadFeatures.rankList(r.ranks()), r.rates(),
-        plan.servedPerGpu(), plan.maxAdapters(), plan.tp(), plan.kvCacheLen());
+        plan.servedPerGpu(), plan.maxAdapters(), plan.tp(), plan.kvCacheLen(), r.skew());
     SweepRow row = sweep.simulate(s);
     double err = row.throughputTps() == 0 ? Double.NaN
         : 100 * (plan.throughputTps() - row.throughputTps()) / row.throughputTps();

@@ -73,19 +73,22 @@ public final class Sweep {
         for (double cv : spec.burstiness()) {
           for (List<Integer> ranks : spec.ranks()) {
             for (double[] rates : triples) {
-              for (int served : spec.served()) {
-                for (SweepSpec.PoolEntry pool : spec.pools()) {
-                  for (int tp : spec.tp()) {
-                    for (int kv : spec.kvCacheLen()) {
-                      for (int slots : spec.slots()) {
-                        if (slots <= served) {
-                          out.add(new Scenario(index++, workload, model, pool, shape, cv, ranks, rates, served, slots, tp, kv));
+              for (double skew : spec.tierSkew()) {
+                for (int served : spec.served()) {
+                  for (SweepSpec.PoolEntry pool : spec.pools()) {
+                    for (int tp : spec.tp()) {
+                      for (int kv : spec.kvCacheLen()) {
+                        for (int slots : spec.slots()) {
+                          if (slots <= served) {
+                            out.add(new Scenario(index++, workload, model, pool, shape, cv, ranks, rates, served, slots,
+                                tp, kv, skew));
+                          }
                         }
                       }
                     }
                   }
+                  workload++;
                 }
-                workload++;
               }
             }
           }
@@ -247,14 +250,15 @@ public final class Sweep {
     List<Integer> ranks = s.ranks();
     ArrivalsSpec arrivals;
     PopularitySpec popularity = null;
-    if (s.cv() == 1.0) {
+    if (s.cv() == 1.0 && s.skew() == 0) {
       arrivals = new ArrivalsSpec.Poisson(null, List.of(s.rates()[0], s.rates()[1], s.rates()[2]));
     } else {
       List<Double> weights = new ArrayList<>(s.served());
-      for (int i = 0; i < s.served(); i++) {
-        weights.add(s.rates()[(int) ((long) i * 3 / s.served())]);
+      for (double w : Scenario.adapterRates(s.served(), s.rates(), s.skew())) {
+        weights.add(w);
       }
-      arrivals = new ArrivalsSpec.Gamma(s.requestRate(), s.cv());
+      arrivals = s.cv() == 1.0 ? new ArrivalsSpec.Poisson(s.requestRate(), null)
+          : new ArrivalsSpec.Gamma(s.requestRate(), s.cv());
       popularity = new PopularitySpec.Weights(weights);
     }
     return new WorkloadSpec("sweep-workload-" + s.workload(), null, seed, spec.windowS(), null, arrivals,
@@ -304,11 +308,12 @@ public final class Sweep {
 
   private SweepRow row(Scenario s, double[] means, double cost, boolean fits, String note, long kvTokens,
       RunSummary m, double stoppedAtS) {
-    double[] rates = s.rates();
+    // a skewed family's rows describe it as a workload spec would be described (Scenario#described)
+    double[] d = s.described();
     List<Integer> rk = s.ranks();
     return new SweepRow(s.index(), s.workload(), s.model().model(), s.pool().name(), s.pool().gpu(), s.tp(),
-        s.kvCacheLen(), s.served(), s.slots(), rates[0], rates[1], rates[2], rk.get(0), rk.get(1), rk.get(2),
-        s.lengths().name(), means[0], means[1], s.cv(), fits, note, kvTokens, cost,
+        s.kvCacheLen(), s.served(), s.slots(), d[0], d[1], d[2], rk.get(0), rk.get(1), rk.get(2),
+        s.lengths().name(), means[0], means[1], s.cv(), d[3], fits, note, kvTokens, cost,
         m == null ? 0 : m.offered().requestsPerS(), m == null ? 0 : m.offered().totalTokensPerS(),
         m == null ? 0 : m.achieved().totalTokensPerS(), m != null && m.starving(), stoppedAtS,
         m == null ? 0 : m.ttft().p50Ms(), m == null ? 0 : m.ttft().p90Ms(), m == null ? 0 : m.ttft().p99Ms(),

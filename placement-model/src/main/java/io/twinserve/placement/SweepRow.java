@@ -8,6 +8,7 @@ import io.twinserve.twin.slo.SloVerdict;
  * One dataset row: a scenario's workload features, its configuration and what the twin measured.
  * Throughputs are tokens (input + output) per second of requests finished in the measured window.
  *
+ * @param tierSkew popularity within each tier ({@link SweepSpec#tierSkew}; 0: even)
  * @param fits whether the configuration starts (memory check); when false only {@code note} explains
  * @param stoppedAtS when the run stopped early because its starvation was settled (0 when it ran the
  *     whole window): the run's figures are measured over [0, stoppedAtS]
@@ -16,7 +17,7 @@ import io.twinserve.twin.slo.SloVerdict;
  */
 @JsonPropertyOrder({"scenario", "workload", "model", "pool", "gpu", "tp", "kv_cache_len", "served", "slots",
     "rate1", "rate2", "rate3", "rank1", "rank2", "rank3", "lengths", "prompt_mean", "output_mean", "cv",
-    "fits", "note", "kv_tokens", "cost_per_hour", "offered_rps", "offered_tps", "throughput_tps", "starving",
+    "tier_skew", "fits", "note", "kv_tokens", "cost_per_hour", "offered_rps", "offered_tps", "throughput_tps", "starving",
     "stopped_at_s", "ttft_p50_ms", "ttft_p90_ms", "ttft_p99_ms", "itl_p50_ms", "itl_p99_ms", "timed_out_fraction",
     "starved_requests", "preemptions", "adapter_loads"})
 public record SweepRow(
@@ -39,6 +40,7 @@ public record SweepRow(
     double promptMean,
     double outputMean,
     double cv,
+    double tierSkew,
     boolean fits,
     String note,
     long kvTokens,
@@ -72,7 +74,9 @@ public record SweepRow(
 
   /** The workload's identity apart from the served count (the study's family) and the model. */
   public String familyKey() {
-    return model + "|" + lengths + "|" + cv + "|" + rate1 + "|" + rate2 + "|" + rate3 + "|" + rank1 + "|" + rank2 + "|" + rank3;
+    // the skew only when there is one, so that keys (and the folds grouped by them) of even tiers stay as they were
+    return model + "|" + lengths + "|" + cv + "|" + rate1 + "|" + rate2 + "|" + rate3 + "|" + rank1 + "|" + rank2 + "|" + rank3
+        + (tierSkew == 0 ? "" : "|skew=" + tierSkew);
   }
 
   /** The configuration apart from the slot count. */

@@ -36,6 +36,10 @@ import java.util.Set;
  *     count has a configuration to label), and most of a sweep's time goes to the overloaded runs above it
  * @param slo what {@code stopAfterMiss} judges by (over {@link SloSpec#DEFAULTS}); a model trained on
  *     such a sweep must use an SLO at least as strict, which {@code twinserve train} checks
+ * @param tierSkew popularity within each tier: exponents s in [0, 1), each a family axis. A tier's m
+ *     adapters, busiest first, carry shares {@code ((j+1)/m)^(1-s) - (j/m)^(1-s)} of its traffic (a
+ *     continuous Zipf-like profile), so the tier's mean rate stays its rate and its busiest tenth carries
+ *     {@code 0.1^(1-s)} of it whatever the served count; 0 (the default) spreads it evenly, as the study did
  */
 public record SweepSpec(
     String name,
@@ -58,7 +62,18 @@ public record SweepSpec(
     Boolean stopWhenStarving,
     Integer sampleFamilies,
     Integer stopAfterMiss,
-    SloSpec slo) {
+    SloSpec slo,
+    List<Double> tierSkew) {
+
+  /** A sweep whose tiers spread their traffic evenly over their adapters (the study's tiers). */
+  public SweepSpec(String name, String description, Long seed, Double windowS, List<ModelEntry> models,
+      List<PoolEntry> pools, List<Integer> served, List<Integer> slots, List<Double> rates, Integer tiers,
+      List<List<Integer>> ranks, List<Integer> tp, List<Integer> kvCacheLen, List<LengthShape> lengths,
+      List<Double> burstiness, ReplicaSpec replica, Integer sample, Boolean stopWhenStarving, Integer sampleFamilies,
+      Integer stopAfterMiss, SloSpec slo) {
+    this(name, description, seed, windowS, models, pools, served, slots, rates, tiers, ranks, tp, kvCacheLen, lengths,
+        burstiness, replica, sample, stopWhenStarving, sampleFamilies, stopAfterMiss, slo, null);
+  }
 
   /** A sweep without early stops at the SLO. */
   public SweepSpec(String name, String description, Long seed, Double windowS, List<ModelEntry> models,
@@ -66,7 +81,7 @@ public record SweepSpec(
       List<List<Integer>> ranks, List<Integer> tp, List<Integer> kvCacheLen, List<LengthShape> lengths,
       List<Double> burstiness, ReplicaSpec replica, Integer sample, Boolean stopWhenStarving, Integer sampleFamilies) {
     this(name, description, seed, windowS, models, pools, served, slots, rates, tiers, ranks, tp, kvCacheLen, lengths,
-        burstiness, replica, sample, stopWhenStarving, sampleFamilies, null, null);
+        burstiness, replica, sample, stopWhenStarving, sampleFamilies, null, null, null);
   }
 
   /** A sweep without family sampling. */
@@ -75,7 +90,7 @@ public record SweepSpec(
       List<List<Integer>> ranks, List<Integer> tp, List<Integer> kvCacheLen, List<LengthShape> lengths,
       List<Double> burstiness, ReplicaSpec replica, Integer sample, Boolean stopWhenStarving) {
     this(name, description, seed, windowS, models, pools, served, slots, rates, tiers, ranks, tp, kvCacheLen, lengths,
-        burstiness, replica, sample, stopWhenStarving, null, null, null);
+        burstiness, replica, sample, stopWhenStarving, null, null, null, null);
   }
 
   /** A model and the calibrations to use on the GPUs they were fitted on (others run uncalibrated). */
@@ -214,6 +229,17 @@ public record SweepSpec(
           + " in order; use sample_families");
     }
     slo = SloSpec.resolve(slo);
+    tierSkew = tierSkew == null || tierSkew.isEmpty() ? List.of(0.0) : List.copyOf(tierSkew);
+    for (int i = 0; i < tierSkew.size(); i++) {
+      Double sk = tierSkew.get(i);
+      if (sk == null || !(sk >= 0) || !(sk < 1)) {
+        throw new SpecException("tier_skew[" + i + "]", "must be an exponent in [0, 1) (0: a tier's adapters share its"
+            + " traffic evenly; 0.8: its busiest tenth carries 63% of it), got " + sk);
+      }
+    }
+    if (new HashSet<>(tierSkew).size() != tierSkew.size()) {
+      throw new SpecException("tier_skew", "has a value twice, got " + tierSkew);
+    }
   }
 
   private static List<Integer> positiveInts(String key, List<Integer> values, List<Integer> fallback) {

@@ -58,10 +58,11 @@ public final class WorkloadRequests {
       Adapter a = adapters.get(i);
       rates[i] = Double.isNaN(a.ratePerSecond()) ? total * a.share() / Math.max(shareSum, 1e-300) : a.ratePerSecond();
     }
+    double skew = skew(rates);
     double[] tiers = tiers(rates);
     int[] ranks = rankTriple(adapters);
     double[] means = Sweep.measureLengths(new SweepSpec.LengthShape("workload", spec.lengths()), baseDir);
-    return new Planner.Request(model, n, tiers, ranks, means[0], means[1], cv, pools, objective, spec.lengths());
+    return new Planner.Request(model, n, tiers, ranks, means[0], means[1], cv, pools, objective, spec.lengths(), skew);
   }
 
   /**
@@ -127,6 +128,7 @@ public final class WorkloadRequests {
     double span = (last - first) / 1e9 * (adapterRequests / (double) (adapterRequests - 1));
     double[] rates = perAdapter.values().stream().mapToDouble(c -> c / span).toArray();
     int n = rates.length;
+    double skew = skew(rates);
     double[] tiers = tiers(rates);
     double gapMean = gapSum / gaps;
     double cv = gapMean > 0 ? Math.sqrt(Math.max(0, gapSquares / gaps - gapMean * gapMean)) / gapMean : 1.0;
@@ -138,7 +140,7 @@ public final class WorkloadRequests {
         new DistributionSpec.LogNormal(outputMean, outputStd, null, null), null, null, null, null, null, null);
     Planner.Request req = new Planner.Request(model, n, tiers, new int[] {adapterRank, adapterRank, adapterRank},
         Math.round(promptMean * 100) / 100.0, Math.round(outputMean * 100) / 100.0, Math.round(cv * 1000) / 1000.0,
-        pools, objective, lengths);
+        pools, objective, lengths, skew);
     return new TraceWorkload(req, requests, base, span);
   }
 
@@ -161,6 +163,60 @@ public final class WorkloadRequests {
       tiers[t] = counts[t] == 0 ? (t > 0 ? tiers[t - 1] : 0) : tiers[t] / counts[t];
     }
     return tiers;
+  }
+
+  /**
+   * Per-adapter rates as the placement models see them: {@link #tiers} and {@link #skew}, as
+   * {@code {rate_high, rate_mid, rate_low, skew}}. Does not reorder {@code rates}.
+   */
+  public static double[] describe(double[] rates) {
+    double skew = skew(rates);
+    double[] t = tiers(rates.clone());
+    return new double[] {t[0], t[1], t[2], skew};
+  }
+
+  /**
+   * The within-tier popularity skew of per-adapter rates, in the sweeps' terms ({@link SweepSpec#tierSkew}):
+   * in each tier (contiguous thirds of the rates, busiest first, as {@link #tiers}), the busiest fraction u of
+   * a tier's m adapters carries u^(1-s) of its traffic under the sweeps' profile, so s is one minus the slope
+   * of log cumulative share against log u, fitted through the origin over u = 1/m .. (m-1)/m (exact for the
+   * profile, a least-squares fit for others, such as a Zipf over all adapters); the tiers' exponents are
+   * averaged by their traffic. 0 when every tier is even. Does not reorder {@code rates}.
+   */
+  public static double skew(double[] rates) {
+    double[] r = rates.clone();
+    Arrays.sort(r);
+    int n = r.length;
+    double weighted = 0;
+    double traffic = 0;
+    for (int t = 0; t < 3; t++) {
+      int from = (int) (((long) t * n + 2) / 3);
+      int to = (int) (((long) (t + 1) * n + 2) / 3);
+      int m = to - from;
+      if (m < 2) {
+        continue;
+      }
+      double total = 0;
+      for (int j = from; j < to; j++) {
+        total += r[n - 1 - j];
+      }
+      if (!(total > 0)) {
+        continue;
+      }
+      double sxy = 0;
+      double sxx = 0;
+      double cum = 0;
+      for (int k = 1; k < m; k++) {
+        cum += r[n - 1 - (from + k - 1)];
+        double x = Math.log((double) k / m);
+        sxy += x * Math.log(cum / total);
+        sxx += x * x;
+      }
+      double s = Math.clamp(1 - sxy / sxx, 0.0, 0.99);
+      weighted += s * total;
+      traffic += total;
+    }
+    return traffic > 0 ? Math.round(weighted / traffic * 1000) / 1000.0 : 0;
   }
 
   /** The round-robin rank triple of the adapters (the first three), or min/median/max when they differ. */

@@ -55,6 +55,10 @@ final class BenchPlansCommand implements Callable<Integer> {
       + " grid's first length shape with Poisson arrivals.")
   boolean wide;
 
+  @Option(names = "--skew", paramLabel = "MAX", description = "Draw each held-out workload's popularity skew within"
+      + " its tiers uniformly in [0, MAX] (the sweeps' tier_skew); default: the model's training grid's largest.")
+  Double skew;
+
   @Option(names = "--tables", paramLabel = "DIR", description = "Keep each held-out workload's twin table in DIR and"
       + " reuse it on the next run (to compare models on the same workloads without simulating again); empty DIR"
       + " when the twin changes.")
@@ -68,6 +72,10 @@ final class BenchPlansCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     if (heldOut < 1) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--held-out must be >= 1, got " + heldOut);
+    }
+    if (skew != null && !(skew >= 0 && skew < 1)) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--skew must be an exponent in [0, 1), got "
+          + skew);
     }
     if (tables != null && java.nio.file.Files.exists(tables) && !java.nio.file.Files.isDirectory(tables)) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--tables " + tables
@@ -83,7 +91,7 @@ final class BenchPlansCommand implements Callable<Integer> {
     PlanEvaluation eval = new PlanEvaluation(model, training, WhatIfCommand.profiles(null), effective);
     int n = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
     List<SweepSpec> families = eval.families(heldOut, seed,
-        wide ? Sweeps.parse(Sweeps.builtInText(Sweeps.DIVERSE_GRID), Path.of(Sweeps.DIVERSE_GRID)) : null);
+        wide ? Sweeps.parse(Sweeps.builtInText(Sweeps.DIVERSE_GRID), Path.of(Sweeps.DIVERSE_GRID)) : null, skew);
     Progress progress = new Progress(spec.commandLine().getErr(), "workloads", true);
     long t0 = System.nanoTime();
     List<PlanEvaluation.Case> cases = eval.run(families, n, done -> progress.tick(done, true), tables);
@@ -101,8 +109,10 @@ final class BenchPlansCommand implements Callable<Integer> {
       out.println(Json.write(doc));
       return 0;
     }
-    out.printf(Locale.ROOT, "%d held-out workloads (%s) of %s on %s (seed %d), %,d twin runs in %.1f s; SLO: %s%n",
+    double skewMax = families.stream().mapToDouble(f -> f.tierSkew().getFirst()).max().orElse(0);
+    out.printf(Locale.ROOT, "%d held-out workloads (%s%s) of %s on %s (seed %d), %,d twin runs in %.1f s; SLO: %s%n",
         s.cases(), wide ? "lengths and burstiness across the diverse grid's range" : "lengths near the grid's first shape, Poisson",
+        skewMax > 0 ? String.format(Locale.ROOT, ", within-tier skew 0 to %.2f", skewMax) : "",
         training.models().getFirst().model(), training.pools().getFirst().name(), seed, s.runs(), s.seconds(),
         effective.describe());
     out.printf(Locale.ROOT, "  regret (twin's best throughput per GPU less the plan's)  mean %.2f%%, p90 %.2f%%, within 3%%:"

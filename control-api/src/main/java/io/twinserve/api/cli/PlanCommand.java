@@ -66,7 +66,8 @@ final class PlanCommand implements Callable<Integer> {
   @Option(names = "--objective", defaultValue = "cost", description = "cost or throughput-per-gpu, for the placement (default ${DEFAULT-VALUE}).")
   String objective;
 
-  @Option(names = "--feature", paramLabel = "NAME=VALUE", description = "Override a workload feature (rate_high, rate_mid, rate_low, prompt_mean, output_mean, cv, adapters).")
+  @Option(names = "--feature", paramLabel = "NAME=VALUE", description = "Override a workload feature (rate_high, rate_mid, rate_low, prompt_mean, output_mean, cv, adapters,"
+      + " tier_skew).")
   List<String> overrides;
 
   @Option(names = "--verify", description = "Run the recommended configuration through the twin and check it.")
@@ -198,6 +199,7 @@ final class PlanCommand implements Callable<Integer> {
     double output = r.outputMean();
     double cv = r.cv();
     int adapters = r.adapters();
+    double skew = r.skew();
     for (String o : overrides) {
       int eq = o.indexOf('=');
       if (eq <= 0) {
@@ -209,6 +211,14 @@ final class PlanCommand implements Callable<Integer> {
         value = Double.parseDouble(o.substring(eq + 1).trim());
       } catch (NumberFormatException e) {
         throw new IllegalArgumentException("--feature " + k + ": '" + o.substring(eq + 1) + "' is not a number");
+      }
+      if (k.equals("tier_skew")) {
+        if (!(value >= 0) || !(value < 1)) {
+          throw new IllegalArgumentException("--feature tier_skew: must be an exponent in [0, 1) (0: a tier's adapters"
+              + " share its traffic evenly), got " + o.substring(eq + 1).trim());
+        }
+        skew = value;
+        continue;
       }
       if (!(value > 0) || !Double.isFinite(value)) {
         throw new IllegalArgumentException("--feature " + k + ": must be a finite number > 0 (a rate, a length, a CV or"
@@ -223,20 +233,21 @@ final class PlanCommand implements Callable<Integer> {
         case "cv" -> cv = value;
         case "adapters" -> adapters = (int) value;
         default -> throw new IllegalArgumentException("--feature: unknown feature '" + k + "'; known: rate_high, rate_mid,"
-            + " rate_low, prompt_mean, output_mean, cv, adapters");
+            + " rate_low, prompt_mean, output_mean, cv, adapters, tier_skew");
       }
     }
     return new Planner.Request(r.model(), adapters, rates, r.ranks(), prompt, output, cv, r.pools(), r.objective(),
-        r.lengths());
+        r.lengths(), skew);
   }
 
   static String render(String name, PlacementModel model, Planner.Request r, Planner.Plan p, List<String> notes,
       Planner.Verification v, List<PlanSearch.Alternative> search, PlanSearch.Alternative corrected,
       List<PlanSearch.Alternative> searchUp, PlanSearch.Alternative improved) {
     StringBuilder b = new StringBuilder();
-    b.append(f("plan for %s: %d adapters, per-adapter rates %s / %s / %s req/s (tiers), ranks %s, prompt %.1f / output"
-        + " %.1f tokens, arrival CV %.2f%n", name, r.adapters(), g(r.rates()[0]), g(r.rates()[1]), g(r.rates()[2]),
-        Arrays.toString(r.ranks()), r.promptMean(), r.outputMean(), r.cv()));
+    b.append(f("plan for %s: %d adapters, per-adapter rates %s / %s / %s req/s (tiers%s), ranks %s, prompt %.1f /"
+        + " output %.1f tokens, arrival CV %.2f%n", name, r.adapters(), g(r.rates()[0]), g(r.rates()[1]),
+        g(r.rates()[2]), r.skew() > 0 ? f(", skew %.2f within them", r.skew()) : "", Arrays.toString(r.ranks()),
+        r.promptMean(), r.outputMean(), r.cv()));
     b.append(f("placement model: %s (dataset %s)%n%n", model.source(), model.meta().dataset().get("spec_name")));
     b.append(f("recommended configuration for %s%n", p.model()));
     b.append(f("  served adapters per GPU  %d  (optimum for this workload: %d; %d replica%s for %d adapters)%n",

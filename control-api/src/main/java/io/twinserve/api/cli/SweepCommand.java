@@ -138,7 +138,7 @@ final class SweepCommand implements Callable<Integer> {
   private static SweepSpec with(SweepSpec s, List<SweepSpec.ModelEntry> models, Integer sample, Boolean stop) {
     return new SweepSpec(s.name(), s.description(), s.seed(), s.windowS(), models, s.pools(), s.served(), s.slots(),
         s.rates(), s.tiers(), s.ranks(), s.tp(), s.kvCacheLen(), s.lengths(), s.burstiness(), s.replica(), sample, stop,
-        sample != null ? null : s.sampleFamilies(), sample != null ? null : s.stopAfterMiss(), s.slo());
+        sample != null ? null : s.sampleFamilies(), sample != null ? null : s.stopAfterMiss(), s.slo(), s.tierSkew());
   }
 
   /** A progress bar on a terminal; elsewhere (pod logs) a line every 5%. */

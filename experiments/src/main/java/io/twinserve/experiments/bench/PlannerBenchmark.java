@@ -54,7 +54,7 @@ public class PlannerBenchmark {
       tribuoThroughput.add((TreeModel<Regressor>) t.tribuo());
       String[] names = t.meta().featureNames().toArray(String[]::new);
       WorkloadFeatures w = new WorkloadFeatures(r.model(), model.meta().categories().get("pool").getFirst(), 64,
-          r.rates(), r.ranks(), r.promptMean(), r.outputMean(), r.cv(), 32, 1, 0);
+          r.rates(), r.ranks(), r.promptMean(), r.outputMean(), r.cv(), 32, 1, 0, r.skew());
       tribuoExamples.add(new ArrayExample<>(new Regressor("throughput", 0), names, model.vector(t, w)));
     }
   }
