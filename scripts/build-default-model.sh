@@ -10,9 +10,22 @@ cd "$(dirname "$0")/.."
 work=${1:-out/default-model}
 dest=placement-model/src/main/resources/io/twinserve/placement/default-model
 mkdir -p "$work"
-./twinserve sweep training-grid --model llama-3.1-8b -o "$work/training-llama"
-./twinserve sweep training-grid --model qwen2.5-7b -o "$work/training-qwen"
-./twinserve train "$work/training-llama" "$work/training-qwen" -o "$work/model"
+# the jar records the commit it is built from (git.properties): build it from this checkout now, so that the
+# datasets' and the model's provenance name this commit, and edits made while the sweeps run change nothing
+if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
+  echo "build-default-model: the checkout has uncommitted changes; the provenance will say -dirty" >&2
+fi
+source scripts/find-jdk25.sh
+./mvnw -q -B -DskipTests -Dmaven.javadoc.skip=true install
+# a copy, run directly: ./twinserve would rebuild the jar if sources changed during the run
+cp control-api/target/twinserve.jar "$work/twinserve.jar"
+ts() {
+  "$JAVA_HOME/bin/java" --sun-misc-unsafe-memory-access=allow --add-modules jdk.incubator.vector \
+    --enable-native-access=ALL-UNNAMED ${JAVA_OPTS:-} -jar "$work/twinserve.jar" "$@"
+}
+ts sweep training-grid --model llama-3.1-8b -o "$work/training-llama"
+ts sweep training-grid --model qwen2.5-7b -o "$work/training-qwen"
+ts train "$work/training-llama" "$work/training-qwen" -o "$work/model"
 rm -rf "$dest"
 mkdir -p "$dest"
 cp "$work"/model/* "$dest"/

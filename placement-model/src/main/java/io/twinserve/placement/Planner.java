@@ -39,15 +39,41 @@ public final class Planner {
    * @param pools pools the plan may use (null or empty: any the model knows)
    * @param lengths the request lengths (for {@link #verify}); may be null
    * @param skew popularity within each tier ({@link SweepSpec#tierSkew}; 0: even)
+   * @param perAdapter each adapter's rate, busiest first, when the workload gave them (a spec or a trace); a
+   *     skewed workload's verification runs a share of these rather than the tiers' profile. May be null
    */
   public record Request(String model, int adapters, double[] rates, int[] ranks, double promptMean, double outputMean,
-      double cv, List<String> pools, Labels.Objective objective, LengthsSpec lengths, double skew) {
+      double cv, List<String> pools, Labels.Objective objective, LengthsSpec lengths, double skew,
+      double[] perAdapter) {
 
     /** A workload whose tiers spread their traffic evenly over their adapters. */
     public Request(String model, int adapters, double[] rates, int[] ranks, double promptMean, double outputMean,
         double cv, List<String> pools, Labels.Objective objective, LengthsSpec lengths) {
-      this(model, adapters, rates, ranks, promptMean, outputMean, cv, pools, objective, lengths, 0);
+      this(model, adapters, rates, ranks, promptMean, outputMean, cv, pools, objective, lengths, 0, null);
     }
+
+    /** A workload described by its tiers and their skew alone. */
+    public Request(String model, int adapters, double[] rates, int[] ranks, double promptMean, double outputMean,
+        double cv, List<String> pools, Labels.Objective objective, LengthsSpec lengths, double skew) {
+      this(model, adapters, rates, ranks, promptMean, outputMean, cv, pools, objective, lengths, skew, null);
+    }
+  }
+
+  /**
+   * The {@code n} adapters one replica of a plan serves, drawn from a workload's per-adapter rates (busiest
+   * first) as a stratified sample: the adapter at the middle of each of n equal slices of the list, so that
+   * the share spans the workload's popularity as a replica of an even split does; all of them when n covers
+   * the list.
+   */
+  public static double[] replicaShare(double[] perAdapter, int n) {
+    if (n >= perAdapter.length) {
+      return perAdapter.clone();
+    }
+    double[] out = new double[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = perAdapter[(int) ((i + 0.5) * perAdapter.length / n)];
+    }
+    return out;
   }
 
   /**
@@ -346,8 +372,12 @@ public final class Planner {
         List.of(WorkloadFeatures.rankList(r.ranks())), List.of(plan.tp()), List.of(plan.kvCacheLen()), List.of(shape),
         List.of(r.cv()), trainingSpec.replica(), null, false, null, null, null, List.of(r.skew()));
     Sweep sweep = new Sweep(one, baseDir, profiles);
+    // a skewed workload that named its adapters' rates: a share of them, not the tiers' profile (which only
+    // approximates a workload the tiers do not describe exactly); even tiers run as the sweeps ran them
+    double[] share = r.perAdapter() != null && r.skew() > 0 ? replicaShare(r.perAdapter(), plan.servedPerGpu()) : null;
     Scenario s = new Scenario(0, 0, me, pe, shape, r.cv(), WorkloadFeatures.rankList(r.ranks()), r.rates(),
-        plan.servedPerGpu(), plan.maxAdapters(), plan.tp(), plan.kvCacheLen(), r.skew());
+        share == null ? plan.servedPerGpu() : share.length, plan.maxAdapters(), plan.tp(), plan.kvCacheLen(), r.skew(),
+        share);
     SweepRow row = sweep.simulate(s);
     double err = row.throughputTps() == 0 ? Double.NaN
         : 100 * (plan.throughputTps() - row.throughputTps()) / row.throughputTps();

@@ -11,6 +11,8 @@ import java.util.List;
  * @param kvCacheLen requested KV capacity in tokens; 0 means from memory
  * @param cv arrival coefficient of variation (1: Poisson)
  * @param skew popularity within each tier ({@link SweepSpec#tierSkew}; 0: even)
+ * @param perAdapter each adapter's rate, busiest first, instead of the tiers' (a share of a user's workload
+ *     that {@code plan --verify} runs); null: from {@code rates} and {@code skew}
  */
 public record Scenario(
     long index,
@@ -25,11 +27,30 @@ public record Scenario(
     int slots,
     int tp,
     int kvCacheLen,
-    double skew) {
+    double skew,
+    double[] perAdapter) {
+
+  /** A scenario whose adapters' rates follow its tiers and skew. */
+  public Scenario(long index, long workload, SweepSpec.ModelEntry model, SweepSpec.PoolEntry pool,
+      SweepSpec.LengthShape lengths, double cv, List<Integer> ranks, double[] rates, int served, int slots, int tp,
+      int kvCacheLen, double skew) {
+    this(index, workload, model, pool, lengths, cv, ranks, rates, served, slots, tp, kvCacheLen, skew, null);
+  }
+
+  public Scenario {
+    if (perAdapter != null && perAdapter.length != served) {
+      throw new IllegalArgumentException("perAdapter holds " + perAdapter.length + " rates for " + served + " adapters");
+    }
+  }
+
+  /** Each adapter's rate: {@link #perAdapter} when given, else {@link #adapterRates(int, double[], double)}. */
+  public double[] adapterRates() {
+    return perAdapter != null ? perAdapter.clone() : adapterRates(served, rates, skew);
+  }
 
   /** Requests per second over all adapters: a third of the adapters at each tier's rate. */
   public double requestRate() {
-    return requestRate(served, rates);
+    return perAdapter != null ? java.util.Arrays.stream(perAdapter).sum() : requestRate(served, rates);
   }
 
   /** Adapters over which a skewed family is described ({@link #described}): enough for the profile's limit. */
@@ -43,7 +64,7 @@ public record Scenario(
    * and their skew. The same for every served count, so a family keeps one description.
    */
   public double[] described() {
-    return described(rates, skew);
+    return perAdapter != null ? WorkloadRequests.describe(perAdapter) : described(rates, skew);
   }
 
   /** As {@link #described()}, for tier rates and a skew. */

@@ -250,11 +250,11 @@ public final class Sweep {
     List<Integer> ranks = s.ranks();
     ArrivalsSpec arrivals;
     PopularitySpec popularity = null;
-    if (s.cv() == 1.0 && s.skew() == 0) {
+    if (s.cv() == 1.0 && s.skew() == 0 && s.perAdapter() == null) {
       arrivals = new ArrivalsSpec.Poisson(null, List.of(s.rates()[0], s.rates()[1], s.rates()[2]));
     } else {
       List<Double> weights = new ArrayList<>(s.served());
-      for (double w : Scenario.adapterRates(s.served(), s.rates(), s.skew())) {
+      for (double w : s.adapterRates()) {
         weights.add(w);
       }
       arrivals = s.cv() == 1.0 ? new ArrivalsSpec.Poisson(s.requestRate(), null)

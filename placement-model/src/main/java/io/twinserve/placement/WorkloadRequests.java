@@ -62,7 +62,8 @@ public final class WorkloadRequests {
     double[] tiers = tiers(rates);
     int[] ranks = rankTriple(adapters);
     double[] means = Sweep.measureLengths(new SweepSpec.LengthShape("workload", spec.lengths()), baseDir);
-    return new Planner.Request(model, n, tiers, ranks, means[0], means[1], cv, pools, objective, spec.lengths(), skew);
+    return new Planner.Request(model, n, tiers, ranks, means[0], means[1], cv, pools, objective, spec.lengths(), skew,
+        busiestFirst(rates));
   }
 
   /**
@@ -140,7 +141,7 @@ public final class WorkloadRequests {
         new DistributionSpec.LogNormal(outputMean, outputStd, null, null), null, null, null, null, null, null);
     Planner.Request req = new Planner.Request(model, n, tiers, new int[] {adapterRank, adapterRank, adapterRank},
         Math.round(promptMean * 100) / 100.0, Math.round(outputMean * 100) / 100.0, Math.round(cv * 1000) / 1000.0,
-        pools, objective, lengths, skew);
+        pools, objective, lengths, skew, busiestFirst(rates));
     return new TraceWorkload(req, requests, base, span);
   }
 
@@ -163,6 +164,18 @@ public final class WorkloadRequests {
       tiers[t] = counts[t] == 0 ? (t > 0 ? tiers[t - 1] : 0) : tiers[t] / counts[t];
     }
     return tiers;
+  }
+
+  /** The rates sorted, busiest first (a copy). */
+  static double[] busiestFirst(double[] rates) {
+    double[] r = rates.clone();
+    Arrays.sort(r);
+    for (int i = 0, j = r.length - 1; i < j; i++, j--) {
+      double t = r[i];
+      r[i] = r[j];
+      r[j] = t;
+    }
+    return r;
   }
 
   /**

@@ -198,8 +198,8 @@ class SweepTest {
     for (int i = 1; i < t.rates().size(); i++) {
       assertThat(t.rates().get(i - 1) / t.rates().get(i)).isCloseTo(Math.pow(2, 2.0 / 3), org.assertj.core.data.Offset.offset(0.002));
     }
-    assertThat(t.tierSkew()).containsExactly(0.0, 0.4, 0.8);
-    assertThat(d.tierSkew()).containsExactly(0.0);
+    // even tiers: skewed families at the same sample size planned worse (docs/placement.md)
+    assertThat(t.tierSkew()).containsExactly(0.0);
     assertThat(t.stopAfterMiss()).isEqualTo(1);
     assertThat(t.slo()).isEqualTo(SloSpec.DEFAULTS);
     Sweep sweep = new Sweep(t, Path.of("."), io.twinserve.twin.profile.Profiles.builtIn());

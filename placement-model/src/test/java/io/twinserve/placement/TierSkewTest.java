@@ -147,6 +147,35 @@ class TierSkewTest {
   }
 
   @Test
+  void verifyingASkewedSpecRunsAStratifiedShareOfItsOwnAdapters() throws Exception {
+    assertThat(Planner.replicaShare(new double[] {10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, 4)).containsExactly(9, 7, 4, 2);
+    assertThat(Planner.replicaShare(new double[] {3, 2, 1}, 5)).containsExactly(3, 2, 1);
+    WorkloadSpec spec = WorkloadSpecs.parse("""
+        name: zipf
+        seed: 1
+        duration_s: 3600
+        arrivals: {type: poisson, rate: 30}
+        adapters: {count: 300, ranks: [8, 16, 32], popularity: {type: zipf, exponent: 1.0}}
+        lengths:
+          prompt: {type: lognormal, mean: 200, std: 100}
+          output: {type: lognormal, mean: 150, std: 100}
+        """, Path.of("zipf.yaml"));
+    Planner.Request r = WorkloadRequests.of(spec, Path.of("."), "llama-3.1-8b", null, Labels.Objective.COST);
+    assertThat(r.perAdapter()).hasSize(300);
+    assertThat(r.perAdapter()[0]).isGreaterThan(r.perAdapter()[299]);
+    Planner planner = new Planner(PlacementModel.builtIn());
+    Planner.Plan plan = planner.plan(r);
+    assertThat(plan.servedPerGpu()).isLessThan(300);
+    double[] share = Planner.replicaShare(r.perAdapter(), plan.servedPerGpu());
+    Planner.Verification v = planner.verify(plan, r, io.twinserve.twin.profile.Profiles.builtIn(), Path.of("."),
+        io.twinserve.traces.spec.SloSpec.DEFAULTS);
+    // the run offered the share's own traffic (Poisson over an hour: within a few percent), not the tiers' profile
+    double shareRate = java.util.Arrays.stream(share).sum();
+    assertThat(v.simulated().offeredRps()).isCloseTo(shareRate, org.assertj.core.data.Percentage.withPercentage(4));
+    assertThat(v.simulated().served()).isEqualTo(plan.servedPerGpu());
+  }
+
+  @Test
   void aSkewOutsideZeroToOneIsRefusedByKey() {
     assertThatThrownBy(() -> SweepFixtures.sweep(SweepFixtures.SMALL.replace("replica:", "tier_skew: [0, 1.0]\nreplica:")))
         .isInstanceOf(SpecException.class).hasMessageContaining("tier_skew[1]").hasMessageContaining("[0, 1)");

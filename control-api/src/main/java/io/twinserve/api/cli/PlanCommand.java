@@ -200,6 +200,7 @@ final class PlanCommand implements Callable<Integer> {
     double cv = r.cv();
     int adapters = r.adapters();
     double skew = r.skew();
+    boolean ratesChanged = false;
     for (String o : overrides) {
       int eq = o.indexOf('=');
       if (eq <= 0) {
@@ -218,6 +219,7 @@ final class PlanCommand implements Callable<Integer> {
               + " share its traffic evenly), got " + o.substring(eq + 1).trim());
         }
         skew = value;
+        ratesChanged = true;
         continue;
       }
       if (!(value > 0) || !Double.isFinite(value)) {
@@ -225,19 +227,23 @@ final class PlanCommand implements Callable<Integer> {
             + " an adapter count), got " + o.substring(eq + 1).trim());
       }
       switch (k) {
-        case "rate_high" -> rates[0] = value;
-        case "rate_mid" -> rates[1] = value;
-        case "rate_low" -> rates[2] = value;
+        case "rate_high", "rate_mid", "rate_low" -> {
+          rates[k.equals("rate_high") ? 0 : k.equals("rate_mid") ? 1 : 2] = value;
+          ratesChanged = true;
+        }
         case "prompt_mean" -> prompt = value;
         case "output_mean" -> output = value;
         case "cv" -> cv = value;
-        case "adapters" -> adapters = (int) value;
+        case "adapters" -> {
+          adapters = (int) value;
+          ratesChanged = true;
+        }
         default -> throw new IllegalArgumentException("--feature: unknown feature '" + k + "'; known: rate_high, rate_mid,"
             + " rate_low, prompt_mean, output_mean, cv, adapters, tier_skew");
       }
     }
     return new Planner.Request(r.model(), adapters, rates, r.ranks(), prompt, output, cv, r.pools(), r.objective(),
-        r.lengths(), skew);
+        r.lengths(), skew, ratesChanged ? null : r.perAdapter());
   }
 
   static String render(String name, PlacementModel model, Planner.Request r, Planner.Plan p, List<String> notes,

@@ -1,9 +1,6 @@
 package io.twinserve.api.cli;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 
 /** The version and source commit recorded in datasets and models. */
 final class Provenance {
@@ -15,38 +12,36 @@ final class Provenance {
   }
 
   /**
-   * The commit of the checkout the jar was built in ({@code git rev-parse HEAD}, with "-dirty" when it
-   * has uncommitted changes), else {@code TWINSERVE_COMMIT} from the environment (set it in container
-   * images), else "unknown".
+   * The commit the jar was built from: {@code io/twinserve/api/git.properties}, written at build time by
+   * git-commit-id-maven-plugin (with "-dirty" when the checkout had uncommitted changes then), so that the
+   * provenance names the code that ran whatever the checkout holds by the time it runs; else
+   * {@code TWINSERVE_COMMIT} from the environment (container images built without the .git folder); else
+   * "unknown".
    */
   static String commit() {
-    String env = System.getenv("TWINSERVE_COMMIT");
-    try {
-      Path jar = Path.of(TwinserveCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-      Path dir = jar.getParent() == null ? Path.of(".") : jar.getParent();
-      String head = git(dir, "rev-parse", "HEAD");
-      if (head != null && head.matches("[0-9a-f]{40}")) {
-        String status = git(dir, "status", "--porcelain", "--untracked-files=no");
-        return head + (status != null && !status.isBlank() ? "-dirty" : "");
-      }
-    } catch (Exception e) {
-      // no git or no checkout: fall back below
+    String built = built(Provenance.class.getResourceAsStream("/io/twinserve/api/git.properties"));
+    if (built != null) {
+      return built;
     }
+    String env = System.getenv("TWINSERVE_COMMIT");
     return env != null && !env.isBlank() ? env : "unknown";
   }
 
-  private static String git(Path dir, String... args) throws IOException, InterruptedException {
-    String[] cmd = new String[args.length + 3];
-    cmd[0] = "git";
-    cmd[1] = "-C";
-    cmd[2] = dir.toString();
-    System.arraycopy(args, 0, cmd, 3, args.length);
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(false).start();
-    p.getOutputStream().close();
-    String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-    if (!p.waitFor(5, TimeUnit.SECONDS) || p.exitValue() != 0) {
+  /** The commit a git.properties stream records, "-dirty" appended when it says so; null when it records none. */
+  static String built(java.io.InputStream in) {
+    if (in == null) {
       return null;
     }
-    return text;
+    java.util.Properties p = new java.util.Properties();
+    try (in) {
+      p.load(in);
+    } catch (IOException e) {
+      return null;
+    }
+    String id = p.getProperty("git.commit.id.full", "").trim();
+    if (!id.matches("[0-9a-f]{40}")) {
+      return null;
+    }
+    return id + (Boolean.parseBoolean(p.getProperty("git.dirty", "false").trim()) ? "-dirty" : "");
   }
 }

@@ -129,6 +129,39 @@ class PlacementCommandsTest {
   }
 
   @Test
+  void aZipfWorkloadIsPlannedWithItsSkewAndVerifiedOnItsOwnAdapters(@TempDir Path dir) throws Exception {
+    Path workload = Files.writeString(dir.resolve("zipf.yaml"), """
+        name: zipf
+        seed: 1
+        duration_s: 600
+        arrivals: {type: poisson, rate: 30}
+        adapters: {count: 300, ranks: [8, 16, 32], popularity: {type: zipf, exponent: 1.0}}
+        lengths:
+          prompt: {type: lognormal, mean: 220, std: 200}
+          output: {type: lognormal, mean: 190, std: 150}
+        """);
+    Cli plan = Cli.run("plan", "--workload", workload.toString(), "--verify", "--search-budget", "0", "--json");
+    assertThat(plan.exitCode()).as(plan.err()).isZero();
+    com.fasterxml.jackson.databind.JsonNode doc = new com.fasterxml.jackson.databind.ObjectMapper().readTree(plan.out());
+    double skew = doc.at("/plan/features/skew").asDouble();
+    assertThat(skew).isBetween(0.4, 0.95);
+    int served = doc.at("/plan/served_per_gpu").asInt();
+    assertThat(served).isBetween(1, 299);
+    // the verification ran the plan's share of the 300 adapters: its offered load is the share's, not the tiers'
+    double share = java.util.Arrays.stream(io.twinserve.placement.Planner.replicaShare(
+        io.twinserve.placement.WorkloadRequests.of(io.twinserve.traces.spec.WorkloadSpecs.load(workload), dir,
+            "llama-3.1-8b", null, io.twinserve.placement.Labels.Objective.COST).perAdapter(), served)).sum();
+    assertThat(doc.at("/verification/simulated/offered_rps").asDouble())
+        .isCloseTo(share, org.assertj.core.data.Percentage.withPercentage(8));
+    Cli text = Cli.run("plan", "--workload", workload.toString());
+    assertThat(text.out()).containsPattern("\\(tiers, skew 0\\.\\d\\d within them\\)");
+
+    Cli bad = Cli.run("plan", "--feature", "tier_skew=1.5");
+    assertThat(bad.exitCode()).isNotZero();
+    assertThat(bad.err()).contains("--feature tier_skew: must be an exponent in [0, 1)");
+  }
+
+  @Test
   void benchPlansRefusesATablesPathThatIsAFile(@TempDir Path dir) throws Exception {
     Path file = Files.writeString(dir.resolve("tables"), "");
     Cli c = Cli.run("bench", "plans", "--held-out", "1", "--tables", file.toString());
