@@ -2,6 +2,7 @@ package io.twinserve.placement;
 
 import io.twinserve.traces.spec.LengthsSpec;
 import io.twinserve.traces.spec.SloSpec;
+import io.twinserve.traces.spec.WorkloadSpec;
 import io.twinserve.twin.profile.Profiles;
 import io.twinserve.twin.slo.SloVerdict;
 import java.nio.file.Path;
@@ -41,22 +42,40 @@ public final class Planner {
    * @param skew popularity within each tier ({@link SweepSpec#tierSkew}; 0: even)
    * @param perAdapter each adapter's rate, busiest first, when the workload gave them (a spec or a trace); a
    *     skewed workload's verification runs a share of these rather than the tiers' profile. May be null
+   * @param replicaWorkload the workload one replica serving n adapters sees, when the request comes from a
+   *     workload spec ({@link WorkloadRequests#replicaShare}): what {@link #verify} and its searches run, so
+   *     that they check the plan on the user's own workload (its arrivals, popularity, sessions, client) rather
+   *     than on the description the trees read. May be null
    */
   public record Request(String model, int adapters, double[] rates, int[] ranks, double promptMean, double outputMean,
       double cv, List<String> pools, Labels.Objective objective, LengthsSpec lengths, double skew,
-      double[] perAdapter) {
+      @com.fasterxml.jackson.annotation.JsonIgnore double[] perAdapter,
+      @com.fasterxml.jackson.annotation.JsonIgnore ReplicaWorkload replicaWorkload) {
 
     /** A workload whose tiers spread their traffic evenly over their adapters. */
     public Request(String model, int adapters, double[] rates, int[] ranks, double promptMean, double outputMean,
         double cv, List<String> pools, Labels.Objective objective, LengthsSpec lengths) {
-      this(model, adapters, rates, ranks, promptMean, outputMean, cv, pools, objective, lengths, 0, null);
+      this(model, adapters, rates, ranks, promptMean, outputMean, cv, pools, objective, lengths, 0, null, null);
     }
 
     /** A workload described by its tiers and their skew alone. */
     public Request(String model, int adapters, double[] rates, int[] ranks, double promptMean, double outputMean,
         double cv, List<String> pools, Labels.Objective objective, LengthsSpec lengths, double skew) {
-      this(model, adapters, rates, ranks, promptMean, outputMean, cv, pools, objective, lengths, skew, null);
+      this(model, adapters, rates, ranks, promptMean, outputMean, cv, pools, objective, lengths, skew, null, null);
     }
+
+    /** This request with its description changed ({@code --feature}): the workload it came from no longer matches. */
+    public Request described(int adapters, double[] rates, double promptMean, double outputMean, double cv, double skew,
+        boolean popularityChanged) {
+      return new Request(model, adapters, rates, ranks, promptMean, outputMean, cv, pools, objective, lengths, skew,
+          popularityChanged ? null : perAdapter, null);
+    }
+  }
+
+  /** The workload one replica serving {@code served} adapters sees, over a window of {@code windowS} seconds. */
+  @FunctionalInterface
+  public interface ReplicaWorkload {
+    WorkloadSpec of(int served, double windowS);
   }
 
   /**
@@ -372,13 +391,16 @@ public final class Planner {
         List.of(WorkloadFeatures.rankList(r.ranks())), List.of(plan.tp()), List.of(plan.kvCacheLen()), List.of(shape),
         List.of(r.cv()), trainingSpec.replica(), null, false, null, null, null, List.of(r.skew()));
     Sweep sweep = new Sweep(one, baseDir, profiles);
-    // a skewed workload that named its adapters' rates: a share of them, not the tiers' profile (which only
-    // approximates a workload the tiers do not describe exactly); even tiers run as the sweeps ran them
-    double[] share = r.perAdapter() != null && r.skew() > 0 ? replicaShare(r.perAdapter(), plan.servedPerGpu()) : null;
+    // a workload spec: one replica's share of it, as it is (arrivals, popularity, sessions, client); a trace
+    // whose skewed rates the tiers do not describe exactly: a share of its adapters' rates; else the tiers
+    WorkloadSpec own = r.replicaWorkload() == null ? null
+        : r.replicaWorkload().of(plan.servedPerGpu(), trainingSpec.windowS());
+    double[] share = own == null && r.perAdapter() != null && r.skew() > 0
+        ? replicaShare(r.perAdapter(), plan.servedPerGpu()) : null;
+    int served = own != null ? own.adapters().count() : share != null ? share.length : plan.servedPerGpu();
     Scenario s = new Scenario(0, 0, me, pe, shape, r.cv(), WorkloadFeatures.rankList(r.ranks()), r.rates(),
-        share == null ? plan.servedPerGpu() : share.length, plan.maxAdapters(), plan.tp(), plan.kvCacheLen(), r.skew(),
-        share);
-    SweepRow row = sweep.simulate(s);
+        served, plan.maxAdapters(), plan.tp(), plan.kvCacheLen(), r.skew(), share);
+    SweepRow row = own != null ? sweep.simulate(s, own) : sweep.simulate(s);
     double err = row.throughputTps() == 0 ? Double.NaN
         : 100 * (plan.throughputTps() - row.throughputTps()) / row.throughputTps();
     Trainer.Report tr = model.report("throughput", plan.model());

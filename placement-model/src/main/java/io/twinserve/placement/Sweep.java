@@ -267,6 +267,14 @@ public final class Sweep {
 
   /** Simulates one scenario into its row. */
   public SweepRow simulate(Scenario s) {
+    return simulate(s, null);
+  }
+
+  /**
+   * Simulates one scenario's configuration on {@code workload} (null: the scenario's own, {@link #workloadSpec})
+   * into its row; the row describes the scenario.
+   */
+  public SweepRow simulate(Scenario s, WorkloadSpec workload) {
     double[] means = shapeMeans(s.lengths());
     int maxRank = Math.max(s.ranks().get(0), Math.max(s.ranks().get(1), s.ranks().get(2)));
     ReplicaSpec b = spec.replica();
@@ -285,7 +293,7 @@ public final class Sweep {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    WorkloadSpec ws = workloadSpec(s);
+    WorkloadSpec ws = workload != null ? workload : workloadSpec(s);
     RunResult result;
     try (WorkloadGenerator g = new WorkloadGenerator(ws, baseDir)) {
       Map<String, Integer> ranks = new HashMap<>();

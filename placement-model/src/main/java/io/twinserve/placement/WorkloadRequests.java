@@ -3,9 +3,12 @@ package io.twinserve.placement;
 import io.twinserve.traces.format.TraceReader;
 import io.twinserve.traces.gen.Adapter;
 import io.twinserve.traces.gen.WorkloadGenerator;
+import io.twinserve.traces.spec.AdaptersSpec;
 import io.twinserve.traces.spec.ArrivalsSpec;
+import io.twinserve.traces.spec.ClientSpec;
 import io.twinserve.traces.spec.DistributionSpec;
 import io.twinserve.traces.spec.LengthsSpec;
+import io.twinserve.traces.spec.PopularitySpec;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.traces.spec.WorkloadSpec;
 import java.io.IOException;
@@ -24,33 +27,41 @@ public final class WorkloadRequests {
 
   public static Planner.Request of(WorkloadSpec spec, Path baseDir, String model, List<String> pools,
       Labels.Objective objective) {
-    if (spec.sessions() != null) {
-      throw new SpecException("sessions", "multi-turn sessions are outside what the placement models were trained on"
-          + " (independent requests per adapter); plan a workload without sessions");
-    }
-    double cv = switch (spec.arrivals()) {
-      case ArrivalsSpec.Poisson p -> 1.0;
-      case ArrivalsSpec.Gamma g -> g.cv();
-      case ArrivalsSpec.Constant c -> throw new SpecException("arrivals.type",
-          "constant arrivals are outside the training data (Poisson or gamma arrivals); use poisson or gamma");
-      case ArrivalsSpec.Trace t -> throw new SpecException("arrivals.type",
-          "trace arrival times cannot be planned from; describe the workload with poisson or gamma arrivals");
-    };
     List<Adapter> adapters;
-    double total;
     try (WorkloadGenerator g = new WorkloadGenerator(spec, baseDir)) {
       adapters = g.adapters();
-      total = switch (spec.arrivals()) {
-        case ArrivalsSpec.Poisson p -> p.rate() != null ? p.rate() : adapters.stream().mapToDouble(Adapter::ratePerSecond).sum();
-        case ArrivalsSpec.Gamma gm -> gm.rate();
-        default -> throw new IllegalStateException();
-      };
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
     if (adapters.isEmpty()) {
       throw new SpecException("adapters.count", "is 0: the placement models plan adapter workloads; give count >= 1");
     }
+    // sessions and replayed arrival times are described by the requests they generate: each turn is a request
+    // (its prompt holds the context it repeats), and its gaps give the burstiness
+    TraceWorkload generated = null;
+    if (spec.sessions() != null || spec.arrivals() instanceof ArrivalsSpec.Trace) {
+      try {
+        generated = ofTrace(new WorkloadGenerator(spec, baseDir), Path.of(spec.name() == null ? "workload" : spec.name()),
+            16, model, pools, objective);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    double cv = generated != null ? generated.request().cv() : switch (spec.arrivals()) {
+      case ArrivalsSpec.Poisson p -> 1.0;
+      case ArrivalsSpec.Gamma g -> g.cv();
+      // evenly spaced: outside the trained burstiness (CV 1 to 2), which the plan's warnings name
+      case ArrivalsSpec.Constant c -> 0.0;
+      case ArrivalsSpec.Trace t -> throw new IllegalStateException();
+    };
+    double total = generated != null
+        ? (generated.requests() - generated.baseModelRequests()) / generated.spanS()
+        : switch (spec.arrivals()) {
+          case ArrivalsSpec.Poisson p -> p.rate() != null ? p.rate() : adapters.stream().mapToDouble(Adapter::ratePerSecond).sum();
+          case ArrivalsSpec.Gamma gm -> gm.rate();
+          case ArrivalsSpec.Constant c -> c.rate();
+          case ArrivalsSpec.Trace t -> throw new IllegalStateException();
+        };
     int n = adapters.size();
     double[] rates = new double[n];
     double shareSum = adapters.stream().mapToDouble(Adapter::share).sum();
@@ -58,12 +69,80 @@ public final class WorkloadRequests {
       Adapter a = adapters.get(i);
       rates[i] = Double.isNaN(a.ratePerSecond()) ? total * a.share() / Math.max(shareSum, 1e-300) : a.ratePerSecond();
     }
+    if (generated != null) {
+      // requests per second of each adapter: the generated requests' rate split by the spec's shares
+      for (int i = 0; i < n; i++) {
+        rates[i] = total * adapters.get(i).share() / Math.max(shareSum, 1e-300);
+      }
+    }
+    double[] byAdapter = rates.clone();
     double skew = skew(rates);
     double[] tiers = tiers(rates);
     int[] ranks = rankTriple(adapters);
-    double[] means = Sweep.measureLengths(new SweepSpec.LengthShape("workload", spec.lengths()), baseDir);
+    double[] means = generated != null ? new double[] {generated.request().promptMean(), generated.request().outputMean()}
+        : Sweep.measureLengths(new SweepSpec.LengthShape("workload", spec.lengths()), baseDir);
+    int[] adapterRanks = adapters.stream().mapToInt(Adapter::rank).toArray();
     return new Planner.Request(model, n, tiers, ranks, means[0], means[1], cv, pools, objective, spec.lengths(), skew,
-        busiestFirst(rates));
+        busiestFirst(byAdapter), (served, windowS) -> replicaShare(spec, byAdapter, adapterRanks, served, windowS));
+  }
+
+  /**
+   * The workload one replica serving {@code served} of a spec's adapters sees over {@code windowS} seconds:
+   * the spec itself (for the window) when it covers them all; else the adapters of a stratified sample of
+   * them, busiest first ({@link Planner#replicaShare}: the one in the middle of each of {@code served} equal
+   * slices), each with its own rate and rank, and the arrivals, sessions and client cap scaled to the share of
+   * the traffic they carry. Sessions, lengths, burstiness and the SLO stay the spec's.
+   *
+   * @param rates each adapter's request rate, in the spec's adapter order
+   * @param ranks each adapter's rank, in the same order
+   */
+  static WorkloadSpec replicaShare(WorkloadSpec spec, double[] rates, int[] ranks, int served, double windowS) {
+    int n = rates.length;
+    if (served >= n) {
+      return new WorkloadSpec(spec.name(), spec.description(), spec.seed(), windowS, null, spec.arrivals(),
+          spec.adapters(), spec.lengths(), spec.sessions(), spec.client(), spec.slo());
+    }
+    Integer[] order = new Integer[n];
+    for (int i = 0; i < n; i++) {
+      order[i] = i;
+    }
+    java.util.Arrays.sort(order, (a, b) -> Double.compare(rates[b], rates[a]));
+    List<Double> weights = new java.util.ArrayList<>(served);
+    List<Integer> shareRanks = new java.util.ArrayList<>(served);
+    double all = java.util.Arrays.stream(rates).sum();
+    double mine = 0;
+    for (int i = 0; i < served; i++) {
+      int a = order[(int) ((i + 0.5) * n / served)];
+      weights.add(rates[a]);
+      shareRanks.add(ranks[a]);
+      mine += rates[a];
+    }
+    double f = mine / all;
+    ArrivalsSpec arrivals = switch (spec.arrivals()) {
+      case ArrivalsSpec.Poisson p -> new ArrivalsSpec.Poisson(
+          (p.rate() != null ? p.rate() : p.rateTiers() == null ? all : totalOfTiers(p.rateTiers(), n)) * f, null);
+      case ArrivalsSpec.Gamma g -> new ArrivalsSpec.Gamma(g.rate() * f, g.cv());
+      case ArrivalsSpec.Constant c -> new ArrivalsSpec.Constant(c.rate() * f);
+      case ArrivalsSpec.Trace t -> new ArrivalsSpec.Trace(t.file(), t.format(), (t.timeScale() == null ? 1 : t.timeScale()) * f);
+    };
+    AdaptersSpec a = spec.adapters();
+    AdaptersSpec adapters = new AdaptersSpec(served, shareRanks, null, new PopularitySpec.Weights(weights),
+        a.baseShare(), a.idPrefix());
+    ClientSpec c = spec.client();
+    ClientSpec client = c == null ? null : new ClientSpec(
+        c.maxOutstanding() == null ? null : Math.max(1, (int) Math.ceil(c.maxOutstanding() * f)),
+        c.users() == null ? null : Math.max(1, (int) Math.round(c.users() * f)), c.thinkTimeS());
+    return new WorkloadSpec(spec.name() == null ? null : spec.name() + "-replica-share", spec.description(), spec.seed(),
+        windowS, null, arrivals, adapters, spec.lengths(), spec.sessions(), client, spec.slo());
+  }
+
+  /** The total rate of per-adapter tier rates over {@code n} adapters in contiguous, about equal blocks. */
+  private static double totalOfTiers(List<Double> tiers, int n) {
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+      sum += tiers.get((int) ((long) i * tiers.size() / n));
+    }
+    return sum;
   }
 
   /**
@@ -141,7 +220,7 @@ public final class WorkloadRequests {
         new DistributionSpec.LogNormal(outputMean, outputStd, null, null), null, null, null, null, null, null);
     Planner.Request req = new Planner.Request(model, n, tiers, new int[] {adapterRank, adapterRank, adapterRank},
         Math.round(promptMean * 100) / 100.0, Math.round(outputMean * 100) / 100.0, Math.round(cv * 1000) / 1000.0,
-        pools, objective, lengths, skew, busiestFirst(rates));
+        pools, objective, lengths, skew, busiestFirst(rates), null);
     return new TraceWorkload(req, requests, base, span);
   }
 

@@ -176,6 +176,47 @@ class TierSkewTest {
   }
 
   @Test
+  void aReplicasShareOfASpecKeepsItsSessionsAndScalesItsTrafficAndClient() {
+    WorkloadSpec spec = WorkloadSpecs.parse("""
+        name: chat
+        seed: 3
+        duration_s: 600
+        arrivals: {type: gamma, rate: 4, cv: 2}
+        adapters: {count: 90, ranks: [8, 16, 32], popularity: {type: zipf, exponent: 0.8}, base_share: 0.1}
+        lengths:
+          prompt: {type: lognormal, mean: 120, std: 100}
+          output: {type: lognormal, mean: 200, std: 100}
+        sessions:
+          turns: {type: uniform, min: 1, max: 6}
+          think_time_s: {type: exponential, mean: 10}
+        client: {max_outstanding: 300}
+        """, Path.of("chat.yaml"));
+    Planner.Request r = WorkloadRequests.of(spec, Path.of("."), "llama-3.1-8b", null, Labels.Objective.COST);
+    // turns are the requests: about 3.5 per session, so the adapters' request rates are about 3.5 x 4 x 0.9 in all
+    double requestRate = java.util.Arrays.stream(r.perAdapter()).sum();
+    assertThat(requestRate).isBetween(3.5 * 4 * 0.9 * 0.85, 3.5 * 4 * 1.15);
+    assertThat(r.cv()).isGreaterThan(1.0);
+    WorkloadSpec share = r.replicaWorkload().of(30, 3600);
+    assertThat(share.durationS()).isEqualTo(3600.0);
+    assertThat(share.sessions()).isEqualTo(spec.sessions());
+    assertThat(share.lengths()).isEqualTo(spec.lengths());
+    assertThat(share.adapters().count()).isEqualTo(30);
+    assertThat(share.adapters().baseShare()).isEqualTo(0.1);
+    double[] weights = ((io.twinserve.traces.spec.PopularitySpec.Weights) share.adapters().popularity()).weights()
+        .stream().mapToDouble(Double::doubleValue).toArray();
+    double f = java.util.Arrays.stream(weights).sum() / requestRate;
+    assertThat(weights[0]).isGreaterThan(weights[29]);
+    assertThat(((io.twinserve.traces.spec.ArrivalsSpec.Gamma) share.arrivals()).rate()).isCloseTo(4 * f, within(1e-9));
+    assertThat(((io.twinserve.traces.spec.ArrivalsSpec.Gamma) share.arrivals()).cv()).isEqualTo(2.0);
+    assertThat(share.client().maxOutstanding()).isEqualTo((int) Math.ceil(300 * f));
+    // a replica that serves them all sees the spec itself, over the window
+    WorkloadSpec whole = r.replicaWorkload().of(90, 3600);
+    assertThat(whole.adapters()).isEqualTo(spec.adapters());
+    assertThat(whole.arrivals()).isEqualTo(spec.arrivals());
+    assertThat(whole.durationS()).isEqualTo(3600.0);
+  }
+
+  @Test
   void aSkewOutsideZeroToOneIsRefusedByKey() {
     assertThatThrownBy(() -> SweepFixtures.sweep(SweepFixtures.SMALL.replace("replica:", "tier_skew: [0, 1.0]\nreplica:")))
         .isInstanceOf(SpecException.class).hasMessageContaining("tier_skew[1]").hasMessageContaining("[0, 1)");

@@ -127,6 +127,18 @@ final class PlanCommand implements Callable<Integer> {
     }
     if (ws != null) {
       req = WorkloadRequests.of(ws, base, baseModel, pools, Labels.Objective.parse(objective));
+      if (ws.sessions() != null || ws.arrivals() instanceof io.twinserve.traces.spec.ArrivalsSpec.Trace) {
+        notes.add((ws.sessions() != null ? "multi-turn sessions" : "replayed arrival times") + " are described by the"
+            + " requests they generate (each turn a request whose prompt holds the context it repeats); the trees were"
+            + " trained on independent requests, so the prediction is a starting point: "
+            + (verify ? "the verification and its search run the workload itself" : "add --verify, which runs the workload itself"));
+      }
+      if (ws.client() != null && (ws.client().users() != null || ws.client().maxOutstanding() != null)) {
+        notes.add("the client " + (ws.client().users() != null ? "is closed-loop (" + ws.client().users() + " users)"
+            : "caps outstanding requests at " + ws.client().maxOutstanding()) + ": what it sends depends on the"
+            + " server's answers, and the trees read the open-loop rates; "
+            + (verify ? "the verification runs the client as specified" : "add --verify, which runs the client as specified"));
+      }
     }
     if (strict && !verify) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--strict applies to --verify; add --verify");
@@ -242,8 +254,7 @@ final class PlanCommand implements Callable<Integer> {
             + " rate_low, prompt_mean, output_mean, cv, adapters, tier_skew");
       }
     }
-    return new Planner.Request(r.model(), adapters, rates, r.ranks(), prompt, output, cv, r.pools(), r.objective(),
-        r.lengths(), skew, ratesChanged ? null : r.perAdapter());
+    return r.described(adapters, rates, prompt, output, cv, skew, ratesChanged);
   }
 
   static String render(String name, PlacementModel model, Planner.Request r, Planner.Plan p, List<String> notes,

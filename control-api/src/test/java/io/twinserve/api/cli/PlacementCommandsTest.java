@@ -162,6 +162,24 @@ class PlacementCommandsTest {
   }
 
   @Test
+  void aSessionWorkloadIsPlannedFromItsRequestsAndVerifiedOnItsSessions() throws Exception {
+    Path chat = Path.of("..", "examples", "workloads", "chat-sessions.yaml");
+    Cli plan = Cli.run("plan", "--workload", chat.toString(), "--verify", "--json");
+    assertThat(plan.exitCode()).as(plan.err()).isZero();
+    com.fasterxml.jackson.databind.JsonNode doc = new com.fasterxml.jackson.databind.ObjectMapper().readTree(plan.out());
+    assertThat(doc.at("/notes").toString()).contains("multi-turn sessions are described by the requests they generate");
+    // turns are requests: 2 sessions/s of 1-8 turns, 90% to adapters, is about 8 requests/s in all
+    assertThat(doc.at("/plan/features/rates/0").asDouble()).isGreaterThan(doc.at("/plan/features/rates/2").asDouble());
+    int served = doc.at("/plan/served_per_gpu").asInt();
+    // the verification ran the sessions themselves: a one-replica share of the workload's traffic
+    double offered = doc.at("/verification/simulated/offered_rps").asDouble();
+    assertThat(offered).isGreaterThan(0.5 * 8 * served / 32.0).isLessThan(1.5 * 8);
+    // whatever the model guessed, the answer meets the SLO in the twin: the plan's run or the corrected one
+    boolean met = doc.at("/verification/verdict/met").asBoolean();
+    assertThat(met || doc.at("/corrected/verdict/met").asBoolean()).as(plan.out()).isTrue();
+  }
+
+  @Test
   void benchPlansRefusesATablesPathThatIsAFile(@TempDir Path dir) throws Exception {
     Path file = Files.writeString(dir.resolve("tables"), "");
     Cli c = Cli.run("bench", "plans", "--held-out", "1", "--tables", file.toString());
