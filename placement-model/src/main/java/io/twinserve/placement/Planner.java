@@ -72,6 +72,29 @@ public final class Planner {
     }
   }
 
+  /** The trained pool whose GPU is {@code gpu} (by profile name), or null. */
+  public String trainedPoolFor(String gpu) {
+    if (trainingSpec == null) {
+      return null;
+    }
+    List<String> trained = model.meta().categories().getOrDefault("pool", List.of());
+    for (SweepSpec.PoolEntry p : trainingSpec.pools()) {
+      if (p.gpu().equals(gpu) && trained.contains(p.name())) {
+        return p.name();
+      }
+    }
+    return null;
+  }
+
+  /** The GPUs of the trained pools. */
+  public List<String> trainedGpus() {
+    if (trainingSpec == null) {
+      return List.of();
+    }
+    List<String> trained = model.meta().categories().getOrDefault("pool", List.of());
+    return trainingSpec.pools().stream().filter(p -> trained.contains(p.name())).map(SweepSpec.PoolEntry::gpu).toList();
+  }
+
   /** The workload one replica serving {@code served} adapters sees, over a window of {@code windowS} seconds. */
   @FunctionalInterface
   public interface ReplicaWorkload {

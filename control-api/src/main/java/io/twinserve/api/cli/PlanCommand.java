@@ -92,10 +92,24 @@ final class PlanCommand implements Callable<Integer> {
   @Option(names = "--profiles", paramLabel = "DIR", description = "Extra GPU and model profiles (gpus*.yaml, models*.yaml).")
   Path profilesDir;
 
+  @Option(names = "--capacity", paramLabel = "SPEC", description = "Answer a capacity spec's question (docs/capacity-search.md)"
+      + " with the placement model: per pool, the adapters per GPU and replicas its workload needs at the target rate,"
+      + " the cheapest first; with --verify, the twin probes that configuration as capacity search does and walks the"
+      + " replica count to the fewest that meet the SLO.")
+  Path capacity;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     PlacementModel model = modelDir == null ? PlacementModel.builtIn() : PlacementModel.load(modelDir);
+    if (capacity != null) {
+      if (workload != null || overrides != null) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+            "--capacity takes its workload from the capacity spec; drop --workload and --feature");
+      }
+      return PlanCapacity.run(out, capacity, model, WhatIfCommand.profiles(profilesDir), verify, strict,
+          searchBudget, json);
+    }
     WorkloadSpec ws = null;
     Path base;
     String name;

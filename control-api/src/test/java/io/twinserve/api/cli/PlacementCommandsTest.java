@@ -179,6 +179,68 @@ class PlacementCommandsTest {
     assertThat(met || doc.at("/corrected/verdict/met").asBoolean()).as(plan.out()).isTrue();
   }
 
+  /** plan --capacity answers a capacity spec's question as capacity search does, and its verification agrees. */
+  @Test
+  void aCapacityPlanAgreesWithCapacitySearch(@TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve("workload.yaml"), """
+        name: study-192
+        seed: 5
+        duration_s: 600
+        arrivals: {type: poisson, rate_tiers: [0.2, 0.1, 0.05]}
+        adapters: {count: 192, ranks: [8, 16, 32]}
+        lengths:
+          prompt: {type: lognormal, mean: 223.5, std: 250}
+          output: {type: lognormal, mean: 195.7, std: 180}
+          min_prompt: 4
+          max_prompt: 1024
+          min_output: 4
+          max_total: 2048
+        """);
+    Path spec = Files.writeString(dir.resolve("capacity.yaml"), """
+        name: study-192-capacity
+        workload: workload.yaml
+        model: llama-3.1-8b
+        perf_model: {type: roofline, calibration: vllm-0.8.5-h100-64gb/llama-3.1-8b}
+        pools:
+          - {name: h100, gpu: h100-64gb, gpus_per_node: 8, nodes: 1, cost_per_gpu_hour: 3.0}
+          - {name: a100, gpu: a100-sxm-80gb, gpus_per_node: 8, nodes: 1, cost_per_gpu_hour: 2.0}
+        search:
+          pools: [h100]
+          replicas: [1, 2, 3, 4]
+          max_adapters: [32, 64, 96]
+          routers: [{type: adapter_affinity}]
+        replica: {max_adapter_rank: 32, max_cpu_adapters: 192}
+        window_s: 600
+        """);
+    ObjectMapper json = new ObjectMapper();
+    Cli plan = Cli.run("plan", "--capacity", spec.toString(), "--verify", "--json");
+    assertThat(plan.exitCode()).as(plan.err()).isZero();
+    JsonNode best = json.readTree(plan.out()).at("/answer/best");
+    assertThat(best.at("/pool").asText()).isEqualTo("h100");
+    int replicas = best.at("/replicas").asInt();
+    assertThat(replicas).isBetween(1, 4);
+    JsonNode v = json.readTree(plan.out()).at("/verification");
+    assertThat(v.at("/plan_agrees").asBoolean()).as(plan.out()).isTrue();
+    assertThat(v.at("/fewest_replicas").asInt()).isEqualTo(replicas);
+
+    Cli capacity = Cli.run("capacity", spec.toString(), "--json", "--plot", dir.resolve("p.png").toString());
+    assertThat(capacity.exitCode()).as(capacity.err()).isZero();
+    JsonNode cheapest = json.readTree(capacity.out()).at("/candidates/0");
+    assertThat(cheapest.at("/meets_target").asBoolean()).isTrue();
+    // the same question, the same answer: the cheapest candidate that sustains the target rate
+    assertThat(cheapest.at("/candidate/replicas").asInt()).isEqualTo(replicas);
+    assertThat(cheapest.at("/candidate/cost_per_hour").asDouble()).isEqualTo(best.at("/cost_per_hour").asDouble());
+
+    // a pool whose GPU the model never saw is named, with where its answer comes from
+    Cli both = Cli.run("plan", "--capacity", Files.writeString(dir.resolve("both.yaml"),
+        Files.readString(spec).replace("pools: [h100]", "pools: [h100, a100]")).toString());
+    assertThat(both.out()).contains("the placement model was not trained on a100-sxm-80gb (it knows h100-64gb)")
+        .contains("plan: pool h100, " + replicas + " replica");
+    Cli mixed = Cli.run("plan", "--capacity", spec.toString(), "--workload", "x.yaml");
+    assertThat(mixed.exitCode()).isEqualTo(2);
+    assertThat(mixed.err()).contains("--capacity takes its workload from the capacity spec");
+  }
+
   @Test
   void benchPlansRefusesATablesPathThatIsAFile(@TempDir Path dir) throws Exception {
     Path file = Files.writeString(dir.resolve("tables"), "");
