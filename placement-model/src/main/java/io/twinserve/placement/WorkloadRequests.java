@@ -55,7 +55,8 @@ public final class WorkloadRequests {
       case ArrivalsSpec.Trace t -> throw new IllegalStateException();
     };
     double total = generated != null
-        ? (generated.requests() - generated.baseModelRequests()) / generated.spanS()
+        ? (spec.sessions() != null ? steadyAdapterRequestRate(spec, baseDir, generated)
+            : (generated.requests() - generated.baseModelRequests()) / generated.spanS())
         : switch (spec.arrivals()) {
           case ArrivalsSpec.Poisson p -> p.rate() != null ? p.rate() : adapters.stream().mapToDouble(Adapter::ratePerSecond).sum();
           case ArrivalsSpec.Gamma gm -> gm.rate();
@@ -84,6 +85,30 @@ public final class WorkloadRequests {
     int[] adapterRanks = adapters.stream().mapToInt(Adapter::rank).toArray();
     return new Planner.Request(model, n, tiers, ranks, means[0], means[1], cv, pools, objective, spec.lengths(), skew,
         busiestFirst(byAdapter), (served, windowS) -> replicaShare(spec, byAdapter, adapterRanks, served, windowS));
+  }
+
+  /**
+   * A session workload's adapter requests per second once sessions overlap in steady state: counted over the
+   * middle half of its duration (the first sessions' later turns have not come yet at the start, and the last
+   * ones' come after the end), so that the rate is not the ramp's average.
+   */
+  private static double steadyAdapterRequestRate(WorkloadSpec spec, Path baseDir, TraceWorkload generated) {
+    double duration = spec.durationS() != null ? spec.durationS() : generated.spanS();
+    long from = (long) (duration / 4 * 1e9);
+    long to = (long) (duration * 3 / 4 * 1e9);
+    long count = 0;
+    try (WorkloadGenerator g = new WorkloadGenerator(spec, baseDir)) {
+      io.twinserve.traces.Request r;
+      while ((r = g.next()) != null) {
+        if (r.adapterId() != null && r.arrivalNs() >= from && r.arrivalNs() < to) {
+          count++;
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return count > 0 ? count / ((to - from) / 1e9)
+        : (generated.requests() - generated.baseModelRequests()) / generated.spanS();
   }
 
   /**
