@@ -32,9 +32,9 @@ public enum Features {
   /** Numeric feature names, in vector order (one-hot categoricals come after, by name). */
   public List<String> numericNames() {
     List<String> n = new ArrayList<>(List.of("rate_high", "rate_mid", "rate_low", "rate_mean", "rank_min", "rank_mean",
-        "rank_max", "prompt_mean", "output_mean", "cv", "adapter_tps", "tier_skew"));
+        "rank_max", "prompt_mean", "output_mean", "cv", "adapter_tps", "tier_skew", "adapter_load"));
     if (served) {
-      n.addAll(List.of("served", "offered_rps", "offered_tps"));
+      n.addAll(List.of("served", "offered_rps", "offered_tps", "offered_load"));
     }
     if (placement) {
       n.addAll(List.of("tp", "kv_cache_len"));
@@ -45,20 +45,27 @@ public enum Features {
     return n;
   }
 
-  /** The numeric values, in {@link #numericNames()} order. */
+  /** The numeric values, in {@link #numericNames()} order, without a load estimate (its features read 0). */
   public double[] numeric(WorkloadFeatures w) {
+    return numeric(w, LoadModel.NONE);
+  }
+
+  /** The numeric values, in {@link #numericNames()} order, the load features from {@code load}. */
+  public double[] numeric(WorkloadFeatures w, LoadModel load) {
+    double adapterLoad = load.adapterLoad(w);
     double mean = (w.rates()[0] + w.rates()[1] + w.rates()[2]) / 3;
     int[] r = w.ranks();
     double[] base = {w.rates()[0], w.rates()[1], w.rates()[2], mean, Math.min(r[0], Math.min(r[1], r[2])),
         (r[0] + r[1] + r[2]) / 3.0, Math.max(r[0], Math.max(r[1], r[2])), w.promptMean(), w.outputMean(), w.cv(),
-        mean * (w.promptMean() + w.outputMean()), w.skew()};
-    int size = base.length + (served ? 3 : 0) + (placement ? 2 : 0) + (config ? 2 : 0);
+        mean * (w.promptMean() + w.outputMean()), w.skew(), adapterLoad};
+    int size = base.length + (served ? 4 : 0) + (placement ? 2 : 0) + (config ? 2 : 0);
     double[] v = java.util.Arrays.copyOf(base, size);
     int k = base.length;
     if (served) {
       v[k++] = w.served();
       v[k++] = w.offeredRps();
       v[k++] = w.offeredTps();
+      v[k++] = w.served() * adapterLoad;
     }
     if (placement) {
       v[k++] = w.tp();
@@ -105,6 +112,8 @@ public enum Features {
       Map.entry("cv", "the arrival burstiness (CV)"),
       Map.entry("adapter_tps", "the tokens/s one adapter offers"),
       Map.entry("tier_skew", "the popularity skew within a tier (0 = even; its busiest tenth carries 0.1^(1-skew))"),
+      Map.entry("adapter_load", "the share of a GPU one adapter takes (rate x tokens, fitted per model)"),
+      Map.entry("offered_load", "the share of a GPU the served adapters take (served x adapter_load)"),
       Map.entry("served", "the adapters served"),
       Map.entry("offered_rps", "the offered load (req/s)"),
       Map.entry("offered_tps", "the offered load (tokens/s)"),

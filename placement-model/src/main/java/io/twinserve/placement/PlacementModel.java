@@ -58,10 +58,13 @@ public final class PlacementModel {
 
   private final Map<CapacityKey, Integer> capacities;
 
+  private final LoadModel load;
+
   private PlacementModel(Meta meta, Map<String, Target> targets, String source) {
     this.meta = meta;
     this.targets = targets;
     this.source = source;
+    this.load = LoadModel.of(meta.training().get("load_model"));
     this.capacities = capacities(meta.slotCapacity());
   }
 
@@ -147,13 +150,14 @@ public final class PlacementModel {
           f.ratioToOffered(), f.snap()));
     }
     // ranges of every numeric feature over the rows that started
+    LoadModel rangesLoad = LoadModel.of(training.get("load_model"));
     for (SweepRow r : rows) {
       if (!r.fits()) {
         continue;
       }
       WorkloadFeatures w = WorkloadFeatures.of(r);
       List<String> names = Features.CONFIGURED.numericNames();
-      double[] v = Features.CONFIGURED.numeric(w);
+      double[] v = Features.CONFIGURED.numeric(w, rangesLoad);
       for (int i = 0; i < names.size(); i++) {
         double[] mm = ranges.computeIfAbsent(names.get(i), k -> new double[] {Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY});
         mm[0] = Math.min(mm[0], v[i]);
@@ -298,7 +302,7 @@ public final class PlacementModel {
 
   /** The vector a target's tree reads; an unknown category is an error naming the feature. */
   public double[] vector(Target t, WorkloadFeatures w) {
-    double[] numeric = t.features().numeric(w);
+    double[] numeric = t.features().numeric(w, load);
     double[] v = new double[t.meta().featureNames().size()];
     int[] at = t.numericAt();
     for (int i = 0; i < at.length; i++) {
@@ -322,7 +326,7 @@ public final class PlacementModel {
   public List<String> outOfRange(WorkloadFeatures w) {
     List<String> out = new ArrayList<>();
     List<String> names = Features.CONFIGURED.numericNames();
-    double[] v = Features.CONFIGURED.numeric(w);
+    double[] v = Features.CONFIGURED.numeric(w, load);
     for (int i = 0; i < names.size(); i++) {
       double[] mm = meta.ranges().get(names.get(i));
       if (mm != null && (v[i] < mm[0] - 1e-9 * Math.abs(mm[0]) || v[i] > mm[1] + 1e-9 * Math.abs(mm[1]))) {

@@ -107,7 +107,8 @@ final class TrainCommand implements Callable<Integer> {
         Labels.Objective.parse(objective), labelSlo,
         threads != null ? threads : defaults.threads(), !noRefit, !sharedTrees);
     long t0 = System.nanoTime();
-    List<Trainer.Fitted> fitted = new Trainer(o).train(rows);
+    Trainer trainer = new Trainer(o);
+    List<Trainer.Fitted> fitted = trainer.train(rows);
     double seconds = (System.nanoTime() - t0) / 1e9;
     Map<String, Object> training = new LinkedHashMap<>();
     training.put("folds", folds);
@@ -120,6 +121,8 @@ final class TrainCommand implements Callable<Integer> {
     training.put("objective", o.objective().name().toLowerCase(Locale.ROOT));
     training.put("slo", o.slo());
     training.put("seconds", Math.round(seconds * 10) / 10.0);
+    // GPU-seconds per prompt and per output token, per model: the load features' estimate (LoadModel)
+    training.put("load_model", trainer.load().perModel());
     PlacementModel.write(output, fitted, provs, training, Provenance.version(), Provenance.commit(), rows);
     if (json) {
       Map<String, Object> doc = new LinkedHashMap<>();
