@@ -329,7 +329,12 @@ public final class PlacementModel {
     double[] v = Features.CONFIGURED.numeric(w, load);
     for (int i = 0; i < names.size(); i++) {
       double[] mm = meta.ranges().get(names.get(i));
-      if (mm != null && (v[i] < mm[0] - 1e-9 * Math.abs(mm[0]) || v[i] > mm[1] + 1e-9 * Math.abs(mm[1]))) {
+      if (mm != null && mm[0] == mm[1] && v[i] != mm[0]) {
+        // a feature the training grid held constant: no tree splits on it, so the plan is the one for that value
+        out.add(String.format(java.util.Locale.ROOT, "%s = %s, but the model was trained on %s only (%s): it plans as"
+            + " for %s; --verify runs the workload itself", names.get(i), Features.num(v[i]), Features.num(mm[0]),
+            Features.describe(names.get(i)), Features.num(mm[0])));
+      } else if (mm != null && (v[i] < mm[0] - 1e-9 * Math.abs(mm[0]) || v[i] > mm[1] + 1e-9 * Math.abs(mm[1]))) {
         out.add(String.format(java.util.Locale.ROOT, "%s = %s is outside the training range [%s, %s] (%s): the"
             + " prediction extrapolates", names.get(i), Features.num(v[i]), Features.num(mm[0]), Features.num(mm[1]),
             Features.describe(names.get(i))));

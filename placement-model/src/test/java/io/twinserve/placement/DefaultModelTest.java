@@ -28,6 +28,11 @@ class DefaultModelTest {
     // the grid spans the length shapes, so a workload of another shape is no longer outside every range
     assertThat(m.meta().ranges().get("prompt_mean")[1]).isGreaterThan(10 * m.meta().ranges().get("prompt_mean")[0]);
     assertThat(m.meta().ranges().get("cv")).containsExactly(1.0, 2.0);
+    // the load features' estimate, per model: a prompt token and an output token each cost a GPU something
+    LoadModel load = LoadModel.of(m.meta().training().get("load_model"));
+    assertThat(load.perModel()).containsOnlyKeys("llama-3.1-8b", "qwen2.5-7b");
+    assertThat(load.perModel().values()).allMatch(c -> c[0] > 0 && c[1] > 0);
+    assertThat(m.target("served", "llama-3.1-8b").meta().featureNames()).contains("adapter_load");
   }
 
   @Test
