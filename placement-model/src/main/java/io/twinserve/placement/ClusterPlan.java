@@ -35,7 +35,18 @@ public final class ClusterPlan {
    * @param note why the pool has no plan, or null
    */
   public record PoolPlan(String pool, String gpu, double costPerGpuHour, Planner.Plan plan, int replicas,
-      double costPerHour, String note) {}
+      double costPerHour, String note) {
+
+    /** What {@code replicas} replicas of this pool's plan cost per hour. */
+    public double costPerHour(int replicas) {
+      return cost(replicas, plan.tp(), costPerGpuHour);
+    }
+  }
+
+  /** The cost per hour of {@code replicas} replicas of {@code tp} GPUs, as capacity search prices a candidate. */
+  static double cost(int replicas, int tp, double costPerGpuHour) {
+    return (double) replicas * tp * costPerGpuHour;
+  }
 
   /** The answers of every pool of the search, the cheapest first among those planned. */
   public record Answer(double targetScale, Planner.Request request, List<PoolPlan> pools, PoolPlan best) {}
@@ -56,7 +67,7 @@ public final class ClusterPlan {
    */
   public static Answer plan(Planner planner, CapacitySpec spec, Planner.Request request) {
     double scale = spec.rate().targetScale();
-    Planner.Request at = scaled(request, scale);
+    Planner.Request at = request.scaled(scale);
     List<String> names = spec.search().pools().isEmpty()
         ? spec.pools().stream().map(PoolSpec::name).toList() : spec.search().pools();
     List<PoolPlan> out = new ArrayList<>();
@@ -69,25 +80,15 @@ public final class ClusterPlan {
                 planner.trainedGpus()) + "): twinserve capacity answers for it with the twin"));
         continue;
       }
-      Planner.Plan p = planner.plan(new Planner.Request(at.model(), at.adapters(), at.rates(), at.ranks(),
-          at.promptMean(), at.outputMean(), at.cv(), List.of(trained), at.objective(), at.lengths(), at.skew(),
-          at.perAdapter(), null));
+      Planner.Plan p = planner.plan(at.withPools(List.of(trained)));
       String note = spec.search().tp().contains(p.tp()) ? null
           : "tp " + p.tp() + " (the model's) is not among the search's tp " + spec.search().tp();
       out.add(new PoolPlan(pool.name(), pool.gpu(), pool.costPerGpuHour(), p, p.replicas(),
-          (double) p.replicas() * p.tp() * pool.costPerGpuHour(), note));
+          cost(p.replicas(), p.tp(), pool.costPerGpuHour()), note));
     }
     PoolPlan best = out.stream().filter(p -> p.plan() != null)
-        .min(Comparator.comparingDouble(PoolPlan::costPerHour).thenComparingInt(PoolPlan::replicas)).orElse(null);
+        .min(Comparator.comparingDouble((PoolPlan p) -> p.costPerHour()).thenComparingInt(PoolPlan::replicas)).orElse(null);
     return new Answer(scale, at, List.copyOf(out), best);
-  }
-
-  /** {@code request} with every rate multiplied by {@code scale}. */
-  static Planner.Request scaled(Planner.Request r, double scale) {
-    double[] rates = {r.rates()[0] * scale, r.rates()[1] * scale, r.rates()[2] * scale};
-    double[] per = r.perAdapter() == null ? null : java.util.Arrays.stream(r.perAdapter()).map(x -> x * scale).toArray();
-    return new Planner.Request(r.model(), r.adapters(), rates, r.ranks(), r.promptMean(), r.outputMean(), r.cv(),
-        r.pools(), r.objective(), r.lengths(), r.skew(), per, null);
   }
 
   /**
@@ -138,8 +139,8 @@ public final class ClusterPlan {
       double scale) throws IOException {
     Planner.Plan p = best.plan();
     CapacitySearch.Candidate c = new CapacitySearch.Candidate(best.pool(), best.gpu(), p.tp(), replicas,
-        p.maxAdapters(), p.kvCacheLen() == 0 ? null : p.kvCacheLen(), router, (double) replicas * p.tp()
-        * best.costPerGpuHour());
+        p.maxAdapters(), p.kvCacheLen() == 0 ? null : p.kvCacheLen(), router, cost(replicas, p.tp(),
+        best.costPerGpuHour()));
     ClusterSummary.DeploymentSummary d = search.probe(c, scale);
     SloVerdict v = SloVerdict.of(slo, d, true);
     return new Probe(replicas, c.costPerHour(), v.met(), v.missed().stream().map(SloVerdict.Check::describe).toList(),

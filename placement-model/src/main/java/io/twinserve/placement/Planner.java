@@ -16,6 +16,11 @@ import java.util.Map;
  * Turns a workload into a configuration with a trained {@link PlacementModel}: how many adapters one
  * GPU serves without starving, its slot count, its pool, tp and KV setting, and the throughput to
  * expect, with the tree rules that led there; {@link #verify} checks a plan with a twin run.
+ *
+ * <p>Over 400 lines because it is the planning API's one entry (its request, plan and verification
+ * records are nested types every caller names as {@code Planner.X}); the searches already live in
+ * {@link PlanSearch}. The next split is the verification (verify, the twin runner, replica shares) into a
+ * class of its own, which renames {@code Planner.Verification} for every caller.
  */
 public final class Planner {
   private final PlacementModel model;
@@ -62,6 +67,19 @@ public final class Planner {
     public Request(String model, int adapters, double[] rates, int[] ranks, double promptMean, double outputMean,
         double cv, List<String> pools, Labels.Objective objective, LengthsSpec lengths, double skew) {
       this(model, adapters, rates, ranks, promptMean, outputMean, cv, pools, objective, lengths, skew, null, null);
+    }
+
+    /** This request limited to {@code onlyPools}, with no workload spec behind it (a plan per pool). */
+    public Request withPools(List<String> onlyPools) {
+      return new Request(model, adapters, rates, ranks, promptMean, outputMean, cv, onlyPools, objective, lengths, skew,
+          perAdapter, null);
+    }
+
+    /** This request with every rate multiplied by {@code scale} (no workload spec behind it: it is not the spec's). */
+    public Request scaled(double scale) {
+      double[] per = perAdapter == null ? null : java.util.Arrays.stream(perAdapter).map(x -> x * scale).toArray();
+      return new Request(model, adapters, new double[] {rates[0] * scale, rates[1] * scale, rates[2] * scale}, ranks,
+          promptMean, outputMean, cv, pools, objective, lengths, skew, per, null);
     }
 
     /** This request with its description changed ({@code --feature}): the workload it came from no longer matches. */
@@ -111,11 +129,21 @@ public final class Planner {
     if (n >= perAdapter.length) {
       return perAdapter.clone();
     }
+    int[] at = replicaShareIndices(perAdapter.length, n);
     double[] out = new double[n];
     for (int i = 0; i < n; i++) {
-      out[i] = perAdapter[(int) ((i + 0.5) * perAdapter.length / n)];
+      out[i] = perAdapter[at[i]];
     }
     return out;
+  }
+
+  /** The positions {@link #replicaShare} takes from a list of {@code all}, for {@code n < all}. */
+  static int[] replicaShareIndices(int all, int n) {
+    int[] at = new int[n];
+    for (int i = 0; i < n; i++) {
+      at[i] = (int) ((i + 0.5) * all / n);
+    }
+    return at;
   }
 
   /**

@@ -33,6 +33,10 @@ import org.tribuo.regression.rtree.impurity.MeanSquaredError;
  * report scores the tree fitted with the chosen settings without the held-out workloads; the tree kept is
  * then fitted again on every workload ({@link Options#refit}), so that no family the sweep paid for is left
  * out of the plans (the report is then an estimate for the kept tree, from a fit on 80% of the data).
+ *
+ * <p>Over 400 lines because building each target's examples, the grouped cross-validation and the
+ * compiled-tree check are one pipeline over one set of options; the labels ({@link Labels}) and the load
+ * estimate ({@link LoadModel}) are already apart. The example builders are the next to move out.
  */
 public final class Trainer {
 

@@ -39,10 +39,11 @@ public final class WorkloadRequests {
     // sessions and replayed arrival times are described by the requests they generate: each turn is a request
     // (its prompt holds the context it repeats), and its gaps give the burstiness
     TraceWorkload generated = null;
+    SteadyCount steady = null;
     if (spec.sessions() != null || spec.arrivals() instanceof ArrivalsSpec.Trace) {
       try {
-        generated = ofTrace(new WorkloadGenerator(spec, baseDir), Path.of(spec.name() == null ? "workload" : spec.name()),
-            16, model, pools, objective);
+        steady = new SteadyCount(new WorkloadGenerator(spec, baseDir), spec.durationS());
+        generated = ofTrace(steady, Path.of(spec.name() == null ? "workload" : spec.name()), 16, model, pools, objective);
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
@@ -55,7 +56,7 @@ public final class WorkloadRequests {
       case ArrivalsSpec.Trace t -> throw new IllegalStateException();
     };
     double total = generated != null
-        ? (spec.sessions() != null ? steadyAdapterRequestRate(spec, baseDir, generated)
+        ? (spec.sessions() != null && steady.rate() > 0 ? steady.rate()
             : (generated.requests() - generated.baseModelRequests()) / generated.spanS())
         : switch (spec.arrivals()) {
           case ArrivalsSpec.Poisson p -> p.rate() != null ? p.rate() : adapters.stream().mapToDouble(Adapter::ratePerSecond).sum();
@@ -88,27 +89,41 @@ public final class WorkloadRequests {
   }
 
   /**
-   * A session workload's adapter requests per second once sessions overlap in steady state: counted over the
-   * middle half of its duration (the first sessions' later turns have not come yet at the start, and the last
-   * ones' come after the end), so that the rate is not the ramp's average.
+   * Passes a generated workload through while counting its adapter requests over the middle half of its
+   * duration: a session workload's rate once sessions overlap in steady state (the first sessions' later
+   * turns have not come yet at the start, and the last ones' come after the end), not the ramp's average.
    */
-  private static double steadyAdapterRequestRate(WorkloadSpec spec, Path baseDir, TraceWorkload generated) {
-    double duration = spec.durationS() != null ? spec.durationS() : generated.spanS();
-    long from = (long) (duration / 4 * 1e9);
-    long to = (long) (duration * 3 / 4 * 1e9);
-    long count = 0;
-    try (WorkloadGenerator g = new WorkloadGenerator(spec, baseDir)) {
-      io.twinserve.traces.Request r;
-      while ((r = g.next()) != null) {
-        if (r.adapterId() != null && r.arrivalNs() >= from && r.arrivalNs() < to) {
-          count++;
-        }
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+  private static final class SteadyCount implements io.twinserve.traces.format.TraceReader {
+    private final io.twinserve.traces.format.TraceReader in;
+    private final long from;
+    private final long to;
+    private long count;
+
+    SteadyCount(io.twinserve.traces.format.TraceReader in, Double durationS) {
+      this.in = in;
+      double d = durationS == null ? 0 : durationS;
+      this.from = (long) (d / 4 * 1e9);
+      this.to = (long) (d * 3 / 4 * 1e9);
     }
-    return count > 0 ? count / ((to - from) / 1e9)
-        : (generated.requests() - generated.baseModelRequests()) / generated.spanS();
+
+    @Override
+    public io.twinserve.traces.Request next() throws IOException {
+      io.twinserve.traces.Request r = in.next();
+      if (r != null && r.adapterId() != null && r.arrivalNs() >= from && r.arrivalNs() < to) {
+        count++;
+      }
+      return r;
+    }
+
+    /** Adapter requests per second in the middle half; 0 when the spec has no duration or none fell there. */
+    double rate() {
+      return to > from ? count / ((to - from) / 1e9) : 0;
+    }
+
+    @Override
+    public void close() throws IOException {
+      in.close();
+    }
   }
 
   /**
@@ -136,8 +151,9 @@ public final class WorkloadRequests {
     List<Integer> shareRanks = new java.util.ArrayList<>(served);
     double all = java.util.Arrays.stream(rates).sum();
     double mine = 0;
+    int[] at = Planner.replicaShareIndices(n, served);
     for (int i = 0; i < served; i++) {
-      int a = order[(int) ((i + 0.5) * n / served)];
+      int a = order[at[i]];
       weights.add(rates[a]);
       shareRanks.add(ranks[a]);
       mine += rates[a];

@@ -107,7 +107,7 @@ final class PlanCapacity {
     } else {
       b.append(f("%n!!! NOT CONFIRMED: the fewest replicas that meet the SLO at the target rate are %d, not the planned"
           + " %d; corrected: %d replicas, %.2f per hour%n", v.fewestReplicas(), best.replicas(), v.fewestReplicas(),
-          (double) v.fewestReplicas() * best.plan().tp() * best.costPerGpuHour()));
+          best.costPerHour(v.fewestReplicas())));
     }
     return b.toString();
   }

@@ -37,6 +37,24 @@ class PlacementCommandsTest {
       replica: {max_num_seqs: 2048, prefix_caching: false}
       """;
 
+  /** A 600 s workload of the study's shape: Poisson rate tiers, ranks 8/16/32 round-robin, the study's lengths. */
+  private static String studyWorkload(String name, long seed, String rateTiers, int adapters) {
+    return """
+        name: %s
+        seed: %d
+        duration_s: 600
+        arrivals: {type: poisson, rate_tiers: [%s]}
+        adapters: {count: %d, ranks: [8, 16, 32]}
+        lengths:
+          prompt: {type: lognormal, mean: 223.5, std: 250}
+          output: {type: lognormal, mean: 195.7, std: 180}
+          min_prompt: 4
+          max_prompt: 1024
+          min_output: 4
+          max_total: 2048
+        """.formatted(name, seed, rateTiers, adapters);
+  }
+
   @Test
   void sweepShardsMergeTrainAndPlan(@TempDir Path dir) throws Exception {
     Path spec = dir.resolve("spec.yaml");
@@ -58,20 +76,7 @@ class PlacementCommandsTest {
     assertThat(Files.readString(dir.resolve("model/model.json"))).contains("\"ttft_p90_ms\" : 2000.0");
 
     Path workload = dir.resolve("w.yaml");
-    Files.writeString(workload, """
-        name: w
-        seed: 1
-        duration_s: 600
-        arrivals: {type: poisson, rate_tiers: [0.4, 0.1, 0.025]}
-        adapters: {count: 48, ranks: [8, 16, 32]}
-        lengths:
-          prompt: {type: lognormal, mean: 223.5, std: 250}
-          output: {type: lognormal, mean: 195.7, std: 180}
-          min_prompt: 4
-          max_prompt: 1024
-          min_output: 4
-          max_total: 2048
-        """);
+    Files.writeString(workload, studyWorkload("w", 1, "0.4, 0.1, 0.025", 48));
     Cli plan = Cli.run("plan", "--workload", workload.toString(), "--model", dir.resolve("model").toString(), "--verify");
     assertThat(plan.exitCode()).as(plan.err()).isZero();
     assertThat(plan.out()).contains("served adapters per GPU").contains("why (the trees' paths)")
@@ -182,20 +187,7 @@ class PlacementCommandsTest {
   /** plan --capacity answers a capacity spec's question as capacity search does, and its verification agrees. */
   @Test
   void aCapacityPlanAgreesWithCapacitySearch(@TempDir Path dir) throws Exception {
-    Files.writeString(dir.resolve("workload.yaml"), """
-        name: study-192
-        seed: 5
-        duration_s: 600
-        arrivals: {type: poisson, rate_tiers: [0.2, 0.1, 0.05]}
-        adapters: {count: 192, ranks: [8, 16, 32]}
-        lengths:
-          prompt: {type: lognormal, mean: 223.5, std: 250}
-          output: {type: lognormal, mean: 195.7, std: 180}
-          min_prompt: 4
-          max_prompt: 1024
-          min_output: 4
-          max_total: 2048
-        """);
+    Files.writeString(dir.resolve("workload.yaml"), studyWorkload("study-192", 5, "0.2, 0.1, 0.05", 192));
     Path spec = Files.writeString(dir.resolve("capacity.yaml"), """
         name: study-192-capacity
         workload: workload.yaml
