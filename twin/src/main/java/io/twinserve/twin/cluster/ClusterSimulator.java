@@ -443,9 +443,27 @@ public final class ClusterSimulator {
           }
         }
         d.metrics.refresh(replica);
-        wake(replica, now);
+        arm(e.source());
+        wakeNow(replica, now);
+        return;
       }
       arm(e.source());
+    }
+
+    /**
+     * {@link #wake}, after the arrival's source is armed again: when nothing else is due at this instant,
+     * the wake-up event would be the next one taken, so the replica plans now instead of through the
+     * queue (one event fewer per arrival, the same order).
+     */
+    private void wakeNow(Replica r, long now) {
+      if (!r.stepping && now < r.wakeAtNs && r.state != Replica.State.STOPPED) {
+        if (queue.isEmpty() || queue.peekTime() > now) {
+          r.wakeAtNs = Long.MAX_VALUE;
+          plan(r, now);
+        } else {
+          wake(r, now);
+        }
+      }
     }
 
     /**
