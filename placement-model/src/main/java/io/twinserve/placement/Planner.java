@@ -5,6 +5,7 @@ import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.traces.spec.WorkloadSpec;
 import io.twinserve.twin.profile.Profiles;
 import io.twinserve.twin.slo.SloVerdict;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -82,6 +83,17 @@ public final class Planner {
           promptMean, outputMean, cv, pools, objective, lengths, skew, per, null);
     }
 
+    /**
+     * This request with every rate multiplied by {@code scale}, from the same workload: what a client that
+     * answers to the server (closed-loop users, a cap on outstanding requests) sends ({@link ClientLoad}); its
+     * verification still runs the workload, whose client throttles itself.
+     */
+    public Request throttled(double scale) {
+      double[] per = perAdapter == null ? null : java.util.Arrays.stream(perAdapter).map(x -> x * scale).toArray();
+      return new Request(model, adapters, new double[] {rates[0] * scale, rates[1] * scale, rates[2] * scale}, ranks,
+          promptMean, outputMean, cv, pools, objective, lengths, skew, per, replicaWorkload);
+    }
+
     /** This request with its description changed ({@code --feature}): the workload it came from no longer matches. */
     public Request described(int adapters, double[] rates, double promptMean, double outputMean, double cv, double skew,
         boolean popularityChanged) {
@@ -121,27 +133,33 @@ public final class Planner {
 
   /**
    * The {@code n} adapters one replica of a plan serves, drawn from a workload's per-adapter rates (busiest
-   * first) as a stratified sample: the adapter at the middle of each of n equal slices of the list, so that
-   * the share spans the workload's popularity as a replica of an even split does; all of them when n covers
-   * the list.
+   * first) as a stratified sample: n equal slices of the list, each one adapter at its slice's mean rate, so
+   * that the share spans the workload's popularity and carries its mean replica's traffic, as a placement
+   * that balances traffic over the replicas gives each (the slice's middle adapter instead, as before, carries
+   * less than its slice under a skewed popularity: a Zipf's replica ran at 61% of the mean one's traffic);
+   * all of them when n covers the list.
    */
   public static double[] replicaShare(double[] perAdapter, int n) {
     if (n >= perAdapter.length) {
       return perAdapter.clone();
     }
-    int[] at = replicaShareIndices(perAdapter.length, n);
+    int[] from = replicaSlices(perAdapter.length, n);
     double[] out = new double[n];
     for (int i = 0; i < n; i++) {
-      out[i] = perAdapter[at[i]];
+      double sum = 0;
+      for (int j = from[i]; j < from[i + 1]; j++) {
+        sum += perAdapter[j];
+      }
+      out[i] = sum / (from[i + 1] - from[i]);
     }
     return out;
   }
 
-  /** The positions {@link #replicaShare} takes from a list of {@code all}, for {@code n < all}. */
-  static int[] replicaShareIndices(int all, int n) {
-    int[] at = new int[n];
-    for (int i = 0; i < n; i++) {
-      at[i] = (int) ((i + 0.5) * all / n);
+  /** The bounds of {@link #replicaShare}'s slices of a list of {@code all}: slice i is [at[i], at[i + 1]), for n < all. */
+  static int[] replicaSlices(int all, int n) {
+    int[] at = new int[n + 1];
+    for (int i = 0; i <= n; i++) {
+      at[i] = (int) ((long) i * all / n);
     }
     return at;
   }
@@ -451,7 +469,7 @@ public final class Planner {
 
     /** Whether the twin confirms the plan: the SLO is met and the throughput is within the tolerated error. */
     public boolean confirmed() {
-      return verdict.met() && Double.isFinite(errorPct) && Math.abs(errorPct) <= toleratedErrorPct;
+      return simulated.fits() && verdict.met() && Double.isFinite(errorPct) && Math.abs(errorPct) <= toleratedErrorPct;
     }
   }
 
@@ -460,6 +478,29 @@ public final class Planner {
    * tiers, ranks and lengths) through the twin for the training spec's window, to the end.
    */
   public Verification verify(Plan plan, Request r, Profiles profiles, Path baseDir, SloSpec slo) {
+    OneRun one = oneRun(plan, r, profiles, baseDir);
+    SweepRow row = one.own() != null ? one.sweep().simulate(one.scenario(), one.own()) : one.sweep().simulate(one.scenario());
+    double err = row.throughputTps() == 0 ? Double.NaN
+        : 100 * (plan.throughputTps() - row.throughputTps()) / row.throughputTps();
+    Trainer.Report tr = model.report("throughput", plan.model());
+    double tolerated = Math.max(1.0, tr == null || !Double.isFinite(tr.smapePct()) ? 3.0 : tr.smapePct());
+    return new Verification(row, plan.throughputTps(), Trainer.round(err), plan.predictedMeetsSlo(), row.verdict(slo),
+        tolerated);
+  }
+
+  /**
+   * The replica one of the plan's runs would use (its GPU, slots, tp and KV setting, priced by the training
+   * spec's calibration for that GPU): what {@link ClientLoad} prices steps with.
+   */
+  public io.twinserve.twin.deploy.ResolvedReplica replica(Plan plan, Request r, Profiles profiles) throws IOException {
+    OneRun one = oneRun(plan, r, profiles, Path.of(""));
+    return one.sweep().resolve(one.scenario());
+  }
+
+  /** The one-scenario sweep that runs a plan's configuration, its scenario, and the workload it runs (or null). */
+  private record OneRun(Sweep sweep, Scenario scenario, WorkloadSpec own) {}
+
+  private OneRun oneRun(Plan plan, Request r, Profiles profiles, Path baseDir) {
     if (trainingSpec == null) {
       throw new IllegalStateException("the model records no training spec; cannot build the twin run");
     }
@@ -483,13 +524,7 @@ public final class Planner {
     int served = own != null ? own.adapters().count() : share != null ? share.length : plan.servedPerGpu();
     Scenario s = new Scenario(0, 0, me, pe, shape, r.cv(), WorkloadFeatures.rankList(r.ranks()), r.rates(),
         served, plan.maxAdapters(), plan.tp(), plan.kvCacheLen(), r.skew(), share);
-    SweepRow row = own != null ? sweep.simulate(s, own) : sweep.simulate(s);
-    double err = row.throughputTps() == 0 ? Double.NaN
-        : 100 * (plan.throughputTps() - row.throughputTps()) / row.throughputTps();
-    Trainer.Report tr = model.report("throughput", plan.model());
-    double tolerated = Math.max(1.0, tr == null || !Double.isFinite(tr.smapePct()) ? 3.0 : tr.smapePct());
-    return new Verification(row, plan.throughputTps(), Trainer.round(err), plan.predictedMeetsSlo(), row.verdict(slo),
-        tolerated);
+    return new OneRun(sweep, s, own);
   }
 
   /**

@@ -276,18 +276,10 @@ public final class Sweep {
    */
   public SweepRow simulate(Scenario s, WorkloadSpec workload) {
     double[] means = shapeMeans(s.lengths());
-    int maxRank = Math.max(s.ranks().get(0), Math.max(s.ranks().get(1), s.ranks().get(2)));
-    ReplicaSpec b = spec.replica();
-    ReplicaSpec r = new ReplicaSpec(s.tp(), s.kvCacheLen() == 0 ? null : s.kvCacheLen(), b.gpuMemoryUtilization(),
-        s.slots(), Math.max(b.maxCpuAdapters(), s.served()), maxRank, b.maxNumSeqs(), b.maxNumBatchedTokens(),
-        b.blockSize(), b.chunkedPrefill(), b.prefixCaching(), b.maxModelLen(), b.adapterLoad(), b.weightDtype(),
-        b.kvCacheDtype(), b.speculative());
-    String calibration = calibrationFor(s.model(), s.pool().gpu());
     double cost = s.tp() * s.pool().costPerGpuHour();
     ResolvedReplica replica;
     try {
-      replica = Deployments.resolve(new DeploymentSpec("sweep", s.model().model(), s.pool().gpu(), r,
-          new PerfModelSpec.Roofline(calibration), null), profiles);
+      replica = resolve(s);
     } catch (InsufficientGpuMemoryException | SpecException e) {
       return row(s, means, cost, false, oneLine(e.getMessage()), 0, null, -1);
     } catch (IOException e) {
@@ -308,6 +300,23 @@ public final class Sweep {
     }
     return row(s, means, cost, true, "", replica.scheduler().kvCacheTokens(), result.summary(),
         result.stoppedEarly() ? Math.round(result.stoppedNs() / 1e6) / 1e3 : 0);
+  }
+
+  /**
+   * The replica a scenario's configuration runs on: the spec's replica settings with the scenario's slots,
+   * tp and KV setting, priced by the model's calibration for the pool's GPU (uncalibrated on others).
+   * Throws {@link InsufficientGpuMemoryException} or {@link SpecException} when it does not start.
+   */
+  public ResolvedReplica resolve(Scenario s) throws IOException {
+    int maxRank = Math.max(s.ranks().get(0), Math.max(s.ranks().get(1), s.ranks().get(2)));
+    ReplicaSpec b = spec.replica();
+    ReplicaSpec r = new ReplicaSpec(s.tp(), s.kvCacheLen() == 0 ? null : s.kvCacheLen(), b.gpuMemoryUtilization(),
+        s.slots(), Math.max(b.maxCpuAdapters(), s.served()), maxRank, b.maxNumSeqs(), b.maxNumBatchedTokens(),
+        b.blockSize(), b.chunkedPrefill(), b.prefixCaching(), b.maxModelLen(), b.adapterLoad(), b.weightDtype(),
+        b.kvCacheDtype(), b.speculative());
+    String calibration = calibrationFor(s.model(), s.pool().gpu());
+    return Deployments.resolve(new DeploymentSpec("sweep", s.model().model(), s.pool().gpu(), r,
+        new PerfModelSpec.Roofline(calibration), null), profiles);
   }
 
   private static String oneLine(String m) {

@@ -62,7 +62,8 @@ public record SweepRow(
 
   /** The run judged against {@code slo} (a configuration that does not start meets nothing). */
   public SloVerdict verdict(SloSpec slo) {
-    boolean answered = throughputTps > 0 || offeredTps == 0;
+    // a configuration that does not start answers nothing: its TTFT bounds miss
+    boolean answered = fits && (throughputTps > 0 || offeredTps == 0);
     return SloVerdict.of(slo, answered, ttftP90Ms, ttftP99Ms, itlP99Ms, timedOutFraction,
         offeredTps > 0 ? throughputTps / offeredTps : 1, starvedRequests);
   }

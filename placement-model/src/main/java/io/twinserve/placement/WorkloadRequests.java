@@ -129,9 +129,9 @@ public final class WorkloadRequests {
   /**
    * The workload one replica serving {@code served} of a spec's adapters sees over {@code windowS} seconds:
    * the spec itself (for the window) when it covers them all; else the adapters of a stratified sample of
-   * them, busiest first ({@link Planner#replicaShare}: the one in the middle of each of {@code served} equal
-   * slices), each with its own rate and rank, and the arrivals, sessions and client cap scaled to the share of
-   * the traffic they carry. Sessions, lengths, burstiness and the SLO stay the spec's.
+   * them, busiest first ({@link Planner#replicaShare}: one adapter per each of {@code served} equal slices, at the
+   * slice's mean rate, with the rank of its middle adapter), and the arrivals, sessions and client cap scaled to
+   * the share of the traffic they carry. Sessions, lengths, burstiness and the SLO stay the spec's.
    *
    * @param rates each adapter's request rate, in the spec's adapter order
    * @param ranks each adapter's rank, in the same order
@@ -151,12 +151,17 @@ public final class WorkloadRequests {
     List<Integer> shareRanks = new java.util.ArrayList<>(served);
     double all = java.util.Arrays.stream(rates).sum();
     double mine = 0;
-    int[] at = Planner.replicaShareIndices(n, served);
+    int[] from = Planner.replicaSlices(n, served);
     for (int i = 0; i < served; i++) {
-      int a = order[at[i]];
-      weights.add(rates[a]);
-      shareRanks.add(ranks[a]);
-      mine += rates[a];
+      // one adapter per slice at the slice's mean rate, with the rank of the slice's middle adapter
+      double sum = 0;
+      for (int j = from[i]; j < from[i + 1]; j++) {
+        sum += rates[order[j]];
+      }
+      double rate = sum / (from[i + 1] - from[i]);
+      weights.add(rate);
+      shareRanks.add(ranks[order[(from[i] + from[i + 1]) / 2]]);
+      mine += rate;
     }
     double f = mine / all;
     ArrivalsSpec arrivals = switch (spec.arrivals()) {

@@ -148,7 +148,8 @@ class TierSkewTest {
 
   @Test
   void verifyingASkewedSpecRunsAStratifiedShareOfItsOwnAdapters() throws Exception {
-    assertThat(Planner.replicaShare(new double[] {10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, 4)).containsExactly(9, 7, 4, 2);
+    // four slices of 2, 3, 2 and 3 adapters, each at its mean rate: the share carries its slices' traffic
+    assertThat(Planner.replicaShare(new double[] {10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, 4)).containsExactly(9.5, 7, 4.5, 2);
     assertThat(Planner.replicaShare(new double[] {3, 2, 1}, 5)).containsExactly(3, 2, 1);
     WorkloadSpec spec = WorkloadSpecs.parse("""
         name: zipf

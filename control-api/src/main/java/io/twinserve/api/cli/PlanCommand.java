@@ -1,5 +1,6 @@
 package io.twinserve.api.cli;
 
+import io.twinserve.placement.ClientLoad;
 import io.twinserve.placement.Labels;
 import io.twinserve.placement.PlacementModel;
 import io.twinserve.placement.PlanSearch;
@@ -147,12 +148,6 @@ final class PlanCommand implements Callable<Integer> {
             + " trained on independent requests, so the prediction is a starting point: "
             + (verify ? "the verification and its search run the workload itself" : "add --verify, which runs the workload itself"));
       }
-      if (ws.client() != null && (ws.client().users() != null || ws.client().maxOutstanding() != null)) {
-        notes.add("the client " + (ws.client().users() != null ? "is closed-loop (" + ws.client().users() + " users)"
-            : "caps outstanding requests at " + ws.client().maxOutstanding()) + ": what it sends depends on the"
-            + " server's answers, and the trees read the open-loop rates; "
-            + (verify ? "the verification runs the client as specified" : "add --verify, which runs the client as specified"));
-      }
     }
     if (strict && !verify) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--strict applies to --verify; add --verify");
@@ -165,6 +160,23 @@ final class PlanCommand implements Callable<Integer> {
     req = override(req, overrides);
     Planner planner = new Planner(model);
     Planner.Plan plan = planner.plan(req);
+    ClientLoad.Client client = ws == null ? null : ClientLoad.Client.of(ws.client());
+    if (client != null && overrides == null) {
+      // a client that answers to the server sends what the planned replica lets it: plan at that rate
+      ClientLoad.Adjusted a = ClientLoad.plan(planner, req, client, WhatIfCommand.profiles(profilesDir));
+      notes.add(f("the client is %s: against the planned replica the twin's step prices give a response time of %.2f s"
+          + " (steps of %.1f ms), so it sends %.3g requests/s per replica, %.0f%% of the %s's %.3g; the trees read the"
+          + " workload at that rate; %s", client.describe(), a.estimate().responseS(), a.estimate().stepMs(),
+          a.estimate().requestRate(), 100 * a.estimate().scale(), client.users() != null ? "arrival process" : "open-loop rate",
+          a.estimate().requestRate() / a.estimate().scale(),
+          verify ? "the verification runs the client as specified" : "--verify runs the client as specified"));
+      plan = a.plan();
+      req = a.request();
+    } else if (client != null) {
+      notes.add("the client " + (client.users() != null ? "is closed-loop (" + client.users() + " users)"
+          + "" : "caps outstanding requests at " + client.maxOutstanding()) + ": with --feature the trees read the rates"
+          + " given, not what the client would sustain");
+    }
     if (!model.slo().equals(effective)) {
       notes.add("the model's labels meet " + model.slo().describe() + "; this plan is judged by " + effective.describe()
           + ": the trees' answer is for the former" + (verify ? ", the verification for the latter" : " (add --verify)"));
@@ -310,6 +322,13 @@ final class PlanCommand implements Callable<Integer> {
       SweepRow s = v.simulated();
       b.append(f("%nverification: one replica of the plan in the twin (%d adapters, %d slots, %.0f s window)%n",
           s.served(), s.slots(), s.stoppedAtS() > 0 ? s.stoppedAtS() : 3600.0));
+      if (!s.fits()) {
+        b.append(f("  the configuration does not start: %s%n", s.note().replace(';', ',')));
+        b.append(f("%n!!! NOT CONFIRMED: the plan's configuration does not start in the twin%n"));
+        appendSearch(b, p, search, corrected);
+        appendSearchUp(b, p, searchUp, improved);
+        return b.toString();
+      }
       b.append(f("  %-22s %14s %14s%n", "", "predicted", "simulated"));
       b.append(f("  %-22s %,14.0f %,14.0f  (%+.2f%%)%n", "throughput tokens/s", v.predictedThroughputTps(),
           s.throughputTps(), v.errorPct()));
@@ -332,34 +351,45 @@ final class PlanCommand implements Callable<Integer> {
               v.errorPct(), v.toleratedErrorPct()));
         }
         b.append(f("%n!!! NOT CONFIRMED: %s%n", String.join("; ", why)));
-        if (!search.isEmpty()) {
-          b.append(f("%ntwin search around the plan (%d run%s):%n", search.size(), search.size() == 1 ? "" : "s"));
-          alternatives(b, search);
-        }
-        if (corrected != null) {
-          b.append(f("%ncorrected configuration: %s, meets the SLO%n", configuration(p, corrected)));
-        } else if (!search.isEmpty()) {
-          b.append(f("%nno configuration of the search meets the SLO within its budget (--search-budget)%n"));
-        }
+        appendSearch(b, p, search, corrected);
       }
-      if (!searchUp.isEmpty()) {
-        b.append(f("%ntwin search for more adapters per GPU (%d run%s):%n", searchUp.size(), searchUp.size() == 1 ? "" : "s"));
-        alternatives(b, searchUp);
-        if (improved != null) {
-          int replicas = (p.adapters() + improved.servedPerGpu() - 1) / improved.servedPerGpu();
-          b.append(f("%nbetter configuration: %s, meets the SLO with %d more adapter%s per GPU than the plan%s%n",
-              configuration(p, improved), improved.servedPerGpu() - p.servedPerGpu(),
-              improved.servedPerGpu() - p.servedPerGpu() == 1 ? "" : "s", replicas < p.replicas()
-                  ? f(" and %d fewer replica%s", p.replicas() - replicas, p.replicas() - replicas == 1 ? "" : "s")
-                  : f(" (the same %d replica%s for %d adapters: headroom per GPU, not fewer GPUs)", replicas,
-                      replicas == 1 ? "" : "s", p.adapters())));
-        } else {
-          b.append(f("%nno configuration with more adapters per GPU meets the SLO in the search: the plan's count is the"
-              + " most the twin confirms%n"));
-        }
-      }
+      appendSearchUp(b, p, searchUp, improved);
     }
     return b.toString();
+  }
+
+  private static void appendSearch(StringBuilder b, Planner.Plan p, List<PlanSearch.Alternative> search,
+      PlanSearch.Alternative corrected) {
+    if (!search.isEmpty()) {
+      b.append(f("%ntwin search around the plan (%d run%s):%n", search.size(), search.size() == 1 ? "" : "s"));
+      alternatives(b, search);
+    }
+    if (corrected != null) {
+      b.append(f("%ncorrected configuration: %s, meets the SLO%n", configuration(p, corrected)));
+    } else if (!search.isEmpty()) {
+      b.append(f("%nno configuration of the search meets the SLO within its budget (--search-budget)%n"));
+    }
+  }
+
+  private static void appendSearchUp(StringBuilder b, Planner.Plan p, List<PlanSearch.Alternative> searchUp,
+      PlanSearch.Alternative improved) {
+    if (searchUp.isEmpty()) {
+      return;
+    }
+    b.append(f("%ntwin search for more adapters per GPU (%d run%s):%n", searchUp.size(), searchUp.size() == 1 ? "" : "s"));
+    alternatives(b, searchUp);
+    if (improved != null) {
+      int replicas = (p.adapters() + improved.servedPerGpu() - 1) / improved.servedPerGpu();
+      b.append(f("%nbetter configuration: %s, meets the SLO with %d more adapter%s per GPU than the plan%s%n",
+          configuration(p, improved), improved.servedPerGpu() - p.servedPerGpu(),
+          improved.servedPerGpu() - p.servedPerGpu() == 1 ? "" : "s", replicas < p.replicas()
+              ? f(" and %d fewer replica%s", p.replicas() - replicas, p.replicas() - replicas == 1 ? "" : "s")
+              : f(" (the same %d replica%s for %d adapters: headroom per GPU, not fewer GPUs)", replicas,
+                  replicas == 1 ? "" : "s", p.adapters())));
+    } else {
+      b.append(f("%nno configuration with more adapters per GPU meets the SLO in the search: the plan's count is the"
+          + " most the twin confirms%n"));
+    }
   }
 
   private static String g(double v) {

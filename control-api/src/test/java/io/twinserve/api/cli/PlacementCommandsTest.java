@@ -184,6 +184,27 @@ class PlacementCommandsTest {
     assertThat(met || doc.at("/corrected/verdict/met").asBoolean()).as(plan.out()).isTrue();
   }
 
+  @Test
+  void aClosedLoopWorkloadIsPlannedAtItsUsersRateAndConfirmed() throws Exception {
+    Path users = Path.of("..", "examples", "workloads", "closed-loop-users.yaml");
+    Cli plan = Cli.run("plan", "--workload", users.toString(), "--verify", "--search-budget", "0");
+    assertThat(plan.exitCode()).as(plan.err()).isZero();
+    assertThat(plan.out()).contains("the client is 32 closed-loop users thinking 2.00 s on average",
+        "the trees read the workload at that rate");
+    assertThat(plan.out()).as(plan.out()).contains("confirmed: the twin meets the SLO");
+  }
+
+  @Test
+  void aPlanWhoseConfigurationDoesNotStartSaysSoAndIsCorrected() throws Exception {
+    // rank-64 adapters: 64 slots of rank 64 leave less KV cache than one max_model_len sequence
+    Path bursty = Path.of("..", "examples", "workloads", "bursty-gamma.yaml");
+    Cli plan = Cli.run("plan", "--workload", bursty.toString(), "--verify", "--strict");
+    assertThat(plan.exitCode()).as(plan.err()).isEqualTo(3);
+    assertThat(plan.out()).contains("the configuration does not start: insufficient GPU memory",
+        "!!! NOT CONFIRMED: the plan's configuration does not start in the twin", "corrected configuration:");
+    assertThat(plan.out()).doesNotContain("NaN");
+  }
+
   /** plan --capacity answers a capacity spec's question as capacity search does, and its verification agrees. */
   @Test
   void aCapacityPlanAgreesWithCapacitySearch(@TempDir Path dir) throws Exception {
