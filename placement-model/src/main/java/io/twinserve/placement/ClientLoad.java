@@ -42,8 +42,9 @@ public final class ClientLoad {
     }
 
     public String describe() {
-      return closedLoop() ? String.format(Locale.ROOT, "%,d closed-loop users thinking %.3g s on average", users, thinkMeanS)
-          : String.format(Locale.ROOT, "a cap of %,d outstanding requests", maxOutstanding);
+      String cap = maxOutstanding == null ? "" : String.format(Locale.ROOT, "a cap of %,d outstanding requests", maxOutstanding);
+      return closedLoop() ? String.format(Locale.ROOT, "%,d closed-loop users thinking %.3g s on average%s", users, thinkMeanS,
+          cap.isEmpty() ? "" : " behind " + cap) : cap;
     }
   }
 
@@ -101,8 +102,13 @@ public final class ClientLoad {
     if (client.closedLoop()) {
       double users = Math.max(1, client.users() * share);
       double hi = client.thinkMeanS() > 0 ? users / client.thinkMeanS() : users / m.responseS(1e-9);
-      // g(X) = users / (Z + R(X)) - X falls from positive at 0 to negative at hi (R > 0)
-      x = bisect(0, hi, v -> users / (client.thinkMeanS() + m.responseS(v)) - v);
+      // g(X) = users / (Z + R(X)) - X falls from positive at 0 to negative at hi (R > 0); a cap as well holds at
+      // most that many of them in flight
+      double cap = client.maxOutstanding() == null ? Double.POSITIVE_INFINITY : Math.max(1, client.maxOutstanding() * share);
+      x = bisect(0, hi, v -> {
+        double rs = m.responseS(v);
+        return Math.min(users / (client.thinkMeanS() + rs), cap / rs) - v;
+      });
     } else {
       double cap = Math.max(1, client.maxOutstanding() * share);
       double atOpen = m.responseS(open);

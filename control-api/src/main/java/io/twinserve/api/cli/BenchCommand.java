@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = "Benchmarks that print one figure per line with a ratio to a baseline measured in the same run.",
-    subcommands = {BenchTracesCommand.class, BenchTwinCommand.class, BenchClusterCommand.class, BenchPlannerCommand.class, BenchPlansCommand.class,
+    subcommands = {BenchTracesCommand.class, BenchTwinCommand.class, BenchClusterCommand.class, BenchPlannerCommand.class, BenchPlansCommand.class, BenchClientsCommand.class,
       BenchEngineCommand.class, BenchApiCommand.class},
     footer = {"", "Examples:", "  JAVA_OPTS=-Xmx512m twinserve bench traces", "  twinserve bench traces --lines 1000000 --repeat 5"})
 final class BenchCommand implements Runnable {

@@ -262,6 +262,24 @@ class PlacementCommandsTest {
     assertThat(c.err()).contains("--tables " + file).contains("is a file; give a folder");
   }
 
+  @Test
+  void benchClientsComparesPlansAtTheSustainedRateWithTheOpenLoopBaseline() throws Exception {
+    Cli c = Cli.run("bench", "clients", "--workloads", "6", "--json");
+    assertThat(c.exitCode()).as(c.err()).isZero();
+    com.fasterxml.jackson.databind.JsonNode doc = new com.fasterxml.jackson.databind.ObjectMapper().readTree(c.out());
+    assertThat(doc.at("/cases")).hasSize(6);
+    // the first draw is a closed loop of 8 users thinking 1 s: planned at the arrival process's rate, its
+    // prediction is far above the twin's run; planned at the users' rate, close to it
+    assertThat(doc.at("/cases/0/closed_loop").asBoolean()).isTrue();
+    assertThat(doc.at("/cases/0/scale").asDouble()).isLessThan(0.6);
+    assertThat(Math.abs(doc.at("/cases/0/error_pct").asDouble())).isLessThan(5);
+    assertThat(doc.at("/cases/0/open_loop_error_pct").asDouble()).isGreaterThan(50);
+    assertThat(doc.at("/mean_abs_error_pct").asDouble()).isLessThan(doc.at("/open_loop_mean_abs_error_pct").asDouble());
+    Cli bad = Cli.run("bench", "clients", "--workloads", "0");
+    assertThat(bad.exitCode()).isEqualTo(2);
+    assertThat(bad.err()).contains("--workloads must be >= 1, got 0");
+  }
+
   /** A sweep that stopped its families after their first miss trains for its SLO or a stricter one, never a looser. */
   @Test
   void aSweepStoppedAtItsMissesRefusesALooserSlo(@TempDir Path dir) throws Exception {
