@@ -14,8 +14,9 @@ import org.tribuo.regression.Regressor;
 import org.tribuo.regression.rtree.IndependentRegressionTreeModel;
 
 /**
- * A Tribuo CART tree flattened into arrays over the planner's own feature vector, so that a prediction
- * is a walk of a few dozen array reads with no allocation. Written by hand because Tribuo's
+ * A Tribuo CART tree, or an averaging ensemble of them (a bagged forest), flattened into arrays over the
+ * planner's own feature vector, so that a prediction is a walk of a few dozen array reads per tree with no
+ * allocation. Written by hand because Tribuo's
  * {@code predict} builds an example, a sparse vector and a prediction object per call (microseconds);
  * the planner's latency target is a few microseconds for several trees. Its answers equal Tribuo's
  * (a test compares them on every held-out example), and its path is what the planner explains.
@@ -28,6 +29,19 @@ public final class CompiledTree {
   private final double[] value;
   private final String[] labels;
   private final String[] featureNames;
+  // an ensemble's members (its prediction is their mean), or null for one tree
+  private final CompiledTree[] members;
+
+  private CompiledTree(CompiledTree[] members) {
+    this.feature = new int[0];
+    this.threshold = new double[0];
+    this.low = new int[0];
+    this.high = new int[0];
+    this.value = new double[0];
+    this.labels = members[0].labels;
+    this.featureNames = members[0].featureNames;
+    this.members = members;
+  }
 
   private CompiledTree(int[] feature, double[] threshold, int[] low, int[] high, double[] value, String[] labels,
       String[] featureNames) {
@@ -38,6 +52,7 @@ public final class CompiledTree {
     this.value = value;
     this.labels = labels;
     this.featureNames = featureNames;
+    this.members = null;
   }
 
   /**
@@ -47,6 +62,34 @@ public final class CompiledTree {
   @SuppressWarnings({"unchecked", "rawtypes"})
   public static CompiledTree of(TreeModel<?> model, Map<String, Integer> index, String[] names) {
     return compile((TreeModel) model, index, names);
+  }
+
+  /**
+   * Compiles a Tribuo tree or a regression ensemble of trees (members averaged with equal weights, as
+   * Tribuo's {@code AveragingCombiner} averages them).
+   */
+  public static CompiledTree of(org.tribuo.Model<?> model, Map<String, Integer> index, String[] names) {
+    if (model instanceof TreeModel<?> t) {
+      return of(t, index, names);
+    }
+    if (model instanceof org.tribuo.ensemble.EnsembleModel<?> e) {
+      CompiledTree[] members = new CompiledTree[e.getNumModels()];
+      for (int i = 0; i < members.length; i++) {
+        if (!(e.getModels().get(i) instanceof TreeModel<?> t)) {
+          throw new IllegalArgumentException("ensemble member " + i + " is a " + e.getModels().get(i).getClass().getSimpleName()
+              + ", not a CART tree");
+        }
+        members[i] = of(t, index, names);
+        if (members[i].labels.length > 0) {
+          throw new IllegalArgumentException("ensembles of classification trees are not supported");
+        }
+      }
+      if (members.length == 0) {
+        throw new IllegalArgumentException("an ensemble without members");
+      }
+      return new CompiledTree(members);
+    }
+    throw new IllegalArgumentException("unsupported model " + model.getClass().getName() + " (a CART tree or an ensemble of them)");
   }
 
   private static <T extends Output<T>> CompiledTree compile(TreeModel<T> model, Map<String, Integer> index, String[] names) {
@@ -116,9 +159,16 @@ public final class CompiledTree {
     return i;
   }
 
-  /** A regression tree's prediction. */
+  /** A regression tree's prediction (an ensemble's: the mean of its members'). */
   public double predict(double[] x) {
-    return value[leaf(x)];
+    if (members == null) {
+      return value[leaf(x)];
+    }
+    double sum = 0;
+    for (CompiledTree m : members) {
+      sum += m.value[m.leaf(x)];
+    }
+    return sum / members.length;
   }
 
   /** A classification tree's label. */
@@ -126,15 +176,31 @@ public final class CompiledTree {
     return labels[(int) value[leaf(x)]];
   }
 
+  /** Nodes of the tree (of all members of an ensemble). */
   public int nodes() {
-    return feature.length;
+    if (members == null) {
+      return feature.length;
+    }
+    int n = 0;
+    for (CompiledTree m : members) {
+      n += m.nodes();
+    }
+    return n;
+  }
+
+  /** Trees averaged: 1 for a tree, the members of an ensemble. */
+  public int trees() {
+    return members == null ? 1 : members.length;
   }
 
   /** One split on a prediction's path: the feature, the threshold, and which side the input took. */
   public record Step(String feature, double threshold, boolean above, double value) {}
 
-  /** The splits from the root to the input's leaf. */
+  /** The splits from the root to the input's leaf (an ensemble's first member's). */
   public List<Step> path(double[] x) {
+    if (members != null) {
+      return members[0].path(x);
+    }
     List<Step> steps = new ArrayList<>();
     int i = 0;
     while (feature[i] != -2) {

@@ -50,7 +50,7 @@ public final class PlacementModel {
    *     model was trained without it (a model from before the feature existed reads the rest by name)
    */
   public record Target(String name, Features features, CompiledTree tree, Map<String, Integer> index,
-      TargetMeta meta, TreeModel<?> tribuo, int[] numericAt) {}
+      TargetMeta meta, Model<?> tribuo, int[] numericAt) {}
 
   private final Meta meta;
   private final Map<String, Target> targets;
@@ -257,15 +257,17 @@ public final class PlacementModel {
         }
         throw new IOException(source + "/" + file + ": is not a readable Tribuo model (corrupt or truncated?): " + ex, ex);
       }
-      if (!(m instanceof TreeModel<?> tree)) {
-        throw new IOException(source + "/" + file + ": holds a " + m.getClass().getSimpleName() + ", not a CART tree");
+      if (!(m instanceof TreeModel<?> || m instanceof org.tribuo.ensemble.EnsembleModel<?>)) {
+        throw new IOException(source + "/" + file + ": holds a " + m.getClass().getSimpleName()
+            + ", not a CART tree or an ensemble of them");
       }
+      Model<?> tree = m;
       TargetMeta tm = e.getValue();
       Map<String, Integer> index = new HashMap<>();
       for (int i = 0; i < tm.featureNames().size(); i++) {
         index.put(tm.featureNames().get(i), i);
       }
-      for (String f : tree.getFeatures()) {
+      for (String f : splitFeatures(tree)) {
         if (!index.containsKey(f)) {
           throw new IOException(source + "/" + file + ": splits on feature '" + f + "', which " + META
               + " does not list for target " + e.getKey());
@@ -293,6 +295,19 @@ public final class PlacementModel {
           + " labels meet (retrain it with twinserve train)");
     }
     return new PlacementModel(meta, targets, source);
+  }
+
+  /** The features a tree splits on (every member's, for an ensemble). */
+  private static java.util.Set<String> splitFeatures(Model<?> m) {
+    java.util.Set<String> out = new java.util.TreeSet<>();
+    if (m instanceof TreeModel<?> t) {
+      out.addAll(t.getFeatures());
+    } else if (m instanceof org.tribuo.ensemble.EnsembleModel<?> e) {
+      for (Model<?> member : e.getModels()) {
+        out.addAll(splitFeatures(member));
+      }
+    }
+    return out;
   }
 
   @SuppressWarnings({"unchecked", "rawtypes"})

@@ -323,8 +323,8 @@ public final class Planner {
     double raw = t.tree().predict(v);
     double snapped = Trainer.snap(raw, t.meta().snap());
     explain(rules, "served", () -> TreeWords.words(t.tree().path(v),
-        String.format(Locale.ROOT, "%.1f adapters, rounded to %d of the grid", raw,
-        (int) snapped)));
+        String.format(Locale.ROOT, "%.1f adapters%s, rounded to %d of the grid", raw, t.tree().trees() == 1 ? ""
+            : " (the mean of " + t.tree().trees() + " trees; the first one's path above)", (int) snapped)));
     return snapped;
   }
 

@@ -51,6 +51,31 @@ class TrainerTest {
   }
 
   @Test
+  void theServedCountIsABaggedForestThatSurvivesTheModelFolder() throws IOException {
+    Trainer.Options o = new Trainer.Options(3, 0.2, 1L, new int[] {4, 8}, new float[] {1f, 2f},
+        Labels.Objective.COST, SloSpec.DEFAULTS, 2, true, true, 5);
+    List<Trainer.Fitted> forest = new Trainer(o).train(data.rows());
+    Trainer.Fitted served = forest.getFirst();
+    assertThat(served.target()).isEqualTo("served");
+    assertThat(served.model()).isInstanceOf(org.tribuo.ensemble.EnsembleModel.class);
+    assertThat(served.tree().trees()).isEqualTo(5);
+    assertThat(served.report().trees()).isEqualTo(5);
+    assertThat(served.report().compiledAgrees()).as("the compiled forest's mean equals Tribuo's ensemble").isTrue();
+    // the other targets stay single trees
+    assertThat(forest.subList(1, forest.size())).allMatch(f -> f.tree().trees() == 1 && f.report().trees() == 1);
+    Path forestDir = dir.resolve("forest");
+    PlacementModel.write(forestDir, forest, List.of(data.provenance()), Map.of("folds", 3, "slo", SloSpec.DEFAULTS),
+        "test", "unknown", data.rows());
+    PlacementModel loaded = PlacementModel.load(forestDir);
+    assertThat(loaded.target("served").tree().trees()).isEqualTo(5);
+    Planner.Plan a = new Planner(loaded).plan(new Planner.Request(data.rows().getFirst().model(), 64,
+        new double[] {0.4, 0.2, 0.1}, new int[] {8, 16, 32}, MEANS[0], MEANS[1], 1.0, null, Labels.Objective.COST, null));
+    assertThat(String.join(" ", a.rules().get("served"))).contains("the mean of 5 trees");
+    assertThatThrownBy(() -> new Trainer.Options(3, 0.2, 1L, new int[] {4}, new float[] {1f}, Labels.Objective.COST,
+        SloSpec.DEFAULTS, 2, true, true, 0)).hasMessageContaining("served trees must be >= 1, got 0");
+  }
+
+  @Test
   void theKeptTreesAreFittedOnEveryWorkloadAndTheReportScoresTheFitWithout() {
     assertThat(fitted).allMatch(f -> f.report().refit());
     Trainer.Options o = new Trainer.Options(3, 0.2, 1L, new int[] {4, 8}, new float[] {1f, 2f},

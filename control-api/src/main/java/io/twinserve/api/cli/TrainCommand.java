@@ -71,6 +71,10 @@ final class TrainCommand implements Callable<Integer> {
       + " report scores) instead of fitting them again on every workload with the chosen settings.")
   boolean noRefit;
 
+  @Option(names = "--served-trees", paramLabel = "N", description = "Trees of the served count's bagged forest, each on a"
+      + " bootstrap sample of the families, averaged (default: " + Trainer.SERVED_TREES + "; 1: one tree).")
+  Integer servedTrees;
+
   @Option(names = "--json", description = "Print the reports as JSON.")
   boolean json;
 
@@ -79,6 +83,9 @@ final class TrainCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     if (folds < 2) {
       throw new IllegalArgumentException("--folds must be >= 2, got " + folds);
+    }
+    if (servedTrees != null && servedTrees < 1) {
+      throw new IllegalArgumentException("--served-trees must be >= 1, got " + servedTrees);
     }
     if (!(holdOut > 0 && holdOut < 1)) {
       throw new IllegalArgumentException("--hold-out must be in (0, 1), got " + holdOut);
@@ -105,7 +112,8 @@ final class TrainCommand implements Callable<Integer> {
     Trainer.Options defaults = Trainer.Options.defaults();
     Trainer.Options o = new Trainer.Options(folds, holdOut, seed, defaults.depths(), defaults.minChildWeights(),
         Labels.Objective.parse(objective), labelSlo,
-        threads != null ? threads : defaults.threads(), !noRefit, !sharedTrees);
+        threads != null ? threads : defaults.threads(), !noRefit, !sharedTrees,
+        servedTrees != null ? servedTrees : defaults.servedTrees());
     long t0 = System.nanoTime();
     Trainer trainer = new Trainer(o);
     List<Trainer.Fitted> fitted = trainer.train(rows);
@@ -116,6 +124,7 @@ final class TrainCommand implements Callable<Integer> {
     training.put("seed", seed);
     training.put("refit_on_every_workload", !noRefit);
     training.put("per_model_trees", !sharedTrees);
+    training.put("served_trees", o.servedTrees());
     training.put("depths", Arrays.stream(o.depths()).boxed().toList());
     training.put("min_child_weights", o.minChildWeights());
     training.put("objective", o.objective().name().toLowerCase(Locale.ROOT));
