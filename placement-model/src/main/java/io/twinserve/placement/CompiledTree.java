@@ -80,12 +80,14 @@ public final class CompiledTree {
               + ", not a CART tree");
         }
         members[i] = of(t, index, names);
-        if (members[i].labels.length > 0) {
-          throw new IllegalArgumentException("ensembles of classification trees are not supported");
-        }
       }
       if (members.length == 0) {
         throw new IllegalArgumentException("an ensemble without members");
+      }
+      for (CompiledTree m : members) {
+        if ((m.labels.length > 0) != (members[0].labels.length > 0)) {
+          throw new IllegalArgumentException("an ensemble of regression and classification trees");
+        }
       }
       return new CompiledTree(members);
     }
@@ -171,9 +173,38 @@ public final class CompiledTree {
     return sum / members.length;
   }
 
-  /** A classification tree's label. */
+  /**
+   * A classification tree's label; an ensemble's is its members' majority vote (an odd number of members of
+   * two labels has no ties; otherwise the label voted first wins a tie).
+   */
   public String label(double[] x) {
-    return labels[(int) value[leaf(x)]];
+    if (members == null) {
+      return labels[(int) value[leaf(x)]];
+    }
+    java.util.Map<String, Integer> votes = new java.util.LinkedHashMap<>();
+    String best = null;
+    int most = 0;
+    for (CompiledTree m : members) {
+      String l = m.label(x);
+      int v = votes.merge(l, 1, Integer::sum);
+      if (v > most) {
+        most = v;
+        best = l;
+      }
+    }
+    return best;
+  }
+
+  /** The share of an ensemble's members that vote {@code label} (a tree's: 1 or 0). */
+  public double share(double[] x, String label) {
+    if (members == null) {
+      return label.equals(label(x)) ? 1 : 0;
+    }
+    int n = 0;
+    for (CompiledTree m : members) {
+      n += label.equals(m.label(x)) ? 1 : 0;
+    }
+    return (double) n / members.length;
   }
 
   /** Nodes of the tree (of all members of an ensemble). */

@@ -265,8 +265,11 @@ public final class Planner {
     double[] sv = model.vector(sloTree, w);
     boolean meets = sloTree.tree().label(sv).equals(Trainer.MEETS);
     if (explain) {
+      int trees = sloTree.tree().trees();
       rules.put("slo", TreeWords.words(sloTree.tree().path(sv),
-          "predicted: " + (meets ? "meets the SLO" : "misses the SLO")));
+          "predicted: " + (meets ? "meets the SLO" : "misses the SLO") + (trees == 1 ? "" : String.format(Locale.ROOT,
+              " (%d of %d trees vote it meets; the first one's path above)",
+              Math.round(sloTree.tree().share(sv, Trainer.MEETS) * trees), trees))));
     }
     int replicas = (r.adapters() + n - 1) / n;
     return new Plan(r.model(), r.adapters(), n, replicas, nStar, slots, w.pool(), w.tp(), w.kvCacheLen(),
@@ -274,6 +277,7 @@ public final class Planner {
         rules == null ? Map.of() : rules, warnings, w);
   }
 
+  /** The slo target's answer: its tree's label, or its forest's majority vote. */
   private boolean predictedToMeet(WorkloadFeatures w) {
     PlacementModel.Target t = model.target("slo", w.model());
     return t.tree().label(model.vector(t, w)).equals(Trainer.MEETS);

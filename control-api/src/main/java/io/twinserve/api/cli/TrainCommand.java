@@ -75,6 +75,10 @@ final class TrainCommand implements Callable<Integer> {
       + " bootstrap sample of the families, averaged (default: " + Trainer.SERVED_TREES + "; 1: one tree).")
   Integer servedTrees;
 
+  @Option(names = "--slo-trees", paramLabel = "N", description = "Trees of the slo target's bagged forest, voting (odd;"
+      + " default: " + Trainer.SLO_TREES + "; 1: one tree).")
+  Integer sloTrees;
+
   @Option(names = "--json", description = "Print the reports as JSON.")
   boolean json;
 
@@ -83,6 +87,10 @@ final class TrainCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     if (folds < 2) {
       throw new IllegalArgumentException("--folds must be >= 2, got " + folds);
+    }
+    if (sloTrees != null && (sloTrees < 1 || sloTrees % 2 == 0)) {
+      throw new IllegalArgumentException("--slo-trees must be odd and >= 1 (a vote of two labels must not tie), got "
+          + sloTrees);
     }
     if (servedTrees != null && servedTrees < 1) {
       throw new IllegalArgumentException("--served-trees must be >= 1, got " + servedTrees);
@@ -113,7 +121,7 @@ final class TrainCommand implements Callable<Integer> {
     Trainer.Options o = new Trainer.Options(folds, holdOut, seed, defaults.depths(), defaults.minChildWeights(),
         Labels.Objective.parse(objective), labelSlo,
         threads != null ? threads : defaults.threads(), !noRefit, !sharedTrees,
-        servedTrees != null ? servedTrees : defaults.servedTrees());
+        servedTrees != null ? servedTrees : defaults.servedTrees(), sloTrees != null ? sloTrees : defaults.sloTrees());
     long t0 = System.nanoTime();
     Trainer trainer = new Trainer(o);
     List<Trainer.Fitted> fitted = trainer.train(rows);
@@ -125,6 +133,7 @@ final class TrainCommand implements Callable<Integer> {
     training.put("refit_on_every_workload", !noRefit);
     training.put("per_model_trees", !sharedTrees);
     training.put("served_trees", o.servedTrees());
+    training.put("slo_trees", o.sloTrees());
     training.put("depths", Arrays.stream(o.depths()).boxed().toList());
     training.put("min_child_weights", o.minChildWeights());
     training.put("objective", o.objective().name().toLowerCase(Locale.ROOT));
