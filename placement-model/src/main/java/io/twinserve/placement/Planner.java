@@ -227,6 +227,9 @@ public final class Planner {
     int slots = slots(w, rules);
     w = w.withSlots(slots);
     int margin = nextSlotStep(w);
+    // the slo target's answer for the configuration so far, asked once per configuration (a forest's vote is
+    // most of a plan's time)
+    boolean meets;
     if (margin > slots && predictedToMeet(w.withSlots(margin))) {
       // a margin of one grid step: the label is the fewest slots that meet the SLO, and a slot count one step
       // short of it misses, one step above it costs KV memory and little else (on 300 held-out workloads the
@@ -238,8 +241,11 @@ public final class Planner {
           "%d slots, one grid step more than the slots tree's %d, are predicted to meet the SLO as well", to, from)));
       slots = margin;
       w = w.withSlots(slots);
+      meets = true;
+    } else {
+      meets = predictedToMeet(w);
     }
-    if (!predictedToMeet(w)) {
+    if (!meets) {
       // the trees are fitted apart: when the slo tree says this served count and slot count miss, take more
       // slots of the grid (up to the served count and what fits) until it predicts a meet, then fewer
       // adapters per GPU: a plan errs towards meeting the SLO
@@ -254,6 +260,7 @@ public final class Planner {
         w = repaired;
         n = w.served();
         slots = w.slots();
+        meets = true;
       }
     }
     if (explain) {
@@ -261,10 +268,9 @@ public final class Planner {
     }
     PlacementModel.Target tput = model.target("throughput", w.model());
     double ratio = tput.tree().predict(model.vector(tput, w));
-    PlacementModel.Target sloTree = model.target("slo", w.model());
-    double[] sv = model.vector(sloTree, w);
-    boolean meets = sloTree.tree().label(sv).equals(Trainer.MEETS);
     if (explain) {
+      PlacementModel.Target sloTree = model.target("slo", w.model());
+      double[] sv = model.vector(sloTree, w);
       int trees = sloTree.tree().trees();
       rules.put("slo", TreeWords.words(sloTree.tree().path(sv),
           "predicted: " + (meets ? "meets the SLO" : "misses the SLO") + (trees == 1 ? "" : String.format(Locale.ROOT,
