@@ -53,7 +53,7 @@ class TrainerTest {
   @Test
   void theServedCountIsABaggedForestThatSurvivesTheModelFolder() throws IOException {
     Trainer.Options o = new Trainer.Options(3, 0.2, 1L, new int[] {4, 8}, new float[] {1f, 2f},
-        Labels.Objective.COST, SloSpec.DEFAULTS, 2, true, true, 5);
+        Labels.Objective.COST, SloSpec.DEFAULTS, 2, true, true, 5, 1, 1);
     List<Trainer.Fitted> forest = new Trainer(o).train(data.rows());
     Trainer.Fitted served = forest.getFirst();
     assertThat(served.target()).isEqualTo("served");
@@ -72,18 +72,21 @@ class TrainerTest {
         new double[] {0.4, 0.2, 0.1}, new int[] {8, 16, 32}, MEANS[0], MEANS[1], 1.0, null, Labels.Objective.COST, null));
     assertThat(String.join(" ", a.rules().get("served"))).contains("the mean of 5 trees");
     assertThatThrownBy(() -> new Trainer.Options(3, 0.2, 1L, new int[] {4}, new float[] {1f}, Labels.Objective.COST,
-        SloSpec.DEFAULTS, 2, true, true, 0)).hasMessageContaining("served trees must be >= 1, got 0");
+        SloSpec.DEFAULTS, 2, true, true, 0, 1, 1)).hasMessageContaining("served trees must be >= 1, got 0");
   }
 
   @Test
-  void theSloTargetCanBeAVotingForest() throws IOException {
+  void theSlotsAndSloTargetsCanBeForests() throws IOException {
     Trainer.Options o = new Trainer.Options(3, 0.2, 1L, new int[] {4, 8}, new float[] {1f, 2f},
-        Labels.Objective.COST, SloSpec.DEFAULTS, 2, true, true, 1, 5);
+        Labels.Objective.COST, SloSpec.DEFAULTS, 2, true, true, 1, 3, 5);
     List<Trainer.Fitted> forest = new Trainer(o).train(data.rows());
     Trainer.Fitted slo = forest.stream().filter(f -> f.target().equals("slo")).findFirst().orElseThrow();
     assertThat(slo.tree().trees()).isEqualTo(5);
     assertThat(slo.report().compiledAgrees()).as("the compiled majority vote equals Tribuo's voting ensemble").isTrue();
     assertThat(slo.report().accuracy()).isBetween(0.5, 1.0);
+    Trainer.Fitted slots = forest.stream().filter(f -> f.target().equals("slots")).findFirst().orElseThrow();
+    assertThat(slots.tree().trees()).isEqualTo(3);
+    assertThat(slots.report().compiledAgrees()).isTrue();
     Path forestDir = dir.resolve("slo-forest");
     PlacementModel.write(forestDir, forest, List.of(data.provenance()), Map.of("folds", 3, "slo", SloSpec.DEFAULTS),
         "test", "unknown", data.rows());
@@ -91,7 +94,7 @@ class TrainerTest {
         64, new double[] {0.4, 0.2, 0.1}, new int[] {8, 16, 32}, MEANS[0], MEANS[1], 1.0, null, Labels.Objective.COST, null));
     assertThat(String.join(" ", p.rules().get("slo"))).containsPattern("\\(\\d of 5 trees vote it meets");
     assertThatThrownBy(() -> new Trainer.Options(3, 0.2, 1L, new int[] {4}, new float[] {1f}, Labels.Objective.COST,
-        SloSpec.DEFAULTS, 2, true, true, 1, 4)).hasMessageContaining("slo trees must be odd and >= 1");
+        SloSpec.DEFAULTS, 2, true, true, 1, 1, 4)).hasMessageContaining("slo trees must be odd and >= 1");
   }
 
   @Test

@@ -75,6 +75,10 @@ final class TrainCommand implements Callable<Integer> {
       + " bootstrap sample of the families, averaged (default: " + Trainer.SERVED_TREES + "; 1: one tree).")
   Integer servedTrees;
 
+  @Option(names = "--slots-trees", paramLabel = "N", description = "Trees of the slots target's bagged forest, averaged"
+      + " (default: " + Trainer.SLOTS_TREES + "; 1: one tree).")
+  Integer slotsTrees;
+
   @Option(names = "--slo-trees", paramLabel = "N", description = "Trees of the slo target's bagged forest, voting (odd;"
       + " default: " + Trainer.SLO_TREES + "; 1: one tree).")
   Integer sloTrees;
@@ -91,6 +95,9 @@ final class TrainCommand implements Callable<Integer> {
     if (sloTrees != null && (sloTrees < 1 || sloTrees % 2 == 0)) {
       throw new IllegalArgumentException("--slo-trees must be odd and >= 1 (a vote of two labels must not tie), got "
           + sloTrees);
+    }
+    if (slotsTrees != null && slotsTrees < 1) {
+      throw new IllegalArgumentException("--slots-trees must be >= 1, got " + slotsTrees);
     }
     if (servedTrees != null && servedTrees < 1) {
       throw new IllegalArgumentException("--served-trees must be >= 1, got " + servedTrees);
@@ -121,7 +128,8 @@ final class TrainCommand implements Callable<Integer> {
     Trainer.Options o = new Trainer.Options(folds, holdOut, seed, defaults.depths(), defaults.minChildWeights(),
         Labels.Objective.parse(objective), labelSlo,
         threads != null ? threads : defaults.threads(), !noRefit, !sharedTrees,
-        servedTrees != null ? servedTrees : defaults.servedTrees(), sloTrees != null ? sloTrees : defaults.sloTrees());
+        servedTrees != null ? servedTrees : defaults.servedTrees(), slotsTrees != null ? slotsTrees : defaults.slotsTrees(),
+        sloTrees != null ? sloTrees : defaults.sloTrees());
     long t0 = System.nanoTime();
     Trainer trainer = new Trainer(o);
     List<Trainer.Fitted> fitted = trainer.train(rows);
@@ -133,6 +141,7 @@ final class TrainCommand implements Callable<Integer> {
     training.put("refit_on_every_workload", !noRefit);
     training.put("per_model_trees", !sharedTrees);
     training.put("served_trees", o.servedTrees());
+    training.put("slots_trees", o.slotsTrees());
     training.put("slo_trees", o.sloTrees());
     training.put("depths", Arrays.stream(o.depths()).boxed().toList());
     training.put("min_child_weights", o.minChildWeights());
