@@ -384,8 +384,8 @@ public final class Planner {
       }
     }
     int chosen = slots;
-    explain(rules, "slots", () -> TreeWords.words(t.tree().path(v), String.format(Locale.ROOT, "%.1f slots, rounded up to %d",
-        raw, chosen)));
+    explain(rules, "slots", () -> TreeWords.words(t.tree().path(v), String.format(Locale.ROOT, "%.1f slots%s, rounded up to %d",
+        raw, t.tree().trees() == 1 ? "" : " (the mean of " + t.tree().trees() + " trees; the first one's path above)", chosen)));
     return slots;
   }
 
