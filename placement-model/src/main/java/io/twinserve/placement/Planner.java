@@ -102,6 +102,11 @@ public final class Planner {
     }
   }
 
+  /** The sweep spec the model was trained on (its pools, calibrations and replica settings), or null. */
+  public SweepSpec trainingSpec() {
+    return trainingSpec;
+  }
+
   /** The trained pool whose GPU is {@code gpu} (by profile name), or null. */
   public String trainedPoolFor(String gpu) {
     if (trainingSpec == null) {
@@ -505,6 +510,54 @@ public final class Planner {
   public io.twinserve.twin.deploy.ResolvedReplica replica(Plan plan, Request r, Profiles profiles) throws IOException {
     OneRun one = oneRun(plan, r, profiles, Path.of(""));
     return one.sweep().resolve(one.scenario());
+  }
+
+  /**
+   * The plan with as many slots as start on its GPU: when the twin's memory check refuses its configuration
+   * (the trees know the slot counts that started in training, for its largest rank; a workload with larger
+   * adapters needs more memory per slot), the grid's smaller slot counts in turn until one starts, with a
+   * warning that names both; the plan itself when it starts, or when no count does.
+   */
+  public Plan fitted(Plan plan, Request r, Profiles profiles) throws IOException {
+    List<Integer> tries = new ArrayList<>();
+    tries.add(plan.maxAdapters());
+    double[] grid = model.target("slots", plan.model()).meta().snap();
+    for (int i = grid.length - 1; i >= 0; i--) {
+      if (grid[i] >= 1 && grid[i] < plan.maxAdapters()) {
+        tries.add((int) grid[i]);
+      }
+    }
+    String refused = null;
+    for (int slots : tries) {
+      Plan at = withSlots(plan, slots);
+      try {
+        replica(at, r, profiles);
+      } catch (io.twinserve.twin.memory.InsufficientGpuMemoryException
+          | io.twinserve.traces.spec.SpecException e) {
+        if (refused == null) {
+          refused = e.getMessage();
+        }
+        continue;
+      }
+      if (slots == plan.maxAdapters()) {
+        return plan;
+      }
+      List<String> warnings = new ArrayList<>(plan.warnings());
+      int maxRank = Math.max(r.ranks()[0], Math.max(r.ranks()[1], r.ranks()[2]));
+      warnings.add(String.format(Locale.ROOT, "max_adapters lowered from %d to %d, the most slots of rank %d that start"
+          + " on %s (the trees' %d do not: %s); the predicted throughput is for %d", plan.maxAdapters(), slots, maxRank,
+          plan.pool(), plan.maxAdapters(), refused.replace('\n', ' '), plan.maxAdapters()));
+      return new Plan(at.model(), at.adapters(), at.servedPerGpu(), at.replicas(), at.predictedServedMax(), slots,
+          at.pool(), at.tp(), at.kvCacheLen(), at.throughputTps(), at.offeredTps(), at.predictedMeetsSlo(), at.rules(),
+          warnings, at.features());
+    }
+    return plan;
+  }
+
+  private static Plan withSlots(Plan p, int slots) {
+    return new Plan(p.model(), p.adapters(), p.servedPerGpu(), p.replicas(), p.predictedServedMax(), slots, p.pool(),
+        p.tp(), p.kvCacheLen(), p.throughputTps(), p.offeredTps(), p.predictedMeetsSlo(), p.rules(), p.warnings(),
+        p.features().withSlots(slots));
   }
 
   /** The one-scenario sweep that runs a plan's configuration, its scenario, and the workload it runs (or null). */

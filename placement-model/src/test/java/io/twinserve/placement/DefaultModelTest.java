@@ -75,4 +75,30 @@ class DefaultModelTest {
     assertThat(plan.predictedMeetsSlo()).isTrue();
     assertThat(p.predict(r).maxAdapters()).isEqualTo(64);
   }
+
+  @Test
+  void aPlanWhoseSlotsDoNotStartIsNeitherConfirmedNorKeptByFitted() throws IOException {
+    Planner p = new Planner(PlacementModel.builtIn());
+    io.twinserve.twin.profile.Profiles profiles = io.twinserve.twin.profile.Profiles.builtIn();
+    // rank-64 adapters: the trees plan slots by the ranks they saw (up to 32)
+    Planner.Request r = new Planner.Request("llama-3.1-8b", 200, new double[] {0.27, 0.02, 0.01},
+        new int[] {8, 16, 64}, 850, 195, 1.0, null, Labels.Objective.COST, null);
+    Planner.Plan plan = p.plan(r);
+    assertThat(plan.maxAdapters()).isEqualTo(64);
+    Planner.Verification v = p.verify(plan, r, profiles, java.nio.file.Path.of("."), SloSpec.DEFAULTS);
+    assertThat(v.simulated().fits()).isFalse();
+    assertThat(v.simulated().note()).contains("insufficient GPU memory");
+    // a configuration that does not start answers nothing: it misses the SLO and is not confirmed
+    assertThat(v.verdict().met()).isFalse();
+    assertThat(v.confirmed()).isFalse();
+    Planner.Plan fitted = p.fitted(plan, r, profiles);
+    assertThat(fitted.maxAdapters()).isLessThan(64);
+    assertThat(fitted.warnings()).anyMatch(w -> w.startsWith("max_adapters lowered from 64 to " + fitted.maxAdapters()));
+    assertThat(p.verify(fitted, r, profiles, java.nio.file.Path.of("."), SloSpec.DEFAULTS).simulated().fits()).isTrue();
+    // a plan that starts is kept as it is
+    Planner.Request small = new Planner.Request("llama-3.1-8b", 96, new double[] {0.2, 0.1, 0.05},
+        new int[] {8, 16, 32}, 216.3, 194.7, 1.0, null, Labels.Objective.COST, null);
+    Planner.Plan fine = p.plan(small);
+    assertThat(p.fitted(fine, small, profiles)).isSameAs(fine);
+  }
 }

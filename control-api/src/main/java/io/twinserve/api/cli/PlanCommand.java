@@ -177,6 +177,10 @@ final class PlanCommand implements Callable<Integer> {
           + "" : "caps outstanding requests at " + client.maxOutstanding()) + ": with --feature the trees read the rates"
           + " given, not what the client would sustain");
     }
+    if (planner.trainingSpec() != null) {
+      // a plan whose slots the twin's memory check refuses (larger adapters than the trees saw) gets fewer
+      plan = planner.fitted(plan, req, WhatIfCommand.profiles(profilesDir));
+    }
     if (!model.slo().equals(effective)) {
       notes.add("the model's labels meet " + model.slo().describe() + "; this plan is judged by " + effective.describe()
           + ": the trees' answer is for the former" + (verify ? ", the verification for the latter" : " (add --verify)"));

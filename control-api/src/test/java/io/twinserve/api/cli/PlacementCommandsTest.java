@@ -195,14 +195,16 @@ class PlacementCommandsTest {
   }
 
   @Test
-  void aPlanWhoseConfigurationDoesNotStartSaysSoAndIsCorrected() throws Exception {
-    // rank-64 adapters: 64 slots of rank 64 leave less KV cache than one max_model_len sequence
+  void aPlanWhoseSlotsDoNotFitItsGpuGetsFewerAndSaysSo() throws Exception {
+    // rank-64 adapters (the trees saw ranks up to 32): 64 slots of rank 64 leave less KV cache than one
+    // max_model_len sequence, so the plan takes the most slots that start, and the twin's run confirms it
     Path bursty = Path.of("..", "examples", "workloads", "bursty-gamma.yaml");
-    Cli plan = Cli.run("plan", "--workload", bursty.toString(), "--verify", "--strict");
-    assertThat(plan.exitCode()).as(plan.err()).isEqualTo(3);
-    assertThat(plan.out()).contains("the configuration does not start: insufficient GPU memory",
-        "!!! NOT CONFIRMED: the plan's configuration does not start in the twin", "corrected configuration:");
-    assertThat(plan.out()).doesNotContain("NaN");
+    Cli plan = Cli.run("plan", "--workload", bursty.toString(), "--verify", "--search-budget", "0");
+    assertThat(plan.exitCode()).as(plan.err()).isZero();
+    assertThat(plan.out()).contains("max_adapters lowered from 64 to 32, the most slots of rank 64 that start on h100-64gb",
+        "insufficient GPU memory");
+    assertThat(plan.out()).containsPattern("max_adapters \\(slots\\)\\s+32");
+    assertThat(plan.out()).doesNotContain("NaN").doesNotContain("does not start");
   }
 
   /** plan --capacity answers a capacity spec's question as capacity search does, and its verification agrees. */
