@@ -258,7 +258,7 @@ public final class Sweep {
         weights.add(w);
       }
       arrivals = s.cv() == 1.0 ? new ArrivalsSpec.Poisson(s.requestRate(), null)
-          : new ArrivalsSpec.Gamma(s.requestRate(), s.cv());
+          : s.cv() == 0 ? new ArrivalsSpec.Constant(s.requestRate()) : new ArrivalsSpec.Gamma(s.requestRate(), s.cv());
       popularity = new PopularitySpec.Weights(weights);
     }
     return new WorkloadSpec("sweep-workload-" + s.workload(), null, seed, spec.windowS(), null, arrivals,

@@ -23,7 +23,7 @@ import java.util.Set;
  *     rate triple
  * @param ranks rank triples (one per tier position, assigned round-robin)
  * @param kvCacheLen KV-cache capacities in tokens; 0 means from memory ({@code gpu_memory_utilization})
- * @param burstiness arrival coefficients of variation: 1 is Poisson, more is burstier (gamma gaps)
+ * @param burstiness arrival coefficients of variation: 1 is Poisson, more is burstier (gamma gaps), 0 constant gaps
  * @param replica settings every configuration shares (the swept keys are overridden)
  * @param sample run a seeded random sample of this many scenarios instead of the whole grid
  * @param stopWhenStarving stop a run once its starvation is settled (default true; see docs)
@@ -206,8 +206,9 @@ public record SweepSpec(
     burstiness = burstiness == null || burstiness.isEmpty() ? List.of(1.0) : List.copyOf(burstiness);
     for (int i = 0; i < burstiness.size(); i++) {
       Double cv = burstiness.get(i);
-      if (cv == null || !(cv > 0) || !Double.isFinite(cv)) {
-        throw new SpecException("burstiness[" + i + "]", "must be an arrival CV > 0 (1 is Poisson), got " + cv);
+      if (cv == null || !(cv >= 0) || !Double.isFinite(cv)) {
+        throw new SpecException("burstiness[" + i + "]", "must be an arrival CV >= 0 (0 is constant gaps, 1 is Poisson),"
+            + " got " + cv);
       }
     }
     replica = replica == null ? ReplicaSpec.defaults() : replica;

@@ -207,6 +207,20 @@ class PlacementCommandsTest {
     assertThat(plan.out()).doesNotContain("NaN").doesNotContain("does not start");
   }
 
+  @Test
+  void constantArrivalsAndOneTokenAnswersAreVerified() throws Exception {
+    // constant arrivals (CV 0) were refused by the verification's sweep ("burstiness[0] must be an arrival CV > 0")
+    Cli constant = Cli.run("plan", "--workload", Path.of("..", "examples", "workloads", "constant-smoke.yaml").toString(),
+        "--verify", "--search-budget", "0");
+    assertThat(constant.exitCode()).as(constant.err()).isZero();
+    assertThat(constant.out()).contains("verification: one replica of the plan in the twin", "SLO: meets");
+    // one-token answers have no inter-token gap: the ITL bound holds instead of missing with NaN
+    Cli oneToken = Cli.run("plan", "--workload", Path.of("..", "examples", "workloads", "zipf-adapters.yaml").toString(),
+        "--verify", "--search-budget", "0");
+    assertThat(oneToken.exitCode()).as(oneToken.err()).isZero();
+    assertThat(oneToken.out()).contains("ITL p99 none measured <= 200 ms").doesNotContain("NaN ms");
+  }
+
   /** plan --capacity answers a capacity spec's question as capacity search does, and its verification agrees. */
   @Test
   void aCapacityPlanAgreesWithCapacitySearch(@TempDir Path dir) throws Exception {

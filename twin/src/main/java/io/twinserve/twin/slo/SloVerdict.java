@@ -38,11 +38,15 @@ public record SloVerdict(SloSpec slo, List<Check> checks) {
       @JsonIgnore boolean atLeast) {
     @JsonProperty("met")
     public boolean met() {
-      return atLeast ? actual >= limit : actual <= limit;
+      // an upper bound with nothing measured holds (no token gaps when every answer is one token long)
+      return atLeast ? actual >= limit : Double.isNaN(actual) || actual <= limit;
     }
 
     /** How far it is from the bound, as a factor >= 0 (below 1: within; above 1: missed by that factor). */
     public double severity() {
+      if (Double.isNaN(actual) && !atLeast) {
+        return 0;
+      }
       if (atLeast) {
         return actual <= 0 ? Double.POSITIVE_INFINITY : limit / actual;
       }
@@ -65,6 +69,9 @@ public record SloVerdict(SloSpec slo, List<Check> checks) {
     private String value(double v) {
       if (Double.isInfinite(v)) {
         return "none answered";
+      }
+      if (Double.isNaN(v)) {
+        return "none measured";
       }
       return switch (unit) {
         case "ms" -> String.format(Locale.ROOT, v >= 100 ? "%,.0f ms" : "%,.1f ms", v);

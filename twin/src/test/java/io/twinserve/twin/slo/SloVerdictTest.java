@@ -32,6 +32,15 @@ class SloVerdictTest {
   }
 
   @Test
+  void anItlBoundWithNoTokenGapsHolds() {
+    // every answer one token long: no inter-token gap was measured, so the ITL bound has nothing to miss
+    SloVerdict v = SloVerdict.of(SloSpec.DEFAULTS, true, 31.3, 32.5, Double.NaN, 0.0, 1.0, 0);
+    assertThat(v.met()).isTrue();
+    assertThat(v.line()).contains("ITL p99 none measured <= 200 ms");
+    assertThat(v.worstSeverity()).isLessThanOrEqualTo(1);
+  }
+
+  @Test
   void noAnswerMissesTheTtftBoundsAndBoundsThatAreOffAreNotChecked() {
     SloVerdict none = SloVerdict.of(SloSpec.DEFAULTS, false, 0, 0, 0, 0, 0, 0);
     assertThat(none.missed()).extracting(SloVerdict.Check::key).contains("ttft_p90_ms", "ttft_p99_ms", "min_served_share");
