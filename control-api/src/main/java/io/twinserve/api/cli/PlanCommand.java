@@ -165,7 +165,7 @@ final class PlanCommand implements Callable<Integer> {
       // a client that answers to the server sends what the planned replica lets it: plan at that rate
       ClientLoad.Adjusted a = ClientLoad.plan(planner, req, client, WhatIfCommand.profiles(profilesDir));
       notes.add(f("the client is %s: against the planned replica the twin's step prices give a response time of %.2f s"
-          + " (steps of %.1f ms), so it sends %.3g requests/s per replica, %.0f%% of the %s's %.3g; the trees read the"
+          + " (steps of %.1f ms), so it sends %.3g requests/s per replica, %.3g%% of the %s's %.3g; the trees read the"
           + " workload at that rate; %s", client.describe(), a.estimate().responseS(), a.estimate().stepMs(),
           a.estimate().requestRate(), 100 * a.estimate().scale(), client.users() != null ? "arrival process" : "open-loop rate",
           a.estimate().requestRate() / a.estimate().scale(),
