@@ -1,12 +1,13 @@
 package io.twinserve.placement;
 
 import io.twinserve.traces.spec.ClientSpec;
-import io.twinserve.traces.spec.DistributionSpec;
+import io.twinserve.traces.gen.ThinkTimes;
 import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.perf.PerfModel;
 import io.twinserve.twin.perf.StepShape;
 import io.twinserve.twin.profile.Profiles;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Locale;
 
 /**
@@ -29,12 +30,16 @@ public final class ClientLoad {
 
   /** A client that answers to the server: {@code users} with a mean think time, or a cap (or both null: open). */
   public record Client(Integer users, double thinkMeanS, Integer maxOutstanding) {
-    /** The client of a workload spec's {@code client} block, or null when it neither loops nor caps. */
-    public static Client of(ClientSpec c) {
+    /**
+     * The client of a workload spec's {@code client} block, or null when it neither loops nor caps.
+     *
+     * @param baseDir where an empirical think time's file is looked up (the spec's folder)
+     */
+    public static Client of(ClientSpec c, Path baseDir) {
       if (c == null || (c.users() == null && c.maxOutstanding() == null)) {
         return null;
       }
-      return new Client(c.users(), c.users() == null ? 0 : meanOf(c.thinkTimeS()), c.maxOutstanding());
+      return new Client(c.users(), c.users() == null ? 0 : ThinkTimes.meanS(c.thinkTimeS(), baseDir), c.maxOutstanding());
     }
 
     public boolean closedLoop() {
@@ -114,11 +119,9 @@ public final class ClientLoad {
       double atOpen = m.responseS(open);
       x = cap / atOpen >= open ? open : bisect(0, open, v -> cap / m.responseS(v) - v);
     }
-    double scale = open > 0 ? Math.min(1, x / open) : 1;
-    if (client.closedLoop()) {
-      // the closed loop's rate is its users', whatever its arrival process says: it may exceed the open rate
-      scale = open > 0 ? x / open : 1;
-    }
+    // a cap lets at most the open rate through; a closed loop's rate is its users', whatever its arrival
+    // process says, and may exceed it
+    double scale = open <= 0 ? 1 : client.closedLoop() ? x / open : Math.min(1, x / open);
     double s = m.stepS(x);
     return new Estimate(scale, x, m.responseS(x), Double.isFinite(s) ? s * 1e3 : Double.POSITIVE_INFINITY);
   }
@@ -133,19 +136,6 @@ public final class ClientLoad {
       }
     }
     return lo;
-  }
-
-  private static double meanOf(DistributionSpec d) {
-    // the law needs the mean think time only
-    return switch (d) {
-      case DistributionSpec.Fixed f -> f.value();
-      case DistributionSpec.Exponential e -> e.mean();
-      case DistributionSpec.Uniform u -> (u.min() + u.max()) / 2;
-      case DistributionSpec.Normal n -> n.mean();
-      case DistributionSpec.LogNormal l -> l.mean();
-      case DistributionSpec.Empirical e -> throw new IllegalArgumentException("think_time_s: an empirical think time"
-          + " cannot be planned for yet (its mean is not read); give its mean as {type: exponential, mean: S}");
-    };
   }
 
   /** The step and response time of one replica at a sustained request rate. */

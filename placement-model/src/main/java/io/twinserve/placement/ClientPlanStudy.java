@@ -78,7 +78,7 @@ public final class ClientPlanStudy {
     for (int i = 0; i < n; i++) {
       WorkloadSpec spec = WorkloadSpecs.parse(spec(i, rnd), Path.of("client-" + i + ".yaml"));
       Planner.Request r = WorkloadRequests.of(spec, Path.of("."), model, null, Labels.Objective.COST);
-      ClientLoad.Client client = ClientLoad.Client.of(spec.client());
+      ClientLoad.Client client = ClientLoad.Client.of(spec.client(), Path.of("."));
       ClientLoad.Adjusted a = ClientLoad.plan(planner, r, client, profiles);
       Planner.Verification v = planner.verify(a.plan(), a.request(), profiles, Path.of("."), SloSpec.DEFAULTS);
       Planner.Plan open = planner.plan(r);

@@ -19,9 +19,11 @@ import java.util.Map;
  * expect, with the tree rules that led there; {@link #verify} checks a plan with a twin run.
  *
  * <p>Over 400 lines because it is the planning API's one entry (its request, plan and verification
- * records are nested types every caller names as {@code Planner.X}); the searches already live in
- * {@link PlanSearch}. The next split is the verification (verify, the twin runner, replica shares) into a
- * class of its own, which renames {@code Planner.Verification} for every caller.
+ * records are nested types every caller names as {@code Planner.X}); the searches live in
+ * {@link PlanSearch}, replica shares of a spec in {@link ReplicaShares}, client-aware rates in
+ * {@link ClientLoad}. The next split is the twin side (verify, fitted, replica, the twin runner) into a class
+ * of its own, which renames {@code Planner.Verification} for every caller (the CLI, the job service's plans,
+ * {@link PlanEvaluation} and the tests).
  */
 public final class Planner {
   private final PlacementModel model;
@@ -49,7 +51,7 @@ public final class Planner {
    * @param perAdapter each adapter's rate, busiest first, when the workload gave them (a spec or a trace); a
    *     skewed workload's verification runs a share of these rather than the tiers' profile. May be null
    * @param replicaWorkload the workload one replica serving n adapters sees, when the request comes from a
-   *     workload spec ({@link WorkloadRequests#replicaShare}): what {@link #verify} and its searches run, so
+   *     workload spec ({@link ReplicaShares#of}): what {@link #verify} and its searches run, so
    *     that they check the plan on the user's own workload (its arrivals, popularity, sessions, client) rather
    *     than on the description the trees read. May be null
    */
@@ -78,9 +80,7 @@ public final class Planner {
 
     /** This request with every rate multiplied by {@code scale} (no workload spec behind it: it is not the spec's). */
     public Request scaled(double scale) {
-      double[] per = perAdapter == null ? null : java.util.Arrays.stream(perAdapter).map(x -> x * scale).toArray();
-      return new Request(model, adapters, new double[] {rates[0] * scale, rates[1] * scale, rates[2] * scale}, ranks,
-          promptMean, outputMean, cv, pools, objective, lengths, skew, per, null);
+      return withRates(scale, null);
     }
 
     /**
@@ -89,9 +89,13 @@ public final class Planner {
      * verification still runs the workload, whose client throttles itself.
      */
     public Request throttled(double scale) {
+      return withRates(scale, replicaWorkload);
+    }
+
+    private Request withRates(double scale, ReplicaWorkload behind) {
       double[] per = perAdapter == null ? null : java.util.Arrays.stream(perAdapter).map(x -> x * scale).toArray();
       return new Request(model, adapters, new double[] {rates[0] * scale, rates[1] * scale, rates[2] * scale}, ranks,
-          promptMean, outputMean, cv, pools, objective, lengths, skew, per, replicaWorkload);
+          promptMean, outputMean, cv, pools, objective, lengths, skew, per, behind);
     }
 
     /** This request with its description changed ({@code --feature}): the workload it came from no longer matches. */

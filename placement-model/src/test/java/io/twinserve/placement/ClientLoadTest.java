@@ -27,7 +27,7 @@ class ClientLoadTest {
     Planner.Request r = WorkloadRequests.of(spec, Path.of("."), "llama-3.1-8b", null, Labels.Objective.COST);
     Planner planner = new Planner(PlacementModel.builtIn());
     Planner.Plan open = planner.plan(r);
-    ClientLoad.Adjusted a = ClientLoad.plan(planner, r, ClientLoad.Client.of(spec.client()), Profiles.builtIn());
+    ClientLoad.Adjusted a = ClientLoad.plan(planner, r, ClientLoad.Client.of(spec.client(), Path.of(".")), Profiles.builtIn());
     assertThat(a.estimate().scale()).isBetween(scaleBounds[0], scaleBounds[1]);
     assertThat(a.plan().offeredTps()).isLessThan(open.offeredTps());
     assertThat(a.estimate().responseS()).isGreaterThan(a.estimate().stepMs() / 1e3 * 150);
@@ -81,14 +81,16 @@ class ClientLoadTest {
         """ + LENGTHS, Path.of("light.yaml"));
     Planner.Request r = WorkloadRequests.of(spec, Path.of("."), "llama-3.1-8b", null, Labels.Objective.COST);
     Planner planner = new Planner(PlacementModel.builtIn());
-    ClientLoad.Adjusted a = ClientLoad.plan(planner, r, ClientLoad.Client.of(spec.client()), Profiles.builtIn());
+    ClientLoad.Adjusted a = ClientLoad.plan(planner, r, ClientLoad.Client.of(spec.client(), Path.of(".")), Profiles.builtIn());
     assertThat(a.estimate().scale()).isEqualTo(1.0);
     assertThat(a.plan().offeredTps()).isEqualTo(planner.plan(r).offeredTps());
   }
 
   @Test
-  void anOpenLoopClientHasNoClientLoadAndAnEmpiricalThinkTimeIsNamed() {
-    assertThat(ClientLoad.Client.of(null)).isNull();
+  void anOpenLoopClientHasNoClientLoadAndThinkTimesAreReadForTheirMean(@org.junit.jupiter.api.io.TempDir Path dir)
+      throws Exception {
+    assertThat(ClientLoad.Client.of(null, dir)).isNull();
+    java.nio.file.Files.writeString(dir.resolve("think.csv"), "s\n1\n2\n6\n");
     WorkloadSpec spec = WorkloadSpecs.parse("""
         name: empirical
         seed: 2
@@ -96,8 +98,26 @@ class ClientLoadTest {
         arrivals: {type: poisson, rate: 2}
         adapters: {count: 4, ranks: [16]}
         client: {users: 4, think_time_s: {type: empirical, file: think.csv, column: s}}
-        """ + LENGTHS, Path.of("e.yaml"));
-    assertThatThrownBy(() -> ClientLoad.Client.of(spec.client()))
-        .hasMessageContaining("think_time_s").hasMessageContaining("exponential");
+        """ + LENGTHS, dir.resolve("e.yaml"));
+    // an empirical think time: its column's mean (the users' rate depends on the mean pause only)
+    assertThat(ClientLoad.Client.of(spec.client(), dir).thinkMeanS()).isEqualTo(3.0);
+    WorkloadSpec fixed = WorkloadSpecs.parse("""
+        name: fixed
+        seed: 2
+        requests: 100
+        arrivals: {type: poisson, rate: 2}
+        adapters: {count: 4, ranks: [16]}
+        client: {users: 4, think_time_s: 1.5}
+        """ + LENGTHS, dir.resolve("f.yaml"));
+    assertThat(ClientLoad.Client.of(fixed.client(), dir).thinkMeanS()).isEqualTo(1.5);
+    assertThatThrownBy(() -> ClientLoad.Client.of(WorkloadSpecs.parse("""
+        name: missing
+        seed: 2
+        requests: 100
+        arrivals: {type: poisson, rate: 2}
+        adapters: {count: 4, ranks: [16]}
+        client: {users: 4, think_time_s: {type: empirical, file: none.csv, column: s}}
+        """ + LENGTHS, dir.resolve("m.yaml")).client(), dir)).hasMessageContaining("client.think_time_s.file")
+        .hasMessageContaining("none.csv");
   }
 }

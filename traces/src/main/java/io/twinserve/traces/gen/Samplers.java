@@ -93,6 +93,16 @@ final class Samplers {
     };
   }
 
+  /** The mean of an empirical distribution's column. */
+  double mean(DistributionSpec.Empirical e, String keyPath) {
+    int[] values = column(e, keyPath);
+    long sum = 0;
+    for (int v : values) {
+      sum += v;
+    }
+    return values.length == 0 ? 0 : (double) sum / values.length;
+  }
+
   /** Rows of two columns of one file, sampled together. */
   int[][] columns(DistributionSpec.Empirical a, DistributionSpec.Empirical b, String keyPath) {
     return new int[][] {column(a, keyPath + ".prompt"), column(b, keyPath + ".output")};
