@@ -29,8 +29,10 @@ public final class CompiledTree {
   private final double[] value;
   private final String[] labels;
   private final String[] featureNames;
-  // an ensemble's members (its prediction is their mean), or null for one tree
+  // an ensemble's members (its prediction is their mean, or their majority vote), or null for one tree
   private final CompiledTree[] members;
+  // a classifying ensemble's labels are the union of its members'; memberLabel[m][k] is member m's label k there
+  private final int[][] memberLabel;
 
   private CompiledTree(CompiledTree[] members) {
     this.feature = new int[0];
@@ -38,7 +40,20 @@ public final class CompiledTree {
     this.low = new int[0];
     this.high = new int[0];
     this.value = new double[0];
-    this.labels = members[0].labels;
+    List<String> union = new ArrayList<>();
+    this.memberLabel = new int[members.length][];
+    for (int m = 0; m < members.length; m++) {
+      memberLabel[m] = new int[members[m].labels.length];
+      for (int k = 0; k < members[m].labels.length; k++) {
+        int at = union.indexOf(members[m].labels[k]);
+        if (at < 0) {
+          at = union.size();
+          union.add(members[m].labels[k]);
+        }
+        memberLabel[m][k] = at;
+      }
+    }
+    this.labels = union.toArray(String[]::new);
     this.featureNames = members[0].featureNames;
     this.members = members;
   }
@@ -53,6 +68,7 @@ public final class CompiledTree {
     this.labels = labels;
     this.featureNames = featureNames;
     this.members = null;
+    this.memberLabel = null;
   }
 
   /**
@@ -175,24 +191,23 @@ public final class CompiledTree {
 
   /**
    * A classification tree's label; an ensemble's is its members' majority vote (an odd number of members of
-   * two labels has no ties; otherwise the label voted first wins a tie).
+   * two labels has no ties; otherwise the label the members named first wins a tie).
    */
   public String label(double[] x) {
     if (members == null) {
       return labels[(int) value[leaf(x)]];
     }
-    java.util.Map<String, Integer> votes = new java.util.LinkedHashMap<>();
-    String best = null;
-    int most = 0;
-    for (CompiledTree m : members) {
-      String l = m.label(x);
-      int v = votes.merge(l, 1, Integer::sum);
-      if (v > most) {
-        most = v;
-        best = l;
+    // votes counted per label of the union (a plan asks this several times: no map per call)
+    int[] votes = new int[labels.length];
+    int best = 0;
+    for (int m = 0; m < members.length; m++) {
+      CompiledTree t = members[m];
+      int k = memberLabel[m][(int) t.value[t.leaf(x)]];
+      if (++votes[k] > votes[best] || (votes[k] == votes[best] && k < best)) {
+        best = k;
       }
     }
-    return best;
+    return labels[best];
   }
 
   /** The share of an ensemble's members that vote {@code label} (a tree's: 1 or 0). */
