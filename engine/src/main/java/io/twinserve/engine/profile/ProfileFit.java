@@ -1,6 +1,7 @@
 package io.twinserve.engine.profile;
 
 import io.twinserve.engine.model.ModelConfig;
+import io.twinserve.twin.calibrate.LeastSquares;
 import io.twinserve.twin.perf.ProfiledPerfModel;
 import io.twinserve.twin.perf.RooflineParams;
 import io.twinserve.twin.perf.RooflinePerfModel;
@@ -171,7 +172,7 @@ public final class ProfileFit {
       x.add(new double[] {1, s.adapters(), (double) s.adapters() * s.rank(), (double) s.tokens() * s.rank()});
       y.add(s.medianNs() - tableNs.get(s.tokens()) - roof);
     }
-    return NonNegativeLeastSquares.solve(x, y, 4);
+    return LeastSquares.fitNonNegative(x, y, 4);
   }
 
   /** adapter_load_fixed_ns and adapter_load_ns_per_byte over the bytes the twin charges for each rank. */
@@ -182,6 +183,6 @@ public final class ProfileFit {
       x.add(new double[] {1, (double) model.loraParamsPerRank() * model.activationBytes() * a.rank()});
       y.add((double) a.medianNs());
     }
-    return NonNegativeLeastSquares.solve(x, y, 2);
+    return LeastSquares.fitNonNegative(x, y, 2);
   }
 }

@@ -53,6 +53,9 @@ final class MeasuredRuns {
   /** A measured figure: {@code mean_itl_ms}, {@code mean_ttft_ms}, {@code duration_s} or a tokens/s rate. */
   record Measured(String quantity, double value) {}
 
+  /** The family of the LoRA-overhead runs reproduced by simulating each run in full. */
+  static final String SIMULATED = "lora_vs_distinct_adapters_simulated";
+
   private static final long SEED = 1;
   /** Mean waiting requests above which a Poisson run counts as overloaded. */
   static final double OVERLOADED_QUEUE = 100;
@@ -161,13 +164,13 @@ final class MeasuredRuns {
       List<Measured> m = new ArrayList<>();
       measure(m, v, i, "mean_itl_ms", "mean_itl_ms");
       measure(m, v, i, "total_tokens_per_s", "total_tokens_per_s");
-      out.add(new Run(Calibrator.SIMULATED, TimingRows.LORA_DISTINCT,
+      out.add(new Run(SIMULATED, TimingRows.LORA_DISTINCT,
           "distinct_adapters_drawn_from=" + (int) v.number(i, "distinct_adapters_drawn_from")
               + (lora ? "" : " (LoRA disabled)"),
           lr.requests(), lr.promptTokens(), lr.outputTokens(), (int) v.number(i, "max_num_seqs"),
           lora ? lr.maxLoras() : 0, lr.adapterRank(), n, n == 0 ? Assignment.NONE : Assignment.UNIFORM, true, m));
     }
-    Csv a = csv(Calibrator.ADAPTER_RUNS);
+    Csv a = csv(StorageLoadFit.FILE);
     for (int i = 0; a != null && i < a.size(); i++) {
       if (!a.text(i, "model").equals(model)) {
         continue;
@@ -176,7 +179,7 @@ final class MeasuredRuns {
       measure(m, a, i, "duration_s", "duration_s");
       measure(m, a, i, "mean_itl_ms", "mean_itl_ms");
       int n = (int) a.number(i, "requests_sent");
-      out.add(new Run("adapter_load_runs_simulated", Calibrator.ADAPTER_RUNS,
+      out.add(new Run("adapter_load_runs_simulated", StorageLoadFit.FILE,
           "max_lora_rank=" + (int) a.number(i, "max_lora_rank") + " adapter_rank=" + (int) a.number(i, "adapter_rank"),
           n, (int) Math.round(a.number(i, "mean_prompt_tokens")), (int) Math.round(a.number(i, "mean_output_tokens")),
           (int) a.number(i, "max_num_seqs"), (int) a.number(i, "max_loras"), (int) a.number(i, "max_lora_rank"), n,

@@ -66,7 +66,7 @@ final class MemoryFit {
       x.add(new double[] {1, slots, tensors});
       y.add(loraBytes);
     }
-    double[] c = Calibrator.leastSquares(x, y, true);
+    double[] c = LeastSquares.fitNonNegative(x, y);
     return new MemoryCalibration(activation, Math.round(c[0]), Math.round(c[1]), c[2], MemoryCalibration.TWO_MIB);
   }
 
@@ -92,7 +92,7 @@ final class MemoryFit {
       }
       double measured = kv.number(i, "kv_cache_tokens");
       out.add(new FitRow("memory", FILE, name, key, "kv_cache_tokens", measured, predicted,
-          predicted < 0 ? -100 : Calibrator.pct(predicted, measured)));
+          predicted < 0 ? -100 : FitRow.pct(predicted, measured)));
     }
     return out;
   }

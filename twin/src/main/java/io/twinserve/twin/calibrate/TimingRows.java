@@ -43,7 +43,7 @@ final class TimingRows {
     loraDistinct(out, csv(LORA_DISTINCT), model);
     lone(out, csv(LONE), model);
     prefill(out, csv(PREFILL), model);
-    oneAdapterAtATime(out, csv(Calibrator.ADAPTER_RUNS), model);
+    oneAdapterAtATime(out, csv(StorageLoadFit.FILE), model);
     if (setup.schedulerOverheadRun() != null && model.equals(setup.schedulerOverheadRun().model())) {
       scheduler(out, csv(SCHEDULER));
     }
@@ -252,7 +252,7 @@ final class TimingRows {
       double prompt = c.number(i, "mean_prompt_tokens");
       double output = c.number(i, "mean_output_tokens");
       double requests = c.number(i, "requests_sent");
-      out.add(new TimingRow("adapter_runs_itl", Calibrator.ADAPTER_RUNS,
+      out.add(new TimingRow("adapter_runs_itl", StorageLoadFit.FILE,
           "max_lora_rank=" + (int) c.number(i, "max_lora_rank") + " adapter_rank=" + (int) c.number(i, "adapter_rank"),
           "mean_itl_ms", c.number(i, "mean_itl_ms"), new StepScenario(1, prompt + output / 2, 0, 0, 0,
               (requests - 1) / 2, (int) c.number(i, "max_loras"), 1, (int) c.number(i, "adapter_rank"), 0, true)

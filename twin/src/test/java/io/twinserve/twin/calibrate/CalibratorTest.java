@@ -136,22 +136,22 @@ class CalibratorTest {
 
   @Test
   void expectedDistinctAdaptersFollowsUniformDraws() {
-    assertThat(Calibrator.expectedDistinct(1, 220)).isEqualTo(1.0);
+    assertThat(TimingRows.expectedDistinct(1, 220)).isEqualTo(1.0);
     // 2 adapters, 2 draws: 1 + 1/2 distinct on average
-    assertThat(Calibrator.expectedDistinct(2, 2)).isCloseTo(1.5, org.assertj.core.data.Offset.offset(1e-12));
-    assertThat(Calibrator.expectedDistinct(64, 220)).isBetween(60.0, 64.0);
+    assertThat(TimingRows.expectedDistinct(2, 2)).isCloseTo(1.5, org.assertj.core.data.Offset.offset(1e-12));
+    assertThat(TimingRows.expectedDistinct(64, 220)).isBetween(60.0, 64.0);
   }
 
   @Test
   void leastSquaresDropsNegativeCoefficientsAndRefits() {
     // y = 2 + 3x exactly
     List<double[]> x = List.of(new double[] {1, 0}, new double[] {1, 1}, new double[] {1, 2});
-    assertThat(Calibrator.leastSquares(x, List.of(2.0, 5.0, 8.0), true))
+    assertThat(LeastSquares.fitNonNegative(x, List.of(2.0, 5.0, 8.0)))
         .containsExactly(new double[] {2, 3}, org.assertj.core.data.Offset.offset(1e-9));
     // y = 6 - x: the slope would be negative, so it is dropped and the mean remains
-    assertThat(Calibrator.leastSquares(x, List.of(6.0, 5.0, 4.0), true))
+    assertThat(LeastSquares.fitNonNegative(x, List.of(6.0, 5.0, 4.0)))
         .containsExactly(new double[] {5, 0}, org.assertj.core.data.Offset.offset(1e-9));
-    assertThat(Calibrator.leastSquares(x, List.of(6.0, 5.0, 4.0), false))
+    assertThat(LeastSquares.fit(x, List.of(6.0, 5.0, 4.0)))
         .containsExactly(new double[] {6, -1}, org.assertj.core.data.Offset.offset(1e-9));
   }
 }
