@@ -1,0 +1,2 @@
+/** OpenAI-compatible inference: the endpoints, live and simulated deployments and their replicas, session routing and inference metrics. */
+package io.twinserve.api.server.inference;
