@@ -1,6 +1,6 @@
 package io.twinserve.api.cli;
 
-import io.twinserve.engine.cpu.CpuBackend;
+import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.live.Completion;
 import io.twinserve.engine.live.Detokenizer;
 import io.twinserve.engine.live.GenerationRequest;

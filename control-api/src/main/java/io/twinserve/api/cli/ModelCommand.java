@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.twinserve.engine.backend.ForwardBatch;
-import io.twinserve.engine.cpu.CpuBackend;
+import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.model.Architecture;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.LoraAdapter;

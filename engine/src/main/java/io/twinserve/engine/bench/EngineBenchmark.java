@@ -1,7 +1,9 @@
 package io.twinserve.engine.bench;
 
 import io.twinserve.engine.backend.ForwardBatch;
-import io.twinserve.engine.cpu.CpuBackend;
+import io.twinserve.engine.backend.BackendSpec;
+import io.twinserve.engine.backend.Backends;
+import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.model.ModelFiles;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -87,8 +89,10 @@ public final class EngineBenchmark {
     int ownBlocks = (Math.max(o.warmupSteps(), o.decodeSteps()) + BLOCK_SIZE - 1) / BLOCK_SIZE;
     long kvTokens = (long) (promptBlocks + maxBatch * ownBlocks) * BLOCK_SIZE;
     long weightBytes = o.model().weightBytesPerStep();
+    // a backend only, no live loop: the benchmark times raw decode steps of fixed batches
     try (ModelFiles files = ModelFiles.open(dir);
-        CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(1, threads, kvTokens, BLOCK_SIZE, 0))) {
+        CpuBackend backend = Backends.create(new BackendSpec.Cpu(files, new CpuBackend.Options(1, threads, kvTokens,
+            BLOCK_SIZE, 0)))) {
       int vocab = files.config().vocabSize();
       progress.accept("read of the mapped weights");
       List<java.lang.foreign.MemorySegment> weights = new ArrayList<>();
@@ -162,8 +166,8 @@ public final class EngineBenchmark {
     for (io.twinserve.engine.model.DType kv : List.of(io.twinserve.engine.model.DType.F32,
         io.twinserve.engine.model.DType.BF16)) {
       progress.accept("attention, " + kv.name().toLowerCase(java.util.Locale.ROOT) + " KV cache");
-      try (CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(1, threads, kvTokens, BLOCK_SIZE, 0,
-          kv))) {
+      try (CpuBackend backend = Backends.create(new BackendSpec.Cpu(files, new CpuBackend.Options(1, threads,
+          kvTokens, BLOCK_SIZE, 0, kv)))) {
         ForwardBatch batch = new ForwardBatch();
         int[] table = new int[perSequence];
         int[] one = new int[1];

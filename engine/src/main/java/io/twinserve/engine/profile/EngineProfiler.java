@@ -1,6 +1,8 @@
 package io.twinserve.engine.profile;
 
-import io.twinserve.engine.cpu.CpuBackend;
+import io.twinserve.engine.backend.BackendSpec;
+import io.twinserve.engine.backend.Backends;
+import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.model.ModelConfig;
@@ -64,8 +66,9 @@ public final class EngineProfiler {
       List<StepMeasurement> steps = new ArrayList<>();
       List<AdapterLoadMeasurement> loads = new ArrayList<>();
       int maxTokens = Math.max(g.tokenCounts().getLast(), g.prefillChunks().getLast());
-      try (CpuBackend backend = new CpuBackend(model, new CpuBackend.Options(o.tensorParallel(), o.threads(), kvTokens,
-          BLOCK_SIZE, g.maxAdapters()))) {
+      // a backend only, no live loop: the profile times raw steps of chosen shapes, not scheduled ones
+      try (CpuBackend backend = Backends.create(new BackendSpec.Cpu(model, new CpuBackend.Options(o.tensorParallel(),
+          o.threads(), kvTokens, BLOCK_SIZE, g.maxAdapters())))) {
         StepTimer timer = new StepTimer(backend, maxTokens);
         warmUp(timer, g);
         int done = 0;

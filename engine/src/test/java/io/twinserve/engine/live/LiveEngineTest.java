@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.twinserve.engine.backend.ForwardBatch;
-import io.twinserve.engine.cpu.CpuBackend;
+import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.model.Architecture;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.LoraAdapter;

@@ -1,7 +1,7 @@
 package io.twinserve.experiments.validate;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import io.twinserve.engine.cpu.CpuBackend;
+import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.live.LiveConfig;
 import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.sched.SchedulerConfig;

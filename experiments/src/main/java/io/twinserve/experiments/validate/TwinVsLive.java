@@ -1,6 +1,6 @@
 package io.twinserve.experiments.validate;
 
-import io.twinserve.engine.cpu.CpuBackend;
+import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.live.Completion;
 import io.twinserve.engine.live.LiveEngine;
 import io.twinserve.engine.live.LiveReplay;

@@ -8,7 +8,7 @@ import io.twinserve.api.db.generated.tables.records.DeploymentsRecord;
 import io.twinserve.api.db.generated.tables.records.ModelsRecord;
 import io.twinserve.api.server.ApiException;
 import io.twinserve.api.server.registry.RegistryService;
-import io.twinserve.engine.cpu.CpuBackend;
+import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.traces.spec.SpecException;

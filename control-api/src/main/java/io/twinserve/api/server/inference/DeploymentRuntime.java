@@ -1,6 +1,6 @@
 package io.twinserve.api.server.inference;
 
-import io.twinserve.engine.cpu.CpuBackend;
+import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.live.Completion;
 import io.twinserve.engine.live.GenerationRequest;
 import io.twinserve.engine.live.LiveConfig;
@@ -11,7 +11,7 @@ import io.twinserve.engine.sample.SamplingParams;
 import io.twinserve.engine.tokenizer.ChatTemplate;
 import io.twinserve.engine.tokenizer.Tokenizer;
 import io.twinserve.engine.model.LoraAdapter;
-import io.twinserve.engine.sim.SimulatedBackend;
+import io.twinserve.engine.backend.sim.SimulatedBackend;
 import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.deploy.ResolvedReplica;
 import java.nio.file.Files;

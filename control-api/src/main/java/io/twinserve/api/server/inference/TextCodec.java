@@ -2,7 +2,7 @@ package io.twinserve.api.server.inference;
 
 import io.twinserve.api.server.ApiException;
 import io.twinserve.engine.live.Detokenizer;
-import io.twinserve.engine.sim.PlaceholderVocabulary;
+import io.twinserve.engine.backend.sim.PlaceholderVocabulary;
 import io.twinserve.engine.tokenizer.ChatMessage;
 import io.twinserve.engine.tokenizer.ChatTemplate;
 import io.twinserve.engine.tokenizer.Tokenizer;

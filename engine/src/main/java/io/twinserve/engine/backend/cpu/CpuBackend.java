@@ -1,4 +1,4 @@
-package io.twinserve.engine.cpu;
+package io.twinserve.engine.backend.cpu;
 
 import io.twinserve.engine.backend.Backend;
 import io.twinserve.engine.backend.ForwardBatch;

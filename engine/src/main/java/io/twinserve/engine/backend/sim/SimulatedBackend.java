@@ -1,4 +1,4 @@
-package io.twinserve.engine.sim;
+package io.twinserve.engine.backend.sim;
 
 import io.twinserve.engine.backend.Backend;
 import io.twinserve.engine.backend.ForwardBatch;
@@ -73,10 +73,7 @@ public final class SimulatedBackend implements Backend {
    * @param timeScale how many times faster than real time to run, at least {@link #MIN_TIME_SCALE}
    */
   public SimulatedBackend(PerfModel perf, SchedulerConfig scheduler, ModelConfig served, double timeScale) {
-    if (!(timeScale >= MIN_TIME_SCALE) || Double.isInfinite(timeScale)) {
-      throw new IllegalArgumentException("time_scale must be a finite number >= " + MIN_TIME_SCALE + ", got "
-          + timeScale);
-    }
+    requireTimeScale(timeScale);
     this.perf = perf;
     this.scheduler = scheduler;
     this.served = served;
@@ -88,6 +85,14 @@ public final class SimulatedBackend implements Backend {
         served.attentionBias(), served.maxPositionEmbeddings(), served.slidingWindow(), served.dtype(), -1,
         List.of());
     this.slotAdapter = new String[scheduler.maxAdapters()];
+  }
+
+  /** Refuses a time scale below {@link #MIN_TIME_SCALE}, infinite or not a number. */
+  public static void requireTimeScale(double timeScale) {
+    if (!(timeScale >= MIN_TIME_SCALE) || Double.isInfinite(timeScale)) {
+      throw new IllegalArgumentException("time_scale must be a finite number >= " + MIN_TIME_SCALE + ", got "
+          + timeScale);
+    }
   }
 
   /**

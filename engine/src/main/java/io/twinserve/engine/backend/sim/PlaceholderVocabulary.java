@@ -1,4 +1,4 @@
-package io.twinserve.engine.sim;
+package io.twinserve.engine.backend.sim;
 
 import io.twinserve.engine.live.Detokenizer;
 import java.util.Arrays;

@@ -1,4 +1,4 @@
-package io.twinserve.engine.cpu;
+package io.twinserve.engine.backend.cpu;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package io.twinserve.engine.sim;
+package io.twinserve.engine.backend.sim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

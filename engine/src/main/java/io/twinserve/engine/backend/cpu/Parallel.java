@@ -1,4 +1,4 @@
-package io.twinserve.engine.cpu;
+package io.twinserve.engine.backend.cpu;
 
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RecursiveAction;
