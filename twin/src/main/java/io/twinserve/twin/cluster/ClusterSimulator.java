@@ -5,23 +5,17 @@ import io.twinserve.traces.format.TraceReader;
 import io.twinserve.traces.gen.ThinkTimes;
 import io.twinserve.traces.gen.WorkloadGenerator;
 import io.twinserve.traces.spec.ClientSpec;
+import io.twinserve.twin.autoscale.Autoscaler;
 import io.twinserve.twin.client.ClientGate;
 import io.twinserve.twin.deploy.DeploymentSpec;
 import io.twinserve.twin.deploy.ResolvedReplica;
-import io.twinserve.twin.metrics.ClientSummary;
-import io.twinserve.twin.metrics.RequestRecord;
-import io.twinserve.twin.metrics.RequestTallies;
-import io.twinserve.twin.metrics.RunSummary;
-import io.twinserve.twin.replica.AdapterIndex;
 import io.twinserve.twin.replica.PrefixKeys;
 import io.twinserve.twin.sched.QuietSteps;
-import io.twinserve.twin.sched.Scheduler;
 import io.twinserve.twin.sched.Sequence;
 import io.twinserve.twin.sim.RunOptions;
 import io.twinserve.twin.sim.RunResult;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
@@ -42,9 +36,9 @@ import java.util.concurrent.atomic.LongAdder;
  * or closed-loop users), and the client hears when each of its requests ends. TTFT deadlines count from
  * the arrival (the send): the server knows nothing of the client's wait.
  *
- * <p>Why it is long: it is the twin's one loop (single-replica runs are one-replica runs of it) and still
- * carries the autoscaler policy and the report assembly. REDESIGN.md (issue 18) moves the loop to
- * {@code twin/sim/Simulator} and splits out {@code ReactiveAutoscaler} and {@code ClusterReport}.
+ * <p>Why it is long: it is the twin's one loop (single-replica runs are one-replica runs of it), with its
+ * event handlers and the decode-stretch fast path; the autoscaler policy is in {@code twin/autoscale} and
+ * the report in {@link ClusterReport}. REDESIGN.md (issue 18) moves the loop to {@code twin/sim/Simulator}.
  */
 public final class ClusterSimulator {
   private static final long[] NO_KEYS = new long[0];
@@ -162,75 +156,6 @@ public final class ClusterSimulator {
         List.of(new ResolvedCluster.Deployment(0, deployment, List.of(new ResolvedCluster.PoolOption(0, replica)))));
   }
 
-  /** A deployment's state during a run. */
-  private static final class DeploymentRun {
-    final ResolvedCluster.Deployment resolved;
-    final ClusterDeploymentSpec spec;
-    final Router router;
-    final DeploymentMetrics metrics;
-    final List<Replica> replicas = new ArrayList<>();
-    final List<Replica> routable = new ArrayList<>();
-    final AdapterIndex adapters;
-    final DeadlineQueue deadlines = new DeadlineQueue();
-    final long maxTtftNs;
-    final int blockSize;
-    final boolean prefixCaching;
-    /** Whether its router reads the replicas' prefill backlog (only the cache-aware router does). */
-    final boolean estimatesPrefill;
-    /**
-     * How long after its send a request reaches the deployment's replicas (the perf model's time outside
-     * the engine: HTTP, tokenisation, hand-off); the least of its pools', since a request is routed on
-     * arrival, before its pool is known.
-     */
-    final long requestLatencyNs;
-    long order;
-    boolean deadlineScheduled;
-    long calmSinceNs = -1;
-    int scaleUps;
-    int scaleDowns;
-    int scaleUpsRefused;
-    long coldStartNs;
-
-    DeploymentRun(ResolvedCluster.Deployment d, RunOptions options, boolean namesDeployment) {
-      this.resolved = d;
-      this.spec = d.spec();
-      this.router = Router.of(spec.router());
-      this.metrics = new DeploymentMetrics(options.recordRequests(), spec.starvationBoundS());
-      this.maxTtftNs = (long) (spec.maxTtftMs() * 1e6);
-      this.blockSize = spec.replica().blockSize();
-      this.prefixCaching = spec.replica().prefixCaching();
-      this.estimatesPrefill = spec.router() instanceof RouterSpec.CacheAware;
-      long latency = Long.MAX_VALUE;
-      for (ResolvedCluster.PoolOption o : d.options()) {
-        latency = Math.min(latency, o.replica().perf().requestLatencyNs());
-      }
-      this.requestLatencyNs = d.options().isEmpty() ? 0 : latency;
-      this.adapters = new AdapterIndex(spec.replica().maxAdapters(), spec.replica().maxAdapterRank(),
-          namesDeployment ? "deployment " + spec.name() + ": " : "");
-    }
-
-    int starting() {
-      int n = 0;
-      for (Replica r : replicas) {
-        if (r.state == Replica.State.STARTING) {
-          n++;
-        }
-      }
-      return n;
-    }
-
-    /** Replicas holding GPUs: starting, ready or draining. */
-    int holding() {
-      int n = 0;
-      for (Replica r : replicas) {
-        if (r.state != Replica.State.STOPPED) {
-          n++;
-        }
-      }
-      return n;
-    }
-  }
-
   /** One run: the mutable state, so that a simulator can run many times and every run starts afresh. */
   private final class Run {
     private final List<Traffic> sources;
@@ -299,8 +224,8 @@ public final class ClusterSimulator {
         }
         // counted at once: the deployment never runs with fewer than its initial replicas at time 0
         d.metrics.initialReplicas(d.replicas.size());
-        if (d.spec.autoscaler() instanceof AutoscalerSpec.Reactive a) {
-          scheduleTick(d, 0, a);
+        if (d.autoscaler.intervalNs() > 0) {
+          scheduleTick(d, 0);
         }
       }
       for (int i = 0; i < sources.size(); i++) {
@@ -639,8 +564,8 @@ public final class ClusterSimulator {
       scheduleDeadline(d, now);
     }
 
-    private void scheduleTick(DeploymentRun d, long now, AutoscalerSpec.Reactive a) {
-      long next = now + (long) (a.intervalS() * 1e9);
+    private void scheduleTick(DeploymentRun d, long now) {
+      long next = now + d.autoscaler.intervalNs();
       // without a window, ticking stops once the traffic has ended and the deployment is idle
       boolean busy = openSources > 0;
       for (Replica r : d.replicas) {
@@ -653,56 +578,28 @@ public final class ClusterSimulator {
       }
     }
 
-    /**
-     * Compares the TTFT of the last interval (or the age of the oldest unanswered request, whichever is
-     * larger) and the waiting requests per ready replica with the thresholds, and adds or drains one
-     * replica. See {@link AutoscalerSpec.Reactive}.
-     */
+    /** Carries out the deployment's autoscaler's decision (see {@link Autoscaler}). */
     private void onAutoscalerTicked(DeploymentRun d, long now) {
-      AutoscalerSpec.Reactive a = (AutoscalerSpec.Reactive) d.spec.autoscaler();
       d.metrics.observe(now);
-      double meanTtftNs = d.metrics.tallies.intervalMeanTtftNs();
-      while (!d.deadlines.isEmpty() && (d.deadlines.peek().firstTokenNs() >= 0 || d.deadlines.peek().timedOut())) {
-        d.deadlines.poll();
+      switch (d.autoscaler.decide(d, now)) {
+        case ADD_REPLICA -> addReplica(d, now);
+        case DRAIN_REPLICA -> drainOne(d, now);
+        case HOLD -> { }
       }
-      long oldestAgeNs = d.deadlines.isEmpty() ? 0 : now - d.deadlines.peek().arrivalNs();
-      double pressureMs = Math.max(Double.isNaN(meanTtftNs) ? 0 : meanTtftNs, oldestAgeNs) / 1e6;
-      int ready = d.routable.size();
-      int starting = d.starting();
-      int active = ready + starting;
-      double waitingPerReplica = (double) d.metrics.waiting() / Math.max(1, ready);
-      double waitingPerActive = (double) d.metrics.waiting() / Math.max(1, active);
-      boolean ttftHigh = pressureMs > a.targetTtftMs();
-      boolean queueHigh = waitingPerReplica > a.scaleUpQueue();
-      if (ttftHigh || queueHigh) {
-        d.calmSinceNs = -1;
-        // while a replica is starting, only a queue that is long even counting it adds another
-        boolean grow = starting == 0 || waitingPerActive > a.scaleUpQueue();
-        // draining replicas still hold their GPUs: they count against max until they stop
-        if (grow && d.holding() < d.spec.replicas().max()) {
-          Replica r = allocate(d, now);
-          if (r == null) {
-            d.scaleUpsRefused++;
-          } else {
-            d.scaleUps++;
-            long cold = a.coldStartNs(r.resolved.memory().weightBytes());
-            d.coldStartNs += cold;
-            queue.schedule(now + cold, new Event.ReplicaStarted(r));
-          }
-        }
-      } else if (pressureMs < a.targetTtftMs() / 2 && waitingPerReplica < a.scaleDownQueue()) {
-        if (d.calmSinceNs < 0) {
-          d.calmSinceNs = now;
-        }
-        if (now - d.calmSinceNs >= (long) (a.scaleDownAfterS() * 1e9) && starting == 0
-            && ready > d.spec.replicas().min()) {
-          drainOne(d, now);
-          d.calmSinceNs = now;
-        }
+      scheduleTick(d, now);
+    }
+
+    /** Starts one more replica on free GPUs, ready after its cold start; counts a refusal when none are free. */
+    private void addReplica(DeploymentRun d, long now) {
+      Replica r = allocate(d, now);
+      if (r == null) {
+        d.scaleUpsRefused++;
       } else {
-        d.calmSinceNs = -1;
+        d.scaleUps++;
+        long cold = d.autoscaler.coldStartNs(r.resolved.memory().weightBytes());
+        d.coldStartNs += cold;
+        queue.schedule(now + cold, new Event.ReplicaStarted(r));
       }
-      scheduleTick(d, now, a);
     }
 
     /** Stops routing to the ready replica with the fewest outstanding requests (the newest on ties). */
@@ -769,124 +666,11 @@ public final class ClusterSimulator {
 
     /** The run of a cluster of one replica as a single replica's run. */
     RunResult replicaResult(long now) throws IOException {
-      long windowNs = windowNs(now);
-      DeploymentRun d = deployments.get(0);
-      Replica r = d.replicas.get(0);
-      bulkSteps.add(r.quiet.totalCompleted);
-      r.scheduler.materialize();
-      d.metrics.observe(Math.max(now, windowNs));
-      RequestTallies.Figures f = d.metrics.tallies.figures(windowNs,
-          r.scheduler.countWaitingSince(now - d.metrics.tallies.starvationBoundNs()));
-      List<RunSummary.Sample> timeline = new ArrayList<>();
-      for (ClusterSummary.Sample x : d.metrics.timeline()) {
-        timeline.add(new RunSummary.Sample(x.timeS(), x.waiting(), (int) x.running(), x.kvUsage()));
-      }
-      Scheduler s = r.scheduler;
-      RunSummary summary = new RunSummary(f.windowS(), f.arrived(), f.finished(), f.rejected(), f.timedOut(),
-          f.unfinished(), f.offered(), f.achieved(), f.starving(), f.starvedRequests(), f.starvationBoundS(),
-          f.ttft(), f.ttftFromIntended(), f.itl(), f.e2e(), f.queueWait(),
-          s.queriedPromptTokens() == 0 ? 0 : round((double) s.cachedPromptTokens() / s.queriedPromptTokens()),
-          r.adapters.loads(), r.adapters.storageLoads(), round(r.adapters.loadNs() / 1e9), s.preemptions(), r.steps,
-          d.metrics.meanWaiting(), d.metrics.maxWaiting(), d.metrics.meanRunning(), d.metrics.meanKvUsage(d.replicas),
-          RunSummary.Memory.of(r.resolved.memory()), List.copyOf(timeline), clients[0].summary(windowNs));
-      return new RunResult(summary, d.metrics.tallies.records(), stoppedNs);
+      return ClusterReport.replica(deployments.get(0), clients[0], now, windowNs(now), stoppedNs, bulkSteps);
     }
 
     ClusterResult finish(long now) throws IOException {
-      long windowNs = windowNs(now);
-      long end = Math.max(now, windowNs);
-      List<ClusterSummary.DeploymentSummary> out = new ArrayList<>();
-      Map<String, List<RequestRecord>> records = new LinkedHashMap<>();
-      double[] poolGpuHours = new double[cluster.pools().size()];
-      long finishedTokens = 0;
-      for (DeploymentRun d : deployments) {
-        d.metrics.observe(end);
-        long stillWaitingStarved = 0;
-        long cached = 0;
-        long queried = 0;
-        long loads = 0;
-        long storageLoads = 0;
-        long preemptions = 0;
-        long steps = 0;
-        double gpuHours = 0;
-        double cost = 0;
-        List<ClusterSummary.ReplicaSummary> details = new ArrayList<>();
-        for (Replica r : d.replicas) {
-          bulkSteps.add(r.quiet.totalCompleted);
-          r.scheduler.materialize();
-          stillWaitingStarved += r.scheduler.countWaitingSince(now - d.metrics.tallies.starvationBoundNs());
-          cached += r.scheduler.cachedPromptTokens();
-          queried += r.scheduler.queriedPromptTokens();
-          loads += r.adapters.loads();
-          storageLoads += r.adapters.storageLoads();
-          preemptions += r.scheduler.preemptions();
-          steps += r.steps;
-          // GPUs count from the decision to start a replica to its stop, within the window
-          long heldUntil = Math.min(windowNs, r.stoppedNs >= 0 ? r.stoppedNs : end);
-          double hours = Math.max(0, heldUntil - r.allocatedNs) / 3.6e12 * r.tp();
-          ResolvedCluster.Pool pool = cluster.pools().get(r.pool());
-          poolGpuHours[r.pool()] += hours;
-          gpuHours += hours;
-          cost += hours * pool.spec().costPerGpuHour();
-          long upUntil = r.stoppedNs >= 0 ? r.stoppedNs : end;
-          long up = r.readyNs < 0 ? 0 : upUntil - r.readyNs;
-          details.add(new ClusterSummary.ReplicaSummary(r.id, pool.spec().name(), r.slot.node(), pool.gpu().name(), r.tp(),
-              round(r.allocatedNs / 1e9), r.readyNs < 0 ? -1 : round(r.readyNs / 1e9),
-              r.stoppedNs < 0 ? -1 : round(r.stoppedNs / 1e9), r.routed,
-              r.scheduler.queriedPromptTokens() == 0 ? 0
-                  : round((double) r.scheduler.cachedPromptTokens() / r.scheduler.queriedPromptTokens()),
-              r.adapters.loads(), r.scheduler.preemptions(), r.steps, up <= 0 ? 0 : round((double) r.busyNs / up),
-              RunSummary.Memory.of(r.resolved.memory())));
-        }
-        RequestTallies.Figures f = d.metrics.tallies.figures(windowNs, stillWaitingStarved);
-        long tokens = d.metrics.tallies.finishedTokensInWindow();
-        finishedTokens += tokens;
-        ClusterSummary.Replicas replicas = new ClusterSummary.Replicas(d.spec.replicas().initial(),
-            d.metrics.minReplicas == Integer.MAX_VALUE ? 0 : d.metrics.minReplicas, d.metrics.maxReplicas,
-            d.metrics.meanReplicas(), d.scaleUps, d.scaleDowns, d.scaleUpsRefused,
-            d.scaleUps == 0 ? 0 : round(d.coldStartNs / 1e9 / d.scaleUps));
-        out.add(new ClusterSummary.DeploymentSummary(d.spec.name(), d.spec.model(), RouterSpec.typeName(d.spec.router()),
-            f.arrived(), f.finished(), f.rejected(), f.timedOut(), f.unfinished(),
-            f.arrived() == 0 ? 0 : round((double) f.timedOut() / f.arrived()), d.spec.maxTtftMs(),
-            f.offered(), f.achieved(), f.starving(), f.starvedRequests(), f.ttft(), f.ttftFromIntended(), f.itl(),
-            f.e2e(), f.queueWait(),
-            queried == 0 ? 0 : round((double) cached / queried), loads, storageLoads, preemptions, steps,
-            d.metrics.meanWaiting(), d.metrics.maxWaiting(), d.metrics.meanRunning(), d.metrics.meanKvUsage(d.replicas),
-            replicas, round(gpuHours), round(cost), perMillion(cost, tokens), d.metrics.timeline(), details));
-        records.put(d.spec.name(), d.metrics.tallies.records());
-      }
-      List<ClusterSummary.PoolSummary> pools = new ArrayList<>();
-      double gpuHours = 0;
-      double cost = 0;
-      for (ResolvedCluster.Pool p : cluster.pools()) {
-        double c = poolGpuHours[p.index()] * p.spec().costPerGpuHour();
-        pools.add(new ClusterSummary.PoolSummary(p.spec().name(), p.gpu().name(), p.spec().gpus(),
-            placement.peakGpus(p.index()), round(poolGpuHours[p.index()]), p.spec().costPerGpuHour(), round(c)));
-        gpuHours += poolGpuHours[p.index()];
-        cost += c;
-      }
-      List<ClusterSummary.TrafficClient> clientSummaries = new ArrayList<>();
-      for (int i = 0; i < clients.length; i++) {
-        ClientSummary c = clients[i].summary(windowNs);
-        if (c != null) {
-          clientSummaries.add(new ClusterSummary.TrafficClient(i, deployments.get(sources.get(i).deployment()).spec.name(),
-              c));
-        }
-      }
-      ClusterSummary summary = new ClusterSummary(cluster.spec().name(), round(windowNs / 1e9), out, pools,
-          round(gpuHours), round(cost), perMillion(cost, finishedTokens),
-          clientSummaries.isEmpty() ? null : List.copyOf(clientSummaries));
-      return new ClusterResult(summary, records);
+      return ClusterReport.cluster(cluster, placement, deployments, sources, clients, now, windowNs(now), bulkSteps);
     }
-  }
-
-  /** Cost per million tokens served (input + output), or null when nothing was served. */
-  private static Double perMillion(double cost, long tokens) {
-    return tokens == 0 ? null : round(cost / (tokens / 1e6));
-  }
-
-
-  private static double round(double v) {
-    return RequestTallies.round(v);
   }
 }
