@@ -2,13 +2,11 @@ package io.twinserve.api.cli;
 
 import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.live.Completion;
-import io.twinserve.engine.live.Detokenizer;
 import io.twinserve.engine.live.GenerationRequest;
-import io.twinserve.engine.live.LiveConfig;
 import io.twinserve.engine.live.LiveEngine;
 import io.twinserve.engine.live.TokenSink;
-import io.twinserve.engine.model.ModelFiles;
 import io.twinserve.engine.sample.SamplingParams;
+import io.twinserve.engine.serve.LiveReplicas;
 import io.twinserve.engine.tokenizer.ChatMessage;
 import io.twinserve.engine.tokenizer.ChatTemplate;
 import io.twinserve.engine.tokenizer.Tokenizer;
@@ -121,15 +119,14 @@ final class GenerateCommand implements Callable<Integer> {
     if (!Files.isRegularFile(tokenizerFile)) {
       throw new IllegalArgumentException(tokenizerFile + ": missing; generate needs the model's tokenizer.json");
     }
-    Tokenizer tokenizer = Tokenizer.load(tokenizerFile);
-    ChatTemplate template = chat ? ChatTemplate.load(model.resolve("tokenizer_config.json")) : null;
-    Detokenizer detokenizer = () -> tokenizer.streamDecoder(true)::next;
-    try (ModelFiles files = ModelFiles.open(model);
-        CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(tp, threads, kvCacheLen, 16, maxAdapters,
-            CpuBackend.kvDtype(kvCacheDtype, "--kv-cache-dtype")));
-        LiveEngine engine = new LiveEngine(backend, new LiveConfig(maxNumSeqs, maxNumBatchedTokens, true, true,
-            maxCpuAdapters, (int) Math.min(files.config().maxPositionEmbeddings(), kvCacheLen)), detokenizer,
-            files.stopTokenIds())) {
+    Tokenizer tokenizer = LiveReplicas.tokenizer(model);
+    ChatTemplate template = chat ? LiveReplicas.requiredChatTemplate(model) : null;
+    // max_model_len 0: as long as the model's positions and the KV cache allow
+    LiveReplicas.CpuReplica settings = new LiveReplicas.CpuReplica(new CpuBackend.Options(tp, threads, kvCacheLen, 16,
+        maxAdapters, CpuBackend.kvDtype(kvCacheDtype, "--kv-cache-dtype")), maxNumSeqs, maxNumBatchedTokens, true, true,
+        maxCpuAdapters, 0);
+    try (LiveReplicas.Replica replica = LiveReplicas.cpu(model, settings, LiveReplicas.detokenizer(tokenizer))) {
+      LiveEngine engine = replica.engine();
       adapters.forEach(engine::registerAdapter);
       boolean streaming = prompts.size() == 1;
       List<CompletableFuture<Completion>> done = new ArrayList<>();

@@ -3,6 +3,8 @@ package io.twinserve.api.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.twinserve.engine.backend.BackendSpec;
+import io.twinserve.engine.backend.Backends;
 import io.twinserve.engine.backend.ForwardBatch;
 import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.model.Architecture;
@@ -11,7 +13,7 @@ import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.engine.model.ModelFiles;
 import io.twinserve.engine.model.RandomModel;
-import io.twinserve.engine.tokenizer.Tokenizer;
+import io.twinserve.engine.serve.LiveReplicas;
 import io.twinserve.engine.tokenizer.TokenizerWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -152,14 +154,15 @@ final class ModelCommand implements Runnable {
           if (prompt == null) {
             throw new IllegalArgumentException("give --tokens or --prompt");
           }
-          ids = Tokenizer.load(model.resolve("tokenizer.json")).encode(prompt, true);
+          ids = LiveReplicas.tokenizer(model).encode(prompt, true);
         }
         int vocab = files.config().vocabSize();
         int blockSize = 16;
         int blocksNeeded = (ids.length + blockSize - 1) / blockSize;
-        try (CpuBackend backend = new CpuBackend(files,
+        // a backend only, no live loop: one sequence's forward passes, laid out here by hand
+        try (CpuBackend backend = Backends.create(new BackendSpec.Cpu(files,
             new CpuBackend.Options(tp, 0, (long) blocksNeeded * blockSize, blockSize, 1,
-                CpuBackend.kvDtype(kvCacheDtype, "--kv-cache-dtype")))) {
+                CpuBackend.kvDtype(kvCacheDtype, "--kv-cache-dtype"))))) {
           if (adapter != null) {
             backend.loadAdapter(0, LoraAdapter.load("adapter", adapter, files.config()));
           }

@@ -1,5 +1,7 @@
 package io.twinserve.experiments.validate;
 
+import io.twinserve.engine.backend.BackendSpec;
+import io.twinserve.engine.backend.Backends;
 import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.live.Completion;
 import io.twinserve.engine.live.LiveEngine;
@@ -10,6 +12,7 @@ import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.engine.model.ModelFiles;
 import io.twinserve.engine.profile.EngineProfile;
 import io.twinserve.engine.profile.ProfileFit;
+import io.twinserve.engine.serve.LiveReplicas;
 import io.twinserve.traces.Request;
 import io.twinserve.traces.format.TraceReader;
 import io.twinserve.twin.deploy.DeploymentSpec;
@@ -118,7 +121,9 @@ public final class TwinVsLive {
           new RunOptions(null, false, true, 16, false));
 
       String loadBefore = loadAverage();
-      try (CpuBackend backend = new CpuBackend(files, settings.backendOptions())) {
+      // one backend under two loops in turn (the warm-up's, then the measured one's), so the replica is
+      // assembled here from LiveReplicas' parts rather than as one LiveReplicas.Replica
+      try (CpuBackend backend = Backends.create(new BackendSpec.Cpu(files, settings.backendOptions()))) {
         if (s.warmupRequests() > 0) {
           status.accept("live: warming up with " + Math.min(s.warmupRequests(), workload.requests().size())
               + " requests");
@@ -146,7 +151,7 @@ public final class TwinVsLive {
    */
   private static LiveEngine liveEngine(CpuBackend backend, ServingSettings settings, ResolvedReplica replica,
       Map<String, Path> adapters, StepObserver observer) {
-    LiveEngine engine = new LiveEngine(backend, settings.liveConfig(), () -> id -> "", List.of(), observer);
+    LiveEngine engine = LiveReplicas.engine(backend, settings.liveConfig(), () -> id -> "", List.of(), observer);
     List<String> differences = ServingSettings.differences(replica.scheduler(), engine.schedulerConfig());
     if (!differences.isEmpty()) {
       engine.close();

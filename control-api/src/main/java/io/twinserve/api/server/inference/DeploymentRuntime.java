@@ -1,17 +1,15 @@
 package io.twinserve.api.server.inference;
 
-import io.twinserve.engine.backend.cpu.CpuBackend;
+import io.twinserve.engine.backend.sim.SimulatedBackend;
 import io.twinserve.engine.live.Completion;
 import io.twinserve.engine.live.GenerationRequest;
-import io.twinserve.engine.live.LiveConfig;
 import io.twinserve.engine.live.LiveEngine;
 import io.twinserve.engine.live.TokenSink;
-import io.twinserve.engine.model.ModelFiles;
+import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.sample.SamplingParams;
+import io.twinserve.engine.serve.LiveReplicas;
 import io.twinserve.engine.tokenizer.ChatTemplate;
 import io.twinserve.engine.tokenizer.Tokenizer;
-import io.twinserve.engine.model.LoraAdapter;
-import io.twinserve.engine.backend.sim.SimulatedBackend;
 import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.deploy.ResolvedReplica;
 import java.nio.file.Files;
@@ -42,18 +40,16 @@ public final class DeploymentRuntime implements AutoCloseable {
   private final Settings settings;
   private final TextCodec codec;
   private final List<ReplicaHandle> replicas;
-  private final List<AutoCloseable> resources;
   private final Map<String, AdapterDef> adapters = new ConcurrentHashMap<>();
   private final int maxModelLen;
   private final List<String> skipped = new ArrayList<>();
 
-  DeploymentRuntime(Settings settings, TextCodec codec, List<ReplicaHandle> replicas, List<AutoCloseable> resources,
-      List<AdapterDef> adapters, int maxModelLen) {
+  DeploymentRuntime(Settings settings, TextCodec codec, List<ReplicaHandle> replicas, List<AdapterDef> adapters,
+      int maxModelLen) {
     this.settings = settings;
     this.maxModelLen = maxModelLen;
     this.codec = codec;
     this.replicas = List.copyOf(replicas);
-    this.resources = resources;
     for (AdapterDef a : adapters) {
       try {
         addAdapter(a);
@@ -66,38 +62,24 @@ public final class DeploymentRuntime implements AutoCloseable {
 
   /** The CPU engine's KV dtype for a replica's {@code kv_cache_dtype}: null for auto (the model's). */
   static io.twinserve.engine.model.DType liveKvDtype(ReplicaSpec r) {
-    return CpuBackend.kvDtype(r.kvCacheDtype() == null ? null : r.kvCacheDtype().or("auto"),
-        "compute_config.kv_cache_dtype");
+    return LiveReplicas.CpuReplica.kvDtype(r);
   }
 
   /** A live deployment on the CPU engine: {@code settings.replicas()} copies of the model in this process. */
   public static DeploymentRuntime live(Settings s, Path modelDir, List<AdapterDef> adapters) {
-    Tokenizer tokenizer = Tokenizer.load(modelDir.resolve("tokenizer.json"));
-    ChatTemplate template = chatTemplate(modelDir);
-    TextCodec codec = TextCodec.of(tokenizer, template);
+    TextCodec codec = TextCodec.of(LiveReplicas.tokenizer(modelDir), LiveReplicas.chatTemplate(modelDir));
+    LiveReplicas.CpuReplica settings = LiveReplicas.CpuReplica.of(s.replica());
     List<ReplicaHandle> replicas = new ArrayList<>();
-    List<AutoCloseable> resources = new ArrayList<>();
-    ReplicaSpec r = s.replica();
     int modelLen = 0;
     try {
       for (int i = 0; i < s.replicas(); i++) {
-        ModelFiles files = ModelFiles.open(modelDir);
-        resources.add(files);
-        long kv = r.kvCacheLen() == null ? 8192 : r.kvCacheLen();
-        CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(r.tp(), 0, kv, r.blockSize(),
-            Math.max(1, r.maxAdapters()), liveKvDtype(r)));
-        int maxModelLen = (int) Math.min(r.maxModelLen() == null ? Integer.MAX_VALUE : r.maxModelLen(),
-            Math.min(files.config().maxPositionEmbeddings(), kv));
-        LiveEngine engine = new LiveEngine(backend, new LiveConfig(r.maxNumSeqs(), r.maxNumBatchedTokens(),
-            r.chunkedPrefill(), r.prefixCaching(), Math.max(r.maxCpuAdapters(), 1), maxModelLen), codec.detokenizer(),
-            files.stopTokenIds());
-        replicas.add(new ReplicaHandle(i, backend, engine));
-        modelLen = maxModelLen;
+        LiveReplicas.Replica replica = LiveReplicas.cpu(modelDir, settings, codec.detokenizer());
+        replicas.add(new ReplicaHandle(i, replica));
+        modelLen = replica.engine().schedulerConfig().maxModelLen();
       }
-      return new DeploymentRuntime(s, codec, replicas, resources, adapters, modelLen);
+      return new DeploymentRuntime(s, codec, replicas, adapters, modelLen);
     } catch (RuntimeException | Error e) {
       replicas.forEach(ReplicaHandle::close);
-      closeAll(resources);
       throw e;
     }
   }
@@ -108,37 +90,22 @@ public final class DeploymentRuntime implements AutoCloseable {
     Tokenizer tokenizer = null;
     ChatTemplate template = null;
     if (modelDir != null && Files.isRegularFile(modelDir.resolve("tokenizer.json"))) {
-      tokenizer = Tokenizer.load(modelDir.resolve("tokenizer.json"));
-      template = chatTemplate(modelDir);
+      tokenizer = LiveReplicas.tokenizer(modelDir);
+      template = LiveReplicas.chatTemplate(modelDir);
     }
     TextCodec codec = TextCodec.placeholder(tokenizer, template);
     List<ReplicaHandle> replicas = new ArrayList<>();
     int modelLen = 0;
     try {
       for (int i = 0; i < s.replicas(); i++) {
-        SimulatedBackend backend = new SimulatedBackend(resolved, s.timeScale());
-        LiveConfig lc = backend.liveConfig();
-        LiveEngine engine = new LiveEngine(backend, lc, codec.detokenizer(), List.of());
-        replicas.add(new ReplicaHandle(i, backend, engine));
-        modelLen = lc.maxModelLen();
+        LiveReplicas.Replica replica = LiveReplicas.simulated(resolved, s.timeScale(), codec.detokenizer());
+        replicas.add(new ReplicaHandle(i, replica));
+        modelLen = replica.engine().schedulerConfig().maxModelLen();
       }
-      return new DeploymentRuntime(s, codec, replicas, List.of(), adapters, modelLen);
+      return new DeploymentRuntime(s, codec, replicas, adapters, modelLen);
     } catch (RuntimeException | Error e) {
       replicas.forEach(ReplicaHandle::close);
       throw e;
-    }
-  }
-
-  private static ChatTemplate chatTemplate(Path modelDir) {
-    Path tokenizerConfig = modelDir.resolve("tokenizer_config.json");
-    if (!Files.isRegularFile(tokenizerConfig)) {
-      return null;
-    }
-    try {
-      return ChatTemplate.load(tokenizerConfig);
-    } catch (RuntimeException e) {
-      // a model without a chat template still serves /v1/completions
-      return null;
     }
   }
 
@@ -292,17 +259,6 @@ public final class DeploymentRuntime implements AutoCloseable {
   public void close() {
     for (ReplicaHandle h : replicas) {
       h.close();
-    }
-    closeAll(resources);
-  }
-
-  private static void closeAll(List<AutoCloseable> resources) {
-    for (AutoCloseable c : resources) {
-      try {
-        c.close();
-      } catch (Exception e) {
-        // releasing mapped files of a stopped deployment: nothing to recover
-      }
     }
   }
 }

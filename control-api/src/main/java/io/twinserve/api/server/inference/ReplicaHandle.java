@@ -2,6 +2,7 @@ package io.twinserve.api.server.inference;
 
 import io.twinserve.engine.backend.Backend;
 import io.twinserve.engine.live.LiveEngine;
+import io.twinserve.engine.serve.LiveReplicas;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** One replica of a deployment in this server: its live loop, its backend and its requests in flight. */
@@ -10,19 +11,18 @@ final class ReplicaHandle implements AutoCloseable {
   final Backend backend;
   final LiveEngine engine;
   final AtomicInteger inFlight = new AtomicInteger();
+  private final LiveReplicas.Replica replica;
 
-  ReplicaHandle(int index, Backend backend, LiveEngine engine) {
+  ReplicaHandle(int index, LiveReplicas.Replica replica) {
     this.index = index;
-    this.backend = backend;
-    this.engine = engine;
+    this.replica = replica;
+    this.backend = replica.backend();
+    this.engine = replica.engine();
   }
 
+  /** Stops the loop and releases the backend and the model files. */
   @Override
   public void close() {
-    try {
-      engine.close();
-    } finally {
-      backend.close();
-    }
+    replica.close();
   }
 }
