@@ -23,6 +23,22 @@ final class AdapterTiers {
     void adapterFailed(int adapter, String message);
   }
 
+  /**
+   * Load times for the twin's adapter cache under the live loop: none, because real loads take real time
+   * inside the step; the cache only decides what moves where.
+   */
+  static final AdapterCache.LoadTimes INSTANT = new AdapterCache.LoadTimes() {
+    @Override
+    public long fromCpuNs(int adapter) {
+      return 0;
+    }
+
+    @Override
+    public long fromStorageNs(int adapter) {
+      return 0;
+    }
+  };
+
   private final Backend backend;
   private final ModelConfig model;
   private final AdapterCache cache;

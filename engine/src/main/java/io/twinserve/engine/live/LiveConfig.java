@@ -1,5 +1,8 @@
 package io.twinserve.engine.live;
 
+import io.twinserve.engine.backend.Backend;
+import io.twinserve.twin.sched.SchedulerConfig;
+
 /**
  * The live loop's scheduling limits (the KV cache size, block size and adapter slots come from the
  * backend, so the scheduler's bookkeeping matches the memory that really exists).
@@ -12,6 +15,16 @@ public record LiveConfig(int maxNumSeqs, int maxNumBatchedTokens, boolean chunke
           + "), max_num_batched_tokens >= 1 (" + maxNumBatchedTokens + "), max_cpu_adapters >= 0 ("
           + maxCpuAdapters + ") and max_model_len >= 2 (" + maxModelLen + ")");
     }
+  }
+
+  /**
+   * The twin's scheduler configuration for these limits over {@code backend}: its KV cache, block size,
+   * adapter slots and slot rank; adapter loads stall the step (the loop loads synchronously).
+   */
+  public SchedulerConfig schedulerConfig(Backend backend) {
+    return new SchedulerConfig(maxNumSeqs, maxNumBatchedTokens, chunkedPrefill, backend.blockSize(),
+        backend.kvCacheTokens(), prefixCaching, backend.adapterSlots(), maxCpuAdapters, backend.maxAdapterRank(),
+        maxModelLen, false);
   }
 
   /** vLLM-like defaults sized for the CPU backend. */

@@ -4,10 +4,7 @@ import io.twinserve.engine.backend.Backend;
 import io.twinserve.engine.backend.ForwardBatch;
 import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.model.ModelConfig;
-import io.twinserve.engine.sample.Sampler;
 import io.twinserve.twin.adapters.AdapterCache;
-import io.twinserve.twin.kv.KvBlockManager;
-import io.twinserve.twin.replica.PrefixKeys;
 import io.twinserve.twin.replica.ReplicaCore;
 import io.twinserve.twin.sched.Scheduler;
 import io.twinserve.twin.sched.SchedulerConfig;
@@ -46,17 +43,17 @@ public final class LiveEngine implements AutoCloseable {
   private final LiveConfig config;
   private final Detokenizer detokenizer;
   private final Set<Integer> stopTokens;
-  private final KvBlockManager kv;
   private final AdapterCache adapters;
   private final Scheduler scheduler;
   private final AdapterRegistry registry;
   private final AdapterTiers tiers;
   private final SchedulerConfig schedulerConfig;
   private final StepObserver observer;
-  private final ConcurrentLinkedQueue<Live> submitted = new ConcurrentLinkedQueue<>();
-  private final ConcurrentLinkedQueue<Live> cancels = new ConcurrentLinkedQueue<>();
-  private final Map<Long, Live> live = new HashMap<>();
-  private final List<Live> awaitingFirstToken = new ArrayList<>();
+  private final LiveStats stats;
+  private final ConcurrentLinkedQueue<LiveRequest> submitted = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<LiveRequest> cancels = new ConcurrentLinkedQueue<>();
+  private final Map<Long, LiveRequest> live = new HashMap<>();
+  private final List<LiveRequest> awaitingFirstToken = new ArrayList<>();
   private final ForwardBatch batch = new ForwardBatch();
   private final Listener listener = new Listener();
   private final long startNs = System.nanoTime();
@@ -66,45 +63,6 @@ public final class LiveEngine implements AutoCloseable {
   private volatile boolean closing;
   private volatile Throwable failure;
   private long nextId;
-  // counters (written by the loop thread only)
-  private volatile Stats stats = new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-  private long steps;
-  private long promptComputed;
-  private long generated;
-  private long busyNs;
-  private long finished;
-  private long timedOut;
-  private long failed;
-
-  /** A request inside the loop. */
-  private static final class Live {
-    final GenerationRequest request;
-    final TokenSink sink;
-    final Sampler sampler;
-    final Detokenizer.Stream text;
-    final StopMatcher stop;
-    final long arrivalNs;
-    final int adapter;
-    Sequence sequence;
-    int[] tokens;
-    int length;
-    String pendingText = "";
-    int pendingToken = -1;
-    Completion.FinishReason reason;
-
-    Live(GenerationRequest request, TokenSink sink, Detokenizer detokenizer, long arrivalNs, int adapter) {
-      this.request = request;
-      this.adapter = adapter;
-      this.sink = sink;
-      this.sampler = new Sampler(request.sampling());
-      this.text = detokenizer.open();
-      this.stop = new StopMatcher(request.sampling().stopStrings());
-      this.arrivalNs = arrivalNs;
-      this.tokens = new int[request.promptTokens().length + request.sampling().maxTokens()];
-      System.arraycopy(request.promptTokens(), 0, tokens, 0, request.promptTokens().length);
-      this.length = request.promptTokens().length;
-    }
-  }
 
   public LiveEngine(Backend backend, LiveConfig config, Detokenizer detokenizer, List<Integer> stopTokenIds) {
     this(backend, config, detokenizer, stopTokenIds, StepObserver.NONE);
@@ -119,29 +77,14 @@ public final class LiveEngine implements AutoCloseable {
     this.config = config;
     this.detokenizer = detokenizer;
     this.stopTokens = new HashSet<>(stopTokenIds);
-    // real loads take real time inside the step; the cache only decides what moves where
-    AdapterCache.LoadTimes instant = new AdapterCache.LoadTimes() {
-      @Override
-      public long fromCpuNs(int adapter) {
-        return 0;
-      }
-
-      @Override
-      public long fromStorageNs(int adapter) {
-        return 0;
-      }
-    };
-    SchedulerConfig sc = new SchedulerConfig(config.maxNumSeqs(), config.maxNumBatchedTokens(),
-        config.chunkedPrefill(), backend.blockSize(), backend.kvCacheTokens(), config.prefixCaching(),
-        backend.adapterSlots(), config.maxCpuAdapters(), backend.maxAdapterRank(), config.maxModelLen(), false);
-    this.schedulerConfig = sc;
+    this.schedulerConfig = config.schedulerConfig(backend);
     // the twin's replica stack, every sequence visited every step (the backend needs each one's tokens)
-    ReplicaCore core = new ReplicaCore(sc, instant, false);
-    this.kv = core.kv();
+    ReplicaCore core = new ReplicaCore(schedulerConfig, AdapterTiers.INSTANT, false);
     this.adapters = core.adapters();
     this.scheduler = core.scheduler();
     this.registry = new AdapterRegistry(backend.maxAdapterRank(), backend.adapterSlots());
     this.tiers = new AdapterTiers(backend, adapters, registry);
+    this.stats = new LiveStats(scheduler, tiers);
     this.thread = Thread.ofPlatform().name("twinserve-live-loop").daemon(true).start(this::loop);
   }
 
@@ -176,7 +119,6 @@ public final class LiveEngine implements AutoCloseable {
     return registry.names();
   }
 
-  /** Queues a request; its tokens and its end go to {@code sink} on the loop's thread. */
   /** A submitted request, which its caller may cancel. */
   public interface Handle {
     /**
@@ -187,6 +129,7 @@ public final class LiveEngine implements AutoCloseable {
     void cancel();
   }
 
+  /** Queues a request; its tokens and its end go to {@code sink} on the loop's thread. */
   public Handle submit(GenerationRequest request, TokenSink sink) {
     if (failure != null) {
       throw new IllegalStateException(failureMessage(), failure);
@@ -194,27 +137,10 @@ public final class LiveEngine implements AutoCloseable {
     if (closing) {
       throw new IllegalStateException("the live loop is shutting down");
     }
-    int prompt = request.promptTokens().length;
-    int total = prompt + request.sampling().maxTokens();
-    if (total > config.maxModelLen()) {
-      throw new IllegalArgumentException("prompt (" + prompt + " tokens) + max_tokens ("
-          + request.sampling().maxTokens() + ") = " + total + " exceeds max_model_len " + config.maxModelLen());
-    }
-    // the twin's admission rule: a request the whole KV cache cannot hold would preempt itself forever
-    if (!scheduler.admissible(prompt, request.sampling().maxTokens())) {
-      long blocksNeeded = Math.max((total - 1L + backend.blockSize() - 1) / backend.blockSize(),
-          ((long) prompt + backend.blockSize() - 1) / backend.blockSize() + 1);
-      throw new IllegalArgumentException("the request needs " + blocksNeeded * backend.blockSize()
-          + " KV tokens but kv_cache_len is " + backend.kvCacheTokens());
-    }
-    for (int id : request.promptTokens()) {
-      if (id < 0 || id >= model.vocabSize()) {
-        throw new IllegalArgumentException("prompt token id " + id + " is outside the vocabulary of " + model.vocabSize());
-      }
-    }
+    LiveRequest.requireServable(request, config.maxModelLen(), scheduler, backend, model.vocabSize());
     // the registration is fixed now: unregistering the name later does not touch this request
     int adapter = request.adapter() == null ? -1 : registry.indexOf(request.adapter());
-    Live l = new Live(request, sink, detokenizer, now(), adapter);
+    LiveRequest l = new LiveRequest(request, sink, detokenizer, now(), adapter);
     submitted.add(l);
     if (failure != null) {
       // the loop failed between the check above and the add: it will not drain the queue again
@@ -229,7 +155,7 @@ public final class LiveEngine implements AutoCloseable {
 
   /** The counters as of the last step, or of the last request's end: a sink told of an end sees it counted. */
   public Stats stats() {
-    return stats;
+    return stats.stats();
   }
 
   /**
@@ -259,11 +185,11 @@ public final class LiveEngine implements AutoCloseable {
           return;
         }
         long park = IDLE_PARK_NS;
-        for (Live l : awaitingFirstToken) {
+        for (LiveRequest l : awaitingFirstToken) {
           park = Math.min(park, Math.max(1, l.sequence.deadlineNs() - now));
         }
-        if (System.nanoTime() - residencyAtNs > RESIDENCY_EVERY_NS) {
-          publishStats();
+        if (stats.residencyDue()) {
+          stats.publish();
         }
         LockSupport.parkNanos(park);
       } catch (RuntimeException | Error e) {
@@ -280,15 +206,12 @@ public final class LiveEngine implements AutoCloseable {
   /** Returns true when nothing new was waiting. */
   private boolean admitSubmitted() {
     boolean none = true;
-    for (Live l; (l = submitted.poll()) != null; ) {
+    for (LiveRequest l; (l = submitted.poll()) != null; ) {
       none = false;
       adapters.ensureAdapters(registry.size());
-      int rank = l.adapter < 0 ? 0 : registry.get(l.adapter).rank();
       long id = nextId++;
-      l.sequence = new Sequence(id, id, l.arrivalNs, l.adapter, rank, l.length, l.request.sampling().maxTokens(),
-          blockHashes(l.request.promptTokens(), l.adapter));
+      l.admit(id, l.adapter < 0 ? 0 : registry.get(l.adapter).rank(), backend.blockSize());
       if (l.request.maxTtftMs() > 0) {
-        l.sequence.deadlineNs(l.arrivalNs + l.request.maxTtftMs() * 1_000_000L);
         awaitingFirstToken.add(l);
       }
       live.put(id, l);
@@ -303,7 +226,7 @@ public final class LiveEngine implements AutoCloseable {
     }
     long now = now();
     for (int i = awaitingFirstToken.size() - 1; i >= 0; i--) {
-      Live l = awaitingFirstToken.get(i);
+      LiveRequest l = awaitingFirstToken.get(i);
       if (l.sequence.firstTokenNs() >= 0 || l.sequence.finishNs() >= 0) {
         awaitingFirstToken.remove(i);
       } else if (now > l.sequence.deadlineNs() && scheduler.expire(l.sequence, now, listener)) {
@@ -320,18 +243,9 @@ public final class LiveEngine implements AutoCloseable {
     batch.clear();
     batch.stepShape(scheduler.shape());
     for (Sequence s : seqs) {
-      Live l = live.get(s.requestId());
-      KvBlockManager.BlockTable table = s.blockTable();
-      if (blocks.length < table.size()) {
-        blocks = new int[Math.max(table.size(), blocks.length * 2)];
-      }
-      for (int i = 0; i < table.size(); i++) {
-        blocks[i] = table.get(i);
-      }
-      batch.add(l.tokens, s.computedTokens(), s.chunkTokens(), s.computedTokens(), adapters.slotOf(s.adapter()),
-          blocks, table.size(), s.samplesThisStep());
+      blocks = live.get(s.requestId()).addTo(batch, adapters.slotOf(s.adapter()), blocks);
       if (!s.samplesThisStep() || s.generated() == 0) {
-        promptComputed += s.chunkTokens();
+        stats.promptComputed += s.chunkTokens();
       }
     }
     int vocab = model.vocabSize();
@@ -349,33 +263,14 @@ public final class LiveEngine implements AutoCloseable {
       if (row < 0) {
         continue;
       }
-      sample(live.get(s.requestId()), s, row * vocab, vocab);
+      live.get(s.requestId()).sample(logits, row * vocab, vocab, stopTokens);
     }
     long stepNs = System.nanoTime() - start;
-    busyNs += stepNs;
-    steps++;
+    stats.busyNs += stepNs;
+    stats.steps++;
     observer.onStep(scheduler.shape(), stepNs, tiers.loadNs - loadsBefore);
     scheduler.complete(now(), listener);
-    publishStats();
-  }
-
-  private void sample(Live l, Sequence s, int offset, int vocab) {
-    int token = l.sampler.sample(logits, offset, vocab);
-    l.tokens[l.length++] = token;
-    int count = s.generated() + 1;
-    var params = l.request.sampling();
-    boolean stopToken = (!params.ignoreEos() && stopTokens.contains(token)) || params.stopTokenIds().contains(token);
-    String text = stopToken ? "" : l.text.next(token);
-    String released = l.stop.offer(text);
-    l.pendingToken = token;
-    l.pendingText = released;
-    if (stopToken || l.stop.stopped()) {
-      l.reason = Completion.FinishReason.STOP;
-      s.endAfter(count);
-    } else if (count >= params.maxTokens()) {
-      l.reason = Completion.FinishReason.LENGTH;
-      l.pendingText = released + l.stop.flush();
-    }
+    stats.publish();
   }
 
   /** Ends the requests whose callers cancelled them, between steps. */
@@ -384,62 +279,37 @@ public final class LiveEngine implements AutoCloseable {
       return;
     }
     long now = now();
-    List<Live> notYetAdmitted = new ArrayList<>();
-    for (Live l; (l = cancels.poll()) != null; ) {
+    List<LiveRequest> notYetAdmitted = new ArrayList<>();
+    for (LiveRequest l; (l = cancels.poll()) != null; ) {
       if (l.sequence == null) {
         // submitted after this turn's admissions: it is admitted, then cancelled, next turn
         notYetAdmitted.add(l);
         continue;
       }
-      if (live.get(l.sequence.requestId()) != l) {
-        continue;
+      if (live.get(l.sequence.requestId()) == l) {
+        abort(l, Completion.FinishReason.CANCELLED, now, null);
       }
-      Sequence s = l.sequence;
-      scheduler.abort(s, now);
-      live.remove(s.requestId());
-      awaitingFirstToken.remove(l);
-      publishStats();
-      int prompt = l.request.promptTokens().length;
-      l.sink.onFinished(new Completion(Completion.FinishReason.CANCELLED, prompt, l.length - prompt, 0,
-          s.preemptions(), s.firstTokenNs() < 0 ? -1 : s.firstTokenNs() - l.arrivalNs, now - l.arrivalNs,
-          l.stop.text(), java.util.Arrays.copyOfRange(l.tokens, prompt, l.length)));
     }
     cancels.addAll(notYetAdmitted);
+  }
+
+  /** Takes a request out of the scheduler (freeing its KV blocks and adapter reference) and ends it. */
+  private void abort(LiveRequest l, Completion.FinishReason reason, long now, String error) {
+    scheduler.abort(l.sequence, now);
+    live.remove(l.sequence.requestId());
+    awaitingFirstToken.remove(l);
+    stats.publish();
+    l.complete(reason, now, error);
   }
 
   /** Ends every running request of adapter {@code a} with an error, taking it out of the planned step. */
   private void failAdapter(int a, String message) {
     long now = now();
     for (Sequence s : scheduler.running()) {
-      if (s.adapter() != a) {
-        continue;
+      if (s.adapter() == a) {
+        stats.failed++;
+        abort(live.get(s.requestId()), Completion.FinishReason.ERROR, now, message);
       }
-      scheduler.abort(s, now);
-      Live l = live.remove(s.requestId());
-      awaitingFirstToken.remove(l);
-      failed++;
-      publishStats();
-      int prompt = l.request.promptTokens().length;
-      l.sink.onFinished(new Completion(Completion.FinishReason.ERROR, prompt, l.length - prompt, 0,
-          s.preemptions(), s.firstTokenNs() < 0 ? -1 : s.firstTokenNs() - l.arrivalNs, now - l.arrivalNs,
-          l.stop.text(), java.util.Arrays.copyOfRange(l.tokens, prompt, l.length), message));
-    }
-  }
-
-  private long[] blockHashes(int[] prompt, int adapter) {
-    // chained hashes of full blocks, seeded by the adapter: K/V depend on the adapter's k and v projections
-    return PrefixKeys.ofTokens(prompt, backend.blockSize(), adapter);
-  }
-
-  private void publishStats() {
-    stats = new Stats(steps, promptComputed, generated, scheduler.preemptions(), tiers.storageLoads,
-        tiers.slotLoads, tiers.loadNs, busyNs, finished, timedOut, failed);
-    long now = System.nanoTime();
-    if (now - residencyAtNs > RESIDENCY_EVERY_NS) {
-      residencyAtNs = now;
-      List<String>[] names = tiers.residentNames();
-      residency = new Residency((int) scheduler.waitingCount(), scheduler.runningCount(), List.copyOf(names[0]),
-          List.copyOf(names[1]));
     }
   }
 
@@ -449,20 +319,14 @@ public final class LiveEngine implements AutoCloseable {
    */
   public record Residency(int waiting, int running, List<String> inSlots, List<String> inHost) {}
 
-  private static final long RESIDENCY_EVERY_NS = 100_000_000L;
-  private long residencyAtNs;
-  private volatile Residency residency = new Residency(0, 0, List.of(), List.of());
-
   public Residency residency() {
-    return residency;
+    return stats.residency();
   }
 
   private void failAll() {
     String message = failureMessage();
-    for (Live l : live.values()) {
-      l.sink.onFinished(new Completion(Completion.FinishReason.ERROR, l.request.promptTokens().length,
-          l.length - l.request.promptTokens().length, 0, 0, -1, now() - l.arrivalNs, l.stop.text(), new int[0],
-          message));
+    for (LiveRequest l : live.values()) {
+      l.complete(Completion.FinishReason.ERROR, now(), message);
     }
     live.clear();
     awaitingFirstToken.clear();
@@ -471,9 +335,8 @@ public final class LiveEngine implements AutoCloseable {
 
   private void failSubmitted() {
     String message = failureMessage();
-    for (Live l; (l = submitted.poll()) != null; ) {
-      l.sink.onFinished(new Completion(Completion.FinishReason.ERROR, l.request.promptTokens().length, 0, 0, 0, -1,
-          0, "", new int[0], message));
+    for (LiveRequest l; (l = submitted.poll()) != null; ) {
+      l.complete(Completion.FinishReason.ERROR, now(), message);
     }
   }
 
@@ -494,31 +357,25 @@ public final class LiveEngine implements AutoCloseable {
     }
 
     private void emit(Sequence s) {
-      Live l = live.get(s.requestId());
-      generated++;
-      l.sink.onToken(l.pendingToken, l.pendingText);
+      stats.generated++;
+      live.get(s.requestId()).emitPending();
     }
 
     @Override
     public void onTimedOut(Sequence s, long nowNs) {
-      Live l = live.remove(s.requestId());
-      timedOut++;
-      publishStats();
-      l.sink.onFinished(new Completion(Completion.FinishReason.TIMEOUT, s.promptTokens(), 0, 0, s.preemptions(), -1,
-          nowNs - s.arrivalNs(), "", new int[0]));
+      LiveRequest l = live.remove(s.requestId());
+      stats.timedOut++;
+      stats.publish();
+      l.complete(Completion.FinishReason.TIMEOUT, nowNs, null);
     }
 
     @Override
     public void onFinished(Sequence s, long nowNs) {
-      Live l = live.remove(s.requestId());
-      finished++;
+      LiveRequest l = live.remove(s.requestId());
+      stats.finished++;
       // counters first, so that whoever hears of the end reads them up to date
-      publishStats();
-      Completion.FinishReason reason = l.reason != null ? l.reason : Completion.FinishReason.LENGTH;
-      int prompt = l.request.promptTokens().length;
-      l.sink.onFinished(new Completion(reason, prompt, s.generated(), (int) Math.min(prompt, s.cachedTokens()),
-          s.preemptions(), s.firstTokenNs() - s.arrivalNs(), nowNs - s.arrivalNs(), l.stop.text(),
-          java.util.Arrays.copyOfRange(l.tokens, prompt, l.length)));
+      stats.publish();
+      l.complete(l.endedBy() != null ? l.endedBy() : Completion.FinishReason.LENGTH, nowNs, null);
     }
   }
 
