@@ -18,35 +18,31 @@ import java.util.List;
  * GPU slot waits while every slot holds an adapter in use, and later requests of resident adapters may
  * pass it. Admission stops at the first request whose KV blocks do not fit.
  *
- * <p>Speed without approximation: a decoding sequence that runs every step gains exactly one token per
- * step, so while the budget covers every running sequence and the free blocks cover this step's needs
- * (a "steady" step), decoding sequences are not visited one by one. They are "lazy": their token counts
- * are a base plus the number of steady steps since they joined, their next block boundary and their
- * finish are events in two heaps keyed by step, and the step's shape adds them as one aggregate. Any
- * other step first materialises every lazy sequence and then runs the plain algorithm, so the two paths
- * choose the same batches (tests compare them). Lazy mode is used only with a listener that takes
- * tokens in bulk.
+ * <p>Speed without approximation: while every running sequence gets all it asks for (a "steady" step),
+ * decoding sequences are counted in bulk by {@link SteadyDecodes} instead of visited one by one, and quiet
+ * stretches of such steps run there at once; any other step first materialises them and runs the plain
+ * algorithm, so the two paths choose the same batches (tests compare them). Lazy mode is used only with a
+ * listener that takes tokens in bulk.
  *
- * <p>Why it is long: it holds two jobs, the vLLM policy and the twin-only bulk accounting of lazy decoders
- * and quiet stretches, which share the running list and the step's shape. The split into {@code Scheduler}
- * and {@code SteadyDecodes} over one {@code SequenceList} is planned in REDESIGN.md (issue 18); until then
- * the equivalence tests (lazy against eager, stretches against steps) guard the two against each other.
+ * <p>Why it is long: vLLM's policy is one state machine over one set of queues (plan, admit, preempt,
+ * complete, expire, abort) plus the decode stretch's entry points that keep its step state; the bulk
+ * accounting is in {@link SteadyDecodes}.
  */
 public final class Scheduler {
   private final SchedulerConfig config;
   private final KvBlockManager kv;
   private final AdapterCache adapters;
   private final AdapterQueues waiting;
-  private final RunningList running = new RunningList();
+  private final SequenceList running = new SequenceList(SequenceList.RUNNING);
   // the running sequences that are not lazy, in running order (what a steady step visits)
-  private Sequence eagerHead;
-  private Sequence eagerTail;
-  private long maxLazyOrder = -1;
+  private final SequenceList eager = new SequenceList(SequenceList.EAGER);
+  private final SteadyDecodes steady;
+  private long nextRunningOrder;
   private final List<Sequence> batch = new ArrayList<>();
   private final StepShape shape = new StepShape();
   private final boolean lazyAllowed;
   // adapters of the planned step's visited members (batchAdapterList[0, marked)), flagged in batchAdapters;
-  // a steady step's lazy decoders' adapters are those with lazyAdapterRefs > 0, never flagged here
+  // a steady step's lazy decoders' adapters are counted by SteadyDecodes, never flagged here
   private boolean[] batchAdapters;
   private int[] batchAdapterList;
   private int marked;
@@ -64,31 +60,8 @@ public final class Scheduler {
   private long changes;
   private long noCandidateAt = -1;
 
-  // lazy decoding sequences (see the class comment)
-  private long steadySteps;
-  private long lastSteadyEndNs = -1;
+  // whether the planned step is steady (its lazy decoders counted in bulk)
   private boolean steadyPlanned;
-  private int lazyCount;
-  private long lazyComputedSum;
-  private int lazyAdapterSeqs;
-  private int[] lazyAdapterRefs;
-  private int lazyDistinctAdapters;
-  private long lazyRankSum;
-  private final StepWheel finishes = new StepWheel(1024, s -> s.lazyFinishStep);
-  private final StepWheel boundaries;
-  // Without prefix caching (and a counting KV cache) a full block needs no registering and blocks are
-  // interchangeable, so lazy decoders' block boundaries are counted by step phase instead of kept per
-  // sequence in the boundary wheel: every lazy decoder crosses one each blockSize steps, at its phase.
-  // phaseCount[p]: lazy decoders of phase p; phaseAllocations[p]: steps of phase p whose boundary blocks
-  // were allocated (a decoder is owed those since it joined, given to its table when it leaves lazy)
-  private final boolean countedBoundaries;
-  private final int[] phaseCount;
-  private final long[] phaseAllocations;
-  private long boundaryAllocatedStep = -1;
-  // blockSize - 1 when it is a power of two (a mask instead of a division on every quiet step), else -1
-  private final int phaseMask;
-  private final List<Sequence> boundaryScratch = new ArrayList<>();
-  private final List<Sequence> dueScratch = new ArrayList<>();
   private final List<Sequence> finished = new ArrayList<>();
 
   public Scheduler(SchedulerConfig config, KvBlockManager kv, AdapterCache adapters, int adapterCount) {
@@ -102,14 +75,9 @@ public final class Scheduler {
     this.kv = kv;
     this.adapters = adapters;
     this.lazyAllowed = lazyAllowed;
-    this.boundaries = new StepWheel(config.blockSize() + 1, s -> s.lazyBoundaryStep);
-    this.countedBoundaries = kv.isCounting() && !config.prefixCaching();
-    this.phaseCount = new int[countedBoundaries ? config.blockSize() : 0];
-    this.phaseAllocations = new long[countedBoundaries ? config.blockSize() : 0];
-    this.phaseMask = Integer.bitCount(config.blockSize()) == 1 ? config.blockSize() - 1 : -1;
     this.waiting = new AdapterQueues(adapterCount);
     this.batchAdapters = new boolean[Math.max(1, adapterCount)];
-    this.lazyAdapterRefs = new int[Math.max(1, adapterCount)];
+    this.steady = new SteadyDecodes(config, kv, adapters, shape, running, eager, adapterCount);
     shape.loraSlots = config.maxAdapters();
     this.batchAdapterList = new int[Math.max(1, config.maxAdapters())];
   }
@@ -138,7 +106,7 @@ public final class Scheduler {
     if (s.adapter >= batchAdapters.length) {
       int n = Math.max(s.adapter + 1, batchAdapters.length * 2);
       batchAdapters = Arrays.copyOf(batchAdapters, n);
-      lazyAdapterRefs = Arrays.copyOf(lazyAdapterRefs, n);
+      steady.ensureAdapters(n);
     }
     waiting.addLast(s);
     changes++;
@@ -203,50 +171,27 @@ public final class Scheduler {
     batch.clear();
     syncLoadNs = 0;
     nextAdapterReadyNs = Long.MAX_VALUE;
-    steadyPlanned = lazyCount > 0 && steadyFeasible(nowNs);
-    if (steadyPlanned && countedBoundaries) {
-      allocateCountedBoundaries();
-    } else if (steadyPlanned) {
-      // lazy decoders at a block boundary filled a block last step: cached now, as a visited one's was then
-      for (int i = 0; i < boundaryScratch.size(); i++) {
-        Sequence s = boundaryScratch.get(i);
-        registerFull(s, s.lazyComputed0 + (steadySteps - s.lazyBaseStep));
-      }
-    } else {
-      materialize();
+    steadyPlanned = steady.feasible(nowNs);
+    if (!steadyPlanned) {
+      steady.materialize();
     }
     int budget = config.maxNumBatchedTokens();
     marked = 0;
     boolean preempted = false;
     if (steadyPlanned) {
-      shape.distinctAdapters = lazyDistinctAdapters;
-      shape.adapterRankSum = lazyRankSum;
-      budget -= lazyCount;
+      budget -= steady.openStep();
       // sequences before the last lazy one in running order get all they ask for (checked); the rest
       // share what is left in order, exactly as the plain loop would give it to them
-      for (Sequence s = eagerHead; s != null && budget > 0; s = s.nextEager) {
+      for (Sequence s = eager.head(); s != null && budget > 0; s = eager.next(s)) {
         int n = scheduleRunning(s, budget, nowNs);
         if (n > 0) {
           budget -= n;
           addToBatch(s, n, takeStart(s));
         }
       }
-      for (int i = 0; i < boundaryScratch.size(); i++) {
-        Sequence s = boundaryScratch.get(i);
-        kv.allocate(1, s.blocks);
-        s.lazyBoundaryStep += config.blockSize();
-        boundaries.add(s, steadySteps);
-      }
-      boundaryScratch.clear();
-      shape.sequences += lazyCount;
-      shape.newTokens += lazyCount;
-      shape.decodeSequences += lazyCount;
-      shape.decodeContextTokens += lazyComputedSum + lazyCount;
-      shape.kvReadTokens += lazyComputedSum + lazyCount;
-      shape.sampledTokens += lazyCount;
-      shape.adapterTokens += lazyAdapterSeqs;
+      steady.closeStep();
     } else {
-      for (Sequence s = running.head; s != null && budget > 0; s = s.nextRunning) {
+      for (Sequence s = running.head(); s != null && budget > 0; s = running.next(s)) {
         if (!adapters.isReady(s.adapter, nowNs)) {
           nextAdapterReadyNs = Math.min(nextAdapterReadyNs, adapters.readyNs(s.adapter));
           continue;
@@ -259,7 +204,7 @@ public final class Scheduler {
         int need = blocksFor(s.computed + n) - s.blocks.size();
         boolean selfPreempted = false;
         while (need > kv.freeBlocks()) {
-          Sequence victim = running.tail;
+          Sequence victim = running.tail();
           preempt(victim);
           preempted = true;
           if (victim == s) {
@@ -286,55 +231,6 @@ public final class Scheduler {
     return shape.sequences > 0 || nextAdapterReadyNs != Long.MAX_VALUE;
   }
 
-  /**
-   * Whether this step can run with lazy decoders: every running sequence gets all it asks for within the
-   * budget, and the free blocks cover every block it needs. Collects the lazy decoders that cross a block
-   * boundary this step into {@code boundaryScratch}.
-   */
-  private boolean steadyFeasible(long nowNs) {
-    long budget = config.maxNumBatchedTokens() - (long) lazyCount;
-    if (budget < 0) {
-      return false;
-    }
-    long blocks = 0;
-    for (Sequence s = eagerHead; s != null && budget > 0; s = s.nextEager) {
-      if (!adapters.isReady(s.adapter, nowNs)) {
-        continue;
-      }
-      int remaining = s.prefillTarget() - s.computed;
-      int n;
-      if (s.runningOrder < maxLazyOrder) {
-        // ahead of some lazy decoder: the plain loop serves it before them, in full
-        n = s.decoding ? 1 : remaining;
-        if (n > budget) {
-          return false;
-        }
-      } else {
-        if (!s.decoding && !config.chunkedPrefill() && remaining > budget) {
-          continue;
-        }
-        n = s.decoding ? 1 : (int) Math.min(remaining, budget);
-      }
-      budget -= n;
-      // a request admitted while its adapter loaded in the background may hold more blocks than this chunk
-      // needs (its first chunk got a larger budget): it needs none, and frees none for the others
-      blocks += Math.max(0, blocksFor(s.computed + n) - s.blocks.size());
-    }
-    if (countedBoundaries) {
-      blocks += dueBoundaryBlocks();
-      return blocks <= kv.freeBlocks();
-    }
-    // (a sequence that finished while lazy leaves a stale entry there: takeDue drops it)
-    boundaries.takeDue(steadySteps, boundaryScratch);
-    blocks += boundaryScratch.size();
-    if (blocks > kv.freeBlocks()) {
-      // the step runs plain; materialize() is about to clear the wheels
-      boundaryScratch.clear();
-      return false;
-    }
-    return true;
-  }
-
   /** Schedules a non-lazy running sequence in a steady step (its wish fits by construction). */
   private int scheduleRunning(Sequence s, int budget, long nowNs) {
     if (!adapters.isReady(s.adapter, nowNs)) {
@@ -351,20 +247,6 @@ public final class Scheduler {
       kv.allocate(need, s.blocks);
     }
     return n;
-  }
-
-  /**
-   * Puts the sequence's blocks that are full of computed tokens into the prefix cache under their keys,
-   * generated tokens' blocks too (the next turn of a conversation repeats them), as vLLM does.
-   */
-  private void registerFull(Sequence s, long computed) {
-    if (s.registeredBlocks < s.hashedBlocks) {
-      int full = (int) Math.min(s.hashedBlocks, computed / config.blockSize());
-      while (s.registeredBlocks < full) {
-        kv.register(s.blocks.get(s.registeredBlocks), s.blockHashes[s.registeredBlocks]);
-        s.registeredBlocks++;
-      }
-    }
   }
 
   private static boolean takeStart(Sequence s) {
@@ -406,8 +288,9 @@ public final class Scheduler {
       if (s.firstScheduledNs < 0) {
         s.firstScheduledNs = nowNs;
       }
+      s.runningOrder = nextRunningOrder++;
       running.addLast(s);
-      eagerAddLast(s);
+      eager.addLast(s);
       // with background loads, wait for the slot even when another request's load of it is under way
       if (config.asyncAdapterLoads() && !adapters.isReady(s.adapter, nowNs)) {
         nextAdapterReadyNs = Math.min(nextAdapterReadyNs, adapters.readyNs(s.adapter));
@@ -433,7 +316,7 @@ public final class Scheduler {
   private void addToShape(Sequence s, int n, boolean starts) {
     boolean samples = s.decoding || s.computed + n >= s.prefillTarget();
     shape.addSequence(n, s.computed, s.decoding, samples, starts, s.adapter >= 0);
-    if (s.adapter >= 0 && !batchAdapters[s.adapter] && !(steadyPlanned && lazyAdapterRefs[s.adapter] > 0)) {
+    if (s.adapter >= 0 && !batchAdapters[s.adapter] && !(steadyPlanned && steady.countsAdapter(s.adapter))) {
       batchAdapters[s.adapter] = true;
       if (marked == batchAdapterList.length) {
         batchAdapterList = Arrays.copyOf(batchAdapterList, marked * 2);
@@ -485,7 +368,7 @@ public final class Scheduler {
   private void preempt(Sequence victim) {
     changes++;
     running.remove(victim);
-    eagerRemove(victim);
+    eager.remove(victim);
     kv.free(victim.blocks);
     if (victim.holdsAdapter) {
       adapters.release(victim.adapter);
@@ -509,7 +392,7 @@ public final class Scheduler {
       Sequence s = batch.get(i);
       s.computed += s.chunk;
       if (!s.decoding) {
-        registerFull(s, s.computed);
+        s.registerFull(kv, s.computed, config.blockSize());
       }
       if (!s.decoding) {
         if (s.computed < s.prefillTarget()) {
@@ -543,23 +426,17 @@ public final class Scheduler {
       }
     }
     if (steadyPlanned) {
-      steadySteps++;
-      lastSteadyEndNs = endNs;
-      lazyComputedSum += lazyCount;
-      sameGapTokens += lazyCount;
-      dueScratch.clear();
-      finishes.takeDue(steadySteps, dueScratch);
-      for (int i = 0; i < dueScratch.size(); i++) {
-        Sequence s = dueScratch.get(i);
-        leaveLazy(s, endNs);
-        finish(s, endNs);
+      sameGapTokens += steady.lazyCount();
+      List<Sequence> due = steady.completeStep(endNs);
+      for (int i = 0; i < due.size(); i++) {
+        finish(due.get(i), endNs);
       }
     }
     // decoders' filled blocks after every prefill chunk's: the order a lazy decoder, registered at the next
     // plan, also has (a turn's answer and the next turn's prompt may fill one key in one step)
     for (int i = 0; i < batch.size(); i++) {
       Sequence s = batch.get(i);
-      registerFull(s, s.computed);
+      s.registerFull(kv, s.computed, config.blockSize());
     }
     if (sameGapTokens > 0) {
       listener.onTokens(endNs - stepStartNs, sameGapTokens);
@@ -578,9 +455,7 @@ public final class Scheduler {
           s.holdsAdapter = false;
         }
         running.remove(s);
-        if (s.inEager) {
-          eagerRemove(s);
-        }
+        eager.remove(s);
         if (s.timedOut) {
           s.finishNs = -1;
           timeouts++;
@@ -591,13 +466,7 @@ public final class Scheduler {
       }
     }
     if (lazyAllowed && bulk) {
-      Sequence next;
-      for (Sequence s = eagerHead; s != null; s = next) {
-        next = s.nextEager;
-        if (s.decoding && s.lastTokenNs == endNs) {
-          joinLazy(s);
-        }
-      }
+      steady.joinDecoders(endNs);
     }
   }
 
@@ -610,17 +479,17 @@ public final class Scheduler {
    * and {@link #planQuiet} run them without visiting anything.
    */
   public boolean stretchable() {
-    if (!steadyPlanned || eagerHead != null || !batch.isEmpty() || syncLoadNs != 0
+    if (!steadyPlanned || eager.head() != null || !batch.isEmpty() || syncLoadNs != 0
         || nextAdapterReadyNs != Long.MAX_VALUE) {
       return false;
     }
     return waiting.isEmpty() || running.size() >= config.maxNumSeqs()
-        || config.maxNumBatchedTokens() <= lazyCount || noCandidateAt == changes;
+        || config.maxNumBatchedTokens() <= steady.lazyCount() || noCandidateAt == changes;
   }
 
   /** Whether completing the planned step of a stretch finishes a lazy sequence (then use {@link #complete}). */
   public boolean finishDue() {
-    return finishes.hasDue(steadySteps + 1);
+    return steady.finishDue();
   }
 
   /**
@@ -630,10 +499,8 @@ public final class Scheduler {
    */
   public void completeQuiet(long endNs, StepListener listener) {
     stepOpen = false;
-    steadySteps++;
-    lastSteadyEndNs = endNs;
-    lazyComputedSum += lazyCount;
-    listener.onTokens(endNs - stepStartNs, lazyCount);
+    steady.completeQuietStep(endNs);
+    listener.onTokens(endNs - stepStartNs, steady.lazyCount());
   }
 
   /**
@@ -643,68 +510,13 @@ public final class Scheduler {
    * from there.
    */
   public boolean planQuiet(long nowNs) {
-    if (!quietBoundaries()) {
+    if (!steady.planQuietStep()) {
       return false;
     }
     stepStartNs = nowNs;
     planned++;
-    shape.decodeContextTokens = lazyComputedSum + lazyCount;
-    shape.kvReadTokens = lazyComputedSum + lazyCount;
     stepOpen = true;
     return true;
-  }
-
-  /**
-   * Allocates a block to each lazy decoder that crosses a block boundary in the step after {@code
-   * steadySteps}, as {@link #plan} would. Returns false, leaving them in boundaryScratch for plan() to
-   * count with the rest, when they do not fit.
-   */
-  private boolean quietBoundaries() {
-    if (countedBoundaries) {
-      if (dueBoundaryBlocks() > kv.freeBlocks()) {
-        return false;
-      }
-      allocateCountedBoundaries();
-      return true;
-    }
-    boundaries.takeDue(steadySteps, boundaryScratch);
-    if (boundaryScratch.size() > kv.freeBlocks()) {
-      return false;
-    }
-    // their last blocks filled in the step just completed: cached now, as plan() caches them
-    for (int i = 0; i < boundaryScratch.size(); i++) {
-      Sequence s = boundaryScratch.get(i);
-      registerFull(s, s.lazyComputed0 + (steadySteps - s.lazyBaseStep));
-    }
-    for (int i = 0; i < boundaryScratch.size(); i++) {
-      Sequence s = boundaryScratch.get(i);
-      kv.allocate(1, s.blocks);
-      s.lazyBoundaryStep += config.blockSize();
-      boundaries.add(s, steadySteps);
-    }
-    boundaryScratch.clear();
-    return true;
-  }
-
-  /** The block-boundary phase of a steady step (counted boundaries). */
-  private int phase(long step) {
-    return phaseMask >= 0 ? (int) (step & phaseMask) : (int) (step % phaseCount.length);
-  }
-
-  /** Blocks the lazy decoders crossing a block boundary at the current step need (counted boundaries). */
-  private int dueBoundaryBlocks() {
-    return boundaryAllocatedStep == steadySteps ? 0 : phaseCount[phase(steadySteps)];
-  }
-
-  /** Allocates the blocks of {@link #dueBoundaryBlocks} (they fit: checked by the caller). */
-  private void allocateCountedBoundaries() {
-    int due = dueBoundaryBlocks();
-    if (due > 0) {
-      int phase = phase(steadySteps);
-      kv.reserve(due);
-      phaseAllocations[phase]++;
-    }
-    boundaryAllocatedStep = steadySteps;
   }
 
   /**
@@ -716,136 +528,17 @@ public final class Scheduler {
    * two step wheels' buckets and the block boundaries that fall in it.
    */
   public void runQuiet(QuietSteps q, StepListener listener) {
-    q.price(shape);
-    long start = stepStartNs;
-    long end = q.endNs;
-    long limit = q.limitNs;
-    long index = q.index;
-    long lazy = lazyCount;
-    long used = kv.usedBlocks();
-    long usedNs = 0;
-    long completed = 0;
-    long plannedNs = 0;
-    boolean replan = false;
-    // the run of gaps the listener records alike: [runGap, runEnd), runCount tokens
-    long runGap = 0;
-    long runEnd = 0;
-    long runCount = 0;
-    while (end < limit && !finishes.hasDue(steadySteps + 1)) {
-      long gap = end - start;
-      usedNs += used * gap;
-      steadySteps++;
-      lazyComputedSum += lazy;
-      completed++;
-      if (gap >= runEnd || gap < runGap) {
-        if (runCount > 0) {
-          listener.onTokens(runGap, runCount);
-        }
-        runGap = gap;
-        runEnd = listener.tokenGapBucketEndNs(gap);
-        runCount = 0;
-      }
-      runCount += lazy;
-      start = end;
-      if (countedBoundaries ? phaseCount[phase(steadySteps)] != 0
-          : !boundaries.nothingAt(steadySteps)) {
-        if (!quietBoundaries()) {
-          replan = true;
-          break;
-        }
-        used = kv.usedBlocks();
-      }
-      planned++;
-      long duration = Math.max(1, q.prices.stepNs(++index));
-      plannedNs += duration;
-      end = start + duration;
+    steady.runQuiet(q, listener, stepStartNs);
+    planned += q.planned;
+    if (q.completed > 0) {
+      stepStartNs = q.lastEndNs;
     }
-    if (runCount > 0) {
-      listener.onTokens(runGap, runCount);
-    }
-    if (completed > 0) {
-      lastSteadyEndNs = start;
-      stepStartNs = start;
-      shape.decodeContextTokens = lazyComputedSum + lazyCount;
-      shape.kvReadTokens = lazyComputedSum + lazyCount;
-    }
-    stepOpen = !replan;
-    q.index = index;
-    q.endNs = end;
-    q.completed = completed;
-    q.planned = replan ? completed - 1 : completed;
-    q.lastEndNs = start;
-    q.plannedNs = plannedNs;
-    q.usedBlockNs = usedNs;
-    q.replan = replan;
-    q.totalCompleted += completed;
-    if (replan) {
-      q.close();
-    }
+    stepOpen = !q.replan;
   }
 
   private void finish(Sequence s, long endNs) {
     s.finishNs = endNs;
     finished.add(s);
-  }
-
-  /** A decoding sequence stops being visited: from the next steady step its tokens are counted in bulk. */
-  private void joinLazy(Sequence s) {
-    eagerRemove(s);
-    maxLazyOrder = Math.max(maxLazyOrder, s.runningOrder);
-    s.lazy = true;
-    s.lazyBaseStep = steadySteps;
-    s.lazyComputed0 = s.computed;
-    s.lazyGenerated0 = s.generated;
-    s.lazyFinishStep = steadySteps + (s.outputTokens - s.generated);
-    int toBoundary = Math.floorMod(-s.computed, config.blockSize());
-    s.lazyBoundaryStep = steadySteps + toBoundary;
-    finishes.add(s, steadySteps);
-    if (countedBoundaries) {
-      int phase = phase(s.lazyBoundaryStep);
-      s.lazyPhase = phase;
-      s.lazyCrossBase = phaseAllocations[phase];
-      phaseCount[phase]++;
-    } else {
-      boundaries.add(s, steadySteps);
-    }
-    lazyCount++;
-    lazyComputedSum += s.computed;
-    if (s.adapter >= 0) {
-      lazyAdapterSeqs++;
-      if (lazyAdapterRefs[s.adapter]++ == 0) {
-        lazyDistinctAdapters++;
-        lazyRankSum += s.rank;
-      }
-    }
-  }
-
-  /**
-   * Brings a lazy sequence's counts up to date and takes it out of lazy bookkeeping (not the heaps);
-   * {@code lastTokenNs} is the end of the last steady step, when it sampled its last token.
-   */
-  private void leaveLazy(Sequence s, long lastTokenNs) {
-    long steps = steadySteps - s.lazyBaseStep;
-    s.computed = (int) (s.lazyComputed0 + steps);
-    s.generated = (int) (s.lazyGenerated0 + steps);
-    if (countedBoundaries) {
-      phaseCount[s.lazyPhase]--;
-      kv.assign((int) (phaseAllocations[s.lazyPhase] - s.lazyCrossBase), s.blocks);
-    }
-    registerFull(s, s.computed);
-    if (steps > 0) {
-      s.lastTokenNs = lastTokenNs;
-    }
-    s.lazy = false;
-    lazyCount--;
-    lazyComputedSum -= s.computed;
-    if (s.adapter >= 0) {
-      lazyAdapterSeqs--;
-      if (--lazyAdapterRefs[s.adapter] == 0) {
-        lazyDistinctAdapters--;
-        lazyRankSum -= s.rank;
-      }
-    }
   }
 
   /**
@@ -862,10 +555,10 @@ public final class Scheduler {
       return false;
     }
     changes++;
-    if (s.inRunning) {
+    if (running.contains(s)) {
       // a request without a first token is never a lazy decoder
       running.remove(s);
-      eagerRemove(s);
+      eager.remove(s);
       kv.free(s.blocks);
       if (s.holdsAdapter) {
         adapters.release(s.adapter);
@@ -890,15 +583,15 @@ public final class Scheduler {
     if (s.finishNs >= 0 || s.timedOut) {
       return;
     }
-    boolean inStep = stepOpen && s.batchStep == planned && s.inRunning;
+    boolean inStep = stepOpen && s.batchStep == planned && running.contains(s);
     if (s.lazy || (inStep && steadyPlanned)) {
       throw new IllegalStateException("request " + s.requestId + " is in a steady step counted in bulk; build the"
           + " scheduler with lazyAllowed false to abort requests");
     }
     changes++;
-    if (s.inRunning) {
+    if (running.contains(s)) {
       running.remove(s);
-      eagerRemove(s);
+      eager.remove(s);
       kv.free(s.blocks);
       if (s.holdsAdapter) {
         adapters.release(s.adapter);
@@ -947,54 +640,7 @@ public final class Scheduler {
 
   /** Brings every sequence's token counts up to date (before a plain step, and at the end of a run). */
   public void materialize() {
-    if (lazyCount == 0) {
-      return;
-    }
-    for (Sequence s = running.head; s != null; s = s.nextRunning) {
-      if (s.lazy) {
-        leaveLazy(s, lastSteadyEndNs);
-      }
-    }
-    finishes.clear();
-    boundaries.clear();
-    maxLazyOrder = -1;
-    eagerHead = null;
-    eagerTail = null;
-    for (Sequence s = running.head; s != null; s = s.nextRunning) {
-      s.inEager = false;
-      eagerAddLast(s);
-    }
-  }
-
-  private void eagerAddLast(Sequence s) {
-    s.inEager = true;
-    s.prevEager = eagerTail;
-    s.nextEager = null;
-    if (eagerTail != null) {
-      eagerTail.nextEager = s;
-    } else {
-      eagerHead = s;
-    }
-    eagerTail = s;
-  }
-
-  private void eagerRemove(Sequence s) {
-    if (!s.inEager) {
-      return;
-    }
-    if (s.prevEager != null) {
-      s.prevEager.nextEager = s.nextEager;
-    } else {
-      eagerHead = s.nextEager;
-    }
-    if (s.nextEager != null) {
-      s.nextEager.prevEager = s.prevEager;
-    } else {
-      eagerTail = s.prevEager;
-    }
-    s.prevEager = null;
-    s.nextEager = null;
-    s.inEager = false;
+    steady.materialize();
   }
 
   private int blocksFor(int tokens) {
@@ -1009,7 +655,7 @@ public final class Scheduler {
   /** Running sequences in admission order (a copy, for invariant checks). */
   public List<Sequence> running() {
     List<Sequence> out = new ArrayList<>(running.size());
-    for (Sequence s = running.head; s != null; s = s.nextRunning) {
+    for (Sequence s = running.head(); s != null; s = running.next(s)) {
       out.add(s);
     }
     return java.util.Collections.unmodifiableList(out);
@@ -1021,48 +667,5 @@ public final class Scheduler {
 
   public AdapterCache adapters() {
     return adapters;
-  }
-
-  /** The running sequences in admission order, as an intrusive doubly linked list (O(1) removal). */
-  private static final class RunningList {
-    Sequence head;
-    Sequence tail;
-    private int size;
-    private long nextOrder;
-
-    void addLast(Sequence s) {
-      s.inRunning = true;
-      s.runningOrder = nextOrder++;
-      s.prevRunning = tail;
-      s.nextRunning = null;
-      if (tail != null) {
-        tail.nextRunning = s;
-      } else {
-        head = s;
-      }
-      tail = s;
-      size++;
-    }
-
-    void remove(Sequence s) {
-      s.inRunning = false;
-      if (s.prevRunning != null) {
-        s.prevRunning.nextRunning = s.nextRunning;
-      } else {
-        head = s.nextRunning;
-      }
-      if (s.nextRunning != null) {
-        s.nextRunning.prevRunning = s.prevRunning;
-      } else {
-        tail = s.prevRunning;
-      }
-      s.prevRunning = null;
-      s.nextRunning = null;
-      size--;
-    }
-
-    int size() {
-      return size;
-    }
   }
 }

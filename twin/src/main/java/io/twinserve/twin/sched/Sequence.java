@@ -35,24 +35,19 @@ public final class Sequence {
   boolean chunkStarts;
   /** Admitted while its adapter loads in the background: its first chunk has not run yet. */
   boolean awaitingFirstChunk;
-  // its adapter's waiting queue (see AdapterQueues)
-  Sequence prevWaiting;
-  Sequence nextWaiting;
-  boolean inWaiting;
-  // the scheduler's running list and lazy-decoding bookkeeping (see Scheduler)
-  Sequence prevRunning;
-  Sequence nextRunning;
-  Sequence prevEager;
-  Sequence nextEager;
-  boolean inEager;
+  // the scheduler's lists, running, eager and waiting (see SequenceList): their links, and a bit per kind
+  // of list that holds it
+  final Sequence[] links = new Sequence[SequenceList.LINKS];
+  int lists;
   long runningOrder;
+  // lazy-decoding bookkeeping (see SteadyDecodes)
   boolean lazy;
   long lazyBaseStep;
   long lazyComputed0;
   long lazyGenerated0;
   long lazyFinishStep;
   long lazyBoundaryStep;
-  // counted boundaries (Scheduler without prefix caching): the step phase of its block boundaries and the
+  // counted boundaries (SteadyDecodes without prefix caching): the step phase of its block boundaries and the
   // phase's allocation count when it joined
   int lazyPhase;
   long lazyCrossBase;
@@ -67,7 +62,6 @@ public final class Sequence {
   long deadlineNs = Long.MAX_VALUE;
   boolean timedOut;
   int estimatedPrefillTokens;
-  boolean inRunning;
   /** The scheduler step that last put it in a batch. */
   long batchStep = -1;
 
@@ -90,6 +84,20 @@ public final class Sequence {
     this.hashedBlocks = blockHashes.length;
     // sized for its whole life at 16-token blocks (vLLM's default), so it rarely grows block by block
     this.blocks = new KvBlockManager.BlockTable(Math.max(8, (promptTokens + outputTokens) / 16 + 1));
+  }
+
+  /**
+   * Puts its blocks that are full of {@code computed} tokens into the prefix cache under their keys,
+   * generated tokens' blocks too (the next turn of a conversation repeats them), as vLLM does.
+   */
+  void registerFull(KvBlockManager kv, long computed, int blockSize) {
+    if (registeredBlocks < hashedBlocks) {
+      int full = (int) Math.min(hashedBlocks, computed / blockSize);
+      while (registeredBlocks < full) {
+        kv.register(blocks.get(registeredBlocks), blockHashes[registeredBlocks]);
+        registeredBlocks++;
+      }
+    }
   }
 
   /** Tokens a prefill computes before sampling: the prompt, plus the output so far after a preemption. */
