@@ -76,7 +76,7 @@ public final class TwinserveCommand implements Runnable {
       case SpecException e -> e.getMessage();
       case io.twinserve.engine.model.ModelFileException e -> e.getMessage();
       case io.twinserve.engine.tokenizer.TokenizerFormatException e -> e.getMessage();
-      case io.twinserve.engine.tokenizer.ChatTemplateException e -> e.getMessage();
+      case io.twinserve.engine.chat.ChatTemplateException e -> e.getMessage();
       case NoSuchFileException e -> e.getFile() + ": " + (e.getReason() == null ? "no such file" : e.getReason());
       case AccessDeniedException e -> e.getFile() + ": permission denied";
       case IOException e -> e.toString();

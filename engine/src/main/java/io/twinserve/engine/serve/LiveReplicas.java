@@ -12,7 +12,7 @@ import io.twinserve.engine.live.StepObserver;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.engine.model.ModelFiles;
-import io.twinserve.engine.tokenizer.ChatTemplate;
+import io.twinserve.engine.chat.ChatTemplate;
 import io.twinserve.engine.tokenizer.Tokenizer;
 import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.deploy.ResolvedReplica;

@@ -1,5 +1,6 @@
 /**
  * The engine's tokenizer: byte-level and byte-fallback BPE read from Hugging Face {@code tokenizer.json}
- * files, chat templates rendered with Jinjava, and a writer of small tokenizers for random test models.
+ * files, and a writer of small tokenizers for random test models (chat templates live in
+ * {@code engine.chat}).
  */
 package io.twinserve.engine.tokenizer;

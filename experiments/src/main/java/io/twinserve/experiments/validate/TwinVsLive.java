@@ -5,7 +5,6 @@ import io.twinserve.engine.backend.Backends;
 import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.live.Completion;
 import io.twinserve.engine.live.LiveEngine;
-import io.twinserve.engine.live.LiveReplay;
 import io.twinserve.engine.live.StepObserver;
 import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.model.ModelConfig;

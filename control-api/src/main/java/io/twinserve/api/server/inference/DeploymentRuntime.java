@@ -8,7 +8,7 @@ import io.twinserve.engine.live.TokenSink;
 import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.sample.SamplingParams;
 import io.twinserve.engine.serve.LiveReplicas;
-import io.twinserve.engine.tokenizer.ChatTemplate;
+import io.twinserve.engine.chat.ChatTemplate;
 import io.twinserve.engine.tokenizer.Tokenizer;
 import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.deploy.ResolvedReplica;

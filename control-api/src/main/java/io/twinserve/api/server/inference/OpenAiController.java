@@ -25,7 +25,7 @@ import io.twinserve.api.server.usage.UsageStats;
 import io.twinserve.engine.live.Completion;
 import io.twinserve.engine.live.TokenSink;
 import io.twinserve.engine.sample.SamplingParams;
-import io.twinserve.engine.tokenizer.ChatMessage;
+import io.twinserve.engine.chat.ChatMessage;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;

@@ -3,8 +3,8 @@ package io.twinserve.api.server.inference;
 import io.twinserve.api.server.ApiException;
 import io.twinserve.engine.live.Detokenizer;
 import io.twinserve.engine.backend.sim.PlaceholderVocabulary;
-import io.twinserve.engine.tokenizer.ChatMessage;
-import io.twinserve.engine.tokenizer.ChatTemplate;
+import io.twinserve.engine.chat.ChatMessage;
+import io.twinserve.engine.chat.ChatTemplate;
 import io.twinserve.engine.tokenizer.Tokenizer;
 import java.util.List;
 

@@ -1,4 +1,4 @@
-package io.twinserve.engine.tokenizer;
+package io.twinserve.engine.chat;
 
 /** A chat template that could not be rendered: it called {@code raise_exception}, or Jinjava reported an error. */
 public final class ChatTemplateException extends RuntimeException {

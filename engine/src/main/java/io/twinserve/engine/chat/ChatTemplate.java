@@ -1,5 +1,6 @@
-package io.twinserve.engine.tokenizer;
+package io.twinserve.engine.chat;
 
+import io.twinserve.engine.tokenizer.TokenizerFormatException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.hubspot.jinjava.Jinjava;

@@ -1,4 +1,4 @@
-package io.twinserve.engine.tokenizer;
+package io.twinserve.engine.chat;
 
 /** One turn of a chat conversation as a chat template sees it ({@code role} such as "system", "user", "assistant"). */
 public record ChatMessage(String role, String content) {

@@ -1,4 +1,4 @@
-package io.twinserve.engine.tokenizer;
+package io.twinserve.engine.chat;
 
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.lib.filter.Filter;

@@ -1,5 +1,9 @@
-package io.twinserve.engine.live;
+package io.twinserve.experiments.validate;
 
+import io.twinserve.engine.live.Completion;
+import io.twinserve.engine.live.GenerationRequest;
+import io.twinserve.engine.live.LiveEngine;
+import io.twinserve.engine.live.TokenSink;
 import io.twinserve.engine.sample.SamplingParams;
 import io.twinserve.traces.Request;
 import java.util.ArrayList;

@@ -1,8 +1,10 @@
-package io.twinserve.engine.tokenizer;
+package io.twinserve.engine.chat;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.twinserve.engine.tokenizer.NodeReference;
+import io.twinserve.engine.tokenizer.TokenizerFormatException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;

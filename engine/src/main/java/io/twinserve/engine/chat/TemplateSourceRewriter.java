@@ -1,4 +1,4 @@
-package io.twinserve.engine.tokenizer;
+package io.twinserve.engine.chat;
 
 import java.util.ArrayDeque;
 import java.util.Deque;
