@@ -1,2 +1,2 @@
-/** Reproducible studies, their reports, and the regression suite of simulated traces. */
+/** Reproducible studies, their reports, the regression suite of simulated traces, and what-if orchestration. */
 package io.twinserve.experiments;

@@ -1,27 +1,20 @@
 package io.twinserve.api.cli;
 
-import io.twinserve.placement.ClientLoad;
-import io.twinserve.placement.Labels;
+import io.twinserve.experiments.whatif.PlanOutcome;
+import io.twinserve.experiments.whatif.PlanRequest;
+import io.twinserve.experiments.whatif.PlanWorkload;
+import io.twinserve.experiments.whatif.Progress;
+import io.twinserve.experiments.whatif.SpecText;
+import io.twinserve.experiments.whatif.WhatIfRunner;
 import io.twinserve.placement.PlacementModel;
-import io.twinserve.placement.PlanSearch;
-import io.twinserve.placement.Planner;
-import io.twinserve.placement.WorkloadRequests;
-import io.twinserve.traces.format.ReadOptions;
-import io.twinserve.traces.format.TraceReaders;
 import io.twinserve.traces.spec.SloSpec;
-import io.twinserve.traces.spec.WorkloadSpec;
-import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.twin.cluster.ClusterTraffic;
-import io.twinserve.twin.profile.Profiles;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -109,44 +102,25 @@ final class PlanCommand implements Callable<Integer> {
       return PlanCapacity.run(out, capacity, model, WhatIfCommand.profiles(profilesDir), verify, strict,
           searchBudget, json);
     }
-    WorkloadSpec ws = null;
-    Path base;
-    String name;
-    List<String> notes = new ArrayList<>();
-    Planner.Request req = null;
+    SpecText workloadSpec = null;
+    Path trace = null;
     if (workload != null && !ClusterTraffic.isYaml(workload)) {
       if (!Files.isRegularFile(workload)) {
         throw new NoSuchFileException(workload.toString(), null, "no such trace file");
       }
-      WorkloadRequests.TraceWorkload tw = WorkloadRequests.ofTrace(TraceReaders.open(workload, ReadOptions.defaults()),
-          workload, adapterRank, baseModel, pools, Labels.Objective.parse(objective));
-      req = tw.request();
-      base = workload.toAbsolutePath().getParent();
-      name = workload.toString();
-      notes.add(f("measured from the trace: %,d requests over %,.1f s, rank %d assumed for its adapters%s", tw.requests(),
-          tw.spanS(), adapterRank, tw.baseModelRequests() == 0 ? ""
-              : f("; %,d base-model requests left out (the models plan adapter workloads)", tw.baseModelRequests())));
+      trace = workload;
     } else if (workload == null) {
-      ws = WorkloadSpecs.parse(WhatIfCommand.builtIn("what-if-workload.yaml"), Path.of("<built-in what-if workload>"));
-      base = Path.of("").toAbsolutePath();
-      name = "<built-in what-if workload>";
+      workloadSpec = PlanRequest.builtInWorkload(Path.of("").toAbsolutePath());
     } else {
       if (!Files.isRegularFile(workload)) {
         throw new NoSuchFileException(workload.toString(), null, "no such workload spec");
       }
-      ws = WorkloadSpecs.load(workload);
-      base = workload.toAbsolutePath().getParent();
-      name = workload.toString();
+      workloadSpec = SpecText.read(workload);
     }
-    if (ws != null) {
-      req = WorkloadRequests.of(ws, base, baseModel, pools, Labels.Objective.parse(objective));
-      if (ws.sessions() != null || ws.arrivals() instanceof io.twinserve.traces.spec.ArrivalsSpec.Trace) {
-        notes.add((ws.sessions() != null ? "multi-turn sessions" : "replayed arrival times") + " are described by the"
-            + " requests they generate (each turn a request whose prompt holds the context it repeats); the trees were"
-            + " trained on independent requests, so the prediction is a starting point: "
-            + (verify ? "the verification and its search run the workload itself" : "add --verify, which runs the workload itself"));
-      }
-    }
+    WhatIfRunner runner = new WhatIfRunner(WhatIfCommand.profiles(profilesDir));
+    PlanRequest request = new PlanRequest(workloadSpec, trace, adapterRank, baseModel, pools, objective, model, overrides,
+        verify, null, searchBudget);
+    PlanWorkload planned = runner.planWorkload(request);
     if (strict && !verify) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--strict applies to --verify; add --verify");
     }
@@ -154,138 +128,15 @@ final class PlanCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--search-budget must be >= 0, got "
           + searchBudget);
     }
-    SloSpec effective = SloSpec.resolve(ws == null ? null : ws.slo(), slo.isEmpty() ? null : SloSpec.parseAssignments(slo));
-    req = override(req, overrides);
-    Planner planner = new Planner(model);
-    Planner.Plan plan = planner.plan(req);
-    ClientLoad.Client client = ws == null ? null : ClientLoad.Client.of(ws.client(), base);
-    if (client != null && overrides == null) {
-      // a client that answers to the server sends what the planned replica lets it: plan at that rate
-      ClientLoad.Adjusted a = ClientLoad.plan(planner, req, client, WhatIfCommand.profiles(profilesDir));
-      notes.add(f("the client is %s: against the planned replica the twin's step prices give a response time of %.2f s"
-          + " (steps of %.1f ms), so it sends %.3g requests/s per replica, %.3g%% of the %s's %.3g; the trees read the"
-          + " workload at that rate; %s", client.describe(), a.estimate().responseS(), a.estimate().stepMs(),
-          a.estimate().requestRate(), 100 * a.estimate().scale(), client.users() != null ? "arrival process" : "open-loop rate",
-          a.estimate().requestRate() / a.estimate().scale(),
-          verify ? "the verification runs the client as specified" : "--verify runs the client as specified"));
-      plan = a.plan();
-      req = a.request();
-    } else if (client != null) {
-      notes.add("the client " + (client.users() != null ? "is closed-loop (" + client.users() + " users)"
-          + "" : "caps outstanding requests at " + client.maxOutstanding()) + ": with --feature the trees read the rates"
-          + " given, not what the client would sustain");
-    }
-    if (planner.trainingSpec() != null) {
-      // a plan whose slots the twin's memory check refuses (larger adapters than the trees saw) gets fewer
-      plan = planner.fitted(plan, req, WhatIfCommand.profiles(profilesDir));
-    }
-    if (!model.slo().equals(effective)) {
-      notes.add("the model's labels meet " + model.slo().describe() + "; this plan is judged by " + effective.describe()
-          + ": the trees' answer is for the former" + (verify ? ", the verification for the latter" : " (add --verify)"));
-    }
-    Planner.Verification v = null;
-    List<PlanSearch.Alternative> search = List.of();
-    List<PlanSearch.Alternative> searchUp = List.of();
-    if (verify) {
-      Profiles profiles = WhatIfCommand.profiles(profilesDir);
-      v = planner.verify(plan, req, profiles, base, effective);
-      // a plan the twin's run misses is corrected downwards; one it meets (its throughput predicted well or
-      // not) stands, and the search looks for more adapters per GPU
-      if (!v.verdict().met() && searchBudget > 0) {
-        search = planner.search(plan, req, profiles, base, effective, searchBudget);
-        PlanSearch.Alternative fixed = PlanSearch.best(search);
-        if (fixed != null && fixed.servedPerGpu() == plan.servedPerGpu() && search.size() < searchBudget) {
-          // more slots were all the plan lacked: its count stands, and more adapters per GPU may too
-          searchUp = planner.searchUp(PlanSearch.withConfiguration(plan, fixed), req, profiles, base, effective,
-              searchBudget - search.size());
-        }
-      } else if (v.verdict().met() && searchBudget > 0) {
-        searchUp = planner.searchUp(plan, req, profiles, base, effective, searchBudget);
-      }
-    }
-    PlanSearch.Alternative corrected = search.isEmpty() || !search.getLast().verdict().met() || !search.getLast().simulated().fits()
-        ? null : search.getLast();
-    PlanSearch.Alternative improved = PlanSearch.best(searchUp);
+    PlanOutcome o = runner.plan(request.withSlo(slo.isEmpty() ? null : SloSpec.parseAssignments(slo)), planned,
+        Progress.NONE);
     if (json) {
-      Map<String, Object> doc = new LinkedHashMap<>();
-      doc.put("workload", name);
-      doc.put("placement_model", model.source());
-      doc.put("slo", effective);
-      doc.put("model_slo", model.slo());
-      doc.put("request", req);
-      doc.put("plan", plan);
-      doc.put("notes", notes);
-      if (v != null) {
-        doc.put("verification", v);
-        doc.put("confirmed", v.confirmed());
-        doc.put("search", search);
-        doc.put("corrected", corrected);
-        doc.put("search_up", searchUp);
-        doc.put("improved", improved);
-      }
-      out.println(Json.write(doc));
+      out.println(Json.write(o.document()));
     } else {
-      out.print(PlanText.render(name, model, req, plan, notes, v, search, corrected, searchUp, improved));
+      out.print(PlanText.render(o.workload(), model, o.request(), o.plan(), o.notes(), o.verification(), o.search(),
+          o.corrected(), o.searchUp(), o.improved()));
     }
-    return strict && v != null && !v.confirmed() ? 3 : 0;
+    return strict && o.verification() != null && !o.confirmed() ? 3 : 0;
   }
 
-  static Planner.Request override(Planner.Request r, List<String> overrides) {
-    if (overrides == null) {
-      return r;
-    }
-    double[] rates = r.rates().clone();
-    double prompt = r.promptMean();
-    double output = r.outputMean();
-    double cv = r.cv();
-    int adapters = r.adapters();
-    double skew = r.skew();
-    boolean ratesChanged = false;
-    for (String o : overrides) {
-      int eq = o.indexOf('=');
-      if (eq <= 0) {
-        throw new IllegalArgumentException("--feature must be NAME=VALUE, got '" + o + "'");
-      }
-      String k = o.substring(0, eq).trim();
-      double value;
-      try {
-        value = Double.parseDouble(o.substring(eq + 1).trim());
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("--feature " + k + ": '" + o.substring(eq + 1) + "' is not a number");
-      }
-      if (k.equals("tier_skew")) {
-        if (!(value >= 0) || !(value < 1)) {
-          throw new IllegalArgumentException("--feature tier_skew: must be an exponent in [0, 1) (0: a tier's adapters"
-              + " share its traffic evenly), got " + o.substring(eq + 1).trim());
-        }
-        skew = value;
-        ratesChanged = true;
-        continue;
-      }
-      if (!(value > 0) || !Double.isFinite(value)) {
-        throw new IllegalArgumentException("--feature " + k + ": must be a finite number > 0 (a rate, a length, a CV or"
-            + " an adapter count), got " + o.substring(eq + 1).trim());
-      }
-      switch (k) {
-        case "rate_high", "rate_mid", "rate_low" -> {
-          rates[k.equals("rate_high") ? 0 : k.equals("rate_mid") ? 1 : 2] = value;
-          ratesChanged = true;
-        }
-        case "prompt_mean" -> prompt = value;
-        case "output_mean" -> output = value;
-        case "cv" -> cv = value;
-        case "adapters" -> {
-          adapters = (int) value;
-          ratesChanged = true;
-        }
-        default -> throw new IllegalArgumentException("--feature: unknown feature '" + k + "'; known: rate_high, rate_mid,"
-            + " rate_low, prompt_mean, output_mean, cv, adapters, tier_skew");
-      }
-    }
-    return r.described(adapters, rates, prompt, output, cv, skew, ratesChanged);
-  }
-
-  private static String f(String fmt, Object... args) {
-    return String.format(Locale.ROOT, fmt, args);
-  }
 }

@@ -1,42 +1,29 @@
 package io.twinserve.api.cli;
 
-import io.twinserve.traces.format.ReadOptions;
-import io.twinserve.traces.format.TraceReader;
-import io.twinserve.traces.format.TraceReaders;
-import io.twinserve.traces.gen.Adapter;
-import io.twinserve.traces.gen.WorkloadGenerator;
-import io.twinserve.placement.Labels;
+import io.twinserve.experiments.whatif.ClusterOutcome;
+import io.twinserve.experiments.whatif.ClusterRun;
+import io.twinserve.experiments.whatif.ClusterWhatIf;
+import io.twinserve.experiments.whatif.ReplicaOutcome;
+import io.twinserve.experiments.whatif.ReplicaRun;
+import io.twinserve.experiments.whatif.ReplicaWhatIf;
+import io.twinserve.experiments.whatif.SpecSweep;
+import io.twinserve.experiments.whatif.SpecText;
+import io.twinserve.experiments.whatif.SweepConfigurationException;
+import io.twinserve.experiments.whatif.WhatIfOptions;
+import io.twinserve.experiments.whatif.WhatIfRunner;
 import io.twinserve.traces.spec.SloSpec;
-import io.twinserve.traces.spec.WorkloadSpec;
-import io.twinserve.traces.spec.WorkloadSpecs;
-import io.twinserve.twin.client.ClientGate;
-import io.twinserve.twin.deploy.DeploymentSpec;
-import io.twinserve.twin.deploy.Deployments;
-import io.twinserve.twin.deploy.ResolvedReplica;
-import io.twinserve.twin.memory.InsufficientGpuMemoryException;
+import io.twinserve.twin.cluster.ClusterSummary;
+import io.twinserve.twin.cluster.ClusterTraffic;
 import io.twinserve.twin.metrics.RequestRecord;
-import io.twinserve.twin.metrics.RunSummary;
 import io.twinserve.twin.profile.Profiles;
-import io.twinserve.twin.sim.ReplicaSimulator;
-import io.twinserve.twin.sim.RunOptions;
-import io.twinserve.twin.sim.RunResult;
-import io.twinserve.twin.slo.SloVerdict;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -143,187 +130,137 @@ final class WhatIfCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(),
           "--max-outstanding must be >= 1, got " + maxOutstanding);
     }
+    WhatIfOptions options = new WhatIfOptions(seed, windowS, drain, adapterRank, maxOutstanding, cliSlo, n,
+        requestsOut != null);
+    WhatIfRunner runner = new WhatIfRunner(profiles);
     if (cluster != null) {
       if (deployment != null) {
         throw new IllegalArgumentException("--deployment and --cluster exclude each other: a cluster spec names its"
             + " deployments");
       }
-      return ClusterWhatIf.run(new ClusterWhatIf.Request(cluster, workload, sweeps, json, requestsOut, windowS, drain,
-          seed, adapterRank, n, plot, maxOutstanding, cliSlo), profiles, out, spec.commandLine().getErr());
+      return cluster(runner, options, out);
     }
     if (plot != null) {
       throw new IllegalArgumentException("--plot draws cluster sweeps; use it with --cluster and --sweep");
     }
-    boolean traceWorkload = workload != null && !io.twinserve.twin.cluster.ClusterTraffic.isYaml(workload);
-    String workloadYaml = traceWorkload ? null : workload == null ? builtIn("what-if-workload.yaml") : Files.readString(workload);
-    String deploymentYaml = deployment == null ? builtIn("what-if-deployment.yaml") : Files.readString(deployment);
-    Path workloadName = workload == null ? Path.of("<built-in workload>") : workload;
-    Path deploymentName = deployment == null ? Path.of("<built-in deployment>") : deployment;
-    List<Map<String, String>> configs = SweepSettings.expand(sweeps);
-    if (configs.size() > 1 && requestsOut != null) {
-      throw new IllegalArgumentException("--requests-out writes one run's requests; it cannot be combined with --sweep");
-    }
-    if (configs.size() == 1) {
-      Map<String, String> only = configs.get(0);
-      Run run = new Run(only, SweepSettings.edit(workloadYaml, only, true),
-          SweepSettings.edit(deploymentYaml, only, false));
-      Outcome o = simulate(run, workloadName, deploymentName, traceWorkload, profiles, requestsOut != null, cliSlo);
-      if (o.error != null) {
-        throw o.error;
-      }
+    boolean traceWorkload = workload != null && !ClusterTraffic.isYaml(workload);
+    SpecText workloadSpec = traceWorkload ? null : workload == null ? SpecText.builtInWorkload() : SpecText.read(workload);
+    SpecText deploymentSpec = deployment == null ? SpecText.builtInDeployment() : SpecText.read(deployment);
+    SpecSweep sweep = sweep();
+    ReplicaOutcome outcome = run(sweep, progress -> runner.replica(new ReplicaWhatIf(workloadSpec,
+        traceWorkload ? workload : null, deploymentSpec, sweep, options), progress));
+    if (outcome.single()) {
+      ReplicaRun o = outcome.only();
       if (requestsOut != null) {
-        writeRequests(o.result.requests(), requestsOut);
+        writeRequests(o.result().requests(), requestsOut);
       }
       if (json) {
-        out.println(Json.write(document(o)));
+        out.println(Json.write(outcome.document()));
       } else {
-        out.print(WhatIfText.render(o.workloadName, o.replica, o.result.summary(), o.verdict));
+        out.print(WhatIfText.render(o.workloadName(), o.replica(), o.result().summary(), o.verdict()));
         if (requestsOut != null) {
-          out.printf(Locale.ROOT, "wrote %,d request records to %s%n", o.result.requests().size(), requestsOut);
+          out.printf(Locale.ROOT, "wrote %,d request records to %s%n", o.result().requests().size(), requestsOut);
         }
       }
       return 0;
     }
-    Progress progress = new Progress(spec.commandLine().getErr(), "configurations", true);
-    List<Outcome> outcomes = new ArrayList<>();
-    try (ExecutorService pool = Executors.newFixedThreadPool(n)) {
-      List<Future<Outcome>> futures = new ArrayList<>();
-      for (Map<String, String> c : configs) {
-        Run run = new Run(c, SweepSettings.edit(workloadYaml, c, true), SweepSettings.edit(deploymentYaml, c, false));
-        futures.add(pool.submit(() -> simulate(run, workloadName, deploymentName, traceWorkload, profiles, false,
-            cliSlo)));
-      }
-      for (Future<Outcome> f : futures) {
-        outcomes.add(f.get());
-        progress.tick(outcomes.size(), true);
-      }
-    }
-    progress.done();
-    for (Outcome o : outcomes) {
-      if (o.error != null && !(o.error instanceof InsufficientGpuMemoryException)) {
-        throw new IllegalArgumentException("configuration " + o.run.settings + ": " + TwinserveCommand.describe(o.error), o.error);
-      }
-    }
-    int best = best(outcomes);
-    boolean bestMeets = best >= 0 && outcomes.get(best).verdict.met();
     if (json) {
-      List<Object> docs = new ArrayList<>();
-      for (int i = 0; i < outcomes.size(); i++) {
-        Map<String, Object> d = document(outcomes.get(i));
-        d.put("best", i == best && bestMeets);
-        d.put("closest", i == best && !bestMeets);
-        docs.add(d);
-      }
-      out.println(Json.write(docs));
+      out.println(Json.write(outcome.document()));
     } else {
-      out.print(WhatIfText.renderSweep(outcomes.stream().map(o -> new WhatIfText.SweepRow(o.run.settings,
-          o.result == null ? null : o.result.summary(), o.verdict, o.error == null ? null : o.error.getMessage()))
-          .toList(), best));
+      out.print(WhatIfText.renderSweep(outcome.runs().stream().map(o -> new WhatIfText.SweepRow(o.settings(),
+          o.result() == null ? null : o.result().summary(), o.verdict(), o.error() == null ? null : o.error().getMessage()))
+          .toList(), outcome.best()));
     }
     return 0;
   }
 
-  /** One configuration of a sweep: its settings and the edited spec texts. */
-  private record Run(Map<String, String> settings, String workloadYaml, String deploymentYaml) {}
-
-  /** A run's result, or the error that stopped it (a configuration that does not fit, say). */
-  private record Outcome(Run run, String workloadName, ResolvedReplica replica, RunResult result, SloVerdict verdict,
-      Exception error) {}
-
-  private Outcome simulate(Run run, Path workloadFile, Path deploymentFile, boolean trace, Profiles profiles,
-      boolean record, SloSpec cliSlo) {
-    try {
-      DeploymentSpec d = WorkloadSpecs.parse(run.deploymentYaml, deploymentFile, DeploymentSpec.class);
-      ResolvedReplica replica = Deployments.resolve(d, profiles);
-      Map<String, Integer> ranks = new HashMap<>();
-      TraceReader reader;
-      String name;
-      SloSpec workloadSlo = null;
-      Long window = windowS == null ? null : (long) (windowS * 1e9);
-      if (trace) {
-        reader = TraceReaders.open(workload, ReadOptions.defaults());
-        name = workload.getFileName().toString();
+  /** {@code --cluster}: a cluster run, or a sweep of cluster settings (with {@code --plot}, its TTFT chart). */
+  private int cluster(WhatIfRunner runner, WhatIfOptions options, PrintWriter out) throws Exception {
+    SpecText clusterSpec = SpecText.read(cluster);
+    SpecSweep sweep = sweep();
+    ClusterOutcome outcome = run(sweep, progress -> runner.cluster(new ClusterWhatIf(clusterSpec, workload, sweep,
+        options), progress));
+    if (outcome.single()) {
+      ClusterRun o = outcome.only();
+      if (requestsOut != null) {
+        List<RequestRecord> all = new ArrayList<>();
+        o.result().requests().values().forEach(all::addAll);
+        writeRequests(all, requestsOut);
+      }
+      if (json) {
+        out.println(Json.write(outcome.document()));
       } else {
-        WorkloadSpec w = WorkloadSpecs.parse(run.workloadYaml, workloadFile, WorkloadSpec.class);
-        if (seed != null) {
-          w = w.withSeed(seed);
-        }
-        Path base = workload == null ? null : workload.toAbsolutePath().getParent();
-        WorkloadGenerator gen = new WorkloadGenerator(w, base);
-        for (Adapter a : gen.adapters()) {
-          ranks.put(a.id(), a.rank());
-        }
-        reader = gen;
-        workloadSlo = w.slo();
-        name = w.name() != null ? w.name() : workloadFile.getFileName().toString();
-        if (window == null && w.durationS() != null) {
-          window = (long) (w.durationS() * 1e9);
-        }
+        out.print(ClusterText.render(o.workloads(), o.result().summary(), o.verdicts()));
       }
-      RunOptions options = new RunOptions(window, drain, record, adapterRank, true);
-      try (reader) {
-        RunResult result = new ReplicaSimulator(replica, ranks).run(ClientGate.forWorkload(reader, maxOutstanding),
-            options);
-        SloVerdict verdict = SloVerdict.of(SloSpec.resolve(workloadSlo, d.slo(), cliSlo), result.summary());
-        return new Outcome(run, name, replica, result, verdict, null);
-      }
-    } catch (Exception e) {
-      return new Outcome(run, null, null, null, null, e);
+      return 0;
     }
+    if (json) {
+      out.println(Json.write(outcome.document()));
+    } else {
+      out.print(ClusterText.renderSweep(outcome.runs().stream().map(o -> new ClusterText.SweepRow(o.settings(),
+          o.result() == null ? null : o.result().summary(), o.verdicts(), o.error() == null ? null : o.error().getMessage()))
+          .toList()));
+    }
+    if (plot != null) {
+      plot(outcome.runs(), plot);
+      if (!json) {
+        out.println("wrote " + plot);
+      }
+    }
+    return 0;
+  }
+
+  /** The sweep of --sweep; --requests-out keeps one run's records, so it refuses a sweep of several. */
+  private SpecSweep sweep() {
+    SpecSweep sweep = SpecSweep.parse(sweeps);
+    if (sweep.configurations().size() > 1 && requestsOut != null) {
+      throw new IllegalArgumentException("--requests-out writes one run's requests; it cannot be combined with --sweep");
+    }
+    return sweep;
+  }
+
+  private interface Runs<T> {
+    T run(io.twinserve.experiments.whatif.Progress progress) throws Exception;
   }
 
   /**
-   * The best configuration, by the rule of the placement model's labels ({@link Labels#slots}): among those
-   * that meet the SLO, the first in sweep order whose throughput is within {@link Labels#TIE} of the
-   * highest (so list cheaper settings first: fewer slots win among equals). When none meets the SLO, the
-   * closest (the smallest worst miss, {@link SloVerdict#worstSeverity}), which the caller reports as such.
-   * -1 when none ran.
+   * Runs the what-if with a progress line for a sweep of several configurations; a configuration that failed
+   * for another reason than not fitting ends the command, naming its settings.
    */
-  private static int best(List<Outcome> outcomes) {
-    double top = -1;
-    for (Outcome o : outcomes) {
-      if (o.result != null && o.verdict.met()) {
-        top = Math.max(top, o.result.summary().achieved().totalTokensPerS());
-      }
+  private <T> T run(SpecSweep sweep, Runs<T> runs) throws Exception {
+    int total = sweep.configurations().size();
+    if (total == 1) {
+      return runs.run(io.twinserve.experiments.whatif.Progress.NONE);
     }
-    int best = -1;
-    for (int i = 0; i < outcomes.size() && top >= 0; i++) {
-      Outcome o = outcomes.get(i);
-      if (o.result != null && o.verdict.met() && o.result.summary().achieved().totalTokensPerS() >= (1 - Labels.TIE) * top) {
-        return i;
-      }
+    Progress progress = new Progress(spec.commandLine().getErr(), "configurations", true);
+    try {
+      return runs.run((fraction, stage) -> progress.tick(Math.round(fraction * total), true));
+    } catch (SweepConfigurationException e) {
+      throw new IllegalArgumentException("configuration " + e.settings() + ": " + TwinserveCommand.describe(e.getCause()),
+          e.getCause());
+    } finally {
+      progress.done();
     }
-    for (int i = 0; i < outcomes.size(); i++) {
-      Outcome o = outcomes.get(i);
-      if (o.result != null && (best < 0 || o.verdict.worstSeverity() < outcomes.get(best).verdict.worstSeverity())) {
-        best = i;
-      }
-    }
-    return best;
   }
 
-  private Map<String, Object> document(Outcome o) {
-    Map<String, Object> doc = new LinkedHashMap<>();
-    doc.put("settings", o.run.settings);
-    if (o.error != null) {
-      doc.put("error", o.error.getMessage());
-      return doc;
+  /** TTFT p50 and p90 of every configuration (and deployment) of a cluster sweep, as grouped bars. */
+  private static void plot(List<ClusterRun> runs, Path file) throws IOException {
+    List<String> labels = new ArrayList<>();
+    List<Double> p50 = new ArrayList<>();
+    List<Double> p90 = new ArrayList<>();
+    for (ClusterRun o : runs) {
+      if (o.result() == null) {
+        continue;
+      }
+      for (ClusterSummary.DeploymentSummary d : o.result().summary().deployments()) {
+        String label = String.join(" ", o.settings().values());
+        labels.add(o.result().summary().deployments().size() > 1 ? d.name() + " " + label : label);
+        p50.add(d.ttft().p50Ms());
+        p90.add(d.ttft().p90Ms());
+      }
     }
-    doc.put("workload", o.workloadName);
-    doc.put("deployment", o.replica.spec().name());
-    doc.put("model", o.replica.model().name());
-    doc.put("gpu", o.replica.gpu().name());
-    doc.put("calibration", o.replica.calibration() == null ? null : o.replica.calibration().name());
-    doc.put("slo", o.verdict);
-    doc.put("summary", o.result.summary());
-    return doc;
-  }
-
-
-  static String builtIn(String name) throws IOException {
-    try (InputStream in = WhatIfCommand.class.getResourceAsStream("/io/twinserve/api/builtin/" + name)) {
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    }
+    Charts.bars(file, "Time to first token by configuration", labels, List.of("TTFT p50", "TTFT p90"),
+        List.of(p50, p90), "milliseconds");
   }
 
   /** The built-in profiles, plus those of {@code dir} when given (--profiles). */

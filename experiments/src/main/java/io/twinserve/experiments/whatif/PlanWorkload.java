@@ -1,0 +1,16 @@
+package io.twinserve.experiments.whatif;
+
+import io.twinserve.placement.Planner;
+import io.twinserve.traces.spec.WorkloadSpec;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The workload as the planner reads it: its name, the spec (null for a trace), the folder its relative
+ * paths are read from, the planner's request and the notes on how it was described.
+ */
+public record PlanWorkload(String name, WorkloadSpec spec, Path baseDir, Planner.Request request, List<String> notes) {
+  public PlanWorkload {
+    notes = List.copyOf(notes);
+  }
+}
