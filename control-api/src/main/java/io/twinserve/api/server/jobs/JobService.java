@@ -7,21 +7,18 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.context.event.ApplicationEventListener;
 import io.micronaut.context.event.StartupEvent;
-import io.twinserve.api.cli.TwinserveCommand;
 import io.twinserve.api.db.generated.tables.records.JobsRecord;
 import io.twinserve.api.server.ApiException;
 import io.twinserve.api.server.Bodies;
 import io.twinserve.api.server.infra.Redis;
+import io.twinserve.experiments.report.ReportJson;
+import io.twinserve.experiments.whatif.Progress;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.OffsetDateTime;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,8 +31,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What-if simulations and plans as jobs. A job is recorded in PostgreSQL before it is accepted, runs the
- * same code as {@code twinserve what-if} / {@code twinserve plan} on spec files in its own folder, and
+ * What-if simulations and plans as jobs. A job is recorded in PostgreSQL before it is accepted (its request
+ * read and checked by {@link JobWork}, so a bad one is refused then), runs on the {@link
+ * io.twinserve.experiments.whatif.WhatIfRunner} as {@code twinserve what-if} / {@code twinserve plan} do, on
+ * spec files in its own folder, stores the result as the JSON those commands print with --json, and
  * reports events (queued, started, progress, succeeded or failed) to Redis, where any server instance
  * can stream them. A job that was queued or running when its server stopped is run again at the next
  * start (the runs are deterministic, so a rerun gives the same result), up to {@link #MAX_ATTEMPTS}
@@ -89,10 +88,7 @@ public final class JobService implements ApplicationEventListener<StartupEvent> 
 
   /** Records and queues a job; its request is checked first, so a bad one is refused here. */
   public Map<String, Object> submit(String kind, ObjectNode request, long ownerKeyId) {
-    List<String> args = args(kind, request, null);
-    if (args.isEmpty()) {
-      throw new IllegalStateException("no arguments");
-    }
+    JobWork.read(kind, request, null);
     String id = UUID.randomUUID().toString();
     db.insertInto(JOBS).set(JOBS.ID, id).set(JOBS.KIND, kind).set(JOBS.STATUS, QUEUED)
         .set(JOBS.REQUEST, request.toString()).set(JOBS.OWNER_KEY_ID, ownerKeyId).execute();
@@ -146,26 +142,20 @@ public final class JobService implements ApplicationEventListener<StartupEvent> 
     try {
       Path dir = jobsDir.resolve(id);
       Files.createDirectories(dir);
-      List<String> args = args(j.getKind(), (ObjectNode) read(j.getRequest()), dir);
-      StringWriter out = new StringWriter();
-      StringWriter err = new StringWriter();
-      int code = TwinserveCommand.execute(args.toArray(String[]::new), new PrintWriter(out, true),
-          new PrintWriter(new ProgressWriter(id, err), true));
+      JobWork work = JobWork.read(j.getKind(), (ObjectNode) read(j.getRequest()), dir);
+      Object document = work.run(new JobProgress(id));
       if (closing) {
         return;
       }
-      if (code != 0) {
-        finish(id, FAILED, null, err.toString().strip().isEmpty() ? "exit code " + code : err.toString().strip());
-        return;
-      }
-      JsonNode result = Bodies.JSON.readTree(out.toString());
+      // the stored result is the JSON the command line prints with --json
+      JsonNode result = Bodies.JSON.readTree(ReportJson.write(document));
       finish(id, SUCCEEDED, result.toString(), null);
     } catch (Exception | Error e) {
       if (closing) {
         return;
       }
       LOG.warn("job {} failed", id, e);
-      finish(id, FAILED, null, e.toString());
+      finish(id, FAILED, null, e.getMessage() == null ? e.toString() : e.getMessage());
     }
   }
 
@@ -198,184 +188,24 @@ public final class JobService implements ApplicationEventListener<StartupEvent> 
     return "twinserve:job:" + id + ":events";
   }
 
-  /** Turns the command's progress lines ("12/40 configurations ...") into progress events. */
-  private final class ProgressWriter extends Writer {
+  /** Records a job's progress in its row and as progress events, at most five times a second (and at the end). */
+  private final class JobProgress implements Progress {
     private final String id;
-    private final StringWriter err;
-    private final StringBuilder line = new StringBuilder();
     private long lastNs;
 
-    ProgressWriter(String id, StringWriter err) {
+    JobProgress(String id) {
       this.id = id;
-      this.err = err;
     }
 
     @Override
-    public void write(char[] cbuf, int off, int len) {
-      for (int i = off; i < off + len; i++) {
-        char c = cbuf[i];
-        if (c == '\n' || c == '\r') {
-          line(line.toString());
-          line.setLength(0);
-        } else {
-          line.append(c);
-        }
+    public synchronized void update(double fraction, String stage) {
+      long now = System.nanoTime();
+      if (now - lastNs > 200_000_000L || fraction >= 1) {
+        lastNs = now;
+        db.update(JOBS).set(JOBS.PROGRESS, fraction).where(JOBS.ID.eq(id)).execute();
+        event(id, "progress", Map.of("progress", fraction, "message", stage));
       }
     }
-
-    private void line(String l) {
-      var m = java.util.regex.Pattern.compile("(\\d+)\\s*/\\s*(\\d+)").matcher(l);
-      if (m.find()) {
-        double p = Double.parseDouble(m.group(1)) / Math.max(1, Double.parseDouble(m.group(2)));
-        long now = System.nanoTime();
-        if (now - lastNs > 200_000_000L || p >= 1) {
-          lastNs = now;
-          db.update(JOBS).set(JOBS.PROGRESS, p).where(JOBS.ID.eq(id)).execute();
-          event(id, "progress", Map.of("progress", p, "message", l.strip()));
-        }
-      } else if (!l.isBlank()) {
-        err.write(l);
-        err.write('\n');
-      }
-    }
-
-    @Override
-    public void flush() {}
-
-    @Override
-    public void close() {}
-  }
-
-  /**
-   * The command line a job runs. Simulations: {@code workload} (a workload spec) with {@code deployment}
-   * (one replica) or {@code cluster} (a cluster spec), optional {@code sweep}, {@code seed}, {@code
-   * window_s}. Plans: {@code workload} and optional {@code base_model}, {@code pools}, {@code objective},
-   * {@code verify}. Spec objects are written as files in the job's folder.
-   */
-  static List<String> args(String kind, ObjectNode r, Path dir) {
-    List<String> args = new ArrayList<>();
-    JsonNode workload = r.get("workload");
-    if (workload != null && !workload.isNull() && !workload.isObject()) {
-      throw ApiException.badRequest("workload", "'workload' must be a workload spec object (docs/workload-spec.md)");
-    }
-    try {
-      if (kind.equals("simulation")) {
-        args.add("what-if");
-        args.add("--json");
-        JsonNode deployment = r.get("deployment");
-        JsonNode cluster = r.get("cluster");
-        if ((deployment == null || deployment.isNull()) == (cluster == null || cluster.isNull())) {
-          throw ApiException.badRequest("deployment", "a simulation needs exactly one of 'deployment' (a deployment"
-              + " spec, docs/deployment-spec.md) and 'cluster' (a cluster spec, docs/cluster-spec.md)");
-        }
-        if (deployment != null && !deployment.isNull()) {
-          requireObject(deployment, "deployment");
-          args.add("--deployment");
-          args.add(write(dir, "deployment.yaml", deployment));
-        } else {
-          requireObject(cluster, "cluster");
-          args.add("--cluster");
-          args.add(write(dir, "cluster.yaml", cluster));
-        }
-        if (workload != null && !workload.isNull()) {
-          args.add("--workload");
-          args.add(write(dir, "workload.yaml", workload));
-        }
-        JsonNode sweep = r.get("sweep");
-        if (sweep != null && !sweep.isNull()) {
-          if (!sweep.isArray()) {
-            throw ApiException.badRequest("sweep", "'sweep' must be a list of \"key=v1,v2\" strings");
-          }
-          for (JsonNode s : sweep) {
-            if (!s.isTextual() || !s.asText().contains("=")) {
-              throw ApiException.badRequest("sweep", "'sweep' entries must look like \"replica.max_adapters=2,4\", got " + s);
-            }
-            args.add("--sweep");
-            args.add(s.asText());
-          }
-        }
-        Integer seed = Bodies.optionalInt(r, "seed", Integer.MIN_VALUE, Integer.MAX_VALUE);
-        if (seed != null) {
-          args.add("--seed");
-          args.add(seed.toString());
-        }
-        Double window = Bodies.optionalDouble(r, "window_s", 1e-3, 1e7);
-        if (window != null) {
-          args.add("--window");
-          args.add(window.toString());
-        }
-        args.add("--threads");
-        args.add("1");
-      } else if (kind.equals("plan")) {
-        args.add("plan");
-        args.add("--json");
-        if (workload != null && !workload.isNull()) {
-          args.add("--workload");
-          args.add(write(dir, "workload.yaml", workload));
-        }
-        String base = Bodies.optionalString(r, "base_model");
-        if (base != null) {
-          args.add("--base-model");
-          args.add(base);
-        }
-        String objective = Bodies.optionalString(r, "objective");
-        if (objective != null) {
-          args.add("--objective");
-          args.add(objective);
-        }
-        JsonNode pools = r.get("pools");
-        if (pools != null && !pools.isNull()) {
-          if (!pools.isArray()) {
-            throw ApiException.badRequest("pools", "'pools' must be a list of pool names");
-          }
-          List<String> names = new ArrayList<>();
-          pools.forEach(p -> names.add(p.asText()));
-          args.add("--pools");
-          args.add(String.join(",", names));
-        }
-        Boolean verify = Bodies.optionalBoolean(r, "verify");
-        if (verify != null && verify) {
-          args.add("--verify");
-        }
-      } else {
-        throw new IllegalArgumentException("unknown job kind " + kind);
-      }
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot write the job's spec files in " + dir + ": " + e.getMessage(), e);
-    }
-    return args;
-  }
-
-  private static void requireObject(JsonNode n, String field) {
-    if (!n.isObject()) {
-      throw ApiException.badRequest(field, "'" + field + "' must be an object, got " + n.getNodeType());
-    }
-  }
-
-  /**
-   * JSON is YAML: the spec object goes to the file as it came, after the spec parser has read it (so a bad
-   * spec is refused when the job is submitted, naming the field). With no folder (validation only) nothing
-   * is written.
-   */
-  private static String write(Path dir, String name, JsonNode spec) throws IOException {
-    String field = name.substring(0, name.indexOf('.'));
-    try {
-      switch (field) {
-        case "deployment" -> io.twinserve.traces.spec.WorkloadSpecs.parse(spec.toString(), null,
-            io.twinserve.twin.deploy.DeploymentSpec.class);
-        case "cluster" -> io.twinserve.twin.cluster.Clusters.parse(spec.toString(), null);
-        default -> io.twinserve.traces.spec.WorkloadSpecs.parse(spec.toString(), null);
-      }
-    } catch (io.twinserve.traces.spec.SpecException e) {
-      String key = e.keyPath() == null || e.keyPath().isEmpty() ? field : field + "." + e.keyPath();
-      throw ApiException.badRequest(key, "'" + key + "': " + e.problem());
-    }
-    if (dir == null) {
-      return name;
-    }
-    Path file = dir.resolve(name);
-    Files.writeString(file, Bodies.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(spec));
-    return file.toString();
   }
 
   private static JsonNode read(String json) {
