@@ -2,7 +2,7 @@ package io.twinserve.api.cli;
 
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.Projection;
-import io.twinserve.engine.model.RandomModel;
+import io.twinserve.engine.model.write.RandomModel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

@@ -12,7 +12,7 @@ import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.engine.model.ModelFiles;
-import io.twinserve.engine.model.RandomModel;
+import io.twinserve.engine.model.write.RandomModel;
 import io.twinserve.engine.serve.LiveReplicas;
 import io.twinserve.engine.tokenizer.TokenizerWriter;
 import java.nio.file.Files;

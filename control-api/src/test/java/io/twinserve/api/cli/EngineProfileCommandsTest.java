@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.twinserve.engine.model.Architecture;
 import io.twinserve.engine.model.DType;
-import io.twinserve.engine.model.RandomModel;
+import io.twinserve.engine.model.write.RandomModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

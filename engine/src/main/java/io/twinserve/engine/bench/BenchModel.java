@@ -3,7 +3,7 @@ package io.twinserve.engine.bench;
 import io.twinserve.engine.model.Architecture;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.ModelConfig;
-import io.twinserve.engine.model.RandomModel;
+import io.twinserve.engine.model.write.RandomModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

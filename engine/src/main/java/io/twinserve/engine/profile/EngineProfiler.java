@@ -8,7 +8,7 @@ import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.engine.model.ModelFiles;
 import io.twinserve.engine.model.Projection;
-import io.twinserve.engine.model.RandomModel;
+import io.twinserve.engine.model.write.RandomModel;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -10,7 +10,7 @@ import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.model.ModelFiles;
 import io.twinserve.engine.model.Projection;
-import io.twinserve.engine.model.RandomModel;
+import io.twinserve.engine.model.write.RandomModel;
 import io.twinserve.engine.sample.SamplingParams;
 import io.twinserve.twin.sched.Scheduler;
 import java.nio.file.Path;

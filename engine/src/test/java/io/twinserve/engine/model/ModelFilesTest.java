@@ -3,6 +3,8 @@ package io.twinserve.engine.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.twinserve.engine.model.write.RandomModel;
+import io.twinserve.engine.model.write.SafeTensorsWriter;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.twinserve.engine.model.Architecture;
 import io.twinserve.engine.model.DType;
-import io.twinserve.engine.model.RandomModel;
+import io.twinserve.engine.model.write.RandomModel;
 import io.twinserve.traces.format.TraceFormatException;
 import io.twinserve.twin.deploy.Deployments;
 import io.twinserve.twin.deploy.ResolvedReplica;

@@ -9,7 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.twinserve.engine.model.Architecture;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.Projection;
-import io.twinserve.engine.model.RandomModel;
+import io.twinserve.engine.model.write.RandomModel;
 import io.twinserve.engine.profile.EngineProfile;
 import io.twinserve.engine.profile.EngineProfiler;
 import io.twinserve.engine.profile.ProfileGrid;

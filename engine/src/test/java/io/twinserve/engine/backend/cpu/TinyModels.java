@@ -4,7 +4,7 @@ import io.twinserve.engine.model.Architecture;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.engine.model.Projection;
-import io.twinserve.engine.model.RandomModel;
+import io.twinserve.engine.model.write.RandomModel;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;

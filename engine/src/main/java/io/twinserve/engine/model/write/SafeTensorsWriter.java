@@ -1,7 +1,8 @@
-package io.twinserve.engine.model;
+package io.twinserve.engine.model.write;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.twinserve.engine.model.DType;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;

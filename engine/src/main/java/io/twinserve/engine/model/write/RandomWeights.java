@@ -1,4 +1,4 @@
-package io.twinserve.engine.model;
+package io.twinserve.engine.model.write;
 
 /**
  * Deterministic pseudo-random tensor values: element {@code i} of a tensor is a pure function of the seed,

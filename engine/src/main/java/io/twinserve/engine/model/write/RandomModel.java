@@ -1,7 +1,12 @@
-package io.twinserve.engine.model;
+package io.twinserve.engine.model.write;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.twinserve.engine.model.Architecture;
+import io.twinserve.engine.model.DType;
+import io.twinserve.engine.model.LoraAdapter;
+import io.twinserve.engine.model.ModelConfig;
+import io.twinserve.engine.model.Projection;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
