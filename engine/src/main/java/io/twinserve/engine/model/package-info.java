@@ -1,2 +1,5 @@
-/** Model and adapter files in Hugging Face and PEFT layout: configuration, memory-mapped safetensors, and the random models tests write in the same formats. */
+/**
+ * Model and adapter files in Hugging Face and PEFT layout, read: configuration and memory-mapped
+ * safetensors (the writers of the random models tests use are in {@code model.write}).
+ */
 package io.twinserve.engine.model;

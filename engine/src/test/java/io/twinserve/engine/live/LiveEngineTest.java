@@ -3,6 +3,8 @@ package io.twinserve.engine.live;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.twinserve.engine.backend.BackendSpec;
+import io.twinserve.engine.backend.Backends;
 import io.twinserve.engine.backend.ForwardBatch;
 import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.model.Architecture;
@@ -64,7 +66,7 @@ class LiveEngineTest {
 
   /** Greedy decoding of one request alone, with its own contiguous KV blocks: what batching must not change. */
   static int[] solo(ModelFiles files, Integer adapter, int[] prompt, int n) {
-    try (CpuBackend b = new CpuBackend(files, new CpuBackend.Options(1, 1, 512, 4, 1))) {
+    try (CpuBackend b = Backends.create(new BackendSpec.Cpu(files, new CpuBackend.Options(1, 1, 512, 4, 1)))) {
       if (adapter != null) {
         b.loadAdapter(0, LoraAdapter.load("a" + adapter, adapterDirs.get(adapter), files.config()));
       }
@@ -99,7 +101,7 @@ class LiveEngineTest {
   void concurrentRequestsWithPreemptionAndAdapterSwapsGiveTheTokensEachWouldGetAlone() throws Exception {
     Random random = new Random(9);
     try (ModelFiles files = ModelFiles.open(model);
-        CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(1, 2, 80, 4, 2));
+        CpuBackend backend = Backends.create(new BackendSpec.Cpu(files, new CpuBackend.Options(1, 2, 80, 4, 2)));
         LiveEngine engine = new LiveEngine(backend, new LiveConfig(6, 16, true, true, 1, 64), LETTERS, List.of())) {
       for (int i = 0; i < adapterDirs.size(); i++) {
         engine.registerAdapter("a" + i, adapterDirs.get(i));
@@ -141,7 +143,7 @@ class LiveEngineTest {
   @Test
   void stopStringsStopTokensAndMaxTokensEndGeneration() throws Exception {
     try (ModelFiles files = ModelFiles.open(model);
-        CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(1, 2, 256, 4, 1));
+        CpuBackend backend = Backends.create(new BackendSpec.Cpu(files, new CpuBackend.Options(1, 2, 256, 4, 1)));
         LiveEngine engine = new LiveEngine(backend, LiveConfig.defaults(128), LETTERS, List.of())) {
       int[] prompt = {5, 6, 7, 8, 9};
       int[] free = solo(files, null, prompt, 10);
@@ -173,7 +175,7 @@ class LiveEngineTest {
   @Test
   void seededSamplingRepeatsAndDiffersAcrossSeeds() throws Exception {
     try (ModelFiles files = ModelFiles.open(model);
-        CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(1, 2, 512, 4, 1));
+        CpuBackend backend = Backends.create(new BackendSpec.Cpu(files, new CpuBackend.Options(1, 2, 512, 4, 1)));
         LiveEngine engine = new LiveEngine(backend, LiveConfig.defaults(128), LETTERS, List.of())) {
       int[] prompt = {11, 12, 13};
       List<Outcome> runs = new ArrayList<>();
@@ -190,7 +192,7 @@ class LiveEngineTest {
   @Test
   void requestWithoutFirstTokenInTimeTimesOutAndFreesItsPlace() throws Exception {
     try (ModelFiles files = ModelFiles.open(model);
-        CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(1, 2, 512, 4, 1));
+        CpuBackend backend = Backends.create(new BackendSpec.Cpu(files, new CpuBackend.Options(1, 2, 512, 4, 1)));
         LiveEngine engine = new LiveEngine(backend, new LiveConfig(1, 64, true, true, 1, 128), LETTERS, List.of())) {
       // one sequence at a time: the second request waits behind a long one and misses a 1 ms deadline
       Outcome longOne = submit(engine, new GenerationRequest(null, new int[] {3, 4, 5},
@@ -207,7 +209,7 @@ class LiveEngineTest {
   @Test
   void aFailingStepEndsEveryRequestWithAnErrorAndRefusesLaterOnes() throws Exception {
     try (ModelFiles files = ModelFiles.open(model);
-        CpuBackend cpu = new CpuBackend(files, new CpuBackend.Options(1, 1, 256, 4, 1));
+        CpuBackend cpu = Backends.create(new BackendSpec.Cpu(files, new CpuBackend.Options(1, 1, 256, 4, 1)));
         LiveEngine engine = new LiveEngine(new FailingBackend(cpu), LiveConfig.defaults(64), LETTERS, List.of())) {
       Outcome o = submit(engine, new GenerationRequest(null, new int[] {3, 4}, SamplingParams.greedy(4), 0));
       Completion c = o.done.get(30, TimeUnit.SECONDS);
@@ -226,7 +228,7 @@ class LiveEngineTest {
     Path weights = broken.resolve("adapter_model.safetensors");
     java.nio.file.Files.write(weights, java.util.Arrays.copyOf(java.nio.file.Files.readAllBytes(weights), 100));
     try (ModelFiles files = ModelFiles.open(model);
-        CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(1, 2, 512, 4, 2));
+        CpuBackend backend = Backends.create(new BackendSpec.Cpu(files, new CpuBackend.Options(1, 2, 512, 4, 2)));
         LiveEngine engine = new LiveEngine(backend, LiveConfig.defaults(64), LETTERS, List.of())) {
       engine.registerAdapter("good", adapterDirs.get(0));
       engine.registerAdapter("broken", broken);
@@ -310,7 +312,7 @@ class LiveEngineTest {
   @Test
   void rejectsUnknownAdapterAndRequestsLongerThanTheModelLength() throws Exception {
     try (ModelFiles files = ModelFiles.open(model);
-        CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(1, 1, 256, 4, 1));
+        CpuBackend backend = Backends.create(new BackendSpec.Cpu(files, new CpuBackend.Options(1, 1, 256, 4, 1)));
         LiveEngine engine = new LiveEngine(backend, LiveConfig.defaults(32), LETTERS, List.of())) {
       assertThatThrownBy(() -> engine.submit(new GenerationRequest("nope", new int[] {3}, SamplingParams.greedy(2), 0),
           null)).hasMessageContaining("adapter 'nope' is not registered");
@@ -326,7 +328,7 @@ class LiveEngineTest {
     assertThat(Scheduler.admissible(29, 2, 32, 4, 8)).isFalse();
     assertThat(Scheduler.admissible(28, 4, 32, 4, 8)).isTrue();
     try (ModelFiles files = ModelFiles.open(model);
-        CpuBackend backend = new CpuBackend(files, new CpuBackend.Options(1, 1, 32, 4, 1));
+        CpuBackend backend = Backends.create(new BackendSpec.Cpu(files, new CpuBackend.Options(1, 1, 32, 4, 1)));
         LiveEngine engine = new LiveEngine(backend, LiveConfig.defaults(32), LETTERS, List.of())) {
       assertThatThrownBy(() -> engine.submit(new GenerationRequest(null, new int[29], SamplingParams.greedy(2), 0),
           null)).hasMessageContaining("KV tokens but kv_cache_len is 32");
