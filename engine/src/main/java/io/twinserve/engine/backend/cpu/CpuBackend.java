@@ -18,6 +18,10 @@ import java.util.List;
  * keeps the KV cache of its own heads, shards compute in parallel, and their partial outputs are summed
  * in shard order (the all-reduce) after attention and after the MLP. The KV cache is stored as bf16, or as
  * float32 for float32 models or when asked ({@link Options#kvDtype}).
+ *
+ * <p>Over 400 lines because the forward pass and its tensor-parallel {@code Shard} (an inner class that
+ * shares the step's buffers) read top to bottom in one file; the arithmetic lives in {@link Kernels} and
+ * {@link MatMul}.
  */
 public final class CpuBackend implements Backend {
   /**
