@@ -5,7 +5,7 @@ import io.twinserve.twin.capacity.CapacitySearch;
 import io.twinserve.twin.capacity.CapacitySpec;
 import io.twinserve.twin.cluster.ClusterSummary;
 import io.twinserve.twin.cluster.PoolSpec;
-import io.twinserve.twin.cluster.RouterSpec;
+import io.twinserve.twin.router.RouterSpec;
 import io.twinserve.twin.slo.SloVerdict;
 import java.io.IOException;
 import java.util.ArrayList;

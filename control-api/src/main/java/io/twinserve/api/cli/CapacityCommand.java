@@ -3,7 +3,7 @@ package io.twinserve.api.cli;
 import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.twin.capacity.CapacitySearch;
 import io.twinserve.twin.capacity.CapacitySpec;
-import io.twinserve.twin.cluster.RouterSpec;
+import io.twinserve.twin.router.RouterSpec;
 import io.twinserve.twin.profile.Profiles;
 import java.io.IOException;
 import java.io.InputStream;

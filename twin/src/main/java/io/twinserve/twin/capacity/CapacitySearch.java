@@ -16,7 +16,7 @@ import io.twinserve.twin.cluster.Clusters;
 import io.twinserve.twin.cluster.PoolSpec;
 import io.twinserve.twin.cluster.ReplicaBounds;
 import io.twinserve.twin.cluster.ResolvedCluster;
-import io.twinserve.twin.cluster.RouterSpec;
+import io.twinserve.twin.router.RouterSpec;
 import io.twinserve.twin.cluster.TrafficSpec;
 import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.exec.Parallel;

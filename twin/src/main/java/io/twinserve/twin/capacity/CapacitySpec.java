@@ -3,7 +3,7 @@ package io.twinserve.twin.capacity;
 import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.twin.cluster.PoolSpec;
-import io.twinserve.twin.cluster.RouterSpec;
+import io.twinserve.twin.router.RouterSpec;
 import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.perf.PerfModelSpec;
 import java.util.ArrayList;

@@ -4,6 +4,7 @@ import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.perf.PerfModelSpec;
+import io.twinserve.twin.router.RouterSpec;
 import java.util.List;
 
 /**

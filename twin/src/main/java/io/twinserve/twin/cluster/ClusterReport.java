@@ -5,6 +5,7 @@ import io.twinserve.twin.metrics.ClientSummary;
 import io.twinserve.twin.metrics.RequestRecord;
 import io.twinserve.twin.metrics.RequestTallies;
 import io.twinserve.twin.metrics.RunSummary;
+import io.twinserve.twin.router.RouterSpec;
 import io.twinserve.twin.sched.Scheduler;
 import io.twinserve.twin.sim.RunResult;
 import java.io.IOException;

@@ -10,6 +10,7 @@ import io.twinserve.twin.client.ClientGate;
 import io.twinserve.twin.deploy.DeploymentSpec;
 import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.replica.PrefixKeys;
+import io.twinserve.twin.router.RouterSpec;
 import io.twinserve.twin.sched.QuietSteps;
 import io.twinserve.twin.sched.Sequence;
 import io.twinserve.twin.sim.RunOptions;

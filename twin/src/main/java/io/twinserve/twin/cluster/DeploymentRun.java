@@ -3,6 +3,8 @@ package io.twinserve.twin.cluster;
 import io.twinserve.twin.autoscale.Autoscaler;
 import io.twinserve.twin.autoscale.ScaledDeployment;
 import io.twinserve.twin.replica.AdapterIndex;
+import io.twinserve.twin.router.Router;
+import io.twinserve.twin.router.RouterSpec;
 import io.twinserve.twin.sim.RunOptions;
 import java.util.ArrayList;
 import java.util.List;

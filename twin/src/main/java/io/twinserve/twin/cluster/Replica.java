@@ -3,13 +3,13 @@ package io.twinserve.twin.cluster;
 import io.twinserve.twin.adapters.AdapterCache;
 import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.kv.KvBlockManager;
-import io.twinserve.twin.perf.StepShape;
 import io.twinserve.twin.metrics.TimeIntegral;
 import io.twinserve.twin.replica.AdapterIndex;
 import io.twinserve.twin.replica.ReplicaCore;
+import io.twinserve.twin.router.PrefillPrices;
+import io.twinserve.twin.router.RoutableReplica;
 import io.twinserve.twin.sched.QuietSteps;
 import io.twinserve.twin.sched.Scheduler;
-import io.twinserve.twin.sched.SchedulerConfig;
 import io.twinserve.twin.sched.Sequence;
 import io.twinserve.twin.sched.StepListener;
 
@@ -18,7 +18,7 @@ import io.twinserve.twin.sched.StepListener;
  * adapter cache), where it runs, its life cycle and the load figures routers read. It relays the
  * scheduler's step events to its deployment's metrics, keeping its own prefill backlog on the way.
  */
-final class Replica implements StepListener {
+final class Replica implements StepListener, RoutableReplica {
   /** Life cycle: starting (cold start), ready (routable), draining (finishing its requests), stopped. */
   enum State { STARTING, READY, DRAINING, STOPPED }
 
@@ -31,8 +31,8 @@ final class Replica implements StepListener {
   final Scheduler scheduler;
   final KvBlockManager kv;
   final AdapterCache adapters;
-  final double prefillNsPerToken;
-  final double decodeNsPerSequence;
+  /** What the cache-aware router's estimates use. */
+  final PrefillPrices prices;
   private final StepListener metrics;
   private final Ends ends;
   /** This replica's events, made once: a step or a wake-up allocates nothing. */
@@ -82,14 +82,8 @@ final class Replica implements StepListener {
     this.scheduler = core.scheduler();
     this.kv = core.kv();
     this.adapters = core.adapters();
-    SchedulerConfig c = resolved.scheduler();
     this.quiet = new QuietSteps(resolved.perf());
-    // the price of one token of a full-budget prefill chunk: what the cache-aware router's estimates use
-    StepShape chunk = new StepShape();
-    chunk.addSequence(c.maxNumBatchedTokens(), 0, false, true, true, false);
-    this.prefillNsPerToken = (double) resolved.perf().stepNs(chunk) / c.maxNumBatchedTokens();
-    // and one sequence's share of a decode step of 64 sequences at 1,024 tokens of context
-    this.decodeNsPerSequence = resolved.perf().stepNs(StepShape.decodeBatch(64, 1024)) / 64.0;
+    this.prices = PrefillPrices.of(resolved);
   }
 
   int pool() {
@@ -104,13 +98,25 @@ final class Replica implements StepListener {
     return state == State.READY;
   }
 
+  @Override
+  public int replicaId() {
+    return id;
+  }
+
   /** Requests waiting or running here. */
-  long outstanding() {
+  @Override
+  public long outstanding() {
     return scheduler.waitingCount() + scheduler.runningCount();
   }
 
+  @Override
+  public boolean holdsAdapter(int adapter) {
+    return adapter < core.knownAdapters() && adapters.isResident(adapter);
+  }
+
   /** Tokens of this prompt whose K/V this replica holds (its prefix cache). */
-  int cachedPrefixTokens(long[] blockHashes, int promptTokens) {
+  @Override
+  public int cachedPrefixTokens(long[] blockHashes, int promptTokens) {
     return core.cachedPrefixTokens(blockHashes, promptTokens);
   }
 
@@ -119,8 +125,9 @@ final class Replica implements StepListener {
    * backlog and these tokens at the price of a full chunk, plus each outstanding request's share of the
    * steps that interleave with it.
    */
-  double estimatedPrefillNs(long tokens) {
-    return (pendingPrefillTokens + tokens) * prefillNsPerToken + outstanding() * decodeNsPerSequence;
+  @Override
+  public double estimatedPrefillNs(long tokens) {
+    return prices.estimatedPrefillNs(pendingPrefillTokens, tokens, outstanding());
   }
 
   @Override

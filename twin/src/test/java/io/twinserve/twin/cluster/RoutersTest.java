@@ -7,6 +7,8 @@ import io.twinserve.twin.sched.Sequence;
 import io.twinserve.twin.sched.StepListener;
 import io.twinserve.twin.replica.AdapterIndex;
 import io.twinserve.twin.replica.PrefixKeys;
+import io.twinserve.twin.router.Router;
+import io.twinserve.twin.router.RouterSpec;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -77,7 +79,7 @@ class RoutersTest {
   void roundRobinTakesReplicasInTurnWhateverTheirLoad() {
     List<Replica> replicas = readyReplicas(3);
     load(replicas.get(0), 10, 500);
-    Router router = new RoundRobinRouter();
+    Router router = Router.of(new RouterSpec.RoundRobin());
 
     List<Integer> picks = new ArrayList<>();
     for (int i = 0; i < 7; i++) {
@@ -95,7 +97,7 @@ class RoutersTest {
     load(replicas.get(0), 3, 200);
     load(replicas.get(1), 1, 200);
     load(replicas.get(2), 2, 200);
-    Router router = new LeastLoadedRouter();
+    Router router = Router.of(new RouterSpec.LeastLoaded());
 
     // the rotating start for ties must not matter when one replica is strictly least loaded
     for (int i = 0; i < 6; i++) {
@@ -108,7 +110,7 @@ class RoutersTest {
   @Test
   void leastLoadedSpreadsRequestsOverEquallyLoadedReplicas() {
     List<Replica> replicas = readyReplicas(3);
-    Router router = new LeastLoadedRouter();
+    Router router = Router.of(new RouterSpec.LeastLoaded());
 
     List<Integer> picks = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
@@ -125,7 +127,7 @@ class RoutersTest {
     List<Replica> replicas = readyReplicas(3);
     load(replicas.get(0), 2, 200);
     load(replicas.get(2), 2, 200);
-    Router router = new SessionAffinityRouter();
+    Router router = Router.of(new RouterSpec.SessionAffinity());
 
     Replica first = router.route(turn("s1", 0, 300), -1, NO_HASHES, replicas);
     assertThat(first).as("a new session goes to the least loaded replica").isSameAs(replicas.get(1));
@@ -139,7 +141,7 @@ class RoutersTest {
   @Test
   void sessionAffinitySendsANewSessionToTheLeastLoadedReplica() {
     List<Replica> replicas = readyReplicas(3);
-    Router router = new SessionAffinityRouter();
+    Router router = Router.of(new RouterSpec.SessionAffinity());
     Replica s1 = router.route(turn("s1", 0, 300), -1, NO_HASHES, replicas);
     load(s1, 5, 200);
     Replica other = replicas.get((s1.id + 1) % 3);
@@ -153,7 +155,7 @@ class RoutersTest {
   @Test
   void sessionAffinityMovesASessionWhoseReplicaIsNoLongerReady() {
     List<Replica> replicas = readyReplicas(2);
-    Router router = new SessionAffinityRouter();
+    Router router = Router.of(new RouterSpec.SessionAffinity());
     Replica first = router.route(turn("s1", 0, 300), -1, NO_HASHES, replicas);
     first.state = Replica.State.DRAINING;
     List<Replica> routable = replicas.stream().filter(Replica::routable).toList();
@@ -181,7 +183,7 @@ class RoutersTest {
   void adapterAffinityPrefersAReplicaHoldingTheAdapterWithinTheLoadSlack() {
     List<Replica> replicas = replicasWithAdapterOn(3, 2);
     load(replicas.get(2), 3, 200);
-    Router router = new AdapterAffinityRouter(3);
+    Router router = Router.of(new RouterSpec.AdapterAffinity(3));
 
     assertThat(replicas.get(2).adapters.isResident(0)).isTrue();
     assertThat(replicas.get(0).adapters.isResident(0)).isFalse();
@@ -196,7 +198,7 @@ class RoutersTest {
     List<Replica> replicas = replicasWithAdapterOn(3, 2);
     load(replicas.get(0), 1, 200);
     load(replicas.get(2), 5, 200);
-    Router router = new AdapterAffinityRouter(3);
+    Router router = Router.of(new RouterSpec.AdapterAffinity(3));
 
     // the holder has 5 outstanding, the least loaded (replica 1) none: 5 > 0 + 3
     assertThat(router.route(plain(1).withAdapterId("a"), 0, NO_HASHES, replicas)).isSameAs(replicas.get(1));
@@ -210,7 +212,7 @@ class RoutersTest {
     for (Replica r : replicas) {
       r.core.knowAdapters(2, true);
     }
-    Router router = new AdapterAffinityRouter(8);
+    Router router = Router.of(new RouterSpec.AdapterAffinity(8));
 
     for (int i = 0; i < 3; i++) {
       assertThat(router.route(plain(i), -1, NO_HASHES, replicas)).isSameAs(replicas.get(1));
@@ -258,7 +260,7 @@ class RoutersTest {
     for (Replica r : replicas) {
       load(r, 2, 300);
     }
-    Router router = new CacheAwareRouter();
+    Router router = Router.of(new RouterSpec.CacheAware());
 
     assertThat(replicas.get(1).cachedPrefixTokens(blocks, turn1.promptTokens())).isEqualTo(64 * BLOCK);
     assertThat(replicas.get(0).cachedPrefixTokens(blocks, turn1.promptTokens())).isZero();
@@ -278,7 +280,7 @@ class RoutersTest {
     Request turn1 = sessionTurn(2, 1, 64 * BLOCK + 100, turn0);
     long[] blocks = PrefixKeys.of(turn1, BLOCK, -1);
     load(holder, 40, 2000);
-    Router router = new CacheAwareRouter();
+    Router router = Router.of(new RouterSpec.CacheAware());
 
     int cached = holder.cachedPrefixTokens(blocks, turn1.promptTokens());
     assertThat(cached).isPositive();
@@ -296,7 +298,7 @@ class RoutersTest {
     load(replicas.get(0), 1, 4000);
     load(replicas.get(1), 1, 500);
     load(replicas.get(2), 1, 2000);
-    Router router = new CacheAwareRouter();
+    Router router = Router.of(new RouterSpec.CacheAware());
     Request r = plain(1);
 
     assertThat(replicas.get(1).estimatedPrefillNs(200)).isLessThan(replicas.get(2).estimatedPrefillNs(200));

@@ -1,6 +1,5 @@
-package io.twinserve.twin.cluster;
+package io.twinserve.twin.router;
 
-import io.twinserve.traces.Request;
 import java.util.List;
 
 /**
@@ -11,20 +10,20 @@ final class LeastLoadedRouter implements Router {
   private int start;
 
   @Override
-  public Replica route(Request request, int adapter, long[] blockHashes, List<Replica> routable) {
+  public <R extends RoutableReplica> R route(RouteRequest request, List<R> routable) {
     return pick(routable);
   }
 
-  Replica pick(List<Replica> routable) {
+  <R extends RoutableReplica> R pick(List<R> routable) {
     int n = routable.size();
     int s = start++ % n;
     if (start == Integer.MAX_VALUE) {
       start = 0;
     }
-    Replica best = null;
+    R best = null;
     long bestLoad = Long.MAX_VALUE;
     for (int i = 0; i < n; i++) {
-      Replica r = routable.get((s + i) % n);
+      R r = routable.get((s + i) % n);
       long load = r.outstanding();
       if (load < bestLoad) {
         best = r;
@@ -34,9 +33,9 @@ final class LeastLoadedRouter implements Router {
     return best;
   }
 
-  static long minLoad(List<Replica> routable) {
+  static long minLoad(List<? extends RoutableReplica> routable) {
     long min = Long.MAX_VALUE;
-    for (Replica r : routable) {
+    for (RoutableReplica r : routable) {
       min = Math.min(min, r.outstanding());
     }
     return min;

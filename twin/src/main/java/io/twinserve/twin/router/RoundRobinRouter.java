@@ -1,6 +1,5 @@
-package io.twinserve.twin.cluster;
+package io.twinserve.twin.router;
 
-import io.twinserve.traces.Request;
 import java.util.List;
 
 /** Replicas in turn. */
@@ -8,7 +7,7 @@ final class RoundRobinRouter implements Router {
   private long next;
 
   @Override
-  public Replica route(Request request, int adapter, long[] blockHashes, List<Replica> routable) {
+  public <R extends RoutableReplica> R route(RouteRequest request, List<R> routable) {
     return routable.get((int) (next++ % routable.size()));
   }
 }

@@ -1,6 +1,5 @@
-package io.twinserve.twin.cluster;
+package io.twinserve.twin.router;
 
-import io.twinserve.traces.Request;
 import java.util.List;
 
 /**
@@ -18,14 +17,15 @@ final class AdapterAffinityRouter implements Router {
   }
 
   @Override
-  public Replica route(Request request, int adapter, long[] blockHashes, List<Replica> routable) {
+  public <R extends RoutableReplica> R route(RouteRequest request, List<R> routable) {
+    int adapter = request.adapter();
     if (adapter < 0) {
       return fallback.pick(routable);
     }
-    Replica best = null;
+    R best = null;
     long bestLoad = Long.MAX_VALUE;
-    for (Replica r : routable) {
-      if (adapter < r.core.knownAdapters() && r.adapters.isResident(adapter) && r.outstanding() < bestLoad) {
+    for (R r : routable) {
+      if (r.holdsAdapter(adapter) && r.outstanding() < bestLoad) {
         best = r;
         bestLoad = r.outstanding();
       }
