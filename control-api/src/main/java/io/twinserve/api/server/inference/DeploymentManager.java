@@ -7,6 +7,7 @@ import io.twinserve.api.db.generated.tables.records.ComputePoolsRecord;
 import io.twinserve.api.db.generated.tables.records.DeploymentsRecord;
 import io.twinserve.api.db.generated.tables.records.ModelsRecord;
 import io.twinserve.api.server.ApiException;
+import io.twinserve.api.server.registry.Placement;
 import io.twinserve.api.server.registry.RegistryService;
 import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.model.DType;
@@ -17,6 +18,7 @@ import io.twinserve.twin.deploy.Deployments;
 import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.memory.InsufficientGpuMemoryException;
+import io.twinserve.twin.router.RouterSpec;
 import io.micronaut.http.HttpStatus;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
@@ -109,7 +111,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
 
   /** Re-applies a new compute config and placement (autoconfigure): checked first, then restarted. */
   public synchronized DeploymentsRecord reconfigure(DeploymentsRecord r, com.fasterxml.jackson.databind.node.ObjectNode cc,
-      RegistryService.Placement placement) {
+      Placement placement) {
     ReplicaSpec spec = RegistryService.replicaSpec(cc);
     ModelsRecord model = registry.modelRecord(r.getModelId());
     check(model, r.getMode(), spec, placement, r.getName());
@@ -239,7 +241,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
   /**
    * The memory check and the pool check, with the shortfall in GiB when the configuration does not fit.
    */
-  void check(ModelsRecord model, String mode, ReplicaSpec replica, RegistryService.Placement placement, String name) {
+  void check(ModelsRecord model, String mode, ReplicaSpec replica, Placement placement, String name) {
     for (String poolName : placement.computePools()) {
       ComputePoolsRecord pool = registry.poolRecord(poolName);
       int gpusNeeded = replica.tp() * placement.minReplicas();
@@ -288,7 +290,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
    * The CPU engine keeps its KV cache on the heap (bf16, or float32 for float32 models or when asked): it
    * must fit next to what is already used.
    */
-  private void checkHeap(ModelsRecord model, ReplicaSpec replica, RegistryService.Placement placement, String name) {
+  private void checkHeap(ModelsRecord model, ReplicaSpec replica, Placement placement, String name) {
     ModelConfig c = ModelConfig.read(Path.of(model.getPath(), "config.json"));
     DType kvDtype;
     try {
@@ -315,14 +317,15 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
 
   private void start(DeploymentsRecord r) {
     ModelsRecord model = registry.modelRecord(r.getModelId());
-    RegistryService.Placement placement = registry.placementOf(r);
+    Placement placement = registry.placementOf(r);
     ReplicaSpec replica = RegistryService.replicaSpec(registry.computeConfigOf(r));
     List<DeploymentRuntime.AdapterDef> adapters = new ArrayList<>();
     for (AdaptersRecord a : registry.adapterRecords(model.getId())) {
       adapters.add(DeploymentRuntime.AdapterDef.of(a));
     }
     DeploymentRuntime.Settings settings = new DeploymentRuntime.Settings(r.getName(), r.getMode(), replica,
-        placement.maxTtftMs(), placement.minReplicas(), r.getTimeScale(), r.getRetainText());
+        placement.maxTtftMs(), placement.minReplicas(), r.getTimeScale(), r.getRetainText(), placement.router());
+    RedisSessionStore sessions = new RedisSessionStore(redis, r.getName());
     DeploymentRuntime rt;
     if (r.getMode().equals("live")) {
       for (DeploymentRuntime.AdapterDef a : adapters) {
@@ -331,12 +334,12 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
               + "' is profile-only (no path); a live deployment needs PEFT directories");
         }
       }
-      rt = DeploymentRuntime.live(settings, Path.of(model.getPath()), adapters);
+      rt = DeploymentRuntime.live(settings, Path.of(model.getPath()), adapters, sessions);
     } else {
       ComputePoolsRecord pool = registry.poolRecord(placement.computePools().get(0));
       ResolvedReplica resolved = resolve(model, replica, pool.getGpu(), r.getName());
       rt = DeploymentRuntime.simulated(settings, resolved, model.getPath() == null ? null : Path.of(model.getPath()),
-          adapters);
+          adapters, sessions);
     }
     DeploymentRuntime old = running.put(r.getName(), rt);
     startedVersion.put(r.getName(), r.getUpdatedAt());
@@ -346,7 +349,8 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
     if (old != null) {
       old.close();
     }
-    LOG.info("deployment '{}' serving ({} mode, {} replica(s))", r.getName(), r.getMode(), placement.minReplicas());
+    LOG.info("deployment '{}' serving ({} mode, {} replica(s), router {})", r.getName(), r.getMode(),
+        placement.minReplicas(), RouterSpec.typeName(placement.router()));
   }
 
   @PreDestroy

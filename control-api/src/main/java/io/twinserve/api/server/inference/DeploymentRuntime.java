@@ -12,6 +12,12 @@ import io.twinserve.engine.chat.ChatTemplate;
 import io.twinserve.engine.tokenizer.Tokenizer;
 import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.deploy.ResolvedReplica;
+import io.twinserve.twin.replica.PrefixKeys;
+import io.twinserve.twin.router.PrefillPrices;
+import io.twinserve.twin.router.RouteRequest;
+import io.twinserve.twin.router.Router;
+import io.twinserve.twin.router.RouterSpec;
+import io.twinserve.twin.router.SessionStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,11 +25,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.ToIntFunction;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A deployment being served by this server: its replicas (each a live loop over a backend: the CPU
- * engine in live mode, the twin's timing in simulated mode), the codec for its text, and its adapters.
+ * engine in live mode, the twin's timing in simulated mode), the router that picks one for each request
+ * (the twin's, from {@code placement.router}), the codec for its text, and its adapters.
  */
 public final class DeploymentRuntime implements AutoCloseable {
   /** A deployment's adapter: a PEFT directory, or profile-only with a rank (simulated mode). */
@@ -35,21 +43,40 @@ public final class DeploymentRuntime implements AutoCloseable {
 
   /** What the registry says about the deployment. */
   public record Settings(String name, String mode, ReplicaSpec replica, long maxTtftMs, int replicas,
-      double timeScale, boolean retainText) {}
+      double timeScale, boolean retainText, RouterSpec router) {}
+
+  /**
+   * The cache-aware prices of a live (CPU engine) replica, which has no perf model: a running request's
+   * share of the interleaved steps counts as four prompt tokens of prefill. Only their ratio matters, since
+   * the estimates compare replicas of one deployment.
+   */
+  static final PrefillPrices LIVE_PRICES = new PrefillPrices(1.0, 4.0);
+  private static final long[] NO_KEYS = new long[0];
 
   private final Settings settings;
   private final TextCodec codec;
   private final List<ReplicaHandle> replicas;
+  private final Router router;
+  /** Whether the router reads prefix caches (cache_aware on a replica with prefix caching). */
+  private final boolean routesByPrefix;
+  private final int blockSize;
+  /** Adapter names by the index routers know them by: append-only, so an index never changes meaning. */
+  private final List<String> adapterIds;
   private final Map<String, AdapterDef> adapters = new ConcurrentHashMap<>();
   private final int maxModelLen;
   private final List<String> skipped = new ArrayList<>();
 
-  DeploymentRuntime(Settings settings, TextCodec codec, List<ReplicaHandle> replicas, List<AdapterDef> adapters,
-      int maxModelLen) {
+  DeploymentRuntime(Settings settings, TextCodec codec, List<ReplicaHandle> replicas, List<String> adapterIds,
+      List<AdapterDef> adapters, int maxModelLen, SessionStore sessions) {
     this.settings = settings;
     this.maxModelLen = maxModelLen;
     this.codec = codec;
     this.replicas = List.copyOf(replicas);
+    this.adapterIds = adapterIds;
+    this.router = Router.of(settings.router(), sessions);
+    var scheduler = this.replicas.get(0).engine.schedulerConfig();
+    this.blockSize = scheduler.blockSize();
+    this.routesByPrefix = settings.router() instanceof RouterSpec.CacheAware && scheduler.prefixCaching();
     for (AdapterDef a : adapters) {
       try {
         addAdapter(a);
@@ -65,19 +92,24 @@ public final class DeploymentRuntime implements AutoCloseable {
     return LiveReplicas.CpuReplica.kvDtype(r);
   }
 
-  /** A live deployment on the CPU engine: {@code settings.replicas()} copies of the model in this process. */
-  public static DeploymentRuntime live(Settings s, Path modelDir, List<AdapterDef> adapters) {
+  /**
+   * A live deployment on the CPU engine: {@code settings.replicas()} copies of the model in this process.
+   *
+   * @param sessions where its router records sessions (Redis, shared by the server instances)
+   */
+  public static DeploymentRuntime live(Settings s, Path modelDir, List<AdapterDef> adapters, SessionStore sessions) {
     TextCodec codec = TextCodec.of(LiveReplicas.tokenizer(modelDir), LiveReplicas.chatTemplate(modelDir));
     LiveReplicas.CpuReplica settings = LiveReplicas.CpuReplica.of(s.replica());
     List<ReplicaHandle> replicas = new ArrayList<>();
+    List<String> adapterIds = new CopyOnWriteArrayList<>();
     int modelLen = 0;
     try {
       for (int i = 0; i < s.replicas(); i++) {
         LiveReplicas.Replica replica = LiveReplicas.cpu(modelDir, settings, codec.detokenizer());
-        replicas.add(new ReplicaHandle(i, replica));
+        replicas.add(new ReplicaHandle(i, replica, adapterIds, LIVE_PRICES));
         modelLen = replica.engine().schedulerConfig().maxModelLen();
       }
-      return new DeploymentRuntime(s, codec, replicas, adapters, modelLen);
+      return new DeploymentRuntime(s, codec, replicas, adapterIds, adapters, modelLen, sessions);
     } catch (RuntimeException | Error e) {
       replicas.forEach(ReplicaHandle::close);
       throw e;
@@ -86,7 +118,7 @@ public final class DeploymentRuntime implements AutoCloseable {
 
   /** A simulated deployment: the twin's timing for {@code resolved}, placeholder text. */
   public static DeploymentRuntime simulated(Settings s, ResolvedReplica resolved, Path modelDir,
-      List<AdapterDef> adapters) {
+      List<AdapterDef> adapters, SessionStore sessions) {
     Tokenizer tokenizer = null;
     ChatTemplate template = null;
     if (modelDir != null && Files.isRegularFile(modelDir.resolve("tokenizer.json"))) {
@@ -95,14 +127,16 @@ public final class DeploymentRuntime implements AutoCloseable {
     }
     TextCodec codec = TextCodec.placeholder(tokenizer, template);
     List<ReplicaHandle> replicas = new ArrayList<>();
+    List<String> adapterIds = new CopyOnWriteArrayList<>();
+    PrefillPrices prices = PrefillPrices.of(resolved);
     int modelLen = 0;
     try {
       for (int i = 0; i < s.replicas(); i++) {
         LiveReplicas.Replica replica = LiveReplicas.simulated(resolved, s.timeScale(), codec.detokenizer());
-        replicas.add(new ReplicaHandle(i, replica));
+        replicas.add(new ReplicaHandle(i, replica, adapterIds, prices));
         modelLen = replica.engine().schedulerConfig().maxModelLen();
       }
-      return new DeploymentRuntime(s, codec, replicas, adapters, modelLen);
+      return new DeploymentRuntime(s, codec, replicas, adapterIds, adapters, modelLen, sessions);
     } catch (RuntimeException | Error e) {
       replicas.forEach(ReplicaHandle::close);
       throw e;
@@ -155,6 +189,9 @@ public final class DeploymentRuntime implements AutoCloseable {
       throw e;
     }
     adapters.put(a.name(), a);
+    if (!adapterIds.contains(a.name())) {
+      adapterIds.add(a.name());
+    }
   }
 
   static void register(ReplicaHandle h, AdapterDef a) {
@@ -195,36 +232,52 @@ public final class DeploymentRuntime implements AutoCloseable {
   }
 
   /**
-   * Queues a request on a replica. {@code chooser} picks the replica from the loads when the request has a
-   * session (so every server instance routes a session alike); without one the least-loaded replica runs it.
+   * Queues a request on the replica the deployment's router picks. {@code session} (null: none) is what
+   * sticky routing keys on; its placement is in the router's session store, so every server instance
+   * routes a session alike.
    */
-  public LiveEngine.Handle submit(String adapter, int[] prompt, SamplingParams sampling, ToIntFunction<int[]> chooser,
+  public LiveEngine.Handle submit(String adapter, int[] prompt, SamplingParams sampling, String session,
       TokenSink sink) {
     if (adapter != null && !adapters.containsKey(adapter)) {
       throw new IllegalArgumentException("adapter '" + adapter + "' is not loaded on deployment '" + name()
           + "'; loaded: " + adapters.keySet());
     }
-    int[] loads = new int[replicas.size()];
-    for (int i = 0; i < loads.length; i++) {
-      loads[i] = replicas.get(i).inFlight.get();
+    int adapterIndex = adapter == null ? -1 : adapterIds.indexOf(adapter);
+    long[] keys = routesByPrefix ? PrefixKeys.ofTokens(prompt, blockSize, adapterIndex) : NO_KEYS;
+    RouteRequest request = new RouteRequest(session == null || session.isEmpty() ? null : session, adapterIndex,
+        keys, prompt.length);
+    ReplicaHandle h;
+    long prefill;
+    // routers are not thread-safe; the choice and its accounting happen together, so that concurrent
+    // requests see each other's load
+    synchronized (router) {
+      h = router.route(request, replicas);
+      prefill = prompt.length - (keys.length == 0 ? 0 : h.cachedPrefixTokens(keys, prompt.length));
+      h.routed(keys, prefill);
     }
-    int chosen = chooser == null ? leastLoaded(loads) : chooser.applyAsInt(loads);
-    ReplicaHandle h = replicas.get(chosen);
-    h.inFlight.incrementAndGet();
+    AtomicBoolean prefilled = new AtomicBoolean();
+    Runnable firstToken = () -> {
+      if (!prefilled.get() && prefilled.compareAndSet(false, true)) {
+        h.pendingPrefillTokens.addAndGet(-prefill);
+      }
+    };
     try {
       return h.engine.submit(new GenerationRequest(adapter, prompt, sampling, wallTtftMs()), new TokenSink() {
         @Override
         public void onToken(int tokenId, String text) {
+          firstToken.run();
           sink.onToken(tokenId, text);
         }
 
         @Override
         public void onFinished(Completion completion) {
+          firstToken.run();
           h.inFlight.decrementAndGet();
           sink.onFinished(completion);
         }
       });
     } catch (RuntimeException e) {
+      firstToken.run();
       h.inFlight.decrementAndGet();
       throw e;
     }
@@ -237,23 +290,6 @@ public final class DeploymentRuntime implements AutoCloseable {
     }
     return Math.max(1, Math.round(settings.maxTtftMs() / settings.timeScale()));
   }
-
-  private static final java.util.concurrent.atomic.AtomicInteger ROTATION = new java.util.concurrent.atomic.AtomicInteger();
-
-  /** The replica with the fewest requests in flight; ties go round-robin, so light load still spreads. */
-  static int leastLoaded(int[] loads) {
-    int n = loads.length;
-    int start = Math.floorMod(ROTATION.getAndIncrement(), n);
-    int best = start;
-    for (int k = 1; k < n; k++) {
-      int i = (start + k) % n;
-      if (loads[i] < loads[best]) {
-        best = i;
-      }
-    }
-    return best;
-  }
-
 
   @Override
   public void close() {

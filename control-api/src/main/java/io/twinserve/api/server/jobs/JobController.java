@@ -21,6 +21,7 @@ import io.twinserve.api.server.auth.AuthFilter;
 import io.twinserve.api.server.auth.Principal;
 import io.twinserve.api.server.auth.Role;
 import io.twinserve.api.server.inference.DeploymentManager;
+import io.twinserve.api.server.registry.Placement;
 import io.twinserve.api.server.registry.RegistryService;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -153,7 +154,7 @@ public final class JobController {
     } else {
       cc.remove("kv_cache_len");
     }
-    RegistryService.Placement old = registry.placementOf(r);
+    Placement old = registry.placementOf(r);
     List<String> pools = new ArrayList<>();
     JsonNode override = json.get("compute_pools");
     if (override != null && override.isArray() && !override.isEmpty()) {
@@ -171,8 +172,8 @@ public final class JobController {
       registry.poolRecord(pool);
     }
     int replicas = Math.max(old.minReplicas(), plan.path("replicas").asInt(old.minReplicas()));
-    RegistryService.Placement placement = new RegistryService.Placement(pools, old.maxTtftMs(), replicas,
-        Math.max(replicas, old.maxReplicas()));
+    Placement placement = new Placement(pools, old.maxTtftMs(), replicas,
+        Math.max(replicas, old.maxReplicas()), old.router());
     return registry.deployment(deployments.reconfigure(r, cc, placement), null);
   }
 }

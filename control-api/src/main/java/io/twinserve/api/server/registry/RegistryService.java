@@ -241,18 +241,6 @@ public final class RegistryService {
   public record DeploymentDraft(String name, ModelsRecord model, String mode, ReplicaSpec computeConfig,
       ObjectNode computeConfigJson, Placement placement, double timeScale, boolean retainText) {}
 
-  /** Where a deployment runs and its service bounds. */
-  public record Placement(List<String> computePools, long maxTtftMs, int minReplicas, int maxReplicas) {
-    public Map<String, Object> toMap() {
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("compute_pools", computePools);
-      m.put("max_ttft_ms", maxTtftMs);
-      m.put("min_replicas", minReplicas);
-      m.put("max_replicas", maxReplicas);
-      return m;
-    }
-  }
-
   public DeploymentDraft draft(ObjectNode body) {
     // name() admits no ':', which separates deployment and adapter in the 'model' of inference calls
     String name = name(body);
@@ -295,33 +283,7 @@ public final class RegistryService {
   }
 
   Placement placement(JsonNode p) {
-    if (p != null && !p.isNull() && !p.isObject()) {
-      throw ApiException.badRequest("placement", "'placement' must be an object, got " + p);
-    }
-    ObjectNode o = p == null || p.isNull() ? Bodies.JSON.createObjectNode() : (ObjectNode) p;
-    List<String> pools = new ArrayList<>();
-    JsonNode list = o.get("compute_pools");
-    if (list == null || list.isNull() || !list.isArray() || list.isEmpty()) {
-      throw ApiException.badRequest("placement.compute_pools", "'placement.compute_pools' is required: a list of"
-          + " compute pool names (create pools with POST /api/compute-pools)");
-    }
-    for (JsonNode n : list) {
-      if (!n.isTextual()) {
-        throw ApiException.badRequest("placement.compute_pools", "'placement.compute_pools' must list names, got " + n);
-      }
-      poolRecord(n.asText());
-      pools.add(n.asText());
-    }
-    Integer ttft = Bodies.optionalInt(o, "max_ttft_ms", 1, Integer.MAX_VALUE);
-    Integer min = Bodies.optionalInt(o, "min_replicas", 1, 64);
-    Integer max = Bodies.optionalInt(o, "max_replicas", 1, 64);
-    int minR = min == null ? 1 : min;
-    int maxR = max == null ? minR : max;
-    if (maxR < minR) {
-      throw ApiException.badRequest("placement.max_replicas", "'placement.max_replicas' (" + maxR
-          + ") must be >= min_replicas (" + minR + ")");
-    }
-    return new Placement(pools, ttft == null ? 60_000L : ttft, minR, maxR);
+    return Placement.parse(p, this::poolRecord);
   }
 
   public DeploymentsRecord insertDeployment(DeploymentDraft d, String status) {
