@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -18,12 +19,6 @@ import picocli.CommandLine.Command;
       "Plans, simulates and serves LLM inference where many LoRA adapters share one base model.",
       ""
     },
-    subcommands = {WhatIfCommand.class, CapacityCommand.class, SweepCommand.class, TrainCommand.class, PlanCommand.class, TraceCommand.class, CalibrateCommand.class, RegressCommand.class,
-      EngineCommand.class,
-      BenchCommand.class,
-      ModelCommand.class, AdapterCommand.class, GenerateCommand.class,
-      ServeCommand.class, AdminCommand.class,
-      CommandLine.HelpCommand.class},
     footer = {
       "",
       "Examples:",
@@ -35,6 +30,37 @@ import picocli.CommandLine.Command;
       "Exit codes: 0 success, 1 failure, 2 usage error."
     })
 public final class TwinserveCommand implements Runnable {
+
+  /**
+   * The subcommands, in the order the usage lists them. Built lazily: picocli reads every command's
+   * annotations when it is added, so a run adds only the one it names (the whole tree for usage, help or
+   * an unknown name); that is most of a short command's start-up. A switch rather than a map of
+   * constructor references, whose lambdas would be spun up at every start.
+   */
+  private static final List<String> SUBCOMMANDS = List.of("what-if", "capacity", "sweep", "train", "plan", "trace",
+      "calibrate", "regress", "engine", "bench", "model", "adapter", "generate", "serve", "admin", "help");
+
+  private static Object subcommand(String name) {
+    return switch (name) {
+      case "what-if" -> new WhatIfCommand();
+      case "capacity" -> new CapacityCommand();
+      case "sweep" -> new SweepCommand();
+      case "train" -> new TrainCommand();
+      case "plan" -> new PlanCommand();
+      case "trace" -> new TraceCommand();
+      case "calibrate" -> new CalibrateCommand();
+      case "regress" -> new RegressCommand();
+      case "engine" -> new EngineCommand();
+      case "bench" -> new BenchCommand();
+      case "model" -> new ModelCommand();
+      case "adapter" -> new AdapterCommand();
+      case "generate" -> new GenerateCommand();
+      case "serve" -> new ServeCommand();
+      case "admin" -> new AdminCommand();
+      case "help" -> new CommandLine.HelpCommand();
+      default -> throw new IllegalArgumentException("no subcommand " + name);
+    };
+  }
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -50,6 +76,17 @@ public final class TwinserveCommand implements Runnable {
   /** Runs the command line with the given streams; returns the exit code (used by tests too). */
   public static int execute(String[] args, PrintWriter out, PrintWriter err) {
     CommandLine cl = new CommandLine(new TwinserveCommand());
+    // added before the settings below, which picocli copies to the subcommands present at the time
+    String named = args.length > 0 ? args[0] : "";
+    if (named.equals("--version") || named.equals("-V")) {
+      // the version needs no subcommand
+    } else if (SUBCOMMANDS.contains(named) && !named.equals("help")) {
+      cl.addSubcommand(named, subcommand(named));
+    } else {
+      for (String name : SUBCOMMANDS) {
+        cl.addSubcommand(name, subcommand(name));
+      }
+    }
     cl.setOut(out);
     cl.setErr(err);
     cl.setCaseInsensitiveEnumValuesAllowed(true);
