@@ -4,6 +4,7 @@ import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.twin.calibrate.LeastSquares;
 import io.twinserve.twin.perf.ProfiledPerfModel;
 import io.twinserve.twin.perf.RooflineParams;
+import io.twinserve.twin.perf.RooflineParams.Term;
 import io.twinserve.twin.perf.RooflinePerfModel;
 import io.twinserve.twin.perf.StepShape;
 import io.twinserve.twin.perf.VidurMlpTable;
@@ -89,13 +90,14 @@ public final class ProfileFit {
 
     double attentionEfficiency = attentionEfficiency(m, model, flops, tableNs, StepMeasurement.Kind.PREFILL);
     double decodeEfficiency = attentionEfficiency(m, model, flops, tableNs, StepMeasurement.Kind.DECODE);
-    RooflineParams noLora = new RooflineParams(1, 1, attentionEfficiency, decodeEfficiency, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        0, 2e9, 1_000_000);
+    RooflineParams noLora = RooflineParams.none().with(Term.ATTENTION_FLOPS_EFFICIENCY, attentionEfficiency)
+        .with(Term.DECODE_ATTENTION_FLOPS_EFFICIENCY, decodeEfficiency);
     RooflinePerfModel bare = new RooflinePerfModel(model, hardware, tp, noLora, (bytes, gpus) -> 0);
     double[] lora = loraTerms(m, bare, tableNs);
     double[] load = adapterLoadTerms(m, model);
-    RooflineParams params = new RooflineParams(1, 1, attentionEfficiency, decodeEfficiency, 0, 0, 0, lora[0], lora[1],
-        lora[2], lora[3], load[0], 0, load[1], 2e9, 1_000_000);
+    RooflineParams params = noLora.with(List.of(Term.LORA_FIXED_NS, Term.LORA_PER_ADAPTER_NS, Term.LORA_PER_RANK_NS,
+        Term.LORA_PER_TOKEN_RANK_NS, Term.ADAPTER_LOAD_FIXED_NS, Term.ADAPTER_LOAD_NS_PER_BYTE),
+        new double[] {lora[0], lora[1], lora[2], lora[3], load[0], load[1]});
 
     RooflinePerfModel roofline = new RooflinePerfModel(model, hardware, tp, params, (bytes, gpus) -> 0);
     ProfiledPerfModel profiled = new ProfiledPerfModel(roofline, VidurMlpTable.read(table, tp), model);

@@ -1,6 +1,7 @@
 package io.twinserve.twin.calibrate;
 
 import io.twinserve.twin.perf.RooflineParams;
+import io.twinserve.twin.perf.RooflineParams.Term;
 import io.twinserve.twin.perf.RooflinePerfModel;
 import io.twinserve.twin.profile.GpuProfile;
 import io.twinserve.twin.profile.ModelProfile;
@@ -31,8 +32,8 @@ final class AdapterLoadFit {
       y.add(load.number(i, "load_ms") * 1e6);
     }
     double[] c = LeastSquares.fitNonNegative(x, y);
-    return p.with(new double[] {c[0], c[1], c[2]}, "adapter_load_fixed_ns", "adapter_load_padding_ns",
-        "adapter_load_ns_per_byte");
+    return p.with(List.of(Term.ADAPTER_LOAD_FIXED_NS, Term.ADAPTER_LOAD_PADDING_NS, Term.ADAPTER_LOAD_NS_PER_BYTE),
+        new double[] {c[0], c[1], c[2]});
   }
 
   static List<FitRow> reproduce(Csv load, String name, ModelProfile model, GpuProfile gpu, RooflineParams p) {

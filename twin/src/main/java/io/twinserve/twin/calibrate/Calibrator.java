@@ -4,6 +4,7 @@ import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.twin.memory.MemoryCalibration;
 import io.twinserve.twin.perf.Calibration;
 import io.twinserve.twin.perf.RooflineParams;
+import io.twinserve.twin.perf.RooflineParams.Term;
 import io.twinserve.twin.perf.RooflinePerfModel;
 import io.twinserve.twin.profile.GpuProfile;
 import io.twinserve.twin.profile.ModelProfile;
@@ -114,13 +115,15 @@ public final class Calibrator {
       params = AdapterLoadFit.fit(load, name, model, gpu, params);
       params = StorageLoadFit.fit(adapterRuns, name, model, gpu, params);
       if (scheduler != null) {
-        params = params.with(new double[] {scheduler[2], scheduler[3]}, "per_waiting_ns", "per_blocked_waiting_ns");
+        params = params.with(Term.PER_WAITING_NS, scheduler[2]).with(Term.PER_BLOCKED_WAITING_NS, scheduler[3]);
       }
       boolean own = lent == null;
       if (!own) {
-        params = params.with(new double[] {lent.flopsEfficiency(), lent.loraPerTokenNs(),
-            lent.loraPerTokenAdapterNs(), lent.loraPerLoadedAdapterNs()}, "flops_efficiency", "lora_per_token_ns",
-            "lora_per_token_adapter_ns", "lora_per_loaded_adapter_ns");
+        // the terms only the other model's data identify, borrowed (see docs/calibration.md)
+        for (Term t : List.of(Term.FLOPS_EFFICIENCY, Term.LORA_PER_TOKEN_NS, Term.LORA_PER_TOKEN_ADAPTER_NS,
+            Term.LORA_PER_LOADED_ADAPTER_NS)) {
+          params = params.with(t, lent.get(t));
+        }
       }
       List<TimingRow> timingRows = timing.rows(name);
       TimingFit fit = new TimingFit(p -> new RooflinePerfModel(model, gpu, 1, p), params,

@@ -1,6 +1,7 @@
 package io.twinserve.twin.calibrate;
 
 import io.twinserve.twin.perf.RooflineParams;
+import io.twinserve.twin.perf.RooflineParams.Term;
 import io.twinserve.twin.perf.RooflinePerfModel;
 import io.twinserve.twin.profile.GpuProfile;
 import io.twinserve.twin.profile.ModelProfile;
@@ -39,9 +40,10 @@ final class StorageLoadFit {
     }
     double[] c = LeastSquares.fitNonNegative(x, y);
     if (c[1] <= 0) {
-      return p.with(new double[] {c[0]}, "storage_fixed_ns");
+      return p.with(Term.STORAGE_FIXED_NS, c[0]);
     }
-    return p.with(new double[] {c[0], 1e9 / c[1]}, "storage_fixed_ns", "storage_bandwidth");
+    return p.with(List.of(Term.STORAGE_FIXED_NS, Term.STORAGE_BANDWIDTH),
+        new double[] {c[0], 1e9 / c[1]});
   }
 
   static List<FitRow> reproduce(Csv runs, String name, ModelProfile model, GpuProfile gpu,

@@ -1,6 +1,7 @@
 package io.twinserve.twin.calibrate;
 
 import io.twinserve.twin.perf.RooflineParams;
+import io.twinserve.twin.perf.RooflineParams.Term;
 import io.twinserve.twin.perf.RooflinePerfModel;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -25,10 +26,14 @@ import org.apache.commons.math3.util.Pair;
  * exponential (the floor is the scheduler's own measured share of the step and per-sequence costs).
  */
 final class TimingFit {
-  /** A free parameter: its key, its starting value and its floor (costs) or 0 (efficiencies). */
-  record Free(String key, double start, double floor) {
+  /** A free parameter: which, its starting value and its floor (costs) or 0 (efficiencies). */
+  record Free(Term term, double start, double floor) {
     boolean efficiency() {
-      return key.endsWith("efficiency");
+      return term.efficiency();
+    }
+
+    String key() {
+      return term.key;
     }
 
     double value(double theta) {
@@ -73,29 +78,29 @@ final class TimingFit {
     double stepFloor = scheduler == null ? 0 : scheduler[0];
     double sequenceFloor = scheduler == null ? 0 : scheduler[1];
     List<Free> free = new ArrayList<>(List.of(
-        new Free("hbm_efficiency", 0.7, 0),
-        new Free("step_overhead_ns", stepFloor + 500_000, stepFloor),
-        new Free("per_sequence_ns", sequenceFloor + 10_000, sequenceFloor),
-        new Free("per_new_request_ns", 1_000_000, 0),
-        new Free("lora_enabled_ns", 1_000_000, 0),
-        new Free("lora_per_slot_ns", 20_000, 0),
-        new Free("lora_fixed_ns", 10_000_000, 0),
-        new Free("lora_per_adapter_ns", 300_000, 0),
+        new Free(Term.HBM_EFFICIENCY, 0.7, 0),
+        new Free(Term.STEP_OVERHEAD_NS, stepFloor + 500_000, stepFloor),
+        new Free(Term.PER_SEQUENCE_NS, sequenceFloor + 10_000, sequenceFloor),
+        new Free(Term.PER_NEW_REQUEST_NS, 1_000_000, 0),
+        new Free(Term.LORA_ENABLED_NS, 1_000_000, 0),
+        new Free(Term.LORA_PER_SLOT_NS, 20_000, 0),
+        new Free(Term.LORA_FIXED_NS, 10_000_000, 0),
+        new Free(Term.LORA_PER_ADAPTER_NS, 300_000, 0),
         // identified by the TTFT rows alone (lone requests, short prefill bursts): their time outside the
         // steps; without it the fit pulled the LoRA-enabled step cost up to cover a lone request's TTFT
-        new Free("request_latency_ns", 3_000_000, 0)));
+        new Free(Term.REQUEST_LATENCY_NS, 3_000_000, 0)));
     if (ownLoraTokenCosts) {
-      free.add(new Free("flops_efficiency", 0.6, 0));
+      free.add(new Free(Term.FLOPS_EFFICIENCY, 0.6, 0));
       // per token, not per token and unit of rank: every LoRA compute run here is of rank 8, so the data cannot
       // tell how the cost grows with rank, and at ranks of 8 to 64 the shrink and expand kernels are bound by
       // their launches and reads rather than their FLOPs (which the roofline's LoRA term still prices by rank);
       // per unit of rank, a rank-32 workload would pay four times the measured rank-8 cost
-      free.add(new Free("lora_per_token_ns", 10_000, 0));
-      free.add(new Free("lora_per_token_adapter_ns", 100, 0));
+      free.add(new Free(Term.LORA_PER_TOKEN_NS, 10_000, 0));
+      free.add(new Free(Term.LORA_PER_TOKEN_ADAPTER_NS, 100, 0));
       // an adapter held in a slot but not in the batch costs only where the slots hold more adapters than
       // the batch uses: the scheduler-overhead runs (in the bursts every held adapter is also in the batch,
       // so there it cannot be told from the per-distinct-adapter cost)
-      free.add(new Free("lora_per_loaded_adapter_ns", 20_000, 0));
+      free.add(new Free(Term.LORA_PER_LOADED_ADAPTER_NS, 20_000, 0));
     }
     return free;
   }
@@ -166,12 +171,12 @@ final class TimingFit {
 
   private RooflineParams params(double[] theta) {
     double[] v = new double[free.size()];
-    String[] keys = new String[free.size()];
+    List<Term> terms = new ArrayList<>(free.size());
     for (int j = 0; j < v.length; j++) {
       v[j] = free.get(j).value(theta[j]);
-      keys[j] = free.get(j).key();
+      terms.add(free.get(j).term());
     }
-    return base.with(v, keys);
+    return base.with(terms, v);
   }
 
   private double[] residuals(List<TimingRow> rows, double[] weight, double[] theta) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import io.twinserve.twin.perf.RooflineParams;
+import io.twinserve.twin.perf.RooflineParams.Term;
 import io.twinserve.twin.perf.RooflinePerfModel;
 import io.twinserve.twin.profile.GpuProfile;
 import io.twinserve.twin.profile.ModelProfile;
@@ -44,13 +45,12 @@ class TimingFitTest {
 
   @Test
   void recoversTheLoraCostsThatGeneratedTheRows() {
-    RooflineParams truth = RooflineParams.defaults().with(new double[] {2_000_000, 20_000, 1_000_000, 300_000,
-        30_000, 250}, "lora_enabled_ns", "lora_per_slot_ns", "lora_fixed_ns", "lora_per_adapter_ns",
-        "lora_per_token_ns", "lora_per_token_adapter_ns");
-    List<TimingFit.Free> free = List.of(new TimingFit.Free("lora_enabled_ns", 500_000, 0),
-        new TimingFit.Free("lora_per_slot_ns", 5_000, 0), new TimingFit.Free("lora_fixed_ns", 5_000_000, 0),
-        new TimingFit.Free("lora_per_adapter_ns", 100_000, 0), new TimingFit.Free("lora_per_token_ns", 5_000, 0),
-        new TimingFit.Free("lora_per_token_adapter_ns", 50, 0));
+    RooflineParams truth = RooflineParams.defaults().with(List.of(Term.LORA_ENABLED_NS, Term.LORA_PER_SLOT_NS, Term.LORA_FIXED_NS, Term.LORA_PER_ADAPTER_NS, Term.LORA_PER_TOKEN_NS, Term.LORA_PER_TOKEN_ADAPTER_NS),
+        new double[] {2_000_000, 20_000, 1_000_000, 300_000, 30_000, 250});
+    List<TimingFit.Free> free = List.of(new TimingFit.Free(Term.LORA_ENABLED_NS, 500_000, 0),
+        new TimingFit.Free(Term.LORA_PER_SLOT_NS, 5_000, 0), new TimingFit.Free(Term.LORA_FIXED_NS, 5_000_000, 0),
+        new TimingFit.Free(Term.LORA_PER_ADAPTER_NS, 100_000, 0), new TimingFit.Free(Term.LORA_PER_TOKEN_NS, 5_000, 0),
+        new TimingFit.Free(Term.LORA_PER_TOKEN_ADAPTER_NS, 50, 0));
     TimingFit fit = new TimingFit(TimingFitTest::perf, RooflineParams.defaults(), free);
     RooflineParams p = fit.fit(rowsOf(truth));
     assertThat(p.loraEnabledNs()).isCloseTo(truth.loraEnabledNs(), within(0.01 * truth.loraEnabledNs()));
@@ -64,10 +64,10 @@ class TimingFitTest {
 
   @Test
   void aHeldOutFamilyIsPredictedFromTheOthers() {
-    RooflineParams truth = RooflineParams.defaults().with(new double[] {2_000_000, 20_000},
-        "lora_enabled_ns", "lora_per_slot_ns");
-    List<TimingFit.Free> free = List.of(new TimingFit.Free("lora_enabled_ns", 500_000, 0),
-        new TimingFit.Free("lora_per_slot_ns", 5_000, 0));
+    RooflineParams truth = RooflineParams.defaults().with(List.of(Term.LORA_ENABLED_NS, Term.LORA_PER_SLOT_NS),
+        new double[] {2_000_000, 20_000});
+    List<TimingFit.Free> free = List.of(new TimingFit.Free(Term.LORA_ENABLED_NS, 500_000, 0),
+        new TimingFit.Free(Term.LORA_PER_SLOT_NS, 5_000, 0));
     TimingFit fit = new TimingFit(TimingFitTest::perf, RooflineParams.defaults(), free);
     List<TimingFit.HeldOut> out = fit.leaveOneFamilyOut(rowsOf(truth));
     assertThat(out).extracting(TimingFit.HeldOut::family).containsExactly("base", "lora");

@@ -4,13 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import io.twinserve.twin.perf.RooflineParams;
+import io.twinserve.twin.perf.RooflineParams.Term;
 import io.twinserve.twin.perf.RooflinePerfModel;
 import io.twinserve.twin.profile.Profiles;
 import org.junit.jupiter.api.Test;
 
 class TimingRowTest {
   private static final RooflineParams PARAMS = RooflineParams.defaults()
-      .with(new double[] {4_000_000}, "request_latency_ns");
+      .with(Term.REQUEST_LATENCY_NS, 4_000_000);
   private static final RooflinePerfModel PERF = new RooflinePerfModel(Profiles.builtIn().model("llama-3.1-8b"),
       Profiles.builtIn().gpu("h100-64gb"), 1, PARAMS);
 

@@ -1,5 +1,7 @@
 package io.twinserve.twin.perf;
 
+import io.twinserve.twin.perf.RooflineParams.Term;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.twinserve.twin.profile.Profiles;
@@ -28,7 +30,7 @@ class DecodeStretchPropertyTest {
     // that compute and memory cross within the stretch
     double[] tiers = {0, 0.02, 0.005, 0.001};
     RooflineParams params = RooflineParams.defaults()
-        .with(new double[] {tiers[decodeEfficiencyTier]}, "decode_attention_flops_efficiency");
+        .with(Term.DECODE_ATTENTION_FLOPS_EFFICIENCY, tiers[decodeEfficiencyTier]);
     RooflinePerfModel model = new RooflinePerfModel(PROFILES.model("llama-3.1-8b"), PROFILES.gpu("h100-sxm-80gb"),
         tensorParallel ? 2 : 1, params);
     StepShape first = new StepShape();

@@ -1,5 +1,8 @@
 package io.twinserve.twin.perf;
 
+import java.util.List;
+import io.twinserve.twin.perf.RooflineParams.Term;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -30,7 +33,7 @@ class RooflinePerfModelTest {
 
   @Test
   void everyAdapterHeldInASlotCostsItsShareOfALoraStepWhetherInTheBatchOrNot() {
-    RooflineParams p = PARAMS.with(new double[] {20_000}, "lora_per_loaded_adapter_ns");
+    RooflineParams p = PARAMS.with(Term.LORA_PER_LOADED_ADAPTER_NS, 20_000);
     RooflinePerfModel perf = new RooflinePerfModel(LLAMA_8B, H100, 1, p);
     StepShape s = mixed(0, 100, 4);
     s.loraSlots = 64;
@@ -50,9 +53,9 @@ class RooflinePerfModelTest {
     StepShape s = mixed(8_192, 0, 64);
     RooflinePerfModel one = new RooflinePerfModel(LLAMA_8B, H100, 1, PARAMS, FREE);
     RooflinePerfModel same = new RooflinePerfModel(LLAMA_8B, H100, 1,
-        PARAMS.with(new double[] {PARAMS.attentionFlopsEfficiency()}, "decode_attention_flops_efficiency"), FREE);
+        PARAMS.with(Term.DECODE_ATTENTION_FLOPS_EFFICIENCY, PARAMS.attentionFlopsEfficiency()), FREE);
     RooflinePerfModel slower = new RooflinePerfModel(LLAMA_8B, H100, 1,
-        PARAMS.with(new double[] {PARAMS.attentionFlopsEfficiency() / 3}, "decode_attention_flops_efficiency"), FREE);
+        PARAMS.with(Term.DECODE_ATTENTION_FLOPS_EFFICIENCY, PARAMS.attentionFlopsEfficiency() / 3), FREE);
     assertThat(PARAMS.decodeAttentionFlopsEfficiency()).isZero();
     assertThat((double) same.stepNs(s)).isCloseTo(one.stepNs(s), within(2.0));
     // a third of the rate: the decodes' attention FLOPs take three times as long, the prefill's unchanged
@@ -64,7 +67,7 @@ class RooflinePerfModelTest {
 
   @Test
   void thePerTokenRankLoraTermChargesEachAdapterTokenTheBatchsMeanRank() {
-    RooflineParams perTokenRank = PARAMS.with(new double[] {1_000}, "lora_per_token_rank_ns");
+    RooflineParams perTokenRank = PARAMS.with(Term.LORA_PER_TOKEN_RANK_NS, 1_000);
     RooflinePerfModel without = new RooflinePerfModel(LLAMA_8B, H100, 1, PARAMS);
     RooflinePerfModel with = new RooflinePerfModel(LLAMA_8B, H100, 1, perTokenRank);
     // 10 decodes, 6 of them on two adapters of ranks 8 and 24 (mean 16), and a base-model prefill chunk
@@ -165,9 +168,8 @@ class RooflinePerfModelTest {
 
   @Test
   void loraCostsGrowWithSlotsTokensAndDistinctAdaptersAndTheQueueCostsPerWaitingRequest() {
-    RooflineParams p = PARAMS.with(new double[] {0, 0, 0, 1_000_000, 20_000, 300, 10, 200},
-        "lora_fixed_ns", "lora_per_adapter_ns", "lora_per_rank_ns", "lora_enabled_ns", "lora_per_slot_ns",
-        "lora_per_token_adapter_ns", "per_waiting_ns", "per_blocked_waiting_ns");
+    RooflineParams p = PARAMS.with(List.of(Term.LORA_FIXED_NS, Term.LORA_PER_ADAPTER_NS, Term.LORA_PER_RANK_NS, Term.LORA_ENABLED_NS, Term.LORA_PER_SLOT_NS, Term.LORA_PER_TOKEN_ADAPTER_NS, Term.PER_WAITING_NS, Term.PER_BLOCKED_WAITING_NS),
+        new double[] {0, 0, 0, 1_000_000, 20_000, 300, 10, 200});
     RooflinePerfModel m = new RooflinePerfModel(LLAMA_8B, H100, 1, p, FREE);
     StepShape base = StepShape.decodeBatch(100, 500);
     long plain = m.stepNs(base);
