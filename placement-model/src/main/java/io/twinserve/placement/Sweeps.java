@@ -1,5 +1,6 @@
 package io.twinserve.placement;
 
+import io.twinserve.traces.Provenance;
 import io.twinserve.traces.spec.WorkloadSpecs;
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,9 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /** Loading sweep specs, and the built-in one that reproduces the adapter-caching study's grid. */
 public final class Sweeps {
@@ -53,10 +51,7 @@ public final class Sweeps {
   }
 
   public static String sha256(String text) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return Provenance.sha256(text);
   }
+
 }

@@ -82,9 +82,8 @@ final class EngineProfileCommand implements Callable<Integer> {
       deleteTree(scratch);
     }
     String modelName = name != null ? name : model.toAbsolutePath().normalize().getFileName().toString();
+    // version, commit, JVM, OS and time come with EngineProfile's own record
     Map<String, Object> provenance = new LinkedHashMap<>();
-    provenance.put("twinserve", Provenance.version());
-    provenance.put("commit", Provenance.commit());
     provenance.put("model_dir", model.toAbsolutePath().normalize().toString());
     provenance.put("grid", quick ? "quick" : "standard");
     EngineProfile.Result r = EngineProfile.write(m, output, modelName, provenance);

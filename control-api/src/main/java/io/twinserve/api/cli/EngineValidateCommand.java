@@ -134,9 +134,8 @@ final class EngineValidateCommand implements Callable<Integer> {
       trace = w.generate(List.copyOf(adapters.keySet()), seed);
     }
     PrintWriter err = spec.commandLine().getErr();
+    // the report records its own provenance (version, commit, seed, JVM, OS, time)
     Map<String, Object> provenance = new LinkedHashMap<>();
-    provenance.put("twinserve", Provenance.version());
-    provenance.put("commit", Provenance.commit());
     TwinVsLiveReport report = TwinVsLive.run(new TwinVsLive.Setup(model, adapters, profile, deployment, trace,
         source, seed, warmupRequests, threads), provenance, line -> {
           err.println("engine validate: " + line);

@@ -1,5 +1,6 @@
 package io.twinserve.api.cli;
 
+import io.twinserve.traces.Provenance;
 import io.twinserve.placement.Dataset;
 import io.twinserve.placement.Scenario;
 import io.twinserve.placement.Sweep;
@@ -119,7 +120,7 @@ final class SweepCommand implements Callable<Integer> {
     long sims = rows.stream().filter(SweepRow::fits).count();
     long stopped = rows.stream().filter(r -> r.stoppedAtS() > 0).count();
     List<String> cals = s.models().stream().flatMap(m -> m.calibrations().stream()).toList();
-    Dataset.Provenance prov = new Dataset.Provenance(Provenance.version(), Provenance.commit(), s.name(), effective,
+    Dataset.Provenance prov = new Dataset.Provenance(Provenance.currentVersion(), Provenance.buildCommit(), s.name(), effective,
         Sweeps.sha256(effective), s.seed(), cals, s.stopWhenStarving(), List.of(sh.toString()), grid, rows.size(), sims,
         stopped, Math.round(seconds * 10) / 10.0, n, scenarios.size() - rows.size());
     new Dataset(prov, rows).write(output);

@@ -1,5 +1,6 @@
 package io.twinserve.api.cli;
 
+import io.twinserve.traces.Provenance;
 import io.twinserve.placement.Dataset;
 import io.twinserve.placement.Labels;
 import io.twinserve.placement.PlacementModel;
@@ -150,7 +151,7 @@ final class TrainCommand implements Callable<Integer> {
     training.put("seconds", Math.round(seconds * 10) / 10.0);
     // GPU-seconds per prompt and per output token, per model: the load features' estimate (LoadModel)
     training.put("load_model", trainer.load().perModel());
-    PlacementModel.write(output, fitted, provs, training, Provenance.version(), Provenance.commit(), rows);
+    PlacementModel.write(output, fitted, provs, training, Provenance.currentVersion(), Provenance.buildCommit(), rows);
     if (json) {
       Map<String, Object> doc = new LinkedHashMap<>();
       doc.put("seconds", Math.round(seconds * 10) / 10.0);

@@ -6,9 +6,8 @@ import picocli.CommandLine;
 final class VersionProvider implements CommandLine.IVersionProvider {
   @Override
   public String[] getVersion() {
-    String v = TwinserveCommand.class.getPackage().getImplementationVersion();
     return new String[] {
-      "twinserve " + (v == null ? "development build" : v),
+      "twinserve " + io.twinserve.traces.Provenance.currentVersion(),
       "JVM " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")"
     };
   }

@@ -1,5 +1,6 @@
 package io.twinserve.api.cli;
 
+import io.twinserve.traces.Provenance;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayInputStream;
@@ -27,6 +28,6 @@ class ProvenanceTest {
   @Test
   void thisBuildRecordedItsCommit() {
     // the tests run in a git checkout (CI clones one), so the build wrote git.properties
-    assertThat(Provenance.commit()).matches("[0-9a-f]{40}(-dirty)?");
+    assertThat(Provenance.buildCommit()).matches("[0-9a-f]{40}(-dirty)?");
   }
 }

@@ -1,5 +1,6 @@
 package io.twinserve.engine.profile;
 
+import io.twinserve.traces.Provenance;
 import io.twinserve.twin.profile.ModelProfile;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -42,15 +43,11 @@ public final class EngineProfile {
     ProfileWriter.writeSteps(m, fitted.rows(), out.resolve(ProfileWriter.STEPS));
     ProfileWriter.writeHardware(fitted.hardware(), out.resolve(ProfileWriter.HARDWARE));
     ProfileWriter.writeModel(model, out.resolve(ProfileWriter.MODELS));
-    Map<String, Object> prov = new LinkedHashMap<>();
+    Map<String, Object> prov = new LinkedHashMap<>(Provenance.of(null, null).asMap());
     prov.put("cpu", cpu);
     prov.put("threads", m.threads());
     prov.put("tp", m.tensorParallel());
     prov.put("block_size", m.blockSize());
-    prov.put("java", System.getProperty("java.vm.name") + " " + Runtime.version());
-    prov.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
-        + System.getProperty("os.arch"));
-    prov.put("time", java.time.Instant.now().toString());
     prov.putAll(provenance);
     ProfileWriter.writeCalibration(fitted, "twinserve cpu backend (" + m.threads() + " threads, tp " + m.tensorParallel()
         + ", block size " + m.blockSize() + ")", prov, out.resolve(ProfileWriter.CALIBRATION));

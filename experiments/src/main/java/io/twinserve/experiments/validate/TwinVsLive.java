@@ -1,5 +1,6 @@
 package io.twinserve.experiments.validate;
 
+import io.twinserve.traces.Provenance;
 import io.twinserve.engine.backend.BackendSpec;
 import io.twinserve.engine.backend.Backends;
 import io.twinserve.engine.backend.cpu.CpuBackend;
@@ -229,13 +230,8 @@ public final class TwinVsLive {
         TwinVsLiveReport.Metric.of("mean_latency_ms", "ms", twin.meanLatencyMs(), measured.meanLatencyMs()));
     TwinVsLiveReport.StepModelCheck stepModel = steps.check();
 
-    Map<String, Object> prov = new LinkedHashMap<>();
-    prov.put("seed", s.seed());
+    Map<String, Object> prov = new LinkedHashMap<>(Provenance.of(null, s.seed()).asMap());
     prov.put("cpu", EngineProfile.cpuModel());
-    prov.put("java", System.getProperty("java.vm.name") + " " + Runtime.version());
-    prov.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
-        + System.getProperty("os.arch"));
-    prov.put("time", java.time.Instant.now().toString());
     prov.put("profile_provenance", profile.calibration().provenance());
     prov.putAll(provenance);
     return new TwinVsLiveReport(replica.model().name(), s.modelDir().toAbsolutePath().normalize().toString(),
