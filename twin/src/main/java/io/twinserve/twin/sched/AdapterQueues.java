@@ -3,15 +3,15 @@ package io.twinserve.twin.sched;
 import java.util.Arrays;
 
 /**
- * The waiting requests, one FIFO per adapter (index 0 is the base model; each a {@link SequenceList}
- * linked through its sequences) and an indexed min-heap of the queues by the arrival order of their heads.
- * The scheduler finds the earliest waiting request of any adapter, or of a given set of adapters, without
- * scanning the whole queue: a step that admits k requests costs O(k log A) for A adapters with waiting
- * requests.
+ * The waiting requests, one FIFO per adapter (index 0 is the base model, linked through its sequences)
+ * and an indexed min-heap of the queues by the arrival order of their heads. The scheduler finds the earliest waiting request of any
+ * adapter, or of a given set of adapters, without scanning the whole queue: a step that admits k
+ * requests costs O(k log A) for A adapters with waiting requests.
  */
 final class AdapterQueues {
-  // per queue: its requests (null until it first has one)
-  private SequenceList[] queues;
+  // per queue: its first and last request (null when empty), linked through Sequence.prevWaiting/nextWaiting
+  private Sequence[] heads;
+  private Sequence[] tails;
   private int[] heap;
   private int[] position;
   // each non-empty queue's head's arrival order (the heap's key), kept beside the heap for cheap comparisons
@@ -21,7 +21,8 @@ final class AdapterQueues {
 
   AdapterQueues(int adapters) {
     int n = adapters + 1;
-    queues = new SequenceList[n];
+    heads = new Sequence[n];
+    tails = new Sequence[n];
     heap = new int[n];
     position = new int[n];
     headOrder = new long[n];
@@ -39,11 +40,8 @@ final class AdapterQueues {
   /** Requests waiting since {@code ns} or earlier (a full scan; for end-of-run statistics only). */
   long countArrivedBy(long ns) {
     long n = 0;
-    for (SequenceList queue : queues) {
-      if (queue == null) {
-        continue;
-      }
-      for (Sequence s = queue.head(); s != null; s = queue.next(s)) {
+    for (Sequence head : heads) {
+      for (Sequence s = head; s != null; s = s.nextWaiting) {
         if (s.arrivalNs <= ns) {
           n++;
         }
@@ -55,67 +53,68 @@ final class AdapterQueues {
   /** Appends an arriving request. */
   void addLast(Sequence s) {
     int q = s.adapter + 1;
-    SequenceList queue = queue(q);
-    boolean wasEmpty = queue.head() == null;
-    queue.addLast(s);
+    ensure(q + 1);
+    s.inWaiting = true;
+    s.nextWaiting = null;
+    Sequence tail = tails[q];
+    s.prevWaiting = tail;
+    tails[q] = s;
     size++;
-    if (wasEmpty) {
+    if (tail == null) {
+      heads[q] = s;
       headOrder[q] = s.order;
       insert(q);
+    } else {
+      tail.nextWaiting = s;
     }
   }
 
   /** Puts a preempted request back in front of its adapter's queue. */
   void addFirst(Sequence s) {
     int q = s.adapter + 1;
-    SequenceList queue = queue(q);
-    boolean wasEmpty = queue.head() == null;
-    queue.addFirst(s);
+    ensure(q + 1);
+    s.inWaiting = true;
+    s.prevWaiting = null;
+    Sequence head = heads[q];
+    s.nextWaiting = head;
+    heads[q] = s;
     headOrder[q] = s.order;
     size++;
-    if (wasEmpty) {
+    if (head == null) {
+      tails[q] = s;
       insert(q);
     } else {
+      head.prevWaiting = s;
       siftUp(position[q]);
     }
   }
 
-  /** Queue {@code q}, made on first use. */
-  private SequenceList queue(int q) {
-    ensure(q + 1);
-    SequenceList queue = queues[q];
-    if (queue == null) {
-      queue = new SequenceList(SequenceList.WAITING);
-      queues[q] = queue;
-    }
-    return queue;
-  }
-
   /** The earliest waiting request of any adapter, or null. */
   Sequence peekEarliest() {
-    return heapSize == 0 ? null : queues[heap[0]].head();
+    return heapSize == 0 ? null : heads[heap[0]];
   }
 
   /** The head of one adapter's queue (adapter -1 is the base model), or null. */
   Sequence peek(int adapter) {
     int q = adapter + 1;
-    SequenceList queue = q < queues.length ? queues[q] : null;
-    return queue == null ? null : queue.head();
+    return q < heads.length ? heads[q] : null;
   }
 
   /** Removes the head of its adapter's queue; {@code s} must be that head. */
   void removeHead(Sequence s) {
     int q = s.adapter + 1;
-    SequenceList queue = queues[q];
-    if (queue == null || queue.head() != s) {
+    if (heads[q] != s) {
       throw new IllegalStateException("removing a request that is not the head of its queue");
     }
-    Sequence next = queue.next(s);
-    queue.remove(s);
+    Sequence next = s.nextWaiting;
+    unlinkFields(s);
+    heads[q] = next;
     size--;
     if (next == null) {
+      tails[q] = null;
       removeAt(position[q]);
     } else {
+      next.prevWaiting = null;
       headOrder[q] = next.order;
       siftDown(position[q]);
     }
@@ -124,23 +123,35 @@ final class AdapterQueues {
   /** Removes a waiting request anywhere in its adapter's queue (a timeout; usually the head). */
   void remove(Sequence s) {
     int q = s.adapter + 1;
-    SequenceList queue = q < queues.length ? queues[q] : null;
-    if (queue == null || !queue.contains(s)) {
+    if (!s.inWaiting || q >= heads.length) {
       throw new IllegalStateException("request " + s.requestId + " is not waiting");
     }
-    if (queue.head() == s) {
+    if (heads[q] == s) {
       removeHead(s);
       return;
     }
     // not the head: the queue's key stays
-    queue.remove(s);
+    s.prevWaiting.nextWaiting = s.nextWaiting;
+    if (s.nextWaiting != null) {
+      s.nextWaiting.prevWaiting = s.prevWaiting;
+    } else {
+      tails[q] = s.prevWaiting;
+    }
+    unlinkFields(s);
     size--;
   }
 
+  private static void unlinkFields(Sequence s) {
+    s.inWaiting = false;
+    s.prevWaiting = null;
+    s.nextWaiting = null;
+  }
+
   private void ensure(int n) {
-    if (n > queues.length) {
-      int c = Math.max(n, queues.length * 2);
-      queues = Arrays.copyOf(queues, c);
+    if (n > heads.length) {
+      int c = Math.max(n, heads.length * 2);
+      heads = Arrays.copyOf(heads, c);
+      tails = Arrays.copyOf(tails, c);
       heap = Arrays.copyOf(heap, c);
       headOrder = Arrays.copyOf(headOrder, c);
       int old = position.length;

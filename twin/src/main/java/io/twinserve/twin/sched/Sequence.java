@@ -35,9 +35,15 @@ public final class Sequence {
   boolean chunkStarts;
   /** Admitted while its adapter loads in the background: its first chunk has not run yet. */
   boolean awaitingFirstChunk;
-  // the scheduler's lists, running, eager and waiting (see SequenceList): their links, and a bit per kind
-  // of list that holds it
-  final Sequence[] links = new Sequence[SequenceList.LINKS];
+  // its adapter's waiting queue (see AdapterQueues)
+  Sequence prevWaiting;
+  Sequence nextWaiting;
+  boolean inWaiting;
+  // links of the scheduler's running and eager lists (see SequenceList), and a bit per list that holds it
+  Sequence prevRunning;
+  Sequence nextRunning;
+  Sequence prevEager;
+  Sequence nextEager;
   int lists;
   long runningOrder;
   // lazy-decoding bookkeeping (see SteadyDecodes)

@@ -1,32 +1,32 @@
 package io.twinserve.twin.sched;
 
 /**
- * An intrusive doubly linked list of sequences: O(1) insertion and removal with no node objects, the links
- * kept in each sequence's {@link Sequence#links} under this list's kind. A sequence is in at most one
- * list of each kind: the scheduler's running list, the running sequences it visits every step (the eager
- * ones, see {@link SteadyDecodes}), and its adapter's waiting queue ({@link AdapterQueues}).
+ * An intrusive doubly linked list of sequences, O(1) append and removal with no node objects: the
+ * scheduler's running list and its eager sublist, the running sequences it visits every step (see
+ * {@link SteadyDecodes}).
+ *
+ * <p>The links are plain fields of {@link Sequence}, one pair per kind of list, chosen by a test of the
+ * list's kind: the hot loop walks these lists every step, and a field costs one load where an array of
+ * links (or a node object) costs two more (measured: several percent of the twin's grid benchmark).
  */
 final class SequenceList {
   /** The running sequences, in admission order. */
   static final int RUNNING = 0;
   /** The running sequences that are not lazy decoders, in running order. */
   static final int EAGER = 1;
-  /** One adapter's waiting requests, in order. */
-  static final int WAITING = 2;
-  /** Links a sequence holds: a next and a previous one per kind. */
-  static final int LINKS = 6;
 
-  private final int next;
-  private final int prev;
+  private final int kind;
   private final int bit;
   private Sequence head;
   private Sequence tail;
   private int size;
 
-  /** @param kind {@link #RUNNING}, {@link #EAGER} or {@link #WAITING} */
+  /** @param kind {@link #RUNNING} or {@link #EAGER} */
   SequenceList(int kind) {
-    this.next = 2 * kind;
-    this.prev = 2 * kind + 1;
+    if (kind != RUNNING && kind != EAGER) {
+      throw new IllegalArgumentException("list kind " + kind + "; expected 0 (running) or 1 (eager)");
+    }
+    this.kind = kind;
     this.bit = 1 << kind;
   }
 
@@ -42,7 +42,27 @@ final class SequenceList {
 
   /** The sequence after {@code s} (a member), or null. */
   Sequence next(Sequence s) {
-    return s.links[next];
+    return kind == RUNNING ? s.nextRunning : s.nextEager;
+  }
+
+  private Sequence prev(Sequence s) {
+    return kind == RUNNING ? s.prevRunning : s.prevEager;
+  }
+
+  private void setNext(Sequence s, Sequence next) {
+    if (kind == RUNNING) {
+      s.nextRunning = next;
+    } else {
+      s.nextEager = next;
+    }
+  }
+
+  private void setPrev(Sequence s, Sequence prev) {
+    if (kind == RUNNING) {
+      s.prevRunning = prev;
+    } else {
+      s.prevEager = prev;
+    }
   }
 
   int size() {
@@ -55,27 +75,14 @@ final class SequenceList {
 
   void addLast(Sequence s) {
     s.lists |= bit;
-    s.links[prev] = tail;
-    s.links[next] = null;
+    setPrev(s, tail);
+    setNext(s, null);
     if (tail != null) {
-      tail.links[next] = s;
+      setNext(tail, s);
     } else {
       head = s;
     }
     tail = s;
-    size++;
-  }
-
-  void addFirst(Sequence s) {
-    s.lists |= bit;
-    s.links[next] = head;
-    s.links[prev] = null;
-    if (head != null) {
-      head.links[prev] = s;
-    } else {
-      tail = s;
-    }
-    head = s;
     size++;
   }
 
@@ -84,20 +91,20 @@ final class SequenceList {
     if ((s.lists & bit) == 0) {
       return;
     }
-    Sequence p = s.links[prev];
-    Sequence n = s.links[next];
+    Sequence p = prev(s);
+    Sequence n = next(s);
     if (p != null) {
-      p.links[next] = n;
+      setNext(p, n);
     } else {
       head = n;
     }
     if (n != null) {
-      n.links[prev] = p;
+      setPrev(n, p);
     } else {
       tail = p;
     }
-    s.links[prev] = null;
-    s.links[next] = null;
+    setPrev(s, null);
+    setNext(s, null);
     s.lists &= ~bit;
     size--;
   }
@@ -106,9 +113,9 @@ final class SequenceList {
   void clear() {
     Sequence n;
     for (Sequence s = head; s != null; s = n) {
-      n = s.links[next];
-      s.links[prev] = null;
-      s.links[next] = null;
+      n = next(s);
+      setPrev(s, null);
+      setNext(s, null);
       s.lists &= ~bit;
     }
     head = null;
