@@ -85,7 +85,7 @@ final class GenerateCommand implements Callable<Integer> {
   int threads;
 
   @Option(names = "--kv-cache-len", description = "KV cache capacity in tokens (default: ${DEFAULT-VALUE})")
-  long kvCacheLen = 8192;
+  long kvCacheLen = LiveReplicas.DEFAULT_KV_CACHE_TOKENS;
 
   @Option(names = "--kv-cache-dtype", description = "auto (bf16, or f32 for f32 models), bf16 or f32 "
       + "(default: ${DEFAULT-VALUE})")

@@ -27,7 +27,10 @@ import java.util.Objects;
  * {@code generate} command and the twin-versus-live validation build their replicas here.
  */
 public final class LiveReplicas {
-  /** The KV cache of a live replica whose spec names none, in tokens. */
+  /**
+   * The KV cache of a CPU replica whose spec names none, in tokens: the one home of this default (the
+   * server's heap check and {@code generate} read it here).
+   */
   public static final long DEFAULT_KV_CACHE_TOKENS = 8192;
 
   private LiveReplicas() {}
@@ -75,15 +78,29 @@ public final class LiveReplicas {
     }
 
     /**
-     * A deployment's replica spec served on the CPU: {@code kv_cache_len} defaults to
-     * {@link #DEFAULT_KV_CACHE_TOKENS}, at least one adapter slot and one host adapter, every core.
+     * A deployment's replica spec served on the CPU: {@code kv_cache_len} as {@link #kvCacheTokens}, at
+     * least one adapter slot and one host adapter, every core.
+     *
+     * <p>The limits are the spec's, with its own defaults (max_num_seqs, block_size, max_adapters, ...
+     * are filled in by {@link ReplicaSpec} for the twin and this alike). They are not taken from the twin's
+     * resolution ({@code Deployments.resolve}, whose {@code SchedulerConfig} a simulated replica runs with)
+     * because a CPU pool has no GPU profile to resolve against: the twin derives a missing KV cache from a
+     * GPU's memory, so the live rules that replace that derivation live here, once: the KV default, the
+     * floor of one adapter slot and one host adapter, and max_model_len from the model and the KV cache.
      */
     public static CpuReplica of(ReplicaSpec r) {
-      long kv = r.kvCacheLen() == null ? DEFAULT_KV_CACHE_TOKENS : r.kvCacheLen();
-      CpuBackend.Options options = new CpuBackend.Options(r.tp(), 0, kv, r.blockSize(), Math.max(1, r.maxAdapters()),
-          kvDtype(r));
+      CpuBackend.Options options = new CpuBackend.Options(r.tp(), 0, kvCacheTokens(r), r.blockSize(),
+          Math.max(1, r.maxAdapters()), kvDtype(r));
       return new CpuReplica(options, r.maxNumSeqs(), r.maxNumBatchedTokens(), r.chunkedPrefill(), r.prefixCaching(),
           Math.max(r.maxCpuAdapters(), 1), r.maxModelLen() == null ? 0 : r.maxModelLen());
+    }
+
+    /**
+     * The KV cache of a replica spec served on the CPU, in tokens: its {@code kv_cache_len}, else
+     * {@link #DEFAULT_KV_CACHE_TOKENS} (not {@code gpu_memory_utilization}: there is no GPU to size it by).
+     */
+    public static long kvCacheTokens(ReplicaSpec r) {
+      return r.kvCacheLen() == null ? DEFAULT_KV_CACHE_TOKENS : r.kvCacheLen();
     }
 
     /** The CPU backend's KV dtype for a replica's {@code kv_cache_dtype}: null for auto (the model's). */

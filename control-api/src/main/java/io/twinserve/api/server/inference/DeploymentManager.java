@@ -12,6 +12,7 @@ import io.twinserve.api.server.registry.RegistryService;
 import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.ModelConfig;
+import io.twinserve.engine.serve.LiveReplicas;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.twin.deploy.DeploymentSpec;
 import io.twinserve.twin.deploy.Deployments;
@@ -288,7 +289,8 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
 
   /**
    * The CPU engine keeps its KV cache on the heap (bf16, or float32 for float32 models or when asked): it
-   * must fit next to what is already used.
+   * must fit next to what is already used. Its size is the replica's as {@link LiveReplicas.CpuReplica}
+   * builds it, so the check and the replica cannot disagree about the default.
    */
   private void checkHeap(ModelsRecord model, ReplicaSpec replica, Placement placement, String name) {
     ModelConfig c = ModelConfig.read(Path.of(model.getPath(), "config.json"));
@@ -299,7 +301,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
       throw ApiException.badRequest("compute_config.kv_cache_dtype", e.getMessage());
     }
     DType stored = CpuBackend.kvDtypeFor(kvDtype, c.dtype());
-    long kvTokens = replica.kvCacheLen() == null ? 8192 : replica.kvCacheLen();
+    long kvTokens = LiveReplicas.CpuReplica.kvCacheTokens(replica);
     long perReplica = 2L * c.numLayers() * c.kvDim() * stored.bytes() * kvTokens;
     long need = perReplica * placement.minReplicas();
     Runtime rt = Runtime.getRuntime();
