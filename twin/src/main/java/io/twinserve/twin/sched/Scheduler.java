@@ -171,7 +171,8 @@ public final class Scheduler {
     batch.clear();
     syncLoadNs = 0;
     nextAdapterReadyNs = Long.MAX_VALUE;
-    steadyPlanned = steady.feasible(nowNs);
+    // (the count is checked here so that a step without lazy decoders costs no call)
+    steadyPlanned = steady.lazyCount() > 0 && steady.feasible(nowNs);
     if (!steadyPlanned) {
       steady.materialize();
     }

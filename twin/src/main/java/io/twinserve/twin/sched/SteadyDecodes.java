@@ -101,14 +101,11 @@ final class SteadyDecodes {
   }
 
   /**
-   * Whether the step planned at {@code nowNs} can run with lazy decoders: there are some, every running
-   * sequence gets all it asks for within the budget, and the free blocks cover every block it needs.
-   * Collects the lazy decoders that cross a block boundary this step into {@code boundaryScratch}.
+   * Whether the step planned at {@code nowNs} can run with its lazy decoders (there are some): every
+   * running sequence gets all it asks for within the budget, and the free blocks cover every block it
+   * needs. Collects the lazy decoders that cross a block boundary this step into {@code boundaryScratch}.
    */
   boolean feasible(long nowNs) {
-    if (lazyCount == 0) {
-      return false;
-    }
     long budget = maxNumBatchedTokens - (long) lazyCount;
     if (budget < 0) {
       return false;
