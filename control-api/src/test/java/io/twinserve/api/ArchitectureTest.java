@@ -24,113 +24,172 @@ import org.junit.jupiter.api.Test;
  * SQL or Redis, and the server never imports the command line.
  */
 class ArchitectureTest {
-  private static JavaClasses classes;
+    private static JavaClasses classes;
 
-  @BeforeAll
-  static void importMainCode() throws Exception {
-    // each module's own classes (a folder or a jar, as Maven resolves it), not the whole class path:
-    // scanning every dependency for the io.twinserve packages takes longer than all the rules
-    Set<Location> modules = new LinkedHashSet<>();
-    for (Class<?> c : new Class<?>[] {io.twinserve.traces.Request.class, io.twinserve.twin.sched.Scheduler.class,
-        io.twinserve.placement.Planner.class, io.twinserve.engine.backend.Backend.class,
-        io.twinserve.experiments.whatif.WhatIfRunner.class, io.twinserve.api.cli.TwinserveCommand.class}) {
-      modules.add(Location.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()));
+    @BeforeAll
+    static void importMainCode() throws Exception {
+        // each module's own classes (a folder or a jar, as Maven resolves it), not the whole class path:
+        // scanning every dependency for the io.twinserve packages takes longer than all the rules
+        Set<Location> modules = new LinkedHashSet<>();
+        for (Class<?> c : new Class<?>[] {
+            io.twinserve.traces.Request.class,
+            io.twinserve.twin.sched.Scheduler.class,
+            io.twinserve.placement.Planner.class,
+            io.twinserve.engine.backend.Backend.class,
+            io.twinserve.experiments.whatif.WhatIfRunner.class,
+            io.twinserve.api.cli.TwinserveCommand.class
+        }) {
+            modules.add(Location.of(
+                    c.getProtectionDomain().getCodeSource().getLocation().toURI()));
+        }
+        classes = new ClassFileImporter()
+                .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importLocations(modules);
+        // the rules below would hold vacuously over nothing: every module must have been imported
+        for (String module : new String[] {"traces", "twin", "placement", "engine", "experiments", "api"}) {
+            String pkg = "io.twinserve." + module;
+            assertThat(classes.stream()
+                            .anyMatch(c -> c.getPackageName().equals(pkg)
+                                    || c.getPackageName().startsWith(pkg + ".")))
+                    .as("main classes of %s imported", pkg)
+                    .isTrue();
+        }
     }
-    classes = new ClassFileImporter()
-        .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-        .importLocations(modules);
-    // the rules below would hold vacuously over nothing: every module must have been imported
-    for (String module : new String[] {"traces", "twin", "placement", "engine", "experiments", "api"}) {
-      String pkg = "io.twinserve." + module;
-      assertThat(classes.stream().anyMatch(c -> c.getPackageName().equals(pkg) || c.getPackageName().startsWith(pkg + ".")))
-          .as("main classes of %s imported", pkg).isTrue();
+
+    private static void holds(ArchRule rule) {
+        rule.check(classes);
     }
-  }
 
-  private static void holds(ArchRule rule) {
-    rule.check(classes);
-  }
-
-  @Test
-  void tracesDependOnNoOtherModule() {
-    holds(noClasses().that().resideInAPackage("io.twinserve.traces..")
-        .should().dependOnClassesThat().resideInAnyPackage("io.twinserve.twin..", "io.twinserve.placement..",
-            "io.twinserve.engine..", "io.twinserve.experiments..", "io.twinserve.api.."));
-  }
-
-  @Test
-  void twinDependsOnTracesOnlyAndNeverOnTheEngine() {
-    holds(noClasses().that().resideInAPackage("io.twinserve.twin..")
-        .should().dependOnClassesThat().resideInAnyPackage("io.twinserve.placement..", "io.twinserve.engine..",
-            "io.twinserve.experiments..", "io.twinserve.api.."));
-  }
-
-  @Test
-  void placementModelDependsOnTheTwinAndTracesOnly() {
-    holds(noClasses().that().resideInAPackage("io.twinserve.placement..")
-        .should().dependOnClassesThat().resideInAnyPackage("io.twinserve.engine..", "io.twinserve.experiments..",
-            "io.twinserve.api.."));
-  }
-
-  @Test
-  void engineDependsOnTheTwinAndTracesOnly() {
-    holds(noClasses().that().resideInAPackage("io.twinserve.engine..")
-        .should().dependOnClassesThat().resideInAnyPackage("io.twinserve.placement..", "io.twinserve.experiments..",
-            "io.twinserve.api.."));
-  }
-
-  @Test
-  void experimentsNeverDependOnTheApplication() {
-    holds(noClasses().that().resideInAPackage("io.twinserve.experiments..")
-        .should().dependOnClassesThat().resideInAPackage("io.twinserve.api.."));
-  }
-
-  @Test
-  void nothingBelowTheControlApiKnowsHttpSqlOrRedis() {
-    holds(noClasses().that().resideInAnyPackage("io.twinserve.traces..", "io.twinserve.twin..",
-            "io.twinserve.placement..", "io.twinserve.engine..", "io.twinserve.experiments..")
-        .should().dependOnClassesThat().resideInAnyPackage("io.micronaut..", "org.jooq..", "io.lettuce..",
-            "org.postgresql..", "org.flywaydb..", "io.netty.."));
-  }
-
-  @Test
-  void theServerNeverImportsTheCommandLine() {
-    holds(noClasses().that().resideInAPackage("io.twinserve.api.server..")
-        .should().dependOnClassesThat().resideInAPackage("io.twinserve.api.cli.."));
-  }
-
-  @Test
-  void theCommandLineReachesTheServerOnlyToStartItOrAdministerIt() {
-    // serve starts the server and admin talks to its database; no other command loads the server stack
-    holds(noClasses().that().resideInAPackage("io.twinserve.api.cli..")
-        .and().haveNameNotMatching("io\\.twinserve\\.api\\.cli\\.(ServeCommand|AdminCommand|BenchApiCommand)(\\$.*)?")
-        .should().dependOnClassesThat().resideInAPackage("io.twinserve.api.server.."));
-  }
-
-  @Test
-  void everyPackageSaysWhatItOwnsInAPackageInfo() throws IOException {
-    // the tests run in control-api's folder; the modules are its siblings
-    Path root = Path.of("").toAbsolutePath().getParent();
-    List<Path> missing = new java.util.ArrayList<>();
-    for (String module : new String[] {"traces", "twin", "placement-model", "engine", "experiments", "control-api"}) {
-      Path sources = root.resolve(module).resolve("src/main/java");
-      assertThat(sources).as("main sources of %s", module).isDirectory();
-      try (Stream<Path> dirs = Files.walk(sources)) {
-        dirs.filter(Files::isDirectory)
-            .filter(ArchitectureTest::holdsJava)
-            .filter(d -> !Files.exists(d.resolve("package-info.java")))
-            .map(root::relativize)
-            .forEach(missing::add);
-      }
+    @Test
+    void tracesDependOnNoOtherModule() {
+        holds(noClasses()
+                .that()
+                .resideInAPackage("io.twinserve.traces..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage(
+                        "io.twinserve.twin..",
+                        "io.twinserve.placement..",
+                        "io.twinserve.engine..",
+                        "io.twinserve.experiments..",
+                        "io.twinserve.api.."));
     }
-    assertThat(missing).as("packages of main code without a package-info.java").isEmpty();
-  }
 
-  private static boolean holdsJava(Path dir) {
-    try (Stream<Path> files = Files.list(dir)) {
-      return files.anyMatch(f -> f.toString().endsWith(".java"));
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
+    @Test
+    void twinDependsOnTracesOnlyAndNeverOnTheEngine() {
+        holds(noClasses()
+                .that()
+                .resideInAPackage("io.twinserve.twin..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage(
+                        "io.twinserve.placement..",
+                        "io.twinserve.engine..",
+                        "io.twinserve.experiments..",
+                        "io.twinserve.api.."));
     }
-  }
+
+    @Test
+    void placementModelDependsOnTheTwinAndTracesOnly() {
+        holds(noClasses()
+                .that()
+                .resideInAPackage("io.twinserve.placement..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage("io.twinserve.engine..", "io.twinserve.experiments..", "io.twinserve.api.."));
+    }
+
+    @Test
+    void engineDependsOnTheTwinAndTracesOnly() {
+        holds(noClasses()
+                .that()
+                .resideInAPackage("io.twinserve.engine..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage("io.twinserve.placement..", "io.twinserve.experiments..", "io.twinserve.api.."));
+    }
+
+    @Test
+    void experimentsNeverDependOnTheApplication() {
+        holds(noClasses()
+                .that()
+                .resideInAPackage("io.twinserve.experiments..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAPackage("io.twinserve.api.."));
+    }
+
+    @Test
+    void nothingBelowTheControlApiKnowsHttpSqlOrRedis() {
+        holds(noClasses()
+                .that()
+                .resideInAnyPackage(
+                        "io.twinserve.traces..",
+                        "io.twinserve.twin..",
+                        "io.twinserve.placement..",
+                        "io.twinserve.engine..",
+                        "io.twinserve.experiments..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage(
+                        "io.micronaut..",
+                        "org.jooq..",
+                        "io.lettuce..",
+                        "org.postgresql..",
+                        "org.flywaydb..",
+                        "io.netty.."));
+    }
+
+    @Test
+    void theServerNeverImportsTheCommandLine() {
+        holds(noClasses()
+                .that()
+                .resideInAPackage("io.twinserve.api.server..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAPackage("io.twinserve.api.cli.."));
+    }
+
+    @Test
+    void theCommandLineReachesTheServerOnlyToStartItOrAdministerIt() {
+        // serve starts the server and admin talks to its database; no other command loads the server stack
+        holds(noClasses()
+                .that()
+                .resideInAPackage("io.twinserve.api.cli..")
+                .and()
+                .haveNameNotMatching("io\\.twinserve\\.api\\.cli\\.(ServeCommand|AdminCommand|BenchApiCommand)(\\$.*)?")
+                .should()
+                .dependOnClassesThat()
+                .resideInAPackage("io.twinserve.api.server.."));
+    }
+
+    @Test
+    void everyPackageSaysWhatItOwnsInAPackageInfo() throws IOException {
+        // the tests run in control-api's folder; the modules are its siblings
+        Path root = Path.of("").toAbsolutePath().getParent();
+        List<Path> missing = new java.util.ArrayList<>();
+        for (String module :
+                new String[] {"traces", "twin", "placement-model", "engine", "experiments", "control-api"}) {
+            Path sources = root.resolve(module).resolve("src/main/java");
+            assertThat(sources).as("main sources of %s", module).isDirectory();
+            try (Stream<Path> dirs = Files.walk(sources)) {
+                dirs.filter(Files::isDirectory)
+                        .filter(ArchitectureTest::holdsJava)
+                        .filter(d -> !Files.exists(d.resolve("package-info.java")))
+                        .map(root::relativize)
+                        .forEach(missing::add);
+            }
+        }
+        assertThat(missing)
+                .as("packages of main code without a package-info.java")
+                .isEmpty();
+    }
+
+    private static boolean holdsJava(Path dir) {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.anyMatch(f -> f.toString().endsWith(".java"));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
 }

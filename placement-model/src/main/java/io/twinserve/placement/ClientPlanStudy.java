@@ -20,44 +20,66 @@ import java.util.SplittableRandom;
  * and 32, log-normal prompts of mean 100 to 2,000 and outputs of 30 to 450 tokens.
  */
 public final class ClientPlanStudy {
-  private ClientPlanStudy() {}
+    private ClientPlanStudy() {}
 
-  /** One workload: its description and the two plans' errors against the twin (NaN where a run did not start). */
-  public record Case(int index, boolean closedLoop, int adapters, double promptMean, double outputMean, String client,
-      double scale, double responseS, int served, int slots, double errorPct, boolean confirmed, boolean meetsSlo,
-      double openLoopErrorPct) {}
+    /** One workload: its description and the two plans' errors against the twin (NaN where a run did not start). */
+    public record Case(
+            int index,
+            boolean closedLoop,
+            int adapters,
+            double promptMean,
+            double outputMean,
+            String client,
+            double scale,
+            double responseS,
+            int served,
+            int slots,
+            double errorPct,
+            boolean confirmed,
+            boolean meetsSlo,
+            double openLoopErrorPct) {}
 
-  /** Every case, and the summary figures over those whose plan started. */
-  public record Result(List<Case> cases, double meanAbsErrorPct, double medianAbsErrorPct, double p90AbsErrorPct,
-      double maxAbsErrorPct, double withinThreePct, double confirmedPct, double openLoopMeanAbsErrorPct,
-      double openLoopMedianAbsErrorPct) {}
+    /** Every case, and the summary figures over those whose plan started. */
+    public record Result(
+            List<Case> cases,
+            double meanAbsErrorPct,
+            double medianAbsErrorPct,
+            double p90AbsErrorPct,
+            double maxAbsErrorPct,
+            double withinThreePct,
+            double confirmedPct,
+            double openLoopMeanAbsErrorPct,
+            double openLoopMedianAbsErrorPct) {}
 
-  private static final int[] ADAPTERS = {8, 16, 32, 64, 128};
-  private static final int[] USERS = {8, 16, 32, 64, 128, 256};
-  private static final double[] THINK = {0.5, 1, 2, 5, 10};
-  private static final int[] CAPS = {16, 32, 64, 128, 256};
-  private static final double[] RATES = {5, 10, 20, 40};
+    private static final int[] ADAPTERS = {8, 16, 32, 64, 128};
+    private static final int[] USERS = {8, 16, 32, 64, 128, 256};
+    private static final double[] THINK = {0.5, 1, 2, 5, 10};
+    private static final int[] CAPS = {16, 32, 64, 128, 256};
+    private static final double[] RATES = {5, 10, 20, 40};
 
-  /** The workload spec of case {@code i} of the draws seeded {@code seed}. */
-  static String spec(int i, SplittableRandom rnd) {
-    boolean closed = i % 2 == 0;
-    int adapters = ADAPTERS[rnd.nextInt(ADAPTERS.length)];
-    double p = Math.exp(Math.log(100) + rnd.nextDouble() * Math.log(20));
-    double o = Math.exp(Math.log(30) + rnd.nextDouble() * Math.log(15));
-    String client;
-    String arrivals;
-    String size;
-    if (closed) {
-      client = String.format(Locale.ROOT, "client: {users: %d, think_time_s: {type: exponential, mean: %s}}",
-          USERS[rnd.nextInt(USERS.length)], THINK[rnd.nextInt(THINK.length)]);
-      arrivals = "arrivals: {type: poisson, rate: 10}";
-      size = "requests: 4000";
-    } else {
-      client = "client: {max_outstanding: " + CAPS[rnd.nextInt(CAPS.length)] + "}";
-      arrivals = "arrivals: {type: poisson, rate: " + RATES[rnd.nextInt(RATES.length)] + "}";
-      size = "duration_s: 600";
-    }
-    return String.format(Locale.ROOT, """
+    /** The workload spec of case {@code i} of the draws seeded {@code seed}. */
+    static String spec(int i, SplittableRandom rnd) {
+        boolean closed = i % 2 == 0;
+        int adapters = ADAPTERS[rnd.nextInt(ADAPTERS.length)];
+        double p = Math.exp(Math.log(100) + rnd.nextDouble() * Math.log(20));
+        double o = Math.exp(Math.log(30) + rnd.nextDouble() * Math.log(15));
+        String client;
+        String arrivals;
+        String size;
+        if (closed) {
+            client = String.format(
+                    Locale.ROOT,
+                    "client: {users: %d, think_time_s: {type: exponential, mean: %s}}",
+                    USERS[rnd.nextInt(USERS.length)],
+                    THINK[rnd.nextInt(THINK.length)]);
+            arrivals = "arrivals: {type: poisson, rate: 10}";
+            size = "requests: 4000";
+        } else {
+            client = "client: {max_outstanding: " + CAPS[rnd.nextInt(CAPS.length)] + "}";
+            arrivals = "arrivals: {type: poisson, rate: " + RATES[rnd.nextInt(RATES.length)] + "}";
+            size = "duration_s: 600";
+        }
+        return String.format(Locale.ROOT, """
         name: client-%d
         seed: %d
         %s
@@ -69,39 +91,65 @@ public final class ClientPlanStudy {
           output: {type: lognormal, mean: %.0f, std: %.0f}
           max_total: 8192
         """, i, i + 1, size, arrivals, adapters, client, p, 0.8 * p, o, 0.8 * o);
-  }
-
-  /** Plans and verifies {@code n} drawn workloads on {@code model} (one twin run per plan and per baseline). */
-  public static Result run(Planner planner, String model, Profiles profiles, int n, long seed) throws IOException {
-    SplittableRandom rnd = new SplittableRandom(seed);
-    List<Case> cases = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      WorkloadSpec spec = WorkloadSpecs.parse(spec(i, rnd), Path.of("client-" + i + ".yaml"));
-      Planner.Request r = WorkloadRequests.of(spec, Path.of("."), model, null, Labels.Objective.COST);
-      ClientLoad.Client client = ClientLoad.Client.of(spec.client(), Path.of("."));
-      ClientLoad.Adjusted a = ClientLoad.plan(planner, r, client, profiles);
-      Planner.Verification v = planner.verify(a.plan(), a.request(), profiles, Path.of("."), SloSpec.DEFAULTS);
-      Planner.Plan open = planner.plan(r);
-      Planner.Verification vo = planner.verify(open, r, profiles, Path.of("."), SloSpec.DEFAULTS);
-      cases.add(new Case(i, client.closedLoop(), r.adapters(), r.promptMean(), r.outputMean(), client.describe(),
-          a.estimate().scale(), a.estimate().responseS(), a.plan().servedPerGpu(), a.plan().maxAdapters(),
-          v.simulated().fits() ? v.errorPct() : Double.NaN, v.confirmed(), v.simulated().fits() && v.verdict().met(),
-          vo.simulated().fits() ? vo.errorPct() : Double.NaN));
     }
-    double[] e = cases.stream().mapToDouble(c -> Math.abs(c.errorPct())).filter(Double::isFinite).sorted().toArray();
-    double[] o = cases.stream().mapToDouble(c -> Math.abs(c.openLoopErrorPct())).filter(Double::isFinite).sorted().toArray();
-    long within = java.util.Arrays.stream(e).filter(x -> x <= 3).count();
-    long confirmed = cases.stream().filter(Case::confirmed).count();
-    return new Result(cases, Trainer.round(mean(e)), Trainer.round(quantile(e, 0.5)), Trainer.round(quantile(e, 0.9)),
-        Trainer.round(e.length == 0 ? Double.NaN : e[e.length - 1]), Trainer.round(100.0 * within / Math.max(1, e.length)),
-        Trainer.round(100.0 * confirmed / Math.max(1, cases.size())), Trainer.round(mean(o)), Trainer.round(quantile(o, 0.5)));
-  }
 
-  private static double mean(double[] v) {
-    return v.length == 0 ? Double.NaN : java.util.Arrays.stream(v).average().orElseThrow();
-  }
+    /** Plans and verifies {@code n} drawn workloads on {@code model} (one twin run per plan and per baseline). */
+    public static Result run(Planner planner, String model, Profiles profiles, int n, long seed) throws IOException {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        List<Case> cases = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            WorkloadSpec spec = WorkloadSpecs.parse(spec(i, rnd), Path.of("client-" + i + ".yaml"));
+            Planner.Request r = WorkloadRequests.of(spec, Path.of("."), model, null, Labels.Objective.COST);
+            ClientLoad.Client client = ClientLoad.Client.of(spec.client(), Path.of("."));
+            ClientLoad.Adjusted a = ClientLoad.plan(planner, r, client, profiles);
+            Planner.Verification v = planner.verify(a.plan(), a.request(), profiles, Path.of("."), SloSpec.DEFAULTS);
+            Planner.Plan open = planner.plan(r);
+            Planner.Verification vo = planner.verify(open, r, profiles, Path.of("."), SloSpec.DEFAULTS);
+            cases.add(new Case(
+                    i,
+                    client.closedLoop(),
+                    r.adapters(),
+                    r.promptMean(),
+                    r.outputMean(),
+                    client.describe(),
+                    a.estimate().scale(),
+                    a.estimate().responseS(),
+                    a.plan().servedPerGpu(),
+                    a.plan().maxAdapters(),
+                    v.simulated().fits() ? v.errorPct() : Double.NaN,
+                    v.confirmed(),
+                    v.simulated().fits() && v.verdict().met(),
+                    vo.simulated().fits() ? vo.errorPct() : Double.NaN));
+        }
+        double[] e = cases.stream()
+                .mapToDouble(c -> Math.abs(c.errorPct()))
+                .filter(Double::isFinite)
+                .sorted()
+                .toArray();
+        double[] o = cases.stream()
+                .mapToDouble(c -> Math.abs(c.openLoopErrorPct()))
+                .filter(Double::isFinite)
+                .sorted()
+                .toArray();
+        long within = java.util.Arrays.stream(e).filter(x -> x <= 3).count();
+        long confirmed = cases.stream().filter(Case::confirmed).count();
+        return new Result(
+                cases,
+                Trainer.round(mean(e)),
+                Trainer.round(quantile(e, 0.5)),
+                Trainer.round(quantile(e, 0.9)),
+                Trainer.round(e.length == 0 ? Double.NaN : e[e.length - 1]),
+                Trainer.round(100.0 * within / Math.max(1, e.length)),
+                Trainer.round(100.0 * confirmed / Math.max(1, cases.size())),
+                Trainer.round(mean(o)),
+                Trainer.round(quantile(o, 0.5)));
+    }
 
-  private static double quantile(double[] sorted, double q) {
-    return sorted.length == 0 ? Double.NaN : sorted[Math.min(sorted.length - 1, (int) (q * sorted.length))];
-  }
+    private static double mean(double[] v) {
+        return v.length == 0 ? Double.NaN : java.util.Arrays.stream(v).average().orElseThrow();
+    }
+
+    private static double quantile(double[] sorted, double q) {
+        return sorted.length == 0 ? Double.NaN : sorted[Math.min(sorted.length - 1, (int) (q * sorted.length))];
+    }
 }

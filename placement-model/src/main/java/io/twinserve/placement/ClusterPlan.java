@@ -25,125 +25,177 @@ import java.util.List;
  * adapter over every replica: there the twin's verification is the answer, not the trees'.
  */
 public final class ClusterPlan {
-  private ClusterPlan() {}
+    private ClusterPlan() {}
 
-  /**
-   * One pool's answer.
-   *
-   * @param plan the planner's plan for one replica on this pool (null when the model does not know the GPU)
-   * @param replicas replicas all the workload's adapters need at the plan's adapters per GPU
-   * @param note why the pool has no plan, or null
-   */
-  public record PoolPlan(String pool, String gpu, double costPerGpuHour, Planner.Plan plan, int replicas,
-      double costPerHour, String note) {
+    /**
+     * One pool's answer.
+     *
+     * @param plan the planner's plan for one replica on this pool (null when the model does not know the GPU)
+     * @param replicas replicas all the workload's adapters need at the plan's adapters per GPU
+     * @param note why the pool has no plan, or null
+     */
+    public record PoolPlan(
+            String pool,
+            String gpu,
+            double costPerGpuHour,
+            Planner.Plan plan,
+            int replicas,
+            double costPerHour,
+            String note) {
 
-    /** What {@code replicas} replicas of this pool's plan cost per hour. */
-    public double costPerHour(int replicas) {
-      return cost(replicas, plan.tp(), costPerGpuHour);
-    }
-  }
-
-  /** The cost per hour of {@code replicas} replicas of {@code tp} GPUs, as capacity search prices a candidate. */
-  static double cost(int replicas, int tp, double costPerGpuHour) {
-    return (double) replicas * tp * costPerGpuHour;
-  }
-
-  /** The answers of every pool of the search, the cheapest first among those planned. */
-  public record Answer(double targetScale, Planner.Request request, List<PoolPlan> pools, PoolPlan best) {}
-
-  /** One twin run of the plan's configuration with a replica count, at the target rate. */
-  public record Probe(int replicas, double costPerHour, boolean meets, List<String> missed, double offeredRps,
-      double throughputTps, double ttftP90Ms) {}
-
-  /**
-   * The twin's answer for the best pool: the probes made and the fewest replicas among them that meet the
-   * SLO at the target rate (null when none of the budget does).
-   */
-  public record Verification(String router, List<Probe> probes, Integer fewestReplicas, boolean planAgrees) {}
-
-  /**
-   * Plans {@code request} (the capacity spec's workload at rate scale 1) for every pool of the spec's search
-   * at its target rate scale.
-   */
-  public static Answer plan(Planner planner, CapacitySpec spec, Planner.Request request) {
-    double scale = spec.rate().targetScale();
-    Planner.Request at = request.scaled(scale);
-    List<String> names = spec.search().pools().isEmpty()
-        ? spec.pools().stream().map(PoolSpec::name).toList() : spec.search().pools();
-    List<PoolPlan> out = new ArrayList<>();
-    for (String name : names) {
-      PoolSpec pool = spec.pools().stream().filter(p -> p.name().equals(name)).findFirst().orElseThrow();
-      String trained = planner.trainedPoolFor(pool.gpu());
-      if (trained == null) {
-        out.add(new PoolPlan(pool.name(), pool.gpu(), pool.costPerGpuHour(), null, 0, 0,
-            "the placement model was not trained on " + pool.gpu() + " (it knows " + String.join(", ",
-                planner.trainedGpus()) + "): twinserve capacity answers for it with the twin"));
-        continue;
-      }
-      Planner.Plan p = planner.plan(at.withPools(List.of(trained)));
-      String note = spec.search().tp().contains(p.tp()) ? null
-          : "tp " + p.tp() + " (the model's) is not among the search's tp " + spec.search().tp();
-      out.add(new PoolPlan(pool.name(), pool.gpu(), pool.costPerGpuHour(), p, p.replicas(),
-          cost(p.replicas(), p.tp(), pool.costPerGpuHour()), note));
-    }
-    PoolPlan best = out.stream().filter(p -> p.plan() != null)
-        .min(Comparator.comparingDouble((PoolPlan p) -> p.costPerHour()).thenComparingInt(PoolPlan::replicas)).orElse(null);
-    return new Answer(scale, at, List.copyOf(out), best);
-  }
-
-  /**
-   * The router a verification runs: the search's adapter-affinity router when it lists one (the reading the
-   * model's replicas fit), else its first.
-   */
-  public static RouterSpec router(CapacitySpec spec) {
-    return spec.search().routers().stream().filter(r -> r instanceof RouterSpec.AdapterAffinity).findFirst()
-        .orElse(spec.search().routers().getFirst());
-  }
-
-  /**
-   * Runs the best pool's configuration through the twin at the target rate, as capacity search probes a
-   * candidate: from the planned replica count down while it meets the SLO, or up while it misses, at most
-   * {@code budget} runs; the fewest replicas that meet it is the verified answer.
-   */
-  public static Verification verify(Answer answer, CapacitySearch search, CapacitySpec spec, int budget)
-      throws IOException {
-    PoolPlan best = answer.best();
-    if (best == null) {
-      throw new IllegalArgumentException("no pool of the search has a plan: the placement model knows none of their GPUs");
-    }
-    RouterSpec router = router(spec);
-    SloSpec slo = search.slo();
-    Planner.Plan p = best.plan();
-    List<Probe> probes = new ArrayList<>();
-    Probe first = probe(search, slo, best, router, best.replicas(), answer.targetScale());
-    probes.add(first);
-    Integer fewest = first.meets() ? best.replicas() : null;
-    int step = first.meets() ? -1 : 1;
-    for (int r = best.replicas() + step; probes.size() < budget && r >= 1; r += step) {
-      Probe pr = probe(search, slo, best, router, r, answer.targetScale());
-      probes.add(pr);
-      if (pr.meets()) {
-        fewest = r;
-        if (step > 0) {
-          break;
+        /** What {@code replicas} replicas of this pool's plan cost per hour. */
+        public double costPerHour(int replicas) {
+            return cost(replicas, plan.tp(), costPerGpuHour);
         }
-      } else if (step < 0) {
-        break;
-      }
     }
-    return new Verification(RouterSpec.typeName(router), List.copyOf(probes), fewest,
-        fewest != null && fewest == best.replicas() && p != null);
-  }
 
-  private static Probe probe(CapacitySearch search, SloSpec slo, PoolPlan best, RouterSpec router, int replicas,
-      double scale) throws IOException {
-    Planner.Plan p = best.plan();
-    CapacitySearch.Candidate c = new CapacitySearch.Candidate(best.pool(), best.gpu(), p.tp(), replicas,
-        p.maxAdapters(), p.kvCacheLen() == 0 ? null : p.kvCacheLen(), router, cost(replicas, p.tp(),
-        best.costPerGpuHour()));
-    ClusterSummary.DeploymentSummary d = search.probe(c, scale);
-    SloVerdict v = SloVerdict.of(slo, d, true);
-    return new Probe(replicas, c.costPerHour(), v.met(), v.missed().stream().map(SloVerdict.Check::describe).toList(),
-        d.offered().requestsPerS(), d.achieved().totalTokensPerS(), d.ttft().p90Ms());
-  }
+    /** The cost per hour of {@code replicas} replicas of {@code tp} GPUs, as capacity search prices a candidate. */
+    static double cost(int replicas, int tp, double costPerGpuHour) {
+        return (double) replicas * tp * costPerGpuHour;
+    }
+
+    /** The answers of every pool of the search, the cheapest first among those planned. */
+    public record Answer(double targetScale, Planner.Request request, List<PoolPlan> pools, PoolPlan best) {}
+
+    /** One twin run of the plan's configuration with a replica count, at the target rate. */
+    public record Probe(
+            int replicas,
+            double costPerHour,
+            boolean meets,
+            List<String> missed,
+            double offeredRps,
+            double throughputTps,
+            double ttftP90Ms) {}
+
+    /**
+     * The twin's answer for the best pool: the probes made and the fewest replicas among them that meet the
+     * SLO at the target rate (null when none of the budget does).
+     */
+    public record Verification(String router, List<Probe> probes, Integer fewestReplicas, boolean planAgrees) {}
+
+    /**
+     * Plans {@code request} (the capacity spec's workload at rate scale 1) for every pool of the spec's search
+     * at its target rate scale.
+     */
+    public static Answer plan(Planner planner, CapacitySpec spec, Planner.Request request) {
+        double scale = spec.rate().targetScale();
+        Planner.Request at = request.scaled(scale);
+        List<String> names = spec.search().pools().isEmpty()
+                ? spec.pools().stream().map(PoolSpec::name).toList()
+                : spec.search().pools();
+        List<PoolPlan> out = new ArrayList<>();
+        for (String name : names) {
+            PoolSpec pool = spec.pools().stream()
+                    .filter(p -> p.name().equals(name))
+                    .findFirst()
+                    .orElseThrow();
+            String trained = planner.trainedPoolFor(pool.gpu());
+            if (trained == null) {
+                out.add(new PoolPlan(
+                        pool.name(),
+                        pool.gpu(),
+                        pool.costPerGpuHour(),
+                        null,
+                        0,
+                        0,
+                        "the placement model was not trained on " + pool.gpu() + " (it knows "
+                                + String.join(", ", planner.trainedGpus())
+                                + "): twinserve capacity answers for it with the twin"));
+                continue;
+            }
+            Planner.Plan p = planner.plan(at.withPools(List.of(trained)));
+            String note = spec.search().tp().contains(p.tp())
+                    ? null
+                    : "tp " + p.tp() + " (the model's) is not among the search's tp "
+                            + spec.search().tp();
+            out.add(new PoolPlan(
+                    pool.name(),
+                    pool.gpu(),
+                    pool.costPerGpuHour(),
+                    p,
+                    p.replicas(),
+                    cost(p.replicas(), p.tp(), pool.costPerGpuHour()),
+                    note));
+        }
+        PoolPlan best = out.stream()
+                .filter(p -> p.plan() != null)
+                .min(Comparator.comparingDouble((PoolPlan p) -> p.costPerHour()).thenComparingInt(PoolPlan::replicas))
+                .orElse(null);
+        return new Answer(scale, at, List.copyOf(out), best);
+    }
+
+    /**
+     * The router a verification runs: the search's adapter-affinity router when it lists one (the reading the
+     * model's replicas fit), else its first.
+     */
+    public static RouterSpec router(CapacitySpec spec) {
+        return spec.search().routers().stream()
+                .filter(r -> r instanceof RouterSpec.AdapterAffinity)
+                .findFirst()
+                .orElse(spec.search().routers().getFirst());
+    }
+
+    /**
+     * Runs the best pool's configuration through the twin at the target rate, as capacity search probes a
+     * candidate: from the planned replica count down while it meets the SLO, or up while it misses, at most
+     * {@code budget} runs; the fewest replicas that meet it is the verified answer.
+     */
+    public static Verification verify(Answer answer, CapacitySearch search, CapacitySpec spec, int budget)
+            throws IOException {
+        PoolPlan best = answer.best();
+        if (best == null) {
+            throw new IllegalArgumentException(
+                    "no pool of the search has a plan: the placement model knows none of their GPUs");
+        }
+        RouterSpec router = router(spec);
+        SloSpec slo = search.slo();
+        Planner.Plan p = best.plan();
+        List<Probe> probes = new ArrayList<>();
+        Probe first = probe(search, slo, best, router, best.replicas(), answer.targetScale());
+        probes.add(first);
+        Integer fewest = first.meets() ? best.replicas() : null;
+        int step = first.meets() ? -1 : 1;
+        for (int r = best.replicas() + step; probes.size() < budget && r >= 1; r += step) {
+            Probe pr = probe(search, slo, best, router, r, answer.targetScale());
+            probes.add(pr);
+            if (pr.meets()) {
+                fewest = r;
+                if (step > 0) {
+                    break;
+                }
+            } else if (step < 0) {
+                break;
+            }
+        }
+        return new Verification(
+                RouterSpec.typeName(router),
+                List.copyOf(probes),
+                fewest,
+                fewest != null && fewest == best.replicas() && p != null);
+    }
+
+    private static Probe probe(
+            CapacitySearch search, SloSpec slo, PoolPlan best, RouterSpec router, int replicas, double scale)
+            throws IOException {
+        Planner.Plan p = best.plan();
+        CapacitySearch.Candidate c = new CapacitySearch.Candidate(
+                best.pool(),
+                best.gpu(),
+                p.tp(),
+                replicas,
+                p.maxAdapters(),
+                p.kvCacheLen() == 0 ? null : p.kvCacheLen(),
+                router,
+                cost(replicas, p.tp(), best.costPerGpuHour()));
+        ClusterSummary.DeploymentSummary d = search.probe(c, scale);
+        SloVerdict v = SloVerdict.of(slo, d, true);
+        return new Probe(
+                replicas,
+                c.costPerHour(),
+                v.met(),
+                v.missed().stream().map(SloVerdict.Check::describe).toList(),
+                d.offered().requestsPerS(),
+                d.achieved().totalTokensPerS(),
+                d.ttft().p90Ms());
+    }
 }

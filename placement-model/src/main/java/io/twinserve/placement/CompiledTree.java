@@ -22,239 +22,253 @@ import org.tribuo.regression.rtree.IndependentRegressionTreeModel;
  * (a test compares them on every held-out example), and its path is what the planner explains.
  */
 public final class CompiledTree {
-  private final int[] feature;
-  private final double[] threshold;
-  private final int[] low;
-  private final int[] high;
-  private final double[] value;
-  private final String[] labels;
-  private final String[] featureNames;
-  // an ensemble's members (its prediction is their mean, or their majority vote), or null for one tree
-  private final CompiledTree[] members;
-  // a classifying ensemble's labels are the union of its members'; memberLabel[m][k] is member m's label k there
-  private final int[][] memberLabel;
+    private final int[] feature;
+    private final double[] threshold;
+    private final int[] low;
+    private final int[] high;
+    private final double[] value;
+    private final String[] labels;
+    private final String[] featureNames;
+    // an ensemble's members (its prediction is their mean, or their majority vote), or null for one tree
+    private final CompiledTree[] members;
+    // a classifying ensemble's labels are the union of its members'; memberLabel[m][k] is member m's label k there
+    private final int[][] memberLabel;
 
-  private CompiledTree(CompiledTree[] members) {
-    this.feature = new int[0];
-    this.threshold = new double[0];
-    this.low = new int[0];
-    this.high = new int[0];
-    this.value = new double[0];
-    List<String> union = new ArrayList<>();
-    this.memberLabel = new int[members.length][];
-    for (int m = 0; m < members.length; m++) {
-      memberLabel[m] = new int[members[m].labels.length];
-      for (int k = 0; k < members[m].labels.length; k++) {
-        int at = union.indexOf(members[m].labels[k]);
-        if (at < 0) {
-          at = union.size();
-          union.add(members[m].labels[k]);
+    private CompiledTree(CompiledTree[] members) {
+        this.feature = new int[0];
+        this.threshold = new double[0];
+        this.low = new int[0];
+        this.high = new int[0];
+        this.value = new double[0];
+        List<String> union = new ArrayList<>();
+        this.memberLabel = new int[members.length][];
+        for (int m = 0; m < members.length; m++) {
+            memberLabel[m] = new int[members[m].labels.length];
+            for (int k = 0; k < members[m].labels.length; k++) {
+                int at = union.indexOf(members[m].labels[k]);
+                if (at < 0) {
+                    at = union.size();
+                    union.add(members[m].labels[k]);
+                }
+                memberLabel[m][k] = at;
+            }
         }
-        memberLabel[m][k] = at;
-      }
+        this.labels = union.toArray(String[]::new);
+        this.featureNames = members[0].featureNames;
+        this.members = members;
     }
-    this.labels = union.toArray(String[]::new);
-    this.featureNames = members[0].featureNames;
-    this.members = members;
-  }
 
-  private CompiledTree(int[] feature, double[] threshold, int[] low, int[] high, double[] value, String[] labels,
-      String[] featureNames) {
-    this.feature = feature;
-    this.threshold = threshold;
-    this.low = low;
-    this.high = high;
-    this.value = value;
-    this.labels = labels;
-    this.featureNames = featureNames;
-    this.members = null;
-    this.memberLabel = null;
-  }
-
-  /**
-   * Compiles a Tribuo tree; {@code index} maps the planner's feature names to vector positions (a
-   * feature the vector lacks reads as 0, as Tribuo reads a missing feature).
-   */
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  public static CompiledTree of(TreeModel<?> model, Map<String, Integer> index, String[] names) {
-    return compile((TreeModel) model, index, names);
-  }
-
-  /**
-   * Compiles a Tribuo tree or a regression ensemble of trees (members averaged with equal weights, as
-   * Tribuo's {@code AveragingCombiner} averages them).
-   */
-  public static CompiledTree of(org.tribuo.Model<?> model, Map<String, Integer> index, String[] names) {
-    if (model instanceof TreeModel<?> t) {
-      return of(t, index, names);
+    private CompiledTree(
+            int[] feature,
+            double[] threshold,
+            int[] low,
+            int[] high,
+            double[] value,
+            String[] labels,
+            String[] featureNames) {
+        this.feature = feature;
+        this.threshold = threshold;
+        this.low = low;
+        this.high = high;
+        this.value = value;
+        this.labels = labels;
+        this.featureNames = featureNames;
+        this.members = null;
+        this.memberLabel = null;
     }
-    if (model instanceof org.tribuo.ensemble.EnsembleModel<?> e) {
-      CompiledTree[] members = new CompiledTree[e.getNumModels()];
-      for (int i = 0; i < members.length; i++) {
-        if (!(e.getModels().get(i) instanceof TreeModel<?> t)) {
-          throw new IllegalArgumentException("ensemble member " + i + " is a " + e.getModels().get(i).getClass().getSimpleName()
-              + ", not a CART tree");
+
+    /**
+     * Compiles a Tribuo tree; {@code index} maps the planner's feature names to vector positions (a
+     * feature the vector lacks reads as 0, as Tribuo reads a missing feature).
+     */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public static CompiledTree of(TreeModel<?> model, Map<String, Integer> index, String[] names) {
+        return compile((TreeModel) model, index, names);
+    }
+
+    /**
+     * Compiles a Tribuo tree or a regression ensemble of trees (members averaged with equal weights, as
+     * Tribuo's {@code AveragingCombiner} averages them).
+     */
+    public static CompiledTree of(org.tribuo.Model<?> model, Map<String, Integer> index, String[] names) {
+        if (model instanceof TreeModel<?> t) {
+            return of(t, index, names);
         }
-        members[i] = of(t, index, names);
-      }
-      if (members.length == 0) {
-        throw new IllegalArgumentException("an ensemble without members");
-      }
-      for (CompiledTree m : members) {
-        if ((m.labels.length > 0) != (members[0].labels.length > 0)) {
-          throw new IllegalArgumentException("an ensemble of regression and classification trees");
+        if (model instanceof org.tribuo.ensemble.EnsembleModel<?> e) {
+            CompiledTree[] members = new CompiledTree[e.getNumModels()];
+            for (int i = 0; i < members.length; i++) {
+                if (!(e.getModels().get(i) instanceof TreeModel<?> t)) {
+                    throw new IllegalArgumentException("ensemble member " + i + " is a "
+                            + e.getModels().get(i).getClass().getSimpleName() + ", not a CART tree");
+                }
+                members[i] = of(t, index, names);
+            }
+            if (members.length == 0) {
+                throw new IllegalArgumentException("an ensemble without members");
+            }
+            for (CompiledTree m : members) {
+                if ((m.labels.length > 0) != (members[0].labels.length > 0)) {
+                    throw new IllegalArgumentException("an ensemble of regression and classification trees");
+                }
+            }
+            return new CompiledTree(members);
         }
-      }
-      return new CompiledTree(members);
+        throw new IllegalArgumentException(
+                "unsupported model " + model.getClass().getName() + " (a CART tree or an ensemble of them)");
     }
-    throw new IllegalArgumentException("unsupported model " + model.getClass().getName() + " (a CART tree or an ensemble of them)");
-  }
 
-  private static <T extends Output<T>> CompiledTree compile(TreeModel<T> model, Map<String, Integer> index, String[] names) {
-    Node<T> root = model instanceof IndependentRegressionTreeModel ir ? rootOf(ir) : model.getRoot();
-    ImmutableFeatureMap fmap = model.getFeatureIDMap();
-    List<Node<T>> nodes = new ArrayList<>();
-    nodes.add(root);
-    List<String> labelNames = new ArrayList<>();
-    int[] f = new int[16];
-    double[] t = new double[16];
-    int[] lo = new int[16];
-    int[] hi = new int[16];
-    double[] v = new double[16];
-    for (int i = 0; i < nodes.size(); i++) {
-      if (i >= f.length) {
-        f = java.util.Arrays.copyOf(f, f.length * 2);
-        t = java.util.Arrays.copyOf(t, t.length * 2);
-        lo = java.util.Arrays.copyOf(lo, lo.length * 2);
-        hi = java.util.Arrays.copyOf(hi, hi.length * 2);
-        v = java.util.Arrays.copyOf(v, v.length * 2);
-      }
-      Node<T> n = nodes.get(i);
-      if (n instanceof SplitNode<T> s) {
-        String name = fmap.get(s.getFeatureID()).getName();
-        Integer pos = index.get(name);
-        f[i] = pos == null ? -1 : pos;
-        t[i] = s.splitValue();
-        lo[i] = nodes.size();
-        nodes.add(s.getLessThanOrEqual());
-        hi[i] = nodes.size();
-        nodes.add(s.getGreaterThan());
-      } else {
-        LeafNode<T> leaf = (LeafNode<T>) n;
-        f[i] = -2;
-        T out = leaf.getOutput();
-        if (out instanceof Regressor r) {
-          v[i] = r.getValues()[0];
-        } else if (out instanceof Label l) {
-          int k = labelNames.indexOf(l.getLabel());
-          if (k < 0) {
-            k = labelNames.size();
-            labelNames.add(l.getLabel());
-          }
-          v[i] = k;
-        } else {
-          throw new IllegalArgumentException("unsupported tree output " + out.getClass().getName());
+    private static <T extends Output<T>> CompiledTree compile(
+            TreeModel<T> model, Map<String, Integer> index, String[] names) {
+        Node<T> root = model instanceof IndependentRegressionTreeModel ir ? rootOf(ir) : model.getRoot();
+        ImmutableFeatureMap fmap = model.getFeatureIDMap();
+        List<Node<T>> nodes = new ArrayList<>();
+        nodes.add(root);
+        List<String> labelNames = new ArrayList<>();
+        int[] f = new int[16];
+        double[] t = new double[16];
+        int[] lo = new int[16];
+        int[] hi = new int[16];
+        double[] v = new double[16];
+        for (int i = 0; i < nodes.size(); i++) {
+            if (i >= f.length) {
+                f = java.util.Arrays.copyOf(f, f.length * 2);
+                t = java.util.Arrays.copyOf(t, t.length * 2);
+                lo = java.util.Arrays.copyOf(lo, lo.length * 2);
+                hi = java.util.Arrays.copyOf(hi, hi.length * 2);
+                v = java.util.Arrays.copyOf(v, v.length * 2);
+            }
+            Node<T> n = nodes.get(i);
+            if (n instanceof SplitNode<T> s) {
+                String name = fmap.get(s.getFeatureID()).getName();
+                Integer pos = index.get(name);
+                f[i] = pos == null ? -1 : pos;
+                t[i] = s.splitValue();
+                lo[i] = nodes.size();
+                nodes.add(s.getLessThanOrEqual());
+                hi[i] = nodes.size();
+                nodes.add(s.getGreaterThan());
+            } else {
+                LeafNode<T> leaf = (LeafNode<T>) n;
+                f[i] = -2;
+                T out = leaf.getOutput();
+                if (out instanceof Regressor r) {
+                    v[i] = r.getValues()[0];
+                } else if (out instanceof Label l) {
+                    int k = labelNames.indexOf(l.getLabel());
+                    if (k < 0) {
+                        k = labelNames.size();
+                        labelNames.add(l.getLabel());
+                    }
+                    v[i] = k;
+                } else {
+                    throw new IllegalArgumentException(
+                            "unsupported tree output " + out.getClass().getName());
+                }
+            }
         }
-      }
+        int size = nodes.size();
+        return new CompiledTree(
+                java.util.Arrays.copyOf(f, size),
+                java.util.Arrays.copyOf(t, size),
+                java.util.Arrays.copyOf(lo, size),
+                java.util.Arrays.copyOf(hi, size),
+                java.util.Arrays.copyOf(v, size),
+                labelNames.toArray(String[]::new),
+                names);
     }
-    int size = nodes.size();
-    return new CompiledTree(java.util.Arrays.copyOf(f, size), java.util.Arrays.copyOf(t, size),
-        java.util.Arrays.copyOf(lo, size), java.util.Arrays.copyOf(hi, size), java.util.Arrays.copyOf(v, size),
-        labelNames.toArray(String[]::new), names);
-  }
 
-  @SuppressWarnings("unchecked")
-  private static <T extends Output<T>> Node<T> rootOf(IndependentRegressionTreeModel m) {
-    return (Node<T>) m.getRoots().values().iterator().next();
-  }
+    @SuppressWarnings("unchecked")
+    private static <T extends Output<T>> Node<T> rootOf(IndependentRegressionTreeModel m) {
+        return (Node<T>) m.getRoots().values().iterator().next();
+    }
 
-  private int leaf(double[] x) {
-    int i = 0;
-    while (feature[i] != -2) {
-      double xv = feature[i] < 0 ? 0 : x[feature[i]];
-      i = xv > threshold[i] ? high[i] : low[i];
+    private int leaf(double[] x) {
+        int i = 0;
+        while (feature[i] != -2) {
+            double xv = feature[i] < 0 ? 0 : x[feature[i]];
+            i = xv > threshold[i] ? high[i] : low[i];
+        }
+        return i;
     }
-    return i;
-  }
 
-  /** A regression tree's prediction (an ensemble's: the mean of its members'). */
-  public double predict(double[] x) {
-    if (members == null) {
-      return value[leaf(x)];
+    /** A regression tree's prediction (an ensemble's: the mean of its members'). */
+    public double predict(double[] x) {
+        if (members == null) {
+            return value[leaf(x)];
+        }
+        double sum = 0;
+        for (CompiledTree m : members) {
+            sum += m.value[m.leaf(x)];
+        }
+        return sum / members.length;
     }
-    double sum = 0;
-    for (CompiledTree m : members) {
-      sum += m.value[m.leaf(x)];
-    }
-    return sum / members.length;
-  }
 
-  /**
-   * A classification tree's label; an ensemble's is its members' majority vote (an odd number of members of
-   * two labels has no ties; otherwise the label the members named first wins a tie).
-   */
-  public String label(double[] x) {
-    if (members == null) {
-      return labels[(int) value[leaf(x)]];
+    /**
+     * A classification tree's label; an ensemble's is its members' majority vote (an odd number of members of
+     * two labels has no ties; otherwise the label the members named first wins a tie).
+     */
+    public String label(double[] x) {
+        if (members == null) {
+            return labels[(int) value[leaf(x)]];
+        }
+        // votes counted per label of the union (a plan asks this several times: no map per call)
+        int[] votes = new int[labels.length];
+        int best = 0;
+        for (int m = 0; m < members.length; m++) {
+            CompiledTree t = members[m];
+            int k = memberLabel[m][(int) t.value[t.leaf(x)]];
+            if (++votes[k] > votes[best] || (votes[k] == votes[best] && k < best)) {
+                best = k;
+            }
+        }
+        return labels[best];
     }
-    // votes counted per label of the union (a plan asks this several times: no map per call)
-    int[] votes = new int[labels.length];
-    int best = 0;
-    for (int m = 0; m < members.length; m++) {
-      CompiledTree t = members[m];
-      int k = memberLabel[m][(int) t.value[t.leaf(x)]];
-      if (++votes[k] > votes[best] || (votes[k] == votes[best] && k < best)) {
-        best = k;
-      }
-    }
-    return labels[best];
-  }
 
-  /** The share of an ensemble's members that vote {@code label} (a tree's: 1 or 0). */
-  public double share(double[] x, String label) {
-    if (members == null) {
-      return label.equals(label(x)) ? 1 : 0;
+    /** The share of an ensemble's members that vote {@code label} (a tree's: 1 or 0). */
+    public double share(double[] x, String label) {
+        if (members == null) {
+            return label.equals(label(x)) ? 1 : 0;
+        }
+        int n = 0;
+        for (CompiledTree m : members) {
+            n += label.equals(m.label(x)) ? 1 : 0;
+        }
+        return (double) n / members.length;
     }
-    int n = 0;
-    for (CompiledTree m : members) {
-      n += label.equals(m.label(x)) ? 1 : 0;
-    }
-    return (double) n / members.length;
-  }
 
-  /** Nodes of the tree (of all members of an ensemble). */
-  public int nodes() {
-    if (members == null) {
-      return feature.length;
+    /** Nodes of the tree (of all members of an ensemble). */
+    public int nodes() {
+        if (members == null) {
+            return feature.length;
+        }
+        int n = 0;
+        for (CompiledTree m : members) {
+            n += m.nodes();
+        }
+        return n;
     }
-    int n = 0;
-    for (CompiledTree m : members) {
-      n += m.nodes();
-    }
-    return n;
-  }
 
-  /** Trees averaged: 1 for a tree, the members of an ensemble. */
-  public int trees() {
-    return members == null ? 1 : members.length;
-  }
-
-  /** One split on a prediction's path: the feature, the threshold, and which side the input took. */
-  public record Step(String feature, double threshold, boolean above, double value) {}
-
-  /** The splits from the root to the input's leaf (an ensemble's first member's). */
-  public List<Step> path(double[] x) {
-    if (members != null) {
-      return members[0].path(x);
+    /** Trees averaged: 1 for a tree, the members of an ensemble. */
+    public int trees() {
+        return members == null ? 1 : members.length;
     }
-    List<Step> steps = new ArrayList<>();
-    int i = 0;
-    while (feature[i] != -2) {
-      double xv = feature[i] < 0 ? 0 : x[feature[i]];
-      boolean above = xv > threshold[i];
-      steps.add(new Step(feature[i] < 0 ? "?" : featureNames[feature[i]], threshold[i], above, xv));
-      i = above ? high[i] : low[i];
+
+    /** One split on a prediction's path: the feature, the threshold, and which side the input took. */
+    public record Step(String feature, double threshold, boolean above, double value) {}
+
+    /** The splits from the root to the input's leaf (an ensemble's first member's). */
+    public List<Step> path(double[] x) {
+        if (members != null) {
+            return members[0].path(x);
+        }
+        List<Step> steps = new ArrayList<>();
+        int i = 0;
+        while (feature[i] != -2) {
+            double xv = feature[i] < 0 ? 0 : x[feature[i]];
+            boolean above = xv > threshold[i];
+            steps.add(new Step(feature[i] < 0 ? "?" : featureNames[feature[i]], threshold[i], above, xv));
+            i = above ? high[i] : low[i];
+        }
+        return steps;
     }
-    return steps;
-  }
 }

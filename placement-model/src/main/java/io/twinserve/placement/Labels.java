@@ -25,96 +25,105 @@ import java.util.TreeMap;
  * configuration that best meets an {@link Objective} among those that meet the SLO.
  */
 public final class Labels {
-  /** Throughputs within this fraction of the best are ties. */
-  public static final double TIE = 0.01;
+    /** Throughputs within this fraction of the best are ties. */
+    public static final double TIE = 0.01;
 
-  private Labels() {}
+    private Labels() {}
 
-  /** A family's optimal served count, with one of its rows to describe it. */
-  public record Served(SweepRow example, int optimum) {}
+    /** A family's optimal served count, with one of its rows to describe it. */
+    public record Served(SweepRow example, int optimum) {}
 
-  /** A workload's best slot count among the configurations that meet the SLO. */
-  public record Slots(SweepRow example, int optimum, double throughput) {}
+    /** A workload's best slot count among the configurations that meet the SLO. */
+    public record Slots(SweepRow example, int optimum, double throughput) {}
 
-  /** A workload's best placement for an objective. */
-  public record Placement(SweepRow best) {}
+    /** A workload's best placement for an objective. */
+    public record Placement(SweepRow best) {}
 
-  /** The optimum served adapters per family under {@code slo}. */
-  public static List<Served> served(List<SweepRow> rows, SloSpec slo) {
-    List<Served> out = new ArrayList<>();
-    for (List<SweepRow> family : groups(rows, r -> r.familyKey() + "|" + r.placementKey()).values()) {
-      TreeMap<Integer, Boolean> servesAt = new TreeMap<>();
-      for (SweepRow r : family) {
-        servesAt.merge(r.served(), r.meets(slo), Boolean::logicalOr);
-      }
-      int optimum = 0;
-      for (Map.Entry<Integer, Boolean> e : servesAt.entrySet()) {
-        if (!e.getValue()) {
-          break;
+    /** The optimum served adapters per family under {@code slo}. */
+    public static List<Served> served(List<SweepRow> rows, SloSpec slo) {
+        List<Served> out = new ArrayList<>();
+        for (List<SweepRow> family :
+                groups(rows, r -> r.familyKey() + "|" + r.placementKey()).values()) {
+            TreeMap<Integer, Boolean> servesAt = new TreeMap<>();
+            for (SweepRow r : family) {
+                servesAt.merge(r.served(), r.meets(slo), Boolean::logicalOr);
+            }
+            int optimum = 0;
+            for (Map.Entry<Integer, Boolean> e : servesAt.entrySet()) {
+                if (!e.getValue()) {
+                    break;
+                }
+                optimum = e.getKey();
+            }
+            out.add(new Served(family.getFirst(), optimum));
         }
-        optimum = e.getKey();
-      }
-      out.add(new Served(family.getFirst(), optimum));
+        return out;
     }
-    return out;
-  }
 
-  /** The best slot count per workload that has a configuration meeting {@code slo}. */
-  public static List<Slots> slots(List<SweepRow> rows, SloSpec slo) {
-    List<Slots> out = new ArrayList<>();
-    for (List<SweepRow> w : groups(rows, r -> r.workloadKey() + "|" + r.placementKey()).values()) {
-      List<SweepRow> ok = w.stream().filter(r -> r.meets(slo)).toList();
-      if (ok.isEmpty()) {
-        continue;
-      }
-      double best = ok.stream().mapToDouble(SweepRow::throughputTps).max().orElseThrow();
-      SweepRow pick = ok.stream().filter(r -> r.throughputTps() >= (1 - TIE) * best)
-          .min(Comparator.comparingInt(SweepRow::slots)).orElseThrow();
-      out.add(new Slots(pick, pick.slots(), pick.throughputTps()));
+    /** The best slot count per workload that has a configuration meeting {@code slo}. */
+    public static List<Slots> slots(List<SweepRow> rows, SloSpec slo) {
+        List<Slots> out = new ArrayList<>();
+        for (List<SweepRow> w :
+                groups(rows, r -> r.workloadKey() + "|" + r.placementKey()).values()) {
+            List<SweepRow> ok = w.stream().filter(r -> r.meets(slo)).toList();
+            if (ok.isEmpty()) {
+                continue;
+            }
+            double best = ok.stream().mapToDouble(SweepRow::throughputTps).max().orElseThrow();
+            SweepRow pick = ok.stream()
+                    .filter(r -> r.throughputTps() >= (1 - TIE) * best)
+                    .min(Comparator.comparingInt(SweepRow::slots))
+                    .orElseThrow();
+            out.add(new Slots(pick, pick.slots(), pick.throughputTps()));
+        }
+        return out;
     }
-    return out;
-  }
 
-  /** What "best" means for the placement labels. */
-  public enum Objective {
-    /** The most throughput per GPU among configurations that meet the SLO. */
-    THROUGHPUT_PER_GPU,
-    /** The lowest cost per hour among configurations that meet the SLO. */
-    COST;
+    /** What "best" means for the placement labels. */
+    public enum Objective {
+        /** The most throughput per GPU among configurations that meet the SLO. */
+        THROUGHPUT_PER_GPU,
+        /** The lowest cost per hour among configurations that meet the SLO. */
+        COST;
 
-    public static Objective parse(String s) {
-      return switch (s.toLowerCase(java.util.Locale.ROOT).replace('-', '_')) {
-        case "throughput_per_gpu" -> THROUGHPUT_PER_GPU;
-        case "cost" -> COST;
-        default -> throw new IllegalArgumentException("objective must be throughput-per-gpu or cost, got '" + s + "'");
-      };
+        public static Objective parse(String s) {
+            return switch (s.toLowerCase(java.util.Locale.ROOT).replace('-', '_')) {
+                case "throughput_per_gpu" -> THROUGHPUT_PER_GPU;
+                case "cost" -> COST;
+                default ->
+                    throw new IllegalArgumentException("objective must be throughput-per-gpu or cost, got '" + s + "'");
+            };
+        }
     }
-  }
 
-  /**
-   * The best configuration (pool, tp, KV setting, slots) per workload for the objective, among those that
-   * meet {@code slo}. Workloads with no qualifying configuration get no label.
-   */
-  public static List<Placement> placements(List<SweepRow> rows, Objective objective, SloSpec slo) {
-    List<Placement> out = new ArrayList<>();
-    for (List<SweepRow> w : groups(rows, SweepRow::workloadKey).values()) {
-      List<SweepRow> ok = w.stream().filter(r -> r.meets(slo)).toList();
-      if (ok.isEmpty()) {
-        continue;
-      }
-      Comparator<SweepRow> order = objective == Objective.COST
-          ? Comparator.comparingDouble(SweepRow::costPerHour).thenComparing(Comparator.comparingDouble(SweepRow::throughputTps).reversed())
-          : Comparator.comparingDouble((SweepRow r) -> -r.throughputTps() / r.tp()).thenComparingDouble(SweepRow::costPerHour);
-      out.add(new Placement(ok.stream().min(order.thenComparingLong(SweepRow::scenario)).orElseThrow()));
+    /**
+     * The best configuration (pool, tp, KV setting, slots) per workload for the objective, among those that
+     * meet {@code slo}. Workloads with no qualifying configuration get no label.
+     */
+    public static List<Placement> placements(List<SweepRow> rows, Objective objective, SloSpec slo) {
+        List<Placement> out = new ArrayList<>();
+        for (List<SweepRow> w : groups(rows, SweepRow::workloadKey).values()) {
+            List<SweepRow> ok = w.stream().filter(r -> r.meets(slo)).toList();
+            if (ok.isEmpty()) {
+                continue;
+            }
+            Comparator<SweepRow> order = objective == Objective.COST
+                    ? Comparator.comparingDouble(SweepRow::costPerHour)
+                            .thenComparing(Comparator.comparingDouble(SweepRow::throughputTps)
+                                    .reversed())
+                    : Comparator.comparingDouble((SweepRow r) -> -r.throughputTps() / r.tp())
+                            .thenComparingDouble(SweepRow::costPerHour);
+            out.add(new Placement(
+                    ok.stream().min(order.thenComparingLong(SweepRow::scenario)).orElseThrow()));
+        }
+        return out;
     }
-    return out;
-  }
 
-  static <K> Map<K, List<SweepRow>> groups(List<SweepRow> rows, java.util.function.Function<SweepRow, K> key) {
-    Map<K, List<SweepRow>> g = new LinkedHashMap<>();
-    for (SweepRow r : rows) {
-      g.computeIfAbsent(key.apply(r), k -> new ArrayList<>()).add(r);
+    static <K> Map<K, List<SweepRow>> groups(List<SweepRow> rows, java.util.function.Function<SweepRow, K> key) {
+        Map<K, List<SweepRow>> g = new LinkedHashMap<>();
+        for (SweepRow r : rows) {
+            g.computeIfAbsent(key.apply(r), k -> new ArrayList<>()).add(r);
+        }
+        return g;
     }
-    return g;
-  }
 }

@@ -19,92 +19,94 @@ import java.util.TreeMap;
  */
 public record LoadModel(Map<String, double[]> perModel) {
 
-  /** No estimate: the features read 0 (a model trained before they existed does not use them). */
-  public static final LoadModel NONE = new LoadModel(Map.of());
+    /** No estimate: the features read 0 (a model trained before they existed does not use them). */
+    public static final LoadModel NONE = new LoadModel(Map.of());
 
-  /** The share of one GPU an adapter of {@code w} takes (0 when the model has no estimate). */
-  public double adapterLoad(WorkloadFeatures w) {
-    double[] c = perModel.get(w.model());
-    if (c == null) {
-      return 0;
+    /** The share of one GPU an adapter of {@code w} takes (0 when the model has no estimate). */
+    public double adapterLoad(WorkloadFeatures w) {
+        double[] c = perModel.get(w.model());
+        if (c == null) {
+            return 0;
+        }
+        double mean = (w.rates()[0] + w.rates()[1] + w.rates()[2]) / 3;
+        return mean * (w.promptMean() * c[0] + w.outputMean() * c[1]);
     }
-    double mean = (w.rates()[0] + w.rates()[1] + w.rates()[2]) / 3;
-    return mean * (w.promptMean() * c[0] + w.outputMean() * c[1]);
-  }
 
-  /**
-   * Fits {c_p, c_o} per model by least squares on relative errors over the families whose optimum served
-   * count is known (above 0 and below the grid's largest count, where it is only a bound): the inverse of
-   * the optimum against the rate-weighted prompt and output tokens, each coefficient kept non-negative.
-   */
-  public static LoadModel fit(List<SweepRow> rows, SloSpec slo) {
-    Map<String, List<double[]>> points = new TreeMap<>();
-    int largest = rows.stream().mapToInt(SweepRow::served).max().orElse(0);
-    for (Labels.Served s : Labels.served(rows, slo)) {
-      if (s.optimum() <= 0 || s.optimum() >= largest) {
-        continue;
-      }
-      SweepRow r = s.example();
-      double mean = (r.rate1() + r.rate2() + r.rate3()) / 3;
-      points.computeIfAbsent(r.model(), k -> new ArrayList<>())
-          .add(new double[] {mean * r.promptMean(), mean * r.outputMean(), 1.0 / s.optimum()});
+    /**
+     * Fits {c_p, c_o} per model by least squares on relative errors over the families whose optimum served
+     * count is known (above 0 and below the grid's largest count, where it is only a bound): the inverse of
+     * the optimum against the rate-weighted prompt and output tokens, each coefficient kept non-negative.
+     */
+    public static LoadModel fit(List<SweepRow> rows, SloSpec slo) {
+        Map<String, List<double[]>> points = new TreeMap<>();
+        int largest = rows.stream().mapToInt(SweepRow::served).max().orElse(0);
+        for (Labels.Served s : Labels.served(rows, slo)) {
+            if (s.optimum() <= 0 || s.optimum() >= largest) {
+                continue;
+            }
+            SweepRow r = s.example();
+            double mean = (r.rate1() + r.rate2() + r.rate3()) / 3;
+            points.computeIfAbsent(r.model(), k -> new ArrayList<>())
+                    .add(new double[] {mean * r.promptMean(), mean * r.outputMean(), 1.0 / s.optimum()});
+        }
+        Map<String, double[]> out = new TreeMap<>();
+        points.forEach((model, p) -> out.put(model, nonNegative(p)));
+        return new LoadModel(out);
     }
-    Map<String, double[]> out = new TreeMap<>();
-    points.forEach((model, p) -> out.put(model, nonNegative(p)));
-    return new LoadModel(out);
-  }
 
-  /**
-   * y ~ a x1 + b x2 on relative errors (each point weighted by 1/y^2), a, b >= 0: the two-variable normal
-   * equations, and when one coefficient comes out negative, the fit with the other alone. Two unknowns need
-   * no library (Commons Math's solvers would take longer to set up than this takes to read).
-   */
-  static double[] nonNegative(List<double[]> p) {
-    double s11 = 0;
-    double s12 = 0;
-    double s22 = 0;
-    double s1y = 0;
-    double s2y = 0;
-    for (double[] q : p) {
-      double w = 1 / (q[2] * q[2]);
-      s11 += w * q[0] * q[0];
-      s12 += w * q[0] * q[1];
-      s22 += w * q[1] * q[1];
-      s1y += w * q[0] * q[2];
-      s2y += w * q[1] * q[2];
+    /**
+     * y ~ a x1 + b x2 on relative errors (each point weighted by 1/y^2), a, b >= 0: the two-variable normal
+     * equations, and when one coefficient comes out negative, the fit with the other alone. Two unknowns need
+     * no library (Commons Math's solvers would take longer to set up than this takes to read).
+     */
+    static double[] nonNegative(List<double[]> p) {
+        double s11 = 0;
+        double s12 = 0;
+        double s22 = 0;
+        double s1y = 0;
+        double s2y = 0;
+        for (double[] q : p) {
+            double w = 1 / (q[2] * q[2]);
+            s11 += w * q[0] * q[0];
+            s12 += w * q[0] * q[1];
+            s22 += w * q[1] * q[1];
+            s1y += w * q[0] * q[2];
+            s2y += w * q[1] * q[2];
+        }
+        double det = s11 * s22 - s12 * s12;
+        double a = det == 0 ? -1 : (s1y * s22 - s2y * s12) / det;
+        double b = det == 0 ? -1 : (s2y * s11 - s1y * s12) / det;
+        if (a >= 0 && b >= 0) {
+            return new double[] {a, b};
+        }
+        double onlyA = s11 > 0 ? Math.max(0, s1y / s11) : 0;
+        double onlyB = s22 > 0 ? Math.max(0, s2y / s22) : 0;
+        // of the two one-coefficient fits, the one with the smaller weighted squared error
+        double errA = 0;
+        double errB = 0;
+        for (double[] q : p) {
+            double w = 1 / (q[2] * q[2]);
+            errA += w * Math.pow(onlyA * q[0] - q[2], 2);
+            errB += w * Math.pow(onlyB * q[1] - q[2], 2);
+        }
+        return errA <= errB ? new double[] {onlyA, 0} : new double[] {0, onlyB};
     }
-    double det = s11 * s22 - s12 * s12;
-    double a = det == 0 ? -1 : (s1y * s22 - s2y * s12) / det;
-    double b = det == 0 ? -1 : (s2y * s11 - s1y * s12) / det;
-    if (a >= 0 && b >= 0) {
-      return new double[] {a, b};
-    }
-    double onlyA = s11 > 0 ? Math.max(0, s1y / s11) : 0;
-    double onlyB = s22 > 0 ? Math.max(0, s2y / s22) : 0;
-    // of the two one-coefficient fits, the one with the smaller weighted squared error
-    double errA = 0;
-    double errB = 0;
-    for (double[] q : p) {
-      double w = 1 / (q[2] * q[2]);
-      errA += w * Math.pow(onlyA * q[0] - q[2], 2);
-      errB += w * Math.pow(onlyB * q[1] - q[2], 2);
-    }
-    return errA <= errB ? new double[] {onlyA, 0} : new double[] {0, onlyB};
-  }
 
-  /** Reads the estimate as model.json stores it under {@code training.load_model} (absent: {@link #NONE}). */
-  @SuppressWarnings("unchecked")
-  public static LoadModel of(Object stored) {
-    if (!(stored instanceof Map<?, ?> m)) {
-      return NONE;
+    /** Reads the estimate as model.json stores it under {@code training.load_model} (absent: {@link #NONE}). */
+    @SuppressWarnings("unchecked")
+    public static LoadModel of(Object stored) {
+        if (!(stored instanceof Map<?, ?> m)) {
+            return NONE;
+        }
+        Map<String, double[]> out = new TreeMap<>();
+        for (Map.Entry<?, ?> e : m.entrySet()) {
+            Object v = e.getValue();
+            double[] c = v instanceof double[] d
+                    ? d
+                    : ((List<Number>) v)
+                            .stream().mapToDouble(Number::doubleValue).toArray();
+            out.put(e.getKey().toString(), c);
+        }
+        return new LoadModel(out);
     }
-    Map<String, double[]> out = new TreeMap<>();
-    for (Map.Entry<?, ?> e : m.entrySet()) {
-      Object v = e.getValue();
-      double[] c = v instanceof double[] d ? d
-          : ((List<Number>) v).stream().mapToDouble(Number::doubleValue).toArray();
-      out.put(e.getKey().toString(), c);
-    }
-    return new LoadModel(out);
-  }
 }

@@ -21,340 +21,409 @@ import org.tribuo.common.tree.TreeModel;
  * held-out scores).
  */
 public final class PlacementModel {
-  public static final String META = "model.json";
-  public static final int FORMAT = 1;
-  /** Between a target and the model it was fitted for: {@code served@llama-3.1-8b}. */
-  public static final String MODEL_SEP = "@";
+    public static final String META = "model.json";
+    public static final int FORMAT = 1;
+    /** Between a target and the model it was fitted for: {@code served@llama-3.1-8b}. */
+    public static final String MODEL_SEP = "@";
 
-  /** The shipped default model's resource folder. */
-  public static final String DEFAULT_RESOURCE = "default-model/";
+    /** The shipped default model's resource folder. */
+    public static final String DEFAULT_RESOURCE = "default-model/";
 
-  /**
-   * @param targets per target: its feature set, feature names in vector order, kind and snapping grid
-   * @param ranges per numeric feature: [min, max] over the training examples
-   * @param categories per categorical (model, pool): the values seen in training
-   */
-  public record Meta(int format, String twinserveVersion, String commit, Map<String, Object> dataset,
-      Map<String, Object> training, Map<String, TargetMeta> targets, Map<String, double[]> ranges,
-      Map<String, List<String>> categories, Map<String, Trainer.Report> reports, Map<String, Integer> slotCapacity) {}
+    /**
+     * @param targets per target: its feature set, feature names in vector order, kind and snapping grid
+     * @param ranges per numeric feature: [min, max] over the training examples
+     * @param categories per categorical (model, pool): the values seen in training
+     */
+    public record Meta(
+            int format,
+            String twinserveVersion,
+            String commit,
+            Map<String, Object> dataset,
+            Map<String, Object> training,
+            Map<String, TargetMeta> targets,
+            Map<String, double[]> ranges,
+            Map<String, List<String>> categories,
+            Map<String, Trainer.Report> reports,
+            Map<String, Integer> slotCapacity) {}
 
-  /** How a target's tree is read. */
-  public record TargetMeta(String features, List<String> featureNames, boolean classification, boolean ratioToOffered,
-      double[] snap) {}
+    /** How a target's tree is read. */
+    public record TargetMeta(
+            String features,
+            List<String> featureNames,
+            boolean classification,
+            boolean ratioToOffered,
+            double[] snap) {}
 
-  /** A target ready to predict. */
-  /**
-   * A loaded target.
-   *
-   * @param numericAt where each of {@link Features#numericNames()} sits in the tree's vector, -1 where the
-   *     model was trained without it (a model from before the feature existed reads the rest by name)
-   */
-  public record Target(String name, Features features, CompiledTree tree, Map<String, Integer> index,
-      TargetMeta meta, Model<?> tribuo, int[] numericAt) {}
+    /** A target ready to predict. */
+    /**
+     * A loaded target.
+     *
+     * @param numericAt where each of {@link Features#numericNames()} sits in the tree's vector, -1 where the
+     *     model was trained without it (a model from before the feature existed reads the rest by name)
+     */
+    public record Target(
+            String name,
+            Features features,
+            CompiledTree tree,
+            Map<String, Integer> index,
+            TargetMeta meta,
+            Model<?> tribuo,
+            int[] numericAt) {}
 
-  private final Meta meta;
-  private final Map<String, Target> targets;
-  private final String source;
+    private final Meta meta;
+    private final Map<String, Target> targets;
+    private final String source;
 
-  private final Map<CapacityKey, Integer> capacities;
+    private final Map<CapacityKey, Integer> capacities;
 
-  private final LoadModel load;
+    private final LoadModel load;
 
-  private PlacementModel(Meta meta, Map<String, Target> targets, String source) {
-    this.meta = meta;
-    this.targets = targets;
-    this.source = source;
-    this.load = LoadModel.of(meta.training().get("load_model"));
-    this.capacities = capacities(meta.slotCapacity());
-  }
-
-  public Meta meta() {
-    return meta;
-  }
-
-  public String source() {
-    return source;
-  }
-
-  /** A target fitted for every model ({@code null} when the model holds per-model trees only). */
-  public Target target(String name) {
-    return targets.get(name);
-  }
-
-  /** The target's tree for a model: its own ({@code NAME@MODEL}) when the model was fitted apart, else the shared one. */
-  public Target target(String name, String modelName) {
-    Target own = targets.get(name + MODEL_SEP + modelName);
-    return own != null ? own : targets.get(name);
-  }
-
-  /** The held-out report of a target for a model (its own when fitted apart). */
-  public Trainer.Report report(String name, String modelName) {
-    Trainer.Report own = meta.reports().get(name + MODEL_SEP + modelName);
-    return own != null ? own : meta.reports().get(name);
-  }
-
-  /** The SLO the model's labels meet (recorded at training). */
-  public SloSpec slo() {
-    return Dataset.JSON.convertValue(meta.training().get("slo"), SloSpec.class);
-  }
-
-  static String capacityKey(String model, String pool, int tp, int kvCacheLen, int maxRank) {
-    return model + "|" + pool + "|" + tp + "|" + kvCacheLen + "|" + maxRank;
-  }
-
-  /** The slot capacities of {@code model.json}, keyed without building a string per lookup (the planner's hot path). */
-  private record CapacityKey(String model, String pool, int tp, int kvCacheLen, int maxRank) {}
-
-  private static Map<CapacityKey, Integer> capacities(Map<String, Integer> slotCapacity) {
-    Map<CapacityKey, Integer> m = new HashMap<>();
-    if (slotCapacity != null) {
-      slotCapacity.forEach((k, v) -> {
-        String[] p = k.split("\\|");
-        m.put(new CapacityKey(p[0], p[1], Integer.parseInt(p[2]), Integer.parseInt(p[3]), Integer.parseInt(p[4])), v);
-      });
+    private PlacementModel(Meta meta, Map<String, Target> targets, String source) {
+        this.meta = meta;
+        this.targets = targets;
+        this.source = source;
+        this.load = LoadModel.of(meta.training().get("load_model"));
+        this.capacities = capacities(meta.slotCapacity());
     }
-    return Map.copyOf(m);
-  }
 
-  /**
-   * The most slots a configuration of these settings started with in training (larger ones did not fit
-   * in memory, or were not swept); {@link Integer#MAX_VALUE} when the model does not know.
-   */
-  public int slotCapacity(WorkloadFeatures w) {
-    if (meta.slotCapacity() == null) {
-      return Integer.MAX_VALUE;
+    public Meta meta() {
+        return meta;
     }
-    int maxRank = Math.max(w.ranks()[0], Math.max(w.ranks()[1], w.ranks()[2]));
-    Integer c = capacities.get(new CapacityKey(w.model(), w.pool(), w.tp(), w.kvCacheLen(), maxRank));
-    return c == null ? Integer.MAX_VALUE : c;
-  }
 
-  public boolean has(String name) {
-    return targets.containsKey(name);
-  }
+    public String source() {
+        return source;
+    }
 
-  public boolean has(String name, String modelName) {
-    return targets.containsKey(name + MODEL_SEP + modelName) || targets.containsKey(name);
-  }
+    /** A target fitted for every model ({@code null} when the model holds per-model trees only). */
+    public Target target(String name) {
+        return targets.get(name);
+    }
 
-  /** Writes fitted targets and their metadata into a folder. */
-  public static void write(Path dir, List<Trainer.Fitted> fitted, List<Dataset.Provenance> datasets,
-      Map<String, Object> training, String version, String commit, List<SweepRow> rows) throws IOException {
-    Dataset.Provenance dataset = datasets.getFirst();
-    Files.createDirectories(dir);
-    Map<String, TargetMeta> targets = new LinkedHashMap<>();
-    Map<String, double[]> ranges = new LinkedHashMap<>();
-    for (Trainer.Fitted f : fitted) {
-      f.model().serializeToFile(dir.resolve(f.target() + ".tribuo"));
-      targets.put(f.target(), new TargetMeta(f.features().name(), f.featureNames(), f.classification(),
-          f.ratioToOffered(), f.snap()));
+    /** The target's tree for a model: its own ({@code NAME@MODEL}) when the model was fitted apart, else the shared one. */
+    public Target target(String name, String modelName) {
+        Target own = targets.get(name + MODEL_SEP + modelName);
+        return own != null ? own : targets.get(name);
     }
-    // ranges of every numeric feature over the rows that started
-    LoadModel rangesLoad = LoadModel.of(training.get("load_model"));
-    for (SweepRow r : rows) {
-      if (!r.fits()) {
-        continue;
-      }
-      WorkloadFeatures w = WorkloadFeatures.of(r);
-      List<String> names = Features.CONFIGURED.numericNames();
-      double[] v = Features.CONFIGURED.numeric(w, rangesLoad);
-      for (int i = 0; i < names.size(); i++) {
-        double[] mm = ranges.computeIfAbsent(names.get(i), k -> new double[] {Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY});
-        mm[0] = Math.min(mm[0], v[i]);
-        mm[1] = Math.max(mm[1], v[i]);
-      }
-    }
-    // the most slots that started, per model, pool, tp, KV setting and largest rank: the trees learn only from
-    // configurations that start, so the planner keeps its slot counts within what the memory check allowed
-    Map<String, Integer> capacity = new java.util.TreeMap<>();
-    for (SweepRow r : rows) {
-      if (r.fits()) {
-        capacity.merge(capacityKey(r.model(), r.pool(), r.tp(), r.kvCacheLen(), Math.max(r.rank1(), Math.max(r.rank2(),
-            r.rank3()))), r.slots(), Math::max);
-      }
-    }
-    Map<String, List<String>> categories = new LinkedHashMap<>();
-    categories.put("model", rows.stream().map(SweepRow::model).distinct().sorted().toList());
-    categories.put("pool", rows.stream().map(SweepRow::pool).distinct().sorted().toList());
-    Map<String, Object> ds = new LinkedHashMap<>();
-    ds.put("spec_name", dataset.specName());
-    ds.put("spec_sha256", dataset.specSha256());
-    ds.put("spec_yaml", dataset.specYaml());
-    ds.put("twinserve_version", dataset.twinserveVersion());
-    ds.put("commit", dataset.commit());
-    ds.put("seed", dataset.seed());
-    ds.put("calibrations", dataset.calibrations());
-    ds.put("rows", rows.size());
-    ds.put("simulations", datasets.stream().mapToLong(Dataset.Provenance::simulations).sum());
-    if (datasets.size() > 1) {
-      List<Map<String, Object>> parts = new ArrayList<>();
-      for (Dataset.Provenance p : datasets) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("spec_name", p.specName());
-        m.put("spec_sha256", p.specSha256());
-        m.put("commit", p.commit());
-        m.put("scenarios", p.scenarios());
-        m.put("simulations", p.simulations());
-        parts.add(m);
-      }
-      ds.put("parts", parts);
-    }
-    Meta meta = new Meta(FORMAT, version, commit, ds, training, targets, ranges, categories, Trainer.reports(fitted),
-        capacity);
-    Dataset.JSON.writeValue(dir.resolve(META).toFile(), meta);
-  }
 
-  /** Loads a model folder; a missing, corrupt or mismatched file is named in the error. */
-  public static PlacementModel load(Path dir) throws IOException {
-    if (!Files.isDirectory(dir)) {
-      throw new NoSuchFileException(dir.toString(), null, "no such model folder (a 'twinserve train' output)");
+    /** The held-out report of a target for a model (its own when fitted apart). */
+    public Trainer.Report report(String name, String modelName) {
+        Trainer.Report own = meta.reports().get(name + MODEL_SEP + modelName);
+        return own != null ? own : meta.reports().get(name);
     }
-    return load(name -> {
-      Path p = dir.resolve(name);
-      if (!Files.isRegularFile(p)) {
-        throw new NoSuchFileException(p.toString(), null, "missing from the model folder");
-      }
-      return Files.newInputStream(p);
-    }, dir.toString());
-  }
 
-  /** The shipped default model. */
-  public static PlacementModel builtIn() throws IOException {
-    return load(name -> {
-      InputStream in = PlacementModel.class.getResourceAsStream(DEFAULT_RESOURCE + name);
-      if (in == null) {
-        throw new NoSuchFileException("default model resource " + name);
-      }
-      return in;
-    }, "the built-in model");
-  }
-
-  interface Opener {
-    InputStream open(String name) throws IOException;
-  }
-
-  private static PlacementModel load(Opener opener, String source) throws IOException {
-    Meta meta;
-    try (InputStream in = opener.open(META)) {
-      meta = Dataset.JSON.readValue(in, Meta.class);
-    } catch (JsonProcessingException e) {
-      throw new IOException(source + "/" + META + ": is not a placement model description (line "
-          + (e.getLocation() == null ? "?" : e.getLocation().getLineNr()) + "): " + e.getOriginalMessage(), e);
+    /** The SLO the model's labels meet (recorded at training). */
+    public SloSpec slo() {
+        return Dataset.JSON.convertValue(meta.training().get("slo"), SloSpec.class);
     }
-    if (meta.format() != FORMAT) {
-      throw new IOException(source + "/" + META + ": format " + meta.format() + ", but this twinserve reads format "
-          + FORMAT + "; retrain with 'twinserve train'");
+
+    static String capacityKey(String model, String pool, int tp, int kvCacheLen, int maxRank) {
+        return model + "|" + pool + "|" + tp + "|" + kvCacheLen + "|" + maxRank;
     }
-    Map<String, Target> targets = new HashMap<>();
-    for (Map.Entry<String, TargetMeta> e : meta.targets().entrySet()) {
-      String file = e.getKey() + ".tribuo";
-      Model<?> m;
-      try (InputStream in = opener.open(file)) {
-        m = Model.deserializeFromStream(in);
-      } catch (IOException | RuntimeException ex) {
-        if (ex instanceof NoSuchFileException nsf) {
-          throw nsf;
+
+    /** The slot capacities of {@code model.json}, keyed without building a string per lookup (the planner's hot path). */
+    private record CapacityKey(String model, String pool, int tp, int kvCacheLen, int maxRank) {}
+
+    private static Map<CapacityKey, Integer> capacities(Map<String, Integer> slotCapacity) {
+        Map<CapacityKey, Integer> m = new HashMap<>();
+        if (slotCapacity != null) {
+            slotCapacity.forEach((k, v) -> {
+                String[] p = k.split("\\|");
+                m.put(
+                        new CapacityKey(
+                                p[0], p[1], Integer.parseInt(p[2]), Integer.parseInt(p[3]), Integer.parseInt(p[4])),
+                        v);
+            });
         }
-        throw new IOException(source + "/" + file + ": is not a readable Tribuo model (corrupt or truncated?): " + ex, ex);
-      }
-      if (!(m instanceof TreeModel<?> || m instanceof org.tribuo.ensemble.EnsembleModel<?>)) {
-        throw new IOException(source + "/" + file + ": holds a " + m.getClass().getSimpleName()
-            + ", not a CART tree or an ensemble of them");
-      }
-      Model<?> tree = m;
-      TargetMeta tm = e.getValue();
-      Map<String, Integer> index = new HashMap<>();
-      for (int i = 0; i < tm.featureNames().size(); i++) {
-        index.put(tm.featureNames().get(i), i);
-      }
-      for (String f : splitFeatures(tree)) {
-        if (!index.containsKey(f)) {
-          throw new IOException(source + "/" + file + ": splits on feature '" + f + "', which " + META
-              + " does not list for target " + e.getKey());
+        return Map.copyOf(m);
+    }
+
+    /**
+     * The most slots a configuration of these settings started with in training (larger ones did not fit
+     * in memory, or were not swept); {@link Integer#MAX_VALUE} when the model does not know.
+     */
+    public int slotCapacity(WorkloadFeatures w) {
+        if (meta.slotCapacity() == null) {
+            return Integer.MAX_VALUE;
         }
-      }
-      CompiledTree compiled = CompiledTree.of(tree, index, tm.featureNames().toArray(String[]::new));
-      Features features = Features.valueOf(tm.features());
-      List<String> numeric = features.numericNames();
-      int[] numericAt = new int[numeric.size()];
-      for (int i = 0; i < numericAt.length; i++) {
-        numericAt[i] = index.getOrDefault(numeric.get(i), -1);
-      }
-      targets.put(e.getKey(), new Target(e.getKey(), features, compiled, index, tm, tree, numericAt));
+        int maxRank = Math.max(w.ranks()[0], Math.max(w.ranks()[1], w.ranks()[2]));
+        Integer c = capacities.get(new CapacityKey(w.model(), w.pool(), w.tp(), w.kvCacheLen(), maxRank));
+        return c == null ? Integer.MAX_VALUE : c;
     }
-    for (String required : List.of("served", "slots", "throughput", "slo")) {
-      boolean perModel = !meta.categories().getOrDefault("model", List.of()).isEmpty()
-          && meta.categories().get("model").stream().allMatch(m -> targets.containsKey(required + MODEL_SEP + m));
-      if (!targets.containsKey(required) && !perModel) {
-        throw new IOException(source + "/" + META + ": has no target '" + required + "'" + (targets.containsKey("starving")
-            ? " (a model trained before labels were judged by an SLO; retrain it with twinserve train)" : ""));
-      }
-    }
-    if (!(meta.training().get("slo") instanceof Map<?, ?>)) {
-      throw new IOException(source + "/" + META + ": training.slo is missing: the model does not say which SLO its"
-          + " labels meet (retrain it with twinserve train)");
-    }
-    return new PlacementModel(meta, targets, source);
-  }
 
-  /** The features a tree splits on (every member's, for an ensemble). */
-  private static java.util.Set<String> splitFeatures(Model<?> m) {
-    java.util.Set<String> out = new java.util.TreeSet<>();
-    if (m instanceof TreeModel<?> t) {
-      out.addAll(t.getFeatures());
-    } else if (m instanceof org.tribuo.ensemble.EnsembleModel<?> e) {
-      for (Model<?> member : e.getModels()) {
-        out.addAll(splitFeatures(member));
-      }
+    public boolean has(String name) {
+        return targets.containsKey(name);
     }
-    return out;
-  }
 
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  private static <T extends org.tribuo.Output<T>> TreeModel<T> castTree(TreeModel<?> m) {
-    return (TreeModel) m;
-  }
+    public boolean has(String name, String modelName) {
+        return targets.containsKey(name + MODEL_SEP + modelName) || targets.containsKey(name);
+    }
 
-  /** The vector a target's tree reads; an unknown category is an error naming the feature. */
-  public double[] vector(Target t, WorkloadFeatures w) {
-    double[] numeric = t.features().numeric(w, load);
-    double[] v = new double[t.meta().featureNames().size()];
-    int[] at = t.numericAt();
-    for (int i = 0; i < at.length; i++) {
-      if (at[i] >= 0) {
-        v[at[i]] = numeric[i];
-      }
+    /** Writes fitted targets and their metadata into a folder. */
+    public static void write(
+            Path dir,
+            List<Trainer.Fitted> fitted,
+            List<Dataset.Provenance> datasets,
+            Map<String, Object> training,
+            String version,
+            String commit,
+            List<SweepRow> rows)
+            throws IOException {
+        Dataset.Provenance dataset = datasets.getFirst();
+        Files.createDirectories(dir);
+        Map<String, TargetMeta> targets = new LinkedHashMap<>();
+        Map<String, double[]> ranges = new LinkedHashMap<>();
+        for (Trainer.Fitted f : fitted) {
+            f.model().serializeToFile(dir.resolve(f.target() + ".tribuo"));
+            targets.put(
+                    f.target(),
+                    new TargetMeta(
+                            f.features().name(), f.featureNames(), f.classification(), f.ratioToOffered(), f.snap()));
+        }
+        // ranges of every numeric feature over the rows that started
+        LoadModel rangesLoad = LoadModel.of(training.get("load_model"));
+        for (SweepRow r : rows) {
+            if (!r.fits()) {
+                continue;
+            }
+            WorkloadFeatures w = WorkloadFeatures.of(r);
+            List<String> names = Features.CONFIGURED.numericNames();
+            double[] v = Features.CONFIGURED.numeric(w, rangesLoad);
+            for (int i = 0; i < names.size(); i++) {
+                double[] mm = ranges.computeIfAbsent(
+                        names.get(i), k -> new double[] {Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY});
+                mm[0] = Math.min(mm[0], v[i]);
+                mm[1] = Math.max(mm[1], v[i]);
+            }
+        }
+        // the most slots that started, per model, pool, tp, KV setting and largest rank: the trees learn only from
+        // configurations that start, so the planner keeps its slot counts within what the memory check allowed
+        Map<String, Integer> capacity = new java.util.TreeMap<>();
+        for (SweepRow r : rows) {
+            if (r.fits()) {
+                capacity.merge(
+                        capacityKey(
+                                r.model(),
+                                r.pool(),
+                                r.tp(),
+                                r.kvCacheLen(),
+                                Math.max(r.rank1(), Math.max(r.rank2(), r.rank3()))),
+                        r.slots(),
+                        Math::max);
+            }
+        }
+        Map<String, List<String>> categories = new LinkedHashMap<>();
+        categories.put(
+                "model", rows.stream().map(SweepRow::model).distinct().sorted().toList());
+        categories.put(
+                "pool", rows.stream().map(SweepRow::pool).distinct().sorted().toList());
+        Map<String, Object> ds = new LinkedHashMap<>();
+        ds.put("spec_name", dataset.specName());
+        ds.put("spec_sha256", dataset.specSha256());
+        ds.put("spec_yaml", dataset.specYaml());
+        ds.put("twinserve_version", dataset.twinserveVersion());
+        ds.put("commit", dataset.commit());
+        ds.put("seed", dataset.seed());
+        ds.put("calibrations", dataset.calibrations());
+        ds.put("rows", rows.size());
+        ds.put(
+                "simulations",
+                datasets.stream().mapToLong(Dataset.Provenance::simulations).sum());
+        if (datasets.size() > 1) {
+            List<Map<String, Object>> parts = new ArrayList<>();
+            for (Dataset.Provenance p : datasets) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("spec_name", p.specName());
+                m.put("spec_sha256", p.specSha256());
+                m.put("commit", p.commit());
+                m.put("scenarios", p.scenarios());
+                m.put("simulations", p.simulations());
+                parts.add(m);
+            }
+            ds.put("parts", parts);
+        }
+        Meta meta = new Meta(
+                FORMAT, version, commit, ds, training, targets, ranges, categories, Trainer.reports(fitted), capacity);
+        Dataset.JSON.writeValue(dir.resolve(META).toFile(), meta);
     }
-    for (String c : t.features().categorical(w)) {
-      Integer i = t.index().get(c);
-      if (i == null) {
-        String key = c.substring(0, c.indexOf('='));
-        throw new IllegalArgumentException(key + " '" + c.substring(c.indexOf('=') + 1) + "' is not among the trained "
-            + key + "s: " + String.join(", ", meta.categories().getOrDefault(key, List.of())) + " (" + source + ")");
-      }
-      v[i] = 1;
-    }
-    return v;
-  }
 
-  /** Warnings for numeric features outside the training range, naming each. */
-  public List<String> outOfRange(WorkloadFeatures w) {
-    List<String> out = new ArrayList<>();
-    List<String> names = Features.CONFIGURED.numericNames();
-    double[] v = Features.CONFIGURED.numeric(w, load);
-    for (int i = 0; i < names.size(); i++) {
-      double[] mm = meta.ranges().get(names.get(i));
-      if (mm != null && mm[0] == mm[1] && v[i] != mm[0]) {
-        // a feature the training grid held constant: no tree splits on it, so the plan is the one for that value
-        out.add(String.format(java.util.Locale.ROOT, "%s = %s, but the model was trained on %s only (%s): it plans as"
-            + " for %s; --verify runs the workload itself", names.get(i), Features.num(v[i]), Features.num(mm[0]),
-            Features.describe(names.get(i)), Features.num(mm[0])));
-      } else if (mm != null && (v[i] < mm[0] - 1e-9 * Math.abs(mm[0]) || v[i] > mm[1] + 1e-9 * Math.abs(mm[1]))) {
-        out.add(String.format(java.util.Locale.ROOT, "%s = %s is outside the training range [%s, %s] (%s): the"
-            + " prediction extrapolates", names.get(i), Features.num(v[i]), Features.num(mm[0]), Features.num(mm[1]),
-            Features.describe(names.get(i))));
-      }
+    /** Loads a model folder; a missing, corrupt or mismatched file is named in the error. */
+    public static PlacementModel load(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new NoSuchFileException(dir.toString(), null, "no such model folder (a 'twinserve train' output)");
+        }
+        return load(
+                name -> {
+                    Path p = dir.resolve(name);
+                    if (!Files.isRegularFile(p)) {
+                        throw new NoSuchFileException(p.toString(), null, "missing from the model folder");
+                    }
+                    return Files.newInputStream(p);
+                },
+                dir.toString());
     }
-    return out;
-  }
+
+    /** The shipped default model. */
+    public static PlacementModel builtIn() throws IOException {
+        return load(
+                name -> {
+                    InputStream in = PlacementModel.class.getResourceAsStream(DEFAULT_RESOURCE + name);
+                    if (in == null) {
+                        throw new NoSuchFileException("default model resource " + name);
+                    }
+                    return in;
+                },
+                "the built-in model");
+    }
+
+    interface Opener {
+        InputStream open(String name) throws IOException;
+    }
+
+    private static PlacementModel load(Opener opener, String source) throws IOException {
+        Meta meta;
+        try (InputStream in = opener.open(META)) {
+            meta = Dataset.JSON.readValue(in, Meta.class);
+        } catch (JsonProcessingException e) {
+            throw new IOException(
+                    source + "/" + META + ": is not a placement model description (line "
+                            + (e.getLocation() == null ? "?" : e.getLocation().getLineNr()) + "): "
+                            + e.getOriginalMessage(),
+                    e);
+        }
+        if (meta.format() != FORMAT) {
+            throw new IOException(source + "/" + META + ": format " + meta.format()
+                    + ", but this twinserve reads format " + FORMAT + "; retrain with 'twinserve train'");
+        }
+        Map<String, Target> targets = new HashMap<>();
+        for (Map.Entry<String, TargetMeta> e : meta.targets().entrySet()) {
+            String file = e.getKey() + ".tribuo";
+            Model<?> m;
+            try (InputStream in = opener.open(file)) {
+                m = Model.deserializeFromStream(in);
+            } catch (IOException | RuntimeException ex) {
+                if (ex instanceof NoSuchFileException nsf) {
+                    throw nsf;
+                }
+                throw new IOException(
+                        source + "/" + file + ": is not a readable Tribuo model (corrupt or truncated?): " + ex, ex);
+            }
+            if (!(m instanceof TreeModel<?> || m instanceof org.tribuo.ensemble.EnsembleModel<?>)) {
+                throw new IOException(source + "/" + file + ": holds a "
+                        + m.getClass().getSimpleName() + ", not a CART tree or an ensemble of them");
+            }
+            Model<?> tree = m;
+            TargetMeta tm = e.getValue();
+            Map<String, Integer> index = new HashMap<>();
+            for (int i = 0; i < tm.featureNames().size(); i++) {
+                index.put(tm.featureNames().get(i), i);
+            }
+            for (String f : splitFeatures(tree)) {
+                if (!index.containsKey(f)) {
+                    throw new IOException(source + "/" + file + ": splits on feature '" + f + "', which " + META
+                            + " does not list for target " + e.getKey());
+                }
+            }
+            CompiledTree compiled =
+                    CompiledTree.of(tree, index, tm.featureNames().toArray(String[]::new));
+            Features features = Features.valueOf(tm.features());
+            List<String> numeric = features.numericNames();
+            int[] numericAt = new int[numeric.size()];
+            for (int i = 0; i < numericAt.length; i++) {
+                numericAt[i] = index.getOrDefault(numeric.get(i), -1);
+            }
+            targets.put(e.getKey(), new Target(e.getKey(), features, compiled, index, tm, tree, numericAt));
+        }
+        for (String required : List.of("served", "slots", "throughput", "slo")) {
+            boolean perModel =
+                    !meta.categories().getOrDefault("model", List.of()).isEmpty()
+                            && meta.categories().get("model").stream()
+                                    .allMatch(m -> targets.containsKey(required + MODEL_SEP + m));
+            if (!targets.containsKey(required) && !perModel) {
+                throw new IOException(source + "/" + META + ": has no target '" + required + "'"
+                        + (targets.containsKey("starving")
+                                ? " (a model trained before labels were judged by an SLO; retrain it with twinserve train)"
+                                : ""));
+            }
+        }
+        if (!(meta.training().get("slo") instanceof Map<?, ?>)) {
+            throw new IOException(
+                    source + "/" + META + ": training.slo is missing: the model does not say which SLO its"
+                            + " labels meet (retrain it with twinserve train)");
+        }
+        return new PlacementModel(meta, targets, source);
+    }
+
+    /** The features a tree splits on (every member's, for an ensemble). */
+    private static java.util.Set<String> splitFeatures(Model<?> m) {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        if (m instanceof TreeModel<?> t) {
+            out.addAll(t.getFeatures());
+        } else if (m instanceof org.tribuo.ensemble.EnsembleModel<?> e) {
+            for (Model<?> member : e.getModels()) {
+                out.addAll(splitFeatures(member));
+            }
+        }
+        return out;
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static <T extends org.tribuo.Output<T>> TreeModel<T> castTree(TreeModel<?> m) {
+        return (TreeModel) m;
+    }
+
+    /** The vector a target's tree reads; an unknown category is an error naming the feature. */
+    public double[] vector(Target t, WorkloadFeatures w) {
+        double[] numeric = t.features().numeric(w, load);
+        double[] v = new double[t.meta().featureNames().size()];
+        int[] at = t.numericAt();
+        for (int i = 0; i < at.length; i++) {
+            if (at[i] >= 0) {
+                v[at[i]] = numeric[i];
+            }
+        }
+        for (String c : t.features().categorical(w)) {
+            Integer i = t.index().get(c);
+            if (i == null) {
+                String key = c.substring(0, c.indexOf('='));
+                throw new IllegalArgumentException(key + " '" + c.substring(c.indexOf('=') + 1)
+                        + "' is not among the trained " + key + "s: "
+                        + String.join(", ", meta.categories().getOrDefault(key, List.of())) + " (" + source + ")");
+            }
+            v[i] = 1;
+        }
+        return v;
+    }
+
+    /** Warnings for numeric features outside the training range, naming each. */
+    public List<String> outOfRange(WorkloadFeatures w) {
+        List<String> out = new ArrayList<>();
+        List<String> names = Features.CONFIGURED.numericNames();
+        double[] v = Features.CONFIGURED.numeric(w, load);
+        for (int i = 0; i < names.size(); i++) {
+            double[] mm = meta.ranges().get(names.get(i));
+            if (mm != null && mm[0] == mm[1] && v[i] != mm[0]) {
+                // a feature the training grid held constant: no tree splits on it, so the plan is the one for that
+                // value
+                out.add(String.format(
+                        java.util.Locale.ROOT,
+                        "%s = %s, but the model was trained on %s only (%s): it plans as"
+                                + " for %s; --verify runs the workload itself",
+                        names.get(i),
+                        Features.num(v[i]),
+                        Features.num(mm[0]),
+                        Features.describe(names.get(i)),
+                        Features.num(mm[0])));
+            } else if (mm != null && (v[i] < mm[0] - 1e-9 * Math.abs(mm[0]) || v[i] > mm[1] + 1e-9 * Math.abs(mm[1]))) {
+                out.add(String.format(
+                        java.util.Locale.ROOT,
+                        "%s = %s is outside the training range [%s, %s] (%s): the" + " prediction extrapolates",
+                        names.get(i),
+                        Features.num(v[i]),
+                        Features.num(mm[0]),
+                        Features.num(mm[1]),
+                        Features.describe(names.get(i))));
+            }
+        }
+        return out;
+    }
 }

@@ -24,368 +24,571 @@ import java.util.function.IntConsumer;
  * configuration meets the SLO, and the SMAPE of the optimal served count.
  */
 public final class PlanEvaluation {
-  private final PlacementModel model;
-  private final SweepSpec training;
-  private final Profiles profiles;
-  private final SloSpec slo;
-  private final Planner planner;
+    private final PlacementModel model;
+    private final SweepSpec training;
+    private final Profiles profiles;
+    private final SloSpec slo;
+    private final Planner planner;
 
-  /**
-   * @param training the spec the model was trained on (its grids, calibrations, pools and replica)
-   * @param slo the objective both the twin's search and the plan are judged by
-   */
-  public PlanEvaluation(PlacementModel model, SweepSpec training, Profiles profiles, SloSpec slo) {
-    this.model = model;
-    this.training = training;
-    this.profiles = profiles;
-    this.slo = slo;
-    this.planner = new Planner(model);
-  }
-
-  /** One held-out workload family, the twin's best and the plan. */
-  public record Case(int index, double[] rates, int[] ranks, double promptMean, double outputMean, double cv,
-      double skew, int twinServed, int twinSlots, double twinThroughputTps, int planOptimum, int planServed, int planSlots,
-      double planThroughputTps, boolean planMeetsSlo, boolean planOutOfRange, double regretPct, int runs,
-      Verified verified) {}
-
-  /**
-   * What {@code plan --verify} would answer for a case, its twin runs looked up in the case's table: when
-   * the plan's run meets the SLO, the plan or the better configuration the search for more adapters per GPU
-   * finds; when it misses, the corrected configuration of the search downwards (the plan itself when that
-   * finds nothing that meets the SLO).
-   *
-   * @param runs twin runs the verification and its search took
-   */
-  public record Verified(int served, int slots, double throughputTps, boolean meetsSlo, double regretPct, int runs) {}
-
-  /** One case as a CSV row ({@link #writeCases}). */
-  @com.fasterxml.jackson.annotation.JsonPropertyOrder({"index", "rate1", "rate2", "rate3", "rank1", "rank2", "rank3",
-      "prompt_mean", "output_mean", "cv", "tier_skew", "twin_served", "twin_slots", "twin_tps", "plan_optimum", "plan_served",
-      "plan_slots", "plan_tps", "plan_meets_slo", "plan_out_of_range", "regret_pct", "verified_served", "verified_slots",
-      "verified_tps", "verified_meets_slo", "verified_regret_pct", "verified_runs"})
-  record CaseRow(int index, double rate1, double rate2, double rate3, int rank1, int rank2, int rank3, double promptMean,
-      double outputMean, double cv, double tierSkew, int twinServed, int twinSlots, double twinTps, int planOptimum, int planServed,
-      int planSlots, double planTps, boolean planMeetsSlo, boolean planOutOfRange, double regretPct, int verifiedServed,
-      int verifiedSlots, double verifiedTps, boolean verifiedMeetsSlo, double verifiedRegretPct, int verifiedRuns) {
-
-    static CaseRow of(Case c) {
-      Verified v = c.verified();
-      return new CaseRow(c.index(), c.rates()[0], c.rates()[1], c.rates()[2], c.ranks()[0], c.ranks()[1], c.ranks()[2],
-          c.promptMean(), c.outputMean(), c.cv(), c.skew(), c.twinServed(), c.twinSlots(), c.twinThroughputTps(), c.planOptimum(),
-          c.planServed(), c.planSlots(), c.planThroughputTps(), c.planMeetsSlo(), c.planOutOfRange(), c.regretPct(),
-          v.served(), v.slots(), v.throughputTps(), v.meetsSlo(), v.regretPct(), v.runs());
+    /**
+     * @param training the spec the model was trained on (its grids, calibrations, pools and replica)
+     * @param slo the objective both the twin's search and the plan are judged by
+     */
+    public PlanEvaluation(PlacementModel model, SweepSpec training, Profiles profiles, SloSpec slo) {
+        this.model = model;
+        this.training = training;
+        this.profiles = profiles;
+        this.slo = slo;
+        this.planner = new Planner(model);
     }
-  }
 
-  /** Writes every case, one CSV row each (the workload, the twin's best, the plan, plan --verify's answer). */
-  public static void writeCases(List<Case> cases, Path file) throws java.io.IOException {
-    Path parent = file.toAbsolutePath().getParent();
-    if (parent != null) {
-      java.nio.file.Files.createDirectories(parent);
-    }
-    try (java.io.Writer w = java.nio.file.Files.newBufferedWriter(file)) {
-      Dataset.CSV.writer(Dataset.CSV.schemaFor(CaseRow.class).withHeader()).writeValues(w)
-          .writeAll(cases.stream().map(CaseRow::of).toList()).close();
-    }
-  }
+    /** One held-out workload family, the twin's best and the plan. */
+    public record Case(
+            int index,
+            double[] rates,
+            int[] ranks,
+            double promptMean,
+            double outputMean,
+            double cv,
+            double skew,
+            int twinServed,
+            int twinSlots,
+            double twinThroughputTps,
+            int planOptimum,
+            int planServed,
+            int planSlots,
+            double planThroughputTps,
+            boolean planMeetsSlo,
+            boolean planOutOfRange,
+            double regretPct,
+            int runs,
+            Verified verified) {}
 
-  /** Twin runs of a verification's search, as {@code plan --verify}'s default. */
-  public static final int SEARCH_BUDGET = 12;
+    /**
+     * What {@code plan --verify} would answer for a case, its twin runs looked up in the case's table: when
+     * the plan's run meets the SLO, the plan or the better configuration the search for more adapters per GPU
+     * finds; when it misses, the corrected configuration of the search downwards (the plan itself when that
+     * finds nothing that meets the SLO).
+     *
+     * @param runs twin runs the verification and its search took
+     */
+    public record Verified(int served, int slots, double throughputTps, boolean meetsSlo, double regretPct, int runs) {}
 
-  /** The figures over every case. */
-  /**
-   * The figures over every case.
-   *
-   * @param feasible cases where some configuration of the grid meets the SLO (the twin's best serves > 0)
-   * @param sloMetFeasiblePct the share of those whose plan meets the SLO (where none does, no plan can)
-   */
-  public record Summary(int cases, double servedSmapePct, double meanRegretPct, double p90RegretPct,
-      double withinThreePct, double sloMetPct, int feasible, double sloMetFeasiblePct, double outOfRangePct, long runs,
-      double seconds, VerifiedSummary verified) {}
+    /** One case as a CSV row ({@link #writeCases}). */
+    @com.fasterxml.jackson.annotation.JsonPropertyOrder({
+        "index",
+        "rate1",
+        "rate2",
+        "rate3",
+        "rank1",
+        "rank2",
+        "rank3",
+        "prompt_mean",
+        "output_mean",
+        "cv",
+        "tier_skew",
+        "twin_served",
+        "twin_slots",
+        "twin_tps",
+        "plan_optimum",
+        "plan_served",
+        "plan_slots",
+        "plan_tps",
+        "plan_meets_slo",
+        "plan_out_of_range",
+        "regret_pct",
+        "verified_served",
+        "verified_slots",
+        "verified_tps",
+        "verified_meets_slo",
+        "verified_regret_pct",
+        "verified_runs"
+    })
+    record CaseRow(
+            int index,
+            double rate1,
+            double rate2,
+            double rate3,
+            int rank1,
+            int rank2,
+            int rank3,
+            double promptMean,
+            double outputMean,
+            double cv,
+            double tierSkew,
+            int twinServed,
+            int twinSlots,
+            double twinTps,
+            int planOptimum,
+            int planServed,
+            int planSlots,
+            double planTps,
+            boolean planMeetsSlo,
+            boolean planOutOfRange,
+            double regretPct,
+            int verifiedServed,
+            int verifiedSlots,
+            double verifiedTps,
+            boolean verifiedMeetsSlo,
+            double verifiedRegretPct,
+            int verifiedRuns) {
 
-  /** The figures of the verified plans ({@link Verified}): as {@link Summary}'s, and the twin runs per plan. */
-  public record VerifiedSummary(double meanRegretPct, double p90RegretPct, double withinThreePct, double sloMetPct,
-      double sloMetFeasiblePct, double meanRuns) {}
-
-  /** The held-out families, drawn from {@code seed}, with lengths near the grid's first shape. */
-  public List<SweepSpec> families(int count, long seed) {
-    return families(count, seed, null);
-  }
-
-  /**
-   * The held-out families, drawn from {@code seed}. With {@code wide} (a sweep spec: the default grid, say),
-   * mean prompt and output lengths drawn log-uniformly between the smallest and largest of its shapes'
-   * means (each independently, so that mixes no shape had occur), and the arrival CV uniformly between its
-   * burstinesses; without, lengths near the training grid's first shape and Poisson arrivals. Rates, ranks,
-   * served and slot counts come from the training grid either way.
-   */
-  public List<SweepSpec> families(int count, long seed, SweepSpec wide) {
-    return families(count, seed, wide, null);
-  }
-
-  /**
-   * As {@link #families(int, long, SweepSpec)}, with each family's within-tier skew ({@link SweepSpec#tierSkew})
-   * drawn uniformly between 0 and {@code skewMax} (two decimals); null: the training grid's largest skew, so that
-   * a model trained with skewed families is judged on skews between them. With 0 (the default for a grid without
-   * skew) no skew is drawn and the families are those of earlier versions.
-   */
-  public List<SweepSpec> families(int count, long seed, SweepSpec wide, Double skewMax) {
-    SweepSpec range = wide == null ? training : wide;
-    double[] promptRange = {Double.MAX_VALUE, 0};
-    double[] outputRange = {Double.MAX_VALUE, 0};
-    int maxPrompt = 0;
-    int maxTotal = 0;
-    for (SweepSpec.LengthShape shape : range.lengths()) {
-      double[] m = Sweep.measureLengths(shape, Path.of(""));
-      promptRange[0] = Math.min(promptRange[0], m[0]);
-      promptRange[1] = Math.max(promptRange[1], m[0]);
-      outputRange[0] = Math.min(outputRange[0], m[1]);
-      outputRange[1] = Math.max(outputRange[1], m[1]);
-      maxPrompt = Math.max(maxPrompt, Math.min(shape.lengths().maxPrompt(), 1 << 20));
-      maxTotal = Math.max(maxTotal, Math.min(shape.lengths().maxTotal(), 1 << 20));
-    }
-    double skewHi = skewMax != null ? skewMax : training.tierSkew().stream().mapToDouble(Double::doubleValue).max().orElse(0);
-    if (!(skewHi >= 0) || !(skewHi < 1)) {
-      throw new IllegalArgumentException("the held-out skew's upper bound must be in [0, 1), got " + skewHi);
-    }
-    double cvLo = range.burstiness().stream().mapToDouble(Double::doubleValue).min().orElse(1.0);
-    double cvHi = range.burstiness().stream().mapToDouble(Double::doubleValue).max().orElse(1.0);
-    SplittableRandom rng = new SplittableRandom(seed);
-    double lo = Math.log(training.rates().stream().mapToDouble(Double::doubleValue).min().orElseThrow());
-    double hi = Math.log(training.rates().stream().mapToDouble(Double::doubleValue).max().orElseThrow());
-    List<SweepSpec> out = new ArrayList<>();
-    for (int i = 0; i < count; i++) {
-      double[] r = new double[3];
-      for (int k = 0; k < 3; k++) {
-        // four significant digits: distinct, and not the grid's values
-        double v = Math.exp(lo + (hi - lo) * rng.nextDouble());
-        r[k] = Double.parseDouble(String.format(java.util.Locale.ROOT, "%.4g", v));
-      }
-      Arrays.sort(r);
-      if (r[0] == r[1] || r[1] == r[2]) {
-        i--;
-        continue;
-      }
-      List<Integer> ranks = training.ranks().get(rng.nextInt(training.ranks().size()));
-      // within-tier popularity between even and the range's most skewed (drawn only when the range has skew,
-      // so that the families of a range without it stay those of earlier runs)
-      double skew = skewHi > 0 ? Math.round(skewHi * rng.nextDouble() * 100) / 100.0 : 0;
-      double prompt;
-      double output;
-      double cv = 1.0;
-      LengthsSpec lengths;
-      if (wide != null) {
-        prompt = Math.round(logUniform(rng, promptRange[0], promptRange[1]));
-        output = Math.round(logUniform(rng, outputRange[0], outputRange[1]));
-        cv = Math.round((cvLo + (cvHi - cvLo) * rng.nextDouble()) * 100) / 100.0;
-        lengths = new LengthsSpec(new DistributionSpec.LogNormal(prompt, prompt * (0.8 + 0.4 * rng.nextDouble()), null,
-            null), new DistributionSpec.LogNormal(output, output * (0.8 + 0.4 * rng.nextDouble()), null, null), 4,
-            maxPrompt, 4, null, maxTotal, null);
-      } else {
-        prompt = Math.round(150 + 170 * rng.nextDouble());
-        output = Math.round(130 + 130 * rng.nextDouble());
-        lengths = new LengthsSpec(new DistributionSpec.LogNormal(prompt, 1.1 * prompt, null, null),
-            new DistributionSpec.LogNormal(output, 0.9 * output, null, null), 4, 1024, 4, null, 2048, null);
-      }
-      out.add(new SweepSpec("held-out-" + i, null, seed + 1 + i, training.windowS(), List.of(training.models().getFirst()),
-          List.of(training.pools().getFirst()), training.served(), training.slots(), List.of(r[2], r[1], r[0]), 3,
-          List.of(ranks), List.of(training.tp().getFirst()), List.of(training.kvCacheLen().getFirst()),
-          List.of(new SweepSpec.LengthShape("held-out-" + i, lengths)), List.of(cv), training.replica(), null, true,
-          null, null, null, List.of(skew)));
-    }
-    return out;
-  }
-
-  /** Evaluates every family on {@code threads} threads; {@code progress} gets each finished case's count. */
-  public List<Case> run(List<SweepSpec> families, int threads, IntConsumer progress) {
-    return run(families, threads, progress, null);
-  }
-
-  /**
-   * As {@link #run(List, int, IntConsumer)}; with {@code tables}, each family's twin table is read from that
-   * folder when an earlier run left it there and written there otherwise, so that models can be compared on
-   * the same held-out workloads without simulating them again. A table is named by a hash of its family's
-   * whole spec (rates, ranks, lengths, CV, seed, window, grid, replica); it does not know the twin's version:
-   * empty the folder when the twin changes.
-   */
-  public List<Case> run(List<SweepSpec> families, int threads, IntConsumer progress, Path tables) {
-    List<Case> out = new ArrayList<>();
-    for (SweepSpec f : families) {
-      out.add(evaluate(out.size(), f, threads, tables));
-      progress.accept(out.size());
-    }
-    return out;
-  }
-
-  private List<SweepRow> table(SweepSpec family, int threads, Path tables) {
-    Sweep sweep = new Sweep(family, Path.of(""), profiles);
-    if (tables == null) {
-      return sweep.run(sweep.scenarios(null), threads, n -> {});
-    }
-    Path file = tables.resolve(family.name() + "-" + Sweeps.sha256(family.toString()).substring(0, 16) + ".csv");
-    try {
-      // a table of another row layout (written before a column was added) is stale: simulated again
-      if (java.nio.file.Files.isRegularFile(file) && String.join(",", Dataset.SCHEMA.getColumnNames())
-          .equals(firstLine(file))) {
-        try (com.fasterxml.jackson.databind.MappingIterator<SweepRow> it =
-            Dataset.CSV.readerFor(SweepRow.class).with(Dataset.SCHEMA).readValues(file.toFile())) {
-          return it.readAll();
+        static CaseRow of(Case c) {
+            Verified v = c.verified();
+            return new CaseRow(
+                    c.index(),
+                    c.rates()[0],
+                    c.rates()[1],
+                    c.rates()[2],
+                    c.ranks()[0],
+                    c.ranks()[1],
+                    c.ranks()[2],
+                    c.promptMean(),
+                    c.outputMean(),
+                    c.cv(),
+                    c.skew(),
+                    c.twinServed(),
+                    c.twinSlots(),
+                    c.twinThroughputTps(),
+                    c.planOptimum(),
+                    c.planServed(),
+                    c.planSlots(),
+                    c.planThroughputTps(),
+                    c.planMeetsSlo(),
+                    c.planOutOfRange(),
+                    c.regretPct(),
+                    v.served(),
+                    v.slots(),
+                    v.throughputTps(),
+                    v.meetsSlo(),
+                    v.regretPct(),
+                    v.runs());
         }
-      }
-      List<SweepRow> rows = sweep.run(sweep.scenarios(null), threads, n -> {});
-      java.nio.file.Files.createDirectories(tables);
-      Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-      try (java.io.Writer w = java.nio.file.Files.newBufferedWriter(tmp)) {
-        Dataset.CSV.writer(Dataset.SCHEMA).writeValues(w).writeAll(rows).close();
-      }
-      java.nio.file.Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-      return rows;
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(file + ": " + e.getMessage(), e);
     }
-  }
 
-  private Case evaluate(int index, SweepSpec family, int threads, Path tables) {
-    Sweep sweep = new Sweep(family, Path.of(""), profiles);
-    List<SweepRow> rows = table(family, threads, tables);
-    // the twin's answer: the labels' rule on the table
-    int served = Labels.served(rows, slo).getFirst().optimum();
-    int twinSlots = 0;
-    double twinTps = 0;
-    for (Labels.Slots s : Labels.slots(rows, slo)) {
-      if (s.example().served() == served) {
-        twinSlots = s.optimum();
-        twinTps = s.throughput();
-      }
+    /** Writes every case, one CSV row each (the workload, the twin's best, the plan, plan --verify's answer). */
+    public static void writeCases(List<Case> cases, Path file) throws java.io.IOException {
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) {
+            java.nio.file.Files.createDirectories(parent);
+        }
+        try (java.io.Writer w = java.nio.file.Files.newBufferedWriter(file)) {
+            Dataset.CSV
+                    .writer(Dataset.CSV.schemaFor(CaseRow.class).withHeader())
+                    .writeValues(w)
+                    .writeAll(cases.stream().map(CaseRow::of).toList())
+                    .close();
+        }
     }
-    double[] means = sweep.shapeMeans(family.lengths().getFirst());
-    double[] rates = {family.rates().get(0), family.rates().get(1), family.rates().get(2)};
-    Arrays.sort(rates);
-    rates = new double[] {rates[2], rates[1], rates[0]};
-    int[] ranks = family.ranks().getFirst().stream().mapToInt(Integer::intValue).toArray();
-    double skew = family.tierSkew().getFirst();
-    // a skewed family described as plan --workload describes a spec's per-adapter rates (its largest served count)
-    double[] d = skew == 0 ? new double[] {rates[0], rates[1], rates[2], 0}
-        : WorkloadRequests.describe(Scenario.adapterRates(family.served().getLast(), rates, skew));
-    Planner.Request req = new Planner.Request(family.models().getFirst().model(), family.served().getLast(),
-        new double[] {d[0], d[1], d[2]}, ranks, means[0], means[1], family.burstiness().getFirst(), null,
-        Labels.Objective.COST, family.lengths().getFirst().lengths(), d[3]);
-    Planner.Plan plan = planner.plan(req);
-    SweepRow planned = null;
-    for (SweepRow r : rows) {
-      if (r.served() == plan.servedPerGpu() && r.slots() == plan.maxAdapters()) {
-        planned = r;
-      }
-    }
-    double planTps = planned == null || !planned.fits() ? 0 : planned.throughputTps();
-    boolean meets = planned != null && planned.meets(slo);
-    // no configuration of the grid meets the SLO: nothing to regret (the plan's own SLO check says it misses)
-    double regret = twinTps <= 0 ? 0 : 100 * (twinTps - planTps) / twinTps;
-    return new Case(index, rates, ranks, means[0], means[1], family.burstiness().getFirst(), skew, served, twinSlots,
-        Trainer.round(twinTps), plan.predictedServedMax(), plan.servedPerGpu(), plan.maxAdapters(), Trainer.round(planTps),
-        meets, !model.outOfRange(plan.features()).isEmpty(), Trainer.round(regret), rows.size(),
-        verified(plan, planned, rows, twinTps));
-  }
 
-  /** {@code plan --verify}'s answer, its runs looked up in the table (configurations off the grid are passed over). */
-  private Verified verified(Planner.Plan plan, SweepRow planned, List<SweepRow> rows, double twinTps) {
-    java.util.Map<Long, SweepRow> byConfig = new java.util.HashMap<>();
-    for (SweepRow r : rows) {
-      byConfig.put((long) r.served() << 32 | r.slots(), r);
-    }
-    PlanSearch.Runner table = (n, slots) -> byConfig.get((long) n << 32 | slots);
-    SweepRow answer = planned;
-    int runs = 1;
-    // as plan --verify: a plan whose run misses the SLO is corrected downwards, one that meets it searched upwards
-    boolean meets0 = planned != null && planned.fits() && planned.meets(slo);
-    List<PlanSearch.Alternative> search = new ArrayList<>(meets0 ? planner.searches().up(plan, slo, SEARCH_BUDGET, table)
-        : planner.searches().down(plan, slo, SEARCH_BUDGET, table));
-    PlanSearch.Alternative fixed = meets0 ? null : PlanSearch.best(search);
-    if (fixed != null && fixed.servedPerGpu() == plan.servedPerGpu() && search.size() < SEARCH_BUDGET) {
-      search.addAll(planner.searches().up(PlanSearch.withConfiguration(plan, fixed), slo, SEARCH_BUDGET - search.size(), table));
-    }
-    runs += search.size();
-    PlanSearch.Alternative better = PlanSearch.best(search);
-    if (better != null) {
-      answer = better.simulated();
-    }
-    double tps = answer == null || !answer.fits() ? 0 : answer.throughputTps();
-    boolean meets = answer != null && answer.meets(slo);
-    double regret = twinTps <= 0 ? 0 : 100 * (twinTps - tps) / twinTps;
-    return new Verified(answer == null ? plan.servedPerGpu() : answer.served(), answer == null ? plan.maxAdapters()
-        : answer.slots(), Trainer.round(tps), meets, Trainer.round(regret), runs);
-  }
+    /** Twin runs of a verification's search, as {@code plan --verify}'s default. */
+    public static final int SEARCH_BUDGET = 12;
 
-  private static String firstLine(Path file) throws java.io.IOException {
-    try (java.io.BufferedReader r = java.nio.file.Files.newBufferedReader(file)) {
-      return r.readLine();
-    }
-  }
+    /** The figures over every case. */
+    /**
+     * The figures over every case.
+     *
+     * @param feasible cases where some configuration of the grid meets the SLO (the twin's best serves > 0)
+     * @param sloMetFeasiblePct the share of those whose plan meets the SLO (where none does, no plan can)
+     */
+    public record Summary(
+            int cases,
+            double servedSmapePct,
+            double meanRegretPct,
+            double p90RegretPct,
+            double withinThreePct,
+            double sloMetPct,
+            int feasible,
+            double sloMetFeasiblePct,
+            double outOfRangePct,
+            long runs,
+            double seconds,
+            VerifiedSummary verified) {}
 
-  private static double logUniform(SplittableRandom rng, double lo, double hi) {
-    return Math.exp(Math.log(lo) + (Math.log(hi) - Math.log(lo)) * rng.nextDouble());
-  }
+    /** The figures of the verified plans ({@link Verified}): as {@link Summary}'s, and the twin runs per plan. */
+    public record VerifiedSummary(
+            double meanRegretPct,
+            double p90RegretPct,
+            double withinThreePct,
+            double sloMetPct,
+            double sloMetFeasiblePct,
+            double meanRuns) {}
 
-  /** The figures of a list of cases. */
-  public static Summary summarize(List<Case> cases, double seconds) {
-    double smape = 0;
-    double regretSum = 0;
-    int within = 0;
-    int met = 0;
-    int feasible = 0;
-    int metFeasible = 0;
-    int outOfRange = 0;
-    long runs = 0;
-    double[] regrets = new double[cases.size()];
-    for (int i = 0; i < cases.size(); i++) {
-      Case c = cases.get(i);
-      smape += Trainer.smape(c.planOptimum(), c.twinServed());
-      regretSum += c.regretPct();
-      regrets[i] = c.regretPct();
-      within += c.regretPct() <= 3 ? 1 : 0;
-      met += c.planMeetsSlo() ? 1 : 0;
-      if (c.twinServed() > 0) {
-        feasible++;
-        metFeasible += c.planMeetsSlo() ? 1 : 0;
-      }
-      outOfRange += c.planOutOfRange() ? 1 : 0;
-      runs += c.runs();
+    /** The held-out families, drawn from {@code seed}, with lengths near the grid's first shape. */
+    public List<SweepSpec> families(int count, long seed) {
+        return families(count, seed, null);
     }
-    Arrays.sort(regrets);
-    int n = cases.size();
-    return new Summary(n, Trainer.round(100 * smape / n), Trainer.round(regretSum / n),
-        regrets.length == 0 ? Double.NaN : regrets[(int) Math.min(n - 1, Math.ceil(0.9 * n) - 1)],
-        Trainer.round(100.0 * within / n), Trainer.round(100.0 * met / n), feasible,
-        feasible == 0 ? Double.NaN : Trainer.round(100.0 * metFeasible / feasible), Trainer.round(100.0 * outOfRange / n), runs,
-        Math.round(seconds * 10) / 10.0, summarizeVerified(cases));
-  }
 
-  private static VerifiedSummary summarizeVerified(List<Case> cases) {
-    int n = cases.size();
-    double[] regrets = new double[n];
-    double sum = 0;
-    int within = 0;
-    int met = 0;
-    int feasible = 0;
-    int metFeasible = 0;
-    long runs = 0;
-    for (int i = 0; i < n; i++) {
-      Verified v = cases.get(i).verified();
-      regrets[i] = v.regretPct();
-      sum += v.regretPct();
-      within += v.regretPct() <= 3 ? 1 : 0;
-      met += v.meetsSlo() ? 1 : 0;
-      if (cases.get(i).twinServed() > 0) {
-        feasible++;
-        metFeasible += v.meetsSlo() ? 1 : 0;
-      }
-      runs += v.runs();
+    /**
+     * The held-out families, drawn from {@code seed}. With {@code wide} (a sweep spec: the default grid, say),
+     * mean prompt and output lengths drawn log-uniformly between the smallest and largest of its shapes'
+     * means (each independently, so that mixes no shape had occur), and the arrival CV uniformly between its
+     * burstinesses; without, lengths near the training grid's first shape and Poisson arrivals. Rates, ranks,
+     * served and slot counts come from the training grid either way.
+     */
+    public List<SweepSpec> families(int count, long seed, SweepSpec wide) {
+        return families(count, seed, wide, null);
     }
-    Arrays.sort(regrets);
-    return new VerifiedSummary(n == 0 ? Double.NaN : Trainer.round(sum / n),
-        n == 0 ? Double.NaN : regrets[(int) Math.min(n - 1, Math.ceil(0.9 * n) - 1)],
-        n == 0 ? Double.NaN : Trainer.round(100.0 * within / n), n == 0 ? Double.NaN : Trainer.round(100.0 * met / n),
-        feasible == 0 ? Double.NaN : Trainer.round(100.0 * metFeasible / feasible),
-        n == 0 ? Double.NaN : Math.round(10.0 * runs / n) / 10.0);
-  }
+
+    /**
+     * As {@link #families(int, long, SweepSpec)}, with each family's within-tier skew ({@link SweepSpec#tierSkew})
+     * drawn uniformly between 0 and {@code skewMax} (two decimals); null: the training grid's largest skew, so that
+     * a model trained with skewed families is judged on skews between them. With 0 (the default for a grid without
+     * skew) no skew is drawn and the families are those of earlier versions.
+     */
+    public List<SweepSpec> families(int count, long seed, SweepSpec wide, Double skewMax) {
+        SweepSpec range = wide == null ? training : wide;
+        double[] promptRange = {Double.MAX_VALUE, 0};
+        double[] outputRange = {Double.MAX_VALUE, 0};
+        int maxPrompt = 0;
+        int maxTotal = 0;
+        for (SweepSpec.LengthShape shape : range.lengths()) {
+            double[] m = Sweep.measureLengths(shape, Path.of(""));
+            promptRange[0] = Math.min(promptRange[0], m[0]);
+            promptRange[1] = Math.max(promptRange[1], m[0]);
+            outputRange[0] = Math.min(outputRange[0], m[1]);
+            outputRange[1] = Math.max(outputRange[1], m[1]);
+            maxPrompt = Math.max(maxPrompt, Math.min(shape.lengths().maxPrompt(), 1 << 20));
+            maxTotal = Math.max(maxTotal, Math.min(shape.lengths().maxTotal(), 1 << 20));
+        }
+        double skewHi = skewMax != null
+                ? skewMax
+                : training.tierSkew().stream()
+                        .mapToDouble(Double::doubleValue)
+                        .max()
+                        .orElse(0);
+        if (!(skewHi >= 0) || !(skewHi < 1)) {
+            throw new IllegalArgumentException("the held-out skew's upper bound must be in [0, 1), got " + skewHi);
+        }
+        double cvLo = range.burstiness().stream()
+                .mapToDouble(Double::doubleValue)
+                .min()
+                .orElse(1.0);
+        double cvHi = range.burstiness().stream()
+                .mapToDouble(Double::doubleValue)
+                .max()
+                .orElse(1.0);
+        SplittableRandom rng = new SplittableRandom(seed);
+        double lo = Math.log(
+                training.rates().stream().mapToDouble(Double::doubleValue).min().orElseThrow());
+        double hi = Math.log(
+                training.rates().stream().mapToDouble(Double::doubleValue).max().orElseThrow());
+        List<SweepSpec> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            double[] r = new double[3];
+            for (int k = 0; k < 3; k++) {
+                // four significant digits: distinct, and not the grid's values
+                double v = Math.exp(lo + (hi - lo) * rng.nextDouble());
+                r[k] = Double.parseDouble(String.format(java.util.Locale.ROOT, "%.4g", v));
+            }
+            Arrays.sort(r);
+            if (r[0] == r[1] || r[1] == r[2]) {
+                i--;
+                continue;
+            }
+            List<Integer> ranks =
+                    training.ranks().get(rng.nextInt(training.ranks().size()));
+            // within-tier popularity between even and the range's most skewed (drawn only when the range has skew,
+            // so that the families of a range without it stay those of earlier runs)
+            double skew = skewHi > 0 ? Math.round(skewHi * rng.nextDouble() * 100) / 100.0 : 0;
+            double prompt;
+            double output;
+            double cv = 1.0;
+            LengthsSpec lengths;
+            if (wide != null) {
+                prompt = Math.round(logUniform(rng, promptRange[0], promptRange[1]));
+                output = Math.round(logUniform(rng, outputRange[0], outputRange[1]));
+                cv = Math.round((cvLo + (cvHi - cvLo) * rng.nextDouble()) * 100) / 100.0;
+                lengths = new LengthsSpec(
+                        new DistributionSpec.LogNormal(prompt, prompt * (0.8 + 0.4 * rng.nextDouble()), null, null),
+                        new DistributionSpec.LogNormal(output, output * (0.8 + 0.4 * rng.nextDouble()), null, null),
+                        4,
+                        maxPrompt,
+                        4,
+                        null,
+                        maxTotal,
+                        null);
+            } else {
+                prompt = Math.round(150 + 170 * rng.nextDouble());
+                output = Math.round(130 + 130 * rng.nextDouble());
+                lengths = new LengthsSpec(
+                        new DistributionSpec.LogNormal(prompt, 1.1 * prompt, null, null),
+                        new DistributionSpec.LogNormal(output, 0.9 * output, null, null),
+                        4,
+                        1024,
+                        4,
+                        null,
+                        2048,
+                        null);
+            }
+            out.add(new SweepSpec(
+                    "held-out-" + i,
+                    null,
+                    seed + 1 + i,
+                    training.windowS(),
+                    List.of(training.models().getFirst()),
+                    List.of(training.pools().getFirst()),
+                    training.served(),
+                    training.slots(),
+                    List.of(r[2], r[1], r[0]),
+                    3,
+                    List.of(ranks),
+                    List.of(training.tp().getFirst()),
+                    List.of(training.kvCacheLen().getFirst()),
+                    List.of(new SweepSpec.LengthShape("held-out-" + i, lengths)),
+                    List.of(cv),
+                    training.replica(),
+                    null,
+                    true,
+                    null,
+                    null,
+                    null,
+                    List.of(skew)));
+        }
+        return out;
+    }
+
+    /** Evaluates every family on {@code threads} threads; {@code progress} gets each finished case's count. */
+    public List<Case> run(List<SweepSpec> families, int threads, IntConsumer progress) {
+        return run(families, threads, progress, null);
+    }
+
+    /**
+     * As {@link #run(List, int, IntConsumer)}; with {@code tables}, each family's twin table is read from that
+     * folder when an earlier run left it there and written there otherwise, so that models can be compared on
+     * the same held-out workloads without simulating them again. A table is named by a hash of its family's
+     * whole spec (rates, ranks, lengths, CV, seed, window, grid, replica); it does not know the twin's version:
+     * empty the folder when the twin changes.
+     */
+    public List<Case> run(List<SweepSpec> families, int threads, IntConsumer progress, Path tables) {
+        List<Case> out = new ArrayList<>();
+        for (SweepSpec f : families) {
+            out.add(evaluate(out.size(), f, threads, tables));
+            progress.accept(out.size());
+        }
+        return out;
+    }
+
+    private List<SweepRow> table(SweepSpec family, int threads, Path tables) {
+        Sweep sweep = new Sweep(family, Path.of(""), profiles);
+        if (tables == null) {
+            return sweep.run(sweep.scenarios(null), threads, n -> {});
+        }
+        Path file = tables.resolve(
+                family.name() + "-" + Sweeps.sha256(family.toString()).substring(0, 16) + ".csv");
+        try {
+            // a table of another row layout (written before a column was added) is stale: simulated again
+            if (java.nio.file.Files.isRegularFile(file)
+                    && String.join(",", Dataset.SCHEMA.getColumnNames()).equals(firstLine(file))) {
+                try (com.fasterxml.jackson.databind.MappingIterator<SweepRow> it = Dataset.CSV
+                        .readerFor(SweepRow.class)
+                        .with(Dataset.SCHEMA)
+                        .readValues(file.toFile())) {
+                    return it.readAll();
+                }
+            }
+            List<SweepRow> rows = sweep.run(sweep.scenarios(null), threads, n -> {});
+            java.nio.file.Files.createDirectories(tables);
+            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            try (java.io.Writer w = java.nio.file.Files.newBufferedWriter(tmp)) {
+                Dataset.CSV.writer(Dataset.SCHEMA).writeValues(w).writeAll(rows).close();
+            }
+            java.nio.file.Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            return rows;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Case evaluate(int index, SweepSpec family, int threads, Path tables) {
+        Sweep sweep = new Sweep(family, Path.of(""), profiles);
+        List<SweepRow> rows = table(family, threads, tables);
+        // the twin's answer: the labels' rule on the table
+        int served = Labels.served(rows, slo).getFirst().optimum();
+        int twinSlots = 0;
+        double twinTps = 0;
+        for (Labels.Slots s : Labels.slots(rows, slo)) {
+            if (s.example().served() == served) {
+                twinSlots = s.optimum();
+                twinTps = s.throughput();
+            }
+        }
+        double[] means = sweep.shapeMeans(family.lengths().getFirst());
+        double[] rates = {
+            family.rates().get(0), family.rates().get(1), family.rates().get(2)
+        };
+        Arrays.sort(rates);
+        rates = new double[] {rates[2], rates[1], rates[0]};
+        int[] ranks =
+                family.ranks().getFirst().stream().mapToInt(Integer::intValue).toArray();
+        double skew = family.tierSkew().getFirst();
+        // a skewed family described as plan --workload describes a spec's per-adapter rates (its largest served count)
+        double[] d = skew == 0
+                ? new double[] {rates[0], rates[1], rates[2], 0}
+                : WorkloadRequests.describe(
+                        Scenario.adapterRates(family.served().getLast(), rates, skew));
+        Planner.Request req = new Planner.Request(
+                family.models().getFirst().model(),
+                family.served().getLast(),
+                new double[] {d[0], d[1], d[2]},
+                ranks,
+                means[0],
+                means[1],
+                family.burstiness().getFirst(),
+                null,
+                Labels.Objective.COST,
+                family.lengths().getFirst().lengths(),
+                d[3]);
+        Planner.Plan plan = planner.plan(req);
+        SweepRow planned = null;
+        for (SweepRow r : rows) {
+            if (r.served() == plan.servedPerGpu() && r.slots() == plan.maxAdapters()) {
+                planned = r;
+            }
+        }
+        double planTps = planned == null || !planned.fits() ? 0 : planned.throughputTps();
+        boolean meets = planned != null && planned.meets(slo);
+        // no configuration of the grid meets the SLO: nothing to regret (the plan's own SLO check says it misses)
+        double regret = twinTps <= 0 ? 0 : 100 * (twinTps - planTps) / twinTps;
+        return new Case(
+                index,
+                rates,
+                ranks,
+                means[0],
+                means[1],
+                family.burstiness().getFirst(),
+                skew,
+                served,
+                twinSlots,
+                Trainer.round(twinTps),
+                plan.predictedServedMax(),
+                plan.servedPerGpu(),
+                plan.maxAdapters(),
+                Trainer.round(planTps),
+                meets,
+                !model.outOfRange(plan.features()).isEmpty(),
+                Trainer.round(regret),
+                rows.size(),
+                verified(plan, planned, rows, twinTps));
+    }
+
+    /** {@code plan --verify}'s answer, its runs looked up in the table (configurations off the grid are passed over). */
+    private Verified verified(Planner.Plan plan, SweepRow planned, List<SweepRow> rows, double twinTps) {
+        java.util.Map<Long, SweepRow> byConfig = new java.util.HashMap<>();
+        for (SweepRow r : rows) {
+            byConfig.put((long) r.served() << 32 | r.slots(), r);
+        }
+        PlanSearch.Runner table = (n, slots) -> byConfig.get((long) n << 32 | slots);
+        SweepRow answer = planned;
+        int runs = 1;
+        // as plan --verify: a plan whose run misses the SLO is corrected downwards, one that meets it searched upwards
+        boolean meets0 = planned != null && planned.fits() && planned.meets(slo);
+        List<PlanSearch.Alternative> search = new ArrayList<>(
+                meets0
+                        ? planner.searches().up(plan, slo, SEARCH_BUDGET, table)
+                        : planner.searches().down(plan, slo, SEARCH_BUDGET, table));
+        PlanSearch.Alternative fixed = meets0 ? null : PlanSearch.best(search);
+        if (fixed != null && fixed.servedPerGpu() == plan.servedPerGpu() && search.size() < SEARCH_BUDGET) {
+            search.addAll(planner.searches()
+                    .up(PlanSearch.withConfiguration(plan, fixed), slo, SEARCH_BUDGET - search.size(), table));
+        }
+        runs += search.size();
+        PlanSearch.Alternative better = PlanSearch.best(search);
+        if (better != null) {
+            answer = better.simulated();
+        }
+        double tps = answer == null || !answer.fits() ? 0 : answer.throughputTps();
+        boolean meets = answer != null && answer.meets(slo);
+        double regret = twinTps <= 0 ? 0 : 100 * (twinTps - tps) / twinTps;
+        return new Verified(
+                answer == null ? plan.servedPerGpu() : answer.served(),
+                answer == null ? plan.maxAdapters() : answer.slots(),
+                Trainer.round(tps),
+                meets,
+                Trainer.round(regret),
+                runs);
+    }
+
+    private static String firstLine(Path file) throws java.io.IOException {
+        try (java.io.BufferedReader r = java.nio.file.Files.newBufferedReader(file)) {
+            return r.readLine();
+        }
+    }
+
+    private static double logUniform(SplittableRandom rng, double lo, double hi) {
+        return Math.exp(Math.log(lo) + (Math.log(hi) - Math.log(lo)) * rng.nextDouble());
+    }
+
+    /** The figures of a list of cases. */
+    public static Summary summarize(List<Case> cases, double seconds) {
+        double smape = 0;
+        double regretSum = 0;
+        int within = 0;
+        int met = 0;
+        int feasible = 0;
+        int metFeasible = 0;
+        int outOfRange = 0;
+        long runs = 0;
+        double[] regrets = new double[cases.size()];
+        for (int i = 0; i < cases.size(); i++) {
+            Case c = cases.get(i);
+            smape += Trainer.smape(c.planOptimum(), c.twinServed());
+            regretSum += c.regretPct();
+            regrets[i] = c.regretPct();
+            within += c.regretPct() <= 3 ? 1 : 0;
+            met += c.planMeetsSlo() ? 1 : 0;
+            if (c.twinServed() > 0) {
+                feasible++;
+                metFeasible += c.planMeetsSlo() ? 1 : 0;
+            }
+            outOfRange += c.planOutOfRange() ? 1 : 0;
+            runs += c.runs();
+        }
+        Arrays.sort(regrets);
+        int n = cases.size();
+        return new Summary(
+                n,
+                Trainer.round(100 * smape / n),
+                Trainer.round(regretSum / n),
+                regrets.length == 0 ? Double.NaN : regrets[(int) Math.min(n - 1, Math.ceil(0.9 * n) - 1)],
+                Trainer.round(100.0 * within / n),
+                Trainer.round(100.0 * met / n),
+                feasible,
+                feasible == 0 ? Double.NaN : Trainer.round(100.0 * metFeasible / feasible),
+                Trainer.round(100.0 * outOfRange / n),
+                runs,
+                Math.round(seconds * 10) / 10.0,
+                summarizeVerified(cases));
+    }
+
+    private static VerifiedSummary summarizeVerified(List<Case> cases) {
+        int n = cases.size();
+        double[] regrets = new double[n];
+        double sum = 0;
+        int within = 0;
+        int met = 0;
+        int feasible = 0;
+        int metFeasible = 0;
+        long runs = 0;
+        for (int i = 0; i < n; i++) {
+            Verified v = cases.get(i).verified();
+            regrets[i] = v.regretPct();
+            sum += v.regretPct();
+            within += v.regretPct() <= 3 ? 1 : 0;
+            met += v.meetsSlo() ? 1 : 0;
+            if (cases.get(i).twinServed() > 0) {
+                feasible++;
+                metFeasible += v.meetsSlo() ? 1 : 0;
+            }
+            runs += v.runs();
+        }
+        Arrays.sort(regrets);
+        return new VerifiedSummary(
+                n == 0 ? Double.NaN : Trainer.round(sum / n),
+                n == 0 ? Double.NaN : regrets[(int) Math.min(n - 1, Math.ceil(0.9 * n) - 1)],
+                n == 0 ? Double.NaN : Trainer.round(100.0 * within / n),
+                n == 0 ? Double.NaN : Trainer.round(100.0 * met / n),
+                feasible == 0 ? Double.NaN : Trainer.round(100.0 * metFeasible / feasible),
+                n == 0 ? Double.NaN : Math.round(10.0 * runs / n) / 10.0);
+    }
 }

@@ -13,48 +13,60 @@ import java.util.List;
  * @param skew popularity within each tier ({@link SweepSpec#tierSkew}; 0: even)
  */
 public record WorkloadFeatures(
-    String model,
-    String pool,
-    int served,
-    double[] rates,
-    int[] ranks,
-    double promptMean,
-    double outputMean,
-    double cv,
-    int slots,
-    int tp,
-    int kvCacheLen,
-    double skew) {
+        String model,
+        String pool,
+        int served,
+        double[] rates,
+        int[] ranks,
+        double promptMean,
+        double outputMean,
+        double cv,
+        int slots,
+        int tp,
+        int kvCacheLen,
+        double skew) {
 
-  public static WorkloadFeatures of(SweepRow r) {
-    return new WorkloadFeatures(r.model(), r.pool(), r.served(), new double[] {r.rate1(), r.rate2(), r.rate3()},
-        new int[] {r.rank1(), r.rank2(), r.rank3()}, r.promptMean(), r.outputMean(), r.cv(), r.slots(), r.tp(),
-        r.kvCacheLen(), r.tierSkew());
-  }
+    public static WorkloadFeatures of(SweepRow r) {
+        return new WorkloadFeatures(
+                r.model(),
+                r.pool(),
+                r.served(),
+                new double[] {r.rate1(), r.rate2(), r.rate3()},
+                new int[] {r.rank1(), r.rank2(), r.rank3()},
+                r.promptMean(),
+                r.outputMean(),
+                r.cv(),
+                r.slots(),
+                r.tp(),
+                r.kvCacheLen(),
+                r.tierSkew());
+    }
 
-  public WorkloadFeatures withServed(int n) {
-    return new WorkloadFeatures(model, pool, n, rates, ranks, promptMean, outputMean, cv, slots, tp, kvCacheLen, skew);
-  }
+    public WorkloadFeatures withServed(int n) {
+        return new WorkloadFeatures(
+                model, pool, n, rates, ranks, promptMean, outputMean, cv, slots, tp, kvCacheLen, skew);
+    }
 
-  public WorkloadFeatures withSlots(int s) {
-    return new WorkloadFeatures(model, pool, served, rates, ranks, promptMean, outputMean, cv, s, tp, kvCacheLen, skew);
-  }
+    public WorkloadFeatures withSlots(int s) {
+        return new WorkloadFeatures(
+                model, pool, served, rates, ranks, promptMean, outputMean, cv, s, tp, kvCacheLen, skew);
+    }
 
-  public WorkloadFeatures withPlacement(String p, int t, int kv) {
-    return new WorkloadFeatures(model, p, served, rates, ranks, promptMean, outputMean, cv, slots, t, kv, skew);
-  }
+    public WorkloadFeatures withPlacement(String p, int t, int kv) {
+        return new WorkloadFeatures(model, p, served, rates, ranks, promptMean, outputMean, cv, slots, t, kv, skew);
+    }
 
-  /** Requests per second offered by {@code served} adapters. */
-  public double offeredRps() {
-    return Scenario.requestRate(served, rates);
-  }
+    /** Requests per second offered by {@code served} adapters. */
+    public double offeredRps() {
+        return Scenario.requestRate(served, rates);
+    }
 
-  /** Tokens (input + output) per second offered. */
-  public double offeredTps() {
-    return offeredRps() * (promptMean + outputMean);
-  }
+    /** Tokens (input + output) per second offered. */
+    public double offeredTps() {
+        return offeredRps() * (promptMean + outputMean);
+    }
 
-  static List<Integer> rankList(int[] r) {
-    return List.of(r[0], r[1], r[2]);
-  }
+    static List<Integer> rankList(int[] r) {
+        return List.of(r[0], r[1], r[2]);
+    }
 }

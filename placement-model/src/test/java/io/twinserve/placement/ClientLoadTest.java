@@ -15,29 +15,30 @@ import org.junit.jupiter.api.Test;
  * the twin's run of the workload itself (its client as specified) agrees with that rate.
  */
 class ClientLoadTest {
-  private static final String LENGTHS = """
+    private static final String LENGTHS = """
       lengths:
         prompt: {type: lognormal, mean: 600, std: 400}
         output: {type: lognormal, mean: 200, std: 150}
         max_total: 8192
       """;
 
-  private static Planner.Verification planAndVerify(String yaml, double[] scaleBounds) throws Exception {
-    WorkloadSpec spec = WorkloadSpecs.parse(yaml, Path.of("client.yaml"));
-    Planner.Request r = WorkloadRequests.of(spec, Path.of("."), "llama-3.1-8b", null, Labels.Objective.COST);
-    Planner planner = new Planner(PlacementModel.builtIn());
-    Planner.Plan open = planner.plan(r);
-    ClientLoad.Adjusted a = ClientLoad.plan(planner, r, ClientLoad.Client.of(spec.client(), Path.of(".")), Profiles.builtIn());
-    assertThat(a.estimate().scale()).isBetween(scaleBounds[0], scaleBounds[1]);
-    assertThat(a.plan().offeredTps()).isLessThan(open.offeredTps());
-    assertThat(a.estimate().responseS()).isGreaterThan(a.estimate().stepMs() / 1e3 * 150);
-    // the verification runs the spec's own client (users or cap scaled to the replica's share of the traffic)
-    return planner.verify(a.plan(), a.request(), Profiles.builtIn(), Path.of("."), SloSpec.DEFAULTS);
-  }
+    private static Planner.Verification planAndVerify(String yaml, double[] scaleBounds) throws Exception {
+        WorkloadSpec spec = WorkloadSpecs.parse(yaml, Path.of("client.yaml"));
+        Planner.Request r = WorkloadRequests.of(spec, Path.of("."), "llama-3.1-8b", null, Labels.Objective.COST);
+        Planner planner = new Planner(PlacementModel.builtIn());
+        Planner.Plan open = planner.plan(r);
+        ClientLoad.Adjusted a =
+                ClientLoad.plan(planner, r, ClientLoad.Client.of(spec.client(), Path.of(".")), Profiles.builtIn());
+        assertThat(a.estimate().scale()).isBetween(scaleBounds[0], scaleBounds[1]);
+        assertThat(a.plan().offeredTps()).isLessThan(open.offeredTps());
+        assertThat(a.estimate().responseS()).isGreaterThan(a.estimate().stepMs() / 1e3 * 150);
+        // the verification runs the spec's own client (users or cap scaled to the replica's share of the traffic)
+        return planner.verify(a.plan(), a.request(), Profiles.builtIn(), Path.of("."), SloSpec.DEFAULTS);
+    }
 
-  @Test
-  void closedLoopUsersArePlannedAtTheRateTheySustain() throws Exception {
-    Planner.Verification v = planAndVerify("""
+    @Test
+    void closedLoopUsersArePlannedAtTheRateTheySustain() throws Exception {
+        Planner.Verification v = planAndVerify("""
         name: closed
         seed: 11
         requests: 3000
@@ -45,15 +46,15 @@ class ClientLoadTest {
         adapters: {count: 16, ranks: [16], popularity: {type: zipf, exponent: 1.0}}
         client: {users: 32, think_time_s: {type: exponential, mean: 2}}
         """ + LENGTHS, new double[] {0.4, 0.8});
-    // planned at the arrival process's 8 requests/s, the prediction was 71% above the twin's run
-    assertThat(v.simulated().fits()).isTrue();
-    assertThat(Math.abs(v.errorPct())).isLessThanOrEqualTo(4.0);
-    assertThat(v.verdict().met()).isTrue();
-  }
+        // planned at the arrival process's 8 requests/s, the prediction was 71% above the twin's run
+        assertThat(v.simulated().fits()).isTrue();
+        assertThat(Math.abs(v.errorPct())).isLessThanOrEqualTo(4.0);
+        assertThat(v.verdict().met()).isTrue();
+    }
 
-  @Test
-  void aCappedClientIsPlannedAtTheRateItsCapLetsThrough() throws Exception {
-    Planner.Verification v = planAndVerify("""
+    @Test
+    void aCappedClientIsPlannedAtTheRateItsCapLetsThrough() throws Exception {
+        Planner.Verification v = planAndVerify("""
         name: capped
         seed: 5
         duration_s: 600
@@ -65,13 +66,13 @@ class ClientLoadTest {
           output: {type: lognormal, mean: 250, std: 200}
           max_total: 8192
         """, new double[] {0.3, 0.9});
-    // planned at the open-loop rate, the prediction was 74% above the twin's run
-    assertThat(Math.abs(v.errorPct())).isLessThanOrEqualTo(4.0);
-  }
+        // planned at the open-loop rate, the prediction was 74% above the twin's run
+        assertThat(Math.abs(v.errorPct())).isLessThanOrEqualTo(4.0);
+    }
 
-  @Test
-  void aCapThatDoesNotBindLeavesTheRateAlone() throws Exception {
-    WorkloadSpec spec = WorkloadSpecs.parse("""
+    @Test
+    void aCapThatDoesNotBindLeavesTheRateAlone() throws Exception {
+        WorkloadSpec spec = WorkloadSpecs.parse("""
         name: light
         seed: 2
         duration_s: 600
@@ -79,19 +80,20 @@ class ClientLoadTest {
         adapters: {count: 16, ranks: [16]}
         client: {max_outstanding: 1000}
         """ + LENGTHS, Path.of("light.yaml"));
-    Planner.Request r = WorkloadRequests.of(spec, Path.of("."), "llama-3.1-8b", null, Labels.Objective.COST);
-    Planner planner = new Planner(PlacementModel.builtIn());
-    ClientLoad.Adjusted a = ClientLoad.plan(planner, r, ClientLoad.Client.of(spec.client(), Path.of(".")), Profiles.builtIn());
-    assertThat(a.estimate().scale()).isEqualTo(1.0);
-    assertThat(a.plan().offeredTps()).isEqualTo(planner.plan(r).offeredTps());
-  }
+        Planner.Request r = WorkloadRequests.of(spec, Path.of("."), "llama-3.1-8b", null, Labels.Objective.COST);
+        Planner planner = new Planner(PlacementModel.builtIn());
+        ClientLoad.Adjusted a =
+                ClientLoad.plan(planner, r, ClientLoad.Client.of(spec.client(), Path.of(".")), Profiles.builtIn());
+        assertThat(a.estimate().scale()).isEqualTo(1.0);
+        assertThat(a.plan().offeredTps()).isEqualTo(planner.plan(r).offeredTps());
+    }
 
-  @Test
-  void anOpenLoopClientHasNoClientLoadAndThinkTimesAreReadForTheirMean(@org.junit.jupiter.api.io.TempDir Path dir)
-      throws Exception {
-    assertThat(ClientLoad.Client.of(null, dir)).isNull();
-    java.nio.file.Files.writeString(dir.resolve("think.csv"), "s\n1\n2\n6\n");
-    WorkloadSpec spec = WorkloadSpecs.parse("""
+    @Test
+    void anOpenLoopClientHasNoClientLoadAndThinkTimesAreReadForTheirMean(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws Exception {
+        assertThat(ClientLoad.Client.of(null, dir)).isNull();
+        java.nio.file.Files.writeString(dir.resolve("think.csv"), "s\n1\n2\n6\n");
+        WorkloadSpec spec = WorkloadSpecs.parse("""
         name: empirical
         seed: 2
         requests: 100
@@ -99,9 +101,9 @@ class ClientLoadTest {
         adapters: {count: 4, ranks: [16]}
         client: {users: 4, think_time_s: {type: empirical, file: think.csv, column: s}}
         """ + LENGTHS, dir.resolve("e.yaml"));
-    // an empirical think time: its column's mean (the users' rate depends on the mean pause only)
-    assertThat(ClientLoad.Client.of(spec.client(), dir).thinkMeanS()).isEqualTo(3.0);
-    WorkloadSpec fixed = WorkloadSpecs.parse("""
+        // an empirical think time: its column's mean (the users' rate depends on the mean pause only)
+        assertThat(ClientLoad.Client.of(spec.client(), dir).thinkMeanS()).isEqualTo(3.0);
+        WorkloadSpec fixed = WorkloadSpecs.parse("""
         name: fixed
         seed: 2
         requests: 100
@@ -109,15 +111,19 @@ class ClientLoadTest {
         adapters: {count: 4, ranks: [16]}
         client: {users: 4, think_time_s: 1.5}
         """ + LENGTHS, dir.resolve("f.yaml"));
-    assertThat(ClientLoad.Client.of(fixed.client(), dir).thinkMeanS()).isEqualTo(1.5);
-    assertThatThrownBy(() -> ClientLoad.Client.of(WorkloadSpecs.parse("""
+        assertThat(ClientLoad.Client.of(fixed.client(), dir).thinkMeanS()).isEqualTo(1.5);
+        assertThatThrownBy(() -> ClientLoad.Client.of(
+                        WorkloadSpecs.parse("""
         name: missing
         seed: 2
         requests: 100
         arrivals: {type: poisson, rate: 2}
         adapters: {count: 4, ranks: [16]}
         client: {users: 4, think_time_s: {type: empirical, file: none.csv, column: s}}
-        """ + LENGTHS, dir.resolve("m.yaml")).client(), dir)).hasMessageContaining("client.think_time_s.file")
-        .hasMessageContaining("none.csv");
-  }
+        """ + LENGTHS, dir.resolve("m.yaml"))
+                                .client(),
+                        dir))
+                .hasMessageContaining("client.think_time_s.file")
+                .hasMessageContaining("none.csv");
+    }
 }

@@ -8,97 +8,147 @@ import org.junit.jupiter.api.Test;
 
 /** The model shipped in the jar loads, meets the issue's targets on its held-out workloads, and plans. */
 class DefaultModelTest {
-  @Test
-  void shippedModelHasEachModelsTreesAndTheFiguresItsDocsState() throws IOException {
-    PlacementModel m = PlacementModel.builtIn();
-    assertThat(m.meta().categories().get("model")).containsExactly("llama-3.1-8b", "qwen2.5-7b");
-    for (String model : m.meta().categories().get("model")) {
-      // each model's own trees, scored on held-out families of the training grid (three length shapes, two
-      // burstinesses; docs/placement.md): above the study grid's 3% for the served count, whose one shape
-      // made its held-out families as alike as its training ones
-      assertThat(m.target("served", model).name()).isEqualTo("served@" + model);
-      assertThat(m.report("served", model).smapePct()).isLessThanOrEqualTo(5.0);
-      // the served count is a forest of 30 trees (one tree: 5.50% and 6.26%)
-      assertThat(m.target("served", model).tree().trees()).isEqualTo(Trainer.SERVED_TREES);
-      assertThat(m.report("served", model).trees()).isEqualTo(Trainer.SERVED_TREES);
-      assertThat(m.target("slots", model).tree().trees()).isEqualTo(Trainer.SLOTS_TREES);
-      assertThat(m.target("slo", model).tree().trees()).isEqualTo(Trainer.SLO_TREES);
-      assertThat(m.target("throughput", model).tree().trees()).isEqualTo(1);
-      assertThat(m.report("slots", model).smapePct()).isLessThanOrEqualTo(4.0);
-      assertThat(m.report("throughput", model).smapePct()).isLessThanOrEqualTo(3.0);
-      assertThat(m.report("slo", model).accuracy()).isGreaterThanOrEqualTo(0.975);
+    @Test
+    void shippedModelHasEachModelsTreesAndTheFiguresItsDocsState() throws IOException {
+        PlacementModel m = PlacementModel.builtIn();
+        assertThat(m.meta().categories().get("model")).containsExactly("llama-3.1-8b", "qwen2.5-7b");
+        for (String model : m.meta().categories().get("model")) {
+            // each model's own trees, scored on held-out families of the training grid (three length shapes, two
+            // burstinesses; docs/placement.md): above the study grid's 3% for the served count, whose one shape
+            // made its held-out families as alike as its training ones
+            assertThat(m.target("served", model).name()).isEqualTo("served@" + model);
+            assertThat(m.report("served", model).smapePct()).isLessThanOrEqualTo(5.0);
+            // the served count is a forest of 30 trees (one tree: 5.50% and 6.26%)
+            assertThat(m.target("served", model).tree().trees()).isEqualTo(Trainer.SERVED_TREES);
+            assertThat(m.report("served", model).trees()).isEqualTo(Trainer.SERVED_TREES);
+            assertThat(m.target("slots", model).tree().trees()).isEqualTo(Trainer.SLOTS_TREES);
+            assertThat(m.target("slo", model).tree().trees()).isEqualTo(Trainer.SLO_TREES);
+            assertThat(m.target("throughput", model).tree().trees()).isEqualTo(1);
+            assertThat(m.report("slots", model).smapePct()).isLessThanOrEqualTo(4.0);
+            assertThat(m.report("throughput", model).smapePct()).isLessThanOrEqualTo(3.0);
+            assertThat(m.report("slo", model).accuracy()).isGreaterThanOrEqualTo(0.975);
+        }
+        assertThat(m.meta().reports().values()).allMatch(Trainer.Report::compiledAgrees);
+        assertThat(m.meta().reports().values()).allMatch(Trainer.Report::refit);
+        assertThat(m.meta().dataset().get("spec_name")).isEqualTo("training-grid");
+        // the grid spans the length shapes, so a workload of another shape is no longer outside every range
+        assertThat(m.meta().ranges().get("prompt_mean")[1])
+                .isGreaterThan(10 * m.meta().ranges().get("prompt_mean")[0]);
+        assertThat(m.meta().ranges().get("cv")).containsExactly(1.0, 2.0);
+        // the load features' estimate, per model: a prompt token and an output token each cost a GPU something
+        LoadModel load = LoadModel.of(m.meta().training().get("load_model"));
+        assertThat(load.perModel()).containsOnlyKeys("llama-3.1-8b", "qwen2.5-7b");
+        assertThat(load.perModel().values()).allMatch(c -> c[0] > 0 && c[1] > 0);
+        assertThat(m.target("served", "llama-3.1-8b").meta().featureNames()).contains("adapter_load");
     }
-    assertThat(m.meta().reports().values()).allMatch(Trainer.Report::compiledAgrees);
-    assertThat(m.meta().reports().values()).allMatch(Trainer.Report::refit);
-    assertThat(m.meta().dataset().get("spec_name")).isEqualTo("training-grid");
-    // the grid spans the length shapes, so a workload of another shape is no longer outside every range
-    assertThat(m.meta().ranges().get("prompt_mean")[1]).isGreaterThan(10 * m.meta().ranges().get("prompt_mean")[0]);
-    assertThat(m.meta().ranges().get("cv")).containsExactly(1.0, 2.0);
-    // the load features' estimate, per model: a prompt token and an output token each cost a GPU something
-    LoadModel load = LoadModel.of(m.meta().training().get("load_model"));
-    assertThat(load.perModel()).containsOnlyKeys("llama-3.1-8b", "qwen2.5-7b");
-    assertThat(load.perModel().values()).allMatch(c -> c[0] > 0 && c[1] > 0);
-    assertThat(m.target("served", "llama-3.1-8b").meta().featureNames()).contains("adapter_load");
-  }
 
-  @Test
-  void plansTheStudysWorkload() throws IOException {
-    Planner p = new Planner(PlacementModel.builtIn());
-    Planner.Plan plan = p.plan(new Planner.Request("llama-3.1-8b", 96, new double[] {0.2, 0.1, 0.05},
-        new int[] {8, 16, 32}, 216.3, 194.7, 1.0, null, Labels.Objective.COST, null));
-    assertThat(plan.servedPerGpu()).isEqualTo(96);
-    assertThat(plan.maxAdapters()).isIn(64, 96);
-    assertThat(p.model().slo()).as("the labels' SLO, recorded").isEqualTo(SloSpec.DEFAULTS);
-    assertThat(p.model().has("slo", "llama-3.1-8b")).isTrue();
-    assertThat(plan.throughputTps()).isBetween(0.9 * plan.offeredTps(), 1.01 * plan.offeredTps());
-    // the same figures without the explanation
-    Planner.Plan fast = p.predict(new Planner.Request("llama-3.1-8b", 96, new double[] {0.2, 0.1, 0.05},
-        new int[] {8, 16, 32}, 216.3, 194.7, 1.0, null, Labels.Objective.COST, null));
-    assertThat(fast.throughputTps()).isEqualTo(plan.throughputTps());
-    assertThat(fast.maxAdapters()).isEqualTo(plan.maxAdapters());
-    assertThat(fast.rules()).isEmpty();
-  }
+    @Test
+    void plansTheStudysWorkload() throws IOException {
+        Planner p = new Planner(PlacementModel.builtIn());
+        Planner.Plan plan = p.plan(new Planner.Request(
+                "llama-3.1-8b",
+                96,
+                new double[] {0.2, 0.1, 0.05},
+                new int[] {8, 16, 32},
+                216.3,
+                194.7,
+                1.0,
+                null,
+                Labels.Objective.COST,
+                null));
+        assertThat(plan.servedPerGpu()).isEqualTo(96);
+        assertThat(plan.maxAdapters()).isIn(64, 96);
+        assertThat(p.model().slo()).as("the labels' SLO, recorded").isEqualTo(SloSpec.DEFAULTS);
+        assertThat(p.model().has("slo", "llama-3.1-8b")).isTrue();
+        assertThat(plan.throughputTps()).isBetween(0.9 * plan.offeredTps(), 1.01 * plan.offeredTps());
+        // the same figures without the explanation
+        Planner.Plan fast = p.predict(new Planner.Request(
+                "llama-3.1-8b",
+                96,
+                new double[] {0.2, 0.1, 0.05},
+                new int[] {8, 16, 32},
+                216.3,
+                194.7,
+                1.0,
+                null,
+                Labels.Objective.COST,
+                null));
+        assertThat(fast.throughputTps()).isEqualTo(plan.throughputTps());
+        assertThat(fast.maxAdapters()).isEqualTo(plan.maxAdapters());
+        assertThat(fast.rules()).isEmpty();
+    }
 
-  @Test
-  void plansOneSlotStepAboveTheSlotsTreeWhenTheSloTreePredictsThatStepMeets() throws IOException {
-    Planner p = new Planner(PlacementModel.builtIn());
-    // a held-out workload of `bench plans` (near, seed 1000, #16): 64 adapters per GPU; the slots forest says
-    // 32, and the slo forest predicts that 64 slots, one grid step more, meet the SLO as well
-    Planner.Request r = new Planner.Request("llama-3.1-8b", 384, new double[] {0.6546, 0.01555, 0.006167},
-        new int[] {8, 16, 32}, 227.92, 190.05, 1.0, null, Labels.Objective.COST, null);
-    Planner.Plan plan = p.plan(r);
-    assertThat(plan.servedPerGpu()).isEqualTo(64);
-    assertThat(p.slots(plan.features(), null)).isEqualTo(32);
-    assertThat(plan.maxAdapters()).isEqualTo(64);
-    assertThat(plan.rules()).containsKey("slot margin");
-    assertThat(String.join(" ", plan.rules().get("slot margin"))).contains("64 slots", "slots tree's 32");
-    assertThat(plan.predictedMeetsSlo()).isTrue();
-    assertThat(p.predict(r).maxAdapters()).isEqualTo(64);
-  }
+    @Test
+    void plansOneSlotStepAboveTheSlotsTreeWhenTheSloTreePredictsThatStepMeets() throws IOException {
+        Planner p = new Planner(PlacementModel.builtIn());
+        // a held-out workload of `bench plans` (near, seed 1000, #16): 64 adapters per GPU; the slots forest says
+        // 32, and the slo forest predicts that 64 slots, one grid step more, meet the SLO as well
+        Planner.Request r = new Planner.Request(
+                "llama-3.1-8b",
+                384,
+                new double[] {0.6546, 0.01555, 0.006167},
+                new int[] {8, 16, 32},
+                227.92,
+                190.05,
+                1.0,
+                null,
+                Labels.Objective.COST,
+                null);
+        Planner.Plan plan = p.plan(r);
+        assertThat(plan.servedPerGpu()).isEqualTo(64);
+        assertThat(p.slots(plan.features(), null)).isEqualTo(32);
+        assertThat(plan.maxAdapters()).isEqualTo(64);
+        assertThat(plan.rules()).containsKey("slot margin");
+        assertThat(String.join(" ", plan.rules().get("slot margin"))).contains("64 slots", "slots tree's 32");
+        assertThat(plan.predictedMeetsSlo()).isTrue();
+        assertThat(p.predict(r).maxAdapters()).isEqualTo(64);
+    }
 
-  @Test
-  void aPlanWhoseSlotsDoNotStartIsNeitherConfirmedNorKeptByFitted() throws IOException {
-    Planner p = new Planner(PlacementModel.builtIn());
-    io.twinserve.twin.profile.Profiles profiles = io.twinserve.twin.profile.Profiles.builtIn();
-    // rank-64 adapters: the trees plan slots by the ranks they saw (up to 32)
-    Planner.Request r = new Planner.Request("llama-3.1-8b", 200, new double[] {0.27, 0.02, 0.01},
-        new int[] {8, 16, 64}, 850, 195, 1.0, null, Labels.Objective.COST, null);
-    Planner.Plan plan = p.plan(r);
-    assertThat(plan.maxAdapters()).isEqualTo(64);
-    Planner.Verification v = p.verify(plan, r, profiles, java.nio.file.Path.of("."), SloSpec.DEFAULTS);
-    assertThat(v.simulated().fits()).isFalse();
-    assertThat(v.simulated().note()).contains("insufficient GPU memory");
-    // a configuration that does not start answers nothing: it misses the SLO and is not confirmed
-    assertThat(v.verdict().met()).isFalse();
-    assertThat(v.confirmed()).isFalse();
-    Planner.Plan fitted = p.fitted(plan, r, profiles);
-    assertThat(fitted.maxAdapters()).isLessThan(64);
-    assertThat(fitted.warnings()).anyMatch(w -> w.startsWith("max_adapters lowered from 64 to " + fitted.maxAdapters()));
-    assertThat(p.verify(fitted, r, profiles, java.nio.file.Path.of("."), SloSpec.DEFAULTS).simulated().fits()).isTrue();
-    // a plan that starts is kept as it is
-    Planner.Request small = new Planner.Request("llama-3.1-8b", 96, new double[] {0.2, 0.1, 0.05},
-        new int[] {8, 16, 32}, 216.3, 194.7, 1.0, null, Labels.Objective.COST, null);
-    Planner.Plan fine = p.plan(small);
-    assertThat(p.fitted(fine, small, profiles)).isSameAs(fine);
-  }
+    @Test
+    void aPlanWhoseSlotsDoNotStartIsNeitherConfirmedNorKeptByFitted() throws IOException {
+        Planner p = new Planner(PlacementModel.builtIn());
+        io.twinserve.twin.profile.Profiles profiles = io.twinserve.twin.profile.Profiles.builtIn();
+        // rank-64 adapters: the trees plan slots by the ranks they saw (up to 32)
+        Planner.Request r = new Planner.Request(
+                "llama-3.1-8b",
+                200,
+                new double[] {0.27, 0.02, 0.01},
+                new int[] {8, 16, 64},
+                850,
+                195,
+                1.0,
+                null,
+                Labels.Objective.COST,
+                null);
+        Planner.Plan plan = p.plan(r);
+        assertThat(plan.maxAdapters()).isEqualTo(64);
+        Planner.Verification v = p.verify(plan, r, profiles, java.nio.file.Path.of("."), SloSpec.DEFAULTS);
+        assertThat(v.simulated().fits()).isFalse();
+        assertThat(v.simulated().note()).contains("insufficient GPU memory");
+        // a configuration that does not start answers nothing: it misses the SLO and is not confirmed
+        assertThat(v.verdict().met()).isFalse();
+        assertThat(v.confirmed()).isFalse();
+        Planner.Plan fitted = p.fitted(plan, r, profiles);
+        assertThat(fitted.maxAdapters()).isLessThan(64);
+        assertThat(fitted.warnings())
+                .anyMatch(w -> w.startsWith("max_adapters lowered from 64 to " + fitted.maxAdapters()));
+        assertThat(p.verify(fitted, r, profiles, java.nio.file.Path.of("."), SloSpec.DEFAULTS)
+                        .simulated()
+                        .fits())
+                .isTrue();
+        // a plan that starts is kept as it is
+        Planner.Request small = new Planner.Request(
+                "llama-3.1-8b",
+                96,
+                new double[] {0.2, 0.1, 0.05},
+                new int[] {8, 16, 32},
+                216.3,
+                194.7,
+                1.0,
+                null,
+                Labels.Objective.COST,
+                null);
+        Planner.Plan fine = p.plan(small);
+        assertThat(p.fitted(fine, small, profiles)).isSameAs(fine);
+    }
 }

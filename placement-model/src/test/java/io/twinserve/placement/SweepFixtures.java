@@ -6,10 +6,10 @@ import java.util.List;
 
 /** Small sweeps shared by the placement tests: ten-minute windows so that they run in seconds. */
 final class SweepFixtures {
-  private SweepFixtures() {}
+    private SweepFixtures() {}
 
-  /** The study's length shape as a sweep's {@code lengths} entry (indented for a top-level key). */
-  static final String STUDY_LENGTHS = """
+    /** The study's length shape as a sweep's {@code lengths} entry (indented for a top-level key). */
+    static final String STUDY_LENGTHS = """
       lengths:
         - name: study
           lengths:
@@ -21,7 +21,7 @@ final class SweepFixtures {
             max_total: 2048
       """;
 
-  static final String SMALL = """
+    static final String SMALL = """
       name: test-small
       seed: 11
       window_s: 600
@@ -34,19 +34,32 @@ final class SweepFixtures {
       replica: {max_num_seqs: 2048, prefix_caching: false}
       """ + STUDY_LENGTHS;
 
-  static Sweep sweep(String yaml) {
-    return new Sweep(Sweeps.parse(yaml, Path.of("test.yaml")), Path.of("."), Profiles.builtIn());
-  }
+    static Sweep sweep(String yaml) {
+        return new Sweep(Sweeps.parse(yaml, Path.of("test.yaml")), Path.of("."), Profiles.builtIn());
+    }
 
-  static Dataset run(String yaml, Sweep.Shard shard, int threads) {
-    Sweep s = sweep(yaml);
-    List<Scenario> scenarios = s.scenarios(shard);
-    List<SweepRow> rows = s.run(scenarios, threads, n -> {});
-    long sims = rows.stream().filter(SweepRow::fits).count();
-    Dataset.Provenance p = new Dataset.Provenance("test", "unknown", s.spec().name(), yaml, Sweeps.sha256(yaml),
-        s.spec().seed(), List.of(), s.spec().stopWhenStarving(), List.of(shard == null ? "0/1" : shard.toString()),
-        s.scenarios(null).size(), rows.size(), sims, rows.stream().filter(r -> r.stoppedAtS() > 0).count(), 0, threads,
-        scenarios.size() - rows.size());
-    return new Dataset(p, rows);
-  }
+    static Dataset run(String yaml, Sweep.Shard shard, int threads) {
+        Sweep s = sweep(yaml);
+        List<Scenario> scenarios = s.scenarios(shard);
+        List<SweepRow> rows = s.run(scenarios, threads, n -> {});
+        long sims = rows.stream().filter(SweepRow::fits).count();
+        Dataset.Provenance p = new Dataset.Provenance(
+                "test",
+                "unknown",
+                s.spec().name(),
+                yaml,
+                Sweeps.sha256(yaml),
+                s.spec().seed(),
+                List.of(),
+                s.spec().stopWhenStarving(),
+                List.of(shard == null ? "0/1" : shard.toString()),
+                s.scenarios(null).size(),
+                rows.size(),
+                sims,
+                rows.stream().filter(r -> r.stoppedAtS() > 0).count(),
+                0,
+                threads,
+                scenarios.size() - rows.size());
+        return new Dataset(p, rows);
+    }
 }

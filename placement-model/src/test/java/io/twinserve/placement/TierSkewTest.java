@@ -17,72 +17,78 @@ import org.junit.jupiter.api.Test;
 
 /** Popularity within the tiers: the sweeps' profile, its estimate from a workload, and the grid axis. */
 class TierSkewTest {
-  private static final double[] TIERS = {0.4, 0.1, 0.025};
+    private static final double[] TIERS = {0.4, 0.1, 0.025};
 
-  @Test
-  void theProfileKeepsEachTiersMeanAndPutsItsShareInTheBusiestTenth() {
-    for (int served : new int[] {30, 90, 300}) {
-      for (double s : new double[] {0, 0.5, 0.8}) {
-        double[] r = Scenario.adapterRates(served, TIERS, s);
-        int m = served / 3;
-        for (int t = 0; t < 3; t++) {
-          double sum = 0;
-          double top = 0;
-          for (int j = 0; j < m; j++) {
-            sum += r[t * m + j];
-            top += j < m / 10 ? r[t * m + j] : 0;
-            if (j > 0) {
-              assertThat(r[t * m + j]).as("busiest first").isLessThanOrEqualTo(r[t * m + j - 1] * (1 + 1e-12));
+    @Test
+    void theProfileKeepsEachTiersMeanAndPutsItsShareInTheBusiestTenth() {
+        for (int served : new int[] {30, 90, 300}) {
+            for (double s : new double[] {0, 0.5, 0.8}) {
+                double[] r = Scenario.adapterRates(served, TIERS, s);
+                int m = served / 3;
+                for (int t = 0; t < 3; t++) {
+                    double sum = 0;
+                    double top = 0;
+                    for (int j = 0; j < m; j++) {
+                        sum += r[t * m + j];
+                        top += j < m / 10 ? r[t * m + j] : 0;
+                        if (j > 0) {
+                            assertThat(r[t * m + j])
+                                    .as("busiest first")
+                                    .isLessThanOrEqualTo(r[t * m + j - 1] * (1 + 1e-12));
+                        }
+                    }
+                    assertThat(sum / m).isCloseTo(TIERS[t], within(1e-12));
+                    assertThat(top / sum)
+                            .as("served %d, skew %s", served, s)
+                            .isCloseTo(Math.pow(0.1, 1 - s), within(1e-9));
+                }
+                assertThat(Scenario.requestRate(served, TIERS))
+                        .isCloseTo(java.util.Arrays.stream(r).sum(), within(1e-9));
             }
-          }
-          assertThat(sum / m).isCloseTo(TIERS[t], within(1e-12));
-          assertThat(top / sum).as("served %d, skew %s", served, s).isCloseTo(Math.pow(0.1, 1 - s), within(1e-9));
         }
-        assertThat(Scenario.requestRate(served, TIERS)).isCloseTo(java.util.Arrays.stream(r).sum(), within(1e-9));
-      }
+        // uneven thirds split as the generator splits them: 16 adapters are 6, 5 and 5
+        double[] r = Scenario.adapterRates(16, TIERS, 0);
+        assertThat(r)
+                .containsExactly(
+                        0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.1, 0.1, 0.1, 0.1, 0.1, 0.025, 0.025, 0.025, 0.025, 0.025);
     }
-    // uneven thirds split as the generator splits them: 16 adapters are 6, 5 and 5
-    double[] r = Scenario.adapterRates(16, TIERS, 0);
-    assertThat(r).containsExactly(0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.1, 0.1, 0.1, 0.1, 0.1, 0.025, 0.025, 0.025, 0.025,
-        0.025);
-  }
 
-  @Test
-  void theEstimateRecoversTheProfilesExponentAndReadsAZipfAsSkewed() {
-    // tiers far enough apart that none overlaps the next: each sorted third is one tier
-    double[] apart = {1, 1e-4, 1e-8};
-    for (int served : new int[] {9, 16, 96, 384}) {
-      for (double s : new double[] {0, 0.3, 0.65, 0.9}) {
-        double[] d = WorkloadRequests.describe(Scenario.adapterRates(served, apart, s));
-        assertThat(d[3]).as("served %d, skew %s", served, s).isCloseTo(s, within(0.001));
-        for (int t = 0; t < 3; t++) {
-          assertThat(d[t]).isCloseTo(apart[t], within(apart[t] * 1e-9));
+    @Test
+    void theEstimateRecoversTheProfilesExponentAndReadsAZipfAsSkewed() {
+        // tiers far enough apart that none overlaps the next: each sorted third is one tier
+        double[] apart = {1, 1e-4, 1e-8};
+        for (int served : new int[] {9, 16, 96, 384}) {
+            for (double s : new double[] {0, 0.3, 0.65, 0.9}) {
+                double[] d = WorkloadRequests.describe(Scenario.adapterRates(served, apart, s));
+                assertThat(d[3]).as("served %d, skew %s", served, s).isCloseTo(s, within(0.001));
+                for (int t = 0; t < 3; t++) {
+                    assertThat(d[t]).isCloseTo(apart[t], within(apart[t] * 1e-9));
+                }
+            }
         }
-      }
+        // closer tiers overlap once skewed (a tier's quietest below the next one's busiest): described as sorted
+        // thirds, the same whatever the served count to within a few percent, and the total kept
+        double[] wide = Scenario.described(TIERS, 0.8);
+        assertThat(wide[0]).isGreaterThan(TIERS[0]);
+        assertThat(wide[0] + wide[1] + wide[2]).isCloseTo(TIERS[0] + TIERS[1] + TIERS[2], within(1e-3));
+        double[] at96 = WorkloadRequests.describe(Scenario.adapterRates(96, TIERS, 0.8));
+        assertThat(at96[3]).isCloseTo(wide[3], within(0.05));
+        assertThat(Scenario.described(TIERS, 0)).containsExactly(0.4, 0.1, 0.025, 0);
+        // a Zipf over all the adapters: each tier skewed inside, the busiest most
+        double[] zipf = new double[96];
+        for (int k = 0; k < zipf.length; k++) {
+            zipf[k] = 1.0 / (k + 1);
+        }
+        assertThat(WorkloadRequests.skew(zipf)).isBetween(0.4, 0.95);
+        // order does not matter, and the rates are left as they were
+        double[] shuffled = {0.1, 0.4, 0.2, 0.4, 0.1, 0.2};
+        assertThat(WorkloadRequests.skew(shuffled)).isZero();
+        assertThat(shuffled).containsExactly(0.1, 0.4, 0.2, 0.4, 0.1, 0.2);
     }
-    // closer tiers overlap once skewed (a tier's quietest below the next one's busiest): described as sorted
-    // thirds, the same whatever the served count to within a few percent, and the total kept
-    double[] wide = Scenario.described(TIERS, 0.8);
-    assertThat(wide[0]).isGreaterThan(TIERS[0]);
-    assertThat(wide[0] + wide[1] + wide[2]).isCloseTo(TIERS[0] + TIERS[1] + TIERS[2], within(1e-3));
-    double[] at96 = WorkloadRequests.describe(Scenario.adapterRates(96, TIERS, 0.8));
-    assertThat(at96[3]).isCloseTo(wide[3], within(0.05));
-    assertThat(Scenario.described(TIERS, 0)).containsExactly(0.4, 0.1, 0.025, 0);
-    // a Zipf over all the adapters: each tier skewed inside, the busiest most
-    double[] zipf = new double[96];
-    for (int k = 0; k < zipf.length; k++) {
-      zipf[k] = 1.0 / (k + 1);
-    }
-    assertThat(WorkloadRequests.skew(zipf)).isBetween(0.4, 0.95);
-    // order does not matter, and the rates are left as they were
-    double[] shuffled = {0.1, 0.4, 0.2, 0.4, 0.1, 0.2};
-    assertThat(WorkloadRequests.skew(shuffled)).isZero();
-    assertThat(shuffled).containsExactly(0.1, 0.4, 0.2, 0.4, 0.1, 0.2);
-  }
 
-  @Test
-  void aWorkloadSpecsZipfIsPlannedWithItsSkew() {
-    WorkloadSpec spec = WorkloadSpecs.parse("""
+    @Test
+    void aWorkloadSpecsZipfIsPlannedWithItsSkew() {
+        WorkloadSpec spec = WorkloadSpecs.parse("""
         name: zipf
         seed: 1
         duration_s: 600
@@ -92,10 +98,10 @@ class TierSkewTest {
           prompt: {type: lognormal, mean: 200, std: 100}
           output: {type: lognormal, mean: 150, std: 100}
         """, Path.of("zipf.yaml"));
-    Planner.Request r = WorkloadRequests.of(spec, Path.of("."), "llama-3.1-8b", null, Labels.Objective.COST);
-    assertThat(r.skew()).isBetween(0.4, 0.95);
-    assertThat(r.rates()[0]).isGreaterThan(r.rates()[1]);
-    WorkloadSpec even = WorkloadSpecs.parse("""
+        Planner.Request r = WorkloadRequests.of(spec, Path.of("."), "llama-3.1-8b", null, Labels.Objective.COST);
+        assertThat(r.skew()).isBetween(0.4, 0.95);
+        assertThat(r.rates()[0]).isGreaterThan(r.rates()[1]);
+        WorkloadSpec even = WorkloadSpecs.parse("""
         name: tiers
         seed: 1
         duration_s: 600
@@ -105,53 +111,71 @@ class TierSkewTest {
           prompt: {type: lognormal, mean: 200, std: 100}
           output: {type: lognormal, mean: 150, std: 100}
         """, Path.of("tiers.yaml"));
-    assertThat(WorkloadRequests.of(even, Path.of("."), "llama-3.1-8b", null, Labels.Objective.COST).skew()).isZero();
-  }
-
-  @Test
-  void aSkewedFamilyIsAGridAxisWhoseWorkloadGivesEachAdapterItsProfileRate() throws Exception {
-    String yaml = SweepFixtures.SMALL.replace("replica:", "tier_skew: [0, 0.8]\nreplica:");
-    Sweep sweep = SweepFixtures.sweep(yaml);
-    Sweep even = SweepFixtures.sweep(SweepFixtures.SMALL);
-    List<Scenario> all = sweep.grid();
-    assertThat(all).hasSize(2 * even.grid().size());
-    assertThat(all.stream().filter(s -> s.skew() == 0.8).count()).isEqualTo(even.grid().size());
-    // the even families are the same workloads as without the axis (same rates, same traffic)
-    Scenario skewed = all.stream().filter(s -> s.skew() == 0.8 && s.served() == 64).findFirst().orElseThrow();
-    WorkloadSpec ws = sweep.workloadSpec(skewed);
-    try (WorkloadGenerator g = new WorkloadGenerator(ws, Path.of("."))) {
-      double[] expected = Scenario.adapterRates(64, skewed.rates(), 0.8);
-      double total = Scenario.requestRate(64, skewed.rates());
-      List<Adapter> adapters = g.adapters();
-      assertThat(adapters).hasSize(64);
-      double shareSum = adapters.stream().mapToDouble(Adapter::share).sum();
-      for (int i = 0; i < adapters.size(); i++) {
-        assertThat(total * adapters.get(i).share() / shareSum).isCloseTo(expected[i], within(1e-9 * total));
-      }
+        assertThat(WorkloadRequests.of(even, Path.of("."), "llama-3.1-8b", null, Labels.Objective.COST)
+                        .skew())
+                .isZero();
     }
-    // the rows carry the axis, and a family's key tells its skew apart (even families' keys as before)
-    SweepRow row = sweep.simulate(skewed);
-    double[] d = Scenario.described(skewed.rates(), 0.8);
-    assertThat(row.tierSkew()).isEqualTo(d[3]).isGreaterThan(0.3);
-    assertThat(new double[] {row.rate1(), row.rate2(), row.rate3()}).containsExactly(d[0], d[1], d[2]);
-    assertThat(row.familyKey()).endsWith("|skew=" + d[3]);
-    assertThat(sweep.simulate(all.stream().filter(s -> s.skew() == 0.8 && s.served() == 128 && s.rates() == skewed.rates())
-        .findFirst().orElseThrow()).familyKey()).isEqualTo(row.familyKey());
-    Scenario plain = all.stream().filter(s -> s.skew() == 0 && s.served() == 16).findFirst().orElseThrow();
-    assertThat(sweep.simulate(plain).familyKey()).doesNotContain("skew");
-    // one family per skew: workloads numbered family by family, three served counts each
-    Map<Double, Long> families = all.stream().collect(Collectors.groupingBy(Scenario::skew,
-        Collectors.mapping(s -> s.workload() / 3, Collectors.collectingAndThen(Collectors.toSet(), x -> (long) x.size()))));
-    long evenFamilies = even.grid().stream().map(s -> s.workload() / 3).distinct().count();
-    assertThat(families).containsOnly(Map.entry(0.0, evenFamilies), Map.entry(0.8, evenFamilies));
-  }
 
-  @Test
-  void verifyingASkewedSpecRunsAStratifiedShareOfItsOwnAdapters() throws Exception {
-    // four slices of 2, 3, 2 and 3 adapters, each at its mean rate: the share carries its slices' traffic
-    assertThat(Planner.replicaShare(new double[] {10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, 4)).containsExactly(9.5, 7, 4.5, 2);
-    assertThat(Planner.replicaShare(new double[] {3, 2, 1}, 5)).containsExactly(3, 2, 1);
-    WorkloadSpec spec = WorkloadSpecs.parse("""
+    @Test
+    void aSkewedFamilyIsAGridAxisWhoseWorkloadGivesEachAdapterItsProfileRate() throws Exception {
+        String yaml = SweepFixtures.SMALL.replace("replica:", "tier_skew: [0, 0.8]\nreplica:");
+        Sweep sweep = SweepFixtures.sweep(yaml);
+        Sweep even = SweepFixtures.sweep(SweepFixtures.SMALL);
+        List<Scenario> all = sweep.grid();
+        assertThat(all).hasSize(2 * even.grid().size());
+        assertThat(all.stream().filter(s -> s.skew() == 0.8).count())
+                .isEqualTo(even.grid().size());
+        // the even families are the same workloads as without the axis (same rates, same traffic)
+        Scenario skewed = all.stream()
+                .filter(s -> s.skew() == 0.8 && s.served() == 64)
+                .findFirst()
+                .orElseThrow();
+        WorkloadSpec ws = sweep.workloadSpec(skewed);
+        try (WorkloadGenerator g = new WorkloadGenerator(ws, Path.of("."))) {
+            double[] expected = Scenario.adapterRates(64, skewed.rates(), 0.8);
+            double total = Scenario.requestRate(64, skewed.rates());
+            List<Adapter> adapters = g.adapters();
+            assertThat(adapters).hasSize(64);
+            double shareSum = adapters.stream().mapToDouble(Adapter::share).sum();
+            for (int i = 0; i < adapters.size(); i++) {
+                assertThat(total * adapters.get(i).share() / shareSum).isCloseTo(expected[i], within(1e-9 * total));
+            }
+        }
+        // the rows carry the axis, and a family's key tells its skew apart (even families' keys as before)
+        SweepRow row = sweep.simulate(skewed);
+        double[] d = Scenario.described(skewed.rates(), 0.8);
+        assertThat(row.tierSkew()).isEqualTo(d[3]).isGreaterThan(0.3);
+        assertThat(new double[] {row.rate1(), row.rate2(), row.rate3()}).containsExactly(d[0], d[1], d[2]);
+        assertThat(row.familyKey()).endsWith("|skew=" + d[3]);
+        assertThat(sweep.simulate(all.stream()
+                                .filter(s -> s.skew() == 0.8 && s.served() == 128 && s.rates() == skewed.rates())
+                                .findFirst()
+                                .orElseThrow())
+                        .familyKey())
+                .isEqualTo(row.familyKey());
+        Scenario plain = all.stream()
+                .filter(s -> s.skew() == 0 && s.served() == 16)
+                .findFirst()
+                .orElseThrow();
+        assertThat(sweep.simulate(plain).familyKey()).doesNotContain("skew");
+        // one family per skew: workloads numbered family by family, three served counts each
+        Map<Double, Long> families = all.stream()
+                .collect(Collectors.groupingBy(
+                        Scenario::skew,
+                        Collectors.mapping(s -> s.workload() / 3, Collectors.collectingAndThen(Collectors.toSet(), x ->
+                                (long) x.size()))));
+        long evenFamilies =
+                even.grid().stream().map(s -> s.workload() / 3).distinct().count();
+        assertThat(families).containsOnly(Map.entry(0.0, evenFamilies), Map.entry(0.8, evenFamilies));
+    }
+
+    @Test
+    void verifyingASkewedSpecRunsAStratifiedShareOfItsOwnAdapters() throws Exception {
+        // four slices of 2, 3, 2 and 3 adapters, each at its mean rate: the share carries its slices' traffic
+        assertThat(Planner.replicaShare(new double[] {10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, 4))
+                .containsExactly(9.5, 7, 4.5, 2);
+        assertThat(Planner.replicaShare(new double[] {3, 2, 1}, 5)).containsExactly(3, 2, 1);
+        WorkloadSpec spec = WorkloadSpecs.parse("""
         name: zipf
         seed: 1
         duration_s: 3600
@@ -161,24 +185,28 @@ class TierSkewTest {
           prompt: {type: lognormal, mean: 200, std: 100}
           output: {type: lognormal, mean: 150, std: 100}
         """, Path.of("zipf.yaml"));
-    Planner.Request r = WorkloadRequests.of(spec, Path.of("."), "llama-3.1-8b", null, Labels.Objective.COST);
-    assertThat(r.perAdapter()).hasSize(300);
-    assertThat(r.perAdapter()[0]).isGreaterThan(r.perAdapter()[299]);
-    Planner planner = new Planner(PlacementModel.builtIn());
-    Planner.Plan plan = planner.plan(r);
-    assertThat(plan.servedPerGpu()).isLessThan(300);
-    double[] share = Planner.replicaShare(r.perAdapter(), plan.servedPerGpu());
-    Planner.Verification v = planner.verify(plan, r, io.twinserve.twin.profile.Profiles.builtIn(), Path.of("."),
-        io.twinserve.traces.spec.SloSpec.DEFAULTS);
-    // the run offered the share's own traffic (Poisson over an hour: within a few percent), not the tiers' profile
-    double shareRate = java.util.Arrays.stream(share).sum();
-    assertThat(v.simulated().offeredRps()).isCloseTo(shareRate, org.assertj.core.data.Percentage.withPercentage(4));
-    assertThat(v.simulated().served()).isEqualTo(plan.servedPerGpu());
-  }
+        Planner.Request r = WorkloadRequests.of(spec, Path.of("."), "llama-3.1-8b", null, Labels.Objective.COST);
+        assertThat(r.perAdapter()).hasSize(300);
+        assertThat(r.perAdapter()[0]).isGreaterThan(r.perAdapter()[299]);
+        Planner planner = new Planner(PlacementModel.builtIn());
+        Planner.Plan plan = planner.plan(r);
+        assertThat(plan.servedPerGpu()).isLessThan(300);
+        double[] share = Planner.replicaShare(r.perAdapter(), plan.servedPerGpu());
+        Planner.Verification v = planner.verify(
+                plan,
+                r,
+                io.twinserve.twin.profile.Profiles.builtIn(),
+                Path.of("."),
+                io.twinserve.traces.spec.SloSpec.DEFAULTS);
+        // the run offered the share's own traffic (Poisson over an hour: within a few percent), not the tiers' profile
+        double shareRate = java.util.Arrays.stream(share).sum();
+        assertThat(v.simulated().offeredRps()).isCloseTo(shareRate, org.assertj.core.data.Percentage.withPercentage(4));
+        assertThat(v.simulated().served()).isEqualTo(plan.servedPerGpu());
+    }
 
-  @Test
-  void aReplicasShareOfASpecKeepsItsSessionsAndScalesItsTrafficAndClient() {
-    WorkloadSpec spec = WorkloadSpecs.parse("""
+    @Test
+    void aReplicasShareOfASpecKeepsItsSessionsAndScalesItsTrafficAndClient() {
+        WorkloadSpec spec = WorkloadSpecs.parse("""
         name: chat
         seed: 3
         duration_s: 600
@@ -192,36 +220,45 @@ class TierSkewTest {
           think_time_s: {type: exponential, mean: 10}
         client: {max_outstanding: 300}
         """, Path.of("chat.yaml"));
-    Planner.Request r = WorkloadRequests.of(spec, Path.of("."), "llama-3.1-8b", null, Labels.Objective.COST);
-    // turns are the requests: about 3.5 per session, so the adapters' request rates are about 3.5 x 4 x 0.9 in all
-    double requestRate = java.util.Arrays.stream(r.perAdapter()).sum();
-    assertThat(requestRate).isBetween(3.5 * 4 * 0.9 * 0.85, 3.5 * 4 * 1.15);
-    assertThat(r.cv()).isGreaterThan(1.0);
-    WorkloadSpec share = r.replicaWorkload().of(30, 3600);
-    assertThat(share.durationS()).isEqualTo(3600.0);
-    assertThat(share.sessions()).isEqualTo(spec.sessions());
-    assertThat(share.lengths()).isEqualTo(spec.lengths());
-    assertThat(share.adapters().count()).isEqualTo(30);
-    assertThat(share.adapters().baseShare()).isEqualTo(0.1);
-    double[] weights = ((io.twinserve.traces.spec.PopularitySpec.Weights) share.adapters().popularity()).weights()
-        .stream().mapToDouble(Double::doubleValue).toArray();
-    double f = java.util.Arrays.stream(weights).sum() / requestRate;
-    assertThat(weights[0]).isGreaterThan(weights[29]);
-    assertThat(((io.twinserve.traces.spec.ArrivalsSpec.Gamma) share.arrivals()).rate()).isCloseTo(4 * f, within(1e-9));
-    assertThat(((io.twinserve.traces.spec.ArrivalsSpec.Gamma) share.arrivals()).cv()).isEqualTo(2.0);
-    assertThat(share.client().maxOutstanding()).isEqualTo((int) Math.ceil(300 * f));
-    // a replica that serves them all sees the spec itself, over the window
-    WorkloadSpec whole = r.replicaWorkload().of(90, 3600);
-    assertThat(whole.adapters()).isEqualTo(spec.adapters());
-    assertThat(whole.arrivals()).isEqualTo(spec.arrivals());
-    assertThat(whole.durationS()).isEqualTo(3600.0);
-  }
+        Planner.Request r = WorkloadRequests.of(spec, Path.of("."), "llama-3.1-8b", null, Labels.Objective.COST);
+        // turns are the requests: about 3.5 per session, so the adapters' request rates are about 3.5 x 4 x 0.9 in all
+        double requestRate = java.util.Arrays.stream(r.perAdapter()).sum();
+        assertThat(requestRate).isBetween(3.5 * 4 * 0.9 * 0.85, 3.5 * 4 * 1.15);
+        assertThat(r.cv()).isGreaterThan(1.0);
+        WorkloadSpec share = r.replicaWorkload().of(30, 3600);
+        assertThat(share.durationS()).isEqualTo(3600.0);
+        assertThat(share.sessions()).isEqualTo(spec.sessions());
+        assertThat(share.lengths()).isEqualTo(spec.lengths());
+        assertThat(share.adapters().count()).isEqualTo(30);
+        assertThat(share.adapters().baseShare()).isEqualTo(0.1);
+        double[] weights = ((io.twinserve.traces.spec.PopularitySpec.Weights)
+                        share.adapters().popularity())
+                .weights().stream().mapToDouble(Double::doubleValue).toArray();
+        double f = java.util.Arrays.stream(weights).sum() / requestRate;
+        assertThat(weights[0]).isGreaterThan(weights[29]);
+        assertThat(((io.twinserve.traces.spec.ArrivalsSpec.Gamma) share.arrivals()).rate())
+                .isCloseTo(4 * f, within(1e-9));
+        assertThat(((io.twinserve.traces.spec.ArrivalsSpec.Gamma) share.arrivals()).cv())
+                .isEqualTo(2.0);
+        assertThat(share.client().maxOutstanding()).isEqualTo((int) Math.ceil(300 * f));
+        // a replica that serves them all sees the spec itself, over the window
+        WorkloadSpec whole = r.replicaWorkload().of(90, 3600);
+        assertThat(whole.adapters()).isEqualTo(spec.adapters());
+        assertThat(whole.arrivals()).isEqualTo(spec.arrivals());
+        assertThat(whole.durationS()).isEqualTo(3600.0);
+    }
 
-  @Test
-  void aSkewOutsideZeroToOneIsRefusedByKey() {
-    assertThatThrownBy(() -> SweepFixtures.sweep(SweepFixtures.SMALL.replace("replica:", "tier_skew: [0, 1.0]\nreplica:")))
-        .isInstanceOf(SpecException.class).hasMessageContaining("tier_skew[1]").hasMessageContaining("[0, 1)");
-    assertThatThrownBy(() -> SweepFixtures.sweep(SweepFixtures.SMALL.replace("replica:", "tier_skew: [0.5, 0.5]\nreplica:")))
-        .isInstanceOf(SpecException.class).hasMessageContaining("tier_skew").hasMessageContaining("twice");
-  }
+    @Test
+    void aSkewOutsideZeroToOneIsRefusedByKey() {
+        assertThatThrownBy(() ->
+                        SweepFixtures.sweep(SweepFixtures.SMALL.replace("replica:", "tier_skew: [0, 1.0]\nreplica:")))
+                .isInstanceOf(SpecException.class)
+                .hasMessageContaining("tier_skew[1]")
+                .hasMessageContaining("[0, 1)");
+        assertThatThrownBy(() ->
+                        SweepFixtures.sweep(SweepFixtures.SMALL.replace("replica:", "tier_skew: [0.5, 0.5]\nreplica:")))
+                .isInstanceOf(SpecException.class)
+                .hasMessageContaining("tier_skew")
+                .hasMessageContaining("twice");
+    }
 }

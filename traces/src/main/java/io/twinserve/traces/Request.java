@@ -17,116 +17,140 @@ import java.util.Objects;
  * modified.
  */
 public record Request(
-    long id,
-    long arrivalNs,
-    String sessionId,
-    int turnIndex,
-    String adapterId,
-    int promptTokens,
-    int outputTokens,
-    int prefixBlockSize,
-    long[] prefixHashes) {
+        long id,
+        long arrivalNs,
+        String sessionId,
+        int turnIndex,
+        String adapterId,
+        int promptTokens,
+        int outputTokens,
+        int prefixBlockSize,
+        long[] prefixHashes) {
 
-  /** {@code turnIndex} of a request that is not part of a session. */
-  public static final int NO_TURN = -1;
+    /** {@code turnIndex} of a request that is not part of a session. */
+    public static final int NO_TURN = -1;
 
-  private static final long[] NO_HASHES = new long[0];
+    private static final long[] NO_HASHES = new long[0];
 
-  public Request {
-    if (arrivalNs < 0) {
-      throw new IllegalArgumentException("arrival_ns must be >= 0, got " + arrivalNs);
+    public Request {
+        if (arrivalNs < 0) {
+            throw new IllegalArgumentException("arrival_ns must be >= 0, got " + arrivalNs);
+        }
+        if (promptTokens < 1) {
+            throw new IllegalArgumentException("prompt_tokens must be >= 1, got " + promptTokens);
+        }
+        if (outputTokens < 1) {
+            throw new IllegalArgumentException("output_tokens must be >= 1, got " + outputTokens);
+        }
+        if (sessionId == null && turnIndex != NO_TURN) {
+            throw new IllegalArgumentException("turn must be empty when session_id is, got " + turnIndex);
+        }
+        if (sessionId != null && turnIndex < 0) {
+            throw new IllegalArgumentException("turn must be >= 0 for a session request, got " + turnIndex);
+        }
+        checkId("session_id", sessionId);
+        checkId("adapter", adapterId);
+        if (prefixHashes == null) {
+            prefixHashes = NO_HASHES;
+        }
+        if (prefixHashes.length > 0 && prefixBlockSize < 1) {
+            throw new IllegalArgumentException(
+                    "block_size must be >= 1 when prefix hashes are given, got " + prefixBlockSize);
+        }
+        if (prefixHashes.length == 0 && prefixBlockSize != 0) {
+            prefixBlockSize = 0;
+        }
     }
-    if (promptTokens < 1) {
-      throw new IllegalArgumentException("prompt_tokens must be >= 1, got " + promptTokens);
+
+    private static void checkId(String field, String value) {
+        if (value != null && (value.indexOf('\n') >= 0 || value.indexOf('\r') >= 0)) {
+            throw new IllegalArgumentException(field + " must not contain a line break, got '"
+                    + value.replace("\n", "\\n").replace("\r", "\\r") + "'");
+        }
     }
-    if (outputTokens < 1) {
-      throw new IllegalArgumentException("output_tokens must be >= 1, got " + outputTokens);
+
+    /** A request without session or prefix hashes. */
+    public static Request of(long id, long arrivalNs, String adapterId, int promptTokens, int outputTokens) {
+        return new Request(id, arrivalNs, null, NO_TURN, adapterId, promptTokens, outputTokens, 0, null);
     }
-    if (sessionId == null && turnIndex != NO_TURN) {
-      throw new IllegalArgumentException("turn must be empty when session_id is, got " + turnIndex);
+
+    public boolean hasSession() {
+        return sessionId != null;
     }
-    if (sessionId != null && turnIndex < 0) {
-      throw new IllegalArgumentException("turn must be >= 0 for a session request, got " + turnIndex);
+
+    public boolean hasPrefixHashes() {
+        return prefixHashes.length > 0;
     }
-    checkId("session_id", sessionId);
-    checkId("adapter", adapterId);
-    if (prefixHashes == null) {
-      prefixHashes = NO_HASHES;
+
+    public int totalTokens() {
+        return promptTokens + outputTokens;
     }
-    if (prefixHashes.length > 0 && prefixBlockSize < 1) {
-      throw new IllegalArgumentException(
-          "block_size must be >= 1 when prefix hashes are given, got " + prefixBlockSize);
+
+    public Request withId(long newId) {
+        return new Request(
+                newId,
+                arrivalNs,
+                sessionId,
+                turnIndex,
+                adapterId,
+                promptTokens,
+                outputTokens,
+                prefixBlockSize,
+                prefixHashes);
     }
-    if (prefixHashes.length == 0 && prefixBlockSize != 0) {
-      prefixBlockSize = 0;
+
+    public Request withArrivalNs(long newArrivalNs) {
+        return new Request(
+                id,
+                newArrivalNs,
+                sessionId,
+                turnIndex,
+                adapterId,
+                promptTokens,
+                outputTokens,
+                prefixBlockSize,
+                prefixHashes);
     }
-  }
 
-  private static void checkId(String field, String value) {
-    if (value != null && (value.indexOf('\n') >= 0 || value.indexOf('\r') >= 0)) {
-      throw new IllegalArgumentException(field + " must not contain a line break, got '"
-          + value.replace("\n", "\\n").replace("\r", "\\r") + "'");
+    public Request withAdapterId(String newAdapterId) {
+        return new Request(
+                id,
+                arrivalNs,
+                sessionId,
+                turnIndex,
+                newAdapterId,
+                promptTokens,
+                outputTokens,
+                prefixBlockSize,
+                prefixHashes);
     }
-  }
 
-  /** A request without session or prefix hashes. */
-  public static Request of(long id, long arrivalNs, String adapterId, int promptTokens, int outputTokens) {
-    return new Request(id, arrivalNs, null, NO_TURN, adapterId, promptTokens, outputTokens, 0, null);
-  }
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Request r
+                && id == r.id
+                && arrivalNs == r.arrivalNs
+                && turnIndex == r.turnIndex
+                && promptTokens == r.promptTokens
+                && outputTokens == r.outputTokens
+                && prefixBlockSize == r.prefixBlockSize
+                && Objects.equals(sessionId, r.sessionId)
+                && Objects.equals(adapterId, r.adapterId)
+                && Arrays.equals(prefixHashes, r.prefixHashes);
+    }
 
-  public boolean hasSession() {
-    return sessionId != null;
-  }
+    @Override
+    public int hashCode() {
+        int h = Objects.hash(
+                id, arrivalNs, sessionId, turnIndex, adapterId, promptTokens, outputTokens, prefixBlockSize);
+        return 31 * h + Arrays.hashCode(prefixHashes);
+    }
 
-  public boolean hasPrefixHashes() {
-    return prefixHashes.length > 0;
-  }
-
-  public int totalTokens() {
-    return promptTokens + outputTokens;
-  }
-
-  public Request withId(long newId) {
-    return new Request(newId, arrivalNs, sessionId, turnIndex, adapterId, promptTokens, outputTokens,
-        prefixBlockSize, prefixHashes);
-  }
-
-  public Request withArrivalNs(long newArrivalNs) {
-    return new Request(id, newArrivalNs, sessionId, turnIndex, adapterId, promptTokens, outputTokens,
-        prefixBlockSize, prefixHashes);
-  }
-
-  public Request withAdapterId(String newAdapterId) {
-    return new Request(id, arrivalNs, sessionId, turnIndex, newAdapterId, promptTokens, outputTokens,
-        prefixBlockSize, prefixHashes);
-  }
-
-  @Override
-  public boolean equals(Object o) {
-    return o instanceof Request r
-        && id == r.id
-        && arrivalNs == r.arrivalNs
-        && turnIndex == r.turnIndex
-        && promptTokens == r.promptTokens
-        && outputTokens == r.outputTokens
-        && prefixBlockSize == r.prefixBlockSize
-        && Objects.equals(sessionId, r.sessionId)
-        && Objects.equals(adapterId, r.adapterId)
-        && Arrays.equals(prefixHashes, r.prefixHashes);
-  }
-
-  @Override
-  public int hashCode() {
-    int h = Objects.hash(id, arrivalNs, sessionId, turnIndex, adapterId, promptTokens, outputTokens,
-        prefixBlockSize);
-    return 31 * h + Arrays.hashCode(prefixHashes);
-  }
-
-  @Override
-  public String toString() {
-    return "Request[id=" + id + ", arrivalNs=" + arrivalNs + ", sessionId=" + sessionId
-        + ", turnIndex=" + turnIndex + ", adapterId=" + adapterId + ", promptTokens=" + promptTokens
-        + ", outputTokens=" + outputTokens + ", prefixBlockSize=" + prefixBlockSize
-        + ", prefixHashes=" + Arrays.toString(prefixHashes) + "]";
-  }
+    @Override
+    public String toString() {
+        return "Request[id=" + id + ", arrivalNs=" + arrivalNs + ", sessionId=" + sessionId
+                + ", turnIndex=" + turnIndex + ", adapterId=" + adapterId + ", promptTokens=" + promptTokens
+                + ", outputTokens=" + outputTokens + ", prefixBlockSize=" + prefixBlockSize
+                + ", prefixHashes=" + Arrays.toString(prefixHashes) + "]";
+    }
 }

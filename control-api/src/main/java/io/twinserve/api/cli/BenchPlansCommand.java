@@ -18,120 +18,190 @@ import picocli.CommandLine.Option;
 
 /** {@code twinserve bench plans}: the placement model's plans against the twin's best on held-out workloads. */
 @Command(
-    name = "plans",
-    mixinStandardHelpOptions = true,
-    description = {
-      "Plan held-out workloads (per-adapter rates drawn log-uniformly between the training grid's extremes,",
-      "lengths drawn around its shape, the first model and pool of the training spec) and compare each plan",
-      "with the twin's own best: every served count and slot count of the training grid simulated, the best",
-      "under the SLO picked by the labels' rule. Prints the regret (the twin's best throughput per GPU less",
-      "the plan's), the share of plans that meet the SLO and the SMAPE of the optimal served adapters."
-    },
-    footer = {"", "Examples:", "  twinserve bench plans --held-out 300", "  twinserve bench plans --held-out 20 --json"})
+        name = "plans",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Plan held-out workloads (per-adapter rates drawn log-uniformly between the training grid's extremes,",
+            "lengths drawn around its shape, the first model and pool of the training spec) and compare each plan",
+            "with the twin's own best: every served count and slot count of the training grid simulated, the best",
+            "under the SLO picked by the labels' rule. Prints the regret (the twin's best throughput per GPU less",
+            "the plan's), the share of plans that meet the SLO and the SMAPE of the optimal served adapters."
+        },
+        footer = {
+            "",
+            "Examples:",
+            "  twinserve bench plans --held-out 300",
+            "  twinserve bench plans --held-out 20 --json"
+        })
 final class BenchPlansCommand implements Callable<Integer> {
-  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--held-out", paramLabel = "N", defaultValue = "300", description = "Workloads (default ${DEFAULT-VALUE}).")
-  int heldOut;
+    @Option(
+            names = "--held-out",
+            paramLabel = "N",
+            defaultValue = "300",
+            description = "Workloads (default ${DEFAULT-VALUE}).")
+    int heldOut;
 
-  @Option(names = "--seed", defaultValue = "1000", description = "Seed of the held-out draws (default ${DEFAULT-VALUE}).")
-  long seed;
+    @Option(
+            names = "--seed",
+            defaultValue = "1000",
+            description = "Seed of the held-out draws (default ${DEFAULT-VALUE}).")
+    long seed;
 
-  @Option(names = "--model", paramLabel = "MODEL_DIR", description = "A model folder from 'twinserve train'; default: the shipped model.")
-  Path modelDir;
+    @Option(
+            names = "--model",
+            paramLabel = "MODEL_DIR",
+            description = "A model folder from 'twinserve train'; default: the shipped model.")
+    Path modelDir;
 
-  @Option(names = "--slo", paramLabel = "KEY=VALUE[,KEY=VALUE...]",
-      description = "SLO bounds over the model's own (repeatable; default: the SLO the model was trained for).")
-  List<String> slo = new ArrayList<>();
+    @Option(
+            names = "--slo",
+            paramLabel = "KEY=VALUE[,KEY=VALUE...]",
+            description = "SLO bounds over the model's own (repeatable; default: the SLO the model was trained for).")
+    List<String> slo = new ArrayList<>();
 
-  @Option(names = "--threads", paramLabel = "N", description = "Simulations in parallel (default: all cores).")
-  Integer threads;
+    @Option(names = "--threads", paramLabel = "N", description = "Simulations in parallel (default: all cores).")
+    Integer threads;
 
-  @Option(names = "--cases", paramLabel = "FILE.csv", description = "Write every case (workload, twin's best, plan).")
-  Path casesOut;
+    @Option(names = "--cases", paramLabel = "FILE.csv", description = "Write every case (workload, twin's best, plan).")
+    Path casesOut;
 
-  @Option(names = "--wide", description = "Draw lengths (prompt and output means independently) and the arrival CV"
-      + " across the built-in diverse grid's range (three length shapes, CV 1 to 2), instead of near the training"
-      + " grid's first length shape with Poisson arrivals.")
-  boolean wide;
+    @Option(
+            names = "--wide",
+            description = "Draw lengths (prompt and output means independently) and the arrival CV"
+                    + " across the built-in diverse grid's range (three length shapes, CV 1 to 2), instead of near the training"
+                    + " grid's first length shape with Poisson arrivals.")
+    boolean wide;
 
-  @Option(names = "--skew", paramLabel = "MAX", description = "Draw each held-out workload's popularity skew within"
-      + " its tiers uniformly in [0, MAX] (the sweeps' tier_skew); default: the model's training grid's largest.")
-  Double skew;
+    @Option(
+            names = "--skew",
+            paramLabel = "MAX",
+            description =
+                    "Draw each held-out workload's popularity skew within"
+                            + " its tiers uniformly in [0, MAX] (the sweeps' tier_skew); default: the model's training grid's largest.")
+    Double skew;
 
-  @Option(names = "--tables", paramLabel = "DIR", description = "Keep each held-out workload's twin table in DIR and"
-      + " reuse it on the next run (to compare models on the same workloads without simulating again); empty DIR"
-      + " when the twin changes.")
-  Path tables;
+    @Option(
+            names = "--tables",
+            paramLabel = "DIR",
+            description = "Keep each held-out workload's twin table in DIR and"
+                    + " reuse it on the next run (to compare models on the same workloads without simulating again); empty DIR"
+                    + " when the twin changes.")
+    Path tables;
 
-  @Option(names = "--json", description = "Print JSON.")
-  boolean json;
+    @Option(names = "--json", description = "Print JSON.")
+    boolean json;
 
-  @Override
-  public Integer call() throws Exception {
-    PrintWriter out = spec.commandLine().getOut();
-    if (heldOut < 1) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--held-out must be >= 1, got " + heldOut);
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        if (heldOut < 1) {
+            throw new picocli.CommandLine.ParameterException(
+                    spec.commandLine(), "--held-out must be >= 1, got " + heldOut);
+        }
+        if (skew != null && !(skew >= 0 && skew < 1)) {
+            throw new picocli.CommandLine.ParameterException(
+                    spec.commandLine(), "--skew must be an exponent in [0, 1), got " + skew);
+        }
+        if (tables != null && java.nio.file.Files.exists(tables) && !java.nio.file.Files.isDirectory(tables)) {
+            throw new picocli.CommandLine.ParameterException(
+                    spec.commandLine(),
+                    "--tables " + tables
+                            + ": is a file; give a folder (created when missing) to keep the held-out workloads' twin tables in");
+        }
+        PlacementModel model = modelDir == null ? PlacementModel.builtIn() : PlacementModel.load(modelDir);
+        Object yaml = model.meta().dataset().get("spec_yaml");
+        if (yaml == null) {
+            throw new IllegalArgumentException(
+                    model.source() + " records no training spec; cannot draw held-out workloads");
+        }
+        SweepSpec training = Sweeps.parse(yaml.toString(), Path.of(model.source(), "model.json#spec_yaml"));
+        SloSpec effective =
+                slo.isEmpty() ? model.slo() : SloSpec.parseAssignments(slo).over(model.slo());
+        PlanEvaluation eval = new PlanEvaluation(model, training, WhatIfCommand.profiles(null), effective);
+        int n = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
+        List<SweepSpec> families = eval.families(
+                heldOut,
+                seed,
+                wide ? Sweeps.parse(Sweeps.builtInText(Sweeps.DIVERSE_GRID), Path.of(Sweeps.DIVERSE_GRID)) : null,
+                skew);
+        Progress progress = new Progress(spec.commandLine().getErr(), "workloads", true);
+        long t0 = System.nanoTime();
+        List<PlanEvaluation.Case> cases = eval.run(families, n, done -> progress.tick(done, true), tables);
+        progress.done();
+        PlanEvaluation.Summary s = PlanEvaluation.summarize(cases, (System.nanoTime() - t0) / 1e9);
+        if (casesOut != null) {
+            PlanEvaluation.writeCases(cases, casesOut);
+        }
+        if (json) {
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("placement_model", model.source());
+            doc.put("slo", effective);
+            doc.put("summary", s);
+            doc.put("cases", cases);
+            out.println(Json.write(doc));
+            return 0;
+        }
+        double skewMax = families.stream()
+                .mapToDouble(f -> f.tierSkew().getFirst())
+                .max()
+                .orElse(0);
+        out.printf(
+                Locale.ROOT,
+                "%d held-out workloads (%s%s) of %s on %s (seed %d), %,d twin runs in %.1f s; SLO: %s%n",
+                s.cases(),
+                wide
+                        ? "lengths and burstiness across the diverse grid's range"
+                        : "lengths near the grid's first shape, Poisson",
+                skewMax > 0 ? String.format(Locale.ROOT, ", within-tier skew 0 to %.2f", skewMax) : "",
+                training.models().getFirst().model(),
+                training.pools().getFirst().name(),
+                seed,
+                s.runs(),
+                s.seconds(),
+                effective.describe());
+        out.printf(
+                Locale.ROOT,
+                "  regret (twin's best throughput per GPU less the plan's)  mean %.2f%%, p90 %.2f%%, within 3%%:"
+                        + " %.1f%% of workloads%n",
+                s.meanRegretPct(),
+                s.p90RegretPct(),
+                s.withinThreePct());
+        out.printf(
+                Locale.ROOT,
+                "  plans whose configuration meets the SLO                  %.1f%% (%.1f%% of the %d workloads where"
+                        + " some configuration does)%n",
+                s.sloMetPct(),
+                s.sloMetFeasiblePct(),
+                s.feasible());
+        out.printf(
+                Locale.ROOT, "  optimal served adapters, SMAPE                           %.2f%%%n", s.servedSmapePct());
+        out.printf(
+                Locale.ROOT, "  plans with a feature outside the training range          %.1f%%%n", s.outOfRangePct());
+        PlanEvaluation.VerifiedSummary v = s.verified();
+        out.printf(
+                Locale.ROOT,
+                "after plan --verify (its twin runs and search, budget %d, looked up in the same tables):%n",
+                PlanEvaluation.SEARCH_BUDGET);
+        out.printf(
+                Locale.ROOT,
+                "  regret                                                   mean %.2f%%, p90 %.2f%%, within 3%%:"
+                        + " %.1f%% of workloads%n",
+                v.meanRegretPct(),
+                v.p90RegretPct(),
+                v.withinThreePct());
+        out.printf(
+                Locale.ROOT,
+                "  answers whose configuration meets the SLO                %.1f%% (%.1f%% where some configuration"
+                        + " does)%n",
+                v.sloMetPct(),
+                v.sloMetFeasiblePct());
+        out.printf(Locale.ROOT, "  twin runs per plan                                       %.1f%n", v.meanRuns());
+        if (casesOut != null) {
+            out.println("wrote " + casesOut);
+        }
+        return 0;
     }
-    if (skew != null && !(skew >= 0 && skew < 1)) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--skew must be an exponent in [0, 1), got "
-          + skew);
-    }
-    if (tables != null && java.nio.file.Files.exists(tables) && !java.nio.file.Files.isDirectory(tables)) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--tables " + tables
-          + ": is a file; give a folder (created when missing) to keep the held-out workloads' twin tables in");
-    }
-    PlacementModel model = modelDir == null ? PlacementModel.builtIn() : PlacementModel.load(modelDir);
-    Object yaml = model.meta().dataset().get("spec_yaml");
-    if (yaml == null) {
-      throw new IllegalArgumentException(model.source() + " records no training spec; cannot draw held-out workloads");
-    }
-    SweepSpec training = Sweeps.parse(yaml.toString(), Path.of(model.source(), "model.json#spec_yaml"));
-    SloSpec effective = slo.isEmpty() ? model.slo() : SloSpec.parseAssignments(slo).over(model.slo());
-    PlanEvaluation eval = new PlanEvaluation(model, training, WhatIfCommand.profiles(null), effective);
-    int n = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
-    List<SweepSpec> families = eval.families(heldOut, seed,
-        wide ? Sweeps.parse(Sweeps.builtInText(Sweeps.DIVERSE_GRID), Path.of(Sweeps.DIVERSE_GRID)) : null, skew);
-    Progress progress = new Progress(spec.commandLine().getErr(), "workloads", true);
-    long t0 = System.nanoTime();
-    List<PlanEvaluation.Case> cases = eval.run(families, n, done -> progress.tick(done, true), tables);
-    progress.done();
-    PlanEvaluation.Summary s = PlanEvaluation.summarize(cases, (System.nanoTime() - t0) / 1e9);
-    if (casesOut != null) {
-      PlanEvaluation.writeCases(cases, casesOut);
-    }
-    if (json) {
-      Map<String, Object> doc = new LinkedHashMap<>();
-      doc.put("placement_model", model.source());
-      doc.put("slo", effective);
-      doc.put("summary", s);
-      doc.put("cases", cases);
-      out.println(Json.write(doc));
-      return 0;
-    }
-    double skewMax = families.stream().mapToDouble(f -> f.tierSkew().getFirst()).max().orElse(0);
-    out.printf(Locale.ROOT, "%d held-out workloads (%s%s) of %s on %s (seed %d), %,d twin runs in %.1f s; SLO: %s%n",
-        s.cases(), wide ? "lengths and burstiness across the diverse grid's range" : "lengths near the grid's first shape, Poisson",
-        skewMax > 0 ? String.format(Locale.ROOT, ", within-tier skew 0 to %.2f", skewMax) : "",
-        training.models().getFirst().model(), training.pools().getFirst().name(), seed, s.runs(), s.seconds(),
-        effective.describe());
-    out.printf(Locale.ROOT, "  regret (twin's best throughput per GPU less the plan's)  mean %.2f%%, p90 %.2f%%, within 3%%:"
-        + " %.1f%% of workloads%n", s.meanRegretPct(), s.p90RegretPct(), s.withinThreePct());
-    out.printf(Locale.ROOT, "  plans whose configuration meets the SLO                  %.1f%% (%.1f%% of the %d workloads where"
-        + " some configuration does)%n", s.sloMetPct(), s.sloMetFeasiblePct(), s.feasible());
-    out.printf(Locale.ROOT, "  optimal served adapters, SMAPE                           %.2f%%%n", s.servedSmapePct());
-    out.printf(Locale.ROOT, "  plans with a feature outside the training range          %.1f%%%n", s.outOfRangePct());
-    PlanEvaluation.VerifiedSummary v = s.verified();
-    out.printf(Locale.ROOT, "after plan --verify (its twin runs and search, budget %d, looked up in the same tables):%n",
-        PlanEvaluation.SEARCH_BUDGET);
-    out.printf(Locale.ROOT, "  regret                                                   mean %.2f%%, p90 %.2f%%, within 3%%:"
-        + " %.1f%% of workloads%n", v.meanRegretPct(), v.p90RegretPct(), v.withinThreePct());
-    out.printf(Locale.ROOT, "  answers whose configuration meets the SLO                %.1f%% (%.1f%% where some configuration"
-        + " does)%n", v.sloMetPct(), v.sloMetFeasiblePct());
-    out.printf(Locale.ROOT, "  twin runs per plan                                       %.1f%n", v.meanRuns());
-    if (casesOut != null) {
-      out.println("wrote " + casesOut);
-    }
-    return 0;
-  }
 }

@@ -15,61 +15,81 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /** PNG charts of what-if and capacity results, drawn with XChart. */
 final class Charts {
-  private Charts() {}
+    private Charts() {}
 
-  /** A point of a scatter chart. */
-  record Point(double x, double y) {}
+    /** A point of a scatter chart. */
+    record Point(double x, double y) {}
 
-  /**
-   * Cost against sustainable rate: every candidate as a point, the Pareto frontier as a line.
-   */
-  static void pareto(Path file, String title, List<Point> all, List<Point> frontier, String xTitle, String yTitle)
-      throws IOException {
-    System.setProperty("java.awt.headless", "true");
-    XYChart chart = new XYChartBuilder().width(900).height(600).title(title).xAxisTitle(xTitle).yAxisTitle(yTitle)
-        .build();
-    chart.getStyler().setChartBackgroundColor(Color.WHITE);
-    chart.getStyler().setMarkerSize(7);
-    if (!all.isEmpty()) {
-      XYSeries points = chart.addSeries("candidates", all.stream().map(Point::x).toList(),
-          all.stream().map(Point::y).toList());
-      points.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
-      points.setMarker(SeriesMarkers.CIRCLE);
-      points.setMarkerColor(new Color(120, 144, 196));
+    /**
+     * Cost against sustainable rate: every candidate as a point, the Pareto frontier as a line.
+     */
+    static void pareto(Path file, String title, List<Point> all, List<Point> frontier, String xTitle, String yTitle)
+            throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        XYChart chart = new XYChartBuilder()
+                .width(900)
+                .height(600)
+                .title(title)
+                .xAxisTitle(xTitle)
+                .yAxisTitle(yTitle)
+                .build();
+        chart.getStyler().setChartBackgroundColor(Color.WHITE);
+        chart.getStyler().setMarkerSize(7);
+        if (!all.isEmpty()) {
+            XYSeries points = chart.addSeries(
+                    "candidates",
+                    all.stream().map(Point::x).toList(),
+                    all.stream().map(Point::y).toList());
+            points.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+            points.setMarker(SeriesMarkers.CIRCLE);
+            points.setMarkerColor(new Color(120, 144, 196));
+        }
+        if (!frontier.isEmpty()) {
+            XYSeries line = chart.addSeries(
+                    "Pareto frontier",
+                    frontier.stream().map(Point::x).toList(),
+                    frontier.stream().map(Point::y).toList());
+            line.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
+            line.setMarker(SeriesMarkers.DIAMOND);
+            line.setLineColor(new Color(200, 60, 40));
+            line.setMarkerColor(new Color(200, 60, 40));
+        }
+        write(chart, file);
     }
-    if (!frontier.isEmpty()) {
-      XYSeries line = chart.addSeries("Pareto frontier", frontier.stream().map(Point::x).toList(),
-          frontier.stream().map(Point::y).toList());
-      line.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
-      line.setMarker(SeriesMarkers.DIAMOND);
-      line.setLineColor(new Color(200, 60, 40));
-      line.setMarkerColor(new Color(200, 60, 40));
-    }
-    write(chart, file);
-  }
 
-  /** Grouped bars: one group per category, one bar per series. */
-  static void bars(Path file, String title, List<String> categories, List<String> series, List<List<Double>> values,
-      String yTitle) throws IOException {
-    System.setProperty("java.awt.headless", "true");
-    CategoryChart chart = new CategoryChartBuilder().width(1000).height(600).title(title).yAxisTitle(yTitle).build();
-    chart.getStyler().setChartBackgroundColor(Color.WHITE);
-    chart.getStyler().setXAxisLabelRotation(20);
-    for (int i = 0; i < series.size(); i++) {
-      chart.addSeries(series.get(i), categories, values.get(i));
+    /** Grouped bars: one group per category, one bar per series. */
+    static void bars(
+            Path file,
+            String title,
+            List<String> categories,
+            List<String> series,
+            List<List<Double>> values,
+            String yTitle)
+            throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        CategoryChart chart = new CategoryChartBuilder()
+                .width(1000)
+                .height(600)
+                .title(title)
+                .yAxisTitle(yTitle)
+                .build();
+        chart.getStyler().setChartBackgroundColor(Color.WHITE);
+        chart.getStyler().setXAxisLabelRotation(20);
+        for (int i = 0; i < series.size(); i++) {
+            chart.addSeries(series.get(i), categories, values.get(i));
+        }
+        write(chart, file);
     }
-    write(chart, file);
-  }
 
-  private static void write(org.knowm.xchart.internal.chartpart.Chart<?, ?> chart, Path file) throws IOException {
-    Path parent = file.toAbsolutePath().getParent();
-    if (parent != null) {
-      Files.createDirectories(parent);
+    private static void write(org.knowm.xchart.internal.chartpart.Chart<?, ?> chart, Path file) throws IOException {
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+        if (!file.toString().toLowerCase(java.util.Locale.ROOT).endsWith(".png")) {
+            // XChart appends the extension; keep the name the user asked for
+            Files.move(Path.of(file + ".png"), file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
     }
-    BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
-    if (!file.toString().toLowerCase(java.util.Locale.ROOT).endsWith(".png")) {
-      // XChart appends the extension; keep the name the user asked for
-      Files.move(Path.of(file + ".png"), file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-    }
-  }
 }

@@ -23,193 +23,252 @@ import picocli.CommandLine.Option;
 
 /** {@code twinserve model}: writes random models in Hugging Face layout and dumps the engine's logits. */
 @Command(
-    name = "model",
-    mixinStandardHelpOptions = true,
-    description = "Model files: write a random model for tests and benchmarks, or dump the engine's logits.",
-    subcommands = {ModelCommand.InitRandom.class, ModelCommand.Logits.class})
+        name = "model",
+        mixinStandardHelpOptions = true,
+        description = "Model files: write a random model for tests and benchmarks, or dump the engine's logits.",
+        subcommands = {ModelCommand.InitRandom.class, ModelCommand.Logits.class})
 final class ModelCommand implements Runnable {
-  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
-
-  @Override
-  public void run() {
-    spec.commandLine().usage(spec.commandLine().getOut());
-  }
-
-  @Command(
-      name = "init-random",
-      mixinStandardHelpOptions = true,
-      description = {"Writes a random model in Hugging Face layout: config.json, safetensors weights (one file or "
-          + "index-listed shards), generation_config.json, and a byte-level BPE tokenizer.json with "
-          + "tokenizer_config.json and its chat template."},
-      footer = {"", "Examples:", "  twinserve model init-random --arch qwen3 --layers 2 --hidden 64 -o out/tiny-qwen3",
-          "  twinserve model init-random --arch llama --layers 16 --hidden 2048 --intermediate 8192 --heads 32 "
-              + "--kv-heads 8 -o out/llama-1b"})
-  static final class InitRandom implements Callable<Integer> {
-    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
-
-    @Option(names = "--arch", description = "llama, mistral, qwen2 or qwen3 (default: ${DEFAULT-VALUE})")
-    String arch = "llama";
-
-    @Option(names = "--layers", description = "decoder layers (default: ${DEFAULT-VALUE})")
-    int layers = 4;
-
-    @Option(names = "--hidden", description = "hidden size (default: ${DEFAULT-VALUE})")
-    int hidden = 256;
-
-    @Option(names = "--intermediate", description = "MLP size (default: 3 x hidden)")
-    int intermediate;
-
-    @Option(names = "--heads", description = "attention heads (default: hidden / 32, at least 1)")
-    int heads;
-
-    @Option(names = "--kv-heads", description = "key/value heads (default: heads / 2 when even)")
-    int kvHeads;
-
-    @Option(names = "--head-dim", description = "head dimension (default: hidden / heads)")
-    int headDim;
-
-    @Option(names = "--vocab", description = "vocabulary size, tokenizer included (default: ${DEFAULT-VALUE})")
-    int vocab = 1024;
-
-    @Option(names = "--dtype", description = "bf16, f16 or f32 (default: ${DEFAULT-VALUE})")
-    String dtype = "bf16";
-
-    @Option(names = "--tie-embeddings", description = "share the embedding and LM head weights")
-    boolean tie;
-
-    @Option(names = "--shards", description = "weight files; above 1 writes model.safetensors.index.json (default: ${DEFAULT-VALUE})")
-    int shards = 1;
-
-    @Option(names = "--seed", description = "random seed (default: ${DEFAULT-VALUE})")
-    long seed;
-
-    @Option(names = {"-o", "--output"}, required = true, description = "model directory to write")
-    Path output;
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
-    public Integer call() throws Exception {
-      Architecture a = Architecture.of(arch.toLowerCase(java.util.Locale.ROOT));
-      if (a == null) {
-        throw new IllegalArgumentException("--arch '" + arch + "' is not supported; expected llama, mistral, qwen2 or qwen3");
-      }
-      int h = heads > 0 ? heads : Math.max(1, hidden / 32);
-      int kv = kvHeads > 0 ? kvHeads : (h % 2 == 0 ? h / 2 : h);
-      int hd = headDim > 0 ? headDim : hidden / h;
-      int inter = intermediate > 0 ? intermediate : 3 * hidden;
-      if (hidden < 1 || layers < 1 || hd < 2 || hd % 2 != 0) {
-        throw new IllegalArgumentException("--hidden " + hidden + " / --heads " + h + " gives head_dim " + hd
-            + "; expected an even head dimension of at least 2 and at least one layer");
-      }
-      io.twinserve.engine.tokenizer.ChatStyle style = a == Architecture.QWEN2 || a == Architecture.QWEN3
-          ? io.twinserve.engine.tokenizer.ChatStyle.QWEN : io.twinserve.engine.tokenizer.ChatStyle.LLAMA3;
-      Files.createDirectories(output);
-      TokenizerWriter.Written tok = TokenizerWriter.writeByteLevelBpe(output, vocab, style);
-      ModelConfig config = RandomModel.config(a, layers, hidden, inter, h, kv, hd, Math.max(vocab, tok.vocabSize()),
-          DType.ofTorch(dtype.toLowerCase(java.util.Locale.ROOT)), tie, tok.bosId(), tok.stopIds());
-      long bytes = RandomModel.write(new RandomModel.Spec(config, seed, shards), output);
-      spec.commandLine().getOut().printf("wrote %s: %s, %d layers, hidden %d, MLP %d, %d heads (%d KV, dim %d), "
-              + "vocab %d, %,d parameters, %.1f MiB of %s weights%n", output, a.className(), layers, hidden, inter, h,
-          kv, hd, config.vocabSize(), config.parameters(), bytes / 1048576.0, config.dtype());
-      return 0;
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
     }
-  }
 
-  @Command(
-      name = "logits",
-      mixinStandardHelpOptions = true,
-      description = {"Runs the CPU backend on one sequence and writes the logits at every position as JSON "
-          + "(for comparing with another implementation, e.g. scripts/gpu/compare_transformers.py)."})
-  static final class Logits implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "model directory")
-    Path model;
+    @Command(
+            name = "init-random",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Writes a random model in Hugging Face layout: config.json, safetensors weights (one file or "
+                        + "index-listed shards), generation_config.json, and a byte-level BPE tokenizer.json with "
+                        + "tokenizer_config.json and its chat template."
+            },
+            footer = {
+                "",
+                "Examples:",
+                "  twinserve model init-random --arch qwen3 --layers 2 --hidden 64 -o out/tiny-qwen3",
+                "  twinserve model init-random --arch llama --layers 16 --hidden 2048 --intermediate 8192 --heads 32 "
+                        + "--kv-heads 8 -o out/llama-1b"
+            })
+    static final class InitRandom implements Callable<Integer> {
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--adapter", description = "a PEFT adapter directory to apply")
-    Path adapter;
+        @Option(names = "--arch", description = "llama, mistral, qwen2 or qwen3 (default: ${DEFAULT-VALUE})")
+        String arch = "llama";
 
-    @Option(names = "--tokens", split = ",", description = "token ids, comma-separated")
-    int[] tokens;
+        @Option(names = "--layers", description = "decoder layers (default: ${DEFAULT-VALUE})")
+        int layers = 4;
 
-    @Option(names = "--prompt", description = "text to tokenize with the model's tokenizer.json instead of --tokens")
-    String prompt;
+        @Option(names = "--hidden", description = "hidden size (default: ${DEFAULT-VALUE})")
+        int hidden = 256;
 
-    @Option(names = "--tp", description = "tensor-parallel shards (default: ${DEFAULT-VALUE})")
-    int tp = 1;
+        @Option(names = "--intermediate", description = "MLP size (default: 3 x hidden)")
+        int intermediate;
 
-    @Option(names = "--kv-cache-dtype", description = "auto (bf16, or f32 for f32 models), bf16 or f32 "
-        + "(default: ${DEFAULT-VALUE})")
-    String kvCacheDtype = "auto";
+        @Option(names = "--heads", description = "attention heads (default: hidden / 32, at least 1)")
+        int heads;
 
-    @Option(names = "--chunk", description = "tokens per forward step, each step reading the KV cache the "
-        + "earlier ones wrote; 1 decodes token by token (default: the whole sequence in one step)")
-    int chunk;
+        @Option(names = "--kv-heads", description = "key/value heads (default: heads / 2 when even)")
+        int kvHeads;
 
-    @Option(names = {"-o", "--output"}, required = true, description = "JSON file to write")
-    Path output;
+        @Option(names = "--head-dim", description = "head dimension (default: hidden / heads)")
+        int headDim;
 
-    @Override
-    public Integer call() throws Exception {
-      try (ModelFiles files = ModelFiles.open(model)) {
-        int[] ids = tokens;
-        if (ids == null) {
-          if (prompt == null) {
-            throw new IllegalArgumentException("give --tokens or --prompt");
-          }
-          ids = LiveReplicas.tokenizer(model).encode(prompt, true);
-        }
-        int vocab = files.config().vocabSize();
-        int blockSize = 16;
-        int blocksNeeded = (ids.length + blockSize - 1) / blockSize;
-        // a backend only, no live loop: one sequence's forward passes, laid out here by hand
-        try (CpuBackend backend = Backends.create(new BackendSpec.Cpu(files,
-            new CpuBackend.Options(tp, 0, (long) blocksNeeded * blockSize, blockSize, 1,
-                CpuBackend.kvDtype(kvCacheDtype, "--kv-cache-dtype"))))) {
-          if (adapter != null) {
-            backend.loadAdapter(0, LoraAdapter.load("adapter", adapter, files.config()));
-          }
-          int[] blocks = new int[blocksNeeded];
-          for (int i = 0; i < blocks.length; i++) {
-            blocks[i] = i;
-          }
-          if (chunk < 0) {
-            throw new IllegalArgumentException("--chunk must be 0 (whole sequence) or positive, got " + chunk);
-          }
-          int step = chunk == 0 ? ids.length : chunk;
-          float[] logits = new float[ids.length * vocab];
-          ForwardBatch batch = new ForwardBatch();
-          for (int from = 0; from < ids.length; from += step) {
-            int count = Math.min(step, ids.length - from);
-            batch.clear();
-            batch.allLogits(true);
-            batch.add(ids, from, count, from, adapter == null ? -1 : 0, blocks, blocks.length, true);
-            float[] part = new float[count * vocab];
-            backend.forward(batch, part);
-            System.arraycopy(part, 0, logits, from * vocab, part.length);
-          }
-          ObjectMapper json = new ObjectMapper();
-          ObjectNode root = json.createObjectNode();
-          root.put("model", model.toAbsolutePath().toString());
-          root.put("adapter", adapter == null ? null : adapter.toAbsolutePath().toString());
-          root.put("tp", tp);
-          root.put("chunk", step);
-          root.put("kv_cache_dtype", backend.kvCacheDtype().name().toLowerCase(java.util.Locale.ROOT));
-          if (prompt != null && tokens == null) {
-            root.put("prompt", prompt);
-          }
-          ArrayNode t = root.putArray("tokens");
-          for (int id : ids) {
-            t.add(id);
-          }
-          ArrayNode rows = root.putArray("logits");
-          for (int p = 0; p < ids.length; p++) {
-            ArrayNode row = rows.addArray();
-            for (int v = 0; v < vocab; v++) {
-              row.add(logits[p * vocab + v]);
+        @Option(names = "--vocab", description = "vocabulary size, tokenizer included (default: ${DEFAULT-VALUE})")
+        int vocab = 1024;
+
+        @Option(names = "--dtype", description = "bf16, f16 or f32 (default: ${DEFAULT-VALUE})")
+        String dtype = "bf16";
+
+        @Option(names = "--tie-embeddings", description = "share the embedding and LM head weights")
+        boolean tie;
+
+        @Option(
+                names = "--shards",
+                description = "weight files; above 1 writes model.safetensors.index.json (default: ${DEFAULT-VALUE})")
+        int shards = 1;
+
+        @Option(names = "--seed", description = "random seed (default: ${DEFAULT-VALUE})")
+        long seed;
+
+        @Option(
+                names = {"-o", "--output"},
+                required = true,
+                description = "model directory to write")
+        Path output;
+
+        @Override
+        public Integer call() throws Exception {
+            Architecture a = Architecture.of(arch.toLowerCase(java.util.Locale.ROOT));
+            if (a == null) {
+                throw new IllegalArgumentException(
+                        "--arch '" + arch + "' is not supported; expected llama, mistral, qwen2 or qwen3");
             }
-          }
-          json.writeValue(output.toFile(), root);
+            int h = heads > 0 ? heads : Math.max(1, hidden / 32);
+            int kv = kvHeads > 0 ? kvHeads : (h % 2 == 0 ? h / 2 : h);
+            int hd = headDim > 0 ? headDim : hidden / h;
+            int inter = intermediate > 0 ? intermediate : 3 * hidden;
+            if (hidden < 1 || layers < 1 || hd < 2 || hd % 2 != 0) {
+                throw new IllegalArgumentException("--hidden " + hidden + " / --heads " + h + " gives head_dim " + hd
+                        + "; expected an even head dimension of at least 2 and at least one layer");
+            }
+            io.twinserve.engine.tokenizer.ChatStyle style = a == Architecture.QWEN2 || a == Architecture.QWEN3
+                    ? io.twinserve.engine.tokenizer.ChatStyle.QWEN
+                    : io.twinserve.engine.tokenizer.ChatStyle.LLAMA3;
+            Files.createDirectories(output);
+            TokenizerWriter.Written tok = TokenizerWriter.writeByteLevelBpe(output, vocab, style);
+            ModelConfig config = RandomModel.config(
+                    a,
+                    layers,
+                    hidden,
+                    inter,
+                    h,
+                    kv,
+                    hd,
+                    Math.max(vocab, tok.vocabSize()),
+                    DType.ofTorch(dtype.toLowerCase(java.util.Locale.ROOT)),
+                    tie,
+                    tok.bosId(),
+                    tok.stopIds());
+            long bytes = RandomModel.write(new RandomModel.Spec(config, seed, shards), output);
+            spec.commandLine()
+                    .getOut()
+                    .printf(
+                            "wrote %s: %s, %d layers, hidden %d, MLP %d, %d heads (%d KV, dim %d), "
+                                    + "vocab %d, %,d parameters, %.1f MiB of %s weights%n",
+                            output,
+                            a.className(),
+                            layers,
+                            hidden,
+                            inter,
+                            h,
+                            kv,
+                            hd,
+                            config.vocabSize(),
+                            config.parameters(),
+                            bytes / 1048576.0,
+                            config.dtype());
+            return 0;
         }
-      }
-      return 0;
     }
-  }
+
+    @Command(
+            name = "logits",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Runs the CPU backend on one sequence and writes the logits at every position as JSON "
+                        + "(for comparing with another implementation, e.g. scripts/gpu/compare_transformers.py)."
+            })
+    static final class Logits implements Callable<Integer> {
+        @Option(names = "--model", required = true, description = "model directory")
+        Path model;
+
+        @Option(names = "--adapter", description = "a PEFT adapter directory to apply")
+        Path adapter;
+
+        @Option(names = "--tokens", split = ",", description = "token ids, comma-separated")
+        int[] tokens;
+
+        @Option(
+                names = "--prompt",
+                description = "text to tokenize with the model's tokenizer.json instead of --tokens")
+        String prompt;
+
+        @Option(names = "--tp", description = "tensor-parallel shards (default: ${DEFAULT-VALUE})")
+        int tp = 1;
+
+        @Option(
+                names = "--kv-cache-dtype",
+                description = "auto (bf16, or f32 for f32 models), bf16 or f32 " + "(default: ${DEFAULT-VALUE})")
+        String kvCacheDtype = "auto";
+
+        @Option(
+                names = "--chunk",
+                description = "tokens per forward step, each step reading the KV cache the "
+                        + "earlier ones wrote; 1 decodes token by token (default: the whole sequence in one step)")
+        int chunk;
+
+        @Option(
+                names = {"-o", "--output"},
+                required = true,
+                description = "JSON file to write")
+        Path output;
+
+        @Override
+        public Integer call() throws Exception {
+            try (ModelFiles files = ModelFiles.open(model)) {
+                int[] ids = tokens;
+                if (ids == null) {
+                    if (prompt == null) {
+                        throw new IllegalArgumentException("give --tokens or --prompt");
+                    }
+                    ids = LiveReplicas.tokenizer(model).encode(prompt, true);
+                }
+                int vocab = files.config().vocabSize();
+                int blockSize = 16;
+                int blocksNeeded = (ids.length + blockSize - 1) / blockSize;
+                // a backend only, no live loop: one sequence's forward passes, laid out here by hand
+                try (CpuBackend backend = Backends.create(new BackendSpec.Cpu(
+                        files,
+                        new CpuBackend.Options(
+                                tp,
+                                0,
+                                (long) blocksNeeded * blockSize,
+                                blockSize,
+                                1,
+                                CpuBackend.kvDtype(kvCacheDtype, "--kv-cache-dtype"))))) {
+                    if (adapter != null) {
+                        backend.loadAdapter(0, LoraAdapter.load("adapter", adapter, files.config()));
+                    }
+                    int[] blocks = new int[blocksNeeded];
+                    for (int i = 0; i < blocks.length; i++) {
+                        blocks[i] = i;
+                    }
+                    if (chunk < 0) {
+                        throw new IllegalArgumentException(
+                                "--chunk must be 0 (whole sequence) or positive, got " + chunk);
+                    }
+                    int step = chunk == 0 ? ids.length : chunk;
+                    float[] logits = new float[ids.length * vocab];
+                    ForwardBatch batch = new ForwardBatch();
+                    for (int from = 0; from < ids.length; from += step) {
+                        int count = Math.min(step, ids.length - from);
+                        batch.clear();
+                        batch.allLogits(true);
+                        batch.add(ids, from, count, from, adapter == null ? -1 : 0, blocks, blocks.length, true);
+                        float[] part = new float[count * vocab];
+                        backend.forward(batch, part);
+                        System.arraycopy(part, 0, logits, from * vocab, part.length);
+                    }
+                    ObjectMapper json = new ObjectMapper();
+                    ObjectNode root = json.createObjectNode();
+                    root.put("model", model.toAbsolutePath().toString());
+                    root.put(
+                            "adapter",
+                            adapter == null ? null : adapter.toAbsolutePath().toString());
+                    root.put("tp", tp);
+                    root.put("chunk", step);
+                    root.put("kv_cache_dtype", backend.kvCacheDtype().name().toLowerCase(java.util.Locale.ROOT));
+                    if (prompt != null && tokens == null) {
+                        root.put("prompt", prompt);
+                    }
+                    ArrayNode t = root.putArray("tokens");
+                    for (int id : ids) {
+                        t.add(id);
+                    }
+                    ArrayNode rows = root.putArray("logits");
+                    for (int p = 0; p < ids.length; p++) {
+                        ArrayNode row = rows.addArray();
+                        for (int v = 0; v < vocab; v++) {
+                            row.add(logits[p * vocab + v]);
+                        }
+                    }
+                    json.writeValue(output.toFile(), root);
+                }
+            }
+            return 0;
+        }
+    }
 }

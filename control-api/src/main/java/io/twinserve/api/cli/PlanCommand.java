@@ -21,122 +21,186 @@ import picocli.CommandLine.Option;
 
 /** {@code twinserve plan}: the recommended configuration for a workload, from the placement model. */
 @Command(
-    name = "plan",
-    mixinStandardHelpOptions = true,
-    description = "Recommend a configuration for a workload spec with the trained placement trees: served "
-        + "adapters per GPU (and replicas for all of them), max_adapters, tp, kv_cache_len and pool, "
-        + "the throughput to expect, whether it meets the SLO, and the tree rules that led there in plain "
-        + "words. --verify runs that configuration through the twin, judges it against the SLO and the "
-        + "prediction, and when either fails says so, searches the twin around the plan and prints the "
-        + "corrected configuration (--strict: exit 3 then). With no --workload it plans the built-in "
-        + "what-if workload.",
-    footer = {"", "Examples:", "  twinserve plan", "  twinserve plan --workload examples/workloads/adapter-tiers.yaml --verify",
-      "  twinserve plan --workload W.yaml --model out/model --base-model qwen2.5-7b --json",
-      "  twinserve plan --feature rate_high=0.8 --feature cv=2",
-      "  twinserve plan --verify --strict --slo ttft_p90_ms=1000",
-      "  twinserve plan --workload trace.csv --adapter-rank 16 --verify"})
+        name = "plan",
+        mixinStandardHelpOptions = true,
+        description = "Recommend a configuration for a workload spec with the trained placement trees: served "
+                + "adapters per GPU (and replicas for all of them), max_adapters, tp, kv_cache_len and pool, "
+                + "the throughput to expect, whether it meets the SLO, and the tree rules that led there in plain "
+                + "words. --verify runs that configuration through the twin, judges it against the SLO and the "
+                + "prediction, and when either fails says so, searches the twin around the plan and prints the "
+                + "corrected configuration (--strict: exit 3 then). With no --workload it plans the built-in "
+                + "what-if workload.",
+        footer = {
+            "",
+            "Examples:",
+            "  twinserve plan",
+            "  twinserve plan --workload examples/workloads/adapter-tiers.yaml --verify",
+            "  twinserve plan --workload W.yaml --model out/model --base-model qwen2.5-7b --json",
+            "  twinserve plan --feature rate_high=0.8 --feature cv=2",
+            "  twinserve plan --verify --strict --slo ttft_p90_ms=1000",
+            "  twinserve plan --workload trace.csv --adapter-rank 16 --verify"
+        })
 final class PlanCommand implements Callable<Integer> {
-  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--workload", paramLabel = "W", description = "A workload spec (.yaml) or a trace file in any supported"
-      + " format (its per-adapter rates, lengths and burstiness are measured); default: the built-in what-if workload.")
-  Path workload;
+    @Option(
+            names = "--workload",
+            paramLabel = "W",
+            description =
+                    "A workload spec (.yaml) or a trace file in any supported"
+                            + " format (its per-adapter rates, lengths and burstiness are measured); default: the built-in what-if workload.")
+    Path workload;
 
-  @Option(names = "--adapter-rank", paramLabel = "RANK", defaultValue = "16",
-      description = "Rank of the adapters a trace names (traces carry no ranks; default ${DEFAULT-VALUE}).")
-  int adapterRank;
+    @Option(
+            names = "--adapter-rank",
+            paramLabel = "RANK",
+            defaultValue = "16",
+            description = "Rank of the adapters a trace names (traces carry no ranks; default ${DEFAULT-VALUE}).")
+    int adapterRank;
 
-  @Option(names = "--model", paramLabel = "MODEL_DIR", description = "A model folder from 'twinserve train'; default: the shipped model.")
-  Path modelDir;
+    @Option(
+            names = "--model",
+            paramLabel = "MODEL_DIR",
+            description = "A model folder from 'twinserve train'; default: the shipped model.")
+    Path modelDir;
 
-  @Option(names = "--base-model", paramLabel = "NAME", defaultValue = "llama-3.1-8b", description = "The LLM the adapters share (default ${DEFAULT-VALUE}).")
-  String baseModel;
+    @Option(
+            names = "--base-model",
+            paramLabel = "NAME",
+            defaultValue = "llama-3.1-8b",
+            description = "The LLM the adapters share (default ${DEFAULT-VALUE}).")
+    String baseModel;
 
-  @Option(names = "--pools", paramLabel = "P", split = ",", description = "Pools the plan may use (comma-separated; default: any).")
-  List<String> pools;
+    @Option(
+            names = "--pools",
+            paramLabel = "P",
+            split = ",",
+            description = "Pools the plan may use (comma-separated; default: any).")
+    List<String> pools;
 
-  @Option(names = "--objective", defaultValue = "cost", description = "cost or throughput-per-gpu, for the placement (default ${DEFAULT-VALUE}).")
-  String objective;
+    @Option(
+            names = "--objective",
+            defaultValue = "cost",
+            description = "cost or throughput-per-gpu, for the placement (default ${DEFAULT-VALUE}).")
+    String objective;
 
-  @Option(names = "--feature", paramLabel = "NAME=VALUE", description = "Override a workload feature (rate_high, rate_mid, rate_low, prompt_mean, output_mean, cv, adapters,"
-      + " tier_skew).")
-  List<String> overrides;
+    @Option(
+            names = "--feature",
+            paramLabel = "NAME=VALUE",
+            description =
+                    "Override a workload feature (rate_high, rate_mid, rate_low, prompt_mean, output_mean, cv, adapters,"
+                            + " tier_skew).")
+    List<String> overrides;
 
-  @Option(names = "--verify", description = "Run the recommended configuration through the twin and check it.")
-  boolean verify;
+    @Option(names = "--verify", description = "Run the recommended configuration through the twin and check it.")
+    boolean verify;
 
-  @Option(names = "--strict", description = "With --verify: exit 3 when the twin does not confirm the plan.")
-  boolean strict;
+    @Option(names = "--strict", description = "With --verify: exit 3 when the twin does not confirm the plan.")
+    boolean strict;
 
-  @Option(names = "--slo", paramLabel = "KEY=VALUE[,KEY=VALUE...]",
-      description = "SLO bounds --verify judges by, over the workload's slo block and the defaults (repeatable; keys as"
-          + " in what-if --slo).")
-  List<String> slo = new ArrayList<>();
+    @Option(
+            names = "--slo",
+            paramLabel = "KEY=VALUE[,KEY=VALUE...]",
+            description =
+                    "SLO bounds --verify judges by, over the workload's slo block and the defaults (repeatable; keys as"
+                            + " in what-if --slo).")
+    List<String> slo = new ArrayList<>();
 
-  @Option(names = "--search-budget", paramLabel = "N", defaultValue = "12",
-      description = "Twin runs of the search around a plan --verify does not confirm, or for more adapters per GPU"
-          + " after one it confirms (default ${DEFAULT-VALUE}; 0: no search).")
-  int searchBudget;
+    @Option(
+            names = "--search-budget",
+            paramLabel = "N",
+            defaultValue = "12",
+            description =
+                    "Twin runs of the search around a plan --verify does not confirm, or for more adapters per GPU"
+                            + " after one it confirms (default ${DEFAULT-VALUE}; 0: no search).")
+    int searchBudget;
 
-  @Option(names = "--json", description = "Print JSON.")
-  boolean json;
+    @Option(names = "--json", description = "Print JSON.")
+    boolean json;
 
-  @Option(names = "--profiles", paramLabel = "DIR", description = "Extra GPU and model profiles (gpus*.yaml, models*.yaml).")
-  Path profilesDir;
+    @Option(
+            names = "--profiles",
+            paramLabel = "DIR",
+            description = "Extra GPU and model profiles (gpus*.yaml, models*.yaml).")
+    Path profilesDir;
 
-  @Option(names = "--capacity", paramLabel = "SPEC", description = "Answer a capacity spec's question (docs/capacity-search.md)"
-      + " with the placement model: per pool, the adapters per GPU and replicas its workload needs at the target rate,"
-      + " the cheapest first; with --verify, the twin probes that configuration as capacity search does and walks the"
-      + " replica count to the fewest that meet the SLO.")
-  Path capacity;
+    @Option(
+            names = "--capacity",
+            paramLabel = "SPEC",
+            description = "Answer a capacity spec's question (docs/capacity-search.md)"
+                    + " with the placement model: per pool, the adapters per GPU and replicas its workload needs at the target rate,"
+                    + " the cheapest first; with --verify, the twin probes that configuration as capacity search does and walks the"
+                    + " replica count to the fewest that meet the SLO.")
+    Path capacity;
 
-  @Override
-  public Integer call() throws Exception {
-    PrintWriter out = spec.commandLine().getOut();
-    PlacementModel model = modelDir == null ? PlacementModel.builtIn() : PlacementModel.load(modelDir);
-    if (capacity != null) {
-      if (workload != null || overrides != null) {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-            "--capacity takes its workload from the capacity spec; drop --workload and --feature");
-      }
-      return PlanCapacity.run(out, capacity, model, WhatIfCommand.profiles(profilesDir), verify, strict,
-          searchBudget, json);
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        PlacementModel model = modelDir == null ? PlacementModel.builtIn() : PlacementModel.load(modelDir);
+        if (capacity != null) {
+            if (workload != null || overrides != null) {
+                throw new picocli.CommandLine.ParameterException(
+                        spec.commandLine(),
+                        "--capacity takes its workload from the capacity spec; drop --workload and --feature");
+            }
+            return PlanCapacity.run(
+                    out, capacity, model, WhatIfCommand.profiles(profilesDir), verify, strict, searchBudget, json);
+        }
+        SpecText workloadSpec = null;
+        Path trace = null;
+        if (workload != null && !ClusterTraffic.isYaml(workload)) {
+            if (!Files.isRegularFile(workload)) {
+                throw new NoSuchFileException(workload.toString(), null, "no such trace file");
+            }
+            trace = workload;
+        } else if (workload == null) {
+            workloadSpec = PlanRequest.builtInWorkload(Path.of("").toAbsolutePath());
+        } else {
+            if (!Files.isRegularFile(workload)) {
+                throw new NoSuchFileException(workload.toString(), null, "no such workload spec");
+            }
+            workloadSpec = SpecText.read(workload);
+        }
+        WhatIfRunner runner = new WhatIfRunner(WhatIfCommand.profiles(profilesDir));
+        PlanRequest request = new PlanRequest(
+                workloadSpec,
+                trace,
+                adapterRank,
+                baseModel,
+                pools,
+                objective,
+                model,
+                overrides,
+                verify,
+                null,
+                searchBudget);
+        PlanWorkload planned = runner.planWorkload(request);
+        if (strict && !verify) {
+            throw new picocli.CommandLine.ParameterException(
+                    spec.commandLine(), "--strict applies to --verify; add --verify");
+        }
+        if (searchBudget < 0) {
+            throw new picocli.CommandLine.ParameterException(
+                    spec.commandLine(), "--search-budget must be >= 0, got " + searchBudget);
+        }
+        PlanOutcome o = runner.plan(
+                request.withSlo(slo.isEmpty() ? null : SloSpec.parseAssignments(slo)), planned, Progress.NONE);
+        if (json) {
+            out.println(Json.write(o.document()));
+        } else {
+            out.print(PlanText.render(
+                    o.workload(),
+                    model,
+                    o.request(),
+                    o.plan(),
+                    o.notes(),
+                    o.verification(),
+                    o.search(),
+                    o.corrected(),
+                    o.searchUp(),
+                    o.improved()));
+        }
+        return strict && o.verification() != null && !o.confirmed() ? 3 : 0;
     }
-    SpecText workloadSpec = null;
-    Path trace = null;
-    if (workload != null && !ClusterTraffic.isYaml(workload)) {
-      if (!Files.isRegularFile(workload)) {
-        throw new NoSuchFileException(workload.toString(), null, "no such trace file");
-      }
-      trace = workload;
-    } else if (workload == null) {
-      workloadSpec = PlanRequest.builtInWorkload(Path.of("").toAbsolutePath());
-    } else {
-      if (!Files.isRegularFile(workload)) {
-        throw new NoSuchFileException(workload.toString(), null, "no such workload spec");
-      }
-      workloadSpec = SpecText.read(workload);
-    }
-    WhatIfRunner runner = new WhatIfRunner(WhatIfCommand.profiles(profilesDir));
-    PlanRequest request = new PlanRequest(workloadSpec, trace, adapterRank, baseModel, pools, objective, model, overrides,
-        verify, null, searchBudget);
-    PlanWorkload planned = runner.planWorkload(request);
-    if (strict && !verify) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--strict applies to --verify; add --verify");
-    }
-    if (searchBudget < 0) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--search-budget must be >= 0, got "
-          + searchBudget);
-    }
-    PlanOutcome o = runner.plan(request.withSlo(slo.isEmpty() ? null : SloSpec.parseAssignments(slo)), planned,
-        Progress.NONE);
-    if (json) {
-      out.println(Json.write(o.document()));
-    } else {
-      out.print(PlanText.render(o.workload(), model, o.request(), o.plan(), o.notes(), o.verification(), o.search(),
-          o.corrected(), o.searchUp(), o.improved()));
-    }
-    return strict && o.verification() != null && !o.confirmed() ? 3 : 0;
-  }
-
 }

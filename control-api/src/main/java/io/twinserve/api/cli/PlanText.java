@@ -12,139 +12,202 @@ import java.util.Map;
 
 /** The text {@code twinserve plan} prints: the plan, the trees' rules, the warnings, the verification and its searches. */
 final class PlanText {
-  private PlanText() {}
+    private PlanText() {}
 
-  static String render(String name, PlacementModel model, Planner.Request r, Planner.Plan p, List<String> notes,
-      Planner.Verification v, List<PlanSearch.Alternative> search, PlanSearch.Alternative corrected,
-      List<PlanSearch.Alternative> searchUp, PlanSearch.Alternative improved) {
-    StringBuilder b = new StringBuilder();
-    b.append(f("plan for %s: %d adapters, per-adapter rates %s / %s / %s req/s (tiers%s), ranks %s, prompt %.1f /"
-        + " output %.1f tokens, arrival CV %.2f%n", name, r.adapters(), g(r.rates()[0]), g(r.rates()[1]),
-        g(r.rates()[2]), r.skew() > 0 ? f(", skew %.2f within them", r.skew()) : "", Arrays.toString(r.ranks()),
-        r.promptMean(), r.outputMean(), r.cv()));
-    b.append(f("placement model: %s (dataset %s)%n%n", model.source(), model.meta().dataset().get("spec_name")));
-    b.append(f("recommended configuration for %s%n", p.model()));
-    b.append(f("  served adapters per GPU  %d  (optimum for this workload: %d; %d replica%s for %d adapters)%n",
-        p.servedPerGpu(), p.predictedServedMax(), p.replicas(), p.replicas() == 1 ? "" : "s", p.adapters()));
-    b.append(f("  max_adapters (slots)     %d%n", p.maxAdapters()));
-    b.append(f("  tp                       %d%n", p.tp()));
-    b.append(f("  kv_cache_len             %s%n", p.kvCacheLen() == 0 ? "from memory (gpu_memory_utilization)" : p.kvCacheLen()));
-    b.append(f("  pool                     %s%n", p.pool()));
-    b.append(f("  predicted throughput     %,.0f tokens/s per replica (offered %,.0f)%n", p.throughputTps(), p.offeredTps()));
-    b.append(f("  SLO                      %s (%s)%n%n", p.predictedMeetsSlo() ? "predicted to meet" : "PREDICTED TO MISS",
-        model.slo().describe()));
-    b.append("why (the trees' paths):\n");
-    for (Map.Entry<String, List<String>> e : p.rules().entrySet()) {
-      b.append("  ").append(e.getKey()).append(":\n");
-      for (String line : e.getValue()) {
-        b.append("    ").append(line.startsWith("=>") ? "" : "- ").append(line).append('\n');
-      }
-    }
-    if (!p.warnings().isEmpty() || !notes.isEmpty()) {
-      b.append("\nwarnings:\n");
-      for (String w : p.warnings()) {
-        b.append("  - ").append(w).append('\n');
-      }
-      for (String w : notes) {
-        b.append("  - ").append(w).append('\n');
-      }
-    }
-    if (v != null) {
-      SweepRow s = v.simulated();
-      b.append(f("%nverification: one replica of the plan in the twin (%d adapters, %d slots, %.0f s window)%n",
-          s.served(), s.slots(), s.stoppedAtS() > 0 ? s.stoppedAtS() : 3600.0));
-      if (!s.fits()) {
-        b.append(f("  the configuration does not start: %s%n", s.note().replace(';', ',')));
-        b.append(f("%n!!! NOT CONFIRMED: the plan's configuration does not start in the twin%n"));
-        appendSearch(b, p, search, corrected);
-        appendSearchUp(b, p, searchUp, improved);
+    static String render(
+            String name,
+            PlacementModel model,
+            Planner.Request r,
+            Planner.Plan p,
+            List<String> notes,
+            Planner.Verification v,
+            List<PlanSearch.Alternative> search,
+            PlanSearch.Alternative corrected,
+            List<PlanSearch.Alternative> searchUp,
+            PlanSearch.Alternative improved) {
+        StringBuilder b = new StringBuilder();
+        b.append(f(
+                "plan for %s: %d adapters, per-adapter rates %s / %s / %s req/s (tiers%s), ranks %s, prompt %.1f /"
+                        + " output %.1f tokens, arrival CV %.2f%n",
+                name,
+                r.adapters(),
+                g(r.rates()[0]),
+                g(r.rates()[1]),
+                g(r.rates()[2]),
+                r.skew() > 0 ? f(", skew %.2f within them", r.skew()) : "",
+                Arrays.toString(r.ranks()),
+                r.promptMean(),
+                r.outputMean(),
+                r.cv()));
+        b.append(f(
+                "placement model: %s (dataset %s)%n%n",
+                model.source(), model.meta().dataset().get("spec_name")));
+        b.append(f("recommended configuration for %s%n", p.model()));
+        b.append(f(
+                "  served adapters per GPU  %d  (optimum for this workload: %d; %d replica%s for %d adapters)%n",
+                p.servedPerGpu(), p.predictedServedMax(), p.replicas(), p.replicas() == 1 ? "" : "s", p.adapters()));
+        b.append(f("  max_adapters (slots)     %d%n", p.maxAdapters()));
+        b.append(f("  tp                       %d%n", p.tp()));
+        b.append(f(
+                "  kv_cache_len             %s%n",
+                p.kvCacheLen() == 0 ? "from memory (gpu_memory_utilization)" : p.kvCacheLen()));
+        b.append(f("  pool                     %s%n", p.pool()));
+        b.append(f(
+                "  predicted throughput     %,.0f tokens/s per replica (offered %,.0f)%n",
+                p.throughputTps(), p.offeredTps()));
+        b.append(f(
+                "  SLO                      %s (%s)%n%n",
+                p.predictedMeetsSlo() ? "predicted to meet" : "PREDICTED TO MISS",
+                model.slo().describe()));
+        b.append("why (the trees' paths):\n");
+        for (Map.Entry<String, List<String>> e : p.rules().entrySet()) {
+            b.append("  ").append(e.getKey()).append(":\n");
+            for (String line : e.getValue()) {
+                b.append("    ")
+                        .append(line.startsWith("=>") ? "" : "- ")
+                        .append(line)
+                        .append('\n');
+            }
+        }
+        if (!p.warnings().isEmpty() || !notes.isEmpty()) {
+            b.append("\nwarnings:\n");
+            for (String w : p.warnings()) {
+                b.append("  - ").append(w).append('\n');
+            }
+            for (String w : notes) {
+                b.append("  - ").append(w).append('\n');
+            }
+        }
+        if (v != null) {
+            SweepRow s = v.simulated();
+            b.append(f(
+                    "%nverification: one replica of the plan in the twin (%d adapters, %d slots, %.0f s window)%n",
+                    s.served(), s.slots(), s.stoppedAtS() > 0 ? s.stoppedAtS() : 3600.0));
+            if (!s.fits()) {
+                b.append(f("  the configuration does not start: %s%n", s.note().replace(';', ',')));
+                b.append(f("%n!!! NOT CONFIRMED: the plan's configuration does not start in the twin%n"));
+                appendSearch(b, p, search, corrected);
+                appendSearchUp(b, p, searchUp, improved);
+                return b.toString();
+            }
+            b.append(f("  %-22s %14s %14s%n", "", "predicted", "simulated"));
+            b.append(f(
+                    "  %-22s %,14.0f %,14.0f  (%+.2f%%)%n",
+                    "throughput tokens/s", v.predictedThroughputTps(), s.throughputTps(), v.errorPct()));
+            b.append(f(
+                    "  %-22s %14s %14s%n",
+                    "SLO",
+                    v.predictedMeetsSlo() ? "meets" : "misses",
+                    v.verdict().met() ? "meets" : "misses"));
+            b.append(f("  %-22s %14s %,14.1f%n", "TTFT p90 ms", "-", s.ttftP90Ms()));
+            b.append(f("  %-22s %14s %,14.1f%n", "TTFT p99 ms", "-", s.ttftP99Ms()));
+            b.append(f("  %-22s %14s %,14.1f%n", "ITL p99 ms", "-", s.itlP99Ms()));
+            b.append(f("  SLO: %s%n", v.verdict().line()));
+            if (v.confirmed()) {
+                b.append(f(
+                        "%nconfirmed: the twin meets the SLO and agrees with the predicted throughput within %.1f%% (the"
+                                + " model's held-out error)%n",
+                        v.toleratedErrorPct()));
+            } else {
+                List<String> why = new ArrayList<>();
+                if (!v.verdict().met()) {
+                    why.add("the twin's run misses the SLO");
+                }
+                if (!(Math.abs(v.errorPct()) <= v.toleratedErrorPct())) {
+                    why.add(f(
+                            "the throughput differs from the prediction by %+.2f%%, beyond the model's held-out error of %.1f%%",
+                            v.errorPct(), v.toleratedErrorPct()));
+                }
+                b.append(f("%n!!! NOT CONFIRMED: %s%n", String.join("; ", why)));
+                appendSearch(b, p, search, corrected);
+            }
+            appendSearchUp(b, p, searchUp, improved);
+        }
         return b.toString();
-      }
-      b.append(f("  %-22s %14s %14s%n", "", "predicted", "simulated"));
-      b.append(f("  %-22s %,14.0f %,14.0f  (%+.2f%%)%n", "throughput tokens/s", v.predictedThroughputTps(),
-          s.throughputTps(), v.errorPct()));
-      b.append(f("  %-22s %14s %14s%n", "SLO", v.predictedMeetsSlo() ? "meets" : "misses",
-          v.verdict().met() ? "meets" : "misses"));
-      b.append(f("  %-22s %14s %,14.1f%n", "TTFT p90 ms", "-", s.ttftP90Ms()));
-      b.append(f("  %-22s %14s %,14.1f%n", "TTFT p99 ms", "-", s.ttftP99Ms()));
-      b.append(f("  %-22s %14s %,14.1f%n", "ITL p99 ms", "-", s.itlP99Ms()));
-      b.append(f("  SLO: %s%n", v.verdict().line()));
-      if (v.confirmed()) {
-        b.append(f("%nconfirmed: the twin meets the SLO and agrees with the predicted throughput within %.1f%% (the"
-            + " model's held-out error)%n", v.toleratedErrorPct()));
-      } else {
-        List<String> why = new ArrayList<>();
-        if (!v.verdict().met()) {
-          why.add("the twin's run misses the SLO");
+    }
+
+    private static void appendSearch(
+            StringBuilder b, Planner.Plan p, List<PlanSearch.Alternative> search, PlanSearch.Alternative corrected) {
+        if (!search.isEmpty()) {
+            b.append(f("%ntwin search around the plan (%d run%s):%n", search.size(), search.size() == 1 ? "" : "s"));
+            alternatives(b, search);
         }
-        if (!(Math.abs(v.errorPct()) <= v.toleratedErrorPct())) {
-          why.add(f("the throughput differs from the prediction by %+.2f%%, beyond the model's held-out error of %.1f%%",
-              v.errorPct(), v.toleratedErrorPct()));
+        if (corrected != null) {
+            b.append(f("%ncorrected configuration: %s, meets the SLO%n", configuration(p, corrected)));
+        } else if (!search.isEmpty()) {
+            b.append(f("%nno configuration of the search meets the SLO within its budget (--search-budget)%n"));
         }
-        b.append(f("%n!!! NOT CONFIRMED: %s%n", String.join("; ", why)));
-        appendSearch(b, p, search, corrected);
-      }
-      appendSearchUp(b, p, searchUp, improved);
     }
-    return b.toString();
-  }
 
-  private static void appendSearch(StringBuilder b, Planner.Plan p, List<PlanSearch.Alternative> search,
-      PlanSearch.Alternative corrected) {
-    if (!search.isEmpty()) {
-      b.append(f("%ntwin search around the plan (%d run%s):%n", search.size(), search.size() == 1 ? "" : "s"));
-      alternatives(b, search);
+    private static void appendSearchUp(
+            StringBuilder b, Planner.Plan p, List<PlanSearch.Alternative> searchUp, PlanSearch.Alternative improved) {
+        if (searchUp.isEmpty()) {
+            return;
+        }
+        b.append(f(
+                "%ntwin search for more adapters per GPU (%d run%s):%n",
+                searchUp.size(), searchUp.size() == 1 ? "" : "s"));
+        alternatives(b, searchUp);
+        if (improved != null) {
+            int replicas = (p.adapters() + improved.servedPerGpu() - 1) / improved.servedPerGpu();
+            b.append(f(
+                    "%nbetter configuration: %s, meets the SLO with %d more adapter%s per GPU than the plan%s%n",
+                    configuration(p, improved),
+                    improved.servedPerGpu() - p.servedPerGpu(),
+                    improved.servedPerGpu() - p.servedPerGpu() == 1 ? "" : "s",
+                    replicas < p.replicas()
+                            ? f(
+                                    " and %d fewer replica%s",
+                                    p.replicas() - replicas, p.replicas() - replicas == 1 ? "" : "s")
+                            : f(
+                                    " (the same %d replica%s for %d adapters: headroom per GPU, not fewer GPUs)",
+                                    replicas, replicas == 1 ? "" : "s", p.adapters())));
+        } else {
+            b.append(f(
+                    "%nno configuration with more adapters per GPU meets the SLO in the search: the plan's count is the"
+                            + " most the twin confirms%n"));
+        }
     }
-    if (corrected != null) {
-      b.append(f("%ncorrected configuration: %s, meets the SLO%n", configuration(p, corrected)));
-    } else if (!search.isEmpty()) {
-      b.append(f("%nno configuration of the search meets the SLO within its budget (--search-budget)%n"));
+
+    private static String g(double v) {
+        return String.format(Locale.ROOT, "%.4g", v);
     }
-  }
 
-  private static void appendSearchUp(StringBuilder b, Planner.Plan p, List<PlanSearch.Alternative> searchUp,
-      PlanSearch.Alternative improved) {
-    if (searchUp.isEmpty()) {
-      return;
+    private static String f(String fmt, Object... args) {
+        return String.format(Locale.ROOT, fmt, args);
     }
-    b.append(f("%ntwin search for more adapters per GPU (%d run%s):%n", searchUp.size(), searchUp.size() == 1 ? "" : "s"));
-    alternatives(b, searchUp);
-    if (improved != null) {
-      int replicas = (p.adapters() + improved.servedPerGpu() - 1) / improved.servedPerGpu();
-      b.append(f("%nbetter configuration: %s, meets the SLO with %d more adapter%s per GPU than the plan%s%n",
-          configuration(p, improved), improved.servedPerGpu() - p.servedPerGpu(),
-          improved.servedPerGpu() - p.servedPerGpu() == 1 ? "" : "s", replicas < p.replicas()
-              ? f(" and %d fewer replica%s", p.replicas() - replicas, p.replicas() - replicas == 1 ? "" : "s")
-              : f(" (the same %d replica%s for %d adapters: headroom per GPU, not fewer GPUs)", replicas,
-                  replicas == 1 ? "" : "s", p.adapters())));
-    } else {
-      b.append(f("%nno configuration with more adapters per GPU meets the SLO in the search: the plan's count is the"
-          + " most the twin confirms%n"));
+
+    private static void alternatives(StringBuilder b, List<PlanSearch.Alternative> tried) {
+        b.append(f(
+                "  %8s %6s %14s %12s %12s  %s%n", "adapters", "slots", "tokens/s", "TTFT p90 ms", "ITL p99 ms", "SLO"));
+        for (PlanSearch.Alternative a : tried) {
+            SweepRow x = a.simulated();
+            b.append(
+                    x.fits()
+                            ? f(
+                                    "  %8d %6d %,14.0f %,12.1f %,12.1f  %s%n",
+                                    a.servedPerGpu(),
+                                    a.maxAdapters(),
+                                    x.throughputTps(),
+                                    x.ttftP90Ms(),
+                                    x.itlP99Ms(),
+                                    a.verdict().brief())
+                            : f("  %8d %6d  does not fit: %s%n", a.servedPerGpu(), a.maxAdapters(), x.note()));
+        }
     }
-  }
 
-  private static String g(double v) {
-    return String.format(Locale.ROOT, "%.4g", v);
-  }
-
-  private static String f(String fmt, Object... args) {
-    return String.format(Locale.ROOT, fmt, args);
-  }
-
-  private static void alternatives(StringBuilder b, List<PlanSearch.Alternative> tried) {
-    b.append(f("  %8s %6s %14s %12s %12s  %s%n", "adapters", "slots", "tokens/s", "TTFT p90 ms", "ITL p99 ms", "SLO"));
-    for (PlanSearch.Alternative a : tried) {
-      SweepRow x = a.simulated();
-      b.append(x.fits() ? f("  %8d %6d %,14.0f %,12.1f %,12.1f  %s%n", a.servedPerGpu(), a.maxAdapters(),
-          x.throughputTps(), x.ttftP90Ms(), x.itlP99Ms(), a.verdict().brief())
-          : f("  %8d %6d  does not fit: %s%n", a.servedPerGpu(), a.maxAdapters(), x.note()));
+    private static String configuration(Planner.Plan p, PlanSearch.Alternative a) {
+        int replicas = (p.adapters() + a.servedPerGpu() - 1) / a.servedPerGpu();
+        return f(
+                "%d adapters per GPU (%d replica%s for %d), max_adapters %d, tp %d, %s, pool %s: %,.0f tokens/s in the twin",
+                a.servedPerGpu(),
+                replicas,
+                replicas == 1 ? "" : "s",
+                p.adapters(),
+                a.maxAdapters(),
+                p.tp(),
+                p.kvCacheLen() == 0 ? "KV from memory" : "kv_cache_len " + p.kvCacheLen(),
+                p.pool(),
+                a.simulated().throughputTps());
     }
-  }
-
-  private static String configuration(Planner.Plan p, PlanSearch.Alternative a) {
-    int replicas = (p.adapters() + a.servedPerGpu() - 1) / a.servedPerGpu();
-    return f("%d adapters per GPU (%d replica%s for %d), max_adapters %d, tp %d, %s, pool %s: %,.0f tokens/s in the twin",
-        a.servedPerGpu(), replicas, replicas == 1 ? "" : "s", p.adapters(), a.maxAdapters(), p.tp(),
-        p.kvCacheLen() == 0 ? "KV from memory" : "kv_cache_len " + p.kvCacheLen(), p.pool(), a.simulated().throughputTps());
-  }
 }

@@ -11,45 +11,67 @@ import picocli.CommandLine.Option;
 
 /** {@code twinserve serve}: the control API. */
 @Command(
-    name = "serve",
-    mixinStandardHelpOptions = true,
-    description = {"Runs the control API: OpenAI-compatible inference (live and simulated deployments), the registry,"
-        + " what-if simulations and plans as jobs, keys and permissions, metrics.",
-        "",
-        "With no TWINSERVE_DATABASE_URL / TWINSERVE_REDIS_URL it starts an embedded PostgreSQL and Redis with their data"
-        + " under --data-dir. Other settings come from the environment: TWINSERVE_SERVER_TIMEOUT_SECONDS (60),"
-        + " TWINSERVE_HTTP_CLIENT_TIMEOUT_SECONDS (60), TWINSERVE_RETAIN_TEXT (false), TWINSERVE_MAX_REQUEST_BYTES"
-        + " (1048576). See docs/serve.md."},
-    footer = {"", "Examples:",
-        "  twinserve serve",
-        "  twinserve admin create-key --role admin",
-        "  TWINSERVE_DATABASE_URL=postgresql://u:p@db:5432/twinserve TWINSERVE_REDIS_URL=redis://cache:6379 twinserve serve --host 0.0.0.0"})
+        name = "serve",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Runs the control API: OpenAI-compatible inference (live and simulated deployments), the registry,"
+                    + " what-if simulations and plans as jobs, keys and permissions, metrics.",
+            "",
+            "With no TWINSERVE_DATABASE_URL / TWINSERVE_REDIS_URL it starts an embedded PostgreSQL and Redis with their data"
+                    + " under --data-dir. Other settings come from the environment: TWINSERVE_SERVER_TIMEOUT_SECONDS (60),"
+                    + " TWINSERVE_HTTP_CLIENT_TIMEOUT_SECONDS (60), TWINSERVE_RETAIN_TEXT (false), TWINSERVE_MAX_REQUEST_BYTES"
+                    + " (1048576). See docs/serve.md."
+        },
+        footer = {
+            "",
+            "Examples:",
+            "  twinserve serve",
+            "  twinserve admin create-key --role admin",
+            "  TWINSERVE_DATABASE_URL=postgresql://u:p@db:5432/twinserve TWINSERVE_REDIS_URL=redis://cache:6379 twinserve serve --host 0.0.0.0"
+        })
 final class ServeCommand implements Callable<Integer> {
-  @Option(names = "--port", defaultValue = "8080", description = "HTTP port (0 picks a free one; default ${DEFAULT-VALUE})")
-  int port;
+    @Option(
+            names = "--port",
+            defaultValue = "8080",
+            description = "HTTP port (0 picks a free one; default ${DEFAULT-VALUE})")
+    int port;
 
-  @Option(names = "--host", defaultValue = "127.0.0.1", description = "address to listen on (default ${DEFAULT-VALUE})")
-  String host;
+    @Option(
+            names = "--host",
+            defaultValue = "127.0.0.1",
+            description = "address to listen on (default ${DEFAULT-VALUE})")
+    String host;
 
-  @Option(names = "--data-dir", description = "where embedded PostgreSQL and Redis keep their data"
-      + " (default $TWINSERVE_DATA_DIR or ./twinserve-data)")
-  Path dataDir;
+    @Option(
+            names = "--data-dir",
+            description = "where embedded PostgreSQL and Redis keep their data"
+                    + " (default $TWINSERVE_DATA_DIR or ./twinserve-data)")
+    Path dataDir;
 
-  @Override
-  public Integer call() throws Exception {
-    Path dir = ServerEnv.dataDir(dataDir);
-    TwinserveServer server = TwinserveServer.start(new TwinserveServer.Options(dir, ServerEnv.get(ServerEnv.DATABASE_URL),
-        ServerEnv.get(ServerEnv.REDIS_URL), host, port, false, Map.of()));
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      server.close();
-      stopped.countDown();
-    }, "twinserve-shutdown"));
-    System.out.println("twinserve serving on " + server.uri() + "  (data: " + dir.toAbsolutePath() + ")");
-    System.out.println("create a key with: twinserve admin create-key --role admin"
-        + (dataDir != null ? " --data-dir " + dataDir : ""));
-    System.out.flush();
-    stopped.await();
-    return 0;
-  }
+    @Override
+    public Integer call() throws Exception {
+        Path dir = ServerEnv.dataDir(dataDir);
+        TwinserveServer server = TwinserveServer.start(new TwinserveServer.Options(
+                dir,
+                ServerEnv.get(ServerEnv.DATABASE_URL),
+                ServerEnv.get(ServerEnv.REDIS_URL),
+                host,
+                port,
+                false,
+                Map.of()));
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            server.close();
+                            stopped.countDown();
+                        },
+                        "twinserve-shutdown"));
+        System.out.println("twinserve serving on " + server.uri() + "  (data: " + dir.toAbsolutePath() + ")");
+        System.out.println("create a key with: twinserve admin create-key --role admin"
+                + (dataDir != null ? " --data-dir " + dataDir : ""));
+        System.out.flush();
+        stopped.await();
+        return 0;
+    }
 }

@@ -1,25 +1,25 @@
 package io.twinserve.api.cli;
 
-import java.io.FilterOutputStream;
-import java.io.FileOutputStream;
 import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.FilterOutputStream;
 import java.io.OutputStream;
 
 /** Standard output for trace bytes, which a writer may close without closing the process's stream. */
 final class StandardStreams {
-  private StandardStreams() {}
+    private StandardStreams() {}
 
-  static OutputStream stdout() {
-    return new FilterOutputStream(new FileOutputStream(FileDescriptor.out)) {
-      @Override
-      public void write(byte[] b, int off, int len) throws java.io.IOException {
-        out.write(b, off, len);
-      }
+    static OutputStream stdout() {
+        return new FilterOutputStream(new FileOutputStream(FileDescriptor.out)) {
+            @Override
+            public void write(byte[] b, int off, int len) throws java.io.IOException {
+                out.write(b, off, len);
+            }
 
-      @Override
-      public void close() throws java.io.IOException {
-        flush();
-      }
-    };
-  }
+            @Override
+            public void close() throws java.io.IOException {
+                flush();
+            }
+        };
+    }
 }

@@ -5,9 +5,9 @@ package io.twinserve.api.cli;
  * application jar's class path, without the command line.
  */
 public final class StartupProbe {
-  private StartupProbe() {}
+    private StartupProbe() {}
 
-  public static void main(String[] args) {
-    // nothing: the cost measured is the JVM's
-  }
+    public static void main(String[] args) {
+        // nothing: the cost measured is the JVM's
+    }
 }

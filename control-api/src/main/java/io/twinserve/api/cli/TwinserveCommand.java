@@ -12,114 +12,127 @@ import picocli.CommandLine.Command;
 
 /** The {@code twinserve} command: entry point of the application jar. */
 @Command(
-    name = "twinserve",
-    mixinStandardHelpOptions = true,
-    versionProvider = VersionProvider.class,
-    description = {
-      "Plans, simulates and serves LLM inference where many LoRA adapters share one base model.",
-      ""
-    },
-    footer = {
-      "",
-      "Examples:",
-      "  twinserve what-if",
-      "  twinserve trace gen examples/workloads/chat-sessions.yaml -o out/chat.csv",
-      "  twinserve trace stats --json out/chat.csv",
-      "  twinserve help trace gen",
-      "",
-      "Exit codes: 0 success, 1 failure, 2 usage error."
-    })
+        name = "twinserve",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        description = {"Plans, simulates and serves LLM inference where many LoRA adapters share one base model.", ""},
+        footer = {
+            "",
+            "Examples:",
+            "  twinserve what-if",
+            "  twinserve trace gen examples/workloads/chat-sessions.yaml -o out/chat.csv",
+            "  twinserve trace stats --json out/chat.csv",
+            "  twinserve help trace gen",
+            "",
+            "Exit codes: 0 success, 1 failure, 2 usage error."
+        })
 public final class TwinserveCommand implements Runnable {
 
-  /**
-   * The subcommands, in the order the usage lists them. Built lazily: picocli reads every command's
-   * annotations when it is added, so a run adds only the one it names (the whole tree for usage, help or
-   * an unknown name); that is most of a short command's start-up. A switch rather than a map of
-   * constructor references, whose lambdas would be spun up at every start.
-   */
-  private static final List<String> SUBCOMMANDS = List.of("what-if", "capacity", "sweep", "train", "plan", "trace",
-      "calibrate", "regress", "engine", "bench", "model", "adapter", "generate", "serve", "admin", "help");
+    /**
+     * The subcommands, in the order the usage lists them. Built lazily: picocli reads every command's
+     * annotations when it is added, so a run adds only the one it names (the whole tree for usage, help or
+     * an unknown name); that is most of a short command's start-up. A switch rather than a map of
+     * constructor references, whose lambdas would be spun up at every start.
+     */
+    private static final List<String> SUBCOMMANDS = List.of(
+            "what-if",
+            "capacity",
+            "sweep",
+            "train",
+            "plan",
+            "trace",
+            "calibrate",
+            "regress",
+            "engine",
+            "bench",
+            "model",
+            "adapter",
+            "generate",
+            "serve",
+            "admin",
+            "help");
 
-  private static Object subcommand(String name) {
-    return switch (name) {
-      case "what-if" -> new WhatIfCommand();
-      case "capacity" -> new CapacityCommand();
-      case "sweep" -> new SweepCommand();
-      case "train" -> new TrainCommand();
-      case "plan" -> new PlanCommand();
-      case "trace" -> new TraceCommand();
-      case "calibrate" -> new CalibrateCommand();
-      case "regress" -> new RegressCommand();
-      case "engine" -> new EngineCommand();
-      case "bench" -> new BenchCommand();
-      case "model" -> new ModelCommand();
-      case "adapter" -> new AdapterCommand();
-      case "generate" -> new GenerateCommand();
-      case "serve" -> new ServeCommand();
-      case "admin" -> new AdminCommand();
-      case "help" -> new CommandLine.HelpCommand();
-      default -> throw new IllegalArgumentException("no subcommand " + name);
-    };
-  }
-
-  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
-
-  @Override
-  public void run() {
-    spec.commandLine().usage(spec.commandLine().getOut());
-  }
-
-  public static void main(String[] args) {
-    System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
-  }
-
-  /** Runs the command line with the given streams; returns the exit code (used by tests too). */
-  public static int execute(String[] args, PrintWriter out, PrintWriter err) {
-    CommandLine cl = new CommandLine(new TwinserveCommand());
-    // added before the settings below, which picocli copies to the subcommands present at the time
-    String named = args.length > 0 ? args[0] : "";
-    if (named.equals("--version") || named.equals("-V")) {
-      // the version needs no subcommand
-    } else if (SUBCOMMANDS.contains(named) && !named.equals("help")) {
-      cl.addSubcommand(named, subcommand(named));
-    } else {
-      for (String name : SUBCOMMANDS) {
-        cl.addSubcommand(name, subcommand(name));
-      }
+    private static Object subcommand(String name) {
+        return switch (name) {
+            case "what-if" -> new WhatIfCommand();
+            case "capacity" -> new CapacityCommand();
+            case "sweep" -> new SweepCommand();
+            case "train" -> new TrainCommand();
+            case "plan" -> new PlanCommand();
+            case "trace" -> new TraceCommand();
+            case "calibrate" -> new CalibrateCommand();
+            case "regress" -> new RegressCommand();
+            case "engine" -> new EngineCommand();
+            case "bench" -> new BenchCommand();
+            case "model" -> new ModelCommand();
+            case "adapter" -> new AdapterCommand();
+            case "generate" -> new GenerateCommand();
+            case "serve" -> new ServeCommand();
+            case "admin" -> new AdminCommand();
+            case "help" -> new CommandLine.HelpCommand();
+            default -> throw new IllegalArgumentException("no subcommand " + name);
+        };
     }
-    cl.setOut(out);
-    cl.setErr(err);
-    cl.setCaseInsensitiveEnumValuesAllowed(true);
-    cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-      commandLine.getErr().println("error: " + describe(ex));
-      if (Boolean.getBoolean("twinserve.debug")) {
-        ex.printStackTrace(commandLine.getErr());
-      }
-      commandLine.getErr().flush();
-      return ex instanceof CommandLine.ParameterException ? 2 : 1;
-    });
-    int code = cl.execute(args);
-    out.flush();
-    err.flush();
-    return code;
-  }
 
-  /** A one-line message for a failure a user can act on; stack traces only with -Dtwinserve.debug. */
-  static String describe(Throwable ex) {
-    return switch (ex) {
-      case TraceFormatException e -> e.getMessage();
-      case io.twinserve.twin.memory.InsufficientGpuMemoryException e -> e.getMessage();
-      case io.twinserve.twin.profile.ProfileException e -> e.getMessage();
-      case SpecException e -> e.getMessage();
-      case io.twinserve.engine.model.ModelFileException e -> e.getMessage();
-      case io.twinserve.engine.tokenizer.TokenizerFormatException e -> e.getMessage();
-      case io.twinserve.engine.chat.ChatTemplateException e -> e.getMessage();
-      case NoSuchFileException e -> e.getFile() + ": " + (e.getReason() == null ? "no such file" : e.getReason());
-      case AccessDeniedException e -> e.getFile() + ": permission denied";
-      case IOException e -> e.toString();
-      case IllegalArgumentException e -> e.getMessage();
-      case java.io.UncheckedIOException e -> describe(e.getCause());
-      default -> ex.toString();
-    };
-  }
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the command line with the given streams; returns the exit code (used by tests too). */
+    public static int execute(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cl = new CommandLine(new TwinserveCommand());
+        // added before the settings below, which picocli copies to the subcommands present at the time
+        String named = args.length > 0 ? args[0] : "";
+        if (named.equals("--version") || named.equals("-V")) {
+            // the version needs no subcommand
+        } else if (SUBCOMMANDS.contains(named) && !named.equals("help")) {
+            cl.addSubcommand(named, subcommand(named));
+        } else {
+            for (String name : SUBCOMMANDS) {
+                cl.addSubcommand(name, subcommand(name));
+            }
+        }
+        cl.setOut(out);
+        cl.setErr(err);
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            commandLine.getErr().println("error: " + describe(ex));
+            if (Boolean.getBoolean("twinserve.debug")) {
+                ex.printStackTrace(commandLine.getErr());
+            }
+            commandLine.getErr().flush();
+            return ex instanceof CommandLine.ParameterException ? 2 : 1;
+        });
+        int code = cl.execute(args);
+        out.flush();
+        err.flush();
+        return code;
+    }
+
+    /** A one-line message for a failure a user can act on; stack traces only with -Dtwinserve.debug. */
+    static String describe(Throwable ex) {
+        return switch (ex) {
+            case TraceFormatException e -> e.getMessage();
+            case io.twinserve.twin.memory.InsufficientGpuMemoryException e -> e.getMessage();
+            case io.twinserve.twin.profile.ProfileException e -> e.getMessage();
+            case SpecException e -> e.getMessage();
+            case io.twinserve.engine.model.ModelFileException e -> e.getMessage();
+            case io.twinserve.engine.tokenizer.TokenizerFormatException e -> e.getMessage();
+            case io.twinserve.engine.chat.ChatTemplateException e -> e.getMessage();
+            case NoSuchFileException e -> e.getFile() + ": " + (e.getReason() == null ? "no such file" : e.getReason());
+            case AccessDeniedException e -> e.getFile() + ": permission denied";
+            case IOException e -> e.toString();
+            case IllegalArgumentException e -> e.getMessage();
+            case java.io.UncheckedIOException e -> describe(e.getCause());
+            default -> ex.toString();
+        };
+    }
 }

@@ -4,11 +4,11 @@ import picocli.CommandLine;
 
 /** Reports the jar's version and the JVM running it. */
 final class VersionProvider implements CommandLine.IVersionProvider {
-  @Override
-  public String[] getVersion() {
-    return new String[] {
-      "twinserve " + io.twinserve.traces.Provenance.currentVersion(),
-      "JVM " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")"
-    };
-  }
+    @Override
+    public String[] getVersion() {
+        return new String[] {
+            "twinserve " + io.twinserve.traces.Provenance.currentVersion(),
+            "JVM " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")"
+        };
+    }
 }

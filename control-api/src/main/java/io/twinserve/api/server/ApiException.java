@@ -7,66 +7,66 @@ import io.micronaut.http.HttpStatus;
  * "type", "param", "code"}}}. The message says what was wrong and what was expected.
  */
 public final class ApiException extends RuntimeException {
-  private final HttpStatus status;
-  private final String type;
-  private final String param;
-  private final String code;
+    private final HttpStatus status;
+    private final String type;
+    private final String param;
+    private final String code;
 
-  public ApiException(HttpStatus status, String type, String param, String code, String message) {
-    super(message);
-    this.status = status;
-    this.type = type;
-    this.param = param;
-    this.code = code;
-  }
+    public ApiException(HttpStatus status, String type, String param, String code, String message) {
+        super(message);
+        this.status = status;
+        this.type = type;
+        this.param = param;
+        this.code = code;
+    }
 
-  public static ApiException badRequest(String param, String message) {
-    return new ApiException(HttpStatus.BAD_REQUEST, "invalid_request_error", param, null, message);
-  }
+    public static ApiException badRequest(String param, String message) {
+        return new ApiException(HttpStatus.BAD_REQUEST, "invalid_request_error", param, null, message);
+    }
 
-  public static ApiException notFound(String param, String message) {
-    return new ApiException(HttpStatus.NOT_FOUND, "invalid_request_error", param, "not_found", message);
-  }
+    public static ApiException notFound(String param, String message) {
+        return new ApiException(HttpStatus.NOT_FOUND, "invalid_request_error", param, "not_found", message);
+    }
 
-  public static ApiException conflict(String param, String message) {
-    return new ApiException(HttpStatus.CONFLICT, "invalid_request_error", param, "conflict", message);
-  }
+    public static ApiException conflict(String param, String message) {
+        return new ApiException(HttpStatus.CONFLICT, "invalid_request_error", param, "conflict", message);
+    }
 
-  public static ApiException unauthorized(String message) {
-    return new ApiException(HttpStatus.UNAUTHORIZED, "authentication_error", null, "invalid_api_key", message);
-  }
+    public static ApiException unauthorized(String message) {
+        return new ApiException(HttpStatus.UNAUTHORIZED, "authentication_error", null, "invalid_api_key", message);
+    }
 
-  public static ApiException forbidden(String message) {
-    return new ApiException(HttpStatus.FORBIDDEN, "permission_error", null, "permission_denied", message);
-  }
+    public static ApiException forbidden(String message) {
+        return new ApiException(HttpStatus.FORBIDDEN, "permission_error", null, "permission_denied", message);
+    }
 
-  public HttpStatus status() {
-    return status;
-  }
+    public HttpStatus status() {
+        return status;
+    }
 
-  public String type() {
-    return type;
-  }
+    public String type() {
+        return type;
+    }
 
-  public String param() {
-    return param;
-  }
+    public String param() {
+        return param;
+    }
 
-  public String code() {
-    return code;
-  }
+    public String code() {
+        return code;
+    }
 
-  /** The body OpenAI clients parse. */
-  public java.util.Map<String, Object> body() {
-    return errorBody(getMessage(), type, param, code);
-  }
+    /** The body OpenAI clients parse. */
+    public java.util.Map<String, Object> body() {
+        return errorBody(getMessage(), type, param, code);
+    }
 
-  public static java.util.Map<String, Object> errorBody(String message, String type, String param, String code) {
-    java.util.Map<String, Object> e = new java.util.LinkedHashMap<>();
-    e.put("message", message);
-    e.put("type", type);
-    e.put("param", param);
-    e.put("code", code);
-    return java.util.Map.of("error", e);
-  }
+    public static java.util.Map<String, Object> errorBody(String message, String type, String param, String code) {
+        java.util.Map<String, Object> e = new java.util.LinkedHashMap<>();
+        e.put("message", message);
+        e.put("type", type);
+        e.put("param", param);
+        e.put("code", code);
+        return java.util.Map.of("error", e);
+    }
 }

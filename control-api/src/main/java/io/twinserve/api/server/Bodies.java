@@ -10,96 +10,102 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * and what was expected (a data binder would answer some with a stack-trace-like message or a 500).
  */
 public final class Bodies {
-  public static final ObjectMapper JSON = new ObjectMapper();
+    public static final ObjectMapper JSON = new ObjectMapper();
 
-  private Bodies() {}
+    private Bodies() {}
 
-  public static ObjectNode object(byte[] body) {
-    if (body == null || body.length == 0) {
-      throw ApiException.badRequest(null, "the request body is empty; expected a JSON object");
+    public static ObjectNode object(byte[] body) {
+        if (body == null || body.length == 0) {
+            throw ApiException.badRequest(null, "the request body is empty; expected a JSON object");
+        }
+        JsonNode n;
+        try {
+            n = JSON.readTree(body);
+        } catch (JsonProcessingException e) {
+            throw ApiException.badRequest(null, invalidJson(e));
+        } catch (java.io.IOException e) {
+            throw ApiException.badRequest(null, "the request body could not be read: " + e.getMessage());
+        }
+        if (n == null || !n.isObject()) {
+            throw ApiException.badRequest(
+                    null,
+                    "the request body must be a JSON object, got "
+                            + (n == null ? "nothing" : n.getNodeType().name().toLowerCase(java.util.Locale.ROOT)));
+        }
+        return (ObjectNode) n;
     }
-    JsonNode n;
-    try {
-      n = JSON.readTree(body);
-    } catch (JsonProcessingException e) {
-      throw ApiException.badRequest(null, invalidJson(e));
-    } catch (java.io.IOException e) {
-      throw ApiException.badRequest(null, "the request body could not be read: " + e.getMessage());
-    }
-    if (n == null || !n.isObject()) {
-      throw ApiException.badRequest(null, "the request body must be a JSON object, got "
-          + (n == null ? "nothing" : n.getNodeType().name().toLowerCase(java.util.Locale.ROOT)));
-    }
-    return (ObjectNode) n;
-  }
 
-  /** What is wrong with a body that does not parse, and where. */
-  public static String invalidJson(JsonProcessingException e) {
-    String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column "
-        + e.getLocation().getColumnNr();
-    return "the request body is not valid JSON" + where + ": " + e.getOriginalMessage();
-  }
+    /** What is wrong with a body that does not parse, and where. */
+    public static String invalidJson(JsonProcessingException e) {
+        String where = e.getLocation() == null
+                ? ""
+                : " at line " + e.getLocation().getLineNr() + ", column "
+                        + e.getLocation().getColumnNr();
+        return "the request body is not valid JSON" + where + ": " + e.getOriginalMessage();
+    }
 
-  public static String requiredString(JsonNode o, String field) {
-    JsonNode v = o.get(field);
-    if (v == null || v.isNull()) {
-      throw ApiException.badRequest(field, "'" + field + "' is required");
+    public static String requiredString(JsonNode o, String field) {
+        JsonNode v = o.get(field);
+        if (v == null || v.isNull()) {
+            throw ApiException.badRequest(field, "'" + field + "' is required");
+        }
+        if (!v.isTextual() || v.asText().isBlank()) {
+            throw ApiException.badRequest(field, "'" + field + "' must be a non-empty string, got " + v);
+        }
+        return v.asText();
     }
-    if (!v.isTextual() || v.asText().isBlank()) {
-      throw ApiException.badRequest(field, "'" + field + "' must be a non-empty string, got " + v);
-    }
-    return v.asText();
-  }
 
-  public static String optionalString(JsonNode o, String field) {
-    JsonNode v = o.get(field);
-    if (v == null || v.isNull()) {
-      return null;
+    public static String optionalString(JsonNode o, String field) {
+        JsonNode v = o.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isTextual()) {
+            throw ApiException.badRequest(field, "'" + field + "' must be a string, got " + v);
+        }
+        return v.asText();
     }
-    if (!v.isTextual()) {
-      throw ApiException.badRequest(field, "'" + field + "' must be a string, got " + v);
-    }
-    return v.asText();
-  }
 
-  public static Integer optionalInt(JsonNode o, String field, int min, int max) {
-    JsonNode v = o.get(field);
-    if (v == null || v.isNull()) {
-      return null;
+    public static Integer optionalInt(JsonNode o, String field, int min, int max) {
+        JsonNode v = o.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.canConvertToInt() || !v.isIntegralNumber()) {
+            throw ApiException.badRequest(field, "'" + field + "' must be an integer, got " + v);
+        }
+        int i = v.asInt();
+        if (i < min || i > max) {
+            throw ApiException.badRequest(
+                    field, "'" + field + "' must be between " + min + " and " + max + ", got " + i);
+        }
+        return i;
     }
-    if (!v.canConvertToInt() || !v.isIntegralNumber()) {
-      throw ApiException.badRequest(field, "'" + field + "' must be an integer, got " + v);
-    }
-    int i = v.asInt();
-    if (i < min || i > max) {
-      throw ApiException.badRequest(field, "'" + field + "' must be between " + min + " and " + max + ", got " + i);
-    }
-    return i;
-  }
 
-  public static Double optionalDouble(JsonNode o, String field, double min, double max) {
-    JsonNode v = o.get(field);
-    if (v == null || v.isNull()) {
-      return null;
+    public static Double optionalDouble(JsonNode o, String field, double min, double max) {
+        JsonNode v = o.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isNumber()) {
+            throw ApiException.badRequest(field, "'" + field + "' must be a number, got " + v);
+        }
+        double d = v.asDouble();
+        if (!(d >= min && d <= max)) {
+            throw ApiException.badRequest(
+                    field, "'" + field + "' must be between " + min + " and " + max + ", got " + d);
+        }
+        return d;
     }
-    if (!v.isNumber()) {
-      throw ApiException.badRequest(field, "'" + field + "' must be a number, got " + v);
-    }
-    double d = v.asDouble();
-    if (!(d >= min && d <= max)) {
-      throw ApiException.badRequest(field, "'" + field + "' must be between " + min + " and " + max + ", got " + d);
-    }
-    return d;
-  }
 
-  public static Boolean optionalBoolean(JsonNode o, String field) {
-    JsonNode v = o.get(field);
-    if (v == null || v.isNull()) {
-      return null;
+    public static Boolean optionalBoolean(JsonNode o, String field) {
+        JsonNode v = o.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isBoolean()) {
+            throw ApiException.badRequest(field, "'" + field + "' must be true or false, got " + v);
+        }
+        return v.asBoolean();
     }
-    if (!v.isBoolean()) {
-      throw ApiException.badRequest(field, "'" + field + "' must be true or false, got " + v);
-    }
-    return v.asBoolean();
-  }
 }

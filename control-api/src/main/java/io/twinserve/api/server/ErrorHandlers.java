@@ -27,118 +27,138 @@ import org.slf4j.LoggerFactory;
  * for exceptions that Micronaut handles too replace its own (two handlers of one type answer 500).
  */
 final class ErrorHandlers {
-  private static final Logger LOG = LoggerFactory.getLogger(ErrorHandlers.class);
+    private static final Logger LOG = LoggerFactory.getLogger(ErrorHandlers.class);
 
-  private ErrorHandlers() {}
+    private ErrorHandlers() {}
 
-  static HttpResponse<?> respond(HttpStatus status, String type, String param, String code, String message) {
-    return HttpResponse.status(status).contentType(MediaType.APPLICATION_JSON_TYPE)
-        .body(ApiException.errorBody(message, type, param, code));
-  }
-
-  @Singleton
-  @Produces
-  @Requires(classes = {ApiException.class, ExceptionHandler.class})
-  static final class Api implements ExceptionHandler<ApiException, HttpResponse<?>> {
-    @Override
-    public HttpResponse<?> handle(HttpRequest request, ApiException e) {
-      return respond(e.status(), e.type(), e.param(), e.code(), e.getMessage());
+    static HttpResponse<?> respond(HttpStatus status, String type, String param, String code, String message) {
+        return HttpResponse.status(status)
+                .contentType(MediaType.APPLICATION_JSON_TYPE)
+                .body(ApiException.errorBody(message, type, param, code));
     }
-  }
 
-  @Singleton
-  @Produces
-  @Requires(classes = {JsonProcessingException.class, ExceptionHandler.class})
-  @Replaces(JacksonExceptionHandler.class)
-  static final class Json implements ExceptionHandler<JsonProcessingException, HttpResponse<?>> {
-    @Override
-    public HttpResponse<?> handle(HttpRequest request, JsonProcessingException e) {
-      return respond(HttpStatus.BAD_REQUEST, "invalid_request_error", null, "invalid_json", Bodies.invalidJson(e));
+    @Singleton
+    @Produces
+    @Requires(classes = {ApiException.class, ExceptionHandler.class})
+    static final class Api implements ExceptionHandler<ApiException, HttpResponse<?>> {
+        @Override
+        public HttpResponse<?> handle(HttpRequest request, ApiException e) {
+            return respond(e.status(), e.type(), e.param(), e.code(), e.getMessage());
+        }
     }
-  }
 
-  @Singleton
-  @Produces
-  @Requires(classes = {ContentLengthExceededException.class, ExceptionHandler.class})
-  @Replaces(ContentLengthExceededHandler.class)
-  static final class TooLarge implements ExceptionHandler<ContentLengthExceededException, HttpResponse<?>> {
-    @Override
-    public HttpResponse<?> handle(HttpRequest request, ContentLengthExceededException e) {
-      return respond(HttpStatus.REQUEST_ENTITY_TOO_LARGE, "invalid_request_error", null, "request_too_large",
-          "the request body is too large: " + e.getMessage() + " (the limit is set by TWINSERVE_MAX_REQUEST_BYTES)");
+    @Singleton
+    @Produces
+    @Requires(classes = {JsonProcessingException.class, ExceptionHandler.class})
+    @Replaces(JacksonExceptionHandler.class)
+    static final class Json implements ExceptionHandler<JsonProcessingException, HttpResponse<?>> {
+        @Override
+        public HttpResponse<?> handle(HttpRequest request, JsonProcessingException e) {
+            return respond(
+                    HttpStatus.BAD_REQUEST, "invalid_request_error", null, "invalid_json", Bodies.invalidJson(e));
+        }
     }
-  }
 
-  @Singleton
-  @Produces
-  @Requires(classes = {ConversionErrorException.class, ExceptionHandler.class})
-  @Replaces(ConversionErrorHandler.class)
-  static final class Conversion implements ExceptionHandler<ConversionErrorException, HttpResponse<?>> {
-    @Override
-    public HttpResponse<?> handle(HttpRequest request, ConversionErrorException e) {
-      return respond(HttpStatus.BAD_REQUEST, "invalid_request_error", e.getArgument().getName(), null,
-          "'" + e.getArgument().getName() + "' could not be read: " + e.getMessage());
+    @Singleton
+    @Produces
+    @Requires(classes = {ContentLengthExceededException.class, ExceptionHandler.class})
+    @Replaces(ContentLengthExceededHandler.class)
+    static final class TooLarge implements ExceptionHandler<ContentLengthExceededException, HttpResponse<?>> {
+        @Override
+        public HttpResponse<?> handle(HttpRequest request, ContentLengthExceededException e) {
+            return respond(
+                    HttpStatus.REQUEST_ENTITY_TOO_LARGE,
+                    "invalid_request_error",
+                    null,
+                    "request_too_large",
+                    "the request body is too large: " + e.getMessage()
+                            + " (the limit is set by TWINSERVE_MAX_REQUEST_BYTES)");
+        }
     }
-  }
 
-  @Singleton
-  @Produces
-  @Requires(classes = {UnsatisfiedRouteException.class, ExceptionHandler.class})
-  @Replaces(UnsatisfiedRouteHandler.class)
-  static final class Unsatisfied implements ExceptionHandler<UnsatisfiedRouteException, HttpResponse<?>> {
-    @Override
-    public HttpResponse<?> handle(HttpRequest request, UnsatisfiedRouteException e) {
-      String name = e.getArgument().getName();
-      if (name.equals("body")) {
-        return respond(HttpStatus.BAD_REQUEST, "invalid_request_error", null, null,
-            "the request body is empty; expected a JSON object");
-      }
-      return respond(HttpStatus.BAD_REQUEST, "invalid_request_error", name, null, e.getMessage());
+    @Singleton
+    @Produces
+    @Requires(classes = {ConversionErrorException.class, ExceptionHandler.class})
+    @Replaces(ConversionErrorHandler.class)
+    static final class Conversion implements ExceptionHandler<ConversionErrorException, HttpResponse<?>> {
+        @Override
+        public HttpResponse<?> handle(HttpRequest request, ConversionErrorException e) {
+            return respond(
+                    HttpStatus.BAD_REQUEST,
+                    "invalid_request_error",
+                    e.getArgument().getName(),
+                    null,
+                    "'" + e.getArgument().getName() + "' could not be read: " + e.getMessage());
+        }
     }
-  }
 
-  @Singleton
-  @Produces
-  @Requires(classes = {IllegalArgumentException.class, ExceptionHandler.class})
-  static final class BadArgument implements ExceptionHandler<IllegalArgumentException, HttpResponse<?>> {
-    @Override
-    public HttpResponse<?> handle(HttpRequest request, IllegalArgumentException e) {
-      return respond(HttpStatus.BAD_REQUEST, "invalid_request_error", null, null, e.getMessage());
+    @Singleton
+    @Produces
+    @Requires(classes = {UnsatisfiedRouteException.class, ExceptionHandler.class})
+    @Replaces(UnsatisfiedRouteHandler.class)
+    static final class Unsatisfied implements ExceptionHandler<UnsatisfiedRouteException, HttpResponse<?>> {
+        @Override
+        public HttpResponse<?> handle(HttpRequest request, UnsatisfiedRouteException e) {
+            String name = e.getArgument().getName();
+            if (name.equals("body")) {
+                return respond(
+                        HttpStatus.BAD_REQUEST,
+                        "invalid_request_error",
+                        null,
+                        null,
+                        "the request body is empty; expected a JSON object");
+            }
+            return respond(HttpStatus.BAD_REQUEST, "invalid_request_error", name, null, e.getMessage());
+        }
     }
-  }
 
-  @Singleton
-  @Produces
-  @Requires(classes = {RuntimeException.class, ExceptionHandler.class})
-  static final class Unexpected implements ExceptionHandler<RuntimeException, HttpResponse<?>> {
-    @Override
-    public HttpResponse<?> handle(HttpRequest request, RuntimeException e) {
-      LOG.error("{} {} failed", request.getMethod(), request.getPath(), e);
-      return respond(HttpStatus.INTERNAL_SERVER_ERROR, "server_error", null, null,
-          "internal error: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+    @Singleton
+    @Produces
+    @Requires(classes = {IllegalArgumentException.class, ExceptionHandler.class})
+    static final class BadArgument implements ExceptionHandler<IllegalArgumentException, HttpResponse<?>> {
+        @Override
+        public HttpResponse<?> handle(HttpRequest request, IllegalArgumentException e) {
+            return respond(HttpStatus.BAD_REQUEST, "invalid_request_error", null, null, e.getMessage());
+        }
     }
-  }
 
-  /**
-   * The body of the errors Micronaut answers itself (unknown path 404, wrong method 405, ...), in OpenAI's
-   * shape like all of ours.
-   */
-  @Singleton
-  @Replaces(JsonErrorResponseBodyProvider.class)
-  static final class ErrorBody implements JsonErrorResponseBodyProvider<java.util.Map<String, Object>> {
-    @Override
-    public java.util.Map<String, Object> body(ErrorContext context, HttpResponse<?> response) {
-      StringBuilder message = new StringBuilder();
-      for (var e : context.getErrors()) {
-        message.append(message.isEmpty() ? "" : "; ").append(e.getMessage());
-      }
-      if (message.isEmpty()) {
-        message.append(response.getStatus().getReason());
-      }
-      int code = response.code();
-      String type = code >= 500 ? "server_error" : code == 401 ? "authentication_error"
-          : code == 403 ? "permission_error" : "invalid_request_error";
-      return ApiException.errorBody(message.toString(), type, null, code == 404 ? "not_found" : null);
+    @Singleton
+    @Produces
+    @Requires(classes = {RuntimeException.class, ExceptionHandler.class})
+    static final class Unexpected implements ExceptionHandler<RuntimeException, HttpResponse<?>> {
+        @Override
+        public HttpResponse<?> handle(HttpRequest request, RuntimeException e) {
+            LOG.error("{} {} failed", request.getMethod(), request.getPath(), e);
+            return respond(
+                    HttpStatus.INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    null,
+                    null,
+                    "internal error: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+        }
     }
-  }
+
+    /**
+     * The body of the errors Micronaut answers itself (unknown path 404, wrong method 405, ...), in OpenAI's
+     * shape like all of ours.
+     */
+    @Singleton
+    @Replaces(JsonErrorResponseBodyProvider.class)
+    static final class ErrorBody implements JsonErrorResponseBodyProvider<java.util.Map<String, Object>> {
+        @Override
+        public java.util.Map<String, Object> body(ErrorContext context, HttpResponse<?> response) {
+            StringBuilder message = new StringBuilder();
+            for (var e : context.getErrors()) {
+                message.append(message.isEmpty() ? "" : "; ").append(e.getMessage());
+            }
+            if (message.isEmpty()) {
+                message.append(response.getStatus().getReason());
+            }
+            int code = response.code();
+            String type = code >= 500
+                    ? "server_error"
+                    : code == 401 ? "authentication_error" : code == 403 ? "permission_error" : "invalid_request_error";
+            return ApiException.errorBody(message.toString(), type, null, code == 404 ? "not_found" : null);
+        }
+    }
 }

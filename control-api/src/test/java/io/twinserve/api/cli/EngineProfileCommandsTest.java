@@ -16,91 +16,137 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** twinserve engine profile and bench engine as a user runs them, on tiny models (never asserting timings). */
 class EngineProfileCommandsTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper();
 
-  @Test
-  void benchEngineReportsCopyBandwidthAndConsistentDecodeFiguresForBothBatches(@TempDir Path cache) throws Exception {
-    Cli c = Cli.run("bench", "engine", "--backend", "cpu", "--quick", "--json", "--cache", cache.toString());
-    assertThat(c.exitCode()).as(c.err()).isZero();
-    JsonNode r = JSON.readTree(c.out());
-    assertThat(r.path("model_reused").asBoolean()).isFalse();
-    JsonNode copy = r.path("copy");
-    assertThat(copy.path("bytes_per_second").asDouble()).isPositive();
-    assertThat(copy.path("convention").asText()).contains("read + write");
-    assertThat(copy.path("read_bytes_per_second").asDouble()).isPositive();
-    assertThat(copy.path("bytes_per_second").asDouble())
-        .isCloseTo(2.0 * copy.path("buffer_bytes").asDouble() / copy.path("best_seconds").asDouble(), within(1.0));
-    long parameters = r.path("parameters").asLong();
-    assertThat(parameters).isPositive();
-    // tied embeddings: every parameter is streamed once per decode step, at two bytes
-    assertThat(r.path("weight_bytes_per_step").asLong()).isEqualTo(2 * parameters);
-    JsonNode decodes = r.path("decodes");
-    assertThat(decodes).hasSize(2);
-    assertThat(decodes.get(0).path("batch").asInt()).isEqualTo(1);
-    assertThat(decodes.get(1).path("batch").asInt()).isEqualTo(32);
-    for (JsonNode d : decodes) {
-      double stepS = d.path("step_ms_median").asDouble() / 1e3;
-      assertThat(stepS).isPositive();
-      assertThat(d.path("tokens_per_second").asDouble()).isCloseTo(d.path("batch").asInt() / stepS, within(1e-6 / stepS));
-      assertThat(d.path("weight_bytes_per_second").asDouble())
-          .isCloseTo(d.path("weight_bytes_per_step").asDouble() / stepS, within(1.0));
-      assertThat(d.path("fraction_of_copy_bandwidth").asDouble()).isCloseTo(
-          d.path("weight_bytes_per_second").asDouble() / copy.path("bytes_per_second").asDouble(), within(1e-12));
-      assertThat(d.path("fraction_of_mapped_weights_read").asDouble()).isCloseTo(
-          d.path("weight_bytes_per_second").asDouble() / r.path("mapped_weights_read_bytes_per_second").asDouble(),
-          within(1e-12));
-      assertThat(d.path("fraction_of_read_bandwidth").asDouble()).isCloseTo(
-          d.path("weight_bytes_per_second").asDouble() / copy.path("read_bytes_per_second").asDouble(), within(1e-12));
-      assertThat(d.path("first_context_tokens").asInt()).isEqualTo(r.path("prompt_tokens").asInt());
-      assertThat(d.path("last_context_tokens").asInt()).isEqualTo(r.path("prompt_tokens").asInt() + d.path("steps").asInt() - 1);
+    @Test
+    void benchEngineReportsCopyBandwidthAndConsistentDecodeFiguresForBothBatches(@TempDir Path cache) throws Exception {
+        Cli c = Cli.run("bench", "engine", "--backend", "cpu", "--quick", "--json", "--cache", cache.toString());
+        assertThat(c.exitCode()).as(c.err()).isZero();
+        JsonNode r = JSON.readTree(c.out());
+        assertThat(r.path("model_reused").asBoolean()).isFalse();
+        JsonNode copy = r.path("copy");
+        assertThat(copy.path("bytes_per_second").asDouble()).isPositive();
+        assertThat(copy.path("convention").asText()).contains("read + write");
+        assertThat(copy.path("read_bytes_per_second").asDouble()).isPositive();
+        assertThat(copy.path("bytes_per_second").asDouble())
+                .isCloseTo(
+                        2.0
+                                * copy.path("buffer_bytes").asDouble()
+                                / copy.path("best_seconds").asDouble(),
+                        within(1.0));
+        long parameters = r.path("parameters").asLong();
+        assertThat(parameters).isPositive();
+        // tied embeddings: every parameter is streamed once per decode step, at two bytes
+        assertThat(r.path("weight_bytes_per_step").asLong()).isEqualTo(2 * parameters);
+        JsonNode decodes = r.path("decodes");
+        assertThat(decodes).hasSize(2);
+        assertThat(decodes.get(0).path("batch").asInt()).isEqualTo(1);
+        assertThat(decodes.get(1).path("batch").asInt()).isEqualTo(32);
+        for (JsonNode d : decodes) {
+            double stepS = d.path("step_ms_median").asDouble() / 1e3;
+            assertThat(stepS).isPositive();
+            assertThat(d.path("tokens_per_second").asDouble())
+                    .isCloseTo(d.path("batch").asInt() / stepS, within(1e-6 / stepS));
+            assertThat(d.path("weight_bytes_per_second").asDouble())
+                    .isCloseTo(d.path("weight_bytes_per_step").asDouble() / stepS, within(1.0));
+            assertThat(d.path("fraction_of_copy_bandwidth").asDouble())
+                    .isCloseTo(
+                            d.path("weight_bytes_per_second").asDouble()
+                                    / copy.path("bytes_per_second").asDouble(),
+                            within(1e-12));
+            assertThat(d.path("fraction_of_mapped_weights_read").asDouble())
+                    .isCloseTo(
+                            d.path("weight_bytes_per_second").asDouble()
+                                    / r.path("mapped_weights_read_bytes_per_second")
+                                            .asDouble(),
+                            within(1e-12));
+            assertThat(d.path("fraction_of_read_bandwidth").asDouble())
+                    .isCloseTo(
+                            d.path("weight_bytes_per_second").asDouble()
+                                    / copy.path("read_bytes_per_second").asDouble(),
+                            within(1e-12));
+            assertThat(d.path("first_context_tokens").asInt())
+                    .isEqualTo(r.path("prompt_tokens").asInt());
+            assertThat(d.path("last_context_tokens").asInt())
+                    .isEqualTo(r.path("prompt_tokens").asInt() + d.path("steps").asInt() - 1);
+        }
+
+        // the KV-cache comparison: the float32 cache is the baseline, bf16 takes half its bytes
+        JsonNode attention = r.path("attention");
+        assertThat(attention).hasSize(2);
+        assertThat(attention.get(0).path("kv_dtype").asText()).isEqualTo("f32");
+        assertThat(attention.get(0).path("ratio_to_f32").asDouble()).isEqualTo(1.0);
+        assertThat(attention.get(1).path("kv_dtype").asText()).isEqualTo("bf16");
+        assertThat(attention.get(1).path("kv_cache_bytes").asLong() * 2)
+                .isEqualTo(attention.get(0).path("kv_cache_bytes").asLong());
+        assertThat(attention.get(1).path("ratio_to_f32").asDouble())
+                .isCloseTo(
+                        attention.get(1).path("step_ms_median").asDouble()
+                                / attention.get(0).path("step_ms_median").asDouble(),
+                        within(1e-9));
+        for (JsonNode a : attention) {
+            assertThat(a.path("batch").asInt()).isEqualTo(4);
+            assertThat(a.path("context").asInt()).isEqualTo(64);
+            assertThat(a.path("step_ms_median").asDouble()).isPositive();
+        }
+
+        Cli table = Cli.run("bench", "engine", "--quick", "--cache", cache.toString(), "--batches", "1,4");
+        assertThat(table.exitCode()).as(table.err()).isZero();
+        assertThat(table.out())
+                .contains("(reused)")
+                .contains("STREAM copy")
+                .contains("memory read only")
+                .contains("the mapped weights of a step")
+                .contains("1.00 (baseline)")
+                .contains("decode batch 1,")
+                .contains("decode batch 4,")
+                .doesNotContain("decode batch 32")
+                .contains("decode batch 4, ctx 64, f32 KV cache")
+                .contains("x f32");
+        Cli bad = Cli.run("bench", "engine", "--quick", "--cache", cache.toString(), "--attention", "4");
+        assertThat(bad.exitCode()).isEqualTo(1);
+        assertThat(bad.err()).contains("--attention takes BATCH,CONTEXT (two numbers), got [4]");
     }
 
-    // the KV-cache comparison: the float32 cache is the baseline, bf16 takes half its bytes
-    JsonNode attention = r.path("attention");
-    assertThat(attention).hasSize(2);
-    assertThat(attention.get(0).path("kv_dtype").asText()).isEqualTo("f32");
-    assertThat(attention.get(0).path("ratio_to_f32").asDouble()).isEqualTo(1.0);
-    assertThat(attention.get(1).path("kv_dtype").asText()).isEqualTo("bf16");
-    assertThat(attention.get(1).path("kv_cache_bytes").asLong() * 2).isEqualTo(attention.get(0).path("kv_cache_bytes").asLong());
-    assertThat(attention.get(1).path("ratio_to_f32").asDouble()).isCloseTo(attention.get(1).path("step_ms_median")
-        .asDouble() / attention.get(0).path("step_ms_median").asDouble(), within(1e-9));
-    for (JsonNode a : attention) {
-      assertThat(a.path("batch").asInt()).isEqualTo(4);
-      assertThat(a.path("context").asInt()).isEqualTo(64);
-      assertThat(a.path("step_ms_median").asDouble()).isPositive();
+    @Test
+    void benchEngineRefusesABackendThatDoesNotExistAsAUsageError() {
+        Cli c = Cli.run("bench", "engine", "--backend", "cuda", "--quick");
+        assertThat(c.exitCode()).isEqualTo(2);
+        assertThat(c.err()).contains("only 'cpu'");
     }
 
-    Cli table = Cli.run("bench", "engine", "--quick", "--cache", cache.toString(), "--batches", "1,4");
-    assertThat(table.exitCode()).as(table.err()).isZero();
-    assertThat(table.out()).contains("(reused)").contains("STREAM copy").contains("memory read only").contains("the mapped weights of a step").contains("1.00 (baseline)")
-        .contains("decode batch 1,").contains("decode batch 4,").doesNotContain("decode batch 32")
-        .contains("decode batch 4, ctx 64, f32 KV cache").contains("x f32");
-    Cli bad = Cli.run("bench", "engine", "--quick", "--cache", cache.toString(), "--attention", "4");
-    assertThat(bad.exitCode()).isEqualTo(1);
-    assertThat(bad.err()).contains("--attention takes BATCH,CONTEXT (two numbers), got [4]");
-  }
+    @Test
+    void engineProfileWritesAProfileThatWhatIfSimulatesWith(@TempDir Path dir) throws Exception {
+        Path model = dir.resolve("tiny-llama");
+        RandomModel.write(
+                new RandomModel.Spec(
+                        RandomModel.config(
+                                Architecture.LLAMA, 2, 128, 256, 4, 2, 32, 512, DType.BF16, true, 1, List.of(2)),
+                        5,
+                        1),
+                model);
+        Path profile = dir.resolve("profile");
+        Cli p = Cli.run(
+                "engine",
+                "profile",
+                "--model",
+                model.toString(),
+                "--backend",
+                "cpu",
+                "-o",
+                profile.toString(),
+                "--quick",
+                "--threads",
+                "1");
+        assertThat(p.exitCode()).as(p.err()).isZero();
+        assertThat(p.out())
+                .contains("achieved weight bandwidth")
+                .contains("table 1x1 ctx 0")
+                .contains("wrote " + profile);
+        assertThat(Files.readString(profile.resolve("mlp.csv"))).startsWith("num_tokens,num_tensor_parallel_workers,");
 
-  @Test
-  void benchEngineRefusesABackendThatDoesNotExistAsAUsageError() {
-    Cli c = Cli.run("bench", "engine", "--backend", "cuda", "--quick");
-    assertThat(c.exitCode()).isEqualTo(2);
-    assertThat(c.err()).contains("only 'cpu'");
-  }
-
-  @Test
-  void engineProfileWritesAProfileThatWhatIfSimulatesWith(@TempDir Path dir) throws Exception {
-    Path model = dir.resolve("tiny-llama");
-    RandomModel.write(new RandomModel.Spec(RandomModel.config(Architecture.LLAMA, 2, 128, 256, 4, 2, 32, 512,
-        DType.BF16, true, 1, List.of(2)), 5, 1), model);
-    Path profile = dir.resolve("profile");
-    Cli p = Cli.run("engine", "profile", "--model", model.toString(), "--backend", "cpu", "-o", profile.toString(),
-        "--quick", "--threads", "1");
-    assertThat(p.exitCode()).as(p.err()).isZero();
-    assertThat(p.out()).contains("achieved weight bandwidth").contains("table 1x1 ctx 0").contains("wrote " + profile);
-    assertThat(Files.readString(profile.resolve("mlp.csv"))).startsWith("num_tokens,num_tensor_parallel_workers,");
-
-    Path workload = dir.resolve("w.yaml");
-    Files.writeString(workload, """
+        Path workload = dir.resolve("w.yaml");
+        Files.writeString(workload, """
         name: tiny
         seed: 2
         duration_s: 60
@@ -108,12 +154,19 @@ class EngineProfileCommandsTest {
         adapters: {count: 2, ranks: [4, 8]}
         lengths: {prompt: {type: lognormal, mean: 100, std: 50}, output: {type: lognormal, mean: 40, std: 20}}
         """);
-    Cli w = Cli.run("what-if", "--profiles", profile.toString(), "--deployment", profile.resolve("deployment.yaml").toString(),
-        "--workload", workload.toString(), "--json");
-    assertThat(w.exitCode()).as(w.err()).isZero();
-    JsonNode doc = JSON.readTree(w.out());
-    assertThat(doc.path("model").asText()).isEqualTo("tiny-llama");
-    assertThat(doc.path("gpu").asText()).startsWith("cpu-");
-    assertThat(doc.path("calibration").asText()).startsWith("engine-profile/cpu-");
-  }
+        Cli w = Cli.run(
+                "what-if",
+                "--profiles",
+                profile.toString(),
+                "--deployment",
+                profile.resolve("deployment.yaml").toString(),
+                "--workload",
+                workload.toString(),
+                "--json");
+        assertThat(w.exitCode()).as(w.err()).isZero();
+        JsonNode doc = JSON.readTree(w.out());
+        assertThat(doc.path("model").asText()).isEqualTo("tiny-llama");
+        assertThat(doc.path("gpu").asText()).startsWith("cpu-");
+        assertThat(doc.path("calibration").asText()).startsWith("engine-profile/cpu-");
+    }
 }

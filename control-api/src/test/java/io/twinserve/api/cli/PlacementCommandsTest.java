@@ -13,9 +13,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** sweep, sweep merge, train and plan from the command line, as a user runs them. */
 class PlacementCommandsTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper();
 
-  static final String SPEC = """
+    static final String SPEC = """
       name: cli-small
       seed: 2
       window_s: 600
@@ -37,9 +37,9 @@ class PlacementCommandsTest {
       replica: {max_num_seqs: 2048, prefix_caching: false}
       """;
 
-  /** A 600 s workload of the study's shape: Poisson rate tiers, ranks 8/16/32 round-robin, the study's lengths. */
-  private static String studyWorkload(String name, long seed, String rateTiers, int adapters) {
-    return """
+    /** A 600 s workload of the study's shape: Poisson rate tiers, ranks 8/16/32 round-robin, the study's lengths. */
+    private static String studyWorkload(String name, long seed, String rateTiers, int adapters) {
+        return """
         name: %s
         seed: %d
         duration_s: 600
@@ -53,89 +53,143 @@ class PlacementCommandsTest {
           min_output: 4
           max_total: 2048
         """.formatted(name, seed, rateTiers, adapters);
-  }
-
-  @Test
-  void sweepShardsMergeTrainAndPlan(@TempDir Path dir) throws Exception {
-    Path spec = dir.resolve("spec.yaml");
-    Files.writeString(spec, SPEC);
-    for (int k = 0; k < 2; k++) {
-      Cli c = Cli.run("sweep", spec.toString(), "-o", dir.resolve("shard-" + k).toString(), "--shard", k + "/2");
-      assertThat(c.exitCode()).as(c.err()).isZero();
-      assertThat(c.out()).contains("cli-small: 50 scenarios");
     }
-    Cli merge = Cli.run("sweep", "merge", dir.resolve("shard-0").toString(), dir.resolve("shard-1").toString(), "-o",
-        dir.resolve("all").toString());
-    assertThat(merge.exitCode()).as(merge.err()).isZero();
-    assertThat(merge.out()).contains("merged 2 shards: 100 rows");
-    assertThat(Files.readString(dir.resolve("all/provenance.json"))).contains("\"spec_sha256\"").contains("\"commit\"");
 
-    Cli train = Cli.run("train", dir.resolve("all").toString(), "-o", dir.resolve("model").toString(), "--folds", "3");
-    assertThat(train.exitCode()).as(train.err()).isZero();
-    assertThat(train.out()).contains("served").contains("slots").contains("throughput").contains("slo");
-    assertThat(Files.readString(dir.resolve("model/model.json"))).contains("\"ttft_p90_ms\" : 2000.0");
+    @Test
+    void sweepShardsMergeTrainAndPlan(@TempDir Path dir) throws Exception {
+        Path spec = dir.resolve("spec.yaml");
+        Files.writeString(spec, SPEC);
+        for (int k = 0; k < 2; k++) {
+            Cli c = Cli.run(
+                    "sweep", spec.toString(), "-o", dir.resolve("shard-" + k).toString(), "--shard", k + "/2");
+            assertThat(c.exitCode()).as(c.err()).isZero();
+            assertThat(c.out()).contains("cli-small: 50 scenarios");
+        }
+        Cli merge = Cli.run(
+                "sweep",
+                "merge",
+                dir.resolve("shard-0").toString(),
+                dir.resolve("shard-1").toString(),
+                "-o",
+                dir.resolve("all").toString());
+        assertThat(merge.exitCode()).as(merge.err()).isZero();
+        assertThat(merge.out()).contains("merged 2 shards: 100 rows");
+        assertThat(Files.readString(dir.resolve("all/provenance.json")))
+                .contains("\"spec_sha256\"")
+                .contains("\"commit\"");
 
-    Path workload = dir.resolve("w.yaml");
-    Files.writeString(workload, studyWorkload("w", 1, "0.4, 0.1, 0.025", 48));
-    Cli plan = Cli.run("plan", "--workload", workload.toString(), "--model", dir.resolve("model").toString(), "--verify");
-    assertThat(plan.exitCode()).as(plan.err()).isZero();
-    assertThat(plan.out()).contains("served adapters per GPU").contains("why (the trees' paths)")
-        .contains("verification: one replica of the plan in the twin");
-    // a plan the twin meets with fewer than all 48 adapters per GPU is followed by a search for more
-    java.util.regex.Matcher perGpu = java.util.regex.Pattern.compile("served adapters per GPU\\s+(\\d+)").matcher(plan.out());
-    assertThat(perGpu.find()).isTrue();
-    if (plan.out().contains("SLO: meets") && Integer.parseInt(perGpu.group(1)) < 48) {
-      assertThat(plan.out()).contains("twin search for more adapters per GPU")
-          .containsAnyOf("better configuration:", "no configuration with more adapters per GPU meets the SLO");
+        Cli train = Cli.run(
+                "train",
+                dir.resolve("all").toString(),
+                "-o",
+                dir.resolve("model").toString(),
+                "--folds",
+                "3");
+        assertThat(train.exitCode()).as(train.err()).isZero();
+        assertThat(train.out())
+                .contains("served")
+                .contains("slots")
+                .contains("throughput")
+                .contains("slo");
+        assertThat(Files.readString(dir.resolve("model/model.json"))).contains("\"ttft_p90_ms\" : 2000.0");
+
+        Path workload = dir.resolve("w.yaml");
+        Files.writeString(workload, studyWorkload("w", 1, "0.4, 0.1, 0.025", 48));
+        Cli plan = Cli.run(
+                "plan",
+                "--workload",
+                workload.toString(),
+                "--model",
+                dir.resolve("model").toString(),
+                "--verify");
+        assertThat(plan.exitCode()).as(plan.err()).isZero();
+        assertThat(plan.out())
+                .contains("served adapters per GPU")
+                .contains("why (the trees' paths)")
+                .contains("verification: one replica of the plan in the twin");
+        // a plan the twin meets with fewer than all 48 adapters per GPU is followed by a search for more
+        java.util.regex.Matcher perGpu = java.util.regex.Pattern.compile("served adapters per GPU\\s+(\\d+)")
+                .matcher(plan.out());
+        assertThat(perGpu.find()).isTrue();
+        if (plan.out().contains("SLO: meets") && Integer.parseInt(perGpu.group(1)) < 48) {
+            assertThat(plan.out())
+                    .contains("twin search for more adapters per GPU")
+                    .containsAnyOf(
+                            "better configuration:", "no configuration with more adapters per GPU meets the SLO");
+        }
+        Cli planJson = Cli.run(
+                "plan",
+                "--workload",
+                workload.toString(),
+                "--model",
+                dir.resolve("model").toString(),
+                "--verify",
+                "--json");
+        assertThat(planJson.exitCode()).as(planJson.err()).isZero();
+        JsonNode pj = JSON.readTree(planJson.out());
+        assertThat(pj.has("search_up")).isTrue();
+        assertThat(pj.has("improved")).isTrue();
+
+        // the same workload as a trace: the plan measures its features (rates, lengths, burstiness) itself
+        Path trace = dir.resolve("w.csv");
+        Cli gen = Cli.run("trace", "gen", workload.toString(), "-o", trace.toString());
+        assertThat(gen.exitCode()).as(gen.err()).isZero();
+        Cli fromTrace = Cli.run(
+                "plan",
+                "--workload",
+                trace.toString(),
+                "--model",
+                dir.resolve("model").toString(),
+                "--adapter-rank",
+                "16",
+                "--json");
+        assertThat(fromTrace.exitCode()).as(fromTrace.err()).isZero();
+        JsonNode measured = JSON.readTree(fromTrace.out()).get("request");
+        assertThat(measured.get("adapters").asInt()).isEqualTo(48);
+        // the tiers' rates within the Poisson noise of 10 minutes, the lengths near the spec's log-normal means
+        assertThat(measured.get("rates").get(0).asDouble()).isBetween(0.3, 0.55);
+        assertThat(measured.get("rates").get(2).asDouble()).isBetween(0.005, 0.05);
+        assertThat(measured.get("cv").asDouble()).isBetween(0.85, 1.15);
+        assertThat(measured.get("ranks").toString()).isEqualTo("[16,16,16]");
+        assertThat(JSON.readTree(fromTrace.out()).get("notes").toString()).contains("measured from the trace");
+
+        // an SLO no configuration meets: the verification says so, searches the twin and fails with --strict
+        Cli strict = Cli.run(
+                "plan",
+                "--workload",
+                workload.toString(),
+                "--model",
+                dir.resolve("model").toString(),
+                "--verify",
+                "--strict",
+                "--slo",
+                "ttft_p90_ms=0.001",
+                "--search-budget",
+                "2");
+        assertThat(strict.exitCode()).as(strict.err()).isEqualTo(3);
+        assertThat(strict.out())
+                .contains("!!! NOT CONFIRMED: the twin's run misses the SLO")
+                .containsPattern("twin search around the plan \\(\\d runs?\\)")
+                .contains("no configuration of the search meets the SLO")
+                .contains("the model's labels meet TTFT p90 <= 2,000 ms");
+
+        Cli negative = Cli.run("plan", "--model", dir.resolve("model").toString(), "--feature", "rate_high=-0.8");
+        assertThat(negative.exitCode()).isNotZero();
+        assertThat(negative.err()).contains("--feature rate_high: must be a finite number > 0");
+
+        Cli unknown = Cli.run("plan", "--model", dir.resolve("model").toString(), "--feature", "temperature=3");
+        assertThat(unknown.exitCode()).isNotZero();
+        assertThat(unknown.err()).contains("unknown feature 'temperature'");
+
+        Files.writeString(dir.resolve("model/served.tribuo"), "not a model");
+        Cli corrupt = Cli.run("plan", "--model", dir.resolve("model").toString());
+        assertThat(corrupt.exitCode()).isNotZero();
+        assertThat(corrupt.err()).contains("served.tribuo").contains("not a readable Tribuo model");
     }
-    Cli planJson = Cli.run("plan", "--workload", workload.toString(), "--model", dir.resolve("model").toString(),
-        "--verify", "--json");
-    assertThat(planJson.exitCode()).as(planJson.err()).isZero();
-    JsonNode pj = JSON.readTree(planJson.out());
-    assertThat(pj.has("search_up")).isTrue();
-    assertThat(pj.has("improved")).isTrue();
 
-    // the same workload as a trace: the plan measures its features (rates, lengths, burstiness) itself
-    Path trace = dir.resolve("w.csv");
-    Cli gen = Cli.run("trace", "gen", workload.toString(), "-o", trace.toString());
-    assertThat(gen.exitCode()).as(gen.err()).isZero();
-    Cli fromTrace = Cli.run("plan", "--workload", trace.toString(), "--model", dir.resolve("model").toString(),
-        "--adapter-rank", "16", "--json");
-    assertThat(fromTrace.exitCode()).as(fromTrace.err()).isZero();
-    JsonNode measured = JSON.readTree(fromTrace.out()).get("request");
-    assertThat(measured.get("adapters").asInt()).isEqualTo(48);
-    // the tiers' rates within the Poisson noise of 10 minutes, the lengths near the spec's log-normal means
-    assertThat(measured.get("rates").get(0).asDouble()).isBetween(0.3, 0.55);
-    assertThat(measured.get("rates").get(2).asDouble()).isBetween(0.005, 0.05);
-    assertThat(measured.get("cv").asDouble()).isBetween(0.85, 1.15);
-    assertThat(measured.get("ranks").toString()).isEqualTo("[16,16,16]");
-    assertThat(JSON.readTree(fromTrace.out()).get("notes").toString()).contains("measured from the trace");
-
-    // an SLO no configuration meets: the verification says so, searches the twin and fails with --strict
-    Cli strict = Cli.run("plan", "--workload", workload.toString(), "--model", dir.resolve("model").toString(), "--verify",
-        "--strict", "--slo", "ttft_p90_ms=0.001", "--search-budget", "2");
-    assertThat(strict.exitCode()).as(strict.err()).isEqualTo(3);
-    assertThat(strict.out()).contains("!!! NOT CONFIRMED: the twin's run misses the SLO")
-        .containsPattern("twin search around the plan \\(\\d runs?\\)").contains("no configuration of the search meets the SLO")
-        .contains("the model's labels meet TTFT p90 <= 2,000 ms");
-
-    Cli negative = Cli.run("plan", "--model", dir.resolve("model").toString(), "--feature", "rate_high=-0.8");
-    assertThat(negative.exitCode()).isNotZero();
-    assertThat(negative.err()).contains("--feature rate_high: must be a finite number > 0");
-
-    Cli unknown = Cli.run("plan", "--model", dir.resolve("model").toString(), "--feature", "temperature=3");
-    assertThat(unknown.exitCode()).isNotZero();
-    assertThat(unknown.err()).contains("unknown feature 'temperature'");
-
-    Files.writeString(dir.resolve("model/served.tribuo"), "not a model");
-    Cli corrupt = Cli.run("plan", "--model", dir.resolve("model").toString());
-    assertThat(corrupt.exitCode()).isNotZero();
-    assertThat(corrupt.err()).contains("served.tribuo").contains("not a readable Tribuo model");
-  }
-
-  @Test
-  void aZipfWorkloadIsPlannedWithItsSkewAndVerifiedOnItsOwnAdapters(@TempDir Path dir) throws Exception {
-    Path workload = Files.writeString(dir.resolve("zipf.yaml"), """
+    @Test
+    void aZipfWorkloadIsPlannedWithItsSkewAndVerifiedOnItsOwnAdapters(@TempDir Path dir) throws Exception {
+        Path workload = Files.writeString(dir.resolve("zipf.yaml"), """
         name: zipf
         seed: 1
         duration_s: 600
@@ -145,87 +199,114 @@ class PlacementCommandsTest {
           prompt: {type: lognormal, mean: 220, std: 200}
           output: {type: lognormal, mean: 190, std: 150}
         """);
-    Cli plan = Cli.run("plan", "--workload", workload.toString(), "--verify", "--search-budget", "0", "--json");
-    assertThat(plan.exitCode()).as(plan.err()).isZero();
-    com.fasterxml.jackson.databind.JsonNode doc = new com.fasterxml.jackson.databind.ObjectMapper().readTree(plan.out());
-    double skew = doc.at("/plan/features/skew").asDouble();
-    assertThat(skew).isBetween(0.4, 0.95);
-    int served = doc.at("/plan/served_per_gpu").asInt();
-    assertThat(served).isBetween(1, 299);
-    // the verification ran the plan's share of the 300 adapters: its offered load is the share's, not the tiers'
-    double share = java.util.Arrays.stream(io.twinserve.placement.Planner.replicaShare(
-        io.twinserve.placement.WorkloadRequests.of(io.twinserve.traces.spec.WorkloadSpecs.load(workload), dir,
-            "llama-3.1-8b", null, io.twinserve.placement.Labels.Objective.COST).perAdapter(), served)).sum();
-    assertThat(doc.at("/verification/simulated/offered_rps").asDouble())
-        .isCloseTo(share, org.assertj.core.data.Percentage.withPercentage(8));
-    Cli text = Cli.run("plan", "--workload", workload.toString());
-    assertThat(text.out()).containsPattern("\\(tiers, skew 0\\.\\d\\d within them\\)");
+        Cli plan = Cli.run("plan", "--workload", workload.toString(), "--verify", "--search-budget", "0", "--json");
+        assertThat(plan.exitCode()).as(plan.err()).isZero();
+        com.fasterxml.jackson.databind.JsonNode doc =
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(plan.out());
+        double skew = doc.at("/plan/features/skew").asDouble();
+        assertThat(skew).isBetween(0.4, 0.95);
+        int served = doc.at("/plan/served_per_gpu").asInt();
+        assertThat(served).isBetween(1, 299);
+        // the verification ran the plan's share of the 300 adapters: its offered load is the share's, not the tiers'
+        double share = java.util.Arrays.stream(io.twinserve.placement.Planner.replicaShare(
+                        io.twinserve.placement.WorkloadRequests.of(
+                                        io.twinserve.traces.spec.WorkloadSpecs.load(workload),
+                                        dir,
+                                        "llama-3.1-8b",
+                                        null,
+                                        io.twinserve.placement.Labels.Objective.COST)
+                                .perAdapter(),
+                        served))
+                .sum();
+        assertThat(doc.at("/verification/simulated/offered_rps").asDouble())
+                .isCloseTo(share, org.assertj.core.data.Percentage.withPercentage(8));
+        Cli text = Cli.run("plan", "--workload", workload.toString());
+        assertThat(text.out()).containsPattern("\\(tiers, skew 0\\.\\d\\d within them\\)");
 
-    Cli bad = Cli.run("plan", "--feature", "tier_skew=1.5");
-    assertThat(bad.exitCode()).isNotZero();
-    assertThat(bad.err()).contains("--feature tier_skew: must be an exponent in [0, 1)");
-  }
+        Cli bad = Cli.run("plan", "--feature", "tier_skew=1.5");
+        assertThat(bad.exitCode()).isNotZero();
+        assertThat(bad.err()).contains("--feature tier_skew: must be an exponent in [0, 1)");
+    }
 
-  @Test
-  void aSessionWorkloadIsPlannedFromItsRequestsAndVerifiedOnItsSessions() throws Exception {
-    Path chat = Path.of("..", "examples", "workloads", "chat-sessions.yaml");
-    Cli plan = Cli.run("plan", "--workload", chat.toString(), "--verify", "--json");
-    assertThat(plan.exitCode()).as(plan.err()).isZero();
-    com.fasterxml.jackson.databind.JsonNode doc = new com.fasterxml.jackson.databind.ObjectMapper().readTree(plan.out());
-    assertThat(doc.at("/notes").toString()).contains("multi-turn sessions are described by the requests they generate");
-    // turns are requests: 2 sessions/s of 1-8 turns, 90% to adapters, is about 8 requests/s in all
-    assertThat(doc.at("/plan/features/rates/0").asDouble()).isGreaterThan(doc.at("/plan/features/rates/2").asDouble());
-    int served = doc.at("/plan/served_per_gpu").asInt();
-    // the verification ran the sessions themselves: a one-replica share of the workload's traffic
-    double offered = doc.at("/verification/simulated/offered_rps").asDouble();
-    assertThat(offered).isGreaterThan(0.5 * 8 * served / 32.0).isLessThan(1.5 * 8);
-    // whatever the model guessed, the answer meets the SLO in the twin: the plan's run or the corrected one
-    boolean met = doc.at("/verification/verdict/met").asBoolean();
-    assertThat(met || doc.at("/corrected/verdict/met").asBoolean()).as(plan.out()).isTrue();
-  }
+    @Test
+    void aSessionWorkloadIsPlannedFromItsRequestsAndVerifiedOnItsSessions() throws Exception {
+        Path chat = Path.of("..", "examples", "workloads", "chat-sessions.yaml");
+        Cli plan = Cli.run("plan", "--workload", chat.toString(), "--verify", "--json");
+        assertThat(plan.exitCode()).as(plan.err()).isZero();
+        com.fasterxml.jackson.databind.JsonNode doc =
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(plan.out());
+        assertThat(doc.at("/notes").toString())
+                .contains("multi-turn sessions are described by the requests they generate");
+        // turns are requests: 2 sessions/s of 1-8 turns, 90% to adapters, is about 8 requests/s in all
+        assertThat(doc.at("/plan/features/rates/0").asDouble())
+                .isGreaterThan(doc.at("/plan/features/rates/2").asDouble());
+        int served = doc.at("/plan/served_per_gpu").asInt();
+        // the verification ran the sessions themselves: a one-replica share of the workload's traffic
+        double offered = doc.at("/verification/simulated/offered_rps").asDouble();
+        assertThat(offered).isGreaterThan(0.5 * 8 * served / 32.0).isLessThan(1.5 * 8);
+        // whatever the model guessed, the answer meets the SLO in the twin: the plan's run or the corrected one
+        boolean met = doc.at("/verification/verdict/met").asBoolean();
+        assertThat(met || doc.at("/corrected/verdict/met").asBoolean())
+                .as(plan.out())
+                .isTrue();
+    }
 
-  @Test
-  void aClosedLoopWorkloadIsPlannedAtItsUsersRateAndConfirmed() throws Exception {
-    Path users = Path.of("..", "examples", "workloads", "closed-loop-users.yaml");
-    Cli plan = Cli.run("plan", "--workload", users.toString(), "--verify", "--search-budget", "0");
-    assertThat(plan.exitCode()).as(plan.err()).isZero();
-    assertThat(plan.out()).contains("the client is 32 closed-loop users thinking 2.00 s on average",
-        "the trees read the workload at that rate");
-    assertThat(plan.out()).as(plan.out()).contains("confirmed: the twin meets the SLO");
-  }
+    @Test
+    void aClosedLoopWorkloadIsPlannedAtItsUsersRateAndConfirmed() throws Exception {
+        Path users = Path.of("..", "examples", "workloads", "closed-loop-users.yaml");
+        Cli plan = Cli.run("plan", "--workload", users.toString(), "--verify", "--search-budget", "0");
+        assertThat(plan.exitCode()).as(plan.err()).isZero();
+        assertThat(plan.out())
+                .contains(
+                        "the client is 32 closed-loop users thinking 2.00 s on average",
+                        "the trees read the workload at that rate");
+        assertThat(plan.out()).as(plan.out()).contains("confirmed: the twin meets the SLO");
+    }
 
-  @Test
-  void aPlanWhoseSlotsDoNotFitItsGpuGetsFewerAndSaysSo() throws Exception {
-    // rank-64 adapters (the trees saw ranks up to 32): 64 slots of rank 64 leave less KV cache than one
-    // max_model_len sequence, so the plan takes the most slots that start, and the twin's run confirms it
-    Path bursty = Path.of("..", "examples", "workloads", "bursty-gamma.yaml");
-    Cli plan = Cli.run("plan", "--workload", bursty.toString(), "--verify", "--search-budget", "0");
-    assertThat(plan.exitCode()).as(plan.err()).isZero();
-    assertThat(plan.out()).contains("max_adapters lowered from 64 to 32, the most slots of rank 64 that start on h100-64gb",
-        "insufficient GPU memory");
-    assertThat(plan.out()).containsPattern("max_adapters \\(slots\\)\\s+32");
-    assertThat(plan.out()).doesNotContain("NaN").doesNotContain("does not start");
-  }
+    @Test
+    void aPlanWhoseSlotsDoNotFitItsGpuGetsFewerAndSaysSo() throws Exception {
+        // rank-64 adapters (the trees saw ranks up to 32): 64 slots of rank 64 leave less KV cache than one
+        // max_model_len sequence, so the plan takes the most slots that start, and the twin's run confirms it
+        Path bursty = Path.of("..", "examples", "workloads", "bursty-gamma.yaml");
+        Cli plan = Cli.run("plan", "--workload", bursty.toString(), "--verify", "--search-budget", "0");
+        assertThat(plan.exitCode()).as(plan.err()).isZero();
+        assertThat(plan.out())
+                .contains(
+                        "max_adapters lowered from 64 to 32, the most slots of rank 64 that start on h100-64gb",
+                        "insufficient GPU memory");
+        assertThat(plan.out()).containsPattern("max_adapters \\(slots\\)\\s+32");
+        assertThat(plan.out()).doesNotContain("NaN").doesNotContain("does not start");
+    }
 
-  @Test
-  void constantArrivalsAndOneTokenAnswersAreVerified() throws Exception {
-    // constant arrivals (CV 0) were refused by the verification's sweep ("burstiness[0] must be an arrival CV > 0")
-    Cli constant = Cli.run("plan", "--workload", Path.of("..", "examples", "workloads", "constant-smoke.yaml").toString(),
-        "--verify", "--search-budget", "0");
-    assertThat(constant.exitCode()).as(constant.err()).isZero();
-    assertThat(constant.out()).contains("verification: one replica of the plan in the twin", "SLO: meets");
-    // one-token answers have no inter-token gap: the ITL bound holds instead of missing with NaN
-    Cli oneToken = Cli.run("plan", "--workload", Path.of("..", "examples", "workloads", "zipf-adapters.yaml").toString(),
-        "--verify", "--search-budget", "0");
-    assertThat(oneToken.exitCode()).as(oneToken.err()).isZero();
-    assertThat(oneToken.out()).contains("ITL p99 none measured <= 200 ms").doesNotContain("NaN ms");
-  }
+    @Test
+    void constantArrivalsAndOneTokenAnswersAreVerified() throws Exception {
+        // constant arrivals (CV 0) were refused by the verification's sweep ("burstiness[0] must be an arrival CV > 0")
+        Cli constant = Cli.run(
+                "plan",
+                "--workload",
+                Path.of("..", "examples", "workloads", "constant-smoke.yaml").toString(),
+                "--verify",
+                "--search-budget",
+                "0");
+        assertThat(constant.exitCode()).as(constant.err()).isZero();
+        assertThat(constant.out()).contains("verification: one replica of the plan in the twin", "SLO: meets");
+        // one-token answers have no inter-token gap: the ITL bound holds instead of missing with NaN
+        Cli oneToken = Cli.run(
+                "plan",
+                "--workload",
+                Path.of("..", "examples", "workloads", "zipf-adapters.yaml").toString(),
+                "--verify",
+                "--search-budget",
+                "0");
+        assertThat(oneToken.exitCode()).as(oneToken.err()).isZero();
+        assertThat(oneToken.out()).contains("ITL p99 none measured <= 200 ms").doesNotContain("NaN ms");
+    }
 
-  /** plan --capacity answers a capacity spec's question as capacity search does, and its verification agrees. */
-  @Test
-  void aCapacityPlanAgreesWithCapacitySearch(@TempDir Path dir) throws Exception {
-    Files.writeString(dir.resolve("workload.yaml"), studyWorkload("study-192", 5, "0.2, 0.1, 0.05", 192));
-    Path spec = Files.writeString(dir.resolve("capacity.yaml"), """
+    /** plan --capacity answers a capacity spec's question as capacity search does, and its verification agrees. */
+    @Test
+    void aCapacityPlanAgreesWithCapacitySearch(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("workload.yaml"), studyWorkload("study-192", 5, "0.2, 0.1, 0.05", 192));
+        Path spec = Files.writeString(dir.resolve("capacity.yaml"), """
         name: study-192-capacity
         workload: workload.yaml
         model: llama-3.1-8b
@@ -241,126 +322,172 @@ class PlacementCommandsTest {
         replica: {max_adapter_rank: 32, max_cpu_adapters: 192}
         window_s: 600
         """);
-    ObjectMapper json = new ObjectMapper();
-    Cli plan = Cli.run("plan", "--capacity", spec.toString(), "--verify", "--json");
-    assertThat(plan.exitCode()).as(plan.err()).isZero();
-    JsonNode best = json.readTree(plan.out()).at("/answer/best");
-    assertThat(best.at("/pool").asText()).isEqualTo("h100");
-    int replicas = best.at("/replicas").asInt();
-    assertThat(replicas).isBetween(1, 4);
-    JsonNode v = json.readTree(plan.out()).at("/verification");
-    assertThat(v.at("/plan_agrees").asBoolean()).as(plan.out()).isTrue();
-    assertThat(v.at("/fewest_replicas").asInt()).isEqualTo(replicas);
+        ObjectMapper json = new ObjectMapper();
+        Cli plan = Cli.run("plan", "--capacity", spec.toString(), "--verify", "--json");
+        assertThat(plan.exitCode()).as(plan.err()).isZero();
+        JsonNode best = json.readTree(plan.out()).at("/answer/best");
+        assertThat(best.at("/pool").asText()).isEqualTo("h100");
+        int replicas = best.at("/replicas").asInt();
+        assertThat(replicas).isBetween(1, 4);
+        JsonNode v = json.readTree(plan.out()).at("/verification");
+        assertThat(v.at("/plan_agrees").asBoolean()).as(plan.out()).isTrue();
+        assertThat(v.at("/fewest_replicas").asInt()).isEqualTo(replicas);
 
-    Cli capacity = Cli.run("capacity", spec.toString(), "--json", "--plot", dir.resolve("p.png").toString());
-    assertThat(capacity.exitCode()).as(capacity.err()).isZero();
-    JsonNode cheapest = json.readTree(capacity.out()).at("/candidates/0");
-    assertThat(cheapest.at("/meets_target").asBoolean()).isTrue();
-    // the same question, the same answer: the cheapest candidate that sustains the target rate
-    assertThat(cheapest.at("/candidate/replicas").asInt()).isEqualTo(replicas);
-    assertThat(cheapest.at("/candidate/cost_per_hour").asDouble()).isEqualTo(best.at("/cost_per_hour").asDouble());
+        Cli capacity = Cli.run(
+                "capacity",
+                spec.toString(),
+                "--json",
+                "--plot",
+                dir.resolve("p.png").toString());
+        assertThat(capacity.exitCode()).as(capacity.err()).isZero();
+        JsonNode cheapest = json.readTree(capacity.out()).at("/candidates/0");
+        assertThat(cheapest.at("/meets_target").asBoolean()).isTrue();
+        // the same question, the same answer: the cheapest candidate that sustains the target rate
+        assertThat(cheapest.at("/candidate/replicas").asInt()).isEqualTo(replicas);
+        assertThat(cheapest.at("/candidate/cost_per_hour").asDouble())
+                .isEqualTo(best.at("/cost_per_hour").asDouble());
 
-    // a pool whose GPU the model never saw is named, with where its answer comes from
-    Cli both = Cli.run("plan", "--capacity", Files.writeString(dir.resolve("both.yaml"),
-        Files.readString(spec).replace("pools: [h100]", "pools: [h100, a100]")).toString());
-    assertThat(both.out()).contains("the placement model was not trained on a100-sxm-80gb (it knows h100-64gb)")
-        .contains("plan: pool h100, " + replicas + " replica");
-    Cli mixed = Cli.run("plan", "--capacity", spec.toString(), "--workload", "x.yaml");
-    assertThat(mixed.exitCode()).isEqualTo(2);
-    assertThat(mixed.err()).contains("--capacity takes its workload from the capacity spec");
-  }
-
-  @Test
-  void benchPlansRefusesATablesPathThatIsAFile(@TempDir Path dir) throws Exception {
-    Path file = Files.writeString(dir.resolve("tables"), "");
-    Cli c = Cli.run("bench", "plans", "--held-out", "1", "--tables", file.toString());
-    assertThat(c.exitCode()).isNotZero();
-    assertThat(c.err()).contains("--tables " + file).contains("is a file; give a folder");
-  }
-
-  @Test
-  void benchClientsComparesPlansAtTheSustainedRateWithTheOpenLoopBaseline() throws Exception {
-    Cli c = Cli.run("bench", "clients", "--workloads", "6", "--json");
-    assertThat(c.exitCode()).as(c.err()).isZero();
-    com.fasterxml.jackson.databind.JsonNode doc = new com.fasterxml.jackson.databind.ObjectMapper().readTree(c.out());
-    assertThat(doc.at("/cases")).hasSize(6);
-    // the first draw is a closed loop of 8 users thinking 1 s: planned at the arrival process's rate, its
-    // prediction is far above the twin's run; planned at the users' rate, close to it
-    assertThat(doc.at("/cases/0/closed_loop").asBoolean()).isTrue();
-    assertThat(doc.at("/cases/0/scale").asDouble()).isLessThan(0.6);
-    assertThat(Math.abs(doc.at("/cases/0/error_pct").asDouble())).isLessThan(5);
-    assertThat(doc.at("/cases/0/open_loop_error_pct").asDouble()).isGreaterThan(50);
-    assertThat(doc.at("/mean_abs_error_pct").asDouble()).isLessThan(doc.at("/open_loop_mean_abs_error_pct").asDouble());
-    Cli bad = Cli.run("bench", "clients", "--workloads", "0");
-    assertThat(bad.exitCode()).isEqualTo(2);
-    assertThat(bad.err()).contains("--workloads must be >= 1, got 0");
-  }
-
-  /** A sweep that stopped its families after their first miss trains for its SLO or a stricter one, never a looser. */
-  @Test
-  void aSweepStoppedAtItsMissesRefusesALooserSlo(@TempDir Path dir) throws Exception {
-    Path spec = dir.resolve("spec.yaml");
-    Files.writeString(spec, SPEC.replace("window_s: 600", "window_s: 600\nstop_after_miss: 0"));
-    Cli sweep = Cli.run("sweep", spec.toString(), "-o", dir.resolve("early").toString());
-    assertThat(sweep.exitCode()).as(sweep.err()).isZero();
-    assertThat(sweep.out()).containsPattern("[0-9,]+ more scenarios skipped: served counts past 0 after each family's"
-        + " first that misses the SLO");
-    assertThat(JSON.readTree(dir.resolve("early/provenance.json").toFile()).get("skipped").asLong()).isPositive();
-
-    Cli looser = Cli.run("train", dir.resolve("early").toString(), "-o", dir.resolve("m1").toString(), "--folds", "3",
-        "--slo", "itl_p99_ms=400");
-    assertThat(looser.exitCode()).isNotZero();
-    assertThat(looser.err()).contains(dir.resolve("early").toString()).contains("stop_after_miss")
-        .contains("itl_p99_ms is looser");
-    Cli stricter = Cli.run("train", dir.resolve("early").toString(), "-o", dir.resolve("m2").toString(), "--folds", "3",
-        "--slo", "ttft_p90_ms=1000");
-    assertThat(stricter.exitCode()).as(stricter.err()).isZero();
-    assertThat(Files.readString(dir.resolve("m2/model.json"))).contains("\"refit_on_every_workload\" : true");
-  }
-
-  /**
-   * The README's three answers for the built-in workload agree: the answer of {@code plan --verify} (the
-   * plan when the twin confirms it, otherwise the corrected configuration of its twin search) meets the
-   * SLO, a what-if sweep of the slot counts at its served adapters marks its slot count best (the same
-   * rule as the labels), and the built-in deployment misses the SLO unless it holds that many slots.
-   */
-  @Test
-  void whatIfItsSweepAndPlanVerifyAgreeOnTheBuiltInWorkload() throws Exception {
-    Cli plan = Cli.run("plan", "--verify", "--json");
-    assertThat(plan.exitCode()).as(plan.out() + plan.err()).isZero();
-    JsonNode doc = JSON.readTree(plan.out());
-    boolean confirmed = doc.get("confirmed").asBoolean();
-    JsonNode answer = confirmed ? doc.get("plan") : doc.get("corrected");
-    assertThat(answer.isNull()).as("a confirmed plan or a corrected configuration: " + plan.out()).isFalse();
-    int served = answer.get("served_per_gpu").asInt();
-    int slots = answer.get("max_adapters").asInt();
-    Cli strict = Cli.run("plan", "--verify", "--strict", "--json");
-    assertThat(strict.exitCode()).isEqualTo(confirmed ? 0 : 3);
-    List<String> grid = new ArrayList<>();
-    for (int g : new int[] {16, 32, 64, 96, 128, 160, 192, 256, 320, 384}) {
-      if (g <= served) {
-        grid.add(Integer.toString(g));
-      }
+        // a pool whose GPU the model never saw is named, with where its answer comes from
+        Cli both = Cli.run(
+                "plan",
+                "--capacity",
+                Files.writeString(
+                                dir.resolve("both.yaml"),
+                                Files.readString(spec).replace("pools: [h100]", "pools: [h100, a100]"))
+                        .toString());
+        assertThat(both.out())
+                .contains("the placement model was not trained on a100-sxm-80gb (it knows h100-64gb)")
+                .contains("plan: pool h100, " + replicas + " replica");
+        Cli mixed = Cli.run("plan", "--capacity", spec.toString(), "--workload", "x.yaml");
+        assertThat(mixed.exitCode()).isEqualTo(2);
+        assertThat(mixed.err()).contains("--capacity takes its workload from the capacity spec");
     }
-    Cli sweep = Cli.run("what-if", "--sweep", "workload.adapters.count=" + served, "--sweep",
-        "replica.max_adapters=" + String.join(",", grid), "--json");
-    assertThat(sweep.exitCode()).as(sweep.err()).isZero();
-    int best = -1;
-    for (JsonNode run : JSON.readTree(sweep.out())) {
-      if (run.get("best").asBoolean()) {
-        best = run.get("settings").get("replica.max_adapters").asInt();
-      }
-    }
-    assertThat(best).as("the sweep's best slot count").isEqualTo(slots);
-    Cli builtIn = Cli.run("what-if", "--json");
-    JsonNode verdict = JSON.readTree(builtIn.out()).get("slo");
-    assertThat(verdict.get("met").asBoolean()).as("the built-in deployment (32 slots)").isEqualTo(slots <= 32);
-  }
 
-  @Test
-  void shippedModelPlansTheBuiltInWorkload() {
-    Cli plan = Cli.run("plan", "--json");
-    assertThat(plan.exitCode()).as(plan.err()).isZero();
-    assertThat(plan.out()).contains("\"served_per_gpu\"").contains("\"max_adapters\"").contains("\"throughput_tps\"");
-  }
+    @Test
+    void benchPlansRefusesATablesPathThatIsAFile(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("tables"), "");
+        Cli c = Cli.run("bench", "plans", "--held-out", "1", "--tables", file.toString());
+        assertThat(c.exitCode()).isNotZero();
+        assertThat(c.err()).contains("--tables " + file).contains("is a file; give a folder");
+    }
+
+    @Test
+    void benchClientsComparesPlansAtTheSustainedRateWithTheOpenLoopBaseline() throws Exception {
+        Cli c = Cli.run("bench", "clients", "--workloads", "6", "--json");
+        assertThat(c.exitCode()).as(c.err()).isZero();
+        com.fasterxml.jackson.databind.JsonNode doc =
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(c.out());
+        assertThat(doc.at("/cases")).hasSize(6);
+        // the first draw is a closed loop of 8 users thinking 1 s: planned at the arrival process's rate, its
+        // prediction is far above the twin's run; planned at the users' rate, close to it
+        assertThat(doc.at("/cases/0/closed_loop").asBoolean()).isTrue();
+        assertThat(doc.at("/cases/0/scale").asDouble()).isLessThan(0.6);
+        assertThat(Math.abs(doc.at("/cases/0/error_pct").asDouble())).isLessThan(5);
+        assertThat(doc.at("/cases/0/open_loop_error_pct").asDouble()).isGreaterThan(50);
+        assertThat(doc.at("/mean_abs_error_pct").asDouble())
+                .isLessThan(doc.at("/open_loop_mean_abs_error_pct").asDouble());
+        Cli bad = Cli.run("bench", "clients", "--workloads", "0");
+        assertThat(bad.exitCode()).isEqualTo(2);
+        assertThat(bad.err()).contains("--workloads must be >= 1, got 0");
+    }
+
+    /** A sweep that stopped its families after their first miss trains for its SLO or a stricter one, never a looser. */
+    @Test
+    void aSweepStoppedAtItsMissesRefusesALooserSlo(@TempDir Path dir) throws Exception {
+        Path spec = dir.resolve("spec.yaml");
+        Files.writeString(spec, SPEC.replace("window_s: 600", "window_s: 600\nstop_after_miss: 0"));
+        Cli sweep = Cli.run("sweep", spec.toString(), "-o", dir.resolve("early").toString());
+        assertThat(sweep.exitCode()).as(sweep.err()).isZero();
+        assertThat(sweep.out())
+                .containsPattern("[0-9,]+ more scenarios skipped: served counts past 0 after each family's"
+                        + " first that misses the SLO");
+        assertThat(JSON.readTree(dir.resolve("early/provenance.json").toFile())
+                        .get("skipped")
+                        .asLong())
+                .isPositive();
+
+        Cli looser = Cli.run(
+                "train",
+                dir.resolve("early").toString(),
+                "-o",
+                dir.resolve("m1").toString(),
+                "--folds",
+                "3",
+                "--slo",
+                "itl_p99_ms=400");
+        assertThat(looser.exitCode()).isNotZero();
+        assertThat(looser.err())
+                .contains(dir.resolve("early").toString())
+                .contains("stop_after_miss")
+                .contains("itl_p99_ms is looser");
+        Cli stricter = Cli.run(
+                "train",
+                dir.resolve("early").toString(),
+                "-o",
+                dir.resolve("m2").toString(),
+                "--folds",
+                "3",
+                "--slo",
+                "ttft_p90_ms=1000");
+        assertThat(stricter.exitCode()).as(stricter.err()).isZero();
+        assertThat(Files.readString(dir.resolve("m2/model.json"))).contains("\"refit_on_every_workload\" : true");
+    }
+
+    /**
+     * The README's three answers for the built-in workload agree: the answer of {@code plan --verify} (the
+     * plan when the twin confirms it, otherwise the corrected configuration of its twin search) meets the
+     * SLO, a what-if sweep of the slot counts at its served adapters marks its slot count best (the same
+     * rule as the labels), and the built-in deployment misses the SLO unless it holds that many slots.
+     */
+    @Test
+    void whatIfItsSweepAndPlanVerifyAgreeOnTheBuiltInWorkload() throws Exception {
+        Cli plan = Cli.run("plan", "--verify", "--json");
+        assertThat(plan.exitCode()).as(plan.out() + plan.err()).isZero();
+        JsonNode doc = JSON.readTree(plan.out());
+        boolean confirmed = doc.get("confirmed").asBoolean();
+        JsonNode answer = confirmed ? doc.get("plan") : doc.get("corrected");
+        assertThat(answer.isNull())
+                .as("a confirmed plan or a corrected configuration: " + plan.out())
+                .isFalse();
+        int served = answer.get("served_per_gpu").asInt();
+        int slots = answer.get("max_adapters").asInt();
+        Cli strict = Cli.run("plan", "--verify", "--strict", "--json");
+        assertThat(strict.exitCode()).isEqualTo(confirmed ? 0 : 3);
+        List<String> grid = new ArrayList<>();
+        for (int g : new int[] {16, 32, 64, 96, 128, 160, 192, 256, 320, 384}) {
+            if (g <= served) {
+                grid.add(Integer.toString(g));
+            }
+        }
+        Cli sweep = Cli.run(
+                "what-if",
+                "--sweep",
+                "workload.adapters.count=" + served,
+                "--sweep",
+                "replica.max_adapters=" + String.join(",", grid),
+                "--json");
+        assertThat(sweep.exitCode()).as(sweep.err()).isZero();
+        int best = -1;
+        for (JsonNode run : JSON.readTree(sweep.out())) {
+            if (run.get("best").asBoolean()) {
+                best = run.get("settings").get("replica.max_adapters").asInt();
+            }
+        }
+        assertThat(best).as("the sweep's best slot count").isEqualTo(slots);
+        Cli builtIn = Cli.run("what-if", "--json");
+        JsonNode verdict = JSON.readTree(builtIn.out()).get("slo");
+        assertThat(verdict.get("met").asBoolean())
+                .as("the built-in deployment (32 slots)")
+                .isEqualTo(slots <= 32);
+    }
+
+    @Test
+    void shippedModelPlansTheBuiltInWorkload() {
+        Cli plan = Cli.run("plan", "--json");
+        assertThat(plan.exitCode()).as(plan.err()).isZero();
+        assertThat(plan.out())
+                .contains("\"served_per_gpu\"")
+                .contains("\"max_adapters\"")
+                .contains("\"throughput_tps\"");
+    }
 }

@@ -11,8 +11,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** twinserve what-if as a user runs it: the built-in example, JSON, sweeps and bad input. */
 class WhatIfCommandTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
-  private static final String SMALL_WORKLOAD = """
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String SMALL_WORKLOAD = """
       name: small
       seed: 4
       duration_s: 120
@@ -21,166 +21,213 @@ class WhatIfCommandTest {
       lengths: {prompt: {type: lognormal, mean: 200, std: 150}, output: {type: lognormal, mean: 150, std: 100}}
       """;
 
-  @Test
-  void withNoArgumentsItRunsTheBuiltInStudyExample() {
-    Cli c = Cli.run("what-if");
-    assertThat(c.exitCode()).as(c.err()).isZero();
-    assertThat(c.out()).contains("workload           study-96-adapters")
-        .contains("calibration vllm-0.8.5-h100-64gb/llama-3.1-8b").contains("throughput").contains("starving")
-        .contains("TTFT").contains("memory per GPU     budget 57.09 GiB");
-  }
-
-  @Test
-  void theBuiltInRunIsJudgedAgainstTheSloAndItsMinuteLongWaitsMissIt() {
-    Cli c = Cli.run("what-if");
-    assertThat(c.exitCode()).as(c.err()).isZero();
-    // 32 slots for 96 adapters: it keeps up by the study's test, but TTFT p90 is tens of seconds
-    assertThat(c.out()).contains("SLO                MISSES").contains("TTFT p90").contains("x the bound")
-        .contains("starving           no (the study's test");
-    Cli loose = Cli.run("what-if", "--slo", "ttft_p90_ms=off,ttft_p99_ms=off", "--json");
-    assertThat(loose.exitCode()).as(loose.err()).isZero();
-    assertThat(loose.out()).contains("\"met\" : true");
-  }
-
-  @Test
-  void sloBoundsComeFromTheWorkloadTheDeploymentAndTheCommandLineInThatOrder(@TempDir Path dir) throws Exception {
-    Path w = dir.resolve("w.yaml");
-    Files.writeString(w, SMALL_WORKLOAD + "slo: {ttft_p90_ms: 0.001, itl_p99_ms: 1000}\n");
-    Cli strict = Cli.run("what-if", "--workload", w.toString(), "--json");
-    assertThat(strict.exitCode()).as(strict.err()).isZero();
-    JsonNode slo = JSON.readTree(strict.out()).get("slo");
-    assertThat(slo.get("met").asBoolean()).isFalse();
-    assertThat(slo.get("slo").get("ttft_p90_ms").asDouble()).isEqualTo(0.001);
-    assertThat(slo.get("slo").get("itl_p99_ms").asDouble()).isEqualTo(1000);
-    assertThat(slo.get("slo").get("ttft_p99_ms").asDouble()).as("a default").isEqualTo(5000);
-    Cli overridden = Cli.run("what-if", "--workload", w.toString(), "--json", "--slo", "ttft_p90_ms=60000");
-    assertThat(JSON.readTree(overridden.out()).get("slo").get("slo").get("ttft_p90_ms").asDouble()).isEqualTo(60000);
-
-    Cli none = Cli.run("what-if", "--workload", w.toString(), "--sweep", "replica.max_adapters=2,8");
-    assertThat(none.exitCode()).as(none.err()).isZero();
-    assertThat(none.out()).contains("NO CONFIGURATION MEETS THE SLO").contains("<- closest").doesNotContain("<- best");
-
-    Cli typo = Cli.run("what-if", "--slo", "ttft_p09_ms=100");
-    assertThat(typo.exitCode()).isNotZero();
-    assertThat(typo.err()).contains("ttft_p09_ms").contains("did you mean 'ttft_p90_ms'");
-    Files.writeString(w, SMALL_WORKLOAD + "slo: {ttft_p90_ms: -1}\n");
-    Cli negative = Cli.run("what-if", "--workload", w.toString());
-    assertThat(negative.exitCode()).isNotZero();
-    assertThat(negative.err()).contains("slo.ttft_p90_ms").contains("must be a latency in ms > 0");
-  }
-
-  @Test
-  void jsonOutputIsByteIdenticalForTheSameInputsAndSeed(@TempDir Path dir) throws Exception {
-    Path w = dir.resolve("w.yaml");
-    Files.writeString(w, SMALL_WORKLOAD);
-    Cli a = Cli.run("what-if", "--workload", w.toString(), "--json");
-    Cli b = Cli.run("what-if", "--workload", w.toString(), "--json");
-    assertThat(a.exitCode()).as(a.err()).isZero();
-    assertThat(b.out()).isEqualTo(a.out());
-    JsonNode s = JSON.readTree(a.out()).get("summary");
-    assertThat(s.get("requests_arrived").asLong()).isEqualTo(s.get("requests_finished").asLong()
-        + s.get("requests_unfinished").asLong() + s.get("requests_rejected").asLong());
-    assertThat(Cli.run("what-if", "--workload", w.toString(), "--json", "--seed", "5").out()).isNotEqualTo(a.out());
-  }
-
-  @Test
-  void requestsOutWritesOneRecordPerRequest(@TempDir Path dir) throws Exception {
-    Path w = dir.resolve("w.yaml");
-    Files.writeString(w, SMALL_WORKLOAD);
-    Path out = dir.resolve("requests.csv");
-    Cli c = Cli.run("what-if", "--workload", w.toString(), "--requests-out", out.toString(), "--json");
-    assertThat(c.exitCode()).as(c.err()).isZero();
-    long arrived = JSON.readTree(c.out()).get("summary").get("requests_arrived").asLong();
-    assertThat(Files.readAllLines(out)).hasSize((int) arrived + 1).first().asString().startsWith("id,adapter,arrival_ns");
-  }
-
-  @Test
-  void maxOutstandingCapsATraceReplayAndReportsTheClient(@TempDir Path dir) throws Exception {
-    Path w = dir.resolve("w.yaml");
-    Files.writeString(w, SMALL_WORKLOAD);
-    Path trace = dir.resolve("trace.csv");
-    assertThat(Cli.run("trace", "gen", w.toString(), "-o", trace.toString()).exitCode()).isZero();
-    Path out = dir.resolve("requests.csv");
-    Cli c = Cli.run("what-if", "--workload", trace.toString(), "--max-outstanding", "2", "--json", "--requests-out",
-        out.toString());
-    assertThat(c.exitCode()).as(c.err()).isZero();
-    JsonNode s = JSON.readTree(c.out()).get("summary");
-    assertThat(s.get("client").get("max_outstanding").asInt()).isEqualTo(2);
-    assertThat(s.get("client").get("peak_outstanding").asInt()).isLessThanOrEqualTo(2);
-    assertThat(s.get("client").get("sent").asLong()).isEqualTo(s.get("requests_arrived").asLong());
-    assertThat(s.get("ttft_from_intended").get("mean_ms").asDouble())
-        .isGreaterThanOrEqualTo(s.get("ttft").get("mean_ms").asDouble());
-    assertThat(Files.readAllLines(out).get(0)).startsWith("id,adapter,arrival_ns,intended_ns,");
-
-    Cli text = Cli.run("what-if", "--workload", trace.toString(), "--max-outstanding", "2");
-    assertThat(text.out()).contains("TTFT (intended)").contains("open loop, at most 2 outstanding");
-    Cli plain = Cli.run("what-if", "--workload", trace.toString(), "--json");
-    assertThat(JSON.readTree(plain.out()).get("summary").has("client")).isFalse();
-    assertThat(JSON.readTree(plain.out()).get("summary").has("ttft_from_intended")).isFalse();
-  }
-
-  @Test
-  void maxOutstandingBelowOneIsAUsageError() {
-    Cli c = Cli.run("what-if", "--max-outstanding", "0");
-    assertThat(c.exitCode()).isEqualTo(2);
-    assertThat(c.err()).contains("--max-outstanding must be >= 1, got 0");
-  }
-
-  @Test
-  void aSweepMarksTheBestAndTheConfigurationsThatDoNotFit(@TempDir Path dir) throws Exception {
-    Path w = dir.resolve("w.yaml");
-    Files.writeString(w, SMALL_WORKLOAD);
-    Cli c = Cli.run("what-if", "--workload", w.toString(), "--sweep", "replica.max_adapters=2,8,160",
-        "--sweep", "replica.max_adapter_rank=16,32");
-    assertThat(c.exitCode()).as(c.err()).isZero();
-    assertThat(c.out()).contains("<- best").contains("does not fit: insufficient GPU memory")
-        .contains("best: {replica.max_adapters=");
-    Cli json = Cli.run("what-if", "--workload", w.toString(), "--sweep", "replica.max_adapters=2,8", "--json");
-    JsonNode arr = JSON.readTree(json.out());
-    assertThat(arr.size()).isEqualTo(2);
-    int marked = 0;
-    for (JsonNode n : arr) {
-      marked += n.get("best").asBoolean() || n.get("closest").asBoolean() ? 1 : 0;
-      assertThat(n.get("slo").get("checks").size()).isEqualTo(6);
+    @Test
+    void withNoArgumentsItRunsTheBuiltInStudyExample() {
+        Cli c = Cli.run("what-if");
+        assertThat(c.exitCode()).as(c.err()).isZero();
+        assertThat(c.out())
+                .contains("workload           study-96-adapters")
+                .contains("calibration vllm-0.8.5-h100-64gb/llama-3.1-8b")
+                .contains("throughput")
+                .contains("starving")
+                .contains("TTFT")
+                .contains("memory per GPU     budget 57.09 GiB");
     }
-    assertThat(marked).as("one configuration is marked best or closest").isEqualTo(1);
-  }
 
-  @Test
-  void aBadDeploymentNamesTheKeyPathWithASuggestion(@TempDir Path dir) throws Exception {
-    Path d = dir.resolve("d.yaml");
-    Files.writeString(d, """
+    @Test
+    void theBuiltInRunIsJudgedAgainstTheSloAndItsMinuteLongWaitsMissIt() {
+        Cli c = Cli.run("what-if");
+        assertThat(c.exitCode()).as(c.err()).isZero();
+        // 32 slots for 96 adapters: it keeps up by the study's test, but TTFT p90 is tens of seconds
+        assertThat(c.out())
+                .contains("SLO                MISSES")
+                .contains("TTFT p90")
+                .contains("x the bound")
+                .contains("starving           no (the study's test");
+        Cli loose = Cli.run("what-if", "--slo", "ttft_p90_ms=off,ttft_p99_ms=off", "--json");
+        assertThat(loose.exitCode()).as(loose.err()).isZero();
+        assertThat(loose.out()).contains("\"met\" : true");
+    }
+
+    @Test
+    void sloBoundsComeFromTheWorkloadTheDeploymentAndTheCommandLineInThatOrder(@TempDir Path dir) throws Exception {
+        Path w = dir.resolve("w.yaml");
+        Files.writeString(w, SMALL_WORKLOAD + "slo: {ttft_p90_ms: 0.001, itl_p99_ms: 1000}\n");
+        Cli strict = Cli.run("what-if", "--workload", w.toString(), "--json");
+        assertThat(strict.exitCode()).as(strict.err()).isZero();
+        JsonNode slo = JSON.readTree(strict.out()).get("slo");
+        assertThat(slo.get("met").asBoolean()).isFalse();
+        assertThat(slo.get("slo").get("ttft_p90_ms").asDouble()).isEqualTo(0.001);
+        assertThat(slo.get("slo").get("itl_p99_ms").asDouble()).isEqualTo(1000);
+        assertThat(slo.get("slo").get("ttft_p99_ms").asDouble()).as("a default").isEqualTo(5000);
+        Cli overridden = Cli.run("what-if", "--workload", w.toString(), "--json", "--slo", "ttft_p90_ms=60000");
+        assertThat(JSON.readTree(overridden.out())
+                        .get("slo")
+                        .get("slo")
+                        .get("ttft_p90_ms")
+                        .asDouble())
+                .isEqualTo(60000);
+
+        Cli none = Cli.run("what-if", "--workload", w.toString(), "--sweep", "replica.max_adapters=2,8");
+        assertThat(none.exitCode()).as(none.err()).isZero();
+        assertThat(none.out())
+                .contains("NO CONFIGURATION MEETS THE SLO")
+                .contains("<- closest")
+                .doesNotContain("<- best");
+
+        Cli typo = Cli.run("what-if", "--slo", "ttft_p09_ms=100");
+        assertThat(typo.exitCode()).isNotZero();
+        assertThat(typo.err()).contains("ttft_p09_ms").contains("did you mean 'ttft_p90_ms'");
+        Files.writeString(w, SMALL_WORKLOAD + "slo: {ttft_p90_ms: -1}\n");
+        Cli negative = Cli.run("what-if", "--workload", w.toString());
+        assertThat(negative.exitCode()).isNotZero();
+        assertThat(negative.err()).contains("slo.ttft_p90_ms").contains("must be a latency in ms > 0");
+    }
+
+    @Test
+    void jsonOutputIsByteIdenticalForTheSameInputsAndSeed(@TempDir Path dir) throws Exception {
+        Path w = dir.resolve("w.yaml");
+        Files.writeString(w, SMALL_WORKLOAD);
+        Cli a = Cli.run("what-if", "--workload", w.toString(), "--json");
+        Cli b = Cli.run("what-if", "--workload", w.toString(), "--json");
+        assertThat(a.exitCode()).as(a.err()).isZero();
+        assertThat(b.out()).isEqualTo(a.out());
+        JsonNode s = JSON.readTree(a.out()).get("summary");
+        assertThat(s.get("requests_arrived").asLong())
+                .isEqualTo(s.get("requests_finished").asLong()
+                        + s.get("requests_unfinished").asLong()
+                        + s.get("requests_rejected").asLong());
+        assertThat(Cli.run("what-if", "--workload", w.toString(), "--json", "--seed", "5")
+                        .out())
+                .isNotEqualTo(a.out());
+    }
+
+    @Test
+    void requestsOutWritesOneRecordPerRequest(@TempDir Path dir) throws Exception {
+        Path w = dir.resolve("w.yaml");
+        Files.writeString(w, SMALL_WORKLOAD);
+        Path out = dir.resolve("requests.csv");
+        Cli c = Cli.run("what-if", "--workload", w.toString(), "--requests-out", out.toString(), "--json");
+        assertThat(c.exitCode()).as(c.err()).isZero();
+        long arrived =
+                JSON.readTree(c.out()).get("summary").get("requests_arrived").asLong();
+        assertThat(Files.readAllLines(out))
+                .hasSize((int) arrived + 1)
+                .first()
+                .asString()
+                .startsWith("id,adapter,arrival_ns");
+    }
+
+    @Test
+    void maxOutstandingCapsATraceReplayAndReportsTheClient(@TempDir Path dir) throws Exception {
+        Path w = dir.resolve("w.yaml");
+        Files.writeString(w, SMALL_WORKLOAD);
+        Path trace = dir.resolve("trace.csv");
+        assertThat(Cli.run("trace", "gen", w.toString(), "-o", trace.toString()).exitCode())
+                .isZero();
+        Path out = dir.resolve("requests.csv");
+        Cli c = Cli.run(
+                "what-if",
+                "--workload",
+                trace.toString(),
+                "--max-outstanding",
+                "2",
+                "--json",
+                "--requests-out",
+                out.toString());
+        assertThat(c.exitCode()).as(c.err()).isZero();
+        JsonNode s = JSON.readTree(c.out()).get("summary");
+        assertThat(s.get("client").get("max_outstanding").asInt()).isEqualTo(2);
+        assertThat(s.get("client").get("peak_outstanding").asInt()).isLessThanOrEqualTo(2);
+        assertThat(s.get("client").get("sent").asLong())
+                .isEqualTo(s.get("requests_arrived").asLong());
+        assertThat(s.get("ttft_from_intended").get("mean_ms").asDouble())
+                .isGreaterThanOrEqualTo(s.get("ttft").get("mean_ms").asDouble());
+        assertThat(Files.readAllLines(out).get(0)).startsWith("id,adapter,arrival_ns,intended_ns,");
+
+        Cli text = Cli.run("what-if", "--workload", trace.toString(), "--max-outstanding", "2");
+        assertThat(text.out()).contains("TTFT (intended)").contains("open loop, at most 2 outstanding");
+        Cli plain = Cli.run("what-if", "--workload", trace.toString(), "--json");
+        assertThat(JSON.readTree(plain.out()).get("summary").has("client")).isFalse();
+        assertThat(JSON.readTree(plain.out()).get("summary").has("ttft_from_intended"))
+                .isFalse();
+    }
+
+    @Test
+    void maxOutstandingBelowOneIsAUsageError() {
+        Cli c = Cli.run("what-if", "--max-outstanding", "0");
+        assertThat(c.exitCode()).isEqualTo(2);
+        assertThat(c.err()).contains("--max-outstanding must be >= 1, got 0");
+    }
+
+    @Test
+    void aSweepMarksTheBestAndTheConfigurationsThatDoNotFit(@TempDir Path dir) throws Exception {
+        Path w = dir.resolve("w.yaml");
+        Files.writeString(w, SMALL_WORKLOAD);
+        Cli c = Cli.run(
+                "what-if",
+                "--workload",
+                w.toString(),
+                "--sweep",
+                "replica.max_adapters=2,8,160",
+                "--sweep",
+                "replica.max_adapter_rank=16,32");
+        assertThat(c.exitCode()).as(c.err()).isZero();
+        assertThat(c.out())
+                .contains("<- best")
+                .contains("does not fit: insufficient GPU memory")
+                .contains("best: {replica.max_adapters=");
+        Cli json = Cli.run("what-if", "--workload", w.toString(), "--sweep", "replica.max_adapters=2,8", "--json");
+        JsonNode arr = JSON.readTree(json.out());
+        assertThat(arr.size()).isEqualTo(2);
+        int marked = 0;
+        for (JsonNode n : arr) {
+            marked += n.get("best").asBoolean() || n.get("closest").asBoolean() ? 1 : 0;
+            assertThat(n.get("slo").get("checks").size()).isEqualTo(6);
+        }
+        assertThat(marked).as("one configuration is marked best or closest").isEqualTo(1);
+    }
+
+    @Test
+    void aBadDeploymentNamesTheKeyPathWithASuggestion(@TempDir Path dir) throws Exception {
+        Path d = dir.resolve("d.yaml");
+        Files.writeString(d, """
         model: llama-3.1-8b
         gpu: h100-64gb
         replica:
           max_adaptors: 8
         """);
-    Cli c = Cli.run("what-if", "--deployment", d.toString());
-    assertThat(c.exitCode()).isEqualTo(1);
-    assertThat(c.err()).contains(d + ":4: replica.max_adaptors is not a known key; did you mean 'max_adapters'?")
-        .doesNotContain("Exception");
-    Files.writeString(d, "model: llama-3.1-8b\ngpu: h100\n");
-    assertThat(Cli.run("what-if", "--deployment", d.toString()).err()).contains("gpu unknown GPU 'h100'")
-        .contains("known: ");
-  }
+        Cli c = Cli.run("what-if", "--deployment", d.toString());
+        assertThat(c.exitCode()).isEqualTo(1);
+        assertThat(c.err())
+                .contains(d + ":4: replica.max_adaptors is not a known key; did you mean 'max_adapters'?")
+                .doesNotContain("Exception");
+        Files.writeString(d, "model: llama-3.1-8b\ngpu: h100\n");
+        assertThat(Cli.run("what-if", "--deployment", d.toString()).err())
+                .contains("gpu unknown GPU 'h100'")
+                .contains("known: ");
+    }
 
-  @Test
-  void anImpossibleDeploymentGetsTheMemoryErrorWithTheShortfall(@TempDir Path dir) throws Exception {
-    Path d = dir.resolve("d.yaml");
-    Files.writeString(d, """
+    @Test
+    void anImpossibleDeploymentGetsTheMemoryErrorWithTheShortfall(@TempDir Path dir) throws Exception {
+        Path d = dir.resolve("d.yaml");
+        Files.writeString(d, """
         model: llama-3.1-70b
         gpu: l4
         """);
-    Cli c = Cli.run("what-if", "--deployment", d.toString());
-    assertThat(c.exitCode()).isEqualTo(1);
-    assertThat(c.err()).startsWith("error: insufficient GPU memory").contains("short by").contains("GiB per GPU")
-        .contains("weights 131.");
-  }
+        Cli c = Cli.run("what-if", "--deployment", d.toString());
+        assertThat(c.exitCode()).isEqualTo(1);
+        assertThat(c.err())
+                .startsWith("error: insufficient GPU memory")
+                .contains("short by")
+                .contains("GiB per GPU")
+                .contains("weights 131.");
+    }
 
-  @Test
-  void regressPassesOnTheCommittedGoldens() {
-    Cli c = Cli.run("regress", "--dir", "../experiments/regression");
-    assertThat(c.exitCode()).as(c.out() + c.err()).isZero();
-    assertThat(c.out()).contains("0 differ");
-  }
+    @Test
+    void regressPassesOnTheCommittedGoldens() {
+        Cli c = Cli.run("regress", "--dir", "../experiments/regression");
+        assertThat(c.exitCode()).as(c.out() + c.err()).isZero();
+        assertThat(c.out()).contains("0 differ");
+    }
 }

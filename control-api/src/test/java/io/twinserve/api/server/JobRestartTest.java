@@ -22,89 +22,108 @@ import org.junit.jupiter.api.io.TempDir;
  * the URLs / containers the environment offers), kept in one data folder across both server lives.
  */
 class JobRestartTest {
-  private static final String SIMULATION = """
+    private static final String SIMULATION = """
       {"deployment": {"model": "llama-3.1-8b", "gpu": "h100-64gb", "replica": {"max_adapters": 8}},
        "workload": {"duration_s": 30, "seed": 7, "arrivals": {"type": "poisson", "rate": 2},
                     "adapters": {"count": 8, "ranks": [16]},
                     "lengths": {"prompt": {"type": "fixed", "value": 256}, "output": {"type": "fixed", "value": 64}}}}
       """;
 
-  @TempDir Path dir;
+    @TempDir
+    Path dir;
 
-  private TwinserveServer start() {
-    return TwinserveServer.start(new TwinserveServer.Options(dir, System.getenv("TWINSERVE_TEST_DATABASE_URL"),
-        System.getenv("TWINSERVE_TEST_REDIS_URL"), "127.0.0.1", 0, true, Map.of()));
-  }
-
-  @Test
-  void aJobLeftRunningIsRunAgainAndOneOutOfAttemptsIsMarkedFailed() throws Exception {
-    String key;
-    String finished;
-    try (TwinserveServer server = start()) {
-      try (AdminDatabase admin = AdminDatabase.open(dir)) {
-        key = admin.access().createKey("ops", Role.OPERATOR).key();
-      }
-      // a job that runs to the end in the first life gives the reference result
-      finished = submit(server, key);
-      JsonNode done = await(server, key, finished);
-      assertThat(done.get("status").asText()).isEqualTo("succeeded");
-      // what a server that dies mid-run leaves behind: rows still saying running
-      var db = server.services().database();
-      try (Connection c = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password())) {
-        insertRunning(c, "11111111-1111-1111-1111-111111111111", 1);
-        insertRunning(c, "22222222-2222-2222-2222-222222222222", 3);
-      }
+    private TwinserveServer start() {
+        return TwinserveServer.start(new TwinserveServer.Options(
+                dir,
+                System.getenv("TWINSERVE_TEST_DATABASE_URL"),
+                System.getenv("TWINSERVE_TEST_REDIS_URL"),
+                "127.0.0.1",
+                0,
+                true,
+                Map.of()));
     }
-    try (TwinserveServer server = start()) {
-      JsonNode resumed = await(server, key, "11111111-1111-1111-1111-111111111111");
-      assertThat(resumed.get("status").asText()).isEqualTo("succeeded");
-      assertThat(resumed.get("attempts").asInt()).isEqualTo(2);
-      JsonNode reference = get(server, key, "/api/simulations/" + finished);
-      // deterministic runs: the rerun's figures are the first run's
-      assertThat(resumed.get("result").get("summary")).isEqualTo(reference.get("result").get("summary"));
-      String events = HttpClient.newHttpClient().send(request(server, key, "/api/jobs/11111111-1111-1111-1111-111111111111/events")
-          .build(), HttpResponse.BodyHandlers.ofString()).body();
-      assertThat(events).contains("\"type\":\"resumed\"").contains("\"type\":\"succeeded\"");
 
-      JsonNode gaveUp = await(server, key, "22222222-2222-2222-2222-222222222222");
-      assertThat(gaveUp.get("status").asText()).isEqualTo("failed");
-      assertThat(gaveUp.get("error").asText()).contains("gave up after 3 attempts");
+    @Test
+    void aJobLeftRunningIsRunAgainAndOneOutOfAttemptsIsMarkedFailed() throws Exception {
+        String key;
+        String finished;
+        try (TwinserveServer server = start()) {
+            try (AdminDatabase admin = AdminDatabase.open(dir)) {
+                key = admin.access().createKey("ops", Role.OPERATOR).key();
+            }
+            // a job that runs to the end in the first life gives the reference result
+            finished = submit(server, key);
+            JsonNode done = await(server, key, finished);
+            assertThat(done.get("status").asText()).isEqualTo("succeeded");
+            // what a server that dies mid-run leaves behind: rows still saying running
+            var db = server.services().database();
+            try (Connection c = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password())) {
+                insertRunning(c, "11111111-1111-1111-1111-111111111111", 1);
+                insertRunning(c, "22222222-2222-2222-2222-222222222222", 3);
+            }
+        }
+        try (TwinserveServer server = start()) {
+            JsonNode resumed = await(server, key, "11111111-1111-1111-1111-111111111111");
+            assertThat(resumed.get("status").asText()).isEqualTo("succeeded");
+            assertThat(resumed.get("attempts").asInt()).isEqualTo(2);
+            JsonNode reference = get(server, key, "/api/simulations/" + finished);
+            // deterministic runs: the rerun's figures are the first run's
+            assertThat(resumed.get("result").get("summary"))
+                    .isEqualTo(reference.get("result").get("summary"));
+            String events = HttpClient.newHttpClient()
+                    .send(
+                            request(server, key, "/api/jobs/11111111-1111-1111-1111-111111111111/events")
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString())
+                    .body();
+            assertThat(events).contains("\"type\":\"resumed\"").contains("\"type\":\"succeeded\"");
+
+            JsonNode gaveUp = await(server, key, "22222222-2222-2222-2222-222222222222");
+            assertThat(gaveUp.get("status").asText()).isEqualTo("failed");
+            assertThat(gaveUp.get("error").asText()).contains("gave up after 3 attempts");
+        }
     }
-  }
 
-  private static void insertRunning(Connection c, String id, int attempts) throws Exception {
-    try (PreparedStatement s = c.prepareStatement("insert into jobs (id, kind, status, request, attempts, started_at)"
-        + " values (?, 'simulation', 'running', ?, ?, now())")) {
-      s.setString(1, id);
-      s.setString(2, SIMULATION);
-      s.setInt(3, attempts);
-      s.executeUpdate();
+    private static void insertRunning(Connection c, String id, int attempts) throws Exception {
+        try (PreparedStatement s =
+                c.prepareStatement("insert into jobs (id, kind, status, request, attempts, started_at)"
+                        + " values (?, 'simulation', 'running', ?, ?, now())")) {
+            s.setString(1, id);
+            s.setString(2, SIMULATION);
+            s.setInt(3, attempts);
+            s.executeUpdate();
+        }
     }
-  }
 
-  private static String submit(TwinserveServer server, String key) throws Exception {
-    HttpResponse<String> r = HttpClient.newHttpClient().send(request(server, key, "/api/simulations")
-        .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(SIMULATION)).build(),
-        HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
-    return Bodies.JSON.readTree(r.body()).get("id").asText();
-  }
+    private static String submit(TwinserveServer server, String key) throws Exception {
+        HttpResponse<String> r = HttpClient.newHttpClient()
+                .send(
+                        request(server, key, "/api/simulations")
+                                .header("content-type", "application/json")
+                                .POST(HttpRequest.BodyPublishers.ofString(SIMULATION))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+        return Bodies.JSON.readTree(r.body()).get("id").asText();
+    }
 
-  private static JsonNode await(TwinserveServer server, String key, String id) throws Exception {
-    // the job's own events say when it ends: the stream closes after the last one
-    HttpClient.newHttpClient().send(request(server, key, "/api/jobs/" + id + "/events").build(),
-        HttpResponse.BodyHandlers.discarding());
-    return get(server, key, "/api/jobs/" + id);
-  }
+    private static JsonNode await(TwinserveServer server, String key, String id) throws Exception {
+        // the job's own events say when it ends: the stream closes after the last one
+        HttpClient.newHttpClient()
+                .send(
+                        request(server, key, "/api/jobs/" + id + "/events").build(),
+                        HttpResponse.BodyHandlers.discarding());
+        return get(server, key, "/api/jobs/" + id);
+    }
 
-  private static JsonNode get(TwinserveServer server, String key, String path) throws Exception {
-    HttpResponse<String> r = HttpClient.newHttpClient().send(request(server, key, path).build(),
-        HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-    return Bodies.JSON.readTree(r.body());
-  }
+    private static JsonNode get(TwinserveServer server, String key, String path) throws Exception {
+        HttpResponse<String> r = HttpClient.newHttpClient()
+                .send(request(server, key, path).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return Bodies.JSON.readTree(r.body());
+    }
 
-  private static HttpRequest.Builder request(TwinserveServer server, String key, String path) {
-    return HttpRequest.newBuilder(URI.create(server.uri() + path)).header("Authorization", "Bearer " + key);
-  }
+    private static HttpRequest.Builder request(TwinserveServer server, String key, String path) {
+        return HttpRequest.newBuilder(URI.create(server.uri() + path)).header("Authorization", "Bearer " + key);
+    }
 }

@@ -14,139 +14,171 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(TestServer.Extension.class)
 class OperationsTest {
-  private static TestServer server;
-  private static String deployment;
-  private static String pool;
-  private static String model;
+    private static TestServer server;
+    private static String deployment;
+    private static String pool;
+    private static String model;
 
-  @BeforeAll
-  static void deploy(TestServer s) {
-    server = s;
-    deployment = s.unique("ops");
-    pool = s.unique("ops-h100");
-    model = s.unique("ops-llama8b");
-    s.create("/api/compute-pools", "{\"name\": \"" + pool + "\", \"gpu\": \"h100-sxm-80gb\", \"gpus\": 8}");
-    s.create("/api/models", "{\"name\": \"" + model + "\", \"profile\": \"llama-3.1-8b\"}");
-    s.create("/api/deployments", "{\"name\": \"" + deployment + "\", \"model\": \"" + model + "\","
-        + " \"compute_config\": {\"max_adapters\": 2}, \"placement\": {\"compute_pools\": [\"" + pool + "\"]},"
-        + " \"time_scale\": 1000}");
-  }
+    @BeforeAll
+    static void deploy(TestServer s) {
+        server = s;
+        deployment = s.unique("ops");
+        pool = s.unique("ops-h100");
+        model = s.unique("ops-llama8b");
+        s.create("/api/compute-pools", "{\"name\": \"" + pool + "\", \"gpu\": \"h100-sxm-80gb\", \"gpus\": 8}");
+        s.create("/api/models", "{\"name\": \"" + model + "\", \"profile\": \"llama-3.1-8b\"}");
+        s.create(
+                "/api/deployments",
+                "{\"name\": \"" + deployment + "\", \"model\": \"" + model + "\","
+                        + " \"compute_config\": {\"max_adapters\": 2}, \"placement\": {\"compute_pools\": [\"" + pool
+                        + "\"]},"
+                        + " \"time_scale\": 1000}");
+    }
 
-  @AfterAll
-  static void undeploy() {
-    server.delete("/api/deployments/" + deployment, server.adminKey());
-  }
+    @AfterAll
+    static void undeploy() {
+        server.delete("/api/deployments/" + deployment, server.adminKey());
+    }
 
-  private static TestServer.Reply complete(String modelId) {
-    return server.post("/v1/completions", server.adminKey(),
-        "{\"model\": \"" + modelId + "\", \"prompt\": \"hello\", \"max_tokens\": 3}");
-  }
+    private static TestServer.Reply complete(String modelId) {
+        return server.post(
+                "/v1/completions",
+                server.adminKey(),
+                "{\"model\": \"" + modelId + "\", \"prompt\": \"hello\", \"max_tokens\": 3}");
+    }
 
-  @Test
-  void loadAndUnloadLoraAdapterAsInVllm() {
-    String id = deployment + ":dyn";
-    assertThat(complete(id).status()).isEqualTo(404);
-    // a rank above the deployment's max_adapter_rank (16) is refused, and leaves nothing behind
-    TestServer.Reply tooBig = server.post("/v1/load_lora_adapter", server.adminKey(),
-        "{\"lora_name\": \"dyn\", \"rank\": 32, \"model\": \"" + deployment + "\"}");
-    assertThat(tooBig.status()).as(tooBig.body()).isEqualTo(400);
-    assertThat(tooBig.body()).contains("max_adapter_rank 16");
-    assertThat(server.get("/api/models/" + model + "/adapters", server.adminKey()).body()).doesNotContain("\"dyn\"");
-    TestServer.Reply load = server.post("/v1/load_lora_adapter", server.adminKey(),
-        "{\"lora_name\": \"dyn\", \"rank\": 16, \"model\": \"" + deployment + "\"}");
-    assertThat(load.status()).as(load.body()).isEqualTo(200);
-    assertThat(load.body()).contains("dyn");
-    assertThat(server.get("/v1/models", server.adminKey()).body()).contains("\"" + id + "\"");
-    TestServer.Reply served = complete(id);
-    assertThat(served.status()).as(served.body()).isEqualTo(200);
-    assertThat(served.json().path("usage").path("completion_tokens").asInt()).isEqualTo(3);
-    TestServer.Reply unload = server.post("/v1/unload_lora_adapter", server.adminKey(),
-        "{\"lora_name\": \"dyn\", \"model\": \"" + deployment + "\"}");
-    assertThat(unload.status()).as(unload.body()).isEqualTo(200);
-    assertThat(complete(id).status()).isEqualTo(404);
-    // the name can be loaded again
-    assertThat(server.post("/v1/load_lora_adapter", server.adminKey(),
-        "{\"lora_name\": \"dyn\", \"rank\": 8, \"model\": \"" + deployment + "\"}").status()).isEqualTo(200);
-    assertThat(complete(id).status()).isEqualTo(200);
-  }
+    @Test
+    void loadAndUnloadLoraAdapterAsInVllm() {
+        String id = deployment + ":dyn";
+        assertThat(complete(id).status()).isEqualTo(404);
+        // a rank above the deployment's max_adapter_rank (16) is refused, and leaves nothing behind
+        TestServer.Reply tooBig = server.post(
+                "/v1/load_lora_adapter",
+                server.adminKey(),
+                "{\"lora_name\": \"dyn\", \"rank\": 32, \"model\": \"" + deployment + "\"}");
+        assertThat(tooBig.status()).as(tooBig.body()).isEqualTo(400);
+        assertThat(tooBig.body()).contains("max_adapter_rank 16");
+        assertThat(server.get("/api/models/" + model + "/adapters", server.adminKey())
+                        .body())
+                .doesNotContain("\"dyn\"");
+        TestServer.Reply load = server.post(
+                "/v1/load_lora_adapter",
+                server.adminKey(),
+                "{\"lora_name\": \"dyn\", \"rank\": 16, \"model\": \"" + deployment + "\"}");
+        assertThat(load.status()).as(load.body()).isEqualTo(200);
+        assertThat(load.body()).contains("dyn");
+        assertThat(server.get("/v1/models", server.adminKey()).body()).contains("\"" + id + "\"");
+        TestServer.Reply served = complete(id);
+        assertThat(served.status()).as(served.body()).isEqualTo(200);
+        assertThat(served.json().path("usage").path("completion_tokens").asInt())
+                .isEqualTo(3);
+        TestServer.Reply unload = server.post(
+                "/v1/unload_lora_adapter",
+                server.adminKey(),
+                "{\"lora_name\": \"dyn\", \"model\": \"" + deployment + "\"}");
+        assertThat(unload.status()).as(unload.body()).isEqualTo(200);
+        assertThat(complete(id).status()).isEqualTo(404);
+        // the name can be loaded again
+        assertThat(server.post(
+                                "/v1/load_lora_adapter",
+                                server.adminKey(),
+                                "{\"lora_name\": \"dyn\", \"rank\": 8, \"model\": \"" + deployment + "\"}")
+                        .status())
+                .isEqualTo(200);
+        assertThat(complete(id).status()).isEqualTo(200);
+    }
 
-  @Test
-  void aClientThatLeavesAStreamCancelsItsRequest() throws Exception {
-    String slow = server.unique("ops-slow");
-    server.create("/api/deployments", "{\"name\": \"" + slow + "\", \"model\": \"" + model + "\","
-        + " \"placement\": {\"compute_pools\": [\"" + pool + "\"]}, \"time_scale\": 1}");
-    try {
-      JsonNode created = server.createKey(server.unique("ops-leaver"), "operator");
-      String key = created.path("key").asText();
-      long keyId = created.path("id").asLong();
-      java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(server.uri().resolve("/v1/completions"))
-          .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
-          .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"model\": \"" + slow + "\", \"prompt\": \"go\","
-              + " \"max_tokens\": 1000, \"stream\": true}")).build();
-      var response = java.net.http.HttpClient.newHttpClient().send(request,
-          java.net.http.HttpResponse.BodyHandlers.ofInputStream());
-      assertThat(response.statusCode()).isEqualTo(200);
-      try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(response.body()))) {
-        assertThat(in.readLine()).startsWith("data: ");
-      }
-      // at real speed the 1,000 tokens take seconds: the row says cancelled, with far fewer tokens
-      long rows = 0;
-      for (int i = 0; i < 600 && rows == 0; i++) {
-        server.flushInteractions();
-        rows = server.count("select count(*) from interactions where key_id = ? and status = 499"
-            + " and finish_reason = 'cancelled' and completion_tokens < 1000", keyId);
-        if (rows == 0) {
-          Thread.sleep(100);
+    @Test
+    void aClientThatLeavesAStreamCancelsItsRequest() throws Exception {
+        String slow = server.unique("ops-slow");
+        server.create(
+                "/api/deployments",
+                "{\"name\": \"" + slow + "\", \"model\": \"" + model + "\"," + " \"placement\": {\"compute_pools\": [\""
+                        + pool + "\"]}, \"time_scale\": 1}");
+        try {
+            JsonNode created = server.createKey(server.unique("ops-leaver"), "operator");
+            String key = created.path("key").asText();
+            long keyId = created.path("id").asLong();
+            java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(
+                            server.uri().resolve("/v1/completions"))
+                    .header("Authorization", "Bearer " + key)
+                    .header("Content-Type", "application/json")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"model\": \"" + slow
+                            + "\", \"prompt\": \"go\"," + " \"max_tokens\": 1000, \"stream\": true}"))
+                    .build();
+            var response = java.net.http.HttpClient.newHttpClient()
+                    .send(request, java.net.http.HttpResponse.BodyHandlers.ofInputStream());
+            assertThat(response.statusCode()).isEqualTo(200);
+            try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(response.body()))) {
+                assertThat(in.readLine()).startsWith("data: ");
+            }
+            // at real speed the 1,000 tokens take seconds: the row says cancelled, with far fewer tokens
+            long rows = 0;
+            for (int i = 0; i < 600 && rows == 0; i++) {
+                server.flushInteractions();
+                rows = server.count(
+                        "select count(*) from interactions where key_id = ? and status = 499"
+                                + " and finish_reason = 'cancelled' and completion_tokens < 1000",
+                        keyId);
+                if (rows == 0) {
+                    Thread.sleep(100);
+                }
+            }
+            assertThat(rows).isEqualTo(1);
+        } finally {
+            server.delete("/api/deployments/" + slow, server.adminKey());
         }
-      }
-      assertThat(rows).isEqualTo(1);
-    } finally {
-      server.delete("/api/deployments/" + slow, server.adminKey());
     }
-  }
 
-  @Test
-  void autoconfigureAppliesAPlanJob() throws Exception {
-    TestServer.Reply submitted = server.post("/api/plans", server.adminKey(), "{}");
-    assertThat(submitted.status()).as(submitted.body()).isEqualTo(202);
-    String job = submitted.json().get("id").asText();
-    // the events stream ends with the job
-    server.get("/api/jobs/" + job + "/events", server.adminKey());
-    JsonNode done = server.get("/api/plans/" + job, server.adminKey()).json();
-    assertThat(done.get("status").asText()).isEqualTo("succeeded");
-    JsonNode plan = done.get("result").get("plan");
-    TestServer.Reply applied = server.post("/api/deployments/" + deployment + "/autoconfigure", server.adminKey(),
-        "{\"plan\": \"" + job + "\", \"compute_pools\": [\"" + pool + "\"]}");
-    assertThat(applied.status()).as(applied.body()).isEqualTo(200);
-    JsonNode cc = applied.json().get("compute_config");
-    assertThat(cc.get("max_adapters").asInt()).isEqualTo(plan.get("max_adapters").asInt());
-    assertThat(cc.get("tp").asInt()).isEqualTo(plan.get("tp").asInt());
-    assertThat(applied.json().get("status").asText()).isEqualTo("running");
-    assertThat(complete(deployment).status()).isEqualTo(200);
-  }
-
-  @Test
-  void metricsUsageAndOpenApiDocument() throws Exception {
-    server.post("/v1/load_lora_adapter", server.adminKey(),
-        "{\"lora_name\": \"metered\", \"rank\": 16, \"model\": \"" + deployment + "\"}");
-    assertThat(complete(deployment + ":metered").status()).isEqualTo(200);
-    TestServer.Reply usage = server.get("/api/usage?deployment=" + deployment, server.adminKey());
-    assertThat(usage.status()).as(usage.body()).isEqualTo(200);
-    assertThat(usage.json().get("minutes").get(0).get("requests").asLong()).isPositive();
-    String metrics = server.get("/metrics", null).body();
-    assertThat(metrics).contains("twinserve_requests_total{deployment=\"" + deployment + "\",status=\"200\"}")
-        .contains("twinserve_ttft_seconds_bucket{deployment=\"" + deployment + "\"")
-        .contains("twinserve_inter_token_latency_seconds_bucket{deployment=\"" + deployment + "\"")
-        .contains("twinserve_interactions_pending");
-    // the per-replica gauges refresh every second: wait for the adapter's residency to show
-    String resident = "twinserve_adapter_resident{adapter=\"metered\",deployment=\"" + deployment + "\"";
-    for (int i = 0; i < 300 && !server.get("/metrics", null).body().contains(resident); i++) {
-      Thread.sleep(100);
+    @Test
+    void autoconfigureAppliesAPlanJob() throws Exception {
+        TestServer.Reply submitted = server.post("/api/plans", server.adminKey(), "{}");
+        assertThat(submitted.status()).as(submitted.body()).isEqualTo(202);
+        String job = submitted.json().get("id").asText();
+        // the events stream ends with the job
+        server.get("/api/jobs/" + job + "/events", server.adminKey());
+        JsonNode done = server.get("/api/plans/" + job, server.adminKey()).json();
+        assertThat(done.get("status").asText()).isEqualTo("succeeded");
+        JsonNode plan = done.get("result").get("plan");
+        TestServer.Reply applied = server.post(
+                "/api/deployments/" + deployment + "/autoconfigure",
+                server.adminKey(),
+                "{\"plan\": \"" + job + "\", \"compute_pools\": [\"" + pool + "\"]}");
+        assertThat(applied.status()).as(applied.body()).isEqualTo(200);
+        JsonNode cc = applied.json().get("compute_config");
+        assertThat(cc.get("max_adapters").asInt())
+                .isEqualTo(plan.get("max_adapters").asInt());
+        assertThat(cc.get("tp").asInt()).isEqualTo(plan.get("tp").asInt());
+        assertThat(applied.json().get("status").asText()).isEqualTo("running");
+        assertThat(complete(deployment).status()).isEqualTo(200);
     }
-    assertThat(server.get("/metrics", null).body()).contains(resident).contains("twinserve_queue_waiting{deployment=\""
-        + deployment + "\",replica=\"0\"}");
-    TestServer.Reply doc = server.get("/openapi/twinserve-0.1.yml", null);
-    assertThat(doc.status()).isEqualTo(200);
-    assertThat(doc.body()).contains("/v1/chat/completions").contains("/api/deployments/{id}/autoconfigure");
-  }
+
+    @Test
+    void metricsUsageAndOpenApiDocument() throws Exception {
+        server.post(
+                "/v1/load_lora_adapter",
+                server.adminKey(),
+                "{\"lora_name\": \"metered\", \"rank\": 16, \"model\": \"" + deployment + "\"}");
+        assertThat(complete(deployment + ":metered").status()).isEqualTo(200);
+        TestServer.Reply usage = server.get("/api/usage?deployment=" + deployment, server.adminKey());
+        assertThat(usage.status()).as(usage.body()).isEqualTo(200);
+        assertThat(usage.json().get("minutes").get(0).get("requests").asLong()).isPositive();
+        String metrics = server.get("/metrics", null).body();
+        assertThat(metrics)
+                .contains("twinserve_requests_total{deployment=\"" + deployment + "\",status=\"200\"}")
+                .contains("twinserve_ttft_seconds_bucket{deployment=\"" + deployment + "\"")
+                .contains("twinserve_inter_token_latency_seconds_bucket{deployment=\"" + deployment + "\"")
+                .contains("twinserve_interactions_pending");
+        // the per-replica gauges refresh every second: wait for the adapter's residency to show
+        String resident = "twinserve_adapter_resident{adapter=\"metered\",deployment=\"" + deployment + "\"";
+        for (int i = 0; i < 300 && !server.get("/metrics", null).body().contains(resident); i++) {
+            Thread.sleep(100);
+        }
+        assertThat(server.get("/metrics", null).body())
+                .contains(resident)
+                .contains("twinserve_queue_waiting{deployment=\"" + deployment + "\",replica=\"0\"}");
+        TestServer.Reply doc = server.get("/openapi/twinserve-0.1.yml", null);
+        assertThat(doc.status()).isEqualTo(200);
+        assertThat(doc.body()).contains("/v1/chat/completions").contains("/api/deployments/{id}/autoconfigure");
+    }
 }

@@ -20,148 +20,239 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 @ExtendWith(TestServer.Extension.class)
 class RequestValidationTest {
-  private static TestServer server;
-  private static String deployment;
-  private static String pool;
-  private static String model;
+    private static TestServer server;
+    private static String deployment;
+    private static String pool;
+    private static String model;
 
-  @BeforeAll
-  static void deploy(TestServer s) {
-    server = s;
-    deployment = s.unique("valid");
-    pool = s.unique("valid-h100");
-    model = s.unique("valid-llama8b");
-    s.create("/api/compute-pools", "{\"name\": \"" + pool + "\", \"gpu\": \"h100-sxm-80gb\", \"gpus\": 2}");
-    s.create("/api/models", "{\"name\": \"" + model + "\", \"profile\": \"llama-3.1-8b\"}");
-    s.create("/api/deployments", "{\"name\": \"" + deployment + "\", \"model\": \"" + model + "\","
-        + " \"placement\": {\"compute_pools\": [\"" + pool + "\"]}, \"time_scale\": 1000}");
-  }
+    @BeforeAll
+    static void deploy(TestServer s) {
+        server = s;
+        deployment = s.unique("valid");
+        pool = s.unique("valid-h100");
+        model = s.unique("valid-llama8b");
+        s.create("/api/compute-pools", "{\"name\": \"" + pool + "\", \"gpu\": \"h100-sxm-80gb\", \"gpus\": 2}");
+        s.create("/api/models", "{\"name\": \"" + model + "\", \"profile\": \"llama-3.1-8b\"}");
+        s.create(
+                "/api/deployments",
+                "{\"name\": \"" + deployment + "\", \"model\": \"" + model + "\","
+                        + " \"placement\": {\"compute_pools\": [\"" + pool + "\"]}, \"time_scale\": 1000}");
+    }
 
-  @AfterAll
-  static void undeploy() {
-    server.delete("/api/deployments/" + deployment, server.adminKey());
-  }
+    @AfterAll
+    static void undeploy() {
+        server.delete("/api/deployments/" + deployment, server.adminKey());
+    }
 
-  /** {@code $D}, {@code $P} and {@code $M} in a body stand for this class's deployment, pool and model. */
-  static Stream<Arguments> badRequests() {
-    String chat = "/v1/chat/completions";
-    String msgs = "\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]";
-    return Stream.of(
-        Arguments.of(chat, "{\"model\": \"$D\",", 400, "not valid JSON at line 1"),
-        Arguments.of(chat, "[{\"model\": \"$D\"}]", 400, "must be a JSON object, got array"),
-        Arguments.of(chat, "\"just a string\"", 400, "must be a JSON object, got string"),
-        Arguments.of(chat, "", 400, "the request body is empty"),
-        Arguments.of(chat, "{" + msgs + "}", 400, "'model' is required"),
-        Arguments.of(chat, "{\"model\": 5, " + msgs + "}", 400, "'model' must be a non-empty string, got 5"),
-        Arguments.of(chat, "{\"model\": \"$D\"}", 400, "'messages' is required"),
-        Arguments.of(chat, "{\"model\": \"$D\", \"messages\": \"hi\"}", 400, "'messages' must be a non-empty list"),
-        Arguments.of(chat, "{\"model\": \"$D\", \"messages\": [\"hi\"]}", 400, "'messages[0]' must be an object"),
-        Arguments.of(chat, "{\"model\": \"$D\", \"messages\": [{\"role\": \"robot\", \"content\": \"hi\"}]}", 400,
-            "'messages[0].role' must be system, developer, user, assistant or tool, got 'robot'"),
-        Arguments.of(chat, "{\"model\": \"$D\", " + msgs + ", \"max_tokens\": \"5\"}", 400,
-            "'max_tokens' must be an integer, got \"5\""),
-        Arguments.of(chat, "{\"model\": \"$D\", " + msgs + ", \"max_tokens\": 0}", 400,
-            "'max_tokens' must be between 1 and"),
-        Arguments.of(chat, "{\"model\": \"$D\", " + msgs + ", \"temperature\": \"hot\"}", 400,
-            "'temperature' must be a number"),
-        Arguments.of(chat, "{\"model\": \"$D\", " + msgs + ", \"temperature\": 3}", 400,
-            "'temperature' must be between 0.0 and 2.0"),
-        Arguments.of(chat, "{\"model\": \"$D\", " + msgs + ", \"stream\": \"yes\"}", 400,
-            "'stream' must be true or false"),
-        Arguments.of(chat, "{\"model\": \"$D\", " + msgs + ", \"n\": 2}", 400, "'n' must be between 1 and 1"),
-        Arguments.of(chat, "{\"model\": \"$D\", " + msgs + ", \"tools\": [{\"type\": \"function\"}]}", 400,
-            "'tools' is not supported"),
-        Arguments.of(chat, "{\"model\": \"$D\", " + msgs + ", \"stop\": [1, 2]}", 400,
-            "'stop' must be a string or a list of strings"),
-        Arguments.of(chat, "{\"model\": \"$D\", " + msgs + ", \"max_tokens\": 100000000}", 400,
-            "exceed this deployment's max_model_len"),
-        Arguments.of(chat, "{\"model\": \"no-such-deployment\", " + msgs + "}", 404,
-            "the model 'no-such-deployment' does not exist"),
-        Arguments.of("/v1/completions", "{\"model\": \"$D\"}", 400, "'prompt' is required"),
-        Arguments.of("/v1/completions", "{\"model\": \"$D\", \"prompt\": [1, 2, 3]}", 400,
-            "'prompt' must be a string (or a list of one string), got [1,2,3]"),
-        Arguments.of("/api/compute-pools", "{\"name\": \"x\"}", 400, "'gpu' is required"),
-        Arguments.of("/api/compute-pools", "{\"name\": \"x\", \"gpu\": \"h100-sxm-80gb\", \"gpus\": \"8\"}", 400,
-            "'gpus' must be an integer, got \"8\""),
-        Arguments.of("/api/compute-pools", "{\"name\": \"x\", \"gpu\": \"tpu-v9\"}", 400,
-            "unknown GPU profile 'tpu-v9'"),
-        Arguments.of("/api/compute-pools", "{\"name\": \"bad name!\", \"gpu\": \"cpu\"}", 400,
-            "'name' must be 1 to 200 characters"),
-        Arguments.of("/api/models", "{\"name\": \"m\"}", 400, "a model needs 'path'"),
-        Arguments.of("/api/models", "{\"name\": \"m\", \"profile\": \"gpt-17\"}", 400, "unknown model profile"),
-        Arguments.of("/api/deployments", "{\"name\": \"x\", \"model\": \"$M\", \"placement\": {\"compute_pools\":"
-            + " \"$P\"}}", 400, "'placement.compute_pools' is required: a list"),
-        Arguments.of("/api/deployments", "{\"name\": \"x\", \"model\": \"$M\", \"compute_config\": [], \"placement\":"
-            + " {\"compute_pools\": [\"$P\"]}}", 400, "'compute_config' must be an object"),
-        Arguments.of("/api/deployments", "{\"name\": \"x\", \"model\": \"$M\", \"compute_config\": {\"tp\": \"two\"},"
-            + " \"placement\": {\"compute_pools\": [\"$P\"]}}", 400, "'compute_config.tp': expected an integer"),
-        Arguments.of("/api/deployments", "{\"name\": \"x\", \"model\": \"$M\", \"compute_config\": {\"bogus\": 1},"
-            + " \"placement\": {\"compute_pools\": [\"$P\"]}}", 400, "'compute_config.bogus': is not a known key"),
-        Arguments.of("/api/deployments", "{\"name\": \"x\", \"model\": \"$M\", \"mode\": \"real\", \"placement\":"
-            + " {\"compute_pools\": [\"$P\"]}}", 400, "'mode' must be 'live' or 'simulated'"),
-        Arguments.of("/api/deployments", "{\"name\": \"x\", \"model\": \"$M\", \"time_scale\": \"fast\","
-            + " \"placement\": {\"compute_pools\": [\"$P\"]}}", 400, "'time_scale' must be a number"),
-        Arguments.of("/api/deployments", "{\"name\": \"x\", \"model\": \"$M\", \"placement\": {\"compute_pools\":"
-            + " [\"no-such-pool\"]}}", 404, "no compute pool named 'no-such-pool'"),
-        Arguments.of("/api/deployments", "{\"name\": \"x\", \"model\": \"$M\", \"compute_config\": {\"tp\": 4},"
-            + " \"placement\": {\"compute_pools\": [\"$P\"]}}", 422, "needs tp x min_replicas = 4 GPUs"),
-        Arguments.of("/api/keys", "{\"role\": \"user\"}", 400, "'user' is required"),
-        Arguments.of("/api/keys", "{\"user\": \"u\", \"role\": \"king\"}", 400, "king"),
-        Arguments.of("/api/permissions", "{\"user\": \"nobody-at-all\", \"deployment\": \"$D\"}", 404,
-            "no user named 'nobody-at-all'"));
-  }
+    /** {@code $D}, {@code $P} and {@code $M} in a body stand for this class's deployment, pool and model. */
+    static Stream<Arguments> badRequests() {
+        String chat = "/v1/chat/completions";
+        String msgs = "\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]";
+        return Stream.of(
+                Arguments.of(chat, "{\"model\": \"$D\",", 400, "not valid JSON at line 1"),
+                Arguments.of(chat, "[{\"model\": \"$D\"}]", 400, "must be a JSON object, got array"),
+                Arguments.of(chat, "\"just a string\"", 400, "must be a JSON object, got string"),
+                Arguments.of(chat, "", 400, "the request body is empty"),
+                Arguments.of(chat, "{" + msgs + "}", 400, "'model' is required"),
+                Arguments.of(chat, "{\"model\": 5, " + msgs + "}", 400, "'model' must be a non-empty string, got 5"),
+                Arguments.of(chat, "{\"model\": \"$D\"}", 400, "'messages' is required"),
+                Arguments.of(
+                        chat, "{\"model\": \"$D\", \"messages\": \"hi\"}", 400, "'messages' must be a non-empty list"),
+                Arguments.of(
+                        chat, "{\"model\": \"$D\", \"messages\": [\"hi\"]}", 400, "'messages[0]' must be an object"),
+                Arguments.of(
+                        chat,
+                        "{\"model\": \"$D\", \"messages\": [{\"role\": \"robot\", \"content\": \"hi\"}]}",
+                        400,
+                        "'messages[0].role' must be system, developer, user, assistant or tool, got 'robot'"),
+                Arguments.of(
+                        chat,
+                        "{\"model\": \"$D\", " + msgs + ", \"max_tokens\": \"5\"}",
+                        400,
+                        "'max_tokens' must be an integer, got \"5\""),
+                Arguments.of(
+                        chat,
+                        "{\"model\": \"$D\", " + msgs + ", \"max_tokens\": 0}",
+                        400,
+                        "'max_tokens' must be between 1 and"),
+                Arguments.of(
+                        chat,
+                        "{\"model\": \"$D\", " + msgs + ", \"temperature\": \"hot\"}",
+                        400,
+                        "'temperature' must be a number"),
+                Arguments.of(
+                        chat,
+                        "{\"model\": \"$D\", " + msgs + ", \"temperature\": 3}",
+                        400,
+                        "'temperature' must be between 0.0 and 2.0"),
+                Arguments.of(
+                        chat,
+                        "{\"model\": \"$D\", " + msgs + ", \"stream\": \"yes\"}",
+                        400,
+                        "'stream' must be true or false"),
+                Arguments.of(chat, "{\"model\": \"$D\", " + msgs + ", \"n\": 2}", 400, "'n' must be between 1 and 1"),
+                Arguments.of(
+                        chat,
+                        "{\"model\": \"$D\", " + msgs + ", \"tools\": [{\"type\": \"function\"}]}",
+                        400,
+                        "'tools' is not supported"),
+                Arguments.of(
+                        chat,
+                        "{\"model\": \"$D\", " + msgs + ", \"stop\": [1, 2]}",
+                        400,
+                        "'stop' must be a string or a list of strings"),
+                Arguments.of(
+                        chat,
+                        "{\"model\": \"$D\", " + msgs + ", \"max_tokens\": 100000000}",
+                        400,
+                        "exceed this deployment's max_model_len"),
+                Arguments.of(
+                        chat,
+                        "{\"model\": \"no-such-deployment\", " + msgs + "}",
+                        404,
+                        "the model 'no-such-deployment' does not exist"),
+                Arguments.of("/v1/completions", "{\"model\": \"$D\"}", 400, "'prompt' is required"),
+                Arguments.of(
+                        "/v1/completions",
+                        "{\"model\": \"$D\", \"prompt\": [1, 2, 3]}",
+                        400,
+                        "'prompt' must be a string (or a list of one string), got [1,2,3]"),
+                Arguments.of("/api/compute-pools", "{\"name\": \"x\"}", 400, "'gpu' is required"),
+                Arguments.of(
+                        "/api/compute-pools",
+                        "{\"name\": \"x\", \"gpu\": \"h100-sxm-80gb\", \"gpus\": \"8\"}",
+                        400,
+                        "'gpus' must be an integer, got \"8\""),
+                Arguments.of(
+                        "/api/compute-pools",
+                        "{\"name\": \"x\", \"gpu\": \"tpu-v9\"}",
+                        400,
+                        "unknown GPU profile 'tpu-v9'"),
+                Arguments.of(
+                        "/api/compute-pools",
+                        "{\"name\": \"bad name!\", \"gpu\": \"cpu\"}",
+                        400,
+                        "'name' must be 1 to 200 characters"),
+                Arguments.of("/api/models", "{\"name\": \"m\"}", 400, "a model needs 'path'"),
+                Arguments.of("/api/models", "{\"name\": \"m\", \"profile\": \"gpt-17\"}", 400, "unknown model profile"),
+                Arguments.of(
+                        "/api/deployments",
+                        "{\"name\": \"x\", \"model\": \"$M\", \"placement\": {\"compute_pools\":" + " \"$P\"}}",
+                        400,
+                        "'placement.compute_pools' is required: a list"),
+                Arguments.of(
+                        "/api/deployments",
+                        "{\"name\": \"x\", \"model\": \"$M\", \"compute_config\": [], \"placement\":"
+                                + " {\"compute_pools\": [\"$P\"]}}",
+                        400,
+                        "'compute_config' must be an object"),
+                Arguments.of(
+                        "/api/deployments",
+                        "{\"name\": \"x\", \"model\": \"$M\", \"compute_config\": {\"tp\": \"two\"},"
+                                + " \"placement\": {\"compute_pools\": [\"$P\"]}}",
+                        400,
+                        "'compute_config.tp': expected an integer"),
+                Arguments.of(
+                        "/api/deployments",
+                        "{\"name\": \"x\", \"model\": \"$M\", \"compute_config\": {\"bogus\": 1},"
+                                + " \"placement\": {\"compute_pools\": [\"$P\"]}}",
+                        400,
+                        "'compute_config.bogus': is not a known key"),
+                Arguments.of(
+                        "/api/deployments",
+                        "{\"name\": \"x\", \"model\": \"$M\", \"mode\": \"real\", \"placement\":"
+                                + " {\"compute_pools\": [\"$P\"]}}",
+                        400,
+                        "'mode' must be 'live' or 'simulated'"),
+                Arguments.of(
+                        "/api/deployments",
+                        "{\"name\": \"x\", \"model\": \"$M\", \"time_scale\": \"fast\","
+                                + " \"placement\": {\"compute_pools\": [\"$P\"]}}",
+                        400,
+                        "'time_scale' must be a number"),
+                Arguments.of(
+                        "/api/deployments",
+                        "{\"name\": \"x\", \"model\": \"$M\", \"placement\": {\"compute_pools\":"
+                                + " [\"no-such-pool\"]}}",
+                        404,
+                        "no compute pool named 'no-such-pool'"),
+                Arguments.of(
+                        "/api/deployments",
+                        "{\"name\": \"x\", \"model\": \"$M\", \"compute_config\": {\"tp\": 4},"
+                                + " \"placement\": {\"compute_pools\": [\"$P\"]}}",
+                        422,
+                        "needs tp x min_replicas = 4 GPUs"),
+                Arguments.of("/api/keys", "{\"role\": \"user\"}", 400, "'user' is required"),
+                Arguments.of("/api/keys", "{\"user\": \"u\", \"role\": \"king\"}", 400, "king"),
+                Arguments.of(
+                        "/api/permissions",
+                        "{\"user\": \"nobody-at-all\", \"deployment\": \"$D\"}",
+                        404,
+                        "no user named 'nobody-at-all'"));
+    }
 
-  @ParameterizedTest(name = "[{index}] {0} {1}")
-  @MethodSource("badRequests")
-  void malformedRequestIsA4xxWithAClearMessage(String path, String body, int status, String message) {
-    TestServer.Reply r = server.post(path, server.adminKey(), body.replace("$D", deployment).replace("$P", pool)
-        .replace("$M", model));
-    assertThat(r.status()).as(r.body()).isEqualTo(status);
-    assertThat(r.contentType()).startsWith("application/json");
-    assertThat(r.error().path("message").asText()).contains(message);
-  }
+    @ParameterizedTest(name = "[{index}] {0} {1}")
+    @MethodSource("badRequests")
+    void malformedRequestIsA4xxWithAClearMessage(String path, String body, int status, String message) {
+        TestServer.Reply r = server.post(
+                path,
+                server.adminKey(),
+                body.replace("$D", deployment).replace("$P", pool).replace("$M", model));
+        assertThat(r.status()).as(r.body()).isEqualTo(status);
+        assertThat(r.contentType()).startsWith("application/json");
+        assertThat(r.error().path("message").asText()).contains(message);
+    }
 
-  @Test
-  void bodyOverTheSizeLimitIs413() {
-    String prompt = "a".repeat(TestServer.MAX_REQUEST_BYTES + 1000);
-    TestServer.Reply r = server.post("/v1/completions", server.adminKey(), "{\"model\": \"" + deployment
-        + "\", \"prompt\": \"" + prompt + "\"}");
-    assertThat(r.status()).isEqualTo(413);
-    assertThat(r.error().path("message").asText()).contains("too large").contains("TWINSERVE_MAX_REQUEST_BYTES");
-    assertThat(r.error().path("code").asText()).isEqualTo("request_too_large");
-    assertThat(server.get("/health", null).status()).as("the server still answers").isEqualTo(200);
-  }
+    @Test
+    void bodyOverTheSizeLimitIs413() {
+        String prompt = "a".repeat(TestServer.MAX_REQUEST_BYTES + 1000);
+        TestServer.Reply r = server.post(
+                "/v1/completions",
+                server.adminKey(),
+                "{\"model\": \"" + deployment + "\", \"prompt\": \"" + prompt + "\"}");
+        assertThat(r.status()).isEqualTo(413);
+        assertThat(r.error().path("message").asText()).contains("too large").contains("TWINSERVE_MAX_REQUEST_BYTES");
+        assertThat(r.error().path("code").asText()).isEqualTo("request_too_large");
+        assertThat(server.get("/health", null).status())
+                .as("the server still answers")
+                .isEqualTo(200);
+    }
 
-  @Test
-  void nonNumericIdInThePathIsA400() {
-    TestServer.Reply r = server.delete("/api/keys/abc", server.adminKey());
-    assertThat(r.status()).isEqualTo(400);
-    assertThat(r.error().path("message").asText()).contains("id");
-  }
+    @Test
+    void nonNumericIdInThePathIsA400() {
+        TestServer.Reply r = server.delete("/api/keys/abc", server.adminKey());
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.error().path("message").asText()).contains("id");
+    }
 
-  @Test
-  void unknownPathAndWrongMethodAnswerInOpenAiErrorJson() {
-    TestServer.Reply unknown = server.get("/v1/nothing-here", server.adminKey());
-    assertThat(unknown.status()).isEqualTo(404);
-    assertThat(unknown.error().path("code").asText()).isEqualTo("not_found");
-    TestServer.Reply method = server.send("PUT", "/v1/chat/completions", server.adminKey(),
-        HttpRequest.BodyPublishers.ofString("{}"), Map.of());
-    assertThat(method.status()).isEqualTo(405);
-    assertThat(method.error().path("message").asText()).contains("PUT").contains("POST");
-  }
+    @Test
+    void unknownPathAndWrongMethodAnswerInOpenAiErrorJson() {
+        TestServer.Reply unknown = server.get("/v1/nothing-here", server.adminKey());
+        assertThat(unknown.status()).isEqualTo(404);
+        assertThat(unknown.error().path("code").asText()).isEqualTo("not_found");
+        TestServer.Reply method = server.send(
+                "PUT", "/v1/chat/completions", server.adminKey(), HttpRequest.BodyPublishers.ofString("{}"), Map.of());
+        assertThat(method.status()).isEqualTo(405);
+        assertThat(method.error().path("message").asText()).contains("PUT").contains("POST");
+    }
 
-  @Test
-  void deploymentThatDoesNotFitIs422WithTheShortfallInGib() {
-    TestServer.Reply r = server.post("/api/deployments", server.adminKey(), "{\"name\": \""
-        + server.unique("too-big") + "\", \"model\": \"" + model + "\", \"compute_config\": {\"kv_cache_len\":"
-        + " 10000000}, \"placement\": {\"compute_pools\": [\"" + pool + "\"]}}");
-    assertThat(r.status()).as(r.body()).isEqualTo(422);
-    JsonNode e = r.error();
-    assertThat(e.path("code").asText()).isEqualTo("insufficient_gpu_memory");
-    assertThat(e.path("param").asText()).isEqualTo("compute_config");
-    assertThat(e.path("message").asText()).containsPattern("short by \\d+\\.\\d\\d GiB per GPU")
-        .contains("h100-sxm-80gb");
-    TestServer.Reply list = server.get("/api/deployments/" + server.unique("too-big"), server.adminKey());
-    assertThat(list.status()).as("nothing was recorded").isEqualTo(404);
-  }
+    @Test
+    void deploymentThatDoesNotFitIs422WithTheShortfallInGib() {
+        TestServer.Reply r = server.post(
+                "/api/deployments",
+                server.adminKey(),
+                "{\"name\": \""
+                        + server.unique("too-big") + "\", \"model\": \"" + model
+                        + "\", \"compute_config\": {\"kv_cache_len\":"
+                        + " 10000000}, \"placement\": {\"compute_pools\": [\"" + pool + "\"]}}");
+        assertThat(r.status()).as(r.body()).isEqualTo(422);
+        JsonNode e = r.error();
+        assertThat(e.path("code").asText()).isEqualTo("insufficient_gpu_memory");
+        assertThat(e.path("param").asText()).isEqualTo("compute_config");
+        assertThat(e.path("message").asText())
+                .containsPattern("short by \\d+\\.\\d\\d GiB per GPU")
+                .contains("h100-sxm-80gb");
+        TestServer.Reply list = server.get("/api/deployments/" + server.unique("too-big"), server.adminKey());
+        assertThat(list.status()).as("nothing was recorded").isEqualTo(404);
+    }
 }

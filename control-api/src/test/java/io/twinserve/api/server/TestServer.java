@@ -36,197 +36,210 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * temporary folder. Names made with {@link #unique} keep runs apart when the database outlives the run.
  */
 final class TestServer implements AutoCloseable {
-  /** The request size limit the shared server runs with, small so the oversized-body test stays cheap. */
-  static final int MAX_REQUEST_BYTES = 256 * 1024;
+    /** The request size limit the shared server runs with, small so the oversized-body test stays cheap. */
+    static final int MAX_REQUEST_BYTES = 256 * 1024;
 
-  static final ObjectMapper JSON = new ObjectMapper();
+    static final ObjectMapper JSON = new ObjectMapper();
 
-  private final Path dataDir;
-  private final TwinserveServer server;
-  private final String adminKey;
-  private final String runId = UUID.randomUUID().toString().substring(0, 8);
-  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(10)).build();
+    private final Path dataDir;
+    private final TwinserveServer server;
+    private final String adminKey;
+    private final String runId = UUID.randomUUID().toString().substring(0, 8);
+    private final HttpClient http = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(10))
+            .build();
 
-  private TestServer(Path dataDir, TwinserveServer server, String adminKey) {
-    this.dataDir = dataDir;
-    this.server = server;
-    this.adminKey = adminKey;
-  }
-
-  static TestServer start() {
-    Path dir;
-    try {
-      dir = Files.createTempDirectory("twinserve-apitest");
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    TwinserveServer server = TwinserveServer.start(new TwinserveServer.Options(dir,
-        env("TWINSERVE_TEST_DATABASE_URL"), env("TWINSERVE_TEST_REDIS_URL"), "127.0.0.1", 0, true,
-        Map.of("micronaut.server.max-request-size", MAX_REQUEST_BYTES)));
-    try (AdminDatabase admin = AdminDatabase.open(dir)) {
-      // the first key comes the way `twinserve admin create-key` makes it: straight in the database
-      String key = admin.access().createKey("apitest-admin", Role.ADMIN).key();
-      return new TestServer(dir, server, key);
-    } catch (RuntimeException e) {
-      server.close();
-      deleteTree(dir);
-      throw e;
-    }
-  }
-
-  private static String env(String name) {
-    String v = System.getenv(name);
-    return v == null || v.isBlank() ? null : v.strip();
-  }
-
-  URI uri() {
-    return server.uri();
-  }
-
-  String adminKey() {
-    return adminKey;
-  }
-
-  TwinserveServer server() {
-    return server;
-  }
-
-  Path dataDir() {
-    return dataDir;
-  }
-
-  /** {@code base} made unique to this server's run (registry names, user names). */
-  String unique(String base) {
-    return base + "-" + runId;
-  }
-
-  /** An HTTP answer, its body as text and (when it is JSON) parsed. */
-  record Reply(int status, String body, String contentType) {
-    JsonNode json() {
-      try {
-        return JSON.readTree(body);
-      } catch (IOException e) {
-        throw new AssertionError("not JSON (status " + status + "): " + body, e);
-      }
+    private TestServer(Path dataDir, TwinserveServer server, String adminKey) {
+        this.dataDir = dataDir;
+        this.server = server;
+        this.adminKey = adminKey;
     }
 
-    /** The OpenAI error object, checked to have the shape OpenAI clients parse. */
-    JsonNode error() {
-      JsonNode e = json().path("error");
-      assertThat(e.isObject()).as("OpenAI error JSON in %s", body).isTrue();
-      assertThat(e.path("message").asText()).as("error message in %s", body).isNotBlank();
-      assertThat(e.path("type").asText()).as("error type in %s", body).isNotBlank();
-      return e;
+    static TestServer start() {
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("twinserve-apitest");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        TwinserveServer server = TwinserveServer.start(new TwinserveServer.Options(
+                dir,
+                env("TWINSERVE_TEST_DATABASE_URL"),
+                env("TWINSERVE_TEST_REDIS_URL"),
+                "127.0.0.1",
+                0,
+                true,
+                Map.of("micronaut.server.max-request-size", MAX_REQUEST_BYTES)));
+        try (AdminDatabase admin = AdminDatabase.open(dir)) {
+            // the first key comes the way `twinserve admin create-key` makes it: straight in the database
+            String key = admin.access().createKey("apitest-admin", Role.ADMIN).key();
+            return new TestServer(dir, server, key);
+        } catch (RuntimeException e) {
+            server.close();
+            deleteTree(dir);
+            throw e;
+        }
     }
-  }
 
-  Reply send(String method, String path, String key, String body) {
-    return send(method, path, key, body == null ? null : HttpRequest.BodyPublishers.ofString(body), Map.of());
-  }
-
-  Reply send(String method, String path, String key, HttpRequest.BodyPublisher body, Map<String, String> headers) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(uri().resolve(path)).timeout(Duration.ofSeconds(60));
-    if (key != null) {
-      b.header("Authorization", "Bearer " + key);
+    private static String env(String name) {
+        String v = System.getenv(name);
+        return v == null || v.isBlank() ? null : v.strip();
     }
-    if (body != null) {
-      b.header("Content-Type", "application/json");
+
+    URI uri() {
+        return server.uri();
     }
-    headers.forEach(b::header);
-    b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : body);
-    try {
-      HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-      return new Reply(r.statusCode(), r.body(), r.headers().firstValue("Content-Type").orElse(""));
-    } catch (IOException e) {
-      throw new UncheckedIOException(method + " " + path + ": " + e.getMessage(), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
+
+    String adminKey() {
+        return adminKey;
     }
-  }
 
-  Reply post(String path, String key, String body) {
-    return send("POST", path, key, body);
-  }
-
-  Reply get(String path, String key) {
-    return send("GET", path, key, null);
-  }
-
-  Reply delete(String path, String key) {
-    return send("DELETE", path, key, null);
-  }
-
-  /** POSTs as admin and insists on 201; returns the created object. */
-  JsonNode create(String path, String body) {
-    Reply r = post(path, adminKey, body);
-    assertThat(r.status()).as("POST %s %s -> %s", path, body, r.body()).isEqualTo(201);
-    return r.json();
-  }
-
-  /** A new key for {@code user} (created with {@code role}), made through the API. */
-  JsonNode createKey(String user, String role) {
-    return create("/api/keys", "{\"user\": \"" + user + "\", \"role\": \"" + role + "\"}");
-  }
-
-  /** Waits until every interaction recorded so far is in PostgreSQL. */
-  void flushInteractions() throws InterruptedException {
-    server.context().getBean(InteractionWriter.class).flush(30_000);
-  }
-
-  /** A plain JDBC connection to the server's own database. */
-  Connection jdbc() throws SQLException {
-    DataServices.Database db = server.services().database();
-    return DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
-  }
-
-  /** A count from PostgreSQL: {@code sql} with one long parameter. */
-  long count(String sql, long parameter) throws SQLException {
-    try (Connection c = jdbc(); PreparedStatement s = c.prepareStatement(sql)) {
-      s.setLong(1, parameter);
-      try (ResultSet rs = s.executeQuery()) {
-        rs.next();
-        return rs.getLong(1);
-      }
+    TwinserveServer server() {
+        return server;
     }
-  }
 
-  @Override
-  public void close() {
-    try {
-      server.close();
-    } finally {
-      deleteTree(dataDir);
+    Path dataDir() {
+        return dataDir;
     }
-  }
 
-  static void deleteTree(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
+    /** {@code base} made unique to this server's run (registry names, user names). */
+    String unique(String base) {
+        return base + "-" + runId;
     }
-    try (Stream<Path> s = Files.walk(dir)) {
-      s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      // a leftover temporary folder is not worth failing a test run over
+
+    /** An HTTP answer, its body as text and (when it is JSON) parsed. */
+    record Reply(int status, String body, String contentType) {
+        JsonNode json() {
+            try {
+                return JSON.readTree(body);
+            } catch (IOException e) {
+                throw new AssertionError("not JSON (status " + status + "): " + body, e);
+            }
+        }
+
+        /** The OpenAI error object, checked to have the shape OpenAI clients parse. */
+        JsonNode error() {
+            JsonNode e = json().path("error");
+            assertThat(e.isObject()).as("OpenAI error JSON in %s", body).isTrue();
+            assertThat(e.path("message").asText())
+                    .as("error message in %s", body)
+                    .isNotBlank();
+            assertThat(e.path("type").asText()).as("error type in %s", body).isNotBlank();
+            return e;
+        }
     }
-  }
 
-  /**
-   * Gives test methods (and static {@code @BeforeAll} methods) the shared server, started on first use and
-   * closed when the test run ends.
-   */
-  static final class Extension implements ParameterResolver {
-    private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(TestServer.class);
+    Reply send(String method, String path, String key, String body) {
+        return send(method, path, key, body == null ? null : HttpRequest.BodyPublishers.ofString(body), Map.of());
+    }
 
-    @Override
-    public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
-      return parameter.getParameter().getType() == TestServer.class;
+    Reply send(String method, String path, String key, HttpRequest.BodyPublisher body, Map<String, String> headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri().resolve(path)).timeout(Duration.ofSeconds(60));
+        if (key != null) {
+            b.header("Authorization", "Bearer " + key);
+        }
+        if (body != null) {
+            b.header("Content-Type", "application/json");
+        }
+        headers.forEach(b::header);
+        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : body);
+        try {
+            HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+            return new Reply(
+                    r.statusCode(),
+                    r.body(),
+                    r.headers().firstValue("Content-Type").orElse(""));
+        } catch (IOException e) {
+            throw new UncheckedIOException(method + " " + path + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    Reply post(String path, String key, String body) {
+        return send("POST", path, key, body);
+    }
+
+    Reply get(String path, String key) {
+        return send("GET", path, key, null);
+    }
+
+    Reply delete(String path, String key) {
+        return send("DELETE", path, key, null);
+    }
+
+    /** POSTs as admin and insists on 201; returns the created object. */
+    JsonNode create(String path, String body) {
+        Reply r = post(path, adminKey, body);
+        assertThat(r.status()).as("POST %s %s -> %s", path, body, r.body()).isEqualTo(201);
+        return r.json();
+    }
+
+    /** A new key for {@code user} (created with {@code role}), made through the API. */
+    JsonNode createKey(String user, String role) {
+        return create("/api/keys", "{\"user\": \"" + user + "\", \"role\": \"" + role + "\"}");
+    }
+
+    /** Waits until every interaction recorded so far is in PostgreSQL. */
+    void flushInteractions() throws InterruptedException {
+        server.context().getBean(InteractionWriter.class).flush(30_000);
+    }
+
+    /** A plain JDBC connection to the server's own database. */
+    Connection jdbc() throws SQLException {
+        DataServices.Database db = server.services().database();
+        return DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
+    }
+
+    /** A count from PostgreSQL: {@code sql} with one long parameter. */
+    long count(String sql, long parameter) throws SQLException {
+        try (Connection c = jdbc();
+                PreparedStatement s = c.prepareStatement(sql)) {
+            s.setLong(1, parameter);
+            try (ResultSet rs = s.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
     }
 
     @Override
-    public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
-      return context.getRoot().getStore(NAMESPACE).getOrComputeIfAbsent("server", k -> start(), TestServer.class);
+    public void close() {
+        try {
+            server.close();
+        } finally {
+            deleteTree(dataDir);
+        }
     }
-  }
+
+    static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // a leftover temporary folder is not worth failing a test run over
+        }
+    }
+
+    /**
+     * Gives test methods (and static {@code @BeforeAll} methods) the shared server, started on first use and
+     * closed when the test run ends.
+     */
+    static final class Extension implements ParameterResolver {
+        private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(TestServer.class);
+
+        @Override
+        public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
+            return parameter.getParameter().getType() == TestServer.class;
+        }
+
+        @Override
+        public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
+            return context.getRoot().getStore(NAMESPACE).getOrComputeIfAbsent("server", k -> start(), TestServer.class);
+        }
+    }
 }

@@ -10,36 +10,36 @@ import io.twinserve.engine.model.ModelConfig;
  */
 public interface Backend extends AutoCloseable {
 
-  ModelConfig config();
+    ModelConfig config();
 
-  /** The KV cache's capacity in tokens and its block size, which the scheduler's KV manager must match. */
-  long kvCacheTokens();
+    /** The KV cache's capacity in tokens and its block size, which the scheduler's KV manager must match. */
+    long kvCacheTokens();
 
-  int blockSize();
+    int blockSize();
 
-  /** Adapter slots (GPU slots on a GPU; prepared copies on the CPU). */
-  int adapterSlots();
+    /** Adapter slots (GPU slots on a GPU; prepared copies on the CPU). */
+    int adapterSlots();
 
-  /** The largest adapter rank a slot holds (the rank slots are reserved at). */
-  default int maxAdapterRank() {
-    return LoraAdapter.MAX_RANK;
-  }
+    /** The largest adapter rank a slot holds (the rank slots are reserved at). */
+    default int maxAdapterRank() {
+        return LoraAdapter.MAX_RANK;
+    }
 
-  /** Copies an adapter into a slot for real, replacing what was there. Returns the bytes copied. */
-  long loadAdapter(int slot, LoraAdapter adapter);
+    /** Copies an adapter into a slot for real, replacing what was there. Returns the bytes copied. */
+    long loadAdapter(int slot, LoraAdapter adapter);
 
-  /** Empties a slot. */
-  void unloadAdapter(int slot);
+    /** Empties a slot. */
+    void unloadAdapter(int slot);
 
-  /**
-   * Runs the batch and writes logits (vocabulary-sized rows, one per row that {@link
-   * ForwardBatch#assignLogitRows} gave) into {@code logits}, which must hold them all.
-   */
-  void forward(ForwardBatch batch, float[] logits);
+    /**
+     * Runs the batch and writes logits (vocabulary-sized rows, one per row that {@link
+     * ForwardBatch#assignLogitRows} gave) into {@code logits}, which must hold them all.
+     */
+    void forward(ForwardBatch batch, float[] logits);
 
-  /** A short name for reports: "cpu", "cuda". */
-  String name();
+    /** A short name for reports: "cpu", "cuda". */
+    String name();
 
-  @Override
-  void close();
+    @Override
+    void close();
 }

@@ -18,40 +18,40 @@ import java.util.Objects;
  */
 public sealed interface BackendSpec<B extends Backend> {
 
-  /**
-   * The CPU backend over a model's files, which the caller opened and closes after the backend.
-   *
-   * @param options tensor parallelism, threads, KV cache, block size, adapter slots and KV dtype
-   */
-  record Cpu(ModelFiles model, CpuBackend.Options options) implements BackendSpec<CpuBackend> {
-    public Cpu {
-      Objects.requireNonNull(model, "model");
-      Objects.requireNonNull(options, "options");
-    }
-  }
-
-  /**
-   * A backend that runs no model but waits the twin's predicted times (see {@link SimulatedBackend}).
-   *
-   * @param perf prices steps and adapter loads
-   * @param scheduler the replica's limits: KV cache, block size, adapter slots and their rank
-   * @param served the served model's configuration
-   * @param timeScale how many times faster than real time to run, at least
-   *     {@link SimulatedBackend#MIN_TIME_SCALE}
-   */
-  record Simulated(PerfModel perf, SchedulerConfig scheduler, ModelConfig served, double timeScale)
-      implements BackendSpec<SimulatedBackend> {
-    public Simulated {
-      Objects.requireNonNull(perf, "perf");
-      Objects.requireNonNull(scheduler, "scheduler");
-      Objects.requireNonNull(served, "served");
-      SimulatedBackend.requireTimeScale(timeScale);
+    /**
+     * The CPU backend over a model's files, which the caller opened and closes after the backend.
+     *
+     * @param options tensor parallelism, threads, KV cache, block size, adapter slots and KV dtype
+     */
+    record Cpu(ModelFiles model, CpuBackend.Options options) implements BackendSpec<CpuBackend> {
+        public Cpu {
+            Objects.requireNonNull(model, "model");
+            Objects.requireNonNull(options, "options");
+        }
     }
 
-    /** A replica of a resolved deployment whose model is known only by its profile. */
-    public static Simulated of(ResolvedReplica replica, double timeScale) {
-      return new Simulated(replica.perf(), replica.scheduler(), SimulatedBackend.modelConfig(replica.model()),
-          timeScale);
+    /**
+     * A backend that runs no model but waits the twin's predicted times (see {@link SimulatedBackend}).
+     *
+     * @param perf prices steps and adapter loads
+     * @param scheduler the replica's limits: KV cache, block size, adapter slots and their rank
+     * @param served the served model's configuration
+     * @param timeScale how many times faster than real time to run, at least
+     *     {@link SimulatedBackend#MIN_TIME_SCALE}
+     */
+    record Simulated(PerfModel perf, SchedulerConfig scheduler, ModelConfig served, double timeScale)
+            implements BackendSpec<SimulatedBackend> {
+        public Simulated {
+            Objects.requireNonNull(perf, "perf");
+            Objects.requireNonNull(scheduler, "scheduler");
+            Objects.requireNonNull(served, "served");
+            SimulatedBackend.requireTimeScale(timeScale);
+        }
+
+        /** A replica of a resolved deployment whose model is known only by its profile. */
+        public static Simulated of(ResolvedReplica replica, double timeScale) {
+            return new Simulated(
+                    replica.perf(), replica.scheduler(), SimulatedBackend.modelConfig(replica.model()), timeScale);
+        }
     }
-  }
 }

@@ -4,10 +4,12 @@ package io.twinserve.engine.chat;
 public record ChatMessage(String role, String content) {
     public ChatMessage {
         if (role == null || role.isBlank()) {
-            throw new IllegalArgumentException("role must be a non-blank string such as \"user\", was " + (role == null ? "null" : "\"" + role + "\""));
+            throw new IllegalArgumentException("role must be a non-blank string such as \"user\", was "
+                    + (role == null ? "null" : "\"" + role + "\""));
         }
         if (content == null) {
-            throw new IllegalArgumentException("content must not be null (use \"\" for an empty message), role " + role);
+            throw new IllegalArgumentException(
+                    "content must not be null (use \"\" for an empty message), role " + role);
         }
     }
 }

@@ -1,6 +1,5 @@
 package io.twinserve.engine.chat;
 
-import io.twinserve.engine.tokenizer.TokenizerFormatException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.hubspot.jinjava.Jinjava;
@@ -10,6 +9,7 @@ import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import io.twinserve.engine.tokenizer.TokenizerFormatException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -61,7 +61,10 @@ public final class ChatTemplate {
             throw new TokenizerFormatException(tokenizerConfigJson, "", "expected a JSON object");
         }
         String template = templateSource(tokenizerConfigJson, root.path("chat_template"));
-        return new ChatTemplate(template, tokenText(tokenizerConfigJson, root, "bos_token"), tokenText(tokenizerConfigJson, root, "eos_token"));
+        return new ChatTemplate(
+                template,
+                tokenText(tokenizerConfigJson, root, "bos_token"),
+                tokenText(tokenizerConfigJson, root, "eos_token"));
     }
 
     private static String templateSource(Path file, JsonNode node) {
@@ -73,7 +76,8 @@ public final class ChatTemplate {
             for (int i = 0; i < node.size(); i++) {
                 JsonNode entry = node.get(i);
                 if (!entry.path("name").isTextual() || !entry.path("template").isTextual()) {
-                    throw new TokenizerFormatException(file, "chat_template[" + i + "]", "expected {\"name\": string, \"template\": string}");
+                    throw new TokenizerFormatException(
+                            file, "chat_template[" + i + "]", "expected {\"name\": string, \"template\": string}");
                 }
                 if (entry.path("name").asText().equals("default")) {
                     return entry.path("template").asText();
@@ -92,8 +96,11 @@ public final class ChatTemplate {
                 throw new TokenizerFormatException(beside, "", "cannot read: " + e.getMessage(), e);
             }
         }
-        throw new TokenizerFormatException(file, "chat_template", "expected a template string or a list of {name, template}, got "
-                + (node.isMissingNode() ? "nothing" : node.getNodeType().toString()));
+        throw new TokenizerFormatException(
+                file,
+                "chat_template",
+                "expected a template string or a list of {name, template}, got "
+                        + (node.isMissingNode() ? "nothing" : node.getNodeType().toString()));
     }
 
     private static String tokenText(Path file, JsonNode root, String field) {
@@ -131,10 +138,12 @@ public final class ChatTemplate {
         Jinjava jinjava = new Jinjava(config);
         jinjava.getGlobalContext().registerTag(new PreviousItemForTag());
         jinjava.getGlobalContext().registerFilter(new PythonJsonFilter());
-        jinjava.getGlobalContext().registerFunction(
-                new ELFunctionDefinition("", "raise_exception", TemplateFunctions.class, "raiseException", String.class));
-        jinjava.getGlobalContext().registerFunction(
-                new ELFunctionDefinition("", "strftime_now", TemplateFunctions.class, "strftimeNow", String.class));
+        jinjava.getGlobalContext()
+                .registerFunction(new ELFunctionDefinition(
+                        "", "raise_exception", TemplateFunctions.class, "raiseException", String.class));
+        jinjava.getGlobalContext()
+                .registerFunction(new ELFunctionDefinition(
+                        "", "strftime_now", TemplateFunctions.class, "strftimeNow", String.class));
         return jinjava;
     }
 
@@ -175,7 +184,9 @@ public final class ChatTemplate {
         }
         for (TemplateError error : result.getErrors()) {
             if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
-                throw raisedOr(error.getException(), "chat template failed at line " + error.getLineno() + ": " + error.getMessage());
+                throw raisedOr(
+                        error.getException(),
+                        "chat template failed at line " + error.getLineno() + ": " + error.getMessage());
             }
         }
         // Jinja drops one trailing newline of the template (keep_trailing_newline=False).

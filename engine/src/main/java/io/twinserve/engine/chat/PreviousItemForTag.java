@@ -15,7 +15,8 @@ import java.util.List;
  */
 final class PreviousItemForTag extends ForTag {
     @Override
-    public String renderForCollection(TagNode tagNode, JinjavaInterpreter interpreter, List<String> loopVars, Object collection) {
+    public String renderForCollection(
+            TagNode tagNode, JinjavaInterpreter interpreter, List<String> loopVars, Object collection) {
         List<Object> items = switch (collection) {
             case Collection<?> values -> new ArrayList<>(values);
             case Object[] values -> Arrays.asList(values);

@@ -26,7 +26,11 @@ final class PythonJsonFilter implements Filter {
     @Override
     public Object filter(Object value, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
         Object indent = kwargs.containsKey("indent") ? kwargs.get("indent") : args.length > 0 ? args[0] : null;
-        return dumps(value, indent == null ? null : ((Number) (indent instanceof String s ? Integer.valueOf(s) : indent)).intValue());
+        return dumps(
+                value,
+                indent == null
+                        ? null
+                        : ((Number) (indent instanceof String s ? Integer.valueOf(s) : indent)).intValue());
     }
 
     static String dumps(Object value, Integer indent) {
@@ -41,8 +45,11 @@ final class PythonJsonFilter implements Filter {
             case Boolean b -> out.append(b ? "true" : "false");
             case Integer i -> out.append(i);
             case Long l -> out.append(l);
-            case Number n -> out.append(n.doubleValue() == Math.rint(n.doubleValue()) && !Double.isInfinite(n.doubleValue())
-                    ? String.valueOf(n.doubleValue()) : n.toString());
+            case Number n ->
+                out.append(
+                        n.doubleValue() == Math.rint(n.doubleValue()) && !Double.isInfinite(n.doubleValue())
+                                ? String.valueOf(n.doubleValue())
+                                : n.toString());
             case Map<?, ?> map -> {
                 out.append('{');
                 int k = 0;

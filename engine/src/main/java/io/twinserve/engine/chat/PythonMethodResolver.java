@@ -28,7 +28,9 @@ final class PythonMethodResolver extends ELResolver {
     public Object getValue(ELContext context, Object base, Object property) {
         if (base instanceof ForLoop loop && ("previtem".equals(property) || "nextitem".equals(property))) {
             context.setPropertyResolved(true);
-            Object items = JinjavaInterpreter.getCurrent() == null ? null : JinjavaInterpreter.getCurrent().getContext().get(LOOP_ITEMS);
+            Object items = JinjavaInterpreter.getCurrent() == null
+                    ? null
+                    : JinjavaInterpreter.getCurrent().getContext().get(LOOP_ITEMS);
             if (!(items instanceof List<?> list)) {
                 return null;
             }
@@ -70,14 +72,30 @@ final class PythonMethodResolver extends ELResolver {
             case "strip" -> rstrip(lstrip(text, chars(args)), chars(args));
             case "lstrip" -> lstrip(text, chars(args));
             case "rstrip" -> rstrip(text, chars(args));
-            case "split" -> split(text, args.length > 0 ? (String) args[0] : null, args.length > 1 ? ((Number) args[1]).intValue() : -1);
+            case "split" ->
+                split(
+                        text,
+                        args.length > 0 ? (String) args[0] : null,
+                        args.length > 1 ? ((Number) args[1]).intValue() : -1);
             case "upper" -> text.toUpperCase(Locale.ROOT);
             case "lower" -> text.toLowerCase(Locale.ROOT);
             case "title" -> title(text);
-            case "capitalize" -> text.isEmpty() ? text : text.substring(0, 1).toUpperCase(Locale.ROOT) + text.substring(1).toLowerCase(Locale.ROOT);
-            case "replace" -> replace(text, String.valueOf(args[0]), String.valueOf(args[1]), args.length > 2 ? ((Number) args[2]).intValue() : -1);
+            case "capitalize" ->
+                text.isEmpty()
+                        ? text
+                        : text.substring(0, 1).toUpperCase(Locale.ROOT)
+                                + text.substring(1).toLowerCase(Locale.ROOT);
+            case "replace" ->
+                replace(
+                        text,
+                        String.valueOf(args[0]),
+                        String.valueOf(args[1]),
+                        args.length > 2 ? ((Number) args[2]).intValue() : -1);
             case "find" -> (long) text.indexOf(String.valueOf(args[0]));
-            case "count" -> (long) ((text.length() - text.replace(String.valueOf(args[0]), "").length()) / Math.max(1, String.valueOf(args[0]).length()));
+            case "count" ->
+                (long) ((text.length()
+                                - text.replace(String.valueOf(args[0]), "").length())
+                        / Math.max(1, String.valueOf(args[0]).length()));
             case "join" -> join(text, args[0]);
             case "isdigit" -> !text.isEmpty() && text.chars().allMatch(Character::isDigit);
             default -> NOT_HANDLED;
@@ -150,7 +168,9 @@ final class PythonMethodResolver extends ELResolver {
             throw new ChatTemplateException("empty separator in split()");
         }
         int start = 0;
-        for (int at = text.indexOf(separator); at >= 0 && (maxSplit < 0 || parts.size() < maxSplit); at = text.indexOf(separator, start)) {
+        for (int at = text.indexOf(separator);
+                at >= 0 && (maxSplit < 0 || parts.size() < maxSplit);
+                at = text.indexOf(separator, start)) {
             parts.add(text.substring(start, at));
             start = at + separator.length();
         }
@@ -193,7 +213,9 @@ final class PythonMethodResolver extends ELResolver {
 
     /** Python slicing with a step, e.g. {@code messages[::-1]}; null bounds mean "from the end that the step starts at". */
     private static Object slice(Object base, Object[] args) {
-        List<?> list = base instanceof String text ? text.codePoints().mapToObj(Character::toString).toList() : (List<?>) base;
+        List<?> list = base instanceof String text
+                ? text.codePoints().mapToObj(Character::toString).toList()
+                : (List<?>) base;
         int size = list.size();
         int step = args.length > 2 && args[2] != null ? ((Number) args[2]).intValue() : 1;
         if (step == 0) {

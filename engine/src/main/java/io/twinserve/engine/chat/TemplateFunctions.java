@@ -16,8 +16,7 @@ final class TemplateFunctions {
         }
     }
 
-    private TemplateFunctions() {
-    }
+    private TemplateFunctions() {}
 
     /** {@code raise_exception(message)}: templates call it to reject a conversation they cannot format. */
     public static Object raiseException(String message) {

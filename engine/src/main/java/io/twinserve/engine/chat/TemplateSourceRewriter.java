@@ -11,8 +11,7 @@ import java.util.Deque;
  */
 final class TemplateSourceRewriter {
 
-    private TemplateSourceRewriter() {
-    }
+    private TemplateSourceRewriter() {}
 
     static String rewrite(String template) {
         StringBuilder out = new StringBuilder(template.length() + 16);
@@ -86,8 +85,15 @@ final class TemplateSourceRewriter {
                 int end = matching(expression, i);
                 String[] parts = topLevelSplit(expression.substring(i + 1, end), ':');
                 if (parts.length == 3) {
-                    out.append('.').append(PythonMethodResolver.SLICE_METHOD).append('(')
-                            .append(orNone(parts[0])).append(", ").append(orNone(parts[1])).append(", ").append(orNone(parts[2])).append(')');
+                    out.append('.')
+                            .append(PythonMethodResolver.SLICE_METHOD)
+                            .append('(')
+                            .append(orNone(parts[0]))
+                            .append(", ")
+                            .append(orNone(parts[1]))
+                            .append(", ")
+                            .append(orNone(parts[2]))
+                            .append(')');
                     i = end;
                 } else {
                     frames.push(new boolean[1]);

@@ -11,6 +11,6 @@ import io.twinserve.engine.model.ModelConfig;
 @FunctionalInterface
 public interface AdapterLoader {
 
-  /** Reads the adapter registered as {@code name} for {@code base}. */
-  LoraAdapter load(String name, ModelConfig base);
+    /** Reads the adapter registered as {@code name} for {@code base}. */
+    LoraAdapter load(String name, ModelConfig base);
 }

@@ -30,364 +30,379 @@ import org.slf4j.LoggerFactory;
  * adapter that fails to load ends only the requests that need it.
  */
 public final class LiveEngine implements AutoCloseable {
-  private static final Logger LOG = LoggerFactory.getLogger(LiveEngine.class);
-  private static final long IDLE_PARK_NS = 50_000_000L;
+    private static final Logger LOG = LoggerFactory.getLogger(LiveEngine.class);
+    private static final long IDLE_PARK_NS = 50_000_000L;
 
-  /** Counters of what the loop did. */
-  public record Stats(long steps, long promptTokensComputed, long generatedTokens, long preemptions,
-      long adapterStorageLoads, long adapterSlotLoads, long adapterLoadNs, long busyNs, long finished,
-      long timedOut, long failed) {}
+    /** Counters of what the loop did. */
+    public record Stats(
+            long steps,
+            long promptTokensComputed,
+            long generatedTokens,
+            long preemptions,
+            long adapterStorageLoads,
+            long adapterSlotLoads,
+            long adapterLoadNs,
+            long busyNs,
+            long finished,
+            long timedOut,
+            long failed) {}
 
-  private final Backend backend;
-  private final ModelConfig model;
-  private final LiveConfig config;
-  private final Detokenizer detokenizer;
-  private final Set<Integer> stopTokens;
-  private final AdapterCache adapters;
-  private final Scheduler scheduler;
-  private final AdapterRegistry registry;
-  private final AdapterTiers tiers;
-  private final SchedulerConfig schedulerConfig;
-  private final StepObserver observer;
-  private final LiveStats stats;
-  private final ConcurrentLinkedQueue<LiveRequest> submitted = new ConcurrentLinkedQueue<>();
-  private final ConcurrentLinkedQueue<LiveRequest> cancels = new ConcurrentLinkedQueue<>();
-  private final Map<Long, LiveRequest> live = new HashMap<>();
-  private final List<LiveRequest> awaitingFirstToken = new ArrayList<>();
-  private final ForwardBatch batch = new ForwardBatch();
-  private final Listener listener = new Listener();
-  private final long startNs = System.nanoTime();
-  private final Thread thread;
-  private float[] logits = new float[0];
-  private int[] blocks = new int[16];
-  private volatile boolean closing;
-  private volatile Throwable failure;
-  private long nextId;
+    private final Backend backend;
+    private final ModelConfig model;
+    private final LiveConfig config;
+    private final Detokenizer detokenizer;
+    private final Set<Integer> stopTokens;
+    private final AdapterCache adapters;
+    private final Scheduler scheduler;
+    private final AdapterRegistry registry;
+    private final AdapterTiers tiers;
+    private final SchedulerConfig schedulerConfig;
+    private final StepObserver observer;
+    private final LiveStats stats;
+    private final ConcurrentLinkedQueue<LiveRequest> submitted = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<LiveRequest> cancels = new ConcurrentLinkedQueue<>();
+    private final Map<Long, LiveRequest> live = new HashMap<>();
+    private final List<LiveRequest> awaitingFirstToken = new ArrayList<>();
+    private final ForwardBatch batch = new ForwardBatch();
+    private final Listener listener = new Listener();
+    private final long startNs = System.nanoTime();
+    private final Thread thread;
+    private float[] logits = new float[0];
+    private int[] blocks = new int[16];
+    private volatile boolean closing;
+    private volatile Throwable failure;
+    private long nextId;
 
-  public LiveEngine(Backend backend, LiveConfig config, Detokenizer detokenizer, List<Integer> stopTokenIds) {
-    this(backend, config, detokenizer, stopTokenIds, StepObserver.NONE);
-  }
+    public LiveEngine(Backend backend, LiveConfig config, Detokenizer detokenizer, List<Integer> stopTokenIds) {
+        this(backend, config, detokenizer, stopTokenIds, StepObserver.NONE);
+    }
 
-  /** @param observer sees every step's shape and wall time on the loop's thread */
-  public LiveEngine(Backend backend, LiveConfig config, Detokenizer detokenizer, List<Integer> stopTokenIds,
-      StepObserver observer) {
-    this.backend = backend;
-    this.observer = observer;
-    this.model = backend.config();
-    this.config = config;
-    this.detokenizer = detokenizer;
-    this.stopTokens = new HashSet<>(stopTokenIds);
-    this.schedulerConfig = config.schedulerConfig(backend);
-    // the twin's replica stack, every sequence visited every step (the backend needs each one's tokens)
-    ReplicaCore core = new ReplicaCore(schedulerConfig, AdapterTiers.INSTANT, false);
-    this.adapters = core.adapters();
-    this.scheduler = core.scheduler();
-    this.registry = new AdapterRegistry(backend.maxAdapterRank(), backend.adapterSlots());
-    this.tiers = new AdapterTiers(backend, adapters, registry);
-    this.stats = new LiveStats(scheduler, tiers);
-    this.thread = Thread.ofPlatform().name("twinserve-live-loop").daemon(true).start(this::loop);
-  }
+    /** @param observer sees every step's shape and wall time on the loop's thread */
+    public LiveEngine(
+            Backend backend,
+            LiveConfig config,
+            Detokenizer detokenizer,
+            List<Integer> stopTokenIds,
+            StepObserver observer) {
+        this.backend = backend;
+        this.observer = observer;
+        this.model = backend.config();
+        this.config = config;
+        this.detokenizer = detokenizer;
+        this.stopTokens = new HashSet<>(stopTokenIds);
+        this.schedulerConfig = config.schedulerConfig(backend);
+        // the twin's replica stack, every sequence visited every step (the backend needs each one's tokens)
+        ReplicaCore core = new ReplicaCore(schedulerConfig, AdapterTiers.INSTANT, false);
+        this.adapters = core.adapters();
+        this.scheduler = core.scheduler();
+        this.registry = new AdapterRegistry(backend.maxAdapterRank(), backend.adapterSlots());
+        this.tiers = new AdapterTiers(backend, adapters, registry);
+        this.stats = new LiveStats(scheduler, tiers);
+        this.thread =
+                Thread.ofPlatform().name("twinserve-live-loop").daemon(true).start(this::loop);
+    }
 
-  /**
-   * Makes a PEFT adapter directory servable under {@code name}; its weights are read from storage only
-   * when a request first needs it. Thread-safe with respect to the loop.
-   */
-  public void registerAdapter(String name, Path dir) {
-    registerAdapter(name, LoraAdapter.readRank(dir), (adapterName, base) -> LoraAdapter.load(adapterName, dir, base));
-  }
-
-  /**
-   * Makes an adapter of {@code rank} servable under {@code name}; {@code loader} brings it into host
-   * memory when the adapter cache first needs it there (and again after eviction). A name unregistered
-   * before may be registered again: it is then a new adapter to the caches.
-   */
-  public void registerAdapter(String name, int rank, AdapterLoader loader) {
-    registry.register(name, rank, loader);
-  }
-
-  /**
-   * Stops serving {@code name} (vLLM's {@code /v1/unload_lora_adapter}): later requests for it are
-   * refused, requests already submitted finish, and its copies leave the GPU slots and the host tier as
-   * the adapter cache evicts them.
-   */
-  public void unregisterAdapter(String name) {
-    registry.unregister(name);
-  }
-
-  /** The names currently registered, in registration order. */
-  public List<String> adapterNames() {
-    return registry.names();
-  }
-
-  /** A submitted request, which its caller may cancel. */
-  public interface Handle {
     /**
-     * Ends the request where it is (waiting, running, or between steps) and frees its KV blocks and its
-     * adapter reference; its sink hears {@link Completion.FinishReason#CANCELLED}. Nothing happens if it
-     * has ended already. Thread-safe.
+     * Makes a PEFT adapter directory servable under {@code name}; its weights are read from storage only
+     * when a request first needs it. Thread-safe with respect to the loop.
      */
-    void cancel();
-  }
-
-  /** Queues a request; its tokens and its end go to {@code sink} on the loop's thread. */
-  public Handle submit(GenerationRequest request, TokenSink sink) {
-    if (failure != null) {
-      throw new IllegalStateException(failureMessage(), failure);
+    public void registerAdapter(String name, Path dir) {
+        registerAdapter(
+                name, LoraAdapter.readRank(dir), (adapterName, base) -> LoraAdapter.load(adapterName, dir, base));
     }
-    if (closing) {
-      throw new IllegalStateException("the live loop is shutting down");
+
+    /**
+     * Makes an adapter of {@code rank} servable under {@code name}; {@code loader} brings it into host
+     * memory when the adapter cache first needs it there (and again after eviction). A name unregistered
+     * before may be registered again: it is then a new adapter to the caches.
+     */
+    public void registerAdapter(String name, int rank, AdapterLoader loader) {
+        registry.register(name, rank, loader);
     }
-    LiveRequest.requireServable(request, config.maxModelLen(), scheduler, backend, model.vocabSize());
-    // the registration is fixed now: unregistering the name later does not touch this request
-    int adapter = request.adapter() == null ? -1 : registry.indexOf(request.adapter());
-    LiveRequest l = new LiveRequest(request, sink, detokenizer, now(), adapter);
-    submitted.add(l);
-    if (failure != null) {
-      // the loop failed between the check above and the add: it will not drain the queue again
-      failSubmitted();
+
+    /**
+     * Stops serving {@code name} (vLLM's {@code /v1/unload_lora_adapter}): later requests for it are
+     * refused, requests already submitted finish, and its copies leave the GPU slots and the host tier as
+     * the adapter cache evicts them.
+     */
+    public void unregisterAdapter(String name) {
+        registry.unregister(name);
     }
-    LockSupport.unpark(thread);
-    return () -> {
-      cancels.add(l);
-      LockSupport.unpark(thread);
-    };
-  }
 
-  /** The counters as of the last step, or of the last request's end: a sink told of an end sees it counted. */
-  public Stats stats() {
-    return stats.stats();
-  }
+    /** The names currently registered, in registration order. */
+    public List<String> adapterNames() {
+        return registry.names();
+    }
 
-  /**
-   * The limits the loop's scheduler runs with, as the twin's {@link SchedulerConfig}: compare it with a
-   * simulated replica's to be sure both schedule alike.
-   */
-  public SchedulerConfig schedulerConfig() {
-    return schedulerConfig;
-  }
+    /** A submitted request, which its caller may cancel. */
+    public interface Handle {
+        /**
+         * Ends the request where it is (waiting, running, or between steps) and frees its KV blocks and its
+         * adapter reference; its sink hears {@link Completion.FinishReason#CANCELLED}. Nothing happens if it
+         * has ended already. Thread-safe.
+         */
+        void cancel();
+    }
 
-  private long now() {
-    return System.nanoTime() - startNs;
-  }
+    /** Queues a request; its tokens and its end go to {@code sink} on the loop's thread. */
+    public Handle submit(GenerationRequest request, TokenSink sink) {
+        if (failure != null) {
+            throw new IllegalStateException(failureMessage(), failure);
+        }
+        if (closing) {
+            throw new IllegalStateException("the live loop is shutting down");
+        }
+        LiveRequest.requireServable(request, config.maxModelLen(), scheduler, backend, model.vocabSize());
+        // the registration is fixed now: unregistering the name later does not touch this request
+        int adapter = request.adapter() == null ? -1 : registry.indexOf(request.adapter());
+        LiveRequest l = new LiveRequest(request, sink, detokenizer, now(), adapter);
+        submitted.add(l);
+        if (failure != null) {
+            // the loop failed between the check above and the add: it will not drain the queue again
+            failSubmitted();
+        }
+        LockSupport.unpark(thread);
+        return () -> {
+            cancels.add(l);
+            LockSupport.unpark(thread);
+        };
+    }
 
-  private void loop() {
-    while (true) {
-      try {
-        boolean idle = admitSubmitted();
-        cancelRequested();
-        expireDeadlines();
+    /** The counters as of the last step, or of the last request's end: a sink told of an end sees it counted. */
+    public Stats stats() {
+        return stats.stats();
+    }
+
+    /**
+     * The limits the loop's scheduler runs with, as the twin's {@link SchedulerConfig}: compare it with a
+     * simulated replica's to be sure both schedule alike.
+     */
+    public SchedulerConfig schedulerConfig() {
+        return schedulerConfig;
+    }
+
+    private long now() {
+        return System.nanoTime() - startNs;
+    }
+
+    private void loop() {
+        while (true) {
+            try {
+                boolean idle = admitSubmitted();
+                cancelRequested();
+                expireDeadlines();
+                long now = now();
+                if (scheduler.plan(now) && scheduler.hasWork()) {
+                    runStep();
+                    continue;
+                }
+                if (closing && idle && scheduler.isIdle()) {
+                    return;
+                }
+                long park = IDLE_PARK_NS;
+                for (LiveRequest l : awaitingFirstToken) {
+                    park = Math.min(park, Math.max(1, l.sequence.deadlineNs() - now));
+                }
+                if (stats.residencyDue()) {
+                    stats.publish();
+                }
+                LockSupport.parkNanos(park);
+            } catch (RuntimeException | Error e) {
+                // the scheduler's state is not trustworthy after a failed step: end every request and stop, so
+                // nothing waits forever and later submissions are refused with the cause
+                LOG.error("the live loop failed; failing every request in it", e);
+                failure = e;
+                failAll();
+                return;
+            }
+        }
+    }
+
+    /** Returns true when nothing new was waiting. */
+    private boolean admitSubmitted() {
+        boolean none = true;
+        for (LiveRequest l; (l = submitted.poll()) != null; ) {
+            none = false;
+            adapters.ensureAdapters(registry.size());
+            long id = nextId++;
+            l.admit(id, l.adapter < 0 ? 0 : registry.get(l.adapter).rank(), backend.blockSize());
+            if (l.request.maxTtftMs() > 0) {
+                awaitingFirstToken.add(l);
+            }
+            live.put(id, l);
+            scheduler.enqueue(l.sequence);
+        }
+        return none;
+    }
+
+    private void expireDeadlines() {
+        if (awaitingFirstToken.isEmpty()) {
+            return;
+        }
         long now = now();
-        if (scheduler.plan(now) && scheduler.hasWork()) {
-          runStep();
-          continue;
+        for (int i = awaitingFirstToken.size() - 1; i >= 0; i--) {
+            LiveRequest l = awaitingFirstToken.get(i);
+            if (l.sequence.firstTokenNs() >= 0 || l.sequence.finishNs() >= 0) {
+                awaitingFirstToken.remove(i);
+            } else if (now > l.sequence.deadlineNs() && scheduler.expire(l.sequence, now, listener)) {
+                awaitingFirstToken.remove(i);
+            }
         }
-        if (closing && idle && scheduler.isIdle()) {
-          return;
+    }
+
+    private void runStep() {
+        long start = System.nanoTime();
+        long loadsBefore = tiers.loadNs;
+        tiers.load(this::failAdapter);
+        List<Sequence> seqs = scheduler.batch();
+        batch.clear();
+        batch.stepShape(scheduler.shape());
+        for (Sequence s : seqs) {
+            blocks = live.get(s.requestId()).addTo(batch, adapters.slotOf(s.adapter()), blocks);
+            if (!s.samplesThisStep() || s.generated() == 0) {
+                stats.promptComputed += s.chunkTokens();
+            }
         }
-        long park = IDLE_PARK_NS;
-        for (LiveRequest l : awaitingFirstToken) {
-          park = Math.min(park, Math.max(1, l.sequence.deadlineNs() - now));
+        int vocab = model.vocabSize();
+        int rows = batch.sequences();
+        if (logits.length < rows * vocab) {
+            logits = new float[rows * vocab];
         }
-        if (stats.residencyDue()) {
-          stats.publish();
+        if (rows > 0) {
+            // a batch whose every member needed an adapter that failed to load has nothing left to run
+            backend.forward(batch, logits);
         }
-        LockSupport.parkNanos(park);
-      } catch (RuntimeException | Error e) {
-        // the scheduler's state is not trustworthy after a failed step: end every request and stop, so
-        // nothing waits forever and later submissions are refused with the cause
-        LOG.error("the live loop failed; failing every request in it", e);
-        failure = e;
-        failAll();
-        return;
-      }
+        for (int i = 0; i < seqs.size(); i++) {
+            Sequence s = seqs.get(i);
+            int row = batch.logitRow(i);
+            if (row < 0) {
+                continue;
+            }
+            live.get(s.requestId()).sample(logits, row * vocab, vocab, stopTokens);
+        }
+        long stepNs = System.nanoTime() - start;
+        stats.busyNs += stepNs;
+        stats.steps++;
+        observer.onStep(scheduler.shape(), stepNs, tiers.loadNs - loadsBefore);
+        scheduler.complete(now(), listener);
+        stats.publish();
     }
-  }
 
-  /** Returns true when nothing new was waiting. */
-  private boolean admitSubmitted() {
-    boolean none = true;
-    for (LiveRequest l; (l = submitted.poll()) != null; ) {
-      none = false;
-      adapters.ensureAdapters(registry.size());
-      long id = nextId++;
-      l.admit(id, l.adapter < 0 ? 0 : registry.get(l.adapter).rank(), backend.blockSize());
-      if (l.request.maxTtftMs() > 0) {
-        awaitingFirstToken.add(l);
-      }
-      live.put(id, l);
-      scheduler.enqueue(l.sequence);
+    /** Ends the requests whose callers cancelled them, between steps. */
+    private void cancelRequested() {
+        if (cancels.isEmpty()) {
+            return;
+        }
+        long now = now();
+        List<LiveRequest> notYetAdmitted = new ArrayList<>();
+        for (LiveRequest l; (l = cancels.poll()) != null; ) {
+            if (l.sequence == null) {
+                // submitted after this turn's admissions: it is admitted, then cancelled, next turn
+                notYetAdmitted.add(l);
+                continue;
+            }
+            if (live.get(l.sequence.requestId()) == l) {
+                abort(l, Completion.FinishReason.CANCELLED, now, null);
+            }
+        }
+        cancels.addAll(notYetAdmitted);
     }
-    return none;
-  }
 
-  private void expireDeadlines() {
-    if (awaitingFirstToken.isEmpty()) {
-      return;
+    /** Takes a request out of the scheduler (freeing its KV blocks and adapter reference) and ends it. */
+    private void abort(LiveRequest l, Completion.FinishReason reason, long now, String error) {
+        scheduler.abort(l.sequence, now);
+        live.remove(l.sequence.requestId());
+        awaitingFirstToken.remove(l);
+        stats.publish();
+        l.complete(reason, now, error);
     }
-    long now = now();
-    for (int i = awaitingFirstToken.size() - 1; i >= 0; i--) {
-      LiveRequest l = awaitingFirstToken.get(i);
-      if (l.sequence.firstTokenNs() >= 0 || l.sequence.finishNs() >= 0) {
-        awaitingFirstToken.remove(i);
-      } else if (now > l.sequence.deadlineNs() && scheduler.expire(l.sequence, now, listener)) {
-        awaitingFirstToken.remove(i);
-      }
-    }
-  }
 
-  private void runStep() {
-    long start = System.nanoTime();
-    long loadsBefore = tiers.loadNs;
-    tiers.load(this::failAdapter);
-    List<Sequence> seqs = scheduler.batch();
-    batch.clear();
-    batch.stepShape(scheduler.shape());
-    for (Sequence s : seqs) {
-      blocks = live.get(s.requestId()).addTo(batch, adapters.slotOf(s.adapter()), blocks);
-      if (!s.samplesThisStep() || s.generated() == 0) {
-        stats.promptComputed += s.chunkTokens();
-      }
+    /** Ends every running request of adapter {@code a} with an error, taking it out of the planned step. */
+    private void failAdapter(int a, String message) {
+        long now = now();
+        for (Sequence s : scheduler.running()) {
+            if (s.adapter() == a) {
+                stats.failed++;
+                abort(live.get(s.requestId()), Completion.FinishReason.ERROR, now, message);
+            }
+        }
     }
-    int vocab = model.vocabSize();
-    int rows = batch.sequences();
-    if (logits.length < rows * vocab) {
-      logits = new float[rows * vocab];
+
+    /**
+     * What the loop holds, refreshed at most every 100 ms: requests waiting and running, and the adapters in
+     * the backend's slots and in host memory (by name).
+     */
+    public record Residency(int waiting, int running, List<String> inSlots, List<String> inHost) {}
+
+    public Residency residency() {
+        return stats.residency();
     }
-    if (rows > 0) {
-      // a batch whose every member needed an adapter that failed to load has nothing left to run
-      backend.forward(batch, logits);
+
+    private void failAll() {
+        String message = failureMessage();
+        for (LiveRequest l : live.values()) {
+            l.complete(Completion.FinishReason.ERROR, now(), message);
+        }
+        live.clear();
+        awaitingFirstToken.clear();
+        failSubmitted();
     }
-    for (int i = 0; i < seqs.size(); i++) {
-      Sequence s = seqs.get(i);
-      int row = batch.logitRow(i);
-      if (row < 0) {
-        continue;
-      }
-      live.get(s.requestId()).sample(logits, row * vocab, vocab, stopTokens);
+
+    private void failSubmitted() {
+        String message = failureMessage();
+        for (LiveRequest l; (l = submitted.poll()) != null; ) {
+            l.complete(Completion.FinishReason.ERROR, now(), message);
+        }
     }
-    long stepNs = System.nanoTime() - start;
-    stats.busyNs += stepNs;
-    stats.steps++;
-    observer.onStep(scheduler.shape(), stepNs, tiers.loadNs - loadsBefore);
-    scheduler.complete(now(), listener);
-    stats.publish();
-  }
 
-  /** Ends the requests whose callers cancelled them, between steps. */
-  private void cancelRequested() {
-    if (cancels.isEmpty()) {
-      return;
+    private String failureMessage() {
+        return "the live loop has stopped after a failure: " + failure.getMessage();
     }
-    long now = now();
-    List<LiveRequest> notYetAdmitted = new ArrayList<>();
-    for (LiveRequest l; (l = cancels.poll()) != null; ) {
-      if (l.sequence == null) {
-        // submitted after this turn's admissions: it is admitted, then cancelled, next turn
-        notYetAdmitted.add(l);
-        continue;
-      }
-      if (live.get(l.sequence.requestId()) == l) {
-        abort(l, Completion.FinishReason.CANCELLED, now, null);
-      }
+
+    /** Streams tokens and ends requests as the scheduler completes steps. */
+    private final class Listener implements StepListener {
+        @Override
+        public void onFirstToken(Sequence s, long nowNs) {
+            emit(s);
+        }
+
+        @Override
+        public void onToken(Sequence s, long gapNs) {
+            emit(s);
+        }
+
+        private void emit(Sequence s) {
+            stats.generated++;
+            live.get(s.requestId()).emitPending();
+        }
+
+        @Override
+        public void onTimedOut(Sequence s, long nowNs) {
+            LiveRequest l = live.remove(s.requestId());
+            stats.timedOut++;
+            stats.publish();
+            l.complete(Completion.FinishReason.TIMEOUT, nowNs, null);
+        }
+
+        @Override
+        public void onFinished(Sequence s, long nowNs) {
+            LiveRequest l = live.remove(s.requestId());
+            stats.finished++;
+            // counters first, so that whoever hears of the end reads them up to date
+            stats.publish();
+            l.complete(l.endedBy() != null ? l.endedBy() : Completion.FinishReason.LENGTH, nowNs, null);
+        }
     }
-    cancels.addAll(notYetAdmitted);
-  }
 
-  /** Takes a request out of the scheduler (freeing its KV blocks and adapter reference) and ends it. */
-  private void abort(LiveRequest l, Completion.FinishReason reason, long now, String error) {
-    scheduler.abort(l.sequence, now);
-    live.remove(l.sequence.requestId());
-    awaitingFirstToken.remove(l);
-    stats.publish();
-    l.complete(reason, now, error);
-  }
-
-  /** Ends every running request of adapter {@code a} with an error, taking it out of the planned step. */
-  private void failAdapter(int a, String message) {
-    long now = now();
-    for (Sequence s : scheduler.running()) {
-      if (s.adapter() == a) {
-        stats.failed++;
-        abort(live.get(s.requestId()), Completion.FinishReason.ERROR, now, message);
-      }
-    }
-  }
-
-  /**
-   * What the loop holds, refreshed at most every 100 ms: requests waiting and running, and the adapters in
-   * the backend's slots and in host memory (by name).
-   */
-  public record Residency(int waiting, int running, List<String> inSlots, List<String> inHost) {}
-
-  public Residency residency() {
-    return stats.residency();
-  }
-
-  private void failAll() {
-    String message = failureMessage();
-    for (LiveRequest l : live.values()) {
-      l.complete(Completion.FinishReason.ERROR, now(), message);
-    }
-    live.clear();
-    awaitingFirstToken.clear();
-    failSubmitted();
-  }
-
-  private void failSubmitted() {
-    String message = failureMessage();
-    for (LiveRequest l; (l = submitted.poll()) != null; ) {
-      l.complete(Completion.FinishReason.ERROR, now(), message);
-    }
-  }
-
-  private String failureMessage() {
-    return "the live loop has stopped after a failure: " + failure.getMessage();
-  }
-
-  /** Streams tokens and ends requests as the scheduler completes steps. */
-  private final class Listener implements StepListener {
+    /** Stops taking requests, finishes those in flight, and stops the loop. */
     @Override
-    public void onFirstToken(Sequence s, long nowNs) {
-      emit(s);
+    public void close() {
+        closing = true;
+        LockSupport.unpark(thread);
+        try {
+            thread.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
-
-    @Override
-    public void onToken(Sequence s, long gapNs) {
-      emit(s);
-    }
-
-    private void emit(Sequence s) {
-      stats.generated++;
-      live.get(s.requestId()).emitPending();
-    }
-
-    @Override
-    public void onTimedOut(Sequence s, long nowNs) {
-      LiveRequest l = live.remove(s.requestId());
-      stats.timedOut++;
-      stats.publish();
-      l.complete(Completion.FinishReason.TIMEOUT, nowNs, null);
-    }
-
-    @Override
-    public void onFinished(Sequence s, long nowNs) {
-      LiveRequest l = live.remove(s.requestId());
-      stats.finished++;
-      // counters first, so that whoever hears of the end reads them up to date
-      stats.publish();
-      l.complete(l.endedBy() != null ? l.endedBy() : Completion.FinishReason.LENGTH, nowNs, null);
-    }
-  }
-
-  /** Stops taking requests, finishes those in flight, and stops the loop. */
-  @Override
-  public void close() {
-    closing = true;
-    LockSupport.unpark(thread);
-    try {
-      thread.join();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
 }

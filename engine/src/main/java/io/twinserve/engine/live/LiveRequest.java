@@ -17,150 +17,174 @@ import java.util.Set;
  * only (and by a submitting thread before the loop sees it).
  */
 final class LiveRequest {
-  final GenerationRequest request;
-  private final Sampler sampler;
-  private final Detokenizer.Stream text;
-  private final StopMatcher stop;
-  final long arrivalNs;
-  /** The adapter's registry index, or -1 for the base model. */
-  final int adapter;
-  private final TokenSink sink;
-  /** The scheduler's view of it; null until the loop admits it. */
-  Sequence sequence;
-  /** Prompt, then generated tokens: {@code length} of them are filled. */
-  private final int[] tokens;
-  int length;
-  /** The token sampled last and the text it released, streamed when the scheduler completes the step. */
-  private String pendingText = "";
-  private int pendingToken = -1;
-  /** Why sampling ended it (a stop, or max_tokens), before the scheduler finishes it; null while it runs. */
-  private Completion.FinishReason endedBy;
-  private boolean completed;
+    final GenerationRequest request;
+    private final Sampler sampler;
+    private final Detokenizer.Stream text;
+    private final StopMatcher stop;
+    final long arrivalNs;
+    /** The adapter's registry index, or -1 for the base model. */
+    final int adapter;
 
-  LiveRequest(GenerationRequest request, TokenSink sink, Detokenizer detokenizer, long arrivalNs, int adapter) {
-    this.request = request;
-    this.adapter = adapter;
-    this.sink = sink;
-    this.sampler = new Sampler(request.sampling());
-    this.text = detokenizer.open();
-    this.stop = new StopMatcher(request.sampling().stopStrings());
-    this.arrivalNs = arrivalNs;
-    this.tokens = new int[request.promptTokens().length + request.sampling().maxTokens()];
-    System.arraycopy(request.promptTokens(), 0, tokens, 0, request.promptTokens().length);
-    this.length = request.promptTokens().length;
-  }
+    private final TokenSink sink;
+    /** The scheduler's view of it; null until the loop admits it. */
+    Sequence sequence;
+    /** Prompt, then generated tokens: {@code length} of them are filled. */
+    private final int[] tokens;
 
-  /**
-   * Refuses a request the loop could never serve, saying why: longer than {@code max_model_len}, more
-   * than the whole KV cache holds (the twin's admission rule: it would preempt itself forever), or with a
-   * prompt token outside the vocabulary.
-   */
-  static void requireServable(GenerationRequest request, int maxModelLen, Scheduler scheduler, Backend backend,
-      int vocabSize) {
-    int prompt = request.promptTokens().length;
-    int total = prompt + request.sampling().maxTokens();
-    if (total > maxModelLen) {
-      throw new IllegalArgumentException("prompt (" + prompt + " tokens) + max_tokens ("
-          + request.sampling().maxTokens() + ") = " + total + " exceeds max_model_len " + maxModelLen);
-    }
-    if (!scheduler.admissible(prompt, request.sampling().maxTokens())) {
-      long blocksNeeded = Math.max((total - 1L + backend.blockSize() - 1) / backend.blockSize(),
-          ((long) prompt + backend.blockSize() - 1) / backend.blockSize() + 1);
-      throw new IllegalArgumentException("the request needs " + blocksNeeded * backend.blockSize()
-          + " KV tokens but kv_cache_len is " + backend.kvCacheTokens());
-    }
-    for (int id : request.promptTokens()) {
-      if (id < 0 || id >= vocabSize) {
-        throw new IllegalArgumentException("prompt token id " + id + " is outside the vocabulary of " + vocabSize);
-      }
-    }
-  }
+    int length;
+    /** The token sampled last and the text it released, streamed when the scheduler completes the step. */
+    private String pendingText = "";
 
-  /**
-   * Gives it the scheduler's sequence {@code id}, with its adapter's {@code rank}, the prefix-cache keys of
-   * its prompt's full blocks and its first-token deadline when it has one.
-   */
-  void admit(long id, int rank, int blockSize) {
-    // chained hashes of full blocks, seeded by the adapter: K/V depend on the adapter's k and v projections
-    long[] blockHashes = PrefixKeys.ofTokens(request.promptTokens(), blockSize, adapter);
-    sequence = new Sequence(id, id, arrivalNs, adapter, rank, length, request.sampling().maxTokens(), blockHashes);
-    if (request.maxTtftMs() > 0) {
-      sequence.deadlineNs(arrivalNs + request.maxTtftMs() * 1_000_000L);
-    }
-  }
+    private int pendingToken = -1;
+    /** Why sampling ended it (a stop, or max_tokens), before the scheduler finishes it; null while it runs. */
+    private Completion.FinishReason endedBy;
 
-  /**
-   * Adds its planned chunk to the step's batch, applying the adapter in {@code slot} (-1: none).
-   * {@code blocks} is scratch for its block table, grown when short; the scratch to keep is returned.
-   */
-  int[] addTo(ForwardBatch batch, int slot, int[] blocks) {
-    KvBlockManager.BlockTable table = sequence.blockTable();
-    if (blocks.length < table.size()) {
-      blocks = new int[Math.max(table.size(), blocks.length * 2)];
-    }
-    for (int i = 0; i < table.size(); i++) {
-      blocks[i] = table.get(i);
-    }
-    batch.add(tokens, sequence.computedTokens(), sequence.chunkTokens(), sequence.computedTokens(), slot, blocks,
-        table.size(), sequence.samplesThisStep());
-    return blocks;
-  }
+    private boolean completed;
 
-  /**
-   * Samples its next token from its row of {@code logits}, holds it and the text it releases for
-   * streaming, and notes whether it ends the request: a stop token (the model's, unless end-of-sequence is
-   * ignored, or the request's own), a stop string, or {@code max_tokens}. Called only on a step that
-   * samples for it.
-   */
-  void sample(float[] logits, int offset, int vocab, Set<Integer> stopTokens) {
-    int token = sampler.sample(logits, offset, vocab);
-    tokens[length++] = token;
-    int count = sequence.generated() + 1;
-    SamplingParams params = request.sampling();
-    boolean stopToken = (!params.ignoreEos() && stopTokens.contains(token)) || params.stopTokenIds().contains(token);
-    String released = stop.offer(stopToken ? "" : text.next(token));
-    pendingToken = token;
-    pendingText = released;
-    if (stopToken || stop.stopped()) {
-      endedBy = Completion.FinishReason.STOP;
-      sequence.endAfter(count);
-    } else if (count >= params.maxTokens()) {
-      endedBy = Completion.FinishReason.LENGTH;
-      pendingText = released + stop.flush();
+    LiveRequest(GenerationRequest request, TokenSink sink, Detokenizer detokenizer, long arrivalNs, int adapter) {
+        this.request = request;
+        this.adapter = adapter;
+        this.sink = sink;
+        this.sampler = new Sampler(request.sampling());
+        this.text = detokenizer.open();
+        this.stop = new StopMatcher(request.sampling().stopStrings());
+        this.arrivalNs = arrivalNs;
+        this.tokens = new int[request.promptTokens().length + request.sampling().maxTokens()];
+        System.arraycopy(request.promptTokens(), 0, tokens, 0, request.promptTokens().length);
+        this.length = request.promptTokens().length;
     }
-  }
 
-  /** Why sampling ended it, or null while it runs: a request the scheduler finishes otherwise hit its length. */
-  Completion.FinishReason endedBy() {
-    return endedBy;
-  }
-
-  /** Streams the token sampled last to the caller. */
-  void emitPending() {
-    sink.onToken(pendingToken, pendingText);
-  }
-
-  /**
-   * Ends the request: its sink hears how, once (a second call does nothing). The counts come from the
-   * request itself: the tokens it generated, its text so far, and from its sequence (when it was
-   * admitted) the preemptions and the first token's time; cached prompt tokens are reported for a
-   * request that ran to its end ({@code STOP} or {@code LENGTH}); a request never admitted has no latency.
-   *
-   * @param error what went wrong, for {@link Completion.FinishReason#ERROR}; null otherwise
-   */
-  void complete(Completion.FinishReason reason, long nowNs, String error) {
-    if (completed) {
-      return;
+    /**
+     * Refuses a request the loop could never serve, saying why: longer than {@code max_model_len}, more
+     * than the whole KV cache holds (the twin's admission rule: it would preempt itself forever), or with a
+     * prompt token outside the vocabulary.
+     */
+    static void requireServable(
+            GenerationRequest request, int maxModelLen, Scheduler scheduler, Backend backend, int vocabSize) {
+        int prompt = request.promptTokens().length;
+        int total = prompt + request.sampling().maxTokens();
+        if (total > maxModelLen) {
+            throw new IllegalArgumentException("prompt (" + prompt + " tokens) + max_tokens ("
+                    + request.sampling().maxTokens() + ") = " + total + " exceeds max_model_len " + maxModelLen);
+        }
+        if (!scheduler.admissible(prompt, request.sampling().maxTokens())) {
+            long blocksNeeded = Math.max(
+                    (total - 1L + backend.blockSize() - 1) / backend.blockSize(),
+                    ((long) prompt + backend.blockSize() - 1) / backend.blockSize() + 1);
+            throw new IllegalArgumentException("the request needs " + blocksNeeded * backend.blockSize()
+                    + " KV tokens but kv_cache_len is " + backend.kvCacheTokens());
+        }
+        for (int id : request.promptTokens()) {
+            if (id < 0 || id >= vocabSize) {
+                throw new IllegalArgumentException(
+                        "prompt token id " + id + " is outside the vocabulary of " + vocabSize);
+            }
+        }
     }
-    completed = true;
-    int prompt = request.promptTokens().length;
-    Sequence s = sequence;
-    boolean ranToEnd = reason == Completion.FinishReason.STOP || reason == Completion.FinishReason.LENGTH;
-    int cached = ranToEnd && s != null ? (int) Math.min(prompt, s.cachedTokens()) : 0;
-    int preemptions = s == null ? 0 : s.preemptions();
-    long ttftNs = s == null || s.firstTokenNs() < 0 ? -1 : s.firstTokenNs() - arrivalNs;
-    long latencyNs = s == null ? 0 : nowNs - arrivalNs;
-    sink.onFinished(new Completion(reason, prompt, length - prompt, cached, preemptions, ttftNs, latencyNs,
-        stop.text(), Arrays.copyOfRange(tokens, prompt, length), error));
-  }
+
+    /**
+     * Gives it the scheduler's sequence {@code id}, with its adapter's {@code rank}, the prefix-cache keys of
+     * its prompt's full blocks and its first-token deadline when it has one.
+     */
+    void admit(long id, int rank, int blockSize) {
+        // chained hashes of full blocks, seeded by the adapter: K/V depend on the adapter's k and v projections
+        long[] blockHashes = PrefixKeys.ofTokens(request.promptTokens(), blockSize, adapter);
+        sequence = new Sequence(
+                id, id, arrivalNs, adapter, rank, length, request.sampling().maxTokens(), blockHashes);
+        if (request.maxTtftMs() > 0) {
+            sequence.deadlineNs(arrivalNs + request.maxTtftMs() * 1_000_000L);
+        }
+    }
+
+    /**
+     * Adds its planned chunk to the step's batch, applying the adapter in {@code slot} (-1: none).
+     * {@code blocks} is scratch for its block table, grown when short; the scratch to keep is returned.
+     */
+    int[] addTo(ForwardBatch batch, int slot, int[] blocks) {
+        KvBlockManager.BlockTable table = sequence.blockTable();
+        if (blocks.length < table.size()) {
+            blocks = new int[Math.max(table.size(), blocks.length * 2)];
+        }
+        for (int i = 0; i < table.size(); i++) {
+            blocks[i] = table.get(i);
+        }
+        batch.add(
+                tokens,
+                sequence.computedTokens(),
+                sequence.chunkTokens(),
+                sequence.computedTokens(),
+                slot,
+                blocks,
+                table.size(),
+                sequence.samplesThisStep());
+        return blocks;
+    }
+
+    /**
+     * Samples its next token from its row of {@code logits}, holds it and the text it releases for
+     * streaming, and notes whether it ends the request: a stop token (the model's, unless end-of-sequence is
+     * ignored, or the request's own), a stop string, or {@code max_tokens}. Called only on a step that
+     * samples for it.
+     */
+    void sample(float[] logits, int offset, int vocab, Set<Integer> stopTokens) {
+        int token = sampler.sample(logits, offset, vocab);
+        tokens[length++] = token;
+        int count = sequence.generated() + 1;
+        SamplingParams params = request.sampling();
+        boolean stopToken = (!params.ignoreEos() && stopTokens.contains(token))
+                || params.stopTokenIds().contains(token);
+        String released = stop.offer(stopToken ? "" : text.next(token));
+        pendingToken = token;
+        pendingText = released;
+        if (stopToken || stop.stopped()) {
+            endedBy = Completion.FinishReason.STOP;
+            sequence.endAfter(count);
+        } else if (count >= params.maxTokens()) {
+            endedBy = Completion.FinishReason.LENGTH;
+            pendingText = released + stop.flush();
+        }
+    }
+
+    /** Why sampling ended it, or null while it runs: a request the scheduler finishes otherwise hit its length. */
+    Completion.FinishReason endedBy() {
+        return endedBy;
+    }
+
+    /** Streams the token sampled last to the caller. */
+    void emitPending() {
+        sink.onToken(pendingToken, pendingText);
+    }
+
+    /**
+     * Ends the request: its sink hears how, once (a second call does nothing). The counts come from the
+     * request itself: the tokens it generated, its text so far, and from its sequence (when it was
+     * admitted) the preemptions and the first token's time; cached prompt tokens are reported for a
+     * request that ran to its end ({@code STOP} or {@code LENGTH}); a request never admitted has no latency.
+     *
+     * @param error what went wrong, for {@link Completion.FinishReason#ERROR}; null otherwise
+     */
+    void complete(Completion.FinishReason reason, long nowNs, String error) {
+        if (completed) {
+            return;
+        }
+        completed = true;
+        int prompt = request.promptTokens().length;
+        Sequence s = sequence;
+        boolean ranToEnd = reason == Completion.FinishReason.STOP || reason == Completion.FinishReason.LENGTH;
+        int cached = ranToEnd && s != null ? (int) Math.min(prompt, s.cachedTokens()) : 0;
+        int preemptions = s == null ? 0 : s.preemptions();
+        long ttftNs = s == null || s.firstTokenNs() < 0 ? -1 : s.firstTokenNs() - arrivalNs;
+        long latencyNs = s == null ? 0 : nowNs - arrivalNs;
+        sink.onFinished(new Completion(
+                reason,
+                prompt,
+                length - prompt,
+                cached,
+                preemptions,
+                ttftNs,
+                latencyNs,
+                stop.text(),
+                Arrays.copyOfRange(tokens, prompt, length),
+                error));
+    }
 }

@@ -8,14 +8,14 @@ import io.twinserve.twin.perf.StepShape;
  */
 @FunctionalInterface
 public interface StepObserver {
-  /**
-   * One step, after its tokens were sampled and before the scheduler completes it.
-   *
-   * @param shape the step as the scheduler planned it; reused by the scheduler, so read it here
-   * @param stepNs the step's wall time: adapter loads, the forward pass and sampling
-   * @param adapterLoadNs the part of {@code stepNs} spent moving adapters into backend slots
-   */
-  void onStep(StepShape shape, long stepNs, long adapterLoadNs);
+    /**
+     * One step, after its tokens were sampled and before the scheduler completes it.
+     *
+     * @param shape the step as the scheduler planned it; reused by the scheduler, so read it here
+     * @param stepNs the step's wall time: adapter loads, the forward pass and sampling
+     * @param adapterLoadNs the part of {@code stepNs} spent moving adapters into backend slots
+     */
+    void onStep(StepShape shape, long stepNs, long adapterLoadNs);
 
-  StepObserver NONE = (shape, stepNs, adapterLoadNs) -> {};
+    StepObserver NONE = (shape, stepNs, adapterLoadNs) -> {};
 }

@@ -19,214 +19,246 @@ import java.util.Set;
  * {@code scale = lora_alpha / r} (or {@code / sqrt(r)} with rsLoRA).
  */
 public final class LoraAdapter {
-  public static final int MAX_RANK = 256;
+    public static final int MAX_RANK = 256;
 
-  private final String name;
-  private final Path dir;
-  private final int rank;
-  private final double alpha;
-  private final float scale;
-  private final Set<Projection> targets;
-  // [layer][projection ordinal], null where not targeted
-  private final float[][][] a;
-  private final float[][][] b;
-  private final long bytes;
+    private final String name;
+    private final Path dir;
+    private final int rank;
+    private final double alpha;
+    private final float scale;
+    private final Set<Projection> targets;
+    // [layer][projection ordinal], null where not targeted
+    private final float[][][] a;
+    private final float[][][] b;
+    private final long bytes;
 
-  private LoraAdapter(String name, Path dir, int rank, double alpha, float scale, Set<Projection> targets,
-      float[][][] a, float[][][] b, long bytes) {
-    this.name = name;
-    this.dir = dir;
-    this.rank = rank;
-    this.alpha = alpha;
-    this.scale = scale;
-    this.targets = targets;
-    this.a = a;
-    this.b = b;
-    this.bytes = bytes;
-  }
+    private LoraAdapter(
+            String name,
+            Path dir,
+            int rank,
+            double alpha,
+            float scale,
+            Set<Projection> targets,
+            float[][][] a,
+            float[][][] b,
+            long bytes) {
+        this.name = name;
+        this.dir = dir;
+        this.rank = rank;
+        this.alpha = alpha;
+        this.scale = scale;
+        this.targets = targets;
+        this.a = a;
+        this.b = b;
+        this.bytes = bytes;
+    }
 
-  /** Reads an adapter for {@code base}; every shape must agree with the base model. */
-  public static LoraAdapter load(String name, Path dir, ModelConfig base) {
-    Path configFile = dir.resolve("adapter_config.json");
-    if (!Files.isRegularFile(configFile)) {
-      throw new ModelFileException(dir, "not a PEFT adapter directory: adapter_config.json is missing");
-    }
-    JsonNode cfg;
-    try {
-      cfg = new ObjectMapper().readTree(Files.readString(configFile));
-    } catch (IOException e) {
-      throw new ModelFileException(configFile, "cannot read: " + e.getMessage(), e);
-    }
-    String peftType = cfg.path("peft_type").asText("LORA");
-    if (!peftType.equals("LORA")) {
-      throw new ModelFileException(configFile, "peft_type '" + peftType + "' is not supported; expected LORA");
-    }
-    int rank = cfg.path("r").asInt(-1);
-    if (rank < 1 || rank > MAX_RANK) {
-      throw new ModelFileException(configFile, "r is " + cfg.path("r") + "; expected an integer from 1 to " + MAX_RANK);
-    }
-    double alpha = cfg.path("lora_alpha").asDouble(rank);
-    boolean rs = cfg.path("use_rslora").asBoolean(false);
-    if (cfg.path("fan_in_fan_out").asBoolean(false)) {
-      throw new ModelFileException(configFile, "fan_in_fan_out true is not supported (GPT-2 style Conv1D weights)");
-    }
-    if (cfg.path("use_dora").asBoolean(false)) {
-      throw new ModelFileException(configFile, "use_dora true is not supported; expected plain LoRA");
-    }
-    Set<Projection> targets = EnumSet.noneOf(Projection.class);
-    JsonNode tm = cfg.path("target_modules");
-    List<String> names = new ArrayList<>();
-    if (tm.isArray()) {
-      tm.forEach(n -> names.add(n.asText()));
-    } else if (tm.isTextual()) {
-      names.add(tm.asText());
-    }
-    if (names.equals(List.of("all-linear"))) {
-      names.clear();
-      for (Projection p : Projection.values()) {
-        names.add(p.peftName());
-      }
-    }
-    for (String n : names) {
-      Projection p = Projection.ofPeft(n);
-      if (p == null) {
-        throw new ModelFileException(configFile, "target_modules entry '" + n
-            + "' is not supported; expected among q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj");
-      }
-      targets.add(p);
-    }
-    if (targets.isEmpty()) {
-      throw new ModelFileException(configFile, "target_modules is empty or missing; expected a list of projections");
-    }
-    Path weights = dir.resolve("adapter_model.safetensors");
-    if (!Files.isRegularFile(weights)) {
-      throw new ModelFileException(dir, "adapter_model.safetensors is missing");
-    }
-    int layers = base.numLayers();
-    float[][][] a = new float[layers][Projection.values().length][];
-    float[][][] b = new float[layers][Projection.values().length][];
-    long bytes = 0;
-    try (Arena arena = Arena.ofConfined()) {
-      SafeTensorsFile st = SafeTensorsFile.open(weights, arena);
-      for (int l = 0; l < layers; l++) {
-        for (Projection p : targets) {
-          String prefix = "base_model.model." + p.modulePath(l);
-          a[l][p.ordinal()] = read(st, base, prefix, "lora_A", rank, p.inDim(base), p, l);
-          b[l][p.ordinal()] = read(st, base, prefix, "lora_B", p.outDim(base), rank, p, l);
-          bytes += 4L * rank * (p.inDim(base) + p.outDim(base));
+    /** Reads an adapter for {@code base}; every shape must agree with the base model. */
+    public static LoraAdapter load(String name, Path dir, ModelConfig base) {
+        Path configFile = dir.resolve("adapter_config.json");
+        if (!Files.isRegularFile(configFile)) {
+            throw new ModelFileException(dir, "not a PEFT adapter directory: adapter_config.json is missing");
         }
-      }
-      for (String t : st.entries().keySet()) {
-        if (t.contains(".layers.")) {
-          int layer = layerOf(t);
-          if (layer >= layers) {
-            throw new ModelFileException(weights, "tensor " + t + " is for layer " + layer
-                + " but the base model has " + layers + " layers: the adapter is for another base model");
-          }
+        JsonNode cfg;
+        try {
+            cfg = new ObjectMapper().readTree(Files.readString(configFile));
+        } catch (IOException e) {
+            throw new ModelFileException(configFile, "cannot read: " + e.getMessage(), e);
         }
-      }
+        String peftType = cfg.path("peft_type").asText("LORA");
+        if (!peftType.equals("LORA")) {
+            throw new ModelFileException(configFile, "peft_type '" + peftType + "' is not supported; expected LORA");
+        }
+        int rank = cfg.path("r").asInt(-1);
+        if (rank < 1 || rank > MAX_RANK) {
+            throw new ModelFileException(
+                    configFile, "r is " + cfg.path("r") + "; expected an integer from 1 to " + MAX_RANK);
+        }
+        double alpha = cfg.path("lora_alpha").asDouble(rank);
+        boolean rs = cfg.path("use_rslora").asBoolean(false);
+        if (cfg.path("fan_in_fan_out").asBoolean(false)) {
+            throw new ModelFileException(
+                    configFile, "fan_in_fan_out true is not supported (GPT-2 style Conv1D weights)");
+        }
+        if (cfg.path("use_dora").asBoolean(false)) {
+            throw new ModelFileException(configFile, "use_dora true is not supported; expected plain LoRA");
+        }
+        Set<Projection> targets = EnumSet.noneOf(Projection.class);
+        JsonNode tm = cfg.path("target_modules");
+        List<String> names = new ArrayList<>();
+        if (tm.isArray()) {
+            tm.forEach(n -> names.add(n.asText()));
+        } else if (tm.isTextual()) {
+            names.add(tm.asText());
+        }
+        if (names.equals(List.of("all-linear"))) {
+            names.clear();
+            for (Projection p : Projection.values()) {
+                names.add(p.peftName());
+            }
+        }
+        for (String n : names) {
+            Projection p = Projection.ofPeft(n);
+            if (p == null) {
+                throw new ModelFileException(
+                        configFile,
+                        "target_modules entry '" + n
+                                + "' is not supported; expected among q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj");
+            }
+            targets.add(p);
+        }
+        if (targets.isEmpty()) {
+            throw new ModelFileException(
+                    configFile, "target_modules is empty or missing; expected a list of projections");
+        }
+        Path weights = dir.resolve("adapter_model.safetensors");
+        if (!Files.isRegularFile(weights)) {
+            throw new ModelFileException(dir, "adapter_model.safetensors is missing");
+        }
+        int layers = base.numLayers();
+        float[][][] a = new float[layers][Projection.values().length][];
+        float[][][] b = new float[layers][Projection.values().length][];
+        long bytes = 0;
+        try (Arena arena = Arena.ofConfined()) {
+            SafeTensorsFile st = SafeTensorsFile.open(weights, arena);
+            for (int l = 0; l < layers; l++) {
+                for (Projection p : targets) {
+                    String prefix = "base_model.model." + p.modulePath(l);
+                    a[l][p.ordinal()] = read(st, base, prefix, "lora_A", rank, p.inDim(base), p, l);
+                    b[l][p.ordinal()] = read(st, base, prefix, "lora_B", p.outDim(base), rank, p, l);
+                    bytes += 4L * rank * (p.inDim(base) + p.outDim(base));
+                }
+            }
+            for (String t : st.entries().keySet()) {
+                if (t.contains(".layers.")) {
+                    int layer = layerOf(t);
+                    if (layer >= layers) {
+                        throw new ModelFileException(
+                                weights,
+                                "tensor " + t + " is for layer " + layer + " but the base model has " + layers
+                                        + " layers: the adapter is for another base model");
+                    }
+                }
+            }
+        }
+        float scale = (float) (rs ? alpha / Math.sqrt(rank) : alpha / rank);
+        return new LoraAdapter(name, dir, rank, alpha, scale, targets, a, b, bytes);
     }
-    float scale = (float) (rs ? alpha / Math.sqrt(rank) : alpha / rank);
-    return new LoraAdapter(name, dir, rank, alpha, scale, targets, a, b, bytes);
-  }
 
-  /**
-   * An adapter known only by name and rank, with no weights: what the simulated backend loads for a
-   * profile-only adapter. Backends that compute refuse it.
-   */
-  public static LoraAdapter weightless(String name, int rank) {
-    if (rank < 1 || rank > MAX_RANK) {
-      throw new IllegalArgumentException("adapter '" + name + "': rank must be from 1 to " + MAX_RANK + ", got " + rank);
+    /**
+     * An adapter known only by name and rank, with no weights: what the simulated backend loads for a
+     * profile-only adapter. Backends that compute refuse it.
+     */
+    public static LoraAdapter weightless(String name, int rank) {
+        if (rank < 1 || rank > MAX_RANK) {
+            throw new IllegalArgumentException(
+                    "adapter '" + name + "': rank must be from 1 to " + MAX_RANK + ", got " + rank);
+        }
+        return new LoraAdapter(name, null, rank, rank, 1, EnumSet.noneOf(Projection.class), null, null, 0);
     }
-    return new LoraAdapter(name, null, rank, rank, 1, EnumSet.noneOf(Projection.class), null, null, 0);
-  }
 
-  /** Whether this adapter carries weights (false for {@link #weightless}). */
-  public boolean hasWeights() {
-    return a != null;
-  }
-
-  /** Reads only {@code r} from an adapter directory's {@code adapter_config.json} (weights stay on disk). */
-  public static int readRank(Path dir) {
-    Path configFile = dir.resolve("adapter_config.json");
-    try {
-      int r = new ObjectMapper().readTree(Files.readString(configFile)).path("r").asInt(-1);
-      if (r < 1 || r > MAX_RANK) {
-        throw new ModelFileException(configFile, "r is " + r + "; expected an integer from 1 to " + MAX_RANK);
-      }
-      return r;
-    } catch (IOException e) {
-      throw new ModelFileException(configFile, "cannot read the adapter's config: " + e.getMessage(), e);
+    /** Whether this adapter carries weights (false for {@link #weightless}). */
+    public boolean hasWeights() {
+        return a != null;
     }
-  }
 
-  private static int layerOf(String tensor) {
-    int at = tensor.indexOf(".layers.") + 8;
-    int end = tensor.indexOf('.', at);
-    try {
-      return Integer.parseInt(tensor.substring(at, end));
-    } catch (RuntimeException e) {
-      return -1;
+    /** Reads only {@code r} from an adapter directory's {@code adapter_config.json} (weights stay on disk). */
+    public static int readRank(Path dir) {
+        Path configFile = dir.resolve("adapter_config.json");
+        try {
+            int r = new ObjectMapper()
+                    .readTree(Files.readString(configFile))
+                    .path("r")
+                    .asInt(-1);
+            if (r < 1 || r > MAX_RANK) {
+                throw new ModelFileException(configFile, "r is " + r + "; expected an integer from 1 to " + MAX_RANK);
+            }
+            return r;
+        } catch (IOException e) {
+            throw new ModelFileException(configFile, "cannot read the adapter's config: " + e.getMessage(), e);
+        }
     }
-  }
 
-  private static float[] read(SafeTensorsFile st, ModelConfig base, String prefix, String part, int rows, int cols,
-      Projection p, int layer) {
-    SafeTensorsFile.Entry e = st.entries().get(prefix + "." + part + ".weight");
-    if (e == null) {
-      e = st.entries().get(prefix + "." + part + ".default.weight");
+    private static int layerOf(String tensor) {
+        int at = tensor.indexOf(".layers.") + 8;
+        int end = tensor.indexOf('.', at);
+        try {
+            return Integer.parseInt(tensor.substring(at, end));
+        } catch (RuntimeException e) {
+            return -1;
+        }
     }
-    if (e == null) {
-      throw new ModelFileException(st.path(), "tensor " + prefix + "." + part + ".weight is missing (target "
-          + p.peftName() + " of layer " + layer + ")");
+
+    private static float[] read(
+            SafeTensorsFile st,
+            ModelConfig base,
+            String prefix,
+            String part,
+            int rows,
+            int cols,
+            Projection p,
+            int layer) {
+        SafeTensorsFile.Entry e = st.entries().get(prefix + "." + part + ".weight");
+        if (e == null) {
+            e = st.entries().get(prefix + "." + part + ".default.weight");
+        }
+        if (e == null) {
+            throw new ModelFileException(
+                    st.path(),
+                    "tensor " + prefix + "." + part + ".weight is missing (target " + p.peftName() + " of layer "
+                            + layer + ")");
+        }
+        long[] shape = e.shape();
+        if (shape.length != 2 || shape[0] != rows || shape[1] != cols) {
+            throw new ModelFileException(
+                    st.path(),
+                    "tensor " + e.name() + " has shape " + Arrays.toString(shape)
+                            + " but r and the base model ("
+                            + base.architecture().className() + ", hidden " + base.hiddenSize()
+                            + ") imply [" + rows + ", " + cols
+                            + "]: the adapter is for another base model or its r is wrong");
+        }
+        return Tensor.dense(e.name(), e.dtype(), rows, cols, st.bytes(e)).toFloats();
     }
-    long[] shape = e.shape();
-    if (shape.length != 2 || shape[0] != rows || shape[1] != cols) {
-      throw new ModelFileException(st.path(), "tensor " + e.name() + " has shape " + Arrays.toString(shape)
-          + " but r and the base model (" + base.architecture().className() + ", hidden " + base.hiddenSize()
-          + ") imply [" + rows + ", " + cols + "]: the adapter is for another base model or its r is wrong");
+
+    public String name() {
+        return name;
     }
-    return Tensor.dense(e.name(), e.dtype(), rows, cols, st.bytes(e)).toFloats();
-  }
 
-  public String name() {
-    return name;
-  }
+    /** The directory it was read from, or null for a weightless adapter. */
+    public Path dir() {
+        return dir;
+    }
 
-  /** The directory it was read from, or null for a weightless adapter. */
-  public Path dir() {
-    return dir;
-  }
+    public int rank() {
+        return rank;
+    }
 
-  public int rank() {
-    return rank;
-  }
+    public double alpha() {
+        return alpha;
+    }
 
-  public double alpha() {
-    return alpha;
-  }
+    /** The factor applied to {@code B A x}. */
+    public float scale() {
+        return scale;
+    }
 
-  /** The factor applied to {@code B A x}. */
-  public float scale() {
-    return scale;
-  }
+    public Set<Projection> targets() {
+        return targets;
+    }
 
-  public Set<Projection> targets() {
-    return targets;
-  }
+    /** {@code A} of a layer's projection, row-major {@code r x in}, or null when not targeted. */
+    public float[] a(int layer, Projection p) {
+        return a[layer][p.ordinal()];
+    }
 
-  /** {@code A} of a layer's projection, row-major {@code r x in}, or null when not targeted. */
-  public float[] a(int layer, Projection p) {
-    return a[layer][p.ordinal()];
-  }
+    /** {@code B} of a layer's projection, row-major {@code out x r}, or null when not targeted. */
+    public float[] b(int layer, Projection p) {
+        return b[layer][p.ordinal()];
+    }
 
-  /** {@code B} of a layer's projection, row-major {@code out x r}, or null when not targeted. */
-  public float[] b(int layer, Projection p) {
-    return b[layer][p.ordinal()];
-  }
-
-  /** Host memory the float32 weights take. */
-  public long bytes() {
-    return bytes;
-  }
+    /** Host memory the float32 weights take. */
+    public long bytes() {
+        return bytes;
+    }
 }

@@ -15,75 +15,95 @@ import java.util.Map;
  * predictions, the hardware and model profiles, the calibration and a ready deployment into one folder.
  */
 public final class EngineProfile {
-  /** What was written. */
-  public record Result(Path directory, ProfileFit.Fitted fitted, EngineProfiler.Measurements measurements) {
-    public Path deployment() {
-      return directory.resolve(ProfileWriter.DEPLOYMENT);
-    }
-  }
-
-  private EngineProfile() {}
-
-  /**
-   * Fits and writes the profile of {@code m} into {@code out} (created if needed).
-   *
-   * @param modelName the model profile's name (its folder's name is a good one)
-   * @param provenance recorded in calibration.yaml beside the machine's own facts
-   */
-  public static Result write(EngineProfiler.Measurements m, Path out, String modelName, Map<String, Object> provenance)
-      throws IOException {
-    Files.createDirectories(out);
-    ModelProfile model = ProfileFit.modelProfile(m.config(), modelName);
-    String cpu = cpuModel();
-    String hardwareName = hardwareName(cpu, m.threads());
-    Path table = out.resolve(ProfileWriter.TABLE);
-    ProfileWriter.writeTable(m, model, table);
-    String source = "fitted by twinserve engine profile: " + cpu + ", " + m.threads() + " threads";
-    ProfileFit.Fitted fitted = ProfileFit.fit(m, model, hardwareName, physicalMemoryGib(), source, table);
-    ProfileWriter.writeSteps(m, fitted.rows(), out.resolve(ProfileWriter.STEPS));
-    ProfileWriter.writeHardware(fitted.hardware(), out.resolve(ProfileWriter.HARDWARE));
-    ProfileWriter.writeModel(model, out.resolve(ProfileWriter.MODELS));
-    Map<String, Object> prov = new LinkedHashMap<>(Provenance.of(null, null).asMap());
-    prov.put("cpu", cpu);
-    prov.put("threads", m.threads());
-    prov.put("tp", m.tensorParallel());
-    prov.put("block_size", m.blockSize());
-    prov.putAll(provenance);
-    ProfileWriter.writeCalibration(fitted, "twinserve cpu backend (" + m.threads() + " threads, tp " + m.tensorParallel()
-        + ", block size " + m.blockSize() + ")", prov, out.resolve(ProfileWriter.CALIBRATION));
-    ProfileWriter.writeDeployment(fitted, out, m.tensorParallel(),
-        (int) m.steps().stream().mapToInt(StepMeasurement::adapters).max().orElse(0),
-        m.adapterLoads().stream().mapToInt(AdapterLoadMeasurement::rank).max().orElse(16), m.blockSize(),
-        m.steps().stream().filter(s -> s.kind() == StepMeasurement.Kind.TABLE).mapToInt(StepMeasurement::tokens).max()
-            .orElse(1));
-    return new Result(out, fitted, m);
-  }
-
-  /** The hardware profile's name: the CPU model and the threads, lower-case with dashes. */
-  static String hardwareName(String cpu, int threads) {
-    String slug = cpu.toLowerCase(Locale.ROOT).replaceAll("\\(r\\)|\\(tm\\)|processor|cpu", " ")
-        .replaceAll("[^a-z0-9]+", "-").replaceAll("^-+|-+$", "");
-    return "cpu-" + (slug.isEmpty() ? "unknown" : slug) + "-" + threads + "t";
-  }
-
-  /** The CPU's model name from /proc/cpuinfo, else the architecture. */
-  public static String cpuModel() {
-    try {
-      for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
-        if (line.startsWith("model name")) {
-          return line.substring(line.indexOf(':') + 1).trim();
+    /** What was written. */
+    public record Result(Path directory, ProfileFit.Fitted fitted, EngineProfiler.Measurements measurements) {
+        public Path deployment() {
+            return directory.resolve(ProfileWriter.DEPLOYMENT);
         }
-      }
-    } catch (IOException | RuntimeException e) {
-      // not Linux: fall back below
     }
-    return System.getProperty("os.arch");
-  }
 
-  private static double physicalMemoryGib() {
-    if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
-      return os.getTotalMemorySize() / (double) (1L << 30);
+    private EngineProfile() {}
+
+    /**
+     * Fits and writes the profile of {@code m} into {@code out} (created if needed).
+     *
+     * @param modelName the model profile's name (its folder's name is a good one)
+     * @param provenance recorded in calibration.yaml beside the machine's own facts
+     */
+    public static Result write(
+            EngineProfiler.Measurements m, Path out, String modelName, Map<String, Object> provenance)
+            throws IOException {
+        Files.createDirectories(out);
+        ModelProfile model = ProfileFit.modelProfile(m.config(), modelName);
+        String cpu = cpuModel();
+        String hardwareName = hardwareName(cpu, m.threads());
+        Path table = out.resolve(ProfileWriter.TABLE);
+        ProfileWriter.writeTable(m, model, table);
+        String source = "fitted by twinserve engine profile: " + cpu + ", " + m.threads() + " threads";
+        ProfileFit.Fitted fitted = ProfileFit.fit(m, model, hardwareName, physicalMemoryGib(), source, table);
+        ProfileWriter.writeSteps(m, fitted.rows(), out.resolve(ProfileWriter.STEPS));
+        ProfileWriter.writeHardware(fitted.hardware(), out.resolve(ProfileWriter.HARDWARE));
+        ProfileWriter.writeModel(model, out.resolve(ProfileWriter.MODELS));
+        Map<String, Object> prov = new LinkedHashMap<>(Provenance.of(null, null).asMap());
+        prov.put("cpu", cpu);
+        prov.put("threads", m.threads());
+        prov.put("tp", m.tensorParallel());
+        prov.put("block_size", m.blockSize());
+        prov.putAll(provenance);
+        ProfileWriter.writeCalibration(
+                fitted,
+                "twinserve cpu backend (" + m.threads() + " threads, tp " + m.tensorParallel() + ", block size "
+                        + m.blockSize() + ")",
+                prov,
+                out.resolve(ProfileWriter.CALIBRATION));
+        ProfileWriter.writeDeployment(
+                fitted,
+                out,
+                m.tensorParallel(),
+                (int) m.steps().stream()
+                        .mapToInt(StepMeasurement::adapters)
+                        .max()
+                        .orElse(0),
+                m.adapterLoads().stream()
+                        .mapToInt(AdapterLoadMeasurement::rank)
+                        .max()
+                        .orElse(16),
+                m.blockSize(),
+                m.steps().stream()
+                        .filter(s -> s.kind() == StepMeasurement.Kind.TABLE)
+                        .mapToInt(StepMeasurement::tokens)
+                        .max()
+                        .orElse(1));
+        return new Result(out, fitted, m);
     }
-    return Runtime.getRuntime().maxMemory() / (double) (1L << 30);
-  }
+
+    /** The hardware profile's name: the CPU model and the threads, lower-case with dashes. */
+    static String hardwareName(String cpu, int threads) {
+        String slug = cpu.toLowerCase(Locale.ROOT)
+                .replaceAll("\\(r\\)|\\(tm\\)|processor|cpu", " ")
+                .replaceAll("[^a-z0-9]+", "-")
+                .replaceAll("^-+|-+$", "");
+        return "cpu-" + (slug.isEmpty() ? "unknown" : slug) + "-" + threads + "t";
+    }
+
+    /** The CPU's model name from /proc/cpuinfo, else the architecture. */
+    public static String cpuModel() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) {
+                    return line.substring(line.indexOf(':') + 1).trim();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux: fall back below
+        }
+        return System.getProperty("os.arch");
+    }
+
+    private static double physicalMemoryGib() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getTotalMemorySize() / (double) (1L << 30);
+        }
+        return Runtime.getRuntime().maxMemory() / (double) (1L << 30);
+    }
 }

@@ -20,169 +20,205 @@ import java.util.function.IntConsumer;
  * Adapters for the LoRA shapes are random PEFT adapters written into a scratch folder.
  */
 public final class EngineProfiler {
-  /**
-   * What to profile.
-   *
-   * @param threads the backend's threads; 0 for all cores
-   */
-  public record Options(Path modelDir, int tensorParallel, int threads, ProfileGrid grid) {
-    public Options {
-      if (tensorParallel < 1 || threads < 0) {
-        throw new IllegalArgumentException("tp must be >= 1 and threads >= 0, got " + tensorParallel + " and "
-            + threads);
-      }
-    }
-  }
-
-  /** Everything measured, with the backend's set-up. */
-  public record Measurements(ModelConfig config, int tensorParallel, int threads, int blockSize, long kvCacheTokens,
-      List<StepMeasurement> steps, List<AdapterLoadMeasurement> adapterLoads) {
-    public Measurements {
-      steps = List.copyOf(steps);
-      adapterLoads = List.copyOf(adapterLoads);
-    }
-  }
-
-  private static final int BLOCK_SIZE = 16;
-
-  private EngineProfiler() {}
-
-  /** Shapes in the grid, for a progress display. */
-  public static int shapes(ProfileGrid g) {
-    return g.tokenCounts().size() + headBatches(g).size() + g.decodeBatches().size() * g.contextTokens().size()
-        + 2 * g.prefillChunks().size() + g.loraBatches().size() * g.adapterCounts().size() * g.ranks().size()
-        + g.ranks().size();
-  }
-
-  /**
-   * Measures the grid. {@code scratch} receives the random adapters; {@code progress} is told how many
-   * shapes are done.
-   */
-  public static Measurements measure(Options o, Path scratch, IntConsumer progress) throws IOException {
-    ProfileGrid g = o.grid();
-    try (ModelFiles model = ModelFiles.open(o.modelDir())) {
-      ModelConfig c = model.config();
-      long kvTokens = kvTokensNeeded(g);
-      List<StepMeasurement> steps = new ArrayList<>();
-      List<AdapterLoadMeasurement> loads = new ArrayList<>();
-      int maxTokens = Math.max(g.tokenCounts().getLast(), g.prefillChunks().getLast());
-      // a backend only, no live loop: the profile times raw steps of chosen shapes, not scheduled ones
-      try (CpuBackend backend = Backends.create(new BackendSpec.Cpu(model, new CpuBackend.Options(o.tensorParallel(),
-          o.threads(), kvTokens, BLOCK_SIZE, g.maxAdapters())))) {
-        StepTimer timer = new StepTimer(backend, maxTokens);
-        warmUp(timer, g);
-        int done = 0;
-        for (int n : g.tokenCounts()) {
-          steps.add(measure(timer, g, StepMeasurement.Kind.TABLE, n, 1, 0, 0, 0, false));
-          progress.accept(++done);
+    /**
+     * What to profile.
+     *
+     * @param threads the backend's threads; 0 for all cores
+     */
+    public record Options(Path modelDir, int tensorParallel, int threads, ProfileGrid grid) {
+        public Options {
+            if (tensorParallel < 1 || threads < 0) {
+                throw new IllegalArgumentException(
+                        "tp must be >= 1 and threads >= 0, got " + tensorParallel + " and " + threads);
+            }
         }
-        for (int n : headBatches(g)) {
-          steps.add(measure(timer, g, StepMeasurement.Kind.HEAD, n, 1, 0, 0, 0, true));
-          progress.accept(++done);
+    }
+
+    /** Everything measured, with the backend's set-up. */
+    public record Measurements(
+            ModelConfig config,
+            int tensorParallel,
+            int threads,
+            int blockSize,
+            long kvCacheTokens,
+            List<StepMeasurement> steps,
+            List<AdapterLoadMeasurement> adapterLoads) {
+        public Measurements {
+            steps = List.copyOf(steps);
+            adapterLoads = List.copyOf(adapterLoads);
         }
+    }
+
+    private static final int BLOCK_SIZE = 16;
+
+    private EngineProfiler() {}
+
+    /** Shapes in the grid, for a progress display. */
+    public static int shapes(ProfileGrid g) {
+        return g.tokenCounts().size()
+                + headBatches(g).size()
+                + g.decodeBatches().size() * g.contextTokens().size()
+                + 2 * g.prefillChunks().size()
+                + g.loraBatches().size() * g.adapterCounts().size() * g.ranks().size()
+                + g.ranks().size();
+    }
+
+    /**
+     * Measures the grid. {@code scratch} receives the random adapters; {@code progress} is told how many
+     * shapes are done.
+     */
+    public static Measurements measure(Options o, Path scratch, IntConsumer progress) throws IOException {
+        ProfileGrid g = o.grid();
+        try (ModelFiles model = ModelFiles.open(o.modelDir())) {
+            ModelConfig c = model.config();
+            long kvTokens = kvTokensNeeded(g);
+            List<StepMeasurement> steps = new ArrayList<>();
+            List<AdapterLoadMeasurement> loads = new ArrayList<>();
+            int maxTokens =
+                    Math.max(g.tokenCounts().getLast(), g.prefillChunks().getLast());
+            // a backend only, no live loop: the profile times raw steps of chosen shapes, not scheduled ones
+            try (CpuBackend backend = Backends.create(new BackendSpec.Cpu(
+                    model,
+                    new CpuBackend.Options(o.tensorParallel(), o.threads(), kvTokens, BLOCK_SIZE, g.maxAdapters())))) {
+                StepTimer timer = new StepTimer(backend, maxTokens);
+                warmUp(timer, g);
+                int done = 0;
+                for (int n : g.tokenCounts()) {
+                    steps.add(measure(timer, g, StepMeasurement.Kind.TABLE, n, 1, 0, 0, 0, false));
+                    progress.accept(++done);
+                }
+                for (int n : headBatches(g)) {
+                    steps.add(measure(timer, g, StepMeasurement.Kind.HEAD, n, 1, 0, 0, 0, true));
+                    progress.accept(++done);
+                }
+                for (int b : g.decodeBatches()) {
+                    for (int ctx : g.contextTokens()) {
+                        steps.add(measure(timer, g, StepMeasurement.Kind.DECODE, b, 1, ctx, 0, 0, false));
+                        progress.accept(++done);
+                    }
+                }
+                for (int p : g.prefillChunks()) {
+                    for (int ctx : new int[] {0, g.maxContext()}) {
+                        steps.add(measure(timer, g, StepMeasurement.Kind.PREFILL, 1, p, ctx, 0, 0, false));
+                        progress.accept(++done);
+                    }
+                }
+                for (int rank : g.ranks()) {
+                    List<LoraAdapter> adapters = new ArrayList<>();
+                    for (int i = 0; i < g.maxAdapters(); i++) {
+                        Path dir = scratch.resolve("adapter-r" + rank + "-" + i);
+                        RandomModel.writeAdapter(
+                                o.modelDir(),
+                                rank,
+                                2.0 * rank,
+                                List.of(Projection.values()),
+                                1000L * rank + i,
+                                DType.BF16,
+                                dir);
+                        adapters.add(LoraAdapter.load("r" + rank + "-" + i, dir, c));
+                    }
+                    for (int i = 0; i < adapters.size(); i++) {
+                        backend.loadAdapter(i, adapters.get(i));
+                    }
+                    for (int b : g.loraBatches()) {
+                        for (int k : g.adapterCounts()) {
+                            steps.add(measure(timer, g, StepMeasurement.Kind.LORA, b, 1, 0, k, rank, false));
+                            progress.accept(++done);
+                        }
+                    }
+                    loads.add(measureLoad(backend, adapters.getFirst(), rank, g));
+                    progress.accept(++done);
+                }
+                return new Measurements(
+                        c, o.tensorParallel(), backend.threads(), BLOCK_SIZE, backend.kvCacheTokens(), steps, loads);
+            }
+        }
+    }
+
+    /**
+     * Runs every table shape until a whole pass is no longer faster than the best before it (at least three
+     * passes, at most twenty or a minute): the JIT compiles the kernels in the background for a while, and
+     * shapes timed meanwhile would carry its work.
+     */
+    private static void warmUp(StepTimer timer, ProfileGrid g) {
+        long best = Long.MAX_VALUE;
+        long startNs = System.nanoTime();
+        for (int pass = 0; pass < 20; pass++) {
+            long passStart = System.nanoTime();
+            // with and without logits: a path the JIT has not seen would be recompiled in the middle of the timings
+            for (int n : g.tokenCounts()) {
+                timer.time(n, 1, 0, 0, false, 0, 1);
+                timer.time(n, 1, 0, 0, true, 0, 1);
+            }
+            timer.time(g.decodeBatches().getLast(), 1, g.maxContext(), 0, false, 0, 1);
+            long passNs = System.nanoTime() - passStart;
+            boolean improved = passNs < 0.95 * best;
+            best = Math.min(best, passNs);
+            if (pass >= 2 && (!improved || System.nanoTime() - startNs > 60_000_000_000L)) {
+                return;
+            }
+        }
+    }
+
+    /** Batch sizes whose LM head is measured: the decode batches and the largest table entry. */
+    static List<Integer> headBatches(ProfileGrid g) {
+        List<Integer> out = new ArrayList<>(g.decodeBatches());
+        if (!out.contains(g.tokenCounts().getLast())) {
+            out.add(g.tokenCounts().getLast());
+        }
+        return out;
+    }
+
+    private static long kvTokensNeeded(ProfileGrid g) {
+        long need = StepTimer.kvTokensNeeded(g.tokenCounts().getLast(), 1, 0, BLOCK_SIZE);
         for (int b : g.decodeBatches()) {
-          for (int ctx : g.contextTokens()) {
-            steps.add(measure(timer, g, StepMeasurement.Kind.DECODE, b, 1, ctx, 0, 0, false));
-            progress.accept(++done);
-          }
+            need = Math.max(need, StepTimer.kvTokensNeeded(b, 1, g.maxContext(), BLOCK_SIZE));
         }
         for (int p : g.prefillChunks()) {
-          for (int ctx : new int[] {0, g.maxContext()}) {
-            steps.add(measure(timer, g, StepMeasurement.Kind.PREFILL, 1, p, ctx, 0, 0, false));
-            progress.accept(++done);
-          }
+            need = Math.max(need, StepTimer.kvTokensNeeded(1, p, g.maxContext(), BLOCK_SIZE));
         }
-        for (int rank : g.ranks()) {
-          List<LoraAdapter> adapters = new ArrayList<>();
-          for (int i = 0; i < g.maxAdapters(); i++) {
-            Path dir = scratch.resolve("adapter-r" + rank + "-" + i);
-            RandomModel.writeAdapter(o.modelDir(), rank, 2.0 * rank, List.of(Projection.values()), 1000L * rank + i,
-                DType.BF16, dir);
-            adapters.add(LoraAdapter.load("r" + rank + "-" + i, dir, c));
-          }
-          for (int i = 0; i < adapters.size(); i++) {
-            backend.loadAdapter(i, adapters.get(i));
-          }
-          for (int b : g.loraBatches()) {
-            for (int k : g.adapterCounts()) {
-              steps.add(measure(timer, g, StepMeasurement.Kind.LORA, b, 1, 0, k, rank, false));
-              progress.accept(++done);
-            }
-          }
-          loads.add(measureLoad(backend, adapters.getFirst(), rank, g));
-          progress.accept(++done);
+        return need;
+    }
+
+    private static StepMeasurement measure(
+            StepTimer timer,
+            ProfileGrid g,
+            StepMeasurement.Kind kind,
+            int sequences,
+            int tokensPerSequence,
+            int context,
+            int adapters,
+            int rank,
+            boolean logits) {
+        long[] ns = timer.time(sequences, tokensPerSequence, context, adapters, logits, g.warmup(), g.repetitions());
+        return new StepMeasurement(
+                kind,
+                sequences,
+                tokensPerSequence,
+                context,
+                adapters,
+                rank,
+                logits,
+                StepTimer.median(ns),
+                ns[0],
+                ns[ns.length - 1],
+                ns.length);
+    }
+
+    private static AdapterLoadMeasurement measureLoad(
+            CpuBackend backend, LoraAdapter adapter, int rank, ProfileGrid g) {
+        int slot = 0;
+        long bytes = 0;
+        for (int i = 0; i < g.warmup(); i++) {
+            bytes = backend.loadAdapter(slot, adapter);
         }
-        return new Measurements(c, o.tensorParallel(), backend.threads(), BLOCK_SIZE, backend.kvCacheTokens(), steps,
-            loads);
-      }
+        long[] ns = new long[g.repetitions()];
+        for (int i = 0; i < ns.length; i++) {
+            long start = System.nanoTime();
+            bytes = backend.loadAdapter(slot, adapter);
+            ns[i] = Math.max(1, System.nanoTime() - start);
+        }
+        java.util.Arrays.sort(ns);
+        return new AdapterLoadMeasurement(rank, bytes, StepTimer.median(ns), ns.length);
     }
-  }
-
-  /**
-   * Runs every table shape until a whole pass is no longer faster than the best before it (at least three
-   * passes, at most twenty or a minute): the JIT compiles the kernels in the background for a while, and
-   * shapes timed meanwhile would carry its work.
-   */
-  private static void warmUp(StepTimer timer, ProfileGrid g) {
-    long best = Long.MAX_VALUE;
-    long startNs = System.nanoTime();
-    for (int pass = 0; pass < 20; pass++) {
-      long passStart = System.nanoTime();
-      // with and without logits: a path the JIT has not seen would be recompiled in the middle of the timings
-      for (int n : g.tokenCounts()) {
-        timer.time(n, 1, 0, 0, false, 0, 1);
-        timer.time(n, 1, 0, 0, true, 0, 1);
-      }
-      timer.time(g.decodeBatches().getLast(), 1, g.maxContext(), 0, false, 0, 1);
-      long passNs = System.nanoTime() - passStart;
-      boolean improved = passNs < 0.95 * best;
-      best = Math.min(best, passNs);
-      if (pass >= 2 && (!improved || System.nanoTime() - startNs > 60_000_000_000L)) {
-        return;
-      }
-    }
-  }
-
-  /** Batch sizes whose LM head is measured: the decode batches and the largest table entry. */
-  static List<Integer> headBatches(ProfileGrid g) {
-    List<Integer> out = new ArrayList<>(g.decodeBatches());
-    if (!out.contains(g.tokenCounts().getLast())) {
-      out.add(g.tokenCounts().getLast());
-    }
-    return out;
-  }
-
-  private static long kvTokensNeeded(ProfileGrid g) {
-    long need = StepTimer.kvTokensNeeded(g.tokenCounts().getLast(), 1, 0, BLOCK_SIZE);
-    for (int b : g.decodeBatches()) {
-      need = Math.max(need, StepTimer.kvTokensNeeded(b, 1, g.maxContext(), BLOCK_SIZE));
-    }
-    for (int p : g.prefillChunks()) {
-      need = Math.max(need, StepTimer.kvTokensNeeded(1, p, g.maxContext(), BLOCK_SIZE));
-    }
-    return need;
-  }
-
-  private static StepMeasurement measure(StepTimer timer, ProfileGrid g, StepMeasurement.Kind kind, int sequences,
-      int tokensPerSequence, int context, int adapters, int rank, boolean logits) {
-    long[] ns = timer.time(sequences, tokensPerSequence, context, adapters, logits, g.warmup(), g.repetitions());
-    return new StepMeasurement(kind, sequences, tokensPerSequence, context, adapters, rank, logits,
-        StepTimer.median(ns), ns[0], ns[ns.length - 1], ns.length);
-  }
-
-  private static AdapterLoadMeasurement measureLoad(CpuBackend backend, LoraAdapter adapter, int rank, ProfileGrid g) {
-    int slot = 0;
-    long bytes = 0;
-    for (int i = 0; i < g.warmup(); i++) {
-      bytes = backend.loadAdapter(slot, adapter);
-    }
-    long[] ns = new long[g.repetitions()];
-    for (int i = 0; i < ns.length; i++) {
-      long start = System.nanoTime();
-      bytes = backend.loadAdapter(slot, adapter);
-      ns[i] = Math.max(1, System.nanoTime() - start);
-    }
-    java.util.Arrays.sort(ns);
-    return new AdapterLoadMeasurement(rank, bytes, StepTimer.median(ns), ns.length);
-  }
 }

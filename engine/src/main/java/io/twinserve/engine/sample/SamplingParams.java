@@ -13,36 +13,43 @@ import java.util.List;
  * @param stopTokenIds generation ends on one of these tokens (besides the model's end-of-sequence ids when
  *     {@code ignoreEos} is false)
  */
-public record SamplingParams(double temperature, int topK, double topP, long seed, int maxTokens,
-    List<String> stopStrings, List<Integer> stopTokenIds, boolean ignoreEos) {
+public record SamplingParams(
+        double temperature,
+        int topK,
+        double topP,
+        long seed,
+        int maxTokens,
+        List<String> stopStrings,
+        List<Integer> stopTokenIds,
+        boolean ignoreEos) {
 
-  public SamplingParams {
-    if (!(temperature >= 0) || temperature > 100) {
-      throw new IllegalArgumentException("temperature must be between 0 and 100, got " + temperature);
+    public SamplingParams {
+        if (!(temperature >= 0) || temperature > 100) {
+            throw new IllegalArgumentException("temperature must be between 0 and 100, got " + temperature);
+        }
+        if (topK < 0) {
+            throw new IllegalArgumentException("top_k must be >= 0 (0 = no limit), got " + topK);
+        }
+        if (!(topP > 0) || topP > 1) {
+            throw new IllegalArgumentException("top_p must be in (0, 1], got " + topP);
+        }
+        if (maxTokens < 1) {
+            throw new IllegalArgumentException("max_tokens must be >= 1, got " + maxTokens);
+        }
+        stopStrings = List.copyOf(stopStrings);
+        stopTokenIds = List.copyOf(stopTokenIds);
+        for (String s : stopStrings) {
+            if (s.isEmpty()) {
+                throw new IllegalArgumentException("stop strings must not be empty");
+            }
+        }
     }
-    if (topK < 0) {
-      throw new IllegalArgumentException("top_k must be >= 0 (0 = no limit), got " + topK);
-    }
-    if (!(topP > 0) || topP > 1) {
-      throw new IllegalArgumentException("top_p must be in (0, 1], got " + topP);
-    }
-    if (maxTokens < 1) {
-      throw new IllegalArgumentException("max_tokens must be >= 1, got " + maxTokens);
-    }
-    stopStrings = List.copyOf(stopStrings);
-    stopTokenIds = List.copyOf(stopTokenIds);
-    for (String s : stopStrings) {
-      if (s.isEmpty()) {
-        throw new IllegalArgumentException("stop strings must not be empty");
-      }
-    }
-  }
 
-  public static SamplingParams greedy(int maxTokens) {
-    return new SamplingParams(0, 0, 1, 0, maxTokens, List.of(), List.of(), false);
-  }
+    public static SamplingParams greedy(int maxTokens) {
+        return new SamplingParams(0, 0, 1, 0, maxTokens, List.of(), List.of(), false);
+    }
 
-  public boolean isGreedy() {
-    return temperature == 0 || topK == 1;
-  }
+    public boolean isGreedy() {
+        return temperature == 0 || topK == 1;
+    }
 }

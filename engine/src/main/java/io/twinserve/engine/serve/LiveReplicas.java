@@ -5,6 +5,7 @@ import io.twinserve.engine.backend.BackendSpec;
 import io.twinserve.engine.backend.Backends;
 import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.backend.sim.SimulatedBackend;
+import io.twinserve.engine.chat.ChatTemplate;
 import io.twinserve.engine.live.Detokenizer;
 import io.twinserve.engine.live.LiveConfig;
 import io.twinserve.engine.live.LiveEngine;
@@ -12,7 +13,6 @@ import io.twinserve.engine.live.StepObserver;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.engine.model.ModelFiles;
-import io.twinserve.engine.chat.ChatTemplate;
 import io.twinserve.engine.tokenizer.Tokenizer;
 import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.deploy.ResolvedReplica;
@@ -27,164 +27,181 @@ import java.util.Objects;
  * {@code generate} command and the twin-versus-live validation build their replicas here.
  */
 public final class LiveReplicas {
-  /**
-   * The KV cache of a CPU replica whose spec names none, in tokens: the one home of this default (the
-   * server's heap check and {@code generate} read it here).
-   */
-  public static final long DEFAULT_KV_CACHE_TOKENS = 8192;
+    /**
+     * The KV cache of a CPU replica whose spec names none, in tokens: the one home of this default (the
+     * server's heap check and {@code generate} read it here).
+     */
+    public static final long DEFAULT_KV_CACHE_TOKENS = 8192;
 
-  private LiveReplicas() {}
+    private LiveReplicas() {}
 
-  /**
-   * One serving replica: its live loop, the backend the loop steps, and the model files the backend
-   * reads (null for a simulated replica). Closing stops the loop, then releases the backend, then the files.
-   */
-  public record Replica(LiveEngine engine, Backend backend, ModelFiles files) implements AutoCloseable {
-    public Replica {
-      Objects.requireNonNull(engine, "engine");
-      Objects.requireNonNull(backend, "backend");
-    }
-
-    @Override
-    public void close() {
-      try {
-        engine.close();
-      } finally {
-        try {
-          backend.close();
-        } finally {
-          if (files != null) {
-            files.close();
-          }
+    /**
+     * One serving replica: its live loop, the backend the loop steps, and the model files the backend
+     * reads (null for a simulated replica). Closing stops the loop, then releases the backend, then the files.
+     */
+    public record Replica(LiveEngine engine, Backend backend, ModelFiles files) implements AutoCloseable {
+        public Replica {
+            Objects.requireNonNull(engine, "engine");
+            Objects.requireNonNull(backend, "backend");
         }
-      }
-    }
-  }
 
-  /**
-   * A replica on the CPU backend: the backend's options and the live loop's limits.
-   *
-   * @param maxModelLen the longest prompt + completion: 0 for as long as the model's positions and the
-   *     KV cache allow, otherwise capped by them
-   */
-  public record CpuReplica(CpuBackend.Options backend, int maxNumSeqs, int maxNumBatchedTokens,
-      boolean chunkedPrefill, boolean prefixCaching, int maxCpuAdapters, int maxModelLen) {
-    public CpuReplica {
-      Objects.requireNonNull(backend, "backend");
-      if (maxModelLen < 0) {
-        throw new IllegalArgumentException("max_model_len must be >= 0 (0: the model's and the KV cache's limit),"
-            + " got " + maxModelLen);
-      }
+        @Override
+        public void close() {
+            try {
+                engine.close();
+            } finally {
+                try {
+                    backend.close();
+                } finally {
+                    if (files != null) {
+                        files.close();
+                    }
+                }
+            }
+        }
     }
 
     /**
-     * A deployment's replica spec served on the CPU: {@code kv_cache_len} as {@link #kvCacheTokens}, at
-     * least one adapter slot and one host adapter, every core.
+     * A replica on the CPU backend: the backend's options and the live loop's limits.
      *
-     * <p>The limits are the spec's, with its own defaults (max_num_seqs, block_size, max_adapters, ...
-     * are filled in by {@link ReplicaSpec} for the twin and this alike). They are not taken from the twin's
-     * resolution ({@code Deployments.resolve}, whose {@code SchedulerConfig} a simulated replica runs with)
-     * because a CPU pool has no GPU profile to resolve against: the twin derives a missing KV cache from a
-     * GPU's memory, so the live rules that replace that derivation live here, once: the KV default, the
-     * floor of one adapter slot and one host adapter, and max_model_len from the model and the KV cache.
+     * @param maxModelLen the longest prompt + completion: 0 for as long as the model's positions and the
+     *     KV cache allow, otherwise capped by them
      */
-    public static CpuReplica of(ReplicaSpec r) {
-      CpuBackend.Options options = new CpuBackend.Options(r.tp(), 0, kvCacheTokens(r), r.blockSize(),
-          Math.max(1, r.maxAdapters()), kvDtype(r));
-      return new CpuReplica(options, r.maxNumSeqs(), r.maxNumBatchedTokens(), r.chunkedPrefill(), r.prefixCaching(),
-          Math.max(r.maxCpuAdapters(), 1), r.maxModelLen() == null ? 0 : r.maxModelLen());
+    public record CpuReplica(
+            CpuBackend.Options backend,
+            int maxNumSeqs,
+            int maxNumBatchedTokens,
+            boolean chunkedPrefill,
+            boolean prefixCaching,
+            int maxCpuAdapters,
+            int maxModelLen) {
+        public CpuReplica {
+            Objects.requireNonNull(backend, "backend");
+            if (maxModelLen < 0) {
+                throw new IllegalArgumentException(
+                        "max_model_len must be >= 0 (0: the model's and the KV cache's limit)," + " got "
+                                + maxModelLen);
+            }
+        }
+
+        /**
+         * A deployment's replica spec served on the CPU: {@code kv_cache_len} as {@link #kvCacheTokens}, at
+         * least one adapter slot and one host adapter, every core.
+         *
+         * <p>The limits are the spec's, with its own defaults (max_num_seqs, block_size, max_adapters, ...
+         * are filled in by {@link ReplicaSpec} for the twin and this alike). They are not taken from the twin's
+         * resolution ({@code Deployments.resolve}, whose {@code SchedulerConfig} a simulated replica runs with)
+         * because a CPU pool has no GPU profile to resolve against: the twin derives a missing KV cache from a
+         * GPU's memory, so the live rules that replace that derivation live here, once: the KV default, the
+         * floor of one adapter slot and one host adapter, and max_model_len from the model and the KV cache.
+         */
+        public static CpuReplica of(ReplicaSpec r) {
+            CpuBackend.Options options = new CpuBackend.Options(
+                    r.tp(), 0, kvCacheTokens(r), r.blockSize(), Math.max(1, r.maxAdapters()), kvDtype(r));
+            return new CpuReplica(
+                    options,
+                    r.maxNumSeqs(),
+                    r.maxNumBatchedTokens(),
+                    r.chunkedPrefill(),
+                    r.prefixCaching(),
+                    Math.max(r.maxCpuAdapters(), 1),
+                    r.maxModelLen() == null ? 0 : r.maxModelLen());
+        }
+
+        /**
+         * The KV cache of a replica spec served on the CPU, in tokens: its {@code kv_cache_len}, else
+         * {@link #DEFAULT_KV_CACHE_TOKENS} (not {@code gpu_memory_utilization}: there is no GPU to size it by).
+         */
+        public static long kvCacheTokens(ReplicaSpec r) {
+            return r.kvCacheLen() == null ? DEFAULT_KV_CACHE_TOKENS : r.kvCacheLen();
+        }
+
+        /** The CPU backend's KV dtype for a replica's {@code kv_cache_dtype}: null for auto (the model's). */
+        public static DType kvDtype(ReplicaSpec r) {
+            return CpuBackend.kvDtype(
+                    r.kvCacheDtype() == null ? null : r.kvCacheDtype().or("auto"), "compute_config.kv_cache_dtype");
+        }
+
+        /** The live loop's limits for {@code model}, with {@code max_model_len} resolved as documented above. */
+        public LiveConfig liveConfig(ModelConfig model) {
+            long limit = Math.min(model.maxPositionEmbeddings(), backend.kvCacheTokens());
+            int len = (int) Math.min(maxModelLen == 0 ? Integer.MAX_VALUE : maxModelLen, limit);
+            return new LiveConfig(maxNumSeqs, maxNumBatchedTokens, chunkedPrefill, prefixCaching, maxCpuAdapters, len);
+        }
+    }
+
+    /** The model's {@code tokenizer.json}. */
+    public static Tokenizer tokenizer(Path modelDir) {
+        return Tokenizer.load(modelDir.resolve("tokenizer.json"));
     }
 
     /**
-     * The KV cache of a replica spec served on the CPU, in tokens: its {@code kv_cache_len}, else
-     * {@link #DEFAULT_KV_CACHE_TOKENS} (not {@code gpu_memory_utilization}: there is no GPU to size it by).
+     * The model's chat template from {@code tokenizer_config.json}, or null when it has none or it cannot
+     * be read: a model without one still serves plain prompts.
      */
-    public static long kvCacheTokens(ReplicaSpec r) {
-      return r.kvCacheLen() == null ? DEFAULT_KV_CACHE_TOKENS : r.kvCacheLen();
+    public static ChatTemplate chatTemplate(Path modelDir) {
+        Path tokenizerConfig = modelDir.resolve("tokenizer_config.json");
+        if (!Files.isRegularFile(tokenizerConfig)) {
+            return null;
+        }
+        try {
+            return ChatTemplate.load(tokenizerConfig);
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
-    /** The CPU backend's KV dtype for a replica's {@code kv_cache_dtype}: null for auto (the model's). */
-    public static DType kvDtype(ReplicaSpec r) {
-      return CpuBackend.kvDtype(r.kvCacheDtype() == null ? null : r.kvCacheDtype().or("auto"),
-          "compute_config.kv_cache_dtype");
+    /** The model's chat template, refused with the reason when it has none. */
+    public static ChatTemplate requiredChatTemplate(Path modelDir) {
+        return ChatTemplate.load(modelDir.resolve("tokenizer_config.json"));
     }
 
-    /** The live loop's limits for {@code model}, with {@code max_model_len} resolved as documented above. */
-    public LiveConfig liveConfig(ModelConfig model) {
-      long limit = Math.min(model.maxPositionEmbeddings(), backend.kvCacheTokens());
-      int len = (int) Math.min(maxModelLen == 0 ? Integer.MAX_VALUE : maxModelLen, limit);
-      return new LiveConfig(maxNumSeqs, maxNumBatchedTokens, chunkedPrefill, prefixCaching, maxCpuAdapters, len);
+    /** Generated ids to text through the tokenizer's streaming decoder, one decoder per request. */
+    public static Detokenizer detokenizer(Tokenizer tokenizer) {
+        return () -> tokenizer.streamDecoder(true)::next;
     }
-  }
 
-  /** The model's {@code tokenizer.json}. */
-  public static Tokenizer tokenizer(Path modelDir) {
-    return Tokenizer.load(modelDir.resolve("tokenizer.json"));
-  }
-
-  /**
-   * The model's chat template from {@code tokenizer_config.json}, or null when it has none or it cannot
-   * be read: a model without one still serves plain prompts.
-   */
-  public static ChatTemplate chatTemplate(Path modelDir) {
-    Path tokenizerConfig = modelDir.resolve("tokenizer_config.json");
-    if (!Files.isRegularFile(tokenizerConfig)) {
-      return null;
+    /**
+     * Opens the model's files, builds the CPU backend on them and starts the live loop, stopping at the
+     * model's end-of-sequence tokens; on failure whatever was opened is closed again.
+     */
+    public static Replica cpu(Path modelDir, CpuReplica settings, Detokenizer detokenizer) {
+        ModelFiles files = ModelFiles.open(modelDir);
+        CpuBackend backend = null;
+        try {
+            backend = Backends.create(new BackendSpec.Cpu(files, settings.backend()));
+            LiveEngine engine = engine(
+                    backend, settings.liveConfig(files.config()), detokenizer, files.stopTokenIds(), StepObserver.NONE);
+            return new Replica(engine, backend, files);
+        } catch (RuntimeException | Error e) {
+            if (backend != null) {
+                backend.close();
+            }
+            files.close();
+            throw e;
+        }
     }
-    try {
-      return ChatTemplate.load(tokenizerConfig);
-    } catch (RuntimeException e) {
-      return null;
+
+    /**
+     * A replica that serves a resolved deployment's twin on the wall clock ({@link SimulatedBackend}), with
+     * the loop's limits taken from the twin's scheduler so that both batch alike, and no stop tokens.
+     */
+    public static Replica simulated(ResolvedReplica replica, double timeScale, Detokenizer detokenizer) {
+        SimulatedBackend backend = Backends.create(BackendSpec.Simulated.of(replica, timeScale));
+        LiveEngine engine = engine(backend, backend.liveConfig(), detokenizer, List.of(), StepObserver.NONE);
+        return new Replica(engine, backend, null);
     }
-  }
 
-  /** The model's chat template, refused with the reason when it has none. */
-  public static ChatTemplate requiredChatTemplate(Path modelDir) {
-    return ChatTemplate.load(modelDir.resolve("tokenizer_config.json"));
-  }
-
-  /** Generated ids to text through the tokenizer's streaming decoder, one decoder per request. */
-  public static Detokenizer detokenizer(Tokenizer tokenizer) {
-    return () -> tokenizer.streamDecoder(true)::next;
-  }
-
-  /**
-   * Opens the model's files, builds the CPU backend on them and starts the live loop, stopping at the
-   * model's end-of-sequence tokens; on failure whatever was opened is closed again.
-   */
-  public static Replica cpu(Path modelDir, CpuReplica settings, Detokenizer detokenizer) {
-    ModelFiles files = ModelFiles.open(modelDir);
-    CpuBackend backend = null;
-    try {
-      backend = Backends.create(new BackendSpec.Cpu(files, settings.backend()));
-      LiveEngine engine = engine(backend, settings.liveConfig(files.config()), detokenizer, files.stopTokenIds(),
-          StepObserver.NONE);
-      return new Replica(engine, backend, files);
-    } catch (RuntimeException | Error e) {
-      if (backend != null) {
-        backend.close();
-      }
-      files.close();
-      throw e;
+    /**
+     * Starts a live loop over a backend the caller owns, for a caller that runs several loops over one
+     * backend in turn (a warm-up, then the measured run).
+     */
+    public static LiveEngine engine(
+            Backend backend,
+            LiveConfig limits,
+            Detokenizer detokenizer,
+            List<Integer> stopTokenIds,
+            StepObserver observer) {
+        return new LiveEngine(backend, limits, detokenizer, stopTokenIds, observer);
     }
-  }
-
-  /**
-   * A replica that serves a resolved deployment's twin on the wall clock ({@link SimulatedBackend}), with
-   * the loop's limits taken from the twin's scheduler so that both batch alike, and no stop tokens.
-   */
-  public static Replica simulated(ResolvedReplica replica, double timeScale, Detokenizer detokenizer) {
-    SimulatedBackend backend = Backends.create(BackendSpec.Simulated.of(replica, timeScale));
-    LiveEngine engine = engine(backend, backend.liveConfig(), detokenizer, List.of(), StepObserver.NONE);
-    return new Replica(engine, backend, null);
-  }
-
-  /**
-   * Starts a live loop over a backend the caller owns, for a caller that runs several loops over one
-   * backend in turn (a warm-up, then the measured run).
-   */
-  public static LiveEngine engine(Backend backend, LiveConfig limits, Detokenizer detokenizer,
-      List<Integer> stopTokenIds, StepObserver observer) {
-    return new LiveEngine(backend, limits, detokenizer, stopTokenIds, observer);
-  }
 }

@@ -9,8 +9,14 @@ package io.twinserve.engine.tokenizer;
  * @param normalized Hugging Face matches it in normalized text; here all are matched in the raw text, which is
  *     the same for the supported normalizers and ASCII tokens
  */
-record AddedToken(int id, String content, boolean singleWord, boolean leftStrip, boolean rightStrip,
-                  boolean normalized, boolean special) {
+record AddedToken(
+        int id,
+        String content,
+        boolean singleWord,
+        boolean leftStrip,
+        boolean rightStrip,
+        boolean normalized,
+        boolean special) {
     AddedToken {
         if (id < 0) {
             throw new IllegalArgumentException("id must be >= 0, was " + id);

@@ -12,8 +12,7 @@ import java.util.Map;
  */
 final class AddedTokenSplitter {
     /** A plain section (tokenId -1) or an added token (text null). */
-    record Section(String text, int tokenId) {
-    }
+    record Section(String text, int tokenId) {}
 
     private final Map<Character, List<AddedToken>> byFirstChar = new HashMap<>();
     private final boolean[] isFirstChar = new boolean[65536];
@@ -25,7 +24,9 @@ final class AddedTokenSplitter {
             byFirstChar.computeIfAbsent(first, c -> new ArrayList<>()).add(token);
         }
         for (List<AddedToken> candidates : byFirstChar.values()) {
-            candidates.sort(Comparator.comparingInt((AddedToken t) -> t.content().length()).reversed());
+            candidates.sort(
+                    Comparator.comparingInt((AddedToken t) -> t.content().length())
+                            .reversed());
         }
     }
 
@@ -68,7 +69,11 @@ final class AddedTokenSplitter {
     private AddedToken matchAt(String text, int position) {
         for (AddedToken candidate : byFirstChar.get(text.charAt(position))) {
             if (text.startsWith(candidate.content(), position)
-                    && (!candidate.singleWord() || isWholeWord(text, position, position + candidate.content().length()))) {
+                    && (!candidate.singleWord()
+                            || isWholeWord(
+                                    text,
+                                    position,
+                                    position + candidate.content().length()))) {
                 return candidate;
             }
         }

@@ -37,8 +37,7 @@ final class ByteLevelAlphabet {
         }
     }
 
-    private ByteLevelAlphabet() {
-    }
+    private ByteLevelAlphabet() {}
 
     static char charOf(int byteValue) {
         return BYTE_TO_CHAR[byteValue & 0xFF];

@@ -12,6 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 final class BytePairModel {
     /** Hugging Face caches up to 10,000 words; long words are rare and not worth keeping. */
     private static final int CACHE_CAPACITY = 10_000;
+
     private static final int CACHE_MAX_WORD_LENGTH = 256;
 
     private final Map<String, Integer> vocab;
@@ -27,8 +28,13 @@ final class BytePairModel {
      * @param byteFallbackIds id of each {@code <0xNN>} token, or null when the model has no byte fallback
      * @param unknownId id of the unknown token, or -1 when the model has none
      */
-    BytePairModel(Map<String, Integer> vocab, PairTable merges, int[] byteFallbackIds, int unknownId,
-                  boolean fuseUnknown, boolean ignoreMerges) {
+    BytePairModel(
+            Map<String, Integer> vocab,
+            PairTable merges,
+            int[] byteFallbackIds,
+            int unknownId,
+            boolean fuseUnknown,
+            boolean ignoreMerges) {
         this.vocab = vocab;
         this.merges = merges;
         this.byteFallbackIds = byteFallbackIds;
@@ -108,8 +114,9 @@ final class BytePairModel {
                 }
                 previousUnknown = true;
             } else {
-                throw new IllegalArgumentException("character U+" + Integer.toHexString(codePoint).toUpperCase()
-                        + " is not in the vocabulary and the model has neither byte_fallback nor unk_token");
+                throw new IllegalArgumentException(
+                        "character U+" + Integer.toHexString(codePoint).toUpperCase()
+                                + " is not in the vocabulary and the model has neither byte_fallback nor unk_token");
             }
         }
         return symbols.toArray();

@@ -13,11 +13,9 @@ import java.util.regex.Pattern;
  */
 final class MergeLearner {
     /** The learned vocabulary (256 byte tokens first, in GPT-2 order) and merges as pairs of token strings. */
-    record Learned(List<String> vocabulary, List<String[]> merges) {
-    }
+    record Learned(List<String> vocabulary, List<String[]> merges) {}
 
-    private MergeLearner() {
-    }
+    private MergeLearner() {}
 
     static Learned learn(String text, Pattern preTokenizer, int vocabularySize) {
         List<String> vocabulary = new ArrayList<>();

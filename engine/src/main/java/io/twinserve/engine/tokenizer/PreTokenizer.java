@@ -16,7 +16,13 @@ sealed interface PreTokenizer {
     void split(String text, boolean firstSection, List<String> out);
 
     /** How a {@code Split} pre-tokenizer treats the matches of its pattern (Hugging Face's SplitDelimiterBehavior). */
-    enum Behavior { ISOLATED, REMOVED, MERGED_WITH_PREVIOUS, MERGED_WITH_NEXT, CONTIGUOUS }
+    enum Behavior {
+        ISOLATED,
+        REMOVED,
+        MERGED_WITH_PREVIOUS,
+        MERGED_WITH_NEXT,
+        CONTIGUOUS
+    }
 
     record Split(Pattern pattern, Behavior behavior, boolean invert) implements PreTokenizer {
         @Override
@@ -103,7 +109,8 @@ sealed interface PreTokenizer {
     /** Maps each piece's UTF-8 bytes onto GPT-2's byte alphabet, optionally splitting with GPT-2's own regex first. */
     record ByteLevel(boolean addPrefixSpace, Pattern gpt2Pattern) implements PreTokenizer {
         /** Source: openai/gpt-2 encoder.py, as used by Hugging Face's ByteLevel pre-tokenizer when use_regex is true. */
-        static final String GPT2_REGEX = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+        static final String GPT2_REGEX =
+                "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
         @Override
         public void split(String text, boolean firstSection, List<String> out) {

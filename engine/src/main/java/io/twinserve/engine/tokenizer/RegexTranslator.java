@@ -14,8 +14,7 @@ final class RegexTranslator {
     // Unicode \w of UTS #18 (what Rust uses): letters, marks, decimal digits, connector punctuation, joiners.
     private static final String WORD = "\\p{IsAlphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{IsJoin_Control}";
 
-    private RegexTranslator() {
-    }
+    private RegexTranslator() {}
 
     static Pattern compile(String source) {
         return Pattern.compile(translate(source));
@@ -46,7 +45,8 @@ final class RegexTranslator {
                     inClass = false;
                     out.append(c);
                 } else if (c == '[') {
-                    // Java treats '[' inside a class as a nested union; Rust and Oniguruma patterns here mean the character.
+                    // Java treats '[' inside a class as a nested union; Rust and Oniguruma patterns here mean the
+                    // character.
                     out.append("\\[");
                 } else if (c == '&' && i + 1 < source.length() && source.charAt(i + 1) == '&') {
                     // "&&" is intersection in Java only.
@@ -69,7 +69,9 @@ final class RegexTranslator {
                     out.append("\\]");
                     i++;
                 }
-            } else if (c == '(' && source.startsWith("(?i", i) && i + 3 < source.length()
+            } else if (c == '('
+                    && source.startsWith("(?i", i)
+                    && i + 3 < source.length()
                     && (source.charAt(i + 3) == ':' || source.charAt(i + 3) == ')')) {
                 // Case-insensitivity in Rust and Oniguruma folds Unicode case, Java's only ASCII unless asked.
                 out.append("(?iu");
@@ -82,7 +84,8 @@ final class RegexTranslator {
         try {
             Pattern.compile(translated);
         } catch (PatternSyntaxException e) {
-            throw new IllegalArgumentException("cannot translate regex " + source + " to Java: " + e.getDescription(), e);
+            throw new IllegalArgumentException(
+                    "cannot translate regex " + source + " to Java: " + e.getDescription(), e);
         }
         return translated;
     }
@@ -102,8 +105,13 @@ final class RegexTranslator {
             name = name.substring(1);
         }
         char javaLetter = negated ? (letter == 'p' ? 'P' : 'p') : letter;
-        boolean generalCategory = name.length() <= 2 || name.contains("=") || name.startsWith("Is") || name.startsWith("In");
-        out.append('\\').append(javaLetter).append('{').append(generalCategory ? name : "Is" + name).append('}');
+        boolean generalCategory =
+                name.length() <= 2 || name.contains("=") || name.startsWith("Is") || name.startsWith("In");
+        out.append('\\')
+                .append(javaLetter)
+                .append('{')
+                .append(generalCategory ? name : "Is" + name)
+                .append('}');
         return close;
     }
 }

@@ -26,9 +26,16 @@ public final class Tokenizer {
     /** Bytes of each token, filled on first use; a race only computes the same array twice. */
     private final byte[][] tokenBytes;
 
-    Tokenizer(BytePairModel model, TextNormalizer normalizer, PreTokenizer preTokenizer, TokenDecoder decoder,
-              SpecialTokenTemplate specialTokenTemplate, AddedTokenSplitter addedTokens, String[] tokens,
-              Map<String, Integer> tokenIds, boolean[] special) {
+    Tokenizer(
+            BytePairModel model,
+            TextNormalizer normalizer,
+            PreTokenizer preTokenizer,
+            TokenDecoder decoder,
+            SpecialTokenTemplate specialTokenTemplate,
+            AddedTokenSplitter addedTokens,
+            String[] tokens,
+            Map<String, Integer> tokenIds,
+            boolean[] special) {
         this.model = model;
         this.normalizer = normalizer;
         this.preTokenizer = preTokenizer;
@@ -160,7 +167,8 @@ public final class Tokenizer {
 
     private void checkId(int id) {
         if (id < 0 || id >= tokens.length) {
-            throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + tokens.length + ")");
+            throw new IllegalArgumentException(
+                    "token id " + id + " is outside the vocabulary [0, " + tokens.length + ")");
         }
     }
 }

@@ -38,7 +38,9 @@ final class TokenizerJsonReader {
         JsonNode model = require(root, "model", "model");
         String type = model.path("type").asText("BPE");
         if (!type.equals("BPE")) {
-            throw error("model.type", "unsupported model type " + type + "; only BPE is supported (not WordPiece, Unigram or WordLevel)");
+            throw error(
+                    "model.type",
+                    "unsupported model type " + type + "; only BPE is supported (not WordPiece, Unigram or WordLevel)");
         }
         Map<String, Integer> vocab = vocab(require(model, "vocab", "model.vocab"));
         List<AddedToken> addedTokens = addedTokens(root.path("added_tokens"));
@@ -59,10 +61,16 @@ final class TokenizerJsonReader {
             tokenIds.put(token.content(), token.id());
             special[token.id()] = token.special();
         }
-        return new Tokenizer(bytePairModel, normalizer(root.path("normalizer"), "normalizer"),
-                preTokenizer(root.path("pre_tokenizer"), "pre_tokenizer"), decoder(root.path("decoder")),
+        return new Tokenizer(
+                bytePairModel,
+                normalizer(root.path("normalizer"), "normalizer"),
+                preTokenizer(root.path("pre_tokenizer"), "pre_tokenizer"),
+                decoder(root.path("decoder")),
                 postProcessor(root.path("post_processor"), "post_processor", tokenIds),
-                new AddedTokenSplitter(addedTokens), tokens, tokenIds, special);
+                new AddedTokenSplitter(addedTokens),
+                tokens,
+                tokenIds,
+                special);
     }
 
     private Map<String, Integer> vocab(JsonNode vocab) {
@@ -72,7 +80,9 @@ final class TokenizerJsonReader {
         Map<String, Integer> result = new HashMap<>(vocab.size() * 2);
         for (Map.Entry<String, JsonNode> entry : vocab.properties()) {
             if (!entry.getValue().canConvertToInt() || entry.getValue().asInt() < 0) {
-                throw error("model.vocab[\"" + entry.getKey() + "\"]", "expected a non-negative integer id, got " + entry.getValue());
+                throw error(
+                        "model.vocab[\"" + entry.getKey() + "\"]",
+                        "expected a non-negative integer id, got " + entry.getValue());
             }
             result.put(entry.getKey(), entry.getValue().asInt());
         }
@@ -109,7 +119,9 @@ final class TokenizerJsonReader {
             for (int b = 0; b < 256; b++) {
                 Integer id = vocab.get(String.format("<0x%02X>", b));
                 if (id == null) {
-                    throw error("model.byte_fallback", "is true but token <0x" + String.format("%02X", b) + "> is not in model.vocab");
+                    throw error(
+                            "model.byte_fallback",
+                            "is true but token <0x" + String.format("%02X", b) + "> is not in model.vocab");
                 }
                 byteFallbackIds[b] = id;
             }
@@ -123,7 +135,12 @@ final class TokenizerJsonReader {
             }
             unknownId = id;
         }
-        return new BytePairModel(vocab, pairs, byteFallbackIds, unknownId, model.path("fuse_unk").asBoolean(false),
+        return new BytePairModel(
+                vocab,
+                pairs,
+                byteFallbackIds,
+                unknownId,
+                model.path("fuse_unk").asBoolean(false),
                 model.path("ignore_merges").asBoolean(false));
     }
 
@@ -137,7 +154,10 @@ final class TokenizerJsonReader {
             }
             return new String[] {text.substring(0, space), text.substring(space + 1)};
         }
-        if (merge.isArray() && merge.size() == 2 && merge.get(0).isTextual() && merge.get(1).isTextual()) {
+        if (merge.isArray()
+                && merge.size() == 2
+                && merge.get(0).isTextual()
+                && merge.get(1).isTextual()) {
             return new String[] {merge.get(0).asText(), merge.get(1).asText()};
         }
         throw error(field, "expected \"a b\" or [\"a\", \"b\"], got " + merge);
@@ -162,9 +182,14 @@ final class TokenizerJsonReader {
             if (!content.isTextual() || content.asText().isEmpty()) {
                 throw error(field + ".content", "expected a non-empty string, got " + content);
             }
-            result.add(new AddedToken(id.asInt(), content.asText(), token.path("single_word").asBoolean(false),
-                    token.path("lstrip").asBoolean(false), token.path("rstrip").asBoolean(false),
-                    token.path("normalized").asBoolean(false), token.path("special").asBoolean(false)));
+            result.add(new AddedToken(
+                    id.asInt(),
+                    content.asText(),
+                    token.path("single_word").asBoolean(false),
+                    token.path("lstrip").asBoolean(false),
+                    token.path("rstrip").asBoolean(false),
+                    token.path("normalized").asBoolean(false),
+                    token.path("special").asBoolean(false)));
         }
         return result;
     }
@@ -180,9 +205,13 @@ final class TokenizerJsonReader {
             case "NFKC" -> new TextNormalizer.UnicodeForm(Normalizer.Form.NFKC);
             case "NFKD" -> new TextNormalizer.UnicodeForm(Normalizer.Form.NFKD);
             case "Lowercase" -> new TextNormalizer.Lowercase();
-            case "Prepend" -> new TextNormalizer.Prepend(require(node, "prepend", field + ".prepend").asText());
-            case "Replace" -> new TextNormalizer.Replace(pattern(require(node, "pattern", field + ".pattern"), field + ".pattern"),
-                    require(node, "content", field + ".content").asText());
+            case "Prepend" ->
+                new TextNormalizer.Prepend(
+                        require(node, "prepend", field + ".prepend").asText());
+            case "Replace" ->
+                new TextNormalizer.Replace(
+                        pattern(require(node, "pattern", field + ".pattern"), field + ".pattern"),
+                        require(node, "content", field + ".content").asText());
             case "Sequence" -> {
                 JsonNode list = require(node, "normalizers", field + ".normalizers");
                 List<TextNormalizer> normalizers = new ArrayList<>();
@@ -194,8 +223,11 @@ final class TokenizerJsonReader {
                 }
                 yield new TextNormalizer.Sequence(normalizers);
             }
-            default -> throw error(field + ".type", "unsupported normalizer " + type
-                    + "; supported: NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace, Sequence");
+            default ->
+                throw error(
+                        field + ".type",
+                        "unsupported normalizer " + type
+                                + "; supported: NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace, Sequence");
         };
     }
 
@@ -205,13 +237,23 @@ final class TokenizerJsonReader {
         }
         String type = require(node, "type", field + ".type").asText();
         return switch (type) {
-            case "Split" -> new PreTokenizer.Split(pattern(require(node, "pattern", field + ".pattern"), field + ".pattern"),
-                    behavior(node.path("behavior").asText("Isolated"), field + ".behavior"), node.path("invert").asBoolean(false));
-            case "ByteLevel" -> new PreTokenizer.ByteLevel(node.path("add_prefix_space").asBoolean(false),
-                    node.path("use_regex").asBoolean(true) ? RegexTranslator.compile(PreTokenizer.ByteLevel.GPT2_REGEX) : null);
-            case "Metaspace" -> new PreTokenizer.Metaspace(node.path("replacement").asText("▁"),
-                    node.path("prepend_scheme").asText(node.path("add_prefix_space").asBoolean(true) ? "always" : "never"),
-                    node.path("split").asBoolean(true));
+            case "Split" ->
+                new PreTokenizer.Split(
+                        pattern(require(node, "pattern", field + ".pattern"), field + ".pattern"),
+                        behavior(node.path("behavior").asText("Isolated"), field + ".behavior"),
+                        node.path("invert").asBoolean(false));
+            case "ByteLevel" ->
+                new PreTokenizer.ByteLevel(
+                        node.path("add_prefix_space").asBoolean(false),
+                        node.path("use_regex").asBoolean(true)
+                                ? RegexTranslator.compile(PreTokenizer.ByteLevel.GPT2_REGEX)
+                                : null);
+            case "Metaspace" ->
+                new PreTokenizer.Metaspace(
+                        node.path("replacement").asText("▁"),
+                        node.path("prepend_scheme")
+                                .asText(node.path("add_prefix_space").asBoolean(true) ? "always" : "never"),
+                        node.path("split").asBoolean(true));
             case "Sequence" -> {
                 JsonNode list = require(node, "pretokenizers", field + ".pretokenizers");
                 List<PreTokenizer> preTokenizers = new ArrayList<>();
@@ -220,8 +262,10 @@ final class TokenizerJsonReader {
                 }
                 yield new PreTokenizer.Sequence(preTokenizers);
             }
-            default -> throw error(field + ".type", "unsupported pre-tokenizer " + type
-                    + "; supported: Split, ByteLevel, Metaspace, Sequence");
+            default ->
+                throw error(
+                        field + ".type",
+                        "unsupported pre-tokenizer " + type + "; supported: Split, ByteLevel, Metaspace, Sequence");
         };
     }
 
@@ -232,7 +276,10 @@ final class TokenizerJsonReader {
             case "MergedWithPrevious" -> PreTokenizer.Behavior.MERGED_WITH_PREVIOUS;
             case "MergedWithNext" -> PreTokenizer.Behavior.MERGED_WITH_NEXT;
             case "Contiguous" -> PreTokenizer.Behavior.CONTIGUOUS;
-            default -> throw error(field, "expected Isolated, Removed, MergedWithPrevious, MergedWithNext or Contiguous, got " + name);
+            default ->
+                throw error(
+                        field,
+                        "expected Isolated, Removed, MergedWithPrevious, MergedWithNext or Contiguous, got " + name);
         };
     }
 
@@ -277,12 +324,18 @@ final class TokenizerJsonReader {
             case "Replace" -> {
                 JsonNode pattern = require(node, "pattern", field + ".pattern");
                 if (!pattern.path("String").isTextual()) {
-                    throw error(field + ".pattern", "only {\"String\": ...} patterns are supported in the Replace decoder, got " + pattern);
+                    throw error(
+                            field + ".pattern",
+                            "only {\"String\": ...} patterns are supported in the Replace decoder, got " + pattern);
                 }
-                parts.replacements.add(new String[] {pattern.path("String").asText(), require(node, "content", field + ".content").asText()});
+                parts.replacements.add(new String[] {
+                    pattern.path("String").asText(),
+                    require(node, "content", field + ".content").asText()
+                });
             }
             case "Strip" -> {
-                if (!node.path("content").asText(" ").equals(" ") || node.path("stop").asInt(0) != 0) {
+                if (!node.path("content").asText(" ").equals(" ")
+                        || node.path("stop").asInt(0) != 0) {
                     throw error(field, "only Strip of leading spaces (content \" \", stop 0) is supported");
                 }
                 parts.stripLeadingSpaces = node.path("start").asInt(0);
@@ -299,8 +352,11 @@ final class TokenizerJsonReader {
                     collectDecoder(list.get(i), field + ".decoders[" + i + "]", parts);
                 }
             }
-            default -> throw error(field + ".type", "unsupported decoder " + type
-                    + "; supported: ByteLevel, ByteFallback, Fuse, Replace, Strip, Metaspace, Sequence");
+            default ->
+                throw error(
+                        field + ".type",
+                        "unsupported decoder " + type
+                                + "; supported: ByteLevel, ByteFallback, Fuse, Replace, Strip, Metaspace, Sequence");
         }
     }
 
@@ -312,9 +368,10 @@ final class TokenizerJsonReader {
         return switch (type) {
             case "ByteLevel" -> SpecialTokenTemplate.NONE;
             case "TemplateProcessing" -> template(node, field);
-            case "BertProcessing", "RobertaProcessing" -> new SpecialTokenTemplate(
-                    new int[] {require(node, "cls", field + ".cls").path(1).asInt()},
-                    new int[] {require(node, "sep", field + ".sep").path(1).asInt()});
+            case "BertProcessing", "RobertaProcessing" ->
+                new SpecialTokenTemplate(
+                        new int[] {require(node, "cls", field + ".cls").path(1).asInt()},
+                        new int[] {require(node, "sep", field + ".sep").path(1).asInt()});
             case "Sequence" -> {
                 JsonNode list = require(node, "processors", field + ".processors");
                 SpecialTokenTemplate result = SpecialTokenTemplate.NONE;
@@ -326,8 +383,11 @@ final class TokenizerJsonReader {
                 }
                 yield result;
             }
-            default -> throw error(field + ".type", "unsupported post-processor " + type
-                    + "; supported: ByteLevel, TemplateProcessing, BertProcessing, RobertaProcessing, Sequence");
+            default ->
+                throw error(
+                        field + ".type",
+                        "unsupported post-processor " + type
+                                + "; supported: ByteLevel, TemplateProcessing, BertProcessing, RobertaProcessing, Sequence");
         };
     }
 
@@ -346,7 +406,9 @@ final class TokenizerJsonReader {
                 String name = item.path("SpecialToken").path("id").asText();
                 JsonNode ids = specialTokens.path(name).path("ids");
                 if (!ids.isArray() || ids.isEmpty()) {
-                    throw error(field + ".special_tokens", "expected an entry for \"" + name + "\" with its ids (used by " + itemField + ")");
+                    throw error(
+                            field + ".special_tokens",
+                            "expected an entry for \"" + name + "\" with its ids (used by " + itemField + ")");
                 }
                 for (JsonNode id : ids) {
                     (afterSequence ? suffix : prefix).add(id.asInt());

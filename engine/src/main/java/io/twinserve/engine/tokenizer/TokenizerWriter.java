@@ -41,8 +41,7 @@ public final class TokenizerWriter {
         }
     }
 
-    private TokenizerWriter() {
-    }
+    private TokenizerWriter() {}
 
     /**
      * Writes {@code tokenizer.json} and {@code tokenizer_config.json} into the folder.
@@ -56,8 +55,10 @@ public final class TokenizerWriter {
             throw new IllegalArgumentException("vocabSize must be at least " + minimum + " (256 bytes + "
                     + style.specialTokens().size() + " special tokens of " + style + "), was " + vocabSize);
         }
-        MergeLearner.Learned learned = MergeLearner.learn(TrainingCorpus.TEXT,
-                RegexTranslator.compile(style.preTokenizerRegex()), vocabSize - style.specialTokens().size());
+        MergeLearner.Learned learned = MergeLearner.learn(
+                TrainingCorpus.TEXT,
+                RegexTranslator.compile(style.preTokenizerRegex()),
+                vocabSize - style.specialTokens().size());
         List<String> specials = new ArrayList<>(style.specialTokens());
         for (int reserved = 0; learned.vocabulary().size() + specials.size() < vocabSize; reserved++) {
             specials.add("<|reserved_special_token_" + reserved + "|>");
@@ -65,8 +66,10 @@ public final class TokenizerWriter {
         int firstSpecialId = learned.vocabulary().size();
         try {
             Files.createDirectories(dir);
-            JSON.writeValue(dir.resolve("tokenizer.json").toFile(), tokenizerJson(style, learned, specials, firstSpecialId));
-            JSON.writeValue(dir.resolve("tokenizer_config.json").toFile(), tokenizerConfig(style, specials, firstSpecialId));
+            JSON.writeValue(
+                    dir.resolve("tokenizer.json").toFile(), tokenizerJson(style, learned, specials, firstSpecialId));
+            JSON.writeValue(
+                    dir.resolve("tokenizer_config.json").toFile(), tokenizerConfig(style, specials, firstSpecialId));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the tokenizer into " + dir, e);
         }
@@ -78,7 +81,8 @@ public final class TokenizerWriter {
         return new Written(vocabSize, bosId, firstSpecialId + specials.indexOf(style.eosToken()), stopIds);
     }
 
-    private static ObjectNode tokenizerJson(ChatStyle style, MergeLearner.Learned learned, List<String> specials, int firstSpecialId) {
+    private static ObjectNode tokenizerJson(
+            ChatStyle style, MergeLearner.Learned learned, List<String> specials, int firstSpecialId) {
         ObjectNode root = JSON.createObjectNode();
         root.put("version", "1.0");
         root.putNull("truncation");

@@ -72,6 +72,5 @@ final class TrainingCorpus {
             Модели отвечают на вопросы. 模型回答问题。 モデルは質問に答えます。 모델이 질문에 답합니다. 🙂👍
             """;
 
-    private TrainingCorpus() {
-    }
+    private TrainingCorpus() {}
 }

@@ -50,15 +50,37 @@ final class ConformanceCorpus {
         "Fullwidth\uff1a\uff21\uff22\uff23\uff11\uff12\uff13\uff01 and \u2160\u2161\u2162 roman, \u00bd \u00be fractions",
     };
     private static final String[] EMOJI = {
-        "\ud83d\ude00", "\ud83d\udc4d\ud83c\udffd", "\ud83d\udc68\u200d\ud83d\udc69\u200d\ud83d\udc67\u200d\ud83d\udc66",
-        "\ud83c\uddfa\ud83c\uddf8", "\u2764\ufe0f", "\ud83e\uddd1\ud83c\udffe\u200d\ud83d\udcbb", "\ud83c\udff3\ufe0f\u200d\ud83c\udf08",
-        "\ud83d\udd25\ud83d\udd25\ud83d\udd25", "\ud83d\udc4b\ud83c\udffb\ud83d\udc4b\ud83c\udfff", "\u2728", "\ud83e\udd16",
-        "\ud83d\udc69\ud83c\udffc\u200d\ud83d\ude80", "1\ufe0f\u20e3", "\u263a",
+        "\ud83d\ude00",
+        "\ud83d\udc4d\ud83c\udffd",
+        "\ud83d\udc68\u200d\ud83d\udc69\u200d\ud83d\udc67\u200d\ud83d\udc66",
+        "\ud83c\uddfa\ud83c\uddf8",
+        "\u2764\ufe0f",
+        "\ud83e\uddd1\ud83c\udffe\u200d\ud83d\udcbb",
+        "\ud83c\udff3\ufe0f\u200d\ud83c\udf08",
+        "\ud83d\udd25\ud83d\udd25\ud83d\udd25",
+        "\ud83d\udc4b\ud83c\udffb\ud83d\udc4b\ud83c\udfff",
+        "\u2728",
+        "\ud83e\udd16",
+        "\ud83d\udc69\ud83c\udffc\u200d\ud83d\ude80",
+        "1\ufe0f\u20e3",
+        "\u263a",
     };
     private static final String[] SPECIAL = {
-        "<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|begin_of_text|>", "<|start_header_id|>",
-        "<|end_header_id|>", "<think>", "</think>", "<tool_call>", "<|im_sta", "<|eot_id", "< |im_end| >",
-        "<|reserved_special_token_5|>", "<|vision_pad|>",
+        "<|im_start|>",
+        "<|im_end|>",
+        "<|endoftext|>",
+        "<|eot_id|>",
+        "<|begin_of_text|>",
+        "<|start_header_id|>",
+        "<|end_header_id|>",
+        "<think>",
+        "</think>",
+        "<tool_call>",
+        "<|im_sta",
+        "<|eot_id",
+        "< |im_end| >",
+        "<|reserved_special_token_5|>",
+        "<|vision_pad|>",
     };
     private static final String[] URL = {
         "https://example.com/path/to/page?query=1&lang=en#section",
@@ -73,12 +95,53 @@ final class ConformanceCorpus {
         "{\n  \"nested\": {\n    \"deep\": [1, 2, {\"k\": \"v\\n\\t\\\"q\\\"\"}]\n  }\n}",
     };
     private static final String[] PUNCTUATION = {
-        "!!!", "...", "?!", "---", "```", "***", "~~~", "===", "=>", "->", "::", ";;", "''", "\"\"", "<<>>",
-        "\u2014", "\u2026", "\u00ab\u00bb", "\u201c\u201d", "\u3002\u3001", "\u00bf\u00a1", "#!", "$$", "%%", "&&", "||", "@@",
+        "!!!",
+        "...",
+        "?!",
+        "---",
+        "```",
+        "***",
+        "~~~",
+        "===",
+        "=>",
+        "->",
+        "::",
+        ";;",
+        "''",
+        "\"\"",
+        "<<>>",
+        "\u2014",
+        "\u2026",
+        "\u00ab\u00bb",
+        "\u201c\u201d",
+        "\u3002\u3001",
+        "\u00bf\u00a1",
+        "#!",
+        "$$",
+        "%%",
+        "&&",
+        "||",
+        "@@",
     };
     private static final String[] WHITESPACE = {
-        " ", "  ", "   ", "\t", "\t\t", "\n", "\n\n", "\r\n", "\r\n\r\n", " \n", "\n ", "  \n  ", "\t \n",
-        "\u00a0", "\u3000", "\u2003", " \t\r\n ", "\n\n\n\n",
+        " ",
+        "  ",
+        "   ",
+        "\t",
+        "\t\t",
+        "\n",
+        "\n\n",
+        "\r\n",
+        "\r\n\r\n",
+        " \n",
+        "\n ",
+        "  \n  ",
+        "\t \n",
+        "\u00a0",
+        "\u3000",
+        "\u2003",
+        " \t\r\n ",
+        "\n\n\n\n",
     };
     /** Code points of scripts whose categories are settled in every Unicode version the implementations use. */
     private static final int[][] SCRIPT_RANGES = {
@@ -87,14 +150,29 @@ final class ConformanceCorpus {
         {0x0030, 0x0039}, {0x0660, 0x0669}, {0x0966, 0x096F}, {0x2000, 0x206F}, {0x1F600, 0x1F64F}, {0x1F300, 0x1F5FF},
     };
 
-    private ConformanceCorpus() {
-    }
+    private ConformanceCorpus() {}
 
     static List<String> generate(int count, long seed) {
         Random random = new Random(seed);
         List<String> corpus = new ArrayList<>(count);
-        corpus.addAll(List.of("", " ", "a", "\n", "  leading", "trailing  ", "\r\n", "<|im_start|>", "<|eot_id|>",
-                "123", "1234567", "3.14159265358979", "Hello world", "  \n\n x", "x  \n\n", "'s", "'S'T'RE"));
+        corpus.addAll(List.of(
+                "",
+                " ",
+                "a",
+                "\n",
+                "  leading",
+                "trailing  ",
+                "\r\n",
+                "<|im_start|>",
+                "<|eot_id|>",
+                "123",
+                "1234567",
+                "3.14159265358979",
+                "Hello world",
+                "  \n\n x",
+                "x  \n\n",
+                "'s",
+                "'S'T'RE"));
         while (corpus.size() < count) {
             int fragments = 1 + random.nextInt(6);
             StringBuilder text = new StringBuilder();
@@ -146,7 +224,7 @@ final class ConformanceCorpus {
             case 0 -> number.append('.').append(random.nextInt(100000));
             case 1 -> number.append(",000,000");
             case 2 -> number.append("e-").append(random.nextInt(40));
-            default -> { }
+            default -> {}
         }
         return number.toString();
     }

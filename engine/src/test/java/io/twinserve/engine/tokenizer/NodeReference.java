@@ -18,13 +18,16 @@ public final class NodeReference {
     static final Path NODE_PROJECT = Path.of("src/test/node").toAbsolutePath();
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private NodeReference() {
-    }
+    private NodeReference() {}
 
     /** Skips the calling test unless node and npm exist; installs the pinned packages when missing. */
     public static synchronized void ensureInstalled() {
-        assumeTrue(commandWorks("node", "--version"), "node is not installed: the reference-tokenizer tests need Node.js (CI installs it in .ci/run)");
-        assumeTrue(commandWorks("npm", "--version"), "npm is not installed: the reference-tokenizer tests need npm (CI installs it in .ci/run)");
+        assumeTrue(
+                commandWorks("node", "--version"),
+                "node is not installed: the reference-tokenizer tests need Node.js (CI installs it in .ci/run)");
+        assumeTrue(
+                commandWorks("npm", "--version"),
+                "npm is not installed: the reference-tokenizer tests need npm (CI installs it in .ci/run)");
         if (Files.isRegularFile(tokenizerJson("qwen3")) && Files.isRegularFile(tokenizerJson("llama3"))) {
             return;
         }
@@ -54,7 +57,8 @@ public final class NodeReference {
 
     private static boolean commandWorks(String... command) {
         try {
-            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            Process process =
+                    new ProcessBuilder(command).redirectErrorStream(true).start();
             process.getInputStream().readAllBytes();
             return process.waitFor(30, TimeUnit.SECONDS) && process.exitValue() == 0;
         } catch (IOException e) {
@@ -68,8 +72,10 @@ public final class NodeReference {
     private static String run(List<String> command, String stdin, int timeoutSeconds) {
         try {
             Path errors = Files.createTempFile("node-reference", ".stderr");
-            Process process = new ProcessBuilder(command).directory(NODE_PROJECT.toFile())
-                    .redirectError(errors.toFile()).start();
+            Process process = new ProcessBuilder(command)
+                    .directory(NODE_PROJECT.toFile())
+                    .redirectError(errors.toFile())
+                    .start();
             if (stdin != null) {
                 process.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
             }

@@ -10,7 +10,8 @@ class RegexTranslatorTest {
 
     private static List<String> split(ChatStyle style, String text) {
         List<String> pieces = new ArrayList<>();
-        new PreTokenizer.Split(RegexTranslator.compile(style.preTokenizerRegex()), PreTokenizer.Behavior.ISOLATED, false)
+        new PreTokenizer.Split(
+                        RegexTranslator.compile(style.preTokenizerRegex()), PreTokenizer.Behavior.ISOLATED, false)
                 .split(text, true, pieces);
         return pieces;
     }
@@ -50,6 +51,7 @@ class RegexTranslatorTest {
 
     @Test
     void possessiveAndAtomicGroupsPassThrough() {
-        assertThat(RegexTranslator.compile("(?>a+)b|c++").matcher("aab").matches()).isTrue();
+        assertThat(RegexTranslator.compile("(?>a+)b|c++").matcher("aab").matches())
+                .isTrue();
     }
 }

@@ -8,8 +8,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -48,27 +48,34 @@ class TokenizerConformanceTest {
             if (Arrays.equals(expected[i], actual[i])) {
                 equal++;
             } else if (mismatches.size() < 5) {
-                mismatches.add("string " + i + ": " + quoted(CORPUS.get(i)) + "\n  reference: " + Arrays.toString(expected[i])
-                        + "\n  engine:    " + Arrays.toString(actual[i]));
+                mismatches.add("string " + i + ": " + quoted(CORPUS.get(i)) + "\n  reference: "
+                        + Arrays.toString(expected[i]) + "\n  engine:    " + Arrays.toString(actual[i]));
             }
         }
-        System.out.printf("conformance %s: %d strings, %d equal, %d tokens, first pass %.0f tokens/s%n",
+        System.out.printf(
+                "conformance %s: %d strings, %d equal, %d tokens, first pass %.0f tokens/s%n",
                 name, CORPUS.size(), equal, tokens, tokens / seconds);
-        assertThat(mismatches).as("first mismatches with the reference for " + name).isEmpty();
+        assertThat(mismatches)
+                .as("first mismatches with the reference for " + name)
+                .isEmpty();
         assertThat(equal).isEqualTo(CORPUS.size());
     }
 
     @ParameterizedTest
     @EnumSource(ChatStyle.class)
-    void writtenTokenizerEncodesLikeTheReferenceLoadingTheSameFiles(ChatStyle style, @TempDir Path dir) throws Exception {
+    void writtenTokenizerEncodesLikeTheReferenceLoadingTheSameFiles(ChatStyle style, @TempDir Path dir)
+            throws Exception {
         // The reference loading what TokenizerWriter wrote shows the files follow Hugging Face's schema.
         TokenizerWriter.writeByteLevelBpe(dir, 1000, style);
         Tokenizer tokenizer = Tokenizer.load(dir.resolve("tokenizer.json"));
         List<String> sample = CORPUS.subList(0, 1500);
-        int[][] expected = NodeReference.referenceIds(dir.toAbsolutePath().toString(), sample, Path.of("target/tokenizer-conformance"));
+        int[][] expected = NodeReference.referenceIds(
+                dir.toAbsolutePath().toString(), sample, Path.of("target/tokenizer-conformance"));
         int equal = 0;
         for (int i = 0; i < sample.size(); i++) {
-            assertThat(tokenizer.encode(sample.get(i))).as("ids of %s", quoted(sample.get(i))).containsExactly(expected[i]);
+            assertThat(tokenizer.encode(sample.get(i)))
+                    .as("ids of %s", quoted(sample.get(i)))
+                    .containsExactly(expected[i]);
             equal++;
         }
         System.out.printf("conformance written %s: %d strings, %d equal%n", style, sample.size(), equal);
@@ -81,7 +88,9 @@ class TokenizerConformanceTest {
         for (String text : CORPUS) {
             // Qwen3 normalizes to NFC before tokenizing, so NFC is what comes back; Llama 3 keeps the text as is.
             String expected = name.equals("qwen3") ? Normalizer.normalize(text, Normalizer.Form.NFC) : text;
-            assertThat(tokenizer.decode(tokenizer.encode(text))).as("round trip of %s", quoted(text)).isEqualTo(expected);
+            assertThat(tokenizer.decode(tokenizer.encode(text)))
+                    .as("round trip of %s", quoted(text))
+                    .isEqualTo(expected);
         }
     }
 
@@ -102,7 +111,9 @@ class TokenizerConformanceTest {
             }
         }
         double seconds = (System.nanoTime() - started) / 1e9;
-        System.out.printf("encode speed %s: %d tokens in %.3f s = %.0f tokens/s (warm cache)%n", name, tokens, seconds, tokens / seconds);
+        System.out.printf(
+                "encode speed %s: %d tokens in %.3f s = %.0f tokens/s (warm cache)%n",
+                name, tokens, seconds, tokens / seconds);
         assertThat(tokens).isPositive();
     }
 

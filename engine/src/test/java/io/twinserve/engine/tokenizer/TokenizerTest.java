@@ -16,6 +16,7 @@ class TokenizerTest {
 
     @TempDir
     static Path written;
+
     private static Tokenizer qwen;
     private static Tokenizer llama;
     private static TokenizerWriter.Written llamaIds;
@@ -92,7 +93,9 @@ class TokenizerTest {
             assertThat(piece).doesNotContain("\uFFFD");
             streamed.append(piece);
         }
-        assertThat(streamed.append(stream.flush()).toString()).isEqualTo(qwen.decode(qwen.encode(text))).isEqualTo(text);
+        assertThat(streamed.append(stream.flush()).toString())
+                .isEqualTo(qwen.decode(qwen.encode(text)))
+                .isEqualTo(text);
         StreamDecoder skipping = qwen.streamDecoder(true);
         assertThat(skipping.next(qwen.tokenId("<|im_end|>").orElseThrow())).isEmpty();
     }
@@ -103,27 +106,35 @@ class TokenizerTest {
         assertThat(qwen.token(qwen.tokenId("Ġ").orElseThrow())).isEqualTo("Ġ");
         assertThat(qwen.tokenId("no such token")).isEmpty();
         assertThat(qwen.isSpecial(0)).isFalse();
-        assertThatThrownBy(() -> qwen.token(600)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("600");
+        assertThatThrownBy(() -> qwen.token(600))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("600");
     }
 
     @Test
     void malformedMergeNamesTheFileAndTheMergeIndex(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("tokenizer.json");
-        Files.writeString(file, "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1, \"ab\": 2}, \"merges\": [\"a b\", \"abc\"]}}");
+        Files.writeString(
+                file,
+                "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1, \"ab\": 2}, \"merges\": [\"a b\", \"abc\"]}}");
         assertThatThrownBy(() -> Tokenizer.load(file))
                 .isInstanceOf(TokenizerFormatException.class)
                 .hasMessageContaining(file.toString())
                 .hasMessageContaining("model.merges[1]")
                 .hasMessageContaining("expected two tokens separated by one space")
-                .satisfies(e -> assertThat(((TokenizerFormatException) e).field()).isEqualTo("model.merges[1]"));
+                .satisfies(
+                        e -> assertThat(((TokenizerFormatException) e).field()).isEqualTo("model.merges[1]"));
     }
 
     @Test
     void mergeOfUnknownTokenNamesTheToken(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("tokenizer.json");
-        Files.writeString(file, "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": [[\"a\", \"b\"]]}}");
+        Files.writeString(
+                file,
+                "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": [[\"a\", \"b\"]]}}");
         assertThatThrownBy(() -> Tokenizer.load(file))
-                .hasMessageContaining("model.merges[0]").hasMessageContaining("\"ab\" is not in model.vocab");
+                .hasMessageContaining("model.merges[0]")
+                .hasMessageContaining("\"ab\" is not in model.vocab");
     }
 
     @Test
@@ -133,7 +144,8 @@ class TokenizerTest {
             Files.writeString(file, "{\"model\": {\"type\": \"" + type + "\", \"vocab\": {}}}");
             assertThatThrownBy(() -> Tokenizer.load(file))
                     .isInstanceOf(TokenizerFormatException.class)
-                    .hasMessageContaining("model.type").hasMessageContaining("unsupported model type " + type);
+                    .hasMessageContaining("model.type")
+                    .hasMessageContaining("unsupported model type " + type);
         }
     }
 
@@ -146,7 +158,11 @@ class TokenizerTest {
         assertThatThrownBy(() -> Tokenizer.load(file)).hasMessageContaining("cannot read as JSON");
         Files.writeString(file, "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": \"zero\"}, \"merges\": []}}");
         assertThatThrownBy(() -> Tokenizer.load(file)).hasMessageContaining("model.vocab[\"a\"]");
-        Files.writeString(file, "{\"normalizer\": {\"type\": \"BertNormalizer\"}, \"model\": {\"type\": \"BPE\", \"vocab\": {}, \"merges\": []}}");
-        assertThatThrownBy(() -> Tokenizer.load(file)).hasMessageContaining("normalizer.type").hasMessageContaining("BertNormalizer");
+        Files.writeString(
+                file,
+                "{\"normalizer\": {\"type\": \"BertNormalizer\"}, \"model\": {\"type\": \"BPE\", \"vocab\": {}, \"merges\": []}}");
+        assertThatThrownBy(() -> Tokenizer.load(file))
+                .hasMessageContaining("normalizer.type")
+                .hasMessageContaining("BertNormalizer");
     }
 }

@@ -14,36 +14,36 @@ import java.io.IOException;
  * space indentation, NaN and infinities as null. Deterministic for equal inputs.
  */
 public final class ReportJson {
-  public static final ObjectMapper MAPPER = create();
+    public static final ObjectMapper MAPPER = create();
 
-  private ReportJson() {}
+    private ReportJson() {}
 
-  private static ObjectMapper create() {
-    ObjectMapper m = new ObjectMapper();
-    m.setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
-    m.enable(SerializationFeature.INDENT_OUTPUT);
-    JsonSerializer<Double> nanAsNull = new JsonSerializer<>() {
-      @Override
-      public void serialize(Double v, JsonGenerator g, SerializerProvider p) throws IOException {
-        if (v == null || v.isNaN() || v.isInfinite()) {
-          g.writeNull();
-        } else {
-          g.writeNumber(v);
-        }
-      }
-    };
-    SimpleModule module = new SimpleModule();
-    module.addSerializer(Double.class, nanAsNull);
-    module.addSerializer(double.class, nanAsNull);
-    m.registerModule(module);
-    return m;
-  }
-
-  public static String write(Object value) {
-    try {
-      return MAPPER.writeValueAsString(value);
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot render JSON", e);
+    private static ObjectMapper create() {
+        ObjectMapper m = new ObjectMapper();
+        m.setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+        m.enable(SerializationFeature.INDENT_OUTPUT);
+        JsonSerializer<Double> nanAsNull = new JsonSerializer<>() {
+            @Override
+            public void serialize(Double v, JsonGenerator g, SerializerProvider p) throws IOException {
+                if (v == null || v.isNaN() || v.isInfinite()) {
+                    g.writeNull();
+                } else {
+                    g.writeNumber(v);
+                }
+            }
+        };
+        SimpleModule module = new SimpleModule();
+        module.addSerializer(Double.class, nanAsNull);
+        module.addSerializer(double.class, nanAsNull);
+        m.registerModule(module);
+        return m;
     }
-  }
+
+    public static String write(Object value) {
+        try {
+            return MAPPER.writeValueAsString(value);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot render JSON", e);
+        }
+    }
 }

@@ -16,46 +16,56 @@ import java.nio.file.Path;
  * @param deploymentFile the deployment read: the folder's own, or an edited copy
  * @param threads the backend threads of the profile's measurements (its calibration's provenance)
  */
-public record EngineProfileFolder(Path dir, Path deploymentFile, DeploymentSpec deployment, Profiles profiles,
-    Calibration calibration, int threads) {
+public record EngineProfileFolder(
+        Path dir,
+        Path deploymentFile,
+        DeploymentSpec deployment,
+        Profiles profiles,
+        Calibration calibration,
+        int threads) {
 
-  static final String DEPLOYMENT = "deployment.yaml";
+    static final String DEPLOYMENT = "deployment.yaml";
 
-  /**
-   * Reads {@code dir}, with {@code deploymentFile} in place of its deployment.yaml when not null.
-   *
-   * @throws IllegalArgumentException naming the file and what it lacks
-   */
-  public static EngineProfileFolder read(Path dir, Path deploymentFile) throws IOException {
-    String expected = "expected a folder written by 'twinserve engine profile'";
-    if (!Files.isDirectory(dir)) {
-      throw new IllegalArgumentException("--profile " + dir + ": not a folder; " + expected);
+    /**
+     * Reads {@code dir}, with {@code deploymentFile} in place of its deployment.yaml when not null.
+     *
+     * @throws IllegalArgumentException naming the file and what it lacks
+     */
+    public static EngineProfileFolder read(Path dir, Path deploymentFile) throws IOException {
+        String expected = "expected a folder written by 'twinserve engine profile'";
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("--profile " + dir + ": not a folder; " + expected);
+        }
+        for (String name : new String[] {"gpus.yaml", "models.yaml", "mlp.csv", "calibration.yaml"}) {
+            if (!Files.isRegularFile(dir.resolve(name))) {
+                throw new IllegalArgumentException("--profile " + dir + ": no " + name + " there; " + expected);
+            }
+        }
+        Path file = deploymentFile != null ? deploymentFile : dir.resolve(DEPLOYMENT);
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException((deploymentFile != null ? "--deployment " : "--profile " + dir + ": ")
+                    + file
+                    + ": no such file; expected a deployment spec (" + (deploymentFile != null ? "such as " : "")
+                    + "the deployment.yaml that 'twinserve engine profile' writes)");
+        }
+        DeploymentSpec spec = Deployments.load(file);
+        if (!(spec.perfModel() instanceof PerfModelSpec.Profiled)) {
+            throw new IllegalArgumentException(
+                    file + ": perf_model.type must be 'profiled' (the engine profile's table)," + " got '"
+                            + spec.perfModel().getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT) + "'");
+        }
+        if (spec.perfModel().calibration() == null) {
+            throw new IllegalArgumentException(
+                    file + ": perf_model.calibration is required: the profile's calibration.yaml");
+        }
+        Calibration cal = Deployments.calibration(spec.perfModel().calibration());
+        int threads =
+                cal.provenance() == null ? 0 : cal.provenance().path("threads").asInt(0);
+        if (threads < 1) {
+            throw new IllegalArgumentException(
+                    spec.perfModel().calibration() + ": provenance.threads is missing; expected"
+                            + " the calibration.yaml of 'twinserve engine profile', which records the threads it measured with");
+        }
+        return new EngineProfileFolder(dir, file, spec, Profiles.builtIn().withDirectory(dir), cal, threads);
     }
-    for (String name : new String[] {"gpus.yaml", "models.yaml", "mlp.csv", "calibration.yaml"}) {
-      if (!Files.isRegularFile(dir.resolve(name))) {
-        throw new IllegalArgumentException("--profile " + dir + ": no " + name + " there; " + expected);
-      }
-    }
-    Path file = deploymentFile != null ? deploymentFile : dir.resolve(DEPLOYMENT);
-    if (!Files.isRegularFile(file)) {
-      throw new IllegalArgumentException((deploymentFile != null ? "--deployment " : "--profile " + dir + ": ") + file
-          + ": no such file; expected a deployment spec (" + (deploymentFile != null ? "such as " : "")
-          + "the deployment.yaml that 'twinserve engine profile' writes)");
-    }
-    DeploymentSpec spec = Deployments.load(file);
-    if (!(spec.perfModel() instanceof PerfModelSpec.Profiled)) {
-      throw new IllegalArgumentException(file + ": perf_model.type must be 'profiled' (the engine profile's table),"
-          + " got '" + spec.perfModel().getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT) + "'");
-    }
-    if (spec.perfModel().calibration() == null) {
-      throw new IllegalArgumentException(file + ": perf_model.calibration is required: the profile's calibration.yaml");
-    }
-    Calibration cal = Deployments.calibration(spec.perfModel().calibration());
-    int threads = cal.provenance() == null ? 0 : cal.provenance().path("threads").asInt(0);
-    if (threads < 1) {
-      throw new IllegalArgumentException(spec.perfModel().calibration() + ": provenance.threads is missing; expected"
-          + " the calibration.yaml of 'twinserve engine profile', which records the threads it measured with");
-    }
-    return new EngineProfileFolder(dir, file, spec, Profiles.builtIn().withDirectory(dir), cal, threads);
-  }
 }

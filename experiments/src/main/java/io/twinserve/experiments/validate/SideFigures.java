@@ -13,42 +13,61 @@ import java.util.Arrays;
  * @param adapterLoadS time spent on those loads (predicted by the twin, measured by the live loop)
  */
 public record SideFigures(
-    int requests,
-    long promptTokens,
-    long outputTokens,
-    double makespanS,
-    double outputTokensPerS,
-    double meanTtftMs,
-    double p50TtftMs,
-    double meanLatencyMs,
-    long steps,
-    long preemptions,
-    long adapterLoads,
-    double adapterLoadS) {
+        int requests,
+        long promptTokens,
+        long outputTokens,
+        double makespanS,
+        double outputTokensPerS,
+        double meanTtftMs,
+        double p50TtftMs,
+        double meanLatencyMs,
+        long steps,
+        long preemptions,
+        long adapterLoads,
+        double adapterLoadS) {
 
-  /**
-   * @param ttftNs, latencyNs, finishNs per request; times from the start of the workload
-   */
-  static SideFigures of(long[] ttftNs, long[] latencyNs, long[] finishNs, long promptTokens, long outputTokens,
-      long steps, long preemptions, long adapterLoads, double adapterLoadS) {
-    int n = ttftNs.length;
-    long makespan = 0;
-    double ttftSum = 0;
-    double latencySum = 0;
-    for (int i = 0; i < n; i++) {
-      makespan = Math.max(makespan, finishNs[i]);
-      ttftSum += ttftNs[i];
-      latencySum += latencyNs[i];
+    /**
+     * @param ttftNs, latencyNs, finishNs per request; times from the start of the workload
+     */
+    static SideFigures of(
+            long[] ttftNs,
+            long[] latencyNs,
+            long[] finishNs,
+            long promptTokens,
+            long outputTokens,
+            long steps,
+            long preemptions,
+            long adapterLoads,
+            double adapterLoadS) {
+        int n = ttftNs.length;
+        long makespan = 0;
+        double ttftSum = 0;
+        double latencySum = 0;
+        for (int i = 0; i < n; i++) {
+            makespan = Math.max(makespan, finishNs[i]);
+            ttftSum += ttftNs[i];
+            latencySum += latencyNs[i];
+        }
+        double makespanS = makespan / 1e9;
+        return new SideFigures(
+                n,
+                promptTokens,
+                outputTokens,
+                makespanS,
+                outputTokens / makespanS,
+                ttftSum / n / 1e6,
+                median(ttftNs) / 1e6,
+                latencySum / n / 1e6,
+                steps,
+                preemptions,
+                adapterLoads,
+                adapterLoadS);
     }
-    double makespanS = makespan / 1e9;
-    return new SideFigures(n, promptTokens, outputTokens, makespanS, outputTokens / makespanS, ttftSum / n / 1e6,
-        median(ttftNs) / 1e6, latencySum / n / 1e6, steps, preemptions, adapterLoads, adapterLoadS);
-  }
 
-  private static double median(long[] values) {
-    long[] sorted = values.clone();
-    Arrays.sort(sorted);
-    int n = sorted.length;
-    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + (double) sorted[n / 2]) / 2;
-  }
+    private static double median(long[] values) {
+        long[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + (double) sorted[n / 2]) / 2;
+    }
 }

@@ -11,33 +11,37 @@ import java.util.Map;
  * One configuration of a cluster what-if: its sweep settings, the names of its traffic's workloads, the run
  * and each deployment's SLO verdict by name; or, for one that could not run, only the settings and the error.
  */
-public record ClusterRun(Map<String, String> settings, List<String> workloads, ClusterResult result,
-    Map<String, SloVerdict> verdicts, Exception error) {
-  public ClusterRun {
-    settings = Collections.unmodifiableMap(new LinkedHashMap<>(settings));
-    workloads = List.copyOf(workloads);
-    verdicts = verdicts == null ? null : Collections.unmodifiableMap(new LinkedHashMap<>(verdicts));
-  }
-
-  static ClusterRun failed(Map<String, String> settings, Exception error) {
-    return new ClusterRun(settings, List.of(), null, null, error);
-  }
-
-  public boolean ran() {
-    return error == null;
-  }
-
-  /** The JSON document of this run ({@code what-if --cluster --json}): settings, workloads, verdicts, summary. */
-  public Map<String, Object> document() {
-    Map<String, Object> doc = new LinkedHashMap<>();
-    doc.put("settings", settings);
-    if (error != null) {
-      doc.put("error", error.getMessage());
-      return doc;
+public record ClusterRun(
+        Map<String, String> settings,
+        List<String> workloads,
+        ClusterResult result,
+        Map<String, SloVerdict> verdicts,
+        Exception error) {
+    public ClusterRun {
+        settings = Collections.unmodifiableMap(new LinkedHashMap<>(settings));
+        workloads = List.copyOf(workloads);
+        verdicts = verdicts == null ? null : Collections.unmodifiableMap(new LinkedHashMap<>(verdicts));
     }
-    doc.put("workloads", workloads);
-    doc.put("slo", verdicts);
-    doc.put("summary", result.summary());
-    return doc;
-  }
+
+    static ClusterRun failed(Map<String, String> settings, Exception error) {
+        return new ClusterRun(settings, List.of(), null, null, error);
+    }
+
+    public boolean ran() {
+        return error == null;
+    }
+
+    /** The JSON document of this run ({@code what-if --cluster --json}): settings, workloads, verdicts, summary. */
+    public Map<String, Object> document() {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("settings", settings);
+        if (error != null) {
+            doc.put("error", error.getMessage());
+            return doc;
+        }
+        doc.put("workloads", workloads);
+        doc.put("slo", verdicts);
+        doc.put("summary", result.summary());
+        return doc;
+    }
 }

@@ -21,52 +21,58 @@ import java.util.Map;
 
 /** Runs one configuration of a cluster what-if: its edited cluster spec through the cluster simulator. */
 final class ClusterRuns {
-  private final ClusterWhatIf q;
-  private final Profiles profiles;
+    private final ClusterWhatIf q;
+    private final Profiles profiles;
 
-  ClusterRuns(ClusterWhatIf q, Profiles profiles) {
-    this.q = q;
-    this.profiles = profiles;
-  }
-
-  /** The run of one configuration, or the error that stopped it (a key path the spec lacks, say). */
-  ClusterRun simulate(Map<String, String> settings, boolean record) {
-    WhatIfOptions o = q.options();
-    Path file = q.cluster().file();
-    try {
-      String edited = SpecSweep.editCluster(q.cluster().yaml(), settings);
-      ClusterSpec spec = Clusters.parse(edited, file);
-      Path base = q.cluster().baseDir();
-      if (q.workload() != null) {
-        if (spec.deployments().size() > 1) {
-          throw new IllegalArgumentException("--workload sends all traffic to one deployment, but "
-              + file + " has " + spec.deployments().size() + "; give each its traffic in the spec");
-        }
-        spec = new ClusterSpec(spec.name(), spec.pools(), spec.deployments(),
-            List.of(new TrafficSpec(null, q.workload().toAbsolutePath().toString(), 1.0, o.adapterRank())));
-      }
-      if (spec.traffic().isEmpty()) {
-        throw new IllegalArgumentException(file + " has no traffic section; add one or pass --workload FILE");
-      }
-      ResolvedCluster cluster = Clusters.resolve(spec, profiles, base);
-      try (ClusterTraffic traffic = ClusterTraffic.open(spec, base, 1.0, o.seed())) {
-        Long window = o.windowS() != null ? o.windowNs() : traffic.windowNs();
-        RunOptions options = new RunOptions(window, o.drain(), record, o.adapterRank(), true);
-        List<ClusterSimulator.Traffic> sources = new ArrayList<>();
-        for (ClusterSimulator.Traffic t : traffic.sources()) {
-          sources.add(o.maxOutstanding() == null ? t : t.withMaxOutstanding(o.maxOutstanding()));
-        }
-        ClusterResult result = new ClusterSimulator(cluster).run(sources, options);
-        Map<String, SloVerdict> verdicts = new LinkedHashMap<>();
-        for (ClusterSummary.DeploymentSummary d : result.summary().deployments()) {
-          ClusterDeploymentSpec ds = spec.deployments().stream().filter(x -> x.name().equals(d.name())).findFirst()
-              .orElseThrow();
-          verdicts.put(d.name(), SloVerdict.of(SloSpec.resolve(traffic.slo(d.name()), ds.slo(), o.slo()), d));
-        }
-        return new ClusterRun(settings, traffic.names(), result, verdicts, null);
-      }
-    } catch (Exception e) {
-      return ClusterRun.failed(settings, e);
+    ClusterRuns(ClusterWhatIf q, Profiles profiles) {
+        this.q = q;
+        this.profiles = profiles;
     }
-  }
+
+    /** The run of one configuration, or the error that stopped it (a key path the spec lacks, say). */
+    ClusterRun simulate(Map<String, String> settings, boolean record) {
+        WhatIfOptions o = q.options();
+        Path file = q.cluster().file();
+        try {
+            String edited = SpecSweep.editCluster(q.cluster().yaml(), settings);
+            ClusterSpec spec = Clusters.parse(edited, file);
+            Path base = q.cluster().baseDir();
+            if (q.workload() != null) {
+                if (spec.deployments().size() > 1) {
+                    throw new IllegalArgumentException("--workload sends all traffic to one deployment, but " + file
+                            + " has " + spec.deployments().size() + "; give each its traffic in the spec");
+                }
+                spec = new ClusterSpec(
+                        spec.name(),
+                        spec.pools(),
+                        spec.deployments(),
+                        List.of(new TrafficSpec(
+                                null, q.workload().toAbsolutePath().toString(), 1.0, o.adapterRank())));
+            }
+            if (spec.traffic().isEmpty()) {
+                throw new IllegalArgumentException(file + " has no traffic section; add one or pass --workload FILE");
+            }
+            ResolvedCluster cluster = Clusters.resolve(spec, profiles, base);
+            try (ClusterTraffic traffic = ClusterTraffic.open(spec, base, 1.0, o.seed())) {
+                Long window = o.windowS() != null ? o.windowNs() : traffic.windowNs();
+                RunOptions options = new RunOptions(window, o.drain(), record, o.adapterRank(), true);
+                List<ClusterSimulator.Traffic> sources = new ArrayList<>();
+                for (ClusterSimulator.Traffic t : traffic.sources()) {
+                    sources.add(o.maxOutstanding() == null ? t : t.withMaxOutstanding(o.maxOutstanding()));
+                }
+                ClusterResult result = new ClusterSimulator(cluster).run(sources, options);
+                Map<String, SloVerdict> verdicts = new LinkedHashMap<>();
+                for (ClusterSummary.DeploymentSummary d : result.summary().deployments()) {
+                    ClusterDeploymentSpec ds = spec.deployments().stream()
+                            .filter(x -> x.name().equals(d.name()))
+                            .findFirst()
+                            .orElseThrow();
+                    verdicts.put(d.name(), SloVerdict.of(SloSpec.resolve(traffic.slo(d.name()), ds.slo(), o.slo()), d));
+                }
+                return new ClusterRun(settings, traffic.names(), result, verdicts, null);
+            }
+        } catch (Exception e) {
+            return ClusterRun.failed(settings, e);
+        }
+    }
 }

@@ -8,9 +8,9 @@ import java.util.Objects;
  * of its one deployment, the sweep of cluster-spec key paths (none: one run) and how to run.
  */
 public record ClusterWhatIf(SpecText cluster, Path workload, SpecSweep sweep, WhatIfOptions options) {
-  public ClusterWhatIf {
-    Objects.requireNonNull(cluster, "cluster");
-    Objects.requireNonNull(sweep, "sweep");
-    Objects.requireNonNull(options, "options");
-  }
+    public ClusterWhatIf {
+        Objects.requireNonNull(cluster, "cluster");
+        Objects.requireNonNull(sweep, "sweep");
+        Objects.requireNonNull(options, "options");
+    }
 }

@@ -14,38 +14,47 @@ import java.util.Map;
  * downwards when it missed (and the corrected configuration) and upwards for more adapters per GPU (and the
  * improved one). Without verification those are null and empty.
  */
-public record PlanOutcome(String workload, PlacementModel model, SloSpec slo, Planner.Request request,
-    Planner.Plan plan, List<String> notes, Planner.Verification verification, List<PlanSearch.Alternative> search,
-    PlanSearch.Alternative corrected, List<PlanSearch.Alternative> searchUp, PlanSearch.Alternative improved) {
-  public PlanOutcome {
-    notes = List.copyOf(notes);
-    search = List.copyOf(search);
-    searchUp = List.copyOf(searchUp);
-  }
-
-  /** Whether the twin confirmed the plan; false when it was not verified. */
-  public boolean confirmed() {
-    return verification != null && verification.confirmed();
-  }
-
-  /** The JSON of {@code twinserve plan --json}. */
-  public Map<String, Object> document() {
-    Map<String, Object> doc = new LinkedHashMap<>();
-    doc.put("workload", workload);
-    doc.put("placement_model", model.source());
-    doc.put("slo", slo);
-    doc.put("model_slo", model.slo());
-    doc.put("request", request);
-    doc.put("plan", plan);
-    doc.put("notes", notes);
-    if (verification != null) {
-      doc.put("verification", verification);
-      doc.put("confirmed", verification.confirmed());
-      doc.put("search", search);
-      doc.put("corrected", corrected);
-      doc.put("search_up", searchUp);
-      doc.put("improved", improved);
+public record PlanOutcome(
+        String workload,
+        PlacementModel model,
+        SloSpec slo,
+        Planner.Request request,
+        Planner.Plan plan,
+        List<String> notes,
+        Planner.Verification verification,
+        List<PlanSearch.Alternative> search,
+        PlanSearch.Alternative corrected,
+        List<PlanSearch.Alternative> searchUp,
+        PlanSearch.Alternative improved) {
+    public PlanOutcome {
+        notes = List.copyOf(notes);
+        search = List.copyOf(search);
+        searchUp = List.copyOf(searchUp);
     }
-    return doc;
-  }
+
+    /** Whether the twin confirmed the plan; false when it was not verified. */
+    public boolean confirmed() {
+        return verification != null && verification.confirmed();
+    }
+
+    /** The JSON of {@code twinserve plan --json}. */
+    public Map<String, Object> document() {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("workload", workload);
+        doc.put("placement_model", model.source());
+        doc.put("slo", slo);
+        doc.put("model_slo", model.slo());
+        doc.put("request", request);
+        doc.put("plan", plan);
+        doc.put("notes", notes);
+        if (verification != null) {
+            doc.put("verification", verification);
+            doc.put("confirmed", verification.confirmed());
+            doc.put("search", search);
+            doc.put("corrected", corrected);
+            doc.put("search_up", searchUp);
+            doc.put("improved", improved);
+        }
+        return doc;
+    }
 }

@@ -12,28 +12,48 @@ import java.util.Objects;
  * placement model, feature overrides ({@code NAME=VALUE}; null: none), whether to verify the plan in the
  * twin, SLO bounds over the workload's (null: none) and the twin runs of the searches around it.
  */
-public record PlanRequest(SpecText workload, Path trace, int adapterRank, String baseModel, List<String> pools,
-    String objective, PlacementModel model, List<String> features, boolean verify, SloSpec slo, int searchBudget) {
-  public PlanRequest {
-    if ((workload == null) == (trace == null)) {
-      throw new IllegalArgumentException("a plan needs exactly one of a workload spec and a trace file, got "
-          + (workload == null ? "neither" : "both"));
+public record PlanRequest(
+        SpecText workload,
+        Path trace,
+        int adapterRank,
+        String baseModel,
+        List<String> pools,
+        String objective,
+        PlacementModel model,
+        List<String> features,
+        boolean verify,
+        SloSpec slo,
+        int searchBudget) {
+    public PlanRequest {
+        if ((workload == null) == (trace == null)) {
+            throw new IllegalArgumentException("a plan needs exactly one of a workload spec and a trace file, got "
+                    + (workload == null ? "neither" : "both"));
+        }
+        Objects.requireNonNull(baseModel, "baseModel");
+        Objects.requireNonNull(objective, "objective");
+        Objects.requireNonNull(model, "model");
+        pools = pools == null ? null : List.copyOf(pools);
+        features = features == null ? null : List.copyOf(features);
     }
-    Objects.requireNonNull(baseModel, "baseModel");
-    Objects.requireNonNull(objective, "objective");
-    Objects.requireNonNull(model, "model");
-    pools = pools == null ? null : List.copyOf(pools);
-    features = features == null ? null : List.copyOf(features);
-  }
 
-  /** The same request judged by these SLO bounds over the workload's. */
-  public PlanRequest withSlo(SloSpec newSlo) {
-    return new PlanRequest(workload, trace, adapterRank, baseModel, pools, objective, model, features, verify, newSlo,
-        searchBudget);
-  }
+    /** The same request judged by these SLO bounds over the workload's. */
+    public PlanRequest withSlo(SloSpec newSlo) {
+        return new PlanRequest(
+                workload,
+                trace,
+                adapterRank,
+                baseModel,
+                pools,
+                objective,
+                model,
+                features,
+                verify,
+                newSlo,
+                searchBudget);
+    }
 
-  /** The built-in what-if workload as {@code twinserve plan} reads it, with its relative paths from {@code baseDir}. */
-  public static SpecText builtInWorkload(Path baseDir) {
-    return SpecText.builtInWorkload().named(Path.of("<built-in what-if workload>"), baseDir);
-  }
+    /** The built-in what-if workload as {@code twinserve plan} reads it, with its relative paths from {@code baseDir}. */
+    public static SpecText builtInWorkload(Path baseDir) {
+        return SpecText.builtInWorkload().named(Path.of("<built-in what-if workload>"), baseDir);
+    }
 }

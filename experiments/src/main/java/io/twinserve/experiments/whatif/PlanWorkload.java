@@ -10,7 +10,7 @@ import java.util.List;
  * paths are read from, the planner's request and the notes on how it was described.
  */
 public record PlanWorkload(String name, WorkloadSpec spec, Path baseDir, Planner.Request request, List<String> notes) {
-  public PlanWorkload {
-    notes = List.copyOf(notes);
-  }
+    public PlanWorkload {
+        notes = List.copyOf(notes);
+    }
 }

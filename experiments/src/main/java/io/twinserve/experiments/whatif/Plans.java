@@ -19,161 +19,205 @@ import java.util.Locale;
 
 /** A plan from the placement model: the workload described for the trees, the plan, and its twin check. */
 final class Plans {
-  private final Profiles profiles;
+    private final Profiles profiles;
 
-  Plans(Profiles profiles) {
-    this.profiles = profiles;
-  }
+    Plans(Profiles profiles) {
+        this.profiles = profiles;
+    }
 
-  /** The planner's request for the workload: measured from a trace, or described from a spec. */
-  PlanWorkload workload(PlanRequest q) throws Exception {
-    List<String> notes = new ArrayList<>();
-    if (q.trace() != null) {
-      Path trace = q.trace();
-      WorkloadRequests.TraceWorkload tw = WorkloadRequests.ofTrace(TraceReaders.open(trace, ReadOptions.defaults()),
-          trace, q.adapterRank(), q.baseModel(), q.pools(), Labels.Objective.parse(q.objective()));
-      notes.add(f("measured from the trace: %,d requests over %,.1f s, rank %d assumed for its adapters%s", tw.requests(),
-          tw.spanS(), q.adapterRank(), tw.baseModelRequests() == 0 ? ""
-              : f("; %,d base-model requests left out (the models plan adapter workloads)", tw.baseModelRequests())));
-      return new PlanWorkload(trace.toString(), null, trace.toAbsolutePath().getParent(), tw.request(), notes);
-    }
-    WorkloadSpec ws = WorkloadSpecs.parse(q.workload().yaml(), q.workload().file());
-    Path base = q.workload().baseDir();
-    Planner.Request req = WorkloadRequests.of(ws, base, q.baseModel(), q.pools(), Labels.Objective.parse(q.objective()));
-    if (ws.sessions() != null || ws.arrivals() instanceof ArrivalsSpec.Trace) {
-      notes.add((ws.sessions() != null ? "multi-turn sessions" : "replayed arrival times") + " are described by the"
-          + " requests they generate (each turn a request whose prompt holds the context it repeats); the trees were"
-          + " trained on independent requests, so the prediction is a starting point: "
-          + (q.verify() ? "the verification and its search run the workload itself" : "add --verify, which runs the workload itself"));
-    }
-    return new PlanWorkload(q.workload().file().toString(), ws, base, req, notes);
-  }
-
-  /** The plan for the workload, verified in the twin and searched around when the request asks. */
-  PlanOutcome plan(PlanRequest q, PlanWorkload w, Progress progress) throws Exception {
-    if (q.searchBudget() < 0) {
-      throw new IllegalArgumentException("the search budget must be >= 0, got " + q.searchBudget());
-    }
-    WorkloadSpec ws = w.spec();
-    Path base = w.baseDir();
-    boolean verify = q.verify();
-    int budget = q.searchBudget();
-    List<String> notes = new ArrayList<>(w.notes());
-    SloSpec effective = SloSpec.resolve(ws == null ? null : ws.slo(), q.slo());
-    Planner.Request req = override(w.request(), q.features());
-    Planner planner = new Planner(q.model());
-    progress.update(0, "planning");
-    Planner.Plan plan = planner.plan(req);
-    ClientLoad.Client client = ws == null ? null : ClientLoad.Client.of(ws.client(), base);
-    if (client != null && q.features() == null) {
-      // a client that answers to the server sends what the planned replica lets it: plan at that rate
-      ClientLoad.Adjusted a = ClientLoad.plan(planner, req, client, profiles);
-      notes.add(f("the client is %s: against the planned replica the twin's step prices give a response time of %.2f s"
-          + " (steps of %.1f ms), so it sends %.3g requests/s per replica, %.3g%% of the %s's %.3g; the trees read the"
-          + " workload at that rate; %s", client.describe(), a.estimate().responseS(), a.estimate().stepMs(),
-          a.estimate().requestRate(), 100 * a.estimate().scale(), client.users() != null ? "arrival process" : "open-loop rate",
-          a.estimate().requestRate() / a.estimate().scale(),
-          verify ? "the verification runs the client as specified" : "--verify runs the client as specified"));
-      plan = a.plan();
-      req = a.request();
-    } else if (client != null) {
-      notes.add("the client " + (client.users() != null ? "is closed-loop (" + client.users() + " users)"
-          + "" : "caps outstanding requests at " + client.maxOutstanding()) + ": with --feature the trees read the rates"
-          + " given, not what the client would sustain");
-    }
-    if (planner.trainingSpec() != null) {
-      // a plan whose slots the twin's memory check refuses (larger adapters than the trees saw) gets fewer
-      plan = planner.fitted(plan, req, profiles);
-    }
-    if (!q.model().slo().equals(effective)) {
-      notes.add("the model's labels meet " + q.model().slo().describe() + "; this plan is judged by " + effective.describe()
-          + ": the trees' answer is for the former" + (verify ? ", the verification for the latter" : " (add --verify)"));
-    }
-    Planner.Verification v = null;
-    List<PlanSearch.Alternative> search = List.of();
-    List<PlanSearch.Alternative> searchUp = List.of();
-    if (verify) {
-      progress.update(0.2, "verifying");
-      v = planner.verify(plan, req, profiles, base, effective);
-      progress.update(0.5, "searching");
-      // a plan the twin's run misses is corrected downwards; one it meets (its throughput predicted well or
-      // not) stands, and the search looks for more adapters per GPU
-      if (!v.verdict().met() && budget > 0) {
-        search = planner.search(plan, req, profiles, base, effective, budget);
-        PlanSearch.Alternative fixed = PlanSearch.best(search);
-        if (fixed != null && fixed.servedPerGpu() == plan.servedPerGpu() && search.size() < budget) {
-          // more slots were all the plan lacked: its count stands, and more adapters per GPU may too
-          searchUp = planner.searchUp(PlanSearch.withConfiguration(plan, fixed), req, profiles, base, effective,
-              budget - search.size());
+    /** The planner's request for the workload: measured from a trace, or described from a spec. */
+    PlanWorkload workload(PlanRequest q) throws Exception {
+        List<String> notes = new ArrayList<>();
+        if (q.trace() != null) {
+            Path trace = q.trace();
+            WorkloadRequests.TraceWorkload tw = WorkloadRequests.ofTrace(
+                    TraceReaders.open(trace, ReadOptions.defaults()),
+                    trace,
+                    q.adapterRank(),
+                    q.baseModel(),
+                    q.pools(),
+                    Labels.Objective.parse(q.objective()));
+            notes.add(f(
+                    "measured from the trace: %,d requests over %,.1f s, rank %d assumed for its adapters%s",
+                    tw.requests(),
+                    tw.spanS(),
+                    q.adapterRank(),
+                    tw.baseModelRequests() == 0
+                            ? ""
+                            : f(
+                                    "; %,d base-model requests left out (the models plan adapter workloads)",
+                                    tw.baseModelRequests())));
+            return new PlanWorkload(
+                    trace.toString(), null, trace.toAbsolutePath().getParent(), tw.request(), notes);
         }
-      } else if (v.verdict().met() && budget > 0) {
-        searchUp = planner.searchUp(plan, req, profiles, base, effective, budget);
-      }
+        WorkloadSpec ws = WorkloadSpecs.parse(q.workload().yaml(), q.workload().file());
+        Path base = q.workload().baseDir();
+        Planner.Request req =
+                WorkloadRequests.of(ws, base, q.baseModel(), q.pools(), Labels.Objective.parse(q.objective()));
+        if (ws.sessions() != null || ws.arrivals() instanceof ArrivalsSpec.Trace) {
+            notes.add(
+                    (ws.sessions() != null ? "multi-turn sessions" : "replayed arrival times") + " are described by the"
+                            + " requests they generate (each turn a request whose prompt holds the context it repeats); the trees were"
+                            + " trained on independent requests, so the prediction is a starting point: "
+                            + (q.verify()
+                                    ? "the verification and its search run the workload itself"
+                                    : "add --verify, which runs the workload itself"));
+        }
+        return new PlanWorkload(q.workload().file().toString(), ws, base, req, notes);
     }
-    PlanSearch.Alternative corrected = search.isEmpty() || !search.getLast().verdict().met()
-        || !search.getLast().simulated().fits() ? null : search.getLast();
-    PlanSearch.Alternative improved = PlanSearch.best(searchUp);
-    progress.update(1, "planned");
-    return new PlanOutcome(w.name(), q.model(), effective, req, plan, notes, v, search, corrected, searchUp, improved);
-  }
 
-  /** The request with {@code NAME=VALUE} feature overrides applied (rates, lengths, CV, adapters, tier skew). */
-  static Planner.Request override(Planner.Request r, List<String> overrides) {
-    if (overrides == null) {
-      return r;
+    /** The plan for the workload, verified in the twin and searched around when the request asks. */
+    PlanOutcome plan(PlanRequest q, PlanWorkload w, Progress progress) throws Exception {
+        if (q.searchBudget() < 0) {
+            throw new IllegalArgumentException("the search budget must be >= 0, got " + q.searchBudget());
+        }
+        WorkloadSpec ws = w.spec();
+        Path base = w.baseDir();
+        boolean verify = q.verify();
+        int budget = q.searchBudget();
+        List<String> notes = new ArrayList<>(w.notes());
+        SloSpec effective = SloSpec.resolve(ws == null ? null : ws.slo(), q.slo());
+        Planner.Request req = override(w.request(), q.features());
+        Planner planner = new Planner(q.model());
+        progress.update(0, "planning");
+        Planner.Plan plan = planner.plan(req);
+        ClientLoad.Client client = ws == null ? null : ClientLoad.Client.of(ws.client(), base);
+        if (client != null && q.features() == null) {
+            // a client that answers to the server sends what the planned replica lets it: plan at that rate
+            ClientLoad.Adjusted a = ClientLoad.plan(planner, req, client, profiles);
+            notes.add(f(
+                    "the client is %s: against the planned replica the twin's step prices give a response time of %.2f s"
+                            + " (steps of %.1f ms), so it sends %.3g requests/s per replica, %.3g%% of the %s's %.3g; the trees read the"
+                            + " workload at that rate; %s",
+                    client.describe(),
+                    a.estimate().responseS(),
+                    a.estimate().stepMs(),
+                    a.estimate().requestRate(),
+                    100 * a.estimate().scale(),
+                    client.users() != null ? "arrival process" : "open-loop rate",
+                    a.estimate().requestRate() / a.estimate().scale(),
+                    verify
+                            ? "the verification runs the client as specified"
+                            : "--verify runs the client as specified"));
+            plan = a.plan();
+            req = a.request();
+        } else if (client != null) {
+            notes.add("the client "
+                    + (client.users() != null
+                            ? "is closed-loop (" + client.users() + " users)" + ""
+                            : "caps outstanding requests at " + client.maxOutstanding())
+                    + ": with --feature the trees read the rates"
+                    + " given, not what the client would sustain");
+        }
+        if (planner.trainingSpec() != null) {
+            // a plan whose slots the twin's memory check refuses (larger adapters than the trees saw) gets fewer
+            plan = planner.fitted(plan, req, profiles);
+        }
+        if (!q.model().slo().equals(effective)) {
+            notes.add("the model's labels meet " + q.model().slo().describe() + "; this plan is judged by "
+                    + effective.describe() + ": the trees' answer is for the former"
+                    + (verify ? ", the verification for the latter" : " (add --verify)"));
+        }
+        Planner.Verification v = null;
+        List<PlanSearch.Alternative> search = List.of();
+        List<PlanSearch.Alternative> searchUp = List.of();
+        if (verify) {
+            progress.update(0.2, "verifying");
+            v = planner.verify(plan, req, profiles, base, effective);
+            progress.update(0.5, "searching");
+            // a plan the twin's run misses is corrected downwards; one it meets (its throughput predicted well or
+            // not) stands, and the search looks for more adapters per GPU
+            if (!v.verdict().met() && budget > 0) {
+                search = planner.search(plan, req, profiles, base, effective, budget);
+                PlanSearch.Alternative fixed = PlanSearch.best(search);
+                if (fixed != null && fixed.servedPerGpu() == plan.servedPerGpu() && search.size() < budget) {
+                    // more slots were all the plan lacked: its count stands, and more adapters per GPU may too
+                    searchUp = planner.searchUp(
+                            PlanSearch.withConfiguration(plan, fixed),
+                            req,
+                            profiles,
+                            base,
+                            effective,
+                            budget - search.size());
+                }
+            } else if (v.verdict().met() && budget > 0) {
+                searchUp = planner.searchUp(plan, req, profiles, base, effective, budget);
+            }
+        }
+        PlanSearch.Alternative corrected = search.isEmpty()
+                        || !search.getLast().verdict().met()
+                        || !search.getLast().simulated().fits()
+                ? null
+                : search.getLast();
+        PlanSearch.Alternative improved = PlanSearch.best(searchUp);
+        progress.update(1, "planned");
+        return new PlanOutcome(
+                w.name(), q.model(), effective, req, plan, notes, v, search, corrected, searchUp, improved);
     }
-    double[] rates = r.rates().clone();
-    double prompt = r.promptMean();
-    double output = r.outputMean();
-    double cv = r.cv();
-    int adapters = r.adapters();
-    double skew = r.skew();
-    boolean ratesChanged = false;
-    for (String o : overrides) {
-      int eq = o.indexOf('=');
-      if (eq <= 0) {
-        throw new IllegalArgumentException("--feature must be NAME=VALUE, got '" + o + "'");
-      }
-      String k = o.substring(0, eq).trim();
-      double value;
-      try {
-        value = Double.parseDouble(o.substring(eq + 1).trim());
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("--feature " + k + ": '" + o.substring(eq + 1) + "' is not a number");
-      }
-      if (k.equals("tier_skew")) {
-        if (!(value >= 0) || !(value < 1)) {
-          throw new IllegalArgumentException("--feature tier_skew: must be an exponent in [0, 1) (0: a tier's adapters"
-              + " share its traffic evenly), got " + o.substring(eq + 1).trim());
-        }
-        skew = value;
-        ratesChanged = true;
-        continue;
-      }
-      if (!(value > 0) || !Double.isFinite(value)) {
-        throw new IllegalArgumentException("--feature " + k + ": must be a finite number > 0 (a rate, a length, a CV or"
-            + " an adapter count), got " + o.substring(eq + 1).trim());
-      }
-      switch (k) {
-        case "rate_high", "rate_mid", "rate_low" -> {
-          rates[k.equals("rate_high") ? 0 : k.equals("rate_mid") ? 1 : 2] = value;
-          ratesChanged = true;
-        }
-        case "prompt_mean" -> prompt = value;
-        case "output_mean" -> output = value;
-        case "cv" -> cv = value;
-        case "adapters" -> {
-          adapters = (int) value;
-          ratesChanged = true;
-        }
-        default -> throw new IllegalArgumentException("--feature: unknown feature '" + k + "'; known: rate_high, rate_mid,"
-            + " rate_low, prompt_mean, output_mean, cv, adapters, tier_skew");
-      }
-    }
-    return r.described(adapters, rates, prompt, output, cv, skew, ratesChanged);
-  }
 
-  private static String f(String fmt, Object... args) {
-    return String.format(Locale.ROOT, fmt, args);
-  }
+    /** The request with {@code NAME=VALUE} feature overrides applied (rates, lengths, CV, adapters, tier skew). */
+    static Planner.Request override(Planner.Request r, List<String> overrides) {
+        if (overrides == null) {
+            return r;
+        }
+        double[] rates = r.rates().clone();
+        double prompt = r.promptMean();
+        double output = r.outputMean();
+        double cv = r.cv();
+        int adapters = r.adapters();
+        double skew = r.skew();
+        boolean ratesChanged = false;
+        for (String o : overrides) {
+            int eq = o.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("--feature must be NAME=VALUE, got '" + o + "'");
+            }
+            String k = o.substring(0, eq).trim();
+            double value;
+            try {
+                value = Double.parseDouble(o.substring(eq + 1).trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(
+                        "--feature " + k + ": '" + o.substring(eq + 1) + "' is not a number");
+            }
+            if (k.equals("tier_skew")) {
+                if (!(value >= 0) || !(value < 1)) {
+                    throw new IllegalArgumentException(
+                            "--feature tier_skew: must be an exponent in [0, 1) (0: a tier's adapters"
+                                    + " share its traffic evenly), got "
+                                    + o.substring(eq + 1).trim());
+                }
+                skew = value;
+                ratesChanged = true;
+                continue;
+            }
+            if (!(value > 0) || !Double.isFinite(value)) {
+                throw new IllegalArgumentException("--feature " + k
+                        + ": must be a finite number > 0 (a rate, a length, a CV or" + " an adapter count), got "
+                        + o.substring(eq + 1).trim());
+            }
+            switch (k) {
+                case "rate_high", "rate_mid", "rate_low" -> {
+                    rates[k.equals("rate_high") ? 0 : k.equals("rate_mid") ? 1 : 2] = value;
+                    ratesChanged = true;
+                }
+                case "prompt_mean" -> prompt = value;
+                case "output_mean" -> output = value;
+                case "cv" -> cv = value;
+                case "adapters" -> {
+                    adapters = (int) value;
+                    ratesChanged = true;
+                }
+                default ->
+                    throw new IllegalArgumentException(
+                            "--feature: unknown feature '" + k + "'; known: rate_high, rate_mid,"
+                                    + " rate_low, prompt_mean, output_mean, cv, adapters, tier_skew");
+            }
+        }
+        return r.described(adapters, rates, prompt, output, cv, skew, ratesChanged);
+    }
+
+    private static String f(String fmt, Object... args) {
+        return String.format(Locale.ROOT, fmt, args);
+    }
 }

@@ -11,35 +11,42 @@ import java.util.Map;
  * replica, the run and its SLO verdict; or, for a configuration that could not run (one that does not fit
  * in GPU memory, say), only the settings and the error.
  */
-public record ReplicaRun(Map<String, String> settings, String workloadName, ResolvedReplica replica,
-    RunResult result, SloVerdict verdict, Exception error) {
-  public ReplicaRun {
-    settings = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(settings));
-  }
-
-  static ReplicaRun failed(Map<String, String> settings, Exception error) {
-    return new ReplicaRun(settings, null, null, null, null, error);
-  }
-
-  public boolean ran() {
-    return error == null;
-  }
-
-  /** The JSON document of this run ({@code what-if --json}): settings, names, SLO verdict and summary, or the error. */
-  public Map<String, Object> document() {
-    Map<String, Object> doc = new LinkedHashMap<>();
-    doc.put("settings", settings);
-    if (error != null) {
-      doc.put("error", error.getMessage());
-      return doc;
+public record ReplicaRun(
+        Map<String, String> settings,
+        String workloadName,
+        ResolvedReplica replica,
+        RunResult result,
+        SloVerdict verdict,
+        Exception error) {
+    public ReplicaRun {
+        settings = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(settings));
     }
-    doc.put("workload", workloadName);
-    doc.put("deployment", replica.spec().name());
-    doc.put("model", replica.model().name());
-    doc.put("gpu", replica.gpu().name());
-    doc.put("calibration", replica.calibration() == null ? null : replica.calibration().name());
-    doc.put("slo", verdict);
-    doc.put("summary", result.summary());
-    return doc;
-  }
+
+    static ReplicaRun failed(Map<String, String> settings, Exception error) {
+        return new ReplicaRun(settings, null, null, null, null, error);
+    }
+
+    public boolean ran() {
+        return error == null;
+    }
+
+    /** The JSON document of this run ({@code what-if --json}): settings, names, SLO verdict and summary, or the error. */
+    public Map<String, Object> document() {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("settings", settings);
+        if (error != null) {
+            doc.put("error", error.getMessage());
+            return doc;
+        }
+        doc.put("workload", workloadName);
+        doc.put("deployment", replica.spec().name());
+        doc.put("model", replica.model().name());
+        doc.put("gpu", replica.gpu().name());
+        doc.put(
+                "calibration",
+                replica.calibration() == null ? null : replica.calibration().name());
+        doc.put("slo", verdict);
+        doc.put("summary", result.summary());
+        return doc;
+    }
 }

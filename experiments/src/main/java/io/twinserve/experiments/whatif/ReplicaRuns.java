@@ -22,63 +22,70 @@ import java.util.Map;
 
 /** Runs one configuration of a single-replica what-if: its edited specs through the replica simulator. */
 final class ReplicaRuns {
-  /** A configuration's settings and the spec texts they edited (the workload's is null for a trace). */
-  record Edited(Map<String, String> settings, String workloadYaml, String deploymentYaml) {}
+    /** A configuration's settings and the spec texts they edited (the workload's is null for a trace). */
+    record Edited(Map<String, String> settings, String workloadYaml, String deploymentYaml) {}
 
-  private final ReplicaWhatIf q;
-  private final Profiles profiles;
+    private final ReplicaWhatIf q;
+    private final Profiles profiles;
 
-  ReplicaRuns(ReplicaWhatIf q, Profiles profiles) {
-    this.q = q;
-    this.profiles = profiles;
-  }
-
-  /** Applies a configuration's settings to the spec texts; a key path that cannot be set throws here. */
-  Edited edit(Map<String, String> settings) throws java.io.IOException {
-    return new Edited(settings,
-        q.workload() == null ? null : SpecSweep.editReplicaSpec(q.workload().yaml(), settings, true),
-        SpecSweep.editReplicaSpec(q.deployment().yaml(), settings, false));
-  }
-
-  /** The run of one configuration, or the error that stopped it (a configuration that does not fit, say). */
-  ReplicaRun simulate(Edited run, boolean record) {
-    WhatIfOptions o = q.options();
-    try {
-      DeploymentSpec d = WorkloadSpecs.parse(run.deploymentYaml(), q.deployment().file(), DeploymentSpec.class);
-      ResolvedReplica replica = Deployments.resolve(d, profiles);
-      Map<String, Integer> ranks = new HashMap<>();
-      TraceReader reader;
-      String name;
-      SloSpec workloadSlo = null;
-      Long window = o.windowNs();
-      if (q.trace() != null) {
-        reader = TraceReaders.open(q.trace(), ReadOptions.defaults());
-        name = q.trace().getFileName().toString();
-      } else {
-        WorkloadSpec w = WorkloadSpecs.parse(run.workloadYaml(), q.workload().file(), WorkloadSpec.class);
-        if (o.seed() != null) {
-          w = w.withSeed(o.seed());
-        }
-        WorkloadGenerator gen = new WorkloadGenerator(w, q.workload().baseDir());
-        for (Adapter a : gen.adapters()) {
-          ranks.put(a.id(), a.rank());
-        }
-        reader = gen;
-        workloadSlo = w.slo();
-        name = w.name() != null ? w.name() : q.workload().file().getFileName().toString();
-        if (window == null && w.durationS() != null) {
-          window = (long) (w.durationS() * 1e9);
-        }
-      }
-      RunOptions options = new RunOptions(window, o.drain(), record, o.adapterRank(), true);
-      try (reader) {
-        RunResult result = new ReplicaSimulator(replica, ranks).run(ClientGate.forWorkload(reader, o.maxOutstanding()),
-            options);
-        SloVerdict verdict = SloVerdict.of(SloSpec.resolve(workloadSlo, d.slo(), o.slo()), result.summary());
-        return new ReplicaRun(run.settings(), name, replica, result, verdict, null);
-      }
-    } catch (Exception e) {
-      return ReplicaRun.failed(run.settings(), e);
+    ReplicaRuns(ReplicaWhatIf q, Profiles profiles) {
+        this.q = q;
+        this.profiles = profiles;
     }
-  }
+
+    /** Applies a configuration's settings to the spec texts; a key path that cannot be set throws here. */
+    Edited edit(Map<String, String> settings) throws java.io.IOException {
+        return new Edited(
+                settings,
+                q.workload() == null
+                        ? null
+                        : SpecSweep.editReplicaSpec(q.workload().yaml(), settings, true),
+                SpecSweep.editReplicaSpec(q.deployment().yaml(), settings, false));
+    }
+
+    /** The run of one configuration, or the error that stopped it (a configuration that does not fit, say). */
+    ReplicaRun simulate(Edited run, boolean record) {
+        WhatIfOptions o = q.options();
+        try {
+            DeploymentSpec d =
+                    WorkloadSpecs.parse(run.deploymentYaml(), q.deployment().file(), DeploymentSpec.class);
+            ResolvedReplica replica = Deployments.resolve(d, profiles);
+            Map<String, Integer> ranks = new HashMap<>();
+            TraceReader reader;
+            String name;
+            SloSpec workloadSlo = null;
+            Long window = o.windowNs();
+            if (q.trace() != null) {
+                reader = TraceReaders.open(q.trace(), ReadOptions.defaults());
+                name = q.trace().getFileName().toString();
+            } else {
+                WorkloadSpec w =
+                        WorkloadSpecs.parse(run.workloadYaml(), q.workload().file(), WorkloadSpec.class);
+                if (o.seed() != null) {
+                    w = w.withSeed(o.seed());
+                }
+                WorkloadGenerator gen = new WorkloadGenerator(w, q.workload().baseDir());
+                for (Adapter a : gen.adapters()) {
+                    ranks.put(a.id(), a.rank());
+                }
+                reader = gen;
+                workloadSlo = w.slo();
+                name = w.name() != null
+                        ? w.name()
+                        : q.workload().file().getFileName().toString();
+                if (window == null && w.durationS() != null) {
+                    window = (long) (w.durationS() * 1e9);
+                }
+            }
+            RunOptions options = new RunOptions(window, o.drain(), record, o.adapterRank(), true);
+            try (reader) {
+                RunResult result = new ReplicaSimulator(replica, ranks)
+                        .run(ClientGate.forWorkload(reader, o.maxOutstanding()), options);
+                SloVerdict verdict = SloVerdict.of(SloSpec.resolve(workloadSlo, d.slo(), o.slo()), result.summary());
+                return new ReplicaRun(run.settings(), name, replica, result, verdict, null);
+            }
+        } catch (Exception e) {
+            return ReplicaRun.failed(run.settings(), e);
+        }
+    }
 }

@@ -9,22 +9,22 @@ import java.util.Map;
  * say): names the settings; the cause says what went wrong.
  */
 public final class SweepConfigurationException extends RuntimeException {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  private final transient Map<String, String> settings;
+    private final transient Map<String, String> settings;
 
-  public SweepConfigurationException(Map<String, String> settings, Exception cause) {
-    super("configuration " + settings + ": " + cause.getMessage(), cause);
-    this.settings = Collections.unmodifiableMap(new LinkedHashMap<>(settings));
-  }
+    public SweepConfigurationException(Map<String, String> settings, Exception cause) {
+        super("configuration " + settings + ": " + cause.getMessage(), cause);
+        this.settings = Collections.unmodifiableMap(new LinkedHashMap<>(settings));
+    }
 
-  /** The settings of the configuration that failed. */
-  public Map<String, String> settings() {
-    return settings;
-  }
+    /** The settings of the configuration that failed. */
+    public Map<String, String> settings() {
+        return settings;
+    }
 
-  @Override
-  public synchronized Exception getCause() {
-    return (Exception) super.getCause();
-  }
+    @Override
+    public synchronized Exception getCause() {
+        return (Exception) super.getCause();
+    }
 }

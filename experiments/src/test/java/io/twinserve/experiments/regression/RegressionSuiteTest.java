@@ -10,22 +10,26 @@ import org.junit.jupiter.api.Test;
 /** CI's regression gate: every scenario reproduces its golden exactly. */
 class RegressionSuiteTest {
 
-  @Test
-  void everyScenarioMatchesItsGolden() throws Exception {
-    RegressionSuite suite = new RegressionSuite(Path.of("regression"), Profiles.builtIn());
-    List<RegressionSuite.Result> results = suite.check();
-    assertThat(results).hasSizeGreaterThanOrEqualTo(6);
-    for (RegressionSuite.Result r : results) {
-      assertThat(r.differences()).as("scenario %s differs from its golden (run 'twinserve regress --update' only"
-          + " for an intended change)", r.name()).isEmpty();
+    @Test
+    void everyScenarioMatchesItsGolden() throws Exception {
+        RegressionSuite suite = new RegressionSuite(Path.of("regression"), Profiles.builtIn());
+        List<RegressionSuite.Result> results = suite.check();
+        assertThat(results).hasSizeGreaterThanOrEqualTo(6);
+        for (RegressionSuite.Result r : results) {
+            assertThat(r.differences())
+                    .as(
+                            "scenario %s differs from its golden (run 'twinserve regress --update' only"
+                                    + " for an intended change)",
+                            r.name())
+                    .isEmpty();
+        }
     }
-  }
 
-  @Test
-  void differencesNameEachChangedField() throws Exception {
-    String before = "{\"summary\": {\"steps\": 10, \"ttft\": {\"p99_ms\": 1.5}}}";
-    String after = "{\"summary\": {\"steps\": 11, \"ttft\": {\"p99_ms\": 1.5}, \"new_field\": true}}";
-    assertThat(RegressionSuite.differences(before, after))
-        .containsExactly("summary.steps: 10 -> 11", "summary.new_field: (new) -> true");
-  }
+    @Test
+    void differencesNameEachChangedField() throws Exception {
+        String before = "{\"summary\": {\"steps\": 10, \"ttft\": {\"p99_ms\": 1.5}}}";
+        String after = "{\"summary\": {\"steps\": 11, \"ttft\": {\"p99_ms\": 1.5}, \"new_field\": true}}";
+        assertThat(RegressionSuite.differences(before, after))
+                .containsExactly("summary.steps: 10 -> 11", "summary.new_field: (new) -> true");
+    }
 }

@@ -15,114 +15,117 @@ import java.util.Arrays;
  * skipped.
  */
 final class LineScanner implements Closeable {
-  private static final int INITIAL_BUFFER_BYTES = 1 << 20;
+    private static final int INITIAL_BUFFER_BYTES = 1 << 20;
 
-  private final InputStream in;
-  private byte[] buf = new byte[INITIAL_BUFFER_BYTES];
-  private int limit;
-  private int pos;
-  private boolean eof;
-  private int start;
-  private int end;
-  private long lineNumber;
+    private final InputStream in;
+    private byte[] buf = new byte[INITIAL_BUFFER_BYTES];
+    private int limit;
+    private int pos;
+    private boolean eof;
+    private int start;
+    private int end;
+    private long lineNumber;
 
-  LineScanner(InputStream in) {
-    this.in = in;
-  }
+    LineScanner(InputStream in) {
+        this.in = in;
+    }
 
-  /** Advances to the next line; false at the end of the stream. */
-  boolean nextLine() throws IOException {
-    while (true) {
-      int newline = indexOfNewline(pos, limit);
-      if (newline >= 0) {
-        start = pos;
-        end = newline > start && buf[newline - 1] == '\r' ? newline - 1 : newline;
-        pos = newline + 1;
-        lineNumber++;
-        skipBomOnFirstLine();
-        return true;
-      }
-      if (eof) {
-        if (pos < limit) {
-          start = pos;
-          end = buf[limit - 1] == '\r' ? limit - 1 : limit;
-          pos = limit;
-          lineNumber++;
-          skipBomOnFirstLine();
-          return true;
+    /** Advances to the next line; false at the end of the stream. */
+    boolean nextLine() throws IOException {
+        while (true) {
+            int newline = indexOfNewline(pos, limit);
+            if (newline >= 0) {
+                start = pos;
+                end = newline > start && buf[newline - 1] == '\r' ? newline - 1 : newline;
+                pos = newline + 1;
+                lineNumber++;
+                skipBomOnFirstLine();
+                return true;
+            }
+            if (eof) {
+                if (pos < limit) {
+                    start = pos;
+                    end = buf[limit - 1] == '\r' ? limit - 1 : limit;
+                    pos = limit;
+                    lineNumber++;
+                    skipBomOnFirstLine();
+                    return true;
+                }
+                return false;
+            }
+            fill();
         }
-        return false;
-      }
-      fill();
     }
-  }
 
-  private void skipBomOnFirstLine() {
-    if (lineNumber == 1 && end - start >= 3 && (buf[start] & 0xff) == 0xEF
-        && (buf[start + 1] & 0xff) == 0xBB && (buf[start + 2] & 0xff) == 0xBF) {
-      start += 3;
+    private void skipBomOnFirstLine() {
+        if (lineNumber == 1
+                && end - start >= 3
+                && (buf[start] & 0xff) == 0xEF
+                && (buf[start + 1] & 0xff) == 0xBB
+                && (buf[start + 2] & 0xff) == 0xBF) {
+            start += 3;
+        }
     }
-  }
 
-  private int indexOfNewline(int from, int to) {
-    byte[] b = buf;
-    for (int i = from; i < to; i++) {
-      if (b[i] == '\n') {
-        return i;
-      }
+    private int indexOfNewline(int from, int to) {
+        byte[] b = buf;
+        for (int i = from; i < to; i++) {
+            if (b[i] == '\n') {
+                return i;
+            }
+        }
+        return -1;
     }
-    return -1;
-  }
 
-  private void fill() throws IOException {
-    if (pos > 0) {
-      System.arraycopy(buf, pos, buf, 0, limit - pos);
-      limit -= pos;
-      pos = 0;
+    private void fill() throws IOException {
+        if (pos > 0) {
+            System.arraycopy(buf, pos, buf, 0, limit - pos);
+            limit -= pos;
+            pos = 0;
+        }
+        if (limit == buf.length) {
+            buf = Arrays.copyOf(buf, buf.length * 2);
+        }
+        int n = in.read(buf, limit, buf.length - limit);
+        if (n < 0) {
+            eof = true;
+        } else {
+            limit += n;
+        }
     }
-    if (limit == buf.length) {
-      buf = Arrays.copyOf(buf, buf.length * 2);
+
+    byte[] buffer() {
+        return buf;
     }
-    int n = in.read(buf, limit, buf.length - limit);
-    if (n < 0) {
-      eof = true;
-    } else {
-      limit += n;
+
+    int start() {
+        return start;
     }
-  }
 
-  byte[] buffer() {
-    return buf;
-  }
-
-  int start() {
-    return start;
-  }
-
-  int end() {
-    return end;
-  }
-
-  long lineNumber() {
-    return lineNumber;
-  }
-
-  boolean isBlank() {
-    for (int i = start; i < end; i++) {
-      byte c = buf[i];
-      if (c != ' ' && c != '\t') {
-        return false;
-      }
+    int end() {
+        return end;
     }
-    return true;
-  }
 
-  String lineText() {
-    return new String(buf, start, end - start, java.nio.charset.StandardCharsets.UTF_8);
-  }
+    long lineNumber() {
+        return lineNumber;
+    }
 
-  @Override
-  public void close() throws IOException {
-    in.close();
-  }
+    boolean isBlank() {
+        for (int i = start; i < end; i++) {
+            byte c = buf[i];
+            if (c != ' ' && c != '\t') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    String lineText() {
+        return new String(buf, start, end - start, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public void close() throws IOException {
+        in.close();
+    }
 }

@@ -16,122 +16,136 @@ import java.util.List;
  * request.
  */
 final class LineTraceReader implements TraceReader {
-  private static final int MAX_EXAMPLES = 5;
+    private static final int MAX_EXAMPLES = 5;
 
-  private final Path file;
-  private final LineScanner scanner;
-  private final LineParser parser;
-  private final boolean rebase;
-  private final boolean ordered;
-  private final boolean skipBad;
-  private final ParsedFields fields = new ParsedFields();
-  private final List<String> examples = new ArrayList<>();
-  private long originNs = Long.MIN_VALUE;
-  private long lastArrivalNs = Long.MIN_VALUE;
-  private long lastArrivalLine;
-  private long nextId;
-  private long skipped;
-  private long dropped;
-  private boolean sawRecord;
+    private final Path file;
+    private final LineScanner scanner;
+    private final LineParser parser;
+    private final boolean rebase;
+    private final boolean ordered;
+    private final boolean skipBad;
+    private final ParsedFields fields = new ParsedFields();
+    private final List<String> examples = new ArrayList<>();
+    private long originNs = Long.MIN_VALUE;
+    private long lastArrivalNs = Long.MIN_VALUE;
+    private long lastArrivalLine;
+    private long nextId;
+    private long skipped;
+    private long dropped;
+    private boolean sawRecord;
 
-  LineTraceReader(Path file, LineScanner scanner, LineParser parser, boolean rebase, boolean ordered,
-      boolean skipBad) {
-    this.file = file;
-    this.scanner = scanner;
-    this.parser = parser;
-    this.rebase = rebase;
-    this.ordered = ordered;
-    this.skipBad = skipBad;
-  }
+    LineTraceReader(
+            Path file, LineScanner scanner, LineParser parser, boolean rebase, boolean ordered, boolean skipBad) {
+        this.file = file;
+        this.scanner = scanner;
+        this.parser = parser;
+        this.rebase = rebase;
+        this.ordered = ordered;
+        this.skipBad = skipBad;
+    }
 
-  @Override
-  public Request next() throws IOException {
-    while (scanner.nextLine()) {
-      if (scanner.isBlank()) {
-        continue;
-      }
-      try {
-        Request r = parseCurrent();
-        if (r != null) {
-          return r;
+    @Override
+    public Request next() throws IOException {
+        while (scanner.nextLine()) {
+            if (scanner.isBlank()) {
+                continue;
+            }
+            try {
+                Request r = parseCurrent();
+                if (r != null) {
+                    return r;
+                }
+            } catch (TraceFormatException e) {
+                if (!skipBad) {
+                    throw e;
+                }
+                skipped++;
+                if (examples.size() < MAX_EXAMPLES) {
+                    examples.add(e.getMessage());
+                }
+            }
         }
-      } catch (TraceFormatException e) {
-        if (!skipBad) {
-          throw e;
+        if (!sawRecord && skipped == 0 && dropped == 0) {
+            throw new TraceFormatException(
+                    file,
+                    scanner.lineNumber(),
+                    0,
+                    scanner.lineNumber() == 0
+                            ? "the file is empty; expected a trace with at least one request"
+                            : "the file has no requests, only a header or blank lines");
         }
-        skipped++;
-        if (examples.size() < MAX_EXAMPLES) {
-          examples.add(e.getMessage());
+        return null;
+    }
+
+    private Request parseCurrent() {
+        fields.clear();
+        LineParser.Kind kind = parser.parse(scanner, fields);
+        if (kind == LineParser.Kind.SKIP) {
+            return null;
         }
-      }
+        if (kind == LineParser.Kind.DROPPED) {
+            dropped++;
+            return null;
+        }
+        long t = fields.timeNs;
+        if (rebase && originNs == Long.MIN_VALUE) {
+            originNs = t;
+        }
+        long arrival = rebase ? t - originNs : t;
+        if (ordered && (arrival < lastArrivalNs || arrival < 0)) {
+            throw new TraceFormatException(
+                    file,
+                    scanner.lineNumber(),
+                    fields.timeColumn,
+                    "timestamps out of order: this request arrives " + describe(lastArrivalNs - arrival)
+                            + " before the one on line " + lastArrivalLine
+                            + "; expected non-decreasing times (sort the file with 'twinserve trace convert --sort',"
+                            + " or pass --skip-bad to drop such lines)");
+        }
+        long id = fields.id >= 0 ? fields.id : nextId;
+        Request r;
+        try {
+            r = new Request(
+                    id,
+                    arrival,
+                    fields.sessionId,
+                    fields.turnIndex,
+                    fields.adapterId,
+                    fields.promptTokens,
+                    fields.outputTokens,
+                    fields.prefixBlockSize,
+                    fields.prefixHashes);
+        } catch (IllegalArgumentException e) {
+            throw new TraceFormatException(file, scanner.lineNumber(), 0, e.getMessage());
+        }
+        nextId = id + 1;
+        lastArrivalNs = arrival;
+        lastArrivalLine = scanner.lineNumber();
+        sawRecord = true;
+        return r;
     }
-    if (!sawRecord && skipped == 0 && dropped == 0) {
-      throw new TraceFormatException(file, scanner.lineNumber(), 0,
-          scanner.lineNumber() == 0
-              ? "the file is empty; expected a trace with at least one request"
-              : "the file has no requests, only a header or blank lines");
-    }
-    return null;
-  }
 
-  private Request parseCurrent() {
-    fields.clear();
-    LineParser.Kind kind = parser.parse(scanner, fields);
-    if (kind == LineParser.Kind.SKIP) {
-      return null;
+    private static String describe(long ns) {
+        return ns >= 1_000_000 ? (ns / 1_000_000.0) + " ms" : ns + " ns";
     }
-    if (kind == LineParser.Kind.DROPPED) {
-      dropped++;
-      return null;
+
+    @Override
+    public long skippedLines() {
+        return skipped;
     }
-    long t = fields.timeNs;
-    if (rebase && originNs == Long.MIN_VALUE) {
-      originNs = t;
+
+    @Override
+    public List<String> skippedExamples() {
+        return List.copyOf(examples);
     }
-    long arrival = rebase ? t - originNs : t;
-    if (ordered && (arrival < lastArrivalNs || arrival < 0)) {
-      throw new TraceFormatException(file, scanner.lineNumber(), fields.timeColumn,
-          "timestamps out of order: this request arrives " + describe(lastArrivalNs - arrival)
-              + " before the one on line " + lastArrivalLine
-              + "; expected non-decreasing times (sort the file with 'twinserve trace convert --sort',"
-              + " or pass --skip-bad to drop such lines)");
+
+    @Override
+    public long droppedRecords() {
+        return dropped;
     }
-    long id = fields.id >= 0 ? fields.id : nextId;
-    Request r;
-    try {
-      r = new Request(id, arrival, fields.sessionId, fields.turnIndex, fields.adapterId,
-          fields.promptTokens, fields.outputTokens, fields.prefixBlockSize, fields.prefixHashes);
-    } catch (IllegalArgumentException e) {
-      throw new TraceFormatException(file, scanner.lineNumber(), 0, e.getMessage());
+
+    @Override
+    public void close() throws IOException {
+        scanner.close();
     }
-    nextId = id + 1;
-    lastArrivalNs = arrival;
-    lastArrivalLine = scanner.lineNumber();
-    sawRecord = true;
-    return r;
-  }
-
-  private static String describe(long ns) {
-    return ns >= 1_000_000 ? (ns / 1_000_000.0) + " ms" : ns + " ns";
-  }
-
-  @Override
-  public long skippedLines() {
-    return skipped;
-  }
-
-  @Override
-  public List<String> skippedExamples() {
-    return List.copyOf(examples);
-  }
-
-  @Override
-  public long droppedRecords() {
-    return dropped;
-  }
-
-  @Override
-  public void close() throws IOException {
-    scanner.close();
-  }
 }

@@ -12,19 +12,19 @@ package io.twinserve.traces.format;
  */
 public record ReadOptions(TraceFormat format, boolean skipBad, boolean keepFailed, boolean unordered) {
 
-  public static ReadOptions defaults() {
-    return new ReadOptions(null, false, false, false);
-  }
+    public static ReadOptions defaults() {
+        return new ReadOptions(null, false, false, false);
+    }
 
-  public ReadOptions withFormat(TraceFormat f) {
-    return new ReadOptions(f, skipBad, keepFailed, unordered);
-  }
+    public ReadOptions withFormat(TraceFormat f) {
+        return new ReadOptions(f, skipBad, keepFailed, unordered);
+    }
 
-  public ReadOptions withSkipBad(boolean skip) {
-    return new ReadOptions(format, skip, keepFailed, unordered);
-  }
+    public ReadOptions withSkipBad(boolean skip) {
+        return new ReadOptions(format, skip, keepFailed, unordered);
+    }
 
-  public ReadOptions withUnordered(boolean any) {
-    return new ReadOptions(format, skipBad, keepFailed, any);
-  }
+    public ReadOptions withUnordered(boolean any) {
+        return new ReadOptions(format, skipBad, keepFailed, any);
+    }
 }

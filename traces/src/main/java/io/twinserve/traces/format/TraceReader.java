@@ -14,23 +14,23 @@ import java.util.List;
  */
 public interface TraceReader extends Closeable {
 
-  Request next() throws IOException;
+    Request next() throws IOException;
 
-  /** Malformed lines skipped so far (only when reading with skip-bad). */
-  default long skippedLines() {
-    return 0;
-  }
+    /** Malformed lines skipped so far (only when reading with skip-bad). */
+    default long skippedLines() {
+        return 0;
+    }
 
-  /** The first few skipped lines' errors, for reporting. */
-  default List<String> skippedExamples() {
-    return List.of();
-  }
+    /** The first few skipped lines' errors, for reporting. */
+    default List<String> skippedExamples() {
+        return List.of();
+    }
 
-  /** Well-formed records left out on purpose, such as BurstGPT's failed requests; see the format docs. */
-  default long droppedRecords() {
-    return 0;
-  }
+    /** Well-formed records left out on purpose, such as BurstGPT's failed requests; see the format docs. */
+    default long droppedRecords() {
+        return 0;
+    }
 
-  @Override
-  default void close() throws IOException {}
+    @Override
+    default void close() throws IOException {}
 }

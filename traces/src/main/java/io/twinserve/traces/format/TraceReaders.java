@@ -12,160 +12,172 @@ import java.util.zip.GZIPInputStream;
 
 /** Opens trace files of any supported format, detecting the format from content when not given. */
 public final class TraceReaders {
-  private static final int DETECT_BYTES = 1 << 16;
-  private static final int STREAM_BUFFER_BYTES = 1 << 16;
+    private static final int DETECT_BYTES = 1 << 16;
+    private static final int STREAM_BUFFER_BYTES = 1 << 16;
 
-  private TraceReaders() {}
+    private TraceReaders() {}
 
-  public static TraceReader open(Path file, ReadOptions options) throws IOException {
-    TraceFormat format = options.format() != null ? options.format() : detect(file);
-    LineScanner scanner = new LineScanner(openStream(file));
-    LineParser parser = switch (format) {
-      case AZURE -> new AzureLineParser(file);
-      case MOONCAKE -> new MooncakeLineParser(file);
-      case BURSTGPT -> new BurstGptLineParser(file, options.keepFailed());
-      case CSV -> new NativeCsvLineParser(file);
-      case JSONL -> new NativeJsonlLineParser(file);
-    };
-    return new LineTraceReader(file, scanner, parser, !format.isLossless() && !options.unordered(),
-        !options.unordered(), options.skipBad());
-  }
+    public static TraceReader open(Path file, ReadOptions options) throws IOException {
+        TraceFormat format = options.format() != null ? options.format() : detect(file);
+        LineScanner scanner = new LineScanner(openStream(file));
+        LineParser parser = switch (format) {
+            case AZURE -> new AzureLineParser(file);
+            case MOONCAKE -> new MooncakeLineParser(file);
+            case BURSTGPT -> new BurstGptLineParser(file, options.keepFailed());
+            case CSV -> new NativeCsvLineParser(file);
+            case JSONL -> new NativeJsonlLineParser(file);
+        };
+        return new LineTraceReader(
+                file,
+                scanner,
+                parser,
+                !format.isLossless() && !options.unordered(),
+                !options.unordered(),
+                options.skipBad());
+    }
 
-  /**
-   * Reads a whole trace into memory and returns its requests sorted by arrival (stable, so equal times
-   * keep their file order). External formats are rebased to the earliest request and renumbered in
-   * arrival order; native formats keep their times and ids. For traces whose timestamps are out of order.
-   */
-  public static TraceReader openSorted(Path file, ReadOptions options) throws IOException {
-    TraceFormat format = options.format() != null ? options.format() : detect(file);
-    java.util.List<io.twinserve.traces.Request> all = new java.util.ArrayList<>();
-    long skipped;
-    long dropped;
-    java.util.List<String> examples;
-    try (TraceReader reader = open(file, options.withFormat(format).withUnordered(true))) {
-      io.twinserve.traces.Request r;
-      while ((r = reader.next()) != null) {
-        all.add(r);
-      }
-      skipped = reader.skippedLines();
-      dropped = reader.droppedRecords();
-      examples = reader.skippedExamples();
-    }
-    all.sort(java.util.Comparator.comparingLong(io.twinserve.traces.Request::arrivalNs));
-    if (!format.isLossless() && !all.isEmpty()) {
-      long origin = all.get(0).arrivalNs();
-      for (int i = 0; i < all.size(); i++) {
-        io.twinserve.traces.Request r = all.get(i);
-        all.set(i, r.withArrivalNs(r.arrivalNs() - origin).withId(i));
-      }
-    }
-    java.util.Iterator<io.twinserve.traces.Request> it = all.iterator();
-    return new TraceReader() {
-      @Override
-      public io.twinserve.traces.Request next() {
-        return it.hasNext() ? it.next() : null;
-      }
-
-      @Override
-      public long skippedLines() {
-        return skipped;
-      }
-
-      @Override
-      public java.util.List<String> skippedExamples() {
-        return examples;
-      }
-
-      @Override
-      public long droppedRecords() {
-        return dropped;
-      }
-    };
-  }
-
-  /** Opens a file, transparently decompressing gzip (by magic bytes, whatever the extension). */
-  static InputStream openStream(Path file) throws IOException {
-    if (!Files.exists(file)) {
-      throw new NoSuchFileException(file.toString(), null, "no such trace file");
-    }
-    if (Files.isDirectory(file)) {
-      throw new TraceFormatException(file, 0, 0, "is a directory; expected a trace file");
-    }
-    InputStream raw = new BufferedInputStream(Files.newInputStream(file), STREAM_BUFFER_BYTES);
-    raw.mark(2);
-    int b1 = raw.read();
-    int b2 = raw.read();
-    raw.reset();
-    if (b1 == 0x1f && b2 == 0x8b) {
-      return new GZIPInputStream(raw, STREAM_BUFFER_BYTES);
-    }
-    return raw;
-  }
-
-  /**
-   * Tells a file's format from its first non-blank line: a JSON object with {@code input_length} is
-   * Mooncake, one with {@code arrival_ns} the native JSONL; a CSV header with Azure's, BurstGPT's or the
-   * native columns is that format. The extension only improves the error message.
-   */
-  public static TraceFormat detect(Path file) throws IOException {
-    String first = firstNonBlankLine(file);
-    if (first == null) {
-      throw new TraceFormatException(file, 0, 0, "the file is empty; expected a trace with at least one request");
-    }
-    String trimmed = first.strip();
-    if (trimmed.startsWith("{")) {
-      if (trimmed.contains("\"input_length\"")) {
-        return TraceFormat.MOONCAKE;
-      }
-      if (trimmed.contains("\"arrival_ns\"")) {
-        return TraceFormat.JSONL;
-      }
-      throw unknown(file, first, "a JSON object with neither input_length (Mooncake) nor arrival_ns (native)");
-    }
-    String lower = "," + trimmed.replace("\"", "").replace(", ", ",").toLowerCase(Locale.ROOT) + ",";
-    if (lower.contains(",timestamp,") && lower.contains(",contexttokens,") && lower.contains(",generatedtokens,")) {
-      return TraceFormat.AZURE;
-    }
-    if (lower.contains(",timestamp,") && lower.contains(",request tokens,") && lower.contains(",response tokens,")) {
-      return TraceFormat.BURSTGPT;
-    }
-    if (lower.startsWith("," + NativeFields.CSV_HEADER + ",")) {
-      return TraceFormat.CSV;
-    }
-    throw unknown(file, first, "a header line this reader does not know");
-  }
-
-  private static TraceFormatException unknown(Path file, String firstLine, String what) {
-    String name = file.getFileName() == null ? "" : file.getFileName().toString().toLowerCase(Locale.ROOT);
-    String hint = name.endsWith(".jsonl") || name.endsWith(".json") || name.endsWith(".jsonl.gz")
-        ? " (the extension says JSON Lines)"
-        : name.endsWith(".csv") || name.endsWith(".csv.gz") ? " (the extension says CSV)" : "";
-    String shown = firstLine.length() > 80 ? firstLine.substring(0, 77) + "..." : firstLine;
-    return new TraceFormatException(file, 1, 1, "unknown trace format" + hint + ": the first line is '"
-        + shown + "', " + what + ". Supported formats: " + TraceFormat.names()
-        + " (see docs/trace-formats.md); pass --format to choose one");
-  }
-
-  private static String firstNonBlankLine(Path file) throws IOException {
-    try (InputStream in = openStream(file)) {
-      byte[] buf = in.readNBytes(DETECT_BYTES);
-      int start = 0;
-      if (buf.length >= 3 && (buf[0] & 0xff) == 0xEF && (buf[1] & 0xff) == 0xBB && (buf[2] & 0xff) == 0xBF) {
-        start = 3;
-      }
-      int i = start;
-      while (i < buf.length) {
-        int end = i;
-        while (end < buf.length && buf[end] != '\n') {
-          end++;
+    /**
+     * Reads a whole trace into memory and returns its requests sorted by arrival (stable, so equal times
+     * keep their file order). External formats are rebased to the earliest request and renumbered in
+     * arrival order; native formats keep their times and ids. For traces whose timestamps are out of order.
+     */
+    public static TraceReader openSorted(Path file, ReadOptions options) throws IOException {
+        TraceFormat format = options.format() != null ? options.format() : detect(file);
+        java.util.List<io.twinserve.traces.Request> all = new java.util.ArrayList<>();
+        long skipped;
+        long dropped;
+        java.util.List<String> examples;
+        try (TraceReader reader = open(file, options.withFormat(format).withUnordered(true))) {
+            io.twinserve.traces.Request r;
+            while ((r = reader.next()) != null) {
+                all.add(r);
+            }
+            skipped = reader.skippedLines();
+            dropped = reader.droppedRecords();
+            examples = reader.skippedExamples();
         }
-        String line = new String(buf, i, end - i, StandardCharsets.UTF_8);
-        if (!line.isBlank()) {
-          return line;
+        all.sort(java.util.Comparator.comparingLong(io.twinserve.traces.Request::arrivalNs));
+        if (!format.isLossless() && !all.isEmpty()) {
+            long origin = all.get(0).arrivalNs();
+            for (int i = 0; i < all.size(); i++) {
+                io.twinserve.traces.Request r = all.get(i);
+                all.set(i, r.withArrivalNs(r.arrivalNs() - origin).withId(i));
+            }
         }
-        i = end + 1;
-      }
-      return null;
+        java.util.Iterator<io.twinserve.traces.Request> it = all.iterator();
+        return new TraceReader() {
+            @Override
+            public io.twinserve.traces.Request next() {
+                return it.hasNext() ? it.next() : null;
+            }
+
+            @Override
+            public long skippedLines() {
+                return skipped;
+            }
+
+            @Override
+            public java.util.List<String> skippedExamples() {
+                return examples;
+            }
+
+            @Override
+            public long droppedRecords() {
+                return dropped;
+            }
+        };
     }
-  }
+
+    /** Opens a file, transparently decompressing gzip (by magic bytes, whatever the extension). */
+    static InputStream openStream(Path file) throws IOException {
+        if (!Files.exists(file)) {
+            throw new NoSuchFileException(file.toString(), null, "no such trace file");
+        }
+        if (Files.isDirectory(file)) {
+            throw new TraceFormatException(file, 0, 0, "is a directory; expected a trace file");
+        }
+        InputStream raw = new BufferedInputStream(Files.newInputStream(file), STREAM_BUFFER_BYTES);
+        raw.mark(2);
+        int b1 = raw.read();
+        int b2 = raw.read();
+        raw.reset();
+        if (b1 == 0x1f && b2 == 0x8b) {
+            return new GZIPInputStream(raw, STREAM_BUFFER_BYTES);
+        }
+        return raw;
+    }
+
+    /**
+     * Tells a file's format from its first non-blank line: a JSON object with {@code input_length} is
+     * Mooncake, one with {@code arrival_ns} the native JSONL; a CSV header with Azure's, BurstGPT's or the
+     * native columns is that format. The extension only improves the error message.
+     */
+    public static TraceFormat detect(Path file) throws IOException {
+        String first = firstNonBlankLine(file);
+        if (first == null) {
+            throw new TraceFormatException(file, 0, 0, "the file is empty; expected a trace with at least one request");
+        }
+        String trimmed = first.strip();
+        if (trimmed.startsWith("{")) {
+            if (trimmed.contains("\"input_length\"")) {
+                return TraceFormat.MOONCAKE;
+            }
+            if (trimmed.contains("\"arrival_ns\"")) {
+                return TraceFormat.JSONL;
+            }
+            throw unknown(file, first, "a JSON object with neither input_length (Mooncake) nor arrival_ns (native)");
+        }
+        String lower = "," + trimmed.replace("\"", "").replace(", ", ",").toLowerCase(Locale.ROOT) + ",";
+        if (lower.contains(",timestamp,") && lower.contains(",contexttokens,") && lower.contains(",generatedtokens,")) {
+            return TraceFormat.AZURE;
+        }
+        if (lower.contains(",timestamp,")
+                && lower.contains(",request tokens,")
+                && lower.contains(",response tokens,")) {
+            return TraceFormat.BURSTGPT;
+        }
+        if (lower.startsWith("," + NativeFields.CSV_HEADER + ",")) {
+            return TraceFormat.CSV;
+        }
+        throw unknown(file, first, "a header line this reader does not know");
+    }
+
+    private static TraceFormatException unknown(Path file, String firstLine, String what) {
+        String name =
+                file.getFileName() == null ? "" : file.getFileName().toString().toLowerCase(Locale.ROOT);
+        String hint = name.endsWith(".jsonl") || name.endsWith(".json") || name.endsWith(".jsonl.gz")
+                ? " (the extension says JSON Lines)"
+                : name.endsWith(".csv") || name.endsWith(".csv.gz") ? " (the extension says CSV)" : "";
+        String shown = firstLine.length() > 80 ? firstLine.substring(0, 77) + "..." : firstLine;
+        return new TraceFormatException(
+                file,
+                1,
+                1,
+                "unknown trace format" + hint + ": the first line is '"
+                        + shown + "', " + what + ". Supported formats: " + TraceFormat.names()
+                        + " (see docs/trace-formats.md); pass --format to choose one");
+    }
+
+    private static String firstNonBlankLine(Path file) throws IOException {
+        try (InputStream in = openStream(file)) {
+            byte[] buf = in.readNBytes(DETECT_BYTES);
+            int start = 0;
+            if (buf.length >= 3 && (buf[0] & 0xff) == 0xEF && (buf[1] & 0xff) == 0xBB && (buf[2] & 0xff) == 0xBF) {
+                start = 3;
+            }
+            int i = start;
+            while (i < buf.length) {
+                int end = i;
+                while (end < buf.length && buf[end] != '\n') {
+                    end++;
+                }
+                String line = new String(buf, i, end - i, StandardCharsets.UTF_8);
+                if (!line.isBlank()) {
+                    return line;
+                }
+                i = end + 1;
+            }
+            return null;
+        }
+    }
 }

@@ -7,5 +7,5 @@ import java.io.IOException;
 /** Writes requests to a trace file in one format. */
 public interface TraceWriter extends Closeable {
 
-  void write(Request request) throws IOException;
+    void write(Request request) throws IOException;
 }

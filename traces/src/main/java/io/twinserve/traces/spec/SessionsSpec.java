@@ -10,19 +10,20 @@ package io.twinserve.traces.spec;
  * @param shareAdapter whether all turns of a session use the same adapter (default true)
  */
 public record SessionsSpec(
-    DistributionSpec turns, DistributionSpec thinkTimeS, Integer blockSize, Boolean shareAdapter) {
+        DistributionSpec turns, DistributionSpec thinkTimeS, Integer blockSize, Boolean shareAdapter) {
 
-  public static final int DEFAULT_BLOCK_SIZE = 16;
+    public static final int DEFAULT_BLOCK_SIZE = 16;
 
-  public SessionsSpec {
-    Check.required("turns", turns);
-    Check.required("think_time_s", thinkTimeS);
-    blockSize = blockSize == null ? DEFAULT_BLOCK_SIZE : blockSize;
-    Check.atLeast("block_size", blockSize, 1);
-    shareAdapter = shareAdapter == null ? Boolean.TRUE : shareAdapter;
-    if (turns instanceof DistributionSpec.Empirical) {
-      throw new SpecException("turns.type", "empirical is not supported for turns; use fixed, uniform,"
-          + " normal, lognormal or exponential");
+    public SessionsSpec {
+        Check.required("turns", turns);
+        Check.required("think_time_s", thinkTimeS);
+        blockSize = blockSize == null ? DEFAULT_BLOCK_SIZE : blockSize;
+        Check.atLeast("block_size", blockSize, 1);
+        shareAdapter = shareAdapter == null ? Boolean.TRUE : shareAdapter;
+        if (turns instanceof DistributionSpec.Empirical) {
+            throw new SpecException(
+                    "turns.type",
+                    "empirical is not supported for turns; use fixed, uniform," + " normal, lognormal or exponential");
+        }
     }
-  }
 }

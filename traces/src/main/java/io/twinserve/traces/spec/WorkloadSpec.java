@@ -14,85 +14,104 @@ package io.twinserve.traces.spec;
  *     command line's override it in turn); null: none set here
  */
 public record WorkloadSpec(
-    String name,
-    String description,
-    Long seed,
-    Double durationS,
-    Long requests,
-    ArrivalsSpec arrivals,
-    AdaptersSpec adapters,
-    LengthsSpec lengths,
-    SessionsSpec sessions,
-    ClientSpec client,
-    SloSpec slo) {
+        String name,
+        String description,
+        Long seed,
+        Double durationS,
+        Long requests,
+        ArrivalsSpec arrivals,
+        AdaptersSpec adapters,
+        LengthsSpec lengths,
+        SessionsSpec sessions,
+        ClientSpec client,
+        SloSpec slo) {
 
-  /** A workload without an SLO of its own. */
-  public WorkloadSpec(String name, String description, Long seed, Double durationS, Long requests,
-      ArrivalsSpec arrivals, AdaptersSpec adapters, LengthsSpec lengths, SessionsSpec sessions, ClientSpec client) {
-    this(name, description, seed, durationS, requests, arrivals, adapters, lengths, sessions, client, null);
-  }
+    /** A workload without an SLO of its own. */
+    public WorkloadSpec(
+            String name,
+            String description,
+            Long seed,
+            Double durationS,
+            Long requests,
+            ArrivalsSpec arrivals,
+            AdaptersSpec adapters,
+            LengthsSpec lengths,
+            SessionsSpec sessions,
+            ClientSpec client) {
+        this(name, description, seed, durationS, requests, arrivals, adapters, lengths, sessions, client, null);
+    }
 
-  public WorkloadSpec {
-    seed = seed == null ? 0L : seed;
-    Check.required("arrivals", arrivals);
-    Check.required("lengths", lengths);
-    if (adapters == null) {
-      adapters = AdaptersSpec.none();
+    public WorkloadSpec {
+        seed = seed == null ? 0L : seed;
+        Check.required("arrivals", arrivals);
+        Check.required("lengths", lengths);
+        if (adapters == null) {
+            adapters = AdaptersSpec.none();
+        }
+        boolean fromTrace = arrivals instanceof ArrivalsSpec.Trace;
+        if (durationS != null && requests != null) {
+            throw new SpecException("requests", "cannot be given together with duration_s; choose one");
+        }
+        if (durationS == null && requests == null && !fromTrace) {
+            throw new SpecException("duration_s", "is required (or give requests: a number of requests)");
+        }
+        if (durationS != null) {
+            Check.positive("duration_s", durationS);
+        }
+        if (requests != null) {
+            Check.atLeast("requests", requests, 1);
+        }
+        if (arrivals instanceof ArrivalsSpec.Poisson p && p.rateTiers() != null) {
+            if (adapters.count() == 0) {
+                throw new SpecException("arrivals.rate_tiers", "gives per-adapter rates, but adapters.count is 0");
+            }
+            if (p.rateTiers().size() > adapters.count()) {
+                throw new SpecException(
+                        "arrivals.rate_tiers",
+                        "has " + p.rateTiers().size() + " tiers for only " + adapters.count()
+                                + " adapters; expected at most one tier per adapter");
+            }
+            if (adapters.baseShare() > 0) {
+                throw new SpecException(
+                        "adapters.base_share",
+                        "must be 0 with arrivals.rate_tiers (every stream" + " belongs to an adapter), got "
+                                + Check.fmt(adapters.baseShare()));
+            }
+            if (!(adapters.popularity() instanceof PopularitySpec.Uniform)) {
+                throw new SpecException(
+                        "adapters.popularity",
+                        "cannot be combined with arrivals.rate_tiers, which" + " already sets each adapter's rate");
+            }
+        }
+        if (sessions != null && arrivals instanceof ArrivalsSpec.Trace) {
+            throw new SpecException(
+                    "sessions",
+                    "cannot be combined with trace arrivals; trace times are" + " request times, not session starts");
+        }
+        // checked here rather than in ClientSpec, so that a misspelled key inside the block is reported as such
+        if (client != null && client.empty()) {
+            throw new SpecException(
+                    "client",
+                    "is empty; give max_outstanding (a cap on requests in flight) or users"
+                            + " (closed-loop users), or remove the block");
+        }
+        if (sessions != null && client != null && client.closedLoop()) {
+            throw new SpecException(
+                    "client.users",
+                    "cannot be combined with sessions: closed-loop users send the"
+                            + " generator's requests in order, not each session's turns after their answers");
+        }
     }
-    boolean fromTrace = arrivals instanceof ArrivalsSpec.Trace;
-    if (durationS != null && requests != null) {
-      throw new SpecException("requests", "cannot be given together with duration_s; choose one");
-    }
-    if (durationS == null && requests == null && !fromTrace) {
-      throw new SpecException("duration_s", "is required (or give requests: a number of requests)");
-    }
-    if (durationS != null) {
-      Check.positive("duration_s", durationS);
-    }
-    if (requests != null) {
-      Check.atLeast("requests", requests, 1);
-    }
-    if (arrivals instanceof ArrivalsSpec.Poisson p && p.rateTiers() != null) {
-      if (adapters.count() == 0) {
-        throw new SpecException("arrivals.rate_tiers", "gives per-adapter rates, but adapters.count is 0");
-      }
-      if (p.rateTiers().size() > adapters.count()) {
-        throw new SpecException("arrivals.rate_tiers", "has " + p.rateTiers().size()
-            + " tiers for only " + adapters.count() + " adapters; expected at most one tier per adapter");
-      }
-      if (adapters.baseShare() > 0) {
-        throw new SpecException("adapters.base_share", "must be 0 with arrivals.rate_tiers (every stream"
-            + " belongs to an adapter), got " + Check.fmt(adapters.baseShare()));
-      }
-      if (!(adapters.popularity() instanceof PopularitySpec.Uniform)) {
-        throw new SpecException("adapters.popularity", "cannot be combined with arrivals.rate_tiers, which"
-            + " already sets each adapter's rate");
-      }
-    }
-    if (sessions != null && arrivals instanceof ArrivalsSpec.Trace) {
-      throw new SpecException("sessions", "cannot be combined with trace arrivals; trace times are"
-          + " request times, not session starts");
-    }
-    // checked here rather than in ClientSpec, so that a misspelled key inside the block is reported as such
-    if (client != null && client.empty()) {
-      throw new SpecException("client", "is empty; give max_outstanding (a cap on requests in flight) or users"
-          + " (closed-loop users), or remove the block");
-    }
-    if (sessions != null && client != null && client.closedLoop()) {
-      throw new SpecException("client.users", "cannot be combined with sessions: closed-loop users send the"
-          + " generator's requests in order, not each session's turns after their answers");
-    }
-  }
 
-  /** The same workload with another seed. */
-  public WorkloadSpec withSeed(long newSeed) {
-    return new WorkloadSpec(name, description, newSeed, durationS, requests, arrivals, adapters, lengths,
-        sessions, client, slo);
-  }
+    /** The same workload with another seed. */
+    public WorkloadSpec withSeed(long newSeed) {
+        return new WorkloadSpec(
+                name, description, newSeed, durationS, requests, arrivals, adapters, lengths, sessions, client, slo);
+    }
 
-  /** The same workload with another client (null: none). */
-  public WorkloadSpec withClient(ClientSpec newClient) {
-    return new WorkloadSpec(name, description, seed, durationS, requests, arrivals, adapters, lengths, sessions,
-        newClient, slo);
-  }
+    /** The same workload with another client (null: none). */
+    public WorkloadSpec withClient(ClientSpec newClient) {
+        return new WorkloadSpec(
+                name, description, seed, durationS, requests, arrivals, adapters, lengths, sessions, newClient, slo);
+    }
 }

@@ -26,197 +26,227 @@ import java.util.List;
  * {@link SpecException} naming the file, line and key path, with a suggestion for misspelled keys.
  */
 public final class WorkloadSpecs {
-  private static final ObjectMapper YAML = configure(YAMLMapper.builder(new YAMLFactory()).build());
+    private static final ObjectMapper YAML =
+            configure(YAMLMapper.builder(new YAMLFactory()).build());
 
-  private WorkloadSpecs() {}
+    private WorkloadSpecs() {}
 
-  /** The mapper for spec records (snake_case keys, unknown keys rejected). */
-  public static ObjectMapper configure(ObjectMapper mapper) {
-    mapper.setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
-    mapper.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
-    mapper.enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
-    mapper.enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
-    mapper.enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
-    return mapper;
-  }
+    /** The mapper for spec records (snake_case keys, unknown keys rejected). */
+    public static ObjectMapper configure(ObjectMapper mapper) {
+        mapper.setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+        mapper.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+        mapper.enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+        mapper.enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+        mapper.enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+        return mapper;
+    }
 
-  public static WorkloadSpec load(Path file) throws IOException {
-    if (!Files.isRegularFile(file)) {
-      throw new NoSuchFileException(file.toString(), null, "no such workload spec file");
-    }
-    return parse(Files.readString(file), file);
-  }
-
-  /** Parses YAML text; {@code file} is used only in messages. */
-  public static WorkloadSpec parse(String yaml, Path file) {
-    return parse(yaml, file, WorkloadSpec.class);
-  }
-
-  /** Parses any spec record type with the same error handling (later modules reuse it). */
-  public static <T> T parse(String yaml, Path file, Class<T> type) {
-    if (yaml.isBlank()) {
-      throw new SpecException(file, 0, "", "the spec is empty; expected a YAML mapping (see docs/workload-spec.md)");
-    }
-    try {
-      T spec = YAML.readValue(yaml, type);
-      if (spec == null) {
-        throw new SpecException(file, 0, "", "the spec is empty; expected a YAML mapping");
-      }
-      return spec;
-    } catch (JsonMappingException e) {
-      SpecException translated = translate(e, file);
-      int line = lineOfKey(yaml, translated.keyPath());
-      throw line > 0 ? new SpecException(file, line, translated.keyPath(), translated.problem()) : translated;
-    } catch (JsonProcessingException e) {
-      int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
-      throw new SpecException(file, line, "", "is not valid YAML: " + firstLine(e.getOriginalMessage()));
-    }
-  }
-
-  /**
-   * The line of the deepest key of {@code keyPath} found in the text, following the path from parent to
-   * child; 0 when not even the first key is found. Jackson reports errors of record creators at the
-   * end of the mapping, so the text is a better guide to where a key is.
-   */
-  static int lineOfKey(String yaml, String keyPath) {
-    if (keyPath == null || keyPath.isEmpty()) {
-      return 0;
-    }
-    int from = 0;
-    int found = -1;
-    for (String segment : keyPath.split("\\.")) {
-      String key = segment.replaceAll("\\[\\d+]", "");
-      if (key.isEmpty()) {
-        continue;
-      }
-      java.util.regex.Matcher m = java.util.regex.Pattern
-          .compile("(?m)(^|[\\s{,])" + java.util.regex.Pattern.quote(key) + "\\s*:")
-          .matcher(yaml);
-      if (!m.find(from)) {
-        break;
-      }
-      found = m.end();
-      from = found;
-    }
-    if (found < 0) {
-      return 0;
-    }
-    int line = 1;
-    for (int i = 0; i < found; i++) {
-      if (yaml.charAt(i) == '\n') {
-        line++;
-      }
-    }
-    return line;
-  }
-
-  static SpecException translate(JsonMappingException e, Path file) {
-    int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
-    List<JsonMappingException.Reference> refs = e.getPath();
-    for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
-      if (c instanceof SpecException se) {
-        return se.within(file, line, path(refs, refs.size()));
-      }
-    }
-    if (e instanceof UnrecognizedPropertyException u) {
-      String key = u.getPropertyName();
-      Collection<String> known = new ArrayList<>();
-      for (Object o : u.getKnownPropertyIds()) {
-        known.add(String.valueOf(o));
-      }
-      known.remove("type");
-      return new SpecException(file, line, path(refs, refs.size()), "is not a known key"
-          + KeySuggestions.didYouMean(key, known) + (known.isEmpty() ? "" : "; expected one of " + String.join(", ", known.stream().sorted().toList())));
-    }
-    if (e instanceof InvalidTypeIdException t) {
-      List<String> names = subtypeNames(t.getBaseType().getRawClass());
-      String where = path(refs, refs.size());
-      String typePath = where.isEmpty() ? "type" : where + ".type";
-      if (t.getTypeId() == null) {
-        return new SpecException(file, line, typePath, "is required; expected one of " + String.join(", ", names));
-      }
-      return new SpecException(file, line, typePath, "'" + t.getTypeId() + "' is not a known type"
-          + KeySuggestions.didYouMean(t.getTypeId(), names) + "; expected one of " + String.join(", ", names));
-    }
-    if (e instanceof InvalidFormatException f) {
-      return new SpecException(file, line, path(refs, refs.size()), "expected " + describe(f.getTargetType())
-          + ", got '" + f.getValue() + "'");
-    }
-    if (e instanceof MismatchedInputException m && m.getTargetType() != null) {
-      String original = m.getOriginalMessage();
-      String got = original.contains("from Array value") ? ", got a list"
-          : original.contains("from Object value") ? ", got a mapping"
-          : original.contains("from String value") ? ", got a string"
-          : original.contains("No content") || original.contains("null") ? ", got nothing" : "";
-      return new SpecException(file, line, path(refs, refs.size()), "expected " + describe(m.getTargetType())
-          + (got.isEmpty() ? " (" + original.split("\n")[0] + ")" : got));
-    }
-    for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
-      if (c instanceof com.fasterxml.jackson.core.exc.StreamReadException syntax) {
-        int at = syntax.getLocation() == null ? line : syntax.getLocation().getLineNr();
-        return new SpecException(file, at, "", "is not valid YAML: " + firstLine(syntax.getOriginalMessage()));
-      }
-    }
-    return new SpecException(file, line, path(refs, refs.size()), firstLine(e.getOriginalMessage()));
-  }
-
-  private static String firstLine(String message) {
-    return message == null ? "unknown error" : message.split("\n")[0].strip();
-  }
-
-  private static String path(List<JsonMappingException.Reference> refs, int n) {
-    StringBuilder b = new StringBuilder();
-    for (int i = 0; i < n; i++) {
-      JsonMappingException.Reference r = refs.get(i);
-      if (r.getFieldName() != null) {
-        if (!b.isEmpty()) {
-          b.append('.');
+    public static WorkloadSpec load(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new NoSuchFileException(file.toString(), null, "no such workload spec file");
         }
-        b.append(r.getFieldName());
-      } else if (r.getIndex() >= 0) {
-        b.append('[').append(r.getIndex()).append(']');
-      }
+        return parse(Files.readString(file), file);
     }
-    return b.toString();
-  }
 
-  private static List<String> subtypeNames(Class<?> base) {
-    JsonSubTypes types = base.getAnnotation(JsonSubTypes.class);
-    List<String> names = new ArrayList<>();
-    if (types != null) {
-      for (JsonSubTypes.Type t : types.value()) {
-        names.add(t.name());
-      }
+    /** Parses YAML text; {@code file} is used only in messages. */
+    public static WorkloadSpec parse(String yaml, Path file) {
+        return parse(yaml, file, WorkloadSpec.class);
     }
-    return names;
-  }
 
-  private static String describe(Class<?> type) {
-    if (type == Double.class || type == double.class) {
-      return "a number";
+    /** Parses any spec record type with the same error handling (later modules reuse it). */
+    public static <T> T parse(String yaml, Path file, Class<T> type) {
+        if (yaml.isBlank()) {
+            throw new SpecException(
+                    file, 0, "", "the spec is empty; expected a YAML mapping (see docs/workload-spec.md)");
+        }
+        try {
+            T spec = YAML.readValue(yaml, type);
+            if (spec == null) {
+                throw new SpecException(file, 0, "", "the spec is empty; expected a YAML mapping");
+            }
+            return spec;
+        } catch (JsonMappingException e) {
+            SpecException translated = translate(e, file);
+            int line = lineOfKey(yaml, translated.keyPath());
+            throw line > 0 ? new SpecException(file, line, translated.keyPath(), translated.problem()) : translated;
+        } catch (JsonProcessingException e) {
+            int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
+            throw new SpecException(file, line, "", "is not valid YAML: " + firstLine(e.getOriginalMessage()));
+        }
     }
-    if (type == Integer.class || type == int.class || type == Long.class || type == long.class) {
-      return "an integer";
+
+    /**
+     * The line of the deepest key of {@code keyPath} found in the text, following the path from parent to
+     * child; 0 when not even the first key is found. Jackson reports errors of record creators at the
+     * end of the mapping, so the text is a better guide to where a key is.
+     */
+    static int lineOfKey(String yaml, String keyPath) {
+        if (keyPath == null || keyPath.isEmpty()) {
+            return 0;
+        }
+        int from = 0;
+        int found = -1;
+        for (String segment : keyPath.split("\\.")) {
+            String key = segment.replaceAll("\\[\\d+]", "");
+            if (key.isEmpty()) {
+                continue;
+            }
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                            "(?m)(^|[\\s{,])" + java.util.regex.Pattern.quote(key) + "\\s*:")
+                    .matcher(yaml);
+            if (!m.find(from)) {
+                break;
+            }
+            found = m.end();
+            from = found;
+        }
+        if (found < 0) {
+            return 0;
+        }
+        int line = 1;
+        for (int i = 0; i < found; i++) {
+            if (yaml.charAt(i) == '\n') {
+                line++;
+            }
+        }
+        return line;
     }
-    if (type == Boolean.class || type == boolean.class) {
-      return "true or false";
+
+    static SpecException translate(JsonMappingException e, Path file) {
+        int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
+        List<JsonMappingException.Reference> refs = e.getPath();
+        for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+            if (c instanceof SpecException se) {
+                return se.within(file, line, path(refs, refs.size()));
+            }
+        }
+        if (e instanceof UnrecognizedPropertyException u) {
+            String key = u.getPropertyName();
+            Collection<String> known = new ArrayList<>();
+            for (Object o : u.getKnownPropertyIds()) {
+                known.add(String.valueOf(o));
+            }
+            known.remove("type");
+            return new SpecException(
+                    file,
+                    line,
+                    path(refs, refs.size()),
+                    "is not a known key" + KeySuggestions.didYouMean(key, known)
+                            + (known.isEmpty()
+                                    ? ""
+                                    : "; expected one of "
+                                            + String.join(
+                                                    ", ",
+                                                    known.stream().sorted().toList())));
+        }
+        if (e instanceof InvalidTypeIdException t) {
+            List<String> names = subtypeNames(t.getBaseType().getRawClass());
+            String where = path(refs, refs.size());
+            String typePath = where.isEmpty() ? "type" : where + ".type";
+            if (t.getTypeId() == null) {
+                return new SpecException(
+                        file, line, typePath, "is required; expected one of " + String.join(", ", names));
+            }
+            return new SpecException(
+                    file,
+                    line,
+                    typePath,
+                    "'" + t.getTypeId() + "' is not a known type" + KeySuggestions.didYouMean(t.getTypeId(), names)
+                            + "; expected one of " + String.join(", ", names));
+        }
+        if (e instanceof InvalidFormatException f) {
+            return new SpecException(
+                    file,
+                    line,
+                    path(refs, refs.size()),
+                    "expected " + describe(f.getTargetType()) + ", got '" + f.getValue() + "'");
+        }
+        if (e instanceof MismatchedInputException m && m.getTargetType() != null) {
+            String original = m.getOriginalMessage();
+            String got = original.contains("from Array value")
+                    ? ", got a list"
+                    : original.contains("from Object value")
+                            ? ", got a mapping"
+                            : original.contains("from String value")
+                                    ? ", got a string"
+                                    : original.contains("No content") || original.contains("null")
+                                            ? ", got nothing"
+                                            : "";
+            return new SpecException(
+                    file,
+                    line,
+                    path(refs, refs.size()),
+                    "expected " + describe(m.getTargetType())
+                            + (got.isEmpty() ? " (" + original.split("\n")[0] + ")" : got));
+        }
+        for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+            if (c instanceof com.fasterxml.jackson.core.exc.StreamReadException syntax) {
+                int at = syntax.getLocation() == null
+                        ? line
+                        : syntax.getLocation().getLineNr();
+                return new SpecException(file, at, "", "is not valid YAML: " + firstLine(syntax.getOriginalMessage()));
+            }
+        }
+        return new SpecException(file, line, path(refs, refs.size()), firstLine(e.getOriginalMessage()));
     }
-    if (type == String.class) {
-      return "a string";
+
+    private static String firstLine(String message) {
+        return message == null ? "unknown error" : message.split("\n")[0].strip();
     }
-    if (List.class.isAssignableFrom(type)) {
-      return "a list";
+
+    private static String path(List<JsonMappingException.Reference> refs, int n) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            JsonMappingException.Reference r = refs.get(i);
+            if (r.getFieldName() != null) {
+                if (!b.isEmpty()) {
+                    b.append('.');
+                }
+                b.append(r.getFieldName());
+            } else if (r.getIndex() >= 0) {
+                b.append('[').append(r.getIndex()).append(']');
+            }
+        }
+        return b.toString();
     }
-    if (type.isEnum()) {
-      List<String> names = new ArrayList<>();
-      for (Object c : type.getEnumConstants()) {
-        names.add(c.toString().toLowerCase(java.util.Locale.ROOT));
-      }
-      return "one of " + String.join(", ", names);
+
+    private static List<String> subtypeNames(Class<?> base) {
+        JsonSubTypes types = base.getAnnotation(JsonSubTypes.class);
+        List<String> names = new ArrayList<>();
+        if (types != null) {
+            for (JsonSubTypes.Type t : types.value()) {
+                names.add(t.name());
+            }
+        }
+        return names;
     }
-    if (type.isRecord() || type.isInterface()) {
-      return "a mapping";
+
+    private static String describe(Class<?> type) {
+        if (type == Double.class || type == double.class) {
+            return "a number";
+        }
+        if (type == Integer.class || type == int.class || type == Long.class || type == long.class) {
+            return "an integer";
+        }
+        if (type == Boolean.class || type == boolean.class) {
+            return "true or false";
+        }
+        if (type == String.class) {
+            return "a string";
+        }
+        if (List.class.isAssignableFrom(type)) {
+            return "a list";
+        }
+        if (type.isEnum()) {
+            List<String> names = new ArrayList<>();
+            for (Object c : type.getEnumConstants()) {
+                names.add(c.toString().toLowerCase(java.util.Locale.ROOT));
+            }
+            return "one of " + String.join(", ", names);
+        }
+        if (type.isRecord() || type.isInterface()) {
+            return "a mapping";
+        }
+        return type.getSimpleName();
     }
-    return type.getSimpleName();
-  }
 }

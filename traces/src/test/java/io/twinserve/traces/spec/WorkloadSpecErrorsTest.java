@@ -1,7 +1,6 @@
 package io.twinserve.traces.spec;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,46 +10,47 @@ import org.junit.jupiter.api.Test;
 
 /** Spec errors name the file, line and key path, say what was wrong and what is allowed. */
 class WorkloadSpecErrorsTest {
-  private static final Path FILE = Path.of("spec.yaml");
-  private static final String VALID_TAIL = """
+    private static final Path FILE = Path.of("spec.yaml");
+    private static final String VALID_TAIL = """
       arrivals: {type: poisson, rate: 2}
       lengths:
         prompt: {type: fixed, value: 10}
         output: {type: fixed, value: 5}
       """;
 
-  private static SpecException error(String yaml) {
-    try {
-      WorkloadSpecs.parse(yaml, FILE);
-    } catch (SpecException e) {
-      return e;
+    private static SpecException error(String yaml) {
+        try {
+            WorkloadSpecs.parse(yaml, FILE);
+        } catch (SpecException e) {
+            return e;
+        }
+        throw new AssertionError("expected a SpecException for:\n" + yaml);
     }
-    throw new AssertionError("expected a SpecException for:\n" + yaml);
-  }
 
-  @Test
-  void negativeStdNamesTheKeyPathAndTheValue() {
-    SpecException e = error("""
+    @Test
+    void negativeStdNamesTheKeyPathAndTheValue() {
+        SpecException e = error("""
         duration_s: 10
         arrivals: {type: poisson, rate: 2}
         lengths:
           prompt: {type: normal, mean: 100, std: -3}
           output: {type: fixed, value: 5}
         """);
-    assertThat(e.getMessage()).isEqualTo("spec.yaml:4: lengths.prompt.std must be >= 0, got -3");
-    assertThat(e.keyPath()).isEqualTo("lengths.prompt.std");
-  }
+        assertThat(e.getMessage()).isEqualTo("spec.yaml:4: lengths.prompt.std must be >= 0, got -3");
+        assertThat(e.keyPath()).isEqualTo("lengths.prompt.std");
+    }
 
-  @Test
-  void unknownTopLevelKeySuggestsTheIntendedOne() {
-    SpecException e = error("duration_s: 10\nseeed: 4\n" + VALID_TAIL);
-    assertThat(e.getMessage()).startsWith("spec.yaml:2: seeed is not a known key; did you mean 'seed'?")
-        .contains("expected one of");
-  }
+    @Test
+    void unknownTopLevelKeySuggestsTheIntendedOne() {
+        SpecException e = error("duration_s: 10\nseeed: 4\n" + VALID_TAIL);
+        assertThat(e.getMessage())
+                .startsWith("spec.yaml:2: seeed is not a known key; did you mean 'seed'?")
+                .contains("expected one of");
+    }
 
-  @Test
-  void unknownNestedKeySuggestsTheIntendedOne() {
-    SpecException e = error("""
+    @Test
+    void unknownNestedKeySuggestsTheIntendedOne() {
+        SpecException e = error("""
         duration_s: 10
         arrivals: {type: poisson, rate: 2}
         lengths:
@@ -58,113 +58,119 @@ class WorkloadSpecErrorsTest {
           output: {type: fixed, value: 5}
           max_promt: 100
         """);
-    assertThat(e.keyPath()).isEqualTo("lengths.max_promt");
-    assertThat(e.getMessage()).contains("did you mean 'max_prompt'?").startsWith("spec.yaml:6:");
-  }
+        assertThat(e.keyPath()).isEqualTo("lengths.max_promt");
+        assertThat(e.getMessage()).contains("did you mean 'max_prompt'?").startsWith("spec.yaml:6:");
+    }
 
-  @Test
-  void unknownTypeSuggestsTheIntendedOneAndListsTheChoices() {
-    SpecException e = error("""
+    @Test
+    void unknownTypeSuggestsTheIntendedOneAndListsTheChoices() {
+        SpecException e = error("""
         duration_s: 10
         arrivals: {type: poison, rate: 2}
         lengths: {prompt: {type: fixed, value: 10}, output: {type: fixed, value: 5}}
         """);
-    assertThat(e.getMessage()).contains("arrivals.type 'poison' is not a known type; did you mean 'poisson'?")
-        .contains("poisson, gamma, constant, trace");
-  }
+        assertThat(e.getMessage())
+                .contains("arrivals.type 'poison' is not a known type; did you mean 'poisson'?")
+                .contains("poisson, gamma, constant, trace");
+    }
 
-  @Test
-  void missingTypeIsNamed() {
-    SpecException e = error("""
+    @Test
+    void missingTypeIsNamed() {
+        SpecException e = error("""
         duration_s: 10
         arrivals: {rate: 2}
         lengths: {prompt: {type: fixed, value: 10}, output: {type: fixed, value: 5}}
         """);
-    assertThat(e.getMessage()).contains("arrivals.type is required; expected one of poisson");
-  }
+        assertThat(e.getMessage()).contains("arrivals.type is required; expected one of poisson");
+    }
 
-  @Test
-  void wrongValueTypeSaysWhatWasExpected() {
-    SpecException e = error("""
+    @Test
+    void wrongValueTypeSaysWhatWasExpected() {
+        SpecException e = error("""
         duration_s: 10
         arrivals: {type: poisson, rate: fast}
         lengths: {prompt: {type: fixed, value: 10}, output: {type: fixed, value: 5}}
         """);
-    assertThat(e.getMessage()).contains("arrivals.rate").contains("expected a number, got 'fast'");
-  }
+        assertThat(e.getMessage()).contains("arrivals.rate").contains("expected a number, got 'fast'");
+    }
 
-  @Test
-  void missingRequiredSectionsAndConflictingKeysAreReported() {
-    assertThat(error("duration_s: 10\narrivals: {type: poisson, rate: 2}\n").getMessage())
-        .contains("lengths is required");
-    assertThat(error(VALID_TAIL).getMessage()).contains("duration_s is required");
-    assertThat(error("duration_s: 10\nrequests: 5\n" + VALID_TAIL).getMessage())
-        .contains("requests cannot be given together with duration_s");
-    assertThat(error("duration_s: -1\n" + VALID_TAIL).getMessage()).contains("duration_s must be > 0, got -1");
-  }
+    @Test
+    void missingRequiredSectionsAndConflictingKeysAreReported() {
+        assertThat(error("duration_s: 10\narrivals: {type: poisson, rate: 2}\n").getMessage())
+                .contains("lengths is required");
+        assertThat(error(VALID_TAIL).getMessage()).contains("duration_s is required");
+        assertThat(error("duration_s: 10\nrequests: 5\n" + VALID_TAIL).getMessage())
+                .contains("requests cannot be given together with duration_s");
+        assertThat(error("duration_s: -1\n" + VALID_TAIL).getMessage()).contains("duration_s must be > 0, got -1");
+    }
 
-  @Test
-  void rateTiersRejectBaseShareAndPopularity() {
-    String tiers = """
+    @Test
+    void rateTiersRejectBaseShareAndPopularity() {
+        String tiers = """
         duration_s: 10
         arrivals: {type: poisson, rate_tiers: [1.6, 0.8]}
         lengths: {prompt: {type: fixed, value: 10}, output: {type: fixed, value: 5}}
         """;
-    assertThat(error(tiers + "adapters: {count: 4, base_share: 0.2}\n").getMessage())
-        .contains("adapters.base_share must be 0 with arrivals.rate_tiers");
-    assertThat(error(tiers + "adapters: {count: 4, popularity: {type: zipf, exponent: 1}}\n").getMessage())
-        .contains("adapters.popularity cannot be combined with arrivals.rate_tiers");
-    assertThat(error(tiers).getMessage()).contains("adapters.count is 0");
-    assertThat(error(tiers.replace("rate_tiers: [1.6, 0.8]", "rate: 1, rate_tiers: [1]")
-        + "adapters: {count: 4}\n").getMessage()).contains("rate_tiers cannot be given together with rate");
-  }
+        assertThat(error(tiers + "adapters: {count: 4, base_share: 0.2}\n").getMessage())
+                .contains("adapters.base_share must be 0 with arrivals.rate_tiers");
+        assertThat(error(tiers + "adapters: {count: 4, popularity: {type: zipf, exponent: 1}}\n")
+                        .getMessage())
+                .contains("adapters.popularity cannot be combined with arrivals.rate_tiers");
+        assertThat(error(tiers).getMessage()).contains("adapters.count is 0");
+        assertThat(error(tiers.replace("rate_tiers: [1.6, 0.8]", "rate: 1, rate_tiers: [1]") + "adapters: {count: 4}\n")
+                        .getMessage())
+                .contains("rate_tiers cannot be given together with rate");
+    }
 
-  @Test
-  void listElementErrorsNameTheIndex() {
-    SpecException e = error("duration_s: 10\n" + VALID_TAIL + "adapters: {count: 3, ranks: [8, 0, 16]}\n");
-    assertThat(e.getMessage()).contains("adapters.ranks[1] must be >= 1, got 0");
-  }
+    @Test
+    void listElementErrorsNameTheIndex() {
+        SpecException e = error("duration_s: 10\n" + VALID_TAIL + "adapters: {count: 3, ranks: [8, 0, 16]}\n");
+        assertThat(e.getMessage()).contains("adapters.ranks[1] must be >= 1, got 0");
+    }
 
-  @Test
-  void popularityWeightsMustMatchTheAdapterCount() {
-    SpecException e = error("duration_s: 10\n" + VALID_TAIL
-        + "adapters: {count: 3, popularity: {type: weights, weights: [1, 2]}}\n");
-    assertThat(e.getMessage()).contains("popularity.weights must list one weight per adapter (3), got 2");
-  }
+    @Test
+    void popularityWeightsMustMatchTheAdapterCount() {
+        SpecException e = error("duration_s: 10\n" + VALID_TAIL
+                + "adapters: {count: 3, popularity: {type: weights, weights: [1, 2]}}\n");
+        assertThat(e.getMessage()).contains("popularity.weights must list one weight per adapter (3), got 2");
+    }
 
-  @Test
-  void emptyDuplicateAndMalformedYamlAreClearErrors() {
-    assertThat(error("  \n").getMessage()).contains("the spec is empty");
-    assertThat(error("duration_s: 10\nduration_s: 20\n" + VALID_TAIL).getMessage()).contains("duration_s");
-    assertThat(error("duration_s: 10\narrivals: {type: poisson\n").getMessage()).startsWith("spec.yaml:")
-        .contains("is not valid YAML");
-    assertThat(error("duration_s: [10]\n" + VALID_TAIL).getMessage())
-        .isEqualTo("spec.yaml:1: duration_s expected a number, got a list");
-  }
+    @Test
+    void emptyDuplicateAndMalformedYamlAreClearErrors() {
+        assertThat(error("  \n").getMessage()).contains("the spec is empty");
+        assertThat(error("duration_s: 10\nduration_s: 20\n" + VALID_TAIL).getMessage())
+                .contains("duration_s");
+        assertThat(error("duration_s: 10\narrivals: {type: poisson\n").getMessage())
+                .startsWith("spec.yaml:")
+                .contains("is not valid YAML");
+        assertThat(error("duration_s: [10]\n" + VALID_TAIL).getMessage())
+                .isEqualTo("spec.yaml:1: duration_s expected a number, got a list");
+    }
 
-  @Test
-  void unknownBaseShareAndCapsValuesAreReported() {
-    assertThat(error("duration_s: 10\n" + VALID_TAIL + "adapters: {count: 2, base_share: 1.5}\n").getMessage())
-        .contains("adapters.base_share must be <= 1, got 1.5");
-    SpecException caps = error("""
+    @Test
+    void unknownBaseShareAndCapsValuesAreReported() {
+        assertThat(error("duration_s: 10\n" + VALID_TAIL + "adapters: {count: 2, base_share: 1.5}\n")
+                        .getMessage())
+                .contains("adapters.base_share must be <= 1, got 1.5");
+        SpecException caps = error("""
         duration_s: 10
         arrivals: {type: poisson, rate: 2}
         lengths: {prompt: {type: fixed, value: 10}, output: {type: fixed, value: 5}, caps: trim}
         """);
-    assertThat(caps.getMessage()).contains("lengths.caps").contains("clip, resample");
-  }
+        assertThat(caps.getMessage()).contains("lengths.caps").contains("clip, resample");
+    }
 
-  @Test
-  void everyExampleWorkloadInTheRepositoryParses() throws Exception {
-    Path examples = Path.of("..", "examples", "workloads");
-    List<Path> specs;
-    try (Stream<Path> files = Files.list(examples)) {
-      specs = files.filter(p -> p.toString().endsWith(".yaml")).sorted().toList();
+    @Test
+    void everyExampleWorkloadInTheRepositoryParses() throws Exception {
+        Path examples = Path.of("..", "examples", "workloads");
+        List<Path> specs;
+        try (Stream<Path> files = Files.list(examples)) {
+            specs = files.filter(p -> p.toString().endsWith(".yaml")).sorted().toList();
+        }
+        assertThat(specs).hasSizeGreaterThanOrEqualTo(5);
+        for (Path p : specs) {
+            WorkloadSpec spec = WorkloadSpecs.load(p);
+            assertThat(spec.arrivals()).as(p.toString()).isNotNull();
+        }
     }
-    assertThat(specs).hasSizeGreaterThanOrEqualTo(5);
-    for (Path p : specs) {
-      WorkloadSpec spec = WorkloadSpecs.load(p);
-      assertThat(spec.arrivals()).as(p.toString()).isNotNull();
-    }
-  }
 }

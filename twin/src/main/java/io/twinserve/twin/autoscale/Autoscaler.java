@@ -9,29 +9,29 @@ import io.twinserve.twin.cluster.AutoscalerSpec;
  */
 public interface Autoscaler {
 
-  /** What a tick decided. */
-  enum Decision {
-    HOLD,
-    /** Start one more replica, ready after {@link #coldStartNs}, if free GPUs can hold it. */
-    ADD_REPLICA,
-    /** Stop routing to one ready replica and stop it once idle. */
-    DRAIN_REPLICA
-  }
+    /** What a tick decided. */
+    enum Decision {
+        HOLD,
+        /** Start one more replica, ready after {@link #coldStartNs}, if free GPUs can hold it. */
+        ADD_REPLICA,
+        /** Stop routing to one ready replica and stop it once idle. */
+        DRAIN_REPLICA
+    }
 
-  /** The autoscaler of {@code spec}, fresh for one run. */
-  static Autoscaler of(AutoscalerSpec spec) {
-    return switch (spec) {
-      case AutoscalerSpec.Fixed f -> new FixedAutoscaler();
-      case AutoscalerSpec.Reactive r -> new ReactiveAutoscaler(r);
-    };
-  }
+    /** The autoscaler of {@code spec}, fresh for one run. */
+    static Autoscaler of(AutoscalerSpec spec) {
+        return switch (spec) {
+            case AutoscalerSpec.Fixed f -> new FixedAutoscaler();
+            case AutoscalerSpec.Reactive r -> new ReactiveAutoscaler(r);
+        };
+    }
 
-  /** Time between ticks; 0 when it never ticks. */
-  long intervalNs();
+    /** Time between ticks; 0 when it never ticks. */
+    long intervalNs();
 
-  /** The decision at the tick at {@code now}, from the deployment's state then. */
-  Decision decide(ScaledDeployment deployment, long now);
+    /** The decision at the tick at {@code now}, from the deployment's state then. */
+    Decision decide(ScaledDeployment deployment, long now);
 
-  /** How long after its start a replica holding {@code weightBytesPerGpu} on each GPU is ready. */
-  long coldStartNs(long weightBytesPerGpu);
+    /** How long after its start a replica holding {@code weightBytesPerGpu} on each GPU is ready. */
+    long coldStartNs(long weightBytesPerGpu);
 }

@@ -8,16 +8,23 @@ package io.twinserve.twin.calibrate;
  * @param errorPct (predicted - measured) / measured in percent; for a configuration that does not start,
  *     0 when the twin agrees and 100 when it does not
  */
-public record FitRow(String family, String file, String model, String row, String quantity, double measured, double predicted,
-    double errorPct) {
+public record FitRow(
+        String family,
+        String file,
+        String model,
+        String row,
+        String quantity,
+        double measured,
+        double predicted,
+        double errorPct) {
 
-  /** (predicted - measured) / measured in percent. */
-  static double pct(double predicted, double measured) {
-    return (predicted - measured) / measured * 100;
-  }
+    /** (predicted - measured) / measured in percent. */
+    static double pct(double predicted, double measured) {
+        return (predicted - measured) / measured * 100;
+    }
 
-  /** Rounded to three decimals, as the fit's rows are written. */
-  static double round(double v) {
-    return Math.round(v * 1000) / 1000.0;
-  }
+    /** Rounded to three decimals, as the fit's rows are written. */
+    static double round(double v) {
+        return Math.round(v * 1000) / 1000.0;
+    }
 }

@@ -26,97 +26,159 @@ import io.twinserve.twin.perf.StepShape;
  * @param loadedAdapters adapters held in slots, in the batch or not (a run that cycles through n adapters
  *     in at least n slots ends up holding all n)
  */
-record StepScenario(double decodes, double context, double prefillTokens, double promptTokens,
-    double arrivalRatePerS, double waiting, int slots, double distinctAdapters, int rank, double extraMs,
-    boolean slotsBlocked, double loadedAdapters) {
+record StepScenario(
+        double decodes,
+        double context,
+        double prefillTokens,
+        double promptTokens,
+        double arrivalRatePerS,
+        double waiting,
+        int slots,
+        double distinctAdapters,
+        int rank,
+        double extraMs,
+        boolean slotsBlocked,
+        double loadedAdapters) {
 
-  StepScenario(double decodes, double context, double prefillTokens, double promptTokens, double arrivalRatePerS,
-      double waiting, int slots, double distinctAdapters, int rank, double extraMs) {
-    this(decodes, context, prefillTokens, promptTokens, arrivalRatePerS, waiting, slots, distinctAdapters, rank,
-        extraMs, false, 0);
-  }
-
-  StepScenario(double decodes, double context, double prefillTokens, double promptTokens, double arrivalRatePerS,
-      double waiting, int slots, double distinctAdapters, int rank, double extraMs, boolean slotsBlocked) {
-    this(decodes, context, prefillTokens, promptTokens, arrivalRatePerS, waiting, slots, distinctAdapters, rank,
-        extraMs, slotsBlocked, 0);
-  }
-
-  /** This scenario with {@code loaded} adapters held in slots. */
-  StepScenario withLoaded(double loaded) {
-    return new StepScenario(decodes, context, prefillTokens, promptTokens, arrivalRatePerS, waiting, slots,
-        distinctAdapters, rank, extraMs, slotsBlocked, loaded);
-  }
-
-  static StepScenario decode(double decodes, double context, double waiting, int slots, double distinct, int rank) {
-    return new StepScenario(decodes, context, 0, 0, 0, waiting, slots, distinct, rank, 0);
-  }
-
-  /** The step's length in ms under {@code perf}. */
-  double stepMs(RooflinePerfModel perf) {
-    if (arrivalRatePerS <= 0) {
-      return priceMs(perf, prefillTokens) + extraMs;
+    StepScenario(
+            double decodes,
+            double context,
+            double prefillTokens,
+            double promptTokens,
+            double arrivalRatePerS,
+            double waiting,
+            int slots,
+            double distinctAdapters,
+            int rank,
+            double extraMs) {
+        this(
+                decodes,
+                context,
+                prefillTokens,
+                promptTokens,
+                arrivalRatePerS,
+                waiting,
+                slots,
+                distinctAdapters,
+                rank,
+                extraMs,
+                false,
+                0);
     }
-    double t = priceMs(perf, 0) + extraMs;
-    for (int i = 0; i < 40; i++) {
-      double next = priceMs(perf, arrivalRatePerS * promptTokens * t / 1e3) + extraMs;
-      if (Math.abs(next - t) < 1e-9 * t) {
-        return next;
-      }
-      t = 0.5 * (t + next);
-    }
-    return t;
-  }
 
-  private double priceMs(RooflinePerfModel perf, double prefill) {
-    int lo = (int) Math.floor(decodes);
-    double a = perf.stepNs(shape(lo, prefill));
-    if (decodes == lo) {
-      return a / 1e6;
+    StepScenario(
+            double decodes,
+            double context,
+            double prefillTokens,
+            double promptTokens,
+            double arrivalRatePerS,
+            double waiting,
+            int slots,
+            double distinctAdapters,
+            int rank,
+            double extraMs,
+            boolean slotsBlocked) {
+        this(
+                decodes,
+                context,
+                prefillTokens,
+                promptTokens,
+                arrivalRatePerS,
+                waiting,
+                slots,
+                distinctAdapters,
+                rank,
+                extraMs,
+                slotsBlocked,
+                0);
     }
-    double b = perf.stepNs(shape(lo + 1, prefill));
-    return (a + (b - a) * (decodes - lo)) / 1e6;
-  }
 
-  private StepShape shape(int b, double prefill) {
-    // counted directly rather than sequence by sequence: the fit prices millions of these
-    StepShape s = new StepShape();
-    long c = Math.round(context);
-    s.sequences = b;
-    s.newTokens = b;
-    s.decodeSequences = b;
-    s.decodeContextTokens = b * (c + 1);
-    s.kvReadTokens = b * (c + 1);
-    s.sampledTokens = b;
-    int tokens = (int) Math.round(prefill);
-    if (tokens > 0) {
-      // whole prompts from context 0; the last one a partial chunk
-      long p = Math.max(1, Math.round(promptTokens));
-      long full = tokens / p;
-      long rest = tokens % p;
-      s.sequences += (int) (full + (rest > 0 ? 1 : 0));
-      s.newRequests += (int) (full + (rest > 0 ? 1 : 0));
-      s.newTokens += tokens;
-      s.kvReadTokens += tokens;
-      s.sampledTokens += (int) full;
-      s.prefillAttentionPairs += full * p * (p + 1) / 2 + rest * (rest + 1) / 2;
+    /** This scenario with {@code loaded} adapters held in slots. */
+    StepScenario withLoaded(double loaded) {
+        return new StepScenario(
+                decodes,
+                context,
+                prefillTokens,
+                promptTokens,
+                arrivalRatePerS,
+                waiting,
+                slots,
+                distinctAdapters,
+                rank,
+                extraMs,
+                slotsBlocked,
+                loaded);
     }
-    if (distinctAdapters > 0) {
-      s.adapterTokens = s.newTokens;
-      s.distinctAdapters = (int) Math.max(1, Math.round(distinctAdapters));
-      s.adapterRankSum = (long) s.distinctAdapters * rank;
-    } else {
-      s.adapterTokens = 0;
-    }
-    s.waitingSequences = Math.round(waiting);
-    s.slotsBlocked = slotsBlocked;
-    s.loraSlots = slots;
-    s.loadedAdapters = (int) Math.round(loadedAdapters);
-    return s;
-  }
 
-  /** Prompt tokens per second this scenario prefills, given its step length. */
-  double prefillTokensPerS(double stepMs) {
-    return (arrivalRatePerS > 0 ? arrivalRatePerS * promptTokens * stepMs / 1e3 : prefillTokens) / stepMs * 1e3;
-  }
+    static StepScenario decode(double decodes, double context, double waiting, int slots, double distinct, int rank) {
+        return new StepScenario(decodes, context, 0, 0, 0, waiting, slots, distinct, rank, 0);
+    }
+
+    /** The step's length in ms under {@code perf}. */
+    double stepMs(RooflinePerfModel perf) {
+        if (arrivalRatePerS <= 0) {
+            return priceMs(perf, prefillTokens) + extraMs;
+        }
+        double t = priceMs(perf, 0) + extraMs;
+        for (int i = 0; i < 40; i++) {
+            double next = priceMs(perf, arrivalRatePerS * promptTokens * t / 1e3) + extraMs;
+            if (Math.abs(next - t) < 1e-9 * t) {
+                return next;
+            }
+            t = 0.5 * (t + next);
+        }
+        return t;
+    }
+
+    private double priceMs(RooflinePerfModel perf, double prefill) {
+        int lo = (int) Math.floor(decodes);
+        double a = perf.stepNs(shape(lo, prefill));
+        if (decodes == lo) {
+            return a / 1e6;
+        }
+        double b = perf.stepNs(shape(lo + 1, prefill));
+        return (a + (b - a) * (decodes - lo)) / 1e6;
+    }
+
+    private StepShape shape(int b, double prefill) {
+        // counted directly rather than sequence by sequence: the fit prices millions of these
+        StepShape s = new StepShape();
+        long c = Math.round(context);
+        s.sequences = b;
+        s.newTokens = b;
+        s.decodeSequences = b;
+        s.decodeContextTokens = b * (c + 1);
+        s.kvReadTokens = b * (c + 1);
+        s.sampledTokens = b;
+        int tokens = (int) Math.round(prefill);
+        if (tokens > 0) {
+            // whole prompts from context 0; the last one a partial chunk
+            long p = Math.max(1, Math.round(promptTokens));
+            long full = tokens / p;
+            long rest = tokens % p;
+            s.sequences += (int) (full + (rest > 0 ? 1 : 0));
+            s.newRequests += (int) (full + (rest > 0 ? 1 : 0));
+            s.newTokens += tokens;
+            s.kvReadTokens += tokens;
+            s.sampledTokens += (int) full;
+            s.prefillAttentionPairs += full * p * (p + 1) / 2 + rest * (rest + 1) / 2;
+        }
+        if (distinctAdapters > 0) {
+            s.adapterTokens = s.newTokens;
+            s.distinctAdapters = (int) Math.max(1, Math.round(distinctAdapters));
+            s.adapterRankSum = (long) s.distinctAdapters * rank;
+        } else {
+            s.adapterTokens = 0;
+        }
+        s.waitingSequences = Math.round(waiting);
+        s.slotsBlocked = slotsBlocked;
+        s.loraSlots = slots;
+        s.loadedAdapters = (int) Math.round(loadedAdapters);
+        return s;
+    }
+
+    /** Prompt tokens per second this scenario prefills, given its step length. */
+    double prefillTokensPerS(double stepMs) {
+        return (arrivalRatePerS > 0 ? arrivalRatePerS * promptTokens * stepMs / 1e3 : prefillTokens) / stepMs * 1e3;
+    }
 }

@@ -11,44 +11,55 @@ import io.twinserve.twin.perf.RooflinePerfModel;
  *     length plus the request's latency outside the engine, {@code input_tokens_per_s} the prompt tokens a
  *     step prefills over its length
  */
-record TimingRow(String family, String file, String key, String quantity, double measured, StepScenario scenario,
-    Burst burst) {
+record TimingRow(
+        String family, String file, String key, String quantity, double measured, StepScenario scenario, Burst burst) {
 
-  /**
-   * A burst of {@code requests} equal prompts sent at once and prefilled in steps of at most {@code budget}
-   * tokens, one output token each: its mean TTFT is the mean end of the step that completes each prompt.
-   */
-  record Burst(double requests, int budget) {}
+    /**
+     * A burst of {@code requests} equal prompts sent at once and prefilled in steps of at most {@code budget}
+     * tokens, one output token each: its mean TTFT is the mean end of the step that completes each prompt.
+     */
+    record Burst(double requests, int budget) {}
 
-  TimingRow(String family, String file, String key, String quantity, double measured, StepScenario scenario) {
-    this(family, file, key, quantity, measured, scenario, null);
-  }
-
-  double predict(RooflinePerfModel perf) {
-    double ms = burst != null ? burstMeanTtftMs(perf) : scenario.stepMs(perf);
-    if (quantity.equals("input_tokens_per_s")) {
-      return scenario.prefillTokensPerS(ms);
+    TimingRow(String family, String file, String key, String quantity, double measured, StepScenario scenario) {
+        this(family, file, key, quantity, measured, scenario, null);
     }
-    // a first token reaches the client the request's latency outside the engine after its step
-    return quantity.equals("mean_ttft_ms") ? ms + perf.requestLatencyNs() / 1e6 : ms;
-  }
 
-  /** Prices the burst's steps in turn (the last one partial) and averages each prompt's completing step's end. */
-  private double burstMeanTtftMs(RooflinePerfModel perf) {
-    long p = Math.max(1, Math.round(scenario.promptTokens()));
-    long n = Math.round(burst.requests());
-    long total = n * p;
-    double end = 0;
-    double sum = 0;
-    long done = 0;
-    for (long start = 0; start < total; start += burst.budget()) {
-      long tokens = Math.min(burst.budget(), total - start);
-      end += new StepScenario(0, 0, tokens, p, 0, 0, scenario.slots(), scenario.distinctAdapters(), scenario.rank(),
-          scenario.extraMs()).withLoaded(scenario.loadedAdapters()).stepMs(perf);
-      long completed = (start + tokens) / p - done;
-      sum += completed * end;
-      done += completed;
+    double predict(RooflinePerfModel perf) {
+        double ms = burst != null ? burstMeanTtftMs(perf) : scenario.stepMs(perf);
+        if (quantity.equals("input_tokens_per_s")) {
+            return scenario.prefillTokensPerS(ms);
+        }
+        // a first token reaches the client the request's latency outside the engine after its step
+        return quantity.equals("mean_ttft_ms") ? ms + perf.requestLatencyNs() / 1e6 : ms;
     }
-    return sum / n;
-  }
+
+    /** Prices the burst's steps in turn (the last one partial) and averages each prompt's completing step's end. */
+    private double burstMeanTtftMs(RooflinePerfModel perf) {
+        long p = Math.max(1, Math.round(scenario.promptTokens()));
+        long n = Math.round(burst.requests());
+        long total = n * p;
+        double end = 0;
+        double sum = 0;
+        long done = 0;
+        for (long start = 0; start < total; start += burst.budget()) {
+            long tokens = Math.min(burst.budget(), total - start);
+            end += new StepScenario(
+                            0,
+                            0,
+                            tokens,
+                            p,
+                            0,
+                            0,
+                            scenario.slots(),
+                            scenario.distinctAdapters(),
+                            scenario.rank(),
+                            scenario.extraMs())
+                    .withLoaded(scenario.loadedAdapters())
+                    .stepMs(perf);
+            long completed = (start + tokens) / p - done;
+            sum += completed * end;
+            done += completed;
+        }
+        return sum / n;
+    }
 }

@@ -18,48 +18,57 @@ import java.util.List;
  * @param starvationBoundS a request starves when it waits longer than this before it is first scheduled
  */
 public record ClusterDeploymentSpec(
-    String name,
-    String model,
-    ReplicaSpec replica,
-    PerfModelSpec perfModel,
-    List<String> pools,
-    ReplicaBounds replicas,
-    RouterSpec router,
-    AutoscalerSpec autoscaler,
-    Double maxTtftMs,
-    Double starvationBoundS,
-    SloSpec slo) {
+        String name,
+        String model,
+        ReplicaSpec replica,
+        PerfModelSpec perfModel,
+        List<String> pools,
+        ReplicaBounds replicas,
+        RouterSpec router,
+        AutoscalerSpec autoscaler,
+        Double maxTtftMs,
+        Double starvationBoundS,
+        SloSpec slo) {
 
-  /** A deployment without an SLO of its own. */
-  public ClusterDeploymentSpec(String name, String model, ReplicaSpec replica, PerfModelSpec perfModel,
-      List<String> pools, ReplicaBounds replicas, RouterSpec router, AutoscalerSpec autoscaler, Double maxTtftMs,
-      Double starvationBoundS) {
-    this(name, model, replica, perfModel, pools, replicas, router, autoscaler, maxTtftMs, starvationBoundS, null);
-  }
+    /** A deployment without an SLO of its own. */
+    public ClusterDeploymentSpec(
+            String name,
+            String model,
+            ReplicaSpec replica,
+            PerfModelSpec perfModel,
+            List<String> pools,
+            ReplicaBounds replicas,
+            RouterSpec router,
+            AutoscalerSpec autoscaler,
+            Double maxTtftMs,
+            Double starvationBoundS) {
+        this(name, model, replica, perfModel, pools, replicas, router, autoscaler, maxTtftMs, starvationBoundS, null);
+    }
 
-  public ClusterDeploymentSpec {
-    if (name == null || name.isBlank()) {
-      throw new SpecException("name", "is required: the deployment's name (what requests and reports refer to)");
+    public ClusterDeploymentSpec {
+        if (name == null || name.isBlank()) {
+            throw new SpecException("name", "is required: the deployment's name (what requests and reports refer to)");
+        }
+        if (model == null || model.isBlank()) {
+            throw new SpecException(
+                    "model", "is required: a model profile name (e.g. llama-3.1-8b) or a config.json path");
+        }
+        if (pools == null || pools.isEmpty()) {
+            throw new SpecException("pools", "is required: the compute pools its replicas may use, e.g. [h100]");
+        }
+        pools = List.copyOf(pools);
+        replica = replica == null ? ReplicaSpec.defaults() : replica;
+        perfModel = perfModel == null ? new PerfModelSpec.Roofline(null) : perfModel;
+        replicas = replicas == null ? ReplicaBounds.of(1) : replicas;
+        router = router == null ? RouterSpec.defaults() : router;
+        autoscaler = autoscaler == null ? new AutoscalerSpec.Fixed() : autoscaler;
+        maxTtftMs = maxTtftMs == null ? 60_000.0 : maxTtftMs;
+        if (!(maxTtftMs > 0)) {
+            throw new SpecException("max_ttft_ms", "must be > 0, got " + maxTtftMs);
+        }
+        starvationBoundS = starvationBoundS == null ? 60.0 : starvationBoundS;
+        if (!(starvationBoundS > 0)) {
+            throw new SpecException("starvation_bound_s", "must be > 0, got " + starvationBoundS);
+        }
     }
-    if (model == null || model.isBlank()) {
-      throw new SpecException("model", "is required: a model profile name (e.g. llama-3.1-8b) or a config.json path");
-    }
-    if (pools == null || pools.isEmpty()) {
-      throw new SpecException("pools", "is required: the compute pools its replicas may use, e.g. [h100]");
-    }
-    pools = List.copyOf(pools);
-    replica = replica == null ? ReplicaSpec.defaults() : replica;
-    perfModel = perfModel == null ? new PerfModelSpec.Roofline(null) : perfModel;
-    replicas = replicas == null ? ReplicaBounds.of(1) : replicas;
-    router = router == null ? RouterSpec.defaults() : router;
-    autoscaler = autoscaler == null ? new AutoscalerSpec.Fixed() : autoscaler;
-    maxTtftMs = maxTtftMs == null ? 60_000.0 : maxTtftMs;
-    if (!(maxTtftMs > 0)) {
-      throw new SpecException("max_ttft_ms", "must be > 0, got " + maxTtftMs);
-    }
-    starvationBoundS = starvationBoundS == null ? 60.0 : starvationBoundS;
-    if (!(starvationBoundS > 0)) {
-      throw new SpecException("starvation_bound_s", "must be > 0, got " + starvationBoundS);
-    }
-  }
 }

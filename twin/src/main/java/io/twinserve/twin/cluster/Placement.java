@@ -7,63 +7,63 @@ import java.util.Arrays;
  * the deployment's order of preference and nodes first fit, so placement is deterministic.
  */
 final class Placement {
-  private final int[][] free;
-  private final int[] held;
-  private final int[] peak;
+    private final int[][] free;
+    private final int[] held;
+    private final int[] peak;
 
-  Placement(java.util.List<ResolvedCluster.Pool> pools) {
-    free = new int[pools.size()][];
-    held = new int[pools.size()];
-    peak = new int[pools.size()];
-    for (int p = 0; p < pools.size(); p++) {
-      free[p] = new int[pools.get(p).spec().nodes()];
-      Arrays.fill(free[p], pools.get(p).spec().gpusPerNode());
-    }
-  }
-
-  /** Takes {@code tp} GPUs of one node of the first pool (in {@code options} order) that has them; null if none. */
-  Slot allocate(java.util.List<ResolvedCluster.PoolOption> options) {
-    for (ResolvedCluster.PoolOption o : options) {
-      int p = o.pool();
-      int tp = o.replica().spec().replica().tp();
-      for (int n = 0; n < free[p].length; n++) {
-        if (free[p][n] >= tp) {
-          free[p][n] -= tp;
-          held[p] += tp;
-          peak[p] = Math.max(peak[p], held[p]);
-          return new Slot(o, n);
+    Placement(java.util.List<ResolvedCluster.Pool> pools) {
+        free = new int[pools.size()][];
+        held = new int[pools.size()];
+        peak = new int[pools.size()];
+        for (int p = 0; p < pools.size(); p++) {
+            free[p] = new int[pools.get(p).spec().nodes()];
+            Arrays.fill(free[p], pools.get(p).spec().gpusPerNode());
         }
-      }
     }
-    return null;
-  }
 
-  void release(Slot slot) {
-    int p = slot.option().pool();
-    int tp = slot.option().replica().spec().replica().tp();
-    free[p][slot.node()] += tp;
-    held[p] -= tp;
-  }
-
-  int peakGpus(int pool) {
-    return peak[pool];
-  }
-
-  /** Replicas of this shape that would still fit, over all the options' pools. */
-  int room(java.util.List<ResolvedCluster.PoolOption> options) {
-    int n = 0;
-    java.util.Set<Integer> seen = new java.util.HashSet<>();
-    for (ResolvedCluster.PoolOption o : options) {
-      if (seen.add(o.pool())) {
-        int tp = o.replica().spec().replica().tp();
-        for (int f : free[o.pool()]) {
-          n += f / tp;
+    /** Takes {@code tp} GPUs of one node of the first pool (in {@code options} order) that has them; null if none. */
+    Slot allocate(java.util.List<ResolvedCluster.PoolOption> options) {
+        for (ResolvedCluster.PoolOption o : options) {
+            int p = o.pool();
+            int tp = o.replica().spec().replica().tp();
+            for (int n = 0; n < free[p].length; n++) {
+                if (free[p][n] >= tp) {
+                    free[p][n] -= tp;
+                    held[p] += tp;
+                    peak[p] = Math.max(peak[p], held[p]);
+                    return new Slot(o, n);
+                }
+            }
         }
-      }
+        return null;
     }
-    return n;
-  }
 
-  /** Where a replica runs: a pool option (its pool and resolved replica) and the node. */
-  record Slot(ResolvedCluster.PoolOption option, int node) {}
+    void release(Slot slot) {
+        int p = slot.option().pool();
+        int tp = slot.option().replica().spec().replica().tp();
+        free[p][slot.node()] += tp;
+        held[p] -= tp;
+    }
+
+    int peakGpus(int pool) {
+        return peak[pool];
+    }
+
+    /** Replicas of this shape that would still fit, over all the options' pools. */
+    int room(java.util.List<ResolvedCluster.PoolOption> options) {
+        int n = 0;
+        java.util.Set<Integer> seen = new java.util.HashSet<>();
+        for (ResolvedCluster.PoolOption o : options) {
+            if (seen.add(o.pool())) {
+                int tp = o.replica().spec().replica().tp();
+                for (int f : free[o.pool()]) {
+                    n += f / tp;
+                }
+            }
+        }
+        return n;
+    }
+
+    /** Where a replica runs: a pool option (its pool and resolved replica) and the node. */
+    record Slot(ResolvedCluster.PoolOption option, int node) {}
 }

@@ -11,12 +11,12 @@ import java.util.List;
  */
 public record ResolvedCluster(ClusterSpec spec, List<Pool> pools, List<Deployment> deployments) {
 
-  /** A compute pool, its GPU and how its nodes' GPUs all-reduce. */
-  public record Pool(int index, PoolSpec spec, GpuProfile gpu, AllReduceModel allReduce) {}
+    /** A compute pool, its GPU and how its nodes' GPUs all-reduce. */
+    public record Pool(int index, PoolSpec spec, GpuProfile gpu, AllReduceModel allReduce) {}
 
-  /** A pool a deployment may use, with its replica resolved for that pool's GPU. */
-  public record PoolOption(int pool, ResolvedReplica replica) {}
+    /** A pool a deployment may use, with its replica resolved for that pool's GPU. */
+    public record PoolOption(int pool, ResolvedReplica replica) {}
 
-  /** A deployment and the pools it can run on, in order of preference. */
-  public record Deployment(int index, ClusterDeploymentSpec spec, List<PoolOption> options) {}
+    /** A deployment and the pools it can run on, in order of preference. */
+    public record Deployment(int index, ClusterDeploymentSpec spec, List<PoolOption> options) {}
 }

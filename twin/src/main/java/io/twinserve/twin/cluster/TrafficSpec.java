@@ -15,24 +15,24 @@ import io.twinserve.traces.spec.SpecException;
  */
 public record TrafficSpec(String deployment, String workload, Double rateScale, Integer adapterRank, Double startS) {
 
-  public TrafficSpec(String deployment, String workload, Double rateScale, Integer adapterRank) {
-    this(deployment, workload, rateScale, adapterRank, null);
-  }
+    public TrafficSpec(String deployment, String workload, Double rateScale, Integer adapterRank) {
+        this(deployment, workload, rateScale, adapterRank, null);
+    }
 
-  public TrafficSpec {
-    if (workload == null || workload.isBlank()) {
-      throw new SpecException("workload", "is required: a workload spec (.yaml) or a trace file");
+    public TrafficSpec {
+        if (workload == null || workload.isBlank()) {
+            throw new SpecException("workload", "is required: a workload spec (.yaml) or a trace file");
+        }
+        rateScale = rateScale == null ? 1.0 : rateScale;
+        if (!(rateScale > 0) || !Double.isFinite(rateScale)) {
+            throw new SpecException("rate_scale", "must be a finite number > 0, got " + rateScale);
+        }
+        startS = startS == null ? 0.0 : startS;
+        if (!(startS >= 0) || !Double.isFinite(startS)) {
+            throw new SpecException("start_s", "must be a finite number >= 0, got " + startS);
+        }
+        if (adapterRank != null && adapterRank < 1) {
+            throw new SpecException("adapter_rank", "must be >= 1, got " + adapterRank);
+        }
     }
-    rateScale = rateScale == null ? 1.0 : rateScale;
-    if (!(rateScale > 0) || !Double.isFinite(rateScale)) {
-      throw new SpecException("rate_scale", "must be a finite number > 0, got " + rateScale);
-    }
-    startS = startS == null ? 0.0 : startS;
-    if (!(startS >= 0) || !Double.isFinite(startS)) {
-      throw new SpecException("start_s", "must be a finite number >= 0, got " + startS);
-    }
-    if (adapterRank != null && adapterRank < 1) {
-      throw new SpecException("adapter_rank", "must be >= 1, got " + adapterRank);
-    }
-  }
 }

@@ -9,10 +9,10 @@ import io.twinserve.twin.sched.SchedulerConfig;
 
 /** A deployment resolved against profiles and a calibration: everything a simulation needs. */
 public record ResolvedReplica(
-    DeploymentSpec spec,
-    ModelProfile model,
-    GpuProfile gpu,
-    Calibration calibration,
-    MemoryBreakdown memory,
-    PerfModel perf,
-    SchedulerConfig scheduler) {}
+        DeploymentSpec spec,
+        ModelProfile model,
+        GpuProfile gpu,
+        Calibration calibration,
+        MemoryBreakdown memory,
+        PerfModel perf,
+        SchedulerConfig scheduler) {}

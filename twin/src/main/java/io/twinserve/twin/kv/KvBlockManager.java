@@ -12,318 +12,319 @@ import java.util.Arrays;
  * first). All state is primitive arrays indexed by block id; nothing is allocated per token.
  */
 public final class KvBlockManager {
-  private static final int NONE = -1;
+    private static final int NONE = -1;
 
-  private final int blockSize;
-  private final int numBlocks;
-  private final boolean prefixCaching;
-  // no block ids: without prefix caching blocks are interchangeable, so a simulation that never asks which
-  // block holds what (the twin) needs only their counts; allocate and free are then O(1) per sequence
-  private final boolean counting;
-  private final int[] refCount;
-  private final long[] hash;
-  private final boolean[] hashed;
-  // doubly linked LRU list of free (unreferenced) blocks: head is evicted first
-  private final int[] prev;
-  private final int[] next;
-  private int head = NONE;
-  private int tail = NONE;
-  private int freeCount;
-  private final LongIntMap cached;
+    private final int blockSize;
+    private final int numBlocks;
+    private final boolean prefixCaching;
+    // no block ids: without prefix caching blocks are interchangeable, so a simulation that never asks which
+    // block holds what (the twin) needs only their counts; allocate and free are then O(1) per sequence
+    private final boolean counting;
+    private final int[] refCount;
+    private final long[] hash;
+    private final boolean[] hashed;
+    // doubly linked LRU list of free (unreferenced) blocks: head is evicted first
+    private final int[] prev;
+    private final int[] next;
+    private int head = NONE;
+    private int tail = NONE;
+    private int freeCount;
+    private final LongIntMap cached;
 
-  public KvBlockManager(long kvCacheTokens, int blockSize, boolean prefixCaching) {
-    this(kvCacheTokens, blockSize, prefixCaching, false);
-  }
-
-  /**
-   * A cache that keeps only block counts, for a simulation without prefix caching: every result is what
-   * the block-id cache gives (with prefix caching off no block is ever told from another), but sequences'
-   * tables hold no ids ({@link BlockTable#get} refuses).
-   */
-  public static KvBlockManager counting(long kvCacheTokens, int blockSize) {
-    return new KvBlockManager(kvCacheTokens, blockSize, false, true);
-  }
-
-  private KvBlockManager(long kvCacheTokens, int blockSize, boolean prefixCaching, boolean counting) {
-    if (blockSize < 1) {
-      throw new IllegalArgumentException("block_size must be >= 1, got " + blockSize);
+    public KvBlockManager(long kvCacheTokens, int blockSize, boolean prefixCaching) {
+        this(kvCacheTokens, blockSize, prefixCaching, false);
     }
-    long blocks = kvCacheTokens / blockSize;
-    if (blocks < 1 || blocks > Integer.MAX_VALUE / 2) {
-      throw new IllegalArgumentException("kv_cache_len " + kvCacheTokens + " gives " + blocks
-          + " blocks of " + blockSize + " tokens; expected between 1 and " + Integer.MAX_VALUE / 2);
-    }
-    this.blockSize = blockSize;
-    this.numBlocks = (int) blocks;
-    this.prefixCaching = prefixCaching;
-    this.counting = counting;
-    int ids = counting ? 0 : numBlocks;
-    this.refCount = new int[ids];
-    this.hash = new long[ids];
-    this.hashed = new boolean[ids];
-    this.prev = new int[ids];
-    this.next = new int[ids];
-    if (counting) {
-      freeCount = numBlocks;
-    }
-    for (int b = 0; b < ids; b++) {
-      appendTail(b);
-    }
-    this.cached = new LongIntMap(prefixCaching ? Math.min(numBlocks, 1 << 16) : 16);
-  }
 
-  public int blockSize() {
-    return blockSize;
-  }
-
-  /** Whether this cache keeps only block counts ({@link #counting}). */
-  public boolean isCounting() {
-    return counting;
-  }
-
-  /**
-   * A counting cache only: takes {@code n} free blocks for sequences whose tables learn of them later,
-   * through {@link #assign}.
-   */
-  public void reserve(int n) {
-    if (!counting) {
-      throw new IllegalStateException("reserve needs a counting KV cache");
+    /**
+     * A cache that keeps only block counts, for a simulation without prefix caching: every result is what
+     * the block-id cache gives (with prefix caching off no block is ever told from another), but sequences'
+     * tables hold no ids ({@link BlockTable#get} refuses).
+     */
+    public static KvBlockManager counting(long kvCacheTokens, int blockSize) {
+        return new KvBlockManager(kvCacheTokens, blockSize, false, true);
     }
-    if (n > freeCount) {
-      throw new IllegalStateException("allocating " + n + " blocks with " + freeCount + " free");
-    }
-    freeCount -= n;
-  }
 
-  /** A counting cache only: adds {@code n} blocks taken by {@link #reserve} to a sequence's table. */
-  public void assign(int n, BlockTable table) {
-    if (!counting) {
-      throw new IllegalStateException("assign needs a counting KV cache");
-    }
-    table.count(n);
-  }
-
-  public int totalBlocks() {
-    return numBlocks;
-  }
-
-  public int freeBlocks() {
-    return freeCount;
-  }
-
-  public int usedBlocks() {
-    return numBlocks - freeCount;
-  }
-
-  /**
-   * How many leading blocks of this hash chain are cached (0 without prefix caching). The caller keeps at
-   * least one token to compute, as vLLM does.
-   */
-  public int cachedPrefix(long[] blockHashes, int count) {
-    if (!prefixCaching) {
-      return 0;
-    }
-    int n = 0;
-    while (n < count && cached.get(blockHashes[n]) != NONE) {
-      n++;
-    }
-    return n;
-  }
-
-  /** Free blocks that taking these cached blocks would use up (those not referenced by anyone now). */
-  public int unreferencedAmong(long[] blockHashes, int count) {
-    int n = 0;
-    for (int i = 0; i < count; i++) {
-      int b = cached.get(blockHashes[i]);
-      if (refCount[b] == 0) {
-        n++;
-      }
-    }
-    return n;
-  }
-
-  /** References the cached blocks of the first {@code count} hashes and appends them to {@code table}. */
-  public void takeCached(long[] blockHashes, int count, BlockTable table) {
-    for (int i = 0; i < count; i++) {
-      int b = cached.get(blockHashes[i]);
-      if (refCount[b]++ == 0) {
-        unlink(b);
-      }
-      table.add(b);
-    }
-  }
-
-  /** Allocates {@code n} fresh blocks (evicting cached ones as needed) and appends them to the table. */
-  public void allocate(int n, BlockTable table) {
-    if (n > freeCount) {
-      throw new IllegalStateException("allocating " + n + " blocks with " + freeCount + " free");
-    }
-    if (counting) {
-      freeCount -= n;
-      table.count(n);
-      return;
-    }
-    for (int i = 0; i < n; i++) {
-      int b = head;
-      unlink(b);
-      if (hashed[b]) {
-        // a hashed block is the one its hash maps to: register() lets only the first writer in
-        cached.remove(hash[b]);
-        hashed[b] = false;
-      }
-      refCount[b] = 1;
-      table.add(b);
-    }
-  }
-
-  /** Registers a block that is now full of prompt tokens under its hash (first writer wins). */
-  public void register(int block, long blockHash) {
-    if (!prefixCaching || hashed[block] || cached.get(blockHash) != NONE) {
-      return;
-    }
-    hashed[block] = true;
-    hash[block] = blockHash;
-    cached.put(blockHash, block);
-  }
-
-  /** Releases a sequence's blocks, last first, so that a prompt's tail is evicted before its head. */
-  public void free(BlockTable table) {
-    if (counting) {
-      freeCount += table.size();
-      table.clear();
-      return;
-    }
-    for (int i = table.size() - 1; i >= 0; i--) {
-      int b = table.get(i);
-      if (--refCount[b] == 0) {
-        if (hashed[b]) {
-          appendTail(b);
-        } else {
-          prependHead(b);
+    private KvBlockManager(long kvCacheTokens, int blockSize, boolean prefixCaching, boolean counting) {
+        if (blockSize < 1) {
+            throw new IllegalArgumentException("block_size must be >= 1, got " + blockSize);
         }
-      } else if (refCount[b] < 0) {
-        throw new IllegalStateException("block " + b + " freed more often than taken");
-      }
-    }
-    table.clear();
-  }
-
-  public int refCount(int block) {
-    return refCount[block];
-  }
-
-  private void appendTail(int b) {
-    prev[b] = tail;
-    next[b] = NONE;
-    if (tail != NONE) {
-      next[tail] = b;
-    } else {
-      head = b;
-    }
-    tail = b;
-    freeCount++;
-  }
-
-  private void prependHead(int b) {
-    next[b] = head;
-    prev[b] = NONE;
-    if (head != NONE) {
-      prev[head] = b;
-    } else {
-      tail = b;
-    }
-    head = b;
-    freeCount++;
-  }
-
-  private void unlink(int b) {
-    int p = prev[b];
-    int n = next[b];
-    if (p != NONE) {
-      next[p] = n;
-    } else {
-      head = n;
-    }
-    if (n != NONE) {
-      prev[n] = p;
-    } else {
-      tail = p;
-    }
-    freeCount--;
-  }
-
-  /** Checks the bookkeeping (for tests): free list length, reference counts, hash index. */
-  public void checkConsistency() {
-    if (counting) {
-      if (freeCount < 0 || freeCount > numBlocks) {
-        throw new IllegalStateException(freeCount + " free blocks of " + numBlocks);
-      }
-      return;
-    }
-    int n = 0;
-    for (int b = head; b != NONE; b = next[b]) {
-      if (refCount[b] != 0) {
-        throw new IllegalStateException("block " + b + " is free but referenced " + refCount[b] + " times");
-      }
-      n++;
-    }
-    if (n != freeCount) {
-      throw new IllegalStateException("free list holds " + n + " blocks, count says " + freeCount);
-    }
-    int referenced = 0;
-    for (int b = 0; b < numBlocks; b++) {
-      if (refCount[b] > 0) {
-        referenced++;
-      }
-    }
-    if (referenced + freeCount != numBlocks) {
-      throw new IllegalStateException(referenced + " referenced + " + freeCount + " free != " + numBlocks + " blocks");
-    }
-  }
-
-  /** A sequence's list of block ids (only their count, from a {@link #counting} cache). */
-  public static final class BlockTable {
-    private static final int[] NO_IDS = new int[0];
-    private int[] blocks = NO_IDS;
-    private final int capacity;
-    private int size;
-    private boolean counted;
-
-    public BlockTable() {
-      this(8);
+        long blocks = kvCacheTokens / blockSize;
+        if (blocks < 1 || blocks > Integer.MAX_VALUE / 2) {
+            throw new IllegalArgumentException("kv_cache_len " + kvCacheTokens + " gives " + blocks + " blocks of "
+                    + blockSize + " tokens; expected between 1 and " + Integer.MAX_VALUE / 2);
+        }
+        this.blockSize = blockSize;
+        this.numBlocks = (int) blocks;
+        this.prefixCaching = prefixCaching;
+        this.counting = counting;
+        int ids = counting ? 0 : numBlocks;
+        this.refCount = new int[ids];
+        this.hash = new long[ids];
+        this.hashed = new boolean[ids];
+        this.prev = new int[ids];
+        this.next = new int[ids];
+        if (counting) {
+            freeCount = numBlocks;
+        }
+        for (int b = 0; b < ids; b++) {
+            appendTail(b);
+        }
+        this.cached = new LongIntMap(prefixCaching ? Math.min(numBlocks, 1 << 16) : 16);
     }
 
-    /** @param capacity the blocks it is expected to hold (it grows past them); taken at the first id */
-    public BlockTable(int capacity) {
-      this.capacity = Math.max(1, capacity);
+    public int blockSize() {
+        return blockSize;
     }
 
-    void add(int b) {
-      if (size == blocks.length) {
-        blocks = Arrays.copyOf(blocks, Math.max(capacity, size * 2));
-      }
-      blocks[size++] = b;
+    /** Whether this cache keeps only block counts ({@link #counting}). */
+    public boolean isCounting() {
+        return counting;
     }
 
-    void count(int n) {
-      counted = true;
-      size += n;
+    /**
+     * A counting cache only: takes {@code n} free blocks for sequences whose tables learn of them later,
+     * through {@link #assign}.
+     */
+    public void reserve(int n) {
+        if (!counting) {
+            throw new IllegalStateException("reserve needs a counting KV cache");
+        }
+        if (n > freeCount) {
+            throw new IllegalStateException("allocating " + n + " blocks with " + freeCount + " free");
+        }
+        freeCount -= n;
     }
 
-    public int get(int i) {
-      if (counted) {
-        throw new IllegalStateException("a counting KV cache keeps no block ids");
-      }
-      return blocks[i];
+    /** A counting cache only: adds {@code n} blocks taken by {@link #reserve} to a sequence's table. */
+    public void assign(int n, BlockTable table) {
+        if (!counting) {
+            throw new IllegalStateException("assign needs a counting KV cache");
+        }
+        table.count(n);
     }
 
-    public int size() {
-      return size;
+    public int totalBlocks() {
+        return numBlocks;
     }
 
-    void clear() {
-      size = 0;
-      counted = false;
+    public int freeBlocks() {
+        return freeCount;
     }
-  }
+
+    public int usedBlocks() {
+        return numBlocks - freeCount;
+    }
+
+    /**
+     * How many leading blocks of this hash chain are cached (0 without prefix caching). The caller keeps at
+     * least one token to compute, as vLLM does.
+     */
+    public int cachedPrefix(long[] blockHashes, int count) {
+        if (!prefixCaching) {
+            return 0;
+        }
+        int n = 0;
+        while (n < count && cached.get(blockHashes[n]) != NONE) {
+            n++;
+        }
+        return n;
+    }
+
+    /** Free blocks that taking these cached blocks would use up (those not referenced by anyone now). */
+    public int unreferencedAmong(long[] blockHashes, int count) {
+        int n = 0;
+        for (int i = 0; i < count; i++) {
+            int b = cached.get(blockHashes[i]);
+            if (refCount[b] == 0) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** References the cached blocks of the first {@code count} hashes and appends them to {@code table}. */
+    public void takeCached(long[] blockHashes, int count, BlockTable table) {
+        for (int i = 0; i < count; i++) {
+            int b = cached.get(blockHashes[i]);
+            if (refCount[b]++ == 0) {
+                unlink(b);
+            }
+            table.add(b);
+        }
+    }
+
+    /** Allocates {@code n} fresh blocks (evicting cached ones as needed) and appends them to the table. */
+    public void allocate(int n, BlockTable table) {
+        if (n > freeCount) {
+            throw new IllegalStateException("allocating " + n + " blocks with " + freeCount + " free");
+        }
+        if (counting) {
+            freeCount -= n;
+            table.count(n);
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            int b = head;
+            unlink(b);
+            if (hashed[b]) {
+                // a hashed block is the one its hash maps to: register() lets only the first writer in
+                cached.remove(hash[b]);
+                hashed[b] = false;
+            }
+            refCount[b] = 1;
+            table.add(b);
+        }
+    }
+
+    /** Registers a block that is now full of prompt tokens under its hash (first writer wins). */
+    public void register(int block, long blockHash) {
+        if (!prefixCaching || hashed[block] || cached.get(blockHash) != NONE) {
+            return;
+        }
+        hashed[block] = true;
+        hash[block] = blockHash;
+        cached.put(blockHash, block);
+    }
+
+    /** Releases a sequence's blocks, last first, so that a prompt's tail is evicted before its head. */
+    public void free(BlockTable table) {
+        if (counting) {
+            freeCount += table.size();
+            table.clear();
+            return;
+        }
+        for (int i = table.size() - 1; i >= 0; i--) {
+            int b = table.get(i);
+            if (--refCount[b] == 0) {
+                if (hashed[b]) {
+                    appendTail(b);
+                } else {
+                    prependHead(b);
+                }
+            } else if (refCount[b] < 0) {
+                throw new IllegalStateException("block " + b + " freed more often than taken");
+            }
+        }
+        table.clear();
+    }
+
+    public int refCount(int block) {
+        return refCount[block];
+    }
+
+    private void appendTail(int b) {
+        prev[b] = tail;
+        next[b] = NONE;
+        if (tail != NONE) {
+            next[tail] = b;
+        } else {
+            head = b;
+        }
+        tail = b;
+        freeCount++;
+    }
+
+    private void prependHead(int b) {
+        next[b] = head;
+        prev[b] = NONE;
+        if (head != NONE) {
+            prev[head] = b;
+        } else {
+            tail = b;
+        }
+        head = b;
+        freeCount++;
+    }
+
+    private void unlink(int b) {
+        int p = prev[b];
+        int n = next[b];
+        if (p != NONE) {
+            next[p] = n;
+        } else {
+            head = n;
+        }
+        if (n != NONE) {
+            prev[n] = p;
+        } else {
+            tail = p;
+        }
+        freeCount--;
+    }
+
+    /** Checks the bookkeeping (for tests): free list length, reference counts, hash index. */
+    public void checkConsistency() {
+        if (counting) {
+            if (freeCount < 0 || freeCount > numBlocks) {
+                throw new IllegalStateException(freeCount + " free blocks of " + numBlocks);
+            }
+            return;
+        }
+        int n = 0;
+        for (int b = head; b != NONE; b = next[b]) {
+            if (refCount[b] != 0) {
+                throw new IllegalStateException("block " + b + " is free but referenced " + refCount[b] + " times");
+            }
+            n++;
+        }
+        if (n != freeCount) {
+            throw new IllegalStateException("free list holds " + n + " blocks, count says " + freeCount);
+        }
+        int referenced = 0;
+        for (int b = 0; b < numBlocks; b++) {
+            if (refCount[b] > 0) {
+                referenced++;
+            }
+        }
+        if (referenced + freeCount != numBlocks) {
+            throw new IllegalStateException(
+                    referenced + " referenced + " + freeCount + " free != " + numBlocks + " blocks");
+        }
+    }
+
+    /** A sequence's list of block ids (only their count, from a {@link #counting} cache). */
+    public static final class BlockTable {
+        private static final int[] NO_IDS = new int[0];
+        private int[] blocks = NO_IDS;
+        private final int capacity;
+        private int size;
+        private boolean counted;
+
+        public BlockTable() {
+            this(8);
+        }
+
+        /** @param capacity the blocks it is expected to hold (it grows past them); taken at the first id */
+        public BlockTable(int capacity) {
+            this.capacity = Math.max(1, capacity);
+        }
+
+        void add(int b) {
+            if (size == blocks.length) {
+                blocks = Arrays.copyOf(blocks, Math.max(capacity, size * 2));
+            }
+            blocks[size++] = b;
+        }
+
+        void count(int n) {
+            counted = true;
+            size += n;
+        }
+
+        public int get(int i) {
+            if (counted) {
+                throw new IllegalStateException("a counting KV cache keeps no block ids");
+            }
+            return blocks[i];
+        }
+
+        public int size() {
+            return size;
+        }
+
+        void clear() {
+            size = 0;
+            counted = false;
+        }
+    }
 }

@@ -7,18 +7,18 @@ package io.twinserve.twin.memory;
  * @param kvCacheTokens the KV cache's capacity in tokens (a multiple of the block size)
  */
 public record MemoryBreakdown(
-    long budgetBytes,
-    long weightBytes,
-    long adapterSlotBytes,
-    long activationBytes,
-    long kvCacheBytes,
-    long kvCacheTokens) {
+        long budgetBytes,
+        long weightBytes,
+        long adapterSlotBytes,
+        long activationBytes,
+        long kvCacheBytes,
+        long kvCacheTokens) {
 
-  public long usedBytes() {
-    return weightBytes + adapterSlotBytes + activationBytes + kvCacheBytes;
-  }
+    public long usedBytes() {
+        return weightBytes + adapterSlotBytes + activationBytes + kvCacheBytes;
+    }
 
-  public static double gib(long bytes) {
-    return bytes / (double) (1L << 30);
-  }
+    public static double gib(long bytes) {
+        return bytes / (double) (1L << 30);
+    }
 }

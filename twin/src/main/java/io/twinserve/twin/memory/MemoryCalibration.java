@@ -14,22 +14,22 @@ import io.twinserve.twin.profile.ModelProfile;
  * @param allocationGranularityBytes PyTorch's caching allocator rounds large blocks up to 2 MiB
  */
 public record MemoryCalibration(
-    long activationBytes,
-    long loraEnabledBytes,
-    long loraSlotBytes,
-    double loraTensorScale,
-    long allocationGranularityBytes) {
+        long activationBytes,
+        long loraEnabledBytes,
+        long loraSlotBytes,
+        double loraTensorScale,
+        long allocationGranularityBytes) {
 
-  public static final long TWO_MIB = 2L << 20;
+    public static final long TWO_MIB = 2L << 20;
 
-  /**
-   * Uncalibrated defaults, scaled from the two calibrated models (Llama-3.1-8B and Qwen2.5-7B on vLLM
-   * 0.8.5): logits of a full token budget in fp32 dominate the activation reserve, and the LoRA
-   * workspace grows with the budget and the hidden size.
-   */
-  public static MemoryCalibration defaults(ModelProfile model, int maxNumBatchedTokens) {
-    long activation = (256L << 20) + (long) maxNumBatchedTokens * model.vocabSize() * 4L;
-    long loraEnabled = (long) maxNumBatchedTokens * model.hiddenSize() * 440L;
-    return new MemoryCalibration(activation, loraEnabled, 0, 1.0, TWO_MIB);
-  }
+    /**
+     * Uncalibrated defaults, scaled from the two calibrated models (Llama-3.1-8B and Qwen2.5-7B on vLLM
+     * 0.8.5): logits of a full token budget in fp32 dominate the activation reserve, and the LoRA
+     * workspace grows with the budget and the hidden size.
+     */
+    public static MemoryCalibration defaults(ModelProfile model, int maxNumBatchedTokens) {
+        long activation = (256L << 20) + (long) maxNumBatchedTokens * model.vocabSize() * 4L;
+        long loraEnabled = (long) maxNumBatchedTokens * model.hiddenSize() * 440L;
+        return new MemoryCalibration(activation, loraEnabled, 0, 1.0, TWO_MIB);
+    }
 }

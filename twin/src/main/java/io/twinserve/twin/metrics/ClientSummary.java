@@ -18,11 +18,11 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param peakOutstanding the most requests in flight at one instant
  */
 public record ClientSummary(
-    @JsonInclude(JsonInclude.Include.NON_NULL) Integer maxOutstanding,
-    @JsonInclude(JsonInclude.Include.NON_NULL) Integer users,
-    long sent,
-    long waited,
-    long unsent,
-    Latency clientWait,
-    long peakQueue,
-    long peakOutstanding) {}
+        @JsonInclude(JsonInclude.Include.NON_NULL) Integer maxOutstanding,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Integer users,
+        long sent,
+        long waited,
+        long unsent,
+        Latency clientWait,
+        long peakQueue,
+        long peakOutstanding) {}

@@ -13,39 +13,44 @@ import org.HdrHistogram.Histogram;
  * doubles, so the two agree while the sum stays below 2^53 microseconds).
  */
 public final class LatencyHistogram {
-  private final Histogram h = new Histogram(100000L, 3);
-  private long sumOfMedians;
+    private final Histogram h = new Histogram(100000L, 3);
+    private long sumOfMedians;
 
-  public LatencyHistogram() {
-    h.setAutoResize(true);
-  }
-
-  public void recordValue(long micros) {
-    h.recordValue(micros);
-    sumOfMedians += h.medianEquivalentValue(micros);
-  }
-
-  public void recordValueWithCount(long micros, long count) {
-    h.recordValueWithCount(micros, count);
-    sumOfMedians += h.medianEquivalentValue(micros) * count;
-  }
-
-  /** The smallest value above {@code micros} that falls in another bucket. */
-  public long nextNonEquivalentValue(long micros) {
-    return h.nextNonEquivalentValue(micros);
-  }
-
-  public long count() {
-    return h.getTotalCount();
-  }
-
-  /** The distribution in milliseconds. */
-  public Latency latency() {
-    long n = h.getTotalCount();
-    if (n == 0) {
-      return Latency.of(h);
+    public LatencyHistogram() {
+        h.setAutoResize(true);
     }
-    return new Latency(n, Latency.round((double) sumOfMedians / n / 1000), Latency.ms(h.getValueAtPercentile(50)),
-        Latency.ms(h.getValueAtPercentile(90)), Latency.ms(h.getValueAtPercentile(99)), Latency.ms(h.getMaxValue()));
-  }
+
+    public void recordValue(long micros) {
+        h.recordValue(micros);
+        sumOfMedians += h.medianEquivalentValue(micros);
+    }
+
+    public void recordValueWithCount(long micros, long count) {
+        h.recordValueWithCount(micros, count);
+        sumOfMedians += h.medianEquivalentValue(micros) * count;
+    }
+
+    /** The smallest value above {@code micros} that falls in another bucket. */
+    public long nextNonEquivalentValue(long micros) {
+        return h.nextNonEquivalentValue(micros);
+    }
+
+    public long count() {
+        return h.getTotalCount();
+    }
+
+    /** The distribution in milliseconds. */
+    public Latency latency() {
+        long n = h.getTotalCount();
+        if (n == 0) {
+            return Latency.of(h);
+        }
+        return new Latency(
+                n,
+                Latency.round((double) sumOfMedians / n / 1000),
+                Latency.ms(h.getValueAtPercentile(50)),
+                Latency.ms(h.getValueAtPercentile(90)),
+                Latency.ms(h.getValueAtPercentile(99)),
+                Latency.ms(h.getMaxValue()));
+    }
 }

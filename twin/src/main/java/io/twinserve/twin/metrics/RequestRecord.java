@@ -12,26 +12,32 @@ package io.twinserve.twin.metrics;
  *     max_ttft_ms: HTTP 408)
  */
 public record RequestRecord(
-    long id,
-    String adapter,
-    long arrivalNs,
-    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
-    Long intendedNs,
-    long firstScheduledNs,
-    long firstTokenNs,
-    long finishNs,
-    int promptTokens,
-    int outputTokens,
-    int generatedTokens,
-    long cachedPromptTokens,
-    int preemptions,
-    Outcome outcome) {
+        long id,
+        String adapter,
+        long arrivalNs,
 
-  /** How a request ended. */
-  public enum Outcome {
-    @com.fasterxml.jackson.annotation.JsonProperty("finished") FINISHED,
-    @com.fasterxml.jackson.annotation.JsonProperty("unfinished") UNFINISHED,
-    @com.fasterxml.jackson.annotation.JsonProperty("rejected") REJECTED,
-    @com.fasterxml.jackson.annotation.JsonProperty("timed_out") TIMED_OUT
-  }
+        @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+        Long intendedNs,
+
+        long firstScheduledNs,
+        long firstTokenNs,
+        long finishNs,
+        int promptTokens,
+        int outputTokens,
+        int generatedTokens,
+        long cachedPromptTokens,
+        int preemptions,
+        Outcome outcome) {
+
+    /** How a request ended. */
+    public enum Outcome {
+        @com.fasterxml.jackson.annotation.JsonProperty("finished")
+        FINISHED,
+        @com.fasterxml.jackson.annotation.JsonProperty("unfinished")
+        UNFINISHED,
+        @com.fasterxml.jackson.annotation.JsonProperty("rejected")
+        REJECTED,
+        @com.fasterxml.jackson.annotation.JsonProperty("timed_out")
+        TIMED_OUT
+    }
 }

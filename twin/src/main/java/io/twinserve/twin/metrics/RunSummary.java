@@ -15,52 +15,61 @@ import java.util.List;
  * clients report, and {@code client} says what the client did; both are absent otherwise.
  */
 public record RunSummary(
-    double windowS,
-    long requestsArrived,
-    long requestsFinished,
-    long requestsRejected,
-    long requestsTimedOut,
-    long requestsUnfinished,
-    Throughput offered,
-    Throughput achieved,
-    boolean starving,
-    long starvedRequests,
-    double starvationBoundS,
-    Latency ttft,
-    @JsonInclude(JsonInclude.Include.NON_NULL) Latency ttftFromIntended,
-    Latency itl,
-    Latency e2e,
-    Latency queueWait,
-    double kvHitRate,
-    long adapterLoads,
-    long adapterStorageLoads,
-    double adapterLoadTimeS,
-    long preemptions,
-    long steps,
-    double meanWaiting,
-    long maxWaiting,
-    double meanRunning,
-    double meanKvUsage,
-    Memory memory,
-    List<Sample> timeline,
-    @JsonInclude(JsonInclude.Include.NON_NULL) ClientSummary client) {
+        double windowS,
+        long requestsArrived,
+        long requestsFinished,
+        long requestsRejected,
+        long requestsTimedOut,
+        long requestsUnfinished,
+        Throughput offered,
+        Throughput achieved,
+        boolean starving,
+        long starvedRequests,
+        double starvationBoundS,
+        Latency ttft,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Latency ttftFromIntended,
+        Latency itl,
+        Latency e2e,
+        Latency queueWait,
+        double kvHitRate,
+        long adapterLoads,
+        long adapterStorageLoads,
+        double adapterLoadTimeS,
+        long preemptions,
+        long steps,
+        double meanWaiting,
+        long maxWaiting,
+        double meanRunning,
+        double meanKvUsage,
+        Memory memory,
+        List<Sample> timeline,
+        @JsonInclude(JsonInclude.Include.NON_NULL) ClientSummary client) {
 
-  /** Queue lengths and KV use at one instant; a run keeps up to 60, evenly spaced over its window. */
-  public record Sample(double timeS, long waiting, int running, double kvUsage) {}
+    /** Queue lengths and KV use at one instant; a run keeps up to 60, evenly spaced over its window. */
+    public record Sample(double timeS, long waiting, int running, double kvUsage) {}
 
-  /** Tokens and requests per second. */
-  public record Throughput(double requestsPerS, double inputTokensPerS, double outputTokensPerS,
-      double totalTokensPerS) {}
+    /** Tokens and requests per second. */
+    public record Throughput(
+            double requestsPerS, double inputTokensPerS, double outputTokensPerS, double totalTokensPerS) {}
 
-  /** Per-GPU memory in GiB and the KV capacity in tokens. */
-  public record Memory(double budgetGib, double weightsGib, double adapterSlotsGib, double activationsGib,
-      double kvCacheGib, long kvCacheTokens) {
+    /** Per-GPU memory in GiB and the KV capacity in tokens. */
+    public record Memory(
+            double budgetGib,
+            double weightsGib,
+            double adapterSlotsGib,
+            double activationsGib,
+            double kvCacheGib,
+            long kvCacheTokens) {
 
-    public static Memory of(io.twinserve.twin.memory.MemoryBreakdown m) {
-      double gib = 1L << 30;
-      return new Memory(RequestTallies.round(m.budgetBytes() / gib), RequestTallies.round(m.weightBytes() / gib),
-          RequestTallies.round(m.adapterSlotBytes() / gib), RequestTallies.round(m.activationBytes() / gib),
-          RequestTallies.round(m.kvCacheBytes() / gib), m.kvCacheTokens());
+        public static Memory of(io.twinserve.twin.memory.MemoryBreakdown m) {
+            double gib = 1L << 30;
+            return new Memory(
+                    RequestTallies.round(m.budgetBytes() / gib),
+                    RequestTallies.round(m.weightBytes() / gib),
+                    RequestTallies.round(m.adapterSlotBytes() / gib),
+                    RequestTallies.round(m.activationBytes() / gib),
+                    RequestTallies.round(m.kvCacheBytes() / gib),
+                    m.kvCacheTokens());
+        }
     }
-  }
 }

@@ -7,30 +7,30 @@ package io.twinserve.twin.metrics;
  * figures of adding every step (as long as the sum fits 53 bits, what a double sum of the pieces gave).
  */
 public final class TimeIntegral {
-  private long hi;
-  private long lo;
+    private long hi;
+    private long lo;
 
-  /** Adds {@code value × ns} (both non-negative). */
-  public void add(long value, long ns) {
-    long pLo = value * ns;
-    long pHi = Math.multiplyHigh(value, ns);
-    addParts(pHi, pLo);
-  }
+    /** Adds {@code value × ns} (both non-negative). */
+    public void add(long value, long ns) {
+        long pLo = value * ns;
+        long pHi = Math.multiplyHigh(value, ns);
+        addParts(pHi, pLo);
+    }
 
-  /** Adds an integral kept elsewhere (an exact sum of value × ns pieces that fits a long). */
-  public void addSum(long sum) {
-    addParts(0, sum);
-  }
+    /** Adds an integral kept elsewhere (an exact sum of value × ns pieces that fits a long). */
+    public void addSum(long sum) {
+        addParts(0, sum);
+    }
 
-  private void addParts(long pHi, long pLo) {
-    long sum = lo + pLo;
-    hi += pHi + (Long.compareUnsigned(sum, lo) < 0 ? 1 : 0);
-    lo = sum;
-  }
+    private void addParts(long pHi, long pLo) {
+        long sum = lo + pLo;
+        hi += pHi + (Long.compareUnsigned(sum, lo) < 0 ? 1 : 0);
+        lo = sum;
+    }
 
-  /** The integral as a double (exact below 2^53). */
-  public double value() {
-    double low = lo >= 0 ? lo : (double) (lo >>> 1) * 2 + (lo & 1);
-    return hi == 0 ? low : hi * 0x1p64 + low;
-  }
+    /** The integral as a double (exact below 2^53). */
+    public double value() {
+        double low = lo >= 0 ? lo : (double) (lo >>> 1) * 2 + (lo & 1);
+        return hi == 0 ? low : hi * 0x1p64 + low;
+    }
 }

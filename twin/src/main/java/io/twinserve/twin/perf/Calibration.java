@@ -8,11 +8,11 @@ import io.twinserve.twin.memory.MemoryCalibration;
  * memory and roofline parameters, each input row's fit error, and provenance.
  */
 public record Calibration(
-    String name,
-    String engine,
-    String gpu,
-    String model,
-    MemoryCalibration memory,
-    RooflineParams roofline,
-    JsonNode fit,
-    JsonNode provenance) {}
+        String name,
+        String engine,
+        String gpu,
+        String model,
+        MemoryCalibration memory,
+        RooflineParams roofline,
+        JsonNode fit,
+        JsonNode provenance) {}

@@ -8,6 +8,6 @@ package io.twinserve.twin.perf;
 @FunctionalInterface
 public interface DecodeStretch {
 
-  /** Duration of step {@code i} of the stretch (0 is the first shape), in ns: exactly the model's stepNs. */
-  long stepNs(long i);
+    /** Duration of step {@code i} of the stretch (0 is the first shape), in ns: exactly the model's stepNs. */
+    long stepNs(long i);
 }

@@ -47,191 +47,230 @@ import com.fasterxml.jackson.annotation.Nulls;
  *     server sees each request this long after it was sent (its TTFT and end-to-end latency include it)
  */
 public record RooflineParams(
-    double hbmEfficiency,
-    double flopsEfficiency,
-    double attentionFlopsEfficiency,
-    // absent from GPU calibrations and calibrations written before it existed: 0
-    @JsonSetter(nulls = Nulls.AS_EMPTY) double decodeAttentionFlopsEfficiency,
-    double stepOverheadNs,
-    double perSequenceNs,
-    double perNewRequestNs,
-    double loraFixedNs,
-    double loraPerAdapterNs,
-    double loraPerRankNs,
-    // absent from calibrations written before it existed, and from GPU calibrations: 0
-    @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerTokenRankNs,
-    double adapterLoadFixedNs,
-    double adapterLoadPaddingNs,
-    double adapterLoadNsPerByte,
-    double storageBandwidth,
-    double storageFixedNs,
-    // absent from calibrations written before they existed, and from engine profiles: 0
-    @JsonSetter(nulls = Nulls.AS_EMPTY) double perWaitingNs,
-    @JsonSetter(nulls = Nulls.AS_EMPTY) double loraEnabledNs,
-    @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerSlotNs,
-    @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerTokenNs,
-    @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerTokenAdapterNs,
-    @JsonSetter(nulls = Nulls.AS_EMPTY) double perBlockedWaitingNs,
-    @JsonSetter(nulls = Nulls.AS_EMPTY) double requestLatencyNs,
-    @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerLoadedAdapterNs) {
+        double hbmEfficiency,
+        double flopsEfficiency,
+        double attentionFlopsEfficiency,
+        // absent from GPU calibrations and calibrations written before it existed: 0
+        @JsonSetter(nulls = Nulls.AS_EMPTY) double decodeAttentionFlopsEfficiency,
+        double stepOverheadNs,
+        double perSequenceNs,
+        double perNewRequestNs,
+        double loraFixedNs,
+        double loraPerAdapterNs,
+        double loraPerRankNs,
+        // absent from calibrations written before it existed, and from GPU calibrations: 0
+        @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerTokenRankNs,
+        double adapterLoadFixedNs,
+        double adapterLoadPaddingNs,
+        double adapterLoadNsPerByte,
+        double storageBandwidth,
+        double storageFixedNs,
+        // absent from calibrations written before they existed, and from engine profiles: 0
+        @JsonSetter(nulls = Nulls.AS_EMPTY) double perWaitingNs,
+        @JsonSetter(nulls = Nulls.AS_EMPTY) double loraEnabledNs,
+        @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerSlotNs,
+        @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerTokenNs,
+        @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerTokenAdapterNs,
+        @JsonSetter(nulls = Nulls.AS_EMPTY) double perBlockedWaitingNs,
+        @JsonSetter(nulls = Nulls.AS_EMPTY) double requestLatencyNs,
+        @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerLoadedAdapterNs) {
 
-  public RooflineParams {
-    check("hbm_efficiency", hbmEfficiency, 0, 1);
-    check("flops_efficiency", flopsEfficiency, 0, 1);
-    check("attention_flops_efficiency", attentionFlopsEfficiency, 0, 1);
-    if (decodeAttentionFlopsEfficiency != 0) {
-      check("decode_attention_flops_efficiency", decodeAttentionFlopsEfficiency, 0, 1);
-    }
-    if (!(adapterLoadNsPerByte >= 0)) {
-      throw new IllegalArgumentException("adapter_load_ns_per_byte must be >= 0, got " + adapterLoadNsPerByte);
-    }
-    for (double v : new double[] {stepOverheadNs, perSequenceNs, perNewRequestNs, loraFixedNs, loraPerAdapterNs,
-        loraPerRankNs, loraPerTokenRankNs, adapterLoadFixedNs, adapterLoadPaddingNs, storageFixedNs, perWaitingNs,
-        loraEnabledNs, loraPerSlotNs, loraPerTokenNs, loraPerTokenAdapterNs, perBlockedWaitingNs, requestLatencyNs,
-        loraPerLoadedAdapterNs}) {
-      if (!(v >= 0) || !Double.isFinite(v)) {
-        throw new IllegalArgumentException("roofline costs must be finite and >= 0, got " + v);
-      }
-    }
-    if (!(storageBandwidth > 0)) {
-      throw new IllegalArgumentException("storage_bandwidth must be > 0, got " + storageBandwidth);
-    }
-  }
-
-  private static void check(String key, double v, double lo, double hi) {
-    if (!(v > lo && v <= hi)) {
-      throw new IllegalArgumentException(key + " must be in (" + lo + ", " + hi + "], got " + v);
-    }
-  }
-
-  /** The parameters by name: a typed key for {@link #with(Term, double)} and {@link #get(Term)}. */
-  public enum Term {
-    HBM_EFFICIENCY("hbm_efficiency"),
-    FLOPS_EFFICIENCY("flops_efficiency"),
-    ATTENTION_FLOPS_EFFICIENCY("attention_flops_efficiency"),
-    DECODE_ATTENTION_FLOPS_EFFICIENCY("decode_attention_flops_efficiency"),
-    STEP_OVERHEAD_NS("step_overhead_ns"),
-    PER_SEQUENCE_NS("per_sequence_ns"),
-    PER_NEW_REQUEST_NS("per_new_request_ns"),
-    LORA_FIXED_NS("lora_fixed_ns"),
-    LORA_PER_ADAPTER_NS("lora_per_adapter_ns"),
-    LORA_PER_RANK_NS("lora_per_rank_ns"),
-    LORA_PER_TOKEN_RANK_NS("lora_per_token_rank_ns"),
-    ADAPTER_LOAD_FIXED_NS("adapter_load_fixed_ns"),
-    ADAPTER_LOAD_PADDING_NS("adapter_load_padding_ns"),
-    ADAPTER_LOAD_NS_PER_BYTE("adapter_load_ns_per_byte"),
-    STORAGE_BANDWIDTH("storage_bandwidth"),
-    STORAGE_FIXED_NS("storage_fixed_ns"),
-    PER_WAITING_NS("per_waiting_ns"),
-    LORA_ENABLED_NS("lora_enabled_ns"),
-    LORA_PER_SLOT_NS("lora_per_slot_ns"),
-    LORA_PER_TOKEN_NS("lora_per_token_ns"),
-    LORA_PER_TOKEN_ADAPTER_NS("lora_per_token_adapter_ns"),
-    PER_BLOCKED_WAITING_NS("per_blocked_waiting_ns"),
-    REQUEST_LATENCY_NS("request_latency_ns"),
-    LORA_PER_LOADED_ADAPTER_NS("lora_per_loaded_adapter_ns");
-
-    /** The parameter's key in calibration files. */
-    public final String key;
-
-    Term(String key) {
-      this.key = key;
+    public RooflineParams {
+        check("hbm_efficiency", hbmEfficiency, 0, 1);
+        check("flops_efficiency", flopsEfficiency, 0, 1);
+        check("attention_flops_efficiency", attentionFlopsEfficiency, 0, 1);
+        if (decodeAttentionFlopsEfficiency != 0) {
+            check("decode_attention_flops_efficiency", decodeAttentionFlopsEfficiency, 0, 1);
+        }
+        if (!(adapterLoadNsPerByte >= 0)) {
+            throw new IllegalArgumentException("adapter_load_ns_per_byte must be >= 0, got " + adapterLoadNsPerByte);
+        }
+        for (double v : new double[] {
+            stepOverheadNs,
+            perSequenceNs,
+            perNewRequestNs,
+            loraFixedNs,
+            loraPerAdapterNs,
+            loraPerRankNs,
+            loraPerTokenRankNs,
+            adapterLoadFixedNs,
+            adapterLoadPaddingNs,
+            storageFixedNs,
+            perWaitingNs,
+            loraEnabledNs,
+            loraPerSlotNs,
+            loraPerTokenNs,
+            loraPerTokenAdapterNs,
+            perBlockedWaitingNs,
+            requestLatencyNs,
+            loraPerLoadedAdapterNs
+        }) {
+            if (!(v >= 0) || !Double.isFinite(v)) {
+                throw new IllegalArgumentException("roofline costs must be finite and >= 0, got " + v);
+            }
+        }
+        if (!(storageBandwidth > 0)) {
+            throw new IllegalArgumentException("storage_bandwidth must be > 0, got " + storageBandwidth);
+        }
     }
 
-    /** Whether it is an achieved fraction of a datasheet rate (in (0, 1]) rather than a cost. */
-    public boolean efficiency() {
-      return key.endsWith("efficiency");
+    private static void check(String key, double v, double lo, double hi) {
+        if (!(v > lo && v <= hi)) {
+            throw new IllegalArgumentException(key + " must be in (" + lo + ", " + hi + "], got " + v);
+        }
     }
-  }
 
-  // Uncalibrated defaults: typical achieved fractions on Hopper-class GPUs and vLLM-like overheads
-  public static final double DEFAULT_HBM_EFFICIENCY = 0.75;
-  public static final double DEFAULT_FLOPS_EFFICIENCY = 0.6;
-  public static final double DEFAULT_ATTENTION_FLOPS_EFFICIENCY = 0.5;
-  public static final double DEFAULT_STEP_OVERHEAD_NS = 4_000_000;
-  public static final double DEFAULT_PER_SEQUENCE_NS = 20_000;
-  public static final double DEFAULT_PER_NEW_REQUEST_NS = 100_000;
-  public static final double DEFAULT_LORA_FIXED_NS = 15_000_000;
-  public static final double DEFAULT_LORA_PER_ADAPTER_NS = 300_000;
-  public static final double DEFAULT_ADAPTER_LOAD_FIXED_NS = 3_000_000;
-  public static final double DEFAULT_ADAPTER_LOAD_PADDING_NS = 500_000;
-  /** Host-to-GPU copies at 80% of PCIe Gen5 x16 (64 GB/s). */
-  public static final double DEFAULT_ADAPTER_LOAD_NS_PER_BYTE = 1e9 / (64e9 * 0.8);
-  public static final double DEFAULT_STORAGE_BANDWIDTH = 2e9;
-  public static final double DEFAULT_STORAGE_FIXED_NS = 1_000_000;
+    /** The parameters by name: a typed key for {@link #with(Term, double)} and {@link #get(Term)}. */
+    public enum Term {
+        HBM_EFFICIENCY("hbm_efficiency"),
+        FLOPS_EFFICIENCY("flops_efficiency"),
+        ATTENTION_FLOPS_EFFICIENCY("attention_flops_efficiency"),
+        DECODE_ATTENTION_FLOPS_EFFICIENCY("decode_attention_flops_efficiency"),
+        STEP_OVERHEAD_NS("step_overhead_ns"),
+        PER_SEQUENCE_NS("per_sequence_ns"),
+        PER_NEW_REQUEST_NS("per_new_request_ns"),
+        LORA_FIXED_NS("lora_fixed_ns"),
+        LORA_PER_ADAPTER_NS("lora_per_adapter_ns"),
+        LORA_PER_RANK_NS("lora_per_rank_ns"),
+        LORA_PER_TOKEN_RANK_NS("lora_per_token_rank_ns"),
+        ADAPTER_LOAD_FIXED_NS("adapter_load_fixed_ns"),
+        ADAPTER_LOAD_PADDING_NS("adapter_load_padding_ns"),
+        ADAPTER_LOAD_NS_PER_BYTE("adapter_load_ns_per_byte"),
+        STORAGE_BANDWIDTH("storage_bandwidth"),
+        STORAGE_FIXED_NS("storage_fixed_ns"),
+        PER_WAITING_NS("per_waiting_ns"),
+        LORA_ENABLED_NS("lora_enabled_ns"),
+        LORA_PER_SLOT_NS("lora_per_slot_ns"),
+        LORA_PER_TOKEN_NS("lora_per_token_ns"),
+        LORA_PER_TOKEN_ADAPTER_NS("lora_per_token_adapter_ns"),
+        PER_BLOCKED_WAITING_NS("per_blocked_waiting_ns"),
+        REQUEST_LATENCY_NS("request_latency_ns"),
+        LORA_PER_LOADED_ADAPTER_NS("lora_per_loaded_adapter_ns");
 
-  /**
-   * Uncalibrated defaults (the {@code DEFAULT_} constants; every other cost 0). Use a calibration for
-   * figures that matter.
-   */
-  public static RooflineParams defaults() {
-    double[] v = new double[Term.values().length];
-    v[Term.HBM_EFFICIENCY.ordinal()] = DEFAULT_HBM_EFFICIENCY;
-    v[Term.FLOPS_EFFICIENCY.ordinal()] = DEFAULT_FLOPS_EFFICIENCY;
-    v[Term.ATTENTION_FLOPS_EFFICIENCY.ordinal()] = DEFAULT_ATTENTION_FLOPS_EFFICIENCY;
-    v[Term.STEP_OVERHEAD_NS.ordinal()] = DEFAULT_STEP_OVERHEAD_NS;
-    v[Term.PER_SEQUENCE_NS.ordinal()] = DEFAULT_PER_SEQUENCE_NS;
-    v[Term.PER_NEW_REQUEST_NS.ordinal()] = DEFAULT_PER_NEW_REQUEST_NS;
-    v[Term.LORA_FIXED_NS.ordinal()] = DEFAULT_LORA_FIXED_NS;
-    v[Term.LORA_PER_ADAPTER_NS.ordinal()] = DEFAULT_LORA_PER_ADAPTER_NS;
-    v[Term.ADAPTER_LOAD_FIXED_NS.ordinal()] = DEFAULT_ADAPTER_LOAD_FIXED_NS;
-    v[Term.ADAPTER_LOAD_PADDING_NS.ordinal()] = DEFAULT_ADAPTER_LOAD_PADDING_NS;
-    v[Term.ADAPTER_LOAD_NS_PER_BYTE.ordinal()] = DEFAULT_ADAPTER_LOAD_NS_PER_BYTE;
-    v[Term.STORAGE_BANDWIDTH.ordinal()] = DEFAULT_STORAGE_BANDWIDTH;
-    v[Term.STORAGE_FIXED_NS.ordinal()] = DEFAULT_STORAGE_FIXED_NS;
-    return of(v);
-  }
+        /** The parameter's key in calibration files. */
+        public final String key;
 
-  /**
-   * No overheads at all and every rate at its datasheet value (efficiencies 1; storage at its defaults):
-   * what a measured profile's own terms are set on.
-   */
-  public static RooflineParams none() {
-    double[] v = new double[Term.values().length];
-    v[Term.HBM_EFFICIENCY.ordinal()] = 1;
-    v[Term.FLOPS_EFFICIENCY.ordinal()] = 1;
-    v[Term.ATTENTION_FLOPS_EFFICIENCY.ordinal()] = 1;
-    v[Term.STORAGE_BANDWIDTH.ordinal()] = DEFAULT_STORAGE_BANDWIDTH;
-    v[Term.STORAGE_FIXED_NS.ordinal()] = DEFAULT_STORAGE_FIXED_NS;
-    return of(v);
-  }
+        Term(String key) {
+            this.key = key;
+        }
 
-  /** The value of one parameter. */
-  public double get(Term t) {
-    return values()[t.ordinal()];
-  }
-
-  /** A copy with one parameter set. */
-  public RooflineParams with(Term t, double value) {
-    double[] v = values();
-    v[t.ordinal()] = value;
-    return of(v);
-  }
-
-  /** A copy with {@code terms.get(i)} set to {@code values[i]} (a fit's vector of free parameters). */
-  public RooflineParams with(java.util.List<Term> terms, double[] values) {
-    if (terms.size() != values.length) {
-      throw new IllegalArgumentException(terms.size() + " terms but " + values.length + " values");
+        /** Whether it is an achieved fraction of a datasheet rate (in (0, 1]) rather than a cost. */
+        public boolean efficiency() {
+            return key.endsWith("efficiency");
+        }
     }
-    double[] v = values();
-    for (int i = 0; i < values.length; i++) {
-      v[terms.get(i).ordinal()] = values[i];
+
+    // Uncalibrated defaults: typical achieved fractions on Hopper-class GPUs and vLLM-like overheads
+    public static final double DEFAULT_HBM_EFFICIENCY = 0.75;
+    public static final double DEFAULT_FLOPS_EFFICIENCY = 0.6;
+    public static final double DEFAULT_ATTENTION_FLOPS_EFFICIENCY = 0.5;
+    public static final double DEFAULT_STEP_OVERHEAD_NS = 4_000_000;
+    public static final double DEFAULT_PER_SEQUENCE_NS = 20_000;
+    public static final double DEFAULT_PER_NEW_REQUEST_NS = 100_000;
+    public static final double DEFAULT_LORA_FIXED_NS = 15_000_000;
+    public static final double DEFAULT_LORA_PER_ADAPTER_NS = 300_000;
+    public static final double DEFAULT_ADAPTER_LOAD_FIXED_NS = 3_000_000;
+    public static final double DEFAULT_ADAPTER_LOAD_PADDING_NS = 500_000;
+    /** Host-to-GPU copies at 80% of PCIe Gen5 x16 (64 GB/s). */
+    public static final double DEFAULT_ADAPTER_LOAD_NS_PER_BYTE = 1e9 / (64e9 * 0.8);
+
+    public static final double DEFAULT_STORAGE_BANDWIDTH = 2e9;
+    public static final double DEFAULT_STORAGE_FIXED_NS = 1_000_000;
+
+    /**
+     * Uncalibrated defaults (the {@code DEFAULT_} constants; every other cost 0). Use a calibration for
+     * figures that matter.
+     */
+    public static RooflineParams defaults() {
+        double[] v = new double[Term.values().length];
+        v[Term.HBM_EFFICIENCY.ordinal()] = DEFAULT_HBM_EFFICIENCY;
+        v[Term.FLOPS_EFFICIENCY.ordinal()] = DEFAULT_FLOPS_EFFICIENCY;
+        v[Term.ATTENTION_FLOPS_EFFICIENCY.ordinal()] = DEFAULT_ATTENTION_FLOPS_EFFICIENCY;
+        v[Term.STEP_OVERHEAD_NS.ordinal()] = DEFAULT_STEP_OVERHEAD_NS;
+        v[Term.PER_SEQUENCE_NS.ordinal()] = DEFAULT_PER_SEQUENCE_NS;
+        v[Term.PER_NEW_REQUEST_NS.ordinal()] = DEFAULT_PER_NEW_REQUEST_NS;
+        v[Term.LORA_FIXED_NS.ordinal()] = DEFAULT_LORA_FIXED_NS;
+        v[Term.LORA_PER_ADAPTER_NS.ordinal()] = DEFAULT_LORA_PER_ADAPTER_NS;
+        v[Term.ADAPTER_LOAD_FIXED_NS.ordinal()] = DEFAULT_ADAPTER_LOAD_FIXED_NS;
+        v[Term.ADAPTER_LOAD_PADDING_NS.ordinal()] = DEFAULT_ADAPTER_LOAD_PADDING_NS;
+        v[Term.ADAPTER_LOAD_NS_PER_BYTE.ordinal()] = DEFAULT_ADAPTER_LOAD_NS_PER_BYTE;
+        v[Term.STORAGE_BANDWIDTH.ordinal()] = DEFAULT_STORAGE_BANDWIDTH;
+        v[Term.STORAGE_FIXED_NS.ordinal()] = DEFAULT_STORAGE_FIXED_NS;
+        return of(v);
     }
-    return of(v);
-  }
 
-  /** The parameters in {@link Term} order (the record's component order). */
-  private double[] values() {
-    return new double[] {hbmEfficiency, flopsEfficiency, attentionFlopsEfficiency, decodeAttentionFlopsEfficiency,
-        stepOverheadNs, perSequenceNs, perNewRequestNs, loraFixedNs, loraPerAdapterNs, loraPerRankNs,
-        loraPerTokenRankNs, adapterLoadFixedNs, adapterLoadPaddingNs, adapterLoadNsPerByte, storageBandwidth,
-        storageFixedNs, perWaitingNs, loraEnabledNs, loraPerSlotNs, loraPerTokenNs, loraPerTokenAdapterNs,
-        perBlockedWaitingNs, requestLatencyNs, loraPerLoadedAdapterNs};
-  }
+    /**
+     * No overheads at all and every rate at its datasheet value (efficiencies 1; storage at its defaults):
+     * what a measured profile's own terms are set on.
+     */
+    public static RooflineParams none() {
+        double[] v = new double[Term.values().length];
+        v[Term.HBM_EFFICIENCY.ordinal()] = 1;
+        v[Term.FLOPS_EFFICIENCY.ordinal()] = 1;
+        v[Term.ATTENTION_FLOPS_EFFICIENCY.ordinal()] = 1;
+        v[Term.STORAGE_BANDWIDTH.ordinal()] = DEFAULT_STORAGE_BANDWIDTH;
+        v[Term.STORAGE_FIXED_NS.ordinal()] = DEFAULT_STORAGE_FIXED_NS;
+        return of(v);
+    }
 
-  /** The one place the components are listed by position: {@code v} in {@link Term} order. */
-  private static RooflineParams of(double[] v) {
-    return new RooflineParams(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13],
-        v[14], v[15], v[16], v[17], v[18], v[19], v[20], v[21], v[22], v[23]);
-  }
+    /** The value of one parameter. */
+    public double get(Term t) {
+        return values()[t.ordinal()];
+    }
+
+    /** A copy with one parameter set. */
+    public RooflineParams with(Term t, double value) {
+        double[] v = values();
+        v[t.ordinal()] = value;
+        return of(v);
+    }
+
+    /** A copy with {@code terms.get(i)} set to {@code values[i]} (a fit's vector of free parameters). */
+    public RooflineParams with(java.util.List<Term> terms, double[] values) {
+        if (terms.size() != values.length) {
+            throw new IllegalArgumentException(terms.size() + " terms but " + values.length + " values");
+        }
+        double[] v = values();
+        for (int i = 0; i < values.length; i++) {
+            v[terms.get(i).ordinal()] = values[i];
+        }
+        return of(v);
+    }
+
+    /** The parameters in {@link Term} order (the record's component order). */
+    private double[] values() {
+        return new double[] {
+            hbmEfficiency,
+            flopsEfficiency,
+            attentionFlopsEfficiency,
+            decodeAttentionFlopsEfficiency,
+            stepOverheadNs,
+            perSequenceNs,
+            perNewRequestNs,
+            loraFixedNs,
+            loraPerAdapterNs,
+            loraPerRankNs,
+            loraPerTokenRankNs,
+            adapterLoadFixedNs,
+            adapterLoadPaddingNs,
+            adapterLoadNsPerByte,
+            storageBandwidth,
+            storageFixedNs,
+            perWaitingNs,
+            loraEnabledNs,
+            loraPerSlotNs,
+            loraPerTokenNs,
+            loraPerTokenAdapterNs,
+            perBlockedWaitingNs,
+            requestLatencyNs,
+            loraPerLoadedAdapterNs
+        };
+    }
+
+    /** The one place the components are listed by position: {@code v} in {@link Term} order. */
+    private static RooflineParams of(double[] v) {
+        return new RooflineParams(
+                v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15],
+                v[16], v[17], v[18], v[19], v[20], v[21], v[22], v[23]);
+    }
 }

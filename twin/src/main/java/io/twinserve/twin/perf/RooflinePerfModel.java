@@ -34,234 +34,245 @@ import io.twinserve.twin.profile.ModelProfile;
  * states, all-reduces and adapters stay at 16 bits ({@link ModelProfile#activationBytes()}).
  */
 public final class RooflinePerfModel implements PerfModel {
-  private final RooflineParams p;
-  private final int tp;
-  private final double bandwidth;
-  private final double linearFlops;
-  private final double attentionFlops;
-  /** The decodes' attention FLOP/s where it differs from the prefill chunks'; 0 when the same. */
-  private final double decodeAttentionFlops;
-  private final double layerWeightBytes;
-  private final double headWeightBytes;
-  private final double activationBytesPerToken;
-  private final double kvBytesPerToken;
-  private final double attentionFlopsPerPair;
-  private final double linearFlopsPerToken;
-  private final double headFlopsPerToken;
-  private final double loraBytesPerRank;
-  private final double loraFlopsPerTokenRank;
-  private final long allReduceBytesPerToken;
-  private final AllReduceModel allReduce;
-  private final int layers;
-  private final double loraBytesPerRankFull;
-  /**
-   * Attention's rates in fixed point, 2^-{@value #FX} ns per prefill pair, decode context token and K/V
-   * token read: a step's attention is then a whole number of ns computed in integers, the same whether
-   * the step is priced alone or as step i of a decode stretch, where it is affine in i and costs two
-   * multiply-adds (the doubles it replaced needed a rounding-margin check per step to agree bit for bit).
-   */
-  private final long pairFx;
-  private final long decodePairFx;
-  private final long kvTokenFx;
+    private final RooflineParams p;
+    private final int tp;
+    private final double bandwidth;
+    private final double linearFlops;
+    private final double attentionFlops;
+    /** The decodes' attention FLOP/s where it differs from the prefill chunks'; 0 when the same. */
+    private final double decodeAttentionFlops;
 
-  /** With the analytic all-reduce of the GPU profile's interconnect. */
-  public RooflinePerfModel(ModelProfile model, GpuProfile gpu, int tp, RooflineParams params) {
-    this(model, gpu, tp, params, AnalyticAllReduceModel.forGpu(gpu));
-  }
+    private final double layerWeightBytes;
+    private final double headWeightBytes;
+    private final double activationBytesPerToken;
+    private final double kvBytesPerToken;
+    private final double attentionFlopsPerPair;
+    private final double linearFlopsPerToken;
+    private final double headFlopsPerToken;
+    private final double loraBytesPerRank;
+    private final double loraFlopsPerTokenRank;
+    private final long allReduceBytesPerToken;
+    private final AllReduceModel allReduce;
+    private final int layers;
+    private final double loraBytesPerRankFull;
+    /**
+     * Attention's rates in fixed point, 2^-{@value #FX} ns per prefill pair, decode context token and K/V
+     * token read: a step's attention is then a whole number of ns computed in integers, the same whether
+     * the step is priced alone or as step i of a decode stretch, where it is affine in i and costs two
+     * multiply-adds (the doubles it replaced needed a rounding-margin check per step to agree bit for bit).
+     */
+    private final long pairFx;
 
-  /**
-   * @param model the model as served: its weight and KV-cache dtypes set the bytes and the FLOP/s
-   * @throws IllegalArgumentException when {@code allReduce} cannot price {@code tp} GPUs
-   */
-  public RooflinePerfModel(ModelProfile model, GpuProfile gpu, int tp, RooflineParams params,
-      AllReduceModel allReduce) {
-    this.p = params;
-    this.tp = tp;
-    this.layers = model.layers();
-    boolean fp8 = "fp8".equals(model.dtype());
-    this.bandwidth = gpu.hbmBandwidth() * params.hbmEfficiency();
-    double linearPeak = fp8 && gpu.fp8Flops() > 0 ? gpu.fp8Flops() : gpu.bf16Flops();
-    this.linearFlops = linearPeak * params.flopsEfficiency();
-    this.attentionFlops = gpu.bf16Flops() * params.attentionFlopsEfficiency();
-    this.decodeAttentionFlops = gpu.bf16Flops() * params.decodeAttentionFlopsEfficiency();
-    int weightBytes = model.dtypeBytes();
-    int activationBytes = model.activationBytes();
-    this.layerWeightBytes = (double) model.layers() * model.paramsPerLayer() * weightBytes / tp;
-    this.headWeightBytes = (double) model.vocabSize() * model.hiddenSize() * weightBytes / tp;
-    // each layer reads and writes the hidden state about four times (norms, residual, projections)
-    this.activationBytesPerToken = 8.0 * model.layers() * model.hiddenSize() * activationBytes;
-    this.kvBytesPerToken = (double) model.kvBytesPerToken() / tp;
-    this.attentionFlopsPerPair = 4.0 * model.layers() * model.heads() * model.headDim() / tp;
-    this.linearFlopsPerToken = 2.0 * model.layers() * model.paramsPerLayer() / tp;
-    this.headFlopsPerToken = 2.0 * model.vocabSize() * model.hiddenSize() / tp;
-    this.loraBytesPerRank = (double) model.loraParamsPerRank() * activationBytes / tp;
-    this.loraBytesPerRankFull = (double) model.loraParamsPerRank() * activationBytes;
-    this.loraFlopsPerTokenRank = 2.0 * model.loraParamsPerRank() / tp;
-    this.allReduceBytesPerToken = (long) model.hiddenSize() * activationBytes;
-    this.allReduce = allReduce;
-    this.pairFx = fixedPoint(attentionFlopsPerPair / attentionFlops * 1e9);
-    this.decodePairFx = decodeAttentionFlops == 0 ? pairFx
-        : fixedPoint(attentionFlopsPerPair / decodeAttentionFlops * 1e9);
-    this.kvTokenFx = fixedPoint(kvBytesPerToken / bandwidth * 1e9);
-    if (tp > 1) {
-      // fails now rather than at the first step when the model has no figures for this many GPUs
-      allReduce.allReduceNs(0, tp);
+    private final long decodePairFx;
+    private final long kvTokenFx;
+
+    /** With the analytic all-reduce of the GPU profile's interconnect. */
+    public RooflinePerfModel(ModelProfile model, GpuProfile gpu, int tp, RooflineParams params) {
+        this(model, gpu, tp, params, AnalyticAllReduceModel.forGpu(gpu));
     }
-  }
 
-  public RooflineParams params() {
-    return p;
-  }
-
-  @Override
-  public long stepNs(StepShape s) {
-    if (s.sequences == 0) {
-      return 0;
+    /**
+     * @param model the model as served: its weight and KV-cache dtypes set the bytes and the FLOP/s
+     * @throws IllegalArgumentException when {@code allReduce} cannot price {@code tp} GPUs
+     */
+    public RooflinePerfModel(
+            ModelProfile model, GpuProfile gpu, int tp, RooflineParams params, AllReduceModel allReduce) {
+        this.p = params;
+        this.tp = tp;
+        this.layers = model.layers();
+        boolean fp8 = "fp8".equals(model.dtype());
+        this.bandwidth = gpu.hbmBandwidth() * params.hbmEfficiency();
+        double linearPeak = fp8 && gpu.fp8Flops() > 0 ? gpu.fp8Flops() : gpu.bf16Flops();
+        this.linearFlops = linearPeak * params.flopsEfficiency();
+        this.attentionFlops = gpu.bf16Flops() * params.attentionFlopsEfficiency();
+        this.decodeAttentionFlops = gpu.bf16Flops() * params.decodeAttentionFlopsEfficiency();
+        int weightBytes = model.dtypeBytes();
+        int activationBytes = model.activationBytes();
+        this.layerWeightBytes = (double) model.layers() * model.paramsPerLayer() * weightBytes / tp;
+        this.headWeightBytes = (double) model.vocabSize() * model.hiddenSize() * weightBytes / tp;
+        // each layer reads and writes the hidden state about four times (norms, residual, projections)
+        this.activationBytesPerToken = 8.0 * model.layers() * model.hiddenSize() * activationBytes;
+        this.kvBytesPerToken = (double) model.kvBytesPerToken() / tp;
+        this.attentionFlopsPerPair = 4.0 * model.layers() * model.heads() * model.headDim() / tp;
+        this.linearFlopsPerToken = 2.0 * model.layers() * model.paramsPerLayer() / tp;
+        this.headFlopsPerToken = 2.0 * model.vocabSize() * model.hiddenSize() / tp;
+        this.loraBytesPerRank = (double) model.loraParamsPerRank() * activationBytes / tp;
+        this.loraBytesPerRankFull = (double) model.loraParamsPerRank() * activationBytes;
+        this.loraFlopsPerTokenRank = 2.0 * model.loraParamsPerRank() / tp;
+        this.allReduceBytesPerToken = (long) model.hiddenSize() * activationBytes;
+        this.allReduce = allReduce;
+        this.pairFx = fixedPoint(attentionFlopsPerPair / attentionFlops * 1e9);
+        this.decodePairFx =
+                decodeAttentionFlops == 0 ? pairFx : fixedPoint(attentionFlopsPerPair / decodeAttentionFlops * 1e9);
+        this.kvTokenFx = fixedPoint(kvBytesPerToken / bandwidth * 1e9);
+        if (tp > 1) {
+            // fails now rather than at the first step when the model has no figures for this many GPUs
+            allReduce.allReduceNs(0, tp);
+        }
     }
-    return (long) constantPartNs(s) + attentionWholeNs(s.prefillAttentionPairs, s.decodeContextTokens, s.kvReadTokens);
-  }
 
-  /** Fixed-point scale of the attention rates (bits after the point). */
-  private static final int FX = 32;
-
-  private static long fixedPoint(double nsPerUnit) {
-    double scaled = Math.rint(nsPerUnit * (double) (1L << FX));
-    if (!(scaled >= 0 && scaled < 0x1p62)) {
-      throw new IllegalArgumentException("attention rate of " + nsPerUnit + " ns per pair or token is out of range");
+    public RooflineParams params() {
+        return p;
     }
-    return (long) scaled;
-  }
 
-  /**
-   * Attention of a step in whole ns (rounded down): max(FLOPs / FLOP/s, K/V bytes read / bandwidth), in
-   * the fixed-point rates. Beyond 2^63 of them (no real step) the sums are taken in doubles, and held
-   * below 2^60 ns so that the step's sum stays a long.
-   */
-  long attentionWholeNs(long prefillPairs, long decodeContextTokens, long kvReadTokens) {
-    try {
-      long compute = Math.addExact(Math.multiplyExact(prefillPairs, pairFx),
-          Math.multiplyExact(decodeContextTokens, decodePairFx));
-      long bytes = Math.multiplyExact(kvReadTokens, kvTokenFx);
-      return Math.max(compute, bytes) >>> FX;
-    } catch (ArithmeticException overflow) {
-      double compute = (double) prefillPairs * pairFx + (double) decodeContextTokens * decodePairFx;
-      double bytes = (double) kvReadTokens * kvTokenFx;
-      return (long) Math.min(0x1p60, Math.floor(Math.max(compute, bytes) / (double) (1L << FX)));
+    @Override
+    public long stepNs(StepShape s) {
+        if (s.sequences == 0) {
+            return 0;
+        }
+        return (long) constantPartNs(s)
+                + attentionWholeNs(s.prefillAttentionPairs, s.decodeContextTokens, s.kvReadTokens);
     }
-  }
 
-  /**
-   * The terms of a step added before attention, in ns (overheads, the waiting queue's scan, LoRA slots,
-   * the linear layers). With {@link #afterAttentionNs} they are every term but attention, and stay the
-   * same over a decode stretch, where only the decodes' context lengths grow (the waiting count among
-   * them: nothing joins or leaves the queue during a stretch). A new per-step term belongs in one of
-   * them, so that {@link #decodeStretch} prices it too. The terms are added in one fixed order, so that
-   * a stretch's steps are priced bit for bit as {@link #stepNs} prices them.
-   */
-  double beforeAttentionNs(StepShape s) {
-    double t = p.stepOverheadNs() + p.perSequenceNs() * s.sequences + p.perNewRequestNs() * s.newRequests
-        + (p.perWaitingNs() + (s.slotsBlocked ? p.perBlockedWaitingNs() : 0)) * s.waitingSequences;
-    if (s.loraSlots > 0) {
-      t += p.loraEnabledNs() + p.loraPerSlotNs() * s.loraSlots + p.loraPerLoadedAdapterNs() * s.loadedAdapters;
+    /** Fixed-point scale of the attention rates (bits after the point). */
+    private static final int FX = 32;
+
+    private static long fixedPoint(double nsPerUnit) {
+        double scaled = Math.rint(nsPerUnit * (double) (1L << FX));
+        if (!(scaled >= 0 && scaled < 0x1p62)) {
+            throw new IllegalArgumentException(
+                    "attention rate of " + nsPerUnit + " ns per pair or token is out of range");
+        }
+        return (long) scaled;
     }
-    t += linearNs(s.newTokens);
-    return t;
-  }
 
-  /** {@code t} (the step so far, attention included) plus the terms that follow attention, in order. */
-  double afterAttentionNs(double t, StepShape s) {
-    t += roof(headFlopsPerToken * s.sampledTokens, headWeightBytes, linearFlops);
-    if (s.distinctAdapters > 0) {
-      // the shape does not say which token uses which adapter: each adapter token counts the mean rank
-      double tokenRanks = s.adapterTokens * ((double) s.adapterRankSum / s.distinctAdapters);
-      t += p.loraFixedNs() + p.loraPerAdapterNs() * s.distinctAdapters + p.loraPerRankNs() * s.adapterRankSum
-          + p.loraPerTokenRankNs() * tokenRanks + p.loraPerTokenNs() * s.adapterTokens
-          + p.loraPerTokenAdapterNs() * s.adapterTokens * (double) s.distinctAdapters;
-      t += roof(loraFlopsPerTokenRank * tokenRanks, loraBytesPerRank * s.adapterRankSum, linearFlops);
+    /**
+     * Attention of a step in whole ns (rounded down): max(FLOPs / FLOP/s, K/V bytes read / bandwidth), in
+     * the fixed-point rates. Beyond 2^63 of them (no real step) the sums are taken in doubles, and held
+     * below 2^60 ns so that the step's sum stays a long.
+     */
+    long attentionWholeNs(long prefillPairs, long decodeContextTokens, long kvReadTokens) {
+        try {
+            long compute = Math.addExact(
+                    Math.multiplyExact(prefillPairs, pairFx), Math.multiplyExact(decodeContextTokens, decodePairFx));
+            long bytes = Math.multiplyExact(kvReadTokens, kvTokenFx);
+            return Math.max(compute, bytes) >>> FX;
+        } catch (ArithmeticException overflow) {
+            double compute = (double) prefillPairs * pairFx + (double) decodeContextTokens * decodePairFx;
+            double bytes = (double) kvReadTokens * kvTokenFx;
+            return (long) Math.min(0x1p60, Math.floor(Math.max(compute, bytes) / (double) (1L << FX)));
+        }
     }
-    if (tp > 1) {
-      t += 2.0 * layers * allReduceNs(s.newTokens);
+
+    /**
+     * The terms of a step added before attention, in ns (overheads, the waiting queue's scan, LoRA slots,
+     * the linear layers). With {@link #afterAttentionNs} they are every term but attention, and stay the
+     * same over a decode stretch, where only the decodes' context lengths grow (the waiting count among
+     * them: nothing joins or leaves the queue during a stretch). A new per-step term belongs in one of
+     * them, so that {@link #decodeStretch} prices it too. The terms are added in one fixed order, so that
+     * a stretch's steps are priced bit for bit as {@link #stepNs} prices them.
+     */
+    double beforeAttentionNs(StepShape s) {
+        double t = p.stepOverheadNs()
+                + p.perSequenceNs() * s.sequences
+                + p.perNewRequestNs() * s.newRequests
+                + (p.perWaitingNs() + (s.slotsBlocked ? p.perBlockedWaitingNs() : 0)) * s.waitingSequences;
+        if (s.loraSlots > 0) {
+            t += p.loraEnabledNs() + p.loraPerSlotNs() * s.loraSlots + p.loraPerLoadedAdapterNs() * s.loadedAdapters;
+        }
+        t += linearNs(s.newTokens);
+        return t;
     }
-    return t;
-  }
 
-  /** Every term of a step except attention, in ns (a step costs this, truncated, plus its attention). */
-  public double constantPartNs(StepShape s) {
-    return afterAttentionNs(beforeAttentionNs(s), s);
-  }
-
-  /**
-   * A decode stretch priced in integers: every term but attention once, and attention as two lines in
-   * the step index (compute and K/V bytes, in the fixed-point rates), so that step i costs two
-   * multiply-adds and is exactly what {@link #stepNs} gives its shape (DecodeStretchPropertyTest).
-   */
-  @Override
-  public DecodeStretch decodeStretch(StepShape first) {
-    if (first.sequences == 0) {
-      return PerfModel.super.decodeStretch(first);
+    /** {@code t} (the step so far, attention included) plus the terms that follow attention, in order. */
+    double afterAttentionNs(double t, StepShape s) {
+        t += roof(headFlopsPerToken * s.sampledTokens, headWeightBytes, linearFlops);
+        if (s.distinctAdapters > 0) {
+            // the shape does not say which token uses which adapter: each adapter token counts the mean rank
+            double tokenRanks = s.adapterTokens * ((double) s.adapterRankSum / s.distinctAdapters);
+            t += p.loraFixedNs()
+                    + p.loraPerAdapterNs() * s.distinctAdapters
+                    + p.loraPerRankNs() * s.adapterRankSum
+                    + p.loraPerTokenRankNs() * tokenRanks
+                    + p.loraPerTokenNs() * s.adapterTokens
+                    + p.loraPerTokenAdapterNs() * s.adapterTokens * (double) s.distinctAdapters;
+            t += roof(loraFlopsPerTokenRank * tokenRanks, loraBytesPerRank * s.adapterRankSum, linearFlops);
+        }
+        if (tp > 1) {
+            t += 2.0 * layers * allReduceNs(s.newTokens);
+        }
+        return t;
     }
-    long constant = (long) constantPartNs(first);
-    long pairs = first.prefillAttentionPairs;
-    long context = first.decodeContextTokens;
-    long kvRead = first.kvReadTokens;
-    long decoders = first.decodeSequences;
-    long compute0;
-    long computeSlope;
-    long bytes0;
-    long bytesSlope;
-    try {
-      compute0 = Math.addExact(Math.multiplyExact(pairs, pairFx), Math.multiplyExact(context, decodePairFx));
-      computeSlope = Math.multiplyExact(decoders, decodePairFx);
-      bytes0 = Math.multiplyExact(kvRead, kvTokenFx);
-      bytesSlope = Math.multiplyExact(decoders, kvTokenFx);
-    } catch (ArithmeticException overflow) {
-      return PerfModel.super.decodeStretch(first);
+
+    /** Every term of a step except attention, in ns (a step costs this, truncated, plus its attention). */
+    public double constantPartNs(StepShape s) {
+        return afterAttentionNs(beforeAttentionNs(s), s);
     }
-    // the last step index whose two lines stay within a long (beyond it, each step is priced as alone)
-    long safe = Math.min(computeSlope == 0 ? Long.MAX_VALUE : (Long.MAX_VALUE - compute0) / computeSlope,
-        bytesSlope == 0 ? Long.MAX_VALUE : (Long.MAX_VALUE - bytes0) / bytesSlope);
-    return i -> {
-      if (i <= safe) {
-        return constant + (Math.max(compute0 + computeSlope * i, bytes0 + bytesSlope * i) >>> FX);
-      }
-      return constant + attentionWholeNs(pairs, context + i * decoders, kvRead + i * decoders);
-    };
-  }
 
-  /** The linear layers of all layers for a batch of {@code tokens} tokens, in ns. */
-  public double linearNs(int tokens) {
-    return roof(linearFlopsPerToken * tokens, layerWeightBytes + activationBytesPerToken * tokens, linearFlops);
-  }
+    /**
+     * A decode stretch priced in integers: every term but attention once, and attention as two lines in
+     * the step index (compute and K/V bytes, in the fixed-point rates), so that step i costs two
+     * multiply-adds and is exactly what {@link #stepNs} gives its shape (DecodeStretchPropertyTest).
+     */
+    @Override
+    public DecodeStretch decodeStretch(StepShape first) {
+        if (first.sequences == 0) {
+            return PerfModel.super.decodeStretch(first);
+        }
+        long constant = (long) constantPartNs(first);
+        long pairs = first.prefillAttentionPairs;
+        long context = first.decodeContextTokens;
+        long kvRead = first.kvReadTokens;
+        long decoders = first.decodeSequences;
+        long compute0;
+        long computeSlope;
+        long bytes0;
+        long bytesSlope;
+        try {
+            compute0 = Math.addExact(Math.multiplyExact(pairs, pairFx), Math.multiplyExact(context, decodePairFx));
+            computeSlope = Math.multiplyExact(decoders, decodePairFx);
+            bytes0 = Math.multiplyExact(kvRead, kvTokenFx);
+            bytesSlope = Math.multiplyExact(decoders, kvTokenFx);
+        } catch (ArithmeticException overflow) {
+            return PerfModel.super.decodeStretch(first);
+        }
+        // the last step index whose two lines stay within a long (beyond it, each step is priced as alone)
+        long safe = Math.min(
+                computeSlope == 0 ? Long.MAX_VALUE : (Long.MAX_VALUE - compute0) / computeSlope,
+                bytesSlope == 0 ? Long.MAX_VALUE : (Long.MAX_VALUE - bytes0) / bytesSlope);
+        return i -> {
+            if (i <= safe) {
+                return constant + (Math.max(compute0 + computeSlope * i, bytes0 + bytesSlope * i) >>> FX);
+            }
+            return constant + attentionWholeNs(pairs, context + i * decoders, kvRead + i * decoders);
+        };
+    }
 
-  /** One all-reduce of the hidden states of {@code tokens} tokens across the tp GPUs, in ns. */
-  public double allReduceNs(int tokens) {
-    return allReduce.allReduceNs(tokens * allReduceBytesPerToken, tp);
-  }
+    /** The linear layers of all layers for a batch of {@code tokens} tokens, in ns. */
+    public double linearNs(int tokens) {
+        return roof(linearFlopsPerToken * tokens, layerWeightBytes + activationBytesPerToken * tokens, linearFlops);
+    }
 
-  /** max(flops / flopRate, bytes / bandwidth) in ns. */
-  private double roof(double flops, double bytes, double flopRate) {
-    return Math.max(flops / flopRate, bytes / bandwidth) * 1e9;
-  }
+    /** One all-reduce of the hidden states of {@code tokens} tokens across the tp GPUs, in ns. */
+    public double allReduceNs(int tokens) {
+        return allReduce.allReduceNs(tokens * allReduceBytesPerToken, tp);
+    }
 
-  /** Bytes of one adapter of this rank (all target projections, all layers). */
-  public double adapterBytes(int rank) {
-    return loraBytesPerRankFull * rank;
-  }
+    /** max(flops / flopRate, bytes / bandwidth) in ns. */
+    private double roof(double flops, double bytes, double flopRate) {
+        return Math.max(flops / flopRate, bytes / bandwidth) * 1e9;
+    }
 
-  /** A fixed cost, the copy of the adapter's bytes, and a padding cost when it is smaller than the slot. */
-  @Override
-  public long adapterLoadFromCpuNs(int rank, int slotRank) {
-    return (long) (p.adapterLoadFixedNs() + loraBytesPerRankFull * rank * p.adapterLoadNsPerByte()
-        + (rank < slotRank ? p.adapterLoadPaddingNs() : 0));
-  }
+    /** Bytes of one adapter of this rank (all target projections, all layers). */
+    public double adapterBytes(int rank) {
+        return loraBytesPerRankFull * rank;
+    }
 
-  @Override
-  public long adapterLoadFromStorageNs(int rank) {
-    return (long) (p.storageFixedNs() + loraBytesPerRankFull * rank / p.storageBandwidth() * 1e9);
-  }
+    /** A fixed cost, the copy of the adapter's bytes, and a padding cost when it is smaller than the slot. */
+    @Override
+    public long adapterLoadFromCpuNs(int rank, int slotRank) {
+        return (long) (p.adapterLoadFixedNs()
+                + loraBytesPerRankFull * rank * p.adapterLoadNsPerByte()
+                + (rank < slotRank ? p.adapterLoadPaddingNs() : 0));
+    }
 
-  @Override
-  public long requestLatencyNs() {
-    return Math.round(p.requestLatencyNs());
-  }
+    @Override
+    public long adapterLoadFromStorageNs(int rank) {
+        return (long) (p.storageFixedNs() + loraBytesPerRankFull * rank / p.storageBandwidth() * 1e9);
+    }
+
+    @Override
+    public long requestLatencyNs() {
+        return Math.round(p.requestLatencyNs());
+    }
 }

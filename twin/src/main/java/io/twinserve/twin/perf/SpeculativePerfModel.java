@@ -24,78 +24,78 @@ package io.twinserve.twin.perf;
  * shapes.
  */
 public final class SpeculativePerfModel implements PerfModel {
-  private final PerfModel target;
-  private final PerfModel draft;
-  private final int draftSteps;
-  private final double acceptanceRate;
-  private final double expectedTokens;
+    private final PerfModel target;
+    private final PerfModel draft;
+    private final int draftSteps;
+    private final double acceptanceRate;
+    private final double expectedTokens;
 
-  /**
-   * @param draftSteps k, the tokens the draft proposes per real step (>= 1)
-   * @param acceptanceRate a, the probability the target accepts each draft token, in (0, 1)
-   */
-  public SpeculativePerfModel(PerfModel target, PerfModel draft, int draftSteps, double acceptanceRate) {
-    this.target = java.util.Objects.requireNonNull(target, "target");
-    this.draft = java.util.Objects.requireNonNull(draft, "draft");
-    this.draftSteps = draftSteps;
-    this.acceptanceRate = acceptanceRate;
-    this.expectedTokens = expectedTokens(acceptanceRate, draftSteps);
-  }
-
-  /**
-   * E = (1 - a^(k+1)) / (1 - a): the mean tokens a sequence gains per real step, the accepted draft
-   * tokens plus the one the target samples itself (Leviathan et al. 2023, equation 1).
-   */
-  public static double expectedTokens(double acceptanceRate, int draftSteps) {
-    if (draftSteps < 1) {
-      throw new IllegalArgumentException("draft steps must be >= 1, got " + draftSteps);
+    /**
+     * @param draftSteps k, the tokens the draft proposes per real step (>= 1)
+     * @param acceptanceRate a, the probability the target accepts each draft token, in (0, 1)
+     */
+    public SpeculativePerfModel(PerfModel target, PerfModel draft, int draftSteps, double acceptanceRate) {
+        this.target = java.util.Objects.requireNonNull(target, "target");
+        this.draft = java.util.Objects.requireNonNull(draft, "draft");
+        this.draftSteps = draftSteps;
+        this.acceptanceRate = acceptanceRate;
+        this.expectedTokens = expectedTokens(acceptanceRate, draftSteps);
     }
-    if (!(acceptanceRate > 0 && acceptanceRate < 1)) {
-      throw new IllegalArgumentException("acceptance rate must be in (0, 1), got " + acceptanceRate);
+
+    /**
+     * E = (1 - a^(k+1)) / (1 - a): the mean tokens a sequence gains per real step, the accepted draft
+     * tokens plus the one the target samples itself (Leviathan et al. 2023, equation 1).
+     */
+    public static double expectedTokens(double acceptanceRate, int draftSteps) {
+        if (draftSteps < 1) {
+            throw new IllegalArgumentException("draft steps must be >= 1, got " + draftSteps);
+        }
+        if (!(acceptanceRate > 0 && acceptanceRate < 1)) {
+            throw new IllegalArgumentException("acceptance rate must be in (0, 1), got " + acceptanceRate);
+        }
+        return (1 - Math.pow(acceptanceRate, draftSteps + 1)) / (1 - acceptanceRate);
     }
-    return (1 - Math.pow(acceptanceRate, draftSteps + 1)) / (1 - acceptanceRate);
-  }
 
-  public int draftSteps() {
-    return draftSteps;
-  }
-
-  public double acceptanceRate() {
-    return acceptanceRate;
-  }
-
-  /** E, the mean tokens per decoding sequence per real step. */
-  public double expectedTokens() {
-    return expectedTokens;
-  }
-
-  @Override
-  public long stepNs(StepShape step) {
-    if (step.decodeSequences == 0) {
-      return target.stepNs(step);
+    public int draftSteps() {
+        return draftSteps;
     }
-    double prefillNs = target.stepNs(step.withoutDecodes());
-    double verifyNs = target.stepNs(step.withDecodeTokens(draftSteps + 1));
-    StepShape drafts = step.decodesOnly();
-    drafts.distinctAdapters = 0;
-    drafts.adapterRankSum = 0;
-    drafts.adapterTokens = 0;
-    double draftNs = draft.stepNs(drafts);
-    return (long) (prefillNs + (verifyNs - prefillNs + draftSteps * draftNs) / expectedTokens);
-  }
 
-  @Override
-  public long adapterLoadFromCpuNs(int rank, int slotRank) {
-    return target.adapterLoadFromCpuNs(rank, slotRank);
-  }
+    public double acceptanceRate() {
+        return acceptanceRate;
+    }
 
-  @Override
-  public long adapterLoadFromStorageNs(int rank) {
-    return target.adapterLoadFromStorageNs(rank);
-  }
+    /** E, the mean tokens per decoding sequence per real step. */
+    public double expectedTokens() {
+        return expectedTokens;
+    }
 
-  @Override
-  public long requestLatencyNs() {
-    return target.requestLatencyNs();
-  }
+    @Override
+    public long stepNs(StepShape step) {
+        if (step.decodeSequences == 0) {
+            return target.stepNs(step);
+        }
+        double prefillNs = target.stepNs(step.withoutDecodes());
+        double verifyNs = target.stepNs(step.withDecodeTokens(draftSteps + 1));
+        StepShape drafts = step.decodesOnly();
+        drafts.distinctAdapters = 0;
+        drafts.adapterRankSum = 0;
+        drafts.adapterTokens = 0;
+        double draftNs = draft.stepNs(drafts);
+        return (long) (prefillNs + (verifyNs - prefillNs + draftSteps * draftNs) / expectedTokens);
+    }
+
+    @Override
+    public long adapterLoadFromCpuNs(int rank, int slotRank) {
+        return target.adapterLoadFromCpuNs(rank, slotRank);
+    }
+
+    @Override
+    public long adapterLoadFromStorageNs(int rank) {
+        return target.adapterLoadFromStorageNs(rank);
+    }
+
+    @Override
+    public long requestLatencyNs() {
+        return target.requestLatencyNs();
+    }
 }

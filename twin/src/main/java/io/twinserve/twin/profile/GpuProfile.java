@@ -11,33 +11,33 @@ package io.twinserve.twin.profile;
  * @param pcieBandwidth host-to-GPU bandwidth, bytes/s
  */
 public record GpuProfile(
-    String name,
-    double memoryGib,
-    double hbmBandwidth,
-    double bf16Flops,
-    double fp8Flops,
-    double interconnectBandwidth,
-    double pcieBandwidth,
-    String source) {
+        String name,
+        double memoryGib,
+        double hbmBandwidth,
+        double bf16Flops,
+        double fp8Flops,
+        double interconnectBandwidth,
+        double pcieBandwidth,
+        String source) {
 
-  public GpuProfile {
-    positive(name, "memory_gib", memoryGib);
-    positive(name, "hbm_bandwidth", hbmBandwidth);
-    positive(name, "bf16_flops", bf16Flops);
-    positive(name, "interconnect_bandwidth", interconnectBandwidth);
-    positive(name, "pcie_bandwidth", pcieBandwidth);
-    if (!(fp8Flops >= 0)) {
-      throw new IllegalArgumentException("gpu " + name + ": fp8_flops must be >= 0, got " + fp8Flops);
+    public GpuProfile {
+        positive(name, "memory_gib", memoryGib);
+        positive(name, "hbm_bandwidth", hbmBandwidth);
+        positive(name, "bf16_flops", bf16Flops);
+        positive(name, "interconnect_bandwidth", interconnectBandwidth);
+        positive(name, "pcie_bandwidth", pcieBandwidth);
+        if (!(fp8Flops >= 0)) {
+            throw new IllegalArgumentException("gpu " + name + ": fp8_flops must be >= 0, got " + fp8Flops);
+        }
     }
-  }
 
-  public long memoryBytes() {
-    return (long) (memoryGib * (1L << 30));
-  }
-
-  static void positive(String name, String key, double v) {
-    if (!(v > 0) || !Double.isFinite(v)) {
-      throw new IllegalArgumentException("gpu " + name + ": " + key + " must be > 0, got " + v);
+    public long memoryBytes() {
+        return (long) (memoryGib * (1L << 30));
     }
-  }
+
+    static void positive(String name, String key, double v) {
+        if (!(v > 0) || !Double.isFinite(v)) {
+            throw new IllegalArgumentException("gpu " + name + ": " + key + " must be > 0, got " + v);
+        }
+    }
 }

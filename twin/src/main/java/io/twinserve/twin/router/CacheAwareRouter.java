@@ -11,29 +11,29 @@ import java.util.List;
  * replicas' (their prefix caches and backlogs); of its own it keeps only the rotation for ties.
  */
 final class CacheAwareRouter implements Router {
-  private int start;
+    private int start;
 
-  @Override
-  public <R extends RoutableReplica> R route(RouteRequest request, List<R> routable) {
-    long[] blockHashes = request.blockHashes();
-    int promptTokens = request.promptTokens();
-    R best = null;
-    double bestNs = Double.POSITIVE_INFINITY;
-    int n = routable.size();
-    // ties (an idle cluster) go to the first replica after a rotating start, to spread the load
-    int s = start++ % n;
-    if (start == Integer.MAX_VALUE) {
-      start = 0;
+    @Override
+    public <R extends RoutableReplica> R route(RouteRequest request, List<R> routable) {
+        long[] blockHashes = request.blockHashes();
+        int promptTokens = request.promptTokens();
+        R best = null;
+        double bestNs = Double.POSITIVE_INFINITY;
+        int n = routable.size();
+        // ties (an idle cluster) go to the first replica after a rotating start, to spread the load
+        int s = start++ % n;
+        if (start == Integer.MAX_VALUE) {
+            start = 0;
+        }
+        for (int i = 0; i < n; i++) {
+            R r = routable.get((s + i) % n);
+            int cached = blockHashes.length == 0 ? 0 : r.cachedPrefixTokens(blockHashes, promptTokens);
+            double ns = r.estimatedPrefillNs(promptTokens - cached);
+            if (ns < bestNs) {
+                best = r;
+                bestNs = ns;
+            }
+        }
+        return best;
     }
-    for (int i = 0; i < n; i++) {
-      R r = routable.get((s + i) % n);
-      int cached = blockHashes.length == 0 ? 0 : r.cachedPrefixTokens(blockHashes, promptTokens);
-      double ns = r.estimatedPrefillNs(promptTokens - cached);
-      if (ns < bestNs) {
-        best = r;
-        bestNs = ns;
-      }
-    }
-    return best;
-  }
 }

@@ -4,10 +4,10 @@ import java.util.List;
 
 /** Replicas in turn. */
 final class RoundRobinRouter implements Router {
-  private long next;
+    private long next;
 
-  @Override
-  public <R extends RoutableReplica> R route(RouteRequest request, List<R> routable) {
-    return routable.get((int) (next++ % routable.size()));
-  }
+    @Override
+    public <R extends RoutableReplica> R route(RouteRequest request, List<R> routable) {
+        return routable.get((int) (next++ % routable.size()));
+    }
 }

@@ -6,18 +6,18 @@ package io.twinserve.twin.router;
  */
 public interface RoutableReplica {
 
-  /** Its id, unique within the deployment while it runs: what a {@link SessionStore} records. */
-  int replicaId();
+    /** Its id, unique within the deployment while it runs: what a {@link SessionStore} records. */
+    int replicaId();
 
-  /** Requests waiting or running here. */
-  long outstanding();
+    /** Requests waiting or running here. */
+    long outstanding();
 
-  /** Whether the adapter (its index in the deployment) is in a GPU slot here, resident or loading. */
-  boolean holdsAdapter(int adapter);
+    /** Whether the adapter (its index in the deployment) is in a GPU slot here, resident or loading. */
+    boolean holdsAdapter(int adapter);
 
-  /** Tokens of this prompt whose K/V this replica holds (its prefix cache), at most {@code promptTokens}. */
-  int cachedPrefixTokens(long[] blockHashes, int promptTokens);
+    /** Tokens of this prompt whose K/V this replica holds (its prefix cache), at most {@code promptTokens}. */
+    int cachedPrefixTokens(long[] blockHashes, int promptTokens);
 
-  /** An estimate of when a prefill of {@code tokens} more would finish here, in nanoseconds from now. */
-  double estimatedPrefillNs(long tokens);
+    /** An estimate of when a prefill of {@code tokens} more would finish here, in nanoseconds from now. */
+    double estimatedPrefillNs(long tokens);
 }

@@ -9,32 +9,32 @@ import java.util.List;
  */
 public interface Router {
 
-  /** @param routable the deployment's ready replicas in id order (never empty) */
-  <R extends RoutableReplica> R route(RouteRequest request, List<R> routable);
+    /** @param routable the deployment's ready replicas in id order (never empty) */
+    <R extends RoutableReplica> R route(RouteRequest request, List<R> routable);
 
-  /**
-   * A trace request (see {@link RouteRequest#of}).
-   *
-   * @param adapter the request's adapter index in its deployment (-1: base model)
-   * @param blockHashes the prompt's KV block hashes (may be empty)
-   */
-  default <R extends RoutableReplica> R route(Request request, int adapter, long[] blockHashes, List<R> routable) {
-    return route(RouteRequest.of(request, adapter, blockHashes), routable);
-  }
+    /**
+     * A trace request (see {@link RouteRequest#of}).
+     *
+     * @param adapter the request's adapter index in its deployment (-1: base model)
+     * @param blockHashes the prompt's KV block hashes (may be empty)
+     */
+    default <R extends RoutableReplica> R route(Request request, int adapter, long[] blockHashes, List<R> routable) {
+        return route(RouteRequest.of(request, adapter, blockHashes), routable);
+    }
 
-  /** A router with sessions of its own, in memory (the twin's). */
-  static Router of(RouterSpec spec) {
-    return of(spec, SessionStore.inMemory());
-  }
+    /** A router with sessions of its own, in memory (the twin's). */
+    static Router of(RouterSpec spec) {
+        return of(spec, SessionStore.inMemory());
+    }
 
-  /** A router whose sticky policies record sessions in {@code sessions}. */
-  static Router of(RouterSpec spec, SessionStore sessions) {
-    return switch (spec) {
-      case RouterSpec.RoundRobin ignored -> new RoundRobinRouter();
-      case RouterSpec.LeastLoaded ignored -> new LeastLoadedRouter();
-      case RouterSpec.SessionAffinity ignored -> new SessionAffinityRouter(sessions);
-      case RouterSpec.AdapterAffinity a -> new AdapterAffinityRouter(a.loadSlack());
-      case RouterSpec.CacheAware ignored -> new CacheAwareRouter();
-    };
-  }
+    /** A router whose sticky policies record sessions in {@code sessions}. */
+    static Router of(RouterSpec spec, SessionStore sessions) {
+        return switch (spec) {
+            case RouterSpec.RoundRobin ignored -> new RoundRobinRouter();
+            case RouterSpec.LeastLoaded ignored -> new LeastLoadedRouter();
+            case RouterSpec.SessionAffinity ignored -> new SessionAffinityRouter(sessions);
+            case RouterSpec.AdapterAffinity a -> new AdapterAffinityRouter(a.loadSlack());
+            case RouterSpec.CacheAware ignored -> new CacheAwareRouter();
+        };
+    }
 }

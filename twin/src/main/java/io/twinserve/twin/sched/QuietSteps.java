@@ -13,81 +13,81 @@ import io.twinserve.twin.perf.StepShape;
  * event, a timeline sample, a starvation checkpoint, the window's end).
  */
 public final class QuietSteps {
-  private final PerfModel perf;
-  private boolean open;
-  /** The stretch's prices, from the shape of its first step run quietly (null until then). */
-  DecodeStretch prices;
-  /** Index in the stretch of the planned step (0: the step that opened it). */
-  long index;
-  /** End of the planned step, in ns. */
-  long endNs;
+    private final PerfModel perf;
+    private boolean open;
+    /** The stretch's prices, from the shape of its first step run quietly (null until then). */
+    DecodeStretch prices;
+    /** Index in the stretch of the planned step (0: the step that opened it). */
+    long index;
+    /** End of the planned step, in ns. */
+    long endNs;
 
-  /** In: complete only steps that end before this, in ns. */
-  public long limitNs;
+    /** In: complete only steps that end before this, in ns. */
+    public long limitNs;
 
-  /** Out: steps completed by the last call. */
-  public long completed;
-  /** Out: steps planned by the last call (completed, less one when the last could not be planned). */
-  public long planned;
-  /** Out: the end of the last step completed (the clock), in ns. */
-  public long lastEndNs;
-  /** Out: the durations of the steps planned, summed, in ns. */
-  public long plannedNs;
-  /** Out: Σ over the steps completed of the KV blocks in use during the step times its duration. */
-  public long usedBlockNs;
-  /** Out: the next step's blocks did not fit; no step is planned, and the loop must call {@link Scheduler#plan}. */
-  public boolean replan;
+    /** Out: steps completed by the last call. */
+    public long completed;
+    /** Out: steps planned by the last call (completed, less one when the last could not be planned). */
+    public long planned;
+    /** Out: the end of the last step completed (the clock), in ns. */
+    public long lastEndNs;
+    /** Out: the durations of the steps planned, summed, in ns. */
+    public long plannedNs;
+    /** Out: Σ over the steps completed of the KV blocks in use during the step times its duration. */
+    public long usedBlockNs;
+    /** Out: the next step's blocks did not fit; no step is planned, and the loop must call {@link Scheduler#plan}. */
+    public boolean replan;
 
-  /** Steps completed in bulk over this object's life (for tests: proof that stretches are taken). */
-  public long totalCompleted;
+    /** Steps completed in bulk over this object's life (for tests: proof that stretches are taken). */
+    public long totalCompleted;
 
-  /** @param perf prices the replica's steps */
-  public QuietSteps(PerfModel perf) {
-    this.perf = perf;
-  }
-
-  /**
-   * Opens a stretch at a step the scheduler just planned ({@link Scheduler#stretchable}), ending at {@code
-   * endNs}. Its prices are made when a quiet step first runs (many stretches end before any does).
-   */
-  public void start(long endNs) {
-    this.open = true;
-    this.prices = null;
-    this.endNs = endNs;
-  }
-
-  /** Whether a stretch is open. */
-  public boolean open() {
-    return open;
-  }
-
-  /** Closes the stretch (its steps no longer repeat one shape). */
-  public void close() {
-    open = false;
-    prices = null;
-  }
-
-  /** Prices the stretch from {@code planned}, the shape of its planned step, unless already priced. */
-  public void price(StepShape planned) {
-    if (prices == null) {
-      prices = perf.decodeStretch(planned);
-      index = 0;
+    /** @param perf prices the replica's steps */
+    public QuietSteps(PerfModel perf) {
+        this.perf = perf;
     }
-  }
 
-  /** The end of the planned step of the open stretch, in ns. */
-  public long endNs() {
-    return endNs;
-  }
+    /**
+     * Opens a stretch at a step the scheduler just planned ({@link Scheduler#stretchable}), ending at {@code
+     * endNs}. Its prices are made when a quiet step first runs (many stretches end before any does).
+     */
+    public void start(long endNs) {
+        this.open = true;
+        this.prices = null;
+        this.endNs = endNs;
+    }
 
-  /**
-   * Follows a step of the stretch the loop completed and planned itself ({@link Scheduler#completeQuiet},
-   * {@link Scheduler#planQuiet}) starting at {@code nowNs}, after {@link #price}: returns its duration (at
-   * least 1 ns).
-   */
-  public long next(long nowNs) {
-    long duration = Math.max(1, prices.stepNs(++index));
-    endNs = nowNs + duration;
-    return duration;
-  }
+    /** Whether a stretch is open. */
+    public boolean open() {
+        return open;
+    }
+
+    /** Closes the stretch (its steps no longer repeat one shape). */
+    public void close() {
+        open = false;
+        prices = null;
+    }
+
+    /** Prices the stretch from {@code planned}, the shape of its planned step, unless already priced. */
+    public void price(StepShape planned) {
+        if (prices == null) {
+            prices = perf.decodeStretch(planned);
+            index = 0;
+        }
+    }
+
+    /** The end of the planned step of the open stretch, in ns. */
+    public long endNs() {
+        return endNs;
+    }
+
+    /**
+     * Follows a step of the stretch the loop completed and planned itself ({@link Scheduler#completeQuiet},
+     * {@link Scheduler#planQuiet}) starting at {@code nowNs}, after {@link #price}: returns its duration (at
+     * least 1 ns).
+     */
+    public long next(long nowNs) {
+        long duration = Math.max(1, prices.stepNs(++index));
+        endNs = nowNs + duration;
+        return duration;
+    }
 }

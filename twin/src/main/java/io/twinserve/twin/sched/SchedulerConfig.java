@@ -7,14 +7,14 @@ package io.twinserve.twin.sched;
  * @param asyncAdapterLoads whether loads overlap steps (true) or stall the step that needs them
  */
 public record SchedulerConfig(
-    int maxNumSeqs,
-    int maxNumBatchedTokens,
-    boolean chunkedPrefill,
-    int blockSize,
-    long kvCacheTokens,
-    boolean prefixCaching,
-    int maxAdapters,
-    int maxCpuAdapters,
-    int maxAdapterRank,
-    int maxModelLen,
-    boolean asyncAdapterLoads) {}
+        int maxNumSeqs,
+        int maxNumBatchedTokens,
+        boolean chunkedPrefill,
+        int blockSize,
+        long kvCacheTokens,
+        boolean prefixCaching,
+        int maxAdapters,
+        int maxCpuAdapters,
+        int maxAdapterRank,
+        int maxModelLen,
+        boolean asyncAdapterLoads) {}

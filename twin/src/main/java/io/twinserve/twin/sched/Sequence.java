@@ -11,219 +11,228 @@ import io.twinserve.twin.kv.KvBlockManager;
  * each decode step computes the last sampled token and samples the next.
  */
 public final class Sequence {
-  final long requestId;
-  final long order;
-  final long arrivalNs;
-  /** When the client meant to send it (arrivalNs is when it did, what the server sees). */
-  long intendedNs;
-  /** Which client sent it: its run owner's index (a cluster's traffic source). */
-  int client;
-  final int adapter;
-  final int rank;
-  final int promptTokens;
-  int outputTokens;
-  final long[] blockHashes;
-  final int hashedBlocks;
-  final KvBlockManager.BlockTable blocks;
+    final long requestId;
+    final long order;
+    final long arrivalNs;
+    /** When the client meant to send it (arrivalNs is when it did, what the server sees). */
+    long intendedNs;
+    /** Which client sent it: its run owner's index (a cluster's traffic source). */
+    int client;
 
-  int computed;
-  int generated;
-  boolean decoding;
-  int registeredBlocks;
-  int chunk;
-  /** Whether the planned step's chunk is its first since admission (the shape's new requests). */
-  boolean chunkStarts;
-  /** Admitted while its adapter loads in the background: its first chunk has not run yet. */
-  boolean awaitingFirstChunk;
-  // its adapter's waiting queue (see AdapterQueues)
-  Sequence prevWaiting;
-  Sequence nextWaiting;
-  boolean inWaiting;
-  // links of the scheduler's running and eager lists (see SequenceList), and a bit per list that holds it
-  Sequence prevRunning;
-  Sequence nextRunning;
-  Sequence prevEager;
-  Sequence nextEager;
-  int lists;
-  long runningOrder;
-  // lazy-decoding bookkeeping (see SteadyDecodes)
-  boolean lazy;
-  long lazyBaseStep;
-  long lazyComputed0;
-  long lazyGenerated0;
-  long lazyFinishStep;
-  long lazyBoundaryStep;
-  // counted boundaries (SteadyDecodes without prefix caching): the step phase of its block boundaries and the
-  // phase's allocation count when it joined
-  int lazyPhase;
-  long lazyCrossBase;
-  boolean holdsAdapter;
-  long firstScheduledNs = -1;
-  long firstTokenNs = -1;
-  long lastTokenNs = -1;
-  long finishNs = -1;
-  int preemptions;
-  long cachedTokens;
-  /** The latest time its first token may come (arrival + max_ttft_ms), or Long.MAX_VALUE. */
-  long deadlineNs = Long.MAX_VALUE;
-  boolean timedOut;
-  int estimatedPrefillTokens;
-  /** The scheduler step that last put it in a batch. */
-  long batchStep = -1;
+    final int adapter;
+    final int rank;
+    final int promptTokens;
+    int outputTokens;
+    final long[] blockHashes;
+    final int hashedBlocks;
+    final KvBlockManager.BlockTable blocks;
 
-  /**
-   * @param order FCFS position (arrival order)
-   * @param blockHashes prefix-cache keys of its KV blocks, the prompt's and those its answer will fill where
-   *     they are known (may be empty); see {@code PrefixKeys}
-   */
-  public Sequence(long requestId, long order, long arrivalNs, int adapter, int rank, int promptTokens,
-      int outputTokens, long[] blockHashes) {
-    this.requestId = requestId;
-    this.order = order;
-    this.arrivalNs = arrivalNs;
-    this.intendedNs = arrivalNs;
-    this.adapter = adapter;
-    this.rank = rank;
-    this.promptTokens = promptTokens;
-    this.outputTokens = outputTokens;
-    this.blockHashes = blockHashes;
-    this.hashedBlocks = blockHashes.length;
-    // sized for its whole life at 16-token blocks (vLLM's default), so it rarely grows block by block
-    this.blocks = new KvBlockManager.BlockTable(Math.max(8, (promptTokens + outputTokens) / 16 + 1));
-  }
+    int computed;
+    int generated;
+    boolean decoding;
+    int registeredBlocks;
+    int chunk;
+    /** Whether the planned step's chunk is its first since admission (the shape's new requests). */
+    boolean chunkStarts;
+    /** Admitted while its adapter loads in the background: its first chunk has not run yet. */
+    boolean awaitingFirstChunk;
+    // its adapter's waiting queue (see AdapterQueues)
+    Sequence prevWaiting;
+    Sequence nextWaiting;
+    boolean inWaiting;
+    // links of the scheduler's running and eager lists (see SequenceList), and a bit per list that holds it
+    Sequence prevRunning;
+    Sequence nextRunning;
+    Sequence prevEager;
+    Sequence nextEager;
+    int lists;
+    long runningOrder;
+    // lazy-decoding bookkeeping (see SteadyDecodes)
+    boolean lazy;
+    long lazyBaseStep;
+    long lazyComputed0;
+    long lazyGenerated0;
+    long lazyFinishStep;
+    long lazyBoundaryStep;
+    // counted boundaries (SteadyDecodes without prefix caching): the step phase of its block boundaries and the
+    // phase's allocation count when it joined
+    int lazyPhase;
+    long lazyCrossBase;
+    boolean holdsAdapter;
+    long firstScheduledNs = -1;
+    long firstTokenNs = -1;
+    long lastTokenNs = -1;
+    long finishNs = -1;
+    int preemptions;
+    long cachedTokens;
+    /** The latest time its first token may come (arrival + max_ttft_ms), or Long.MAX_VALUE. */
+    long deadlineNs = Long.MAX_VALUE;
 
-  /**
-   * Puts its blocks that are full of {@code computed} tokens into the prefix cache under their keys,
-   * generated tokens' blocks too (the next turn of a conversation repeats them), as vLLM does.
-   */
-  void registerFull(KvBlockManager kv, long computed, int blockSize) {
-    if (registeredBlocks < hashedBlocks) {
-      int full = (int) Math.min(hashedBlocks, computed / blockSize);
-      while (registeredBlocks < full) {
-        kv.register(blocks.get(registeredBlocks), blockHashes[registeredBlocks]);
-        registeredBlocks++;
-      }
+    boolean timedOut;
+    int estimatedPrefillTokens;
+    /** The scheduler step that last put it in a batch. */
+    long batchStep = -1;
+
+    /**
+     * @param order FCFS position (arrival order)
+     * @param blockHashes prefix-cache keys of its KV blocks, the prompt's and those its answer will fill where
+     *     they are known (may be empty); see {@code PrefixKeys}
+     */
+    public Sequence(
+            long requestId,
+            long order,
+            long arrivalNs,
+            int adapter,
+            int rank,
+            int promptTokens,
+            int outputTokens,
+            long[] blockHashes) {
+        this.requestId = requestId;
+        this.order = order;
+        this.arrivalNs = arrivalNs;
+        this.intendedNs = arrivalNs;
+        this.adapter = adapter;
+        this.rank = rank;
+        this.promptTokens = promptTokens;
+        this.outputTokens = outputTokens;
+        this.blockHashes = blockHashes;
+        this.hashedBlocks = blockHashes.length;
+        // sized for its whole life at 16-token blocks (vLLM's default), so it rarely grows block by block
+        this.blocks = new KvBlockManager.BlockTable(Math.max(8, (promptTokens + outputTokens) / 16 + 1));
     }
-  }
 
-  /** Tokens a prefill computes before sampling: the prompt, plus the output so far after a preemption. */
-  int prefillTarget() {
-    return promptTokens + generated;
-  }
-
-  /** The prefill tokens a router expected this request to compute (its owner's bookkeeping). */
-  public void estimatedPrefillTokens(int tokens) {
-    this.estimatedPrefillTokens = tokens;
-  }
-
-  public int estimatedPrefillTokens() {
-    return estimatedPrefillTokens;
-  }
-
-  /** Gives the request a TTFT deadline: a first token later than this makes it time out (408). */
-  public void deadlineNs(long ns) {
-    this.deadlineNs = ns;
-  }
-
-  public long deadlineNs() {
-    return deadlineNs;
-  }
-
-  public boolean timedOut() {
-    return timedOut;
-  }
-
-  public long requestId() {
-    return requestId;
-  }
-
-  public long arrivalNs() {
-    return arrivalNs;
-  }
-
-  /** Records when the client meant to send it, when that was before it arrived (it waited at the client). */
-  public void intendedNs(long ns) {
-    this.intendedNs = ns;
-  }
-
-  /** When the client meant to send it; its arrival time unless it waited at the client. */
-  public long intendedNs() {
-    return intendedNs;
-  }
-
-  /** Records which client sent it (a cluster's traffic source), to tell that client when it ends. */
-  public void client(int index) {
-    this.client = index;
-  }
-
-  public int client() {
-    return client;
-  }
-
-  public int adapter() {
-    return adapter;
-  }
-
-  /**
-   * Ends the request once it has {@code generatedTokens} tokens (a stop string or token came early);
-   * the scheduler finishes it when the step that makes that many completes.
-   */
-  public void endAfter(int generatedTokens) {
-    if (lazy) {
-      throw new IllegalStateException("request " + requestId + " is counted in bulk; its end cannot move");
+    /**
+     * Puts its blocks that are full of {@code computed} tokens into the prefix cache under their keys,
+     * generated tokens' blocks too (the next turn of a conversation repeats them), as vLLM does.
+     */
+    void registerFull(KvBlockManager kv, long computed, int blockSize) {
+        if (registeredBlocks < hashedBlocks) {
+            int full = (int) Math.min(hashedBlocks, computed / blockSize);
+            while (registeredBlocks < full) {
+                kv.register(blocks.get(registeredBlocks), blockHashes[registeredBlocks]);
+                registeredBlocks++;
+            }
+        }
     }
-    outputTokens = Math.max(1, Math.min(outputTokens, generatedTokens));
-  }
 
-  /** Tokens whose K/V are in the cache (positions {@code [0, computed)}). */
-  public int computedTokens() {
-    return computed;
-  }
+    /** Tokens a prefill computes before sampling: the prompt, plus the output so far after a preemption. */
+    int prefillTarget() {
+        return promptTokens + generated;
+    }
 
-  /** Tokens this sequence computes in the planned step. */
-  public int chunkTokens() {
-    return chunk;
-  }
+    /** The prefill tokens a router expected this request to compute (its owner's bookkeeping). */
+    public void estimatedPrefillTokens(int tokens) {
+        this.estimatedPrefillTokens = tokens;
+    }
 
-  /** Whether the planned step samples a token for it (a decode, or a prefill's last chunk). */
-  public boolean samplesThisStep() {
-    return decoding || computed + chunk >= prefillTarget();
-  }
+    public int estimatedPrefillTokens() {
+        return estimatedPrefillTokens;
+    }
 
-  /** Its KV blocks, in position order. */
-  public KvBlockManager.BlockTable blockTable() {
-    return blocks;
-  }
+    /** Gives the request a TTFT deadline: a first token later than this makes it time out (408). */
+    public void deadlineNs(long ns) {
+        this.deadlineNs = ns;
+    }
 
-  public int promptTokens() {
-    return promptTokens;
-  }
+    public long deadlineNs() {
+        return deadlineNs;
+    }
 
-  public int outputTokens() {
-    return outputTokens;
-  }
+    public boolean timedOut() {
+        return timedOut;
+    }
 
-  public int generated() {
-    return generated;
-  }
+    public long requestId() {
+        return requestId;
+    }
 
-  public long firstScheduledNs() {
-    return firstScheduledNs;
-  }
+    public long arrivalNs() {
+        return arrivalNs;
+    }
 
-  public long firstTokenNs() {
-    return firstTokenNs;
-  }
+    /** Records when the client meant to send it, when that was before it arrived (it waited at the client). */
+    public void intendedNs(long ns) {
+        this.intendedNs = ns;
+    }
 
-  public long finishNs() {
-    return finishNs;
-  }
+    /** When the client meant to send it; its arrival time unless it waited at the client. */
+    public long intendedNs() {
+        return intendedNs;
+    }
 
-  public int preemptions() {
-    return preemptions;
-  }
+    /** Records which client sent it (a cluster's traffic source), to tell that client when it ends. */
+    public void client(int index) {
+        this.client = index;
+    }
 
-  public long cachedTokens() {
-    return cachedTokens;
-  }
+    public int client() {
+        return client;
+    }
+
+    public int adapter() {
+        return adapter;
+    }
+
+    /**
+     * Ends the request once it has {@code generatedTokens} tokens (a stop string or token came early);
+     * the scheduler finishes it when the step that makes that many completes.
+     */
+    public void endAfter(int generatedTokens) {
+        if (lazy) {
+            throw new IllegalStateException("request " + requestId + " is counted in bulk; its end cannot move");
+        }
+        outputTokens = Math.max(1, Math.min(outputTokens, generatedTokens));
+    }
+
+    /** Tokens whose K/V are in the cache (positions {@code [0, computed)}). */
+    public int computedTokens() {
+        return computed;
+    }
+
+    /** Tokens this sequence computes in the planned step. */
+    public int chunkTokens() {
+        return chunk;
+    }
+
+    /** Whether the planned step samples a token for it (a decode, or a prefill's last chunk). */
+    public boolean samplesThisStep() {
+        return decoding || computed + chunk >= prefillTarget();
+    }
+
+    /** Its KV blocks, in position order. */
+    public KvBlockManager.BlockTable blockTable() {
+        return blocks;
+    }
+
+    public int promptTokens() {
+        return promptTokens;
+    }
+
+    public int outputTokens() {
+        return outputTokens;
+    }
+
+    public int generated() {
+        return generated;
+    }
+
+    public long firstScheduledNs() {
+        return firstScheduledNs;
+    }
+
+    public long firstTokenNs() {
+        return firstTokenNs;
+    }
+
+    public long finishNs() {
+        return finishNs;
+    }
+
+    public int preemptions() {
+        return preemptions;
+    }
+
+    public long cachedTokens() {
+        return cachedTokens;
+    }
 }

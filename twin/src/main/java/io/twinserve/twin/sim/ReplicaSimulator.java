@@ -26,52 +26,52 @@ import java.util.concurrent.atomic.LongAdder;
  * them; a request sent because another ended at a step's end arrives after that step's planning.
  */
 public final class ReplicaSimulator {
-  private final ResolvedReplica replica;
-  private final Map<String, Integer> adapterRanks;
-  private final boolean lazyDecodes;
-  private final boolean decodeStretches;
-  private final LongAdder bulkSteps = new LongAdder();
+    private final ResolvedReplica replica;
+    private final Map<String, Integer> adapterRanks;
+    private final boolean lazyDecodes;
+    private final boolean decodeStretches;
+    private final LongAdder bulkSteps = new LongAdder();
 
-  /**
-   * @param adapterRanks rank of each adapter the workload uses (others get the options' default rank)
-   */
-  public ReplicaSimulator(ResolvedReplica replica, Map<String, Integer> adapterRanks) {
-    this(replica, adapterRanks, true, true);
-  }
+    /**
+     * @param adapterRanks rank of each adapter the workload uses (others get the options' default rank)
+     */
+    public ReplicaSimulator(ResolvedReplica replica, Map<String, Integer> adapterRanks) {
+        this(replica, adapterRanks, true, true);
+    }
 
-  /**
-   * @param lazyDecodes let steady steps count decoding sequences in bulk (exact; false visits every
-   *     sequence every step, for comparison)
-   */
-  public ReplicaSimulator(ResolvedReplica replica, Map<String, Integer> adapterRanks, boolean lazyDecodes) {
-    this(replica, adapterRanks, lazyDecodes, true);
-  }
+    /**
+     * @param lazyDecodes let steady steps count decoding sequences in bulk (exact; false visits every
+     *     sequence every step, for comparison)
+     */
+    public ReplicaSimulator(ResolvedReplica replica, Map<String, Integer> adapterRanks, boolean lazyDecodes) {
+        this(replica, adapterRanks, lazyDecodes, true);
+    }
 
-  /**
-   * @param decodeStretches run quiet steady steps in bulk (exact; false steps one by one, for comparison);
-   *     needs {@code lazyDecodes}
-   */
-  public ReplicaSimulator(ResolvedReplica replica, Map<String, Integer> adapterRanks, boolean lazyDecodes,
-      boolean decodeStretches) {
-    this.replica = replica;
-    this.adapterRanks = adapterRanks;
-    this.lazyDecodes = lazyDecodes;
-    this.decodeStretches = decodeStretches && lazyDecodes;
-  }
+    /**
+     * @param decodeStretches run quiet steady steps in bulk (exact; false steps one by one, for comparison);
+     *     needs {@code lazyDecodes}
+     */
+    public ReplicaSimulator(
+            ResolvedReplica replica, Map<String, Integer> adapterRanks, boolean lazyDecodes, boolean decodeStretches) {
+        this.replica = replica;
+        this.adapterRanks = adapterRanks;
+        this.lazyDecodes = lazyDecodes;
+        this.decodeStretches = decodeStretches && lazyDecodes;
+    }
 
-  /** Steps completed in bulk by this simulator's runs so far, summed (for tests: stretches are taken). */
-  public long bulkSteps() {
-    return bulkSteps.sum();
-  }
+    /** Steps completed in bulk by this simulator's runs so far, summed (for tests: stretches are taken). */
+    public long bulkSteps() {
+        return bulkSteps.sum();
+    }
 
-  /** Runs the workload with the client its spec describes (a trace: every request sent at its arrival time). */
-  public RunResult run(TraceReader workload, RunOptions options) throws IOException {
-    return run(ClientGate.forWorkload(workload, null), options);
-  }
+    /** Runs the workload with the client its spec describes (a trace: every request sent at its arrival time). */
+    public RunResult run(TraceReader workload, RunOptions options) throws IOException {
+        return run(ClientGate.forWorkload(workload, null), options);
+    }
 
-  /** Runs the requests {@code client} sends; it is told when each ends. */
-  public RunResult run(ClientGate client, RunOptions options) throws IOException {
-    return ClusterSimulator.runReplica(replica, client, adapterRanks, lazyDecodes, decodeStretches, bulkSteps,
-        options);
-  }
+    /** Runs the requests {@code client} sends; it is told when each ends. */
+    public RunResult run(ClientGate client, RunOptions options) throws IOException {
+        return ClusterSimulator.runReplica(
+                replica, client, adapterRanks, lazyDecodes, decodeStretches, bulkSteps, options);
+    }
 }

@@ -15,31 +15,36 @@ package io.twinserve.twin.sim;
  *     simulated so far: what a sweep needs of an overloaded configuration is that it starves and the
  *     throughput it sustains, not an hour of a queue growing without bound
  */
-public record RunOptions(Long windowNs, boolean drain, boolean recordRequests, int defaultAdapterRank,
-    boolean preloadAdapters, boolean stopWhenStarving) {
+public record RunOptions(
+        Long windowNs,
+        boolean drain,
+        boolean recordRequests,
+        int defaultAdapterRank,
+        boolean preloadAdapters,
+        boolean stopWhenStarving) {
 
-  public RunOptions(Long windowNs, boolean drain, boolean recordRequests, int defaultAdapterRank,
-      boolean preloadAdapters) {
-    this(windowNs, drain, recordRequests, defaultAdapterRank, preloadAdapters, false);
-  }
+    public RunOptions(
+            Long windowNs, boolean drain, boolean recordRequests, int defaultAdapterRank, boolean preloadAdapters) {
+        this(windowNs, drain, recordRequests, defaultAdapterRank, preloadAdapters, false);
+    }
 
-  public static RunOptions defaults() {
-    return new RunOptions(null, false, false, 16, true);
-  }
+    public static RunOptions defaults() {
+        return new RunOptions(null, false, false, 16, true);
+    }
 
-  public RunOptions withRecordRequests(boolean record) {
-    return new RunOptions(windowNs, drain, record, defaultAdapterRank, preloadAdapters, stopWhenStarving);
-  }
+    public RunOptions withRecordRequests(boolean record) {
+        return new RunOptions(windowNs, drain, record, defaultAdapterRank, preloadAdapters, stopWhenStarving);
+    }
 
-  public RunOptions withWindowNs(Long window) {
-    return new RunOptions(window, drain, recordRequests, defaultAdapterRank, preloadAdapters, stopWhenStarving);
-  }
+    public RunOptions withWindowNs(Long window) {
+        return new RunOptions(window, drain, recordRequests, defaultAdapterRank, preloadAdapters, stopWhenStarving);
+    }
 
-  public RunOptions withDrain(boolean d) {
-    return new RunOptions(windowNs, d, recordRequests, defaultAdapterRank, preloadAdapters, stopWhenStarving);
-  }
+    public RunOptions withDrain(boolean d) {
+        return new RunOptions(windowNs, d, recordRequests, defaultAdapterRank, preloadAdapters, stopWhenStarving);
+    }
 
-  public RunOptions withStopWhenStarving(boolean stop) {
-    return new RunOptions(windowNs, drain, recordRequests, defaultAdapterRank, preloadAdapters, stop);
-  }
+    public RunOptions withStopWhenStarving(boolean stop) {
+        return new RunOptions(windowNs, drain, recordRequests, defaultAdapterRank, preloadAdapters, stop);
+    }
 }

@@ -13,11 +13,11 @@ import java.util.List;
  */
 public record RunResult(RunSummary summary, List<RequestRecord> requests, long stoppedNs) {
 
-  public RunResult(RunSummary summary, List<RequestRecord> requests) {
-    this(summary, requests, -1);
-  }
+    public RunResult(RunSummary summary, List<RequestRecord> requests) {
+        this(summary, requests, -1);
+    }
 
-  public boolean stoppedEarly() {
-    return stoppedNs >= 0;
-  }
+    public boolean stoppedEarly() {
+        return stoppedNs >= 0;
+    }
 }

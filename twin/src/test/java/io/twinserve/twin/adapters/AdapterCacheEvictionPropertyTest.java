@@ -15,73 +15,77 @@ import net.jqwik.api.constraints.IntRange;
  * least recently acquired slot no running sequence uses. Random acquires and releases, slot by slot.
  */
 class AdapterCacheEvictionPropertyTest {
-  private static final AdapterCache.LoadTimes TIMES = new AdapterCache.LoadTimes() {
-    @Override
-    public long fromCpuNs(int adapter) {
-      return 1;
-    }
-
-    @Override
-    public long fromStorageNs(int adapter) {
-      return 0;
-    }
-  };
-
-  @Property(tries = 200)
-  void evictsTheLeastRecentlyUsedIdleSlot(@ForAll @IntRange(min = 1, max = 12) int slots,
-      @ForAll @IntRange(min = 1, max = 40) int adapters, @ForAll long seed) {
-    AdapterCache cache = new AdapterCache(slots, adapters, adapters, TIMES);
-    int[] slotAdapter = new int[slots];
-    int[] refs = new int[slots];
-    long[] lastUse = new long[slots];
-    Arrays.fill(slotAdapter, -1);
-    long tick = 0;
-    List<Integer> held = new ArrayList<>();
-    SplittableRandom rng = new SplittableRandom(seed);
-    for (int op = 0; op < 2_000; op++) {
-      if (!held.isEmpty() && (rng.nextInt(3) == 0 || !cache.hasReplaceableSlot())) {
-        int adapter = held.remove(rng.nextInt(held.size()));
-        cache.release(adapter);
-        refs[slotOfReference(slotAdapter, adapter)]--;
-        continue;
-      }
-      int adapter = rng.nextInt(adapters);
-      int slot = slotOfReference(slotAdapter, adapter);
-      if (slot < 0) {
-        if (!cache.canUse(adapter)) {
-          continue;
+    private static final AdapterCache.LoadTimes TIMES = new AdapterCache.LoadTimes() {
+        @Override
+        public long fromCpuNs(int adapter) {
+            return 1;
         }
-        slot = -1;
-        for (int s = 0; s < slots && slot < 0; s++) {
-          if (slotAdapter[s] == -1) {
-            slot = s;
-          }
+
+        @Override
+        public long fromStorageNs(int adapter) {
+            return 0;
         }
-        if (slot < 0) {
-          for (int s = 0; s < slots; s++) {
-            if (refs[s] == 0 && (slot < 0 || lastUse[s] < lastUse[slot])) {
-              slot = s;
+    };
+
+    @Property(tries = 200)
+    void evictsTheLeastRecentlyUsedIdleSlot(
+            @ForAll @IntRange(min = 1, max = 12) int slots,
+            @ForAll @IntRange(min = 1, max = 40) int adapters,
+            @ForAll long seed) {
+        AdapterCache cache = new AdapterCache(slots, adapters, adapters, TIMES);
+        int[] slotAdapter = new int[slots];
+        int[] refs = new int[slots];
+        long[] lastUse = new long[slots];
+        Arrays.fill(slotAdapter, -1);
+        long tick = 0;
+        List<Integer> held = new ArrayList<>();
+        SplittableRandom rng = new SplittableRandom(seed);
+        for (int op = 0; op < 2_000; op++) {
+            if (!held.isEmpty() && (rng.nextInt(3) == 0 || !cache.hasReplaceableSlot())) {
+                int adapter = held.remove(rng.nextInt(held.size()));
+                cache.release(adapter);
+                refs[slotOfReference(slotAdapter, adapter)]--;
+                continue;
             }
-          }
+            int adapter = rng.nextInt(adapters);
+            int slot = slotOfReference(slotAdapter, adapter);
+            if (slot < 0) {
+                if (!cache.canUse(adapter)) {
+                    continue;
+                }
+                slot = -1;
+                for (int s = 0; s < slots && slot < 0; s++) {
+                    if (slotAdapter[s] == -1) {
+                        slot = s;
+                    }
+                }
+                if (slot < 0) {
+                    for (int s = 0; s < slots; s++) {
+                        if (refs[s] == 0 && (slot < 0 || lastUse[s] < lastUse[slot])) {
+                            slot = s;
+                        }
+                    }
+                }
+                slotAdapter[slot] = adapter;
+            }
+            cache.acquire(adapter, op);
+            refs[slot]++;
+            lastUse[slot] = ++tick;
+            held.add(adapter);
+            for (int s = 0; s < slots; s++) {
+                assertThat(cache.adapterInSlot(s))
+                        .as("slot %d after op %d", s, op)
+                        .isEqualTo(slotAdapter[s]);
+            }
         }
-        slotAdapter[slot] = adapter;
-      }
-      cache.acquire(adapter, op);
-      refs[slot]++;
-      lastUse[slot] = ++tick;
-      held.add(adapter);
-      for (int s = 0; s < slots; s++) {
-        assertThat(cache.adapterInSlot(s)).as("slot %d after op %d", s, op).isEqualTo(slotAdapter[s]);
-      }
     }
-  }
 
-  private static int slotOfReference(int[] slotAdapter, int adapter) {
-    for (int s = 0; s < slotAdapter.length; s++) {
-      if (slotAdapter[s] == adapter) {
-        return s;
-      }
+    private static int slotOfReference(int[] slotAdapter, int adapter) {
+        for (int s = 0; s < slotAdapter.length; s++) {
+            if (slotAdapter[s] == adapter) {
+                return s;
+            }
+        }
+        return -1;
     }
-    return -1;
-  }
 }

@@ -23,26 +23,26 @@ import org.junit.jupiter.api.Test;
  * deadlines of requests answered long ago, autoscaler ticks) do not stretch it.
  */
 class ClusterRunLengthTest {
-  private static final String REPLICA = "{max_adapters: 4, max_cpu_adapters: 8, max_num_seqs: 64}";
+    private static final String REPLICA = "{max_adapters: 4, max_cpu_adapters: 8, max_num_seqs: 64}";
 
-  private static ResolvedReplica single() throws IOException {
-    return Deployments.resolve(Deployments.parse("""
+    private static ResolvedReplica single() throws IOException {
+        return Deployments.resolve(Deployments.parse("""
         model: llama-3.1-8b
         gpu: h100-sxm-80gb
         replica: %s
         """.formatted(REPLICA), Path.of("d.yaml")), Profiles.builtIn());
-  }
+    }
 
-  private static ResolvedCluster oneReplica(String maxTtftMs) throws IOException {
-    return ClusterTestSupport.cluster("""
+    private static ResolvedCluster oneReplica(String maxTtftMs) throws IOException {
+        return ClusterTestSupport.cluster("""
         pools: [{name: p, gpu: h100-sxm-80gb, gpus_per_node: 1}]
         deployments:
           - {name: d, model: llama-3.1-8b, pools: [p], router: {type: round_robin}, max_ttft_ms: %s, replica: %s}
         """.formatted(maxTtftMs, REPLICA));
-  }
+    }
 
-  // what one replica serves without a queue building up: no request comes near a 60 s TTFT limit
-  private static final String LIGHT = """
+    // what one replica serves without a queue building up: no request comes near a 60 s TTFT limit
+    private static final String LIGHT = """
       seed: 5
       duration_s: 200
       arrivals: {type: poisson, rate: 0.5}
@@ -58,49 +58,54 @@ class ClusterRunLengthTest {
         block_size: 16
       """;
 
-  private static RunResult singleRun(String workload, RunOptions options) throws IOException {
-    WorkloadGenerator g = ClusterTestSupport.workload(workload);
-    return new ReferenceReplicaLoop(single(), ClusterTestSupport.ranks(g)).run(g, options);
-  }
-
-  @Test
-  void withoutAWindowARunLastsUntilItsLastRequestEndsWhateverTheTtftLimit() throws IOException {
-    RunOptions options = RunOptions.defaults().withRecordRequests(true);
-    RunResult expected = singleRun(LIGHT, options);
-    long makespanNs = expected.requests().stream().mapToLong(RequestRecord::finishNs).max().orElseThrow();
-
-    // 60 s is the default limit; 1e9 ms is about 11 days
-    for (String maxTtftMs : List.of("60000", "1.0e9")) {
-      ClusterResult actual = ClusterTestSupport.run(oneReplica(maxTtftMs), ClusterTestSupport.workload(LIGHT), options);
-      ClusterSummary.DeploymentSummary d = actual.summary().deployments().get(0);
-
-      assertThat(d.requestsTimedOut()).isZero();
-      assertThat(actual.requests().get("d")).isEqualTo(expected.requests());
-      assertThat(actual.summary().windowS()).as("window with max_ttft_ms %s", maxTtftMs)
-          .isEqualTo(expected.summary().windowS())
-          .isCloseTo(makespanNs / 1e9, within(1e-6));
-      assertThat(d.achieved()).isEqualTo(expected.summary().achieved());
-      assertThat(d.offered()).isEqualTo(expected.summary().offered());
-      assertThat(d.meanRunning()).isEqualTo(expected.summary().meanRunning());
-      assertThat(d.gpuHours()).isCloseTo(makespanNs / 3.6e12, within(1e-6));
+    private static RunResult singleRun(String workload, RunOptions options) throws IOException {
+        WorkloadGenerator g = ClusterTestSupport.workload(workload);
+        return new ReferenceReplicaLoop(single(), ClusterTestSupport.ranks(g)).run(g, options);
     }
-  }
 
-  @Test
-  void aDrainedRunEndsWithItsLastRequestAfterTheWindowWhateverTheTtftLimit() throws IOException {
-    RunOptions options = RunOptions.defaults().withRecordRequests(true).withDrain(true)
-        .withWindowNs(200_000_000_000L);
-    RunResult expected = singleRun(ClusterTestSupport.CHAT, options);
+    @Test
+    void withoutAWindowARunLastsUntilItsLastRequestEndsWhateverTheTtftLimit() throws IOException {
+        RunOptions options = RunOptions.defaults().withRecordRequests(true);
+        RunResult expected = singleRun(LIGHT, options);
+        long makespanNs = expected.requests().stream()
+                .mapToLong(RequestRecord::finishNs)
+                .max()
+                .orElseThrow();
 
-    ClusterResult actual = ClusterTestSupport.run(oneReplica("1.0e9"),
-        ClusterTestSupport.workload(ClusterTestSupport.CHAT), options);
-    ClusterSummary.DeploymentSummary d = actual.summary().deployments().get(0);
+        // 60 s is the default limit; 1e9 ms is about 11 days
+        for (String maxTtftMs : List.of("60000", "1.0e9")) {
+            ClusterResult actual =
+                    ClusterTestSupport.run(oneReplica(maxTtftMs), ClusterTestSupport.workload(LIGHT), options);
+            ClusterSummary.DeploymentSummary d = actual.summary().deployments().get(0);
 
-    assertThat(actual.summary().windowS()).isEqualTo(200);
-    // time-weighted figures average over the run's real length: the replica is busy to the end
-    assertThat(d.meanRunning()).isEqualTo(expected.summary().meanRunning());
-    assertThat(d.meanWaiting()).isCloseTo(expected.summary().meanWaiting(), withinPercentage(1));
-    assertThat(d.replicas().mean()).isEqualTo(1.0);
-    assertThat(d.replicaDetails().get(0).busyFraction()).isGreaterThan(0.9);
-  }
+            assertThat(d.requestsTimedOut()).isZero();
+            assertThat(actual.requests().get("d")).isEqualTo(expected.requests());
+            assertThat(actual.summary().windowS())
+                    .as("window with max_ttft_ms %s", maxTtftMs)
+                    .isEqualTo(expected.summary().windowS())
+                    .isCloseTo(makespanNs / 1e9, within(1e-6));
+            assertThat(d.achieved()).isEqualTo(expected.summary().achieved());
+            assertThat(d.offered()).isEqualTo(expected.summary().offered());
+            assertThat(d.meanRunning()).isEqualTo(expected.summary().meanRunning());
+            assertThat(d.gpuHours()).isCloseTo(makespanNs / 3.6e12, within(1e-6));
+        }
+    }
+
+    @Test
+    void aDrainedRunEndsWithItsLastRequestAfterTheWindowWhateverTheTtftLimit() throws IOException {
+        RunOptions options =
+                RunOptions.defaults().withRecordRequests(true).withDrain(true).withWindowNs(200_000_000_000L);
+        RunResult expected = singleRun(ClusterTestSupport.CHAT, options);
+
+        ClusterResult actual = ClusterTestSupport.run(
+                oneReplica("1.0e9"), ClusterTestSupport.workload(ClusterTestSupport.CHAT), options);
+        ClusterSummary.DeploymentSummary d = actual.summary().deployments().get(0);
+
+        assertThat(actual.summary().windowS()).isEqualTo(200);
+        // time-weighted figures average over the run's real length: the replica is busy to the end
+        assertThat(d.meanRunning()).isEqualTo(expected.summary().meanRunning());
+        assertThat(d.meanWaiting()).isCloseTo(expected.summary().meanWaiting(), withinPercentage(1));
+        assertThat(d.replicas().mean()).isEqualTo(1.0);
+        assertThat(d.replicaDetails().get(0).busyFraction()).isGreaterThan(0.9);
+    }
 }

@@ -17,39 +17,40 @@ import java.util.Map;
 
 /** Clusters and workloads for cluster tests, written as users write them. */
 final class ClusterTestSupport {
-  private ClusterTestSupport() {}
+    private ClusterTestSupport() {}
 
-  static ResolvedCluster cluster(String yaml) throws IOException {
-    return Clusters.resolve(Clusters.parse(yaml, Path.of("test-cluster.yaml")), Profiles.builtIn());
-  }
-
-  static WorkloadGenerator workload(String yaml) {
-    WorkloadSpec spec = WorkloadSpecs.parse(yaml, Path.of("test-workload.yaml"));
-    return new WorkloadGenerator(spec, null);
-  }
-
-  static Map<String, Integer> ranks(WorkloadGenerator g) {
-    Map<String, Integer> ranks = new HashMap<>();
-    for (Adapter a : g.adapters()) {
-      ranks.put(a.id(), a.rank());
+    static ResolvedCluster cluster(String yaml) throws IOException {
+        return Clusters.resolve(Clusters.parse(yaml, Path.of("test-cluster.yaml")), Profiles.builtIn());
     }
-    return ranks;
-  }
 
-  static ClusterResult run(ResolvedCluster cluster, WorkloadGenerator g, RunOptions options) throws IOException {
-    return new ClusterSimulator(cluster).run(List.of(new ClusterSimulator.Traffic(0, g, ranks(g))), options);
-  }
+    static WorkloadGenerator workload(String yaml) {
+        WorkloadSpec spec = WorkloadSpecs.parse(yaml, Path.of("test-workload.yaml"));
+        return new WorkloadGenerator(spec, null);
+    }
 
-  static ClusterResult run(ResolvedCluster cluster, List<Request> requests, RunOptions options) throws IOException {
-    return new ClusterSimulator(cluster).run(List.of(new ClusterSimulator.Traffic(0, trace(requests), Map.of())), options);
-  }
+    static Map<String, Integer> ranks(WorkloadGenerator g) {
+        Map<String, Integer> ranks = new HashMap<>();
+        for (Adapter a : g.adapters()) {
+            ranks.put(a.id(), a.rank());
+        }
+        return ranks;
+    }
 
-  static TraceReader trace(List<Request> requests) {
-    Iterator<Request> it = requests.iterator();
-    return () -> it.hasNext() ? it.next() : null;
-  }
+    static ClusterResult run(ResolvedCluster cluster, WorkloadGenerator g, RunOptions options) throws IOException {
+        return new ClusterSimulator(cluster).run(List.of(new ClusterSimulator.Traffic(0, g, ranks(g))), options);
+    }
 
-  static final String CHAT = """
+    static ClusterResult run(ResolvedCluster cluster, List<Request> requests, RunOptions options) throws IOException {
+        return new ClusterSimulator(cluster)
+                .run(List.of(new ClusterSimulator.Traffic(0, trace(requests), Map.of())), options);
+    }
+
+    static TraceReader trace(List<Request> requests) {
+        Iterator<Request> it = requests.iterator();
+        return () -> it.hasNext() ? it.next() : null;
+    }
+
+    static final String CHAT = """
       seed: 7
       duration_s: 300
       arrivals: {type: poisson, rate: 3}

@@ -9,41 +9,41 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 class LatencyHistogramTest {
 
-  @ParameterizedTest
-  @ValueSource(ints = {1, 2, 3, 4, 5})
-  void itsFiguresAreThoseOfAFixedSizeHistogramOverTheWholeRange(int seed) {
-    // the histogram the twin used before: sized for 1,000 hours in microseconds, mean by a walk of its buckets
-    Histogram fixed = new Histogram(1000L * 3600 * 1_000_000, 3);
-    LatencyHistogram grown = new LatencyHistogram();
-    SplittableRandom r = new SplittableRandom(seed);
-    for (int i = 0; i < 20_000; i++) {
-      // from microseconds to hours, so that it resizes many times
-      long v = (long) Math.exp(r.nextDouble(0, Math.log(3.6e9)));
-      if (r.nextInt(4) == 0) {
-        long count = 1 + r.nextInt(500);
-        fixed.recordValueWithCount(v, count);
-        grown.recordValueWithCount(v, count);
-      } else {
-        fixed.recordValue(v);
-        grown.recordValue(v);
-      }
-      if (i % 997 == 0) {
-        assertThat(grown.nextNonEquivalentValue(v)).isEqualTo(fixed.nextNonEquivalentValue(v));
-      }
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3, 4, 5})
+    void itsFiguresAreThoseOfAFixedSizeHistogramOverTheWholeRange(int seed) {
+        // the histogram the twin used before: sized for 1,000 hours in microseconds, mean by a walk of its buckets
+        Histogram fixed = new Histogram(1000L * 3600 * 1_000_000, 3);
+        LatencyHistogram grown = new LatencyHistogram();
+        SplittableRandom r = new SplittableRandom(seed);
+        for (int i = 0; i < 20_000; i++) {
+            // from microseconds to hours, so that it resizes many times
+            long v = (long) Math.exp(r.nextDouble(0, Math.log(3.6e9)));
+            if (r.nextInt(4) == 0) {
+                long count = 1 + r.nextInt(500);
+                fixed.recordValueWithCount(v, count);
+                grown.recordValueWithCount(v, count);
+            } else {
+                fixed.recordValue(v);
+                grown.recordValue(v);
+            }
+            if (i % 997 == 0) {
+                assertThat(grown.nextNonEquivalentValue(v)).isEqualTo(fixed.nextNonEquivalentValue(v));
+            }
+        }
+        assertThat(grown.count()).isEqualTo(fixed.getTotalCount());
+        assertThat(grown.latency()).isEqualTo(Latency.of(fixed));
     }
-    assertThat(grown.count()).isEqualTo(fixed.getTotalCount());
-    assertThat(grown.latency()).isEqualTo(Latency.of(fixed));
-  }
 
-  @ParameterizedTest
-  @ValueSource(ints = {0, 1})
-  void anEmptyOrOneValueHistogramReportsLikeTheFixedOne(int values) {
-    Histogram fixed = new Histogram(1000L * 3600 * 1_000_000, 3);
-    LatencyHistogram grown = new LatencyHistogram();
-    for (int i = 0; i < values; i++) {
-      fixed.recordValue(123_456);
-      grown.recordValue(123_456);
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1})
+    void anEmptyOrOneValueHistogramReportsLikeTheFixedOne(int values) {
+        Histogram fixed = new Histogram(1000L * 3600 * 1_000_000, 3);
+        LatencyHistogram grown = new LatencyHistogram();
+        for (int i = 0; i < values; i++) {
+            fixed.recordValue(123_456);
+            grown.recordValue(123_456);
+        }
+        assertThat(grown.latency()).isEqualTo(Latency.of(fixed));
     }
-    assertThat(grown.latency()).isEqualTo(Latency.of(fixed));
-  }
 }

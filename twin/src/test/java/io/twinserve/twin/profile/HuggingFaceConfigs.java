@@ -6,9 +6,9 @@ package io.twinserve.twin.profile;
  * Community License), retyped.
  */
 public final class HuggingFaceConfigs {
-  private HuggingFaceConfigs() {}
+    private HuggingFaceConfigs() {}
 
-  public static final String LLAMA_3_1_8B = """
+    public static final String LLAMA_3_1_8B = """
       {
         "architectures": ["LlamaForCausalLM"],
         "attention_bias": false,

@@ -10,65 +10,71 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ProfilesTest {
-  private final Profiles profiles = Profiles.builtIn();
+    private final Profiles profiles = Profiles.builtIn();
 
-  @Test
-  void theBuiltInLlama318bHasItsPublishedParameterCount() {
-    ModelProfile m = profiles.model("llama-3.1-8b");
-    assertThat(m.totalParams()).isEqualTo(8_030_261_248L);
-    assertThat(m.weightBytes()).isEqualTo(2 * 8_030_261_248L);
-    assertThat(m.kvBytesPerToken()).as("K and V, 32 layers x 8 heads x 128 dims, bf16").isEqualTo(131_072);
-  }
-
-  @Test
-  void aHuggingFaceConfigGivesTheSameModelAsTheBuiltInProfile(@TempDir Path dir) throws IOException {
-    Path folder = Files.createDirectories(dir.resolve("Llama-3.1-8B"));
-    Path config = folder.resolve("config.json");
-    Files.writeString(config, HuggingFaceConfigs.LLAMA_3_1_8B);
-    ModelProfile builtIn = profiles.model("llama-3.1-8b");
-    for (ModelProfile fromFile : new ModelProfile[] {profiles.model(config.toString()),
-        profiles.model(folder.toString()), Profiles.fromHuggingFaceConfig(config)}) {
-      assertThat(fromFile.name()).as("named after its folder").isEqualTo("Llama-3.1-8B");
-      assertThat(fromFile.totalParams()).isEqualTo(builtIn.totalParams());
-      assertThat(fromFile.kvBytesPerToken()).isEqualTo(builtIn.kvBytesPerToken());
-      assertThat(fromFile.headDim()).as("hidden_size / heads without head_dim").isEqualTo(128);
-      assertThat(fromFile.maxModelLen()).isEqualTo(builtIn.maxModelLen());
-      assertThat(fromFile.dtype()).isEqualTo("bf16");
-      assertThat(fromFile.loraParamsPerRank()).isEqualTo(builtIn.loraParamsPerRank());
+    @Test
+    void theBuiltInLlama318bHasItsPublishedParameterCount() {
+        ModelProfile m = profiles.model("llama-3.1-8b");
+        assertThat(m.totalParams()).isEqualTo(8_030_261_248L);
+        assertThat(m.weightBytes()).isEqualTo(2 * 8_030_261_248L);
+        assertThat(m.kvBytesPerToken())
+                .as("K and V, 32 layers x 8 heads x 128 dims, bf16")
+                .isEqualTo(131_072);
     }
-  }
 
-  @Test
-  void aConfigWithoutARequiredKeyNamesTheKeyAndTheFile(@TempDir Path dir) throws IOException {
-    Path config = dir.resolve("config.json");
-    Files.writeString(config, HuggingFaceConfigs.LLAMA_3_1_8B.replace("\"hidden_size\": 4096,", ""));
-    assertThatThrownBy(() -> profiles.model(config.toString()))
-        .isInstanceOf(ProfileException.class)
-        .hasMessageContaining(config.toString())
-        .hasMessageContaining("config.json has no integer 'hidden_size'");
+    @Test
+    void aHuggingFaceConfigGivesTheSameModelAsTheBuiltInProfile(@TempDir Path dir) throws IOException {
+        Path folder = Files.createDirectories(dir.resolve("Llama-3.1-8B"));
+        Path config = folder.resolve("config.json");
+        Files.writeString(config, HuggingFaceConfigs.LLAMA_3_1_8B);
+        ModelProfile builtIn = profiles.model("llama-3.1-8b");
+        for (ModelProfile fromFile : new ModelProfile[] {
+            profiles.model(config.toString()), profiles.model(folder.toString()), Profiles.fromHuggingFaceConfig(config)
+        }) {
+            assertThat(fromFile.name()).as("named after its folder").isEqualTo("Llama-3.1-8B");
+            assertThat(fromFile.totalParams()).isEqualTo(builtIn.totalParams());
+            assertThat(fromFile.kvBytesPerToken()).isEqualTo(builtIn.kvBytesPerToken());
+            assertThat(fromFile.headDim())
+                    .as("hidden_size / heads without head_dim")
+                    .isEqualTo(128);
+            assertThat(fromFile.maxModelLen()).isEqualTo(builtIn.maxModelLen());
+            assertThat(fromFile.dtype()).isEqualTo("bf16");
+            assertThat(fromFile.loraParamsPerRank()).isEqualTo(builtIn.loraParamsPerRank());
+        }
+    }
 
-    Files.writeString(config, "{ not json");
-    assertThatThrownBy(() -> Profiles.fromHuggingFaceConfig(config))
-        .isInstanceOf(ProfileException.class).hasMessageContaining("not a readable JSON file");
-  }
+    @Test
+    void aConfigWithoutARequiredKeyNamesTheKeyAndTheFile(@TempDir Path dir) throws IOException {
+        Path config = dir.resolve("config.json");
+        Files.writeString(config, HuggingFaceConfigs.LLAMA_3_1_8B.replace("\"hidden_size\": 4096,", ""));
+        assertThatThrownBy(() -> profiles.model(config.toString()))
+                .isInstanceOf(ProfileException.class)
+                .hasMessageContaining(config.toString())
+                .hasMessageContaining("config.json has no integer 'hidden_size'");
 
-  @Test
-  void unknownNamesGetASuggestionAndTheKnownNames() {
-    assertThatThrownBy(() -> profiles.gpu("H200"))
-        .isInstanceOf(ProfileException.class)
-        .hasMessageContaining("unknown GPU 'H200'; did you mean 'h200'?")
-        .hasMessageContaining("known: a100-sxm-80gb, b200, h100-64gb, h100-sxm-80gb, h200, l4, l40s");
-    assertThatThrownBy(() -> profiles.model("qwen2.5-7"))
-        .isInstanceOf(ProfileException.class)
-        .hasMessageContaining("unknown model 'qwen2.5-7'; did you mean 'qwen2.5-7b'?");
-    assertThatThrownBy(() -> profiles.gpu("tpu-v5e"))
-        .isInstanceOf(ProfileException.class)
-        .hasMessageNotContaining("did you mean");
-  }
+        Files.writeString(config, "{ not json");
+        assertThatThrownBy(() -> Profiles.fromHuggingFaceConfig(config))
+                .isInstanceOf(ProfileException.class)
+                .hasMessageContaining("not a readable JSON file");
+    }
 
-  @Test
-  void aFolderOfUserProfilesAddsGpusAndModels(@TempDir Path dir) throws IOException {
-    Files.writeString(dir.resolve("gpus-lab.yaml"), """
+    @Test
+    void unknownNamesGetASuggestionAndTheKnownNames() {
+        assertThatThrownBy(() -> profiles.gpu("H200"))
+                .isInstanceOf(ProfileException.class)
+                .hasMessageContaining("unknown GPU 'H200'; did you mean 'h200'?")
+                .hasMessageContaining("known: a100-sxm-80gb, b200, h100-64gb, h100-sxm-80gb, h200, l4, l40s");
+        assertThatThrownBy(() -> profiles.model("qwen2.5-7"))
+                .isInstanceOf(ProfileException.class)
+                .hasMessageContaining("unknown model 'qwen2.5-7'; did you mean 'qwen2.5-7b'?");
+        assertThatThrownBy(() -> profiles.gpu("tpu-v5e"))
+                .isInstanceOf(ProfileException.class)
+                .hasMessageNotContaining("did you mean");
+    }
+
+    @Test
+    void aFolderOfUserProfilesAddsGpusAndModels(@TempDir Path dir) throws IOException {
+        Files.writeString(dir.resolve("gpus-lab.yaml"), """
         lab-gpu:
           memory_gib: 40
           hbm_bandwidth: 1.5e12
@@ -76,7 +82,7 @@ class ProfilesTest {
           interconnect_bandwidth: 600e9
           pcie_bandwidth: 32e9
         """);
-    Files.writeString(dir.resolve("models-lab.yaml"), """
+        Files.writeString(dir.resolve("models-lab.yaml"), """
         tiny:
           layers: 2
           hidden_size: 256
@@ -87,24 +93,27 @@ class ProfilesTest {
           vocab_size: 1000
           max_model_len: 2048
         """);
-    Profiles p = Profiles.builtIn().withDirectory(dir);
-    assertThat(p.gpu("lab-gpu").memoryBytes()).isEqualTo(40L << 30);
-    assertThat(p.gpu("lab-gpu").fp8Flops()).isZero();
-    assertThat(p.model("tiny").kvBytesPerToken()).isEqualTo(2L * 2 * 2 * 64 * 2);
-    assertThat(p.gpu("h100-sxm-80gb")).as("built-ins remain").isNotNull();
-  }
+        Profiles p = Profiles.builtIn().withDirectory(dir);
+        assertThat(p.gpu("lab-gpu").memoryBytes()).isEqualTo(40L << 30);
+        assertThat(p.gpu("lab-gpu").fp8Flops()).isZero();
+        assertThat(p.model("tiny").kvBytesPerToken()).isEqualTo(2L * 2 * 2 * 64 * 2);
+        assertThat(p.gpu("h100-sxm-80gb")).as("built-ins remain").isNotNull();
+    }
 
-  @Test
-  void aMalformedUserProfileNamesItsFileAndKey(@TempDir Path dir) throws IOException {
-    Path f = dir.resolve("gpus-bad.yaml");
-    Files.writeString(f, "bad-gpu:\n  memory_gib: -1\n  hbm_bandwidth: 1e12\n  bf16_flops: 1e14\n"
-        + "  interconnect_bandwidth: 1e11\n  pcie_bandwidth: 1e10\n");
-    assertThatThrownBy(() -> Profiles.builtIn().withDirectory(dir))
-        .isInstanceOf(ProfileException.class)
-        .hasMessageContaining(f.toString())
-        .hasMessageContaining("gpu bad-gpu: memory_gib must be > 0, got -1.0");
-    Files.writeString(f, "bad-gpu:\n  memory_gib: 80\n");
-    assertThatThrownBy(() -> Profiles.builtIn().withDirectory(dir))
-        .isInstanceOf(ProfileException.class).hasMessageContaining("'hbm_bandwidth' is required");
-  }
+    @Test
+    void aMalformedUserProfileNamesItsFileAndKey(@TempDir Path dir) throws IOException {
+        Path f = dir.resolve("gpus-bad.yaml");
+        Files.writeString(
+                f,
+                "bad-gpu:\n  memory_gib: -1\n  hbm_bandwidth: 1e12\n  bf16_flops: 1e14\n"
+                        + "  interconnect_bandwidth: 1e11\n  pcie_bandwidth: 1e10\n");
+        assertThatThrownBy(() -> Profiles.builtIn().withDirectory(dir))
+                .isInstanceOf(ProfileException.class)
+                .hasMessageContaining(f.toString())
+                .hasMessageContaining("gpu bad-gpu: memory_gib must be > 0, got -1.0");
+        Files.writeString(f, "bad-gpu:\n  memory_gib: 80\n");
+        assertThatThrownBy(() -> Profiles.builtIn().withDirectory(dir))
+                .isInstanceOf(ProfileException.class)
+                .hasMessageContaining("'hbm_bandwidth' is required");
+    }
 }

@@ -13,17 +13,17 @@ import java.util.List;
 
 /** Replicas and workloads for simulator tests. */
 final class SimTestSupport {
-  private SimTestSupport() {}
+    private SimTestSupport() {}
 
-  /** Resolves a deployment given as YAML (the format users write). */
-  static ResolvedReplica replica(String deploymentYaml) throws IOException {
-    DeploymentSpec spec = Deployments.parse(deploymentYaml, Path.of("test-deployment.yaml"));
-    return Deployments.resolve(spec, Profiles.builtIn());
-  }
+    /** Resolves a deployment given as YAML (the format users write). */
+    static ResolvedReplica replica(String deploymentYaml) throws IOException {
+        DeploymentSpec spec = Deployments.parse(deploymentYaml, Path.of("test-deployment.yaml"));
+        return Deployments.resolve(spec, Profiles.builtIn());
+    }
 
-  /** A fixed list of requests as a trace. */
-  static TraceReader trace(List<Request> requests) {
-    Iterator<Request> it = requests.iterator();
-    return () -> it.hasNext() ? it.next() : null;
-  }
+    /** A fixed list of requests as a trace. */
+    static TraceReader trace(List<Request> requests) {
+        Iterator<Request> it = requests.iterator();
+        return () -> it.hasNext() ? it.next() : null;
+    }
 }

@@ -12,27 +12,28 @@ import java.util.HexFormat;
  * 256 bits of entropy, so a fast unsalted hash is safe (no dictionary to search) and keeps the check cheap.
  */
 public final class ApiKeys {
-  public static final String PREFIX = "tsk_";
-  private static final SecureRandom RANDOM = new SecureRandom();
+    public static final String PREFIX = "tsk_";
+    private static final SecureRandom RANDOM = new SecureRandom();
 
-  private ApiKeys() {}
+    private ApiKeys() {}
 
-  public static String newKey() {
-    byte[] b = new byte[32];
-    RANDOM.nextBytes(b);
-    return PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(b);
-  }
-
-  public static String hash(String key) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
+    public static String newKey() {
+        byte[] b = new byte[32];
+        RANDOM.nextBytes(b);
+        return PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(b);
     }
-  }
 
-  /** What is kept in clear to tell keys apart in listings: the first characters. */
-  public static String displayPrefix(String key) {
-    return key.substring(0, Math.min(key.length(), 12));
-  }
+    public static String hash(String key) {
+        try {
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** What is kept in clear to tell keys apart in listings: the first characters. */
+    public static String displayPrefix(String key) {
+        return key.substring(0, Math.min(key.length(), 12));
+    }
 }

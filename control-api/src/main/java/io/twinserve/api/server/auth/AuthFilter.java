@@ -15,66 +15,70 @@ import io.twinserve.api.server.ApiException;
  */
 @ServerFilter("/**")
 public final class AuthFilter {
-  private final AccessService access;
+    private final AccessService access;
 
-  public AuthFilter(AccessService access) {
-    this.access = access;
-  }
-
-  static boolean isPublic(String path) {
-    return path.equals("/health") || path.startsWith("/health/") || path.equals("/metrics")
-        || path.startsWith("/openapi/");
-  }
-
-  @RequestFilter
-  @Nullable
-  public HttpResponse<?> filter(HttpRequest<?> request) {
-    if (isPublic(request.getPath())) {
-      return null;
+    public AuthFilter(AccessService access) {
+        this.access = access;
     }
-    String header = request.getHeaders().getAuthorization().orElse(null);
-    if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() <= 7) {
-      return reject(
-          "no API key: send the header 'Authorization: Bearer <key>' (create one with twinserve admin create-key)");
-    }
-    String key = header.substring(7).strip();
-    Principal cached = access.cached(key);
-    if (cached != null) {
-      request.setAttribute(Principal.ATTRIBUTE, cached);
-      return null;
-    }
-    // a miss (once a second per key at most) reads PostgreSQL right here: one indexed lookup, cheaper than
-    // moving every request to another thread
-    return check(request, key);
-  }
 
-  private HttpResponse<?> check(HttpRequest<?> request, String key) {
-    Principal p = access.authenticate(key);
-    if (p == null) {
-      return reject("the API key is not valid (unknown or revoked)");
+    static boolean isPublic(String path) {
+        return path.equals("/health")
+                || path.startsWith("/health/")
+                || path.equals("/metrics")
+                || path.startsWith("/openapi/");
     }
-    request.setAttribute(Principal.ATTRIBUTE, p);
-    return null;
-  }
 
-  private static HttpResponse<?> reject(String message) {
-    ApiException e = ApiException.unauthorized(message);
-    return HttpResponse.status(HttpStatus.UNAUTHORIZED).contentType(MediaType.APPLICATION_JSON_TYPE).body(e.body());
-  }
-
-  /** The caller, set by the filter. */
-  public static Principal principal(HttpRequest<?> request) {
-    return request.getAttribute(Principal.ATTRIBUTE, Principal.class)
-        .orElseThrow(() -> ApiException.unauthorized("no API key on this request"));
-  }
-
-  /** Fails with 403 unless the caller has at least {@code role}. */
-  public static Principal require(HttpRequest<?> request, Role role) {
-    Principal p = principal(request);
-    if (!p.role().atLeast(role)) {
-      throw ApiException.forbidden("this needs the " + role.wire() + " role; the key's user '" + p.user()
-          + "' has " + p.role().wire());
+    @RequestFilter
+    @Nullable
+    public HttpResponse<?> filter(HttpRequest<?> request) {
+        if (isPublic(request.getPath())) {
+            return null;
+        }
+        String header = request.getHeaders().getAuthorization().orElse(null);
+        if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() <= 7) {
+            return reject(
+                    "no API key: send the header 'Authorization: Bearer <key>' (create one with twinserve admin create-key)");
+        }
+        String key = header.substring(7).strip();
+        Principal cached = access.cached(key);
+        if (cached != null) {
+            request.setAttribute(Principal.ATTRIBUTE, cached);
+            return null;
+        }
+        // a miss (once a second per key at most) reads PostgreSQL right here: one indexed lookup, cheaper than
+        // moving every request to another thread
+        return check(request, key);
     }
-    return p;
-  }
+
+    private HttpResponse<?> check(HttpRequest<?> request, String key) {
+        Principal p = access.authenticate(key);
+        if (p == null) {
+            return reject("the API key is not valid (unknown or revoked)");
+        }
+        request.setAttribute(Principal.ATTRIBUTE, p);
+        return null;
+    }
+
+    private static HttpResponse<?> reject(String message) {
+        ApiException e = ApiException.unauthorized(message);
+        return HttpResponse.status(HttpStatus.UNAUTHORIZED)
+                .contentType(MediaType.APPLICATION_JSON_TYPE)
+                .body(e.body());
+    }
+
+    /** The caller, set by the filter. */
+    public static Principal principal(HttpRequest<?> request) {
+        return request.getAttribute(Principal.ATTRIBUTE, Principal.class)
+                .orElseThrow(() -> ApiException.unauthorized("no API key on this request"));
+    }
+
+    /** Fails with 403 unless the caller has at least {@code role}. */
+    public static Principal require(HttpRequest<?> request, Role role) {
+        Principal p = principal(request);
+        if (!p.role().atLeast(role)) {
+            throw ApiException.forbidden("this needs the " + role.wire() + " role; the key's user '" + p.user()
+                    + "' has " + p.role().wire());
+        }
+        return p;
+    }
 }

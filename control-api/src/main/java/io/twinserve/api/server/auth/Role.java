@@ -8,24 +8,26 @@ import java.util.Locale;
  * deployments and adapters granted to it, simulations and plans.
  */
 public enum Role {
-  ADMIN, OPERATOR, USER;
+    ADMIN,
+    OPERATOR,
+    USER;
 
-  public String wire() {
-    return name().toLowerCase(Locale.ROOT);
-  }
-
-  public static Role parse(String field, String s) {
-    if (s == null) {
-      throw new IllegalArgumentException(field + ": is required: one of admin, operator, user");
+    public String wire() {
+        return name().toLowerCase(Locale.ROOT);
     }
-    try {
-      return valueOf(s.strip().toUpperCase(Locale.ROOT));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(field + ": '" + s + "' is not a role; expected admin, operator or user");
-    }
-  }
 
-  public boolean atLeast(Role other) {
-    return ordinal() <= other.ordinal();
-  }
+    public static Role parse(String field, String s) {
+        if (s == null) {
+            throw new IllegalArgumentException(field + ": is required: one of admin, operator, user");
+        }
+        try {
+            return valueOf(s.strip().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(field + ": '" + s + "' is not a role; expected admin, operator or user");
+        }
+    }
+
+    public boolean atLeast(Role other) {
+        return ordinal() <= other.ordinal();
+    }
 }

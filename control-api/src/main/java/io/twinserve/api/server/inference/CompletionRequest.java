@@ -23,200 +23,245 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param session the {@code X-Session-Id} header, else the body's {@code session_id}; null when neither
  * @param chat true for chat completions, false for plain completions
  */
-record CompletionRequest(String model, DeploymentRuntime deployment, String adapter, int[] prompt,
-    String promptText, SamplingParams sampling, boolean stream, String session, boolean chat) {
-  private static final int MAX_STOP = 4;
-  private static final List<String> ROLES = List.of("system", "developer", "user", "assistant", "tool");
+record CompletionRequest(
+        String model,
+        DeploymentRuntime deployment,
+        String adapter,
+        int[] prompt,
+        String promptText,
+        SamplingParams sampling,
+        boolean stream,
+        String session,
+        boolean chat) {
+    private static final int MAX_STOP = 4;
+    private static final List<String> ROLES = List.of("system", "developer", "user", "assistant", "tool");
 
-  /**
-   * Parses and checks a request body; every refusal is an {@link ApiException} whose {@code param} names
-   * the field at fault (the OpenAI SDKs show it).
-   *
-   * @param sessionHeader the request's {@code X-Session-Id} header, or null
-   */
-  static CompletionRequest parse(ObjectNode json, boolean chat, Principal principal, DeploymentManager deployments,
-      String sessionHeader) {
-    String model = Bodies.requiredString(json, "model");
-    int colon = model.indexOf(':');
-    String depName = colon < 0 ? model : model.substring(0, colon);
-    String adapter = colon < 0 ? null : model.substring(colon + 1);
-    DeploymentRuntime d = deployments.get(depName);
-    if (d == null || !principal.seesDeployment(depName)) {
-      throw ApiException.notFound("model", "the model '" + model + "' does not exist; GET /v1/models lists what this"
-          + " key can use (<deployment> or <deployment>:<adapter>)");
-    }
-    if (adapter != null && !d.hasAdapter(adapter)) {
-      throw ApiException.notFound("model", "deployment '" + depName + "' has no adapter '" + adapter + "'; loaded: "
-          + new TreeSet<>(d.adapterNames()));
-    }
-    if (!principal.mayInfer(depName, adapter)) {
-      throw ApiException.forbidden("the key's user '" + principal.user() + "' may not use " + (adapter == null
-          ? "the base model of deployment '" + depName + "'" : "adapter '" + adapter + "' of deployment '" + depName + "'"));
-    }
-    Integer n = Bodies.optionalInt(json, "n", 1, 1);
-    if (n != null && n != 1) {
-      throw ApiException.badRequest("n", "'n' must be 1");
-    }
-    rejectUnsupported(json, "logprobs", "top_logprobs", "presence_penalty", "frequency_penalty", "logit_bias",
-        "tools", "functions", "response_format", "best_of", "echo", "suffix");
-    int[] prompt;
-    String promptText;
-    if (chat) {
-      List<ChatMessage> messages = messages(json);
-      promptText = messages.get(messages.size() - 1).content();
-      prompt = d.codec().encodeChat(messages);
-    } else {
-      promptText = promptText(json);
-      prompt = d.codec().encodePrompt(promptText);
-    }
-    String promptParam = chat ? "messages" : "prompt";
-    if (prompt.length == 0) {
-      throw ApiException.badRequest(promptParam, "the prompt is empty after tokenization");
-    }
-    Integer maxTokens = Bodies.optionalInt(json, "max_completion_tokens", 1, Integer.MAX_VALUE);
-    if (maxTokens == null) {
-      maxTokens = Bodies.optionalInt(json, "max_tokens", 1, Integer.MAX_VALUE);
-    }
-    int room = d.maxModelLen() - prompt.length;
-    if (room < 1) {
-      throw ApiException.badRequest(promptParam, "the prompt has " + prompt.length + " tokens; this"
-          + " deployment's max_model_len is " + d.maxModelLen());
-    }
-    if (maxTokens == null) {
-      maxTokens = chat ? Math.min(room, 1024) : Math.min(room, 16);
-    } else if (maxTokens > room) {
-      throw ApiException.badRequest("max_tokens", "'max_tokens' " + maxTokens + " + the prompt's " + prompt.length
-          + " tokens exceed this deployment's max_model_len " + d.maxModelLen() + "; at most " + room + " fit");
-    }
-    Double temperature = Bodies.optionalDouble(json, "temperature", 0, 2);
-    Double topP = Bodies.optionalDouble(json, "top_p", Double.MIN_VALUE, 1);
-    Integer topK = Bodies.optionalInt(json, "top_k", -1, 1_000_000);
-    Integer seed = json.hasNonNull("seed") ? Bodies.optionalInt(json, "seed", Integer.MIN_VALUE, Integer.MAX_VALUE) : null;
-    Boolean ignoreEos = Bodies.optionalBoolean(json, "ignore_eos");
-    List<String> stop = stops(json);
-    Boolean stream = Bodies.optionalBoolean(json, "stream");
-    String session = sessionHeader != null ? sessionHeader : Bodies.optionalString(json, "session_id");
-    SamplingParams sampling = new SamplingParams(temperature == null ? 1.0 : temperature,
-        topK == null || topK < 0 ? 0 : topK, topP == null ? 1.0 : topP,
-        seed == null ? ThreadLocalRandom.current().nextLong() : seed, maxTokens, stop, List.of(),
-        ignoreEos != null && ignoreEos);
-    return new CompletionRequest(model, d, adapter, prompt, promptText, sampling, stream != null && stream, session,
-        chat);
-  }
-
-  /** The completion's {@code prompt}: a string, or a list of one string. */
-  private static String promptText(ObjectNode json) {
-    JsonNode p = json.get("prompt");
-    if (p == null || p.isNull()) {
-      throw ApiException.badRequest("prompt", "'prompt' is required");
-    }
-    if (p.isArray() && p.size() == 1 && p.get(0).isTextual()) {
-      p = p.get(0);
-    }
-    if (!p.isTextual()) {
-      throw ApiException.badRequest("prompt", "'prompt' must be a string (or a list of one string), got "
-          + abbreviate(p.toString()));
-    }
-    return p.asText();
-  }
-
-  /** OpenAI options twinserve does not implement pass only when absent or at their neutral value. */
-  private static void rejectUnsupported(ObjectNode json, String... fields) {
-    for (String f : fields) {
-      JsonNode v = json.get(f);
-      if (v == null || v.isNull() || (v.isBoolean() && !v.asBoolean()) || (v.isNumber() && v.asDouble() == 0)
-          || (v.isContainerNode() && v.isEmpty())) {
-        continue;
-      }
-      throw ApiException.badRequest(f, "'" + f + "' is not supported by twinserve; leave it out");
-    }
-  }
-
-  private static List<ChatMessage> messages(ObjectNode json) {
-    JsonNode m = json.get("messages");
-    if (m == null || m.isNull()) {
-      throw ApiException.badRequest("messages", "'messages' is required: a list of {role, content}");
-    }
-    if (!m.isArray() || m.isEmpty()) {
-      throw ApiException.badRequest("messages", "'messages' must be a non-empty list of {role, content}");
-    }
-    List<ChatMessage> out = new ArrayList<>();
-    for (int i = 0; i < m.size(); i++) {
-      JsonNode e = m.get(i);
-      String where = "messages[" + i + "]";
-      if (!e.isObject()) {
-        throw ApiException.badRequest(where, "'" + where + "' must be an object {role, content}");
-      }
-      JsonNode role = e.get("role");
-      if (role == null || !role.isTextual()) {
-        throw ApiException.badRequest(where + ".role", "'" + where + ".role' is required: system, developer, user,"
-            + " assistant or tool");
-      }
-      String r = role.asText();
-      if (!ROLES.contains(r)) {
-        throw ApiException.badRequest(where + ".role", "'" + where + ".role' must be system, developer, user,"
-            + " assistant or tool, got '" + r + "'");
-      }
-      // chat templates know no developer role: it is OpenAI's newer name for system
-      out.add(new ChatMessage(r.equals("developer") ? "system" : r, content(e.get("content"), where)));
-    }
-    return out;
-  }
-
-  /** A message's content: a string, or a list of text parts joined; absent or null is empty. */
-  private static String content(JsonNode content, String where) {
-    if (content == null || content.isNull()) {
-      return "";
-    }
-    if (content.isTextual()) {
-      return content.asText();
-    }
-    if (!content.isArray()) {
-      throw ApiException.badRequest(where + ".content", "'" + where + ".content' must be a string or a list of"
-          + " text parts");
-    }
-    StringBuilder sb = new StringBuilder();
-    for (int j = 0; j < content.size(); j++) {
-      JsonNode part = content.get(j);
-      if (!"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
-        throw ApiException.badRequest(where + ".content[" + j + "]", "'" + where + ".content[" + j + "]': only"
-            + " {\"type\": \"text\", \"text\": ...} parts are supported");
-      }
-      sb.append(part.get("text").asText());
-    }
-    return sb.toString();
-  }
-
-  private static List<String> stops(ObjectNode json) {
-    JsonNode s = json.get("stop");
-    if (s == null || s.isNull()) {
-      return List.of();
-    }
-    List<String> out = new ArrayList<>();
-    if (s.isTextual()) {
-      out.add(s.asText());
-    } else if (s.isArray()) {
-      for (JsonNode e : s) {
-        if (!e.isTextual()) {
-          throw ApiException.badRequest("stop", "'stop' must be a string or a list of strings, got " + s);
+    /**
+     * Parses and checks a request body; every refusal is an {@link ApiException} whose {@code param} names
+     * the field at fault (the OpenAI SDKs show it).
+     *
+     * @param sessionHeader the request's {@code X-Session-Id} header, or null
+     */
+    static CompletionRequest parse(
+            ObjectNode json, boolean chat, Principal principal, DeploymentManager deployments, String sessionHeader) {
+        String model = Bodies.requiredString(json, "model");
+        int colon = model.indexOf(':');
+        String depName = colon < 0 ? model : model.substring(0, colon);
+        String adapter = colon < 0 ? null : model.substring(colon + 1);
+        DeploymentRuntime d = deployments.get(depName);
+        if (d == null || !principal.seesDeployment(depName)) {
+            throw ApiException.notFound(
+                    "model",
+                    "the model '" + model + "' does not exist; GET /v1/models lists what this"
+                            + " key can use (<deployment> or <deployment>:<adapter>)");
         }
-        out.add(e.asText());
-      }
-    } else {
-      throw ApiException.badRequest("stop", "'stop' must be a string or a list of strings, got " + s);
+        if (adapter != null && !d.hasAdapter(adapter)) {
+            throw ApiException.notFound(
+                    "model",
+                    "deployment '" + depName + "' has no adapter '" + adapter + "'; loaded: "
+                            + new TreeSet<>(d.adapterNames()));
+        }
+        if (!principal.mayInfer(depName, adapter)) {
+            throw ApiException.forbidden("the key's user '" + principal.user() + "' may not use "
+                    + (adapter == null
+                            ? "the base model of deployment '" + depName + "'"
+                            : "adapter '" + adapter + "' of deployment '" + depName + "'"));
+        }
+        Integer n = Bodies.optionalInt(json, "n", 1, 1);
+        if (n != null && n != 1) {
+            throw ApiException.badRequest("n", "'n' must be 1");
+        }
+        rejectUnsupported(
+                json,
+                "logprobs",
+                "top_logprobs",
+                "presence_penalty",
+                "frequency_penalty",
+                "logit_bias",
+                "tools",
+                "functions",
+                "response_format",
+                "best_of",
+                "echo",
+                "suffix");
+        int[] prompt;
+        String promptText;
+        if (chat) {
+            List<ChatMessage> messages = messages(json);
+            promptText = messages.get(messages.size() - 1).content();
+            prompt = d.codec().encodeChat(messages);
+        } else {
+            promptText = promptText(json);
+            prompt = d.codec().encodePrompt(promptText);
+        }
+        String promptParam = chat ? "messages" : "prompt";
+        if (prompt.length == 0) {
+            throw ApiException.badRequest(promptParam, "the prompt is empty after tokenization");
+        }
+        Integer maxTokens = Bodies.optionalInt(json, "max_completion_tokens", 1, Integer.MAX_VALUE);
+        if (maxTokens == null) {
+            maxTokens = Bodies.optionalInt(json, "max_tokens", 1, Integer.MAX_VALUE);
+        }
+        int room = d.maxModelLen() - prompt.length;
+        if (room < 1) {
+            throw ApiException.badRequest(
+                    promptParam,
+                    "the prompt has " + prompt.length + " tokens; this" + " deployment's max_model_len is "
+                            + d.maxModelLen());
+        }
+        if (maxTokens == null) {
+            maxTokens = chat ? Math.min(room, 1024) : Math.min(room, 16);
+        } else if (maxTokens > room) {
+            throw ApiException.badRequest(
+                    "max_tokens",
+                    "'max_tokens' " + maxTokens + " + the prompt's " + prompt.length
+                            + " tokens exceed this deployment's max_model_len " + d.maxModelLen() + "; at most " + room
+                            + " fit");
+        }
+        Double temperature = Bodies.optionalDouble(json, "temperature", 0, 2);
+        Double topP = Bodies.optionalDouble(json, "top_p", Double.MIN_VALUE, 1);
+        Integer topK = Bodies.optionalInt(json, "top_k", -1, 1_000_000);
+        Integer seed =
+                json.hasNonNull("seed") ? Bodies.optionalInt(json, "seed", Integer.MIN_VALUE, Integer.MAX_VALUE) : null;
+        Boolean ignoreEos = Bodies.optionalBoolean(json, "ignore_eos");
+        List<String> stop = stops(json);
+        Boolean stream = Bodies.optionalBoolean(json, "stream");
+        String session = sessionHeader != null ? sessionHeader : Bodies.optionalString(json, "session_id");
+        SamplingParams sampling = new SamplingParams(
+                temperature == null ? 1.0 : temperature,
+                topK == null || topK < 0 ? 0 : topK,
+                topP == null ? 1.0 : topP,
+                seed == null ? ThreadLocalRandom.current().nextLong() : seed,
+                maxTokens,
+                stop,
+                List.of(),
+                ignoreEos != null && ignoreEos);
+        return new CompletionRequest(
+                model, d, adapter, prompt, promptText, sampling, stream != null && stream, session, chat);
     }
-    if (out.size() > MAX_STOP) {
-      throw ApiException.badRequest("stop", "'stop' may list at most " + MAX_STOP + " strings, got " + out.size());
-    }
-    for (String e : out) {
-      if (e.isEmpty()) {
-        throw ApiException.badRequest("stop", "'stop' strings must not be empty");
-      }
-    }
-    return out;
-  }
 
-  private static String abbreviate(String s) {
-    return s.length() <= 80 ? s : s.substring(0, 77) + "...";
-  }
+    /** The completion's {@code prompt}: a string, or a list of one string. */
+    private static String promptText(ObjectNode json) {
+        JsonNode p = json.get("prompt");
+        if (p == null || p.isNull()) {
+            throw ApiException.badRequest("prompt", "'prompt' is required");
+        }
+        if (p.isArray() && p.size() == 1 && p.get(0).isTextual()) {
+            p = p.get(0);
+        }
+        if (!p.isTextual()) {
+            throw ApiException.badRequest(
+                    "prompt", "'prompt' must be a string (or a list of one string), got " + abbreviate(p.toString()));
+        }
+        return p.asText();
+    }
+
+    /** OpenAI options twinserve does not implement pass only when absent or at their neutral value. */
+    private static void rejectUnsupported(ObjectNode json, String... fields) {
+        for (String f : fields) {
+            JsonNode v = json.get(f);
+            if (v == null
+                    || v.isNull()
+                    || (v.isBoolean() && !v.asBoolean())
+                    || (v.isNumber() && v.asDouble() == 0)
+                    || (v.isContainerNode() && v.isEmpty())) {
+                continue;
+            }
+            throw ApiException.badRequest(f, "'" + f + "' is not supported by twinserve; leave it out");
+        }
+    }
+
+    private static List<ChatMessage> messages(ObjectNode json) {
+        JsonNode m = json.get("messages");
+        if (m == null || m.isNull()) {
+            throw ApiException.badRequest("messages", "'messages' is required: a list of {role, content}");
+        }
+        if (!m.isArray() || m.isEmpty()) {
+            throw ApiException.badRequest("messages", "'messages' must be a non-empty list of {role, content}");
+        }
+        List<ChatMessage> out = new ArrayList<>();
+        for (int i = 0; i < m.size(); i++) {
+            JsonNode e = m.get(i);
+            String where = "messages[" + i + "]";
+            if (!e.isObject()) {
+                throw ApiException.badRequest(where, "'" + where + "' must be an object {role, content}");
+            }
+            JsonNode role = e.get("role");
+            if (role == null || !role.isTextual()) {
+                throw ApiException.badRequest(
+                        where + ".role",
+                        "'" + where + ".role' is required: system, developer, user," + " assistant or tool");
+            }
+            String r = role.asText();
+            if (!ROLES.contains(r)) {
+                throw ApiException.badRequest(
+                        where + ".role",
+                        "'" + where + ".role' must be system, developer, user," + " assistant or tool, got '" + r
+                                + "'");
+            }
+            // chat templates know no developer role: it is OpenAI's newer name for system
+            out.add(new ChatMessage(r.equals("developer") ? "system" : r, content(e.get("content"), where)));
+        }
+        return out;
+    }
+
+    /** A message's content: a string, or a list of text parts joined; absent or null is empty. */
+    private static String content(JsonNode content, String where) {
+        if (content == null || content.isNull()) {
+            return "";
+        }
+        if (content.isTextual()) {
+            return content.asText();
+        }
+        if (!content.isArray()) {
+            throw ApiException.badRequest(
+                    where + ".content", "'" + where + ".content' must be a string or a list of" + " text parts");
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int j = 0; j < content.size(); j++) {
+            JsonNode part = content.get(j);
+            if (!"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
+                throw ApiException.badRequest(
+                        where + ".content[" + j + "]",
+                        "'" + where + ".content[" + j + "]': only"
+                                + " {\"type\": \"text\", \"text\": ...} parts are supported");
+            }
+            sb.append(part.get("text").asText());
+        }
+        return sb.toString();
+    }
+
+    private static List<String> stops(ObjectNode json) {
+        JsonNode s = json.get("stop");
+        if (s == null || s.isNull()) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        if (s.isTextual()) {
+            out.add(s.asText());
+        } else if (s.isArray()) {
+            for (JsonNode e : s) {
+                if (!e.isTextual()) {
+                    throw ApiException.badRequest("stop", "'stop' must be a string or a list of strings, got " + s);
+                }
+                out.add(e.asText());
+            }
+        } else {
+            throw ApiException.badRequest("stop", "'stop' must be a string or a list of strings, got " + s);
+        }
+        if (out.size() > MAX_STOP) {
+            throw ApiException.badRequest(
+                    "stop", "'stop' may list at most " + MAX_STOP + " strings, got " + out.size());
+        }
+        for (String e : out) {
+            if (e.isEmpty()) {
+                throw ApiException.badRequest("stop", "'stop' strings must not be empty");
+            }
+        }
+        return out;
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 80 ? s : s.substring(0, 77) + "...";
+    }
 }

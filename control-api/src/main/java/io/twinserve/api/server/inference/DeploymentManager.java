@@ -2,6 +2,7 @@ package io.twinserve.api.server.inference;
 
 import io.micronaut.context.event.ApplicationEventListener;
 import io.micronaut.context.event.StartupEvent;
+import io.micronaut.http.HttpStatus;
 import io.twinserve.api.db.generated.tables.records.AdaptersRecord;
 import io.twinserve.api.db.generated.tables.records.ComputePoolsRecord;
 import io.twinserve.api.db.generated.tables.records.DeploymentsRecord;
@@ -20,7 +21,6 @@ import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.memory.InsufficientGpuMemoryException;
 import io.twinserve.twin.router.RouterSpec;
-import io.micronaut.http.HttpStatus;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
 import java.io.IOException;
@@ -41,325 +41,384 @@ import org.slf4j.LoggerFactory;
  */
 @Singleton
 public final class DeploymentManager implements ApplicationEventListener<StartupEvent> {
-  private static final Logger LOG = LoggerFactory.getLogger(DeploymentManager.class);
-  public static final String RUNNING = "running";
-  public static final String FAILED = "failed";
+    private static final Logger LOG = LoggerFactory.getLogger(DeploymentManager.class);
+    public static final String RUNNING = "running";
+    public static final String FAILED = "failed";
 
-  /** Deployments changed by one server instance are brought in line on the others through this channel. */
-  static final String CHANNEL = "twinserve:deployments:changed";
-  private final String instance = java.util.UUID.randomUUID().toString();
-  private final RegistryService registry;
-  private final io.twinserve.api.server.infra.Redis redis;
-  private final Map<String, java.time.OffsetDateTime> startedVersion = new ConcurrentHashMap<>();
-  private final java.util.concurrent.ExecutorService syncer = java.util.concurrent.Executors.newSingleThreadExecutor(
-      r -> Thread.ofPlatform().daemon(true).name("twinserve-deployment-sync").unstarted(r));
-  private final Map<String, DeploymentRuntime> running = new ConcurrentHashMap<>();
+    /** Deployments changed by one server instance are brought in line on the others through this channel. */
+    static final String CHANNEL = "twinserve:deployments:changed";
 
-  /**
-   * @param interactions unused here, but taking it makes the writer outlive the deployments at shutdown, so
-   *     the requests they drain are still recorded
-   */
-  public DeploymentManager(RegistryService registry,
-      io.twinserve.api.server.interactions.InteractionWriter interactions, io.twinserve.api.server.infra.Redis redis) {
-    this.registry = registry;
-    this.redis = redis;
-    redis.subscribe(CHANNEL, message -> {
-      int sep = message.indexOf('|');
-      if (sep > 0 && !message.substring(0, sep).equals(instance)) {
-        syncLater(message.substring(sep + 1));
-      }
-    });
-  }
+    private final String instance = java.util.UUID.randomUUID().toString();
+    private final RegistryService registry;
+    private final io.twinserve.api.server.infra.Redis redis;
+    private final Map<String, java.time.OffsetDateTime> startedVersion = new ConcurrentHashMap<>();
+    private final java.util.concurrent.ExecutorService syncer =
+            java.util.concurrent.Executors.newSingleThreadExecutor(r -> Thread.ofPlatform()
+                    .daemon(true)
+                    .name("twinserve-deployment-sync")
+                    .unstarted(r));
+    private final Map<String, DeploymentRuntime> running = new ConcurrentHashMap<>();
 
-  @Override
-  public void onApplicationEvent(StartupEvent event) {
-    for (DeploymentsRecord d : registry.deploymentRecords()) {
-      if (!RUNNING.equals(d.getStatus())) {
-        continue;
-      }
-      try {
-        start(d);
-      } catch (RuntimeException e) {
-        LOG.error("deployment '{}' could not be restarted: {}", d.getName(), e.getMessage());
-        registry.setStatus(d.getId(), FAILED);
-      }
+    /**
+     * @param interactions unused here, but taking it makes the writer outlive the deployments at shutdown, so
+     *     the requests they drain are still recorded
+     */
+    public DeploymentManager(
+            RegistryService registry,
+            io.twinserve.api.server.interactions.InteractionWriter interactions,
+            io.twinserve.api.server.infra.Redis redis) {
+        this.registry = registry;
+        this.redis = redis;
+        redis.subscribe(CHANNEL, message -> {
+            int sep = message.indexOf('|');
+            if (sep > 0 && !message.substring(0, sep).equals(instance)) {
+                syncLater(message.substring(sep + 1));
+            }
+        });
     }
-  }
 
-  public DeploymentRuntime get(String name) {
-    return running.get(name);
-  }
-
-  public Collection<DeploymentRuntime> all() {
-    return running.values();
-  }
-
-  /** Validates, checks memory, records and starts a deployment. */
-  public synchronized DeploymentsRecord deploy(RegistryService.DeploymentDraft d) {
-    check(d.model(), d.mode(), d.computeConfig(), d.placement(), d.name());
-    DeploymentsRecord r = registry.insertDeployment(d, "starting");
-    try {
-      start(r);
-      registry.setStatus(r.getId(), RUNNING);
-      r.setStatus(RUNNING);
-      changed(r.getName());
-      return r;
-    } catch (RuntimeException e) {
-      registry.deleteDeployment(r.getId());
-      throw e;
-    }
-  }
-
-  /** Re-applies a new compute config and placement (autoconfigure): checked first, then restarted. */
-  public synchronized DeploymentsRecord reconfigure(DeploymentsRecord r, com.fasterxml.jackson.databind.node.ObjectNode cc,
-      Placement placement) {
-    ReplicaSpec spec = RegistryService.replicaSpec(cc);
-    ModelsRecord model = registry.modelRecord(r.getModelId());
-    check(model, r.getMode(), spec, placement, r.getName());
-    stop(r.getName());
-    registry.updateDeploymentConfig(r.getId(), cc, placement);
-    DeploymentsRecord updated = registry.deploymentRecord(String.valueOf(r.getId()));
-    try {
-      start(updated);
-      registry.setStatus(updated.getId(), RUNNING);
-      changed(r.getName());
-    } catch (RuntimeException e) {
-      registry.setStatus(updated.getId(), FAILED);
-      throw e;
-    }
-    return registry.deploymentRecord(String.valueOf(r.getId()));
-  }
-
-  /**
-   * A new adapter of {@code model} becomes servable on its running deployments. If one of them refuses it
-   * (a rank above its max_adapter_rank, say), those that took it drop it again and the error goes back.
-   */
-  public synchronized void adapterAdded(String model, String adapter) {
-    ModelsRecord m = registry.modelRecord(model);
-    AdaptersRecord a = registry.adapterRecord(m.getId(), adapter);
-    List<DeploymentRuntime> added = new ArrayList<>();
-    try {
-      for (DeploymentsRecord d : registry.deploymentRecords()) {
-        DeploymentRuntime rt = running.get(d.getName());
-        if (rt != null && d.getModelId().equals(m.getId()) && !rt.hasAdapter(adapter)) {
-          if (a.getPath() == null && d.getMode().equals("live")) {
-            continue;
-          }
-          rt.addAdapter(DeploymentRuntime.AdapterDef.of(a));
-          added.add(rt);
+    @Override
+    public void onApplicationEvent(StartupEvent event) {
+        for (DeploymentsRecord d : registry.deploymentRecords()) {
+            if (!RUNNING.equals(d.getStatus())) {
+                continue;
+            }
+            try {
+                start(d);
+            } catch (RuntimeException e) {
+                LOG.error("deployment '{}' could not be restarted: {}", d.getName(), e.getMessage());
+                registry.setStatus(d.getId(), FAILED);
+            }
         }
-      }
-    } catch (RuntimeException e) {
-      for (DeploymentRuntime rt : added) {
-        rt.removeAdapter(adapter);
-      }
-      throw e;
     }
-    publishModel(m);
-  }
 
-  private void publishModel(ModelsRecord m) {
-    for (DeploymentsRecord d : registry.deploymentRecords()) {
-      if (d.getModelId().equals(m.getId())) {
-        changed(d.getName());
-      }
+    public DeploymentRuntime get(String name) {
+        return running.get(name);
     }
-  }
 
-  /** An adapter of {@code model} stops taking new requests on its running deployments. */
-  public synchronized void adapterRemoved(String model, String adapter) {
-    ModelsRecord m = registry.modelRecord(model);
-    for (DeploymentsRecord d : registry.deploymentRecords()) {
-      DeploymentRuntime rt = running.get(d.getName());
-      if (rt != null && d.getModelId().equals(m.getId()) && rt.hasAdapter(adapter)) {
-        rt.removeAdapter(adapter);
-      }
+    public Collection<DeploymentRuntime> all() {
+        return running.values();
     }
-    publishModel(m);
-  }
 
-  public synchronized void undeploy(DeploymentsRecord r) {
-    stop(r.getName());
-    registry.deleteDeployment(r.getId());
-    changed(r.getName());
-  }
-
-  private void changed(String deployment) {
-    redis.publish(CHANNEL, instance + "|" + deployment);
-  }
-
-  /** Another instance changed a deployment (or its model's adapters): follow the registry. */
-  private void syncLater(String name) {
-    syncer.submit(() -> {
-      try {
-        sync(name);
-      } catch (RuntimeException e) {
-        LOG.error("deployment '{}' could not follow a change made by another instance: {}", name, e.getMessage());
-      }
-    });
-  }
-
-  synchronized void sync(String name) {
-    DeploymentsRecord d = registry.deploymentRecords().stream().filter(x -> x.getName().equals(name)).findFirst()
-        .orElse(null);
-    DeploymentRuntime rt = running.get(name);
-    if (d == null || !RUNNING.equals(d.getStatus())) {
-      stop(name);
-      return;
-    }
-    if (rt == null || !d.getUpdatedAt().equals(startedVersion.get(name))) {
-      start(d);
-      return;
-    }
-    // same configuration: the model's adapters may have changed
-    ModelsRecord m = registry.modelRecord(d.getModelId());
-    java.util.Set<String> wanted = new java.util.HashSet<>();
-    for (AdaptersRecord a : registry.adapterRecords(m.getId())) {
-      wanted.add(a.getName());
-      if (!rt.hasAdapter(a.getName()) && !(a.getPath() == null && d.getMode().equals("live"))) {
+    /** Validates, checks memory, records and starts a deployment. */
+    public synchronized DeploymentsRecord deploy(RegistryService.DeploymentDraft d) {
+        check(d.model(), d.mode(), d.computeConfig(), d.placement(), d.name());
+        DeploymentsRecord r = registry.insertDeployment(d, "starting");
         try {
-          rt.addAdapter(DeploymentRuntime.AdapterDef.of(a));
+            start(r);
+            registry.setStatus(r.getId(), RUNNING);
+            r.setStatus(RUNNING);
+            changed(r.getName());
+            return r;
+        } catch (RuntimeException e) {
+            registry.deleteDeployment(r.getId());
+            throw e;
+        }
+    }
+
+    /** Re-applies a new compute config and placement (autoconfigure): checked first, then restarted. */
+    public synchronized DeploymentsRecord reconfigure(
+            DeploymentsRecord r, com.fasterxml.jackson.databind.node.ObjectNode cc, Placement placement) {
+        ReplicaSpec spec = RegistryService.replicaSpec(cc);
+        ModelsRecord model = registry.modelRecord(r.getModelId());
+        check(model, r.getMode(), spec, placement, r.getName());
+        stop(r.getName());
+        registry.updateDeploymentConfig(r.getId(), cc, placement);
+        DeploymentsRecord updated = registry.deploymentRecord(String.valueOf(r.getId()));
+        try {
+            start(updated);
+            registry.setStatus(updated.getId(), RUNNING);
+            changed(r.getName());
+        } catch (RuntimeException e) {
+            registry.setStatus(updated.getId(), FAILED);
+            throw e;
+        }
+        return registry.deploymentRecord(String.valueOf(r.getId()));
+    }
+
+    /**
+     * A new adapter of {@code model} becomes servable on its running deployments. If one of them refuses it
+     * (a rank above its max_adapter_rank, say), those that took it drop it again and the error goes back.
+     */
+    public synchronized void adapterAdded(String model, String adapter) {
+        ModelsRecord m = registry.modelRecord(model);
+        AdaptersRecord a = registry.adapterRecord(m.getId(), adapter);
+        List<DeploymentRuntime> added = new ArrayList<>();
+        try {
+            for (DeploymentsRecord d : registry.deploymentRecords()) {
+                DeploymentRuntime rt = running.get(d.getName());
+                if (rt != null && d.getModelId().equals(m.getId()) && !rt.hasAdapter(adapter)) {
+                    if (a.getPath() == null && d.getMode().equals("live")) {
+                        continue;
+                    }
+                    rt.addAdapter(DeploymentRuntime.AdapterDef.of(a));
+                    added.add(rt);
+                }
+            }
+        } catch (RuntimeException e) {
+            for (DeploymentRuntime rt : added) {
+                rt.removeAdapter(adapter);
+            }
+            throw e;
+        }
+        publishModel(m);
+    }
+
+    private void publishModel(ModelsRecord m) {
+        for (DeploymentsRecord d : registry.deploymentRecords()) {
+            if (d.getModelId().equals(m.getId())) {
+                changed(d.getName());
+            }
+        }
+    }
+
+    /** An adapter of {@code model} stops taking new requests on its running deployments. */
+    public synchronized void adapterRemoved(String model, String adapter) {
+        ModelsRecord m = registry.modelRecord(model);
+        for (DeploymentsRecord d : registry.deploymentRecords()) {
+            DeploymentRuntime rt = running.get(d.getName());
+            if (rt != null && d.getModelId().equals(m.getId()) && rt.hasAdapter(adapter)) {
+                rt.removeAdapter(adapter);
+            }
+        }
+        publishModel(m);
+    }
+
+    public synchronized void undeploy(DeploymentsRecord r) {
+        stop(r.getName());
+        registry.deleteDeployment(r.getId());
+        changed(r.getName());
+    }
+
+    private void changed(String deployment) {
+        redis.publish(CHANNEL, instance + "|" + deployment);
+    }
+
+    /** Another instance changed a deployment (or its model's adapters): follow the registry. */
+    private void syncLater(String name) {
+        syncer.submit(() -> {
+            try {
+                sync(name);
+            } catch (RuntimeException e) {
+                LOG.error(
+                        "deployment '{}' could not follow a change made by another instance: {}", name, e.getMessage());
+            }
+        });
+    }
+
+    synchronized void sync(String name) {
+        DeploymentsRecord d = registry.deploymentRecords().stream()
+                .filter(x -> x.getName().equals(name))
+                .findFirst()
+                .orElse(null);
+        DeploymentRuntime rt = running.get(name);
+        if (d == null || !RUNNING.equals(d.getStatus())) {
+            stop(name);
+            return;
+        }
+        if (rt == null || !d.getUpdatedAt().equals(startedVersion.get(name))) {
+            start(d);
+            return;
+        }
+        // same configuration: the model's adapters may have changed
+        ModelsRecord m = registry.modelRecord(d.getModelId());
+        java.util.Set<String> wanted = new java.util.HashSet<>();
+        for (AdaptersRecord a : registry.adapterRecords(m.getId())) {
+            wanted.add(a.getName());
+            if (!rt.hasAdapter(a.getName())
+                    && !(a.getPath() == null && d.getMode().equals("live"))) {
+                try {
+                    rt.addAdapter(DeploymentRuntime.AdapterDef.of(a));
+                } catch (IllegalArgumentException e) {
+                    LOG.warn("deployment '{}' does not serve adapter '{}': {}", name, a.getName(), e.getMessage());
+                }
+            }
+        }
+        for (String a : rt.adapterNames()) {
+            if (!wanted.contains(a)) {
+                rt.removeAdapter(a);
+            }
+        }
+    }
+
+    private void stop(String name) {
+        startedVersion.remove(name);
+        DeploymentRuntime rt = running.remove(name);
+        if (rt != null) {
+            rt.close();
+        }
+    }
+
+    /**
+     * The memory check and the pool check, with the shortfall in GiB when the configuration does not fit.
+     */
+    void check(ModelsRecord model, String mode, ReplicaSpec replica, Placement placement, String name) {
+        for (String poolName : placement.computePools()) {
+            ComputePoolsRecord pool = registry.poolRecord(poolName);
+            int gpusNeeded = replica.tp() * placement.minReplicas();
+            boolean cpu = RegistryService.CPU_GPU.equals(pool.getGpu());
+            if (!cpu && pool.getGpus() < gpusNeeded) {
+                throw new ApiException(
+                        HttpStatus.UNPROCESSABLE_ENTITY,
+                        "invalid_request_error",
+                        "placement.compute_pools",
+                        "insufficient_gpus",
+                        "deployment '" + name + "' needs tp x min_replicas = " + gpusNeeded + " GPUs but pool '"
+                                + poolName + "' has " + pool.getGpus());
+            }
+            if (mode.equals("live")) {
+                if (!cpu) {
+                    throw new ApiException(
+                            HttpStatus.UNPROCESSABLE_ENTITY,
+                            "invalid_request_error",
+                            "placement.compute_pools",
+                            "no_backend",
+                            "live deployments run on this server's CPU engine (the CUDA backend is not built yet);"
+                                    + " place '" + name + "' on a pool with gpu: cpu, or deploy it in simulated mode");
+                }
+                checkHeap(model, replica, placement, name);
+            } else {
+                if (cpu) {
+                    throw new ApiException(
+                            HttpStatus.UNPROCESSABLE_ENTITY,
+                            "invalid_request_error",
+                            "placement.compute_pools",
+                            "no_gpu_profile",
+                            "a simulated deployment needs a pool with a GPU profile to time its steps; pool '"
+                                    + poolName + "' is gpu: cpu");
+                }
+                resolve(model, replica, pool.getGpu(), name);
+            }
+        }
+    }
+
+    /** The twin's resolution of the deployment on a GPU profile, which includes the memory check. */
+    ResolvedReplica resolve(ModelsRecord model, ReplicaSpec replica, String gpu, String name) {
+        String modelRef = model.getProfile() != null
+                ? model.getProfile()
+                : Path.of(model.getPath(), "config.json").toString();
+        try {
+            return Deployments.resolve(
+                    new DeploymentSpec(name, modelRef, gpu, replica, null, null), registry.profiles());
+        } catch (InsufficientGpuMemoryException e) {
+            throw new ApiException(
+                    HttpStatus.UNPROCESSABLE_ENTITY,
+                    "invalid_request_error",
+                    "compute_config",
+                    "insufficient_gpu_memory",
+                    String.format(
+                            Locale.ROOT,
+                            "deployment '%s' does not fit on %s: short by %.2f GiB" + " per GPU. %s",
+                            name,
+                            gpu,
+                            e.shortfallGib(),
+                            e.getMessage()));
+        } catch (SpecException e) {
+            String key = e.keyPath() == null || e.keyPath().isEmpty() ? "compute_config" : e.keyPath();
+            throw ApiException.badRequest(key, "'" + key + "': " + e.problem());
+        } catch (IOException e) {
+            throw ApiException.badRequest("model", "model '" + model.getName() + "': " + e.getMessage());
+        }
+    }
+
+    /**
+     * The CPU engine keeps its KV cache on the heap (bf16, or float32 for float32 models or when asked): it
+     * must fit next to what is already used. Its size is the replica's as {@link LiveReplicas.CpuReplica}
+     * builds it, so the check and the replica cannot disagree about the default.
+     */
+    private void checkHeap(ModelsRecord model, ReplicaSpec replica, Placement placement, String name) {
+        ModelConfig c = ModelConfig.read(Path.of(model.getPath(), "config.json"));
+        DType kvDtype;
+        try {
+            kvDtype = DeploymentRuntime.liveKvDtype(replica);
         } catch (IllegalArgumentException e) {
-          LOG.warn("deployment '{}' does not serve adapter '{}': {}", name, a.getName(), e.getMessage());
+            throw ApiException.badRequest("compute_config.kv_cache_dtype", e.getMessage());
         }
-      }
-    }
-    for (String a : rt.adapterNames()) {
-      if (!wanted.contains(a)) {
-        rt.removeAdapter(a);
-      }
-    }
-  }
-
-  private void stop(String name) {
-    startedVersion.remove(name);
-    DeploymentRuntime rt = running.remove(name);
-    if (rt != null) {
-      rt.close();
-    }
-  }
-
-  /**
-   * The memory check and the pool check, with the shortfall in GiB when the configuration does not fit.
-   */
-  void check(ModelsRecord model, String mode, ReplicaSpec replica, Placement placement, String name) {
-    for (String poolName : placement.computePools()) {
-      ComputePoolsRecord pool = registry.poolRecord(poolName);
-      int gpusNeeded = replica.tp() * placement.minReplicas();
-      boolean cpu = RegistryService.CPU_GPU.equals(pool.getGpu());
-      if (!cpu && pool.getGpus() < gpusNeeded) {
-        throw new ApiException(HttpStatus.UNPROCESSABLE_ENTITY, "invalid_request_error", "placement.compute_pools",
-            "insufficient_gpus", "deployment '" + name + "' needs tp x min_replicas = " + gpusNeeded + " GPUs but pool '"
-            + poolName + "' has " + pool.getGpus());
-      }
-      if (mode.equals("live")) {
-        if (!cpu) {
-          throw new ApiException(HttpStatus.UNPROCESSABLE_ENTITY, "invalid_request_error", "placement.compute_pools",
-              "no_backend", "live deployments run on this server's CPU engine (the CUDA backend is not built yet);"
-              + " place '" + name + "' on a pool with gpu: cpu, or deploy it in simulated mode");
+        DType stored = CpuBackend.kvDtypeFor(kvDtype, c.dtype());
+        long kvTokens = LiveReplicas.CpuReplica.kvCacheTokens(replica);
+        long perReplica = 2L * c.numLayers() * c.kvDim() * stored.bytes() * kvTokens;
+        long need = perReplica * placement.minReplicas();
+        Runtime rt = Runtime.getRuntime();
+        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        long reserve = 64L << 20;
+        if (need + reserve > free) {
+            throw new ApiException(
+                    HttpStatus.UNPROCESSABLE_ENTITY,
+                    "invalid_request_error",
+                    "compute_config.kv_cache_len",
+                    "insufficient_memory",
+                    String.format(
+                            Locale.ROOT,
+                            "deployment '%s' does not fit in this server's memory:"
+                                    + " its KV cache needs %.2f GiB (%d tokens x %d replicas, %s) and %.2f GiB is free; short by"
+                                    + " %.2f GiB. Lower kv_cache_len or raise the JVM heap (-Xmx)",
+                            name,
+                            need / 1073741824.0,
+                            kvTokens,
+                            placement.minReplicas(),
+                            stored == DType.F32 ? "float32" : "bf16",
+                            free / 1073741824.0,
+                            (need + reserve - free) / 1073741824.0));
         }
-        checkHeap(model, replica, placement, name);
-      } else {
-        if (cpu) {
-          throw new ApiException(HttpStatus.UNPROCESSABLE_ENTITY, "invalid_request_error", "placement.compute_pools",
-              "no_gpu_profile", "a simulated deployment needs a pool with a GPU profile to time its steps; pool '"
-              + poolName + "' is gpu: cpu");
+    }
+
+    private void start(DeploymentsRecord r) {
+        ModelsRecord model = registry.modelRecord(r.getModelId());
+        Placement placement = registry.placementOf(r);
+        ReplicaSpec replica = RegistryService.replicaSpec(registry.computeConfigOf(r));
+        List<DeploymentRuntime.AdapterDef> adapters = new ArrayList<>();
+        for (AdaptersRecord a : registry.adapterRecords(model.getId())) {
+            adapters.add(DeploymentRuntime.AdapterDef.of(a));
         }
-        resolve(model, replica, pool.getGpu(), name);
-      }
-    }
-  }
-
-  /** The twin's resolution of the deployment on a GPU profile, which includes the memory check. */
-  ResolvedReplica resolve(ModelsRecord model, ReplicaSpec replica, String gpu, String name) {
-    String modelRef = model.getProfile() != null ? model.getProfile() : Path.of(model.getPath(), "config.json").toString();
-    try {
-      return Deployments.resolve(new DeploymentSpec(name, modelRef, gpu, replica, null, null), registry.profiles());
-    } catch (InsufficientGpuMemoryException e) {
-      throw new ApiException(HttpStatus.UNPROCESSABLE_ENTITY, "invalid_request_error", "compute_config",
-          "insufficient_gpu_memory", String.format(Locale.ROOT, "deployment '%s' does not fit on %s: short by %.2f GiB"
-              + " per GPU. %s", name, gpu, e.shortfallGib(), e.getMessage()));
-    } catch (SpecException e) {
-      String key = e.keyPath() == null || e.keyPath().isEmpty() ? "compute_config" : e.keyPath();
-      throw ApiException.badRequest(key, "'" + key + "': " + e.problem());
-    } catch (IOException e) {
-      throw ApiException.badRequest("model", "model '" + model.getName() + "': " + e.getMessage());
-    }
-  }
-
-  /**
-   * The CPU engine keeps its KV cache on the heap (bf16, or float32 for float32 models or when asked): it
-   * must fit next to what is already used. Its size is the replica's as {@link LiveReplicas.CpuReplica}
-   * builds it, so the check and the replica cannot disagree about the default.
-   */
-  private void checkHeap(ModelsRecord model, ReplicaSpec replica, Placement placement, String name) {
-    ModelConfig c = ModelConfig.read(Path.of(model.getPath(), "config.json"));
-    DType kvDtype;
-    try {
-      kvDtype = DeploymentRuntime.liveKvDtype(replica);
-    } catch (IllegalArgumentException e) {
-      throw ApiException.badRequest("compute_config.kv_cache_dtype", e.getMessage());
-    }
-    DType stored = CpuBackend.kvDtypeFor(kvDtype, c.dtype());
-    long kvTokens = LiveReplicas.CpuReplica.kvCacheTokens(replica);
-    long perReplica = 2L * c.numLayers() * c.kvDim() * stored.bytes() * kvTokens;
-    long need = perReplica * placement.minReplicas();
-    Runtime rt = Runtime.getRuntime();
-    long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
-    long reserve = 64L << 20;
-    if (need + reserve > free) {
-      throw new ApiException(HttpStatus.UNPROCESSABLE_ENTITY, "invalid_request_error", "compute_config.kv_cache_len",
-          "insufficient_memory", String.format(Locale.ROOT, "deployment '%s' does not fit in this server's memory:"
-              + " its KV cache needs %.2f GiB (%d tokens x %d replicas, %s) and %.2f GiB is free; short by"
-              + " %.2f GiB. Lower kv_cache_len or raise the JVM heap (-Xmx)", name, need / 1073741824.0, kvTokens,
-              placement.minReplicas(), stored == DType.F32 ? "float32" : "bf16", free / 1073741824.0,
-              (need + reserve - free) / 1073741824.0));
-    }
-  }
-
-  private void start(DeploymentsRecord r) {
-    ModelsRecord model = registry.modelRecord(r.getModelId());
-    Placement placement = registry.placementOf(r);
-    ReplicaSpec replica = RegistryService.replicaSpec(registry.computeConfigOf(r));
-    List<DeploymentRuntime.AdapterDef> adapters = new ArrayList<>();
-    for (AdaptersRecord a : registry.adapterRecords(model.getId())) {
-      adapters.add(DeploymentRuntime.AdapterDef.of(a));
-    }
-    DeploymentRuntime.Settings settings = new DeploymentRuntime.Settings(r.getName(), r.getMode(), replica,
-        placement.maxTtftMs(), placement.minReplicas(), r.getTimeScale(), r.getRetainText(), placement.router());
-    RedisSessionStore sessions = new RedisSessionStore(redis, r.getName());
-    DeploymentRuntime rt;
-    if (r.getMode().equals("live")) {
-      for (DeploymentRuntime.AdapterDef a : adapters) {
-        if (a.path() == null) {
-          throw ApiException.badRequest("adapters", "adapter '" + a.name() + "' of model '" + model.getName()
-              + "' is profile-only (no path); a live deployment needs PEFT directories");
+        DeploymentRuntime.Settings settings = new DeploymentRuntime.Settings(
+                r.getName(),
+                r.getMode(),
+                replica,
+                placement.maxTtftMs(),
+                placement.minReplicas(),
+                r.getTimeScale(),
+                r.getRetainText(),
+                placement.router());
+        RedisSessionStore sessions = new RedisSessionStore(redis, r.getName());
+        DeploymentRuntime rt;
+        if (r.getMode().equals("live")) {
+            for (DeploymentRuntime.AdapterDef a : adapters) {
+                if (a.path() == null) {
+                    throw ApiException.badRequest(
+                            "adapters",
+                            "adapter '" + a.name() + "' of model '" + model.getName()
+                                    + "' is profile-only (no path); a live deployment needs PEFT directories");
+                }
+            }
+            rt = DeploymentRuntime.live(settings, Path.of(model.getPath()), adapters, sessions);
+        } else {
+            ComputePoolsRecord pool =
+                    registry.poolRecord(placement.computePools().get(0));
+            ResolvedReplica resolved = resolve(model, replica, pool.getGpu(), r.getName());
+            rt = DeploymentRuntime.simulated(
+                    settings, resolved, model.getPath() == null ? null : Path.of(model.getPath()), adapters, sessions);
         }
-      }
-      rt = DeploymentRuntime.live(settings, Path.of(model.getPath()), adapters, sessions);
-    } else {
-      ComputePoolsRecord pool = registry.poolRecord(placement.computePools().get(0));
-      ResolvedReplica resolved = resolve(model, replica, pool.getGpu(), r.getName());
-      rt = DeploymentRuntime.simulated(settings, resolved, model.getPath() == null ? null : Path.of(model.getPath()),
-          adapters, sessions);
+        DeploymentRuntime old = running.put(r.getName(), rt);
+        startedVersion.put(r.getName(), r.getUpdatedAt());
+        for (String skipped : rt.skippedAdapters()) {
+            LOG.warn("deployment '{}' does not serve adapter {}", r.getName(), skipped);
+        }
+        if (old != null) {
+            old.close();
+        }
+        LOG.info(
+                "deployment '{}' serving ({} mode, {} replica(s), router {})",
+                r.getName(),
+                r.getMode(),
+                placement.minReplicas(),
+                RouterSpec.typeName(placement.router()));
     }
-    DeploymentRuntime old = running.put(r.getName(), rt);
-    startedVersion.put(r.getName(), r.getUpdatedAt());
-    for (String skipped : rt.skippedAdapters()) {
-      LOG.warn("deployment '{}' does not serve adapter {}", r.getName(), skipped);
-    }
-    if (old != null) {
-      old.close();
-    }
-    LOG.info("deployment '{}' serving ({} mode, {} replica(s), router {})", r.getName(), r.getMode(),
-        placement.minReplicas(), RouterSpec.typeName(placement.router()));
-  }
 
-  @PreDestroy
-  public void close() {
-    syncer.shutdownNow();
-    for (String name : List.copyOf(running.keySet())) {
-      stop(name);
+    @PreDestroy
+    public void close() {
+        syncer.shutdownNow();
+        for (String name : List.copyOf(running.keySet())) {
+            stop(name);
+        }
     }
-  }
 }

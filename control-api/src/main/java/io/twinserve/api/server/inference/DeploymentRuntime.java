@@ -1,6 +1,7 @@
 package io.twinserve.api.server.inference;
 
 import io.twinserve.engine.backend.sim.SimulatedBackend;
+import io.twinserve.engine.chat.ChatTemplate;
 import io.twinserve.engine.live.Completion;
 import io.twinserve.engine.live.GenerationRequest;
 import io.twinserve.engine.live.LiveEngine;
@@ -8,7 +9,6 @@ import io.twinserve.engine.live.TokenSink;
 import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.sample.SamplingParams;
 import io.twinserve.engine.serve.LiveReplicas;
-import io.twinserve.engine.chat.ChatTemplate;
 import io.twinserve.engine.tokenizer.Tokenizer;
 import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.deploy.ResolvedReplica;
@@ -34,267 +34,284 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * (the twin's, from {@code placement.router}), the codec for its text, and its adapters.
  */
 public final class DeploymentRuntime implements AutoCloseable {
-  /** A deployment's adapter: a PEFT directory, or profile-only with a rank (simulated mode). */
-  public record AdapterDef(String name, Path path, int rank) {
-    static AdapterDef of(io.twinserve.api.db.generated.tables.records.AdaptersRecord a) {
-      return new AdapterDef(a.getName(), a.getPath() == null ? null : Path.of(a.getPath()), a.getRank());
-    }
-  }
-
-  /** What the registry says about the deployment. */
-  public record Settings(String name, String mode, ReplicaSpec replica, long maxTtftMs, int replicas,
-      double timeScale, boolean retainText, RouterSpec router) {}
-
-  /**
-   * The cache-aware prices of a live (CPU engine) replica, which has no perf model: a running request's
-   * share of the interleaved steps counts as four prompt tokens of prefill. Only their ratio matters, since
-   * the estimates compare replicas of one deployment.
-   */
-  static final PrefillPrices LIVE_PRICES = new PrefillPrices(1.0, 4.0);
-  private static final long[] NO_KEYS = new long[0];
-
-  private final Settings settings;
-  private final TextCodec codec;
-  private final List<ReplicaHandle> replicas;
-  private final Router router;
-  /** Whether the router reads prefix caches (cache_aware on a replica with prefix caching). */
-  private final boolean routesByPrefix;
-  private final int blockSize;
-  /** Adapter names by the index routers know them by: append-only, so an index never changes meaning. */
-  private final List<String> adapterIds;
-  private final Map<String, AdapterDef> adapters = new ConcurrentHashMap<>();
-  private final int maxModelLen;
-  private final List<String> skipped = new ArrayList<>();
-
-  DeploymentRuntime(Settings settings, TextCodec codec, List<ReplicaHandle> replicas, List<String> adapterIds,
-      List<AdapterDef> adapters, int maxModelLen, SessionStore sessions) {
-    this.settings = settings;
-    this.maxModelLen = maxModelLen;
-    this.codec = codec;
-    this.replicas = List.copyOf(replicas);
-    this.adapterIds = adapterIds;
-    this.router = Router.of(settings.router(), sessions);
-    var scheduler = this.replicas.get(0).engine.schedulerConfig();
-    this.blockSize = scheduler.blockSize();
-    this.routesByPrefix = settings.router() instanceof RouterSpec.CacheAware && scheduler.prefixCaching();
-    for (AdapterDef a : adapters) {
-      try {
-        addAdapter(a);
-      } catch (IllegalArgumentException e) {
-        // one adapter the replicas cannot take (a rank above max_adapter_rank) must not stop the deployment
-        skipped.add("'" + a.name() + "': " + e.getMessage());
-      }
-    }
-  }
-
-  /** The CPU engine's KV dtype for a replica's {@code kv_cache_dtype}: null for auto (the model's). */
-  static io.twinserve.engine.model.DType liveKvDtype(ReplicaSpec r) {
-    return LiveReplicas.CpuReplica.kvDtype(r);
-  }
-
-  /**
-   * A live deployment on the CPU engine: {@code settings.replicas()} copies of the model in this process.
-   *
-   * @param sessions where its router records sessions (Redis, shared by the server instances)
-   */
-  public static DeploymentRuntime live(Settings s, Path modelDir, List<AdapterDef> adapters, SessionStore sessions) {
-    TextCodec codec = TextCodec.of(LiveReplicas.tokenizer(modelDir), LiveReplicas.chatTemplate(modelDir));
-    LiveReplicas.CpuReplica settings = LiveReplicas.CpuReplica.of(s.replica());
-    List<ReplicaHandle> replicas = new ArrayList<>();
-    List<String> adapterIds = new CopyOnWriteArrayList<>();
-    int modelLen = 0;
-    try {
-      for (int i = 0; i < s.replicas(); i++) {
-        LiveReplicas.Replica replica = LiveReplicas.cpu(modelDir, settings, codec.detokenizer());
-        replicas.add(new ReplicaHandle(i, replica, adapterIds, LIVE_PRICES));
-        modelLen = replica.engine().schedulerConfig().maxModelLen();
-      }
-      return new DeploymentRuntime(s, codec, replicas, adapterIds, adapters, modelLen, sessions);
-    } catch (RuntimeException | Error e) {
-      replicas.forEach(ReplicaHandle::close);
-      throw e;
-    }
-  }
-
-  /** A simulated deployment: the twin's timing for {@code resolved}, placeholder text. */
-  public static DeploymentRuntime simulated(Settings s, ResolvedReplica resolved, Path modelDir,
-      List<AdapterDef> adapters, SessionStore sessions) {
-    Tokenizer tokenizer = null;
-    ChatTemplate template = null;
-    if (modelDir != null && Files.isRegularFile(modelDir.resolve("tokenizer.json"))) {
-      tokenizer = LiveReplicas.tokenizer(modelDir);
-      template = LiveReplicas.chatTemplate(modelDir);
-    }
-    TextCodec codec = TextCodec.placeholder(tokenizer, template);
-    List<ReplicaHandle> replicas = new ArrayList<>();
-    List<String> adapterIds = new CopyOnWriteArrayList<>();
-    PrefillPrices prices = PrefillPrices.of(resolved);
-    int modelLen = 0;
-    try {
-      for (int i = 0; i < s.replicas(); i++) {
-        LiveReplicas.Replica replica = LiveReplicas.simulated(resolved, s.timeScale(), codec.detokenizer());
-        replicas.add(new ReplicaHandle(i, replica, adapterIds, prices));
-        modelLen = replica.engine().schedulerConfig().maxModelLen();
-      }
-      return new DeploymentRuntime(s, codec, replicas, adapterIds, adapters, modelLen, sessions);
-    } catch (RuntimeException | Error e) {
-      replicas.forEach(ReplicaHandle::close);
-      throw e;
-    }
-  }
-
-  /** The longest prompt + completion a request may have. */
-  public int maxModelLen() {
-    return maxModelLen;
-  }
-
-  public Settings settings() {
-    return settings;
-  }
-
-  public String name() {
-    return settings.name();
-  }
-
-  public TextCodec codec() {
-    return codec;
-  }
-
-  public Set<String> adapterNames() {
-    return Set.copyOf(adapters.keySet());
-  }
-
-  public boolean hasAdapter(String name) {
-    return adapters.containsKey(name);
-  }
-
-  /** Registered adapters the replicas refused at start, with the reason. */
-  public List<String> skippedAdapters() {
-    return List.copyOf(skipped);
-  }
-
-  /** Makes an adapter servable on every replica (vLLM's load_lora_adapter). */
-  public synchronized void addAdapter(AdapterDef a) {
-    if (adapters.containsKey(a.name())) {
-      throw new IllegalArgumentException("adapter '" + a.name() + "' is already loaded on deployment '" + name() + "'");
-    }
-    List<ReplicaHandle> done = new ArrayList<>();
-    try {
-      for (ReplicaHandle h : replicas) {
-        register(h, a);
-        done.add(h);
-      }
-    } catch (RuntimeException e) {
-      done.forEach(h -> h.engine.unregisterAdapter(a.name()));
-      throw e;
-    }
-    adapters.put(a.name(), a);
-    if (!adapterIds.contains(a.name())) {
-      adapterIds.add(a.name());
-    }
-  }
-
-  static void register(ReplicaHandle h, AdapterDef a) {
-    if (h.backend instanceof SimulatedBackend sim) {
-      // simulated: the weights are never read; the loader waits the predicted storage read instead
-      int rank = a.path() != null ? LoraAdapter.readRank(a.path()) : a.rank();
-      h.engine.registerAdapter(a.name(), rank, sim.adapterLoader(rank));
-    } else {
-      h.engine.registerAdapter(a.name(), a.path());
-    }
-  }
-
-  /** Stops routing new requests to an adapter; those in flight finish (vLLM's unload_lora_adapter). */
-  public synchronized void removeAdapter(String name) {
-    if (adapters.remove(name) == null) {
-      throw new IllegalArgumentException("adapter '" + name + "' is not loaded on deployment '" + name() + "'");
-    }
-    for (ReplicaHandle h : replicas) {
-      h.engine.unregisterAdapter(name);
-    }
-  }
-
-  public int replicaCount() {
-    return replicas.size();
-  }
-
-  /** Requests in flight per replica (for routing and metrics). */
-  public int inFlight(int replica) {
-    return replicas.get(replica).inFlight.get();
-  }
-
-  public LiveEngine.Stats stats(int replica) {
-    return replicas.get(replica).engine.stats();
-  }
-
-  public LiveEngine.Residency residency(int replica) {
-    return replicas.get(replica).engine.residency();
-  }
-
-  /**
-   * Queues a request on the replica the deployment's router picks. {@code session} (null: none) is what
-   * sticky routing keys on; its placement is in the router's session store, so every server instance
-   * routes a session alike.
-   */
-  public LiveEngine.Handle submit(String adapter, int[] prompt, SamplingParams sampling, String session,
-      TokenSink sink) {
-    if (adapter != null && !adapters.containsKey(adapter)) {
-      throw new IllegalArgumentException("adapter '" + adapter + "' is not loaded on deployment '" + name()
-          + "'; loaded: " + adapters.keySet());
-    }
-    int adapterIndex = adapter == null ? -1 : adapterIds.indexOf(adapter);
-    long[] keys = routesByPrefix ? PrefixKeys.ofTokens(prompt, blockSize, adapterIndex) : NO_KEYS;
-    RouteRequest request = new RouteRequest(session == null || session.isEmpty() ? null : session, adapterIndex,
-        keys, prompt.length);
-    ReplicaHandle h;
-    long prefill;
-    // routers are not thread-safe; the choice and its accounting happen together, so that concurrent
-    // requests see each other's load
-    synchronized (router) {
-      h = router.route(request, replicas);
-      prefill = prompt.length - (keys.length == 0 ? 0 : h.cachedPrefixTokens(keys, prompt.length));
-      h.routed(keys, prefill);
-    }
-    AtomicBoolean prefilled = new AtomicBoolean();
-    Runnable firstToken = () -> {
-      if (!prefilled.get() && prefilled.compareAndSet(false, true)) {
-        h.pendingPrefillTokens.addAndGet(-prefill);
-      }
-    };
-    try {
-      return h.engine.submit(new GenerationRequest(adapter, prompt, sampling, wallTtftMs()), new TokenSink() {
-        @Override
-        public void onToken(int tokenId, String text) {
-          firstToken.run();
-          sink.onToken(tokenId, text);
+    /** A deployment's adapter: a PEFT directory, or profile-only with a rank (simulated mode). */
+    public record AdapterDef(String name, Path path, int rank) {
+        static AdapterDef of(io.twinserve.api.db.generated.tables.records.AdaptersRecord a) {
+            return new AdapterDef(a.getName(), a.getPath() == null ? null : Path.of(a.getPath()), a.getRank());
         }
+    }
 
-        @Override
-        public void onFinished(Completion completion) {
-          firstToken.run();
-          h.inFlight.decrementAndGet();
-          sink.onFinished(completion);
+    /** What the registry says about the deployment. */
+    public record Settings(
+            String name,
+            String mode,
+            ReplicaSpec replica,
+            long maxTtftMs,
+            int replicas,
+            double timeScale,
+            boolean retainText,
+            RouterSpec router) {}
+
+    /**
+     * The cache-aware prices of a live (CPU engine) replica, which has no perf model: a running request's
+     * share of the interleaved steps counts as four prompt tokens of prefill. Only their ratio matters, since
+     * the estimates compare replicas of one deployment.
+     */
+    static final PrefillPrices LIVE_PRICES = new PrefillPrices(1.0, 4.0);
+
+    private static final long[] NO_KEYS = new long[0];
+
+    private final Settings settings;
+    private final TextCodec codec;
+    private final List<ReplicaHandle> replicas;
+    private final Router router;
+    /** Whether the router reads prefix caches (cache_aware on a replica with prefix caching). */
+    private final boolean routesByPrefix;
+
+    private final int blockSize;
+    /** Adapter names by the index routers know them by: append-only, so an index never changes meaning. */
+    private final List<String> adapterIds;
+
+    private final Map<String, AdapterDef> adapters = new ConcurrentHashMap<>();
+    private final int maxModelLen;
+    private final List<String> skipped = new ArrayList<>();
+
+    DeploymentRuntime(
+            Settings settings,
+            TextCodec codec,
+            List<ReplicaHandle> replicas,
+            List<String> adapterIds,
+            List<AdapterDef> adapters,
+            int maxModelLen,
+            SessionStore sessions) {
+        this.settings = settings;
+        this.maxModelLen = maxModelLen;
+        this.codec = codec;
+        this.replicas = List.copyOf(replicas);
+        this.adapterIds = adapterIds;
+        this.router = Router.of(settings.router(), sessions);
+        var scheduler = this.replicas.get(0).engine.schedulerConfig();
+        this.blockSize = scheduler.blockSize();
+        this.routesByPrefix = settings.router() instanceof RouterSpec.CacheAware && scheduler.prefixCaching();
+        for (AdapterDef a : adapters) {
+            try {
+                addAdapter(a);
+            } catch (IllegalArgumentException e) {
+                // one adapter the replicas cannot take (a rank above max_adapter_rank) must not stop the deployment
+                skipped.add("'" + a.name() + "': " + e.getMessage());
+            }
         }
-      });
-    } catch (RuntimeException e) {
-      firstToken.run();
-      h.inFlight.decrementAndGet();
-      throw e;
     }
-  }
 
-  /** max_ttft_ms on the wall clock: a simulated deployment's clock runs time_scale times faster. */
-  private long wallTtftMs() {
-    if (!settings.mode().equals("simulated")) {
-      return settings.maxTtftMs();
+    /** The CPU engine's KV dtype for a replica's {@code kv_cache_dtype}: null for auto (the model's). */
+    static io.twinserve.engine.model.DType liveKvDtype(ReplicaSpec r) {
+        return LiveReplicas.CpuReplica.kvDtype(r);
     }
-    return Math.max(1, Math.round(settings.maxTtftMs() / settings.timeScale()));
-  }
 
-  @Override
-  public void close() {
-    for (ReplicaHandle h : replicas) {
-      h.close();
+    /**
+     * A live deployment on the CPU engine: {@code settings.replicas()} copies of the model in this process.
+     *
+     * @param sessions where its router records sessions (Redis, shared by the server instances)
+     */
+    public static DeploymentRuntime live(Settings s, Path modelDir, List<AdapterDef> adapters, SessionStore sessions) {
+        TextCodec codec = TextCodec.of(LiveReplicas.tokenizer(modelDir), LiveReplicas.chatTemplate(modelDir));
+        LiveReplicas.CpuReplica settings = LiveReplicas.CpuReplica.of(s.replica());
+        List<ReplicaHandle> replicas = new ArrayList<>();
+        List<String> adapterIds = new CopyOnWriteArrayList<>();
+        int modelLen = 0;
+        try {
+            for (int i = 0; i < s.replicas(); i++) {
+                LiveReplicas.Replica replica = LiveReplicas.cpu(modelDir, settings, codec.detokenizer());
+                replicas.add(new ReplicaHandle(i, replica, adapterIds, LIVE_PRICES));
+                modelLen = replica.engine().schedulerConfig().maxModelLen();
+            }
+            return new DeploymentRuntime(s, codec, replicas, adapterIds, adapters, modelLen, sessions);
+        } catch (RuntimeException | Error e) {
+            replicas.forEach(ReplicaHandle::close);
+            throw e;
+        }
     }
-  }
+
+    /** A simulated deployment: the twin's timing for {@code resolved}, placeholder text. */
+    public static DeploymentRuntime simulated(
+            Settings s, ResolvedReplica resolved, Path modelDir, List<AdapterDef> adapters, SessionStore sessions) {
+        Tokenizer tokenizer = null;
+        ChatTemplate template = null;
+        if (modelDir != null && Files.isRegularFile(modelDir.resolve("tokenizer.json"))) {
+            tokenizer = LiveReplicas.tokenizer(modelDir);
+            template = LiveReplicas.chatTemplate(modelDir);
+        }
+        TextCodec codec = TextCodec.placeholder(tokenizer, template);
+        List<ReplicaHandle> replicas = new ArrayList<>();
+        List<String> adapterIds = new CopyOnWriteArrayList<>();
+        PrefillPrices prices = PrefillPrices.of(resolved);
+        int modelLen = 0;
+        try {
+            for (int i = 0; i < s.replicas(); i++) {
+                LiveReplicas.Replica replica = LiveReplicas.simulated(resolved, s.timeScale(), codec.detokenizer());
+                replicas.add(new ReplicaHandle(i, replica, adapterIds, prices));
+                modelLen = replica.engine().schedulerConfig().maxModelLen();
+            }
+            return new DeploymentRuntime(s, codec, replicas, adapterIds, adapters, modelLen, sessions);
+        } catch (RuntimeException | Error e) {
+            replicas.forEach(ReplicaHandle::close);
+            throw e;
+        }
+    }
+
+    /** The longest prompt + completion a request may have. */
+    public int maxModelLen() {
+        return maxModelLen;
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    public String name() {
+        return settings.name();
+    }
+
+    public TextCodec codec() {
+        return codec;
+    }
+
+    public Set<String> adapterNames() {
+        return Set.copyOf(adapters.keySet());
+    }
+
+    public boolean hasAdapter(String name) {
+        return adapters.containsKey(name);
+    }
+
+    /** Registered adapters the replicas refused at start, with the reason. */
+    public List<String> skippedAdapters() {
+        return List.copyOf(skipped);
+    }
+
+    /** Makes an adapter servable on every replica (vLLM's load_lora_adapter). */
+    public synchronized void addAdapter(AdapterDef a) {
+        if (adapters.containsKey(a.name())) {
+            throw new IllegalArgumentException(
+                    "adapter '" + a.name() + "' is already loaded on deployment '" + name() + "'");
+        }
+        List<ReplicaHandle> done = new ArrayList<>();
+        try {
+            for (ReplicaHandle h : replicas) {
+                register(h, a);
+                done.add(h);
+            }
+        } catch (RuntimeException e) {
+            done.forEach(h -> h.engine.unregisterAdapter(a.name()));
+            throw e;
+        }
+        adapters.put(a.name(), a);
+        if (!adapterIds.contains(a.name())) {
+            adapterIds.add(a.name());
+        }
+    }
+
+    static void register(ReplicaHandle h, AdapterDef a) {
+        if (h.backend instanceof SimulatedBackend sim) {
+            // simulated: the weights are never read; the loader waits the predicted storage read instead
+            int rank = a.path() != null ? LoraAdapter.readRank(a.path()) : a.rank();
+            h.engine.registerAdapter(a.name(), rank, sim.adapterLoader(rank));
+        } else {
+            h.engine.registerAdapter(a.name(), a.path());
+        }
+    }
+
+    /** Stops routing new requests to an adapter; those in flight finish (vLLM's unload_lora_adapter). */
+    public synchronized void removeAdapter(String name) {
+        if (adapters.remove(name) == null) {
+            throw new IllegalArgumentException("adapter '" + name + "' is not loaded on deployment '" + name() + "'");
+        }
+        for (ReplicaHandle h : replicas) {
+            h.engine.unregisterAdapter(name);
+        }
+    }
+
+    public int replicaCount() {
+        return replicas.size();
+    }
+
+    /** Requests in flight per replica (for routing and metrics). */
+    public int inFlight(int replica) {
+        return replicas.get(replica).inFlight.get();
+    }
+
+    public LiveEngine.Stats stats(int replica) {
+        return replicas.get(replica).engine.stats();
+    }
+
+    public LiveEngine.Residency residency(int replica) {
+        return replicas.get(replica).engine.residency();
+    }
+
+    /**
+     * Queues a request on the replica the deployment's router picks. {@code session} (null: none) is what
+     * sticky routing keys on; its placement is in the router's session store, so every server instance
+     * routes a session alike.
+     */
+    public LiveEngine.Handle submit(
+            String adapter, int[] prompt, SamplingParams sampling, String session, TokenSink sink) {
+        if (adapter != null && !adapters.containsKey(adapter)) {
+            throw new IllegalArgumentException("adapter '" + adapter + "' is not loaded on deployment '" + name()
+                    + "'; loaded: " + adapters.keySet());
+        }
+        int adapterIndex = adapter == null ? -1 : adapterIds.indexOf(adapter);
+        long[] keys = routesByPrefix ? PrefixKeys.ofTokens(prompt, blockSize, adapterIndex) : NO_KEYS;
+        RouteRequest request = new RouteRequest(
+                session == null || session.isEmpty() ? null : session, adapterIndex, keys, prompt.length);
+        ReplicaHandle h;
+        long prefill;
+        // routers are not thread-safe; the choice and its accounting happen together, so that concurrent
+        // requests see each other's load
+        synchronized (router) {
+            h = router.route(request, replicas);
+            prefill = prompt.length - (keys.length == 0 ? 0 : h.cachedPrefixTokens(keys, prompt.length));
+            h.routed(keys, prefill);
+        }
+        AtomicBoolean prefilled = new AtomicBoolean();
+        Runnable firstToken = () -> {
+            if (!prefilled.get() && prefilled.compareAndSet(false, true)) {
+                h.pendingPrefillTokens.addAndGet(-prefill);
+            }
+        };
+        try {
+            return h.engine.submit(new GenerationRequest(adapter, prompt, sampling, wallTtftMs()), new TokenSink() {
+                @Override
+                public void onToken(int tokenId, String text) {
+                    firstToken.run();
+                    sink.onToken(tokenId, text);
+                }
+
+                @Override
+                public void onFinished(Completion completion) {
+                    firstToken.run();
+                    h.inFlight.decrementAndGet();
+                    sink.onFinished(completion);
+                }
+            });
+        } catch (RuntimeException e) {
+            firstToken.run();
+            h.inFlight.decrementAndGet();
+            throw e;
+        }
+    }
+
+    /** max_ttft_ms on the wall clock: a simulated deployment's clock runs time_scale times faster. */
+    private long wallTtftMs() {
+        if (!settings.mode().equals("simulated")) {
+            return settings.maxTtftMs();
+        }
+        return Math.max(1, Math.round(settings.maxTtftMs() / settings.timeScale()));
+    }
+
+    @Override
+    public void close() {
+        for (ReplicaHandle h : replicas) {
+            h.close();
+        }
+    }
 }

@@ -27,63 +27,68 @@ import java.util.List;
 @Controller("/v1")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public final class LoraController {
-  private final RegistryService registry;
-  private final DeploymentManager deployments;
+    private final RegistryService registry;
+    private final DeploymentManager deployments;
 
-  public LoraController(RegistryService registry, DeploymentManager deployments) {
-    this.registry = registry;
-    this.deployments = deployments;
-  }
+    public LoraController(RegistryService registry, DeploymentManager deployments) {
+        this.registry = registry;
+        this.deployments = deployments;
+    }
 
-  @Post("/load_lora_adapter")
-  public HttpResponse<String> load(HttpRequest<?> request, @Body byte[] body) {
-    AuthFilter.require(request, Role.OPERATOR);
-    ObjectNode json = Bodies.object(body);
-    String name = Bodies.requiredString(json, "lora_name");
-    ModelsRecord model = modelOf(json);
-    ObjectNode adapter = Bodies.JSON.createObjectNode();
-    adapter.put("name", name);
-    if (json.hasNonNull("lora_path")) {
-      adapter.put("path", Bodies.requiredString(json, "lora_path"));
+    @Post("/load_lora_adapter")
+    public HttpResponse<String> load(HttpRequest<?> request, @Body byte[] body) {
+        AuthFilter.require(request, Role.OPERATOR);
+        ObjectNode json = Bodies.object(body);
+        String name = Bodies.requiredString(json, "lora_name");
+        ModelsRecord model = modelOf(json);
+        ObjectNode adapter = Bodies.JSON.createObjectNode();
+        adapter.put("name", name);
+        if (json.hasNonNull("lora_path")) {
+            adapter.put("path", Bodies.requiredString(json, "lora_path"));
+        }
+        if (json.hasNonNull("rank")) {
+            adapter.set("rank", json.get("rank"));
+        }
+        registry.createAdapter(model.getName(), adapter);
+        try {
+            deployments.adapterAdded(model.getName(), name);
+        } catch (RuntimeException e) {
+            // refused by a running deployment: the registry must not keep it either
+            registry.deleteAdapter(model.getName(), name);
+            throw e;
+        }
+        return HttpResponse.ok("Success: LoRA adapter '" + name + "' added successfully.")
+                .contentType(MediaType.TEXT_PLAIN_TYPE);
     }
-    if (json.hasNonNull("rank")) {
-      adapter.set("rank", json.get("rank"));
-    }
-    registry.createAdapter(model.getName(), adapter);
-    try {
-      deployments.adapterAdded(model.getName(), name);
-    } catch (RuntimeException e) {
-      // refused by a running deployment: the registry must not keep it either
-      registry.deleteAdapter(model.getName(), name);
-      throw e;
-    }
-    return HttpResponse.ok("Success: LoRA adapter '" + name + "' added successfully.").contentType(MediaType.TEXT_PLAIN_TYPE);
-  }
 
-  @Post("/unload_lora_adapter")
-  public HttpResponse<String> unload(HttpRequest<?> request, @Body byte[] body) {
-    AuthFilter.require(request, Role.OPERATOR);
-    ObjectNode json = Bodies.object(body);
-    String name = Bodies.requiredString(json, "lora_name");
-    ModelsRecord model = modelOf(json);
-    registry.deleteAdapter(model.getName(), name);
-    deployments.adapterRemoved(model.getName(), name);
-    return HttpResponse.ok("Success: LoRA adapter '" + name + "' removed successfully.").contentType(MediaType.TEXT_PLAIN_TYPE);
-  }
-
-  private ModelsRecord modelOf(ObjectNode json) {
-    String deployment = Bodies.optionalString(json, "model");
-    DeploymentsRecord d;
-    if (deployment != null) {
-      d = registry.deploymentRecord(deployment.contains(":") ? deployment.substring(0, deployment.indexOf(':')) : deployment);
-    } else {
-      List<DeploymentsRecord> all = registry.deploymentRecords();
-      if (all.size() != 1) {
-        throw ApiException.badRequest("model", "'model' is required: the deployment to load the adapter on ("
-            + all.size() + " deployments exist)");
-      }
-      d = all.get(0);
+    @Post("/unload_lora_adapter")
+    public HttpResponse<String> unload(HttpRequest<?> request, @Body byte[] body) {
+        AuthFilter.require(request, Role.OPERATOR);
+        ObjectNode json = Bodies.object(body);
+        String name = Bodies.requiredString(json, "lora_name");
+        ModelsRecord model = modelOf(json);
+        registry.deleteAdapter(model.getName(), name);
+        deployments.adapterRemoved(model.getName(), name);
+        return HttpResponse.ok("Success: LoRA adapter '" + name + "' removed successfully.")
+                .contentType(MediaType.TEXT_PLAIN_TYPE);
     }
-    return registry.modelRecord(d.getModelId());
-  }
+
+    private ModelsRecord modelOf(ObjectNode json) {
+        String deployment = Bodies.optionalString(json, "model");
+        DeploymentsRecord d;
+        if (deployment != null) {
+            d = registry.deploymentRecord(
+                    deployment.contains(":") ? deployment.substring(0, deployment.indexOf(':')) : deployment);
+        } else {
+            List<DeploymentsRecord> all = registry.deploymentRecords();
+            if (all.size() != 1) {
+                throw ApiException.badRequest(
+                        "model",
+                        "'model' is required: the deployment to load the adapter on (" + all.size()
+                                + " deployments exist)");
+            }
+            d = all.get(0);
+        }
+        return registry.modelRecord(d.getModelId());
+    }
 }

@@ -31,74 +31,80 @@ import java.util.concurrent.CompletableFuture;
  */
 @Controller("/v1")
 public final class OpenAiController {
-  private final DeploymentManager deployments;
-  private final InferenceRecorder recorder;
-  private final long serverTimeoutSeconds;
+    private final DeploymentManager deployments;
+    private final InferenceRecorder recorder;
+    private final long serverTimeoutSeconds;
 
-  public OpenAiController(DeploymentManager deployments, InferenceRecorder recorder,
-      @Value("${twinserve.server-timeout-seconds:60}") long serverTimeoutSeconds) {
-    this.deployments = deployments;
-    this.recorder = recorder;
-    this.serverTimeoutSeconds = serverTimeoutSeconds;
-  }
-
-  // in memory only: answered on the event loop, not handed to the blocking executor and back
-  @Get("/models")
-  @NonBlocking
-  public ObjectNode models(HttpRequest<?> request) {
-    Principal p = AuthFilter.principal(request);
-    ArrayNode data = Bodies.JSON.createArrayNode();
-    List<DeploymentRuntime> all = new ArrayList<>(deployments.all());
-    all.sort(Comparator.comparing(DeploymentRuntime::name));
-    long created = Instant.now().getEpochSecond();
-    for (DeploymentRuntime d : all) {
-      if (!p.seesDeployment(d.name())) {
-        continue;
-      }
-      if (p.mayInfer(d.name(), null)) {
-        data.add(modelEntry(d.name(), null, d, created));
-      }
-      for (String a : new TreeSet<>(d.adapterNames())) {
-        if (p.mayInfer(d.name(), a)) {
-          data.add(modelEntry(d.name() + ":" + a, d.name(), d, created));
-        }
-      }
+    public OpenAiController(
+            DeploymentManager deployments,
+            InferenceRecorder recorder,
+            @Value("${twinserve.server-timeout-seconds:60}") long serverTimeoutSeconds) {
+        this.deployments = deployments;
+        this.recorder = recorder;
+        this.serverTimeoutSeconds = serverTimeoutSeconds;
     }
-    ObjectNode out = Bodies.JSON.createObjectNode();
-    out.put("object", "list");
-    out.set("data", data);
-    return out;
-  }
 
-  private static ObjectNode modelEntry(String id, String parent, DeploymentRuntime d, long created) {
-    ObjectNode m = Bodies.JSON.createObjectNode();
-    m.put("id", id);
-    m.put("object", "model");
-    m.put("created", created);
-    m.put("owned_by", "twinserve");
-    m.put("root", d.name());
-    m.put("parent", parent);
-    m.put("mode", d.settings().mode());
-    return m;
-  }
+    // in memory only: answered on the event loop, not handed to the blocking executor and back
+    @Get("/models")
+    @NonBlocking
+    public ObjectNode models(HttpRequest<?> request) {
+        Principal p = AuthFilter.principal(request);
+        ArrayNode data = Bodies.JSON.createArrayNode();
+        List<DeploymentRuntime> all = new ArrayList<>(deployments.all());
+        all.sort(Comparator.comparing(DeploymentRuntime::name));
+        long created = Instant.now().getEpochSecond();
+        for (DeploymentRuntime d : all) {
+            if (!p.seesDeployment(d.name())) {
+                continue;
+            }
+            if (p.mayInfer(d.name(), null)) {
+                data.add(modelEntry(d.name(), null, d, created));
+            }
+            for (String a : new TreeSet<>(d.adapterNames())) {
+                if (p.mayInfer(d.name(), a)) {
+                    data.add(modelEntry(d.name() + ":" + a, d.name(), d, created));
+                }
+            }
+        }
+        ObjectNode out = Bodies.JSON.createObjectNode();
+        out.put("object", "list");
+        out.set("data", data);
+        return out;
+    }
 
-  // streaming clients (the OpenAI SDKs) send Accept: text/event-stream; without it listed here that is a 406
-  @Post("/chat/completions")
-  @Produces({MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
-  public CompletableFuture<HttpResponse<?>> chat(HttpRequest<?> request, @Body byte[] body) {
-    return run(request, body, true);
-  }
+    private static ObjectNode modelEntry(String id, String parent, DeploymentRuntime d, long created) {
+        ObjectNode m = Bodies.JSON.createObjectNode();
+        m.put("id", id);
+        m.put("object", "model");
+        m.put("created", created);
+        m.put("owned_by", "twinserve");
+        m.put("root", d.name());
+        m.put("parent", parent);
+        m.put("mode", d.settings().mode());
+        return m;
+    }
 
-  @Post("/completions")
-  @Produces({MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
-  public CompletableFuture<HttpResponse<?>> completions(HttpRequest<?> request, @Body byte[] body) {
-    return run(request, body, false);
-  }
+    // streaming clients (the OpenAI SDKs) send Accept: text/event-stream; without it listed here that is a 406
+    @Post("/chat/completions")
+    @Produces({MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
+    public CompletableFuture<HttpResponse<?>> chat(HttpRequest<?> request, @Body byte[] body) {
+        return run(request, body, true);
+    }
 
-  private CompletableFuture<HttpResponse<?>> run(HttpRequest<?> request, byte[] body, boolean chat) {
-    Principal principal = AuthFilter.principal(request);
-    CompletionRequest call = CompletionRequest.parse(Bodies.object(body), chat, principal, deployments,
-        request.getHeaders().get("X-Session-Id"));
-    return new CompletionExchange(call, principal, recorder).start(serverTimeoutSeconds);
-  }
+    @Post("/completions")
+    @Produces({MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
+    public CompletableFuture<HttpResponse<?>> completions(HttpRequest<?> request, @Body byte[] body) {
+        return run(request, body, false);
+    }
+
+    private CompletableFuture<HttpResponse<?>> run(HttpRequest<?> request, byte[] body, boolean chat) {
+        Principal principal = AuthFilter.principal(request);
+        CompletionRequest call = CompletionRequest.parse(
+                Bodies.object(body),
+                chat,
+                principal,
+                deployments,
+                request.getHeaders().get("X-Session-Id"));
+        return new CompletionExchange(call, principal, recorder).start(serverTimeoutSeconds);
+    }
 }

@@ -15,49 +15,52 @@ import java.util.List;
 // created with the context, so its scheduled task never builds it while the context is closing
 @io.micronaut.context.annotation.Context
 public final class ReplicaGauges {
-  private final DeploymentManager deployments;
-  private final MultiGauge waiting;
-  private final MultiGauge running;
-  private final MultiGauge inFlight;
-  private final MultiGauge resident;
+    private final DeploymentManager deployments;
+    private final MultiGauge waiting;
+    private final MultiGauge running;
+    private final MultiGauge inFlight;
+    private final MultiGauge resident;
 
-  public ReplicaGauges(DeploymentManager deployments, MeterRegistry registry) {
-    this.deployments = deployments;
-    this.waiting = MultiGauge.builder("twinserve_queue_waiting").description("requests waiting in a replica's queue")
-        .register(registry);
-    this.running = MultiGauge.builder("twinserve_queue_running").description("requests in a replica's running batch")
-        .register(registry);
-    this.inFlight = MultiGauge.builder("twinserve_requests_in_flight")
-        .description("requests routed to a replica and not finished").register(registry);
-    this.resident = MultiGauge.builder("twinserve_adapter_resident")
-        .description("1 for each adapter resident on a replica's GPU slots (tier=gpu) or CPU tier (tier=cpu)")
-        .register(registry);
-  }
-
-  @Scheduled(fixedDelay = "1s", initialDelay = "1s")
-  public void refresh() {
-    List<MultiGauge.Row<?>> w = new ArrayList<>();
-    List<MultiGauge.Row<?>> r = new ArrayList<>();
-    List<MultiGauge.Row<?>> f = new ArrayList<>();
-    List<MultiGauge.Row<?>> a = new ArrayList<>();
-    for (DeploymentRuntime d : deployments.all()) {
-      for (int i = 0; i < d.replicaCount(); i++) {
-        Tags tags = Tags.of("deployment", d.name(), "replica", Integer.toString(i));
-        var res = d.residency(i);
-        w.add(MultiGauge.Row.of(tags, res.waiting()));
-        r.add(MultiGauge.Row.of(tags, res.running()));
-        f.add(MultiGauge.Row.of(tags, d.inFlight(i)));
-        for (String name : res.inSlots()) {
-          a.add(MultiGauge.Row.of(tags.and("adapter", name, "tier", "gpu"), 1));
-        }
-        for (String name : res.inHost()) {
-          a.add(MultiGauge.Row.of(tags.and("adapter", name, "tier", "cpu"), 1));
-        }
-      }
+    public ReplicaGauges(DeploymentManager deployments, MeterRegistry registry) {
+        this.deployments = deployments;
+        this.waiting = MultiGauge.builder("twinserve_queue_waiting")
+                .description("requests waiting in a replica's queue")
+                .register(registry);
+        this.running = MultiGauge.builder("twinserve_queue_running")
+                .description("requests in a replica's running batch")
+                .register(registry);
+        this.inFlight = MultiGauge.builder("twinserve_requests_in_flight")
+                .description("requests routed to a replica and not finished")
+                .register(registry);
+        this.resident = MultiGauge.builder("twinserve_adapter_resident")
+                .description("1 for each adapter resident on a replica's GPU slots (tier=gpu) or CPU tier (tier=cpu)")
+                .register(registry);
     }
-    waiting.register(w, true);
-    running.register(r, true);
-    inFlight.register(f, true);
-    resident.register(a, true);
-  }
+
+    @Scheduled(fixedDelay = "1s", initialDelay = "1s")
+    public void refresh() {
+        List<MultiGauge.Row<?>> w = new ArrayList<>();
+        List<MultiGauge.Row<?>> r = new ArrayList<>();
+        List<MultiGauge.Row<?>> f = new ArrayList<>();
+        List<MultiGauge.Row<?>> a = new ArrayList<>();
+        for (DeploymentRuntime d : deployments.all()) {
+            for (int i = 0; i < d.replicaCount(); i++) {
+                Tags tags = Tags.of("deployment", d.name(), "replica", Integer.toString(i));
+                var res = d.residency(i);
+                w.add(MultiGauge.Row.of(tags, res.waiting()));
+                r.add(MultiGauge.Row.of(tags, res.running()));
+                f.add(MultiGauge.Row.of(tags, d.inFlight(i)));
+                for (String name : res.inSlots()) {
+                    a.add(MultiGauge.Row.of(tags.and("adapter", name, "tier", "gpu"), 1));
+                }
+                for (String name : res.inHost()) {
+                    a.add(MultiGauge.Row.of(tags.and("adapter", name, "tier", "cpu"), 1));
+                }
+            }
+        }
+        waiting.register(w, true);
+        running.register(r, true);
+        inFlight.register(f, true);
+        resident.register(a, true);
+    }
 }

@@ -19,91 +19,92 @@ import java.util.concurrent.atomic.AtomicLong;
  * cache is read only on the loop's thread.
  */
 final class ReplicaHandle implements RoutableReplica, AutoCloseable {
-  final int index;
-  final Backend backend;
-  final LiveEngine engine;
-  final AtomicInteger inFlight = new AtomicInteger();
-  /** Prefill tokens (prompt minus the prefix estimated cached at routing) of requests without a first token. */
-  final AtomicLong pendingPrefillTokens = new AtomicLong();
-  private final LiveReplicas.Replica replica;
-  private final List<String> adapterIds;
-  private final PrefillPrices prices;
-  private final int blockSize;
-  private final Map<Long, Boolean> routedBlocks;
+    final int index;
+    final Backend backend;
+    final LiveEngine engine;
+    final AtomicInteger inFlight = new AtomicInteger();
+    /** Prefill tokens (prompt minus the prefix estimated cached at routing) of requests without a first token. */
+    final AtomicLong pendingPrefillTokens = new AtomicLong();
 
-  /**
-   * @param adapterIds the deployment's adapter names by index (append-only), as routers number adapters
-   * @param prices the price of a prefill token and of a running request, for the cache-aware estimate
-   */
-  ReplicaHandle(int index, LiveReplicas.Replica replica, List<String> adapterIds, PrefillPrices prices) {
-    this.index = index;
-    this.replica = replica;
-    this.backend = replica.backend();
-    this.engine = replica.engine();
-    this.adapterIds = adapterIds;
-    this.prices = prices;
-    SchedulerConfig c = engine.schedulerConfig();
-    this.blockSize = c.blockSize();
-    long capacity = Math.max(1, c.kvCacheTokens() / c.blockSize());
-    this.routedBlocks = new LinkedHashMap<>(16, 0.75f, true) {
-      @Override
-      protected boolean removeEldestEntry(Map.Entry<Long, Boolean> eldest) {
-        return size() > capacity;
-      }
-    };
-  }
+    private final LiveReplicas.Replica replica;
+    private final List<String> adapterIds;
+    private final PrefillPrices prices;
+    private final int blockSize;
+    private final Map<Long, Boolean> routedBlocks;
 
-  @Override
-  public int replicaId() {
-    return index;
-  }
-
-  @Override
-  public long outstanding() {
-    return inFlight.get();
-  }
-
-  /** From the loop's residency, refreshed every 100 ms at most. */
-  @Override
-  public boolean holdsAdapter(int adapter) {
-    String name = adapter >= 0 && adapter < adapterIds.size() ? adapterIds.get(adapter) : null;
-    return name != null && engine.residency().inSlots().contains(name);
-  }
-
-  /** Whole blocks of the prompt routed here before, leaving one token to compute (as the twin counts). */
-  @Override
-  public int cachedPrefixTokens(long[] blockHashes, int promptTokens) {
-    int usable = Math.min(blockHashes.length, Math.max(0, (promptTokens - 1) / blockSize));
-    int blocks = 0;
-    synchronized (routedBlocks) {
-      while (blocks < usable && routedBlocks.get(blockHashes[blocks]) != null) {
-        blocks++;
-      }
+    /**
+     * @param adapterIds the deployment's adapter names by index (append-only), as routers number adapters
+     * @param prices the price of a prefill token and of a running request, for the cache-aware estimate
+     */
+    ReplicaHandle(int index, LiveReplicas.Replica replica, List<String> adapterIds, PrefillPrices prices) {
+        this.index = index;
+        this.replica = replica;
+        this.backend = replica.backend();
+        this.engine = replica.engine();
+        this.adapterIds = adapterIds;
+        this.prices = prices;
+        SchedulerConfig c = engine.schedulerConfig();
+        this.blockSize = c.blockSize();
+        long capacity = Math.max(1, c.kvCacheTokens() / c.blockSize());
+        this.routedBlocks = new LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Long, Boolean> eldest) {
+                return size() > capacity;
+            }
+        };
     }
-    return blocks * blockSize;
-  }
 
-  @Override
-  public double estimatedPrefillNs(long tokens) {
-    return prices.estimatedPrefillNs(pendingPrefillTokens.get(), tokens, outstanding());
-  }
+    @Override
+    public int replicaId() {
+        return index;
+    }
 
-  /** A request routed here: its prefill joins the backlog and its blocks the estimated prefix cache. */
-  void routed(long[] blockHashes, long prefillTokens) {
-    inFlight.incrementAndGet();
-    pendingPrefillTokens.addAndGet(prefillTokens);
-    if (blockHashes.length > 0) {
-      synchronized (routedBlocks) {
-        for (long b : blockHashes) {
-          routedBlocks.put(b, Boolean.TRUE);
+    @Override
+    public long outstanding() {
+        return inFlight.get();
+    }
+
+    /** From the loop's residency, refreshed every 100 ms at most. */
+    @Override
+    public boolean holdsAdapter(int adapter) {
+        String name = adapter >= 0 && adapter < adapterIds.size() ? adapterIds.get(adapter) : null;
+        return name != null && engine.residency().inSlots().contains(name);
+    }
+
+    /** Whole blocks of the prompt routed here before, leaving one token to compute (as the twin counts). */
+    @Override
+    public int cachedPrefixTokens(long[] blockHashes, int promptTokens) {
+        int usable = Math.min(blockHashes.length, Math.max(0, (promptTokens - 1) / blockSize));
+        int blocks = 0;
+        synchronized (routedBlocks) {
+            while (blocks < usable && routedBlocks.get(blockHashes[blocks]) != null) {
+                blocks++;
+            }
         }
-      }
+        return blocks * blockSize;
     }
-  }
 
-  /** Stops the loop and releases the backend and the model files. */
-  @Override
-  public void close() {
-    replica.close();
-  }
+    @Override
+    public double estimatedPrefillNs(long tokens) {
+        return prices.estimatedPrefillNs(pendingPrefillTokens.get(), tokens, outstanding());
+    }
+
+    /** A request routed here: its prefill joins the backlog and its blocks the estimated prefix cache. */
+    void routed(long[] blockHashes, long prefillTokens) {
+        inFlight.incrementAndGet();
+        pendingPrefillTokens.addAndGet(prefillTokens);
+        if (blockHashes.length > 0) {
+            synchronized (routedBlocks) {
+                for (long b : blockHashes) {
+                    routedBlocks.put(b, Boolean.TRUE);
+                }
+            }
+        }
+    }
+
+    /** Stops the loop and releases the backend and the model files. */
+    @Override
+    public void close() {
+        replica.close();
+    }
 }

@@ -20,55 +20,58 @@ import java.util.function.Consumer;
 /** The server's one Redis client (Lettuce): a shared command connection and one pub/sub connection. */
 @Singleton
 public final class Redis implements AutoCloseable {
-  private final RedisClient client;
-  private final StatefulRedisConnection<String, String> connection;
-  private final StatefulRedisPubSubConnection<String, String> pubsub;
-  private final Map<String, CopyOnWriteArrayList<Consumer<String>>> listeners = new ConcurrentHashMap<>();
+    private final RedisClient client;
+    private final StatefulRedisConnection<String, String> connection;
+    private final StatefulRedisPubSubConnection<String, String> pubsub;
+    private final Map<String, CopyOnWriteArrayList<Consumer<String>>> listeners = new ConcurrentHashMap<>();
 
-  public Redis(@Value("${twinserve.redis.uri}") String uri,
-      @Value("${twinserve.client-timeout-seconds:60}") int timeoutSeconds) {
-    this.client = RedisClient.create(RedisURI.create(uri));
-    client.setOptions(ClientOptions.builder()
-        .timeoutOptions(TimeoutOptions.enabled(Duration.ofSeconds(timeoutSeconds)))
-        .build());
-    this.connection = client.connect();
-    this.pubsub = client.connectPubSub();
-    pubsub.addListener(new RedisPubSubAdapter<>() {
-      @Override
-      public void message(String channel, String message) {
-        var list = listeners.get(channel);
-        if (list != null) {
-          list.forEach(l -> l.accept(message));
-        }
-      }
-    });
-  }
+    public Redis(
+            @Value("${twinserve.redis.uri}") String uri,
+            @Value("${twinserve.client-timeout-seconds:60}") int timeoutSeconds) {
+        this.client = RedisClient.create(RedisURI.create(uri));
+        client.setOptions(ClientOptions.builder()
+                .timeoutOptions(TimeoutOptions.enabled(Duration.ofSeconds(timeoutSeconds)))
+                .build());
+        this.connection = client.connect();
+        this.pubsub = client.connectPubSub();
+        pubsub.addListener(new RedisPubSubAdapter<>() {
+            @Override
+            public void message(String channel, String message) {
+                var list = listeners.get(channel);
+                if (list != null) {
+                    list.forEach(l -> l.accept(message));
+                }
+            }
+        });
+    }
 
-  public RedisAsyncCommands<String, String> async() {
-    return connection.async();
-  }
+    public RedisAsyncCommands<String, String> async() {
+        return connection.async();
+    }
 
-  /** Calls {@code listener} for every message published on {@code channel} (by any server instance). */
-  public void subscribe(String channel, Consumer<String> listener) {
-    listeners.computeIfAbsent(channel, c -> {
-      pubsub.sync().subscribe(c);
-      return new CopyOnWriteArrayList<>();
-    }).add(listener);
-  }
+    /** Calls {@code listener} for every message published on {@code channel} (by any server instance). */
+    public void subscribe(String channel, Consumer<String> listener) {
+        listeners
+                .computeIfAbsent(channel, c -> {
+                    pubsub.sync().subscribe(c);
+                    return new CopyOnWriteArrayList<>();
+                })
+                .add(listener);
+    }
 
-  public void publish(String channel, String message) {
-    connection.async().publish(channel, message);
-  }
+    public void publish(String channel, String message) {
+        connection.async().publish(channel, message);
+    }
 
-  public boolean isOpen() {
-    return connection.isOpen() && pubsub.isOpen();
-  }
+    public boolean isOpen() {
+        return connection.isOpen() && pubsub.isOpen();
+    }
 
-  @PreDestroy
-  @Override
-  public void close() {
-    pubsub.close();
-    connection.close();
-    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-  }
+    @PreDestroy
+    @Override
+    public void close() {
+        pubsub.close();
+        connection.close();
+        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    }
 }

@@ -12,22 +12,25 @@ import reactor.core.publisher.Mono;
 /** {@code /health} includes Redis: a PING within two seconds. */
 @Singleton
 public final class RedisHealth implements HealthIndicator {
-  private final Redis redis;
+    private final Redis redis;
 
-  public RedisHealth(Redis redis) {
-    this.redis = redis;
-  }
+    public RedisHealth(Redis redis) {
+        this.redis = redis;
+    }
 
-  @Override
-  public Publisher<HealthResult> getResult() {
-    return Mono.fromCallable(() -> {
-      try {
-        String pong = redis.async().ping().get(2, TimeUnit.SECONDS);
-        return HealthResult.builder("redis", "PONG".equals(pong) ? HealthStatus.UP : HealthStatus.DOWN)
-            .details(Map.of("reply", pong)).build();
-      } catch (Exception e) {
-        return HealthResult.builder("redis", HealthStatus.DOWN).details(Map.of("error", e.toString())).build();
-      }
-    });
-  }
+    @Override
+    public Publisher<HealthResult> getResult() {
+        return Mono.fromCallable(() -> {
+            try {
+                String pong = redis.async().ping().get(2, TimeUnit.SECONDS);
+                return HealthResult.builder("redis", "PONG".equals(pong) ? HealthStatus.UP : HealthStatus.DOWN)
+                        .details(Map.of("reply", pong))
+                        .build();
+            } catch (Exception e) {
+                return HealthResult.builder("redis", HealthStatus.DOWN)
+                        .details(Map.of("error", e.toString()))
+                        .build();
+            }
+        });
+    }
 }

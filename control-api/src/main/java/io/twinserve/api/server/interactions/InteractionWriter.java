@@ -36,185 +36,238 @@ import org.slf4j.LoggerFactory;
  */
 @Singleton
 public final class InteractionWriter implements AutoCloseable {
-  private static final Logger LOG = LoggerFactory.getLogger(InteractionWriter.class);
-  static final int BATCH = 2000;
-  private static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
-      .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+    private static final Logger LOG = LoggerFactory.getLogger(InteractionWriter.class);
+    static final int BATCH = 2000;
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .registerModule(new JavaTimeModule())
+            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
 
-  private final DSLContext db;
-  private final BlockingQueue<Interaction> queue;
-  private final Path spill;
-  private final Thread thread;
-  private final AtomicLong accepted = new AtomicLong();
-  private final AtomicLong written = new AtomicLong();
-  private final AtomicLong failures = new AtomicLong();
-  private final AtomicLong spilled = new AtomicLong();
-  private final Counter writeFailures;
-  private volatile boolean closing;
-  private final Object spillLock = new Object();
+    private final DSLContext db;
+    private final BlockingQueue<Interaction> queue;
+    private final Path spill;
+    private final Thread thread;
+    private final AtomicLong accepted = new AtomicLong();
+    private final AtomicLong written = new AtomicLong();
+    private final AtomicLong failures = new AtomicLong();
+    private final AtomicLong spilled = new AtomicLong();
+    private final Counter writeFailures;
+    private volatile boolean closing;
+    private final Object spillLock = new Object();
 
-  public InteractionWriter(DSLContext db, MeterRegistry metrics, @Value("${twinserve.data-dir}") String dataDir,
-      @Value("${twinserve.interactions.queue-capacity:200000}") int capacity) {
-    this.db = db;
-    this.queue = new ArrayBlockingQueue<>(capacity);
-    this.spill = Path.of(dataDir).resolve("interactions.spill.jsonl");
-    Gauge.builder("twinserve_interactions_pending", queue, BlockingQueue::size)
-        .description("interactions waiting to be written to PostgreSQL").register(metrics);
-    Gauge.builder("twinserve_interactions_spilled", spilled, AtomicLong::get)
-        .description("interactions in the spill file, waiting for PostgreSQL").register(metrics);
-    this.writeFailures = Counter.builder("twinserve_interactions_write_failures_total")
-        .description("failed batch writes to PostgreSQL (retried)").register(metrics);
-    this.thread = Thread.ofPlatform().name("twinserve-interactions").daemon(true).start(this::run);
-  }
-
-  /** Queues an interaction; never blocks the caller and never drops it. */
-  public void record(Interaction i) {
-    accepted.incrementAndGet();
-    if (!queue.offer(i)) {
-      spill(List.of(i));
+    public InteractionWriter(
+            DSLContext db,
+            MeterRegistry metrics,
+            @Value("${twinserve.data-dir}") String dataDir,
+            @Value("${twinserve.interactions.queue-capacity:200000}") int capacity) {
+        this.db = db;
+        this.queue = new ArrayBlockingQueue<>(capacity);
+        this.spill = Path.of(dataDir).resolve("interactions.spill.jsonl");
+        Gauge.builder("twinserve_interactions_pending", queue, BlockingQueue::size)
+                .description("interactions waiting to be written to PostgreSQL")
+                .register(metrics);
+        Gauge.builder("twinserve_interactions_spilled", spilled, AtomicLong::get)
+                .description("interactions in the spill file, waiting for PostgreSQL")
+                .register(metrics);
+        this.writeFailures = Counter.builder("twinserve_interactions_write_failures_total")
+                .description("failed batch writes to PostgreSQL (retried)")
+                .register(metrics);
+        this.thread =
+                Thread.ofPlatform().name("twinserve-interactions").daemon(true).start(this::run);
     }
-  }
 
-  public long written() {
-    return written.get();
-  }
+    /** Queues an interaction; never blocks the caller and never drops it. */
+    public void record(Interaction i) {
+        accepted.incrementAndGet();
+        if (!queue.offer(i)) {
+            spill(List.of(i));
+        }
+    }
 
-  public int pending() {
-    return queue.size();
-  }
+    public long written() {
+        return written.get();
+    }
 
-  private void run() {
-    List<Interaction> batch = new ArrayList<>(BATCH);
-    long backoffMs = 100;
-    while (true) {
-      try {
-        if (batch.isEmpty()) {
-          Interaction first = queue.poll(50, TimeUnit.MILLISECONDS);
-          if (first == null) {
-            if (closing && queue.isEmpty()) {
-              return;
+    public int pending() {
+        return queue.size();
+    }
+
+    private void run() {
+        List<Interaction> batch = new ArrayList<>(BATCH);
+        long backoffMs = 100;
+        while (true) {
+            try {
+                if (batch.isEmpty()) {
+                    Interaction first = queue.poll(50, TimeUnit.MILLISECONDS);
+                    if (first == null) {
+                        if (closing && queue.isEmpty()) {
+                            return;
+                        }
+                        reloadSpill();
+                        continue;
+                    }
+                    batch.add(first);
+                    queue.drainTo(batch, BATCH - 1);
+                }
+                write(batch);
+                written.addAndGet(batch.size());
+                batch.clear();
+                backoffMs = 100;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (RuntimeException e) {
+                failures.incrementAndGet();
+                writeFailures.increment();
+                Throwable root = e;
+                while (root.getCause() != null) {
+                    root = root.getCause();
+                }
+                LOG.warn(
+                        "writing {} interactions failed ({}); retrying in {} ms",
+                        batch.size(),
+                        root.getMessage(),
+                        backoffMs);
+                if (closing) {
+                    // the database is gone at shutdown: keep the rows on disk for the next start
+                    spill(batch);
+                    batch.clear();
+                    List<Interaction> rest = new ArrayList<>();
+                    queue.drainTo(rest);
+                    spill(rest);
+                    return;
+                }
+                try {
+                    Thread.sleep(backoffMs);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                backoffMs = Math.min(backoffMs * 2, 5_000);
             }
-            reloadSpill();
-            continue;
-          }
-          batch.add(first);
-          queue.drainTo(batch, BATCH - 1);
         }
-        write(batch);
-        written.addAndGet(batch.size());
-        batch.clear();
-        backoffMs = 100;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      } catch (RuntimeException e) {
-        failures.incrementAndGet();
-        writeFailures.increment();
-        Throwable root = e;
-        while (root.getCause() != null) {
-          root = root.getCause();
+    }
+
+    private void write(List<Interaction> batch) {
+        InsertValuesStep15<
+                        ?,
+                        String,
+                        String,
+                        String,
+                        String,
+                        Long,
+                        Integer,
+                        Integer,
+                        Double,
+                        Double,
+                        Integer,
+                        String,
+                        java.time.OffsetDateTime,
+                        java.time.OffsetDateTime,
+                        String,
+                        String>
+                insert = db.insertInto(
+                        INTERACTIONS,
+                        INTERACTIONS.REQUEST_ID,
+                        INTERACTIONS.ENDPOINT,
+                        INTERACTIONS.DEPLOYMENT,
+                        INTERACTIONS.ADAPTER,
+                        INTERACTIONS.KEY_ID,
+                        INTERACTIONS.PROMPT_TOKENS,
+                        INTERACTIONS.COMPLETION_TOKENS,
+                        INTERACTIONS.TTFT_MS,
+                        INTERACTIONS.LATENCY_MS,
+                        INTERACTIONS.STATUS,
+                        INTERACTIONS.FINISH_REASON,
+                        INTERACTIONS.STARTED_AT,
+                        INTERACTIONS.FINISHED_AT,
+                        INTERACTIONS.PROMPT_TEXT,
+                        INTERACTIONS.COMPLETION_TEXT);
+        for (Interaction i : batch) {
+            insert = insert.values(
+                    i.requestId(),
+                    i.endpoint(),
+                    i.deployment(),
+                    i.adapter(),
+                    i.keyId(),
+                    i.promptTokens(),
+                    i.completionTokens(),
+                    i.ttftMs(),
+                    i.latencyMs(),
+                    i.status(),
+                    i.finishReason(),
+                    i.startedAt(),
+                    i.finishedAt(),
+                    i.promptText(),
+                    i.completionText());
         }
-        LOG.warn("writing {} interactions failed ({}); retrying in {} ms", batch.size(), root.getMessage(), backoffMs);
-        if (closing) {
-          // the database is gone at shutdown: keep the rows on disk for the next start
-          spill(batch);
-          batch.clear();
-          List<Interaction> rest = new ArrayList<>();
-          queue.drainTo(rest);
-          spill(rest);
-          return;
+        // a retried batch may have reached the database before its answer was lost: the request id decides
+        insert.onConflict(INTERACTIONS.REQUEST_ID).doNothing().execute();
+    }
+
+    private void spill(List<Interaction> rows) {
+        if (rows.isEmpty()) {
+            return;
         }
+        synchronized (spillLock) {
+            try (BufferedWriter w = Files.newBufferedWriter(
+                    spill, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+                for (Interaction i : rows) {
+                    w.write(JSON.writeValueAsString(i));
+                    w.newLine();
+                }
+                spilled.addAndGet(rows.size());
+            } catch (IOException e) {
+                LOG.error("could not spill {} interactions to {}: {}", rows.size(), spill, e.toString());
+            }
+        }
+    }
+
+    /** Moves spilled rows back into the database once it answers. */
+    private void reloadSpill() {
+        if (!Files.exists(spill)) {
+            return;
+        }
+        synchronized (spillLock) {
+            try {
+                List<Interaction> rows = new ArrayList<>();
+                for (String line : Files.readAllLines(spill, StandardCharsets.UTF_8)) {
+                    if (!line.isBlank()) {
+                        rows.add(JSON.readValue(line, Interaction.class));
+                    }
+                }
+                for (int from = 0; from < rows.size(); from += BATCH) {
+                    write(rows.subList(from, Math.min(rows.size(), from + BATCH)));
+                }
+                written.addAndGet(rows.size());
+                Files.delete(spill);
+                spilled.set(0);
+                LOG.info("loaded {} spilled interactions into PostgreSQL", rows.size());
+            } catch (IOException | RuntimeException e) {
+                LOG.debug("spilled interactions stay on disk: {}", e.toString());
+            }
+        }
+    }
+
+    /** Waits until everything recorded so far, spilled rows included, is in PostgreSQL (tests, benchmarks). */
+    public void flush(long timeoutMs) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        long target = accepted.get();
+        while (written.get() < target) {
+            if (System.currentTimeMillis() > deadline) {
+                return;
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    @PreDestroy
+    @Override
+    public void close() {
+        closing = true;
         try {
-          Thread.sleep(backoffMs);
-        } catch (InterruptedException ie) {
-          Thread.currentThread().interrupt();
-          return;
+            thread.join(30_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
-        backoffMs = Math.min(backoffMs * 2, 5_000);
-      }
     }
-  }
-
-  private void write(List<Interaction> batch) {
-    InsertValuesStep15<?, String, String, String, String, Long, Integer, Integer, Double, Double, Integer, String,
-        java.time.OffsetDateTime, java.time.OffsetDateTime, String, String> insert = db.insertInto(INTERACTIONS,
-            INTERACTIONS.REQUEST_ID, INTERACTIONS.ENDPOINT, INTERACTIONS.DEPLOYMENT, INTERACTIONS.ADAPTER,
-            INTERACTIONS.KEY_ID, INTERACTIONS.PROMPT_TOKENS, INTERACTIONS.COMPLETION_TOKENS, INTERACTIONS.TTFT_MS,
-            INTERACTIONS.LATENCY_MS, INTERACTIONS.STATUS, INTERACTIONS.FINISH_REASON, INTERACTIONS.STARTED_AT,
-            INTERACTIONS.FINISHED_AT, INTERACTIONS.PROMPT_TEXT, INTERACTIONS.COMPLETION_TEXT);
-    for (Interaction i : batch) {
-      insert = insert.values(i.requestId(), i.endpoint(), i.deployment(), i.adapter(), i.keyId(), i.promptTokens(),
-          i.completionTokens(), i.ttftMs(), i.latencyMs(), i.status(), i.finishReason(), i.startedAt(), i.finishedAt(),
-          i.promptText(), i.completionText());
-    }
-    // a retried batch may have reached the database before its answer was lost: the request id decides
-    insert.onConflict(INTERACTIONS.REQUEST_ID).doNothing().execute();
-  }
-
-  private void spill(List<Interaction> rows) {
-    if (rows.isEmpty()) {
-      return;
-    }
-    synchronized (spillLock) {
-      try (BufferedWriter w = Files.newBufferedWriter(spill, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-          StandardOpenOption.APPEND)) {
-        for (Interaction i : rows) {
-          w.write(JSON.writeValueAsString(i));
-          w.newLine();
-        }
-        spilled.addAndGet(rows.size());
-      } catch (IOException e) {
-        LOG.error("could not spill {} interactions to {}: {}", rows.size(), spill, e.toString());
-      }
-    }
-  }
-
-  /** Moves spilled rows back into the database once it answers. */
-  private void reloadSpill() {
-    if (!Files.exists(spill)) {
-      return;
-    }
-    synchronized (spillLock) {
-      try {
-        List<Interaction> rows = new ArrayList<>();
-        for (String line : Files.readAllLines(spill, StandardCharsets.UTF_8)) {
-          if (!line.isBlank()) {
-            rows.add(JSON.readValue(line, Interaction.class));
-          }
-        }
-        for (int from = 0; from < rows.size(); from += BATCH) {
-          write(rows.subList(from, Math.min(rows.size(), from + BATCH)));
-        }
-        written.addAndGet(rows.size());
-        Files.delete(spill);
-        spilled.set(0);
-        LOG.info("loaded {} spilled interactions into PostgreSQL", rows.size());
-      } catch (IOException | RuntimeException e) {
-        LOG.debug("spilled interactions stay on disk: {}", e.toString());
-      }
-    }
-  }
-
-  /** Waits until everything recorded so far, spilled rows included, is in PostgreSQL (tests, benchmarks). */
-  public void flush(long timeoutMs) throws InterruptedException {
-    long deadline = System.currentTimeMillis() + timeoutMs;
-    long target = accepted.get();
-    while (written.get() < target) {
-      if (System.currentTimeMillis() > deadline) {
-        return;
-      }
-      Thread.sleep(5);
-    }
-  }
-
-  @PreDestroy
-  @Override
-  public void close() {
-    closing = true;
-    try {
-      thread.join(30_000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
 }

@@ -34,146 +34,152 @@ import reactor.core.publisher.Flux;
 @Controller("/api")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public final class JobController {
-  private final JobService jobs;
-  private final RegistryService registry;
-  private final DeploymentManager deployments;
+    private final JobService jobs;
+    private final RegistryService registry;
+    private final DeploymentManager deployments;
 
-  public JobController(JobService jobs, RegistryService registry, DeploymentManager deployments) {
-    this.jobs = jobs;
-    this.registry = registry;
-    this.deployments = deployments;
-  }
-
-  @Post("/simulations")
-  public HttpResponse<Map<String, Object>> simulate(HttpRequest<?> request, @Body byte[] body) {
-    Principal p = AuthFilter.principal(request);
-    return HttpResponse.accepted().body(jobs.submit("simulation", Bodies.object(body), p.keyId()));
-  }
-
-  @Get("/simulations/{id}")
-  public Map<String, Object> simulation(HttpRequest<?> request, @PathVariable String id) {
-    return job(request, id, "simulation");
-  }
-
-  @Post("/plans")
-  public HttpResponse<Map<String, Object>> plan(HttpRequest<?> request, @Body byte[] body) {
-    Principal p = AuthFilter.principal(request);
-    return HttpResponse.accepted().body(jobs.submit("plan", Bodies.object(body), p.keyId()));
-  }
-
-  @Get("/plans/{id}")
-  public Map<String, Object> planJob(HttpRequest<?> request, @PathVariable String id) {
-    return job(request, id, "plan");
-  }
-
-  @Get("/jobs/{id}")
-  public Map<String, Object> job(HttpRequest<?> request, @PathVariable String id) {
-    AuthFilter.principal(request);
-    return jobs.get(id);
-  }
-
-  private Map<String, Object> job(HttpRequest<?> request, String id, String kind) {
-    AuthFilter.principal(request);
-    Map<String, Object> j = jobs.get(id);
-    if (!kind.equals(j.get("kind"))) {
-      throw ApiException.notFound("id", "job '" + id + "' is a " + j.get("kind") + ", not a " + kind);
+    public JobController(JobService jobs, RegistryService registry, DeploymentManager deployments) {
+        this.jobs = jobs;
+        this.registry = registry;
+        this.deployments = deployments;
     }
-    return j;
-  }
 
-  /** Server-sent events of a job: those so far, then new ones as they come, ending after the last. */
-  @Get("/jobs/{id}/events")
-  @Produces(MediaType.TEXT_EVENT_STREAM)
-  public Flux<Event<String>> events(HttpRequest<?> request, @PathVariable String id) {
-    AuthFilter.principal(request);
-    jobs.get(id);
-    AtomicLong next = new AtomicLong();
-    boolean[] done = {false};
-    return Flux.interval(Duration.ZERO, Duration.ofMillis(200))
-        .takeWhile(t -> !done[0])
-        .concatMap(t -> {
-          try {
-            List<String> fresh = jobs.events(id, next.get());
-            next.addAndGet(fresh.size());
-            List<Event<String>> out = new ArrayList<>();
-            for (String e : fresh) {
-              out.add(Event.of(e));
-              if (JobService.terminal(e)) {
-                done[0] = true;
-                break;
-              }
+    @Post("/simulations")
+    public HttpResponse<Map<String, Object>> simulate(HttpRequest<?> request, @Body byte[] body) {
+        Principal p = AuthFilter.principal(request);
+        return HttpResponse.accepted().body(jobs.submit("simulation", Bodies.object(body), p.keyId()));
+    }
+
+    @Get("/simulations/{id}")
+    public Map<String, Object> simulation(HttpRequest<?> request, @PathVariable String id) {
+        return job(request, id, "simulation");
+    }
+
+    @Post("/plans")
+    public HttpResponse<Map<String, Object>> plan(HttpRequest<?> request, @Body byte[] body) {
+        Principal p = AuthFilter.principal(request);
+        return HttpResponse.accepted().body(jobs.submit("plan", Bodies.object(body), p.keyId()));
+    }
+
+    @Get("/plans/{id}")
+    public Map<String, Object> planJob(HttpRequest<?> request, @PathVariable String id) {
+        return job(request, id, "plan");
+    }
+
+    @Get("/jobs/{id}")
+    public Map<String, Object> job(HttpRequest<?> request, @PathVariable String id) {
+        AuthFilter.principal(request);
+        return jobs.get(id);
+    }
+
+    private Map<String, Object> job(HttpRequest<?> request, String id, String kind) {
+        AuthFilter.principal(request);
+        Map<String, Object> j = jobs.get(id);
+        if (!kind.equals(j.get("kind"))) {
+            throw ApiException.notFound("id", "job '" + id + "' is a " + j.get("kind") + ", not a " + kind);
+        }
+        return j;
+    }
+
+    /** Server-sent events of a job: those so far, then new ones as they come, ending after the last. */
+    @Get("/jobs/{id}/events")
+    @Produces(MediaType.TEXT_EVENT_STREAM)
+    public Flux<Event<String>> events(HttpRequest<?> request, @PathVariable String id) {
+        AuthFilter.principal(request);
+        jobs.get(id);
+        AtomicLong next = new AtomicLong();
+        boolean[] done = {false};
+        return Flux.interval(Duration.ZERO, Duration.ofMillis(200))
+                .takeWhile(t -> !done[0])
+                .concatMap(t -> {
+                    try {
+                        List<String> fresh = jobs.events(id, next.get());
+                        next.addAndGet(fresh.size());
+                        List<Event<String>> out = new ArrayList<>();
+                        for (String e : fresh) {
+                            out.add(Event.of(e));
+                            if (JobService.terminal(e)) {
+                                done[0] = true;
+                                break;
+                            }
+                        }
+                        return Flux.fromIterable(out);
+                    } catch (Exception e) {
+                        return Flux.error(e);
+                    }
+                })
+                .take(Duration.ofHours(6));
+    }
+
+    /**
+     * Applies a plan's {@code max_adapters}, {@code tp}, {@code kv_cache_len} and pool to a deployment:
+     * {@code {"plan": "<plan job id>"}} or {@code {"plan": {...the plan object...}}}, and optionally
+     * {@code "compute_pools": [...]} when the plan's pool has another name in the registry.
+     */
+    @Post("/deployments/{id}/autoconfigure")
+    public Map<String, Object> autoconfigure(HttpRequest<?> request, @PathVariable String id, @Body byte[] body) {
+        AuthFilter.require(request, Role.OPERATOR);
+        ObjectNode json = Bodies.object(body);
+        JsonNode plan = json.get("plan");
+        if (plan == null || plan.isNull()) {
+            throw ApiException.badRequest("plan", "'plan' is required: a plan job id or a plan object");
+        }
+        if (plan.isTextual()) {
+            Map<String, Object> j = jobs.get(plan.asText());
+            if (!"plan".equals(j.get("kind")) || !JobService.SUCCEEDED.equals(j.get("status"))) {
+                throw ApiException.badRequest(
+                        "plan",
+                        "job '" + plan.asText() + "' is not a finished plan (kind " + j.get("kind") + ", status "
+                                + j.get("status") + ")");
             }
-            return Flux.fromIterable(out);
-          } catch (Exception e) {
-            return Flux.error(e);
-          }
-        })
-        .take(Duration.ofHours(6));
-  }
-
-  /**
-   * Applies a plan's {@code max_adapters}, {@code tp}, {@code kv_cache_len} and pool to a deployment:
-   * {@code {"plan": "<plan job id>"}} or {@code {"plan": {...the plan object...}}}, and optionally
-   * {@code "compute_pools": [...]} when the plan's pool has another name in the registry.
-   */
-  @Post("/deployments/{id}/autoconfigure")
-  public Map<String, Object> autoconfigure(HttpRequest<?> request, @PathVariable String id, @Body byte[] body) {
-    AuthFilter.require(request, Role.OPERATOR);
-    ObjectNode json = Bodies.object(body);
-    JsonNode plan = json.get("plan");
-    if (plan == null || plan.isNull()) {
-      throw ApiException.badRequest("plan", "'plan' is required: a plan job id or a plan object");
+            plan = ((JsonNode) j.get("result")).get("plan");
+        }
+        if (plan == null || !plan.isObject()) {
+            throw ApiException.badRequest("plan", "'plan' must be a plan job id or a plan object");
+        }
+        DeploymentsRecord r = registry.deploymentRecord(id);
+        ObjectNode cc = registry.computeConfigOf(r);
+        int maxAdapters = plan.path("max_adapters").asInt(0);
+        int tp = plan.path("tp").asInt(0);
+        int kv = plan.path("kv_cache_len").asInt(-1);
+        if (maxAdapters < 1 || tp < 1 || kv < 0) {
+            throw ApiException.badRequest(
+                    "plan",
+                    "the plan must carry max_adapters >= 1, tp >= 1 and kv_cache_len >= 0"
+                            + " (0: derived from memory), got " + plan);
+        }
+        cc.put("max_adapters", maxAdapters);
+        if (cc.path("max_cpu_adapters").asInt(Integer.MAX_VALUE) < maxAdapters) {
+            cc.put("max_cpu_adapters", maxAdapters);
+        }
+        cc.put("tp", tp);
+        if (kv > 0) {
+            cc.put("kv_cache_len", kv);
+        } else {
+            cc.remove("kv_cache_len");
+        }
+        Placement old = registry.placementOf(r);
+        List<String> pools = new ArrayList<>();
+        JsonNode override = json.get("compute_pools");
+        if (override != null && override.isArray() && !override.isEmpty()) {
+            override.forEach(n -> pools.add(n.asText()));
+        } else {
+            String planPool = plan.path("pool").asText("");
+            boolean known = registry.pools().stream().anyMatch(p -> planPool.equals(p.get("name")));
+            if (!known) {
+                throw ApiException.badRequest(
+                        "compute_pools",
+                        "the plan places the deployment on pool '" + planPool
+                                + "', which the registry does not have; create it (POST /api/compute-pools) or pass 'compute_pools'");
+            }
+            pools.add(planPool);
+        }
+        for (String pool : pools) {
+            registry.poolRecord(pool);
+        }
+        int replicas = Math.max(old.minReplicas(), plan.path("replicas").asInt(old.minReplicas()));
+        Placement placement =
+                new Placement(pools, old.maxTtftMs(), replicas, Math.max(replicas, old.maxReplicas()), old.router());
+        return registry.deployment(deployments.reconfigure(r, cc, placement), null);
     }
-    if (plan.isTextual()) {
-      Map<String, Object> j = jobs.get(plan.asText());
-      if (!"plan".equals(j.get("kind")) || !JobService.SUCCEEDED.equals(j.get("status"))) {
-        throw ApiException.badRequest("plan", "job '" + plan.asText() + "' is not a finished plan (kind "
-            + j.get("kind") + ", status " + j.get("status") + ")");
-      }
-      plan = ((JsonNode) j.get("result")).get("plan");
-    }
-    if (plan == null || !plan.isObject()) {
-      throw ApiException.badRequest("plan", "'plan' must be a plan job id or a plan object");
-    }
-    DeploymentsRecord r = registry.deploymentRecord(id);
-    ObjectNode cc = registry.computeConfigOf(r);
-    int maxAdapters = plan.path("max_adapters").asInt(0);
-    int tp = plan.path("tp").asInt(0);
-    int kv = plan.path("kv_cache_len").asInt(-1);
-    if (maxAdapters < 1 || tp < 1 || kv < 0) {
-      throw ApiException.badRequest("plan", "the plan must carry max_adapters >= 1, tp >= 1 and kv_cache_len >= 0"
-          + " (0: derived from memory), got " + plan);
-    }
-    cc.put("max_adapters", maxAdapters);
-    if (cc.path("max_cpu_adapters").asInt(Integer.MAX_VALUE) < maxAdapters) {
-      cc.put("max_cpu_adapters", maxAdapters);
-    }
-    cc.put("tp", tp);
-    if (kv > 0) {
-      cc.put("kv_cache_len", kv);
-    } else {
-      cc.remove("kv_cache_len");
-    }
-    Placement old = registry.placementOf(r);
-    List<String> pools = new ArrayList<>();
-    JsonNode override = json.get("compute_pools");
-    if (override != null && override.isArray() && !override.isEmpty()) {
-      override.forEach(n -> pools.add(n.asText()));
-    } else {
-      String planPool = plan.path("pool").asText("");
-      boolean known = registry.pools().stream().anyMatch(p -> planPool.equals(p.get("name")));
-      if (!known) {
-        throw ApiException.badRequest("compute_pools", "the plan places the deployment on pool '" + planPool
-            + "', which the registry does not have; create it (POST /api/compute-pools) or pass 'compute_pools'");
-      }
-      pools.add(planPool);
-    }
-    for (String pool : pools) {
-      registry.poolRecord(pool);
-    }
-    int replicas = Math.max(old.minReplicas(), plan.path("replicas").asInt(old.minReplicas()));
-    Placement placement = new Placement(pools, old.maxTtftMs(), replicas,
-        Math.max(replicas, old.maxReplicas()), old.router());
-    return registry.deployment(deployments.reconfigure(r, cc, placement), null);
-  }
 }

@@ -42,185 +42,211 @@ import org.slf4j.LoggerFactory;
  */
 @Singleton
 public final class JobService implements ApplicationEventListener<StartupEvent> {
-  private static final Logger LOG = LoggerFactory.getLogger(JobService.class);
-  public static final int MAX_ATTEMPTS = 3;
-  public static final String QUEUED = "queued";
-  public static final String RUNNING = "running";
-  public static final String SUCCEEDED = "succeeded";
-  public static final String FAILED = "failed";
-  private static final long EVENTS_TTL_SECONDS = 7 * 24 * 3600;
+    private static final Logger LOG = LoggerFactory.getLogger(JobService.class);
+    public static final int MAX_ATTEMPTS = 3;
+    public static final String QUEUED = "queued";
+    public static final String RUNNING = "running";
+    public static final String SUCCEEDED = "succeeded";
+    public static final String FAILED = "failed";
+    private static final long EVENTS_TTL_SECONDS = 7 * 24 * 3600;
 
-  private final DSLContext db;
-  private final Redis redis;
-  private final Path jobsDir;
-  private volatile boolean closing;
-  private final ExecutorService runner = Executors.newSingleThreadExecutor(r -> {
-    Thread t = new Thread(r, "twinserve-jobs");
-    t.setDaemon(true);
-    return t;
-  });
+    private final DSLContext db;
+    private final Redis redis;
+    private final Path jobsDir;
+    private volatile boolean closing;
+    private final ExecutorService runner = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "twinserve-jobs");
+        t.setDaemon(true);
+        return t;
+    });
 
-  public JobService(DSLContext db, Redis redis, @Value("${twinserve.data-dir}") String dataDir) {
-    this.db = db;
-    this.redis = redis;
-    this.jobsDir = Path.of(dataDir).resolve("jobs");
-  }
-
-  /** Resumes the jobs an earlier server left queued or running. */
-  @Override
-  public void onApplicationEvent(StartupEvent event) {
-    for (JobsRecord j : db.selectFrom(JOBS).where(JOBS.STATUS.in(QUEUED, RUNNING)).orderBy(JOBS.CREATED_AT).fetch()) {
-      try {
-        if (j.getAttempts() >= MAX_ATTEMPTS) {
-          finish(j.getId(), FAILED, null, "gave up after " + j.getAttempts() + " attempts (the server stopped during"
-              + " each)");
-          continue;
-        }
-        event(j.getId(), "resumed", Map.of("attempt", j.getAttempts() + 1));
-        LOG.info("resuming job {} ({}), attempt {}", j.getId(), j.getKind(), j.getAttempts() + 1);
-        db.update(JOBS).set(JOBS.STATUS, QUEUED).where(JOBS.ID.eq(j.getId())).execute();
-        runner.submit(() -> run(j.getId()));
-      } catch (RuntimeException e) {
-        LOG.error("job {} could not be resumed: {}", j.getId(), e.toString());
-      }
-    }
-  }
-
-  /** Records and queues a job; its request is checked first, so a bad one is refused here. */
-  public Map<String, Object> submit(String kind, ObjectNode request, long ownerKeyId) {
-    JobWork.read(kind, request, null);
-    String id = UUID.randomUUID().toString();
-    db.insertInto(JOBS).set(JOBS.ID, id).set(JOBS.KIND, kind).set(JOBS.STATUS, QUEUED)
-        .set(JOBS.REQUEST, request.toString()).set(JOBS.OWNER_KEY_ID, ownerKeyId).execute();
-    event(id, QUEUED, Map.of("kind", kind));
-    runner.submit(() -> run(id));
-    return get(id);
-  }
-
-  public Map<String, Object> get(String id) {
-    JobsRecord j = db.selectFrom(JOBS).where(JOBS.ID.eq(id)).fetchOne();
-    if (j == null) {
-      throw ApiException.notFound("id", "no job with id '" + id + "'");
-    }
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("id", j.getId());
-    m.put("kind", j.getKind());
-    m.put("status", j.getStatus());
-    m.put("progress", j.getProgress());
-    m.put("attempts", j.getAttempts());
-    m.put("request", read(j.getRequest()));
-    m.put("result", j.getResult() == null ? null : read(j.getResult()));
-    m.put("error", j.getError());
-    m.put("created_at", j.getCreatedAt().toString());
-    m.put("started_at", j.getStartedAt() == null ? null : j.getStartedAt().toString());
-    m.put("finished_at", j.getFinishedAt() == null ? null : j.getFinishedAt().toString());
-    m.put("events", "/api/jobs/" + j.getId() + "/events");
-    return m;
-  }
-
-  public String kindOf(String id) {
-    return (String) get(id).get("kind");
-  }
-
-  /** Events so far, from index {@code from} on (Redis list {@code twinserve:job:ID:events}). */
-  public List<String> events(String id, long from) throws Exception {
-    return redis.async().lrange(eventsKey(id), from, -1).get(10, TimeUnit.SECONDS);
-  }
-
-  public static boolean terminal(String eventJson) {
-    return eventJson.contains("\"type\":\"" + SUCCEEDED + "\"") || eventJson.contains("\"type\":\"" + FAILED + "\"");
-  }
-
-  private void run(String id) {
-    JobsRecord j = db.selectFrom(JOBS).where(JOBS.ID.eq(id)).fetchOne();
-    if (j == null || !QUEUED.equals(j.getStatus())) {
-      return;
-    }
-    db.update(JOBS).set(JOBS.STATUS, RUNNING).set(JOBS.STARTED_AT, OffsetDateTime.now())
-        .set(JOBS.ATTEMPTS, j.getAttempts() + 1).where(JOBS.ID.eq(id)).execute();
-    event(id, "started", Map.of("attempt", j.getAttempts() + 1));
-    try {
-      Path dir = jobsDir.resolve(id);
-      Files.createDirectories(dir);
-      JobWork work = JobWork.read(j.getKind(), (ObjectNode) read(j.getRequest()), dir);
-      Object document = work.run(new JobProgress(id));
-      if (closing) {
-        return;
-      }
-      // the stored result is the JSON the command line prints with --json
-      JsonNode result = Bodies.JSON.readTree(ReportJson.write(document));
-      finish(id, SUCCEEDED, result.toString(), null);
-    } catch (Exception | Error e) {
-      if (closing) {
-        return;
-      }
-      LOG.warn("job {} failed", id, e);
-      finish(id, FAILED, null, e.getMessage() == null ? e.toString() : e.getMessage());
-    }
-  }
-
-  private void finish(String id, String status, String result, String error) {
-    var update = db.update(JOBS).set(JOBS.STATUS, status).set(JOBS.RESULT, result).set(JOBS.ERROR, error)
-        .set(JOBS.FINISHED_AT, OffsetDateTime.now());
-    if (SUCCEEDED.equals(status)) {
-      update = update.set(JOBS.PROGRESS, 1.0);
-    }
-    update.where(JOBS.ID.eq(id)).execute();
-    Map<String, Object> details = new LinkedHashMap<>();
-    if (error != null) {
-      details.put("error", error);
-    }
-    event(id, status, details);
-  }
-
-  private void event(String id, String type, Map<String, Object> details) {
-    ObjectNode e = Bodies.JSON.createObjectNode();
-    e.put("type", type);
-    e.put("job", id);
-    e.put("at", OffsetDateTime.now().toString());
-    details.forEach((k, v) -> e.set(k, Bodies.JSON.valueToTree(v)));
-    var async = redis.async();
-    async.rpush(eventsKey(id), e.toString());
-    async.expire(eventsKey(id), EVENTS_TTL_SECONDS);
-  }
-
-  private static String eventsKey(String id) {
-    return "twinserve:job:" + id + ":events";
-  }
-
-  /** Records a job's progress in its row and as progress events, at most five times a second (and at the end). */
-  private final class JobProgress implements Progress {
-    private final String id;
-    private long lastNs;
-
-    JobProgress(String id) {
-      this.id = id;
+    public JobService(DSLContext db, Redis redis, @Value("${twinserve.data-dir}") String dataDir) {
+        this.db = db;
+        this.redis = redis;
+        this.jobsDir = Path.of(dataDir).resolve("jobs");
     }
 
+    /** Resumes the jobs an earlier server left queued or running. */
     @Override
-    public synchronized void update(double fraction, String stage) {
-      long now = System.nanoTime();
-      if (now - lastNs > 200_000_000L || fraction >= 1) {
-        lastNs = now;
-        db.update(JOBS).set(JOBS.PROGRESS, fraction).where(JOBS.ID.eq(id)).execute();
-        event(id, "progress", Map.of("progress", fraction, "message", stage));
-      }
+    public void onApplicationEvent(StartupEvent event) {
+        for (JobsRecord j : db.selectFrom(JOBS)
+                .where(JOBS.STATUS.in(QUEUED, RUNNING))
+                .orderBy(JOBS.CREATED_AT)
+                .fetch()) {
+            try {
+                if (j.getAttempts() >= MAX_ATTEMPTS) {
+                    finish(
+                            j.getId(),
+                            FAILED,
+                            null,
+                            "gave up after " + j.getAttempts() + " attempts (the server stopped during" + " each)");
+                    continue;
+                }
+                event(j.getId(), "resumed", Map.of("attempt", j.getAttempts() + 1));
+                LOG.info("resuming job {} ({}), attempt {}", j.getId(), j.getKind(), j.getAttempts() + 1);
+                db.update(JOBS)
+                        .set(JOBS.STATUS, QUEUED)
+                        .where(JOBS.ID.eq(j.getId()))
+                        .execute();
+                runner.submit(() -> run(j.getId()));
+            } catch (RuntimeException e) {
+                LOG.error("job {} could not be resumed: {}", j.getId(), e.toString());
+            }
+        }
     }
-  }
 
-  private static JsonNode read(String json) {
-    try {
-      return Bodies.JSON.readTree(json);
-    } catch (IOException e) {
-      return Bodies.JSON.getNodeFactory().textNode(json);
+    /** Records and queues a job; its request is checked first, so a bad one is refused here. */
+    public Map<String, Object> submit(String kind, ObjectNode request, long ownerKeyId) {
+        JobWork.read(kind, request, null);
+        String id = UUID.randomUUID().toString();
+        db.insertInto(JOBS)
+                .set(JOBS.ID, id)
+                .set(JOBS.KIND, kind)
+                .set(JOBS.STATUS, QUEUED)
+                .set(JOBS.REQUEST, request.toString())
+                .set(JOBS.OWNER_KEY_ID, ownerKeyId)
+                .execute();
+        event(id, QUEUED, Map.of("kind", kind));
+        runner.submit(() -> run(id));
+        return get(id);
     }
-  }
 
-  @PreDestroy
-  public void close() {
-    // a running job is abandoned here and resumed at the next start (its row still says running)
-    closing = true;
-    runner.shutdownNow();
-  }
+    public Map<String, Object> get(String id) {
+        JobsRecord j = db.selectFrom(JOBS).where(JOBS.ID.eq(id)).fetchOne();
+        if (j == null) {
+            throw ApiException.notFound("id", "no job with id '" + id + "'");
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", j.getId());
+        m.put("kind", j.getKind());
+        m.put("status", j.getStatus());
+        m.put("progress", j.getProgress());
+        m.put("attempts", j.getAttempts());
+        m.put("request", read(j.getRequest()));
+        m.put("result", j.getResult() == null ? null : read(j.getResult()));
+        m.put("error", j.getError());
+        m.put("created_at", j.getCreatedAt().toString());
+        m.put("started_at", j.getStartedAt() == null ? null : j.getStartedAt().toString());
+        m.put(
+                "finished_at",
+                j.getFinishedAt() == null ? null : j.getFinishedAt().toString());
+        m.put("events", "/api/jobs/" + j.getId() + "/events");
+        return m;
+    }
 
+    public String kindOf(String id) {
+        return (String) get(id).get("kind");
+    }
+
+    /** Events so far, from index {@code from} on (Redis list {@code twinserve:job:ID:events}). */
+    public List<String> events(String id, long from) throws Exception {
+        return redis.async().lrange(eventsKey(id), from, -1).get(10, TimeUnit.SECONDS);
+    }
+
+    public static boolean terminal(String eventJson) {
+        return eventJson.contains("\"type\":\"" + SUCCEEDED + "\"")
+                || eventJson.contains("\"type\":\"" + FAILED + "\"");
+    }
+
+    private void run(String id) {
+        JobsRecord j = db.selectFrom(JOBS).where(JOBS.ID.eq(id)).fetchOne();
+        if (j == null || !QUEUED.equals(j.getStatus())) {
+            return;
+        }
+        db.update(JOBS)
+                .set(JOBS.STATUS, RUNNING)
+                .set(JOBS.STARTED_AT, OffsetDateTime.now())
+                .set(JOBS.ATTEMPTS, j.getAttempts() + 1)
+                .where(JOBS.ID.eq(id))
+                .execute();
+        event(id, "started", Map.of("attempt", j.getAttempts() + 1));
+        try {
+            Path dir = jobsDir.resolve(id);
+            Files.createDirectories(dir);
+            JobWork work = JobWork.read(j.getKind(), (ObjectNode) read(j.getRequest()), dir);
+            Object document = work.run(new JobProgress(id));
+            if (closing) {
+                return;
+            }
+            // the stored result is the JSON the command line prints with --json
+            JsonNode result = Bodies.JSON.readTree(ReportJson.write(document));
+            finish(id, SUCCEEDED, result.toString(), null);
+        } catch (Exception | Error e) {
+            if (closing) {
+                return;
+            }
+            LOG.warn("job {} failed", id, e);
+            finish(id, FAILED, null, e.getMessage() == null ? e.toString() : e.getMessage());
+        }
+    }
+
+    private void finish(String id, String status, String result, String error) {
+        var update = db.update(JOBS)
+                .set(JOBS.STATUS, status)
+                .set(JOBS.RESULT, result)
+                .set(JOBS.ERROR, error)
+                .set(JOBS.FINISHED_AT, OffsetDateTime.now());
+        if (SUCCEEDED.equals(status)) {
+            update = update.set(JOBS.PROGRESS, 1.0);
+        }
+        update.where(JOBS.ID.eq(id)).execute();
+        Map<String, Object> details = new LinkedHashMap<>();
+        if (error != null) {
+            details.put("error", error);
+        }
+        event(id, status, details);
+    }
+
+    private void event(String id, String type, Map<String, Object> details) {
+        ObjectNode e = Bodies.JSON.createObjectNode();
+        e.put("type", type);
+        e.put("job", id);
+        e.put("at", OffsetDateTime.now().toString());
+        details.forEach((k, v) -> e.set(k, Bodies.JSON.valueToTree(v)));
+        var async = redis.async();
+        async.rpush(eventsKey(id), e.toString());
+        async.expire(eventsKey(id), EVENTS_TTL_SECONDS);
+    }
+
+    private static String eventsKey(String id) {
+        return "twinserve:job:" + id + ":events";
+    }
+
+    /** Records a job's progress in its row and as progress events, at most five times a second (and at the end). */
+    private final class JobProgress implements Progress {
+        private final String id;
+        private long lastNs;
+
+        JobProgress(String id) {
+            this.id = id;
+        }
+
+        @Override
+        public synchronized void update(double fraction, String stage) {
+            long now = System.nanoTime();
+            if (now - lastNs > 200_000_000L || fraction >= 1) {
+                lastNs = now;
+                db.update(JOBS)
+                        .set(JOBS.PROGRESS, fraction)
+                        .where(JOBS.ID.eq(id))
+                        .execute();
+                event(id, "progress", Map.of("progress", fraction, "message", stage));
+            }
+        }
+    }
+
+    private static JsonNode read(String json) {
+        try {
+            return Bodies.JSON.readTree(json);
+        } catch (IOException e) {
+            return Bodies.JSON.getNodeFactory().textNode(json);
+        }
+    }
+
+    @PreDestroy
+    public void close() {
+        // a running job is abandoned here and resumed at the next start (its row still says running)
+        closing = true;
+        runner.shutdownNow();
+    }
 }

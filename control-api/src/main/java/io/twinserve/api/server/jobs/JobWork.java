@@ -32,168 +32,185 @@ import java.util.List;
  * the parser refuses, a sweep key no spec has) is refused when the job is submitted, naming the field.
  */
 sealed interface JobWork {
-  /** Runs the work; returns the JSON document of its result (as {@code twinserve what-if/plan --json} prints it). */
-  Object run(Progress progress) throws Exception;
+    /** Runs the work; returns the JSON document of its result (as {@code twinserve what-if/plan --json} prints it). */
+    Object run(Progress progress) throws Exception;
 
-  /** A simulation of one replica (a deployment spec), once or over a sweep. */
-  record Replica(ReplicaWhatIf whatIf) implements JobWork {
-    @Override
-    public Object run(Progress progress) throws Exception {
-      return new WhatIfRunner(Profiles.builtIn()).replica(whatIf, progress).document();
-    }
-  }
-
-  /** A simulation of a cluster (a cluster spec), once or over a sweep. */
-  record Cluster(ClusterWhatIf whatIf) implements JobWork {
-    @Override
-    public Object run(Progress progress) throws Exception {
-      return new WhatIfRunner(Profiles.builtIn()).cluster(whatIf, progress).document();
-    }
-  }
-
-  /**
-   * A plan of the workload (by the defaults of {@code twinserve plan}: the shipped placement model, rank 16,
-   * no feature overrides, a search budget of 12), optionally verified in the twin.
-   */
-  record Plan(SpecText workload, String baseModel, List<String> pools, String objective, boolean verify)
-      implements JobWork {
-    @Override
-    public Object run(Progress progress) throws Exception {
-      PlanRequest request = new PlanRequest(workload, null, 16, baseModel, pools, objective, PlacementModel.builtIn(),
-          null, verify, null, 12);
-      return new WhatIfRunner(Profiles.builtIn()).plan(request, progress).document();
-    }
-  }
-
-  /**
-   * Reads a request. Simulations: {@code workload} (a workload spec) with {@code deployment} (one replica)
-   * or {@code cluster} (a cluster spec), optional {@code sweep}, {@code seed}, {@code window_s}. Plans:
-   * {@code workload} and optional {@code base_model}, {@code pools}, {@code objective}, {@code verify}.
-   * Spec objects are written as files in the job's folder {@code dir} (relative paths in them are read from
-   * there); with no folder (checking a request at submission) nothing is written.
-   */
-  static JobWork read(String kind, ObjectNode r, Path dir) {
-    JsonNode workload = r.get("workload");
-    if (workload != null && !workload.isNull() && !workload.isObject()) {
-      throw ApiException.badRequest("workload", "'workload' must be a workload spec object (docs/workload-spec.md)");
-    }
-    boolean hasWorkload = workload != null && !workload.isNull();
-    Path folder = dir != null ? dir : Path.of("job");
-    try {
-      if (kind.equals("simulation")) {
-        JsonNode deployment = r.get("deployment");
-        JsonNode cluster = r.get("cluster");
-        if ((deployment == null || deployment.isNull()) == (cluster == null || cluster.isNull())) {
-          throw ApiException.badRequest("deployment", "a simulation needs exactly one of 'deployment' (a deployment"
-              + " spec, docs/deployment-spec.md) and 'cluster' (a cluster spec, docs/cluster-spec.md)");
+    /** A simulation of one replica (a deployment spec), once or over a sweep. */
+    record Replica(ReplicaWhatIf whatIf) implements JobWork {
+        @Override
+        public Object run(Progress progress) throws Exception {
+            return new WhatIfRunner(Profiles.builtIn())
+                    .replica(whatIf, progress)
+                    .document();
         }
-        SpecText deploymentSpec = null;
-        SpecText clusterSpec = null;
-        if (deployment != null && !deployment.isNull()) {
-          requireObject(deployment, "deployment");
-          deploymentSpec = spec(dir, folder, "deployment", deployment);
-        } else {
-          requireObject(cluster, "cluster");
-          clusterSpec = spec(dir, folder, "cluster", cluster);
+    }
+
+    /** A simulation of a cluster (a cluster spec), once or over a sweep. */
+    record Cluster(ClusterWhatIf whatIf) implements JobWork {
+        @Override
+        public Object run(Progress progress) throws Exception {
+            return new WhatIfRunner(Profiles.builtIn())
+                    .cluster(whatIf, progress)
+                    .document();
         }
-        SpecText workloadSpec = hasWorkload ? spec(dir, folder, "workload", workload) : null;
-        SpecSweep sweep = sweep(r.get("sweep"));
-        Integer seed = Bodies.optionalInt(r, "seed", Integer.MIN_VALUE, Integer.MAX_VALUE);
-        Double window = Bodies.optionalDouble(r, "window_s", 1e-3, 1e7);
-        WhatIfOptions options = new WhatIfOptions(seed == null ? null : seed.longValue(), window, false, 16, null, null,
-            1, false);
+    }
+
+    /**
+     * A plan of the workload (by the defaults of {@code twinserve plan}: the shipped placement model, rank 16,
+     * no feature overrides, a search budget of 12), optionally verified in the twin.
+     */
+    record Plan(SpecText workload, String baseModel, List<String> pools, String objective, boolean verify)
+            implements JobWork {
+        @Override
+        public Object run(Progress progress) throws Exception {
+            PlanRequest request = new PlanRequest(
+                    workload, null, 16, baseModel, pools, objective, PlacementModel.builtIn(), null, verify, null, 12);
+            return new WhatIfRunner(Profiles.builtIn()).plan(request, progress).document();
+        }
+    }
+
+    /**
+     * Reads a request. Simulations: {@code workload} (a workload spec) with {@code deployment} (one replica)
+     * or {@code cluster} (a cluster spec), optional {@code sweep}, {@code seed}, {@code window_s}. Plans:
+     * {@code workload} and optional {@code base_model}, {@code pools}, {@code objective}, {@code verify}.
+     * Spec objects are written as files in the job's folder {@code dir} (relative paths in them are read from
+     * there); with no folder (checking a request at submission) nothing is written.
+     */
+    static JobWork read(String kind, ObjectNode r, Path dir) {
+        JsonNode workload = r.get("workload");
+        if (workload != null && !workload.isNull() && !workload.isObject()) {
+            throw ApiException.badRequest(
+                    "workload", "'workload' must be a workload spec object (docs/workload-spec.md)");
+        }
+        boolean hasWorkload = workload != null && !workload.isNull();
+        Path folder = dir != null ? dir : Path.of("job");
         try {
-          if (clusterSpec != null) {
-            ClusterWhatIf q = new ClusterWhatIf(clusterSpec, workloadSpec == null ? null : workloadSpec.file(), sweep,
-                options);
-            WhatIfRunner.checkSweep(q);
-            return new Cluster(q);
-          }
-          ReplicaWhatIf q = new ReplicaWhatIf(workloadSpec == null ? SpecText.builtInWorkload() : workloadSpec, null,
-              deploymentSpec, sweep, options);
-          WhatIfRunner.checkSweep(q);
-          return new Replica(q);
-        } catch (InvalidSweepException e) {
-          throw ApiException.badRequest("sweep", "'sweep' key '" + e.key() + "': " + e.problem());
+            if (kind.equals("simulation")) {
+                JsonNode deployment = r.get("deployment");
+                JsonNode cluster = r.get("cluster");
+                if ((deployment == null || deployment.isNull()) == (cluster == null || cluster.isNull())) {
+                    throw ApiException.badRequest(
+                            "deployment",
+                            "a simulation needs exactly one of 'deployment' (a deployment"
+                                    + " spec, docs/deployment-spec.md) and 'cluster' (a cluster spec, docs/cluster-spec.md)");
+                }
+                SpecText deploymentSpec = null;
+                SpecText clusterSpec = null;
+                if (deployment != null && !deployment.isNull()) {
+                    requireObject(deployment, "deployment");
+                    deploymentSpec = spec(dir, folder, "deployment", deployment);
+                } else {
+                    requireObject(cluster, "cluster");
+                    clusterSpec = spec(dir, folder, "cluster", cluster);
+                }
+                SpecText workloadSpec = hasWorkload ? spec(dir, folder, "workload", workload) : null;
+                SpecSweep sweep = sweep(r.get("sweep"));
+                Integer seed = Bodies.optionalInt(r, "seed", Integer.MIN_VALUE, Integer.MAX_VALUE);
+                Double window = Bodies.optionalDouble(r, "window_s", 1e-3, 1e7);
+                WhatIfOptions options = new WhatIfOptions(
+                        seed == null ? null : seed.longValue(), window, false, 16, null, null, 1, false);
+                try {
+                    if (clusterSpec != null) {
+                        ClusterWhatIf q = new ClusterWhatIf(
+                                clusterSpec, workloadSpec == null ? null : workloadSpec.file(), sweep, options);
+                        WhatIfRunner.checkSweep(q);
+                        return new Cluster(q);
+                    }
+                    ReplicaWhatIf q = new ReplicaWhatIf(
+                            workloadSpec == null ? SpecText.builtInWorkload() : workloadSpec,
+                            null,
+                            deploymentSpec,
+                            sweep,
+                            options);
+                    WhatIfRunner.checkSweep(q);
+                    return new Replica(q);
+                } catch (InvalidSweepException e) {
+                    throw ApiException.badRequest("sweep", "'sweep' key '" + e.key() + "': " + e.problem());
+                }
+            } else if (kind.equals("plan")) {
+                SpecText workloadSpec = hasWorkload
+                        ? spec(dir, folder, "workload", workload)
+                        : PlanRequest.builtInWorkload(Path.of("").toAbsolutePath());
+                String base = Bodies.optionalString(r, "base_model");
+                String objective = Bodies.optionalString(r, "objective");
+                List<String> pools = null;
+                JsonNode poolList = r.get("pools");
+                if (poolList != null && !poolList.isNull()) {
+                    if (!poolList.isArray()) {
+                        throw ApiException.badRequest("pools", "'pools' must be a list of pool names");
+                    }
+                    pools = new ArrayList<>();
+                    for (JsonNode p : poolList) {
+                        pools.add(p.asText());
+                    }
+                }
+                Boolean verify = Bodies.optionalBoolean(r, "verify");
+                return new Plan(
+                        workloadSpec,
+                        base == null ? "llama-3.1-8b" : base,
+                        pools,
+                        objective == null ? "cost" : objective,
+                        verify != null && verify);
+            } else {
+                throw new IllegalArgumentException("unknown job kind " + kind);
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot write the job's spec files in " + dir + ": " + e.getMessage(), e);
         }
-      } else if (kind.equals("plan")) {
-        SpecText workloadSpec = hasWorkload ? spec(dir, folder, "workload", workload)
-            : PlanRequest.builtInWorkload(Path.of("").toAbsolutePath());
-        String base = Bodies.optionalString(r, "base_model");
-        String objective = Bodies.optionalString(r, "objective");
-        List<String> pools = null;
-        JsonNode poolList = r.get("pools");
-        if (poolList != null && !poolList.isNull()) {
-          if (!poolList.isArray()) {
-            throw ApiException.badRequest("pools", "'pools' must be a list of pool names");
-          }
-          pools = new ArrayList<>();
-          for (JsonNode p : poolList) {
-            pools.add(p.asText());
-          }
+    }
+
+    private static SpecSweep sweep(JsonNode sweep) {
+        if (sweep == null || sweep.isNull()) {
+            return SpecSweep.none();
         }
-        Boolean verify = Bodies.optionalBoolean(r, "verify");
-        return new Plan(workloadSpec, base == null ? "llama-3.1-8b" : base, pools,
-            objective == null ? "cost" : objective, verify != null && verify);
-      } else {
-        throw new IllegalArgumentException("unknown job kind " + kind);
-      }
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot write the job's spec files in " + dir + ": " + e.getMessage(), e);
+        if (!sweep.isArray()) {
+            throw ApiException.badRequest("sweep", "'sweep' must be a list of \"key=v1,v2\" strings");
+        }
+        List<String> entries = new ArrayList<>();
+        for (JsonNode s : sweep) {
+            if (!s.isTextual() || !s.asText().contains("=")) {
+                throw ApiException.badRequest(
+                        "sweep", "'sweep' entries must look like \"replica.max_adapters=2,4\", got " + s);
+            }
+            entries.add(s.asText());
+        }
+        try {
+            return SpecSweep.parse(entries);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest("sweep", e.getMessage().replace("--sweep", "'sweep'"));
+        }
     }
-  }
 
-  private static SpecSweep sweep(JsonNode sweep) {
-    if (sweep == null || sweep.isNull()) {
-      return SpecSweep.none();
+    private static void requireObject(JsonNode n, String field) {
+        if (!n.isObject()) {
+            throw ApiException.badRequest(field, "'" + field + "' must be an object, got " + n.getNodeType());
+        }
     }
-    if (!sweep.isArray()) {
-      throw ApiException.badRequest("sweep", "'sweep' must be a list of \"key=v1,v2\" strings");
-    }
-    List<String> entries = new ArrayList<>();
-    for (JsonNode s : sweep) {
-      if (!s.isTextual() || !s.asText().contains("=")) {
-        throw ApiException.badRequest("sweep", "'sweep' entries must look like \"replica.max_adapters=2,4\", got " + s);
-      }
-      entries.add(s.asText());
-    }
-    try {
-      return SpecSweep.parse(entries);
-    } catch (IllegalArgumentException e) {
-      throw ApiException.badRequest("sweep", e.getMessage().replace("--sweep", "'sweep'"));
-    }
-  }
 
-  private static void requireObject(JsonNode n, String field) {
-    if (!n.isObject()) {
-      throw ApiException.badRequest(field, "'" + field + "' must be an object, got " + n.getNodeType());
+    /**
+     * JSON is YAML: the spec object becomes the spec's text as it came, after the spec parser has read it (so
+     * a bad spec is refused when the job is submitted, naming the field), and its file in the job's folder.
+     */
+    private static SpecText spec(Path dir, Path folder, String field, JsonNode spec) throws IOException {
+        try {
+            switch (field) {
+                case "deployment" -> WorkloadSpecs.parse(spec.toString(), null, DeploymentSpec.class);
+                case "cluster" -> Clusters.parse(spec.toString(), null);
+                default -> WorkloadSpecs.parse(spec.toString(), null);
+            }
+        } catch (SpecException e) {
+            String key = e.keyPath() == null || e.keyPath().isEmpty() ? field : field + "." + e.keyPath();
+            throw ApiException.badRequest(key, "'" + key + "': " + e.problem());
+        }
+        String text = pretty(spec);
+        Path file = folder.resolve(field + ".yaml");
+        if (dir != null) {
+            Files.writeString(file, text);
+        }
+        return new SpecText(text, file, folder.toAbsolutePath());
     }
-  }
 
-  /**
-   * JSON is YAML: the spec object becomes the spec's text as it came, after the spec parser has read it (so
-   * a bad spec is refused when the job is submitted, naming the field), and its file in the job's folder.
-   */
-  private static SpecText spec(Path dir, Path folder, String field, JsonNode spec) throws IOException {
-    try {
-      switch (field) {
-        case "deployment" -> WorkloadSpecs.parse(spec.toString(), null, DeploymentSpec.class);
-        case "cluster" -> Clusters.parse(spec.toString(), null);
-        default -> WorkloadSpecs.parse(spec.toString(), null);
-      }
-    } catch (SpecException e) {
-      String key = e.keyPath() == null || e.keyPath().isEmpty() ? field : field + "." + e.keyPath();
-      throw ApiException.badRequest(key, "'" + key + "': " + e.problem());
+    private static String pretty(JsonNode spec) throws JsonProcessingException {
+        return Bodies.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(spec);
     }
-    String text = pretty(spec);
-    Path file = folder.resolve(field + ".yaml");
-    if (dir != null) {
-      Files.writeString(file, text);
-    }
-    return new SpecText(text, file, folder.toAbsolutePath());
-  }
-
-  private static String pretty(JsonNode spec) throws JsonProcessingException {
-    return Bodies.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(spec);
-  }
 }

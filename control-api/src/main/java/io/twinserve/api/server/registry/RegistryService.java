@@ -35,349 +35,430 @@ import org.jooq.exception.IntegrityConstraintViolationException;
  */
 @Singleton
 public final class RegistryService {
-  /** The pseudo-GPU of pools whose deployments run on this server's CPU engine. */
-  public static final String CPU_GPU = "cpu";
+    /** The pseudo-GPU of pools whose deployments run on this server's CPU engine. */
+    public static final String CPU_GPU = "cpu";
 
-  private final DSLContext db;
-  private final Profiles profiles = Profiles.builtIn();
+    private final DSLContext db;
+    private final Profiles profiles = Profiles.builtIn();
 
-  public RegistryService(DSLContext db) {
-    this.db = db;
-  }
-
-  public Profiles profiles() {
-    return profiles;
-  }
-
-  // ---- compute pools
-
-  public Map<String, Object> createPool(ObjectNode body) {
-    String name = name(body);
-    String gpu = Bodies.requiredString(body, "gpu");
-    if (!gpu.equals(CPU_GPU) && !profiles.gpus().containsKey(gpu)) {
-      throw ApiException.badRequest("gpu", "'gpu': unknown GPU profile '" + gpu + "'; expected one of "
-          + profiles.gpus().keySet() + " or 'cpu' (this server's CPU engine)");
+    public RegistryService(DSLContext db) {
+        this.db = db;
     }
-    Integer gpus = Bodies.optionalInt(body, "gpus", 1, 1_000_000);
-    String description = Bodies.optionalString(body, "description");
-    try {
-      ComputePoolsRecord r = db.insertInto(COMPUTE_POOLS).set(COMPUTE_POOLS.NAME, name).set(COMPUTE_POOLS.GPU, gpu)
-          .set(COMPUTE_POOLS.GPUS, gpus == null ? 1 : gpus).set(COMPUTE_POOLS.DESCRIPTION, description)
-          .returning().fetchOne();
-      return pool(r);
-    } catch (IntegrityConstraintViolationException e) {
-      throw ApiException.conflict("name", "a compute pool named '" + name + "' already exists");
+
+    public Profiles profiles() {
+        return profiles;
     }
-  }
 
-  public List<Map<String, Object>> pools() {
-    return db.selectFrom(COMPUTE_POOLS).orderBy(COMPUTE_POOLS.ID).fetch(RegistryService::pool);
-  }
+    // ---- compute pools
 
-  public ComputePoolsRecord poolRecord(String name) {
-    ComputePoolsRecord r = db.selectFrom(COMPUTE_POOLS).where(COMPUTE_POOLS.NAME.eq(name)).fetchOne();
-    if (r == null) {
-      throw ApiException.notFound("compute_pools", "no compute pool named '" + name + "'");
-    }
-    return r;
-  }
-
-  public void deletePool(String name) {
-    poolRecord(name);
-    for (DeploymentsRecord d : db.selectFrom(DEPLOYMENTS).fetch()) {
-      if (placementPools(d).contains(name)) {
-        throw ApiException.conflict("name", "compute pool '" + name + "' is used by deployment '" + d.getName()
-            + "'; delete or move the deployment first");
-      }
-    }
-    db.deleteFrom(COMPUTE_POOLS).where(COMPUTE_POOLS.NAME.eq(name)).execute();
-  }
-
-  static Map<String, Object> pool(ComputePoolsRecord r) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("id", r.getId());
-    m.put("name", r.getName());
-    m.put("gpu", r.getGpu());
-    m.put("gpus", r.getGpus());
-    m.put("description", r.getDescription());
-    m.put("created_at", r.getCreatedAt().toString());
-    return m;
-  }
-
-  // ---- models
-
-  public Map<String, Object> createModel(ObjectNode body) {
-    String name = name(body);
-    String path = Bodies.optionalString(body, "path");
-    String profile = Bodies.optionalString(body, "profile");
-    if (path == null && profile == null) {
-      throw ApiException.badRequest("path", "a model needs 'path' (a Hugging Face model directory, for live"
-          + " deployments) or 'profile' (a model profile name such as " + firstKeys(profiles.models().keySet())
-          + ", for simulated ones), or both");
-    }
-    if (path != null) {
-      Path dir = Path.of(path);
-      if (!Files.isRegularFile(dir.resolve("config.json"))) {
-        throw ApiException.badRequest("path", "'path': " + dir + " has no config.json; expected a model directory in"
-            + " Hugging Face layout");
-      }
-    }
-    if (profile != null && !profiles.models().containsKey(profile)) {
-      throw ApiException.badRequest("profile", "'profile': unknown model profile '" + profile + "'; expected one of "
-          + profiles.models().keySet());
-    }
-    try {
-      return model(db.insertInto(MODELS).set(MODELS.NAME, name).set(MODELS.PATH, path).set(MODELS.PROFILE, profile)
-          .returning().fetchOne());
-    } catch (IntegrityConstraintViolationException e) {
-      throw ApiException.conflict("name", "a model named '" + name + "' already exists");
-    }
-  }
-
-  public List<Map<String, Object>> models() {
-    return db.selectFrom(MODELS).orderBy(MODELS.ID).fetch(RegistryService::model);
-  }
-
-  public ModelsRecord modelRecord(String name) {
-    ModelsRecord r = db.selectFrom(MODELS).where(MODELS.NAME.eq(name)).fetchOne();
-    if (r == null) {
-      throw ApiException.notFound("model", "no model named '" + name + "'");
-    }
-    return r;
-  }
-
-  public ModelsRecord modelRecord(long id) {
-    return db.selectFrom(MODELS).where(MODELS.ID.eq(id)).fetchOne();
-  }
-
-  public void deleteModel(String name) {
-    ModelsRecord m = modelRecord(name);
-    var d = db.selectFrom(DEPLOYMENTS).where(DEPLOYMENTS.MODEL_ID.eq(m.getId())).fetchAny();
-    if (d != null) {
-      throw ApiException.conflict("name", "model '" + name + "' is served by deployment '" + d.getName()
-          + "'; delete the deployment first");
-    }
-    db.deleteFrom(MODELS).where(MODELS.ID.eq(m.getId())).execute();
-  }
-
-  static Map<String, Object> model(ModelsRecord r) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("id", r.getId());
-    m.put("name", r.getName());
-    m.put("path", r.getPath());
-    m.put("profile", r.getProfile());
-    m.put("created_at", r.getCreatedAt().toString());
-    return m;
-  }
-
-  // ---- adapters
-
-  public Map<String, Object> createAdapter(String modelName, ObjectNode body) {
-    ModelsRecord m = modelRecord(modelName);
-    String name = name(body);
-    String path = Bodies.optionalString(body, "path");
-    Integer rank = Bodies.optionalInt(body, "rank", 1, LoraAdapter.MAX_RANK);
-    if (path == null && rank == null) {
-      throw ApiException.badRequest("path", "an adapter needs 'path' (a PEFT adapter directory) or 'rank' (1 to "
-          + LoraAdapter.MAX_RANK + ", a profile-only adapter for simulated deployments)");
-    }
-    if (path != null) {
-      try {
-        int fileRank = LoraAdapter.readRank(Path.of(path));
-        if (rank != null && rank != fileRank) {
-          throw ApiException.badRequest("rank", "'rank' is " + rank + " but " + path + "/adapter_config.json says r = "
-              + fileRank);
+    public Map<String, Object> createPool(ObjectNode body) {
+        String name = name(body);
+        String gpu = Bodies.requiredString(body, "gpu");
+        if (!gpu.equals(CPU_GPU) && !profiles.gpus().containsKey(gpu)) {
+            throw ApiException.badRequest(
+                    "gpu",
+                    "'gpu': unknown GPU profile '" + gpu + "'; expected one of "
+                            + profiles.gpus().keySet() + " or 'cpu' (this server's CPU engine)");
         }
-        rank = fileRank;
-      } catch (ApiException e) {
-        throw e;
-      } catch (RuntimeException e) {
-        throw ApiException.badRequest("path", "'path': " + e.getMessage());
-      }
+        Integer gpus = Bodies.optionalInt(body, "gpus", 1, 1_000_000);
+        String description = Bodies.optionalString(body, "description");
+        try {
+            ComputePoolsRecord r = db.insertInto(COMPUTE_POOLS)
+                    .set(COMPUTE_POOLS.NAME, name)
+                    .set(COMPUTE_POOLS.GPU, gpu)
+                    .set(COMPUTE_POOLS.GPUS, gpus == null ? 1 : gpus)
+                    .set(COMPUTE_POOLS.DESCRIPTION, description)
+                    .returning()
+                    .fetchOne();
+            return pool(r);
+        } catch (IntegrityConstraintViolationException e) {
+            throw ApiException.conflict("name", "a compute pool named '" + name + "' already exists");
+        }
     }
-    try {
-      return adapter(db.insertInto(ADAPTERS).set(ADAPTERS.MODEL_ID, m.getId()).set(ADAPTERS.NAME, name)
-          .set(ADAPTERS.PATH, path).set(ADAPTERS.RANK, rank).returning().fetchOne(), modelName);
-    } catch (IntegrityConstraintViolationException e) {
-      throw ApiException.conflict("name", "model '" + modelName + "' already has an adapter named '" + name + "'");
+
+    public List<Map<String, Object>> pools() {
+        return db.selectFrom(COMPUTE_POOLS).orderBy(COMPUTE_POOLS.ID).fetch(RegistryService::pool);
     }
-  }
 
-  public List<Map<String, Object>> adapters(String modelName) {
-    ModelsRecord m = modelRecord(modelName);
-    return db.selectFrom(ADAPTERS).where(ADAPTERS.MODEL_ID.eq(m.getId())).orderBy(ADAPTERS.ID)
-        .fetch(r -> adapter(r, modelName));
-  }
-
-  public List<AdaptersRecord> adapterRecords(long modelId) {
-    return db.selectFrom(ADAPTERS).where(ADAPTERS.MODEL_ID.eq(modelId)).orderBy(ADAPTERS.ID).fetch();
-  }
-
-  public AdaptersRecord adapterRecord(long modelId, String name) {
-    return db.selectFrom(ADAPTERS).where(ADAPTERS.MODEL_ID.eq(modelId).and(ADAPTERS.NAME.eq(name))).fetchOne();
-  }
-
-  public void deleteAdapter(String modelName, String name) {
-    ModelsRecord m = modelRecord(modelName);
-    if (db.deleteFrom(ADAPTERS).where(ADAPTERS.MODEL_ID.eq(m.getId()).and(ADAPTERS.NAME.eq(name))).execute() == 0) {
-      throw ApiException.notFound("name", "model '" + modelName + "' has no adapter named '" + name + "'");
+    public ComputePoolsRecord poolRecord(String name) {
+        ComputePoolsRecord r =
+                db.selectFrom(COMPUTE_POOLS).where(COMPUTE_POOLS.NAME.eq(name)).fetchOne();
+        if (r == null) {
+            throw ApiException.notFound("compute_pools", "no compute pool named '" + name + "'");
+        }
+        return r;
     }
-  }
 
-  static Map<String, Object> adapter(AdaptersRecord r, String model) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("id", r.getId());
-    m.put("name", r.getName());
-    m.put("model", model);
-    m.put("path", r.getPath());
-    m.put("rank", r.getRank());
-    m.put("created_at", r.getCreatedAt().toString());
-    return m;
-  }
-
-  // ---- deployments
-
-  /** A deployment's fields as validated from a request body. */
-  public record DeploymentDraft(String name, ModelsRecord model, String mode, ReplicaSpec computeConfig,
-      ObjectNode computeConfigJson, Placement placement, double timeScale, boolean retainText) {}
-
-  public DeploymentDraft draft(ObjectNode body) {
-    // name() admits no ':', which separates deployment and adapter in the 'model' of inference calls
-    String name = name(body);
-    ModelsRecord model = modelRecord(Bodies.requiredString(body, "model"));
-    String mode = Bodies.optionalString(body, "mode");
-    mode = mode == null ? "simulated" : mode;
-    if (!mode.equals("live") && !mode.equals("simulated")) {
-      throw ApiException.badRequest("mode", "'mode' must be 'live' or 'simulated', got '" + mode + "'");
+    public void deletePool(String name) {
+        poolRecord(name);
+        for (DeploymentsRecord d : db.selectFrom(DEPLOYMENTS).fetch()) {
+            if (placementPools(d).contains(name)) {
+                throw ApiException.conflict(
+                        "name",
+                        "compute pool '" + name + "' is used by deployment '" + d.getName()
+                                + "'; delete or move the deployment first");
+            }
+        }
+        db.deleteFrom(COMPUTE_POOLS).where(COMPUTE_POOLS.NAME.eq(name)).execute();
     }
-    if (mode.equals("live") && model.getPath() == null) {
-      throw ApiException.badRequest("mode", "model '" + model.getName() + "' has no 'path', so it can only be"
-          + " deployed in simulated mode");
+
+    static Map<String, Object> pool(ComputePoolsRecord r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", r.getId());
+        m.put("name", r.getName());
+        m.put("gpu", r.getGpu());
+        m.put("gpus", r.getGpus());
+        m.put("description", r.getDescription());
+        m.put("created_at", r.getCreatedAt().toString());
+        return m;
     }
-    if (mode.equals("simulated") && model.getProfile() == null && model.getPath() == null) {
-      throw ApiException.badRequest("model", "model '" + model.getName() + "' has neither profile nor path");
+
+    // ---- models
+
+    public Map<String, Object> createModel(ObjectNode body) {
+        String name = name(body);
+        String path = Bodies.optionalString(body, "path");
+        String profile = Bodies.optionalString(body, "profile");
+        if (path == null && profile == null) {
+            throw ApiException.badRequest(
+                    "path",
+                    "a model needs 'path' (a Hugging Face model directory, for live"
+                            + " deployments) or 'profile' (a model profile name such as "
+                            + firstKeys(profiles.models().keySet())
+                            + ", for simulated ones), or both");
+        }
+        if (path != null) {
+            Path dir = Path.of(path);
+            if (!Files.isRegularFile(dir.resolve("config.json"))) {
+                throw ApiException.badRequest(
+                        "path",
+                        "'path': " + dir + " has no config.json; expected a model directory in"
+                                + " Hugging Face layout");
+            }
+        }
+        if (profile != null && !profiles.models().containsKey(profile)) {
+            throw ApiException.badRequest(
+                    "profile",
+                    "'profile': unknown model profile '" + profile + "'; expected one of "
+                            + profiles.models().keySet());
+        }
+        try {
+            return model(db.insertInto(MODELS)
+                    .set(MODELS.NAME, name)
+                    .set(MODELS.PATH, path)
+                    .set(MODELS.PROFILE, profile)
+                    .returning()
+                    .fetchOne());
+        } catch (IntegrityConstraintViolationException e) {
+            throw ApiException.conflict("name", "a model named '" + name + "' already exists");
+        }
     }
-    JsonNode cc = body.get("compute_config");
-    if (cc != null && !cc.isNull() && !cc.isObject()) {
-      throw ApiException.badRequest("compute_config", "'compute_config' must be an object, got " + cc);
+
+    public List<Map<String, Object>> models() {
+        return db.selectFrom(MODELS).orderBy(MODELS.ID).fetch(RegistryService::model);
     }
-    ObjectNode ccJson = cc == null || cc.isNull() ? Bodies.JSON.createObjectNode() : (ObjectNode) cc;
-    ReplicaSpec replica = replicaSpec(ccJson);
-    Placement placement = placement(body.get("placement"));
-    Double timeScale = Bodies.optionalDouble(body, "time_scale", 1e-3, 1e9);
-    if (timeScale != null && mode.equals("live") && timeScale != 1.0) {
-      throw ApiException.badRequest("time_scale", "'time_scale' applies to simulated deployments only");
+
+    public ModelsRecord modelRecord(String name) {
+        ModelsRecord r = db.selectFrom(MODELS).where(MODELS.NAME.eq(name)).fetchOne();
+        if (r == null) {
+            throw ApiException.notFound("model", "no model named '" + name + "'");
+        }
+        return r;
     }
-    Boolean retain = Bodies.optionalBoolean(body, "retain_text");
-    return new DeploymentDraft(name, model, mode, replica, ccJson, placement, timeScale == null ? 1.0 : timeScale,
-        retain != null && retain);
-  }
 
-  public static ReplicaSpec replicaSpec(ObjectNode ccJson) {
-    try {
-      return WorkloadSpecs.parse(ccJson.isEmpty() ? "{}" : ccJson.toString(), null, ReplicaSpec.class);
-    } catch (SpecException e) {
-      String key = e.keyPath() == null || e.keyPath().isEmpty() ? "compute_config" : "compute_config." + e.keyPath();
-      throw ApiException.badRequest(key, "'" + key + "': " + e.problem());
+    public ModelsRecord modelRecord(long id) {
+        return db.selectFrom(MODELS).where(MODELS.ID.eq(id)).fetchOne();
     }
-  }
 
-  Placement placement(JsonNode p) {
-    return Placement.parse(p, this::poolRecord);
-  }
-
-  public DeploymentsRecord insertDeployment(DeploymentDraft d, String status) {
-    try {
-      return db.insertInto(DEPLOYMENTS).set(DEPLOYMENTS.NAME, d.name()).set(DEPLOYMENTS.MODEL_ID, d.model().getId())
-          .set(DEPLOYMENTS.MODE, d.mode()).set(DEPLOYMENTS.COMPUTE_CONFIG, d.computeConfigJson().toString())
-          .set(DEPLOYMENTS.PLACEMENT, Bodies.JSON.valueToTree(d.placement().toMap()).toString())
-          .set(DEPLOYMENTS.TIME_SCALE, d.timeScale()).set(DEPLOYMENTS.RETAIN_TEXT, d.retainText())
-          .set(DEPLOYMENTS.STATUS, status).returning().fetchOne();
-    } catch (IntegrityConstraintViolationException e) {
-      throw ApiException.conflict("name", "a deployment named '" + d.name() + "' already exists");
+    public void deleteModel(String name) {
+        ModelsRecord m = modelRecord(name);
+        var d = db.selectFrom(DEPLOYMENTS)
+                .where(DEPLOYMENTS.MODEL_ID.eq(m.getId()))
+                .fetchAny();
+        if (d != null) {
+            throw ApiException.conflict(
+                    "name",
+                    "model '" + name + "' is served by deployment '" + d.getName() + "'; delete the deployment first");
+        }
+        db.deleteFrom(MODELS).where(MODELS.ID.eq(m.getId())).execute();
     }
-  }
 
-  public void updateDeploymentConfig(long id, ObjectNode computeConfig, Placement placement) {
-    db.update(DEPLOYMENTS).set(DEPLOYMENTS.COMPUTE_CONFIG, computeConfig.toString())
-        .set(DEPLOYMENTS.PLACEMENT, Bodies.JSON.valueToTree(placement.toMap()).toString())
-        .set(DEPLOYMENTS.UPDATED_AT, OffsetDateTime.now()).where(DEPLOYMENTS.ID.eq(id)).execute();
-  }
-
-  public void setStatus(long id, String status) {
-    db.update(DEPLOYMENTS).set(DEPLOYMENTS.STATUS, status).set(DEPLOYMENTS.UPDATED_AT, OffsetDateTime.now())
-        .where(DEPLOYMENTS.ID.eq(id)).execute();
-  }
-
-  public List<DeploymentsRecord> deploymentRecords() {
-    return db.selectFrom(DEPLOYMENTS).orderBy(DEPLOYMENTS.ID).fetch();
-  }
-
-  /** By numeric id or by name. */
-  public DeploymentsRecord deploymentRecord(String idOrName) {
-    DeploymentsRecord r = idOrName.chars().allMatch(Character::isDigit) && !idOrName.isEmpty()
-        ? db.selectFrom(DEPLOYMENTS).where(DEPLOYMENTS.ID.eq(Long.parseLong(idOrName))).fetchOne()
-        : db.selectFrom(DEPLOYMENTS).where(DEPLOYMENTS.NAME.eq(idOrName)).fetchOne();
-    if (r == null) {
-      throw ApiException.notFound("deployment", "no deployment with id or name '" + idOrName + "'");
+    static Map<String, Object> model(ModelsRecord r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", r.getId());
+        m.put("name", r.getName());
+        m.put("path", r.getPath());
+        m.put("profile", r.getProfile());
+        m.put("created_at", r.getCreatedAt().toString());
+        return m;
     }
-    return r;
-  }
 
-  public void deleteDeployment(long id) {
-    db.deleteFrom(DEPLOYMENTS).where(DEPLOYMENTS.ID.eq(id)).execute();
-  }
+    // ---- adapters
 
-  /** A deployment's stored compute_config, as given (to edit) and as a replica spec. */
-  public ObjectNode computeConfigOf(DeploymentsRecord r) {
-    return parse(r.getComputeConfig());
-  }
-
-  public Placement placementOf(DeploymentsRecord r) {
-    return placement(parse(r.getPlacement()));
-  }
-
-  static List<String> placementPools(DeploymentsRecord r) {
-    List<String> out = new ArrayList<>();
-    parse(r.getPlacement()).path("compute_pools").forEach(n -> out.add(n.asText()));
-    return out;
-  }
-
-  public Map<String, Object> deployment(DeploymentsRecord r, String state) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("id", r.getId());
-    m.put("name", r.getName());
-    ModelsRecord model = modelRecord(r.getModelId());
-    m.put("model", model == null ? null : model.getName());
-    m.put("mode", r.getMode());
-    m.put("compute_config", parse(r.getComputeConfig()));
-    m.put("placement", parse(r.getPlacement()));
-    m.put("time_scale", r.getTimeScale());
-    m.put("retain_text", r.getRetainText());
-    m.put("status", state != null ? state : r.getStatus());
-    m.put("created_at", r.getCreatedAt().toString());
-    m.put("updated_at", r.getUpdatedAt().toString());
-    return m;
-  }
-
-  static ObjectNode parse(String json) {
-    try {
-      return (ObjectNode) Bodies.JSON.readTree(json);
-    } catch (java.io.IOException e) {
-      throw new IllegalStateException("stored JSON is unreadable: " + json, e);
+    public Map<String, Object> createAdapter(String modelName, ObjectNode body) {
+        ModelsRecord m = modelRecord(modelName);
+        String name = name(body);
+        String path = Bodies.optionalString(body, "path");
+        Integer rank = Bodies.optionalInt(body, "rank", 1, LoraAdapter.MAX_RANK);
+        if (path == null && rank == null) {
+            throw ApiException.badRequest(
+                    "path",
+                    "an adapter needs 'path' (a PEFT adapter directory) or 'rank' (1 to " + LoraAdapter.MAX_RANK
+                            + ", a profile-only adapter for simulated deployments)");
+        }
+        if (path != null) {
+            try {
+                int fileRank = LoraAdapter.readRank(Path.of(path));
+                if (rank != null && rank != fileRank) {
+                    throw ApiException.badRequest(
+                            "rank", "'rank' is " + rank + " but " + path + "/adapter_config.json says r = " + fileRank);
+                }
+                rank = fileRank;
+            } catch (ApiException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw ApiException.badRequest("path", "'path': " + e.getMessage());
+            }
+        }
+        try {
+            return adapter(
+                    db.insertInto(ADAPTERS)
+                            .set(ADAPTERS.MODEL_ID, m.getId())
+                            .set(ADAPTERS.NAME, name)
+                            .set(ADAPTERS.PATH, path)
+                            .set(ADAPTERS.RANK, rank)
+                            .returning()
+                            .fetchOne(),
+                    modelName);
+        } catch (IntegrityConstraintViolationException e) {
+            throw ApiException.conflict(
+                    "name", "model '" + modelName + "' already has an adapter named '" + name + "'");
+        }
     }
-  }
 
-  private static String name(ObjectNode body) {
-    String name = Bodies.requiredString(body, "name");
-    if (name.length() > 200 || !name.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
-      throw ApiException.badRequest("name", "'name' must be 1 to 200 characters of letters, digits, '.', '_' and"
-          + " '-', starting with a letter or digit; got '" + name + "'");
+    public List<Map<String, Object>> adapters(String modelName) {
+        ModelsRecord m = modelRecord(modelName);
+        return db.selectFrom(ADAPTERS)
+                .where(ADAPTERS.MODEL_ID.eq(m.getId()))
+                .orderBy(ADAPTERS.ID)
+                .fetch(r -> adapter(r, modelName));
     }
-    return name;
-  }
 
-  private static String firstKeys(java.util.Collection<String> keys) {
-    return keys.stream().limit(3).toList().toString();
-  }
+    public List<AdaptersRecord> adapterRecords(long modelId) {
+        return db.selectFrom(ADAPTERS)
+                .where(ADAPTERS.MODEL_ID.eq(modelId))
+                .orderBy(ADAPTERS.ID)
+                .fetch();
+    }
+
+    public AdaptersRecord adapterRecord(long modelId, String name) {
+        return db.selectFrom(ADAPTERS)
+                .where(ADAPTERS.MODEL_ID.eq(modelId).and(ADAPTERS.NAME.eq(name)))
+                .fetchOne();
+    }
+
+    public void deleteAdapter(String modelName, String name) {
+        ModelsRecord m = modelRecord(modelName);
+        if (db.deleteFrom(ADAPTERS)
+                        .where(ADAPTERS.MODEL_ID.eq(m.getId()).and(ADAPTERS.NAME.eq(name)))
+                        .execute()
+                == 0) {
+            throw ApiException.notFound("name", "model '" + modelName + "' has no adapter named '" + name + "'");
+        }
+    }
+
+    static Map<String, Object> adapter(AdaptersRecord r, String model) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", r.getId());
+        m.put("name", r.getName());
+        m.put("model", model);
+        m.put("path", r.getPath());
+        m.put("rank", r.getRank());
+        m.put("created_at", r.getCreatedAt().toString());
+        return m;
+    }
+
+    // ---- deployments
+
+    /** A deployment's fields as validated from a request body. */
+    public record DeploymentDraft(
+            String name,
+            ModelsRecord model,
+            String mode,
+            ReplicaSpec computeConfig,
+            ObjectNode computeConfigJson,
+            Placement placement,
+            double timeScale,
+            boolean retainText) {}
+
+    public DeploymentDraft draft(ObjectNode body) {
+        // name() admits no ':', which separates deployment and adapter in the 'model' of inference calls
+        String name = name(body);
+        ModelsRecord model = modelRecord(Bodies.requiredString(body, "model"));
+        String mode = Bodies.optionalString(body, "mode");
+        mode = mode == null ? "simulated" : mode;
+        if (!mode.equals("live") && !mode.equals("simulated")) {
+            throw ApiException.badRequest("mode", "'mode' must be 'live' or 'simulated', got '" + mode + "'");
+        }
+        if (mode.equals("live") && model.getPath() == null) {
+            throw ApiException.badRequest(
+                    "mode",
+                    "model '" + model.getName() + "' has no 'path', so it can only be" + " deployed in simulated mode");
+        }
+        if (mode.equals("simulated") && model.getProfile() == null && model.getPath() == null) {
+            throw ApiException.badRequest("model", "model '" + model.getName() + "' has neither profile nor path");
+        }
+        JsonNode cc = body.get("compute_config");
+        if (cc != null && !cc.isNull() && !cc.isObject()) {
+            throw ApiException.badRequest("compute_config", "'compute_config' must be an object, got " + cc);
+        }
+        ObjectNode ccJson = cc == null || cc.isNull() ? Bodies.JSON.createObjectNode() : (ObjectNode) cc;
+        ReplicaSpec replica = replicaSpec(ccJson);
+        Placement placement = placement(body.get("placement"));
+        Double timeScale = Bodies.optionalDouble(body, "time_scale", 1e-3, 1e9);
+        if (timeScale != null && mode.equals("live") && timeScale != 1.0) {
+            throw ApiException.badRequest("time_scale", "'time_scale' applies to simulated deployments only");
+        }
+        Boolean retain = Bodies.optionalBoolean(body, "retain_text");
+        return new DeploymentDraft(
+                name,
+                model,
+                mode,
+                replica,
+                ccJson,
+                placement,
+                timeScale == null ? 1.0 : timeScale,
+                retain != null && retain);
+    }
+
+    public static ReplicaSpec replicaSpec(ObjectNode ccJson) {
+        try {
+            return WorkloadSpecs.parse(ccJson.isEmpty() ? "{}" : ccJson.toString(), null, ReplicaSpec.class);
+        } catch (SpecException e) {
+            String key =
+                    e.keyPath() == null || e.keyPath().isEmpty() ? "compute_config" : "compute_config." + e.keyPath();
+            throw ApiException.badRequest(key, "'" + key + "': " + e.problem());
+        }
+    }
+
+    Placement placement(JsonNode p) {
+        return Placement.parse(p, this::poolRecord);
+    }
+
+    public DeploymentsRecord insertDeployment(DeploymentDraft d, String status) {
+        try {
+            return db.insertInto(DEPLOYMENTS)
+                    .set(DEPLOYMENTS.NAME, d.name())
+                    .set(DEPLOYMENTS.MODEL_ID, d.model().getId())
+                    .set(DEPLOYMENTS.MODE, d.mode())
+                    .set(DEPLOYMENTS.COMPUTE_CONFIG, d.computeConfigJson().toString())
+                    .set(
+                            DEPLOYMENTS.PLACEMENT,
+                            Bodies.JSON.valueToTree(d.placement().toMap()).toString())
+                    .set(DEPLOYMENTS.TIME_SCALE, d.timeScale())
+                    .set(DEPLOYMENTS.RETAIN_TEXT, d.retainText())
+                    .set(DEPLOYMENTS.STATUS, status)
+                    .returning()
+                    .fetchOne();
+        } catch (IntegrityConstraintViolationException e) {
+            throw ApiException.conflict("name", "a deployment named '" + d.name() + "' already exists");
+        }
+    }
+
+    public void updateDeploymentConfig(long id, ObjectNode computeConfig, Placement placement) {
+        db.update(DEPLOYMENTS)
+                .set(DEPLOYMENTS.COMPUTE_CONFIG, computeConfig.toString())
+                .set(
+                        DEPLOYMENTS.PLACEMENT,
+                        Bodies.JSON.valueToTree(placement.toMap()).toString())
+                .set(DEPLOYMENTS.UPDATED_AT, OffsetDateTime.now())
+                .where(DEPLOYMENTS.ID.eq(id))
+                .execute();
+    }
+
+    public void setStatus(long id, String status) {
+        db.update(DEPLOYMENTS)
+                .set(DEPLOYMENTS.STATUS, status)
+                .set(DEPLOYMENTS.UPDATED_AT, OffsetDateTime.now())
+                .where(DEPLOYMENTS.ID.eq(id))
+                .execute();
+    }
+
+    public List<DeploymentsRecord> deploymentRecords() {
+        return db.selectFrom(DEPLOYMENTS).orderBy(DEPLOYMENTS.ID).fetch();
+    }
+
+    /** By numeric id or by name. */
+    public DeploymentsRecord deploymentRecord(String idOrName) {
+        DeploymentsRecord r = idOrName.chars().allMatch(Character::isDigit) && !idOrName.isEmpty()
+                ? db.selectFrom(DEPLOYMENTS)
+                        .where(DEPLOYMENTS.ID.eq(Long.parseLong(idOrName)))
+                        .fetchOne()
+                : db.selectFrom(DEPLOYMENTS)
+                        .where(DEPLOYMENTS.NAME.eq(idOrName))
+                        .fetchOne();
+        if (r == null) {
+            throw ApiException.notFound("deployment", "no deployment with id or name '" + idOrName + "'");
+        }
+        return r;
+    }
+
+    public void deleteDeployment(long id) {
+        db.deleteFrom(DEPLOYMENTS).where(DEPLOYMENTS.ID.eq(id)).execute();
+    }
+
+    /** A deployment's stored compute_config, as given (to edit) and as a replica spec. */
+    public ObjectNode computeConfigOf(DeploymentsRecord r) {
+        return parse(r.getComputeConfig());
+    }
+
+    public Placement placementOf(DeploymentsRecord r) {
+        return placement(parse(r.getPlacement()));
+    }
+
+    static List<String> placementPools(DeploymentsRecord r) {
+        List<String> out = new ArrayList<>();
+        parse(r.getPlacement()).path("compute_pools").forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
+    public Map<String, Object> deployment(DeploymentsRecord r, String state) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", r.getId());
+        m.put("name", r.getName());
+        ModelsRecord model = modelRecord(r.getModelId());
+        m.put("model", model == null ? null : model.getName());
+        m.put("mode", r.getMode());
+        m.put("compute_config", parse(r.getComputeConfig()));
+        m.put("placement", parse(r.getPlacement()));
+        m.put("time_scale", r.getTimeScale());
+        m.put("retain_text", r.getRetainText());
+        m.put("status", state != null ? state : r.getStatus());
+        m.put("created_at", r.getCreatedAt().toString());
+        m.put("updated_at", r.getUpdatedAt().toString());
+        return m;
+    }
+
+    static ObjectNode parse(String json) {
+        try {
+            return (ObjectNode) Bodies.JSON.readTree(json);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("stored JSON is unreadable: " + json, e);
+        }
+    }
+
+    private static String name(ObjectNode body) {
+        String name = Bodies.requiredString(body, "name");
+        if (name.length() > 200 || !name.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
+            throw ApiException.badRequest(
+                    "name",
+                    "'name' must be 1 to 200 characters of letters, digits, '.', '_' and"
+                            + " '-', starting with a letter or digit; got '" + name + "'");
+        }
+        return name;
+    }
+
+    private static String firstKeys(java.util.Collection<String> keys) {
+        return keys.stream().limit(3).toList().toString();
+    }
 }

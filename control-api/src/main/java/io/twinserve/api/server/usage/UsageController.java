@@ -22,38 +22,43 @@ import java.util.Map;
 @Controller("/api/usage")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public final class UsageController {
-  private final UsageStats usage;
+    private final UsageStats usage;
 
-  public UsageController(UsageStats usage) {
-    this.usage = usage;
-  }
+    public UsageController(UsageStats usage) {
+        this.usage = usage;
+    }
 
-  @Get
-  public Map<String, Object> usage(HttpRequest<?> request, @Nullable @QueryValue String deployment,
-      @Nullable @QueryValue String adapter, @Nullable @QueryValue Long key, @Nullable @QueryValue Integer minutes)
-      throws Exception {
-    Principal p = AuthFilter.principal(request);
-    int span = minutes == null ? 60 : minutes;
-    if (span < 1 || span > 7 * 24 * 60) {
-      throw ApiException.badRequest("minutes", "'minutes' must be between 1 and " + 7 * 24 * 60 + ", got " + span);
+    @Get
+    public Map<String, Object> usage(
+            HttpRequest<?> request,
+            @Nullable @QueryValue String deployment,
+            @Nullable @QueryValue String adapter,
+            @Nullable @QueryValue Long key,
+            @Nullable @QueryValue Integer minutes)
+            throws Exception {
+        Principal p = AuthFilter.principal(request);
+        int span = minutes == null ? 60 : minutes;
+        if (span < 1 || span > 7 * 24 * 60) {
+            throw ApiException.badRequest(
+                    "minutes", "'minutes' must be between 1 and " + 7 * 24 * 60 + ", got " + span);
+        }
+        String dimension;
+        if (deployment != null) {
+            AuthFilter.require(request, Role.OPERATOR);
+            dimension = "deployment:" + deployment;
+        } else if (adapter != null) {
+            AuthFilter.require(request, Role.OPERATOR);
+            if (!adapter.contains(":")) {
+                throw ApiException.badRequest("adapter", "'adapter' must be DEPLOYMENT:ADAPTER, got '" + adapter + "'");
+            }
+            dimension = "adapter:" + adapter;
+        } else if (key != null && key != p.keyId()) {
+            AuthFilter.require(request, Role.OPERATOR);
+            dimension = "key:" + key;
+        } else {
+            dimension = "key:" + p.keyId();
+        }
+        List<Map<String, Object>> rows = usage.read(dimension, span);
+        return Map.of("dimension", dimension, "minutes", rows);
     }
-    String dimension;
-    if (deployment != null) {
-      AuthFilter.require(request, Role.OPERATOR);
-      dimension = "deployment:" + deployment;
-    } else if (adapter != null) {
-      AuthFilter.require(request, Role.OPERATOR);
-      if (!adapter.contains(":")) {
-        throw ApiException.badRequest("adapter", "'adapter' must be DEPLOYMENT:ADAPTER, got '" + adapter + "'");
-      }
-      dimension = "adapter:" + adapter;
-    } else if (key != null && key != p.keyId()) {
-      AuthFilter.require(request, Role.OPERATOR);
-      dimension = "key:" + key;
-    } else {
-      dimension = "key:" + p.keyId();
-    }
-    List<Map<String, Object>> rows = usage.read(dimension, span);
-    return Map.of("dimension", dimension, "minutes", rows);
-  }
 }

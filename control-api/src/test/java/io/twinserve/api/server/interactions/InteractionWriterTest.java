@@ -24,86 +24,101 @@ import org.junit.jupiter.api.io.TempDir;
  * PostgreSQL once it accepts writes again. A real PostgreSQL (TWINSERVE_TEST_DATABASE_URL or embedded).
  */
 class InteractionWriterTest {
-  @TempDir static Path dir;
-  static DataServices services;
-  static DataServices.Database db;
+    @TempDir
+    static Path dir;
 
-  @BeforeAll
-  static void database() {
-    String url = System.getenv("TWINSERVE_TEST_DATABASE_URL");
-    if (url != null && !url.isBlank()) {
-      db = DataServices.parseDatabaseUrl(url);
-    } else {
-      services = DataServices.embeddedDatabase(dir);
-      db = services.database();
-    }
-    Flyway.configure().dataSource(db.jdbcUrl(), db.user(), db.password()).locations("classpath:db/migration")
-        .cleanDisabled(false).load().migrate();
-  }
+    static DataServices services;
+    static DataServices.Database db;
 
-  @AfterAll
-  static void stop() {
-    if (services != null) {
-      services.close();
-    }
-  }
-
-  private static Interaction interaction(String id) {
-    OffsetDateTime now = OffsetDateTime.now();
-    return new Interaction(id, "chat.completions", "d", null, 1L, 10, 5, 1.5, 3.0, 200, "length", now, now, null, null);
-  }
-
-  private static long count(Connection c, String prefix) throws Exception {
-    try (ResultSet r = c.createStatement().executeQuery(
-        "select count(*) from interactions where request_id like '" + prefix + "%'")) {
-      r.next();
-      return r.getLong(1);
-    }
-  }
-
-  @Test
-  void rowsWaitAndSpillWhileTheTableRefusesWritesThenAllArrive() throws Exception {
-    Path data = Files.createDirectories(dir.resolve("data"));
-    try (Connection c = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
-        Connection writerConnection = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password())) {
-      SimpleMeterRegistry metrics = new SimpleMeterRegistry();
-      // a queue of 5 so that 40 rows overflow into the spill file
-      InteractionWriter writer = new InteractionWriter(DSL.using(writerConnection, SQLDialect.POSTGRES), metrics,
-          data.toString(), 5);
-      try {
-        c.createStatement().execute("alter table interactions rename to interactions_away");
-        for (int i = 0; i < 40; i++) {
-          writer.record(interaction("outage-" + i));
+    @BeforeAll
+    static void database() {
+        String url = System.getenv("TWINSERVE_TEST_DATABASE_URL");
+        if (url != null && !url.isBlank()) {
+            db = DataServices.parseDatabaseUrl(url);
+        } else {
+            services = DataServices.embeddedDatabase(dir);
+            db = services.database();
         }
-        // the writer keeps failing and retrying: nothing is written, nothing is dropped
-        while (metrics.counter("twinserve_interactions_write_failures_total").count() < 2) {
-          Thread.sleep(20);
-        }
-        assertThat(Files.exists(data.resolve("interactions.spill.jsonl"))).isTrue();
-        assertThat(writer.written()).isZero();
-        c.createStatement().execute("alter table interactions_away rename to interactions");
-        writer.flush(60_000);
-        assertThat(count(c, "outage-")).isEqualTo(40);
-        assertThat(Files.exists(data.resolve("interactions.spill.jsonl"))).isFalse();
-        assertThat(metrics.get("twinserve_interactions_spilled").gauge().value()).isZero();
-      } finally {
-        writer.close();
-      }
+        Flyway.configure()
+                .dataSource(db.jdbcUrl(), db.user(), db.password())
+                .locations("classpath:db/migration")
+                .cleanDisabled(false)
+                .load()
+                .migrate();
     }
-  }
 
-  @Test
-  void closingFlushesWhatIsQueued() throws Exception {
-    Path data = Files.createDirectories(dir.resolve("data2"));
-    try (Connection c = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
-        Connection writerConnection = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password())) {
-      InteractionWriter writer = new InteractionWriter(DSL.using(writerConnection, SQLDialect.POSTGRES),
-          new SimpleMeterRegistry(), data.toString(), 10_000);
-      for (int i = 0; i < 5_000; i++) {
-        writer.record(interaction("close-" + i));
-      }
-      writer.close();
-      assertThat(count(c, "close-")).isEqualTo(5_000);
+    @AfterAll
+    static void stop() {
+        if (services != null) {
+            services.close();
+        }
     }
-  }
+
+    private static Interaction interaction(String id) {
+        OffsetDateTime now = OffsetDateTime.now();
+        return new Interaction(
+                id, "chat.completions", "d", null, 1L, 10, 5, 1.5, 3.0, 200, "length", now, now, null, null);
+    }
+
+    private static long count(Connection c, String prefix) throws Exception {
+        try (ResultSet r = c.createStatement()
+                .executeQuery("select count(*) from interactions where request_id like '" + prefix + "%'")) {
+            r.next();
+            return r.getLong(1);
+        }
+    }
+
+    @Test
+    void rowsWaitAndSpillWhileTheTableRefusesWritesThenAllArrive() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        try (Connection c = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
+                Connection writerConnection = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password())) {
+            SimpleMeterRegistry metrics = new SimpleMeterRegistry();
+            // a queue of 5 so that 40 rows overflow into the spill file
+            InteractionWriter writer = new InteractionWriter(
+                    DSL.using(writerConnection, SQLDialect.POSTGRES), metrics, data.toString(), 5);
+            try {
+                c.createStatement().execute("alter table interactions rename to interactions_away");
+                for (int i = 0; i < 40; i++) {
+                    writer.record(interaction("outage-" + i));
+                }
+                // the writer keeps failing and retrying: nothing is written, nothing is dropped
+                while (metrics.counter("twinserve_interactions_write_failures_total")
+                                .count()
+                        < 2) {
+                    Thread.sleep(20);
+                }
+                assertThat(Files.exists(data.resolve("interactions.spill.jsonl")))
+                        .isTrue();
+                assertThat(writer.written()).isZero();
+                c.createStatement().execute("alter table interactions_away rename to interactions");
+                writer.flush(60_000);
+                assertThat(count(c, "outage-")).isEqualTo(40);
+                assertThat(Files.exists(data.resolve("interactions.spill.jsonl")))
+                        .isFalse();
+                assertThat(metrics.get("twinserve_interactions_spilled").gauge().value())
+                        .isZero();
+            } finally {
+                writer.close();
+            }
+        }
+    }
+
+    @Test
+    void closingFlushesWhatIsQueued() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data2"));
+        try (Connection c = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
+                Connection writerConnection = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password())) {
+            InteractionWriter writer = new InteractionWriter(
+                    DSL.using(writerConnection, SQLDialect.POSTGRES),
+                    new SimpleMeterRegistry(),
+                    data.toString(),
+                    10_000);
+            for (int i = 0; i < 5_000; i++) {
+                writer.record(interaction("close-" + i));
+            }
+            writer.close();
+            assertThat(count(c, "close-")).isEqualTo(5_000);
+        }
+    }
 }

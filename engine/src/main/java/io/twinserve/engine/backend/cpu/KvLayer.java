@@ -12,48 +12,48 @@ import jdk.incubator.vector.VectorOperators;
  * kernels widen each vector to float32 in registers as they load it and compute in float32 either way.
  */
 final class KvLayer {
-  private final float[] f32;
-  private final short[] bf16;
+    private final float[] f32;
+    private final short[] bf16;
 
-  KvLayer(DType dtype, int elements) {
-    switch (dtype) {
-      case F32 -> {
-        f32 = new float[elements];
-        bf16 = null;
-      }
-      case BF16 -> {
-        f32 = null;
-        bf16 = new short[elements];
-      }
-      default -> throw new IllegalArgumentException("the CPU backend stores the KV cache as bf16 or f32, not "
-          + dtype);
+    KvLayer(DType dtype, int elements) {
+        switch (dtype) {
+            case F32 -> {
+                f32 = new float[elements];
+                bf16 = null;
+            }
+            case BF16 -> {
+                f32 = null;
+                bf16 = new short[elements];
+            }
+            default ->
+                throw new IllegalArgumentException("the CPU backend stores the KV cache as bf16 or f32, not " + dtype);
+        }
     }
-  }
 
-  /** Writes {@code src[srcOff..srcOff+n)} at element {@code at}, rounding to nearest even for bf16. */
-  void store(float[] src, int srcOff, int at, int n) {
-    if (f32 != null) {
-      System.arraycopy(src, srcOff, f32, at, n);
-      return;
+    /** Writes {@code src[srcOff..srcOff+n)} at element {@code at}, rounding to nearest even for bf16. */
+    void store(float[] src, int srcOff, int at, int n) {
+        if (f32 != null) {
+            System.arraycopy(src, srcOff, f32, at, n);
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            bf16[at + i] = DType.toBf16(src[srcOff + i]);
+        }
     }
-    for (int i = 0; i < n; i++) {
-      bf16[at + i] = DType.toBf16(src[srcOff + i]);
-    }
-  }
 
-  /** {@code F.length()} elements from {@code at} as float32; a bf16 value is the top half of its float32. */
-  FloatVector load(int at) {
-    if (f32 != null) {
-      return FloatVector.fromArray(MatMul.F, f32, at);
+    /** {@code F.length()} elements from {@code at} as float32; a bf16 value is the top half of its float32. */
+    FloatVector load(int at) {
+        if (f32 != null) {
+            return FloatVector.fromArray(MatMul.F, f32, at);
+        }
+        return (FloatVector) ShortVector.fromArray(MatMul.S, bf16, at)
+                .convertShape(VectorOperators.S2I, MatMul.I, 0)
+                .lanewise(VectorOperators.LSHL, 16)
+                .reinterpretAsFloats();
     }
-    return (FloatVector) ShortVector.fromArray(MatMul.S, bf16, at)
-        .convertShape(VectorOperators.S2I, MatMul.I, 0)
-        .lanewise(VectorOperators.LSHL, 16)
-        .reinterpretAsFloats();
-  }
 
-  /** Element {@code at} as float32. */
-  float get(int at) {
-    return f32 != null ? f32[at] : Float.intBitsToFloat((bf16[at] & 0xFFFF) << 16);
-  }
+    /** Element {@code at} as float32. */
+    float get(int at) {
+        return f32 != null ? f32[at] : Float.intBitsToFloat((bf16[at] & 0xFFFF) << 16);
+    }
 }

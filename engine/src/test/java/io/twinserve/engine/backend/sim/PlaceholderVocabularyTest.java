@@ -9,39 +9,41 @@ import org.junit.jupiter.api.Test;
 
 class PlaceholderVocabularyTest {
 
-  @Test
-  void everyIdIsADistinctWordWithALeadingSpace() {
-    Set<String> words = new HashSet<>();
-    for (int id = 0; id < PlaceholderVocabulary.SIZE; id++) {
-      String word = PlaceholderVocabulary.word(id);
-      assertThat(word).matches(" [a-z]+");
-      words.add(word);
+    @Test
+    void everyIdIsADistinctWordWithALeadingSpace() {
+        Set<String> words = new HashSet<>();
+        for (int id = 0; id < PlaceholderVocabulary.SIZE; id++) {
+            String word = PlaceholderVocabulary.word(id);
+            assertThat(word).matches(" [a-z]+");
+            words.add(word);
+        }
+        assertThat(words).hasSize(PlaceholderVocabulary.SIZE);
+        assertThat(new PlaceholderVocabulary().open().next(0)).isEqualTo(" lorem");
+        assertThatThrownBy(() -> PlaceholderVocabulary.word(PlaceholderVocabulary.SIZE))
+                .hasMessageContaining("from 0 to 255");
     }
-    assertThat(words).hasSize(PlaceholderVocabulary.SIZE);
-    assertThat(new PlaceholderVocabulary().open().next(0)).isEqualTo(" lorem");
-    assertThatThrownBy(() -> PlaceholderVocabulary.word(PlaceholderVocabulary.SIZE))
-        .hasMessageContaining("from 0 to 255");
-  }
 
-  @Test
-  void countsAPieceForEachWordPunctuationAndSpaceRunAndMoreForLongWordsAndNumbers() {
-    assertThat(PlaceholderVocabulary.countTokens("")).isZero();
-    // "Hello", ",", " world", "!"
-    assertThat(PlaceholderVocabulary.countTokens("Hello, world!")).isEqualTo(4);
-    // "internationalization" has 20 letters: three pieces of at most 7
-    assertThat(PlaceholderVocabulary.countTokens(" internationalization")).isEqualTo(3);
-    // " 1234567" is seven digits: three groups of at most 3
-    assertThat(PlaceholderVocabulary.countTokens(" 1234567")).isEqualTo(3);
-    assertThat(PlaceholderVocabulary.countTokens("it's")).isEqualTo(2);
-  }
+    @Test
+    void countsAPieceForEachWordPunctuationAndSpaceRunAndMoreForLongWordsAndNumbers() {
+        assertThat(PlaceholderVocabulary.countTokens("")).isZero();
+        // "Hello", ",", " world", "!"
+        assertThat(PlaceholderVocabulary.countTokens("Hello, world!")).isEqualTo(4);
+        // "internationalization" has 20 letters: three pieces of at most 7
+        assertThat(PlaceholderVocabulary.countTokens(" internationalization")).isEqualTo(3);
+        // " 1234567" is seven digits: three groups of at most 3
+        assertThat(PlaceholderVocabulary.countTokens(" 1234567")).isEqualTo(3);
+        assertThat(PlaceholderVocabulary.countTokens("it's")).isEqualTo(2);
+    }
 
-  @Test
-  void equalTextsGetEqualIdsInsideTheVocabularyAndASharedPrefixSharesItsIds() {
-    int[] a = PlaceholderVocabulary.encode("You are a helpful assistant. Summarise this report.");
-    int[] b = PlaceholderVocabulary.encode("You are a helpful assistant. Translate this letter.");
-    assertThat(PlaceholderVocabulary.encode("You are a helpful assistant. Summarise this report.")).containsExactly(a);
-    assertThat(java.util.Arrays.stream(a).boxed().toList()).allSatisfy(id -> assertThat(id).isBetween(0, PlaceholderVocabulary.SIZE - 1));
-    assertThat(java.util.Arrays.copyOf(a, 7)).containsExactly(java.util.Arrays.copyOf(b, 7));
-    assertThat(a).isNotEqualTo(b);
-  }
+    @Test
+    void equalTextsGetEqualIdsInsideTheVocabularyAndASharedPrefixSharesItsIds() {
+        int[] a = PlaceholderVocabulary.encode("You are a helpful assistant. Summarise this report.");
+        int[] b = PlaceholderVocabulary.encode("You are a helpful assistant. Translate this letter.");
+        assertThat(PlaceholderVocabulary.encode("You are a helpful assistant. Summarise this report."))
+                .containsExactly(a);
+        assertThat(java.util.Arrays.stream(a).boxed().toList())
+                .allSatisfy(id -> assertThat(id).isBetween(0, PlaceholderVocabulary.SIZE - 1));
+        assertThat(java.util.Arrays.copyOf(a, 7)).containsExactly(java.util.Arrays.copyOf(b, 7));
+        assertThat(a).isNotEqualTo(b);
+    }
 }
