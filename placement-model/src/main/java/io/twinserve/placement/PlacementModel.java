@@ -19,6 +19,9 @@ import org.tribuo.common.tree.TreeModel;
  * A trained model folder: one Tribuo-serialized tree per target ({@code TARGET.tribuo}) and
  * {@code model.json} ({@link Meta}: the dataset's provenance, training settings, feature ranges and
  * held-out scores).
+ *
+ * <p>Over 400 lines because reading and writing a model folder (trees, forests, meta, older layouts) are one
+ * file format.
  */
 public final class PlacementModel {
     public static final String META = "model.json";

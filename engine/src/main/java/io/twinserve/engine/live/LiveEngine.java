@@ -28,6 +28,8 @@ import org.slf4j.LoggerFactory;
  * adapters move from storage into host memory and into the backend's slots for real when the adapter
  * cache says so; tokens go to each request's sink as steps complete. One thread runs the loop. An
  * adapter that fails to load ends only the requests that need it.
+ *
+ * <p>Over 400 lines because it is the loop itself; one request's state is LiveRequest, the counters LiveStats.
  */
 public final class LiveEngine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LiveEngine.class);

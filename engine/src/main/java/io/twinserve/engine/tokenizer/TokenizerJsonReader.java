@@ -11,7 +11,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 
-/** Reads a Hugging Face {@code tokenizer.json} into the parts of a {@link Tokenizer}, naming the field of any error. */
+/**
+ * Reads a Hugging Face {@code tokenizer.json} into the parts of a {@link Tokenizer}, naming the field of any
+ * error.
+ *
+ * <p>Over 400 lines because it follows tokenizer.json's sections (normalizer, pre-tokenizer, model, decoder,
+ * added tokens), one reader each.
+ */
 final class TokenizerJsonReader {
     private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -31,6 +31,9 @@ import java.util.SplittableRandom;
  * answers for the run is compared with what was measured, figure by figure. The step-level fit prices a
  * run's typical step; this is the check that the whole run (ramp-up, the draining tail, adapter loads) comes
  * out as measured.
+ *
+ * <p>Over 400 lines because it holds one replay per measured family (bursts, lone requests, adapter loads) over
+ * one shared run set-up.
  */
 final class MeasuredRuns {
     /** One run to replay and the figures it measured. */

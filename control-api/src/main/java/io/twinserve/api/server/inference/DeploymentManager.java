@@ -38,6 +38,9 @@ import org.slf4j.LoggerFactory;
  * Starts, stops and finds the deployments this server serves. At start it brings back every deployment
  * the registry marks running; deploying checks memory (the twin's memory model on the pool's GPU, or the
  * JVM heap for the CPU engine) before anything starts.
+ *
+ * <p>Over 400 lines because the deployments' lifecycle (start, reconfigure, adapters, stop) holds one lock over
+ * one map; each deployment's running state is a DeploymentRuntime.
  */
 @Singleton
 public final class DeploymentManager implements ApplicationEventListener<StartupEvent> {
