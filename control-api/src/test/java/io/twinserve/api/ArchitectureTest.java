@@ -8,9 +8,17 @@ import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.core.importer.Location;
 import com.tngtech.archunit.lang.ArchRule;
+import io.twinserve.api.cli.TwinserveCommand;
+import io.twinserve.engine.backend.Backend;
+import io.twinserve.experiments.whatif.WhatIfRunner;
+import io.twinserve.placement.Planner;
+import io.twinserve.traces.Request;
+import io.twinserve.twin.sched.Scheduler;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -32,12 +40,7 @@ class ArchitectureTest {
         // scanning every dependency for the io.twinserve packages takes longer than all the rules
         Set<Location> modules = new LinkedHashSet<>();
         for (Class<?> c : new Class<?>[] {
-            io.twinserve.traces.Request.class,
-            io.twinserve.twin.sched.Scheduler.class,
-            io.twinserve.placement.Planner.class,
-            io.twinserve.engine.backend.Backend.class,
-            io.twinserve.experiments.whatif.WhatIfRunner.class,
-            io.twinserve.api.cli.TwinserveCommand.class
+            Request.class, Scheduler.class, Planner.class, Backend.class, WhatIfRunner.class, TwinserveCommand.class
         }) {
             modules.add(Location.of(
                     c.getProtectionDomain().getCodeSource().getLocation().toURI()));
@@ -167,7 +170,7 @@ class ArchitectureTest {
     void everyPackageSaysWhatItOwnsInAPackageInfo() throws IOException {
         // the tests run in control-api's folder; the modules are its siblings
         Path root = Path.of("").toAbsolutePath().getParent();
-        List<Path> missing = new java.util.ArrayList<>();
+        List<Path> missing = new ArrayList<>();
         for (String module :
                 new String[] {"traces", "twin", "placement-model", "engine", "experiments", "control-api"}) {
             Path sources = root.resolve(module).resolve("src/main/java");
@@ -189,7 +192,7 @@ class ArchitectureTest {
         try (Stream<Path> files = Files.list(dir)) {
             return files.anyMatch(f -> f.toString().endsWith(".java"));
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
     }
 }

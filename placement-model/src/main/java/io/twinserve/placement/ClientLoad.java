@@ -9,6 +9,7 @@ import io.twinserve.twin.profile.Profiles;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.function.DoubleUnaryOperator;
 
 /**
  * What a client that answers to the server sends: closed-loop users (each sends its next request a think
@@ -149,7 +150,7 @@ public final class ClientLoad {
         return new Estimate(scale, x, m.responseS(x), Double.isFinite(s) ? s * 1e3 : Double.POSITIVE_INFINITY);
     }
 
-    private static double bisect(double lo, double hi, java.util.function.DoubleUnaryOperator g) {
+    private static double bisect(double lo, double hi, DoubleUnaryOperator g) {
         for (int i = 0; i < 80; i++) {
             double mid = (lo + hi) / 2;
             if (g.applyAsDouble(mid) > 0) {

@@ -7,6 +7,7 @@ import io.twinserve.twin.profile.Profiles;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -131,7 +132,7 @@ public final class ClientPlanStudy {
                 .filter(Double::isFinite)
                 .sorted()
                 .toArray();
-        long within = java.util.Arrays.stream(e).filter(x -> x <= 3).count();
+        long within = Arrays.stream(e).filter(x -> x <= 3).count();
         long confirmed = cases.stream().filter(Case::confirmed).count();
         return new Result(
                 cases,
@@ -146,7 +147,7 @@ public final class ClientPlanStudy {
     }
 
     private static double mean(double[] v) {
-        return v.length == 0 ? Double.NaN : java.util.Arrays.stream(v).average().orElseThrow();
+        return v.length == 0 ? Double.NaN : Arrays.stream(v).average().orElseThrow();
     }
 
     private static double quantile(double[] sorted, double q) {

@@ -1,15 +1,18 @@
 package io.twinserve.placement;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.tribuo.ImmutableFeatureMap;
+import org.tribuo.Model;
 import org.tribuo.Output;
 import org.tribuo.classification.Label;
 import org.tribuo.common.tree.LeafNode;
 import org.tribuo.common.tree.Node;
 import org.tribuo.common.tree.SplitNode;
 import org.tribuo.common.tree.TreeModel;
+import org.tribuo.ensemble.EnsembleModel;
 import org.tribuo.regression.Regressor;
 import org.tribuo.regression.rtree.IndependentRegressionTreeModel;
 
@@ -90,11 +93,11 @@ public final class CompiledTree {
      * Compiles a Tribuo tree or a regression ensemble of trees (members averaged with equal weights, as
      * Tribuo's {@code AveragingCombiner} averages them).
      */
-    public static CompiledTree of(org.tribuo.Model<?> model, Map<String, Integer> index, String[] names) {
+    public static CompiledTree of(Model<?> model, Map<String, Integer> index, String[] names) {
         if (model instanceof TreeModel<?> t) {
             return of(t, index, names);
         }
-        if (model instanceof org.tribuo.ensemble.EnsembleModel<?> e) {
+        if (model instanceof EnsembleModel<?> e) {
             CompiledTree[] members = new CompiledTree[e.getNumModels()];
             for (int i = 0; i < members.length; i++) {
                 if (!(e.getModels().get(i) instanceof TreeModel<?> t)) {
@@ -131,11 +134,11 @@ public final class CompiledTree {
         double[] v = new double[16];
         for (int i = 0; i < nodes.size(); i++) {
             if (i >= f.length) {
-                f = java.util.Arrays.copyOf(f, f.length * 2);
-                t = java.util.Arrays.copyOf(t, t.length * 2);
-                lo = java.util.Arrays.copyOf(lo, lo.length * 2);
-                hi = java.util.Arrays.copyOf(hi, hi.length * 2);
-                v = java.util.Arrays.copyOf(v, v.length * 2);
+                f = Arrays.copyOf(f, f.length * 2);
+                t = Arrays.copyOf(t, t.length * 2);
+                lo = Arrays.copyOf(lo, lo.length * 2);
+                hi = Arrays.copyOf(hi, hi.length * 2);
+                v = Arrays.copyOf(v, v.length * 2);
             }
             Node<T> n = nodes.get(i);
             if (n instanceof SplitNode<T> s) {
@@ -168,11 +171,11 @@ public final class CompiledTree {
         }
         int size = nodes.size();
         return new CompiledTree(
-                java.util.Arrays.copyOf(f, size),
-                java.util.Arrays.copyOf(t, size),
-                java.util.Arrays.copyOf(lo, size),
-                java.util.Arrays.copyOf(hi, size),
-                java.util.Arrays.copyOf(v, size),
+                Arrays.copyOf(f, size),
+                Arrays.copyOf(t, size),
+                Arrays.copyOf(lo, size),
+                Arrays.copyOf(hi, size),
+                Arrays.copyOf(v, size),
                 labelNames.toArray(String[]::new),
                 names);
     }

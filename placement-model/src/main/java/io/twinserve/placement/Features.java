@@ -1,6 +1,7 @@
 package io.twinserve.placement;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -83,7 +84,7 @@ public enum Features {
             adapterLoad
         };
         int size = base.length + (served ? 4 : 0) + (placement ? 2 : 0) + (config ? 2 : 0);
-        double[] v = java.util.Arrays.copyOf(base, size);
+        double[] v = Arrays.copyOf(base, size);
         int k = base.length;
         if (served) {
             v[k++] = w.served();

@@ -5,8 +5,10 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Function;
 
 /**
  * The optimum labels of a dataset, per workload: what an exhaustive search of the twin's runs picks under
@@ -87,7 +89,7 @@ public final class Labels {
         COST;
 
         public static Objective parse(String s) {
-            return switch (s.toLowerCase(java.util.Locale.ROOT).replace('-', '_')) {
+            return switch (s.toLowerCase(Locale.ROOT).replace('-', '_')) {
                 case "throughput_per_gpu" -> THROUGHPUT_PER_GPU;
                 case "cost" -> COST;
                 default ->
@@ -119,7 +121,7 @@ public final class Labels {
         return out;
     }
 
-    static <K> Map<K, List<SweepRow>> groups(List<SweepRow> rows, java.util.function.Function<SweepRow, K> key) {
+    static <K> Map<K, List<SweepRow>> groups(List<SweepRow> rows, Function<SweepRow, K> key) {
         Map<K, List<SweepRow>> g = new LinkedHashMap<>();
         for (SweepRow r : rows) {
             g.computeIfAbsent(key.apply(r), k -> new ArrayList<>()).add(r);

@@ -11,9 +11,15 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import org.tribuo.Model;
+import org.tribuo.Output;
 import org.tribuo.common.tree.TreeModel;
+import org.tribuo.ensemble.EnsembleModel;
 
 /**
  * A trained model folder: one Tribuo-serialized tree per target ({@code TARGET.tribuo}) and
@@ -200,7 +206,7 @@ public final class PlacementModel {
         }
         // the most slots that started, per model, pool, tp, KV setting and largest rank: the trees learn only from
         // configurations that start, so the planner keeps its slot counts within what the memory check allowed
-        Map<String, Integer> capacity = new java.util.TreeMap<>();
+        Map<String, Integer> capacity = new TreeMap<>();
         for (SweepRow r : rows) {
             if (r.fits()) {
                 capacity.merge(
@@ -310,7 +316,7 @@ public final class PlacementModel {
                 throw new IOException(
                         source + "/" + file + ": is not a readable Tribuo model (corrupt or truncated?): " + ex, ex);
             }
-            if (!(m instanceof TreeModel<?> || m instanceof org.tribuo.ensemble.EnsembleModel<?>)) {
+            if (!(m instanceof TreeModel<?> || m instanceof EnsembleModel<?>)) {
                 throw new IOException(source + "/" + file + ": holds a "
                         + m.getClass().getSimpleName() + ", not a CART tree or an ensemble of them");
             }
@@ -357,11 +363,11 @@ public final class PlacementModel {
     }
 
     /** The features a tree splits on (every member's, for an ensemble). */
-    private static java.util.Set<String> splitFeatures(Model<?> m) {
-        java.util.Set<String> out = new java.util.TreeSet<>();
+    private static Set<String> splitFeatures(Model<?> m) {
+        Set<String> out = new TreeSet<>();
         if (m instanceof TreeModel<?> t) {
             out.addAll(t.getFeatures());
-        } else if (m instanceof org.tribuo.ensemble.EnsembleModel<?> e) {
+        } else if (m instanceof EnsembleModel<?> e) {
             for (Model<?> member : e.getModels()) {
                 out.addAll(splitFeatures(member));
             }
@@ -370,7 +376,7 @@ public final class PlacementModel {
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
-    private static <T extends org.tribuo.Output<T>> TreeModel<T> castTree(TreeModel<?> m) {
+    private static <T extends Output<T>> TreeModel<T> castTree(TreeModel<?> m) {
         return (TreeModel) m;
     }
 
@@ -408,7 +414,7 @@ public final class PlacementModel {
                 // a feature the training grid held constant: no tree splits on it, so the plan is the one for that
                 // value
                 out.add(String.format(
-                        java.util.Locale.ROOT,
+                        Locale.ROOT,
                         "%s = %s, but the model was trained on %s only (%s): it plans as"
                                 + " for %s; --verify runs the workload itself",
                         names.get(i),
@@ -418,7 +424,7 @@ public final class PlacementModel {
                         Features.num(mm[0])));
             } else if (mm != null && (v[i] < mm[0] - 1e-9 * Math.abs(mm[0]) || v[i] > mm[1] + 1e-9 * Math.abs(mm[1]))) {
                 out.add(String.format(
-                        java.util.Locale.ROOT,
+                        Locale.ROOT,
                         "%s = %s is outside the training range [%s, %s] (%s): the" + " prediction extrapolates",
                         names.get(i),
                         Features.num(v[i]),

@@ -1,13 +1,24 @@
 package io.twinserve.placement;
 
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.databind.MappingIterator;
 import io.twinserve.traces.spec.DistributionSpec;
 import io.twinserve.traces.spec.LengthsSpec;
 import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.twin.profile.Profiles;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.IntConsumer;
 
@@ -78,7 +89,7 @@ public final class PlanEvaluation {
     public record Verified(int served, int slots, double throughputTps, boolean meetsSlo, double regretPct, int runs) {}
 
     /** One case as a CSV row ({@link #writeCases}). */
-    @com.fasterxml.jackson.annotation.JsonPropertyOrder({
+    @JsonPropertyOrder({
         "index",
         "rate1",
         "rate2",
@@ -170,12 +181,12 @@ public final class PlanEvaluation {
     }
 
     /** Writes every case, one CSV row each (the workload, the twin's best, the plan, plan --verify's answer). */
-    public static void writeCases(List<Case> cases, Path file) throws java.io.IOException {
+    public static void writeCases(List<Case> cases, Path file) throws IOException {
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null) {
-            java.nio.file.Files.createDirectories(parent);
+            Files.createDirectories(parent);
         }
-        try (java.io.Writer w = java.nio.file.Files.newBufferedWriter(file)) {
+        try (Writer w = Files.newBufferedWriter(file)) {
             Dataset.CSV
                     .writer(Dataset.CSV.schemaFor(CaseRow.class).withHeader())
                     .writeValues(w)
@@ -282,7 +293,7 @@ public final class PlanEvaluation {
             for (int k = 0; k < 3; k++) {
                 // four significant digits: distinct, and not the grid's values
                 double v = Math.exp(lo + (hi - lo) * rng.nextDouble());
-                r[k] = Double.parseDouble(String.format(java.util.Locale.ROOT, "%.4g", v));
+                r[k] = Double.parseDouble(String.format(Locale.ROOT, "%.4g", v));
             }
             Arrays.sort(r);
             if (r[0] == r[1] || r[1] == r[2]) {
@@ -381,9 +392,9 @@ public final class PlanEvaluation {
                 family.name() + "-" + Sweeps.sha256(family.toString()).substring(0, 16) + ".csv");
         try {
             // a table of another row layout (written before a column was added) is stale: simulated again
-            if (java.nio.file.Files.isRegularFile(file)
+            if (Files.isRegularFile(file)
                     && String.join(",", Dataset.SCHEMA.getColumnNames()).equals(firstLine(file))) {
-                try (com.fasterxml.jackson.databind.MappingIterator<SweepRow> it = Dataset.CSV
+                try (MappingIterator<SweepRow> it = Dataset.CSV
                         .readerFor(SweepRow.class)
                         .with(Dataset.SCHEMA)
                         .readValues(file.toFile())) {
@@ -391,15 +402,15 @@ public final class PlanEvaluation {
                 }
             }
             List<SweepRow> rows = sweep.run(sweep.scenarios(null), threads, n -> {});
-            java.nio.file.Files.createDirectories(tables);
+            Files.createDirectories(tables);
             Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-            try (java.io.Writer w = java.nio.file.Files.newBufferedWriter(tmp)) {
+            try (Writer w = Files.newBufferedWriter(tmp)) {
                 Dataset.CSV.writer(Dataset.SCHEMA).writeValues(w).writeAll(rows).close();
             }
-            java.nio.file.Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
             return rows;
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(file + ": " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(file + ": " + e.getMessage(), e);
         }
     }
 
@@ -477,7 +488,7 @@ public final class PlanEvaluation {
 
     /** {@code plan --verify}'s answer, its runs looked up in the table (configurations off the grid are passed over). */
     private Verified verified(Planner.Plan plan, SweepRow planned, List<SweepRow> rows, double twinTps) {
-        java.util.Map<Long, SweepRow> byConfig = new java.util.HashMap<>();
+        Map<Long, SweepRow> byConfig = new HashMap<>();
         for (SweepRow r : rows) {
             byConfig.put((long) r.served() << 32 | r.slots(), r);
         }
@@ -512,8 +523,8 @@ public final class PlanEvaluation {
                 runs);
     }
 
-    private static String firstLine(Path file) throws java.io.IOException {
-        try (java.io.BufferedReader r = java.nio.file.Files.newBufferedReader(file)) {
+    private static String firstLine(Path file) throws IOException {
+        try (BufferedReader r = Files.newBufferedReader(file)) {
             return r.readLine();
         }
     }

@@ -1,17 +1,23 @@
 package io.twinserve.placement;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import io.twinserve.traces.spec.LengthsSpec;
 import io.twinserve.traces.spec.SloSpec;
+import io.twinserve.traces.spec.SpecException;
 import io.twinserve.traces.spec.WorkloadSpec;
+import io.twinserve.twin.deploy.ResolvedReplica;
+import io.twinserve.twin.memory.InsufficientGpuMemoryException;
 import io.twinserve.twin.profile.Profiles;
 import io.twinserve.twin.slo.SloVerdict;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Turns a workload into a configuration with a trained {@link PlacementModel}: how many adapters one
@@ -68,8 +74,8 @@ public final class Planner {
             Labels.Objective objective,
             LengthsSpec lengths,
             double skew,
-            @com.fasterxml.jackson.annotation.JsonIgnore double[] perAdapter,
-            @com.fasterxml.jackson.annotation.JsonIgnore ReplicaWorkload replicaWorkload) {
+            @JsonIgnore double[] perAdapter,
+            @JsonIgnore ReplicaWorkload replicaWorkload) {
 
         /** A workload whose tiers spread their traffic evenly over their adapters. */
         public Request(
@@ -150,7 +156,7 @@ public final class Planner {
         private Request withRates(double scale, ReplicaWorkload behind) {
             double[] per = perAdapter == null
                     ? null
-                    : java.util.Arrays.stream(perAdapter).map(x -> x * scale).toArray();
+                    : Arrays.stream(perAdapter).map(x -> x * scale).toArray();
             return new Request(
                     model,
                     adapters,
@@ -616,8 +622,7 @@ public final class Planner {
         return w.withPlacement(pool, tp, kv);
     }
 
-    private static void explain(
-            Map<String, List<String>> rules, String key, java.util.function.Supplier<List<String>> words) {
+    private static void explain(Map<String, List<String>> rules, String key, Supplier<List<String>> words) {
         if (rules != null) {
             rules.put(key, words.get());
         }
@@ -704,8 +709,7 @@ public final class Planner {
      * The replica one of the plan's runs would use (its GPU, slots, tp and KV setting, priced by the training
      * spec's calibration for that GPU): what {@link ClientLoad} prices steps with.
      */
-    public io.twinserve.twin.deploy.ResolvedReplica replica(Plan plan, Request r, Profiles profiles)
-            throws IOException {
+    public ResolvedReplica replica(Plan plan, Request r, Profiles profiles) throws IOException {
         OneRun one = oneRun(plan, r, profiles, Path.of(""));
         return one.sweep().resolve(one.scenario());
     }
@@ -730,8 +734,7 @@ public final class Planner {
             Plan at = withSlots(plan, slots);
             try {
                 replica(at, r, profiles);
-            } catch (io.twinserve.twin.memory.InsufficientGpuMemoryException
-                    | io.twinserve.traces.spec.SpecException e) {
+            } catch (InsufficientGpuMemoryException | SpecException e) {
                 if (refused == null) {
                     refused = e.getMessage();
                 }

@@ -6,6 +6,8 @@ import io.twinserve.traces.spec.ClientSpec;
 import io.twinserve.traces.spec.PopularitySpec;
 import io.twinserve.traces.spec.WorkloadSpec;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -57,10 +59,10 @@ final class ReplicaShares {
         for (int i = 0; i < n; i++) {
             order[i] = i;
         }
-        java.util.Arrays.sort(order, (a, b) -> Double.compare(rates[b], rates[a]));
-        List<Double> weights = new java.util.ArrayList<>(served);
-        List<Integer> shareRanks = new java.util.ArrayList<>(served);
-        double all = java.util.Arrays.stream(rates).sum();
+        Arrays.sort(order, (a, b) -> Double.compare(rates[b], rates[a]));
+        List<Double> weights = new ArrayList<>(served);
+        List<Integer> shareRanks = new ArrayList<>(served);
+        double all = Arrays.stream(rates).sum();
         double mine = 0;
         int[] from = Planner.replicaSlices(n, served);
         for (int i = 0; i < served; i++) {

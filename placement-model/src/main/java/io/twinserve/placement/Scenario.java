@@ -1,6 +1,8 @@
 package io.twinserve.placement;
 
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * One cell of a sweep: a workload on a configuration.
@@ -62,7 +64,7 @@ public record Scenario(
 
     /** Requests per second over all adapters: a third of the adapters at each tier's rate. */
     public double requestRate() {
-        return perAdapter != null ? java.util.Arrays.stream(perAdapter).sum() : requestRate(served, rates);
+        return perAdapter != null ? Arrays.stream(perAdapter).sum() : requestRate(served, rates);
     }
 
     /** Adapters over which a skewed family is described ({@link #described}): enough for the profile's limit. */
@@ -87,7 +89,7 @@ public record Scenario(
         double[] d = WorkloadRequests.describe(adapterRates(DESCRIBED_OVER, rates, skew));
         for (int i = 0; i < 3; i++) {
             // four significant digits: the rows' text stays short and the family's key stable
-            d[i] = Double.parseDouble(String.format(java.util.Locale.ROOT, "%.4g", d[i]));
+            d[i] = Double.parseDouble(String.format(Locale.ROOT, "%.4g", d[i]));
         }
         return d;
     }

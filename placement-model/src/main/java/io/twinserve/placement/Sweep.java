@@ -26,11 +26,17 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
 
 /**
@@ -115,7 +121,7 @@ public final class Sweep {
                     all.stream().mapToLong(s -> s.workload() / perFamily).max().orElse(-1) + 1;
             if (spec.sampleFamilies() < families) {
                 int[] chosen = sample((int) families, spec.sampleFamilies(), spec.seed() ^ 0x6A09E667F3BCC909L);
-                java.util.Set<Long> ids = new java.util.HashSet<>();
+                Set<Long> ids = new HashSet<>();
                 for (int id : chosen) {
                     ids.add((long) id);
                 }
@@ -139,7 +145,7 @@ public final class Sweep {
         if (spec.stopAfterMiss() != null) {
             // whole families per shard: a family's served counts run in order, each deciding whether the next runs
             List<String> keys = new ArrayList<>(families(all).keySet());
-            java.util.Set<String> kept = new java.util.HashSet<>();
+            Set<String> kept = new HashSet<>();
             for (int i = shard.index(); i < keys.size(); i += shard.count()) {
                 kept.add(keys.get(i));
             }
@@ -164,7 +170,7 @@ public final class Sweep {
     }
 
     private Map<String, List<Scenario>> families(List<Scenario> scenarios) {
-        Map<String, List<Scenario>> out = new java.util.LinkedHashMap<>();
+        Map<String, List<Scenario>> out = new LinkedHashMap<>();
         for (Scenario s : scenarios) {
             out.computeIfAbsent(familyKey(s), k -> new ArrayList<>()).add(s);
         }
@@ -212,7 +218,7 @@ public final class Sweep {
         if (spec.stopAfterMiss() == null) {
             return List.copyOf(Parallel.map(scenarios, threads, this::simulate, progress::accept));
         }
-        java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
+        AtomicLong done = new AtomicLong();
         List<List<SweepRow>> parts = Parallel.map(
                 new ArrayList<>(families(scenarios).values()),
                 threads,
@@ -220,14 +226,13 @@ public final class Sweep {
                 finished -> {});
         List<SweepRow> rows = new ArrayList<>();
         parts.forEach(rows::addAll);
-        rows.sort(java.util.Comparator.comparingLong(SweepRow::scenario));
+        rows.sort(Comparator.comparingLong(SweepRow::scenario));
         return List.copyOf(rows);
     }
 
     /** One family's served counts in order, up to {@link SweepSpec#stopAfterMiss} counts after its first miss. */
-    private List<SweepRow> runFamily(
-            List<Scenario> family, java.util.concurrent.atomic.AtomicLong done, LongConsumer progress) {
-        java.util.TreeMap<Integer, List<Scenario>> byServed = new java.util.TreeMap<>();
+    private List<SweepRow> runFamily(List<Scenario> family, AtomicLong done, LongConsumer progress) {
+        TreeMap<Integer, List<Scenario>> byServed = new TreeMap<>();
         for (Scenario s : family) {
             byServed.computeIfAbsent(s.served(), k -> new ArrayList<>()).add(s);
         }

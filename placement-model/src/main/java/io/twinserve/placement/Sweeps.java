@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Map;
 
 /** Loading sweep specs, and the built-in one that reproduces the adapter-caching study's grid. */
 public final class Sweeps {
@@ -22,8 +23,8 @@ public final class Sweeps {
     public static final String TRAINING_GRID = "training-grid.yaml";
 
     /** The built-in specs by the names the command line takes. */
-    public static final java.util.Map<String, String> BUILT_IN =
-            java.util.Map.of("diverse-grid", DIVERSE_GRID, "study-grid", STUDY_GRID, "training-grid", TRAINING_GRID);
+    public static final Map<String, String> BUILT_IN =
+            Map.of("diverse-grid", DIVERSE_GRID, "study-grid", STUDY_GRID, "training-grid", TRAINING_GRID);
 
     private Sweeps() {}
 

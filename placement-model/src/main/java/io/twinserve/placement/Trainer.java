@@ -9,8 +9,13 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.SplittableRandom;
 import java.util.TreeSet;
+import java.util.function.Function;
+import java.util.stream.IntStream;
 import org.tribuo.Example;
+import org.tribuo.Model;
 import org.tribuo.MutableDataset;
 import org.tribuo.Output;
 import org.tribuo.OutputFactory;
@@ -18,11 +23,15 @@ import org.tribuo.classification.Label;
 import org.tribuo.classification.LabelFactory;
 import org.tribuo.classification.dtree.CARTClassificationTrainer;
 import org.tribuo.classification.dtree.impurity.GiniIndex;
+import org.tribuo.classification.ensemble.VotingCombiner;
 import org.tribuo.common.tree.TreeModel;
+import org.tribuo.ensemble.EnsembleCombiner;
+import org.tribuo.ensemble.WeightedEnsembleModel;
 import org.tribuo.impl.ArrayExample;
 import org.tribuo.provenance.SimpleDataSourceProvenance;
 import org.tribuo.regression.RegressionFactory;
 import org.tribuo.regression.Regressor;
+import org.tribuo.regression.ensemble.AveragingCombiner;
 import org.tribuo.regression.rtree.CARTRegressionTrainer;
 import org.tribuo.regression.rtree.impurity.MeanSquaredError;
 
@@ -182,7 +191,7 @@ public final class Trainer {
     /** A fitted target and its scores. */
     public record Fitted(
             String target,
-            org.tribuo.Model<?> model,
+            Model<?> model,
             CompiledTree tree,
             Features features,
             List<String> featureNames,
@@ -294,7 +303,7 @@ public final class Trainer {
         return out;
     }
 
-    private static int distinct(List<SweepRow> rows, java.util.function.Function<SweepRow, Object> f) {
+    private static int distinct(List<SweepRow> rows, Function<SweepRow, Object> f) {
         return (int) rows.stream().map(f).distinct().count();
     }
 
@@ -356,8 +365,7 @@ public final class Trainer {
 
     public static final String MISSES = "misses";
 
-    Examples placementExamples(
-            String target, List<Labels.Placement> placements, java.util.function.Function<SweepRow, String> label) {
+    Examples placementExamples(String target, List<Labels.Placement> placements, Function<SweepRow, String> label) {
         Examples e = empty(target, Features.DEMAND, true, null);
         for (Labels.Placement p : placements) {
             add(e, WorkloadFeatures.of(p.best()), p.best().familyKey(), 0, label.apply(p.best()), 1);
@@ -414,8 +422,7 @@ public final class Trainer {
         List<String> groups = new ArrayList<>(new TreeSet<>(e.groups()));
         // seeded by the target's base name: a model's own trees split its workloads as its rows alone would
         Collections.shuffle(
-                groups,
-                new java.util.Random(options.seed() ^ baseName(e.target()).hashCode()));
+                groups, new Random(options.seed() ^ baseName(e.target()).hashCode()));
         int held = (int) Math.round(groups.size() * options.holdOut());
         Map<String, Integer> fold = new HashMap<>();
         for (int i = 0; i < groups.size(); i++) {
@@ -482,7 +489,7 @@ public final class Trainer {
             case "slo" -> options.sloTrees();
             default -> 1;
         };
-        org.tribuo.Model<?> model = trainForest(e, vectors, nameArray, train, chosen.depth(), chosen.mcw(), trees);
+        Model<?> model = trainForest(e, vectors, nameArray, train, chosen.depth(), chosen.mcw(), trees);
         CompiledTree tree = CompiledTree.of(model, index, nameArray);
         double[] held0 = score(e, vectors, tree, test);
         if (options.refit()) {
@@ -533,13 +540,13 @@ public final class Trainer {
      * bootstrap sample of {@code idx} (drawn from the seed), averaged by Tribuo's ensemble.
      */
     @SuppressWarnings({"unchecked", "rawtypes"})
-    private org.tribuo.Model<?> trainForest(
+    private Model<?> trainForest(
             Examples e, double[][] vectors, String[] names, List<Integer> idx, int depth, float mcw, int trees) {
         if (trees == 1) {
             return trainOn(e, vectors, names, idx, depth, mcw, options.seed());
         }
         // the bootstrap samples drawn in order from the seed, then the trees fitted in parallel (each from its own)
-        java.util.SplittableRandom rnd = new java.util.SplittableRandom(options.seed() ^ 0x9E3779B97F4A7C15L);
+        SplittableRandom rnd = new SplittableRandom(options.seed() ^ 0x9E3779B97F4A7C15L);
         List<List<Integer>> samples = new ArrayList<>();
         for (int k = 0; k < trees; k++) {
             List<Integer> boot = new ArrayList<>(idx.size());
@@ -548,17 +555,14 @@ public final class Trainer {
             }
             samples.add(boot);
         }
-        List<Integer> ks = java.util.stream.IntStream.range(0, trees).boxed().toList();
-        List<org.tribuo.Model> members = new ArrayList<>(Parallel.map(
+        List<Integer> ks = IntStream.range(0, trees).boxed().toList();
+        List<Model> members = new ArrayList<>(Parallel.map(
                 ks,
                 options.threads(),
-                k -> (org.tribuo.Model) trainOn(e, vectors, names, samples.get(k), depth, mcw, options.seed() + 1 + k),
+                k -> (Model) trainOn(e, vectors, names, samples.get(k), depth, mcw, options.seed() + 1 + k),
                 done -> {}));
-        org.tribuo.ensemble.EnsembleCombiner combiner = e.classification()
-                ? new org.tribuo.classification.ensemble.VotingCombiner()
-                : new org.tribuo.regression.ensemble.AveragingCombiner();
-        return org.tribuo.ensemble.WeightedEnsembleModel.createEnsembleFromExistingModels(
-                e.target(), (List) members, combiner);
+        EnsembleCombiner combiner = e.classification() ? new VotingCombiner() : new AveragingCombiner();
+        return WeightedEnsembleModel.createEnsembleFromExistingModels(e.target(), (List) members, combiner);
     }
 
     private TreeModel<?> trainOn(
@@ -643,25 +647,18 @@ public final class Trainer {
 
     @SuppressWarnings({"unchecked", "rawtypes"})
     private static boolean agrees(
-            Examples e,
-            org.tribuo.Model<?> model,
-            CompiledTree tree,
-            double[][] vectors,
-            String[] names,
-            List<Integer> idx) {
+            Examples e, Model<?> model, CompiledTree tree, double[][] vectors, String[] names, List<Integer> idx) {
         for (int i : idx) {
             if (e.classification()) {
                 Example<Label> ex = new ArrayExample<>(new Label("?"), names, vectors[i]);
-                String tribuo = ((org.tribuo.Model<Label>) (org.tribuo.Model) model)
-                        .predict(ex)
-                        .getOutput()
-                        .getLabel();
+                String tribuo =
+                        ((Model<Label>) (Model) model).predict(ex).getOutput().getLabel();
                 if (!tribuo.equals(tree.label(vectors[i]))) {
                     return false;
                 }
             } else {
                 Example<Regressor> ex = new ArrayExample<>(new Regressor(e.target(), 0), names, vectors[i]);
-                double tribuo = ((org.tribuo.Model<Regressor>) (org.tribuo.Model) model)
+                double tribuo = ((Model<Regressor>) (Model) model)
                         .predict(ex)
                         .getOutput()
                         .getValues()[0];

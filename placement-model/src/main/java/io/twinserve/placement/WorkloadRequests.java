@@ -1,5 +1,6 @@
 package io.twinserve.placement;
 
+import io.twinserve.traces.Request;
 import io.twinserve.traces.format.TraceReader;
 import io.twinserve.traces.gen.Adapter;
 import io.twinserve.traces.gen.WorkloadGenerator;
@@ -13,6 +14,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Describes a workload spec the way the placement models see workloads: its adapters' per-adapter
@@ -117,13 +120,13 @@ public final class WorkloadRequests {
      * duration: a session workload's rate once sessions overlap in steady state (the first sessions' later
      * turns have not come yet at the start, and the last ones' come after the end), not the ramp's average.
      */
-    private static final class SteadyCount implements io.twinserve.traces.format.TraceReader {
-        private final io.twinserve.traces.format.TraceReader in;
+    private static final class SteadyCount implements TraceReader {
+        private final TraceReader in;
         private final long from;
         private final long to;
         private long count;
 
-        SteadyCount(io.twinserve.traces.format.TraceReader in, Double durationS) {
+        SteadyCount(TraceReader in, Double durationS) {
             this.in = in;
             double d = durationS == null ? 0 : durationS;
             this.from = (long) (d / 4 * 1e9);
@@ -131,8 +134,8 @@ public final class WorkloadRequests {
         }
 
         @Override
-        public io.twinserve.traces.Request next() throws IOException {
-            io.twinserve.traces.Request r = in.next();
+        public Request next() throws IOException {
+            Request r = in.next();
             if (r != null && r.adapterId() != null && r.arrivalNs() >= from && r.arrivalNs() < to) {
                 count++;
             }
@@ -173,7 +176,7 @@ public final class WorkloadRequests {
             List<String> pools,
             Labels.Objective objective)
             throws IOException {
-        java.util.Map<String, Long> perAdapter = new java.util.TreeMap<>();
+        Map<String, Long> perAdapter = new TreeMap<>();
         long requests = 0;
         long base = 0;
         long first = Long.MAX_VALUE;
@@ -187,7 +190,7 @@ public final class WorkloadRequests {
         double output = 0;
         double outputSquares = 0;
         try (reader) {
-            io.twinserve.traces.Request r;
+            Request r;
             while ((r = reader.next()) != null) {
                 requests++;
                 if (r.adapterId() == null) {

@@ -7,8 +7,10 @@ import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.traces.spec.WorkloadSpec;
 import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.twin.profile.Profiles;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Clients that answer to the server are planned at the rate they sustain against the planned replica, and
@@ -89,10 +91,9 @@ class ClientLoadTest {
     }
 
     @Test
-    void anOpenLoopClientHasNoClientLoadAndThinkTimesAreReadForTheirMean(@org.junit.jupiter.api.io.TempDir Path dir)
-            throws Exception {
+    void anOpenLoopClientHasNoClientLoadAndThinkTimesAreReadForTheirMean(@TempDir Path dir) throws Exception {
         assertThat(ClientLoad.Client.of(null, dir)).isNull();
-        java.nio.file.Files.writeString(dir.resolve("think.csv"), "s\n1\n2\n6\n");
+        Files.writeString(dir.resolve("think.csv"), "s\n1\n2\n6\n");
         WorkloadSpec spec = WorkloadSpecs.parse("""
         name: empirical
         seed: 2

@@ -3,7 +3,9 @@ package io.twinserve.placement;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.twinserve.traces.spec.SloSpec;
+import io.twinserve.twin.profile.Profiles;
 import java.io.IOException;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 /** The model shipped in the jar loads, meets the targets on its held-out workloads, and plans. */
@@ -107,7 +109,7 @@ class DefaultModelTest {
     @Test
     void aPlanWhoseSlotsDoNotStartIsNeitherConfirmedNorKeptByFitted() throws IOException {
         Planner p = new Planner(PlacementModel.builtIn());
-        io.twinserve.twin.profile.Profiles profiles = io.twinserve.twin.profile.Profiles.builtIn();
+        Profiles profiles = Profiles.builtIn();
         // rank-64 adapters: the trees plan slots by the ranks they saw (up to 32)
         Planner.Request r = new Planner.Request(
                 "llama-3.1-8b",
@@ -122,7 +124,7 @@ class DefaultModelTest {
                 null);
         Planner.Plan plan = p.plan(r);
         assertThat(plan.maxAdapters()).isEqualTo(64);
-        Planner.Verification v = p.verify(plan, r, profiles, java.nio.file.Path.of("."), SloSpec.DEFAULTS);
+        Planner.Verification v = p.verify(plan, r, profiles, Path.of("."), SloSpec.DEFAULTS);
         assertThat(v.simulated().fits()).isFalse();
         assertThat(v.simulated().note()).contains("insufficient GPU memory");
         // a configuration that does not start answers nothing: it misses the SLO and is not confirmed
@@ -132,7 +134,7 @@ class DefaultModelTest {
         assertThat(fitted.maxAdapters()).isLessThan(64);
         assertThat(fitted.warnings())
                 .anyMatch(w -> w.startsWith("max_adapters lowered from 64 to " + fitted.maxAdapters()));
-        assertThat(p.verify(fitted, r, profiles, java.nio.file.Path.of("."), SloSpec.DEFAULTS)
+        assertThat(p.verify(fitted, r, profiles, Path.of("."), SloSpec.DEFAULTS)
                         .simulated()
                         .fits())
                 .isTrue();

@@ -45,7 +45,7 @@ class LoadModelTest {
                 0);
         assertThat(m.adapterLoad(w)).isCloseTo(0.2 * (200e-4 + 100 * 2e-4), within(1e-12));
         // the features: adapter_load, and offered_load = served x it
-        java.util.List<String> names = Features.CONFIGURED.numericNames();
+        List<String> names = Features.CONFIGURED.numericNames();
         double[] v = Features.CONFIGURED.numeric(w, m);
         assertThat(v[names.indexOf("adapter_load")]).isEqualTo(m.adapterLoad(w));
         assertThat(v[names.indexOf("offered_load")]).isCloseTo(96 * m.adapterLoad(w), within(1e-12));

@@ -5,10 +5,20 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.traces.spec.SpecException;
+import io.twinserve.twin.profile.Profiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import org.assertj.core.data.Offset;
+import org.assertj.core.data.Percentage;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,7 +45,7 @@ class SweepTest {
                 .findFirst()
                 .orElseThrow();
         double expected = WorkloadFeatures.of(r).offeredTps();
-        assertThat(r.offeredTps()).isCloseTo(expected, org.assertj.core.data.Percentage.withPercentage(10));
+        assertThat(r.offeredTps()).isCloseTo(expected, Percentage.withPercentage(10));
     }
 
     @Test
@@ -128,9 +138,8 @@ class SweepTest {
         List<Scenario> scenarios = sampled.scenarios(null);
         // 7 of the 40 families (20 rate triples x 2 rank triples), each with its 5 configurations
         assertThat(scenarios).hasSize(35);
-        java.util.Map<String, Long> perFamily = scenarios.stream()
-                .collect(java.util.stream.Collectors.groupingBy(
-                        s -> java.util.Arrays.toString(s.rates()) + s.ranks(), java.util.stream.Collectors.counting()));
+        Map<String, Long> perFamily = scenarios.stream()
+                .collect(Collectors.groupingBy(s -> Arrays.toString(s.rates()) + s.ranks(), Collectors.counting()));
         assertThat(perFamily).hasSize(7).allSatisfy((k, v) -> assertThat(v).isEqualTo(5));
         assertThat(sampled.scenarios(null).stream().map(Scenario::index).toList())
                 .isEqualTo(scenarios.stream().map(Scenario::index).toList());
@@ -144,7 +153,7 @@ class SweepTest {
     void stopAfterMissSkipsOnlyWhatNoLabelNeeds(@TempDir Path dir) throws Exception {
         String yaml = SweepFixtures.SMALL.replace("replica:", "stop_after_miss: 0\nreplica:");
         Dataset early = SweepFixtures.run(yaml, null, 2);
-        java.util.Map<Long, SweepRow> full = new java.util.HashMap<>();
+        Map<Long, SweepRow> full = new HashMap<>();
         whole.rows().forEach(r -> full.put(r.scenario(), r));
         // what it ran is the whole grid's rows, and it ran less
         assertThat(early.rows()).allMatch(r -> r.equals(full.get(r.scenario())));
@@ -153,13 +162,13 @@ class SweepTest {
                 .isEqualTo(whole.rows().size() - early.rows().size());
         // every skipped scenario lies past its family's first served count where nothing meets the SLO
         SloSpec slo = SloSpec.DEFAULTS;
-        java.util.Set<Long> ran = new java.util.HashSet<>();
+        Set<Long> ran = new HashSet<>();
         early.rows().forEach(r -> ran.add(r.scenario()));
         for (SweepRow r : whole.rows()) {
             if (!ran.contains(r.scenario())) {
                 boolean missedBelow = whole.rows().stream()
                         .filter(x -> x.familyKey().equals(r.familyKey()) && x.served() < r.served())
-                        .collect(java.util.stream.Collectors.groupingBy(SweepRow::served))
+                        .collect(Collectors.groupingBy(SweepRow::served))
                         .values()
                         .stream()
                         .anyMatch(count -> count.stream().noneMatch(x -> x.meets(slo)));
@@ -213,8 +222,8 @@ class SweepTest {
                 .isEqualTo("no_starvation");
     }
 
-    private static java.util.Map<String, Integer> servedLabels(List<SweepRow> rows, SloSpec slo) {
-        java.util.Map<String, Integer> m = new java.util.TreeMap<>();
+    private static Map<String, Integer> servedLabels(List<SweepRow> rows, SloSpec slo) {
+        Map<String, Integer> m = new TreeMap<>();
         for (Labels.Served s : Labels.served(rows, slo)) {
             m.put(s.example().familyKey() + "|" + s.example().placementKey(), s.optimum());
         }
@@ -232,14 +241,13 @@ class SweepTest {
         assertThat(t.rates()).hasSize(16).contains(3.2, 0.003125);
         // a factor of 2^(2/3) between neighbours, to the 4 significant digits written
         for (int i = 1; i < t.rates().size(); i++) {
-            assertThat(t.rates().get(i - 1) / t.rates().get(i))
-                    .isCloseTo(Math.pow(2, 2.0 / 3), org.assertj.core.data.Offset.offset(0.002));
+            assertThat(t.rates().get(i - 1) / t.rates().get(i)).isCloseTo(Math.pow(2, 2.0 / 3), Offset.offset(0.002));
         }
         // even tiers: skewed families at the same sample size planned worse (docs/placement.md)
         assertThat(t.tierSkew()).containsExactly(0.0);
         assertThat(t.stopAfterMiss()).isEqualTo(1);
         assertThat(t.slo()).isEqualTo(SloSpec.DEFAULTS);
-        Sweep sweep = new Sweep(t, Path.of("."), io.twinserve.twin.profile.Profiles.builtIn());
+        Sweep sweep = new Sweep(t, Path.of("."), Profiles.builtIn());
         assertThat(sweep.scenarios(null)).hasSize(2 * 1440 * 55);
     }
 
@@ -248,7 +256,7 @@ class SweepTest {
         SweepSpec d = Sweeps.parse(Sweeps.builtInText(Sweeps.DIVERSE_GRID), Path.of("diverse-grid.yaml"));
         assertThat(d.lengths()).extracting(SweepSpec.LengthShape::name).containsExactly("study", "sharegpt", "code");
         assertThat(d.burstiness()).containsExactly(1.0, 2.0);
-        Sweep sweep = new Sweep(d, Path.of("."), io.twinserve.twin.profile.Profiles.builtIn());
+        Sweep sweep = new Sweep(d, Path.of("."), Profiles.builtIn());
         // 480 families of each model, every served and slot count of each
         assertThat(sweep.scenarios(null)).hasSize(2 * 480 * 55);
     }

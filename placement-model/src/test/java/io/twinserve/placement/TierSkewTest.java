@@ -6,13 +6,19 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.twinserve.traces.gen.Adapter;
 import io.twinserve.traces.gen.WorkloadGenerator;
+import io.twinserve.traces.spec.ArrivalsSpec;
+import io.twinserve.traces.spec.PopularitySpec;
+import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.traces.spec.WorkloadSpec;
 import io.twinserve.traces.spec.WorkloadSpecs;
+import io.twinserve.twin.profile.Profiles;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import org.assertj.core.data.Percentage;
 import org.junit.jupiter.api.Test;
 
 /** Popularity within the tiers: the sweeps' profile, its estimate from a workload, and the grid axis. */
@@ -43,7 +49,7 @@ class TierSkewTest {
                             .isCloseTo(Math.pow(0.1, 1 - s), within(1e-9));
                 }
                 assertThat(Scenario.requestRate(served, TIERS))
-                        .isCloseTo(java.util.Arrays.stream(r).sum(), within(1e-9));
+                        .isCloseTo(Arrays.stream(r).sum(), within(1e-9));
             }
         }
         // uneven thirds split as the generator splits them: 16 adapters are 6, 5 and 5
@@ -192,15 +198,10 @@ class TierSkewTest {
         Planner.Plan plan = planner.plan(r);
         assertThat(plan.servedPerGpu()).isLessThan(300);
         double[] share = Planner.replicaShare(r.perAdapter(), plan.servedPerGpu());
-        Planner.Verification v = planner.verify(
-                plan,
-                r,
-                io.twinserve.twin.profile.Profiles.builtIn(),
-                Path.of("."),
-                io.twinserve.traces.spec.SloSpec.DEFAULTS);
+        Planner.Verification v = planner.verify(plan, r, Profiles.builtIn(), Path.of("."), SloSpec.DEFAULTS);
         // the run offered the share's own traffic (Poisson over an hour: within a few percent), not the tiers' profile
-        double shareRate = java.util.Arrays.stream(share).sum();
-        assertThat(v.simulated().offeredRps()).isCloseTo(shareRate, org.assertj.core.data.Percentage.withPercentage(4));
+        double shareRate = Arrays.stream(share).sum();
+        assertThat(v.simulated().offeredRps()).isCloseTo(shareRate, Percentage.withPercentage(4));
         assertThat(v.simulated().served()).isEqualTo(plan.servedPerGpu());
     }
 
@@ -222,7 +223,7 @@ class TierSkewTest {
         """, Path.of("chat.yaml"));
         Planner.Request r = WorkloadRequests.of(spec, Path.of("."), "llama-3.1-8b", null, Labels.Objective.COST);
         // turns are the requests: about 3.5 per session, so the adapters' request rates are about 3.5 x 4 x 0.9 in all
-        double requestRate = java.util.Arrays.stream(r.perAdapter()).sum();
+        double requestRate = Arrays.stream(r.perAdapter()).sum();
         assertThat(requestRate).isBetween(3.5 * 4 * 0.9 * 0.85, 3.5 * 4 * 1.15);
         assertThat(r.cv()).isGreaterThan(1.0);
         WorkloadSpec share = r.replicaWorkload().of(30, 3600);
@@ -231,15 +232,12 @@ class TierSkewTest {
         assertThat(share.lengths()).isEqualTo(spec.lengths());
         assertThat(share.adapters().count()).isEqualTo(30);
         assertThat(share.adapters().baseShare()).isEqualTo(0.1);
-        double[] weights = ((io.twinserve.traces.spec.PopularitySpec.Weights)
-                        share.adapters().popularity())
+        double[] weights = ((PopularitySpec.Weights) share.adapters().popularity())
                 .weights().stream().mapToDouble(Double::doubleValue).toArray();
-        double f = java.util.Arrays.stream(weights).sum() / requestRate;
+        double f = Arrays.stream(weights).sum() / requestRate;
         assertThat(weights[0]).isGreaterThan(weights[29]);
-        assertThat(((io.twinserve.traces.spec.ArrivalsSpec.Gamma) share.arrivals()).rate())
-                .isCloseTo(4 * f, within(1e-9));
-        assertThat(((io.twinserve.traces.spec.ArrivalsSpec.Gamma) share.arrivals()).cv())
-                .isEqualTo(2.0);
+        assertThat(((ArrivalsSpec.Gamma) share.arrivals()).rate()).isCloseTo(4 * f, within(1e-9));
+        assertThat(((ArrivalsSpec.Gamma) share.arrivals()).cv()).isEqualTo(2.0);
         assertThat(share.client().maxOutstanding()).isEqualTo((int) Math.ceil(300 * f));
         // a replica that serves them all sees the spec itself, over the window
         WorkloadSpec whole = r.replicaWorkload().of(90, 3600);

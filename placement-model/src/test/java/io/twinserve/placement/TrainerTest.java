@@ -3,16 +3,21 @@ package io.twinserve.placement;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.twinserve.traces.spec.DistributionSpec;
 import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.twin.profile.Profiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.tribuo.ensemble.EnsembleModel;
 
 class TrainerTest {
     @TempDir
@@ -83,7 +88,7 @@ class TrainerTest {
         List<Trainer.Fitted> forest = new Trainer(o).train(data.rows());
         Trainer.Fitted served = forest.getFirst();
         assertThat(served.target()).isEqualTo("served");
-        assertThat(served.model()).isInstanceOf(org.tribuo.ensemble.EnsembleModel.class);
+        assertThat(served.model()).isInstanceOf(EnsembleModel.class);
         assertThat(served.tree().trees()).isEqualTo(5);
         assertThat(served.report().trees()).isEqualTo(5);
         assertThat(served.report().compiledAgrees())
@@ -230,7 +235,7 @@ class TrainerTest {
         double scoredError = 0;
         for (int i = 0; i < e.x().size(); i++) {
             List<String> names = fitted.getFirst().featureNames();
-            double[] v = java.util.Arrays.copyOf(e.x().get(i), names.size());
+            double[] v = Arrays.copyOf(e.x().get(i), names.size());
             for (String c : e.categorical().get(i).split("\u0000")) {
                 v[names.indexOf(c)] = 1;
             }
@@ -285,7 +290,7 @@ class TrainerTest {
                         .replace("[vllm-0.8.5-h100-64gb/llama-3.1-8b]", "[vllm-0.8.5-h100-64gb/qwen2.5-7b]"),
                 null,
                 2);
-        List<SweepRow> both = new java.util.ArrayList<>(data.rows());
+        List<SweepRow> both = new ArrayList<>(data.rows());
         both.addAll(qwen.rows());
         Trainer.Options o = new Trainer.Options(
                 3, 0.2, 1L, new int[] {4, 8}, new float[] {1f, 2f}, Labels.Objective.COST, SloSpec.DEFAULTS, 2);
@@ -436,7 +441,7 @@ class TrainerTest {
         assertThat(wide).allSatisfy(f -> assertThat(f.burstiness().getFirst()).isBetween(1.0, 2.0));
         assertThat(wide).anySatisfy(f -> assertThat(f.burstiness().getFirst()).isGreaterThan(1.2));
         assertThat(wide)
-                .anySatisfy(f -> assertThat(((io.twinserve.traces.spec.DistributionSpec.LogNormal)
+                .anySatisfy(f -> assertThat(((DistributionSpec.LogNormal)
                                         f.lengths().getFirst().lengths().prompt())
                                 .mean())
                         .isGreaterThan(500));
@@ -460,9 +465,8 @@ class TrainerTest {
     void verifySearchesUpAfterAMeetAndDownAfterAMiss() throws IOException {
         Planner planner = new Planner(PlacementModel.load(modelDir));
         SloSpec slo = SloSpec.DEFAULTS;
-        java.util.Map<String, List<SweepRow>> families = data.rows().stream()
-                .filter(SweepRow::fits)
-                .collect(java.util.stream.Collectors.groupingBy(SweepRow::familyKey));
+        Map<String, List<SweepRow>> families =
+                data.rows().stream().filter(SweepRow::fits).collect(Collectors.groupingBy(SweepRow::familyKey));
         int searchedUp = 0;
         for (List<SweepRow> family : families.values()) {
             SweepRow first = family.getFirst();
@@ -614,7 +618,7 @@ class TrainerTest {
             }
         }
         byte[] bytes = Files.readAllBytes(copy.resolve("slots.tribuo"));
-        Files.write(copy.resolve("slots.tribuo"), java.util.Arrays.copyOf(bytes, bytes.length / 2));
+        Files.write(copy.resolve("slots.tribuo"), Arrays.copyOf(bytes, bytes.length / 2));
         assertThatThrownBy(() -> PlacementModel.load(copy))
                 .hasMessageContaining("slots.tribuo")
                 .hasMessageContaining("not a readable Tribuo model");

@@ -6,7 +6,9 @@ import io.twinserve.engine.model.write.RandomModel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -17,8 +19,8 @@ import picocli.CommandLine.Option;
         description = "LoRA adapter files.",
         subcommands = {AdapterCommand.InitRandom.class})
 final class AdapterCommand implements Runnable {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
@@ -39,8 +41,8 @@ final class AdapterCommand implements Runnable {
                 "  twinserve adapter init-random --base out/tiny-qwen3 --rank 16 -o out/tiny-qwen3-a1"
             })
     static final class InitRandom implements Callable<Integer> {
-        @picocli.CommandLine.Spec
-        picocli.CommandLine.Model.CommandSpec spec;
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
 
         @Option(names = "--base", required = true, description = "the base model directory")
         Path base;
@@ -86,7 +88,7 @@ final class AdapterCommand implements Runnable {
             }
             double a = alpha > 0 ? alpha : 2.0 * rank;
             long bytes = RandomModel.writeAdapter(
-                    base, rank, a, projections, seed, DType.ofTorch(dtype.toLowerCase(java.util.Locale.ROOT)), output);
+                    base, rank, a, projections, seed, DType.ofTorch(dtype.toLowerCase(Locale.ROOT)), output);
             spec.commandLine()
                     .getOut()
                     .printf(

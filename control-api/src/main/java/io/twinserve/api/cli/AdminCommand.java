@@ -5,6 +5,7 @@ import io.twinserve.api.server.ServerEnv;
 import io.twinserve.api.server.auth.Role;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -18,8 +19,8 @@ import picocli.CommandLine.Option;
         },
         subcommands = {AdminCommand.CreateKey.class, AdminCommand.RevokeKey.class, AdminCommand.Grant.class})
 final class AdminCommand implements Runnable {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
@@ -44,7 +45,7 @@ final class AdminCommand implements Runnable {
                 "  twinserve admin create-key --user alice --role user"
             })
     static final class CreateKey implements Callable<Integer> {
-        @picocli.CommandLine.Mixin
+        @CommandLine.Mixin
         DataDirOption data = new DataDirOption();
 
         @Option(
@@ -71,10 +72,10 @@ final class AdminCommand implements Runnable {
 
     @Command(name = "revoke-key", mixinStandardHelpOptions = true, description = "Revokes an API key by id.")
     static final class RevokeKey implements Callable<Integer> {
-        @picocli.CommandLine.Mixin
+        @CommandLine.Mixin
         DataDirOption data = new DataDirOption();
 
-        @picocli.CommandLine.Parameters(paramLabel = "ID", description = "the key's id")
+        @CommandLine.Parameters(paramLabel = "ID", description = "the key's id")
         long id;
 
         @Override
@@ -92,7 +93,7 @@ final class AdminCommand implements Runnable {
             mixinStandardHelpOptions = true,
             description = "Lets a user run inference on a deployment (every adapter, or one with --adapter).")
     static final class Grant implements Callable<Integer> {
-        @picocli.CommandLine.Mixin
+        @CommandLine.Mixin
         DataDirOption data = new DataDirOption();
 
         @Option(names = "--user", required = true)

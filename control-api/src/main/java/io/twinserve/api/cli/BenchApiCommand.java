@@ -22,8 +22,10 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -55,8 +57,8 @@ import picocli.CommandLine.Option;
 final class BenchApiCommand implements Callable<Integer> {
     private static final String DEPLOYMENT = "bench";
 
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Option(
             names = "--duration",
@@ -108,11 +110,11 @@ final class BenchApiCommand implements Callable<Integer> {
             case "raw" -> HttpLoad.Client.RAW;
             case "jdk" -> HttpLoad.Client.JDK;
             default ->
-                throw new picocli.CommandLine.ParameterException(
+                throw new CommandLine.ParameterException(
                         spec.commandLine(), "--client must be raw or jdk, got '" + client + "'");
         };
         if (connections < 1 || durationS <= 0 || warmupS < 0 || maxTokens < 1) {
-            throw new picocli.CommandLine.ParameterException(
+            throw new CommandLine.ParameterException(
                     spec.commandLine(),
                     "--connections and --max-tokens must be at least 1, --duration positive and --warmup at least 0");
         }
@@ -247,7 +249,7 @@ final class BenchApiCommand implements Callable<Integer> {
                     rows == served ? "equal" : "MISMATCH");
             String firstError = Stream.of(baseLoad, infLoad, baseOne, infOne)
                     .map(p -> p.result().firstError())
-                    .filter(java.util.Objects::nonNull)
+                    .filter(Objects::nonNull)
                     .findFirst()
                     .orElse(null);
             if (firstError != null) {

@@ -7,6 +7,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -27,8 +28,8 @@ import picocli.CommandLine.Option;
             "  twinserve bench clients --workloads 10 --json"
         })
 final class BenchClientsCommand implements Callable<Integer> {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Option(
             names = "--workloads",
@@ -60,8 +61,7 @@ final class BenchClientsCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         if (workloads < 1) {
-            throw new picocli.CommandLine.ParameterException(
-                    spec.commandLine(), "--workloads must be >= 1, got " + workloads);
+            throw new CommandLine.ParameterException(spec.commandLine(), "--workloads must be >= 1, got " + workloads);
         }
         PlacementModel model = modelDir == null ? PlacementModel.builtIn() : PlacementModel.load(modelDir);
         ClientPlanStudy.Result r =

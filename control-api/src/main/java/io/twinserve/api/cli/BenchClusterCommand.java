@@ -11,12 +11,14 @@ import io.twinserve.twin.cluster.Clusters;
 import io.twinserve.twin.cluster.ResolvedCluster;
 import io.twinserve.twin.profile.Profiles;
 import io.twinserve.twin.sim.RunOptions;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -34,8 +36,8 @@ import picocli.CommandLine.Option;
         },
         footer = {"", "Example:", "  JAVA_OPTS=-Xmx4g taskset -c 0 ./twinserve bench cluster"})
 final class BenchClusterCommand implements Callable<Integer> {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Option(
             names = "--duration",
@@ -125,7 +127,7 @@ final class BenchClusterCommand implements Callable<Integer> {
         return 0;
     }
 
-    private ClusterResult run(ResolvedCluster cluster, double seconds) throws java.io.IOException {
+    private ClusterResult run(ResolvedCluster cluster, double seconds) throws IOException {
         WorkloadGenerator g = new WorkloadGenerator(workload(seconds), null);
         return new ClusterSimulator(cluster)
                 .run(

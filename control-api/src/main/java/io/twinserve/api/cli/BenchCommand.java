@@ -1,5 +1,6 @@
 package io.twinserve.api.cli;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code twinserve bench}: the project's own benchmarks, each printing ratios to a same-run baseline. */
@@ -25,8 +26,8 @@ import picocli.CommandLine.Command;
             "  twinserve bench traces --lines 1000000 --repeat 5"
         })
 final class BenchCommand implements Runnable {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {

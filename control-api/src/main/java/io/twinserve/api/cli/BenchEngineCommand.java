@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -32,8 +33,8 @@ import picocli.CommandLine.Option;
             "  twinserve bench engine --layers 8 --hidden 1024 --intermediate 4096"
         })
 final class BenchEngineCommand implements Callable<Integer> {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--backend", defaultValue = "cpu", description = "The backend (only cpu so far).")
     String backend;

@@ -6,6 +6,7 @@ import io.twinserve.placement.SweepSpec;
 import io.twinserve.placement.Sweeps;
 import io.twinserve.traces.spec.SloSpec;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -13,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -34,8 +36,8 @@ import picocli.CommandLine.Option;
             "  twinserve bench plans --held-out 20 --json"
         })
 final class BenchPlansCommand implements Callable<Integer> {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Option(
             names = "--held-out",
@@ -98,15 +100,14 @@ final class BenchPlansCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         if (heldOut < 1) {
-            throw new picocli.CommandLine.ParameterException(
-                    spec.commandLine(), "--held-out must be >= 1, got " + heldOut);
+            throw new CommandLine.ParameterException(spec.commandLine(), "--held-out must be >= 1, got " + heldOut);
         }
         if (skew != null && !(skew >= 0 && skew < 1)) {
-            throw new picocli.CommandLine.ParameterException(
+            throw new CommandLine.ParameterException(
                     spec.commandLine(), "--skew must be an exponent in [0, 1), got " + skew);
         }
-        if (tables != null && java.nio.file.Files.exists(tables) && !java.nio.file.Files.isDirectory(tables)) {
-            throw new picocli.CommandLine.ParameterException(
+        if (tables != null && Files.exists(tables) && !Files.isDirectory(tables)) {
+            throw new CommandLine.ParameterException(
                     spec.commandLine(),
                     "--tables " + tables
                             + ": is a file; give a folder (created when missing) to keep the held-out workloads' twin tables in");

@@ -4,10 +4,12 @@ import io.twinserve.experiments.bench.BuildComparison;
 import io.twinserve.experiments.bench.TwinBenchmark;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -34,8 +36,8 @@ import picocli.CommandLine.Option;
             "  scripts/bench/twin-before-after.sh 7399c9d                    # builds that jar, then runs the above"
         })
 final class BenchTwinCommand implements Callable<Integer> {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Option(
             names = "--duration",
@@ -94,8 +96,8 @@ final class BenchTwinCommand implements Callable<Integer> {
         bench.grid(Math.min(durationS, 600), false);
         // each scenario with stretches on and off, in turns on first and off first: neither mode always runs
         // after the other (the heap the previous run left, the JIT's latest compilations)
-        List<TwinBenchmark.Timing> grid = new java.util.ArrayList<>();
-        List<TwinBenchmark.Timing> baseline = new java.util.ArrayList<>();
+        List<TwinBenchmark.Timing> grid = new ArrayList<>();
+        List<TwinBenchmark.Timing> baseline = new ArrayList<>();
         int turn = 0;
         for (int served : TwinBenchmark.SERVED) {
             for (double[] rates : TwinBenchmark.RATES) {

@@ -4,13 +4,16 @@ import java.awt.Color;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
+import java.util.Locale;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.internal.chartpart.Chart;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /** PNG charts of what-if and capacity results, drawn with XChart. */
@@ -81,15 +84,15 @@ final class Charts {
         write(chart, file);
     }
 
-    private static void write(org.knowm.xchart.internal.chartpart.Chart<?, ?> chart, Path file) throws IOException {
+    private static void write(Chart<?, ?> chart, Path file) throws IOException {
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null) {
             Files.createDirectories(parent);
         }
         BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
-        if (!file.toString().toLowerCase(java.util.Locale.ROOT).endsWith(".png")) {
+        if (!file.toString().toLowerCase(Locale.ROOT).endsWith(".png")) {
             // XChart appends the extension; keep the name the user asked for
-            Files.move(Path.of(file + ".png"), file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.move(Path.of(file + ".png"), file, StandardCopyOption.REPLACE_EXISTING);
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.twinserve.api.cli;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code twinserve engine}: the real inference engine's tools. */
@@ -15,8 +16,8 @@ import picocli.CommandLine.Command;
             "  twinserve engine validate --model DIR --adapter a=A_DIR --profile out/cpu-profile -o out/twin-vs-live"
         })
 final class EngineCommand implements Runnable {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
@@ -35,9 +36,9 @@ final class EngineCommand implements Runnable {
     }
 
     /** Only the CPU backend exists so far; the CUDA one will plug in here. */
-    static void requireCpu(String backend, picocli.CommandLine command) {
+    static void requireCpu(String backend, CommandLine command) {
         if (!"cpu".equals(backend)) {
-            throw new picocli.CommandLine.ParameterException(
+            throw new CommandLine.ParameterException(
                     command, "--backend: only 'cpu' is available, got '" + backend + "'");
         }
     }

@@ -4,14 +4,17 @@ import io.twinserve.engine.profile.EngineProfile;
 import io.twinserve.engine.profile.EngineProfiler;
 import io.twinserve.engine.profile.ProfileFit;
 import io.twinserve.engine.profile.ProfileGrid;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -36,8 +39,8 @@ import picocli.CommandLine.Option;
             "  twinserve engine validate --model /models/llama-1b --profile out/cpu-profile -o out/twin-vs-live"
         })
 final class EngineProfileCommand implements Callable<Integer> {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "A Hugging Face model folder.")
     Path model;
@@ -158,9 +161,9 @@ final class EngineProfileCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static void deleteTree(Path dir) throws java.io.IOException {
+    private static void deleteTree(Path dir) throws IOException {
         try (var files = Files.walk(dir)) {
-            for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(f);
             }
         }

@@ -10,6 +10,7 @@ import io.twinserve.traces.format.TraceReaders;
 import io.twinserve.traces.gen.WorkloadGenerator;
 import io.twinserve.traces.spec.WorkloadSpec;
 import io.twinserve.traces.spec.WorkloadSpecs;
+import io.twinserve.twin.cluster.ClusterTraffic;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -21,6 +22,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -46,8 +48,8 @@ import picocli.CommandLine.ParameterException;
             "  twinserve engine validate --model M --profile out/p --workload trace.csv -o out/v --json"
         })
 final class EngineValidateCommand implements Callable<Integer> {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Option(
             names = "--model",
@@ -218,7 +220,7 @@ final class EngineValidateCommand implements Callable<Integer> {
                     file.toString(), null, "no such workload file (expected a trace or a workload spec)");
         }
         TraceReader reader;
-        if (io.twinserve.twin.cluster.ClusterTraffic.isYaml(file)) {
+        if (ClusterTraffic.isYaml(file)) {
             WorkloadSpec w = WorkloadSpecs.parse(Files.readString(file), file, WorkloadSpec.class);
             if (w.durationS() == null) {
                 throw new IllegalArgumentException(

@@ -16,9 +16,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -42,8 +44,8 @@ import picocli.CommandLine.Option;
             "  twinserve generate --model M --adapter a=A --adapter b=B --use a --use b --prompt one --prompt two"
         })
 final class GenerateCommand implements Callable<Integer> {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--model", required = true, description = "model directory (Hugging Face layout)")
     Path model;
@@ -198,7 +200,7 @@ final class GenerateCommand implements Callable<Integer> {
                 err.printf(
                         "request %d: %s, %d prompt + %d completion tokens, TTFT %.1f ms, %.1f ms in all%n",
                         i + 1,
-                        c.reason().name().toLowerCase(java.util.Locale.ROOT),
+                        c.reason().name().toLowerCase(Locale.ROOT),
                         c.promptTokens(),
                         c.completionTokens(),
                         c.ttftNs() / 1e6,

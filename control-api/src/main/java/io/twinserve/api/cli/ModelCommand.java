@@ -14,10 +14,13 @@ import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.engine.model.ModelFiles;
 import io.twinserve.engine.model.write.RandomModel;
 import io.twinserve.engine.serve.LiveReplicas;
+import io.twinserve.engine.tokenizer.ChatStyle;
 import io.twinserve.engine.tokenizer.TokenizerWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -28,8 +31,8 @@ import picocli.CommandLine.Option;
         description = "Model files: write a random model for tests and benchmarks, or dump the engine's logits.",
         subcommands = {ModelCommand.InitRandom.class, ModelCommand.Logits.class})
 final class ModelCommand implements Runnable {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
@@ -52,8 +55,8 @@ final class ModelCommand implements Runnable {
                         + "--kv-heads 8 -o out/llama-1b"
             })
     static final class InitRandom implements Callable<Integer> {
-        @picocli.CommandLine.Spec
-        picocli.CommandLine.Model.CommandSpec spec;
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
 
         @Option(names = "--arch", description = "llama, mistral, qwen2 or qwen3 (default: ${DEFAULT-VALUE})")
         String arch = "llama";
@@ -101,7 +104,7 @@ final class ModelCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            Architecture a = Architecture.of(arch.toLowerCase(java.util.Locale.ROOT));
+            Architecture a = Architecture.of(arch.toLowerCase(Locale.ROOT));
             if (a == null) {
                 throw new IllegalArgumentException(
                         "--arch '" + arch + "' is not supported; expected llama, mistral, qwen2 or qwen3");
@@ -114,9 +117,7 @@ final class ModelCommand implements Runnable {
                 throw new IllegalArgumentException("--hidden " + hidden + " / --heads " + h + " gives head_dim " + hd
                         + "; expected an even head dimension of at least 2 and at least one layer");
             }
-            io.twinserve.engine.tokenizer.ChatStyle style = a == Architecture.QWEN2 || a == Architecture.QWEN3
-                    ? io.twinserve.engine.tokenizer.ChatStyle.QWEN
-                    : io.twinserve.engine.tokenizer.ChatStyle.LLAMA3;
+            ChatStyle style = a == Architecture.QWEN2 || a == Architecture.QWEN3 ? ChatStyle.QWEN : ChatStyle.LLAMA3;
             Files.createDirectories(output);
             TokenizerWriter.Written tok = TokenizerWriter.writeByteLevelBpe(output, vocab, style);
             ModelConfig config = RandomModel.config(
@@ -128,7 +129,7 @@ final class ModelCommand implements Runnable {
                     kv,
                     hd,
                     Math.max(vocab, tok.vocabSize()),
-                    DType.ofTorch(dtype.toLowerCase(java.util.Locale.ROOT)),
+                    DType.ofTorch(dtype.toLowerCase(Locale.ROOT)),
                     tie,
                     tok.bosId(),
                     tok.stopIds());
@@ -250,7 +251,7 @@ final class ModelCommand implements Runnable {
                             adapter == null ? null : adapter.toAbsolutePath().toString());
                     root.put("tp", tp);
                     root.put("chunk", step);
-                    root.put("kv_cache_dtype", backend.kvCacheDtype().name().toLowerCase(java.util.Locale.ROOT));
+                    root.put("kv_cache_dtype", backend.kvCacheDtype().name().toLowerCase(Locale.ROOT));
                     if (prompt != null && tokens == null) {
                         root.put("prompt", prompt);
                     }

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -41,8 +42,8 @@ import picocli.CommandLine.Option;
             "  twinserve plan --workload trace.csv --adapter-rank 16 --verify"
         })
 final class PlanCommand implements Callable<Integer> {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Option(
             names = "--workload",
@@ -140,7 +141,7 @@ final class PlanCommand implements Callable<Integer> {
         PlacementModel model = modelDir == null ? PlacementModel.builtIn() : PlacementModel.load(modelDir);
         if (capacity != null) {
             if (workload != null || overrides != null) {
-                throw new picocli.CommandLine.ParameterException(
+                throw new CommandLine.ParameterException(
                         spec.commandLine(),
                         "--capacity takes its workload from the capacity spec; drop --workload and --feature");
             }
@@ -177,11 +178,10 @@ final class PlanCommand implements Callable<Integer> {
                 searchBudget);
         PlanWorkload planned = runner.planWorkload(request);
         if (strict && !verify) {
-            throw new picocli.CommandLine.ParameterException(
-                    spec.commandLine(), "--strict applies to --verify; add --verify");
+            throw new CommandLine.ParameterException(spec.commandLine(), "--strict applies to --verify; add --verify");
         }
         if (searchBudget < 0) {
-            throw new picocli.CommandLine.ParameterException(
+            throw new CommandLine.ParameterException(
                     spec.commandLine(), "--search-budget must be >= 0, got " + searchBudget);
         }
         PlanOutcome o = runner.plan(

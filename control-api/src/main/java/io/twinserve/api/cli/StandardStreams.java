@@ -3,6 +3,7 @@ package io.twinserve.api.cli;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.FilterOutputStream;
+import java.io.IOException;
 import java.io.OutputStream;
 
 /** Standard output for trace bytes, which a writer may close without closing the process's stream. */
@@ -12,12 +13,12 @@ final class StandardStreams {
     static OutputStream stdout() {
         return new FilterOutputStream(new FileOutputStream(FileDescriptor.out)) {
             @Override
-            public void write(byte[] b, int off, int len) throws java.io.IOException {
+            public void write(byte[] b, int off, int len) throws IOException {
                 out.write(b, off, len);
             }
 
             @Override
-            public void close() throws java.io.IOException {
+            public void close() throws IOException {
                 flush();
             }
         };

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -40,8 +41,8 @@ import picocli.CommandLine.Parameters;
         })
 final class SweepCommand implements Callable<Integer> {
 
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Parameters(
             index = "0",
@@ -89,7 +90,7 @@ final class SweepCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         if (output == null) {
             // not picocli's required=true: that would also demand it of 'sweep merge'
-            throw new picocli.CommandLine.ParameterException(
+            throw new CommandLine.ParameterException(
                     spec.commandLine(), "Missing required option: '--output=DATASET' (the dataset folder to write)");
         }
         Profiles profiles = WhatIfCommand.profiles(profilesDir);
@@ -294,8 +295,8 @@ final class SweepCommand implements Callable<Integer> {
             mixinStandardHelpOptions = true,
             description = "Join the shard folders of one sweep (same spec, every shard once) into one dataset.")
     static final class Merge implements Callable<Integer> {
-        @picocli.CommandLine.Spec
-        picocli.CommandLine.Model.CommandSpec spec;
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
 
         @Parameters(arity = "1..*", paramLabel = "SHARD", description = "Shard dataset folders.")
         List<Path> shards;

@@ -1,5 +1,6 @@
 package io.twinserve.api.cli;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code twinserve trace}: generate, inspect and convert workload traces. */
@@ -19,8 +20,8 @@ import picocli.CommandLine.Command;
             "  twinserve trace convert out/chat.jsonl -o out/chat.csv"
         })
 final class TraceCommand implements Runnable {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {

@@ -11,6 +11,7 @@ import io.twinserve.traces.transform.TraceTransforms;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -35,8 +36,8 @@ import picocli.CommandLine.Parameters;
             "  twinserve trace convert unsorted.csv -o sorted.csv --sort"
         })
 final class TraceConvertCommand implements Callable<Integer> {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Parameters(index = "0", paramLabel = "IN", description = "Input trace (plain or gzip).")
     Path input;

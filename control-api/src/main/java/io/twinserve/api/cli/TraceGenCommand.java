@@ -15,7 +15,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -36,8 +38,8 @@ import picocli.CommandLine.Parameters;
             "  twinserve trace gen examples/workloads/poisson-sharegpt.yaml -o out/azure.csv --format azure --json"
         })
 final class TraceGenCommand implements Callable<Integer> {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Parameters(index = "0", paramLabel = "SPEC.yaml", description = "Workload spec.")
     Path specFile;
@@ -116,7 +118,7 @@ final class TraceGenCommand implements Callable<Integer> {
                     workload.seed(),
                     seconds);
             if (!adapters.isEmpty()) {
-                Map<Integer, Integer> byRank = new java.util.TreeMap<>();
+                Map<Integer, Integer> byRank = new TreeMap<>();
                 for (Adapter a : adapters) {
                     byRank.merge(a.rank(), 1, Integer::sum);
                 }

@@ -1,9 +1,15 @@
 package io.twinserve.api.cli;
 
+import io.twinserve.engine.chat.ChatTemplateException;
+import io.twinserve.engine.model.ModelFileException;
+import io.twinserve.engine.tokenizer.TokenizerFormatException;
 import io.twinserve.traces.format.TraceFormatException;
 import io.twinserve.traces.spec.SpecException;
+import io.twinserve.twin.memory.InsufficientGpuMemoryException;
+import io.twinserve.twin.profile.ProfileException;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 import java.util.List;
@@ -121,17 +127,17 @@ public final class TwinserveCommand implements Runnable {
     static String describe(Throwable ex) {
         return switch (ex) {
             case TraceFormatException e -> e.getMessage();
-            case io.twinserve.twin.memory.InsufficientGpuMemoryException e -> e.getMessage();
-            case io.twinserve.twin.profile.ProfileException e -> e.getMessage();
+            case InsufficientGpuMemoryException e -> e.getMessage();
+            case ProfileException e -> e.getMessage();
             case SpecException e -> e.getMessage();
-            case io.twinserve.engine.model.ModelFileException e -> e.getMessage();
-            case io.twinserve.engine.tokenizer.TokenizerFormatException e -> e.getMessage();
-            case io.twinserve.engine.chat.ChatTemplateException e -> e.getMessage();
+            case ModelFileException e -> e.getMessage();
+            case TokenizerFormatException e -> e.getMessage();
+            case ChatTemplateException e -> e.getMessage();
             case NoSuchFileException e -> e.getFile() + ": " + (e.getReason() == null ? "no such file" : e.getReason());
             case AccessDeniedException e -> e.getFile() + ": permission denied";
             case IOException e -> e.toString();
             case IllegalArgumentException e -> e.getMessage();
-            case java.io.UncheckedIOException e -> describe(e.getCause());
+            case UncheckedIOException e -> describe(e.getCause());
             default -> ex.toString();
         };
     }

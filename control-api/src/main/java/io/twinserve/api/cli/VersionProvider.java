@@ -1,5 +1,6 @@
 package io.twinserve.api.cli;
 
+import io.twinserve.traces.Provenance;
 import picocli.CommandLine;
 
 /** Reports the jar's version and the JVM running it. */
@@ -7,7 +8,7 @@ final class VersionProvider implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
         return new String[] {
-            "twinserve " + io.twinserve.traces.Provenance.currentVersion(),
+            "twinserve " + Provenance.currentVersion(),
             "JVM " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")"
         };
     }

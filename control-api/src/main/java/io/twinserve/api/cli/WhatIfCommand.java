@@ -1,5 +1,6 @@
 package io.twinserve.api.cli;
 
+import com.fasterxml.jackson.databind.SerializationFeature;
 import io.twinserve.experiments.whatif.ClusterOutcome;
 import io.twinserve.experiments.whatif.ClusterRun;
 import io.twinserve.experiments.whatif.ClusterWhatIf;
@@ -24,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -57,8 +59,8 @@ import picocli.CommandLine.Option;
             "key paths edit the cluster spec and may index lists: deployments[0].replicas.initial, pools[0].nodes."
         })
 final class WhatIfCommand implements Callable<Integer> {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Option(
             names = {"-w", "--workload"},
@@ -155,7 +157,7 @@ final class WhatIfCommand implements Callable<Integer> {
         int n = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
         SloSpec cliSlo = slo.isEmpty() ? null : SloSpec.parseAssignments(slo);
         if (maxOutstanding != null && maxOutstanding < 1) {
-            throw new picocli.CommandLine.ParameterException(
+            throw new CommandLine.ParameterException(
                     spec.commandLine(), "--max-outstanding must be >= 1, got " + maxOutstanding);
         }
         WhatIfOptions options =
@@ -339,7 +341,7 @@ final class WhatIfCommand implements Callable<Integer> {
                 for (RequestRecord r : records) {
                     w.write(Json.MAPPER
                             .writer()
-                            .without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+                            .without(SerializationFeature.INDENT_OUTPUT)
                             .writeValueAsString(r));
                     w.write('\n');
                 }

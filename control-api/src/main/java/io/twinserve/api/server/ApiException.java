@@ -1,6 +1,8 @@
 package io.twinserve.api.server;
 
 import io.micronaut.http.HttpStatus;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * An error that the API answers with its status and OpenAI's error JSON: {@code {"error": {"message",
@@ -57,16 +59,16 @@ public final class ApiException extends RuntimeException {
     }
 
     /** The body OpenAI clients parse. */
-    public java.util.Map<String, Object> body() {
+    public Map<String, Object> body() {
         return errorBody(getMessage(), type, param, code);
     }
 
-    public static java.util.Map<String, Object> errorBody(String message, String type, String param, String code) {
-        java.util.Map<String, Object> e = new java.util.LinkedHashMap<>();
+    public static Map<String, Object> errorBody(String message, String type, String param, String code) {
+        Map<String, Object> e = new LinkedHashMap<>();
         e.put("message", message);
         e.put("type", type);
         e.put("param", param);
         e.put("code", code);
-        return java.util.Map.of("error", e);
+        return Map.of("error", e);
     }
 }

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.util.Locale;
 
 /**
  * Reading request bodies by hand, so every mistake is answered with the field's name, what was wrong
@@ -23,14 +25,14 @@ public final class Bodies {
             n = JSON.readTree(body);
         } catch (JsonProcessingException e) {
             throw ApiException.badRequest(null, invalidJson(e));
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw ApiException.badRequest(null, "the request body could not be read: " + e.getMessage());
         }
         if (n == null || !n.isObject()) {
             throw ApiException.badRequest(
                     null,
                     "the request body must be a JSON object, got "
-                            + (n == null ? "nothing" : n.getNodeType().name().toLowerCase(java.util.Locale.ROOT)));
+                            + (n == null ? "nothing" : n.getNodeType().name().toLowerCase(Locale.ROOT)));
         }
         return (ObjectNode) n;
     }

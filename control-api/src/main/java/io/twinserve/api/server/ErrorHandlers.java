@@ -19,6 +19,7 @@ import io.micronaut.http.server.exceptions.response.ErrorContext;
 import io.micronaut.http.server.exceptions.response.JsonErrorResponseBodyProvider;
 import io.micronaut.web.router.exceptions.UnsatisfiedRouteException;
 import jakarta.inject.Singleton;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -144,9 +145,9 @@ final class ErrorHandlers {
      */
     @Singleton
     @Replaces(JsonErrorResponseBodyProvider.class)
-    static final class ErrorBody implements JsonErrorResponseBodyProvider<java.util.Map<String, Object>> {
+    static final class ErrorBody implements JsonErrorResponseBodyProvider<Map<String, Object>> {
         @Override
-        public java.util.Map<String, Object> body(ErrorContext context, HttpResponse<?> response) {
+        public Map<String, Object> body(ErrorContext context, HttpResponse<?> response) {
             StringBuilder message = new StringBuilder();
             for (var e : context.getErrors()) {
                 message.append(message.isEmpty() ? "" : "; ").append(e.getMessage());

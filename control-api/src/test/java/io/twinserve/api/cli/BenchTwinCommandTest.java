@@ -2,8 +2,11 @@ package io.twinserve.api.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.jar.JarOutputStream;
+import java.util.zip.ZipEntry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,9 +24,9 @@ class BenchTwinCommandTest {
     @Test
     void aJarWithoutTheBenchmarkIsRefusedWithWhatWasExpected(@TempDir Path dir) throws Exception {
         Path jar = dir.resolve("other.jar");
-        try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar))) {
-            out.putNextEntry(new java.util.zip.ZipEntry("README"));
-            out.write("not twinserve".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        try (var out = new JarOutputStream(Files.newOutputStream(jar))) {
+            out.putNextEntry(new ZipEntry("README"));
+            out.write("not twinserve".getBytes(StandardCharsets.UTF_8));
         }
         Cli r = Cli.run("bench", "twin", "--before", jar.toString());
         assertThat(r.exitCode()).isNotZero();

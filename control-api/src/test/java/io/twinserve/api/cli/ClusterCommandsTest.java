@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -47,8 +48,8 @@ class ClusterCommandsTest {
         JsonNode d = JSON.readTree(j.out()).get("summary").get("deployments").get(0);
         assertThat(d.get("replica_details")).hasSize(2);
         // two GPUs for the 60 s window at 3.6 per GPU-hour
-        assertThat(d.get("gpu_hours").asDouble()).isCloseTo(2 * 60 / 3600.0, org.assertj.core.data.Offset.offset(1e-6));
-        assertThat(d.get("cost").asDouble()).isCloseTo(0.12, org.assertj.core.data.Offset.offset(1e-6));
+        assertThat(d.get("gpu_hours").asDouble()).isCloseTo(2 * 60 / 3600.0, Offset.offset(1e-6));
+        assertThat(d.get("cost").asDouble()).isCloseTo(0.12, Offset.offset(1e-6));
     }
 
     @Test

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -189,7 +190,7 @@ class EngineCommandsTest {
                 for (int v = 0; v < 300; v++) {
                     assertThat(b.get(v).asDouble())
                             .as("chunk %s position %d token %d", chunks[i], p, v)
-                            .isCloseTo(a.get(v).asDouble(), org.assertj.core.data.Offset.offset(1e-3));
+                            .isCloseTo(a.get(v).asDouble(), Offset.offset(1e-3));
                 }
             }
         }

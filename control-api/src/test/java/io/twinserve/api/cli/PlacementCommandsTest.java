@@ -4,10 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.twinserve.placement.Labels;
+import io.twinserve.placement.Planner;
+import io.twinserve.placement.WorkloadRequests;
+import io.twinserve.traces.spec.WorkloadSpecs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.assertj.core.data.Percentage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -108,8 +116,7 @@ class PlacementCommandsTest {
                 .contains("why (the trees' paths)")
                 .contains("verification: one replica of the plan in the twin");
         // a plan the twin meets with fewer than all 48 adapters per GPU is followed by a search for more
-        java.util.regex.Matcher perGpu = java.util.regex.Pattern.compile("served adapters per GPU\\s+(\\d+)")
-                .matcher(plan.out());
+        Matcher perGpu = Pattern.compile("served adapters per GPU\\s+(\\d+)").matcher(plan.out());
         assertThat(perGpu.find()).isTrue();
         if (plan.out().contains("SLO: meets") && Integer.parseInt(perGpu.group(1)) < 48) {
             assertThat(plan.out())
@@ -201,25 +208,20 @@ class PlacementCommandsTest {
         """);
         Cli plan = Cli.run("plan", "--workload", workload.toString(), "--verify", "--search-budget", "0", "--json");
         assertThat(plan.exitCode()).as(plan.err()).isZero();
-        com.fasterxml.jackson.databind.JsonNode doc =
-                new com.fasterxml.jackson.databind.ObjectMapper().readTree(plan.out());
+        JsonNode doc = new ObjectMapper().readTree(plan.out());
         double skew = doc.at("/plan/features/skew").asDouble();
         assertThat(skew).isBetween(0.4, 0.95);
         int served = doc.at("/plan/served_per_gpu").asInt();
         assertThat(served).isBetween(1, 299);
         // the verification ran the plan's share of the 300 adapters: its offered load is the share's, not the tiers'
-        double share = java.util.Arrays.stream(io.twinserve.placement.Planner.replicaShare(
-                        io.twinserve.placement.WorkloadRequests.of(
-                                        io.twinserve.traces.spec.WorkloadSpecs.load(workload),
-                                        dir,
-                                        "llama-3.1-8b",
-                                        null,
-                                        io.twinserve.placement.Labels.Objective.COST)
+        double share = Arrays.stream(Planner.replicaShare(
+                        WorkloadRequests.of(
+                                        WorkloadSpecs.load(workload), dir, "llama-3.1-8b", null, Labels.Objective.COST)
                                 .perAdapter(),
                         served))
                 .sum();
         assertThat(doc.at("/verification/simulated/offered_rps").asDouble())
-                .isCloseTo(share, org.assertj.core.data.Percentage.withPercentage(8));
+                .isCloseTo(share, Percentage.withPercentage(8));
         Cli text = Cli.run("plan", "--workload", workload.toString());
         assertThat(text.out()).containsPattern("\\(tiers, skew 0\\.\\d\\d within them\\)");
 
@@ -233,8 +235,7 @@ class PlacementCommandsTest {
         Path chat = Path.of("..", "examples", "workloads", "chat-sessions.yaml");
         Cli plan = Cli.run("plan", "--workload", chat.toString(), "--verify", "--json");
         assertThat(plan.exitCode()).as(plan.err()).isZero();
-        com.fasterxml.jackson.databind.JsonNode doc =
-                new com.fasterxml.jackson.databind.ObjectMapper().readTree(plan.out());
+        JsonNode doc = new ObjectMapper().readTree(plan.out());
         assertThat(doc.at("/notes").toString())
                 .contains("multi-turn sessions are described by the requests they generate");
         // turns are requests: 2 sessions/s of 1-8 turns, 90% to adapters, is about 8 requests/s in all
@@ -375,8 +376,7 @@ class PlacementCommandsTest {
     void benchClientsComparesPlansAtTheSustainedRateWithTheOpenLoopBaseline() throws Exception {
         Cli c = Cli.run("bench", "clients", "--workloads", "6", "--json");
         assertThat(c.exitCode()).as(c.err()).isZero();
-        com.fasterxml.jackson.databind.JsonNode doc =
-                new com.fasterxml.jackson.databind.ObjectMapper().readTree(c.out());
+        JsonNode doc = new ObjectMapper().readTree(c.out());
         assertThat(doc.at("/cases")).hasSize(6);
         // the first draw is a closed loop of 8 users thinking 1 s: planned at the arrival process's rate, its
         // prediction is far above the twin's run; planned at the users' rate, close to it

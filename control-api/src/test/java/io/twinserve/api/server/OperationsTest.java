@@ -3,6 +3,11 @@ package io.twinserve.api.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -99,17 +104,15 @@ class OperationsTest {
             JsonNode created = server.createKey(server.unique("ops-leaver"), "operator");
             String key = created.path("key").asText();
             long keyId = created.path("id").asLong();
-            java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(
-                            server.uri().resolve("/v1/completions"))
+            HttpRequest request = HttpRequest.newBuilder(server.uri().resolve("/v1/completions"))
                     .header("Authorization", "Bearer " + key)
                     .header("Content-Type", "application/json")
-                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"model\": \"" + slow
-                            + "\", \"prompt\": \"go\"," + " \"max_tokens\": 1000, \"stream\": true}"))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"" + slow + "\", \"prompt\": \"go\","
+                            + " \"max_tokens\": 1000, \"stream\": true}"))
                     .build();
-            var response = java.net.http.HttpClient.newHttpClient()
-                    .send(request, java.net.http.HttpResponse.BodyHandlers.ofInputStream());
+            var response = HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofInputStream());
             assertThat(response.statusCode()).isEqualTo(200);
-            try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(response.body()))) {
+            try (var in = new BufferedReader(new InputStreamReader(response.body()))) {
                 assertThat(in.readLine()).startsWith("data: ");
             }
             // at real speed the 1,000 tokens take seconds: the row says cancelled, with far fewer tokens

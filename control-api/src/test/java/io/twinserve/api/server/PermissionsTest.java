@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -74,7 +75,7 @@ class PermissionsTest {
         assertThat(r.status()).isEqualTo(401);
         assertThat(r.error().path("message").asText()).contains("not valid");
         TestServer.Reply notBearer =
-                server.send("GET", "/v1/models", null, null, java.util.Map.of("Authorization", "Basic dXNlcjpwYXNz"));
+                server.send("GET", "/v1/models", null, null, Map.of("Authorization", "Basic dXNlcjpwYXNz"));
         assertThat(notBearer.status()).isEqualTo(401);
     }
 

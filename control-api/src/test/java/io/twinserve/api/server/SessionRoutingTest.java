@@ -3,6 +3,7 @@ package io.twinserve.api.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.net.http.HttpRequest;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -59,7 +60,7 @@ class SessionRoutingTest {
                         "POST",
                         "/v1/completions",
                         server.adminKey(),
-                        java.net.http.HttpRequest.BodyPublishers.ofString(body),
+                        HttpRequest.BodyPublishers.ofString(body),
                         Map.of("X-Session-Id", session));
         assertThat(r.status()).as(r.body()).isEqualTo(200);
     }

@@ -10,6 +10,7 @@ import io.twinserve.twin.router.RouteRequest;
 import io.twinserve.twin.router.Router;
 import io.twinserve.twin.router.RouterSpec;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -251,7 +252,7 @@ class SharedRoutingTest {
         for (int i = 0; i < turn0.length; i++) {
             turn0[i] = 7_000L + i;
         }
-        long[] turn1 = java.util.Arrays.copyOf(turn0, 30);
+        long[] turn1 = Arrays.copyOf(turn0, 30);
         for (int i = 20; i < 30; i++) {
             turn1[i] = 9_000L + i;
         }

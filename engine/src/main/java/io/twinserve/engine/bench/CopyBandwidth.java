@@ -2,6 +2,7 @@ package io.twinserve.engine.bench;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -86,7 +87,7 @@ public final class CopyBandwidth {
         LongVector a1 = a0;
         LongVector a2 = a0;
         LongVector a3 = a0;
-        java.nio.ByteOrder order = java.nio.ByteOrder.nativeOrder();
+        ByteOrder order = ByteOrder.nativeOrder();
         for (long i = from; i < end; i += 4 * step) {
             a0 = a0.add(LongVector.fromMemorySegment(LONGS, s, i, order));
             a1 = a1.add(LongVector.fromMemorySegment(LONGS, s, i + step, order));

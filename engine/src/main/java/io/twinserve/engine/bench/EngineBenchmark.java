@@ -4,12 +4,15 @@ import io.twinserve.engine.backend.BackendSpec;
 import io.twinserve.engine.backend.Backends;
 import io.twinserve.engine.backend.ForwardBatch;
 import io.twinserve.engine.backend.cpu.CpuBackend;
+import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.ModelFiles;
+import io.twinserve.engine.model.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Consumer;
 
 /**
@@ -126,9 +129,7 @@ public final class EngineBenchmark {
             progress.accept("read of the mapped weights");
             List<java.lang.foreign.MemorySegment> weights = new ArrayList<>();
             for (ModelFiles.LayerWeights w : files.layers()) {
-                for (io.twinserve.engine.model.Tensor t :
-                        new io.twinserve.engine.model.Tensor[] {w.q(), w.k(), w.v(), w.o(), w.gate(), w.up(), w.down()
-                        }) {
+                for (Tensor t : new Tensor[] {w.q(), w.k(), w.v(), w.o(), w.gate(), w.up(), w.down()}) {
                     weights.add(t.data());
                 }
             }
@@ -214,9 +215,8 @@ public final class EngineBenchmark {
         int vocab = files.config().vocabSize();
         List<Attention> out = new ArrayList<>();
         double baseline = 0;
-        for (io.twinserve.engine.model.DType kv :
-                List.of(io.twinserve.engine.model.DType.F32, io.twinserve.engine.model.DType.BF16)) {
-            progress.accept("attention, " + kv.name().toLowerCase(java.util.Locale.ROOT) + " KV cache");
+        for (DType kv : List.of(DType.F32, DType.BF16)) {
+            progress.accept("attention, " + kv.name().toLowerCase(Locale.ROOT) + " KV cache");
             try (CpuBackend backend = Backends.create(
                     new BackendSpec.Cpu(files, new CpuBackend.Options(1, threads, kvTokens, BLOCK_SIZE, 0, kv)))) {
                 ForwardBatch batch = new ForwardBatch();
@@ -246,8 +246,7 @@ public final class EngineBenchmark {
                     baseline = ms;
                 }
                 long bytes = 2L * files.config().numLayers() * files.config().kvDim() * kvTokens * kv.bytes();
-                out.add(new Attention(
-                        kv.name().toLowerCase(java.util.Locale.ROOT), b, context, ms, bytes, ms / baseline));
+                out.add(new Attention(kv.name().toLowerCase(Locale.ROOT), b, context, ms, bytes, ms / baseline));
             }
         }
         return out;

@@ -2,6 +2,7 @@ package io.twinserve.engine.chat;
 
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.lib.filter.Filter;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Map;
 
@@ -72,7 +73,7 @@ final class PythonJsonFilter implements Filter {
                 close(k, indent, depth, out);
                 out.append(']');
             }
-            case Object[] array -> write(java.util.Arrays.asList(array), indent, depth, out);
+            case Object[] array -> write(Arrays.asList(array), indent, depth, out);
             default -> string(value.toString(), out);
         }
     }

@@ -10,6 +10,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Predicate;
 import jinjava.javax.el.ELContext;
 import jinjava.javax.el.ELResolver;
 
@@ -116,7 +117,7 @@ final class PythonMethodResolver extends ELResolver {
         };
     }
 
-    private static boolean anyOf(Object candidates, java.util.function.Predicate<String> test) {
+    private static boolean anyOf(Object candidates, Predicate<String> test) {
         if (candidates instanceof Collection<?> tuple) {
             for (Object candidate : tuple) {
                 if (test.test(String.valueOf(candidate))) {

@@ -1,7 +1,9 @@
 package io.twinserve.engine.chat;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
+import java.util.List;
 
 /**
  * Rewrites the two pieces of Jinja syntax that Jinjava's expression parser reads differently, inside
@@ -181,7 +183,7 @@ final class TemplateSourceRewriter {
     }
 
     private static String[] topLevelSplit(String text, char separator) {
-        java.util.List<String> parts = new java.util.ArrayList<>();
+        List<String> parts = new ArrayList<>();
         int depth = 0;
         int start = 0;
         for (int i = 0; i < text.length(); i++) {

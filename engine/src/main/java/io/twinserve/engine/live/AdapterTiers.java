@@ -4,8 +4,10 @@ import io.twinserve.engine.backend.Backend;
 import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.twin.adapters.AdapterCache;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,19 +52,19 @@ final class AdapterTiers {
     long loadNs;
 
     /** Names of the adapters now in the backend's slots and in host memory. */
-    java.util.List<String>[] residentNames() {
-        java.util.List<String> slots = new java.util.ArrayList<>();
+    List<String>[] residentNames() {
+        List<String> slots = new ArrayList<>();
         for (int a : loadedInSlot) {
             if (a >= 0) {
                 slots.add(registry.get(a).name());
             }
         }
-        java.util.List<String> host = new java.util.ArrayList<>();
+        List<String> host = new ArrayList<>();
         for (int a : hostTier.keySet()) {
             host.add(registry.get(a).name());
         }
         @SuppressWarnings("unchecked")
-        java.util.List<String>[] out = new java.util.List[] {slots, host};
+        List<String>[] out = new List[] {slots, host};
         return out;
     }
 

@@ -11,6 +11,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -133,8 +134,8 @@ public final class SafeTensorsFile {
         if (end - begin != elements * dtype.bytes()) {
             throw new ModelFileException(
                     path,
-                    "tensor " + name + " spans " + (end - begin) + " bytes but shape "
-                            + java.util.Arrays.toString(shape) + " of " + dtype + " needs " + elements * dtype.bytes());
+                    "tensor " + name + " spans " + (end - begin) + " bytes but shape " + Arrays.toString(shape) + " of "
+                            + dtype + " needs " + elements * dtype.bytes());
         }
         return new Entry(name, dtype, shape, begin, end);
     }

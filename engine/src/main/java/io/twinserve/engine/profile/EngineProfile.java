@@ -1,5 +1,6 @@
 package io.twinserve.engine.profile;
 
+import com.sun.management.OperatingSystemMXBean;
 import io.twinserve.traces.Provenance;
 import io.twinserve.twin.profile.ModelProfile;
 import java.io.IOException;
@@ -101,7 +102,7 @@ public final class EngineProfile {
     }
 
     private static double physicalMemoryGib() {
-        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof OperatingSystemMXBean os) {
             return os.getTotalMemorySize() / (double) (1L << 30);
         }
         return Runtime.getRuntime().maxMemory() / (double) (1L << 30);

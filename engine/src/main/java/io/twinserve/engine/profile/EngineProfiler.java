@@ -12,6 +12,7 @@ import io.twinserve.engine.model.write.RandomModel;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.function.IntConsumer;
 
@@ -218,7 +219,7 @@ public final class EngineProfiler {
             bytes = backend.loadAdapter(slot, adapter);
             ns[i] = Math.max(1, System.nanoTime() - start);
         }
-        java.util.Arrays.sort(ns);
+        Arrays.sort(ns);
         return new AdapterLoadMeasurement(rank, bytes, StepTimer.median(ns), ns.length);
     }
 }

@@ -1,5 +1,7 @@
 package io.twinserve.engine.profile;
 
+import java.util.Locale;
+
 /**
  * One measured batch shape: {@code sequences} sequences each computing {@code tokensPerSequence} tokens
  * after {@code contextTokens} cached ones, with {@code adapters} distinct adapters of {@code rank}, and
@@ -32,7 +34,7 @@ public record StepMeasurement(
         LORA;
 
         public String key() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 

@@ -1,5 +1,8 @@
 package io.twinserve.engine.tokenizer;
 
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
 /**
  * GPT-2's reversible mapping of the 256 byte values onto printable characters, which byte-level BPE
  * vocabularies are written in.
@@ -15,7 +18,7 @@ final class ByteLevelAlphabet {
     static {
         // Source: openai/gpt-2 encoder.py bytes_to_unicode(): printable Latin-1 bytes keep their code
         // point, the others are shifted to 256 + n in byte order.
-        java.util.Arrays.fill(CHAR_TO_BYTE, -1);
+        Arrays.fill(CHAR_TO_BYTE, -1);
         int position = 0;
         boolean[] printable = new boolean[256];
         for (int b = 0; b < 256; b++) {
@@ -55,7 +58,7 @@ final class ByteLevelAlphabet {
 
     /** The text's UTF-8 bytes written in the alphabet. */
     static String encode(String text) {
-        byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         char[] chars = new char[bytes.length];
         for (int i = 0; i < bytes.length; i++) {
             chars[i] = BYTE_TO_CHAR[bytes[i] & 0xFF];

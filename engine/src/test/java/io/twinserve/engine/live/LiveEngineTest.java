@@ -3,6 +3,7 @@ package io.twinserve.engine.live;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.twinserve.engine.backend.Backend;
 import io.twinserve.engine.backend.BackendSpec;
 import io.twinserve.engine.backend.Backends;
 import io.twinserve.engine.backend.ForwardBatch;
@@ -10,13 +11,16 @@ import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.model.Architecture;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.LoraAdapter;
+import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.engine.model.ModelFiles;
 import io.twinserve.engine.model.Projection;
 import io.twinserve.engine.model.write.RandomModel;
 import io.twinserve.engine.sample.SamplingParams;
 import io.twinserve.twin.sched.Scheduler;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -108,7 +112,7 @@ class LiveEngineTest {
                 }
                 tokens[length++] = best;
             }
-            return java.util.Arrays.copyOfRange(tokens, prompt.length, length);
+            return Arrays.copyOfRange(tokens, prompt.length, length);
         }
     }
 
@@ -153,7 +157,7 @@ class LiveEngineTest {
                         .containsExactly(expected);
                 assertThat(outcomes.get(r).streamed)
                         .containsExactlyElementsOf(
-                                java.util.Arrays.stream(expected).boxed().toList());
+                                Arrays.stream(expected).boxed().toList());
                 assertThat(c.completionTokens()).isEqualTo(12);
             }
             LiveEngine.Stats stats = engine.stats();
@@ -196,11 +200,9 @@ class LiveEngineTest {
             Completion t = byToken.done.get(30, TimeUnit.SECONDS);
             assertThat(t.reason()).isEqualTo(Completion.FinishReason.STOP);
             assertThat(t.tokenIds())
-                    .containsExactly(java.util.Arrays.copyOf(
+                    .containsExactly(Arrays.copyOf(
                             free,
-                            java.util.Arrays.asList(java.util.Arrays.stream(free)
-                                                    .boxed()
-                                                    .toArray(Integer[]::new))
+                            Arrays.asList(Arrays.stream(free).boxed().toArray(Integer[]::new))
                                             .indexOf(free[2])
                                     + 1));
             Outcome byLength = submit(engine, new GenerationRequest(null, prompt, SamplingParams.greedy(3), 0));
@@ -281,7 +283,7 @@ class LiveEngineTest {
         Path broken = tmp.resolve("broken");
         RandomModel.writeAdapter(model, 4, 4, List.of(Projection.values()), 5, DType.F32, broken);
         Path weights = broken.resolve("adapter_model.safetensors");
-        java.nio.file.Files.write(weights, java.util.Arrays.copyOf(java.nio.file.Files.readAllBytes(weights), 100));
+        Files.write(weights, Arrays.copyOf(Files.readAllBytes(weights), 100));
         try (ModelFiles files = ModelFiles.open(model);
                 CpuBackend backend =
                         Backends.create(new BackendSpec.Cpu(files, new CpuBackend.Options(1, 2, 512, 4, 2)));
@@ -322,9 +324,9 @@ class LiveEngineTest {
     }
 
     /** A backend whose forward pass fails: what the loop cannot recover from. */
-    private record FailingBackend(CpuBackend cpu) implements io.twinserve.engine.backend.Backend {
+    private record FailingBackend(CpuBackend cpu) implements Backend {
         @Override
-        public io.twinserve.engine.model.ModelConfig config() {
+        public ModelConfig config() {
             return cpu.config();
         }
 

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -67,7 +68,7 @@ class ModelFilesTest {
                 Tensor t = Tensor.dense("x", e.dtype(), 2, 2, st.bytes(e));
                 assertThat(t.toFloats()[0]).isEqualTo(1.5f);
                 assertThat(t.get(0, 1)).isEqualTo(-2.25f);
-                assertThat(t.get(1, 0)).isCloseTo(3.0e-3f, org.assertj.core.data.Offset.offset(2e-5f));
+                assertThat(t.get(1, 0)).isCloseTo(3.0e-3f, Offset.offset(2e-5f));
             }
         }
     }

@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.assertj.core.data.Percentage;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -80,7 +81,7 @@ class EngineProfileTest {
                 continue;
             }
             assertThat(table.layerMs(s.tokens()) * model.layers())
-                    .isCloseTo(s.medianNs() / 1e6, org.assertj.core.data.Percentage.withPercentage(1e-4));
+                    .isCloseTo(s.medianNs() / 1e6, Percentage.withPercentage(1e-4));
             // the twin reads the LM head's weights every step and adds one query-key pair per one-token sequence
             double headNs = (double) model.vocabSize() * model.hiddenSize() * 2 / hw.hbmBandwidth() * 1e9;
             double pairNs = Math.max(
@@ -90,7 +91,7 @@ class EngineProfileTest {
             double expected = s.medianNs() + headNs + s.tokens() * pairNs;
             assertThat((double) r.perf().stepNs(ProfileFit.shapeOf(s)))
                     .as("%s", ProfileFit.describe(s))
-                    .isCloseTo(expected, org.assertj.core.data.Percentage.withPercentage(0.1));
+                    .isCloseTo(expected, Percentage.withPercentage(0.1));
         }
     }
 

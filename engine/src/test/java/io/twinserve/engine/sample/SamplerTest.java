@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /** Sampling draws from the softmax of the logits, restricted as top-k and top-p say. */
@@ -96,7 +97,7 @@ class SamplerTest {
     @Test
     void theSameSeedRepeatsItsTokensAndAnotherSeedDiffers() {
         float[] logits = new float[1_000];
-        java.util.Random random = new java.util.Random(1);
+        Random random = new Random(1);
         for (int i = 0; i < logits.length; i++) {
             logits[i] = (float) random.nextGaussian();
         }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -37,7 +38,7 @@ class TokenizerTest {
         int[] ids = qwen.encode("<|im_start|>user\nhi there<|im_end|>");
         assertThat(ids[0]).isEqualTo(start);
         assertThat(ids[ids.length - 1]).isEqualTo(end);
-        assertThat(java.util.Arrays.copyOfRange(ids, 1, ids.length - 1)).containsExactly(body);
+        assertThat(Arrays.copyOfRange(ids, 1, ids.length - 1)).containsExactly(body);
         assertThat(qwen.isSpecial(start)).isTrue();
         assertThat(qwen.decode(ids)).isEqualTo("<|im_start|>user\nhi there<|im_end|>");
         assertThat(qwen.decode(ids, true)).isEqualTo("user\nhi there");

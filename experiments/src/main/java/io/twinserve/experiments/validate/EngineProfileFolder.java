@@ -8,6 +8,7 @@ import io.twinserve.twin.profile.Profiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 
 /**
  * A folder written by {@code twinserve engine profile}, read for a twin-against-live run: the deployment
@@ -52,7 +53,7 @@ public record EngineProfileFolder(
         if (!(spec.perfModel() instanceof PerfModelSpec.Profiled)) {
             throw new IllegalArgumentException(
                     file + ": perf_model.type must be 'profiled' (the engine profile's table)," + " got '"
-                            + spec.perfModel().getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT) + "'");
+                            + spec.perfModel().getClass().getSimpleName().toLowerCase(Locale.ROOT) + "'");
         }
         if (spec.perfModel().calibration() == null) {
             throw new IllegalArgumentException(

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * Replays a trace through the live loop on the wall clock: each request arrives at its trace time with a
@@ -53,11 +54,7 @@ public final class LiveReplay {
      * @param adapterOf maps a trace adapter id to a registered adapter name (null for the base model)
      */
     public static Result run(
-            LiveEngine engine,
-            List<Request> trace,
-            java.util.function.Function<String, String> adapterOf,
-            int vocabSize,
-            long seed)
+            LiveEngine engine, List<Request> trace, Function<String, String> adapterOf, int vocabSize, long seed)
             throws Exception {
         SplittableRandom random = new SplittableRandom(seed);
         List<CompletableFuture<Completion>> done = new ArrayList<>();

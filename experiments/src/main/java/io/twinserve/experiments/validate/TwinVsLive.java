@@ -24,8 +24,11 @@ import io.twinserve.twin.profile.ModelProfile;
 import io.twinserve.twin.sim.ReplicaSimulator;
 import io.twinserve.twin.sim.RunOptions;
 import io.twinserve.twin.sim.RunResult;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -61,7 +64,7 @@ public final class TwinVsLive {
             int warmupRequests,
             int threads) {
         public Setup {
-            adapters = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(adapters));
+            adapters = Collections.unmodifiableMap(new LinkedHashMap<>(adapters));
             workload = List.copyOf(workload);
             if (workload.isEmpty()) {
                 throw new IllegalArgumentException("the workload " + workloadSource + " has no requests");
@@ -316,11 +319,9 @@ public final class TwinVsLive {
     /** The 1, 5 and 15 minute load averages (Linux), else "unknown". */
     private static String loadAverage() {
         try {
-            String[] f = java.nio.file.Files.readString(Path.of("/proc/loadavg"))
-                    .trim()
-                    .split("\\s+");
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
             return f[0] + " " + f[1] + " " + f[2] + " (" + Runtime.getRuntime().availableProcessors() + " cores)";
-        } catch (java.io.IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             return "unknown";
         }
     }

@@ -5,6 +5,7 @@ import io.twinserve.experiments.report.ReportJson;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -127,7 +128,7 @@ public record TwinVsLiveReport(
 
     /** One line a compared figure, and one for the step model, for a terminal. */
     public List<String> summaryLines() {
-        List<String> lines = new java.util.ArrayList<>();
+        List<String> lines = new ArrayList<>();
         lines.add(String.format(Locale.ROOT, "%-32s %12s %12s %9s", "figure", "twin", "live", "error"));
         for (Metric m : comparison) {
             lines.add(String.format(

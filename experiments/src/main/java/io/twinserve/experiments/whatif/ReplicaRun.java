@@ -3,6 +3,7 @@ package io.twinserve.experiments.whatif;
 import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.sim.RunResult;
 import io.twinserve.twin.slo.SloVerdict;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -19,7 +20,7 @@ public record ReplicaRun(
         SloVerdict verdict,
         Exception error) {
     public ReplicaRun {
-        settings = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(settings));
+        settings = Collections.unmodifiableMap(new LinkedHashMap<>(settings));
     }
 
     static ReplicaRun failed(Map<String, String> settings, Exception error) {

@@ -17,6 +17,7 @@ import io.twinserve.twin.sim.ReplicaSimulator;
 import io.twinserve.twin.sim.RunOptions;
 import io.twinserve.twin.sim.RunResult;
 import io.twinserve.twin.slo.SloVerdict;
+import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -34,7 +35,7 @@ final class ReplicaRuns {
     }
 
     /** Applies a configuration's settings to the spec texts; a key path that cannot be set throws here. */
-    Edited edit(Map<String, String> settings) throws java.io.IOException {
+    Edited edit(Map<String, String> settings) throws IOException {
         return new Edited(
                 settings,
                 q.workload() == null

@@ -1,5 +1,8 @@
 package io.twinserve.traces.format;
 
+import java.time.DateTimeException;
+import java.time.LocalDate;
+
 /**
  * Parses the Azure traces' timestamps to nanoseconds since the epoch, straight from bytes:
  * {@code 2023-11-16 18:17:03.9799600} (2023, no zone) and {@code 2024-05-10 00:00:00.009930+00:00}
@@ -88,8 +91,8 @@ final class AzureTimestamps {
         }
         long d;
         try {
-            d = java.time.LocalDate.of(year, month, day).toEpochDay();
-        } catch (java.time.DateTimeException e) {
+            d = LocalDate.of(year, month, day).toEpochDay();
+        } catch (DateTimeException e) {
             throw new IllegalArgumentException("expected a valid date, got day " + day + " of month " + month);
         }
         System.arraycopy(b, start, cachedDate, 0, 10);

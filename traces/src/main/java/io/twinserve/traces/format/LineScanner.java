@@ -3,6 +3,7 @@ package io.twinserve.traces.format;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
@@ -121,7 +122,7 @@ final class LineScanner implements Closeable {
     }
 
     String lineText() {
-        return new String(buf, start, end - start, java.nio.charset.StandardCharsets.UTF_8);
+        return new String(buf, start, end - start, StandardCharsets.UTF_8);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.twinserve.traces.format;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /**
@@ -87,7 +88,7 @@ final class NativeCsvLineParser implements LineParser {
             while (i < end && b[i] != ' ') {
                 i++;
             }
-            String token = new String(b, tokenStart, i - tokenStart, java.nio.charset.StandardCharsets.US_ASCII);
+            String token = new String(b, tokenStart, i - tokenStart, StandardCharsets.US_ASCII);
             try {
                 out[k++] = Long.parseLong(token);
             } catch (NumberFormatException e) {

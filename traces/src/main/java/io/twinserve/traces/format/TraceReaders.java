@@ -1,5 +1,6 @@
 package io.twinserve.traces.format;
 
+import io.twinserve.traces.Request;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -7,6 +8,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
 import java.util.zip.GZIPInputStream;
 
@@ -43,12 +48,12 @@ public final class TraceReaders {
      */
     public static TraceReader openSorted(Path file, ReadOptions options) throws IOException {
         TraceFormat format = options.format() != null ? options.format() : detect(file);
-        java.util.List<io.twinserve.traces.Request> all = new java.util.ArrayList<>();
+        List<Request> all = new ArrayList<>();
         long skipped;
         long dropped;
-        java.util.List<String> examples;
+        List<String> examples;
         try (TraceReader reader = open(file, options.withFormat(format).withUnordered(true))) {
-            io.twinserve.traces.Request r;
+            Request r;
             while ((r = reader.next()) != null) {
                 all.add(r);
             }
@@ -56,18 +61,18 @@ public final class TraceReaders {
             dropped = reader.droppedRecords();
             examples = reader.skippedExamples();
         }
-        all.sort(java.util.Comparator.comparingLong(io.twinserve.traces.Request::arrivalNs));
+        all.sort(Comparator.comparingLong(Request::arrivalNs));
         if (!format.isLossless() && !all.isEmpty()) {
             long origin = all.get(0).arrivalNs();
             for (int i = 0; i < all.size(); i++) {
-                io.twinserve.traces.Request r = all.get(i);
+                Request r = all.get(i);
                 all.set(i, r.withArrivalNs(r.arrivalNs() - origin).withId(i));
             }
         }
-        java.util.Iterator<io.twinserve.traces.Request> it = all.iterator();
+        Iterator<Request> it = all.iterator();
         return new TraceReader() {
             @Override
-            public io.twinserve.traces.Request next() {
+            public Request next() {
                 return it.hasNext() ? it.next() : null;
             }
 
@@ -77,7 +82,7 @@ public final class TraceReaders {
             }
 
             @Override
-            public java.util.List<String> skippedExamples() {
+            public List<String> skippedExamples() {
                 return examples;
             }
 

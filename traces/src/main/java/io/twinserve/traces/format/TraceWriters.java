@@ -4,9 +4,12 @@ import io.twinserve.traces.Request;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
+import java.util.Locale;
 import java.util.zip.GZIPOutputStream;
 
 /**
@@ -42,7 +45,7 @@ public final class TraceWriters {
 
     /** Picks a format from a file name: {@code .jsonl} is native JSONL, anything else native CSV. */
     public static TraceFormat formatForName(Path file) {
-        String n = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        String n = file.getFileName().toString().toLowerCase(Locale.ROOT);
         if (n.endsWith(".gz")) {
             n = n.substring(0, n.length() - 3);
         }
@@ -54,7 +57,7 @@ public final class TraceWriters {
             try {
                 out.text(NativeFields.CSV_HEADER).ch('\n');
             } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
+                throw new UncheckedIOException(e);
             }
         }
 
@@ -147,7 +150,7 @@ public final class TraceWriters {
             long day = seconds / 86_400L;
             if (day != cachedDay) {
                 cachedDay = day;
-                cachedDate = LocalDate.ofEpochDay(day).toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+                cachedDate = LocalDate.ofEpochDay(day).toString().getBytes(StandardCharsets.US_ASCII);
             }
             long secondOfDay = seconds % 86_400L;
             out.bytes(cachedDate)

@@ -3,6 +3,7 @@ package io.twinserve.traces.gen;
 import io.twinserve.traces.spec.AdaptersSpec;
 import io.twinserve.traces.spec.ArrivalsSpec;
 import io.twinserve.traces.spec.WorkloadSpec;
+import java.util.List;
 import java.util.SplittableRandom;
 import org.apache.commons.rng.UniformRandomProvider;
 import org.apache.commons.rng.sampling.distribution.AliasMethodDiscreteSampler;
@@ -34,7 +35,7 @@ public final class AdapterPicker {
         if (spec.arrivals() instanceof ArrivalsSpec.Poisson p && p.rateTiers() != null) {
             // tiers cover contiguous blocks of adapters (about 1/T of them each), so that round-robin
             // ranks are spread over every tier rather than tied to one
-            java.util.List<Double> tiers = p.rateTiers();
+            List<Double> tiers = p.rateTiers();
             double[] w = new double[n];
             for (int i = 0; i < n; i++) {
                 w[i] = tiers.get((int) ((long) i * tiers.size() / n));

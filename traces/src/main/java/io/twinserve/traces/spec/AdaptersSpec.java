@@ -1,5 +1,6 @@
 package io.twinserve.traces.spec;
 
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -51,7 +52,7 @@ public record AdaptersSpec(
             if (!(sum > 0)) {
                 throw new SpecException("rank_weights", "must have a positive sum");
             }
-            rankWeights = java.util.Collections.unmodifiableMap(new TreeMap<>(rankWeights));
+            rankWeights = Collections.unmodifiableMap(new TreeMap<>(rankWeights));
         }
         if (ranks == null && rankWeights == null) {
             ranks = DEFAULT_RANKS;

@@ -2,6 +2,7 @@ package io.twinserve.traces.spec;
 
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import io.twinserve.traces.format.TraceFormat;
 import java.util.List;
 
 /**
@@ -71,7 +72,7 @@ public sealed interface ArrivalsSpec {
             Check.positive("time_scale", timeScale);
             if (format != null) {
                 try {
-                    io.twinserve.traces.format.TraceFormat.fromName(format);
+                    TraceFormat.fromName(format);
                 } catch (IllegalArgumentException e) {
                     throw new SpecException("format", e.getMessage());
                 }

@@ -1,6 +1,7 @@
 package io.twinserve.traces.spec;
 
 import java.util.Collection;
+import java.util.Locale;
 
 /** Suggests the key a user probably meant, by edit distance. */
 public final class KeySuggestions {
@@ -11,7 +12,7 @@ public final class KeySuggestions {
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
         for (String c : candidates) {
-            int d = distance(given.toLowerCase(java.util.Locale.ROOT), c.toLowerCase(java.util.Locale.ROOT));
+            int d = distance(given.toLowerCase(Locale.ROOT), c.toLowerCase(Locale.ROOT));
             if (d < bestDistance) {
                 bestDistance = d;
                 best = c;

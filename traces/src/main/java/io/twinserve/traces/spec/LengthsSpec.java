@@ -1,5 +1,7 @@
 package io.twinserve.traces.spec;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
+
 /**
  * Prompt and output token counts, with caps. With sessions, {@code prompt} is the new user message of
  * each turn; the turn's whole prompt also holds the earlier turns.
@@ -19,9 +21,9 @@ public record LengthsSpec(
 
     /** What to do with a draw outside the caps. */
     public enum CapMode {
-        @com.fasterxml.jackson.annotation.JsonProperty("clip")
+        @JsonProperty("clip")
         CLIP,
-        @com.fasterxml.jackson.annotation.JsonProperty("resample")
+        @JsonProperty("resample")
         RESAMPLE
     }
 

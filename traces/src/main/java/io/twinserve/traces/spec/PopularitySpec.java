@@ -2,6 +2,7 @@ package io.twinserve.traces.spec;
 
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import java.util.Arrays;
 import java.util.List;
 
 /** How a total request rate is shared among adapters. */
@@ -21,7 +22,7 @@ public sealed interface PopularitySpec {
         @Override
         public double[] weights(int count) {
             double[] w = new double[count];
-            java.util.Arrays.fill(w, 1.0);
+            Arrays.fill(w, 1.0);
             return w;
         }
     }

@@ -3,6 +3,7 @@ package io.twinserve.traces.spec;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -20,6 +21,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Reads workload specs from YAML (or JSON) into validated {@link WorkloadSpec}s. Every error becomes a
@@ -91,8 +95,7 @@ public final class WorkloadSpecs {
             if (key.isEmpty()) {
                 continue;
             }
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile(
-                            "(?m)(^|[\\s{,])" + java.util.regex.Pattern.quote(key) + "\\s*:")
+            Matcher m = Pattern.compile("(?m)(^|[\\s{,])" + Pattern.quote(key) + "\\s*:")
                     .matcher(yaml);
             if (!m.find(from)) {
                 break;
@@ -180,7 +183,7 @@ public final class WorkloadSpecs {
                             + (got.isEmpty() ? " (" + original.split("\n")[0] + ")" : got));
         }
         for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
-            if (c instanceof com.fasterxml.jackson.core.exc.StreamReadException syntax) {
+            if (c instanceof StreamReadException syntax) {
                 int at = syntax.getLocation() == null
                         ? line
                         : syntax.getLocation().getLineNr();
@@ -240,7 +243,7 @@ public final class WorkloadSpecs {
         if (type.isEnum()) {
             List<String> names = new ArrayList<>();
             for (Object c : type.getEnumConstants()) {
-                names.add(c.toString().toLowerCase(java.util.Locale.ROOT));
+                names.add(c.toString().toLowerCase(Locale.ROOT));
             }
             return "one of " + String.join(", ", names);
         }

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -58,7 +59,7 @@ class ColumnReaderTest {
             for (int i = 0; i < 2500; i++) {
                 b.append(i).append(',').append(2 * i).append('\n');
             }
-            out.write(b.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.write(b.toString().getBytes(StandardCharsets.US_ASCII));
         }
 
         int[][] columns = ColumnReader.readIntColumns(file, List.of("b", "a"));

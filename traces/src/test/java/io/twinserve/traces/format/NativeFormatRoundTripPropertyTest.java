@@ -15,6 +15,7 @@ import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 
 /** Any valid list of requests, sorted by arrival, survives a write and read through both native formats. */
 class NativeFormatRoundTripPropertyTest {
@@ -83,7 +84,7 @@ class NativeFormatRoundTripPropertyTest {
                 .map(String::valueOf);
         Arbitrary<String> specials =
                 Arbitraries.of(",", "\"", "\"\"", "\\", " ", "\t", "😀", "🚀", "👩‍💻", "\u2028", "\uFEFF");
-        return Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(4, chars), net.jqwik.api.Tuple.of(1, specials))
+        return Arbitraries.frequencyOf(Tuple.of(4, chars), Tuple.of(1, specials))
                 .list()
                 .ofMaxSize(12)
                 .map(parts -> String.join("", parts));

@@ -23,6 +23,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.IntStream;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -286,8 +287,7 @@ class RealTraceReadingTest {
         assertThat(sessions).hasSize(134).doesNotContain("5433ddce-0bb7-4ffc-ab98-14fa1aaec544");
         assertThat(requests.stream().filter(r -> "313b905a-2252-45ca-bf14-46e87f6233dd".equals(r.sessionId())))
                 .extracting(Request::turnIndex)
-                .containsExactlyElementsOf(
-                        java.util.stream.IntStream.range(0, 24).boxed().toList());
+                .containsExactlyElementsOf(IntStream.range(0, 24).boxed().toList());
         assertThat(requests.getFirst().sessionId()).isEqualTo("1722ac82-0a46-4bf0-aa08-89794e7a2b3f");
         assertThat(requests.getFirst().turnIndex()).isZero();
         assertThat(requests.getFirst().arrivalNs()).isZero();

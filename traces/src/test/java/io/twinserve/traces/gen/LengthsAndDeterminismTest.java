@@ -13,6 +13,7 @@ import io.twinserve.traces.spec.WorkloadSpec;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,9 +34,9 @@ class LengthsAndDeterminismTest {
           output: {type: normal, mean: 200, std: 50}
         """);
         double[] p = rs.stream().mapToDouble(Request::promptTokens).toArray();
-        double mean = java.util.Arrays.stream(p).average().orElseThrow();
-        double std = Math.sqrt(
-                java.util.Arrays.stream(p).map(v -> (v - mean) * (v - mean)).sum() / (p.length - 1));
+        double mean = Arrays.stream(p).average().orElseThrow();
+        double std =
+                Math.sqrt(Arrays.stream(p).map(v -> (v - mean) * (v - mean)).sum() / (p.length - 1));
         assertThat(mean).isCloseTo(1000, within(10.0));
         assertThat(std).isCloseTo(500, within(15.0));
         double outMean =

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.twinserve.traces.Request;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -89,7 +90,7 @@ class SessionsTest {
     @Test
     void differentSessionsShareNoBlocks() {
         List<Request> rs = Generated.all(SPEC);
-        Map<Long, String> owner = new java.util.HashMap<>();
+        Map<Long, String> owner = new HashMap<>();
         for (Request r : rs) {
             for (long h : r.prefixHashes()) {
                 String previous = owner.putIfAbsent(h, r.sessionId());

@@ -9,6 +9,7 @@ import io.twinserve.traces.format.TraceReader;
 import io.twinserve.traces.spec.WorkloadSpec;
 import io.twinserve.traces.spec.WorkloadSpecs;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -77,7 +78,7 @@ class TraceTransformsTest {
         arrivals: {type: poisson, rate: 1}
         adapters: {count: 4, popularity: {type: weights, weights: [1, 1, 1, 5]}, base_share: 0.2, id_prefix: lora-}
         lengths: {prompt: {type: fixed, value: 1}, output: {type: fixed, value: 1}}
-        """, java.nio.file.Path.of("a.yaml"));
+        """, Path.of("a.yaml"));
         List<Request> in = new ArrayList<>();
         for (int i = 0; i < 40000; i++) {
             String session = i % 4 == 0 ? "s" + (i % 400) : null;
@@ -107,7 +108,7 @@ class TraceTransformsTest {
         arrivals: {type: poisson, rate_tiers: [3, 1]}
         adapters: {count: 2}
         lengths: {prompt: {type: fixed, value: 1}, output: {type: fixed, value: 1}}
-        """, java.nio.file.Path.of("t.yaml"));
+        """, Path.of("t.yaml"));
         List<Request> out = run(new TraceTransforms(null, null, null, null, null, null, tiers, 1), everySecond(40000));
         long first =
                 out.stream().filter(r -> "adapter-000".equals(r.adapterId())).count();

@@ -1,7 +1,11 @@
 package io.twinserve.twin.calibrate;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.twinserve.traces.Request;
 import io.twinserve.traces.format.TraceReader;
+import io.twinserve.traces.gen.WorkloadGenerator;
+import io.twinserve.traces.spec.WorkloadSpec;
+import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.twin.deploy.DeploymentSpec;
 import io.twinserve.twin.deploy.Deployments;
 import io.twinserve.twin.deploy.ReplicaSpec;
@@ -368,7 +372,7 @@ final class MeasuredRuns {
             return List.of();
         }
         // JSON is YAML's flow style: the setup's lengths block goes into each run's workload spec as it is
-        String lengths = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(run.lengths());
+        String lengths = new ObjectMapper().writeValueAsString(run.lengths());
         Calibration fitted = new Calibration(
                 setup.name() + "/" + model.name(),
                 setup.engine(),
@@ -423,9 +427,9 @@ final class MeasuredRuns {
         lengths: %s
         client: {max_outstanding: %d}
         """.formatted(SEED + i, duration, perAdapter, served, rank, lengths, run.clientMaxOutstanding());
-        io.twinserve.traces.spec.WorkloadSpec workload;
+        WorkloadSpec workload;
         try {
-            workload = io.twinserve.traces.spec.WorkloadSpecs.parse(yaml, dir.resolve("scheduler-overhead-run.yaml"));
+            workload = WorkloadSpecs.parse(yaml, dir.resolve("scheduler-overhead-run.yaml"));
         } catch (RuntimeException e) {
             // the lengths come from setup.yaml: name it and the key, not the workload spec built from them
             String why = String.valueOf(e.getMessage()).replaceFirst("^.*?scheduler-overhead-run\\.yaml(:\\d+)?: ", "");
@@ -454,7 +458,7 @@ final class MeasuredRuns {
         var replica = Deployments.resolve(
                 new DeploymentSpec(name, model.name(), gpu.name(), r, null, null), profiles, fitted);
         RunSummary s;
-        try (TraceReader gen = new io.twinserve.traces.gen.WorkloadGenerator(workload, null)) {
+        try (TraceReader gen = new WorkloadGenerator(workload, null)) {
             s = new ReplicaSimulator(replica, Map.of())
                     .run(gen, new RunOptions((long) (duration * 1e9), false, false, rank, true))
                     .summary();

@@ -15,6 +15,8 @@ import org.apache.commons.math3.fitting.leastsquares.LeastSquaresOptimizer;
 import org.apache.commons.math3.fitting.leastsquares.LevenbergMarquardtOptimizer;
 import org.apache.commons.math3.linear.Array2DRowRealMatrix;
 import org.apache.commons.math3.linear.ArrayRealVector;
+import org.apache.commons.math3.linear.RealMatrix;
+import org.apache.commons.math3.linear.RealVector;
 import org.apache.commons.math3.util.Pair;
 
 /**
@@ -196,8 +198,7 @@ final class TimingFit {
         return r;
     }
 
-    private Pair<org.apache.commons.math3.linear.RealVector, org.apache.commons.math3.linear.RealMatrix>
-            residualsAndJacobian(List<TimingRow> rows, double[] weight, double[] theta) {
+    private Pair<RealVector, RealMatrix> residualsAndJacobian(List<TimingRow> rows, double[] weight, double[] theta) {
         double[] r0 = residuals(rows, weight, theta);
         double[][] jac = new double[r0.length][theta.length];
         // forward differences: the model has no closed-form derivative through the roofline's max()

@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * A capacity question (docs/capacity-search.md): a workload, the pools that may serve it, the SLO, and
@@ -148,7 +149,7 @@ public record CapacitySpec(
 
         /** The ladder of scales, ascending, with the target scale on it. */
         public double[] ladder() {
-            java.util.TreeSet<Double> out = new java.util.TreeSet<>();
+            TreeSet<Double> out = new TreeSet<>();
             for (int i = 0; minScale * Math.pow(step, i) <= maxScale * (1 + 1e-9); i++) {
                 out.add(minScale * Math.pow(step, i));
             }

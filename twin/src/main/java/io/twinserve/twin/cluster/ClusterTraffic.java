@@ -1,5 +1,6 @@
 package io.twinserve.twin.cluster;
 
+import io.twinserve.traces.Request;
 import io.twinserve.traces.format.ReadOptions;
 import io.twinserve.traces.format.TraceReader;
 import io.twinserve.traces.format.TraceReaders;
@@ -145,11 +146,11 @@ public final class ClusterTraffic implements Closeable {
     private static TraceReader delayed(TraceReader source, long delayNs) {
         return new TraceReader() {
             @Override
-            public io.twinserve.traces.Request next() throws IOException {
-                io.twinserve.traces.Request r = source.next();
+            public Request next() throws IOException {
+                Request r = source.next();
                 return r == null
                         ? null
-                        : new io.twinserve.traces.Request(
+                        : new Request(
                                 r.id(),
                                 r.arrivalNs() + delayNs,
                                 r.sessionId(),

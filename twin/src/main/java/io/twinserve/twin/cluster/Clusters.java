@@ -1,5 +1,7 @@
 package io.twinserve.twin.cluster;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.twin.deploy.DeploymentSpec;
@@ -22,8 +24,7 @@ import java.util.Locale;
 
 /** Reads cluster specs and resolves them, refusing clusters that cannot be placed with reasons. */
 public final class Clusters {
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
-            WorkloadSpecs.configure(new com.fasterxml.jackson.databind.ObjectMapper());
+    private static final ObjectMapper JSON = WorkloadSpecs.configure(new ObjectMapper());
 
     private Clusters() {}
 
@@ -138,7 +139,7 @@ public final class Clusters {
     }
 
     static ReplicaSpec withTp(ReplicaSpec r, int tp) {
-        com.fasterxml.jackson.databind.node.ObjectNode tree = JSON.valueToTree(r);
+        ObjectNode tree = JSON.valueToTree(r);
         tree.put("tp", tp);
         return JSON.convertValue(tree, ReplicaSpec.class);
     }

@@ -1,6 +1,9 @@
 package io.twinserve.twin.cluster;
 
 import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 
 /**
  * Which GPUs of which nodes are held. A replica takes {@code tp} GPUs of one node; pools are tried in
@@ -11,7 +14,7 @@ final class Placement {
     private final int[] held;
     private final int[] peak;
 
-    Placement(java.util.List<ResolvedCluster.Pool> pools) {
+    Placement(List<ResolvedCluster.Pool> pools) {
         free = new int[pools.size()][];
         held = new int[pools.size()];
         peak = new int[pools.size()];
@@ -22,7 +25,7 @@ final class Placement {
     }
 
     /** Takes {@code tp} GPUs of one node of the first pool (in {@code options} order) that has them; null if none. */
-    Slot allocate(java.util.List<ResolvedCluster.PoolOption> options) {
+    Slot allocate(List<ResolvedCluster.PoolOption> options) {
         for (ResolvedCluster.PoolOption o : options) {
             int p = o.pool();
             int tp = o.replica().spec().replica().tp();
@@ -50,9 +53,9 @@ final class Placement {
     }
 
     /** Replicas of this shape that would still fit, over all the options' pools. */
-    int room(java.util.List<ResolvedCluster.PoolOption> options) {
+    int room(List<ResolvedCluster.PoolOption> options) {
         int n = 0;
-        java.util.Set<Integer> seen = new java.util.HashSet<>();
+        Set<Integer> seen = new HashSet<>();
         for (ResolvedCluster.PoolOption o : options) {
             if (seen.add(o.pool())) {
                 int tp = o.replica().spec().replica().tp();

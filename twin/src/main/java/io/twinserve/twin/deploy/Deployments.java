@@ -1,7 +1,9 @@
 package io.twinserve.twin.deploy;
 
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.twinserve.traces.format.TraceFormatException;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.twin.memory.MemoryBreakdown;
@@ -27,6 +29,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
 
 /** Reads deployment specs and calibrations, and resolves them into {@link ResolvedReplica}s. */
@@ -58,7 +61,7 @@ public final class Deployments {
         if (Files.isRegularFile(p)) {
             try {
                 return YAML.readValue(p.toFile(), Calibration.class);
-            } catch (com.fasterxml.jackson.databind.JsonMappingException e) {
+            } catch (JsonMappingException e) {
                 throw new SpecException(
                         p,
                         e.getLocation() == null ? 0 : e.getLocation().getLineNr(),
@@ -72,8 +75,8 @@ public final class Deployments {
                         + ") nor a calibration file");
     }
 
-    public static java.util.List<String> builtInCalibrations() {
-        return java.util.List.of("vllm-0.8.5-h100-64gb/llama-3.1-8b", "vllm-0.8.5-h100-64gb/qwen2.5-7b");
+    public static List<String> builtInCalibrations() {
+        return List.of("vllm-0.8.5-h100-64gb/llama-3.1-8b", "vllm-0.8.5-h100-64gb/qwen2.5-7b");
     }
 
     public static ResolvedReplica resolve(DeploymentSpec spec, Profiles profiles) throws IOException {
@@ -143,9 +146,9 @@ public final class Deployments {
                 Path table = Path.of(p.table());
                 try {
                     yield new ProfiledPerfModel(roofline, VidurMlpTable.read(table, r.tp()), model);
-                } catch (java.nio.file.NoSuchFileException e) {
+                } catch (NoSuchFileException e) {
                     throw new SpecException("perf_model.table", "'" + p.table() + "' does not exist");
-                } catch (io.twinserve.traces.format.TraceFormatException | IllegalArgumentException e) {
+                } catch (TraceFormatException | IllegalArgumentException e) {
                     throw new SpecException("perf_model.table", "cannot be used: " + e.getMessage());
                 }
             }

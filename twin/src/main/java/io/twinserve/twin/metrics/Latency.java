@@ -1,9 +1,11 @@
 package io.twinserve.twin.metrics;
 
+import org.HdrHistogram.Histogram;
+
 /** A latency distribution summary in milliseconds. */
 public record Latency(long count, double meanMs, double p50Ms, double p90Ms, double p99Ms, double maxMs) {
 
-    public static Latency of(org.HdrHistogram.Histogram h) {
+    public static Latency of(Histogram h) {
         if (h.getTotalCount() == 0) {
             return new Latency(0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
         }

@@ -1,5 +1,8 @@
 package io.twinserve.twin.metrics;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+
 /**
  * What happened to one request. Times are ns from the start of the run; -1 when it did not happen.
  * {@code arrivalNs} is when the server received it (the client's send); {@code intendedNs}, given only
@@ -16,8 +19,7 @@ public record RequestRecord(
         String adapter,
         long arrivalNs,
 
-        @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
-        Long intendedNs,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Long intendedNs,
 
         long firstScheduledNs,
         long firstTokenNs,
@@ -31,13 +33,13 @@ public record RequestRecord(
 
     /** How a request ended. */
     public enum Outcome {
-        @com.fasterxml.jackson.annotation.JsonProperty("finished")
+        @JsonProperty("finished")
         FINISHED,
-        @com.fasterxml.jackson.annotation.JsonProperty("unfinished")
+        @JsonProperty("unfinished")
         UNFINISHED,
-        @com.fasterxml.jackson.annotation.JsonProperty("rejected")
+        @JsonProperty("rejected")
         REJECTED,
-        @com.fasterxml.jackson.annotation.JsonProperty("timed_out")
+        @JsonProperty("timed_out")
         TIMED_OUT
     }
 }

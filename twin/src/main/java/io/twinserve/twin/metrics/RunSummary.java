@@ -1,6 +1,7 @@
 package io.twinserve.twin.metrics;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import io.twinserve.twin.memory.MemoryBreakdown;
 import java.util.List;
 
 /**
@@ -61,7 +62,7 @@ public record RunSummary(
             double kvCacheGib,
             long kvCacheTokens) {
 
-        public static Memory of(io.twinserve.twin.memory.MemoryBreakdown m) {
+        public static Memory of(MemoryBreakdown m) {
             double gib = 1L << 30;
             return new Memory(
                     RequestTallies.round(m.budgetBytes() / gib),

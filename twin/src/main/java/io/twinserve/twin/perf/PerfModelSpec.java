@@ -2,6 +2,7 @@ package io.twinserve.twin.perf;
 
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import io.twinserve.traces.spec.SpecException;
 
 /** Which performance model a deployment uses, and with which calibration. */
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
@@ -24,8 +25,7 @@ public sealed interface PerfModelSpec {
     record Profiled(String table, String calibration) implements PerfModelSpec {
         public Profiled {
             if (table == null || table.isBlank()) {
-                throw new io.twinserve.traces.spec.SpecException(
-                        "table", "is required: the path of a Vidur-format mlp.csv");
+                throw new SpecException("table", "is required: the path of a Vidur-format mlp.csv");
             }
         }
     }

@@ -2,6 +2,7 @@ package io.twinserve.twin.perf;
 
 import com.fasterxml.jackson.annotation.JsonSetter;
 import com.fasterxml.jackson.annotation.Nulls;
+import java.util.List;
 
 /**
  * The calibrated constants of the roofline model (fitted by {@code twinserve calibrate}).
@@ -226,7 +227,7 @@ public record RooflineParams(
     }
 
     /** A copy with {@code terms.get(i)} set to {@code values[i]} (a fit's vector of free parameters). */
-    public RooflineParams with(java.util.List<Term> terms, double[] values) {
+    public RooflineParams with(List<Term> terms, double[] values) {
         if (terms.size() != values.length) {
             throw new IllegalArgumentException(terms.size() + " terms but " + values.length + " values");
         }

@@ -1,5 +1,7 @@
 package io.twinserve.twin.perf;
 
+import java.util.Objects;
+
 /**
  * Prices steps of a replica that decodes speculatively (Leviathan, Kalman and Matias, "Fast Inference
  * from Transformers via Speculative Decoding", ICML 2023): per real step, a draft model proposes k tokens
@@ -35,8 +37,8 @@ public final class SpeculativePerfModel implements PerfModel {
      * @param acceptanceRate a, the probability the target accepts each draft token, in (0, 1)
      */
     public SpeculativePerfModel(PerfModel target, PerfModel draft, int draftSteps, double acceptanceRate) {
-        this.target = java.util.Objects.requireNonNull(target, "target");
-        this.draft = java.util.Objects.requireNonNull(draft, "draft");
+        this.target = Objects.requireNonNull(target, "target");
+        this.draft = Objects.requireNonNull(draft, "draft");
         this.draftSteps = draftSteps;
         this.acceptanceRate = acceptanceRate;
         this.expectedTokens = expectedTokens(acceptanceRate, draftSteps);

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.TreeMap;
@@ -86,11 +87,11 @@ public final class Profiles {
     }
 
     public Map<String, GpuProfile> gpus() {
-        return java.util.Collections.unmodifiableMap(gpus);
+        return Collections.unmodifiableMap(gpus);
     }
 
     public Map<String, ModelProfile> models() {
-        return java.util.Collections.unmodifiableMap(models);
+        return Collections.unmodifiableMap(models);
     }
 
     /** Reads a Hugging Face config.json of a Llama-family model (Llama, Qwen2/3, Mistral). */

@@ -5,6 +5,7 @@ import io.twinserve.twin.kv.KvBlockManager;
 import io.twinserve.twin.perf.StepShape;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -664,7 +665,7 @@ public final class Scheduler {
         for (Sequence s = running.head(); s != null; s = running.next(s)) {
             out.add(s);
         }
-        return java.util.Collections.unmodifiableList(out);
+        return Collections.unmodifiableList(out);
     }
 
     public KvBlockManager kv() {

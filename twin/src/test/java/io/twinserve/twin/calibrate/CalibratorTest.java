@@ -8,9 +8,11 @@ import io.twinserve.twin.profile.Profiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -74,7 +76,7 @@ class CalibratorTest {
     @Test
     void everyTimingFamilyIsCheckedByLeavingItOut() {
         for (Calibration c : result.calibrations()) {
-            List<String> families = new java.util.ArrayList<>();
+            List<String> families = new ArrayList<>();
             c.fit().get("leave_one_family_out").forEach(f -> {
                 families.add(f.get("family").asText());
                 assertThat(f.get("mean_abs_error_pct").asDouble())
@@ -195,7 +197,7 @@ class CalibratorTest {
     void expectedDistinctAdaptersFollowsUniformDraws() {
         assertThat(TimingRows.expectedDistinct(1, 220)).isEqualTo(1.0);
         // 2 adapters, 2 draws: 1 + 1/2 distinct on average
-        assertThat(TimingRows.expectedDistinct(2, 2)).isCloseTo(1.5, org.assertj.core.data.Offset.offset(1e-12));
+        assertThat(TimingRows.expectedDistinct(2, 2)).isCloseTo(1.5, Offset.offset(1e-12));
         assertThat(TimingRows.expectedDistinct(64, 220)).isBetween(60.0, 64.0);
     }
 
@@ -204,11 +206,11 @@ class CalibratorTest {
         // y = 2 + 3x exactly
         List<double[]> x = List.of(new double[] {1, 0}, new double[] {1, 1}, new double[] {1, 2});
         assertThat(LeastSquares.fitNonNegative(x, List.of(2.0, 5.0, 8.0)))
-                .containsExactly(new double[] {2, 3}, org.assertj.core.data.Offset.offset(1e-9));
+                .containsExactly(new double[] {2, 3}, Offset.offset(1e-9));
         // y = 6 - x: the slope would be negative, so it is dropped and the mean remains
         assertThat(LeastSquares.fitNonNegative(x, List.of(6.0, 5.0, 4.0)))
-                .containsExactly(new double[] {5, 0}, org.assertj.core.data.Offset.offset(1e-9));
+                .containsExactly(new double[] {5, 0}, Offset.offset(1e-9));
         assertThat(LeastSquares.fit(x, List.of(6.0, 5.0, 4.0)))
-                .containsExactly(new double[] {6, -1}, org.assertj.core.data.Offset.offset(1e-9));
+                .containsExactly(new double[] {6, -1}, Offset.offset(1e-9));
     }
 }

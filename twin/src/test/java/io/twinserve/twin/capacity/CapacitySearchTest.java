@@ -2,6 +2,7 @@ package io.twinserve.twin.capacity;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.twin.cluster.ClusterSummary;
 import io.twinserve.twin.profile.Profiles;
@@ -45,7 +46,7 @@ class CapacitySearchTest {
     @Test
     void theSpecsBoundsOverrideTheWorkloadsAndTheDefaults() throws Exception {
         CapacitySearch s = search("");
-        assertThat(s.slo()).isEqualTo(new io.twinserve.traces.spec.SloSpec(1500.0, 5000.0, 200.0, 0.0, 0.95, true));
+        assertThat(s.slo()).isEqualTo(new SloSpec(1500.0, 5000.0, 200.0, 0.0, 0.95, true));
     }
 
     @Test

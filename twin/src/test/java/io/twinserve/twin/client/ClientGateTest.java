@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.SplittableRandom;
+import org.assertj.core.data.Percentage;
 import org.junit.jupiter.api.Test;
 
 /** The client gate on small hand-made traces, driven the way the simulation loops drive it. */
@@ -68,7 +69,7 @@ class ClientGateTest {
         assertThat(s.sent()).isEqualTo(4);
         assertThat(s.waited()).isEqualTo(2);
         assertThat(s.unsent()).isZero();
-        assertThat(s.clientWait().maxMs()).isCloseTo(3000.0, org.assertj.core.data.Percentage.withPercentage(0.1));
+        assertThat(s.clientWait().maxMs()).isCloseTo(3000.0, Percentage.withPercentage(0.1));
         assertThat(s.peakQueue())
                 .as("request 2 waits from 2 s to 5 s, request 3 from 3 s to 6 s")
                 .isEqualTo(2);

@@ -8,6 +8,7 @@ import io.twinserve.twin.sim.RunOptions;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The reactive autoscaler under a load ramp: bounds, cold starts, draining, and the pools' limits. */
@@ -183,8 +184,7 @@ class AutoscalerTest {
         """.formatted(AUTOSCALER));
         ClusterResult result = new ClusterSimulator(cluster)
                 .run(
-                        List.of(new ClusterSimulator.Traffic(
-                                1, ClusterTestSupport.trace(ramp(120, 120)), java.util.Map.of())),
+                        List.of(new ClusterSimulator.Traffic(1, ClusterTestSupport.trace(ramp(120, 120)), Map.of())),
                         RunOptions.defaults().withWindowNs(300 * SECOND));
         ClusterSummary.DeploymentSummary elastic =
                 result.summary().deployments().get(1);

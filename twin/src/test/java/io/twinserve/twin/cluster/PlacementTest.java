@@ -3,6 +3,7 @@ package io.twinserve.twin.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -25,7 +26,7 @@ class PlacementTest {
         Placement placement = new Placement(cluster.pools());
 
         assertThat(placement.room(options)).isEqualTo(8);
-        List<String> where = new java.util.ArrayList<>();
+        List<String> where = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
             Placement.Slot slot = placement.allocate(options);
             where.add(cluster.pools().get(slot.option().pool()).spec().name() + slot.node());

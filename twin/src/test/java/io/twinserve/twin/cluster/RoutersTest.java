@@ -11,6 +11,7 @@ import io.twinserve.twin.sched.Sequence;
 import io.twinserve.twin.sched.StepListener;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -257,7 +258,7 @@ class RoutersTest {
         List<Replica> replicas = readyReplicas(3);
         long[] turn0 = traceHashes(64, 7);
         servePrefill(replicas.get(1), sessionTurn(1, 0, 64 * BLOCK, turn0));
-        long[] turn1Hashes = java.util.Arrays.copyOf(turn0, 80);
+        long[] turn1Hashes = Arrays.copyOf(turn0, 80);
         System.arraycopy(traceHashes(16, 8), 0, turn1Hashes, 64, 16);
         Request turn1 = sessionTurn(2, 1, 80 * BLOCK, turn1Hashes);
         long[] blocks = PrefixKeys.of(turn1, BLOCK, -1);

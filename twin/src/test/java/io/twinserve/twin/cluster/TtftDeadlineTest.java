@@ -9,6 +9,7 @@ import io.twinserve.twin.metrics.RequestRecord.Outcome;
 import io.twinserve.twin.sim.RunOptions;
 import java.io.IOException;
 import java.util.List;
+import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.Test;
 
 /** Requests without a first token within max_ttft_ms leave with 408 and are counted once. */
@@ -76,9 +77,7 @@ class TtftDeadlineTest {
         assertThat(d.requestsTimedOut()).isPositive();
         assertThat(d.requestsFinished()).isPositive();
         assertThat(d.timedOutFraction())
-                .isCloseTo(
-                        (double) d.requestsTimedOut() / d.requestsArrived(),
-                        org.assertj.core.api.Assertions.within(1e-6));
+                .isCloseTo((double) d.requestsTimedOut() / d.requestsArrived(), Assertions.within(1e-6));
         assertAccounted(d, records);
     }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.twinserve.traces.Request;
+import io.twinserve.traces.format.TraceReader;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.twin.memory.MemoryBreakdown;
 import io.twinserve.twin.perf.SpeculativePerfModel;
@@ -104,7 +105,7 @@ class SpeculativeDeploymentsTest {
         assertThat(speculativeItlMs).isLessThan(plainItlMs);
     }
 
-    private static io.twinserve.traces.format.TraceReader trace(List<Request> requests) {
+    private static TraceReader trace(List<Request> requests) {
         Iterator<Request> it = requests.iterator();
         return () -> it.hasNext() ? it.next() : null;
     }

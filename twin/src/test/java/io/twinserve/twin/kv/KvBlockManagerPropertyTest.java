@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Set;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
@@ -89,7 +90,7 @@ class KvBlockManagerPropertyTest {
 
     @Provide
     Arbitrary<List<Op>> ops() {
-        Arbitrary<Op> op = net.jqwik.api.Combinators.combine(
+        Arbitrary<Op> op = Combinators.combine(
                         Arbitraries.of(true, true, false),
                         Arbitraries.integers().between(0, 3),
                         Arbitraries.integers().between(1, 5),

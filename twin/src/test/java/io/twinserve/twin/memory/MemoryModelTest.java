@@ -10,6 +10,7 @@ import io.twinserve.twin.profile.ModelProfile;
 import io.twinserve.twin.profile.Profiles;
 import java.io.IOException;
 import java.util.Locale;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -53,7 +54,7 @@ class MemoryModelTest {
         long kv = 1_000_000L * LLAMA_8B_KV_BYTES_PER_TOKEN;
         long shortfall = LLAMA_8B_WEIGHT_BYTES + calibrated.activationBytes() + kv - budget;
         assertThat(e.shortfallBytes()).isEqualTo(shortfall);
-        assertThat(e.shortfallGib()).isCloseTo(shortfall / GIB, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(e.shortfallGib()).isCloseTo(shortfall / GIB, Offset.offset(1e-9));
         assertThat(e.getMessage())
                 .startsWith("insufficient GPU memory: kv_cache_len 1000000 does not fit")
                 .contains("short by " + gib(shortfall) + " per GPU")

@@ -7,6 +7,8 @@ import io.twinserve.twin.adapters.AdapterCache;
 import io.twinserve.twin.kv.KvBlockManager;
 import io.twinserve.twin.perf.StepShape;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
@@ -64,7 +66,7 @@ class SchedulerInvariantsPropertyTest {
     record Scenario(Setup setup, List<Req> requests, int[] divergeAt) {
         @Override
         public String toString() {
-            return setup + " requests=" + requests + " divergeAt=" + java.util.Arrays.toString(divergeAt);
+            return setup + " requests=" + requests + " divergeAt=" + Arrays.toString(divergeAt);
         }
     }
 
@@ -206,7 +208,7 @@ class SchedulerInvariantsPropertyTest {
                 while (next < all.size() && arrivals[next] <= now) {
                     scheduler.enqueue(all.get(next++));
                 }
-                Set<Sequence> runningBefore = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+                Set<Sequence> runningBefore = Collections.newSetFromMap(new IdentityHashMap<>());
                 runningBefore.addAll(scheduler.running());
                 long preemptionsBefore = scheduler.preemptions();
                 boolean work = scheduler.plan(now);
@@ -243,7 +245,7 @@ class SchedulerInvariantsPropertyTest {
             assertThat(shape.sequences).isEqualTo(batch.size());
             int tokens = 0;
             Set<Integer> distinct = new HashSet<>();
-            Set<Sequence> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+            Set<Sequence> seen = Collections.newSetFromMap(new IdentityHashMap<>());
             boolean admittedSeen = false;
             for (Sequence s : batch) {
                 assertThat(seen.add(s))
@@ -293,7 +295,7 @@ class SchedulerInvariantsPropertyTest {
             kv.checkConsistency();
             int[] refs = new int[kv.totalBlocks()];
             Map<Integer, Integer> holders = new HashMap<>();
-            Set<Sequence> running = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+            Set<Sequence> running = Collections.newSetFromMap(new IdentityHashMap<>());
             running.addAll(scheduler.running());
             for (Sequence s : scheduler.running()) {
                 Set<Integer> own = new HashSet<>();

@@ -2,6 +2,7 @@ package io.twinserve.twin.sim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.twinserve.traces.Request;
 import io.twinserve.traces.gen.WorkloadGenerator;
 import io.twinserve.traces.spec.WorkloadSpec;
 import io.twinserve.traces.spec.WorkloadSpecs;
@@ -14,6 +15,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import net.jqwik.api.ForAll;
@@ -52,7 +54,7 @@ class ClientRunTest {
 
     static RunResult run(WorkloadSpec spec, RunOptions options) throws IOException {
         WorkloadGenerator g = new WorkloadGenerator(spec, null);
-        Map<String, Integer> ranks = new java.util.HashMap<>();
+        Map<String, Integer> ranks = new HashMap<>();
         g.adapters().forEach(a -> ranks.put(a.id(), a.rank()));
         try (g) {
             return new ReplicaSimulator(replica(), ranks).run(g, options);
@@ -211,7 +213,7 @@ class ClientRunTest {
         assertThat(capped.summary().client().maxOutstanding()).isEqualTo(3);
         assertThat(maxInFlight(capped.requests())).isLessThanOrEqualTo(3);
 
-        List<io.twinserve.traces.Request> requests = new ArrayList<>();
+        List<Request> requests = new ArrayList<>();
         try (WorkloadGenerator again = new WorkloadGenerator(spec, null)) {
             for (var r = again.next(); r != null; r = again.next()) {
                 requests.add(r);

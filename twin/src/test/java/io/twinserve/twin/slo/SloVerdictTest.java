@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.twinserve.traces.spec.SloSpec;
 import java.util.List;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 
 class SloVerdictTest {
@@ -16,7 +17,7 @@ class SloVerdictTest {
         assertThat(v.line())
                 .startsWith("MISSES 2 of 6: TTFT p90 31,031 ms > 2,000 ms (15.5x the bound), TTFT p99 40,501 ms"
                         + " > 5,000 ms (8.1x the bound); holds ITL p99 153 ms <= 200 ms");
-        assertThat(v.worstSeverity()).isCloseTo(15.5155, org.assertj.core.data.Offset.offset(1e-3));
+        assertThat(v.worstSeverity()).isCloseTo(15.5155, Offset.offset(1e-3));
     }
 
     @Test

@@ -11,6 +11,7 @@ import io.micronaut.http.annotation.Post;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 import io.twinserve.api.server.Bodies;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -57,7 +58,7 @@ public final class AccessController {
         String deployment = Bodies.requiredString(json, "deployment");
         String adapter = Bodies.optionalString(json, "adapter");
         long id = access.grant(user, deployment, adapter);
-        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", id);
         m.put("user", user);
         m.put("deployment", deployment);

@@ -4,6 +4,7 @@ import static io.twinserve.api.db.generated.Tables.API_KEYS;
 import static io.twinserve.api.db.generated.Tables.PERMISSIONS;
 import static io.twinserve.api.db.generated.Tables.USERS;
 
+import io.micronaut.core.annotation.Nullable;
 import io.twinserve.api.server.ApiException;
 import io.twinserve.api.server.infra.Redis;
 import jakarta.inject.Singleton;
@@ -36,7 +37,7 @@ public final class AccessService {
     private final Map<String, Cached> cache = new ConcurrentHashMap<>();
 
     /** @param redis null where no server caches exist (the admin command with no server running) */
-    public AccessService(DSLContext db, @io.micronaut.core.annotation.Nullable Redis redis) {
+    public AccessService(DSLContext db, @Nullable Redis redis) {
         this.db = db;
         this.redis = redis;
         if (redis != null) {

@@ -1,5 +1,6 @@
 package io.twinserve.api.server.inference;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micronaut.context.event.ApplicationEventListener;
 import io.micronaut.context.event.StartupEvent;
 import io.micronaut.http.HttpStatus;
@@ -8,6 +9,8 @@ import io.twinserve.api.db.generated.tables.records.ComputePoolsRecord;
 import io.twinserve.api.db.generated.tables.records.DeploymentsRecord;
 import io.twinserve.api.db.generated.tables.records.ModelsRecord;
 import io.twinserve.api.server.ApiException;
+import io.twinserve.api.server.infra.Redis;
+import io.twinserve.api.server.interactions.InteractionWriter;
 import io.twinserve.api.server.registry.Placement;
 import io.twinserve.api.server.registry.RegistryService;
 import io.twinserve.engine.backend.cpu.CpuBackend;
@@ -25,12 +28,18 @@ import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,25 +60,19 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
     /** Deployments changed by one server instance are brought in line on the others through this channel. */
     static final String CHANNEL = "twinserve:deployments:changed";
 
-    private final String instance = java.util.UUID.randomUUID().toString();
+    private final String instance = UUID.randomUUID().toString();
     private final RegistryService registry;
-    private final io.twinserve.api.server.infra.Redis redis;
-    private final Map<String, java.time.OffsetDateTime> startedVersion = new ConcurrentHashMap<>();
-    private final java.util.concurrent.ExecutorService syncer =
-            java.util.concurrent.Executors.newSingleThreadExecutor(r -> Thread.ofPlatform()
-                    .daemon(true)
-                    .name("twinserve-deployment-sync")
-                    .unstarted(r));
+    private final Redis redis;
+    private final Map<String, OffsetDateTime> startedVersion = new ConcurrentHashMap<>();
+    private final ExecutorService syncer = Executors.newSingleThreadExecutor(r ->
+            Thread.ofPlatform().daemon(true).name("twinserve-deployment-sync").unstarted(r));
     private final Map<String, DeploymentRuntime> running = new ConcurrentHashMap<>();
 
     /**
      * @param interactions unused here, but taking it makes the writer outlive the deployments at shutdown, so
      *     the requests they drain are still recorded
      */
-    public DeploymentManager(
-            RegistryService registry,
-            io.twinserve.api.server.interactions.InteractionWriter interactions,
-            io.twinserve.api.server.infra.Redis redis) {
+    public DeploymentManager(RegistryService registry, InteractionWriter interactions, Redis redis) {
         this.registry = registry;
         this.redis = redis;
         redis.subscribe(CHANNEL, message -> {
@@ -120,8 +123,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
     }
 
     /** Re-applies a new compute config and placement (autoconfigure): checked first, then restarted. */
-    public synchronized DeploymentsRecord reconfigure(
-            DeploymentsRecord r, com.fasterxml.jackson.databind.node.ObjectNode cc, Placement placement) {
+    public synchronized DeploymentsRecord reconfigure(DeploymentsRecord r, ObjectNode cc, Placement placement) {
         ReplicaSpec spec = RegistryService.replicaSpec(cc);
         ModelsRecord model = registry.modelRecord(r.getModelId());
         check(model, r.getMode(), spec, placement, r.getName());
@@ -225,7 +227,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         }
         // same configuration: the model's adapters may have changed
         ModelsRecord m = registry.modelRecord(d.getModelId());
-        java.util.Set<String> wanted = new java.util.HashSet<>();
+        Set<String> wanted = new HashSet<>();
         for (AdaptersRecord a : registry.adapterRecords(m.getId())) {
             wanted.add(a.getName());
             if (!rt.hasAdapter(a.getName())

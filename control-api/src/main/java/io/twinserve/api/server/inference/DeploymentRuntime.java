@@ -1,11 +1,13 @@
 package io.twinserve.api.server.inference;
 
+import io.twinserve.api.db.generated.tables.records.AdaptersRecord;
 import io.twinserve.engine.backend.sim.SimulatedBackend;
 import io.twinserve.engine.chat.ChatTemplate;
 import io.twinserve.engine.live.Completion;
 import io.twinserve.engine.live.GenerationRequest;
 import io.twinserve.engine.live.LiveEngine;
 import io.twinserve.engine.live.TokenSink;
+import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.sample.SamplingParams;
 import io.twinserve.engine.serve.LiveReplicas;
@@ -36,7 +38,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class DeploymentRuntime implements AutoCloseable {
     /** A deployment's adapter: a PEFT directory, or profile-only with a rank (simulated mode). */
     public record AdapterDef(String name, Path path, int rank) {
-        static AdapterDef of(io.twinserve.api.db.generated.tables.records.AdaptersRecord a) {
+        static AdapterDef of(AdaptersRecord a) {
             return new AdapterDef(a.getName(), a.getPath() == null ? null : Path.of(a.getPath()), a.getRank());
         }
     }
@@ -104,7 +106,7 @@ public final class DeploymentRuntime implements AutoCloseable {
     }
 
     /** The CPU engine's KV dtype for a replica's {@code kv_cache_dtype}: null for auto (the model's). */
-    static io.twinserve.engine.model.DType liveKvDtype(ReplicaSpec r) {
+    static DType liveKvDtype(ReplicaSpec r) {
         return LiveReplicas.CpuReplica.kvDtype(r);
     }
 

@@ -3,6 +3,7 @@ package io.twinserve.api.server.inference;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
+import io.micronaut.context.annotation.Context;
 import io.micronaut.scheduling.annotation.Scheduled;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,7 +14,7 @@ import java.util.List;
  * = 1 with tags deployment, replica, adapter and tier = gpu | cpu).
  */
 // created with the context, so its scheduled task never builds it while the context is closing
-@io.micronaut.context.annotation.Context
+@Context
 public final class ReplicaGauges {
     private final DeploymentManager deployments;
     private final MultiGauge waiting;

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -234,7 +235,7 @@ public final class DataServices implements AutoCloseable {
 
     /** The properties Micronaut's data source, Flyway and jOOQ read. */
     public Map<String, Object> micronautProperties() {
-        Map<String, Object> p = new java.util.LinkedHashMap<>();
+        Map<String, Object> p = new LinkedHashMap<>();
         p.put("datasources.default.url", database.jdbcUrl());
         if (database.user() != null) {
             p.put("datasources.default.username", database.user());

@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -161,8 +162,8 @@ public final class InteractionWriter implements AutoCloseable {
                         Double,
                         Integer,
                         String,
-                        java.time.OffsetDateTime,
-                        java.time.OffsetDateTime,
+                        OffsetDateTime,
+                        OffsetDateTime,
                         String,
                         String>
                 insert = db.insertInto(

@@ -16,8 +16,11 @@ import io.twinserve.api.server.auth.AuthFilter;
 import io.twinserve.api.server.auth.Role;
 import io.twinserve.api.server.inference.DeploymentManager;
 import io.twinserve.api.server.inference.DeploymentRuntime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 
 /**
  * The registry: compute pools, models, adapters and deployments. Reading needs any key; changing needs
@@ -122,13 +125,13 @@ public final class RegistryController {
     public Map<String, Object> get(HttpRequest<?> request, @PathVariable String id) {
         AuthFilter.principal(request);
         DeploymentsRecord r = registry.deploymentRecord(id);
-        Map<String, Object> m = new java.util.LinkedHashMap<>(registry.deployment(r, null));
+        Map<String, Object> m = new LinkedHashMap<>(registry.deployment(r, null));
         DeploymentRuntime rt = deployments.get(r.getName());
         if (rt != null) {
-            List<Map<String, Object>> replicas = new java.util.ArrayList<>();
+            List<Map<String, Object>> replicas = new ArrayList<>();
             for (int i = 0; i < rt.replicaCount(); i++) {
                 var s = rt.stats(i);
-                Map<String, Object> rep = new java.util.LinkedHashMap<>();
+                Map<String, Object> rep = new LinkedHashMap<>();
                 rep.put("replica", i);
                 rep.put("in_flight", rt.inFlight(i));
                 rep.put("steps", s.steps());
@@ -139,7 +142,7 @@ public final class RegistryController {
                 replicas.add(rep);
             }
             m.put("replicas", replicas);
-            m.put("adapters", new java.util.TreeSet<>(rt.adapterNames()));
+            m.put("adapters", new TreeSet<>(rt.adapterNames()));
         }
         return m;
     }

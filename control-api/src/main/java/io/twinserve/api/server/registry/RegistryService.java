@@ -19,10 +19,12 @@ import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.profile.Profiles;
 import jakarta.inject.Singleton;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -445,7 +447,7 @@ public final class RegistryService {
     static ObjectNode parse(String json) {
         try {
             return (ObjectNode) Bodies.JSON.readTree(json);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new IllegalStateException("stored JSON is unreadable: " + json, e);
         }
     }
@@ -461,7 +463,7 @@ public final class RegistryService {
         return name;
     }
 
-    private static String firstKeys(java.util.Collection<String> keys) {
+    private static String firstKeys(Collection<String> keys) {
         return keys.stream().limit(3).toList().toString();
     }
 }

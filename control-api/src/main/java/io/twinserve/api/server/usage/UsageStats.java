@@ -1,11 +1,13 @@
 package io.twinserve.api.server.usage;
 
+import io.micronaut.context.annotation.Context;
 import io.micronaut.scheduling.annotation.Scheduled;
 import io.twinserve.api.server.infra.Redis;
 import jakarta.annotation.PreDestroy;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,7 +21,7 @@ import java.util.concurrent.atomic.LongAdder;
  * Counts gather in memory and go to Redis once a second, so the request path does no Redis call.
  */
 // created with the context, so its scheduled task never builds it while the context is closing
-@io.micronaut.context.annotation.Context
+@Context
 public final class UsageStats {
     static final DateTimeFormatter MINUTE =
             DateTimeFormatter.ofPattern("yyyyMMddHHmm").withZone(ZoneOffset.UTC);
@@ -70,7 +72,7 @@ public final class UsageStats {
     public List<Map<String, Object>> read(String dimension, int minutes) throws Exception {
         flush();
         Instant now = Instant.now();
-        List<Map<String, Object>> out = new java.util.ArrayList<>();
+        List<Map<String, Object>> out = new ArrayList<>();
         for (int i = minutes - 1; i >= 0; i--) {
             String minute = MINUTE.format(now.minusSeconds(60L * i));
             Map<String, String> h = redis.async()

@@ -10,6 +10,8 @@ import io.twinserve.engine.model.Projection;
 import io.twinserve.engine.model.Tensor;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.function.Consumer;
 
 /**
  * The CPU backend: the Llama-family forward pass with the Vector API on all cores, a paged KV cache,
@@ -127,7 +129,7 @@ public final class CpuBackend implements Backend {
      * {@code f32}; {@code field} names where it came from in the error.
      */
     public static DType kvDtype(String name, String field) {
-        return switch (name == null ? "auto" : name.toLowerCase(java.util.Locale.ROOT)) {
+        return switch (name == null ? "auto" : name.toLowerCase(Locale.ROOT)) {
             case "auto" -> null;
             case "bf16", "bfloat16" -> DType.BF16;
             case "f32", "fp32", "float32" -> DType.F32;
@@ -470,7 +472,7 @@ public final class CpuBackend implements Backend {
         MatMul.apply(par, model.lmHead(), lastHidden, h, 0, rows, logits, c.vocabSize(), 0, false);
     }
 
-    private void forShards(java.util.function.Consumer<Shard> work) {
+    private void forShards(Consumer<Shard> work) {
         if (shards.length == 1) {
             work.accept(shards[0]);
             return;

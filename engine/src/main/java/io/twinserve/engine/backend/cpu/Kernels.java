@@ -2,6 +2,7 @@ package io.twinserve.engine.backend.cpu;
 
 import io.twinserve.engine.backend.ForwardBatch;
 import io.twinserve.engine.model.Tensor;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -141,7 +142,7 @@ final class Kernels {
         for (int g = 0; g < group; g++) {
             softmax(scores, g * n, n);
         }
-        java.util.Arrays.fill(out, outOff, outOff + group * hd, 0f);
+        Arrays.fill(out, outOff, outOff + group * hd, 0f);
         for (int j = first; j <= pos; ) {
             int blockIndex = j / blockSize;
             int end = Math.min(pos, (blockIndex + 1) * blockSize - 1);

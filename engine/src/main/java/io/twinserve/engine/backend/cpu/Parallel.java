@@ -1,6 +1,7 @@
 package io.twinserve.engine.backend.cpu;
 
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.RecursiveAction;
 
 /**
@@ -43,7 +44,7 @@ final class Parallel {
             return;
         }
         Task task = new Task(body, 0, n, (n + chunks - 1) / chunks);
-        if (java.util.concurrent.ForkJoinTask.getPool() == pool) {
+        if (ForkJoinTask.getPool() == pool) {
             task.invoke();
         } else {
             pool.invoke(task);

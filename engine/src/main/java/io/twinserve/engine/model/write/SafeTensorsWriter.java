@@ -3,6 +3,7 @@ package io.twinserve.engine.model.write;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.twinserve.engine.model.DType;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -80,7 +81,7 @@ public final class SafeTensorsWriter {
         byte[] headerBytes = json.writeValueAsString(header).getBytes(StandardCharsets.UTF_8);
         // the format pads the header with spaces to a multiple of 8 so the data is aligned
         int padded = (headerBytes.length + 7) / 8 * 8;
-        try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(file), 1 << 20)) {
+        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 20)) {
             ByteBuffer len =
                     ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
             out.write(len.array());

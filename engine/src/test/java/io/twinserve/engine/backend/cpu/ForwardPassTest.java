@@ -13,6 +13,8 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
+import java.util.stream.Collectors;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -24,18 +26,11 @@ class ForwardPassTest {
     /** Three sequences (two adapters of different ranks and the base model) over two steps. */
     private static final int[][] TOKENS = new Random(3)
             .ints(3 * 12, 3, 300).boxed().toList().stream()
-                    .collect(java.util.stream.Collectors.collectingAndThen(
-                            java.util.stream.Collectors.toList(), l -> new int[][] {
-                                l.subList(0, 11).stream()
-                                        .mapToInt(Integer::intValue)
-                                        .toArray(),
-                                l.subList(12, 22).stream()
-                                        .mapToInt(Integer::intValue)
-                                        .toArray(),
-                                l.subList(24, 30).stream()
-                                        .mapToInt(Integer::intValue)
-                                        .toArray()
-                            }));
+                    .collect(Collectors.collectingAndThen(Collectors.toList(), l -> new int[][] {
+                        l.subList(0, 11).stream().mapToInt(Integer::intValue).toArray(),
+                        l.subList(12, 22).stream().mapToInt(Integer::intValue).toArray(),
+                        l.subList(24, 30).stream().mapToInt(Integer::intValue).toArray()
+                    }));
 
     private static final int[] SLOTS = {0, 1, -1};
     // per step, per sequence: [from, count]; step 2 has S1's decode token
@@ -115,7 +110,7 @@ class ForwardPassTest {
                         for (int v = 0; v < vocab; v++) {
                             assertThat((double) logits[row * vocab + v])
                                     .as("sequence %d position %d logit %d", s, step[s][0] + j, v)
-                                    .isCloseTo(ref[v], org.assertj.core.data.Offset.offset(2e-4 * scale + 1e-5));
+                                    .isCloseTo(ref[v], Offset.offset(2e-4 * scale + 1e-5));
                         }
                         compared++;
                     }

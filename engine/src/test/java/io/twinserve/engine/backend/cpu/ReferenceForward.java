@@ -1,5 +1,6 @@
 package io.twinserve.engine.backend.cpu;
 
+import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.engine.model.ModelFiles;
@@ -235,7 +236,7 @@ final class ReferenceForward {
 
     private static void roundToBf16(double[] a) {
         for (int i = 0; i < a.length; i++) {
-            a[i] = io.twinserve.engine.model.DType.fromBf16(io.twinserve.engine.model.DType.toBf16((float) a[i]));
+            a[i] = DType.fromBf16(DType.toBf16((float) a[i]));
         }
     }
 }

@@ -3,6 +3,7 @@ package io.twinserve.engine.backend.sim;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -41,9 +42,9 @@ class PlaceholderVocabularyTest {
         int[] b = PlaceholderVocabulary.encode("You are a helpful assistant. Translate this letter.");
         assertThat(PlaceholderVocabulary.encode("You are a helpful assistant. Summarise this report."))
                 .containsExactly(a);
-        assertThat(java.util.Arrays.stream(a).boxed().toList())
+        assertThat(Arrays.stream(a).boxed().toList())
                 .allSatisfy(id -> assertThat(id).isBetween(0, PlaceholderVocabulary.SIZE - 1));
-        assertThat(java.util.Arrays.copyOf(a, 7)).containsExactly(java.util.Arrays.copyOf(b, 7));
+        assertThat(Arrays.copyOf(a, 7)).containsExactly(Arrays.copyOf(b, 7));
         assertThat(a).isNotEqualTo(b);
     }
 }

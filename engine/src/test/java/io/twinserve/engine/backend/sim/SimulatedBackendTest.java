@@ -17,6 +17,7 @@ import io.twinserve.twin.profile.Profiles;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -153,7 +154,7 @@ class SimulatedBackendTest {
             assertThat(c.error()).isNull();
             assertThat(c.completionTokens()).isEqualTo(max);
             assertThat(c.tokenIds()).hasSize(max);
-            assertThat(java.util.Arrays.stream(c.tokenIds()).boxed().toList())
+            assertThat(Arrays.stream(c.tokenIds()).boxed().toList())
                     .allSatisfy(id -> assertThat(id).isBetween(0, PlaceholderVocabulary.SIZE - 1));
             assertThat(c.text())
                     .isEqualTo(words(c.tokenIds()))
