@@ -1,7 +1,5 @@
 package io.twinserve.twin.autoscale;
 
-import io.twinserve.twin.cluster.AutoscalerSpec;
-
 /**
  * A deployment's autoscaler: every {@link #intervalNs()} the simulator asks it to {@link #decide} whether
  * to add a replica, drain one or hold, and carries the decision out. One instance per deployment and run:

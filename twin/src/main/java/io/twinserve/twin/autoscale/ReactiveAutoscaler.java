@@ -1,7 +1,5 @@
 package io.twinserve.twin.autoscale;
 
-import io.twinserve.twin.cluster.AutoscalerSpec;
-
 /**
  * Compares the TTFT of the last interval (or the age of the oldest unanswered request, whichever is
  * larger) and the waiting requests per ready replica with the thresholds, and adds or drains one replica

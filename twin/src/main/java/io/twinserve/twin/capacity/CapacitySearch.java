@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.traces.spec.WorkloadSpecs;
-import io.twinserve.twin.cluster.AutoscalerSpec;
+import io.twinserve.twin.autoscale.AutoscalerSpec;
 import io.twinserve.twin.cluster.ClusterDeploymentSpec;
 import io.twinserve.twin.cluster.ClusterResult;
 import io.twinserve.twin.cluster.ClusterSimulator;

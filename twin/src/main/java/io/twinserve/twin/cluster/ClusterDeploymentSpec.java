@@ -2,6 +2,7 @@ package io.twinserve.twin.cluster;
 
 import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.traces.spec.SpecException;
+import io.twinserve.twin.autoscale.AutoscalerSpec;
 import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.perf.PerfModelSpec;
 import io.twinserve.twin.router.RouterSpec;

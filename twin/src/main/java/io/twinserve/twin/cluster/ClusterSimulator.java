@@ -6,6 +6,7 @@ import io.twinserve.traces.gen.ThinkTimes;
 import io.twinserve.traces.gen.WorkloadGenerator;
 import io.twinserve.traces.spec.ClientSpec;
 import io.twinserve.twin.autoscale.Autoscaler;
+import io.twinserve.twin.autoscale.AutoscalerSpec;
 import io.twinserve.twin.client.ClientGate;
 import io.twinserve.twin.deploy.DeploymentSpec;
 import io.twinserve.twin.deploy.ResolvedReplica;

@@ -1,4 +1,4 @@
-package io.twinserve.twin.cluster;
+package io.twinserve.twin.autoscale;
 
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
