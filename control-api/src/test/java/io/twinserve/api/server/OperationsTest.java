@@ -157,6 +157,33 @@ class OperationsTest {
     }
 
     @Test
+    void autoconfigureReadsAHandMadePlanAsThePlannersRecordAndRefusesOneItCannotRead() throws Exception {
+        String path = "/api/deployments/" + deployment + "/autoconfigure";
+        TestServer.Reply missing = server.post(path, server.adminKey(), "{\"plan\": {\"max_adapters\": 4, \"tp\": 1}}");
+        assertThat(missing.status()).as(missing.body()).isEqualTo(400);
+        assertThat(missing.body()).contains("kv_cache_len");
+        TestServer.Reply unreadable = server.post(
+                path,
+                server.adminKey(),
+                "{\"plan\": {\"max_adapters\": 4, \"tp\": 1, \"kv_cache_len\": 0, \"replicas\": \"many\"}}");
+        assertThat(unreadable.status()).as(unreadable.body()).isEqualTo(400);
+        assertThat(unreadable.body()).contains("plan").contains("could not be read");
+        // the deployment's own settings, as a plan object: applied, and the deployment still serves
+        JsonNode cc = server.get("/api/deployments/" + deployment, server.adminKey())
+                .json()
+                .get("compute_config");
+        String same = "{\"plan\": {\"max_adapters\": " + cc.get("max_adapters").asInt() + ", \"tp\": "
+                + cc.path("tp").asInt(1) + ", \"kv_cache_len\": "
+                + cc.path("kv_cache_len").asInt(0)
+                + ", \"pool\": \"" + pool + "\"}}";
+        TestServer.Reply applied = server.post(path, server.adminKey(), same);
+        assertThat(applied.status()).as(applied.body()).isEqualTo(200);
+        assertThat(applied.json().get("compute_config").get("max_adapters").asInt())
+                .isEqualTo(cc.get("max_adapters").asInt());
+        assertThat(complete(deployment).status()).isEqualTo(200);
+    }
+
+    @Test
     void metricsUsageAndOpenApiDocument() throws Exception {
         server.post(
                 "/v1/load_lora_adapter",

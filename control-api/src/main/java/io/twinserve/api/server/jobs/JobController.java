@@ -1,6 +1,9 @@
 package io.twinserve.api.server.jobs;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
@@ -23,6 +26,8 @@ import io.twinserve.api.server.auth.Role;
 import io.twinserve.api.server.inference.DeploymentManager;
 import io.twinserve.api.server.registry.Placement;
 import io.twinserve.api.server.registry.RegistryService;
+import io.twinserve.experiments.report.ReportJson;
+import io.twinserve.placement.Planner;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -139,15 +144,19 @@ public final class JobController {
         }
         DeploymentsRecord r = registry.deploymentRecord(id);
         ObjectNode cc = registry.computeConfigOf(r);
-        int maxAdapters = plan.path("max_adapters").asInt(0);
-        int tp = plan.path("tp").asInt(0);
-        int kv = plan.path("kv_cache_len").asInt(-1);
-        if (maxAdapters < 1 || tp < 1 || kv < 0) {
+        // a hand-made plan object must name the three settings; a plan job's result always does
+        if (plan.path("max_adapters").asInt(0) < 1
+                || plan.path("tp").asInt(0) < 1
+                || plan.path("kv_cache_len").asInt(-1) < 0) {
             throw ApiException.badRequest(
                     "plan",
                     "the plan must carry max_adapters >= 1, tp >= 1 and kv_cache_len >= 0"
                             + " (0: derived from memory), got " + plan);
         }
+        Planner.Plan typed = typedPlan(plan);
+        int maxAdapters = typed.maxAdapters();
+        int tp = typed.tp();
+        int kv = typed.kvCacheLen();
         cc.put("max_adapters", maxAdapters);
         if (cc.path("max_cpu_adapters").asInt(Integer.MAX_VALUE) < maxAdapters) {
             cc.put("max_cpu_adapters", maxAdapters);
@@ -164,7 +173,7 @@ public final class JobController {
         if (override != null && override.isArray() && !override.isEmpty()) {
             override.forEach(n -> pools.add(n.asText()));
         } else {
-            String planPool = plan.path("pool").asText("");
+            String planPool = typed.pool() == null ? "" : typed.pool();
             boolean known = registry.pools().stream().anyMatch(p -> planPool.equals(p.get("name")));
             if (!known) {
                 throw ApiException.badRequest(
@@ -177,9 +186,23 @@ public final class JobController {
         for (String pool : pools) {
             registry.poolRecord(pool);
         }
-        int replicas = Math.max(old.minReplicas(), plan.path("replicas").asInt(old.minReplicas()));
+        // a plan names its replicas when it answers a capacity question; 0 (absent) keeps the deployment's
+        int replicas = Math.max(old.minReplicas(), typed.replicas() > 0 ? typed.replicas() : old.minReplicas());
         Placement placement =
                 new Placement(pools, old.maxTtftMs(), replicas, Math.max(replicas, old.maxReplicas()), old.router());
         return registry.deployment(deployments.reconfigure(r, cc, placement), null);
     }
+
+    /** The planner's own record of a plan, read back from a plan job's JSON (or a hand-made plan object). */
+    private static Planner.Plan typedPlan(JsonNode plan) {
+        try {
+            return PLAN_JSON.treeToValue(plan, Planner.Plan.class);
+        } catch (JsonProcessingException e) {
+            throw ApiException.badRequest("plan", "the plan could not be read: " + e.getOriginalMessage());
+        }
+    }
+
+    /** As the plan's JSON was written (snake_case keys); fields a hand-made plan leaves out stay empty. */
+    private static final ObjectMapper PLAN_JSON =
+            ReportJson.MAPPER.copy().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 }
