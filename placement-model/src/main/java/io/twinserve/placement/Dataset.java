@@ -1,5 +1,7 @@
 package io.twinserve.placement;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.MappingIterator;
@@ -40,22 +42,20 @@ public record Dataset(Provenance provenance, List<SweepRow> rows) {
             .build();
 
     /**
-     * What produced a dataset.
+     * What produced a dataset: the run's {@link io.twinserve.traces.Provenance} (the spec's hash and seed,
+     * version, commit, JVM, OS, time), and the sweep's own facts.
      *
+     * @param run what ran it; its spec hash is of {@code specYaml} (shards of one sweep share it)
      * @param specYaml the sweep spec as run (the built-in one's text when none was given)
-     * @param specSha256 hash of {@code specYaml}: shards of one sweep share it
      * @param shards the shards this dataset holds, "K/N" each ("0/1" for an unsharded sweep)
      * @param scenarios rows in this dataset; {@code simulations} of them started (the rest did not fit)
      * @param elapsedS wall-clock seconds the sweep took (summed over shards after a merge)
      * @param skipped scenarios of the shards left out by the spec's {@code stop_after_miss} (not in the rows)
      */
     public record Provenance(
-            String twinserveVersion,
-            String commit,
+            io.twinserve.traces.Provenance run,
             String specName,
             String specYaml,
-            String specSha256,
-            long seed,
             List<String> calibrations,
             boolean stopWhenStarving,
             List<String> shards,
@@ -65,7 +65,71 @@ public record Dataset(Provenance provenance, List<SweepRow> rows) {
             long stoppedEarly,
             double elapsedS,
             int threads,
-            long skipped) {}
+            long skipped) {
+
+        /**
+         * Reads a provenance.json, this shape or the one written before the shared record existed (with
+         * {@code twinserve_version}, {@code commit}, {@code spec_sha256} and {@code seed} at the top level;
+         * the JVM, OS and time were not recorded then).
+         */
+        @JsonCreator
+        static Provenance read(
+                @JsonProperty("run") io.twinserve.traces.Provenance run,
+                @JsonProperty("twinserve_version") String version,
+                @JsonProperty("commit") String commit,
+                @JsonProperty("spec_sha256") String specSha256,
+                @JsonProperty("seed") Long seed,
+                @JsonProperty("spec_name") String specName,
+                @JsonProperty("spec_yaml") String specYaml,
+                @JsonProperty("calibrations") List<String> calibrations,
+                @JsonProperty("stop_when_starving") boolean stopWhenStarving,
+                @JsonProperty("shards") List<String> shards,
+                @JsonProperty("grid_scenarios") long gridScenarios,
+                @JsonProperty("scenarios") long scenarios,
+                @JsonProperty("simulations") long simulations,
+                @JsonProperty("stopped_early") long stoppedEarly,
+                @JsonProperty("elapsed_s") double elapsedS,
+                @JsonProperty("threads") int threads,
+                @JsonProperty("skipped") long skipped) {
+            io.twinserve.traces.Provenance r = run != null
+                    ? run
+                    : new io.twinserve.traces.Provenance(specSha256, seed, version, commit, null, null, null);
+            return new Provenance(
+                    r,
+                    specName,
+                    specYaml,
+                    calibrations,
+                    stopWhenStarving,
+                    shards,
+                    gridScenarios,
+                    scenarios,
+                    simulations,
+                    stoppedEarly,
+                    elapsedS,
+                    threads,
+                    skipped);
+        }
+
+        /** The hash of {@code specYaml}. */
+        public String specSha256() {
+            return run.specSha256();
+        }
+
+        /** The sweep's seed. */
+        public long seed() {
+            return run.seed() == null ? 0 : run.seed();
+        }
+
+        /** The twinserve version that ran the sweep. */
+        public String twinserveVersion() {
+            return run.version();
+        }
+
+        /** The commit that ran the sweep. */
+        public String commit() {
+            return run.commit();
+        }
+    }
 
     public void write(Path dir) throws IOException {
         Files.createDirectories(dir);
@@ -187,12 +251,9 @@ public record Dataset(Provenance provenance, List<SweepRow> rows) {
         }
         rows.sort(Comparator.comparingLong(SweepRow::scenario));
         Provenance merged = new Provenance(
-                first.twinserveVersion(),
-                first.commit(),
+                first.run(),
                 first.specName(),
                 first.specYaml(),
-                first.specSha256(),
-                first.seed(),
                 first.calibrations(),
                 first.stopWhenStarving(),
                 List.copyOf(shards),

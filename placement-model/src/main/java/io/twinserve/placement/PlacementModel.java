@@ -1,6 +1,9 @@
 package io.twinserve.placement;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import io.twinserve.traces.Provenance;
 import io.twinserve.traces.spec.SloSpec;
 import java.io.IOException;
 import java.io.InputStream;
@@ -45,15 +48,37 @@ public final class PlacementModel {
      */
     public record Meta(
             int format,
-            String twinserveVersion,
-            String commit,
+            Provenance run,
             Map<String, Object> dataset,
             Map<String, Object> training,
             Map<String, TargetMeta> targets,
             Map<String, double[]> ranges,
             Map<String, List<String>> categories,
             Map<String, Trainer.Report> reports,
-            Map<String, Integer> slotCapacity) {}
+            Map<String, Integer> slotCapacity) {
+
+        /**
+         * Reads a model.json, this shape or the one written before the shared record existed (with
+         * {@code twinserve_version} and {@code commit} at the top level; the JVM, OS and time were not
+         * recorded then), as the shipped model's is.
+         */
+        @JsonCreator
+        static Meta read(
+                @JsonProperty("format") int format,
+                @JsonProperty("run") Provenance run,
+                @JsonProperty("twinserve_version") String version,
+                @JsonProperty("commit") String commit,
+                @JsonProperty("dataset") Map<String, Object> dataset,
+                @JsonProperty("training") Map<String, Object> training,
+                @JsonProperty("targets") Map<String, TargetMeta> targets,
+                @JsonProperty("ranges") Map<String, double[]> ranges,
+                @JsonProperty("categories") Map<String, List<String>> categories,
+                @JsonProperty("reports") Map<String, Trainer.Report> reports,
+                @JsonProperty("slot_capacity") Map<String, Integer> slotCapacity) {
+            Provenance r = run != null ? run : new Provenance(null, null, version, commit, null, null, null);
+            return new Meta(format, r, dataset, training, targets, ranges, categories, reports, slotCapacity);
+        }
+    }
 
     /** How a target's tree is read. */
     public record TargetMeta(
@@ -250,8 +275,9 @@ public final class PlacementModel {
             }
             ds.put("parts", parts);
         }
-        Meta meta = new Meta(
-                FORMAT, version, commit, ds, training, targets, ranges, categories, Trainer.reports(fitted), capacity);
+        Provenance now = Provenance.of(null, null);
+        Provenance run = new Provenance(null, null, version, commit, now.jvm(), now.os(), now.time());
+        Meta meta = new Meta(FORMAT, run, ds, training, targets, ranges, categories, Trainer.reports(fitted), capacity);
         Dataset.JSON.writeValue(dir.resolve(META).toFile(), meta);
     }
 

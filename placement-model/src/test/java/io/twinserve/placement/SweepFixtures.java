@@ -1,5 +1,6 @@
 package io.twinserve.placement;
 
+import io.twinserve.traces.Provenance;
 import io.twinserve.twin.profile.Profiles;
 import java.nio.file.Path;
 import java.util.List;
@@ -44,12 +45,9 @@ final class SweepFixtures {
         List<SweepRow> rows = s.run(scenarios, threads, n -> {});
         long sims = rows.stream().filter(SweepRow::fits).count();
         Dataset.Provenance p = new Dataset.Provenance(
-                "test",
-                "unknown",
+                new Provenance(Sweeps.sha256(yaml), s.spec().seed(), "test", "unknown", null, null, null),
                 s.spec().name(),
                 yaml,
-                Sweeps.sha256(yaml),
-                s.spec().seed(),
                 List.of(),
                 s.spec().stopWhenStarving(),
                 List.of(shard == null ? "0/1" : shard.toString()),

@@ -67,6 +67,32 @@ class SweepTest {
     }
 
     @Test
+    void provenanceReadsBackAndDatasetsWrittenBeforeTheSharedRecordStillRead(@TempDir Path dir) throws Exception {
+        whole.write(dir.resolve("now"));
+        assertThat(Dataset.read(dir.resolve("now")).provenance()).isEqualTo(whole.provenance());
+        // a provenance.json as sweeps wrote it before: version, commit, hash and seed at the top level
+        whole.write(dir.resolve("before"));
+        String before = """
+                {"twinserve_version": "0.1.0-SNAPSHOT", "commit": "0123456789abcdef0123456789abcdef01234567",
+                 "spec_name": "small", "spec_yaml": "name: small", "spec_sha256": "abc123", "seed": 7,
+                 "calibrations": [], "stop_when_starving": true, "shards": ["0/1"], "grid_scenarios": %d,
+                 "scenarios": %d, "simulations": %d, "stopped_early": 0, "elapsed_s": 1.5, "threads": 2,
+                 "skipped": 0}
+                """.formatted(
+                        whole.provenance().gridScenarios(),
+                        whole.rows().size(),
+                        whole.provenance().simulations());
+        java.nio.file.Files.writeString(dir.resolve("before").resolve(Dataset.PROVENANCE), before);
+        Dataset.Provenance read = Dataset.read(dir.resolve("before")).provenance();
+        assertThat(read.twinserveVersion()).isEqualTo("0.1.0-SNAPSHOT");
+        assertThat(read.commit()).isEqualTo("0123456789abcdef0123456789abcdef01234567");
+        assertThat(read.specSha256()).isEqualTo("abc123");
+        assertThat(read.seed()).isEqualTo(7);
+        assertThat(read.run().jvm()).isNull();
+        assertThat(read.threads()).isEqualTo(2);
+    }
+
+    @Test
     void mergeRefusesMissingRepeatedAndForeignShards(@TempDir Path dir) throws Exception {
         Path a = dir.resolve("a");
         Path b = dir.resolve("b");

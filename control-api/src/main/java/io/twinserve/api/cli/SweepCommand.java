@@ -154,12 +154,9 @@ final class SweepCommand implements Callable<Integer> {
         List<String> cals =
                 s.models().stream().flatMap(m -> m.calibrations().stream()).toList();
         Dataset.Provenance prov = new Dataset.Provenance(
-                Provenance.currentVersion(),
-                Provenance.buildCommit(),
+                Provenance.of(effective, s.seed()),
                 s.name(),
                 effective,
-                Sweeps.sha256(effective),
-                s.seed(),
                 cals,
                 s.stopWhenStarving(),
                 List.of(sh.toString()),
