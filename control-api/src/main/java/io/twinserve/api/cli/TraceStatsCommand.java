@@ -29,7 +29,7 @@ import picocli.CommandLine.Parameters;
         footer = {
             "",
             "Examples:",
-            "  twinserve trace stats ../shared/data/traces/azure_llm_2023/AzureLLMInferenceTrace_code.csv",
+            "  twinserve trace stats examples/data/AzureLLMInferenceTrace_code.csv",
             "  twinserve trace stats --json out/chat.csv",
             "  twinserve trace stats --window 0:600 --time-scale 2 trace.csv",
             "  twinserve trace stats --skip-bad --format burstgpt BurstGPT_1.csv"
