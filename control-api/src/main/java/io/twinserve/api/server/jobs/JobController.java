@@ -73,13 +73,11 @@ public final class JobController {
 
     @Get("/jobs/{id}")
     public Map<String, Object> job(HttpRequest<?> request, @PathVariable String id) {
-        AuthFilter.principal(request);
-        return jobs.get(id);
+        return jobs.get(id, AuthFilter.principal(request));
     }
 
     private Map<String, Object> job(HttpRequest<?> request, String id, String kind) {
-        AuthFilter.principal(request);
-        Map<String, Object> j = jobs.get(id);
+        Map<String, Object> j = jobs.get(id, AuthFilter.principal(request));
         if (!kind.equals(j.get("kind"))) {
             throw ApiException.notFound("id", "job '" + id + "' is a " + j.get("kind") + ", not a " + kind);
         }
@@ -90,8 +88,7 @@ public final class JobController {
     @Get("/jobs/{id}/events")
     @Produces(MediaType.TEXT_EVENT_STREAM)
     public Flux<Event<String>> events(HttpRequest<?> request, @PathVariable String id) {
-        AuthFilter.principal(request);
-        jobs.get(id);
+        jobs.get(id, AuthFilter.principal(request));
         AtomicLong next = new AtomicLong();
         boolean[] done = {false};
         return Flux.interval(Duration.ZERO, Duration.ofMillis(200))

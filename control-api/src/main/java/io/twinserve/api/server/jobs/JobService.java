@@ -1,5 +1,6 @@
 package io.twinserve.api.server.jobs;
 
+import static io.twinserve.api.db.generated.Tables.API_KEYS;
 import static io.twinserve.api.db.generated.Tables.JOBS;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,6 +11,8 @@ import io.micronaut.context.event.StartupEvent;
 import io.twinserve.api.db.generated.tables.records.JobsRecord;
 import io.twinserve.api.server.ApiException;
 import io.twinserve.api.server.Bodies;
+import io.twinserve.api.server.auth.Principal;
+import io.twinserve.api.server.auth.Role;
 import io.twinserve.api.server.infra.Redis;
 import io.twinserve.experiments.report.ReportJson;
 import io.twinserve.experiments.whatif.Progress;
@@ -109,6 +112,33 @@ public final class JobService implements ApplicationEventListener<StartupEvent> 
         event(id, QUEUED, Map.of("kind", kind));
         runner.submit(() -> run(id));
         return get(id);
+    }
+
+    /**
+     * A job as {@code caller} may see it: its owner's (any key of the user who submitted it) and an
+     * operator's or admin's. Anyone else is told there is no such job, as for an id that does not exist,
+     * so that job ids do not leak.
+     */
+    public Map<String, Object> get(String id, Principal caller) {
+        JobsRecord j = db.selectFrom(JOBS).where(JOBS.ID.eq(id)).fetchOne();
+        if (j == null || !visible(j, caller)) {
+            throw ApiException.notFound("id", "no job with id '" + id + "'");
+        }
+        return get(id);
+    }
+
+    private boolean visible(JobsRecord j, Principal caller) {
+        Long owner = j.getOwnerKeyId();
+        if (caller.role().atLeast(Role.OPERATOR) || (owner != null && owner == caller.keyId())) {
+            return true;
+        }
+        Long ownerUser = owner == null
+                ? null
+                : db.select(API_KEYS.USER_ID)
+                        .from(API_KEYS)
+                        .where(API_KEYS.ID.eq(owner))
+                        .fetchOne(API_KEYS.USER_ID);
+        return ownerUser != null && ownerUser == caller.userId();
     }
 
     public Map<String, Object> get(String id) {
