@@ -109,7 +109,7 @@ final class TestServer implements AutoCloseable {
     }
 
     /** An HTTP answer, its body as text and (when it is JSON) parsed. */
-    record Reply(int status, String body, String contentType) {
+    record Reply(int status, String body, String contentType, java.net.http.HttpHeaders headers) {
         JsonNode json() {
             try {
                 return JSON.readTree(body);
@@ -149,7 +149,8 @@ final class TestServer implements AutoCloseable {
             return new Reply(
                     r.statusCode(),
                     r.body(),
-                    r.headers().firstValue("Content-Type").orElse(""));
+                    r.headers().firstValue("Content-Type").orElse(""),
+                    r.headers());
         } catch (IOException e) {
             throw new UncheckedIOException(method + " " + path + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {

@@ -3,6 +3,10 @@ package io.twinserve.api.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.errors.OpenAIServiceException;
+import com.openai.models.completions.CompletionCreateParams;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -72,7 +76,12 @@ class TtftDeadlineTest {
                 HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
             HttpResponse<Stream<String>> running = http.send(longRequest, HttpResponse.BodyHandlers.ofLines());
             assertThat(running.statusCode()).isEqualTo(200);
-            othersTimeOutWhile(running, key);
+            try {
+                othersTimeOutWhile(running, key);
+            } finally {
+                // a failed check above must fail the test, not leave the client waiting on the long stream
+                running.body().close();
+            }
         }
         server.flushInteractions();
         long keyId = created.path("id").asLong();
@@ -94,6 +103,26 @@ class TtftDeadlineTest {
                 "/v1/completions",
                 key,
                 "{\"model\": \"" + deployment + "\", \"prompt\": \"me next\", \"max_tokens\": 4}"));
+        // an OpenAI SDK with its default retries: the 408 tells it not to retry, so the server sees it once
+        JsonNode sdkKey = server.createKey(server.unique("ttft-sdk"), "operator");
+        OpenAIClient sdk = OpenAIOkHttpClient.builder()
+                .baseUrl(server.uri() + "/v1")
+                .apiKey(sdkKey.path("key").asText())
+                .timeout(Duration.ofSeconds(60))
+                .build();
+        CompletableFuture<Integer> sdkStatus = CompletableFuture.supplyAsync(() -> {
+            try {
+                sdk.completions()
+                        .create(CompletionCreateParams.builder()
+                                .model(deployment)
+                                .prompt("sdk")
+                                .maxTokens(4)
+                                .build());
+                return 200;
+            } catch (OpenAIServiceException e) {
+                return e.statusCode();
+            }
+        });
         CompletableFuture<TestServer.Reply> streamed = CompletableFuture.supplyAsync(() -> server.post(
                 "/v1/chat/completions",
                 key,
@@ -111,6 +140,14 @@ class TtftDeadlineTest {
                 .as("a stream that never started is a 408 too: %s", s.body())
                 .isEqualTo(408);
         assertThat(s.error().path("code").asText()).isEqualTo("ttft_timeout");
+        assertThat(w.headers().firstValue("x-should-retry")).hasValue("false");
+        assertThat(sdkStatus.get(60, TimeUnit.SECONDS)).isEqualTo(408);
+        server.flushInteractions();
+        assertThat(server.count(
+                        "select count(*) from interactions where key_id = ?",
+                        sdkKey.path("id").asLong()))
+                .as("the SDK sent the request once, not again after the 408")
+                .isEqualTo(1);
 
         List<String> events = running.body().filter(l -> l.startsWith("data: ")).toList();
         assertThat(events.get(events.size() - 1)).isEqualTo("data: [DONE]");

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
+import io.micronaut.http.MutableHttpResponse;
 import io.micronaut.http.sse.Event;
 import io.twinserve.api.server.ApiException;
 import io.twinserve.api.server.Bodies;
@@ -90,7 +91,7 @@ final class CompletionExchange implements TokenSink {
     }
 
     /** OpenAI's error JSON with {@code status}. */
-    static HttpResponse<?> error(HttpStatus status, String type, String code, String message) {
+    static MutableHttpResponse<?> error(HttpStatus status, String type, String code, String message) {
         return HttpResponse.status(status)
                 .contentType(MediaType.APPLICATION_JSON_TYPE)
                 .body(ApiException.errorBody(message, type, null, code));
@@ -139,13 +140,18 @@ final class CompletionExchange implements TokenSink {
             whole.complete(r);
             head.complete(r);
         } else if (timedOut) {
+            // OpenAI's SDKs retry a 408 unless told not to: a retry would only add load to an overloaded
+            // deployment, so say so
             HttpResponse<?> r = error(
-                    HttpStatus.REQUEST_TIMEOUT,
-                    "timeout_error",
-                    "ttft_timeout",
-                    "no first token within"
-                            + " max_ttft_ms = " + call.deployment().settings().maxTtftMs() + " ms of deployment '"
-                            + call.deployment().name() + "' (queue time included)");
+                            HttpStatus.REQUEST_TIMEOUT,
+                            "timeout_error",
+                            "ttft_timeout",
+                            "no first token within"
+                                    + " max_ttft_ms = "
+                                    + call.deployment().settings().maxTtftMs()
+                                    + " ms of deployment '"
+                                    + call.deployment().name() + "' (queue time included)")
+                    .header("x-should-retry", "false");
             head.complete(r);
             whole.complete(r);
         } else if (status == 500) {
