@@ -104,7 +104,11 @@ sealed interface JobWork {
                     clusterSpec = spec(dir, folder, "cluster", cluster);
                 }
                 SpecText workloadSpec = hasWorkload ? spec(dir, folder, "workload", workload) : null;
+                if (hasWorkload) {
+                    JobLimits.check(WorkloadSpecs.parse(workload.toString(), null), "workload");
+                }
                 SpecSweep sweep = sweep(r.get("sweep"));
+                JobLimits.check(sweep);
                 Integer seed = Bodies.optionalInt(r, "seed", Integer.MIN_VALUE, Integer.MAX_VALUE);
                 Double window = Bodies.optionalDouble(r, "window_s", 1e-3, 1e7);
                 WhatIfOptions options = new WhatIfOptions(
@@ -131,6 +135,10 @@ sealed interface JobWork {
                 SpecText workloadSpec = hasWorkload
                         ? spec(dir, folder, "workload", workload)
                         : PlanRequest.builtInWorkload(Path.of("").toAbsolutePath());
+                if (hasWorkload) {
+                    // a verified plan simulates the workload
+                    JobLimits.check(WorkloadSpecs.parse(workload.toString(), null), "workload");
+                }
                 String base = Bodies.optionalString(r, "base_model");
                 String objective = Bodies.optionalString(r, "objective");
                 List<String> pools = null;
