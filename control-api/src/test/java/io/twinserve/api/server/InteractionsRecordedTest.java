@@ -60,7 +60,7 @@ class InteractionsRecordedTest {
             String body = i % 2 == 0
                     ? "{\"model\": \"" + model + "\", \"messages\": [{\"role\": \"user\", \"content\": \"question " + i
                             + "\"}], \"max_tokens\": " + (1 + i % 5) + ", \"ignore_eos\": true, \"stream\": "
-                            + (i % 4 == 0) + "}"
+                            + (i % 4 == 0) + (i % 4 == 0 ? ", \"stream_options\": {\"include_usage\": true}" : "") + "}"
                     : "{\"model\": \"" + model + "\", \"prompt\": \"prompt " + i + "\", \"max_tokens\": " + (1 + i % 5)
                             + ", \"ignore_eos\": true}";
             String path = i % 2 == 0 ? "/v1/chat/completions" : "/v1/completions";

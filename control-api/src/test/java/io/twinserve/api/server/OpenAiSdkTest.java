@@ -3,6 +3,7 @@ package io.twinserve.api.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
@@ -275,6 +276,9 @@ class OpenAiSdkTest {
                         .model(model)
                         .prompt("Once upon a time")
                         .maxTokens(MAX_TOKENS)
+                        .streamOptions(ChatCompletionStreamOptions.builder()
+                                .includeUsage(true)
+                                .build())
                         .putAdditionalBodyProperty("ignore_eos", JsonValue.from(true))
                         .build())) {
             chunks = stream.stream().toList();
@@ -309,6 +313,39 @@ class OpenAiSdkTest {
         assertThat(r.body().strip()).endsWith("data: [DONE]");
         assertThat(r.body().split("\n\n"))
                 .allSatisfy(event -> assertThat(event.strip()).startsWith("data: "));
+        // not asked for usage: every chunk has a choice (code reading choices[0] works) and none is a usage chunk
+        assertThat(r.body().strip().split("\n\n"))
+                .filteredOn(event -> !event.strip().equals("data: [DONE]"))
+                .allSatisfy(event -> {
+                    JsonNode chunk = TestServer.JSON.readTree(event.strip().substring("data: ".length()));
+                    assertThat(chunk.path("choices").size()).as(event).isEqualTo(1);
+                    assertThat(chunk.has("usage")).as(event).isFalse();
+                });
+    }
+
+    @Test
+    void responseFormatTextIsTheDefaultAndOtherFormatsAreRefusedByName() {
+        String body = "{\"model\": \"" + sim + "\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}],"
+                + " \"max_tokens\": 2, \"response_format\": %s}";
+        TestServer.Reply text =
+                server.post("/v1/chat/completions", server.adminKey(), body.formatted("{\"type\": \"text\"}"));
+        assertThat(text.status()).as(text.body()).isEqualTo(200);
+        TestServer.Reply json =
+                server.post("/v1/chat/completions", server.adminKey(), body.formatted("{\"type\": \"json_object\"}"));
+        assertThat(json.status()).as(json.body()).isEqualTo(400);
+        assertThat(json.error().path("param").asText()).isEqualTo("response_format");
+        assertThat(json.error().path("message").asText())
+                .contains("json_object")
+                .contains("text");
+        TestServer.Reply optionsWithoutStream = server.post(
+                "/v1/chat/completions",
+                server.adminKey(),
+                "{\"model\": \"" + sim + "\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}],"
+                        + " \"stream_options\": {\"include_usage\": true}}");
+        assertThat(optionsWithoutStream.status())
+                .as(optionsWithoutStream.body())
+                .isEqualTo(400);
+        assertThat(optionsWithoutStream.error().path("param").asText()).isEqualTo("stream_options");
     }
 
     @Test

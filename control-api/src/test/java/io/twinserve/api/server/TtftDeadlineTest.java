@@ -69,7 +69,8 @@ class TtftDeadlineTest {
                 .timeout(Duration.ofSeconds(120))
                 .POST(HttpRequest.BodyPublishers.ofString(
                         "{\"model\": \"" + deployment + "\", \"prompt\": \"tell a long" + " story\", \"max_tokens\": "
-                                + LONG_TOKENS + ", \"ignore_eos\": true, \"stream\": true}"))
+                                + LONG_TOKENS + ", \"ignore_eos\": true, \"stream\": true,"
+                                + " \"stream_options\": {\"include_usage\": true}}"))
                 .build();
         // the head of a stream is sent with the first token: once it is here, the only slot is taken
         try (HttpClient http =

@@ -164,9 +164,11 @@ final class CompletionExchange implements TokenSink {
                     head.complete(HttpResponse.ok(streamBody()).contentType(MediaType.TEXT_EVENT_STREAM_TYPE));
                 }
                 emit(chunk(call.chat() ? Bodies.JSON.createObjectNode() : content(""), finish));
-                ObjectNode last = chunk(null, null);
-                last.set("usage", usage);
-                emit(last);
+                if (call.includeUsage()) {
+                    ObjectNode last = chunk(null, null);
+                    last.set("usage", usage);
+                    emit(last);
+                }
                 events.tryEmitNext(Event.of("[DONE]"));
                 events.tryEmitComplete();
             } else {

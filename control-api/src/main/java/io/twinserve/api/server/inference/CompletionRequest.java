@@ -31,6 +31,7 @@ record CompletionRequest(
         String promptText,
         SamplingParams sampling,
         boolean stream,
+        boolean includeUsage,
         String session,
         boolean chat) {
     private static final int MAX_STOP = 4;
@@ -80,7 +81,6 @@ record CompletionRequest(
                 "logit_bias",
                 "tools",
                 "functions",
-                "response_format",
                 "best_of",
                 "echo",
                 "suffix");
@@ -125,7 +125,9 @@ record CompletionRequest(
                 json.hasNonNull("seed") ? Bodies.optionalInt(json, "seed", Integer.MIN_VALUE, Integer.MAX_VALUE) : null;
         Boolean ignoreEos = Bodies.optionalBoolean(json, "ignore_eos");
         List<String> stop = stops(json);
+        responseFormat(json);
         Boolean stream = Bodies.optionalBoolean(json, "stream");
+        boolean includeUsage = includeUsage(json, stream != null && stream);
         String session = sessionHeader != null ? sessionHeader : Bodies.optionalString(json, "session_id");
         SamplingParams sampling = new SamplingParams(
                 temperature == null ? 1.0 : temperature,
@@ -137,7 +139,48 @@ record CompletionRequest(
                 List.of(),
                 ignoreEos != null && ignoreEos);
         return new CompletionRequest(
-                model, d, adapter, prompt, promptText, sampling, stream != null && stream, session, chat);
+                model, d, adapter, prompt, promptText, sampling, stream != null && stream, includeUsage, session, chat);
+    }
+
+    /** {@code response_format}: only OpenAI's default, {@code {"type": "text"}}, which is what twinserve writes. */
+    private static void responseFormat(ObjectNode json) {
+        JsonNode f = json.get("response_format");
+        if (f == null || f.isNull()) {
+            return;
+        }
+        if (!f.isObject() || !f.path("type").isTextual()) {
+            throw ApiException.badRequest(
+                    "response_format", "'response_format' must be an object with a 'type', like {\"type\": \"text\"}");
+        }
+        if (!f.path("type").asText().equals("text")) {
+            throw ApiException.badRequest(
+                    "response_format",
+                    "'response_format' type '" + f.path("type").asText()
+                            + "' is not supported by twinserve; only 'text' (the default)");
+        }
+    }
+
+    /**
+     * {@code stream_options.include_usage}: a stream ends with a usage chunk (no choices) only when asked, as
+     * OpenAI's does, so that code reading {@code chunk.choices[0]} never meets an empty list it did not ask for.
+     */
+    private static boolean includeUsage(ObjectNode json, boolean stream) {
+        JsonNode o = json.get("stream_options");
+        if (o == null || o.isNull()) {
+            return false;
+        }
+        if (!stream) {
+            throw ApiException.badRequest("stream_options", "'stream_options' is only allowed when 'stream' is true");
+        }
+        if (!o.isObject()) {
+            throw ApiException.badRequest("stream_options", "'stream_options' must be an object");
+        }
+        JsonNode u = o.get("include_usage");
+        if (u != null && !u.isNull() && !u.isBoolean()) {
+            throw ApiException.badRequest(
+                    "stream_options.include_usage", "'stream_options.include_usage' must be true or false");
+        }
+        return u != null && u.asBoolean();
     }
 
     /** The completion's {@code prompt}: a string, or a list of one string. */
