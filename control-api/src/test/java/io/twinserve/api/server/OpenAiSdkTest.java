@@ -168,6 +168,18 @@ class OpenAiSdkTest {
         assertThat(byId.get(live).ownedBy()).isEqualTo("twinserve");
     }
 
+    @Test
+    void retrievesOneModelAsTheListShowsItAndNotOneThatDoesNotExist() {
+        Model adapter = client.models().retrieve(sim + ":fr");
+        assertThat(adapter.id()).isEqualTo(sim + ":fr");
+        assertThat(adapter._additionalProperties().get("parent")).isEqualTo(JsonValue.from(sim));
+        assertThat(client.models().retrieve(live).id()).isEqualTo(live);
+        assertThatThrownBy(() -> client.models().retrieve(sim + ":nope"))
+                .isInstanceOfSatisfying(
+                        NotFoundException.class, e -> assertThat(e.statusCode()).isEqualTo(404));
+        assertThatThrownBy(() -> client.models().retrieve("no-such-deployment")).isInstanceOf(NotFoundException.class);
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"sim", "sim:fr", "live", "live:fr"})
     void chatCompletionHasContentFinishReasonAndUsage(String which) {

@@ -10,8 +10,10 @@ import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Body;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
 import io.micronaut.http.annotation.Produces;
+import io.twinserve.api.server.ApiException;
 import io.twinserve.api.server.Bodies;
 import io.twinserve.api.server.auth.AuthFilter;
 import io.twinserve.api.server.auth.Principal;
@@ -70,6 +72,27 @@ public final class OpenAiController {
         out.put("object", "list");
         out.set("data", data);
         return out;
+    }
+
+    /**
+     * One model, {@code <deployment>} or {@code <deployment>:<adapter>}, as {@code /v1/models} lists it; a model
+     * the key may not use is not found, as one that does not exist.
+     */
+    @Get("/models/{id}")
+    @NonBlocking
+    public ObjectNode model(HttpRequest<?> request, @PathVariable String id) {
+        Principal p = AuthFilter.principal(request);
+        int colon = id.indexOf(':');
+        String name = colon < 0 ? id : id.substring(0, colon);
+        String adapter = colon < 0 ? null : id.substring(colon + 1);
+        DeploymentRuntime d = deployments.get(name);
+        if (d == null || (adapter != null && !d.adapterNames().contains(adapter)) || !p.mayInfer(name, adapter)) {
+            throw ApiException.notFound(
+                    "model",
+                    "the model '" + id + "' does not exist; GET /v1/models lists what this"
+                            + " key can use (<deployment> or <deployment>:<adapter>)");
+        }
+        return modelEntry(id, adapter == null ? null : name, d, Instant.now().getEpochSecond());
     }
 
     private static ObjectNode modelEntry(String id, String parent, DeploymentRuntime d, long created) {
