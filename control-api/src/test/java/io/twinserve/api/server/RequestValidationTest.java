@@ -219,6 +219,15 @@ class RequestValidationTest {
     }
 
     @Test
+    void publicHealthSaysUpWithoutDetails() {
+        TestServer.Reply h = server.get("/health", null);
+        assertThat(h.status()).isEqualTo(200);
+        assertThat(h.json().path("status").asText()).isEqualTo("UP");
+        assertThat(h.body()).doesNotContain("jdbc").doesNotContain("postgres").doesNotContain("redis://");
+        assertThat(h.json().has("details")).isFalse();
+    }
+
+    @Test
     void nonNumericIdInThePathIsA400() {
         TestServer.Reply r = server.delete("/api/keys/abc", server.adminKey());
         assertThat(r.status()).isEqualTo(400);

@@ -206,7 +206,7 @@ public final class JobService implements ApplicationEventListener<StartupEvent> 
                 return;
             }
             LOG.warn("job {} failed", id, e);
-            finish(id, FAILED, null, e.getMessage() == null ? e.toString() : e.getMessage());
+            finish(id, FAILED, null, JobFailure.describe(id, e));
         }
     }
 
