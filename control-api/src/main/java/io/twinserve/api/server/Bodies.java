@@ -4,7 +4,10 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.twinserve.traces.spec.KeySuggestions;
 import java.io.IOException;
+import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -109,5 +112,23 @@ public final class Bodies {
             throw ApiException.badRequest(field, "'" + field + "' must be true or false, got " + v);
         }
         return v.asBoolean();
+    }
+
+    /**
+     * Refuses a body with a key outside {@code known}, naming it, the closest known key and every known one:
+     * a typo (say {@code time_scal}) must not pass as a default silently.
+     *
+     * @param what the body, for the message ("a deployment")
+     */
+    public static void onlyKeys(ObjectNode body, String what, List<String> known) {
+        for (Iterator<String> keys = body.fieldNames(); keys.hasNext(); ) {
+            String key = keys.next();
+            if (!known.contains(key)) {
+                throw ApiException.badRequest(
+                        key,
+                        "'" + key + "' is not a key of " + what + KeySuggestions.didYouMean(key, known)
+                                + "; expected one of " + String.join(", ", known));
+            }
+        }
     }
 }

@@ -219,6 +219,33 @@ class RequestValidationTest {
     }
 
     @Test
+    void registryBodiesRefuseUnknownKeysWithASuggestion() {
+        TestServer.Reply pool = server.post(
+                "/api/compute-pools",
+                server.adminKey(),
+                "{\"name\": \"typo-pool\", \"gpu\": \"h100-sxm-80gb\", \"gpuss\": 8}");
+        assertThat(pool.status()).as(pool.body()).isEqualTo(400);
+        assertThat(pool.error().path("param").asText()).isEqualTo("gpuss");
+        assertThat(pool.error().path("message").asText()).contains("did you mean 'gpus'?");
+        TestServer.Reply deployment = server.post(
+                "/api/deployments",
+                server.adminKey(),
+                "{\"name\": \"typo-deployment\", \"model\": \"whatever\", \"time_scal\": 10}");
+        assertThat(deployment.status()).as(deployment.body()).isEqualTo(400);
+        assertThat(deployment.error().path("param").asText()).isEqualTo("time_scal");
+        assertThat(deployment.error().path("message").asText())
+                .contains("a deployment")
+                .contains("did you mean 'time_scale'?");
+        TestServer.Reply model = server.post(
+                "/api/models", server.adminKey(), "{\"name\": \"typo-model\", \"profil\": \"llama-3.1-8b\"}");
+        assertThat(model.status()).as(model.body()).isEqualTo(400);
+        assertThat(model.error().path("message").asText()).contains("did you mean 'profile'?");
+        TestServer.Reply pools = server.get("/api/compute-pools", server.adminKey());
+        assertThat(pools.status()).isEqualTo(200);
+        assertThat(pools.body()).as("nothing was created").doesNotContain("typo-pool");
+    }
+
+    @Test
     void publicHealthSaysUpWithoutDetails() {
         TestServer.Reply h = server.get("/health", null);
         assertThat(h.status()).isEqualTo(200);

@@ -57,6 +57,7 @@ public final class RegistryService {
     // ---- compute pools
 
     public Map<String, Object> createPool(ObjectNode body) {
+        Bodies.onlyKeys(body, "a compute pool", List.of("name", "gpu", "gpus", "description"));
         String name = name(body);
         String gpu = Bodies.requiredString(body, "gpu");
         if (!gpu.equals(CPU_GPU) && !profiles.gpus().containsKey(gpu)) {
@@ -121,6 +122,7 @@ public final class RegistryService {
     // ---- models
 
     public Map<String, Object> createModel(ObjectNode body) {
+        Bodies.onlyKeys(body, "a model", List.of("name", "profile", "path"));
         String name = name(body);
         String path = Bodies.optionalString(body, "path");
         String profile = Bodies.optionalString(body, "profile");
@@ -201,6 +203,7 @@ public final class RegistryService {
     // ---- adapters
 
     public Map<String, Object> createAdapter(String modelName, ObjectNode body) {
+        Bodies.onlyKeys(body, "an adapter", List.of("name", "path", "rank"));
         ModelsRecord m = modelRecord(modelName);
         String name = name(body);
         String path = Bodies.optionalString(body, "path");
@@ -297,6 +300,10 @@ public final class RegistryService {
             boolean retainText) {}
 
     public DeploymentDraft draft(ObjectNode body) {
+        Bodies.onlyKeys(
+                body,
+                "a deployment",
+                List.of("name", "model", "mode", "time_scale", "retain_text", "compute_config", "placement"));
         // name() admits no ':', which separates deployment and adapter in the 'model' of inference calls
         String name = name(body);
         ModelsRecord model = modelRecord(Bodies.requiredString(body, "model"));
