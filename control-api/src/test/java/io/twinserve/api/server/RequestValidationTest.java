@@ -246,6 +246,23 @@ class RequestValidationTest {
     }
 
     @Test
+    void anUnknownRequestFieldIsRefusedWithTheClosestFieldAndKnownOnesPassOrAreRefusedByName() {
+        String base = "{\"model\": \"" + deployment + "\", \"prompt\": \"hi\", \"max_tokens\": 2, ";
+        TestServer.Reply typo = server.post("/v1/completions", server.adminKey(), base + "\"temprature\": 0.5}");
+        assertThat(typo.status()).as(typo.body()).isEqualTo(400);
+        assertThat(typo.error().path("param").asText()).isEqualTo("temprature");
+        assertThat(typo.error().path("message").asText()).contains("did you mean 'temperature'?");
+        TestServer.Reply penalty = server.post("/v1/completions", server.adminKey(), base + "\"min_p\": 0.1}");
+        assertThat(penalty.status()).as(penalty.body()).isEqualTo(400);
+        assertThat(penalty.error().path("param").asText()).isEqualTo("min_p");
+        TestServer.Reply ignored = server.post(
+                "/v1/completions", server.adminKey(), base + "\"user\": \"u-1\", \"metadata\": {\"a\": \"b\"}}");
+        assertThat(ignored.status())
+                .as("user and metadata are ignored by decision: %s", ignored.body())
+                .isEqualTo(200);
+    }
+
+    @Test
     void publicHealthSaysUpWithoutDetails() {
         TestServer.Reply h = server.get("/health", null);
         assertThat(h.status()).isEqualTo(200);

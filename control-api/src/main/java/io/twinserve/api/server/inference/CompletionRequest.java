@@ -7,7 +7,9 @@ import io.twinserve.api.server.Bodies;
 import io.twinserve.api.server.auth.Principal;
 import io.twinserve.engine.chat.ChatMessage;
 import io.twinserve.engine.sample.SamplingParams;
+import io.twinserve.traces.spec.KeySuggestions;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.TreeSet;
 import java.util.concurrent.ThreadLocalRandom;
@@ -43,8 +45,53 @@ record CompletionRequest(
      *
      * @param sessionHeader the request's {@code X-Session-Id} header, or null
      */
+    /** Request fields twinserve honours. */
+    private static final List<String> HONOURED = List.of(
+            "model",
+            "max_tokens",
+            "max_completion_tokens",
+            "temperature",
+            "top_p",
+            "top_k",
+            "seed",
+            "stop",
+            "stream",
+            "stream_options",
+            "ignore_eos",
+            "session_id",
+            "n",
+            "response_format");
+    /**
+     * OpenAI's (and vLLM's) request fields twinserve does not implement: accepted only when absent or at
+     * their neutral value, otherwise refused by name ({@link #rejectUnsupported}).
+     */
+    private static final List<String> UNSUPPORTED = List.of(
+            "logprobs",
+            "top_logprobs",
+            "presence_penalty",
+            "frequency_penalty",
+            "repetition_penalty",
+            "min_p",
+            "logit_bias",
+            "tools",
+            "tool_choice",
+            "parallel_tool_calls",
+            "functions",
+            "function_call",
+            "best_of",
+            "echo",
+            "suffix",
+            "modalities",
+            "audio",
+            "prediction",
+            "reasoning_effort",
+            "web_search_options");
+    /** Fields ignored by decision: they label a request for OpenAI's own bookkeeping, not its answer. */
+    private static final List<String> IGNORED = List.of("user", "metadata", "store", "service_tier");
+
     static CompletionRequest parse(
             ObjectNode json, boolean chat, Principal principal, DeploymentManager deployments, String sessionHeader) {
+        knownFields(json, chat);
         String model = Bodies.requiredString(json, "model");
         int colon = model.indexOf(':');
         String depName = colon < 0 ? model : model.substring(0, colon);
@@ -72,18 +119,7 @@ record CompletionRequest(
         if (n != null && n != 1) {
             throw ApiException.badRequest("n", "'n' must be 1");
         }
-        rejectUnsupported(
-                json,
-                "logprobs",
-                "top_logprobs",
-                "presence_penalty",
-                "frequency_penalty",
-                "logit_bias",
-                "tools",
-                "functions",
-                "best_of",
-                "echo",
-                "suffix");
+        rejectUnsupported(json, UNSUPPORTED.toArray(String[]::new));
         int[] prompt;
         String promptText;
         if (chat) {
@@ -197,6 +233,26 @@ record CompletionRequest(
                     "prompt", "'prompt' must be a string (or a list of one string), got " + abbreviate(p.toString()));
         }
         return p.asText();
+    }
+
+    /**
+     * Refuses a field that is neither honoured, known and unsupported, nor ignored by decision, naming it with
+     * the closest known field: a typo such as {@code temprature} must not pass as the default silently.
+     */
+    private static void knownFields(ObjectNode json, boolean chat) {
+        List<String> known = new ArrayList<>(HONOURED);
+        known.add(chat ? "messages" : "prompt");
+        known.addAll(UNSUPPORTED);
+        known.addAll(IGNORED);
+        for (Iterator<String> keys = json.fieldNames(); keys.hasNext(); ) {
+            String key = keys.next();
+            if (!known.contains(key)) {
+                throw ApiException.badRequest(
+                        key,
+                        "'" + key + "' is not a field of a " + (chat ? "chat completion" : "completion") + " request"
+                                + KeySuggestions.didYouMean(key, known));
+            }
+        }
     }
 
     /** OpenAI options twinserve does not implement pass only when absent or at their neutral value. */
