@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.twinserve.traces.spec.KeySuggestions;
 import java.io.IOException;
+import java.util.Collection;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
@@ -121,14 +122,23 @@ public final class Bodies {
      * @param what the body, for the message ("a deployment")
      */
     public static void onlyKeys(ObjectNode body, String what, List<String> known) {
+        String key = unknownKey(body, known);
+        if (key != null) {
+            throw ApiException.badRequest(
+                    key,
+                    "'" + key + "' is not a key of " + what + KeySuggestions.didYouMean(key, known)
+                            + "; expected one of " + String.join(", ", known));
+        }
+    }
+
+    /** The first key of {@code body} outside {@code known}, or null (each caller words its own refusal). */
+    public static String unknownKey(ObjectNode body, Collection<String> known) {
         for (Iterator<String> keys = body.fieldNames(); keys.hasNext(); ) {
             String key = keys.next();
             if (!known.contains(key)) {
-                throw ApiException.badRequest(
-                        key,
-                        "'" + key + "' is not a key of " + what + KeySuggestions.didYouMean(key, known)
-                                + "; expected one of " + String.join(", ", known));
+                return key;
             }
         }
+        return null;
     }
 }

@@ -9,7 +9,6 @@ import io.twinserve.engine.chat.ChatMessage;
 import io.twinserve.engine.sample.SamplingParams;
 import io.twinserve.traces.spec.KeySuggestions;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.TreeSet;
 import java.util.concurrent.ThreadLocalRandom;
@@ -244,14 +243,12 @@ record CompletionRequest(
         known.add(chat ? "messages" : "prompt");
         known.addAll(UNSUPPORTED);
         known.addAll(IGNORED);
-        for (Iterator<String> keys = json.fieldNames(); keys.hasNext(); ) {
-            String key = keys.next();
-            if (!known.contains(key)) {
-                throw ApiException.badRequest(
-                        key,
-                        "'" + key + "' is not a field of a " + (chat ? "chat completion" : "completion") + " request"
-                                + KeySuggestions.didYouMean(key, known));
-            }
+        String key = Bodies.unknownKey(json, known);
+        if (key != null) {
+            throw ApiException.badRequest(
+                    key,
+                    "'" + key + "' is not a field of a " + (chat ? "chat completion" : "completion") + " request"
+                            + KeySuggestions.didYouMean(key, known));
         }
     }
 

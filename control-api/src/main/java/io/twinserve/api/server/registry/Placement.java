@@ -9,7 +9,6 @@ import io.twinserve.traces.spec.SpecException;
 import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.twin.router.RouterSpec;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,14 +61,12 @@ public record Placement(
             throw ApiException.badRequest("placement", "'placement' must be an object, got " + p);
         }
         ObjectNode o = p == null || p.isNull() ? Bodies.JSON.createObjectNode() : (ObjectNode) p;
-        for (Iterator<String> keys = o.fieldNames(); keys.hasNext(); ) {
-            String key = keys.next();
-            if (!KEYS.contains(key)) {
-                throw ApiException.badRequest(
-                        "placement." + key,
-                        "'placement." + key + "' is not a known key" + KeySuggestions.didYouMean(key, KEYS)
-                                + "; expected one of " + String.join(", ", KEYS));
-            }
+        String key = Bodies.unknownKey(o, KEYS);
+        if (key != null) {
+            throw ApiException.badRequest(
+                    "placement." + key,
+                    "'placement." + key + "' is not a known key" + KeySuggestions.didYouMean(key, KEYS)
+                            + "; expected one of " + String.join(", ", KEYS));
         }
         List<String> pools = new ArrayList<>();
         JsonNode list = o.get("compute_pools");
