@@ -67,7 +67,7 @@ public final class AdminDatabase implements AutoCloseable {
                     .load()
                     .migrate();
             Connection c = DriverManager.getConnection(jdbc, user, password);
-            Redis redis = redisUrl == null ? null : new Redis(redisUrl, 10);
+            Redis redis = redisUrl == null ? null : new Redis(redisUrl, 10_000);
             return new AdminDatabase(started, c, redis);
         } catch (SQLException e) {
             if (started != null) {

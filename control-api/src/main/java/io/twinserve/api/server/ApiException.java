@@ -13,6 +13,7 @@ public final class ApiException extends RuntimeException {
     private final String type;
     private final String param;
     private final String code;
+    private int retryAfterSeconds;
 
     public ApiException(HttpStatus status, String type, String param, String code, String message) {
         super(message);
@@ -40,6 +41,23 @@ public final class ApiException extends RuntimeException {
 
     public static ApiException forbidden(String message) {
         return new ApiException(HttpStatus.FORBIDDEN, "permission_error", null, "permission_denied", message);
+    }
+
+    /** A 503 for overload: the API adds {@code Retry-After} with these seconds. */
+    public static ApiException overloaded(String message, int retryAfterSeconds) {
+        ApiException e = new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "server_error", null, "overloaded", message);
+        e.retryAfterSeconds = Math.max(1, retryAfterSeconds);
+        return e;
+    }
+
+    /** Seconds for a {@code Retry-After} header; 0 for none. */
+    public int retryAfterSeconds() {
+        return retryAfterSeconds;
+    }
+
+    public ApiException retryAfter(int seconds) {
+        this.retryAfterSeconds = Math.max(1, seconds);
+        return this;
     }
 
     public HttpStatus status() {

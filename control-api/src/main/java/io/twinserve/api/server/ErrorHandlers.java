@@ -4,10 +4,12 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import io.micronaut.context.annotation.Replaces;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.core.convert.exceptions.ConversionErrorException;
+import io.micronaut.http.HttpHeaders;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
+import io.micronaut.http.MutableHttpResponse;
 import io.micronaut.http.annotation.Produces;
 import io.micronaut.http.exceptions.ContentLengthExceededException;
 import io.micronaut.http.server.exceptions.ContentLengthExceededHandler;
@@ -18,8 +20,11 @@ import io.micronaut.http.server.exceptions.UnsatisfiedRouteHandler;
 import io.micronaut.http.server.exceptions.response.ErrorContext;
 import io.micronaut.http.server.exceptions.response.JsonErrorResponseBodyProvider;
 import io.micronaut.web.router.exceptions.UnsatisfiedRouteException;
+import io.twinserve.api.server.infra.Dependencies;
+import io.twinserve.api.server.infra.DependencyUnavailable;
 import jakarta.inject.Singleton;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,12 +32,12 @@ import org.slf4j.LoggerFactory;
  * Turns every failure into OpenAI's error JSON with a 4xx status when the caller is at fault. The handlers
  * for exceptions that Micronaut handles too replace its own (two handlers of one type answer 500).
  */
-final class ErrorHandlers {
+public final class ErrorHandlers {
     private static final Logger LOG = LoggerFactory.getLogger(ErrorHandlers.class);
 
     private ErrorHandlers() {}
 
-    static HttpResponse<?> respond(HttpStatus status, String type, String param, String code, String message) {
+    static MutableHttpResponse<?> respond(HttpStatus status, String type, String param, String code, String message) {
         return HttpResponse.status(status)
                 .contentType(MediaType.APPLICATION_JSON_TYPE)
                 .body(ApiException.errorBody(message, type, param, code));
@@ -44,7 +49,11 @@ final class ErrorHandlers {
     static final class Api implements ExceptionHandler<ApiException, HttpResponse<?>> {
         @Override
         public HttpResponse<?> handle(HttpRequest request, ApiException e) {
-            return respond(e.status(), e.type(), e.param(), e.code(), e.getMessage());
+            MutableHttpResponse<?> r = respond(e.status(), e.type(), e.param(), e.code(), e.getMessage());
+            if (e.retryAfterSeconds() > 0) {
+                return r.header(HttpHeaders.RETRY_AFTER, Integer.toString(e.retryAfterSeconds()));
+            }
+            return r;
         }
     }
 
@@ -125,18 +134,74 @@ final class ErrorHandlers {
 
     @Singleton
     @Produces
+    @Requires(classes = {DependencyUnavailable.class, ExceptionHandler.class})
+    static final class Unavailable implements ExceptionHandler<DependencyUnavailable, HttpResponse<?>> {
+        @Override
+        public HttpResponse<?> handle(HttpRequest request, DependencyUnavailable e) {
+            return unavailable(e);
+        }
+    }
+
+    /** 503 naming the dependency, with the seconds after which its circuit breaker probes it again. */
+    public static HttpResponse<?> unavailable(DependencyUnavailable e) {
+        return HttpResponse.status(HttpStatus.SERVICE_UNAVAILABLE)
+                .contentType(MediaType.APPLICATION_JSON_TYPE)
+                .header(HttpHeaders.RETRY_AFTER, Integer.toString(e.retryAfterSeconds()))
+                .body(ApiException.errorBody(
+                        e.dependency() + " is unavailable; retry in " + e.retryAfterSeconds() + " s",
+                        "server_error",
+                        null,
+                        "dependency_unavailable"));
+    }
+
+    @Singleton
+    @Produces
     @Requires(classes = {RuntimeException.class, ExceptionHandler.class})
     static final class Unexpected implements ExceptionHandler<RuntimeException, HttpResponse<?>> {
+        private final Dependencies dependencies;
+
+        Unexpected(Dependencies dependencies) {
+            this.dependencies = dependencies;
+        }
+
         @Override
         public HttpResponse<?> handle(HttpRequest request, RuntimeException e) {
-            LOG.error("{} {} failed", request.getMethod(), request.getPath(), e);
+            if (Dependencies.isOutage(e)) {
+                // an outage met outside a guarded query (the transaction manager's connection, a Redis call)
+                String which = isRedis(e) ? Dependencies.REDIS : Dependencies.POSTGRESQL;
+                if (which.equals(Dependencies.POSTGRESQL)) {
+                    dependencies.recordDatabaseOutage(e);
+                }
+                LOG.warn("{} {}: {} unavailable ({})", request.getMethod(), request.getPath(), which, rootMessage(e));
+                return unavailable(new DependencyUnavailable(which, dependencies.retryAfterSeconds(), e));
+            }
+            // the details go to the log under an id; the caller gets the id, never Java's own text
+            String id = Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 16);
+            LOG.error("{} {} failed (error id {})", request.getMethod(), request.getPath(), id, e);
             return respond(
                     HttpStatus.INTERNAL_SERVER_ERROR,
                     "server_error",
                     null,
                     null,
-                    "internal error: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+                    "internal error (error id " + id + " in the server log); please report it");
         }
+    }
+
+    private static boolean isRedis(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getClass().getName().startsWith("io.lettuce")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getClass().getSimpleName() + ": " + t.getMessage();
     }
 
     /**

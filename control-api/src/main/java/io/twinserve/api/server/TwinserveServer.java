@@ -3,7 +3,11 @@ package io.twinserve.api.server;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
+import io.twinserve.api.server.inference.DeploymentManager;
 import io.twinserve.api.server.infra.DataServices;
+import io.twinserve.api.server.interactions.InteractionWriter;
+import io.twinserve.api.server.lifecycle.Drain;
+import io.twinserve.api.server.usage.UsageStats;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -72,6 +76,7 @@ public final class TwinserveServer implements AutoCloseable {
                     .deduceEnvironment(false)
                     .banner(false)
                     .properties(props)
+                    .singletons(services)
                     .start();
             try {
                 ctx.getBean(EmbeddedServer.class).start();
@@ -128,18 +133,57 @@ public final class TwinserveServer implements AutoCloseable {
         return services;
     }
 
-    /** Stops taking requests, drains what is in flight (interactions flushed), then stops the services. */
+    /**
+     * Stops in the order that loses nothing: new requests get 503 while those in flight finish (at most
+     * {@code twinserve.shutdown.grace-seconds}), the HTTP server stops, usage and interactions are flushed to
+     * Redis and PostgreSQL (or kept on disk if those are away), and only then do Redis and PostgreSQL stop.
+     */
     @Override
     public void close() {
         try {
-            context.close();
+            drain();
+        } catch (RuntimeException e) {
+            LOG.warn("draining before the stop failed: {}", e.toString());
         } finally {
             try {
-                Files.deleteIfExists(servicesFile);
-            } catch (IOException e) {
-                LOG.warn("could not delete {}: {}", servicesFile, e.toString());
+                context.close();
+            } finally {
+                try {
+                    Files.deleteIfExists(servicesFile);
+                } catch (IOException e) {
+                    LOG.warn("could not delete {}: {}", servicesFile, e.toString());
+                }
+                services.close();
             }
-            services.close();
         }
+    }
+
+    private void drain() {
+        long graceSeconds = context.getProperty("twinserve.shutdown.grace-seconds", Long.class)
+                .orElse(30L);
+        Drain drain = context.getBean(Drain.class);
+        DeploymentManager deployments = context.getBean(DeploymentManager.class);
+        drain.begin();
+        long deadline = System.nanoTime() + graceSeconds * 1_000_000_000L;
+        while ((drain.inFlight() > 0 || deployments.inFlight() > 0) && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        int left = Math.max(drain.inFlight(), deployments.inFlight());
+        if (left > 0) {
+            LOG.warn("stopping with {} request(s) still in flight after the {} s grace period", left, graceSeconds);
+        } else {
+            LOG.info("drained: no request in flight");
+        }
+        // flushed while the context still runs (stopping the HTTP server stops the context too); requests that
+        // come now are refused by the drain, and one that outlived the grace period is flushed by the beans'
+        // own close (usage) or goes to the spill file (interactions)
+        context.getBean(UsageStats.class).close(5_000);
+        context.getBean(InteractionWriter.class).close();
+        server.stop();
     }
 }

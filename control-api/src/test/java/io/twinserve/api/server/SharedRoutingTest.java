@@ -43,8 +43,8 @@ class SharedRoutingTest {
     @BeforeAll
     static void connect(TestServer server) {
         redisUri = server.server().services().redis().toString();
-        clientA = new Redis(redisUri, 5);
-        clientB = new Redis(redisUri, 5);
+        clientA = new Redis(redisUri, 5000);
+        clientB = new Redis(redisUri, 5000);
         runId = server.unique("routing");
     }
 

@@ -8,6 +8,8 @@ import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.RequestFilter;
 import io.micronaut.http.annotation.ServerFilter;
 import io.twinserve.api.server.ApiException;
+import io.twinserve.api.server.ErrorHandlers;
+import io.twinserve.api.server.infra.DependencyUnavailable;
 
 /**
  * Every call but health, metrics and the OpenAPI document needs a key ({@code Authorization: Bearer
@@ -51,7 +53,13 @@ public final class AuthFilter {
     }
 
     private HttpResponse<?> check(HttpRequest<?> request, String key) {
-        Principal p = access.authenticate(key);
+        Principal p;
+        try {
+            p = access.authenticate(key);
+        } catch (DependencyUnavailable e) {
+            // fails closed: no key is taken on trust while its grants cannot be read
+            return ErrorHandlers.unavailable(e);
+        }
         if (p == null) {
             return reject("the API key is not valid (unknown or revoked)");
         }

@@ -69,7 +69,8 @@ final class CompletionExchange implements TokenSink {
         } catch (IllegalArgumentException e) {
             throw ApiException.badRequest(null, e.getMessage());
         } catch (IllegalStateException e) {
-            throw new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "server_error", null, "unavailable", e.getMessage());
+            throw new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "server_error", null, "unavailable", e.getMessage())
+                    .retryAfter(1);
         }
         if (call.stream()) {
             return head;

@@ -419,6 +419,15 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
                 RouterSpec.typeName(placement.router()));
     }
 
+    /** Inference requests in flight on every deployment (the shutdown drains them to zero). */
+    public int inFlight() {
+        int n = 0;
+        for (DeploymentRuntime d : running.values()) {
+            n += d.totalInFlight();
+        }
+        return n;
+    }
+
     @PreDestroy
     public void close() {
         syncer.shutdownNow();

@@ -237,6 +237,24 @@ public final class DeploymentRuntime implements AutoCloseable {
         return replicas.size();
     }
 
+    /** The fewest requests in flight on any replica (admission control). */
+    public int leastInFlight() {
+        int least = Integer.MAX_VALUE;
+        for (ReplicaHandle h : replicas) {
+            least = Math.min(least, h.inFlight.get());
+        }
+        return least;
+    }
+
+    /** Requests in flight on all replicas (drained at shutdown). */
+    public int totalInFlight() {
+        int total = 0;
+        for (ReplicaHandle h : replicas) {
+            total += h.inFlight.get();
+        }
+        return total;
+    }
+
     /** Requests in flight per replica (for routing and metrics). */
     public int inFlight(int replica) {
         return replicas.get(replica).inFlight.get();
@@ -291,8 +309,13 @@ public final class DeploymentRuntime implements AutoCloseable {
                 @Override
                 public void onFinished(Completion completion) {
                     firstToken.run();
-                    h.inFlight.decrementAndGet();
-                    sink.onFinished(completion);
+                    try {
+                        // recorded (usage, interaction) before it stops counting as in flight, so that a shutdown
+                        // that drained to zero finds every finished request's records to flush
+                        sink.onFinished(completion);
+                    } finally {
+                        h.inFlight.decrementAndGet();
+                    }
                 }
             });
         } catch (RuntimeException e) {

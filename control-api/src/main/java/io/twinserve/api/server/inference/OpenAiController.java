@@ -36,14 +36,17 @@ public final class OpenAiController {
     private final DeploymentManager deployments;
     private final InferenceRecorder recorder;
     private final long serverTimeoutSeconds;
+    private final int maxInFlightPerReplica;
 
     public OpenAiController(
             DeploymentManager deployments,
             InferenceRecorder recorder,
-            @Value("${twinserve.server-timeout-seconds:60}") long serverTimeoutSeconds) {
+            @Value("${twinserve.server-timeout-seconds:60}") long serverTimeoutSeconds,
+            @Value("${twinserve.inference.max-in-flight-per-replica:1024}") int maxInFlightPerReplica) {
         this.deployments = deployments;
         this.recorder = recorder;
         this.serverTimeoutSeconds = serverTimeoutSeconds;
+        this.maxInFlightPerReplica = maxInFlightPerReplica;
     }
 
     // in memory only: answered on the event loop, not handed to the blocking executor and back
@@ -128,6 +131,17 @@ public final class OpenAiController {
                 principal,
                 deployments,
                 request.getHeaders().get("X-Session-Id"));
+        int least = call.deployment().leastInFlight();
+        if (least >= maxInFlightPerReplica) {
+            // admission control: past this the queue only turns into TTFT timeouts; a 503 with Retry-After tells
+            // clients (and load balancers) to back off or go elsewhere
+            recorder.refused(call.deployment().name(), 503);
+            throw ApiException.overloaded(
+                    "deployment '" + call.deployment().name() + "' is overloaded: every replica has " + least
+                            + " requests in flight (the limit is " + maxInFlightPerReplica
+                            + ", TWINSERVE_MAX_IN_FLIGHT_PER_REPLICA); retry shortly",
+                    1);
+        }
         return new CompletionExchange(call, principal, recorder).start(serverTimeoutSeconds);
     }
 }

@@ -3,6 +3,7 @@ package io.twinserve.api.server.infra;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
+import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
@@ -26,11 +27,19 @@ public final class Redis implements AutoCloseable {
     private final Map<String, CopyOnWriteArrayList<Consumer<String>>> listeners = new ConcurrentHashMap<>();
 
     public Redis(
-            @Value("${twinserve.redis.uri}") String uri,
-            @Value("${twinserve.client-timeout-seconds:60}") int timeoutSeconds) {
-        this.client = RedisClient.create(RedisURI.create(uri));
+            @Value("${twinserve.redis.uri}") String uri, @Value("${twinserve.redis-timeout-ms:1000}") int timeoutMs) {
+        RedisURI redisUri = RedisURI.create(uri);
+        redisUri.setTimeout(Duration.ofMillis(timeoutMs));
+        this.client = RedisClient.create(redisUri);
+        // fail fast: a command waits at most the timeout, and while the connection is down commands are refused
+        // at once instead of queueing without bound; the connection comes back on its own when Redis does
         client.setOptions(ClientOptions.builder()
-                .timeoutOptions(TimeoutOptions.enabled(Duration.ofSeconds(timeoutSeconds)))
+                .timeoutOptions(TimeoutOptions.enabled(Duration.ofMillis(timeoutMs)))
+                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                .autoReconnect(true)
+                .socketOptions(SocketOptions.builder()
+                        .connectTimeout(Duration.ofMillis(Math.max(500, timeoutMs)))
+                        .build())
                 .build());
         this.connection = client.connect();
         this.pubsub = client.connectPubSub();

@@ -53,6 +53,7 @@ public final class InteractionWriter implements AutoCloseable {
     private final AtomicLong spilled = new AtomicLong();
     private final Counter writeFailures;
     private volatile boolean closing;
+    private volatile boolean closed;
     private final Object spillLock = new Object();
 
     public InteractionWriter(
@@ -79,9 +80,16 @@ public final class InteractionWriter implements AutoCloseable {
     /** Queues an interaction; never blocks the caller and never drops it. */
     public void record(Interaction i) {
         accepted.incrementAndGet();
-        if (!queue.offer(i)) {
+        if (closed || !queue.offer(i)) {
+            // after the writer stopped (a request that outlived the shutdown's grace period), or when the queue
+            // is full: the spill file, loaded into PostgreSQL at the next start
             spill(List.of(i));
         }
+    }
+
+    /** Interactions in the spill file, waiting for PostgreSQL. */
+    public long spilled() {
+        return spilled.get();
     }
 
     public long written() {
@@ -264,11 +272,19 @@ public final class InteractionWriter implements AutoCloseable {
     @PreDestroy
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
         closing = true;
         try {
             thread.join(30_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        closed = true;
+        // whatever the thread did not take (it gave up on an unreachable database, or ran out of time)
+        List<Interaction> rest = new ArrayList<>();
+        queue.drainTo(rest);
+        spill(rest);
     }
 }
