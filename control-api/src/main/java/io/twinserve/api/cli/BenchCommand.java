@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             BenchClientsCommand.class,
             BenchEngineCommand.class,
             BenchApiCommand.class,
+            BenchFaultsCommand.class,
             BenchStartupCommand.class
         },
         footer = {
