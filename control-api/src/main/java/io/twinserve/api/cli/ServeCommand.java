@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
             "",
             "With no TWINSERVE_DATABASE_URL / TWINSERVE_REDIS_URL it starts an embedded PostgreSQL and Redis with their data"
                     + " under --data-dir. Other settings come from the environment: TWINSERVE_SERVER_TIMEOUT_SECONDS (60),"
-                    + " TWINSERVE_HTTP_CLIENT_TIMEOUT_SECONDS (60), TWINSERVE_RETAIN_TEXT (false), TWINSERVE_MAX_REQUEST_BYTES"
+                    + " TWINSERVE_SHUTDOWN_GRACE_SECONDS (30), TWINSERVE_RETAIN_TEXT (false), TWINSERVE_MAX_REQUEST_BYTES"
                     + " (1048576). See docs/serve.md."
         },
         footer = {

@@ -61,7 +61,13 @@ class FaultsTest {
 
     private static TwinserveServer startServer(Path dir) {
         return TwinserveServer.start(new TwinserveServer.Options(
-                dir, null, null, "127.0.0.1", 0, false, Map.of("twinserve.shutdown.grace-seconds", 60)));
+                dir,
+                null,
+                null,
+                "127.0.0.1",
+                0,
+                false,
+                Map.of("twinserve.shutdown.grace-seconds", 60, "twinserve.inference.max-in-flight-per-replica", 8)));
     }
 
     @AfterEach
@@ -136,12 +142,47 @@ class FaultsTest {
             assertThat(r.body).contains("PostgreSQL is unavailable").doesNotContain("org.postgresql", "PSQL", "jdbc");
             assertThat(r.retryAfter).isNotNull();
         }
+        // authentication fails closed: past the one second a checked key may be cached, no key is taken on trust
+        Thread.sleep(1_100);
+        Reply inference = post("/v1/completions", "{\"model\": \"d\", \"prompt\": \"hi\", \"max_tokens\": 2}");
+        if (services.postgresRestarts() == 0 && !services.postgresAlive()) {
+            assertThat(inference.status).as(inference.body).isEqualTo(503);
+            assertThat(inference.body).contains("PostgreSQL is unavailable");
+        } else {
+            ok += inference.status == 200 ? 1 : 0;
+        }
         waitFor(() -> services.postgresRestarts() >= 1, "the supervisor restarts PostgreSQL");
         waitFor(() -> get("/api/deployments").status == 200, "the registry answers again");
         ok += countOk(complete("d", 20));
         int served = ok;
         waitFor(() -> interactions("d") == served, "every served request has its interaction row");
-        assertThat(interactions("d")).isEqualTo(40);
+        assertThat(interactions("d")).isEqualTo(served).isGreaterThanOrEqualTo(40);
+    }
+
+    @Test
+    void anOverloadedDeploymentAnswers503WithRetryAfter() throws Exception {
+        deploy("busy", 1);
+        // eight requests fill the replica's admission limit (8 in flight); the ninth is refused at once
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        List<Future<Reply>> held = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            held.add(pool.submit(() -> post(
+                    "/v1/completions",
+                    "{\"model\": \"busy\", \"prompt\": \"a long story\", \"max_tokens\": 128, \"ignore_eos\": true}")));
+        }
+        var deployments = server.context().getBean(io.twinserve.api.server.inference.DeploymentManager.class);
+        waitFor(() -> deployments.inFlight() == 8, "eight requests in flight");
+        Reply refused = post("/v1/completions", "{\"model\": \"busy\", \"prompt\": \"x\", \"max_tokens\": 1}");
+        assertThat(refused.status).as(refused.body).isEqualTo(503);
+        assertThat(refused.retryAfter).isEqualTo("1");
+        assertThat(refused.body).contains("overloaded", "TWINSERVE_MAX_IN_FLIGHT_PER_REPLICA");
+        for (Future<Reply> f : held) {
+            assertThat(f.get(120, TimeUnit.SECONDS).status).isEqualTo(200);
+        }
+        pool.shutdown();
+        // and once the replica has room again, a request is served
+        assertThat(post("/v1/completions", "{\"model\": \"busy\", \"prompt\": \"x\", \"max_tokens\": 1}").status)
+                .isEqualTo(200);
     }
 
     @Test

@@ -89,6 +89,11 @@ public final class DataServices implements AutoCloseable {
         return postgres == null ? -1 : postgres.pid();
     }
 
+    /** Whether the embedded PostgreSQL runs right now (false while it is down or being restarted). */
+    public boolean postgresAlive() {
+        return postgres != null && postgres.alive();
+    }
+
     public long redisPid() {
         return embeddedRedis == null ? -1 : embeddedRedis.pid();
     }
