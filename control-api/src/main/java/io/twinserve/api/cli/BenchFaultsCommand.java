@@ -32,6 +32,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -94,6 +96,8 @@ final class BenchFaultsCommand implements Callable<Integer> {
 
     /** Answers by status (-1: no answer, the connection failed). */
     private final Map<Integer, LongAdder> statuses = new ConcurrentHashMap<>();
+    /** Answers other than 200 by status and error code. */
+    private final Map<String, LongAdder> causes = new ConcurrentHashMap<>();
 
     @Override
     public Integer call() throws Exception {
@@ -130,6 +134,7 @@ final class BenchFaultsCommand implements Callable<Integer> {
             Map<Integer, Long> capacityAnswers = new TreeMap<>();
             statuses.forEach((k, v) -> capacityAnswers.put(k, v.sum()));
             statuses.clear();
+            causes.clear();
 
             // the loaded run, with faults
             List<CompletableFuture<Void>> pending = new ArrayList<>();
@@ -178,9 +183,13 @@ final class BenchFaultsCommand implements Callable<Integer> {
                 pending.add(send(uri, user.key(), body));
                 TimeUnit.NANOSECONDS.sleep((long) (1e9 / rate));
             }
+            long stopT0 = System.nanoTime();
             stopping.get(120, TimeUnit.SECONDS);
             CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).get(300, TimeUnit.SECONDS);
+            long restartT0 = System.nanoTime();
             server = start(dir);
+            recovery.put("clean_stop_then_start", (System.nanoTime() - restartT0) / 1e9);
+            recovery.put("stop_wait_after_arrivals_end", (restartT0 - stopT0) / 1e9);
 
             long sent = pending.size();
             long served = count(200) + count(408);
@@ -203,6 +212,9 @@ final class BenchFaultsCommand implements Callable<Integer> {
             statuses.forEach((k, v) -> byStatus.put(k == -1 ? "no answer" : k.toString(), v.sum()));
             doc.put("answers", byStatus);
             doc.put("5xx", fiveXx);
+            Map<String, Long> byCause = new TreeMap<>();
+            causes.forEach((k, v) -> byCause.put(k, v.sum()));
+            doc.put("refusals_by_code", byCause);
             doc.put("recovery_s", recovery);
             doc.put("served_in_run_including_capacity_phase", servedAll);
             doc.put("interactions", interactions);
@@ -216,11 +228,14 @@ final class BenchFaultsCommand implements Callable<Integer> {
                         Locale.ROOT, "sent %,d at %.1f/s (%.1fx the capacity of %.1f/s)%n", sent, rate, load, capacity);
                 out.println("capacity phase answers by status: " + capacityAnswers);
                 out.println("answers by status: " + byStatus);
+                out.println("answers other than 200 by error code: " + byCause);
                 out.printf(
                         Locale.ROOT,
-                        "recovery: Redis %.2f s, PostgreSQL %.2f s (SIGKILL to the first good answer needing it)%n",
+                        "recovery: Redis %.2f s, PostgreSQL %.2f s (SIGKILL to the first good answer needing it);"
+                                + " start after the clean stop %.2f s%n",
                         recovery.get("redis_killed"),
-                        recovery.get("postgres_killed"));
+                        recovery.get("postgres_killed"),
+                        recovery.get("clean_stop_then_start"));
                 out.printf(
                         Locale.ROOT,
                         "served %,d (200 + 408, capacity phase included); interactions %,d; usage %,d -> %s%n",
@@ -294,11 +309,23 @@ final class BenchFaultsCommand implements Callable<Integer> {
                 .timeout(Duration.ofSeconds(120))
                 .POST(HttpRequest.BodyPublishers.ofString(body))
                 .build();
-        return http.sendAsync(r, HttpResponse.BodyHandlers.discarding()).handle((resp, e) -> {
-            statuses.computeIfAbsent(e == null ? resp.statusCode() : -1, k -> new LongAdder())
-                    .increment();
+        return http.sendAsync(r, HttpResponse.BodyHandlers.ofString()).handle((resp, e) -> {
+            int status = e == null ? resp.statusCode() : -1;
+            statuses.computeIfAbsent(status, k -> new LongAdder()).increment();
+            if (status != 200) {
+                String code = e != null ? e.getClass().getSimpleName() : errorCode(resp.body());
+                causes.computeIfAbsent(status + " " + code, k -> new LongAdder())
+                        .increment();
+            }
             return null;
         });
+    }
+
+    private static final Pattern CODE = Pattern.compile("\"code\"\\s*:\\s*\"([^\"]*)\"");
+
+    private static String errorCode(String body) {
+        Matcher m = CODE.matcher(body == null ? "" : body);
+        return m.find() ? m.group(1) : "?";
     }
 
     /** {@code connections} requests in flight at all times for {@code seconds}; answers counted by status. */

@@ -172,7 +172,8 @@ public final class ErrorHandlers {
                 if (which.equals(Dependencies.POSTGRESQL)) {
                     dependencies.recordDatabaseOutage(e);
                 }
-                LOG.warn("{} {}: {} unavailable ({})", request.getMethod(), request.getPath(), which, rootMessage(e));
+                // one line per request would flood the log during an outage: the breaker logs its transitions
+                LOG.debug("{} {}: {} unavailable ({})", request.getMethod(), request.getPath(), which, rootMessage(e));
                 return unavailable(new DependencyUnavailable(which, dependencies.retryAfterSeconds(), e));
             }
             // the details go to the log under an id; the caller gets the id, never Java's own text

@@ -16,6 +16,8 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The circuit breakers in front of PostgreSQL and Redis. Calls fail fast (a short connection timeout),
@@ -27,6 +29,7 @@ import java.util.concurrent.TimeoutException;
  */
 @Singleton
 public final class Dependencies {
+    private static final Logger LOG = LoggerFactory.getLogger(Dependencies.class);
     public static final String POSTGRESQL = "PostgreSQL";
     public static final String REDIS = "Redis";
 
@@ -48,11 +51,21 @@ public final class Dependencies {
                 .build();
         this.database = CircuitBreaker.of("postgresql", config);
         this.redis = CircuitBreaker.of("redis", config);
+        database.getEventPublisher().onStateTransition(e -> logTransition(POSTGRESQL, e.getStateTransition()));
+        redis.getEventPublisher().onStateTransition(e -> logTransition(REDIS, e.getStateTransition()));
         for (CircuitBreaker b : new CircuitBreaker[] {database, redis}) {
             Gauge.builder("twinserve_dependency_up", b, Dependencies::up)
                     .tag("dependency", b.getName())
                     .description("1 while the dependency's circuit breaker lets calls through, 0 while it is open")
                     .register(metrics);
+        }
+    }
+
+    private static void logTransition(String name, CircuitBreaker.StateTransition t) {
+        switch (t.getToState()) {
+            case OPEN -> LOG.warn("{} is unavailable: calls that need it get 503 at once (circuit breaker open)", name);
+            case CLOSED -> LOG.info("{} answers again (circuit breaker closed)", name);
+            default -> LOG.debug("{} circuit breaker: {}", name, t);
         }
     }
 
