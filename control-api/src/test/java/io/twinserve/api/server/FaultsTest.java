@@ -153,6 +153,11 @@ class FaultsTest {
         }
         waitFor(() -> services.postgresRestarts() >= 1, "the supervisor restarts PostgreSQL");
         waitFor(() -> get("/api/deployments").status == 200, "the registry answers again");
+        var dependencies = server.context().getBean(io.twinserve.api.server.infra.Dependencies.class);
+        waitFor(
+                () -> get("/api/keys").status == 200
+                        && dependencies.databaseState().equals("closed"),
+                "the circuit breaker closes again");
         ok += countOk(complete("d", 20));
         int served = ok;
         waitFor(() -> interactions("d") == served, "every served request has its interaction row");

@@ -325,13 +325,21 @@ public final class DeploymentRuntime implements AutoCloseable {
         }
     }
 
-    /** max_ttft_ms on the wall clock: a simulated deployment's clock runs time_scale times faster. */
+    /**
+     * max_ttft_ms on the wall clock: a simulated deployment's clock runs time_scale times faster, but the
+     * server's own time (HTTP, JSON, scheduling threads) does not, so a sped-up deadline is never shorter than
+     * {@link #MIN_WALL_TTFT_MS} (or the deadline itself): 60 s at 1000x would otherwise leave 60 ms, which a
+     * busy machine misses on overhead alone.
+     */
     private long wallTtftMs() {
         if (!settings.mode().equals("simulated")) {
             return settings.maxTtftMs();
         }
-        return Math.max(1, Math.round(settings.maxTtftMs() / settings.timeScale()));
+        long scaled = Math.max(1, Math.round(settings.maxTtftMs() / settings.timeScale()));
+        return Math.max(scaled, Math.min(settings.maxTtftMs(), MIN_WALL_TTFT_MS));
     }
+
+    static final long MIN_WALL_TTFT_MS = 2_000;
 
     @Override
     public void close() {

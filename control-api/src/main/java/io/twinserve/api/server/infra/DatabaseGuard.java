@@ -1,6 +1,7 @@
 package io.twinserve.api.server.infra;
 
 import io.micronaut.context.annotation.Factory;
+import jakarta.inject.Named;
 import jakarta.inject.Singleton;
 import org.jooq.ExecuteContext;
 import org.jooq.ExecuteListener;
@@ -17,12 +18,15 @@ import org.jooq.TransactionListenerProvider;
 @Factory
 final class DatabaseGuard {
 
+    // named after the data source: micronaut-jooq picks up listener providers by the data source's name
     @Singleton
+    @Named("default")
     ExecuteListenerProvider databaseBreaker(Dependencies dependencies) {
         return () -> new Listener(dependencies);
     }
 
     @Singleton
+    @Named("default")
     TransactionListenerProvider databaseTransactionBreaker(Dependencies dependencies) {
         return () -> new TransactionListener() {
             @Override
