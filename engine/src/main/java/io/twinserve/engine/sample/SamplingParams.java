@@ -103,21 +103,7 @@ public record SamplingParams(
             List<String> stopStrings,
             List<Integer> stopTokenIds,
             boolean ignoreEos) {
-        this(
-                temperature,
-                topK,
-                topP,
-                seed,
-                maxTokens,
-                stopStrings,
-                stopTokenIds,
-                ignoreEos,
-                0,
-                0,
-                1,
-                0,
-                Map.of(),
-                -1);
+        this(temperature, topK, topP, seed, maxTokens, stopStrings, stopTokenIds, ignoreEos, 0, 0, 1, 0, Map.of(), -1);
     }
 
     public static SamplingParams greedy(int maxTokens) {

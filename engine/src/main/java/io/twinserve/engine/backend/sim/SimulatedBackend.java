@@ -269,7 +269,10 @@ public final class SimulatedBackend implements Backend {
             int last = batch.start(s) + batch.count(s) - 1;
             for (int t = first; t <= last; t++, row++) {
                 placeholderLogits(
-                        logits, row * vocab, vocab, PlaceholderVocabulary.mix(batch.tokenId(t), batch.tokenPosition(t)));
+                        logits,
+                        row * vocab,
+                        vocab,
+                        PlaceholderVocabulary.mix(batch.tokenId(t), batch.tokenPosition(t)));
             }
         }
         waitedNs += waitFor(predicted);
