@@ -283,9 +283,9 @@ public final class SimulatedBackend implements Backend {
 
     /**
      * Finite logits that make the placeholder word {@code chosen} the sampler's pick at any temperature up
-     * to 2 (it leads the next best by 60, so another word comes once in about 10^11 tokens) while every
+     * to 2 (it leads the next best by 60, so another word comes less than once in 10^10 tokens) while every
      * other word keeps a distinct, finite logit between 10 and 20: log-probabilities are then real numbers,
-     * a logit bias of +100 can still force a word, and a repetition penalty of 4 or more (the word's logit
+     * a logit bias of +100 can still force a word, and a repetition penalty of 5 or more (the word's logit
      * divided by it) lets the best unpenalised word win, as with a real model.
      */
     static void placeholderLogits(float[] logits, int offset, int vocab, int chosen) {
