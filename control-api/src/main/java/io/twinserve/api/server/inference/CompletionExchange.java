@@ -210,7 +210,11 @@ final class CompletionExchange {
     private void allFinished() {
         long latencyNs = System.nanoTime() - startNs;
         Completion total = total();
-        int tokens = total.completionTokens();
+        // tokens the caller was sent: a request can time out with its first token sampled but not yet sent
+        int tokens = 0;
+        for (Choice c : choices) {
+            tokens += c.tokens;
+        }
         boolean timedOut = total.reason() == Completion.FinishReason.TIMEOUT && tokens == 0;
         boolean cancelled = total.reason() == Completion.FinishReason.CANCELLED;
         boolean failed = total.reason() == Completion.FinishReason.ERROR
