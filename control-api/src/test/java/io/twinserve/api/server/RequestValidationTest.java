@@ -90,7 +90,8 @@ class RequestValidationTest {
                         "{\"model\": \"$D\", " + msgs + ", \"stream\": \"yes\"}",
                         400,
                         "'stream' must be true or false"),
-                Arguments.of(chat, "{\"model\": \"$D\", " + msgs + ", \"n\": 2}", 400, "'n' must be between 1 and 1"),
+                Arguments.of(
+                        chat, "{\"model\": \"$D\", " + msgs + ", \"n\": 2.5}", 400, "'n' must be an integer, got 2.5"),
                 Arguments.of(
                         chat,
                         "{\"model\": \"$D\", " + msgs + ", \"tools\": [{\"type\": \"function\"}]}",
@@ -252,14 +253,74 @@ class RequestValidationTest {
         assertThat(typo.status()).as(typo.body()).isEqualTo(400);
         assertThat(typo.error().path("param").asText()).isEqualTo("temprature");
         assertThat(typo.error().path("message").asText()).contains("did you mean 'temperature'?");
-        TestServer.Reply penalty = server.post("/v1/completions", server.adminKey(), base + "\"min_p\": 0.1}");
-        assertThat(penalty.status()).as(penalty.body()).isEqualTo(400);
-        assertThat(penalty.error().path("param").asText()).isEqualTo("min_p");
+        TestServer.Reply bestOf = server.post("/v1/completions", server.adminKey(), base + "\"best_of\": 2}");
+        assertThat(bestOf.status()).as(bestOf.body()).isEqualTo(400);
+        assertThat(bestOf.error().path("param").asText()).isEqualTo("best_of");
+        assertThat(bestOf.error().path("message").asText()).contains("'best_of' is not supported");
+        TestServer.Reply tools = server.post(
+                "/v1/chat/completions",
+                server.adminKey(),
+                "{\"model\": \"" + deployment + "\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}],"
+                        + " \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}]}");
+        assertThat(tools.status()).as(tools.body()).isEqualTo(400);
+        assertThat(tools.error().path("param").asText()).isEqualTo("tools");
         TestServer.Reply ignored = server.post(
                 "/v1/completions", server.adminKey(), base + "\"user\": \"u-1\", \"metadata\": {\"a\": \"b\"}}");
         assertThat(ignored.status())
                 .as("user and metadata are ignored by decision: %s", ignored.body())
                 .isEqualTo(200);
+    }
+
+    /** Sampling fields out of their range: 400 naming the field, with what is allowed. */
+    static Stream<Arguments> samplingOutOfRange() {
+        String chat = "/v1/chat/completions";
+        String completions = "/v1/completions";
+        return Stream.of(
+                Arguments.of(chat, "\"n\": 0", "n", "'n' must be between 1 and 128"),
+                Arguments.of(chat, "\"n\": 129", "n", "'n' must be between 1 and 128"),
+                Arguments.of(chat, "\"presence_penalty\": 2.5", "presence_penalty", "between -2.0 and 2.0"),
+                Arguments.of(chat, "\"frequency_penalty\": -2.01", "frequency_penalty", "between -2.0 and 2.0"),
+                Arguments.of(chat, "\"frequency_penalty\": \"high\"", "frequency_penalty", "must be a number"),
+                Arguments.of(chat, "\"repetition_penalty\": 0", "repetition_penalty", "must be above 0"),
+                Arguments.of(chat, "\"repetition_penalty\": -1", "repetition_penalty", "must be between 0.0"),
+                Arguments.of(chat, "\"min_p\": 1.5", "min_p", "'min_p' must be between 0.0 and 1.0"),
+                Arguments.of(chat, "\"min_p\": -0.1", "min_p", "'min_p' must be between 0.0 and 1.0"),
+                Arguments.of(chat, "\"logit_bias\": {\"5\": 101}", "logit_bias.5", "from -100 to 100, got 101"),
+                Arguments.of(chat, "\"logit_bias\": {\"5\": \"big\"}", "logit_bias.5", "from -100 to 100"),
+                Arguments.of(chat, "\"logit_bias\": {\"hello\": 5}", "logit_bias.hello", "must be token ids"),
+                Arguments.of(
+                        chat,
+                        "\"logit_bias\": {\"256\": 5}",
+                        "logit_bias.256",
+                        "names token id 256, which is not in this deployment's vocabulary (ids 0 to 255)"),
+                Arguments.of(chat, "\"logit_bias\": [1, 2]", "logit_bias", "must be an object"),
+                Arguments.of(chat, "\"logprobs\": 3", "logprobs", "'logprobs' must be true or false"),
+                Arguments.of(chat, "\"logprobs\": true, \"top_logprobs\": 21", "top_logprobs", "between 0 and 20"),
+                Arguments.of(chat, "\"top_logprobs\": 2", "top_logprobs", "needs 'logprobs': true"),
+                Arguments.of(completions, "\"logprobs\": 6", "logprobs", "'logprobs' must be between 0 and 5"),
+                Arguments.of(completions, "\"logprobs\": true", "logprobs", "'logprobs' must be an integer"),
+                Arguments.of(completions, "\"top_logprobs\": 2", "top_logprobs", "completions take 'logprobs'"),
+                Arguments.of(completions, "\"max_completion_tokens\": 0", "max_completion_tokens", "between 1 and"),
+                Arguments.of(
+                        completions,
+                        "\"max_completion_tokens\": 200000",
+                        "max_completion_tokens",
+                        "exceed this deployment's max_model_len"),
+                Arguments.of(completions, "\"stop\": [\"a\", \"b\", \"c\", \"d\", \"e\"]", "stop", "at most 4"),
+                Arguments.of(completions, "\"seed\": 1.5", "seed", "'seed' must be an integer"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("samplingOutOfRange")
+    void samplingFieldOutOfRangeIsA400NamingIt(String path, String field, String param, String message) {
+        String prompt = path.endsWith("chat/completions")
+                ? "\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]"
+                : "\"prompt\": \"hi\"";
+        TestServer.Reply r = server.post(
+                path, server.adminKey(), "{\"model\": \"" + deployment + "\", " + prompt + ", " + field + "}");
+        assertThat(r.status()).as(r.body()).isEqualTo(400);
+        assertThat(r.error().path("param").asText()).isEqualTo(param);
+        assertThat(r.error().path("message").asText()).contains(message);
     }
 
     @Test

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.twinserve.api.server.auth.Role;
+import io.twinserve.api.server.inference.DeploymentManager;
+import io.twinserve.api.server.inference.DeploymentRuntime;
 import io.twinserve.api.server.infra.DataServices;
 import io.twinserve.api.server.interactions.InteractionWriter;
 import java.io.IOException;
@@ -181,6 +183,11 @@ final class TestServer implements AutoCloseable {
     /** A new key for {@code user} (created with {@code role}), made through the API. */
     JsonNode createKey(String user, String role) {
         return create("/api/keys", "{\"user\": \"" + user + "\", \"role\": \"" + role + "\"}");
+    }
+
+    /** The running deployment {@code name} inside the server, for what only its replicas can tell. */
+    DeploymentRuntime deployment(String name) {
+        return server.context().getBean(DeploymentManager.class).get(name);
     }
 
     /** Waits until every interaction recorded so far is in PostgreSQL. */

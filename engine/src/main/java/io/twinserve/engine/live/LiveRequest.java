@@ -4,6 +4,7 @@ import io.twinserve.engine.backend.Backend;
 import io.twinserve.engine.backend.ForwardBatch;
 import io.twinserve.engine.sample.Sampler;
 import io.twinserve.engine.sample.SamplingParams;
+import io.twinserve.engine.sample.TokenLogprobs;
 import io.twinserve.twin.kv.KvBlockManager;
 import io.twinserve.twin.replica.PrefixKeys;
 import io.twinserve.twin.sched.Scheduler;
@@ -36,6 +37,8 @@ final class LiveRequest {
     private String pendingText = "";
 
     private int pendingToken = -1;
+    /** The log-probabilities of the pending token, when the request asked for them. */
+    private TokenLogprobs pendingLogprobs;
     /** Why sampling ended it (a stop, or max_tokens), before the scheduler finishes it; null while it runs. */
     private Completion.FinishReason endedBy;
 
@@ -45,7 +48,7 @@ final class LiveRequest {
         this.request = request;
         this.adapter = adapter;
         this.sink = sink;
-        this.sampler = new Sampler(request.sampling());
+        this.sampler = new Sampler(request.sampling(), request.promptTokens());
         this.text = detokenizer.open();
         this.stop = new StopMatcher(request.sampling().stopStrings());
         this.arrivalNs = arrivalNs;
@@ -78,6 +81,12 @@ final class LiveRequest {
             if (id < 0 || id >= vocabSize) {
                 throw new IllegalArgumentException(
                         "prompt token id " + id + " is outside the vocabulary of " + vocabSize);
+            }
+        }
+        for (int id : request.sampling().logitBias().keySet()) {
+            if (id >= vocabSize) {
+                throw new IllegalArgumentException(
+                        "logit_bias names token id " + id + ", outside the vocabulary of " + vocabSize);
             }
         }
     }
@@ -136,6 +145,7 @@ final class LiveRequest {
         String released = stop.offer(stopToken ? "" : text.next(token));
         pendingToken = token;
         pendingText = released;
+        pendingLogprobs = params.logprobs() >= 0 ? TokenLogprobs.of(sampler) : null;
         if (stopToken || stop.stopped()) {
             endedBy = Completion.FinishReason.STOP;
             sequence.endAfter(count);
@@ -152,7 +162,7 @@ final class LiveRequest {
 
     /** Streams the token sampled last to the caller. */
     void emitPending() {
-        sink.onToken(pendingToken, pendingText);
+        sink.onToken(pendingToken, pendingText, pendingLogprobs);
     }
 
     /**

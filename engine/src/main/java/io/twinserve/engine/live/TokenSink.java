@@ -1,10 +1,20 @@
 package io.twinserve.engine.live;
 
+import io.twinserve.engine.sample.TokenLogprobs;
+
 /** Receives a request's output as the live loop makes it; called on the loop's thread, so keep it short. */
 public interface TokenSink {
 
     /** A token was sampled; {@code text} is the new text it completes (may be empty). */
     void onToken(int tokenId, String text);
+
+    /**
+     * A token was sampled, with its log-probabilities when the request asked for them (null otherwise). The
+     * loop calls this one; by default it forwards to {@link #onToken(int, String)}.
+     */
+    default void onToken(int tokenId, String text, TokenLogprobs logprobs) {
+        onToken(tokenId, text);
+    }
 
     /** The request ended; no more calls follow. */
     void onFinished(Completion completion);

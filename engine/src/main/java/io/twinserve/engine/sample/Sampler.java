@@ -1,32 +1,187 @@
 package io.twinserve.engine.sample;
 
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 
 /**
- * Picks the next token from a row of logits: greedy (argmax, lowest id on ties), or temperature
- * softmax restricted to the top-k tokens and then to the smallest set whose probability reaches top-p
- * (in descending logit order, lower id first on ties), drawn from the request's own seeded stream.
- * Scratch arrays are reused, so sampling allocates nothing per token.
+ * Picks the next token from a row of logits, in vLLM's order: the logit bias is added, then the repetition
+ * penalty (over prompt and output tokens), then the frequency and presence penalties (over output tokens);
+ * then greedy takes the argmax (lowest id on ties), or sampling divides by the temperature, drops the
+ * tokens under min-p times the top token's probability, restricts to the top-k tokens and then to the
+ * smallest set whose probability reaches top-p (in descending logit order, lower id first on ties), and
+ * draws from the request's own seeded stream.
+ *
+ * <p>Log-probabilities, when asked for, are those of the model's raw logits (a log-softmax before the
+ * bias, the penalties, the temperature and the filters), which is what vLLM V1 returns by default
+ * ({@code logprobs_mode = raw_logprobs}); the sampled token's is given even when it is not among the top.
+ *
+ * <p>Scratch arrays are reused and the penalties' counts grow by doubling, so sampling allocates nothing
+ * per token; the caller's logits row is never written.
  */
 public final class Sampler {
     private final SamplingParams params;
     private final SplittableRandom random;
+    /** Output and prompt token counts, only when a penalty needs them. */
+    private final TokenCounts counts;
+
+    private final int[] biasIds;
+    private final float[] biasValues;
+    private final boolean processes;
     private int[] ids = new int[0];
     private float[] probs = new float[0];
+    /** The processed copy of the row, when a bias or penalty changes it. */
+    private float[] work = new float[0];
     /** Where the last {@link #partition} left its two cursors. */
     private int left;
 
     private int right;
+    // the last sample's log-probabilities: the sampled token's and the top ones, most likely first
+    private float sampledLogprob;
+    private final int[] topIds;
+    private final float[] topLogprobs;
+    private int topCount;
 
     public Sampler(SamplingParams params) {
-        this.params = params;
-        this.random = new SplittableRandom(params.seed());
+        this(params, new int[0]);
     }
 
-    public int sample(float[] logits, int offset, int vocab) {
-        if (params.isGreedy()) {
-            return argmax(logits, offset, vocab);
+    /** @param prompt the request's prompt tokens, which the repetition penalty counts as seen */
+    public Sampler(SamplingParams params, int[] prompt) {
+        this.params = params;
+        this.random = new SplittableRandom(params.seed());
+        this.counts = params.penalises() ? new TokenCounts(prompt, params.maxTokens()) : null;
+        this.biasIds = new int[params.logitBias().size()];
+        this.biasValues = new float[biasIds.length];
+        int i = 0;
+        for (Map.Entry<Integer, Float> e : new TreeMap<>(params.logitBias()).entrySet()) {
+            biasIds[i] = e.getKey();
+            biasValues[i] = e.getValue();
+            i++;
         }
+        this.processes = counts != null || biasIds.length > 0;
+        int top = Math.max(0, params.logprobs());
+        this.topIds = new int[top];
+        this.topLogprobs = new float[top];
+    }
+
+    /**
+     * The next token from {@code logits[offset .. offset + vocab)}; a penalised request also counts it as
+     * generated.
+     */
+    public int sample(float[] logits, int offset, int vocab) {
+        double logSumExp = params.logprobs() >= 0 ? rawLogprobs(logits, offset, vocab) : 0;
+        float[] row = logits;
+        int at = offset;
+        if (processes) {
+            if (work.length < vocab) {
+                work = new float[vocab];
+            }
+            System.arraycopy(logits, offset, work, 0, vocab);
+            process(work, vocab);
+            row = work;
+            at = 0;
+        }
+        int token = params.isGreedy() ? argmax(row, at, vocab) : draw(row, at, vocab);
+        if (counts != null) {
+            counts.addOutput(token);
+        }
+        if (params.logprobs() >= 0) {
+            sampledLogprob = (float) Math.min(0, logits[offset + token] - logSumExp);
+        }
+        return token;
+    }
+
+    /** The log-probability of the token sampled last (when the params ask for log-probabilities). */
+    public float sampledLogprob() {
+        return sampledLogprob;
+    }
+
+    /** How many top tokens the last sample listed: {@code logprobs}, or the vocabulary when smaller. */
+    public int topCount() {
+        return topCount;
+    }
+
+    /** The id of the last sample's {@code rank}-th most likely token (0: the most likely). */
+    public int topId(int rank) {
+        return topIds[rank];
+    }
+
+    public float topLogprob(int rank) {
+        return topLogprobs[rank];
+    }
+
+    /** Adds the bias, then the repetition, frequency and presence penalties (vLLM V1's order), in place. */
+    void process(float[] row, int vocab) {
+        for (int i = 0; i < biasIds.length; i++) {
+            if (biasIds[i] < vocab) {
+                row[biasIds[i]] += biasValues[i];
+            }
+        }
+        if (counts == null) {
+            return;
+        }
+        float repetition = (float) params.repetitionPenalty();
+        float frequency = (float) params.frequencyPenalty();
+        float presence = (float) params.presencePenalty();
+        for (int i = 0; i < counts.size(); i++) {
+            int id = counts.id(i);
+            if (id >= vocab) {
+                continue;
+            }
+            int c = counts.outputCount(i);
+            if (repetition != 1) {
+                // CTRL (Keskar et al. 2019), as vLLM applies it: lower a seen token's logit whatever its sign
+                float v = row[id];
+                row[id] = v > 0 ? v / repetition : v * repetition;
+            }
+            if (c > 0) {
+                // OpenAI's formula: logit - count * frequency_penalty - (count > 0) * presence_penalty
+                row[id] -= c * frequency + presence;
+            }
+        }
+    }
+
+    /**
+     * Fills the top log-probabilities of the raw row and returns its log-sum-exp: log p(i) = logit(i) -
+     * log(sum_j exp(logit(j))), computed around the maximum so that no exponential overflows.
+     */
+    private double rawLogprobs(float[] logits, int offset, int vocab) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < vocab; i++) {
+            max = Math.max(max, logits[offset + i]);
+        }
+        double sum = 0;
+        for (int i = 0; i < vocab; i++) {
+            sum += Math.exp(logits[offset + i] - max);
+        }
+        double logSumExp = max + Math.log(sum);
+        // insertion into a short sorted list: ids ascend, so an equal logit never displaces a lower id
+        int want = Math.min(topIds.length, vocab);
+        int n = 0;
+        for (int i = 0; i < vocab; i++) {
+            float v = logits[offset + i];
+            if (n == want && (want == 0 || !(v > topLogprobs[n - 1]))) {
+                continue;
+            }
+            int j = n < want ? n++ : n - 1;
+            while (j > 0 && topLogprobs[j - 1] < v) {
+                topLogprobs[j] = topLogprobs[j - 1];
+                topIds[j] = topIds[j - 1];
+                j--;
+            }
+            topLogprobs[j] = v;
+            topIds[j] = i;
+        }
+        for (int i = 0; i < n; i++) {
+            topLogprobs[i] = (float) Math.min(0, topLogprobs[i] - logSumExp);
+        }
+        topCount = n;
+        return logSumExp;
+    }
+
+    /** Temperature, min-p, top-k and top-p, then a seeded draw. */
+    private int draw(float[] logits, int offset, int vocab) {
         if (ids.length < vocab) {
             ids = new int[vocab];
             probs = new float[vocab];
@@ -45,10 +200,14 @@ public final class Sampler {
         }
         // unnormalised probabilities, indexed by token id
         double inv = 1.0 / params.temperature();
+        // min-p: p(i) >= minP * p(max) <=> (logit(i) - max) / T >= ln(minP); vLLM applies it after the
+        // temperature and before top-k and top-p, and as both keep a prefix of the same order, they commute
+        double floor = params.minP() > 0 ? Math.log(params.minP()) : Double.NEGATIVE_INFINITY;
         double sum = 0;
         for (int i = 0; i < k; i++) {
             int id = ids[i];
-            float p = (float) Math.exp((logits[offset + id] - max) * inv);
+            double scaled = (logits[offset + id] - max) * inv;
+            float p = scaled < floor ? 0 : (float) Math.exp(scaled);
             probs[id] = p;
             sum += p;
         }
@@ -91,7 +250,13 @@ public final class Sampler {
                 return ids[i];
             }
         }
-        return ids[n - 1];
+        // rounding left u a hair above the total: the last candidate that can be drawn at all
+        for (int i = n - 1; i > 0; i--) {
+            if (probs[ids[i]] > 0) {
+                return ids[i];
+            }
+        }
+        return ids[0];
     }
 
     static int argmax(float[] logits, int offset, int vocab) {

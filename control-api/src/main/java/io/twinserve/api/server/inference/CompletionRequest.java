@@ -9,7 +9,9 @@ import io.twinserve.engine.chat.ChatMessage;
 import io.twinserve.engine.sample.SamplingParams;
 import io.twinserve.traces.spec.KeySuggestions;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -23,6 +25,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param promptText the last chat message, or the whole completion prompt: what an interaction retains
  * @param session the {@code X-Session-Id} header, else the body's {@code session_id}; null when neither
  * @param chat true for chat completions, false for plain completions
+ * @param n how many choices: each its own sequence, choice i seeded with the request's seed + i (vLLM's rule)
  */
 record CompletionRequest(
         String model,
@@ -31,11 +34,17 @@ record CompletionRequest(
         int[] prompt,
         String promptText,
         SamplingParams sampling,
+        int n,
         boolean stream,
         boolean includeUsage,
         String session,
         boolean chat) {
     private static final int MAX_STOP = 4;
+    /** The most choices one request may ask for (OpenAI's limit). */
+    static final int MAX_N = 128;
+    /** The legacy completions API's limit on {@code logprobs}. */
+    static final int MAX_COMPLETION_LOGPROBS = 5;
+
     private static final List<String> ROLES = List.of("system", "developer", "user", "assistant", "tool");
 
     /**
@@ -59,19 +68,19 @@ record CompletionRequest(
             "ignore_eos",
             "session_id",
             "n",
-            "response_format");
-    /**
-     * OpenAI's (and vLLM's) request fields twinserve does not implement: accepted only when absent or at
-     * their neutral value, otherwise refused by name ({@link #rejectUnsupported}).
-     */
-    private static final List<String> UNSUPPORTED = List.of(
+            "response_format",
             "logprobs",
             "top_logprobs",
             "presence_penalty",
             "frequency_penalty",
             "repetition_penalty",
             "min_p",
-            "logit_bias",
+            "logit_bias");
+    /**
+     * OpenAI's (and vLLM's) request fields twinserve does not implement: accepted only when absent or at
+     * their neutral value, otherwise refused by name ({@link #rejectUnsupported}).
+     */
+    private static final List<String> UNSUPPORTED = List.of(
             "tools",
             "tool_choice",
             "parallel_tool_calls",
@@ -114,10 +123,7 @@ record CompletionRequest(
                             ? "the base model of deployment '" + depName + "'"
                             : "adapter '" + adapter + "' of deployment '" + depName + "'"));
         }
-        Integer n = Bodies.optionalInt(json, "n", 1, 1);
-        if (n != null && n != 1) {
-            throw ApiException.badRequest("n", "'n' must be 1");
-        }
+        Integer n = Bodies.optionalInt(json, "n", 1, MAX_N);
         rejectUnsupported(json, UNSUPPORTED.toArray(String[]::new));
         int[] prompt;
         String promptText;
@@ -133,9 +139,11 @@ record CompletionRequest(
         if (prompt.length == 0) {
             throw ApiException.badRequest(promptParam, "the prompt is empty after tokenization");
         }
-        Integer maxTokens = Bodies.optionalInt(json, "max_completion_tokens", 1, Integer.MAX_VALUE);
+        String maxTokensParam = "max_completion_tokens";
+        Integer maxTokens = Bodies.optionalInt(json, maxTokensParam, 1, Integer.MAX_VALUE);
         if (maxTokens == null) {
-            maxTokens = Bodies.optionalInt(json, "max_tokens", 1, Integer.MAX_VALUE);
+            maxTokensParam = "max_tokens";
+            maxTokens = Bodies.optionalInt(json, maxTokensParam, 1, Integer.MAX_VALUE);
         }
         int room = d.maxModelLen() - prompt.length;
         if (room < 1) {
@@ -148,8 +156,8 @@ record CompletionRequest(
             maxTokens = chat ? Math.min(room, 1024) : Math.min(room, 16);
         } else if (maxTokens > room) {
             throw ApiException.badRequest(
-                    "max_tokens",
-                    "'max_tokens' " + maxTokens + " + the prompt's " + prompt.length
+                    maxTokensParam,
+                    "'" + maxTokensParam + "' " + maxTokens + " + the prompt's " + prompt.length
                             + " tokens exceed this deployment's max_model_len " + d.maxModelLen() + "; at most " + room
                             + " fit");
         }
@@ -164,6 +172,10 @@ record CompletionRequest(
         Boolean stream = Bodies.optionalBoolean(json, "stream");
         boolean includeUsage = includeUsage(json, stream != null && stream);
         String session = sessionHeader != null ? sessionHeader : Bodies.optionalString(json, "session_id");
+        Double presence = Bodies.optionalDouble(json, "presence_penalty", -2, 2);
+        Double frequency = Bodies.optionalDouble(json, "frequency_penalty", -2, 2);
+        Double repetition = repetitionPenalty(json);
+        Double minP = Bodies.optionalDouble(json, "min_p", 0, 1);
         SamplingParams sampling = new SamplingParams(
                 temperature == null ? 1.0 : temperature,
                 topK == null || topK < 0 ? 0 : topK,
@@ -172,9 +184,111 @@ record CompletionRequest(
                 maxTokens,
                 stop,
                 List.of(),
-                ignoreEos != null && ignoreEos);
+                ignoreEos != null && ignoreEos,
+                presence == null ? 0 : presence,
+                frequency == null ? 0 : frequency,
+                repetition == null ? 1 : repetition,
+                minP == null ? 0 : minP,
+                logitBias(json, d.vocabSize()),
+                logprobs(json, chat));
         return new CompletionRequest(
-                model, d, adapter, prompt, promptText, sampling, stream != null && stream, includeUsage, session, chat);
+                model,
+                d,
+                adapter,
+                prompt,
+                promptText,
+                sampling,
+                n == null ? 1 : n,
+                stream != null && stream,
+                includeUsage,
+                session,
+                chat);
+    }
+
+    /** Each choice's sampling: the request's, choice i seeded with its seed + i (as vLLM seeds parallel samples). */
+    List<SamplingParams> choiceSamplings() {
+        List<SamplingParams> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            out.add(i == 0 ? sampling : sampling.withSeed(sampling.seed() + i));
+        }
+        return out;
+    }
+
+    /** {@code repetition_penalty}: above 0 (1 = none), as vLLM takes it. */
+    private static Double repetitionPenalty(ObjectNode json) {
+        Double r = Bodies.optionalDouble(json, "repetition_penalty", 0, Double.MAX_VALUE);
+        if (r != null && r == 0) {
+            throw ApiException.badRequest(
+                    "repetition_penalty", "'repetition_penalty' must be above 0 (1 = none), got 0.0");
+        }
+        return r;
+    }
+
+    /**
+     * The log-probabilities asked for, as {@link SamplingParams#logprobs}: chat's {@code logprobs} (true or
+     * false) with {@code top_logprobs} (0 to 20, only with logprobs true); the legacy completions'
+     * {@code logprobs}, an integer 0 to 5 (the alternatives listed per token).
+     */
+    private static int logprobs(ObjectNode json, boolean chat) {
+        if (!chat) {
+            JsonNode top = json.get("top_logprobs");
+            if (top != null && !top.isNull()) {
+                throw ApiException.badRequest(
+                        "top_logprobs",
+                        "'top_logprobs' is a chat completions field; completions take 'logprobs', an integer from 0"
+                                + " to " + MAX_COMPLETION_LOGPROBS);
+            }
+            Integer k = Bodies.optionalInt(json, "logprobs", 0, MAX_COMPLETION_LOGPROBS);
+            return k == null ? -1 : k;
+        }
+        Boolean on = Bodies.optionalBoolean(json, "logprobs");
+        Integer top = Bodies.optionalInt(json, "top_logprobs", 0, SamplingParams.MAX_LOGPROBS);
+        if (top != null && (on == null || !on)) {
+            throw ApiException.badRequest(
+                    "top_logprobs", "'top_logprobs' needs 'logprobs': true, as OpenAI's API requires");
+        }
+        return on == null || !on ? -1 : top == null ? 0 : top;
+    }
+
+    /**
+     * {@code logit_bias}: token ids (as strings, JSON object keys) to a bias from -100 to 100; an id that is not
+     * an integer or not in the deployment's vocabulary is refused by name.
+     */
+    private static Map<Integer, Float> logitBias(ObjectNode json, int vocabSize) {
+        JsonNode b = json.get("logit_bias");
+        if (b == null || b.isNull()) {
+            return Map.of();
+        }
+        if (!b.isObject()) {
+            throw ApiException.badRequest(
+                    "logit_bias", "'logit_bias' must be an object of token ids to biases, like {\"42\": -100}");
+        }
+        Map<Integer, Float> out = new HashMap<>();
+        for (Map.Entry<String, JsonNode> e : b.properties()) {
+            String key = e.getKey();
+            String param = "logit_bias." + key;
+            int tokenId;
+            try {
+                tokenId = Integer.parseInt(key.strip());
+            } catch (NumberFormatException x) {
+                throw ApiException.badRequest(
+                        param,
+                        "'logit_bias' keys must be token ids (integers as strings), got '" + abbreviate(key) + "'");
+            }
+            if (tokenId < 0 || tokenId >= vocabSize) {
+                throw ApiException.badRequest(
+                        param,
+                        "'logit_bias' names token id " + tokenId + ", which is not in this deployment's vocabulary"
+                                + " (ids 0 to " + (vocabSize - 1) + ")");
+            }
+            JsonNode v = e.getValue();
+            if (!v.isNumber() || !(v.asDouble() >= -100 && v.asDouble() <= 100)) {
+                throw ApiException.badRequest(
+                        param, "'logit_bias' of token " + tokenId + " must be a number from -100 to 100, got " + v);
+            }
+            out.put(tokenId, (float) v.asDouble());
+        }
+        return out;
     }
 
     /** {@code response_format}: only OpenAI's default, {@code {"type": "text"}}, which is what twinserve writes. */

@@ -10,6 +10,7 @@ import io.twinserve.engine.live.TokenSink;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.sample.SamplingParams;
+import io.twinserve.engine.sample.TokenLogprobs;
 import io.twinserve.engine.serve.LiveReplicas;
 import io.twinserve.engine.tokenizer.Tokenizer;
 import io.twinserve.twin.deploy.ReplicaSpec;
@@ -161,6 +162,11 @@ public final class DeploymentRuntime implements AutoCloseable {
         }
     }
 
+    /** The KV cache's block size: the prefix cache shares whole blocks. */
+    public int blockSize() {
+        return blockSize;
+    }
+
     /** The longest prompt + completion a request may have. */
     public int maxModelLen() {
         return maxModelLen;
@@ -268,6 +274,11 @@ public final class DeploymentRuntime implements AutoCloseable {
         return replicas.get(replica).engine.residency();
     }
 
+    /** The size of the vocabulary prompts, samples and logit biases use (the placeholder one when simulated). */
+    public int vocabSize() {
+        return replicas.get(0).backend.config().vocabSize();
+    }
+
     /**
      * Queues a request on the replica the deployment's router picks. {@code session} (null: none) is what
      * sticky routing keys on; its placement is in the router's session store, so every server instance
@@ -275,6 +286,26 @@ public final class DeploymentRuntime implements AutoCloseable {
      */
     public LiveEngine.Handle submit(
             String adapter, int[] prompt, SamplingParams sampling, String session, TokenSink sink) {
+        return submit(adapter, prompt, List.of(sampling), session, List.of(sink));
+    }
+
+    /**
+     * Queues a request with {@code choices.size()} choices (OpenAI's {@code n}): one sequence per choice,
+     * each with its own sampling and sink, all on the one replica the router picks, so that they share its
+     * prefix cache. With prefix caching the first choice runs alone until its first token, when its prompt's
+     * full blocks are in the cache; the others are then queued and reuse them, computing only the prompt's
+     * last, partial block: the prompt is prefilled about once, not n times, at the cost of one step's delay
+     * for choices after the first. Without prefix caching all are queued at once. Only the first choice
+     * carries the first-token deadline: it is the request's first token.
+     *
+     * @return a handle that cancels every choice, queued or not
+     */
+    public LiveEngine.Handle submit(
+            String adapter, int[] prompt, List<SamplingParams> choices, String session, List<TokenSink> sinks) {
+        if (choices.isEmpty() || choices.size() != sinks.size()) {
+            throw new IllegalArgumentException(
+                    "one sink per choice: " + choices.size() + " choices, " + sinks.size() + " sinks");
+        }
         if (adapter != null && !adapters.containsKey(adapter)) {
             throw new IllegalArgumentException("adapter '" + adapter + "' is not loaded on deployment '" + name()
                     + "'; loaded: " + adapters.keySet());
@@ -285,12 +316,15 @@ public final class DeploymentRuntime implements AutoCloseable {
                 session == null || session.isEmpty() ? null : session, adapterIndex, keys, prompt.length);
         ReplicaHandle h;
         long prefill;
+        int n = choices.size();
         // routers are not thread-safe; the choice and its accounting happen together, so that concurrent
         // requests see each other's load
         synchronized (router) {
             h = router.route(request, replicas);
             prefill = prompt.length - (keys.length == 0 ? 0 : h.cachedPrefixTokens(keys, prompt.length));
             h.routed(keys, prefill);
+            // one in flight per sequence: each choice's end takes one off
+            h.inFlight.addAndGet(n - 1);
         }
         AtomicBoolean prefilled = new AtomicBoolean();
         Runnable firstToken = () -> {
@@ -298,30 +332,159 @@ public final class DeploymentRuntime implements AutoCloseable {
                 h.pendingPrefillTokens.addAndGet(-prefill);
             }
         };
-        try {
-            return h.engine.submit(new GenerationRequest(adapter, prompt, sampling, wallTtftMs()), new TokenSink() {
-                @Override
-                public void onToken(int tokenId, String text) {
-                    firstToken.run();
-                    sink.onToken(tokenId, text);
-                }
+        Choices all = new Choices(h, adapter, prompt, choices, sinks, wallTtftMs(), firstToken);
+        boolean stagger = n > 1 && h.engine.schedulerConfig().prefixCaching();
+        all.start(stagger);
+        return all;
+    }
 
-                @Override
-                public void onFinished(Completion completion) {
-                    firstToken.run();
+    /** The sequences of one request, started together or the first one first (see {@link #submit}). */
+    private static final class Choices implements LiveEngine.Handle {
+        private final ReplicaHandle replica;
+        private final String adapter;
+        private final int[] prompt;
+        private final List<SamplingParams> choices;
+        private final List<TokenSink> sinks;
+        private final long ttftMs;
+        private final Runnable firstToken;
+        private final LiveEngine.Handle[] handles;
+        private volatile boolean cancelled;
+        /** Whether choices after the first were queued (or, when the first ended early, told they ended). */
+        private final AtomicBoolean restStarted = new AtomicBoolean();
+
+        Choices(
+                ReplicaHandle replica,
+                String adapter,
+                int[] prompt,
+                List<SamplingParams> choices,
+                List<TokenSink> sinks,
+                long ttftMs,
+                Runnable firstToken) {
+            this.replica = replica;
+            this.adapter = adapter;
+            this.prompt = prompt;
+            this.choices = choices;
+            this.sinks = sinks;
+            this.ttftMs = ttftMs;
+            this.firstToken = firstToken;
+            this.handles = new LiveEngine.Handle[choices.size()];
+        }
+
+        void start(boolean stagger) {
+            try {
+                submit(0, stagger);
+                if (!stagger) {
+                    startRest(null);
+                }
+            } catch (RuntimeException e) {
+                firstToken.run();
+                replica.inFlight.addAndGet(-choices.size());
+                cancel();
+                throw e;
+            }
+        }
+
+        private void submit(int i, boolean stagger) {
+            TokenSink sink = sinks.get(i);
+            boolean first = i == 0;
+            handles[i] = replica.engine.submit(
+                    new GenerationRequest(adapter, prompt, choices.get(i), first ? ttftMs : 0), new TokenSink() {
+                        @Override
+                        public void onToken(int tokenId, String text) {
+                            onToken(tokenId, text, null);
+                        }
+
+                        @Override
+                        public void onToken(int tokenId, String text, TokenLogprobs logprobs) {
+                            firstToken.run();
+                            sink.onToken(tokenId, text, logprobs);
+                            if (first && stagger) {
+                                // the prompt's full blocks are in the prefix cache now
+                                startRest(null);
+                            }
+                        }
+
+                        @Override
+                        public void onFinished(Completion completion) {
+                            firstToken.run();
+                            if (first && stagger) {
+                                startRest(completion);
+                            }
+                            try {
+                                // recorded (usage, interaction) before it stops counting as in flight, so that a
+                                // shutdown that drained to zero finds every finished request's records to flush
+                                sink.onFinished(completion);
+                            } finally {
+                                replica.inFlight.decrementAndGet();
+                            }
+                        }
+                    });
+            if (cancelled) {
+                // cancelled while it was being queued
+                handles[i].cancel();
+            }
+        }
+
+        /**
+         * Queues choices 1..n-1, once. {@code firstEnded} is the first choice's end when it ended before any
+         * token (a timeout, an error, a cancellation): the others then end the same way without running.
+         */
+        private void startRest(Completion firstEnded) {
+            if (choices.size() == 1 || !restStarted.compareAndSet(false, true)) {
+                return;
+            }
+            boolean ran = firstEnded == null
+                    || firstEnded.reason() == Completion.FinishReason.STOP
+                    || firstEnded.reason() == Completion.FinishReason.LENGTH;
+            for (int i = 1; i < choices.size(); i++) {
+                if (ran && !cancelled) {
                     try {
-                        // recorded (usage, interaction) before it stops counting as in flight, so that a shutdown
-                        // that drained to zero finds every finished request's records to flush
-                        sink.onFinished(completion);
-                    } finally {
-                        h.inFlight.decrementAndGet();
+                        submit(i, false);
+                        continue;
+                    } catch (RuntimeException e) {
+                        firstEnded = new Completion(
+                                Completion.FinishReason.ERROR,
+                                prompt.length,
+                                0,
+                                0,
+                                0,
+                                -1,
+                                0,
+                                "",
+                                new int[0],
+                                e.getMessage());
                     }
                 }
-            });
-        } catch (RuntimeException e) {
-            firstToken.run();
-            h.inFlight.decrementAndGet();
-            throw e;
+                Completion.FinishReason reason = firstEnded == null || ran && cancelled
+                        ? Completion.FinishReason.CANCELLED
+                        : firstEnded.reason();
+                try {
+                    sinks.get(i)
+                            .onFinished(new Completion(
+                                    reason,
+                                    prompt.length,
+                                    0,
+                                    0,
+                                    0,
+                                    -1,
+                                    0,
+                                    "",
+                                    new int[0],
+                                    firstEnded == null ? null : firstEnded.error()));
+                } finally {
+                    replica.inFlight.decrementAndGet();
+                }
+            }
+        }
+
+        @Override
+        public void cancel() {
+            cancelled = true;
+            for (LiveEngine.Handle h : handles) {
+                if (h != null) {
+                    h.cancel();
+                }
+            }
         }
     }
 

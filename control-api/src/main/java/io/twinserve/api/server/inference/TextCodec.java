@@ -16,6 +16,9 @@ public interface TextCodec {
 
     Detokenizer detokenizer();
 
+    /** The text of one token on its own, as log-probabilities name it (vLLM decodes the single id). */
+    String tokenText(int id);
+
     /**
      * Simulated deployments: token counts from the model's tokenizer when it has one (ids folded into the
      * placeholder vocabulary, so equal texts still share prefix blocks), else the placeholder estimate; the
@@ -43,6 +46,11 @@ public interface TextCodec {
             @Override
             public Detokenizer detokenizer() {
                 return new PlaceholderVocabulary();
+            }
+
+            @Override
+            public String tokenText(int id) {
+                return PlaceholderVocabulary.word(id);
             }
 
             private int[] fold(int[] ids) {
@@ -76,6 +84,11 @@ public interface TextCodec {
             @Override
             public Detokenizer detokenizer() {
                 return () -> tokenizer.streamDecoder(true)::next;
+            }
+
+            @Override
+            public String tokenText(int id) {
+                return id < tokenizer.vocabSize() ? tokenizer.decode(new int[] {id}, false) : "";
             }
         };
     }

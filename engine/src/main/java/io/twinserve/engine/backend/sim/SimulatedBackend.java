@@ -37,6 +37,8 @@ public final class SimulatedBackend implements Backend {
     private static final long MIN_WAIT_NS = 5_000;
     // a wait that starts this soon after the previous deadline continues from it (see waitFor)
     private static final long CHAIN_NS = 2_000_000;
+    /** The placeholder word's logit; the others lie in (10, 20]. */
+    static final float CHOSEN_LOGIT = 80f;
 
     /**
      * What the backend has done: predicted times are the twin's (real-time ns), waited is wall-clock
@@ -245,8 +247,8 @@ public final class SimulatedBackend implements Backend {
 
     /**
      * Waits the predicted time of the batch's step shape ({@link ForwardBatch#stepShape}, which the live
-     * loop sets to its scheduler's) and writes logits that make any sampler pick one placeholder word: a
-     * function of the sequence's last token and its position.
+     * loop sets to its scheduler's) and writes logits that make the sampler pick one placeholder word (a
+     * function of the sequence's last token and its position) unless a bias or penalty says otherwise.
      */
     @Override
     public void forward(ForwardBatch batch, float[] logits) {
@@ -266,15 +268,31 @@ public final class SimulatedBackend implements Backend {
             int first = batch.allLogits() ? batch.start(s) : batch.start(s) + batch.count(s) - 1;
             int last = batch.start(s) + batch.count(s) - 1;
             for (int t = first; t <= last; t++, row++) {
-                int offset = row * vocab;
-                Arrays.fill(logits, offset, offset + vocab, Float.NEGATIVE_INFINITY);
-                logits[offset + PlaceholderVocabulary.mix(batch.tokenId(t), batch.tokenPosition(t))] = 0;
+                placeholderLogits(
+                        logits,
+                        row * vocab,
+                        vocab,
+                        PlaceholderVocabulary.mix(batch.tokenId(t), batch.tokenPosition(t)));
             }
         }
         waitedNs += waitFor(predicted);
         steps++;
         predictedStepNs += predicted;
         publish();
+    }
+
+    /**
+     * Finite logits that make the placeholder word {@code chosen} the sampler's pick at any temperature up
+     * to 2 (it leads the next best by 60, so another word comes less than once in 10^10 tokens) while every
+     * other word keeps a distinct, finite logit between 10 and 20: log-probabilities are then real numbers,
+     * a logit bias of +100 can still force a word, and a repetition penalty of 5 or more (the word's logit
+     * divided by it) lets the best unpenalised word win, as with a real model.
+     */
+    static void placeholderLogits(float[] logits, int offset, int vocab, int chosen) {
+        for (int v = 0; v < vocab; v++) {
+            int distance = Math.floorMod(v - chosen, vocab);
+            logits[offset + v] = distance == 0 ? CHOSEN_LOGIT : 20f - distance * (10f / vocab);
+        }
     }
 
     /**
