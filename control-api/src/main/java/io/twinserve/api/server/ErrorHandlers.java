@@ -188,6 +188,24 @@ public final class ErrorHandlers {
         }
     }
 
+    /** A JVM error in a request (a linkage error, an OutOfMemoryError): logged, and never its text to the caller. */
+    @Singleton
+    @Produces
+    @Requires(classes = {Error.class, ExceptionHandler.class})
+    static final class Fatal implements ExceptionHandler<Error, HttpResponse<?>> {
+        @Override
+        public HttpResponse<?> handle(HttpRequest request, Error e) {
+            String id = Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 16);
+            LOG.error("{} {} failed (error id {})", request.getMethod(), request.getPath(), id, e);
+            return respond(
+                    HttpStatus.INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    null,
+                    null,
+                    "internal error (error id " + id + " in the server log); please report it");
+        }
+    }
+
     private static boolean isRedis(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t.getClass().getName().startsWith("io.lettuce")) {
