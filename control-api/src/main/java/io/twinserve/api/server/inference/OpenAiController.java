@@ -128,6 +128,12 @@ public final class OpenAiController {
                 principal,
                 deployments,
                 request.getHeaders().get("X-Session-Id"));
-        return new CompletionExchange(call, principal, recorder).start(serverTimeoutSeconds);
+        request.setAttribute(
+                InferenceOutcomeFilter.DEPLOYMENT, call.deployment().name());
+        CompletableFuture<HttpResponse<?>> answer =
+                new CompletionExchange(call, principal, recorder).start(serverTimeoutSeconds);
+        // from here the exchange counts the call when it ends; a refusal before is counted by the filter
+        request.setAttribute(InferenceOutcomeFilter.SUBMITTED, Boolean.TRUE);
+        return answer;
     }
 }
