@@ -5,9 +5,11 @@ import static java.lang.annotation.ElementType.METHOD;
 import static java.lang.annotation.ElementType.TYPE;
 import static java.lang.annotation.RetentionPolicy.RUNTIME;
 
+import io.swagger.v3.oas.annotations.headers.Header;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.twinserve.api.server.schema.ErrorResponse;
 import java.lang.annotation.Retention;
 import java.lang.annotation.Target;
 
@@ -17,32 +19,6 @@ import java.lang.annotation.Target;
  */
 public final class ApiErrors {
     private ApiErrors() {}
-
-    /** OpenAI's error JSON, as every 4xx and 5xx of the API answers it. */
-    @Schema(name = "ErrorResponse", description = "OpenAI's error JSON, the body of every 4xx and 5xx")
-    public record ErrorResponse(
-            @Schema(requiredMode = Schema.RequiredMode.REQUIRED)
-            ErrorDetail error) {}
-
-    /** What was wrong, in words and as codes a client can branch on. */
-    @Schema(name = "ErrorDetail")
-    public record ErrorDetail(
-            @Schema(
-                    requiredMode = Schema.RequiredMode.REQUIRED,
-                    description = "what was wrong, where, and what is expected")
-            String message,
-
-            @Schema(
-                    requiredMode = Schema.RequiredMode.REQUIRED,
-                    description = "invalid_request_error, authentication_error, permission_error,"
-                            + " timeout_error or server_error")
-            String type,
-
-            @Schema(nullable = true, description = "the request field at fault, when there is one")
-            String param,
-
-            @Schema(nullable = true, description = "a machine-readable code such as not_found or invalid_api_key")
-            String code) {}
 
     @Retention(RUNTIME)
     @Target({METHOD, TYPE, ANNOTATION_TYPE})
@@ -83,6 +59,23 @@ public final class ApiErrors {
             description = "the name is taken, or the object is still used by another",
             content = @Content(mediaType = "application/json", schema = @Schema(implementation = ErrorResponse.class)))
     public @interface Conflict {}
+
+    @Retention(RUNTIME)
+    @Target({METHOD, TYPE, ANNOTATION_TYPE})
+    @ApiResponse(
+            responseCode = "408",
+            description = "no first token within the deployment's max_ttft_ms (queue time included); not to be retried",
+            headers = @Header(name = "x-should-retry", description = "false", schema = @Schema(type = "string")),
+            content = @Content(mediaType = "application/json", schema = @Schema(implementation = ErrorResponse.class)))
+    public @interface TtftTimeout {}
+
+    @Retention(RUNTIME)
+    @Target({METHOD, TYPE, ANNOTATION_TYPE})
+    @ApiResponse(
+            responseCode = "504",
+            description = "the whole answer took longer than the server timeout (TWINSERVE_SERVER_TIMEOUT_SECONDS)",
+            content = @Content(mediaType = "application/json", schema = @Schema(implementation = ErrorResponse.class)))
+    public @interface GatewayTimeout {}
 
     @Retention(RUNTIME)
     @Target({METHOD, TYPE, ANNOTATION_TYPE})

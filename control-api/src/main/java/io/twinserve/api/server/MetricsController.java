@@ -12,6 +12,7 @@ import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.security.SecurityRequirement;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import io.twinserve.api.server.auth.AuthFilter;
 import io.twinserve.api.server.auth.Role;
@@ -22,6 +23,7 @@ import io.twinserve.api.server.auth.Role;
  */
 @Controller
 @Tag(name = "operations")
+@SecurityRequirement(name = "bearer")
 public final class MetricsController {
     private final PrometheusMeterRegistry registry;
     private final MetricsExposure exposure;
