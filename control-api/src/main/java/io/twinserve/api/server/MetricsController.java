@@ -40,6 +40,7 @@ public final class MetricsController {
     @Get("/metrics")
     @Produces({MediaType.TEXT_PLAIN, MediaType.APPLICATION_JSON})
     @Operation(
+            operationId = "metrics",
             summary = "Prometheus metrics",
             description = "Needs an operator or admin key unless twinserve.metrics.exposure is public; 404 when it"
                     + " is off.")

@@ -46,7 +46,7 @@ public final class AccessController {
     }
 
     /** {@code {"user": "...", "role": "admin|operator|user"}}: the key is in the answer, and only there. */
-    @Operation(summary = "Create a key (admin); the secret is in this answer only")
+    @Operation(operationId = "createKey", summary = "Create a key (admin); the secret is in this answer only")
     @RequestBody(required = true, content = @Content(schema = @Schema(implementation = KeyCreate.class)))
     @ApiResponse(
             responseCode = "201",
@@ -65,7 +65,7 @@ public final class AccessController {
         return HttpResponse.created(access.createKey(user, role));
     }
 
-    @Operation(summary = "List keys, without their secrets (admin)")
+    @Operation(operationId = "listKeys", summary = "List keys, without their secrets (admin)")
     @ApiResponse(
             responseCode = "200",
             description = "every key",
@@ -77,7 +77,7 @@ public final class AccessController {
         return access.listKeys();
     }
 
-    @Operation(summary = "Revoke a key (admin), on every instance at once")
+    @Operation(operationId = "revokeKey", summary = "Revoke a key (admin), on every instance at once")
     @ApiResponse(
             responseCode = "200",
             description = "revoked",
@@ -92,7 +92,9 @@ public final class AccessController {
     }
 
     /** {@code {"user": "...", "deployment": "...", "adapter": null | "..."}}. */
-    @Operation(summary = "Grant a user inference on a deployment or one adapter of it (admin)")
+    @Operation(
+            operationId = "createGrant",
+            summary = "Grant a user inference on a deployment or one adapter of it (admin)")
     @RequestBody(required = true, content = @Content(schema = @Schema(implementation = GrantCreate.class)))
     @ApiResponse(
             responseCode = "201",
@@ -118,7 +120,7 @@ public final class AccessController {
         return HttpResponse.created(m);
     }
 
-    @Operation(summary = "List grants (admin)")
+    @Operation(operationId = "listGrants", summary = "List grants (admin)")
     @ApiResponse(
             responseCode = "200",
             description = "every grant",
@@ -130,7 +132,7 @@ public final class AccessController {
         return access.listGrants();
     }
 
-    @Operation(summary = "Revoke a grant (admin)")
+    @Operation(operationId = "revokeGrant", summary = "Revoke a grant (admin)")
     @ApiResponse(
             responseCode = "200",
             description = "revoked",

@@ -50,7 +50,9 @@ public final class LoraController {
         this.deployments = deployments;
     }
 
-    @Operation(summary = "Load an adapter (vLLM's endpoint; operator): registered on the deployment's model")
+    @Operation(
+            operationId = "loadLoraAdapter",
+            summary = "Load an adapter (vLLM's endpoint; operator): registered on the deployment's model")
     @RequestBody(required = true, content = @Content(schema = @Schema(implementation = LoraLoad.class)))
     @ApiResponse(
             responseCode = "200",
@@ -88,7 +90,7 @@ public final class LoraController {
                 .contentType(MediaType.TEXT_PLAIN_TYPE);
     }
 
-    @Operation(summary = "Unload an adapter (vLLM's endpoint; operator)")
+    @Operation(operationId = "unloadLoraAdapter", summary = "Unload an adapter (vLLM's endpoint; operator)")
     @RequestBody(required = true, content = @Content(schema = @Schema(implementation = LoraUnload.class)))
     @ApiResponse(
             responseCode = "200",

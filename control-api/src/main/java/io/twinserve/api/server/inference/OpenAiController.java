@@ -67,7 +67,7 @@ public final class OpenAiController {
     }
 
     // in memory only: answered on the event loop, not handed to the blocking executor and back
-    @Operation(summary = "The models this key may use (OpenAI's list)")
+    @Operation(operationId = "listOpenAiModels", summary = "The models this key may use (OpenAI's list)")
     @ApiResponse(
             responseCode = "200",
             description = "the models",
@@ -103,7 +103,7 @@ public final class OpenAiController {
      * One model, {@code <deployment>} or {@code <deployment>:<adapter>}, as {@code /v1/models} lists it; a model
      * the key may not use is not found, as one that does not exist.
      */
-    @Operation(summary = "One model this key may use")
+    @Operation(operationId = "retrieveOpenAiModel", summary = "One model this key may use")
     @ApiResponse(
             responseCode = "200",
             description = "the model",
@@ -140,6 +140,7 @@ public final class OpenAiController {
 
     // streaming clients (the OpenAI SDKs) send Accept: text/event-stream; without it listed here that is a 406
     @Operation(
+            operationId = "createChatCompletion",
             summary = "Chat completion (OpenAI)",
             description =
                     "model is <deployment> or <deployment>:<adapter>; a field outside the request schema is refused with 400 naming it")
@@ -165,6 +166,7 @@ public final class OpenAiController {
     }
 
     @Operation(
+            operationId = "createCompletion",
             summary = "Completion (OpenAI's legacy completions)",
             description =
                     "model is <deployment> or <deployment>:<adapter>; a field outside the request schema is refused with 400 naming it")

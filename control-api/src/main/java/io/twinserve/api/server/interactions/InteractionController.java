@@ -56,7 +56,9 @@ public final class InteractionController {
     }
 
     // a tree, so that the nulls (next_cursor at the end, a base call's adapter) are written, not dropped
-    @Operation(summary = "Recorded inference calls, oldest first, a page at a time (a user key: its user's calls only)")
+    @Operation(
+            operationId = "listInteractions",
+            summary = "Recorded inference calls, oldest first, a page at a time (a user key: its user's calls only)")
     @Parameter(name = "deployment", in = ParameterIn.QUERY, description = "only this deployment's calls")
     @Parameter(name = "adapter", in = ParameterIn.QUERY, description = "only calls with this adapter")
     @Parameter(
@@ -106,6 +108,7 @@ public final class InteractionController {
      * but the one being sent).
      */
     @Operation(
+            operationId = "exportInteractions",
             summary = "Every matching call as JSON Lines, oldest first, streamed (same filters as the list, no paging)")
     @Parameter(name = "deployment", in = ParameterIn.QUERY)
     @Parameter(name = "adapter", in = ParameterIn.QUERY)

@@ -67,7 +67,9 @@ public final class JobController {
         this.deployments = deployments;
     }
 
-    @Operation(summary = "Submit a what-if simulation job (any key); bounded, see docs/serve.md")
+    @Operation(
+            operationId = "createSimulation",
+            summary = "Submit a what-if simulation job (any key); bounded, see docs/serve.md")
     @RequestBody(required = true, content = @Content(schema = @Schema(implementation = SimulationRequest.class)))
     @ApiResponse(
             responseCode = "202",
@@ -81,7 +83,7 @@ public final class JobController {
         return HttpResponse.accepted().body(jobs.submit("simulation", Bodies.object(body), p.keyId()));
     }
 
-    @Operation(summary = "A simulation job (its owner, operators and admins)")
+    @Operation(operationId = "getSimulation", summary = "A simulation job (its owner, operators and admins)")
     @ApiResponse(
             responseCode = "200",
             description = "the job",
@@ -92,7 +94,7 @@ public final class JobController {
         return job(request, id, "simulation");
     }
 
-    @Operation(summary = "Submit a plan job (any key)")
+    @Operation(operationId = "createPlan", summary = "Submit a plan job (any key)")
     @RequestBody(required = true, content = @Content(schema = @Schema(implementation = PlanRequest.class)))
     @ApiResponse(
             responseCode = "202",
@@ -106,7 +108,7 @@ public final class JobController {
         return HttpResponse.accepted().body(jobs.submit("plan", Bodies.object(body), p.keyId()));
     }
 
-    @Operation(summary = "A plan job (its owner, operators and admins)")
+    @Operation(operationId = "getPlan", summary = "A plan job (its owner, operators and admins)")
     @ApiResponse(
             responseCode = "200",
             description = "the job",
@@ -117,7 +119,7 @@ public final class JobController {
         return job(request, id, "plan");
     }
 
-    @Operation(summary = "A job of either kind (its owner, operators and admins)")
+    @Operation(operationId = "getJob", summary = "A job of either kind (its owner, operators and admins)")
     @ApiResponse(
             responseCode = "200",
             description = "the job",
@@ -137,7 +139,9 @@ public final class JobController {
     }
 
     /** Server-sent events of a job: those so far, then new ones as they come, ending after the last. */
-    @Operation(summary = "A job's events as server-sent events (queued, started, progress, succeeded or failed)")
+    @Operation(
+            operationId = "jobEvents",
+            summary = "A job's events as server-sent events (queued, started, progress, succeeded or failed)")
     @ApiResponse(
             responseCode = "200",
             description = "one JSON object per event: {type, job, at, ...}",
@@ -176,7 +180,9 @@ public final class JobController {
      * {@code {"plan": "<plan job id>"}} or {@code {"plan": {...the plan object...}}}, and optionally
      * {@code "compute_pools": [...]} when the plan's pool has another name in the registry.
      */
-    @Operation(summary = "Apply a plan to a deployment and restart it (operator)")
+    @Operation(
+            operationId = "autoconfigureDeployment",
+            summary = "Apply a plan to a deployment and restart it (operator)")
     @RequestBody(required = true, content = @Content(schema = @Schema(implementation = Autoconfigure.class)))
     @ApiResponse(
             responseCode = "200",

@@ -61,7 +61,7 @@ public final class RegistryController {
         this.deployments = deployments;
     }
 
-    @Operation(summary = "Create a compute pool (operator)")
+    @Operation(operationId = "createComputePool", summary = "Create a compute pool (operator)")
     @RequestBody(required = true, content = @Content(schema = @Schema(implementation = ComputePoolCreate.class)))
     @ApiResponse(
             responseCode = "201",
@@ -77,7 +77,7 @@ public final class RegistryController {
         return HttpResponse.created(registry.createPool(Bodies.object(body)));
     }
 
-    @Operation(summary = "List compute pools")
+    @Operation(operationId = "listComputePools", summary = "List compute pools")
     @ApiResponse(
             responseCode = "200",
             description = "every compute pool",
@@ -88,7 +88,7 @@ public final class RegistryController {
         return registry.pools();
     }
 
-    @Operation(summary = "Delete a compute pool no deployment uses (operator)")
+    @Operation(operationId = "deleteComputePool", summary = "Delete a compute pool no deployment uses (operator)")
     @ApiResponse(
             responseCode = "200",
             description = "deleted",
@@ -103,7 +103,7 @@ public final class RegistryController {
         return Map.of("name", name, "deleted", true);
     }
 
-    @Operation(summary = "Register a base model (operator)")
+    @Operation(operationId = "createModel", summary = "Register a base model (operator)")
     @RequestBody(required = true, content = @Content(schema = @Schema(implementation = ModelCreate.class)))
     @ApiResponse(
             responseCode = "201",
@@ -119,7 +119,7 @@ public final class RegistryController {
         return HttpResponse.created(registry.createModel(Bodies.object(body)));
     }
 
-    @Operation(summary = "List base models")
+    @Operation(operationId = "listModels", summary = "List base models")
     @ApiResponse(
             responseCode = "200",
             description = "every model",
@@ -130,7 +130,7 @@ public final class RegistryController {
         return registry.models();
     }
 
-    @Operation(summary = "Delete a model no deployment serves (operator)")
+    @Operation(operationId = "deleteModel", summary = "Delete a model no deployment serves (operator)")
     @ApiResponse(
             responseCode = "200",
             description = "deleted",
@@ -146,7 +146,9 @@ public final class RegistryController {
     }
 
     /** Registers an adapter of a model and loads it in the model's running deployments. */
-    @Operation(summary = "Register an adapter of a model and load it in its running deployments (operator)")
+    @Operation(
+            operationId = "createAdapter",
+            summary = "Register an adapter of a model and load it in its running deployments (operator)")
     @RequestBody(required = true, content = @Content(schema = @Schema(implementation = AdapterCreate.class)))
     @ApiResponse(
             responseCode = "201",
@@ -173,7 +175,7 @@ public final class RegistryController {
         return HttpResponse.created(a);
     }
 
-    @Operation(summary = "List the adapters of a model")
+    @Operation(operationId = "listAdapters", summary = "List the adapters of a model")
     @ApiResponse(
             responseCode = "200",
             description = "its adapters",
@@ -185,7 +187,7 @@ public final class RegistryController {
         return registry.adapters(model);
     }
 
-    @Operation(summary = "Delete an adapter and unload it (operator)")
+    @Operation(operationId = "deleteAdapter", summary = "Delete an adapter and unload it (operator)")
     @ApiResponse(
             responseCode = "200",
             description = "deleted",
@@ -202,7 +204,9 @@ public final class RegistryController {
         return Map.of("model", model, "name", name, "deleted", true);
     }
 
-    @Operation(summary = "Deploy a model, live or simulated, after the memory check (operator)")
+    @Operation(
+            operationId = "createDeployment",
+            summary = "Deploy a model, live or simulated, after the memory check (operator)")
     @RequestBody(required = true, content = @Content(schema = @Schema(implementation = DeploymentCreate.class)))
     @ApiResponse(
             responseCode = "201",
@@ -221,7 +225,7 @@ public final class RegistryController {
         return HttpResponse.created(registry.deployment(r, null));
     }
 
-    @Operation(summary = "List deployments")
+    @Operation(operationId = "listDeployments", summary = "List deployments")
     @ApiResponse(
             responseCode = "200",
             description = "every deployment",
@@ -234,7 +238,9 @@ public final class RegistryController {
                 .toList();
     }
 
-    @Operation(summary = "One deployment by id or name, with its running replicas and adapters")
+    @Operation(
+            operationId = "getDeployment",
+            summary = "One deployment by id or name, with its running replicas and adapters")
     @ApiResponse(
             responseCode = "200",
             description = "the deployment",
@@ -266,7 +272,7 @@ public final class RegistryController {
         return m;
     }
 
-    @Operation(summary = "Stop and delete a deployment (operator)")
+    @Operation(operationId = "deleteDeployment", summary = "Stop and delete a deployment (operator)")
     @ApiResponse(
             responseCode = "200",
             description = "deleted",

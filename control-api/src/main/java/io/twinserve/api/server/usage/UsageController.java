@@ -41,7 +41,9 @@ public final class UsageController {
         this.usage = usage;
     }
 
-    @Operation(summary = "Usage per minute of the caller's key, or (operator) of any key, deployment or adapter")
+    @Operation(
+            operationId = "getUsage",
+            summary = "Usage per minute of the caller's key, or (operator) of any key, deployment or adapter")
     @ApiResponse(
             responseCode = "200",
             description = "usage",
