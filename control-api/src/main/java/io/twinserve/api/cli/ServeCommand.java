@@ -68,6 +68,7 @@ final class ServeCommand implements Callable<Integer> {
                         },
                         "twinserve-shutdown"));
         System.out.println("twinserve serving on " + server.uri() + "  (data: " + dir.toAbsolutePath() + ")");
+        System.out.println("API reference: " + server.uri() + "/docs/api");
         System.out.println("create a key with: twinserve admin create-key --role admin"
                 + (dataDir != null ? " --data-dir " + dataDir : ""));
         System.out.flush();

@@ -6,6 +6,12 @@ import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.security.SecurityRequirement;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import io.twinserve.api.server.auth.AuthFilter;
 import io.twinserve.api.server.auth.Role;
 import io.twinserve.api.server.infra.DataServices;
@@ -13,6 +19,7 @@ import io.twinserve.api.server.infra.Dependencies;
 import io.twinserve.api.server.infra.Redis;
 import io.twinserve.api.server.interactions.InteractionWriter;
 import io.twinserve.api.server.lifecycle.Drain;
+import io.twinserve.api.server.schema.HealthDetails;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -25,6 +32,10 @@ import org.jooq.DSLContext;
  */
 @Controller("/api/health")
 @ExecuteOn(TaskExecutors.BLOCKING)
+@Tag(name = "operations")
+@SecurityRequirement(name = "bearer")
+@ApiErrors.Unauthorized
+@ApiErrors.ServerError
 public final class HealthController {
     private final DSLContext db;
     private final Redis redis;
@@ -48,6 +59,14 @@ public final class HealthController {
         this.services = services;
     }
 
+    @Operation(
+            operationId = "getHealthDetails",
+            summary = "Each dependency's reachability, circuit breaker and restarts, and what waits to be written")
+    @ApiResponse(
+            responseCode = "200",
+            description = "the details",
+            content = @Content(schema = @Schema(implementation = HealthDetails.class)))
+    @ApiErrors.Forbidden
     @Get
     public Map<String, Object> details(HttpRequest<?> request) {
         AuthFilter.require(request, Role.OPERATOR);

@@ -193,7 +193,7 @@ class OperationsTest {
         TestServer.Reply usage = server.get("/api/usage?deployment=" + deployment, server.adminKey());
         assertThat(usage.status()).as(usage.body()).isEqualTo(200);
         assertThat(usage.json().get("minutes").get(0).get("requests").asLong()).isPositive();
-        String metrics = server.get("/metrics", null).body();
+        String metrics = server.get("/metrics", server.adminKey()).body();
         assertThat(metrics)
                 .contains("twinserve_requests_total{deployment=\"" + deployment + "\",status=\"200\"}")
                 .contains("twinserve_ttft_seconds_bucket{deployment=\"" + deployment + "\"")
@@ -201,10 +201,12 @@ class OperationsTest {
                 .contains("twinserve_interactions_pending");
         // the per-replica gauges refresh every second: wait for the adapter's residency to show
         String resident = "twinserve_adapter_resident{adapter=\"metered\",deployment=\"" + deployment + "\"";
-        for (int i = 0; i < 300 && !server.get("/metrics", null).body().contains(resident); i++) {
+        for (int i = 0;
+                i < 300 && !server.get("/metrics", server.adminKey()).body().contains(resident);
+                i++) {
             Thread.sleep(100);
         }
-        assertThat(server.get("/metrics", null).body())
+        assertThat(server.get("/metrics", server.adminKey()).body())
                 .contains(resident)
                 .contains("twinserve_queue_waiting{deployment=\"" + deployment + "\",replica=\"0\"}");
         TestServer.Reply doc = server.get("/openapi/twinserve-0.1.yml", null);

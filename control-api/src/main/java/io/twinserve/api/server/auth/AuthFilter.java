@@ -1,5 +1,6 @@
 package io.twinserve.api.server.auth;
 
+import io.micronaut.context.annotation.Value;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
@@ -9,25 +10,32 @@ import io.micronaut.http.annotation.RequestFilter;
 import io.micronaut.http.annotation.ServerFilter;
 import io.twinserve.api.server.ApiException;
 import io.twinserve.api.server.ErrorHandlers;
+import io.twinserve.api.server.MetricsExposure;
 import io.twinserve.api.server.infra.DependencyUnavailable;
 
 /**
- * Every call but health, metrics and the OpenAPI document needs a key ({@code Authorization: Bearer
+ * Every call but health, the API reference (the OpenAPI document and its page) and, when their exposure is
+ * {@code public} or {@code off}, the metrics needs a key ({@code Authorization: Bearer
  * tsk_...}); the principal it names rides on the request for the controllers' permission checks.
  */
 @ServerFilter("/**")
 public final class AuthFilter {
     private final AccessService access;
+    private final boolean metricsNeedKey;
 
-    public AuthFilter(AccessService access) {
+    public AuthFilter(
+            AccessService access, @Value("${" + MetricsExposure.PROPERTY + ":operators}") String metricsExposure) {
         this.access = access;
+        this.metricsNeedKey = MetricsExposure.parse(metricsExposure) == MetricsExposure.OPERATORS;
     }
 
-    static boolean isPublic(String path) {
+    boolean isPublic(String path) {
         return path.equals("/health")
                 || path.startsWith("/health/")
-                || path.equals("/metrics")
-                || path.startsWith("/openapi/");
+                || (path.equals("/metrics") && !metricsNeedKey)
+                || path.startsWith("/openapi/")
+                || path.equals("/docs/api")
+                || path.startsWith("/docs/api/");
     }
 
     @RequestFilter

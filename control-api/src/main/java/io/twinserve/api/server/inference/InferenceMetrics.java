@@ -13,6 +13,9 @@ import java.util.concurrent.TimeUnit;
 /** Request and token counters and latency histograms per deployment, for Prometheus. */
 @Singleton
 public final class InferenceMetrics {
+    /** The deployment tag of a call refused before it named an existing deployment (no key, no model, ...). */
+    public static final String NO_DEPLOYMENT = "";
+
     private final MeterRegistry registry;
     private final Map<String, Meters> byDeployment = new ConcurrentHashMap<>();
     private final Map<String, Counter> requests = new ConcurrentHashMap<>();
@@ -61,7 +64,7 @@ public final class InferenceMetrics {
                         k -> Counter.builder("twinserve_requests")
                                 .tag("deployment", deployment)
                                 .tag("status", Integer.toString(status))
-                                .description("inference requests by deployment and HTTP status")
+                                .description("inference requests by deployment and HTTP status, refusals included")
                                 .register(registry))
                 .increment();
     }

@@ -43,11 +43,6 @@ public final class InferenceRecorder {
         metrics.tokenGap(meters, gapNs);
     }
 
-    /** A call refused before it reached a replica (overload): counted in the metrics by its status. */
-    void refused(String deployment, int status) {
-        metrics.request(deployment, status);
-    }
-
     /**
      * Records a finished call. Called before the caller can see the end, so that once a caller has its
      * answer its interaction is queued ({@link InteractionWriter#flush} then covers it).

@@ -9,13 +9,23 @@ import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Post;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.parameters.RequestBody;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.security.SecurityRequirement;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import io.twinserve.api.db.generated.tables.records.DeploymentsRecord;
 import io.twinserve.api.db.generated.tables.records.ModelsRecord;
+import io.twinserve.api.server.ApiErrors;
 import io.twinserve.api.server.ApiException;
 import io.twinserve.api.server.Bodies;
 import io.twinserve.api.server.auth.AuthFilter;
 import io.twinserve.api.server.auth.Role;
 import io.twinserve.api.server.registry.RegistryService;
+import io.twinserve.api.server.schema.LoraLoad;
+import io.twinserve.api.server.schema.LoraUnload;
 import java.util.List;
 
 /**
@@ -26,6 +36,11 @@ import java.util.List;
  */
 @Controller("/v1")
 @ExecuteOn(TaskExecutors.BLOCKING)
+@Tag(name = "openai")
+@SecurityRequirement(name = "bearer")
+@ApiErrors.Unauthorized
+@ApiErrors.ServerError
+@ApiErrors.Unavailable
 public final class LoraController {
     private final RegistryService registry;
     private final DeploymentManager deployments;
@@ -35,6 +50,20 @@ public final class LoraController {
         this.deployments = deployments;
     }
 
+    @Operation(
+            operationId = "loadLoraAdapter",
+            summary = "Load an adapter (vLLM's endpoint; operator): registered on the deployment's model")
+    @RequestBody(required = true, content = @Content(schema = @Schema(implementation = LoraLoad.class)))
+    @ApiResponse(
+            responseCode = "200",
+            description = "Success: LoRA adapter 'NAME' added successfully.",
+            content = @Content(mediaType = "text/plain", schema = @Schema(type = "string")))
+    @ApiErrors.BadRequest
+    @ApiErrors.Forbidden
+    @ApiErrors.NotFound
+    @ApiErrors.Conflict
+    @ApiErrors.Unprocessable
+    @ApiErrors.TooLarge
     @Post("/load_lora_adapter")
     public HttpResponse<String> load(HttpRequest<?> request, @Body byte[] body) {
         AuthFilter.require(request, Role.OPERATOR);
@@ -61,6 +90,16 @@ public final class LoraController {
                 .contentType(MediaType.TEXT_PLAIN_TYPE);
     }
 
+    @Operation(operationId = "unloadLoraAdapter", summary = "Unload an adapter (vLLM's endpoint; operator)")
+    @RequestBody(required = true, content = @Content(schema = @Schema(implementation = LoraUnload.class)))
+    @ApiResponse(
+            responseCode = "200",
+            description = "Success: LoRA adapter 'NAME' removed successfully.",
+            content = @Content(mediaType = "text/plain", schema = @Schema(type = "string")))
+    @ApiErrors.BadRequest
+    @ApiErrors.Forbidden
+    @ApiErrors.NotFound
+    @ApiErrors.TooLarge
     @Post("/unload_lora_adapter")
     public HttpResponse<String> unload(HttpRequest<?> request, @Body byte[] body) {
         AuthFilter.require(request, Role.OPERATOR);

@@ -13,10 +13,25 @@ import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
 import io.micronaut.http.annotation.Produces;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.parameters.RequestBody;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.security.SecurityRequirement;
+import io.swagger.v3.oas.annotations.tags.Tag;
+import io.twinserve.api.server.ApiErrors;
 import io.twinserve.api.server.ApiException;
 import io.twinserve.api.server.Bodies;
 import io.twinserve.api.server.auth.AuthFilter;
 import io.twinserve.api.server.auth.Principal;
+import io.twinserve.api.server.schema.ChatCompletion;
+import io.twinserve.api.server.schema.ChatCompletionChunk;
+import io.twinserve.api.server.schema.ChatCompletionRequest;
+import io.twinserve.api.server.schema.ModelList;
+import io.twinserve.api.server.schema.OpenAiModel;
+import io.twinserve.api.server.schema.TextCompletion;
+import io.twinserve.api.server.schema.TextCompletionRequest;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -32,6 +47,11 @@ import java.util.concurrent.CompletableFuture;
  * run by a {@link CompletionExchange} and recorded by the {@link InferenceRecorder}.
  */
 @Controller("/v1")
+@Tag(name = "openai")
+@SecurityRequirement(name = "bearer")
+@ApiErrors.Unauthorized
+@ApiErrors.ServerError
+@ApiErrors.Unavailable
 public final class OpenAiController {
     private final DeploymentManager deployments;
     private final InferenceRecorder recorder;
@@ -50,6 +70,11 @@ public final class OpenAiController {
     }
 
     // in memory only: answered on the event loop, not handed to the blocking executor and back
+    @Operation(operationId = "listOpenAiModels", summary = "The models this key may use (OpenAI's list)")
+    @ApiResponse(
+            responseCode = "200",
+            description = "the models",
+            content = @Content(schema = @Schema(implementation = ModelList.class)))
     @Get("/models")
     @NonBlocking
     public ObjectNode models(HttpRequest<?> request) {
@@ -81,6 +106,12 @@ public final class OpenAiController {
      * One model, {@code <deployment>} or {@code <deployment>:<adapter>}, as {@code /v1/models} lists it; a model
      * the key may not use is not found, as one that does not exist.
      */
+    @Operation(operationId = "retrieveOpenAiModel", summary = "One model this key may use")
+    @ApiResponse(
+            responseCode = "200",
+            description = "the model",
+            content = @Content(schema = @Schema(implementation = OpenAiModel.class)))
+    @ApiErrors.NotFound
     @Get("/models/{id}")
     @NonBlocking
     public ObjectNode model(HttpRequest<?> request, @PathVariable String id) {
@@ -111,12 +142,52 @@ public final class OpenAiController {
     }
 
     // streaming clients (the OpenAI SDKs) send Accept: text/event-stream; without it listed here that is a 406
+    @Operation(
+            operationId = "createChatCompletion",
+            summary = "Chat completion (OpenAI)",
+            description =
+                    "model is <deployment> or <deployment>:<adapter>; a field outside the request schema is refused with 400 naming it")
+    @RequestBody(required = true, content = @Content(schema = @Schema(implementation = ChatCompletionRequest.class)))
+    @ApiResponse(
+            responseCode = "200",
+            description =
+                    "the answer; with stream: true, server-sent events of ChatCompletionChunk ending with data: [DONE]",
+            content = {
+                @Content(mediaType = "application/json", schema = @Schema(implementation = ChatCompletion.class)),
+                @Content(mediaType = "text/event-stream", schema = @Schema(implementation = ChatCompletionChunk.class))
+            })
+    @ApiErrors.BadRequest
+    @ApiErrors.Forbidden
+    @ApiErrors.NotFound
+    @ApiErrors.TtftTimeout
+    @ApiErrors.TooLarge
+    @ApiErrors.GatewayTimeout
     @Post("/chat/completions")
     @Produces({MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
     public CompletableFuture<HttpResponse<?>> chat(HttpRequest<?> request, @Body byte[] body) {
         return run(request, body, true);
     }
 
+    @Operation(
+            operationId = "createCompletion",
+            summary = "Completion (OpenAI's legacy completions)",
+            description =
+                    "model is <deployment> or <deployment>:<adapter>; a field outside the request schema is refused with 400 naming it")
+    @RequestBody(required = true, content = @Content(schema = @Schema(implementation = TextCompletionRequest.class)))
+    @ApiResponse(
+            responseCode = "200",
+            description =
+                    "the answer; with stream: true, server-sent events of TextCompletion ending with data: [DONE]",
+            content = {
+                @Content(mediaType = "application/json", schema = @Schema(implementation = TextCompletion.class)),
+                @Content(mediaType = "text/event-stream", schema = @Schema(implementation = TextCompletion.class))
+            })
+    @ApiErrors.BadRequest
+    @ApiErrors.Forbidden
+    @ApiErrors.NotFound
+    @ApiErrors.TtftTimeout
+    @ApiErrors.TooLarge
+    @ApiErrors.GatewayTimeout
     @Post("/completions")
     @Produces({MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
     public CompletableFuture<HttpResponse<?>> completions(HttpRequest<?> request, @Body byte[] body) {
@@ -131,17 +202,22 @@ public final class OpenAiController {
                 principal,
                 deployments,
                 request.getHeaders().get("X-Session-Id"));
+        request.setAttribute(
+                InferenceOutcomeFilter.DEPLOYMENT, call.deployment().name());
         int least = call.deployment().leastInFlight();
         if (least >= maxInFlightPerReplica) {
             // admission control: past this the queue only turns into TTFT timeouts; a 503 with Retry-After tells
-            // clients (and load balancers) to back off or go elsewhere
-            recorder.refused(call.deployment().name(), 503);
+            // clients (and load balancers) to back off or go elsewhere (counted by the outcome filter)
             throw ApiException.overloaded(
                     "deployment '" + call.deployment().name() + "' is overloaded: every replica has " + least
                             + " requests in flight (the limit is " + maxInFlightPerReplica
                             + ", TWINSERVE_MAX_IN_FLIGHT_PER_REPLICA); retry shortly",
                     1);
         }
-        return new CompletionExchange(call, principal, recorder).start(serverTimeoutSeconds);
+        CompletableFuture<HttpResponse<?>> answer =
+                new CompletionExchange(call, principal, recorder).start(serverTimeoutSeconds);
+        // from here the exchange counts the call when it ends; a refusal before is counted by the filter
+        request.setAttribute(InferenceOutcomeFilter.SUBMITTED, Boolean.TRUE);
+        return answer;
     }
 }

@@ -17,7 +17,15 @@ import io.micronaut.http.annotation.Produces;
 import io.micronaut.http.sse.Event;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.parameters.RequestBody;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.security.SecurityRequirement;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import io.twinserve.api.db.generated.tables.records.DeploymentsRecord;
+import io.twinserve.api.server.ApiErrors;
 import io.twinserve.api.server.ApiException;
 import io.twinserve.api.server.Bodies;
 import io.twinserve.api.server.auth.AuthFilter;
@@ -26,6 +34,11 @@ import io.twinserve.api.server.auth.Role;
 import io.twinserve.api.server.inference.DeploymentManager;
 import io.twinserve.api.server.registry.Placement;
 import io.twinserve.api.server.registry.RegistryService;
+import io.twinserve.api.server.schema.Autoconfigure;
+import io.twinserve.api.server.schema.Deployment;
+import io.twinserve.api.server.schema.Job;
+import io.twinserve.api.server.schema.PlanRequest;
+import io.twinserve.api.server.schema.SimulationRequest;
 import io.twinserve.experiments.report.ReportJson;
 import io.twinserve.placement.Planner;
 import java.time.Duration;
@@ -38,6 +51,11 @@ import reactor.core.publisher.Flux;
 /** What-if simulations and plans as jobs, their events, and applying a plan to a deployment. */
 @Controller("/api")
 @ExecuteOn(TaskExecutors.BLOCKING)
+@Tag(name = "jobs")
+@SecurityRequirement(name = "bearer")
+@ApiErrors.Unauthorized
+@ApiErrors.ServerError
+@ApiErrors.Unavailable
 public final class JobController {
     private final JobService jobs;
     private final RegistryService registry;
@@ -49,28 +67,64 @@ public final class JobController {
         this.deployments = deployments;
     }
 
+    @Operation(
+            operationId = "createSimulation",
+            summary = "Submit a what-if simulation job (any key); bounded, see docs/serve.md")
+    @RequestBody(required = true, content = @Content(schema = @Schema(implementation = SimulationRequest.class)))
+    @ApiResponse(
+            responseCode = "202",
+            description = "accepted: queued",
+            content = @Content(schema = @Schema(implementation = Job.class)))
+    @ApiErrors.BadRequest
+    @ApiErrors.TooLarge
     @Post("/simulations")
     public HttpResponse<Map<String, Object>> simulate(HttpRequest<?> request, @Body byte[] body) {
         Principal p = AuthFilter.principal(request);
         return HttpResponse.accepted().body(jobs.submit("simulation", Bodies.object(body), p.keyId()));
     }
 
+    @Operation(operationId = "getSimulation", summary = "A simulation job (its owner, operators and admins)")
+    @ApiResponse(
+            responseCode = "200",
+            description = "the job",
+            content = @Content(schema = @Schema(implementation = Job.class)))
+    @ApiErrors.NotFound
     @Get("/simulations/{id}")
     public Map<String, Object> simulation(HttpRequest<?> request, @PathVariable String id) {
         return job(request, id, "simulation");
     }
 
+    @Operation(operationId = "createPlan", summary = "Submit a plan job (any key)")
+    @RequestBody(required = true, content = @Content(schema = @Schema(implementation = PlanRequest.class)))
+    @ApiResponse(
+            responseCode = "202",
+            description = "accepted: queued",
+            content = @Content(schema = @Schema(implementation = Job.class)))
+    @ApiErrors.BadRequest
+    @ApiErrors.TooLarge
     @Post("/plans")
     public HttpResponse<Map<String, Object>> plan(HttpRequest<?> request, @Body byte[] body) {
         Principal p = AuthFilter.principal(request);
         return HttpResponse.accepted().body(jobs.submit("plan", Bodies.object(body), p.keyId()));
     }
 
+    @Operation(operationId = "getPlan", summary = "A plan job (its owner, operators and admins)")
+    @ApiResponse(
+            responseCode = "200",
+            description = "the job",
+            content = @Content(schema = @Schema(implementation = Job.class)))
+    @ApiErrors.NotFound
     @Get("/plans/{id}")
     public Map<String, Object> planJob(HttpRequest<?> request, @PathVariable String id) {
         return job(request, id, "plan");
     }
 
+    @Operation(operationId = "getJob", summary = "A job of either kind (its owner, operators and admins)")
+    @ApiResponse(
+            responseCode = "200",
+            description = "the job",
+            content = @Content(schema = @Schema(implementation = Job.class)))
+    @ApiErrors.NotFound
     @Get("/jobs/{id}")
     public Map<String, Object> job(HttpRequest<?> request, @PathVariable String id) {
         return jobs.get(id, AuthFilter.principal(request));
@@ -85,6 +139,14 @@ public final class JobController {
     }
 
     /** Server-sent events of a job: those so far, then new ones as they come, ending after the last. */
+    @Operation(
+            operationId = "jobEvents",
+            summary = "A job's events as server-sent events (queued, started, progress, succeeded or failed)")
+    @ApiResponse(
+            responseCode = "200",
+            description = "one JSON object per event: {type, job, at, ...}",
+            content = @Content(mediaType = "text/event-stream", schema = @Schema(type = "string")))
+    @ApiErrors.NotFound
     @Get("/jobs/{id}/events")
     @Produces(MediaType.TEXT_EVENT_STREAM)
     public Flux<Event<String>> events(HttpRequest<?> request, @PathVariable String id) {
@@ -118,6 +180,19 @@ public final class JobController {
      * {@code {"plan": "<plan job id>"}} or {@code {"plan": {...the plan object...}}}, and optionally
      * {@code "compute_pools": [...]} when the plan's pool has another name in the registry.
      */
+    @Operation(
+            operationId = "autoconfigureDeployment",
+            summary = "Apply a plan to a deployment and restart it (operator)")
+    @RequestBody(required = true, content = @Content(schema = @Schema(implementation = Autoconfigure.class)))
+    @ApiResponse(
+            responseCode = "200",
+            description = "the reconfigured deployment",
+            content = @Content(schema = @Schema(implementation = Deployment.class)))
+    @ApiErrors.BadRequest
+    @ApiErrors.Forbidden
+    @ApiErrors.NotFound
+    @ApiErrors.Unprocessable
+    @ApiErrors.TooLarge
     @Post("/deployments/{id}/autoconfigure")
     public Map<String, Object> autoconfigure(HttpRequest<?> request, @PathVariable String id, @Body byte[] body) {
         AuthFilter.require(request, Role.OPERATOR);

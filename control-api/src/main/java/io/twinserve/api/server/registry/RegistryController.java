@@ -10,12 +10,31 @@ import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.ArraySchema;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.parameters.RequestBody;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.security.SecurityRequirement;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import io.twinserve.api.db.generated.tables.records.DeploymentsRecord;
+import io.twinserve.api.server.ApiErrors;
 import io.twinserve.api.server.Bodies;
 import io.twinserve.api.server.auth.AuthFilter;
 import io.twinserve.api.server.auth.Role;
 import io.twinserve.api.server.inference.DeploymentManager;
 import io.twinserve.api.server.inference.DeploymentRuntime;
+import io.twinserve.api.server.schema.Adapter;
+import io.twinserve.api.server.schema.AdapterCreate;
+import io.twinserve.api.server.schema.AdapterDeleted;
+import io.twinserve.api.server.schema.ComputePool;
+import io.twinserve.api.server.schema.ComputePoolCreate;
+import io.twinserve.api.server.schema.Deleted;
+import io.twinserve.api.server.schema.Deployment;
+import io.twinserve.api.server.schema.DeploymentCreate;
+import io.twinserve.api.server.schema.Model;
+import io.twinserve.api.server.schema.ModelCreate;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,6 +47,11 @@ import java.util.TreeSet;
  */
 @Controller("/api")
 @ExecuteOn(TaskExecutors.BLOCKING)
+@Tag(name = "registry")
+@SecurityRequirement(name = "bearer")
+@ApiErrors.Unauthorized
+@ApiErrors.ServerError
+@ApiErrors.Unavailable
 public final class RegistryController {
     private final RegistryService registry;
     private final DeploymentManager deployments;
@@ -37,18 +61,41 @@ public final class RegistryController {
         this.deployments = deployments;
     }
 
+    @Operation(operationId = "createComputePool", summary = "Create a compute pool (operator)")
+    @RequestBody(required = true, content = @Content(schema = @Schema(implementation = ComputePoolCreate.class)))
+    @ApiResponse(
+            responseCode = "201",
+            description = "created",
+            content = @Content(schema = @Schema(implementation = ComputePool.class)))
+    @ApiErrors.BadRequest
+    @ApiErrors.Forbidden
+    @ApiErrors.Conflict
+    @ApiErrors.TooLarge
     @Post("/compute-pools")
     public HttpResponse<Map<String, Object>> createPool(HttpRequest<?> request, @Body byte[] body) {
         AuthFilter.require(request, Role.OPERATOR);
         return HttpResponse.created(registry.createPool(Bodies.object(body)));
     }
 
+    @Operation(operationId = "listComputePools", summary = "List compute pools")
+    @ApiResponse(
+            responseCode = "200",
+            description = "every compute pool",
+            content = @Content(array = @ArraySchema(schema = @Schema(implementation = ComputePool.class))))
     @Get("/compute-pools")
     public List<Map<String, Object>> pools(HttpRequest<?> request) {
         AuthFilter.principal(request);
         return registry.pools();
     }
 
+    @Operation(operationId = "deleteComputePool", summary = "Delete a compute pool no deployment uses (operator)")
+    @ApiResponse(
+            responseCode = "200",
+            description = "deleted",
+            content = @Content(schema = @Schema(implementation = Deleted.class)))
+    @ApiErrors.Forbidden
+    @ApiErrors.NotFound
+    @ApiErrors.Conflict
     @Delete("/compute-pools/{name}")
     public Map<String, Object> deletePool(HttpRequest<?> request, @PathVariable String name) {
         AuthFilter.require(request, Role.OPERATOR);
@@ -56,18 +103,41 @@ public final class RegistryController {
         return Map.of("name", name, "deleted", true);
     }
 
+    @Operation(operationId = "createModel", summary = "Register a base model (operator)")
+    @RequestBody(required = true, content = @Content(schema = @Schema(implementation = ModelCreate.class)))
+    @ApiResponse(
+            responseCode = "201",
+            description = "created",
+            content = @Content(schema = @Schema(implementation = Model.class)))
+    @ApiErrors.BadRequest
+    @ApiErrors.Forbidden
+    @ApiErrors.Conflict
+    @ApiErrors.TooLarge
     @Post("/models")
     public HttpResponse<Map<String, Object>> createModel(HttpRequest<?> request, @Body byte[] body) {
         AuthFilter.require(request, Role.OPERATOR);
         return HttpResponse.created(registry.createModel(Bodies.object(body)));
     }
 
+    @Operation(operationId = "listModels", summary = "List base models")
+    @ApiResponse(
+            responseCode = "200",
+            description = "every model",
+            content = @Content(array = @ArraySchema(schema = @Schema(implementation = Model.class))))
     @Get("/models")
     public List<Map<String, Object>> models(HttpRequest<?> request) {
         AuthFilter.principal(request);
         return registry.models();
     }
 
+    @Operation(operationId = "deleteModel", summary = "Delete a model no deployment serves (operator)")
+    @ApiResponse(
+            responseCode = "200",
+            description = "deleted",
+            content = @Content(schema = @Schema(implementation = Deleted.class)))
+    @ApiErrors.Forbidden
+    @ApiErrors.NotFound
+    @ApiErrors.Conflict
     @Delete("/models/{name}")
     public Map<String, Object> deleteModel(HttpRequest<?> request, @PathVariable String name) {
         AuthFilter.require(request, Role.OPERATOR);
@@ -76,6 +146,20 @@ public final class RegistryController {
     }
 
     /** Registers an adapter of a model and loads it in the model's running deployments. */
+    @Operation(
+            operationId = "createAdapter",
+            summary = "Register an adapter of a model and load it in its running deployments (operator)")
+    @RequestBody(required = true, content = @Content(schema = @Schema(implementation = AdapterCreate.class)))
+    @ApiResponse(
+            responseCode = "201",
+            description = "created",
+            content = @Content(schema = @Schema(implementation = Adapter.class)))
+    @ApiErrors.BadRequest
+    @ApiErrors.Forbidden
+    @ApiErrors.Conflict
+    @ApiErrors.TooLarge
+    @ApiErrors.NotFound
+    @ApiErrors.Unprocessable
     @Post("/models/{model}/adapters")
     public HttpResponse<Map<String, Object>> createAdapter(
             HttpRequest<?> request, @PathVariable String model, @Body byte[] body) {
@@ -91,12 +175,26 @@ public final class RegistryController {
         return HttpResponse.created(a);
     }
 
+    @Operation(operationId = "listAdapters", summary = "List the adapters of a model")
+    @ApiResponse(
+            responseCode = "200",
+            description = "its adapters",
+            content = @Content(array = @ArraySchema(schema = @Schema(implementation = Adapter.class))))
+    @ApiErrors.NotFound
     @Get("/models/{model}/adapters")
     public List<Map<String, Object>> adapters(HttpRequest<?> request, @PathVariable String model) {
         AuthFilter.principal(request);
         return registry.adapters(model);
     }
 
+    @Operation(operationId = "deleteAdapter", summary = "Delete an adapter and unload it (operator)")
+    @ApiResponse(
+            responseCode = "200",
+            description = "deleted",
+            content = @Content(schema = @Schema(implementation = AdapterDeleted.class)))
+    @ApiErrors.Forbidden
+    @ApiErrors.NotFound
+    @ApiErrors.Conflict
     @Delete("/models/{model}/adapters/{name}")
     public Map<String, Object> deleteAdapter(
             HttpRequest<?> request, @PathVariable String model, @PathVariable String name) {
@@ -106,6 +204,20 @@ public final class RegistryController {
         return Map.of("model", model, "name", name, "deleted", true);
     }
 
+    @Operation(
+            operationId = "createDeployment",
+            summary = "Deploy a model, live or simulated, after the memory check (operator)")
+    @RequestBody(required = true, content = @Content(schema = @Schema(implementation = DeploymentCreate.class)))
+    @ApiResponse(
+            responseCode = "201",
+            description = "created",
+            content = @Content(schema = @Schema(implementation = Deployment.class)))
+    @ApiErrors.BadRequest
+    @ApiErrors.Forbidden
+    @ApiErrors.Conflict
+    @ApiErrors.TooLarge
+    @ApiErrors.NotFound
+    @ApiErrors.Unprocessable
     @Post("/deployments")
     public HttpResponse<Map<String, Object>> deploy(HttpRequest<?> request, @Body byte[] body) {
         AuthFilter.require(request, Role.OPERATOR);
@@ -113,6 +225,11 @@ public final class RegistryController {
         return HttpResponse.created(registry.deployment(r, null));
     }
 
+    @Operation(operationId = "listDeployments", summary = "List deployments")
+    @ApiResponse(
+            responseCode = "200",
+            description = "every deployment",
+            content = @Content(array = @ArraySchema(schema = @Schema(implementation = Deployment.class))))
     @Get("/deployments")
     public List<Map<String, Object>> list(HttpRequest<?> request) {
         AuthFilter.principal(request);
@@ -121,6 +238,14 @@ public final class RegistryController {
                 .toList();
     }
 
+    @Operation(
+            operationId = "getDeployment",
+            summary = "One deployment by id or name, with its running replicas and adapters")
+    @ApiResponse(
+            responseCode = "200",
+            description = "the deployment",
+            content = @Content(schema = @Schema(implementation = Deployment.class)))
+    @ApiErrors.NotFound
     @Get("/deployments/{id}")
     public Map<String, Object> get(HttpRequest<?> request, @PathVariable String id) {
         AuthFilter.principal(request);
@@ -147,6 +272,14 @@ public final class RegistryController {
         return m;
     }
 
+    @Operation(operationId = "deleteDeployment", summary = "Stop and delete a deployment (operator)")
+    @ApiResponse(
+            responseCode = "200",
+            description = "deleted",
+            content = @Content(schema = @Schema(implementation = Deleted.class)))
+    @ApiErrors.Forbidden
+    @ApiErrors.NotFound
+    @ApiErrors.Conflict
     @Delete("/deployments/{id}")
     public Map<String, Object> undeploy(HttpRequest<?> request, @PathVariable String id) {
         AuthFilter.require(request, Role.OPERATOR);

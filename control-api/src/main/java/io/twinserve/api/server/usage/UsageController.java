@@ -7,10 +7,18 @@ import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.security.SecurityRequirement;
+import io.swagger.v3.oas.annotations.tags.Tag;
+import io.twinserve.api.server.ApiErrors;
 import io.twinserve.api.server.ApiException;
 import io.twinserve.api.server.auth.AuthFilter;
 import io.twinserve.api.server.auth.Principal;
 import io.twinserve.api.server.auth.Role;
+import io.twinserve.api.server.schema.Usage;
 import java.util.List;
 import java.util.Map;
 
@@ -21,6 +29,11 @@ import java.util.Map;
  */
 @Controller("/api/usage")
 @ExecuteOn(TaskExecutors.BLOCKING)
+@Tag(name = "usage")
+@SecurityRequirement(name = "bearer")
+@ApiErrors.Unauthorized
+@ApiErrors.ServerError
+@ApiErrors.Unavailable
 public final class UsageController {
     private final UsageStats usage;
 
@@ -28,6 +41,15 @@ public final class UsageController {
         this.usage = usage;
     }
 
+    @Operation(
+            operationId = "getUsage",
+            summary = "Usage per minute of the caller's key, or (operator) of any key, deployment or adapter")
+    @ApiResponse(
+            responseCode = "200",
+            description = "usage",
+            content = @Content(schema = @Schema(implementation = Usage.class)))
+    @ApiErrors.BadRequest
+    @ApiErrors.Forbidden
     @Get
     public Map<String, Object> usage(
             HttpRequest<?> request,

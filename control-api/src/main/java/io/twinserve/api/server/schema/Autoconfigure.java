@@ -1,0 +1,15 @@
+package io.twinserve.api.server.schema;
+
+import io.swagger.v3.oas.annotations.media.Schema;
+import java.util.List;
+
+/** The body of POST /api/deployments/{id}/autoconfigure. */
+public record Autoconfigure(
+        @Schema(
+                requiredMode = Schema.RequiredMode.REQUIRED,
+                description =
+                        "a finished plan job's id, or a plan object with max_adapters, tp, kv_cache_len (and pool, replicas)")
+        Object plan,
+
+        @Schema(description = "registry pools to use when the plan's pool has another name")
+        List<String> computePools) {}

@@ -1,0 +1,59 @@
+package io.twinserve.api.server.schema;
+
+import io.swagger.v3.oas.annotations.media.Schema;
+
+/** A replica's configuration, with vLLM's meaning for each key (docs/deployment-spec.md); absent keys take their defaults, unknown keys are refused with a did-you-mean. */
+public record ComputeConfig(
+        @Schema(description = "tensor parallelism, a power of two (default 1)")
+        Integer tp,
+
+        @Schema(description = "KV-cache capacity in tokens; derived from gpu_memory_utilization when absent")
+        Integer kvCacheLen,
+
+        @Schema(description = "share of GPU memory the replica may use, (0, 1] (default 0.9)")
+        Double gpuMemoryUtilization,
+
+        @Schema(description = "GPU adapter slots: the most distinct adapters in one batch; 0 disables LoRA (default 4)")
+        Integer maxAdapters,
+
+        @Schema(description = "adapters kept in host memory (LRU), at least max_adapters")
+        Integer maxCpuAdapters,
+
+        @Schema(description = "slot buffers are reserved at this rank (default 16)")
+        Integer maxAdapterRank,
+
+        @Schema(description = "the most sequences in one batch (default 256)")
+        Integer maxNumSeqs,
+
+        @Schema(description = "the most tokens in one step (default 2048)")
+        Integer maxNumBatchedTokens,
+
+        @Schema(description = "KV-cache block size in tokens (default 16)")
+        Integer blockSize,
+
+        @Schema(description = "split long prefills across steps (default true)")
+        Boolean chunkedPrefill,
+
+        @Schema(description = "reuse KV blocks of shared prompt prefixes (default true)")
+        Boolean prefixCaching,
+
+        @Schema(description = "the longest sequence; a replica whose KV cache cannot hold one does not start")
+        Integer maxModelLen,
+
+        @Schema(
+                description = "whether adapter loads stall the step that needs them (sync, vLLM) or overlap (async)",
+                allowableValues = {"sync", "async"})
+        String adapterLoad,
+
+        @Schema(
+                description = "how the weights are stored; auto keeps the model's",
+                allowableValues = {"auto", "bf16", "fp16", "fp8"})
+        String weightDtype,
+
+        @Schema(
+                description = "how the KV cache is stored; auto keeps the model's",
+                allowableValues = {"auto", "bf16", "fp16", "fp8"})
+        String kvCacheDtype,
+
+        @Schema(description = "speculative decoding; absent turns it off")
+        Speculative speculative) {}

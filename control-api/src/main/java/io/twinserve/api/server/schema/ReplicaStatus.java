@@ -1,0 +1,17 @@
+package io.twinserve.api.server.schema;
+
+import io.swagger.v3.oas.annotations.media.Schema;
+
+/** One running replica of a deployment, as GET /api/deployments/{id} shows it. */
+public record ReplicaStatus(
+        @Schema(requiredMode = Schema.RequiredMode.REQUIRED, description = "its index")
+        int replica,
+
+        @Schema(requiredMode = Schema.RequiredMode.REQUIRED, description = "requests in flight")
+        int inFlight,
+
+        @Schema(requiredMode = Schema.RequiredMode.REQUIRED) long steps,
+        @Schema(requiredMode = Schema.RequiredMode.REQUIRED) long generatedTokens,
+        @Schema(requiredMode = Schema.RequiredMode.REQUIRED) long preemptions,
+        @Schema(requiredMode = Schema.RequiredMode.REQUIRED) long finished,
+        @Schema(requiredMode = Schema.RequiredMode.REQUIRED) long timedOut) {}
