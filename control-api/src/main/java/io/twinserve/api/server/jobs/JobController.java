@@ -5,8 +5,10 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micronaut.http.HttpHeaders;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Body;
 import io.micronaut.http.annotation.Controller;
@@ -51,8 +53,7 @@ public final class JobController {
 
     @Post("/simulations")
     public HttpResponse<Map<String, Object>> simulate(HttpRequest<?> request, @Body byte[] body) {
-        Principal p = AuthFilter.principal(request);
-        return HttpResponse.accepted().body(jobs.submit("simulation", Bodies.object(body), p.keyId()));
+        return submit("simulation", request, body);
     }
 
     @Get("/simulations/{id}")
@@ -62,8 +63,28 @@ public final class JobController {
 
     @Post("/plans")
     public HttpResponse<Map<String, Object>> plan(HttpRequest<?> request, @Body byte[] body) {
+        return submit("plan", request, body);
+    }
+
+    /** 202 with the job, or 429 with {@code Retry-After} when its user's job quota is used up. */
+    private HttpResponse<Map<String, Object>> submit(String kind, HttpRequest<?> request, byte[] body) {
         Principal p = AuthFilter.principal(request);
-        return HttpResponse.accepted().body(jobs.submit("plan", Bodies.object(body), p.keyId()));
+        try {
+            return HttpResponse.accepted().body(jobs.submit(kind, Bodies.object(body), p));
+        } catch (JobQuotaException e) {
+            return HttpResponse.<Map<String, Object>>status(HttpStatus.TOO_MANY_REQUESTS)
+                    .header(HttpHeaders.RETRY_AFTER, Integer.toString(JobBudget.RETRY_AFTER_SECONDS))
+                    .body(ApiException.errorBody(e.getMessage(), "rate_limit_error", null, "job_quota_exceeded"));
+        }
+    }
+
+    /**
+     * Cancels a queued or running job (its owner, or an operator): it ends as {@code cancelled} and its worker
+     * is stopped; 409 when it has already ended.
+     */
+    @Post("/jobs/{id}/cancel")
+    public Map<String, Object> cancel(HttpRequest<?> request, @PathVariable String id) {
+        return jobs.cancel(id, AuthFilter.principal(request));
     }
 
     @Get("/plans/{id}")
