@@ -22,6 +22,7 @@ import java.time.OffsetDateTime;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -92,9 +93,9 @@ public final class JobService implements ApplicationEventListener<StartupEvent> 
         return budget;
     }
 
-    /** The process ids of the worker JVMs running jobs now. */
-    public List<Long> workerPids() {
-        return workers.pids();
+    /** The process id of the worker JVM that runs job {@code id}, while one does. */
+    public Optional<Long> workerPid(String id) {
+        return workers.pid(id);
     }
 
     /** Resumes the jobs an earlier server left queued or running. */

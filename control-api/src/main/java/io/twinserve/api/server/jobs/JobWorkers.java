@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -225,9 +226,9 @@ final class JobWorkers implements AutoCloseable {
         return true;
     }
 
-    /** The process ids of the workers running now. */
-    List<Long> pids() {
-        return running.values().stream().map(Process::pid).toList();
+    /** The process id of the worker that runs job {@code id}, while one does. */
+    Optional<Long> pid(String id) {
+        return Optional.ofNullable(running.get(id)).map(Process::pid);
     }
 
     /** Stops every worker: their jobs stay running in the database and are run again at the next start. */
