@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.twinserve.api.server.Bodies;
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
@@ -11,6 +12,7 @@ import java.net.URISyntaxException;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -75,10 +77,43 @@ final class JobWorkers implements AutoCloseable {
         // protobuf (inside Tribuo, which plans load) still uses sun.misc.Unsafe, as in the launcher
         c.add("--sun-misc-unsafe-memory-access=allow");
         c.add("--enable-native-access=ALL-UNNAMED");
+        String classPath = classPath();
+        startupCache(classPath).ifPresent(aot -> {
+            c.add("-XX:AOTCache=" + aot);
+            // a cache the JVM cannot use costs start-up time only: not worth a line in the worker's log
+            c.add("-Xlog:aot=off");
+            c.add("-Xlog:cds=off");
+        });
         c.add("-cp");
-        c.add(classPath());
+        c.add(classPath);
         c.add(JobWorker.class.getName());
         return List.copyOf(c);
+    }
+
+    /**
+     * The JDK's start-up cache that the launcher ({@code twinserve}) keeps beside the shipped jar, when the
+     * class path is that jar and the cache was made from it: made with the options a worker runs with
+     * (no Vector API module), it halves a worker's start (docs/serve.md). None in tests and builds.
+     */
+    static Optional<Path> startupCache(String classPath) {
+        if (classPath == null || !classPath.endsWith(".jar") || classPath.contains(File.pathSeparator)) {
+            return Optional.empty();
+        }
+        Path jar = Path.of(classPath).toAbsolutePath();
+        Path aot = Path.of(jar + ".aot");
+        Path madeFor = Path.of(jar + ".aot.for");
+        try {
+            if (Files.isRegularFile(aot)
+                    && Files.readString(madeFor).strip().equals(jar.toString())
+                    && !Files.getLastModifiedTime(jar)
+                            .toInstant()
+                            .isAfter(Files.getLastModifiedTime(aot).toInstant())) {
+                return Optional.of(aot);
+            }
+        } catch (IOException e) {
+            // no record of what the cache was made from: not used
+        }
+        return Optional.empty();
     }
 
     /**
@@ -97,7 +132,7 @@ final class JobWorkers implements AutoCloseable {
                     LOG.warn("class path entry {} is not a file; job workers will not see it", u);
                 }
             }
-            return String.join(java.io.File.pathSeparator, entries);
+            return String.join(File.pathSeparator, entries);
         }
         return System.getProperty("java.class.path");
     }
@@ -111,7 +146,7 @@ final class JobWorkers implements AutoCloseable {
         if (closed) {
             return new Outcome.Stopped();
         }
-        java.nio.file.Files.createDirectories(dir);
+        Files.createDirectories(dir);
         Process p = new ProcessBuilder(command)
                 .redirectError(dir.resolve("worker-" + attempt + ".log").toFile())
                 .start();
