@@ -69,7 +69,7 @@ public final class JobService implements ApplicationEventListener<StartupEvent> 
             DSLContext db,
             Redis redis,
             @Value("${twinserve.data-dir}") String dataDir,
-            @Value("${twinserve.jobs.workers:1}") int workers,
+            @Value("${twinserve.jobs.workers:2}") int workers,
             @Value("${twinserve.jobs.heap:2g}") String heap,
             @Value("${twinserve.jobs.cpus:1}") int cpus,
             @Value("${twinserve.jobs.max-seconds:3600}") long maxSeconds,
