@@ -173,17 +173,13 @@ public final class JobService implements ApplicationEventListener<StartupEvent> 
      */
     public Map<String, Object> cancel(String id, Principal caller) {
         get(id, caller);
-        int changed = db.update(JOBS)
-                .set(JOBS.STATUS, CANCELLED)
-                .set(JOBS.ERROR, "cancelled by " + caller.user())
-                .set(JOBS.FINISHED_AT, OffsetDateTime.now())
-                .where(JOBS.ID.eq(id))
-                .and(JOBS.STATUS.in(QUEUED, RUNNING))
-                .execute();
-        if (changed == 0) {
-            throw ApiException.conflict("id", "job '" + id + "' has already ended (" + get(id).get("status") + ")");
+        // a queued job never starts; a running one (or one whose worker is starting) has its worker stopped
+        if (cancelFrom(id, QUEUED, caller) == 0) {
+            if (cancelFrom(id, RUNNING, caller) == 0) {
+                throw ApiException.conflict("id", "job '" + id + "' has already ended (" + get(id).get("status") + ")");
+            }
+            workers.stop(id);
         }
-        workers.stop(id);
         event(id, CANCELLED, Map.of("by", caller.user()));
         return get(id);
     }
@@ -245,6 +241,16 @@ public final class JobService implements ApplicationEventListener<StartupEvent> 
     /** Events so far, from index {@code from} on (Redis list {@code twinserve:job:ID:events}). */
     public List<String> events(String id, long from) throws Exception {
         return redis.async().lrange(eventsKey(id), from, -1).get(10, TimeUnit.SECONDS);
+    }
+
+    private int cancelFrom(String id, String status, Principal caller) {
+        return db.update(JOBS)
+                .set(JOBS.STATUS, CANCELLED)
+                .set(JOBS.ERROR, "cancelled by " + caller.user())
+                .set(JOBS.FINISHED_AT, OffsetDateTime.now())
+                .where(JOBS.ID.eq(id))
+                .and(JOBS.STATUS.eq(status))
+                .execute();
     }
 
     public static boolean terminal(String eventJson) {

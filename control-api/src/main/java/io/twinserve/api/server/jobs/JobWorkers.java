@@ -143,7 +143,8 @@ final class JobWorkers implements AutoCloseable {
      */
     Outcome run(String id, int attempt, String kind, JsonNode request, Path dir, BiConsumer<Double, String> progress)
             throws IOException {
-        if (closed) {
+        if (closed || stopRequested.remove(id) != null) {
+            // the job was cancelled before its worker started
             return new Outcome.Stopped();
         }
         Files.createDirectories(dir);
@@ -161,8 +162,8 @@ final class JobWorkers implements AutoCloseable {
                 budget.maxSeconds(),
                 TimeUnit.SECONDS);
         try {
-            if (closed) {
-                // close() may have run between the check above and the put: it would have missed this one
+            if (closed || stopRequested.containsKey(id)) {
+                // close() or stop() ran between the check above and the put: they missed this worker
                 p.destroyForcibly();
             }
             ObjectNode job = Bodies.JSON.createObjectNode();
@@ -250,15 +251,16 @@ final class JobWorkers implements AutoCloseable {
         }
     }
 
-    /** Stops the worker of job {@code id} if one runs it; its run then ends as {@link Outcome.Stopped}. */
-    boolean stop(String id) {
-        Process p = running.get(id);
-        if (p == null) {
-            return false;
-        }
+    /**
+     * Stops the worker of job {@code id}, a job that is running or about to: its run ends as {@link
+     * Outcome.Stopped}, and one that has not started its worker yet does not start it.
+     */
+    void stop(String id) {
         stopRequested.put(id, true);
-        p.destroyForcibly();
-        return true;
+        Process p = running.get(id);
+        if (p != null) {
+            p.destroyForcibly();
+        }
     }
 
     /** The process id of the worker that runs job {@code id}, while one does. */
