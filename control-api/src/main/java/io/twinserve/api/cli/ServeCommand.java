@@ -20,7 +20,11 @@ import picocli.CommandLine.Option;
             "With no TWINSERVE_DATABASE_URL / TWINSERVE_REDIS_URL it starts an embedded PostgreSQL and Redis with their data"
                     + " under --data-dir. Other settings come from the environment: TWINSERVE_SERVER_TIMEOUT_SECONDS (60),"
                     + " TWINSERVE_SHUTDOWN_GRACE_SECONDS (30), TWINSERVE_RETAIN_TEXT (false), TWINSERVE_MAX_REQUEST_BYTES"
-                    + " (1048576). See docs/serve.md."
+                    + " (1048576). See docs/serve.md.",
+            "",
+            "Jobs run in worker JVMs of their own: TWINSERVE_JOBS_WORKERS (2 at once), TWINSERVE_JOBS_HEAP (2g each),"
+                    + " TWINSERVE_JOBS_CPUS (1 each), TWINSERVE_JOBS_MAX_SECONDS (3600), TWINSERVE_JOBS_PER_USER (4 queued"
+                    + " or running)."
         },
         footer = {
             "",

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.twinserve.api.server.auth.Role;
+import io.twinserve.api.server.jobs.JobService;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -13,12 +14,15 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Jobs survive a server restart: one left running by a server that died is run again and succeeds; one
- * that has used up its attempts is marked failed; none vanishes. Real PostgreSQL and Redis (embedded, or
+ * that has used up its attempts is marked failed; none vanishes. A server that closes stops the worker JVM of
+ * a running job, and the next start runs the job again in a new worker. Real PostgreSQL and Redis (embedded, or
  * the URLs / containers the environment offers), kept in one data folder across both server lives.
  */
 class JobRestartTest {
@@ -27,6 +31,15 @@ class JobRestartTest {
        "workload": {"duration_s": 30, "seed": 7, "arrivals": {"type": "poisson", "rate": 2},
                     "adapters": {"count": 8, "ranks": [16]},
                     "lengths": {"prompt": {"type": "fixed", "value": 256}, "output": {"type": "fixed", "value": 64}}}}
+      """;
+
+    /** Minutes of work: 64 configurations of 300,000 requests. */
+    private static final String LONG = """
+      {"deployment": {"model": "llama-3.1-8b", "gpu": "h100-64gb", "replica": {"max_adapters": 8}},
+       "workload": {"duration_s": 3000, "seed": 7, "arrivals": {"type": "poisson", "rate": 100},
+                    "adapters": {"count": 8, "ranks": [16]},
+                    "lengths": {"prompt": {"type": "fixed", "value": 256}, "output": {"type": "fixed", "value": 64}}},
+       "sweep": ["replica.max_adapters=1,2,3,4,5,6,7,8", "replica.max_num_seqs=8,16,32,64,128,256,512,1024"]}
       """;
 
     @TempDir
@@ -84,6 +97,52 @@ class JobRestartTest {
         }
     }
 
+    @Test
+    void closingTheServerStopsTheJobsWorkerAndTheJobRunsAgainAtTheNextStart() throws Exception {
+        String key;
+        String id;
+        ProcessHandle firstWorker;
+        try (TwinserveServer server = start()) {
+            try (AdminDatabase admin = AdminDatabase.open(dir)) {
+                key = admin.access().createKey("ops", Role.OPERATOR).key();
+            }
+            id = submit(server, key, LONG);
+            firstWorker = ProcessHandle.of(awaitWorker(server, id)).orElseThrow();
+        }
+        // closed: its worker is gone before the next server starts, so nothing can report to that one
+        firstWorker.onExit().get(60, TimeUnit.SECONDS);
+        assertThat(firstWorker.isAlive()).isFalse();
+
+        try (TwinserveServer server = start()) {
+            long secondWorker = awaitWorker(server, id);
+            assertThat(secondWorker).isNotEqualTo(firstWorker.pid());
+            JsonNode running = get(server, key, "/api/jobs/" + id);
+            assertThat(running.get("status").asText()).isEqualTo("running");
+            assertThat(running.get("attempts").asInt()).isEqualTo(2);
+            HttpResponse<String> cancelled = HttpClient.newHttpClient()
+                    .send(
+                            request(server, key, "/api/jobs/" + id + "/cancel")
+                                    .POST(HttpRequest.BodyPublishers.noBody())
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
+            assertThat(cancelled.statusCode()).as(cancelled.body()).isEqualTo(200);
+            ProcessHandle.of(secondWorker).ifPresent(p -> p.onExit().join());
+        }
+    }
+
+    /** The pid of the worker JVM that runs job {@code id}, once one does. */
+    private static long awaitWorker(TwinserveServer server, String id) throws InterruptedException {
+        JobService jobs = server.context().getBean(JobService.class);
+        for (int i = 0; i < 1200; i++) {
+            Optional<Long> pid = jobs.workerPid(id);
+            if (pid.isPresent()) {
+                return pid.get();
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("job " + id + " got no worker within two minutes");
+    }
+
     private static void insertRunning(Connection c, String id, int attempts) throws Exception {
         try (PreparedStatement s =
                 c.prepareStatement("insert into jobs (id, kind, status, request, attempts, started_at)"
@@ -96,11 +155,15 @@ class JobRestartTest {
     }
 
     private static String submit(TwinserveServer server, String key) throws Exception {
+        return submit(server, key, SIMULATION);
+    }
+
+    private static String submit(TwinserveServer server, String key, String body) throws Exception {
         HttpResponse<String> r = HttpClient.newHttpClient()
                 .send(
                         request(server, key, "/api/simulations")
                                 .header("content-type", "application/json")
-                                .POST(HttpRequest.BodyPublishers.ofString(SIMULATION))
+                                .POST(HttpRequest.BodyPublishers.ofString(body))
                                 .build(),
                         HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(r.body()).isEqualTo(202);

@@ -62,11 +62,10 @@ final class TestServer implements AutoCloseable {
         return start(Map.of());
     }
 
-    /** A server of its own, with {@code properties} on top of the shared server's (settings under test). */
+    /** A server of its own, with more Micronaut properties ({@code twinserve.jobs.heap}, ...), for one test class. */
     static TestServer start(Map<String, Object> properties) {
-        Map<String, Object> props = new java.util.LinkedHashMap<>();
-        props.put("micronaut.server.max-request-size", MAX_REQUEST_BYTES);
-        props.putAll(properties);
+        Map<String, Object> all = new java.util.HashMap<>(properties);
+        all.putIfAbsent("micronaut.server.max-request-size", MAX_REQUEST_BYTES);
         Path dir;
         try {
             dir = Files.createTempDirectory("twinserve-apitest");
@@ -74,7 +73,7 @@ final class TestServer implements AutoCloseable {
             throw new UncheckedIOException(e);
         }
         TwinserveServer server = TwinserveServer.start(new TwinserveServer.Options(
-                dir, env("TWINSERVE_TEST_DATABASE_URL"), env("TWINSERVE_TEST_REDIS_URL"), "127.0.0.1", 0, true, props));
+                dir, env("TWINSERVE_TEST_DATABASE_URL"), env("TWINSERVE_TEST_REDIS_URL"), "127.0.0.1", 0, true, all));
         try (AdminDatabase admin = AdminDatabase.open(dir)) {
             // the first key comes the way `twinserve admin create-key` makes it: straight in the database
             String key = admin.access().createKey("apitest-admin", Role.ADMIN).key();

@@ -5,8 +5,10 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micronaut.http.HttpHeaders;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Body;
 import io.micronaut.http.annotation.Controller;
@@ -36,6 +38,7 @@ import io.twinserve.api.server.registry.Placement;
 import io.twinserve.api.server.registry.RegistryService;
 import io.twinserve.api.server.schema.Autoconfigure;
 import io.twinserve.api.server.schema.Deployment;
+import io.twinserve.api.server.schema.ErrorResponse;
 import io.twinserve.api.server.schema.Job;
 import io.twinserve.api.server.schema.PlanRequest;
 import io.twinserve.api.server.schema.SimulationRequest;
@@ -75,12 +78,16 @@ public final class JobController {
             responseCode = "202",
             description = "accepted: queued",
             content = @Content(schema = @Schema(implementation = Job.class)))
+    @ApiResponse(
+            responseCode = "429",
+            description =
+                    "the user's job quota (twinserve.jobs.per-user) is used up; Retry-After says when to try again",
+            content = @Content(schema = @Schema(implementation = ErrorResponse.class)))
     @ApiErrors.BadRequest
     @ApiErrors.TooLarge
     @Post("/simulations")
     public HttpResponse<Map<String, Object>> simulate(HttpRequest<?> request, @Body byte[] body) {
-        Principal p = AuthFilter.principal(request);
-        return HttpResponse.accepted().body(jobs.submit("simulation", Bodies.object(body), p.keyId()));
+        return submit("simulation", request, body);
     }
 
     @Operation(operationId = "getSimulation", summary = "A simulation job (its owner, operators and admins)")
@@ -100,12 +107,44 @@ public final class JobController {
             responseCode = "202",
             description = "accepted: queued",
             content = @Content(schema = @Schema(implementation = Job.class)))
+    @ApiResponse(
+            responseCode = "429",
+            description =
+                    "the user's job quota (twinserve.jobs.per-user) is used up; Retry-After says when to try again",
+            content = @Content(schema = @Schema(implementation = ErrorResponse.class)))
     @ApiErrors.BadRequest
     @ApiErrors.TooLarge
     @Post("/plans")
     public HttpResponse<Map<String, Object>> plan(HttpRequest<?> request, @Body byte[] body) {
+        return submit("plan", request, body);
+    }
+
+    /** 202 with the job, or 429 with {@code Retry-After} when its user's job quota is used up. */
+    private HttpResponse<Map<String, Object>> submit(String kind, HttpRequest<?> request, byte[] body) {
         Principal p = AuthFilter.principal(request);
-        return HttpResponse.accepted().body(jobs.submit("plan", Bodies.object(body), p.keyId()));
+        try {
+            return HttpResponse.accepted().body(jobs.submit(kind, Bodies.object(body), p));
+        } catch (JobQuotaException e) {
+            return HttpResponse.<Map<String, Object>>status(HttpStatus.TOO_MANY_REQUESTS)
+                    .header(HttpHeaders.RETRY_AFTER, Integer.toString(JobBudget.RETRY_AFTER_SECONDS))
+                    .body(ApiException.errorBody(e.getMessage(), "rate_limit_error", null, "job_quota_exceeded"));
+        }
+    }
+
+    /**
+     * Cancels a queued or running job (its owner, or an operator): it ends as {@code cancelled} and its worker
+     * is stopped; 409 when it has already ended.
+     */
+    @Operation(operationId = "cancelJob", summary = "Cancel a queued or running job (its owner, operators and admins)")
+    @ApiResponse(
+            responseCode = "200",
+            description = "the job, now cancelled",
+            content = @Content(schema = @Schema(implementation = Job.class)))
+    @ApiErrors.NotFound
+    @ApiErrors.Conflict
+    @Post("/jobs/{id}/cancel")
+    public Map<String, Object> cancel(HttpRequest<?> request, @PathVariable String id) {
+        return jobs.cancel(id, AuthFilter.principal(request));
     }
 
     @Operation(operationId = "getPlan", summary = "A plan job (its owner, operators and admins)")

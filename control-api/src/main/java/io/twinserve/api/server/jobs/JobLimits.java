@@ -9,9 +9,9 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * What one job may ask of the server, checked when it is submitted: a simulation runs in the serving JVM,
- * so a workload of a billion requests (any key may post one) would take its memory and cores from
- * inference. The bounds are far above what a capacity question needs (an hour at 500 requests/s is 1.8
+ * What one job may ask of the server, checked when it is submitted: a workload of a billion requests (any
+ * key may post one) is refused with a 400 naming the field at once, rather than failing in its worker
+ * ({@link JobBudget}) after holding a worker and its owner's quota. The bounds are far above what a capacity question needs (an hour at 500 requests/s is 1.8
  * million requests; the command line has no bounds) and each refusal says which field, by how much and
  * what is allowed.
  */

@@ -14,34 +14,35 @@ import io.twinserve.api.server.Bodies;
 import io.twinserve.api.server.auth.Principal;
 import io.twinserve.api.server.auth.Role;
 import io.twinserve.api.server.infra.Redis;
-import io.twinserve.experiments.report.ReportJson;
-import io.twinserve.experiments.whatif.Progress;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Singleton;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.OffsetDateTime;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.jooq.DSLContext;
+import org.jooq.impl.DSL;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * What-if simulations and plans as jobs. A job is recorded in PostgreSQL before it is accepted (its request
- * read and checked by {@link JobWork}, so a bad one is refused then), runs on the {@link
- * io.twinserve.experiments.whatif.WhatIfRunner} as {@code twinserve what-if} / {@code twinserve plan} do, on
- * spec files in its own folder, stores the result as the JSON those commands print with --json, and
- * reports events (queued, started, progress, succeeded or failed) to Redis, where any server instance
- * can stream them. A job that was queued or running when its server stopped is run again at the next
- * start (the runs are deterministic, so a rerun gives the same result), up to {@link #MAX_ATTEMPTS}
- * times, then marked failed; none vanishes.
+ * read and checked by {@link JobWork}, so a bad one is refused then, and its owner's quota checked), runs on
+ * the {@link io.twinserve.experiments.whatif.WhatIfRunner} as {@code twinserve what-if} / {@code twinserve
+ * plan} do, on spec files in its own folder, in a worker JVM of its own with the {@link JobBudget}'s heap,
+ * processors and time ({@link JobWorkers}; at most {@code workers} at once, the others queued), stores the
+ * result as the JSON those commands print with --json, and reports events (queued, started, progress,
+ * succeeded, failed or cancelled) to Redis, where any server instance can stream them. A job that was
+ * queued or running when its server stopped is run again at the next start (the runs are deterministic, so
+ * a rerun gives the same result), up to {@link #MAX_ATTEMPTS} times, then marked failed; none vanishes.
  */
 @Singleton
 public final class JobService implements ApplicationEventListener<StartupEvent> {
@@ -51,22 +52,50 @@ public final class JobService implements ApplicationEventListener<StartupEvent> 
     public static final String RUNNING = "running";
     public static final String SUCCEEDED = "succeeded";
     public static final String FAILED = "failed";
+    public static final String CANCELLED = "cancelled";
     private static final long EVENTS_TTL_SECONDS = 7 * 24 * 3600;
+    /** The first key of the advisory lock that serialises one user's submissions ("jobs" in ASCII). */
+    private static final int QUOTA_LOCK = 0x6a6f6273;
 
     private final DSLContext db;
     private final Redis redis;
     private final Path jobsDir;
+    private final JobBudget budget;
+    private final JobWorkers workers;
+    private final ExecutorService runner;
     private volatile boolean closing;
-    private final ExecutorService runner = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "twinserve-jobs");
-        t.setDaemon(true);
-        return t;
-    });
 
-    public JobService(DSLContext db, Redis redis, @Value("${twinserve.data-dir}") String dataDir) {
+    public JobService(
+            DSLContext db,
+            Redis redis,
+            @Value("${twinserve.data-dir}") String dataDir,
+            @Value("${twinserve.jobs.workers:2}") int workers,
+            @Value("${twinserve.jobs.heap:2g}") String heap,
+            @Value("${twinserve.jobs.cpus:1}") int cpus,
+            @Value("${twinserve.jobs.max-seconds:3600}") long maxSeconds,
+            @Value("${twinserve.jobs.per-user:4}") int perUser) {
         this.db = db;
         this.redis = redis;
         this.jobsDir = Path.of(dataDir).resolve("jobs");
+        this.budget = new JobBudget(workers, heap, cpus, maxSeconds, perUser);
+        this.workers = new JobWorkers(budget);
+        AtomicInteger threads = new AtomicInteger();
+        // one thread per worker: it starts the worker JVM and waits for it; the jobs beyond wait their turn
+        this.runner = Executors.newFixedThreadPool(workers, r -> {
+            Thread t = new Thread(r, "twinserve-jobs-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** What jobs are granted (for the documentation's figures and tests). */
+    JobBudget budget() {
+        return budget;
+    }
+
+    /** The process id of the worker JVM that runs job {@code id}, while one does. */
+    public Optional<Long> workerPid(String id) {
+        return workers.pid(id);
     }
 
     /** Resumes the jobs an earlier server left queued or running. */
@@ -98,19 +127,60 @@ public final class JobService implements ApplicationEventListener<StartupEvent> 
         }
     }
 
-    /** Records and queues a job; its request is checked first, so a bad one is refused here. */
-    public Map<String, Object> submit(String kind, ObjectNode request, long ownerKeyId) {
+    /**
+     * Records and queues a job; its request is checked first, so a bad one is refused here, and then the
+     * owner's quota: a user (any of their keys) may have {@code twinserve.jobs.per-user} jobs queued or
+     * running; operators and admins are not counted (they set the quota and may cancel anyone's job, and
+     * their jobs wait for the same workers, so they cannot take more from serving than anyone else).
+     *
+     * @throws JobQuotaException when the owner has as many jobs queued or running as the quota allows
+     */
+    public Map<String, Object> submit(String kind, ObjectNode request, Principal owner) {
         JobWork.read(kind, request, null);
         String id = UUID.randomUUID().toString();
-        db.insertInto(JOBS)
-                .set(JOBS.ID, id)
-                .set(JOBS.KIND, kind)
-                .set(JOBS.STATUS, QUEUED)
-                .set(JOBS.REQUEST, request.toString())
-                .set(JOBS.OWNER_KEY_ID, ownerKeyId)
-                .execute();
+        db.transaction(tx -> {
+            DSLContext t = DSL.using(tx);
+            if (!owner.role().atLeast(Role.OPERATOR)) {
+                // one submission of a user at a time counts and inserts, so two at once cannot both pass
+                t.execute("select pg_advisory_xact_lock(?, ?)", QUOTA_LOCK, Long.hashCode(owner.userId()));
+                int open = t.selectCount()
+                        .from(JOBS)
+                        .join(API_KEYS)
+                        .on(API_KEYS.ID.eq(JOBS.OWNER_KEY_ID))
+                        .where(API_KEYS.USER_ID.eq(owner.userId()))
+                        .and(JOBS.STATUS.in(QUEUED, RUNNING))
+                        .fetchOne(0, int.class);
+                if (open >= budget.perUser()) {
+                    throw new JobQuotaException(owner.user(), open, budget.perUser());
+                }
+            }
+            t.insertInto(JOBS)
+                    .set(JOBS.ID, id)
+                    .set(JOBS.KIND, kind)
+                    .set(JOBS.STATUS, QUEUED)
+                    .set(JOBS.REQUEST, request.toString())
+                    .set(JOBS.OWNER_KEY_ID, owner.keyId())
+                    .execute();
+        });
         event(id, QUEUED, Map.of("kind", kind));
         runner.submit(() -> run(id));
+        return get(id);
+    }
+
+    /**
+     * Cancels a queued or running job that {@code caller} may see: its row says cancelled, its worker (if one
+     * runs it) is stopped, and it no longer counts against its owner's quota.
+     */
+    public Map<String, Object> cancel(String id, Principal caller) {
+        get(id, caller);
+        // a queued job never starts; a running one (or one whose worker is starting) has its worker stopped
+        if (cancelFrom(id, QUEUED, caller) == 0) {
+            if (cancelFrom(id, RUNNING, caller) == 0) {
+                throw ApiException.conflict("id", "job '" + id + "' has already ended (" + get(id).get("status") + ")");
+            }
+            workers.stop(id);
+        }
+        event(id, CANCELLED, Map.of("by", caller.user()));
         return get(id);
     }
 
@@ -173,40 +243,64 @@ public final class JobService implements ApplicationEventListener<StartupEvent> 
         return redis.async().lrange(eventsKey(id), from, -1).get(10, TimeUnit.SECONDS);
     }
 
+    private int cancelFrom(String id, String status, Principal caller) {
+        return db.update(JOBS)
+                .set(JOBS.STATUS, CANCELLED)
+                .set(JOBS.ERROR, "cancelled by " + caller.user())
+                .set(JOBS.FINISHED_AT, OffsetDateTime.now())
+                .where(JOBS.ID.eq(id))
+                .and(JOBS.STATUS.eq(status))
+                .execute();
+    }
+
     public static boolean terminal(String eventJson) {
         return eventJson.contains("\"type\":\"" + SUCCEEDED + "\"")
-                || eventJson.contains("\"type\":\"" + FAILED + "\"");
+                || eventJson.contains("\"type\":\"" + FAILED + "\"")
+                || eventJson.contains("\"type\":\"" + CANCELLED + "\"");
     }
 
     private void run(String id) {
+        if (closing) {
+            return;
+        }
         JobsRecord j = db.selectFrom(JOBS).where(JOBS.ID.eq(id)).fetchOne();
         if (j == null || !QUEUED.equals(j.getStatus())) {
             return;
         }
-        db.update(JOBS)
+        int attempt = j.getAttempts() + 1;
+        int started = db.update(JOBS)
                 .set(JOBS.STATUS, RUNNING)
                 .set(JOBS.STARTED_AT, OffsetDateTime.now())
-                .set(JOBS.ATTEMPTS, j.getAttempts() + 1)
+                .set(JOBS.ATTEMPTS, attempt)
                 .where(JOBS.ID.eq(id))
+                .and(JOBS.STATUS.eq(QUEUED))
                 .execute();
-        event(id, "started", Map.of("attempt", j.getAttempts() + 1));
+        if (started == 0) {
+            // cancelled while it waited
+            return;
+        }
+        event(id, "started", Map.of("attempt", attempt));
+        JobWorkers.Outcome outcome;
         try {
-            Path dir = jobsDir.resolve(id);
-            Files.createDirectories(dir);
-            JobWork work = JobWork.read(j.getKind(), (ObjectNode) read(j.getRequest()), dir);
-            Object document = work.run(new JobProgress(id));
-            if (closing) {
-                return;
+            outcome = workers.run(
+                    id, attempt, j.getKind(), read(j.getRequest()), jobsDir.resolve(id), new JobProgress(id)::update);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("job {}: its worker could not be started", id, e);
+            outcome = new JobWorkers.Outcome.Failed(
+                    "the server could not start a worker for the job; the server's log has the details under job "
+                            + id);
+        }
+        if (closing) {
+            // the row still says running: the job is run again at the next start
+            return;
+        }
+        switch (outcome) {
+            case JobWorkers.Outcome.Succeeded s ->
+                finish(id, SUCCEEDED, s.result().toString(), null);
+            case JobWorkers.Outcome.Failed f -> finish(id, FAILED, null, f.error());
+            case JobWorkers.Outcome.Stopped ignored -> {
+                // cancelled: the cancel recorded it
             }
-            // the stored result is the JSON the command line prints with --json
-            JsonNode result = Bodies.JSON.readTree(ReportJson.write(document));
-            finish(id, SUCCEEDED, result.toString(), null);
-        } catch (Exception | Error e) {
-            if (closing) {
-                return;
-            }
-            LOG.warn("job {} failed", id, e);
-            finish(id, FAILED, null, JobFailure.describe(id, e));
         }
     }
 
@@ -219,7 +313,10 @@ public final class JobService implements ApplicationEventListener<StartupEvent> 
         if (SUCCEEDED.equals(status)) {
             update = update.set(JOBS.PROGRESS, 1.0);
         }
-        update.where(JOBS.ID.eq(id)).execute();
+        // a job cancelled meanwhile stays cancelled
+        if (update.where(JOBS.ID.eq(id)).and(JOBS.STATUS.in(QUEUED, RUNNING)).execute() == 0) {
+            return;
+        }
         Map<String, Object> details = new LinkedHashMap<>();
         if (error != null) {
             details.put("error", error);
@@ -243,7 +340,7 @@ public final class JobService implements ApplicationEventListener<StartupEvent> 
     }
 
     /** Records a job's progress in its row and as progress events, at most five times a second (and at the end). */
-    private final class JobProgress implements Progress {
+    private final class JobProgress {
         private final String id;
         private long lastNs;
 
@@ -251,7 +348,6 @@ public final class JobService implements ApplicationEventListener<StartupEvent> 
             this.id = id;
         }
 
-        @Override
         public synchronized void update(double fraction, String stage) {
             long now = System.nanoTime();
             if (now - lastNs > 200_000_000L || fraction >= 1) {
@@ -278,5 +374,6 @@ public final class JobService implements ApplicationEventListener<StartupEvent> 
         // a running job is abandoned here and resumed at the next start (its row still says running)
         closing = true;
         runner.shutdownNow();
+        workers.close();
     }
 }

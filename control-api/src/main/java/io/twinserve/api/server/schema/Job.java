@@ -14,7 +14,7 @@ public record Job(
 
         @Schema(
                 requiredMode = Schema.RequiredMode.REQUIRED,
-                allowableValues = {"queued", "running", "succeeded", "failed"})
+                allowableValues = {"queued", "running", "succeeded", "failed", "cancelled"})
         String status,
 
         @Schema(requiredMode = Schema.RequiredMode.REQUIRED, description = "0 to 1")
