@@ -157,12 +157,14 @@ class ArchitectureTest {
 
     @Test
     void theCommandLineReachesTheServerOnlyToStartItOrAdministerIt() {
-        // serve starts the server and admin talks to its database; no other command loads the server stack
+        // serve starts the server, admin talks to its database and the two API benchmarks start a server of their
+        // own; no other command loads the server stack
         holds(noClasses()
                 .that()
                 .resideInAPackage("io.twinserve.api.cli..")
                 .and()
-                .haveNameNotMatching("io\\.twinserve\\.api\\.cli\\.(ServeCommand|AdminCommand|BenchApiCommand)(\\$.*)?")
+                .haveNameNotMatching(
+                        "io\\.twinserve\\.api\\.cli\\.(ServeCommand|AdminCommand|BenchApiCommand|BenchFaultsCommand)(\\$.*)?")
                 .should()
                 .dependOnClassesThat()
                 .resideInAPackage("io.twinserve.api.server.."));
