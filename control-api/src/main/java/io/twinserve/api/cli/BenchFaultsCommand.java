@@ -140,6 +140,8 @@ final class BenchFaultsCommand implements Callable<Integer> {
             List<CompletableFuture<Void>> pending = new ArrayList<>();
             SplittableRandom random = new SplittableRandom(7);
             long t0 = System.nanoTime();
+            runStartNs = t0;
+            refusals.clear();
             long end = t0 + (long) (durationS * 1e9);
             double next = 0;
             Map<String, Double> recovery = new LinkedHashMap<>();
@@ -215,6 +217,9 @@ final class BenchFaultsCommand implements Callable<Integer> {
             Map<String, Long> byCause = new TreeMap<>();
             causes.forEach((k, v) -> byCause.put(k, v.sum()));
             doc.put("refusals_by_code", byCause);
+            Map<String, Object> when = new TreeMap<>();
+            refusals.forEach((k, v) -> when.put(k, v.summary()));
+            doc.put("5xx_timing", when);
             doc.put("recovery_s", recovery);
             doc.put("served_in_run_including_capacity_phase", servedAll);
             doc.put("interactions", interactions);
@@ -229,6 +234,7 @@ final class BenchFaultsCommand implements Callable<Integer> {
                 out.println("capacity phase answers by status: " + capacityAnswers);
                 out.println("answers by status: " + byStatus);
                 out.println("answers other than 200 by error code: " + byCause);
+                when.forEach((k, v) -> out.println("  " + k + ": " + v));
                 out.printf(
                         Locale.ROOT,
                         "recovery: Redis %.2f s, PostgreSQL %.2f s (SIGKILL to the first good answer needing it);"
@@ -309,17 +315,53 @@ final class BenchFaultsCommand implements Callable<Integer> {
                 .timeout(Duration.ofSeconds(120))
                 .POST(HttpRequest.BodyPublishers.ofString(body))
                 .build();
+        long sentNs = System.nanoTime();
         return http.sendAsync(r, HttpResponse.BodyHandlers.ofString()).handle((resp, e) -> {
+            long now = System.nanoTime();
             int status = e == null ? resp.statusCode() : -1;
             statuses.computeIfAbsent(status, k -> new LongAdder()).increment();
             if (status != 200) {
                 String code = e != null ? e.getClass().getSimpleName() : errorCode(resp.body());
-                causes.computeIfAbsent(status + " " + code, k -> new LongAdder())
-                        .increment();
+                String cause = status + " " + code;
+                causes.computeIfAbsent(cause, k -> new LongAdder()).increment();
+                if (status >= 500) {
+                    // when each kind of refusal came (seconds into the run) and how long it took to come
+                    refusals.computeIfAbsent(cause, k -> new Refusals())
+                            .add((sentNs - runStartNs) / 1e9, (now - sentNs) / 1e6);
+                }
             }
             return null;
         });
     }
+
+    /** The 5xx answers of one kind: when they came and how long each took. */
+    private static final class Refusals {
+        private double firstS = Double.MAX_VALUE;
+        private double lastS;
+        private final List<Double> latenciesMs = new ArrayList<>();
+
+        synchronized void add(double atS, double latencyMs) {
+            firstS = Math.min(firstS, atS);
+            lastS = Math.max(lastS, atS);
+            latenciesMs.add(latencyMs);
+        }
+
+        synchronized Map<String, Object> summary() {
+            List<Double> sorted = new ArrayList<>(latenciesMs);
+            sorted.sort(null);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("count", sorted.size());
+            m.put("first_at_s", round(firstS));
+            m.put("last_at_s", round(lastS));
+            m.put("latency_ms_p50", round(sorted.get(sorted.size() / 2)));
+            m.put("latency_ms_p99", round(sorted.get((int) Math.min(sorted.size() - 1, sorted.size() * 0.99))));
+            m.put("latency_ms_max", round(sorted.get(sorted.size() - 1)));
+            return m;
+        }
+    }
+
+    private final Map<String, Refusals> refusals = new ConcurrentHashMap<>();
+    private volatile long runStartNs = System.nanoTime();
 
     private static final Pattern CODE = Pattern.compile("\"code\"\\s*:\\s*\"([^\"]*)\"");
 
