@@ -2,6 +2,7 @@ package io.twinserve.api.server.auth;
 
 import io.micronaut.context.annotation.Value;
 import io.micronaut.core.annotation.Nullable;
+import io.micronaut.core.annotation.Order;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
@@ -19,7 +20,13 @@ import io.twinserve.api.server.infra.DependencyUnavailable;
  * tsk_...}); the principal it names rides on the request for the controllers' permission checks.
  */
 @ServerFilter("/**")
+@Order(AuthFilter.ORDER)
 public final class AuthFilter {
+    /** After the drain (which refuses everything at a stop) and before the controllers. */
+    static final int ORDER = 10;
+    /** A key that was not in the cache, for {@link AuthLookupFilter} to check off the event loop. */
+    static final String PENDING_KEY = "twinserve.auth.pending-key";
+
     private final AccessService access;
     private final boolean metricsNeedKey;
 
@@ -55,12 +62,14 @@ public final class AuthFilter {
             request.setAttribute(Principal.ATTRIBUTE, cached);
             return null;
         }
-        // a miss (once a second per key at most) reads PostgreSQL right here: one indexed lookup, cheaper than
-        // moving every request to another thread
-        return check(request, key);
+        // a miss (once a second per key at most) reads PostgreSQL: AuthLookupFilter does it on a blocking thread,
+        // so that a slow or unreachable database never stalls the event loop that serves cached keys
+        request.setAttribute(PENDING_KEY, key);
+        return null;
     }
 
-    private HttpResponse<?> check(HttpRequest<?> request, String key) {
+    /** Reads the key's user and grants from PostgreSQL: the principal set, or the refusal to answer. */
+    HttpResponse<?> check(HttpRequest<?> request, String key) {
         Principal p;
         try {
             p = access.authenticate(key);
