@@ -14,7 +14,10 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jooq.DSLContext;
 import org.jooq.Record;
@@ -35,6 +38,7 @@ public final class AccessService {
     private final DSLContext db;
     private final Redis redis;
     private final Map<String, Cached> cache = new ConcurrentHashMap<>();
+    private final Map<String, CompletableFuture<Optional<Principal>>> loading = new ConcurrentHashMap<>();
 
     /** @param redis null where no server caches exist (the admin command with no server running) */
     public AccessService(DSLContext db, @Nullable Redis redis) {
@@ -59,13 +63,32 @@ public final class AccessService {
         if (c != null && now - c.atNs < TTL_NS) {
             return c.principal;
         }
-        Principal p = load(hash);
-        if (p != null) {
-            cache.put(hash, new Cached(p, now));
-        } else {
-            cache.remove(hash);
+        // one lookup per key at a time: a burst of requests with a key just out of the cache waits for one read
+        // instead of taking every pooled connection (which, past the pool's timeout, would look like an outage)
+        CompletableFuture<Optional<Principal>> mine = new CompletableFuture<>();
+        CompletableFuture<Optional<Principal>> running = loading.putIfAbsent(hash, mine);
+        if (running != null) {
+            try {
+                return running.join().orElse(null);
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof RuntimeException r ? r : e;
+            }
         }
-        return p;
+        try {
+            Principal p = load(hash);
+            if (p != null) {
+                cache.put(hash, new Cached(p, now));
+            } else {
+                cache.remove(hash);
+            }
+            mine.complete(Optional.ofNullable(p));
+            return p;
+        } catch (RuntimeException e) {
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
+            loading.remove(hash, mine);
+        }
     }
 
     private Principal load(String hash) {
