@@ -2,7 +2,7 @@
 # The long fuzzing run: fuzzes each Jazzer target (every *FuzzTest class) for the given number of
 # seconds, one after another, and prints a table of executions, time and crashes per target.
 #
-#   scripts/fuzz-long.sh [seconds-per-target] [target-class-filter]
+#   scripts/fuzz-long.sh [seconds-per-target] [filter]   (filter: part of module:Class, e.g. engine: or Tokenizer)
 #
 # Default 300 s per target. ./test runs the same targets for a few seconds each (the fuzz-short
 # surefire execution); this is the run docs/reliability.md reports. A crash leaves its input as
@@ -32,7 +32,7 @@ total_crashes=0
 for t in $targets; do
   module=${t%%:*}
   class=${t#*:}
-  if [ -n "$filter" ] && [[ "$class" != *"$filter"* ]]; then
+  if [ -n "$filter" ] && [[ "$t" != *"$filter"* ]]; then
     continue
   fi
   log="$logs/$class.log"

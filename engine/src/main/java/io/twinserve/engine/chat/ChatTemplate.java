@@ -51,9 +51,23 @@ public final class ChatTemplate {
      * {@code chat_template.jinja} beside the file is used when the config has no template.
      */
     public static ChatTemplate load(Path tokenizerConfigJson) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(tokenizerConfigJson);
+        } catch (IOException e) {
+            throw new TokenizerFormatException(tokenizerConfigJson, "", "cannot read: " + e.getMessage(), e);
+        }
+        return parse(bytes, tokenizerConfigJson);
+    }
+
+    /**
+     * Parses {@code tokenizer_config.json} bytes as {@link #load} reads them; {@code tokenizerConfigJson}
+     * names the file in messages and locates a {@code chat_template.jinja} beside it.
+     */
+    public static ChatTemplate parse(byte[] bytes, Path tokenizerConfigJson) {
         JsonNode root;
         try {
-            root = JSON.readTree(tokenizerConfigJson.toFile());
+            root = JSON.readTree(bytes);
         } catch (IOException e) {
             throw new TokenizerFormatException(tokenizerConfigJson, "", "cannot read as JSON: " + e.getMessage(), e);
         }

@@ -3,6 +3,7 @@ package io.twinserve.engine.tokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.text.Normalizer;
 import java.util.ArrayList;
@@ -28,9 +29,19 @@ final class TokenizerJsonReader {
     }
 
     static Tokenizer read(Path file) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new TokenizerFormatException(file, "", "cannot read: " + e.getMessage(), e);
+        }
+        return parse(bytes, file);
+    }
+
+    static Tokenizer parse(byte[] bytes, Path file) {
         JsonNode root;
         try {
-            root = JSON.readTree(file.toFile());
+            root = JSON.readTree(bytes);
         } catch (IOException e) {
             throw new TokenizerFormatException(file, "", "cannot read as JSON: " + e.getMessage(), e);
         }
