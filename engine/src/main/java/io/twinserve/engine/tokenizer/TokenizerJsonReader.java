@@ -230,7 +230,7 @@ final class TokenizerJsonReader {
                         pattern(require(node, "pattern", field + ".pattern"), field + ".pattern"),
                         require(node, "content", field + ".content").asText());
             case "Sequence" -> {
-                JsonNode list = require(node, "normalizers", field + ".normalizers");
+                JsonNode list = requireList(node, "normalizers", field + ".normalizers");
                 List<TextNormalizer> normalizers = new ArrayList<>();
                 for (int i = 0; i < list.size(); i++) {
                     TextNormalizer normalizer = normalizer(list.get(i), field + ".normalizers[" + i + "]");
@@ -272,7 +272,7 @@ final class TokenizerJsonReader {
                                 .asText(node.path("add_prefix_space").asBoolean(true) ? "always" : "never"),
                         node.path("split").asBoolean(true));
             case "Sequence" -> {
-                JsonNode list = require(node, "pretokenizers", field + ".pretokenizers");
+                JsonNode list = requireList(node, "pretokenizers", field + ".pretokenizers");
                 List<PreTokenizer> preTokenizers = new ArrayList<>();
                 for (int i = 0; i < list.size(); i++) {
                     preTokenizers.add(preTokenizer(list.get(i), field + ".pretokenizers[" + i + "]"));
@@ -364,7 +364,7 @@ final class TokenizerJsonReader {
                 }
             }
             case "Sequence" -> {
-                JsonNode list = require(node, "decoders", field + ".decoders");
+                JsonNode list = requireList(node, "decoders", field + ".decoders");
                 for (int i = 0; i < list.size(); i++) {
                     collectDecoder(list.get(i), field + ".decoders[" + i + "]", parts);
                 }
@@ -390,7 +390,7 @@ final class TokenizerJsonReader {
                         new int[] {require(node, "cls", field + ".cls").path(1).asInt()},
                         new int[] {require(node, "sep", field + ".sep").path(1).asInt()});
             case "Sequence" -> {
-                JsonNode list = require(node, "processors", field + ".processors");
+                JsonNode list = requireList(node, "processors", field + ".processors");
                 SpecialTokenTemplate result = SpecialTokenTemplate.NONE;
                 for (int i = 0; i < list.size(); i++) {
                     SpecialTokenTemplate one = postProcessor(list.get(i), field + ".processors[" + i + "]", tokenIds);
@@ -409,7 +409,7 @@ final class TokenizerJsonReader {
     }
 
     private SpecialTokenTemplate template(JsonNode node, String field) {
-        JsonNode single = require(node, "single", field + ".single");
+        JsonNode single = requireList(node, "single", field + ".single");
         JsonNode specialTokens = node.path("special_tokens");
         IdBuffer prefix = new IdBuffer(2);
         IdBuffer suffix = new IdBuffer(2);
@@ -441,6 +441,15 @@ final class TokenizerJsonReader {
         JsonNode node = parent.get(name);
         if (node == null || node.isNull()) {
             throw error(field, "missing; expected a value");
+        }
+        return node;
+    }
+
+    /** A list member: an object there has a size() but no elements by index (fuzzing found the crash). */
+    private JsonNode requireList(JsonNode parent, String name, String field) {
+        JsonNode node = require(parent, name, field);
+        if (!node.isArray()) {
+            throw error(field, "expected a list, got " + node.getNodeType());
         }
         return node;
     }

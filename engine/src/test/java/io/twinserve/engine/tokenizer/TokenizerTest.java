@@ -151,6 +151,24 @@ class TokenizerTest {
     }
 
     @Test
+    void aSequenceWhoseMembersAreNotAListNamesTheField(@TempDir Path dir) throws Exception {
+        // found by fuzzing: an object where the list belongs threw a NullPointerException
+        Path file = dir.resolve("tokenizer.json");
+        String model = "\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}";
+        for (String part : List.of(
+                "\"normalizer\": {\"type\": \"Sequence\", \"normalizers\": {\"x\": {}}}",
+                "\"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": {\"x\": {}}}",
+                "\"decoder\": {\"type\": \"Sequence\", \"decoders\": {\"x\": {}}}")) {
+            Files.writeString(file, "{" + model + ", " + part + "}");
+            assertThatThrownBy(() -> Tokenizer.load(file))
+                    .as(part)
+                    .isInstanceOf(TokenizerFormatException.class)
+                    .hasMessageContaining(file.toString())
+                    .hasMessageContaining("expected a list, got OBJECT");
+        }
+    }
+
+    @Test
     void missingFieldsAndBrokenJsonAreReported(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("tokenizer.json");
         Files.writeString(file, "{\"model\": {\"type\": \"BPE\", \"merges\": []}}");
