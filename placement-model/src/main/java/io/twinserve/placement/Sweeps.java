@@ -36,7 +36,7 @@ public final class Sweeps {
         if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(file.toString(), null, "no such sweep spec file");
         }
-        return Files.readString(file);
+        return WorkloadSpecs.readText(file);
     }
 
     /** The text of a built-in spec. */

@@ -94,7 +94,7 @@ final class CapacityCommand implements Callable<Integer> {
             if (!Files.isRegularFile(file)) {
                 throw new NoSuchFileException(file.toString(), null, "no such capacity spec");
             }
-            yaml = Files.readString(file);
+            yaml = WorkloadSpecs.readText(file);
             name = file;
             base = file.toAbsolutePath().getParent();
         }

@@ -221,7 +221,7 @@ final class EngineValidateCommand implements Callable<Integer> {
         }
         TraceReader reader;
         if (ClusterTraffic.isYaml(file)) {
-            WorkloadSpec w = WorkloadSpecs.parse(Files.readString(file), file, WorkloadSpec.class);
+            WorkloadSpec w = WorkloadSpecs.parse(WorkloadSpecs.readText(file), file, WorkloadSpec.class);
             if (w.durationS() == null) {
                 throw new IllegalArgumentException(
                         file + ": duration_s is required here: the live replay needs a finite" + " workload");

@@ -37,7 +37,7 @@ final class PlanCapacity {
         if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(file.toString(), null, "no such capacity spec");
         }
-        CapacitySpec cs = WorkloadSpecs.parse(Files.readString(file), file, CapacitySpec.class);
+        CapacitySpec cs = WorkloadSpecs.parse(WorkloadSpecs.readText(file), file, CapacitySpec.class);
         Path base = file.toAbsolutePath().getParent();
         Path workload = base.resolve(cs.workload());
         if (!Files.isRegularFile(workload)) {

@@ -1,5 +1,6 @@
 package io.twinserve.api.cli;
 
+import io.twinserve.experiments.whatif.FeatureOverride;
 import io.twinserve.experiments.whatif.PlanOutcome;
 import io.twinserve.experiments.whatif.PlanRequest;
 import io.twinserve.experiments.whatif.PlanWorkload;
@@ -89,6 +90,7 @@ final class PlanCommand implements Callable<Integer> {
     @Option(
             names = "--feature",
             paramLabel = "NAME=VALUE",
+            converter = FeatureAssignment.class,
             description =
                     "Override a workload feature (rate_high, rate_mid, rate_low, prompt_mean, output_mean, cv, adapters,"
                             + " tier_skew).")
@@ -134,6 +136,22 @@ final class PlanCommand implements Callable<Integer> {
                     + " the cheapest first; with --verify, the twin probes that configuration as capacity search does and walks the"
                     + " replica count to the fewest that meet the SLO.")
     Path capacity;
+
+    /**
+     * Checks a {@code --feature} as picocli reads it, so an impossible value is a usage error (exit 2) naming
+     * the feature, like any other bad option value; the planner applies it later.
+     */
+    static final class FeatureAssignment implements CommandLine.ITypeConverter<String> {
+        @Override
+        public String convert(String value) {
+            try {
+                FeatureOverride.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+            return value;
+        }
+    }
 
     @Override
     public Integer call() throws Exception {

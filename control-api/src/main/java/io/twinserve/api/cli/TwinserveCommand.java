@@ -80,6 +80,15 @@ public final class TwinserveCommand implements Runnable {
         };
     }
 
+    /** Every command, as usage and help list them (a test walks it to check each one's usage errors). */
+    static CommandLine tree() {
+        CommandLine cl = new CommandLine(new TwinserveCommand());
+        for (String name : SUBCOMMANDS) {
+            cl.addSubcommand(name, subcommand(name));
+        }
+        return cl;
+    }
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -117,10 +126,35 @@ public final class TwinserveCommand implements Runnable {
             commandLine.getErr().flush();
             return ex instanceof CommandLine.ParameterException ? 2 : 1;
         });
+        String unknownTopic = named.equals("help") ? unknownHelpTopic(cl, args) : null;
+        if (unknownTopic != null) {
+            // picocli's help command ignores what it does not know and prints the top-level usage with exit 0
+            err.println((unknownTopic.startsWith("-") ? "Unknown option: '" : "Unknown subcommand: '") + unknownTopic
+                    + "'");
+            cl.getSubcommands().get("help").usage(err);
+            err.flush();
+            return 2;
+        }
         int code = cl.execute(args);
         out.flush();
         err.flush();
         return code;
+    }
+
+    /** The first argument of {@code help ...} that is neither a command below the previous one nor -h/--help. */
+    private static String unknownHelpTopic(CommandLine cl, String[] args) {
+        CommandLine current = cl;
+        for (int i = 1; i < args.length; i++) {
+            if (args[i].equals("-h") || args[i].equals("--help")) {
+                continue;
+            }
+            CommandLine sub = current.getSubcommands().get(args[i]);
+            if (sub == null) {
+                return args[i];
+            }
+            current = sub;
+        }
+        return null;
     }
 
     /** A one-line message for a failure a user can act on; stack traces only with -Dtwinserve.debug. */

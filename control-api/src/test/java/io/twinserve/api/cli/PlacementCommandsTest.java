@@ -181,11 +181,11 @@ class PlacementCommandsTest {
                 .contains("the model's labels meet TTFT p90 <= 2,000 ms");
 
         Cli negative = Cli.run("plan", "--model", dir.resolve("model").toString(), "--feature", "rate_high=-0.8");
-        assertThat(negative.exitCode()).isNotZero();
+        assertThat(negative.exitCode()).as("a usage error").isEqualTo(2);
         assertThat(negative.err()).contains("--feature rate_high: must be a finite number > 0");
 
         Cli unknown = Cli.run("plan", "--model", dir.resolve("model").toString(), "--feature", "temperature=3");
-        assertThat(unknown.exitCode()).isNotZero();
+        assertThat(unknown.exitCode()).as("a usage error").isEqualTo(2);
         assertThat(unknown.err()).contains("unknown feature 'temperature'");
 
         Files.writeString(dir.resolve("model/served.tribuo"), "not a model");
@@ -226,7 +226,7 @@ class PlacementCommandsTest {
         assertThat(text.out()).containsPattern("\\(tiers, skew 0\\.\\d\\d within them\\)");
 
         Cli bad = Cli.run("plan", "--feature", "tier_skew=1.5");
-        assertThat(bad.exitCode()).isNotZero();
+        assertThat(bad.exitCode()).as("a usage error").isEqualTo(2);
         assertThat(bad.err()).contains("--feature tier_skew: must be an exponent in [0, 1)");
     }
 

@@ -6,6 +6,8 @@ import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
+import com.hubspot.jinjava.interpret.CollectionTooBigException;
+import com.hubspot.jinjava.interpret.OutputTooBigException;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
@@ -27,6 +29,25 @@ import jinjava.javax.el.CompositeELResolver;
  */
 public final class ChatTemplate {
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    /*
+     * Rendering bounds, far above what a real prompt needs (a 1 M-token context is about 4 M characters), so a
+     * broken or hostile template is refused with a ChatTemplateException instead of exhausting the heap:
+     * fuzzing found a 1 KiB template that took a 1 GiB JVM to an OutOfMemoryError.
+     */
+    static final long MAX_OUTPUT_CHARS = 16L << 20;
+    static final long MAX_STRING_CHARS = 16L << 20;
+    static final int MAX_COLLECTION_SIZE = 100_000;
+    static final int MAX_RANGE = 10_000;
+    static final int MAX_RENDER_DEPTH = 10;
+
+    /** Refuses a string the template is about to build when it would be longer than {@link #MAX_STRING_CHARS}. */
+    static void checkStringLength(long chars, String what) {
+        if (chars > MAX_STRING_CHARS) {
+            throw new ChatTemplateException("chat template refused: " + what + " would build a string of " + chars
+                    + " characters, over the limit of " + MAX_STRING_CHARS);
+        }
+    }
 
     private final String source;
     private final String bosToken;
@@ -51,9 +72,23 @@ public final class ChatTemplate {
      * {@code chat_template.jinja} beside the file is used when the config has no template.
      */
     public static ChatTemplate load(Path tokenizerConfigJson) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(tokenizerConfigJson);
+        } catch (IOException e) {
+            throw new TokenizerFormatException(tokenizerConfigJson, "", "cannot read: " + e.getMessage(), e);
+        }
+        return parse(bytes, tokenizerConfigJson);
+    }
+
+    /**
+     * Parses {@code tokenizer_config.json} bytes as {@link #load} reads them; {@code tokenizerConfigJson}
+     * names the file in messages and locates a {@code chat_template.jinja} beside it.
+     */
+    public static ChatTemplate parse(byte[] bytes, Path tokenizerConfigJson) {
         JsonNode root;
         try {
-            root = JSON.readTree(tokenizerConfigJson.toFile());
+            root = JSON.readTree(bytes);
         } catch (IOException e) {
             throw new TokenizerFormatException(tokenizerConfigJson, "", "cannot read as JSON: " + e.getMessage(), e);
         }
@@ -127,6 +162,15 @@ public final class ChatTemplate {
                 .withLstripBlocks(true)
                 .withElResolver(resolver)
                 .withFailOnUnknownTokens(false)
+                // Python's Jinja never renders an expression's output again; Jinjava does by default, so a message
+                // containing "{{ ... }}" ran as template code, and output that rendered itself grew without bound.
+                .withNestedInterpretationEnabled(false)
+                .withMaxOutputSize(MAX_OUTPUT_CHARS)
+                .withMaxStringLength(MAX_STRING_CHARS)
+                .withMaxListSize(MAX_COLLECTION_SIZE)
+                .withMaxMapSize(MAX_COLLECTION_SIZE)
+                .withRangeLimit(MAX_RANGE)
+                .withMaxRenderDepth(MAX_RENDER_DEPTH)
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withUseNaturalOperatorPrecedence(true)
                         .withParseWhitespaceControlStrictly(true)
@@ -138,6 +182,11 @@ public final class ChatTemplate {
         Jinjava jinjava = new Jinjava(config);
         jinjava.getGlobalContext().registerTag(new PreviousItemForTag());
         jinjava.getGlobalContext().registerFilter(new PythonJsonFilter());
+        for (String widthFilter : List.of("center", "indent", "wordwrap", "format")) {
+            jinjava.getGlobalContext()
+                    .registerFilter(
+                            new WidthLimitingFilter(jinjava.getGlobalContext().getFilter(widthFilter)));
+        }
         jinjava.getGlobalContext()
                 .registerFunction(new ELFunctionDefinition(
                         "", "raise_exception", TemplateFunctions.class, "raiseException", String.class));
@@ -183,6 +232,15 @@ public final class ChatTemplate {
             throw raisedOr(e, "chat template failed: " + e.getMessage());
         }
         for (TemplateError error : result.getErrors()) {
+            String exceeded = exceededLimit(error);
+            if (exceeded != null) {
+                throw new ChatTemplateException(
+                        "chat template refused" + (error.getLineno() > 0 ? " at line " + error.getLineno() : "") + ": "
+                                + exceeded,
+                        error.getException());
+            }
+        }
+        for (TemplateError error : result.getErrors()) {
             if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
                 throw raisedOr(
                         error.getException(),
@@ -194,10 +252,41 @@ public final class ChatTemplate {
         return source.endsWith("\n") && output.endsWith("\n") ? output.substring(0, output.length() - 1) : output;
     }
 
+    /** What a rendering bound refused, or null when the error is not about a bound. */
+    private static String exceededLimit(TemplateError error) {
+        if (error.getReason() == null) {
+            return null;
+        }
+        return switch (error.getReason()) {
+            case OUTPUT_TOO_BIG ->
+                "its output exceeds the limit of " + MAX_OUTPUT_CHARS + " characters (" + error.getMessage() + ")";
+            case COLLECTION_TOO_BIG ->
+                "a list or map exceeds the limit of " + MAX_COLLECTION_SIZE + " entries (" + error.getMessage() + ")";
+            case OVER_LIMIT ->
+                "a rendering limit (" + MAX_STRING_CHARS + " characters per string, range() of at most " + MAX_RANGE
+                        + ", nesting depth " + MAX_RENDER_DEPTH + ") was exceeded: " + error.getMessage();
+            default -> null;
+        };
+    }
+
     private static ChatTemplateException raisedOr(Throwable error, String otherwise) {
         for (Throwable cause = error; cause != null; cause = cause.getCause()) {
             if (cause instanceof TemplateFunctions.RaisedByTemplate raised) {
                 return new ChatTemplateException(raised.getMessage(), raised);
+            }
+            if (cause instanceof ChatTemplateException refused) {
+                return refused;
+            }
+            if (cause instanceof OutputTooBigException) {
+                return new ChatTemplateException(
+                        "chat template refused: its output exceeds the limit of " + MAX_OUTPUT_CHARS + " characters",
+                        cause);
+            }
+            if (cause instanceof CollectionTooBigException tooBig) {
+                return new ChatTemplateException(
+                        "chat template refused: a list or map of " + tooBig.getSize() + " entries exceeds the limit of "
+                                + tooBig.getMaxSize(),
+                        cause);
             }
         }
         return new ChatTemplateException(otherwise, error);

@@ -12,6 +12,7 @@ import java.util.Map;
  * writes compact JSON.
  */
 final class PythonJsonFilter implements Filter {
+    private static final int MAX_DEPTH = 256;
 
     @Override
     public String getName() {
@@ -35,12 +36,22 @@ final class PythonJsonFilter implements Filter {
     }
 
     static String dumps(Object value, Integer indent) {
+        if (indent != null && Math.abs((long) indent) > WidthLimitingFilter.MAX_WIDTH) {
+            throw new ChatTemplateException("chat template refused: the indent " + indent
+                    + " given to the 'tojson' filter is over the limit of " + WidthLimitingFilter.MAX_WIDTH);
+        }
         StringBuilder out = new StringBuilder();
         write(value, indent, 0, out);
         return out.toString();
     }
 
     private static void write(Object value, Integer indent, int depth, StringBuilder out) {
+        // a list that contains itself would recurse until the stack overflows; Python's json.dumps refuses it too
+        if (depth > MAX_DEPTH) {
+            throw new ChatTemplateException("chat template refused: tojson of a value nested deeper than " + MAX_DEPTH
+                    + " (a circular reference?)");
+        }
+        ChatTemplate.checkStringLength(out.length(), "tojson");
         switch (value) {
             case null -> out.append("null");
             case Boolean b -> out.append(b ? "true" : "false");
@@ -89,12 +100,18 @@ final class PythonJsonFilter implements Filter {
         if (index > 0) {
             out.append(',');
         }
-        out.append('\n').append(" ".repeat(indent * depth));
+        newline(indent, depth, out);
+    }
+
+    private static void newline(int indent, int depth, StringBuilder out) {
+        long width = Math.max(0L, (long) indent * depth);
+        ChatTemplate.checkStringLength(out.length() + 1 + width, "tojson");
+        out.append('\n').append(" ".repeat((int) width));
     }
 
     private static void close(int count, Integer indent, int depth, StringBuilder out) {
         if (indent != null && count > 0) {
-            out.append('\n').append(" ".repeat(indent * depth));
+            newline(indent, depth, out);
         }
     }
 

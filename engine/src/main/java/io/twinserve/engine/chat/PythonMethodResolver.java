@@ -180,16 +180,32 @@ final class PythonMethodResolver extends ELResolver {
     }
 
     private static String replace(String text, String old, String replacement, int count) {
-        if (count < 0) {
-            return text.replace(old, replacement);
-        }
+        int limit = count < 0 ? Integer.MAX_VALUE : count;
         StringBuilder out = new StringBuilder();
+        int done = 0;
+        if (old.isEmpty()) {
+            // Python inserts the replacement before every character and at the end
+            for (int i = 0; i <= text.length(); i++) {
+                if (done++ < limit) {
+                    ChatTemplate.checkStringLength(
+                            (long) out.length() + replacement.length() + text.length() - i, "str.replace");
+                    out.append(replacement);
+                }
+                if (i < text.length()) {
+                    out.append(text.charAt(i));
+                }
+            }
+            return out.toString();
+        }
         int start = 0;
-        for (int done = 0, at = text.indexOf(old); at >= 0 && done < count; at = text.indexOf(old, start), done++) {
+        for (int at = text.indexOf(old); at >= 0 && done < limit; at = text.indexOf(old, start), done++) {
+            ChatTemplate.checkStringLength(
+                    (long) out.length() + (at - start) + replacement.length() + text.length() - at - old.length(),
+                    "str.replace");
             out.append(text, start, at).append(replacement);
             start = at + old.length();
         }
-        return out.append(text.substring(start)).toString();
+        return out.append(text, start, text.length()).toString();
     }
 
     private static String title(String text) {
@@ -204,9 +220,13 @@ final class PythonMethodResolver extends ELResolver {
 
     private static String join(String separator, Object items) {
         List<String> parts = new ArrayList<>();
+        long chars = 0;
         if (items instanceof Iterable<?> iterable) {
             for (Object item : iterable) {
-                parts.add(String.valueOf(item));
+                String part = String.valueOf(item);
+                chars += part.length() + (parts.isEmpty() ? 0 : separator.length());
+                ChatTemplate.checkStringLength(chars, "str.join");
+                parts.add(part);
             }
         }
         return String.join(separator, parts);

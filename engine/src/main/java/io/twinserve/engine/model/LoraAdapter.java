@@ -1,15 +1,10 @@
 package io.twinserve.engine.model;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
-import java.util.List;
 import java.util.Set;
 
 /**
@@ -59,58 +54,12 @@ public final class LoraAdapter {
         if (!Files.isRegularFile(configFile)) {
             throw new ModelFileException(dir, "not a PEFT adapter directory: adapter_config.json is missing");
         }
-        JsonNode cfg;
-        try {
-            cfg = new ObjectMapper().readTree(Files.readString(configFile));
-        } catch (IOException e) {
-            throw new ModelFileException(configFile, "cannot read: " + e.getMessage(), e);
-        }
-        String peftType = cfg.path("peft_type").asText("LORA");
-        if (!peftType.equals("LORA")) {
-            throw new ModelFileException(configFile, "peft_type '" + peftType + "' is not supported; expected LORA");
-        }
-        int rank = cfg.path("r").asInt(-1);
-        if (rank < 1 || rank > MAX_RANK) {
-            throw new ModelFileException(
-                    configFile, "r is " + cfg.path("r") + "; expected an integer from 1 to " + MAX_RANK);
-        }
-        double alpha = cfg.path("lora_alpha").asDouble(rank);
-        boolean rs = cfg.path("use_rslora").asBoolean(false);
-        if (cfg.path("fan_in_fan_out").asBoolean(false)) {
-            throw new ModelFileException(
-                    configFile, "fan_in_fan_out true is not supported (GPT-2 style Conv1D weights)");
-        }
-        if (cfg.path("use_dora").asBoolean(false)) {
-            throw new ModelFileException(configFile, "use_dora true is not supported; expected plain LoRA");
-        }
+        AdapterConfig config = AdapterConfig.read(configFile);
+        int rank = config.rank();
+        double alpha = config.alpha();
+        boolean rs = config.rsLora();
         Set<Projection> targets = EnumSet.noneOf(Projection.class);
-        JsonNode tm = cfg.path("target_modules");
-        List<String> names = new ArrayList<>();
-        if (tm.isArray()) {
-            tm.forEach(n -> names.add(n.asText()));
-        } else if (tm.isTextual()) {
-            names.add(tm.asText());
-        }
-        if (names.equals(List.of("all-linear"))) {
-            names.clear();
-            for (Projection p : Projection.values()) {
-                names.add(p.peftName());
-            }
-        }
-        for (String n : names) {
-            Projection p = Projection.ofPeft(n);
-            if (p == null) {
-                throw new ModelFileException(
-                        configFile,
-                        "target_modules entry '" + n
-                                + "' is not supported; expected among q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj");
-            }
-            targets.add(p);
-        }
-        if (targets.isEmpty()) {
-            throw new ModelFileException(
-                    configFile, "target_modules is empty or missing; expected a list of projections");
-        }
+        targets.addAll(config.targets());
         Path weights = dir.resolve("adapter_model.safetensors");
         if (!Files.isRegularFile(weights)) {
             throw new ModelFileException(dir, "adapter_model.safetensors is missing");
@@ -164,19 +113,7 @@ public final class LoraAdapter {
 
     /** Reads only {@code r} from an adapter directory's {@code adapter_config.json} (weights stay on disk). */
     public static int readRank(Path dir) {
-        Path configFile = dir.resolve("adapter_config.json");
-        try {
-            int r = new ObjectMapper()
-                    .readTree(Files.readString(configFile))
-                    .path("r")
-                    .asInt(-1);
-            if (r < 1 || r > MAX_RANK) {
-                throw new ModelFileException(configFile, "r is " + r + "; expected an integer from 1 to " + MAX_RANK);
-            }
-            return r;
-        } catch (IOException e) {
-            throw new ModelFileException(configFile, "cannot read the adapter's config: " + e.getMessage(), e);
-        }
+        return AdapterConfig.read(dir.resolve("adapter_config.json")).rank();
     }
 
     private static int layerOf(String tensor) {

@@ -1,5 +1,6 @@
 package io.twinserve.engine.model;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -68,62 +69,81 @@ public record ModelConfig(
 
     /** Reads {@code config.json}; errors name the file and the field. */
     public static ModelConfig read(Path file) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new ModelFileException(file, "cannot read config.json: " + e.getMessage(), e);
+        }
+        return parse(bytes, file);
+    }
+
+    /**
+     * Parses {@code config.json} bytes, checking the type and range of every field it uses; {@code file} is
+     * used only in messages.
+     */
+    public static ModelConfig parse(byte[] bytes, Path file) {
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(Files.readString(file));
+            root = new ObjectMapper().readTree(bytes);
+        } catch (JsonProcessingException e) {
+            throw new ModelFileException(file, "config.json is not valid JSON: " + ConfigFields.describe(e), e);
         } catch (IOException e) {
             throw new ModelFileException(file, "cannot read config.json: " + e.getMessage(), e);
         }
         if (root == null || !root.isObject()) {
             throw new ModelFileException(file, "config.json is not a JSON object");
         }
-        String archName = root.path("architectures")
-                .path(0)
-                .asText(root.path("model_type").asText(""));
+        ConfigFields f = new ConfigFields(file, root);
+        String modelType = f.text("model_type", "");
+        JsonNode archs = root.path("architectures");
+        String archName = archs.isArray() && !archs.isEmpty() ? f.text(archs.get(0), "architectures[0]") : modelType;
         Architecture arch = Architecture.of(archName);
         if (arch == null) {
-            arch = Architecture.of(root.path("model_type").asText(""));
+            arch = Architecture.of(modelType);
         }
         if (arch == null) {
             throw new ModelFileException(
                     file,
-                    "architectures[0] '" + archName + "' (model_type '"
-                            + root.path("model_type").asText("") + "') is not supported; expected one of "
-                            + Architecture.accepted());
+                    "architectures[0] '" + archName + "' (model_type '" + modelType
+                            + "') is not supported; expected one of " + Architecture.accepted());
         }
-        String act = root.path("hidden_act").asText("silu");
+        String act = f.text("hidden_act", "silu");
         if (!act.equals("silu")) {
             throw new ModelFileException(file, "hidden_act '" + act + "' is not supported; expected silu");
         }
-        int hidden = positive(file, root, "hidden_size");
-        int heads = positive(file, root, "num_attention_heads");
-        int kvHeads = root.has("num_key_value_heads")
-                        && !root.get("num_key_value_heads").isNull()
-                ? positive(file, root, "num_key_value_heads")
-                : heads;
+        int hidden = f.positiveInt("hidden_size");
+        int heads = f.positiveInt("num_attention_heads");
+        int kvHeads = root.hasNonNull("num_key_value_heads") ? f.positiveInt("num_key_value_heads") : heads;
         if (heads % kvHeads != 0) {
             throw new ModelFileException(
                     file, "num_attention_heads " + heads + " is not a multiple of num_key_value_heads " + kvHeads);
         }
-        int headDim = root.hasNonNull("head_dim") ? positive(file, root, "head_dim") : hidden / heads;
-        if (headDim % 2 != 0) {
-            throw new ModelFileException(file, "head_dim " + headDim + " must be even for RoPE");
+        int headDim = root.hasNonNull("head_dim") ? f.positiveInt("head_dim") : hidden / heads;
+        if (headDim <= 0 || headDim % 2 != 0) {
+            throw new ModelFileException(
+                    file,
+                    "head_dim " + headDim + (root.hasNonNull("head_dim") ? "" : " (hidden_size / num_attention_heads)")
+                            + " must be positive and even for RoPE");
         }
         RopeScaling scaling = null;
         JsonNode rs = root.path("rope_scaling");
+        if (!rs.isMissingNode() && !rs.isNull() && !rs.isObject()) {
+            throw new ModelFileException(file, "field rope_scaling is " + rs + "; expected an object or null");
+        }
         if (rs.isObject()) {
-            String type = rs.path("rope_type").asText(rs.path("type").asText("default"));
+            ConfigFields r = f.nested(rs, "rope_scaling.");
+            String type = r.text("rope_type", r.text("type", "default"));
             switch (type) {
                 case "default" -> {}
                 case "llama3" ->
                     scaling = new RopeScaling(
                             "llama3",
-                            rs.path("factor").asDouble(8),
-                            rs.path("low_freq_factor").asDouble(1),
-                            rs.path("high_freq_factor").asDouble(4),
-                            rs.path("original_max_position_embeddings").asInt(8192));
-                case "linear" ->
-                    scaling = new RopeScaling("linear", rs.path("factor").asDouble(1), 0, 0, 0);
+                            r.positiveNumber("factor", 8),
+                            r.positiveNumber("low_freq_factor", 1),
+                            r.positiveNumber("high_freq_factor", 4),
+                            r.positiveInt("original_max_position_embeddings", 8192));
+                case "linear" -> scaling = new RopeScaling("linear", r.positiveNumber("factor", 1), 0, 0, 0);
                 default ->
                     throw new ModelFileException(
                             file,
@@ -132,20 +152,20 @@ public record ModelConfig(
             }
         }
         int window = 0;
-        JsonNode sw = root.path("sliding_window");
-        boolean useWindow =
-                arch == Architecture.MISTRAL || root.path("use_sliding_window").asBoolean(false);
-        if (useWindow && sw.isNumber() && sw.asInt() > 0) {
-            window = sw.asInt();
+        boolean useWindow = arch == Architecture.MISTRAL || f.bool("use_sliding_window", false);
+        if (useWindow && root.hasNonNull("sliding_window")) {
+            window = f.positiveInt("sliding_window");
         }
         List<Integer> eos = new ArrayList<>();
         JsonNode eosNode = root.path("eos_token_id");
         if (eosNode.isArray()) {
-            eosNode.forEach(n -> eos.add(n.asInt()));
-        } else if (eosNode.isNumber()) {
-            eos.add(eosNode.asInt());
+            for (int i = 0; i < eosNode.size(); i++) {
+                eos.add(f.tokenId(eosNode.get(i), "eos_token_id[" + i + "]"));
+            }
+        } else if (!eosNode.isMissingNode() && !eosNode.isNull()) {
+            eos.add(f.tokenId(eosNode, "eos_token_id"));
         }
-        String dtypeName = root.path("torch_dtype").asText(root.path("dtype").asText("bfloat16"));
+        String dtypeName = f.text("torch_dtype", f.text("dtype", "bfloat16"));
         DType dtype;
         try {
             dtype = DType.ofTorch(dtypeName);
@@ -155,33 +175,22 @@ public record ModelConfig(
         return new ModelConfig(
                 arch,
                 hidden,
-                positive(file, root, "intermediate_size"),
-                positive(file, root, "num_hidden_layers"),
+                f.positiveInt("intermediate_size"),
+                f.positiveInt("num_hidden_layers"),
                 heads,
                 kvHeads,
                 headDim,
-                positive(file, root, "vocab_size"),
-                root.path("rms_norm_eps").asDouble(1e-6),
-                root.path("rope_theta").asDouble(10000.0),
+                f.positiveInt("vocab_size"),
+                f.positiveNumber("rms_norm_eps", 1e-6),
+                f.positiveNumber("rope_theta", 10000.0),
                 scaling,
-                root.path("tie_word_embeddings").asBoolean(false),
-                arch.qkvBias() || root.path("attention_bias").asBoolean(false),
-                root.path("max_position_embeddings").asInt(4096),
+                f.bool("tie_word_embeddings", false),
+                arch.qkvBias() || f.bool("attention_bias", false),
+                f.positiveInt("max_position_embeddings", 4096),
                 window,
                 dtype,
-                root.path("bos_token_id").asInt(-1),
+                root.hasNonNull("bos_token_id") ? f.tokenId(root.get("bos_token_id"), "bos_token_id") : -1,
                 eos);
-    }
-
-    private static int positive(Path file, JsonNode root, String field) {
-        JsonNode n = root.get(field);
-        if (n == null || !n.canConvertToInt() || n.asInt() <= 0) {
-            throw new ModelFileException(
-                    file,
-                    "field " + field + " is " + (n == null ? "missing" : n.toString())
-                            + "; expected a positive integer");
-        }
-        return n.asInt();
     }
 
     /** This configuration as {@code config.json} text, in the shape transformers writes. */

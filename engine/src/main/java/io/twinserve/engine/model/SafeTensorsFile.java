@@ -8,7 +8,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
@@ -62,6 +61,18 @@ public final class SafeTensorsFile {
         } catch (IOException e) {
             throw new ModelFileException(path, "cannot read: " + e.getMessage(), e);
         }
+        return parse(path, whole);
+    }
+
+    /**
+     * Validates the bytes of a whole file (mapped or in memory) and indexes its tensors; {@code path} is
+     * used only in messages.
+     */
+    public static SafeTensorsFile parse(Path path, MemorySegment whole) {
+        if (whole.byteSize() < 8) {
+            throw new ModelFileException(
+                    path, "truncated: " + whole.byteSize() + " bytes, shorter than the 8-byte header length");
+        }
         long headerLength = whole.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
         if (headerLength <= 0 || headerLength > MAX_HEADER_BYTES || 8 + headerLength > whole.byteSize()) {
             throw new ModelFileException(
@@ -72,7 +83,7 @@ public final class SafeTensorsFile {
         byte[] header = whole.asSlice(8, headerLength).toArray(ValueLayout.JAVA_BYTE);
         JsonNode root;
         try {
-            root = JSON.readTree(new String(header, StandardCharsets.UTF_8));
+            root = JSON.readTree(header);
         } catch (IOException e) {
             throw new ModelFileException(path, "the JSON header is malformed: " + e.getMessage(), e);
         }
@@ -85,6 +96,10 @@ public final class SafeTensorsFile {
         for (Iterator<Map.Entry<String, JsonNode>> it = root.properties().iterator(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             if (e.getKey().equals("__metadata__")) {
+                if (!e.getValue().isObject()) {
+                    throw new ModelFileException(
+                            path, "__metadata__ is " + e.getValue().getNodeType() + "; expected an object of strings");
+                }
                 e.getValue()
                         .properties()
                         .forEach(m -> metadata.put(m.getKey(), m.getValue().asText()));
@@ -117,7 +132,12 @@ public final class SafeTensorsFile {
                 throw new ModelFileException(
                         path, "tensor " + name + " has a negative or non-numeric dimension " + shapeNode);
             }
-            elements *= shape[i];
+            try {
+                elements = Math.multiplyExact(elements, shape[i]);
+            } catch (ArithmeticException overflow) {
+                throw new ModelFileException(
+                        path, "tensor " + name + " has shape " + shapeNode + " with more than 2^63 elements");
+            }
         }
         long begin = offsets.get(0).asLong(-1);
         long end = offsets.get(1).asLong(-1);
@@ -131,11 +151,11 @@ public final class SafeTensorsFile {
                     "truncated: tensor " + name + " ends at byte " + end + " of the data but the file holds only "
                             + bodyBytes + " data bytes");
         }
-        if (end - begin != elements * dtype.bytes()) {
+        if (elements > Long.MAX_VALUE / dtype.bytes() || end - begin != elements * dtype.bytes()) {
             throw new ModelFileException(
                     path,
                     "tensor " + name + " spans " + (end - begin) + " bytes but shape " + Arrays.toString(shape) + " of "
-                            + dtype + " needs " + elements * dtype.bytes());
+                            + dtype + " needs " + elements + " x " + dtype.bytes());
         }
         return new Entry(name, dtype, shape, begin, end);
     }

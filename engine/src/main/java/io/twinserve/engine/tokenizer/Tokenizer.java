@@ -57,6 +57,15 @@ public final class Tokenizer {
         return TokenizerJsonReader.read(tokenizerJson);
     }
 
+    /**
+     * Parses {@code tokenizer.json} bytes; {@code file} is used only in messages.
+     *
+     * @throws TokenizerFormatException naming the file and field when the bytes are malformed
+     */
+    public static Tokenizer parse(byte[] tokenizerJson, Path file) {
+        return TokenizerJsonReader.parse(tokenizerJson, file);
+    }
+
     /** Encodes text without adding the post-processor's special tokens (no BOS). */
     public int[] encode(String text) {
         return encode(text, false);

@@ -151,6 +151,43 @@ class TokenizerTest {
     }
 
     @Test
+    void aSequenceWhoseMembersAreNotAListNamesTheField(@TempDir Path dir) throws Exception {
+        // found by fuzzing: an object where the list belongs threw a NullPointerException
+        Path file = dir.resolve("tokenizer.json");
+        String model = "\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}";
+        for (String part : List.of(
+                "\"normalizer\": {\"type\": \"Sequence\", \"normalizers\": {\"x\": {}}}",
+                "\"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": {\"x\": {}}}",
+                "\"decoder\": {\"type\": \"Sequence\", \"decoders\": {\"x\": {}}}")) {
+            Files.writeString(file, "{" + model + ", " + part + "}");
+            assertThatThrownBy(() -> Tokenizer.load(file))
+                    .as(part)
+                    .isInstanceOf(TokenizerFormatException.class)
+                    .hasMessageContaining(file.toString())
+                    .hasMessageContaining("expected a list, got OBJECT");
+        }
+    }
+
+    @Test
+    void aTokenIdBeyondTheLimitIsRefusedNamingTheField(@TempDir Path dir) throws Exception {
+        // found by fuzzing: an id of 2^31 - 1 made the reader allocate arrays of that many tokens
+        Path file = dir.resolve("tokenizer.json");
+        Files.writeString(
+                file,
+                "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []},"
+                        + " \"added_tokens\": [{\"id\": 2147483647, \"content\": \"<s>\"}]}");
+        assertThatThrownBy(() -> Tokenizer.load(file))
+                .isInstanceOf(TokenizerFormatException.class)
+                .hasMessageContaining("added_tokens[0].id")
+                .hasMessageContaining("expected an integer from 0 to 16777215, got 2147483647");
+        Files.writeString(file, "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 16777216}, \"merges\": []}}");
+        assertThatThrownBy(() -> Tokenizer.load(file))
+                .isInstanceOf(TokenizerFormatException.class)
+                .hasMessageContaining("model.vocab[\"a\"]")
+                .hasMessageContaining("expected an integer id from 0 to 16777215, got 16777216");
+    }
+
+    @Test
     void missingFieldsAndBrokenJsonAreReported(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("tokenizer.json");
         Files.writeString(file, "{\"model\": {\"type\": \"BPE\", \"merges\": []}}");

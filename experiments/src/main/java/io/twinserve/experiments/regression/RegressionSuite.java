@@ -67,7 +67,7 @@ public final class RegressionSuite {
     public List<Result> check() throws IOException {
         List<Result> out = new ArrayList<>();
         for (Path file : scenarioFiles()) {
-            RegressionScenario s = WorkloadSpecs.parse(Files.readString(file), file, RegressionScenario.class);
+            RegressionScenario s = WorkloadSpecs.parse(WorkloadSpecs.readText(file), file, RegressionScenario.class);
             String actual = actualJson(s, file.getParent());
             Path golden = goldenFile(s);
             String expected = Files.isRegularFile(golden) ? Files.readString(golden) : null;

@@ -168,37 +168,18 @@ final class Plans {
         double skew = r.skew();
         boolean ratesChanged = false;
         for (String o : overrides) {
-            int eq = o.indexOf('=');
-            if (eq <= 0) {
-                throw new IllegalArgumentException("--feature must be NAME=VALUE, got '" + o + "'");
-            }
-            String k = o.substring(0, eq).trim();
-            double value;
-            try {
-                value = Double.parseDouble(o.substring(eq + 1).trim());
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(
-                        "--feature " + k + ": '" + o.substring(eq + 1) + "' is not a number");
-            }
-            if (k.equals("tier_skew")) {
-                if (!(value >= 0) || !(value < 1)) {
-                    throw new IllegalArgumentException(
-                            "--feature tier_skew: must be an exponent in [0, 1) (0: a tier's adapters"
-                                    + " share its traffic evenly), got "
-                                    + o.substring(eq + 1).trim());
+            FeatureOverride feature = FeatureOverride.parse(o);
+            double value = feature.value();
+            switch (feature.name()) {
+                case "tier_skew" -> {
+                    skew = value;
+                    ratesChanged = true;
                 }
-                skew = value;
-                ratesChanged = true;
-                continue;
-            }
-            if (!(value > 0) || !Double.isFinite(value)) {
-                throw new IllegalArgumentException("--feature " + k
-                        + ": must be a finite number > 0 (a rate, a length, a CV or" + " an adapter count), got "
-                        + o.substring(eq + 1).trim());
-            }
-            switch (k) {
                 case "rate_high", "rate_mid", "rate_low" -> {
-                    rates[k.equals("rate_high") ? 0 : k.equals("rate_mid") ? 1 : 2] = value;
+                    rates[
+                            feature.name().equals("rate_high")
+                                    ? 0
+                                    : feature.name().equals("rate_mid") ? 1 : 2] = value;
                     ratesChanged = true;
                 }
                 case "prompt_mean" -> prompt = value;
@@ -208,10 +189,7 @@ final class Plans {
                     adapters = (int) value;
                     ratesChanged = true;
                 }
-                default ->
-                    throw new IllegalArgumentException(
-                            "--feature: unknown feature '" + k + "'; known: rate_high, rate_mid,"
-                                    + " rate_low, prompt_mean, output_mean, cv, adapters, tier_skew");
+                default -> throw new IllegalStateException("FeatureOverride.NAMES has '" + feature.name() + "'");
             }
         }
         return r.described(adapters, rates, prompt, output, cv, skew, ratesChanged);

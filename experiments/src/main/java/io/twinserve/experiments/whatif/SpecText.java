@@ -1,10 +1,10 @@
 package io.twinserve.experiments.whatif;
 
+import io.twinserve.traces.spec.WorkloadSpecs;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -20,7 +20,8 @@ public record SpecText(String yaml, Path file, Path baseDir) {
 
     /** The spec in {@code file}; relative paths in it are read from the file's folder. */
     public static SpecText read(Path file) throws IOException {
-        return new SpecText(Files.readString(file), file, file.toAbsolutePath().getParent());
+        return new SpecText(
+                WorkloadSpecs.readText(file), file, file.toAbsolutePath().getParent());
     }
 
     /** The built-in what-if workload: the adapter-caching study's 96 adapters in three Poisson rate tiers. */

@@ -1,10 +1,12 @@
 package io.twinserve.traces.format;
 
 import io.twinserve.traces.Request;
+import java.io.EOFException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.zip.ZipException;
 
 /**
  * Reads a line-based trace through a format's {@link LineParser}: numbers the requests, rebases
@@ -46,7 +48,7 @@ final class LineTraceReader implements TraceReader {
 
     @Override
     public Request next() throws IOException {
-        while (scanner.nextLine()) {
+        while (nextLine()) {
             if (scanner.isBlank()) {
                 continue;
             }
@@ -75,6 +77,14 @@ final class LineTraceReader implements TraceReader {
                             : "the file has no requests, only a header or blank lines");
         }
         return null;
+    }
+
+    private boolean nextLine() throws IOException {
+        try {
+            return scanner.nextLine();
+        } catch (ZipException | EOFException e) {
+            throw TraceReaders.corruptGzip(file, scanner.lineNumber() + 1, e);
+        }
     }
 
     private Request parseCurrent() {

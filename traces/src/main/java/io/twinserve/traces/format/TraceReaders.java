@@ -2,6 +2,7 @@ package io.twinserve.traces.format;
 
 import io.twinserve.traces.Request;
 import java.io.BufferedInputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -14,6 +15,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipException;
 
 /** Opens trace files of any supported format, detecting the format from content when not given. */
 public final class TraceReaders {
@@ -107,7 +109,12 @@ public final class TraceReaders {
         int b2 = raw.read();
         raw.reset();
         if (b1 == 0x1f && b2 == 0x8b) {
-            return new GZIPInputStream(raw, STREAM_BUFFER_BYTES);
+            try {
+                return new GZIPInputStream(raw, STREAM_BUFFER_BYTES);
+            } catch (ZipException | EOFException e) {
+                raw.close();
+                throw corruptGzip(file, 0, e);
+            }
         }
         return raw;
     }
@@ -163,9 +170,27 @@ public final class TraceReaders {
                         + " (see docs/trace-formats.md); pass --format to choose one");
     }
 
+    /**
+     * A gzip stream that breaks off or holds invalid data, as a format error naming the file and the line
+     * being read (the JDK's own message names neither).
+     */
+    static TraceFormatException corruptGzip(Path file, long line, IOException e) {
+        return new TraceFormatException(
+                file,
+                line,
+                0,
+                "is gzip-compressed but cannot be decompressed here (" + e.getMessage()
+                        + "); expected a complete gzip file (check it with 'gzip -t')");
+    }
+
     private static String firstNonBlankLine(Path file) throws IOException {
         try (InputStream in = openStream(file)) {
-            byte[] buf = in.readNBytes(DETECT_BYTES);
+            byte[] buf;
+            try {
+                buf = in.readNBytes(DETECT_BYTES);
+            } catch (ZipException | EOFException e) {
+                throw corruptGzip(file, 1, e);
+            }
             int start = 0;
             if (buf.length >= 3 && (buf[0] & 0xff) == 0xEF && (buf[1] & 0xff) == 0xBB && (buf[2] & 0xff) == 0xBF) {
                 start = 3;

@@ -36,6 +36,14 @@ final class Check {
         return v;
     }
 
+    static int atMost(String key, Integer v, int max) {
+        required(key, v);
+        if (v > max) {
+            throw new SpecException(key, "must be <= " + max + ", got " + v);
+        }
+        return v;
+    }
+
     static <T> T required(String key, T v) {
         if (v == null) {
             throw new SpecException(key, "is required");

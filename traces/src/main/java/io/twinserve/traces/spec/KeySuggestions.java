@@ -11,14 +11,19 @@ public final class KeySuggestions {
     public static String didYouMean(String given, Collection<String> candidates) {
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
+        int allowed = Math.max(2, given.length() / 3);
         for (String c : candidates) {
+            // the distance is at least the difference in length: skip what cannot be close, so a key of
+            // megabytes (a request body's) costs nothing instead of a table of length x length cells
+            if (Math.abs(given.length() - c.length()) > allowed) {
+                continue;
+            }
             int d = distance(given.toLowerCase(Locale.ROOT), c.toLowerCase(Locale.ROOT));
             if (d < bestDistance) {
                 bestDistance = d;
                 best = c;
             }
         }
-        int allowed = Math.max(2, given.length() / 3);
         return best != null && bestDistance <= allowed ? "; did you mean '" + best + "'?" : "";
     }
 

@@ -3,6 +3,8 @@ package io.twinserve.traces.spec;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonStreamContext;
+import com.fasterxml.jackson.core.exc.InputCoercionException;
 import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
@@ -15,6 +17,11 @@ import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -49,7 +56,46 @@ public final class WorkloadSpecs {
         if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(file.toString(), null, "no such workload spec file");
         }
-        return parse(Files.readString(file), file);
+        return parse(readText(file), file);
+    }
+
+    /**
+     * Reads a spec file as UTF-8; bytes that are not UTF-8 are a {@link SpecException} naming the file,
+     * the line and the byte offset (not a bare {@code MalformedInputException} without the file).
+     */
+    public static String readText(Path file) throws IOException {
+        return decode(Files.readAllBytes(file), file);
+    }
+
+    /** Decodes a spec's bytes as strict UTF-8; {@code file} is used only in messages. */
+    public static String decode(byte[] bytes, Path file) {
+        CharsetDecoder decoder = StandardCharsets.UTF_8
+                .newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        try {
+            return decoder.decode(in).toString();
+        } catch (CharacterCodingException e) {
+            // decode() leaves the buffer at the start of the malformed sequence
+            int offset = in.position();
+            int line = 1;
+            for (int i = 0; i < offset; i++) {
+                if (bytes[i] == '\n') {
+                    line++;
+                }
+            }
+            throw new SpecException(
+                    file,
+                    line,
+                    "",
+                    String.format(
+                            Locale.ROOT,
+                            "is not valid UTF-8: byte 0x%02x at offset %d does not start or continue a UTF-8 "
+                                    + "character; save the file as UTF-8",
+                            bytes[Math.min(offset, bytes.length - 1)] & 0xff,
+                            offset));
+        }
     }
 
     /** Parses YAML text; {@code file} is used only in messages. */
@@ -73,6 +119,10 @@ public final class WorkloadSpecs {
             SpecException translated = translate(e, file);
             int line = lineOfKey(yaml, translated.keyPath());
             throw line > 0 ? new SpecException(file, line, translated.keyPath(), translated.problem()) : translated;
+        } catch (InputCoercionException e) {
+            int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
+            String where = e.getProcessor() instanceof JsonParser p ? path(p.getParsingContext()) : "";
+            throw new SpecException(file, line, where, outOfRange(e));
         } catch (JsonProcessingException e) {
             int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
             throw new SpecException(file, line, "", "is not valid YAML: " + firstLine(e.getOriginalMessage()));
@@ -183,6 +233,9 @@ public final class WorkloadSpecs {
                             + (got.isEmpty() ? " (" + original.split("\n")[0] + ")" : got));
         }
         for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+            if (c instanceof InputCoercionException range) {
+                return new SpecException(file, line, path(refs, refs.size()), outOfRange(range));
+            }
             if (c instanceof StreamReadException syntax) {
                 int at = syntax.getLocation() == null
                         ? line
@@ -191,6 +244,38 @@ public final class WorkloadSpecs {
             }
         }
         return new SpecException(file, line, path(refs, refs.size()), firstLine(e.getOriginalMessage()));
+    }
+
+    /** The key path of a parser's position, {@code lengths.max_output} or {@code adapters.ranks[2]}. */
+    private static String path(JsonStreamContext context) {
+        List<String> parts = new ArrayList<>();
+        for (JsonStreamContext c = context; c != null && !c.inRoot(); c = c.getParent()) {
+            if (c.inObject() && c.getCurrentName() != null) {
+                parts.add(0, "." + c.getCurrentName());
+            } else if (c.inArray()) {
+                parts.add(0, "[" + Math.max(0, c.getCurrentIndex()) + "]");
+            }
+        }
+        String joined = String.join("", parts);
+        return joined.startsWith(".") ? joined.substring(1) : joined;
+    }
+
+    private static String outOfRange(InputCoercionException e) {
+        Class<?> type = e.getTargetType();
+        return "expected " + describe(type) + " from " + minOf(type) + " to " + maxOf(type)
+                + ", got a number out of that range";
+    }
+
+    private static String minOf(Class<?> type) {
+        return type == Long.class || type == long.class
+                ? String.valueOf(Long.MIN_VALUE)
+                : String.valueOf(Integer.MIN_VALUE);
+    }
+
+    private static String maxOf(Class<?> type) {
+        return type == Long.class || type == long.class
+                ? String.valueOf(Long.MAX_VALUE)
+                : String.valueOf(Integer.MAX_VALUE);
     }
 
     private static String firstLine(String message) {

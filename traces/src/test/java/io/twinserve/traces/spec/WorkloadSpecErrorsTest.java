@@ -1,12 +1,16 @@
 package io.twinserve.traces.spec;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Spec errors name the file, line and key path, say what was wrong and what is allowed. */
 class WorkloadSpecErrorsTest {
@@ -172,5 +176,52 @@ class WorkloadSpecErrorsTest {
             WorkloadSpec spec = WorkloadSpecs.load(p);
             assertThat(spec.arrivals()).as(p.toString()).isNotNull();
         }
+    }
+
+    @Test
+    void outputLengthOfTwoToTheSixtyThirdIsRefusedNamingTheKeyAndTheBound() {
+        SpecException e = error("""
+        duration_s: 10
+        arrivals: {type: poisson, rate: 2}
+        lengths:
+          prompt: {type: fixed, value: 10}
+          output: {type: fixed, value: 9223372036854775808}
+        """);
+        assertThat(e.keyPath()).isEqualTo("lengths.output.value");
+        assertThat(e.line()).isEqualTo(5);
+        assertThat(e.getMessage()).contains("must be at most 16777216 tokens").contains("9.223372036854776E18");
+    }
+
+    @Test
+    void hugeMeanPromptLengthAndTooLargeIntegerCapAreRefused() {
+        assertThat(error("""
+        duration_s: 10
+        arrivals: {type: poisson, rate: 2}
+        lengths:
+          prompt: {type: lognormal, mean: 1e12, std: 5}
+          output: {type: fixed, value: 5}
+        """).keyPath()).isEqualTo("lengths.prompt.mean");
+        assertThat(error("""
+        duration_s: 10
+        arrivals: {type: poisson, rate: 2}
+        lengths:
+          prompt: {type: fixed, value: 10}
+          output: {type: fixed, value: 5}
+          max_output: 9223372036854775808
+        """).getMessage()).contains("lengths.max_output").contains("expected an integer");
+    }
+
+    @Test
+    void invalidUtf8NamesTheFileLineAndOffset(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("latin1.yaml");
+        byte[] text = "duration_s: 10\nname: caf\u00e9\n".getBytes(StandardCharsets.ISO_8859_1);
+        Files.write(file, text);
+        assertThatThrownBy(() -> WorkloadSpecs.load(file))
+                .isInstanceOfSatisfying(SpecException.class, e -> {
+                    assertThat(e.file()).isEqualTo(file);
+                    assertThat(e.line()).isEqualTo(2);
+                })
+                .hasMessageStartingWith(file + ":2: ")
+                .hasMessageContaining("is not valid UTF-8: byte 0xe9 at offset 24");
     }
 }

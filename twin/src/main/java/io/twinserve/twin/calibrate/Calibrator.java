@@ -83,7 +83,7 @@ public final class Calibrator {
             throw new NoSuchFileException(
                     setupFile.toString(), null, "no setup.yaml: a calibration folder holds setup.yaml and data/");
         }
-        CalibrationSetup s = WorkloadSpecs.parse(Files.readString(setupFile), setupFile, CalibrationSetup.class);
+        CalibrationSetup s = WorkloadSpecs.parse(WorkloadSpecs.readText(setupFile), setupFile, CalibrationSetup.class);
         return new Calibrator(s, folder.resolve("data"), profiles);
     }
 

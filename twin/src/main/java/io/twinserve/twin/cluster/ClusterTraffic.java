@@ -88,7 +88,7 @@ public final class ClusterTraffic implements Closeable {
                         throw new NoSuchFileException(
                                 file.toString(), null, "traffic[" + i + "].workload: no such workload spec");
                     }
-                    WorkloadSpec w = WorkloadSpecs.parse(Files.readString(file), file, WorkloadSpec.class);
+                    WorkloadSpec w = WorkloadSpecs.parse(WorkloadSpecs.readText(file), file, WorkloadSpec.class);
                     if (seed != null) {
                         w = w.withSeed(seed);
                     }

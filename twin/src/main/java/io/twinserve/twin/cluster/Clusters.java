@@ -32,7 +32,7 @@ public final class Clusters {
         if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(file.toString(), null, "no such cluster file");
         }
-        return parse(Files.readString(file), file);
+        return parse(WorkloadSpecs.readText(file), file);
     }
 
     public static ClusterSpec parse(String yaml, Path file) {

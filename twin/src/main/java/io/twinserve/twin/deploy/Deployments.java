@@ -42,7 +42,7 @@ public final class Deployments {
         if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(file.toString(), null, "no such deployment file");
         }
-        return parse(Files.readString(file), file);
+        return parse(WorkloadSpecs.readText(file), file);
     }
 
     public static DeploymentSpec parse(String yaml, Path file) {
@@ -60,7 +60,7 @@ public final class Deployments {
         Path p = Path.of(nameOrPath);
         if (Files.isRegularFile(p)) {
             try {
-                return YAML.readValue(p.toFile(), Calibration.class);
+                return YAML.readValue(WorkloadSpecs.readText(p), Calibration.class);
             } catch (JsonMappingException e) {
                 throw new SpecException(
                         p,

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.twinserve.traces.spec.KeySuggestions;
+import io.twinserve.traces.spec.WorkloadSpecs;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -50,9 +51,9 @@ public final class Profiles {
             for (Path f : files.sorted().toList()) {
                 String n = f.getFileName().toString();
                 if (n.startsWith("gpus") && n.endsWith(".yaml")) {
-                    addGpus(YAML.readTree(f.toFile()), f.toString());
+                    addGpus(YAML.readTree(WorkloadSpecs.readText(f)), f.toString());
                 } else if (n.startsWith("models") && n.endsWith(".yaml")) {
-                    addModels(YAML.readTree(f.toFile()), f.toString());
+                    addModels(YAML.readTree(WorkloadSpecs.readText(f)), f.toString());
                 }
             }
         }
