@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * at once with {@link DependencyUnavailable} (503) instead of each waiting out a timeout, until a probe
  * after {@code twinserve.dependencies.open-seconds} finds it back. Failures that are the caller's (a
  * constraint violation, a bad query) do not count; only lost connections, refused connections and
- * timeouts do. Two such failures in a row are enough to open it: with a 250 ms connection timeout, calls stop
+ * timeouts do. Two such failures in a row are enough to open it: with a 300 ms connection timeout, calls stop
  * waiting on an unreachable PostgreSQL within about half a second.
  */
 @Singleton
