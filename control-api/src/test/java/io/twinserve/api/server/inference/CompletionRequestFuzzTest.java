@@ -59,7 +59,7 @@ class CompletionRequestFuzzTest {
                 .setting("save \"\"")
                 .build();
         redisServer.start();
-        redis = new Redis("redis://127.0.0.1:" + port, 10);
+        redis = new Redis("redis://127.0.0.1:" + port, 10_000);
         deployments = new DeploymentManager(null, null, redis);
     }
 
