@@ -176,15 +176,7 @@ public final class ErrorHandlers {
                 LOG.debug("{} {}: {} unavailable ({})", request.getMethod(), request.getPath(), which, rootMessage(e));
                 return unavailable(new DependencyUnavailable(which, dependencies.retryAfterSeconds(), e));
             }
-            // the details go to the log under an id; the caller gets the id, never Java's own text
-            String id = Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 16);
-            LOG.error("{} {} failed (error id {})", request.getMethod(), request.getPath(), id, e);
-            return respond(
-                    HttpStatus.INTERNAL_SERVER_ERROR,
-                    "server_error",
-                    null,
-                    null,
-                    "internal error (error id " + id + " in the server log); please report it");
+            return internalError(request, e);
         }
     }
 
@@ -195,15 +187,20 @@ public final class ErrorHandlers {
     static final class Fatal implements ExceptionHandler<Error, HttpResponse<?>> {
         @Override
         public HttpResponse<?> handle(HttpRequest request, Error e) {
-            String id = Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 16);
-            LOG.error("{} {} failed (error id {})", request.getMethod(), request.getPath(), id, e);
-            return respond(
-                    HttpStatus.INTERNAL_SERVER_ERROR,
-                    "server_error",
-                    null,
-                    null,
-                    "internal error (error id " + id + " in the server log); please report it");
+            return internalError(request, e);
         }
+    }
+
+    /** 500: the details go to the log under an id; the caller gets the id, never Java's own text. */
+    private static HttpResponse<?> internalError(HttpRequest<?> request, Throwable e) {
+        String id = Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 16);
+        LOG.error("{} {} failed (error id {})", request.getMethod(), request.getPath(), id, e);
+        return respond(
+                HttpStatus.INTERNAL_SERVER_ERROR,
+                "server_error",
+                null,
+                null,
+                "internal error (error id " + id + " in the server log); please report it");
     }
 
     private static boolean isRedis(Throwable e) {

@@ -148,10 +148,6 @@ public final class Dependencies {
         return database.getState() != CircuitBreaker.State.OPEN;
     }
 
-    public boolean redisUp() {
-        return redis.getState() != CircuitBreaker.State.OPEN;
-    }
-
     /** The breaker states, for the operators' health details. */
     public String databaseState() {
         return database.getState().name().toLowerCase(Locale.ROOT);

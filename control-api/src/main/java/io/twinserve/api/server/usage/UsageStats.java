@@ -11,7 +11,6 @@ import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.scheduling.annotation.Scheduled;
 import io.twinserve.api.server.infra.Dependencies;
-import io.twinserve.api.server.infra.DependencyUnavailable;
 import io.twinserve.api.server.infra.Redis;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
@@ -300,15 +299,6 @@ public final class UsageStats {
             LOG.info("loaded {} usage entries kept at the last stop", unsent.size() + pending.size());
         } catch (IOException | RuntimeException e) {
             LOG.error("could not read the usage kept in {} (left in place): {}", spill, e.toString());
-        }
-    }
-
-    /** Whether Redis is reachable for usage reads (for health details). */
-    public boolean redisReachable() {
-        try {
-            return "PONG".equals(dependencies.redis(() -> redis.async().ping().get(1, TimeUnit.SECONDS)));
-        } catch (DependencyUnavailable e) {
-            return false;
         }
     }
 }
