@@ -3,10 +3,8 @@ package io.twinserve.api.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.twinserve.api.server.AdminDatabase;
-import io.twinserve.api.server.TwinserveServer;
 import io.twinserve.api.server.auth.AccessService;
 import io.twinserve.api.server.auth.Role;
-import io.twinserve.api.server.infra.DataServices;
 import java.io.PrintWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -29,6 +27,8 @@ import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BooleanSupplier;
@@ -42,8 +42,9 @@ import picocli.CommandLine.Option;
  * {@code twinserve bench faults}: a saturation run with faults injected, counting what was lost. It measures
  * the capacity of a simulated deployment (closed loop), then offers {@code --load} times that capacity as
  * Poisson arrivals for {@code --duration}, kills the embedded Redis and then PostgreSQL with SIGKILL on the
- * way, stops the server cleanly with the load still running, starts it again on the same data and counts the
- * interactions and the usage against the requests the clients saw served.
+ * way, stops the server cleanly (SIGTERM) with the load still running, starts it again on the same data and
+ * counts the interactions and the usage against the requests the clients saw served. The server runs in a JVM
+ * of its own ({@link ChildServer}), so the latencies are what a client sees over a socket.
  *
  * <p>Over 400 lines because it is one run told start to end (capacity, loaded run with two faults, clean stop,
  * restart, counts, report) with its own open- and closed-loop client; the client could join {@link HttpLoad}
@@ -53,11 +54,12 @@ import picocli.CommandLine.Option;
         name = "faults",
         mixinStandardHelpOptions = true,
         description = {
-            "A saturation run with faults, on a server of its own (embedded PostgreSQL and Redis in a temporary",
-            "folder) and a simulated Llama-3.1-8B deployment: capacity measured in a closed loop, then --load x that",
-            "capacity as Poisson arrivals for --duration seconds; at 25% of the run Redis is killed (SIGKILL), at 50%",
-            "PostgreSQL; at the end the server is stopped cleanly while arrivals go on, then started again on the same",
-            "data. Prints the answers by status, the time each fault took to recover, and the interactions and usage",
+            "A saturation run with faults, on a server of its own (twinserve serve in a child JVM, embedded PostgreSQL",
+            "and Redis in a temporary folder) and a simulated Llama-3.1-8B deployment: capacity measured in a closed",
+            "loop, then --load x that capacity as Poisson arrivals for --duration seconds; at 25% of the run Redis is",
+            "killed (SIGKILL), at 50% PostgreSQL; at the end the server is stopped with SIGTERM while arrivals go on,",
+            "then started again on the same data. Prints the answers by status (and the latency of every kind of",
+            "5xx), the time each fault took to recover, and the interactions and usage",
             "counted against the requests served (200 and 408: the requests that reached a replica). Exit code 1 when",
             "a count differs."
         },
@@ -93,6 +95,11 @@ final class BenchFaultsCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON instead of a table.")
     boolean json;
 
+    @Option(
+            names = "--keep",
+            description = "Keep the run's data folder (the server's log is its server.log) and print where it is.")
+    boolean keep;
+
     private final HttpClient http = HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5))
@@ -111,7 +118,9 @@ final class BenchFaultsCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         Path dir = Files.createTempDirectory("twinserve-bench-faults");
-        TwinserveServer server = start(dir);
+        // the server runs in a JVM of its own: a client in the server's JVM measured its own stalls (refusals
+        // the server answered in milliseconds came back after a second)
+        ChildServer server = ChildServer.start(dir);
         try {
             AccessService.CreatedKey admin;
             AccessService.CreatedKey user;
@@ -151,23 +160,23 @@ final class BenchFaultsCommand implements Callable<Integer> {
             Map<String, Double> recovery = new LinkedHashMap<>();
             boolean redisKilled = false;
             boolean pgKilled = false;
-            DataServices services = server.services();
+            ChildServer running = server;
             List<CompletableFuture<Double>> recoveries = new ArrayList<>();
             while (System.nanoTime() < end) {
                 double elapsed = (System.nanoTime() - t0) / 1e9;
                 if (!redisKilled && elapsed >= 0.25 * durationS) {
                     redisKilled = true;
+                    long pid = running.redisPid();
                     recoveries.add(fault(
-                            services.redisPid(),
-                            () -> services.redisRestarts() >= 1
-                                    && get(uri, admin.key(), "/api/usage?minutes=1") == 200));
+                            pid,
+                            () -> running.redisPid() != pid && get(uri, admin.key(), "/api/usage?minutes=1") == 200));
                 }
                 if (!pgKilled && elapsed >= 0.5 * durationS) {
                     pgKilled = true;
+                    long pid = running.postgresPid();
                     recoveries.add(fault(
-                            services.postgresPid(),
-                            () -> services.postgresRestarts() >= 1
-                                    && get(uri, admin.key(), "/api/deployments") == 200));
+                            pid,
+                            () -> running.postgresPid() != pid && get(uri, admin.key(), "/api/deployments") == 200));
                 }
                 if (elapsed >= next) {
                     pending.add(send(uri, user.key(), body));
@@ -183,7 +192,15 @@ final class BenchFaultsCommand implements Callable<Integer> {
             recovery.put("postgres_killed", recoveries.get(1).get(120, TimeUnit.SECONDS));
 
             // a clean stop while arrivals go on for two more seconds: in-flight requests finish, new ones get 503
-            CompletableFuture<Void> stopping = CompletableFuture.runAsync(server::close);
+            CompletableFuture<Void> stopping = CompletableFuture.runAsync(
+                    () -> {
+                        try {
+                            running.stop(120);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    },
+                    WAITERS);
             long stopEnd = System.nanoTime() + 2_000_000_000L;
             while (System.nanoTime() < stopEnd) {
                 pending.add(send(uri, user.key(), body));
@@ -193,14 +210,14 @@ final class BenchFaultsCommand implements Callable<Integer> {
             stopping.get(120, TimeUnit.SECONDS);
             CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).get(300, TimeUnit.SECONDS);
             long restartT0 = System.nanoTime();
-            server = start(dir);
+            server = ChildServer.start(dir);
             recovery.put("clean_stop_then_start", (System.nanoTime() - restartT0) / 1e9);
             recovery.put("stop_wait_after_arrivals_end", (restartT0 - stopT0) / 1e9);
 
             long sent = pending.size();
             long served = count(200) + count(408);
             long servedAll = servedBefore + served;
-            long interactions = interactions(server.services().database());
+            long interactions = interactions(server);
             long usage = usage(server.uri(), admin.key());
             long fiveXx = 0;
             for (var e : statuses.entrySet()) {
@@ -258,16 +275,16 @@ final class BenchFaultsCommand implements Callable<Integer> {
             return equal ? 0 : 1;
         } finally {
             server.close();
-            deleteTree(dir);
+            if (keep) {
+                spec.commandLine().getErr().println("data folder kept: " + dir);
+            } else {
+                deleteTree(dir);
+            }
         }
     }
 
     private static double round(double v) {
         return Math.round(v * 10) / 10.0;
-    }
-
-    private static TwinserveServer start(Path dir) {
-        return TwinserveServer.start(new TwinserveServer.Options(dir, null, null, "127.0.0.1", 0, false, Map.of()));
     }
 
     private void setup(URI uri, String adminKey) throws Exception {
@@ -325,7 +342,7 @@ final class BenchFaultsCommand implements Callable<Integer> {
             int status = e == null ? resp.statusCode() : -1;
             statuses.computeIfAbsent(status, k -> new LongAdder()).increment();
             if (status != 200) {
-                String code = e != null ? e.getClass().getSimpleName() : errorCode(resp.body());
+                String code = e != null ? rootCause(e).getClass().getSimpleName() : errorCode(resp.body());
                 String cause = status + " " + code;
                 causes.computeIfAbsent(cause, k -> new LongAdder()).increment();
                 if (status >= 500) {
@@ -338,15 +355,29 @@ final class BenchFaultsCommand implements Callable<Integer> {
         });
     }
 
+    private static Throwable rootCause(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
     /** The 5xx answers of one kind: when they came and how long each took. */
     private static final class Refusals {
         private double firstS = Double.MAX_VALUE;
         private double lastS;
         private final List<Double> latenciesMs = new ArrayList<>();
+        private double slowestAtS;
+        private double slowestMs = -1;
 
         synchronized void add(double atS, double latencyMs) {
             firstS = Math.min(firstS, atS);
             lastS = Math.max(lastS, atS);
+            if (latencyMs > slowestMs) {
+                slowestMs = latencyMs;
+                slowestAtS = atS;
+            }
             latenciesMs.add(latencyMs);
         }
 
@@ -360,6 +391,8 @@ final class BenchFaultsCommand implements Callable<Integer> {
             m.put("latency_ms_p50", round(sorted.get(sorted.size() / 2)));
             m.put("latency_ms_p99", round(sorted.get((int) Math.min(sorted.size() - 1, sorted.size() * 0.99))));
             m.put("latency_ms_max", round(sorted.get(sorted.size() - 1)));
+            m.put("slowest_sent_at_s", round(slowestAtS));
+            m.put("over_500_ms", sorted.stream().filter(l -> l > 500).count());
             return m;
         }
     }
@@ -400,21 +433,33 @@ final class BenchFaultsCommand implements Callable<Integer> {
     private static CompletableFuture<Double> fault(long pid, BooleanSupplier recovered) {
         long t0 = System.nanoTime();
         ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-        return CompletableFuture.supplyAsync(() -> {
-            while (!recovered.getAsBoolean()) {
-                try {
-                    Thread.sleep(20);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return Double.NaN;
-                }
-            }
-            return (System.nanoTime() - t0) / 1e9;
-        });
+        return CompletableFuture.supplyAsync(
+                () -> {
+                    while (!recovered.getAsBoolean()) {
+                        try {
+                            Thread.sleep(20);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            return Double.NaN;
+                        }
+                    }
+                    return (System.nanoTime() - t0) / 1e9;
+                },
+                WAITERS);
     }
 
-    private static long interactions(DataServices.Database db) throws Exception {
-        try (Connection c = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
+    /**
+     * Threads for the run's own blocking waits (a fault's recovery, the clean stop). Not the common pool: on two
+     * cores it has one thread, and a wait parked there delayed the client's answers by up to the wait's length.
+     */
+    private static final Executor WAITERS = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "bench-faults-wait");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private static long interactions(ChildServer server) throws Exception {
+        try (Connection c = DriverManager.getConnection(server.jdbcUrl(), server.user(), server.password());
                 PreparedStatement s = c.prepareStatement("select count(*) from interactions where deployment = ?")) {
             s.setString(1, DEPLOYMENT);
             try (ResultSet rs = s.executeQuery()) {

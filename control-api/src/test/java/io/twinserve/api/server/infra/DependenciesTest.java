@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.ConnectException;
 import java.sql.SQLException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /** The circuit breaker's life: open on outages only, refuse at once, close again after a good probe. */
@@ -15,10 +17,11 @@ class DependenciesTest {
     void opensOnOutagesRefusesAtOnceAndClosesAfterAGoodProbe() throws Exception {
         SimpleMeterRegistry metrics = new SimpleMeterRegistry();
         Dependencies d = new Dependencies(metrics, 1);
-        // two outage failures open it
-        d.acquireDatabase();
-        d.releaseDatabase(1_000, new SQLException("connection refused", "08001"));
-        assertThat(d.databaseUp()).isTrue();
+        // successes in the window do not delay it: the first outage failure opens it
+        for (int i = 0; i < 9; i++) {
+            d.acquireDatabase();
+            d.releaseDatabase(1_000, null);
+        }
         d.acquireDatabase();
         d.releaseDatabase(1_000, new SQLException("connection refused", "08001"));
         assertThat(d.databaseUp()).isFalse();
@@ -37,6 +40,43 @@ class DependenciesTest {
         assertThat(d.databaseState()).isEqualTo("closed");
         d.acquireDatabase();
         d.releaseDatabase(1_000, null);
+    }
+
+    @Test
+    void withAProbeNoCallerWaitsAsTheProbeAndTheProbeClosesIt() throws Exception {
+        Dependencies d = new Dependencies(new SimpleMeterRegistry(), 1, 20);
+        try {
+            AtomicBoolean reachable = new AtomicBoolean(false);
+            AtomicInteger probes = new AtomicInteger();
+            d.probeDatabaseWith(() -> {
+                probes.incrementAndGet();
+                return reachable.get();
+            });
+            d.acquireDatabase();
+            d.releaseDatabase(1_000, new SQLException("the database system is shutting down", "57P01"));
+            assertThat(d.databaseUp()).isFalse();
+            // past the open period a plain breaker would let a caller through; with a prober every caller is
+            // refused until the probe finds the database back
+            Thread.sleep(1_200);
+            assertThat(probes.get()).isGreaterThan(2);
+            for (int i = 0; i < 5; i++) {
+                assertThatThrownBy(d::acquireDatabase).isInstanceOf(DependencyUnavailable.class);
+            }
+            assertThatThrownBy(d::checkDatabase).isInstanceOf(DependencyUnavailable.class);
+            reachable.set(true);
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (!d.databaseUp() && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(d.databaseState()).isEqualTo("closed");
+            int after = probes.get();
+            d.acquireDatabase();
+            d.releaseDatabase(1_000, null);
+            Thread.sleep(100);
+            assertThat(probes.get()).as("no probing while closed").isEqualTo(after);
+        } finally {
+            d.close();
+        }
     }
 
     @Test
