@@ -1,0 +1,405 @@
+// twinserve's CUDA kernels: one translation unit, compiled by scripts/cuda/build-kernels.sh into the fatbin the
+// CUDA backend loads (sm_80 and sm_90 code, compute_90 PTX for newer GPUs). Every kernel is extern "C" so its
+// name in the module is the one the Java side lists (CudaKernels.NAMES); a test checks the two agree.
+//
+// Conventions: weights and the KV cache are bf16; the residual stream, activations, logits and every
+// accumulation are fp32. Matrices are row-major; a linear layer's weight is [out][in], as in safetensors.
+// The paged KV cache of a layer is [block][kv_head][slot_in_block][head_dim]. These kernels are written to be
+// right first (issue 20); the fast paths (split-K attention, fused epilogues, graphs) come with issue 21.
+
+#include <cuda_bf16.h>
+#include <stdint.h>
+
+#define WARP 32
+
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = WARP / 2; o > 0; o >>= 1) {
+        v += __shfl_xor_sync(0xffffffffu, v, o);
+    }
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = WARP / 2; o > 0; o >>= 1) {
+        v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    }
+    return v;
+}
+
+// sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the total
+__device__ float block_sum(float v) {
+    __shared__ float partial[WARP];
+    int lane = threadIdx.x % WARP;
+    int warp = threadIdx.x / WARP;
+    v = warp_sum(v);
+    if (lane == 0) {
+        partial[warp] = v;
+    }
+    __syncthreads();
+    int warps = blockDim.x / WARP;
+    v = lane < warps ? partial[lane] : 0.0f;
+    v = warp_sum(v);
+    __syncthreads();
+    return v;
+}
+
+// ---- probes: the device's read and copy bandwidth, measured in the same run as the engine ----
+
+// reads n4 float4 values; the sum goes to sink[block] so the reads cannot be optimised away
+extern "C" __global__ void ts_probe_read(const float4* __restrict__ src, long long n4, float* __restrict__ sink) {
+    float acc = 0.0f;
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n4;
+         i += (long long) gridDim.x * blockDim.x) {
+        float4 v = src[i];
+        acc += v.x + v.y + v.z + v.w;
+    }
+    acc = block_sum(acc);
+    if (threadIdx.x == 0) {
+        sink[blockIdx.x] = acc;
+    }
+}
+
+extern "C" __global__ void ts_probe_copy(const float4* __restrict__ src, float4* __restrict__ dst, long long n4) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n4;
+         i += (long long) gridDim.x * blockDim.x) {
+        dst[i] = src[i];
+    }
+}
+
+// ---- embedding, norms, activation ----
+
+// out[t][:] = table[tokens[t]][:] as fp32; grid (tokens), any block size
+extern "C" __global__ void ts_embed_gather(
+        const __nv_bfloat16* __restrict__ table, const int* __restrict__ tokens, int hidden, float* __restrict__ out) {
+    const __nv_bfloat16* row = table + (long long) tokens[blockIdx.x] * hidden;
+    float* o = out + (long long) blockIdx.x * hidden;
+    for (int i = threadIdx.x; i < hidden; i += blockDim.x) {
+        o[i] = __bfloat162float(row[i]);
+    }
+}
+
+// One row per block: residual += x (when x is not null), then out = residual / rms(residual) * w, as fp32. With
+// rows != null, block b works on row rows[b] of residual and x and writes row b of out (the final norm on the
+// rows whose logits are wanted).
+extern "C" __global__ void ts_add_rmsnorm(
+        float* __restrict__ residual,
+        const float* __restrict__ x,
+        const __nv_bfloat16* __restrict__ w,
+        const int* __restrict__ rows,
+        int hidden,
+        float eps,
+        float* __restrict__ out) {
+    int row = rows != nullptr ? rows[blockIdx.x] : blockIdx.x;
+    float* r = residual + (long long) row * hidden;
+    const float* xr = x != nullptr ? x + (long long) row * hidden : nullptr;
+    float ss = 0.0f;
+    for (int i = threadIdx.x; i < hidden; i += blockDim.x) {
+        float v = r[i];
+        if (xr != nullptr) {
+            v += xr[i];
+            r[i] = v;
+        }
+        ss += v * v;
+    }
+    float inv = rsqrtf(block_sum(ss) / hidden + eps);
+    float* o = out + (long long) blockIdx.x * hidden;
+    for (int i = threadIdx.x; i < hidden; i += blockDim.x) {
+        o[i] = r[i] * inv * __bfloat162float(w[i]);
+    }
+}
+
+// gate_up rows are [gate (inter) | up (inter)]; out[t][i] = silu(gate[i]) * up[i]; grid (rows), any block size
+extern "C" __global__ void ts_silu_mul(const float* __restrict__ gate_up, int inter, float* __restrict__ out) {
+    const float* g = gate_up + (long long) blockIdx.x * 2 * inter;
+    const float* u = g + inter;
+    float* o = out + (long long) blockIdx.x * inter;
+    for (int i = threadIdx.x; i < inter; i += blockDim.x) {
+        float a = g[i];
+        o[i] = a / (1.0f + __expf(-a)) * u[i];
+    }
+}
+
+// ---- linear layers ----
+
+#define GEMV_MAX_TOKENS 8
+
+// y[t][n] = W[n][:] . x[t][:] (+ bias[n]) (+ add[t][n]) for t < tokens <= 8: one warp per output n, the weight
+// row read once for every token (the decode case, bound by the weight bytes). Block of 256 threads = 8 rows;
+// grid ceil(N / 8). y may alias add (the residual add fused).
+extern "C" __global__ void ts_gemv_bf16(
+        const __nv_bfloat16* __restrict__ W,
+        int N,
+        int K,
+        const float* __restrict__ x,
+        int tokens,
+        const __nv_bfloat16* __restrict__ bias,
+        const float* add,
+        float* y) {
+    int warp = threadIdx.x / WARP;
+    int lane = threadIdx.x % WARP;
+    int n = blockIdx.x * (blockDim.x / WARP) + warp;
+    if (n >= N) {
+        return;
+    }
+    const __nv_bfloat16* w = W + (long long) n * K;
+    float acc[GEMV_MAX_TOKENS];
+    for (int t = 0; t < GEMV_MAX_TOKENS; t++) {
+        acc[t] = 0.0f;
+    }
+    for (int k = lane; k < K; k += WARP) {
+        float wk = __bfloat162float(w[k]);
+        for (int t = 0; t < GEMV_MAX_TOKENS; t++) {
+            if (t < tokens) {
+                acc[t] += wk * x[(long long) t * K + k];
+            }
+        }
+    }
+    for (int t = 0; t < GEMV_MAX_TOKENS; t++) {
+        if (t >= tokens) {
+            break;
+        }
+        float s = warp_sum(acc[t]);
+        if (lane == 0) {
+            if (bias != nullptr) {
+                s += __bfloat162float(bias[n]);
+            }
+            long long at = (long long) t * N + n;
+            if (add != nullptr) {
+                s += add[at];
+            }
+            y[at] = s;
+        }
+    }
+}
+
+// ---- attention inputs: QK norm, RoPE, KV write ----
+
+// For each token t (grid.x) and head h (grid.y, q heads then kv heads): optional per-head RMSNorm of q or k
+// (Qwen3's q_norm / k_norm, weights of head_dim), then rotary embedding in the "rotate half" layout with the
+// cos/sin tables of the token's position ([position][head_dim / 2], computed on the host as the CPU backend
+// does), in place; k and v of token t then go to the cache at slot slot_mapping[t] (negative: not cached).
+// One warp per (token, head); head_dim <= 256.
+extern "C" __global__ void ts_qk_rope_kv_write(
+        float* __restrict__ q,
+        float* __restrict__ k,
+        const float* __restrict__ v,
+        const int* __restrict__ positions,
+        const float* __restrict__ cos_table,
+        const float* __restrict__ sin_table,
+        const __nv_bfloat16* __restrict__ q_norm,
+        const __nv_bfloat16* __restrict__ k_norm,
+        float norm_eps,
+        int n_heads,
+        int n_kv_heads,
+        int head_dim,
+        const int* __restrict__ slot_mapping,
+        __nv_bfloat16* __restrict__ k_cache,
+        __nv_bfloat16* __restrict__ v_cache,
+        int block_size) {
+    int t = blockIdx.x;
+    int h = blockIdx.y;
+    int lane = threadIdx.x;
+    bool is_q = h < n_heads;
+    int head = is_q ? h : h - n_heads;
+    float* vec = is_q ? q + ((long long) t * n_heads + head) * head_dim : k + ((long long) t * n_kv_heads + head) * head_dim;
+    const __nv_bfloat16* norm = is_q ? q_norm : k_norm;
+    int half = head_dim / 2;
+    float vals[8];
+    int per = (head_dim + WARP - 1) / WARP;
+    for (int j = 0; j < per; j++) {
+        int d = lane + j * WARP;
+        vals[j] = d < head_dim ? vec[d] : 0.0f;
+    }
+    if (norm != nullptr) {
+        float ss = 0.0f;
+        for (int j = 0; j < per; j++) {
+            ss += vals[j] * vals[j];
+        }
+        float inv = rsqrtf(warp_sum(ss) / head_dim + norm_eps);
+        for (int j = 0; j < per; j++) {
+            int d = lane + j * WARP;
+            if (d < head_dim) {
+                vals[j] = vals[j] * inv * __bfloat162float(norm[d]);
+            }
+        }
+    }
+    for (int j = 0; j < per; j++) {
+        int d = lane + j * WARP;
+        if (d < head_dim) {
+            vec[d] = vals[j];
+        }
+    }
+    __syncwarp();
+    const float* c = cos_table + (long long) positions[t] * half;
+    const float* s = sin_table + (long long) positions[t] * half;
+    float rotated[8];
+    for (int j = 0; j < per; j++) {
+        int d = lane + j * WARP;
+        if (d < head_dim) {
+            int i = d < half ? d : d - half;
+            float other = d < half ? -vec[d + half] : vec[d - half];
+            rotated[j] = vals[j] * c[i] + other * s[i];
+        }
+    }
+    __syncwarp();
+    for (int j = 0; j < per; j++) {
+        int d = lane + j * WARP;
+        if (d < head_dim) {
+            vec[d] = rotated[j];
+        }
+    }
+    if (is_q || slot_mapping == nullptr || slot_mapping[t] < 0) {
+        return;
+    }
+    long long slot = slot_mapping[t];
+    long long base = (((slot / block_size) * n_kv_heads + head) * block_size + slot % block_size) * head_dim;
+    const float* vv = v + ((long long) t * n_kv_heads + head) * head_dim;
+    for (int j = 0; j < per; j++) {
+        int d = lane + j * WARP;
+        if (d < head_dim) {
+            k_cache[base + d] = __float2bfloat16(rotated[j]);
+            v_cache[base + d] = __float2bfloat16(vv[d]);
+        }
+    }
+}
+
+// ---- attention over the paged cache ----
+
+// One warp per (query row, q head): row r attends to the first context_lens[r] positions of its sequence (so
+// a prefill row's causal mask is its own length), through block_tables[r][:] of max_blocks entries, skipping
+// positions before context_lens[r] - sliding_window when sliding_window > 0. Online softmax over chunks of 32
+// positions (one per lane), then each lane accumulates its own head_dim / 32 output dimensions. Works for
+// decode and for prefill; issue 21 replaces it with split-K and FlashAttention-style kernels.
+extern "C" __global__ void ts_paged_attention(
+        const float* __restrict__ q,
+        const __nv_bfloat16* __restrict__ k_cache,
+        const __nv_bfloat16* __restrict__ v_cache,
+        const int* __restrict__ block_tables,
+        int max_blocks,
+        const int* __restrict__ context_lens,
+        int n_heads,
+        int n_kv_heads,
+        int head_dim,
+        int block_size,
+        float scale,
+        int sliding_window,
+        float* __restrict__ out) {
+    int r = blockIdx.x;
+    int h = blockIdx.y;
+    int lane = threadIdx.x;
+    int kv_head = h / (n_heads / n_kv_heads);
+    int len = context_lens[r];
+    int start = sliding_window > 0 && len > sliding_window ? len - sliding_window : 0;
+    const float* qv = q + ((long long) r * n_heads + h) * head_dim;
+    const int* table = block_tables + (long long) r * max_blocks;
+    int per = (head_dim + WARP - 1) / WARP;
+    float acc[8];
+    for (int j = 0; j < 8; j++) {
+        acc[j] = 0.0f;
+    }
+    float running_max = -INFINITY;
+    float running_sum = 0.0f;
+    for (int chunk = start; chunk < len; chunk += WARP) {
+        int pos = chunk + lane;
+        float score = -INFINITY;
+        long long base = 0;
+        if (pos < len) {
+            base = (((long long) table[pos / block_size] * n_kv_heads + kv_head) * block_size + pos % block_size)
+                    * head_dim;
+            float dot = 0.0f;
+            for (int d = 0; d < head_dim; d++) {
+                dot += qv[d] * __bfloat162float(k_cache[base + d]);
+            }
+            score = dot * scale;
+        }
+        float chunk_max = warp_max(score);
+        float new_max = fmaxf(running_max, chunk_max);
+        float correction = running_max == -INFINITY ? 0.0f : __expf(running_max - new_max);
+        float p = pos < len ? __expf(score - new_max) : 0.0f;
+        running_sum = running_sum * correction + warp_sum(p);
+        for (int j = 0; j < per; j++) {
+            acc[j] *= correction;
+        }
+        int valid = min(WARP, len - chunk);
+        for (int i = 0; i < valid; i++) {
+            float pi = __shfl_sync(0xffffffffu, p, i);
+            long long bi = __shfl_sync(0xffffffffu, base, i);
+            for (int j = 0; j < per; j++) {
+                int d = lane + j * WARP;
+                if (d < head_dim) {
+                    acc[j] += pi * __bfloat162float(v_cache[bi + d]);
+                }
+            }
+        }
+        running_max = new_max;
+    }
+    float* o = out + ((long long) r * n_heads + h) * head_dim;
+    float inv = running_sum > 0.0f ? 1.0f / running_sum : 0.0f;
+    for (int j = 0; j < per; j++) {
+        int d = lane + j * WARP;
+        if (d < head_dim) {
+            o[d] = acc[j] * inv;
+        }
+    }
+}
+
+// ---- multi-LoRA ----
+
+// shrink: tmp[t][j] = A[slot][j][:] . x[t][:] for j < rank[slot], 0 above it and for tokens without an adapter
+// (token_slot[t] < 0). A holds every slot at max_rank rows of K: [slot][max_rank][K]. One warp per (t, j):
+// grid (tokens, max_rank / 8), block 256.
+extern "C" __global__ void ts_lora_shrink(
+        const float* __restrict__ x,
+        int K,
+        const __nv_bfloat16* __restrict__ A,
+        const int* __restrict__ token_slot,
+        const int* __restrict__ slot_rank,
+        int max_rank,
+        float* __restrict__ tmp) {
+    int t = blockIdx.x;
+    int j = blockIdx.y * (blockDim.x / WARP) + threadIdx.x / WARP;
+    int lane = threadIdx.x % WARP;
+    if (j >= max_rank) {
+        return;
+    }
+    int slot = token_slot[t];
+    float s = 0.0f;
+    if (slot >= 0 && j < slot_rank[slot]) {
+        const __nv_bfloat16* a = A + ((long long) slot * max_rank + j) * K;
+        const float* xt = x + (long long) t * K;
+        for (int k = lane; k < K; k += WARP) {
+            s += __bfloat162float(a[k]) * xt[k];
+        }
+        s = warp_sum(s);
+    }
+    if (lane == 0) {
+        tmp[(long long) t * max_rank + j] = s;
+    }
+}
+
+// expand: y[t][n] += scale[slot] * B[slot][n][:rank] . tmp[t][:rank]; B is [slot][N][max_rank]. One thread per
+// (t, n): grid (tokens, ceil(N / blockDim.x)). Tokens without an adapter are left as they are.
+extern "C" __global__ void ts_lora_expand(
+        const float* __restrict__ tmp,
+        const __nv_bfloat16* __restrict__ B,
+        const int* __restrict__ token_slot,
+        const int* __restrict__ slot_rank,
+        const float* __restrict__ slot_scale,
+        int max_rank,
+        int N,
+        float* __restrict__ y) {
+    int t = blockIdx.x;
+    int n = blockIdx.y * blockDim.x + threadIdx.x;
+    int slot = token_slot[t];
+    if (n >= N || slot < 0) {
+        return;
+    }
+    int rank = slot_rank[slot];
+    const __nv_bfloat16* b = B + ((long long) slot * N + n) * max_rank;
+    const float* tt = tmp + (long long) t * max_rank;
+    float s = 0.0f;
+    for (int j = 0; j < rank; j++) {
+        s += __bfloat162float(b[j]) * tt[j];
+    }
+    y[(long long) t * N + n] += slot_scale[slot] * s;
+}

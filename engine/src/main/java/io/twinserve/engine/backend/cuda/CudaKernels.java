@@ -1,0 +1,50 @@
+package io.twinserve.engine.backend.cuda;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.List;
+
+/**
+ * The kernels of {@code engine/src/main/cuda/twinserve_kernels.cu}, compiled by {@code
+ * scripts/cuda/build-kernels.sh} into the checked-in fatbin this class loads. {@link #NAMES} is the Java side's
+ * list of their entry points; {@code CudaKernelArtifactsTest} checks that the source, the fatbin and this list
+ * agree, and rebuilds the fatbin to compare it byte for byte where nvcc is installed.
+ */
+public final class CudaKernels {
+    /** The fatbin, a resource beside this class. */
+    public static final String RESOURCE = "twinserve_kernels.fatbin";
+
+    /** Every kernel's entry point, in the order of the source. */
+    public static final List<String> NAMES = List.of(
+            "ts_probe_read",
+            "ts_probe_copy",
+            "ts_embed_gather",
+            "ts_add_rmsnorm",
+            "ts_silu_mul",
+            "ts_gemv_bf16",
+            "ts_qk_rope_kv_write",
+            "ts_paged_attention",
+            "ts_lora_shrink",
+            "ts_lora_expand");
+
+    /** Tokens one {@code ts_gemv_bf16} launch multiplies at most (its register tile). */
+    public static final int GEMV_MAX_TOKENS = 8;
+
+    /** The largest head dimension the attention and RoPE kernels take (8 values per lane of a warp). */
+    public static final int MAX_HEAD_DIM = 256;
+
+    private CudaKernels() {}
+
+    /** The fatbin's bytes, as {@code cuModuleLoadData} takes them. */
+    public static byte[] fatbin() {
+        try (InputStream in = CudaKernels.class.getResourceAsStream(RESOURCE)) {
+            if (in == null) {
+                throw new IllegalStateException("the CUDA kernels' fatbin " + RESOURCE + " is missing from the build");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading the CUDA kernels' fatbin " + RESOURCE, e);
+        }
+    }
+}
