@@ -36,7 +36,10 @@ final class BenchEngineCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--backend", defaultValue = "cpu", description = "The backend (only cpu so far).")
+    @Option(
+            names = "--backend",
+            defaultValue = "cpu",
+            description = "The backend: " + EngineCommand.BACKENDS + " (default: ${DEFAULT-VALUE}).")
     String backend;
 
     @Option(names = "--quick", description = "A tiny model, a 64 MiB copy and few steps: seconds, for tests.")
@@ -106,7 +109,7 @@ final class BenchEngineCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        EngineCommand.requireCpu(backend, spec.commandLine());
+        EngineCommand.backend(backend, spec.commandLine());
         EngineCommand.requireVectorApi();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();

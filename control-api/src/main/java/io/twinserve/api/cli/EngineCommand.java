@@ -1,5 +1,7 @@
 package io.twinserve.api.cli;
 
+import io.twinserve.engine.backend.cuda.CudaDriver;
+import io.twinserve.engine.backend.cuda.CudaUnavailableException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -35,11 +37,33 @@ final class EngineCommand implements Runnable {
         }
     }
 
-    /** Only the CPU backend exists so far; the CUDA one will plug in here. */
-    static void requireCpu(String backend, CommandLine command) {
-        if (!"cpu".equals(backend)) {
-            throw new CommandLine.ParameterException(
-                    command, "--backend: only 'cpu' is available, got '" + backend + "'");
+    /** What {@code --backend} takes, for the options' descriptions. */
+    static final String BACKENDS =
+            "cpu, cuda (an NVIDIA GPU) or auto (cuda where a GPU and its driver are found, else cpu)";
+
+    /**
+     * The backend {@code --backend} names. {@code cuda} without a driver or a device fails with one line that
+     * says which; with one, it fails too for now, saying that the CUDA backend's forward pass is still being
+     * built (issue 20: its kernels, driver layer and memory plan exist, the forward pass does not), so no
+     * command pretends to run a model on a GPU. Anything else is a usage error.
+     */
+    static String backend(String name, CommandLine command) {
+        return switch (name) {
+            case "cpu" -> "cpu";
+            case "cuda" -> requireCuda();
+            case "auto" -> CudaDriver.available() ? requireCuda() : "cpu";
+            default ->
+                throw new CommandLine.ParameterException(
+                        command, "--backend: expected " + BACKENDS + ", got '" + name + "'");
+        };
+    }
+
+    private static String requireCuda() {
+        int devices = CudaDriver.deviceCount();
+        if (devices == 0) {
+            throw new CudaUnavailableException("CUDA unavailable: the NVIDIA driver sees no GPU; use --backend cpu");
         }
+        throw new CudaUnavailableException("the CUDA backend cannot run a model yet: its kernels, driver layer and"
+                + " memory plan are built, its forward pass is not (docs/engine.md); use --backend cpu");
     }
 }

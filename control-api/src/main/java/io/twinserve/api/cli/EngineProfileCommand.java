@@ -45,7 +45,10 @@ final class EngineProfileCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "A Hugging Face model folder.")
     Path model;
 
-    @Option(names = "--backend", defaultValue = "cpu", description = "The backend (only cpu so far).")
+    @Option(
+            names = "--backend",
+            defaultValue = "cpu",
+            description = "The backend: " + EngineCommand.BACKENDS + " (default: ${DEFAULT-VALUE}).")
     String backend;
 
     @Option(
@@ -75,7 +78,7 @@ final class EngineProfileCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        EngineCommand.requireCpu(backend, spec.commandLine());
+        EngineCommand.backend(backend, spec.commandLine());
         EngineCommand.requireVectorApi();
         if (!Files.isRegularFile(model.resolve("config.json"))) {
             throw new IllegalArgumentException(

@@ -78,7 +78,10 @@ final class EngineValidateCommand implements Callable<Integer> {
             description = "An edited copy of the profile's deployment.yaml (default: the profile's own).")
     Path deployment;
 
-    @Option(names = "--backend", defaultValue = "cpu", description = "The backend (only cpu so far).")
+    @Option(
+            names = "--backend",
+            defaultValue = "cpu",
+            description = "The backend: " + EngineCommand.BACKENDS + " (default: ${DEFAULT-VALUE}).")
     String backend;
 
     @Option(
@@ -142,7 +145,7 @@ final class EngineValidateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        EngineCommand.requireCpu(backend, spec.commandLine());
+        EngineCommand.backend(backend, spec.commandLine());
         EngineCommand.requireVectorApi();
         if (!Files.isRegularFile(model.resolve("config.json"))) {
             throw new IllegalArgumentException(

@@ -88,6 +88,12 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--ignore-eos", description = "keep generating after the end-of-sequence token")
     boolean ignoreEos;
 
+    @Option(
+            names = "--backend",
+            defaultValue = "cpu",
+            description = "The backend: " + EngineCommand.BACKENDS + " (default: ${DEFAULT-VALUE}).")
+    String backend;
+
     @Option(names = "--tp", description = "tensor-parallel shards (default: ${DEFAULT-VALUE})")
     int tp = 1;
 
@@ -116,6 +122,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        EngineCommand.backend(backend, spec.commandLine());
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (use.size() > 1 && use.size() != prompts.size()) {

@@ -163,8 +163,17 @@ final class ModelCommand implements Runnable {
                         + "(for comparing with another implementation, e.g. scripts/gpu/compare_transformers.py)."
             })
     static final class Logits implements Callable<Integer> {
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
         @Option(names = "--model", required = true, description = "model directory")
         Path model;
+
+        @Option(
+                names = "--backend",
+                defaultValue = "cpu",
+                description = "The backend: " + EngineCommand.BACKENDS + " (default: ${DEFAULT-VALUE}).")
+        String backend;
 
         @Option(names = "--adapter", description = "a PEFT adapter directory to apply")
         Path adapter;
@@ -199,6 +208,7 @@ final class ModelCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
+            EngineCommand.backend(backend, spec.commandLine());
             try (ModelFiles files = ModelFiles.open(model)) {
                 int[] ids = tokens;
                 if (ids == null) {

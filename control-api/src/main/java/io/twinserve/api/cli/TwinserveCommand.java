@@ -1,5 +1,6 @@
 package io.twinserve.api.cli;
 
+import io.twinserve.engine.backend.cuda.CudaUnavailableException;
 import io.twinserve.engine.chat.ChatTemplateException;
 import io.twinserve.engine.model.ModelFileException;
 import io.twinserve.engine.tokenizer.TokenizerFormatException;
@@ -167,6 +168,7 @@ public final class TwinserveCommand implements Runnable {
             case ModelFileException e -> e.getMessage();
             case TokenizerFormatException e -> e.getMessage();
             case ChatTemplateException e -> e.getMessage();
+            case CudaUnavailableException e -> e.getMessage();
             case NoSuchFileException e -> e.getFile() + ": " + (e.getReason() == null ? "no such file" : e.getReason());
             case AccessDeniedException e -> e.getFile() + ": permission denied";
             case IOException e -> e.toString();

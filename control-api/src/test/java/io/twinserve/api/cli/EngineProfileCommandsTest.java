@@ -5,12 +5,14 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.twinserve.engine.backend.cuda.CudaDriver;
 import io.twinserve.engine.model.Architecture;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.write.RandomModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -110,9 +112,41 @@ class EngineProfileCommandsTest {
 
     @Test
     void benchEngineRefusesABackendThatDoesNotExistAsAUsageError() {
-        Cli c = Cli.run("bench", "engine", "--backend", "cuda", "--quick");
+        Cli c = Cli.run("bench", "engine", "--backend", "rocm", "--quick");
         assertThat(c.exitCode()).isEqualTo(2);
-        assertThat(c.err()).contains("only 'cpu'");
+        assertThat(c.err())
+                .contains("--backend: expected cpu, cuda (an NVIDIA GPU) or auto")
+                .contains("got 'rocm'");
+    }
+
+    @Test
+    void withoutAGpuEveryEngineCommandSaysSoInOneLineForCuda(@TempDir Path dir) {
+        Assumptions.assumeTrue(
+                !CudaDriver.driverLibraryFound(), "an NVIDIA driver is installed here: CUDA does not fail this way");
+        String line = "error: CUDA unavailable: libcuda.so.1 not found (no NVIDIA driver on this machine, or not on"
+                + " the loader path); use --backend cpu";
+        for (String[] args : List.of(
+                new String[] {"generate", "--backend", "cuda", "--model", dir.toString(), "--prompt", "hi"},
+                new String[] {"model", "logits", "--backend", "cuda", "--model", dir.toString(), "-o", "x.json"},
+                new String[] {"bench", "engine", "--backend", "cuda", "--quick"},
+                new String[] {"engine", "profile", "--backend", "cuda", "--model", dir.toString(), "-o", "p"})) {
+            Cli c = Cli.run(args);
+            assertThat(c.exitCode()).as(String.join(" ", args)).isEqualTo(1);
+            assertThat(c.err().strip()).as(String.join(" ", args)).isEqualTo(line);
+        }
+        // auto falls back to the CPU: the command goes on to its own checks (here, a model folder that is empty)
+        Cli auto = Cli.run(
+                "model",
+                "logits",
+                "--backend",
+                "auto",
+                "--model",
+                dir.toString(),
+                "--tokens",
+                "1",
+                "-o",
+                dir.resolve("l.json").toString());
+        assertThat(auto.err()).doesNotContain("CUDA");
     }
 
     @Test

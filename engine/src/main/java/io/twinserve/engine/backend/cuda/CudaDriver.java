@@ -1,7 +1,12 @@
 package io.twinserve.engine.backend.cuda;
 
+import java.io.File;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import jcuda.CudaException;
 import jcuda.driver.CUcontext;
@@ -88,6 +93,20 @@ public final class CudaDriver implements AutoCloseable {
         } catch (CudaUnavailableException e) {
             return false;
         }
+    }
+
+    /**
+     * Whether {@code libcuda.so.1} is in the loader's usual folders or on {@code LD_LIBRARY_PATH}: a quick look
+     * that loads nothing, for reports and for tests that must know whether a driver is there.
+     */
+    public static boolean driverLibraryFound() {
+        List<String> dirs = new ArrayList<>(List.of(
+                "/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib", "/lib/x86_64-linux-gnu", "/usr/lib/wsl/lib"));
+        String ld = System.getenv("LD_LIBRARY_PATH");
+        if (ld != null) {
+            dirs.addAll(List.of(ld.split(File.pathSeparator)));
+        }
+        return dirs.stream().anyMatch(d -> !d.isEmpty() && Files.exists(Path.of(d, "libcuda.so.1")));
     }
 
     public DeviceInfo info() {

@@ -3,11 +3,6 @@ package io.twinserve.engine.backend.cuda;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.io.File;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -19,7 +14,7 @@ class CudaDriverTest {
     @Test
     void withoutADriverOpeningADeviceIsOneLineNamingLibcuda() {
         Assumptions.assumeTrue(
-                !driverInstalled(),
+                !CudaDriver.driverLibraryFound(),
                 "an NVIDIA driver (libcuda.so.1) is installed here: the no-driver error is not seen");
         assertThatThrownBy(() -> CudaDriver.open(0))
                 .isInstanceOf(CudaUnavailableException.class)
@@ -38,16 +33,5 @@ class CudaDriverTest {
         assertThat(CudaDriver.unavailable(other).getMessage())
                 .isEqualTo(
                         "CUDA unavailable: JCuda's driver library did not load (no JCudaDriver in java.library.path)");
-    }
-
-    /** Whether libcuda.so.1 is in the loader's usual folders or on LD_LIBRARY_PATH. */
-    static boolean driverInstalled() {
-        List<String> dirs = new ArrayList<>(List.of(
-                "/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib", "/lib/x86_64-linux-gnu", "/usr/lib/wsl/lib"));
-        String ld = System.getenv("LD_LIBRARY_PATH");
-        if (ld != null) {
-            dirs.addAll(List.of(ld.split(File.pathSeparator)));
-        }
-        return dirs.stream().anyMatch(d -> !d.isEmpty() && Files.exists(Path.of(d, "libcuda.so.1")));
     }
 }
