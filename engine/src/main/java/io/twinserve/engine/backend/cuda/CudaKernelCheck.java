@@ -1,0 +1,515 @@
+package io.twinserve.engine.backend.cuda;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.twinserve.engine.model.DType;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import jcuda.NativePointerObject;
+import jcuda.Pointer;
+import jcuda.Sizeof;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+import jcuda.driver.JCudaDriver;
+
+/**
+ * The GPU check of the CUDA kernels, run by {@code scripts/gpu/cuda-check.sh} on a machine with an NVIDIA GPU:
+ * the device's facts, its read and copy bandwidth ({@code ts_probe_read}, {@code ts_probe_copy}), and every
+ * kernel on random inputs against its Java reference ({@link KernelReferences}), output buffers poisoned with NaN
+ * first so that a value the kernel did not write fails. The gates are those of {@code ../shared/CUDA.md}: max
+ * |gpu - reference| / max |reference| at most 1e-3 for fp32 results, 1e-2 for bf16 ones. Prints a table and,
+ * with {@code --json FILE}, writes it as JSON. Exit code 0 when every kernel passes, 1 when one fails, 3 without
+ * a usable GPU.
+ *
+ * <p>Launches go through JCuda's {@code cuLaunchKernel} (slow on the host, which does not matter here; the
+ * backend's hot path uses FFM, see {@code ../shared/CUDA.md}).
+ */
+public final class CudaKernelCheck {
+    static final double FP32_GATE = 1e-3;
+    static final double BF16_GATE = 1e-2;
+
+    private final CudaDriver driver;
+    private final List<Map<String, Object>> results = new ArrayList<>();
+    private final List<CUdeviceptr> allocations = new ArrayList<>();
+    private final SplittableRandom random = new SplittableRandom(20);
+
+    private CudaKernelCheck(CudaDriver driver) {
+        this.driver = driver;
+    }
+
+    public static void main(String[] args) throws IOException {
+        Path json = args.length == 2 && args[0].equals("--json") ? Path.of(args[1]) : null;
+        CudaDriver driver;
+        try {
+            driver = CudaDriver.open(0);
+        } catch (CudaUnavailableException e) {
+            System.err.println("error: " + e.getMessage());
+            System.exit(3);
+            return;
+        }
+        Map<String, Object> doc = new LinkedHashMap<>();
+        boolean ok;
+        try (driver) {
+            CudaKernelCheck c = new CudaKernelCheck(driver);
+            System.out.println("device: " + driver.info().describe());
+            doc.put("device", driver.info());
+            doc.put("bandwidth_gb_s", c.bandwidth());
+            c.checkAll();
+            doc.put("kernels", c.results);
+            ok = c.results.stream().allMatch(r -> Boolean.TRUE.equals(r.get("pass")));
+            c.freeAll();
+        }
+        doc.put("all_pass", ok);
+        if (json != null) {
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), doc);
+        }
+        System.exit(ok ? 0 : 1);
+    }
+
+    // ---- device memory ----
+
+    private CUdeviceptr alloc(long bytes) {
+        CUdeviceptr p = new CUdeviceptr();
+        JCudaDriver.cuMemAlloc(p, Math.max(1, bytes));
+        allocations.add(p);
+        return p;
+    }
+
+    private CUdeviceptr upload(float[] a) {
+        CUdeviceptr p = alloc((long) a.length * Sizeof.FLOAT);
+        JCudaDriver.cuMemcpyHtoD(p, Pointer.to(a), (long) a.length * Sizeof.FLOAT);
+        return p;
+    }
+
+    private CUdeviceptr upload(short[] a) {
+        CUdeviceptr p = alloc((long) a.length * Sizeof.SHORT);
+        JCudaDriver.cuMemcpyHtoD(p, Pointer.to(a), (long) a.length * Sizeof.SHORT);
+        return p;
+    }
+
+    private CUdeviceptr upload(int[] a) {
+        CUdeviceptr p = alloc((long) a.length * Sizeof.INT);
+        JCudaDriver.cuMemcpyHtoD(p, Pointer.to(a), (long) a.length * Sizeof.INT);
+        return p;
+    }
+
+    /** A buffer of {@code bytes} filled with 0xFF bytes: NaN as fp32 and as bf16. */
+    private CUdeviceptr poisoned(long bytes) {
+        CUdeviceptr p = alloc(bytes);
+        JCudaDriver.cuMemsetD8(p, (byte) 0xFF, bytes);
+        return p;
+    }
+
+    private float[] floats(CUdeviceptr p, int n) {
+        float[] out = new float[n];
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(out), p, (long) n * Sizeof.FLOAT);
+        return out;
+    }
+
+    private short[] shorts(CUdeviceptr p, int n) {
+        short[] out = new short[n];
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(out), p, (long) n * Sizeof.SHORT);
+        return out;
+    }
+
+    private void freeAll() {
+        for (CUdeviceptr p : allocations) {
+            JCudaDriver.cuMemFree(p);
+        }
+        allocations.clear();
+    }
+
+    private static final CUdeviceptr NULL = new CUdeviceptr();
+
+    /** Launches {@code name}; parameters are device pointers, Integer, Long or Float. */
+    private void launch(String name, int gx, int gy, int bx, Object... params) {
+        NativePointerObject[] ps = new NativePointerObject[params.length];
+        for (int i = 0; i < params.length; i++) {
+            ps[i] = switch (params[i]) {
+                case CUdeviceptr p -> Pointer.to(p);
+                case Integer v -> Pointer.to(new int[] {v});
+                case Long v -> Pointer.to(new long[] {v});
+                case Float v -> Pointer.to(new float[] {v});
+                default -> throw new IllegalArgumentException("parameter " + i + " of " + name + ": " + params[i]);
+            };
+        }
+        JCudaDriver.cuLaunchKernel(driver.function(name), gx, gy, 1, bx, 1, 1, 0, null, Pointer.to(ps), null);
+        JCudaDriver.cuCtxSynchronize();
+    }
+
+    // ---- bandwidth ----
+
+    private Map<String, Double> bandwidth() {
+        long bytes = 1L << 30;
+        long n4 = bytes / 16;
+        CUdeviceptr a = alloc(bytes);
+        CUdeviceptr b = alloc(bytes);
+        JCudaDriver.cuMemsetD8(a, (byte) 1, bytes);
+        CUdeviceptr sink = alloc(4L * 4096);
+        int blocks = 132 * 16;
+        double read = timeMs(() -> launchNoSync("ts_probe_read", blocks, 256, a, n4, sink));
+        double copy = timeMs(() -> launchNoSync("ts_probe_copy", blocks, 256, a, b, n4));
+        Map<String, Double> m = new LinkedHashMap<>();
+        m.put("read", bytes / read / 1e6);
+        m.put("copy", 2.0 * bytes / copy / 1e6);
+        System.out.printf(
+                Locale.ROOT,
+                "bandwidth: read %.0f GB/s, copy %.0f GB/s (1 GiB, median of 10)%n",
+                m.get("read"),
+                m.get("copy"));
+        return m;
+    }
+
+    private void launchNoSync(String name, int gx, int bx, Object... params) {
+        NativePointerObject[] ps = new NativePointerObject[params.length];
+        for (int i = 0; i < params.length; i++) {
+            ps[i] = switch (params[i]) {
+                case CUdeviceptr p -> Pointer.to(p);
+                case Long v -> Pointer.to(new long[] {v});
+                default -> throw new IllegalArgumentException(name + ": " + params[i]);
+            };
+        }
+        JCudaDriver.cuLaunchKernel(driver.function(name), gx, 1, 1, bx, 1, 1, 0, null, Pointer.to(ps), null);
+    }
+
+    /** The median of 10 timed runs (after one warm-up), in milliseconds, by CUDA events. */
+    private static double timeMs(Runnable r) {
+        CUevent start = new CUevent();
+        CUevent end = new CUevent();
+        JCudaDriver.cuEventCreate(start, 0);
+        JCudaDriver.cuEventCreate(end, 0);
+        r.run();
+        JCudaDriver.cuCtxSynchronize();
+        double[] ms = new double[10];
+        for (int i = 0; i < ms.length; i++) {
+            JCudaDriver.cuEventRecord(start, null);
+            r.run();
+            JCudaDriver.cuEventRecord(end, null);
+            JCudaDriver.cuEventSynchronize(end);
+            float[] t = new float[1];
+            JCudaDriver.cuEventElapsedTime(t, start, end);
+            ms[i] = t[0];
+        }
+        java.util.Arrays.sort(ms);
+        JCudaDriver.cuEventDestroy(start);
+        JCudaDriver.cuEventDestroy(end);
+        return ms[ms.length / 2];
+    }
+
+    // ---- the kernels against their references ----
+
+    private float[] randomFloats(int n, double scale) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) ((random.nextDouble() * 2 - 1) * scale);
+        }
+        return a;
+    }
+
+    private short[] randomBf16(int n, double scale) {
+        short[] a = new short[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = DType.toBf16((float) ((random.nextDouble() * 2 - 1) * scale));
+        }
+        return a;
+    }
+
+    private void record(String kernel, String kase, float[] gpu, float[] ref, double gate) {
+        double maxDiff = 0;
+        double maxRef = 0;
+        boolean nan = false;
+        for (int i = 0; i < ref.length; i++) {
+            if (Float.isNaN(gpu[i])) {
+                nan = true;
+            }
+            maxDiff = Math.max(maxDiff, Math.abs(gpu[i] - ref[i]));
+            maxRef = Math.max(maxRef, Math.abs(ref[i]));
+        }
+        double rel = maxRef == 0 ? maxDiff : maxDiff / maxRef;
+        boolean pass = !nan && rel <= gate;
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("kernel", kernel);
+        m.put("case", kase);
+        m.put("relative_error", rel);
+        m.put("gate", gate);
+        m.put("nan", nan);
+        m.put("pass", pass);
+        results.add(m);
+        System.out.printf(
+                Locale.ROOT,
+                "%-22s %-44s %10.2e  (gate %.0e)%s  %s%n",
+                kernel,
+                kase,
+                rel,
+                gate,
+                nan ? " NaN" : "",
+                pass ? "ok" : "FAIL");
+    }
+
+    private static float[] bf16ToFloat(short[] a) {
+        float[] f = new float[a.length];
+        for (int i = 0; i < a.length; i++) {
+            f[i] = DType.fromBf16(a[i]);
+        }
+        return f;
+    }
+
+    private void checkAll() {
+        checkEmbedAndNorms();
+        for (int tokens : new int[] {1, 3, 8}) {
+            checkGemv(tokens, 1000, 2048, true, true);
+        }
+        checkGemv(5, 333, 4096, false, false);
+        checkRopeKv(false);
+        checkRopeKv(true);
+        checkAttention(0);
+        checkAttention(7);
+        checkLora();
+    }
+
+    private void checkEmbedAndNorms() {
+        int vocab = 500;
+        int hidden = 1024;
+        short[] table = randomBf16(vocab * hidden, 1);
+        int[] tokens = {3, 499, 0, 42, 42};
+        CUdeviceptr out = poisoned((long) tokens.length * hidden * 4);
+        launch("ts_embed_gather", tokens.length, 1, 256, upload(table), upload(tokens), hidden, out);
+        record(
+                "ts_embed_gather",
+                "5 tokens, hidden 1024",
+                floats(out, tokens.length * hidden),
+                KernelReferences.embedGather(table, tokens, hidden),
+                FP32_GATE);
+
+        int rows = 4;
+        float[] residual = randomFloats(rows * hidden, 3);
+        float[] x = randomFloats(rows * hidden, 1);
+        short[] w = randomBf16(hidden, 1);
+        CUdeviceptr dResidual = upload(residual);
+        CUdeviceptr normed = poisoned((long) rows * hidden * 4);
+        launch("ts_add_rmsnorm", rows, 1, 256, dResidual, upload(x), upload(w), NULL, hidden, 1e-5f, normed);
+        float[] refResidual = residual.clone();
+        float[] ref = KernelReferences.addRmsNorm(refResidual, x, w, rows, hidden, 1e-5f);
+        record("ts_add_rmsnorm", "4 rows, residual add", floats(normed, rows * hidden), ref, FP32_GATE);
+        record(
+                "ts_add_rmsnorm",
+                "4 rows, the residual written back",
+                floats(dResidual, rows * hidden),
+                refResidual,
+                FP32_GATE);
+
+        int inter = 2816;
+        float[] gateUp = randomFloats(rows * 2 * inter, 4);
+        CUdeviceptr act = poisoned((long) rows * inter * 4);
+        launch("ts_silu_mul", rows, 1, 256, upload(gateUp), inter, act);
+        record(
+                "ts_silu_mul",
+                "4 rows, intermediate 2816",
+                floats(act, rows * inter),
+                KernelReferences.siluMul(gateUp, rows, inter),
+                FP32_GATE);
+    }
+
+    private void checkGemv(int tokens, int n, int k, boolean bias, boolean add) {
+        short[] w = randomBf16(n * k, 0.05);
+        float[] x = randomFloats(tokens * k, 1);
+        short[] b = bias ? randomBf16(n, 0.5) : null;
+        float[] a = add ? randomFloats(tokens * n, 1) : null;
+        CUdeviceptr y = add ? upload(a) : poisoned((long) tokens * n * 4);
+        launch(
+                "ts_gemv_bf16",
+                (n + 7) / 8,
+                1,
+                256,
+                upload(w),
+                n,
+                k,
+                upload(x),
+                tokens,
+                b != null ? upload(b) : NULL,
+                add ? y : NULL,
+                y);
+        record(
+                "ts_gemv_bf16",
+                tokens + " tokens, " + n + " x " + k + (bias ? ", bias" : "") + (add ? ", add" : ""),
+                floats(y, tokens * n),
+                KernelReferences.gemv(w, n, k, x, tokens, b, a),
+                FP32_GATE);
+    }
+
+    private void checkRopeKv(boolean qkNorm) {
+        int tokens = 6;
+        int heads = 8;
+        int kvHeads = 2;
+        int headDim = 128;
+        int blockSize = 16;
+        int blocks = 4;
+        int half = headDim / 2;
+        int maxPos = 200;
+        float[] cos = new float[maxPos * half];
+        float[] sin = new float[maxPos * half];
+        for (int p = 0; p < maxPos; p++) {
+            for (int i = 0; i < half; i++) {
+                double f = p / Math.pow(500000.0, 2.0 * i / headDim);
+                cos[p * half + i] = (float) Math.cos(f);
+                sin[p * half + i] = (float) Math.sin(f);
+            }
+        }
+        float[] q = randomFloats(tokens * heads * headDim, 2);
+        float[] k = randomFloats(tokens * kvHeads * headDim, 2);
+        float[] v = randomFloats(tokens * kvHeads * headDim, 2);
+        int[] positions = {0, 1, 17, 63, 64, 199};
+        int[] slots = {0, 5, 16, -1, 33, 63};
+        short[] qn = qkNorm ? randomBf16(headDim, 1) : null;
+        short[] kn = qkNorm ? randomBf16(headDim, 1) : null;
+        int cacheValues = blocks * kvHeads * blockSize * headDim;
+        CUdeviceptr dq = upload(q);
+        CUdeviceptr dk = upload(k);
+        CUdeviceptr kc = alloc(cacheValues * 2L);
+        CUdeviceptr vc = alloc(cacheValues * 2L);
+        JCudaDriver.cuMemsetD8(kc, (byte) 0, cacheValues * 2L);
+        JCudaDriver.cuMemsetD8(vc, (byte) 0, cacheValues * 2L);
+        launch(
+                "ts_qk_rope_kv_write",
+                tokens,
+                heads + kvHeads,
+                32,
+                dq,
+                dk,
+                upload(v),
+                upload(positions),
+                upload(cos),
+                upload(sin),
+                qn != null ? upload(qn) : NULL,
+                kn != null ? upload(kn) : NULL,
+                1e-6f,
+                heads,
+                kvHeads,
+                headDim,
+                upload(slots),
+                kc,
+                vc,
+                blockSize);
+        float[] rq = q.clone();
+        float[] rk = k.clone();
+        short[] rkc = new short[cacheValues];
+        short[] rvc = new short[cacheValues];
+        KernelReferences.qkRopeKvWrite(
+                rq, rk, v, positions, cos, sin, qn, kn, 1e-6f, heads, kvHeads, headDim, slots, rkc, rvc, blockSize);
+        String kase = "6 tokens, GQA 8/2, head 128" + (qkNorm ? ", QK norm" : "");
+        record("ts_qk_rope_kv_write", kase + ": q", floats(dq, q.length), rq, FP32_GATE);
+        record("ts_qk_rope_kv_write", kase + ": k", floats(dk, k.length), rk, FP32_GATE);
+        record(
+                "ts_qk_rope_kv_write",
+                kase + ": K cache",
+                bf16ToFloat(shorts(kc, cacheValues)),
+                bf16ToFloat(rkc),
+                BF16_GATE);
+        record(
+                "ts_qk_rope_kv_write",
+                kase + ": V cache",
+                bf16ToFloat(shorts(vc, cacheValues)),
+                bf16ToFloat(rvc),
+                BF16_GATE);
+    }
+
+    private void checkAttention(int slidingWindow) {
+        int heads = 8;
+        int kvHeads = 2;
+        int headDim = 128;
+        int blockSize = 16;
+        int maxBlocks = 20;
+        int totalBlocks = 64;
+        int cacheValues = totalBlocks * kvHeads * blockSize * headDim;
+        short[] kc = randomBf16(cacheValues, 1);
+        short[] vc = randomBf16(cacheValues, 1);
+        int[] lens = {1, 16, 17, 100, 300, 45};
+        int rows = lens.length;
+        int[] tables = new int[rows * maxBlocks];
+        for (int i = 0; i < tables.length; i++) {
+            tables[i] = random.nextInt(totalBlocks);
+        }
+        float[] q = randomFloats(rows * heads * headDim, 1);
+        float scale = (float) (1 / Math.sqrt(headDim));
+        CUdeviceptr out = poisoned((long) rows * heads * headDim * 4);
+        launch(
+                "ts_paged_attention",
+                rows,
+                heads,
+                32,
+                upload(q),
+                upload(kc),
+                upload(vc),
+                upload(tables),
+                maxBlocks,
+                upload(lens),
+                heads,
+                kvHeads,
+                headDim,
+                blockSize,
+                scale,
+                slidingWindow,
+                out);
+        record(
+                "ts_paged_attention",
+                "6 rows of 1-300 positions, GQA 8/2" + (slidingWindow > 0 ? ", window 7" : ""),
+                floats(out, rows * heads * headDim),
+                KernelReferences.pagedAttention(
+                        q, kc, vc, tables, maxBlocks, lens, heads, kvHeads, headDim, blockSize, scale, slidingWindow),
+                FP32_GATE);
+    }
+
+    private void checkLora() {
+        int tokens = 7;
+        int k = 2048;
+        int n = 1536;
+        int maxRank = 32;
+        int slots = 3;
+        int[] tokenSlot = {0, 0, 2, -1, 1, 2, 0};
+        int[] slotRank = {8, 32, 16};
+        float[] slotScale = {2.0f, 0.5f, 1.0f};
+        short[] a = randomBf16(slots * maxRank * k, 0.05);
+        short[] b = randomBf16(slots * n * maxRank, 0.05);
+        float[] x = randomFloats(tokens * k, 1);
+        float[] y = randomFloats(tokens * n, 1);
+        CUdeviceptr tmp = poisoned((long) tokens * maxRank * 4);
+        CUdeviceptr dSlot = upload(tokenSlot);
+        CUdeviceptr dRank = upload(slotRank);
+        launch("ts_lora_shrink", tokens, maxRank / 8, 256, upload(x), k, upload(a), dSlot, dRank, maxRank, tmp);
+        float[] refTmp = KernelReferences.loraShrink(x, k, a, tokenSlot, slotRank, maxRank);
+        record(
+                "ts_lora_shrink",
+                "7 tokens, slots of rank 8/32/16 and none",
+                floats(tmp, tokens * maxRank),
+                refTmp,
+                FP32_GATE);
+        CUdeviceptr dy = upload(y);
+        launch(
+                "ts_lora_expand",
+                tokens,
+                (n + 255) / 256,
+                256,
+                upload(refTmp),
+                upload(b),
+                dSlot,
+                dRank,
+                upload(slotScale),
+                maxRank,
+                n,
+                dy);
+        float[] refY = y.clone();
+        KernelReferences.loraExpand(refTmp, b, tokenSlot, slotRank, slotScale, maxRank, n, refY);
+        record(
+                "ts_lora_expand",
+                "7 tokens, scales 2/0.5/1, one token without",
+                floats(dy, tokens * n),
+                refY,
+                FP32_GATE);
+    }
+}

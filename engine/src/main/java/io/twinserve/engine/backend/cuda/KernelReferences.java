@@ -1,0 +1,247 @@
+package io.twinserve.engine.backend.cuda;
+
+import io.twinserve.engine.model.DType;
+
+/**
+ * Each CUDA kernel of {@link CudaKernels} written plainly in Java, over the same layouts and in the same
+ * order of operations where it matters (fp32 accumulation over bf16 values), as the reference the GPU check
+ * ({@link CudaKernelCheck}) compares every kernel with. bf16 values are {@code short}s as {@link DType} keeps
+ * them.
+ */
+public final class KernelReferences {
+    private KernelReferences() {}
+
+    static float bf(short v) {
+        return DType.fromBf16(v);
+    }
+
+    /** {@code ts_embed_gather}. */
+    public static float[] embedGather(short[] table, int[] tokens, int hidden) {
+        float[] out = new float[tokens.length * hidden];
+        for (int t = 0; t < tokens.length; t++) {
+            for (int i = 0; i < hidden; i++) {
+                out[t * hidden + i] = bf(table[tokens[t] * hidden + i]);
+            }
+        }
+        return out;
+    }
+
+    /** {@code ts_add_rmsnorm} over every row (rows null): updates {@code residual}, returns the normed rows. */
+    public static float[] addRmsNorm(float[] residual, float[] x, short[] w, int rows, int hidden, float eps) {
+        float[] out = new float[rows * hidden];
+        for (int r = 0; r < rows; r++) {
+            double ss = 0;
+            for (int i = 0; i < hidden; i++) {
+                int at = r * hidden + i;
+                if (x != null) {
+                    residual[at] += x[at];
+                }
+                ss += (double) residual[at] * residual[at];
+            }
+            float inv = (float) (1.0 / Math.sqrt(ss / hidden + eps));
+            for (int i = 0; i < hidden; i++) {
+                out[r * hidden + i] = residual[r * hidden + i] * inv * bf(w[i]);
+            }
+        }
+        return out;
+    }
+
+    /** {@code ts_silu_mul}: rows of [gate | up]. */
+    public static float[] siluMul(float[] gateUp, int rows, int inter) {
+        float[] out = new float[rows * inter];
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < inter; i++) {
+                float g = gateUp[r * 2 * inter + i];
+                float u = gateUp[r * 2 * inter + inter + i];
+                out[r * inter + i] = (float) (g / (1 + Math.exp(-g))) * u;
+            }
+        }
+        return out;
+    }
+
+    /** {@code ts_gemv_bf16}: y[t][n] = W[n] . x[t] + bias[n] + add[t][n] (bias and add may be null). */
+    public static float[] gemv(short[] w, int n, int k, float[] x, int tokens, short[] bias, float[] add) {
+        float[] y = new float[tokens * n];
+        for (int t = 0; t < tokens; t++) {
+            for (int o = 0; o < n; o++) {
+                double s = 0;
+                for (int i = 0; i < k; i++) {
+                    s += (double) bf(w[o * k + i]) * x[t * k + i];
+                }
+                if (bias != null) {
+                    s += bf(bias[o]);
+                }
+                if (add != null) {
+                    s += add[t * n + o];
+                }
+                y[t * n + o] = (float) s;
+            }
+        }
+        return y;
+    }
+
+    /**
+     * {@code ts_qk_rope_kv_write}: optional per-head RMSNorm, then rotate-half RoPE of q and k in place; k (as
+     * rotated) and v of token t written to the cache at slot {@code slots[t]} (skipped when negative), in the
+     * layout [block][kvHead][slotInBlock][headDim].
+     */
+    public static void qkRopeKvWrite(
+            float[] q,
+            float[] k,
+            float[] v,
+            int[] positions,
+            float[] cos,
+            float[] sin,
+            short[] qNorm,
+            short[] kNorm,
+            float eps,
+            int heads,
+            int kvHeads,
+            int headDim,
+            int[] slots,
+            short[] kCache,
+            short[] vCache,
+            int blockSize) {
+        int half = headDim / 2;
+        for (int t = 0; t < positions.length; t++) {
+            for (int h = 0; h < heads + kvHeads; h++) {
+                boolean isQ = h < heads;
+                int head = isQ ? h : h - heads;
+                float[] vec = isQ ? q : k;
+                int base = isQ ? (t * heads + head) * headDim : (t * kvHeads + head) * headDim;
+                short[] norm = isQ ? qNorm : kNorm;
+                if (norm != null) {
+                    double ss = 0;
+                    for (int d = 0; d < headDim; d++) {
+                        ss += (double) vec[base + d] * vec[base + d];
+                    }
+                    float inv = (float) (1.0 / Math.sqrt(ss / headDim + eps));
+                    for (int d = 0; d < headDim; d++) {
+                        vec[base + d] = vec[base + d] * inv * bf(norm[d]);
+                    }
+                }
+                float[] rotated = new float[headDim];
+                int p = positions[t];
+                for (int d = 0; d < headDim; d++) {
+                    int i = d < half ? d : d - half;
+                    float other = d < half ? -vec[base + d + half] : vec[base + d - half];
+                    rotated[d] = vec[base + d] * cos[p * half + i] + other * sin[p * half + i];
+                }
+                System.arraycopy(rotated, 0, vec, base, headDim);
+                if (!isQ && slots != null && slots[t] >= 0) {
+                    int slot = slots[t];
+                    int at = ((slot / blockSize * kvHeads + head) * blockSize + slot % blockSize) * headDim;
+                    for (int d = 0; d < headDim; d++) {
+                        kCache[at + d] = DType.toBf16(rotated[d]);
+                        vCache[at + d] = DType.toBf16(v[(t * kvHeads + head) * headDim + d]);
+                    }
+                }
+            }
+        }
+    }
+
+    /** {@code ts_paged_attention}: row r attends to the first contextLens[r] positions through its block table. */
+    public static float[] pagedAttention(
+            float[] q,
+            short[] kCache,
+            short[] vCache,
+            int[] blockTables,
+            int maxBlocks,
+            int[] contextLens,
+            int heads,
+            int kvHeads,
+            int headDim,
+            int blockSize,
+            float scale,
+            int slidingWindow) {
+        int rows = contextLens.length;
+        float[] out = new float[rows * heads * headDim];
+        for (int r = 0; r < rows; r++) {
+            int len = contextLens[r];
+            int start = slidingWindow > 0 && len > slidingWindow ? len - slidingWindow : 0;
+            for (int h = 0; h < heads; h++) {
+                int kvHead = h / (heads / kvHeads);
+                int qb = (r * heads + h) * headDim;
+                double[] scores = new double[len - start];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int pos = start; pos < len; pos++) {
+                    int at = at(
+                            blockTables[r * maxBlocks + pos / blockSize],
+                            kvHead,
+                            pos % blockSize,
+                            kvHeads,
+                            blockSize,
+                            headDim);
+                    double dot = 0;
+                    for (int d = 0; d < headDim; d++) {
+                        dot += (double) q[qb + d] * bf(kCache[at + d]);
+                    }
+                    scores[pos - start] = dot * scale;
+                    max = Math.max(max, scores[pos - start]);
+                }
+                double sum = 0;
+                for (int i = 0; i < scores.length; i++) {
+                    scores[i] = Math.exp(scores[i] - max);
+                    sum += scores[i];
+                }
+                for (int d = 0; d < headDim; d++) {
+                    double acc = 0;
+                    for (int pos = start; pos < len; pos++) {
+                        int at = at(
+                                blockTables[r * maxBlocks + pos / blockSize],
+                                kvHead,
+                                pos % blockSize,
+                                kvHeads,
+                                blockSize,
+                                headDim);
+                        acc += scores[pos - start] * bf(vCache[at + d]);
+                    }
+                    out[qb + d] = (float) (sum > 0 ? acc / sum : 0);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static int at(int block, int kvHead, int offset, int kvHeads, int blockSize, int headDim) {
+        return ((block * kvHeads + kvHead) * blockSize + offset) * headDim;
+    }
+
+    /** {@code ts_lora_shrink}: tmp[t][j] = A[slot][j] . x[t] below the slot's rank, else 0. */
+    public static float[] loraShrink(float[] x, int k, short[] a, int[] tokenSlot, int[] slotRank, int maxRank) {
+        int tokens = tokenSlot.length;
+        float[] tmp = new float[tokens * maxRank];
+        for (int t = 0; t < tokens; t++) {
+            int slot = tokenSlot[t];
+            for (int j = 0; j < maxRank; j++) {
+                if (slot < 0 || j >= slotRank[slot]) {
+                    continue;
+                }
+                double s = 0;
+                for (int i = 0; i < k; i++) {
+                    s += (double) bf(a[(slot * maxRank + j) * k + i]) * x[t * k + i];
+                }
+                tmp[t * maxRank + j] = (float) s;
+            }
+        }
+        return tmp;
+    }
+
+    /** {@code ts_lora_expand}: y[t][n] += scale[slot] * B[slot][n][:rank] . tmp[t][:rank] (in place). */
+    public static void loraExpand(
+            float[] tmp, short[] b, int[] tokenSlot, int[] slotRank, float[] slotScale, int maxRank, int n, float[] y) {
+        for (int t = 0; t < tokenSlot.length; t++) {
+            int slot = tokenSlot[t];
+            if (slot < 0) {
+                continue;
+            }
+            for (int o = 0; o < n; o++) {
+                double s = 0;
+                for (int j = 0; j < slotRank[slot]; j++) {
+                    s += (double) bf(b[(slot * n + o) * maxRank + j]) * tmp[t * maxRank + j];
+                }
+                y[t * n + o] += (float) (slotScale[slot] * s);
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+package io.twinserve.engine.backend.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import io.twinserve.engine.model.DType;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Java references the GPU check compares the kernels with, on cases small enough to work by hand: if a
+ * reference were wrong, a correct kernel would fail the check on the GPU, or a wrong one pass.
+ */
+class KernelReferencesTest {
+    private static short[] bf(float... v) {
+        short[] s = new short[v.length];
+        for (int i = 0; i < v.length; i++) {
+            s[i] = DType.toBf16(v[i]);
+        }
+        return s;
+    }
+
+    @Test
+    void rmsNormAddsTheResidualThenScalesToUnitRms() {
+        float[] residual = {1, 1, 1, 1};
+        float[] x = {2, -4, 2, -4}; // residual becomes 3, -3, 3, -3: rms 3
+        float[] out = KernelReferences.addRmsNorm(residual, x, bf(1, 2, 1, 0.5f), 1, 4, 0);
+        assertThat(residual).containsExactly(3, -3, 3, -3);
+        assertThat(out).containsExactly(1, -2, 1, -0.5f);
+    }
+
+    @Test
+    void siluMulAndGemvByHand() {
+        float[] act = KernelReferences.siluMul(new float[] {0, 2, 5, 7}, 1, 2); // gate 0, 2; up 5, 7
+        assertThat(act[0]).isZero();
+        assertThat(act[1]).isCloseTo((float) (2 / (1 + Math.exp(-2)) * 7), within(1e-6f));
+        // W = [[1, 2], [3, 4]], x = [1, -1] and [0.5, 0.5], bias [10, 20], add 100 everywhere
+        float[] y = KernelReferences.gemv(
+                bf(1, 2, 3, 4), 2, 2, new float[] {1, -1, 0.5f, 0.5f}, 2, bf(10, 20), new float[] {100, 100, 100, 100});
+        assertThat(y).containsExactly(109, 119, 111.5f, 123.5f);
+    }
+
+    @Test
+    void ropeAtPositionZeroLeavesVectorsAndWritesTheCacheSlot() {
+        int headDim = 4;
+        float[] cos = {1, 1, 0, 1}; // position 0: angle 0; position 1: first pair a quarter turn
+        float[] sin = {0, 0, 1, 0};
+        float[] q = {1, 2, 3, 4, 1, 2, 3, 4};
+        float[] k = {5, 6, 7, 8, 5, 6, 7, 8};
+        float[] v = {9, 10, 11, 12, 9, 10, 11, 12};
+        short[] kc = new short[2 * 1 * 2 * headDim]; // 2 blocks of 2 slots, 1 KV head
+        short[] vc = new short[kc.length];
+        KernelReferences.qkRopeKvWrite(
+                q, k, v, new int[] {0, 1}, cos, sin, null, null, 0, 1, 1, headDim, new int[] {3, -1}, kc, vc, 2);
+        assertThat(new float[] {q[0], q[1], q[2], q[3]}).containsExactly(1, 2, 3, 4);
+        // position 1, pair (0, 2) turned a quarter: x0' = x0 cos - x2 sin = -7, x2' = x2 cos + x0 sin = 1 (q: -3, 1)
+        assertThat(new float[] {q[4], q[5], q[6], q[7]}).containsExactly(-3, 2, 1, 4);
+        assertThat(new float[] {k[4], k[5], k[6], k[7]}).containsExactly(-7, 6, 5, 8);
+        // slot 3 = block 1, offset 1: values 12 to 15 of the cache; token 1 (slot -1) is not written
+        assertThat(DType.fromBf16(kc[12])).isEqualTo(5);
+        assertThat(DType.fromBf16(vc[15])).isEqualTo(12);
+        assertThat(DType.fromBf16(kc[0])).isZero();
+    }
+
+    @Test
+    void attentionOverOnePositionIsItsValueAndAWindowDropsTheOldest() {
+        int headDim = 2;
+        // one block of 4 positions, one KV head: keys make position 3 dominate, values are the positions' ids
+        short[] kc = bf(0, 0, 0, 0, 0, 0, 50, 0);
+        short[] vc = bf(0, 0, 1, 1, 2, 2, 3, 3);
+        float[] q = {1, 0};
+        float[] one =
+                KernelReferences.pagedAttention(q, kc, vc, new int[] {0}, 1, new int[] {1}, 1, 1, headDim, 4, 1, 0);
+        assertThat(one).containsExactly(0, 0);
+        float[] all =
+                KernelReferences.pagedAttention(q, kc, vc, new int[] {0}, 1, new int[] {4}, 1, 1, headDim, 4, 1, 0);
+        assertThat(all[0]).isCloseTo(3, within(1e-6f));
+        // a context of 3 with a window of 2 keeps positions 1 and 2: equal scores, the mean of their values
+        float[] windowed =
+                KernelReferences.pagedAttention(q, kc, vc, new int[] {0}, 1, new int[] {3}, 1, 1, headDim, 4, 1, 2);
+        assertThat(windowed[0]).isCloseTo(1.5f, within(1e-6f));
+    }
+
+    @Test
+    void loraShrinkStopsAtTheSlotsRankAndExpandScales() {
+        // K = 2, max rank 2; slot 0 rank 1, slot 1 rank 2; token 2 has no adapter
+        short[] a = bf(1, 1, 9, 9, 1, 0, 0, 1);
+        float[] x = {3, 4, 3, 4, 3, 4};
+        int[] tokenSlot = {0, 1, -1};
+        int[] rank = {1, 2};
+        float[] tmp = KernelReferences.loraShrink(x, 2, a, tokenSlot, rank, 2);
+        assertThat(tmp).containsExactly(7, 0, 3, 4, 0, 0);
+        // N = 1: B[slot][0] = [1, 1]
+        float[] y = {10, 10, 10};
+        KernelReferences.loraExpand(tmp, bf(1, 1, 1, 1), tokenSlot, rank, new float[] {2, 0.5f}, 2, 1, y);
+        assertThat(y).containsExactly(24, 13.5f, 10);
+    }
+}
