@@ -156,6 +156,11 @@ public final class ForwardBatch {
         return seqSlot[s];
     }
 
+    /** How many KV blocks sequence {@code s}'s table holds. */
+    public int blockCount(int s) {
+        return seqBlockCount[s];
+    }
+
     public int block(int s, int i) {
         if (i >= seqBlockCount[s]) {
             throw new IllegalStateException(

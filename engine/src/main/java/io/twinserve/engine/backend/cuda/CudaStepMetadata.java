@@ -1,0 +1,113 @@
+package io.twinserve.engine.backend.cuda;
+
+import io.twinserve.engine.backend.ForwardBatch;
+import java.util.Arrays;
+
+/**
+ * A step's metadata packed for the device in one int array, so that a step costs one host-to-device copy: per
+ * token its id, position, KV cache slot ({@code block * blockSize + offset}, where its K and V are written) and
+ * adapter slot (-1: the base model); per attention row (one per token: a prefill token attends causally to the
+ * positions up to its own, a decode token to its whole context) the context length and the sequence's block
+ * table padded to {@link #maxBlocks}; and the tokens whose logits are wanted, in logit-row order. Offsets into
+ * {@link #data} are in ints; the arrays are reused from step to step.
+ */
+public final class CudaStepMetadata {
+    private int[] data = new int[1024];
+    private int tokens;
+    private int maxBlocks;
+    private int logitRows;
+
+    /** Packs {@code batch} (its logit rows assigned) for a cache of {@code blockSize}-token blocks. */
+    public void pack(ForwardBatch batch, int blockSize) {
+        tokens = batch.tokens();
+        maxBlocks = 1;
+        for (int s = 0; s < batch.sequences(); s++) {
+            maxBlocks = Math.max(maxBlocks, batch.blockCount(s));
+        }
+        logitRows = batch.logitRows();
+        int size = 5 * tokens + tokens * maxBlocks + logitRows;
+        if (data.length < size) {
+            data = new int[Math.max(size, data.length * 2)];
+        }
+        int blockTables = blockTablesOffset();
+        for (int t = 0; t < tokens; t++) {
+            int s = batch.tokenSequence(t);
+            int pos = batch.tokenPosition(t);
+            data[t] = batch.tokenId(t);
+            data[tokens + t] = pos;
+            data[2 * tokens + t] = batch.block(s, pos / blockSize) * blockSize + pos % blockSize;
+            data[3 * tokens + t] = batch.slot(s);
+            data[4 * tokens + t] = pos + 1;
+            int row = blockTables + t * maxBlocks;
+            int n = batch.blockCount(s);
+            for (int i = 0; i < n; i++) {
+                data[row + i] = batch.block(s, i);
+            }
+            Arrays.fill(data, row + n, row + maxBlocks, 0);
+        }
+        int logits = logitTokensOffset();
+        for (int s = 0; s < batch.sequences(); s++) {
+            int first = batch.logitRow(s);
+            if (first < 0) {
+                continue;
+            }
+            if (batch.allLogits()) {
+                for (int i = 0; i < batch.count(s); i++) {
+                    data[logits + first + i] = batch.start(s) + i;
+                }
+            } else {
+                data[logits + first] = batch.start(s) + batch.count(s) - 1;
+            }
+        }
+    }
+
+    /** The packed ints; the first {@link #size()} are this step's. */
+    public int[] data() {
+        return data;
+    }
+
+    public int size() {
+        return 5 * tokens + tokens * maxBlocks + logitRows;
+    }
+
+    public int tokens() {
+        return tokens;
+    }
+
+    /** The longest block table of the step: the stride of the block tables. */
+    public int maxBlocks() {
+        return maxBlocks;
+    }
+
+    public int logitRows() {
+        return logitRows;
+    }
+
+    public int tokenIdsOffset() {
+        return 0;
+    }
+
+    public int positionsOffset() {
+        return tokens;
+    }
+
+    public int slotMappingOffset() {
+        return 2 * tokens;
+    }
+
+    public int adapterSlotsOffset() {
+        return 3 * tokens;
+    }
+
+    public int contextLensOffset() {
+        return 4 * tokens;
+    }
+
+    public int blockTablesOffset() {
+        return 5 * tokens;
+    }
+
+    public int logitTokensOffset() {
+        return 5 * tokens + tokens * maxBlocks;
+    }
+}

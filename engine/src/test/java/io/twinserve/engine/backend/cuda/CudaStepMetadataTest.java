@@ -1,0 +1,64 @@
+package io.twinserve.engine.backend.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.twinserve.engine.backend.ForwardBatch;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+/** A mixed prefill/decode step packed for the device, checked entry by entry. */
+class CudaStepMetadataTest {
+
+    private static int[] section(CudaStepMetadata m, int offset, int length) {
+        return Arrays.copyOfRange(m.data(), offset, offset + length);
+    }
+
+    @Test
+    void aPrefillChunkAndADecodePackAsWorkedByHand() {
+        ForwardBatch b = new ForwardBatch();
+        // A: a prefill chunk of 3 tokens at positions 6..8, adapter slot 2, blocks of 4: [7, 2, 9]
+        b.add(new int[] {11, 12, 13}, 0, 3, 6, 2, new int[] {7, 2, 9}, 3, true);
+        // B: one decode token at position 4, no adapter, blocks [5, 1], no logits wanted
+        b.add(new int[] {99}, 0, 1, 4, -1, new int[] {5, 1}, 2, false);
+        b.assignLogitRows();
+        CudaStepMetadata m = new CudaStepMetadata();
+        m.pack(b, 4);
+
+        assertThat(m.tokens()).isEqualTo(4);
+        assertThat(m.maxBlocks()).isEqualTo(3);
+        assertThat(m.logitRows()).isEqualTo(1);
+        assertThat(section(m, m.tokenIdsOffset(), 4)).containsExactly(11, 12, 13, 99);
+        assertThat(section(m, m.positionsOffset(), 4)).containsExactly(6, 7, 8, 4);
+        // position 6 -> block 1 of A (2), offset 2: 2*4+2; 7 -> 11; 8 -> block 2 (9), offset 0: 36; B's 4 -> block 1
+        // (1): 4
+        assertThat(section(m, m.slotMappingOffset(), 4)).containsExactly(10, 11, 36, 4);
+        assertThat(section(m, m.adapterSlotsOffset(), 4)).containsExactly(2, 2, 2, -1);
+        // causal: each prefill token sees the positions up to its own
+        assertThat(section(m, m.contextLensOffset(), 4)).containsExactly(7, 8, 9, 5);
+        assertThat(section(m, m.blockTablesOffset(), 12)).containsExactly(7, 2, 9, 7, 2, 9, 7, 2, 9, 5, 1, 0);
+        // A's last token (index 2) gives logit row 0
+        assertThat(section(m, m.logitTokensOffset(), 1)).containsExactly(2);
+        assertThat(m.size()).isEqualTo(5 * 4 + 12 + 1);
+    }
+
+    @Test
+    void allLogitsListsEveryTokenAndTheArraysAreReused() {
+        ForwardBatch b = new ForwardBatch();
+        b.allLogits(true);
+        b.add(new int[] {1, 2}, 0, 2, 0, 0, new int[] {3}, 1, true);
+        b.add(new int[] {5}, 0, 1, 9, 1, new int[] {4, 6, 8}, 3, true);
+        b.assignLogitRows();
+        CudaStepMetadata m = new CudaStepMetadata();
+        m.pack(b, 4);
+        int[] first = m.data();
+        assertThat(section(m, m.logitTokensOffset(), 3)).containsExactly(0, 1, 2);
+        // the shorter block table is padded with block 0 (never read: its context stops before)
+        assertThat(section(m, m.blockTablesOffset(), 9)).containsExactly(3, 0, 0, 3, 0, 0, 4, 6, 8);
+        b.clear();
+        b.add(new int[] {7}, 0, 1, 2, -1, new int[] {3}, 1, true);
+        b.assignLogitRows();
+        m.pack(b, 4);
+        assertThat(m.data()).isSameAs(first);
+        assertThat(section(m, 0, m.size())).containsExactly(7, 2, 14, -1, 3, 3, 0);
+    }
+}
