@@ -7,8 +7,9 @@
 #                                            (24 MB: with the 19 MB working tree, under the 64 MiB that travel)
 #   scripts/gpu/cuda-check.sh run [DIR]       there: the machine's facts (nvidia-smi, driver, the libraries the
 #                                            backend looks for), then CudaKernelCheck: the read and copy
-#                                            bandwidth and every kernel against its Java reference on random
-#                                            inputs, NaN-poisoned outputs, the gates of CUDA.md; DIR/cuda-check.json
+#                                            bandwidth, every kernel against its Java reference on random
+#                                            inputs, NaN-poisoned outputs, the gates of CUDA.md, and cuBLAS 13
+#                                            through FFM (a GEMM checked, the bf16 GEMM rate); DIR/cuda-check.json
 #
 # With the device tool: run `prepare` here, then run `scripts/gpu/cuda-check.sh run` there with
 # carry ["out/gpu-cuda.tar.xz"] (it unpacks itself); about a minute. What it does not check yet (the forward pass against the CPU backend
@@ -63,6 +64,11 @@ run() {
       found=$(find /usr /opt -name "$lib" 2>/dev/null | head -1 || true)
     fi
     echo "$lib: ${found:-not found}"
+    # cuBLAS where this machine has it (PyTorch's wheel folder, wherever Python lives), unless set already
+    if [ "$lib" = libcublas.so.13 ] && [ -n "$found" ] && [ -z "${TWINSERVE_CUDA_LIBS:-}" ]; then
+      export TWINSERVE_CUDA_LIBS
+      TWINSERVE_CUDA_LIBS=$(dirname "$found")
+    fi
   done
   echo "== kernels"
   "$dir/jdk/bin/java" --enable-native-access=ALL-UNNAMED -cp "$dir/lib/*" \

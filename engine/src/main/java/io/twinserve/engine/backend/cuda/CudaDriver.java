@@ -31,7 +31,7 @@ public final class CudaDriver implements AutoCloseable {
     private final CUdevice device;
     private final CUcontext context;
     private final CUmodule module;
-    private final Map<String, CUfunction> functions = new LinkedHashMap<>();
+    private final Map<String, Function> functions = new LinkedHashMap<>();
     private final DeviceInfo info;
 
     /** What a device is, for reports and the memory plan. */
@@ -67,7 +67,7 @@ public final class CudaDriver implements AutoCloseable {
         byte[] fatbin = CudaKernels.fatbin();
         call("cuModuleLoadData", () -> JCudaDriver.cuModuleLoadData(module, fatbin));
         for (String name : CudaKernels.NAMES) {
-            CUfunction f = new CUfunction();
+            Function f = new Function();
             call("cuModuleGetFunction(" + name + ")", () -> JCudaDriver.cuModuleGetFunction(f, module, name));
             functions.put(name, f);
         }
@@ -115,12 +115,24 @@ public final class CudaDriver implements AutoCloseable {
 
     /** The loaded kernel {@code name} (one of {@link CudaKernels#NAMES}). */
     public CUfunction function(String name) {
-        CUfunction f = functions.get(name);
+        Function f = functions.get(name);
         if (f == null) {
             throw new IllegalArgumentException(
                     "no CUDA kernel named " + name + "; the kernels are " + functions.keySet());
         }
         return f;
+    }
+
+    /** The raw {@code CUfunction} handle of kernel {@code name}, for {@link FfmLauncher}. */
+    public long functionHandle(String name) {
+        return ((Function) function(name)).handle();
+    }
+
+    /** A {@code CUfunction} whose raw handle can be read (JCuda keeps its getter protected). */
+    private static final class Function extends CUfunction {
+        long handle() {
+            return getNativePointer();
+        }
     }
 
     @Override

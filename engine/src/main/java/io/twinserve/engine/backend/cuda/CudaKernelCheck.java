@@ -61,6 +61,7 @@ public final class CudaKernelCheck {
             doc.put("device", driver.info());
             doc.put("bandwidth_gb_s", c.bandwidth());
             c.checkAll();
+            doc.put("cublas", c.checkCublas());
             doc.put("kernels", c.results);
             ok = c.results.stream().allMatch(r -> Boolean.TRUE.equals(r.get("pass")));
             c.freeAll();
@@ -74,21 +75,28 @@ public final class CudaKernelCheck {
 
     // ---- device memory ----
 
-    private CUdeviceptr alloc(long bytes) {
-        CUdeviceptr p = new CUdeviceptr();
+    /** A device pointer whose address can be read (JCuda keeps its getter protected), for the FFM calls. */
+    private static final class DevicePtr extends CUdeviceptr {
+        long address() {
+            return getNativePointer();
+        }
+    }
+
+    private DevicePtr alloc(long bytes) {
+        DevicePtr p = new DevicePtr();
         JCudaDriver.cuMemAlloc(p, Math.max(1, bytes));
         allocations.add(p);
         return p;
     }
 
-    private CUdeviceptr upload(float[] a) {
-        CUdeviceptr p = alloc((long) a.length * Sizeof.FLOAT);
+    private DevicePtr upload(float[] a) {
+        DevicePtr p = alloc((long) a.length * Sizeof.FLOAT);
         JCudaDriver.cuMemcpyHtoD(p, Pointer.to(a), (long) a.length * Sizeof.FLOAT);
         return p;
     }
 
-    private CUdeviceptr upload(short[] a) {
-        CUdeviceptr p = alloc((long) a.length * Sizeof.SHORT);
+    private DevicePtr upload(short[] a) {
+        DevicePtr p = alloc((long) a.length * Sizeof.SHORT);
         JCudaDriver.cuMemcpyHtoD(p, Pointer.to(a), (long) a.length * Sizeof.SHORT);
         return p;
     }
@@ -100,8 +108,8 @@ public final class CudaKernelCheck {
     }
 
     /** A buffer of {@code bytes} filled with 0xFF bytes: NaN as fp32 and as bf16. */
-    private CUdeviceptr poisoned(long bytes) {
-        CUdeviceptr p = alloc(bytes);
+    private DevicePtr poisoned(long bytes) {
+        DevicePtr p = alloc(bytes);
         JCudaDriver.cuMemsetD8(p, (byte) 0xFF, bytes);
         return p;
     }
@@ -271,6 +279,55 @@ public final class CudaKernelCheck {
         checkAttention(0);
         checkAttention(7);
         checkLora();
+    }
+
+    /**
+     * cuBLAS 13 through FFM: a linear layer's GEMM against the reference, and the bf16 GEMM rate of a 2,048-token
+     * prefill through a 4096 x 4096 projection (the ceiling of issue 21's prefill target).
+     */
+    private Map<String, Object> checkCublas() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        Cublas cublas;
+        try {
+            cublas = Cublas.open(CudaLibraries.system());
+        } catch (CudaUnavailableException e) {
+            System.out.println("cublas: " + e.getMessage());
+            m.put("error", e.getMessage());
+            record("cublasGemmEx", "cuBLAS 13 not found", new float[] {Float.NaN}, new float[] {0}, FP32_GATE);
+            return m;
+        }
+        try (cublas) {
+            long workspace = CudaMemoryPlan.CUBLAS_WORKSPACE_BYTES;
+            cublas.bind(0, alloc(workspace).address(), workspace);
+            int t = 64;
+            int n = 1024;
+            int k = 2048;
+            short[] w = randomBf16(n * k, 0.05);
+            short[] x = randomBf16(t * k, 1);
+            DevicePtr y = poisoned((long) t * n * 4);
+            cublas.linear(t, n, k, upload(w).address(), upload(x).address(), y.address());
+            JCudaDriver.cuCtxSynchronize();
+            record(
+                    "cublasGemmEx",
+                    "64 tokens, 1024 x 2048, bf16 in, fp32 out",
+                    floats(y, t * n),
+                    KernelReferences.gemv(w, n, k, bf16ToFloat(x), t, null, null),
+                    FP32_GATE);
+            int tokens = 2048;
+            int dim = 4096;
+            DevicePtr bw = alloc(2L * dim * dim);
+            DevicePtr bx = alloc(2L * tokens * dim);
+            DevicePtr by = alloc(4L * tokens * dim);
+            JCudaDriver.cuMemsetD8(bw, (byte) 0x3c, 2L * dim * dim);
+            JCudaDriver.cuMemsetD8(bx, (byte) 0x3c, 2L * tokens * dim);
+            double ms = timeMs(() -> cublas.linear(tokens, dim, dim, bw.address(), bx.address(), by.address()));
+            double tflops = 2.0 * tokens * dim * dim / (ms * 1e-3) / 1e12;
+            System.out.printf(
+                    Locale.ROOT, "cublas: bf16 GEMM 2048 x 4096 x 4096 in %.3f ms: %.0f TFLOP/s%n", ms, tflops);
+            m.put("gemm_2048x4096x4096_ms", ms);
+            m.put("gemm_tflops", tflops);
+        }
+        return m;
     }
 
     private void checkEmbedAndNorms() {
