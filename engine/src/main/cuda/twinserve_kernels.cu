@@ -377,8 +377,9 @@ extern "C" __global__ void ts_lora_shrink(
     }
 }
 
-// expand: y[t][n] += scale[slot] * B[slot][n][:rank] . tmp[t][:rank]; B is [slot][N][max_rank]. One thread per
-// (t, n): grid (tokens, ceil(N / blockDim.x)). Tokens without an adapter are left as they are.
+// expand: y[t * y_stride + n] += scale[slot] * B[slot][n][:rank] . tmp[t][:rank]; B is [slot][N][max_rank]. The
+// stride lets the output be one projection's columns of a fused row (q, k or v of the fused qkv; gate or up).
+// One thread per (t, n): grid (tokens, ceil(N / blockDim.x)). Tokens without an adapter are left as they are.
 extern "C" __global__ void ts_lora_expand(
         const float* __restrict__ tmp,
         const __nv_bfloat16* __restrict__ B,
@@ -387,6 +388,7 @@ extern "C" __global__ void ts_lora_expand(
         const float* __restrict__ slot_scale,
         int max_rank,
         int N,
+        int y_stride,
         float* __restrict__ y) {
     int t = blockIdx.x;
     int n = blockIdx.y * blockDim.x + threadIdx.x;
@@ -401,5 +403,5 @@ extern "C" __global__ void ts_lora_expand(
     for (int j = 0; j < rank; j++) {
         s += __bfloat162float(b[j]) * tt[j];
     }
-    y[(long long) t * N + n] += slot_scale[slot] * s;
+    y[(long long) t * y_stride + n] += slot_scale[slot] * s;
 }

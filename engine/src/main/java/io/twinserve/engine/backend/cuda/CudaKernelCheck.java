@@ -534,7 +534,6 @@ public final class CudaKernelCheck {
         short[] a = randomBf16(slots * maxRank * k, 0.05);
         short[] b = randomBf16(slots * n * maxRank, 0.05);
         float[] x = randomFloats(tokens * k, 1);
-        float[] y = randomFloats(tokens * n, 1);
         CUdeviceptr tmp = poisoned((long) tokens * maxRank * 4);
         CUdeviceptr dSlot = upload(tokenSlot);
         CUdeviceptr dRank = upload(slotRank);
@@ -546,7 +545,11 @@ public final class CudaKernelCheck {
                 floats(tmp, tokens * maxRank),
                 refTmp,
                 FP32_GATE);
-        CUdeviceptr dy = upload(y);
+        // into the k columns of fused qkv rows: the projection's 1536 outputs in rows of 2048, from column 256
+        int stride = 2048;
+        int offset = 256;
+        float[] fused = randomFloats(tokens * stride, 1);
+        CUdeviceptr dy = upload(fused);
         launch(
                 "ts_lora_expand",
                 tokens,
@@ -559,13 +562,14 @@ public final class CudaKernelCheck {
                 upload(slotScale),
                 maxRank,
                 n,
-                dy);
-        float[] refY = y.clone();
-        KernelReferences.loraExpand(refTmp, b, tokenSlot, slotRank, slotScale, maxRank, n, refY);
+                stride,
+                dy.withByteOffset(4L * offset));
+        float[] refY = fused.clone();
+        KernelReferences.loraExpand(refTmp, b, tokenSlot, slotRank, slotScale, maxRank, n, stride, refY, offset);
         record(
                 "ts_lora_expand",
-                "7 tokens, scales 2/0.5/1, one token without",
-                floats(dy, tokens * n),
+                "7 tokens, scales 2/0.5/1, one without, strided",
+                floats(dy, tokens * stride),
                 refY,
                 FP32_GATE);
     }

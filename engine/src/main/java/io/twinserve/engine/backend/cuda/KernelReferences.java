@@ -227,9 +227,21 @@ public final class KernelReferences {
         return tmp;
     }
 
-    /** {@code ts_lora_expand}: y[t][n] += scale[slot] * B[slot][n][:rank] . tmp[t][:rank] (in place). */
+    /**
+     * {@code ts_lora_expand}: y[t * yStride + n] += scale[slot] * B[slot][n][:rank] . tmp[t][:rank] (in place,
+     * from {@code yOffset}).
+     */
     public static void loraExpand(
-            float[] tmp, short[] b, int[] tokenSlot, int[] slotRank, float[] slotScale, int maxRank, int n, float[] y) {
+            float[] tmp,
+            short[] b,
+            int[] tokenSlot,
+            int[] slotRank,
+            float[] slotScale,
+            int maxRank,
+            int n,
+            int yStride,
+            float[] y,
+            int yOffset) {
         for (int t = 0; t < tokenSlot.length; t++) {
             int slot = tokenSlot[t];
             if (slot < 0) {
@@ -240,7 +252,7 @@ public final class KernelReferences {
                 for (int j = 0; j < slotRank[slot]; j++) {
                     s += (double) bf(b[(slot * n + o) * maxRank + j]) * tmp[t * maxRank + j];
                 }
-                y[t * n + o] += (float) (slotScale[slot] * s);
+                y[yOffset + t * yStride + o] += (float) (slotScale[slot] * s);
             }
         }
     }

@@ -89,9 +89,9 @@ class KernelReferencesTest {
         int[] rank = {1, 2};
         float[] tmp = KernelReferences.loraShrink(x, 2, a, tokenSlot, rank, 2);
         assertThat(tmp).containsExactly(7, 0, 3, 4, 0, 0);
-        // N = 1: B[slot][0] = [1, 1]
-        float[] y = {10, 10, 10};
-        KernelReferences.loraExpand(tmp, bf(1, 1, 1, 1), tokenSlot, rank, new float[] {2, 0.5f}, 2, 1, y);
-        assertThat(y).containsExactly(24, 13.5f, 10);
+        // N = 1: B[slot][0] = [1, 1], into column 1 of rows of 2 (a fused output's second projection)
+        float[] y = {10, 10, 10, 10, 10, 10};
+        KernelReferences.loraExpand(tmp, bf(1, 1, 1, 1), tokenSlot, rank, new float[] {2, 0.5f}, 2, 1, 2, y, 1);
+        assertThat(y).containsExactly(10, 24, 10, 13.5f, 10, 10);
     }
 }
