@@ -119,6 +119,13 @@ extern "C" __global__ void ts_silu_mul(const float* __restrict__ gate_up, int in
     }
 }
 
+// out[i] = bf16(x[i]) for i < n: an fp32 activation as cuBLAS's bf16 GEMM input (prefill projections)
+extern "C" __global__ void ts_to_bf16(const float* __restrict__ x, long long n, __nv_bfloat16* __restrict__ out) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        out[i] = __float2bfloat16(x[i]);
+    }
+}
+
 // ---- linear layers ----
 
 #define GEMV_MAX_TOKENS 8

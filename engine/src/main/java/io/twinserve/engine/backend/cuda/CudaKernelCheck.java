@@ -270,6 +270,7 @@ public final class CudaKernelCheck {
 
     private void checkAll() {
         checkEmbedAndNorms();
+        checkToBf16();
         for (int tokens : new int[] {1, 3, 8}) {
             checkGemv(tokens, 1000, 2048, true, true);
         }
@@ -371,6 +372,19 @@ public final class CudaKernelCheck {
                 floats(act, rows * inter),
                 KernelReferences.siluMul(gateUp, rows, inter),
                 FP32_GATE);
+    }
+
+    private void checkToBf16() {
+        int n = 1_000_003;
+        float[] x = randomFloats(n, 100);
+        DevicePtr out = poisoned(2L * n);
+        launch("ts_to_bf16", 256, 1, 256, upload(x), (long) n, out);
+        record(
+                "ts_to_bf16",
+                "1,000,003 values",
+                bf16ToFloat(shorts(out, n)),
+                bf16ToFloat(KernelReferences.toBf16(x)),
+                BF16_GATE);
     }
 
     private void checkGemv(int tokens, int n, int k, boolean bias, boolean add) {

@@ -22,6 +22,7 @@ public final class CudaKernels {
             "ts_embed_gather",
             "ts_add_rmsnorm",
             "ts_silu_mul",
+            "ts_to_bf16",
             "ts_gemv_bf16",
             "ts_qk_rope_kv_write",
             "ts_paged_attention",

@@ -59,6 +59,15 @@ public final class KernelReferences {
         return out;
     }
 
+    /** {@code ts_to_bf16}. */
+    public static short[] toBf16(float[] x) {
+        short[] out = new short[x.length];
+        for (int i = 0; i < x.length; i++) {
+            out[i] = DType.toBf16(x[i]);
+        }
+        return out;
+    }
+
     /** {@code ts_gemv_bf16}: y[t][n] = W[n] . x[t] + bias[n] + add[t][n] (bias and add may be null). */
     public static float[] gemv(short[] w, int n, int k, float[] x, int tokens, short[] bias, float[] add) {
         float[] y = new float[tokens * n];
