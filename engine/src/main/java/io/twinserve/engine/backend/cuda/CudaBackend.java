@@ -1,0 +1,459 @@
+package io.twinserve.engine.backend.cuda;
+
+import io.twinserve.engine.backend.Backend;
+import io.twinserve.engine.backend.ForwardBatch;
+import io.twinserve.engine.backend.RopeTables;
+import io.twinserve.engine.backend.cuda.Gpu.Arg;
+import io.twinserve.engine.model.LoraAdapter;
+import io.twinserve.engine.model.ModelConfig;
+import io.twinserve.engine.model.ModelFiles;
+import io.twinserve.engine.model.Projection;
+
+/**
+ * The CUDA backend: the model's layers in device memory in {@link CudaWeightLayout}'s bf16 layout, a paged bf16
+ * KV cache, adapter slots at {@code maxRank}, and a forward pass for mixed prefill/decode batches with many
+ * adapters that runs the kernels of {@link CudaKernels} on a {@link Gpu}. Correct first (issue 20): every linear
+ * layer is the GEMV kernel over chunks of at most {@link CudaKernels#GEMV_MAX_TOKENS} tokens and attention is one
+ * warp per row and head; cuBLAS for prefill, fused kernels and CUDA graphs are issue 21.
+ *
+ * <p>Per layer: add + RMSNorm (the residual stream in fp32), q, k and v with their biases and LoRA deltas, QK
+ * norm + RoPE + KV write, paged attention, o + LoRA, add + RMSNorm, gate/up + LoRA into one row, SiLU-mul, down
+ * + LoRA; then the final norm on the rows whose logits are wanted and the LM head.
+ */
+public final class CudaBackend implements Backend {
+    private static final int GEMV_ROWS_PER_BLOCK = 8;
+
+    /**
+     * @param kvCacheTokens the KV cache's capacity (a multiple of {@code blockSize} is used)
+     * @param adapterSlots adapter slots on the device
+     * @param maxRank the rank every slot is reserved at
+     */
+    public record Options(long kvCacheTokens, int blockSize, int adapterSlots, int maxRank) {
+        public Options {
+            if (blockSize < 1 || kvCacheTokens < blockSize) {
+                throw new IllegalArgumentException(
+                        "kv_cache_len " + kvCacheTokens + " must hold at least one block of " + blockSize + " tokens");
+            }
+            if (adapterSlots < 0 || maxRank < 1 || maxRank > LoraAdapter.MAX_RANK) {
+                throw new IllegalArgumentException("adapter slots must be >= 0 and max_lora_rank 1 to "
+                        + LoraAdapter.MAX_RANK + ", got " + adapterSlots + " and " + maxRank);
+            }
+        }
+    }
+
+    private final Gpu gpu;
+    private final ModelConfig c;
+    private final Options options;
+    private final CudaWeightLayout layout;
+    private final long[] layers;
+    private final long embed;
+    private final long lmHead;
+    private final long finalNorm;
+    private final long cos;
+    private final long sin;
+    private final int ropePositions;
+    private final long[] keyCache;
+    private final long[] valueCache;
+    private final int numBlocks;
+    /** [layer][projection]: A of every slot ([slot][maxRank][in]) and B ([slot][out][maxRank]). */
+    private final long[][] loraA;
+
+    private final long[][] loraB;
+    private final long slotRanks;
+    private final long slotScales;
+    private final int[] ranks;
+    private final float[] scales;
+    private final String[] slotNames;
+    private final CudaStepMetadata meta = new CudaStepMetadata();
+    private long metaBuffer;
+    private int metaCapacity;
+    private Scratch scratch;
+
+    /** Uploads {@code model} (which the caller keeps open until this closes) to {@code gpu}. */
+    public CudaBackend(ModelFiles model, Options options, Gpu gpu) {
+        this.gpu = gpu;
+        this.c = model.config();
+        this.options = options;
+        if (c.headDim() > CudaKernels.MAX_HEAD_DIM || c.headDim() % 2 != 0) {
+            throw new IllegalArgumentException("head_dim " + c.headDim() + ": the CUDA kernels take even head"
+                    + " dimensions up to " + CudaKernels.MAX_HEAD_DIM);
+        }
+        this.layout = CudaWeightLayout.of(model);
+        int n = c.numLayers();
+        layers = new long[n];
+        short[] staging = new short[Math.toIntExact(layout.layerElements)];
+        for (int l = 0; l < n; l++) {
+            layout.pack(model.layers().get(l), staging, 0);
+            layers[l] = gpu.alloc(2 * layout.layerElements);
+            gpu.copyIn(layers[l], staging, 0, staging.length);
+        }
+        embed = upload(model.embed());
+        lmHead = model.lmHead() == model.embed() ? embed : upload(model.lmHead());
+        finalNorm = upload(model.finalNorm());
+        ropePositions = (int) Math.min(c.maxPositionEmbeddings(), options.kvCacheTokens());
+        float[] inv = RopeTables.inverseFrequencies(c);
+        float[] cosHost = new float[ropePositions * inv.length];
+        float[] sinHost = new float[cosHost.length];
+        RopeTables.fill(inv, ropePositions, cosHost, sinHost);
+        cos = gpu.alloc(4L * cosHost.length);
+        sin = gpu.alloc(4L * sinHost.length);
+        gpu.copyIn(cos, cosHost, 0, cosHost.length);
+        gpu.copyIn(sin, sinHost, 0, sinHost.length);
+        numBlocks = (int) (options.kvCacheTokens() / options.blockSize());
+        long cacheBytes = 2L * numBlocks * c.numKvHeads() * options.blockSize() * c.headDim();
+        keyCache = new long[n];
+        valueCache = new long[n];
+        for (int l = 0; l < n; l++) {
+            keyCache[l] = gpu.alloc(cacheBytes);
+            valueCache[l] = gpu.alloc(cacheBytes);
+        }
+        int slots = options.adapterSlots();
+        loraA = new long[n][Projection.values().length];
+        loraB = new long[n][Projection.values().length];
+        if (slots > 0) {
+            for (int l = 0; l < n; l++) {
+                for (Projection p : Projection.values()) {
+                    loraA[l][p.ordinal()] = gpu.alloc(2L * slots * options.maxRank() * p.inDim(c));
+                    loraB[l][p.ordinal()] = gpu.alloc(2L * slots * p.outDim(c) * options.maxRank());
+                }
+            }
+        }
+        ranks = new int[Math.max(1, slots)];
+        scales = new float[Math.max(1, slots)];
+        slotNames = new String[slots];
+        slotRanks = gpu.alloc(4L * ranks.length);
+        slotScales = gpu.alloc(4L * scales.length);
+    }
+
+    private long upload(io.twinserve.engine.model.Tensor t) {
+        short[] host = new short[Math.multiplyExact(t.rows(), t.cols())];
+        CudaWeightLayout.rows(t, host, 0);
+        long p = gpu.alloc(2L * host.length);
+        gpu.copyIn(p, host, 0, host.length);
+        return p;
+    }
+
+    @Override
+    public ModelConfig config() {
+        return c;
+    }
+
+    @Override
+    public long kvCacheTokens() {
+        return (long) numBlocks * options.blockSize();
+    }
+
+    @Override
+    public int blockSize() {
+        return options.blockSize();
+    }
+
+    @Override
+    public int adapterSlots() {
+        return options.adapterSlots();
+    }
+
+    @Override
+    public int maxAdapterRank() {
+        return options.maxRank();
+    }
+
+    @Override
+    public long loadAdapter(int slot, LoraAdapter adapter) {
+        if (slot < 0 || slot >= options.adapterSlots()) {
+            throw new IllegalArgumentException(
+                    "adapter slot " + slot + " does not exist; there are " + options.adapterSlots());
+        }
+        int maxRank = options.maxRank();
+        long bytes = 0;
+        float scale = adapter.scale();
+        for (int l = 0; l < c.numLayers(); l++) {
+            for (Projection p : Projection.values()) {
+                int in = p.inDim(c);
+                int out = p.outDim(c);
+                short[] a = new short[maxRank * in];
+                short[] b = new short[out * maxRank];
+                scale = layout.packAdapter(adapter, l, p, maxRank, a, 0, b, 0);
+                gpu.copyIn(loraA[l][p.ordinal()] + 2L * slot * maxRank * in, a, 0, a.length);
+                gpu.copyIn(loraB[l][p.ordinal()] + 2L * slot * out * maxRank, b, 0, b.length);
+                bytes += 2L * (a.length + b.length);
+            }
+        }
+        ranks[slot] = adapter.rank();
+        scales[slot] = scale;
+        slotNames[slot] = adapter.name();
+        gpu.copyIn(slotRanks, ranks, 0, ranks.length);
+        gpu.copyIn(slotScales, scales, 0, scales.length);
+        return bytes;
+    }
+
+    @Override
+    public void unloadAdapter(int slot) {
+        ranks[slot] = 0;
+        slotNames[slot] = null;
+        gpu.copyIn(slotRanks, ranks, 0, ranks.length);
+    }
+
+    /** The step's device buffers, grown to the largest step seen. */
+    private final class Scratch {
+        final int tokens;
+        final long x;
+        final long normed;
+        final long q;
+        final long k;
+        final long v;
+        final long att;
+        final long out;
+        final long gateUp;
+        final long act;
+        final long loraTmp;
+        final long lastNormed;
+        final long logits;
+
+        Scratch(int tokens) {
+            this.tokens = tokens;
+            long t = tokens;
+            x = gpu.alloc(4 * t * c.hiddenSize());
+            normed = gpu.alloc(4 * t * c.hiddenSize());
+            q = gpu.alloc(4 * t * c.qDim());
+            k = gpu.alloc(4 * t * c.kvDim());
+            v = gpu.alloc(4 * t * c.kvDim());
+            att = gpu.alloc(4 * t * c.qDim());
+            out = gpu.alloc(4 * t * c.hiddenSize());
+            gateUp = gpu.alloc(4 * t * 2 * c.intermediateSize());
+            act = gpu.alloc(4 * t * c.intermediateSize());
+            loraTmp = gpu.alloc(4 * t * options.maxRank());
+            lastNormed = gpu.alloc(4 * t * c.hiddenSize());
+            logits = gpu.alloc(4 * t * c.vocabSize());
+        }
+    }
+
+    @Override
+    public void forward(ForwardBatch b, float[] logits) {
+        int rows = b.assignLogitRows();
+        if (logits.length < (long) rows * c.vocabSize()) {
+            throw new IllegalArgumentException("logits buffer holds " + logits.length + " floats; " + rows + " rows of "
+                    + c.vocabSize() + " are needed");
+        }
+        boolean anyAdapter = false;
+        for (int s = 0; s < b.sequences(); s++) {
+            int slot = b.slot(s);
+            if (slot >= options.adapterSlots() || (slot >= 0 && slotNames[slot] == null)) {
+                throw new IllegalStateException(
+                        "sequence " + s + " uses adapter slot " + slot + ", which holds no adapter");
+            }
+            anyAdapter |= slot >= 0;
+            if (b.context(s) + b.count(s) > ropePositions) {
+                throw new IllegalArgumentException("sequence " + s + " reaches position " + (b.context(s) + b.count(s))
+                        + ", past the " + ropePositions + " the backend was built for");
+            }
+            if ((b.context(s) + b.count(s) + options.blockSize() - 1) / options.blockSize() > numBlocks) {
+                throw new IllegalArgumentException("sequence " + s + " needs more KV blocks than the cache has");
+            }
+        }
+        int tokens = b.tokens();
+        meta.pack(b, options.blockSize());
+        if (meta.size() > metaCapacity) {
+            metaCapacity = Math.max(meta.size(), 2 * metaCapacity);
+            metaBuffer = gpu.alloc(4L * metaCapacity);
+        }
+        gpu.copyIn(metaBuffer, meta.data(), 0, meta.size());
+        if (scratch == null || scratch.tokens < tokens) {
+            scratch = new Scratch(Math.max(tokens, scratch == null ? 16 : 2 * scratch.tokens));
+        }
+        Scratch s = scratch;
+        long ids = metaBuffer + 4L * meta.tokenIdsOffset();
+        long positions = metaBuffer + 4L * meta.positionsOffset();
+        long slotMapping = metaBuffer + 4L * meta.slotMappingOffset();
+        long tokenSlots = metaBuffer + 4L * meta.adapterSlotsOffset();
+        long contextLens = metaBuffer + 4L * meta.contextLensOffset();
+        long blockTables = metaBuffer + 4L * meta.blockTablesOffset();
+        long logitTokens = metaBuffer + 4L * meta.logitTokensOffset();
+        int h = c.hiddenSize();
+        int q = c.qDim();
+        int kv = c.kvDim();
+        int inter = c.intermediateSize();
+        float eps = (float) c.rmsNormEps();
+        int threads = 256;
+        gpu.launch("ts_embed_gather", tokens, 1, threads, Arg.ptr(embed), Arg.ptr(ids), Arg.i32(h), Arg.ptr(s.x));
+        for (int l = 0; l < c.numLayers(); l++) {
+            long w = layers[l];
+            gpu.launch(
+                    "ts_add_rmsnorm",
+                    tokens,
+                    1,
+                    threads,
+                    Arg.ptr(s.x),
+                    l == 0 ? Arg.NULL : Arg.ptr(s.out),
+                    Arg.ptr(w + 2 * layout.inputNorm),
+                    Arg.NULL,
+                    Arg.i32(h),
+                    Arg.f32(eps),
+                    Arg.ptr(s.normed));
+            long qkv = w + 2 * layout.qkv;
+            long bias = layout.qkvBias < 0 ? 0 : w + 2 * layout.qkvBias;
+            linear(qkv, q, h, s.normed, tokens, bias, s.q);
+            linear(qkv + 2L * q * h, kv, h, s.normed, tokens, bias == 0 ? 0 : bias + 2L * q, s.k);
+            linear(qkv + 2L * (q + kv) * h, kv, h, s.normed, tokens, bias == 0 ? 0 : bias + 2L * (q + kv), s.v);
+            if (anyAdapter) {
+                lora(l, Projection.Q, s.normed, tokens, tokenSlots, s.q, q);
+                lora(l, Projection.K, s.normed, tokens, tokenSlots, s.k, kv);
+                lora(l, Projection.V, s.normed, tokens, tokenSlots, s.v, kv);
+            }
+            gpu.launch(
+                    "ts_qk_rope_kv_write",
+                    tokens,
+                    c.numHeads() + c.numKvHeads(),
+                    32,
+                    Arg.ptr(s.q),
+                    Arg.ptr(s.k),
+                    Arg.ptr(s.v),
+                    Arg.ptr(positions),
+                    Arg.ptr(cos),
+                    Arg.ptr(sin),
+                    layout.qNorm < 0 ? Arg.NULL : Arg.ptr(w + 2 * layout.qNorm),
+                    layout.kNorm < 0 ? Arg.NULL : Arg.ptr(w + 2 * layout.kNorm),
+                    Arg.f32(eps),
+                    Arg.i32(c.numHeads()),
+                    Arg.i32(c.numKvHeads()),
+                    Arg.i32(c.headDim()),
+                    Arg.ptr(slotMapping),
+                    Arg.ptr(keyCache[l]),
+                    Arg.ptr(valueCache[l]),
+                    Arg.i32(options.blockSize()));
+            gpu.launch(
+                    "ts_paged_attention",
+                    tokens,
+                    c.numHeads(),
+                    32,
+                    Arg.ptr(s.q),
+                    Arg.ptr(keyCache[l]),
+                    Arg.ptr(valueCache[l]),
+                    Arg.ptr(blockTables),
+                    Arg.i32(meta.maxBlocks()),
+                    Arg.ptr(contextLens),
+                    Arg.i32(c.numHeads()),
+                    Arg.i32(c.numKvHeads()),
+                    Arg.i32(c.headDim()),
+                    Arg.i32(options.blockSize()),
+                    Arg.f32((float) (1.0 / Math.sqrt(c.headDim()))),
+                    Arg.i32(c.slidingWindow()),
+                    Arg.ptr(s.att));
+            linear(w + 2 * layout.o, h, q, s.att, tokens, 0, s.out);
+            if (anyAdapter) {
+                lora(l, Projection.O, s.att, tokens, tokenSlots, s.out, h);
+            }
+            gpu.launch(
+                    "ts_add_rmsnorm",
+                    tokens,
+                    1,
+                    threads,
+                    Arg.ptr(s.x),
+                    Arg.ptr(s.out),
+                    Arg.ptr(w + 2 * layout.postNorm),
+                    Arg.NULL,
+                    Arg.i32(h),
+                    Arg.f32(eps),
+                    Arg.ptr(s.normed));
+            linear(w + 2 * layout.gateUp, 2 * inter, h, s.normed, tokens, 0, s.gateUp);
+            if (anyAdapter) {
+                loraInto(l, Projection.GATE, s.normed, tokens, tokenSlots, s.gateUp, 2 * inter);
+                loraInto(l, Projection.UP, s.normed, tokens, tokenSlots, s.gateUp + 4L * inter, 2 * inter);
+            }
+            gpu.launch("ts_silu_mul", tokens, 1, threads, Arg.ptr(s.gateUp), Arg.i32(inter), Arg.ptr(s.act));
+            linear(w + 2 * layout.down, h, inter, s.act, tokens, 0, s.out);
+            if (anyAdapter) {
+                lora(l, Projection.DOWN, s.act, tokens, tokenSlots, s.out, h);
+            }
+        }
+        if (rows > 0) {
+            gpu.launch(
+                    "ts_add_rmsnorm",
+                    rows,
+                    1,
+                    threads,
+                    Arg.ptr(s.x),
+                    Arg.ptr(s.out),
+                    Arg.ptr(finalNorm),
+                    Arg.ptr(logitTokens),
+                    Arg.i32(h),
+                    Arg.f32(eps),
+                    Arg.ptr(s.lastNormed));
+            linear(lmHead, c.vocabSize(), h, s.lastNormed, rows, 0, s.logits);
+            gpu.synchronize();
+            gpu.copyOut(logits, 0, s.logits, rows * c.vocabSize());
+        } else {
+            gpu.synchronize();
+        }
+    }
+
+    /** y[t] = W x[t] (+ bias) for {@code tokens} rows, in GEMV launches of up to 8 tokens. */
+    private void linear(long w, int n, int k, long x, int tokens, long bias, long y) {
+        int grid = (n + GEMV_ROWS_PER_BLOCK - 1) / GEMV_ROWS_PER_BLOCK;
+        for (int t0 = 0; t0 < tokens; t0 += CudaKernels.GEMV_MAX_TOKENS) {
+            int count = Math.min(CudaKernels.GEMV_MAX_TOKENS, tokens - t0);
+            gpu.launch(
+                    "ts_gemv_bf16",
+                    grid,
+                    1,
+                    GEMV_ROWS_PER_BLOCK * 32,
+                    Arg.ptr(w),
+                    Arg.i32(n),
+                    Arg.i32(k),
+                    Arg.ptr(x + 4L * t0 * k),
+                    Arg.i32(count),
+                    bias == 0 ? Arg.NULL : Arg.ptr(bias),
+                    Arg.NULL,
+                    Arg.ptr(y + 4L * t0 * n));
+        }
+    }
+
+    /** Adds projection {@code p}'s LoRA delta to y ([tokens][n], contiguous). */
+    private void lora(int layer, Projection p, long x, int tokens, long tokenSlots, long y, int n) {
+        loraInto(layer, p, x, tokens, tokenSlots, y, n);
+    }
+
+    /** Adds projection {@code p}'s LoRA delta into its columns of rows of {@code stride} starting at {@code y}. */
+    private void loraInto(int layer, Projection p, long x, int tokens, long tokenSlots, long y, int stride) {
+        int maxRank = options.maxRank();
+        int in = p.inDim(c);
+        int out = p.outDim(c);
+        long tmp = scratch.loraTmp;
+        gpu.launch(
+                "ts_lora_shrink",
+                tokens,
+                (maxRank + 7) / 8,
+                256,
+                Arg.ptr(x),
+                Arg.i32(in),
+                Arg.ptr(loraA[layer][p.ordinal()]),
+                Arg.ptr(tokenSlots),
+                Arg.ptr(slotRanks),
+                Arg.i32(maxRank),
+                Arg.ptr(tmp));
+        gpu.launch(
+                "ts_lora_expand",
+                tokens,
+                (out + 255) / 256,
+                256,
+                Arg.ptr(tmp),
+                Arg.ptr(loraB[layer][p.ordinal()]),
+                Arg.ptr(tokenSlots),
+                Arg.ptr(slotRanks),
+                Arg.ptr(slotScales),
+                Arg.i32(maxRank),
+                Arg.i32(out),
+                Arg.i32(stride),
+                Arg.ptr(y));
+    }
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public void close() {
+        gpu.close();
+    }
+}

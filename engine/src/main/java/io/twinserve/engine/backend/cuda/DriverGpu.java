@@ -1,0 +1,105 @@
+package io.twinserve.engine.backend.cuda;
+
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import jcuda.Pointer;
+import jcuda.Sizeof;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.JCudaDriver;
+
+/**
+ * The device through the driver: memory and copies by JCuda (the cold path), launches by {@link FfmLauncher} with
+ * one reused parameter block per kernel (the hot path). Not run yet on a GPU (issue 20; docs/engine.md).
+ */
+public final class DriverGpu implements Gpu {
+    private final CudaDriver driver;
+    private final FfmLauncher launcher = FfmLauncher.driver();
+    private final Arena arena = Arena.ofShared();
+    private final Map<String, FfmLauncher.Params> params = new HashMap<>();
+    private final List<Ptr> allocations = new ArrayList<>();
+
+    /** A device pointer whose address can be read (JCuda keeps its getter protected). */
+    private static final class Ptr extends CUdeviceptr {
+        long address() {
+            return getNativePointer();
+        }
+    }
+
+    public DriverGpu(CudaDriver driver) {
+        this.driver = driver;
+    }
+
+    @Override
+    public long alloc(long bytes) {
+        Ptr p = new Ptr();
+        JCudaDriver.cuMemAlloc(p, Math.max(1, bytes));
+        JCudaDriver.cuMemsetD8(p, (byte) 0, Math.max(1, bytes));
+        allocations.add(p);
+        return p.address();
+    }
+
+    private static CUdeviceptr at(long address) {
+        return new CUdeviceptr().withByteOffset(address);
+    }
+
+    @Override
+    public void copyIn(long dst, short[] src, int from, int count) {
+        JCudaDriver.cuMemcpyHtoD(
+                at(dst), Pointer.to(src).withByteOffset((long) from * Sizeof.SHORT), (long) count * Sizeof.SHORT);
+    }
+
+    @Override
+    public void copyIn(long dst, float[] src, int from, int count) {
+        JCudaDriver.cuMemcpyHtoD(
+                at(dst), Pointer.to(src).withByteOffset((long) from * Sizeof.FLOAT), (long) count * Sizeof.FLOAT);
+    }
+
+    @Override
+    public void copyIn(long dst, int[] src, int from, int count) {
+        JCudaDriver.cuMemcpyHtoD(
+                at(dst), Pointer.to(src).withByteOffset((long) from * Sizeof.INT), (long) count * Sizeof.INT);
+    }
+
+    @Override
+    public void copyOut(float[] dst, int to, long src, int count) {
+        JCudaDriver.cuMemcpyDtoH(
+                Pointer.to(dst).withByteOffset((long) to * Sizeof.FLOAT), at(src), (long) count * Sizeof.FLOAT);
+    }
+
+    @Override
+    public void launch(String name, int gx, int gy, int bx, Arg... args) {
+        FfmLauncher.Params p = params.computeIfAbsent(name, n -> new FfmLauncher.Params(arena, 24));
+        for (int i = 0; i < args.length; i++) {
+            Arg a = args[i];
+            switch (a.kind()) {
+                case 'p', 'l' -> p.i64(i, a.bits());
+                case 'i' -> p.i32(i, a.asInt());
+                case 'f' -> p.f32(i, a.asFloat());
+                default -> throw new IllegalArgumentException("argument " + i + " of " + name + ": " + a);
+            }
+        }
+        launcher.launch(driver.functionHandle(name), gx, gy, 1, bx, 1, 1, 0, 0, p);
+    }
+
+    @Override
+    public void synchronize() {
+        JCudaDriver.cuCtxSynchronize();
+    }
+
+    @Override
+    public String describe() {
+        return driver.info().describe();
+    }
+
+    @Override
+    public void close() {
+        for (Ptr p : allocations) {
+            JCudaDriver.cuMemFree(p);
+        }
+        allocations.clear();
+        arena.close();
+    }
+}

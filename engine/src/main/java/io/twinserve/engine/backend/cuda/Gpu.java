@@ -1,0 +1,62 @@
+package io.twinserve.engine.backend.cuda;
+
+/**
+ * What {@link CudaBackend} needs of a device: memory, copies and kernel launches by name. The real one is the
+ * driver ({@link DriverGpu}); tests use an emulation that runs each kernel's Java reference on host memory, so
+ * that the backend's orchestration (layout, metadata, the order of kernels and their arguments) is checked
+ * against the CPU backend without a GPU.
+ */
+public interface Gpu extends AutoCloseable {
+
+    /** A kernel argument: a device pointer, a 32- or 64-bit integer, or a float. */
+    record Arg(char kind, long bits) {
+        public static final Arg NULL = new Arg('p', 0);
+
+        public static Arg ptr(long p) {
+            return new Arg('p', p);
+        }
+
+        public static Arg i32(int v) {
+            return new Arg('i', v);
+        }
+
+        public static Arg i64(long v) {
+            return new Arg('l', v);
+        }
+
+        public static Arg f32(float v) {
+            return new Arg('f', Float.floatToRawIntBits(v));
+        }
+
+        public int asInt() {
+            return (int) bits;
+        }
+
+        public float asFloat() {
+            return Float.intBitsToFloat((int) bits);
+        }
+    }
+
+    /** Device memory of {@code bytes}, zeroed; freed when the device is closed. */
+    long alloc(long bytes);
+
+    void copyIn(long dst, short[] src, int from, int count);
+
+    void copyIn(long dst, float[] src, int from, int count);
+
+    void copyIn(long dst, int[] src, int from, int count);
+
+    void copyOut(float[] dst, int to, long src, int count);
+
+    /** Launches kernel {@code name} on a grid of {@code gx x gy} blocks of {@code bx} threads. */
+    void launch(String name, int gx, int gy, int bx, Arg... args);
+
+    /** Waits for the launched work. */
+    void synchronize();
+
+    /** "NVIDIA H100 80GB HBM3 (sm_90, ...)" or what an emulation calls itself. */
+    String describe();
+
+    @Override
+    void close();
+}

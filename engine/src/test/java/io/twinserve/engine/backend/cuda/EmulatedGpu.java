@@ -1,0 +1,250 @@
+package io.twinserve.engine.backend.cuda;
+
+import io.twinserve.engine.model.DType;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A {@link Gpu} on the host: device memory is byte buffers at made-up addresses, and each kernel launch runs its
+ * Java reference ({@link KernelReferences}) over the arguments as the kernel reads them. It checks the backend's
+ * orchestration (weight layout, step metadata, pointers and offsets, the order of kernels) without a GPU; the
+ * kernels themselves are checked against the same references on a GPU by {@link CudaKernelCheck}. Every launch is
+ * recorded by name.
+ */
+final class EmulatedGpu implements Gpu {
+    private final TreeMap<Long, ByteBuffer> memory = new TreeMap<>();
+    private long next = 1L << 32;
+    final List<String> launches = new ArrayList<>();
+
+    @Override
+    public long alloc(long bytes) {
+        long base = next;
+        ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(Math.max(1, bytes))).order(ByteOrder.LITTLE_ENDIAN);
+        memory.put(base, b);
+        next += (bytes + 4096) / 4096 * 4096 + 4096;
+        return base;
+    }
+
+    /** The buffer holding {@code address}, positioned so that index 0 is the address (a slice). */
+    private ByteBuffer at(long address) {
+        Map.Entry<Long, ByteBuffer> e = memory.floorEntry(address);
+        if (e == null || address - e.getKey() >= e.getValue().capacity()) {
+            throw new IllegalArgumentException("address " + Long.toHexString(address) + " is not allocated");
+        }
+        return e.getValue()
+                .slice((int) (address - e.getKey()), (int) (e.getValue().capacity() - (address - e.getKey())))
+                .order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private int bytesFrom(long address) {
+        return at(address).capacity();
+    }
+
+    float[] floats(long p, int n) {
+        float[] out = new float[n];
+        at(p).asFloatBuffer().get(out);
+        return out;
+    }
+
+    short[] shorts(long p, int n) {
+        short[] out = new short[n];
+        at(p).asShortBuffer().get(out);
+        return out;
+    }
+
+    int[] ints(long p, int n) {
+        int[] out = new int[n];
+        at(p).asIntBuffer().get(out);
+        return out;
+    }
+
+    void put(long p, float[] v) {
+        at(p).asFloatBuffer().put(v);
+    }
+
+    void put(long p, short[] v) {
+        at(p).asShortBuffer().put(v);
+    }
+
+    @Override
+    public void copyIn(long dst, short[] src, int from, int count) {
+        at(dst).asShortBuffer().put(src, from, count);
+    }
+
+    @Override
+    public void copyIn(long dst, float[] src, int from, int count) {
+        at(dst).asFloatBuffer().put(src, from, count);
+    }
+
+    @Override
+    public void copyIn(long dst, int[] src, int from, int count) {
+        at(dst).asIntBuffer().put(src, from, count);
+    }
+
+    @Override
+    public void copyOut(float[] dst, int to, long src, int count) {
+        at(src).asFloatBuffer().get(dst, to, count);
+    }
+
+    @Override
+    public void launch(String name, int gx, int gy, int bx, Arg... a) {
+        launches.add(name);
+        switch (name) {
+            case "ts_embed_gather" -> {
+                int hidden = a[2].asInt();
+                int[] tokens = ints(a[1].bits(), gx);
+                int vocabRows = bytesFrom(a[0].bits()) / 2 / hidden;
+                put(a[3].bits(), KernelReferences.embedGather(shorts(a[0].bits(), vocabRows * hidden), tokens, hidden));
+            }
+            case "ts_add_rmsnorm" -> {
+                int hidden = a[4].asInt();
+                short[] w = shorts(a[2].bits(), hidden);
+                boolean chosen = a[3].bits() != 0;
+                int[] rows = chosen ? ints(a[3].bits(), gx) : null;
+                float[] out = new float[gx * hidden];
+                for (int b = 0; b < gx; b++) {
+                    int row = chosen ? rows[b] : b;
+                    long r = a[0].bits() + 4L * row * hidden;
+                    float[] residual = floats(r, hidden);
+                    float[] x = a[1].bits() == 0 ? null : floats(a[1].bits() + 4L * row * hidden, hidden);
+                    float[] normed = KernelReferences.addRmsNorm(residual, x, w, 1, hidden, a[5].asFloat());
+                    put(r, residual);
+                    System.arraycopy(normed, 0, out, b * hidden, hidden);
+                }
+                put(a[6].bits(), out);
+            }
+            case "ts_silu_mul" -> {
+                int inter = a[1].asInt();
+                put(a[2].bits(), KernelReferences.siluMul(floats(a[0].bits(), gx * 2 * inter), gx, inter));
+            }
+            case "ts_gemv_bf16" -> {
+                int n = a[1].asInt();
+                int k = a[2].asInt();
+                int tokens = a[4].asInt();
+                short[] bias = a[5].bits() == 0 ? null : shorts(a[5].bits(), n);
+                float[] add = a[6].bits() == 0 ? null : floats(a[6].bits(), tokens * n);
+                put(
+                        a[7].bits(),
+                        KernelReferences.gemv(
+                                shorts(a[0].bits(), n * k), n, k, floats(a[3].bits(), tokens * k), tokens, bias, add));
+            }
+            case "ts_qk_rope_kv_write" -> {
+                int heads = a[9].asInt();
+                int kvHeads = a[10].asInt();
+                int hd = a[11].asInt();
+                int blockSize = a[15].asInt();
+                int tokens = gx;
+                float[] q = floats(a[0].bits(), tokens * heads * hd);
+                float[] k = floats(a[1].bits(), tokens * kvHeads * hd);
+                float[] v = floats(a[2].bits(), tokens * kvHeads * hd);
+                int[] positions = ints(a[3].bits(), tokens);
+                float[] cos = floats(a[4].bits(), bytesFrom(a[4].bits()) / 4);
+                float[] sin = floats(a[5].bits(), bytesFrom(a[5].bits()) / 4);
+                short[] qn = a[6].bits() == 0 ? null : shorts(a[6].bits(), hd);
+                short[] kn = a[7].bits() == 0 ? null : shorts(a[7].bits(), hd);
+                int[] slots = ints(a[12].bits(), tokens);
+                short[] kc = shorts(a[13].bits(), bytesFrom(a[13].bits()) / 2);
+                short[] vc = shorts(a[14].bits(), bytesFrom(a[14].bits()) / 2);
+                KernelReferences.qkRopeKvWrite(
+                        q,
+                        k,
+                        v,
+                        positions,
+                        cos,
+                        sin,
+                        qn,
+                        kn,
+                        a[8].asFloat(),
+                        heads,
+                        kvHeads,
+                        hd,
+                        slots,
+                        kc,
+                        vc,
+                        blockSize);
+                put(a[0].bits(), q);
+                put(a[1].bits(), k);
+                put(a[13].bits(), kc);
+                put(a[14].bits(), vc);
+            }
+            case "ts_paged_attention" -> {
+                int rows = gx;
+                int maxBlocks = a[4].asInt();
+                int heads = a[6].asInt();
+                int hd = a[8].asInt();
+                put(
+                        a[12].bits(),
+                        KernelReferences.pagedAttention(
+                                floats(a[0].bits(), rows * heads * hd),
+                                shorts(a[1].bits(), bytesFrom(a[1].bits()) / 2),
+                                shorts(a[2].bits(), bytesFrom(a[2].bits()) / 2),
+                                ints(a[3].bits(), rows * maxBlocks),
+                                maxBlocks,
+                                ints(a[5].bits(), rows),
+                                heads,
+                                a[7].asInt(),
+                                hd,
+                                a[9].asInt(),
+                                a[10].asFloat(),
+                                a[11].asInt()));
+            }
+            case "ts_lora_shrink" -> {
+                int k = a[1].asInt();
+                int maxRank = a[5].asInt();
+                int tokens = gx;
+                int slots = bytesFrom(a[2].bits()) / 2 / (maxRank * k);
+                put(
+                        a[6].bits(),
+                        KernelReferences.loraShrink(
+                                floats(a[0].bits(), tokens * k),
+                                k,
+                                shorts(a[2].bits(), slots * maxRank * k),
+                                ints(a[3].bits(), tokens),
+                                ints(a[4].bits(), slots),
+                                maxRank));
+            }
+            case "ts_lora_expand" -> {
+                int maxRank = a[5].asInt();
+                int n = a[6].asInt();
+                int stride = a[7].asInt();
+                int tokens = gx;
+                int slots = bytesFrom(a[1].bits()) / 2 / (n * maxRank);
+                float[] y = floats(a[8].bits(), (tokens - 1) * stride + n);
+                KernelReferences.loraExpand(
+                        floats(a[0].bits(), tokens * maxRank),
+                        shorts(a[1].bits(), slots * n * maxRank),
+                        ints(a[2].bits(), tokens),
+                        ints(a[3].bits(), slots),
+                        floats(a[4].bits(), slots),
+                        maxRank,
+                        n,
+                        stride,
+                        y,
+                        0);
+                put(a[8].bits(), y);
+            }
+            default -> throw new IllegalArgumentException("the emulation has no kernel " + name);
+        }
+    }
+
+    @Override
+    public void synchronize() {}
+
+    @Override
+    public String describe() {
+        return "emulated (host memory, Java references)";
+    }
+
+    @Override
+    public void close() {
+        memory.clear();
+    }
+
+    static short bf16(float v) {
+        return DType.toBf16(v);
+    }
+}
