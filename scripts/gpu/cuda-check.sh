@@ -71,7 +71,7 @@ run() {
     fi
   done
   echo "== kernels"
-  "$dir/jdk/bin/java" --enable-native-access=ALL-UNNAMED -cp "$dir/lib/*" \
+  "$dir/jdk/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "$dir/lib/*" \
     io.twinserve.engine.backend.cuda.CudaKernelCheck --json "$dir/cuda-check.json"
 }
 

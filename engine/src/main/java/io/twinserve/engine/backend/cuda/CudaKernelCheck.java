@@ -33,6 +33,7 @@ import jcuda.driver.JCudaDriver;
 public final class CudaKernelCheck {
     static final double FP32_GATE = 1e-3;
     static final double BF16_GATE = 1e-2;
+    static final double MODEL_GATE = 2e-2;
 
     private final CudaDriver driver;
     private final List<Map<String, Object>> results = new ArrayList<>();
@@ -62,6 +63,7 @@ public final class CudaKernelCheck {
             doc.put("bandwidth_gb_s", c.bandwidth());
             c.checkAll();
             doc.put("cublas", c.checkCublas());
+            doc.put("models", c.checkModels());
             doc.put("kernels", c.results);
             ok = c.results.stream().allMatch(r -> Boolean.TRUE.equals(r.get("pass")));
             c.freeAll();
@@ -329,6 +331,36 @@ public final class CudaKernelCheck {
             m.put("gemm_tflops", tflops);
         }
         return m;
+    }
+
+    /**
+     * The CUDA backend against the CPU backend on random models of every architecture with two adapters
+     * ({@link CudaModelCheck}), on this device, at the gate of ../shared/CUDA.md (2e-2 of the largest logit).
+     */
+    private List<CudaModelCheck.Result> checkModels() throws IOException {
+        Path dir = java.nio.file.Files.createTempDirectory("cuda-models");
+        List<CudaModelCheck.Result> results = CudaModelCheck.run(dir, () -> new DriverGpu(driver));
+        for (CudaModelCheck.Result r : results) {
+            boolean pass = !r.nan() && r.relativeError() <= MODEL_GATE;
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("kernel", "CudaBackend vs CpuBackend");
+            m.put("case", r.model() + ": " + r.step());
+            m.put("relative_error", r.relativeError());
+            m.put("gate", MODEL_GATE);
+            m.put("nan", r.nan());
+            m.put("pass", pass);
+            this.results.add(m);
+            System.out.printf(
+                    Locale.ROOT,
+                    "%-22s %-44s %10.2e  (gate %.0e)%s  %s%n",
+                    "model " + r.model(),
+                    r.step(),
+                    r.relativeError(),
+                    MODEL_GATE,
+                    r.nan() ? " NaN" : "",
+                    pass ? "ok" : "FAIL");
+        }
+        return results;
     }
 
     private void checkEmbedAndNorms() {
