@@ -109,7 +109,7 @@ final class BenchEngineCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        EngineCommand.backend(backend, spec.commandLine());
+        EngineCommand.cpuOnly(backend, "`bench engine`", spec.commandLine());
         EngineCommand.requireVectorApi();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();

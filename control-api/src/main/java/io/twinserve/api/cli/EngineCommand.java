@@ -42,16 +42,15 @@ final class EngineCommand implements Runnable {
             "cpu, cuda (an NVIDIA GPU) or auto (cuda where a GPU and its driver are found, else cpu)";
 
     /**
-     * The backend {@code --backend} names. {@code cuda} without a driver or a device fails with one line that
-     * says which; with one, it fails too for now, saying that the CUDA backend's forward pass is still being
-     * built (issue 20: its kernels, driver layer and memory plan exist, the forward pass does not), so no
-     * command pretends to run a model on a GPU. Anything else is a usage error.
+     * The backend {@code --backend} names: {@code cpu}, or {@code cuda} where a driver and a GPU are found (else
+     * one line saying which is missing), or {@code auto} for whichever of the two is there. Anything else is a
+     * usage error.
      */
     static String backend(String name, CommandLine command) {
         return switch (name) {
             case "cpu" -> "cpu";
             case "cuda" -> requireCuda();
-            case "auto" -> CudaDriver.available() ? requireCuda() : "cpu";
+            case "auto" -> CudaDriver.available() ? "cuda" : "cpu";
             default ->
                 throw new CommandLine.ParameterException(
                         command, "--backend: expected " + BACKENDS + ", got '" + name + "'");
@@ -59,11 +58,20 @@ final class EngineCommand implements Runnable {
     }
 
     private static String requireCuda() {
-        int devices = CudaDriver.deviceCount();
-        if (devices == 0) {
+        if (CudaDriver.deviceCount() == 0) {
             throw new CudaUnavailableException("CUDA unavailable: the NVIDIA driver sees no GPU; use --backend cpu");
         }
-        throw new CudaUnavailableException("the CUDA backend cannot run a model yet: its kernels, driver layer and"
-                + " memory plan are built, its forward pass is not (docs/engine.md); use --backend cpu");
+        return "cuda";
+    }
+
+    /**
+     * {@link #backend} for a command that runs only the CPU backend so far: CUDA, asked for or picked by
+     * {@code auto}, is refused with what does run on it.
+     */
+    static void cpuOnly(String name, String what, CommandLine command) {
+        if (backend(name, command).equals("cuda")) {
+            throw new CudaUnavailableException(what + " runs the CPU backend only so far; the CUDA backend runs in"
+                    + " `twinserve model logits --backend cuda` (docs/engine.md); use --backend cpu");
+        }
     }
 }

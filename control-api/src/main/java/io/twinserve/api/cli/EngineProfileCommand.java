@@ -78,7 +78,7 @@ final class EngineProfileCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        EngineCommand.backend(backend, spec.commandLine());
+        EngineCommand.cpuOnly(backend, "`engine profile`", spec.commandLine());
         EngineCommand.requireVectorApi();
         if (!Files.isRegularFile(model.resolve("config.json"))) {
             throw new IllegalArgumentException(

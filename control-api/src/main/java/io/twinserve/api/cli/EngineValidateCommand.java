@@ -145,7 +145,7 @@ final class EngineValidateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        EngineCommand.backend(backend, spec.commandLine());
+        EngineCommand.cpuOnly(backend, "`engine validate`", spec.commandLine());
         EngineCommand.requireVectorApi();
         if (!Files.isRegularFile(model.resolve("config.json"))) {
             throw new IllegalArgumentException(

@@ -122,7 +122,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        EngineCommand.backend(backend, spec.commandLine());
+        EngineCommand.cpuOnly(backend, "`generate`", spec.commandLine());
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (use.size() > 1 && use.size() != prompts.size()) {

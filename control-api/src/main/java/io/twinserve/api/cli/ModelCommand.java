@@ -3,10 +3,12 @@ package io.twinserve.api.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.twinserve.engine.backend.Backend;
 import io.twinserve.engine.backend.BackendSpec;
 import io.twinserve.engine.backend.Backends;
 import io.twinserve.engine.backend.ForwardBatch;
 import io.twinserve.engine.backend.cpu.CpuBackend;
+import io.twinserve.engine.backend.cuda.CudaBackend;
 import io.twinserve.engine.model.Architecture;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.LoraAdapter;
@@ -208,7 +210,10 @@ final class ModelCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            EngineCommand.backend(backend, spec.commandLine());
+            boolean cuda = EngineCommand.backend(backend, spec.commandLine()).equals("cuda");
+            if (cuda && tp != 1) {
+                throw new IllegalArgumentException("--tp " + tp + ": the CUDA backend runs on one GPU (tp 1)");
+            }
             try (ModelFiles files = ModelFiles.open(model)) {
                 int[] ids = tokens;
                 if (ids == null) {
@@ -221,15 +226,19 @@ final class ModelCommand implements Runnable {
                 int blockSize = 16;
                 int blocksNeeded = (ids.length + blockSize - 1) / blockSize;
                 // a backend only, no live loop: one sequence's forward passes, laid out here by hand
-                try (CpuBackend backend = Backends.create(new BackendSpec.Cpu(
-                        files,
-                        new CpuBackend.Options(
-                                tp,
-                                0,
-                                (long) blocksNeeded * blockSize,
-                                blockSize,
-                                1,
-                                CpuBackend.kvDtype(kvCacheDtype, "--kv-cache-dtype"))))) {
+                DType kvDtype = CpuBackend.kvDtype(kvCacheDtype, "--kv-cache-dtype");
+                if (cuda && kvDtype == DType.F32) {
+                    throw new IllegalArgumentException(
+                            "--kv-cache-dtype f32: the CUDA backend stores its KV cache as bf16");
+                }
+                int rank = adapter == null ? 8 : LoraAdapter.readRank(adapter);
+                try (Backend backend = cuda
+                        ? Backends.create(new BackendSpec.Cuda(
+                                files, new CudaBackend.Options((long) blocksNeeded * blockSize, blockSize, 1, rank), 0))
+                        : Backends.create(new BackendSpec.Cpu(
+                                files,
+                                new CpuBackend.Options(
+                                        tp, 0, (long) blocksNeeded * blockSize, blockSize, 1, kvDtype)))) {
                     if (adapter != null) {
                         backend.loadAdapter(0, LoraAdapter.load("adapter", adapter, files.config()));
                     }
@@ -261,7 +270,12 @@ final class ModelCommand implements Runnable {
                             adapter == null ? null : adapter.toAbsolutePath().toString());
                     root.put("tp", tp);
                     root.put("chunk", step);
-                    root.put("kv_cache_dtype", backend.kvCacheDtype().name().toLowerCase(Locale.ROOT));
+                    root.put("backend", backend.name());
+                    root.put(
+                            "kv_cache_dtype",
+                            backend instanceof CpuBackend cpu
+                                    ? cpu.kvCacheDtype().name().toLowerCase(Locale.ROOT)
+                                    : "bf16");
                     if (prompt != null && tokens == null) {
                         root.put("prompt", prompt);
                     }

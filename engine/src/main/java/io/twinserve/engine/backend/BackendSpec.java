@@ -1,6 +1,7 @@
 package io.twinserve.engine.backend;
 
 import io.twinserve.engine.backend.cpu.CpuBackend;
+import io.twinserve.engine.backend.cuda.CudaBackend;
 import io.twinserve.engine.backend.sim.SimulatedBackend;
 import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.engine.model.ModelFiles;
@@ -52,6 +53,18 @@ public sealed interface BackendSpec<B extends Backend> {
         public static Simulated of(ResolvedReplica replica, double timeScale) {
             return new Simulated(
                     replica.perf(), replica.scheduler(), SimulatedBackend.modelConfig(replica.model()), timeScale);
+        }
+    }
+
+    /**
+     * The CUDA backend on device {@code device} over a model's files, which the caller opened and closes after
+     * the backend. Refused before anything is uploaded when the device's memory cannot hold it (the shortfall
+     * named, as the twin names it).
+     */
+    record Cuda(ModelFiles model, CudaBackend.Options options, int device) implements BackendSpec<CudaBackend> {
+        public Cuda {
+            Objects.requireNonNull(model, "model");
+            Objects.requireNonNull(options, "options");
         }
     }
 }

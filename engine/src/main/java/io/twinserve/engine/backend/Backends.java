@@ -1,6 +1,10 @@
 package io.twinserve.engine.backend;
 
 import io.twinserve.engine.backend.cpu.CpuBackend;
+import io.twinserve.engine.backend.cuda.CudaBackend;
+import io.twinserve.engine.backend.cuda.CudaDriver;
+import io.twinserve.engine.backend.cuda.CudaMemoryPlan;
+import io.twinserve.engine.backend.cuda.DriverGpu;
 import io.twinserve.engine.backend.sim.SimulatedBackend;
 
 /** Builds a backend from its spec: the one place a backend is constructed outside its own package. */
@@ -14,7 +18,33 @@ public final class Backends {
             case BackendSpec.Cpu cpu -> new CpuBackend(cpu.model(), cpu.options());
             case BackendSpec.Simulated sim ->
                 new SimulatedBackend(sim.perf(), sim.scheduler(), sim.served(), sim.timeScale());
+            case BackendSpec.Cuda cuda -> cuda(cuda);
         };
         return (B) backend;
+    }
+
+    private static CudaBackend cuda(BackendSpec.Cuda spec) {
+        CudaDriver driver = CudaDriver.open(spec.device());
+        try {
+            CudaBackend.Options o = spec.options();
+            // the memory plan first: a model that cannot fit is refused with the shortfall, before any upload
+            CudaMemoryPlan.plan(
+                    spec.model().config(),
+                    new CudaMemoryPlan.Request(
+                            driver.info().totalMemoryBytes(),
+                            0.9,
+                            o.adapterSlots(),
+                            o.maxRank(),
+                            2048,
+                            256,
+                            o.blockSize(),
+                            2,
+                            (int) Math.min(Integer.MAX_VALUE, o.kvCacheTokens()),
+                            o.kvCacheTokens()));
+            return new CudaBackend(spec.model(), o, new DriverGpu(driver, true));
+        } catch (RuntimeException | Error e) {
+            driver.close();
+            throw e;
+        }
     }
 }

@@ -339,7 +339,7 @@ public final class CudaKernelCheck {
      */
     private List<CudaModelCheck.Result> checkModels() throws IOException {
         Path dir = java.nio.file.Files.createTempDirectory("cuda-models");
-        List<CudaModelCheck.Result> results = CudaModelCheck.run(dir, () -> new DriverGpu(driver));
+        List<CudaModelCheck.Result> results = CudaModelCheck.run(dir, () -> new DriverGpu(driver, false));
         for (CudaModelCheck.Result r : results) {
             boolean pass = !r.nan() && r.relativeError() <= MODEL_GATE;
             Map<String, Object> m = new LinkedHashMap<>();

@@ -28,8 +28,12 @@ public final class DriverGpu implements Gpu {
         }
     }
 
-    public DriverGpu(CudaDriver driver) {
+    private final boolean ownsDriver;
+
+    /** @param ownsDriver whether closing this device closes the driver's context and module too */
+    public DriverGpu(CudaDriver driver, boolean ownsDriver) {
         this.driver = driver;
+        this.ownsDriver = ownsDriver;
     }
 
     @Override
@@ -101,5 +105,8 @@ public final class DriverGpu implements Gpu {
         }
         allocations.clear();
         arena.close();
+        if (ownsDriver) {
+            driver.close();
+        }
     }
 }
