@@ -16,6 +16,9 @@ import java.util.OptionalInt;
 public final class Tokenizer {
     private final BytePairModel model;
     private final TextNormalizer normalizer;
+    /** The file it was read from, for messages. */
+    private final Path file;
+
     private final PreTokenizer preTokenizer;
     private final TokenDecoder decoder;
     private final SpecialTokenTemplate specialTokenTemplate;
@@ -27,6 +30,7 @@ public final class Tokenizer {
     private final byte[][] tokenBytes;
 
     Tokenizer(
+            Path file,
             BytePairModel model,
             TextNormalizer normalizer,
             PreTokenizer preTokenizer,
@@ -36,6 +40,7 @@ public final class Tokenizer {
             String[] tokens,
             Map<String, Integer> tokenIds,
             boolean[] special) {
+        this.file = file;
         this.model = model;
         this.normalizer = normalizer;
         this.preTokenizer = preTokenizer;
@@ -66,6 +71,22 @@ public final class Tokenizer {
         return TokenizerJsonReader.parse(tokenizerJson, file);
     }
 
+    /** How much the normalizers may lengthen a text: far past NFKD's 18 characters for one, well short of memory. */
+    static final int MAX_GROWTH = 64;
+
+    private String normalize(String text) {
+        long limit = (long) MAX_GROWTH * text.length() + 1024;
+        try {
+            return normalizer.apply(text, limit);
+        } catch (TextNormalizer.TooLong e) {
+            throw new TokenizerFormatException(
+                    file,
+                    "normalizer",
+                    "lengthens a text of " + text.length() + " characters to " + e.getMessage()
+                            + "; normalizers lengthen text by a few characters at most (replacements feeding each other?)");
+        }
+    }
+
     /** Encodes text without adding the post-processor's special tokens (no BOS). */
     public int[] encode(String text) {
         return encode(text, false);
@@ -88,7 +109,7 @@ public final class Tokenizer {
             if (section.text() == null) {
                 ids.add(section.tokenId());
             } else {
-                String normalized = normalizer == null ? section.text() : normalizer.apply(section.text());
+                String normalized = normalizer == null ? section.text() : normalize(section.text());
                 pieces.clear();
                 if (preTokenizer == null) {
                     pieces.add(normalized);

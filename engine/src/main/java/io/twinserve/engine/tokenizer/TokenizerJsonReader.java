@@ -84,6 +84,7 @@ final class TokenizerJsonReader {
             special[token.id()] = token.special();
         }
         return new Tokenizer(
+                file,
                 bytePairModel,
                 normalizer(root.path("normalizer"), "normalizer"),
                 preTokenizer(root.path("pre_tokenizer"), "pre_tokenizer"),

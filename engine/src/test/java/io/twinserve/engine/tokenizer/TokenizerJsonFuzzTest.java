@@ -25,6 +25,10 @@ class TokenizerJsonFuzzTest {
         int[] ids;
         try {
             ids = tokenizer.encode("Hello, wörld! 12 <s>", true);
+        } catch (TokenizerFormatException e) {
+            // normalizers that lengthen text without bound (replacements feeding each other) are refused on use
+            assertThat(e.getMessage()).startsWith(FILE + ": normalizer: lengthens a text of");
+            return;
         } catch (IllegalArgumentException e) {
             // documented: a character with no token, no byte fallback and no unk_token
             assertThat(e.getMessage()).contains("is not in the vocabulary");
