@@ -83,13 +83,22 @@ final class TokenizerJsonReader {
             tokenIds.put(token.content(), token.id());
             special[token.id()] = token.special();
         }
+        SpecialTokenTemplate template = postProcessor(root.path("post_processor"), "post_processor", tokenIds);
+        // an id past the vocabulary would be encoded, then refused by decode (the long fuzz run found it)
+        for (int[] ids : new int[][] {template.prefixIds(), template.suffixIds()}) {
+            for (int id : ids) {
+                if (id < 0 || id >= size) {
+                    throw error("post_processor", "token id " + id + " is outside the vocabulary [0, " + size + ")");
+                }
+            }
+        }
         return new Tokenizer(
                 file,
                 bytePairModel,
                 normalizer(root.path("normalizer"), "normalizer"),
                 preTokenizer(root.path("pre_tokenizer"), "pre_tokenizer"),
                 decoder(root.path("decoder")),
-                postProcessor(root.path("post_processor"), "post_processor", tokenIds),
+                template,
                 new AddedTokenSplitter(addedTokens),
                 tokens,
                 tokenIds,
