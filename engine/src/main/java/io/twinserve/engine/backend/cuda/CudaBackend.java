@@ -19,6 +19,9 @@ import io.twinserve.engine.model.Projection;
  * <p>Per layer: add + RMSNorm (the residual stream in fp32), q, k and v with their biases and LoRA deltas, QK
  * norm + RoPE + KV write, paged attention, o + LoRA, add + RMSNorm, gate/up + LoRA into one row, SiLU-mul, down
  * + LoRA; then the final norm on the rows whose logits are wanted and the LM head.
+ *
+ * <p>Why it is long: the device state (layers, caches, slots, scratch) and the one forward pass that walks it,
+ * each launch with its arguments spelled out; the layout, metadata and memory plan are in their own classes.
  */
 public final class CudaBackend implements Backend {
     private static final int GEMV_ROWS_PER_BLOCK = 8;
@@ -296,9 +299,9 @@ public final class CudaBackend implements Backend {
             linear(qkv + 2L * q * h, kv, h, s.normed, tokens, bias == 0 ? 0 : bias + 2L * q, s.k);
             linear(qkv + 2L * (q + kv) * h, kv, h, s.normed, tokens, bias == 0 ? 0 : bias + 2L * (q + kv), s.v);
             if (anyAdapter) {
-                lora(l, Projection.Q, s.normed, tokens, tokenSlots, s.q, q);
-                lora(l, Projection.K, s.normed, tokens, tokenSlots, s.k, kv);
-                lora(l, Projection.V, s.normed, tokens, tokenSlots, s.v, kv);
+                loraInto(l, Projection.Q, s.normed, tokens, tokenSlots, s.q, q);
+                loraInto(l, Projection.K, s.normed, tokens, tokenSlots, s.k, kv);
+                loraInto(l, Projection.V, s.normed, tokens, tokenSlots, s.v, kv);
             }
             gpu.launch(
                     "ts_qk_rope_kv_write",
@@ -341,7 +344,7 @@ public final class CudaBackend implements Backend {
                     Arg.ptr(s.att));
             linear(w + 2 * layout.o, h, q, s.att, tokens, 0, s.out);
             if (anyAdapter) {
-                lora(l, Projection.O, s.att, tokens, tokenSlots, s.out, h);
+                loraInto(l, Projection.O, s.att, tokens, tokenSlots, s.out, h);
             }
             gpu.launch(
                     "ts_add_rmsnorm",
@@ -363,7 +366,7 @@ public final class CudaBackend implements Backend {
             gpu.launch("ts_silu_mul", tokens, 1, threads, Arg.ptr(s.gateUp), Arg.i32(inter), Arg.ptr(s.act));
             linear(w + 2 * layout.down, h, inter, s.act, tokens, 0, s.out);
             if (anyAdapter) {
-                lora(l, Projection.DOWN, s.act, tokens, tokenSlots, s.out, h);
+                loraInto(l, Projection.DOWN, s.act, tokens, tokenSlots, s.out, h);
             }
         }
         if (rows > 0) {
@@ -406,11 +409,6 @@ public final class CudaBackend implements Backend {
                     Arg.NULL,
                     Arg.ptr(y + 4L * t0 * n));
         }
-    }
-
-    /** Adds projection {@code p}'s LoRA delta to y ([tokens][n], contiguous). */
-    private void lora(int layer, Projection p, long x, int tokens, long tokenSlots, long y, int n) {
-        loraInto(layer, p, x, tokens, tokenSlots, y, n);
     }
 
     /** Adds projection {@code p}'s LoRA delta into its columns of rows of {@code stride} starting at {@code y}. */

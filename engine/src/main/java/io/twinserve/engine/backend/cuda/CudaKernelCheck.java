@@ -27,6 +27,10 @@ import jcuda.driver.JCudaDriver;
  * with {@code --json FILE}, writes it as JSON. Exit code 0 when every kernel passes, 1 when one fails, 3 without
  * a usable GPU.
  *
+ * <p>Why it is long: one case per kernel, each building its random inputs, launching with the kernel's own
+ * argument list and comparing with its reference, plus the bandwidth, cuBLAS and model cases; it is the whole
+ * GPU check in one program so that the device run is one command.
+ *
  * <p>Launches go through JCuda's {@code cuLaunchKernel} (slow on the host, which does not matter here; the
  * backend's hot path uses FFM, see {@code ../shared/CUDA.md}).
  */
@@ -139,17 +143,7 @@ public final class CudaKernelCheck {
 
     /** Launches {@code name}; parameters are device pointers, Integer, Long or Float. */
     private void launch(String name, int gx, int gy, int bx, Object... params) {
-        NativePointerObject[] ps = new NativePointerObject[params.length];
-        for (int i = 0; i < params.length; i++) {
-            ps[i] = switch (params[i]) {
-                case CUdeviceptr p -> Pointer.to(p);
-                case Integer v -> Pointer.to(new int[] {v});
-                case Long v -> Pointer.to(new long[] {v});
-                case Float v -> Pointer.to(new float[] {v});
-                default -> throw new IllegalArgumentException("parameter " + i + " of " + name + ": " + params[i]);
-            };
-        }
-        JCudaDriver.cuLaunchKernel(driver.function(name), gx, gy, 1, bx, 1, 1, 0, null, Pointer.to(ps), null);
+        launchNoSync(name, gx, gy, bx, params);
         JCudaDriver.cuCtxSynchronize();
     }
 
@@ -163,8 +157,8 @@ public final class CudaKernelCheck {
         JCudaDriver.cuMemsetD8(a, (byte) 1, bytes);
         CUdeviceptr sink = alloc(4L * 4096);
         int blocks = 132 * 16;
-        double read = timeMs(() -> launchNoSync("ts_probe_read", blocks, 256, a, n4, sink));
-        double copy = timeMs(() -> launchNoSync("ts_probe_copy", blocks, 256, a, b, n4));
+        double read = timeMs(() -> launchNoSync("ts_probe_read", blocks, 1, 256, a, n4, sink));
+        double copy = timeMs(() -> launchNoSync("ts_probe_copy", blocks, 1, 256, a, b, n4));
         Map<String, Double> m = new LinkedHashMap<>();
         m.put("read", bytes / read / 1e6);
         m.put("copy", 2.0 * bytes / copy / 1e6);
@@ -176,16 +170,19 @@ public final class CudaKernelCheck {
         return m;
     }
 
-    private void launchNoSync(String name, int gx, int bx, Object... params) {
+    /** Launches {@code name} without waiting; parameters are device pointers, Integer, Long or Float. */
+    private void launchNoSync(String name, int gx, int gy, int bx, Object... params) {
         NativePointerObject[] ps = new NativePointerObject[params.length];
         for (int i = 0; i < params.length; i++) {
             ps[i] = switch (params[i]) {
                 case CUdeviceptr p -> Pointer.to(p);
+                case Integer v -> Pointer.to(new int[] {v});
                 case Long v -> Pointer.to(new long[] {v});
-                default -> throw new IllegalArgumentException(name + ": " + params[i]);
+                case Float v -> Pointer.to(new float[] {v});
+                default -> throw new IllegalArgumentException("parameter " + i + " of " + name + ": " + params[i]);
             };
         }
-        JCudaDriver.cuLaunchKernel(driver.function(name), gx, 1, 1, bx, 1, 1, 0, null, Pointer.to(ps), null);
+        JCudaDriver.cuLaunchKernel(driver.function(name), gx, gy, 1, bx, 1, 1, 0, null, Pointer.to(ps), null);
     }
 
     /** The median of 10 timed runs (after one warm-up), in milliseconds, by CUDA events. */

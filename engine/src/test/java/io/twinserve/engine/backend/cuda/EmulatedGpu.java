@@ -1,6 +1,5 @@
 package io.twinserve.engine.backend.cuda;
 
-import io.twinserve.engine.model.DType;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -242,9 +241,5 @@ final class EmulatedGpu implements Gpu {
     @Override
     public void close() {
         memory.clear();
-    }
-
-    static short bf16(float v) {
-        return DType.toBf16(v);
     }
 }
