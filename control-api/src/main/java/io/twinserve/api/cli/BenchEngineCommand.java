@@ -1,5 +1,6 @@
 package io.twinserve.api.cli;
 
+import io.twinserve.engine.backend.EngineBackend;
 import io.twinserve.engine.bench.BenchModel;
 import io.twinserve.engine.bench.EngineBenchmark;
 import java.io.PrintWriter;
@@ -109,8 +110,7 @@ final class BenchEngineCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        EngineCommand.cpuOnly(backend, "`bench engine`", spec.commandLine());
-        EngineCommand.requireVectorApi();
+        EngineBackend.Kind kind = EngineCommand.backend(backend, spec.commandLine());
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         BenchModel base = quick ? BenchModel.tiny() : BenchModel.oneBillion();
@@ -137,7 +137,8 @@ final class BenchEngineCommand implements Callable<Integer> {
                 (long) or(copyMib, quick ? 64 : 1024) << 20,
                 5,
                 attentionArg(0, quick ? 4 : 16),
-                attentionArg(1, quick ? 64 : 1024));
+                attentionArg(1, quick ? 64 : 1024),
+                kind);
         boolean interactive = System.console() != null && System.console().isTerminal();
         EngineBenchmark.Result r = EngineBenchmark.run(o, stage -> {
             if (interactive) {
@@ -156,9 +157,9 @@ final class BenchEngineCommand implements Callable<Integer> {
         BenchModel m = r.model();
         out.printf(
                 Locale.ROOT,
-                "engine bench: cpu backend, %d threads; random llama model, %,d parameters (%d layers,"
+                "engine bench: %s; random llama model, %,d parameters (%d layers,"
                         + " hidden %d, MLP %d, %d/%d heads of %d, vocab %d%s), bf16%n",
-                r.threads(),
+                r.backend().equals("cuda") ? "cuda backend" : "cpu backend, " + r.threads() + " threads",
                 r.parameters(),
                 m.layers(),
                 m.hidden(),
@@ -183,7 +184,9 @@ final class BenchEngineCommand implements Callable<Integer> {
                 "%-44s %11.2f GB/s %13s %8s%n",
                 String.format(
                         Locale.ROOT,
-                        "memory copy, %d MiB, best of %d (read+write)",
+                        r.backend().equals("cuda")
+                                ? "device copy, %d MiB, best of %d (read+write)"
+                                : "memory copy, %d MiB, best of %d (read+write)",
                         r.copy().bufferBytes() >> 20,
                         r.copy().runs()),
                 r.copy().bytesPerSecond() / 1e9,
@@ -192,7 +195,9 @@ final class BenchEngineCommand implements Callable<Integer> {
         out.printf(
                 Locale.ROOT,
                 "%-44s %11.2f GB/s %13s %8.2f %8s%n",
-                "memory read only, same buffer (vector sum)",
+                r.backend().equals("cuda")
+                        ? "device read only, same buffer (probe kernel)"
+                        : "memory read only, same buffer (vector sum)",
                 r.copy().readBytesPerSecond() / 1e9,
                 "",
                 r.copy().readBytesPerSecond() / r.copy().bytesPerSecond(),
@@ -200,7 +205,9 @@ final class BenchEngineCommand implements Callable<Integer> {
         out.printf(
                 Locale.ROOT,
                 "%-44s %11.2f GB/s %13s %8.2f %8.2f %8s%n",
-                "read only, the mapped weights of a step",
+                r.backend().equals("cuda")
+                        ? "weights read: the device read (same figure)"
+                        : "read only, the mapped weights of a step",
                 r.mappedWeightsReadBytesPerSecond() / 1e9,
                 "",
                 r.mappedWeightsReadBytesPerSecond() / r.copy().bytesPerSecond(),
@@ -271,7 +278,7 @@ final class BenchEngineCommand implements Callable<Integer> {
 
     private static Map<String, Object> document(EngineBenchmark.Result r) {
         Map<String, Object> doc = new LinkedHashMap<>();
-        doc.put("backend", "cpu");
+        doc.put("backend", r.backend());
         doc.put("threads", r.threads());
         doc.put("model", r.model());
         doc.put("parameters", r.parameters());

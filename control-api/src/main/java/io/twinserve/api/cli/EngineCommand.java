@@ -1,7 +1,6 @@
 package io.twinserve.api.cli;
 
-import io.twinserve.engine.backend.cuda.CudaDriver;
-import io.twinserve.engine.backend.cuda.CudaUnavailableException;
+import io.twinserve.engine.backend.EngineBackend;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -38,40 +37,22 @@ final class EngineCommand implements Runnable {
     }
 
     /** What {@code --backend} takes, for the options' descriptions. */
-    static final String BACKENDS =
-            "cpu, cuda (an NVIDIA GPU) or auto (cuda where a GPU and its driver are found, else cpu)";
+    static final String BACKENDS = EngineBackend.Kind.CHOICES;
 
     /**
      * The backend {@code --backend} names: {@code cpu}, or {@code cuda} where a driver and a GPU are found (else
      * one line saying which is missing), or {@code auto} for whichever of the two is there. Anything else is a
      * usage error.
      */
-    static String backend(String name, CommandLine command) {
-        return switch (name) {
-            case "cpu" -> "cpu";
-            case "cuda" -> requireCuda();
-            case "auto" -> CudaDriver.available() ? "cuda" : "cpu";
-            default ->
-                throw new CommandLine.ParameterException(
-                        command, "--backend: expected " + BACKENDS + ", got '" + name + "'");
-        };
-    }
-
-    private static String requireCuda() {
-        if (CudaDriver.deviceCount() == 0) {
-            throw new CudaUnavailableException("CUDA unavailable: the NVIDIA driver sees no GPU; use --backend cpu");
+    static EngineBackend.Kind backend(String name, CommandLine command) {
+        if (!name.equals("cpu") && !name.equals("cuda") && !name.equals("auto")) {
+            throw new CommandLine.ParameterException(
+                    command, "--backend: expected " + BACKENDS + ", got '" + name + "'");
         }
-        return "cuda";
-    }
-
-    /**
-     * {@link #backend} for a command that runs only the CPU backend so far: CUDA, asked for or picked by
-     * {@code auto}, is refused with what does run on it.
-     */
-    static void cpuOnly(String name, String what, CommandLine command) {
-        if (backend(name, command).equals("cuda")) {
-            throw new CudaUnavailableException(what + " runs the CPU backend only so far; the CUDA backend runs in"
-                    + " `twinserve model logits --backend cuda` (docs/engine.md); use --backend cpu");
+        EngineBackend.Kind kind = EngineBackend.Kind.named(name, "--backend");
+        if (kind == EngineBackend.Kind.CPU) {
+            requireVectorApi();
         }
+        return kind;
     }
 }

@@ -1,5 +1,6 @@
 package io.twinserve.api.cli;
 
+import io.twinserve.engine.backend.EngineBackend;
 import io.twinserve.engine.profile.EngineProfile;
 import io.twinserve.engine.profile.EngineProfiler;
 import io.twinserve.engine.profile.ProfileFit;
@@ -78,8 +79,7 @@ final class EngineProfileCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        EngineCommand.cpuOnly(backend, "`engine profile`", spec.commandLine());
-        EngineCommand.requireVectorApi();
+        EngineBackend.Kind kind = EngineCommand.backend(backend, spec.commandLine());
         if (!Files.isRegularFile(model.resolve("config.json"))) {
             throw new IllegalArgumentException(
                     "--model " + model + ": no config.json there; expected a Hugging Face model folder");
@@ -91,7 +91,9 @@ final class EngineProfileCommand implements Callable<Integer> {
         EngineProfiler.Measurements m;
         try {
             m = EngineProfiler.measure(
-                    new EngineProfiler.Options(model, tp, threads, grid), scratch, done -> progress.tick(done, true));
+                    new EngineProfiler.Options(model, tp, threads, grid, kind),
+                    scratch,
+                    done -> progress.tick(done, true));
         } finally {
             progress.done();
             deleteTree(scratch);

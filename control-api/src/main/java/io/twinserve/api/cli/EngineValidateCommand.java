@@ -1,5 +1,6 @@
 package io.twinserve.api.cli;
 
+import io.twinserve.engine.backend.EngineBackend;
 import io.twinserve.experiments.validate.SyntheticWorkload;
 import io.twinserve.experiments.validate.TwinVsLive;
 import io.twinserve.experiments.validate.TwinVsLiveReport;
@@ -80,8 +81,8 @@ final class EngineValidateCommand implements Callable<Integer> {
 
     @Option(
             names = "--backend",
-            defaultValue = "cpu",
-            description = "The backend: " + EngineCommand.BACKENDS + " (default: ${DEFAULT-VALUE}).")
+            description = "The live side's backend: " + EngineCommand.BACKENDS
+                    + "; it must be the one the profile was measured on (default: that one).")
     String backend;
 
     @Option(
@@ -145,8 +146,7 @@ final class EngineValidateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        EngineCommand.cpuOnly(backend, "`engine validate`", spec.commandLine());
-        EngineCommand.requireVectorApi();
+        EngineBackend.Kind kind = backend == null ? null : EngineCommand.backend(backend, spec.commandLine());
         if (!Files.isRegularFile(model.resolve("config.json"))) {
             throw new IllegalArgumentException(
                     "--model " + model + ": no config.json there; expected a Hugging Face model folder");
@@ -192,7 +192,7 @@ final class EngineValidateCommand implements Callable<Integer> {
         Map<String, Object> provenance = new LinkedHashMap<>();
         TwinVsLiveReport report = TwinVsLive.run(
                 new TwinVsLive.Setup(
-                        model, adapters, profile, deployment, trace, source, seed, warmupRequests, threads),
+                        model, adapters, profile, deployment, trace, source, seed, warmupRequests, threads, kind),
                 provenance,
                 line -> {
                     err.println("engine validate: " + line);

@@ -1,5 +1,6 @@
 package io.twinserve.api.cli;
 
+import io.twinserve.engine.backend.EngineBackend;
 import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.chat.ChatMessage;
 import io.twinserve.engine.chat.ChatTemplate;
@@ -7,6 +8,7 @@ import io.twinserve.engine.live.Completion;
 import io.twinserve.engine.live.GenerationRequest;
 import io.twinserve.engine.live.LiveEngine;
 import io.twinserve.engine.live.TokenSink;
+import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.sample.SamplingParams;
 import io.twinserve.engine.serve.LiveReplicas;
 import io.twinserve.engine.tokenizer.Tokenizer;
@@ -26,14 +28,14 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code twinserve generate}: runs prompts through the live loop (the twin's scheduler on the wall clock
- * with the CPU backend), streaming tokens as they are made.
+ * with the CPU or CUDA backend), streaming tokens as they are made.
  */
 @Command(
         name = "generate",
         mixinStandardHelpOptions = true,
         description = {
             "Generates text with the real engine: the twin's scheduler, KV manager and adapter cache on the "
-                    + "wall clock, with the CPU backend as the step executor. Several --prompt options run concurrently in "
+                    + "wall clock, with the CPU or CUDA backend as the step executor. Several --prompt options run concurrently in "
                     + "one batch; a single prompt streams its tokens as they come."
         },
         footer = {
@@ -100,15 +102,21 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "worker threads (default: all cores)")
     int threads;
 
-    @Option(names = "--kv-cache-len", description = "KV cache capacity in tokens (default: ${DEFAULT-VALUE})")
-    long kvCacheLen = LiveReplicas.DEFAULT_KV_CACHE_TOKENS;
+    @Option(
+            names = "--kv-cache-len",
+            description = "KV cache capacity in tokens (default: 8192 on the CPU; on CUDA what the GPU's memory"
+                    + " holds after the weights, adapter slots and activations, at 90% of it)")
+    Long kvCacheLen;
 
     @Option(
             names = "--kv-cache-dtype",
             description = "auto (bf16, or f32 for f32 models), bf16 or f32 " + "(default: ${DEFAULT-VALUE})")
     String kvCacheDtype = "auto";
 
-    @Option(names = "--max-adapters", description = "adapter slots (default: ${DEFAULT-VALUE})")
+    @Option(
+            names = "--max-adapters",
+            description = "adapter slots (default: ${DEFAULT-VALUE}); on CUDA each is reserved at the largest rank of"
+                    + " the --adapter directories, at least 16")
     int maxAdapters = 4;
 
     @Option(names = "--max-cpu-adapters", description = "adapters kept in host memory (default: ${DEFAULT-VALUE})")
@@ -122,7 +130,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        EngineCommand.cpuOnly(backend, "`generate`", spec.commandLine());
+        EngineBackend.Kind kind = EngineCommand.backend(backend, spec.commandLine());
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (use.size() > 1 && use.size() != prompts.size()) {
@@ -140,16 +148,31 @@ final class GenerateCommand implements Callable<Integer> {
         Tokenizer tokenizer = LiveReplicas.tokenizer(model);
         ChatTemplate template = chat ? LiveReplicas.requiredChatTemplate(model) : null;
         // max_model_len 0: as long as the model's positions and the KV cache allow
-        LiveReplicas.CpuReplica settings = new LiveReplicas.CpuReplica(
-                new CpuBackend.Options(
-                        tp, threads, kvCacheLen, 16, maxAdapters, CpuBackend.kvDtype(kvCacheDtype, "--kv-cache-dtype")),
+        int maxRank = EngineBackend.DEFAULT_MAX_RANK;
+        for (Path a : adapters.values()) {
+            maxRank = Math.max(maxRank, LoraAdapter.readRank(a));
+        }
+        LiveReplicas.ModelReplica settings = new LiveReplicas.ModelReplica(
+                new EngineBackend(
+                        kind,
+                        tp,
+                        threads,
+                        kvCacheLen,
+                        16,
+                        maxAdapters,
+                        maxRank,
+                        CpuBackend.kvDtype(kvCacheDtype, "--kv-cache-dtype"),
+                        0.9,
+                        maxNumBatchedTokens,
+                        maxNumSeqs,
+                        0),
                 maxNumSeqs,
                 maxNumBatchedTokens,
                 true,
                 true,
                 maxCpuAdapters,
                 0);
-        try (LiveReplicas.Replica replica = LiveReplicas.cpu(model, settings, LiveReplicas.detokenizer(tokenizer))) {
+        try (LiveReplicas.Replica replica = LiveReplicas.model(model, settings, LiveReplicas.detokenizer(tokenizer))) {
             LiveEngine engine = replica.engine();
             adapters.forEach(engine::registerAdapter);
             boolean streaming = prompts.size() == 1;

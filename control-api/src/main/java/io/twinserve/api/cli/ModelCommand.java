@@ -4,11 +4,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.twinserve.engine.backend.Backend;
-import io.twinserve.engine.backend.BackendSpec;
-import io.twinserve.engine.backend.Backends;
+import io.twinserve.engine.backend.EngineBackend;
 import io.twinserve.engine.backend.ForwardBatch;
 import io.twinserve.engine.backend.cpu.CpuBackend;
-import io.twinserve.engine.backend.cuda.CudaBackend;
 import io.twinserve.engine.model.Architecture;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.LoraAdapter;
@@ -210,10 +208,7 @@ final class ModelCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            boolean cuda = EngineCommand.backend(backend, spec.commandLine()).equals("cuda");
-            if (cuda && tp != 1) {
-                throw new IllegalArgumentException("--tp " + tp + ": the CUDA backend runs on one GPU (tp 1)");
-            }
+            EngineBackend.Kind kind = EngineCommand.backend(backend, spec.commandLine());
             try (ModelFiles files = ModelFiles.open(model)) {
                 int[] ids = tokens;
                 if (ids == null) {
@@ -227,18 +222,21 @@ final class ModelCommand implements Runnable {
                 int blocksNeeded = (ids.length + blockSize - 1) / blockSize;
                 // a backend only, no live loop: one sequence's forward passes, laid out here by hand
                 DType kvDtype = CpuBackend.kvDtype(kvCacheDtype, "--kv-cache-dtype");
-                if (cuda && kvDtype == DType.F32) {
-                    throw new IllegalArgumentException(
-                            "--kv-cache-dtype f32: the CUDA backend stores its KV cache as bf16");
-                }
                 int rank = adapter == null ? 8 : LoraAdapter.readRank(adapter);
-                try (Backend backend = cuda
-                        ? Backends.create(new BackendSpec.Cuda(
-                                files, new CudaBackend.Options((long) blocksNeeded * blockSize, blockSize, 1, rank), 0))
-                        : Backends.create(new BackendSpec.Cpu(
-                                files,
-                                new CpuBackend.Options(
-                                        tp, 0, (long) blocksNeeded * blockSize, blockSize, 1, kvDtype)))) {
+                EngineBackend engine = new EngineBackend(
+                        kind,
+                        tp,
+                        0,
+                        (long) blocksNeeded * blockSize,
+                        blockSize,
+                        1,
+                        rank,
+                        kvDtype,
+                        0.9,
+                        Math.max(1, chunk == 0 ? ids.length : chunk),
+                        1,
+                        0);
+                try (Backend backend = engine.create(files)) {
                     if (adapter != null) {
                         backend.loadAdapter(0, LoraAdapter.load("adapter", adapter, files.config()));
                     }

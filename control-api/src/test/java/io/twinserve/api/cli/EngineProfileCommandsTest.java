@@ -129,7 +129,10 @@ class EngineProfileCommandsTest {
                 new String[] {"generate", "--backend", "cuda", "--model", dir.toString(), "--prompt", "hi"},
                 new String[] {"model", "logits", "--backend", "cuda", "--model", dir.toString(), "-o", "x.json"},
                 new String[] {"bench", "engine", "--backend", "cuda", "--quick"},
-                new String[] {"engine", "profile", "--backend", "cuda", "--model", dir.toString(), "-o", "p"})) {
+                new String[] {"engine", "profile", "--backend", "cuda", "--model", dir.toString(), "-o", "p"},
+                new String[] {
+                    "engine", "validate", "--backend", "cuda", "--model", dir.toString(), "--profile", "p", "-o", "r"
+                })) {
             Cli c = Cli.run(args);
             assertThat(c.exitCode()).as(String.join(" ", args)).isEqualTo(1);
             assertThat(c.err().strip()).as(String.join(" ", args)).isEqualTo(line);

@@ -19,6 +19,7 @@ import com.openai.models.completions.CompletionCreateParams;
 import com.openai.models.completions.CompletionUsage;
 import com.openai.models.models.Model;
 import io.twinserve.api.cli.TwinserveCommand;
+import io.twinserve.engine.backend.cuda.CudaDriver;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -28,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -52,6 +54,7 @@ class OpenAiSdkTest {
     private static String live;
     private static String liveModel;
     private static String cpuPool;
+    private static String gpuPool;
 
     @BeforeAll
     static void deploy(TestServer s) throws Exception {
@@ -75,7 +78,7 @@ class OpenAiSdkTest {
         cli("adapter", "init-random", "--base", modelDir.toString(), "--rank", "4", "-o", adapterDir.toString());
 
         sim = s.unique("sdk-sim");
-        String gpuPool = s.unique("sdk-h100");
+        gpuPool = s.unique("sdk-h100");
         String simModel = s.unique("sdk-llama8b");
         s.create("/api/compute-pools", "{\"name\": \"" + gpuPool + "\", \"gpu\": \"h100-sxm-80gb\", \"gpus\": 1}");
         s.create("/api/models", "{\"name\": \"" + simModel + "\", \"profile\": \"llama-3.1-8b\"}");
@@ -132,6 +135,45 @@ class OpenAiSdkTest {
         assertThat(r.status()).as(r.body()).isEqualTo(422);
         assertThat(r.error().path("message").asText())
                 .contains("its KV cache needs 256.00 GiB (1073741824 tokens x 1" + " replicas, bf16)");
+    }
+
+    @Test
+    void liveDeploymentsTakeTheirPoolsBackendAndSayWhyCudaCannotStartHere() {
+        String name = server.unique("sdk-live-backend");
+        String body = "{\"name\": \"" + name + "\", \"model\": \"" + liveModel + "\", \"mode\": \"live\","
+                + " \"compute_config\": {\"kv_cache_len\": 1024%s},"
+                + " \"placement\": {\"compute_pools\": [\"%s\"]}}";
+        // a value that is not a backend is refused naming the field
+        TestServer.Reply r =
+                server.post("/api/deployments", server.adminKey(), body.formatted(", \"backend\": \"rocm\"", cpuPool));
+        assertThat(r.status()).as(r.body()).isEqualTo(400);
+        assertThat(r.error().path("param").asText()).isEqualTo("compute_config.backend");
+        assertThat(r.error().path("message").asText())
+                .contains("expected auto, cpu or cuda")
+                .contains("\"rocm\"");
+        // cuda asked for on a CPU pool, cpu on a GPU pool: the two disagree
+        r = server.post("/api/deployments", server.adminKey(), body.formatted(", \"backend\": \"cuda\"", cpuPool));
+        assertThat(r.status()).as(r.body()).isEqualTo(422);
+        assertThat(r.error().path("message").asText()).contains("'cuda' needs a pool with GPUs");
+        r = server.post("/api/deployments", server.adminKey(), body.formatted(", \"backend\": \"cpu\"", gpuPool));
+        assertThat(r.status()).as(r.body()).isEqualTo(422);
+        assertThat(r.error().path("message").asText()).contains("'cpu' runs on a pool with gpu: cpu");
+        // a simulated deployment runs the twin: a backend means nothing there
+        String simulated = body.formatted(", \"backend\": \"cuda\"", gpuPool).replace("\"live\"", "\"simulated\"");
+        r = server.post("/api/deployments", server.adminKey(), simulated);
+        assertThat(r.status()).as(r.body()).isEqualTo(400);
+        assertThat(r.error().path("message").asText()).contains("applies to live deployments only");
+        Assumptions.assumeTrue(
+                !CudaDriver.driverLibraryFound(), "an NVIDIA driver is installed here: CUDA does not fail this way");
+        // on a GPU pool a live deployment runs CUDA (auto): without a driver, one line says what is missing
+        r = server.post("/api/deployments", server.adminKey(), body.formatted("", gpuPool));
+        assertThat(r.status()).as(r.body()).isEqualTo(422);
+        assertThat(r.error().path("code").asText()).isEqualTo("no_backend");
+        assertThat(r.error().path("message").asText())
+                .contains("runs live on the CUDA backend, which cannot start on this server")
+                .contains("libcuda.so.1 not found");
+        assertThat(server.get("/api/deployments/" + name, server.adminKey()).status())
+                .isEqualTo(404);
     }
 
     private static void cli(String... args) {

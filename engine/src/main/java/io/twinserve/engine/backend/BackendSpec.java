@@ -61,10 +61,13 @@ public sealed interface BackendSpec<B extends Backend> {
      * the backend. Refused before anything is uploaded when the device's memory cannot hold it (the shortfall
      * named, as the twin names it).
      */
-    record Cuda(ModelFiles model, CudaBackend.Options options, int device) implements BackendSpec<CudaBackend> {
+    record Cuda(ModelFiles model, CudaBackend.Sizing sizing, int device) implements BackendSpec<CudaBackend> {
         public Cuda {
             Objects.requireNonNull(model, "model");
-            Objects.requireNonNull(options, "options");
+            Objects.requireNonNull(sizing, "sizing");
+            if (device < 0) {
+                throw new IllegalArgumentException("CUDA device must be >= 0, got " + device);
+            }
         }
     }
 }

@@ -4,6 +4,7 @@ import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.backend.cuda.CudaBackend;
 import io.twinserve.engine.backend.cuda.CudaDriver;
 import io.twinserve.engine.backend.cuda.CudaMemoryPlan;
+import io.twinserve.engine.backend.cuda.CudaUnavailableException;
 import io.twinserve.engine.backend.cuda.DriverGpu;
 import io.twinserve.engine.backend.sim.SimulatedBackend;
 
@@ -24,24 +25,17 @@ public final class Backends {
     }
 
     private static CudaBackend cuda(BackendSpec.Cuda spec) {
+        int devices = CudaDriver.deviceCount();
+        if (spec.device() >= devices) {
+            throw new CudaUnavailableException("CUDA device " + spec.device() + " asked for; the driver sees " + devices
+                    + " (tp x replicas must fit the machine's GPUs)");
+        }
         CudaDriver driver = CudaDriver.open(spec.device());
         try {
-            CudaBackend.Options o = spec.options();
             // the memory plan first: a model that cannot fit is refused with the shortfall, before any upload
-            CudaMemoryPlan.plan(
-                    spec.model().config(),
-                    new CudaMemoryPlan.Request(
-                            driver.info().totalMemoryBytes(),
-                            0.9,
-                            o.adapterSlots(),
-                            o.maxRank(),
-                            2048,
-                            256,
-                            o.blockSize(),
-                            2,
-                            (int) Math.min(Integer.MAX_VALUE, o.kvCacheTokens()),
-                            o.kvCacheTokens()));
-            return new CudaBackend(spec.model(), o, new DriverGpu(driver, true));
+            CudaMemoryPlan plan = CudaMemoryPlan.plan(
+                    spec.model().config(), spec.sizing().request(driver.info().totalMemoryBytes()));
+            return new CudaBackend(spec.model(), spec.sizing().options(plan), new DriverGpu(driver, true));
         } catch (RuntimeException | Error e) {
             driver.close();
             throw e;

@@ -1,9 +1,14 @@
 package io.twinserve.engine.bench;
 
+import io.twinserve.engine.backend.Backend;
 import io.twinserve.engine.backend.BackendSpec;
 import io.twinserve.engine.backend.Backends;
+import io.twinserve.engine.backend.EngineBackend;
 import io.twinserve.engine.backend.ForwardBatch;
 import io.twinserve.engine.backend.cpu.CpuBackend;
+import io.twinserve.engine.backend.cuda.CudaCeilings;
+import io.twinserve.engine.backend.cuda.CudaDriver;
+import io.twinserve.engine.backend.cuda.DriverGpu;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.ModelFiles;
 import io.twinserve.engine.model.Tensor;
@@ -13,6 +18,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.function.Consumer;
 
 /**
@@ -42,8 +48,39 @@ public final class EngineBenchmark {
             long copyBytes,
             int copyRuns,
             int attentionBatch,
-            int attentionContext) {
+            int attentionContext,
+            EngineBackend.Kind backend) {
+        public Options(
+                BenchModel model,
+                long seed,
+                Path cacheRoot,
+                int threads,
+                int promptTokens,
+                List<Integer> batches,
+                int warmupSteps,
+                int decodeSteps,
+                long copyBytes,
+                int copyRuns,
+                int attentionBatch,
+                int attentionContext) {
+            this(
+                    model,
+                    seed,
+                    cacheRoot,
+                    threads,
+                    promptTokens,
+                    batches,
+                    warmupSteps,
+                    decodeSteps,
+                    copyBytes,
+                    copyRuns,
+                    attentionBatch,
+                    attentionContext,
+                    EngineBackend.Kind.CPU);
+        }
+
         public Options {
+            Objects.requireNonNull(backend, "backend");
             if (attentionBatch < 0 || attentionContext < 0) {
                 throw new IllegalArgumentException(
                         "attention batch and context must be >= 0, got " + attentionBatch + " and " + attentionContext);
@@ -103,7 +140,8 @@ public final class EngineBenchmark {
             int promptTokens,
             double prefillMs,
             List<Decode> decodes,
-            List<Attention> attention) {}
+            List<Attention> attention,
+            String backend) {}
 
     static final int BLOCK_SIZE = 16;
 
@@ -113,20 +151,52 @@ public final class EngineBenchmark {
         Path dir = o.cacheRoot().resolve(o.model().key(o.seed()));
         progress.accept("model " + dir);
         boolean reused = o.model().ensureWritten(dir, o.seed());
-        int threads = o.threads() > 0 ? o.threads() : Runtime.getRuntime().availableProcessors();
-        progress.accept("copy bandwidth");
-        CopyBandwidth.Result copy = CopyBandwidth.measure(o.copyBytes(), threads, o.copyRuns());
+        boolean cuda = o.backend() == EngineBackend.Kind.CUDA;
+        int threads =
+                cuda ? 0 : o.threads() > 0 ? o.threads() : Runtime.getRuntime().availableProcessors();
+        CopyBandwidth.Result copy;
+        Double deviceRead = null;
+        if (cuda) {
+            progress.accept("device bandwidth (probe kernels)");
+            CudaCeilings c;
+            try (CudaDriver driver = CudaDriver.open(0);
+                    DriverGpu gpu = new DriverGpu(driver, false)) {
+                c = CudaCeilings.measure(gpu, o.copyBytes(), o.copyRuns());
+            }
+            copy = new CopyBandwidth.Result(
+                    c.bufferBytes(),
+                    0,
+                    c.runs(),
+                    2.0 * c.bufferBytes() / c.copyBytesPerSecond(),
+                    c.copyBytesPerSecond(),
+                    c.readBytesPerSecond());
+            deviceRead = c.readBytesPerSecond();
+        } else {
+            progress.accept("copy bandwidth");
+            copy = CopyBandwidth.measure(o.copyBytes(), threads, o.copyRuns());
+        }
         int maxBatch = o.batches().stream().mapToInt(Integer::intValue).max().orElseThrow();
         int promptBlocks = o.promptTokens() / BLOCK_SIZE;
         int ownBlocks = (Math.max(o.warmupSteps(), o.decodeSteps()) + BLOCK_SIZE - 1) / BLOCK_SIZE;
         long kvTokens = (long) (promptBlocks + maxBatch * ownBlocks) * BLOCK_SIZE;
         long weightBytes = o.model().weightBytesPerStep();
         // a backend only, no live loop: the benchmark times raw decode steps of fixed batches
+        EngineBackend engine = new EngineBackend(
+                o.backend(),
+                1,
+                threads,
+                kvTokens,
+                BLOCK_SIZE,
+                0,
+                EngineBackend.DEFAULT_MAX_RANK,
+                null,
+                0.9,
+                Math.max(maxBatch, o.promptTokens()),
+                maxBatch,
+                0);
         try (ModelFiles files = ModelFiles.open(dir);
-                CpuBackend backend = Backends.create(
-                        new BackendSpec.Cpu(files, new CpuBackend.Options(1, threads, kvTokens, BLOCK_SIZE, 0)))) {
+                Backend backend = engine.create(files)) {
             int vocab = files.config().vocabSize();
-            progress.accept("read of the mapped weights");
             List<java.lang.foreign.MemorySegment> weights = new ArrayList<>();
             for (ModelFiles.LayerWeights w : files.layers()) {
                 for (Tensor t : new Tensor[] {w.q(), w.k(), w.v(), w.o(), w.gate(), w.up(), w.down()}) {
@@ -134,7 +204,14 @@ public final class EngineBenchmark {
                 }
             }
             weights.add(files.lmHead().data());
-            double mappedRead = CopyBandwidth.readSegments(weights, threads, o.copyRuns());
+            double mappedRead;
+            if (deviceRead != null) {
+                // on a GPU the weights are read from device memory: its read probe is that ceiling
+                mappedRead = deviceRead;
+            } else {
+                progress.accept("read of the mapped weights");
+                mappedRead = CopyBandwidth.readSegments(weights, threads, o.copyRuns());
+            }
             ForwardBatch batch = new ForwardBatch();
             float[] logits = new float[maxBatch * vocab];
             int[] prompt = new int[o.promptTokens()];
@@ -184,7 +261,9 @@ public final class EngineBenchmark {
                         weightRate / copy.readBytesPerSecond(),
                         weightRate / mappedRead));
             }
-            List<Attention> attention = o.attentionBatch() == 0 ? List.of() : attention(files, o, threads, progress);
+            // the comparison is of the CPU's two KV dtypes; the CUDA backend stores its cache as bf16 only
+            List<Attention> attention =
+                    o.attentionBatch() == 0 || cuda ? List.of() : attention(files, o, threads, progress);
             return new Result(
                     o.model(),
                     o.model().parameters(),
@@ -197,7 +276,8 @@ public final class EngineBenchmark {
                     o.promptTokens(),
                     prefillMs,
                     decodes,
-                    attention);
+                    attention,
+                    o.backend().label());
         }
     }
 
@@ -257,7 +337,7 @@ public final class EngineBenchmark {
      * of its own, and returns each step's duration in ns.
      */
     private static long[] decodeSteps(
-            CpuBackend backend,
+            Backend backend,
             ForwardBatch batch,
             float[] logits,
             int b,

@@ -36,25 +36,36 @@ public final class EngineProfile {
             throws IOException {
         Files.createDirectories(out);
         ModelProfile model = ProfileFit.modelProfile(m.config(), modelName);
-        String cpu = cpuModel();
-        String hardwareName = hardwareName(cpu, m.threads());
+        EngineProfiler.Device device = m.device();
+        boolean gpu = device.backend().equals("cuda");
+        String cpu = gpu ? cpuModel() : device.name();
+        String hardwareName = gpu ? gpuHardwareName(device.name()) : hardwareName(cpu, m.threads());
         Path table = out.resolve(ProfileWriter.TABLE);
         ProfileWriter.writeTable(m, model, table);
-        String source = "fitted by twinserve engine profile: " + cpu + ", " + m.threads() + " threads";
-        ProfileFit.Fitted fitted = ProfileFit.fit(m, model, hardwareName, physicalMemoryGib(), source, table);
+        String source = gpu
+                ? "fitted by twinserve engine profile: " + device.name() + ", CUDA backend"
+                : "fitted by twinserve engine profile: " + cpu + ", " + m.threads() + " threads";
+        ProfileFit.Fitted fitted = ProfileFit.fit(m, model, hardwareName, device.memoryGib(), source, table);
         ProfileWriter.writeSteps(m, fitted.rows(), out.resolve(ProfileWriter.STEPS));
         ProfileWriter.writeHardware(fitted.hardware(), out.resolve(ProfileWriter.HARDWARE));
         ProfileWriter.writeModel(model, out.resolve(ProfileWriter.MODELS));
         Map<String, Object> prov = new LinkedHashMap<>(Provenance.of(null, null).asMap());
+        prov.put("backend", device.backend());
         prov.put("cpu", cpu);
-        prov.put("threads", m.threads());
+        if (gpu) {
+            prov.put("gpu", device.name());
+        } else {
+            prov.put("threads", m.threads());
+        }
         prov.put("tp", m.tensorParallel());
         prov.put("block_size", m.blockSize());
         prov.putAll(provenance);
         ProfileWriter.writeCalibration(
                 fitted,
-                "twinserve cpu backend (" + m.threads() + " threads, tp " + m.tensorParallel() + ", block size "
-                        + m.blockSize() + ")",
+                gpu
+                        ? "twinserve cuda backend (" + device.name() + ", block size " + m.blockSize() + ")"
+                        : "twinserve cpu backend (" + m.threads() + " threads, tp " + m.tensorParallel()
+                                + ", block size " + m.blockSize() + ")",
                 prov,
                 out.resolve(ProfileWriter.CALIBRATION));
         ProfileWriter.writeDeployment(
@@ -76,6 +87,12 @@ public final class EngineProfile {
                         .max()
                         .orElse(1));
         return new Result(out, fitted, m);
+    }
+
+    /** The hardware profile's name of a GPU: "cuda-" and its name, lower-case with dashes. */
+    static String gpuHardwareName(String gpu) {
+        String slug = gpu.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-+|-+$", "");
+        return "cuda-" + (slug.isEmpty() ? "unknown" : slug);
     }
 
     /** The hardware profile's name: the CPU model and the threads, lower-case with dashes. */
@@ -101,7 +118,8 @@ public final class EngineProfile {
         return System.getProperty("os.arch");
     }
 
-    private static double physicalMemoryGib() {
+    /** The machine's memory in GiB. */
+    public static double physicalMemoryGib() {
         if (ManagementFactory.getOperatingSystemMXBean() instanceof OperatingSystemMXBean os) {
             return os.getTotalMemorySize() / (double) (1L << 30);
         }

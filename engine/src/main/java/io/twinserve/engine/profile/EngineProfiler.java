@@ -1,8 +1,9 @@
 package io.twinserve.engine.profile;
 
-import io.twinserve.engine.backend.BackendSpec;
-import io.twinserve.engine.backend.Backends;
+import io.twinserve.engine.backend.Backend;
+import io.twinserve.engine.backend.EngineBackend;
 import io.twinserve.engine.backend.cpu.CpuBackend;
+import io.twinserve.engine.backend.cuda.CudaBackend;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.model.ModelConfig;
@@ -14,32 +15,52 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.function.IntConsumer;
 
 /**
- * Runs a {@link ProfileGrid} on the CPU backend: each shape warmed up, then repeated, its median kept.
+ * Runs a {@link ProfileGrid} on a real backend (the CPU, or CUDA): each shape warmed up, then repeated, its
+ * median kept.
  * Adapters for the LoRA shapes are random PEFT adapters written into a scratch folder.
  */
 public final class EngineProfiler {
     /**
      * What to profile.
      *
-     * @param threads the backend's threads; 0 for all cores
+     * @param threads the CPU backend's threads; 0 for all cores
+     * @param backend which backend runs the grid
      */
-    public record Options(Path modelDir, int tensorParallel, int threads, ProfileGrid grid) {
+    public record Options(
+            Path modelDir, int tensorParallel, int threads, ProfileGrid grid, EngineBackend.Kind backend) {
         public Options {
             if (tensorParallel < 1 || threads < 0) {
                 throw new IllegalArgumentException(
                         "tp must be >= 1 and threads >= 0, got " + tensorParallel + " and " + threads);
             }
+            Objects.requireNonNull(backend, "backend");
+        }
+
+        /** On the CPU backend. */
+        public Options(Path modelDir, int tensorParallel, int threads, ProfileGrid grid) {
+            this(modelDir, tensorParallel, threads, grid, EngineBackend.Kind.CPU);
         }
     }
+
+    /**
+     * The device a profile was measured on.
+     *
+     * @param backend "cpu" or "cuda"
+     * @param name the CPU's model, or the GPU's name
+     * @param memoryGib the machine's memory (CPU) or the device's (GPU)
+     */
+    public record Device(String backend, String name, double memoryGib) {}
 
     /** Everything measured, with the backend's set-up. */
     public record Measurements(
             ModelConfig config,
             int tensorParallel,
             int threads,
+            Device device,
             int blockSize,
             long kvCacheTokens,
             List<StepMeasurement> steps,
@@ -78,9 +99,21 @@ public final class EngineProfiler {
             int maxTokens =
                     Math.max(g.tokenCounts().getLast(), g.prefillChunks().getLast());
             // a backend only, no live loop: the profile times raw steps of chosen shapes, not scheduled ones
-            try (CpuBackend backend = Backends.create(new BackendSpec.Cpu(
-                    model,
-                    new CpuBackend.Options(o.tensorParallel(), o.threads(), kvTokens, BLOCK_SIZE, g.maxAdapters())))) {
+            int maxRank = g.ranks().stream().mapToInt(Integer::intValue).max().orElse(EngineBackend.DEFAULT_MAX_RANK);
+            EngineBackend engine = new EngineBackend(
+                    o.backend(),
+                    o.tensorParallel(),
+                    o.threads(),
+                    kvTokens,
+                    BLOCK_SIZE,
+                    g.maxAdapters(),
+                    maxRank,
+                    null,
+                    0.9,
+                    Math.max(maxTokens, maxSequences(g)),
+                    maxSequences(g),
+                    0);
+            try (Backend backend = engine.create(model)) {
                 StepTimer timer = new StepTimer(backend, maxTokens);
                 warmUp(timer, g);
                 int done = 0;
@@ -130,8 +163,12 @@ public final class EngineProfiler {
                     loads.add(measureLoad(backend, adapters.getFirst(), rank, g));
                     progress.accept(++done);
                 }
+                int threads = backend instanceof CpuBackend cpu ? cpu.threads() : 0;
+                Device device = backend instanceof CudaBackend cuda
+                        ? new Device("cuda", cuda.deviceName(), cuda.deviceMemoryBytes() / (double) (1L << 30))
+                        : new Device("cpu", EngineProfile.cpuModel(), EngineProfile.physicalMemoryGib());
                 return new Measurements(
-                        c, o.tensorParallel(), backend.threads(), BLOCK_SIZE, backend.kvCacheTokens(), steps, loads);
+                        c, o.tensorParallel(), threads, device, BLOCK_SIZE, backend.kvCacheTokens(), steps, loads);
             }
         }
     }
@@ -206,8 +243,18 @@ public final class EngineProfiler {
                 ns.length);
     }
 
-    private static AdapterLoadMeasurement measureLoad(
-            CpuBackend backend, LoraAdapter adapter, int rank, ProfileGrid g) {
+    /** The most sequences of one measured step (the CUDA backend sizes its step buffers by it). */
+    private static int maxSequences(ProfileGrid g) {
+        int n = 1;
+        for (List<Integer> l : List.of(g.tokenCounts(), headBatches(g), g.decodeBatches(), g.loraBatches())) {
+            for (int b : l) {
+                n = Math.max(n, b);
+            }
+        }
+        return n;
+    }
+
+    private static AdapterLoadMeasurement measureLoad(Backend backend, LoraAdapter adapter, int rank, ProfileGrid g) {
         int slot = 0;
         long bytes = 0;
         for (int i = 0; i < g.warmup(); i++) {

@@ -3,6 +3,7 @@ package io.twinserve.engine.serve;
 import io.twinserve.engine.backend.Backend;
 import io.twinserve.engine.backend.BackendSpec;
 import io.twinserve.engine.backend.Backends;
+import io.twinserve.engine.backend.EngineBackend;
 import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.backend.sim.SimulatedBackend;
 import io.twinserve.engine.chat.ChatTemplate;
@@ -31,7 +32,7 @@ public final class LiveReplicas {
      * The KV cache of a CPU replica whose spec names none, in tokens: the one home of this default (the
      * server's heap check and {@code generate} read it here).
      */
-    public static final long DEFAULT_KV_CACHE_TOKENS = 8192;
+    public static final long DEFAULT_KV_CACHE_TOKENS = EngineBackend.DEFAULT_CPU_KV_CACHE_TOKENS;
 
     private LiveReplicas() {}
 
@@ -62,20 +63,20 @@ public final class LiveReplicas {
     }
 
     /**
-     * A replica on the CPU backend: the backend's options and the live loop's limits.
+     * A replica on a real backend (the CPU, or CUDA): the backend and its sizing, and the live loop's limits.
      *
      * @param maxModelLen the longest prompt + completion: 0 for as long as the model's positions and the
      *     KV cache allow, otherwise capped by them
      */
-    public record CpuReplica(
-            CpuBackend.Options backend,
+    public record ModelReplica(
+            EngineBackend backend,
             int maxNumSeqs,
             int maxNumBatchedTokens,
             boolean chunkedPrefill,
             boolean prefixCaching,
             int maxCpuAdapters,
             int maxModelLen) {
-        public CpuReplica {
+        public ModelReplica {
             Objects.requireNonNull(backend, "backend");
             if (maxModelLen < 0) {
                 throw new IllegalArgumentException(
@@ -85,27 +86,43 @@ public final class LiveReplicas {
         }
 
         /**
-         * A deployment's replica spec served on the CPU: {@code kv_cache_len} as {@link #kvCacheTokens}, at
+         * A deployment's replica spec served on {@code kind}: {@code kv_cache_len} as {@link #kvCacheTokens}, at
          * least one adapter slot and one host adapter, every core.
          *
          * <p>The limits are the spec's, with its own defaults (max_num_seqs, block_size, max_adapters, ...
          * are filled in by {@link ReplicaSpec} for the twin and this alike). They are not taken from the twin's
          * resolution ({@code Deployments.resolve}, whose {@code SchedulerConfig} a simulated replica runs with)
-         * because a CPU pool has no GPU profile to resolve against: the twin derives a missing KV cache from a
-         * GPU's memory, so the live rules that replace that derivation live here, once: the KV default, the
-         * floor of one adapter slot and one host adapter, and max_model_len from the model and the KV cache.
+         * because a CPU pool has no GPU profile to resolve against, and a CUDA replica sizes its KV cache from
+         * the device it finds (its memory plan, the twin's arithmetic): the live rules that replace the twin's
+         * derivation live here, once: the KV default, the floor of one adapter slot and one host adapter, and
+         * max_model_len from the model and the KV cache.
          */
-        public static CpuReplica of(ReplicaSpec r) {
-            CpuBackend.Options options = new CpuBackend.Options(
-                    r.tp(), 0, kvCacheTokens(r), r.blockSize(), Math.max(1, r.maxAdapters()), kvDtype(r));
-            return new CpuReplica(
-                    options,
+        public static ModelReplica of(ReplicaSpec r, EngineBackend.Kind kind) {
+            EngineBackend backend = new EngineBackend(
+                    kind,
+                    r.tp(),
+                    0,
+                    kind == EngineBackend.Kind.CPU ? Long.valueOf(kvCacheTokens(r)) : kvCacheLen(r),
+                    r.blockSize(),
+                    Math.max(1, r.maxAdapters()),
+                    r.maxAdapterRank(),
+                    kvDtype(r),
+                    r.gpuMemoryUtilization(),
+                    r.maxNumBatchedTokens(),
+                    r.maxNumSeqs(),
+                    r.maxModelLen() == null ? 0 : r.maxModelLen());
+            return new ModelReplica(
+                    backend,
                     r.maxNumSeqs(),
                     r.maxNumBatchedTokens(),
                     r.chunkedPrefill(),
                     r.prefixCaching(),
                     Math.max(r.maxCpuAdapters(), 1),
                     r.maxModelLen() == null ? 0 : r.maxModelLen());
+        }
+
+        private static Long kvCacheLen(ReplicaSpec r) {
+            return r.kvCacheLen() == null ? null : Long.valueOf(r.kvCacheLen());
         }
 
         /**
@@ -116,15 +133,19 @@ public final class LiveReplicas {
             return r.kvCacheLen() == null ? DEFAULT_KV_CACHE_TOKENS : r.kvCacheLen();
         }
 
-        /** The CPU backend's KV dtype for a replica's {@code kv_cache_dtype}: null for auto (the model's). */
+        /** The real backend's KV dtype for a replica's {@code kv_cache_dtype}: null for auto (the model's). */
         public static DType kvDtype(ReplicaSpec r) {
             return CpuBackend.kvDtype(
                     r.kvCacheDtype() == null ? null : r.kvCacheDtype().or("auto"), "compute_config.kv_cache_dtype");
         }
 
-        /** The live loop's limits for {@code model}, with {@code max_model_len} resolved as documented above. */
-        public LiveConfig liveConfig(ModelConfig model) {
-            long limit = Math.min(model.maxPositionEmbeddings(), backend.kvCacheTokens());
+        /**
+         * The live loop's limits for {@code model} on {@code built} (the backend built from these settings,
+         * whose KV cache a CUDA replica sized from its device), with {@code max_model_len} resolved as documented
+         * above.
+         */
+        public LiveConfig liveConfig(ModelConfig model, Backend built) {
+            long limit = Math.min(model.maxPositionEmbeddings(), built.kvCacheTokens());
             int len = (int) Math.min(maxModelLen == 0 ? Integer.MAX_VALUE : maxModelLen, limit);
             return new LiveConfig(maxNumSeqs, maxNumBatchedTokens, chunkedPrefill, prefixCaching, maxCpuAdapters, len);
         }
@@ -162,16 +183,25 @@ public final class LiveReplicas {
     }
 
     /**
-     * Opens the model's files, builds the CPU backend on them and starts the live loop, stopping at the
-     * model's end-of-sequence tokens; on failure whatever was opened is closed again.
+     * Opens the model's files, builds the replica's backend (CPU or CUDA) on them and starts the live loop,
+     * stopping at the model's end-of-sequence tokens; on failure whatever was opened is closed again.
      */
-    public static Replica cpu(Path modelDir, CpuReplica settings, Detokenizer detokenizer) {
+    public static Replica model(Path modelDir, ModelReplica settings, Detokenizer detokenizer) {
+        return model(modelDir, settings, detokenizer, 0);
+    }
+
+    /** {@link #model(Path, ModelReplica, Detokenizer)} on CUDA device {@code device} (ignored on the CPU). */
+    public static Replica model(Path modelDir, ModelReplica settings, Detokenizer detokenizer, int device) {
         ModelFiles files = ModelFiles.open(modelDir);
-        CpuBackend backend = null;
+        Backend backend = null;
         try {
-            backend = Backends.create(new BackendSpec.Cpu(files, settings.backend()));
+            backend = settings.backend().create(files, device);
             LiveEngine engine = engine(
-                    backend, settings.liveConfig(files.config()), detokenizer, files.stopTokenIds(), StepObserver.NONE);
+                    backend,
+                    settings.liveConfig(files.config(), backend),
+                    detokenizer,
+                    files.stopTokenIds(),
+                    StepObserver.NONE);
             return new Replica(engine, backend, files);
         } catch (RuntimeException | Error e) {
             if (backend != null) {

@@ -1,5 +1,6 @@
 package io.twinserve.experiments.validate;
 
+import io.twinserve.engine.backend.EngineBackend;
 import io.twinserve.twin.deploy.DeploymentSpec;
 import io.twinserve.twin.deploy.Deployments;
 import io.twinserve.twin.perf.Calibration;
@@ -15,7 +16,10 @@ import java.util.Locale;
  * the twin simulates, the profiles it names, and the thread count the profile was measured with.
  *
  * @param deploymentFile the deployment read: the folder's own, or an edited copy
- * @param threads the backend threads of the profile's measurements (its calibration's provenance)
+ * @param threads the backend threads of the profile's measurements (its calibration's provenance; 1 for a
+ *     profile measured on CUDA, where they do not apply)
+ * @param backend the backend the profile was measured on (the provenance's {@code backend}; profiles written
+ *     before it was recorded were all measured on the CPU)
  */
 public record EngineProfileFolder(
         Path dir,
@@ -23,7 +27,8 @@ public record EngineProfileFolder(
         DeploymentSpec deployment,
         Profiles profiles,
         Calibration calibration,
-        int threads) {
+        int threads,
+        EngineBackend.Kind backend) {
 
     static final String DEPLOYMENT = "deployment.yaml";
 
@@ -60,13 +65,26 @@ public record EngineProfileFolder(
                     file + ": perf_model.calibration is required: the profile's calibration.yaml");
         }
         Calibration cal = Deployments.calibration(spec.perfModel().calibration());
-        int threads =
-                cal.provenance() == null ? 0 : cal.provenance().path("threads").asInt(0);
+        String measuredOn = cal.provenance() == null
+                ? "cpu"
+                : cal.provenance().path("backend").asText("cpu");
+        EngineBackend.Kind backend;
+        try {
+            backend = EngineBackend.Kind.valueOf(measuredOn.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(spec.perfModel().calibration() + ": provenance.backend '" + measuredOn
+                    + "' is not a backend; expected cpu or cuda");
+        }
+        int threads = backend == EngineBackend.Kind.CUDA
+                ? 1
+                : cal.provenance() == null
+                        ? 0
+                        : cal.provenance().path("threads").asInt(0);
         if (threads < 1) {
             throw new IllegalArgumentException(
                     spec.perfModel().calibration() + ": provenance.threads is missing; expected"
                             + " the calibration.yaml of 'twinserve engine profile', which records the threads it measured with");
         }
-        return new EngineProfileFolder(dir, file, spec, Profiles.builtIn().withDirectory(dir), cal, threads);
+        return new EngineProfileFolder(dir, file, spec, Profiles.builtIn().withDirectory(dir), cal, threads, backend);
     }
 }

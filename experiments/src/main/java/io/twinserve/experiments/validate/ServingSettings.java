@@ -1,7 +1,7 @@
 package io.twinserve.experiments.validate;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import io.twinserve.engine.backend.cpu.CpuBackend;
+import io.twinserve.engine.backend.EngineBackend;
 import io.twinserve.engine.live.LiveConfig;
 import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.sched.SchedulerConfig;
@@ -115,8 +115,21 @@ public record ServingSettings(
                 null);
     }
 
-    public CpuBackend.Options backendOptions() {
-        return new CpuBackend.Options(tensorParallel, threads, kvCacheTokens, blockSize, adapterSlots);
+    /** The live replica's backend: {@code kind}, sized as the twin's replica is. */
+    public EngineBackend backend(EngineBackend.Kind kind) {
+        return new EngineBackend(
+                kind,
+                tensorParallel,
+                threads,
+                kvCacheTokens,
+                blockSize,
+                adapterSlots,
+                maxAdapterRank,
+                null,
+                0.9,
+                maxNumBatchedTokens,
+                maxNumSeqs,
+                maxModelLen);
     }
 
     public LiveConfig liveConfig() {

@@ -1,8 +1,7 @@
 package io.twinserve.experiments.validate;
 
-import io.twinserve.engine.backend.BackendSpec;
-import io.twinserve.engine.backend.Backends;
-import io.twinserve.engine.backend.cpu.CpuBackend;
+import io.twinserve.engine.backend.Backend;
+import io.twinserve.engine.backend.EngineBackend;
 import io.twinserve.engine.live.Completion;
 import io.twinserve.engine.live.LiveEngine;
 import io.twinserve.engine.live.StepObserver;
@@ -52,6 +51,7 @@ public final class TwinVsLive {
      * @param warmupRequests requests run through a throw-away live loop first, so that the JIT has compiled
      *     the kernels before anything is timed (the profile warms up likewise)
      * @param threads backend threads; 0 for the profile's
+     * @param backend the live side's backend, which must be the one the profile was measured on; null for that one
      */
     public record Setup(
             Path modelDir,
@@ -62,7 +62,32 @@ public final class TwinVsLive {
             String workloadSource,
             long seed,
             int warmupRequests,
-            int threads) {
+            int threads,
+            EngineBackend.Kind backend) {
+        /** The live side on the backend the profile was measured on. */
+        public Setup(
+                Path modelDir,
+                Map<String, Path> adapters,
+                Path profileDir,
+                Path deploymentFile,
+                List<Request> workload,
+                String workloadSource,
+                long seed,
+                int warmupRequests,
+                int threads) {
+            this(
+                    modelDir,
+                    adapters,
+                    profileDir,
+                    deploymentFile,
+                    workload,
+                    workloadSource,
+                    seed,
+                    warmupRequests,
+                    threads,
+                    null);
+        }
+
         public Setup {
             adapters = Collections.unmodifiableMap(new LinkedHashMap<>(adapters));
             workload = List.copyOf(workload);
@@ -92,6 +117,13 @@ public final class TwinVsLive {
         DeploymentSpec base = profile.deployment();
         ModelProfile twinModel = profile.profiles().model(base.model());
         List<String> notes = new ArrayList<>();
+        if (s.backend() != null && s.backend() != profile.backend()) {
+            throw new IllegalArgumentException("--backend " + s.backend().label() + ": the profile " + s.profileDir()
+                    + " was measured on the " + profile.backend().label() + " backend, and the twin prices steps with"
+                    + " it; profile this backend first (twinserve engine profile --backend "
+                    + s.backend().label()
+                    + ")");
+        }
         int threads = s.threads() > 0 ? s.threads() : profile.threads();
         if (threads != profile.threads()) {
             notes.add(
@@ -140,7 +172,8 @@ public final class TwinVsLive {
             String loadBefore = loadAverage();
             // one backend under two loops in turn (the warm-up's, then the measured one's), so the replica is
             // assembled here from LiveReplicas' parts rather than as one LiveReplicas.Replica
-            try (CpuBackend backend = Backends.create(new BackendSpec.Cpu(files, settings.backendOptions()))) {
+            // the live side runs on the backend the profile was measured on (its provenance says which)
+            try (Backend backend = settings.backend(profile.backend()).create(files)) {
                 if (s.warmupRequests() > 0) {
                     status.accept("live: warming up with "
                             + Math.min(s.warmupRequests(), workload.requests().size()) + " requests");
@@ -174,7 +207,7 @@ public final class TwinVsLive {
      * the twin replica's.
      */
     private static LiveEngine liveEngine(
-            CpuBackend backend,
+            Backend backend,
             ServingSettings settings,
             ResolvedReplica replica,
             Map<String, Path> adapters,
@@ -192,7 +225,7 @@ public final class TwinVsLive {
 
     /** Runs the first requests of the workload, all at once with short outputs, through a throw-away loop. */
     private static void warmUp(
-            CpuBackend backend,
+            Backend backend,
             ServingSettings settings,
             ResolvedReplica replica,
             Map<String, Path> adapters,

@@ -13,7 +13,9 @@ import io.twinserve.api.server.infra.Redis;
 import io.twinserve.api.server.interactions.InteractionWriter;
 import io.twinserve.api.server.registry.Placement;
 import io.twinserve.api.server.registry.RegistryService;
+import io.twinserve.engine.backend.EngineBackend;
 import io.twinserve.engine.backend.cpu.CpuBackend;
+import io.twinserve.engine.backend.cuda.CudaUnavailableException;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.engine.serve.LiveReplicas;
@@ -108,7 +110,13 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
 
     /** Validates, checks memory, records and starts a deployment. */
     public synchronized DeploymentsRecord deploy(RegistryService.DeploymentDraft d) {
-        check(d.model(), d.mode(), d.computeConfig(), d.placement(), d.name());
+        check(
+                d.model(),
+                d.mode(),
+                d.computeConfig(),
+                RegistryService.backendOf(d.computeConfigJson()),
+                d.placement(),
+                d.name());
         DeploymentsRecord r = registry.insertDeployment(d, "starting");
         try {
             start(r);
@@ -126,7 +134,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
     public synchronized DeploymentsRecord reconfigure(DeploymentsRecord r, ObjectNode cc, Placement placement) {
         ReplicaSpec spec = RegistryService.replicaSpec(cc);
         ModelsRecord model = registry.modelRecord(r.getModelId());
-        check(model, r.getMode(), spec, placement, r.getName());
+        check(model, r.getMode(), spec, RegistryService.backendOf(cc), placement, r.getName());
         stop(r.getName());
         registry.updateDeploymentConfig(r.getId(), cc, placement);
         DeploymentsRecord updated = registry.deploymentRecord(String.valueOf(r.getId()));
@@ -256,8 +264,16 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
 
     /**
      * The memory check and the pool check, with the shortfall in GiB when the configuration does not fit.
+     *
+     * @param backend {@code compute_config.backend}: auto, cpu or cuda
      */
-    void check(ModelsRecord model, String mode, ReplicaSpec replica, Placement placement, String name) {
+    void check(ModelsRecord model, String mode, ReplicaSpec replica, String backend, Placement placement, String name) {
+        if (!mode.equals("live") && !backend.equals("auto")) {
+            throw ApiException.badRequest(
+                    "compute_config.backend",
+                    "'compute_config.backend' applies to live deployments only (a simulated one runs the twin); got '"
+                            + backend + "'");
+        }
         for (String poolName : placement.computePools()) {
             ComputePoolsRecord pool = registry.poolRecord(poolName);
             int gpusNeeded = replica.tp() * placement.minReplicas();
@@ -272,16 +288,10 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
                                 + poolName + "' has " + pool.getGpus());
             }
             if (mode.equals("live")) {
-                if (!cpu) {
-                    throw new ApiException(
-                            HttpStatus.UNPROCESSABLE_ENTITY,
-                            "invalid_request_error",
-                            "placement.compute_pools",
-                            "no_backend",
-                            "live deployments run on this server's CPU engine (the CUDA backend is not built yet);"
-                                    + " place '" + name + "' on a pool with gpu: cpu, or deploy it in simulated mode");
+                if (liveBackend(backend, pool, name, replica) == EngineBackend.Kind.CPU) {
+                    checkHeap(model, replica, placement, name);
                 }
-                checkHeap(model, replica, placement, name);
+                // on CUDA the memory plan runs when each replica starts, against the device it finds
             } else {
                 if (cpu) {
                     throw new ApiException(
@@ -297,6 +307,58 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         }
     }
 
+    /**
+     * The engine a live deployment runs on: {@code compute_config.backend}, or for {@code auto} the pool's (the
+     * CPU engine on a pool with {@code gpu: cpu}, CUDA on a GPU pool). Refused with the reason when the two
+     * disagree, or when CUDA cannot run on this server (one line naming what is missing, {@code libcuda.so.1} or
+     * a device) or above one GPU per replica.
+     */
+    static EngineBackend.Kind liveBackend(String backend, ComputePoolsRecord pool, String name, ReplicaSpec replica) {
+        boolean cpu = RegistryService.CPU_GPU.equals(pool.getGpu());
+        if (cpu) {
+            if (backend.equals("cuda")) {
+                throw new ApiException(
+                        HttpStatus.UNPROCESSABLE_ENTITY,
+                        "invalid_request_error",
+                        "compute_config.backend",
+                        "no_backend",
+                        "deployment '" + name + "': compute_config.backend 'cuda' needs a pool with GPUs; pool '"
+                                + pool.getName() + "' is gpu: cpu");
+            }
+            return EngineBackend.Kind.CPU;
+        }
+        if (backend.equals("cpu")) {
+            throw new ApiException(
+                    HttpStatus.UNPROCESSABLE_ENTITY,
+                    "invalid_request_error",
+                    "compute_config.backend",
+                    "no_backend",
+                    "deployment '" + name + "': compute_config.backend 'cpu' runs on a pool with gpu: cpu; pool '"
+                            + pool.getName() + "' has " + pool.getGpu() + " GPUs");
+        }
+        if (replica.tp() != 1) {
+            throw new ApiException(
+                    HttpStatus.UNPROCESSABLE_ENTITY,
+                    "invalid_request_error",
+                    "compute_config.tp",
+                    "no_backend",
+                    "deployment '" + name + "': the CUDA backend runs one GPU per replica (tp 1), got tp "
+                            + replica.tp());
+        }
+        try {
+            return EngineBackend.Kind.requireCuda();
+        } catch (CudaUnavailableException e) {
+            throw new ApiException(
+                    HttpStatus.UNPROCESSABLE_ENTITY,
+                    "invalid_request_error",
+                    "placement.compute_pools",
+                    "no_backend",
+                    "deployment '" + name + "' on pool '" + pool.getName() + "' (gpu " + pool.getGpu()
+                            + ") runs live on the CUDA backend, which cannot start on this server: " + e.getMessage()
+                            + ". Deploy it in simulated mode, or live on a pool with gpu: cpu");
+        }
+    }
+
     /** The twin's resolution of the deployment on a GPU profile, which includes the memory check. */
     ResolvedReplica resolve(ModelsRecord model, ReplicaSpec replica, String gpu, String name) {
         String modelRef = model.getProfile() != null
@@ -306,18 +368,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
             return Deployments.resolve(
                     new DeploymentSpec(name, modelRef, gpu, replica, null, null), registry.profiles());
         } catch (InsufficientGpuMemoryException e) {
-            throw new ApiException(
-                    HttpStatus.UNPROCESSABLE_ENTITY,
-                    "invalid_request_error",
-                    "compute_config",
-                    "insufficient_gpu_memory",
-                    String.format(
-                            Locale.ROOT,
-                            "deployment '%s' does not fit on %s: short by %.2f GiB" + " per GPU. %s",
-                            name,
-                            gpu,
-                            e.shortfallGib(),
-                            e.getMessage()));
+            throw insufficientGpuMemory(name, gpu, e);
         } catch (SpecException e) {
             String key = e.keyPath() == null || e.keyPath().isEmpty() ? "compute_config" : e.keyPath();
             throw ApiException.badRequest(key, "'" + key + "': " + e.problem());
@@ -326,9 +377,24 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         }
     }
 
+    private static ApiException insufficientGpuMemory(String name, String gpu, InsufficientGpuMemoryException e) {
+        return new ApiException(
+                HttpStatus.UNPROCESSABLE_ENTITY,
+                "invalid_request_error",
+                "compute_config",
+                "insufficient_gpu_memory",
+                String.format(
+                        Locale.ROOT,
+                        "deployment '%s' does not fit on %s: short by %.2f GiB" + " per GPU. %s",
+                        name,
+                        gpu,
+                        e.shortfallGib(),
+                        e.getMessage()));
+    }
+
     /**
      * The CPU engine keeps its KV cache on the heap (bf16, or float32 for float32 models or when asked): it
-     * must fit next to what is already used. Its size is the replica's as {@link LiveReplicas.CpuReplica}
+     * must fit next to what is already used. Its size is the replica's as {@link LiveReplicas.ModelReplica}
      * builds it, so the check and the replica cannot disagree about the default.
      */
     private void checkHeap(ModelsRecord model, ReplicaSpec replica, Placement placement, String name) {
@@ -340,7 +406,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
             throw ApiException.badRequest("compute_config.kv_cache_dtype", e.getMessage());
         }
         DType stored = CpuBackend.kvDtypeFor(kvDtype, c.dtype());
-        long kvTokens = LiveReplicas.CpuReplica.kvCacheTokens(replica);
+        long kvTokens = LiveReplicas.ModelReplica.kvCacheTokens(replica);
         long perReplica = 2L * c.numLayers() * c.kvDim() * stored.bytes() * kvTokens;
         long need = perReplica * placement.minReplicas();
         Runtime rt = Runtime.getRuntime();
@@ -395,7 +461,16 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
                                     + "' is profile-only (no path); a live deployment needs PEFT directories");
                 }
             }
-            rt = DeploymentRuntime.live(settings, Path.of(model.getPath()), adapters, sessions);
+            EngineBackend.Kind kind = liveBackend(
+                    RegistryService.backendOf(registry.computeConfigOf(r)),
+                    registry.poolRecord(placement.computePools().get(0)),
+                    r.getName(),
+                    replica);
+            try {
+                rt = DeploymentRuntime.live(settings, Path.of(model.getPath()), adapters, sessions, kind);
+            } catch (InsufficientGpuMemoryException e) {
+                throw insufficientGpuMemory(r.getName(), "this server's GPU", e);
+            }
         } else {
             ComputePoolsRecord pool =
                     registry.poolRecord(placement.computePools().get(0));

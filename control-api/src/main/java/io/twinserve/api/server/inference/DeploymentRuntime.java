@@ -1,6 +1,7 @@
 package io.twinserve.api.server.inference;
 
 import io.twinserve.api.db.generated.tables.records.AdaptersRecord;
+import io.twinserve.engine.backend.EngineBackend;
 import io.twinserve.engine.backend.sim.SimulatedBackend;
 import io.twinserve.engine.chat.ChatTemplate;
 import io.twinserve.engine.live.Completion;
@@ -106,25 +107,27 @@ public final class DeploymentRuntime implements AutoCloseable {
         }
     }
 
-    /** The CPU engine's KV dtype for a replica's {@code kv_cache_dtype}: null for auto (the model's). */
+    /** The real engine's KV dtype for a replica's {@code kv_cache_dtype}: null for auto (the model's). */
     static DType liveKvDtype(ReplicaSpec r) {
-        return LiveReplicas.CpuReplica.kvDtype(r);
+        return LiveReplicas.ModelReplica.kvDtype(r);
     }
 
     /**
-     * A live deployment on the CPU engine: {@code settings.replicas()} copies of the model in this process.
+     * A live deployment on a real engine: {@code settings.replicas()} copies of the model in this process, on the
+     * CPU or (replica i on CUDA device i) on this machine's GPUs.
      *
      * @param sessions where its router records sessions (Redis, shared by the server instances)
      */
-    public static DeploymentRuntime live(Settings s, Path modelDir, List<AdapterDef> adapters, SessionStore sessions) {
+    public static DeploymentRuntime live(
+            Settings s, Path modelDir, List<AdapterDef> adapters, SessionStore sessions, EngineBackend.Kind kind) {
         TextCodec codec = TextCodec.of(LiveReplicas.tokenizer(modelDir), LiveReplicas.chatTemplate(modelDir));
-        LiveReplicas.CpuReplica settings = LiveReplicas.CpuReplica.of(s.replica());
+        LiveReplicas.ModelReplica settings = LiveReplicas.ModelReplica.of(s.replica(), kind);
         List<ReplicaHandle> replicas = new ArrayList<>();
         List<String> adapterIds = new CopyOnWriteArrayList<>();
         int modelLen = 0;
         try {
             for (int i = 0; i < s.replicas(); i++) {
-                LiveReplicas.Replica replica = LiveReplicas.cpu(modelDir, settings, codec.detokenizer());
+                LiveReplicas.Replica replica = LiveReplicas.model(modelDir, settings, codec.detokenizer(), i);
                 replicas.add(new ReplicaHandle(i, replica, adapterIds, LIVE_PRICES));
                 modelLen = replica.engine().schedulerConfig().maxModelLen();
             }

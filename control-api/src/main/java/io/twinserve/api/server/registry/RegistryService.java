@@ -28,6 +28,7 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.jooq.DSLContext;
 import org.jooq.exception.IntegrityConstraintViolationException;
 
@@ -343,9 +344,33 @@ public final class RegistryService {
                 retain != null && retain);
     }
 
+    /**
+     * {@code compute_config.backend}: which engine a live replica runs on, {@code auto} (the default: the pool's,
+     * the CPU engine on a pool with {@code gpu: cpu}, CUDA on a GPU pool), {@code cpu} or {@code cuda}.
+     */
+    public static String backendOf(ObjectNode ccJson) {
+        JsonNode b = ccJson.get("backend");
+        if (b == null || b.isNull()) {
+            return "auto";
+        }
+        if (!b.isTextual() || !LIVE_BACKENDS.contains(b.asText())) {
+            throw ApiException.badRequest(
+                    "compute_config.backend",
+                    "'compute_config.backend': expected auto, cpu or cuda (the engine a live replica runs on), got "
+                            + b);
+        }
+        return b.asText();
+    }
+
+    private static final Set<String> LIVE_BACKENDS = Set.of("auto", "cpu", "cuda");
+
+    /** The replica's configuration in the twin's terms ({@code backend}, the live engine's choice, apart). */
     public static ReplicaSpec replicaSpec(ObjectNode ccJson) {
+        backendOf(ccJson);
+        ObjectNode twin = ccJson.deepCopy();
+        twin.remove("backend");
         try {
-            return WorkloadSpecs.parse(ccJson.isEmpty() ? "{}" : ccJson.toString(), null, ReplicaSpec.class);
+            return WorkloadSpecs.parse(twin.isEmpty() ? "{}" : twin.toString(), null, ReplicaSpec.class);
         } catch (SpecException e) {
             String key =
                     e.keyPath() == null || e.keyPath().isEmpty() ? "compute_config" : "compute_config." + e.keyPath();

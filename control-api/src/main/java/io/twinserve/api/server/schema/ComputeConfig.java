@@ -56,4 +56,10 @@ public record ComputeConfig(
         String kvCacheDtype,
 
         @Schema(description = "speculative decoding; absent turns it off")
-        Speculative speculative) {}
+        Speculative speculative,
+
+        @Schema(
+                description = "the engine a live replica runs on: auto (default) takes the pool's, the CPU engine on"
+                        + " a pool with gpu: cpu and CUDA on a GPU pool; live deployments only",
+                allowableValues = {"auto", "cpu", "cuda"})
+        String backend) {}

@@ -44,6 +44,56 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /**
+     * What a CUDA replica asks of its device, before the memory plan turns it into {@link Options}.
+     *
+     * @param kvCacheTokens the KV cache asked for, or null for what the plan leaves
+     * @param utilization the share of the device's memory the replica may use
+     * @param maxBatchedTokens the most tokens of a step (the step buffers are sized by it)
+     * @param maxNumSeqs the most sequences (logit rows) of a step
+     * @param maxModelLen the longest sequence, 0 for none (a KV cache left over must hold one)
+     */
+    public record Sizing(
+            Long kvCacheTokens,
+            int blockSize,
+            int adapterSlots,
+            int maxRank,
+            double utilization,
+            int maxBatchedTokens,
+            int maxNumSeqs,
+            int maxModelLen) {
+        public Sizing {
+            if (blockSize < 1 || (kvCacheTokens != null && kvCacheTokens < blockSize)) {
+                throw new IllegalArgumentException(
+                        "kv_cache_len " + kvCacheTokens + " must hold at least one block of " + blockSize + " tokens");
+            }
+            if (adapterSlots < 0 || maxRank < 1 || maxRank > LoraAdapter.MAX_RANK) {
+                throw new IllegalArgumentException("adapter slots must be >= 0 and max_lora_rank 1 to "
+                        + LoraAdapter.MAX_RANK + ", got " + adapterSlots + " and " + maxRank);
+            }
+        }
+
+        /** The memory plan's request on a device of {@code deviceBytes}. */
+        public CudaMemoryPlan.Request request(long deviceBytes) {
+            return new CudaMemoryPlan.Request(
+                    deviceBytes,
+                    utilization,
+                    adapterSlots,
+                    maxRank,
+                    maxBatchedTokens,
+                    maxNumSeqs,
+                    blockSize,
+                    2,
+                    maxModelLen,
+                    kvCacheTokens);
+        }
+
+        /** The backend's options once {@code plan} has sized the KV cache. */
+        public Options options(CudaMemoryPlan plan) {
+            return new Options(plan.kvCacheTokens(), blockSize, adapterSlots, maxRank);
+        }
+    }
+
     private final Gpu gpu;
     private final ModelConfig c;
     private final Options options;
@@ -443,6 +493,16 @@ public final class CudaBackend implements Backend {
                 Arg.i32(out),
                 Arg.i32(stride),
                 Arg.ptr(y));
+    }
+
+    /** The device's name, for reports and profiles. */
+    public String deviceName() {
+        return gpu.name();
+    }
+
+    /** The device's memory in bytes. */
+    public long deviceMemoryBytes() {
+        return gpu.memoryBytes();
     }
 
     @Override

@@ -99,6 +99,16 @@ public final class DriverGpu implements Gpu {
     }
 
     @Override
+    public String name() {
+        return driver.info().name();
+    }
+
+    @Override
+    public long memoryBytes() {
+        return driver.info().totalMemoryBytes();
+    }
+
+    @Override
     public void close() {
         for (Ptr p : allocations) {
             JCudaDriver.cuMemFree(p);

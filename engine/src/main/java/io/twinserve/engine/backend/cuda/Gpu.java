@@ -57,6 +57,12 @@ public interface Gpu extends AutoCloseable {
     /** "NVIDIA H100 80GB HBM3 (sm_90, ...)" or what an emulation calls itself. */
     String describe();
 
+    /** The device's name ("NVIDIA H100 80GB HBM3"). */
+    String name();
+
+    /** The device's memory in bytes. */
+    long memoryBytes();
+
     @Override
     void close();
 }

@@ -239,6 +239,16 @@ final class EmulatedGpu implements Gpu {
     }
 
     @Override
+    public String name() {
+        return "emulated";
+    }
+
+    @Override
+    public long memoryBytes() {
+        return 1L << 30;
+    }
+
+    @Override
     public void close() {
         memory.clear();
     }

@@ -1,0 +1,146 @@
+package io.twinserve.engine.backend.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.twinserve.engine.backend.Backend;
+import io.twinserve.engine.backend.BackendSpec;
+import io.twinserve.engine.backend.Backends;
+import io.twinserve.engine.backend.EngineBackend;
+import io.twinserve.engine.backend.cpu.CpuBackend;
+import io.twinserve.engine.live.Completion;
+import io.twinserve.engine.live.GenerationRequest;
+import io.twinserve.engine.live.LiveConfig;
+import io.twinserve.engine.live.LiveEngine;
+import io.twinserve.engine.live.TokenSink;
+import io.twinserve.engine.model.Architecture;
+import io.twinserve.engine.model.DType;
+import io.twinserve.engine.model.ModelFiles;
+import io.twinserve.engine.model.Projection;
+import io.twinserve.engine.model.write.RandomModel;
+import io.twinserve.engine.sample.SamplingParams;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The live loop (the twin's scheduler on the wall clock, the sampler, adapter loads into slots) driving the CUDA
+ * backend on an emulated device, against the same loop on the CPU backend: concurrent requests with adapters of
+ * two ranks in fewer slots than adapters, so that slots are reloaded, chunked prefills and preemption, greedy
+ * decoding. The emulation does the CPU backend's arithmetic to float rounding, so every request must get the same
+ * tokens on both; what this checks is that the backend is a drop-in step executor for the loop.
+ */
+class CudaLiveEngineTest {
+
+    @Test
+    void theLiveLoopOnTheCudaBackendGivesTheTokensItGivesOnTheCpu(@TempDir Path dir) throws Exception {
+        Path model = dir.resolve("model");
+        RandomModel.write(
+                new RandomModel.Spec(
+                        RandomModel.config(
+                                Architecture.LLAMA, 2, 64, 96, 4, 2, 16, 300, DType.BF16, false, 1, List.of(2)),
+                        3,
+                        1),
+                model);
+        List<Path> adapters = new ArrayList<>();
+        int[] ranks = {4, 8, 8};
+        for (int i = 0; i < ranks.length; i++) {
+            Path a = dir.resolve("adapter" + i);
+            RandomModel.writeAdapter(
+                    model, ranks[i], 2.0 * ranks[i], List.of(Projection.values()), 40 + i, DType.BF16, a);
+            adapters.add(a);
+        }
+        List<GenerationRequest> requests = new ArrayList<>();
+        Random random = new Random(5);
+        for (int i = 0; i < 7; i++) {
+            int[] prompt = new int[3 + random.nextInt(30)];
+            for (int t = 0; t < prompt.length; t++) {
+                prompt[t] = 1 + random.nextInt(299);
+            }
+            String adapter = i % 4 == 3 ? null : "a" + (i % 3);
+            requests.add(new GenerationRequest(adapter, prompt, SamplingParams.greedy(6 + i), 0));
+        }
+        // 2 slots for 3 adapters, a KV cache of 96 tokens for 7 requests of up to 44: loads, reloads and preemption
+        LiveConfig limits = new LiveConfig(4, 16, true, true, 3, 64);
+        try (ModelFiles files = ModelFiles.open(model)) {
+            List<List<Integer>> cpu = run(
+                    Backends.create(new BackendSpec.Cpu(files, new CpuBackend.Options(1, 1, 96, 4, 2))),
+                    limits,
+                    adapters,
+                    requests);
+            EmulatedGpu gpu = new EmulatedGpu();
+            List<List<Integer>> cuda =
+                    run(new CudaBackend(files, new CudaBackend.Options(96, 4, 2, 8), gpu), limits, adapters, requests);
+            assertThat(cuda).isEqualTo(cpu);
+            assertThat(cpu).allSatisfy(tokens -> assertThat(tokens).isNotEmpty());
+            assertThat(gpu.launches).contains("ts_lora_shrink", "ts_lora_expand", "ts_paged_attention");
+        }
+    }
+
+    private static List<List<Integer>> run(
+            Backend backend, LiveConfig limits, List<Path> adapters, List<GenerationRequest> requests)
+            throws Exception {
+        List<CompletableFuture<Completion>> done = new ArrayList<>();
+        List<List<Integer>> tokens = new ArrayList<>();
+        try (backend;
+                LiveEngine engine = new LiveEngine(backend, limits, () -> id -> "", List.of())) {
+            for (int i = 0; i < adapters.size(); i++) {
+                engine.registerAdapter("a" + i, adapters.get(i));
+            }
+            for (GenerationRequest r : requests) {
+                List<Integer> streamed = new ArrayList<>();
+                CompletableFuture<Completion> f = new CompletableFuture<>();
+                tokens.add(streamed);
+                done.add(f);
+                engine.submit(r, new TokenSink() {
+                    @Override
+                    public void onToken(int tokenId, String piece) {
+                        streamed.add(tokenId);
+                    }
+
+                    @Override
+                    public void onFinished(Completion completion) {
+                        f.complete(completion);
+                    }
+                });
+            }
+            for (CompletableFuture<Completion> f : done) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+        }
+        return tokens;
+    }
+
+    @Test
+    void theEngineBackendChoiceRefusesWhatCudaCannotRunWithTheReason() {
+        EngineBackend cpu = EngineBackend.cpu(new CpuBackend.Options(2, 1, 1024, 16, 4));
+        assertThat(cpu.cpuOptions()).isEqualTo(new CpuBackend.Options(2, 1, 1024, 16, 4));
+        assertThatThrownBy(() -> cpu.on(EngineBackend.Kind.CUDA))
+                .hasMessage("tp 2: the CUDA backend runs on one GPU (tp 1)");
+        EngineBackend f32 = EngineBackend.cpu(new CpuBackend.Options(1, 1, 1024, 16, 4, DType.F32));
+        assertThatThrownBy(() -> f32.on(EngineBackend.Kind.CUDA))
+                .hasMessage("kv_cache_dtype f32: the CUDA backend stores its KV cache as bf16");
+        assertThatThrownBy(() -> EngineBackend.Kind.named("rocm", "compute_config.backend"))
+                .hasMessageContaining("compute_config.backend: expected cpu, cuda")
+                .hasMessageEndingWith("got 'rocm'");
+        // no KV cache asked for: CUDA sizes it from the device's memory plan, the CPU takes its default
+        EngineBackend unsized =
+                new EngineBackend(EngineBackend.Kind.CUDA, 1, 0, null, 16, 4, 16, null, 0.5, 2048, 256, 4096);
+        assertThat(unsized.cpuOptions().kvCacheTokens()).isEqualTo(EngineBackend.DEFAULT_CPU_KV_CACHE_TOKENS);
+        Function<Long, CudaMemoryPlan> plan = bytes -> CudaMemoryPlan.plan(
+                RandomModel.config(Architecture.LLAMA, 2, 64, 96, 4, 2, 16, 300, DType.BF16, false, 1, List.of(2)),
+                unsized.cudaSizing().request(bytes));
+        CudaMemoryPlan onOneGib = plan.apply(1L << 30);
+        CudaMemoryPlan onTwoGib = plan.apply(2L << 30);
+        assertThat(unsized.cudaSizing().options(onOneGib).kvCacheTokens()).isEqualTo(onOneGib.kvCacheTokens());
+        // half the memory of a device twice as large: more KV cache, as the twin's memory model has it
+        assertThat(onTwoGib.kvCacheTokens()).isGreaterThan(onOneGib.kvCacheTokens());
+        assertThat(onOneGib.kvCacheTokens() % 16).isZero();
+    }
+}
