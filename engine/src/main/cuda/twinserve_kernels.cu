@@ -2,8 +2,8 @@
 // CUDA backend loads (sm_80 and sm_90 code, compute_90 PTX for newer GPUs). Every kernel is extern "C" so its
 // name in the module is the one the Java side lists (CudaKernels.NAMES); a test checks the two agree.
 //
-// Conventions: weights and the KV cache are bf16; the residual stream, activations, logits and every
-// accumulation are fp32. Matrices are row-major; a linear layer's weight is [out][in], as in safetensors.
+// Conventions: weights are bf16, the KV cache bf16 or fp32 (kv_f32, one flag for the whole launch); the residual
+// stream, activations, logits and every accumulation are fp32. Matrices are row-major; a linear layer's weight is [out][in], as in safetensors.
 // The paged KV cache of a layer is [block][kv_head][slot_in_block][head_dim]. These kernels are written to be
 // right first (issue 20); the fast paths (split-K attention, fused epilogues, graphs) come with issue 21.
 
@@ -24,6 +24,20 @@ __device__ __forceinline__ float warp_max(float v) {
         v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
     }
     return v;
+}
+
+// one value of the KV cache, stored as bf16 or (kv_f32) fp32; the flag is the same for the whole launch, so the
+// branch never diverges
+__device__ __forceinline__ float kv_load(const void* cache, long long i, int kv_f32) {
+    return kv_f32 ? ((const float*) cache)[i] : __bfloat162float(((const __nv_bfloat16*) cache)[i]);
+}
+
+__device__ __forceinline__ void kv_store(void* cache, long long i, float v, int kv_f32) {
+    if (kv_f32) {
+        ((float*) cache)[i] = v;
+    } else {
+        ((__nv_bfloat16*) cache)[i] = __float2bfloat16(v);
+    }
 }
 
 // sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the total
@@ -200,9 +214,10 @@ extern "C" __global__ void ts_qk_rope_kv_write(
         int n_kv_heads,
         int head_dim,
         const int* __restrict__ slot_mapping,
-        __nv_bfloat16* __restrict__ k_cache,
-        __nv_bfloat16* __restrict__ v_cache,
-        int block_size) {
+        void* __restrict__ k_cache,
+        void* __restrict__ v_cache,
+        int block_size,
+        int kv_f32) {
     int t = blockIdx.x;
     int h = blockIdx.y;
     int lane = threadIdx.x;
@@ -264,8 +279,8 @@ extern "C" __global__ void ts_qk_rope_kv_write(
     for (int j = 0; j < per; j++) {
         int d = lane + j * WARP;
         if (d < head_dim) {
-            k_cache[base + d] = __float2bfloat16(rotated[j]);
-            v_cache[base + d] = __float2bfloat16(vv[d]);
+            kv_store(k_cache, base + d, rotated[j], kv_f32);
+            kv_store(v_cache, base + d, vv[d], kv_f32);
         }
     }
 }
@@ -279,8 +294,8 @@ extern "C" __global__ void ts_qk_rope_kv_write(
 // decode and for prefill; issue 21 replaces it with split-K and FlashAttention-style kernels.
 extern "C" __global__ void ts_paged_attention(
         const float* __restrict__ q,
-        const __nv_bfloat16* __restrict__ k_cache,
-        const __nv_bfloat16* __restrict__ v_cache,
+        const void* __restrict__ k_cache,
+        const void* __restrict__ v_cache,
         const int* __restrict__ block_tables,
         int max_blocks,
         const int* __restrict__ context_lens,
@@ -290,7 +305,8 @@ extern "C" __global__ void ts_paged_attention(
         int block_size,
         float scale,
         int sliding_window,
-        float* __restrict__ out) {
+        float* __restrict__ out,
+        int kv_f32) {
     int r = blockIdx.x;
     int h = blockIdx.y;
     int lane = threadIdx.x;
@@ -315,7 +331,7 @@ extern "C" __global__ void ts_paged_attention(
                     * head_dim;
             float dot = 0.0f;
             for (int d = 0; d < head_dim; d++) {
-                dot += qv[d] * __bfloat162float(k_cache[base + d]);
+                dot += qv[d] * kv_load(k_cache, base + d, kv_f32);
             }
             score = dot * scale;
         }
@@ -334,7 +350,7 @@ extern "C" __global__ void ts_paged_attention(
             for (int j = 0; j < per; j++) {
                 int d = lane + j * WARP;
                 if (d < head_dim) {
-                    acc[j] += pi * __bfloat162float(v_cache[bi + d]);
+                    acc[j] += pi * kv_load(v_cache, bi + d, kv_f32);
                 }
             }
         }
@@ -347,6 +363,24 @@ extern "C" __global__ void ts_paged_attention(
         if (d < head_dim) {
             o[d] = acc[j] * inv;
         }
+    }
+}
+
+// ---- random weights ----
+
+// out[i] = bf16(scale * u) with u uniform in [-1, 1) from 24 bits of splitmix64(seed + (i + 1) * golden gamma): a
+// counter-based generator, so a value depends on (seed, i) alone, whatever the grid, and the host reproduces it
+// bit for bit (KernelReferences.randomBf16). Fills a model's weights on the device without reading any file.
+extern "C" __global__ void ts_random_bf16(__nv_bfloat16* __restrict__ out, long long n, unsigned long long seed, float scale) {
+    long long stride = (long long) gridDim.x * blockDim.x;
+    for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
+        unsigned long long z = seed + (unsigned long long) (i + 1) * 0x9E3779B97F4A7C15ull;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z = z ^ (z >> 31);
+        // k / 2^23 - 1 is exact in fp32 for k < 2^24, so only the product with scale rounds, as on the host
+        float u = __fsub_rn(__fmul_rn((float) (z >> 40), 1.0f / 8388608.0f), 1.0f);
+        out[i] = __float2bfloat16_rn(__fmul_rn(u, scale));
     }
 }
 

@@ -24,7 +24,8 @@ import java.util.Objects;
  * @param blockSize the KV cache's block size in tokens
  * @param adapterSlots adapter slots
  * @param maxRank the rank CUDA slots are reserved at (the CPU backend takes any rank up to its maximum)
- * @param kvDtype the KV cache's dtype, null for auto (the model's: bf16, or f32 for f32 models on the CPU)
+ * @param kvDtype the KV cache's dtype, null for auto (the model's on the CPU: bf16, or f32 for f32 models; bf16 on
+ *     CUDA, which uploads the weights in bf16)
  * @param gpuMemoryUtilization the share of the device's memory CUDA may use
  * @param maxBatchedTokens the most tokens of one step (CUDA sizes its step buffers by it)
  * @param maxNumSeqs the most sequences of one step
@@ -94,9 +95,6 @@ public record EngineBackend(
         }
         if (kind == Kind.CUDA && tp != 1) {
             throw new IllegalArgumentException("tp " + tp + ": the CUDA backend runs on one GPU (tp 1)");
-        }
-        if (kind == Kind.CUDA && kvDtype == DType.F32) {
-            throw new IllegalArgumentException("kv_cache_dtype f32: the CUDA backend stores its KV cache as bf16");
         }
         if (gpuMemoryUtilization <= 0 || gpuMemoryUtilization > 1) {
             throw new IllegalArgumentException("gpu_memory_utilization must be in (0, 1], got " + gpuMemoryUtilization);
@@ -179,7 +177,8 @@ public record EngineBackend(
                 gpuMemoryUtilization,
                 maxBatchedTokens,
                 maxNumSeqs,
-                maxModelLen);
+                maxModelLen,
+                kvDtype == DType.F32);
     }
 
     /** The spec of this backend over {@code model}, on CUDA device {@code device} (ignored on the CPU). */

@@ -30,8 +30,14 @@ public final class CudaBackend implements Backend {
      * @param kvCacheTokens the KV cache's capacity (a multiple of {@code blockSize} is used)
      * @param adapterSlots adapter slots on the device
      * @param maxRank the rank every slot is reserved at
+     * @param kvF32 the KV cache stored in fp32 (else bf16, as serving stores it)
      */
-    public record Options(long kvCacheTokens, int blockSize, int adapterSlots, int maxRank) {
+    public record Options(long kvCacheTokens, int blockSize, int adapterSlots, int maxRank, boolean kvF32) {
+        /** With a bf16 KV cache. */
+        public Options(long kvCacheTokens, int blockSize, int adapterSlots, int maxRank) {
+            this(kvCacheTokens, blockSize, adapterSlots, maxRank, false);
+        }
+
         public Options {
             if (blockSize < 1 || kvCacheTokens < blockSize) {
                 throw new IllegalArgumentException(
@@ -61,7 +67,8 @@ public final class CudaBackend implements Backend {
             double utilization,
             int maxBatchedTokens,
             int maxNumSeqs,
-            int maxModelLen) {
+            int maxModelLen,
+            boolean kvF32) {
         public Sizing {
             if (blockSize < 1 || (kvCacheTokens != null && kvCacheTokens < blockSize)) {
                 throw new IllegalArgumentException(
@@ -83,14 +90,14 @@ public final class CudaBackend implements Backend {
                     maxBatchedTokens,
                     maxNumSeqs,
                     blockSize,
-                    2,
+                    kvF32 ? 4 : 2,
                     maxModelLen,
                     kvCacheTokens);
         }
 
         /** The backend's options once {@code plan} has sized the KV cache. */
         public Options options(CudaMemoryPlan plan) {
-            return new Options(plan.kvCacheTokens(), blockSize, adapterSlots, maxRank);
+            return new Options(plan.kvCacheTokens(), blockSize, adapterSlots, maxRank, kvF32);
         }
     }
 
@@ -153,7 +160,7 @@ public final class CudaBackend implements Backend {
         gpu.copyIn(cos, cosHost, 0, cosHost.length);
         gpu.copyIn(sin, sinHost, 0, sinHost.length);
         numBlocks = (int) (options.kvCacheTokens() / options.blockSize());
-        long cacheBytes = 2L * numBlocks * c.numKvHeads() * options.blockSize() * c.headDim();
+        long cacheBytes = (options.kvF32() ? 4L : 2L) * numBlocks * c.numKvHeads() * options.blockSize() * c.headDim();
         keyCache = new long[n];
         valueCache = new long[n];
         for (int l = 0; l < n; l++) {
@@ -373,7 +380,8 @@ public final class CudaBackend implements Backend {
                     Arg.ptr(slotMapping),
                     Arg.ptr(keyCache[l]),
                     Arg.ptr(valueCache[l]),
-                    Arg.i32(options.blockSize()));
+                    Arg.i32(options.blockSize()),
+                    Arg.i32(options.kvF32() ? 1 : 0));
             gpu.launch(
                     "ts_paged_attention",
                     tokens,
@@ -391,7 +399,8 @@ public final class CudaBackend implements Backend {
                     Arg.i32(options.blockSize()),
                     Arg.f32((float) (1.0 / Math.sqrt(c.headDim()))),
                     Arg.i32(c.slidingWindow()),
-                    Arg.ptr(s.att));
+                    Arg.ptr(s.att),
+                    Arg.i32(options.kvF32() ? 1 : 0));
             linear(w + 2 * layout.o, h, q, s.att, tokens, 0, s.out);
             if (anyAdapter) {
                 loraInto(l, Projection.O, s.att, tokens, tokenSlots, s.out, h);

@@ -274,10 +274,13 @@ public final class CudaKernelCheck {
             checkGemv(tokens, 1000, 2048, true, true);
         }
         checkGemv(5, 333, 4096, false, false);
-        checkRopeKv(false);
-        checkRopeKv(true);
-        checkAttention(0);
-        checkAttention(7);
+        for (boolean kvF32 : new boolean[] {false, true}) {
+            checkRopeKv(false, kvF32);
+            checkRopeKv(true, kvF32);
+            checkAttention(0, kvF32);
+            checkAttention(7, kvF32);
+        }
+        checkRandom();
         checkLora();
     }
 
@@ -443,7 +446,7 @@ public final class CudaKernelCheck {
                 FP32_GATE);
     }
 
-    private void checkRopeKv(boolean qkNorm) {
+    private void checkRopeKv(boolean qkNorm, boolean kvF32) {
         int tokens = 6;
         int heads = 8;
         int kvHeads = 2;
@@ -471,10 +474,11 @@ public final class CudaKernelCheck {
         int cacheValues = blocks * kvHeads * blockSize * headDim;
         CUdeviceptr dq = upload(q);
         CUdeviceptr dk = upload(k);
-        CUdeviceptr kc = alloc(cacheValues * 2L);
-        CUdeviceptr vc = alloc(cacheValues * 2L);
-        JCudaDriver.cuMemsetD8(kc, (byte) 0, cacheValues * 2L);
-        JCudaDriver.cuMemsetD8(vc, (byte) 0, cacheValues * 2L);
+        long cacheBytes = cacheValues * (kvF32 ? 4L : 2L);
+        CUdeviceptr kc = alloc(cacheBytes);
+        CUdeviceptr vc = alloc(cacheBytes);
+        JCudaDriver.cuMemsetD8(kc, (byte) 0, cacheBytes);
+        JCudaDriver.cuMemsetD8(vc, (byte) 0, cacheBytes);
         launch(
                 "ts_qk_rope_kv_write",
                 tokens,
@@ -495,31 +499,42 @@ public final class CudaKernelCheck {
                 upload(slots),
                 kc,
                 vc,
-                blockSize);
+                blockSize,
+                kvF32 ? 1 : 0);
         float[] rq = q.clone();
         float[] rk = k.clone();
-        short[] rkc = new short[cacheValues];
-        short[] rvc = new short[cacheValues];
+        float[] rkc = new float[cacheValues];
+        float[] rvc = new float[cacheValues];
         KernelReferences.qkRopeKvWrite(
-                rq, rk, v, positions, cos, sin, qn, kn, 1e-6f, heads, kvHeads, headDim, slots, rkc, rvc, blockSize);
-        String kase = "6 tokens, GQA 8/2, head 128" + (qkNorm ? ", QK norm" : "");
+                rq, rk, v, positions, cos, sin, qn, kn, 1e-6f, heads, kvHeads, headDim, slots, rkc, rvc, blockSize,
+                kvF32);
+        String kase = "6 tokens, GQA 8/2, head 128" + (qkNorm ? ", QK norm" : "") + (kvF32 ? ", fp32 KV" : "");
         record("ts_qk_rope_kv_write", kase + ": q", floats(dq, q.length), rq, FP32_GATE);
         record("ts_qk_rope_kv_write", kase + ": k", floats(dk, k.length), rk, FP32_GATE);
-        record(
-                "ts_qk_rope_kv_write",
-                kase + ": K cache",
-                bf16ToFloat(shorts(kc, cacheValues)),
-                bf16ToFloat(rkc),
-                BF16_GATE);
-        record(
-                "ts_qk_rope_kv_write",
-                kase + ": V cache",
-                bf16ToFloat(shorts(vc, cacheValues)),
-                bf16ToFloat(rvc),
-                BF16_GATE);
+        record("ts_qk_rope_kv_write", kase + ": K cache", cacheFloats(kc, cacheValues, kvF32), rkc, kvGate(kvF32));
+        record("ts_qk_rope_kv_write", kase + ": V cache", cacheFloats(vc, cacheValues, kvF32), rvc, kvGate(kvF32));
     }
 
-    private void checkAttention(int slidingWindow) {
+    /** A KV cache read back as values: fp32, or bf16 widened. */
+    private float[] cacheFloats(CUdeviceptr p, int n, boolean kvF32) {
+        return kvF32 ? floats(p, n) : bf16ToFloat(shorts(p, n));
+    }
+
+    private static double kvGate(boolean kvF32) {
+        return kvF32 ? FP32_GATE : BF16_GATE;
+    }
+
+    /** The random-weights kernel must write the reference's bits exactly (a counter-based generator). */
+    private void checkRandom() {
+        long n = 3 * 1_000_003L;
+        CUdeviceptr out = poisoned(2 * n);
+        launch("ts_random_bf16", 264, 1, 256, out, n, 0x5eedL, 0.02f);
+        short[] got = shorts(out, (int) n);
+        short[] want = KernelReferences.randomBf16(n, 0x5eedL, 0.02f);
+        record("ts_random_bf16", "3,000,009 values, scale 0.02, grid-stride", bf16ToFloat(got), bf16ToFloat(want), 0);
+    }
+
+    private void checkAttention(int slidingWindow, boolean kvF32) {
         int heads = 8;
         int kvHeads = 2;
         int headDim = 128;
@@ -527,8 +542,10 @@ public final class CudaKernelCheck {
         int maxBlocks = 20;
         int totalBlocks = 64;
         int cacheValues = totalBlocks * kvHeads * blockSize * headDim;
-        short[] kc = randomBf16(cacheValues, 1);
-        short[] vc = randomBf16(cacheValues, 1);
+        short[] kcBits = randomBf16(cacheValues, 1);
+        short[] vcBits = randomBf16(cacheValues, 1);
+        float[] kc = KernelReferences.cacheValues(kcBits);
+        float[] vc = KernelReferences.cacheValues(vcBits);
         int[] lens = {1, 16, 17, 100, 300, 45};
         int rows = lens.length;
         int[] tables = new int[rows * maxBlocks];
@@ -544,8 +561,8 @@ public final class CudaKernelCheck {
                 heads,
                 32,
                 upload(q),
-                upload(kc),
-                upload(vc),
+                kvF32 ? upload(kc) : upload(kcBits),
+                kvF32 ? upload(vc) : upload(vcBits),
                 upload(tables),
                 maxBlocks,
                 upload(lens),
@@ -555,10 +572,12 @@ public final class CudaKernelCheck {
                 blockSize,
                 scale,
                 slidingWindow,
-                out);
+                out,
+                kvF32 ? 1 : 0);
         record(
                 "ts_paged_attention",
-                "6 rows of 1-300 positions, GQA 8/2" + (slidingWindow > 0 ? ", window 7" : ""),
+                "6 rows of 1-300 positions, GQA 8/2" + (slidingWindow > 0 ? ", window 7" : "")
+                        + (kvF32 ? ", fp32 KV" : ""),
                 floats(out, rows * heads * headDim),
                 KernelReferences.pagedAttention(
                         q, kc, vc, tables, maxBlocks, lens, heads, kvHeads, headDim, blockSize, scale, slidingWindow),

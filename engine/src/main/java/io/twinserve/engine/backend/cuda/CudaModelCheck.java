@@ -40,37 +40,47 @@ public final class CudaModelCheck {
             RandomModel.writeAdapter(base, 8, 16, List.of(Projection.values()), 21, DType.BF16, a8);
             RandomModel.writeAdapter(
                     base, 16, 16, List.of(Projection.Q, Projection.V, Projection.UP), 22, DType.BF16, a16);
-            try (ModelFiles files = ModelFiles.open(base);
-                    CpuBackend cpu = new CpuBackend(files, new CpuBackend.Options(1, 1, 256, 4, 2, DType.BF16));
-                    CudaBackend cuda = new CudaBackend(files, new CudaBackend.Options(256, 4, 2, 16), gpus.get())) {
-                List<Path> adapters = List.of(a8, a16);
-                for (int slot = 0; slot < 2; slot++) {
-                    LoraAdapter adapter = LoraAdapter.load("a" + slot, adapters.get(slot), files.config());
-                    cpu.loadAdapter(slot, adapter);
-                    cuda.loadAdapter(slot, adapter);
-                }
-                int[] a = {5, 17, 33, 2, 71, 9, 44};
-                int[] b = {3, 8, 60, 12, 1};
-                int[] blocksA = {0, 1, 2, 3};
-                int[] blocksB = {7, 5, 6};
-                String name = arch.name().toLowerCase(java.util.Locale.ROOT);
-                ForwardBatch batch = new ForwardBatch();
-                batch.allLogits(true);
-                batch.add(a, 0, 7, 0, 0, blocksA, 4, true);
-                batch.add(b, 0, 5, 0, -1, blocksB, 3, true);
-                results.add(compare(name, "prefill 7 (adapter rank 8) + 5 (base)", batch, cpu, cuda, config));
-                for (int step = 0; step < 2; step++) {
-                    batch = new ForwardBatch();
-                    batch.add(new int[] {20 + step}, 0, 1, 7 + step, 0, blocksA, 4, true);
-                    batch.add(new int[] {30 + step}, 0, 1, 5 + step, step == 0 ? -1 : 1, blocksB, 3, true);
-                    results.add(compare(
-                            name,
-                            "decode " + (step + 1) + (step == 0 ? " (rank 8 + base)" : " (rank 8 + rank 16)"),
-                            batch,
-                            cpu,
-                            cuda,
-                            config));
-                }
+            for (boolean kvF32 : new boolean[] {false, true}) {
+                results.addAll(cases(base, config, List.of(a8, a16), kvF32, gpus));
+            }
+        }
+        return results;
+    }
+
+    /** The steps of one model with its two adapters, both backends' KV caches bf16 or (kvF32) fp32. */
+    private static List<Result> cases(
+            Path base, ModelConfig config, List<Path> adapters, boolean kvF32, Supplier<Gpu> gpus) throws IOException {
+        List<Result> results = new ArrayList<>();
+        try (ModelFiles files = ModelFiles.open(base);
+                CpuBackend cpu =
+                        new CpuBackend(files, new CpuBackend.Options(1, 1, 256, 4, 2, kvF32 ? DType.F32 : DType.BF16));
+                CudaBackend cuda = new CudaBackend(files, new CudaBackend.Options(256, 4, 2, 16, kvF32), gpus.get())) {
+            for (int slot = 0; slot < 2; slot++) {
+                LoraAdapter adapter = LoraAdapter.load("a" + slot, adapters.get(slot), files.config());
+                cpu.loadAdapter(slot, adapter);
+                cuda.loadAdapter(slot, adapter);
+            }
+            int[] a = {5, 17, 33, 2, 71, 9, 44};
+            int[] b = {3, 8, 60, 12, 1};
+            int[] blocksA = {0, 1, 2, 3};
+            int[] blocksB = {7, 5, 6};
+            String name = base.getFileName() + (kvF32 ? ", fp32 KV" : "");
+            ForwardBatch batch = new ForwardBatch();
+            batch.allLogits(true);
+            batch.add(a, 0, 7, 0, 0, blocksA, 4, true);
+            batch.add(b, 0, 5, 0, -1, blocksB, 3, true);
+            results.add(compare(name, "prefill 7 (adapter rank 8) + 5 (base)", batch, cpu, cuda, config));
+            for (int step = 0; step < 2; step++) {
+                batch = new ForwardBatch();
+                batch.add(new int[] {20 + step}, 0, 1, 7 + step, 0, blocksA, 4, true);
+                batch.add(new int[] {30 + step}, 0, 1, 5 + step, step == 0 ? -1 : 1, blocksB, 3, true);
+                results.add(compare(
+                        name,
+                        "decode " + (step + 1) + (step == 0 ? " (rank 8 + base)" : " (rank 8 + rank 16)"),
+                        batch,
+                        cpu,
+                        cuda,
+                        config));
             }
         }
         return results;

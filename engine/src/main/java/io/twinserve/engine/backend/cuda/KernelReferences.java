@@ -92,7 +92,8 @@ public final class KernelReferences {
     /**
      * {@code ts_qk_rope_kv_write}: optional per-head RMSNorm, then rotate-half RoPE of q and k in place; k (as
      * rotated) and v of token t written to the cache at slot {@code slots[t]} (skipped when negative), in the
-     * layout [block][kvHead][slotInBlock][headDim].
+     * layout [block][kvHead][slotInBlock][headDim]. The caches hold the stored values as floats: rounded to bf16
+     * on the way in unless {@code kvF32}.
      */
     public static void qkRopeKvWrite(
             float[] q,
@@ -108,9 +109,10 @@ public final class KernelReferences {
             int kvHeads,
             int headDim,
             int[] slots,
-            short[] kCache,
-            short[] vCache,
-            int blockSize) {
+            float[] kCache,
+            float[] vCache,
+            int blockSize,
+            boolean kvF32) {
         int half = headDim / 2;
         for (int t = 0; t < positions.length; t++) {
             for (int h = 0; h < heads + kvHeads; h++) {
@@ -141,19 +143,62 @@ public final class KernelReferences {
                     int slot = slots[t];
                     int at = ((slot / blockSize * kvHeads + head) * blockSize + slot % blockSize) * headDim;
                     for (int d = 0; d < headDim; d++) {
-                        kCache[at + d] = DType.toBf16(rotated[d]);
-                        vCache[at + d] = DType.toBf16(v[(t * kvHeads + head) * headDim + d]);
+                        kCache[at + d] = stored(rotated[d], kvF32);
+                        vCache[at + d] = stored(v[(t * kvHeads + head) * headDim + d], kvF32);
                     }
                 }
             }
         }
     }
 
-    /** {@code ts_paged_attention}: row r attends to the first contextLens[r] positions through its block table. */
+    /** A value as the KV cache stores it: itself in fp32, else rounded to bf16. */
+    static float stored(float v, boolean kvF32) {
+        return kvF32 ? v : bf(DType.toBf16(v));
+    }
+
+    /** The values of a bf16 KV cache, as {@link #qkRopeKvWrite} and {@link #pagedAttention} take them. */
+    public static float[] cacheValues(short[] bf16) {
+        float[] out = new float[bf16.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = bf(bf16[i]);
+        }
+        return out;
+    }
+
+    /** The bf16 bits of KV cache values (each already a bf16 value). */
+    public static short[] cacheBits(float[] values) {
+        short[] out = new short[values.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = DType.toBf16(values[i]);
+        }
+        return out;
+    }
+
+    /**
+     * {@code ts_random_bf16}: bf16(scale * u) with u = k / 2^23 - 1, k the top 24 bits of splitmix64 of {@code
+     * seed + (i + 1) * 0x9E3779B97F4A7C15}: bit for bit what the kernel writes.
+     */
+    public static short[] randomBf16(long n, long seed, float scale) {
+        short[] out = new short[Math.toIntExact(n)];
+        for (int i = 0; i < out.length; i++) {
+            long z = seed + (i + 1L) * 0x9E3779B97F4A7C15L;
+            z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+            z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+            z = z ^ (z >>> 31);
+            float u = (float) (z >>> 40) * (1.0f / 8388608.0f) - 1.0f;
+            out[i] = DType.toBf16(u * scale);
+        }
+        return out;
+    }
+
+    /**
+     * {@code ts_paged_attention}: row r attends to the first contextLens[r] positions through its block table;
+     * the caches hold the stored values as floats (see {@link #qkRopeKvWrite}).
+     */
     public static float[] pagedAttention(
             float[] q,
-            short[] kCache,
-            short[] vCache,
+            float[] kCache,
+            float[] vCache,
             int[] blockTables,
             int maxBlocks,
             int[] contextLens,
@@ -183,7 +228,7 @@ public final class KernelReferences {
                             headDim);
                     double dot = 0;
                     for (int d = 0; d < headDim; d++) {
-                        dot += (double) q[qb + d] * bf(kCache[at + d]);
+                        dot += (double) q[qb + d] * kCache[at + d];
                     }
                     scores[pos - start] = dot * scale;
                     max = Math.max(max, scores[pos - start]);
@@ -203,7 +248,7 @@ public final class KernelReferences {
                                 kvHeads,
                                 blockSize,
                                 headDim);
-                        acc += scores[pos - start] * bf(vCache[at + d]);
+                        acc += scores[pos - start] * vCache[at + d];
                     }
                     out[qb + d] = (float) (sum > 0 ? acc / sum : 0);
                 }

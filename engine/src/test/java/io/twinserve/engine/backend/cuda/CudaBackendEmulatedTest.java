@@ -29,7 +29,7 @@ class CudaBackendEmulatedTest {
             devices.add(g);
             return g;
         });
-        assertThat(results).hasSize(4 * 3);
+        assertThat(results).hasSize(4 * 3 * 2);
         for (CudaModelCheck.Result r : results) {
             assertThat(r.nan()).as(r.toString()).isFalse();
             assertThat(r.relativeError()).as(r.toString()).isLessThanOrEqualTo(GATE);

@@ -124,8 +124,8 @@ class CudaLiveEngineTest {
         assertThatThrownBy(() -> cpu.on(EngineBackend.Kind.CUDA))
                 .hasMessage("tp 2: the CUDA backend runs on one GPU (tp 1)");
         EngineBackend f32 = EngineBackend.cpu(new CpuBackend.Options(1, 1, 1024, 16, 4, DType.F32));
-        assertThatThrownBy(() -> f32.on(EngineBackend.Kind.CUDA))
-                .hasMessage("kv_cache_dtype f32: the CUDA backend stores its KV cache as bf16");
+        assertThat(f32.on(EngineBackend.Kind.CUDA).cudaSizing().kvF32()).isTrue();
+        assertThat(cpu.cudaSizing().kvF32()).isFalse();
         assertThatThrownBy(() -> EngineBackend.Kind.named("rocm", "compute_config.backend"))
                 .hasMessageContaining("compute_config.backend: expected cpu, cuda")
                 .hasMessageEndingWith("got 'rocm'");
@@ -142,5 +142,12 @@ class CudaLiveEngineTest {
         // half the memory of a device twice as large: more KV cache, as the twin's memory model has it
         assertThat(onTwoGib.kvCacheTokens()).isGreaterThan(onOneGib.kvCacheTokens());
         assertThat(onOneGib.kvCacheTokens() % 16).isZero();
+        // an fp32 cache takes twice the bytes per token: half the tokens in what is left (to a block)
+        CudaMemoryPlan f32Plan = CudaMemoryPlan.plan(
+                RandomModel.config(Architecture.LLAMA, 2, 64, 96, 4, 2, 16, 300, DType.BF16, false, 1, List.of(2)),
+                new EngineBackend(EngineBackend.Kind.CUDA, 1, 0, null, 16, 4, 16, DType.F32, 0.5, 2048, 256, 4096)
+                        .cudaSizing()
+                        .request(1L << 30));
+        assertThat(f32Plan.kvCacheTokens()).isBetween(onOneGib.kvCacheTokens() / 2 - 16, onOneGib.kvCacheTokens() / 2);
     }
 }

@@ -146,8 +146,9 @@ final class EmulatedGpu implements Gpu {
                 short[] qn = a[6].bits() == 0 ? null : shorts(a[6].bits(), hd);
                 short[] kn = a[7].bits() == 0 ? null : shorts(a[7].bits(), hd);
                 int[] slots = ints(a[12].bits(), tokens);
-                short[] kc = shorts(a[13].bits(), bytesFrom(a[13].bits()) / 2);
-                short[] vc = shorts(a[14].bits(), bytesFrom(a[14].bits()) / 2);
+                boolean kvF32 = a[16].asInt() != 0;
+                float[] kc = cache(a[13].bits(), kvF32);
+                float[] vc = cache(a[14].bits(), kvF32);
                 KernelReferences.qkRopeKvWrite(
                         q,
                         k,
@@ -164,23 +165,25 @@ final class EmulatedGpu implements Gpu {
                         slots,
                         kc,
                         vc,
-                        blockSize);
+                        blockSize,
+                        kvF32);
                 put(a[0].bits(), q);
                 put(a[1].bits(), k);
-                put(a[13].bits(), kc);
-                put(a[14].bits(), vc);
+                putCache(a[13].bits(), kc, kvF32);
+                putCache(a[14].bits(), vc, kvF32);
             }
             case "ts_paged_attention" -> {
                 int rows = gx;
                 int maxBlocks = a[4].asInt();
                 int heads = a[6].asInt();
                 int hd = a[8].asInt();
+                boolean kvF32 = a[13].asInt() != 0;
                 put(
                         a[12].bits(),
                         KernelReferences.pagedAttention(
                                 floats(a[0].bits(), rows * heads * hd),
-                                shorts(a[1].bits(), bytesFrom(a[1].bits()) / 2),
-                                shorts(a[2].bits(), bytesFrom(a[2].bits()) / 2),
+                                cache(a[1].bits(), kvF32),
+                                cache(a[2].bits(), kvF32),
                                 ints(a[3].bits(), rows * maxBlocks),
                                 maxBlocks,
                                 ints(a[5].bits(), rows),
@@ -191,6 +194,8 @@ final class EmulatedGpu implements Gpu {
                                 a[10].asFloat(),
                                 a[11].asInt()));
             }
+            case "ts_random_bf16" ->
+                put(a[0].bits(), KernelReferences.randomBf16(a[1].bits(), a[2].bits(), a[3].asFloat()));
             case "ts_lora_shrink" -> {
                 int k = a[1].asInt();
                 int maxRank = a[5].asInt();
@@ -232,6 +237,19 @@ final class EmulatedGpu implements Gpu {
 
     @Override
     public void synchronize() {}
+
+    /** A KV cache's stored values, fp32 or bf16. */
+    private float[] cache(long ptr, boolean kvF32) {
+        return kvF32 ? floats(ptr, bytesFrom(ptr) / 4) : KernelReferences.cacheValues(shorts(ptr, bytesFrom(ptr) / 2));
+    }
+
+    private void putCache(long ptr, float[] values, boolean kvF32) {
+        if (kvF32) {
+            put(ptr, values);
+        } else {
+            put(ptr, KernelReferences.cacheBits(values));
+        }
+    }
 
     @Override
     public String describe() {

@@ -47,26 +47,49 @@ class KernelReferencesTest {
         float[] q = {1, 2, 3, 4, 1, 2, 3, 4};
         float[] k = {5, 6, 7, 8, 5, 6, 7, 8};
         float[] v = {9, 10, 11, 12, 9, 10, 11, 12};
-        short[] kc = new short[2 * 1 * 2 * headDim]; // 2 blocks of 2 slots, 1 KV head
-        short[] vc = new short[kc.length];
+        float[] kc = new float[2 * 1 * 2 * headDim]; // 2 blocks of 2 slots, 1 KV head
+        float[] vc = new float[kc.length];
+        v[4] = 9.01f; // a bf16 cache stores it as 9.0, an fp32 one as it is
         KernelReferences.qkRopeKvWrite(
-                q, k, v, new int[] {0, 1}, cos, sin, null, null, 0, 1, 1, headDim, new int[] {3, -1}, kc, vc, 2);
+                q, k, v, new int[] {0, 1}, cos, sin, null, null, 0, 1, 1, headDim, new int[] {3, 1}, kc, vc, 2, false);
         assertThat(new float[] {q[0], q[1], q[2], q[3]}).containsExactly(1, 2, 3, 4);
         // position 1, pair (0, 2) turned a quarter: x0' = x0 cos - x2 sin = -7, x2' = x2 cos + x0 sin = 1 (q: -3, 1)
         assertThat(new float[] {q[4], q[5], q[6], q[7]}).containsExactly(-3, 2, 1, 4);
         assertThat(new float[] {k[4], k[5], k[6], k[7]}).containsExactly(-7, 6, 5, 8);
-        // slot 3 = block 1, offset 1: values 12 to 15 of the cache; token 1 (slot -1) is not written
-        assertThat(DType.fromBf16(kc[12])).isEqualTo(5);
-        assertThat(DType.fromBf16(vc[15])).isEqualTo(12);
-        assertThat(DType.fromBf16(kc[0])).isZero();
+        // token 0 to slot 3 = block 1, offset 1: values 12 to 15 of the cache; token 1 to slot 1 (values 4 to 7)
+        assertThat(kc[12]).isEqualTo(5);
+        assertThat(vc[15]).isEqualTo(12);
+        assertThat(kc[0]).isZero();
+        assertThat(vc[4]).isEqualTo(9.0f);
+        float[] kc32 = new float[kc.length];
+        float[] vc32 = new float[kc.length];
+        KernelReferences.qkRopeKvWrite(
+                new float[8],
+                new float[8],
+                v,
+                new int[] {0, 1},
+                cos,
+                sin,
+                null,
+                null,
+                0,
+                1,
+                1,
+                headDim,
+                new int[] {3, 1},
+                kc32,
+                vc32,
+                2,
+                true);
+        assertThat(vc32[4]).isEqualTo(9.01f);
     }
 
     @Test
     void attentionOverOnePositionIsItsValueAndAWindowDropsTheOldest() {
         int headDim = 2;
         // one block of 4 positions, one KV head: keys make position 3 dominate, values are the positions' ids
-        short[] kc = bf(0, 0, 0, 0, 0, 0, 50, 0);
-        short[] vc = bf(0, 0, 1, 1, 2, 2, 3, 3);
+        float[] kc = {0, 0, 0, 0, 0, 0, 50, 0};
+        float[] vc = {0, 0, 1, 1, 2, 2, 3, 3};
         float[] q = {1, 0};
         float[] one =
                 KernelReferences.pagedAttention(q, kc, vc, new int[] {0}, 1, new int[] {1}, 1, 1, headDim, 4, 1, 0);
@@ -78,6 +101,31 @@ class KernelReferencesTest {
         float[] windowed =
                 KernelReferences.pagedAttention(q, kc, vc, new int[] {0}, 1, new int[] {3}, 1, 1, headDim, 4, 1, 2);
         assertThat(windowed[0]).isCloseTo(1.5f, within(1e-6f));
+    }
+
+    @Test
+    void randomWeightsAreACounterBasedUniformDrawScaledAndRoundedToBf16() {
+        short[] a = KernelReferences.randomBf16(100_000, 7, 0.5f);
+        // the same (seed, index) gives the same value whatever else is drawn: a prefix is a prefix
+        assertThat(KernelReferences.randomBf16(10, 7, 0.5f)).containsExactly(java.util.Arrays.copyOf(a, 10));
+        assertThat(KernelReferences.randomBf16(10, 8, 0.5f)).isNotEqualTo(java.util.Arrays.copyOf(a, 10));
+        double sum = 0;
+        double sumSq = 0;
+        float min = Float.MAX_VALUE;
+        float max = -Float.MAX_VALUE;
+        for (short s : a) {
+            float f = DType.fromBf16(s);
+            sum += f;
+            sumSq += (double) f * f;
+            min = Math.min(min, f);
+            max = Math.max(max, f);
+        }
+        // uniform on [-0.5, 0.5): mean 0, variance 1/12, every value inside
+        assertThat(sum / a.length).isCloseTo(0, within(0.01));
+        assertThat(sumSq / a.length).isCloseTo(1.0 / 12, within(0.002));
+        assertThat(min).isGreaterThanOrEqualTo(-0.5f);
+        assertThat(max).isLessThanOrEqualTo(0.5f);
+        assertThat(max - min).isGreaterThan(0.99f);
     }
 
     @Test
