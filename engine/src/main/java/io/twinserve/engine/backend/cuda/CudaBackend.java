@@ -8,6 +8,8 @@ import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.engine.model.ModelFiles;
 import io.twinserve.engine.model.Projection;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * The CUDA backend: the model's layers in device memory in {@link CudaWeightLayout}'s bf16 layout, a paged bf16
@@ -25,6 +27,8 @@ import io.twinserve.engine.model.Projection;
  */
 public final class CudaBackend implements Backend {
     private static final int GEMV_ROWS_PER_BLOCK = 8;
+    /** The size of each of the two pinned staging buffers, at most. */
+    static final long STAGING_CHUNK_BYTES = 64L << 20;
 
     /**
      * @param kvCacheTokens the KV cache's capacity (a multiple of {@code blockSize} is used)
@@ -124,6 +128,9 @@ public final class CudaBackend implements Backend {
     private final int[] ranks;
     private final float[] scales;
     private final String[] slotNames;
+    /** Bulk uploads go through it (see {@link Staging}). */
+    private final Staging staging;
+
     private final CudaStepMetadata meta = new CudaStepMetadata();
     private long metaBuffer;
     private int metaCapacity;
@@ -141,11 +148,15 @@ public final class CudaBackend implements Backend {
         this.layout = CudaWeightLayout.of(model);
         int n = c.numLayers();
         layers = new long[n];
-        short[] staging = new short[Math.toIntExact(layout.layerElements)];
+        long largest =
+                Math.max(layout.layerElements, Math.max((long) c.vocabSize() * c.hiddenSize(), largestAdapterMatrix()));
+        this.staging = new Staging(Math.min(STAGING_CHUNK_BYTES, 2 * largest));
+        // each layer packed on the host (f16 converted to bf16), then copied through the pinned buffers in turn
+        short[] host = new short[Math.toIntExact(layout.layerElements)];
         for (int l = 0; l < n; l++) {
-            layout.pack(model.layers().get(l), staging, 0);
+            layout.pack(model.layers().get(l), host, 0);
             layers[l] = gpu.alloc(2 * layout.layerElements);
-            gpu.copyIn(layers[l], staging, 0, staging.length);
+            staging.upload(layers[l], host, host.length);
         }
         embed = upload(model.embed());
         lmHead = model.lmHead() == model.embed() ? embed : upload(model.lmHead());
@@ -189,8 +200,50 @@ public final class CudaBackend implements Backend {
         short[] host = new short[Math.multiplyExact(t.rows(), t.cols())];
         CudaWeightLayout.rows(t, host, 0);
         long p = gpu.alloc(2L * host.length);
-        gpu.copyIn(p, host, 0, host.length);
+        staging.upload(p, host, host.length);
         return p;
+    }
+
+    /** The most values of one adapter matrix a slot holds (A or B of the widest projection, at max_lora_rank). */
+    private long largestAdapterMatrix() {
+        long most = 0;
+        for (Projection p : Projection.values()) {
+            most = Math.max(most, (long) options.maxRank() * Math.max(p.inDim(c), p.outDim(c)));
+        }
+        return most;
+    }
+
+    /**
+     * Two pinned host buffers used in turn for every bulk upload (weights at start, adapters into slots): a chunk
+     * is copied into one while the device copies the other's on the copy stream, so that packing on the host
+     * and the bus overlap; a buffer is written again only once its last copy is done.
+     */
+    private final class Staging {
+        private final MemorySegment[] buffers;
+        private final long[] tickets = new long[2];
+        private final long chunkBytes;
+        private int next;
+
+        Staging(long chunkBytes) {
+            this.chunkBytes = Math.max(2, chunkBytes & ~1L);
+            this.buffers = new MemorySegment[] {gpu.pinned(this.chunkBytes), gpu.pinned(this.chunkBytes)};
+        }
+
+        /** Starts the upload of {@code count} bf16 values of {@code src} to {@code dst}; returns at once. */
+        void upload(long dst, short[] src, int count) {
+            long bytes = 2L * count;
+            for (long done = 0; done < bytes; done += chunkBytes) {
+                long n = Math.min(chunkBytes, bytes - done);
+                int i = next;
+                next ^= 1;
+                if (tickets[i] != 0) {
+                    gpu.awaitCopy(tickets[i]);
+                }
+                MemorySegment.copy(
+                        src, (int) (done / 2), buffers[i], ValueLayout.JAVA_SHORT_UNALIGNED, 0, (int) (n / 2));
+                tickets[i] = gpu.copyInAsync(dst + done, buffers[i], 0, n);
+            }
+        }
     }
 
     @Override
@@ -234,8 +287,9 @@ public final class CudaBackend implements Backend {
                 short[] a = new short[maxRank * in];
                 short[] b = new short[out * maxRank];
                 scale = layout.packAdapter(adapter, l, p, maxRank, a, 0, b, 0);
-                gpu.copyIn(loraA[l][p.ordinal()] + 2L * slot * maxRank * in, a, 0, a.length);
-                gpu.copyIn(loraB[l][p.ordinal()] + 2L * slot * out * maxRank, b, 0, b.length);
+                // on the copy stream: the next step's kernels wait for it on the device, this thread does not
+                staging.upload(loraA[l][p.ordinal()] + 2L * slot * maxRank * in, a, a.length);
+                staging.upload(loraB[l][p.ordinal()] + 2L * slot * out * maxRank, b, b.length);
                 bytes += 2L * (a.length + b.length);
             }
         }

@@ -1,18 +1,26 @@
 package io.twinserve.engine.backend.cuda;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import jcuda.Pointer;
 import jcuda.Sizeof;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUevent_flags;
+import jcuda.driver.CUstream;
+import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
 
 /**
- * The device through the driver: memory and copies by JCuda (the cold path), launches by {@link FfmLauncher} with
- * one reused parameter block per kernel (the hot path). Not run yet on a GPU (issue 20; docs/engine.md).
+ * The device through the driver: memory and copies by JCuda (the cold path; JCuda's exceptions are on, so every
+ * failed call throws naming its error), launches by {@link FfmLauncher} with one reused parameter block per kernel
+ * (the hot path). Bulk uploads go from pinned host memory on a copy stream of their own, which the kernels, on the
+ * legacy default stream, wait for through events. Not run yet on a GPU (issue 20; docs/engine.md).
  */
 public final class DriverGpu implements Gpu {
     private final CudaDriver driver;
@@ -20,6 +28,15 @@ public final class DriverGpu implements Gpu {
     private final Arena arena = Arena.ofShared();
     private final Map<String, FfmLauncher.Params> params = new HashMap<>();
     private final List<Ptr> allocations = new ArrayList<>();
+    private final List<Pointer> pinned = new ArrayList<>();
+    /** Copies in flight on the copy stream, by ticket, with the event each recorded. */
+    private final TreeMap<Long, CUevent> copies = new TreeMap<>();
+
+    /** Stream 0, the legacy default stream the kernels are launched on. */
+    private static final CUstream LEGACY_STREAM = new CUstream();
+
+    private CUstream copyStream;
+    private long lastTicket;
 
     /** A device pointer whose address can be read (JCuda keeps its getter protected). */
     private static final class Ptr extends CUdeviceptr {
@@ -74,6 +91,46 @@ public final class DriverGpu implements Gpu {
     }
 
     @Override
+    public MemorySegment pinned(long bytes) {
+        Pointer host = new Pointer();
+        JCudaDriver.cuMemAllocHost(host, Math.max(1, bytes));
+        pinned.add(host);
+        return MemorySegment.ofBuffer(host.getByteBuffer(0, Math.max(1, bytes)));
+    }
+
+    @Override
+    public long copyInAsync(long dst, MemorySegment src, long srcOffset, long bytes) {
+        if (copyStream == null) {
+            copyStream = new CUstream();
+            JCudaDriver.cuStreamCreate(copyStream, CUstream_flags.CU_STREAM_NON_BLOCKING);
+        }
+        JCudaDriver.cuMemcpyHtoDAsync(
+                at(dst), Pointer.to(src.asSlice(srcOffset, bytes).asByteBuffer()), bytes, copyStream);
+        CUevent done = new CUevent();
+        JCudaDriver.cuEventCreate(done, CUevent_flags.CU_EVENT_DISABLE_TIMING);
+        JCudaDriver.cuEventRecord(done, copyStream);
+        // kernels run on the legacy default stream: from here on they wait for this copy, the host does not
+        JCudaDriver.cuStreamWaitEvent(LEGACY_STREAM, done, 0);
+        long ticket = ++lastTicket;
+        copies.put(ticket, done);
+        return ticket;
+    }
+
+    @Override
+    public void awaitCopy(long ticket) {
+        var done = copies.headMap(ticket, true);
+        CUevent last = done.isEmpty() ? null : done.lastEntry().getValue();
+        if (last != null) {
+            // copies on one stream complete in order: the last event covers every earlier one
+            JCudaDriver.cuEventSynchronize(last);
+        }
+        for (CUevent e : done.values()) {
+            JCudaDriver.cuEventDestroy(e);
+        }
+        done.clear();
+    }
+
+    @Override
     public void launch(String name, int gx, int gy, int bx, Arg... args) {
         FfmLauncher.Params p = params.computeIfAbsent(name, n -> new FfmLauncher.Params(arena, 24));
         for (int i = 0; i < args.length; i++) {
@@ -110,10 +167,21 @@ public final class DriverGpu implements Gpu {
 
     @Override
     public void close() {
+        if (!copies.isEmpty()) {
+            awaitCopy(lastTicket);
+        }
         for (Ptr p : allocations) {
             JCudaDriver.cuMemFree(p);
         }
         allocations.clear();
+        for (Pointer p : pinned) {
+            JCudaDriver.cuMemFreeHost(p);
+        }
+        pinned.clear();
+        if (copyStream != null) {
+            JCudaDriver.cuStreamDestroy(copyStream);
+            copyStream = null;
+        }
         arena.close();
         if (ownsDriver) {
             driver.close();

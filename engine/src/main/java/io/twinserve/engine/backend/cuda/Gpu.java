@@ -1,5 +1,7 @@
 package io.twinserve.engine.backend.cuda;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * What {@link CudaBackend} needs of a device: memory, copies and kernel launches by name. The real one is the
  * driver ({@link DriverGpu}); tests use an emulation that runs each kernel's Java reference on host memory, so
@@ -47,6 +49,23 @@ public interface Gpu extends AutoCloseable {
     void copyIn(long dst, int[] src, int from, int count);
 
     void copyOut(float[] dst, int to, long src, int count);
+
+    /**
+     * Page-locked host memory of {@code bytes}, which the device copies from by DMA at the bus's full rate and
+     * asynchronously; freed when the device is closed.
+     */
+    MemorySegment pinned(long bytes);
+
+    /**
+     * Starts copying {@code bytes} of pinned memory {@code src} (from {@code srcOffset}) to {@code dst} on the copy
+     * stream and returns at once with the copy's ticket. Launches made after this wait for it on the device (the
+     * compute stream waits on the copy's event); the host does not. {@code src} must not be written again until
+     * {@link #awaitCopy} of the ticket has returned.
+     */
+    long copyInAsync(long dst, MemorySegment src, long srcOffset, long bytes);
+
+    /** Blocks the host until the copy of {@code ticket} (and every one started before it) is done. */
+    void awaitCopy(long ticket);
 
     /** Launches kernel {@code name} on a grid of {@code gx x gy} blocks of {@code bx} threads. */
     void launch(String name, int gx, int gy, int bx, Arg... args);

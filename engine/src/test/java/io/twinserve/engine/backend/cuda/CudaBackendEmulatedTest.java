@@ -16,7 +16,9 @@ import org.junit.jupiter.api.io.TempDir;
  * the GPU check, which runs the same cases on the device. The emulation does the CPU backend's fp32 arithmetic
  * over the same bf16 weights, adapters and KV cache, so the two agree to float rounding (about 3e-7 of the
  * largest logit when this was written); the gate is 1e-4, where a wrong offset, norm or scale shows (leaving the
- * adapters out gives 0.39). On a GPU, ../shared/CUDA.md's gate is 2e-2.
+ * adapters out gives 0.39). Uploads go through pinned staging buffers on a copy stream, which the emulation
+ * applies only when something must see them, so a buffer reused too early fails here too (checked by skipping
+ * the wait). On a GPU, ../shared/CUDA.md's gate is 2e-2.
  */
 class CudaBackendEmulatedTest {
     private static final double GATE = 1e-4;
@@ -36,6 +38,9 @@ class CudaBackendEmulatedTest {
         }
         for (EmulatedGpu g : devices) {
             assertThat(g.launches).contains("ts_lora_shrink", "ts_lora_expand", "ts_paged_attention");
+            // weights and adapters went up through the pinned buffers on the copy stream, which the emulation
+            // applies late: a staging buffer written again before its copy was done would show as a wrong logit
+            assertThat(g.asyncCopies).isGreaterThan(0);
         }
     }
 }

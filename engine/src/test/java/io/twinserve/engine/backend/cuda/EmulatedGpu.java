@@ -1,5 +1,7 @@
 package io.twinserve.engine.backend.cuda;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -71,26 +73,69 @@ final class EmulatedGpu implements Gpu {
 
     @Override
     public void copyIn(long dst, short[] src, int from, int count) {
+        applyCopies(Long.MAX_VALUE);
         at(dst).asShortBuffer().put(src, from, count);
     }
 
     @Override
     public void copyIn(long dst, float[] src, int from, int count) {
+        applyCopies(Long.MAX_VALUE);
         at(dst).asFloatBuffer().put(src, from, count);
     }
 
     @Override
     public void copyIn(long dst, int[] src, int from, int count) {
+        applyCopies(Long.MAX_VALUE);
         at(dst).asIntBuffer().put(src, from, count);
     }
 
     @Override
     public void copyOut(float[] dst, int to, long src, int count) {
+        applyCopies(Long.MAX_VALUE);
         at(src).asFloatBuffer().get(dst, to, count);
+    }
+
+    /** A copy started and not yet applied: the emulation applies it late, as a device may. */
+    private record PendingCopy(long ticket, long dst, MemorySegment src, long bytes) {}
+
+    private final List<PendingCopy> pending = new ArrayList<>();
+    private long lastTicket;
+    /** Copies started on the copy stream (for tests: proof that uploads go through it). */
+    long asyncCopies;
+
+    @Override
+    public MemorySegment pinned(long bytes) {
+        return Arena.ofAuto().allocate(Math.max(1, bytes));
+    }
+
+    /**
+     * Records the copy and applies it only when something must see it: {@link #awaitCopy} of its ticket, a launch
+     * (which waits on the copy stream), a copy out or a synchronize. It reads {@code src} then, so a caller that
+     * writes the staging buffer again before awaiting the ticket uploads the wrong bytes here as on a device.
+     */
+    @Override
+    public long copyInAsync(long dst, MemorySegment src, long srcOffset, long bytes) {
+        at(dst); // the destination must exist now
+        asyncCopies++;
+        pending.add(new PendingCopy(++lastTicket, dst, src.asSlice(srcOffset, bytes), bytes));
+        return lastTicket;
+    }
+
+    @Override
+    public void awaitCopy(long ticket) {
+        applyCopies(ticket);
+    }
+
+    private void applyCopies(long upTo) {
+        while (!pending.isEmpty() && pending.getFirst().ticket() <= upTo) {
+            PendingCopy c = pending.removeFirst();
+            at(c.dst()).put(c.src().asByteBuffer());
+        }
     }
 
     @Override
     public void launch(String name, int gx, int gy, int bx, Arg... a) {
+        applyCopies(Long.MAX_VALUE);
         launches.add(name);
         switch (name) {
             case "ts_embed_gather" -> {
@@ -236,7 +281,9 @@ final class EmulatedGpu implements Gpu {
     }
 
     @Override
-    public void synchronize() {}
+    public void synchronize() {
+        applyCopies(Long.MAX_VALUE);
+    }
 
     /** A KV cache's stored values, fp32 or bf16. */
     private float[] cache(long ptr, boolean kvF32) {
