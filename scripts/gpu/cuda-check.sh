@@ -3,17 +3,29 @@
 #
 #   scripts/gpu/cuda-check.sh prepare [DIR]   here: builds what must travel into DIR (default out/gpu-cuda, a
 #                                            git-ignored folder): a jlink'ed JDK 25 runtime (the GPU machine
-#                                            has no JDK) and the engine's runtime jars, packed as DIR.tar.xz
-#                                            (24 MB: with the 19 MB working tree, under the 64 MiB that travel)
-#   scripts/gpu/cuda-check.sh run [DIR]       there: the machine's facts (nvidia-smi, driver, the libraries the
-#                                            backend looks for), then CudaKernelCheck: the read and copy
-#                                            bandwidth, every kernel against its Java reference on random
-#                                            inputs, NaN-poisoned outputs, the gates of CUDA.md, and cuBLAS 13
-#                                            through FFM (a GEMM checked, the bf16 GEMM rate); DIR/cuda-check.json
+#                                            has no JDK), the engine's runtime jars, and the comparison cases of
+#                                            scripts/gpu/prepare-compare.sh without their logits (the tiny
+#                                            models, adapters, tokens; the CPU's logits are computed there),
+#                                            packed as DIR.tar.xz (checked to fit the 64 MiB that travel)
+#   scripts/gpu/cuda-check.sh run [DIR]       there, in about five minutes:
+#                                            1. the machine's facts (nvidia-smi, driver, the libraries found)
+#                                            2. CudaKernelCheck: read/copy bandwidth, every kernel against its Java
+#                                               reference (bf16 and fp32 KV cache, the random-weights kernel bit
+#                                               for bit), cuBLAS 13 through FFM (a GEMM checked, the bf16 GEMM
+#                                               rate), the model cases against the CPU backend (4 architectures,
+#                                               two adapters, mixed prefill/decode, both KV dtypes)
+#                                            3. CudaLogitsCheck: every comparison case (Llama, Qwen2, Qwen3,
+#                                               Mistral, tied f16 two-shard, adapters of ranks 8/16/32, prefill,
+#                                               chunked prefill over many blocks, token-by-token decode, bf16 and
+#                                               f32 KV) on CUDA against the CPU backend
+#                                            4. the same CUDA logits against transformers + peft
+#                                               (compare_transformers.py, float64/float32/bfloat16)
+#                                            5. CudaGenerateCheck: `generate --backend cuda` on a random 1B model,
+#                                               tokens streamed
+#                                            then one summary table; JSON files in DIR
 #
-# With the device tool: run `prepare` here, then run `scripts/gpu/cuda-check.sh run` there with
-# carry ["out/gpu-cuda.tar.xz"] (it unpacks itself); about a minute. What it does not check yet (the forward pass against the CPU backend
-# and transformers + peft) is listed in docs/engine.md.
+# With the device tool: run `prepare` here, then `scripts/gpu/cuda-check.sh run` there with
+# carry ["out/gpu-cuda.tar.xz"] (it unpacks itself). Exits 1 when any step fails; every step runs regardless.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 mode=${1:?usage: scripts/gpu/cuda-check.sh prepare|run [DIR]}
@@ -41,6 +53,15 @@ prepare() {
   natives=$(ls "$dir"/lib/jcuda-natives-*.jar)
   (cd "$dir" && mkdir -p natives && cd natives && jar xf "$natives" && \
     find lib -name '*.so' ! -name 'libJCudaDriver-*' -delete && jar cf "$natives" lib && cd .. && rm -rf natives)
+  # the comparison cases, without the CPU's logits (tens of MB of JSON; recomputed on the GPU machine)
+  bash "$root/scripts/gpu/prepare-compare.sh" "$dir/compare" >/dev/null
+  python3 - "$dir/compare" <<'PY'
+import glob, json, sys
+for f in glob.glob(sys.argv[1] + "/*.logits.json"):
+    d = json.load(open(f))
+    d.pop("logits", None)
+    json.dump(d, open(f, "w"))
+PY
   tar -C "$(dirname "$dir")" -cJf "$dir.tar.xz" "$(basename "$dir")"
   size=$(du -m "$dir.tar.xz" | cut -f1)
   tree=$(git ls-files -z | xargs -0 du -cm 2>/dev/null | tail -1 | cut -f1)
@@ -70,9 +91,26 @@ run() {
       TWINSERVE_CUDA_LIBS=$(dirname "$found")
     fi
   done
-  echo "== kernels"
-  "$dir/jdk/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "$dir/lib/*" \
-    io.twinserve.engine.backend.cuda.CudaKernelCheck --json "$dir/cuda-check.json"
+  java=("$dir/jdk/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "$dir/lib/*")
+  status=0
+  declare -A result
+  step() {
+    local name=$1
+    shift
+    echo "== $name"
+    if "$@"; then result[$name]=pass; else result[$name]=FAIL; status=1; fi
+  }
+  step kernels "${java[@]}" io.twinserve.engine.backend.cuda.CudaKernelCheck --json "$dir/cuda-check.json"
+  step logits-vs-cpu "${java[@]}" io.twinserve.engine.backend.cuda.CudaLogitsCheck \
+    "$dir/compare" "$dir/compare-cuda" --json "$dir/logits-check.json"
+  step logits-vs-transformers python3 "$root/scripts/gpu/compare_transformers.py" "$dir/compare-cuda" \
+    --device cuda --json "$dir/transformers-check.json"
+  step generate "${java[@]}" io.twinserve.engine.backend.cuda.CudaGenerateCheck "$dir/random-1b" 64
+  echo "== summary"
+  for name in kernels logits-vs-cpu logits-vs-transformers generate; do
+    printf '%-24s %s\n' "$name" "${result[$name]:-not run}"
+  done
+  return $status
 }
 
 case "$mode" in

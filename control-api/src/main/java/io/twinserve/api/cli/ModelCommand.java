@@ -5,11 +5,11 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.twinserve.engine.backend.Backend;
 import io.twinserve.engine.backend.EngineBackend;
-import io.twinserve.engine.backend.ForwardBatch;
+import io.twinserve.engine.backend.SequenceLogits;
 import io.twinserve.engine.backend.cpu.CpuBackend;
+import io.twinserve.engine.backend.cuda.CudaBackend;
 import io.twinserve.engine.model.Architecture;
 import io.twinserve.engine.model.DType;
-import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.engine.model.ModelFiles;
 import io.twinserve.engine.model.write.RandomModel;
@@ -218,48 +218,12 @@ final class ModelCommand implements Runnable {
                     ids = LiveReplicas.tokenizer(model).encode(prompt, true);
                 }
                 int vocab = files.config().vocabSize();
-                int blockSize = 16;
-                int blocksNeeded = (ids.length + blockSize - 1) / blockSize;
-                // a backend only, no live loop: one sequence's forward passes, laid out here by hand
+                // a backend only, no live loop: one sequence's forward passes, laid out by SequenceLogits
                 DType kvDtype = CpuBackend.kvDtype(kvCacheDtype, "--kv-cache-dtype");
-                int rank = adapter == null ? 8 : LoraAdapter.readRank(adapter);
-                EngineBackend engine = new EngineBackend(
-                        kind,
-                        tp,
-                        0,
-                        (long) blocksNeeded * blockSize,
-                        blockSize,
-                        1,
-                        rank,
-                        kvDtype,
-                        0.9,
-                        Math.max(1, chunk == 0 ? ids.length : chunk),
-                        1,
-                        0);
+                EngineBackend engine = SequenceLogits.backend(kind, tp, ids.length, adapter, kvDtype, chunk);
                 try (Backend backend = engine.create(files)) {
-                    if (adapter != null) {
-                        backend.loadAdapter(0, LoraAdapter.load("adapter", adapter, files.config()));
-                    }
-                    int[] blocks = new int[blocksNeeded];
-                    for (int i = 0; i < blocks.length; i++) {
-                        blocks[i] = i;
-                    }
-                    if (chunk < 0) {
-                        throw new IllegalArgumentException(
-                                "--chunk must be 0 (whole sequence) or positive, got " + chunk);
-                    }
+                    float[] logits = SequenceLogits.run(backend, files, ids, adapter, chunk);
                     int step = chunk == 0 ? ids.length : chunk;
-                    float[] logits = new float[ids.length * vocab];
-                    ForwardBatch batch = new ForwardBatch();
-                    for (int from = 0; from < ids.length; from += step) {
-                        int count = Math.min(step, ids.length - from);
-                        batch.clear();
-                        batch.allLogits(true);
-                        batch.add(ids, from, count, from, adapter == null ? -1 : 0, blocks, blocks.length, true);
-                        float[] part = new float[count * vocab];
-                        backend.forward(batch, part);
-                        System.arraycopy(part, 0, logits, from * vocab, part.length);
-                    }
                     ObjectMapper json = new ObjectMapper();
                     ObjectNode root = json.createObjectNode();
                     root.put("model", model.toAbsolutePath().toString());
@@ -271,9 +235,11 @@ final class ModelCommand implements Runnable {
                     root.put("backend", backend.name());
                     root.put(
                             "kv_cache_dtype",
-                            backend instanceof CpuBackend cpu
-                                    ? cpu.kvCacheDtype().name().toLowerCase(Locale.ROOT)
-                                    : "bf16");
+                            (backend instanceof CpuBackend cpu
+                                            ? cpu.kvCacheDtype()
+                                            : ((CudaBackend) backend).kvCacheDtype())
+                                    .name()
+                                    .toLowerCase(Locale.ROOT));
                     if (prompt != null && tokens == null) {
                         root.put("prompt", prompt);
                     }

@@ -558,6 +558,11 @@ public final class CudaBackend implements Backend {
                 Arg.ptr(y));
     }
 
+    /** How the KV cache is stored: bf16, or f32. */
+    public io.twinserve.engine.model.DType kvCacheDtype() {
+        return options.kvF32() ? io.twinserve.engine.model.DType.F32 : io.twinserve.engine.model.DType.BF16;
+    }
+
     /** The device's name, for reports and profiles. */
     public String deviceName() {
         return gpu.name();
