@@ -35,6 +35,8 @@ public final class CudaGenerateCheck {
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args.length > 0 ? args[0] : "out/random-1b");
         int maxTokens = args.length > 1 ? Integer.parseInt(args[1]) : 64;
+        // before writing 2 GB of model: without a driver, say so in one line at once
+        EngineBackend.Kind.requireCuda();
         if (!Files.isRegularFile(dir.resolve("model.safetensors"))
                 && !Files.isRegularFile(dir.resolve("config.json"))) {
             long t0 = System.nanoTime();

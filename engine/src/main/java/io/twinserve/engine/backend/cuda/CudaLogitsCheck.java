@@ -52,6 +52,7 @@ public final class CudaLogitsCheck {
         Path in = Path.of(args[0]);
         Path out = Path.of(args[1]);
         Path json = args.length >= 4 && args[2].equals("--json") ? Path.of(args[3]) : null;
+        EngineBackend.Kind.requireCuda();
         List<Case> cases = run(in, out);
         boolean ok = cases.stream().allMatch(Case::pass);
         if (json != null) {
