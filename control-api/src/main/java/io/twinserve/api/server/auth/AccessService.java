@@ -57,7 +57,14 @@ public final class AccessService {
 
     /** The principal for a presented key, or null when the key is unknown or revoked. */
     public Principal authenticate(String key) {
-        String hash = ApiKeys.hash(key);
+        return authenticateHash(ApiKeys.hash(key));
+    }
+
+    /**
+     * The principal for a key known by its hash (a console session keeps only the hash), or null when the key
+     * is unknown or revoked.
+     */
+    public Principal authenticateHash(String hash) {
         Cached c = cache.get(hash);
         long now = System.nanoTime();
         if (c != null && now - c.atNs < TTL_NS) {

@@ -26,13 +26,19 @@ public final class AuthFilter {
     static final int ORDER = 10;
     /** A key that was not in the cache, for {@link AuthLookupFilter} to check off the event loop. */
     static final String PENDING_KEY = "twinserve.auth.pending-key";
+    /** A console session id (the cookie of a request without a key), for {@link AuthLookupFilter} to look up. */
+    static final String PENDING_SESSION = "twinserve.auth.pending-session";
 
     private final AccessService access;
+    private final ConsoleSessions sessions;
     private final boolean metricsNeedKey;
 
     public AuthFilter(
-            AccessService access, @Value("${" + MetricsExposure.PROPERTY + ":operators}") String metricsExposure) {
+            AccessService access,
+            ConsoleSessions sessions,
+            @Value("${" + MetricsExposure.PROPERTY + ":operators}") String metricsExposure) {
         this.access = access;
+        this.sessions = sessions;
         this.metricsNeedKey = MetricsExposure.parse(metricsExposure) == MetricsExposure.OPERATORS;
     }
 
@@ -42,7 +48,12 @@ public final class AuthFilter {
                 || (path.equals("/metrics") && !metricsNeedKey)
                 || path.startsWith("/openapi/")
                 || path.equals("/docs/api")
-                || path.startsWith("/docs/api/");
+                || path.startsWith("/docs/api/")
+                // the console's page and static files, and its sign-in (which checks the key itself)
+                || path.equals("/")
+                || path.startsWith("/console/assets/")
+                || path.startsWith("/console/vendor/")
+                || path.equals("/console/session");
     }
 
     @RequestFilter
@@ -52,6 +63,17 @@ public final class AuthFilter {
             return null;
         }
         String header = request.getHeaders().getAuthorization().orElse(null);
+        if (header == null) {
+            String session = request.getCookies()
+                    .findCookie(ConsoleSessions.COOKIE)
+                    .map(c -> c.getValue())
+                    .orElse(null);
+            if (session != null) {
+                // a console session: looked up in Redis off the event loop, as a key's cache miss is
+                request.setAttribute(PENDING_SESSION, session);
+                return null;
+            }
+        }
         if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7) || header.length() <= 7) {
             return reject(
                     "no API key: send the header 'Authorization: Bearer <key>' (create one with twinserve admin create-key)");
@@ -82,6 +104,44 @@ public final class AuthFilter {
         }
         request.setAttribute(Principal.ATTRIBUTE, p);
         return null;
+    }
+
+    /**
+     * Authenticates a console session: the key it was opened with must still be valid, and a request that changes
+     * anything must carry the session's CSRF token (the cookie alone would let another site's form act as the
+     * user, SameSite aside).
+     */
+    HttpResponse<?> checkSession(HttpRequest<?> request, String id) {
+        ConsoleSessions.Session s;
+        Principal p;
+        try {
+            s = sessions.find(id);
+            p = s == null ? null : access.authenticateHash(s.keyHash());
+        } catch (DependencyUnavailable e) {
+            return ErrorHandlers.unavailable(e);
+        }
+        if (s == null) {
+            return reject("the console session has ended (signed out or expired): sign in again, or send the header"
+                    + " 'Authorization: Bearer <key>'");
+        }
+        if (p == null) {
+            sessions.close(id);
+            return reject("the API key this console session was opened with is no longer valid (revoked)");
+        }
+        if (!safe(request.getMethodName())
+                && !s.csrf().equals(request.getHeaders().get(ConsoleSessions.CSRF_HEADER))) {
+            ApiException e = ApiException.forbidden("a console request that changes anything must carry the session's"
+                    + " CSRF token in the " + ConsoleSessions.CSRF_HEADER + " header");
+            return HttpResponse.status(HttpStatus.FORBIDDEN)
+                    .contentType(MediaType.APPLICATION_JSON_TYPE)
+                    .body(e.body());
+        }
+        request.setAttribute(Principal.ATTRIBUTE, p);
+        return null;
+    }
+
+    private static boolean safe(String method) {
+        return method.equals("GET") || method.equals("HEAD") || method.equals("OPTIONS");
     }
 
     private static HttpResponse<?> reject(String message) {

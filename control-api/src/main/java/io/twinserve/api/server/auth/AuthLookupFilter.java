@@ -27,6 +27,12 @@ public final class AuthLookupFilter {
     @ExecuteOn(TaskExecutors.BLOCKING)
     @Nullable
     public HttpResponse<?> lookup(HttpRequest<?> request) {
+        String session =
+                request.getAttribute(AuthFilter.PENDING_SESSION, String.class).orElse(null);
+        if (session != null) {
+            request.removeAttribute(AuthFilter.PENDING_SESSION, String.class);
+            return auth.checkSession(request, session);
+        }
         String key = request.getAttribute(AuthFilter.PENDING_KEY, String.class).orElse(null);
         if (key == null) {
             return null;

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpHeaders;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
@@ -16,10 +17,12 @@ import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
 import io.micronaut.http.annotation.Produces;
+import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.http.sse.Event;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.ArraySchema;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.parameters.RequestBody;
@@ -40,6 +43,7 @@ import io.twinserve.api.server.schema.Autoconfigure;
 import io.twinserve.api.server.schema.Deployment;
 import io.twinserve.api.server.schema.ErrorResponse;
 import io.twinserve.api.server.schema.Job;
+import io.twinserve.api.server.schema.JobSummary;
 import io.twinserve.api.server.schema.PlanRequest;
 import io.twinserve.api.server.schema.SimulationRequest;
 import io.twinserve.experiments.report.ReportJson;
@@ -156,6 +160,31 @@ public final class JobController {
     @Get("/plans/{id}")
     public Map<String, Object> planJob(HttpRequest<?> request, @PathVariable String id) {
         return job(request, id, "plan");
+    }
+
+    @Operation(
+            operationId = "listJobs",
+            summary = "The jobs of the key's user, newest first, without requests and results (all: every user's,"
+                    + " operators)")
+    @ApiResponse(
+            responseCode = "200",
+            description = "the jobs: id, kind, status, progress, error, created_at, finished_at",
+            content = @Content(array = @ArraySchema(schema = @Schema(implementation = JobSummary.class))))
+    @ApiErrors.BadRequest
+    @ApiErrors.Forbidden
+    @Get("/jobs{?kind,all,limit}")
+    public List<Map<String, Object>> jobs(
+            HttpRequest<?> request,
+            @Nullable @QueryValue String kind,
+            @Nullable @QueryValue Boolean all,
+            @Nullable @QueryValue Integer limit) {
+        if (kind != null && !kind.equals("simulation") && !kind.equals("plan")) {
+            throw ApiException.badRequest("kind", "'kind' must be simulation or plan, got '" + kind + "'");
+        }
+        if (limit != null && (limit < 1 || limit > 500)) {
+            throw ApiException.badRequest("limit", "'limit' must be 1 to 500, got " + limit);
+        }
+        return jobs.list(AuthFilter.principal(request), kind, all != null && all, limit == null ? 50 : limit);
     }
 
     @Operation(operationId = "getJob", summary = "A job of either kind (its owner, operators and admins)")

@@ -19,6 +19,7 @@ import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.OffsetDateTime;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -232,6 +233,49 @@ public final class JobService implements ApplicationEventListener<StartupEvent> 
                 j.getFinishedAt() == null ? null : j.getFinishedAt().toString());
         m.put("events", "/api/jobs/" + j.getId() + "/events");
         return m;
+    }
+
+    /**
+     * The jobs {@code caller} may see, newest first, without their requests and results (a list, not the jobs):
+     * its user's (any of the user's keys), or with {@code all} every job for an operator or admin.
+     *
+     * @param kind simulation or plan, null for both
+     */
+    public List<Map<String, Object>> list(Principal caller, String kind, boolean all, int limit) {
+        if (all && !caller.role().atLeast(Role.OPERATOR)) {
+            throw ApiException.forbidden("'all' lists every user's jobs and needs the operator role; the key's user '"
+                    + caller.user() + "' has " + caller.role().wire());
+        }
+        org.jooq.Condition where = all
+                ? org.jooq.impl.DSL.trueCondition()
+                : JOBS.OWNER_KEY_ID.in(
+                        db.select(API_KEYS.ID).from(API_KEYS).where(API_KEYS.USER_ID.eq(caller.userId())));
+        if (kind != null) {
+            where = where.and(JOBS.KIND.eq(kind));
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (var j : db.select(
+                        JOBS.ID, JOBS.KIND, JOBS.STATUS, JOBS.PROGRESS, JOBS.ERROR, JOBS.CREATED_AT, JOBS.FINISHED_AT)
+                .from(JOBS)
+                .where(where)
+                .orderBy(JOBS.CREATED_AT.desc(), JOBS.ID.desc())
+                .limit(limit)
+                .fetch()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("id", j.get(JOBS.ID));
+            m.put("kind", j.get(JOBS.KIND));
+            m.put("status", j.get(JOBS.STATUS));
+            m.put("progress", j.get(JOBS.PROGRESS));
+            m.put("error", j.get(JOBS.ERROR));
+            m.put("created_at", j.get(JOBS.CREATED_AT).toString());
+            m.put(
+                    "finished_at",
+                    j.get(JOBS.FINISHED_AT) == null
+                            ? null
+                            : j.get(JOBS.FINISHED_AT).toString());
+            out.add(m);
+        }
+        return out;
     }
 
     public String kindOf(String id) {
