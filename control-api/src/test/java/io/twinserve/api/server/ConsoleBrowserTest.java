@@ -281,6 +281,46 @@ class ConsoleBrowserTest {
     }
 
     @Test
+    @Order(8)
+    void aCapacitySearchPlotsItsParetoFrontAndAPointOpensItsConfiguration() throws IOException {
+        signIn(server.adminKey());
+        browser.get(server.uri() + "/#/capacity");
+        String spec = find("#capacity").getAttribute("value");
+        // the built-in search narrowed to 6 candidates: 3 pools x 2 replica counts
+        String narrowed = spec.replaceAll("tp: \\[[^]]*]", "tp: [1]")
+                .replaceAll("replicas: \\[[^]]*]", "replicas: [1, 2]")
+                .replaceAll("max_adapters: \\[[^]]*]", "max_adapters: [8]")
+                .replaceAll("routers: \\[.*]", "routers: [{type: least_loaded}]");
+        assertThat(narrowed).isNotEqualTo(spec);
+        setText("#capacity", narrowed);
+        find("#run-capacity").click();
+        await().until(d -> "succeeded".equals(d.findElement(By.id("job-status")).getAttribute("data-status")));
+        await().until(d -> points("pareto") == 6);
+        assertThat(browser.findElements(By.cssSelector("#pareto-table tbody tr")))
+                .isNotEmpty();
+        // a click on a point opens that candidate's configuration
+        WebElement canvas = find("#pareto");
+        @SuppressWarnings("unchecked")
+        List<Object> target = (List<Object>)
+                js(
+                        "const c = Chart.getChart('pareto'); const ds = c.data.datasets[1].data.length ? 1 : 0;"
+                                + " const i = c.data.datasets[ds].data.length - 1; const p = c.getDatasetMeta(ds).data[i];"
+                                + " const r = c.data.datasets[ds].data[i].c;"
+                                + " return [p.x, p.y, r.candidate.pool + ' tp' + r.candidate.tp + ' x' + r.candidate.replicas];");
+        int dx = (int) Math.round(
+                ((Number) target.get(0)).doubleValue() - canvas.getSize().getWidth() / 2.0);
+        int dy = (int) Math.round(
+                ((Number) target.get(1)).doubleValue() - canvas.getSize().getHeight() / 2.0);
+        new org.openqa.selenium.interactions.Actions(browser)
+                .moveToElement(canvas, dx, dy)
+                .click()
+                .perform();
+        await().until(d ->
+                d.findElement(By.cssSelector("#candidate h2")).getText().startsWith((String) target.get(2)));
+        shot("capacity");
+    }
+
+    @Test
     @Order(7)
     void thePagesFitAPhone() throws IOException {
         browser.manage().window().setSize(new Dimension(390, 844));

@@ -114,6 +114,18 @@ public final class CapacitySearch {
     /** The ranked candidates. */
     public record Result(String name, double targetScale, List<CandidateResult> candidates) {}
 
+    /** How many candidates {@code spec}'s search space has (the size of {@link #candidates}), without building them. */
+    public static long count(CapacitySpec spec) {
+        CapacitySpec.Space s = spec.search();
+        long pools = s.pools().isEmpty() ? spec.pools().size() : s.pools().size();
+        return pools
+                * s.tp().size()
+                * s.replicas().size()
+                * s.maxAdapters().size()
+                * s.kvCacheLen().size()
+                * s.routers().size();
+    }
+
     /** The cartesian product of the search space, in the spec's order. */
     public List<Candidate> candidates() {
         List<Candidate> out = new ArrayList<>();

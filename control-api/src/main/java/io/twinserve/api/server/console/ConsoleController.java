@@ -28,11 +28,13 @@ import io.twinserve.api.server.auth.Principal;
 import io.twinserve.experiments.whatif.SpecText;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.traces.spec.WorkloadSpecs;
+import io.twinserve.twin.capacity.CapacitySpec;
 import io.twinserve.twin.cluster.Clusters;
 import io.twinserve.twin.deploy.Deployments;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -154,6 +156,10 @@ public final class ConsoleController {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("workload", SpecText.builtInWorkload().yaml());
         m.put("deployment", SpecText.builtInDeployment().yaml());
+        m.put("capacity", new String(read("io/twinserve/api/builtin/capacity.yaml"), StandardCharsets.UTF_8));
+        m.put(
+                "capacity_workload",
+                new String(read("io/twinserve/api/builtin/capacity-workload.yaml"), StandardCharsets.UTF_8));
         return m;
     }
 
@@ -175,9 +181,10 @@ public final class ConsoleController {
                 case "workload" -> WorkloadSpecs.parse(yaml, file);
                 case "deployment" -> Deployments.parse(yaml, file);
                 case "cluster" -> Clusters.parse(yaml, file);
+                case "capacity" -> WorkloadSpecs.parse(yaml, file, CapacitySpec.class);
                 default ->
                     throw ApiException.badRequest(
-                            "kind", "'kind' must be workload, deployment or cluster, got '" + kind + "'");
+                            "kind", "'kind' must be workload, deployment, cluster or capacity, got '" + kind + "'");
             }
             JsonNode json = YAML.readTree(yaml);
             if (json == null || !json.isObject()) {

@@ -40,6 +40,7 @@ import io.twinserve.api.server.inference.DeploymentManager;
 import io.twinserve.api.server.registry.Placement;
 import io.twinserve.api.server.registry.RegistryService;
 import io.twinserve.api.server.schema.Autoconfigure;
+import io.twinserve.api.server.schema.CapacityRequest;
 import io.twinserve.api.server.schema.Deployment;
 import io.twinserve.api.server.schema.ErrorResponse;
 import io.twinserve.api.server.schema.Job;
@@ -163,6 +164,39 @@ public final class JobController {
     }
 
     @Operation(
+            operationId = "createCapacitySearch",
+            summary = "Submit a capacity search job (any key): every candidate deployment of a capacity spec"
+                    + " (docs/capacity-search.md) searched for the highest rate it sustains within the SLO; no"
+                    + " 'capacity' runs the built-in search")
+    @RequestBody(required = true, content = @Content(schema = @Schema(implementation = CapacityRequest.class)))
+    @ApiResponse(
+            responseCode = "202",
+            description = "accepted: queued",
+            content = @Content(schema = @Schema(implementation = Job.class)))
+    @ApiResponse(
+            responseCode = "429",
+            description = "the user's job quota is used up; Retry-After says when to try again",
+            content = @Content(schema = @Schema(implementation = ErrorResponse.class)))
+    @ApiErrors.BadRequest
+    @ApiErrors.TooLarge
+    @Post("/capacity-searches")
+    public HttpResponse<Map<String, Object>> createCapacitySearch(HttpRequest<?> request, @Body byte[] body) {
+        Bodies.onlyKeys(Bodies.object(body), "capacity search", List.of("capacity", "workload"));
+        return submit("capacity", request, body);
+    }
+
+    @Operation(operationId = "getCapacitySearch", summary = "A capacity search job (its owner, operators and admins)")
+    @ApiResponse(
+            responseCode = "200",
+            description = "the job; its result lists every candidate with its sustainable rate and Pareto mark",
+            content = @Content(schema = @Schema(implementation = Job.class)))
+    @ApiErrors.NotFound
+    @Get("/capacity-searches/{id}")
+    public Map<String, Object> capacitySearch(HttpRequest<?> request, @PathVariable String id) {
+        return job(request, id, "capacity");
+    }
+
+    @Operation(
             operationId = "listJobs",
             summary = "The jobs of the key's user, newest first, without requests and results (all: every user's,"
                     + " operators)")
@@ -178,8 +212,8 @@ public final class JobController {
             @Nullable @QueryValue String kind,
             @Nullable @QueryValue Boolean all,
             @Nullable @QueryValue Integer limit) {
-        if (kind != null && !kind.equals("simulation") && !kind.equals("plan")) {
-            throw ApiException.badRequest("kind", "'kind' must be simulation or plan, got '" + kind + "'");
+        if (kind != null && !kind.equals("simulation") && !kind.equals("plan") && !kind.equals("capacity")) {
+            throw ApiException.badRequest("kind", "'kind' must be simulation, plan or capacity, got '" + kind + "'");
         }
         if (limit != null && (limit < 1 || limit > 500)) {
             throw ApiException.badRequest("limit", "'limit' must be 1 to 500, got " + limit);

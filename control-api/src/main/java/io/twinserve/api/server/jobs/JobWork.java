@@ -17,6 +17,8 @@ import io.twinserve.experiments.whatif.WhatIfRunner;
 import io.twinserve.placement.PlacementModel;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.traces.spec.WorkloadSpecs;
+import io.twinserve.twin.capacity.CapacitySearch;
+import io.twinserve.twin.capacity.CapacitySpec;
 import io.twinserve.twin.cluster.Clusters;
 import io.twinserve.twin.deploy.DeploymentSpec;
 import io.twinserve.twin.profile.Profiles;
@@ -24,7 +26,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What a job runs, read from its request body: a single-replica or cluster simulation (what-if) or a plan,
@@ -66,6 +70,40 @@ sealed interface JobWork {
             PlanRequest request = new PlanRequest(
                     workload, null, 16, baseModel, pools, objective, PlacementModel.builtIn(), null, verify, null, 12);
             return new WhatIfRunner(Profiles.builtIn()).plan(request, progress).document();
+        }
+    }
+
+    /**
+     * A capacity search (docs/capacity-search.md): every candidate deployment of the spec searched for the highest
+     * rate it sustains within the SLO, one simulation after another (a job has one core).
+     */
+    record Capacity(CapacitySpec spec, Path baseDir) implements JobWork {
+        @Override
+        public Object run(Progress progress) throws Exception {
+            CapacitySearch search = new CapacitySearch(spec, baseDir, Profiles.builtIn());
+            int total = search.candidates().size();
+            CapacitySearch.Result result =
+                    search.run(1, done -> progress.update((double) done / total, done + "/" + total + " candidates"));
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("name", result.name());
+            doc.put("target_scale", result.targetScale());
+            doc.put("candidates", result.candidates());
+            return doc;
+        }
+    }
+
+    /** The most candidates one capacity-search job may evaluate (the built-in search has 120). */
+    int MAX_CAPACITY_CANDIDATES = 240;
+
+    /** The built-in capacity search and its workload, as {@code twinserve capacity} runs them. */
+    static String builtInCapacity(String name) {
+        try (var in = JobWork.class.getClassLoader().getResourceAsStream("io/twinserve/api/builtin/" + name)) {
+            if (in == null) {
+                throw new IllegalStateException("missing built-in " + name);
+            }
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 
@@ -159,6 +197,40 @@ sealed interface JobWork {
                         pools,
                         objective == null ? "cost" : objective,
                         verify != null && verify);
+            } else if (kind.equals("capacity")) {
+                JsonNode capacity = r.get("capacity");
+                String text;
+                if (capacity == null || capacity.isNull()) {
+                    text = builtInCapacity("capacity.yaml");
+                } else {
+                    requireObject(capacity, "capacity");
+                    text = pretty(capacity);
+                }
+                CapacitySpec cs;
+                try {
+                    cs = WorkloadSpecs.parse(text, null, CapacitySpec.class);
+                } catch (SpecException e) {
+                    String key = e.keyPath() == null || e.keyPath().isEmpty() ? "capacity" : "capacity." + e.keyPath();
+                    throw ApiException.badRequest(key, "'" + key + "': " + e.problem());
+                }
+                // the spec names its workload file; the job's folder holds it: the one given, else the built-in one
+                String workloadText = hasWorkload ? pretty(workload) : builtInCapacity("capacity-workload.yaml");
+                if (hasWorkload) {
+                    spec(null, folder, "workload", workload);
+                    JobLimits.check(WorkloadSpecs.parse(workload.toString(), null), "workload");
+                }
+                if (dir != null) {
+                    Files.writeString(folder.resolve(cs.workload()), workloadText);
+                }
+                long candidates = CapacitySearch.count(cs);
+                if (candidates > MAX_CAPACITY_CANDIDATES) {
+                    throw ApiException.badRequest(
+                            "capacity.search",
+                            "'capacity.search' makes " + candidates
+                                    + " candidates; a job evaluates at most " + MAX_CAPACITY_CANDIDATES
+                                    + " (narrow the pools, tp, replicas, slots or routers)");
+                }
+                return new Capacity(cs, folder.toAbsolutePath());
             } else {
                 throw new IllegalArgumentException("unknown job kind " + kind);
             }

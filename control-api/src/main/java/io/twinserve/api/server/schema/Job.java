@@ -9,7 +9,7 @@ public record Job(
 
         @Schema(
                 requiredMode = Schema.RequiredMode.REQUIRED,
-                allowableValues = {"simulation", "plan"})
+                allowableValues = {"simulation", "plan", "capacity"})
         String kind,
 
         @Schema(

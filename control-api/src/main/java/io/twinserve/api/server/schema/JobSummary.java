@@ -8,7 +8,7 @@ public record JobSummary(
 
         @Schema(
                 requiredMode = Schema.RequiredMode.REQUIRED,
-                allowableValues = {"simulation", "plan"})
+                allowableValues = {"simulation", "plan", "capacity"})
         String kind,
 
         @Schema(

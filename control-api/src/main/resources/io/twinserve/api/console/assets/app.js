@@ -249,6 +249,7 @@ async function renderJob(id) {
     results.replaceChildren(h('p', { class: 'error', role: 'alert', text: job.error }));
   } else if (job.status === 'succeeded') {
     if (job.kind === 'plan') renderPlanResult(results, job);
+    else if (job.kind === 'capacity') renderCapacityResult(results, job.result);
     else renderSimulationResult(results, job.result);
   }
 }
@@ -382,6 +383,67 @@ function renderCluster(root, doc) {
         h('td', { text: doc.slo && doc.slo[d.name] ? (doc.slo[d.name].met ? 'meets' : 'misses') : '–' }),
         h('td', { class: 'num', text: fmt(d.achieved.output_tokens_per_s) }), h('td', { class: 'num', text: fmt(d.ttft.p90_ms) }),
         h('td', { class: 'num', text: fmt(d.replicas && d.replicas.mean) })))))));
+}
+
+// ---- capacity search ----
+
+async function renderCapacity() {
+  const defaults = await api('GET', '/console/defaults');
+  const spec = specEditor('capacity', 'Capacity spec (YAML, docs/capacity-search.md)', 'capacity', defaults.capacity);
+  const workload = specEditor('capacity-workload', 'Its workload (the file the spec names)', 'workload', defaults.capacity_workload);
+  const msg = h('p', { class: 'error', role: 'alert' });
+  const run = h('button', { type: 'button', id: 'run-capacity', text: 'Search' });
+  run.addEventListener('click', async () => {
+    msg.textContent = '';
+    run.disabled = true;
+    try {
+      const c = await checkSpec(spec);
+      const w = await checkSpec(workload);
+      if (!c || !w) return;
+      const job = await api('POST', '/api/capacity-searches', { capacity: c, workload: w });
+      location.hash = '#/job/' + job.id;
+    } catch (e) {
+      msg.replaceChildren(errorBox(e));
+    } finally {
+      run.disabled = false;
+    }
+  });
+  page('Capacity search',
+    h('div', { class: 'grid' }, h('div', { class: 'card' }, spec.el), h('div', { class: 'card' }, workload.el)),
+    h('div', { class: 'card' }, h('p', { class: 'muted', text: 'Every candidate (pool x tp x replicas x slots x router) is searched for the highest rate it sustains within the SLO; the Pareto front trades cost for rate.' }),
+      h('div', { class: 'row' }, run), msg));
+}
+
+function renderCapacityResult(root, doc) {
+  const cands = doc.candidates.filter(c => !c.error);
+  const detail = h('div', { class: 'card', id: 'candidate' }, h('p', { class: 'muted', text: 'Click a point to open its configuration.' }));
+  const label = c => c.candidate.pool + ' tp' + c.candidate.tp + ' x' + c.candidate.replicas + ', ' + c.candidate.max_adapters + ' slots, ' + c.candidate.router.type;
+  const open = c => detail.replaceChildren(h('h2', { text: label(c) }), kvTable(Object.assign({}, c.candidate, {
+    router: c.candidate.router.type, sustainable_requests_per_s: c.sustainable_requests_per_s,
+    sustainable_scale: c.sustainable_scale, meets_target: c.meets_target, pareto: c.pareto }),
+  ['pool', 'gpu', 'tp', 'replicas', 'max_adapters', 'kv_cache_len', 'router', 'cost_per_hour', 'sustainable_requests_per_s', 'sustainable_scale', 'meets_target', 'pareto']));
+  const pareto = cands.filter(c => c.pareto).sort((a, b) => a.candidate.cost_per_hour - b.candidate.cost_per_hour);
+  root.replaceChildren(
+    h('div', { class: 'card' }, h('h2', { text: doc.name + ': ' + doc.candidates.length + ' candidates, ' + pareto.length + ' on the Pareto front' }),
+      chartBox('pareto')),
+    detail,
+    h('div', { class: 'card' }, h('h2', { text: 'The Pareto front' }), h('div', { class: 'table-wrap' }, h('table', { id: 'pareto-table' },
+      h('thead', {}, h('tr', {}, ['candidate', 'cost/hour', 'sustainable req/s', 'meets target'].map(t => h('th', { text: t })))),
+      h('tbody', {}, pareto.map(c => h('tr', {}, h('td', { text: label(c) }), h('td', { class: 'num', text: fmt(c.candidate.cost_per_hour) }),
+        h('td', { class: 'num', text: fmt(c.sustainable_requests_per_s) }), h('td', { text: c.meets_target ? 'yes' : 'no' }))))))));
+  const point = c => ({ x: c.candidate.cost_per_hour, y: c.sustainable_requests_per_s || 0, c });
+  chart(document.getElementById('pareto'), {
+    type: 'scatter',
+    data: { datasets: [
+      { label: 'Pareto front', data: pareto.map(point), backgroundColor: '#b3261e', borderColor: '#b3261e', showLine: true, pointRadius: 6 },
+      { label: 'other candidates', data: cands.filter(c => !c.pareto).map(point), backgroundColor: '#9db4e8', pointRadius: 4 }] },
+    options: {
+      scales: { x: axis('cost, $ per hour', { beginAtZero: true }), y: axis('sustainable rate, requests/s', { beginAtZero: true }) },
+      plugins: { tooltip: { callbacks: { label: ctx => label(ctx.raw.c) + ': ' + fmt(ctx.raw.y) + ' req/s at $' + fmt(ctx.raw.x) + '/h' } } },
+      onClick: (ev, els) => { if (els.length) open(els[0].element.$context.raw.c); },
+    },
+  });
+  if (pareto.length) open(pareto[0]);
 }
 
 // ---- studies: past jobs, comparison ----
@@ -766,12 +828,17 @@ async function renderGrants(root) {
 }
 
 async function renderUsage(root) {
-  const deps = await api('GET', '/api/deployments');
-  const pick = h('select', { id: 'usage-dimension' }, deps.map(d => h('option', { value: d.name, text: 'deployment ' + d.name })));
-  root.replaceChildren(h('div', { class: 'row' }, pick), chartBox('usage-chart'));
+  // usage per deployment, per adapter (deployment:adapter) and per key, as the API counts it
+  const [deps, models, keys] = await Promise.all([api('GET', '/api/deployments'), api('GET', '/v1/models'), api('GET', '/api/keys')]);
+  const options = [
+    ...deps.map(d => ['deployment=' + encodeURIComponent(d.name), 'deployment ' + d.name]),
+    ...models.data.filter(m => m.id.includes(':')).map(m => ['adapter=' + encodeURIComponent(m.id), 'adapter ' + m.id]),
+    ...keys.filter(k => !k.revoked_at).map(k => ['key=' + k.id, 'key ' + k.prefix + '… (' + k.user + ')'])];
+  const pick = h('select', { id: 'usage-dimension' }, options.map(([v, t]) => h('option', { value: v, text: t })));
+  root.replaceChildren(h('div', { class: 'row' }, h('label', { for: 'usage-dimension', text: 'Usage of' }), pick), chartBox('usage-chart'));
   const draw = async () => {
     if (!pick.value) return;
-    const u = await api('GET', '/api/usage?deployment=' + encodeURIComponent(pick.value) + '&minutes=60');
+    const u = await api('GET', '/api/usage?' + pick.value + '&minutes=60');
     const old = Chart.getChart('usage-chart');
     if (old) old.destroy();
     chart(document.getElementById('usage-chart'), {
@@ -818,6 +885,7 @@ async function route() {
       case 'studies': return await renderStudies();
       case 'compare': return await renderCompare(parts[1], parts[2]);
       case 'plans': return await renderPlans();
+      case 'capacity': return await renderCapacity();
       case 'deployments': return await renderDeployments();
       case 'deployment': return await renderDeployment(parts[1]);
       case 'admin': return await renderAdmin();
