@@ -152,6 +152,34 @@ class ConsoleApiTest {
     }
 
     @Test
+    void aCapacitySearchIsBoundedAndCheckedWhenSubmitted() {
+        // 3 pools x 8 tp x 5 replica counts x 2 slot counts x 2 routers = 480 candidates: refused, naming the field
+        String big = """
+                {"capacity": {"name": "big", "workload": "workload.yaml", "model": "llama-3.1-8b",
+                  "pools": [{"name": "h100", "gpu": "h100-sxm-80gb", "gpus_per_node": 8, "nodes": 8, "cost_per_gpu_hour": 3},
+                            {"name": "a100", "gpu": "a100-sxm-80gb", "gpus_per_node": 8, "nodes": 8, "cost_per_gpu_hour": 2},
+                            {"name": "l40s", "gpu": "l40s", "gpus_per_node": 4, "nodes": 8, "cost_per_gpu_hour": 1}],
+                  "slo": {"ttft_p90_ms": 2000},
+                  "search": {"tp": [1, 1, 1, 1, 2, 2, 2, 2], "replicas": [1, 2, 3, 4, 6], "max_adapters": [8, 32],
+                             "routers": [{"type": "least_loaded"}, {"type": "cache_aware"}]},
+                  "rate": {"target_scale": 4}}}
+                """;
+        TestServer.Reply r = server.post("/api/capacity-searches", server.adminKey(), big);
+        assertThat(r.status()).as(r.body()).isEqualTo(400);
+        assertThat(r.error().path("param").asText()).isEqualTo("capacity.search");
+        assertThat(r.error().path("message").asText())
+                .contains("480 candidates")
+                .contains("at most 240");
+        TestServer.Reply typo =
+                server.post("/api/capacity-searches", server.adminKey(), big.replace("\"search\"", "\"serch\""));
+        assertThat(typo.status()).isEqualTo(400);
+        assertThat(typo.error().path("param").asText()).startsWith("capacity.");
+        TestServer.Reply extra = server.post("/api/capacity-searches", server.adminKey(), "{\"capcity\": {}}");
+        assertThat(extra.status()).isEqualTo(400);
+        assertThat(extra.error().path("param").asText()).isEqualTo("capcity");
+    }
+
+    @Test
     void thePageAndItsFilesNeedNoKeyAndForbidInlineScripts() {
         TestServer.Reply page = server.get("/", null);
         assertThat(page.status()).isEqualTo(200);
