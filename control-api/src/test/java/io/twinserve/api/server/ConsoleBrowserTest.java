@@ -2,6 +2,7 @@ package io.twinserve.api.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -168,7 +169,10 @@ class ConsoleBrowserTest {
         find("#run").click();
         await().until(d -> "succeeded".equals(d.findElement(By.id("job-status")).getAttribute("data-status")));
         assertThat(find("#verdict").getText()).matches("(Meets|Misses) the SLO.*");
-        await().until(d -> points("run-throughput") == 6 && points("run-latency") == 8 && points("run-timeline") > 3);
+        await().until(d -> points("run-throughput") == 6
+                && points("run-latency") == 8
+                && points("run-cdf") == 30
+                && points("run-timeline") > 3);
         shot("what-if-result");
     }
 
@@ -223,6 +227,17 @@ class ConsoleBrowserTest {
         });
         assertThat(reply.getText()).isNotBlank();
         await().until(d -> points("live") > 1);
+        // the replica's queue and where its adapters are, as the API reports them
+        JsonNode replica = server.get("/api/deployments/" + deployment, server.adminKey())
+                .json()
+                .path("replicas")
+                .get(0);
+        assertThat(replica.has("waiting") && replica.has("running")).isTrue();
+        assertThat(replica.path("adapters_in_slots").toString() + replica.path("adapters_in_host"))
+                .contains("\"sql\"");
+        await().until(d -> d.findElement(By.id("adapters"))
+                .getText()
+                .matches("(?s).*sql \\(in (GPU slots|host memory) on 1 of 1\\).*"));
         shot("deployment");
 
         browser.get(server.uri() + "/#/plans");

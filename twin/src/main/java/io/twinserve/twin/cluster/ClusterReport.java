@@ -40,7 +40,8 @@ final class ClusterReport {
                 windowNs, r.scheduler.countWaitingSince(now - d.metrics.tallies.starvationBoundNs()));
         List<RunSummary.Sample> timeline = new ArrayList<>();
         for (ClusterSummary.Sample x : d.metrics.timeline()) {
-            timeline.add(new RunSummary.Sample(x.timeS(), x.waiting(), (int) x.running(), x.kvUsage()));
+            timeline.add(new RunSummary.Sample(
+                    x.timeS(), x.waiting(), (int) x.running(), x.kvUsage(), (int) x.adaptersInSlots()));
         }
         Scheduler s = r.scheduler;
         RunSummary summary = new RunSummary(

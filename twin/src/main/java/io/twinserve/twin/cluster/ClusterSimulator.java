@@ -714,6 +714,7 @@ public final class ClusterSimulator {
             placement.release(r.slot);
             d.metrics.observe(now);
             d.metrics.replicasChanged(-1);
+            d.metrics.replicaStopped(r);
         }
 
         /** The measured window: the options', or the time stopped, or (without one) until the last request. */

@@ -74,7 +74,9 @@ public record ClusterSummary(
             double coldStartS) {}
 
     /** Queue, running, replicas holding GPUs, and mean KV use at one instant (up to 60 per run). */
-    public record Sample(double timeS, long waiting, long running, int replicas, double kvUsage) {}
+    /** @param adaptersInSlots adapters held in GPU slots, summed over the replicas */
+    public record Sample(
+            double timeS, long waiting, long running, int replicas, double kvUsage, long adaptersInSlots) {}
 
     /** One replica's figures. */
     public record ReplicaSummary(

@@ -31,6 +31,9 @@ final class DeploymentMetrics {
     private long clockNs;
 
     private long maxWaiting;
+    /** Adapters in GPU slots, summed over the running replicas (as of their last refresh). */
+    private long adaptersInSlots;
+
     int minReplicas = Integer.MAX_VALUE;
     int maxReplicas;
     private final List<ClusterSummary.Sample> timeline = new ArrayList<>();
@@ -53,7 +56,8 @@ final class DeploymentMetrics {
                     waiting,
                     running,
                     replicas,
-                    RequestTallies.round(replicas == 0 ? 0 : kvUsage / replicas)));
+                    RequestTallies.round(replicas == 0 ? 0 : kvUsage / replicas),
+                    adaptersInSlots));
             nextSampleNs += sampleEveryNs;
         }
         long dt = nowNs - lastObservedNs;
@@ -97,7 +101,16 @@ final class DeploymentMetrics {
         r.lastWaiting = w;
         r.lastRunning = run;
         r.lastKvUsage = kv;
+        int resident = r.adapters.residentAdapters();
+        adaptersInSlots += resident - r.lastAdapters;
+        r.lastAdapters = resident;
         maxWaiting = Math.max(maxWaiting, waiting);
+    }
+
+    /** A replica stopped: its slots no longer count. */
+    void replicaStopped(Replica r) {
+        adaptersInSlots -= r.lastAdapters;
+        r.lastAdapters = 0;
     }
 
     /** The replicas the deployment starts with, before anything is observed. */

@@ -68,6 +68,7 @@ final class Replica implements StepListener, RoutableReplica {
     long lastWaiting;
     int lastRunning;
     double lastKvUsage;
+    int lastAdapters;
     // this replica's KV blocks in use over time (see DeploymentMetrics.refresh): the integral up to kvSinceNs,
     // and the blocks in use since
     final TimeIntegral kvBlockNs = new TimeIntegral();

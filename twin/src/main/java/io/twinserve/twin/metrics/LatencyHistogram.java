@@ -51,6 +51,7 @@ public final class LatencyHistogram {
                 Latency.ms(h.getValueAtPercentile(50)),
                 Latency.ms(h.getValueAtPercentile(90)),
                 Latency.ms(h.getValueAtPercentile(99)),
-                Latency.ms(h.getMaxValue()));
+                Latency.ms(h.getMaxValue()),
+                Latency.quantiles(h));
     }
 }

@@ -47,7 +47,8 @@ public record RunSummary(
         @JsonInclude(JsonInclude.Include.NON_NULL) ClientSummary client) {
 
     /** Queue lengths and KV use at one instant; a run keeps up to 60, evenly spaced over its window. */
-    public record Sample(double timeS, long waiting, int running, double kvUsage) {}
+    /** @param adaptersInSlots adapters held in the replica's GPU slots (in use or not) */
+    public record Sample(double timeS, long waiting, int running, double kvUsage, int adaptersInSlots) {}
 
     /** Tokens and requests per second. */
     public record Throughput(

@@ -105,7 +105,7 @@ public final class ReferenceReplicaLoop {
                 }
             }
             if (stepping) {
-                metrics.observe(stepEnd, scheduler, kv);
+                metrics.observe(stepEnd, scheduler, kv, adapters);
                 now = stepEnd;
                 scheduler.complete(now, metrics);
                 stepping = false;
@@ -130,7 +130,7 @@ public final class ReferenceReplicaLoop {
             if (wake == Long.MAX_VALUE) {
                 break;
             }
-            metrics.observe(wake, scheduler, kv);
+            metrics.observe(wake, scheduler, kv, adapters);
             now = Math.max(now, wake);
         }
         scheduler.materialize();
@@ -138,7 +138,7 @@ public final class ReferenceReplicaLoop {
         long windowNs = stoppedNs >= 0
                 ? stoppedNs
                 : options.windowNs() != null ? options.windowNs() : Math.max(now, Math.max(lastArrival, 1));
-        metrics.observe(Math.max(now, windowNs), scheduler, kv);
+        metrics.observe(Math.max(now, windowNs), scheduler, kv, adapters);
         RunSummary summary =
                 metrics.summary(windowNs, now, scheduler, adapters, replica.memory(), client.summary(windowNs));
         return new RunResult(summary, metrics.records(), stoppedNs);
@@ -195,14 +195,15 @@ public final class ReferenceReplicaLoop {
         }
 
         /** Integrates the time-weighted statistics up to {@code nowNs}. */
-        void observe(long nowNs, Scheduler scheduler, KvBlockManager kv) {
+        void observe(long nowNs, Scheduler scheduler, KvBlockManager kv, AdapterCache adapters) {
             // the state held since the last observation is the state at every sample instant in between
             while (nextSampleNs <= nowNs && nextSampleNs <= windowNs) {
                 timeline.add(new RunSummary.Sample(
                         round(nextSampleNs / 1e9),
                         scheduler.waitingCount(),
                         scheduler.runningCount(),
-                        round((double) kv.usedBlocks() / kv.totalBlocks())));
+                        round((double) kv.usedBlocks() / kv.totalBlocks()),
+                        adapters.residentAdapters()));
                 nextSampleNs += sampleEveryNs;
             }
             long dt = nowNs - lastObservedNs;

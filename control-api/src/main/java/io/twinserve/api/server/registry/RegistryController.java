@@ -264,6 +264,11 @@ public final class RegistryController {
                 rep.put("preemptions", s.preemptions());
                 rep.put("finished", s.finished());
                 rep.put("timed_out", s.timedOut());
+                var residency = rt.residency(i);
+                rep.put("waiting", residency.waiting());
+                rep.put("running", residency.running());
+                rep.put("adapters_in_slots", residency.inSlots());
+                rep.put("adapters_in_host", residency.inHost());
                 replicas.add(rep);
             }
             m.put("replicas", replicas);

@@ -14,4 +14,18 @@ public record ReplicaStatus(
         @Schema(requiredMode = Schema.RequiredMode.REQUIRED) long generatedTokens,
         @Schema(requiredMode = Schema.RequiredMode.REQUIRED) long preemptions,
         @Schema(requiredMode = Schema.RequiredMode.REQUIRED) long finished,
-        @Schema(requiredMode = Schema.RequiredMode.REQUIRED) long timedOut) {}
+        @Schema(requiredMode = Schema.RequiredMode.REQUIRED) long timedOut,
+
+        @Schema(
+                requiredMode = Schema.RequiredMode.REQUIRED,
+                description = "requests waiting to be scheduled (the queue)")
+        int waiting,
+
+        @Schema(requiredMode = Schema.RequiredMode.REQUIRED, description = "requests in the running batch")
+        int running,
+
+        @Schema(requiredMode = Schema.RequiredMode.REQUIRED, description = "adapters in GPU slots (the engine's)")
+        java.util.List<String> adaptersInSlots,
+
+        @Schema(requiredMode = Schema.RequiredMode.REQUIRED, description = "adapters kept in host memory")
+        java.util.List<String> adaptersInHost) {}

@@ -287,7 +287,8 @@ function renderRun(root, doc, prefix) {
     h('div', { class: 'grid' },
       h('div', { class: 'card' }, h('h2', { text: 'Throughput, offered and achieved' }), chartBox(p + '-throughput')),
       h('div', { class: 'card' }, h('h2', { text: 'Latency percentiles' }), chartBox(p + '-latency'))),
-    h('div', { class: 'card' }, h('h2', { text: 'Queue and KV cache over time' }), chartBox(p + '-timeline')),
+    h('div', { class: 'card' }, h('h2', { text: 'TTFT and inter-token latency distributions' }), chartBox(p + '-cdf')),
+    h('div', { class: 'card' }, h('h2', { text: 'Queue, adapters in slots and KV cache over time' }), chartBox(p + '-timeline')),
     h('div', { class: 'card' }, h('h2', { text: 'Summary' }), summaryTable(s)));
   const kinds = ['input_tokens_per_s', 'output_tokens_per_s', 'total_tokens_per_s'];
   chart(document.getElementById(p + '-throughput'), {
@@ -305,16 +306,28 @@ function renderRun(root, doc, prefix) {
       { label: 'inter-token', data: pct.map(k => s.itl[k]), backgroundColor: '#3d9e6a' }] },
     options: { scales: { y: axis('ms (log scale)', { type: 'logarithmic' }) } },
   });
+  // the distributions: each latency's values at the summary's quantiles, as a CDF over a log time axis
+  const QUANTILES = [1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99, 99.9, 100];
+  const cdf = l => (l.quantiles_ms || []).map((v, i) => ({ x: Math.max(v, 0.001), y: QUANTILES[i] }));
+  chart(document.getElementById(p + '-cdf'), {
+    type: 'line',
+    data: { datasets: [
+      { label: 'TTFT', data: cdf(s.ttft), borderColor: '#e0823d', backgroundColor: '#e0823d', pointRadius: 2 },
+      { label: 'inter-token', data: cdf(s.itl), borderColor: '#3d9e6a', backgroundColor: '#3d9e6a', pointRadius: 2 }] },
+    options: { scales: { x: axis('latency, ms (log scale)', { type: 'logarithmic' }),
+      y: axis('requests (TTFT) or tokens (inter-token) at or below, %', { min: 0, max: 100 }) } },
+  });
   const t = s.timeline || [];
   chart(document.getElementById(p + '-timeline'), {
     type: 'line',
     data: { labels: t.map(x => x.time_s), datasets: [
       { label: 'waiting', data: t.map(x => x.waiting), borderColor: '#b3261e', pointRadius: 0, yAxisID: 'y' },
       { label: 'running', data: t.map(x => x.running), borderColor: '#2457c5', pointRadius: 0, yAxisID: 'y' },
+      { label: 'adapters in GPU slots', data: t.map(x => x.adapters_in_slots), borderColor: '#3d9e6a', pointRadius: 0, yAxisID: 'y' },
       { label: 'KV cache used', data: t.map(x => 100 * x.kv_usage), borderColor: '#7a5cc7', pointRadius: 0, yAxisID: 'kv' }] },
     options: { scales: {
       x: axis('simulated time, s', { ticks: { maxTicksLimit: 12 } }),
-      y: axis('sequences', { beginAtZero: true }),
+      y: axis('sequences, adapters', { beginAtZero: true }),
       kv: axis('KV cache used, %', { position: 'right', min: 0, max: 100, grid: { drawOnChartArea: false } }) } },
   });
 }
@@ -618,7 +631,7 @@ async function renderDeployment(name) {
   const adapters = h('div', { id: 'adapters' });
   const chatRoot = h('div', { id: 'chat' });
   page('Deployment ' + name, info,
-    h('div', { class: 'card' }, h('h2', { text: 'Live: requests in flight and tokens/s' }), chartBox('live')),
+    h('div', { class: 'card' }, h('h2', { text: 'Live: requests in flight, the queue and tokens/s' }), chartBox('live')),
     h('div', { class: 'grid' }, h('div', { class: 'card' }, h('h2', { text: 'Adapters' }), adapters),
       h('div', { class: 'card' }, h('h2', { text: 'Playground' }), chatRoot)));
   let d;
@@ -632,11 +645,12 @@ async function renderDeployment(name) {
   info.replaceChildren(h('div', { class: 'card' },
     h('p', { text: d.mode + ' · ' + d.status + ' · model ' + d.model + ' · pools ' + ((d.placement || {}).compute_pools || []).join(', ') }),
     h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {},
-      ['replica', 'in flight', 'steps', 'tokens', 'finished', 'preemptions', 'timed out'].map(t => h('th', { class: 'num', text: t })))), replicas))));
+      ['replica', 'in flight', 'waiting', 'running', 'steps', 'tokens', 'finished', 'preemptions', 'timed out'].map(t => h('th', { class: 'num', text: t })))), replicas))));
   const live = chart(document.getElementById('live'), {
     type: 'line',
     data: { labels: [], datasets: [
       { label: 'in flight', data: [], borderColor: '#2457c5', pointRadius: 0, yAxisID: 'y' },
+      { label: 'waiting (queue)', data: [], borderColor: '#b3261e', pointRadius: 0, yAxisID: 'y' },
       { label: 'tokens/s', data: [], borderColor: '#3d9e6a', pointRadius: 0, yAxisID: 'tps' }] },
     options: { scales: { x: axis('time'), y: axis('requests', { beginAtZero: true }),
       tps: axis('tokens/s', { position: 'right', beginAtZero: true, grid: { drawOnChartArea: false } }) } },
@@ -646,7 +660,7 @@ async function renderDeployment(name) {
     let cur;
     try { cur = await api('GET', '/api/deployments/' + encodeURIComponent(name)); } catch (e) { return; }
     const reps = cur.replicas || [];
-    replicas.replaceChildren(...reps.map(r => h('tr', {}, [r.replica, r.in_flight, r.steps, r.generated_tokens, r.finished, r.preemptions, r.timed_out]
+    replicas.replaceChildren(...reps.map(r => h('tr', {}, [r.replica, r.in_flight, r.waiting, r.running, r.steps, r.generated_tokens, r.finished, r.preemptions, r.timed_out]
       .map(v => h('td', { class: 'num', text: fmt(v) })))));
     const tokens = reps.reduce((a, r) => a + (r.generated_tokens || 0), 0);
     const now = Date.now();
@@ -654,7 +668,8 @@ async function renderDeployment(name) {
     last = { tokens, at: now };
     live.data.labels.push(new Date(now).toLocaleTimeString());
     live.data.datasets[0].data.push(reps.reduce((a, r) => a + (r.in_flight || 0), 0));
-    live.data.datasets[1].data.push(Math.max(0, tps));
+    live.data.datasets[1].data.push(reps.reduce((a, r) => a + (r.waiting || 0), 0));
+    live.data.datasets[2].data.push(Math.max(0, tps));
     if (live.data.labels.length > 120) { live.data.labels.shift(); live.data.datasets.forEach(x => x.data.shift()); }
     live.update();
     renderAdapters(adapters, name, cur);
@@ -665,9 +680,17 @@ async function renderDeployment(name) {
 }
 
 function renderAdapters(root, name, d) {
-  if (root.dataset.loaded && root.dataset.loaded === JSON.stringify(d.adapters)) return;
-  root.dataset.loaded = JSON.stringify(d.adapters);
-  const rows = (d.adapters || []).map(a => h('li', {}, a, ' ', atLeast('operator') ? h('button', { type: 'button', class: 'secondary', text: 'unload', onclick: async () => {
+  const reps = d.replicas || [];
+  const key = JSON.stringify([d.adapters, reps.map(r => [r.adapters_in_slots, r.adapters_in_host])]);
+  if (root.dataset.loaded === key) return;
+  root.dataset.loaded = key;
+  // where each adapter is: in a GPU slot or in host memory, on how many replicas
+  const where = a => {
+    const slots = reps.filter(r => (r.adapters_in_slots || []).includes(a)).length;
+    const host = reps.filter(r => (r.adapters_in_host || []).includes(a)).length;
+    return slots ? 'in GPU slots on ' + slots + ' of ' + reps.length : host ? 'in host memory on ' + host + ' of ' + reps.length : 'on storage';
+  };
+  const rows = (d.adapters || []).map(a => h('li', {}, a, ' ', h('span', { class: 'muted', text: '(' + where(a) + ')' }), ' ', atLeast('operator') ? h('button', { type: 'button', class: 'secondary', text: 'unload', onclick: async () => {
     try { await api('POST', '/v1/unload_lora_adapter', { lora_name: a, model: name }); delete root.dataset.loaded; } catch (e) { root.append(errorBox(e)); }
   } }) : null));
   root.replaceChildren(h('ul', {}, rows));
