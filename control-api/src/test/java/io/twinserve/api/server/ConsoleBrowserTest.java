@@ -174,6 +174,8 @@ class ConsoleBrowserTest {
                 && points("run-cdf") == 30
                 && points("run-timeline") > 3);
         shot("what-if-result");
+        js("document.getElementById('run-cdf').scrollIntoView()");
+        shot("what-if-charts");
     }
 
     @Test

@@ -315,7 +315,7 @@ function renderRun(root, doc, prefix) {
       { label: 'TTFT', data: cdf(s.ttft), borderColor: '#e0823d', backgroundColor: '#e0823d', pointRadius: 2 },
       { label: 'inter-token', data: cdf(s.itl), borderColor: '#3d9e6a', backgroundColor: '#3d9e6a', pointRadius: 2 }] },
     options: { scales: { x: axis('latency, ms (log scale)', { type: 'logarithmic' }),
-      y: axis('requests (TTFT) or tokens (inter-token) at or below, %', { min: 0, max: 100 }) } },
+      y: axis('at or below, %', { min: 0, max: 100 }) } },
   });
   const t = s.timeline || [];
   chart(document.getElementById(p + '-timeline'), {
