@@ -207,8 +207,25 @@ class ConsoleBrowserTest {
     }
 
     @Test
+    @Order(3)
+    void aClusterWhatIfRunsFromAPickedWorkload() throws IOException {
+        browser.get(server.uri() + "/#/whatif");
+        find("#workload");
+        new Select(find("#workload-pick")).selectByIndex(1);
+        assertThat(find("#workload").getAttribute("value")).contains("sessions");
+        new Select(find("#spec-kind")).selectByValue("cluster");
+        assertThat(find("#deployment").getAttribute("value")).contains("deployments:");
+        setText("#window", "60");
+        find("#run").click();
+        await().until(d -> "succeeded".equals(d.findElement(By.id("job-status")).getAttribute("data-status")));
+        assertThat(find("#cluster").getText()).contains("chat");
+        await().until(d -> points("cluster0-timeline") > 3 && points("cluster0-cdf") == 30);
+        shot("cluster");
+    }
+
+    @Test
     @Order(4)
-    void aDeploymentCreatedInThePageTakesAPlanAndStreamsInThePlayground() throws IOException {
+    void aDeploymentCreatedInThePageTakesAPlanAndStreamsInThePlayground() throws Exception {
         deployment = server.unique("console-sim");
         browser.get(server.uri() + "/#/deployments");
         setText("#new-name", deployment);
@@ -229,6 +246,9 @@ class ConsoleBrowserTest {
         });
         assertThat(reply.getText()).isNotBlank();
         await().until(d -> points("live") > 1);
+        // the request just made shows on the latency chart once the interactions log has it
+        server.flushInteractions();
+        await().until(d -> points("latency-live") >= 1);
         // the replica's queue and where its adapters are, as the API reports them
         JsonNode replica = server.get("/api/deployments/" + deployment, server.adminKey())
                 .json()

@@ -173,10 +173,49 @@ function selectLine(area, line) {
   area.setSelectionRange(start, start + (lines[line - 1] || '').length);
 }
 
+// a cluster to start from: two replicas of the built-in deployment behind a router (docs/cluster-spec.md); without
+// traffic, the job's workload is the traffic
+const CLUSTER_TEMPLATE = `name: chat-two-replicas
+pools:
+  - {name: h100, gpu: h100-64gb, gpus_per_node: 8, nodes: 1, cost_per_gpu_hour: 3.0}
+deployments:
+  - name: chat
+    model: llama-3.1-8b
+    replica: {tp: 1, max_adapters: 32, max_adapter_rank: 32, max_cpu_adapters: 384}
+    perf_model: {type: roofline, calibration: vllm-0.8.5-h100-64gb/llama-3.1-8b}
+    pools: [h100]
+    replicas: {initial: 2, min: 2, max: 2}
+    router: {type: least_loaded}
+`;
+
 async function renderWhatIf() {
   const defaults = await api('GET', '/console/defaults');
   const workload = specEditor('workload', 'Workload (YAML, docs/workload-spec.md)', 'workload', defaults.workload);
   const deployment = specEditor('deployment', 'Deployment (YAML, docs/deployment-spec.md)', 'deployment', defaults.deployment);
+  // pick a workload to start from: the built-ins, or a past study's
+  const picks = { 'built-in: the study\'s 96 adapters': defaults.workload, 'built-in: multi-turn chat, 32 adapters': defaults.capacity_workload };
+  const pick = h('select', { id: 'workload-pick', 'aria-label': 'start from' }, Object.keys(picks).map(k => h('option', { value: k, text: k })));
+  pick.addEventListener('change', () => { workload.area.value = picks[pick.value]; });
+  api('GET', '/api/jobs?kind=simulation&limit=10').then(async jobs => {
+    for (const j of jobs.filter(x => x.status === 'succeeded')) {
+      const full = await api('GET', '/api/jobs/' + j.id);
+      if (full.request && full.request.workload) {
+        const name = 'study ' + j.id.slice(0, 8) + ' (' + j.created_at.slice(0, 16).replace('T', ' ') + ')';
+        picks[name] = JSON.stringify(full.request.workload, null, 2);
+        pick.append(h('option', { value: name, text: name }));
+      }
+    }
+  }).catch(() => { /* the built-ins are enough */ });
+  // one replica (a deployment spec) or a cluster (pools, deployments, routers, autoscalers)
+  const kind = h('select', { id: 'spec-kind', 'aria-label': 'what to simulate' },
+    h('option', { value: 'deployment', text: 'one replica (deployment spec)' }), h('option', { value: 'cluster', text: 'a cluster (cluster spec)' }));
+  const label = deployment.el.querySelector('label');
+  kind.addEventListener('change', () => {
+    deployment.kind = kind.value;
+    deployment.area.value = kind.value === 'cluster' ? CLUSTER_TEMPLATE : defaults.deployment;
+    label.textContent = kind.value === 'cluster' ? 'Cluster (YAML, docs/cluster-spec.md)' : 'Deployment (YAML, docs/deployment-spec.md)';
+    deployment.err.textContent = '';
+  });
   const sweep = h('input', { id: 'sweep', size: 48, placeholder: 'replica.max_adapters=8,16,32 (optional)' });
   const win = h('input', { id: 'window', type: 'number', min: 1, step: 1, value: 600, size: 8 });
   const msg = h('p', { class: 'error', role: 'alert' });
@@ -188,7 +227,8 @@ async function renderWhatIf() {
       const w = await checkSpec(workload);
       const d = await checkSpec(deployment);
       if (!w || !d) return;
-      const body = { workload: w, deployment: d, window_s: Number(win.value) };
+      const body = { workload: w, window_s: Number(win.value) };
+      body[deployment.kind] = d;
       const s = sweep.value.trim();
       if (s) body.sweep = s.split(/\s*;\s*/).filter(Boolean);
       const job = await api('POST', '/api/simulations', body);
@@ -202,7 +242,9 @@ async function renderWhatIf() {
   const check = h('button', { type: 'button', class: 'secondary', id: 'check', text: 'Check',
     onclick: async () => { await checkSpec(workload); await checkSpec(deployment); } });
   page('What-if',
-    h('div', { class: 'grid' }, h('div', { class: 'card' }, workload.el), h('div', { class: 'card' }, deployment.el)),
+    h('div', { class: 'grid' },
+      h('div', { class: 'card' }, h('div', { class: 'row' }, h('label', { for: 'workload-pick', text: 'Start from' }), pick), workload.el),
+      h('div', { class: 'card' }, h('div', { class: 'row' }, h('label', { for: 'spec-kind', text: 'Simulate' }), kind), deployment.el)),
     h('div', { class: 'card' },
       h('div', { class: 'row' }, h('label', { for: 'sweep', text: 'Sweep' }), sweep,
         h('label', { for: 'window', text: 'Simulated seconds' }), win),
@@ -387,15 +429,25 @@ function renderSweep(root, runs) {
   });
 }
 
-function renderCluster(root, doc) {
+function renderCluster(root, doc, prefix) {
+  const pre = prefix || 'cluster';
   const deps = doc.summary.deployments;
-  root.replaceChildren(h('div', { class: 'card' }, h('h2', { text: 'Cluster: ' + doc.summary.name }),
+  const boxes = deps.map((d, i) => h('div', { id: pre + '-deployment-' + i }));
+  const rows = deps.map(d => h('tr', {}, h('td', { text: d.name }),
+    h('td', { text: doc.slo && doc.slo[d.name] ? (doc.slo[d.name].met ? 'meets' : 'misses') : '–' }),
+    h('td', { class: 'num', text: fmt(d.achieved.output_tokens_per_s) }), h('td', { class: 'num', text: fmt(d.ttft.p90_ms) }),
+    h('td', { class: 'num', text: fmt(d.replicas && d.replicas.mean) })));
+  const table = h('table', {},
+    h('thead', {}, h('tr', {}, ['deployment', 'SLO', 'output tok/s', 'TTFT p90, ms', 'replicas (mean)'].map(t => h('th', { text: t })))),
+    h('tbody', {}, rows));
+  const header = h('div', { class: 'card', id: pre }, h('h2', { text: 'Cluster: ' + doc.summary.name }),
     h('p', { text: 'GPU hours ' + fmt(doc.summary.gpu_hours) + ', cost ' + fmt(doc.summary.cost) }),
-    h('table', {}, h('thead', {}, h('tr', {}, ['deployment', 'SLO', 'output tok/s', 'TTFT p90, ms', 'replicas (mean)'].map(t => h('th', { text: t })))),
-      h('tbody', {}, deps.map(d => h('tr', {}, h('td', { text: d.name }),
-        h('td', { text: doc.slo && doc.slo[d.name] ? (doc.slo[d.name].met ? 'meets' : 'misses') : '–' }),
-        h('td', { class: 'num', text: fmt(d.achieved.output_tokens_per_s) }), h('td', { class: 'num', text: fmt(d.ttft.p90_ms) }),
-        h('td', { class: 'num', text: fmt(d.replicas && d.replicas.mean) })))))));
+    h('div', { class: 'table-wrap' }, table));
+  const parts = [header];
+  deps.forEach((d, i) => parts.push(h('h2', { text: 'Deployment ' + d.name }), boxes[i]));
+  root.replaceChildren(...parts);
+  // each deployment's verdict and charts, as for one replica (its timeline sums its replicas)
+  deps.forEach((d, i) => renderRun(boxes[i], { slo: doc.slo && doc.slo[d.name], summary: d, model: d.router ? 'router ' + (typeof d.router === 'string' ? d.router : d.router.type) : null }, pre + i));
 }
 
 // ---- capacity search ----
@@ -500,8 +552,9 @@ async function renderCompare(a, b) {
       const box = h('div', {});
       root.append(box);
       if (Array.isArray(job.result)) renderSweep(box, job.result);
-      else if (job.result && job.result.summary && !job.result.summary.deployments) renderRun(box, job.result, side);
-      else box.append(h('p', { class: 'muted', text: 'not a single what-if run' }));
+      else if (job.result && job.result.summary && job.result.summary.deployments) renderCluster(box, job.result, side + '-cluster');
+      else if (job.result && job.result.summary) renderRun(box, job.result, side);
+      else box.append(h('p', { class: 'muted', text: 'not a what-if' }));
     } catch (e) {
       root.append(errorBox(e));
     }
@@ -632,6 +685,8 @@ async function renderDeployment(name) {
   const chatRoot = h('div', { id: 'chat' });
   page('Deployment ' + name, info,
     h('div', { class: 'card' }, h('h2', { text: 'Live: requests in flight, the queue and tokens/s' }), chartBox('live')),
+    h('div', { class: 'card' }, h('h2', { text: 'Recent requests: TTFT and inter-token latency' }), chartBox('latency-live'),
+      h('p', { class: 'muted', text: 'From the interactions log (your own requests unless you are an operator), written within seconds.' })),
     h('div', { class: 'grid' }, h('div', { class: 'card' }, h('h2', { text: 'Adapters' }), adapters),
       h('div', { class: 'card' }, h('h2', { text: 'Playground' }), chatRoot)));
   let d;
@@ -674,8 +729,27 @@ async function renderDeployment(name) {
     live.update();
     renderAdapters(adapters, name, cur);
   };
+  const lat = chart(document.getElementById('latency-live'), {
+    type: 'line',
+    data: { labels: [], datasets: [
+      { label: 'TTFT', data: [], borderColor: '#e0823d', backgroundColor: '#e0823d', pointRadius: 2, showLine: false },
+      { label: 'inter-token (mean of the request)', data: [], borderColor: '#3d9e6a', backgroundColor: '#3d9e6a', pointRadius: 2, showLine: false }] },
+    options: { scales: { x: axis('request started'), y: axis('ms (log scale)', { type: 'logarithmic' }) } },
+  });
+  const pollLatency = async () => {
+    let rows;
+    try { rows = (await api('GET', '/api/interactions?deployment=' + encodeURIComponent(name) + '&limit=200')).data; } catch (e) { return; }
+    rows = rows.filter(r => r.ttft_ms !== null && r.ttft_ms !== undefined).sort((a, b) => (a.started_at < b.started_at ? -1 : 1));
+    lat.data.labels = rows.map(r => new Date(r.started_at).toLocaleTimeString());
+    lat.data.datasets[0].data = rows.map(r => r.ttft_ms);
+    lat.data.datasets[1].data = rows.map(r => (r.completion_tokens > 1 && r.latency_ms !== null
+      ? (r.latency_ms - r.ttft_ms) / (r.completion_tokens - 1) : null));
+    lat.update();
+  };
   await poll();
+  await pollLatency();
   state.timers.push(setInterval(poll, 2000));
+  state.timers.push(setInterval(pollLatency, 5000));
   renderChat(chatRoot, name);
 }
 
