@@ -53,6 +53,32 @@ class WorkloadSpecErrorsTest {
     }
 
     @Test
+    void aMisspeltKeyIsReportedBeforeTheCheckItsAbsenceUpsets() {
+        // without "adapters" the rate tiers have no adapters to spread over; the misspelling is the error to show
+        SpecException e = error("""
+        duration_s: 10
+        arrivals: {type: poisson, rate_tiers: [0.5]}
+        adaptors: {count: 4, ranks: [8]}
+        lengths:
+          prompt: {type: fixed, value: 10}
+          output: {type: fixed, value: 5}
+        """);
+        assertThat(e.keyPath()).isEqualTo("adaptors");
+        assertThat(e.getMessage()).startsWith("spec.yaml:3: adaptors is not a known key; did you mean 'adapters'?");
+        // and one level down, inside a record
+        SpecException nested = error("""
+        duration_s: 10
+        arrivals: {type: poisson, rate_tiers: [0.5]}
+        adapters: {cont: 4, ranks: [8]}
+        lengths:
+          prompt: {type: fixed, value: 10}
+          output: {type: fixed, value: 5}
+        """);
+        assertThat(nested.keyPath()).isEqualTo("adapters.cont");
+        assertThat(nested.getMessage()).contains("did you mean 'count'?");
+    }
+
+    @Test
     void unknownNestedKeySuggestsTheIntendedOne() {
         SpecException e = error("""
         duration_s: 10
