@@ -51,10 +51,18 @@ public final class Deployments {
 
     /** A built-in calibration by name (e.g. {@code vllm-0.8.5-h100-64gb/llama-3.1-8b}) or a file. */
     public static Calibration calibration(String nameOrPath) throws IOException {
+        Calibration builtIn = BUILT_IN_CALIBRATIONS.get(nameOrPath);
+        if (builtIn != null) {
+            return builtIn;
+        }
         String resource = "/io/twinserve/twin/calibrations/" + nameOrPath + ".yaml";
         try (InputStream in = Deployments.class.getResourceAsStream(resource)) {
             if (in != null) {
-                return YAML.readValue(in, Calibration.class);
+                // a built-in calibration is a resource of the jar, the same for the process's life: read once (a
+                // capacity search resolves a deployment per probe, and the YAML took more time than some probes)
+                Calibration c = YAML.readValue(in, Calibration.class);
+                BUILT_IN_CALIBRATIONS.putIfAbsent(nameOrPath, c);
+                return c;
             }
         }
         Path p = Path.of(nameOrPath);
@@ -74,6 +82,10 @@ public final class Deployments {
                 "'" + nameOrPath + "' is neither a built-in calibration (" + String.join(", ", builtInCalibrations())
                         + ") nor a calibration file");
     }
+
+    /** Built-in calibrations read so far, by name (files are read each time: they may change). */
+    private static final java.util.Map<String, Calibration> BUILT_IN_CALIBRATIONS =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     public static List<String> builtInCalibrations() {
         return List.of("vllm-0.8.5-h100-64gb/llama-3.1-8b", "vllm-0.8.5-h100-64gb/qwen2.5-7b");
