@@ -1,7 +1,6 @@
 package io.twinserve.api.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.twinserve.engine.backend.Backend;
 import io.twinserve.engine.backend.EngineBackend;
@@ -217,44 +216,25 @@ final class ModelCommand implements Runnable {
                     }
                     ids = LiveReplicas.tokenizer(model).encode(prompt, true);
                 }
-                int vocab = files.config().vocabSize();
                 // a backend only, no live loop: one sequence's forward passes, laid out by SequenceLogits
                 DType kvDtype = CpuBackend.kvDtype(kvCacheDtype, "--kv-cache-dtype");
                 EngineBackend engine = SequenceLogits.backend(kind, tp, ids.length, adapter, kvDtype, chunk);
                 try (Backend backend = engine.create(files)) {
                     float[] logits = SequenceLogits.run(backend, files, ids, adapter, chunk);
-                    int step = chunk == 0 ? ids.length : chunk;
-                    ObjectMapper json = new ObjectMapper();
-                    ObjectNode root = json.createObjectNode();
-                    root.put("model", model.toAbsolutePath().toString());
-                    root.put(
-                            "adapter",
-                            adapter == null ? null : adapter.toAbsolutePath().toString());
-                    root.put("tp", tp);
-                    root.put("chunk", step);
-                    root.put("backend", backend.name());
-                    root.put(
-                            "kv_cache_dtype",
-                            (backend instanceof CpuBackend cpu
-                                            ? cpu.kvCacheDtype()
-                                            : ((CudaBackend) backend).kvCacheDtype())
-                                    .name()
-                                    .toLowerCase(Locale.ROOT));
-                    if (prompt != null && tokens == null) {
-                        root.put("prompt", prompt);
-                    }
-                    ArrayNode t = root.putArray("tokens");
-                    for (int id : ids) {
-                        t.add(id);
-                    }
-                    ArrayNode rows = root.putArray("logits");
-                    for (int p = 0; p < ids.length; p++) {
-                        ArrayNode row = rows.addArray();
-                        for (int v = 0; v < vocab; v++) {
-                            row.add(logits[p * vocab + v]);
-                        }
-                    }
-                    json.writeValue(output.toFile(), root);
+                    DType stored = backend instanceof CpuBackend cpu
+                            ? cpu.kvCacheDtype()
+                            : ((CudaBackend) backend).kvCacheDtype();
+                    ObjectNode root = SequenceLogits.document(
+                            model,
+                            adapter,
+                            tp,
+                            chunk == 0 ? ids.length : chunk,
+                            backend.name(),
+                            stored,
+                            tokens == null ? prompt : null,
+                            ids,
+                            logits);
+                    new ObjectMapper().writeValue(output.toFile(), root);
                 }
             }
             return 0;

@@ -139,23 +139,6 @@ public record EngineBackend(
                 maxModelLen);
     }
 
-    /** The same with slots reserved at {@code rank}. */
-    public EngineBackend withMaxRank(int rank) {
-        return new EngineBackend(
-                kind,
-                tp,
-                threads,
-                kvCacheTokens,
-                blockSize,
-                adapterSlots,
-                rank,
-                kvDtype,
-                gpuMemoryUtilization,
-                maxBatchedTokens,
-                maxNumSeqs,
-                maxModelLen);
-    }
-
     /** The CPU backend's options (the default KV cache when none is asked for). */
     public CpuBackend.Options cpuOptions() {
         return new CpuBackend.Options(

@@ -1,9 +1,13 @@
 package io.twinserve.engine.backend;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.model.ModelFiles;
 import java.nio.file.Path;
+import java.util.Locale;
 
 /**
  * The logits at every position of one sequence, run through a backend in chunks (each chunk reading the KV cache
@@ -74,4 +78,51 @@ public final class SequenceLogits {
         }
         return logits;
     }
+
+    /**
+     * The document {@code model logits} writes and the GPU check reads: the model and adapter folders, tp, the chunk,
+     * the backend and its KV dtype, the prompt (null when given as tokens), the tokens and [position][vocab] logits.
+     */
+    public static ObjectNode document(
+            Path model,
+            Path adapter,
+            int tp,
+            int chunk,
+            String backend,
+            DType kvDtype,
+            String prompt,
+            int[] ids,
+            float[] logits) {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("model", model.toAbsolutePath().toString());
+        root.put("adapter", adapter == null ? null : adapter.toAbsolutePath().toString());
+        root.put("tp", tp);
+        root.put("chunk", chunk);
+        root.put("backend", backend);
+        root.put("kv_cache_dtype", kvDtype.name().toLowerCase(Locale.ROOT));
+        if (prompt != null) {
+            root.put("prompt", prompt);
+        }
+        ArrayNode t = root.putArray("tokens");
+        for (int id : ids) {
+            t.add(id);
+        }
+        root.set("logits", rows(logits, ids.length));
+        return root;
+    }
+
+    /** [position][vocab] logits as a JSON array of {@code positions} rows. */
+    public static ArrayNode rows(float[] logits, int positions) {
+        int vocab = logits.length / positions;
+        ArrayNode rows = JSON.createArrayNode();
+        for (int p = 0; p < positions; p++) {
+            ArrayNode row = rows.addArray();
+            for (int v = 0; v < vocab; v++) {
+                row.add(logits[p * vocab + v]);
+            }
+        }
+        return rows;
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 }

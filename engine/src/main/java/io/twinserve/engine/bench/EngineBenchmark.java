@@ -50,35 +50,6 @@ public final class EngineBenchmark {
             int attentionBatch,
             int attentionContext,
             EngineBackend.Kind backend) {
-        public Options(
-                BenchModel model,
-                long seed,
-                Path cacheRoot,
-                int threads,
-                int promptTokens,
-                List<Integer> batches,
-                int warmupSteps,
-                int decodeSteps,
-                long copyBytes,
-                int copyRuns,
-                int attentionBatch,
-                int attentionContext) {
-            this(
-                    model,
-                    seed,
-                    cacheRoot,
-                    threads,
-                    promptTokens,
-                    batches,
-                    warmupSteps,
-                    decodeSteps,
-                    copyBytes,
-                    copyRuns,
-                    attentionBatch,
-                    attentionContext,
-                    EngineBackend.Kind.CPU);
-        }
-
         public Options {
             Objects.requireNonNull(backend, "backend");
             if (attentionBatch < 0 || attentionContext < 0) {

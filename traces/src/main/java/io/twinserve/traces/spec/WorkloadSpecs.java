@@ -7,9 +7,7 @@ import com.fasterxml.jackson.core.JsonStreamContext;
 import com.fasterxml.jackson.core.exc.InputCoercionException;
 import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JavaType;
 import com.fasterxml.jackson.databind.JsonMappingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
@@ -121,7 +119,7 @@ public final class WorkloadSpecs {
             if (!(e instanceof UnrecognizedPropertyException)) {
                 // a record's own check runs before Jackson reports the unknown keys it set aside, so a misspelt key
                 // would surface as the check it upset ("adapters.count is 0" for "adaptors:"): the key comes first
-                SpecException unknown = unknownKey(yaml, file, type);
+                SpecException unknown = SpecKeyAudit.unknownKey(YAML, yaml, file, type);
                 if (unknown != null) {
                     throw unknown;
                 }
@@ -137,80 +135,6 @@ public final class WorkloadSpecs {
             int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
             throw new SpecException(file, line, "", "is not valid YAML: " + firstLine(e.getOriginalMessage()));
         }
-    }
-
-    /**
-     * The first key of {@code yaml} that {@code type} (or a nested spec record) does not know, as the error Jackson
-     * would give for it, or null. Polymorphic and free-form (map) values are not looked into.
-     */
-    static SpecException unknownKey(String yaml, Path file, Class<?> type) {
-        JsonNode tree;
-        try {
-            tree = YAML.readTree(yaml);
-        } catch (IOException e) {
-            return null;
-        }
-        String[] found = unknownKey(tree, YAML.constructType(type), "");
-        if (found == null) {
-            return null;
-        }
-        String keyPath = found[0];
-        int line = lineOfKey(yaml, keyPath);
-        return new SpecException(file, line, keyPath, found[1]);
-    }
-
-    /** {key path, problem} of the first unknown key under {@code node} read as {@code type}, or null. */
-    private static String[] unknownKey(JsonNode node, JavaType type, String path) {
-        if (node == null || node.isNull()) {
-            return null;
-        }
-        if (type.isContainerType()) {
-            if (type.isMapLikeType() || !node.isArray()) {
-                return null;
-            }
-            for (int i = 0; i < node.size(); i++) {
-                String[] f = unknownKey(node.get(i), type.getContentType(), path + "[" + i + "]");
-                if (f != null) {
-                    return f;
-                }
-            }
-            return null;
-        }
-        Class<?> raw = type.getRawClass();
-        if (!node.isObject()
-                || raw.isInterface()
-                || java.lang.reflect.Modifier.isAbstract(raw.getModifiers())
-                || raw.getName().startsWith("java.")
-                || raw.isEnum()
-                || raw == JsonNode.class) {
-            return null;
-        }
-        var description = YAML.getDeserializationConfig().introspect(type);
-        java.util.Map<String, JavaType> known = new java.util.LinkedHashMap<>();
-        for (var p : description.findProperties()) {
-            known.put(p.getName(), p.getPrimaryType());
-        }
-        if (known.isEmpty()) {
-            return null;
-        }
-        for (var it = node.fieldNames(); it.hasNext(); ) {
-            String key = it.next();
-            String keyPath = path.isEmpty() ? key : path + "." + key;
-            JavaType child = known.get(key);
-            if (child == null) {
-                List<String> names = known.keySet().stream().sorted().toList();
-                return new String[] {
-                    keyPath,
-                    "is not a known key" + KeySuggestions.didYouMean(key, names) + "; expected one of "
-                            + String.join(", ", names)
-                };
-            }
-            String[] f = unknownKey(node.get(key), child, keyPath);
-            if (f != null) {
-                return f;
-            }
-        }
-        return null;
     }
 
     /**

@@ -22,8 +22,9 @@ import java.lang.foreign.ValueLayout;
  * norm + RoPE + KV write, paged attention, o + LoRA, add + RMSNorm, gate/up + LoRA into one row, SiLU-mul, down
  * + LoRA; then the final norm on the rows whose logits are wanted and the LM head.
  *
- * <p>Why it is long: the device state (layers, caches, slots, scratch) and the one forward pass that walks it,
- * each launch with its arguments spelled out; the layout, metadata and memory plan are in their own classes.
+ * <p>Why it is long: the device state (layers, caches, slots, scratch), its upload through the pinned staging
+ * buffers, and the one forward pass that walks it, each launch with its arguments spelled out; the layout,
+ * metadata and memory plan are in their own classes, and {@link Sizing} is the small request the plan sizes.
  */
 public final class CudaBackend implements Backend {
     private static final int GEMV_ROWS_PER_BLOCK = 8;

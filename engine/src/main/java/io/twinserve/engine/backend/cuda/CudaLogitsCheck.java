@@ -2,7 +2,6 @@ package io.twinserve.engine.backend.cuda;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.twinserve.engine.backend.Backend;
 import io.twinserve.engine.backend.EngineBackend;
@@ -126,18 +125,10 @@ public final class CudaLogitsCheck {
             double maxDiff = 0;
             double maxRef = 0;
             boolean nan = false;
-            int vocab = cuda.length / ids.length;
-            ArrayNode rows = mapper.createArrayNode();
-            for (int p = 0; p < ids.length; p++) {
-                ArrayNode row = rows.addArray();
-                for (int v = 0; v < vocab; v++) {
-                    float g = cuda[p * vocab + v];
-                    double c = cpu[p * vocab + v];
-                    nan |= Float.isNaN(g);
-                    maxDiff = Math.max(maxDiff, Math.abs(g - c));
-                    maxRef = Math.max(maxRef, Math.abs(c));
-                    row.add(g);
-                }
+            for (int i = 0; i < cuda.length; i++) {
+                nan |= Float.isNaN(cuda[i]);
+                maxDiff = Math.max(maxDiff, Math.abs(cuda[i] - cpu[i]));
+                maxRef = Math.max(maxRef, Math.abs(cpu[i]));
             }
             double rel = maxRef == 0 ? Double.NaN : maxDiff / maxRef;
             Case c = new Case(name, kv, ids.length, chunk, rel, nan, null);
@@ -156,7 +147,7 @@ public final class CudaLogitsCheck {
             data.put("model", model.toAbsolutePath().toString());
             data.put(
                     "adapter", adapter == null ? null : adapter.toAbsolutePath().toString());
-            data.set("logits", rows);
+            data.set("logits", SequenceLogits.rows(cuda, ids.length));
             mapper.writeValue(out.resolve(f.getFileName()).toFile(), data);
         }
         return cases;

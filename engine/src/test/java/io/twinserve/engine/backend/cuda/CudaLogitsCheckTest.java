@@ -100,33 +100,23 @@ class CudaLogitsCheckTest {
         return m;
     }
 
-    /** What {@code twinserve model logits} writes for a case, from the CPU backend. */
+    /** What {@code twinserve model logits} writes for a case (the same document), from the CPU backend. */
     private void writeCpuCase(Path file, Path model, Path adapter, int[] ids, int chunk, DType kv, int tp)
             throws Exception {
         try (ModelFiles files = ModelFiles.open(model);
                 Backend cpu = SequenceLogits.backend(EngineBackend.Kind.CPU, tp, ids.length, adapter, kv, chunk)
                         .create(files)) {
             float[] logits = SequenceLogits.run(cpu, files, ids, adapter, chunk);
-            int vocab = files.config().vocabSize();
-            ObjectNode root = mapper.createObjectNode();
-            root.put("model", model.toAbsolutePath().toString());
-            root.put(
-                    "adapter", adapter == null ? null : adapter.toAbsolutePath().toString());
-            root.put("tp", tp);
-            root.put("chunk", chunk == 0 ? ids.length : chunk);
-            root.put("backend", "cpu");
-            root.put("kv_cache_dtype", kv == DType.F32 ? "f32" : "bf16");
-            ArrayNode t = root.putArray("tokens");
-            for (int id : ids) {
-                t.add(id);
-            }
-            ArrayNode rows = root.putArray("logits");
-            for (int p = 0; p < ids.length; p++) {
-                ArrayNode row = rows.addArray();
-                for (int v = 0; v < vocab; v++) {
-                    row.add(logits[p * vocab + v]);
-                }
-            }
+            ObjectNode root = SequenceLogits.document(
+                    model,
+                    adapter,
+                    tp,
+                    chunk == 0 ? ids.length : chunk,
+                    "cpu",
+                    kv == DType.F32 ? DType.F32 : DType.BF16,
+                    null,
+                    ids,
+                    logits);
             mapper.writeValue(file.toFile(), root);
         }
     }
