@@ -1,13 +1,16 @@
 package io.twinserve.twin.metrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.SplittableRandom;
 import org.HdrHistogram.Histogram;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class LatencyHistogramTest {
+    // the figures must be exactly those of recording into an HdrHistogram (see LatencyHistogram)
 
     @ParameterizedTest
     @ValueSource(ints = {1, 2, 3, 4, 5})
@@ -18,7 +21,8 @@ class LatencyHistogramTest {
         SplittableRandom r = new SplittableRandom(seed);
         for (int i = 0; i < 20_000; i++) {
             // from microseconds to hours, so that it resizes many times
-            long v = (long) Math.exp(r.nextDouble(0, Math.log(3.6e9)));
+            // a twentieth below 4,100 µs, where the first bucket counts every microsecond
+            long v = r.nextInt(20) == 0 ? r.nextInt(4100) : (long) Math.exp(r.nextDouble(0, Math.log(3.6e9)));
             if (r.nextInt(4) == 0) {
                 long count = 1 + r.nextInt(500);
                 fixed.recordValueWithCount(v, count);
@@ -36,14 +40,30 @@ class LatencyHistogramTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {0, 1})
+    @ValueSource(ints = {0, 1, 2})
     void anEmptyOrOneValueHistogramReportsLikeTheFixedOne(int values) {
         Histogram fixed = new Histogram(1000L * 3600 * 1_000_000, 3);
         LatencyHistogram grown = new LatencyHistogram();
         for (int i = 0; i < values; i++) {
-            fixed.recordValue(123_456);
-            grown.recordValue(123_456);
+            fixed.recordValue(i == 0 ? 123_456 : 0);
+            grown.recordValue(i == 0 ? 123_456 : 0);
         }
         assertThat(grown.latency()).isEqualTo(Latency.of(fixed));
+    }
+
+    @Test
+    void onlyZerosReportZero() {
+        Histogram fixed = new Histogram(1000L * 3600 * 1_000_000, 3);
+        LatencyHistogram grown = new LatencyHistogram();
+        fixed.recordValueWithCount(0, 7);
+        grown.recordValueWithCount(0, 7);
+        assertThat(grown.latency()).isEqualTo(Latency.of(fixed));
+    }
+
+    @Test
+    void aNegativeLatencyIsRefusedWithItsValue() {
+        assertThatThrownBy(() -> new LatencyHistogram().recordValue(-5))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("-5 µs");
     }
 }
