@@ -34,7 +34,16 @@ public final class CudaGenerateCheck {
 
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args.length > 0 ? args[0] : "out/random-1b");
-        int maxTokens = args.length > 1 ? Integer.parseInt(args[1]) : 64;
+        int maxTokens = 64;
+        if (args.length > 1) {
+            try {
+                maxTokens = Integer.parseInt(args[1]);
+            } catch (NumberFormatException e) {
+                System.err.println("error: MAX_TOKENS must be a whole number, got '" + args[1] + "'");
+                System.exit(2);
+                return;
+            }
+        }
         // before writing 2 GB of model: without a driver, say so in one line at once
         EngineBackend.Kind.requireCuda();
         if (!Files.isRegularFile(dir.resolve("model.safetensors"))

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.twinserve.engine.model.DType;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -74,6 +75,9 @@ public final class CudaKernelCheck {
         }
         doc.put("all_pass", ok);
         if (json != null) {
+            if (json.toAbsolutePath().getParent() != null) {
+                Files.createDirectories(json.toAbsolutePath().getParent());
+            }
             new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), doc);
         }
         System.exit(ok ? 0 : 1);

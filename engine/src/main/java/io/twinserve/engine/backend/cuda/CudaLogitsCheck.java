@@ -51,10 +51,26 @@ public final class CudaLogitsCheck {
         Path in = Path.of(args[0]);
         Path out = Path.of(args[1]);
         Path json = args.length >= 4 && args[2].equals("--json") ? Path.of(args[3]) : null;
+        if (!Files.isDirectory(in)) {
+            System.err.println(
+                    "error: " + in + " is not a folder; expected the cases that scripts/gpu/prepare-compare.sh"
+                            + " writes (*.logits.json with their models)");
+            System.exit(2);
+        }
         EngineBackend.Kind.requireCuda();
-        List<Case> cases = run(in, out);
+        List<Case> cases;
+        try {
+            cases = run(in, out);
+        } catch (IllegalArgumentException e) {
+            System.err.println("error: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
         boolean ok = cases.stream().allMatch(Case::pass);
         if (json != null) {
+            if (json.toAbsolutePath().getParent() != null) {
+                Files.createDirectories(json.toAbsolutePath().getParent());
+            }
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("gate", GATE);
             doc.put("cases", cases);
