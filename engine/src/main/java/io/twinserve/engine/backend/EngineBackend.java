@@ -161,7 +161,32 @@ public record EngineBackend(
                 maxBatchedTokens,
                 maxNumSeqs,
                 maxModelLen,
-                kvDtype == DType.F32);
+                kvDtype == DType.F32,
+                graphBatch(System.getenv(GRAPH_BATCH_ENV)));
+    }
+
+    /**
+     * The environment variable that turns on the CUDA backend's decode graphs for steps of up to that many
+     * sequences (issue 21): off by default until they have run on a GPU (docs/engine.md).
+     */
+    public static final String GRAPH_BATCH_ENV = "TWINSERVE_CUDA_GRAPH_BATCH";
+
+    /** {@link #GRAPH_BATCH_ENV}'s value: 0 when unset; a clear error when it is not a batch size graphs take. */
+    static int graphBatch(String value) {
+        if (value == null || value.isBlank()) {
+            return 0;
+        }
+        int max = CudaBackend.MAX_GRAPH_BATCH;
+        try {
+            int n = Integer.parseInt(value.strip());
+            if (n >= 0 && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException(GRAPH_BATCH_ENV + "=" + value
+                + ": expected the largest decode batch to replay" + " as a CUDA graph, 0 (off) to " + max);
     }
 
     /** The spec of this backend over {@code model}, on CUDA device {@code device} (ignored on the CPU). */

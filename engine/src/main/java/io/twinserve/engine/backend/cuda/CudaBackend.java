@@ -10,6 +10,8 @@ import io.twinserve.engine.model.ModelFiles;
 import io.twinserve.engine.model.Projection;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * The CUDA backend: the model's layers in device memory in {@link CudaWeightLayout}'s bf16 layout, a paged bf16
@@ -36,11 +38,19 @@ public final class CudaBackend implements Backend {
      * @param adapterSlots adapter slots on the device
      * @param maxRank the rank every slot is reserved at
      * @param kvF32 the KV cache stored in fp32 (else bf16, as serving stores it)
+     * @param graphBatch decode steps of up to this many sequences replay a CUDA graph captured per padded batch
+     *     bucket ({@link #GRAPH_BUCKETS}); 0 launches every kernel of every step
      */
-    public record Options(long kvCacheTokens, int blockSize, int adapterSlots, int maxRank, boolean kvF32) {
+    public record Options(
+            long kvCacheTokens, int blockSize, int adapterSlots, int maxRank, boolean kvF32, int graphBatch) {
         /** With a bf16 KV cache. */
         public Options(long kvCacheTokens, int blockSize, int adapterSlots, int maxRank) {
             this(kvCacheTokens, blockSize, adapterSlots, maxRank, false);
+        }
+
+        /** Without graphs. */
+        public Options(long kvCacheTokens, int blockSize, int adapterSlots, int maxRank, boolean kvF32) {
+            this(kvCacheTokens, blockSize, adapterSlots, maxRank, kvF32, 0);
         }
 
         public Options {
@@ -52,7 +62,42 @@ public final class CudaBackend implements Backend {
                 throw new IllegalArgumentException("adapter slots must be >= 0 and max_lora_rank 1 to "
                         + LoraAdapter.MAX_RANK + ", got " + adapterSlots + " and " + maxRank);
             }
+            if (graphBatch < 0 || graphBatch > MAX_GRAPH_BATCH) {
+                throw new IllegalArgumentException(
+                        "graph batch must be 0 (no graphs) to " + MAX_GRAPH_BATCH + ", got " + graphBatch);
+            }
         }
+    }
+
+    /**
+     * The padded batch sizes decode graphs are captured for: a decode step of n sequences runs the graph of the
+     * smallest bucket of at least n (its padding rows compute nothing anyone reads), so at most a third of a
+     * graph's rows are padding above 4.
+     */
+    static final int[] GRAPH_BUCKETS = {1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256};
+
+    /** The largest decode batch a graph is captured for. */
+    public static final int MAX_GRAPH_BATCH = 256;
+
+    /**
+     * The bucket of a decode step of {@code n} sequences: the smallest of {@link #GRAPH_BUCKETS} that holds them,
+     * capped at {@code limit}; -1 when {@code n} is above {@code limit} (the step launches its kernels).
+     */
+    static int graphBucket(int n, int limit) {
+        if (n < 1 || n > limit) {
+            return -1;
+        }
+        for (int b : GRAPH_BUCKETS) {
+            if (b >= n) {
+                return Math.min(b, limit);
+            }
+        }
+        return -1;
+    }
+
+    /** The block-table width of a decode graph: the smallest power of two of at least {@code blocks}, and 8. */
+    static int graphWidth(int blocks) {
+        return Math.max(8, Integer.highestOneBit(Math.max(1, blocks - 1)) << 1);
     }
 
     /**
@@ -63,6 +108,7 @@ public final class CudaBackend implements Backend {
      * @param maxBatchedTokens the most tokens of a step (the step buffers are sized by it)
      * @param maxNumSeqs the most sequences (logit rows) of a step
      * @param maxModelLen the longest sequence, 0 for none (a KV cache left over must hold one)
+     * @param graphBatch decode steps of up to this many sequences replay CUDA graphs (0: none; see {@link Options})
      */
     public record Sizing(
             Long kvCacheTokens,
@@ -73,7 +119,8 @@ public final class CudaBackend implements Backend {
             int maxBatchedTokens,
             int maxNumSeqs,
             int maxModelLen,
-            boolean kvF32) {
+            boolean kvF32,
+            int graphBatch) {
         public Sizing {
             if (blockSize < 1 || (kvCacheTokens != null && kvCacheTokens < blockSize)) {
                 throw new IllegalArgumentException(
@@ -97,12 +144,13 @@ public final class CudaBackend implements Backend {
                     blockSize,
                     kvF32 ? 4 : 2,
                     maxModelLen,
-                    kvCacheTokens);
+                    kvCacheTokens,
+                    graphBatch);
         }
 
         /** The backend's options once {@code plan} has sized the KV cache. */
         public Options options(CudaMemoryPlan plan) {
-            return new Options(plan.kvCacheTokens(), blockSize, adapterSlots, maxRank, kvF32);
+            return new Options(plan.kvCacheTokens(), blockSize, adapterSlots, maxRank, kvF32, graphBatch);
         }
     }
 
@@ -136,6 +184,18 @@ public final class CudaBackend implements Backend {
     private long metaBuffer;
     private int metaCapacity;
     private Scratch scratch;
+
+    /** A captured decode graph: its metadata buffer (fixed, as the graph's pointers are) and its handle. */
+    private record DecodeGraph(long meta, long handle) {}
+
+    /** Decode graphs by bucket, block-table width and whether they run the LoRA kernels. */
+    private final Map<String, DecodeGraph> graphs = new HashMap<>();
+    /** The step buffers of every graph, sized for {@link Options#graphBatch} once (their pointers are in the graphs). */
+    private Scratch graphScratch;
+    /** Decode steps run by a graph, and graphs captured (for reports and tests). */
+    private long graphSteps;
+
+    private long graphCaptures;
 
     /** Uploads {@code model} (which the caller keeps open until this closes) to {@code gpu}. */
     public CudaBackend(ModelFiles model, Options options, Gpu gpu) {
@@ -172,7 +232,10 @@ public final class CudaBackend implements Backend {
         gpu.copyIn(cos, cosHost, 0, cosHost.length);
         gpu.copyIn(sin, sinHost, 0, sinHost.length);
         numBlocks = (int) (options.kvCacheTokens() / options.blockSize());
-        long cacheBytes = (options.kvF32() ? 4L : 2L) * numBlocks * c.numKvHeads() * options.blockSize() * c.headDim();
+        // graphs' padding rows write their K and V into one more block, which no sequence owns
+        int physicalBlocks = numBlocks + (options.graphBatch() > 0 ? 1 : 0);
+        long cacheBytes =
+                (options.kvF32() ? 4L : 2L) * physicalBlocks * c.numKvHeads() * options.blockSize() * c.headDim();
         keyCache = new long[n];
         valueCache = new long[n];
         for (int l = 0; l < n; l++) {
@@ -366,6 +429,10 @@ public final class CudaBackend implements Backend {
                 throw new IllegalArgumentException("sequence " + s + " needs more KV blocks than the cache has");
             }
         }
+        if (graphable(b, rows)) {
+            forwardGraph(b, rows, anyAdapter, logits);
+            return;
+        }
         int tokens = b.tokens();
         meta.pack(b, options.blockSize());
         if (meta.size() > metaCapacity) {
@@ -376,14 +443,86 @@ public final class CudaBackend implements Backend {
         if (scratch == null || scratch.tokens < tokens) {
             scratch = new Scratch(Math.max(tokens, scratch == null ? 16 : 2 * scratch.tokens));
         }
-        Scratch s = scratch;
-        long ids = metaBuffer + 4L * meta.tokenIdsOffset();
-        long positions = metaBuffer + 4L * meta.positionsOffset();
-        long slotMapping = metaBuffer + 4L * meta.slotMappingOffset();
-        long tokenSlots = metaBuffer + 4L * meta.adapterSlotsOffset();
-        long contextLens = metaBuffer + 4L * meta.contextLensOffset();
-        long blockTables = metaBuffer + 4L * meta.blockTablesOffset();
-        long logitTokens = metaBuffer + 4L * meta.logitTokensOffset();
+        launchStep(scratch, metaBuffer, meta, tokens, rows, anyAdapter);
+        gpu.synchronize();
+        if (rows > 0) {
+            gpu.copyOut(logits, 0, scratch.logits, rows * c.vocabSize());
+        }
+    }
+
+    /**
+     * Whether step {@code b} replays a decode graph: graphs are on, and every sequence brings one token and takes
+     * one logit row, in order, within {@link Options#graphBatch} sequences.
+     */
+    private boolean graphable(ForwardBatch b, int rows) {
+        int n = b.sequences();
+        if (options.graphBatch() == 0 || n > options.graphBatch() || n == 0 || b.tokens() != n || rows != n) {
+            return false;
+        }
+        for (int s = 0; s < n; s++) {
+            if (b.count(s) != 1 || b.start(s) != s || b.logitRow(s) != s) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * A decode step as one metadata copy and one graph launch: the batch padded to its bucket, with block tables of
+     * its width class, runs the graph captured for them (captured now, the first time, and then run).
+     */
+    private void forwardGraph(ForwardBatch b, int rows, boolean anyAdapter, float[] logits) {
+        int n = b.sequences();
+        int bucket = graphBucket(n, options.graphBatch());
+        int blocks = 1;
+        for (int s = 0; s < n; s++) {
+            blocks = Math.max(blocks, b.blockCount(s));
+        }
+        int width = graphWidth(blocks);
+        meta.packDecode(b, options.blockSize(), bucket, width, numBlocks);
+        if (graphScratch == null) {
+            graphScratch = new Scratch(options.graphBatch());
+        }
+        String key = bucket + "x" + width + (anyAdapter ? "+lora" : "");
+        DecodeGraph g = graphs.get(key);
+        if (g == null) {
+            long buffer = gpu.alloc(4L * meta.size());
+            long handle = gpu.capture(() -> launchStep(graphScratch, buffer, meta, bucket, bucket, anyAdapter));
+            g = new DecodeGraph(buffer, handle);
+            graphs.put(key, g);
+            graphCaptures++;
+        }
+        gpu.copyIn(g.meta(), meta.data(), 0, meta.size());
+        gpu.replay(g.handle());
+        graphSteps++;
+        gpu.synchronize();
+        gpu.copyOut(logits, 0, graphScratch.logits, rows * c.vocabSize());
+    }
+
+    /** Decode steps a graph ran. */
+    public long graphSteps() {
+        return graphSteps;
+    }
+
+    /** Decode graphs captured (one per bucket, block-table width and LoRA or not that a step needed). */
+    public long graphCaptures() {
+        return graphCaptures;
+    }
+
+    /**
+     * Launches a step's kernels over {@code tokens} tokens whose metadata {@code m} describes at {@code metaBase}
+     * on the device, into {@code s}; the logits of {@code rows} rows end in {@code s.logits}. Launches only (no
+     * copy, no wait), so that a graph can capture it.
+     */
+    private void launchStep(Scratch s, long metaBase, CudaStepMetadata m, int tokens, int rows, boolean anyAdapter) {
+        long ids = metaBase + 4L * m.tokenIdsOffset();
+        long positions = metaBase + 4L * m.positionsOffset();
+        long slotMapping = metaBase + 4L * m.slotMappingOffset();
+        long tokenSlots = metaBase + 4L * m.adapterSlotsOffset();
+        long contextLens = metaBase + 4L * m.contextLensOffset();
+        long blockTables = metaBase + 4L * m.blockTablesOffset();
+        long logitTokens = metaBase + 4L * m.logitTokensOffset();
+        int maxBlocks = m.maxBlocks();
         int h = c.hiddenSize();
         int q = c.qDim();
         int kv = c.kvDim();
@@ -411,9 +550,9 @@ public final class CudaBackend implements Backend {
             linear(qkv + 2L * q * h, kv, h, s.normed, tokens, bias == 0 ? 0 : bias + 2L * q, s.k);
             linear(qkv + 2L * (q + kv) * h, kv, h, s.normed, tokens, bias == 0 ? 0 : bias + 2L * (q + kv), s.v);
             if (anyAdapter) {
-                loraInto(l, Projection.Q, s.normed, tokens, tokenSlots, s.q, q);
-                loraInto(l, Projection.K, s.normed, tokens, tokenSlots, s.k, kv);
-                loraInto(l, Projection.V, s.normed, tokens, tokenSlots, s.v, kv);
+                loraInto(s.loraTmp, l, Projection.Q, s.normed, tokens, tokenSlots, s.q, q);
+                loraInto(s.loraTmp, l, Projection.K, s.normed, tokens, tokenSlots, s.k, kv);
+                loraInto(s.loraTmp, l, Projection.V, s.normed, tokens, tokenSlots, s.v, kv);
             }
             gpu.launch(
                     "ts_qk_rope_kv_write",
@@ -446,7 +585,7 @@ public final class CudaBackend implements Backend {
                     Arg.ptr(keyCache[l]),
                     Arg.ptr(valueCache[l]),
                     Arg.ptr(blockTables),
-                    Arg.i32(meta.maxBlocks()),
+                    Arg.i32(maxBlocks),
                     Arg.ptr(contextLens),
                     Arg.i32(c.numHeads()),
                     Arg.i32(c.numKvHeads()),
@@ -458,7 +597,7 @@ public final class CudaBackend implements Backend {
                     Arg.i32(options.kvF32() ? 1 : 0));
             linear(w + 2 * layout.o, h, q, s.att, tokens, 0, s.out);
             if (anyAdapter) {
-                loraInto(l, Projection.O, s.att, tokens, tokenSlots, s.out, h);
+                loraInto(s.loraTmp, l, Projection.O, s.att, tokens, tokenSlots, s.out, h);
             }
             gpu.launch(
                     "ts_add_rmsnorm",
@@ -474,13 +613,13 @@ public final class CudaBackend implements Backend {
                     Arg.ptr(s.normed));
             linear(w + 2 * layout.gateUp, 2 * inter, h, s.normed, tokens, 0, s.gateUp);
             if (anyAdapter) {
-                loraInto(l, Projection.GATE, s.normed, tokens, tokenSlots, s.gateUp, 2 * inter);
-                loraInto(l, Projection.UP, s.normed, tokens, tokenSlots, s.gateUp + 4L * inter, 2 * inter);
+                loraInto(s.loraTmp, l, Projection.GATE, s.normed, tokens, tokenSlots, s.gateUp, 2 * inter);
+                loraInto(s.loraTmp, l, Projection.UP, s.normed, tokens, tokenSlots, s.gateUp + 4L * inter, 2 * inter);
             }
             gpu.launch("ts_silu_mul", tokens, 1, threads, Arg.ptr(s.gateUp), Arg.i32(inter), Arg.ptr(s.act));
             linear(w + 2 * layout.down, h, inter, s.act, tokens, 0, s.out);
             if (anyAdapter) {
-                loraInto(l, Projection.DOWN, s.act, tokens, tokenSlots, s.out, h);
+                loraInto(s.loraTmp, l, Projection.DOWN, s.act, tokens, tokenSlots, s.out, h);
             }
         }
         if (rows > 0) {
@@ -497,10 +636,6 @@ public final class CudaBackend implements Backend {
                     Arg.f32(eps),
                     Arg.ptr(s.lastNormed));
             linear(lmHead, c.vocabSize(), h, s.lastNormed, rows, 0, s.logits);
-            gpu.synchronize();
-            gpu.copyOut(logits, 0, s.logits, rows * c.vocabSize());
-        } else {
-            gpu.synchronize();
         }
     }
 
@@ -526,11 +661,10 @@ public final class CudaBackend implements Backend {
     }
 
     /** Adds projection {@code p}'s LoRA delta into its columns of rows of {@code stride} starting at {@code y}. */
-    private void loraInto(int layer, Projection p, long x, int tokens, long tokenSlots, long y, int stride) {
+    private void loraInto(long tmp, int layer, Projection p, long x, int tokens, long tokenSlots, long y, int stride) {
         int maxRank = options.maxRank();
         int in = p.inDim(c);
         int out = p.outDim(c);
-        long tmp = scratch.loraTmp;
         gpu.launch(
                 "ts_lora_shrink",
                 tokens,

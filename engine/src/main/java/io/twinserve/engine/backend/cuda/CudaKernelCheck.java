@@ -343,7 +343,10 @@ public final class CudaKernelCheck {
      */
     private List<CudaModelCheck.Result> checkModels() throws IOException {
         Path dir = java.nio.file.Files.createTempDirectory("cuda-models");
-        List<CudaModelCheck.Result> results = CudaModelCheck.run(dir, () -> new DriverGpu(driver, false));
+        List<CudaModelCheck.Result> results = new java.util.ArrayList<>(
+                CudaModelCheck.run(dir.resolve("launches"), () -> new DriverGpu(driver, false)));
+        // the same cases with the decode steps replaying CUDA graphs (issue 21), against the same CPU logits
+        results.addAll(CudaModelCheck.run(dir.resolve("graphs"), () -> new DriverGpu(driver, false), 4));
         for (CudaModelCheck.Result r : results) {
             boolean pass = !r.nan() && r.relativeError() <= MODEL_GATE;
             Map<String, Object> m = new LinkedHashMap<>();

@@ -40,6 +40,8 @@ public record CudaMemoryPlan(
      * @param utilization the share of it the replica may use (vLLM's {@code gpu_memory_utilization})
      * @param kvBytesPerValue 2 for a bf16 KV cache, 4 for f32
      * @param kvCacheTokens the cache size asked for, or null for what is left
+     * @param graphBatch the largest decode batch replayed as a CUDA graph (0: none): its graphs' step buffers of
+     *     that many rows and the one KV block their padding rows write are reserved too
      */
     public record Request(
             long deviceBytes,
@@ -51,7 +53,34 @@ public record CudaMemoryPlan(
             int blockSize,
             int kvBytesPerValue,
             int maxModelLen,
-            Long kvCacheTokens) {
+            Long kvCacheTokens,
+            int graphBatch) {
+        /** Without decode graphs. */
+        public Request(
+                long deviceBytes,
+                double utilization,
+                int adapterSlots,
+                int maxRank,
+                int maxBatchedTokens,
+                int maxNumSeqs,
+                int blockSize,
+                int kvBytesPerValue,
+                int maxModelLen,
+                Long kvCacheTokens) {
+            this(
+                    deviceBytes,
+                    utilization,
+                    adapterSlots,
+                    maxRank,
+                    maxBatchedTokens,
+                    maxNumSeqs,
+                    blockSize,
+                    kvBytesPerValue,
+                    maxModelLen,
+                    kvCacheTokens,
+                    0);
+        }
+
         public Request {
             if (deviceBytes <= 0 || utilization <= 0 || utilization > 1) {
                 throw new IllegalArgumentException("device memory must be positive and utilization in (0, 1], got "
@@ -91,8 +120,11 @@ public record CudaMemoryPlan(
         long budget = (long) (r.deviceBytes() * r.utilization());
         long weights = weightBytes(c);
         long slots = adapterSlotBytes(c, r.adapterSlots(), r.maxRank());
-        long activations = activationBytes(c, r.maxBatchedTokens(), r.maxNumSeqs(), r.maxRank());
         long blockBytes = (long) r.blockSize() * kvBytesPerToken(c, r.kvBytesPerValue());
+        long activations = activationBytes(c, r.maxBatchedTokens(), r.maxNumSeqs(), r.maxRank())
+                + (r.graphBatch() > 0
+                        ? activationBytes(c, r.graphBatch(), r.graphBatch(), r.maxRank()) + blockBytes
+                        : 0);
         long free = budget - weights - slots - CUBLAS_WORKSPACE_BYTES - activations;
         long blocks;
         if (r.kvCacheTokens() != null) {

@@ -30,6 +30,14 @@ public final class CudaModelCheck {
 
     /** Runs every case, the CUDA backend on a fresh device from {@code gpus} per model; files go under {@code dir}. */
     public static List<Result> run(Path dir, Supplier<Gpu> gpus) throws IOException {
+        return run(dir, gpus, 0);
+    }
+
+    /**
+     * As {@link #run(Path, Supplier)}, the CUDA backend replaying decode graphs for steps of up to {@code
+     * graphBatch} sequences (0: none), so that the decode steps run as graphs and the step names say so.
+     */
+    public static List<Result> run(Path dir, Supplier<Gpu> gpus, int graphBatch) throws IOException {
         List<Result> results = new ArrayList<>();
         for (Architecture arch : Architecture.values()) {
             Path base = dir.resolve(arch.name().toLowerCase(java.util.Locale.ROOT));
@@ -41,7 +49,7 @@ public final class CudaModelCheck {
             RandomModel.writeAdapter(
                     base, 16, 16, List.of(Projection.Q, Projection.V, Projection.UP), 22, DType.BF16, a16);
             for (boolean kvF32 : new boolean[] {false, true}) {
-                results.addAll(cases(base, config, List.of(a8, a16), kvF32, gpus));
+                results.addAll(cases(base, config, List.of(a8, a16), kvF32, gpus, graphBatch));
             }
         }
         return results;
@@ -49,12 +57,14 @@ public final class CudaModelCheck {
 
     /** The steps of one model with its two adapters, both backends' KV caches bf16 or (kvF32) fp32. */
     private static List<Result> cases(
-            Path base, ModelConfig config, List<Path> adapters, boolean kvF32, Supplier<Gpu> gpus) throws IOException {
+            Path base, ModelConfig config, List<Path> adapters, boolean kvF32, Supplier<Gpu> gpus, int graphBatch)
+            throws IOException {
         List<Result> results = new ArrayList<>();
         try (ModelFiles files = ModelFiles.open(base);
                 CpuBackend cpu =
                         new CpuBackend(files, new CpuBackend.Options(1, 1, 256, 4, 2, kvF32 ? DType.F32 : DType.BF16));
-                CudaBackend cuda = new CudaBackend(files, new CudaBackend.Options(256, 4, 2, 16, kvF32), gpus.get())) {
+                CudaBackend cuda =
+                        new CudaBackend(files, new CudaBackend.Options(256, 4, 2, 16, kvF32, graphBatch), gpus.get())) {
             for (int slot = 0; slot < 2; slot++) {
                 LoraAdapter adapter = LoraAdapter.load("a" + slot, adapters.get(slot), files.config());
                 cpu.loadAdapter(slot, adapter);
@@ -64,7 +74,7 @@ public final class CudaModelCheck {
             int[] b = {3, 8, 60, 12, 1};
             int[] blocksA = {0, 1, 2, 3};
             int[] blocksB = {7, 5, 6};
-            String name = base.getFileName() + (kvF32 ? ", fp32 KV" : "");
+            String name = base.getFileName() + (kvF32 ? ", fp32 KV" : "") + (graphBatch > 0 ? ", decode graphs" : "");
             ForwardBatch batch = new ForwardBatch();
             batch.allLogits(true);
             batch.add(a, 0, 7, 0, 0, blocksA, 4, true);

@@ -61,6 +61,58 @@ public final class CudaStepMetadata {
         }
     }
 
+    /**
+     * Packs a decode-only {@code batch} (every sequence one token and one logit row, in order) padded to {@code
+     * bucket} tokens with block tables {@code maxBlocks} wide, so that the layout, and so every offset, is the same
+     * for every step of that bucket and width (what a captured graph's pointers need). A padding row reads token 0
+     * at position 0, writes its K and V into block {@code padBlock}, which no sequence owns, attends to that one
+     * position and uses no adapter; its logits are computed and not read.
+     */
+    public void packDecode(ForwardBatch batch, int blockSize, int bucket, int maxBlocks, int padBlock) {
+        int n = batch.sequences();
+        if (n > bucket || batch.tokens() != n) {
+            throw new IllegalArgumentException(
+                    "a decode step of " + n + " sequences and " + batch.tokens() + " tokens in a bucket of " + bucket);
+        }
+        tokens = bucket;
+        this.maxBlocks = maxBlocks;
+        logitRows = bucket;
+        int size = size();
+        if (data.length < size) {
+            data = new int[Math.max(size, data.length * 2)];
+        }
+        int blockTables = blockTablesOffset();
+        for (int t = 0; t < bucket; t++) {
+            int row = blockTables + t * maxBlocks;
+            if (t < n) {
+                int pos = batch.tokenPosition(t);
+                int blocks = batch.blockCount(t);
+                if (blocks > maxBlocks) {
+                    throw new IllegalArgumentException(
+                            "sequence " + t + " has " + blocks + " blocks, past the width " + maxBlocks);
+                }
+                data[t] = batch.tokenId(t);
+                data[tokens + t] = pos;
+                data[2 * tokens + t] = batch.block(t, pos / blockSize) * blockSize + pos % blockSize;
+                data[3 * tokens + t] = batch.slot(t);
+                data[4 * tokens + t] = pos + 1;
+                for (int i = 0; i < blocks; i++) {
+                    data[row + i] = batch.block(t, i);
+                }
+                Arrays.fill(data, row + blocks, row + maxBlocks, 0);
+            } else {
+                data[t] = 0;
+                data[tokens + t] = 0;
+                data[2 * tokens + t] = padBlock * blockSize;
+                data[3 * tokens + t] = -1;
+                data[4 * tokens + t] = 1;
+                data[row] = padBlock;
+                Arrays.fill(data, row + 1, row + maxBlocks, 0);
+            }
+            data[logitTokensOffset() + t] = t;
+        }
+    }
+
     /** The packed ints; the first {@link #size()} are this step's. */
     public int[] data() {
         return data;

@@ -12,7 +12,10 @@ import jcuda.Sizeof;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUevent;
 import jcuda.driver.CUevent_flags;
+import jcuda.driver.CUgraph;
+import jcuda.driver.CUgraphExec;
 import jcuda.driver.CUstream;
+import jcuda.driver.CUstreamCaptureMode;
 import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
 
@@ -37,6 +40,23 @@ public final class DriverGpu implements Gpu {
 
     private CUstream copyStream;
     private long lastTicket;
+    /**
+     * The stream graphs are captured and run on: a blocking stream, so that it waits for what the legacy stream
+     * ran before it and the legacy stream for it (the legacy stream itself cannot be captured). Null until a
+     * graph is captured.
+     */
+    private Stream graphStream;
+    /** The stream the next launch goes to: 0 (legacy), or the graph stream while capturing. */
+    private long launchStream;
+
+    private final List<CUgraphExec> graphs = new ArrayList<>();
+
+    /** A stream whose handle can be read (JCuda keeps its getter protected). */
+    private static final class Stream extends CUstream {
+        long address() {
+            return getNativePointer();
+        }
+    }
 
     /** A device pointer whose address can be read (JCuda keeps its getter protected). */
     private static final class Ptr extends CUdeviceptr {
@@ -142,7 +162,35 @@ public final class DriverGpu implements Gpu {
                 default -> throw new IllegalArgumentException("argument " + i + " of " + name + ": " + a);
             }
         }
-        launcher.launch(driver.functionHandle(name), gx, gy, 1, bx, 1, 1, 0, 0, p);
+        launcher.launch(driver.functionHandle(name), gx, gy, 1, bx, 1, 1, 0, launchStream, p);
+    }
+
+    @Override
+    public long capture(Runnable body) {
+        if (graphStream == null) {
+            graphStream = new Stream();
+            JCudaDriver.cuStreamCreate(graphStream, CUstream_flags.CU_STREAM_DEFAULT);
+        }
+        CUgraph graph = new CUgraph();
+        // relaxed: other threads' driver calls (a copy-stream upload, say) are not this capture's concern
+        JCudaDriver.cuStreamBeginCapture(graphStream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_RELAXED);
+        launchStream = graphStream.address();
+        try {
+            body.run();
+        } finally {
+            launchStream = 0;
+            JCudaDriver.cuStreamEndCapture(graphStream, graph);
+        }
+        CUgraphExec exec = new CUgraphExec();
+        JCudaDriver.cuGraphInstantiate(exec, graph, 0);
+        JCudaDriver.cuGraphDestroy(graph);
+        graphs.add(exec);
+        return graphs.size() - 1;
+    }
+
+    @Override
+    public void replay(long graph) {
+        JCudaDriver.cuGraphLaunch(graphs.get(Math.toIntExact(graph)), graphStream);
     }
 
     @Override
@@ -181,6 +229,14 @@ public final class DriverGpu implements Gpu {
         if (copyStream != null) {
             JCudaDriver.cuStreamDestroy(copyStream);
             copyStream = null;
+        }
+        for (CUgraphExec g : graphs) {
+            JCudaDriver.cuGraphExecDestroy(g);
+        }
+        graphs.clear();
+        if (graphStream != null) {
+            JCudaDriver.cuStreamDestroy(graphStream);
+            graphStream = null;
         }
         arena.close();
         if (ownsDriver) {

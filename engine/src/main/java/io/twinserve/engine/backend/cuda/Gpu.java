@@ -70,6 +70,16 @@ public interface Gpu extends AutoCloseable {
     /** Launches kernel {@code name} on a grid of {@code gx x gy} blocks of {@code bx} threads. */
     void launch(String name, int gx, int gy, int bx, Arg... args);
 
+    /**
+     * Records the launches {@code body} makes into a graph instead of running them (CUDA stream capture): each
+     * launch's grid and arguments, pointers and scalars alike, are fixed as they were then, and device memory is
+     * read when the graph runs. {@code body} must not copy. Returns the graph's handle for {@link #replay}.
+     */
+    long capture(Runnable body);
+
+    /** Runs graph {@code graph} of {@link #capture}, after the work launched and copied before it. */
+    void replay(long graph);
+
     /** Waits for the launched work. */
     void synchronize();
 

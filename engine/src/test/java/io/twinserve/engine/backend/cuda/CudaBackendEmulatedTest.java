@@ -5,8 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The CUDA backend's forward pass on an emulated device ({@link EmulatedGpu}: each kernel's Java reference on
@@ -23,14 +24,19 @@ import org.junit.jupiter.api.io.TempDir;
 class CudaBackendEmulatedTest {
     private static final double GATE = 1e-4;
 
-    @Test
-    void everyArchitectureMatchesTheCpuBackendWithAdaptersOverMixedSteps(@TempDir Path dir) throws Exception {
+    @ParameterizedTest(name = "graph batch {0}")
+    @ValueSource(ints = {0, 4})
+    void everyArchitectureMatchesTheCpuBackendWithAdaptersOverMixedSteps(int graphBatch, @TempDir Path dir)
+            throws Exception {
         List<EmulatedGpu> devices = new ArrayList<>();
-        List<CudaModelCheck.Result> results = CudaModelCheck.run(dir, () -> {
-            EmulatedGpu g = new EmulatedGpu();
-            devices.add(g);
-            return g;
-        });
+        List<CudaModelCheck.Result> results = CudaModelCheck.run(
+                dir,
+                () -> {
+                    EmulatedGpu g = new EmulatedGpu();
+                    devices.add(g);
+                    return g;
+                },
+                graphBatch);
         assertThat(results).hasSize(4 * 3 * 2);
         for (CudaModelCheck.Result r : results) {
             assertThat(r.nan()).as(r.toString()).isFalse();
@@ -41,6 +47,8 @@ class CudaBackendEmulatedTest {
             // weights and adapters went up through the pinned buffers on the copy stream, which the emulation
             // applies late: a staging buffer written again before its copy was done would show as a wrong logit
             assertThat(g.asyncCopies).isGreaterThan(0);
+            // with graphs, each device's two decode steps (two sequences each) replay a graph, and nothing else does
+            assertThat(g.replays).isEqualTo(graphBatch > 0 ? 2 : 0);
         }
     }
 }

@@ -100,4 +100,30 @@ class CudaMemoryPlanTest {
         assertThatThrownBy(() -> new CudaMemoryPlan.Request(1, 0.9, 0, 8, 32, 4, 16, 3, 256, null))
                 .hasMessageContaining("kv_cache_dtype");
     }
+
+    @org.junit.jupiter.api.Test
+    void decodeGraphsReserveTheirStepBuffersAndOnePaddingBlock() {
+        io.twinserve.engine.model.ModelConfig c = io.twinserve.engine.model.write.RandomModel.config(
+                io.twinserve.engine.model.Architecture.LLAMA,
+                2,
+                64,
+                96,
+                4,
+                2,
+                16,
+                80,
+                io.twinserve.engine.model.DType.BF16,
+                false,
+                1,
+                java.util.List.of(2));
+        long device = 1L << 30;
+        CudaMemoryPlan without =
+                CudaMemoryPlan.plan(c, new CudaMemoryPlan.Request(device, 0.5, 2, 8, 32, 4, 16, 2, 256, null));
+        CudaMemoryPlan with =
+                CudaMemoryPlan.plan(c, new CudaMemoryPlan.Request(device, 0.5, 2, 8, 32, 4, 16, 2, 256, null, 8));
+        long block = 16L * CudaMemoryPlan.kvBytesPerToken(c, 2);
+        assertThat(with.activationBytes() - without.activationBytes())
+                .isEqualTo(CudaMemoryPlan.activationBytes(c, 8, 8, 8) + block);
+        assertThat(with.kvCacheTokens()).isLessThan(without.kvCacheTokens());
+    }
 }

@@ -20,6 +20,59 @@ final class EmulatedGpu implements Gpu {
     private final TreeMap<Long, ByteBuffer> memory = new TreeMap<>();
     private long next = 1L << 32;
     final List<String> launches = new ArrayList<>();
+    /** Launches made outside graphs (each also in {@link #launches}). */
+    long directLaunches;
+    /** Graphs run, and graphs captured. */
+    long replays;
+
+    long captures;
+    /** Copies into device memory (host to device, synchronous). */
+    long copiesIn;
+
+    private record Launch(String name, int gx, int gy, int bx, Arg[] args) {}
+
+    private final List<List<Launch>> graphs = new ArrayList<>();
+    private List<Launch> capturing;
+    private boolean replaying;
+
+    /**
+     * Records the launches {@code body} makes, runs none (as stream capture does), and refuses a copy meanwhile;
+     * {@link #replay} runs them in order with the arguments they had, reading device memory as it is then.
+     */
+    @Override
+    public long capture(Runnable body) {
+        if (capturing != null) {
+            throw new IllegalStateException("a capture is under way");
+        }
+        capturing = new ArrayList<>();
+        try {
+            body.run();
+            graphs.add(capturing);
+        } finally {
+            capturing = null;
+        }
+        captures++;
+        return graphs.size() - 1;
+    }
+
+    @Override
+    public void replay(long graph) {
+        replays++;
+        replaying = true;
+        try {
+            for (Launch l : graphs.get(Math.toIntExact(graph))) {
+                launch(l.name(), l.gx(), l.gy(), l.bx(), l.args());
+            }
+        } finally {
+            replaying = false;
+        }
+    }
+
+    private void noCapture(String what) {
+        if (capturing != null) {
+            throw new IllegalStateException(what + " while a graph is captured");
+        }
+    }
 
     @Override
     public long alloc(long bytes) {
@@ -73,24 +126,31 @@ final class EmulatedGpu implements Gpu {
 
     @Override
     public void copyIn(long dst, short[] src, int from, int count) {
+        noCapture("a copy in");
+        copiesIn++;
         applyCopies(Long.MAX_VALUE);
         at(dst).asShortBuffer().put(src, from, count);
     }
 
     @Override
     public void copyIn(long dst, float[] src, int from, int count) {
+        noCapture("a copy in");
+        copiesIn++;
         applyCopies(Long.MAX_VALUE);
         at(dst).asFloatBuffer().put(src, from, count);
     }
 
     @Override
     public void copyIn(long dst, int[] src, int from, int count) {
+        noCapture("a copy in");
+        copiesIn++;
         applyCopies(Long.MAX_VALUE);
         at(dst).asIntBuffer().put(src, from, count);
     }
 
     @Override
     public void copyOut(float[] dst, int to, long src, int count) {
+        noCapture("a copy out");
         applyCopies(Long.MAX_VALUE);
         at(src).asFloatBuffer().get(dst, to, count);
     }
@@ -115,6 +175,7 @@ final class EmulatedGpu implements Gpu {
      */
     @Override
     public long copyInAsync(long dst, MemorySegment src, long srcOffset, long bytes) {
+        noCapture("an upload");
         at(dst); // the destination must exist now
         asyncCopies++;
         pending.add(new PendingCopy(++lastTicket, dst, src.asSlice(srcOffset, bytes), bytes));
@@ -135,6 +196,13 @@ final class EmulatedGpu implements Gpu {
 
     @Override
     public void launch(String name, int gx, int gy, int bx, Arg... a) {
+        if (capturing != null) {
+            capturing.add(new Launch(name, gx, gy, bx, a.clone()));
+            return;
+        }
+        if (!replaying) {
+            directLaunches++;
+        }
         applyCopies(Long.MAX_VALUE);
         launches.add(name);
         switch (name) {
@@ -282,6 +350,7 @@ final class EmulatedGpu implements Gpu {
 
     @Override
     public void synchronize() {
+        noCapture("a synchronize");
         applyCopies(Long.MAX_VALUE);
     }
 
