@@ -85,7 +85,10 @@ final class EngineProfileCommand implements Callable<Integer> {
                     "--model " + model + ": no config.json there; expected a Hugging Face model folder");
         }
         PrintWriter out = spec.commandLine().getOut();
-        ProfileGrid grid = quick ? ProfileGrid.quick() : ProfileGrid.standard();
+        // a GPU steps through far larger batches in the time a CPU takes for small ones
+        ProfileGrid grid = quick
+                ? ProfileGrid.quick()
+                : kind == EngineBackend.Kind.CUDA ? ProfileGrid.gpu() : ProfileGrid.standard();
         Progress progress = new Progress(spec.commandLine().getErr(), "shapes of " + EngineProfiler.shapes(grid), true);
         Path scratch = Files.createTempDirectory("twinserve-profile-adapters");
         EngineProfiler.Measurements m;
@@ -104,7 +107,7 @@ final class EngineProfileCommand implements Callable<Integer> {
         // version, commit, JVM, OS and time come with EngineProfile's own record
         Map<String, Object> provenance = new LinkedHashMap<>();
         provenance.put("model_dir", model.toAbsolutePath().normalize().toString());
-        provenance.put("grid", quick ? "quick" : "standard");
+        provenance.put("grid", quick ? "quick" : kind == EngineBackend.Kind.CUDA ? "gpu" : "standard");
         EngineProfile.Result r = EngineProfile.write(m, output, modelName, provenance);
         if (json) {
             Map<String, Object> doc = new LinkedHashMap<>();

@@ -71,7 +71,7 @@ public final class EngineProfiler {
         }
     }
 
-    private static final int BLOCK_SIZE = 16;
+    static final int BLOCK_SIZE = 16;
 
     private EngineProfiler() {}
 
@@ -207,7 +207,7 @@ public final class EngineProfiler {
         return out;
     }
 
-    private static long kvTokensNeeded(ProfileGrid g) {
+    static long kvTokensNeeded(ProfileGrid g) {
         long need = StepTimer.kvTokensNeeded(g.tokenCounts().getLast(), 1, 0, BLOCK_SIZE);
         for (int b : g.decodeBatches()) {
             need = Math.max(need, StepTimer.kvTokensNeeded(b, 1, g.maxContext(), BLOCK_SIZE));
@@ -244,7 +244,7 @@ public final class EngineProfiler {
     }
 
     /** The most sequences of one measured step (the CUDA backend sizes its step buffers by it). */
-    private static int maxSequences(ProfileGrid g) {
+    static int maxSequences(ProfileGrid g) {
         int n = 1;
         for (List<Integer> l : List.of(g.tokenCounts(), headBatches(g), g.decodeBatches(), g.loraBatches())) {
             for (int b : l) {

@@ -73,6 +73,26 @@ public record ProfileGrid(
                 5);
     }
 
+    /**
+     * The grid for a GPU (issue 21: what the twin needs to price the CUDA engine): the linear-layer table up to a
+     * 2,048-token step, decode batches of 1, 8, 64 and 128 at contexts of 128, 1,024 and 2,048 tokens, prefill
+     * chunks of 512 and 2,048, and LoRA steps of 32, 64 and 128 sequences with 1, 8 and 32 distinct adapters of
+     * ranks 8, 16 and 32. Its largest KV need (128 sequences of 2,048 tokens) and step buffers fit an 80 GB card
+     * beside an 8B model's weights (ProfileGridTest).
+     */
+    public static ProfileGrid gpu() {
+        return new ProfileGrid(
+                List.of(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048),
+                List.of(1, 8, 64, 128),
+                List.of(128, 1024, 2048),
+                List.of(512, 2048),
+                List.of(32, 64, 128),
+                List.of(1, 8, 32),
+                List.of(8, 16, 32),
+                3,
+                10);
+    }
+
     /** A small grid for tests and a first look: seconds on a tiny model. */
     public static ProfileGrid quick() {
         return new ProfileGrid(
