@@ -345,8 +345,14 @@ public final class CudaKernelCheck {
         Path dir = java.nio.file.Files.createTempDirectory("cuda-models");
         List<CudaModelCheck.Result> results = new java.util.ArrayList<>(
                 CudaModelCheck.run(dir.resolve("launches"), () -> new DriverGpu(driver, false)));
-        // the same cases with the decode steps replaying CUDA graphs (issue 21), against the same CPU logits
-        results.addAll(CudaModelCheck.run(dir.resolve("graphs"), () -> new DriverGpu(driver, false), 4));
+        // the same cases with the decode steps replaying CUDA graphs (issue 21), against the same CPU logits; a
+        // failure there is one failed case, not the end of the check (graphs are off by default until this passes)
+        try {
+            results.addAll(CudaModelCheck.run(dir.resolve("graphs"), () -> new DriverGpu(driver, false), 4));
+        } catch (RuntimeException e) {
+            System.out.println("model cases with decode graphs: " + e);
+            results.add(new CudaModelCheck.Result("decode graphs", "failed: " + e.getMessage(), Double.NaN, true));
+        }
         for (CudaModelCheck.Result r : results) {
             boolean pass = !r.nan() && r.relativeError() <= MODEL_GATE;
             Map<String, Object> m = new LinkedHashMap<>();
