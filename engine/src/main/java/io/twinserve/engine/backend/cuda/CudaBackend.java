@@ -188,6 +188,12 @@ public final class CudaBackend implements Backend {
     /** A captured decode graph: its metadata buffer (fixed, as the graph's pointers are) and its handle. */
     private record DecodeGraph(long meta, long handle) {}
 
+    /** Whether steps above the GEMV's 8 tokens run their linear layers through cuBLAS (when the device has it). */
+    private final boolean gemm;
+
+    /** Linear layers run by cuBLAS (for reports and tests). */
+    private long gemmCalls;
+
     /** Decode graphs by bucket, block-table width and whether they run the LoRA kernels. */
     private final Map<String, DecodeGraph> graphs = new HashMap<>();
     /** The step buffers of every graph, sized for {@link Options#graphBatch} once (their pointers are in the graphs). */
@@ -202,6 +208,7 @@ public final class CudaBackend implements Backend {
         this.gpu = gpu;
         this.c = model.config();
         this.options = options;
+        this.gemm = gpu.hasGemm();
         if (c.headDim() > CudaKernels.MAX_HEAD_DIM || c.headDim() % 2 != 0) {
             throw new IllegalArgumentException("head_dim " + c.headDim() + ": the CUDA kernels take even head"
                     + " dimensions up to " + CudaKernels.MAX_HEAD_DIM);
@@ -387,6 +394,8 @@ public final class CudaBackend implements Backend {
         final long loraTmp;
         final long lastNormed;
         final long logits;
+        /** A bf16 copy of a linear layer's input for cuBLAS (0 without it). */
+        final long inputBf16;
 
         Scratch(int tokens) {
             this.tokens = tokens;
@@ -403,6 +412,8 @@ public final class CudaBackend implements Backend {
             loraTmp = gpu.alloc(4 * t * options.maxRank());
             lastNormed = gpu.alloc(4 * t * c.hiddenSize());
             logits = gpu.alloc(4 * t * c.vocabSize());
+            inputBf16 =
+                    gemm ? gpu.alloc(2 * t * Math.max(c.qDim(), Math.max(c.hiddenSize(), c.intermediateSize()))) : 0;
         }
     }
 
@@ -443,7 +454,7 @@ public final class CudaBackend implements Backend {
         if (scratch == null || scratch.tokens < tokens) {
             scratch = new Scratch(Math.max(tokens, scratch == null ? 16 : 2 * scratch.tokens));
         }
-        launchStep(scratch, metaBuffer, meta, tokens, rows, anyAdapter);
+        launchStep(scratch, metaBuffer, meta, tokens, rows, anyAdapter, gemm);
         gpu.synchronize();
         if (rows > 0) {
             gpu.copyOut(logits, 0, scratch.logits, rows * c.vocabSize());
@@ -487,7 +498,8 @@ public final class CudaBackend implements Backend {
         DecodeGraph g = graphs.get(key);
         if (g == null) {
             long buffer = gpu.alloc(4L * meta.size());
-            long handle = gpu.capture(() -> launchStep(graphScratch, buffer, meta, bucket, bucket, anyAdapter));
+            // GEMV only: a decode bucket is small, and cuBLAS stays out of the captures
+            long handle = gpu.capture(() -> launchStep(graphScratch, buffer, meta, bucket, bucket, anyAdapter, false));
             g = new DecodeGraph(buffer, handle);
             graphs.put(key, g);
             graphCaptures++;
@@ -512,9 +524,12 @@ public final class CudaBackend implements Backend {
     /**
      * Launches a step's kernels over {@code tokens} tokens whose metadata {@code m} describes at {@code metaBase}
      * on the device, into {@code s}; the logits of {@code rows} rows end in {@code s.logits}. Launches only (no
-     * copy, no wait), so that a graph can capture it.
+     * copy, no wait), so that a graph can capture it; with {@code allowGemm} the linear layers of more than 8 tokens
+     * go through cuBLAS.
      */
-    private void launchStep(Scratch s, long metaBase, CudaStepMetadata m, int tokens, int rows, boolean anyAdapter) {
+    private void launchStep(
+            Scratch s, long metaBase, CudaStepMetadata m, int tokens, int rows, boolean anyAdapter, boolean allowGemm) {
+        long bf16 = allowGemm ? s.inputBf16 : 0;
         long ids = metaBase + 4L * m.tokenIdsOffset();
         long positions = metaBase + 4L * m.positionsOffset();
         long slotMapping = metaBase + 4L * m.slotMappingOffset();
@@ -546,9 +561,9 @@ public final class CudaBackend implements Backend {
                     Arg.ptr(s.normed));
             long qkv = w + 2 * layout.qkv;
             long bias = layout.qkvBias < 0 ? 0 : w + 2 * layout.qkvBias;
-            linear(qkv, q, h, s.normed, tokens, bias, s.q);
-            linear(qkv + 2L * q * h, kv, h, s.normed, tokens, bias == 0 ? 0 : bias + 2L * q, s.k);
-            linear(qkv + 2L * (q + kv) * h, kv, h, s.normed, tokens, bias == 0 ? 0 : bias + 2L * (q + kv), s.v);
+            linear(bf16, qkv, q, h, s.normed, tokens, bias, s.q);
+            linear(bf16, qkv + 2L * q * h, kv, h, s.normed, tokens, bias == 0 ? 0 : bias + 2L * q, s.k);
+            linear(bf16, qkv + 2L * (q + kv) * h, kv, h, s.normed, tokens, bias == 0 ? 0 : bias + 2L * (q + kv), s.v);
             if (anyAdapter) {
                 loraInto(s.loraTmp, l, Projection.Q, s.normed, tokens, tokenSlots, s.q, q);
                 loraInto(s.loraTmp, l, Projection.K, s.normed, tokens, tokenSlots, s.k, kv);
@@ -595,7 +610,7 @@ public final class CudaBackend implements Backend {
                     Arg.i32(c.slidingWindow()),
                     Arg.ptr(s.att),
                     Arg.i32(options.kvF32() ? 1 : 0));
-            linear(w + 2 * layout.o, h, q, s.att, tokens, 0, s.out);
+            linear(bf16, w + 2 * layout.o, h, q, s.att, tokens, 0, s.out);
             if (anyAdapter) {
                 loraInto(s.loraTmp, l, Projection.O, s.att, tokens, tokenSlots, s.out, h);
             }
@@ -611,13 +626,13 @@ public final class CudaBackend implements Backend {
                     Arg.i32(h),
                     Arg.f32(eps),
                     Arg.ptr(s.normed));
-            linear(w + 2 * layout.gateUp, 2 * inter, h, s.normed, tokens, 0, s.gateUp);
+            linear(bf16, w + 2 * layout.gateUp, 2 * inter, h, s.normed, tokens, 0, s.gateUp);
             if (anyAdapter) {
                 loraInto(s.loraTmp, l, Projection.GATE, s.normed, tokens, tokenSlots, s.gateUp, 2 * inter);
                 loraInto(s.loraTmp, l, Projection.UP, s.normed, tokens, tokenSlots, s.gateUp + 4L * inter, 2 * inter);
             }
             gpu.launch("ts_silu_mul", tokens, 1, threads, Arg.ptr(s.gateUp), Arg.i32(inter), Arg.ptr(s.act));
-            linear(w + 2 * layout.down, h, inter, s.act, tokens, 0, s.out);
+            linear(bf16, w + 2 * layout.down, h, inter, s.act, tokens, 0, s.out);
             if (anyAdapter) {
                 loraInto(s.loraTmp, l, Projection.DOWN, s.act, tokens, tokenSlots, s.out, h);
             }
@@ -635,12 +650,30 @@ public final class CudaBackend implements Backend {
                     Arg.i32(h),
                     Arg.f32(eps),
                     Arg.ptr(s.lastNormed));
-            linear(lmHead, c.vocabSize(), h, s.lastNormed, rows, 0, s.logits);
+            linear(bf16, lmHead, c.vocabSize(), h, s.lastNormed, rows, 0, s.logits);
         }
     }
 
-    /** y[t] = W x[t] (+ bias) for {@code tokens} rows, in GEMV launches of up to 8 tokens. */
-    private void linear(long w, int n, int k, long x, int tokens, long bias, long y) {
+    /**
+     * y[t] = W x[t] (+ bias) for {@code tokens} rows: through cuBLAS when {@code bf16} (a buffer for x in bf16) is
+     * given, the step has more than the GEMV's 8 tokens and there is no bias, else in GEMV launches of up to 8
+     * tokens.
+     */
+    private void linear(long bf16, long w, int n, int k, long x, int tokens, long bias, long y) {
+        if (bf16 != 0 && bias == 0 && tokens > CudaKernels.GEMV_MAX_TOKENS) {
+            long count = (long) tokens * k;
+            gpu.launch(
+                    "ts_to_bf16",
+                    (int) Math.min(4096, (count + 255) / 256),
+                    1,
+                    256,
+                    Arg.ptr(x),
+                    Arg.i64(count),
+                    Arg.ptr(bf16));
+            gpu.gemmBf16(tokens, n, k, w, bf16, y);
+            gemmCalls++;
+            return;
+        }
         int grid = (n + GEMV_ROWS_PER_BLOCK - 1) / GEMV_ROWS_PER_BLOCK;
         for (int t0 = 0; t0 < tokens; t0 += CudaKernels.GEMV_MAX_TOKENS) {
             int count = Math.min(CudaKernels.GEMV_MAX_TOKENS, tokens - t0);
@@ -658,6 +691,11 @@ public final class CudaBackend implements Backend {
                     Arg.NULL,
                     Arg.ptr(y + 4L * t0 * n));
         }
+    }
+
+    /** Linear layers run by cuBLAS so far. */
+    public long gemmCalls() {
+        return gemmCalls;
     }
 
     /** Adds projection {@code p}'s LoRA delta into its columns of rows of {@code stride} starting at {@code y}. */

@@ -177,7 +177,7 @@ public record CudaMemoryPlan(
         long h = c.hiddenSize();
         long i = c.intermediateSize();
         long f32 = 4 * t * (2 * h + c.qDim() + 2L * c.kvDim() + c.qDim() + 3 * i + 3L * maxRank);
-        long bf16 = 2 * t * Math.max(h, i);
+        long bf16 = 2 * t * Math.max(c.qDim(), Math.max(h, i));
         long logits = 4L * seqs * c.vocabSize();
         return f32 + bf16 + logits;
     }

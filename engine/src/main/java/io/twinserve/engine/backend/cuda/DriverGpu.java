@@ -51,6 +51,14 @@ public final class DriverGpu implements Gpu {
 
     private final List<CUgraphExec> graphs = new ArrayList<>();
 
+    /** cuBLAS with its workspace, opened on first ask; null when it is not on this machine. */
+    private Cublas cublas;
+
+    private boolean cublasTried;
+    private long cublasWorkspace;
+    /** The stream cuBLAS is bound to (-1: none yet). */
+    private long cublasStream = -1;
+
     /** A stream whose handle can be read (JCuda keeps its getter protected). */
     private static final class Stream extends CUstream {
         long address() {
@@ -165,6 +173,38 @@ public final class DriverGpu implements Gpu {
         launcher.launch(driver.functionHandle(name), gx, gy, 1, bx, 1, 1, 0, launchStream, p);
     }
 
+    /** Set to 0 to keep cuBLAS out of the forward pass (every linear layer a GEMV), to tell a cuBLAS fault apart. */
+    public static final String CUBLAS_ENV = "TWINSERVE_CUDA_CUBLAS";
+
+    @Override
+    public boolean hasGemm() {
+        if (!cublasTried) {
+            cublasTried = true;
+            if ("0".equals(System.getenv(CUBLAS_ENV))) {
+                return false;
+            }
+            try {
+                cublas = Cublas.open(CudaLibraries.system());
+                cublasWorkspace = alloc(CudaMemoryPlan.CUBLAS_WORKSPACE_BYTES);
+            } catch (CudaUnavailableException e) {
+                cublas = null;
+            }
+        }
+        return cublas != null;
+    }
+
+    @Override
+    public void gemmBf16(int tokens, int out, int in, long w, long x, long y) {
+        if (!hasGemm()) {
+            throw new IllegalStateException("cuBLAS 13 is not available here; use the GEMV kernel");
+        }
+        if (cublasStream != launchStream) {
+            cublas.bind(launchStream, cublasWorkspace, CudaMemoryPlan.CUBLAS_WORKSPACE_BYTES);
+            cublasStream = launchStream;
+        }
+        cublas.linear(tokens, out, in, w, x, y);
+    }
+
     @Override
     public long capture(Runnable body) {
         if (graphStream == null) {
@@ -215,6 +255,10 @@ public final class DriverGpu implements Gpu {
 
     @Override
     public void close() {
+        if (cublas != null) {
+            cublas.close();
+            cublas = null;
+        }
         if (!copies.isEmpty()) {
             awaitCopy(lastTicket);
         }

@@ -70,6 +70,16 @@ public interface Gpu extends AutoCloseable {
     /** Launches kernel {@code name} on a grid of {@code gx x gy} blocks of {@code bx} threads. */
     void launch(String name, int gx, int gy, int bx, Arg... args);
 
+    /** Whether {@link #gemmBf16} can run here (cuBLAS 13 found); without it every linear layer is a GEMV. */
+    boolean hasGemm();
+
+    /**
+     * {@code y[t][n] = x[t] . w[n]} by cuBLAS ({@link Cublas#linear}): {@code w} bf16 [out][in] as stored, {@code x}
+     * bf16 [tokens][in], {@code y} fp32 [tokens][out], fp32 accumulation; on the stream the kernels run on, after
+     * them.
+     */
+    void gemmBf16(int tokens, int out, int in, long w, long x, long y);
+
     /**
      * Records the launches {@code body} makes into a graph instead of running them (CUDA stream capture): each
      * launch's grid and arguments, pointers and scalars alike, are fixed as they were then, and device memory is

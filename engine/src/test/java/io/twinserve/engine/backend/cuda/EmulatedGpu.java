@@ -17,6 +17,43 @@ import java.util.TreeMap;
  * recorded by name.
  */
 final class EmulatedGpu implements Gpu {
+    /** Whether this emulation has cuBLAS ({@link #gemmBf16}); the default has not, as a machine without it. */
+    private final boolean gemm;
+    /** GEMMs run. */
+    long gemms;
+
+    EmulatedGpu() {
+        this(false);
+    }
+
+    EmulatedGpu(boolean gemm) {
+        this.gemm = gemm;
+    }
+
+    @Override
+    public boolean hasGemm() {
+        return gemm;
+    }
+
+    /** cuBLAS's linear layer: bf16 weights and inputs, fp32 out ({@link KernelReferences#gemv} over the bf16 x). */
+    @Override
+    public void gemmBf16(int tokens, int out, int in, long w, long x, long y) {
+        if (!gemm) {
+            throw new IllegalStateException("no cuBLAS in this emulation");
+        }
+        if (capturing != null) {
+            throw new IllegalStateException("a GEMM while a graph is captured");
+        }
+        applyCopies(Long.MAX_VALUE);
+        gemms++;
+        short[] xb = shorts(x, tokens * in);
+        float[] xf = new float[xb.length];
+        for (int i = 0; i < xb.length; i++) {
+            xf[i] = KernelReferences.bf(xb[i]);
+        }
+        put(y, KernelReferences.gemv(shorts(w, out * in), out, in, xf, tokens, null, null));
+    }
+
     private final TreeMap<Long, ByteBuffer> memory = new TreeMap<>();
     private long next = 1L << 32;
     final List<String> launches = new ArrayList<>();
@@ -228,6 +265,10 @@ final class EmulatedGpu implements Gpu {
                     System.arraycopy(normed, 0, out, b * hidden, hidden);
                 }
                 put(a[6].bits(), out);
+            }
+            case "ts_to_bf16" -> {
+                int n = Math.toIntExact(a[1].bits());
+                put(a[2].bits(), KernelReferences.toBf16(floats(a[0].bits(), n)));
             }
             case "ts_silu_mul" -> {
                 int inter = a[1].asInt();

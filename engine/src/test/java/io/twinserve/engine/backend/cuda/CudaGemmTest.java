@@ -1,0 +1,43 @@
+package io.twinserve.engine.backend.cuda;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Prefill through cuBLAS (issue 21): a step of more than the GEMV's 8 tokens converts each linear layer's input to
+ * bf16 and multiplies by cuBLAS ({@link Gpu#gemmBf16}, here its reference), as the GPU check's {@code cublasGemmEx}
+ * case measures on a device. The model cases of {@link CudaModelCheck} against the CPU backend: the bf16 inputs
+ * move the logits by bf16 rounding (5e-3 of the largest at worst; the device gate is 2e-2, a wrong offset gives 0.39),
+ * and the prefill steps took cuBLAS while the decode steps (2 tokens) kept the GEMV.
+ */
+class CudaGemmTest {
+    private static final double GATE = 1e-2;
+
+    @Test
+    void prefillStepsGoThroughCublasAndMatchTheCpuBackend(@TempDir Path dir) throws Exception {
+        List<EmulatedGpu> devices = new ArrayList<>();
+        List<CudaModelCheck.Result> results = CudaModelCheck.run(dir, () -> {
+            EmulatedGpu g = new EmulatedGpu(true);
+            devices.add(g);
+            return g;
+        });
+        assertThat(results).hasSize(4 * 3 * 2);
+        double worst = 0;
+        for (CudaModelCheck.Result r : results) {
+            assertThat(r.nan()).as(r.toString()).isFalse();
+            assertThat(r.relativeError()).as(r.toString()).isLessThanOrEqualTo(GATE);
+            worst = Math.max(worst, r.relativeError());
+        }
+        // bf16 inputs do change the prefill's logits: the GEMM path was taken
+        assertThat(worst).isGreaterThan(1e-5);
+        for (EmulatedGpu g : devices) {
+            assertThat(g.gemms).isGreaterThan(0);
+            assertThat(g.launches).contains("ts_to_bf16", "ts_gemv_bf16");
+        }
+    }
+}
