@@ -353,6 +353,18 @@ public final class CudaKernelCheck {
             System.out.println("model cases with decode graphs: " + e);
             results.add(new CudaModelCheck.Result("decode graphs", "failed: " + e.getMessage(), Double.NaN, true));
         }
+        // and with the prefill steps' linear layers through cuBLAS (issue 21; off by default until this passes)
+        try {
+            List<CudaModelCheck.Result> viaCublas =
+                    CudaModelCheck.run(dir.resolve("cublas"), () -> new DriverGpu(driver, false, true));
+            for (CudaModelCheck.Result r : viaCublas) {
+                results.add(new CudaModelCheck.Result(
+                        r.model() + ", cuBLAS prefill", r.step(), r.relativeError(), r.nan()));
+            }
+        } catch (RuntimeException e) {
+            System.out.println("model cases with cuBLAS prefill: " + e);
+            results.add(new CudaModelCheck.Result("cuBLAS prefill", "failed: " + e.getMessage(), Double.NaN, true));
+        }
         for (CudaModelCheck.Result r : results) {
             boolean pass = !r.nan() && r.relativeError() <= MODEL_GATE;
             Map<String, Object> m = new LinkedHashMap<>();
