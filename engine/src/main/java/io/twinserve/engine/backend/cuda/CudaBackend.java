@@ -26,7 +26,9 @@ import java.util.Map;
  *
  * <p>Why it is long: the device state (layers, caches, slots, scratch), its upload through the pinned staging
  * buffers, and the one forward pass that walks it, each launch with its arguments spelled out; the layout,
- * metadata and memory plan are in their own classes, and {@link Sizing} is the small request the plan sizes.
+ * metadata and memory plan are in their own classes, and {@link Sizing} is the small request the plan sizes. The
+ * decode graphs (their buckets, keys and padded metadata) and the cuBLAS path add to it; splitting the forward
+ * pass from the device state is the next step when the fused kernels of issue 21 come.
  */
 public final class CudaBackend implements Backend {
     private static final int GEMV_ROWS_PER_BLOCK = 8;
