@@ -41,11 +41,13 @@ public final class DriverGpu implements Gpu {
     private CUstream copyStream;
     private long lastTicket;
     /**
-     * The stream graphs are captured and run on: a blocking stream, so that it waits for what the legacy stream
-     * ran before it and the legacy stream for it (the legacy stream itself cannot be captured). Null until a
-     * graph is captured.
+     * The stream graphs are captured and run on (the legacy stream itself cannot be captured): non-blocking, so that
+     * nothing on the legacy stream depends on a capture under way; a replay waits for the legacy stream's work
+     * (and the copy-stream uploads it waits for) through {@link #ordering}. Null until a graph is captured.
      */
     private Stream graphStream;
+
+    private CUevent ordering;
     /** The stream the next launch goes to: 0 (legacy), or the graph stream while capturing. */
     private long launchStream;
 
@@ -221,7 +223,9 @@ public final class DriverGpu implements Gpu {
     public long capture(Runnable body) {
         if (graphStream == null) {
             graphStream = new Stream();
-            JCudaDriver.cuStreamCreate(graphStream, CUstream_flags.CU_STREAM_DEFAULT);
+            JCudaDriver.cuStreamCreate(graphStream, CUstream_flags.CU_STREAM_NON_BLOCKING);
+            ordering = new CUevent();
+            JCudaDriver.cuEventCreate(ordering, CUevent_flags.CU_EVENT_DISABLE_TIMING);
         }
         CUgraph graph = new CUgraph();
         // relaxed: other threads' driver calls (a copy-stream upload, say) are not this capture's concern
@@ -242,6 +246,9 @@ public final class DriverGpu implements Gpu {
 
     @Override
     public void replay(long graph) {
+        // after everything the legacy stream was given (kernels, and the uploads it waits for)
+        JCudaDriver.cuEventRecord(ordering, LEGACY_STREAM);
+        JCudaDriver.cuStreamWaitEvent(graphStream, ordering, 0);
         JCudaDriver.cuGraphLaunch(graphs.get(Math.toIntExact(graph)), graphStream);
     }
 
@@ -292,6 +299,7 @@ public final class DriverGpu implements Gpu {
         graphs.clear();
         if (graphStream != null) {
             JCudaDriver.cuStreamDestroy(graphStream);
+            JCudaDriver.cuEventDestroy(ordering);
             graphStream = null;
         }
         arena.close();
