@@ -45,7 +45,14 @@ public final class CudaGenerateCheck {
             }
         }
         // before writing 2 GB of model: without a driver, say so in one line at once
-        EngineBackend.Kind.requireCuda();
+        try {
+            EngineBackend.Kind.requireCuda();
+        } catch (CudaUnavailableException e) {
+            // one line, as the kernel check says it (not JCuda's page of nested stack traces)
+            System.err.println("error: " + e.getMessage());
+            System.exit(3);
+            return;
+        }
         if (!Files.isRegularFile(dir.resolve("model.safetensors"))
                 && !Files.isRegularFile(dir.resolve("config.json"))) {
             long t0 = System.nanoTime();

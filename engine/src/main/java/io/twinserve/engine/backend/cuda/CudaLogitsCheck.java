@@ -57,7 +57,14 @@ public final class CudaLogitsCheck {
                             + " writes (*.logits.json with their models)");
             System.exit(2);
         }
-        EngineBackend.Kind.requireCuda();
+        try {
+            EngineBackend.Kind.requireCuda();
+        } catch (CudaUnavailableException e) {
+            // one line, as the kernel check says it (not JCuda's page of nested stack traces)
+            System.err.println("error: " + e.getMessage());
+            System.exit(3);
+            return;
+        }
         List<Case> cases;
         try {
             cases = run(in, out);
