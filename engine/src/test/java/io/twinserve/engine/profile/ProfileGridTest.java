@@ -40,7 +40,8 @@ class ProfileGridTest {
                         EngineProfiler.BLOCK_SIZE,
                         2,
                         0,
-                        kv));
+                        kv,
+                        0));
         assertThat(plan.usedBytes()).isLessThanOrEqualTo(72_000_000_000L);
     }
 }

@@ -68,46 +68,32 @@ public final class LatencyHistogram {
         if (total == 0) {
             return Latency.empty();
         }
+        // the quantiles are in ascending order and hold the 50th, 90th and 99th percentiles
         List<Double> quantiles = Latency.QUANTILES;
-        // the percentiles asked, in ascending order: p50, p90, p99, then the chart's quantiles
-        double[] asked = new double[3 + quantiles.size()];
-        asked[0] = 50;
-        asked[1] = 90;
-        asked[2] = 99;
-        for (int i = 0; i < quantiles.size(); i++) {
-            asked[3 + i] = quantiles.get(i);
-        }
-        long[] values = valuesAt(asked);
-        Double[] quantileMs = new Double[quantiles.size()];
-        for (int i = 0; i < quantileMs.length; i++) {
-            quantileMs[i] = Latency.ms(values[3 + i]);
+        long[] values = valuesAt(quantiles);
+        Double[] quantileMs = new Double[values.length];
+        for (int i = 0; i < values.length; i++) {
+            quantileMs[i] = Latency.ms(values[i]);
         }
         return new Latency(
                 total,
                 Latency.round((double) sumOfMedians / total / 1000),
-                Latency.ms(values[0]),
-                Latency.ms(values[1]),
-                Latency.ms(values[2]),
+                quantileMs[quantiles.indexOf(50.0)],
+                quantileMs[quantiles.indexOf(90.0)],
+                quantileMs[quantiles.indexOf(99.0)],
                 Latency.ms(maxValue()),
                 List.of(quantileMs));
     }
 
     /**
-     * The values at the percentiles {@code asked} (each in (0, 100]; 100 is the maximum), in one walk of the
-     * buckets, as HdrHistogram's {@code getValueAtPercentile} gives them one by one.
+     * The values at the percentiles {@code asked} (ascending, each in (0, 100]; 100 is the maximum), in one walk of
+     * the buckets, as HdrHistogram's {@code getValueAtPercentile} gives them one by one.
      */
-    private long[] valuesAt(double[] asked) {
-        int n = asked.length;
-        long[] target = new long[n];
-        Integer[] order = new Integer[n];
-        for (int i = 0; i < n; i++) {
-            double p = Math.min(Math.max(Math.nextAfter(asked[i], Double.NEGATIVE_INFINITY), 0.0), 100.0);
-            target[i] = Math.max(1, (long) Math.ceil(p * total / 100.0));
-            order[i] = i;
-        }
-        java.util.Arrays.sort(order, (a, b) -> Long.compare(target[a], target[b]));
+    private long[] valuesAt(List<Double> asked) {
+        int n = asked.size();
         long[] values = new long[n];
         int next = 0;
+        long target = countAt(asked.getFirst());
         long cumulative = 0;
         for (int bucket = 0; bucket < BUCKETS && next < n; bucket++) {
             long[] block = blocks[bucket];
@@ -120,13 +106,19 @@ public final class LatencyHistogram {
                     continue;
                 }
                 cumulative += block[i];
-                while (next < n && target[order[next]] <= cumulative) {
-                    values[order[next]] = highestValue(bucket, first + i);
-                    next++;
+                while (next < n && target <= cumulative) {
+                    values[next++] = highestValue(bucket, first + i);
+                    target = next < n ? countAt(asked.get(next)) : 0;
                 }
             }
         }
         return values;
+    }
+
+    /** The count a percentile's bucket must reach, as HdrHistogram computes it. */
+    private long countAt(double percentile) {
+        double p = Math.min(Math.max(Math.nextAfter(percentile, Double.NEGATIVE_INFINITY), 0.0), 100.0);
+        return Math.max(1, (long) Math.ceil(p * total / 100.0));
     }
 
     /** The highest value of the last non-empty bucket (HdrHistogram's maximum). */

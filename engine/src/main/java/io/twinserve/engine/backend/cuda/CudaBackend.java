@@ -45,14 +45,9 @@ public final class CudaBackend implements Backend {
      */
     public record Options(
             long kvCacheTokens, int blockSize, int adapterSlots, int maxRank, boolean kvF32, int graphBatch) {
-        /** With a bf16 KV cache. */
+        /** With a bf16 KV cache and no graphs. */
         public Options(long kvCacheTokens, int blockSize, int adapterSlots, int maxRank) {
-            this(kvCacheTokens, blockSize, adapterSlots, maxRank, false);
-        }
-
-        /** Without graphs. */
-        public Options(long kvCacheTokens, int blockSize, int adapterSlots, int maxRank, boolean kvF32) {
-            this(kvCacheTokens, blockSize, adapterSlots, maxRank, kvF32, 0);
+            this(kvCacheTokens, blockSize, adapterSlots, maxRank, false, 0);
         }
 
         public Options {

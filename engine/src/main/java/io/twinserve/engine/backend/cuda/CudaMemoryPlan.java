@@ -55,32 +55,6 @@ public record CudaMemoryPlan(
             int maxModelLen,
             Long kvCacheTokens,
             int graphBatch) {
-        /** Without decode graphs. */
-        public Request(
-                long deviceBytes,
-                double utilization,
-                int adapterSlots,
-                int maxRank,
-                int maxBatchedTokens,
-                int maxNumSeqs,
-                int blockSize,
-                int kvBytesPerValue,
-                int maxModelLen,
-                Long kvCacheTokens) {
-            this(
-                    deviceBytes,
-                    utilization,
-                    adapterSlots,
-                    maxRank,
-                    maxBatchedTokens,
-                    maxNumSeqs,
-                    blockSize,
-                    kvBytesPerValue,
-                    maxModelLen,
-                    kvCacheTokens,
-                    0);
-        }
-
         public Request {
             if (deviceBytes <= 0 || utilization <= 0 || utilization > 1) {
                 throw new IllegalArgumentException("device memory must be positive and utilization in (0, 1], got "

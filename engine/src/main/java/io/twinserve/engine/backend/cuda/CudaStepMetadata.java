@@ -29,21 +29,8 @@ public final class CudaStepMetadata {
         if (data.length < size) {
             data = new int[Math.max(size, data.length * 2)];
         }
-        int blockTables = blockTablesOffset();
         for (int t = 0; t < tokens; t++) {
-            int s = batch.tokenSequence(t);
-            int pos = batch.tokenPosition(t);
-            data[t] = batch.tokenId(t);
-            data[tokens + t] = pos;
-            data[2 * tokens + t] = batch.block(s, pos / blockSize) * blockSize + pos % blockSize;
-            data[3 * tokens + t] = batch.slot(s);
-            data[4 * tokens + t] = pos + 1;
-            int row = blockTables + t * maxBlocks;
-            int n = batch.blockCount(s);
-            for (int i = 0; i < n; i++) {
-                data[row + i] = batch.block(s, i);
-            }
-            Arrays.fill(data, row + n, row + maxBlocks, 0);
+            packToken(batch, t, batch.tokenSequence(t), blockSize);
         }
         int logits = logitTokensOffset();
         for (int s = 0; s < batch.sequences(); s++) {
@@ -85,21 +72,12 @@ public final class CudaStepMetadata {
         for (int t = 0; t < bucket; t++) {
             int row = blockTables + t * maxBlocks;
             if (t < n) {
-                int pos = batch.tokenPosition(t);
-                int blocks = batch.blockCount(t);
-                if (blocks > maxBlocks) {
+                if (batch.blockCount(t) > maxBlocks) {
                     throw new IllegalArgumentException(
-                            "sequence " + t + " has " + blocks + " blocks, past the width " + maxBlocks);
+                            "sequence " + t + " has " + batch.blockCount(t) + " blocks, past the width " + maxBlocks);
                 }
-                data[t] = batch.tokenId(t);
-                data[tokens + t] = pos;
-                data[2 * tokens + t] = batch.block(t, pos / blockSize) * blockSize + pos % blockSize;
-                data[3 * tokens + t] = batch.slot(t);
-                data[4 * tokens + t] = pos + 1;
-                for (int i = 0; i < blocks; i++) {
-                    data[row + i] = batch.block(t, i);
-                }
-                Arrays.fill(data, row + blocks, row + maxBlocks, 0);
+                // a decode step's token t is its sequence t
+                packToken(batch, t, t, blockSize);
             } else {
                 data[t] = 0;
                 data[tokens + t] = 0;
@@ -111,6 +89,22 @@ public final class CudaStepMetadata {
             }
             data[logitTokensOffset() + t] = t;
         }
+    }
+
+    /** Writes token {@code t} of sequence {@code s}: its id, position, cache slot, adapter, context and block table. */
+    private void packToken(ForwardBatch batch, int t, int s, int blockSize) {
+        int pos = batch.tokenPosition(t);
+        data[t] = batch.tokenId(t);
+        data[tokens + t] = pos;
+        data[2 * tokens + t] = batch.block(s, pos / blockSize) * blockSize + pos % blockSize;
+        data[3 * tokens + t] = batch.slot(s);
+        data[4 * tokens + t] = pos + 1;
+        int row = blockTablesOffset() + t * maxBlocks;
+        int n = batch.blockCount(s);
+        for (int i = 0; i < n; i++) {
+            data[row + i] = batch.block(s, i);
+        }
+        Arrays.fill(data, row + n, row + maxBlocks, 0);
     }
 
     /** The packed ints; the first {@link #size()} are this step's. */

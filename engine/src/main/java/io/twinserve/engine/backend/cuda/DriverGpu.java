@@ -79,7 +79,19 @@ public final class DriverGpu implements Gpu {
 
     /** @param ownsDriver whether closing this device closes the driver's context and module too */
     public DriverGpu(CudaDriver driver, boolean ownsDriver) {
-        this(driver, ownsDriver, "1".equals(System.getenv(CUBLAS_ENV)));
+        this(driver, ownsDriver, cublasWanted(System.getenv(CUBLAS_ENV)));
+    }
+
+    /** {@link #CUBLAS_ENV}'s value: unset or 0 is off, 1 on; anything else is refused, naming the variable. */
+    static boolean cublasWanted(String value) {
+        if (value == null || value.isBlank() || value.strip().equals("0")) {
+            return false;
+        }
+        if (value.strip().equals("1")) {
+            return true;
+        }
+        throw new IllegalArgumentException(
+                CUBLAS_ENV + "=" + value + ": expected 1 (prefill through cuBLAS) or 0 (off)");
     }
 
     /** @param cublas whether prefill steps may run their linear layers through cuBLAS (where it is found) */

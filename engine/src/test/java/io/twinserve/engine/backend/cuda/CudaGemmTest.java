@@ -1,6 +1,7 @@
 package io.twinserve.engine.backend.cuda;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,5 +40,14 @@ class CudaGemmTest {
             assertThat(g.gemms).isGreaterThan(0);
             assertThat(g.launches).contains("ts_to_bf16", "ts_gemv_bf16");
         }
+    }
+
+    @Test
+    void theSwitchIsOffUnlessOneAndRefusesAnythingElse() {
+        assertThat(DriverGpu.cublasWanted(null)).isFalse();
+        assertThat(DriverGpu.cublasWanted("0")).isFalse();
+        assertThat(DriverGpu.cublasWanted(" 1 ")).isTrue();
+        assertThatThrownBy(() -> DriverGpu.cublasWanted("yes"))
+                .hasMessage("TWINSERVE_CUDA_CUBLAS=yes: expected 1 (prefill through cuBLAS) or 0 (off)");
     }
 }

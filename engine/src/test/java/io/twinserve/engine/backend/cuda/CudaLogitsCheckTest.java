@@ -52,7 +52,8 @@ class CudaLogitsCheckTest {
                         sized.blockSize(),
                         sized.adapterSlots(),
                         sized.maxRank(),
-                        sized.cudaSizing().kvF32()),
+                        sized.cudaSizing().kvF32(),
+                        0),
                 new EmulatedGpu());
         List<CudaLogitsCheck.Case> cases = CudaLogitsCheck.run(dir.resolve("in"), dir.resolve("out"), emulated);
         assertThat(cases)

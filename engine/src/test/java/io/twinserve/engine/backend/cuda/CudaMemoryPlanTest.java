@@ -19,7 +19,7 @@ class CudaMemoryPlanTest {
     private static final long MIB = 1L << 20;
 
     private static CudaMemoryPlan.Request request(long deviceBytes, int slots, Long kvTokens) {
-        return new CudaMemoryPlan.Request(deviceBytes, 0.5, slots, 8, 32, 4, 16, 2, 256, kvTokens);
+        return new CudaMemoryPlan.Request(deviceBytes, 0.5, slots, 8, 32, 4, 16, 2, 256, kvTokens, 0);
     }
 
     @Test
@@ -95,9 +95,9 @@ class CudaMemoryPlanTest {
 
     @Test
     void impossibleRequestsAreRefusedByName() {
-        assertThatThrownBy(() -> new CudaMemoryPlan.Request(1, 1.5, 0, 8, 32, 4, 16, 2, 256, null))
+        assertThatThrownBy(() -> new CudaMemoryPlan.Request(1, 1.5, 0, 8, 32, 4, 16, 2, 256, null, 0))
                 .hasMessageContaining("utilization in (0, 1]");
-        assertThatThrownBy(() -> new CudaMemoryPlan.Request(1, 0.9, 0, 8, 32, 4, 16, 3, 256, null))
+        assertThatThrownBy(() -> new CudaMemoryPlan.Request(1, 0.9, 0, 8, 32, 4, 16, 3, 256, null, 0))
                 .hasMessageContaining("kv_cache_dtype");
     }
 
@@ -118,7 +118,7 @@ class CudaMemoryPlanTest {
                 java.util.List.of(2));
         long device = 1L << 30;
         CudaMemoryPlan without =
-                CudaMemoryPlan.plan(c, new CudaMemoryPlan.Request(device, 0.5, 2, 8, 32, 4, 16, 2, 256, null));
+                CudaMemoryPlan.plan(c, new CudaMemoryPlan.Request(device, 0.5, 2, 8, 32, 4, 16, 2, 256, null, 0));
         CudaMemoryPlan with =
                 CudaMemoryPlan.plan(c, new CudaMemoryPlan.Request(device, 0.5, 2, 8, 32, 4, 16, 2, 256, null, 8));
         long block = 16L * CudaMemoryPlan.kvBytesPerToken(c, 2);
