@@ -175,13 +175,20 @@ public final class EngineProfiler {
 
     /**
      * Runs every table shape until a whole pass is no longer faster than the best before it (at least three
-     * passes, at most twenty or a minute): the JIT compiles the kernels in the background for a while, and
-     * shapes timed meanwhile would carry its work.
+     * passes and {@link #MIN_WARMUP_NS}, at most twenty passes or a minute): the JIT compiles the kernels in
+     * the background for a while, and shapes timed meanwhile would carry its work.
      */
+    /**
+     * The least warm-up: on a tiny model a pass takes well under a millisecond, so three passes that are no
+     * faster than each other are all interpreted, and a profile timed then priced its steps about ten times
+     * slower than the compiled loop runs them (shadow mode's drift alarm fired on the twin's own model).
+     */
+    static final long MIN_WARMUP_NS = 2_000_000_000L;
+
     private static void warmUp(StepTimer timer, ProfileGrid g) {
         long best = Long.MAX_VALUE;
         long startNs = System.nanoTime();
-        for (int pass = 0; pass < 20; pass++) {
+        for (int pass = 0; pass < 20 || System.nanoTime() - startNs < MIN_WARMUP_NS; pass++) {
             long passStart = System.nanoTime();
             // with and without logits: a path the JIT has not seen would be recompiled in the middle of the timings
             for (int n : g.tokenCounts()) {
@@ -192,7 +199,8 @@ public final class EngineProfiler {
             long passNs = System.nanoTime() - passStart;
             boolean improved = passNs < 0.95 * best;
             best = Math.min(best, passNs);
-            if (pass >= 2 && (!improved || System.nanoTime() - startNs > 60_000_000_000L)) {
+            long spent = System.nanoTime() - startNs;
+            if (pass >= 2 && spent >= MIN_WARMUP_NS && (!improved || spent > 60_000_000_000L)) {
                 return;
             }
         }

@@ -192,16 +192,18 @@ public final class LiveReplicas {
 
     /** {@link #model(Path, ModelReplica, Detokenizer)} on CUDA device {@code device} (ignored on the CPU). */
     public static Replica model(Path modelDir, ModelReplica settings, Detokenizer detokenizer, int device) {
+        return model(modelDir, settings, detokenizer, device, StepObserver.NONE);
+    }
+
+    /** {@link #model(Path, ModelReplica, Detokenizer, int)} with an observer of every step, on the loop's thread. */
+    public static Replica model(
+            Path modelDir, ModelReplica settings, Detokenizer detokenizer, int device, StepObserver observer) {
         ModelFiles files = ModelFiles.open(modelDir);
         Backend backend = null;
         try {
             backend = settings.backend().create(files, device);
             LiveEngine engine = engine(
-                    backend,
-                    settings.liveConfig(files.config(), backend),
-                    detokenizer,
-                    files.stopTokenIds(),
-                    StepObserver.NONE);
+                    backend, settings.liveConfig(files.config(), backend), detokenizer, files.stopTokenIds(), observer);
             return new Replica(engine, backend, files);
         } catch (RuntimeException | Error e) {
             if (backend != null) {
@@ -217,8 +219,14 @@ public final class LiveReplicas {
      * the loop's limits taken from the twin's scheduler so that both batch alike, and no stop tokens.
      */
     public static Replica simulated(ResolvedReplica replica, double timeScale, Detokenizer detokenizer) {
+        return simulated(replica, timeScale, detokenizer, StepObserver.NONE);
+    }
+
+    /** {@link #simulated(ResolvedReplica, double, Detokenizer)} with an observer of every step. */
+    public static Replica simulated(
+            ResolvedReplica replica, double timeScale, Detokenizer detokenizer, StepObserver observer) {
         SimulatedBackend backend = Backends.create(BackendSpec.Simulated.of(replica, timeScale));
-        LiveEngine engine = engine(backend, backend.liveConfig(), detokenizer, List.of(), StepObserver.NONE);
+        LiveEngine engine = engine(backend, backend.liveConfig(), detokenizer, List.of(), observer);
         return new Replica(engine, backend, null);
     }
 

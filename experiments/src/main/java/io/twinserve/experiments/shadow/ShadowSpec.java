@@ -11,8 +11,9 @@ import java.util.Map;
  * @param windowS the length of a window: figures are compared per window (default 60 s)
  * @param warmupWindows windows of earlier arrivals the twin replays before a window, so that it enters the
  *     window with the batch and queue the live side had (default 2)
- * @param driftBound the relative error of a figure, |predicted - measured| / measured, above which a window
- *     drifts (default 0.25)
+ * @param driftBound how far a figure's prediction may be from its measurement: a window drifts when they
+ *     differ by more than a factor of 1 + drift_bound either way (default 0.25: predicted over measured
+ *     outside 0.8 to 1.25)
  * @param driftWindows consecutive drifting windows that raise the alarm (default 3); one window within the
  *     bound clears it
  * @param settleS the longest a window waits after its end for its requests to finish before it is judged

@@ -17,7 +17,8 @@ import java.util.function.Consumer;
  * {@code settle_s}), the twin replays that window's arrivals, after {@code warmup_windows} of the ones before,
  * with the output lengths the live side produced, and both sides' figures are computed by one function
  * ({@link WindowFigures}). A window drifts when a judged figure (throughput, median TTFT, mean inter-token
- * latency) parts from the measured one by more than {@code drift_bound}; {@code drift_windows} drifting
+ * latency) and the measured one differ by more than a factor of 1 + {@code drift_bound} either way (and by
+ * more than a floor of a few milliseconds for the latencies); {@code drift_windows} drifting
  * windows in a row raise the alarm, which names the likely cause by comparing the drifting windows'
  * workload (load, lengths, adapter mix) with the windows where the two sides agreed.
  *
@@ -369,7 +370,8 @@ public final class ShadowTwin {
                 double e = (p - m) / m;
                 errors.put(f, e);
                 double floor = f.startsWith("ttft") ? TTFT_FLOOR_MS : f.equals("itl_mean") ? ITL_FLOOR_MS : 0;
-                if (Math.abs(e) > spec.driftBound() && Math.abs(p - m) > floor) {
+                // out of bound by a factor either way, so that a slower and a faster side are judged alike
+                if ((p <= 0 || Math.max(p / m, m / p) > 1 + spec.driftBound()) && Math.abs(p - m) > floor) {
                     drifts = true;
                 }
             }

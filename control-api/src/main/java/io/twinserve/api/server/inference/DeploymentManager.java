@@ -130,12 +130,16 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         }
     }
 
-    /** Re-applies a new compute config and placement (autoconfigure): checked first, then restarted. */
+    /**
+     * Re-applies a new compute config and placement (autoconfigure): checked first, then restarted without
+     * losing a request (the new replicas take arrivals while the old ones finish theirs).
+     */
     public synchronized DeploymentsRecord reconfigure(DeploymentsRecord r, ObjectNode cc, Placement placement) {
         ReplicaSpec spec = RegistryService.replicaSpec(cc);
         ModelsRecord model = registry.modelRecord(r.getModelId());
         check(model, r.getMode(), spec, RegistryService.backendOf(cc), placement, r.getName());
-        stop(r.getName());
+        // the new runtime starts before the old one stops (start swaps them, then drains the old one): requests
+        // that arrive meanwhile go to the new one, those in flight finish on the old one, and none is refused
         registry.updateDeploymentConfig(r.getId(), cc, placement);
         DeploymentsRecord updated = registry.deploymentRecord(String.valueOf(r.getId()));
         try {
@@ -449,7 +453,9 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
                 placement.minReplicas(),
                 r.getTimeScale(),
                 r.getRetainText(),
-                placement.router());
+                placement.router(),
+                RegistryService.shadowOf(registry.computeConfigOf(r)),
+                RegistryService.stepDelayMsOf(registry.computeConfigOf(r)));
         RedisSessionStore sessions = new RedisSessionStore(redis, r.getName());
         DeploymentRuntime rt;
         if (r.getMode().equals("live")) {

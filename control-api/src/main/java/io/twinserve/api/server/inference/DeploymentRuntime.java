@@ -7,6 +7,7 @@ import io.twinserve.engine.chat.ChatTemplate;
 import io.twinserve.engine.live.Completion;
 import io.twinserve.engine.live.GenerationRequest;
 import io.twinserve.engine.live.LiveEngine;
+import io.twinserve.engine.live.StepObserver;
 import io.twinserve.engine.live.TokenSink;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.LoraAdapter;
@@ -14,6 +15,9 @@ import io.twinserve.engine.sample.SamplingParams;
 import io.twinserve.engine.sample.TokenLogprobs;
 import io.twinserve.engine.serve.LiveReplicas;
 import io.twinserve.engine.tokenizer.Tokenizer;
+import io.twinserve.experiments.shadow.ReplicaTwin;
+import io.twinserve.experiments.shadow.ShadowSpec;
+import io.twinserve.experiments.shadow.ShadowTwin;
 import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.replica.PrefixKeys;
@@ -31,6 +35,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A deployment being served by this server: its replicas (each a live loop over a backend: the CPU
@@ -54,7 +59,9 @@ public final class DeploymentRuntime implements AutoCloseable {
             int replicas,
             double timeScale,
             boolean retainText,
-            RouterSpec router) {}
+            RouterSpec router,
+            ShadowSpec shadow,
+            long stepDelayMs) {}
 
     /**
      * The cache-aware prices of a live (CPU engine) replica, which has no perf model: a running request's
@@ -77,7 +84,15 @@ public final class DeploymentRuntime implements AutoCloseable {
     private final List<String> adapterIds;
 
     private final Map<String, AdapterDef> adapters = new ConcurrentHashMap<>();
+    /** Each adapter's rank, for the shadow twin (it prices LoRA by rank). */
+    private final Map<String, Integer> adapterRanks = new ConcurrentHashMap<>();
+
     private final int maxModelLen;
+    /** The shadow twin, or null; its clock is the deployment's (wall time, times time_scale when simulated). */
+    private volatile ShadowTwin shadow;
+
+    private final long shadowOriginNs = System.nanoTime();
+    private final double clockScale;
     private final List<String> skipped = new ArrayList<>();
 
     DeploymentRuntime(
@@ -89,6 +104,7 @@ public final class DeploymentRuntime implements AutoCloseable {
             int maxModelLen,
             SessionStore sessions) {
         this.settings = settings;
+        this.clockScale = settings.mode().equals("simulated") ? settings.timeScale() : 1.0;
         this.maxModelLen = maxModelLen;
         this.codec = codec;
         this.replicas = List.copyOf(replicas);
@@ -125,13 +141,20 @@ public final class DeploymentRuntime implements AutoCloseable {
         List<ReplicaHandle> replicas = new ArrayList<>();
         List<String> adapterIds = new CopyOnWriteArrayList<>();
         int modelLen = 0;
+        DeploymentRuntime rt = null;
         try {
             for (int i = 0; i < s.replicas(); i++) {
-                LiveReplicas.Replica replica = LiveReplicas.model(modelDir, settings, codec.detokenizer(), i);
+                LiveReplicas.Replica replica =
+                        LiveReplicas.model(modelDir, settings, codec.detokenizer(), i, faults(s.stepDelayMs()));
                 replicas.add(new ReplicaHandle(i, replica, adapterIds, LIVE_PRICES));
                 modelLen = replica.engine().schedulerConfig().maxModelLen();
             }
-            return new DeploymentRuntime(s, codec, replicas, adapterIds, adapters, modelLen, sessions);
+            rt = new DeploymentRuntime(s, codec, replicas, adapterIds, adapters, modelLen, sessions);
+            if (s.shadow() != null) {
+                rt.shadow = rt.newShadow(ShadowTwins.live(
+                        s, replicas.get(0).engine.schedulerConfig(), s.shadow().profile()));
+            }
+            return rt;
         } catch (RuntimeException | Error e) {
             replicas.forEach(ReplicaHandle::close);
             throw e;
@@ -154,15 +177,56 @@ public final class DeploymentRuntime implements AutoCloseable {
         int modelLen = 0;
         try {
             for (int i = 0; i < s.replicas(); i++) {
-                LiveReplicas.Replica replica = LiveReplicas.simulated(resolved, s.timeScale(), codec.detokenizer());
+                LiveReplicas.Replica replica =
+                        LiveReplicas.simulated(resolved, s.timeScale(), codec.detokenizer(), faults(s.stepDelayMs()));
                 replicas.add(new ReplicaHandle(i, replica, adapterIds, prices));
                 modelLen = replica.engine().schedulerConfig().maxModelLen();
             }
-            return new DeploymentRuntime(s, codec, replicas, adapterIds, adapters, modelLen, sessions);
+            DeploymentRuntime rt = new DeploymentRuntime(s, codec, replicas, adapterIds, adapters, modelLen, sessions);
+            if (s.shadow() != null) {
+                rt.shadow = rt.newShadow(resolved);
+            }
+            return rt;
         } catch (RuntimeException | Error e) {
             replicas.forEach(ReplicaHandle::close);
             throw e;
         }
+    }
+
+    /**
+     * Fault injection ({@code compute_config.fault.step_delay_ms}): a pause after every step, on the loop's
+     * thread, so that the deployment is slower than its engine by that much per step.
+     */
+    static StepObserver faults(long stepDelayMs) {
+        if (stepDelayMs <= 0) {
+            return StepObserver.NONE;
+        }
+        long delayNs = stepDelayMs * 1_000_000L;
+        return (shape, stepNs, loadNs) -> {
+            long until = System.nanoTime() + delayNs;
+            for (long left = delayNs; left > 0; left = until - System.nanoTime()) {
+                LockSupport.parkNanos(left);
+            }
+        };
+    }
+
+    private ShadowTwin newShadow(ResolvedReplica twin) {
+        int defaultRank = Math.max(1, twin.scheduler().maxAdapterRank());
+        return new ShadowTwin(
+                settings.shadow(),
+                new ReplicaTwin(twin, adapterRanks, defaultRank),
+                0,
+                e -> ShadowTwins.log(settings.name(), e));
+    }
+
+    /** The shadow twin, or null when {@code compute_config.shadow} is off. */
+    public ShadowTwin shadow() {
+        return shadow;
+    }
+
+    /** The deployment's clock, on which the shadow twin's windows are counted: ns since it started. */
+    public long clockNs() {
+        return (long) ((System.nanoTime() - shadowOriginNs) * clockScale);
     }
 
     /** The KV cache's block size: the prefix cache shares whole blocks. */
@@ -202,6 +266,15 @@ public final class DeploymentRuntime implements AutoCloseable {
 
     /** Makes an adapter servable on every replica (vLLM's load_lora_adapter). */
     public synchronized void addAdapter(AdapterDef a) {
+        if (a.rank() > 0) {
+            adapterRanks.put(a.name(), a.rank());
+        } else if (a.path() != null) {
+            try {
+                adapterRanks.put(a.name(), LoraAdapter.readRank(a.path()));
+            } catch (RuntimeException e) {
+                // the replicas' own load below reports an unreadable adapter
+            }
+        }
         if (adapters.containsKey(a.name())) {
             throw new IllegalArgumentException(
                     "adapter '" + a.name() + "' is already loaded on deployment '" + name() + "'");
@@ -335,10 +408,50 @@ public final class DeploymentRuntime implements AutoCloseable {
                 h.pendingPrefillTokens.addAndGet(-prefill);
             }
         };
+        ShadowTwin twin = shadow;
+        if (twin != null) {
+            long ticket = twin.arrived(
+                    clockNs(), h.index, adapter, prompt.length, choices.get(0).maxTokens());
+            sinks = new ArrayList<>(sinks);
+            sinks.set(0, new ShadowedSink(sinks.get(0), twin, ticket));
+        }
         Choices all = new Choices(h, adapter, prompt, choices, sinks, wallTtftMs(), firstToken);
         boolean stagger = n > 1 && h.engine.schedulerConfig().prefixCaching();
         all.start(stagger);
         return all;
+    }
+
+    /** The first choice's sink, telling the shadow twin when its first token came and when it ended. */
+    private final class ShadowedSink implements TokenSink {
+        private final TokenSink sink;
+        private final ShadowTwin twin;
+        private final long ticket;
+        private long firstTokenNs = -1;
+
+        ShadowedSink(TokenSink sink, ShadowTwin twin, long ticket) {
+            this.sink = sink;
+            this.twin = twin;
+            this.ticket = ticket;
+        }
+
+        @Override
+        public void onToken(int tokenId, String text) {
+            onToken(tokenId, text, null);
+        }
+
+        @Override
+        public void onToken(int tokenId, String text, TokenLogprobs logprobs) {
+            if (firstTokenNs < 0) {
+                firstTokenNs = clockNs();
+            }
+            sink.onToken(tokenId, text, logprobs);
+        }
+
+        @Override
+        public void onFinished(Completion completion) {
+            twin.ended(ticket, firstTokenNs, clockNs(), completion.completionTokens());
+            sink.onFinished(completion);
+        }
     }
 
     /** The sequences of one request, started together or the first one first (see {@link #submit}). */

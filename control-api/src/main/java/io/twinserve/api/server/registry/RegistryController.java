@@ -1,5 +1,6 @@
 package io.twinserve.api.server.registry;
 
+import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.annotation.Body;
@@ -8,6 +9,7 @@ import io.micronaut.http.annotation.Delete;
 import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
+import io.micronaut.http.annotation.QueryValue;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 import io.swagger.v3.oas.annotations.Operation;
@@ -20,6 +22,7 @@ import io.swagger.v3.oas.annotations.security.SecurityRequirement;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import io.twinserve.api.db.generated.tables.records.DeploymentsRecord;
 import io.twinserve.api.server.ApiErrors;
+import io.twinserve.api.server.ApiException;
 import io.twinserve.api.server.Bodies;
 import io.twinserve.api.server.auth.AuthFilter;
 import io.twinserve.api.server.auth.Role;
@@ -35,6 +38,9 @@ import io.twinserve.api.server.schema.Deployment;
 import io.twinserve.api.server.schema.DeploymentCreate;
 import io.twinserve.api.server.schema.Model;
 import io.twinserve.api.server.schema.ModelCreate;
+import io.twinserve.api.server.schema.ShadowReport;
+import io.twinserve.experiments.shadow.ShadowTwin;
+import io.twinserve.experiments.shadow.WindowFigures;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -275,6 +281,95 @@ public final class RegistryController {
             m.put("adapters", new TreeSet<>(rt.adapterNames()));
         }
         return m;
+    }
+
+    @Operation(
+            operationId = "getDeploymentShadow",
+            summary = "A deployment's shadow twin: predicted against measured per window, and its drift alarm")
+    @ApiResponse(
+            responseCode = "200",
+            description = "the shadow twin (enabled false when compute_config.shadow is off)",
+            content = @Content(schema = @Schema(implementation = ShadowReport.class)))
+    @ApiErrors.NotFound
+    @Get("/deployments/{id}/shadow")
+    public Map<String, Object> shadow(
+            HttpRequest<?> request, @PathVariable String id, @Nullable @QueryValue Integer windows) {
+        AuthFilter.principal(request);
+        DeploymentsRecord r = registry.deploymentRecord(id);
+        int limit = windows == null ? 60 : windows;
+        if (limit < 1 || limit > 1440) {
+            throw ApiException.badRequest("windows", "'windows' must be from 1 to 1440, got " + limit);
+        }
+        DeploymentRuntime rt = deployments.get(r.getName());
+        ShadowTwin shadow = rt == null ? null : rt.shadow();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("deployment", r.getName());
+        m.put("enabled", shadow != null);
+        if (shadow == null) {
+            return m;
+        }
+        m.put("settings", shadow.spec().toMap());
+        m.put("clock_s", rt.clockNs() / 1e9);
+        m.put("in_flight", shadow.inFlight());
+        ShadowTwin.Alarm a = shadow.alarm();
+        Map<String, Object> alarm = new LinkedHashMap<>();
+        alarm.put("active", a.active());
+        alarm.put("since_window", a.active() ? a.sinceWindow() : null);
+        alarm.put("cause", a.cause());
+        alarm.put("detail", a.detail());
+        m.put("alarm", alarm);
+        m.put("alarms_raised", shadow.alarmsRaised());
+        List<ShadowTwin.Window> all = shadow.windows();
+        List<Map<String, Object>> ws = new ArrayList<>();
+        for (ShadowTwin.Window w : all.subList(Math.max(0, all.size() - limit), all.size())) {
+            Map<String, Object> wm = new LinkedHashMap<>();
+            wm.put("index", w.index());
+            wm.put("start_s", w.startS());
+            wm.put("end_s", w.endS());
+            wm.put("judged", w.judged());
+            wm.put("drifting", w.drifting());
+            wm.put("measured", figures(w.measured()));
+            wm.put("predicted", figures(w.predicted()));
+            Map<String, Object> errors = new LinkedHashMap<>();
+            for (String f : ShadowTwin.JUDGED) {
+                errors.put(f, w.errors().get(f));
+            }
+            wm.put("errors", errors);
+            Map<String, Object> workload = new LinkedHashMap<>();
+            workload.put("requests_per_s", w.features().requestsPerS());
+            workload.put("mean_prompt_tokens", w.features().meanPromptTokens());
+            workload.put("mean_output_tokens", w.features().meanOutputTokens());
+            workload.put("adapters", w.features().adapters().size());
+            wm.put("workload", workload);
+            ws.add(wm);
+        }
+        m.put("windows", ws);
+        List<Map<String, Object>> events = new ArrayList<>();
+        for (ShadowTwin.Event e : shadow.events()) {
+            Map<String, Object> em = new LinkedHashMap<>();
+            em.put("window", e.window());
+            em.put("at_s", e.atS());
+            em.put("kind", e.kind());
+            em.put("cause", e.cause());
+            em.put("detail", e.detail());
+            events.add(em);
+        }
+        m.put("events", events);
+        return m;
+    }
+
+    private static Map<String, Object> figures(WindowFigures f) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("requests", f.requests());
+        m.put("output_tokens_per_s", finite(f.outputTokensPerS()));
+        m.put("ttft_p50_ms", finite(f.ttftP50Ms()));
+        m.put("ttft_p90_ms", finite(f.ttftP90Ms()));
+        m.put("itl_mean_ms", finite(f.itlMeanMs()));
+        return m;
+    }
+
+    private static Double finite(double v) {
+        return Double.isFinite(v) ? v : null;
     }
 
     @Operation(operationId = "deleteDeployment", summary = "Stop and delete a deployment (operator)")

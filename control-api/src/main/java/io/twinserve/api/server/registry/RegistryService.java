@@ -14,6 +14,7 @@ import io.twinserve.api.db.generated.tables.records.ModelsRecord;
 import io.twinserve.api.server.ApiException;
 import io.twinserve.api.server.Bodies;
 import io.twinserve.engine.model.LoraAdapter;
+import io.twinserve.experiments.shadow.ShadowSpec;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.twin.deploy.ReplicaSpec;
@@ -327,6 +328,21 @@ public final class RegistryService {
         }
         ObjectNode ccJson = cc == null || cc.isNull() ? Bodies.JSON.createObjectNode() : (ObjectNode) cc;
         ReplicaSpec replica = replicaSpec(ccJson);
+        ShadowSpec shadow = shadowOf(ccJson);
+        if (shadow != null && shadow.profile() != null && !mode.equals("live")) {
+            throw ApiException.badRequest(
+                    "compute_config.shadow.profile",
+                    "'compute_config.shadow.profile' applies to live deployments only: a simulated deployment's twin is"
+                            + " its own");
+        }
+        if (shadow != null && shadow.profile() == null && mode.equals("live")) {
+            throw ApiException.badRequest(
+                    "compute_config.shadow.profile",
+                    "'compute_config.shadow.profile' is required for a live deployment's shadow twin: the folder"
+                            + " 'twinserve engine profile' wrote for this model on this backend, whose table prices the"
+                            + " twin's steps");
+        }
+        stepDelayMsOf(ccJson);
         Placement placement = placement(body.get("placement"));
         Double timeScale = Bodies.optionalDouble(body, "time_scale", 1e-3, 1e9);
         if (timeScale != null && mode.equals("live") && timeScale != 1.0) {
@@ -364,11 +380,66 @@ public final class RegistryService {
 
     private static final Set<String> LIVE_BACKENDS = Set.of("auto", "cpu", "cuda");
 
-    /** The replica's configuration in the twin's terms ({@code backend}, the live engine's choice, apart). */
+    /**
+     * {@code compute_config.shadow}: the deployment's shadow twin (docs/serve.md, "Shadow mode"), or null when
+     * off.
+     */
+    public static ShadowSpec shadowOf(ObjectNode ccJson) {
+        try {
+            return ShadowSpec.parse(ccJson.get("shadow"));
+        } catch (IllegalArgumentException e) {
+            String msg = e.getMessage();
+            int colon = msg.indexOf(':');
+            int space = msg.indexOf(' ');
+            int end = colon < 0 ? space : space < 0 ? colon : Math.min(colon, space);
+            throw ApiException.badRequest(end > 0 ? msg.substring(0, end) : "compute_config.shadow", msg);
+        }
+    }
+
+    /**
+     * {@code compute_config.fault.step_delay_ms}: fault injection, a pause after every engine step (for drills
+     * of the shadow twin's drift alarm and of timeouts); 0 when absent.
+     */
+    public static long stepDelayMsOf(ObjectNode ccJson) {
+        JsonNode f = ccJson.get("fault");
+        if (f == null || f.isNull()) {
+            return 0;
+        }
+        if (!f.isObject()) {
+            throw ApiException.badRequest(
+                    "compute_config.fault",
+                    "'compute_config.fault' must be an object such as {\"step_delay_ms\": 20}, got " + f);
+        }
+        for (var it = f.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (!k.equals("step_delay_ms")) {
+                throw ApiException.badRequest(
+                        "compute_config.fault." + k,
+                        "compute_config.fault." + k + " is not a known key; expected step_delay_ms");
+            }
+        }
+        JsonNode d = f.get("step_delay_ms");
+        if (d == null || d.isNull()) {
+            return 0;
+        }
+        if (!d.isIntegralNumber() || d.asLong() < 0 || d.asLong() > 60_000) {
+            throw ApiException.badRequest(
+                    "compute_config.fault.step_delay_ms",
+                    "'compute_config.fault.step_delay_ms': expected whole milliseconds from 0 to 60000, got " + d);
+        }
+        return d.asLong();
+    }
+
+    /**
+     * The replica's configuration in the twin's terms ({@code backend}, the live engine's choice, {@code shadow}
+     * and {@code fault} apart).
+     */
     public static ReplicaSpec replicaSpec(ObjectNode ccJson) {
         backendOf(ccJson);
         ObjectNode twin = ccJson.deepCopy();
         twin.remove("backend");
+        twin.remove("shadow");
+        twin.remove("fault");
         try {
             return WorkloadSpecs.parse(twin.isEmpty() ? "{}" : twin.toString(), null, ReplicaSpec.class);
         } catch (SpecException e) {

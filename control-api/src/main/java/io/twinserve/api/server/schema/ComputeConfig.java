@@ -62,4 +62,20 @@ public record ComputeConfig(
                 description = "the engine a live replica runs on: auto (default) takes the pool's, the CPU engine on"
                         + " a pool with gpu: cpu and CUDA on a GPU pool; live deployments only",
                 allowableValues = {"auto", "cpu", "cuda"})
-        String backend) {}
+        String backend,
+
+        @Schema(
+                nullable = true,
+                description = "shadow mode: the deployment's twin run beside it on the same arrivals (docs/serve.md);"
+                        + " true for the defaults, or window_s, warmup_windows, drift_bound, drift_windows, settle_s,"
+                        + " min_requests and (live deployments, required) profile")
+        ShadowReport.ShadowSettings shadow,
+
+        @Schema(nullable = true, description = "fault injection for drills: step_delay_ms pauses after every step")
+        Fault fault) {
+
+    /** Fault injection. */
+    public record Fault(
+            @Schema(description = "a pause after every engine step, ms (0 to 60000)")
+            Integer stepDelayMs) {}
+}
