@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         name = "engine",
         mixinStandardHelpOptions = true,
         description = "The real inference engine: profile a backend for the twin, and check the twin against it.",
-        subcommands = {EngineProfileCommand.class, EngineValidateCommand.class},
+        subcommands = {EngineProfileCommand.class, EngineValidateCommand.class, EngineKvCapacityCommand.class},
         footer = {
             "",
             "Examples:",
