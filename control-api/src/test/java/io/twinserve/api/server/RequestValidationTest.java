@@ -115,9 +115,19 @@ class RequestValidationTest {
                 Arguments.of("/v1/completions", "{\"model\": \"$D\"}", 400, "'prompt' is required"),
                 Arguments.of(
                         "/v1/completions",
-                        "{\"model\": \"$D\", \"prompt\": [1, 2, 3]}",
+                        "{\"model\": \"$D\", \"prompt\": [1, 2, 300000000]}",
                         400,
-                        "'prompt' must be a string (or a list of one string), got [1,2,3]"),
+                        "'prompt' token 2 must be a token id from 0 to "),
+                Arguments.of(
+                        "/v1/completions",
+                        "{\"model\": \"$D\", \"prompt\": [1, \"two\"]}",
+                        400,
+                        "'prompt' token 1 must be a token id"),
+                Arguments.of(
+                        "/v1/completions",
+                        "{\"model\": \"$D\", \"prompt\": {\"text\": 1}}",
+                        400,
+                        "'prompt' must be a string, a list of one string, or token ids, got {\"text\":1}"),
                 Arguments.of("/api/compute-pools", "{\"name\": \"x\"}", 400, "'gpu' is required"),
                 Arguments.of(
                         "/api/compute-pools",

@@ -131,6 +131,14 @@ record CompletionRequest(
             List<ChatMessage> messages = messages(json);
             promptText = messages.get(messages.size() - 1).content();
             prompt = d.codec().encodeChat(messages);
+        } else if (isTokenPrompt(json.get("prompt"))) {
+            // OpenAI's token-id prompt: an array of ids, or a list of one such array
+            prompt = tokenPrompt(json.get("prompt"), d.vocabSize());
+            StringBuilder text = new StringBuilder();
+            for (int id : prompt) {
+                text.append(d.codec().tokenText(id));
+            }
+            promptText = text.toString();
         } else {
             promptText = promptText(json);
             prompt = d.codec().encodePrompt(promptText);
@@ -332,7 +340,33 @@ record CompletionRequest(
         return u != null && u.asBoolean();
     }
 
-    /** The completion's {@code prompt}: a string, or a list of one string. */
+    private static boolean isTokenPrompt(JsonNode p) {
+        if (p != null && p.isArray() && p.size() == 1 && p.get(0).isArray()) {
+            p = p.get(0);
+        }
+        return p != null && p.isArray() && !p.isEmpty() && p.get(0).isIntegralNumber();
+    }
+
+    /** A prompt of token ids: every one an integer of the model's vocabulary. */
+    private static int[] tokenPrompt(JsonNode p, int vocab) {
+        if (p.size() == 1 && p.get(0).isArray()) {
+            p = p.get(0);
+        }
+        int[] ids = new int[p.size()];
+        for (int i = 0; i < ids.length; i++) {
+            JsonNode t = p.get(i);
+            if (!t.isIntegralNumber() || !t.canConvertToInt() || t.asInt() < 0 || t.asInt() >= vocab) {
+                throw ApiException.badRequest(
+                        "prompt",
+                        "'prompt' token " + i + " must be a token id from 0 to " + (vocab - 1) + " (the model's"
+                                + " vocabulary), got " + abbreviate(t.toString()));
+            }
+            ids[i] = t.asInt();
+        }
+        return ids;
+    }
+
+    /** The completion's {@code prompt}: a string, or a list of one string (token ids: {@link #tokenPrompt}). */
     private static String promptText(ObjectNode json) {
         JsonNode p = json.get("prompt");
         if (p == null || p.isNull()) {
@@ -343,7 +377,8 @@ record CompletionRequest(
         }
         if (!p.isTextual()) {
             throw ApiException.badRequest(
-                    "prompt", "'prompt' must be a string (or a list of one string), got " + abbreviate(p.toString()));
+                    "prompt",
+                    "'prompt' must be a string, a list of one string, or token ids, got " + abbreviate(p.toString()));
         }
         return p.asText();
     }

@@ -8,7 +8,9 @@ public record TextCompletionRequest(
         @Schema(requiredMode = Schema.RequiredMode.REQUIRED, description = "<deployment> or <deployment>:<adapter>")
         String model,
 
-        @Schema(requiredMode = Schema.RequiredMode.REQUIRED, description = "a string, or a list of one string")
+        @Schema(
+                requiredMode = Schema.RequiredMode.REQUIRED,
+                description = "a string, a list of one string, or token ids (an array of integers, or a list of one)")
         Object prompt,
 
         @Schema(description = "0 to 5: return the log probabilities of the most likely tokens at each position")
