@@ -8,24 +8,36 @@ import io.twinserve.engine.sample.SamplingParams;
 import io.twinserve.traces.Request;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
  * Replays a trace through the live loop on the wall clock: each request arrives at its trace time with a
  * random prompt of its prompt length and generates exactly its output length (end-of-sequence ignored),
- * so the live run and a twin run of the same trace do the same work.
+ * so the live run and a twin run of the same trace do the same work. A session's later turn starts with the
+ * previous turn's prompt and the answer the engine gave it (then random tokens up to its length), as the twin's
+ * session hashes describe it, so a prefix cache reuses the same blocks on both sides; a turn due before the
+ * previous one answered goes when it answers (counted in {@link Result#lateTurns}).
  */
 public final class LiveReplay {
     /**
      * What the replay measured.
      *
      * @param served each request with its completion, in trace order
+     * @param lateTurns session turns sent after their trace time because the previous turn had not answered
+     * @param maxLateMs the latest of those, in ms
      */
     public record Result(
+            long lateTurns,
+            double maxLateMs,
             int requests,
             long outputTokens,
             double seconds,
@@ -58,13 +70,22 @@ public final class LiveReplay {
             throws Exception {
         SplittableRandom random = new SplittableRandom(seed);
         List<CompletableFuture<Completion>> done = new ArrayList<>();
-        long[] submitted = new long[trace.size()];
+        AtomicLongArray submitted = new AtomicLongArray(trace.size());
+        // per session: its latest turn, and the context (prompt and answer) that turn leaves for the next one
+        Map<String, Request> lastTurn = new HashMap<>();
+        Map<String, CompletableFuture<int[]>> context = new HashMap<>();
+        AtomicLong lateTurns = new AtomicLong();
+        AtomicLong maxLateNs = new AtomicLong();
         long start = System.nanoTime();
         for (int k = 0; k < trace.size(); k++) {
             Request r = trace.get(k);
-            int[] prompt = new int[r.promptTokens()];
-            for (int i = 0; i < prompt.length; i++) {
-                prompt[i] = 3 + random.nextInt(vocabSize - 3);
+            // the fresh part of the prompt, drawn in trace order whatever the timing (the same seed, the same tokens)
+            Request previous = r.hasSession() ? lastTurn.get(r.sessionId()) : null;
+            int inherited = previous == null ? 0 : previous.promptTokens() + previous.outputTokens();
+            boolean continues = previous != null && inherited <= r.promptTokens();
+            int[] fresh = new int[continues ? r.promptTokens() - inherited : r.promptTokens()];
+            for (int i = 0; i < fresh.length; i++) {
+                fresh[i] = 3 + random.nextInt(vocabSize - 3);
             }
             long wait = start + r.arrivalNs() - System.nanoTime();
             if (wait > 0) {
@@ -72,23 +93,48 @@ public final class LiveReplay {
             }
             CompletableFuture<Completion> f = new CompletableFuture<>();
             done.add(f);
-            submitted[k] = System.nanoTime() - start;
+            CompletableFuture<int[]> before = continues ? context.get(r.sessionId()) : null;
+            CompletableFuture<int[]> after = new CompletableFuture<>();
+            if (r.hasSession()) {
+                lastTurn.put(r.sessionId(), r);
+                context.put(r.sessionId(), after);
+            }
             String adapter = r.adapterId() == null || r.adapterId().isEmpty() ? null : adapterOf.apply(r.adapterId());
-            engine.submit(
-                    new GenerationRequest(
-                            adapter,
-                            prompt,
-                            new SamplingParams(0, 0, 1, 0, Math.max(1, r.outputTokens()), List.of(), List.of(), true),
-                            0),
-                    new TokenSink() {
-                        @Override
-                        public void onToken(int tokenId, String text) {}
+            int index = k;
+            long dueNs = r.arrivalNs();
+            Consumer<int[]> send = ctx -> {
+                int[] prompt = concat(ctx, fresh);
+                long at = System.nanoTime() - start;
+                submitted.set(index, at);
+                if (ctx.length > 0 && at - dueNs > 1_000_000) {
+                    // the previous answer was not there when this turn was due: it went as soon as it was
+                    lateTurns.incrementAndGet();
+                    maxLateNs.accumulateAndGet(at - dueNs, Math::max);
+                }
+                engine.submit(
+                        new GenerationRequest(
+                                adapter,
+                                prompt,
+                                new SamplingParams(
+                                        0, 0, 1, 0, Math.max(1, r.outputTokens()), List.of(), List.of(), true),
+                                0),
+                        new TokenSink() {
+                            @Override
+                            public void onToken(int tokenId, String text) {}
 
-                        @Override
-                        public void onFinished(Completion completion) {
-                            f.complete(completion);
-                        }
-                    });
+                            @Override
+                            public void onFinished(Completion completion) {
+                                after.complete(concat(prompt, completion.tokenIds()));
+                                f.complete(completion);
+                            }
+                        });
+            };
+            if (before == null) {
+                send.accept(new int[0]);
+            } else {
+                // a turn goes once the previous one has answered (at once when it has)
+                before.thenAccept(send);
+            }
         }
         long tokens = 0;
         double[] ttft = new double[done.size()];
@@ -96,7 +142,7 @@ public final class LiveReplay {
         List<Served> served = new ArrayList<>();
         for (int i = 0; i < done.size(); i++) {
             Completion c = done.get(i).get();
-            served.add(new Served(trace.get(i), submitted[i], c));
+            served.add(new Served(trace.get(i), submitted.get(i), c));
             if (c.reason() == Completion.FinishReason.ERROR) {
                 throw new IllegalStateException("request " + i + " failed in the live loop");
             }
@@ -109,6 +155,8 @@ public final class LiveReplay {
         Arrays.sort(ttft);
         double p50 = ttft.length == 0 ? 0 : ttft[ttft.length / 2];
         return new Result(
+                lateTurns.get(),
+                maxLateNs.get() / 1e6,
                 done.size(),
                 tokens,
                 seconds,
@@ -118,5 +166,11 @@ public final class LiveReplay {
                 latency / Math.max(1, done.size()),
                 engine.stats(),
                 served);
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        int[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 }

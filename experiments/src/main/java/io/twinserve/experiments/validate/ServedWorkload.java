@@ -11,8 +11,9 @@ import java.util.Map;
 
 /**
  * A workload made servable by both sides: in arrival order, its adapters mapped onto the adapters given,
- * without the prefix hashes and sessions that the live replay cannot reproduce (its prompts are random
- * tokens, so neither side may reuse a prefix), and every request checked against the serving limits.
+ * without the prefix hashes the live replay cannot reproduce (its prompts are random tokens), and every request
+ * checked against the serving limits. A session's turns keep theirs: the replay builds each turn's prompt from
+ * the previous turn's prompt and the answer the live engine gave ({@link LiveReplay}).
  *
  * @param notes what was changed, for the report
  */
@@ -34,7 +35,9 @@ record ServedWorkload(List<Request> requests, String source, List<String> notes)
                 // ids the workload names but no adapter answers to are dealt onto the given ones in order
                 adapter = mapping.computeIfAbsent(adapter, k -> adapters.get(mapping.size() % adapters.size()));
             }
-            stripped |= r.hasPrefixHashes() || r.hasSession();
+            // a session's turns keep their hashes: the live replay builds each turn's prompt from the previous turn's
+            // prompt and answer, so both sides can reuse the same prefix; other prefix hashes cannot be reproduced
+            stripped |= r.hasPrefixHashes() && !r.hasSession();
             long total = (long) r.promptTokens() + r.outputTokens();
             if (total > settings.maxModelLen()) {
                 throw new IllegalArgumentException("the workload " + source + ": request " + r.id() + " needs "
@@ -56,7 +59,19 @@ record ServedWorkload(List<Request> requests, String source, List<String> notes)
                         + blocks * settings.blockSize() + " KV tokens, above kv_cache_len " + settings.kvCacheTokens()
                         + " of the profile's deployment");
             }
-            out.add(Request.of(r.id(), r.arrivalNs(), adapter, r.promptTokens(), r.outputTokens()));
+            out.add(
+                    r.hasSession()
+                            ? new Request(
+                                    r.id(),
+                                    r.arrivalNs(),
+                                    r.sessionId(),
+                                    r.turnIndex(),
+                                    adapter,
+                                    r.promptTokens(),
+                                    r.outputTokens(),
+                                    r.prefixBlockSize(),
+                                    r.prefixHashes())
+                            : Request.of(r.id(), r.arrivalNs(), adapter, r.promptTokens(), r.outputTokens()));
         }
         List<String> notes = new ArrayList<>();
         if (!mapping.isEmpty()) {
@@ -64,8 +79,8 @@ record ServedWorkload(List<Request> requests, String source, List<String> notes)
                     + mapping.toString().replace("=", " -> ").replace("{", "").replace("}", ""));
         }
         if (stripped) {
-            notes.add("the workload's sessions and prefix hashes were dropped: the live replay's prompts are random"
-                    + " tokens, so neither side reuses a prefix");
+            notes.add("the workload's prefix hashes outside sessions were dropped: the live replay's prompts are random"
+                    + " tokens, so neither side reuses those prefixes (a session's turns keep theirs)");
         }
         return new ServedWorkload(List.copyOf(out), source, notes);
     }

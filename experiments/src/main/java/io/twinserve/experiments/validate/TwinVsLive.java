@@ -31,6 +31,7 @@ import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -259,6 +260,23 @@ public final class TwinVsLive {
             Map<String, Object> provenance) {
         List<RequestRecord> records = twinRun.requests();
         int n = records.size();
+        notes = new ArrayList<>(notes);
+        long twinCached =
+                records.stream().mapToLong(RequestRecord::cachedPromptTokens).sum();
+        long liveCached = live.served().stream()
+                .mapToLong(x -> x.completion().cachedPromptTokens())
+                .sum();
+        if (twinCached > 0 || liveCached > 0) {
+            notes.add("prompt tokens served from the prefix cache: twin " + twinCached + ", live " + liveCached);
+        }
+        if (live.lateTurns() > 0) {
+            notes.add(String.format(
+                    Locale.ROOT,
+                    "live: %d session turns were sent after their trace time, the previous turn not having answered"
+                            + " yet (up to %.1f ms late); the twin sends every turn at its trace time",
+                    live.lateTurns(),
+                    live.maxLateMs()));
+        }
         long[] ttft = new long[n];
         long[] latency = new long[n];
         long[] finish = new long[n];

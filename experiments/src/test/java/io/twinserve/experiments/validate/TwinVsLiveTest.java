@@ -14,6 +14,8 @@ import io.twinserve.engine.profile.EngineProfile;
 import io.twinserve.engine.profile.EngineProfiler;
 import io.twinserve.engine.profile.ProfileGrid;
 import io.twinserve.traces.Request;
+import io.twinserve.traces.gen.WorkloadGenerator;
+import io.twinserve.traces.spec.WorkloadSpecs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -58,6 +60,43 @@ class TwinVsLiveTest {
         EngineProfiler.Measurements m = EngineProfiler.measure(
                 new EngineProfiler.Options(model, 1, 1, ProfileGrid.quick()), scratch, done -> {});
         EngineProfile.write(m, profile, "tiny-llama", Map.of());
+    }
+
+    @Test
+    void sessionTurnsReuseTheirConversationsPrefixOnBothSides() throws Exception {
+        // three turns a session, each prompt the conversation so far (prompt and answer) plus 20 new tokens
+        var spec = WorkloadSpecs.parse("""
+                seed: 5
+                duration_s: 6
+                arrivals: {type: poisson, rate: 1}
+                adapters: {count: 2, ranks: [4, 8]}
+                lengths: {prompt: {type: fixed, value: 20}, output: {type: fixed, value: 6}}
+                sessions: {turns: {type: fixed, value: 3}, think_time_s: {type: fixed, value: 1.5}, block_size: 16}
+                """, Path.of("sessions.yaml"));
+        List<Request> workload = new ArrayList<>();
+        try (WorkloadGenerator g = new WorkloadGenerator(spec, null)) {
+            for (Request q = g.next(); q != null; q = g.next()) {
+                workload.add(q);
+            }
+        }
+        assertThat(workload).anyMatch(q -> q.turnIndex() == 2);
+        TwinVsLiveReport r = TwinVsLive.run(
+                new TwinVsLive.Setup(model, adapters, profile, null, workload, "sessions", 5, 4, 0),
+                Map.of("twinserve", "test"),
+                x -> {});
+        long prompt = workload.stream().mapToLong(Request::promptTokens).sum();
+        assertThat(r.twin().promptTokens()).isEqualTo(prompt);
+        assertThat(r.live().promptTokens()).isEqualTo(prompt);
+        String cached = r.notes().stream()
+                .filter(n -> n.startsWith("prompt tokens served from the prefix cache"))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no prefix-cache note in " + r.notes()));
+        // "twin X, live Y": both reuse the earlier turns' blocks
+        var m = java.util.regex.Pattern.compile("twin (\\d+), live (\\d+)").matcher(cached);
+        assertThat(m.find()).as(cached).isTrue();
+        assertThat(Long.parseLong(m.group(1))).as(cached).isPositive();
+        assertThat(Long.parseLong(m.group(2))).as(cached).isPositive();
+        assertThat(r.notes()).noneMatch(n -> n.contains("were dropped"));
     }
 
     @Test
