@@ -19,4 +19,6 @@ if [ ! -f "$before" ]; then
   mkdir -p target
   cp "$dir/control-api/target/twinserve.jar" "$before"
 fi
-JAVA_OPTS="${JAVA_OPTS:--Xmx4g}" ./twinserve bench twin --before "$before" --repeat "$repeat"
+# a fixed, pre-touched heap: on a VM whose page faults cost ~10 us each, a heap that grows while the runs are
+# timed adds tens of percent to whichever build's runs meet the fresh pages (docs/performance.md)
+JAVA_OPTS="${JAVA_OPTS:--Xms4g -Xmx4g -XX:+AlwaysPreTouch}" ./twinserve bench twin --before "$before" --repeat "$repeat"
