@@ -277,6 +277,54 @@ class ConsoleBrowserTest {
 
     @Test
     @Order(5)
+    void theDeploymentPageShowsItsShadowTwinAndItsAlarm() throws Exception {
+        String shadowed = server.unique("console-shadow");
+        server.create(
+                "/api/deployments",
+                "{\"name\": \"" + shadowed + "\", \"model\": \"" + model + "\", \"mode\": \"simulated\","
+                        + " \"compute_config\": {\"max_adapters\": 2, \"shadow\": {\"window_s\": 1, \"warmup_windows\": 1,"
+                        + " \"min_requests\": 2, \"settle_s\": 5}},"
+                        + " \"placement\": {\"compute_pools\": [\"" + pool + "\"]}, \"time_scale\": 1}");
+        // a few seconds of requests, four at a time
+        java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(4);
+        long until = System.nanoTime() + 4_000_000_000L;
+        List<java.util.concurrent.Future<?>> sent = new java.util.ArrayList<>();
+        for (int c = 0; c < 4; c++) {
+            sent.add(clients.submit(() -> {
+                while (System.nanoTime() < until) {
+                    server.post(
+                            "/v1/completions",
+                            server.adminKey(),
+                            "{\"model\": \"" + shadowed + ":sql\", \"prompt\": \"shadow\", \"max_tokens\": 8}");
+                }
+                return null;
+            }));
+        }
+        for (var f : sent) {
+            f.get();
+        }
+        clients.shutdown();
+        browser.get(server.uri() + "/#/deployment/" + shadowed);
+        await().until(d -> points("shadow") >= 4);
+        WebElement alarm = find("#shadow-alarm");
+        await().until(d -> !"off".equals(alarm.getAttribute("data-state")) && alarm.getText().contains("window"));
+        // the page says what the API says
+        JsonNode api = server.get("/api/deployments/" + shadowed + "/shadow", server.adminKey()).json();
+        String expected = api.path("alarm").path("active").asBoolean() ? "alarm" : "ok";
+        await().until(d -> expected.equals(alarm.getAttribute("data-state")));
+        assertThat(alarm.getText()).startsWith(expected.equals("alarm") ? "Drift alarm (" : "No drift alarm: ");
+        js("document.getElementById('shadow-alarm').scrollIntoView()");
+        shot("shadow");
+
+        // a deployment without shadow mode says how to turn it on
+        browser.get(server.uri() + "/#/deployment/" + deployment);
+        await().until(d -> "off".equals(d.findElement(By.id("shadow-alarm")).getAttribute("data-state")));
+        assertThat(find("#shadow-alarm").getText()).contains("compute_config.shadow");
+        server.delete("/api/deployments/" + shadowed, server.adminKey());
+    }
+
+    @Test
+    @Order(6)
     void theAdminPageListsKeysAndUsage() throws Exception {
         server.flushInteractions();
         browser.get(server.uri() + "/#/admin");
@@ -287,7 +335,7 @@ class ConsoleBrowserTest {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void aUserKeyWithoutTheGrantIsRefusedWhatTheApiRefuses() throws IOException {
         String user = server.unique("console-user");
         String key = server.createKey(user, "user").path("key").asText();
@@ -318,7 +366,7 @@ class ConsoleBrowserTest {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void aCapacitySearchPlotsItsParetoFrontAndAPointOpensItsConfiguration() throws IOException {
         signIn(server.adminKey());
         browser.get(server.uri() + "/#/capacity");
@@ -358,7 +406,7 @@ class ConsoleBrowserTest {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void thePagesFitAPhone() throws IOException {
         browser.manage().window().setSize(new Dimension(390, 844));
         browser.get(server.uri() + "/#/whatif");

@@ -687,6 +687,9 @@ async function renderDeployment(name) {
     h('div', { class: 'card' }, h('h2', { text: 'Live: requests in flight, the queue and tokens/s' }), chartBox('live')),
     h('div', { class: 'card' }, h('h2', { text: 'Recent requests: TTFT and inter-token latency' }), chartBox('latency-live'),
       h('p', { class: 'muted', text: 'From the interactions log (your own requests unless you are an operator), written within seconds.' })),
+    h('div', { class: 'card' }, h('h2', { text: 'Shadow twin: predicted against measured, per window' }),
+      h('p', { id: 'shadow-alarm', class: 'muted', text: 'Reading the shadow twin…' }), chartBox('shadow'),
+      h('ul', { id: 'shadow-events' })),
     h('div', { class: 'grid' }, h('div', { class: 'card' }, h('h2', { text: 'Adapters' }), adapters),
       h('div', { class: 'card' }, h('h2', { text: 'Playground' }), chatRoot)));
   let d;
@@ -746,10 +749,50 @@ async function renderDeployment(name) {
       ? (r.latency_ms - r.ttft_ms) / (r.completion_tokens - 1) : null));
     lat.update();
   };
+  // the shadow twin (compute_config.shadow): each judged window's median TTFT and mean inter-token latency, the
+  // twin's dashed beside the deployment's, and the drift alarm with its cause
+  const dashed = [5, 4];
+  const shadow = chart(document.getElementById('shadow'), {
+    type: 'line',
+    data: { labels: [], datasets: [
+      { label: 'TTFT p50, measured', data: [], borderColor: '#e0823d', pointRadius: 2 },
+      { label: 'TTFT p50, twin', data: [], borderColor: '#e0823d', borderDash: dashed, pointRadius: 0 },
+      { label: 'inter-token mean, measured', data: [], borderColor: '#3d9e6a', pointRadius: 2 },
+      { label: 'inter-token mean, twin', data: [], borderColor: '#3d9e6a', borderDash: dashed, pointRadius: 0 }] },
+    options: { scales: { x: axis('window end, s since the deployment started'), y: axis('ms (log scale)', { type: 'logarithmic' }) } },
+  });
+  const pollShadow = async () => {
+    let s;
+    try { s = await api('GET', '/api/deployments/' + encodeURIComponent(name) + '/shadow?windows=60'); } catch (e) { return; }
+    const alarm = document.getElementById('shadow-alarm');
+    if (!s.enabled) {
+      alarm.className = 'muted';
+      alarm.dataset.state = 'off';
+      alarm.textContent = 'Shadow mode is off: set compute_config.shadow to run the twin beside this deployment (docs/serve.md).';
+      return;
+    }
+    const ws = (s.windows || []).filter(w => w.judged);
+    shadow.data.labels = ws.map(w => fmt(w.end_s));
+    shadow.data.datasets[0].data = ws.map(w => w.measured.ttft_p50_ms);
+    shadow.data.datasets[1].data = ws.map(w => w.predicted.ttft_p50_ms);
+    shadow.data.datasets[2].data = ws.map(w => w.measured.itl_mean_ms);
+    shadow.data.datasets[3].data = ws.map(w => w.predicted.itl_mean_ms);
+    shadow.update();
+    alarm.dataset.state = s.alarm.active ? 'alarm' : 'ok';
+    alarm.className = s.alarm.active ? 'error' : '';
+    alarm.textContent = s.alarm.active
+      ? 'Drift alarm (' + s.alarm.cause + ') since window ' + s.alarm.since_window + ': ' + s.alarm.detail
+      : 'No drift alarm: ' + ws.length + ' windows judged, ' + ws.filter(w => w.drifting).length + ' drifting (bound: a factor of '
+        + fmt(1 + s.settings.drift_bound) + ' either way, ' + s.settings.drift_windows + ' windows in a row).';
+    document.getElementById('shadow-events').replaceChildren(...(s.events || []).map(e => h('li', {
+      text: 'window ' + e.window + ': ' + e.kind + (e.cause ? ' (' + e.cause + ')' : '') + ', ' + e.detail })));
+  };
   await poll();
   await pollLatency();
+  await pollShadow();
   state.timers.push(setInterval(poll, 2000));
   state.timers.push(setInterval(pollLatency, 5000));
+  state.timers.push(setInterval(pollShadow, 5000));
   renderChat(chatRoot, name);
 }
 
