@@ -135,6 +135,9 @@ class AutoconfigureLiveTest {
         JsonNode cc = s.get("/api/deployments/" + dep, s.adminKey()).json().path("compute_config");
         assertThat(cc.path("max_adapters").asInt())
                 .isEqualTo(plan.path("max_adapters").asInt());
+        // the slots at the workload's largest rank, 8 (the deployment was created with the default)
+        assertThat(cc.path("max_adapter_rank").asInt()).isEqualTo(8);
+        assertThat(cc.path("tp").asInt()).isEqualTo(plan.path("tp").asInt());
 
         // the workload's arrivals replayed at their rate (evenly, so the offered load is exactly the plan's)
         int n = 30;

@@ -307,9 +307,11 @@ class ConsoleBrowserTest {
         browser.get(server.uri() + "/#/deployment/" + shadowed);
         await().until(d -> points("shadow") >= 4);
         WebElement alarm = find("#shadow-alarm");
-        await().until(d -> !"off".equals(alarm.getAttribute("data-state")) && alarm.getText().contains("window"));
+        await().until(d -> !"off".equals(alarm.getAttribute("data-state"))
+                && alarm.getText().contains("window"));
         // the page says what the API says
-        JsonNode api = server.get("/api/deployments/" + shadowed + "/shadow", server.adminKey()).json();
+        JsonNode api = server.get("/api/deployments/" + shadowed + "/shadow", server.adminKey())
+                .json();
         String expected = api.path("alarm").path("active").asBoolean() ? "alarm" : "ok";
         await().until(d -> expected.equals(alarm.getAttribute("data-state")));
         assertThat(alarm.getText()).startsWith(expected.equals("alarm") ? "Drift alarm (" : "No drift alarm: ");

@@ -336,6 +336,14 @@ public final class JobController {
             cc.put("max_cpu_adapters", maxAdapters);
         }
         cc.put("tp", tp);
+        // the slots are reserved at the largest rank the workload's adapters have (max_lora_rank); a plan without
+        // its workload's features (a hand-made one) keeps the deployment's
+        int maxRank = typed.features() == null || typed.features().ranks() == null
+                ? 0
+                : java.util.Arrays.stream(typed.features().ranks()).max().orElse(0);
+        if (maxRank > 0) {
+            cc.put("max_adapter_rank", maxRank);
+        }
         if (kv > 0) {
             cc.put("kv_cache_len", kv);
         } else {
