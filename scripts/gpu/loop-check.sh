@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Issue 22's GPU run, in two halves: the twin prices our own CUDA engine (a self-profile), twin against live on
+# the GPU, and the real KV capacity against the twin's.
+#
+#   scripts/gpu/loop-check.sh prepare [DIR]   here: a jlink'ed JDK 25 runtime and the command line's runtime jars
+#                                            (engine, twin, traces, experiments and the CLI's own, without the
+#                                            server's: no Micronaut, PostgreSQL or Redis) into DIR (default
+#                                            out/gpu-loop, git-ignored), packed as DIR.tar.xz, checked to fit what
+#                                            travels
+#   scripts/gpu/loop-check.sh run [DIR]       there, in about five minutes (LOOP_GRID=quick for a shorter profile):
+#                                            1. the machine's facts
+#                                            2. an 8B-shaped random Llama (Llama-3.1-8B's config, bf16) and four
+#                                               random rank-16 adapters on every projection, written by PyTorch +
+#                                               peft on the GPU (without PyTorch: `twinserve model init-random`,
+#                                               minutes on 16 cores)
+#                                            3. `engine profile --backend cuda` (the GPU grid): the twin's
+#                                               profile of our engine on this card
+#                                            4. `engine validate --backend cuda` on a burst, Poisson at two rates
+#                                               and multi-turn sessions with prefix reuse: predicted against
+#                                               measured tokens/s, TTFT and latency, every step in live-steps.csv
+#                                            5. `engine kv-capacity` with the card's memory: the engine's KV plan
+#                                               against the twin's memory model
+#                                            then one summary table; every output under DIR/results
+#
+# LOOP_BACKEND=cpu LOOP_SHAPE=tiny runs the same steps here on the CPU backend with a tiny model (the CPU half:
+# what CI cannot show is only the CUDA part). Exits 1 when any step fails; every step runs regardless.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+mode=${1:?usage: scripts/gpu/loop-check.sh prepare|run [DIR]}
+dir=${2:-$root/out/gpu-loop}
+
+prepare() {
+  # shellcheck source=scripts/find-jdk25.sh
+  source "$root/scripts/find-jdk25.sh"
+  cd "$root"
+  rm -rf "$dir"
+  mkdir -p "$dir/lib"
+  ./mvnw -B -ntp -q -pl control-api -am install -DskipTests -Dmaven.javadoc.skip=true
+  ./mvnw -B -ntp -q -pl experiments dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$dir/lib"
+  cp experiments/target/twinserve-experiments-*.jar control-api/target/twinserve-control-api-*.jar "$dir/lib/"
+  ./mvnw -B -ntp -q -pl control-api dependency:copy-dependencies -DincludeArtifactIds=picocli -DoutputDirectory="$dir/lib"
+  rm -f "$dir"/lib/*-sources.jar "$dir"/lib/*-tests.jar
+  # what the engine commands load: ours, Jackson and YAML, the histograms, logging's API, JCuda, picocli, and
+  # the samplers' Commons RNG/Math (Tribuo and JMH stay behind: the planner and the benchmarks are not run)
+  find "$dir/lib" -name '*.jar' \
+    | grep -Ev '/(twinserve-|jackson-|jcuda|snakeyaml|HdrHistogram|slf4j|picocli|commons-rng|commons-math|commons-lang|jinjava|guava|failureaccess|re2j|jsoup)' \
+    | xargs -r rm -f
+  modules=java.base,java.logging,java.management,jdk.management,jdk.unsupported,jdk.incubator.vector
+  jlink --add-modules "$modules" --strip-java-debug-attributes --strip-native-debug-symbols=exclude-debuginfo-files \
+    --no-header-files --no-man-pages --compress zip-9 --output "$dir/jdk"
+  natives=$(ls "$dir"/lib/jcuda-natives-*.jar 2>/dev/null || true)
+  if [ -n "$natives" ]; then
+    (cd "$dir" && mkdir -p natives && cd natives && jar xf "$natives" && \
+      find lib -name '*.so' ! -name 'libJCudaDriver-*' -delete && jar cf "$natives" lib && cd .. && rm -rf natives)
+  fi
+  cp "$root/scripts/gpu/loop-sessions.yaml" "$dir/"
+  tar -C "$(dirname "$dir")" -cJf "$dir.tar.xz" "$(basename "$dir")"
+  size=$(du -m "$dir.tar.xz" | cut -f1)
+  tree=$(git ls-files -z | xargs -0 du -cm 2>/dev/null | tail -1 | cut -f1)
+  echo "prepared $dir.tar.xz: ${size} MiB, with the working tree ${tree} MiB"
+  if [ $((size + tree)) -ge 62 ]; then
+    echo "loop-check: ${size} + ${tree} MiB; the device tool carries at most 64 MiB" >&2
+    exit 1
+  fi
+}
+
+run() {
+  if [ ! -d "$dir" ] && [ -f "$dir.tar.xz" ]; then
+    tar -C "$(dirname "$dir")" -xJf "$dir.tar.xz"
+  fi
+  backend=${LOOP_BACKEND:-cuda}
+  shape=${LOOP_SHAPE:-8b}
+  out=$dir/results
+  rm -rf "$out"
+  mkdir -p "$out"
+  echo "== facts"
+  date -u
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 || echo "no nvidia-smi"
+  found=$(ldconfig -p 2>/dev/null | grep -m1 libcublas.so.13 | sed 's/.*=> //' || true)
+  [ -z "$found" ] && found=$(find /usr /opt -name libcublas.so.13 2>/dev/null | head -1 || true)
+  if [ -n "$found" ] && [ -z "${TWINSERVE_CUDA_LIBS:-}" ]; then
+    export TWINSERVE_CUDA_LIBS
+    TWINSERVE_CUDA_LIBS=$(dirname "$found")
+  fi
+  tw=("$dir/jdk/bin/java" -Xmx24g --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED
+    -cp "$dir/lib/*" io.twinserve.api.cli.TwinserveCommand)
+  status=0
+  declare -A result
+  step() {
+    local name=$1
+    shift
+    echo "== $name"
+    local t0=$SECONDS
+    if "$@"; then result[$name]="pass ($((SECONDS - t0)) s)"; else result[$name]="FAIL ($((SECONDS - t0)) s)"; status=1; fi
+  }
+  model=$out/model
+  adapters=()
+  step model make_model "$shape"
+  for i in 0 1 2 3; do adapters+=(--adapter "a$i=$out/adapter-$i"); done
+  grid=()
+  [ "${LOOP_GRID:-}" = quick ] && grid=(--quick)
+  step profile "${tw[@]}" engine profile --model "$model" --backend "$backend" "${grid[@]}" -o "$out/profile"
+  requests=${LOOP_REQUESTS:-48}
+  step validate-burst "${tw[@]}" engine validate --model "$model" "${adapters[@]}" --profile "$out/profile" \
+    --requests "$requests" --rate 100 --prompt-tokens 256 --output-tokens 64 -o "$out/validate-burst"
+  for rate in ${LOOP_RATES:-2 8}; do
+    step "validate-poisson-$rate" "${tw[@]}" engine validate --model "$model" "${adapters[@]}" --profile "$out/profile" \
+      --requests "$requests" --rate "$rate" --prompt-tokens 256 --output-tokens 64 -o "$out/validate-poisson-$rate"
+  done
+  step validate-sessions "${tw[@]}" engine validate --model "$model" "${adapters[@]}" --profile "$out/profile" \
+    --workload "$dir/loop-sessions.yaml" -o "$out/validate-sessions"
+  gib=$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits 2>/dev/null | head -1 | awk '{printf "%.2f", $1/1024}' || true)
+  gpu=h100-sxm-80gb
+  nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | grep -qi h200 && gpu=h200
+  step kv-capacity "${tw[@]}" engine kv-capacity --model "$model" --gpu "$gpu" ${gib:+--device-gib "$gib"} \
+    --slots 0,8,32,64,128 --ranks 8,16,32,64
+  echo "== summary"
+  for name in model profile validate-burst $(for r in ${LOOP_RATES:-2 8}; do echo "validate-poisson-$r"; done) \
+    validate-sessions kv-capacity; do
+    printf '%-24s %s\n' "$name" "${result[$name]:-not run}"
+  done
+  for f in "$out"/validate-*/twin-vs-live.json; do
+    [ -f "$f" ] || continue
+    python3 - "$f" <<'PY' || true
+import json, sys
+d = json.load(open(sys.argv[1]))
+rows = ", ".join(f"{m['name']} {m['signed_relative_error'] * 100:+.1f}%" for m in d.get("comparison", []))
+print(f"{sys.argv[1].split('/')[-2]:<24} twin vs live: {rows}")
+PY
+  done
+  return $status
+}
+
+# the model and four adapters: PyTorch + peft on the GPU where they are, else the carried command line
+make_model() {
+  local shape=$1
+  if [ "$shape" = tiny ]; then
+    args=(--layers 2 --hidden 64 --intermediate 128 --heads 4 --kv-heads 2 --head-dim 16 --vocab 300)
+  else
+    args=(--layers 32 --hidden 4096 --intermediate 14336 --heads 32 --kv-heads 8 --head-dim 128 --vocab 128256)
+  fi
+  if [ "$shape" != tiny ] && python3 -c 'import torch, transformers, peft' 2>/dev/null; then
+    python3 - "$model" "$out" <<'PY'
+import sys, torch, transformers, peft
+model_dir, out = sys.argv[1], sys.argv[2]
+torch.manual_seed(0)
+cfg = transformers.LlamaConfig(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+    num_attention_heads=32, num_key_value_heads=8, head_dim=128, vocab_size=128256, rms_norm_eps=1e-5,
+    rope_theta=500000.0, max_position_embeddings=8192, tie_word_embeddings=False, torch_dtype="bfloat16")
+with torch.device("cuda"):
+    m = transformers.LlamaForCausalLM(cfg).to(torch.bfloat16)
+m.save_pretrained(model_dir, safe_serialization=True)
+targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+for i in range(4):
+    torch.manual_seed(10 + i)
+    p = peft.get_peft_model(m, peft.LoraConfig(r=16, lora_alpha=32, target_modules=targets, lora_dropout=0.0))
+    for n, w in p.named_parameters():
+        if "lora_B" in n:
+            torch.nn.init.normal_(w, std=0.02)
+    p.save_pretrained(f"{out}/adapter-{i}")
+    m = p.unload()
+print("wrote", model_dir, "and 4 adapters")
+PY
+  else
+    "${tw[@]}" model init-random --arch llama "${args[@]}" --seed 1 -o "$model"
+    for i in 0 1 2 3; do
+      "${tw[@]}" adapter init-random --base "$model" --rank 16 --seed $((10 + i)) -o "$out/adapter-$i"
+    done
+  fi
+}
+
+case "$mode" in
+  prepare) prepare ;;
+  run) run ;;
+  *) echo "usage: scripts/gpu/loop-check.sh prepare|run [DIR]" >&2; exit 2 ;;
+esac
