@@ -449,8 +449,12 @@ public final class DeploymentRuntime implements AutoCloseable {
 
         @Override
         public void onFinished(Completion completion) {
-            twin.ended(ticket, firstTokenNs, clockNs(), completion.completionTokens());
-            sink.onFinished(completion);
+            try {
+                twin.ended(ticket, firstTokenNs, clockNs(), completion.completionTokens());
+            } finally {
+                // the caller hears of its end whatever the shadow does
+                sink.onFinished(completion);
+            }
         }
     }
 
