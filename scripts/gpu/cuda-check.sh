@@ -30,6 +30,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 mode=${1:?usage: scripts/gpu/cuda-check.sh prepare|run [DIR]}
 dir=${2:-$root/out/gpu-cuda}
+# shellcheck source=scripts/gpu/runtime.sh
+source "$root/scripts/gpu/runtime.sh"
 
 prepare() {
   # shellcheck source=scripts/find-jdk25.sh
@@ -44,15 +46,10 @@ prepare() {
   # the modules the check needs (jdeps on the whole class path would add java.desktop, java.sql and the
   # debugger's, for Jinjava and Guava, which the kernel check never loads)
   modules=java.base,java.logging,jdk.unsupported,jdk.incubator.vector
-  jlink --add-modules "$modules" --strip-java-debug-attributes --strip-native-debug-symbols=exclude-debuginfo-files \
-    --no-header-files --no-man-pages --compress zip-9 \
-    --output "$dir/jdk"
+  jlink_runtime "$dir" "$modules"
   # and only the jars it loads: the engine, the twin and traces (model and memory types), Jackson, JCuda
   find "$dir/lib" -name '*.jar' | grep -Ev '/(twinserve-|jackson-|jcuda|snakeyaml|HdrHistogram|slf4j)' | xargs rm -f
-  # of JCuda's natives only the driver API's library is loaded (cuBLAS goes through FFM): 1 MB of its 9.5
-  natives=$(ls "$dir"/lib/jcuda-natives-*.jar)
-  (cd "$dir" && mkdir -p natives && cd natives && jar xf "$natives" && \
-    find lib -name '*.so' ! -name 'libJCudaDriver-*' -delete && jar cf "$natives" lib && cd .. && rm -rf natives)
+  prune_jcuda_natives "$dir"
   # the comparison cases, without the CPU's logits (tens of MB of JSON; recomputed on the GPU machine)
   bash "$root/scripts/gpu/prepare-compare.sh" "$dir/compare" >/dev/null
   python3 - "$dir/compare" <<'PY'
@@ -62,14 +59,7 @@ for f in glob.glob(sys.argv[1] + "/*.logits.json"):
     d.pop("logits", None)
     json.dump(d, open(f, "w"))
 PY
-  tar -C "$(dirname "$dir")" -cJf "$dir.tar.xz" "$(basename "$dir")"
-  size=$(du -m "$dir.tar.xz" | cut -f1)
-  tree=$(git ls-files -z | xargs -0 du -cm 2>/dev/null | tail -1 | cut -f1)
-  echo "prepared $dir.tar.xz: ${size} MiB, with the working tree ${tree} MiB (JDK modules: $modules)"
-  if [ $((size + tree)) -ge 62 ]; then
-    echo "cuda-check: ${size} + ${tree} MiB; the device tool carries at most 64 MiB" >&2
-    exit 1
-  fi
+  pack_and_check "$dir" "$root" cuda-check
 }
 
 run() {

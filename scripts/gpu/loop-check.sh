@@ -28,6 +28,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 mode=${1:?usage: scripts/gpu/loop-check.sh prepare|run [DIR]}
 dir=${2:-$root/out/gpu-loop}
+# shellcheck source=scripts/gpu/runtime.sh
+source "$root/scripts/gpu/runtime.sh"
 
 prepare() {
   # shellcheck source=scripts/find-jdk25.sh
@@ -46,22 +48,10 @@ prepare() {
     | grep -Ev '/(twinserve-|jackson-|jcuda|snakeyaml|HdrHistogram|slf4j|picocli|commons-rng|commons-math|commons-lang|jinjava|guava|failureaccess|re2j|jsoup)' \
     | xargs -r rm -f
   modules=java.base,java.logging,java.management,jdk.management,jdk.unsupported,jdk.incubator.vector
-  jlink --add-modules "$modules" --strip-java-debug-attributes --strip-native-debug-symbols=exclude-debuginfo-files \
-    --no-header-files --no-man-pages --compress zip-9 --output "$dir/jdk"
-  natives=$(ls "$dir"/lib/jcuda-natives-*.jar 2>/dev/null || true)
-  if [ -n "$natives" ]; then
-    (cd "$dir" && mkdir -p natives && cd natives && jar xf "$natives" && \
-      find lib -name '*.so' ! -name 'libJCudaDriver-*' -delete && jar cf "$natives" lib && cd .. && rm -rf natives)
-  fi
+  jlink_runtime "$dir" "$modules"
+  prune_jcuda_natives "$dir"
   cp "$root/scripts/gpu/loop-sessions.yaml" "$dir/"
-  tar -C "$(dirname "$dir")" -cJf "$dir.tar.xz" "$(basename "$dir")"
-  size=$(du -m "$dir.tar.xz" | cut -f1)
-  tree=$(git ls-files -z | xargs -0 du -cm 2>/dev/null | tail -1 | cut -f1)
-  echo "prepared $dir.tar.xz: ${size} MiB, with the working tree ${tree} MiB"
-  if [ $((size + tree)) -ge 62 ]; then
-    echo "loop-check: ${size} + ${tree} MiB; the device tool carries at most 64 MiB" >&2
-    exit 1
-  fi
+  pack_and_check "$dir" "$root" loop-check
 }
 
 run() {

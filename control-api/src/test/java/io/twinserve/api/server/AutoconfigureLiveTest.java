@@ -3,9 +3,6 @@ package io.twinserve.api.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.twinserve.api.cli.TwinserveCommand;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -41,19 +38,7 @@ class AutoconfigureLiveTest {
     void aPlanAppliedToALiveDeploymentLosesNoRequestAndItsReplayMeetsThePlan(TestServer s) throws Exception {
         Path dir = Files.createTempDirectory("twinserve-autoconfigure");
         Path modelDir = dir.resolve("tiny");
-        cli(
-                "model",
-                "init-random",
-                "--arch",
-                "llama",
-                "--layers",
-                "2",
-                "--hidden",
-                "64",
-                "--vocab",
-                "300",
-                "-o",
-                modelDir.toString());
+        TinyModels.llama(modelDir);
         String model = s.unique("ac-tiny");
         String pool = s.unique("ac-cpu");
         String dep = s.unique("ac-live");
@@ -61,7 +46,7 @@ class AutoconfigureLiveTest {
         s.create("/api/models", "{\"name\": \"" + model + "\", \"path\": \"" + modelDir + "\"}");
         for (int i = 0; i < 2; i++) {
             Path a = dir.resolve("a" + i);
-            cli(
+            TinyModels.cli(
                     "adapter",
                     "init-random",
                     "--base",
@@ -178,12 +163,5 @@ class AutoconfigureLiveTest {
                 "autoconfigure replay: plan %.3f tokens/s (offered %.3f), measured %.3f, tolerated %.2f%%%n",
                 predicted, offered, measured, tolerated);
         assertThat(Math.abs(measured - predicted) / predicted * 100).isLessThanOrEqualTo(tolerated);
-    }
-
-    private static void cli(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = TwinserveCommand.execute(args, new PrintWriter(out), new PrintWriter(err));
-        assertThat(code).as("%s: %s", String.join(" ", args), err).isZero();
     }
 }

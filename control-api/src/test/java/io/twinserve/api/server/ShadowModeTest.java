@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.twinserve.api.cli.TwinserveCommand;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,21 +36,9 @@ class ShadowModeTest {
         server = s;
         Path dir = Files.createTempDirectory("twinserve-shadow");
         Path modelDir = dir.resolve("tiny");
-        cli(
-                "model",
-                "init-random",
-                "--arch",
-                "llama",
-                "--layers",
-                "2",
-                "--hidden",
-                "64",
-                "--vocab",
-                "300",
-                "-o",
-                modelDir.toString());
+        TinyModels.llama(modelDir);
         profile = dir.resolve("profile");
-        cli(
+        TinyModels.cli(
                 "engine",
                 "profile",
                 "--model",
@@ -235,12 +220,5 @@ class ShadowModeTest {
         } catch (Exception e) {
             throw new IllegalStateException(body, e);
         }
-    }
-
-    private static void cli(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = TwinserveCommand.execute(args, new PrintWriter(out), new PrintWriter(err));
-        assertThat(code).as("%s: %s", String.join(" ", args), err).isZero();
     }
 }

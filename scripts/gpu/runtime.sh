@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# What the GPU check scripts share (sourced by cuda-check.sh and loop-check.sh): the JDK 25 runtime that travels
+# (the GPU machine has none), JCuda's natives cut to the driver API's, and the check that the archive fits.
+
+# jlink_runtime DIR MODULES: a JDK 25 runtime of MODULES in DIR/jdk, without debug symbols, headers or man pages
+jlink_runtime() {
+  jlink --add-modules "$2" --strip-java-debug-attributes --strip-native-debug-symbols=exclude-debuginfo-files \
+    --no-header-files --no-man-pages --compress zip-9 --output "$1/jdk"
+}
+
+# prune_jcuda_natives DIR: of JCuda's natives only the driver API's library is loaded (cuBLAS goes through FFM):
+# 1 MB of its 9.5
+prune_jcuda_natives() {
+  local natives
+  natives=$(ls "$1"/lib/jcuda-natives-*.jar 2>/dev/null || true)
+  [ -n "$natives" ] || return 0
+  (cd "$1" && mkdir -p natives && cd natives && jar xf "$natives" && \
+    find lib -name '*.so' ! -name 'libJCudaDriver-*' -delete && jar cf "$natives" lib && cd .. && rm -rf natives)
+}
+
+# pack_and_check DIR ROOT NAME: DIR.tar.xz, and whether it fits with the working tree in what the device tool carries
+pack_and_check() {
+  tar -C "$(dirname "$1")" -cJf "$1.tar.xz" "$(basename "$1")"
+  local size tree
+  size=$(du -m "$1.tar.xz" | cut -f1)
+  tree=$(cd "$2" && git ls-files -z | xargs -0 du -cm 2>/dev/null | tail -1 | cut -f1)
+  echo "prepared $1.tar.xz: ${size} MiB, with the working tree ${tree} MiB"
+  if [ $((size + tree)) -ge 62 ]; then
+    echo "$3: ${size} + ${tree} MiB; the device tool carries at most 64 MiB" >&2
+    return 1
+  fi
+}
