@@ -12,18 +12,26 @@ class ServedWorkloadTest {
     static final ServingSettings SETTINGS = new ServingSettings(8, 64, 256, 16, 2, 2, 16, 128, true, true, 1, 1);
 
     @Test
-    void dealsUnknownAdapterIdsOntoTheGivenAdaptersAndDropsPrefixHashesInArrivalOrder() {
+    void dealsUnknownAdapterIdsOntoTheGivenAdaptersInArrivalOrderAndKeepsOnlySessionsHashes() {
         List<Request> trace = List.of(
                 new Request(0, 300, "s1", 0, "x", 20, 5, 16, new long[] {7}),
                 Request.of(1, 100, "y", 10, 5),
                 Request.of(2, 200, "a1", 10, 5),
                 Request.of(3, 400, "x", 10, 5),
-                Request.of(4, 500, null, 10, 5));
+                Request.of(4, 500, null, 10, 5),
+                new Request(5, 600, null, Request.NO_TURN, "a0", 20, 5, 16, new long[] {9}));
         ServedWorkload w = ServedWorkload.of(trace, List.of("a0", "a1"), "t.csv", SETTINGS);
-        assertThat(w.requests()).extracting(Request::id).containsExactly(1L, 2L, 0L, 3L, 4L);
-        assertThat(w.requests()).extracting(Request::adapterId).containsExactly("a0", "a1", "a1", "a1", null);
-        assertThat(w.requests()).noneMatch(Request::hasPrefixHashes).noneMatch(Request::hasSession);
-        assertThat(w.notes()).anyMatch(n -> n.contains("y -> a0, x -> a1")).anyMatch(n -> n.contains("prefix hashes"));
+        assertThat(w.requests()).extracting(Request::id).containsExactly(1L, 2L, 0L, 3L, 4L, 5L);
+        assertThat(w.requests()).extracting(Request::adapterId).containsExactly("a0", "a1", "a1", "a1", null, "a0");
+        // a session's turn keeps its session and hashes (the replay rebuilds its prefix); a shared prompt's do not
+        Request turn = w.requests().get(2);
+        assertThat(turn.sessionId()).isEqualTo("s1");
+        assertThat(turn.prefixHashes()).containsExactly(7L);
+        assertThat(turn.prefixBlockSize()).isEqualTo(16);
+        assertThat(w.requests().get(5).hasPrefixHashes()).isFalse();
+        assertThat(w.notes())
+                .anyMatch(n -> n.contains("y -> a0, x -> a1"))
+                .anyMatch(n -> n.contains("prefix hashes outside sessions were dropped"));
     }
 
     @Test
