@@ -125,7 +125,8 @@ class AutoconfigureLiveTest {
         assertThat(cc.path("tp").asInt()).isEqualTo(plan.path("tp").asInt());
 
         // the workload's arrivals replayed at their rate (evenly, so the offered load is exactly the plan's)
-        int n = 30;
+        // 30 s of arrivals, so that the last answer's latency (tens of ms) is a small part of the span
+        int n = 60;
         ExecutorService replay = Executors.newFixedThreadPool(8);
         List<Future<Long>> ends = new ArrayList<>();
         long start = System.nanoTime();
