@@ -84,12 +84,6 @@ run() {
   java=("$dir/jdk/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "$dir/lib/*")
   status=0
   declare -A result
-  step() {
-    local name=$1
-    shift
-    echo "== $name"
-    if "$@"; then result[$name]=pass; else result[$name]=FAIL; status=1; fi
-  }
   step kernels "${java[@]}" io.twinserve.engine.backend.cuda.CudaKernelCheck --json "$dir/cuda-check.json"
   step logits-vs-cpu "${java[@]}" io.twinserve.engine.backend.cuda.CudaLogitsCheck \
     "$dir/compare" "$dir/compare-cuda" --json "$dir/logits-check.json"

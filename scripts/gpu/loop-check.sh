@@ -76,13 +76,6 @@ run() {
     -cp "$dir/lib/*" io.twinserve.api.cli.TwinserveCommand)
   status=0
   declare -A result
-  step() {
-    local name=$1
-    shift
-    echo "== $name"
-    local t0=$SECONDS
-    if "$@"; then result[$name]="pass ($((SECONDS - t0)) s)"; else result[$name]="FAIL ($((SECONDS - t0)) s)"; status=1; fi
-  }
   model=$out/model
   adapters=()
   step model make_model "$shape"

@@ -30,3 +30,13 @@ pack_and_check() {
     return 1
   fi
 }
+
+# step NAME COMMAND...: runs one step of a check whatever the others did, recording "pass (N s)" or "FAIL (N s)"
+# in the caller's associative array `result` and setting the caller's `status` to 1 on a failure
+step() {
+  local name=$1
+  shift
+  echo "== $name"
+  local t0=$SECONDS
+  if "$@"; then result[$name]="pass ($((SECONDS - t0)) s)"; else result[$name]="FAIL ($((SECONDS - t0)) s)"; status=1; fi
+}

@@ -1,7 +1,5 @@
 package io.twinserve.api.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.twinserve.engine.backend.cuda.CudaMemoryPlan;
 import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.twin.deploy.DeploymentSpec;
@@ -170,10 +168,7 @@ final class EngineKvCapacityCommand implements Callable<Integer> {
             doc.put("gpu", gpu);
             doc.put("device_gib", deviceBytes / (double) (1L << 30));
             doc.put("rows", rows);
-            out.println(new ObjectMapper()
-                    .setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE)
-                    .enable(SerializationFeature.INDENT_OUTPUT)
-                    .writeValueAsString(doc));
+            out.println(Json.write(doc));
         } else {
             out.printf(
                     Locale.ROOT,

@@ -15,9 +15,6 @@ import com.openai.models.completions.Completion;
 import com.openai.models.completions.CompletionChoice;
 import com.openai.models.completions.CompletionCreateParams;
 import com.openai.models.completions.CompletionUsage;
-import io.twinserve.api.cli.TwinserveCommand;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -61,19 +58,7 @@ class OpenAiSdkSamplingTest {
         server = s;
         models = Files.createTempDirectory("twinserve-sampling-models");
         Path modelDir = models.resolve("tiny");
-        cli(
-                "model",
-                "init-random",
-                "--arch",
-                "llama",
-                "--layers",
-                "2",
-                "--hidden",
-                "64",
-                "--vocab",
-                "300",
-                "-o",
-                modelDir.toString());
+        TinyModels.llama(modelDir);
         sim = s.unique("sampling-sim");
         String gpuPool = s.unique("sampling-h100");
         String simModel = s.unique("sampling-llama8b");
@@ -109,13 +94,6 @@ class OpenAiSdkSamplingTest {
                 .maxRetries(0)
                 .timeout(Duration.ofSeconds(60))
                 .build();
-    }
-
-    private static void cli(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = TwinserveCommand.execute(args, new PrintWriter(out), new PrintWriter(err));
-        assertThat(code).as("%s: %s", String.join(" ", args), err).isZero();
     }
 
     @AfterAll

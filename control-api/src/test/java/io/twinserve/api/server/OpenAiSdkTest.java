@@ -18,10 +18,7 @@ import com.openai.models.completions.CompletionChoice;
 import com.openai.models.completions.CompletionCreateParams;
 import com.openai.models.completions.CompletionUsage;
 import com.openai.models.models.Model;
-import io.twinserve.api.cli.TwinserveCommand;
 import io.twinserve.engine.backend.cuda.CudaDriver;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -62,20 +59,9 @@ class OpenAiSdkTest {
         models = Files.createTempDirectory("twinserve-sdk-models");
         Path modelDir = models.resolve("tiny");
         Path adapterDir = models.resolve("tiny-adapter");
-        cli(
-                "model",
-                "init-random",
-                "--arch",
-                "llama",
-                "--layers",
-                "2",
-                "--hidden",
-                "64",
-                "--vocab",
-                "300",
-                "-o",
-                modelDir.toString());
-        cli("adapter", "init-random", "--base", modelDir.toString(), "--rank", "4", "-o", adapterDir.toString());
+        TinyModels.llama(modelDir);
+        TinyModels.cli(
+                "adapter", "init-random", "--base", modelDir.toString(), "--rank", "4", "-o", adapterDir.toString());
 
         sim = s.unique("sdk-sim");
         gpuPool = s.unique("sdk-h100");
@@ -174,13 +160,6 @@ class OpenAiSdkTest {
                 .contains("libcuda.so.1 not found");
         assertThat(server.get("/api/deployments/" + name, server.adminKey()).status())
                 .isEqualTo(404);
-    }
-
-    private static void cli(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = TwinserveCommand.execute(args, new PrintWriter(out), new PrintWriter(err));
-        assertThat(code).as("%s: %s", String.join(" ", args), err).isZero();
     }
 
     @AfterAll

@@ -257,10 +257,10 @@ class ShadowTwinTest {
 
     @Test
     void totalVariationOfAdapterMixes() {
-        assertThat(ShadowTwin.totalVariation(Map.of("a", 1, "b", 1), Map.of("a", 5, "b", 5)))
+        assertThat(DriftAlarm.totalVariation(Map.of("a", 1, "b", 1), Map.of("a", 5, "b", 5)))
                 .isZero();
-        assertThat(ShadowTwin.totalVariation(Map.of("a", 1), Map.of("b", 3))).isEqualTo(1.0);
-        assertThat(ShadowTwin.totalVariation(Map.of("a", 3, "b", 1), Map.of("a", 1, "b", 1)))
+        assertThat(DriftAlarm.totalVariation(Map.of("a", 1), Map.of("b", 3))).isEqualTo(1.0);
+        assertThat(DriftAlarm.totalVariation(Map.of("a", 3, "b", 1), Map.of("a", 1, "b", 1)))
                 .isCloseTo(0.25, org.assertj.core.data.Offset.offset(1e-12));
     }
 }

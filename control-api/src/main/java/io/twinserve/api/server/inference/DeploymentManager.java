@@ -440,7 +440,8 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
     private void start(DeploymentsRecord r) {
         ModelsRecord model = registry.modelRecord(r.getModelId());
         Placement placement = registry.placementOf(r);
-        ReplicaSpec replica = RegistryService.replicaSpec(registry.computeConfigOf(r));
+        ObjectNode cc = registry.computeConfigOf(r);
+        ReplicaSpec replica = RegistryService.replicaSpec(cc);
         List<DeploymentRuntime.AdapterDef> adapters = new ArrayList<>();
         for (AdaptersRecord a : registry.adapterRecords(model.getId())) {
             adapters.add(DeploymentRuntime.AdapterDef.of(a));
@@ -454,8 +455,8 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
                 r.getTimeScale(),
                 r.getRetainText(),
                 placement.router(),
-                RegistryService.shadowOf(registry.computeConfigOf(r)),
-                RegistryService.stepDelayMsOf(registry.computeConfigOf(r)));
+                RegistryService.shadowOf(cc),
+                RegistryService.stepDelayMsOf(cc));
         RedisSessionStore sessions = new RedisSessionStore(redis, r.getName());
         DeploymentRuntime rt;
         if (r.getMode().equals("live")) {
@@ -468,7 +469,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
                 }
             }
             EngineBackend.Kind kind = liveBackend(
-                    RegistryService.backendOf(registry.computeConfigOf(r)),
+                    RegistryService.backendOf(cc),
                     registry.poolRecord(placement.computePools().get(0)),
                     r.getName(),
                     replica);

@@ -7,7 +7,6 @@ import io.twinserve.engine.chat.ChatTemplate;
 import io.twinserve.engine.live.Completion;
 import io.twinserve.engine.live.GenerationRequest;
 import io.twinserve.engine.live.LiveEngine;
-import io.twinserve.engine.live.StepObserver;
 import io.twinserve.engine.live.TokenSink;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.LoraAdapter;
@@ -15,9 +14,7 @@ import io.twinserve.engine.sample.SamplingParams;
 import io.twinserve.engine.sample.TokenLogprobs;
 import io.twinserve.engine.serve.LiveReplicas;
 import io.twinserve.engine.tokenizer.Tokenizer;
-import io.twinserve.experiments.shadow.ReplicaTwin;
 import io.twinserve.experiments.shadow.ShadowSpec;
-import io.twinserve.experiments.shadow.ShadowTwin;
 import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.replica.PrefixKeys;
@@ -35,12 +32,16 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * A deployment being served by this server: its replicas (each a live loop over a backend: the CPU
  * engine in live mode, the twin's timing in simulated mode), the router that picks one for each request
- * (the twin's, from {@code placement.router}), the codec for its text, and its adapters.
+ * (the twin's, from {@code placement.router}), the codec for its text, its adapters and, with shadow mode, its
+ * twin ({@link DeploymentShadow}).
+ *
+ * <p>Why it is long: it builds both kinds of deployment (live and simulated), keeps the adapter registry its
+ * replicas share, and submits a request's choices (OpenAI's {@code n}) with their staggering over the prefix
+ * cache, which must stay together with the routing and in-flight accounting they update.
  */
 public final class DeploymentRuntime implements AutoCloseable {
     /** A deployment's adapter: a PEFT directory, or profile-only with a rank (simulated mode). */
@@ -88,11 +89,9 @@ public final class DeploymentRuntime implements AutoCloseable {
     private final Map<String, Integer> adapterRanks = new ConcurrentHashMap<>();
 
     private final int maxModelLen;
-    /** The shadow twin, or null; its clock is the deployment's (wall time, times time_scale when simulated). */
-    private volatile ShadowTwin shadow;
+    /** The shadow twin, or null. */
+    private volatile DeploymentShadow shadow;
 
-    private final long shadowOriginNs = System.nanoTime();
-    private final double clockScale;
     private final List<String> skipped = new ArrayList<>();
 
     DeploymentRuntime(
@@ -104,7 +103,6 @@ public final class DeploymentRuntime implements AutoCloseable {
             int maxModelLen,
             SessionStore sessions) {
         this.settings = settings;
-        this.clockScale = settings.mode().equals("simulated") ? settings.timeScale() : 1.0;
         this.maxModelLen = maxModelLen;
         this.codec = codec;
         this.replicas = List.copyOf(replicas);
@@ -145,14 +143,19 @@ public final class DeploymentRuntime implements AutoCloseable {
         try {
             for (int i = 0; i < s.replicas(); i++) {
                 LiveReplicas.Replica replica =
-                        LiveReplicas.model(modelDir, settings, codec.detokenizer(), i, faults(s.stepDelayMs()));
+                        LiveReplicas.model(modelDir, settings, codec.detokenizer(), i, StepDelay.of(s.stepDelayMs()));
                 replicas.add(new ReplicaHandle(i, replica, adapterIds, LIVE_PRICES));
                 modelLen = replica.engine().schedulerConfig().maxModelLen();
             }
             rt = new DeploymentRuntime(s, codec, replicas, adapterIds, adapters, modelLen, sessions);
             if (s.shadow() != null) {
-                rt.shadow = rt.newShadow(ShadowTwins.live(
-                        s, replicas.get(0).engine.schedulerConfig(), s.shadow().profile()));
+                rt.shadow = new DeploymentShadow(
+                        s,
+                        DeploymentShadow.live(
+                                s,
+                                replicas.get(0).engine.schedulerConfig(),
+                                s.shadow().profile()),
+                        rt.adapterRanks);
             }
             return rt;
         } catch (RuntimeException | Error e) {
@@ -177,14 +180,14 @@ public final class DeploymentRuntime implements AutoCloseable {
         int modelLen = 0;
         try {
             for (int i = 0; i < s.replicas(); i++) {
-                LiveReplicas.Replica replica =
-                        LiveReplicas.simulated(resolved, s.timeScale(), codec.detokenizer(), faults(s.stepDelayMs()));
+                LiveReplicas.Replica replica = LiveReplicas.simulated(
+                        resolved, s.timeScale(), codec.detokenizer(), StepDelay.of(s.stepDelayMs()));
                 replicas.add(new ReplicaHandle(i, replica, adapterIds, prices));
                 modelLen = replica.engine().schedulerConfig().maxModelLen();
             }
             DeploymentRuntime rt = new DeploymentRuntime(s, codec, replicas, adapterIds, adapters, modelLen, sessions);
             if (s.shadow() != null) {
-                rt.shadow = rt.newShadow(resolved);
+                rt.shadow = new DeploymentShadow(s, resolved, rt.adapterRanks);
             }
             return rt;
         } catch (RuntimeException | Error e) {
@@ -193,40 +196,9 @@ public final class DeploymentRuntime implements AutoCloseable {
         }
     }
 
-    /**
-     * Fault injection ({@code compute_config.fault.step_delay_ms}): a pause after every step, on the loop's
-     * thread, so that the deployment is slower than its engine by that much per step.
-     */
-    static StepObserver faults(long stepDelayMs) {
-        if (stepDelayMs <= 0) {
-            return StepObserver.NONE;
-        }
-        long delayNs = stepDelayMs * 1_000_000L;
-        return (shape, stepNs, loadNs) -> {
-            long until = System.nanoTime() + delayNs;
-            for (long left = delayNs; left > 0; left = until - System.nanoTime()) {
-                LockSupport.parkNanos(left);
-            }
-        };
-    }
-
-    private ShadowTwin newShadow(ResolvedReplica twin) {
-        int defaultRank = Math.max(1, twin.scheduler().maxAdapterRank());
-        return new ShadowTwin(
-                settings.shadow(),
-                new ReplicaTwin(twin, adapterRanks, defaultRank),
-                0,
-                e -> ShadowTwins.log(settings.name(), e));
-    }
-
     /** The shadow twin, or null when {@code compute_config.shadow} is off. */
-    public ShadowTwin shadow() {
+    public DeploymentShadow shadow() {
         return shadow;
-    }
-
-    /** The deployment's clock, on which the shadow twin's windows are counted: ns since it started. */
-    public long clockNs() {
-        return (long) ((System.nanoTime() - shadowOriginNs) * clockScale);
     }
 
     /** The KV cache's block size: the prefix cache shares whole blocks. */
@@ -408,54 +380,17 @@ public final class DeploymentRuntime implements AutoCloseable {
                 h.pendingPrefillTokens.addAndGet(-prefill);
             }
         };
-        ShadowTwin twin = shadow;
+        DeploymentShadow twin = shadow;
         if (twin != null) {
-            long ticket = twin.arrived(
-                    clockNs(), h.index, adapter, prompt.length, choices.get(0).maxTokens());
             sinks = new ArrayList<>(sinks);
-            sinks.set(0, new ShadowedSink(sinks.get(0), twin, ticket));
+            sinks.set(
+                    0,
+                    twin.track(h.index, adapter, prompt.length, choices.get(0).maxTokens(), sinks.get(0)));
         }
         Choices all = new Choices(h, adapter, prompt, choices, sinks, wallTtftMs(), firstToken);
         boolean stagger = n > 1 && h.engine.schedulerConfig().prefixCaching();
         all.start(stagger);
         return all;
-    }
-
-    /** The first choice's sink, telling the shadow twin when its first token came and when it ended. */
-    private final class ShadowedSink implements TokenSink {
-        private final TokenSink sink;
-        private final ShadowTwin twin;
-        private final long ticket;
-        private long firstTokenNs = -1;
-
-        ShadowedSink(TokenSink sink, ShadowTwin twin, long ticket) {
-            this.sink = sink;
-            this.twin = twin;
-            this.ticket = ticket;
-        }
-
-        @Override
-        public void onToken(int tokenId, String text) {
-            onToken(tokenId, text, null);
-        }
-
-        @Override
-        public void onToken(int tokenId, String text, TokenLogprobs logprobs) {
-            if (firstTokenNs < 0) {
-                firstTokenNs = clockNs();
-            }
-            sink.onToken(tokenId, text, logprobs);
-        }
-
-        @Override
-        public void onFinished(Completion completion) {
-            try {
-                twin.ended(ticket, firstTokenNs, clockNs(), completion.completionTokens());
-            } finally {
-                // the caller hears of its end whatever the shadow does
-                sink.onFinished(completion);
-            }
-        }
     }
 
     /** The sequences of one request, started together or the first one first (see {@link #submit}). */

@@ -58,12 +58,13 @@ public final class ShadowMonitor {
         List<MultiGauge.Row<?>> e = new ArrayList<>();
         List<MultiGauge.Row<?>> a = new ArrayList<>();
         for (DeploymentRuntime d : deployments.all()) {
-            ShadowTwin shadow = d.shadow();
-            if (shadow == null) {
+            DeploymentShadow deploymentShadow = d.shadow();
+            if (deploymentShadow == null) {
                 continue;
             }
+            ShadowTwin shadow = deploymentShadow.twin();
             try {
-                shadow.evaluate(d.clockNs());
+                deploymentShadow.evaluate();
             } catch (RuntimeException ex) {
                 // one deployment's twin failing must not stop the others' nor the gauges
                 LOG.warn("deployment '{}': the shadow twin could not judge a window: {}", d.name(), ex.toString());

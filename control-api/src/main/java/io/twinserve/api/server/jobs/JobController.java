@@ -51,6 +51,7 @@ import io.twinserve.experiments.report.ReportJson;
 import io.twinserve.placement.Planner;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
@@ -340,7 +341,7 @@ public final class JobController {
         // its workload's features (a hand-made one) keeps the deployment's
         int maxRank = typed.features() == null || typed.features().ranks() == null
                 ? 0
-                : java.util.Arrays.stream(typed.features().ranks()).max().orElse(0);
+                : Arrays.stream(typed.features().ranks()).max().orElse(0);
         if (maxRank > 0) {
             cc.put("max_adapter_rank", maxRank);
         }

@@ -28,6 +28,7 @@ import io.twinserve.api.server.auth.AuthFilter;
 import io.twinserve.api.server.auth.Role;
 import io.twinserve.api.server.inference.DeploymentManager;
 import io.twinserve.api.server.inference.DeploymentRuntime;
+import io.twinserve.api.server.inference.DeploymentShadow;
 import io.twinserve.api.server.schema.Adapter;
 import io.twinserve.api.server.schema.AdapterCreate;
 import io.twinserve.api.server.schema.AdapterDeleted;
@@ -301,7 +302,8 @@ public final class RegistryController {
             throw ApiException.badRequest("windows", "'windows' must be from 1 to 1440, got " + limit);
         }
         DeploymentRuntime rt = deployments.get(r.getName());
-        ShadowTwin shadow = rt == null ? null : rt.shadow();
+        DeploymentShadow deploymentShadow = rt == null ? null : rt.shadow();
+        ShadowTwin shadow = deploymentShadow == null ? null : deploymentShadow.twin();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("deployment", r.getName());
         m.put("enabled", shadow != null);
@@ -309,7 +311,7 @@ public final class RegistryController {
             return m;
         }
         m.put("settings", shadow.spec().toMap());
-        m.put("clock_s", rt.clockNs() / 1e9);
+        m.put("clock_s", deploymentShadow.clockNs() / 1e9);
         m.put("in_flight", shadow.inFlight());
         ShadowTwin.Alarm a = shadow.alarm();
         Map<String, Object> alarm = new LinkedHashMap<>();
