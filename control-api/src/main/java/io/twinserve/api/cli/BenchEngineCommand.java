@@ -1,7 +1,10 @@
 package io.twinserve.api.cli;
 
 import io.twinserve.engine.backend.EngineBackend;
+import io.twinserve.engine.backend.cuda.CudaDriver;
+import io.twinserve.engine.backend.cuda.DriverGpu;
 import io.twinserve.engine.bench.BenchModel;
+import io.twinserve.engine.bench.CudaEngineBenchmark;
 import io.twinserve.engine.bench.EngineBenchmark;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -14,7 +17,10 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code twinserve bench engine}: decode tokens/s of the CPU backend against this machine's copy bandwidth. */
+/**
+ * {@code twinserve bench engine}: decode tokens/s of the CPU backend against this machine's copy bandwidth, or the
+ * CUDA backend's figures against the device's ceilings ({@link CudaEngineBenchmark}).
+ */
 @Command(
         name = "engine",
         mixinStandardHelpOptions = true,
@@ -24,12 +30,17 @@ import picocli.CommandLine.Option;
             "copy counts: read + write bytes), prefill a shared prompt, and decode at each batch size: tokens/s,",
             "weight bytes streamed per step, and the fraction of the copy bandwidth that streaming reaches.",
             "Default model: 16 layers, hidden 2048, MLP 8192, 32/8 heads of 64, vocab 32000, tied: 1.04 B"
-                    + " parameters, 2.08 GB."
+                    + " parameters, 2.08 GB.",
+            "With --backend cuda: the device's read/copy bandwidth and bf16 GEMM rate, then a Llama-3.1-8B-shaped",
+            "model filled with random weights on the device: decode batch 1 with CUDA graphs off and on, batches 8",
+            "and 64 at context 1024, prefill 512 and 2048, batch 64 with 0, 1, 8 and 32 rank-16 adapters; each",
+            "figure against its ceiling."
         },
         footer = {
             "",
             "Examples:",
             "  twinserve bench engine --backend cpu",
+            "  twinserve bench engine --backend cuda --json",
             "  twinserve bench engine --quick --json",
             "  twinserve bench engine --layers 8 --hidden 1024 --intermediate 4096"
         })
@@ -113,16 +124,11 @@ final class BenchEngineCommand implements Callable<Integer> {
         EngineBackend.Kind kind = EngineCommand.backend(backend, spec.commandLine());
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (kind == EngineBackend.Kind.CUDA) {
+            return cuda(out, err);
+        }
         BenchModel base = quick ? BenchModel.tiny() : BenchModel.oneBillion();
-        BenchModel shape = new BenchModel(
-                or(layers, base.layers()),
-                or(hidden, base.hidden()),
-                or(intermediate, base.intermediate()),
-                or(heads, base.heads()),
-                or(kvHeads, base.kvHeads()),
-                or(headDim, base.headDim()),
-                or(vocab, base.vocab()),
-                base.tiedEmbeddings());
+        BenchModel shape = shape(base);
         Path cacheRoot =
                 cache != null ? cache : Path.of(System.getProperty("java.io.tmpdir"), "twinserve-bench-models");
         EngineBenchmark.Options o = new EngineBenchmark.Options(
@@ -260,6 +266,143 @@ final class BenchEngineCommand implements Callable<Integer> {
                 "copy GB/s counts read + write bytes (STREAM copy convention); x copy = weight bytes per step x steps/s"
                         + " / copy GB/s; x read and x mapped: the same over the read-only GB/s of the buffer and of the mapped weights");
         return 0;
+    }
+
+    /** The shape asked for: {@code base} with the shape options given. */
+    private BenchModel shape(BenchModel base) {
+        return new BenchModel(
+                or(layers, base.layers()),
+                or(hidden, base.hidden()),
+                or(intermediate, base.intermediate()),
+                or(heads, base.heads()),
+                or(kvHeads, base.kvHeads()),
+                or(headDim, base.headDim()),
+                or(vocab, base.vocab()),
+                base.tiedEmbeddings());
+    }
+
+    /**
+     * The CUDA backend's benchmark ({@link CudaEngineBenchmark}): issue 21's figures on a model the device fills
+     * with random weights, Llama-3.1-8B's shape unless {@code --quick} or the shape options say otherwise.
+     */
+    private int cuda(PrintWriter out, PrintWriter err) {
+        BenchModel shape = shape(quick ? BenchModel.tiny() : BenchModel.llama8b());
+        CudaEngineBenchmark.Options o = quick
+                ? CudaEngineBenchmark.Options.quick(shape, seed)
+                : CudaEngineBenchmark.Options.issue21(shape, seed);
+        CudaEngineBenchmark.Result r;
+        try (CudaDriver driver = CudaDriver.open(0)) {
+            r = CudaEngineBenchmark.run(o, () -> new DriverGpu(driver, false, true), stage -> {
+                err.println("bench engine: " + stage);
+                err.flush();
+            });
+        }
+        if (json) {
+            out.println(Json.write(cudaDocument(r)));
+            return 0;
+        }
+        BenchModel m = r.shape();
+        out.printf(
+                Locale.ROOT,
+                "engine bench: cuda backend on %s; random llama model filled on the device, %,d parameters (%d layers,"
+                        + " hidden %d, MLP %d, %d/%d heads of %d, vocab %d%s), bf16, KV cache bf16%n",
+                r.device(),
+                r.parameters(),
+                m.layers(),
+                m.hidden(),
+                m.intermediate(),
+                m.heads(),
+                m.kvHeads(),
+                m.headDim(),
+                m.vocab(),
+                m.tiedEmbeddings() ? ", tied" : "");
+        out.printf(
+                Locale.ROOT,
+                "ceilings, same run: read %.1f GB/s, copy %.1f GB/s (read + write, %d MiB, best of %d), bf16 GEMM %s%n",
+                r.ceilings().readBytesPerSecond() / 1e9,
+                r.ceilings().copyBytesPerSecond() / 1e9,
+                r.ceilings().bufferBytes() >> 20,
+                r.ceilings().runs(),
+                Double.isNaN(r.gemmFlopsPerSecond())
+                        ? "not measured (no cuBLAS 13)"
+                        : String.format(
+                                Locale.ROOT,
+                                "%.0f TFLOP/s (cuBLAS, %d x %d x %d)",
+                                r.gemmFlopsPerSecond() / 1e12,
+                                o.gemmTokens(),
+                                m.hidden(),
+                                m.hidden()));
+        out.printf(
+                Locale.ROOT,
+                "%-40s %9s %11s %10s %7s %7s %7s %9s%n",
+                "figure (median of " + o.steps() + " steps)",
+                "step ms",
+                "tokens/s",
+                "GB / GFLOP",
+                "x copy",
+                "x read",
+                "x GEMM",
+                "x no LoRA");
+        for (CudaEngineBenchmark.Figure f : r.figures()) {
+            String label = f.kind().equals("prefill") ? f.name() : f.name() + ", ctx " + f.context();
+            out.printf(
+                    Locale.ROOT,
+                    "%-40s %9.3f %11.1f %10.2f %7s %7s %7s %9s%n",
+                    label,
+                    f.stepMsMedian(),
+                    f.tokensPerSecond(),
+                    f.kind().equals("prefill") ? f.flops() / 1e9 : f.bytes() / 1e9,
+                    fraction(f.ofCopy()),
+                    fraction(f.ofRead()),
+                    fraction(f.ofGemm()),
+                    fraction(f.ratioToNoAdapters()));
+        }
+        out.println("decode: bytes a step must read (weights, LM head, every sequence's K/V, the adapters') over its"
+                + " time, against the copy and read ceilings; prefill: its FLOPs over its time against the GEMM rate;"
+                + " each step timed until its logits are on the host");
+        return 0;
+    }
+
+    private static String fraction(double v) {
+        return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.3f", v);
+    }
+
+    private static Map<String, Object> cudaDocument(CudaEngineBenchmark.Result r) {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("backend", "cuda");
+        doc.put("device", r.device());
+        doc.put("model", r.shape());
+        doc.put("parameters", r.parameters());
+        doc.put("ceilings", r.ceilings());
+        doc.put("gemm_flops_per_second", Double.isNaN(r.gemmFlopsPerSecond()) ? null : r.gemmFlopsPerSecond());
+        doc.put("graph_steps", r.graphSteps());
+        doc.put("figures", r.figures().stream().map(BenchEngineCommand::figure).toList());
+        return doc;
+    }
+
+    private static Map<String, Object> figure(CudaEngineBenchmark.Figure f) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", f.name());
+        m.put("kind", f.kind());
+        m.put("batch", f.batch());
+        m.put("tokens_per_sequence", f.tokensPerSequence());
+        m.put("context", f.context());
+        m.put("adapters", f.adapters());
+        m.put("graphs", f.graphs());
+        m.put("steps", f.steps());
+        m.put("step_ms_median", f.stepMsMedian());
+        m.put("tokens_per_second", f.tokensPerSecond());
+        m.put("bytes", f.bytes());
+        m.put("flops", f.flops());
+        for (var e : Map.of(
+                        "of_copy", f.ofCopy(),
+                        "of_read", f.ofRead(),
+                        "of_gemm", f.ofGemm(),
+                        "ratio_to_no_adapters", f.ratioToNoAdapters())
+                .entrySet()) {
+            m.put(e.getKey(), Double.isNaN(e.getValue()) ? null : e.getValue());
+        }
+        return m;
     }
 
     private int attentionArg(int i, int dflt) {

@@ -45,6 +45,14 @@ public record BenchModel(
         return new BenchModel(16, 2048, 8192, 32, 8, 64, 32000, true);
     }
 
+    /**
+     * Llama-3.1-8B's shape (32 layers, hidden 4096, MLP 14336, 32 query and 8 KV heads of 128, vocabulary 128,256,
+     * untied): 8.03 billion parameters, 16.06 GB in bf16. The GPU benchmark's model, filled on the device.
+     */
+    public static BenchModel llama8b() {
+        return new BenchModel(32, 4096, 14336, 32, 8, 128, 128256, false);
+    }
+
     /** A model small enough for a test to bench in seconds. */
     public static BenchModel tiny() {
         return new BenchModel(2, 128, 256, 4, 2, 32, 512, true);

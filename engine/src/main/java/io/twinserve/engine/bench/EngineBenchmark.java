@@ -6,9 +6,6 @@ import io.twinserve.engine.backend.Backends;
 import io.twinserve.engine.backend.EngineBackend;
 import io.twinserve.engine.backend.ForwardBatch;
 import io.twinserve.engine.backend.cpu.CpuBackend;
-import io.twinserve.engine.backend.cuda.CudaCeilings;
-import io.twinserve.engine.backend.cuda.CudaDriver;
-import io.twinserve.engine.backend.cuda.DriverGpu;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.ModelFiles;
 import io.twinserve.engine.model.Tensor;
@@ -22,7 +19,8 @@ import java.util.Objects;
 import java.util.function.Consumer;
 
 /**
- * Decode speed of the CPU backend against this machine's copy bandwidth, both measured in one run: a
+ * Decode speed of the CPU backend against this machine's copy bandwidth, both measured in one run (the CUDA
+ * backend's is {@link CudaEngineBenchmark}): a
  * shared prompt is prefilled once (its KV blocks shared by every sequence, as prefix caching shares them),
  * then batches of sequences decode greedily in KV blocks of their own, and each decode step's median time
  * gives tokens/s and the weight bytes streamed per second.
@@ -122,30 +120,12 @@ public final class EngineBenchmark {
         Path dir = o.cacheRoot().resolve(o.model().key(o.seed()));
         progress.accept("model " + dir);
         boolean reused = o.model().ensureWritten(dir, o.seed());
-        boolean cuda = o.backend() == EngineBackend.Kind.CUDA;
-        int threads =
-                cuda ? 0 : o.threads() > 0 ? o.threads() : Runtime.getRuntime().availableProcessors();
-        CopyBandwidth.Result copy;
-        Double deviceRead = null;
-        if (cuda) {
-            progress.accept("device bandwidth (probe kernels)");
-            CudaCeilings c;
-            try (CudaDriver driver = CudaDriver.open(0);
-                    DriverGpu gpu = new DriverGpu(driver, false)) {
-                c = CudaCeilings.measure(gpu, o.copyBytes(), o.copyRuns());
-            }
-            copy = new CopyBandwidth.Result(
-                    c.bufferBytes(),
-                    0,
-                    c.runs(),
-                    2.0 * c.bufferBytes() / c.copyBytesPerSecond(),
-                    c.copyBytesPerSecond(),
-                    c.readBytesPerSecond());
-            deviceRead = c.readBytesPerSecond();
-        } else {
-            progress.accept("copy bandwidth");
-            copy = CopyBandwidth.measure(o.copyBytes(), threads, o.copyRuns());
+        if (o.backend() == EngineBackend.Kind.CUDA) {
+            throw new IllegalArgumentException("the CUDA backend's benchmark is CudaEngineBenchmark");
         }
+        int threads = o.threads() > 0 ? o.threads() : Runtime.getRuntime().availableProcessors();
+        progress.accept("copy bandwidth");
+        CopyBandwidth.Result copy = CopyBandwidth.measure(o.copyBytes(), threads, o.copyRuns());
         int maxBatch = o.batches().stream().mapToInt(Integer::intValue).max().orElseThrow();
         int promptBlocks = o.promptTokens() / BLOCK_SIZE;
         int ownBlocks = (Math.max(o.warmupSteps(), o.decodeSteps()) + BLOCK_SIZE - 1) / BLOCK_SIZE;
@@ -175,14 +155,8 @@ public final class EngineBenchmark {
                 }
             }
             weights.add(files.lmHead().data());
-            double mappedRead;
-            if (deviceRead != null) {
-                // on a GPU the weights are read from device memory: its read probe is that ceiling
-                mappedRead = deviceRead;
-            } else {
-                progress.accept("read of the mapped weights");
-                mappedRead = CopyBandwidth.readSegments(weights, threads, o.copyRuns());
-            }
+            progress.accept("read of the mapped weights");
+            double mappedRead = CopyBandwidth.readSegments(weights, threads, o.copyRuns());
             ForwardBatch batch = new ForwardBatch();
             float[] logits = new float[maxBatch * vocab];
             int[] prompt = new int[o.promptTokens()];
@@ -232,9 +206,7 @@ public final class EngineBenchmark {
                         weightRate / copy.readBytesPerSecond(),
                         weightRate / mappedRead));
             }
-            // the comparison is of the CPU's two KV dtypes; the CUDA backend stores its cache as bf16 only
-            List<Attention> attention =
-                    o.attentionBatch() == 0 || cuda ? List.of() : attention(files, o, threads, progress);
+            List<Attention> attention = o.attentionBatch() == 0 ? List.of() : attention(files, o, threads, progress);
             return new Result(
                     o.model(),
                     o.model().parameters(),

@@ -202,30 +202,70 @@ public final class CudaBackend implements Backend {
 
     /** Uploads {@code model} (which the caller keeps open until this closes) to {@code gpu}. */
     public CudaBackend(ModelFiles model, Options options, Gpu gpu) {
+        this(model.config(), CudaWeightLayout.of(model), model, 0, options, gpu);
+    }
+
+    /**
+     * A model of shape {@code c} whose weights the device fills itself ({@code ts_random_bf16}, uniform in
+     * +-{@value #RANDOM_SCALE}, norm weights 1), reading no file: a GPU benchmark's 8B-shaped model in milliseconds
+     * instead of 16 GB written and uploaded. The weights depend on {@code seed} alone.
+     */
+    public static CudaBackend random(ModelConfig c, long seed, Options options, Gpu gpu) {
+        return new CudaBackend(c, new CudaWeightLayout(c, false), null, seed, options, gpu);
+    }
+
+    /** Weights of {@link #random} models and adapters: uniform in +- this. */
+    static final float RANDOM_SCALE = 0.02f;
+
+    /** Blocks of a {@code ts_random_bf16} launch (grid-stride: any count of values). */
+    private static final int RANDOM_BLOCKS = 264;
+
+    private CudaBackend(
+            ModelConfig config, CudaWeightLayout layout, ModelFiles model, long seed, Options options, Gpu gpu) {
         this.gpu = gpu;
-        this.c = model.config();
+        this.c = config;
         this.options = options;
         this.gemm = gpu.hasGemm();
         if (c.headDim() > CudaKernels.MAX_HEAD_DIM || c.headDim() % 2 != 0) {
             throw new IllegalArgumentException("head_dim " + c.headDim() + ": the CUDA kernels take even head"
                     + " dimensions up to " + CudaKernels.MAX_HEAD_DIM);
         }
-        this.layout = CudaWeightLayout.of(model);
+        this.layout = layout;
         int n = c.numLayers();
         layers = new long[n];
         long largest =
                 Math.max(layout.layerElements, Math.max((long) c.vocabSize() * c.hiddenSize(), largestAdapterMatrix()));
         this.staging = new Staging(Math.min(STAGING_CHUNK_BYTES, 2 * largest));
-        // each layer packed on the host (f16 converted to bf16), then copied through the pinned buffers in turn
-        short[] host = new short[Math.toIntExact(layout.layerElements)];
-        for (int l = 0; l < n; l++) {
-            layout.pack(model.layers().get(l), host, 0);
-            layers[l] = gpu.alloc(2 * layout.layerElements);
-            staging.upload(layers[l], host, host.length);
+        if (model != null) {
+            // each layer packed on the host (f16 converted to bf16), then copied through the pinned buffers in turn
+            short[] host = new short[Math.toIntExact(layout.layerElements)];
+            for (int l = 0; l < n; l++) {
+                layout.pack(model.layers().get(l), host, 0);
+                layers[l] = gpu.alloc(2 * layout.layerElements);
+                staging.upload(layers[l], host, host.length);
+            }
+            embed = upload(model.embed());
+            lmHead = model.lmHead() == model.embed() ? embed : upload(model.lmHead());
+            finalNorm = upload(model.finalNorm());
+        } else {
+            long h = c.hiddenSize();
+            for (int l = 0; l < n; l++) {
+                layers[l] = gpu.alloc(2 * layout.layerElements);
+                fillRandom(layers[l], layout.layerElements, tensorSeed(seed, l), RANDOM_SCALE);
+                ones(layers[l] + 2 * layout.inputNorm, h);
+                ones(layers[l] + 2 * layout.postNorm, h);
+            }
+            embed = gpu.alloc(2L * c.vocabSize() * h);
+            fillRandom(embed, (long) c.vocabSize() * h, tensorSeed(seed, n), RANDOM_SCALE);
+            if (c.tieWordEmbeddings()) {
+                lmHead = embed;
+            } else {
+                lmHead = gpu.alloc(2L * c.vocabSize() * h);
+                fillRandom(lmHead, (long) c.vocabSize() * h, tensorSeed(seed, n + 1), RANDOM_SCALE);
+            }
+            finalNorm = gpu.alloc(2 * h);
+            ones(finalNorm, h);
         }
-        embed = upload(model.embed());
-        lmHead = model.lmHead() == model.embed() ? embed : upload(model.lmHead());
-        finalNorm = upload(model.finalNorm());
         ropePositions = (int) Math.min(c.maxPositionEmbeddings(), options.kvCacheTokens());
         float[] inv = RopeTables.inverseFrequencies(c);
         float[] cosHost = new float[ropePositions * inv.length];
@@ -270,6 +310,24 @@ public final class CudaBackend implements Backend {
         long p = gpu.alloc(2L * host.length);
         staging.upload(p, host, host.length);
         return p;
+    }
+
+    /** {@code count} bf16 values at {@code dst}, {@code ts_random_bf16} of {@code seed} times {@code scale} (0: zeros). */
+    private void fillRandom(long dst, long count, long seed, float scale) {
+        gpu.launch(
+                "ts_random_bf16", RANDOM_BLOCKS, 1, 256, Arg.ptr(dst), Arg.i64(count), Arg.i64(seed), Arg.f32(scale));
+    }
+
+    /** {@code count} bf16 ones at {@code dst} (a norm's weights). */
+    private void ones(long dst, long count) {
+        short[] one = new short[Math.toIntExact(count)];
+        java.util.Arrays.fill(one, (short) 0x3f80);
+        gpu.copyIn(dst, one, 0, one.length);
+    }
+
+    /** The seed of tensor {@code i} of a random model or adapter of {@code seed}: far apart streams. */
+    private static long tensorSeed(long seed, long i) {
+        return seed * 0x2545F4914F6CDD1DL + (i + 1) * 0x632BE59BD9B4E019L;
     }
 
     /** The most values of one adapter matrix a slot holds (A or B of the widest projection, at max_lora_rank). */
@@ -367,6 +425,45 @@ public final class CudaBackend implements Backend {
         gpu.copyIn(slotRanks, ranks, 0, ranks.length);
         gpu.copyIn(slotScales, scales, 0, scales.length);
         return bytes;
+    }
+
+    /**
+     * Puts a random adapter of {@code rank} (every projection, uniform in +-{@value #RANDOM_SCALE}, scale 1) into
+     * {@code slot}, filled on the device from {@code seed} (for benchmarks: no file, no host copy). Rows of A past
+     * the rank are zero, as a loaded adapter's are, so the slot computes exactly a rank-{@code rank} adapter.
+     */
+    public void loadRandomAdapter(int slot, String name, int rank, long seed) {
+        if (slot < 0 || slot >= options.adapterSlots()) {
+            throw new IllegalArgumentException(
+                    "adapter slot " + slot + " does not exist; there are " + options.adapterSlots());
+        }
+        int maxRank = options.maxRank();
+        if (rank < 1 || rank > maxRank) {
+            throw new IllegalArgumentException(
+                    "adapter " + name + " has rank " + rank + ", outside 1 to the slots' max_lora_rank " + maxRank);
+        }
+        long i = 0;
+        for (int l = 0; l < c.numLayers(); l++) {
+            for (Projection p : Projection.values()) {
+                int in = p.inDim(c);
+                int out = p.outDim(c);
+                long a = loraA[l][p.ordinal()] + 2L * slot * maxRank * in;
+                fillRandom(a, (long) rank * in, tensorSeed(seed, i++), RANDOM_SCALE);
+                if (rank < maxRank) {
+                    fillRandom(a + 2L * rank * in, (long) (maxRank - rank) * in, 0, 0f);
+                }
+                fillRandom(
+                        loraB[l][p.ordinal()] + 2L * slot * out * maxRank,
+                        (long) out * maxRank,
+                        tensorSeed(seed, i++),
+                        RANDOM_SCALE);
+            }
+        }
+        ranks[slot] = rank;
+        scales[slot] = 1f;
+        slotNames[slot] = name;
+        gpu.copyIn(slotRanks, ranks, 0, ranks.length);
+        gpu.copyIn(slotScales, scales, 0, scales.length);
     }
 
     @Override

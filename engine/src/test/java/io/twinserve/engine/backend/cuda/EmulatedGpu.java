@@ -348,6 +348,20 @@ final class EmulatedGpu implements Gpu {
                                 a[10].asFloat(),
                                 a[11].asInt()));
             }
+            // the bandwidth probes: the read sums every 16-byte word into the sink (what it writes does not matter
+            // to a caller, which only times it), the copy copies
+            case "ts_probe_read" -> {
+                ByteBuffer src = at(a[0].bits());
+                long sum = 0;
+                for (int i = 0; i < 4 * a[1].bits(); i++) {
+                    sum += src.getInt(4 * i);
+                }
+                at(a[2].bits()).putLong(0, sum);
+            }
+            case "ts_probe_copy" -> {
+                int bytes = Math.toIntExact(16 * a[2].bits());
+                at(a[1].bits()).put(0, at(a[0].bits()), 0, bytes);
+            }
             case "ts_random_bf16" ->
                 put(a[0].bits(), KernelReferences.randomBf16(a[1].bits(), a[2].bits(), a[3].asFloat()));
             case "ts_lora_shrink" -> {
