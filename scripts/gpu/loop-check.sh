@@ -47,7 +47,8 @@ prepare() {
   find "$dir/lib" -name '*.jar' \
     | grep -Ev '/(twinserve-|jackson-|jcuda|snakeyaml|HdrHistogram|slf4j|picocli|commons-rng|commons-math|commons-lang|jinjava|guava|failureaccess|re2j|jsoup)' \
     | xargs -r rm -f
-  modules=java.base,java.logging,java.management,jdk.management,jdk.unsupported,jdk.incubator.vector
+  # java.net.http: the `bench` group of commands (bench-check.sh runs `bench engine`) loads its HTTP ones
+  modules=java.base,java.logging,java.management,java.net.http,jdk.management,jdk.unsupported,jdk.incubator.vector
   jlink_runtime "$dir" "$modules"
   prune_jcuda_natives "$dir"
   cp "$root/scripts/gpu/loop-sessions.yaml" "$dir/"
@@ -63,17 +64,8 @@ run() {
   out=$dir/results
   rm -rf "$out"
   mkdir -p "$out"
-  echo "== facts"
-  date -u
-  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 || echo "no nvidia-smi"
-  found=$(ldconfig -p 2>/dev/null | grep -m1 libcublas.so.13 | sed 's/.*=> //' || true)
-  [ -z "$found" ] && found=$(find /usr /opt -name libcublas.so.13 2>/dev/null | head -1 || true)
-  if [ -n "$found" ] && [ -z "${TWINSERVE_CUDA_LIBS:-}" ]; then
-    export TWINSERVE_CUDA_LIBS
-    TWINSERVE_CUDA_LIBS=$(dirname "$found")
-  fi
-  tw=("$dir/jdk/bin/java" -Xmx24g --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED
-    -cp "$dir/lib/*" io.twinserve.api.cli.TwinserveCommand)
+  gpu_facts
+  cli_command "$dir"
   status=0
   declare -A result
   model=$out/model

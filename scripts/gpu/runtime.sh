@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What the GPU check scripts share (sourced by cuda-check.sh and loop-check.sh): the JDK 25 runtime that travels
+# What the GPU check scripts share (sourced by cuda-check.sh, loop-check.sh and bench-check.sh): the JDK 25 runtime that travels
 # (the GPU machine has none), JCuda's natives cut to the driver API's, and the check that the archive fits.
 
 # jlink_runtime DIR MODULES: a JDK 25 runtime of MODULES in DIR/jdk, without debug symbols, headers or man pages
@@ -39,4 +39,26 @@ step() {
   echo "== $name"
   local t0=$SECONDS
   if "$@"; then result[$name]="pass ($((SECONDS - t0)) s)"; else result[$name]="FAIL ($((SECONDS - t0)) s)"; status=1; fi
+}
+
+# gpu_facts: prints the machine's GPU and driver, and points TWINSERVE_CUDA_LIBS at the folder of libcublas.so.13
+# when it is found and the variable is not set
+gpu_facts() {
+  echo "== facts"
+  date -u
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 || echo "no nvidia-smi"
+  local found
+  found=$(ldconfig -p 2>/dev/null | grep -m1 libcublas.so.13 | sed 's/.*=> //' || true)
+  [ -z "$found" ] && found=$(find /usr /opt -name libcublas.so.13 2>/dev/null | head -1 || true)
+  if [ -n "$found" ] && [ -z "${TWINSERVE_CUDA_LIBS:-}" ]; then
+    export TWINSERVE_CUDA_LIBS
+    TWINSERVE_CUDA_LIBS=$(dirname "$found")
+  fi
+  echo "cuBLAS 13: ${TWINSERVE_CUDA_LIBS:-not found}"
+}
+
+# cli_command DIR: sets the caller's array `tw` to the carried runtime's twinserve command line
+cli_command() {
+  tw=("$1/jdk/bin/java" -Xmx24g --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED
+    -cp "$1/lib/*" io.twinserve.api.cli.TwinserveCommand)
 }

@@ -374,35 +374,11 @@ final class BenchEngineCommand implements Callable<Integer> {
         doc.put("model", r.shape());
         doc.put("parameters", r.parameters());
         doc.put("ceilings", r.ceilings());
-        doc.put("gemm_flops_per_second", Double.isNaN(r.gemmFlopsPerSecond()) ? null : r.gemmFlopsPerSecond());
+        // (NaN figures print as null)
+        doc.put("gemm_flops_per_second", r.gemmFlopsPerSecond());
         doc.put("graph_steps", r.graphSteps());
-        doc.put("figures", r.figures().stream().map(BenchEngineCommand::figure).toList());
+        doc.put("figures", r.figures());
         return doc;
-    }
-
-    private static Map<String, Object> figure(CudaEngineBenchmark.Figure f) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("name", f.name());
-        m.put("kind", f.kind());
-        m.put("batch", f.batch());
-        m.put("tokens_per_sequence", f.tokensPerSequence());
-        m.put("context", f.context());
-        m.put("adapters", f.adapters());
-        m.put("graphs", f.graphs());
-        m.put("steps", f.steps());
-        m.put("step_ms_median", f.stepMsMedian());
-        m.put("tokens_per_second", f.tokensPerSecond());
-        m.put("bytes", f.bytes());
-        m.put("flops", f.flops());
-        for (var e : Map.of(
-                        "of_copy", f.ofCopy(),
-                        "of_read", f.ofRead(),
-                        "of_gemm", f.ofGemm(),
-                        "ratio_to_no_adapters", f.ratioToNoAdapters())
-                .entrySet()) {
-            m.put(e.getKey(), Double.isNaN(e.getValue()) ? null : e.getValue());
-        }
-        return m;
     }
 
     private int attentionArg(int i, int dflt) {
