@@ -80,12 +80,18 @@ public final class PlacementModel {
         }
     }
 
-    /** How a target's tree is read. */
+    /**
+     * How a target's tree is read.
+     *
+     * @param gpuShare the tree answers the share of a GPU (a count times {@code adapter_load}): the planner divides
+     *     it by the workload's adapter load (false in models trained before it)
+     */
     public record TargetMeta(
             String features,
             List<String> featureNames,
             boolean classification,
             boolean ratioToOffered,
+            boolean gpuShare,
             double[] snap) {}
 
     /** A target ready to predict. */
@@ -211,7 +217,12 @@ public final class PlacementModel {
             targets.put(
                     f.target(),
                     new TargetMeta(
-                            f.features().name(), f.featureNames(), f.classification(), f.ratioToOffered(), f.snap()));
+                            f.features().name(),
+                            f.featureNames(),
+                            f.classification(),
+                            f.ratioToOffered(),
+                            f.gpuShare(),
+                            f.snap()));
         }
         // ranges of every numeric feature over the rows that started
         LoadModel rangesLoad = LoadModel.of(training.get("load_model"));
@@ -282,6 +293,11 @@ public final class PlacementModel {
     }
 
     /** Loads a model folder; a missing, corrupt or mismatched file is named in the error. */
+    /** The share of one GPU an adapter of {@code w} takes, by the model's load estimate (0 without one). */
+    public double adapterLoad(WorkloadFeatures w) {
+        return load.adapterLoad(w);
+    }
+
     public static PlacementModel load(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
             throw new NoSuchFileException(dir.toString(), null, "no such model folder (a 'twinserve train' output)");
@@ -367,6 +383,24 @@ public final class PlacementModel {
                 numericAt[i] = index.getOrDefault(numeric.get(i), -1);
             }
             targets.put(e.getKey(), new Target(e.getKey(), features, compiled, index, tm, tree, numericAt));
+        }
+        // a served target that answers a GPU share is read through the load estimate of its model: without one the
+        // share could not be turned back into a count
+        LoadModel load = LoadModel.of(meta.training().get("load_model"));
+        for (Map.Entry<String, Target> e : targets.entrySet()) {
+            if (!e.getValue().meta().gpuShare()) {
+                continue;
+            }
+            int at = e.getKey().indexOf(MODEL_SEP);
+            List<String> models = at >= 0
+                    ? List.of(e.getKey().substring(at + MODEL_SEP.length()))
+                    : meta.categories().getOrDefault("model", List.of());
+            for (String m : models) {
+                if (!load.perModel().containsKey(m)) {
+                    throw new IOException(source + "/" + META + ": target " + e.getKey() + " answers a share of a GPU,"
+                            + " but training.load_model has no estimate for " + m + "; retrain with twinserve train");
+                }
+            }
         }
         for (String required : List.of("served", "slots", "throughput", "slo")) {
             boolean perModel =

@@ -38,13 +38,21 @@ class TrainerTest {
                         .getFirst());
         Trainer.Options o = new Trainer.Options(
                 3, 0.2, 1L, new int[] {4, 8}, new float[] {1f, 2f}, Labels.Objective.COST, SloSpec.DEFAULTS, 2);
-        fitted = new Trainer(o).train(data.rows());
+        Trainer trainer = new Trainer(o);
+        fitted = trainer.train(data.rows());
         modelDir = dir.resolve("model");
+        // as twinserve train writes it: the served target answers a GPU share, read through the load estimate
         PlacementModel.write(
                 modelDir,
                 fitted,
                 List.of(data.provenance()),
-                Map.of("folds", 3, "slo", SloSpec.DEFAULTS),
+                Map.of(
+                        "folds",
+                        3,
+                        "slo",
+                        SloSpec.DEFAULTS,
+                        "load_model",
+                        trainer.load().perModel()),
                 "test",
                 "unknown",
                 data.rows());
@@ -85,7 +93,8 @@ class TrainerTest {
                 5,
                 1,
                 1);
-        List<Trainer.Fitted> forest = new Trainer(o).train(data.rows());
+        Trainer forestTrainer = new Trainer(o);
+        List<Trainer.Fitted> forest = forestTrainer.train(data.rows());
         Trainer.Fitted served = forest.getFirst();
         assertThat(served.target()).isEqualTo("served");
         assertThat(served.model()).isInstanceOf(EnsembleModel.class);
@@ -102,7 +111,13 @@ class TrainerTest {
                 forestDir,
                 forest,
                 List.of(data.provenance()),
-                Map.of("folds", 3, "slo", SloSpec.DEFAULTS),
+                Map.of(
+                        "folds",
+                        3,
+                        "slo",
+                        SloSpec.DEFAULTS,
+                        "load_model",
+                        forestTrainer.load().perModel()),
                 "test",
                 "unknown",
                 data.rows());
@@ -154,7 +169,8 @@ class TrainerTest {
                 1,
                 3,
                 5);
-        List<Trainer.Fitted> forest = new Trainer(o).train(data.rows());
+        Trainer forestTrainer = new Trainer(o);
+        List<Trainer.Fitted> forest = forestTrainer.train(data.rows());
         Trainer.Fitted slo = forest.stream()
                 .filter(f -> f.target().equals("slo"))
                 .findFirst()
@@ -175,7 +191,13 @@ class TrainerTest {
                 forestDir,
                 forest,
                 List.of(data.provenance()),
-                Map.of("folds", 3, "slo", SloSpec.DEFAULTS),
+                Map.of(
+                        "folds",
+                        3,
+                        "slo",
+                        SloSpec.DEFAULTS,
+                        "load_model",
+                        forestTrainer.load().perModel()),
                 "test",
                 "unknown",
                 data.rows());
@@ -214,7 +236,8 @@ class TrainerTest {
         assertThat(fitted).allMatch(f -> f.report().refit());
         Trainer.Options o = new Trainer.Options(
                 3, 0.2, 1L, new int[] {4, 8}, new float[] {1f, 2f}, Labels.Objective.COST, SloSpec.DEFAULTS, 2, false);
-        List<Trainer.Fitted> scored = new Trainer(o).train(data.rows());
+        Trainer t = new Trainer(o);
+        List<Trainer.Fitted> scored = t.train(data.rows());
         for (int i = 0; i < fitted.size(); i++) {
             Trainer.Report a = fitted.get(i).report();
             Trainer.Report b = scored.get(i).report();
@@ -227,8 +250,9 @@ class TrainerTest {
             assertThat(Double.valueOf(a.accuracy())).isEqualTo(Double.valueOf(b.accuracy()));
             assertThat(b.refit()).isFalse();
         }
-        // the refit trees learnt from the held-out workloads too: on them the served tree is at least as close
-        Trainer t = new Trainer(o);
+        // the refit trees learnt from the held-out workloads too: on them the served tree is at least as close (the
+        // examples as the trainer made them, with its load estimate)
+        assertThat(fitted.getFirst().gpuShare()).isTrue();
         Trainer.Examples e =
                 t.servedExamples(data.rows().stream().filter(SweepRow::fits).toList());
         double refitError = 0;
@@ -239,6 +263,7 @@ class TrainerTest {
             for (String c : e.categorical().get(i).split("\u0000")) {
                 v[names.indexOf(c)] = 1;
             }
+            // in the tree's own units (a share of a GPU), which its fit minimises
             refitError += Math.abs(fitted.getFirst().tree().predict(v) - e.y().get(i));
             scoredError += Math.abs(scored.getFirst().tree().predict(v) - e.y().get(i));
         }
@@ -294,7 +319,8 @@ class TrainerTest {
         both.addAll(qwen.rows());
         Trainer.Options o = new Trainer.Options(
                 3, 0.2, 1L, new int[] {4, 8}, new float[] {1f, 2f}, Labels.Objective.COST, SloSpec.DEFAULTS, 2);
-        List<Trainer.Fitted> apart = new Trainer(o).train(both);
+        Trainer apartTrainer = new Trainer(o);
+        List<Trainer.Fitted> apart = apartTrainer.train(both);
         assertThat(apart)
                 .extracting(Trainer.Fitted::target)
                 .containsExactly(
@@ -318,7 +344,17 @@ class TrainerTest {
         }
         Path dirApart = tmp.resolve("apart");
         PlacementModel.write(
-                dirApart, apart, List.of(data.provenance()), Map.of("slo", SloSpec.DEFAULTS), "test", "unknown", both);
+                dirApart,
+                apart,
+                List.of(data.provenance()),
+                Map.of(
+                        "slo",
+                        SloSpec.DEFAULTS,
+                        "load_model",
+                        apartTrainer.load().perModel()),
+                "test",
+                "unknown",
+                both);
         PlacementModel m = PlacementModel.load(dirApart);
         assertThat(m.target("served")).isNull();
         Planner planner = new Planner(m);
