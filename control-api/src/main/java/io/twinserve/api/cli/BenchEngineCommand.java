@@ -160,21 +160,12 @@ final class BenchEngineCommand implements Callable<Integer> {
             out.println(Json.write(document(r)));
             return 0;
         }
-        BenchModel m = r.model();
         out.printf(
                 Locale.ROOT,
-                "engine bench: %s; random llama model, %,d parameters (%d layers,"
-                        + " hidden %d, MLP %d, %d/%d heads of %d, vocab %d%s), bf16%n",
-                r.backend().equals("cuda") ? "cuda backend" : "cpu backend, " + r.threads() + " threads",
+                "engine bench: cpu backend, %d threads; random llama model, %,d parameters %s, bf16%n",
+                r.threads(),
                 r.parameters(),
-                m.layers(),
-                m.hidden(),
-                m.intermediate(),
-                m.heads(),
-                m.kvHeads(),
-                m.headDim(),
-                m.vocab(),
-                m.tiedEmbeddings() ? ", tied" : "");
+                shapeWords(r.model()));
         out.printf(Locale.ROOT, "model files: %s (%s)%n", r.modelDir(), r.modelReused() ? "reused" : "written now");
         out.printf(
                 Locale.ROOT,
@@ -190,9 +181,7 @@ final class BenchEngineCommand implements Callable<Integer> {
                 "%-44s %11.2f GB/s %13s %8s%n",
                 String.format(
                         Locale.ROOT,
-                        r.backend().equals("cuda")
-                                ? "device copy, %d MiB, best of %d (read+write)"
-                                : "memory copy, %d MiB, best of %d (read+write)",
+                        "memory copy, %d MiB, best of %d (read+write)",
                         r.copy().bufferBytes() >> 20,
                         r.copy().runs()),
                 r.copy().bytesPerSecond() / 1e9,
@@ -201,9 +190,7 @@ final class BenchEngineCommand implements Callable<Integer> {
         out.printf(
                 Locale.ROOT,
                 "%-44s %11.2f GB/s %13s %8.2f %8s%n",
-                r.backend().equals("cuda")
-                        ? "device read only, same buffer (probe kernel)"
-                        : "memory read only, same buffer (vector sum)",
+                "memory read only, same buffer (vector sum)",
                 r.copy().readBytesPerSecond() / 1e9,
                 "",
                 r.copy().readBytesPerSecond() / r.copy().bytesPerSecond(),
@@ -211,9 +198,7 @@ final class BenchEngineCommand implements Callable<Integer> {
         out.printf(
                 Locale.ROOT,
                 "%-44s %11.2f GB/s %13s %8.2f %8.2f %8s%n",
-                r.backend().equals("cuda")
-                        ? "weights read: the device read (same figure)"
-                        : "read only, the mapped weights of a step",
+                "read only, the mapped weights of a step",
                 r.mappedWeightsReadBytesPerSecond() / 1e9,
                 "",
                 r.mappedWeightsReadBytesPerSecond() / r.copy().bytesPerSecond(),
@@ -304,18 +289,11 @@ final class BenchEngineCommand implements Callable<Integer> {
         BenchModel m = r.shape();
         out.printf(
                 Locale.ROOT,
-                "engine bench: cuda backend on %s; random llama model filled on the device, %,d parameters (%d layers,"
-                        + " hidden %d, MLP %d, %d/%d heads of %d, vocab %d%s), bf16, KV cache bf16%n",
+                "engine bench: cuda backend on %s; random llama model filled on the device, %,d parameters %s, bf16,"
+                        + " KV cache bf16%n",
                 r.device(),
                 r.parameters(),
-                m.layers(),
-                m.hidden(),
-                m.intermediate(),
-                m.heads(),
-                m.kvHeads(),
-                m.headDim(),
-                m.vocab(),
-                m.tiedEmbeddings() ? ", tied" : "");
+                shapeWords(m));
         out.printf(
                 Locale.ROOT,
                 "ceilings, same run: read %.1f GB/s, copy %.1f GB/s (read + write, %d MiB, best of %d), bf16 GEMM %s%n",
@@ -361,6 +339,21 @@ final class BenchEngineCommand implements Callable<Integer> {
                 + " time, against the copy and read ceilings; prefill: its FLOPs over its time against the GEMM rate;"
                 + " each step timed until its logits are on the host");
         return 0;
+    }
+
+    /** "(16 layers, hidden 2048, MLP 8192, 32/8 heads of 64, vocab 32000, tied)". */
+    private static String shapeWords(BenchModel m) {
+        return String.format(
+                Locale.ROOT,
+                "(%d layers, hidden %d, MLP %d, %d/%d heads of %d, vocab %d%s)",
+                m.layers(),
+                m.hidden(),
+                m.intermediate(),
+                m.heads(),
+                m.kvHeads(),
+                m.headDim(),
+                m.vocab(),
+                m.tiedEmbeddings() ? ", tied" : "");
     }
 
     private static String fraction(double v) {
