@@ -55,10 +55,11 @@ class Model:
     def __init__(self, shape, device, seed):
         layers, h, inter, heads, kvh, d, vocab = shape
         self.heads, self.kvh, self.d, self.h = heads, kvh, d, h
-        g = torch.Generator(device="cpu").manual_seed(seed)
+        # drawn on the device: 8 billion values drawn on the host would take a minute and 32 GB
+        g = torch.Generator(device=device).manual_seed(seed)
 
         def rand(*size):
-            return ((torch.rand(*size, generator=g) * 2 - 1) * 0.02).to(device=device, dtype=torch.bfloat16)
+            return ((torch.rand(*size, generator=g, device=device) * 2 - 1) * 0.02).to(torch.bfloat16)
 
         ones = lambda n: torch.ones(n, device=device, dtype=torch.bfloat16)
         self.embed = rand(vocab, h)
