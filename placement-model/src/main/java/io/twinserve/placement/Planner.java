@@ -586,9 +586,11 @@ public final class Planner {
         double predicted = t.tree().predict(v);
         double adapterLoad = model.adapterLoad(w);
         boolean share = t.meta().gpuShare();
-        // (a workload that offers nothing takes no share: any count fits)
-        double raw = !share ? predicted : adapterLoad > 0 ? predicted * SHARE_MARGIN / adapterLoad : Double.MAX_VALUE;
-        double snapped = Trainer.snap(raw, t.meta().snap());
+        double[] grid = t.meta().snap();
+        // (a workload that offers nothing takes no share of a GPU: the grid's largest count fits)
+        double raw =
+                !share ? predicted : adapterLoad > 0 ? predicted * SHARE_MARGIN / adapterLoad : grid[grid.length - 1];
+        double snapped = Trainer.snap(raw, grid);
         explain(
                 rules,
                 "served",

@@ -81,6 +81,41 @@ class DefaultModelTest {
     }
 
     @Test
+    void theServedForestAnswersAShareOfAGpuThatThePlanDividesByTheWorkloadsAdapterLoad() throws IOException {
+        PlacementModel m = PlacementModel.builtIn();
+        Planner p = new Planner(m);
+        assertThat(m.target("served", "llama-3.1-8b").meta().gpuShare()).isTrue();
+        Planner.Plan plan = p.plan(study(384, 1.0));
+        assertThat(String.join(" ", plan.rules().get("served"))).contains("a share of", "of a GPU", "per adapter");
+        // more traffic per adapter, fewer adapters per GPU: the count follows the rates, a grid step at a time
+        int previous = Integer.MAX_VALUE;
+        for (double scale : new double[] {0.5, 1, 2, 4}) {
+            int served = p.predict(study(384, scale)).servedPerGpu();
+            assertThat(served).as("rates x %s", scale).isLessThanOrEqualTo(previous);
+            previous = served;
+        }
+        assertThat(p.predict(study(384, 4)).servedPerGpu())
+                .isLessThan(p.predict(study(384, 0.5)).servedPerGpu());
+        // a workload that offers nothing takes no share of a GPU: every adapter the grid knows fits (not zero)
+        Planner.Plan idle = p.predict(study(64, 0));
+        assertThat(idle.servedPerGpu()).isEqualTo(64);
+    }
+
+    private static Planner.Request study(int adapters, double rateScale) {
+        return new Planner.Request(
+                "llama-3.1-8b",
+                adapters,
+                new double[] {0.2 * rateScale, 0.1 * rateScale, 0.05 * rateScale},
+                new int[] {8, 16, 32},
+                216.3,
+                194.7,
+                1.0,
+                null,
+                Labels.Objective.COST,
+                null);
+    }
+
+    @Test
     void plansOneSlotStepAboveTheSlotsTreeWhenTheSloTreePredictsThatStepMeets() throws IOException {
         Planner p = new Planner(PlacementModel.builtIn());
         // a held-out workload of `bench plans` (near, seed 1000, #16): 64 adapters per GPU; the slots forest says
