@@ -491,7 +491,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
             LOG.warn("deployment '{}' does not serve adapter {}", r.getName(), skipped);
         }
         if (old != null) {
-            old.close();
+            old.replaceWith(rt);
         }
         LOG.info(
                 "deployment '{}' serving ({} mode, {} replica(s), router {})",

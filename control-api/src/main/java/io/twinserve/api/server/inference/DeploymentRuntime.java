@@ -350,6 +350,38 @@ public final class DeploymentRuntime implements AutoCloseable {
      */
     public LiveEngine.Handle submit(
             String adapter, int[] prompt, List<SamplingParams> choices, String session, List<TokenSink> sinks) {
+        DeploymentRuntime next = successor;
+        if (next != null) {
+            return next.submit(adapter, prompt, choices, session, sinks);
+        }
+        try {
+            return submitHere(adapter, prompt, choices, session, sinks);
+        } catch (IllegalStateException e) {
+            // replaced while this request was on its way here (found before the swap, submitted after the close):
+            // the runtime that took this one's place serves it, as one that arrived a moment later
+            next = successor;
+            if (next == null) {
+                throw e;
+            }
+            return next.submit(adapter, prompt, choices, session, sinks);
+        }
+    }
+
+    /**
+     * Closes this runtime once {@code next} has taken its place (a restart with a new configuration): the
+     * requests in flight here finish here, and any that reaches this one after the swap goes to {@code next}
+     * instead of being refused (a request that had found this runtime just before the swap did that).
+     */
+    public void replaceWith(DeploymentRuntime next) {
+        successor = next;
+        close();
+    }
+
+    /** The runtime that replaced this one ({@link #replaceWith}), or null. */
+    private volatile DeploymentRuntime successor;
+
+    private LiveEngine.Handle submitHere(
+            String adapter, int[] prompt, List<SamplingParams> choices, String session, List<TokenSink> sinks) {
         if (choices.isEmpty() || choices.size() != sinks.size()) {
             throw new IllegalArgumentException(
                     "one sink per choice: " + choices.size() + " choices, " + sinks.size() + " sinks");

@@ -1,0 +1,89 @@
+package io.twinserve.api.server.inference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.twinserve.engine.live.Completion;
+import io.twinserve.engine.live.TokenSink;
+import io.twinserve.engine.sample.SamplingParams;
+import io.twinserve.twin.deploy.DeploymentSpec;
+import io.twinserve.twin.deploy.Deployments;
+import io.twinserve.twin.deploy.ReplicaSpec;
+import io.twinserve.twin.perf.PerfModelSpec;
+import io.twinserve.twin.profile.Profiles;
+import io.twinserve.twin.router.RouterSpec;
+import io.twinserve.twin.router.SessionStore;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A deployment restarted with a new configuration (autoconfigure) loses no request: one that found the old runtime
+ * just before the swap and reaches it after its close is served by the runtime that replaced it. Found by
+ * AutoconfigureLiveTest, which saw one 503 ("the live loop is shutting down") in a CI run: the request had resolved
+ * the old runtime, the manager swapped and closed it, then the request submitted to it.
+ */
+class RuntimeReplacementTest {
+    private static DeploymentRuntime simulated(String name) throws java.io.IOException {
+        ReplicaSpec r = new ReplicaSpec(1, 4096, 0.9, 2, 2, 8, 8, 256, 16, true, false, null, null);
+        DeploymentSpec d = new DeploymentSpec(
+                name,
+                "llama-3.1-8b",
+                "h100-64gb",
+                r,
+                new PerfModelSpec.Roofline("vllm-0.8.5-h100-64gb/llama-3.1-8b"),
+                null);
+        DeploymentRuntime.Settings s = new DeploymentRuntime.Settings(
+                name, "simulated", r, 600_000, 1, 1000.0, false, new RouterSpec.RoundRobin(), null, 0);
+        return DeploymentRuntime.simulated(
+                s, Deployments.resolve(d, Profiles.builtIn()), null, List.of(), SessionStore.inMemory());
+    }
+
+    private static CompletableFuture<Completion> send(DeploymentRuntime rt) {
+        CompletableFuture<Completion> done = new CompletableFuture<>();
+        rt.submit(null, new int[] {1, 2, 3, 4, 5}, SamplingParams.greedy(3), null, new TokenSink() {
+            @Override
+            public void onToken(int tokenId, String text) {}
+
+            @Override
+            public void onFinished(Completion completion) {
+                done.complete(completion);
+            }
+        });
+        return done;
+    }
+
+    @Test
+    void aRequestThatReachesAReplacedRuntimeIsServedByItsSuccessor() throws Exception {
+        DeploymentRuntime old = simulated("swap");
+        DeploymentRuntime next = simulated("swap");
+        try {
+            Completion first = send(old).get(30, TimeUnit.SECONDS);
+            assertThat(first.completionTokens()).as("%s", first).isEqualTo(3);
+            old.replaceWith(next);
+            // after the close: served by the successor, counted there
+            CompletableFuture<Completion> late = send(old);
+            assertThat(late.get(30, TimeUnit.SECONDS).completionTokens()).isEqualTo(3);
+            // nothing left counted on the old one (its refusal gave the count back before the successor took it)
+            assertThat(old.totalInFlight()).isZero();
+            // and the successor's count returns to zero once its end is recorded (just after the sink hears it)
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (next.totalInFlight() != 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(next.totalInFlight()).isZero();
+        } finally {
+            next.close();
+        }
+    }
+
+    @Test
+    void aClosedRuntimeWithoutASuccessorStillRefuses() throws Exception {
+        DeploymentRuntime rt = simulated("stopped");
+        rt.close();
+        assertThatThrownBy(() -> send(rt))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("shutting down");
+    }
+}
