@@ -323,9 +323,9 @@ public final class Trainer {
      * share of a GPU the optimum's traffic takes (optimum x {@code adapter_load}, see {@link LoadModel}) and the
      * planner divides it back by the workload's adapter load: a workload between the grid's families then gets a
      * count that moves with its rates and lengths, where a leaf's count of adapters moved by a grid step (16 to 32
-     * is a factor of 2). On 1,200 held-out workloads of four distributions the served SMAPE went from 3.44 / 12.24
-     * / 6.85 / 17.71% to 3.47 / 8.80 / 7.01 / 15.01% (docs/placement.md). The scale turns a share back into a count
-     * for the cross-validation's scores.
+     * is a factor of 2). On six held-out sets of 300 workloads the planned served count's SMAPE went from 3.44 /
+     * 12.24 / 6.85 / 17.71 / 4.56 / 12.57% to 3.53 / 9.20 / 6.34 / 14.88 / 4.57 / 8.71% (docs/placement.md). The
+     * scale turns a share back into a count for the cross-validation's scores.
      */
     Examples servedExamples(List<SweepRow> rows) {
         List<Labels.Served> labels = Labels.served(rows, options.slo());
