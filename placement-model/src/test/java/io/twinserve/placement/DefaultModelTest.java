@@ -47,34 +47,14 @@ class DefaultModelTest {
     @Test
     void plansTheStudysWorkload() throws IOException {
         Planner p = new Planner(PlacementModel.builtIn());
-        Planner.Plan plan = p.plan(new Planner.Request(
-                "llama-3.1-8b",
-                96,
-                new double[] {0.2, 0.1, 0.05},
-                new int[] {8, 16, 32},
-                216.3,
-                194.7,
-                1.0,
-                null,
-                Labels.Objective.COST,
-                null));
+        Planner.Plan plan = p.plan(study(96, 1));
         assertThat(plan.servedPerGpu()).isEqualTo(96);
         assertThat(plan.maxAdapters()).isIn(64, 96);
         assertThat(p.model().slo()).as("the labels' SLO, recorded").isEqualTo(SloSpec.DEFAULTS);
         assertThat(p.model().has("slo", "llama-3.1-8b")).isTrue();
         assertThat(plan.throughputTps()).isBetween(0.9 * plan.offeredTps(), 1.01 * plan.offeredTps());
         // the same figures without the explanation
-        Planner.Plan fast = p.predict(new Planner.Request(
-                "llama-3.1-8b",
-                96,
-                new double[] {0.2, 0.1, 0.05},
-                new int[] {8, 16, 32},
-                216.3,
-                194.7,
-                1.0,
-                null,
-                Labels.Objective.COST,
-                null));
+        Planner.Plan fast = p.predict(study(96, 1));
         assertThat(fast.throughputTps()).isEqualTo(plan.throughputTps());
         assertThat(fast.maxAdapters()).isEqualTo(plan.maxAdapters());
         assertThat(fast.rules()).isEmpty();
@@ -201,17 +181,7 @@ class DefaultModelTest {
                         .fits())
                 .isTrue();
         // a plan that starts is kept as it is
-        Planner.Request small = new Planner.Request(
-                "llama-3.1-8b",
-                96,
-                new double[] {0.2, 0.1, 0.05},
-                new int[] {8, 16, 32},
-                216.3,
-                194.7,
-                1.0,
-                null,
-                Labels.Objective.COST,
-                null);
+        Planner.Request small = study(96, 1);
         Planner.Plan fine = p.plan(small);
         assertThat(p.fitted(fine, small, profiles)).isSameAs(fine);
     }

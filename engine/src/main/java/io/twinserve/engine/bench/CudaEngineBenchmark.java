@@ -5,8 +5,8 @@ import io.twinserve.engine.backend.cuda.CudaBackend;
 import io.twinserve.engine.backend.cuda.CudaCeilings;
 import io.twinserve.engine.backend.cuda.Gpu;
 import io.twinserve.engine.model.ModelConfig;
+import io.twinserve.engine.model.Projection;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Consumer;
@@ -355,9 +355,7 @@ public final class CudaEngineBenchmark {
                 backend.forward(batch, logits);
                 ns[i] = System.nanoTime() - t0;
             }
-            Arrays.sort(ns);
-            double median = ns.length % 2 == 1 ? ns[ns.length / 2] : (ns[ns.length / 2 - 1] + ns[ns.length / 2]) / 2.0;
-            return median / 1e6;
+            return EngineBenchmark.medianNs(ns) / 1e6;
         }
 
         /**
@@ -366,8 +364,7 @@ public final class CudaEngineBenchmark {
          * and B at its rank.
          */
         double decodeBytes(int b, int adapters) {
-            long lookedUpOnly = c.tieWordEmbeddings() ? 0 : (long) c.vocabSize() * c.hiddenSize();
-            double weights = 2.0 * (c.parameters() - lookedUpOnly);
+            double weights = o.shape().weightBytesPerStep();
             double kv = 2.0 * 2 * c.numLayers() * (double) c.kvDim() * (o.context() + 1) * b;
             double perAdapter = 2.0 * c.numLayers() * o.adapterRank() * adapterParamsPerRank();
             return weights + kv + adapters * perAdapter;
@@ -375,11 +372,11 @@ public final class CudaEngineBenchmark {
 
         /** A (in) plus B (out) values per unit of rank of one layer's projections. */
         private double adapterParamsPerRank() {
-            double h = c.hiddenSize();
-            double q = c.qDim();
-            double kv = c.kvDim();
-            double inter = c.intermediateSize();
-            return (h + q) + 2 * (h + kv) + (q + h) + 2 * (h + inter) + (inter + h);
+            double perRank = 0;
+            for (Projection p : Projection.values()) {
+                perRank += p.inDim(c) + p.outDim(c);
+            }
+            return perRank;
         }
 
         /**

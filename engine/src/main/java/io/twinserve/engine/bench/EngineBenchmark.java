@@ -188,10 +188,7 @@ public final class EngineBenchmark {
                 progress.accept("decode batch " + b);
                 long[] ns =
                         decodeSteps(backend, batch, logits, b, o, promptTable, ownBlocks, firstToken, o.decodeSteps());
-                Arrays.sort(ns);
-                double stepSeconds =
-                        (ns.length % 2 == 1 ? ns[ns.length / 2] : (ns[ns.length / 2 - 1] + ns[ns.length / 2]) / 2.0)
-                                / 1e9;
+                double stepSeconds = medianNs(ns) / 1e9;
                 double weightRate = weightBytes / stepSeconds;
                 decodes.add(new Decode(
                         b,
@@ -262,9 +259,7 @@ public final class EngineBenchmark {
                     backend.forward(batch, logits);
                     ns[i] = System.nanoTime() - t0;
                 }
-                Arrays.sort(ns);
-                double ms = (ns.length % 2 == 1 ? ns[ns.length / 2] : (ns[ns.length / 2 - 1] + ns[ns.length / 2]) / 2.0)
-                        / 1e6;
+                double ms = medianNs(ns) / 1e6;
                 if (baseline == 0) {
                     baseline = ms;
                 }
@@ -318,6 +313,12 @@ public final class EngineBenchmark {
             }
         }
         return ns;
+    }
+
+    /** The median of {@code ns} (sorted in place; the mean of the middle two for an even count). */
+    static double medianNs(long[] ns) {
+        Arrays.sort(ns);
+        return ns.length % 2 == 1 ? ns[ns.length / 2] : (ns[ns.length / 2 - 1] + ns[ns.length / 2]) / 2.0;
     }
 
     private static int argmax(float[] v, int from, int n) {

@@ -76,6 +76,9 @@ public final class DeploymentRuntime implements AutoCloseable {
     private final Settings settings;
     private final TextCodec codec;
     private final List<ReplicaHandle> replicas;
+    /** The runtime that replaced this one ({@link #replaceWith}), or null. */
+    private volatile DeploymentRuntime successor;
+
     private final Router router;
     /** Whether the router reads prefix caches (cache_aware on a replica with prefix caching). */
     private final boolean routesByPrefix;
@@ -376,9 +379,6 @@ public final class DeploymentRuntime implements AutoCloseable {
         successor = next;
         close();
     }
-
-    /** The runtime that replaced this one ({@link #replaceWith}), or null. */
-    private volatile DeploymentRuntime successor;
 
     private LiveEngine.Handle submitHere(
             String adapter, int[] prompt, List<SamplingParams> choices, String session, List<TokenSink> sinks) {

@@ -25,7 +25,7 @@ import java.util.Map;
  * + LoRA; then the final norm on the rows whose logits are wanted and the LM head.
  *
  * <p>Why it is long: the device state (layers, caches, slots, scratch), its upload through the pinned staging
- * buffers, and the one forward pass that walks it, each launch with its arguments spelled out; the layout,
+ * buffers (or, for benchmarks, its fill with random weights on the device), and the one forward pass that walks it, each launch with its arguments spelled out; the layout,
  * metadata and memory plan are in their own classes, and {@link Sizing} is the small request the plan sizes. The
  * decode graphs (their buckets, keys and padded metadata) and the cuBLAS path add to it; splitting the forward
  * pass from the device state is the next step when the fused kernels of issue 21 come.
@@ -399,10 +399,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public long loadAdapter(int slot, LoraAdapter adapter) {
-        if (slot < 0 || slot >= options.adapterSlots()) {
-            throw new IllegalArgumentException(
-                    "adapter slot " + slot + " does not exist; there are " + options.adapterSlots());
-        }
+        checkSlot(slot);
         int maxRank = options.maxRank();
         long bytes = 0;
         float scale = adapter.scale();
@@ -433,10 +430,7 @@ public final class CudaBackend implements Backend {
      * the rank are zero, as a loaded adapter's are, so the slot computes exactly a rank-{@code rank} adapter.
      */
     public void loadRandomAdapter(int slot, String name, int rank, long seed) {
-        if (slot < 0 || slot >= options.adapterSlots()) {
-            throw new IllegalArgumentException(
-                    "adapter slot " + slot + " does not exist; there are " + options.adapterSlots());
-        }
+        checkSlot(slot);
         int maxRank = options.maxRank();
         if (rank < 1 || rank > maxRank) {
             throw new IllegalArgumentException(
@@ -464,6 +458,13 @@ public final class CudaBackend implements Backend {
         slotNames[slot] = name;
         gpu.copyIn(slotRanks, ranks, 0, ranks.length);
         gpu.copyIn(slotScales, scales, 0, scales.length);
+    }
+
+    private void checkSlot(int slot) {
+        if (slot < 0 || slot >= options.adapterSlots()) {
+            throw new IllegalArgumentException(
+                    "adapter slot " + slot + " does not exist; there are " + options.adapterSlots());
+        }
     }
 
     @Override
