@@ -28,7 +28,11 @@ public record BenchModel(
     public BenchModel {
         for (int v : new int[] {layers, hidden, intermediate, heads, kvHeads, headDim, vocab}) {
             if (v < 1) {
-                throw new IllegalArgumentException("model dimensions must be >= 1, got " + this);
+                // (named one by one: in a compact constructor `this` still reads all zeros)
+                throw new IllegalArgumentException(String.format(
+                        "model dimensions must be >= 1, got layers %d, hidden %d, intermediate %d, heads %d,"
+                                + " kv heads %d, head dim %d, vocab %d",
+                        layers, hidden, intermediate, heads, kvHeads, headDim, vocab));
             }
         }
         if (heads % kvHeads != 0) {
