@@ -52,6 +52,10 @@ def main():
                 f"{f['name']:<34} {f['step_ms_median']:>9.3f} {f['tokens_per_second']:>10.1f} {fmt(f['of_copy']):>7}"
                 f" {fmt(f['of_read']):>7} {fmt(f['of_gemm']):>7} {fmt(f['ratio_to_no_adapters']):>9}"
             )
+        print(
+            f"decode steps replayed as graphs: {ours.get('graph_steps', '-')}; graphs with cuBLAS for their linear layers"
+            f" (buckets above 8): {ours.get('gemm_graphs', '-')}"
+        )
         by_name = {f["name"]: f for f in ours["figures"]}
         print("issue 21's targets:")
         for name, field, bound, kind in TARGETS:

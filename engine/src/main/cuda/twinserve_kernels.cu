@@ -143,10 +143,28 @@ extern "C" __global__ void ts_to_bf16(const float* __restrict__ x, long long n, 
 // ---- linear layers ----
 
 #define GEMV_MAX_TOKENS 8
+// output rows per warp: the activations each lane loads serve this many weight rows, so that at 8 tokens their
+// reads from L1 stay below what the weight stream needs (4 KB of x per 1 KB of weights instead of 8 KB)
+#define GEMV_ROWS_PER_WARP 2
 
-// y[t][n] = W[n][:] . x[t][:] (+ bias[n]) (+ add[t][n]) for t < tokens <= 8: one warp per output n, the weight
-// row read once for every token (the decode case, bound by the weight bytes). Block of 256 threads = 8 rows;
-// grid ceil(N / 8). y may alias add (the residual add fused).
+// eight bf16 (one 16-byte load) as floats
+__device__ __forceinline__ void bf16x8_to_float(uint4 raw, float* f) {
+    const __nv_bfloat162* p = reinterpret_cast<const __nv_bfloat162*>(&raw);
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        float2 v = __bfloat1622float2(p[i]);
+        f[2 * i] = v.x;
+        f[2 * i + 1] = v.y;
+    }
+}
+
+// y[t][n] = W[n][:] . x[t][:] (+ bias[n]) (+ add[t][n]) for t < tokens <= 8: each warp owns GEMV_ROWS_PER_WARP
+// consecutive output rows, every weight row read once for every token (the decode case, bound by the weight
+// bytes). With K a multiple of 8 and W and x 16-byte aligned (every model's case) each lane reads 16 bytes of a
+// row at a time (512 bytes per warp instruction, coalesced) and the matching 32 bytes of each token's x, which
+// every warp of the SM shares through L1; otherwise one value at a time. Any block size that is a multiple of 32:
+// blockDim.x / 32 * GEMV_ROWS_PER_WARP rows per block (256 threads: 16, CudaKernels.GEMV_ROWS_PER_BLOCK), grid
+// ceil(N / rows per block). y may alias add (the residual add fused).
 extern "C" __global__ void ts_gemv_bf16(
         const __nv_bfloat16* __restrict__ W,
         int N,
@@ -158,37 +176,93 @@ extern "C" __global__ void ts_gemv_bf16(
         float* y) {
     int warp = threadIdx.x / WARP;
     int lane = threadIdx.x % WARP;
-    int n = blockIdx.x * (blockDim.x / WARP) + warp;
-    if (n >= N) {
+    int n0 = (blockIdx.x * (blockDim.x / WARP) + warp) * GEMV_ROWS_PER_WARP;
+    if (n0 >= N) {
         return;
     }
-    const __nv_bfloat16* w = W + (long long) n * K;
-    float acc[GEMV_MAX_TOKENS];
-    for (int t = 0; t < GEMV_MAX_TOKENS; t++) {
-        acc[t] = 0.0f;
+    // a row past N (the last warp of an odd N) reads row N - 1 again; its sums are not written
+    const __nv_bfloat16* w[GEMV_ROWS_PER_WARP];
+#pragma unroll
+    for (int r = 0; r < GEMV_ROWS_PER_WARP; r++) {
+        w[r] = W + (long long) min(n0 + r, N - 1) * K;
     }
-    for (int k = lane; k < K; k += WARP) {
-        float wk = __bfloat162float(w[k]);
+    float acc[GEMV_ROWS_PER_WARP][GEMV_MAX_TOKENS];
+#pragma unroll
+    for (int r = 0; r < GEMV_ROWS_PER_WARP; r++) {
+#pragma unroll
+        for (int t = 0; t < GEMV_MAX_TOKENS; t++) {
+            acc[r][t] = 0.0f;
+        }
+    }
+    bool vectors = (K & 7) == 0 && ((uintptr_t) W & 15) == 0 && ((uintptr_t) x & 15) == 0;
+    if (vectors) {
+        int chunks = K >> 3;
+#pragma unroll 2
+        for (int c = lane; c < chunks; c += WARP) {
+            float wf[GEMV_ROWS_PER_WARP][8];
+#pragma unroll
+            for (int r = 0; r < GEMV_ROWS_PER_WARP; r++) {
+                bf16x8_to_float(__ldg(reinterpret_cast<const uint4*>(w[r]) + c), wf[r]);
+            }
+#pragma unroll
+            for (int t = 0; t < GEMV_MAX_TOKENS; t++) {
+                if (t < tokens) {
+                    const float4* xv = reinterpret_cast<const float4*>(x + (long long) t * K) + 2 * c;
+                    float4 a = xv[0];
+                    float4 b = xv[1];
+#pragma unroll
+                    for (int r = 0; r < GEMV_ROWS_PER_WARP; r++) {
+                        float s = acc[r][t];
+                        s = fmaf(wf[r][0], a.x, s);
+                        s = fmaf(wf[r][1], a.y, s);
+                        s = fmaf(wf[r][2], a.z, s);
+                        s = fmaf(wf[r][3], a.w, s);
+                        s = fmaf(wf[r][4], b.x, s);
+                        s = fmaf(wf[r][5], b.y, s);
+                        s = fmaf(wf[r][6], b.z, s);
+                        s = fmaf(wf[r][7], b.w, s);
+                        acc[r][t] = s;
+                    }
+                }
+            }
+        }
+    } else {
+        for (int k = lane; k < K; k += WARP) {
+            float wk[GEMV_ROWS_PER_WARP];
+#pragma unroll
+            for (int r = 0; r < GEMV_ROWS_PER_WARP; r++) {
+                wk[r] = __bfloat162float(w[r][k]);
+            }
+#pragma unroll
+            for (int t = 0; t < GEMV_MAX_TOKENS; t++) {
+                if (t < tokens) {
+                    float xk = x[(long long) t * K + k];
+#pragma unroll
+                    for (int r = 0; r < GEMV_ROWS_PER_WARP; r++) {
+                        acc[r][t] = fmaf(wk[r], xk, acc[r][t]);
+                    }
+                }
+            }
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < GEMV_ROWS_PER_WARP; r++) {
+        int n = n0 + r;
+#pragma unroll
         for (int t = 0; t < GEMV_MAX_TOKENS; t++) {
             if (t < tokens) {
-                acc[t] += wk * x[(long long) t * K + k];
+                float s = warp_sum(acc[r][t]);
+                if (lane == 0 && n < N) {
+                    if (bias != nullptr) {
+                        s += __bfloat162float(bias[n]);
+                    }
+                    long long at = (long long) t * N + n;
+                    if (add != nullptr) {
+                        s += add[at];
+                    }
+                    y[at] = s;
+                }
             }
-        }
-    }
-    for (int t = 0; t < GEMV_MAX_TOKENS; t++) {
-        if (t >= tokens) {
-            break;
-        }
-        float s = warp_sum(acc[t]);
-        if (lane == 0) {
-            if (bias != nullptr) {
-                s += __bfloat162float(bias[n]);
-            }
-            long long at = (long long) t * N + n;
-            if (add != nullptr) {
-                s += add[at];
-            }
-            y[at] = s;
         }
     }
 }
@@ -287,34 +361,157 @@ extern "C" __global__ void ts_qk_rope_kv_write(
 
 // ---- attention over the paged cache ----
 
-// One warp per (query row, q head): row r attends to the first context_lens[r] positions of its sequence (so
-// a prefill row's causal mask is its own length), through block_tables[r][:] of max_blocks entries, skipping
-// positions before context_lens[r] - sliding_window when sliding_window > 0. Online softmax over chunks of 32
-// positions (one per lane), then each lane accumulates its own head_dim / 32 output dimensions. Works for
-// decode and for prefill; issue 21 replaces it with split-K and FlashAttention-style kernels.
-extern "C" __global__ void ts_paged_attention(
-        const float* __restrict__ q,
+// PER consecutive values of a cached K or V row starting at element i (i a multiple of PER), as floats: one 2-,
+// 4-, 8- or 16-byte load for bf16 (PER 1, 2, 4, 8), one to two 16-byte loads for fp32
+template <int PER>
+__device__ __forceinline__ void kv_load_vec(const void* cache, long long i, int kv_f32, float* out) {
+    if (kv_f32) {
+        const float* c = (const float*) cache + i;
+        if (PER == 1) {
+            out[0] = c[0];
+        } else if (PER == 2) {
+            float2 v = *reinterpret_cast<const float2*>(c);
+            out[0] = v.x;
+            out[1] = v.y;
+        } else {
+#pragma unroll
+            for (int j = 0; j < PER; j += 4) {
+                float4 v = *reinterpret_cast<const float4*>(c + j);
+                out[j] = v.x;
+                out[j + 1] = v.y;
+                out[j + 2] = v.z;
+                out[j + 3] = v.w;
+            }
+        }
+    } else {
+        const __nv_bfloat16* c = (const __nv_bfloat16*) cache + i;
+        if (PER == 1) {
+            out[0] = __bfloat162float(c[0]);
+        } else if (PER == 2) {
+            float2 v = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(c));
+            out[0] = v.x;
+            out[1] = v.y;
+        } else if (PER == 4) {
+            uint2 raw = *reinterpret_cast<const uint2*>(c);
+            const __nv_bfloat162* p = reinterpret_cast<const __nv_bfloat162*>(&raw);
+            float2 a = __bfloat1622float2(p[0]);
+            float2 b = __bfloat1622float2(p[1]);
+            out[0] = a.x;
+            out[1] = a.y;
+            out[2] = b.x;
+            out[3] = b.y;
+        } else {
+            bf16x8_to_float(*reinterpret_cast<const uint4*>(c), out);
+        }
+    }
+}
+
+// positions of a row one warp scores per round: their K loads are in flight together
+#define ATTENTION_ROUND 8
+
+// One warp attends for one (row, q head) with head_dim = 32 * PER: lane l holds dimensions [l * PER, (l + 1) *
+// PER) of q and of the output. Per round of ATTENTION_ROUND positions it loads each position's K row (the warp
+// together reads the whole row, coalesced), reduces the dot products across the warp, updates the online softmax
+// once, then adds the V rows (read the same way).
+template <int PER>
+__device__ void attend_row(
+        const float* __restrict__ qv,
         const void* __restrict__ k_cache,
         const void* __restrict__ v_cache,
-        const int* __restrict__ block_tables,
-        int max_blocks,
-        const int* __restrict__ context_lens,
-        int n_heads,
+        const int* __restrict__ table,
+        int kv_head,
         int n_kv_heads,
         int head_dim,
         int block_size,
         float scale,
-        int sliding_window,
-        float* __restrict__ out,
+        int start,
+        int len,
+        float* __restrict__ o,
         int kv_f32) {
-    int r = blockIdx.x;
-    int h = blockIdx.y;
-    int lane = threadIdx.x;
-    int kv_head = h / (n_heads / n_kv_heads);
-    int len = context_lens[r];
-    int start = sliding_window > 0 && len > sliding_window ? len - sliding_window : 0;
-    const float* qv = q + ((long long) r * n_heads + h) * head_dim;
-    const int* table = block_tables + (long long) r * max_blocks;
+    int lane = threadIdx.x % WARP;
+    float qr[PER];
+    float acc[PER];
+#pragma unroll
+    for (int j = 0; j < PER; j++) {
+        qr[j] = qv[lane * PER + j] * scale;
+        acc[j] = 0.0f;
+    }
+    float running_max = -INFINITY;
+    float running_sum = 0.0f;
+    for (int round = start; round < len; round += ATTENTION_ROUND) {
+        float score[ATTENTION_ROUND];
+        long long base[ATTENTION_ROUND];
+#pragma unroll
+        for (int i = 0; i < ATTENTION_ROUND; i++) {
+            int pos = round + i;
+            score[i] = -INFINITY;
+            base[i] = 0;
+            if (pos < len) {
+                base[i] = (((long long) table[pos / block_size] * n_kv_heads + kv_head) * block_size + pos % block_size)
+                        * head_dim;
+                float kr[PER];
+                kv_load_vec<PER>(k_cache, base[i] + lane * PER, kv_f32, kr);
+                float dot = 0.0f;
+#pragma unroll
+                for (int j = 0; j < PER; j++) {
+                    dot = fmaf(qr[j], kr[j], dot);
+                }
+                score[i] = dot;
+            }
+        }
+        float round_max = -INFINITY;
+#pragma unroll
+        for (int i = 0; i < ATTENTION_ROUND; i++) {
+            // (a position past len scores -inf on every lane; its sum stays -inf)
+            score[i] = warp_sum(score[i]);
+            round_max = fmaxf(round_max, score[i]);
+        }
+        float new_max = fmaxf(running_max, round_max);
+        float correction = running_max == -INFINITY ? 0.0f : __expf(running_max - new_max);
+        running_sum *= correction;
+#pragma unroll
+        for (int j = 0; j < PER; j++) {
+            acc[j] *= correction;
+        }
+#pragma unroll
+        for (int i = 0; i < ATTENTION_ROUND; i++) {
+            if (round + i < len) {
+                float p = __expf(score[i] - new_max);
+                running_sum += p;
+                float vr[PER];
+                kv_load_vec<PER>(v_cache, base[i] + lane * PER, kv_f32, vr);
+#pragma unroll
+                for (int j = 0; j < PER; j++) {
+                    acc[j] = fmaf(p, vr[j], acc[j]);
+                }
+            }
+        }
+        running_max = new_max;
+    }
+    float inv = running_sum > 0.0f ? 1.0f / running_sum : 0.0f;
+#pragma unroll
+    for (int j = 0; j < PER; j++) {
+        o[lane * PER + j] = acc[j] * inv;
+    }
+}
+
+// Any head_dim up to 256: lane l holds dimensions l, l + 32, ... (one value per load), each lane scoring its own
+// position of a chunk of 32 (the first kernel's algorithm, kept for head sizes that are not 32, 64, 128 or 256)
+__device__ void attend_row_any(
+        const float* __restrict__ qv,
+        const void* __restrict__ k_cache,
+        const void* __restrict__ v_cache,
+        const int* __restrict__ table,
+        int kv_head,
+        int n_kv_heads,
+        int head_dim,
+        int block_size,
+        float scale,
+        int start,
+        int len,
+        float* __restrict__ o,
+        int kv_f32) {
+    int lane = threadIdx.x % WARP;
     int per = (head_dim + WARP - 1) / WARP;
     float acc[8];
     for (int j = 0; j < 8; j++) {
@@ -356,12 +553,62 @@ extern "C" __global__ void ts_paged_attention(
         }
         running_max = new_max;
     }
-    float* o = out + ((long long) r * n_heads + h) * head_dim;
     float inv = running_sum > 0.0f ? 1.0f / running_sum : 0.0f;
     for (int j = 0; j < per; j++) {
         int d = lane + j * WARP;
         if (d < head_dim) {
             o[d] = acc[j] * inv;
+        }
+    }
+}
+
+// Row r (grid.x) attends to the first context_lens[r] positions of its sequence (so a prefill row's causal mask
+// is its own length), through block_tables[r][:] of max_blocks entries, skipping positions before
+// context_lens[r] - sliding_window when sliding_window > 0. Grid (rows, n_kv_heads): a block serves the q heads
+// that share KV head blockIdx.y (grouped-query attention), one warp per q head in turn (blockDim.x = 32 * the
+// group's size runs them all at once), so that those warps read the same K and V rows and L1 serves all but the
+// first. Online softmax in fp32. Works for decode and for prefill; issue 21's split-K and FlashAttention-style
+// prefill kernels are still to come.
+extern "C" __global__ void ts_paged_attention(
+        const float* __restrict__ q,
+        const void* __restrict__ k_cache,
+        const void* __restrict__ v_cache,
+        const int* __restrict__ block_tables,
+        int max_blocks,
+        const int* __restrict__ context_lens,
+        int n_heads,
+        int n_kv_heads,
+        int head_dim,
+        int block_size,
+        float scale,
+        int sliding_window,
+        float* __restrict__ out,
+        int kv_f32) {
+    int r = blockIdx.x;
+    int kv_head = blockIdx.y;
+    int group = n_heads / n_kv_heads;
+    int len = context_lens[r];
+    int start = sliding_window > 0 && len > sliding_window ? len - sliding_window : 0;
+    const int* table = block_tables + (long long) r * max_blocks;
+    for (int g = threadIdx.x / WARP; g < group; g += blockDim.x / WARP) {
+        int h = kv_head * group + g;
+        const float* qv = q + ((long long) r * n_heads + h) * head_dim;
+        float* o = out + ((long long) r * n_heads + h) * head_dim;
+        switch (head_dim) {
+            case 32:
+                attend_row<1>(qv, k_cache, v_cache, table, kv_head, n_kv_heads, head_dim, block_size, scale, start, len, o, kv_f32);
+                break;
+            case 64:
+                attend_row<2>(qv, k_cache, v_cache, table, kv_head, n_kv_heads, head_dim, block_size, scale, start, len, o, kv_f32);
+                break;
+            case 128:
+                attend_row<4>(qv, k_cache, v_cache, table, kv_head, n_kv_heads, head_dim, block_size, scale, start, len, o, kv_f32);
+                break;
+            case 256:
+                attend_row<8>(qv, k_cache, v_cache, table, kv_head, n_kv_heads, head_dim, block_size, scale, start, len, o, kv_f32);
+                break;
+            default:
+                attend_row_any(qv, k_cache, v_cache, table, kv_head, n_kv_heads, head_dim, block_size, scale, start, len, o, kv_f32);
         }
     }
 }

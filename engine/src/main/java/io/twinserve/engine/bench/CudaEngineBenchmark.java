@@ -149,6 +149,8 @@ public final class CudaEngineBenchmark {
      *
      * @param gemmFlopsPerSecond the bf16 GEMM rate, or NaN without cuBLAS
      * @param graphSteps decode steps that replayed a graph in the graphs-on runs
+     * @param gemmGraphs decode graphs captured with cuBLAS for their linear layers (buckets above 8 sequences, where
+     *     cuBLAS is found and can be captured)
      */
     public record Result(
             BenchModel shape,
@@ -157,7 +159,8 @@ public final class CudaEngineBenchmark {
             CudaCeilings ceilings,
             double gemmFlopsPerSecond,
             List<Figure> figures,
-            long graphSteps) {}
+            long graphSteps,
+            long gemmGraphs) {}
 
     private CudaEngineBenchmark() {}
 
@@ -181,6 +184,7 @@ public final class CudaEngineBenchmark {
         Steps s = new Steps(o, c, blocksPerSequence, sequences);
         List<Figure> figures = new ArrayList<>();
         long graphSteps;
+        long gemmGraphs;
         // graphs off: batch 1 only, the baseline of the graphs' gain
         try (CudaBackend backend = CudaBackend.random(
                 c, o.seed(), new CudaBackend.Options(kvTokens, BLOCK_SIZE, 0, 1, false, 0), gpus.get())) {
@@ -213,8 +217,10 @@ public final class CudaEngineBenchmark {
                 figures.add(withRatio(f, f.stepMsMedian() / base));
             }
             graphSteps = backend.graphSteps();
+            gemmGraphs = backend.gemmGraphs();
         }
-        return new Result(o.shape(), c.parameters(), device, ceilings, gemmRate, List.copyOf(figures), graphSteps);
+        return new Result(
+                o.shape(), c.parameters(), device, ceilings, gemmRate, List.copyOf(figures), graphSteps, gemmGraphs);
     }
 
     private static Figure withRatio(Figure f, double ratio) {

@@ -17,8 +17,9 @@ import java.util.Map;
  * The CUDA backend: the model's layers in device memory in {@link CudaWeightLayout}'s bf16 layout, a paged bf16
  * KV cache, adapter slots at {@code maxRank}, and a forward pass for mixed prefill/decode batches with many
  * adapters that runs the kernels of {@link CudaKernels} on a {@link Gpu}. Correct first (issue 20): every linear
- * layer is the GEMV kernel over chunks of at most {@link CudaKernels#GEMV_MAX_TOKENS} tokens and attention is one
- * warp per row and head; cuBLAS for prefill, fused kernels and CUDA graphs are issue 21.
+ * layer is the GEMV kernel over chunks of at most {@link CudaKernels#GEMV_MAX_TOKENS} tokens (cuBLAS for larger
+ * steps where it is found) and attention is a block per row and KV head, a warp per q head; the fused kernels,
+ * split-K and FlashAttention-style attention are issue 21's still.
  *
  * <p>Per layer: add + RMSNorm (the residual stream in fp32), q, k and v with their biases and LoRA deltas, QK
  * norm + RoPE + KV write, paged attention, o + LoRA, add + RMSNorm, gate/up + LoRA into one row, SiLU-mul, down
@@ -31,7 +32,6 @@ import java.util.Map;
  * pass from the device state is the next step when the fused kernels of issue 21 come.
  */
 public final class CudaBackend implements Backend {
-    private static final int GEMV_ROWS_PER_BLOCK = 8;
     /** The size of each of the two pinned staging buffers, at most. */
     static final long STAGING_CHUNK_BYTES = 64L << 20;
 
@@ -199,6 +199,9 @@ public final class CudaBackend implements Backend {
     private long graphSteps;
 
     private long graphCaptures;
+    private long gemmGraphs;
+    /** Whether decode graphs above the GEMV's tile capture cuBLAS (false once a capture of it failed). */
+    private boolean graphGemm = true;
 
     /** Uploads {@code model} (which the caller keeps open until this closes) to {@code gpu}. */
     public CudaBackend(ModelFiles model, Options options, Gpu gpu) {
@@ -593,8 +596,29 @@ public final class CudaBackend implements Backend {
         DecodeGraph g = graphs.get(key);
         if (g == null) {
             long buffer = gpu.alloc(4L * meta.size());
-            // GEMV only: a decode bucket is small, and cuBLAS stays out of the captures
-            long handle = gpu.capture(() -> launchStep(graphScratch, buffer, meta, bucket, bucket, anyAdapter, false));
+            // a bucket above the GEMV's 8 tokens captures cuBLAS for its linear layers (the GEMV would stream every
+            // weight once per 8 rows); should cuBLAS refuse the capture, the buckets capture the GEMV alone
+            boolean withGemm = gemm && graphGemm && bucket > CudaKernels.GEMV_MAX_TOKENS;
+            long handle;
+            try {
+                handle =
+                        gpu.capture(() -> launchStep(graphScratch, buffer, meta, bucket, bucket, anyAdapter, withGemm));
+            } catch (RuntimeException e) {
+                if (!withGemm) {
+                    throw e;
+                }
+                graphGemm = false;
+                System.getLogger(CudaBackend.class.getName())
+                        .log(
+                                System.Logger.Level.WARNING,
+                                "CUDA: cuBLAS could not be captured in a decode graph ({0}); decode graphs use the"
+                                        + " GEMV kernel",
+                                e.getMessage());
+                handle = gpu.capture(() -> launchStep(graphScratch, buffer, meta, bucket, bucket, anyAdapter, false));
+            }
+            if (withGemm && graphGemm) {
+                gemmGraphs++;
+            }
             g = new DecodeGraph(buffer, handle);
             graphs.put(key, g);
             graphCaptures++;
@@ -609,6 +633,11 @@ public final class CudaBackend implements Backend {
     /** Decode steps a graph ran. */
     public long graphSteps() {
         return graphSteps;
+    }
+
+    /** Decode graphs captured with cuBLAS for their linear layers (buckets above the GEMV's tile). */
+    public long gemmGraphs() {
+        return gemmGraphs;
     }
 
     /** Decode graphs captured (one per bucket, block-table width and LoRA or not that a step needed). */
@@ -689,8 +718,8 @@ public final class CudaBackend implements Backend {
             gpu.launch(
                     "ts_paged_attention",
                     tokens,
-                    c.numHeads(),
-                    32,
+                    c.numKvHeads(),
+                    CudaKernels.attentionThreads(c.numHeads(), c.numKvHeads()),
                     Arg.ptr(s.q),
                     Arg.ptr(keyCache[l]),
                     Arg.ptr(valueCache[l]),
@@ -769,14 +798,14 @@ public final class CudaBackend implements Backend {
             gemmCalls++;
             return;
         }
-        int grid = (n + GEMV_ROWS_PER_BLOCK - 1) / GEMV_ROWS_PER_BLOCK;
+        int grid = (n + CudaKernels.GEMV_ROWS_PER_BLOCK - 1) / CudaKernels.GEMV_ROWS_PER_BLOCK;
         for (int t0 = 0; t0 < tokens; t0 += CudaKernels.GEMV_MAX_TOKENS) {
             int count = Math.min(CudaKernels.GEMV_MAX_TOKENS, tokens - t0);
             gpu.launch(
                     "ts_gemv_bf16",
                     grid,
                     1,
-                    GEMV_ROWS_PER_BLOCK * 32,
+                    CudaKernels.GEMV_THREADS,
                     Arg.ptr(w),
                     Arg.i32(n),
                     Arg.i32(k),

@@ -278,12 +278,18 @@ public final class CudaKernelCheck {
             checkGemv(tokens, 1000, 2048, true, true);
         }
         checkGemv(5, 333, 4096, false, false);
+        // K not a multiple of 8: the one-value-at-a-time path
+        checkGemv(3, 97, 1001, true, false);
         for (boolean kvF32 : new boolean[] {false, true}) {
             checkRopeKv(false, kvF32);
             checkRopeKv(true, kvF32);
-            checkAttention(0, kvF32);
-            checkAttention(7, kvF32);
+            checkAttention(0, kvF32, 8, 2, 128);
+            checkAttention(7, kvF32, 8, 2, 128);
         }
+        // the other head sizes' paths (64: two values a lane; 96: any size) and a group of 7 (Qwen2.5-7B's 28 / 4)
+        checkAttention(0, false, 14, 2, 64);
+        checkAttention(5, false, 4, 2, 96);
+        checkAttention(0, false, 28, 4, 128);
         checkRandom();
         checkLora();
     }
@@ -452,9 +458,9 @@ public final class CudaKernelCheck {
         CUdeviceptr y = add ? upload(a) : poisoned((long) tokens * n * 4);
         launch(
                 "ts_gemv_bf16",
-                (n + 7) / 8,
+                (n + CudaKernels.GEMV_ROWS_PER_BLOCK - 1) / CudaKernels.GEMV_ROWS_PER_BLOCK,
                 1,
-                256,
+                CudaKernels.GEMV_THREADS,
                 upload(w),
                 n,
                 k,
@@ -559,10 +565,7 @@ public final class CudaKernelCheck {
         record("ts_random_bf16", "3,000,009 values, scale 0.02, grid-stride", bf16ToFloat(got), bf16ToFloat(want), 0);
     }
 
-    private void checkAttention(int slidingWindow, boolean kvF32) {
-        int heads = 8;
-        int kvHeads = 2;
-        int headDim = 128;
+    private void checkAttention(int slidingWindow, boolean kvF32, int heads, int kvHeads, int headDim) {
         int blockSize = 16;
         int maxBlocks = 20;
         int totalBlocks = 64;
@@ -583,8 +586,8 @@ public final class CudaKernelCheck {
         launch(
                 "ts_paged_attention",
                 rows,
-                heads,
-                32,
+                kvHeads,
+                CudaKernels.attentionThreads(heads, kvHeads),
                 upload(q),
                 kvF32 ? upload(kc) : upload(kcBits),
                 kvF32 ? upload(vc) : upload(vcBits),
@@ -601,7 +604,8 @@ public final class CudaKernelCheck {
                 kvF32 ? 1 : 0);
         record(
                 "ts_paged_attention",
-                "6 rows of 1-300 positions, GQA 8/2" + (slidingWindow > 0 ? ", window 7" : "")
+                "6 rows of 1-300 positions, GQA " + heads + "/" + kvHeads + ", head " + headDim
+                        + (slidingWindow > 0 ? ", window " + slidingWindow : "")
                         + (kvF32 ? ", fp32 KV" : ""),
                 floats(out, rows * heads * headDim),
                 KernelReferences.pagedAttention(

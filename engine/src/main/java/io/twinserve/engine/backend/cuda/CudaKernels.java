@@ -33,6 +33,21 @@ public final class CudaKernels {
     /** Tokens one {@code ts_gemv_bf16} launch multiplies at most (its register tile). */
     public static final int GEMV_MAX_TOKENS = 8;
 
+    /** Threads of a {@code ts_gemv_bf16} block. */
+    public static final int GEMV_THREADS = 256;
+
+    /** Output rows one {@code ts_gemv_bf16} block of {@link #GEMV_THREADS} computes (two per warp). */
+    public static final int GEMV_ROWS_PER_BLOCK = GEMV_THREADS / 32 * 2;
+
+    /**
+     * The block size of a {@code ts_paged_attention} launch (grid: rows x KV heads): a warp for each q head that
+     * shares a KV head, so that they read its K and V rows together (at most 16 warps; more heads per KV head
+     * take turns).
+     */
+    public static int attentionThreads(int heads, int kvHeads) {
+        return 32 * Math.max(1, Math.min(16, heads / kvHeads));
+    }
+
     /** The largest head dimension the attention and RoPE kernels take (8 values per lane of a warp). */
     public static final int MAX_HEAD_DIM = 256;
 

@@ -96,6 +96,8 @@ class CudaEngineBenchmarkTest {
         assertThat(r.gemmFlopsPerSecond()).isPositive();
         // the graphs-on decode steps at batch <= 4 replayed graphs
         assertThat(r.graphSteps()).isPositive();
+        // no bucket above the GEMV's 8 sequences here, so no graph captured cuBLAS
+        assertThat(r.gemmGraphs()).isZero();
         ModelConfig c = TINY.config();
         for (CudaEngineBenchmark.Figure f : r.figures()) {
             assertThat(f.stepMsMedian()).as(f.name()).isPositive();

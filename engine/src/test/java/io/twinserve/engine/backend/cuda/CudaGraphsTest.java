@@ -2,6 +2,7 @@ package io.twinserve.engine.backend.cuda;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import io.twinserve.engine.backend.ForwardBatch;
 import io.twinserve.engine.model.Architecture;
@@ -176,6 +177,90 @@ class CudaGraphsTest {
             // its block table wrongly)
             assertThat(shapes).contains("4x8true", "2x8false", "1x8false", "2x8true", "2x16true");
         }
+    }
+
+    /**
+     * A bucket above the GEMV's 8 tokens captures cuBLAS for its linear layers (the GEMV would stream every weight
+     * once per 8 rows), and its replays give the logits of launching every kernel; where cuBLAS cannot be captured
+     * the graphs fall back to the GEMV alone, with the same logits.
+     */
+    @Test
+    void largeBucketsCaptureCublasOrFallBackToTheGemv(@TempDir Path dir) throws Exception {
+        ModelConfig config =
+                RandomModel.config(Architecture.LLAMA, 2, 64, 96, 4, 2, 16, 80, DType.BF16, false, 1, List.of(2));
+        Path base = dir.resolve("model");
+        RandomModel.write(new RandomModel.Spec(config, 12, 1), base);
+        int sequences = 12;
+        long kv = (long) sequences * BLOCKS_PER_SEQUENCE * BLOCK;
+        for (boolean capturable : new boolean[] {true, false}) {
+            EmulatedGpu directGpu = new EmulatedGpu(true);
+            EmulatedGpu graphGpu = new EmulatedGpu(true, capturable);
+            try (ModelFiles files = ModelFiles.open(base);
+                    CudaBackend direct =
+                            new CudaBackend(files, new CudaBackend.Options(kv, BLOCK, 0, 8, false, 0), directGpu);
+                    CudaBackend graphs =
+                            new CudaBackend(files, new CudaBackend.Options(kv, BLOCK, 0, 8, false, 16), graphGpu)) {
+                int[] context = new int[sequences];
+                ForwardBatch prefill = new ForwardBatch();
+                for (int s = 0; s < sequences; s++) {
+                    int[] ids = {(3 + 5 * s) % config.vocabSize(), (7 + s) % config.vocabSize()};
+                    prefill.add(ids, 0, ids.length, 0, -1, blocksOf(s), blocksFor(ids.length), true);
+                    context[s] = ids.length;
+                }
+                compare(prefill, direct, graphs, config);
+                for (int k = 0; k < 3; k++) {
+                    ForwardBatch step = new ForwardBatch();
+                    for (int s = 0; s < sequences; s++) {
+                        step.add(
+                                new int[] {(11 * k + 13 * s) % config.vocabSize()},
+                                0,
+                                1,
+                                context[s],
+                                -1,
+                                blocksOf(s),
+                                blocksFor(context[s] + 1),
+                                true);
+                        context[s]++;
+                    }
+                    long launches = graphGpu.directLaunches;
+                    long gemms = graphGpu.gemms;
+                    if (capturable) {
+                        compare(step, direct, graphs, config);
+                    } else {
+                        // the GEMV multiplies the fp32 activations, where cuBLAS (the direct launches at 12 tokens)
+                        // takes them rounded to bf16: the same logits to bf16's precision
+                        int rows = step.assignLogitRows();
+                        float[] expected = new float[rows * config.vocabSize()];
+                        float[] actual = new float[rows * config.vocabSize()];
+                        direct.forward(step, expected);
+                        graphs.forward(step, actual);
+                        for (int i = 0; i < expected.length; i++) {
+                            assertThat(actual[i]).as("logit %d", i).isCloseTo(expected[i], within(0.05f));
+                        }
+                    }
+                    assertThat(graphGpu.directLaunches)
+                            .as("step %d launches no kernel itself", k)
+                            .isEqualTo(launches);
+                    if (capturable) {
+                        // q, k, v, o, gate/up, down of two layers, and the LM head
+                        assertThat(graphGpu.gemms - gemms).as("step %d", k).isEqualTo(13);
+                    } else {
+                        assertThat(graphGpu.gemms).as("step %d", k).isEqualTo(gemms);
+                    }
+                }
+                assertThat(graphs.graphSteps()).isEqualTo(3);
+                assertThat(graphs.graphCaptures()).isEqualTo(1);
+                assertThat(graphs.gemmGraphs()).isEqualTo(capturable ? 1 : 0);
+            }
+        }
+    }
+
+    private static int[] blocksOf(int sequence) {
+        int[] blocks = new int[BLOCKS_PER_SEQUENCE];
+        for (int i = 0; i < blocks.length; i++) {
+            blocks[i] = sequence * BLOCKS_PER_SEQUENCE + i;
+        }
+        return blocks;
     }
 
     private static int blocksFor(int tokens) {
