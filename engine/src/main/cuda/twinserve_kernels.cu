@@ -631,65 +631,151 @@ extern "C" __global__ void ts_random_bf16(__nv_bfloat16* __restrict__ out, long 
     }
 }
 
-// ---- multi-LoRA ----
+// ---- multi-LoRA, grouped by slot ----
 
-// shrink: tmp[t][j] = A[slot][j][:] . x[t][:] for j < rank[slot], 0 above it and for tokens without an adapter
-// (token_slot[t] < 0). A holds every slot at max_rank rows of K: [slot][max_rank][K]. One warp per (t, j):
-// grid (tokens, max_rank / 8), block 256.
+// tokens a block lists per pass (in shared memory)
+#define LORA_TOKENS_PER_PASS 256
+
+// The tokens t in [from, from + count) with token_slot[t] == slot, into list (shared memory, in no particular
+// order; each token's sums are its own). Every thread of the block must call it: it synchronises the block.
+__device__ int slot_tokens(const int* __restrict__ token_slot, int from, int count, int slot, int* list) {
+    __shared__ int found;
+    if (threadIdx.x == 0) {
+        found = 0;
+    }
+    __syncthreads();
+    for (int i = threadIdx.x; i < count; i += blockDim.x) {
+        if (token_slot[from + i] == slot) {
+            list[atomicAdd(&found, 1)] = from + i;
+        }
+    }
+    __syncthreads();
+    int n = found;
+    // before the next pass resets it
+    __syncthreads();
+    return n;
+}
+
+// shrink, for up to three projections that read the same input (q, k and v; gate and up; or one):
+// tmp[p][t][j] = A_p[slot][j][:] . x[t][:] for the tokens of each slot, j < max_rank (0 from rank[slot] on).
+// A_p holds every slot at max_rank rows of K: [slot][max_rank][K]; tmp is [projection][tokens][max_rank].
+// Grid (slots + 1, ceil(max_rank / warps per block), projections): a block per slot lists that slot's tokens and
+// a warp per j reads A's row once from memory and, through L1, for each of them (an adapter's weights are read
+// once per step however many of the step's tokens use it); the last block of x writes zeros for the tokens
+// without an adapter (token_slot < 0). Block of 256 threads: 8 warps, so grid.y = ceil(max_rank / 8).
 extern "C" __global__ void ts_lora_shrink(
         const float* __restrict__ x,
         int K,
-        const __nv_bfloat16* __restrict__ A,
+        const __nv_bfloat16* __restrict__ A0,
+        const __nv_bfloat16* __restrict__ A1,
+        const __nv_bfloat16* __restrict__ A2,
         const int* __restrict__ token_slot,
+        int tokens,
         const int* __restrict__ slot_rank,
         int max_rank,
         float* __restrict__ tmp) {
-    int t = blockIdx.x;
+    __shared__ int list[LORA_TOKENS_PER_PASS];
+    int slots = gridDim.x - 1;
+    int slot = blockIdx.x < slots ? blockIdx.x : -1;
+    int p = blockIdx.z;
+    const __nv_bfloat16* A = p == 0 ? A0 : p == 1 ? A1 : A2;
     int j = blockIdx.y * (blockDim.x / WARP) + threadIdx.x / WARP;
     int lane = threadIdx.x % WARP;
-    if (j >= max_rank) {
-        return;
-    }
-    int slot = token_slot[t];
-    float s = 0.0f;
-    if (slot >= 0 && j < slot_rank[slot]) {
-        const __nv_bfloat16* a = A + ((long long) slot * max_rank + j) * K;
-        const float* xt = x + (long long) t * K;
-        for (int k = lane; k < K; k += WARP) {
-            s += __bfloat162float(a[k]) * xt[k];
+    int rank = slot >= 0 ? slot_rank[slot] : 0;
+    float* out = tmp + (long long) p * tokens * max_rank;
+    const __nv_bfloat16* a = A + ((long long) max(slot, 0) * max_rank + min(j, max_rank - 1)) * K;
+    bool vectors = (K & 7) == 0 && ((uintptr_t) A & 15) == 0 && ((uintptr_t) x & 15) == 0;
+    for (int from = 0; from < tokens; from += LORA_TOKENS_PER_PASS) {
+        int n = slot_tokens(token_slot, from, min(LORA_TOKENS_PER_PASS, tokens - from), slot, list);
+        if (j >= max_rank) {
+            continue;
         }
-        s = warp_sum(s);
-    }
-    if (lane == 0) {
-        tmp[(long long) t * max_rank + j] = s;
+        for (int i = 0; i < n; i++) {
+            int t = list[i];
+            float s = 0.0f;
+            if (j < rank) {
+                const float* xt = x + (long long) t * K;
+                if (vectors) {
+                    const uint4* a8 = reinterpret_cast<const uint4*>(a);
+                    const float4* x4 = reinterpret_cast<const float4*>(xt);
+                    for (int c = lane; c < (K >> 3); c += WARP) {
+                        float w[8];
+                        bf16x8_to_float(__ldg(a8 + c), w);
+                        float4 u = x4[2 * c];
+                        float4 v = x4[2 * c + 1];
+                        s = fmaf(w[0], u.x, s);
+                        s = fmaf(w[1], u.y, s);
+                        s = fmaf(w[2], u.z, s);
+                        s = fmaf(w[3], u.w, s);
+                        s = fmaf(w[4], v.x, s);
+                        s = fmaf(w[5], v.y, s);
+                        s = fmaf(w[6], v.z, s);
+                        s = fmaf(w[7], v.w, s);
+                    }
+                } else {
+                    for (int k = lane; k < K; k += WARP) {
+                        s = fmaf(__bfloat162float(a[k]), xt[k], s);
+                    }
+                }
+                s = warp_sum(s);
+            }
+            if (lane == 0) {
+                out[(long long) t * max_rank + j] = s;
+            }
+        }
     }
 }
 
-// expand: y[t * y_stride + n] += scale[slot] * B[slot][n][:rank] . tmp[t][:rank]; B is [slot][N][max_rank]. The
-// stride lets the output be one projection's columns of a fused row (q, k or v of the fused qkv; gate or up).
-// One thread per (t, n): grid (tokens, ceil(N / blockDim.x)). Tokens without an adapter are left as they are.
+// expand, for up to three projections (their shrinks' tmp, as ts_lora_shrink writes it): y_p[t * stride_p + n] +=
+// scale[slot] * B_p[slot][n][:rank] . tmp[p][t][:rank] for n < N_p and the tokens of each slot; B_p is
+// [slot][N_p][max_rank]. A stride lets an output be one projection's columns of a fused row (gate or up). Grid
+// (slots, ceil(max N_p / blockDim.x), projections), a thread per output column n: its row of B is read once from
+// memory and, through L1, for each of the slot's tokens. Tokens without an adapter are left as they are.
 extern "C" __global__ void ts_lora_expand(
         const float* __restrict__ tmp,
-        const __nv_bfloat16* __restrict__ B,
+        int tokens,
+        const __nv_bfloat16* __restrict__ B0,
+        int N0,
+        float* y0,
+        int stride0,
+        const __nv_bfloat16* __restrict__ B1,
+        int N1,
+        float* y1,
+        int stride1,
+        const __nv_bfloat16* __restrict__ B2,
+        int N2,
+        float* y2,
+        int stride2,
         const int* __restrict__ token_slot,
         const int* __restrict__ slot_rank,
         const float* __restrict__ slot_scale,
-        int max_rank,
-        int N,
-        int y_stride,
-        float* __restrict__ y) {
-    int t = blockIdx.x;
+        int max_rank) {
+    __shared__ int list[LORA_TOKENS_PER_PASS];
+    int slot = blockIdx.x;
+    int p = blockIdx.z;
+    const __nv_bfloat16* B = p == 0 ? B0 : p == 1 ? B1 : B2;
+    int N = p == 0 ? N0 : p == 1 ? N1 : N2;
+    float* y = p == 0 ? y0 : p == 1 ? y1 : y2;
+    int stride = p == 0 ? stride0 : p == 1 ? stride1 : stride2;
     int n = blockIdx.y * blockDim.x + threadIdx.x;
-    int slot = token_slot[t];
-    if (n >= N || slot < 0) {
-        return;
-    }
     int rank = slot_rank[slot];
-    const __nv_bfloat16* b = B + ((long long) slot * N + n) * max_rank;
-    const float* tt = tmp + (long long) t * max_rank;
-    float s = 0.0f;
-    for (int j = 0; j < rank; j++) {
-        s += __bfloat162float(b[j]) * tt[j];
+    float scale = slot_scale[slot];
+    const float* tp = tmp + (long long) p * tokens * max_rank;
+    const __nv_bfloat16* b = B + ((long long) slot * N + min(n, N - 1)) * max_rank;
+    for (int from = 0; from < tokens; from += LORA_TOKENS_PER_PASS) {
+        int count = slot_tokens(token_slot, from, min(LORA_TOKENS_PER_PASS, tokens - from), slot, list);
+        if (n >= N) {
+            continue;
+        }
+        for (int i = 0; i < count; i++) {
+            int t = list[i];
+            // every thread of the warp reads the same tmp values: one broadcast load each
+            const float* tt = tp + (long long) t * max_rank;
+            float s = 0.0f;
+            for (int j = 0; j < rank; j++) {
+                s = fmaf(__bfloat162float(b[j]), tt[j], s);
+            }
+            y[(long long) t * stride + n] += scale * s;
+        }
     }
-    y[(long long) t * y_stride + n] += slot_scale[slot] * s;
 }

@@ -507,7 +507,8 @@ public final class CudaBackend implements Backend {
             out = gpu.alloc(4 * t * c.hiddenSize());
             gateUp = gpu.alloc(4 * t * 2 * c.intermediateSize());
             act = gpu.alloc(4 * t * c.intermediateSize());
-            loraTmp = gpu.alloc(4 * t * options.maxRank());
+            // the shrinks of up to three projections at once (q, k and v)
+            loraTmp = gpu.alloc(4 * 3 * t * options.maxRank());
             lastNormed = gpu.alloc(4 * t * c.hiddenSize());
             logits = gpu.alloc(4 * t * c.vocabSize());
             inputBf16 =
@@ -689,9 +690,15 @@ public final class CudaBackend implements Backend {
             linear(bf16, qkv + 2L * q * h, kv, h, s.normed, tokens, bias == 0 ? 0 : bias + 2L * q, s.k);
             linear(bf16, qkv + 2L * (q + kv) * h, kv, h, s.normed, tokens, bias == 0 ? 0 : bias + 2L * (q + kv), s.v);
             if (anyAdapter) {
-                loraInto(s.loraTmp, l, Projection.Q, s.normed, tokens, tokenSlots, s.q, q);
-                loraInto(s.loraTmp, l, Projection.K, s.normed, tokens, tokenSlots, s.k, kv);
-                loraInto(s.loraTmp, l, Projection.V, s.normed, tokens, tokenSlots, s.v, kv);
+                lora(
+                        s.loraTmp,
+                        l,
+                        s.normed,
+                        tokens,
+                        tokenSlots,
+                        new Projection[] {Projection.Q, Projection.K, Projection.V},
+                        new long[] {s.q, s.k, s.v},
+                        new int[] {q, kv, kv});
             }
             gpu.launch(
                     "ts_qk_rope_kv_write",
@@ -736,7 +743,15 @@ public final class CudaBackend implements Backend {
                     Arg.i32(options.kvF32() ? 1 : 0));
             linear(bf16, w + 2 * layout.o, h, q, s.att, tokens, 0, s.out);
             if (anyAdapter) {
-                loraInto(s.loraTmp, l, Projection.O, s.att, tokens, tokenSlots, s.out, h);
+                lora(
+                        s.loraTmp,
+                        l,
+                        s.att,
+                        tokens,
+                        tokenSlots,
+                        new Projection[] {Projection.O},
+                        new long[] {s.out},
+                        new int[] {h});
             }
             gpu.launch(
                     "ts_add_rmsnorm",
@@ -752,13 +767,28 @@ public final class CudaBackend implements Backend {
                     Arg.ptr(s.normed));
             linear(bf16, w + 2 * layout.gateUp, 2 * inter, h, s.normed, tokens, 0, s.gateUp);
             if (anyAdapter) {
-                loraInto(s.loraTmp, l, Projection.GATE, s.normed, tokens, tokenSlots, s.gateUp, 2 * inter);
-                loraInto(s.loraTmp, l, Projection.UP, s.normed, tokens, tokenSlots, s.gateUp + 4L * inter, 2 * inter);
+                lora(
+                        s.loraTmp,
+                        l,
+                        s.normed,
+                        tokens,
+                        tokenSlots,
+                        new Projection[] {Projection.GATE, Projection.UP},
+                        new long[] {s.gateUp, s.gateUp + 4L * inter},
+                        new int[] {2 * inter, 2 * inter});
             }
             gpu.launch("ts_silu_mul", tokens, 1, threads, Arg.ptr(s.gateUp), Arg.i32(inter), Arg.ptr(s.act));
             linear(bf16, w + 2 * layout.down, h, inter, s.act, tokens, 0, s.out);
             if (anyAdapter) {
-                loraInto(s.loraTmp, l, Projection.DOWN, s.act, tokens, tokenSlots, s.out, h);
+                lora(
+                        s.loraTmp,
+                        l,
+                        s.act,
+                        tokens,
+                        tokenSlots,
+                        new Projection[] {Projection.DOWN},
+                        new long[] {s.out},
+                        new int[] {h});
             }
         }
         if (rows > 0) {
@@ -822,37 +852,72 @@ public final class CudaBackend implements Backend {
         return gemmCalls;
     }
 
-    /** Adds projection {@code p}'s LoRA delta into its columns of rows of {@code stride} starting at {@code y}. */
-    private void loraInto(long tmp, int layer, Projection p, long x, int tokens, long tokenSlots, long y, int stride) {
+    /**
+     * Adds the LoRA deltas of {@code ps} (one to three projections that read the same input {@code x}) into their
+     * outputs: projection i's columns of rows of {@code strides[i]} from {@code ys[i]}. Two launches whatever the
+     * number of slots and projections: the shrinks, then the expands, each grouped by slot so that an adapter's
+     * weights are read once per step.
+     */
+    private void lora(
+            long tmp, int layer, long x, int tokens, long tokenSlots, Projection[] ps, long[] ys, int[] strides) {
         int maxRank = options.maxRank();
-        int in = p.inDim(c);
-        int out = p.outDim(c);
-        gpu.launch(
+        int slots = options.adapterSlots();
+        Arg[] a = new Arg[3];
+        int maxOut = 0;
+        for (int i = 0; i < 3; i++) {
+            a[i] = i < ps.length ? Arg.ptr(loraA[layer][ps[i].ordinal()]) : Arg.NULL;
+            if (i < ps.length) {
+                maxOut = Math.max(maxOut, ps[i].outDim(c));
+            }
+        }
+        gpu.launchGrid3(
                 "ts_lora_shrink",
-                tokens,
+                slots + 1,
                 (maxRank + 7) / 8,
+                ps.length,
                 256,
                 Arg.ptr(x),
-                Arg.i32(in),
-                Arg.ptr(loraA[layer][p.ordinal()]),
+                Arg.i32(ps[0].inDim(c)),
+                a[0],
+                a[1],
+                a[2],
                 Arg.ptr(tokenSlots),
+                Arg.i32(tokens),
                 Arg.ptr(slotRanks),
                 Arg.i32(maxRank),
                 Arg.ptr(tmp));
-        gpu.launch(
+        Arg[] e = new Arg[12];
+        for (int i = 0; i < 3; i++) {
+            boolean on = i < ps.length;
+            e[4 * i] = on ? Arg.ptr(loraB[layer][ps[i].ordinal()]) : Arg.NULL;
+            e[4 * i + 1] = Arg.i32(on ? ps[i].outDim(c) : 0);
+            e[4 * i + 2] = on ? Arg.ptr(ys[i]) : Arg.NULL;
+            e[4 * i + 3] = Arg.i32(on ? strides[i] : 0);
+        }
+        gpu.launchGrid3(
                 "ts_lora_expand",
-                tokens,
-                (out + 255) / 256,
+                slots,
+                (maxOut + 255) / 256,
+                ps.length,
                 256,
                 Arg.ptr(tmp),
-                Arg.ptr(loraB[layer][p.ordinal()]),
+                Arg.i32(tokens),
+                e[0],
+                e[1],
+                e[2],
+                e[3],
+                e[4],
+                e[5],
+                e[6],
+                e[7],
+                e[8],
+                e[9],
+                e[10],
+                e[11],
                 Arg.ptr(tokenSlots),
                 Arg.ptr(slotRanks),
                 Arg.ptr(slotScales),
-                Arg.i32(maxRank),
-                Arg.i32(out),
-                Arg.i32(stride),
-                Arg.ptr(y));
+                Arg.i32(maxRank));
     }
 
     /** How the KV cache is stored: bf16, or f32. */

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -147,7 +148,12 @@ public final class CudaKernelCheck {
 
     /** Launches {@code name}; parameters are device pointers, Integer, Long or Float. */
     private void launch(String name, int gx, int gy, int bx, Object... params) {
-        launchNoSync(name, gx, gy, bx, params);
+        launch3(name, gx, gy, 1, bx, params);
+    }
+
+    /** {@link #launch} on a grid of {@code gx x gy x gz} blocks. */
+    private void launch3(String name, int gx, int gy, int gz, int bx, Object... params) {
+        launchNoSync(name, gx, gy, gz, bx, params);
         JCudaDriver.cuCtxSynchronize();
     }
 
@@ -176,6 +182,10 @@ public final class CudaKernelCheck {
 
     /** Launches {@code name} without waiting; parameters are device pointers, Integer, Long or Float. */
     private void launchNoSync(String name, int gx, int gy, int bx, Object... params) {
+        launchNoSync(name, gx, gy, 1, bx, params);
+    }
+
+    private void launchNoSync(String name, int gx, int gy, int gz, int bx, Object... params) {
         NativePointerObject[] ps = new NativePointerObject[params.length];
         for (int i = 0; i < params.length; i++) {
             ps[i] = switch (params[i]) {
@@ -186,7 +196,7 @@ public final class CudaKernelCheck {
                 default -> throw new IllegalArgumentException("parameter " + i + " of " + name + ": " + params[i]);
             };
         }
-        JCudaDriver.cuLaunchKernel(driver.function(name), gx, gy, 1, bx, 1, 1, 0, null, Pointer.to(ps), null);
+        JCudaDriver.cuLaunchKernel(driver.function(name), gx, gy, gz, bx, 1, 1, 0, null, Pointer.to(ps), null);
     }
 
     /** The median of 10 timed runs (after one warm-up), in milliseconds, by CUDA events. */
@@ -613,55 +623,106 @@ public final class CudaKernelCheck {
                 FP32_GATE);
     }
 
+    /**
+     * The slot-grouped LoRA kernels for two projections at once (as gate and up run): 300 tokens (more than a
+     * block lists per pass) over three slots of ranks 8, 32 and 16 and tokens without an adapter, the second
+     * projection's outputs into strided columns of fused rows.
+     */
     private void checkLora() {
-        int tokens = 7;
+        int tokens = 300;
         int k = 2048;
-        int n = 1536;
+        int[] n = {1536, 1000};
         int maxRank = 32;
         int slots = 3;
-        int[] tokenSlot = {0, 0, 2, -1, 1, 2, 0};
+        int[] tokenSlot = new int[tokens];
+        for (int t = 0; t < tokens; t++) {
+            tokenSlot[t] = t % 11 == 3 ? -1 : (t * 7) % slots;
+        }
         int[] slotRank = {8, 32, 16};
         float[] slotScale = {2.0f, 0.5f, 1.0f};
-        short[] a = randomBf16(slots * maxRank * k, 0.05);
-        short[] b = randomBf16(slots * n * maxRank, 0.05);
+        short[][] a = {randomBf16(slots * maxRank * k, 0.05), randomBf16(slots * maxRank * k, 0.05)};
+        short[][] b = {randomBf16(slots * n[0] * maxRank, 0.05), randomBf16(slots * n[1] * maxRank, 0.05)};
         float[] x = randomFloats(tokens * k, 1);
-        CUdeviceptr tmp = poisoned((long) tokens * maxRank * 4);
+        CUdeviceptr tmp = poisoned(3L * tokens * maxRank * 4);
         CUdeviceptr dSlot = upload(tokenSlot);
         CUdeviceptr dRank = upload(slotRank);
-        launch("ts_lora_shrink", tokens, maxRank / 8, 256, upload(x), k, upload(a), dSlot, dRank, maxRank, tmp);
-        float[] refTmp = KernelReferences.loraShrink(x, k, a, tokenSlot, slotRank, maxRank);
-        record(
+        launch3(
                 "ts_lora_shrink",
-                "7 tokens, slots of rank 8/32/16 and none",
-                floats(tmp, tokens * maxRank),
-                refTmp,
-                FP32_GATE);
-        // into the k columns of fused qkv rows: the projection's 1536 outputs in rows of 2048, from column 256
-        int stride = 2048;
-        int offset = 256;
-        float[] fused = randomFloats(tokens * stride, 1);
-        CUdeviceptr dy = upload(fused);
-        launch(
-                "ts_lora_expand",
-                tokens,
-                (n + 255) / 256,
+                slots + 1,
+                maxRank / 8,
+                2,
                 256,
-                upload(refTmp),
-                upload(b),
+                upload(x),
+                k,
+                upload(a[0]),
+                upload(a[1]),
+                NULL,
+                dSlot,
+                tokens,
+                dRank,
+                maxRank,
+                tmp);
+        float[] gotTmp = floats(tmp, 2 * tokens * maxRank);
+        float[][] refTmp = new float[2][];
+        for (int p = 0; p < 2; p++) {
+            refTmp[p] = KernelReferences.loraShrink(x, k, a[p], tokenSlot, slotRank, maxRank);
+            record(
+                    "ts_lora_shrink",
+                    "300 tokens, slots of rank 8/32/16 and none, projection " + p + " of 2",
+                    Arrays.copyOfRange(gotTmp, p * tokens * maxRank, (p + 1) * tokens * maxRank),
+                    refTmp[p],
+                    FP32_GATE);
+        }
+        // the first projection into rows of its own width, the second into the columns from 256 of rows of 2048
+        int[] stride = {n[0], 2048};
+        int offset = 256;
+        float[] y0 = randomFloats(tokens * n[0], 1);
+        float[] fused = randomFloats(tokens * stride[1], 1);
+        CUdeviceptr dy0 = upload(y0);
+        CUdeviceptr dy1 = upload(fused);
+        float[] both = new float[2 * tokens * maxRank];
+        System.arraycopy(refTmp[0], 0, both, 0, tokens * maxRank);
+        System.arraycopy(refTmp[1], 0, both, tokens * maxRank, tokens * maxRank);
+        launch3(
+                "ts_lora_expand",
+                slots,
+                (n[0] + 255) / 256,
+                2,
+                256,
+                upload(both),
+                tokens,
+                upload(b[0]),
+                n[0],
+                dy0,
+                stride[0],
+                upload(b[1]),
+                n[1],
+                dy1.withByteOffset(4L * offset),
+                stride[1],
+                NULL,
+                0,
+                NULL,
+                0,
                 dSlot,
                 dRank,
                 upload(slotScale),
-                maxRank,
-                n,
-                stride,
-                dy.withByteOffset(4L * offset));
-        float[] refY = fused.clone();
-        KernelReferences.loraExpand(refTmp, b, tokenSlot, slotRank, slotScale, maxRank, n, stride, refY, offset);
+                maxRank);
+        float[] ref0 = y0.clone();
+        KernelReferences.loraExpand(refTmp[0], b[0], tokenSlot, slotRank, slotScale, maxRank, n[0], stride[0], ref0, 0);
+        float[] ref1 = fused.clone();
+        KernelReferences.loraExpand(
+                refTmp[1], b[1], tokenSlot, slotRank, slotScale, maxRank, n[1], stride[1], ref1, offset);
         record(
                 "ts_lora_expand",
-                "7 tokens, scales 2/0.5/1, one without, strided",
-                floats(dy, tokens * stride),
-                refY,
+                "300 tokens, scales 2/0.5/1, projection 0 of 2",
+                floats(dy0, tokens * n[0]),
+                ref0,
+                FP32_GATE);
+        record(
+                "ts_lora_expand",
+                "300 tokens, projection 1 of 2, strided",
+                floats(dy1, tokens * stride[1]),
+                ref1,
                 FP32_GATE);
     }
 }

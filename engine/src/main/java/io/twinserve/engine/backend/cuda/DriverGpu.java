@@ -179,7 +179,7 @@ public final class DriverGpu implements Gpu {
     }
 
     @Override
-    public void launch(String name, int gx, int gy, int bx, Arg... args) {
+    public void launchGrid3(String name, int gx, int gy, int gz, int bx, Arg... args) {
         FfmLauncher.Params p = params.computeIfAbsent(name, n -> new FfmLauncher.Params(arena, 24));
         for (int i = 0; i < args.length; i++) {
             Arg a = args[i];
@@ -190,7 +190,7 @@ public final class DriverGpu implements Gpu {
                 default -> throw new IllegalArgumentException("argument " + i + " of " + name + ": " + a);
             }
         }
-        launcher.launch(driver.functionHandle(name), gx, gy, 1, bx, 1, 1, 0, launchStream, p);
+        launcher.launch(driver.functionHandle(name), gx, gy, gz, bx, 1, 1, 0, launchStream, p);
     }
 
     /**

@@ -68,7 +68,12 @@ public interface Gpu extends AutoCloseable {
     void awaitCopy(long ticket);
 
     /** Launches kernel {@code name} on a grid of {@code gx x gy} blocks of {@code bx} threads. */
-    void launch(String name, int gx, int gy, int bx, Arg... args);
+    default void launch(String name, int gx, int gy, int bx, Arg... args) {
+        launchGrid3(name, gx, gy, 1, bx, args);
+    }
+
+    /** Launches kernel {@code name} on a grid of {@code gx x gy x gz} blocks of {@code bx} threads. */
+    void launchGrid3(String name, int gx, int gy, int gz, int bx, Arg... args);
 
     /** Whether {@link #gemmBf16} can run here (cuBLAS 13 found); without it every linear layer is a GEMV. */
     boolean hasGemm();

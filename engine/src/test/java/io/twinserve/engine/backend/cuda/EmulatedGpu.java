@@ -54,7 +54,7 @@ final class EmulatedGpu implements Gpu {
                 throw new IllegalStateException("a GEMM while a graph is captured");
             }
             // recorded as a launch of its own, run again at each replay with the pointers it had
-            capturing.add(new Launch(GEMM, tokens, out, in, new Arg[] {Arg.ptr(w), Arg.ptr(x), Arg.ptr(y)}));
+            capturing.add(new Launch(GEMM, tokens, out, 1, in, new Arg[] {Arg.ptr(w), Arg.ptr(x), Arg.ptr(y)}));
             return;
         }
         applyCopies(Long.MAX_VALUE);
@@ -79,7 +79,7 @@ final class EmulatedGpu implements Gpu {
     /** Copies into device memory (host to device, synchronous). */
     long copiesIn;
 
-    private record Launch(String name, int gx, int gy, int bx, Arg[] args) {}
+    private record Launch(String name, int gx, int gy, int gz, int bx, Arg[] args) {}
 
     private final List<List<Launch>> graphs = new ArrayList<>();
     private List<Launch> capturing;
@@ -111,7 +111,7 @@ final class EmulatedGpu implements Gpu {
         replaying = true;
         try {
             for (Launch l : graphs.get(Math.toIntExact(graph))) {
-                launch(l.name(), l.gx(), l.gy(), l.bx(), l.args());
+                launchGrid3(l.name(), l.gx(), l.gy(), l.gz(), l.bx(), l.args());
             }
         } finally {
             replaying = false;
@@ -248,14 +248,14 @@ final class EmulatedGpu implements Gpu {
     static final String GEMM = "cublasGemmEx";
 
     @Override
-    public void launch(String name, int gx, int gy, int bx, Arg... a) {
+    public void launchGrid3(String name, int gx, int gy, int gz, int bx, Arg... a) {
         if (replaying && name.equals(GEMM)) {
             launches.add(name);
             gemmBf16(gx, gy, bx, a[0].bits(), a[1].bits(), a[2].bits());
             return;
         }
         if (capturing != null) {
-            capturing.add(new Launch(name, gx, gy, bx, a.clone()));
+            capturing.add(new Launch(name, gx, gy, gz, bx, a.clone()));
             return;
         }
         if (!replaying) {
@@ -386,39 +386,47 @@ final class EmulatedGpu implements Gpu {
             case "ts_random_bf16" ->
                 put(a[0].bits(), KernelReferences.randomBf16(a[1].bits(), a[2].bits(), a[3].asFloat()));
             case "ts_lora_shrink" -> {
+                // grid (slots + 1, rank chunks, projections): each projection's shrink, one after the other in tmp
                 int k = a[1].asInt();
-                int maxRank = a[5].asInt();
-                int tokens = gx;
-                int slots = bytesFrom(a[2].bits()) / 2 / (maxRank * k);
-                put(
-                        a[6].bits(),
-                        KernelReferences.loraShrink(
-                                floats(a[0].bits(), tokens * k),
-                                k,
-                                shorts(a[2].bits(), slots * maxRank * k),
-                                ints(a[3].bits(), tokens),
-                                ints(a[4].bits(), slots),
-                                maxRank));
+                int tokens = a[6].asInt();
+                int maxRank = a[8].asInt();
+                int slots = gx - 1;
+                int[] tokenSlot = ints(a[5].bits(), tokens);
+                int[] slotRank = ints(a[7].bits(), slots);
+                float[] x = floats(a[0].bits(), tokens * k);
+                for (int p = 0; p < gz; p++) {
+                    put(
+                            a[9].bits() + 4L * p * tokens * maxRank,
+                            KernelReferences.loraShrink(
+                                    x, k, shorts(a[2 + p].bits(), slots * maxRank * k), tokenSlot, slotRank, maxRank));
+                }
             }
             case "ts_lora_expand" -> {
-                int maxRank = a[5].asInt();
-                int n = a[6].asInt();
-                int stride = a[7].asInt();
-                int tokens = gx;
-                int slots = bytesFrom(a[1].bits()) / 2 / (n * maxRank);
-                float[] y = floats(a[8].bits(), (tokens - 1) * stride + n);
-                KernelReferences.loraExpand(
-                        floats(a[0].bits(), tokens * maxRank),
-                        shorts(a[1].bits(), slots * n * maxRank),
-                        ints(a[2].bits(), tokens),
-                        ints(a[3].bits(), slots),
-                        floats(a[4].bits(), slots),
-                        maxRank,
-                        n,
-                        stride,
-                        y,
-                        0);
-                put(a[8].bits(), y);
+                // grid (slots, column blocks, projections); per projection (B, N, y, stride) from argument 2 on
+                int tokens = a[1].asInt();
+                int maxRank = a[17].asInt();
+                int slots = gx;
+                int[] tokenSlot = ints(a[14].bits(), tokens);
+                int[] slotRank = ints(a[15].bits(), slots);
+                float[] slotScale = floats(a[16].bits(), slots);
+                for (int p = 0; p < gz; p++) {
+                    int n = a[3 + 4 * p].asInt();
+                    int stride = a[5 + 4 * p].asInt();
+                    long yAt = a[4 + 4 * p].bits();
+                    float[] y = floats(yAt, (tokens - 1) * stride + n);
+                    KernelReferences.loraExpand(
+                            floats(a[0].bits() + 4L * p * tokens * maxRank, tokens * maxRank),
+                            shorts(a[2 + 4 * p].bits(), slots * n * maxRank),
+                            tokenSlot,
+                            slotRank,
+                            slotScale,
+                            maxRank,
+                            n,
+                            stride,
+                            y,
+                            0);
+                    put(yAt, y);
+                }
             }
             default -> throw new IllegalArgumentException("the emulation has no kernel " + name);
         }
