@@ -42,7 +42,10 @@ run() {
     quick=(--quick)
     torch_args=(--shape tiny --context 40 --batches 1,3 --steps 2 --warmup 1)
   fi
-  step bench-engine bash -c '"$@" > "'"$out"'/bench-engine.json"' _ "${tw[@]}" bench engine --backend cuda "${quick[@]}" --json
+  # with cuBLAS (prefill projections, and decode graphs above 8 sequences): the fast paths issue 21 measures; the
+  # engine leaves it off by default until its logits pass the transformers comparison with it
+  step bench-engine env TWINSERVE_CUDA_CUBLAS=1 bash -c '"$@" > "'"$out"'/bench-engine.json"' _ "${tw[@]}" bench engine \
+    --backend cuda "${quick[@]}" --json
   step torch-baseline python3 "$root/scripts/gpu/torch_decode_baseline.py" --device "${BENCH_DEVICE:-cuda}" \
     "${torch_args[@]}" --json "$out/torch-baseline.json"
   echo "== summary"
