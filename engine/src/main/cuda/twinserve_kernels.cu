@@ -562,7 +562,8 @@ __device__ void attend_row_any(
     }
 }
 
-// Row r (grid.x) attends to the first context_lens[r] positions of its sequence (so a prefill row's causal mask
+// Row r (row_list[grid.x], or grid.x when row_list is null: the rows a prefill tile of ts_prefill_attention does not
+// cover) attends to the first context_lens[r] positions of its sequence (so a prefill row's causal mask
 // is its own length), through block_tables[r][:] of max_blocks entries, skipping positions before
 // context_lens[r] - sliding_window when sliding_window > 0. Grid (rows, n_kv_heads): a block serves the q heads
 // that share KV head blockIdx.y (grouped-query attention), one warp per q head in turn (blockDim.x = 32 * the
@@ -583,8 +584,9 @@ extern "C" __global__ void ts_paged_attention(
         float scale,
         int sliding_window,
         float* __restrict__ out,
-        int kv_f32) {
-    int r = blockIdx.x;
+        int kv_f32,
+        const int* __restrict__ row_list) {
+    int r = row_list != nullptr ? row_list[blockIdx.x] : blockIdx.x;
     int kv_head = blockIdx.y;
     int group = n_heads / n_kv_heads;
     int len = context_lens[r];
@@ -609,6 +611,203 @@ extern "C" __global__ void ts_paged_attention(
                 break;
             default:
                 attend_row_any(qv, k_cache, v_cache, table, kv_head, n_kv_heads, head_dim, block_size, scale, start, len, o, kv_f32);
+        }
+    }
+}
+
+// ---- prefill attention on tensor cores ----
+
+// c += a * b for one m16n8k16 tile: a 16 x 16 bf16 (four registers of two), b 16 x 8 bf16 (two), c 16 x 8 fp32.
+// Fragments as the PTX ISA lays them out, with g = lane / 4 and q = lane % 4: a's registers hold (row g, columns
+// 2q, 2q + 1), (row g + 8, the same), (row g, 2q + 8, 2q + 9), (row g + 8, the same); b's hold (rows 2q, 2q + 1 of
+// column g) and (rows 2q + 8, 2q + 9); c holds (row g, columns 2q, 2q + 1) then (row g + 8, the same). The lower
+// index of a pair is the register's low half.
+__device__ __forceinline__ void mma_bf16_16816(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
+    asm volatile(
+            "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+            "{%0, %1, %2, %3};\n"
+            : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi) {
+    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<uint32_t*>(&v);
+}
+
+__device__ __forceinline__ uint32_t pack_bf16_pair(__nv_bfloat16 lo, __nv_bfloat16 hi) {
+    return (uint32_t) __bfloat16_as_ushort(lo) | ((uint32_t) __bfloat16_as_ushort(hi) << 16);
+}
+
+#define PREFILL_HEAD_DIM 128
+
+// Prefill attention, FlashAttention-2 style, on a bf16 cache with head_dim 128: one warp per (tile, q head) (grid
+// tiles x n_heads, block 32). A tile is up to 16 consecutive rows of one sequence (tiles[2 * i]: its first row,
+// tiles[2 * i + 1]: how many), row j attending causally to the first context_lens[first] + j positions through the
+// first row's block table. Q (scaled) is held as bf16 fragments; per 16 cached positions the warp computes S = Q
+// K^T with 16 mma (K's rows read straight from the paged cache as b fragments: two adjacent values a load), masks
+// it, updates each row's online softmax across its quad, and adds P V with 16 more (P, rounded to bf16, is the a
+// fragment of the same registers). Accumulation in fp32; outputs within bf16's precision of the exact ones. The
+// rows no tile covers (decode rows) go through ts_paged_attention.
+extern "C" __global__ void ts_prefill_attention(
+        const float* __restrict__ q,
+        const __nv_bfloat16* __restrict__ k_cache,
+        const __nv_bfloat16* __restrict__ v_cache,
+        const int* __restrict__ block_tables,
+        int max_blocks,
+        const int* __restrict__ context_lens,
+        const int* __restrict__ tiles,
+        int n_heads,
+        int n_kv_heads,
+        int block_size,
+        float scale,
+        float* __restrict__ out) {
+    int lane = threadIdx.x % WARP;
+    int g = lane >> 2;
+    int tq = lane & 3;
+    int first = tiles[2 * blockIdx.x];
+    int rows = tiles[2 * blockIdx.x + 1];
+    int h = blockIdx.y;
+    int kv_head = h / (n_heads / n_kv_heads);
+    const int* table = block_tables + (long long) first * max_blocks;
+    // row j attends to positions < len0 + j; the tile's keys run to its last row's length
+    int len0 = context_lens[first];
+    int keys = len0 + rows - 1;
+
+    uint32_t qa[PREFILL_HEAD_DIM / 16][4];
+    {
+        const float* q0 = q + ((long long) first * n_heads + h) * PREFILL_HEAD_DIM;
+        long long row_stride = (long long) n_heads * PREFILL_HEAD_DIM;
+#pragma unroll
+        for (int kc = 0; kc < PREFILL_HEAD_DIM / 16; kc++) {
+#pragma unroll
+            for (int r = 0; r < 4; r++) {
+                int row = g + ((r & 1) ? 8 : 0);
+                int col = kc * 16 + tq * 2 + ((r & 2) ? 8 : 0);
+                float lo = 0.0f;
+                float hi = 0.0f;
+                if (row < rows) {
+                    const float* qr = q0 + row * row_stride + col;
+                    lo = qr[0] * scale;
+                    hi = qr[1] * scale;
+                }
+                qa[kc][r] = pack_bf16x2(lo, hi);
+            }
+        }
+    }
+    float o[PREFILL_HEAD_DIM / 8][4];
+#pragma unroll
+    for (int n = 0; n < PREFILL_HEAD_DIM / 8; n++) {
+        o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
+    }
+    // per row of this thread (g, then g + 8): the running max and sum
+    float m[2] = {-INFINITY, -INFINITY};
+    float l[2] = {0.0f, 0.0f};
+
+    for (int kb = 0; kb < keys; kb += 16) {
+        // S for keys kb .. kb + 15, two tiles of 8: this thread's b column is key kb + 8 * nt + g
+        float s[2][4];
+#pragma unroll
+        for (int nt = 0; nt < 2; nt++) {
+            s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+            int pos = kb + 8 * nt + g;
+            const __nv_bfloat16* krow = nullptr;
+            if (pos < keys) {
+                krow = k_cache
+                        + (((long long) table[pos / block_size] * n_kv_heads + kv_head) * block_size + pos % block_size)
+                                * PREFILL_HEAD_DIM;
+            }
+#pragma unroll
+            for (int kc = 0; kc < PREFILL_HEAD_DIM / 16; kc++) {
+                uint32_t b0 = 0;
+                uint32_t b1 = 0;
+                if (krow != nullptr) {
+                    b0 = *reinterpret_cast<const uint32_t*>(krow + kc * 16 + tq * 2);
+                    b1 = *reinterpret_cast<const uint32_t*>(krow + kc * 16 + 8 + tq * 2);
+                }
+                mma_bf16_16816(s[nt], qa[kc], b0, b1);
+            }
+        }
+        // the causal mask (and the rows past the tile, and the keys past the last row's length)
+#pragma unroll
+        for (int nt = 0; nt < 2; nt++) {
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                int row = g + (e >= 2 ? 8 : 0);
+                int key = kb + 8 * nt + tq * 2 + (e & 1);
+                if (row >= rows || key >= len0 + row) {
+                    s[nt][e] = -INFINITY;
+                }
+            }
+        }
+        // online softmax per row, over the quad that holds it
+        float p[2][4];
+#pragma unroll
+        for (int half = 0; half < 2; half++) {
+            float mx = fmaxf(fmaxf(s[0][2 * half], s[0][2 * half + 1]), fmaxf(s[1][2 * half], s[1][2 * half + 1]));
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+            float new_m = fmaxf(m[half], mx);
+            float correction = m[half] == -INFINITY ? 0.0f : __expf(m[half] - new_m);
+            float sum = 0.0f;
+#pragma unroll
+            for (int nt = 0; nt < 2; nt++) {
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    float v = s[nt][2 * half + e];
+                    float pv = v == -INFINITY ? 0.0f : __expf(v - new_m);
+                    p[nt][2 * half + e] = pv;
+                    sum += pv;
+                }
+            }
+            sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+            sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+            l[half] = l[half] * correction + sum;
+#pragma unroll
+            for (int n = 0; n < PREFILL_HEAD_DIM / 8; n++) {
+                o[n][2 * half] *= correction;
+                o[n][2 * half + 1] *= correction;
+            }
+            m[half] = new_m;
+        }
+        // P as an a fragment: keys kb + 2q, +1 of tile 0 then kb + 8 + 2q, +1 of tile 1, rows g and g + 8
+        uint32_t pa[4];
+        pa[0] = pack_bf16x2(p[0][0], p[0][1]);
+        pa[1] = pack_bf16x2(p[0][2], p[0][3]);
+        pa[2] = pack_bf16x2(p[1][0], p[1][1]);
+        pa[3] = pack_bf16x2(p[1][2], p[1][3]);
+        // V's b fragments: keys kb + 2q, +1 (b0) and kb + 8 + 2q, +1 (b1) of dimension 8 n + g
+        long long vbase[4];
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            int key = kb + tq * 2 + (i & 1) + ((i & 2) ? 8 : 0);
+            vbase[i] = key < keys
+                    ? (((long long) table[key / block_size] * n_kv_heads + kv_head) * block_size + key % block_size)
+                            * PREFILL_HEAD_DIM
+                    : -1;
+        }
+        const __nv_bfloat16 zero = __float2bfloat16(0.0f);
+#pragma unroll
+        for (int n = 0; n < PREFILL_HEAD_DIM / 8; n++) {
+            int d = 8 * n + g;
+            __nv_bfloat16 v0 = vbase[0] >= 0 ? v_cache[vbase[0] + d] : zero;
+            __nv_bfloat16 v1 = vbase[1] >= 0 ? v_cache[vbase[1] + d] : zero;
+            __nv_bfloat16 v2 = vbase[2] >= 0 ? v_cache[vbase[2] + d] : zero;
+            __nv_bfloat16 v3 = vbase[3] >= 0 ? v_cache[vbase[3] + d] : zero;
+            mma_bf16_16816(o[n], pa, pack_bf16_pair(v0, v1), pack_bf16_pair(v2, v3));
+        }
+    }
+#pragma unroll
+    for (int half = 0; half < 2; half++) {
+        int row = g + 8 * half;
+        if (row < rows) {
+            float inv = l[half] > 0.0f ? 1.0f / l[half] : 0.0f;
+            float* orow = out + ((long long) (first + row) * n_heads + h) * PREFILL_HEAD_DIM;
+#pragma unroll
+            for (int n = 0; n < PREFILL_HEAD_DIM / 8; n++) {
+                orow[8 * n + tq * 2] = o[n][2 * half] * inv;
+                orow[8 * n + tq * 2 + 1] = o[n][2 * half + 1] * inv;
+            }
         }
     }
 }

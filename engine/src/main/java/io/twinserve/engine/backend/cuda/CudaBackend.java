@@ -200,6 +200,27 @@ public final class CudaBackend implements Backend {
 
     private long graphCaptures;
     private long gemmGraphs;
+
+    /**
+     * Set to 0 to attend prefill rows with the row kernel instead of {@code ts_prefill_attention} (for comparing the
+     * two on a GPU); unset or 1 uses it wherever it applies.
+     */
+    public static final String FLASH_PREFILL_ENV = "TWINSERVE_CUDA_FLASH_PREFILL";
+
+    /** Whether prefill chunks of more than one token go through {@code ts_prefill_attention}'s tensor-core tiles. */
+    private final boolean flashPrefill;
+
+    /**
+     * Whether {@code ts_prefill_attention} serves this model: head size 128, a bf16 KV cache, no sliding window
+     * (the kernel has neither), and not switched off by {@link #FLASH_PREFILL_ENV} ({@code env}, its value or null).
+     */
+    static boolean flashPrefillFor(ModelConfig c, boolean kvF32, String env) {
+        if (env != null && !env.equals("0") && !env.equals("1")) {
+            throw new IllegalArgumentException(FLASH_PREFILL_ENV + "=" + env + ": expected 1 (tensor-core prefill"
+                    + " attention where it applies) or 0 (the row kernel for every row)");
+        }
+        return !"0".equals(env) && c.headDim() == 128 && !kvF32 && c.slidingWindow() <= 0;
+    }
     /** Whether decode graphs above the GEMV's tile capture cuBLAS (false once a capture of it failed). */
     private boolean graphGemm = true;
 
@@ -229,6 +250,7 @@ public final class CudaBackend implements Backend {
         this.c = config;
         this.options = options;
         this.gemm = gpu.hasGemm();
+        this.flashPrefill = flashPrefillFor(c, options.kvF32(), System.getenv(FLASH_PREFILL_ENV));
         if (c.headDim() > CudaKernels.MAX_HEAD_DIM || c.headDim() % 2 != 0) {
             throw new IllegalArgumentException("head_dim " + c.headDim() + ": the CUDA kernels take even head"
                     + " dimensions up to " + CudaKernels.MAX_HEAD_DIM);
@@ -544,7 +566,7 @@ public final class CudaBackend implements Backend {
             return;
         }
         int tokens = b.tokens();
-        meta.pack(b, options.blockSize());
+        meta.pack(b, options.blockSize(), flashPrefill);
         if (meta.size() > metaCapacity) {
             metaCapacity = Math.max(meta.size(), 2 * metaCapacity);
             metaBuffer = gpu.alloc(4L * metaCapacity);
@@ -662,6 +684,8 @@ public final class CudaBackend implements Backend {
         long contextLens = metaBase + 4L * m.contextLensOffset();
         long blockTables = metaBase + 4L * m.blockTablesOffset();
         long logitTokens = metaBase + 4L * m.logitTokensOffset();
+        long attentionRows = metaBase + 4L * m.attentionRowsOffset();
+        long prefillTiles = metaBase + 4L * m.prefillTilesOffset();
         int maxBlocks = m.maxBlocks();
         int h = c.hiddenSize();
         int q = c.qDim();
@@ -722,25 +746,48 @@ public final class CudaBackend implements Backend {
                     Arg.ptr(valueCache[l]),
                     Arg.i32(options.blockSize()),
                     Arg.i32(options.kvF32() ? 1 : 0));
-            gpu.launch(
-                    "ts_paged_attention",
-                    tokens,
-                    c.numKvHeads(),
-                    CudaKernels.attentionThreads(c.numHeads(), c.numKvHeads()),
-                    Arg.ptr(s.q),
-                    Arg.ptr(keyCache[l]),
-                    Arg.ptr(valueCache[l]),
-                    Arg.ptr(blockTables),
-                    Arg.i32(maxBlocks),
-                    Arg.ptr(contextLens),
-                    Arg.i32(c.numHeads()),
-                    Arg.i32(c.numKvHeads()),
-                    Arg.i32(c.headDim()),
-                    Arg.i32(options.blockSize()),
-                    Arg.f32((float) (1.0 / Math.sqrt(c.headDim()))),
-                    Arg.i32(c.slidingWindow()),
-                    Arg.ptr(s.att),
-                    Arg.i32(options.kvF32() ? 1 : 0));
+            float scale = (float) (1.0 / Math.sqrt(c.headDim()));
+            if (m.attentionRows() > 0) {
+                gpu.launch(
+                        "ts_paged_attention",
+                        m.attentionRows(),
+                        c.numKvHeads(),
+                        CudaKernels.attentionThreads(c.numHeads(), c.numKvHeads()),
+                        Arg.ptr(s.q),
+                        Arg.ptr(keyCache[l]),
+                        Arg.ptr(valueCache[l]),
+                        Arg.ptr(blockTables),
+                        Arg.i32(maxBlocks),
+                        Arg.ptr(contextLens),
+                        Arg.i32(c.numHeads()),
+                        Arg.i32(c.numKvHeads()),
+                        Arg.i32(c.headDim()),
+                        Arg.i32(options.blockSize()),
+                        Arg.f32(scale),
+                        Arg.i32(c.slidingWindow()),
+                        Arg.ptr(s.att),
+                        Arg.i32(options.kvF32() ? 1 : 0),
+                        Arg.ptr(attentionRows));
+            }
+            if (m.prefillTiles() > 0) {
+                gpu.launch(
+                        "ts_prefill_attention",
+                        m.prefillTiles(),
+                        c.numHeads(),
+                        32,
+                        Arg.ptr(s.q),
+                        Arg.ptr(keyCache[l]),
+                        Arg.ptr(valueCache[l]),
+                        Arg.ptr(blockTables),
+                        Arg.i32(maxBlocks),
+                        Arg.ptr(contextLens),
+                        Arg.ptr(prefillTiles),
+                        Arg.i32(c.numHeads()),
+                        Arg.i32(c.numKvHeads()),
+                        Arg.i32(options.blockSize()),
+                        Arg.f32(scale),
+                        Arg.ptr(s.att));
+            }
             linear(bf16, w + 2 * layout.o, h, q, s.att, tokens, 0, s.out);
             if (anyAdapter) {
                 lora(

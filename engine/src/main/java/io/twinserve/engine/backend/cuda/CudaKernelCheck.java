@@ -300,6 +300,8 @@ public final class CudaKernelCheck {
         checkAttention(0, false, 14, 2, 64);
         checkAttention(5, false, 4, 2, 96);
         checkAttention(0, false, 28, 4, 128);
+        checkPrefillAttention(8, 2);
+        checkPrefillAttention(28, 4);
         checkRandom();
         checkLora();
     }
@@ -611,7 +613,8 @@ public final class CudaKernelCheck {
                 scale,
                 slidingWindow,
                 out,
-                kvF32 ? 1 : 0);
+                kvF32 ? 1 : 0,
+                NULL);
         record(
                 "ts_paged_attention",
                 "6 rows of 1-300 positions, GQA " + heads + "/" + kvHeads + ", head " + headDim
@@ -621,6 +624,131 @@ public final class CudaKernelCheck {
                 KernelReferences.pagedAttention(
                         q, kc, vc, tables, maxBlocks, lens, heads, kvHeads, headDim, blockSize, scale, slidingWindow),
                 FP32_GATE);
+    }
+
+    /**
+     * {@code ts_prefill_attention} on tensor cores against the reference, and {@code ts_paged_attention} with a row
+     * list beside it, as a mixed step runs them: one sequence's prefill chunk of 41 rows (positions 60 to 100 after
+     * 60 cached: tiles of 16, 16 and 9 rows), another's of 3 rows from position 0, and two decode rows listed for the
+     * row kernel. bf16 cache, head size 128; the tiles' outputs within bf16's precision (Q and P are rounded to bf16
+     * for the mma).
+     */
+    private void checkPrefillAttention(int heads, int kvHeads) {
+        int headDim = 128;
+        int blockSize = 16;
+        int maxBlocks = 8;
+        int totalBlocks = 40;
+        int cacheValues = totalBlocks * kvHeads * blockSize * headDim;
+        short[] kcBits = randomBf16(cacheValues, 1);
+        short[] vcBits = randomBf16(cacheValues, 1);
+        // rows: 0-40 sequence A (positions 60-100), 41-42 decodes (contexts 33 and 7), 43-45 sequence B (0-2)
+        int rows = 46;
+        int[] lens = new int[rows];
+        int[] tables = new int[rows * maxBlocks];
+        int[][] seqTables = {
+            {3, 9, 1, 20, 14, 7, 30, 2}, {5, 6, 8, 0, 0, 0, 0, 0}, {11, 0, 0, 0, 0, 0, 0, 0}, {25, 0, 0, 0, 0, 0, 0, 0}
+        };
+        for (int r = 0; r < rows; r++) {
+            int seq;
+            if (r <= 40) {
+                seq = 0;
+                lens[r] = 61 + r;
+            } else if (r == 41) {
+                seq = 1;
+                lens[r] = 33;
+            } else if (r == 42) {
+                seq = 2;
+                lens[r] = 7;
+            } else {
+                seq = 3;
+                lens[r] = r - 42;
+            }
+            System.arraycopy(seqTables[seq], 0, tables, r * maxBlocks, maxBlocks);
+        }
+        int[] tiles = {0, 16, 16, 16, 32, 9, 43, 3};
+        int[] rowList = {41, 42};
+        float[] q = randomFloats(rows * heads * headDim, 1);
+        float scale = (float) (1 / Math.sqrt(headDim));
+        CUdeviceptr dq = upload(q);
+        CUdeviceptr dk = upload(kcBits);
+        CUdeviceptr dv = upload(vcBits);
+        CUdeviceptr dTables = upload(tables);
+        CUdeviceptr dLens = upload(lens);
+        CUdeviceptr out = poisoned((long) rows * heads * headDim * 4);
+        launch(
+                "ts_paged_attention",
+                rowList.length,
+                kvHeads,
+                CudaKernels.attentionThreads(heads, kvHeads),
+                dq,
+                dk,
+                dv,
+                dTables,
+                maxBlocks,
+                dLens,
+                heads,
+                kvHeads,
+                headDim,
+                blockSize,
+                scale,
+                0,
+                out,
+                0,
+                upload(rowList));
+        launch(
+                "ts_prefill_attention",
+                tiles.length / 2,
+                heads,
+                32,
+                dq,
+                dk,
+                dv,
+                dTables,
+                maxBlocks,
+                dLens,
+                upload(tiles),
+                heads,
+                kvHeads,
+                blockSize,
+                scale,
+                out);
+        float[] want = KernelReferences.pagedAttention(
+                q,
+                KernelReferences.cacheValues(kcBits),
+                KernelReferences.cacheValues(vcBits),
+                tables,
+                maxBlocks,
+                lens,
+                heads,
+                kvHeads,
+                headDim,
+                blockSize,
+                scale,
+                0);
+        float[] got = floats(out, rows * heads * headDim);
+        int rowValues = heads * headDim;
+        record(
+                "ts_prefill_attention",
+                "tiles of 16/16/9 rows after 60 cached and of 3 from 0, GQA " + heads + "/" + kvHeads,
+                concat(
+                        Arrays.copyOfRange(got, 0, 41 * rowValues),
+                        Arrays.copyOfRange(got, 43 * rowValues, 46 * rowValues)),
+                concat(
+                        Arrays.copyOfRange(want, 0, 41 * rowValues),
+                        Arrays.copyOfRange(want, 43 * rowValues, 46 * rowValues)),
+                BF16_GATE);
+        record(
+                "ts_paged_attention",
+                "a row list (two decode rows of a mixed step), GQA " + heads + "/" + kvHeads,
+                Arrays.copyOfRange(got, 41 * rowValues, 43 * rowValues),
+                Arrays.copyOfRange(want, 41 * rowValues, 43 * rowValues),
+                FP32_GATE);
+    }
+
+    private static float[] concat(float[] a, float[] b) {
+        float[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     /**

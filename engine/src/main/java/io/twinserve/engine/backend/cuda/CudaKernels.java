@@ -26,6 +26,7 @@ public final class CudaKernels {
             "ts_gemv_bf16",
             "ts_qk_rope_kv_write",
             "ts_paged_attention",
+            "ts_prefill_attention",
             "ts_random_bf16",
             "ts_lora_shrink",
             "ts_lora_expand");

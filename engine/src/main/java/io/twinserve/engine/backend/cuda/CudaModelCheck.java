@@ -39,9 +39,17 @@ public final class CudaModelCheck {
      */
     public static List<Result> run(Path dir, Supplier<Gpu> gpus, int graphBatch) throws IOException {
         List<Result> results = new ArrayList<>();
-        for (Architecture arch : Architecture.values()) {
-            Path base = dir.resolve(arch.name().toLowerCase(java.util.Locale.ROOT));
-            ModelConfig config = RandomModel.config(arch, 2, 64, 96, 4, 2, 16, 80, DType.BF16, false, 1, List.of(2));
+        List<Architecture> archs = new ArrayList<>(List.of(Architecture.values()));
+        // and Llama once more with heads of 128, the size ts_prefill_attention's tensor-core tiles serve (its
+        // prefill steps go through them with a bf16 cache)
+        archs.add(Architecture.LLAMA);
+        for (int i = 0; i < archs.size(); i++) {
+            Architecture arch = archs.get(i);
+            boolean wide = i == archs.size() - 1;
+            Path base = dir.resolve(arch.name().toLowerCase(java.util.Locale.ROOT) + (wide ? "-head128" : ""));
+            ModelConfig config = wide
+                    ? RandomModel.config(arch, 2, 256, 96, 2, 1, 128, 80, DType.BF16, false, 1, List.of(2))
+                    : RandomModel.config(arch, 2, 64, 96, 4, 2, 16, 80, DType.BF16, false, 1, List.of(2));
             RandomModel.write(new RandomModel.Spec(config, 11, 1), base);
             Path a8 = dir.resolve(base.getFileName() + "-a8");
             Path a16 = dir.resolve(base.getFileName() + "-a16");

@@ -12,20 +12,45 @@ import java.util.Arrays;
  * {@link #data} are in ints; the arrays are reused from step to step.
  */
 public final class CudaStepMetadata {
+    /** Rows of a prefill tile ({@code ts_prefill_attention}'s 16-row mma tile). */
+    public static final int PREFILL_TILE_ROWS = 16;
+
     private int[] data = new int[1024];
     private int tokens;
     private int maxBlocks;
     private int logitRows;
+    private int attentionRows;
+    private int prefillTiles;
 
-    /** Packs {@code batch} (its logit rows assigned) for a cache of {@code blockSize}-token blocks. */
+    /** Packs {@code batch} (its logit rows assigned) for a cache of {@code blockSize}-token blocks, every row attended by the row kernel. */
     public void pack(ForwardBatch batch, int blockSize) {
+        pack(batch, blockSize, false);
+    }
+
+    /**
+     * Packs {@code batch} (its logit rows assigned) for a cache of {@code blockSize}-token blocks. With {@code
+     * prefillTiles}, the rows of each sequence that brings more than one token (a prefill chunk) are cut into tiles
+     * of up to {@link #PREFILL_TILE_ROWS} consecutive rows for {@code ts_prefill_attention}; the other rows (a
+     * decode's one) are listed for {@code ts_paged_attention}. Without it every row is listed.
+     */
+    public void pack(ForwardBatch batch, int blockSize, boolean prefillTiles) {
         tokens = batch.tokens();
         maxBlocks = 1;
         for (int s = 0; s < batch.sequences(); s++) {
             maxBlocks = Math.max(maxBlocks, batch.blockCount(s));
         }
         logitRows = batch.logitRows();
-        int size = 5 * tokens + tokens * maxBlocks + logitRows;
+        attentionRows = 0;
+        this.prefillTiles = 0;
+        for (int s = 0; s < batch.sequences(); s++) {
+            int n = batch.count(s);
+            if (prefillTiles && n > 1) {
+                this.prefillTiles += (n + PREFILL_TILE_ROWS - 1) / PREFILL_TILE_ROWS;
+            } else {
+                attentionRows += n;
+            }
+        }
+        int size = size();
         if (data.length < size) {
             data = new int[Math.max(size, data.length * 2)];
         }
@@ -46,6 +71,22 @@ public final class CudaStepMetadata {
                 data[logits + first] = batch.start(s) + batch.count(s) - 1;
             }
         }
+        int rows = attentionRowsOffset();
+        int tiles = prefillTilesOffset();
+        for (int s = 0; s < batch.sequences(); s++) {
+            int start = batch.start(s);
+            int n = batch.count(s);
+            if (prefillTiles && n > 1) {
+                for (int i = 0; i < n; i += PREFILL_TILE_ROWS) {
+                    data[tiles++] = start + i;
+                    data[tiles++] = Math.min(PREFILL_TILE_ROWS, n - i);
+                }
+            } else {
+                for (int i = 0; i < n; i++) {
+                    data[rows++] = start + i;
+                }
+            }
+        }
     }
 
     /**
@@ -64,6 +105,8 @@ public final class CudaStepMetadata {
         tokens = bucket;
         this.maxBlocks = maxBlocks;
         logitRows = bucket;
+        attentionRows = bucket;
+        prefillTiles = 0;
         int size = size();
         if (data.length < size) {
             data = new int[Math.max(size, data.length * 2)];
@@ -88,6 +131,7 @@ public final class CudaStepMetadata {
                 Arrays.fill(data, row + 1, row + maxBlocks, 0);
             }
             data[logitTokensOffset() + t] = t;
+            data[attentionRowsOffset() + t] = t;
         }
     }
 
@@ -113,7 +157,25 @@ public final class CudaStepMetadata {
     }
 
     public int size() {
-        return 5 * tokens + tokens * maxBlocks + logitRows;
+        return 5 * tokens + tokens * maxBlocks + logitRows + attentionRows + 2 * prefillTiles;
+    }
+
+    /** Rows {@code ts_paged_attention} attends (listed at {@link #attentionRowsOffset}). */
+    public int attentionRows() {
+        return attentionRows;
+    }
+
+    /** Prefill tiles for {@code ts_prefill_attention} (first row and row count each, at {@link #prefillTilesOffset}). */
+    public int prefillTiles() {
+        return prefillTiles;
+    }
+
+    public int attentionRowsOffset() {
+        return logitTokensOffset() + logitRows;
+    }
+
+    public int prefillTilesOffset() {
+        return attentionRowsOffset() + attentionRows;
     }
 
     public int tokens() {

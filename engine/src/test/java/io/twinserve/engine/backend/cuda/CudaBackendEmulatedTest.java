@@ -37,11 +37,20 @@ class CudaBackendEmulatedTest {
                     return g;
                 },
                 graphBatch);
-        assertThat(results).hasSize(4 * 3 * 2);
+        // four architectures and Llama with heads of 128, three steps each, bf16 and fp32 KV
+        assertThat(results).hasSize(5 * 3 * 2);
         for (CudaModelCheck.Result r : results) {
             assertThat(r.nan()).as(r.toString()).isFalse();
-            assertThat(r.relativeError()).as(r.toString()).isLessThanOrEqualTo(GATE);
+            // the head-128 model's bf16 cache: a K or V value one fp32 ulp apart before rounding (the two backends
+            // sum the projections in different orders) can round to bf16 values 2^-8 apart, and with 128-wide heads
+            // enough of them do to move a logit by 1.3e-4 of the largest (the same with the row kernel alone)
+            boolean roundingFlips =
+                    r.model().startsWith("llama-head128") && !r.model().contains("fp32 KV");
+            assertThat(r.relativeError()).as(r.toString()).isLessThanOrEqualTo(roundingFlips ? 10 * GATE : GATE);
         }
+        // the head-128 model's prefill (bf16 KV) went through the tensor-core tiles, and only there
+        assertThat(devices.stream().filter(g -> g.launches.contains("ts_prefill_attention")))
+                .hasSize(1);
         for (EmulatedGpu g : devices) {
             assertThat(g.launches).contains("ts_lora_shrink", "ts_lora_expand", "ts_paged_attention");
             // weights and adapters went up through the pinned buffers on the copy stream, which the emulation

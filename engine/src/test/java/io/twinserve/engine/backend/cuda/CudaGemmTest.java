@@ -27,7 +27,7 @@ class CudaGemmTest {
             devices.add(g);
             return g;
         });
-        assertThat(results).hasSize(4 * 3 * 2);
+        assertThat(results).hasSize(5 * 3 * 2);
         double worst = 0;
         for (CudaModelCheck.Result r : results) {
             assertThat(r.nan()).as(r.toString()).isFalse();

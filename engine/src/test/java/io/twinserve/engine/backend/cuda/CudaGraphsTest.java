@@ -63,7 +63,10 @@ class CudaGraphsTest {
         m.packDecode(b, BLOCK, 4, 8, 50);
         assertThat(m.tokens()).isEqualTo(4);
         assertThat(m.maxBlocks()).isEqualTo(8);
-        assertThat(m.size()).isEqualTo(5 * 4 + 4 * 8 + 4);
+        // ... and every row listed for the row attention kernel, at fixed offsets too
+        assertThat(m.size()).isEqualTo(5 * 4 + 4 * 8 + 4 + 4);
+        assertThat(Arrays.copyOfRange(m.data(), 56, 60)).containsExactly(0, 1, 2, 3);
+        assertThat(m.prefillTiles()).isZero();
         int[] d = m.data();
         assertThat(Arrays.copyOfRange(d, 0, 4)).containsExactly(9, 7, 0, 0); // token ids
         assertThat(Arrays.copyOfRange(d, 4, 8)).containsExactly(5, 0, 0, 0); // positions

@@ -38,7 +38,34 @@ class CudaStepMetadataTest {
         assertThat(section(m, m.blockTablesOffset(), 12)).containsExactly(7, 2, 9, 7, 2, 9, 7, 2, 9, 5, 1, 0);
         // A's last token (index 2) gives logit row 0
         assertThat(section(m, m.logitTokensOffset(), 1)).containsExactly(2);
-        assertThat(m.size()).isEqualTo(5 * 4 + 12 + 1);
+        // without prefill tiles the row kernel attends every row
+        assertThat(m.attentionRows()).isEqualTo(4);
+        assertThat(section(m, m.attentionRowsOffset(), 4)).containsExactly(0, 1, 2, 3);
+        assertThat(m.prefillTiles()).isZero();
+        assertThat(m.size()).isEqualTo(5 * 4 + 12 + 1 + 4);
+    }
+
+    @Test
+    void prefillChunksAreCutIntoTilesOfSixteenRowsAndDecodeRowsAreListed() {
+        ForwardBatch b = new ForwardBatch();
+        // A: a decode; B: a prefill chunk of 37 tokens (tiles of 16, 16, 5); C: a decode; D: a chunk of 2 tokens
+        b.add(new int[] {1}, 0, 1, 3, -1, new int[] {0}, 1, true);
+        int[] ids = new int[37];
+        b.add(ids, 0, 37, 10, 0, new int[] {1, 2, 3}, 3, true);
+        b.add(new int[] {2}, 0, 1, 7, -1, new int[] {4, 5}, 2, true);
+        b.add(new int[] {3, 4}, 0, 2, 0, -1, new int[] {6}, 1, true);
+        b.assignLogitRows();
+        CudaStepMetadata m = new CudaStepMetadata();
+        m.pack(b, 16, true);
+        assertThat(m.tokens()).isEqualTo(41);
+        assertThat(m.attentionRows()).isEqualTo(2);
+        assertThat(section(m, m.attentionRowsOffset(), 2)).containsExactly(0, 38);
+        assertThat(m.prefillTiles()).isEqualTo(4);
+        // first row and row count of each tile: B's rows are 1..37, D's 39 and 40
+        assertThat(section(m, m.prefillTilesOffset(), 8)).containsExactly(1, 16, 17, 16, 33, 5, 39, 2);
+        assertThat(m.size()).isEqualTo(5 * 41 + 41 * 3 + 4 + 2 + 8);
+        // a tile's rows attend causally from its first row's length on, one more each
+        assertThat(section(m, m.contextLensOffset() + 1, 3)).containsExactly(11, 12, 13);
     }
 
     @Test
@@ -59,6 +86,6 @@ class CudaStepMetadataTest {
         b.assignLogitRows();
         m.pack(b, 4);
         assertThat(m.data()).isSameAs(first);
-        assertThat(section(m, 0, m.size())).containsExactly(7, 2, 14, -1, 3, 3, 0);
+        assertThat(section(m, 0, m.size())).containsExactly(7, 2, 14, -1, 3, 3, 0, 0);
     }
 }

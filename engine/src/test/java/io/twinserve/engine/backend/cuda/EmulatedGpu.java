@@ -348,26 +348,43 @@ final class EmulatedGpu implements Gpu {
                 putCache(a[14].bits(), vc, kvF32);
             }
             case "ts_paged_attention" -> {
-                int rows = gx;
+                // grid (rows, KV heads): the rows row_list names (argument 14), or the first gx
                 int maxBlocks = a[4].asInt();
                 int heads = a[6].asInt();
                 int hd = a[8].asInt();
                 boolean kvF32 = a[13].asInt() != 0;
-                put(
-                        a[12].bits(),
-                        KernelReferences.pagedAttention(
-                                floats(a[0].bits(), rows * heads * hd),
-                                cache(a[1].bits(), kvF32),
-                                cache(a[2].bits(), kvF32),
-                                ints(a[3].bits(), rows * maxBlocks),
-                                maxBlocks,
-                                ints(a[5].bits(), rows),
-                                heads,
-                                a[7].asInt(),
-                                hd,
-                                a[9].asInt(),
-                                a[10].asFloat(),
-                                a[11].asInt()));
+                int[] rows = a[14].bits() == 0 ? null : ints(a[14].bits(), gx);
+                attendRows(
+                        a,
+                        rows == null ? range(0, gx) : rows,
+                        maxBlocks,
+                        heads,
+                        hd,
+                        kvF32,
+                        a[11].asInt(),
+                        a[12].bits());
+            }
+            case "ts_prefill_attention" -> {
+                // grid (tiles, heads): every row of each tile, as the row kernel would attend it (bf16 cache, no
+                // window)
+                int maxBlocks = a[4].asInt();
+                int heads = a[7].asInt();
+                int[] tiles = ints(a[6].bits(), 2 * gx);
+                int count = 0;
+                for (int i = 0; i < gx; i++) {
+                    count += tiles[2 * i + 1];
+                }
+                int[] rows = new int[count];
+                int at = 0;
+                for (int i = 0; i < gx; i++) {
+                    for (int j = 0; j < tiles[2 * i + 1]; j++) {
+                        rows[at++] = tiles[2 * i] + j;
+                    }
+                }
+                Arg[] rowArgs = {
+                    a[0], a[1], a[2], a[3], a[4], a[5], a[7], a[8], Arg.i32(128), a[9], a[10], Arg.i32(0), a[11]
+                };
+                attendRows(rowArgs, rows, maxBlocks, heads, 128, false, 0, a[11].bits());
             }
             // the bandwidth probes: the read sums every 16-byte word into the sink (what it writes does not matter
             // to a caller, which only times it), the copy copies
@@ -430,6 +447,60 @@ final class EmulatedGpu implements Gpu {
             }
             default -> throw new IllegalArgumentException("the emulation has no kernel " + name);
         }
+    }
+
+    private static int[] range(int from, int to) {
+        int[] r = new int[to - from];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = from + i;
+        }
+        return r;
+    }
+
+    /**
+     * The reference attention of {@code rows} (arguments laid out as ts_paged_attention's: q, caches, block tables,
+     * max blocks, context lengths, heads, KV heads, head size, block size, scale), written into their rows of
+     * {@code out}; the other rows of out are left as they are.
+     */
+    private void attendRows(
+            Arg[] a, int[] rows, int maxBlocks, int heads, int hd, boolean kvF32, int window, long out) {
+        if (rows.length == 0) {
+            return;
+        }
+        int last = 0;
+        for (int r : rows) {
+            last = Math.max(last, r);
+        }
+        int total = last + 1;
+        float[] q = floats(a[0].bits(), total * heads * hd);
+        int[] tables = ints(a[3].bits(), total * maxBlocks);
+        int[] lens = ints(a[5].bits(), total);
+        float[] qs = new float[rows.length * heads * hd];
+        int[] ts = new int[rows.length * maxBlocks];
+        int[] ls = new int[rows.length];
+        for (int i = 0; i < rows.length; i++) {
+            System.arraycopy(q, rows[i] * heads * hd, qs, i * heads * hd, heads * hd);
+            System.arraycopy(tables, rows[i] * maxBlocks, ts, i * maxBlocks, maxBlocks);
+            ls[i] = lens[rows[i]];
+        }
+        float[] o = KernelReferences.pagedAttention(
+                qs,
+                cache(a[1].bits(), kvF32),
+                cache(a[2].bits(), kvF32),
+                ts,
+                maxBlocks,
+                ls,
+                heads,
+                a[7].asInt(),
+                hd,
+                a[9].asInt(),
+                a[10].asFloat(),
+                window);
+        float[] all = floats(out, total * heads * hd);
+        for (int i = 0; i < rows.length; i++) {
+            System.arraycopy(o, i * heads * hd, all, rows[i] * heads * hd, heads * hd);
+        }
+        put(out, all);
     }
 
     @Override
