@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.locks.LockSupport;
+import java.util.stream.IntStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,6 +73,7 @@ public final class LiveEngine implements AutoCloseable {
     private float[] logits = new float[0];
     private int[] blocks = new int[16];
     private volatile boolean closing;
+    private volatile long parallelSamplingValues = 1L << 20;
     private volatile Throwable failure;
     private long nextId;
 
@@ -274,13 +276,15 @@ public final class LiveEngine implements AutoCloseable {
             // a batch whose every member needed an adapter that failed to load has nothing left to run
             backend.forward(batch, logits);
         }
-        for (int i = 0; i < seqs.size(); i++) {
-            Sequence s = seqs.get(i);
-            int row = batch.logitRow(i);
-            if (row < 0) {
-                continue;
+        if (rows >= 2 && (long) rows * vocab >= parallelSamplingValues) {
+            // each row is its own request's (its sampler, stop strings and text): the rows are independent, and
+            // the join makes their writes visible to this thread
+            float[] stepLogits = logits;
+            IntStream.range(0, seqs.size()).parallel().forEach(i -> sampleRow(seqs, i, stepLogits, vocab));
+        } else {
+            for (int i = 0; i < seqs.size(); i++) {
+                sampleRow(seqs, i, logits, vocab);
             }
-            live.get(s.requestId()).sample(logits, row * vocab, vocab, stopTokens);
         }
         long stepNs = System.nanoTime() - start;
         stats.busyNs += stepNs;
@@ -288,6 +292,24 @@ public final class LiveEngine implements AutoCloseable {
         observer.onStep(scheduler.shape(), stepNs, tiers.loadNs - loadsBefore);
         scheduler.complete(now(), listener);
         stats.publish();
+    }
+
+    /** Samples the next token of the step's {@code i}-th sequence from its logit row, if it has one. */
+    private void sampleRow(List<Sequence> seqs, int i, float[] stepLogits, int vocab) {
+        int row = batch.logitRow(i);
+        if (row >= 0) {
+            live.get(seqs.get(i).requestId()).sample(stepLogits, row * vocab, vocab, stopTokens);
+        }
+    }
+
+    /**
+     * Samples a step's rows on the common fork-join pool from {@code values} logits on (rows x vocabulary; 2^20 by
+     * default: 8 rows of a 128k vocabulary), one at a time below. A 128k-token row takes about 0.16 ms to draw at
+     * a temperature on this machine's cores, 10 ms for a batch of 64 one after the other, as long as a GPU's
+     * whole step; for tests, 0 samples every step of two rows or more in parallel.
+     */
+    void sampleInParallelFrom(long values) {
+        parallelSamplingValues = values;
     }
 
     /** Ends the requests whose callers cancelled them, between steps. */

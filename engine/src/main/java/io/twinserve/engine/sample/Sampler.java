@@ -186,34 +186,49 @@ public final class Sampler {
             ids = new int[vocab];
             probs = new float[vocab];
         }
-        for (int i = 0; i < vocab; i++) {
-            ids[i] = i;
-        }
         // candidates: ids[0..k), the top-k (partial selection, unordered) or the whole vocabulary
         int k = params.topK() > 0 ? Math.min(params.topK(), vocab) : vocab;
+        boolean whole = k == vocab;
+        // (the whole vocabulary without a nucleus is drawn in id order: no candidate list is needed)
+        if (!whole || params.topP() < 1) {
+            for (int i = 0; i < vocab; i++) {
+                ids[i] = i;
+            }
+        }
         if (k < vocab) {
             select(logits, offset, 0, vocab - 1, k);
         }
         float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < k; i++) {
-            max = Math.max(max, logits[offset + ids[i]]);
+        if (whole) {
+            for (int i = 0; i < vocab; i++) {
+                max = Math.max(max, logits[offset + i]);
+            }
+        } else {
+            for (int i = 0; i < k; i++) {
+                max = Math.max(max, logits[offset + ids[i]]);
+            }
         }
         // unnormalised probabilities, indexed by token id
         double inv = 1.0 / params.temperature();
         // min-p: p(i) >= minP * p(max) <=> (logit(i) - max) / T >= ln(minP); vLLM applies it after the
         // temperature and before top-k and top-p, and as both keep a prefix of the same order, they commute
         double floor = params.minP() > 0 ? Math.log(params.minP()) : Double.NEGATIVE_INFINITY;
-        double sum = 0;
-        for (int i = 0; i < k; i++) {
-            int id = ids[i];
-            double scaled = (logits[offset + id] - max) * inv;
-            float p = scaled < floor ? 0 : (float) Math.exp(scaled);
-            probs[id] = p;
-            sum += p;
+        double sum;
+        if (whole && VectorSoftmax.AVAILABLE) {
+            sum = VectorSoftmax.numerators(logits, offset, vocab, max, (float) inv, (float) floor, probs);
+        } else {
+            sum = 0;
+            for (int i = 0; i < k; i++) {
+                int id = whole ? i : ids[i];
+                double scaled = (logits[offset + id] - max) * inv;
+                float p = scaled < floor ? 0 : (float) Math.exp(scaled);
+                probs[id] = p;
+                sum += p;
+            }
         }
         if (params.topP() >= 1) {
             // no nucleus: any fixed order of the candidates draws from the same distribution, so none is sorted
-            return draw(k, sum);
+            return whole ? drawInIdOrder(vocab, sum) : draw(k, sum);
         }
         // top-p: the smallest prefix, in descending logit order, whose probability reaches p (at least one
         // token). Only a head of the candidates is selected and sorted, grown fourfold until it holds the
@@ -238,6 +253,25 @@ public final class Sampler {
             }
             m = (int) Math.min(k, 4L * m);
         }
+    }
+
+    /** Draws one of the tokens {@code 0..n)} with probability {@code probs[id] / total}, in id order. */
+    private int drawInIdOrder(int n, double total) {
+        double u = random.nextDouble() * total;
+        double acc = 0;
+        for (int i = 0; i < n; i++) {
+            acc += probs[i];
+            if (u < acc) {
+                return i;
+            }
+        }
+        // rounding left u a hair above the total: the last token that can be drawn at all
+        for (int i = n - 1; i > 0; i--) {
+            if (probs[i] > 0) {
+                return i;
+            }
+        }
+        return 0;
     }
 
     /** Draws one of {@code ids[0..n)} with probability {@code probs[id] / total}. */

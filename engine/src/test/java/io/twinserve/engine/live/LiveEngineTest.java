@@ -124,6 +124,9 @@ class LiveEngineTest {
                         Backends.create(new BackendSpec.Cpu(files, new CpuBackend.Options(1, 2, 80, 4, 2)));
                 LiveEngine engine =
                         new LiveEngine(backend, new LiveConfig(6, 16, true, true, 1, 64), LETTERS, List.of())) {
+            // every step of two rows or more samples them in parallel (a 300-token vocabulary is far below the
+            // default threshold): each request must still get the tokens it would get alone
+            engine.sampleInParallelFrom(0);
             for (int i = 0; i < adapterDirs.size(); i++) {
                 engine.registerAdapter("a" + i, adapterDirs.get(i));
             }
@@ -217,20 +220,28 @@ class LiveEngineTest {
                 CpuBackend backend =
                         Backends.create(new BackendSpec.Cpu(files, new CpuBackend.Options(1, 2, 512, 4, 1)));
                 LiveEngine engine = new LiveEngine(backend, LiveConfig.defaults(128), LETTERS, List.of())) {
+            // rows sampled in parallel whenever a step has two or more
+            engine.sampleInParallelFrom(0);
             int[] prompt = {11, 12, 13};
-            List<Outcome> runs = new ArrayList<>();
-            for (long seed : new long[] {1, 1, 2}) {
-                runs.add(submit(
-                        engine,
-                        new GenerationRequest(
-                                null,
-                                prompt,
-                                new SamplingParams(1.5, 50, 0.95, seed, 16, List.of(), List.of(), true),
-                                0)));
+            // top-k and top-p; then a temperature alone, which draws over the whole vocabulary (the vector path)
+            for (SamplingParams params : new SamplingParams[] {
+                new SamplingParams(1.5, 50, 0.95, 1, 16, List.of(), List.of(), true),
+                new SamplingParams(0.9, 0, 1, 1, 16, List.of(), List.of(), true)
+            }) {
+                List<Outcome> runs = new ArrayList<>();
+                for (long seed : new long[] {1, 1, 2}) {
+                    SamplingParams seeded = new SamplingParams(
+                            params.temperature(), params.topK(), params.topP(), seed, 16, List.of(), List.of(), true);
+                    runs.add(submit(engine, new GenerationRequest(null, prompt, seeded, 0)));
+                }
+                int[] first = runs.get(0).done.get(30, TimeUnit.SECONDS).tokenIds();
+                assertThat(runs.get(1).done.get(30, TimeUnit.SECONDS).tokenIds())
+                        .as("top-k %d", params.topK())
+                        .containsExactly(first);
+                assertThat(runs.get(2).done.get(30, TimeUnit.SECONDS).tokenIds())
+                        .as("top-k %d", params.topK())
+                        .isNotEqualTo(first);
             }
-            int[] first = runs.get(0).done.get(30, TimeUnit.SECONDS).tokenIds();
-            assertThat(runs.get(1).done.get(30, TimeUnit.SECONDS).tokenIds()).containsExactly(first);
-            assertThat(runs.get(2).done.get(30, TimeUnit.SECONDS).tokenIds()).isNotEqualTo(first);
         }
     }
 
