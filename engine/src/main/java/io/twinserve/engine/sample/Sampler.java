@@ -230,29 +230,51 @@ public final class Sampler {
             // no nucleus: any fixed order of the candidates draws from the same distribution, so none is sorted
             return whole ? drawInIdOrder(vocab, sum) : draw(k, sum);
         }
-        // top-p: the smallest prefix, in descending logit order, whose probability reaches p (at least one
-        // token). Only a head of the candidates is selected and sorted, grown fourfold until it holds the
-        // nucleus: sorting a 128k vocabulary for every token costs far more than the forward pass's sampling.
-        double target = params.topP() * sum;
-        int m = Math.min(k, 64);
-        while (true) {
-            if (m < k) {
-                select(logits, offset, 0, k - 1, m);
+        // top-p: the smallest head, in descending logit order (ties to the lower ids), whose probability reaches p
+        // (at least one token). Found by a selection weighted by probability, not a sort: each partition around a
+        // pivot keeps the side where the head ends, so the work is a few passes over the candidates whatever the
+        // nucleus's size (sorting a growing head took 8 ms a token on a flat 128k-token row). The draw then runs
+        // over the head in the order the partitions left it: the same distribution as any order.
+        int head = nucleus(logits, offset, k, params.topP() * sum);
+        double total = 0;
+        for (int i = 0; i < head; i++) {
+            total += probs[ids[i]];
+        }
+        return draw(head, total);
+    }
+
+    /**
+     * Moves the nucleus of {@code ids[0..k)} to its front and returns its size: the best-ranked ids (logit
+     * descending, then id) whose probabilities, {@code probs[id]}, sum to at least {@code target}, the fewest
+     * that do (all {@code k} when rounding leaves the whole sum a hair below it).
+     */
+    private int nucleus(float[] logits, int offset, int k, double target) {
+        int lo = 0;
+        int hi = k - 1;
+        double need = target;
+        while (lo < hi) {
+            partition(logits, offset, lo, hi);
+            int i = left;
+            int j = right;
+            // ids[lo..j] rank above ids[j + 1..i - 1] (the pivot, when it stayed between), above ids[i..hi]
+            double above = 0;
+            for (int t = lo; t <= j; t++) {
+                above += probs[ids[t]];
             }
-            sortDescending(logits, offset, 0, m - 1);
-            double cumulative = 0;
-            for (int i = 0; i < m; i++) {
-                cumulative += probs[ids[i]];
-                if (cumulative >= target) {
-                    return draw(i + 1, cumulative);
+            if (above >= need && j >= lo) {
+                hi = j;
+                continue;
+            }
+            need -= above;
+            for (int t = j + 1; t < i; t++) {
+                need -= probs[ids[t]];
+                if (need <= 0) {
+                    return t + 1;
                 }
             }
-            if (m == k) {
-                // rounding left the sum of all candidates a hair below the target: all of them
-                return draw(k, cumulative);
-            }
-            m = (int) Math.min(k, 4L * m);
+            lo = i;
         }
+        return lo > hi ? k : lo + 1;
     }
 
     /** Draws one of the tokens {@code 0..n)} with probability {@code probs[id] / total}, in id order. */
@@ -350,31 +372,6 @@ public final class Sampler {
             } else {
                 return;
             }
-        }
-    }
-
-    private void sortDescending(float[] logits, int offset, int lo, int hi) {
-        // insertion sort for short heads, else a simple recursive quicksort on (logit desc, id asc)
-        if (hi - lo < 24) {
-            for (int i = lo + 1; i <= hi; i++) {
-                int id = ids[i];
-                int j = i - 1;
-                while (j >= lo && less(logits, offset, ids[j], id)) {
-                    ids[j + 1] = ids[j];
-                    j--;
-                }
-                ids[j + 1] = id;
-            }
-            return;
-        }
-        partition(logits, offset, lo, hi);
-        int i = left;
-        int j = right;
-        if (lo < j) {
-            sortDescending(logits, offset, lo, j);
-        }
-        if (i < hi) {
-            sortDescending(logits, offset, i, hi);
         }
     }
 

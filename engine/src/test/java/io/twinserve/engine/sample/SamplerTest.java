@@ -94,6 +94,61 @@ class SamplerTest {
         assertThat(one[1]).isEqualTo(1.0, within(1e-9));
     }
 
+    /**
+     * The weighted selection finds exactly the nucleus a sort would: on rows of 3,000 logits with many ties, every
+     * drawn token is in the sorted head (logit descending, then id) that first reaches p, and the head's last
+     * token, the one a wrong boundary would lose or the next one it would add, is drawn at its rate.
+     */
+    @Test
+    void topPDrawsOnlyFromTheSortedHeadThatFirstReachesP() {
+        Random random = new Random(4);
+        for (int trial = 0; trial < 6; trial++) {
+            int vocab = 3_000;
+            float[] logits = new float[vocab];
+            for (int i = 0; i < vocab; i++) {
+                // a quarter of the values from a grid of 12, so that ties are common at the boundary
+                logits[i] = random.nextInt(4) == 0 ? random.nextInt(12) * 0.25f : (float) random.nextGaussian();
+            }
+            double topP = 0.3 + 0.1 * trial;
+            Integer[] order = new Integer[vocab];
+            for (int i = 0; i < vocab; i++) {
+                order[i] = i;
+            }
+            java.util.Arrays.sort(
+                    order, (a, b) -> logits[a] != logits[b] ? Float.compare(logits[b], logits[a]) : a - b);
+            double max = logits[order[0]];
+            double sum = 0;
+            for (float l : logits) {
+                sum += (float) Math.exp(l - max);
+            }
+            java.util.Set<Integer> head = new java.util.HashSet<>();
+            double cumulative = 0;
+            int last = -1;
+            for (int id : order) {
+                head.add(id);
+                cumulative += (float) Math.exp(logits[id] - max);
+                last = id;
+                if (cumulative >= topP * sum) {
+                    break;
+                }
+            }
+            Sampler sampler = new Sampler(params(1.0, 0, topP, 100 + trial));
+            int lastDrawn = 0;
+            int draws = 20_000;
+            for (int i = 0; i < draws; i++) {
+                int id = sampler.sample(logits, 0, vocab);
+                assertThat(head)
+                        .as("trial %d, top-p %.1f: token %d", trial, topP, id)
+                        .contains(id);
+                lastDrawn += id == last ? 1 : 0;
+            }
+            double expected = Math.exp(logits[last] - max) / cumulative;
+            assertThat((double) lastDrawn / draws)
+                    .as("trial %d: the head's last token", trial)
+                    .isCloseTo(expected, within(5 * Math.sqrt(expected / draws) + 1e-4));
+        }
+    }
+
     @Test
     void theSameSeedRepeatsItsTokensAndAnotherSeedDiffers() {
         float[] logits = new float[1_000];
