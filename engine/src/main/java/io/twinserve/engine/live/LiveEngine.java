@@ -4,6 +4,7 @@ import io.twinserve.engine.backend.Backend;
 import io.twinserve.engine.backend.ForwardBatch;
 import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.model.ModelConfig;
+import io.twinserve.engine.sample.Sampler;
 import io.twinserve.twin.adapters.AdapterCache;
 import io.twinserve.twin.replica.ReplicaCore;
 import io.twinserve.twin.sched.Scheduler;
@@ -73,7 +74,7 @@ public final class LiveEngine implements AutoCloseable {
     private float[] logits = new float[0];
     private int[] blocks = new int[16];
     private volatile boolean closing;
-    private volatile long parallelSamplingValues = 1L << 20;
+    private volatile long parallelSamplingValues = Sampler.PARALLEL_FROM_VALUES;
     private volatile Throwable failure;
     private long nextId;
 
@@ -276,7 +277,7 @@ public final class LiveEngine implements AutoCloseable {
             // a batch whose every member needed an adapter that failed to load has nothing left to run
             backend.forward(batch, logits);
         }
-        if (rows >= 2 && (long) rows * vocab >= parallelSamplingValues) {
+        if (Sampler.inParallel(rows, vocab, parallelSamplingValues)) {
             // each row is its own request's (its sampler, stop strings and text): the rows are independent, and
             // the join makes their writes visible to this thread
             float[] stepLogits = logits;
@@ -303,8 +304,8 @@ public final class LiveEngine implements AutoCloseable {
     }
 
     /**
-     * Samples a step's rows on the common fork-join pool from {@code values} logits on (rows x vocabulary; 2^20 by
-     * default: 8 rows of a 128k vocabulary), one at a time below. A 128k-token row takes about 0.16 ms to draw at
+     * Samples a step's rows on the common fork-join pool from {@code values} logits on (rows x vocabulary;
+     * {@link Sampler#PARALLEL_FROM_VALUES} by default), one at a time below. A 128k-token row takes about 0.16 ms to draw at
      * a temperature on this machine's cores, 10 ms for a batch of 64 one after the other, as long as a GPU's
      * whole step; for tests, 0 samples every step of two rows or more in parallel.
      */

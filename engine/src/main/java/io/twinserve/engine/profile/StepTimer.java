@@ -2,12 +2,20 @@ package io.twinserve.engine.profile;
 
 import io.twinserve.engine.backend.Backend;
 import io.twinserve.engine.backend.ForwardBatch;
+import io.twinserve.engine.sample.Sampler;
+import io.twinserve.engine.sample.SamplingParams;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.stream.IntStream;
 
 /**
- * Builds one batch shape on a backend and times its forward pass. Each sequence gets KV blocks of its own
- * (sequence {@code i} the i-th run of consecutive blocks), so attention reads as many distinct bytes as it
- * would in serving. The cache is not filled first: the kernels' time does not depend on the values.
+ * Builds one batch shape on a backend and times its forward pass and the draws of its logit rows, as the live loop
+ * makes them (a temperature of 1, OpenAI's default; in parallel from {@link Sampler#PARALLEL_FROM_VALUES} logits
+ * on): on a GPU with a 128k-token vocabulary the host's draws are a share of the step the twin must price. Each
+ * sequence gets KV blocks of its own (sequence {@code i} the i-th run of consecutive blocks), so attention reads as
+ * many distinct bytes as it would in serving. The cache is not filled first: the kernels' time does not depend on
+ * the values.
  */
 final class StepTimer {
     private final Backend backend;
@@ -15,6 +23,7 @@ final class StepTimer {
     private final int[] ids;
     private int[] blocks = new int[0];
     private float[] logits = new float[0];
+    private final List<Sampler> samplers = new ArrayList<>();
 
     StepTimer(Backend backend, int maxTokensPerSequence) {
         this.backend = backend;
@@ -67,17 +76,35 @@ final class StepTimer {
         if (logits.length < need) {
             logits = new float[(int) need];
         }
+        int vocab = backend.config().vocabSize();
+        while (samplers.size() < rows) {
+            samplers.add(
+                    new Sampler(new SamplingParams(1.0, 0, 1.0, samplers.size(), 16, List.of(), List.of(), false)));
+        }
         for (int i = 0; i < warmup; i++) {
             backend.forward(batch, logits);
+            sample(rows, vocab);
         }
         long[] ns = new long[repetitions];
         for (int i = 0; i < repetitions; i++) {
             long start = System.nanoTime();
             backend.forward(batch, logits);
+            sample(rows, vocab);
             ns[i] = Math.max(1, System.nanoTime() - start);
         }
         Arrays.sort(ns);
         return ns;
+    }
+
+    /** Draws a token from each of the first {@code rows} logit rows, as the live loop would. */
+    private void sample(int rows, int vocab) {
+        if (Sampler.inParallel(rows, vocab, Sampler.PARALLEL_FROM_VALUES)) {
+            IntStream.range(0, rows).parallel().forEach(r -> samplers.get(r).sample(logits, r * vocab, vocab));
+        } else {
+            for (int r = 0; r < rows; r++) {
+                samplers.get(r).sample(logits, r * vocab, vocab);
+            }
+        }
     }
 
     static long median(long[] sorted) {

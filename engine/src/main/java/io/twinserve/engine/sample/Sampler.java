@@ -42,6 +42,17 @@ public final class Sampler {
     private final float[] topLogprobs;
     private int topCount;
 
+    /**
+     * Logits in a step (rows x vocabulary) from which the live loop draws its rows in parallel: 8 rows of a
+     * 128k-token vocabulary. Below it, a step's draws are too short to be worth a hand-off to other threads.
+     */
+    public static final long PARALLEL_FROM_VALUES = 1L << 20;
+
+    /** Whether a step of {@code rows} logit rows of {@code vocab} is sampled in parallel (from {@code fromValues} logits on). */
+    public static boolean inParallel(int rows, int vocab, long fromValues) {
+        return rows >= 2 && (long) rows * vocab >= fromValues;
+    }
+
     public Sampler(SamplingParams params) {
         this(params, new int[0]);
     }
