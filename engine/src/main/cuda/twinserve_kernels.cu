@@ -164,7 +164,9 @@ __device__ __forceinline__ void bf16x8_to_float(uint4 raw, float* f) {
 // row at a time (512 bytes per warp instruction, coalesced) and the matching 32 bytes of each token's x, which
 // every warp of the SM shares through L1; otherwise one value at a time. Any block size that is a multiple of 32:
 // blockDim.x / 32 * GEMV_ROWS_PER_WARP rows per block (256 threads: 16, CudaKernels.GEMV_ROWS_PER_BLOCK), grid
-// ceil(N / rows per block). y may alias add (the residual add fused).
+// ceil(N / rows per block). y may alias add (the residual add fused). With y1 not null the rows go to three
+// outputs, as a fused q/k/v weight's do: rows [0, split1) to y ([tokens][split1]), [split1, split2) to y1
+// ([tokens][split2 - split1]) and [split2, N) to y2 ([tokens][N - split2]); add must then be null.
 extern "C" __global__ void ts_gemv_bf16(
         const __nv_bfloat16* __restrict__ W,
         int N,
@@ -173,7 +175,11 @@ extern "C" __global__ void ts_gemv_bf16(
         int tokens,
         const __nv_bfloat16* __restrict__ bias,
         const float* add,
-        float* y) {
+        float* y,
+        float* y1,
+        float* y2,
+        int split1,
+        int split2) {
     int warp = threadIdx.x / WARP;
     int lane = threadIdx.x % WARP;
     int n0 = (blockIdx.x * (blockDim.x / WARP) + warp) * GEMV_ROWS_PER_WARP;
@@ -256,11 +262,19 @@ extern "C" __global__ void ts_gemv_bf16(
                     if (bias != nullptr) {
                         s += __bfloat162float(bias[n]);
                     }
-                    long long at = (long long) t * N + n;
-                    if (add != nullptr) {
-                        s += add[at];
+                    if (y1 == nullptr) {
+                        long long at = (long long) t * N + n;
+                        if (add != nullptr) {
+                            s += add[at];
+                        }
+                        y[at] = s;
+                    } else if (n < split1) {
+                        y[(long long) t * split1 + n] = s;
+                    } else if (n < split2) {
+                        y1[(long long) t * (split2 - split1) + n - split1] = s;
+                    } else {
+                        y2[(long long) t * (N - split2) + n - split2] = s;
                     }
-                    y[at] = s;
                 }
             }
         }

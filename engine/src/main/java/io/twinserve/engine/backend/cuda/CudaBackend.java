@@ -710,9 +710,7 @@ public final class CudaBackend implements Backend {
                     Arg.ptr(s.normed));
             long qkv = w + 2 * layout.qkv;
             long bias = layout.qkvBias < 0 ? 0 : w + 2 * layout.qkvBias;
-            linear(bf16, qkv, q, h, s.normed, tokens, bias, s.q);
-            linear(bf16, qkv + 2L * q * h, kv, h, s.normed, tokens, bias == 0 ? 0 : bias + 2L * q, s.k);
-            linear(bf16, qkv + 2L * (q + kv) * h, kv, h, s.normed, tokens, bias == 0 ? 0 : bias + 2L * (q + kv), s.v);
+            linearQkv(bf16, qkv, q, kv, h, s.normed, tokens, bias, s.q, s.k, s.v);
             if (anyAdapter) {
                 lora(
                         s.loraTmp,
@@ -890,7 +888,49 @@ public final class CudaBackend implements Backend {
                     Arg.i32(count),
                     bias == 0 ? Arg.NULL : Arg.ptr(bias),
                     Arg.NULL,
-                    Arg.ptr(y + 4L * t0 * n));
+                    Arg.ptr(y + 4L * t0 * n),
+                    Arg.NULL,
+                    Arg.NULL,
+                    Arg.i32(0),
+                    Arg.i32(0));
+        }
+    }
+
+    /**
+     * q, k and v from the fused q/k/v weight ({@code q} + 2 {@code kv} rows of {@code k} inputs, the bias likewise
+     * fused when there is one) into their three buffers: one GEMV launch per 8 tokens for all three (the k and v
+     * rows alone, 1,024 each in Llama-3.1-8B, would leave most of a GPU idle), or three cuBLAS GEMMs where
+     * {@link #linear} takes cuBLAS.
+     */
+    private void linearQkv(
+            long bf16, long w, int q, int kv, int k, long x, int tokens, long bias, long yq, long yk, long yv) {
+        if (bf16 != 0 && bias == 0 && tokens > CudaKernels.GEMV_MAX_TOKENS) {
+            linear(bf16, w, q, k, x, tokens, 0, yq);
+            linear(bf16, w + 2L * q * k, kv, k, x, tokens, 0, yk);
+            linear(bf16, w + 2L * (q + kv) * k, kv, k, x, tokens, 0, yv);
+            return;
+        }
+        int n = q + 2 * kv;
+        int grid = (n + CudaKernels.GEMV_ROWS_PER_BLOCK - 1) / CudaKernels.GEMV_ROWS_PER_BLOCK;
+        for (int t0 = 0; t0 < tokens; t0 += CudaKernels.GEMV_MAX_TOKENS) {
+            int count = Math.min(CudaKernels.GEMV_MAX_TOKENS, tokens - t0);
+            gpu.launch(
+                    "ts_gemv_bf16",
+                    grid,
+                    1,
+                    CudaKernels.GEMV_THREADS,
+                    Arg.ptr(w),
+                    Arg.i32(n),
+                    Arg.i32(k),
+                    Arg.ptr(x + 4L * t0 * k),
+                    Arg.i32(count),
+                    bias == 0 ? Arg.NULL : Arg.ptr(bias),
+                    Arg.NULL,
+                    Arg.ptr(yq + 4L * t0 * q),
+                    Arg.ptr(yk + 4L * t0 * kv),
+                    Arg.ptr(yv + 4L * t0 * kv),
+                    Arg.i32(q),
+                    Arg.i32(q + kv));
         }
     }
 

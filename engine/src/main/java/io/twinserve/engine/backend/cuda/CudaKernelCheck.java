@@ -290,6 +290,7 @@ public final class CudaKernelCheck {
         checkGemv(5, 333, 4096, false, false);
         // K not a multiple of 8: the one-value-at-a-time path
         checkGemv(3, 97, 1001, true, false);
+        checkGemvSplit();
         for (boolean kvF32 : new boolean[] {false, true}) {
             checkRopeKv(false, kvF32);
             checkRopeKv(true, kvF32);
@@ -480,13 +481,66 @@ public final class CudaKernelCheck {
                 tokens,
                 b != null ? upload(b) : NULL,
                 add ? y : NULL,
-                y);
+                y,
+                NULL,
+                NULL,
+                0,
+                0);
         record(
                 "ts_gemv_bf16",
                 tokens + " tokens, " + n + " x " + k + (bias ? ", bias" : "") + (add ? ", add" : ""),
                 floats(y, tokens * n),
                 KernelReferences.gemv(w, n, k, x, tokens, b, a),
                 FP32_GATE);
+    }
+
+    /** A fused q/k/v weight's rows into three outputs (512 + 128 + 128 rows, 5 tokens, a bias), as the backend runs it. */
+    private void checkGemvSplit() {
+        int tokens = 5;
+        int q = 512;
+        int kv = 128;
+        int n = q + 2 * kv;
+        int k = 1024;
+        short[] w = randomBf16(n * k, 0.05);
+        float[] x = randomFloats(tokens * k, 1);
+        short[] b = randomBf16(n, 0.5);
+        CUdeviceptr yq = poisoned((long) tokens * q * 4);
+        CUdeviceptr yk = poisoned((long) tokens * kv * 4);
+        CUdeviceptr yv = poisoned((long) tokens * kv * 4);
+        launch(
+                "ts_gemv_bf16",
+                (n + CudaKernels.GEMV_ROWS_PER_BLOCK - 1) / CudaKernels.GEMV_ROWS_PER_BLOCK,
+                1,
+                CudaKernels.GEMV_THREADS,
+                upload(w),
+                n,
+                k,
+                upload(x),
+                tokens,
+                upload(b),
+                NULL,
+                yq,
+                yk,
+                yv,
+                q,
+                q + kv);
+        float[] ref = KernelReferences.gemv(w, n, k, x, tokens, b, null);
+        int[] from = {0, q, q + kv};
+        int[] width = {q, kv, kv};
+        CUdeviceptr[] outs = {yq, yk, yv};
+        String[] names = {"q", "k", "v"};
+        for (int o = 0; o < 3; o++) {
+            float[] want = new float[tokens * width[o]];
+            for (int t = 0; t < tokens; t++) {
+                System.arraycopy(ref, t * n + from[o], want, t * width[o], width[o]);
+            }
+            record(
+                    "ts_gemv_bf16",
+                    "fused q/k/v into three outputs, 5 tokens, bias: " + names[o],
+                    floats(outs[o], tokens * width[o]),
+                    want,
+                    FP32_GATE);
+        }
     }
 
     private void checkRopeKv(boolean qkNorm, boolean kvF32) {

@@ -301,10 +301,23 @@ final class EmulatedGpu implements Gpu {
                 int tokens = a[4].asInt();
                 short[] bias = a[5].bits() == 0 ? null : shorts(a[5].bits(), n);
                 float[] add = a[6].bits() == 0 ? null : floats(a[6].bits(), tokens * n);
-                put(
-                        a[7].bits(),
-                        KernelReferences.gemv(
-                                shorts(a[0].bits(), n * k), n, k, floats(a[3].bits(), tokens * k), tokens, bias, add));
+                float[] y = KernelReferences.gemv(
+                        shorts(a[0].bits(), n * k), n, k, floats(a[3].bits(), tokens * k), tokens, bias, add);
+                if (a[8].bits() == 0) {
+                    put(a[7].bits(), y);
+                } else {
+                    // three outputs: rows [0, split1), [split1, split2), [split2, n), each [tokens][its rows]
+                    int[] from = {0, a[10].asInt(), a[11].asInt()};
+                    int[] to = {a[10].asInt(), a[11].asInt(), n};
+                    for (int o = 0; o < 3; o++) {
+                        int width = to[o] - from[o];
+                        float[] part = new float[tokens * width];
+                        for (int t = 0; t < tokens; t++) {
+                            System.arraycopy(y, t * n + from[o], part, t * width, width);
+                        }
+                        put(a[7 + o].bits(), part);
+                    }
+                }
             }
             case "ts_qk_rope_kv_write" -> {
                 int heads = a[9].asInt();
