@@ -423,36 +423,41 @@ __device__ __forceinline__ void kv_load_vec(const void* cache, long long i, int 
 // positions of a row one warp scores per round: their K loads are in flight together
 #define ATTENTION_ROUND 8
 
+// What one warp's attention for one (row, q head) reads and writes: its q vector and output row, the caches and
+// the row's block table, and the positions [start, len) it attends to
+struct RowAttention {
+    const float* qv;
+    const void* k_cache;
+    const void* v_cache;
+    const int* table;
+    int kv_head;
+    int n_kv_heads;
+    int head_dim;
+    int block_size;
+    float scale;
+    int start;
+    int len;
+    float* o;
+    int kv_f32;
+};
+
 // One warp attends for one (row, q head) with head_dim = 32 * PER: lane l holds dimensions [l * PER, (l + 1) *
 // PER) of q and of the output. Per round of ATTENTION_ROUND positions it loads each position's K row (the warp
 // together reads the whole row, coalesced), reduces the dot products across the warp, updates the online softmax
 // once, then adds the V rows (read the same way).
 template <int PER>
-__device__ void attend_row(
-        const float* __restrict__ qv,
-        const void* __restrict__ k_cache,
-        const void* __restrict__ v_cache,
-        const int* __restrict__ table,
-        int kv_head,
-        int n_kv_heads,
-        int head_dim,
-        int block_size,
-        float scale,
-        int start,
-        int len,
-        float* __restrict__ o,
-        int kv_f32) {
+__device__ void attend_row(const RowAttention& r) {
     int lane = threadIdx.x % WARP;
     float qr[PER];
     float acc[PER];
 #pragma unroll
     for (int j = 0; j < PER; j++) {
-        qr[j] = qv[lane * PER + j] * scale;
+        qr[j] = r.qv[lane * PER + j] * r.scale;
         acc[j] = 0.0f;
     }
     float running_max = -INFINITY;
     float running_sum = 0.0f;
-    for (int round = start; round < len; round += ATTENTION_ROUND) {
+    for (int round = r.start; round < r.len; round += ATTENTION_ROUND) {
         float score[ATTENTION_ROUND];
         long long base[ATTENTION_ROUND];
 #pragma unroll
@@ -460,11 +465,11 @@ __device__ void attend_row(
             int pos = round + i;
             score[i] = -INFINITY;
             base[i] = 0;
-            if (pos < len) {
-                base[i] = (((long long) table[pos / block_size] * n_kv_heads + kv_head) * block_size + pos % block_size)
-                        * head_dim;
+            if (pos < r.len) {
+                base[i] = (((long long) r.table[pos / r.block_size] * r.n_kv_heads + r.kv_head) * r.block_size + pos % r.block_size)
+                        * r.head_dim;
                 float kr[PER];
-                kv_load_vec<PER>(k_cache, base[i] + lane * PER, kv_f32, kr);
+                kv_load_vec<PER>(r.k_cache, base[i] + lane * PER, r.kv_f32, kr);
                 float dot = 0.0f;
 #pragma unroll
                 for (int j = 0; j < PER; j++) {
@@ -476,7 +481,7 @@ __device__ void attend_row(
         float round_max = -INFINITY;
 #pragma unroll
         for (int i = 0; i < ATTENTION_ROUND; i++) {
-            // (a position past len scores -inf on every lane; its sum stays -inf)
+            // (a position past r.len scores -inf on every lane; its sum stays -inf)
             score[i] = warp_sum(score[i]);
             round_max = fmaxf(round_max, score[i]);
         }
@@ -489,11 +494,11 @@ __device__ void attend_row(
         }
 #pragma unroll
         for (int i = 0; i < ATTENTION_ROUND; i++) {
-            if (round + i < len) {
+            if (round + i < r.len) {
                 float p = __expf(score[i] - new_max);
                 running_sum += p;
                 float vr[PER];
-                kv_load_vec<PER>(v_cache, base[i] + lane * PER, kv_f32, vr);
+                kv_load_vec<PER>(r.v_cache, base[i] + lane * PER, r.kv_f32, vr);
 #pragma unroll
                 for (int j = 0; j < PER; j++) {
                     acc[j] = fmaf(p, vr[j], acc[j]);
@@ -505,63 +510,50 @@ __device__ void attend_row(
     float inv = running_sum > 0.0f ? 1.0f / running_sum : 0.0f;
 #pragma unroll
     for (int j = 0; j < PER; j++) {
-        o[lane * PER + j] = acc[j] * inv;
+        r.o[lane * PER + j] = acc[j] * inv;
     }
 }
 
 // Any head_dim up to 256: lane l holds dimensions l, l + 32, ... (one value per load), each lane scoring its own
 // position of a chunk of 32 (the first kernel's algorithm, kept for head sizes that are not 32, 64, 128 or 256)
-__device__ void attend_row_any(
-        const float* __restrict__ qv,
-        const void* __restrict__ k_cache,
-        const void* __restrict__ v_cache,
-        const int* __restrict__ table,
-        int kv_head,
-        int n_kv_heads,
-        int head_dim,
-        int block_size,
-        float scale,
-        int start,
-        int len,
-        float* __restrict__ o,
-        int kv_f32) {
+__device__ void attend_row_any(const RowAttention& r) {
     int lane = threadIdx.x % WARP;
-    int per = (head_dim + WARP - 1) / WARP;
+    int per = (r.head_dim + WARP - 1) / WARP;
     float acc[8];
     for (int j = 0; j < 8; j++) {
         acc[j] = 0.0f;
     }
     float running_max = -INFINITY;
     float running_sum = 0.0f;
-    for (int chunk = start; chunk < len; chunk += WARP) {
+    for (int chunk = r.start; chunk < r.len; chunk += WARP) {
         int pos = chunk + lane;
         float score = -INFINITY;
         long long base = 0;
-        if (pos < len) {
-            base = (((long long) table[pos / block_size] * n_kv_heads + kv_head) * block_size + pos % block_size)
-                    * head_dim;
+        if (pos < r.len) {
+            base = (((long long) r.table[pos / r.block_size] * r.n_kv_heads + r.kv_head) * r.block_size + pos % r.block_size)
+                    * r.head_dim;
             float dot = 0.0f;
-            for (int d = 0; d < head_dim; d++) {
-                dot += qv[d] * kv_load(k_cache, base + d, kv_f32);
+            for (int d = 0; d < r.head_dim; d++) {
+                dot += r.qv[d] * kv_load(r.k_cache, base + d, r.kv_f32);
             }
-            score = dot * scale;
+            score = dot * r.scale;
         }
         float chunk_max = warp_max(score);
         float new_max = fmaxf(running_max, chunk_max);
         float correction = running_max == -INFINITY ? 0.0f : __expf(running_max - new_max);
-        float p = pos < len ? __expf(score - new_max) : 0.0f;
+        float p = pos < r.len ? __expf(score - new_max) : 0.0f;
         running_sum = running_sum * correction + warp_sum(p);
         for (int j = 0; j < per; j++) {
             acc[j] *= correction;
         }
-        int valid = min(WARP, len - chunk);
+        int valid = min(WARP, r.len - chunk);
         for (int i = 0; i < valid; i++) {
             float pi = __shfl_sync(0xffffffffu, p, i);
             long long bi = __shfl_sync(0xffffffffu, base, i);
             for (int j = 0; j < per; j++) {
                 int d = lane + j * WARP;
-                if (d < head_dim) {
-                    acc[j] += pi * kv_load(v_cache, bi + d, kv_f32);
+                if (d < r.head_dim) {
+                    acc[j] += pi * kv_load(r.v_cache, bi + d, r.kv_f32);
                 }
             }
         }
@@ -570,8 +562,8 @@ __device__ void attend_row_any(
     float inv = running_sum > 0.0f ? 1.0f / running_sum : 0.0f;
     for (int j = 0; j < per; j++) {
         int d = lane + j * WARP;
-        if (d < head_dim) {
-            o[d] = acc[j] * inv;
+        if (d < r.head_dim) {
+            r.o[d] = acc[j] * inv;
         }
     }
 }
@@ -610,21 +602,23 @@ extern "C" __global__ void ts_paged_attention(
         int h = kv_head * group + g;
         const float* qv = q + ((long long) r * n_heads + h) * head_dim;
         float* o = out + ((long long) r * n_heads + h) * head_dim;
+        RowAttention ra = {qv, k_cache, v_cache, table, kv_head, n_kv_heads, head_dim, block_size, scale, start, len, o,
+                           kv_f32};
         switch (head_dim) {
             case 32:
-                attend_row<1>(qv, k_cache, v_cache, table, kv_head, n_kv_heads, head_dim, block_size, scale, start, len, o, kv_f32);
+                attend_row<1>(ra);
                 break;
             case 64:
-                attend_row<2>(qv, k_cache, v_cache, table, kv_head, n_kv_heads, head_dim, block_size, scale, start, len, o, kv_f32);
+                attend_row<2>(ra);
                 break;
             case 128:
-                attend_row<4>(qv, k_cache, v_cache, table, kv_head, n_kv_heads, head_dim, block_size, scale, start, len, o, kv_f32);
+                attend_row<4>(ra);
                 break;
             case 256:
-                attend_row<8>(qv, k_cache, v_cache, table, kv_head, n_kv_heads, head_dim, block_size, scale, start, len, o, kv_f32);
+                attend_row<8>(ra);
                 break;
             default:
-                attend_row_any(qv, k_cache, v_cache, table, kv_head, n_kv_heads, head_dim, block_size, scale, start, len, o, kv_f32);
+                attend_row_any(ra);
         }
     }
 }

@@ -873,27 +873,7 @@ public final class CudaBackend implements Backend {
             gemmCalls++;
             return;
         }
-        int grid = (n + CudaKernels.GEMV_ROWS_PER_BLOCK - 1) / CudaKernels.GEMV_ROWS_PER_BLOCK;
-        for (int t0 = 0; t0 < tokens; t0 += CudaKernels.GEMV_MAX_TOKENS) {
-            int count = Math.min(CudaKernels.GEMV_MAX_TOKENS, tokens - t0);
-            gpu.launch(
-                    "ts_gemv_bf16",
-                    grid,
-                    1,
-                    CudaKernels.GEMV_THREADS,
-                    Arg.ptr(w),
-                    Arg.i32(n),
-                    Arg.i32(k),
-                    Arg.ptr(x + 4L * t0 * k),
-                    Arg.i32(count),
-                    bias == 0 ? Arg.NULL : Arg.ptr(bias),
-                    Arg.NULL,
-                    Arg.ptr(y + 4L * t0 * n),
-                    Arg.NULL,
-                    Arg.NULL,
-                    Arg.i32(0),
-                    Arg.i32(0));
-        }
+        gemv(w, n, k, x, tokens, bias, new long[] {y}, new int[] {n});
     }
 
     /**
@@ -910,8 +890,16 @@ public final class CudaBackend implements Backend {
             linear(bf16, w + 2L * (q + kv) * k, kv, k, x, tokens, 0, yv);
             return;
         }
-        int n = q + 2 * kv;
+        gemv(w, q + 2 * kv, k, x, tokens, bias, new long[] {yq, yk, yv}, new int[] {q, kv, kv});
+    }
+
+    /**
+     * {@code ts_gemv_bf16} over {@code tokens} rows of {@code x}, 8 at a time: the weight's {@code n} rows into one
+     * output, or (three outputs) its rows split by {@code widths} into {@code ys} (each [tokens][its width]).
+     */
+    private void gemv(long w, int n, int k, long x, int tokens, long bias, long[] ys, int[] widths) {
         int grid = (n + CudaKernels.GEMV_ROWS_PER_BLOCK - 1) / CudaKernels.GEMV_ROWS_PER_BLOCK;
+        boolean split = ys.length == 3;
         for (int t0 = 0; t0 < tokens; t0 += CudaKernels.GEMV_MAX_TOKENS) {
             int count = Math.min(CudaKernels.GEMV_MAX_TOKENS, tokens - t0);
             gpu.launch(
@@ -926,11 +914,11 @@ public final class CudaBackend implements Backend {
                     Arg.i32(count),
                     bias == 0 ? Arg.NULL : Arg.ptr(bias),
                     Arg.NULL,
-                    Arg.ptr(yq + 4L * t0 * q),
-                    Arg.ptr(yk + 4L * t0 * kv),
-                    Arg.ptr(yv + 4L * t0 * kv),
-                    Arg.i32(q),
-                    Arg.i32(q + kv));
+                    Arg.ptr(ys[0] + 4L * t0 * widths[0]),
+                    split ? Arg.ptr(ys[1] + 4L * t0 * widths[1]) : Arg.NULL,
+                    split ? Arg.ptr(ys[2] + 4L * t0 * widths[2]) : Arg.NULL,
+                    Arg.i32(split ? widths[0] : 0),
+                    Arg.i32(split ? widths[0] + widths[1] : 0));
         }
     }
 

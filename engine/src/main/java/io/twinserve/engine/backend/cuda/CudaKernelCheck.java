@@ -469,29 +469,47 @@ public final class CudaKernelCheck {
         short[] b = bias ? randomBf16(n, 0.5) : null;
         float[] a = add ? randomFloats(tokens * n, 1) : null;
         CUdeviceptr y = add ? upload(a) : poisoned((long) tokens * n * 4);
-        launch(
-                "ts_gemv_bf16",
-                (n + CudaKernels.GEMV_ROWS_PER_BLOCK - 1) / CudaKernels.GEMV_ROWS_PER_BLOCK,
-                1,
-                CudaKernels.GEMV_THREADS,
-                upload(w),
-                n,
-                k,
-                upload(x),
-                tokens,
-                b != null ? upload(b) : NULL,
-                add ? y : NULL,
-                y,
-                NULL,
-                NULL,
-                0,
-                0);
+        launchGemv(
+                upload(w), n, k, upload(x), tokens, b != null ? upload(b) : NULL, add ? y : NULL, y, NULL, NULL, 0, 0);
         record(
                 "ts_gemv_bf16",
                 tokens + " tokens, " + n + " x " + k + (bias ? ", bias" : "") + (add ? ", add" : ""),
                 floats(y, tokens * n),
                 KernelReferences.gemv(w, n, k, x, tokens, b, a),
                 FP32_GATE);
+    }
+
+    /** {@code ts_gemv_bf16} on its backend's grid (every argument as the kernel takes it). */
+    private void launchGemv(
+            CUdeviceptr w,
+            int n,
+            int k,
+            CUdeviceptr x,
+            int tokens,
+            CUdeviceptr bias,
+            CUdeviceptr add,
+            CUdeviceptr y,
+            CUdeviceptr y1,
+            CUdeviceptr y2,
+            int split1,
+            int split2) {
+        launch(
+                "ts_gemv_bf16",
+                (n + CudaKernels.GEMV_ROWS_PER_BLOCK - 1) / CudaKernels.GEMV_ROWS_PER_BLOCK,
+                1,
+                CudaKernels.GEMV_THREADS,
+                w,
+                n,
+                k,
+                x,
+                tokens,
+                bias,
+                add,
+                y,
+                y1,
+                y2,
+                split1,
+                split2);
     }
 
     /** A fused q/k/v weight's rows into three outputs (512 + 128 + 128 rows, 5 tokens, a bias), as the backend runs it. */
@@ -507,23 +525,7 @@ public final class CudaKernelCheck {
         CUdeviceptr yq = poisoned((long) tokens * q * 4);
         CUdeviceptr yk = poisoned((long) tokens * kv * 4);
         CUdeviceptr yv = poisoned((long) tokens * kv * 4);
-        launch(
-                "ts_gemv_bf16",
-                (n + CudaKernels.GEMV_ROWS_PER_BLOCK - 1) / CudaKernels.GEMV_ROWS_PER_BLOCK,
-                1,
-                CudaKernels.GEMV_THREADS,
-                upload(w),
-                n,
-                k,
-                upload(x),
-                tokens,
-                upload(b),
-                NULL,
-                yq,
-                yk,
-                yv,
-                q,
-                q + kv);
+        launchGemv(upload(w), n, k, upload(x), tokens, upload(b), NULL, yq, yk, yv, q, q + kv);
         float[] ref = KernelReferences.gemv(w, n, k, x, tokens, b, null);
         int[] from = {0, q, q + kv};
         int[] width = {q, kv, kv};
