@@ -12,8 +12,9 @@
 #                                            2. CudaKernelCheck: read/copy bandwidth, every kernel against its Java
 #                                               reference (bf16 and fp32 KV cache, the random-weights kernel bit
 #                                               for bit), cuBLAS 13 through FFM (a GEMM checked, the bf16 GEMM
-#                                               rate), the model cases against the CPU backend (4 architectures,
-#                                               two adapters, mixed prefill/decode, both KV dtypes)
+#                                               rate), the model cases against the CPU backend (4 architectures
+#                                               and Llama with heads of 128, whose prefill takes the tensor-core
+#                                               tiles; two adapters, mixed prefill/decode, both KV dtypes)
 #                                            3. CudaLogitsCheck: every comparison case (Llama, Qwen2, Qwen3,
 #                                               Mistral, tied f16 two-shard, adapters of ranks 8/16/32, prefill,
 #                                               chunked prefill over many blocks, token-by-token decode, bf16 and
