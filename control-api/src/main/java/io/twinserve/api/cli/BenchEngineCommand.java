@@ -371,6 +371,7 @@ final class BenchEngineCommand implements Callable<Integer> {
         doc.put("gemm_flops_per_second", r.gemmFlopsPerSecond());
         doc.put("graph_steps", r.graphSteps());
         doc.put("gemm_graphs", r.gemmGraphs());
+        doc.put("flash_prefill", r.flashPrefill());
         doc.put("figures", r.figures());
         return doc;
     }

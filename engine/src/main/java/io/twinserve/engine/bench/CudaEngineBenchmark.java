@@ -151,6 +151,8 @@ public final class CudaEngineBenchmark {
      * @param graphSteps decode steps that replayed a graph in the graphs-on runs
      * @param gemmGraphs decode graphs captured with cuBLAS for their linear layers (buckets above 8 sequences, where
      *     cuBLAS is found and can be captured)
+     * @param flashPrefill whether the prefill figures attended in the tensor-core tiles ({@code
+     *     ts_prefill_attention}) rather than the row kernel
      */
     public record Result(
             BenchModel shape,
@@ -160,7 +162,8 @@ public final class CudaEngineBenchmark {
             double gemmFlopsPerSecond,
             List<Figure> figures,
             long graphSteps,
-            long gemmGraphs) {}
+            long gemmGraphs,
+            boolean flashPrefill) {}
 
     private CudaEngineBenchmark() {}
 
@@ -185,6 +188,7 @@ public final class CudaEngineBenchmark {
         List<Figure> figures = new ArrayList<>();
         long graphSteps;
         long gemmGraphs;
+        boolean flashPrefill;
         // graphs off: batch 1 only, the baseline of the graphs' gain
         try (CudaBackend backend = CudaBackend.random(
                 c, o.seed(), new CudaBackend.Options(kvTokens, BLOCK_SIZE, 0, 1, false, 0), gpus.get())) {
@@ -218,9 +222,18 @@ public final class CudaEngineBenchmark {
             }
             graphSteps = backend.graphSteps();
             gemmGraphs = backend.gemmGraphs();
+            flashPrefill = backend.flashPrefill();
         }
         return new Result(
-                o.shape(), c.parameters(), device, ceilings, gemmRate, List.copyOf(figures), graphSteps, gemmGraphs);
+                o.shape(),
+                c.parameters(),
+                device,
+                ceilings,
+                gemmRate,
+                List.copyOf(figures),
+                graphSteps,
+                gemmGraphs,
+                flashPrefill);
     }
 
     private static Figure withRatio(Figure f, double ratio) {

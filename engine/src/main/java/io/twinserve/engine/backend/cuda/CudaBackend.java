@@ -658,6 +658,11 @@ public final class CudaBackend implements Backend {
         return graphSteps;
     }
 
+    /** Whether prefill chunks attend in {@code ts_prefill_attention}'s tensor-core tiles here (see {@link #FLASH_PREFILL_ENV}). */
+    public boolean flashPrefill() {
+        return flashPrefill;
+    }
+
     /** Decode graphs captured with cuBLAS for their linear layers (buckets above the GEMV's tile). */
     public long gemmGraphs() {
         return gemmGraphs;

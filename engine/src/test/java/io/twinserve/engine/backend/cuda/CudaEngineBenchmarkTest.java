@@ -98,6 +98,8 @@ class CudaEngineBenchmarkTest {
         assertThat(r.graphSteps()).isPositive();
         // no bucket above the GEMV's 8 sequences here, so no graph captured cuBLAS
         assertThat(r.gemmGraphs()).isZero();
+        // the tiny model's heads are not 128 wide: its prefill takes the row kernel
+        assertThat(r.flashPrefill()).isFalse();
         ModelConfig c = TINY.config();
         for (CudaEngineBenchmark.Figure f : r.figures()) {
             assertThat(f.stepMsMedian()).as(f.name()).isPositive();
