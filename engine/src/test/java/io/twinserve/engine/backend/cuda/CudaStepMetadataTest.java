@@ -68,6 +68,59 @@ class CudaStepMetadataTest {
         assertThat(section(m, m.contextLensOffset() + 1, 3)).containsExactly(11, 12, 13);
     }
 
+    /**
+     * On random mixed steps, what ts_prefill_attention relies on: every row is attended once, by the row kernel's
+     * list or by exactly one tile; a tile's rows are one sequence's, consecutive, at most 16, with context lengths
+     * one apart from its first row's, and share its block table.
+     */
+    @Test
+    void tilesAndTheRowListCoverEveryRowOnceAndATileIsOneSequencesConsecutiveRows() {
+        java.util.Random random = new java.util.Random(8);
+        CudaStepMetadata m = new CudaStepMetadata();
+        for (int trial = 0; trial < 200; trial++) {
+            ForwardBatch b = new ForwardBatch();
+            int sequences = 1 + random.nextInt(8);
+            for (int s = 0; s < sequences; s++) {
+                int count = random.nextBoolean() ? 1 : 1 + random.nextInt(50);
+                int position = random.nextInt(100);
+                int blocks = (position + count + 15) / 16;
+                int[] table = new int[blocks];
+                for (int i = 0; i < blocks; i++) {
+                    table[i] = random.nextInt(1000);
+                }
+                b.add(new int[count], 0, count, position, -1, table, blocks, random.nextBoolean());
+            }
+            b.assignLogitRows();
+            boolean tiles = random.nextBoolean();
+            m.pack(b, 16, tiles);
+            int[] d = m.data();
+            int[] seen = new int[m.tokens()];
+            for (int i = 0; i < m.attentionRows(); i++) {
+                seen[d[m.attentionRowsOffset() + i]]++;
+            }
+            for (int i = 0; i < m.prefillTiles(); i++) {
+                int first = d[m.prefillTilesOffset() + 2 * i];
+                int rows = d[m.prefillTilesOffset() + 2 * i + 1];
+                assertThat(rows).as("trial %d, tile %d", trial, i).isBetween(1, CudaStepMetadata.PREFILL_TILE_ROWS);
+                for (int r = first; r < first + rows; r++) {
+                    seen[r]++;
+                    assertThat(b.tokenSequence(r)).isEqualTo(b.tokenSequence(first));
+                    assertThat(d[m.contextLensOffset() + r]).isEqualTo(d[m.contextLensOffset() + first] + (r - first));
+                    assertThat(section(m, m.blockTablesOffset() + r * m.maxBlocks(), m.maxBlocks()))
+                            .containsExactly(section(m, m.blockTablesOffset() + first * m.maxBlocks(), m.maxBlocks()));
+                }
+            }
+            for (int r = 0; r < m.tokens(); r++) {
+                assertThat(seen[r])
+                        .as("trial %d, row %d attended once", trial, r)
+                        .isEqualTo(1);
+            }
+            if (!tiles) {
+                assertThat(m.prefillTiles()).isZero();
+            }
+        }
+    }
+
     @Test
     void allLogitsListsEveryTokenAndTheArraysAreReused() {
         ForwardBatch b = new ForwardBatch();
