@@ -41,9 +41,16 @@ class TrainerTest {
         Trainer trainer = new Trainer(o);
         fitted = trainer.train(data.rows());
         modelDir = dir.resolve("model");
-        // as twinserve train writes it: the served target answers a GPU share, read through the load estimate
+        writeAsTrained(modelDir, fitted, trainer);
+    }
+
+    /**
+     * Writes {@code fitted} as {@code twinserve train} does: the served target answers a GPU share, read through
+     * the trainer's load estimate.
+     */
+    private static void writeAsTrained(Path dir, List<Trainer.Fitted> fitted, Trainer trainer) throws IOException {
         PlacementModel.write(
-                modelDir,
+                dir,
                 fitted,
                 List.of(data.provenance()),
                 Map.of(
@@ -107,20 +114,7 @@ class TrainerTest {
         assertThat(forest.subList(1, forest.size()))
                 .allMatch(f -> f.tree().trees() == 1 && f.report().trees() == 1);
         Path forestDir = dir.resolve("forest");
-        PlacementModel.write(
-                forestDir,
-                forest,
-                List.of(data.provenance()),
-                Map.of(
-                        "folds",
-                        3,
-                        "slo",
-                        SloSpec.DEFAULTS,
-                        "load_model",
-                        forestTrainer.load().perModel()),
-                "test",
-                "unknown",
-                data.rows());
+        writeAsTrained(forestDir, forest, forestTrainer);
         PlacementModel loaded = PlacementModel.load(forestDir);
         assertThat(loaded.target("served").tree().trees()).isEqualTo(5);
         Planner.Plan a = new Planner(loaded)
@@ -187,20 +181,7 @@ class TrainerTest {
         assertThat(slots.tree().trees()).isEqualTo(3);
         assertThat(slots.report().compiledAgrees()).isTrue();
         Path forestDir = dir.resolve("slo-forest");
-        PlacementModel.write(
-                forestDir,
-                forest,
-                List.of(data.provenance()),
-                Map.of(
-                        "folds",
-                        3,
-                        "slo",
-                        SloSpec.DEFAULTS,
-                        "load_model",
-                        forestTrainer.load().perModel()),
-                "test",
-                "unknown",
-                data.rows());
+        writeAsTrained(forestDir, forest, forestTrainer);
         Planner.Plan p = new Planner(PlacementModel.load(forestDir))
                 .plan(new Planner.Request(
                         data.rows().getFirst().model(),

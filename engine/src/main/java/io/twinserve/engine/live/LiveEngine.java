@@ -20,7 +20,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.locks.LockSupport;
-import java.util.stream.IntStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -277,16 +276,9 @@ public final class LiveEngine implements AutoCloseable {
             // a batch whose every member needed an adapter that failed to load has nothing left to run
             backend.forward(batch, logits);
         }
-        if (Sampler.inParallel(rows, vocab, parallelSamplingValues)) {
-            // each row is its own request's (its sampler, stop strings and text): the rows are independent, and
-            // the join makes their writes visible to this thread
-            float[] stepLogits = logits;
-            IntStream.range(0, seqs.size()).parallel().forEach(i -> sampleRow(seqs, i, stepLogits, vocab));
-        } else {
-            for (int i = 0; i < seqs.size(); i++) {
-                sampleRow(seqs, i, logits, vocab);
-            }
-        }
+        // each row is its own request's (its sampler, stop strings and text)
+        float[] stepLogits = logits;
+        Sampler.drawRows(seqs.size(), vocab, parallelSamplingValues, i -> sampleRow(seqs, i, stepLogits, vocab));
         long stepNs = System.nanoTime() - start;
         stats.busyNs += stepNs;
         stats.steps++;
@@ -305,9 +297,9 @@ public final class LiveEngine implements AutoCloseable {
 
     /**
      * Samples a step's rows on the common fork-join pool from {@code values} logits on (rows x vocabulary;
-     * {@link Sampler#PARALLEL_FROM_VALUES} by default), one at a time below. A 128k-token row takes about 0.16 ms to draw at
-     * a temperature on this machine's cores, 10 ms for a batch of 64 one after the other, as long as a GPU's
-     * whole step; for tests, 0 samples every step of two rows or more in parallel.
+     * {@link Sampler#PARALLEL_FROM_VALUES} by default), one at a time below. A 128k-token row takes about 0.2 ms to draw at
+     * a temperature on this machine's cores (JMH {@code SamplerBenchmark}), 13 ms for a batch of 64 one after the
+     * other, longer than a GPU's whole step; for tests, 0 samples every step of two rows or more in parallel.
      */
     void sampleInParallelFrom(long values) {
         parallelSamplingValues = values;

@@ -7,7 +7,6 @@ import io.twinserve.engine.sample.SamplingParams;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.stream.IntStream;
 
 /**
  * Builds one batch shape on a backend and times its forward pass and the draws of its logit rows, as the live loop
@@ -98,13 +97,8 @@ final class StepTimer {
 
     /** Draws a token from each of the first {@code rows} logit rows, as the live loop would. */
     private void sample(int rows, int vocab) {
-        if (Sampler.inParallel(rows, vocab, Sampler.PARALLEL_FROM_VALUES)) {
-            IntStream.range(0, rows).parallel().forEach(r -> samplers.get(r).sample(logits, r * vocab, vocab));
-        } else {
-            for (int r = 0; r < rows; r++) {
-                samplers.get(r).sample(logits, r * vocab, vocab);
-            }
-        }
+        Sampler.drawRows(
+                rows, vocab, Sampler.PARALLEL_FROM_VALUES, r -> samplers.get(r).sample(logits, r * vocab, vocab));
     }
 
     static long median(long[] sorted) {

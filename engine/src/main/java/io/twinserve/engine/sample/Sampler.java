@@ -3,6 +3,8 @@ package io.twinserve.engine.sample;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.function.IntConsumer;
+import java.util.stream.IntStream;
 
 /**
  * Picks the next token from a row of logits, in vLLM's order: the logit bias is added, then the repetition
@@ -48,9 +50,19 @@ public final class Sampler {
      */
     public static final long PARALLEL_FROM_VALUES = 1L << 20;
 
-    /** Whether a step of {@code rows} logit rows of {@code vocab} is sampled in parallel (from {@code fromValues} logits on). */
-    public static boolean inParallel(int rows, int vocab, long fromValues) {
-        return rows >= 2 && (long) rows * vocab >= fromValues;
+    /**
+     * Runs {@code draw} for each of a step's {@code rows} rows of {@code vocab} logits: on the common fork-join pool
+     * from {@code fromValues} logits on, one after the other below. Each row must be its own request's (its sampler,
+     * its text): the join makes their writes visible to the caller.
+     */
+    public static void drawRows(int rows, int vocab, long fromValues, IntConsumer draw) {
+        if (rows >= 2 && (long) rows * vocab >= fromValues) {
+            IntStream.range(0, rows).parallel().forEach(draw);
+        } else {
+            for (int r = 0; r < rows; r++) {
+                draw.accept(r);
+            }
+        }
     }
 
     public Sampler(SamplingParams params) {

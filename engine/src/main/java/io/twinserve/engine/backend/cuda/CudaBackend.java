@@ -28,8 +28,11 @@ import java.util.Map;
  * <p>Why it is long: the device state (layers, caches, slots, scratch), its upload through the pinned staging
  * buffers (or, for benchmarks, its fill with random weights on the device), and the one forward pass that walks it, each launch with its arguments spelled out; the layout,
  * metadata and memory plan are in their own classes, and {@link Sizing} is the small request the plan sizes. The
- * decode graphs (their buckets, keys and padded metadata) and the cuBLAS path add to it; splitting the forward
- * pass from the device state is the next step when the fused kernels of issue 21 come.
+ * decode graphs (their buckets, keys and padded metadata), the cuBLAS path, the attention kernels' choice (rows
+ * or prefill tiles) and the slot-grouped LoRA launches add to it. Not yet split: the forward pass (launchStep and
+ * its linear, GEMV, attention and LoRA helpers, about 300 lines) could move to a class of its own over the device
+ * state; it was left here while its kernels changed without a GPU to run them on, so that the first GPU session
+ * debugs one file.
  */
 public final class CudaBackend implements Backend {
     /** The size of each of the two pinned staging buffers, at most. */
@@ -215,11 +218,12 @@ public final class CudaBackend implements Backend {
      * (the kernel has neither), and not switched off by {@link #FLASH_PREFILL_ENV} ({@code env}, its value or null).
      */
     static boolean flashPrefillFor(ModelConfig c, boolean kvF32, String env) {
-        if (env != null && !env.equals("0") && !env.equals("1")) {
+        String value = env == null ? "" : env.strip();
+        if (!value.isEmpty() && !value.equals("0") && !value.equals("1")) {
             throw new IllegalArgumentException(FLASH_PREFILL_ENV + "=" + env + ": expected 1 (tensor-core prefill"
                     + " attention where it applies) or 0 (the row kernel for every row)");
         }
-        return !"0".equals(env) && c.headDim() == 128 && !kvF32 && c.slidingWindow() <= 0;
+        return !value.equals("0") && c.headDim() == 128 && !kvF32 && c.slidingWindow() <= 0;
     }
     /** Whether decode graphs above the GEMV's tile capture cuBLAS (false once a capture of it failed). */
     private boolean graphGemm = true;

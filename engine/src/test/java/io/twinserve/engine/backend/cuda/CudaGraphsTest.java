@@ -27,6 +27,10 @@ import org.junit.jupiter.api.io.TempDir;
  * of a captured shape is one metadata copy and one graph launch, with no kernel launched directly.
  */
 class CudaGraphsTest {
+    /** The tiny Llama both model tests write (their seeds differ). */
+    private static final ModelConfig CONFIG =
+            RandomModel.config(Architecture.LLAMA, 2, 64, 96, 4, 2, 16, 80, DType.BF16, false, 1, List.of(2));
+
     private static final int BLOCK = 4;
     private static final int BLOCKS_PER_SEQUENCE = 20;
 
@@ -81,8 +85,7 @@ class CudaGraphsTest {
 
     @Test
     void graphsGiveTheLogitsOfDirectLaunchesAndADecodeStepIsOneCopyAndOneReplay(@TempDir Path dir) throws Exception {
-        ModelConfig config =
-                RandomModel.config(Architecture.LLAMA, 2, 64, 96, 4, 2, 16, 80, DType.BF16, false, 1, List.of(2));
+        ModelConfig config = CONFIG;
         Path base = dir.resolve("model");
         RandomModel.write(new RandomModel.Spec(config, 11, 1), base);
         Path a8 = dir.resolve("a8");
@@ -189,8 +192,7 @@ class CudaGraphsTest {
      */
     @Test
     void largeBucketsCaptureCublasOrFallBackToTheGemv(@TempDir Path dir) throws Exception {
-        ModelConfig config =
-                RandomModel.config(Architecture.LLAMA, 2, 64, 96, 4, 2, 16, 80, DType.BF16, false, 1, List.of(2));
+        ModelConfig config = CONFIG;
         Path base = dir.resolve("model");
         RandomModel.write(new RandomModel.Spec(config, 12, 1), base);
         int sequences = 12;
