@@ -424,7 +424,8 @@ __device__ __forceinline__ void kv_load_vec(const void* cache, long long i, int 
 #define ATTENTION_ROUND 8
 
 // What one warp's attention for one (row, q head) reads and writes: its q vector and output row, the caches and
-// the row's block table, and the positions [start, len) it attends to
+// the row's block table, and the positions [start, len) it attends to. With part_acc set (a split of split-K
+// attention) it writes its unnormalised sums there and (running max, running sum) to part_ml instead of o.
 struct RowAttention {
     const float* qv;
     const void* k_cache;
@@ -439,7 +440,26 @@ struct RowAttention {
     int len;
     float* o;
     int kv_f32;
+    float* part_acc;
+    float* part_ml;
 };
+
+// A split's result: the unnormalised accumulator (relative to its running max) and (max, sum), for
+// ts_attention_combine
+__device__ __forceinline__ bool write_partial(const RowAttention& r, const float* acc, int per, float max, float sum) {
+    if (r.part_acc == nullptr) {
+        return false;
+    }
+    int lane = threadIdx.x % WARP;
+    for (int j = 0; j < per; j++) {
+        r.part_acc[lane * per + j] = acc[j];
+    }
+    if (lane == 0) {
+        r.part_ml[0] = max;
+        r.part_ml[1] = sum;
+    }
+    return true;
+}
 
 // One warp attends for one (row, q head) with head_dim = 32 * PER: lane l holds dimensions [l * PER, (l + 1) *
 // PER) of q and of the output. Per round of ATTENTION_ROUND positions it loads each position's K row (the warp
@@ -507,6 +527,9 @@ __device__ void attend_row(const RowAttention& r) {
         }
         running_max = new_max;
     }
+    if (write_partial(r, acc, PER, running_max, running_sum)) {
+        return;
+    }
     float inv = running_sum > 0.0f ? 1.0f / running_sum : 0.0f;
 #pragma unroll
     for (int j = 0; j < PER; j++) {
@@ -559,6 +582,20 @@ __device__ void attend_row_any(const RowAttention& r) {
         }
         running_max = new_max;
     }
+    if (r.part_acc != nullptr) {
+        // this layout's lane holds dimensions lane, lane + 32, ...
+        for (int j = 0; j < per; j++) {
+            int d = lane + j * WARP;
+            if (d < r.head_dim) {
+                r.part_acc[d] = acc[j];
+            }
+        }
+        if (lane == 0) {
+            r.part_ml[0] = running_max;
+            r.part_ml[1] = running_sum;
+        }
+        return;
+    }
     float inv = running_sum > 0.0f ? 1.0f / running_sum : 0.0f;
     for (int j = 0; j < per; j++) {
         int d = lane + j * WARP;
@@ -568,14 +605,34 @@ __device__ void attend_row_any(const RowAttention& r) {
     }
 }
 
+// The attention of one (row, q head) by the warp's layout for its head size
+__device__ __forceinline__ void attend(const RowAttention& ra) {
+    switch (ra.head_dim) {
+        case 32:
+            attend_row<1>(ra);
+            break;
+        case 64:
+            attend_row<2>(ra);
+            break;
+        case 128:
+            attend_row<4>(ra);
+            break;
+        case 256:
+            attend_row<8>(ra);
+            break;
+        default:
+            attend_row_any(ra);
+    }
+}
+
 // Row r (row_list[grid.x], or grid.x when row_list is null: the rows a prefill tile of ts_prefill_attention does not
 // cover) attends to the first context_lens[r] positions of its sequence (so a prefill row's causal mask
 // is its own length), through block_tables[r][:] of max_blocks entries, skipping positions before
 // context_lens[r] - sliding_window when sliding_window > 0. Grid (rows, n_kv_heads): a block serves the q heads
 // that share KV head blockIdx.y (grouped-query attention), one warp per q head in turn (blockDim.x = 32 * the
 // group's size runs them all at once), so that those warps read the same K and V rows and L1 serves all but the
-// first. Online softmax in fp32. Works for decode and for prefill; issue 21's split-K and FlashAttention-style
-// prefill kernels are still to come.
+// first. Online softmax in fp32. Works for decode and for prefill (ts_prefill_attention takes prefill tiles on
+// tensor cores; ts_paged_attention_split takes steps of few rows over long contexts).
 extern "C" __global__ void ts_paged_attention(
         const float* __restrict__ q,
         const void* __restrict__ k_cache,
@@ -603,23 +660,94 @@ extern "C" __global__ void ts_paged_attention(
         const float* qv = q + ((long long) r * n_heads + h) * head_dim;
         float* o = out + ((long long) r * n_heads + h) * head_dim;
         RowAttention ra = {qv, k_cache, v_cache, table, kv_head, n_kv_heads, head_dim, block_size, scale, start, len, o,
-                           kv_f32};
-        switch (head_dim) {
-            case 32:
-                attend_row<1>(ra);
-                break;
-            case 64:
-                attend_row<2>(ra);
-                break;
-            case 128:
-                attend_row<4>(ra);
-                break;
-            case 256:
-                attend_row<8>(ra);
-                break;
-            default:
-                attend_row_any(ra);
+                           kv_f32, nullptr, nullptr};
+        attend(ra);
+    }
+}
+
+// Split-K (FlashDecoding) paged attention for steps of few rows over long contexts, where a block per (row, KV
+// head) would leave most SMs idle: grid (rows, n_kv_heads, splits), the block of split s attending, as
+// ts_paged_attention's would, to the s-th of gridDim.z equal runs of the row's positions [start, len) (whole KV
+// blocks each; the last may be shorter or empty). It writes the q heads' unnormalised sums and (max, sum) to
+// part[((i * n_heads + h) * splits + s) * (head_dim + 2)], i the launch's row index, for ts_attention_combine.
+// The same arguments as ts_paged_attention, with the partials' buffer in place of out.
+extern "C" __global__ void ts_paged_attention_split(
+        const float* __restrict__ q,
+        const void* __restrict__ k_cache,
+        const void* __restrict__ v_cache,
+        const int* __restrict__ block_tables,
+        int max_blocks,
+        const int* __restrict__ context_lens,
+        int n_heads,
+        int n_kv_heads,
+        int head_dim,
+        int block_size,
+        float scale,
+        int sliding_window,
+        float* __restrict__ part,
+        int kv_f32,
+        const int* __restrict__ row_list) {
+    int i = blockIdx.x;
+    int r = row_list != nullptr ? row_list[i] : i;
+    int kv_head = blockIdx.y;
+    int split = blockIdx.z;
+    int splits = gridDim.z;
+    int group = n_heads / n_kv_heads;
+    int len = context_lens[r];
+    int start = sliding_window > 0 && len > sliding_window ? len - sliding_window : 0;
+    int chunk = (len - start + splits - 1) / splits;
+    chunk = (chunk + block_size - 1) / block_size * block_size;
+    int from = min(len, start + split * chunk);
+    int to = min(len, from + chunk);
+    const int* table = block_tables + (long long) r * max_blocks;
+    for (int g = threadIdx.x / WARP; g < group; g += blockDim.x / WARP) {
+        int h = kv_head * group + g;
+        const float* qv = q + ((long long) r * n_heads + h) * head_dim;
+        float* acc = part + (((long long) i * n_heads + h) * splits + split) * (head_dim + 2);
+        // an empty run scores nothing: max -inf, sum 0, which the combine weighs at 0
+        RowAttention ra = {qv, k_cache, v_cache, table, kv_head, n_kv_heads, head_dim, block_size, scale, from, to,
+                           nullptr, kv_f32, acc, acc + head_dim};
+        attend(ra);
+    }
+}
+
+// The splits of ts_paged_attention_split into each (row, q head)'s output: grid (rows, n_heads), any block size
+// (threads over head_dim). out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M) with M the largest m_s, 0 where
+// no split scored a position; written at row row_list[i] (i when row_list is null), as ts_paged_attention writes.
+extern "C" __global__ void ts_attention_combine(
+        const float* __restrict__ part,
+        int splits,
+        int n_heads,
+        int head_dim,
+        const int* __restrict__ row_list,
+        float* __restrict__ out) {
+    int i = blockIdx.x;
+    int h = blockIdx.y;
+    int r = row_list != nullptr ? row_list[i] : i;
+    int stride = head_dim + 2;
+    const float* base = part + ((long long) i * n_heads + h) * splits * stride;
+    float m = -INFINITY;
+    for (int s = 0; s < splits; s++) {
+        m = fmaxf(m, base[s * stride + head_dim]);
+    }
+    float total = 0.0f;
+    for (int s = 0; s < splits; s++) {
+        float ms = base[s * stride + head_dim];
+        if (ms != -INFINITY) {
+            total += base[s * stride + head_dim + 1] * __expf(ms - m);
         }
+    }
+    float inv = total > 0.0f ? 1.0f / total : 0.0f;
+    float* o = out + ((long long) r * n_heads + h) * head_dim;
+    for (int d = threadIdx.x; d < head_dim; d += blockDim.x) {
+        float a = 0.0f;
+        for (int s = 0; s < splits; s++) {
+            float ms = base[s * stride + head_dim];
+            if (ms != -INFINITY) {
+                a = fmaf(base[s * stride + d], __expf(ms - m), a);
+            }
+        }
+        o[d] = a * inv;
     }
 }
 

@@ -372,6 +372,8 @@ final class BenchEngineCommand implements Callable<Integer> {
         doc.put("graph_steps", r.graphSteps());
         doc.put("gemm_graphs", r.gemmGraphs());
         doc.put("flash_prefill", r.flashPrefill());
+        doc.put("logits_dtype", r.logitsDtype());
+        doc.put("split_attention_launches", r.splitAttentionLaunches());
         doc.put("figures", r.figures());
         return doc;
     }

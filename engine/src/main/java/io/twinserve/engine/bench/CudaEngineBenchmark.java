@@ -153,6 +153,9 @@ public final class CudaEngineBenchmark {
      *     cuBLAS is found and can be captured)
      * @param flashPrefill whether the prefill figures attended in the tensor-core tiles ({@code
      *     ts_prefill_attention}) rather than the row kernel
+     * @param logitsDtype how each step's logits came back to the host, "bf16" or "f32" (in every step's time)
+     * @param splitAttentionLaunches attention launches that split their rows' positions (split-K, for few rows over
+     *     long contexts; a decode graph's counted once, at its capture), over the graphs-on runs
      */
     public record Result(
             BenchModel shape,
@@ -163,7 +166,9 @@ public final class CudaEngineBenchmark {
             List<Figure> figures,
             long graphSteps,
             long gemmGraphs,
-            boolean flashPrefill) {}
+            boolean flashPrefill,
+            String logitsDtype,
+            long splitAttentionLaunches) {}
 
     private CudaEngineBenchmark() {}
 
@@ -189,6 +194,8 @@ public final class CudaEngineBenchmark {
         long graphSteps;
         long gemmGraphs;
         boolean flashPrefill;
+        String logitsDtype;
+        long splitAttentionLaunches;
         // graphs off: batch 1 only, the baseline of the graphs' gain
         try (CudaBackend backend = CudaBackend.random(
                 c, o.seed(), new CudaBackend.Options(kvTokens, BLOCK_SIZE, 0, 1, false, 0), gpus.get())) {
@@ -223,6 +230,8 @@ public final class CudaEngineBenchmark {
             graphSteps = backend.graphSteps();
             gemmGraphs = backend.gemmGraphs();
             flashPrefill = backend.flashPrefill();
+            logitsDtype = backend.logitsDtype();
+            splitAttentionLaunches = backend.splitAttentionLaunches();
         }
         return new Result(
                 o.shape(),
@@ -233,7 +242,9 @@ public final class CudaEngineBenchmark {
                 List.copyOf(figures),
                 graphSteps,
                 gemmGraphs,
-                flashPrefill);
+                flashPrefill,
+                logitsDtype,
+                splitAttentionLaunches);
     }
 
     private static Figure withRatio(Figure f, double ratio) {

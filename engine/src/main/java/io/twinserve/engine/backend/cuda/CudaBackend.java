@@ -8,6 +8,7 @@ import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.engine.model.ModelFiles;
 import io.twinserve.engine.model.Projection;
+import io.twinserve.engine.sample.Sampler;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.HashMap;
@@ -225,12 +226,66 @@ public final class CudaBackend implements Backend {
         }
         return !value.equals("0") && c.headDim() == 128 && !kvF32 && c.slidingWindow() <= 0;
     }
+    /**
+     * Set to {@code f32} to bring a step's logits back as fp32; unset or {@code bf16}, they come back as bf16 into
+     * pinned memory and are widened on the host. At batch 64 of a 128k-token vocabulary that is 16 MB over the bus by
+     * DMA instead of 33 MB staged by the driver from pageable memory (a few milliseconds, against a device step of
+     * about 8): vLLM's logits are bf16 too until its sampler widens them, and the numerics gate (max |diff| / max
+     * |logit| at most 2e-2) has room for the rounding (at most 2^-8 of a value).
+     */
+    public static final String LOGITS_ENV = "TWINSERVE_CUDA_LOGITS";
+
+    /** Whether logits come back as bf16: {@link #LOGITS_ENV}'s value ({@code env}, or null) is unset, blank or bf16. */
+    static boolean bf16LogitsFor(String env) {
+        String value = env == null ? "" : env.strip();
+        if (value.isEmpty() || value.equals("bf16")) {
+            return true;
+        }
+        if (value.equals("f32")) {
+            return false;
+        }
+        throw new IllegalArgumentException(LOGITS_ENV + "=" + env + ": expected bf16 (logits back as bf16, widened on"
+                + " the host) or f32 (back as fp32)");
+    }
+
+    /**
+     * Set to 0 to attend every row in one block per (row, KV head) ({@code ts_paged_attention}); unset or 1 splits the
+     * positions of steps with few rows over long contexts across more blocks ({@code ts_paged_attention_split}, then
+     * {@code ts_attention_combine}; see {@link CudaKernels#attentionSplits}).
+     */
+    public static final String SPLIT_K_ENV = "TWINSERVE_CUDA_SPLIT_K";
+
+    /** Whether split-K attention is on: {@link #SPLIT_K_ENV}'s value ({@code env}, or null) is unset, blank or 1. */
+    static boolean splitKFor(String env) {
+        String value = env == null ? "" : env.strip();
+        if (!value.isEmpty() && !value.equals("0") && !value.equals("1")) {
+            throw new IllegalArgumentException(SPLIT_K_ENV + "=" + env + ": expected 1 (split the positions of steps"
+                    + " with few rows over long contexts) or 0 (one block per row and KV head)");
+        }
+        return !value.equals("0");
+    }
+
+    /** The fewest positions a split of attention takes ({@link Integer#MAX_VALUE}: no splits). */
+    private int minSplitPositions;
+    /** Attention launches split (a graph's count once, at its capture). */
+    private long splitAttentionLaunches;
+
+    /** Whether a step's logits come back as bf16 (see {@link #LOGITS_ENV}). */
+    private final boolean bf16Logits;
+    /** Pinned host memory the bf16 logits land in, grown to the most rows a step has had. */
+    private MemorySegment logitsHost;
+
     /** Whether decode graphs above the GEMV's tile capture cuBLAS (false once a capture of it failed). */
     private boolean graphGemm = true;
 
     /** Uploads {@code model} (which the caller keeps open until this closes) to {@code gpu}. */
     public CudaBackend(ModelFiles model, Options options, Gpu gpu) {
-        this(model.config(), CudaWeightLayout.of(model), model, 0, options, gpu);
+        this(model, options, gpu, bf16LogitsFor(System.getenv(LOGITS_ENV)));
+    }
+
+    /** As {@link #CudaBackend(ModelFiles, Options, Gpu)}, the logits' way back chosen here, not by {@link #LOGITS_ENV}. */
+    CudaBackend(ModelFiles model, Options options, Gpu gpu, boolean bf16Logits) {
+        this(model.config(), CudaWeightLayout.of(model), model, 0, options, gpu, bf16Logits);
     }
 
     /**
@@ -239,7 +294,8 @@ public final class CudaBackend implements Backend {
      * instead of 16 GB written and uploaded. The weights depend on {@code seed} alone.
      */
     public static CudaBackend random(ModelConfig c, long seed, Options options, Gpu gpu) {
-        return new CudaBackend(c, new CudaWeightLayout(c, false), null, seed, options, gpu);
+        return new CudaBackend(
+                c, new CudaWeightLayout(c, false), null, seed, options, gpu, bf16LogitsFor(System.getenv(LOGITS_ENV)));
     }
 
     /** Weights of {@link #random} models and adapters: uniform in +- this. */
@@ -249,12 +305,21 @@ public final class CudaBackend implements Backend {
     private static final int RANDOM_BLOCKS = 264;
 
     private CudaBackend(
-            ModelConfig config, CudaWeightLayout layout, ModelFiles model, long seed, Options options, Gpu gpu) {
+            ModelConfig config,
+            CudaWeightLayout layout,
+            ModelFiles model,
+            long seed,
+            Options options,
+            Gpu gpu,
+            boolean bf16Logits) {
         this.gpu = gpu;
         this.c = config;
         this.options = options;
         this.gemm = gpu.hasGemm();
         this.flashPrefill = flashPrefillFor(c, options.kvF32(), System.getenv(FLASH_PREFILL_ENV));
+        this.bf16Logits = bf16Logits;
+        this.minSplitPositions =
+                splitKFor(System.getenv(SPLIT_K_ENV)) ? CudaKernels.MIN_SPLIT_POSITIONS : Integer.MAX_VALUE;
         if (c.headDim() > CudaKernels.MAX_HEAD_DIM || c.headDim() % 2 != 0) {
             throw new IllegalArgumentException("head_dim " + c.headDim() + ": the CUDA kernels take even head"
                     + " dimensions up to " + CudaKernels.MAX_HEAD_DIM);
@@ -518,6 +583,10 @@ public final class CudaBackend implements Backend {
         final long loraTmp;
         final long lastNormed;
         final long logits;
+        /** The logits in bf16, as they go back to the host (0 when they go back as fp32). */
+        final long logitsBf16;
+        /** Split-K attention's partials, for the most a launch of up to {@link #tokens} rows can have. */
+        final long attentionPartials;
         /** A bf16 copy of a linear layer's input for cuBLAS (0 without it). */
         final long inputBf16;
 
@@ -537,6 +606,8 @@ public final class CudaBackend implements Backend {
             loraTmp = gpu.alloc(4 * 3 * t * options.maxRank());
             lastNormed = gpu.alloc(4 * t * c.hiddenSize());
             logits = gpu.alloc(4 * t * c.vocabSize());
+            logitsBf16 = bf16Logits ? gpu.alloc(2 * t * c.vocabSize()) : 0;
+            attentionPartials = gpu.alloc(4 * maxAttentionPartials(tokens));
             inputBf16 =
                     gemm ? gpu.alloc(2 * t * Math.max(c.qDim(), Math.max(c.hiddenSize(), c.intermediateSize()))) : 0;
         }
@@ -581,9 +652,68 @@ public final class CudaBackend implements Backend {
         }
         launchStep(scratch, metaBuffer, meta, tokens, rows, anyAdapter, gemm);
         gpu.synchronize();
-        if (rows > 0) {
-            gpu.copyOut(logits, 0, scratch.logits, rows * c.vocabSize());
+        copyLogits(scratch, rows, logits);
+    }
+
+    /**
+     * The step's logits of {@code rows} rows into {@code logits}: as fp32 straight into the array, or as bf16 into
+     * pinned memory by DMA, widened on the host (see {@link #LOGITS_ENV}).
+     */
+    private void copyLogits(Scratch s, int rows, float[] logits) {
+        if (rows == 0) {
+            return;
         }
+        int count = rows * c.vocabSize();
+        if (s.logitsBf16 == 0) {
+            gpu.copyOut(logits, 0, s.logits, count);
+            return;
+        }
+        long bytes = 2L * count;
+        if (logitsHost == null || logitsHost.byteSize() < bytes) {
+            // doubling: a few sizes over a run (each freed when the device closes), none per step
+            logitsHost = gpu.pinned(Math.max(bytes, logitsHost == null ? 0 : 2 * logitsHost.byteSize()));
+        }
+        gpu.copyOut(logitsHost, s.logitsBf16, bytes);
+        HostBf16.toFloats(logitsHost, logits, rows, c.vocabSize(), Sampler.PARALLEL_FROM_VALUES);
+    }
+
+    /**
+     * The most floats of partials a split attention launch of up to {@code tokens} rows writes, whatever the contexts
+     * (splits grow as rows shrink, so rows x splits stays under twice the target's blocks per KV head).
+     */
+    private long maxAttentionPartials(int tokens) {
+        long most = 0;
+        for (int rows = 1; rows <= tokens; rows++) {
+            int splits = CudaKernels.attentionSplits(rows, c.numKvHeads(), Integer.MAX_VALUE, 1);
+            if (splits == 1) {
+                break;
+            }
+            most = Math.max(most, CudaKernels.attentionPartialFloats(rows, splits, c.numHeads(), c.headDim()));
+        }
+        return most;
+    }
+
+    /** Sets the fewest positions a split of attention takes (tests: splits on short contexts). */
+    void minSplitPositions(int positions) {
+        if (positions < 1) {
+            throw new IllegalArgumentException("a split takes at least one position, got " + positions);
+        }
+        this.minSplitPositions = positions;
+    }
+
+    /** Attention launches that split their rows' positions (a decode graph's once, when it was captured). */
+    public long splitAttentionLaunches() {
+        return splitAttentionLaunches;
+    }
+
+    /** Whether attention may split the positions of steps with few rows (see {@link #SPLIT_K_ENV}). */
+    public boolean splitAttention() {
+        return minSplitPositions != Integer.MAX_VALUE;
+    }
+
+    /** How a step's logits come back from the device: "bf16" or "f32" (see {@link #LOGITS_ENV}). */
+    public String logitsDtype() {
+        return bf16Logits ? "bf16" : "f32";
     }
 
     /**
@@ -654,7 +784,7 @@ public final class CudaBackend implements Backend {
         gpu.replay(g.handle());
         graphSteps++;
         gpu.synchronize();
-        gpu.copyOut(logits, 0, graphScratch.logits, rows * c.vocabSize());
+        copyLogits(graphScratch, rows, logits);
     }
 
     /** Decode steps a graph ran. */
@@ -679,7 +809,8 @@ public final class CudaBackend implements Backend {
 
     /**
      * Launches a step's kernels over {@code tokens} tokens whose metadata {@code m} describes at {@code metaBase}
-     * on the device, into {@code s}; the logits of {@code rows} rows end in {@code s.logits}. Launches only (no
+     * on the device, into {@code s}; the logits of {@code rows} rows end in {@code s.logits} (and as bf16 in {@code
+     * s.logitsBf16} when they go back so). Launches only (no
      * copy, no wait), so that a graph can capture it; with {@code allowGemm} the linear layers of more than 8 tokens
      * go through cuBLAS.
      */
@@ -755,26 +886,7 @@ public final class CudaBackend implements Backend {
                     Arg.i32(options.kvF32() ? 1 : 0));
             float scale = (float) (1.0 / Math.sqrt(c.headDim()));
             if (m.attentionRows() > 0) {
-                gpu.launch(
-                        "ts_paged_attention",
-                        m.attentionRows(),
-                        c.numKvHeads(),
-                        CudaKernels.attentionThreads(c.numHeads(), c.numKvHeads()),
-                        Arg.ptr(s.q),
-                        Arg.ptr(keyCache[l]),
-                        Arg.ptr(valueCache[l]),
-                        Arg.ptr(blockTables),
-                        Arg.i32(maxBlocks),
-                        Arg.ptr(contextLens),
-                        Arg.i32(c.numHeads()),
-                        Arg.i32(c.numKvHeads()),
-                        Arg.i32(c.headDim()),
-                        Arg.i32(options.blockSize()),
-                        Arg.f32(scale),
-                        Arg.i32(c.slidingWindow()),
-                        Arg.ptr(s.att),
-                        Arg.i32(options.kvF32() ? 1 : 0),
-                        Arg.ptr(attentionRows));
+                attention(s, l, m.attentionRows(), maxBlocks, blockTables, contextLens, attentionRows);
             }
             if (m.prefillTiles() > 0) {
                 gpu.launch(
@@ -859,7 +971,65 @@ public final class CudaBackend implements Backend {
                     Arg.f32(eps),
                     Arg.ptr(s.lastNormed));
             linear(bf16, lmHead, c.vocabSize(), h, s.lastNormed, rows, 0, s.logits);
+            if (s.logitsBf16 != 0) {
+                long count = (long) rows * c.vocabSize();
+                gpu.launch(
+                        "ts_to_bf16",
+                        (int) Math.min(4096, (count + 255) / 256),
+                        1,
+                        256,
+                        Arg.ptr(s.logits),
+                        Arg.i64(count),
+                        Arg.ptr(s.logitsBf16));
+            }
         }
+    }
+
+    /**
+     * Layer {@code l}'s attention for the {@code rows} rows listed at {@code rowList} (those no prefill tile covers):
+     * one block per (row, KV head), or, for few rows over long contexts, each row's positions split across blocks
+     * and the splits combined (FlashDecoding; {@link CudaKernels#attentionSplits}), from q into {@code s.att}.
+     */
+    private void attention(
+            Scratch s, int l, int rows, int maxBlocks, long blockTables, long contextLens, long rowList) {
+        float scale = (float) (1.0 / Math.sqrt(c.headDim()));
+        int splits =
+                CudaKernels.attentionSplits(rows, c.numKvHeads(), maxBlocks * options.blockSize(), minSplitPositions);
+        Arg[] args = {
+            Arg.ptr(s.q),
+            Arg.ptr(keyCache[l]),
+            Arg.ptr(valueCache[l]),
+            Arg.ptr(blockTables),
+            Arg.i32(maxBlocks),
+            Arg.ptr(contextLens),
+            Arg.i32(c.numHeads()),
+            Arg.i32(c.numKvHeads()),
+            Arg.i32(c.headDim()),
+            Arg.i32(options.blockSize()),
+            Arg.f32(scale),
+            Arg.i32(c.slidingWindow()),
+            Arg.ptr(splits > 1 ? s.attentionPartials : s.att),
+            Arg.i32(options.kvF32() ? 1 : 0),
+            Arg.ptr(rowList)
+        };
+        int threads = CudaKernels.attentionThreads(c.numHeads(), c.numKvHeads());
+        if (splits == 1) {
+            gpu.launch("ts_paged_attention", rows, c.numKvHeads(), threads, args);
+            return;
+        }
+        gpu.launchGrid3("ts_paged_attention_split", rows, c.numKvHeads(), splits, threads, args);
+        gpu.launch(
+                "ts_attention_combine",
+                rows,
+                c.numHeads(),
+                Math.min(256, (c.headDim() + 31) / 32 * 32),
+                Arg.ptr(s.attentionPartials),
+                Arg.i32(splits),
+                Arg.i32(c.numHeads()),
+                Arg.i32(c.headDim()),
+                Arg.ptr(rowList),
+                Arg.ptr(s.att));
+        splitAttentionLaunches++;
     }
 
     /**

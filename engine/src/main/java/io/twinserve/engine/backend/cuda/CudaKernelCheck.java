@@ -301,6 +301,12 @@ public final class CudaKernelCheck {
         checkAttention(0, false, 14, 2, 64);
         checkAttention(5, false, 4, 2, 96);
         checkAttention(0, false, 28, 4, 128);
+        for (boolean kvF32 : new boolean[] {false, true}) {
+            checkSplitAttention(0, kvF32, 32, 8, 128, 5);
+        }
+        checkSplitAttention(100, false, 32, 8, 128, 3);
+        checkSplitAttention(0, false, 14, 2, 64, 7);
+        checkSplitAttention(0, false, 4, 2, 96, 4);
         checkPrefillAttention(8, 2);
         checkPrefillAttention(28, 4);
         checkRandom();
@@ -679,6 +685,82 @@ public final class CudaKernelCheck {
                 floats(out, rows * heads * headDim),
                 KernelReferences.pagedAttention(
                         q, kc, vc, tables, maxBlocks, lens, heads, kvHeads, headDim, blockSize, scale, slidingWindow),
+                FP32_GATE);
+    }
+
+    /**
+     * Split-K attention ({@code ts_paged_attention_split} into poisoned partials, then {@code ts_attention_combine})
+     * against the unsplit reference: decode rows of 1 to 1,000 positions in {@code splits} runs (some empty, some
+     * shorter than a run), listed out of order with a row left out, as a step's row list may; the output row left out
+     * must stay as it was.
+     */
+    private void checkSplitAttention(
+            int slidingWindow, boolean kvF32, int heads, int kvHeads, int headDim, int splits) {
+        int blockSize = 16;
+        int maxBlocks = 64;
+        int totalBlocks = 160;
+        int cacheValues = totalBlocks * kvHeads * blockSize * headDim;
+        short[] kcBits = randomBf16(cacheValues, 1);
+        short[] vcBits = randomBf16(cacheValues, 1);
+        float[] kc = KernelReferences.cacheValues(kcBits);
+        float[] vc = KernelReferences.cacheValues(vcBits);
+        int[] lens = {1, 1000, 17, 300, 45};
+        int rows = lens.length;
+        int[] tables = new int[rows * maxBlocks];
+        for (int i = 0; i < tables.length; i++) {
+            tables[i] = random.nextInt(totalBlocks);
+        }
+        float[] q = randomFloats(rows * heads * headDim, 1);
+        float scale = (float) (1 / Math.sqrt(headDim));
+        int[] list = {3, 1, 0, 4};
+        CUdeviceptr part = poisoned(4 * CudaKernels.attentionPartialFloats(list.length, splits, heads, headDim));
+        int outValues = rows * heads * headDim;
+        float[] before = randomFloats(outValues, 1);
+        CUdeviceptr out = upload(before);
+        CUdeviceptr rowList = upload(list);
+        launch3(
+                "ts_paged_attention_split",
+                list.length,
+                kvHeads,
+                splits,
+                CudaKernels.attentionThreads(heads, kvHeads),
+                upload(q),
+                kvF32 ? upload(kc) : upload(kcBits),
+                kvF32 ? upload(vc) : upload(vcBits),
+                upload(tables),
+                maxBlocks,
+                upload(lens),
+                heads,
+                kvHeads,
+                headDim,
+                blockSize,
+                scale,
+                slidingWindow,
+                part,
+                kvF32 ? 1 : 0,
+                rowList);
+        launch(
+                "ts_attention_combine",
+                list.length,
+                heads,
+                Math.min(256, (headDim + 31) / 32 * 32),
+                part,
+                splits,
+                heads,
+                headDim,
+                rowList,
+                out);
+        float[] want = KernelReferences.pagedAttention(
+                q, kc, vc, tables, maxBlocks, lens, heads, kvHeads, headDim, blockSize, scale, slidingWindow);
+        // row 2 is not listed: its output keeps what was there
+        System.arraycopy(before, 2 * heads * headDim, want, 2 * heads * headDim, heads * headDim);
+        record(
+                "ts_paged_attention_split",
+                "4 of 5 rows of 1-1,000 positions in " + splits + " runs, GQA " + heads + "/" + kvHeads + ", head "
+                        + headDim + (slidingWindow > 0 ? ", window " + slidingWindow : "") + (kvF32 ? ", fp32 KV" : "")
+                        + ", combined",
+                floats(out, outValues),
+                want,
                 FP32_GATE);
     }
 

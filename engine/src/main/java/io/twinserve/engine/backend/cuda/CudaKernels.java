@@ -26,6 +26,8 @@ public final class CudaKernels {
             "ts_gemv_bf16",
             "ts_qk_rope_kv_write",
             "ts_paged_attention",
+            "ts_paged_attention_split",
+            "ts_attention_combine",
             "ts_prefill_attention",
             "ts_random_bf16",
             "ts_lora_shrink",
@@ -47,6 +49,48 @@ public final class CudaKernels {
      */
     public static int attentionThreads(int heads, int kvHeads) {
         return 32 * Math.max(1, Math.min(16, heads / kvHeads));
+    }
+
+    /**
+     * Blocks a split-K attention launch ({@code ts_paged_attention_split}) aims at: two per SM of the largest GPUs
+     * here (132 SMs on an H100 SXM). A decode step of one sequence with 8 KV heads is 8 blocks unsplit: 6% of the SMs
+     * stream its K and V.
+     */
+    public static final int SPLIT_TARGET_BLOCKS = 264;
+
+    /** The most splits of one row's positions. */
+    public static final int MAX_SPLITS = 32;
+
+    /**
+     * The fewest positions worth a split of their own by default: a shorter run does not pay for its partials' write
+     * and read and the combine's launch.
+     */
+    public static final int MIN_SPLIT_POSITIONS = 256;
+
+    /**
+     * How many runs a step's attention splits each row's positions into (FlashDecoding): 1 (no split, {@code
+     * ts_paged_attention}) when its {@code rows} x {@code kvHeads} blocks already fill {@link #SPLIT_TARGET_BLOCKS}
+     * halfway or its longest context ({@code maxContext}, an upper bound) holds fewer than two runs of {@code
+     * minPositions}; otherwise enough splits to reach the target, at most {@link #MAX_SPLITS} and one per {@code
+     * minPositions} of context. A function of the launch's shape alone, so that a decode graph captured for a
+     * bucket and block-table width splits every step it replays alike.
+     */
+    public static int attentionSplits(int rows, int kvHeads, int maxContext, int minPositions) {
+        long blocks = (long) rows * kvHeads;
+        if (rows < 1 || minPositions < 1 || 2 * blocks >= SPLIT_TARGET_BLOCKS) {
+            return 1;
+        }
+        long byOccupancy = (SPLIT_TARGET_BLOCKS + blocks - 1) / blocks;
+        long byLength = maxContext / minPositions;
+        return (int) Math.max(1, Math.min(MAX_SPLITS, Math.min(byOccupancy, byLength)));
+    }
+
+    /**
+     * Floats of split-K attention's partials for a launch of {@code rows} rows in {@code splits} splits: per row,
+     * q head and split, the head's unnormalised sums and (max, sum).
+     */
+    public static long attentionPartialFloats(int rows, int splits, int heads, int headDim) {
+        return (long) rows * splits * heads * (headDim + 2);
     }
 
     /** The largest head dimension the attention and RoPE kernels take (8 values per lane of a warp). */

@@ -38,6 +38,24 @@ public final class CudaModelCheck {
      * graphBatch} sequences (0: none), so that the decode steps run as graphs and the step names say so.
      */
     public static List<Result> run(Path dir, Supplier<Gpu> gpus, int graphBatch) throws IOException {
+        return run(dir, gpus, graphBatch, CudaBackend.bf16LogitsFor(System.getenv(CudaBackend.LOGITS_ENV)));
+    }
+
+    /**
+     * As {@link #run(Path, Supplier, int)}, the logits brought back as bf16 or fp32 as {@code bf16Logits} says
+     * (there: as {@link CudaBackend#LOGITS_ENV} says).
+     */
+    static List<Result> run(Path dir, Supplier<Gpu> gpus, int graphBatch, boolean bf16Logits) throws IOException {
+        return run(dir, gpus, graphBatch, bf16Logits, 0);
+    }
+
+    /**
+     * As {@link #run(Path, Supplier, int, boolean)}, attention splitting each row's positions into runs of at least
+     * {@code minSplitPositions} where {@link CudaKernels#attentionSplits} finds room (0: the backend's own minimum),
+     * so that the tiny models' short contexts split too.
+     */
+    static List<Result> run(Path dir, Supplier<Gpu> gpus, int graphBatch, boolean bf16Logits, int minSplitPositions)
+            throws IOException {
         List<Result> results = new ArrayList<>();
         List<Architecture> archs = new ArrayList<>(List.of(Architecture.values()));
         // and Llama once more with heads of 128, the size ts_prefill_attention's tensor-core tiles serve (its
@@ -57,7 +75,8 @@ public final class CudaModelCheck {
             RandomModel.writeAdapter(
                     base, 16, 16, List.of(Projection.Q, Projection.V, Projection.UP), 22, DType.BF16, a16);
             for (boolean kvF32 : new boolean[] {false, true}) {
-                results.addAll(cases(base, config, List.of(a8, a16), kvF32, gpus, graphBatch));
+                results.addAll(
+                        cases(base, config, List.of(a8, a16), kvF32, gpus, graphBatch, bf16Logits, minSplitPositions));
             }
         }
         return results;
@@ -65,14 +84,24 @@ public final class CudaModelCheck {
 
     /** The steps of one model with its two adapters, both backends' KV caches bf16 or (kvF32) fp32. */
     private static List<Result> cases(
-            Path base, ModelConfig config, List<Path> adapters, boolean kvF32, Supplier<Gpu> gpus, int graphBatch)
+            Path base,
+            ModelConfig config,
+            List<Path> adapters,
+            boolean kvF32,
+            Supplier<Gpu> gpus,
+            int graphBatch,
+            boolean bf16Logits,
+            int minSplitPositions)
             throws IOException {
         List<Result> results = new ArrayList<>();
         try (ModelFiles files = ModelFiles.open(base);
                 CpuBackend cpu =
                         new CpuBackend(files, new CpuBackend.Options(1, 1, 256, 4, 2, kvF32 ? DType.F32 : DType.BF16));
-                CudaBackend cuda =
-                        new CudaBackend(files, new CudaBackend.Options(256, 4, 2, 16, kvF32, graphBatch), gpus.get())) {
+                CudaBackend cuda = new CudaBackend(
+                        files, new CudaBackend.Options(256, 4, 2, 16, kvF32, graphBatch), gpus.get(), bf16Logits)) {
+            if (minSplitPositions > 0) {
+                cuda.minSplitPositions(minSplitPositions);
+            }
             for (int slot = 0; slot < 2; slot++) {
                 LoraAdapter adapter = LoraAdapter.load("a" + slot, adapters.get(slot), files.config());
                 cpu.loadAdapter(slot, adapter);

@@ -139,6 +139,11 @@ public final class DriverGpu implements Gpu {
     }
 
     @Override
+    public void copyOut(MemorySegment dst, long src, long bytes) {
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(dst.asSlice(0, bytes).asByteBuffer()), at(src), bytes);
+    }
+
+    @Override
     public MemorySegment pinned(long bytes) {
         Pointer host = new Pointer();
         JCudaDriver.cuMemAllocHost(host, Math.max(1, bytes));

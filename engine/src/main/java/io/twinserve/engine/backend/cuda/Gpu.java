@@ -51,6 +51,13 @@ public interface Gpu extends AutoCloseable {
     void copyOut(float[] dst, int to, long src, int count);
 
     /**
+     * Copies {@code bytes} of device memory {@code src} into host memory {@code dst}, waiting for the device first
+     * (as the array copy does). From {@link #pinned} memory the copy runs by DMA at the bus's full rate; from a Java
+     * array the driver stages it through a pinned buffer of its own, at a fraction of that.
+     */
+    void copyOut(MemorySegment dst, long src, long bytes);
+
+    /**
      * Page-locked host memory of {@code bytes}, which the device copies from by DMA at the bus's full rate and
      * asynchronously; freed when the device is closed.
      */

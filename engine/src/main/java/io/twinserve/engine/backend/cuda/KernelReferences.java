@@ -257,6 +257,120 @@ public final class KernelReferences {
         return out;
     }
 
+    /**
+     * {@code ts_paged_attention_split}: for row r, q head h and split s, the split's run of positions (the s-th of
+     * {@code splits} equal runs of [start, len), whole KV blocks each) scored as {@link #pagedAttention} scores them,
+     * written as the head's sums relative to the run's maximum score and (that maximum, the sum of the weights) at
+     * {@code ((r * heads + h) * splits + s) * (headDim + 2)}; an empty run is 0s, -infinity and 0.
+     */
+    public static float[] pagedAttentionSplit(
+            float[] q,
+            float[] kCache,
+            float[] vCache,
+            int[] blockTables,
+            int maxBlocks,
+            int[] contextLens,
+            int heads,
+            int kvHeads,
+            int headDim,
+            int blockSize,
+            float scale,
+            int slidingWindow,
+            int splits) {
+        int rows = contextLens.length;
+        int stride = headDim + 2;
+        float[] part = new float[rows * heads * splits * stride];
+        for (int r = 0; r < rows; r++) {
+            int len = contextLens[r];
+            int start = slidingWindow > 0 && len > slidingWindow ? len - slidingWindow : 0;
+            int chunk = (len - start + splits - 1) / splits;
+            chunk = (chunk + blockSize - 1) / blockSize * blockSize;
+            for (int s = 0; s < splits; s++) {
+                int from = Math.min(len, start + s * chunk);
+                int to = Math.min(len, from + chunk);
+                for (int h = 0; h < heads; h++) {
+                    int kvHead = h / (heads / kvHeads);
+                    int qb = (r * heads + h) * headDim;
+                    int pb = ((r * heads + h) * splits + s) * stride;
+                    if (from >= to) {
+                        part[pb + headDim] = Float.NEGATIVE_INFINITY;
+                        continue;
+                    }
+                    double[] scores = new double[to - from];
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int pos = from; pos < to; pos++) {
+                        int at = at(
+                                blockTables[r * maxBlocks + pos / blockSize],
+                                kvHead,
+                                pos % blockSize,
+                                kvHeads,
+                                blockSize,
+                                headDim);
+                        double dot = 0;
+                        for (int d = 0; d < headDim; d++) {
+                            dot += (double) q[qb + d] * kCache[at + d];
+                        }
+                        scores[pos - from] = dot * scale;
+                        max = Math.max(max, scores[pos - from]);
+                    }
+                    double sum = 0;
+                    for (int i = 0; i < scores.length; i++) {
+                        scores[i] = Math.exp(scores[i] - max);
+                        sum += scores[i];
+                    }
+                    for (int d = 0; d < headDim; d++) {
+                        double acc = 0;
+                        for (int pos = from; pos < to; pos++) {
+                            int at = at(
+                                    blockTables[r * maxBlocks + pos / blockSize],
+                                    kvHead,
+                                    pos % blockSize,
+                                    kvHeads,
+                                    blockSize,
+                                    headDim);
+                            acc += scores[pos - from] * vCache[at + d];
+                        }
+                        part[pb + d] = (float) acc;
+                    }
+                    part[pb + headDim] = (float) max;
+                    part[pb + headDim + 1] = (float) sum;
+                }
+            }
+        }
+        return part;
+    }
+
+    /**
+     * {@code ts_attention_combine}: each (row, q head)'s {@code splits} partials of {@link #pagedAttentionSplit} into
+     * its output, {@code sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M)}, 0 where no split scored a position.
+     */
+    public static float[] attentionCombine(float[] part, int rows, int heads, int headDim, int splits) {
+        int stride = headDim + 2;
+        float[] out = new float[rows * heads * headDim];
+        for (int rh = 0; rh < rows * heads; rh++) {
+            int base = rh * splits * stride;
+            double m = Double.NEGATIVE_INFINITY;
+            for (int s = 0; s < splits; s++) {
+                m = Math.max(m, part[base + s * stride + headDim]);
+            }
+            double total = 0;
+            double[] weight = new double[splits];
+            for (int s = 0; s < splits; s++) {
+                float ms = part[base + s * stride + headDim];
+                weight[s] = ms == Float.NEGATIVE_INFINITY ? 0 : Math.exp(ms - m);
+                total += part[base + s * stride + headDim + 1] * weight[s];
+            }
+            for (int d = 0; d < headDim; d++) {
+                double a = 0;
+                for (int s = 0; s < splits; s++) {
+                    a += part[base + s * stride + d] * weight[s];
+                }
+                out[rh * headDim + d] = (float) (total > 0 ? a / total : 0);
+            }
+        }
+        return out;
+    }
+
     private static int at(int block, int kvHead, int offset, int kvHeads, int blockSize, int headDim) {
         return ((block * kvHeads + kvHead) * blockSize + offset) * headDim;
     }

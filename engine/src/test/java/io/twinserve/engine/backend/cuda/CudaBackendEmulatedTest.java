@@ -1,10 +1,12 @@
 package io.twinserve.engine.backend.cuda;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -36,7 +38,8 @@ class CudaBackendEmulatedTest {
                     devices.add(g);
                     return g;
                 },
-                graphBatch);
+                graphBatch,
+                false);
         // four architectures and Llama with heads of 128, three steps each, bf16 and fp32 KV
         assertThat(results).hasSize(5 * 3 * 2);
         for (CudaModelCheck.Result r : results) {
@@ -59,5 +62,129 @@ class CudaBackendEmulatedTest {
             // with graphs, each device's two decode steps (two sequences each) replay a graph, and nothing else does
             assertThat(g.replays).isEqualTo(graphBatch > 0 ? 2 : 0);
         }
+    }
+
+    /**
+     * Logits back as bf16 (the default): each is the fp32 logit rounded to bf16, so the cases stay within the fp32
+     * run's error plus half a bf16 step of the largest logit (at most 2^-8 of it), and the bytes copied out are half.
+     */
+    @Test
+    void bf16LogitsAreTheFp32OnesRoundedAndHalfTheBytes(@TempDir Path dir) throws Exception {
+        List<EmulatedGpu> f32Devices = new ArrayList<>();
+        List<EmulatedGpu> bf16Devices = new ArrayList<>();
+        List<CudaModelCheck.Result> f32 = CudaModelCheck.run(
+                dir.resolve("f32"),
+                () -> {
+                    EmulatedGpu g = new EmulatedGpu();
+                    f32Devices.add(g);
+                    return g;
+                },
+                4,
+                false);
+        List<CudaModelCheck.Result> bf16 = CudaModelCheck.run(
+                dir.resolve("bf16"),
+                () -> {
+                    EmulatedGpu g = new EmulatedGpu();
+                    bf16Devices.add(g);
+                    return g;
+                },
+                4,
+                true);
+        assertThat(bf16).hasSameSizeAs(f32);
+        boolean anyMoved = false;
+        for (int i = 0; i < f32.size(); i++) {
+            CudaModelCheck.Result a = f32.get(i);
+            CudaModelCheck.Result b = bf16.get(i);
+            assertThat(b.nan()).as(b.toString()).isFalse();
+            assertThat(b.relativeError()).as(b.toString()).isLessThanOrEqualTo(a.relativeError() + Math.scalb(1.0, -8));
+            anyMoved |= b.relativeError() != a.relativeError();
+        }
+        // the rounding is there (a bf16 run that fell back to fp32 would match to the bit)
+        assertThat(anyMoved).isTrue();
+        long f32Bytes = f32Devices.stream().mapToLong(g -> g.copiedOutBytes).sum();
+        long bf16Bytes = bf16Devices.stream().mapToLong(g -> g.copiedOutBytes).sum();
+        assertThat(bf16Bytes * 2).isEqualTo(f32Bytes);
+        assertThat(bf16Devices).allSatisfy(g -> assertThat(g.launches).contains("ts_to_bf16"));
+    }
+
+    @Test
+    void theLogitsSwitchTakesBf16OrF32AndRefusesAnythingElseNamingTheVariable() {
+        assertThat(CudaBackend.bf16LogitsFor(null)).isTrue();
+        assertThat(CudaBackend.bf16LogitsFor(" ")).isTrue();
+        assertThat(CudaBackend.bf16LogitsFor("bf16")).isTrue();
+        assertThat(CudaBackend.bf16LogitsFor(" f32 ")).isFalse();
+        assertThatThrownBy(() -> CudaBackend.bf16LogitsFor("fp16"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("TWINSERVE_CUDA_LOGITS=fp16")
+                .hasMessageContaining("expected bf16");
+    }
+
+    /**
+     * Split-K attention forced onto the tiny models' short contexts (runs of at least 4 positions, so that each row
+     * splits into up to 4 runs, some of them empty): the CPU backend's logits still, through the split and combine
+     * kernels, launched directly and replayed in graphs.
+     */
+    @ParameterizedTest(name = "graph batch {0}")
+    @ValueSource(ints = {0, 4})
+    void splitKAttentionGivesTheCpuBackendsLogits(int graphBatch, @TempDir Path dir) throws Exception {
+        List<EmulatedGpu> devices = new ArrayList<>();
+        List<CudaModelCheck.Result> results = CudaModelCheck.run(
+                dir,
+                () -> {
+                    EmulatedGpu g = new EmulatedGpu();
+                    devices.add(g);
+                    return g;
+                },
+                graphBatch,
+                false,
+                4);
+        assertThat(results).hasSize(5 * 3 * 2);
+        for (CudaModelCheck.Result r : results) {
+            assertThat(r.nan()).as(r.toString()).isFalse();
+            boolean roundingFlips =
+                    r.model().startsWith("llama-head128") && !r.model().contains("fp32 KV");
+            assertThat(r.relativeError()).as(r.toString()).isLessThanOrEqualTo(roundingFlips ? 10 * GATE : GATE);
+        }
+        for (EmulatedGpu g : devices) {
+            assertThat(g.launches).contains("ts_paged_attention_split", "ts_attention_combine");
+            // every attention of these steps split: none went through the one-block-per-row kernel
+            assertThat(g.launches).doesNotContain("ts_paged_attention");
+        }
+    }
+
+    @Test
+    void theSplitKSwitchTakes0Or1AndRefusesAnythingElseNamingTheVariable() {
+        assertThat(CudaBackend.splitKFor(null)).isTrue();
+        assertThat(CudaBackend.splitKFor("1")).isTrue();
+        assertThat(CudaBackend.splitKFor(" 0")).isFalse();
+        assertThatThrownBy(() -> CudaBackend.splitKFor("on"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("TWINSERVE_CUDA_SPLIT_K=on")
+                .hasMessageContaining("expected 1");
+    }
+
+    /**
+     * The split policy: few rows over long contexts split up to the target's blocks, one split per 256 positions at
+     * most; a batch that fills half the target, or a context under two runs, does not split.
+     */
+    @Test
+    void attentionSplitsFillTheGpuOnlyWhereRowsAreFewAndContextsLong() {
+        int min = CudaKernels.MIN_SPLIT_POSITIONS;
+        // batch 1, 8 KV heads (Llama 3 8B): 8 blocks; context 1,024 gives 4 runs of 256, 6,144 gives 24, 8,192 the
+        // cap of 32 (the target would take 33)
+        assertThat(CudaKernels.attentionSplits(1, 8, 1024, min)).isEqualTo(4);
+        assertThat(CudaKernels.attentionSplits(1, 8, 6144, min)).isEqualTo(24);
+        assertThat(CudaKernels.attentionSplits(1, 8, 8192, min)).isEqualTo(32);
+        // batch 8: 64 blocks, ceil(264 / 64) = 5 splits
+        assertThat(CudaKernels.attentionSplits(8, 8, 8192, min)).isEqualTo(5);
+        // batch 17 x 8 heads: 136 blocks, half the target already
+        assertThat(CudaKernels.attentionSplits(17, 8, 8192, min)).isEqualTo(1);
+        assertThat(CudaKernels.attentionSplits(64, 8, 8192, min)).isEqualTo(1);
+        // a context under two runs
+        assertThat(CudaKernels.attentionSplits(1, 8, 511, min)).isEqualTo(1);
+        // capped at MAX_SPLITS however long the context
+        assertThat(CudaKernels.attentionSplits(1, 1, 1 << 20, min)).isEqualTo(CudaKernels.MAX_SPLITS);
+        // 2 KV heads over 1,024 positions and runs of 4: the target's ceil(264 / 2) capped at 32
+        assertThat(CudaKernels.attentionSplits(1, 2, 1024, 4)).isEqualTo(32);
     }
 }

@@ -100,6 +100,8 @@ class CudaEngineBenchmarkTest {
         assertThat(r.gemmGraphs()).isZero();
         // the tiny model's heads are not 128 wide: its prefill takes the row kernel
         assertThat(r.flashPrefill()).isFalse();
+        // every step's logits came back as bf16, the default
+        assertThat(r.logitsDtype()).isEqualTo("bf16");
         ModelConfig c = TINY.config();
         for (CudaEngineBenchmark.Figure f : r.figures()) {
             assertThat(f.stepMsMedian()).as(f.name()).isPositive();

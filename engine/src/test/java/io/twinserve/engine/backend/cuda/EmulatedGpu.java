@@ -202,8 +202,24 @@ final class EmulatedGpu implements Gpu {
     public void copyOut(float[] dst, int to, long src, int count) {
         noCapture("a copy out");
         applyCopies(Long.MAX_VALUE);
+        copiesOut++;
+        copiedOutBytes += 4L * count;
         at(src).asFloatBuffer().get(dst, to, count);
     }
+
+    @Override
+    public void copyOut(MemorySegment dst, long src, long bytes) {
+        noCapture("a copy out");
+        applyCopies(Long.MAX_VALUE);
+        copiesOut++;
+        copiedOutBytes += bytes;
+        dst.asSlice(0, bytes).copyFrom(MemorySegment.ofBuffer(at(src).limit(Math.toIntExact(bytes))));
+    }
+
+    /** Copies out of device memory (into arrays or host memory), and their bytes. */
+    long copiesOut;
+
+    long copiedOutBytes;
 
     /** A copy started and not yet applied: the emulation applies it late, as a device may. */
     private record PendingCopy(long ticket, long dst, MemorySegment src, long bytes) {}
@@ -376,6 +392,64 @@ final class EmulatedGpu implements Gpu {
                         kvF32,
                         a[11].asInt(),
                         a[12].bits());
+            }
+            case "ts_paged_attention_split" -> {
+                // grid (rows, KV heads, splits): ts_paged_attention's arguments, the partials' buffer (argument 12)
+                // in place of its output
+                int maxBlocks = a[4].asInt();
+                int heads = a[6].asInt();
+                int hd = a[8].asInt();
+                boolean kvF32 = a[13].asInt() != 0;
+                int[] rows = a[14].bits() == 0 ? range(0, gx) : ints(a[14].bits(), gx);
+                int last = 0;
+                for (int r : rows) {
+                    last = Math.max(last, r);
+                }
+                float[] q = floats(a[0].bits(), (last + 1) * heads * hd);
+                int[] tables = ints(a[3].bits(), (last + 1) * maxBlocks);
+                int[] lens = ints(a[5].bits(), last + 1);
+                float[] qs = new float[rows.length * heads * hd];
+                int[] ts = new int[rows.length * maxBlocks];
+                int[] ls = new int[rows.length];
+                for (int i = 0; i < rows.length; i++) {
+                    System.arraycopy(q, rows[i] * heads * hd, qs, i * heads * hd, heads * hd);
+                    System.arraycopy(tables, rows[i] * maxBlocks, ts, i * maxBlocks, maxBlocks);
+                    ls[i] = lens[rows[i]];
+                }
+                put(
+                        a[12].bits(),
+                        KernelReferences.pagedAttentionSplit(
+                                qs,
+                                cache(a[1].bits(), kvF32),
+                                cache(a[2].bits(), kvF32),
+                                ts,
+                                maxBlocks,
+                                ls,
+                                heads,
+                                a[7].asInt(),
+                                hd,
+                                a[9].asInt(),
+                                a[10].asFloat(),
+                                a[11].asInt(),
+                                gz));
+            }
+            case "ts_attention_combine" -> {
+                // grid (rows, heads): the partials of gx launch rows into the output rows row_list names
+                int splits = a[1].asInt();
+                int heads = a[2].asInt();
+                int hd = a[3].asInt();
+                int[] rows = a[4].bits() == 0 ? range(0, gx) : ints(a[4].bits(), gx);
+                float[] o = KernelReferences.attentionCombine(
+                        floats(a[0].bits(), gx * heads * splits * (hd + 2)), gx, heads, hd, splits);
+                int last = 0;
+                for (int r : rows) {
+                    last = Math.max(last, r);
+                }
+                float[] all = floats(a[5].bits(), (last + 1) * heads * hd);
+                for (int i = 0; i < rows.length; i++) {
+                    System.arraycopy(o, i * heads * hd, all, rows[i] * heads * hd, heads * hd);
+                }
+                put(a[5].bits(), all);
             }
             case "ts_prefill_attention" -> {
                 // grid (tiles, heads): every row of each tile, as the row kernel would attend it (bf16 cache, no

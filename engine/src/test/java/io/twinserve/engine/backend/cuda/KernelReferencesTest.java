@@ -142,4 +142,55 @@ class KernelReferencesTest {
         KernelReferences.loraExpand(tmp, bf(1, 1, 1, 1), tokenSlot, rank, new float[] {2, 0.5f}, 2, 1, 2, y, 1);
         assertThat(y).containsExactly(10, 24, 10, 13.5f, 10, 10);
     }
+
+    /**
+     * Split-K attention, split and combined, gives the unsplit attention: rows of 0 to 300 positions (empty rows, rows
+     * shorter than one split, a sliding window), GQA, 1 to 7 splits of whole KV blocks, and one split is the plain
+     * kernel's answer to the float.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0} splits, window {1}")
+    @org.junit.jupiter.params.provider.CsvSource({"1, 0", "2, 0", "3, 0", "7, 0", "4, 50"})
+    void splitAttentionCombinedIsTheWholeAttention(int splits, int window) {
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(splits * 7L + window);
+        int heads = 4;
+        int kvHeads = 2;
+        int headDim = 8;
+        int blockSize = 16;
+        int maxBlocks = 20;
+        int totalBlocks = 40;
+        float[] kc = new float[totalBlocks * kvHeads * blockSize * headDim];
+        float[] vc = new float[kc.length];
+        for (int i = 0; i < kc.length; i++) {
+            kc[i] = (float) rng.nextGaussian();
+            vc[i] = (float) rng.nextGaussian();
+        }
+        int[] lens = {0, 1, 15, 17, 100, 300};
+        int[] tables = new int[lens.length * maxBlocks];
+        for (int i = 0; i < tables.length; i++) {
+            tables[i] = rng.nextInt(totalBlocks);
+        }
+        float[] q = new float[lens.length * heads * headDim];
+        for (int i = 0; i < q.length; i++) {
+            q[i] = (float) rng.nextGaussian();
+        }
+        float scale = (float) (1 / Math.sqrt(headDim));
+        float[] whole = KernelReferences.pagedAttention(
+                q, kc, vc, tables, maxBlocks, lens, heads, kvHeads, headDim, blockSize, scale, window);
+        float[] part = KernelReferences.pagedAttentionSplit(
+                q, kc, vc, tables, maxBlocks, lens, heads, kvHeads, headDim, blockSize, scale, window, splits);
+        assertThat(part).hasSize(lens.length * heads * splits * (headDim + 2));
+        float[] combined = KernelReferences.attentionCombine(part, lens.length, heads, headDim, splits);
+        assertThat(combined).hasSize(whole.length);
+        for (int i = 0; i < whole.length; i++) {
+            if (splits == 1) {
+                assertThat(combined[i]).as("value %d", i).isCloseTo(whole[i], within(1e-6f));
+            } else {
+                assertThat(combined[i]).as("value %d", i).isCloseTo(whole[i], within(1e-5f));
+            }
+        }
+        // the empty row attends to nothing: zeros, as the plain kernel writes
+        for (int i = 0; i < heads * headDim; i++) {
+            assertThat(combined[i]).isZero();
+        }
+    }
 }
