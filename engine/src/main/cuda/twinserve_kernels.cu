@@ -625,6 +625,56 @@ __device__ __forceinline__ void attend(const RowAttention& ra) {
     }
 }
 
+// The block of launch row blockIdx.x (row row_list[blockIdx.x], or blockIdx.x when row_list is null) and KV head
+// blockIdx.y: each q head of the group attends to the row's positions [start, len) into out, or, with part set,
+// to the blockIdx.z-th of gridDim.z equal runs of them (whole KV blocks each), its partials into part (see
+// ts_paged_attention_split).
+__device__ __forceinline__ void paged_attention_block(
+        const float* __restrict__ q,
+        const void* __restrict__ k_cache,
+        const void* __restrict__ v_cache,
+        const int* __restrict__ block_tables,
+        int max_blocks,
+        const int* __restrict__ context_lens,
+        int n_heads,
+        int n_kv_heads,
+        int head_dim,
+        int block_size,
+        float scale,
+        int sliding_window,
+        float* __restrict__ out,
+        float* __restrict__ part,
+        int kv_f32,
+        const int* __restrict__ row_list) {
+    int i = blockIdx.x;
+    int r = row_list != nullptr ? row_list[i] : i;
+    int kv_head = blockIdx.y;
+    int group = n_heads / n_kv_heads;
+    int len = context_lens[r];
+    int start = sliding_window > 0 && len > sliding_window ? len - sliding_window : 0;
+    int from = start;
+    int to = len;
+    int split = blockIdx.z;
+    int splits = gridDim.z;
+    if (part != nullptr) {
+        int chunk = (len - start + splits - 1) / splits;
+        chunk = (chunk + block_size - 1) / block_size * block_size;
+        from = min(len, start + split * chunk);
+        to = min(len, from + chunk);
+    }
+    const int* table = block_tables + (long long) r * max_blocks;
+    for (int g = threadIdx.x / WARP; g < group; g += blockDim.x / WARP) {
+        int h = kv_head * group + g;
+        const float* qv = q + ((long long) r * n_heads + h) * head_dim;
+        float* o = part != nullptr ? nullptr : out + ((long long) r * n_heads + h) * head_dim;
+        // an empty run scores nothing: max -inf, sum 0, which the combine weighs at 0
+        float* acc = part != nullptr ? part + (((long long) i * n_heads + h) * splits + split) * (head_dim + 2) : nullptr;
+        RowAttention ra = {qv, k_cache, v_cache, table, kv_head, n_kv_heads, head_dim, block_size, scale, from, to, o,
+                           kv_f32, acc, acc != nullptr ? acc + head_dim : nullptr};
+        attend(ra);
+    }
+}
+
 // Row r (row_list[grid.x], or grid.x when row_list is null: the rows a prefill tile of ts_prefill_attention does not
 // cover) attends to the first context_lens[r] positions of its sequence (so a prefill row's causal mask
 // is its own length), through block_tables[r][:] of max_blocks entries, skipping positions before
@@ -649,20 +699,8 @@ extern "C" __global__ void ts_paged_attention(
         float* __restrict__ out,
         int kv_f32,
         const int* __restrict__ row_list) {
-    int r = row_list != nullptr ? row_list[blockIdx.x] : blockIdx.x;
-    int kv_head = blockIdx.y;
-    int group = n_heads / n_kv_heads;
-    int len = context_lens[r];
-    int start = sliding_window > 0 && len > sliding_window ? len - sliding_window : 0;
-    const int* table = block_tables + (long long) r * max_blocks;
-    for (int g = threadIdx.x / WARP; g < group; g += blockDim.x / WARP) {
-        int h = kv_head * group + g;
-        const float* qv = q + ((long long) r * n_heads + h) * head_dim;
-        float* o = out + ((long long) r * n_heads + h) * head_dim;
-        RowAttention ra = {qv, k_cache, v_cache, table, kv_head, n_kv_heads, head_dim, block_size, scale, start, len, o,
-                           kv_f32, nullptr, nullptr};
-        attend(ra);
-    }
+    paged_attention_block(q, k_cache, v_cache, block_tables, max_blocks, context_lens, n_heads, n_kv_heads, head_dim,
+                          block_size, scale, sliding_window, out, nullptr, kv_f32, row_list);
 }
 
 // Split-K (FlashDecoding) paged attention for steps of few rows over long contexts, where a block per (row, KV
@@ -687,28 +725,8 @@ extern "C" __global__ void ts_paged_attention_split(
         float* __restrict__ part,
         int kv_f32,
         const int* __restrict__ row_list) {
-    int i = blockIdx.x;
-    int r = row_list != nullptr ? row_list[i] : i;
-    int kv_head = blockIdx.y;
-    int split = blockIdx.z;
-    int splits = gridDim.z;
-    int group = n_heads / n_kv_heads;
-    int len = context_lens[r];
-    int start = sliding_window > 0 && len > sliding_window ? len - sliding_window : 0;
-    int chunk = (len - start + splits - 1) / splits;
-    chunk = (chunk + block_size - 1) / block_size * block_size;
-    int from = min(len, start + split * chunk);
-    int to = min(len, from + chunk);
-    const int* table = block_tables + (long long) r * max_blocks;
-    for (int g = threadIdx.x / WARP; g < group; g += blockDim.x / WARP) {
-        int h = kv_head * group + g;
-        const float* qv = q + ((long long) r * n_heads + h) * head_dim;
-        float* acc = part + (((long long) i * n_heads + h) * splits + split) * (head_dim + 2);
-        // an empty run scores nothing: max -inf, sum 0, which the combine weighs at 0
-        RowAttention ra = {qv, k_cache, v_cache, table, kv_head, n_kv_heads, head_dim, block_size, scale, from, to,
-                           nullptr, kv_f32, acc, acc + head_dim};
-        attend(ra);
-    }
+    paged_attention_block(q, k_cache, v_cache, block_tables, max_blocks, context_lens, n_heads, n_kv_heads, head_dim,
+                          block_size, scale, sliding_window, nullptr, part, kv_f32, row_list);
 }
 
 // The splits of ts_paged_attention_split into each (row, q head)'s output: grid (rows, n_heads), any block size

@@ -639,23 +639,45 @@ public final class CudaKernelCheck {
         record("ts_random_bf16", "3,000,009 values, scale 0.02, grid-stride", bf16ToFloat(got), bf16ToFloat(want), 0);
     }
 
-    private void checkAttention(int slidingWindow, boolean kvF32, int heads, int kvHeads, int headDim) {
-        int blockSize = 16;
-        int maxBlocks = 20;
-        int totalBlocks = 64;
-        int cacheValues = totalBlocks * kvHeads * blockSize * headDim;
+    /**
+     * Random inputs of an attention case: bf16 K and V caches of {@code totalBlocks} blocks of 16 positions (and
+     * their values), block tables of {@code maxBlocks} random blocks per row, and q for {@code rows} rows.
+     */
+    private record AttentionInputs(
+            short[] kcBits, short[] vcBits, float[] kc, float[] vc, int[] tables, float[] q, float scale) {}
+
+    private AttentionInputs attentionInputs(
+            int rows, int heads, int kvHeads, int headDim, int maxBlocks, int totalBlocks) {
+        int cacheValues = totalBlocks * kvHeads * 16 * headDim;
         short[] kcBits = randomBf16(cacheValues, 1);
         short[] vcBits = randomBf16(cacheValues, 1);
-        float[] kc = KernelReferences.cacheValues(kcBits);
-        float[] vc = KernelReferences.cacheValues(vcBits);
-        int[] lens = {1, 16, 17, 100, 300, 45};
-        int rows = lens.length;
         int[] tables = new int[rows * maxBlocks];
         for (int i = 0; i < tables.length; i++) {
             tables[i] = random.nextInt(totalBlocks);
         }
-        float[] q = randomFloats(rows * heads * headDim, 1);
-        float scale = (float) (1 / Math.sqrt(headDim));
+        return new AttentionInputs(
+                kcBits,
+                vcBits,
+                KernelReferences.cacheValues(kcBits),
+                KernelReferences.cacheValues(vcBits),
+                tables,
+                randomFloats(rows * heads * headDim, 1),
+                (float) (1 / Math.sqrt(headDim)));
+    }
+
+    private void checkAttention(int slidingWindow, boolean kvF32, int heads, int kvHeads, int headDim) {
+        int blockSize = 16;
+        int maxBlocks = 20;
+        int[] lens = {1, 16, 17, 100, 300, 45};
+        int rows = lens.length;
+        AttentionInputs in = attentionInputs(rows, heads, kvHeads, headDim, maxBlocks, 64);
+        float[] kc = in.kc();
+        float[] vc = in.vc();
+        short[] kcBits = in.kcBits();
+        short[] vcBits = in.vcBits();
+        int[] tables = in.tables();
+        float[] q = in.q();
+        float scale = in.scale();
         CUdeviceptr out = poisoned((long) rows * heads * headDim * 4);
         launch(
                 "ts_paged_attention",
@@ -698,20 +720,16 @@ public final class CudaKernelCheck {
             int slidingWindow, boolean kvF32, int heads, int kvHeads, int headDim, int splits) {
         int blockSize = 16;
         int maxBlocks = 64;
-        int totalBlocks = 160;
-        int cacheValues = totalBlocks * kvHeads * blockSize * headDim;
-        short[] kcBits = randomBf16(cacheValues, 1);
-        short[] vcBits = randomBf16(cacheValues, 1);
-        float[] kc = KernelReferences.cacheValues(kcBits);
-        float[] vc = KernelReferences.cacheValues(vcBits);
         int[] lens = {1, 1000, 17, 300, 45};
         int rows = lens.length;
-        int[] tables = new int[rows * maxBlocks];
-        for (int i = 0; i < tables.length; i++) {
-            tables[i] = random.nextInt(totalBlocks);
-        }
-        float[] q = randomFloats(rows * heads * headDim, 1);
-        float scale = (float) (1 / Math.sqrt(headDim));
+        AttentionInputs in = attentionInputs(rows, heads, kvHeads, headDim, maxBlocks, 160);
+        float[] kc = in.kc();
+        float[] vc = in.vc();
+        float[] q = in.q();
+        float scale = in.scale();
+        int[] tables = in.tables();
+        short[] kcBits = in.kcBits();
+        short[] vcBits = in.vcBits();
         int[] list = {3, 1, 0, 4};
         CUdeviceptr part = poisoned(4 * CudaKernels.attentionPartialFloats(list.length, splits, heads, headDim));
         int outValues = rows * heads * headDim;

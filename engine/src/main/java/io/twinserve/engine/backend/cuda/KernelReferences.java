@@ -210,51 +210,89 @@ public final class KernelReferences {
             int slidingWindow) {
         int rows = contextLens.length;
         float[] out = new float[rows * heads * headDim];
+        double[] acc = new double[headDim];
         for (int r = 0; r < rows; r++) {
             int len = contextLens[r];
             int start = slidingWindow > 0 && len > slidingWindow ? len - slidingWindow : 0;
             for (int h = 0; h < heads; h++) {
-                int kvHead = h / (heads / kvHeads);
-                int qb = (r * heads + h) * headDim;
-                double[] scores = new double[len - start];
-                double max = Double.NEGATIVE_INFINITY;
-                for (int pos = start; pos < len; pos++) {
-                    int at = at(
-                            blockTables[r * maxBlocks + pos / blockSize],
-                            kvHead,
-                            pos % blockSize,
-                            kvHeads,
-                            blockSize,
-                            headDim);
-                    double dot = 0;
-                    for (int d = 0; d < headDim; d++) {
-                        dot += (double) q[qb + d] * kCache[at + d];
-                    }
-                    scores[pos - start] = dot * scale;
-                    max = Math.max(max, scores[pos - start]);
-                }
-                double sum = 0;
-                for (int i = 0; i < scores.length; i++) {
-                    scores[i] = Math.exp(scores[i] - max);
-                    sum += scores[i];
-                }
+                Run run = attendRun(
+                        q,
+                        kCache,
+                        vCache,
+                        blockTables,
+                        maxBlocks,
+                        r,
+                        h,
+                        heads,
+                        kvHeads,
+                        headDim,
+                        blockSize,
+                        scale,
+                        start,
+                        len,
+                        acc);
                 for (int d = 0; d < headDim; d++) {
-                    double acc = 0;
-                    for (int pos = start; pos < len; pos++) {
-                        int at = at(
-                                blockTables[r * maxBlocks + pos / blockSize],
-                                kvHead,
-                                pos % blockSize,
-                                kvHeads,
-                                blockSize,
-                                headDim);
-                        acc += scores[pos - start] * vCache[at + d];
-                    }
-                    out[qb + d] = (float) (sum > 0 ? acc / sum : 0);
+                    out[(r * heads + h) * headDim + d] = (float) (run.sum() > 0 ? acc[d] / run.sum() : 0);
                 }
             }
         }
         return out;
+    }
+
+    /** One (row, head)'s attention over a run of positions: its largest score and the sum of the weights. */
+    private record Run(double max, double sum) {}
+
+    /**
+     * Row r's q head h over the positions [from, to) through its block table: the weights e^(score - max), their
+     * sum, and the weighted sum of the V rows into {@code acc} (zeros for an empty run, whose max is -infinity).
+     */
+    private static Run attendRun(
+            float[] q,
+            float[] kCache,
+            float[] vCache,
+            int[] blockTables,
+            int maxBlocks,
+            int r,
+            int h,
+            int heads,
+            int kvHeads,
+            int headDim,
+            int blockSize,
+            float scale,
+            int from,
+            int to,
+            double[] acc) {
+        java.util.Arrays.fill(acc, 0);
+        if (from >= to) {
+            return new Run(Double.NEGATIVE_INFINITY, 0);
+        }
+        int kvHead = h / (heads / kvHeads);
+        int qb = (r * heads + h) * headDim;
+        double[] weights = new double[to - from];
+        int[] rowsAt = new int[to - from];
+        double max = Double.NEGATIVE_INFINITY;
+        for (int pos = from; pos < to; pos++) {
+            int at = at(
+                    blockTables[r * maxBlocks + pos / blockSize], kvHead, pos % blockSize, kvHeads, blockSize, headDim);
+            rowsAt[pos - from] = at;
+            double dot = 0;
+            for (int d = 0; d < headDim; d++) {
+                dot += (double) q[qb + d] * kCache[at + d];
+            }
+            weights[pos - from] = dot * scale;
+            max = Math.max(max, weights[pos - from]);
+        }
+        double sum = 0;
+        for (int i = 0; i < weights.length; i++) {
+            weights[i] = Math.exp(weights[i] - max);
+            sum += weights[i];
+        }
+        for (int i = 0; i < weights.length; i++) {
+            for (int d = 0; d < headDim; d++) {
+                acc[d] += weights[i] * vCache[rowsAt[i] + d];
+            }
+        }
+        return new Run(max, sum);
     }
 
     /**
@@ -280,6 +318,7 @@ public final class KernelReferences {
         int rows = contextLens.length;
         int stride = headDim + 2;
         float[] part = new float[rows * heads * splits * stride];
+        double[] acc = new double[headDim];
         for (int r = 0; r < rows; r++) {
             int len = contextLens[r];
             int start = slidingWindow > 0 && len > slidingWindow ? len - slidingWindow : 0;
@@ -289,51 +328,28 @@ public final class KernelReferences {
                 int from = Math.min(len, start + s * chunk);
                 int to = Math.min(len, from + chunk);
                 for (int h = 0; h < heads; h++) {
-                    int kvHead = h / (heads / kvHeads);
-                    int qb = (r * heads + h) * headDim;
+                    Run run = attendRun(
+                            q,
+                            kCache,
+                            vCache,
+                            blockTables,
+                            maxBlocks,
+                            r,
+                            h,
+                            heads,
+                            kvHeads,
+                            headDim,
+                            blockSize,
+                            scale,
+                            from,
+                            to,
+                            acc);
                     int pb = ((r * heads + h) * splits + s) * stride;
-                    if (from >= to) {
-                        part[pb + headDim] = Float.NEGATIVE_INFINITY;
-                        continue;
-                    }
-                    double[] scores = new double[to - from];
-                    double max = Double.NEGATIVE_INFINITY;
-                    for (int pos = from; pos < to; pos++) {
-                        int at = at(
-                                blockTables[r * maxBlocks + pos / blockSize],
-                                kvHead,
-                                pos % blockSize,
-                                kvHeads,
-                                blockSize,
-                                headDim);
-                        double dot = 0;
-                        for (int d = 0; d < headDim; d++) {
-                            dot += (double) q[qb + d] * kCache[at + d];
-                        }
-                        scores[pos - from] = dot * scale;
-                        max = Math.max(max, scores[pos - from]);
-                    }
-                    double sum = 0;
-                    for (int i = 0; i < scores.length; i++) {
-                        scores[i] = Math.exp(scores[i] - max);
-                        sum += scores[i];
-                    }
                     for (int d = 0; d < headDim; d++) {
-                        double acc = 0;
-                        for (int pos = from; pos < to; pos++) {
-                            int at = at(
-                                    blockTables[r * maxBlocks + pos / blockSize],
-                                    kvHead,
-                                    pos % blockSize,
-                                    kvHeads,
-                                    blockSize,
-                                    headDim);
-                            acc += scores[pos - from] * vCache[at + d];
-                        }
-                        part[pb + d] = (float) acc;
+                        part[pb + d] = (float) acc[d];
                     }
-                    part[pb + headDim] = (float) max;
-                    part[pb + headDim + 1] = (float) sum;
+                    part[pb + headDim] = (float) run.max();
+                    part[pb + headDim + 1] = (float) run.sum();
                 }
             }
         }

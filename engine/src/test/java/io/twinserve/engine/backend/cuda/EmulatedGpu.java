@@ -400,31 +400,16 @@ final class EmulatedGpu implements Gpu {
                 int heads = a[6].asInt();
                 int hd = a[8].asInt();
                 boolean kvF32 = a[13].asInt() != 0;
-                int[] rows = a[14].bits() == 0 ? range(0, gx) : ints(a[14].bits(), gx);
-                int last = 0;
-                for (int r : rows) {
-                    last = Math.max(last, r);
-                }
-                float[] q = floats(a[0].bits(), (last + 1) * heads * hd);
-                int[] tables = ints(a[3].bits(), (last + 1) * maxBlocks);
-                int[] lens = ints(a[5].bits(), last + 1);
-                float[] qs = new float[rows.length * heads * hd];
-                int[] ts = new int[rows.length * maxBlocks];
-                int[] ls = new int[rows.length];
-                for (int i = 0; i < rows.length; i++) {
-                    System.arraycopy(q, rows[i] * heads * hd, qs, i * heads * hd, heads * hd);
-                    System.arraycopy(tables, rows[i] * maxBlocks, ts, i * maxBlocks, maxBlocks);
-                    ls[i] = lens[rows[i]];
-                }
+                Rows g = gather(a, a[14].bits() == 0 ? range(0, gx) : ints(a[14].bits(), gx), maxBlocks, heads, hd);
                 put(
                         a[12].bits(),
                         KernelReferences.pagedAttentionSplit(
-                                qs,
+                                g.q(),
                                 cache(a[1].bits(), kvF32),
                                 cache(a[2].bits(), kvF32),
-                                ts,
+                                g.tables(),
                                 maxBlocks,
-                                ls,
+                                g.lens(),
                                 heads,
                                 a[7].asInt(),
                                 hd,
@@ -549,11 +534,14 @@ final class EmulatedGpu implements Gpu {
      * max blocks, context lengths, heads, KV heads, head size, block size, scale), written into their rows of
      * {@code out}; the other rows of out are left as they are.
      */
-    private void attendRows(
-            Arg[] a, int[] rows, int maxBlocks, int heads, int hd, boolean kvF32, int window, long out) {
-        if (rows.length == 0) {
-            return;
-        }
+    /** An attention launch's rows, gathered in launch order: q, block tables and context lengths. */
+    private record Rows(float[] q, int[] tables, int[] lens, int total) {}
+
+    /**
+     * The q rows, block tables (argument 3) and context lengths (argument 5) of the attention arguments {@code a} for
+     * {@code rows}, in their order; {@code total} is the rows up to the last one listed.
+     */
+    private Rows gather(Arg[] a, int[] rows, int maxBlocks, int heads, int hd) {
         int last = 0;
         for (int r : rows) {
             last = Math.max(last, r);
@@ -570,13 +558,23 @@ final class EmulatedGpu implements Gpu {
             System.arraycopy(tables, rows[i] * maxBlocks, ts, i * maxBlocks, maxBlocks);
             ls[i] = lens[rows[i]];
         }
+        return new Rows(qs, ts, ls, total);
+    }
+
+    private void attendRows(
+            Arg[] a, int[] rows, int maxBlocks, int heads, int hd, boolean kvF32, int window, long out) {
+        if (rows.length == 0) {
+            return;
+        }
+        Rows g = gather(a, rows, maxBlocks, heads, hd);
+        int total = g.total();
         float[] o = KernelReferences.pagedAttention(
-                qs,
+                g.q(),
                 cache(a[1].bits(), kvF32),
                 cache(a[2].bits(), kvF32),
-                ts,
+                g.tables(),
                 maxBlocks,
-                ls,
+                g.lens(),
                 heads,
                 a[7].asInt(),
                 hd,
