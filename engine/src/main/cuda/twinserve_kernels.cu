@@ -9,6 +9,9 @@
 
 #include <cuda_bf16.h>
 #include <stdint.h>
+#include <climits>
+#include <cub/block/block_reduce.cuh>
+#include <cub/block/block_scan.cuh>
 
 #define WARP 32
 
@@ -1130,5 +1133,119 @@ extern "C" __global__ void ts_lora_expand(
             }
             y[(long long) t * stride + n] += scale * s;
         }
+    }
+}
+
+// ---- sampling on the device ----
+
+#define SAMPLE_THREADS 512
+
+// a logit and its token id; the larger logit wins, the lower id on ties (the host sampler's argmax)
+struct ArgMax {
+    float v;
+    int id;
+};
+
+struct IntMaxOp {
+    __device__ __forceinline__ int operator()(int a, int b) const {
+        return a > b ? a : b;
+    }
+};
+
+struct ArgMaxOp {
+    __device__ __forceinline__ ArgMax operator()(const ArgMax& a, const ArgMax& b) const {
+        return (b.v > a.v || (b.v == a.v && b.id < a.id)) ? b : a;
+    }
+};
+
+// Draws row draws[6 * i] of logits ([rows][vocab], fp32) for draw i (grid: draws, block SAMPLE_THREADS), as the
+// host sampler draws a row without top-k, top-p, penalties or bias: at temperature 0 the argmax (lowest id on
+// ties); otherwise p(j) = exp((logit(j) - max) / T), 0 where that is below min-p (ln(min_p) before the exp),
+// and the first token, in id order, whose running sum of p exceeds u times the sum of all (the last token that
+// can be drawn when rounding leaves u a hair above). Each draw is 6 ints: the row, the temperature's and min-p's
+// float bits, u's double bits (high word, then low), and one unused; u comes from the request's own seeded
+// stream on the host, so a seeded request draws what its host draw would, up to the order of the sums. Each
+// thread sums a contiguous run of the vocabulary (a block-wide scan of the runs in double finds the run that
+// holds the draw; that run's thread walks it). CUB for the block-wide reductions and scan.
+extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS) ts_sample_rows(
+        const float* __restrict__ logits, int vocab, const int* __restrict__ draws, int* __restrict__ tokens) {
+    typedef cub::BlockReduce<ArgMax, SAMPLE_THREADS> ArgMaxReduce;
+    typedef cub::BlockScan<double, SAMPLE_THREADS> SumScan;
+    typedef cub::BlockReduce<int, SAMPLE_THREADS> IntReduce;
+    __shared__ union {
+        typename ArgMaxReduce::TempStorage argmax;
+        typename SumScan::TempStorage scan;
+        typename IntReduce::TempStorage last;
+    } tmp;
+    __shared__ ArgMax top;
+    __shared__ int drawn;
+    __shared__ int fallback;
+    const int* d = draws + 6 * blockIdx.x;
+    const float* l = logits + (long long) d[0] * vocab;
+    float temperature = __int_as_float(d[1]);
+    float min_p = __int_as_float(d[2]);
+    double u = __hiloint2double(d[3], d[4]);
+    int t = threadIdx.x;
+    ArgMax mine = {-INFINITY, INT_MAX};
+    for (int j = t; j < vocab; j += SAMPLE_THREADS) {
+        float v = l[j];
+        if (v > mine.v || (v == mine.v && j < mine.id)) {
+            mine.v = v;
+            mine.id = j;
+        }
+    }
+    ArgMax best = ArgMaxReduce(tmp.argmax).Reduce(mine, ArgMaxOp());
+    if (t == 0) {
+        top = best;
+        drawn = INT_MAX;
+    }
+    __syncthreads();
+    if (temperature <= 0.0f) {
+        if (t == 0) {
+            tokens[blockIdx.x] = top.id;
+        }
+        return;
+    }
+    float max = top.v;
+    float inv = 1.0f / temperature;
+    float floor = min_p > 0.0f ? logf(min_p) : -INFINITY;
+    int chunk = (vocab + SAMPLE_THREADS - 1) / SAMPLE_THREADS;
+    int from = min(vocab, t * chunk);
+    int to = min(vocab, from + chunk);
+    double run = 0.0;
+    int last = -1;
+    for (int j = from; j < to; j++) {
+        float scaled = (l[j] - max) * inv;
+        float p = scaled < floor ? 0.0f : expf(scaled);
+        run += p;
+        if (p > 0.0f) {
+            last = j;
+        }
+    }
+    double before;
+    double total;
+    SumScan(tmp.scan).ExclusiveSum(run, before, total);
+    __syncthreads();
+    int last_drawable = IntReduce(tmp.last).Reduce(last, IntMaxOp());
+    if (t == 0) {
+        fallback = last_drawable < 0 ? 0 : last_drawable;
+    }
+    double target = u * total;
+    if (run > 0.0 && target >= before && target < before + run) {
+        double acc = before;
+        for (int j = from; j < to; j++) {
+            float scaled = (l[j] - max) * inv;
+            float p = scaled < floor ? 0.0f : expf(scaled);
+            acc += p;
+            if (target < acc) {
+                // the scan's rounding may let two neighbouring runs both hold the target: the lower id wins
+                atomicMin(&drawn, j);
+                break;
+            }
+        }
+    }
+    __syncthreads();
+    if (t == 0) {
+        tokens[blockIdx.x] = drawn != INT_MAX ? drawn : fallback;
     }
 }

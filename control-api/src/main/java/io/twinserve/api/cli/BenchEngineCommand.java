@@ -374,6 +374,7 @@ final class BenchEngineCommand implements Callable<Integer> {
         doc.put("flash_prefill", r.flashPrefill());
         doc.put("logits_dtype", r.logitsDtype());
         doc.put("split_attention_launches", r.splitAttentionLaunches());
+        doc.put("device_draws", r.deviceDraws());
         doc.put("figures", r.figures());
         return doc;
     }

@@ -37,6 +37,24 @@ public interface Backend extends AutoCloseable {
      */
     void forward(ForwardBatch batch, float[] logits);
 
+    /** Whether this backend draws rows on its device ({@link #forward(ForwardBatch, DeviceDraws, int[], float[])}). */
+    default boolean drawsOnDevice() {
+        return false;
+    }
+
+    /**
+     * Runs the batch; the rows {@code draws} marks are drawn on the device into {@code tokens[row]}, the others'
+     * logits written into {@code logits} as {@link #forward(ForwardBatch, float[])} writes them (the rows drawn on
+     * the device may be left unwritten). A backend that does not draw on its device takes no row there: it writes
+     * every row's logits and no token.
+     */
+    default void forward(ForwardBatch batch, DeviceDraws draws, int[] tokens, float[] logits) {
+        if (draws.count() > 0) {
+            throw new IllegalStateException(name() + " does not draw on a device; " + draws.count() + " rows asked");
+        }
+        forward(batch, logits);
+    }
+
     /** A short name for reports: "cpu", "cuda". */
     String name();
 

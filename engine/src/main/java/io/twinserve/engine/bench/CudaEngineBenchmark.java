@@ -1,5 +1,6 @@
 package io.twinserve.engine.bench;
 
+import io.twinserve.engine.backend.DeviceDraws;
 import io.twinserve.engine.backend.ForwardBatch;
 import io.twinserve.engine.backend.cuda.CudaBackend;
 import io.twinserve.engine.backend.cuda.CudaCeilings;
@@ -9,6 +10,7 @@ import io.twinserve.engine.model.Projection;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -156,6 +158,8 @@ public final class CudaEngineBenchmark {
      * @param logitsDtype how each step's logits came back to the host, "bf16" or "f32" (in every step's time)
      * @param splitAttentionLaunches attention launches that split their rows' positions (split-K, for few rows over
      *     long contexts; a decode graph's counted once, at its capture), over the graphs-on runs
+     * @param deviceDraws whether each step's rows were drawn on the device (only tokens back) rather than its logits
+     *     brought back (in every step's time)
      */
     public record Result(
             BenchModel shape,
@@ -168,7 +172,8 @@ public final class CudaEngineBenchmark {
             long gemmGraphs,
             boolean flashPrefill,
             String logitsDtype,
-            long splitAttentionLaunches) {}
+            long splitAttentionLaunches,
+            boolean deviceDraws) {}
 
     private CudaEngineBenchmark() {}
 
@@ -196,6 +201,7 @@ public final class CudaEngineBenchmark {
         boolean flashPrefill;
         String logitsDtype;
         long splitAttentionLaunches;
+        boolean deviceDraws;
         // graphs off: batch 1 only, the baseline of the graphs' gain
         try (CudaBackend backend = CudaBackend.random(
                 c, o.seed(), new CudaBackend.Options(kvTokens, BLOCK_SIZE, 0, 1, false, 0), gpus.get())) {
@@ -232,6 +238,7 @@ public final class CudaEngineBenchmark {
             flashPrefill = backend.flashPrefill();
             logitsDtype = backend.logitsDtype();
             splitAttentionLaunches = backend.splitAttentionLaunches();
+            deviceDraws = backend.drawsOnDevice();
         }
         return new Result(
                 o.shape(),
@@ -244,7 +251,8 @@ public final class CudaEngineBenchmark {
                 gemmGraphs,
                 flashPrefill,
                 logitsDtype,
-                splitAttentionLaunches);
+                splitAttentionLaunches,
+                deviceDraws);
     }
 
     private static Figure withRatio(Figure f, double ratio) {
@@ -296,6 +304,9 @@ public final class CudaEngineBenchmark {
         private final ForwardBatch batch = new ForwardBatch();
         private final float[] logits;
         private final int[] one = new int[1];
+        private final DeviceDraws draws = new DeviceDraws();
+        private final int[] drawn;
+        private final SplittableRandom uniforms = new SplittableRandom(11);
 
         Steps(Options o, ModelConfig c, int blocksPerSequence, int sequences) {
             this.o = o;
@@ -308,6 +319,7 @@ public final class CudaEngineBenchmark {
                 }
             }
             this.logits = new float[sequences * c.vocabSize()];
+            this.drawn = new int[Math.max(1, sequences)];
         }
 
         /** A decode step of {@code b} sequences at the context, {@code adapters} distinct ones among them. */
@@ -377,15 +389,32 @@ public final class CudaEngineBenchmark {
 
         private double medianMs(CudaBackend backend) {
             for (int i = 0; i < o.warmupSteps(); i++) {
-                backend.forward(batch, logits);
+                step(backend);
             }
             long[] ns = new long[o.steps()];
             for (int i = 0; i < ns.length; i++) {
                 long t0 = System.nanoTime();
-                backend.forward(batch, logits);
+                step(backend);
                 ns[i] = System.nanoTime() - t0;
             }
             return EngineBenchmark.medianNs(ns) / 1e6;
+        }
+
+        /**
+         * One step through to its tokens, as the live loop runs it: every row drawn at temperature 1 on the device
+         * where the backend draws there (only the tokens come back), else its logits brought back for the host.
+         */
+        private void step(CudaBackend backend) {
+            if (!backend.drawsOnDevice()) {
+                backend.forward(batch, logits);
+                return;
+            }
+            int rows = batch.assignLogitRows();
+            draws.clear(rows);
+            for (int r = 0; r < rows; r++) {
+                draws.set(r, 1, 0, uniforms.nextDouble());
+            }
+            backend.forward(batch, draws, drawn, logits);
         }
 
         /**

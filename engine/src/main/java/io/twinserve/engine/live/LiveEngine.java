@@ -1,6 +1,7 @@
 package io.twinserve.engine.live;
 
 import io.twinserve.engine.backend.Backend;
+import io.twinserve.engine.backend.DeviceDraws;
 import io.twinserve.engine.backend.ForwardBatch;
 import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.engine.model.ModelConfig;
@@ -71,6 +72,10 @@ public final class LiveEngine implements AutoCloseable {
     private final long startNs = System.nanoTime();
     private final Thread thread;
     private float[] logits = new float[0];
+    /** The rows of a step drawn on the backend's device, and the tokens drawn there (by logit row). */
+    private final DeviceDraws draws = new DeviceDraws();
+
+    private int[] drawn = new int[0];
     private int[] blocks = new int[16];
     private volatile boolean closing;
     private volatile long parallelSamplingValues = Sampler.PARALLEL_FROM_VALUES;
@@ -272,9 +277,26 @@ public final class LiveEngine implements AutoCloseable {
         if (logits.length < rows * vocab) {
             logits = new float[rows * vocab];
         }
+        draws.clear(0);
         if (rows > 0) {
             // a batch whose every member needed an adapter that failed to load has nothing left to run
-            backend.forward(batch, logits);
+            if (backend.drawsOnDevice()) {
+                // the rows that need only a temperature and min-p are drawn where the logits are
+                int logitRows = batch.assignLogitRows();
+                draws.clear(logitRows);
+                if (drawn.length < logitRows) {
+                    drawn = new int[Math.max(logitRows, 2 * drawn.length)];
+                }
+                for (int i = 0; i < seqs.size(); i++) {
+                    int row = batch.logitRow(i);
+                    if (row >= 0) {
+                        live.get(seqs.get(i).requestId()).drawOnDevice(draws, row);
+                    }
+                }
+                backend.forward(batch, draws, drawn, logits);
+            } else {
+                backend.forward(batch, logits);
+            }
         }
         // each row is its own request's (its sampler, stop strings and text)
         float[] stepLogits = logits;
@@ -291,7 +313,12 @@ public final class LiveEngine implements AutoCloseable {
     private void sampleRow(List<Sequence> seqs, int i, float[] stepLogits, int vocab) {
         int row = batch.logitRow(i);
         if (row >= 0) {
-            live.get(seqs.get(i).requestId()).sample(stepLogits, row * vocab, vocab, stopTokens);
+            LiveRequest l = live.get(seqs.get(i).requestId());
+            if (draws.onDevice(row)) {
+                l.drawn(drawn[row], stopTokens);
+            } else {
+                l.sample(stepLogits, row * vocab, vocab, stopTokens);
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 package io.twinserve.engine.live;
 
 import io.twinserve.engine.backend.Backend;
+import io.twinserve.engine.backend.DeviceDraws;
 import io.twinserve.engine.backend.ForwardBatch;
 import io.twinserve.engine.sample.Sampler;
 import io.twinserve.engine.sample.SamplingParams;
@@ -136,7 +137,32 @@ final class LiveRequest {
      * samples for it.
      */
     void sample(float[] logits, int offset, int vocab, Set<Integer> stopTokens) {
-        int token = sampler.sample(logits, offset, vocab);
+        accept(sampler.sample(logits, offset, vocab), stopTokens);
+    }
+
+    /**
+     * Marks its logit row {@code row} to be drawn on the device when its sampling allows it (greedy, or a temperature
+     * with at most min-p), with the uniform draw its seeded stream gives; returns whether it did.
+     */
+    boolean drawOnDevice(DeviceDraws draws, int row) {
+        if (!sampler.drawableOnDevice()) {
+            return false;
+        }
+        SamplingParams p = request.sampling();
+        if (p.isGreedy()) {
+            draws.set(row, 0, 0, 0);
+        } else {
+            draws.set(row, p.temperature(), p.minP(), sampler.nextUniform());
+        }
+        return true;
+    }
+
+    /** Takes the token the device drew for it, as {@link #sample} takes the one it draws. */
+    void drawn(int token, Set<Integer> stopTokens) {
+        accept(token, stopTokens);
+    }
+
+    private void accept(int token, Set<Integer> stopTokens) {
         tokens[length++] = token;
         int count = sequence.generated() + 1;
         SamplingParams params = request.sampling();

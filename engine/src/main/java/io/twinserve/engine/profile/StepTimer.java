@@ -1,6 +1,7 @@
 package io.twinserve.engine.profile;
 
 import io.twinserve.engine.backend.Backend;
+import io.twinserve.engine.backend.DeviceDraws;
 import io.twinserve.engine.backend.ForwardBatch;
 import io.twinserve.engine.sample.Sampler;
 import io.twinserve.engine.sample.SamplingParams;
@@ -23,6 +24,10 @@ final class StepTimer {
     private int[] blocks = new int[0];
     private float[] logits = new float[0];
     private final List<Sampler> samplers = new ArrayList<>();
+    /** The rows drawn on the backend's device, when it draws there, and their tokens. */
+    private final DeviceDraws draws = new DeviceDraws();
+
+    private int[] drawn = new int[0];
 
     StepTimer(Backend backend, int maxTokensPerSequence) {
         this.backend = backend;
@@ -81,18 +86,37 @@ final class StepTimer {
                     new Sampler(new SamplingParams(1.0, 0, 1.0, samplers.size(), 16, List.of(), List.of(), false)));
         }
         for (int i = 0; i < warmup; i++) {
-            backend.forward(batch, logits);
-            sample(rows, vocab);
+            step(rows, vocab);
         }
         long[] ns = new long[repetitions];
         for (int i = 0; i < repetitions; i++) {
             long start = System.nanoTime();
-            backend.forward(batch, logits);
-            sample(rows, vocab);
+            step(rows, vocab);
             ns[i] = Math.max(1, System.nanoTime() - start);
         }
         Arrays.sort(ns);
         return ns;
+    }
+
+    /**
+     * The step and its draws, as the live loop makes them: on a backend that draws on its device, every row there
+     * (temperature 1 needs nothing else), with the uniform each sampler's stream gives; otherwise on the host.
+     */
+    private void step(int rows, int vocab) {
+        if (!backend.drawsOnDevice() || rows == 0) {
+            backend.forward(batch, logits);
+            sample(rows, vocab);
+            return;
+        }
+        batch.assignLogitRows();
+        draws.clear(rows);
+        if (drawn.length < rows) {
+            drawn = new int[rows];
+        }
+        for (int r = 0; r < rows; r++) {
+            draws.set(r, 1.0, 0, samplers.get(r).nextUniform());
+        }
+        backend.forward(batch, draws, drawn, logits);
     }
 
     /** Draws a token from each of the first {@code rows} logit rows, as the live loop would. */

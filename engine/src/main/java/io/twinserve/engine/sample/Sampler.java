@@ -115,6 +115,26 @@ public final class Sampler {
         return token;
     }
 
+    /**
+     * Whether its next token can be drawn on a device ({@code DeviceDraws}): greedy, or a temperature with at most
+     * min-p; not with top-k (other than 1), top-p, penalties, a logit bias or log-probabilities, which the host
+     * draws.
+     */
+    public boolean drawableOnDevice() {
+        return !processes && params.logprobs() < 0 && (params.isGreedy() || (params.topK() == 0 && params.topP() >= 1));
+    }
+
+    /**
+     * The uniform draw in [0, 1) a device needs for this request's next token (not greedy): the value the host draw
+     * would take from the request's seeded stream, so that the stream advances as it would.
+     */
+    public double nextUniform() {
+        if (params.isGreedy()) {
+            throw new IllegalStateException("a greedy draw takes no uniform");
+        }
+        return random.nextDouble();
+    }
+
     /** The log-probability of the token sampled last (when the params ask for log-probabilities). */
     public float sampledLogprob() {
         return sampledLogprob;

@@ -1,6 +1,7 @@
 package io.twinserve.engine.backend.cuda;
 
 import io.twinserve.engine.backend.Backend;
+import io.twinserve.engine.backend.DeviceDraws;
 import io.twinserve.engine.backend.ForwardBatch;
 import io.twinserve.engine.backend.RopeTables;
 import io.twinserve.engine.backend.cuda.Gpu.Arg;
@@ -272,6 +273,34 @@ public final class CudaBackend implements Backend {
 
     /** Whether a step's logits come back as bf16 (see {@link #LOGITS_ENV}). */
     private final boolean bf16Logits;
+
+    /**
+     * Set to 0 to draw every row on the host from logits brought back; unset or 1 lets the live loop draw the rows
+     * that need only a temperature and min-p (greedy included) on the device ({@code ts_sample_rows}), so that a step
+     * whose rows are all such brings back only its tokens.
+     */
+    public static final String DEVICE_DRAWS_ENV = "TWINSERVE_CUDA_DEVICE_DRAWS";
+
+    /** Whether rows may be drawn on the device: {@link #DEVICE_DRAWS_ENV}'s value ({@code env}, or null) is unset, blank or 1. */
+    static boolean deviceDrawsFor(String env) {
+        String value = env == null ? "" : env.strip();
+        if (!value.isEmpty() && !value.equals("0") && !value.equals("1")) {
+            throw new IllegalArgumentException(DEVICE_DRAWS_ENV + "=" + env + ": expected 1 (rows that need only a"
+                    + " temperature and min-p drawn on the device) or 0 (every row drawn on the host)");
+        }
+        return !value.equals("0");
+    }
+
+    private boolean deviceDraws;
+    // the draws of a step: packed on the host, on the device, the tokens drawn there and back in pinned memory
+    private int[] drawInts = new int[0];
+    private int[] drawRows = new int[0];
+    private int drawCapacity;
+    private long drawBuffer;
+    private long drawnBuffer;
+    private MemorySegment drawnHost;
+    /** Rows drawn on the device so far. */
+    private long deviceDrawn;
     /** Pinned host memory the bf16 logits land in, grown to the most rows a step has had. */
     private MemorySegment logitsHost;
 
@@ -318,6 +347,7 @@ public final class CudaBackend implements Backend {
         this.gemm = gpu.hasGemm();
         this.flashPrefill = flashPrefillFor(c, options.kvF32(), System.getenv(FLASH_PREFILL_ENV));
         this.bf16Logits = bf16Logits;
+        this.deviceDraws = deviceDrawsFor(System.getenv(DEVICE_DRAWS_ENV));
         this.minSplitPositions =
                 splitKFor(System.getenv(SPLIT_K_ENV)) ? CudaKernels.MIN_SPLIT_POSITIONS : Integer.MAX_VALUE;
         if (c.headDim() > CudaKernels.MAX_HEAD_DIM || c.headDim() % 2 != 0) {
@@ -616,10 +646,103 @@ public final class CudaBackend implements Backend {
     @Override
     public void forward(ForwardBatch b, float[] logits) {
         int rows = b.assignLogitRows();
+        checkLogits(logits, rows);
+        copyLogits(run(b, rows), rows, logits);
+    }
+
+    @Override
+    public boolean drawsOnDevice() {
+        return deviceDraws;
+    }
+
+    /**
+     * As {@link #forward(ForwardBatch, float[])}, the rows {@code draws} marks drawn on the device ({@code
+     * ts_sample_rows}, from the fp32 logits) into {@code tokens[row]}; the other rows' logits come back as usual, and
+     * none at all when every row is drawn on the device (then only the tokens cross the bus).
+     */
+    @Override
+    public void forward(ForwardBatch b, DeviceDraws draws, int[] tokens, float[] logits) {
+        int rows = b.assignLogitRows();
+        if (draws.count() > 0 && !deviceDraws) {
+            throw new IllegalStateException(
+                    "device draws are off (" + DEVICE_DRAWS_ENV + "=0); " + draws.count() + " rows asked");
+        }
+        if (draws.count() > 0 && draws.rows() != rows) {
+            throw new IllegalArgumentException(
+                    "the draws are for " + draws.rows() + " logit rows; the step has " + rows);
+        }
+        if (draws.count() < rows) {
+            checkLogits(logits, rows);
+        }
+        if (tokens.length < rows) {
+            throw new IllegalArgumentException(
+                    "tokens buffer holds " + tokens.length + "; " + rows + " rows are needed");
+        }
+        Scratch s = run(b, rows);
+        if (draws.count() < rows) {
+            copyLogits(s, rows, logits);
+        }
+        if (draws.count() > 0) {
+            drawOnDevice(s, draws, tokens);
+        }
+    }
+
+    private void checkLogits(float[] logits, int rows) {
         if (logits.length < (long) rows * c.vocabSize()) {
             throw new IllegalArgumentException("logits buffer holds " + logits.length + " floats; " + rows + " rows of "
                     + c.vocabSize() + " are needed");
         }
+    }
+
+    /** The draws' rows drawn by {@code ts_sample_rows} from {@code s.logits}, their tokens into {@code tokens}. */
+    private void drawOnDevice(Scratch s, DeviceDraws draws, int[] tokens) {
+        int n = draws.count();
+        int w = CudaKernels.DRAW_INTS;
+        if (drawInts.length < n * w) {
+            drawInts = new int[Math.max(n * w, 2 * drawInts.length)];
+            drawRows = new int[drawInts.length / w];
+        }
+        int k = 0;
+        for (int row = 0; row < draws.rows(); row++) {
+            if (draws.onDevice(row)) {
+                long u = Double.doubleToRawLongBits(draws.uniform(row));
+                drawInts[k * w] = row;
+                drawInts[k * w + 1] = Float.floatToRawIntBits(draws.temperature(row));
+                drawInts[k * w + 2] = Float.floatToRawIntBits(draws.minP(row));
+                drawInts[k * w + 3] = (int) (u >>> 32);
+                drawInts[k * w + 4] = (int) u;
+                drawInts[k * w + 5] = 0;
+                drawRows[k++] = row;
+            }
+        }
+        if (drawCapacity < n) {
+            drawCapacity = Math.max(n, 2 * drawCapacity);
+            drawBuffer = gpu.alloc(4L * w * drawCapacity);
+            drawnBuffer = gpu.alloc(4L * drawCapacity);
+            drawnHost = gpu.pinned(4L * drawCapacity);
+        }
+        gpu.copyIn(drawBuffer, drawInts, 0, n * w);
+        gpu.launch(
+                "ts_sample_rows",
+                n,
+                1,
+                CudaKernels.SAMPLE_THREADS,
+                Arg.ptr(s.logits),
+                Arg.i32(c.vocabSize()),
+                Arg.ptr(drawBuffer),
+                Arg.ptr(drawnBuffer));
+        gpu.copyOut(drawnHost, drawnBuffer, 4L * n);
+        for (int i = 0; i < n; i++) {
+            tokens[drawRows[i]] = drawnHost.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, i);
+        }
+        deviceDrawn += n;
+    }
+
+    /**
+     * Runs step {@code b} of {@code rows} logit rows (as a decode graph's replay where it can) and waits for it;
+     * returns the buffers it ran in, its logits in {@code logits} (and {@code logitsBf16}).
+     */
+    private Scratch run(ForwardBatch b, int rows) {
         boolean anyAdapter = false;
         for (int s = 0; s < b.sequences(); s++) {
             int slot = b.slot(s);
@@ -637,8 +760,8 @@ public final class CudaBackend implements Backend {
             }
         }
         if (graphable(b, rows)) {
-            forwardGraph(b, rows, anyAdapter, logits);
-            return;
+            forwardGraph(b, anyAdapter);
+            return graphScratch;
         }
         int tokens = b.tokens();
         meta.pack(b, options.blockSize(), flashPrefill);
@@ -652,7 +775,7 @@ public final class CudaBackend implements Backend {
         }
         launchStep(scratch, metaBuffer, meta, tokens, rows, anyAdapter, gemm);
         gpu.synchronize();
-        copyLogits(scratch, rows, logits);
+        return scratch;
     }
 
     /**
@@ -691,6 +814,16 @@ public final class CudaBackend implements Backend {
             most = Math.max(most, CudaKernels.attentionPartialFloats(rows, splits, c.numHeads(), c.headDim()));
         }
         return most;
+    }
+
+    /** Turns drawing on the device on or off (tests: the host's draws on the same backend). */
+    void deviceDraws(boolean on) {
+        this.deviceDraws = on;
+    }
+
+    /** Rows drawn on the device so far. */
+    public long deviceDrawn() {
+        return deviceDrawn;
     }
 
     /** Sets the fewest positions a split of attention takes (tests: splits on short contexts). */
@@ -737,7 +870,7 @@ public final class CudaBackend implements Backend {
      * A decode step as one metadata copy and one graph launch: the batch padded to its bucket, with block tables of
      * its width class, runs the graph captured for them (captured now, the first time, and then run).
      */
-    private void forwardGraph(ForwardBatch b, int rows, boolean anyAdapter, float[] logits) {
+    private void forwardGraph(ForwardBatch b, boolean anyAdapter) {
         int n = b.sequences();
         int bucket = graphBucket(n, options.graphBatch());
         int blocks = 1;
@@ -784,7 +917,6 @@ public final class CudaBackend implements Backend {
         gpu.replay(g.handle());
         graphSteps++;
         gpu.synchronize();
-        copyLogits(graphScratch, rows, logits);
     }
 
     /** Decode steps a graph ran. */

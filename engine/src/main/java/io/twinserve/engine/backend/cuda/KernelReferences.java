@@ -387,6 +387,57 @@ public final class KernelReferences {
         return out;
     }
 
+    /**
+     * {@code ts_sample_rows}: draw i of row {@code rows[i]} of {@code logits} ([rows][vocab]) at {@code
+     * temperature[i]} (0: the argmax, lowest id on ties) with {@code minP[i]} (0: none) and the uniform {@code u[i]},
+     * as the host sampler draws such a row: float numerators {@code exp((logit - max) / T)} (0 below ln(min-p)),
+     * summed in double in id order, the first token whose running sum exceeds u times the total, or the last token
+     * with a numerator when rounding leaves u a hair above.
+     */
+    public static int[] sampleRows(
+            float[] logits, int vocab, int[] rows, float[] temperature, float[] minP, double[] u) {
+        int[] tokens = new int[rows.length];
+        for (int i = 0; i < rows.length; i++) {
+            int at = rows[i] * vocab;
+            int best = 0;
+            float max = logits[at];
+            for (int j = 1; j < vocab; j++) {
+                if (logits[at + j] > max) {
+                    max = logits[at + j];
+                    best = j;
+                }
+            }
+            if (temperature[i] <= 0) {
+                tokens[i] = best;
+                continue;
+            }
+            float inv = 1 / temperature[i];
+            float floor = minP[i] > 0 ? (float) Math.log(minP[i]) : Float.NEGATIVE_INFINITY;
+            float[] p = new float[vocab];
+            double total = 0;
+            int last = 0;
+            for (int j = 0; j < vocab; j++) {
+                float scaled = (logits[at + j] - max) * inv;
+                p[j] = scaled < floor ? 0 : (float) Math.exp(scaled);
+                total += p[j];
+                if (p[j] > 0) {
+                    last = j;
+                }
+            }
+            double target = u[i] * total;
+            double acc = 0;
+            tokens[i] = last;
+            for (int j = 0; j < vocab; j++) {
+                acc += p[j];
+                if (target < acc) {
+                    tokens[i] = j;
+                    break;
+                }
+            }
+        }
+        return tokens;
+    }
+
     private static int at(int block, int kvHead, int offset, int kvHeads, int blockSize, int headDim) {
         return ((block * kvHeads + kvHead) * blockSize + offset) * headDim;
     }

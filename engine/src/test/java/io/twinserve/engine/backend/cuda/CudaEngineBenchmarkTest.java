@@ -102,6 +102,8 @@ class CudaEngineBenchmarkTest {
         assertThat(r.flashPrefill()).isFalse();
         // every step's logits came back as bf16, the default
         assertThat(r.logitsDtype()).isEqualTo("bf16");
+        // and every row was drawn on the device: only tokens came back
+        assertThat(r.deviceDraws()).isTrue();
         ModelConfig c = TINY.config();
         for (CudaEngineBenchmark.Figure f : r.figures()) {
             assertThat(f.stepMsMedian()).as(f.name()).isPositive();

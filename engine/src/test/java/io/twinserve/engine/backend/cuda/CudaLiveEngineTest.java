@@ -64,7 +64,29 @@ class CudaLiveEngineTest {
                 prompt[t] = 1 + random.nextInt(299);
             }
             String adapter = i % 4 == 3 ? null : "a" + (i % 3);
-            requests.add(new GenerationRequest(adapter, prompt, SamplingParams.greedy(6 + i), 0));
+            // greedy, seeded temperatures (one with min-p) drawn on the device, and top-p, which the host draws
+            SamplingParams sampling = switch (i % 4) {
+                case 0 -> SamplingParams.greedy(6 + i);
+                case 1 -> new SamplingParams(0.8, 0, 1, 100 + i, 6 + i, List.of(), List.of(), true);
+                case 2 ->
+                    new SamplingParams(
+                            1.2,
+                            0,
+                            1,
+                            100 + i,
+                            6 + i,
+                            List.of(),
+                            List.of(),
+                            true,
+                            0,
+                            0,
+                            1,
+                            0.05,
+                            java.util.Map.of(),
+                            -1);
+                default -> new SamplingParams(0.9, 0, 0.8, 100 + i, 6 + i, List.of(), List.of(), true);
+            };
+            requests.add(new GenerationRequest(adapter, prompt, sampling, 0));
         }
         // 2 slots for 3 adapters, a KV cache of 96 tokens for 7 requests of up to 44: loads, reloads and preemption
         LiveConfig limits = new LiveConfig(4, 16, true, true, 3, 64);
@@ -74,17 +96,24 @@ class CudaLiveEngineTest {
                     limits,
                     adapters,
                     requests);
-            EmulatedGpu gpu = new EmulatedGpu();
-            List<List<Integer>> cuda =
-                    // fp32 logits, so that the draws see the CPU's logits to the bit (bf16 logits move a seeded draw)
-                    run(
-                            new CudaBackend(files, new CudaBackend.Options(96, 4, 2, 8), gpu, false),
-                            limits,
-                            adapters,
-                            requests);
-            assertThat(cuda).isEqualTo(cpu);
+            for (boolean deviceDraws : new boolean[] {true, false}) {
+                EmulatedGpu gpu = new EmulatedGpu();
+                // fp32 logits, so that the draws see the CPU's logits to the bit (bf16 logits move a seeded draw)
+                CudaBackend backend = new CudaBackend(files, new CudaBackend.Options(96, 4, 2, 8), gpu, false);
+                backend.deviceDraws(deviceDraws);
+                List<List<Integer>> cuda = run(backend, limits, adapters, requests);
+                assertThat(cuda).as("device draws " + deviceDraws).isEqualTo(cpu);
+                assertThat(gpu.launches).contains("ts_lora_shrink", "ts_lora_expand", "ts_paged_attention");
+                if (deviceDraws) {
+                    // the greedy and temperature rows were drawn where the logits are, from the same seeded streams
+                    assertThat(backend.deviceDrawn()).isPositive();
+                    assertThat(gpu.launches).contains("ts_sample_rows");
+                } else {
+                    assertThat(backend.deviceDrawn()).isZero();
+                    assertThat(gpu.launches).doesNotContain("ts_sample_rows");
+                }
+            }
             assertThat(cpu).allSatisfy(tokens -> assertThat(tokens).isNotEmpty());
-            assertThat(gpu.launches).contains("ts_lora_shrink", "ts_lora_expand", "ts_paged_attention");
         }
     }
 

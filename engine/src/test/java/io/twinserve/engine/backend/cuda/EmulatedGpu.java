@@ -436,6 +436,27 @@ final class EmulatedGpu implements Gpu {
                 }
                 put(a[5].bits(), all);
             }
+            case "ts_sample_rows" -> {
+                // grid: draws; each DRAW_INTS ints (row, temperature and min-p bits, u's high and low words)
+                int vocab = a[1].asInt();
+                int[] d = ints(a[2].bits(), gx * CudaKernels.DRAW_INTS);
+                int[] rows = new int[gx];
+                float[] temperature = new float[gx];
+                float[] minP = new float[gx];
+                double[] u = new double[gx];
+                int last = 0;
+                for (int i = 0; i < gx; i++) {
+                    int b = i * CudaKernels.DRAW_INTS;
+                    rows[i] = d[b];
+                    temperature[i] = Float.intBitsToFloat(d[b + 1]);
+                    minP[i] = Float.intBitsToFloat(d[b + 2]);
+                    u[i] = Double.longBitsToDouble(((long) d[b + 3] << 32) | (d[b + 4] & 0xffffffffL));
+                    last = Math.max(last, rows[i]);
+                }
+                int[] tokens = KernelReferences.sampleRows(
+                        floats(a[0].bits(), (last + 1) * vocab), vocab, rows, temperature, minP, u);
+                at(a[3].bits()).asIntBuffer().put(tokens);
+            }
             case "ts_prefill_attention" -> {
                 // grid (tiles, heads): every row of each tile, as the row kernel would attend it (bf16 cache, no
                 // window)

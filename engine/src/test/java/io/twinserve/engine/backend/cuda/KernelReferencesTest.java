@@ -193,4 +193,74 @@ class KernelReferencesTest {
             assertThat(combined[i]).isZero();
         }
     }
+
+    /**
+     * The device draw's reference is the host sampler's draw: greedy takes the lowest id of a tie, a temperature
+     * draw with the uniform the sampler's stream gives lands on the token the sampler draws, min-p leaves the tokens
+     * under its floor out, and a uniform a hair below 1 takes the last token that can be drawn.
+     */
+    @Test
+    void sampleRowsDrawsWhatTheHostSamplerDraws() {
+        int vocab = 1000;
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(3);
+        float[] logits = new float[4 * vocab];
+        for (int i = 0; i < logits.length; i++) {
+            logits[i] = (float) (rng.nextGaussian() * 3);
+        }
+        logits[17] = 50;
+        logits[400] = 50; // row 0: a tie at the top
+        int[] greedy = KernelReferences.sampleRows(
+                logits, vocab, new int[] {0}, new float[] {0}, new float[] {0}, new double[] {0.5});
+        assertThat(greedy).containsExactly(17);
+        for (int row = 1; row < 4; row++) {
+            for (long seed = 0; seed < 20; seed++) {
+                double minP = row == 3 ? 0.05 : 0;
+                io.twinserve.engine.sample.SamplingParams params = new io.twinserve.engine.sample.SamplingParams(
+                        0.7,
+                        0,
+                        1,
+                        seed,
+                        8,
+                        java.util.List.of(),
+                        java.util.List.of(),
+                        true,
+                        0,
+                        0,
+                        1,
+                        minP,
+                        java.util.Map.of(),
+                        -1);
+                io.twinserve.engine.sample.Sampler host = new io.twinserve.engine.sample.Sampler(params);
+                io.twinserve.engine.sample.Sampler device = new io.twinserve.engine.sample.Sampler(params);
+                assertThat(device.drawableOnDevice()).isTrue();
+                for (int token = 0; token < 3; token++) {
+                    int want = host.sample(logits, row * vocab, vocab);
+                    int got = KernelReferences.sampleRows(
+                            logits,
+                            vocab,
+                            new int[] {row},
+                            new float[] {0.7f},
+                            new float[] {(float) minP},
+                            new double[] {device.nextUniform()})[0];
+                    assertThat(got)
+                            .as("row %d, seed %d, token %d", row, seed, token)
+                            .isEqualTo(want);
+                }
+            }
+        }
+        // min-p 0.5 of a row with one dominant token: nothing else can be drawn
+        float[] peaked = new float[vocab];
+        peaked[123] = 10;
+        int[] only = KernelReferences.sampleRows(
+                peaked, vocab, new int[] {0}, new float[] {1}, new float[] {0.5f}, new double[] {0.999});
+        assertThat(only).containsExactly(123);
+        // a uniform a hair below 1 over a flat row whose last tokens are floored out: the last drawable token
+        float[] flat = new float[vocab];
+        for (int i = vocab - 10; i < vocab; i++) {
+            flat[i] = -100;
+        }
+        int[] last = KernelReferences.sampleRows(
+                flat, vocab, new int[] {0}, new float[] {1}, new float[] {0.01f}, new double[] {Math.nextDown(1.0)});
+        assertThat(last).containsExactly(vocab - 11);
+    }
 }
