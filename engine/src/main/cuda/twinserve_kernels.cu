@@ -10,8 +10,6 @@
 #include <cuda_bf16.h>
 #include <stdint.h>
 #include <climits>
-#include <cub/block/block_reduce.cuh>
-#include <cub/block/block_scan.cuh>
 
 #define WARP 32
 
@@ -1140,102 +1138,332 @@ extern "C" __global__ void ts_lora_expand(
 
 #define SAMPLE_THREADS 512
 
-// a logit and its token id; the larger logit wins, the lower id on ties (the host sampler's argmax)
-struct ArgMax {
-    float v;
-    int id;
-};
+#define SAMPLE_WARPS (SAMPLE_THREADS / WARP)
 
-struct IntMaxOp {
-    __device__ __forceinline__ int operator()(int a, int b) const {
-        return a > b ? a : b;
+// Block-wide reductions and scans of ts_sample_rows, written here rather than with CUB: CUB brings libcu++,
+// whose internal symbols carry a hash of the source file's absolute path, so the fatbin would differ from one
+// checkout to another and could not be rebuilt byte for byte (CudaKernelArtifactsTest). Each takes a scratch of
+// SAMPLE_WARPS entries in shared memory, returns the same result to every thread (the block's threads must all
+// call it) and adds in a fixed order, so a draw does not depend on timing.
+__device__ __forceinline__ double block_sum(double v, double* scratch) {
+    for (int o = WARP / 2; o > 0; o >>= 1) {
+        v += __shfl_xor_sync(0xffffffffu, v, o);
+    }
+    __syncthreads();
+    if (threadIdx.x % WARP == 0) {
+        scratch[threadIdx.x / WARP] = v;
+    }
+    __syncthreads();
+    double total = 0.0;
+    for (int w = 0; w < SAMPLE_WARPS; w++) {
+        total += scratch[w];
+    }
+    return total;
+}
+
+__device__ __forceinline__ int block_max(int v, int* scratch) {
+    for (int o = WARP / 2; o > 0; o >>= 1) {
+        v = max(v, __shfl_xor_sync(0xffffffffu, v, o));
+    }
+    __syncthreads();
+    if (threadIdx.x % WARP == 0) {
+        scratch[threadIdx.x / WARP] = v;
+    }
+    __syncthreads();
+    int m = INT_MIN;
+    for (int w = 0; w < SAMPLE_WARPS; w++) {
+        m = max(m, scratch[w]);
+    }
+    return m;
+}
+
+// the larger logit wins, the lower id on ties (the host sampler's argmax); returns the winner's id, its logit in *top
+__device__ __forceinline__ int block_argmax(float v, int id, float* values, int* ids, float* top) {
+    for (int o = WARP / 2; o > 0; o >>= 1) {
+        float ov = __shfl_xor_sync(0xffffffffu, v, o);
+        int oid = __shfl_xor_sync(0xffffffffu, id, o);
+        if (ov > v || (ov == v && oid < id)) {
+            v = ov;
+            id = oid;
+        }
+    }
+    __syncthreads();
+    if (threadIdx.x % WARP == 0) {
+        values[threadIdx.x / WARP] = v;
+        ids[threadIdx.x / WARP] = id;
+    }
+    __syncthreads();
+    float best = values[0];
+    int best_id = ids[0];
+    for (int w = 1; w < SAMPLE_WARPS; w++) {
+        if (values[w] > best || (values[w] == best && ids[w] < best_id)) {
+            best = values[w];
+            best_id = ids[w];
+        }
+    }
+    *top = best;
+    return best_id;
+}
+
+// The sum of v over the threads before this one (in thread order), and over all of them in *total
+__device__ __forceinline__ double block_exclusive_sum(double v, double* scratch, double* total) {
+    int lane = threadIdx.x % WARP;
+    double inclusive = v;
+    for (int o = 1; o < WARP; o <<= 1) {
+        double up = __shfl_up_sync(0xffffffffu, inclusive, o);
+        if (lane >= o) {
+            inclusive += up;
+        }
+    }
+    __syncthreads();
+    if (lane == WARP - 1) {
+        scratch[threadIdx.x / WARP] = inclusive;
+    }
+    __syncthreads();
+    double before = inclusive - v;
+    double all = 0.0;
+    for (int w = 0; w < SAMPLE_WARPS; w++) {
+        if (w < threadIdx.x / WARP) {
+            before += scratch[w];
+        }
+        all += scratch[w];
+    }
+    *total = all;
+    return before;
+}
+
+// A float's order as an int: keys compare as their floats do (both zeros alike; no NaN expected)
+__device__ __forceinline__ int order_key(float f) {
+    if (f == 0.0f) {
+        return 0;
+    }
+    int k = __float_as_int(f);
+    return k >= 0 ? k : k ^ 0x7fffffff;
+}
+
+// The block-wide helpers of ts_sample_rows: each thread owns the contiguous run [from, to) of the row
+struct SampleRow {
+    const float* l;
+    int from;
+    int to;
+    float max;
+    float inv;
+    float floor;
+    // top-k: keys above k_key are in, and those equal to it up to id k_id (k_id = INT_MAX: no top-k)
+    int k_key;
+    int k_id;
+    // top-p: the same bound over the top-k's members (p_id = INT_MAX: no top-p)
+    int p_key;
+    int p_id;
+
+    __device__ __forceinline__ bool in_top_k(int key, int j) const {
+        return k_id == INT_MAX || key > k_key || (key == k_key && j <= k_id);
+    }
+
+    __device__ __forceinline__ bool in_top_p(int key, int j) const {
+        return p_id == INT_MAX || key > p_key || (key == p_key && j <= p_id);
+    }
+
+    // the numerator of token j among the top-k (0 below min-p or outside)
+    __device__ __forceinline__ float numerator(float v, int key, int j) const {
+        float scaled = (v - max) * inv;
+        return !in_top_k(key, j) || scaled < floor ? 0.0f : expf(scaled);
     }
 };
 
-struct ArgMaxOp {
-    __device__ __forceinline__ ArgMax operator()(const ArgMax& a, const ArgMax& b) const {
-        return (b.v > a.v || (b.v == a.v && b.id < a.id)) ? b : a;
+// Tokens whose key is at least x (block-wide, the same in every thread)
+__device__ __forceinline__ double count_from(const SampleRow& r, int x, double* scratch) {
+    double n = 0.0;
+    for (int j = r.from; j < r.to; j++) {
+        n += order_key(r.l[j]) >= x ? 1.0 : 0.0;
     }
-};
+    return block_sum(n, scratch);
+}
 
-// Draws row draws[6 * i] of logits ([rows][vocab], fp32) for draw i (grid: draws, block SAMPLE_THREADS), as the
-// host sampler draws a row without top-k, top-p, penalties or bias: at temperature 0 the argmax (lowest id on
-// ties); otherwise p(j) = exp((logit(j) - max) / T), 0 where that is below min-p (ln(min_p) before the exp),
-// and the first token, in id order, whose running sum of p exceeds u times the sum of all (the last token that
-// can be drawn when rounding leaves u a hair above). Each draw is 6 ints: the row, the temperature's and min-p's
-// float bits, u's double bits (high word, then low), and one unused; u comes from the request's own seeded
-// stream on the host, so a seeded request draws what its host draw would, up to the order of the sums. Each
-// thread sums a contiguous run of the vocabulary (a block-wide scan of the runs in double finds the run that
-// holds the draw; that run's thread walks it). CUB for the block-wide reductions and scan.
-extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS) ts_sample_rows(
+// The top-k's numerators of the tokens whose key is at least x (block-wide, the same in every thread)
+__device__ __forceinline__ double mass_from(const SampleRow& r, int x, double* scratch) {
+    double m = 0.0;
+    for (int j = r.from; j < r.to; j++) {
+        float v = r.l[j];
+        int key = order_key(v);
+        if (key >= x) {
+            m += r.numerator(v, key, j);
+        }
+    }
+    return block_sum(m, scratch);
+}
+
+// Draws row draws[8 * i] of logits ([rows][vocab], fp32) for draw i (grid: draws, block SAMPLE_THREADS), as the
+// host sampler draws a row without penalties or bias: at temperature 0 the argmax (lowest id on ties); otherwise
+// the numerators exp((logit - max) / T), 0 below min-p (ln(min_p) before the exp), over the top-k tokens (logit
+// descending, then id) and within them the top-p head (the fewest best-ranked whose numerators reach top_p of
+// theirs), and the first token of that set, in id order, whose running sum exceeds u times the set's (the last
+// token that can be drawn when rounding leaves u a hair above). Each draw is 8 ints: the row, the temperature's
+// and min-p's float bits, u's double bits (high word, then low), top-k (0: none), top-p's float bits (1: none) and
+// one unused; u comes from the request's own seeded stream on the host, so a seeded request draws what its host
+// draw would, up to the order of the sums. The top-k and top-p bounds are found by bisecting the logits' order
+// (32 block-wide counts or sums each, only for rows that ask), ties split by id with a block-wide scan; each
+// thread owns a contiguous run of the vocabulary. CUB for the block-wide reductions and scans.
+extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS, 1) ts_sample_rows(
         const float* __restrict__ logits, int vocab, const int* __restrict__ draws, int* __restrict__ tokens) {
-    typedef cub::BlockReduce<ArgMax, SAMPLE_THREADS> ArgMaxReduce;
-    typedef cub::BlockScan<double, SAMPLE_THREADS> SumScan;
-    typedef cub::BlockReduce<int, SAMPLE_THREADS> IntReduce;
-    __shared__ union {
-        typename ArgMaxReduce::TempStorage argmax;
-        typename SumScan::TempStorage scan;
-        typename IntReduce::TempStorage last;
-    } tmp;
-    __shared__ ArgMax top;
+    __shared__ double scratch[SAMPLE_WARPS];
+    __shared__ float scratch_values[SAMPLE_WARPS];
+    __shared__ int scratch_ids[SAMPLE_WARPS];
     __shared__ int drawn;
-    __shared__ int fallback;
-    const int* d = draws + 6 * blockIdx.x;
+    __shared__ int found;
+    const int* d = draws + 8 * blockIdx.x;
     const float* l = logits + (long long) d[0] * vocab;
     float temperature = __int_as_float(d[1]);
     float min_p = __int_as_float(d[2]);
     double u = __hiloint2double(d[3], d[4]);
+    int top_k = d[5];
+    float top_p = __int_as_float(d[6]);
     int t = threadIdx.x;
-    ArgMax mine = {-INFINITY, INT_MAX};
+    float mine = -INFINITY;
+    int mine_id = INT_MAX;
     for (int j = t; j < vocab; j += SAMPLE_THREADS) {
         float v = l[j];
-        if (v > mine.v || (v == mine.v && j < mine.id)) {
-            mine.v = v;
-            mine.id = j;
+        if (v > mine || (v == mine && j < mine_id)) {
+            mine = v;
+            mine_id = j;
         }
     }
-    ArgMax best = ArgMaxReduce(tmp.argmax).Reduce(mine, ArgMaxOp());
-    if (t == 0) {
-        top = best;
-        drawn = INT_MAX;
-    }
-    __syncthreads();
-    if (temperature <= 0.0f) {
+    float top;
+    int top_id = block_argmax(mine, mine_id, scratch_values, scratch_ids, &top);
+    if (temperature <= 0.0f || top_k == 1) {
         if (t == 0) {
-            tokens[blockIdx.x] = top.id;
+            tokens[blockIdx.x] = top_id;
         }
         return;
     }
-    float max = top.v;
-    float inv = 1.0f / temperature;
-    float floor = min_p > 0.0f ? logf(min_p) : -INFINITY;
     int chunk = (vocab + SAMPLE_THREADS - 1) / SAMPLE_THREADS;
-    int from = min(vocab, t * chunk);
-    int to = min(vocab, from + chunk);
+    SampleRow r;
+    r.l = l;
+    r.from = min(vocab, t * chunk);
+    r.to = min(vocab, r.from + chunk);
+    r.max = top;
+    r.inv = 1.0f / temperature;
+    r.floor = min_p > 0.0f ? logf(min_p) : -INFINITY;
+    r.k_key = INT_MIN;
+    r.k_id = INT_MAX;
+    r.p_key = INT_MIN;
+    r.p_id = INT_MAX;
+    int max_key = order_key(top);
+    if (top_k > 0 && top_k < vocab) {
+        // the largest key with at least top_k tokens at or above it
+        int lo = INT_MIN;
+        int hi = max_key;
+        while (lo < hi) {
+            int mid = (int) (((long long) lo + hi + 1) >> 1);
+            if (count_from(r, mid, scratch) >= (double) top_k) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        double above = lo == INT_MAX ? 0.0 : count_from(r, lo + 1, scratch);
+        // the ties at the bound take the lowest ids up to top_k: find the (top_k - above)-th tie in id order
+        double ties = 0.0;
+        for (int j = r.from; j < r.to; j++) {
+            ties += order_key(l[j]) == lo ? 1.0 : 0.0;
+        }
+        double all;
+        double before = block_exclusive_sum(ties, scratch, &all);
+        if (t == 0) {
+            found = INT_MAX;
+        }
+        __syncthreads();
+        double want = (double) top_k - above;
+        if (ties > 0.0 && want > before && want <= before + ties) {
+            double n = before;
+            for (int j = r.from; j < r.to; j++) {
+                if (order_key(l[j]) == lo && ++n >= want) {
+                    atomicMin(&found, j);
+                    break;
+                }
+            }
+        }
+        __syncthreads();
+        r.k_key = lo;
+        r.k_id = found;
+        __syncthreads();
+    }
+    if (top_p < 1.0f) {
+        double target = (double) top_p * mass_from(r, INT_MIN, scratch);
+        // the largest key whose tokens at or above it hold the target
+        int lo = INT_MIN;
+        int hi = max_key;
+        while (lo < hi) {
+            int mid = (int) (((long long) lo + hi + 1) >> 1);
+            if (mass_from(r, mid, scratch) >= target) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        double above = lo == INT_MAX ? 0.0 : mass_from(r, lo + 1, scratch);
+        // the ties at the bound, in id order, until the target is reached
+        double ties = 0.0;
+        for (int j = r.from; j < r.to; j++) {
+            float v = l[j];
+            int key = order_key(v);
+            if (key == lo) {
+                ties += r.numerator(v, key, j);
+            }
+        }
+        double all;
+        double before = block_exclusive_sum(ties, scratch, &all);
+        if (t == 0) {
+            found = INT_MAX;
+        }
+        __syncthreads();
+        double need = target - above;
+        if (ties > 0.0 && need > before && need <= before + ties) {
+            double acc = before;
+            for (int j = r.from; j < r.to; j++) {
+                float v = l[j];
+                int key = order_key(v);
+                if (key == lo) {
+                    acc += r.numerator(v, key, j);
+                    if (acc >= need) {
+                        // rounding may let two neighbouring runs both reach it: the lower id wins
+                        atomicMin(&found, j);
+                        break;
+                    }
+                }
+            }
+        }
+        __syncthreads();
+        r.p_key = lo;
+        // (no tie reaches it: rounding; every tie is in)
+        r.p_id = found;
+        __syncthreads();
+    }
     double run = 0.0;
     int last = -1;
-    for (int j = from; j < to; j++) {
-        float scaled = (l[j] - max) * inv;
-        float p = scaled < floor ? 0.0f : expf(scaled);
+    for (int j = r.from; j < r.to; j++) {
+        float v = l[j];
+        int key = order_key(v);
+        float p = r.in_top_p(key, j) ? r.numerator(v, key, j) : 0.0f;
         run += p;
         if (p > 0.0f) {
             last = j;
         }
     }
-    double before;
     double total;
-    SumScan(tmp.scan).ExclusiveSum(run, before, total);
-    __syncthreads();
-    int last_drawable = IntReduce(tmp.last).Reduce(last, IntMaxOp());
+    double before = block_exclusive_sum(run, scratch, &total);
+    int last_drawable = block_max(last, scratch_ids);
     if (t == 0) {
-        fallback = last_drawable < 0 ? 0 : last_drawable;
+        drawn = INT_MAX;
     }
+    __syncthreads();
     double target = u * total;
     if (run > 0.0 && target >= before && target < before + run) {
         double acc = before;
-        for (int j = from; j < to; j++) {
-            float scaled = (l[j] - max) * inv;
-            float p = scaled < floor ? 0.0f : expf(scaled);
+        for (int j = r.from; j < r.to; j++) {
+            float v = l[j];
+            int key = order_key(v);
+            float p = r.in_top_p(key, j) ? r.numerator(v, key, j) : 0.0f;
             acc += p;
             if (target < acc) {
                 // the scan's rounding may let two neighbouring runs both hold the target: the lower id wins
@@ -1246,6 +1474,6 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS) ts_sample_rows(
     }
     __syncthreads();
     if (t == 0) {
-        tokens[blockIdx.x] = drawn != INT_MAX ? drawn : fallback;
+        tokens[blockIdx.x] = drawn != INT_MAX ? drawn : last_drawable < 0 ? top_id : last_drawable;
     }
 }

@@ -141,8 +141,8 @@ final class LiveRequest {
     }
 
     /**
-     * Marks its logit row {@code row} to be drawn on the device when its sampling allows it (greedy, or a temperature
-     * with at most min-p), with the uniform draw its seeded stream gives; returns whether it did.
+     * Marks its logit row {@code row} to be drawn on the device when its sampling allows it (no penalties, bias or
+     * log-probabilities), with the uniform draw its seeded stream gives; returns whether it did.
      */
     boolean drawOnDevice(DeviceDraws draws, int row) {
         if (!sampler.drawableOnDevice()) {
@@ -152,7 +152,7 @@ final class LiveRequest {
         if (p.isGreedy()) {
             draws.set(row, 0, 0, 0);
         } else {
-            draws.set(row, p.temperature(), p.minP(), sampler.nextUniform());
+            draws.set(row, p.temperature(), p.minP(), p.topK(), p.topP(), sampler.nextUniform());
         }
         return true;
     }

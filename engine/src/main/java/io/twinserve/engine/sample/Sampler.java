@@ -116,12 +116,11 @@ public final class Sampler {
     }
 
     /**
-     * Whether its next token can be drawn on a device ({@code DeviceDraws}): greedy, or a temperature with at most
-     * min-p; not with top-k (other than 1), top-p, penalties, a logit bias or log-probabilities, which the host
-     * draws.
+     * Whether its next token can be drawn on a device ({@code DeviceDraws}): anything but penalties, a logit bias
+     * or log-probabilities, which the host draws.
      */
     public boolean drawableOnDevice() {
-        return !processes && params.logprobs() < 0 && (params.isGreedy() || (params.topK() == 0 && params.topP() >= 1));
+        return !processes && params.logprobs() < 0;
     }
 
     /**
@@ -270,20 +269,60 @@ public final class Sampler {
             }
         }
         if (params.topP() >= 1) {
-            // no nucleus: any fixed order of the candidates draws from the same distribution, so none is sorted
-            return whole ? drawInIdOrder(vocab, sum) : draw(k, sum);
+            // no nucleus: the candidates are drawn in id order (as a device draws them), none is sorted
+            return whole ? drawInIdOrder(vocab, sum) : drawRanked(logits, offset, vocab, worst(logits, offset, k));
         }
         // top-p: the smallest head, in descending logit order (ties to the lower ids), whose probability reaches p
         // (at least one token). Found by a selection weighted by probability, not a sort: each partition around a
         // pivot keeps the side where the head ends, so the work is a few passes over the candidates whatever the
         // nucleus's size (sorting a growing head took 8 ms a token on a flat 128k-token row). The draw then runs
-        // over the head in the order the partitions left it: the same distribution as any order.
+        // over the head in id order: every token ranked no lower than the head's last, as a device finds it.
         int head = nucleus(logits, offset, k, params.topP() * sum);
-        double total = 0;
-        for (int i = 0; i < head; i++) {
-            total += probs[ids[i]];
+        return drawRanked(logits, offset, vocab, worst(logits, offset, head));
+    }
+
+    /** The lowest-ranked of {@code ids[0..n)} (lowest logit, then highest id). */
+    private int worst(float[] logits, int offset, int n) {
+        int b = ids[0];
+        for (int i = 1; i < n; i++) {
+            if (less(logits, offset, ids[i], b)) {
+                b = ids[i];
+            }
         }
-        return draw(head, total);
+        return b;
+    }
+
+    /**
+     * Draws, in id order, one of the tokens ranked no lower than {@code last} (logit descending, then id: a top-k
+     * or top-p head), with probability {@code probs[id]} over their sum; every such token is a candidate, so its
+     * {@code probs} entry is this draw's.
+     */
+    private int drawRanked(float[] logits, int offset, int vocab, int last) {
+        float bound = logits[offset + last];
+        double total = 0;
+        for (int i = 0; i < vocab; i++) {
+            float v = logits[offset + i];
+            if (v > bound || (v == bound && i <= last)) {
+                total += probs[i];
+            }
+        }
+        double u = random.nextDouble() * total;
+        double acc = 0;
+        int drawable = last;
+        for (int i = 0; i < vocab; i++) {
+            float v = logits[offset + i];
+            if (v > bound || (v == bound && i <= last)) {
+                acc += probs[i];
+                if (probs[i] > 0) {
+                    drawable = i;
+                }
+                if (u < acc) {
+                    return i;
+                }
+            }
+        }
+        // rounding left u a hair above the total: the last token that can be drawn at all
+        return drawable;
     }
 
     /**
@@ -337,25 +376,6 @@ public final class Sampler {
             }
         }
         return 0;
-    }
-
-    /** Draws one of {@code ids[0..n)} with probability {@code probs[id] / total}. */
-    private int draw(int n, double total) {
-        double u = random.nextDouble() * total;
-        double acc = 0;
-        for (int i = 0; i < n; i++) {
-            acc += probs[ids[i]];
-            if (u < acc) {
-                return ids[i];
-            }
-        }
-        // rounding left u a hair above the total: the last candidate that can be drawn at all
-        for (int i = n - 1; i > 0; i--) {
-            if (probs[ids[i]] > 0) {
-                return ids[i];
-            }
-        }
-        return ids[0];
     }
 
     static int argmax(float[] logits, int offset, int vocab) {

@@ -711,7 +711,9 @@ public final class CudaBackend implements Backend {
                 drawInts[k * w + 2] = Float.floatToRawIntBits(draws.minP(row));
                 drawInts[k * w + 3] = (int) (u >>> 32);
                 drawInts[k * w + 4] = (int) u;
-                drawInts[k * w + 5] = 0;
+                drawInts[k * w + 5] = draws.topK(row);
+                drawInts[k * w + 6] = Float.floatToRawIntBits(draws.topP(row));
+                drawInts[k * w + 7] = 0;
                 drawRows[k++] = row;
             }
         }

@@ -316,25 +316,29 @@ public final class CudaKernelCheck {
 
     /**
      * {@code ts_sample_rows} on Llama 3's vocabulary: greedy rows (one with a tie at the top, whose lower id must win)
-     * exactly, and temperature draws (with and without min-p, uniforms from 0 to a hair below 1) against the host
-     * sampler's rule: the token drawn must be the reference's, or one whose interval of the running sum holds the
-     * draw's target within the rounding of summing 128k floats in another order (1e-6 of the total).
+     * exactly, and draws at temperatures 0.5 to 1.5 with and without min-p, top-k (1, 50, 1,000) and top-p (0.9,
+     * 0.5) against the host sampler's rule (the reference), uniforms from 0 to a hair below 1: the token drawn must be
+     * the reference's for the draw's uniform or for one 1e-6 away (the device sums 128k floats in another order).
      */
     private void checkSampleRows() {
         int vocab = 128_256;
-        int n = 12;
+        int n = 16;
         float[] logits = randomFloats(n * vocab, 8);
         logits[5] = 40;
         logits[90_000] = 40;
         int[] rows = new int[n];
         float[] temperature = new float[n];
         float[] minP = new float[n];
+        int[] topK = new int[n];
+        float[] topP = new float[n];
         double[] u = new double[n];
         int[] draws = new int[n * CudaKernels.DRAW_INTS];
         for (int i = 0; i < n; i++) {
             rows[i] = (i * 5) % n;
             temperature[i] = i < 2 ? 0 : new float[] {0.5f, 1, 1.5f}[i % 3];
             minP[i] = i % 4 == 3 ? 0.05f : 0;
+            topK[i] = i >= 8 ? new int[] {1, 50, 1000, 0}[i % 4] : 0;
+            topP[i] = i >= 10 ? new float[] {0.9f, 0.5f, 1}[i % 3] : 1;
             u[i] = i == 2 ? 0 : i == 3 ? Math.nextDown(1.0) : random.nextDouble();
             long bits = Double.doubleToRawLongBits(u[i]);
             int b = i * CudaKernels.DRAW_INTS;
@@ -343,50 +347,38 @@ public final class CudaKernelCheck {
             draws[b + 2] = Float.floatToRawIntBits(minP[i]);
             draws[b + 3] = (int) (bits >>> 32);
             draws[b + 4] = (int) bits;
+            draws[b + 5] = topK[i];
+            draws[b + 6] = Float.floatToRawIntBits(topP[i]);
         }
         CUdeviceptr out = poisoned(4L * n);
         launch("ts_sample_rows", n, 1, CudaKernels.SAMPLE_THREADS, upload(logits), vocab, upload(draws), out);
         int[] got = new int[n];
         JCudaDriver.cuMemcpyDtoH(Pointer.to(got), out, 4L * n);
-        int[] want = KernelReferences.sampleRows(logits, vocab, rows, temperature, minP, u);
+        int[] want = KernelReferences.sampleRows(logits, vocab, rows, temperature, minP, topK, topP, u);
         float[] gotF = new float[n];
         float[] wantF = new float[n];
         for (int i = 0; i < n; i++) {
             gotF[i] = got[i];
-            boolean consistent = temperature[i] > 0
-                    && got[i] >= 0
-                    && got[i] < vocab
-                    && holdsDraw(logits, rows[i] * vocab, vocab, temperature[i], minP[i], u[i], got[i]);
-            wantF[i] = consistent ? got[i] : want[i];
-        }
-        record("ts_sample_rows", "12 rows of 128,256: 2 greedy (a tie), T 0.5-1.5, min-p", gotF, wantF, 0);
-    }
-
-    /** Whether token {@code token}'s interval of the row's running sum holds u times the total, within 1e-6 of it. */
-    private static boolean holdsDraw(
-            float[] logits, int at, int vocab, float temperature, float minP, double u, int token) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < vocab; j++) {
-            max = Math.max(max, logits[at + j]);
-        }
-        float inv = 1 / temperature;
-        float floor = minP > 0 ? (float) Math.log(minP) : Float.NEGATIVE_INFINITY;
-        double total = 0;
-        double before = 0;
-        double p = 0;
-        for (int j = 0; j < vocab; j++) {
-            float scaled = (logits[at + j] - max) * inv;
-            double pj = scaled < floor ? 0 : Math.exp(scaled);
-            if (j < token) {
-                before += pj;
-            } else if (j == token) {
-                p = pj;
+            wantF[i] = want[i];
+            if (got[i] != want[i] && temperature[i] > 0) {
+                for (double du : new double[] {-1e-6, 1e-6}) {
+                    double v = Math.min(Math.nextDown(1.0), Math.max(0, u[i] + du));
+                    int near = KernelReferences.sampleRows(
+                            logits,
+                            vocab,
+                            new int[] {rows[i]},
+                            new float[] {temperature[i]},
+                            new float[] {minP[i]},
+                            new int[] {topK[i]},
+                            new float[] {topP[i]},
+                            new double[] {v})[0];
+                    if (near == got[i]) {
+                        wantF[i] = got[i];
+                    }
+                }
             }
-            total += pj;
         }
-        double target = u * total;
-        double slack = 1e-6 * total;
-        return p > 0 && target >= before - slack && target < before + p + slack;
+        record("ts_sample_rows", "16 rows of 128,256: greedy (a tie), T, min-p, top-k, top-p", gotF, wantF, 0);
     }
 
     /**

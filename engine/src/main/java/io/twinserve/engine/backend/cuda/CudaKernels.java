@@ -37,8 +37,11 @@ public final class CudaKernels {
     /** Threads of a {@code ts_sample_rows} block (one block per row drawn). */
     public static final int SAMPLE_THREADS = 512;
 
-    /** Ints per draw in {@code ts_sample_rows}'s list: row, temperature, min-p, u (two words) and one unused. */
-    public static final int DRAW_INTS = 6;
+    /**
+     * Ints per draw in {@code ts_sample_rows}'s list: row, temperature, min-p, u (two words), top-k, top-p and one
+     * unused.
+     */
+    public static final int DRAW_INTS = 8;
 
     /** Tokens one {@code ts_gemv_bf16} launch multiplies at most (its register tile). */
     public static final int GEMV_MAX_TOKENS = 8;

@@ -387,15 +387,33 @@ public final class KernelReferences {
         return out;
     }
 
-    /**
-     * {@code ts_sample_rows}: draw i of row {@code rows[i]} of {@code logits} ([rows][vocab]) at {@code
-     * temperature[i]} (0: the argmax, lowest id on ties) with {@code minP[i]} (0: none) and the uniform {@code u[i]},
-     * as the host sampler draws such a row: float numerators {@code exp((logit - max) / T)} (0 below ln(min-p)),
-     * summed in double in id order, the first token whose running sum exceeds u times the total, or the last token
-     * with a numerator when rounding leaves u a hair above.
-     */
+    /** {@link #sampleRows(float[], int, int[], float[], float[], int[], float[], double[])} without top-k or top-p. */
     public static int[] sampleRows(
             float[] logits, int vocab, int[] rows, float[] temperature, float[] minP, double[] u) {
+        int[] topK = new int[rows.length];
+        float[] topP = new float[rows.length];
+        java.util.Arrays.fill(topP, 1);
+        return sampleRows(logits, vocab, rows, temperature, minP, topK, topP, u);
+    }
+
+    /**
+     * {@code ts_sample_rows}: draw i of row {@code rows[i]} of {@code logits} ([rows][vocab]) as the host sampler
+     * draws such a row: at temperature 0 (or top-k 1) the argmax, lowest id on ties; otherwise float numerators
+     * {@code exp((logit - max) / T)} (0 below ln(min-p)) over the {@code topK[i]} best-ranked tokens (logit
+     * descending, then id; 0: all), within them the fewest best-ranked whose numerators reach {@code topP[i]} of
+     * theirs (all of them at 1), and the first of that set in id order whose running sum (in double) exceeds u times
+     * the set's, or its last token with a numerator when rounding leaves u a hair above. Written from the rule
+     * (a sort), not from either sampler's algorithm.
+     */
+    public static int[] sampleRows(
+            float[] logits,
+            int vocab,
+            int[] rows,
+            float[] temperature,
+            float[] minP,
+            int[] topK,
+            float[] topP,
+            double[] u) {
         int[] tokens = new int[rows.length];
         for (int i = 0; i < rows.length; i++) {
             int at = rows[i] * vocab;
@@ -407,31 +425,65 @@ public final class KernelReferences {
                     best = j;
                 }
             }
-            if (temperature[i] <= 0) {
+            if (temperature[i] <= 0 || topK[i] == 1) {
                 tokens[i] = best;
                 continue;
             }
+            Integer[] order = new Integer[vocab];
+            for (int j = 0; j < vocab; j++) {
+                order[j] = j;
+            }
+            java.util.Arrays.sort(order, (a, b) -> {
+                int c = Float.compare(logits[at + b], logits[at + a]);
+                return c != 0 && logits[at + a] != logits[at + b] ? c : Integer.compare(a, b);
+            });
+            int k = topK[i] > 0 ? Math.min(topK[i], vocab) : vocab;
             float inv = 1 / temperature[i];
             float floor = minP[i] > 0 ? (float) Math.log(minP[i]) : Float.NEGATIVE_INFINITY;
             float[] p = new float[vocab];
-            double total = 0;
-            int last = 0;
-            for (int j = 0; j < vocab; j++) {
+            double sum = 0;
+            for (int r = 0; r < k; r++) {
+                int j = order[r];
                 float scaled = (logits[at + j] - max) * inv;
                 p[j] = scaled < floor ? 0 : (float) Math.exp(scaled);
-                total += p[j];
-                if (p[j] > 0) {
-                    last = j;
+                sum += p[j];
+            }
+            int head = k;
+            if (topP[i] < 1) {
+                double target = topP[i] * sum;
+                double acc = 0;
+                for (int r = 0; r < k; r++) {
+                    acc += p[order[r]];
+                    if (acc >= target) {
+                        head = r + 1;
+                        break;
+                    }
+                }
+            }
+            boolean[] member = new boolean[vocab];
+            for (int r = 0; r < head; r++) {
+                member[order[r]] = true;
+            }
+            double total = 0;
+            int last = order[0];
+            for (int j = 0; j < vocab; j++) {
+                if (member[j]) {
+                    total += p[j];
+                    if (p[j] > 0) {
+                        last = j;
+                    }
                 }
             }
             double target = u[i] * total;
             double acc = 0;
             tokens[i] = last;
             for (int j = 0; j < vocab; j++) {
-                acc += p[j];
-                if (target < acc) {
-                    tokens[i] = j;
-                    break;
+                if (member[j]) {
+                    acc += p[j];
+                    if (target < acc) {
+                        tokens[i] = j;
+                        break;
+                    }
                 }
             }
         }

@@ -437,13 +437,16 @@ final class EmulatedGpu implements Gpu {
                 put(a[5].bits(), all);
             }
             case "ts_sample_rows" -> {
-                // grid: draws; each DRAW_INTS ints (row, temperature and min-p bits, u's high and low words)
+                // grid: draws; each DRAW_INTS ints (row, temperature and min-p bits, u's high and low words, top-k,
+                // top-p bits)
                 int vocab = a[1].asInt();
                 int[] d = ints(a[2].bits(), gx * CudaKernels.DRAW_INTS);
                 int[] rows = new int[gx];
                 float[] temperature = new float[gx];
                 float[] minP = new float[gx];
                 double[] u = new double[gx];
+                int[] topK = new int[gx];
+                float[] topP = new float[gx];
                 int last = 0;
                 for (int i = 0; i < gx; i++) {
                     int b = i * CudaKernels.DRAW_INTS;
@@ -451,10 +454,12 @@ final class EmulatedGpu implements Gpu {
                     temperature[i] = Float.intBitsToFloat(d[b + 1]);
                     minP[i] = Float.intBitsToFloat(d[b + 2]);
                     u[i] = Double.longBitsToDouble(((long) d[b + 3] << 32) | (d[b + 4] & 0xffffffffL));
+                    topK[i] = d[b + 5];
+                    topP[i] = Float.intBitsToFloat(d[b + 6]);
                     last = Math.max(last, rows[i]);
                 }
                 int[] tokens = KernelReferences.sampleRows(
-                        floats(a[0].bits(), (last + 1) * vocab), vocab, rows, temperature, minP, u);
+                        floats(a[0].bits(), (last + 1) * vocab), vocab, rows, temperature, minP, topK, topP, u);
                 at(a[3].bits()).asIntBuffer().put(tokens);
             }
             case "ts_prefill_attention" -> {

@@ -248,6 +248,37 @@ class KernelReferencesTest {
                 }
             }
         }
+        // top-k and top-p (with ties at their bounds: logits rounded to a coarse grid), the host's draws too
+        float[] coarse = new float[vocab];
+        for (int i = 0; i < vocab; i++) {
+            coarse[i] = Math.round(logits[vocab + i] * 2) / 2f;
+        }
+        int[][] tops = {{50, 100}, {0, 90}, {7, 100}, {200, 50}, {1, 100}};
+        for (int[] top : tops) {
+            for (long seed = 0; seed < 20; seed++) {
+                io.twinserve.engine.sample.SamplingParams params = new io.twinserve.engine.sample.SamplingParams(
+                        0.9, top[0], top[1] / 100.0, seed, 8, java.util.List.of(), java.util.List.of(), true);
+                io.twinserve.engine.sample.Sampler host = new io.twinserve.engine.sample.Sampler(params);
+                io.twinserve.engine.sample.Sampler device = new io.twinserve.engine.sample.Sampler(params);
+                assertThat(device.drawableOnDevice()).isTrue();
+                for (int token = 0; token < 3; token++) {
+                    int want = host.sample(coarse, 0, vocab);
+                    double u = params.isGreedy() ? 0 : device.nextUniform();
+                    int got = KernelReferences.sampleRows(
+                            coarse,
+                            vocab,
+                            new int[] {0},
+                            new float[] {0.9f},
+                            new float[] {0},
+                            new int[] {top[0]},
+                            new float[] {(float) (top[1] / 100.0)},
+                            new double[] {u})[0];
+                    assertThat(got)
+                            .as("top-k %d, top-p %d%%, seed %d, token %d", top[0], top[1], seed, token)
+                            .isEqualTo(want);
+                }
+            }
+        }
         // min-p 0.5 of a row with one dominant token: nothing else can be drawn
         float[] peaked = new float[vocab];
         peaked[123] = 10;
