@@ -57,7 +57,8 @@ def main():
             f" (buckets above 8): {ours.get('gemm_graphs', '-')}; prefill attention in tensor-core tiles:"
             f" {ours.get('flash_prefill', '-')}; logits back as: {ours.get('logits_dtype', '-')};"
             f" split-K attention launches: {ours.get('split_attention_launches', '-')};"
-            f" rows drawn on the device (tokens back, not logits): {ours.get('device_draws', '-')}"
+            f" rows drawn on the device (tokens back, not logits): {ours.get('device_draws', '-')};"
+            f" prefill linear layers: {ours.get('prefill_linear', '-')}"
         )
         by_name = {f["name"]: f for f in ours["figures"]}
         print("issue 21's targets:")

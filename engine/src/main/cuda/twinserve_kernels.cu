@@ -1477,3 +1477,139 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS, 1) ts_sample_rows(
         tokens[blockIdx.x] = drawn != INT_MAX ? drawn : last_drawable < 0 ? top_id : last_drawable;
     }
 }
+
+// ---- linear layers on tensor cores (where cuBLAS is not found) ----
+
+#define GEMM_BM 128
+#define GEMM_BN 128
+#define GEMM_BK 32
+#define GEMM_THREADS 256
+// a shared-memory row of a tile: GEMM_BK bf16 and 8 of padding (80 bytes), so that the 8 rows an ldmatrix reads
+// fall in 8 different 16-byte bank groups
+#define GEMM_LD (GEMM_BK + 8)
+
+// 16 bytes from global to shared memory without passing through registers; src_bytes 0 fills the 16 bytes with
+// zeros (a row or column past the matrix's edge)
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, int src_bytes) {
+    unsigned s = (unsigned) __cvta_generic_to_shared(smem);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(src_bytes));
+}
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t* r, const void* smem) {
+    unsigned s = (unsigned) __cvta_generic_to_shared(smem);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(s));
+}
+
+// Y[t][n] = sum_k X[t][k] W[n][k] for t < T, n < N: a prefill step's linear layer (bf16 X and W, fp32
+// accumulation and Y), the backend's own when cuBLAS is not found. A block computes a 128 x 128 tile of Y (grid
+// ceil(N / 128) x ceil(T / 128), GEMM_THREADS threads): its 8 warps 2 x 4, each 64 rows x 32 outputs in mma.sync
+// m16n8k16 tiles from fragments ldmatrix reads out of shared memory, where cp.async brings the next 32 columns of
+// X and W while the current ones are multiplied (two stages). K must be a multiple of 8 and X and W 16-byte
+// aligned (every model's case; the backend checks and keeps the GEMV otherwise).
+extern "C" __global__ void __launch_bounds__(GEMM_THREADS) ts_gemm_bf16(
+        const __nv_bfloat16* __restrict__ w,
+        const __nv_bfloat16* __restrict__ x,
+        float* __restrict__ y,
+        int T,
+        int N,
+        int K) {
+    __shared__ __align__(16) __nv_bfloat16 as[2][GEMM_BM][GEMM_LD];
+    __shared__ __align__(16) __nv_bfloat16 bs[2][GEMM_BN][GEMM_LD];
+    int n0 = blockIdx.x * GEMM_BN;
+    int t0 = blockIdx.y * GEMM_BM;
+    int warp = threadIdx.x / WARP;
+    int lane = threadIdx.x % WARP;
+    int wm = (warp / 4) * 64;
+    int wn = (warp % 4) * 32;
+    float acc[4][4][4];
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+#pragma unroll
+            for (int c = 0; c < 4; c++) {
+                acc[i][j][c] = 0.0f;
+            }
+        }
+    }
+    int tiles = (K + GEMM_BK - 1) / GEMM_BK;
+    // each thread brings 2 of a tile's 512 16-byte chunks of X and 2 of W: chunk c is row c / 4, columns 8 (c % 4)
+    auto load = [&](int stage, int kt) {
+        int k0 = kt * GEMM_BK;
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            int c = threadIdx.x + i * GEMM_THREADS;
+            int row = c / 4;
+            int col = (c % 4) * 8;
+            bool kin = k0 + col < K;
+            int t = t0 + row;
+            int n = n0 + row;
+            cp_async16(&as[stage][row][col], kin && t < T ? x + (long long) t * K + k0 + col : x, kin && t < T ? 16 : 0);
+            cp_async16(&bs[stage][row][col], kin && n < N ? w + (long long) n * K + k0 + col : w, kin && n < N ? 16 : 0);
+        }
+        asm volatile("cp.async.commit_group;\n" ::);
+    };
+    load(0, 0);
+    for (int kt = 0; kt < tiles; kt++) {
+        int stage = kt & 1;
+        if (kt + 1 < tiles) {
+            load(stage ^ 1, kt + 1);
+            asm volatile("cp.async.wait_group 1;\n" ::);
+        } else {
+            asm volatile("cp.async.wait_group 0;\n" ::);
+        }
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < GEMM_BK; kk += 16) {
+            uint32_t a[4][4];
+            uint32_t b[4][2];
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                // lanes 0-15: rows 0-15 at column kk, lanes 16-31: the same rows at kk + 8
+                ldmatrix_x4(a[i], &as[stage][wm + i * 16 + (lane % 16)][kk + (lane / 16) * 8]);
+            }
+#pragma unroll
+            for (int j = 0; j < 4; j += 2) {
+                // two n8 tiles: lanes 0-7 rows n..n+7 at kk, 8-15 the same at kk + 8, 16-31 rows n+8..n+15 likewise
+                uint32_t r[4];
+                ldmatrix_x4(r, &bs[stage][wn + j * 8 + (lane / 16) * 8 + (lane % 8)][kk + ((lane / 8) % 2) * 8]);
+                b[j][0] = r[0];
+                b[j][1] = r[1];
+                b[j + 1][0] = r[2];
+                b[j + 1][1] = r[3];
+            }
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+#pragma unroll
+                for (int j = 0; j < 4; j++) {
+                    mma_bf16_16816(acc[i][j], a[i], b[j][0], b[j][1]);
+                }
+            }
+        }
+        __syncthreads();
+    }
+    // c holds (row g, columns 2q and 2q + 1) and (row g + 8, the same) of each 16 x 8 tile
+    int g = lane / 4;
+    int q = lane % 4;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            int n = n0 + wn + j * 8 + 2 * q;
+#pragma unroll
+            for (int h = 0; h < 2; h++) {
+                int t = t0 + wm + i * 16 + g + h * 8;
+                if (t < T) {
+                    if (n < N) {
+                        y[(long long) t * N + n] = acc[i][j][2 * h];
+                    }
+                    if (n + 1 < N) {
+                        y[(long long) t * N + n + 1] = acc[i][j][2 * h + 1];
+                    }
+                }
+            }
+        }
+    }
+}

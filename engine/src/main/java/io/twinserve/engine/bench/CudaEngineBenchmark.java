@@ -160,6 +160,8 @@ public final class CudaEngineBenchmark {
      *     long contexts; a decode graph's counted once, at its capture), over the graphs-on runs
      * @param deviceDraws whether each step's rows were drawn on the device (only tokens back) rather than its logits
      *     brought back (in every step's time)
+     * @param prefillLinear how the prefill figures' linear layers ran: "cublas", "tensor cores" (the backend's own
+     *     GEMM) or "gemv"
      */
     public record Result(
             BenchModel shape,
@@ -173,7 +175,8 @@ public final class CudaEngineBenchmark {
             boolean flashPrefill,
             String logitsDtype,
             long splitAttentionLaunches,
-            boolean deviceDraws) {}
+            boolean deviceDraws,
+            String prefillLinear) {}
 
     private CudaEngineBenchmark() {}
 
@@ -202,6 +205,7 @@ public final class CudaEngineBenchmark {
         String logitsDtype;
         long splitAttentionLaunches;
         boolean deviceDraws;
+        String prefillLinear;
         // graphs off: batch 1 only, the baseline of the graphs' gain
         try (CudaBackend backend = CudaBackend.random(
                 c, o.seed(), new CudaBackend.Options(kvTokens, BLOCK_SIZE, 0, 1, false, 0), gpus.get())) {
@@ -239,6 +243,7 @@ public final class CudaEngineBenchmark {
             logitsDtype = backend.logitsDtype();
             splitAttentionLaunches = backend.splitAttentionLaunches();
             deviceDraws = backend.drawsOnDevice();
+            prefillLinear = backend.prefillLinear();
         }
         return new Result(
                 o.shape(),
@@ -252,7 +257,8 @@ public final class CudaEngineBenchmark {
                 flashPrefill,
                 logitsDtype,
                 splitAttentionLaunches,
-                deviceDraws);
+                deviceDraws,
+                prefillLinear);
     }
 
     private static Figure withRatio(Figure f, double ratio) {

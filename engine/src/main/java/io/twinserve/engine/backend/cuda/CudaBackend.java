@@ -195,6 +195,22 @@ public final class CudaBackend implements Backend {
 
     /** Linear layers run by cuBLAS (for reports and tests). */
     private long gemmCalls;
+    /** Whether linear layers of more than 8 tokens run on tensor cores (bf16 inputs; see {@link Gpu#tensorCoreLinear}). */
+    private final boolean tensorCoreLinear;
+    /** Linear layers run by {@code ts_gemm_bf16}, the backend's own tensor-core GEMM (where cuBLAS is not found). */
+    private long tensorCoreGemms;
+
+    /** How the linear layers of more than 8 tokens of the step being launched run. */
+    private enum Linear {
+        /** {@code ts_gemv_bf16}, 8 tokens a launch (fp32 inputs). */
+        GEMV,
+        /** cuBLAS, bf16 inputs. */
+        CUBLAS,
+        /** {@code ts_gemm_bf16}, bf16 inputs. */
+        TENSOR_CORES
+    }
+
+    private Linear linearNow = Linear.GEMV;
 
     /** Decode graphs by bucket, block-table width and whether they run the LoRA kernels. */
     private final Map<String, DecodeGraph> graphs = new HashMap<>();
@@ -344,7 +360,8 @@ public final class CudaBackend implements Backend {
         this.gpu = gpu;
         this.c = config;
         this.options = options;
-        this.gemm = gpu.hasGemm();
+        this.tensorCoreLinear = gpu.tensorCoreLinear();
+        this.gemm = tensorCoreLinear && gpu.hasGemm();
         this.flashPrefill = flashPrefillFor(c, options.kvF32(), System.getenv(FLASH_PREFILL_ENV));
         this.bf16Logits = bf16Logits;
         this.deviceDraws = deviceDrawsFor(System.getenv(DEVICE_DRAWS_ENV));
@@ -638,8 +655,9 @@ public final class CudaBackend implements Backend {
             logits = gpu.alloc(4 * t * c.vocabSize());
             logitsBf16 = bf16Logits ? gpu.alloc(2 * t * c.vocabSize()) : 0;
             attentionPartials = gpu.alloc(4 * maxAttentionPartials(tokens));
-            inputBf16 =
-                    gemm ? gpu.alloc(2 * t * Math.max(c.qDim(), Math.max(c.hiddenSize(), c.intermediateSize()))) : 0;
+            inputBf16 = tensorCoreLinear
+                    ? gpu.alloc(2 * t * Math.max(c.qDim(), Math.max(c.hiddenSize(), c.intermediateSize())))
+                    : 0;
         }
     }
 
@@ -775,7 +793,7 @@ public final class CudaBackend implements Backend {
         if (scratch == null || scratch.tokens < tokens) {
             scratch = new Scratch(Math.max(tokens, scratch == null ? 16 : 2 * scratch.tokens));
         }
-        launchStep(scratch, metaBuffer, meta, tokens, rows, anyAdapter, gemm);
+        launchStep(scratch, metaBuffer, meta, tokens, rows, anyAdapter, stepLinear());
         gpu.synchronize();
         return scratch;
     }
@@ -888,15 +906,16 @@ public final class CudaBackend implements Backend {
         DecodeGraph g = graphs.get(key);
         if (g == null) {
             long buffer = gpu.alloc(4L * meta.size());
-            // a bucket above the GEMV's 8 tokens captures cuBLAS for its linear layers (the GEMV would stream every
-            // weight once per 8 rows); should cuBLAS refuse the capture, the buckets capture the GEMV alone
-            boolean withGemm = gemm && graphGemm && bucket > CudaKernels.GEMV_MAX_TOKENS;
+            // a bucket above the GEMV's 8 tokens captures tensor cores for its linear layers (the GEMV would stream
+            // every weight once per 8 rows): cuBLAS, or, should cuBLAS refuse the capture, the backend's own GEMM
+            Linear mode = bucket <= CudaKernels.GEMV_MAX_TOKENS || !tensorCoreLinear
+                    ? Linear.GEMV
+                    : gemm && graphGemm ? Linear.CUBLAS : Linear.TENSOR_CORES;
             long handle;
             try {
-                handle =
-                        gpu.capture(() -> launchStep(graphScratch, buffer, meta, bucket, bucket, anyAdapter, withGemm));
+                handle = gpu.capture(() -> launchStep(graphScratch, buffer, meta, bucket, bucket, anyAdapter, mode));
             } catch (RuntimeException e) {
-                if (!withGemm) {
+                if (mode != Linear.CUBLAS) {
                     throw e;
                 }
                 graphGemm = false;
@@ -904,11 +923,12 @@ public final class CudaBackend implements Backend {
                         .log(
                                 System.Logger.Level.WARNING,
                                 "CUDA: cuBLAS could not be captured in a decode graph ({0}); decode graphs use the"
-                                        + " GEMV kernel",
+                                        + " backend's own tensor-core GEMM",
                                 e.getMessage());
-                handle = gpu.capture(() -> launchStep(graphScratch, buffer, meta, bucket, bucket, anyAdapter, false));
+                handle = gpu.capture(
+                        () -> launchStep(graphScratch, buffer, meta, bucket, bucket, anyAdapter, Linear.TENSOR_CORES));
             }
-            if (withGemm && graphGemm) {
+            if (mode == Linear.CUBLAS && graphGemm) {
                 gemmGraphs++;
             }
             g = new DecodeGraph(buffer, handle);
@@ -949,8 +969,9 @@ public final class CudaBackend implements Backend {
      * go through cuBLAS.
      */
     private void launchStep(
-            Scratch s, long metaBase, CudaStepMetadata m, int tokens, int rows, boolean anyAdapter, boolean allowGemm) {
-        long bf16 = allowGemm ? s.inputBf16 : 0;
+            Scratch s, long metaBase, CudaStepMetadata m, int tokens, int rows, boolean anyAdapter, Linear linear) {
+        linearNow = linear;
+        long bf16 = linear == Linear.GEMV ? 0 : s.inputBf16;
         long ids = metaBase + 4L * m.tokenIdsOffset();
         long positions = metaBase + 4L * m.positionsOffset();
         long slotMapping = metaBase + 4L * m.slotMappingOffset();
@@ -1172,7 +1193,7 @@ public final class CudaBackend implements Backend {
      * tokens.
      */
     private void linear(long bf16, long w, int n, int k, long x, int tokens, long bias, long y) {
-        if (bf16 != 0 && bias == 0 && tokens > CudaKernels.GEMV_MAX_TOKENS) {
+        if (tensorCores(bf16, w, k, tokens, bias)) {
             long count = (long) tokens * k;
             gpu.launch(
                     "ts_to_bf16",
@@ -1182,8 +1203,23 @@ public final class CudaBackend implements Backend {
                     Arg.ptr(x),
                     Arg.i64(count),
                     Arg.ptr(bf16));
-            gpu.gemmBf16(tokens, n, k, w, bf16, y);
-            gemmCalls++;
+            if (linearNow == Linear.CUBLAS) {
+                gpu.gemmBf16(tokens, n, k, w, bf16, y);
+                gemmCalls++;
+            } else {
+                gpu.launch(
+                        "ts_gemm_bf16",
+                        (n + CudaKernels.GEMM_TILE - 1) / CudaKernels.GEMM_TILE,
+                        (tokens + CudaKernels.GEMM_TILE - 1) / CudaKernels.GEMM_TILE,
+                        CudaKernels.GEMM_THREADS,
+                        Arg.ptr(w),
+                        Arg.ptr(bf16),
+                        Arg.ptr(y),
+                        Arg.i32(tokens),
+                        Arg.i32(n),
+                        Arg.i32(k));
+                tensorCoreGemms++;
+            }
             return;
         }
         gemv(w, n, k, x, tokens, bias, new long[] {y}, new int[] {n});
@@ -1197,7 +1233,7 @@ public final class CudaBackend implements Backend {
      */
     private void linearQkv(
             long bf16, long w, int q, int kv, int k, long x, int tokens, long bias, long yq, long yk, long yv) {
-        if (bf16 != 0 && bias == 0 && tokens > CudaKernels.GEMV_MAX_TOKENS) {
+        if (tensorCores(bf16, w, k, tokens, bias)) {
             linear(bf16, w, q, k, x, tokens, 0, yq);
             linear(bf16, w + 2L * q * k, kv, k, x, tokens, 0, yk);
             linear(bf16, w + 2L * (q + kv) * k, kv, k, x, tokens, 0, yv);
@@ -1236,6 +1272,35 @@ public final class CudaBackend implements Backend {
     }
 
     /** Linear layers run by cuBLAS so far. */
+    /** Linear layers run by the backend's own tensor-core GEMM ({@code ts_gemm_bf16}). */
+    public long tensorCoreGemms() {
+        return tensorCoreGemms;
+    }
+
+    /**
+     * How prefill steps' linear layers run here: "cublas", "tensor cores" (the backend's own GEMM, where cuBLAS is not
+     * found) or "gemv" (see {@link DriverGpu#CUBLAS_ENV}).
+     */
+    public String prefillLinear() {
+        return stepLinear() == Linear.CUBLAS ? "cublas" : stepLinear() == Linear.TENSOR_CORES ? "tensor cores" : "gemv";
+    }
+
+    private Linear stepLinear() {
+        return !tensorCoreLinear ? Linear.GEMV : gemm ? Linear.CUBLAS : Linear.TENSOR_CORES;
+    }
+
+    /**
+     * Whether a linear layer goes to tensor cores: the step's mode allows it ({@code bf16}, the input's bf16 buffer,
+     * is given), it has more than the GEMV's 8 tokens and no bias, and (for the backend's own GEMM) its K is a
+     * multiple of 8 and its weight 16-byte aligned, as the kernel's 16-byte loads need.
+     */
+    private boolean tensorCores(long bf16, long w, int k, int tokens, long bias) {
+        if (bf16 == 0 || bias != 0 || tokens <= CudaKernels.GEMV_MAX_TOKENS) {
+            return false;
+        }
+        return linearNow == Linear.CUBLAS || (k % 8 == 0 && (w & 15) == 0);
+    }
+
     public long gemmCalls() {
         return gemmCalls;
     }

@@ -69,6 +69,7 @@ public final class CudaKernelCheck {
             doc.put("bandwidth_gb_s", c.bandwidth());
             c.checkAll();
             doc.put("cublas", c.checkCublas());
+            doc.put("tensor_core_gemm", c.checkTensorCoreGemm());
             doc.put("models", c.checkModels());
             doc.put("kernels", c.results);
             ok = c.results.stream().allMatch(r -> Boolean.TRUE.equals(r.get("pass")));
@@ -379,6 +380,58 @@ public final class CudaKernelCheck {
             }
         }
         record("ts_sample_rows", "16 rows of 128,256: greedy (a tie), T, min-p, top-k, top-p", gotF, wantF, 0);
+    }
+
+    /**
+     * {@code ts_gemm_bf16}, the backend's own tensor-core GEMM where cuBLAS is not found: against the reference on
+     * shapes with edges (tokens, outputs and K not multiples of the 128 x 128 x 32 tile), and its bf16 rate on the
+     * 2,048-token prefill through a 4096 x 4096 projection that cuBLAS is timed on.
+     */
+    private Map<String, Object> checkTensorCoreGemm() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        int[][] shapes = {{300, 1000, 4096}, {9, 136, 72}, {2048, 256, 512}};
+        for (int[] shape : shapes) {
+            int t = shape[0];
+            int n = shape[1];
+            int k = shape[2];
+            short[] w = randomBf16(n * k, 0.05);
+            short[] x = randomBf16(t * k, 1);
+            DevicePtr y = poisoned((long) t * n * 4);
+            launch(
+                    "ts_gemm_bf16",
+                    (n + CudaKernels.GEMM_TILE - 1) / CudaKernels.GEMM_TILE,
+                    (t + CudaKernels.GEMM_TILE - 1) / CudaKernels.GEMM_TILE,
+                    CudaKernels.GEMM_THREADS,
+                    upload(w),
+                    upload(x),
+                    y,
+                    t,
+                    n,
+                    k);
+            record(
+                    "ts_gemm_bf16",
+                    t + " tokens, " + n + " x " + k + ", bf16 in, fp32 out",
+                    floats(y, t * n),
+                    KernelReferences.gemv(w, n, k, bf16ToFloat(x), t, null, null),
+                    FP32_GATE);
+        }
+        int tokens = 2048;
+        int dim = 4096;
+        DevicePtr bw = alloc(2L * dim * dim);
+        DevicePtr bx = alloc(2L * tokens * dim);
+        DevicePtr by = alloc(4L * tokens * dim);
+        JCudaDriver.cuMemsetD8(bw, (byte) 0x3c, 2L * dim * dim);
+        JCudaDriver.cuMemsetD8(bx, (byte) 0x3c, 2L * tokens * dim);
+        int gx = dim / CudaKernels.GEMM_TILE;
+        int gy = tokens / CudaKernels.GEMM_TILE;
+        double ms = timeMs(
+                () -> launchNoSync("ts_gemm_bf16", gx, gy, CudaKernels.GEMM_THREADS, bw, bx, by, tokens, dim, dim));
+        double tflops = 2.0 * tokens * dim * dim / (ms * 1e-3) / 1e12;
+        System.out.printf(
+                Locale.ROOT, "ts_gemm_bf16: bf16 GEMM 2048 x 4096 x 4096 in %.3f ms: %.0f TFLOP/s%n", ms, tflops);
+        m.put("gemm_2048x4096x4096_ms", ms);
+        m.put("gemm_tflops", tflops);
+        return m;
     }
 
     /**

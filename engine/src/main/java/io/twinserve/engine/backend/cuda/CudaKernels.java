@@ -32,7 +32,14 @@ public final class CudaKernels {
             "ts_random_bf16",
             "ts_lora_shrink",
             "ts_lora_expand",
-            "ts_sample_rows");
+            "ts_sample_rows",
+            "ts_gemm_bf16");
+
+    /** The tile of a {@code ts_gemm_bf16} block: 128 tokens x 128 outputs (grid: outputs, then tokens). */
+    public static final int GEMM_TILE = 128;
+
+    /** Threads of a {@code ts_gemm_bf16} block (8 warps). */
+    public static final int GEMM_THREADS = 256;
 
     /** Threads of a {@code ts_sample_rows} block (one block per row drawn). */
     public static final int SAMPLE_THREADS = 512;

@@ -199,13 +199,20 @@ public final class DriverGpu implements Gpu {
     }
 
     /**
-     * Set to 1 to run prefill steps' linear layers through cuBLAS (issue 21): off by default until the GPU check has
-     * passed with it, since its bf16 inputs move the logits by more than the float32 comparison with transformers
+     * Set to 1 to run prefill steps' linear layers on tensor cores with bf16 inputs (issue 21): through cuBLAS where
+     * {@code libcublas.so.13} is found, else the backend's own {@code ts_gemm_bf16}. Off by default until the GPU check
+     * has passed with it, since bf16 inputs move the logits by more than the float32 comparison with transformers
      * allows.
      */
     public static final String CUBLAS_ENV = "TWINSERVE_CUDA_CUBLAS";
 
     private final boolean cublasWanted;
+
+    /** As {@link #CUBLAS_ENV} says: cuBLAS where it is found, the backend's own tensor-core GEMM where not. */
+    @Override
+    public boolean tensorCoreLinear() {
+        return cublasWanted;
+    }
 
     @Override
     public boolean hasGemm() {

@@ -86,6 +86,14 @@ public interface Gpu extends AutoCloseable {
     boolean hasGemm();
 
     /**
+     * Whether linear layers of more than 8 tokens run on tensor cores with bf16 inputs: through cuBLAS where {@link
+     * #hasGemm()}, else the backend's own {@code ts_gemm_bf16}. False keeps them on the GEMV kernel (fp32 inputs).
+     */
+    default boolean tensorCoreLinear() {
+        return hasGemm();
+    }
+
+    /**
      * {@code y[t][n] = x[t] . w[n]} by cuBLAS ({@link Cublas#linear}): {@code w} bf16 [out][in] as stored, {@code x}
      * bf16 [tokens][in], {@code y} fp32 [tokens][out], fp32 accumulation; on the stream the kernels run on, after
      * them.

@@ -42,6 +42,37 @@ class CudaGemmTest {
         }
     }
 
+    /**
+     * Where cuBLAS is not found, the same switch takes the backend's own tensor-core GEMM ({@code ts_gemm_bf16}, here
+     * its reference): the same bf16 rounding of the inputs against the CPU backend, no cuBLAS call, and decode graphs
+     * of more than 8 sequences capture it rather than the GEMV.
+     */
+    @Test
+    void withoutCublasPrefillStepsAndLargeDecodeGraphsTakeTheOwnTensorCoreGemm(@TempDir Path dir) throws Exception {
+        List<EmulatedGpu> devices = new ArrayList<>();
+        List<CudaModelCheck.Result> results = CudaModelCheck.run(
+                dir,
+                () -> {
+                    EmulatedGpu g = new EmulatedGpu(false, true, true);
+                    devices.add(g);
+                    return g;
+                },
+                0,
+                false);
+        assertThat(results).hasSize(5 * 3 * 2);
+        double worst = 0;
+        for (CudaModelCheck.Result r : results) {
+            assertThat(r.nan()).as(r.toString()).isFalse();
+            assertThat(r.relativeError()).as(r.toString()).isLessThanOrEqualTo(GATE);
+            worst = Math.max(worst, r.relativeError());
+        }
+        assertThat(worst).isGreaterThan(1e-5);
+        for (EmulatedGpu g : devices) {
+            assertThat(g.gemms).isZero();
+            assertThat(g.launches).contains("ts_to_bf16", "ts_gemm_bf16", "ts_gemv_bf16");
+        }
+    }
+
     @Test
     void theSwitchIsOffUnlessOneAndRefusesAnythingElse() {
         assertThat(DriverGpu.cublasWanted(null)).isFalse();

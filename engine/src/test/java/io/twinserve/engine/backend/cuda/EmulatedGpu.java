@@ -32,8 +32,24 @@ final class EmulatedGpu implements Gpu {
 
     /** @param gemmCaptures whether a graph capture may record cuBLAS's GEMMs (false: refused, as a cuBLAS that cannot be captured) */
     EmulatedGpu(boolean gemm, boolean gemmCaptures) {
+        this(gemm, gemmCaptures, gemm);
+    }
+
+    /**
+     * @param tensorCoreLinear whether linear layers of more than 8 tokens take tensor cores: cuBLAS when {@code gemm},
+     *     else {@code ts_gemm_bf16}
+     */
+    EmulatedGpu(boolean gemm, boolean gemmCaptures, boolean tensorCoreLinear) {
         this.gemm = gemm;
         this.gemmCaptures = gemmCaptures;
+        this.tensorCoreLinear = tensorCoreLinear;
+    }
+
+    private final boolean tensorCoreLinear;
+
+    @Override
+    public boolean tensorCoreLinear() {
+        return tensorCoreLinear;
     }
 
     private final boolean gemmCaptures;
@@ -461,6 +477,18 @@ final class EmulatedGpu implements Gpu {
                 int[] tokens = KernelReferences.sampleRows(
                         floats(a[0].bits(), (last + 1) * vocab), vocab, rows, temperature, minP, topK, topP, u);
                 at(a[3].bits()).asIntBuffer().put(tokens);
+            }
+            case "ts_gemm_bf16" -> {
+                // grid (outputs / 128, tokens / 128): y = x w^T over bf16 w and x, as cuBLAS's reference
+                int t = a[3].asInt();
+                int n = a[4].asInt();
+                int k = a[5].asInt();
+                short[] xb = shorts(a[1].bits(), t * k);
+                float[] xf = new float[xb.length];
+                for (int i = 0; i < xb.length; i++) {
+                    xf[i] = KernelReferences.bf(xb[i]);
+                }
+                put(a[2].bits(), KernelReferences.gemv(shorts(a[0].bits(), n * k), n, k, xf, t, null, null));
             }
             case "ts_prefill_attention" -> {
                 // grid (tiles, heads): every row of each tile, as the row kernel would attend it (bf16 cache, no
