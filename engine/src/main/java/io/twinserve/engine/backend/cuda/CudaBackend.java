@@ -1194,49 +1194,62 @@ public final class CudaBackend implements Backend {
      */
     private void linear(long bf16, long w, int n, int k, long x, int tokens, long bias, long y) {
         if (tensorCores(bf16, w, k, tokens, bias)) {
-            long count = (long) tokens * k;
-            gpu.launch(
-                    "ts_to_bf16",
-                    (int) Math.min(4096, (count + 255) / 256),
-                    1,
-                    256,
-                    Arg.ptr(x),
-                    Arg.i64(count),
-                    Arg.ptr(bf16));
-            if (linearNow == Linear.CUBLAS) {
-                gpu.gemmBf16(tokens, n, k, w, bf16, y);
-                gemmCalls++;
-            } else {
-                gpu.launch(
-                        "ts_gemm_bf16",
-                        (n + CudaKernels.GEMM_TILE - 1) / CudaKernels.GEMM_TILE,
-                        (tokens + CudaKernels.GEMM_TILE - 1) / CudaKernels.GEMM_TILE,
-                        CudaKernels.GEMM_THREADS,
-                        Arg.ptr(w),
-                        Arg.ptr(bf16),
-                        Arg.ptr(y),
-                        Arg.i32(tokens),
-                        Arg.i32(n),
-                        Arg.i32(k));
-                tensorCoreGemms++;
-            }
+            toBf16(x, (long) tokens * k, bf16);
+            multiply(bf16, w, n, k, tokens, y);
             return;
         }
         gemv(w, n, k, x, tokens, bias, new long[] {y}, new int[] {n});
     }
 
+    /** {@code ts_to_bf16}: {@code count} values of x into {@code bf16}. */
+    private void toBf16(long x, long count, long bf16) {
+        gpu.launch(
+                "ts_to_bf16",
+                (int) Math.min(4096, (count + 255) / 256),
+                1,
+                256,
+                Arg.ptr(x),
+                Arg.i64(count),
+                Arg.ptr(bf16));
+    }
+
+    /** y = W x on tensor cores over {@code bf16}, x already in bf16: cuBLAS or the backend's own GEMM. */
+    private void multiply(long bf16, long w, int n, int k, int tokens, long y) {
+        if (linearNow == Linear.CUBLAS) {
+            gpu.gemmBf16(tokens, n, k, w, bf16, y);
+            gemmCalls++;
+            return;
+        }
+        gpu.launch(
+                "ts_gemm_bf16",
+                (n + CudaKernels.GEMM_TILE - 1) / CudaKernels.GEMM_TILE,
+                (tokens + CudaKernels.GEMM_TILE - 1) / CudaKernels.GEMM_TILE,
+                CudaKernels.GEMM_THREADS,
+                Arg.ptr(w),
+                Arg.ptr(bf16),
+                Arg.ptr(y),
+                Arg.i32(tokens),
+                Arg.i32(n),
+                Arg.i32(k));
+        tensorCoreGemms++;
+    }
+
     /**
      * q, k and v from the fused q/k/v weight ({@code q} + 2 {@code kv} rows of {@code k} inputs, the bias likewise
      * fused when there is one) into their three buffers: one GEMV launch per 8 tokens for all three (the k and v
-     * rows alone, 1,024 each in Llama-3.1-8B, would leave most of a GPU idle), or three cuBLAS GEMMs where
-     * {@link #linear} takes cuBLAS.
+     * rows alone, 1,024 each in Llama-3.1-8B, would leave most of a GPU idle), or, where {@link #linear} takes tensor
+     * cores, the input converted to bf16 once and three GEMMs.
      */
     private void linearQkv(
             long bf16, long w, int q, int kv, int k, long x, int tokens, long bias, long yq, long yk, long yv) {
-        if (tensorCores(bf16, w, k, tokens, bias)) {
-            linear(bf16, w, q, k, x, tokens, 0, yq);
-            linear(bf16, w + 2L * q * k, kv, k, x, tokens, 0, yk);
-            linear(bf16, w + 2L * (q + kv) * k, kv, k, x, tokens, 0, yv);
+        if (tensorCores(bf16, w, k, tokens, bias)
+                && tensorCores(bf16, w + 2L * q * k, k, tokens, bias)
+                && tensorCores(bf16, w + 2L * (q + kv) * k, k, tokens, bias)) {
+            // the input in bf16 once, for the three
+            toBf16(x, (long) tokens * k, bf16);
+            multiply(bf16, w, q, k, tokens, yq);
+            multiply(bf16, w + 2L * q * k, kv, k, tokens, yk);
+            multiply(bf16, w + 2L * (q + kv) * k, kv, k, tokens, yv);
             return;
         }
         gemv(w, q + 2 * kv, k, x, tokens, bias, new long[] {yq, yk, yv}, new int[] {q, kv, kv});
