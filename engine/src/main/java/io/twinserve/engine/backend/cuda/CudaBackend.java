@@ -629,15 +629,18 @@ public final class CudaBackend implements Backend {
         final long act;
         final long loraTmp;
         final long lastNormed;
-        final long logits;
+        /** Logit rows the logit buffers hold (a step's rows are its sequences', not its tokens). */
+        int logitRows;
+
+        long logits;
         /** The logits in bf16, as they go back to the host (0 when they go back as fp32). */
-        final long logitsBf16;
+        long logitsBf16;
         /** Split-K attention's partials, for the most a launch of up to {@link #tokens} rows can have. */
         final long attentionPartials;
         /** A bf16 copy of a linear layer's input for cuBLAS (0 without it). */
         final long inputBf16;
 
-        Scratch(int tokens) {
+        Scratch(int tokens, int logitRows) {
             this.tokens = tokens;
             long t = tokens;
             x = gpu.alloc(4 * t * c.hiddenSize());
@@ -652,12 +655,28 @@ public final class CudaBackend implements Backend {
             // the shrinks of up to three projections at once (q, k and v)
             loraTmp = gpu.alloc(4 * 3 * t * options.maxRank());
             lastNormed = gpu.alloc(4 * t * c.hiddenSize());
-            logits = gpu.alloc(4 * t * c.vocabSize());
-            logitsBf16 = bf16Logits ? gpu.alloc(2 * t * c.vocabSize()) : 0;
-            attentionPartials = gpu.alloc(4 * maxAttentionPartials(tokens));
+            allocateLogits(Math.max(1, logitRows));
+            attentionPartials = gpu.alloc(
+                    4 * CudaKernels.maxAttentionPartialFloats(tokens, c.numKvHeads(), c.numHeads(), c.headDim()));
             inputBf16 = tensorCoreLinear
                     ? gpu.alloc(2 * t * Math.max(c.qDim(), Math.max(c.hiddenSize(), c.intermediateSize())))
                     : 0;
+        }
+
+        private void allocateLogits(int rows) {
+            logitRows = rows;
+            logits = gpu.alloc(4L * rows * c.vocabSize());
+            logitsBf16 = bf16Logits ? gpu.alloc(2L * rows * c.vocabSize()) : 0;
+        }
+
+        /**
+         * Room for {@code rows} logit rows (the step's launches are not captured in a graph: a graph's scratch holds
+         * its bucket's rows from the start); the buffers it outgrows stay allocated until the device closes.
+         */
+        void ensureLogitRows(int rows) {
+            if (rows > logitRows) {
+                allocateLogits(Math.max(rows, 2 * logitRows));
+            }
         }
     }
 
@@ -791,8 +810,11 @@ public final class CudaBackend implements Backend {
         }
         gpu.copyIn(metaBuffer, meta.data(), 0, meta.size());
         if (scratch == null || scratch.tokens < tokens) {
-            scratch = new Scratch(Math.max(tokens, scratch == null ? 16 : 2 * scratch.tokens));
+            scratch = new Scratch(
+                    Math.max(tokens, scratch == null ? 16 : 2 * scratch.tokens),
+                    Math.max(rows, scratch == null ? 1 : scratch.logitRows));
         }
+        scratch.ensureLogitRows(rows);
         launchStep(scratch, metaBuffer, meta, tokens, rows, anyAdapter, stepLinear());
         gpu.synchronize();
         return scratch;
@@ -818,22 +840,6 @@ public final class CudaBackend implements Backend {
         }
         gpu.copyOut(logitsHost, s.logitsBf16, bytes);
         HostBf16.toFloats(logitsHost, logits, rows, c.vocabSize(), Sampler.PARALLEL_FROM_VALUES);
-    }
-
-    /**
-     * The most floats of partials a split attention launch of up to {@code tokens} rows writes, whatever the contexts
-     * (splits grow as rows shrink, so rows x splits stays under twice the target's blocks per KV head).
-     */
-    private long maxAttentionPartials(int tokens) {
-        long most = 0;
-        for (int rows = 1; rows <= tokens; rows++) {
-            int splits = CudaKernels.attentionSplits(rows, c.numKvHeads(), Integer.MAX_VALUE, 1);
-            if (splits == 1) {
-                break;
-            }
-            most = Math.max(most, CudaKernels.attentionPartialFloats(rows, splits, c.numHeads(), c.headDim()));
-        }
-        return most;
     }
 
     /** Turns drawing on the device on or off (tests: the host's draws on the same backend). */
@@ -900,7 +906,7 @@ public final class CudaBackend implements Backend {
         int width = graphWidth(blocks);
         meta.packDecode(b, options.blockSize(), bucket, width, numBlocks);
         if (graphScratch == null) {
-            graphScratch = new Scratch(options.graphBatch());
+            graphScratch = new Scratch(options.graphBatch(), options.graphBatch());
         }
         String key = bucket + "x" + width + (anyAdapter ? "+lora" : "");
         DecodeGraph g = graphs.get(key);

@@ -103,6 +103,23 @@ public final class CudaKernels {
     }
 
     /**
+     * The most floats of partials a split attention launch of up to {@code tokens} rows writes, whatever the contexts
+     * and however few positions a split takes (splits grow as rows shrink, so rows x splits stays under twice the
+     * target's blocks per KV head).
+     */
+    public static long maxAttentionPartialFloats(int tokens, int kvHeads, int heads, int headDim) {
+        long most = 0;
+        for (int rows = 1; rows <= tokens; rows++) {
+            int splits = attentionSplits(rows, kvHeads, Integer.MAX_VALUE, 1);
+            if (splits == 1) {
+                break;
+            }
+            most = Math.max(most, attentionPartialFloats(rows, splits, heads, headDim));
+        }
+        return most;
+    }
+
+    /**
      * Floats of split-K attention's partials for a launch of {@code rows} rows in {@code splits} splits: per row,
      * q head and split, the head's unnormalised sums and (max, sum).
      */

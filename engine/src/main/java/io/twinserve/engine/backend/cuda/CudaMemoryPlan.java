@@ -144,7 +144,8 @@ public record CudaMemoryPlan(
     /**
      * The fp32 buffers of a step of {@code tokens} tokens: the residual stream and its normed copy, q/k/v, the
      * attention output, gate/up and their product, the LoRA intermediate (three projections fused at most),
-     * a bf16 copy of the widest input for cuBLAS, and the logits of {@code seqs} rows.
+     * a bf16 copy of the widest input for tensor cores, split-K attention's partials, and the logits of {@code seqs}
+     * rows in fp32 and in bf16 (as they go back to the host).
      */
     public static long activationBytes(ModelConfig c, int tokens, int seqs, int maxRank) {
         long t = tokens;
@@ -152,8 +153,9 @@ public record CudaMemoryPlan(
         long i = c.intermediateSize();
         long f32 = 4 * t * (2 * h + c.qDim() + 2L * c.kvDim() + c.qDim() + 3 * i + 3L * maxRank);
         long bf16 = 2 * t * Math.max(c.qDim(), Math.max(h, i));
-        long logits = 4L * seqs * c.vocabSize();
-        return f32 + bf16 + logits;
+        long partials = 4 * CudaKernels.maxAttentionPartialFloats(tokens, c.numKvHeads(), c.numHeads(), c.headDim());
+        long logits = (4L + 2L) * seqs * c.vocabSize();
+        return f32 + bf16 + partials + logits;
     }
 
     /** K and V of one token in every layer. */

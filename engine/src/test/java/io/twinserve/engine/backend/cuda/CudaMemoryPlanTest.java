@@ -33,10 +33,12 @@ class CudaMemoryPlanTest {
         assertThat(CudaMemoryPlan.adapterSlotBytes(C, 3, 8)).isEqualTo(2L * 3 * 8 * inOut * 2);
         // K and V of a token: 2 layers x 2 (K, V) x 32 values x 2 bytes
         assertThat(CudaMemoryPlan.kvBytesPerToken(C, 2)).isEqualTo(256);
-        // the step's buffers at 32 tokens and 4 logit rows
+        // the step's buffers at 32 tokens and 4 logit rows (fp32 and bf16), with split-K attention's partials
         long f32PerToken = 2 * 64 + 64 + 2 * 32 + 64 + 3 * 128 + 3 * 8;
+        long partials = 4 * CudaKernels.maxAttentionPartialFloats(32, C.numKvHeads(), C.numHeads(), C.headDim());
+        assertThat(partials).isPositive();
         assertThat(CudaMemoryPlan.activationBytes(C, 32, 4, 8))
-                .isEqualTo(4 * 32 * f32PerToken + 2 * 32 * 128 + 4 * 4 * 100);
+                .isEqualTo(4 * 32 * f32PerToken + 2 * 32 * 128 + partials + (4 + 2) * 4 * 100);
 
         CudaMemoryPlan p = CudaMemoryPlan.plan(C, request(256 * MIB, 3, null));
         long fixed = p.weightBytes() + p.adapterSlotBytes() + p.workspaceBytes() + p.activationBytes();
