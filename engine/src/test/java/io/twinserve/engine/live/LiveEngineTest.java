@@ -3,15 +3,14 @@ package io.twinserve.engine.live;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.twinserve.engine.backend.Backend;
 import io.twinserve.engine.backend.BackendSpec;
 import io.twinserve.engine.backend.Backends;
 import io.twinserve.engine.backend.ForwardBatch;
+import io.twinserve.engine.backend.ForwardingBackend;
 import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.model.Architecture;
 import io.twinserve.engine.model.DType;
 import io.twinserve.engine.model.LoraAdapter;
-import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.engine.model.ModelFiles;
 import io.twinserve.engine.model.Projection;
 import io.twinserve.engine.model.write.RandomModel;
@@ -335,35 +334,9 @@ class LiveEngineTest {
     }
 
     /** A backend whose forward pass fails: what the loop cannot recover from. */
-    private record FailingBackend(CpuBackend cpu) implements Backend {
-        @Override
-        public ModelConfig config() {
-            return cpu.config();
-        }
-
-        @Override
-        public long kvCacheTokens() {
-            return cpu.kvCacheTokens();
-        }
-
-        @Override
-        public int blockSize() {
-            return cpu.blockSize();
-        }
-
-        @Override
-        public int adapterSlots() {
-            return cpu.adapterSlots();
-        }
-
-        @Override
-        public long loadAdapter(int slot, LoraAdapter adapter) {
-            return cpu.loadAdapter(slot, adapter);
-        }
-
-        @Override
-        public void unloadAdapter(int slot) {
-            cpu.unloadAdapter(slot);
+    private static final class FailingBackend extends ForwardingBackend {
+        FailingBackend(CpuBackend cpu) {
+            super(cpu);
         }
 
         @Override

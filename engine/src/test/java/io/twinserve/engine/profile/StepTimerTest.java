@@ -2,14 +2,12 @@ package io.twinserve.engine.profile;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.twinserve.engine.backend.Backend;
 import io.twinserve.engine.backend.DeviceDraws;
 import io.twinserve.engine.backend.ForwardBatch;
+import io.twinserve.engine.backend.ForwardingBackend;
 import io.twinserve.engine.backend.cpu.CpuBackend;
 import io.twinserve.engine.model.Architecture;
 import io.twinserve.engine.model.DType;
-import io.twinserve.engine.model.LoraAdapter;
-import io.twinserve.engine.model.ModelConfig;
 import io.twinserve.engine.model.ModelFiles;
 import io.twinserve.engine.model.write.RandomModel;
 import java.nio.file.Path;
@@ -25,14 +23,13 @@ class StepTimerTest {
      * A backend that draws on its "device": the CPU backend's step, every asked row's token noted (the draw itself
      * is not what is timed here, only where it happens).
      */
-    private static final class DrawingBackend implements Backend {
-        private final CpuBackend cpu;
+    private static final class DrawingBackend extends ForwardingBackend {
         final List<Integer> drawnPerStep = new ArrayList<>();
         final List<Double> uniforms = new ArrayList<>();
         int hostSteps;
 
         DrawingBackend(CpuBackend cpu) {
-            this.cpu = cpu;
+            super(cpu);
         }
 
         @Override
@@ -42,7 +39,7 @@ class StepTimerTest {
 
         @Override
         public void forward(ForwardBatch batch, DeviceDraws draws, int[] tokens, float[] logits) {
-            cpu.forward(batch, logits);
+            inner.forward(batch, logits);
             drawnPerStep.add(draws.count());
             for (int r = 0; r < draws.rows(); r++) {
                 assertThat(draws.onDevice(r)).isTrue();
@@ -55,47 +52,7 @@ class StepTimerTest {
         @Override
         public void forward(ForwardBatch batch, float[] logits) {
             hostSteps++;
-            cpu.forward(batch, logits);
-        }
-
-        @Override
-        public ModelConfig config() {
-            return cpu.config();
-        }
-
-        @Override
-        public long kvCacheTokens() {
-            return cpu.kvCacheTokens();
-        }
-
-        @Override
-        public int blockSize() {
-            return cpu.blockSize();
-        }
-
-        @Override
-        public int adapterSlots() {
-            return cpu.adapterSlots();
-        }
-
-        @Override
-        public long loadAdapter(int slot, LoraAdapter adapter) {
-            return cpu.loadAdapter(slot, adapter);
-        }
-
-        @Override
-        public void unloadAdapter(int slot) {
-            cpu.unloadAdapter(slot);
-        }
-
-        @Override
-        public String name() {
-            return "drawing";
-        }
-
-        @Override
-        public void close() {
-            cpu.close();
+            inner.forward(batch, logits);
         }
     }
 

@@ -382,6 +382,30 @@ public final class CudaKernelCheck {
         record("ts_sample_rows", "16 rows of 128,256: greedy (a tie), T, min-p, top-k, top-p", gotF, wantF, 0);
     }
 
+    /** The GEMM the rates are timed on: a 2,048-token prefill through a 4096 x 4096 projection. */
+    private static final int RATE_TOKENS = 2048;
+
+    private static final int RATE_DIM = 4096;
+
+    /** A GEMM of bf16 weights and inputs into fp32 outputs, on device buffers. */
+    private interface Gemm {
+        void run(DevicePtr w, DevicePtr x, DevicePtr y);
+    }
+
+    /** Times {@code gemm} on the rate's shape (inputs of 0x3c3c bf16) and records its ms and TFLOP/s in {@code m}. */
+    private void gemmRate(Map<String, Object> m, String name, Gemm gemm) {
+        DevicePtr bw = alloc(2L * RATE_DIM * RATE_DIM);
+        DevicePtr bx = alloc(2L * RATE_TOKENS * RATE_DIM);
+        DevicePtr by = alloc(4L * RATE_TOKENS * RATE_DIM);
+        JCudaDriver.cuMemsetD8(bw, (byte) 0x3c, 2L * RATE_DIM * RATE_DIM);
+        JCudaDriver.cuMemsetD8(bx, (byte) 0x3c, 2L * RATE_TOKENS * RATE_DIM);
+        double ms = timeMs(() -> gemm.run(bw, bx, by));
+        double tflops = 2.0 * RATE_TOKENS * RATE_DIM * RATE_DIM / (ms * 1e-3) / 1e12;
+        System.out.printf(Locale.ROOT, "%s: bf16 GEMM 2048 x 4096 x 4096 in %.3f ms: %.0f TFLOP/s%n", name, ms, tflops);
+        m.put("gemm_2048x4096x4096_ms", ms);
+        m.put("gemm_tflops", tflops);
+    }
+
     /**
      * {@code ts_gemm_bf16}, the backend's own tensor-core GEMM where cuBLAS is not found: against the reference on
      * shapes with edges (tokens, outputs and K not multiples of the 128 x 128 x 32 tile), and its bf16 rate on the
@@ -415,22 +439,13 @@ public final class CudaKernelCheck {
                     KernelReferences.gemv(w, n, k, bf16ToFloat(x), t, null, null),
                     FP32_GATE);
         }
-        int tokens = 2048;
-        int dim = 4096;
-        DevicePtr bw = alloc(2L * dim * dim);
-        DevicePtr bx = alloc(2L * tokens * dim);
-        DevicePtr by = alloc(4L * tokens * dim);
-        JCudaDriver.cuMemsetD8(bw, (byte) 0x3c, 2L * dim * dim);
-        JCudaDriver.cuMemsetD8(bx, (byte) 0x3c, 2L * tokens * dim);
-        int gx = dim / CudaKernels.GEMM_TILE;
-        int gy = tokens / CudaKernels.GEMM_TILE;
-        double ms = timeMs(
-                () -> launchNoSync("ts_gemm_bf16", gx, gy, CudaKernels.GEMM_THREADS, bw, bx, by, tokens, dim, dim));
-        double tflops = 2.0 * tokens * dim * dim / (ms * 1e-3) / 1e12;
-        System.out.printf(
-                Locale.ROOT, "ts_gemm_bf16: bf16 GEMM 2048 x 4096 x 4096 in %.3f ms: %.0f TFLOP/s%n", ms, tflops);
-        m.put("gemm_2048x4096x4096_ms", ms);
-        m.put("gemm_tflops", tflops);
+        int gx = RATE_DIM / CudaKernels.GEMM_TILE;
+        int gy = RATE_TOKENS / CudaKernels.GEMM_TILE;
+        gemmRate(
+                m,
+                "ts_gemm_bf16",
+                (w, x, y) -> launchNoSync(
+                        "ts_gemm_bf16", gx, gy, CudaKernels.GEMM_THREADS, w, x, y, RATE_TOKENS, RATE_DIM, RATE_DIM));
         return m;
     }
 
@@ -466,19 +481,11 @@ public final class CudaKernelCheck {
                     floats(y, t * n),
                     KernelReferences.gemv(w, n, k, bf16ToFloat(x), t, null, null),
                     FP32_GATE);
-            int tokens = 2048;
-            int dim = 4096;
-            DevicePtr bw = alloc(2L * dim * dim);
-            DevicePtr bx = alloc(2L * tokens * dim);
-            DevicePtr by = alloc(4L * tokens * dim);
-            JCudaDriver.cuMemsetD8(bw, (byte) 0x3c, 2L * dim * dim);
-            JCudaDriver.cuMemsetD8(bx, (byte) 0x3c, 2L * tokens * dim);
-            double ms = timeMs(() -> cublas.linear(tokens, dim, dim, bw.address(), bx.address(), by.address()));
-            double tflops = 2.0 * tokens * dim * dim / (ms * 1e-3) / 1e12;
-            System.out.printf(
-                    Locale.ROOT, "cublas: bf16 GEMM 2048 x 4096 x 4096 in %.3f ms: %.0f TFLOP/s%n", ms, tflops);
-            m.put("gemm_2048x4096x4096_ms", ms);
-            m.put("gemm_tflops", tflops);
+            gemmRate(
+                    m,
+                    "cublas",
+                    (bw, bx, by) ->
+                            cublas.linear(RATE_TOKENS, RATE_DIM, RATE_DIM, bw.address(), bx.address(), by.address()));
         }
         return m;
     }
