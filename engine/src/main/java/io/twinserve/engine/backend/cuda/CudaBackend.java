@@ -18,10 +18,11 @@ import java.util.Map;
 /**
  * The CUDA backend: the model's layers in device memory in {@link CudaWeightLayout}'s bf16 layout, a paged bf16
  * KV cache, adapter slots at {@code maxRank}, and a forward pass for mixed prefill/decode batches with many
- * adapters that runs the kernels of {@link CudaKernels} on a {@link Gpu}. Correct first (issue 20): every linear
- * layer is the GEMV kernel over chunks of at most {@link CudaKernels#GEMV_MAX_TOKENS} tokens (cuBLAS for larger
- * steps where it is found) and attention is a block per row and KV head, a warp per q head; the fused kernels,
- * split-K and FlashAttention-style attention are issue 21's still.
+ * adapters that runs the kernels of {@link CudaKernels} on a {@link Gpu}. Linear layers are the GEMV kernel over
+ * chunks of at most {@link CudaKernels#GEMV_MAX_TOKENS} tokens, or tensor cores above that where {@link
+ * Gpu#tensorCoreLinear} asks (cuBLAS, else {@code ts_gemm_bf16}); attention is a block per row and KV head (split
+ * across more blocks for few rows over long contexts) and prefill tiles on tensor cores; decode steps replay CUDA
+ * graphs; rows may be drawn on the device. Each fast path has an environment switch (the {@code *_ENV} constants).
  *
  * <p>Per layer: add + RMSNorm (the residual stream in fp32), q, k and v with their biases and LoRA deltas, QK
  * norm + RoPE + KV write, paged attention, o + LoRA, add + RMSNorm, gate/up + LoRA into one row, SiLU-mul, down
@@ -236,12 +237,14 @@ public final class CudaBackend implements Backend {
      * (the kernel has neither), and not switched off by {@link #FLASH_PREFILL_ENV} ({@code env}, its value or null).
      */
     static boolean flashPrefillFor(ModelConfig c, boolean kvF32, String env) {
-        String value = env == null ? "" : env.strip();
-        if (!value.isEmpty() && !value.equals("0") && !value.equals("1")) {
-            throw new IllegalArgumentException(FLASH_PREFILL_ENV + "=" + env + ": expected 1 (tensor-core prefill"
-                    + " attention where it applies) or 0 (the row kernel for every row)");
-        }
-        return !value.equals("0") && c.headDim() == 128 && !kvF32 && c.slidingWindow() <= 0;
+        return switchedOn(
+                        FLASH_PREFILL_ENV,
+                        env,
+                        "tensor-core prefill attention where it applies",
+                        "the row kernel for every row")
+                && c.headDim() == 128
+                && !kvF32
+                && c.slidingWindow() <= 0;
     }
     /**
      * Set to {@code f32} to bring a step's logits back as fp32; unset or {@code bf16}, they come back as bf16 into
@@ -274,10 +277,21 @@ public final class CudaBackend implements Backend {
 
     /** Whether split-K attention is on: {@link #SPLIT_K_ENV}'s value ({@code env}, or null) is unset, blank or 1. */
     static boolean splitKFor(String env) {
+        return switchedOn(
+                SPLIT_K_ENV,
+                env,
+                "split the positions of steps with few rows over long contexts",
+                "one block per row and KV head");
+    }
+
+    /**
+     * A fast path's switch, on unless set to 0: {@code env} (the variable {@code name}'s value, or null) unset, blank
+     * or 1 is on; anything else is refused, naming the variable and what 1 and 0 mean.
+     */
+    static boolean switchedOn(String name, String env, String on, String off) {
         String value = env == null ? "" : env.strip();
         if (!value.isEmpty() && !value.equals("0") && !value.equals("1")) {
-            throw new IllegalArgumentException(SPLIT_K_ENV + "=" + env + ": expected 1 (split the positions of steps"
-                    + " with few rows over long contexts) or 0 (one block per row and KV head)");
+            throw new IllegalArgumentException(name + "=" + env + ": expected 1 (" + on + ") or 0 (" + off + ")");
         }
         return !value.equals("0");
     }
@@ -292,19 +306,18 @@ public final class CudaBackend implements Backend {
 
     /**
      * Set to 0 to draw every row on the host from logits brought back; unset or 1 lets the live loop draw the rows
-     * that need only a temperature and min-p (greedy included) on the device ({@code ts_sample_rows}), so that a step
-     * whose rows are all such brings back only its tokens.
+     * whose requests have no penalties, logit bias or log-probabilities on the device ({@code ts_sample_rows}), so
+     * that a step whose rows are all such brings back only its tokens.
      */
     public static final String DEVICE_DRAWS_ENV = "TWINSERVE_CUDA_DEVICE_DRAWS";
 
     /** Whether rows may be drawn on the device: {@link #DEVICE_DRAWS_ENV}'s value ({@code env}, or null) is unset, blank or 1. */
     static boolean deviceDrawsFor(String env) {
-        String value = env == null ? "" : env.strip();
-        if (!value.isEmpty() && !value.equals("0") && !value.equals("1")) {
-            throw new IllegalArgumentException(DEVICE_DRAWS_ENV + "=" + env + ": expected 1 (rows that need only a"
-                    + " temperature and min-p drawn on the device) or 0 (every row drawn on the host)");
-        }
-        return !value.equals("0");
+        return switchedOn(
+                DEVICE_DRAWS_ENV,
+                env,
+                "rows without penalties, bias or log-probabilities drawn on the device",
+                "every row drawn on the host");
     }
 
     private boolean deviceDraws;

@@ -7,6 +7,10 @@ import io.twinserve.engine.model.DType;
  * order of operations where it matters (fp32 accumulation over bf16 values), as the reference the GPU check
  * ({@link CudaKernelCheck}) compares every kernel with. bf16 values are {@code short}s as {@link DType} keeps
  * them.
+ *
+ * <p>Why it is long: one reference per kernel, each as plain as its rule allows (a reference that shared the
+ * kernels' structure would share their mistakes), and the emulated device of the tests runs the same ones; split by
+ * kernel family it would scatter the one list the GPU check and the emulation read side by side.
  */
 public final class KernelReferences {
     private KernelReferences() {}
