@@ -53,7 +53,8 @@ def main():
                 f" {fmt(f['of_read']):>7} {fmt(f['of_gemm']):>7} {fmt(f['ratio_to_no_adapters']):>9}"
             )
         print(
-            f"decode steps replayed as graphs: {ours.get('graph_steps', '-')}; graphs with cuBLAS for their linear layers"
+            f"decode steps replayed as graphs: {ours.get('graph_steps', '-')} (drawing their tokens inside the graph:"
+            f" {ours.get('graph_draw_steps', '-')}); graphs with cuBLAS for their linear layers"
             f" (buckets above 8): {ours.get('gemm_graphs', '-')}; prefill attention in tensor-core tiles:"
             f" {ours.get('flash_prefill', '-')}; logits back as: {ours.get('logits_dtype', '-')};"
             f" split-K attention launches: {ours.get('split_attention_launches', '-')};"

@@ -1300,10 +1300,11 @@ __device__ __forceinline__ double mass_from(const SampleRow& r, int x, double* s
 // theirs), and the first token of that set, in id order, whose running sum exceeds u times the set's (the last
 // token that can be drawn when rounding leaves u a hair above). Each draw is 8 ints: the row, the temperature's
 // and min-p's float bits, u's double bits (high word, then low), top-k (0: none), top-p's float bits (1: none) and
-// one unused; u comes from the request's own seeded stream on the host, so a seeded request draws what its host
-// draw would, up to the order of the sums. The top-k and top-p bounds are found by bisecting the logits' order
+// one unused; a row below 0 is a decode graph's padding, skipped (its token left as it was). u comes from the
+// request's own seeded stream on the host, so a seeded request draws what its host draw would, up to the order
+// of the sums. The top-k and top-p bounds are found by bisecting the logits' order
 // (32 block-wide counts or sums each, only for rows that ask), ties split by id with a block-wide scan; each
-// thread owns a contiguous run of the vocabulary. CUB for the block-wide reductions and scans.
+// thread owns a contiguous run of the vocabulary. The block-wide reductions and scans are written out (above).
 extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS, 1) ts_sample_rows(
         const float* __restrict__ logits, int vocab, const int* __restrict__ draws, int* __restrict__ tokens) {
     __shared__ double scratch[SAMPLE_WARPS];
@@ -1312,6 +1313,10 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS, 1) ts_sample_rows(
     __shared__ int drawn;
     __shared__ int found;
     const int* d = draws + 8 * blockIdx.x;
+    if (d[0] < 0) {
+        // a decode graph's padding row: nothing to draw, its token is left as it was
+        return;
+    }
     const float* l = logits + (long long) d[0] * vocab;
     float temperature = __int_as_float(d[1]);
     float min_p = __int_as_float(d[2]);

@@ -370,6 +370,7 @@ final class BenchEngineCommand implements Callable<Integer> {
         // (NaN figures print as null)
         doc.put("gemm_flops_per_second", r.gemmFlopsPerSecond());
         doc.put("graph_steps", r.graphSteps());
+        doc.put("graph_draw_steps", r.graphDrawSteps());
         doc.put("gemm_graphs", r.gemmGraphs());
         doc.put("flash_prefill", r.flashPrefill());
         doc.put("logits_dtype", r.logitsDtype());

@@ -151,6 +151,7 @@ public final class CudaEngineBenchmark {
      *
      * @param gemmFlopsPerSecond the bf16 GEMM rate, or NaN without cuBLAS
      * @param graphSteps decode steps that replayed a graph in the graphs-on runs
+     * @param graphDrawSteps of those, the steps whose graph also drew every row (only the tokens came back)
      * @param gemmGraphs decode graphs captured with cuBLAS for their linear layers (buckets above 8 sequences, where
      *     cuBLAS is found and can be captured)
      * @param flashPrefill whether the prefill figures attended in the tensor-core tiles ({@code
@@ -171,6 +172,7 @@ public final class CudaEngineBenchmark {
             double gemmFlopsPerSecond,
             List<Figure> figures,
             long graphSteps,
+            long graphDrawSteps,
             long gemmGraphs,
             boolean flashPrefill,
             String logitsDtype,
@@ -200,6 +202,7 @@ public final class CudaEngineBenchmark {
         Steps s = new Steps(o, c, blocksPerSequence, sequences);
         List<Figure> figures = new ArrayList<>();
         long graphSteps;
+        long graphDrawSteps;
         long gemmGraphs;
         boolean flashPrefill;
         String logitsDtype;
@@ -238,6 +241,7 @@ public final class CudaEngineBenchmark {
                 figures.add(withRatio(f, f.stepMsMedian() / base));
             }
             graphSteps = backend.graphSteps();
+            graphDrawSteps = backend.graphDrawSteps();
             gemmGraphs = backend.gemmGraphs();
             flashPrefill = backend.flashPrefill();
             logitsDtype = backend.logitsDtype();
@@ -253,6 +257,7 @@ public final class CudaEngineBenchmark {
                 gemmRate,
                 List.copyOf(figures),
                 graphSteps,
+                graphDrawSteps,
                 gemmGraphs,
                 flashPrefill,
                 logitsDtype,

@@ -213,7 +213,7 @@ public final class CudaBackend implements Backend {
 
     private Linear linearNow = Linear.GEMV;
 
-    /** Decode graphs by bucket, block-table width and whether they run the LoRA kernels. */
+    /** Decode graphs by bucket, block-table width, whether they run the LoRA kernels and whether they draw. */
     private final Map<String, DecodeGraph> graphs = new HashMap<>();
     /** The step buffers of every graph, sized for {@link Options#graphBatch} once (their pointers are in the graphs). */
     private Scratch graphScratch;
@@ -222,6 +222,12 @@ public final class CudaBackend implements Backend {
 
     private long graphCaptures;
     private long gemmGraphs;
+    /** The tokens a drawing graph draws, on the device (its bucket's rows) and back in pinned memory. */
+    private long graphDrawn;
+
+    private long graphDrawSteps;
+
+    private MemorySegment graphDrawnHost;
 
     /**
      * Set to 0 to attend prefill rows with the row kernel instead of {@code ts_prefill_attention} (for comparing the
@@ -728,6 +734,16 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException(
                     "tokens buffer holds " + tokens.length + "; " + rows + " rows are needed");
         }
+        if (draws.count() == rows && rows > 0 && graphable(b, rows)) {
+            // every row drawn: the graph draws them after the LM head, and only the tokens come back
+            forwardGraph(b, checkBatch(b), draws);
+            for (int i = 0; i < rows; i++) {
+                tokens[i] = graphDrawnHost.getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, i);
+            }
+            deviceDrawn += rows;
+            graphDrawSteps++;
+            return;
+        }
         Scratch s = run(b, rows);
         if (draws.count() < rows) {
             copyLogits(s, rows, logits);
@@ -755,15 +771,7 @@ public final class CudaBackend implements Backend {
         int k = 0;
         for (int row = 0; row < draws.rows(); row++) {
             if (draws.onDevice(row)) {
-                long u = Double.doubleToRawLongBits(draws.uniform(row));
-                drawInts[k * w] = row;
-                drawInts[k * w + 1] = Float.floatToRawIntBits(draws.temperature(row));
-                drawInts[k * w + 2] = Float.floatToRawIntBits(draws.minP(row));
-                drawInts[k * w + 3] = (int) (u >>> 32);
-                drawInts[k * w + 4] = (int) u;
-                drawInts[k * w + 5] = draws.topK(row);
-                drawInts[k * w + 6] = Float.floatToRawIntBits(draws.topP(row));
-                drawInts[k * w + 7] = 0;
+                CudaStepMetadata.putDraw(draws, row, drawInts, k * w);
                 drawRows[k++] = row;
             }
         }
@@ -795,6 +803,31 @@ public final class CudaBackend implements Backend {
      * returns the buffers it ran in, its logits in {@code logits} (and {@code logitsBf16}).
      */
     private Scratch run(ForwardBatch b, int rows) {
+        boolean anyAdapter = checkBatch(b);
+        if (graphable(b, rows)) {
+            forwardGraph(b, anyAdapter, null);
+            return graphScratch;
+        }
+        int tokens = b.tokens();
+        meta.pack(b, options.blockSize(), flashPrefill);
+        if (meta.size() > metaCapacity) {
+            metaCapacity = Math.max(meta.size(), 2 * metaCapacity);
+            metaBuffer = gpu.alloc(4L * metaCapacity);
+        }
+        gpu.copyIn(metaBuffer, meta.data(), 0, meta.size());
+        if (scratch == null || scratch.tokens < tokens) {
+            scratch = new Scratch(
+                    Math.max(tokens, scratch == null ? 16 : 2 * scratch.tokens),
+                    Math.max(rows, scratch == null ? 1 : scratch.logitRows));
+        }
+        scratch.ensureLogitRows(rows);
+        launchStep(scratch, metaBuffer, meta, tokens, rows, anyAdapter, stepLinear(), 0, 0);
+        gpu.synchronize();
+        return scratch;
+    }
+
+    /** Checks that step {@code b}'s adapters are loaded and its positions and blocks fit; returns whether it uses any adapter. */
+    private boolean checkBatch(ForwardBatch b) {
         boolean anyAdapter = false;
         for (int s = 0; s < b.sequences(); s++) {
             int slot = b.slot(s);
@@ -811,26 +844,7 @@ public final class CudaBackend implements Backend {
                 throw new IllegalArgumentException("sequence " + s + " needs more KV blocks than the cache has");
             }
         }
-        if (graphable(b, rows)) {
-            forwardGraph(b, anyAdapter);
-            return graphScratch;
-        }
-        int tokens = b.tokens();
-        meta.pack(b, options.blockSize(), flashPrefill);
-        if (meta.size() > metaCapacity) {
-            metaCapacity = Math.max(meta.size(), 2 * metaCapacity);
-            metaBuffer = gpu.alloc(4L * metaCapacity);
-        }
-        gpu.copyIn(metaBuffer, meta.data(), 0, meta.size());
-        if (scratch == null || scratch.tokens < tokens) {
-            scratch = new Scratch(
-                    Math.max(tokens, scratch == null ? 16 : 2 * scratch.tokens),
-                    Math.max(rows, scratch == null ? 1 : scratch.logitRows));
-        }
-        scratch.ensureLogitRows(rows);
-        launchStep(scratch, metaBuffer, meta, tokens, rows, anyAdapter, stepLinear());
-        gpu.synchronize();
-        return scratch;
+        return anyAdapter;
     }
 
     /**
@@ -907,9 +921,11 @@ public final class CudaBackend implements Backend {
 
     /**
      * A decode step as one metadata copy and one graph launch: the batch padded to its bucket, with block tables of
-     * its width class, runs the graph captured for them (captured now, the first time, and then run).
+     * its width class, runs the graph captured for them (captured now, the first time, and then run). With {@code
+     * draws} (every row drawn on the device) the graph also draws the rows ({@code ts_sample_rows} after the LM head,
+     * the draws in the metadata) and the tokens come back into {@link #graphDrawnHost}, not the logits.
      */
-    private void forwardGraph(ForwardBatch b, boolean anyAdapter) {
+    private void forwardGraph(ForwardBatch b, boolean anyAdapter, DeviceDraws draws) {
         int n = b.sequences();
         int bucket = graphBucket(n, options.graphBatch());
         int blocks = 1;
@@ -918,10 +934,16 @@ public final class CudaBackend implements Backend {
         }
         int width = graphWidth(blocks);
         meta.packDecode(b, options.blockSize(), bucket, width, numBlocks);
+        if (draws != null) {
+            meta.packDraws(draws);
+        }
         if (graphScratch == null) {
             graphScratch = new Scratch(options.graphBatch(), options.graphBatch());
+            graphDrawn = gpu.alloc(4L * options.graphBatch());
+            graphDrawnHost = gpu.pinned(4L * options.graphBatch());
         }
-        String key = bucket + "x" + width + (anyAdapter ? "+lora" : "");
+        String key = bucket + "x" + width + (anyAdapter ? "+lora" : "") + (draws != null ? "+draw" : "");
+        long drawn = draws != null ? graphDrawn : 0;
         DecodeGraph g = graphs.get(key);
         if (g == null) {
             long buffer = gpu.alloc(4L * meta.size());
@@ -932,7 +954,8 @@ public final class CudaBackend implements Backend {
                     : gemm && graphGemm ? Linear.CUBLAS : Linear.TENSOR_CORES;
             long handle;
             try {
-                handle = gpu.capture(() -> launchStep(graphScratch, buffer, meta, bucket, bucket, anyAdapter, mode));
+                handle = gpu.capture(() -> launchStep(
+                        graphScratch, buffer, meta, bucket, bucket, anyAdapter, mode, drawsAt(buffer), drawn));
             } catch (RuntimeException e) {
                 if (mode != Linear.CUBLAS) {
                     throw e;
@@ -944,8 +967,16 @@ public final class CudaBackend implements Backend {
                                 "CUDA: cuBLAS could not be captured in a decode graph ({0}); decode graphs use the"
                                         + " backend's own tensor-core GEMM",
                                 e.getMessage());
-                handle = gpu.capture(
-                        () -> launchStep(graphScratch, buffer, meta, bucket, bucket, anyAdapter, Linear.TENSOR_CORES));
+                handle = gpu.capture(() -> launchStep(
+                        graphScratch,
+                        buffer,
+                        meta,
+                        bucket,
+                        bucket,
+                        anyAdapter,
+                        Linear.TENSOR_CORES,
+                        drawsAt(buffer),
+                        drawn));
             }
             if (mode == Linear.CUBLAS && graphGemm) {
                 gemmGraphs++;
@@ -957,12 +988,26 @@ public final class CudaBackend implements Backend {
         gpu.copyIn(g.meta(), meta.data(), 0, meta.size());
         gpu.replay(g.handle());
         graphSteps++;
+        if (draws != null) {
+            // the copy waits for the graph on the stream
+            gpu.copyOut(graphDrawnHost, graphDrawn, 4L * n);
+        }
         gpu.synchronize();
+    }
+
+    /** Where the metadata packed last puts its draws in a device copy at {@code metaBase} (0 when it has none). */
+    private long drawsAt(long metaBase) {
+        return meta.drawRows() == 0 ? 0 : metaBase + 4L * meta.drawsOffset();
     }
 
     /** Decode steps a graph ran. */
     public long graphSteps() {
         return graphSteps;
+    }
+
+    /** Decode steps whose graph drew every row (only the tokens came back). */
+    public long graphDrawSteps() {
+        return graphDrawSteps;
     }
 
     /** Whether prefill chunks attend in {@code ts_prefill_attention}'s tensor-core tiles here (see {@link #FLASH_PREFILL_ENV}). */
@@ -985,10 +1030,20 @@ public final class CudaBackend implements Backend {
      * on the device, into {@code s}; the logits of {@code rows} rows end in {@code s.logits} (and as bf16 in {@code
      * s.logitsBf16} when they go back so). Launches only (no
      * copy, no wait), so that a graph can capture it; with {@code allowGemm} the linear layers of more than 8 tokens
-     * go through cuBLAS.
+     * go through cuBLAS. With {@code draws} (a device pointer to one draw per row, see {@link
+     * CudaStepMetadata#packDraws}) the rows are drawn on the device into {@code drawn} instead of the logits going to
+     * bf16.
      */
     private void launchStep(
-            Scratch s, long metaBase, CudaStepMetadata m, int tokens, int rows, boolean anyAdapter, Linear linear) {
+            Scratch s,
+            long metaBase,
+            CudaStepMetadata m,
+            int tokens,
+            int rows,
+            boolean anyAdapter,
+            Linear linear,
+            long draws,
+            long drawn) {
         linearNow = linear;
         long bf16 = linear == Linear.GEMV ? 0 : s.inputBf16;
         long ids = metaBase + 4L * m.tokenIdsOffset();
@@ -1145,7 +1200,17 @@ public final class CudaBackend implements Backend {
                     Arg.f32(eps),
                     Arg.ptr(s.lastNormed));
             linear(bf16, lmHead, c.vocabSize(), h, s.lastNormed, rows, 0, s.logits);
-            if (s.logitsBf16 != 0) {
+            if (draws != 0) {
+                gpu.launch(
+                        "ts_sample_rows",
+                        rows,
+                        1,
+                        CudaKernels.SAMPLE_THREADS,
+                        Arg.ptr(s.logits),
+                        Arg.i32(c.vocabSize()),
+                        Arg.ptr(draws),
+                        Arg.ptr(drawn));
+            } else if (s.logitsBf16 != 0) {
                 long count = (long) rows * c.vocabSize();
                 gpu.launch(
                         "ts_to_bf16",

@@ -325,17 +325,19 @@ public final class CudaKernelCheck {
         int vocab = 128_256;
         int n = 16;
         float[] logits = randomFloats(n * vocab, 8);
+        // a 17th draw is a decode graph's padding row (-1): skipped, its token left as the poison (-1) it was
+        int drawCount = n + 1;
         logits[5] = 40;
         logits[90_000] = 40;
-        int[] rows = new int[n];
-        float[] temperature = new float[n];
-        float[] minP = new float[n];
-        int[] topK = new int[n];
-        float[] topP = new float[n];
-        double[] u = new double[n];
-        int[] draws = new int[n * CudaKernels.DRAW_INTS];
-        for (int i = 0; i < n; i++) {
-            rows[i] = (i * 5) % n;
+        int[] rows = new int[drawCount];
+        float[] temperature = new float[drawCount];
+        float[] minP = new float[drawCount];
+        int[] topK = new int[drawCount];
+        float[] topP = new float[drawCount];
+        double[] u = new double[drawCount];
+        int[] draws = new int[drawCount * CudaKernels.DRAW_INTS];
+        for (int i = 0; i < drawCount; i++) {
+            rows[i] = i == n ? -1 : (i * 5) % n;
             temperature[i] = i < 2 ? 0 : new float[] {0.5f, 1, 1.5f}[i % 3];
             minP[i] = i % 4 == 3 ? 0.05f : 0;
             topK[i] = i >= 8 ? new int[] {1, 50, 1000, 0}[i % 4] : 0;
@@ -351,14 +353,14 @@ public final class CudaKernelCheck {
             draws[b + 5] = topK[i];
             draws[b + 6] = Float.floatToRawIntBits(topP[i]);
         }
-        CUdeviceptr out = poisoned(4L * n);
-        launch("ts_sample_rows", n, 1, CudaKernels.SAMPLE_THREADS, upload(logits), vocab, upload(draws), out);
-        int[] got = new int[n];
-        JCudaDriver.cuMemcpyDtoH(Pointer.to(got), out, 4L * n);
+        CUdeviceptr out = poisoned(4L * drawCount);
+        launch("ts_sample_rows", drawCount, 1, CudaKernels.SAMPLE_THREADS, upload(logits), vocab, upload(draws), out);
+        int[] got = new int[drawCount];
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(got), out, 4L * drawCount);
         int[] want = KernelReferences.sampleRows(logits, vocab, rows, temperature, minP, topK, topP, u);
-        float[] gotF = new float[n];
-        float[] wantF = new float[n];
-        for (int i = 0; i < n; i++) {
+        float[] gotF = new float[drawCount];
+        float[] wantF = new float[drawCount];
+        for (int i = 0; i < drawCount; i++) {
             gotF[i] = got[i];
             wantF[i] = want[i];
             if (got[i] != want[i] && temperature[i] > 0) {
@@ -379,7 +381,12 @@ public final class CudaKernelCheck {
                 }
             }
         }
-        record("ts_sample_rows", "16 rows of 128,256: greedy (a tie), T, min-p, top-k, top-p", gotF, wantF, 0);
+        record(
+                "ts_sample_rows",
+                "16 rows of 128,256: greedy (a tie), T, min-p, top-k, top-p; a padding row",
+                gotF,
+                wantF,
+                0);
     }
 
     /** The GEMM the rates are timed on: a 2,048-token prefill through a 4096 x 4096 projection. */

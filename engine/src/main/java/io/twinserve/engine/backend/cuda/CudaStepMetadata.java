@@ -1,5 +1,6 @@
 package io.twinserve.engine.backend.cuda;
 
+import io.twinserve.engine.backend.DeviceDraws;
 import io.twinserve.engine.backend.ForwardBatch;
 import java.util.Arrays;
 
@@ -8,8 +9,9 @@ import java.util.Arrays;
  * token its id, position, KV cache slot ({@code block * blockSize + offset}, where its K and V are written) and
  * adapter slot (-1: the base model); per attention row (one per token: a prefill token attends causally to the
  * positions up to its own, a decode token to its whole context) the context length and the sequence's block
- * table padded to {@link #maxBlocks}; and the tokens whose logits are wanted, in logit-row order. Offsets into
- * {@link #data} are in ints; the arrays are reused from step to step.
+ * table padded to {@link #maxBlocks}; the tokens whose logits are wanted, in logit-row order; and, for a decode graph
+ * that draws its tokens, one draw per row for {@code ts_sample_rows} ({@link #packDraws}). Offsets into {@link #data}
+ * are in ints; the arrays are reused from step to step.
  */
 public final class CudaStepMetadata {
     /** Rows of a prefill tile ({@code ts_prefill_attention}'s 16-row mma tile). */
@@ -21,6 +23,7 @@ public final class CudaStepMetadata {
     private int logitRows;
     private int attentionRows;
     private int prefillTiles;
+    private int drawRows;
 
     /** Packs {@code batch} (its logit rows assigned) for a cache of {@code blockSize}-token blocks, every row attended by the row kernel. */
     public void pack(ForwardBatch batch, int blockSize) {
@@ -35,6 +38,7 @@ public final class CudaStepMetadata {
      */
     public void pack(ForwardBatch batch, int blockSize, boolean prefillTiles) {
         tokens = batch.tokens();
+        drawRows = 0;
         maxBlocks = 1;
         for (int s = 0; s < batch.sequences(); s++) {
             maxBlocks = Math.max(maxBlocks, batch.blockCount(s));
@@ -103,6 +107,7 @@ public final class CudaStepMetadata {
                     "a decode step of " + n + " sequences and " + batch.tokens() + " tokens in a bucket of " + bucket);
         }
         tokens = bucket;
+        drawRows = 0;
         this.maxBlocks = maxBlocks;
         logitRows = bucket;
         attentionRows = bucket;
@@ -135,6 +140,51 @@ public final class CudaStepMetadata {
         }
     }
 
+    /**
+     * Appends, after what {@link #packDecode} packed, one draw of {@link CudaKernels#DRAW_INTS} ints per logit row of
+     * the bucket for {@code ts_sample_rows} (at {@link #drawsOffset}): the rows {@code draws} draws on the device
+     * (every real row must be), then the padding rows marked -1, which the kernel skips. Its layout is fixed for the
+     * bucket, as a graph's pointers need.
+     */
+    public void packDraws(DeviceDraws draws) {
+        int n = draws.rows();
+        if (n > logitRows || draws.count() != n) {
+            throw new IllegalArgumentException("a graph draws every row of its step on the device: " + draws.count()
+                    + " of " + n + " rows asked, in a bucket of " + logitRows);
+        }
+        drawRows = logitRows;
+        int size = size();
+        if (data.length < size) {
+            data = Arrays.copyOf(data, Math.max(size, data.length * 2));
+        }
+        int at = drawsOffset();
+        for (int row = 0; row < logitRows; row++) {
+            if (row < n) {
+                putDraw(draws, row, data, at + row * CudaKernels.DRAW_INTS);
+            } else {
+                Arrays.fill(data, at + row * CudaKernels.DRAW_INTS, at + (row + 1) * CudaKernels.DRAW_INTS, 0);
+                data[at + row * CudaKernels.DRAW_INTS] = -1;
+            }
+        }
+    }
+
+    /**
+     * Writes row {@code row}'s draw as {@code ts_sample_rows} reads it into {@code out[at..at + DRAW_INTS)}: the row,
+     * the temperature's and min-p's float bits, the uniform's double bits (high word, then low), top-k, top-p's float
+     * bits and one unused.
+     */
+    static void putDraw(DeviceDraws draws, int row, int[] out, int at) {
+        long u = Double.doubleToRawLongBits(draws.uniform(row));
+        out[at] = row;
+        out[at + 1] = Float.floatToRawIntBits(draws.temperature(row));
+        out[at + 2] = Float.floatToRawIntBits(draws.minP(row));
+        out[at + 3] = (int) (u >>> 32);
+        out[at + 4] = (int) u;
+        out[at + 5] = draws.topK(row);
+        out[at + 6] = Float.floatToRawIntBits(draws.topP(row));
+        out[at + 7] = 0;
+    }
+
     /** Writes token {@code t} of sequence {@code s}: its id, position, cache slot, adapter, context and block table. */
     private void packToken(ForwardBatch batch, int t, int s, int blockSize) {
         int pos = batch.tokenPosition(t);
@@ -157,7 +207,21 @@ public final class CudaStepMetadata {
     }
 
     public int size() {
-        return 5 * tokens + tokens * maxBlocks + logitRows + attentionRows + 2 * prefillTiles;
+        return 5 * tokens
+                + tokens * maxBlocks
+                + logitRows
+                + attentionRows
+                + 2 * prefillTiles
+                + CudaKernels.DRAW_INTS * drawRows;
+    }
+
+    /** Draws packed for {@code ts_sample_rows} (0 unless {@link #packDraws}), at {@link #drawsOffset}. */
+    public int drawRows() {
+        return drawRows;
+    }
+
+    public int drawsOffset() {
+        return prefillTilesOffset() + 2 * prefillTiles;
     }
 
     /** Rows {@code ts_paged_attention} attends (listed at {@link #attentionRowsOffset}). */

@@ -406,7 +406,8 @@ public final class KernelReferences {
      * {@code exp((logit - max) / T)} (0 below ln(min-p)) over the {@code topK[i]} best-ranked tokens (logit
      * descending, then id; 0: all), within them the fewest best-ranked whose numerators reach {@code topP[i]} of
      * theirs (all of them at 1), and the first of that set in id order whose running sum (in double) exceeds u times
-     * the set's, or its last token with a numerator when rounding leaves u a hair above. Written from the rule
+     * the set's, or its last token with a numerator when rounding leaves u a hair above; a row below 0 (a decode
+     * graph's padding) is not drawn and gets -1. Written from the rule
      * (a sort), not from either sampler's algorithm.
      */
     public static int[] sampleRows(
@@ -420,6 +421,11 @@ public final class KernelReferences {
             double[] u) {
         int[] tokens = new int[rows.length];
         for (int i = 0; i < rows.length; i++) {
+            if (rows[i] < 0) {
+                // a decode graph's padding row: not drawn
+                tokens[i] = -1;
+                continue;
+            }
             int at = rows[i] * vocab;
             int best = 0;
             float max = logits[at];

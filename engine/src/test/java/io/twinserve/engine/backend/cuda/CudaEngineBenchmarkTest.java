@@ -104,6 +104,8 @@ class CudaEngineBenchmarkTest {
         assertThat(r.logitsDtype()).isEqualTo("bf16");
         // and every row was drawn on the device: only tokens came back
         assertThat(r.deviceDraws()).isTrue();
+        // ... inside the graph, in every graph-replayed decode step
+        assertThat(r.graphDrawSteps()).isEqualTo(r.graphSteps());
         // the emulated device here has cuBLAS (its reference): prefill's linear layers took it
         assertThat(r.prefillLinear()).isEqualTo("cublas");
         ModelConfig c = TINY.config();

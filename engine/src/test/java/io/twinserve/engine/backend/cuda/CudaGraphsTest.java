@@ -3,6 +3,7 @@ package io.twinserve.engine.backend.cuda;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.twinserve.engine.backend.DeviceDraws;
 import io.twinserve.engine.backend.ForwardBatch;
 import io.twinserve.engine.model.Architecture;
 import io.twinserve.engine.model.DType;
@@ -79,6 +80,36 @@ class CudaGraphsTest {
         assertThat(Arrays.copyOfRange(d, 20, 28)).containsExactly(3, 4, 0, 0, 0, 0, 0, 0);
         assertThat(Arrays.copyOfRange(d, 44, 52)).containsExactly(50, 0, 0, 0, 0, 0, 0, 0);
         assertThat(Arrays.copyOfRange(d, 52, 56)).containsExactly(0, 1, 2, 3); // logit tokens
+        // a drawing graph's draws follow, one per row of the bucket, the padding rows marked -1 (skipped)
+        DeviceDraws draws = new DeviceDraws();
+        draws.clear(2);
+        draws.set(0, 0, 0, 0.25);
+        draws.set(1, 0.5, 0.1, 3, 0.9, 0.75);
+        m.packDraws(draws);
+        assertThat(m.drawRows()).isEqualTo(4);
+        assertThat(m.drawsOffset()).isEqualTo(60);
+        assertThat(m.size()).isEqualTo(60 + 4 * CudaKernels.DRAW_INTS);
+        int w = CudaKernels.DRAW_INTS;
+        assertThat(m.data()[60]).isZero();
+        assertThat(Arrays.copyOfRange(m.data(), 60 + w, 60 + 2 * w))
+                .containsExactly(
+                        1,
+                        Float.floatToRawIntBits(0.5f),
+                        Float.floatToRawIntBits(0.1f),
+                        (int) (Double.doubleToRawLongBits(0.75) >>> 32),
+                        (int) Double.doubleToRawLongBits(0.75),
+                        3,
+                        Float.floatToRawIntBits(0.9f),
+                        0);
+        assertThat(m.data()[60 + 2 * w]).isEqualTo(-1);
+        assertThat(m.data()[60 + 3 * w]).isEqualTo(-1);
+        // the next step's packing starts without draws
+        m.packDecode(b, BLOCK, 4, 8, 50);
+        assertThat(m.drawRows()).isZero();
+        assertThat(m.size()).isEqualTo(60);
+        draws.clear(2);
+        draws.set(0, 0, 0, 0.5);
+        assertThatThrownBy(() -> m.packDraws(draws)).hasMessageContaining("1 of 2 rows asked");
         assertThatThrownBy(() -> m.packDecode(b, BLOCK, 1, 8, 50)).hasMessageContaining("in a bucket of 1");
     }
 
@@ -252,6 +283,116 @@ class CudaGraphsTest {
                 assertThat(graphs.graphCaptures()).isEqualTo(1);
                 assertThat(graphs.gemmGraphs()).isEqualTo(capturable ? 1 : 0);
             }
+        }
+    }
+
+    /**
+     * A decode step whose rows are all drawn on the device draws them inside its graph: the same tokens as the
+     * kernels launched one by one with the draws launched after them, and still one metadata copy (the draws ride in
+     * it) and one graph launch, with only the tokens coming back; a step with a row the host draws replays the graph
+     * that returns logits.
+     */
+    @Test
+    void aDecodeStepThatDrawsOnTheDeviceDrawsInsideItsGraph(@TempDir Path dir) throws Exception {
+        ModelConfig config = CONFIG;
+        Path base = dir.resolve("model");
+        RandomModel.write(new RandomModel.Spec(config, 13, 1), base);
+        Path a8 = dir.resolve("a8");
+        RandomModel.writeAdapter(base, 8, 16, List.of(Projection.values()), 23, DType.BF16, a8);
+        EmulatedGpu directGpu = new EmulatedGpu();
+        EmulatedGpu graphGpu = new EmulatedGpu();
+        int sequences = 4;
+        long kv = (long) sequences * BLOCKS_PER_SEQUENCE * BLOCK;
+        try (ModelFiles files = ModelFiles.open(base);
+                CudaBackend direct =
+                        new CudaBackend(files, new CudaBackend.Options(kv, BLOCK, 1, 8, false, 0), directGpu);
+                CudaBackend graphs =
+                        new CudaBackend(files, new CudaBackend.Options(kv, BLOCK, 1, 8, false, 4), graphGpu)) {
+            LoraAdapter adapter = LoraAdapter.load("a0", a8, config);
+            direct.loadAdapter(0, adapter);
+            graphs.loadAdapter(0, adapter);
+            direct.deviceDraws(true);
+            graphs.deviceDraws(true);
+            int[] slots = {0, -1, 0, -1};
+            int[] context = new int[sequences];
+            ForwardBatch prefill = new ForwardBatch();
+            for (int s = 0; s < sequences; s++) {
+                int[] ids = {(3 + 5 * s) % config.vocabSize(), (7 + s) % config.vocabSize(), 1 + s};
+                prefill.add(ids, 0, ids.length, 0, slots[s], blocksOf(s), blocksFor(ids.length), true);
+                context[s] = ids.length;
+            }
+            compare(prefill, direct, graphs, config);
+            // which sequences take part, and whether the last row is left to the host
+            int[][] steps = {{0, 1, 2}, {0, 1, 2, 3}, {1, 3}, {0, 2, 3}, {2}, {0, 1, 2, 3}};
+            boolean[] hostRow = {false, false, false, true, false, false};
+            int drawingSteps = 0;
+            for (int k = 0; k < steps.length; k++) {
+                int[] in = steps[k];
+                ForwardBatch step = new ForwardBatch();
+                for (int s : in) {
+                    step.add(
+                            new int[] {(11 * k + 13 * s) % config.vocabSize()},
+                            0,
+                            1,
+                            context[s],
+                            slots[s],
+                            blocksOf(s),
+                            blocksFor(context[s] + 1),
+                            true);
+                    context[s]++;
+                }
+                int rows = step.assignLogitRows();
+                DeviceDraws draws = new DeviceDraws();
+                draws.clear(rows);
+                for (int row = 0; row < rows; row++) {
+                    if (hostRow[k] && row == rows - 1) {
+                        continue;
+                    }
+                    double u = (0.37 + 0.29 * row + 0.11 * k) % 1.0;
+                    switch ((row + k) % 4) {
+                        case 0 -> draws.set(row, 0, 0, u);
+                        case 1 -> draws.set(row, 0.9, 0.05, u);
+                        case 2 -> draws.set(row, 1.3, 0, 5, 1, u);
+                        default -> draws.set(row, 0.7, 0, 0, 0.8, u);
+                    }
+                }
+                int[] expected = new int[rows];
+                int[] actual = new int[rows];
+                Arrays.fill(actual, -7);
+                float[] expectedLogits = new float[rows * config.vocabSize()];
+                float[] actualLogits = new float[rows * config.vocabSize()];
+                direct.forward(step, draws, expected, expectedLogits);
+                long launches = graphGpu.directLaunches;
+                long replays = graphGpu.replays;
+                long copiesIn = graphGpu.copiesIn;
+                long copiesOut = graphGpu.copiesOut;
+                long before = graphs.graphDrawSteps();
+                graphs.forward(step, draws, actual, actualLogits);
+                assertThat(graphGpu.replays).as("step %d", k).isEqualTo(replays + 1);
+                if (hostRow[k]) {
+                    // the host's row needs logits: the graph that returns them, then the device's rows drawn apart
+                    assertThat(graphs.graphDrawSteps()).as("step %d", k).isEqualTo(before);
+                    assertThat(actualLogits).as("step %d", k).containsExactly(expectedLogits);
+                    assertThat(Arrays.copyOf(actual, rows - 1))
+                            .as("step %d", k)
+                            .containsExactly(Arrays.copyOf(expected, rows - 1));
+                    continue;
+                }
+                drawingSteps++;
+                assertThat(actual).as("step %d", k).containsExactly(expected);
+                assertThat(graphs.graphDrawSteps()).as("step %d", k).isEqualTo(before + 1);
+                assertThat(graphGpu.directLaunches)
+                        .as("step %d launches no kernel itself", k)
+                        .isEqualTo(launches);
+                assertThat(graphGpu.copiesIn)
+                        .as("step %d copies its metadata and draws once", k)
+                        .isEqualTo(copiesIn + 1);
+                assertThat(graphGpu.copiesOut)
+                        .as("step %d brings back its tokens", k)
+                        .isEqualTo(copiesOut + 1);
+            }
+            assertThat(drawingSteps).isEqualTo(5);
+            assertThat(graphs.deviceDrawn()).isEqualTo(direct.deviceDrawn());
         }
     }
 

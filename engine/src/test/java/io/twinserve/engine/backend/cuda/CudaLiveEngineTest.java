@@ -96,13 +96,20 @@ class CudaLiveEngineTest {
                     limits,
                     adapters,
                     requests);
-            for (boolean deviceDraws : new boolean[] {true, false}) {
+            // device draws on and off, and on with decode graphs (which draw inside the graph when every row is the
+            // device's)
+            for (int variant = 0; variant < 3; variant++) {
+                boolean deviceDraws = variant != 1;
                 EmulatedGpu gpu = new EmulatedGpu();
                 // fp32 logits, so that the draws see the CPU's logits to the bit (bf16 logits move a seeded draw)
-                CudaBackend backend = new CudaBackend(files, new CudaBackend.Options(96, 4, 2, 8), gpu, false);
+                CudaBackend backend = new CudaBackend(
+                        files, new CudaBackend.Options(96, 4, 2, 8, false, variant == 2 ? 4 : 0), gpu, false);
                 backend.deviceDraws(deviceDraws);
                 List<List<Integer>> cuda = run(backend, limits, adapters, requests);
-                assertThat(cuda).as("device draws " + deviceDraws).isEqualTo(cpu);
+                assertThat(cuda).as("variant " + variant).isEqualTo(cpu);
+                if (variant == 2) {
+                    assertThat(backend.graphDrawSteps()).isPositive();
+                }
                 assertThat(gpu.launches).contains("ts_lora_shrink", "ts_lora_expand", "ts_paged_attention");
                 if (deviceDraws) {
                     // the greedy and temperature rows were drawn where the logits are, from the same seeded streams

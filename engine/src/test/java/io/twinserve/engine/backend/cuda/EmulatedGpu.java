@@ -476,7 +476,13 @@ final class EmulatedGpu implements Gpu {
                 }
                 int[] tokens = KernelReferences.sampleRows(
                         floats(a[0].bits(), (last + 1) * vocab), vocab, rows, temperature, minP, topK, topP, u);
-                at(a[3].bits()).asIntBuffer().put(tokens);
+                // a padding row (below 0) leaves its token as it was
+                java.nio.IntBuffer out = at(a[3].bits()).asIntBuffer();
+                for (int i = 0; i < gx; i++) {
+                    if (rows[i] >= 0) {
+                        out.put(i, tokens[i]);
+                    }
+                }
             }
             case "ts_gemm_bf16" -> {
                 // grid (outputs / 128, tokens / 128): y = x w^T over bf16 w and x, as cuBLAS's reference
