@@ -58,6 +58,7 @@ def main():
             f" (buckets above 8): {ours.get('gemm_graphs', '-')}; prefill attention in tensor-core tiles:"
             f" {ours.get('flash_prefill', '-')}; logits back as: {ours.get('logits_dtype', '-')};"
             f" split-K attention launches: {ours.get('split_attention_launches', '-')};"
+            f" SiLU-mul fused into the gate/up GEMV (steps without adapters): {ours.get('fused_silu', '-')};"
             f" rows drawn on the device (tokens back, not logits): {ours.get('device_draws', '-')};"
             f" prefill linear layers: {ours.get('prefill_linear', '-')}"
         )

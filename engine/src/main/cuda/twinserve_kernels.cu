@@ -159,6 +159,77 @@ __device__ __forceinline__ void bf16x8_to_float(uint4 raw, float* f) {
     }
 }
 
+// The GEMV's main loop: acc[r][t] = this lane's share of w[r][:] . x[t][:] for t < tokens <= 8 (the caller sums
+// the warp's lanes). With vectors (K a multiple of 8, the rows and x 16-byte aligned) each lane reads 16 bytes of
+// a row at a time and the matching 32 bytes of each token's x; otherwise one value at a time.
+template <int ROWS>
+__device__ __forceinline__ void gemv_lane_sums(
+        const __nv_bfloat16* const (&w)[ROWS],
+        int K,
+        const float* __restrict__ x,
+        int tokens,
+        bool vectors,
+        int lane,
+        float (&acc)[ROWS][GEMV_MAX_TOKENS]) {
+#pragma unroll
+    for (int r = 0; r < ROWS; r++) {
+#pragma unroll
+        for (int t = 0; t < GEMV_MAX_TOKENS; t++) {
+            acc[r][t] = 0.0f;
+        }
+    }
+    if (vectors) {
+        int chunks = K >> 3;
+#pragma unroll 2
+        for (int c = lane; c < chunks; c += WARP) {
+            float wf[ROWS][8];
+#pragma unroll
+            for (int r = 0; r < ROWS; r++) {
+                bf16x8_to_float(__ldg(reinterpret_cast<const uint4*>(w[r]) + c), wf[r]);
+            }
+#pragma unroll
+            for (int t = 0; t < GEMV_MAX_TOKENS; t++) {
+                if (t < tokens) {
+                    const float4* xv = reinterpret_cast<const float4*>(x + (long long) t * K) + 2 * c;
+                    float4 a = xv[0];
+                    float4 b = xv[1];
+#pragma unroll
+                    for (int r = 0; r < ROWS; r++) {
+                        float s = acc[r][t];
+                        s = fmaf(wf[r][0], a.x, s);
+                        s = fmaf(wf[r][1], a.y, s);
+                        s = fmaf(wf[r][2], a.z, s);
+                        s = fmaf(wf[r][3], a.w, s);
+                        s = fmaf(wf[r][4], b.x, s);
+                        s = fmaf(wf[r][5], b.y, s);
+                        s = fmaf(wf[r][6], b.z, s);
+                        s = fmaf(wf[r][7], b.w, s);
+                        acc[r][t] = s;
+                    }
+                }
+            }
+        }
+    } else {
+        for (int k = lane; k < K; k += WARP) {
+            float wk[ROWS];
+#pragma unroll
+            for (int r = 0; r < ROWS; r++) {
+                wk[r] = __bfloat162float(w[r][k]);
+            }
+#pragma unroll
+            for (int t = 0; t < GEMV_MAX_TOKENS; t++) {
+                if (t < tokens) {
+                    float xk = x[(long long) t * K + k];
+#pragma unroll
+                    for (int r = 0; r < ROWS; r++) {
+                        acc[r][t] = fmaf(wk[r], xk, acc[r][t]);
+                    }
+                }
+            }
+        }
+    }
+}
+
 // y[t][n] = W[n][:] . x[t][:] (+ bias[n]) (+ add[t][n]) for t < tokens <= 8: each warp owns GEMV_ROWS_PER_WARP
 // consecutive output rows, every weight row read once for every token (the decode case, bound by the weight
 // bytes). With K a multiple of 8 and W and x 16-byte aligned (every model's case) each lane reads 16 bytes of a
@@ -194,64 +265,8 @@ extern "C" __global__ void ts_gemv_bf16(
         w[r] = W + (long long) min(n0 + r, N - 1) * K;
     }
     float acc[GEMV_ROWS_PER_WARP][GEMV_MAX_TOKENS];
-#pragma unroll
-    for (int r = 0; r < GEMV_ROWS_PER_WARP; r++) {
-#pragma unroll
-        for (int t = 0; t < GEMV_MAX_TOKENS; t++) {
-            acc[r][t] = 0.0f;
-        }
-    }
     bool vectors = (K & 7) == 0 && ((uintptr_t) W & 15) == 0 && ((uintptr_t) x & 15) == 0;
-    if (vectors) {
-        int chunks = K >> 3;
-#pragma unroll 2
-        for (int c = lane; c < chunks; c += WARP) {
-            float wf[GEMV_ROWS_PER_WARP][8];
-#pragma unroll
-            for (int r = 0; r < GEMV_ROWS_PER_WARP; r++) {
-                bf16x8_to_float(__ldg(reinterpret_cast<const uint4*>(w[r]) + c), wf[r]);
-            }
-#pragma unroll
-            for (int t = 0; t < GEMV_MAX_TOKENS; t++) {
-                if (t < tokens) {
-                    const float4* xv = reinterpret_cast<const float4*>(x + (long long) t * K) + 2 * c;
-                    float4 a = xv[0];
-                    float4 b = xv[1];
-#pragma unroll
-                    for (int r = 0; r < GEMV_ROWS_PER_WARP; r++) {
-                        float s = acc[r][t];
-                        s = fmaf(wf[r][0], a.x, s);
-                        s = fmaf(wf[r][1], a.y, s);
-                        s = fmaf(wf[r][2], a.z, s);
-                        s = fmaf(wf[r][3], a.w, s);
-                        s = fmaf(wf[r][4], b.x, s);
-                        s = fmaf(wf[r][5], b.y, s);
-                        s = fmaf(wf[r][6], b.z, s);
-                        s = fmaf(wf[r][7], b.w, s);
-                        acc[r][t] = s;
-                    }
-                }
-            }
-        }
-    } else {
-        for (int k = lane; k < K; k += WARP) {
-            float wk[GEMV_ROWS_PER_WARP];
-#pragma unroll
-            for (int r = 0; r < GEMV_ROWS_PER_WARP; r++) {
-                wk[r] = __bfloat162float(w[r][k]);
-            }
-#pragma unroll
-            for (int t = 0; t < GEMV_MAX_TOKENS; t++) {
-                if (t < tokens) {
-                    float xk = x[(long long) t * K + k];
-#pragma unroll
-                    for (int r = 0; r < GEMV_ROWS_PER_WARP; r++) {
-                        acc[r][t] = fmaf(wk[r], xk, acc[r][t]);
-                    }
-                }
-            }
-        }
-    }
+    gemv_lane_sums<GEMV_ROWS_PER_WARP>(w, K, x, tokens, vectors, lane, acc);
 #pragma unroll
     for (int r = 0; r < GEMV_ROWS_PER_WARP; r++) {
         int n = n0 + r;
@@ -276,6 +291,53 @@ extern "C" __global__ void ts_gemv_bf16(
                     } else {
                         y2[(long long) t * (N - split2) + n - split2] = s;
                     }
+                }
+            }
+        }
+    }
+}
+
+// act[t][n] = silu(g) * u with g = W[n][:] . x[t][:] and u = W[inter + n][:] . x[t][:] (the fused gate/up weight,
+// [2 inter][K]) for n < inter and t < tokens <= 8: ts_gemv_bf16 with ts_silu_mul as its epilogue (the same
+// silu, a / (1 + exp(-a)) * u), so that the gate/up products never go to memory and one launch a layer goes.
+// Each warp owns GEMV_ROWS_PER_WARP gate rows and the up rows that pair with them, every weight row still read
+// once; grid ceil(inter / (blockDim.x / 32 * GEMV_ROWS_PER_WARP)). Steps with adapters add their LoRA deltas to
+// the gate/up products before the silu, so they run ts_gemv_bf16 and ts_silu_mul apart.
+extern "C" __global__ void ts_gemv_silu_bf16(
+        const __nv_bfloat16* __restrict__ W,
+        int inter,
+        int K,
+        const float* __restrict__ x,
+        int tokens,
+        float* __restrict__ act) {
+    int warp = threadIdx.x / WARP;
+    int lane = threadIdx.x % WARP;
+    int n0 = (blockIdx.x * (blockDim.x / WARP) + warp) * GEMV_ROWS_PER_WARP;
+    if (n0 >= inter) {
+        return;
+    }
+    // rows r < GEMV_ROWS_PER_WARP are gate rows n0 + r, the next as many their up rows (past inter: read again,
+    // not written)
+    const __nv_bfloat16* w[2 * GEMV_ROWS_PER_WARP];
+#pragma unroll
+    for (int r = 0; r < GEMV_ROWS_PER_WARP; r++) {
+        int n = min(n0 + r, inter - 1);
+        w[r] = W + (long long) n * K;
+        w[GEMV_ROWS_PER_WARP + r] = W + (long long) (inter + n) * K;
+    }
+    float acc[2 * GEMV_ROWS_PER_WARP][GEMV_MAX_TOKENS];
+    bool vectors = (K & 7) == 0 && ((uintptr_t) W & 15) == 0 && ((uintptr_t) x & 15) == 0;
+    gemv_lane_sums<2 * GEMV_ROWS_PER_WARP>(w, K, x, tokens, vectors, lane, acc);
+#pragma unroll
+    for (int r = 0; r < GEMV_ROWS_PER_WARP; r++) {
+        int n = n0 + r;
+#pragma unroll
+        for (int t = 0; t < GEMV_MAX_TOKENS; t++) {
+            if (t < tokens) {
+                float a = warp_sum(acc[r][t]);
+                float u = warp_sum(acc[GEMV_ROWS_PER_WARP + r][t]);
+                if (lane == 0 && n < inter) {
+                    act[(long long) t * inter + n] = a / (1.0f + __expf(-a)) * u;
                 }
             }
         }

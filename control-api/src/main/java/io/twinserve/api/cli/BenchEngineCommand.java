@@ -375,6 +375,7 @@ final class BenchEngineCommand implements Callable<Integer> {
         doc.put("flash_prefill", r.flashPrefill());
         doc.put("logits_dtype", r.logitsDtype());
         doc.put("split_attention_launches", r.splitAttentionLaunches());
+        doc.put("fused_silu", r.fusedSilu());
         doc.put("device_draws", r.deviceDraws());
         doc.put("prefill_linear", r.prefillLinear());
         doc.put("figures", r.figures());

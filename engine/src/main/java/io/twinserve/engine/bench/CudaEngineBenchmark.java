@@ -159,6 +159,7 @@ public final class CudaEngineBenchmark {
      * @param logitsDtype how each step's logits came back to the host, "bf16" or "f32" (in every step's time)
      * @param splitAttentionLaunches attention launches that split their rows' positions (split-K, for few rows over
      *     long contexts; a decode graph's counted once, at its capture), over the graphs-on runs
+     * @param fusedSilu whether steps without adapters ran the gate/up GEMV with the SiLU-mul in its epilogue
      * @param deviceDraws whether each step's rows were drawn on the device (only tokens back) rather than its logits
      *     brought back (in every step's time)
      * @param prefillLinear how the prefill figures' linear layers ran: "cublas", "tensor cores" (the backend's own
@@ -177,6 +178,7 @@ public final class CudaEngineBenchmark {
             boolean flashPrefill,
             String logitsDtype,
             long splitAttentionLaunches,
+            boolean fusedSilu,
             boolean deviceDraws,
             String prefillLinear) {}
 
@@ -207,6 +209,7 @@ public final class CudaEngineBenchmark {
         boolean flashPrefill;
         String logitsDtype;
         long splitAttentionLaunches;
+        boolean fusedSilu;
         boolean deviceDraws;
         String prefillLinear;
         // graphs off: batch 1 only, the baseline of the graphs' gain
@@ -246,6 +249,7 @@ public final class CudaEngineBenchmark {
             flashPrefill = backend.flashPrefill();
             logitsDtype = backend.logitsDtype();
             splitAttentionLaunches = backend.splitAttentionLaunches();
+            fusedSilu = backend.fusedSilu();
             deviceDraws = backend.drawsOnDevice();
             prefillLinear = backend.prefillLinear();
         }
@@ -262,6 +266,7 @@ public final class CudaEngineBenchmark {
                 flashPrefill,
                 logitsDtype,
                 splitAttentionLaunches,
+                fusedSilu,
                 deviceDraws,
                 prefillLinear);
     }

@@ -281,6 +281,25 @@ public final class CudaBackend implements Backend {
      */
     public static final String SPLIT_K_ENV = "TWINSERVE_CUDA_SPLIT_K";
 
+    /**
+     * Set to 0 to run a step's gate/up projection and its SiLU-mul as two kernels ({@code ts_gemv_bf16}, then {@code
+     * ts_silu_mul}); unset or 1 fuses them ({@code ts_gemv_silu_bf16}) where the GEMV runs them and no adapter adds to
+     * the gate/up products.
+     */
+    public static final String FUSED_SILU_ENV = "TWINSERVE_CUDA_FUSED_SILU";
+
+    /** Whether the gate/up GEMV and the SiLU-mul fuse: {@link #FUSED_SILU_ENV}'s value ({@code env}, or null) is unset, blank or 1. */
+    static boolean fusedSiluFor(String env) {
+        return switchedOn(
+                FUSED_SILU_ENV,
+                env,
+                "the SiLU-mul in the gate/up GEMV's epilogue",
+                "the gate/up GEMV and the SiLU-mul apart");
+    }
+
+    /** Whether the gate/up GEMV of a step without adapters ends in the SiLU-mul (see {@link #FUSED_SILU_ENV}). */
+    private boolean fusedSilu;
+
     /** Whether split-K attention is on: {@link #SPLIT_K_ENV}'s value ({@code env}, or null) is unset, blank or 1. */
     static boolean splitKFor(String env) {
         return switchedOn(
@@ -384,6 +403,7 @@ public final class CudaBackend implements Backend {
         this.flashPrefill = flashPrefillFor(c, options.kvF32(), System.getenv(FLASH_PREFILL_ENV));
         this.bf16Logits = bf16Logits;
         this.deviceDraws = deviceDrawsFor(System.getenv(DEVICE_DRAWS_ENV));
+        this.fusedSilu = fusedSiluFor(System.getenv(FUSED_SILU_ENV));
         this.minSplitPositions =
                 splitKFor(System.getenv(SPLIT_K_ENV)) ? CudaKernels.MIN_SPLIT_POSITIONS : Integer.MAX_VALUE;
         if (c.headDim() > CudaKernels.MAX_HEAD_DIM || c.headDim() % 2 != 0) {
@@ -869,6 +889,16 @@ public final class CudaBackend implements Backend {
         HostBf16.toFloats(logitsHost, logits, rows, c.vocabSize(), Sampler.PARALLEL_FROM_VALUES);
     }
 
+    /** Whether steps without adapters run the gate/up GEMV with the SiLU-mul in its epilogue (see {@link #FUSED_SILU_ENV}). */
+    public boolean fusedSilu() {
+        return fusedSilu;
+    }
+
+    /** Fuses the gate/up GEMV and the SiLU-mul or not (tests: both ways on the same backend). */
+    void fusedSilu(boolean on) {
+        this.fusedSilu = on;
+    }
+
     /** Turns drawing on the device on or off (tests: the host's draws on the same backend). */
     void deviceDraws(boolean on) {
         this.deviceDraws = on;
@@ -1160,19 +1190,24 @@ public final class CudaBackend implements Backend {
                     Arg.i32(h),
                     Arg.f32(eps),
                     Arg.ptr(s.normed));
-            linear(bf16, w + 2 * layout.gateUp, 2 * inter, h, s.normed, tokens, 0, s.gateUp);
-            if (anyAdapter) {
-                lora(
-                        s.loraTmp,
-                        l,
-                        s.normed,
-                        tokens,
-                        tokenSlots,
-                        new Projection[] {Projection.GATE, Projection.UP},
-                        new long[] {s.gateUp, s.gateUp + 4L * inter},
-                        new int[] {2 * inter, 2 * inter});
+            if (!anyAdapter && fusedSilu && !tensorCores(bf16, w + 2 * layout.gateUp, h, tokens, 0)) {
+                // no LoRA delta to add before the silu: the GEMV's epilogue takes it
+                gemvSilu(w + 2 * layout.gateUp, inter, h, s.normed, tokens, s.act);
+            } else {
+                linear(bf16, w + 2 * layout.gateUp, 2 * inter, h, s.normed, tokens, 0, s.gateUp);
+                if (anyAdapter) {
+                    lora(
+                            s.loraTmp,
+                            l,
+                            s.normed,
+                            tokens,
+                            tokenSlots,
+                            new Projection[] {Projection.GATE, Projection.UP},
+                            new long[] {s.gateUp, s.gateUp + 4L * inter},
+                            new int[] {2 * inter, 2 * inter});
+                }
+                gpu.launch("ts_silu_mul", tokens, 1, threads, Arg.ptr(s.gateUp), Arg.i32(inter), Arg.ptr(s.act));
             }
-            gpu.launch("ts_silu_mul", tokens, 1, threads, Arg.ptr(s.gateUp), Arg.i32(inter), Arg.ptr(s.act));
             linear(bf16, w + 2 * layout.down, h, inter, s.act, tokens, 0, s.out);
             if (anyAdapter) {
                 lora(
@@ -1337,6 +1372,28 @@ public final class CudaBackend implements Backend {
             return;
         }
         gemv(w, q + 2 * kv, k, x, tokens, bias, new long[] {yq, yk, yv}, new int[] {q, kv, kv});
+    }
+
+    /**
+     * {@code ts_gemv_silu_bf16} over {@code tokens} rows of {@code x}, 8 at a time: the fused gate/up weight's 2
+     * {@code inter} rows multiplied and their SiLU-mul written to {@code act} ([tokens][inter]).
+     */
+    private void gemvSilu(long w, int inter, int k, long x, int tokens, long act) {
+        int grid = (inter + CudaKernels.GEMV_ROWS_PER_BLOCK - 1) / CudaKernels.GEMV_ROWS_PER_BLOCK;
+        for (int t0 = 0; t0 < tokens; t0 += CudaKernels.GEMV_MAX_TOKENS) {
+            int count = Math.min(CudaKernels.GEMV_MAX_TOKENS, tokens - t0);
+            gpu.launch(
+                    "ts_gemv_silu_bf16",
+                    grid,
+                    1,
+                    CudaKernels.GEMV_THREADS,
+                    Arg.ptr(w),
+                    Arg.i32(inter),
+                    Arg.i32(k),
+                    Arg.ptr(x + 4L * t0 * k),
+                    Arg.i32(count),
+                    Arg.ptr(act + 4L * t0 * inter));
+        }
     }
 
     /**

@@ -292,6 +292,11 @@ public final class CudaKernelCheck {
         // K not a multiple of 8: the one-value-at-a-time path
         checkGemv(3, 97, 1001, true, false);
         checkGemvSplit();
+        for (int tokens : new int[] {1, 8}) {
+            checkGemvSilu(tokens, 1000, 2048);
+        }
+        // K not a multiple of 8: the one-value-at-a-time path
+        checkGemvSilu(3, 97, 1001);
         for (boolean kvF32 : new boolean[] {false, true}) {
             checkRopeKv(false, kvF32);
             checkRopeKv(true, kvF32);
@@ -617,6 +622,30 @@ public final class CudaKernelCheck {
                 tokens + " tokens, " + n + " x " + k + (bias ? ", bias" : "") + (add ? ", add" : ""),
                 floats(y, tokens * n),
                 KernelReferences.gemv(w, n, k, x, tokens, b, a),
+                FP32_GATE);
+    }
+
+    /** {@code ts_gemv_silu_bf16} on its backend's grid against the GEMV and the silu of the reference. */
+    private void checkGemvSilu(int tokens, int inter, int k) {
+        short[] w = randomBf16(2 * inter * k, 0.05);
+        float[] x = randomFloats(tokens * k, 1);
+        CUdeviceptr act = poisoned((long) tokens * inter * 4);
+        launch(
+                "ts_gemv_silu_bf16",
+                (inter + CudaKernels.GEMV_ROWS_PER_BLOCK - 1) / CudaKernels.GEMV_ROWS_PER_BLOCK,
+                1,
+                CudaKernels.GEMV_THREADS,
+                upload(w),
+                inter,
+                k,
+                upload(x),
+                tokens,
+                act);
+        record(
+                "ts_gemv_silu_bf16",
+                tokens + " tokens, gate/up 2 x " + inter + " x " + k,
+                floats(act, tokens * inter),
+                KernelReferences.gemvSilu(w, inter, k, x, tokens),
                 FP32_GATE);
     }
 

@@ -24,6 +24,7 @@ public final class CudaKernels {
             "ts_silu_mul",
             "ts_to_bf16",
             "ts_gemv_bf16",
+            "ts_gemv_silu_bf16",
             "ts_qk_rope_kv_write",
             "ts_paged_attention",
             "ts_paged_attention_split",

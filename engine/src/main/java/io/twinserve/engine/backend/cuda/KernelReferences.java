@@ -63,6 +63,14 @@ public final class KernelReferences {
         return out;
     }
 
+    /**
+     * {@code ts_gemv_silu_bf16}: act[t][n] = silu(W[n] . x[t]) * (W[inter + n] . x[t]) for n < inter, W the fused
+     * gate/up weight ([2 inter][k]): the GEMV, then {@link #siluMul} over its rows.
+     */
+    public static float[] gemvSilu(short[] w, int inter, int k, float[] x, int tokens) {
+        return siluMul(gemv(w, 2 * inter, k, x, tokens, null, null), tokens, inter);
+    }
+
     /** {@code ts_to_bf16}. */
     public static short[] toBf16(float[] x) {
         short[] out = new short[x.length];

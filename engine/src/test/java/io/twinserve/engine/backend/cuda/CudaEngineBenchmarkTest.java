@@ -102,6 +102,8 @@ class CudaEngineBenchmarkTest {
         assertThat(r.flashPrefill()).isFalse();
         // every step's logits came back as bf16, the default
         assertThat(r.logitsDtype()).isEqualTo("bf16");
+        // steps without adapters ran the gate/up GEMV with the SiLU-mul fused, the default
+        assertThat(r.fusedSilu()).isTrue();
         // and every row was drawn on the device: only tokens came back
         assertThat(r.deviceDraws()).isTrue();
         // ... inside the graph, in every graph-replayed decode step

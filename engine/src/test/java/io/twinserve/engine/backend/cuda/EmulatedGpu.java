@@ -351,6 +351,15 @@ final class EmulatedGpu implements Gpu {
                     }
                 }
             }
+            case "ts_gemv_silu_bf16" -> {
+                int inter = a[1].asInt();
+                int k = a[2].asInt();
+                int tokens = a[4].asInt();
+                put(
+                        a[5].bits(),
+                        KernelReferences.gemvSilu(
+                                shorts(a[0].bits(), 2 * inter * k), inter, k, floats(a[3].bits(), tokens * k), tokens));
+            }
             case "ts_qk_rope_kv_write" -> {
                 int heads = a[9].asInt();
                 int kvHeads = a[10].asInt();
