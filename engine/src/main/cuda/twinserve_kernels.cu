@@ -1092,7 +1092,9 @@ extern "C" __global__ void ts_lora_shrink(
         float* __restrict__ tmp) {
     __shared__ int list[LORA_TOKENS_PER_PASS];
     int slots = gridDim.x - 1;
-    int slot = blockIdx.x < slots ? blockIdx.x : -1;
+    int block = blockIdx.x;
+    // (signed: blockIdx.x's unsigned type would make the -1 of the base model's block unsigned)
+    int slot = block < slots ? block : -1;
     int p = blockIdx.z;
     const __nv_bfloat16* A = p == 0 ? A0 : p == 1 ? A1 : A2;
     int j = blockIdx.y * (blockDim.x / WARP) + threadIdx.x / WARP;
@@ -1397,6 +1399,12 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS, 1) ts_sample_rows(
     }
     float top;
     int top_id = block_argmax(mine, mine_id, scratch_values, scratch_ids, &top);
+    if (top_id == INT_MAX || isnan(l[0])) {
+        // the host's argmax starts from token 0 and takes only a larger logit: a NaN there (or every logit NaN)
+        // leaves token 0, never an id outside the vocabulary
+        top_id = 0;
+        top = l[0];
+    }
     if (temperature <= 0.0f || top_k == 1) {
         if (t == 0) {
             tokens[blockIdx.x] = top_id;
@@ -1485,7 +1493,15 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS, 1) ts_sample_rows(
         }
         __syncthreads();
         double need = target - above;
-        if (ties > 0.0 && need > before && need <= before + ties) {
+        if (need <= 0.0) {
+            // a top-p of 0: the best-ranked token alone, the first tie in id order
+            for (int j = r.from; j < r.to; j++) {
+                if (order_key(l[j]) == lo) {
+                    atomicMin(&found, j);
+                    break;
+                }
+            }
+        } else if (ties > 0.0 && need > before && need <= before + ties) {
             double acc = before;
             for (int j = r.from; j < r.to; j++) {
                 float v = l[j];
@@ -1502,8 +1518,8 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS, 1) ts_sample_rows(
         }
         __syncthreads();
         r.p_key = lo;
-        // (no tie reaches it: rounding; every tie is in)
-        r.p_id = found;
+        // no tie reaches it (rounding): every tie is in, INT_MAX - 1 (INT_MAX would mean no top-p at all)
+        r.p_id = found == INT_MAX ? INT_MAX - 1 : found;
         __syncthreads();
     }
     double run = 0.0;

@@ -848,6 +848,13 @@ public final class CudaBackend implements Backend {
 
     /** Checks that step {@code b}'s adapters are loaded and its positions and blocks fit; returns whether it uses any adapter. */
     private boolean checkBatch(ForwardBatch b) {
+        for (int t = 0; t < b.tokens(); t++) {
+            int id = b.tokenId(t);
+            // the embedding gather trusts its ids: one past the table would read another tensor, or fault
+            if (id < 0 || id >= c.vocabSize()) {
+                throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + c.vocabSize());
+            }
+        }
         boolean anyAdapter = false;
         for (int s = 0; s < b.sequences(); s++) {
             int slot = b.slot(s);

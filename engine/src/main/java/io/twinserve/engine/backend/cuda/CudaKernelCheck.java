@@ -325,13 +325,15 @@ public final class CudaKernelCheck {
      * exactly, and draws at temperatures 0.5 to 1.5 with and without min-p, top-k (1, 50, 1,000) and top-p (0.9,
      * 0.5) against the host sampler's rule (the reference), uniforms from 0 to a hair below 1: the token drawn must be
      * the reference's for the draw's uniform or for one 1e-6 away (the device sums 128k floats in another order).
+     * Then three edge draws: a decode graph's padding row (-1: skipped, its token left as the poison, -1, it was), a
+     * top-p of 0 (the best-ranked token alone) and a greedy row of NaN logits (token 0, as the host's argmax).
      */
     private void checkSampleRows() {
         int vocab = 128_256;
         int n = 16;
-        float[] logits = randomFloats(n * vocab, 8);
-        // a 17th draw is a decode graph's padding row (-1): skipped, its token left as the poison (-1) it was
-        int drawCount = n + 1;
+        float[] logits = randomFloats((n + 1) * vocab, 8);
+        java.util.Arrays.fill(logits, n * vocab, (n + 1) * vocab, Float.NaN);
+        int drawCount = n + 3;
         logits[5] = 40;
         logits[90_000] = 40;
         int[] rows = new int[drawCount];
@@ -342,11 +344,16 @@ public final class CudaKernelCheck {
         double[] u = new double[drawCount];
         int[] draws = new int[drawCount * CudaKernels.DRAW_INTS];
         for (int i = 0; i < drawCount; i++) {
-            rows[i] = i == n ? -1 : (i * 5) % n;
+            rows[i] = i == n ? -1 : i == n + 2 ? n : (i * 5) % n;
             temperature[i] = i < 2 ? 0 : new float[] {0.5f, 1, 1.5f}[i % 3];
             minP[i] = i % 4 == 3 ? 0.05f : 0;
             topK[i] = i >= 8 ? new int[] {1, 50, 1000, 0}[i % 4] : 0;
             topP[i] = i >= 10 ? new float[] {0.9f, 0.5f, 1}[i % 3] : 1;
+            if (i == n + 1) {
+                topP[i] = 0;
+            } else if (i == n + 2) {
+                temperature[i] = 0;
+            }
             u[i] = i == 2 ? 0 : i == 3 ? Math.nextDown(1.0) : random.nextDouble();
             long bits = Double.doubleToRawLongBits(u[i]);
             int b = i * CudaKernels.DRAW_INTS;
@@ -388,7 +395,7 @@ public final class CudaKernelCheck {
         }
         record(
                 "ts_sample_rows",
-                "16 rows of 128,256: greedy (a tie), T, min-p, top-k, top-p; a padding row",
+                "16 rows of 128,256: greedy (a tie), T, min-p, top-k, top-p; a padding row, top-p 0, a NaN row",
                 gotF,
                 wantF,
                 0);

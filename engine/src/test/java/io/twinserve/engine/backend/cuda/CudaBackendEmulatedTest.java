@@ -152,6 +152,45 @@ class CudaBackendEmulatedTest {
         }
     }
 
+    /**
+     * A token id outside the vocabulary is refused before anything runs, as the CPU backend refuses it: on a GPU the
+     * embedding gather would read past its table (another tensor's bytes, or an illegal address that poisons the
+     * context).
+     */
+    @Test
+    void aTokenIdOutsideTheVocabularyIsRefusedBeforeAnyLaunch(@TempDir Path dir) throws Exception {
+        io.twinserve.engine.model.ModelConfig config = io.twinserve.engine.model.write.RandomModel.config(
+                io.twinserve.engine.model.Architecture.LLAMA,
+                2,
+                64,
+                96,
+                4,
+                2,
+                16,
+                80,
+                io.twinserve.engine.model.DType.BF16,
+                false,
+                1,
+                List.of(2));
+        Path base = dir.resolve("model");
+        io.twinserve.engine.model.write.RandomModel.write(
+                new io.twinserve.engine.model.write.RandomModel.Spec(config, 41, 1), base);
+        EmulatedGpu gpu = new EmulatedGpu();
+        try (io.twinserve.engine.model.ModelFiles files = io.twinserve.engine.model.ModelFiles.open(base);
+                CudaBackend backend = new CudaBackend(files, new CudaBackend.Options(64, 4, 0, 8), gpu)) {
+            for (int id : new int[] {80, -1}) {
+                io.twinserve.engine.backend.ForwardBatch b = new io.twinserve.engine.backend.ForwardBatch();
+                b.add(new int[] {3, id}, 0, 2, 0, -1, new int[] {0, 1}, 1, true);
+                int rows = b.assignLogitRows();
+                int before = gpu.launches.size();
+                assertThatThrownBy(() -> backend.forward(b, new float[rows * config.vocabSize()]))
+                        .isInstanceOf(IllegalArgumentException.class)
+                        .hasMessage("token id " + id + " is outside the vocabulary of 80");
+                assertThat(gpu.launches).hasSize(before);
+            }
+        }
+    }
+
     @Test
     void theSplitKSwitchTakes0Or1AndRefusesAnythingElseNamingTheVariable() {
         assertThat(CudaBackend.splitKFor(null)).isTrue();
