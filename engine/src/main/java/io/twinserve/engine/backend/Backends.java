@@ -31,13 +31,24 @@ public final class Backends {
                     + " (tp x replicas must fit the machine's GPUs)");
         }
         CudaDriver driver = CudaDriver.open(spec.device());
+        DriverGpu gpu = null;
         try {
             // the memory plan first: a model that cannot fit is refused with the shortfall, before any upload
             CudaMemoryPlan plan = CudaMemoryPlan.plan(
                     spec.model().config(), spec.sizing().request(driver.info().totalMemoryBytes()));
-            return new CudaBackend(spec.model(), spec.sizing().options(plan), new DriverGpu(driver, true));
+            gpu = new DriverGpu(driver, true);
+            return new CudaBackend(spec.model(), spec.sizing().options(plan), gpu);
         } catch (RuntimeException | Error e) {
-            driver.close();
+            // a backend that failed part-way (an upload, cuBLAS) leaves device memory, streams and a handle behind
+            try {
+                if (gpu != null) {
+                    gpu.close();
+                } else {
+                    driver.close();
+                }
+            } catch (RuntimeException closing) {
+                e.addSuppressed(closing);
+            }
             throw e;
         }
     }

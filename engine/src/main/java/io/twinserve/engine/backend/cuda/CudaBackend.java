@@ -1025,11 +1025,10 @@ public final class CudaBackend implements Backend {
         gpu.copyIn(g.meta(), meta.data(), 0, meta.size());
         gpu.replay(g.handle());
         graphSteps++;
+        gpu.synchronize();
         if (draws != null) {
-            // the copy waits for the graph on the stream
             gpu.copyOut(graphDrawnHost, graphDrawn, 4L * n);
         }
-        gpu.synchronize();
     }
 
     /** Where the metadata packed last puts its draws in a device copy at {@code metaBase} (0 when it has none). */

@@ -62,7 +62,7 @@ public final class CudaDriver implements AutoCloseable {
         info = describe(ordinal, device);
         context = new CUcontext();
         call("cuDevicePrimaryCtxRetain", () -> JCudaDriver.cuDevicePrimaryCtxRetain(context, device));
-        call("cuCtxSetCurrent", () -> JCudaDriver.cuCtxSetCurrent(context));
+        bind();
         module = new CUmodule();
         byte[] fatbin = CudaKernels.fatbin();
         call("cuModuleLoadData", () -> JCudaDriver.cuModuleLoadData(module, fatbin));
@@ -135,8 +135,29 @@ public final class CudaDriver implements AutoCloseable {
         }
     }
 
+    /** The driver whose context the calling thread has made current through {@link #bind} (null: none yet). */
+    private static final ThreadLocal<CudaDriver> CURRENT = new ThreadLocal<>();
+
+    /**
+     * Makes this device's context current on the calling thread, unless it already is. A context is current per
+     * thread: the thread that opened the driver has it, but the live engine steps on a thread of its own, and any
+     * driver call (a JCuda one, a launch through FFM, cuBLAS) on a thread without it fails with
+     * CUDA_ERROR_INVALID_CONTEXT, or lands on another device's context. {@link DriverGpu} calls this first in every
+     * operation; a thread-local check keeps it to one driver call per thread and device switch.
+     */
+    public void bind() {
+        if (CURRENT.get() != this) {
+            call("cuCtxSetCurrent", () -> JCudaDriver.cuCtxSetCurrent(context));
+            CURRENT.set(this);
+        }
+    }
+
     @Override
     public void close() {
+        bind();
+        if (CURRENT.get() == this) {
+            CURRENT.remove();
+        }
         call("cuModuleUnload", () -> JCudaDriver.cuModuleUnload(module));
         call("cuDevicePrimaryCtxRelease", () -> JCudaDriver.cuDevicePrimaryCtxRelease(device));
     }

@@ -39,6 +39,9 @@ public final class DriverGpu implements Gpu {
     private static final CUstream LEGACY_STREAM = new CUstream();
 
     private CUstream copyStream;
+    /** Marks the legacy stream's work so far for the copy stream to wait on. */
+    private CUevent legacyMark;
+
     private long lastTicket;
     /**
      * The stream graphs are captured and run on (the legacy stream itself cannot be captured): non-blocking, so that
@@ -48,6 +51,8 @@ public final class DriverGpu implements Gpu {
     private Stream graphStream;
 
     private CUevent ordering;
+    /** Recorded after each replay on the graph stream, for the legacy stream to wait on. */
+    private CUevent replayed;
     /** The stream the next launch goes to: 0 (legacy), or the graph stream while capturing. */
     private long launchStream;
 
@@ -103,6 +108,7 @@ public final class DriverGpu implements Gpu {
 
     @Override
     public long alloc(long bytes) {
+        driver.bind();
         Ptr p = new Ptr();
         JCudaDriver.cuMemAlloc(p, Math.max(1, bytes));
         JCudaDriver.cuMemsetD8(p, (byte) 0, Math.max(1, bytes));
@@ -116,35 +122,41 @@ public final class DriverGpu implements Gpu {
 
     @Override
     public void copyIn(long dst, short[] src, int from, int count) {
+        driver.bind();
         JCudaDriver.cuMemcpyHtoD(
                 at(dst), Pointer.to(src).withByteOffset((long) from * Sizeof.SHORT), (long) count * Sizeof.SHORT);
     }
 
     @Override
     public void copyIn(long dst, float[] src, int from, int count) {
+        driver.bind();
         JCudaDriver.cuMemcpyHtoD(
                 at(dst), Pointer.to(src).withByteOffset((long) from * Sizeof.FLOAT), (long) count * Sizeof.FLOAT);
     }
 
     @Override
     public void copyIn(long dst, int[] src, int from, int count) {
+        driver.bind();
         JCudaDriver.cuMemcpyHtoD(
                 at(dst), Pointer.to(src).withByteOffset((long) from * Sizeof.INT), (long) count * Sizeof.INT);
     }
 
     @Override
     public void copyOut(float[] dst, int to, long src, int count) {
+        driver.bind();
         JCudaDriver.cuMemcpyDtoH(
                 Pointer.to(dst).withByteOffset((long) to * Sizeof.FLOAT), at(src), (long) count * Sizeof.FLOAT);
     }
 
     @Override
     public void copyOut(MemorySegment dst, long src, long bytes) {
+        driver.bind();
         JCudaDriver.cuMemcpyDtoH(Pointer.to(dst.asSlice(0, bytes).asByteBuffer()), at(src), bytes);
     }
 
     @Override
     public MemorySegment pinned(long bytes) {
+        driver.bind();
         Pointer host = new Pointer();
         JCudaDriver.cuMemAllocHost(host, Math.max(1, bytes));
         pinned.add(host);
@@ -153,10 +165,17 @@ public final class DriverGpu implements Gpu {
 
     @Override
     public long copyInAsync(long dst, MemorySegment src, long srcOffset, long bytes) {
+        driver.bind();
         if (copyStream == null) {
             copyStream = new CUstream();
             JCudaDriver.cuStreamCreate(copyStream, CUstream_flags.CU_STREAM_NON_BLOCKING);
+            legacyMark = new CUevent();
+            JCudaDriver.cuEventCreate(legacyMark, CUevent_flags.CU_EVENT_DISABLE_TIMING);
         }
+        // after what the legacy stream was given before: the zeroing of a fresh allocation, and kernels still reading
+        // the destination (a non-blocking stream does not wait for the legacy stream by itself)
+        JCudaDriver.cuEventRecord(legacyMark, LEGACY_STREAM);
+        JCudaDriver.cuStreamWaitEvent(copyStream, legacyMark, 0);
         JCudaDriver.cuMemcpyHtoDAsync(
                 at(dst), Pointer.to(src.asSlice(srcOffset, bytes).asByteBuffer()), bytes, copyStream);
         CUevent done = new CUevent();
@@ -171,6 +190,7 @@ public final class DriverGpu implements Gpu {
 
     @Override
     public void awaitCopy(long ticket) {
+        driver.bind();
         var done = copies.headMap(ticket, true);
         CUevent last = done.isEmpty() ? null : done.lastEntry().getValue();
         if (last != null) {
@@ -185,6 +205,7 @@ public final class DriverGpu implements Gpu {
 
     @Override
     public void launchGrid3(String name, int gx, int gy, int gz, int bx, Arg... args) {
+        driver.bind();
         FfmLauncher.Params p = params.computeIfAbsent(name, n -> new FfmLauncher.Params(arena, 24));
         for (int i = 0; i < args.length; i++) {
             Arg a = args[i];
@@ -216,6 +237,7 @@ public final class DriverGpu implements Gpu {
 
     @Override
     public boolean hasGemm() {
+        driver.bind();
         if (!cublasTried) {
             cublasTried = true;
             if (!cublasWanted) {
@@ -224,7 +246,18 @@ public final class DriverGpu implements Gpu {
             try {
                 cublas = Cublas.open(CudaLibraries.system());
                 cublasWorkspace = alloc(CudaMemoryPlan.CUBLAS_WORKSPACE_BYTES);
-            } catch (CudaUnavailableException e) {
+            } catch (CudaUnavailableException | IllegalArgumentException e) {
+                // not found, or found and not loadable (dlopen refuses it: libcublasLt.so.13 missing beside it, say):
+                // the backend's own tensor-core GEMM takes its place
+                System.getLogger(DriverGpu.class.getName())
+                        .log(
+                                System.Logger.Level.WARNING,
+                                "CUDA: cuBLAS 13 not usable ({0}); linear layers on tensor cores use the backend's own"
+                                        + " GEMM",
+                                e.getMessage());
+                if (cublas != null) {
+                    cublas.close();
+                }
                 cublas = null;
             }
         }
@@ -233,6 +266,7 @@ public final class DriverGpu implements Gpu {
 
     @Override
     public void gemmBf16(int tokens, int out, int in, long w, long x, long y) {
+        driver.bind();
         if (!hasGemm()) {
             throw new IllegalStateException("cuBLAS 13 is not available here; use the GEMV kernel");
         }
@@ -245,21 +279,39 @@ public final class DriverGpu implements Gpu {
 
     @Override
     public long capture(Runnable body) {
+        driver.bind();
         if (graphStream == null) {
             graphStream = new Stream();
             JCudaDriver.cuStreamCreate(graphStream, CUstream_flags.CU_STREAM_NON_BLOCKING);
             ordering = new CUevent();
             JCudaDriver.cuEventCreate(ordering, CUevent_flags.CU_EVENT_DISABLE_TIMING);
+            replayed = new CUevent();
+            JCudaDriver.cuEventCreate(replayed, CUevent_flags.CU_EVENT_DISABLE_TIMING);
         }
         CUgraph graph = new CUgraph();
         // relaxed: other threads' driver calls (a copy-stream upload, say) are not this capture's concern
         JCudaDriver.cuStreamBeginCapture(graphStream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_RELAXED);
         launchStream = graphStream.address();
+        RuntimeException failure = null;
         try {
             body.run();
-        } finally {
-            launchStream = 0;
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        launchStream = 0;
+        try {
             JCudaDriver.cuStreamEndCapture(graphStream, graph);
+        } catch (RuntimeException e) {
+            // an invalidated capture (what failed in the body, usually): the body's error is the one to report
+            if (failure != null) {
+                failure.addSuppressed(e);
+                throw failure;
+            }
+            throw e;
+        }
+        if (failure != null) {
+            JCudaDriver.cuGraphDestroy(graph);
+            throw failure;
         }
         CUgraphExec exec = new CUgraphExec();
         JCudaDriver.cuGraphInstantiate(exec, graph, 0);
@@ -270,14 +322,20 @@ public final class DriverGpu implements Gpu {
 
     @Override
     public void replay(long graph) {
+        driver.bind();
         // after everything the legacy stream was given (kernels, and the uploads it waits for)
         JCudaDriver.cuEventRecord(ordering, LEGACY_STREAM);
         JCudaDriver.cuStreamWaitEvent(graphStream, ordering, 0);
         JCudaDriver.cuGraphLaunch(graphs.get(Math.toIntExact(graph)), graphStream);
+        // and what follows on the legacy stream (copies back, kernels, the next step's uploads) after the graph: the
+        // graph stream is non-blocking, so nothing orders them otherwise
+        JCudaDriver.cuEventRecord(replayed, graphStream);
+        JCudaDriver.cuStreamWaitEvent(LEGACY_STREAM, replayed, 0);
     }
 
     @Override
     public void synchronize() {
+        driver.bind();
         JCudaDriver.cuCtxSynchronize();
     }
 
@@ -298,6 +356,7 @@ public final class DriverGpu implements Gpu {
 
     @Override
     public void close() {
+        driver.bind();
         if (cublas != null) {
             cublas.close();
             cublas = null;
@@ -315,6 +374,7 @@ public final class DriverGpu implements Gpu {
         pinned.clear();
         if (copyStream != null) {
             JCudaDriver.cuStreamDestroy(copyStream);
+            JCudaDriver.cuEventDestroy(legacyMark);
             copyStream = null;
         }
         for (CUgraphExec g : graphs) {
@@ -324,6 +384,7 @@ public final class DriverGpu implements Gpu {
         if (graphStream != null) {
             JCudaDriver.cuStreamDestroy(graphStream);
             JCudaDriver.cuEventDestroy(ordering);
+            JCudaDriver.cuEventDestroy(replayed);
             graphStream = null;
         }
         arena.close();

@@ -107,7 +107,10 @@ public interface Gpu extends AutoCloseable {
      */
     long capture(Runnable body);
 
-    /** Runs graph {@code graph} of {@link #capture}, after the work launched and copied before it. */
+    /**
+     * Runs graph {@code graph} of {@link #capture}, after the work launched and copied before it and before the work
+     * launched and copied after it (a copy back of what the graph wrote sees it).
+     */
     void replay(long graph);
 
     /** Waits for the launched work. */
