@@ -48,12 +48,29 @@ public final class CudaBackend implements Backend {
      * @param kvF32 the KV cache stored in fp32 (else bf16, as serving stores it)
      * @param graphBatch decode steps of up to this many sequences replay a CUDA graph captured per padded batch
      *     bucket ({@link #GRAPH_BUCKETS}); 0 launches every kernel of every step
+     * @param stepTokens the step buffers' tokens, allocated once at the first step (the memory plan's {@code
+     *     max_num_batched_tokens}); 0 sizes them to the steps as they come. A larger step (a model check's) grows
+     *     them to its size, freeing the old ones.
+     * @param stepRows the step buffers' logit rows, likewise (the plan's {@code max_num_seqs}); 0: as they come
      */
     public record Options(
-            long kvCacheTokens, int blockSize, int adapterSlots, int maxRank, boolean kvF32, int graphBatch) {
+            long kvCacheTokens,
+            int blockSize,
+            int adapterSlots,
+            int maxRank,
+            boolean kvF32,
+            int graphBatch,
+            int stepTokens,
+            int stepRows) {
         /** With a bf16 KV cache and no graphs. */
         public Options(long kvCacheTokens, int blockSize, int adapterSlots, int maxRank) {
             this(kvCacheTokens, blockSize, adapterSlots, maxRank, false, 0);
+        }
+
+        /** With the step buffers sized to the steps as they come. */
+        public Options(
+                long kvCacheTokens, int blockSize, int adapterSlots, int maxRank, boolean kvF32, int graphBatch) {
+            this(kvCacheTokens, blockSize, adapterSlots, maxRank, kvF32, graphBatch, 0, 0);
         }
 
         public Options {
@@ -68,6 +85,10 @@ public final class CudaBackend implements Backend {
             if (graphBatch < 0 || graphBatch > MAX_GRAPH_BATCH) {
                 throw new IllegalArgumentException(
                         "graph batch must be 0 (no graphs) to " + MAX_GRAPH_BATCH + ", got " + graphBatch);
+            }
+            if (stepTokens < 0 || stepRows < 0) {
+                throw new IllegalArgumentException("step tokens and rows must be >= 0 (0: as the steps come), got "
+                        + stepTokens + " and " + stepRows);
             }
         }
     }
@@ -153,7 +174,15 @@ public final class CudaBackend implements Backend {
 
         /** The backend's options once {@code plan} has sized the KV cache. */
         public Options options(CudaMemoryPlan plan) {
-            return new Options(plan.kvCacheTokens(), blockSize, adapterSlots, maxRank, kvF32, graphBatch);
+            return new Options(
+                    plan.kvCacheTokens(),
+                    blockSize,
+                    adapterSlots,
+                    maxRank,
+                    kvF32,
+                    graphBatch,
+                    maxBatchedTokens,
+                    maxNumSeqs);
         }
     }
 
@@ -226,6 +255,8 @@ public final class CudaBackend implements Backend {
     private long graphDrawn;
 
     private long graphDrawSteps;
+    /** The metadata buffers of the graphs captured so far. */
+    private long graphMetadataBytes;
 
     private MemorySegment graphDrawnHost;
 
@@ -708,14 +739,34 @@ public final class CudaBackend implements Backend {
             logitsBf16 = bf16Logits ? gpu.alloc(2L * rows * c.vocabSize()) : 0;
         }
 
+        private void freeLogits() {
+            gpu.free(logits);
+            if (logitsBf16 != 0) {
+                gpu.free(logitsBf16);
+            }
+        }
+
         /**
          * Room for {@code rows} logit rows (the step's launches are not captured in a graph: a graph's scratch holds
-         * its bucket's rows from the start); the buffers it outgrows stay allocated until the device closes.
+         * its bucket's rows from the start): the buffers it outgrows are freed (the last step has finished).
          */
         void ensureLogitRows(int rows) {
             if (rows > logitRows) {
-                allocateLogits(Math.max(rows, 2 * logitRows));
+                freeLogits();
+                allocateLogits(Math.max(rows, options.stepRows() > 0 ? options.stepRows() : 2 * logitRows));
             }
+        }
+
+        /** Frees every buffer (the last step has finished). */
+        void free() {
+            for (long p :
+                    new long[] {x, normed, q, k, v, att, out, gateUp, act, loraTmp, lastNormed, attentionPartials}) {
+                gpu.free(p);
+            }
+            if (inputBf16 != 0) {
+                gpu.free(inputBf16);
+            }
+            freeLogits();
         }
     }
 
@@ -831,14 +882,26 @@ public final class CudaBackend implements Backend {
         int tokens = b.tokens();
         meta.pack(b, options.blockSize(), flashPrefill);
         if (meta.size() > metaCapacity) {
+            if (metaBuffer != 0) {
+                gpu.free(metaBuffer);
+            }
             metaCapacity = Math.max(meta.size(), 2 * metaCapacity);
             metaBuffer = gpu.alloc(4L * metaCapacity);
         }
         gpu.copyIn(metaBuffer, meta.data(), 0, meta.size());
         if (scratch == null || scratch.tokens < tokens) {
-            scratch = new Scratch(
-                    Math.max(tokens, scratch == null ? 16 : 2 * scratch.tokens),
-                    Math.max(rows, scratch == null ? 1 : scratch.logitRows));
+            // the plan's step at once where it is known (what the memory plan counted), else doubling; the outgrown
+            // buffers are freed, as the previous step has finished
+            int size = options.stepTokens() > 0
+                    ? Math.max(tokens, options.stepTokens())
+                    : Math.max(tokens, scratch == null ? 16 : 2 * scratch.tokens);
+            int logitRows = options.stepRows() > 0
+                    ? Math.max(rows, options.stepRows())
+                    : Math.max(rows, scratch == null ? 1 : scratch.logitRows);
+            if (scratch != null) {
+                scratch.free();
+            }
+            scratch = new Scratch(size, logitRows);
         }
         scratch.ensureLogitRows(rows);
         launchStep(scratch, metaBuffer, meta, tokens, rows, anyAdapter, stepLinear(), 0, 0);
@@ -984,6 +1047,7 @@ public final class CudaBackend implements Backend {
         DecodeGraph g = graphs.get(key);
         if (g == null) {
             long buffer = gpu.alloc(4L * meta.size());
+            graphMetadataBytes += 4L * meta.size();
             // a bucket above the GEMV's 8 tokens captures tensor cores for its linear layers (the GEMV would stream
             // every weight once per 8 rows): cuBLAS, or, should cuBLAS refuse the capture, the backend's own GEMM
             Linear mode = bucket <= CudaKernels.GEMV_MAX_TOKENS || !tensorCoreLinear
@@ -1039,6 +1103,15 @@ public final class CudaBackend implements Backend {
     /** Decode steps a graph ran. */
     public long graphSteps() {
         return graphSteps;
+    }
+
+    /**
+     * Device bytes of step metadata (the launched steps' buffer, grown to the largest step, and one per graph), which
+     * the memory plan does not count: per token its block table, so it grows with the step's tokens times its longest
+     * context's blocks.
+     */
+    long metadataBytes() {
+        return 4L * metaCapacity + graphMetadataBytes;
     }
 
     /** Decode steps whose graph drew every row (only the tokens came back). */

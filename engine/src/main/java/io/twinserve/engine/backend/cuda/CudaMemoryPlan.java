@@ -96,8 +96,14 @@ public record CudaMemoryPlan(
         long slots = adapterSlotBytes(c, r.adapterSlots(), r.maxRank());
         long blockBytes = (long) r.blockSize() * kvBytesPerToken(c, r.kvBytesPerValue());
         long activations = activationBytes(c, r.maxBatchedTokens(), r.maxNumSeqs(), r.maxRank())
+                + tableBytes(c, r.adapterSlots(), r.kvCacheTokens())
+                // the draws of a step's rows on the device and their tokens
+                + 4L * (CudaKernels.DRAW_INTS + 1) * r.maxNumSeqs()
+                // a graph's step buffers, its padding rows' KV block and the tokens a drawing graph draws
                 + (r.graphBatch() > 0
-                        ? activationBytes(c, r.graphBatch(), r.graphBatch(), r.maxRank()) + blockBytes
+                        ? activationBytes(c, r.graphBatch(), r.graphBatch(), r.maxRank())
+                                + blockBytes
+                                + 4L * r.graphBatch()
                         : 0);
         long free = budget - weights - slots - CUBLAS_WORKSPACE_BYTES - activations;
         long blocks;
@@ -142,8 +148,8 @@ public record CudaMemoryPlan(
     }
 
     /**
-     * The fp32 buffers of a step of {@code tokens} tokens: the residual stream and its normed copy, q/k/v, the
-     * attention output, gate/up and their product, the LoRA intermediate (three projections fused at most),
+     * The fp32 buffers of a step of {@code tokens} tokens: the residual stream, its normed copy, a layer's output and
+     * the final norm's rows, q/k/v, the attention output, gate/up and their product, the LoRA intermediate (three projections fused at most),
      * a bf16 copy of the widest input for tensor cores, split-K attention's partials, and the logits of {@code seqs}
      * rows in fp32 and in bf16 (as they go back to the host).
      */
@@ -151,11 +157,22 @@ public record CudaMemoryPlan(
         long t = tokens;
         long h = c.hiddenSize();
         long i = c.intermediateSize();
-        long f32 = 4 * t * (2 * h + c.qDim() + 2L * c.kvDim() + c.qDim() + 3 * i + 3L * maxRank);
+        long f32 = 4 * t * (4 * h + c.qDim() + 2L * c.kvDim() + c.qDim() + 3 * i + 3L * maxRank);
         long bf16 = 2 * t * Math.max(c.qDim(), Math.max(h, i));
         long partials = 4 * CudaKernels.maxAttentionPartialFloats(tokens, c.numKvHeads(), c.numHeads(), c.headDim());
         long logits = (4L + 2L) * seqs * c.vocabSize();
         return f32 + bf16 + partials + logits;
+    }
+
+    /**
+     * The backend's small tables: RoPE's cos and sin for every position it can reach (the model's maximum, or a
+     * smaller KV cache's tokens when the cache is given; 67 MB for Llama-3.1-8B's 131,072 positions), and each
+     * adapter slot's rank and scale.
+     */
+    public static long tableBytes(ModelConfig c, int adapterSlots, Long kvCacheTokens) {
+        long positions =
+                kvCacheTokens == null ? c.maxPositionEmbeddings() : Math.min(c.maxPositionEmbeddings(), kvCacheTokens);
+        return 2 * 4 * positions * (c.headDim() / 2) + 8L * Math.max(1, adapterSlots);
     }
 
     /** K and V of one token in every layer. */

@@ -116,6 +116,18 @@ public final class DriverGpu implements Gpu {
         return p.address();
     }
 
+    @Override
+    public void free(long address) {
+        driver.bind();
+        for (int i = allocations.size() - 1; i >= 0; i--) {
+            if (allocations.get(i).address() == address) {
+                JCudaDriver.cuMemFree(allocations.remove(i));
+                return;
+            }
+        }
+        throw new IllegalArgumentException("device address " + Long.toHexString(address) + " was not allocated here");
+    }
+
     private static CUdeviceptr at(long address) {
         return new CUdeviceptr().withByteOffset(address);
     }

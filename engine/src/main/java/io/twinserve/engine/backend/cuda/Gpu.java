@@ -39,8 +39,11 @@ public interface Gpu extends AutoCloseable {
         }
     }
 
-    /** Device memory of {@code bytes}, zeroed; freed when the device is closed. */
+    /** Device memory of {@code bytes}, zeroed; freed when the device is closed, or by {@link #free}. */
     long alloc(long bytes);
+
+    /** Frees {@code address} of {@link #alloc} now (no work on the device may still use it). */
+    void free(long address);
 
     void copyIn(long dst, short[] src, int from, int count);
 

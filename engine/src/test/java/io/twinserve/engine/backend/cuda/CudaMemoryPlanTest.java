@@ -34,7 +34,9 @@ class CudaMemoryPlanTest {
         // K and V of a token: 2 layers x 2 (K, V) x 32 values x 2 bytes
         assertThat(CudaMemoryPlan.kvBytesPerToken(C, 2)).isEqualTo(256);
         // the step's buffers at 32 tokens and 4 logit rows (fp32 and bf16), with split-K attention's partials
-        long f32PerToken = 2 * 64 + 64 + 2 * 32 + 64 + 3 * 128 + 3 * 8;
+        // (the residual stream, its normed copy, a layer's output and the final norm's rows; q, k, v, the attention
+        // output, gate/up and their product, the LoRA intermediate)
+        long f32PerToken = 4 * 64 + 64 + 2 * 32 + 64 + 3 * 128 + 3 * 8;
         long partials = 4 * CudaKernels.maxAttentionPartialFloats(32, C.numKvHeads(), C.numHeads(), C.headDim());
         assertThat(partials).isPositive();
         assertThat(CudaMemoryPlan.activationBytes(C, 32, 4, 8))
@@ -49,6 +51,9 @@ class CudaMemoryPlanTest {
         assertThat(p.kvCacheTokens()).isEqualTo(p.kvBlocks() * 16);
         assertThat(p.usedBytes()).isLessThanOrEqualTo(p.budgetBytes());
         assertThat(p.budgetBytes() - p.usedBytes()).isLessThan(p.kvBlockBytes());
+        // RoPE's cos and sin for the model's 4,096 positions (no cache size asked), and 3 slots' rank and scale
+        assertThat(CudaMemoryPlan.tableBytes(C, 3, null)).isEqualTo(2 * 4 * 4096 * 8 + 8 * 3);
+        assertThat(CudaMemoryPlan.tableBytes(C, 3, 100L)).isEqualTo(2 * 4 * 100 * 8 + 8 * 3);
         // the twin's terms: the workspace is counted with the activations
         assertThat(p.breakdown().activationBytes()).isEqualTo(p.workspaceBytes() + p.activationBytes());
         assertThat(p.breakdown().kvCacheTokens()).isEqualTo(p.kvCacheTokens());
@@ -61,7 +66,9 @@ class CudaMemoryPlanTest {
         long slotBytes = many.adapterSlotBytes() - few.adapterSlotBytes();
         assertThat(slotBytes).isEqualTo(CudaMemoryPlan.adapterSlotBytes(C, 1000, 8));
         long freeFew = few.budgetBytes() - few.usedBytes() + few.kvBlocks() * few.kvBlockBytes();
-        assertThat(many.kvBlocks()).isEqualTo((freeFew - slotBytes) / few.kvBlockBytes());
+        // (and each slot's rank and scale, 8 bytes, in the tables)
+        assertThat(many.activationBytes() - few.activationBytes()).isEqualTo(8 * 1000);
+        assertThat(many.kvBlocks()).isEqualTo((freeFew - slotBytes - 8 * 1000) / few.kvBlockBytes());
     }
 
     @Test
@@ -69,7 +76,9 @@ class CudaMemoryPlanTest {
         // a budget that leaves room for 10 blocks (160 tokens) past the fixed terms: 6 blocks short of 256 tokens
         long fixed = CudaMemoryPlan.weightBytes(C)
                 + CudaMemoryPlan.CUBLAS_WORKSPACE_BYTES
-                + CudaMemoryPlan.activationBytes(C, 32, 4, 8);
+                + CudaMemoryPlan.activationBytes(C, 32, 4, 8)
+                + CudaMemoryPlan.tableBytes(C, 0, null)
+                + 4 * (CudaKernels.DRAW_INTS + 1) * 4;
         long device = 2 * (fixed + 10 * 4096);
         assertThatThrownBy(() -> CudaMemoryPlan.plan(C, request(device, 0, null)))
                 .isInstanceOfSatisfying(InsufficientGpuMemoryException.class, e -> {
@@ -125,7 +134,7 @@ class CudaMemoryPlanTest {
                 CudaMemoryPlan.plan(c, new CudaMemoryPlan.Request(device, 0.5, 2, 8, 32, 4, 16, 2, 256, null, 8));
         long block = 16L * CudaMemoryPlan.kvBytesPerToken(c, 2);
         assertThat(with.activationBytes() - without.activationBytes())
-                .isEqualTo(CudaMemoryPlan.activationBytes(c, 8, 8, 8) + block);
+                .isEqualTo(CudaMemoryPlan.activationBytes(c, 8, 8, 8) + block + 4 * 8);
         assertThat(with.kvCacheTokens()).isLessThan(without.kvCacheTokens());
     }
 }

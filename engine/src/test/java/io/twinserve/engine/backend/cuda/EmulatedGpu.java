@@ -145,9 +145,22 @@ final class EmulatedGpu implements Gpu {
         long base = next;
         ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(Math.max(1, bytes))).order(ByteOrder.LITTLE_ENDIAN);
         memory.put(base, b);
+        liveBytes += b.capacity();
         next += (bytes + 4096) / 4096 * 4096 + 4096;
         return base;
     }
+
+    @Override
+    public void free(long address) {
+        ByteBuffer b = memory.remove(address);
+        if (b == null) {
+            throw new IllegalArgumentException("address " + Long.toHexString(address) + " was not allocated");
+        }
+        liveBytes -= b.capacity();
+    }
+
+    /** Bytes allocated and not freed: what the device would hold. */
+    long liveBytes;
 
     /** The buffer holding {@code address}, positioned so that index 0 is the address (a slice). */
     private ByteBuffer at(long address) {
