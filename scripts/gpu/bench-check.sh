@@ -27,12 +27,9 @@ dir=${2:-$root/out/gpu-bench}
 source "$root/scripts/gpu/runtime.sh"
 
 run() {
-  if [ ! -d "$dir" ] && [ -f "$dir.tar.xz" ]; then
-    tar -C "$(dirname "$dir")" -xJf "$dir.tar.xz"
-  fi
-  out=$dir/results
-  rm -rf "$out"
-  mkdir -p "$out"
+  results_here "$dir" bench-check
+  unpack_carried "$dir"
+  out=$res
   gpu_facts
   cli_command "$dir"
   status=0
@@ -44,9 +41,9 @@ run() {
   fi
   # with cuBLAS (prefill projections, and decode graphs above 8 sequences): the fast paths issue 21 measures; the
   # engine leaves it off by default until its logits pass the transformers comparison with it
-  step bench-engine env TWINSERVE_CUDA_CUBLAS=1 bash -c '"$@" > "'"$out"'/bench-engine.json"' _ "${tw[@]}" bench engine \
+  step bench-engine --limit 300 env TWINSERVE_CUDA_CUBLAS=1 bash -c '"$@" > "'"$out"'/bench-engine.json"' _ "${tw[@]}" bench engine \
     --backend cuda "${quick[@]}" --json
-  step torch-baseline python3 "$root/scripts/gpu/torch_decode_baseline.py" --device "${BENCH_DEVICE:-cuda}" \
+  step torch-baseline --limit 150 python3 "$root/scripts/gpu/torch_decode_baseline.py" --device "${BENCH_DEVICE:-cuda}" \
     "${torch_args[@]}" --json "$out/torch-baseline.json"
   echo "== summary"
   for name in bench-engine torch-baseline; do

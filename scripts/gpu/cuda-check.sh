@@ -49,7 +49,8 @@ prepare() {
   modules=java.base,java.logging,jdk.unsupported,jdk.incubator.vector
   jlink_runtime "$dir" "$modules"
   # and only the jars it loads: the engine, the twin and traces (model and memory types), Jackson, JCuda
-  find "$dir/lib" -name '*.jar' | grep -Ev '/(twinserve-|jackson-|jcuda|snakeyaml|HdrHistogram|slf4j)' | xargs rm -f
+  find "$dir/lib" -name '*.jar' | { grep -Ev '/(twinserve-|jackson-|jcuda|snakeyaml|HdrHistogram|slf4j)' || true; } \
+    | xargs -r rm -f
   prune_jcuda_natives "$dir"
   # the comparison cases, without the CPU's logits (tens of MB of JSON; recomputed on the GPU machine)
   bash "$root/scripts/gpu/prepare-compare.sh" "$dir/compare" >/dev/null
@@ -60,13 +61,13 @@ for f in glob.glob(sys.argv[1] + "/*.logits.json"):
     d.pop("logits", None)
     json.dump(d, open(f, "w"))
 PY
+  stamp_commit "$dir" "$root"
   pack_and_check "$dir" "$root" cuda-check
 }
 
 run() {
-  if [ ! -d "$dir" ] && [ -f "$dir.tar.xz" ]; then
-    tar -C "$(dirname "$dir")" -xJf "$dir.tar.xz"
-  fi
+  results_here "$dir" cuda-check
+  unpack_carried "$dir"
   echo "== facts"
   date -u
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.memory --format=csv 2>&1 || echo "no nvidia-smi"
@@ -85,12 +86,12 @@ run() {
   java=("$dir/jdk/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "$dir/lib/*")
   status=0
   declare -A result
-  step kernels "${java[@]}" io.twinserve.engine.backend.cuda.CudaKernelCheck --json "$dir/cuda-check.json"
-  step logits-vs-cpu "${java[@]}" io.twinserve.engine.backend.cuda.CudaLogitsCheck \
-    "$dir/compare" "$dir/compare-cuda" --json "$dir/logits-check.json"
-  step logits-vs-transformers python3 "$root/scripts/gpu/compare_transformers.py" "$dir/compare-cuda" \
-    --device cuda --json "$dir/transformers-check.json"
-  step generate "${java[@]}" io.twinserve.engine.backend.cuda.CudaGenerateCheck "$dir/random-1b" 64
+  step kernels --limit 150 "${java[@]}" io.twinserve.engine.backend.cuda.CudaKernelCheck --json "$res/cuda-check.json"
+  step logits-vs-cpu --limit 120 "${java[@]}" io.twinserve.engine.backend.cuda.CudaLogitsCheck \
+    "$dir/compare" "$dir/compare-cuda" --json "$res/logits-check.json"
+  step logits-vs-transformers --limit 150 python3 "$root/scripts/gpu/compare_transformers.py" "$dir/compare-cuda" \
+    --device cuda --json "$res/transformers-check.json"
+  step generate --limit 120 "${java[@]}" io.twinserve.engine.backend.cuda.CudaGenerateCheck "$dir/random-1b" 64
   echo "== summary"
   for name in kernels logits-vs-cpu logits-vs-transformers generate; do
     printf '%-24s %s\n' "$name" "${result[$name]:-not run}"

@@ -31,14 +31,67 @@ pack_and_check() {
   fi
 }
 
-# step NAME COMMAND...: runs one step of a check whatever the others did, recording "pass (N s)" or "FAIL (N s)"
-# in the caller's associative array `result` and setting the caller's `status` to 1 on a failure
+# step NAME [--limit SECONDS] COMMAND...: runs one step of a check whatever the others did, recording "pass (N s)",
+# "FAIL (N s)" or "TIMEOUT (N s)" in the caller's associative array `result` and setting the caller's `status` to 1
+# on a failure. A command (not a shell function) is stopped after SECONDS (default 300), so that one hung step
+# cannot take a device call's whole budget and the steps after it.
 step() {
   local name=$1
   shift
+  local limit=300
+  if [ "${1:-}" = --limit ]; then
+    limit=$2
+    shift 2
+  fi
   echo "== $name"
-  local t0=$SECONDS
-  if "$@"; then result[$name]="pass ($((SECONDS - t0)) s)"; else result[$name]="FAIL ($((SECONDS - t0)) s)"; status=1; fi
+  local t0=$SECONDS rc=0
+  if declare -F "$1" >/dev/null; then
+    "$@" || rc=$?
+  else
+    timeout -k 15 "$limit" "$@" || rc=$?
+  fi
+  if [ $rc -eq 0 ]; then
+    result[$name]="pass ($((SECONDS - t0)) s)"
+  elif [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+    result[$name]="TIMEOUT ($((SECONDS - t0)) s, limit $limit s)"
+    status=1
+  else
+    result[$name]="FAIL ($((SECONDS - t0)) s)"
+    status=1
+  fi
+}
+
+# unpack_carried DIR: DIR.tar.xz (the carried runtime, jars and data) unpacked over DIR, its runtime and jars
+# replaced: a warm machine keeps what an earlier call unpacked, which a rerun after a new `prepare` must not use.
+# Python's tarfile unpacks it where the xz program is missing.
+unpack_carried() {
+  local d=$1
+  [ -f "$d.tar.xz" ] || return 0
+  rm -rf "$d/jdk" "$d/lib"
+  if command -v xz >/dev/null 2>&1; then
+    tar -C "$(dirname "$d")" -xJf "$d.tar.xz"
+  else
+    python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$d.tar.xz" "$(dirname "$d")"
+  fi
+  if [ -f "$d/COMMIT" ]; then
+    echo "carried runtime built from $(cat "$d/COMMIT")"
+  fi
+}
+
+# results_here DIR NAME: sets the caller's `res` to where results go: $OUT when the device tool gives one (what is
+# written there comes back: at most 8 files of 16 MiB, 2 folders down), else DIR/results; and from here on
+# everything the script prints goes to res/NAME.log too, since a reply holds only the output's last 12,000
+# characters.
+results_here() {
+  res=${OUT:-$1/results}
+  mkdir -p "$res"
+  exec > >(tee -a "$res/$2.log") 2>&1
+}
+
+# stamp_commit DIR ROOT: the commit (and whether the tree had changes) the prepared runtime was built from
+stamp_commit() {
+  (cd "$2" && echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!out' 2>/dev/null || echo -dirty)") \
+    > "$1/COMMIT"
 }
 
 # gpu_facts: prints the machine's GPU and driver, and points TWINSERVE_CUDA_LIBS at the folder of libcublas.so.13

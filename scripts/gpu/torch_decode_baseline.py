@@ -106,6 +106,14 @@ class Model:
             k = self.rope(k.view(b, self.kvh, 1, self.d), cos, sin)
             kc[:, :, position : position + 1] = k
             vc[:, :, position : position + 1] = v.view(b, self.kvh, 1, self.d)
+            if GQA_SDPA:
+                # grouped K/V read as they are (PyTorch 2.5 and later): no copy per q head
+                a = F.scaled_dot_product_attention(q, kc, vc, enable_gqa=True)
+                x = x + a.reshape(b, self.heads * self.d) @ layer["o"].t()
+                gu = self.rms(x, layer["norm2"]) @ layer["gate_up"].t()
+                g, u = gu.split([self.inter, self.inter], dim=-1)
+                x = x + (F.silu(g) * u) @ layer["down"].t()
+                continue
             keys = kc.repeat_interleave(self.heads // self.kvh, dim=1)
             values = vc.repeat_interleave(self.heads // self.kvh, dim=1)
             if hasattr(F, "scaled_dot_product_attention"):
@@ -118,6 +126,22 @@ class Model:
             g, u = gu.split([self.inter, self.inter], dim=-1)
             x = x + (F.silu(g) * u) @ layer["down"].t()
         return (self.rms(x, self.final_norm) @ self.lm_head.t()).float()
+
+
+def _gqa_sdpa():
+    """Whether SDPA takes grouped K/V itself (enable_gqa, PyTorch 2.5 and later)."""
+    if not hasattr(F, "scaled_dot_product_attention"):
+        return False
+    try:
+        q = torch.zeros(1, 4, 1, 8)
+        kv = torch.zeros(1, 2, 3, 8)
+        F.scaled_dot_product_attention(q, kv, kv, enable_gqa=True)
+        return True
+    except TypeError:
+        return False
+
+
+GQA_SDPA = _gqa_sdpa()
 
 
 def median_ms(run, steps, warmup, sync):
@@ -194,6 +218,8 @@ def main():
         device=torch.cuda.get_device_name() if cuda else "cpu",
         shape=dict(zip(["layers", "hidden", "intermediate", "heads", "kv_heads", "head_dim", "vocab"], shape)),
         steps=a.steps,
+        # whether attention read the grouped K/V as they are (enable_gqa) or repeated per q head
+        gqa_sdpa=GQA_SDPA,
         figures=figures,
     )
     if a.json:

@@ -967,6 +967,8 @@ public final class CudaBackend implements Backend {
     /** Fuses the gate/up GEMV and the SiLU-mul or not (tests: both ways on the same backend). */
     void fusedSilu(boolean on) {
         this.fusedSilu = on;
+        // the graphs captured hold the other launches
+        graphs.clear();
     }
 
     /** Turns drawing on the device on or off (tests: the host's draws on the same backend). */
@@ -985,6 +987,7 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("a split takes at least one position, got " + positions);
         }
         this.minSplitPositions = positions;
+        graphs.clear();
     }
 
     /** Attention launches that split their rows' positions (a decode graph's once, when it was captured). */
