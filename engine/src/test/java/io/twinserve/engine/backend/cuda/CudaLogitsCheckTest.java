@@ -91,6 +91,24 @@ class CudaLogitsCheckTest {
         assertThat(again.get(0).relativeError()).isLessThan(1e-4);
         assertThat(again.get(1).pass()).isFalse();
         assertThat(again.get(1).relativeError()).isGreaterThan(CudaLogitsCheck.GATE);
+
+        // a case whose device fails (a launch refused, say: here every bf16-cache case) is one FAIL row naming the
+        // error; the next still runs
+        CudaLogitsCheck.Device failsOnTheFirst = (files, sized) -> {
+            if (!sized.cudaSizing().kvF32()) {
+                throw new IllegalStateException("CUDA_ERROR_LAUNCH_FAILED on purpose");
+            }
+            return emulated.open(files, sized);
+        };
+        List<CudaLogitsCheck.Case> failing =
+                CudaLogitsCheck.run(dir.resolve("in"), dir.resolve("out3"), failsOnTheFirst);
+        assertThat(failing)
+                .extracting(CudaLogitsCheck.Case::name)
+                .containsExactly("llama-a8.long", "llama.kvf32", "llama.tp2");
+        assertThat(failing.get(0).pass()).isFalse();
+        assertThat(failing.get(0).error()).contains("CUDA_ERROR_LAUNCH_FAILED on purpose");
+        assertThat(failing.get(1).error()).isNull();
+        assertThat(failing.get(1).relativeError()).isGreaterThan(CudaLogitsCheck.GATE);
     }
 
     private static double maxAbs(ObjectNode data) {
