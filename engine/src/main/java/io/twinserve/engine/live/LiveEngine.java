@@ -438,14 +438,24 @@ public final class LiveEngine implements AutoCloseable {
         }
     }
 
-    /** Stops taking requests, finishes those in flight, and stops the loop. */
+    /**
+     * Stops taking requests, finishes those in flight, and stops the loop; returns once the loop has stopped, even
+     * when the caller is interrupted (its interrupt is kept): whoever closes the backend next must not free its device
+     * memory under a step the loop is still running.
+     */
     @Override
     public void close() {
         closing = true;
         LockSupport.unpark(thread);
-        try {
-            thread.join();
-        } catch (InterruptedException e) {
+        boolean interrupted = false;
+        while (thread.isAlive()) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
             Thread.currentThread().interrupt();
         }
     }

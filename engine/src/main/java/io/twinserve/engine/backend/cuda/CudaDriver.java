@@ -152,14 +152,27 @@ public final class CudaDriver implements AutoCloseable {
         }
     }
 
+    private boolean closed;
+
+    /**
+     * Unloads the kernels and releases the primary context; the context is released even when the unload fails (a
+     * sticky device error), and a second close does nothing.
+     */
     @Override
     public void close() {
-        bind();
-        if (CURRENT.get() == this) {
-            CURRENT.remove();
+        if (closed) {
+            return;
         }
-        call("cuModuleUnload", () -> JCudaDriver.cuModuleUnload(module));
-        call("cuDevicePrimaryCtxRelease", () -> JCudaDriver.cuDevicePrimaryCtxRelease(device));
+        closed = true;
+        try {
+            bind();
+            call("cuModuleUnload", () -> JCudaDriver.cuModuleUnload(module));
+        } finally {
+            if (CURRENT.get() == this) {
+                CURRENT.remove();
+            }
+            call("cuDevicePrimaryCtxRelease", () -> JCudaDriver.cuDevicePrimaryCtxRelease(device));
+        }
     }
 
     private static DeviceInfo describe(int ordinal, CUdevice device) {

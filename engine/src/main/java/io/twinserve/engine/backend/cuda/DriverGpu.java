@@ -367,41 +367,71 @@ public final class DriverGpu implements Gpu {
     }
 
     @Override
+    /**
+     * Frees everything, best effort: after a sticky device error (an illegal address, say) every driver call fails,
+     * and each release is still tried, the context released last, and the first error thrown with the others
+     * suppressed. A second close does nothing.
+     */
     public void close() {
-        driver.bind();
+        if (closed) {
+            return;
+        }
+        closed = true;
+        List<RuntimeException> errors = new ArrayList<>();
+        attempt(errors, driver::bind);
         if (cublas != null) {
-            cublas.close();
+            Cublas c = cublas;
             cublas = null;
+            attempt(errors, c::close);
         }
         if (!copies.isEmpty()) {
-            awaitCopy(lastTicket);
+            attempt(errors, () -> awaitCopy(lastTicket));
         }
         for (Ptr p : allocations) {
-            JCudaDriver.cuMemFree(p);
+            attempt(errors, () -> JCudaDriver.cuMemFree(p));
         }
         allocations.clear();
         for (Pointer p : pinned) {
-            JCudaDriver.cuMemFreeHost(p);
+            attempt(errors, () -> JCudaDriver.cuMemFreeHost(p));
         }
         pinned.clear();
         if (copyStream != null) {
-            JCudaDriver.cuStreamDestroy(copyStream);
-            JCudaDriver.cuEventDestroy(legacyMark);
+            CUstream s = copyStream;
             copyStream = null;
+            attempt(errors, () -> JCudaDriver.cuStreamDestroy(s));
+            attempt(errors, () -> JCudaDriver.cuEventDestroy(legacyMark));
         }
         for (CUgraphExec g : graphs) {
-            JCudaDriver.cuGraphExecDestroy(g);
+            attempt(errors, () -> JCudaDriver.cuGraphExecDestroy(g));
         }
         graphs.clear();
         if (graphStream != null) {
-            JCudaDriver.cuStreamDestroy(graphStream);
-            JCudaDriver.cuEventDestroy(ordering);
-            JCudaDriver.cuEventDestroy(replayed);
+            CUstream s = graphStream;
             graphStream = null;
+            attempt(errors, () -> JCudaDriver.cuStreamDestroy(s));
+            attempt(errors, () -> JCudaDriver.cuEventDestroy(ordering));
+            attempt(errors, () -> JCudaDriver.cuEventDestroy(replayed));
         }
-        arena.close();
+        attempt(errors, arena::close);
         if (ownsDriver) {
-            driver.close();
+            attempt(errors, driver::close);
+        }
+        if (!errors.isEmpty()) {
+            RuntimeException first = errors.getFirst();
+            for (int i = 1; i < errors.size(); i++) {
+                first.addSuppressed(errors.get(i));
+            }
+            throw first;
+        }
+    }
+
+    private boolean closed;
+
+    private static void attempt(List<RuntimeException> errors, Runnable release) {
+        try {
+            release.run();
+        } catch (RuntimeException e) {
+            errors.add(e);
         }
     }
 }
