@@ -137,6 +137,12 @@ public final class AdapterCache {
         return duration;
     }
 
+    /**
+     * Drops a running sequence's reference. When it was the adapter's last, the adapter's slot becomes
+     * replaceable, with its last use now: vLLM touches the slots' and the host tier's LRU for every adapter of
+     * every step's batch, so an adapter's recency is the last step one of its sequences ran, not when its last
+     * sequence was admitted (two adapters whose requests overlap leave in the order their last requests end).
+     */
     public void release(int adapter) {
         if (adapter < 0) {
             return;
@@ -147,6 +153,9 @@ public final class AdapterCache {
         }
         if (--slotRefs[s] == 0) {
             busySlots--;
+            tick++;
+            slotLastUse[s] = tick;
+            cpuLastUse[adapter] = tick;
             addIdle(s);
         }
     }

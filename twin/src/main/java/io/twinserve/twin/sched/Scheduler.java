@@ -161,6 +161,9 @@ public final class Scheduler {
         return syncLoadNs;
     }
 
+    /** The waiting-queue key the next preempted request takes (below every arrival's, decreasing). */
+    private long frontOrder = -1;
+
     /**
      * Chooses the sequences of the step that starts at {@code nowNs}. Returns false when there is nothing
      * to run and nothing to wait for.
@@ -381,6 +384,9 @@ public final class Scheduler {
         victim.registeredBlocks = 0;
         victim.preemptions++;
         preemptions++;
+        // the front of the whole waiting queue, as vLLM's appendleft: before any request, its own adapter's or
+        // another's
+        victim.order = frontOrder--;
         waiting.addFirst(victim);
     }
 

@@ -12,7 +12,12 @@ import io.twinserve.twin.kv.KvBlockManager;
  */
 public final class Sequence {
     final long requestId;
-    final long order;
+    /**
+     * The waiting queue's key: the arrival order, or, once preempted, below every other (vLLM puts a preempted
+     * request back at the very front of its waiting queue, ahead of earlier arrivals its adapter had passed).
+     */
+    long order;
+
     final long arrivalNs;
     /** When the client meant to send it (arrivalNs is when it did, what the server sees). */
     long intendedNs;

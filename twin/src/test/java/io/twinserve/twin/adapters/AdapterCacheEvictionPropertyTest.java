@@ -12,7 +12,9 @@ import net.jqwik.api.constraints.IntRange;
 
 /**
  * The cache's eviction against the rule it implements, written plainly: the first empty slot, else the
- * least recently acquired slot no running sequence uses. Random acquires and releases, slot by slot.
+ * least recently used slot no running sequence uses, where a slot is used when a sequence takes it and until its
+ * last sequence lets it go (as vLLM touches the adapters of every step's batch). Random acquires and releases,
+ * slot by slot.
  */
 class AdapterCacheEvictionPropertyTest {
     private static final AdapterCache.LoadTimes TIMES = new AdapterCache.LoadTimes() {
@@ -44,7 +46,11 @@ class AdapterCacheEvictionPropertyTest {
             if (!held.isEmpty() && (rng.nextInt(3) == 0 || !cache.hasReplaceableSlot())) {
                 int adapter = held.remove(rng.nextInt(held.size()));
                 cache.release(adapter);
-                refs[slotOfReference(slotAdapter, adapter)]--;
+                int slot = slotOfReference(slotAdapter, adapter);
+                if (--refs[slot] == 0) {
+                    // its last use: the step its last sequence ran
+                    lastUse[slot] = ++tick;
+                }
                 continue;
             }
             int adapter = rng.nextInt(adapters);

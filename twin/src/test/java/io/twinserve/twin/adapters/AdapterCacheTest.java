@@ -96,6 +96,28 @@ class AdapterCacheTest {
         assertThat(cache.isResident(2)).as("in use, never evicted").isTrue();
     }
 
+    /**
+     * Recency is the last use, not the admission: A's request runs from 0 to 10, B's from 5 to 6; vLLM touches both
+     * slots every step they run, so at 11 B was used least recently and goes first (by admission it would be A). The
+     * host tier likewise.
+     */
+    @Test
+    void theSlotWhoseLastSequenceEndedFirstGoesFirstWhateverWasAdmittedFirst() {
+        AdapterCache cache = new AdapterCache(2, 2, 4, TIMES);
+        int a = 0;
+        int b = 1;
+        cache.acquire(a, 0);
+        cache.acquire(b, 5);
+        cache.release(b); // at 6
+        cache.release(a); // at 10
+        cache.acquire(2, 11);
+        assertThat(cache.isResident(b)).as("B, last used at 6").isFalse();
+        assertThat(cache.isResident(a)).as("A, last used at 10").isTrue();
+        // the host tier of 2 held {A, B}; loading 2 evicted the least recently used there too: B
+        assertThat(cache.inCpu(b)).isFalse();
+        assertThat(cache.inCpu(a)).isTrue();
+    }
+
     @Test
     void anAdapterInUseIsNeverEvicted() {
         AdapterCache cache = new AdapterCache(2, 4, 4, TIMES);

@@ -232,6 +232,33 @@ class SchedulerTest {
         assertThat(rig.kv.freeBlocks()).isEqualTo(4);
     }
 
+    /**
+     * A preempted request goes back to the very front of the waiting queue, as vLLM's V1 scheduler puts it
+     * ({@code appendleft}): ahead of a request that arrived before it and that it had passed because that one's
+     * adapter had no slot. So when the slot frees, the preempted request's adapter keeps it.
+     */
+    @Test
+    void aPreemptedRequestGoesBackAheadOfEveryWaitingRequestAnEarlierArrivalOfAnotherAdapterToo() {
+        // one slot; 4 blocks of 4 tokens, so that r and v cannot both finish running
+        Rig rig = new Rig(8, 64, 4, 16, 1);
+        Sequence r = rig.add(0, 4, 8);
+        assertThat(rig.step()).containsExactly(r);
+        Sequence e = rig.add(1, 4, 2);
+        Sequence v = rig.add(0, 4, 8);
+        assertThat(rig.step()).as("v passes e: its adapter has the slot").containsExactly(r, v);
+        while (v.preemptions() == 0) {
+            rig.step();
+        }
+        while (!rig.finished.contains(r)) {
+            assertThat(rig.step()).doesNotContain(e);
+        }
+        List<Sequence> next = rig.plan();
+        assertThat(next).as("the preempted v first, though e arrived before it").containsExactly(v);
+        assertThat(rig.adapters.isResident(0)).isTrue();
+        assertThat(rig.adapters.isResident(1)).isFalse();
+        rig.complete();
+    }
+
     @Test
     void aRequestForANewAdapterWaitsWhileEverySlotIsInUseAndLaterRequestsOfResidentAdaptersPassIt() {
         Rig rig = new Rig(8, 64, 4, 256, 1);
