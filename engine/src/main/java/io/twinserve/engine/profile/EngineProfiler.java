@@ -93,6 +93,16 @@ public final class EngineProfiler {
         ProfileGrid g = o.grid();
         try (ModelFiles model = ModelFiles.open(o.modelDir())) {
             ModelConfig c = model.config();
+            // the longest position a shape reaches (a prefill chunk over the longest context): refused now, not by
+            // the backend minutes into the grid
+            long positions = (long) g.maxContext() + g.prefillChunks().getLast();
+            if (positions > c.maxPositionEmbeddings()) {
+                throw new IllegalArgumentException("the profile grid reaches position " + positions + " (context "
+                        + g.maxContext() + " plus a chunk of "
+                        + g.prefillChunks().getLast() + "), past the model's"
+                        + " max_position_embeddings " + c.maxPositionEmbeddings() + "; use a model with more positions"
+                        + " or a smaller grid (--quick)");
+            }
             long kvTokens = kvTokensNeeded(g);
             List<StepMeasurement> steps = new ArrayList<>();
             List<AdapterLoadMeasurement> loads = new ArrayList<>();

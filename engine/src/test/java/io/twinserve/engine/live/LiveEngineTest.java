@@ -165,8 +165,11 @@ class LiveEngineTest {
             LiveEngine.Stats stats = engine.stats();
             // 80 KV tokens cannot hold six requests of up to 31 tokens: the scheduler had to preempt
             assertThat(stats.preemptions()).isPositive();
-            // three adapters, two slots and one host copy: adapters were read from storage more than once each
-            assertThat(stats.adapterStorageLoads()).isGreaterThan(3);
+            // three adapters, two slots and one host copy: more loads than slots (an adapter replaced another in its
+            // slot), each adapter read from storage at least once (how many more depends on the eviction order: with
+            // the recency of the last use, as vLLM keeps it, none had to be read twice here)
+            assertThat(stats.adapterSlotLoads()).isGreaterThan(2);
+            assertThat(stats.adapterStorageLoads()).isGreaterThanOrEqualTo(3);
             assertThat(stats.finished()).isEqualTo(10);
         }
     }

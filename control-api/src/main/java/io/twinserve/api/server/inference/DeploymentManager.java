@@ -39,6 +39,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -459,6 +460,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
                 RegistryService.stepDelayMsOf(cc));
         RedisSessionStore sessions = new RedisSessionStore(redis, r.getName());
         DeploymentRuntime rt;
+        CompletableFuture<DeploymentRuntime> handover = null;
         if (r.getMode().equals("live")) {
             for (DeploymentRuntime.AdapterDef a : adapters) {
                 if (a.path() == null) {
@@ -473,10 +475,25 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
                     registry.poolRecord(placement.computePools().get(0)),
                     r.getName(),
                     replica);
+            DeploymentRuntime current = running.get(r.getName());
+            if (current != null && kind == EngineBackend.Kind.CUDA) {
+                // the GPU cannot hold the old replicas and the new ones at once (the memory plan gives each most of
+                // it): the old drain and free it first, and requests that arrive meanwhile wait for the new
+                handover = new CompletableFuture<>();
+                current.drainFor(handover);
+            }
             try {
                 rt = DeploymentRuntime.live(settings, Path.of(model.getPath()), adapters, sessions, kind);
             } catch (InsufficientGpuMemoryException e) {
+                if (handover != null) {
+                    handover.completeExceptionally(e);
+                }
                 throw insufficientGpuMemory(r.getName(), "this server's GPU", e);
+            } catch (RuntimeException | Error e) {
+                if (handover != null) {
+                    handover.completeExceptionally(e);
+                }
+                throw e;
             }
         } else {
             ComputePoolsRecord pool =
@@ -490,7 +507,9 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         for (String skipped : rt.skippedAdapters()) {
             LOG.warn("deployment '{}' does not serve adapter {}", r.getName(), skipped);
         }
-        if (old != null) {
+        if (handover != null) {
+            handover.complete(rt);
+        } else if (old != null) {
             old.replaceWith(rt);
         }
         LOG.info(

@@ -29,8 +29,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -78,6 +82,12 @@ public final class DeploymentRuntime implements AutoCloseable {
     private final List<ReplicaHandle> replicas;
     /** The runtime that replaced this one ({@link #replaceWith}), or null. */
     private volatile DeploymentRuntime successor;
+
+    /** The successor being built while this runtime has drained for it ({@link #drainFor}), or null. */
+    private volatile CompletableFuture<DeploymentRuntime> handover;
+
+    /** How long a request that reaches a drained runtime waits for its successor (a model's upload to a GPU). */
+    static final long HANDOVER_WAIT_S = 600;
 
     private final Router router;
     /** Whether the router reads prefix caches (cache_aware on a replica with prefix caching). */
@@ -354,6 +364,9 @@ public final class DeploymentRuntime implements AutoCloseable {
     public LiveEngine.Handle submit(
             String adapter, int[] prompt, List<SamplingParams> choices, String session, List<TokenSink> sinks) {
         DeploymentRuntime next = successor;
+        if (next == null && handover != null) {
+            next = awaitHandover();
+        }
         if (next != null) {
             return next.submit(adapter, prompt, choices, session, sinks);
         }
@@ -363,10 +376,42 @@ public final class DeploymentRuntime implements AutoCloseable {
             // replaced while this request was on its way here (found before the swap, submitted after the close):
             // the runtime that took this one's place serves it, as one that arrived a moment later
             next = successor;
+            if (next == null && handover != null) {
+                next = awaitHandover();
+            }
             if (next == null) {
                 throw e;
             }
             return next.submit(adapter, prompt, choices, session, sinks);
+        }
+    }
+
+    /**
+     * Closes this runtime before its successor exists, for a restart on a device that cannot hold both (a GPU the
+     * old replicas fill): the requests in flight here finish here, then the device is free for the successor that
+     * {@code next} completes with; a request that reaches this runtime meanwhile waits for it (at most {@link
+     * #HANDOVER_WAIT_S} s) and is served there, or is refused naming why when the successor could not be built.
+     */
+    public void drainFor(CompletableFuture<DeploymentRuntime> next) {
+        handover = next;
+        next.thenAccept(rt -> successor = rt);
+        close();
+    }
+
+    private DeploymentRuntime awaitHandover() {
+        try {
+            return handover.get(HANDOVER_WAIT_S, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(
+                    "deployment '" + name() + "' is restarting and its new configuration failed to start: "
+                            + e.getCause().getMessage(),
+                    e.getCause());
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("deployment '" + name() + "' is restarting; its new configuration was not"
+                    + " serving within " + HANDOVER_WAIT_S + " s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while deployment '" + name() + "' restarts");
         }
     }
 

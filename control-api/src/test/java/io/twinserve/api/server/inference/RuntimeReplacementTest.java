@@ -78,6 +78,48 @@ class RuntimeReplacementTest {
         }
     }
 
+    /**
+     * A restart on a GPU the old replicas fill: the old runtime drains and closes before its successor is built,
+     * and a request that reaches it meanwhile waits and is served by the successor once it is there.
+     */
+    @Test
+    void aRequestThatReachesARuntimeDrainedForASuccessorStillBeingBuiltWaitsForIt() throws Exception {
+        DeploymentRuntime old = simulated("drain");
+        CompletableFuture<DeploymentRuntime> handover = new CompletableFuture<>();
+        old.drainFor(handover);
+        assertThat(old.totalInFlight()).isZero();
+        CompletableFuture<Completion> waiting = CompletableFuture.supplyAsync(() -> {
+            try {
+                return send(old).get(60, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Thread.sleep(200);
+        assertThat(waiting).as("waits while the successor is built").isNotDone();
+        DeploymentRuntime next = simulated("drain");
+        try {
+            handover.complete(next);
+            assertThat(waiting.get(60, TimeUnit.SECONDS).completionTokens()).isEqualTo(3);
+            // and later ones go straight to it
+            assertThat(send(old).get(30, TimeUnit.SECONDS).completionTokens()).isEqualTo(3);
+        } finally {
+            next.close();
+        }
+    }
+
+    @Test
+    void aRequestThatReachesARuntimeDrainedForASuccessorThatFailedIsRefusedSayingWhy() throws Exception {
+        DeploymentRuntime old = simulated("failed-restart");
+        CompletableFuture<DeploymentRuntime> handover = new CompletableFuture<>();
+        old.drainFor(handover);
+        handover.completeExceptionally(new IllegalStateException("out of memory on the GPU"));
+        assertThatThrownBy(() -> send(old))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("deployment 'failed-restart' is restarting and its new configuration failed to start:"
+                        + " out of memory on the GPU");
+    }
+
     @Test
     void aClosedRuntimeWithoutASuccessorStillRefuses() throws Exception {
         DeploymentRuntime rt = simulated("stopped");
