@@ -480,7 +480,12 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
                 // the GPU cannot hold the old replicas and the new ones at once (the memory plan gives each most of
                 // it): the old drain and free it first, and requests that arrive meanwhile wait for the new
                 handover = new CompletableFuture<>();
-                current.drainFor(handover);
+                try {
+                    current.drainFor(handover);
+                } catch (RuntimeException e) {
+                    // an old replica that failed to close (a device error) has freed what it could: build the new
+                    LOG.warn("deployment '{}': closing the old replicas for the restart failed", r.getName(), e);
+                }
             }
             try {
                 rt = DeploymentRuntime.live(settings, Path.of(model.getPath()), adapters, sessions, kind);

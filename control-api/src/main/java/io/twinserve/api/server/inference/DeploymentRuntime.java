@@ -637,9 +637,25 @@ public final class DeploymentRuntime implements AutoCloseable {
     static final long MIN_WALL_TTFT_MS = 2_000;
 
     @Override
+    /**
+     * Closes every replica, each whatever the others did (a replica on a GPU that hit a device error may fail to
+     * close; the replicas on the other GPUs must still free theirs), then throws the first failure, if any.
+     */
     public void close() {
+        RuntimeException first = null;
         for (ReplicaHandle h : replicas) {
-            h.close();
+            try {
+                h.close();
+            } catch (RuntimeException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
         }
     }
 }
