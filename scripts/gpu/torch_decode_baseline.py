@@ -109,18 +109,14 @@ class Model:
             if GQA_SDPA:
                 # grouped K/V read as they are (PyTorch 2.5 and later): no copy per q head
                 a = F.scaled_dot_product_attention(q, kc, vc, enable_gqa=True)
-                x = x + a.reshape(b, self.heads * self.d) @ layer["o"].t()
-                gu = self.rms(x, layer["norm2"]) @ layer["gate_up"].t()
-                g, u = gu.split([self.inter, self.inter], dim=-1)
-                x = x + (F.silu(g) * u) @ layer["down"].t()
-                continue
-            keys = kc.repeat_interleave(self.heads // self.kvh, dim=1)
-            values = vc.repeat_interleave(self.heads // self.kvh, dim=1)
-            if hasattr(F, "scaled_dot_product_attention"):
-                a = F.scaled_dot_product_attention(q, keys, values)
-            else:  # PyTorch before 2.0 (the CPU check here)
-                w = torch.softmax((q.float() @ keys.float().transpose(-1, -2)) / math.sqrt(self.d), dim=-1)
-                a = (w @ values.float()).to(q.dtype)
+            else:
+                keys = kc.repeat_interleave(self.heads // self.kvh, dim=1)
+                values = vc.repeat_interleave(self.heads // self.kvh, dim=1)
+                if hasattr(F, "scaled_dot_product_attention"):
+                    a = F.scaled_dot_product_attention(q, keys, values)
+                else:  # PyTorch before 2.0 (the CPU check here)
+                    w = torch.softmax((q.float() @ keys.float().transpose(-1, -2)) / math.sqrt(self.d), dim=-1)
+                    a = (w @ values.float()).to(q.dtype)
             x = x + a.reshape(b, self.heads * self.d) @ layer["o"].t()
             gu = self.rms(x, layer["norm2"]) @ layer["gate_up"].t()
             g, u = gu.split([self.inter, self.inter], dim=-1)

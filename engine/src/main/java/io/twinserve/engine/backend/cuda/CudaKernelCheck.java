@@ -324,7 +324,7 @@ public final class CudaKernelCheck {
         guard("checkGemv", () -> checkGemv(5, 333, 4096, false, false));
         // K not a multiple of 8: the one-value-at-a-time path
         guard("checkGemv", () -> checkGemv(3, 97, 1001, true, false));
-        guard("checkGemvSplit", () -> checkGemvSplit());
+        guard("checkGemvSplit", this::checkGemvSplit);
         for (int tokens : new int[] {1, 8}) {
             guard("checkGemvSilu", () -> checkGemvSilu(tokens, 1000, 2048));
         }
@@ -348,9 +348,9 @@ public final class CudaKernelCheck {
         guard("checkSplitAttention", () -> checkSplitAttention(0, false, 4, 2, 96, 4));
         guard("checkPrefillAttention", () -> checkPrefillAttention(8, 2));
         guard("checkPrefillAttention", () -> checkPrefillAttention(28, 4));
-        guard("checkRandom", () -> checkRandom());
-        guard("checkLora", () -> checkLora());
-        guard("checkSampleRows", () -> checkSampleRows());
+        guard("checkRandom", this::checkRandom);
+        guard("checkLora", this::checkLora);
+        guard("checkSampleRows", this::checkSampleRows);
     }
 
     /**

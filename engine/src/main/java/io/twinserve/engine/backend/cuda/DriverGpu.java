@@ -24,6 +24,11 @@ import jcuda.driver.JCudaDriver;
  * failed call throws naming its error), launches by {@link FfmLauncher} with one reused parameter block per kernel
  * (the hot path). Bulk uploads go from pinned host memory on a copy stream of their own, which the kernels, on the
  * legacy default stream, wait for through events. Not run yet on a GPU (issue 20; docs/engine.md).
+ *
+ * <p>Over 400 lines because it is the one place that orders work across the three streams (legacy, copy, graph)
+ * and binds the context per thread: memory, copies, launches, cuBLAS, capture and replay each need both, and
+ * splitting them would spread the ordering rules over several classes. Its close is best effort, release by
+ * release.
  */
 public final class DriverGpu implements Gpu {
     private final CudaDriver driver;

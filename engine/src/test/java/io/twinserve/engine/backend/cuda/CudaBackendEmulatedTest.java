@@ -3,6 +3,12 @@ package io.twinserve.engine.backend.cuda;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.twinserve.engine.backend.ForwardBatch;
+import io.twinserve.engine.model.Architecture;
+import io.twinserve.engine.model.DType;
+import io.twinserve.engine.model.ModelConfig;
+import io.twinserve.engine.model.ModelFiles;
+import io.twinserve.engine.model.write.RandomModel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -159,27 +165,15 @@ class CudaBackendEmulatedTest {
      */
     @Test
     void aTokenIdOutsideTheVocabularyIsRefusedBeforeAnyLaunch(@TempDir Path dir) throws Exception {
-        io.twinserve.engine.model.ModelConfig config = io.twinserve.engine.model.write.RandomModel.config(
-                io.twinserve.engine.model.Architecture.LLAMA,
-                2,
-                64,
-                96,
-                4,
-                2,
-                16,
-                80,
-                io.twinserve.engine.model.DType.BF16,
-                false,
-                1,
-                List.of(2));
+        ModelConfig config =
+                RandomModel.config(Architecture.LLAMA, 2, 64, 96, 4, 2, 16, 80, DType.BF16, false, 1, List.of(2));
         Path base = dir.resolve("model");
-        io.twinserve.engine.model.write.RandomModel.write(
-                new io.twinserve.engine.model.write.RandomModel.Spec(config, 41, 1), base);
+        RandomModel.write(new RandomModel.Spec(config, 41, 1), base);
         EmulatedGpu gpu = new EmulatedGpu();
-        try (io.twinserve.engine.model.ModelFiles files = io.twinserve.engine.model.ModelFiles.open(base);
+        try (ModelFiles files = ModelFiles.open(base);
                 CudaBackend backend = new CudaBackend(files, new CudaBackend.Options(64, 4, 0, 8), gpu)) {
             for (int id : new int[] {80, -1}) {
-                io.twinserve.engine.backend.ForwardBatch b = new io.twinserve.engine.backend.ForwardBatch();
+                ForwardBatch b = new ForwardBatch();
                 b.add(new int[] {3, id}, 0, 2, 0, -1, new int[] {0, 1}, 1, true);
                 int rows = b.assignLogitRows();
                 int before = gpu.launches.size();

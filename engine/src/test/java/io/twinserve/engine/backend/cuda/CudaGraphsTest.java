@@ -138,12 +138,6 @@ class CudaGraphsTest {
             }
             int[] context = new int[sequences];
             int[] slots = {0, -1, 1, -1, 0, 1};
-            int[][] blocks = new int[sequences][BLOCKS_PER_SEQUENCE];
-            for (int s = 0; s < sequences; s++) {
-                for (int i = 0; i < BLOCKS_PER_SEQUENCE; i++) {
-                    blocks[s][i] = s * BLOCKS_PER_SEQUENCE + i;
-                }
-            }
             // prefills (every kernel launched: not a decode step), the third one long enough that its decodes need a
             // block table wider than 8 blocks
             int[] prompts = {3, 7, 31, 2, 12, 5};
@@ -153,7 +147,7 @@ class CudaGraphsTest {
                 for (int i = 0; i < ids.length; i++) {
                     ids[i] = (5 + 7 * s + 3 * i) % config.vocabSize();
                 }
-                prefill.add(ids, 0, ids.length, 0, slots[s], blocks[s], blocksFor(ids.length), true);
+                prefill.add(ids, 0, ids.length, 0, slots[s], blocksOf(s), blocksFor(ids.length), true);
                 context[s] = ids.length;
             }
             compare(prefill, direct, graphs, config);
@@ -165,23 +159,13 @@ class CudaGraphsTest {
             List<String> shapes = new ArrayList<>();
             for (int k = 0; k < steps.length; k++) {
                 int[] in = steps[k];
-                ForwardBatch step = new ForwardBatch();
                 boolean anyAdapter = false;
                 int widest = 1;
                 for (int s : in) {
-                    step.add(
-                            new int[] {(11 * k + 13 * s) % config.vocabSize()},
-                            0,
-                            1,
-                            context[s],
-                            slots[s],
-                            blocks[s],
-                            blocksFor(context[s] + 1),
-                            true);
                     anyAdapter |= slots[s] >= 0;
                     widest = Math.max(widest, blocksFor(context[s] + 1));
-                    context[s]++;
                 }
+                ForwardBatch step = decode(k, in, context, slots, config);
                 long launches = graphGpu.directLaunches;
                 long replays = graphGpu.replays;
                 long copies = graphGpu.copiesIn;
@@ -244,19 +228,8 @@ class CudaGraphsTest {
                 }
                 compare(prefill, direct, graphs, config);
                 for (int k = 0; k < 3; k++) {
-                    ForwardBatch step = new ForwardBatch();
-                    for (int s = 0; s < sequences; s++) {
-                        step.add(
-                                new int[] {(11 * k + 13 * s) % config.vocabSize()},
-                                0,
-                                1,
-                                context[s],
-                                -1,
-                                blocksOf(s),
-                                blocksFor(context[s] + 1),
-                                true);
-                        context[s]++;
-                    }
+                    ForwardBatch step = decode(
+                            k, java.util.stream.IntStream.range(0, sequences).toArray(), context, null, config);
                     long launches = graphGpu.directLaunches;
                     long gemms = graphGpu.gemms;
                     int ownGemms = (int) graphGpu.launches.stream()
@@ -328,19 +301,7 @@ class CudaGraphsTest {
             int drawingSteps = 0;
             for (int k = 0; k < steps.length; k++) {
                 int[] in = steps[k];
-                ForwardBatch step = new ForwardBatch();
-                for (int s : in) {
-                    step.add(
-                            new int[] {(11 * k + 13 * s) % config.vocabSize()},
-                            0,
-                            1,
-                            context[s],
-                            slots[s],
-                            blocksOf(s),
-                            blocksFor(context[s] + 1),
-                            true);
-                    context[s]++;
-                }
+                ForwardBatch step = decode(k, in, context, slots, config);
                 int rows = step.assignLogitRows();
                 DeviceDraws draws = new DeviceDraws();
                 draws.clear(rows);
@@ -394,6 +355,27 @@ class CudaGraphsTest {
             assertThat(drawingSteps).isEqualTo(5);
             assertThat(graphs.deviceDrawn()).isEqualTo(direct.deviceDrawn());
         }
+    }
+
+    /**
+     * Decode step {@code k} of the sequences {@code in}: one token each (an id from k and the sequence) after its
+     * context, which moves on by one; adapter slots from {@code slots} (null: none), blocks from {@link #blocksOf}.
+     */
+    private static ForwardBatch decode(int k, int[] in, int[] context, int[] slots, ModelConfig c) {
+        ForwardBatch step = new ForwardBatch();
+        for (int s : in) {
+            step.add(
+                    new int[] {(11 * k + 13 * s) % c.vocabSize()},
+                    0,
+                    1,
+                    context[s],
+                    slots == null ? -1 : slots[s],
+                    blocksOf(s),
+                    blocksFor(context[s] + 1),
+                    true);
+            context[s]++;
+        }
+        return step;
     }
 
     private static int[] blocksOf(int sequence) {
