@@ -255,6 +255,14 @@ class ConsoleBrowserTest {
                 .path("replicas")
                 .get(0);
         assertThat(replica.has("waiting") && replica.has("running")).isTrue();
+        assertThat(replica.path("state").asText()).isEqualTo("serving");
+        // the replica table's row: its number, then its state
+        await().until(d ->
+                d.findElements(By.cssSelector("#deployment-info tbody tr td")).size() > 1
+                        && d.findElements(By.cssSelector("#deployment-info tbody tr td"))
+                                .get(1)
+                                .getText()
+                                .equals("serving"));
         assertThat(replica.path("adapters_in_slots").toString() + replica.path("adapters_in_host"))
                 .contains("\"sql\"");
         await().until(d -> d.findElement(By.id("adapters"))

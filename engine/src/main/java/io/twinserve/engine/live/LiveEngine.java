@@ -80,6 +80,9 @@ public final class LiveEngine implements AutoCloseable {
     private volatile boolean closing;
     private volatile long parallelSamplingValues = Sampler.PARALLEL_FROM_VALUES;
     private volatile Throwable failure;
+    /** Takes the requests of a failed loop that had streamed nothing yet; null: they end with an error. */
+    private volatile Rescue rescue;
+
     private long nextId;
 
     public LiveEngine(Backend backend, LiveConfig config, Detokenizer detokenizer, List<Integer> stopTokenIds) {
@@ -153,10 +156,53 @@ public final class LiveEngine implements AutoCloseable {
         void cancel();
     }
 
+    /**
+     * Where the requests of a loop that failed go when none of their tokens had been streamed yet: to another
+     * replica, which runs them from the start, so that their callers see only a delay. Called once per such
+     * request, on the failing loop's thread (or on the thread of a submission that raced with the failure).
+     */
+    @FunctionalInterface
+    public interface Rescue {
+        /**
+         * Returns whether {@code request} was taken elsewhere; if not, or if this throws, it ends here with an
+         * error.
+         *
+         * @param waitedNs how long it had been here since it was submitted (its first-token deadline and TTFT
+         *     count from then)
+         */
+        boolean take(GenerationRequest request, TokenSink sink, long waitedNs);
+    }
+
+    /** Sets where the requests of this loop go if it fails before streaming any of their tokens (null: nowhere). */
+    public void onFailure(Rescue rescue) {
+        this.rescue = rescue;
+    }
+
+    /** Whether the loop has stopped after a failure: it serves nothing more and refuses submissions. */
+    public boolean failed() {
+        return failure != null;
+    }
+
+    /** Why the loop stopped ({@link #failed}), or null while it runs. */
+    public String failureMessage() {
+        return failure == null ? null : failureText();
+    }
+
     /** Queues a request; its tokens and its end go to {@code sink} on the loop's thread. */
     public Handle submit(GenerationRequest request, TokenSink sink) {
+        return submit(request, sink, 0);
+    }
+
+    /**
+     * {@link #submit(GenerationRequest, TokenSink)} for a request that already waited {@code waitedNs} elsewhere
+     * (a failed replica's, {@link Rescue}): its first-token deadline, TTFT and latency count from then.
+     */
+    public Handle submit(GenerationRequest request, TokenSink sink, long waitedNs) {
+        if (waitedNs < 0) {
+            throw new IllegalArgumentException("waitedNs must be >= 0, got " + waitedNs);
+        }
         if (failure != null) {
-            throw new IllegalStateException(failureMessage(), failure);
+            throw new IllegalStateException(failureText(), failure);
         }
         if (closing) {
             throw new IllegalStateException("the live loop is shutting down");
@@ -164,7 +210,7 @@ public final class LiveEngine implements AutoCloseable {
         LiveRequest.requireServable(request, config.maxModelLen(), scheduler, backend, model.vocabSize());
         // the registration is fixed now: unregistering the name later does not touch this request
         int adapter = request.adapter() == null ? -1 : registry.indexOf(request.adapter());
-        LiveRequest l = new LiveRequest(request, sink, detokenizer, now(), adapter);
+        LiveRequest l = new LiveRequest(request, sink, detokenizer, now() - waitedNs, adapter);
         submitted.add(l);
         if (failure != null) {
             // the loop failed between the check above and the add: it will not drain the queue again
@@ -383,9 +429,8 @@ public final class LiveEngine implements AutoCloseable {
     }
 
     private void failAll() {
-        String message = failureMessage();
         for (LiveRequest l : live.values()) {
-            l.complete(Completion.FinishReason.ERROR, now(), message);
+            end(l);
         }
         live.clear();
         awaitingFirstToken.clear();
@@ -393,13 +438,32 @@ public final class LiveEngine implements AutoCloseable {
     }
 
     private void failSubmitted() {
-        String message = failureMessage();
         for (LiveRequest l; (l = submitted.poll()) != null; ) {
-            l.complete(Completion.FinishReason.ERROR, now(), message);
+            end(l);
         }
     }
 
-    private String failureMessage() {
+    /**
+     * A request of the failed loop: handed to the {@link Rescue} when none of its tokens was streamed (it then
+     * runs again from the start elsewhere), otherwise, or when the rescue declines or fails, ended with the error.
+     */
+    private void end(LiveRequest l) {
+        String message = failureText();
+        Rescue r = rescue;
+        if (r != null && !l.streamed()) {
+            try {
+                if (r.take(l.request, l.sink(), Math.max(0, now() - l.arrivalNs))) {
+                    l.handedOver();
+                    return;
+                }
+            } catch (RuntimeException e) {
+                message += "; no other replica could take the request: " + e.getMessage();
+            }
+        }
+        l.complete(Completion.FinishReason.ERROR, now(), message);
+    }
+
+    private String failureText() {
         return "the live loop has stopped after a failure: " + failure.getMessage();
     }
 

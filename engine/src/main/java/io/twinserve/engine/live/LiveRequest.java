@@ -44,6 +44,8 @@ final class LiveRequest {
     private Completion.FinishReason endedBy;
 
     private boolean completed;
+    /** Whether a token of it reached its sink. */
+    private boolean streamed;
 
     LiveRequest(GenerationRequest request, TokenSink sink, Detokenizer detokenizer, long arrivalNs, int adapter) {
         this.request = request;
@@ -188,7 +190,22 @@ final class LiveRequest {
 
     /** Streams the token sampled last to the caller. */
     void emitPending() {
+        streamed = true;
         sink.onToken(pendingToken, pendingText, pendingLogprobs);
+    }
+
+    /** Whether a token of it reached its sink (then it cannot run again elsewhere unseen). */
+    boolean streamed() {
+        return streamed;
+    }
+
+    TokenSink sink() {
+        return sink;
+    }
+
+    /** Another loop took it over (a failed loop's rescue): it ends there, never here. */
+    void handedOver() {
+        completed = true;
     }
 
     /**

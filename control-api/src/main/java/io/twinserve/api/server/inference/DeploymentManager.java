@@ -457,7 +457,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
                 r.getRetainText(),
                 placement.router(),
                 RegistryService.shadowOf(cc),
-                RegistryService.stepDelayMsOf(cc));
+                RegistryService.faultOf(cc));
         RedisSessionStore sessions = new RedisSessionStore(redis, r.getName());
         DeploymentRuntime rt;
         CompletableFuture<DeploymentRuntime> handover = null;

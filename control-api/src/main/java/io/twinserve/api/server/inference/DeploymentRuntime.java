@@ -66,7 +66,15 @@ public final class DeploymentRuntime implements AutoCloseable {
             boolean retainText,
             RouterSpec router,
             ShadowSpec shadow,
-            long stepDelayMs) {}
+            FaultSpec fault) {
+        public Settings {
+            fault = fault == null ? FaultSpec.NONE : fault;
+            if (fault.fails() && fault.failReplica() >= replicas) {
+                throw new IllegalArgumentException("compute_config.fault.fail_replica is " + fault.failReplica()
+                        + " but the deployment has " + replicas + " replica(s), numbered from 0");
+            }
+        }
+    }
 
     /**
      * The cache-aware prices of a live (CPU engine) replica, which has no perf model: a running request's
@@ -124,6 +132,9 @@ public final class DeploymentRuntime implements AutoCloseable {
         var scheduler = this.replicas.get(0).engine.schedulerConfig();
         this.blockSize = scheduler.blockSize();
         this.routesByPrefix = settings.router() instanceof RouterSpec.CacheAware && scheduler.prefixCaching();
+        for (ReplicaHandle h : this.replicas) {
+            h.engine.onFailure((request, sink, waitedNs) -> rescue(h, request, sink, waitedNs));
+        }
         for (AdapterDef a : adapters) {
             try {
                 addAdapter(a);
@@ -155,8 +166,8 @@ public final class DeploymentRuntime implements AutoCloseable {
         DeploymentRuntime rt = null;
         try {
             for (int i = 0; i < s.replicas(); i++) {
-                LiveReplicas.Replica replica =
-                        LiveReplicas.model(modelDir, settings, codec.detokenizer(), i, StepDelay.of(s.stepDelayMs()));
+                LiveReplicas.Replica replica = LiveReplicas.model(
+                        modelDir, settings, codec.detokenizer(), i, s.fault().observer(i));
                 replicas.add(new ReplicaHandle(i, replica, adapterIds, LIVE_PRICES));
                 modelLen = replica.engine().schedulerConfig().maxModelLen();
             }
@@ -194,7 +205,7 @@ public final class DeploymentRuntime implements AutoCloseable {
         try {
             for (int i = 0; i < s.replicas(); i++) {
                 LiveReplicas.Replica replica = LiveReplicas.simulated(
-                        resolved, s.timeScale(), codec.detokenizer(), StepDelay.of(s.stepDelayMs()));
+                        resolved, s.timeScale(), codec.detokenizer(), s.fault().observer(i));
                 replicas.add(new ReplicaHandle(i, replica, adapterIds, prices));
                 modelLen = replica.engine().schedulerConfig().maxModelLen();
             }
@@ -304,13 +315,18 @@ public final class DeploymentRuntime implements AutoCloseable {
         return replicas.size();
     }
 
-    /** The fewest requests in flight on any replica (admission control). */
+    /**
+     * The fewest requests in flight on any replica still serving (admission control); 0 when none serves, so that
+     * the submission is what refuses the request, naming the failures.
+     */
     public int leastInFlight() {
         int least = Integer.MAX_VALUE;
         for (ReplicaHandle h : replicas) {
-            least = Math.min(least, h.inFlight.get());
+            if (!h.engine.failed()) {
+                least = Math.min(least, h.inFlight.get());
+            }
         }
-        return least;
+        return least == Integer.MAX_VALUE ? 0 : least;
     }
 
     /** Requests in flight on all replicas (drained at shutdown). */
@@ -439,67 +455,150 @@ public final class DeploymentRuntime implements AutoCloseable {
         long[] keys = routesByPrefix ? PrefixKeys.ofTokens(prompt, blockSize, adapterIndex) : NO_KEYS;
         RouteRequest request = new RouteRequest(
                 session == null || session.isEmpty() ? null : session, adapterIndex, keys, prompt.length);
-        ReplicaHandle h;
-        long prefill;
-        int n = choices.size();
-        // routers are not thread-safe; the choice and its accounting happen together, so that concurrent
-        // requests see each other's load
-        synchronized (router) {
-            h = router.route(request, replicas);
-            prefill = prompt.length - (keys.length == 0 ? 0 : h.cachedPrefixTokens(keys, prompt.length));
-            h.routed(keys, prefill);
-            // one in flight per sequence: each choice's end takes one off
-            h.inFlight.addAndGet(n - 1);
-        }
-        AtomicBoolean prefilled = new AtomicBoolean();
-        Runnable firstToken = () -> {
-            if (!prefilled.get() && prefilled.compareAndSet(false, true)) {
-                h.pendingPrefillTokens.addAndGet(-prefill);
-            }
-        };
         DeploymentShadow twin = shadow;
-        if (twin != null) {
-            sinks = new ArrayList<>(sinks);
-            sinks.set(
-                    0,
-                    twin.track(h.index, adapter, prompt.length, choices.get(0).maxTokens(), sinks.get(0)));
+        List<TokenSink> tracked = sinks;
+        boolean shadowed = false;
+        // a replica that fails between the router's choice and the submission is left out and the choice made again
+        for (int attempt = 0; ; attempt++) {
+            ReplicaHandle h;
+            long prefill;
+            int n = choices.size();
+            // routers are not thread-safe; the choice and its accounting happen together, so that concurrent
+            // requests see each other's load
+            synchronized (router) {
+                h = router.route(request, routable());
+                prefill = prompt.length - (keys.length == 0 ? 0 : h.cachedPrefixTokens(keys, prompt.length));
+                h.routed(keys, prefill);
+                // one in flight per sequence: each choice's end takes one off
+                h.inFlight.addAndGet(n - 1);
+            }
+            if (twin != null && !shadowed) {
+                tracked = new ArrayList<>(sinks);
+                tracked.set(
+                        0,
+                        twin.track(
+                                h.index, adapter, prompt.length, choices.get(0).maxTokens(), sinks.get(0)));
+                shadowed = true;
+            }
+            Choices all = new Choices(this, h, request, adapter, prompt, choices, tracked, wallTtftMs(), prefill);
+            boolean stagger = n > 1 && h.engine.schedulerConfig().prefixCaching();
+            try {
+                all.start(stagger);
+                return all;
+            } catch (IllegalStateException e) {
+                if (!h.engine.failed() || attempt >= replicas.size()) {
+                    throw e;
+                }
+            }
         }
-        Choices all = new Choices(h, adapter, prompt, choices, sinks, wallTtftMs(), firstToken);
-        boolean stagger = n > 1 && h.engine.schedulerConfig().prefixCaching();
-        all.start(stagger);
-        return all;
     }
 
-    /** The sequences of one request, started together or the first one first (see {@link #submit}). */
+    /**
+     * The replicas requests may be routed to: all but those whose loop has failed. Refused, naming each failure,
+     * when none is left.
+     */
+    private List<ReplicaHandle> routable() {
+        List<ReplicaHandle> healthy = null;
+        for (int i = 0; i < replicas.size(); i++) {
+            if (replicas.get(i).engine.failed()) {
+                if (healthy == null) {
+                    healthy = new ArrayList<>(replicas.subList(0, i));
+                }
+            } else if (healthy != null) {
+                healthy.add(replicas.get(i));
+            }
+        }
+        if (healthy == null) {
+            return replicas;
+        }
+        if (healthy.isEmpty()) {
+            StringBuilder why = new StringBuilder();
+            for (ReplicaHandle h : replicas) {
+                why.append(why.isEmpty() ? "" : "; ")
+                        .append("replica ")
+                        .append(h.index)
+                        .append(": ")
+                        .append(h.engine.failureMessage());
+            }
+            throw new IllegalStateException("every replica of deployment '" + name() + "' has failed (" + why
+                    + "); update or restart the deployment to serve it again");
+        }
+        return healthy;
+    }
+
+    /** Whether replica {@code replica}'s loop has stopped after a failure (it is routed nothing more). */
+    public boolean failed(int replica) {
+        return replicas.get(replica).engine.failed();
+    }
+
+    /** Why replica {@code replica}'s loop stopped, or null while it serves. */
+    public String failure(int replica) {
+        return replicas.get(replica).engine.failureMessage();
+    }
+
+    /**
+     * A request of a failed replica that had streamed nothing yet: routed again among the replicas still serving
+     * and run there from the start, its wait so far counted. Returns false (it then ends with the failure) when
+     * it is not one of this runtime's choices, was cancelled, or no replica could take it.
+     */
+    private boolean rescue(ReplicaHandle from, GenerationRequest request, TokenSink sink, long waitedNs) {
+        return sink instanceof Choices.ChoiceSink c
+                && c.owner().runtime == this
+                && c.owner().move(c, from, request, waitedNs);
+    }
+
+    /**
+     * The sequences of one request, started together or the first one first (see {@link #submit}). Each choice
+     * knows the replica it is on: a choice whose replica failed before it streamed anything moves to another
+     * ({@link #rescue}), and its end is counted there.
+     */
     private static final class Choices implements LiveEngine.Handle {
-        private final ReplicaHandle replica;
+        private final DeploymentRuntime runtime;
+        private final RouteRequest route;
         private final String adapter;
         private final int[] prompt;
         private final List<SamplingParams> choices;
         private final List<TokenSink> sinks;
         private final long ttftMs;
-        private final Runnable firstToken;
+        /** The replica each choice is counted on (the routed one until a rescue moves it). */
+        private final ReplicaHandle[] at;
+        /** The prefill tokens the routed replica's estimate counts for the request, until its first token. */
+        private final long prefill;
+
+        private final AtomicBoolean prefilled = new AtomicBoolean();
         private final LiveEngine.Handle[] handles;
         private volatile boolean cancelled;
         /** Whether choices after the first were queued (or, when the first ended early, told they ended). */
         private final AtomicBoolean restStarted = new AtomicBoolean();
 
         Choices(
+                DeploymentRuntime runtime,
                 ReplicaHandle replica,
+                RouteRequest route,
                 String adapter,
                 int[] prompt,
                 List<SamplingParams> choices,
                 List<TokenSink> sinks,
                 long ttftMs,
-                Runnable firstToken) {
-            this.replica = replica;
+                long prefill) {
+            this.runtime = runtime;
+            this.route = route;
             this.adapter = adapter;
             this.prompt = prompt;
             this.choices = choices;
             this.sinks = sinks;
             this.ttftMs = ttftMs;
-            this.firstToken = firstToken;
+            this.prefill = prefill;
             this.handles = new LiveEngine.Handle[choices.size()];
+            this.at = new ReplicaHandle[choices.size()];
+            java.util.Arrays.fill(at, replica);
+        }
+
+        /** The request's first token (or its end): its prefill leaves the routed replica's estimate, once. */
+        private void firstToken() {
+            if (!prefilled.get() && prefilled.compareAndSet(false, true)) {
+                at[0].pendingPrefillTokens.addAndGet(-prefill);
+            }
         }
 
         void start(boolean stagger) {
@@ -509,48 +608,19 @@ public final class DeploymentRuntime implements AutoCloseable {
                     startRest(null);
                 }
             } catch (RuntimeException e) {
-                firstToken.run();
-                replica.inFlight.addAndGet(-choices.size());
+                firstToken();
+                at[0].inFlight.addAndGet(-choices.size());
                 cancel();
                 throw e;
             }
         }
 
+        private GenerationRequest request(int i) {
+            return new GenerationRequest(adapter, prompt, choices.get(i), i == 0 ? ttftMs : 0);
+        }
+
         private void submit(int i, boolean stagger) {
-            TokenSink sink = sinks.get(i);
-            boolean first = i == 0;
-            handles[i] = replica.engine.submit(
-                    new GenerationRequest(adapter, prompt, choices.get(i), first ? ttftMs : 0), new TokenSink() {
-                        @Override
-                        public void onToken(int tokenId, String text) {
-                            onToken(tokenId, text, null);
-                        }
-
-                        @Override
-                        public void onToken(int tokenId, String text, TokenLogprobs logprobs) {
-                            firstToken.run();
-                            sink.onToken(tokenId, text, logprobs);
-                            if (first && stagger) {
-                                // the prompt's full blocks are in the prefix cache now
-                                startRest(null);
-                            }
-                        }
-
-                        @Override
-                        public void onFinished(Completion completion) {
-                            firstToken.run();
-                            if (first && stagger) {
-                                startRest(completion);
-                            }
-                            try {
-                                // recorded (usage, interaction) before it stops counting as in flight, so that a
-                                // shutdown that drained to zero finds every finished request's records to flush
-                                sink.onFinished(completion);
-                            } finally {
-                                replica.inFlight.decrementAndGet();
-                            }
-                        }
-                    });
+            handles[i] = at[i].engine.submit(request(i), new ChoiceSink(this, i, stagger));
             if (cancelled) {
                 // cancelled while it was being queued
                 handles[i].cancel();
@@ -558,8 +628,57 @@ public final class DeploymentRuntime implements AutoCloseable {
         }
 
         /**
-         * Queues choices 1..n-1, once. {@code firstEnded} is the first choice's end when it ended before any
-         * token (a timeout, an error, a cancellation): the others then end the same way without running.
+         * Moves choice {@code c} off the failed replica {@code from} to one still serving (see {@link #rescue}):
+         * its count in flight and, for the first choice, its prefill estimate go with it.
+         */
+        boolean move(ChoiceSink c, ReplicaHandle from, GenerationRequest request, long waitedNs) {
+            int i = c.index;
+            if (cancelled || at[i] != from) {
+                return false;
+            }
+            for (int attempt = 0; attempt < runtime.replicas.size(); attempt++) {
+                ReplicaHandle to;
+                long moved = i == 0 && !prefilled.get() ? prefill : 0;
+                synchronized (runtime.router) {
+                    try {
+                        to = runtime.router.route(route, runtime.routable());
+                    } catch (IllegalStateException e) {
+                        return false;
+                    }
+                    to.routed(NO_KEYS, moved);
+                }
+                from.inFlight.decrementAndGet();
+                if (moved > 0) {
+                    from.pendingPrefillTokens.addAndGet(-moved);
+                }
+                at[i] = to;
+                try {
+                    handles[i] = to.engine.submit(request, c, waitedNs);
+                    if (cancelled) {
+                        handles[i].cancel();
+                    }
+                    return true;
+                } catch (RuntimeException e) {
+                    // that one failed too (or is closing): undo and try the next
+                    at[i] = from;
+                    from.inFlight.incrementAndGet();
+                    to.inFlight.decrementAndGet();
+                    if (moved > 0) {
+                        to.pendingPrefillTokens.addAndGet(-moved);
+                        from.pendingPrefillTokens.addAndGet(moved);
+                    }
+                    if (!to.engine.failed()) {
+                        return false;
+                    }
+                }
+            }
+            return false;
+        }
+
+        /**
+         * Queues choices 1..n-1, once, on the replica the first choice is on now (its prompt's blocks are
+         * cached there). {@code firstEnded} is the first choice's end when it ended before any token (a
+         * timeout, an error, a cancellation): the others then end the same way without running.
          */
         private void startRest(Completion firstEnded) {
             if (choices.size() == 1 || !restStarted.compareAndSet(false, true)) {
@@ -569,6 +688,12 @@ public final class DeploymentRuntime implements AutoCloseable {
                     || firstEnded.reason() == Completion.FinishReason.STOP
                     || firstEnded.reason() == Completion.FinishReason.LENGTH;
             for (int i = 1; i < choices.size(); i++) {
+                if (at[i] != at[0]) {
+                    // the first choice was moved off a failed replica: the others follow it
+                    at[i].inFlight.decrementAndGet();
+                    at[0].inFlight.incrementAndGet();
+                    at[i] = at[0];
+                }
                 if (ran && !cancelled) {
                     try {
                         submit(i, false);
@@ -604,7 +729,7 @@ public final class DeploymentRuntime implements AutoCloseable {
                                     new int[0],
                                     firstEnded == null ? null : firstEnded.error()));
                 } finally {
-                    replica.inFlight.decrementAndGet();
+                    at[i].inFlight.decrementAndGet();
                 }
             }
         }
@@ -615,6 +740,39 @@ public final class DeploymentRuntime implements AutoCloseable {
             for (LiveEngine.Handle h : handles) {
                 if (h != null) {
                     h.cancel();
+                }
+            }
+        }
+
+        /** What choice {@code index}'s loop streams to: the caller's sink, with the request's accounting around it. */
+        private record ChoiceSink(Choices owner, int index, boolean stagger) implements TokenSink {
+            @Override
+            public void onToken(int tokenId, String text) {
+                onToken(tokenId, text, null);
+            }
+
+            @Override
+            public void onToken(int tokenId, String text, TokenLogprobs logprobs) {
+                owner.firstToken();
+                owner.sinks.get(index).onToken(tokenId, text, logprobs);
+                if (index == 0 && stagger) {
+                    // the prompt's full blocks are in the prefix cache now
+                    owner.startRest(null);
+                }
+            }
+
+            @Override
+            public void onFinished(Completion completion) {
+                owner.firstToken();
+                if (index == 0 && stagger) {
+                    owner.startRest(completion);
+                }
+                try {
+                    // recorded (usage, interaction) before it stops counting as in flight, so that a
+                    // shutdown that drained to zero finds every finished request's records to flush
+                    owner.sinks.get(index).onFinished(completion);
+                } finally {
+                    owner.at[index].inFlight.decrementAndGet();
                 }
             }
         }

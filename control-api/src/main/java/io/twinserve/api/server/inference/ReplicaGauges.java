@@ -11,7 +11,8 @@ import java.util.List;
 /**
  * Per-replica gauges, refreshed every second: requests waiting, running and in flight, and which
  * adapters are resident in the replica's GPU slots and in its CPU tier ({@code twinserve_adapter_resident}
- * = 1 with tags deployment, replica, adapter and tier = gpu | cpu).
+ * = 1 with tags deployment, replica, adapter and tier = gpu | cpu), and whether the replica serves
+ * ({@code twinserve_replica_up}: 0 once its loop has stopped after a failure, when it is routed nothing more).
  */
 // created with the context, so its scheduled task never builds it while the context is closing
 @Context
@@ -21,6 +22,7 @@ public final class ReplicaGauges {
     private final MultiGauge running;
     private final MultiGauge inFlight;
     private final MultiGauge resident;
+    private final MultiGauge up;
 
     public ReplicaGauges(DeploymentManager deployments, MeterRegistry registry) {
         this.deployments = deployments;
@@ -36,6 +38,10 @@ public final class ReplicaGauges {
         this.resident = MultiGauge.builder("twinserve_adapter_resident")
                 .description("1 for each adapter resident on a replica's GPU slots (tier=gpu) or CPU tier (tier=cpu)")
                 .register(registry);
+        this.up = MultiGauge.builder("twinserve_replica_up")
+                .description(
+                        "1 while a replica serves, 0 once its loop has stopped after a failure (routed nothing more)")
+                .register(registry);
     }
 
     @Scheduled(fixedDelay = "1s", initialDelay = "1s")
@@ -44,6 +50,7 @@ public final class ReplicaGauges {
         List<MultiGauge.Row<?>> r = new ArrayList<>();
         List<MultiGauge.Row<?>> f = new ArrayList<>();
         List<MultiGauge.Row<?>> a = new ArrayList<>();
+        List<MultiGauge.Row<?>> u = new ArrayList<>();
         for (DeploymentRuntime d : deployments.all()) {
             for (int i = 0; i < d.replicaCount(); i++) {
                 Tags tags = Tags.of("deployment", d.name(), "replica", Integer.toString(i));
@@ -51,6 +58,7 @@ public final class ReplicaGauges {
                 w.add(MultiGauge.Row.of(tags, res.waiting()));
                 r.add(MultiGauge.Row.of(tags, res.running()));
                 f.add(MultiGauge.Row.of(tags, d.inFlight(i)));
+                u.add(MultiGauge.Row.of(tags, d.failed(i) ? 0 : 1));
                 for (String name : res.inSlots()) {
                     a.add(MultiGauge.Row.of(tags.and("adapter", name, "tier", "gpu"), 1));
                 }
@@ -63,5 +71,6 @@ public final class ReplicaGauges {
         running.register(r, true);
         inFlight.register(f, true);
         resident.register(a, true);
+        up.register(u, true);
     }
 }

@@ -265,6 +265,11 @@ public final class RegistryController {
                 var s = rt.stats(i);
                 Map<String, Object> rep = new LinkedHashMap<>();
                 rep.put("replica", i);
+                // a failed replica (its loop stopped after an error, e.g. a device fault) is routed nothing more
+                rep.put("state", rt.failed(i) ? "failed" : "serving");
+                if (rt.failed(i)) {
+                    rep.put("error", rt.failure(i));
+                }
                 rep.put("in_flight", rt.inFlight(i));
                 rep.put("steps", s.steps());
                 rep.put("generated_tokens", s.generatedTokens());

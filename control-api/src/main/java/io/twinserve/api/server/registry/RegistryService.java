@@ -13,6 +13,7 @@ import io.twinserve.api.db.generated.tables.records.DeploymentsRecord;
 import io.twinserve.api.db.generated.tables.records.ModelsRecord;
 import io.twinserve.api.server.ApiException;
 import io.twinserve.api.server.Bodies;
+import io.twinserve.api.server.inference.FaultSpec;
 import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.experiments.shadow.ShadowSpec;
 import io.twinserve.traces.spec.SpecException;
@@ -342,8 +343,14 @@ public final class RegistryService {
                             + " 'twinserve engine profile' wrote for this model on this backend, whose table prices the"
                             + " twin's steps");
         }
-        stepDelayMsOf(ccJson);
+        FaultSpec fault = faultOf(ccJson);
         Placement placement = placement(body.get("placement"));
+        if (fault.fails() && fault.failReplica() >= placement.minReplicas()) {
+            throw ApiException.badRequest(
+                    "compute_config.fault.fail_replica",
+                    "'compute_config.fault.fail_replica' is " + fault.failReplica() + " but the deployment starts "
+                            + placement.minReplicas() + " replica(s) (placement.min_replicas), numbered from 0");
+        }
         Double timeScale = Bodies.optionalDouble(body, "time_scale", 1e-3, 1e9);
         if (timeScale != null && mode.equals("live") && timeScale != 1.0) {
             throw ApiException.badRequest("time_scale", "'time_scale' applies to simulated deployments only");
@@ -396,36 +403,55 @@ public final class RegistryService {
         }
     }
 
+    private static final java.util.Set<String> FAULT_KEYS =
+            java.util.Set.of("step_delay_ms", "fail_replica", "fail_after_steps");
+
     /**
-     * {@code compute_config.fault.step_delay_ms}: fault injection, a pause after every engine step (for drills
-     * of the shadow twin's drift alarm and of timeouts); 0 when absent.
+     * {@code compute_config.fault}: fault injection for drills. {@code step_delay_ms} pauses after every engine step
+     * (the shadow twin's drift alarm, timeouts); {@code fail_after_steps} makes replica {@code fail_replica} (default
+     * 0) fail on purpose after that many steps (failover). {@link FaultSpec#NONE} when absent.
      */
-    public static long stepDelayMsOf(ObjectNode ccJson) {
+    public static FaultSpec faultOf(ObjectNode ccJson) {
         JsonNode f = ccJson.get("fault");
         if (f == null || f.isNull()) {
-            return 0;
+            return FaultSpec.NONE;
         }
         if (!f.isObject()) {
             throw ApiException.badRequest(
                     "compute_config.fault",
-                    "'compute_config.fault' must be an object such as {\"step_delay_ms\": 20}, got " + f);
+                    "'compute_config.fault' must be an object such as {\"step_delay_ms\": 20} or"
+                            + " {\"fail_replica\": 0, \"fail_after_steps\": 100}, got " + f);
         }
         for (var it = f.fieldNames(); it.hasNext(); ) {
             String k = it.next();
-            if (!k.equals("step_delay_ms")) {
+            if (!FAULT_KEYS.contains(k)) {
                 throw ApiException.badRequest(
                         "compute_config.fault." + k,
-                        "compute_config.fault." + k + " is not a known key; expected step_delay_ms");
+                        "compute_config.fault." + k
+                                + " is not a known key; expected step_delay_ms, fail_replica or fail_after_steps");
             }
         }
-        JsonNode d = f.get("step_delay_ms");
+        long delay = faultNumber(f, "step_delay_ms", 60_000, "whole milliseconds");
+        long replica = faultNumber(f, "fail_replica", 1_000, "a replica number");
+        long after = faultNumber(f, "fail_after_steps", Long.MAX_VALUE / 2, "a whole number of steps");
+        if (f.hasNonNull("fail_replica") && after == 0) {
+            throw ApiException.badRequest(
+                    "compute_config.fault.fail_after_steps",
+                    "'compute_config.fault.fail_replica' needs 'fail_after_steps' (>= 1): the steps the replica runs"
+                            + " before it fails");
+        }
+        return new FaultSpec(delay, (int) replica, after);
+    }
+
+    private static long faultNumber(JsonNode f, String key, long max, String what) {
+        JsonNode d = f.get(key);
         if (d == null || d.isNull()) {
             return 0;
         }
-        if (!d.isIntegralNumber() || d.asLong() < 0 || d.asLong() > 60_000) {
+        if (!d.isIntegralNumber() || d.asLong() < 0 || d.asLong() > max) {
             throw ApiException.badRequest(
-                    "compute_config.fault.step_delay_ms",
-                    "'compute_config.fault.step_delay_ms': expected whole milliseconds from 0 to 60000, got " + d);
+                    "compute_config.fault." + key,
+                    "'compute_config.fault." + key + "': expected " + what + " from 0 to " + max + ", got " + d);
         }
         return d.asLong();
     }

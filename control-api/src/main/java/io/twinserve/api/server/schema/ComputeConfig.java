@@ -71,11 +71,20 @@ public record ComputeConfig(
                         + " min_requests and (live deployments, required) profile")
         ShadowReport.ShadowSettings shadow,
 
-        @Schema(nullable = true, description = "fault injection for drills: step_delay_ms pauses after every step")
+        @Schema(
+                nullable = true,
+                description = "fault injection for drills: step_delay_ms pauses after every step; fail_after_steps"
+                        + " makes replica fail_replica fail on purpose after that many steps (failover)")
         Fault fault) {
 
     /** Fault injection. */
     public record Fault(
             @Schema(description = "a pause after every engine step, ms (0 to 60000)")
-            Integer stepDelayMs) {}
+            Integer stepDelayMs,
+
+            @Schema(nullable = true, description = "the replica that fails on purpose (default 0)")
+            Integer failReplica,
+
+            @Schema(nullable = true, description = "the steps that replica runs before it fails (0 or absent: never)")
+            Long failAfterSteps) {}
 }

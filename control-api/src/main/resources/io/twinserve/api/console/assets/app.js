@@ -703,7 +703,7 @@ async function renderDeployment(name) {
   info.replaceChildren(h('div', { class: 'card' },
     h('p', { text: d.mode + ' · ' + d.status + ' · model ' + d.model + ' · pools ' + ((d.placement || {}).compute_pools || []).join(', ') }),
     h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {},
-      ['replica', 'in flight', 'waiting', 'running', 'steps', 'tokens', 'finished', 'preemptions', 'timed out'].map(t => h('th', { class: 'num', text: t })))), replicas))));
+      ['replica', 'state', 'in flight', 'waiting', 'running', 'steps', 'tokens', 'finished', 'preemptions', 'timed out'].map(t => h('th', { class: 'num', text: t })))), replicas))));
   const live = chart(document.getElementById('live'), {
     type: 'line',
     data: { labels: [], datasets: [
@@ -718,8 +718,11 @@ async function renderDeployment(name) {
     let cur;
     try { cur = await api('GET', '/api/deployments/' + encodeURIComponent(name)); } catch (e) { return; }
     const reps = cur.replicas || [];
-    replicas.replaceChildren(...reps.map(r => h('tr', {}, [r.replica, r.in_flight, r.waiting, r.running, r.steps, r.generated_tokens, r.finished, r.preemptions, r.timed_out]
-      .map(v => h('td', { class: 'num', text: fmt(v) })))));
+    replicas.replaceChildren(...reps.map(r => h('tr', {}, [
+      h('td', { class: 'num', text: fmt(r.replica) }),
+      h('td', { class: r.state === 'failed' ? 'error' : '', text: r.state || 'serving', title: r.error || '' }),
+      ...[r.in_flight, r.waiting, r.running, r.steps, r.generated_tokens, r.finished, r.preemptions, r.timed_out]
+        .map(v => h('td', { class: 'num', text: fmt(v) }))])));
     const tokens = reps.reduce((a, r) => a + (r.generated_tokens || 0), 0);
     const now = Date.now();
     const tps = last ? (tokens - last.tokens) / ((now - last.at) / 1000) : 0;

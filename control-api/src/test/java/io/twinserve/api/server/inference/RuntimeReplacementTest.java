@@ -35,7 +35,7 @@ class RuntimeReplacementTest {
                 new PerfModelSpec.Roofline("vllm-0.8.5-h100-64gb/llama-3.1-8b"),
                 null);
         DeploymentRuntime.Settings s = new DeploymentRuntime.Settings(
-                name, "simulated", r, 600_000, 1, 1000.0, false, new RouterSpec.RoundRobin(), null, 0);
+                name, "simulated", r, 600_000, 1, 1000.0, false, new RouterSpec.RoundRobin(), null, FaultSpec.NONE);
         return DeploymentRuntime.simulated(
                 s, Deployments.resolve(d, Profiles.builtIn()), null, List.of(), SessionStore.inMemory());
     }

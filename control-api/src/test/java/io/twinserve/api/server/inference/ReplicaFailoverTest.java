@@ -1,0 +1,149 @@
+package io.twinserve.api.server.inference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.twinserve.engine.live.Completion;
+import io.twinserve.engine.live.TokenSink;
+import io.twinserve.engine.sample.SamplingParams;
+import io.twinserve.twin.deploy.DeploymentSpec;
+import io.twinserve.twin.deploy.Deployments;
+import io.twinserve.twin.deploy.ReplicaSpec;
+import io.twinserve.twin.perf.PerfModelSpec;
+import io.twinserve.twin.profile.Profiles;
+import io.twinserve.twin.router.RouterSpec;
+import io.twinserve.twin.router.SessionStore;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A replica whose loop fails (a device fault; here {@code compute_config.fault.fail_after_steps}) stops being routed
+ * to, its requests that had streamed nothing run again on the other replicas, and only those cut mid-answer end
+ * with the error; with every replica failed, a request is refused naming each failure.
+ */
+class ReplicaFailoverTest {
+    private static DeploymentRuntime simulated(int replicas, FaultSpec fault) throws java.io.IOException {
+        // one sequence at a time per replica, so that requests queue behind the one running
+        ReplicaSpec r = new ReplicaSpec(1, 4096, 0.9, 2, 2, 8, 1, 256, 16, true, false, null, null);
+        DeploymentSpec d = new DeploymentSpec(
+                "failover",
+                "llama-3.1-8b",
+                "h100-64gb",
+                r,
+                new PerfModelSpec.Roofline("vllm-0.8.5-h100-64gb/llama-3.1-8b"),
+                null);
+        DeploymentRuntime.Settings s = new DeploymentRuntime.Settings(
+                "failover", "simulated", r, 600_000, replicas, 1.0, false, new RouterSpec.RoundRobin(), null, fault);
+        return DeploymentRuntime.simulated(
+                s, Deployments.resolve(d, Profiles.builtIn()), null, List.of(), SessionStore.inMemory());
+    }
+
+    /** A request's outcome and the tokens its sink heard. */
+    private record Sent(CompletableFuture<Completion> done, AtomicInteger tokens) {}
+
+    private static Sent send(DeploymentRuntime rt, int maxTokens, int choices) {
+        CompletableFuture<Completion> done = new CompletableFuture<>();
+        AtomicInteger tokens = new AtomicInteger();
+        AtomicInteger ended = new AtomicInteger();
+        List<SamplingParams> sampling = new ArrayList<>();
+        List<TokenSink> sinks = new ArrayList<>();
+        for (int i = 0; i < choices; i++) {
+            sampling.add(SamplingParams.greedy(maxTokens));
+            sinks.add(new TokenSink() {
+                @Override
+                public void onToken(int tokenId, String text) {
+                    tokens.incrementAndGet();
+                }
+
+                @Override
+                public void onFinished(Completion completion) {
+                    // the request's outcome: its first choice that did not run to its end, else its last
+                    if (!completion.reason().equals(Completion.FinishReason.LENGTH)
+                            || ended.incrementAndGet() == choices) {
+                        done.complete(completion);
+                    }
+                }
+            });
+        }
+        rt.submit(null, new int[] {1, 2, 3, 4, 5, 6, 7, 8}, sampling, null, sinks);
+        return new Sent(done, tokens);
+    }
+
+    @Test
+    void requestsOfAFailedReplicaThatStreamedNothingAreServedByTheOthersAndItIsRoutedNothingMore() throws Exception {
+        // replica 0 fails at its 21st step: its first request (60 tokens) is cut mid-answer, those queued behind it
+        // have streamed nothing
+        DeploymentRuntime rt = simulated(2, new FaultSpec(0, 0, 20));
+        try {
+            List<Sent> sent = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                // round robin: 0, 2, 4, 6 to replica 0 (the first of them long), the odd ones to replica 1
+                sent.add(send(rt, i == 0 ? 60 : 10, i == 4 ? 2 : 1));
+            }
+            Completion cut = sent.get(0).done().get(60, TimeUnit.SECONDS);
+            assertThat(cut.reason()).isEqualTo(Completion.FinishReason.ERROR);
+            assertThat(cut.error()).contains("replica 0 failed on purpose after 20 steps");
+            assertThat(sent.get(0).tokens().get()).isBetween(1, 59);
+            for (int i = 1; i < sent.size(); i++) {
+                Completion c = sent.get(i).done().get(60, TimeUnit.SECONDS);
+                assertThat(c.reason()).as("request %d: %s", i, c).isEqualTo(Completion.FinishReason.LENGTH);
+                int choices = i == 4 ? 2 : 1;
+                assertThat(sent.get(i).tokens().get()).as("request %d", i).isEqualTo(10 * choices);
+            }
+            assertThat(rt.failed(0)).isTrue();
+            assertThat(rt.failure(0)).contains("failed on purpose");
+            assertThat(rt.failed(1)).isFalse();
+            // admission control reads only the replica still serving
+            assertThat(rt.leastInFlight()).isEqualTo(rt.inFlight(1));
+            // later requests all go to replica 1 (round robin would have sent every other one to replica 0)
+            long finishedBefore = rt.stats(1).finished();
+            List<Sent> later = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                later.add(send(rt, 5, 1));
+            }
+            for (Sent s : later) {
+                assertThat(s.done().get(60, TimeUnit.SECONDS).reason()).isEqualTo(Completion.FinishReason.LENGTH);
+            }
+            assertThat(rt.stats(1).finished() - finishedBefore).isEqualTo(4);
+            // nothing is left counted on either replica once the ends are recorded
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (rt.totalInFlight() != 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(rt.inFlight(0)).isZero();
+            assertThat(rt.inFlight(1)).isZero();
+        } finally {
+            rt.close();
+        }
+    }
+
+    @Test
+    void withEveryReplicaFailedARequestIsRefusedNamingEachFailure() throws Exception {
+        DeploymentRuntime rt = simulated(1, new FaultSpec(0, 0, 2));
+        try {
+            Completion c = send(rt, 10, 1).done().get(60, TimeUnit.SECONDS);
+            // no other replica to move to: it ends with the failure
+            assertThat(c.reason()).isEqualTo(Completion.FinishReason.ERROR);
+            assertThat(c.error()).contains("replica 0 failed on purpose after 2 steps");
+            assertThat(rt.leastInFlight()).isZero();
+            assertThatThrownBy(() -> send(rt, 5, 1))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("every replica of deployment 'failover' has failed")
+                    .hasMessageContaining("replica 0: the live loop has stopped after a failure: replica 0 failed on"
+                            + " purpose after 2 steps");
+        } finally {
+            rt.close();
+        }
+    }
+
+    @Test
+    void aFaultNamingAReplicaTheDeploymentDoesNotHaveIsRefused() {
+        assertThatThrownBy(() -> simulated(2, new FaultSpec(0, 2, 5)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("fail_replica is 2 but the deployment has 2 replica(s)");
+    }
+}
