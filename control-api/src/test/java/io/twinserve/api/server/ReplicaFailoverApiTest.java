@@ -66,26 +66,14 @@ class ReplicaFailoverApiTest {
         for (int i = 0; i < 8; i++) {
             replies.add(clients.submit(ReplicaFailoverApiTest::complete));
         }
-        List<TestServer.Reply> failed = new ArrayList<>();
-        int answered = 0;
         for (Future<TestServer.Reply> f : replies) {
             TestServer.Reply r = f.get(120, TimeUnit.SECONDS);
-            if (r.status() == 200) {
-                assertThat(r.json().at("/usage/completion_tokens").asInt()).isEqualTo(10);
-                answered++;
-            } else {
-                failed.add(r);
-            }
+            // replica 0 failed at its 26th step, mid-answer of its third request: whole answers (not streams) had
+            // shown nobody anything, so that one ran again on replica 1 too, and every request is answered
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            assertThat(r.json().at("/usage/completion_tokens").asInt()).isEqualTo(10);
         }
         clients.shutdown();
-        // replica 0 ran 25 steps (two answers and part of a third); only an answer under way then can be lost
-        assertThat(failed).as("%s", failed).hasSizeLessThanOrEqualTo(1);
-        for (TestServer.Reply r : failed) {
-            // clients hear that the engine failed; the cause is the replica's (its state and error below)
-            assertThat(r.status()).isEqualTo(500);
-            assertThat(r.error().path("code").asText()).isEqualTo("engine_error");
-        }
-        assertThat(answered).isGreaterThanOrEqualTo(7);
 
         JsonNode replicas =
                 server.get("/api/deployments/" + name, server.adminKey()).json().get("replicas");

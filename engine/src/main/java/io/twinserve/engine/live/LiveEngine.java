@@ -157,8 +157,9 @@ public final class LiveEngine implements AutoCloseable {
     }
 
     /**
-     * Where the requests of a loop that failed go when none of their tokens had been streamed yet: to another
-     * replica, which runs them from the start, so that their callers see only a delay. Called once per such
+     * Where the requests of a loop that failed go when none of their tokens had been streamed yet, or their sinks
+     * can forget them ({@link TokenSink#rewind}): to another replica, which runs them from the start, so that their
+     * callers see only a delay. Called once per such
      * request, on the failing loop's thread (or on the thread of a submission that raced with the failure).
      */
     @FunctionalInterface
@@ -444,14 +445,20 @@ public final class LiveEngine implements AutoCloseable {
     }
 
     /**
-     * A request of the failed loop: handed to the {@link Rescue} when none of its tokens was streamed (it then
-     * runs again from the start elsewhere), otherwise, or when the rescue declines or fails, ended with the error.
+     * A request of the failed loop: handed to the {@link Rescue} when none of its tokens was streamed or its sink
+     * can forget them ({@link TokenSink#rewind}; it then runs again from the start elsewhere), otherwise, or when the
+     * rescue declines or fails, ended with the error.
      */
     private void end(LiveRequest l) {
         String message = failureText();
         Rescue r = rescue;
-        if (r != null && !l.streamed()) {
+        if (r != null) {
             try {
+                // one that streamed tokens moves only if its sink can forget them (nobody has seen them yet)
+                if (l.streamed() && !l.sink().rewind()) {
+                    l.complete(Completion.FinishReason.ERROR, now(), message);
+                    return;
+                }
                 if (r.take(l.request, l.sink(), Math.max(0, now() - l.arrivalNs))) {
                     l.handedOver();
                     return;

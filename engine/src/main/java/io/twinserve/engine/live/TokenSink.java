@@ -18,4 +18,14 @@ public interface TokenSink {
 
     /** The request ended; no more calls follow. */
     void onFinished(Completion completion);
+
+    /**
+     * The request is to run again from the start on another replica (its own failed mid-answer): forget the tokens
+     * heard so far, and return true, if nobody has seen them yet (an answer returned whole at its end); a sink
+     * whose tokens already reached a client (a stream) returns false, and the request ends with the failure. Called
+     * on the failed loop's thread; by default false.
+     */
+    default boolean rewind() {
+        return false;
+    }
 }

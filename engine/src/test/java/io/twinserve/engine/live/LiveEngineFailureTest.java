@@ -18,9 +18,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
- * A live loop that fails (a backend or device error inside a step) ends the requests that had streamed tokens with
- * the error, and hands every request that had streamed nothing to its {@link LiveEngine.Rescue}, which runs them
- * elsewhere from the start, their wait counted; later submissions are refused naming the failure.
+ * A live loop that fails (a backend or device error inside a step) ends the requests whose tokens were seen with
+ * the error, and hands every request that had streamed nothing, or whose sink can forget what it heard, to its
+ * {@link LiveEngine.Rescue}, which runs them elsewhere from the start, their wait counted; later submissions are
+ * refused naming the failure.
  */
 class LiveEngineFailureTest {
     /** One sequence at a time, so that later requests wait while the first runs. */
@@ -132,6 +133,51 @@ class LiveEngineFailureTest {
                                     Heard.of(new CountDownLatch(1)).sink()))
                     .isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("device fault (injected)");
+        }
+    }
+
+    @Test
+    void aRequestCutMidAnswerMovesWhenItsSinkCanForgetWhatItHeard() throws Exception {
+        ResolvedReplica resolved = replica();
+        Fault fault = new Fault();
+        try (LiveReplicas.Replica broken = LiveReplicas.simulated(resolved, 1000, TEXT, fault);
+                LiveReplicas.Replica spare = LiveReplicas.simulated(resolved, 1000, TEXT)) {
+            broken.engine().onFailure((request, sink, waitedNs) -> {
+                spare.engine().submit(request, sink, waitedNs);
+                return true;
+            });
+            AtomicInteger tokens = new AtomicInteger();
+            AtomicInteger rewinds = new AtomicInteger();
+            CompletableFuture<Completion> done = new CompletableFuture<>();
+            // an answer returned whole at its end: nobody has seen its tokens, so it may start over
+            TokenSink whole = new TokenSink() {
+                @Override
+                public void onToken(int tokenId, String text) {
+                    tokens.incrementAndGet();
+                }
+
+                @Override
+                public void onFinished(Completion completion) {
+                    done.complete(completion);
+                }
+
+                @Override
+                public boolean rewind() {
+                    rewinds.incrementAndGet();
+                    tokens.set(0);
+                    return true;
+                }
+            };
+            broken.engine()
+                    .submit(new GenerationRequest(null, new int[] {1, 2, 3}, SamplingParams.greedy(40), 0), whole);
+            fault.queued.countDown();
+            Completion c = done.get(30, TimeUnit.SECONDS);
+            assertThat(c.reason()).as("%s", c).isEqualTo(Completion.FinishReason.LENGTH);
+            assertThat(c.completionTokens()).isEqualTo(40);
+            assertThat(rewinds.get()).isEqualTo(1);
+            // the four heard before the fault were forgotten; the answer was heard once, whole, from the spare
+            assertThat(tokens.get()).isEqualTo(40);
+            assertThat(broken.engine().failed()).isTrue();
         }
     }
 

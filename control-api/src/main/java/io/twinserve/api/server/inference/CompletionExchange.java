@@ -155,6 +155,24 @@ final class CompletionExchange {
                 choiceFinished(this, completion);
             }
         }
+
+        /**
+         * Its replica failed mid-answer and it runs again from the start elsewhere: a whole answer (not a stream)
+         * has shown the client nothing yet, so what it gathered is dropped; a stream cannot take back what it sent.
+         */
+        @Override
+        public boolean rewind() {
+            synchronized (CompletionExchange.this) {
+                if (call.stream() || done != null) {
+                    return false;
+                }
+                tokens = 0;
+                lastTokenNs = -1;
+                textOffset = 0;
+                sampled.clear();
+                return true;
+            }
+        }
     }
 
     private void tokenArrived(Choice c, int tokenId, String text, TokenLogprobs lp) {

@@ -537,8 +537,9 @@ public final class DeploymentRuntime implements AutoCloseable {
     }
 
     /**
-     * A request of a failed replica that had streamed nothing yet: routed again among the replicas still serving
-     * and run there from the start, its wait so far counted. Returns false (it then ends with the failure) when
+     * A request of a failed replica that had streamed nothing yet (or whose caller had seen nothing of it, {@link
+     * TokenSink#rewind}): routed again among the replicas still serving and run there from the start, its wait so
+     * far counted. Returns false (it then ends with the failure) when
      * it is not one of this runtime's choices, was cancelled, or no replica could take it.
      */
     private boolean rescue(ReplicaHandle from, GenerationRequest request, TokenSink sink, long waitedNs) {
@@ -759,6 +760,11 @@ public final class DeploymentRuntime implements AutoCloseable {
                     // the prompt's full blocks are in the prefix cache now
                     owner.startRest(null);
                 }
+            }
+
+            @Override
+            public boolean rewind() {
+                return owner.sinks.get(index).rewind();
             }
 
             @Override

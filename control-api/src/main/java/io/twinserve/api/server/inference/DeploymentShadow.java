@@ -78,6 +78,16 @@ public final class DeploymentShadow {
             }
 
             @Override
+            public boolean rewind() {
+                // run again from the start elsewhere: its first token is still to come
+                if (!sink.rewind()) {
+                    return false;
+                }
+                firstTokenNs = -1;
+                return true;
+            }
+
+            @Override
             public void onFinished(Completion completion) {
                 try {
                     twin.ended(ticket, firstTokenNs, clockNs(), completion.completionTokens());
