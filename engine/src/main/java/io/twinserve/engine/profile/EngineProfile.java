@@ -54,6 +54,8 @@ public final class EngineProfile {
         prov.put("cpu", cpu);
         if (gpu) {
             prov.put("gpu", device.name());
+            // the timings depend on them: a profile measured with a fast path off prices a slower engine
+            prov.put("cuda_fast_paths", new LinkedHashMap<>(new java.util.TreeMap<>(device.fastPaths())));
         } else {
             prov.put("threads", m.threads());
         }

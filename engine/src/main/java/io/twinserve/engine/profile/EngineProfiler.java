@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.IntConsumer;
 
@@ -52,8 +53,17 @@ public final class EngineProfiler {
      * @param backend "cpu" or "cuda"
      * @param name the CPU's model, or the GPU's name
      * @param memoryGib the machine's memory (CPU) or the device's (GPU)
+     * @param fastPaths the CUDA backend's fast paths as they ran ({@code CudaBackend#fastPaths}); empty on the CPU
      */
-    public record Device(String backend, String name, double memoryGib) {}
+    public record Device(String backend, String name, double memoryGib, Map<String, Object> fastPaths) {
+        public Device {
+            fastPaths = Map.copyOf(new java.util.TreeMap<>(fastPaths));
+        }
+
+        public Device(String backend, String name, double memoryGib) {
+            this(backend, name, memoryGib, Map.of());
+        }
+    }
 
     /** Everything measured, with the backend's set-up. */
     public record Measurements(
@@ -176,7 +186,11 @@ public final class EngineProfiler {
                 }
                 int threads = backend instanceof CpuBackend cpu ? cpu.threads() : 0;
                 Device device = backend instanceof CudaBackend cuda
-                        ? new Device("cuda", cuda.deviceName(), cuda.deviceMemoryBytes() / (double) (1L << 30))
+                        ? new Device(
+                                "cuda",
+                                cuda.deviceName(),
+                                cuda.deviceMemoryBytes() / (double) (1L << 30),
+                                cuda.fastPaths())
                         : new Device("cpu", EngineProfile.cpuModel(), EngineProfile.physicalMemoryGib());
                 return new Measurements(
                         c, o.tensorParallel(), threads, device, BLOCK_SIZE, backend.kvCacheTokens(), steps, loads);

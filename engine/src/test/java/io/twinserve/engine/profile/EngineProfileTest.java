@@ -43,6 +43,35 @@ class EngineProfileTest {
     }
 
     @Test
+    void aCudaProfileRecordsTheFastPathsItRanWith() throws Exception {
+        EngineProfiler.Measurements m = profile.measurements();
+        EngineProfiler.Measurements cuda = new EngineProfiler.Measurements(
+                m.config(),
+                m.tensorParallel(),
+                0,
+                new EngineProfiler.Device(
+                        "cuda",
+                        "NVIDIA H100 80GB HBM3",
+                        79.1,
+                        Map.of("fused_silu", false, "graph_batch", 64, "prefill_linear", "cublas")),
+                m.blockSize(),
+                m.kvCacheTokens(),
+                m.steps(),
+                m.adapterLoads());
+        Path out = tmp.resolve("cuda-profile");
+        EngineProfile.write(cuda, out, "tiny-llama", Map.of());
+        String calibration = Files.readString(out.resolve("calibration.yaml"));
+        assertThat(calibration)
+                .contains("cuda_fast_paths")
+                .contains("fused_silu: false")
+                .contains("graph_batch: 64")
+                .contains("prefill_linear: cublas");
+        // a CPU profile has none
+        assertThat(Files.readString(profile.directory().resolve("calibration.yaml")))
+                .doesNotContain("cuda_fast_paths");
+    }
+
+    @Test
     void writesEveryFileOfTheProfile() {
         for (String f :
                 List.of("mlp.csv", "steps.csv", "gpus.yaml", "models.yaml", "calibration.yaml", "deployment.yaml")) {

@@ -1614,6 +1614,22 @@ public final class CudaBackend implements Backend {
         return options.kvF32() ? io.twinserve.engine.model.DType.F32 : io.twinserve.engine.model.DType.BF16;
     }
 
+    /**
+     * The fast paths this backend runs with, as its switches resolved them (the {@code TWINSERVE_CUDA_*} variables
+     * and what the device and the model allow): recorded with an engine profile, whose timings depend on them.
+     */
+    public java.util.Map<String, Object> fastPaths() {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("graph_batch", options.graphBatch());
+        m.put("device_draws", deviceDraws);
+        m.put("flash_prefill", flashPrefill);
+        m.put("split_attention", splitAttention());
+        m.put("fused_silu", fusedSilu);
+        m.put("logits_dtype", logitsDtype());
+        m.put("prefill_linear", prefillLinear());
+        return m;
+    }
+
     /** The device's name, for reports and profiles. */
     public String deviceName() {
         return gpu.name();

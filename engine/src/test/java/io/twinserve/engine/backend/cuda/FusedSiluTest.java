@@ -75,6 +75,11 @@ class FusedSiluTest {
             withAdapter.add(new int[] {6}, 0, 1, 2, 0, blocks(1), 1, true);
             step(withAdapter, fused, apart, fusedGpu, 0, layers);
             assertThat(apartGpu.launches).doesNotContain("ts_gemv_silu_bf16");
+            // what an engine profile records of each (its timings depend on it)
+            assertThat(fused.fastPaths())
+                    .containsEntry("fused_silu", true)
+                    .containsKeys("graph_batch", "prefill_linear");
+            assertThat(apart.fastPaths()).containsEntry("fused_silu", false);
         }
     }
 
