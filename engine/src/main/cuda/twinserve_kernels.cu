@@ -141,6 +141,15 @@ extern "C" __global__ void ts_to_bf16(const float* __restrict__ x, long long n, 
     }
 }
 
+// y[i] += bias[i % n] for i < total: a linear layer's bias on rows a GEMM wrote (Qwen2's q/k/v; the GEMV adds it
+// in its own epilogue); grid-stride, any grid and block size
+extern "C" __global__ void ts_add_bias_rows(
+        float* __restrict__ y, const __nv_bfloat16* __restrict__ bias, int n, long long total) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < total; i += (long long) gridDim.x * blockDim.x) {
+        y[i] += __bfloat162float(bias[i % n]);
+    }
+}
+
 // ---- linear layers ----
 
 #define GEMV_MAX_TOKENS 8

@@ -1272,7 +1272,7 @@ public final class CudaBackend implements Backend {
                     Arg.i32(h),
                     Arg.f32(eps),
                     Arg.ptr(s.normed));
-            if (!anyAdapter && fusedSilu && !tensorCores(bf16, w + 2 * layout.gateUp, h, tokens, 0)) {
+            if (!anyAdapter && fusedSilu && !tensorCores(bf16, w + 2 * layout.gateUp, h, tokens)) {
                 // no LoRA delta to add before the silu: the GEMV's epilogue takes it
                 gemvSilu(w + 2 * layout.gateUp, inter, h, s.normed, tokens, s.act);
             } else {
@@ -1389,17 +1389,34 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * y[t] = W x[t] (+ bias) for {@code tokens} rows: through cuBLAS when {@code bf16} (a buffer for x in bf16) is
-     * given, the step has more than the GEMV's 8 tokens and there is no bias, else in GEMV launches of up to 8
-     * tokens.
+     * y[t] = W x[t] (+ bias) for {@code tokens} rows: on tensor cores when {@code bf16} (a buffer for x in bf16) is
+     * given and the step has more than the GEMV's 8 tokens (the bias then added by {@link #addBias}), else in GEMV
+     * launches of up to 8 tokens with the bias in their epilogue.
      */
     private void linear(long bf16, long w, int n, int k, long x, int tokens, long bias, long y) {
-        if (tensorCores(bf16, w, k, tokens, bias)) {
+        if (tensorCores(bf16, w, k, tokens)) {
             toBf16(x, (long) tokens * k, bf16);
             multiply(bf16, w, n, k, tokens, y);
+            if (bias != 0) {
+                addBias(y, bias, n, tokens);
+            }
             return;
         }
         gemv(w, n, k, x, tokens, bias, new long[] {y}, new int[] {n});
+    }
+
+    /** {@code ts_add_bias_rows}: the bf16 {@code bias} of {@code n} outputs added to each of {@code tokens} rows of y. */
+    private void addBias(long y, long bias, int n, int tokens) {
+        long count = (long) tokens * n;
+        gpu.launch(
+                "ts_add_bias_rows",
+                (int) Math.min(4096, (count + 255) / 256),
+                1,
+                256,
+                Arg.ptr(y),
+                Arg.ptr(bias),
+                Arg.i32(n),
+                Arg.i64(count));
     }
 
     /** {@code ts_to_bf16}: {@code count} values of x into {@code bf16}. */
@@ -1443,14 +1460,20 @@ public final class CudaBackend implements Backend {
      */
     private void linearQkv(
             long bf16, long w, int q, int kv, int k, long x, int tokens, long bias, long yq, long yk, long yv) {
-        if (tensorCores(bf16, w, k, tokens, bias)
-                && tensorCores(bf16, w + 2L * q * k, k, tokens, bias)
-                && tensorCores(bf16, w + 2L * (q + kv) * k, k, tokens, bias)) {
+        if (tensorCores(bf16, w, k, tokens)
+                && tensorCores(bf16, w + 2L * q * k, k, tokens)
+                && tensorCores(bf16, w + 2L * (q + kv) * k, k, tokens)) {
             // the input in bf16 once, for the three
             toBf16(x, (long) tokens * k, bf16);
             multiply(bf16, w, q, k, tokens, yq);
             multiply(bf16, w + 2L * q * k, kv, k, tokens, yk);
             multiply(bf16, w + 2L * (q + kv) * k, kv, k, tokens, yv);
+            if (bias != 0) {
+                // the fused bias likewise [q | k | v] (bf16)
+                addBias(yq, bias, q, tokens);
+                addBias(yk, bias + 2L * q, kv, tokens);
+                addBias(yv, bias + 2L * (q + kv), kv, tokens);
+            }
             return;
         }
         gemv(w, q + 2 * kv, k, x, tokens, bias, new long[] {yq, yk, yv}, new int[] {q, kv, kv});
@@ -1527,11 +1550,12 @@ public final class CudaBackend implements Backend {
 
     /**
      * Whether a linear layer goes to tensor cores: the step's mode allows it ({@code bf16}, the input's bf16 buffer,
-     * is given), it has more than the GEMV's 8 tokens and no bias, and (for the backend's own GEMM) its K is a
+     * is given), it has more than the GEMV's 8 tokens (a bias is added after it, {@link #addBias}), and (for the
+     * backend's own GEMM) its K is a
      * multiple of 8 and its weight 16-byte aligned, as the kernel's 16-byte loads need.
      */
-    private boolean tensorCores(long bf16, long w, int k, int tokens, long bias) {
-        if (bf16 == 0 || bias != 0 || tokens <= CudaKernels.GEMV_MAX_TOKENS) {
+    private boolean tensorCores(long bf16, long w, int k, int tokens) {
+        if (bf16 == 0 || tokens <= CudaKernels.GEMV_MAX_TOKENS) {
             return false;
         }
         return linearNow == Linear.CUBLAS || (k % 8 == 0 && (w & 15) == 0);

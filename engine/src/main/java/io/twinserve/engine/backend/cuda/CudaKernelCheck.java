@@ -318,6 +318,7 @@ public final class CudaKernelCheck {
     private void checkAll() {
         guard("checkEmbedAndNorms", this::checkEmbedAndNorms);
         guard("checkToBf16", this::checkToBf16);
+        guard("checkAddBiasRows", this::checkAddBiasRows);
         for (int tokens : new int[] {1, 3, 8}) {
             guard("checkGemv", () -> checkGemv(tokens, 1000, 2048, true, true));
         }
@@ -647,6 +648,22 @@ public final class CudaKernelCheck {
                 bf16ToFloat(shorts(out, n)),
                 bf16ToFloat(KernelReferences.toBf16(x)),
                 BF16_GATE);
+    }
+
+    private void checkAddBiasRows() {
+        // Qwen2-7B's k bias width (512) over 37 rows, in fewer blocks than values (the grid-stride loop)
+        int n = 512;
+        int rows = 37;
+        float[] y = randomFloats(rows * n, 3);
+        short[] bias = randomBf16(n, 0.5);
+        CUdeviceptr dy = upload(y);
+        launch("ts_add_bias_rows", 16, 1, 256, dy, upload(bias), n, (long) rows * n);
+        record(
+                "ts_add_bias_rows",
+                "37 rows of 512, 16 blocks",
+                floats(dy, rows * n),
+                KernelReferences.addBiasRows(y, bias, n),
+                FP32_GATE);
     }
 
     private void checkGemv(int tokens, int n, int k, boolean bias, boolean add) {

@@ -23,6 +23,7 @@ public final class CudaKernels {
             "ts_add_rmsnorm",
             "ts_silu_mul",
             "ts_to_bf16",
+            "ts_add_bias_rows",
             "ts_gemv_bf16",
             "ts_gemv_silu_bf16",
             "ts_qk_rope_kv_write",

@@ -51,6 +51,15 @@ public final class KernelReferences {
     }
 
     /** {@code ts_silu_mul}: rows of [gate | up]. */
+    /** {@code ts_add_bias_rows}: y with bias[i % n] added to each value (a GEMM's rows and a linear layer's bias). */
+    public static float[] addBiasRows(float[] y, short[] bias, int n) {
+        float[] out = y.clone();
+        for (int i = 0; i < out.length; i++) {
+            out[i] += bf(bias[i % n]);
+        }
+        return out;
+    }
+
     public static float[] siluMul(float[] gateUp, int rows, int inter) {
         float[] out = new float[rows * inter];
         for (int r = 0; r < rows; r++) {

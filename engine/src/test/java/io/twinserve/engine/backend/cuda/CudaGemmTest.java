@@ -40,6 +40,23 @@ class CudaGemmTest {
             assertThat(g.gemms).isGreaterThan(0);
             assertThat(g.launches).contains("ts_to_bf16", "ts_gemv_bf16");
         }
+        assertBiasAddedOnlyForQwen2(devices);
+    }
+
+    /**
+     * Qwen2's q/k/v biases no longer keep its prefill on the GEMV: its devices (two per model, in {@link
+     * io.twinserve.engine.model.Architecture} order, so the third model's) add them after the GEMM; no other model
+     * has a bias to add.
+     */
+    private static void assertBiasAddedOnlyForQwen2(List<EmulatedGpu> devices) {
+        int qwen2 = io.twinserve.engine.model.Architecture.QWEN2.ordinal();
+        for (int i = 0; i < devices.size(); i++) {
+            if (i / 2 == qwen2) {
+                assertThat(devices.get(i).launches).as("device %d", i).contains("ts_add_bias_rows");
+            } else {
+                assertThat(devices.get(i).launches).as("device %d", i).doesNotContain("ts_add_bias_rows");
+            }
+        }
     }
 
     /**
@@ -71,6 +88,7 @@ class CudaGemmTest {
             assertThat(g.gemms).isZero();
             assertThat(g.launches).contains("ts_to_bf16", "ts_gemm_bf16", "ts_gemv_bf16");
         }
+        assertBiasAddedOnlyForQwen2(devices);
     }
 
     @Test

@@ -336,6 +336,11 @@ final class EmulatedGpu implements Gpu {
                 int n = Math.toIntExact(a[1].bits());
                 put(a[2].bits(), KernelReferences.toBf16(floats(a[0].bits(), n)));
             }
+            case "ts_add_bias_rows" -> {
+                int n = a[2].asInt();
+                int count = Math.toIntExact(a[3].bits());
+                put(a[0].bits(), KernelReferences.addBiasRows(floats(a[0].bits(), count), shorts(a[1].bits(), n), n));
+            }
             case "ts_silu_mul" -> {
                 int inter = a[1].asInt();
                 put(a[2].bits(), KernelReferences.siluMul(floats(a[0].bits(), gx * 2 * inter), gx, inter));
