@@ -459,7 +459,12 @@ public final class LiveEngine implements AutoCloseable {
                     l.complete(Completion.FinishReason.ERROR, now(), message);
                     return;
                 }
-                if (r.take(l.request, l.sink(), Math.max(0, now() - l.arrivalNs))) {
+                GenerationRequest again = l.request;
+                if (l.streamed() && again.maxTtftMs() > 0) {
+                    // it had its first token here, in time: its run elsewhere has no first-token deadline to meet
+                    again = new GenerationRequest(again.adapter(), again.promptTokens(), again.sampling(), 0);
+                }
+                if (r.take(again, l.sink(), Math.max(0, now() - l.arrivalNs))) {
                     l.handedOver();
                     return;
                 }

@@ -36,6 +36,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * A deployment being served by this server: its replicas (each a live loop over a backend: the CPU
@@ -549,9 +551,10 @@ public final class DeploymentRuntime implements AutoCloseable {
     }
 
     /**
-     * The sequences of one request, started together or the first one first (see {@link #submit}). Each choice
-     * knows the replica it is on: a choice whose replica failed before it streamed anything moves to another
-     * ({@link #rescue}), and its end is counted there.
+     * The sequences of one request, started together or the first one first (see {@link #submit}). Each choice's
+     * submission has its own sink, which knows the replica it counts on; a choice whose replica failed before its
+     * caller saw anything moves to another ({@link #rescue}) with a new sink, its count in flight and the request's
+     * prefill estimate with it. Written by the request's thread and by failing loops' threads, hence the atomics.
      */
     private static final class Choices implements LiveEngine.Handle {
         private final DeploymentRuntime runtime;
@@ -561,13 +564,15 @@ public final class DeploymentRuntime implements AutoCloseable {
         private final List<SamplingParams> choices;
         private final List<TokenSink> sinks;
         private final long ttftMs;
-        /** The replica each choice is counted on (the routed one until a rescue moves it). */
-        private final ReplicaHandle[] at;
+        /** The replica each choice is on (counted in flight there): the routed one until a rescue moves it. */
+        private final AtomicReferenceArray<ReplicaHandle> at;
+        /** Each choice's handle on the loop it is queued in (the latest, after a move). */
+        private final AtomicReferenceArray<LiveEngine.Handle> handles;
         /** The prefill tokens the routed replica's estimate counts for the request, until its first token. */
         private final long prefill;
+        /** The replica whose estimate counts {@link #prefill}; null once the first token came. */
+        private final AtomicReference<ReplicaHandle> prefillAt;
 
-        private final AtomicBoolean prefilled = new AtomicBoolean();
-        private final LiveEngine.Handle[] handles;
         private volatile boolean cancelled;
         /** Whether choices after the first were queued (or, when the first ended early, told they ended). */
         private final AtomicBoolean restStarted = new AtomicBoolean();
@@ -590,29 +595,34 @@ public final class DeploymentRuntime implements AutoCloseable {
             this.sinks = sinks;
             this.ttftMs = ttftMs;
             this.prefill = prefill;
-            this.handles = new LiveEngine.Handle[choices.size()];
-            this.at = new ReplicaHandle[choices.size()];
-            java.util.Arrays.fill(at, replica);
+            this.prefillAt = new AtomicReference<>(replica);
+            this.handles = new AtomicReferenceArray<>(choices.size());
+            this.at = new AtomicReferenceArray<>(choices.size());
+            for (int i = 0; i < choices.size(); i++) {
+                at.set(i, replica);
+            }
         }
 
-        /** The request's first token (or its end): its prefill leaves the routed replica's estimate, once. */
+        /** The request's first token (or its end): its prefill leaves the estimate that counts it, once. */
         private void firstToken() {
-            if (!prefilled.get() && prefilled.compareAndSet(false, true)) {
-                at[0].pendingPrefillTokens.addAndGet(-prefill);
+            ReplicaHandle r = prefillAt.getAndSet(null);
+            if (r != null) {
+                r.pendingPrefillTokens.addAndGet(-prefill);
             }
         }
 
         void start(boolean stagger) {
+            ReplicaHandle routed = at.get(0);
             try {
-                submit(0, stagger);
-                if (!stagger) {
-                    startRest(null);
-                }
+                submit(0, stagger, routed);
             } catch (RuntimeException e) {
                 firstToken();
-                at[0].inFlight.addAndGet(-choices.size());
+                routed.inFlight.addAndGet(-choices.size());
                 cancel();
                 throw e;
+            }
+            if (!stagger) {
+                startRest(null);
             }
         }
 
@@ -620,54 +630,70 @@ public final class DeploymentRuntime implements AutoCloseable {
             return new GenerationRequest(adapter, prompt, choices.get(i), i == 0 ? ttftMs : 0);
         }
 
-        private void submit(int i, boolean stagger) {
-            handles[i] = at[i].engine.submit(request(i), new ChoiceSink(this, i, stagger));
-            if (cancelled) {
-                // cancelled while it was being queued
-                handles[i].cancel();
-            }
+        private void submit(int i, boolean stagger, ReplicaHandle on) {
+            LiveEngine.Handle h = on.engine.submit(request(i), new ChoiceSink(this, i, stagger, on));
+            publish(i, on, h);
         }
 
         /**
-         * Moves choice {@code c} off the failed replica {@code from} to one still serving (see {@link #rescue}):
-         * its count in flight and, for the first choice, its prefill estimate go with it.
+         * Keeps {@code h}, choice i's handle on {@code on}, unless a rescue inside that submission (the replica failed
+         * meanwhile) has moved the choice on already; then cancels it if the request was cancelled meanwhile.
          */
+        private void publish(int i, ReplicaHandle on, LiveEngine.Handle h) {
+            if (at.get(i) == on) {
+                handles.set(i, h);
+            }
+            if (cancelled) {
+                LiveEngine.Handle now = handles.get(i);
+                if (now != null) {
+                    now.cancel();
+                }
+            }
+        }
+
+        /** A rescue of choice {@code c} off the failed replica {@code from} (see {@link #rescue}). */
         boolean move(ChoiceSink c, ReplicaHandle from, GenerationRequest request, long waitedNs) {
-            int i = c.index;
-            if (cancelled || at[i] != from) {
+            if (cancelled || c.replica() != from || at.get(c.index()) != from) {
                 return false;
             }
+            return resubmit(c.index(), c.stagger(), from, request, waitedNs);
+        }
+
+        /**
+         * Queues choice {@code i}, counted on {@code from} (failed), on a replica the router picks among those still
+         * serving, its count in flight and (while it counts there) the request's prefill estimate moved with it.
+         * Returns false when none could take it.
+         */
+        private boolean resubmit(int i, boolean stagger, ReplicaHandle from, GenerationRequest request, long waitedNs) {
             for (int attempt = 0; attempt < runtime.replicas.size(); attempt++) {
                 ReplicaHandle to;
-                long moved = i == 0 && !prefilled.get() ? prefill : 0;
                 synchronized (runtime.router) {
                     try {
                         to = runtime.router.route(route, runtime.routable());
                     } catch (IllegalStateException e) {
                         return false;
                     }
-                    to.routed(NO_KEYS, moved);
+                    to.routed(NO_KEYS, 0);
                 }
-                from.inFlight.decrementAndGet();
-                if (moved > 0) {
-                    from.pendingPrefillTokens.addAndGet(-moved);
+                boolean prefillMoved = prefillAt.compareAndSet(from, to);
+                if (prefillMoved) {
+                    from.pendingPrefillTokens.addAndGet(-prefill);
+                    to.pendingPrefillTokens.addAndGet(prefill);
                 }
-                at[i] = to;
+                at.set(i, to);
                 try {
-                    handles[i] = to.engine.submit(request, c, waitedNs);
-                    if (cancelled) {
-                        handles[i].cancel();
-                    }
+                    LiveEngine.Handle h = to.engine.submit(request, new ChoiceSink(this, i, stagger, to), waitedNs);
+                    from.inFlight.decrementAndGet();
+                    publish(i, to, h);
                     return true;
                 } catch (RuntimeException e) {
-                    // that one failed too (or is closing): undo and try the next
-                    at[i] = from;
-                    from.inFlight.incrementAndGet();
+                    // that one failed too (or is closing): undo, and try another while any fails this way
                     to.inFlight.decrementAndGet();
-                    if (moved > 0) {
-                        to.pendingPrefillTokens.addAndGet(-moved);
-                        from.pendingPrefillTokens.addAndGet(moved);
+                    if (prefillMoved && prefillAt.compareAndSet(to, from)) {
+                        to.pendingPrefillTokens.addAndGet(-prefill);
+                        from.pendingPrefillTokens.addAndGet(prefill);
                     }
+                    at.compareAndSet(i, to, from);
                     if (!to.engine.failed()) {
                         return false;
                     }
@@ -678,8 +704,9 @@ public final class DeploymentRuntime implements AutoCloseable {
 
         /**
          * Queues choices 1..n-1, once, on the replica the first choice is on now (its prompt's blocks are
-         * cached there). {@code firstEnded} is the first choice's end when it ended before any token (a
-         * timeout, an error, a cancellation): the others then end the same way without running.
+         * cached there; another if that one has failed since). {@code firstEnded} is the first choice's end when it
+         * ended before any token (a timeout, an error, a cancellation): the others then end the same way without
+         * running.
          */
         private void startRest(Completion firstEnded) {
             if (choices.size() == 1 || !restStarted.compareAndSet(false, true)) {
@@ -688,18 +715,23 @@ public final class DeploymentRuntime implements AutoCloseable {
             boolean ran = firstEnded == null
                     || firstEnded.reason() == Completion.FinishReason.STOP
                     || firstEnded.reason() == Completion.FinishReason.LENGTH;
+            ReplicaHandle first = at.get(0);
             for (int i = 1; i < choices.size(); i++) {
-                if (at[i] != at[0]) {
+                ReplicaHandle charged = at.get(i);
+                if (charged != first) {
                     // the first choice was moved off a failed replica: the others follow it
-                    at[i].inFlight.decrementAndGet();
-                    at[0].inFlight.incrementAndGet();
-                    at[i] = at[0];
+                    charged.inFlight.decrementAndGet();
+                    first.inFlight.incrementAndGet();
+                    at.set(i, first);
                 }
                 if (ran && !cancelled) {
                     try {
-                        submit(i, false);
+                        submit(i, false, first);
                         continue;
                     } catch (RuntimeException e) {
+                        if (first.engine.failed() && resubmit(i, false, first, request(i), 0)) {
+                            continue;
+                        }
                         firstEnded = new Completion(
                                 Completion.FinishReason.ERROR,
                                 prompt.length,
@@ -730,7 +762,7 @@ public final class DeploymentRuntime implements AutoCloseable {
                                     new int[0],
                                     firstEnded == null ? null : firstEnded.error()));
                 } finally {
-                    at[i].inFlight.decrementAndGet();
+                    at.get(i).inFlight.decrementAndGet();
                 }
             }
         }
@@ -738,15 +770,20 @@ public final class DeploymentRuntime implements AutoCloseable {
         @Override
         public void cancel() {
             cancelled = true;
-            for (LiveEngine.Handle h : handles) {
+            for (int i = 0; i < handles.length(); i++) {
+                LiveEngine.Handle h = handles.get(i);
                 if (h != null) {
                     h.cancel();
                 }
             }
         }
 
-        /** What choice {@code index}'s loop streams to: the caller's sink, with the request's accounting around it. */
-        private record ChoiceSink(Choices owner, int index, boolean stagger) implements TokenSink {
+        /**
+         * What one submission of choice {@code index} streams to: the caller's sink, with the request's accounting
+         * around it; {@code replica} is where it was queued, counted in flight until it ends.
+         */
+        private record ChoiceSink(Choices owner, int index, boolean stagger, ReplicaHandle replica)
+                implements TokenSink {
             @Override
             public void onToken(int tokenId, String text) {
                 onToken(tokenId, text, null);
@@ -778,7 +815,7 @@ public final class DeploymentRuntime implements AutoCloseable {
                     // shutdown that drained to zero finds every finished request's records to flush
                     owner.sinks.get(index).onFinished(completion);
                 } finally {
-                    owner.at[index].inFlight.decrementAndGet();
+                    replica.inFlight.decrementAndGet();
                 }
             }
         }

@@ -433,7 +433,7 @@ public final class RegistryService {
         }
         long delay = faultNumber(f, "step_delay_ms", 60_000, "whole milliseconds");
         long replica = faultNumber(f, "fail_replica", 1_000, "a replica number");
-        long after = faultNumber(f, "fail_after_steps", Long.MAX_VALUE / 2, "a whole number of steps");
+        long after = faultNumber(f, "fail_after_steps", 1_000_000_000_000L, "a whole number of steps");
         if (f.hasNonNull("fail_replica") && after == 0) {
             throw ApiException.badRequest(
                     "compute_config.fault.fail_after_steps",
@@ -448,7 +448,7 @@ public final class RegistryService {
         if (d == null || d.isNull()) {
             return 0;
         }
-        if (!d.isIntegralNumber() || d.asLong() < 0 || d.asLong() > max) {
+        if (!d.isIntegralNumber() || !d.canConvertToLong() || d.asLong() < 0 || d.asLong() > max) {
             throw ApiException.badRequest(
                     "compute_config.fault." + key,
                     "'compute_config.fault." + key + "': expected " + what + " from 0 to " + max + ", got " + d);

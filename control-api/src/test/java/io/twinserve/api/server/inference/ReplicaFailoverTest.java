@@ -27,6 +27,11 @@ import org.junit.jupiter.api.Test;
  */
 class ReplicaFailoverTest {
     private static DeploymentRuntime simulated(int replicas, FaultSpec fault) throws java.io.IOException {
+        return simulated(replicas, fault, new RouterSpec.RoundRobin());
+    }
+
+    private static DeploymentRuntime simulated(int replicas, FaultSpec fault, RouterSpec router)
+            throws java.io.IOException {
         // one sequence at a time per replica, so that requests queue behind the one running
         ReplicaSpec r = new ReplicaSpec(1, 4096, 0.9, 2, 2, 8, 1, 256, 16, true, false, null, null);
         DeploymentSpec d = new DeploymentSpec(
@@ -37,7 +42,7 @@ class ReplicaFailoverTest {
                 new PerfModelSpec.Roofline("vllm-0.8.5-h100-64gb/llama-3.1-8b"),
                 null);
         DeploymentRuntime.Settings s = new DeploymentRuntime.Settings(
-                "failover", "simulated", r, 600_000, replicas, 1.0, false, new RouterSpec.RoundRobin(), null, fault);
+                "failover", "simulated", r, 600_000, replicas, 1.0, false, router, null, fault);
         return DeploymentRuntime.simulated(
                 s, Deployments.resolve(d, Profiles.builtIn()), null, List.of(), SessionStore.inMemory());
     }
@@ -46,6 +51,11 @@ class ReplicaFailoverTest {
     private record Sent(CompletableFuture<Completion> done, AtomicInteger tokens) {}
 
     private static Sent send(DeploymentRuntime rt, int maxTokens, int choices) {
+        return send(rt, maxTokens, choices, false);
+    }
+
+    /** @param whole the caller sees the answer only at its end (a sink that can forget what it heard) */
+    private static Sent send(DeploymentRuntime rt, int maxTokens, int choices, boolean whole) {
         CompletableFuture<Completion> done = new CompletableFuture<>();
         AtomicInteger tokens = new AtomicInteger();
         AtomicInteger ended = new AtomicInteger();
@@ -57,6 +67,14 @@ class ReplicaFailoverTest {
                 @Override
                 public void onToken(int tokenId, String text) {
                     tokens.incrementAndGet();
+                }
+
+                @Override
+                public boolean rewind() {
+                    if (whole) {
+                        tokens.set(0);
+                    }
+                    return whole;
                 }
 
                 @Override
@@ -97,8 +115,6 @@ class ReplicaFailoverTest {
             assertThat(rt.failed(0)).isTrue();
             assertThat(rt.failure(0)).contains("failed on purpose");
             assertThat(rt.failed(1)).isFalse();
-            // admission control reads only the replica still serving
-            assertThat(rt.leastInFlight()).isEqualTo(rt.inFlight(1));
             // later requests all go to replica 1 (round robin would have sent every other one to replica 0)
             long finishedBefore = rt.stats(1).finished();
             List<Sent> later = new ArrayList<>();
@@ -116,6 +132,35 @@ class ReplicaFailoverTest {
             }
             assertThat(rt.inFlight(0)).isZero();
             assertThat(rt.inFlight(1)).isZero();
+        } finally {
+            rt.close();
+        }
+    }
+
+    /**
+     * With least-loaded routing an idle failed replica would look the best: it must not be chosen. Admission control
+     * reads only the replica still serving.
+     */
+    @Test
+    void leastLoadedRoutingNeverPicksTheFailedReplicaThoughItLooksIdle() throws Exception {
+        DeploymentRuntime rt = simulated(2, new FaultSpec(0, 0, 1), new RouterSpec.LeastLoaded());
+        try {
+            // whole answers, one at a time, until replica 0 has had one (it fails at its second step; the answer
+            // runs again on replica 1)
+            for (int i = 0; i < 4 && !rt.failed(0); i++) {
+                Completion c = send(rt, 5, 1, true).done().get(60, TimeUnit.SECONDS);
+                assertThat(c.reason()).as("%s", c).isEqualTo(Completion.FinishReason.LENGTH);
+            }
+            assertThat(rt.failed(0)).isTrue();
+            // a long answer keeps replica 1 busy: the failed one, idle, has fewer in flight
+            Sent longOne = send(rt, 200, 1, true);
+            assertThat(rt.inFlight(1)).isPositive();
+            assertThat(rt.inFlight(0)).isZero();
+            assertThat(rt.leastInFlight()).isEqualTo(rt.inFlight(1)).isPositive();
+            Sent meanwhile = send(rt, 5, 1, true);
+            assertThat(meanwhile.done().get(60, TimeUnit.SECONDS).reason()).isEqualTo(Completion.FinishReason.LENGTH);
+            assertThat(meanwhile.tokens().get()).isEqualTo(5);
+            assertThat(longOne.done().get(60, TimeUnit.SECONDS).reason()).isEqualTo(Completion.FinishReason.LENGTH);
         } finally {
             rt.close();
         }
