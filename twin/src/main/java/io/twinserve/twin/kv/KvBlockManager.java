@@ -8,8 +8,9 @@ import java.util.Arrays;
  * <p>A block holds {@code blockSize} tokens. Blocks fully filled with prompt tokens are registered under
  * their chained hash; a later sequence whose prompt starts with the same hashes reuses them instead of
  * recomputing. Unreferenced blocks stay cached in an LRU free list: allocation takes the least recently
- * freed block and forgets its hash. Blocks that were never hashed go to the front of that list (reused
- * first). All state is primitive arrays indexed by block id; nothing is allocated per token.
+ * freed block and forgets its hash. As in vLLM 0.8.5's block pool, every freed block goes to the list's tail,
+ * hashed or not, a sequence's last block first (so that a prompt's tail is evicted before its head). All state
+ * is primitive arrays indexed by block id; nothing is allocated per token.
  */
 public final class KvBlockManager {
     private static final int NONE = -1;
@@ -186,6 +187,20 @@ public final class KvBlockManager {
         cached.put(blockHash, block);
     }
 
+    /**
+     * Takes back the registration of {@code block} (its contents will never be computed: the sequence that was to
+     * compute it left the step before it ran), so that no later prompt finds it.
+     */
+    public void unregister(int block) {
+        if (!hashed[block]) {
+            return;
+        }
+        if (cached.get(hash[block]) == block) {
+            cached.remove(hash[block]);
+        }
+        hashed[block] = false;
+    }
+
     /** Releases a sequence's blocks, last first, so that a prompt's tail is evicted before its head. */
     public void free(BlockTable table) {
         if (counting) {
@@ -196,11 +211,7 @@ public final class KvBlockManager {
         for (int i = table.size() - 1; i >= 0; i--) {
             int b = table.get(i);
             if (--refCount[b] == 0) {
-                if (hashed[b]) {
-                    appendTail(b);
-                } else {
-                    prependHead(b);
-                }
+                appendTail(b);
             } else if (refCount[b] < 0) {
                 throw new IllegalStateException("block " + b + " freed more often than taken");
             }
@@ -221,18 +232,6 @@ public final class KvBlockManager {
             head = b;
         }
         tail = b;
-        freeCount++;
-    }
-
-    private void prependHead(int b) {
-        next[b] = head;
-        prev[b] = NONE;
-        if (head != NONE) {
-            prev[head] = b;
-        } else {
-            tail = b;
-        }
-        head = b;
         freeCount++;
     }
 

@@ -308,12 +308,21 @@ public final class Scheduler {
         }
     }
 
-    /** Adds a sequence to the batch. */
+    /**
+     * Adds a sequence to the batch. A prefill chunk's blocks that it fills are registered in the prefix cache now, as
+     * vLLM 0.8.5 caches full blocks when it allocates them: a request admitted later in the same step reuses them
+     * (its attention reads them after this step's KV writes). Decoders' filled blocks are registered at the step's
+     * end (a lazy decoder's at the next plan), as before.
+     */
     private void addToBatch(Sequence s, int n, boolean starts) {
         s.chunk = n;
         s.chunkStarts = starts;
         s.batchStep = planned;
         batch.add(s);
+        if (!s.decoding) {
+            s.plannedRegisteredFrom = s.registeredBlocks;
+            s.registerFull(kv, s.computed + n, config.blockSize());
+        }
         addToShape(s, n, starts);
     }
 
@@ -603,6 +612,13 @@ public final class Scheduler {
         }
         changes++;
         if (running.contains(s)) {
+            if (inStep && !s.decoding) {
+                // the blocks its chunk was to fill were registered at planning and will never be computed
+                for (int i = s.plannedRegisteredFrom; i < s.registeredBlocks; i++) {
+                    kv.unregister(s.blocks.get(i));
+                }
+                s.registeredBlocks = Math.min(s.registeredBlocks, s.plannedRegisteredFrom);
+            }
             running.remove(s);
             eager.remove(s);
             kv.free(s.blocks);

@@ -36,6 +36,9 @@ public final class Sequence {
     int generated;
     boolean decoding;
     int registeredBlocks;
+    /** {@link #registeredBlocks} before its chunk of the planned step registered the blocks it fills. */
+    int plannedRegisteredFrom;
+
     int chunk;
     /** Whether the planned step's chunk is its first since admission (the shape's new requests). */
     boolean chunkStarts;

@@ -129,33 +129,47 @@ class KvBlockManagerTest {
         assertThat(kv.cachedPrefix(new long[] {1, 2}, 2)).isZero();
     }
 
+    /**
+     * vLLM 0.8.5's block pool: every freed block goes to the free list's tail, hashed or not, so blocks are taken in
+     * the order they were freed; an unhashed block freed after cached ones does not jump the queue.
+     */
     @Test
-    void unhashedBlocksAreReusedBeforeCachedOnes() {
+    void freedBlocksAreReusedInTheOrderTheyWereFreedHashedOrNot() {
         KvBlockManager kv = new KvBlockManager(4 * BS, BS, true);
         BlockTable hashed = filled(kv, 101, 102);
         BlockTable plain = new BlockTable();
         kv.allocate(2, plain);
         int[] hashedIds = ids(hashed);
         int[] plainIds = ids(plain);
-        // the hashed blocks are freed first, yet the unhashed ones freed later are evicted first
         kv.free(hashed);
         kv.free(plain);
 
+        // the cached blocks, freed first, are evicted first (the prompt's tail before its head)
         BlockTable next = new BlockTable();
-        kv.allocate(2, next);
-        assertThat(ids(next)).containsExactlyInAnyOrder(plainIds);
+        kv.allocate(1, next);
+        assertThat(next.get(0)).isEqualTo(hashedIds[1]);
         assertThat(kv.cachedPrefix(new long[] {101, 102}, 2))
-                .as("cached blocks survive")
-                .isEqualTo(2);
-
-        // then the hashed ones, the prompt's tail before its head
-        BlockTable more = new BlockTable();
-        kv.allocate(1, more);
-        assertThat(more.get(0)).isEqualTo(hashedIds[1]);
-        assertThat(kv.cachedPrefix(new long[] {101, 102}, 2)).isEqualTo(1);
-        kv.allocate(1, more);
-        assertThat(more.get(1)).isEqualTo(hashedIds[0]);
+                .as("the head of the prompt is still cached")
+                .isEqualTo(1);
+        kv.allocate(1, next);
+        assertThat(next.get(1)).isEqualTo(hashedIds[0]);
         assertThat(kv.cachedPrefix(new long[] {101, 102}, 2)).isZero();
+        kv.allocate(2, next);
+        assertThat(new int[] {next.get(2), next.get(3)}).containsExactly(plainIds[1], plainIds[0]);
+        kv.checkConsistency();
+    }
+
+    @Test
+    void anUnregisteredBlockIsFoundByNoPrompt() {
+        KvBlockManager kv = new KvBlockManager(4 * BS, BS, true);
+        BlockTable t = filled(kv, 7, 8);
+        kv.unregister(t.get(1));
+        assertThat(kv.cachedPrefix(new long[] {7, 8}, 2)).isEqualTo(1);
+        // a later writer may register the hash again
+        BlockTable other = filled(kv, 8);
+        BlockTable reader = new BlockTable();
+        kv.takeCached(new long[] {8}, 1, reader);
+        assertThat(reader.get(0)).isEqualTo(other.get(0));
         kv.checkConsistency();
     }
 
@@ -221,12 +235,12 @@ class KvBlockManagerTest {
         kv.register(first.get(0), 43);
         assertThat(kv.cachedPrefix(new long[] {43}, 1)).isZero();
 
-        // the second writer's block was never hashed: once free it is reused first, and the hash survives
+        // the second writer's block was never hashed: freeing it leaves the first writer's hash in place
         kv.free(second);
-        BlockTable t = new BlockTable();
-        kv.allocate(1, t);
-        assertThat(t.get(0)).isEqualTo(second.get(0));
         assertThat(kv.cachedPrefix(new long[] {42}, 1)).isEqualTo(1);
+        BlockTable served = new BlockTable();
+        kv.takeCached(new long[] {42}, 1, served);
+        assertThat(served.get(0)).isEqualTo(first.get(0));
         kv.checkConsistency();
     }
 

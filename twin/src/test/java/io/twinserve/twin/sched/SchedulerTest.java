@@ -365,6 +365,50 @@ class SchedulerTest {
         assertThat(rig.scheduler.queriedPromptTokens()).isEqualTo(38);
     }
 
+    /**
+     * vLLM 0.8.5 caches a prefill chunk's full blocks when it schedules them: a request admitted later in the same
+     * step reuses them, computing only what follows (its attention reads them after the step's KV writes).
+     */
+    @Test
+    void aRequestAdmittedInTheSameStepReusesThePrefixAnEarlierOneIsComputing() {
+        Rig rig = new Rig(8, 64, 4, 256, 2);
+        long[] hashes = {1, 2, 3};
+        Sequence first = rig.add(-1, 12, 1, hashes);
+        Sequence second = rig.add(-1, 14, 1, hashes);
+        assertThat(rig.plan()).containsExactly(first, second);
+        assertThat(first.chunk).isEqualTo(12);
+        assertThat(second.cachedTokens())
+                .as("the first's three blocks, registered at planning")
+                .isEqualTo(12);
+        assertThat(second.chunk).isEqualTo(2);
+        assertThat(second.blocks.get(0)).isEqualTo(first.blocks.get(0));
+        rig.complete();
+        assertThat(rig.finished).containsExactlyInAnyOrder(first, second);
+        rig.kv.checkConsistency();
+    }
+
+    /**
+     * A prefill chunk taken out of the planned step (the live engine's abort: its adapter failed to load) never
+     * computes the blocks it registered at planning: they are unregistered, so no later prompt reads them.
+     */
+    @Test
+    void anAbortedChunkTakesBackTheBlocksItRegisteredAtPlanning() {
+        Rig rig = new Rig(8, 64, 4, 256, 2);
+        long[] hashes = {1, 2, 3};
+        Sequence first = rig.add(-1, 12, 1, hashes);
+        assertThat(rig.plan()).containsExactly(first);
+        assertThat(rig.kv.cachedPrefix(hashes, 3)).isEqualTo(3);
+        rig.scheduler.abort(first, rig.now);
+        assertThat(rig.kv.cachedPrefix(hashes, 3)).isZero();
+        rig.kv.checkConsistency();
+        // the next one computes its whole prompt
+        rig.complete();
+        Sequence next = rig.add(-1, 12, 1, hashes);
+        assertThat(rig.plan()).containsExactly(next);
+        assertThat(next.cachedTokens()).isZero();
+        assertThat(next.chunk).isEqualTo(12);
+    }
+
     @Test
     void stepShapeCountsTheWaitingQueueAndWhetherPinnedSlotsBlockIt() {
         Rig r = new Rig(16, 64, 4, 1024, 2);
