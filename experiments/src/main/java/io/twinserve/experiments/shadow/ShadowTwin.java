@@ -80,7 +80,9 @@ public final class ShadowTwin {
 
     private static final class Req {
         final long id;
-        final int replica;
+        /** The replica that serves it (another than it reached first when that one failed). */
+        int replica;
+
         final String adapter;
         final long arrivalNs;
         final int promptTokens;
@@ -141,6 +143,17 @@ public final class ShadowTwin {
         requests.addLast(r);
         pendingByWindow.merge(w, 1, Integer::sum);
         return r.id;
+    }
+
+    /**
+     * The request of {@code ticket} moved to replica {@code replica} (the one it reached failed before it was
+     * served): the twin replays it there.
+     */
+    public synchronized void moved(long ticket, int replica) {
+        Req r = byId.get(ticket);
+        if (r != null) {
+            r.replica = replica;
+        }
     }
 
     /**

@@ -192,7 +192,7 @@ public final class KvBlockManager {
      * compute it left the step before it ran), so that no later prompt finds it.
      */
     public void unregister(int block) {
-        if (!hashed[block]) {
+        if (counting || !prefixCaching || !hashed[block]) {
             return;
         }
         if (cached.get(hash[block]) == block) {
@@ -278,6 +278,21 @@ public final class KvBlockManager {
         if (referenced + freeCount != numBlocks) {
             throw new IllegalStateException(
                     referenced + " referenced + " + freeCount + " free != " + numBlocks + " blocks");
+        }
+        // the hash index: every hashed block is the one its hash maps to, and nothing else is indexed
+        int hashedBlocks = 0;
+        for (int b = 0; b < numBlocks; b++) {
+            if (hashed[b]) {
+                hashedBlocks++;
+                if (cached.get(hash[b]) != b) {
+                    throw new IllegalStateException(
+                            "block " + b + " is hashed but its hash maps to " + cached.get(hash[b]));
+                }
+            }
+        }
+        if (hashedBlocks != cached.size()) {
+            throw new IllegalStateException(
+                    hashedBlocks + " hashed blocks but the index holds " + cached.size() + " hashes");
         }
     }
 

@@ -19,6 +19,11 @@ final class LongIntMap {
         deleted = new boolean[c];
     }
 
+    /** Keys held. */
+    int size() {
+        return size;
+    }
+
     int get(long k) {
         int mask = keys.length - 1;
         for (int i = index(k, mask); ; i = (i + 1) & mask) {

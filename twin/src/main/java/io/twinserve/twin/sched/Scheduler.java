@@ -599,7 +599,11 @@ public final class Scheduler {
      * Ends a request that cannot go on (its adapter failed to load, say) wherever it is: waiting, running,
      * or in the batch of the step just planned, which then runs without it (batch and shape). Its KV blocks
      * and adapter reference are freed and no listener hears of it: the caller tells the request's owner.
-     * Only for eager scheduling: a sequence counted in bulk, or a steady step, cannot lose a member.
+     * Only for eager scheduling: a sequence counted in bulk, or a steady step, cannot lose a member. A prefill chunk
+     * taken out of the planned step unregisters the blocks it registered at planning (they will never be computed);
+     * a request admitted after it in the same step may have taken them, so a caller that aborts one request of a
+     * step must abort every one that shares its prefix keys too (the live engine aborts all of a failed adapter's
+     * requests, and prefix keys are seeded by the adapter).
      */
     public void abort(Sequence s, long nowNs) {
         if (s.finishNs >= 0 || s.timedOut) {

@@ -484,6 +484,10 @@ public final class DeploymentRuntime implements AutoCloseable {
             }
             Choices all = new Choices(this, h, request, adapter, prompt, choices, tracked, wallTtftMs(), prefill);
             boolean stagger = n > 1 && h.engine.schedulerConfig().prefixCaching();
+            if (attempt > 0 && tracked.get(0) instanceof DeploymentShadow.Tracked t) {
+                // tracked at the first attempt's replica, which failed meanwhile
+                t.movedTo(h.index);
+            }
             try {
                 all.start(stagger);
                 return all;
@@ -684,6 +688,10 @@ public final class DeploymentRuntime implements AutoCloseable {
                 try {
                     LiveEngine.Handle h = to.engine.submit(request, new ChoiceSink(this, i, stagger, to), waitedNs);
                     from.inFlight.decrementAndGet();
+                    if (i == 0 && sinks.get(0) instanceof DeploymentShadow.Tracked t) {
+                        // the shadow twin replays it where it is served
+                        t.movedTo(to.index);
+                    }
                     publish(i, to, h);
                     return true;
                 } catch (RuntimeException e) {

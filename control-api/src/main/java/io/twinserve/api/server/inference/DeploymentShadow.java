@@ -55,14 +55,24 @@ public final class DeploymentShadow {
         return twin.evaluate(clockNs());
     }
 
+    /** A tracked request's sink, told when the request moves to another replica (its first one failed). */
+    interface Tracked extends TokenSink {
+        void movedTo(int replica);
+    }
+
     /**
      * Reports a request's arrival on replica {@code replica}; returns {@code sink} wrapped so that its first
      * token and its end reach the twin too.
      */
     TokenSink track(int replica, String adapter, int promptTokens, int maxTokens, TokenSink sink) {
         long ticket = twin.arrived(clockNs(), replica, adapter, promptTokens, maxTokens);
-        return new TokenSink() {
+        return new Tracked() {
             private long firstTokenNs = -1;
+
+            @Override
+            public void movedTo(int other) {
+                twin.moved(ticket, other);
+            }
 
             @Override
             public void onToken(int tokenId, String text) {

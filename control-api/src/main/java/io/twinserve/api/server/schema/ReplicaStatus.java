@@ -7,6 +7,16 @@ public record ReplicaStatus(
         @Schema(requiredMode = Schema.RequiredMode.REQUIRED, description = "its index")
         int replica,
 
+        @Schema(
+                requiredMode = Schema.RequiredMode.REQUIRED,
+                description = "serving, or failed: its loop stopped after an error (a device fault) and it is routed"
+                        + " nothing more",
+                allowableValues = {"serving", "failed"})
+        String state,
+
+        @Schema(nullable = true, description = "why a failed replica stopped (absent while it serves)")
+        String error,
+
         @Schema(requiredMode = Schema.RequiredMode.REQUIRED, description = "requests in flight")
         int inFlight,
 
