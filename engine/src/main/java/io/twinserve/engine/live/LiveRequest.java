@@ -44,6 +44,8 @@ final class LiveRequest {
     private Completion.FinishReason endedBy;
 
     private boolean completed;
+    /** The KV cache's block size (set at admission). */
+    private int blockSize = Integer.MAX_VALUE;
     /** Whether a token of it reached its sink. */
     private boolean streamed;
 
@@ -99,6 +101,7 @@ final class LiveRequest {
      * its prompt's full blocks and its first-token deadline when it has one.
      */
     void admit(long id, int rank, int blockSize) {
+        this.blockSize = blockSize;
         // chained hashes of full blocks, seeded by the adapter: K/V depend on the adapter's k and v projections
         long[] blockHashes = PrefixKeys.ofTokens(request.promptTokens(), blockSize, adapter);
         sequence = new Sequence(
@@ -166,6 +169,12 @@ final class LiveRequest {
 
     private void accept(int token, Set<Integer> stopTokens) {
         tokens[length++] = token;
+        if (length % blockSize == 0 && sequence.hashedBlocks() == length / blockSize - 1) {
+            // a block of its answer is full: keyed now, cached once computed (a chat's next turn repeats it)
+            int b = length / blockSize - 1;
+            long previous = b == 0 ? PrefixKeys.seed(adapter) : sequence.blockHash(b - 1);
+            sequence.appendBlockHash(PrefixKeys.next(previous, tokens, b * blockSize, blockSize));
+        }
         int count = sequence.generated() + 1;
         SamplingParams params = request.sampling();
         boolean stopToken = (!params.ignoreEos() && stopTokens.contains(token))

@@ -247,6 +247,41 @@ class LiveEngineTest {
         }
     }
 
+    /**
+     * As vLLM caches the blocks its answers fill: a chat's next turn, whose prompt repeats the previous answer,
+     * reuses the answer's blocks too, not only the previous prompt's; and the answer is the same as computing it all.
+     */
+    @Test
+    void aNextTurnReusesTheBlocksOfThePreviousAnswer() throws Exception {
+        int[] prompt = {3, 9, 27, 4, 5, 6};
+        int[] answer;
+        int[] next;
+        Completion second;
+        try (ModelFiles files = ModelFiles.open(model);
+                CpuBackend backend =
+                        Backends.create(new BackendSpec.Cpu(files, new CpuBackend.Options(1, 2, 512, 4, 1)));
+                LiveEngine engine =
+                        new LiveEngine(backend, new LiveConfig(4, 64, true, true, 1, 128), LETTERS, List.of())) {
+            Completion first = submit(engine, new GenerationRequest(null, prompt, SamplingParams.greedy(12), 0))
+                    .done
+                    .get(30, TimeUnit.SECONDS);
+            answer = first.tokenIds();
+            assertThat(answer).hasSize(12);
+            next = new int[prompt.length + answer.length + 2];
+            System.arraycopy(prompt, 0, next, 0, prompt.length);
+            System.arraycopy(answer, 0, next, prompt.length, answer.length);
+            next[next.length - 2] = 7;
+            next[next.length - 1] = 8;
+            second = submit(engine, new GenerationRequest(null, next, SamplingParams.greedy(5), 0))
+                    .done
+                    .get(30, TimeUnit.SECONDS);
+            // 20 tokens in blocks of 4: the first four blocks (the prompt and ten tokens of the answer, all computed
+            // in the first turn) are reused; the last is recomputed to sample (the prompt alone would give one block)
+            assertThat(second.cachedPromptTokens()).isEqualTo(16);
+            assertThat(second.tokenIds()).containsExactly(solo(files, null, next, 5));
+        }
+    }
+
     @Test
     void requestWithoutFirstTokenInTimeTimesOutAndFreesItsPlace() throws Exception {
         try (ModelFiles files = ModelFiles.open(model);

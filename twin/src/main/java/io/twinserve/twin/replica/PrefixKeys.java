@@ -59,12 +59,22 @@ public final class PrefixKeys {
         long[] out = new long[full];
         long h = seed(adapter);
         for (int b = 0; b < full; b++) {
-            for (int i = 0; i < blockSize; i++) {
-                h = mix(h * 0x100000001B3L ^ (tokens[b * blockSize + i] + 1L));
-            }
+            h = next(h, tokens, b * blockSize, blockSize);
             out[b] = h;
         }
         return out;
+    }
+
+    /**
+     * The key of the block of real tokens {@code tokens[from, from + blockSize)} that follows a block keyed {@code
+     * previous} ({@link #seed} for the first): {@link #ofTokens}'s chain, one block further (an answer's block).
+     */
+    public static long next(long previous, int[] tokens, int from, int blockSize) {
+        long h = previous;
+        for (int i = 0; i < blockSize; i++) {
+            h = mix(h * 0x100000001B3L ^ (tokens[from + i] + 1L));
+        }
+        return h;
     }
 
     /** SplitMix64's finaliser (Steele, Lea and Flood, OOPSLA 2014). */

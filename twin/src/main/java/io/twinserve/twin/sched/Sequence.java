@@ -28,8 +28,9 @@ public final class Sequence {
     final int rank;
     final int promptTokens;
     int outputTokens;
-    final long[] blockHashes;
-    final int hashedBlocks;
+    // grown by appendBlockHash (the live engine's answer blocks as they fill)
+    long[] blockHashes;
+    int hashedBlocks;
     final KvBlockManager.BlockTable blocks;
 
     int computed;
@@ -113,6 +114,28 @@ public final class Sequence {
      * Puts its blocks that are full of {@code computed} tokens into the prefix cache under their keys,
      * generated tokens' blocks too (the next turn of a conversation repeats them), as vLLM does.
      */
+    /**
+     * The key of its next block, known only now (the live engine's: a block of real tokens its answer has just
+     * filled): registered once the block's tokens are computed, so that a later prompt that repeats the answer (a
+     * chat's next turn) reuses it, as vLLM caches generated blocks.
+     */
+    public void appendBlockHash(long key) {
+        if (hashedBlocks == blockHashes.length) {
+            blockHashes = java.util.Arrays.copyOf(blockHashes, Math.max(8, hashedBlocks * 2));
+        }
+        blockHashes[hashedBlocks++] = key;
+    }
+
+    /** Keys known so far ({@link #appendBlockHash}); the last is that of block {@code hashedBlocks() - 1}. */
+    public int hashedBlocks() {
+        return hashedBlocks;
+    }
+
+    /** The key of block {@code i} (below {@link #hashedBlocks}). */
+    public long blockHash(int i) {
+        return blockHashes[i];
+    }
+
     void registerFull(KvBlockManager kv, long computed, int blockSize) {
         if (registeredBlocks < hashedBlocks) {
             int full = (int) Math.min(hashedBlocks, computed / blockSize);
