@@ -32,8 +32,13 @@ class ReplicaFailoverTest {
 
     private static DeploymentRuntime simulated(int replicas, FaultSpec fault, RouterSpec router)
             throws java.io.IOException {
+        return simulated(replicas, fault, router, false);
+    }
+
+    private static DeploymentRuntime simulated(int replicas, FaultSpec fault, RouterSpec router, boolean prefixCaching)
+            throws java.io.IOException {
         // one sequence at a time per replica, so that requests queue behind the one running
-        ReplicaSpec r = new ReplicaSpec(1, 4096, 0.9, 2, 2, 8, 1, 256, 16, true, false, null, null);
+        ReplicaSpec r = new ReplicaSpec(1, 4096, 0.9, 2, 2, 8, 1, 256, 16, true, prefixCaching, null, null);
         DeploymentSpec d = new DeploymentSpec(
                 "failover",
                 "llama-3.1-8b",
@@ -161,6 +166,37 @@ class ReplicaFailoverTest {
             assertThat(meanwhile.done().get(60, TimeUnit.SECONDS).reason()).isEqualTo(Completion.FinishReason.LENGTH);
             assertThat(meanwhile.tokens().get()).isEqualTo(5);
             assertThat(longOne.done().get(60, TimeUnit.SECONDS).reason()).isEqualTo(Completion.FinishReason.LENGTH);
+        } finally {
+            rt.close();
+        }
+    }
+
+    /**
+     * With prefix caching a request of two choices runs its first alone until its first token, then the second where
+     * the first is: here the first moves off the failed replica before its first token, and the second, counted on
+     * the failed replica, follows it.
+     */
+    @Test
+    void theSecondChoiceOfAStaggeredRequestFollowsItsFirstOffAFailedReplica() throws Exception {
+        DeploymentRuntime rt = simulated(2, new FaultSpec(0, 0, 20), new RouterSpec.RoundRobin(), true);
+        try {
+            Sent cut = send(rt, 60, 1);
+            Sent other = send(rt, 10, 1);
+            // queued on replica 0 behind the long one: both its choices are counted there
+            Sent twoChoices = send(rt, 10, 2);
+            assertThat(rt.inFlight(0)).isEqualTo(3);
+            assertThat(cut.done().get(60, TimeUnit.SECONDS).reason()).isEqualTo(Completion.FinishReason.ERROR);
+            Completion c = twoChoices.done().get(60, TimeUnit.SECONDS);
+            assertThat(c.reason()).as("%s", c).isEqualTo(Completion.FinishReason.LENGTH);
+            assertThat(twoChoices.tokens().get()).isEqualTo(20);
+            assertThat(other.done().get(60, TimeUnit.SECONDS).reason()).isEqualTo(Completion.FinishReason.LENGTH);
+            assertThat(rt.failed(0)).isTrue();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (rt.totalInFlight() != 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(rt.inFlight(0)).isZero();
+            assertThat(rt.inFlight(1)).isZero();
         } finally {
             rt.close();
         }
