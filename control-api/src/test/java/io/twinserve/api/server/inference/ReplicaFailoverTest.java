@@ -96,6 +96,19 @@ class ReplicaFailoverTest {
         return new Sent(done, tokens);
     }
 
+    /**
+     * Nothing is left counted on either replica once the ends are recorded (just after each sink hears its end, so
+     * the counts are read once they have settled).
+     */
+    private static void nothingLeftInFlight(DeploymentRuntime rt) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (rt.totalInFlight() != 0 && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertThat(rt.inFlight(0)).isZero();
+        assertThat(rt.inFlight(1)).isZero();
+    }
+
     @Test
     void requestsOfAFailedReplicaThatStreamedNothingAreServedByTheOthersAndItIsRoutedNothingMore() throws Exception {
         // replica 0 fails at its 21st step: its first request (60 tokens) is cut mid-answer, those queued behind it
@@ -130,13 +143,7 @@ class ReplicaFailoverTest {
                 assertThat(s.done().get(60, TimeUnit.SECONDS).reason()).isEqualTo(Completion.FinishReason.LENGTH);
             }
             assertThat(rt.stats(1).finished() - finishedBefore).isEqualTo(4);
-            // nothing is left counted on either replica once the ends are recorded
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (rt.totalInFlight() != 0 && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-            }
-            assertThat(rt.inFlight(0)).isZero();
-            assertThat(rt.inFlight(1)).isZero();
+            nothingLeftInFlight(rt);
         } finally {
             rt.close();
         }
@@ -191,12 +198,7 @@ class ReplicaFailoverTest {
             assertThat(twoChoices.tokens().get()).isEqualTo(20);
             assertThat(other.done().get(60, TimeUnit.SECONDS).reason()).isEqualTo(Completion.FinishReason.LENGTH);
             assertThat(rt.failed(0)).isTrue();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (rt.totalInFlight() != 0 && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-            }
-            assertThat(rt.inFlight(0)).isZero();
-            assertThat(rt.inFlight(1)).isZero();
+            nothingLeftInFlight(rt);
         } finally {
             rt.close();
         }
