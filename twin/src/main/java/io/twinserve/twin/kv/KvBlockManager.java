@@ -5,9 +5,9 @@ import java.util.Arrays;
 /**
  * A paged KV cache of fixed-size blocks with prefix reuse, as vLLM's block pool works.
  *
- * <p>A block holds {@code blockSize} tokens. Blocks fully filled with prompt tokens are registered under
- * their chained hash; a later sequence whose prompt starts with the same hashes reuses them instead of
- * recomputing. Unreferenced blocks stay cached in an LRU free list: allocation takes the least recently
+ * <p>A block holds {@code blockSize} tokens. Full blocks are registered under their chained hash (every block
+ * computed for a hash, the first serving it); a later sequence whose prompt starts with the same hashes reuses
+ * them instead of recomputing. Unreferenced blocks stay cached in an LRU free list: allocation takes the least recently
  * freed block and forgets its hash. As in vLLM 0.8.5's block pool, every freed block goes to the list's tail,
  * hashed or not, a sequence's last block first (so that a prompt's tail is evicted before its head). All state
  * is primitive arrays indexed by block id; nothing is allocated per token.
@@ -24,6 +24,9 @@ public final class KvBlockManager {
     private final int[] refCount;
     private final long[] hash;
     private final boolean[] hashed;
+    // blocks of one hash in the order they were registered, from the one the index maps the hash to (vLLM keeps
+    // every block computed for a key and serves the first; the next takes over when it is evicted)
+    private final int[] sameHashNext;
     // doubly linked LRU list of free (unreferenced) blocks: head is evicted first
     private final int[] prev;
     private final int[] next;
@@ -62,6 +65,7 @@ public final class KvBlockManager {
         this.refCount = new int[ids];
         this.hash = new long[ids];
         this.hashed = new boolean[ids];
+        this.sameHashNext = new int[ids];
         this.prev = new int[ids];
         this.next = new int[ids];
         if (counting) {
@@ -168,23 +172,55 @@ public final class KvBlockManager {
             int b = head;
             unlink(b);
             if (hashed[b]) {
-                // a hashed block is the one its hash maps to: register() lets only the first writer in
-                cached.remove(hash[b]);
-                hashed[b] = false;
+                forget(b);
             }
             refCount[b] = 1;
             table.add(b);
         }
     }
 
-    /** Registers a block that is now full of prompt tokens under its hash (first writer wins). */
+    /**
+     * Registers a block that is now full under its hash. A hash cached already keeps being served by its first
+     * block; this one is kept behind it and serves the hash once the first is evicted, as vLLM's block pool keeps
+     * every block computed for a key (it does not de-duplicate).
+     */
     public void register(int block, long blockHash) {
-        if (!prefixCaching || hashed[block] || cached.get(blockHash) != NONE) {
+        if (!prefixCaching || hashed[block]) {
             return;
         }
         hashed[block] = true;
         hash[block] = blockHash;
-        cached.put(blockHash, block);
+        sameHashNext[block] = NONE;
+        int first = cached.get(blockHash);
+        if (first == NONE) {
+            cached.put(blockHash, block);
+            return;
+        }
+        int last = first;
+        while (sameHashNext[last] != NONE) {
+            last = sameHashNext[last];
+        }
+        sameHashNext[last] = block;
+    }
+
+    /** Takes a hashed block out of its hash's blocks (evicted or unregistered); the next one, if any, serves it. */
+    private void forget(int b) {
+        long h = hash[b];
+        int first = cached.get(h);
+        if (first == b) {
+            if (sameHashNext[b] == NONE) {
+                cached.remove(h);
+            } else {
+                cached.put(h, sameHashNext[b]);
+            }
+        } else {
+            int p = first;
+            while (sameHashNext[p] != b) {
+                p = sameHashNext[p];
+            }
+            sameHashNext[p] = sameHashNext[b];
+        }
+        hashed[b] = false;
     }
 
     /**
@@ -195,10 +231,7 @@ public final class KvBlockManager {
         if (counting || !prefixCaching || !hashed[block]) {
             return;
         }
-        if (cached.get(hash[block]) == block) {
-            cached.remove(hash[block]);
-        }
-        hashed[block] = false;
+        forget(block);
     }
 
     /** Releases a sequence's blocks, last first, so that a prompt's tail is evicted before its head. */
@@ -279,20 +312,31 @@ public final class KvBlockManager {
             throw new IllegalStateException(
                     referenced + " referenced + " + freeCount + " free != " + numBlocks + " blocks");
         }
-        // the hash index: every hashed block is the one its hash maps to, and nothing else is indexed
-        int hashedBlocks = 0;
+        // the hash index: every hashed block is among its hash's blocks, and every indexed hash maps to a hashed block
+        // of that hash that heads them
+        int heads = 0;
         for (int b = 0; b < numBlocks; b++) {
-            if (hashed[b]) {
-                hashedBlocks++;
-                if (cached.get(hash[b]) != b) {
+            if (!hashed[b]) {
+                continue;
+            }
+            int first = cached.get(hash[b]);
+            if (first == b) {
+                heads++;
+            }
+            int at = first;
+            while (at != NONE && at != b) {
+                if (!hashed[at] || hash[at] != hash[b]) {
                     throw new IllegalStateException(
-                            "block " + b + " is hashed but its hash maps to " + cached.get(hash[b]));
+                            "block " + at + " is among the blocks of hash " + hash[b] + " but is not hashed under it");
                 }
+                at = sameHashNext[at];
+            }
+            if (at != b) {
+                throw new IllegalStateException("block " + b + " is hashed but not among its hash's blocks");
             }
         }
-        if (hashedBlocks != cached.size()) {
-            throw new IllegalStateException(
-                    hashedBlocks + " hashed blocks but the index holds " + cached.size() + " hashes");
+        if (heads != cached.size()) {
+            throw new IllegalStateException(heads + " hashes have blocks but the index holds " + cached.size());
         }
     }
 

@@ -219,7 +219,7 @@ class KvBlockManagerTest {
     }
 
     @Test
-    void registrationIsFirstWriterWins() {
+    void theFirstBlockOfAHashServesItAndADuplicateTakesOverWhenItIsEvicted() {
         KvBlockManager kv = new KvBlockManager(4 * BS, BS, true);
         BlockTable first = filled(kv, 42);
         BlockTable second = filled(kv, 42);
@@ -235,12 +235,25 @@ class KvBlockManagerTest {
         kv.register(first.get(0), 43);
         assertThat(kv.cachedPrefix(new long[] {43}, 1)).isZero();
 
-        // the second writer's block was never hashed: freeing it leaves the first writer's hash in place
+        // the second writer's block is kept behind the first (vLLM does not de-duplicate): once the first is evicted,
+        // it serves the hash
+        kv.free(reader);
+        kv.free(first);
         kv.free(second);
         assertThat(kv.cachedPrefix(new long[] {42}, 1)).isEqualTo(1);
+        BlockTable evicting = new BlockTable();
+        while (true) {
+            kv.allocate(1, evicting);
+            if (evicting.get(evicting.size() - 1) == first.get(0)) {
+                break;
+            }
+        }
+        assertThat(kv.cachedPrefix(new long[] {42}, 1))
+                .as("served by the second writer's block")
+                .isEqualTo(1);
         BlockTable served = new BlockTable();
         kv.takeCached(new long[] {42}, 1, served);
-        assertThat(served.get(0)).isEqualTo(first.get(0));
+        assertThat(served.get(0)).isEqualTo(second.get(0));
         kv.checkConsistency();
     }
 
