@@ -25,8 +25,11 @@ public final class KvBlockManager {
     private final long[] hash;
     private final boolean[] hashed;
     // blocks of one hash in the order they were registered, from the one the index maps the hash to (vLLM keeps
-    // every block computed for a key and serves the first; the next takes over when it is evicted)
+    // every block computed for a key and serves the first; the next takes over when it is evicted), doubly linked,
+    // the first also knowing the last, so that registering and evicting one are O(1) however many share the hash
     private final int[] sameHashNext;
+    private final int[] sameHashPrev;
+    private final int[] sameHashLast;
     // doubly linked LRU list of free (unreferenced) blocks: head is evicted first
     private final int[] prev;
     private final int[] next;
@@ -66,6 +69,8 @@ public final class KvBlockManager {
         this.hash = new long[ids];
         this.hashed = new boolean[ids];
         this.sameHashNext = new int[ids];
+        this.sameHashPrev = new int[ids];
+        this.sameHashLast = new int[ids];
         this.prev = new int[ids];
         this.next = new int[ids];
         if (counting) {
@@ -193,32 +198,38 @@ public final class KvBlockManager {
         sameHashNext[block] = NONE;
         int first = cached.get(blockHash);
         if (first == NONE) {
+            sameHashPrev[block] = NONE;
+            sameHashLast[block] = block;
             cached.put(blockHash, block);
             return;
         }
-        int last = first;
-        while (sameHashNext[last] != NONE) {
-            last = sameHashNext[last];
-        }
+        int last = sameHashLast[first];
         sameHashNext[last] = block;
+        sameHashPrev[block] = last;
+        sameHashLast[first] = block;
     }
 
     /** Takes a hashed block out of its hash's blocks (evicted or unregistered); the next one, if any, serves it. */
     private void forget(int b) {
         long h = hash[b];
         int first = cached.get(h);
+        int p = sameHashPrev[b];
+        int n = sameHashNext[b];
         if (first == b) {
-            if (sameHashNext[b] == NONE) {
+            if (n == NONE) {
                 cached.remove(h);
             } else {
-                cached.put(h, sameHashNext[b]);
+                sameHashPrev[n] = NONE;
+                sameHashLast[n] = sameHashLast[b];
+                cached.put(h, n);
             }
         } else {
-            int p = first;
-            while (sameHashNext[p] != b) {
-                p = sameHashNext[p];
+            sameHashNext[p] = n;
+            if (n != NONE) {
+                sameHashPrev[n] = p;
+            } else {
+                sameHashLast[first] = p;
             }
-            sameHashNext[p] = sameHashNext[b];
         }
         hashed[b] = false;
     }
@@ -333,6 +344,10 @@ public final class KvBlockManager {
             }
             if (at != b) {
                 throw new IllegalStateException("block " + b + " is hashed but not among its hash's blocks");
+            }
+            if (sameHashNext[b] == NONE && sameHashLast[first] != b) {
+                throw new IllegalStateException("the blocks of hash " + hash[b] + " end at " + b + " but the first, "
+                        + first + ", names " + sameHashLast[first] + " as the last");
             }
         }
         if (heads != cached.size()) {

@@ -111,10 +111,6 @@ public final class Sequence {
     }
 
     /**
-     * Puts its blocks that are full of {@code computed} tokens into the prefix cache under their keys,
-     * generated tokens' blocks too (the next turn of a conversation repeats them), as vLLM does.
-     */
-    /**
      * The key of its next block, known only now (the live engine's: a block of real tokens its answer has just
      * filled): registered once the block's tokens are computed, so that a later prompt that repeats the answer (a
      * chat's next turn) reuses it, as vLLM caches generated blocks.
@@ -136,6 +132,10 @@ public final class Sequence {
         return blockHashes[i];
     }
 
+    /**
+     * Puts its blocks that are full of {@code computed} tokens into the prefix cache under their keys,
+     * generated tokens' blocks too (the next turn of a conversation repeats them), as vLLM does.
+     */
     void registerFull(KvBlockManager kv, long computed, int blockSize) {
         if (registeredBlocks < hashedBlocks) {
             int full = (int) Math.min(hashedBlocks, computed / blockSize);

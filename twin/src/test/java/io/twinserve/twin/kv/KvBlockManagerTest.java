@@ -159,6 +159,31 @@ class KvBlockManagerTest {
         kv.checkConsistency();
     }
 
+    /** Three blocks of one key: taking out the middle, then the last, then the first keeps the others serving it. */
+    @Test
+    void blocksOfOneKeyLeaveFromAnyPlaceOfTheirOrder() {
+        KvBlockManager kv = new KvBlockManager(6 * BS, BS, true);
+        BlockTable a = filled(kv, 5);
+        BlockTable b = filled(kv, 5);
+        BlockTable c = filled(kv, 5);
+        int ia = a.get(0);
+        int ib = b.get(0);
+        int ic = c.get(0);
+        kv.unregister(ib);
+        kv.checkConsistency();
+        kv.unregister(ic);
+        kv.checkConsistency();
+        BlockTable d = filled(kv, 5);
+        kv.checkConsistency();
+        kv.unregister(ia);
+        kv.checkConsistency();
+        // d, registered after a, serves the key now
+        BlockTable reader = new BlockTable();
+        kv.takeCached(new long[] {5}, 1, reader);
+        assertThat(reader.get(0)).isEqualTo(d.get(0)).isNotIn(ia, ib, ic);
+        kv.checkConsistency();
+    }
+
     @Test
     void anUnregisteredBlockIsFoundByNoPrompt() {
         KvBlockManager kv = new KvBlockManager(4 * BS, BS, true);

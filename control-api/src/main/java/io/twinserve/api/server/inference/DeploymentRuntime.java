@@ -532,6 +532,11 @@ public final class DeploymentRuntime implements AutoCloseable {
         return healthy;
     }
 
+    /** Replica {@code i}'s handle (for tests of what the routers read). */
+    ReplicaHandle replica(int i) {
+        return replicas.get(i);
+    }
+
     /** Whether replica {@code replica}'s loop has stopped after a failure (it is routed nothing more). */
     public boolean failed(int replica) {
         return replicas.get(replica).engine.failed();
@@ -655,6 +660,13 @@ public final class DeploymentRuntime implements AutoCloseable {
             }
         }
 
+        /** The prefix-cache keys of the prompt followed by {@code answer} (the next turn's prompt starts so). */
+        private long[] answerKeys(int[] answer) {
+            int[] conversation = java.util.Arrays.copyOf(prompt, prompt.length + answer.length);
+            System.arraycopy(answer, 0, conversation, prompt.length, answer.length);
+            return PrefixKeys.ofTokens(conversation, runtime.blockSize, route.adapter());
+        }
+
         /** A rescue of choice {@code c} off the failed replica {@code from} (see {@link #rescue}). */
         boolean move(ChoiceSink c, ReplicaHandle from, GenerationRequest request, long waitedNs) {
             if (cancelled || c.replica() != from || at.get(c.index()) != from) {
@@ -685,13 +697,13 @@ public final class DeploymentRuntime implements AutoCloseable {
                     to.pendingPrefillTokens.addAndGet(prefill);
                 }
                 at.set(i, to);
+                if (i == 0 && sinks.get(0) instanceof DeploymentShadow.Tracked t) {
+                    // the shadow twin replays it where it is served (told first: it may end there at once)
+                    t.movedTo(to.index);
+                }
                 try {
                     LiveEngine.Handle h = to.engine.submit(request, new ChoiceSink(this, i, stagger, to), waitedNs);
                     from.inFlight.decrementAndGet();
-                    if (i == 0 && sinks.get(0) instanceof DeploymentShadow.Tracked t) {
-                        // the shadow twin replays it where it is served
-                        t.movedTo(to.index);
-                    }
                     publish(i, to, h);
                     return true;
                 } catch (RuntimeException e) {
@@ -817,6 +829,10 @@ public final class DeploymentRuntime implements AutoCloseable {
                 owner.firstToken();
                 if (index == 0 && stagger) {
                     owner.startRest(completion);
+                }
+                if (index == 0 && owner.runtime.routesByPrefix && completion.completionTokens() > 0) {
+                    // the engine cached the blocks its answer filled: the cache-aware router's estimate learns them
+                    replica.remember(owner.answerKeys(completion.tokenIds()));
                 }
                 try {
                     // recorded (usage, interaction) before it stops counting as in flight, so that a

@@ -102,6 +102,20 @@ final class ReplicaHandle implements RoutableReplica, AutoCloseable {
         }
     }
 
+    /**
+     * Blocks now cached here without a routing (a finished answer's, which the engine caches as it fills them): a
+     * chat's next turn, whose prompt repeats that answer, is estimated to find them here.
+     */
+    void remember(long[] blockHashes) {
+        if (blockHashes.length > 0) {
+            synchronized (routedBlocks) {
+                for (long b : blockHashes) {
+                    routedBlocks.put(b, Boolean.TRUE);
+                }
+            }
+        }
+    }
+
     /** Stops the loop and releases the backend and the model files. */
     @Override
     public void close() {
