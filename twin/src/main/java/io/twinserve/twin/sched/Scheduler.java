@@ -287,7 +287,12 @@ public final class Scheduler {
             kv.allocate(fresh, s.blocks);
             s.computed = cached;
             s.registeredBlocks = hitBlocks;
-            s.cachedTokens += cached;
+            if (s.firstScheduledNs < 0) {
+                // its cached prompt tokens as vLLM reports them (num_cached_tokens, set at its first scheduling): a
+                // re-admission after a preemption finds its own blocks, which the hit rate counts but the request's
+                // usage does not
+                s.cachedTokens = cached;
+            }
             cachedTokens += Math.min(cached, s.promptTokens);
             queriedTokens += s.promptTokens;
             if (s.firstScheduledNs < 0) {

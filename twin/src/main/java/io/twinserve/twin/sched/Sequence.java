@@ -263,6 +263,7 @@ public final class Sequence {
         return preemptions;
     }
 
+    /** Prompt tokens found in the prefix cache at its first scheduling (vLLM's num_cached_tokens). */
     public long cachedTokens() {
         return cachedTokens;
     }

@@ -409,6 +409,34 @@ class SchedulerTest {
         assertThat(next.chunk).isEqualTo(12);
     }
 
+    /**
+     * A request's cached prompt tokens are those found at its first scheduling, as vLLM reports them: a re-admission
+     * after a preemption that finds the request's own blocks counts in the hit rate, not in the request's figure.
+     */
+    @Test
+    void aRequestsCachedTokensAreThoseOfItsFirstSchedulingWhileTheHitRateCountsEveryLookup() {
+        // 10 blocks of 4 tokens: the older request grows to 6 blocks and the newer to 8, so the newer is preempted;
+        // its hashed prompt blocks go to the free list's tail and are still there when it is admitted again
+        Rig rig = new Rig(8, 64, 4, 40, 2);
+        Sequence older = rig.add(-1, 8, 16, new long[] {21, 22});
+        rig.step();
+        Sequence newer = rig.add(-1, 20, 12, new long[] {11, 12, 13, 14, 15});
+        for (int i = 0; i < 40 && newer.preemptions() == 0; i++) {
+            rig.step();
+        }
+        assertThat(newer.preemptions()).as("preempted once the blocks run out").isPositive();
+        for (int i = 0; i < 200 && !rig.scheduler.isIdle(); i++) {
+            rig.step();
+        }
+        assertThat(rig.finished).contains(older, newer);
+        assertThat(newer.cachedTokens())
+                .as("nothing cached at its first scheduling")
+                .isZero();
+        assertThat(rig.scheduler.cachedPromptTokens())
+                .as("its re-admission found its own prompt blocks")
+                .isPositive();
+    }
+
     @Test
     void stepShapeCountsTheWaitingQueueAndWhetherPinnedSlotsBlockIt() {
         Rig r = new Rig(16, 64, 4, 1024, 2);

@@ -689,7 +689,8 @@ public final class DeploymentRuntime implements AutoCloseable {
                     } catch (IllegalStateException e) {
                         return false;
                     }
-                    to.routed(NO_KEYS, 0);
+                    // its prompt's blocks will be cached there (the cache-aware estimate), its count in flight moves
+                    to.routed(route.blockHashes(), 0);
                 }
                 boolean prefillMoved = prefillAt.compareAndSet(from, to);
                 if (prefillMoved) {
