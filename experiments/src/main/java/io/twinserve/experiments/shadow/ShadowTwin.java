@@ -82,6 +82,8 @@ public final class ShadowTwin {
         final long id;
         /** The replica that serves it (another than it reached first when that one failed). */
         int replica;
+        /** When it reached that replica: its arrival, or when it moved there. */
+        long servedFromNs;
 
         final String adapter;
         final long arrivalNs;
@@ -99,6 +101,7 @@ public final class ShadowTwin {
             this.replica = replica;
             this.adapter = adapter;
             this.arrivalNs = arrivalNs;
+            this.servedFromNs = arrivalNs;
             this.promptTokens = promptTokens;
             this.maxTokens = maxTokens;
             this.window = window;
@@ -146,13 +149,15 @@ public final class ShadowTwin {
     }
 
     /**
-     * The request of {@code ticket} moved to replica {@code replica} (the one it reached failed before it was
-     * served): the twin replays it there.
+     * The request of {@code ticket} moved to replica {@code replica} at {@code nowNs} (the one it reached failed
+     * before it was served): the twin replays it there from then, and its predicted TTFT still counts from its
+     * arrival, as the measured one does (the wait on the failed replica is in both).
      */
-    public synchronized void moved(long ticket, int replica) {
+    public synchronized void moved(long ticket, int replica, long nowNs) {
         Req r = byId.get(ticket);
         if (r != null) {
             r.replica = replica;
+            r.servedFromNs = Math.max(r.arrivalNs, nowNs);
         }
     }
 
@@ -284,7 +289,7 @@ public final class ShadowTwin {
                 replayed.add(r);
             }
         }
-        replayed.sort(Comparator.comparingLong((Req r) -> r.arrivalNs).thenComparingLong(r -> r.id));
+        replayed.sort(Comparator.comparingLong((Req r) -> r.servedFromNs).thenComparingLong(r -> r.id));
         // the twin, replica by replica; a request still running is replayed with its max_tokens
         Map<Integer, List<Req>> byReplica = new LinkedHashMap<>();
         for (Req r : replayed) {
@@ -295,7 +300,7 @@ public final class ShadowTwin {
             List<Arrival> arrivals = new ArrayList<>(group.size());
             for (Req r : group) {
                 int out = r.ended ? r.outputTokens : Math.max(1, r.maxTokens);
-                arrivals.add(new Arrival(r.id, r.adapter, r.arrivalNs - base, r.promptTokens, out));
+                arrivals.add(new Arrival(r.id, r.adapter, r.servedFromNs - base, r.promptTokens, out));
             }
             List<Outcome> outcomes = twin.simulate(arrivals);
             for (int i = 0; i < group.size(); i++) {

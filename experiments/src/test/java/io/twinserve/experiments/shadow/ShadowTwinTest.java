@@ -242,21 +242,25 @@ class ShadowTwinTest {
      */
     @Test
     void aMovedRequestIsReplayedOnTheReplicaThatServedIt() {
-        double[] p90 = new double[2];
-        for (int moved = 0; moved < 2; moved++) {
+        double[] p90 = new double[3];
+        for (int moved = 0; moved < 3; moved++) {
             ShadowTwin shadow = new ShadowTwin(new ShadowSpec(10, 0, 0.25, 3, 30, 1, null), twin, 0, e -> {});
             long a = shadow.arrived(1 * S, 0, "a0", 2000, 10);
             long b = shadow.arrived(1 * S, 0, "a1", 2000, 10);
             if (moved == 1) {
-                shadow.moved(b, 1);
+                shadow.moved(b, 1, 1 * S);
+            } else if (moved == 2) {
+                // moved 2 s after it arrived: its predicted TTFT counts the wait, as the measured one does
+                shadow.moved(b, 1, 3 * S);
             }
             shadow.ended(a, 1_200_000_000L, 2 * S, 10);
-            shadow.ended(b, 1_300_000_000L, 2 * S, 10);
+            shadow.ended(b, moved == 2 ? 3_300_000_000L : 1_300_000_000L, moved == 2 ? 4 * S : 2 * S, 10);
             List<ShadowTwin.Window> judged = shadow.evaluate(11 * S);
             assertThat(judged).hasSize(1);
             p90[moved] = judged.get(0).predicted().ttftP90Ms();
         }
         assertThat(p90[1]).as("the second prompt no longer waits for the first").isLessThan(p90[0] * 0.8);
+        assertThat(p90[2]).as("the wait before the move").isGreaterThan(2000);
     }
 
     @Test

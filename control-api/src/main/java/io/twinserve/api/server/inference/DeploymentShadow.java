@@ -71,7 +71,7 @@ public final class DeploymentShadow {
 
             @Override
             public void movedTo(int other) {
-                twin.moved(ticket, other);
+                twin.moved(ticket, other, clockNs());
             }
 
             @Override
