@@ -11,6 +11,10 @@ import java.util.Arrays;
  * freed block and forgets its hash. As in vLLM 0.8.5's block pool, every freed block goes to the list's tail,
  * hashed or not, a sequence's last block first (so that a prompt's tail is evicted before its head). All state
  * is primitive arrays indexed by block id; nothing is allocated per token.
+ *
+ * <p>Over 400 lines because the free list, the hash index with its blocks of one key, the counting mode and the
+ * consistency check all work on one set of arrays indexed by block id, and a sequence's {@link BlockTable} lives
+ * here beside them.
  */
 public final class KvBlockManager {
     private static final int NONE = -1;

@@ -414,9 +414,6 @@ public final class Scheduler {
             Sequence s = batch.get(i);
             s.computed += s.chunk;
             if (!s.decoding) {
-                s.registerFull(kv, s.computed, config.blockSize());
-            }
-            if (!s.decoding) {
                 if (s.computed < s.prefillTarget()) {
                     continue;
                 }
@@ -454,8 +451,8 @@ public final class Scheduler {
                 finish(due.get(i), endNs);
             }
         }
-        // decoders' filled blocks after every prefill chunk's: the order a lazy decoder, registered at the next
-        // plan, also has (a turn's answer and the next turn's prompt may fill one key in one step)
+        // decoders' filled blocks (prefill chunks registered theirs at planning, so before these: the order a lazy
+        // decoder, registered at the next plan, also has; a turn's answer and the next turn's prompt may fill one key)
         for (int i = 0; i < batch.size(); i++) {
             Sequence s = batch.get(i);
             s.registerFull(kv, s.computed, config.blockSize());

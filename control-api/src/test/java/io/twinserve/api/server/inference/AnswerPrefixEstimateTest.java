@@ -5,16 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.twinserve.engine.live.Completion;
 import io.twinserve.engine.live.TokenSink;
 import io.twinserve.engine.sample.SamplingParams;
-import io.twinserve.twin.deploy.DeploymentSpec;
-import io.twinserve.twin.deploy.Deployments;
 import io.twinserve.twin.deploy.ReplicaSpec;
-import io.twinserve.twin.perf.PerfModelSpec;
-import io.twinserve.twin.profile.Profiles;
 import io.twinserve.twin.replica.PrefixKeys;
 import io.twinserve.twin.router.RouterSpec;
-import io.twinserve.twin.router.SessionStore;
 import java.util.Arrays;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -27,26 +21,8 @@ class AnswerPrefixEstimateTest {
     @Test
     void aFinishedAnswersBlocksCountInTheEstimateOfItsReplica() throws Exception {
         ReplicaSpec r = new ReplicaSpec(1, 4096, 0.9, 2, 2, 8, 8, 256, 16, true, true, null, null);
-        DeploymentSpec d = new DeploymentSpec(
-                "answers",
-                "llama-3.1-8b",
-                "h100-64gb",
-                r,
-                new PerfModelSpec.Roofline("vllm-0.8.5-h100-64gb/llama-3.1-8b"),
-                null);
-        DeploymentRuntime.Settings s = new DeploymentRuntime.Settings(
-                "answers",
-                "simulated",
-                r,
-                600_000,
-                1,
-                1000.0,
-                false,
-                new RouterSpec.CacheAware(),
-                null,
-                FaultSpec.NONE);
-        DeploymentRuntime rt = DeploymentRuntime.simulated(
-                s, Deployments.resolve(d, Profiles.builtIn()), null, List.of(), SessionStore.inMemory());
+        DeploymentRuntime rt =
+                SimulatedRuntimes.of("answers", r, 1, 1000.0, new RouterSpec.CacheAware(), FaultSpec.NONE);
         try {
             int[] prompt = new int[20];
             Arrays.setAll(prompt, i -> 3 + i);

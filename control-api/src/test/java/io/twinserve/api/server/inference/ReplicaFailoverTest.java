@@ -6,13 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.twinserve.engine.live.Completion;
 import io.twinserve.engine.live.TokenSink;
 import io.twinserve.engine.sample.SamplingParams;
-import io.twinserve.twin.deploy.DeploymentSpec;
-import io.twinserve.twin.deploy.Deployments;
 import io.twinserve.twin.deploy.ReplicaSpec;
-import io.twinserve.twin.perf.PerfModelSpec;
-import io.twinserve.twin.profile.Profiles;
 import io.twinserve.twin.router.RouterSpec;
-import io.twinserve.twin.router.SessionStore;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -39,17 +34,7 @@ class ReplicaFailoverTest {
             throws java.io.IOException {
         // one sequence at a time per replica, so that requests queue behind the one running
         ReplicaSpec r = new ReplicaSpec(1, 4096, 0.9, 2, 2, 8, 1, 256, 16, true, prefixCaching, null, null);
-        DeploymentSpec d = new DeploymentSpec(
-                "failover",
-                "llama-3.1-8b",
-                "h100-64gb",
-                r,
-                new PerfModelSpec.Roofline("vllm-0.8.5-h100-64gb/llama-3.1-8b"),
-                null);
-        DeploymentRuntime.Settings s = new DeploymentRuntime.Settings(
-                "failover", "simulated", r, 600_000, replicas, 1.0, false, router, null, fault);
-        return DeploymentRuntime.simulated(
-                s, Deployments.resolve(d, Profiles.builtIn()), null, List.of(), SessionStore.inMemory());
+        return SimulatedRuntimes.of("failover", r, replicas, 1.0, router, fault);
     }
 
     /** A request's outcome and the tokens its sink heard. */

@@ -6,14 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.twinserve.engine.live.Completion;
 import io.twinserve.engine.live.TokenSink;
 import io.twinserve.engine.sample.SamplingParams;
-import io.twinserve.twin.deploy.DeploymentSpec;
-import io.twinserve.twin.deploy.Deployments;
 import io.twinserve.twin.deploy.ReplicaSpec;
-import io.twinserve.twin.perf.PerfModelSpec;
-import io.twinserve.twin.profile.Profiles;
 import io.twinserve.twin.router.RouterSpec;
-import io.twinserve.twin.router.SessionStore;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -27,17 +21,7 @@ import org.junit.jupiter.api.Test;
 class RuntimeReplacementTest {
     private static DeploymentRuntime simulated(String name) throws java.io.IOException {
         ReplicaSpec r = new ReplicaSpec(1, 4096, 0.9, 2, 2, 8, 8, 256, 16, true, false, null, null);
-        DeploymentSpec d = new DeploymentSpec(
-                name,
-                "llama-3.1-8b",
-                "h100-64gb",
-                r,
-                new PerfModelSpec.Roofline("vllm-0.8.5-h100-64gb/llama-3.1-8b"),
-                null);
-        DeploymentRuntime.Settings s = new DeploymentRuntime.Settings(
-                name, "simulated", r, 600_000, 1, 1000.0, false, new RouterSpec.RoundRobin(), null, FaultSpec.NONE);
-        return DeploymentRuntime.simulated(
-                s, Deployments.resolve(d, Profiles.builtIn()), null, List.of(), SessionStore.inMemory());
+        return SimulatedRuntimes.of(name, r, 1, 1000.0, new RouterSpec.RoundRobin(), FaultSpec.NONE);
     }
 
     private static CompletableFuture<Completion> send(DeploymentRuntime rt) {
