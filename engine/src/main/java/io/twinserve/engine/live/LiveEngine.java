@@ -82,6 +82,8 @@ public final class LiveEngine implements AutoCloseable {
     private volatile Throwable failure;
     /** Takes the requests of a failed loop that had streamed nothing yet; null: they end with an error. */
     private volatile Rescue rescue;
+    /** Told once the loop has failed and every request in it was rescued or ended; null: nobody. */
+    private volatile Runnable whenFailed;
 
     private long nextId;
 
@@ -179,6 +181,14 @@ public final class LiveEngine implements AutoCloseable {
         this.rescue = rescue;
     }
 
+    /**
+     * Sets what runs once this loop has failed, on the loop's thread, after every request in it was handed to the
+     * {@link Rescue} or ended (a deployment restarts the replica from there). What it throws is logged.
+     */
+    public void whenFailed(Runnable action) {
+        this.whenFailed = action;
+    }
+
     /** Whether the loop has stopped after a failure: it serves nothing more and refuses submissions. */
     public boolean failed() {
         return failure != null;
@@ -269,6 +279,14 @@ public final class LiveEngine implements AutoCloseable {
                 LOG.error("the live loop failed; failing every request in it", e);
                 failure = e;
                 failAll();
+                Runnable then = whenFailed;
+                if (then != null) {
+                    try {
+                        then.run();
+                    } catch (RuntimeException | Error after) {
+                        LOG.error("the action after the live loop's failure failed", after);
+                    }
+                }
                 return;
             }
         }

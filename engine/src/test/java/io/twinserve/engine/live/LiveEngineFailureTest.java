@@ -96,6 +96,14 @@ class LiveEngineFailureTest {
             });
             int[] prompt = {1, 2, 3, 4, 5, 6, 7, 8};
             Heard running = Heard.of(new CountDownLatch(1));
+            // told once, after every request was handed over or ended (a deployment restarts the replica there)
+            AtomicInteger failedCalls = new AtomicInteger();
+            CompletableFuture<String> afterFailure = new CompletableFuture<>();
+            broken.engine().whenFailed(() -> {
+                failedCalls.incrementAndGet();
+                afterFailure.complete(waited.size() + " handed over, cut one ended: "
+                        + running.done().isDone());
+            });
             broken.engine().submit(new GenerationRequest(null, prompt, SamplingParams.greedy(400), 0), running.sink());
             List<Heard> queued = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
@@ -126,6 +134,8 @@ class LiveEngineFailureTest {
             }
             assertThat(broken.engine().failed()).isTrue();
             assertThat(broken.engine().failureMessage()).contains("device fault (injected)");
+            assertThat(afterFailure.get(30, TimeUnit.SECONDS)).isEqualTo("3 handed over, cut one ended: true");
+            assertThat(failedCalls.get()).isEqualTo(1);
             assertThat(spare.engine().failed()).isFalse();
             assertThatThrownBy(() -> broken.engine()
                             .submit(

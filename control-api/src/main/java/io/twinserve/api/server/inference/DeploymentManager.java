@@ -457,7 +457,8 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
                 r.getRetainText(),
                 placement.router(),
                 RegistryService.shadowOf(cc),
-                RegistryService.faultOf(cc));
+                RegistryService.faultOf(cc),
+                RegistryService.restartOf(cc));
         RedisSessionStore sessions = new RedisSessionStore(redis, r.getName());
         DeploymentRuntime rt;
         CompletableFuture<DeploymentRuntime> handover = null;

@@ -42,7 +42,8 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>Why it is long: it builds both kinds of deployment (live and simulated), keeps the adapter registry its
  * replicas share, and routes requests among the replicas still serving, with the rescue of a failed replica's
- * requests; a request's choices and their accounting are {@link Choices}.
+ * requests and the installation of its restarted successor; a request's choices and their accounting are {@link
+ * Choices}, and the waiting and building of restarts {@link ReplicaRestarts}.
  */
 public final class DeploymentRuntime implements AutoCloseable {
     /** A deployment's adapter: a PEFT directory, or profile-only with a rank (simulated mode). */
@@ -63,9 +64,11 @@ public final class DeploymentRuntime implements AutoCloseable {
             boolean retainText,
             RouterSpec router,
             ShadowSpec shadow,
-            FaultSpec fault) {
+            FaultSpec fault,
+            RestartSpec restart) {
         public Settings {
             fault = fault == null ? FaultSpec.NONE : fault;
+            restart = restart == null ? RestartSpec.DEFAULT : restart;
             if (fault.fails() && fault.failReplica() >= replicas) {
                 throw new IllegalArgumentException("compute_config.fault.fail_replica is " + fault.failReplica()
                         + " but the deployment has " + replicas + " replica(s), numbered from 0");
@@ -84,7 +87,12 @@ public final class DeploymentRuntime implements AutoCloseable {
 
     private final Settings settings;
     private final TextCodec codec;
+    /** Replica i's handle at index i; a restarted replica's replaces its failed one ({@link #install}). */
     final List<ReplicaHandle> replicas;
+    /** Restarts failed replicas ({@link RestartSpec}). */
+    private final ReplicaRestarts restarts;
+    /** Set once {@link #close} began: no restarted replica is installed after it. */
+    private volatile boolean closed;
     /** The runtime that replaced this one ({@link #replaceWith}), or null. */
     private volatile DeploymentRuntime successor;
 
@@ -110,12 +118,13 @@ public final class DeploymentRuntime implements AutoCloseable {
     /** The shadow twin, or null. */
     private volatile DeploymentShadow shadow;
 
-    private final List<String> skipped = new ArrayList<>();
+    private final List<String> skipped = new CopyOnWriteArrayList<>();
 
     DeploymentRuntime(
             Settings settings,
             TextCodec codec,
             List<ReplicaHandle> replicas,
+            ReplicaRestarts.Builder rebuild,
             List<String> adapterIds,
             List<AdapterDef> adapters,
             int maxModelLen,
@@ -123,14 +132,15 @@ public final class DeploymentRuntime implements AutoCloseable {
         this.settings = settings;
         this.maxModelLen = maxModelLen;
         this.codec = codec;
-        this.replicas = List.copyOf(replicas);
+        this.replicas = new CopyOnWriteArrayList<>(replicas);
+        this.restarts = new ReplicaRestarts(this, settings.restart(), rebuild, replicas.size());
         this.adapterIds = adapterIds;
         this.router = Router.of(settings.router(), sessions);
         var scheduler = this.replicas.get(0).engine.schedulerConfig();
         this.blockSize = scheduler.blockSize();
         this.routesByPrefix = settings.router() instanceof RouterSpec.CacheAware && scheduler.prefixCaching();
         for (ReplicaHandle h : this.replicas) {
-            h.engine.onFailure((request, sink, waitedNs) -> rescue(h, request, sink, waitedNs));
+            hook(h);
         }
         for (AdapterDef a : adapters) {
             try {
@@ -161,14 +171,19 @@ public final class DeploymentRuntime implements AutoCloseable {
         List<String> adapterIds = new CopyOnWriteArrayList<>();
         int modelLen = 0;
         DeploymentRuntime rt = null;
+        ReplicaRestarts.Builder build = (i, run) -> new ReplicaHandle(
+                i,
+                LiveReplicas.model(
+                        modelDir, settings, codec.detokenizer(), i, s.fault().observer(i, run)),
+                adapterIds,
+                LIVE_PRICES);
         try {
             for (int i = 0; i < s.replicas(); i++) {
-                LiveReplicas.Replica replica = LiveReplicas.model(
-                        modelDir, settings, codec.detokenizer(), i, s.fault().observer(i));
-                replicas.add(new ReplicaHandle(i, replica, adapterIds, LIVE_PRICES));
-                modelLen = replica.engine().schedulerConfig().maxModelLen();
+                ReplicaHandle h = build.build(i, 0);
+                replicas.add(h);
+                modelLen = h.engine.schedulerConfig().maxModelLen();
             }
-            rt = new DeploymentRuntime(s, codec, replicas, adapterIds, adapters, modelLen, sessions);
+            rt = new DeploymentRuntime(s, codec, replicas, build, adapterIds, adapters, modelLen, sessions);
             if (s.shadow() != null) {
                 rt.shadow = new DeploymentShadow(
                         s,
@@ -199,14 +214,20 @@ public final class DeploymentRuntime implements AutoCloseable {
         List<String> adapterIds = new CopyOnWriteArrayList<>();
         PrefillPrices prices = PrefillPrices.of(resolved);
         int modelLen = 0;
+        ReplicaRestarts.Builder build = (i, run) -> new ReplicaHandle(
+                i,
+                LiveReplicas.simulated(
+                        resolved, s.timeScale(), codec.detokenizer(), s.fault().observer(i, run)),
+                adapterIds,
+                prices);
         try {
             for (int i = 0; i < s.replicas(); i++) {
-                LiveReplicas.Replica replica = LiveReplicas.simulated(
-                        resolved, s.timeScale(), codec.detokenizer(), s.fault().observer(i));
-                replicas.add(new ReplicaHandle(i, replica, adapterIds, prices));
-                modelLen = replica.engine().schedulerConfig().maxModelLen();
+                ReplicaHandle h = build.build(i, 0);
+                replicas.add(h);
+                modelLen = h.engine.schedulerConfig().maxModelLen();
             }
-            DeploymentRuntime rt = new DeploymentRuntime(s, codec, replicas, adapterIds, adapters, modelLen, sessions);
+            DeploymentRuntime rt =
+                    new DeploymentRuntime(s, codec, replicas, build, adapterIds, adapters, modelLen, sessions);
             if (s.shadow() != null) {
                 rt.shadow = new DeploymentShadow(s, resolved, rt.adapterRanks);
             }
@@ -514,15 +535,21 @@ public final class DeploymentRuntime implements AutoCloseable {
         }
         if (healthy.isEmpty()) {
             StringBuilder why = new StringBuilder();
+            boolean restarting = false;
             for (ReplicaHandle h : replicas) {
+                boolean again = restarts.restarting(h.index);
+                restarting |= again;
                 why.append(why.isEmpty() ? "" : "; ")
                         .append("replica ")
                         .append(h.index)
+                        .append(again ? " (restarting)" : "")
                         .append(": ")
                         .append(h.engine.failureMessage());
             }
             throw new IllegalStateException("every replica of deployment '" + name() + "' has failed (" + why
-                    + "); update or restart the deployment to serve it again");
+                    + (restarting
+                            ? "); retry once a restart has brought a replica back"
+                            : "); update or restart the deployment to serve it again"));
         }
         return healthy;
     }
@@ -532,14 +559,64 @@ public final class DeploymentRuntime implements AutoCloseable {
         return replicas.get(i);
     }
 
-    /** Whether replica {@code replica}'s loop has stopped after a failure (it is routed nothing more). */
+    /**
+     * Whether replica {@code replica}'s loop has stopped after a failure (it is routed nothing more until a restart
+     * replaces it).
+     */
     public boolean failed(int replica) {
         return replicas.get(replica).engine.failed();
     }
 
-    /** Why replica {@code replica}'s loop stopped, or null while it serves. */
+    /** Why replica {@code replica}'s loop stopped (and why its last restart failed, if one did), or null while it serves. */
     public String failure(int replica) {
-        return replicas.get(replica).engine.failureMessage();
+        String loop = replicas.get(replica).engine.failureMessage();
+        String restart = restarts.error(replica);
+        return loop == null ? null : restart == null ? loop : loop + "; " + restart;
+    }
+
+    /** Replica {@code replica}'s state: serving, restarting (failed, a restart waiting or under way) or failed. */
+    public String state(int replica) {
+        if (!failed(replica)) {
+            return "serving";
+        }
+        return restarts.restarting(replica) ? "restarting" : "failed";
+    }
+
+    /** Restarts of replica {@code replica} begun so far ({@link RestartSpec}). */
+    public int restarts(int replica) {
+        return restarts.restarts(replica);
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** Where a replica's failed requests go, and what happens once they have gone (its restart). */
+    private void hook(ReplicaHandle h) {
+        h.engine.onFailure((request, sink, waitedNs) -> rescue(h, request, sink, waitedNs));
+        h.engine.whenFailed(() -> restarts.failed(h));
+    }
+
+    /**
+     * Puts a restarted replica in its failed predecessor's place, with every adapter of the deployment registered
+     * on it, and routes to it from now on; false (it is not installed) when this runtime has closed meanwhile. Under
+     * the runtime's lock, so that an adapter added or removed meanwhile is registered on it or not, as on the others.
+     */
+    synchronized boolean install(ReplicaHandle fresh) {
+        if (closed) {
+            return false;
+        }
+        for (AdapterDef a : adapters.values()) {
+            try {
+                register(fresh, a);
+            } catch (RuntimeException e) {
+                // as at the start: one adapter the replica cannot take must not keep the replica out
+                skipped.add("'" + a.name() + "' on restarted replica " + fresh.index + ": " + e.getMessage());
+            }
+        }
+        hook(fresh);
+        replicas.set(fresh.index, fresh);
+        return true;
     }
 
     /**
@@ -576,6 +653,9 @@ public final class DeploymentRuntime implements AutoCloseable {
      * close; the replicas on the other GPUs must still free theirs), then throws the first failure, if any.
      */
     public void close() {
+        synchronized (this) {
+            closed = true;
+        }
         RuntimeException first = null;
         for (ReplicaHandle h : replicas) {
             try {

@@ -11,8 +11,9 @@ import java.util.List;
 /**
  * Per-replica gauges, refreshed every second: requests waiting, running and in flight, and which
  * adapters are resident in the replica's GPU slots and in its CPU tier ({@code twinserve_adapter_resident}
- * = 1 with tags deployment, replica, adapter and tier = gpu | cpu), and whether the replica serves
- * ({@code twinserve_replica_up}: 0 once its loop has stopped after a failure, when it is routed nothing more).
+ * = 1 with tags deployment, replica, adapter and tier = gpu | cpu), whether the replica serves
+ * ({@code twinserve_replica_up}: 0 once its loop has stopped after a failure, when it is routed nothing until a
+ * restart replaces it) and its restarts so far ({@code twinserve_replica_restarts}).
  */
 // created with the context, so its scheduled task never builds it while the context is closing
 @Context
@@ -23,6 +24,7 @@ public final class ReplicaGauges {
     private final MultiGauge inFlight;
     private final MultiGauge resident;
     private final MultiGauge up;
+    private final MultiGauge restarts;
 
     public ReplicaGauges(DeploymentManager deployments, MeterRegistry registry) {
         this.deployments = deployments;
@@ -40,7 +42,11 @@ public final class ReplicaGauges {
                 .register(registry);
         this.up = MultiGauge.builder("twinserve_replica_up")
                 .description(
-                        "1 while a replica serves, 0 once its loop has stopped after a failure (routed nothing more)")
+                        "1 while a replica serves, 0 once its loop has stopped after a failure (routed nothing until"
+                                + " a restart replaces it)")
+                .register(registry);
+        this.restarts = MultiGauge.builder("twinserve_replica_restarts")
+                .description("restarts of a replica begun after failures (compute_config.restart)")
                 .register(registry);
     }
 
@@ -51,6 +57,7 @@ public final class ReplicaGauges {
         List<MultiGauge.Row<?>> f = new ArrayList<>();
         List<MultiGauge.Row<?>> a = new ArrayList<>();
         List<MultiGauge.Row<?>> u = new ArrayList<>();
+        List<MultiGauge.Row<?>> rs = new ArrayList<>();
         for (DeploymentRuntime d : deployments.all()) {
             for (int i = 0; i < d.replicaCount(); i++) {
                 Tags tags = Tags.of("deployment", d.name(), "replica", Integer.toString(i));
@@ -59,6 +66,7 @@ public final class ReplicaGauges {
                 r.add(MultiGauge.Row.of(tags, res.running()));
                 f.add(MultiGauge.Row.of(tags, d.inFlight(i)));
                 u.add(MultiGauge.Row.of(tags, d.failed(i) ? 0 : 1));
+                rs.add(MultiGauge.Row.of(tags, d.restarts(i)));
                 for (String name : res.inSlots()) {
                     a.add(MultiGauge.Row.of(tags.and("adapter", name, "tier", "gpu"), 1));
                 }
@@ -72,5 +80,6 @@ public final class ReplicaGauges {
         inFlight.register(f, true);
         resident.register(a, true);
         up.register(u, true);
+        restarts.register(rs, true);
     }
 }

@@ -9,6 +9,7 @@ import io.twinserve.twin.sched.SchedulerConfig;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -31,6 +32,7 @@ final class ReplicaHandle implements RoutableReplica, AutoCloseable {
     private final PrefillPrices prices;
     private final int blockSize;
     private final Map<Long, Boolean> routedBlocks;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     /**
      * @param adapterIds the deployment's adapter names by index (append-only), as routers number adapters
@@ -116,9 +118,14 @@ final class ReplicaHandle implements RoutableReplica, AutoCloseable {
         }
     }
 
-    /** Stops the loop and releases the backend and the model files. */
+    /**
+     * Stops the loop and releases the backend and the model files, once: a failed replica is closed when its restart
+     * begins and again, as every replica, when the deployment closes.
+     */
     @Override
     public void close() {
-        replica.close();
+        if (closed.compareAndSet(false, true)) {
+            replica.close();
+        }
     }
 }

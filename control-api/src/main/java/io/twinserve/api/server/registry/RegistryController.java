@@ -266,10 +266,14 @@ public final class RegistryController {
                 Map<String, Object> rep = new LinkedHashMap<>();
                 rep.put("replica", i);
                 // a failed replica (its loop stopped after an error, e.g. a device fault) is routed nothing more
-                rep.put("state", rt.failed(i) ? "failed" : "serving");
-                if (rt.failed(i)) {
-                    rep.put("error", rt.failure(i));
+                // until its restart, if one is left, replaces it
+                String state = rt.state(i);
+                rep.put("state", state);
+                String error = rt.failure(i);
+                if (error != null) {
+                    rep.put("error", error);
                 }
+                rep.put("restarts", rt.restarts(i));
                 rep.put("in_flight", rt.inFlight(i));
                 rep.put("steps", s.steps());
                 rep.put("generated_tokens", s.generatedTokens());

@@ -14,6 +14,7 @@ import io.twinserve.api.db.generated.tables.records.ModelsRecord;
 import io.twinserve.api.server.ApiException;
 import io.twinserve.api.server.Bodies;
 import io.twinserve.api.server.inference.FaultSpec;
+import io.twinserve.api.server.inference.RestartSpec;
 import io.twinserve.engine.model.LoraAdapter;
 import io.twinserve.experiments.shadow.ShadowSpec;
 import io.twinserve.traces.spec.SpecException;
@@ -344,6 +345,7 @@ public final class RegistryService {
                             + " twin's steps");
         }
         FaultSpec fault = faultOf(ccJson);
+        restartOf(ccJson);
         Placement placement = placement(body.get("placement"));
         if (fault.fails() && fault.failReplica() >= placement.minReplicas()) {
             throw ApiException.badRequest(
@@ -404,7 +406,59 @@ public final class RegistryService {
     }
 
     private static final java.util.Set<String> FAULT_KEYS =
-            java.util.Set.of("step_delay_ms", "fail_replica", "fail_after_steps");
+            java.util.Set.of("step_delay_ms", "fail_replica", "fail_after_steps", "repeat");
+
+    private static final java.util.Set<String> RESTART_KEYS = java.util.Set.of("max_restarts", "backoff_s");
+
+    /**
+     * {@code compute_config.restart}: how a replica whose engine failed is restarted, {@code max_restarts} times at
+     * most (default 3; 0 never), the first after {@code backoff_s} seconds (default 1), each later one after twice
+     * the pause before. {@link RestartSpec#DEFAULT} when absent.
+     */
+    public static RestartSpec restartOf(ObjectNode ccJson) {
+        JsonNode r = ccJson.get("restart");
+        if (r == null || r.isNull()) {
+            return RestartSpec.DEFAULT;
+        }
+        if (!r.isObject()) {
+            throw ApiException.badRequest(
+                    "compute_config.restart",
+                    "'compute_config.restart' must be an object such as {\"max_restarts\": 3, \"backoff_s\": 1},"
+                            + " got " + r);
+        }
+        for (var it = r.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (!RESTART_KEYS.contains(k)) {
+                throw ApiException.badRequest(
+                        "compute_config.restart." + k,
+                        "compute_config.restart." + k + " is not a known key; expected max_restarts or backoff_s");
+            }
+        }
+        int max = RestartSpec.DEFAULT.maxRestarts();
+        JsonNode m = r.get("max_restarts");
+        if (m != null && !m.isNull()) {
+            if (!m.isIntegralNumber() || !m.canConvertToInt() || m.asInt() < 0 || m.asInt() > 1_000) {
+                throw ApiException.badRequest(
+                        "compute_config.restart.max_restarts",
+                        "'compute_config.restart.max_restarts': expected a whole number from 0 (never restart) to"
+                                + " 1000, got " + m);
+            }
+            max = m.asInt();
+        }
+        long backoffMs = RestartSpec.DEFAULT.backoffMs();
+        JsonNode b = r.get("backoff_s");
+        if (b != null && !b.isNull()) {
+            double limit = RestartSpec.MAX_BACKOFF_MS / 1000.0;
+            if (!b.isNumber() || !(b.asDouble() >= 0) || b.asDouble() > limit) {
+                throw ApiException.badRequest(
+                        "compute_config.restart.backoff_s",
+                        "'compute_config.restart.backoff_s': expected seconds from 0 to " + (long) limit
+                                + " (the pause before the first restart), got " + b);
+            }
+            backoffMs = Math.round(b.asDouble() * 1000);
+        }
+        return new RestartSpec(max, backoffMs);
+    }
 
     /**
      * {@code compute_config.fault}: fault injection for drills. {@code step_delay_ms} pauses after every engine step
@@ -428,7 +482,8 @@ public final class RegistryService {
                 throw ApiException.badRequest(
                         "compute_config.fault." + k,
                         "compute_config.fault." + k
-                                + " is not a known key; expected step_delay_ms, fail_replica or fail_after_steps");
+                                + " is not a known key; expected step_delay_ms, fail_replica, fail_after_steps or"
+                                + " repeat");
             }
         }
         long delay = faultNumber(f, "step_delay_ms", 60_000, "whole milliseconds");
@@ -440,7 +495,14 @@ public final class RegistryService {
                     "'compute_config.fault.fail_replica' needs 'fail_after_steps' (>= 1): the steps the replica runs"
                             + " before it fails");
         }
-        return new FaultSpec(delay, (int) replica, after);
+        JsonNode repeat = f.get("repeat");
+        if (repeat != null && !repeat.isNull() && !repeat.isBoolean()) {
+            throw ApiException.badRequest(
+                    "compute_config.fault.repeat",
+                    "'compute_config.fault.repeat': expected true (the replica fails again after each restart) or"
+                            + " false (only its first run fails), got " + repeat);
+        }
+        return new FaultSpec(delay, (int) replica, after, repeat != null && repeat.asBoolean(false));
     }
 
     private static long faultNumber(JsonNode f, String key, long max, String what) {
@@ -457,8 +519,8 @@ public final class RegistryService {
     }
 
     /**
-     * The replica's configuration in the twin's terms ({@code backend}, the live engine's choice, {@code shadow}
-     * and {@code fault} apart).
+     * The replica's configuration in the twin's terms ({@code backend}, the live engine's choice, {@code shadow},
+     * {@code fault} and {@code restart} apart).
      */
     public static ReplicaSpec replicaSpec(ObjectNode ccJson) {
         backendOf(ccJson);
@@ -466,6 +528,7 @@ public final class RegistryService {
         twin.remove("backend");
         twin.remove("shadow");
         twin.remove("fault");
+        twin.remove("restart");
         try {
             return WorkloadSpecs.parse(twin.isEmpty() ? "{}" : twin.toString(), null, ReplicaSpec.class);
         } catch (SpecException e) {

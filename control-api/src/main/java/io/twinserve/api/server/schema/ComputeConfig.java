@@ -74,8 +74,16 @@ public record ComputeConfig(
         @Schema(
                 nullable = true,
                 description = "fault injection for drills: step_delay_ms pauses after every step; fail_after_steps"
-                        + " makes replica fail_replica fail on purpose after that many steps (failover)")
-        Fault fault) {
+                        + " makes replica fail_replica fail on purpose after that many steps (failover), on its first"
+                        + " run only unless repeat is true")
+        Fault fault,
+
+        @Schema(
+                nullable = true,
+                description = "how a replica whose engine failed is restarted: at most max_restarts times (default 3;"
+                        + " 0 never), the first after backoff_s seconds (default 1), each later one after twice the"
+                        + " pause before (at most 60 s)")
+        Restart restart) {
 
     /** Fault injection. */
     public record Fault(
@@ -86,5 +94,19 @@ public record ComputeConfig(
             Integer failReplica,
 
             @Schema(nullable = true, description = "the steps that replica runs before it fails (0 or absent: never)")
-            Long failAfterSteps) {}
+            Long failAfterSteps,
+
+            @Schema(
+                    nullable = true,
+                    description = "whether the replica fails again after each restart (default false: its first run"
+                            + " only)")
+            Boolean repeat) {}
+
+    /** Restarts of a failed replica. */
+    public record Restart(
+            @Schema(nullable = true, description = "restarts allowed per replica, 0 to 1000 (default 3; 0: never)")
+            Integer maxRestarts,
+
+            @Schema(nullable = true, description = "the pause before the first restart, s (0 to 60, default 1)")
+            Double backoffS) {}
 }

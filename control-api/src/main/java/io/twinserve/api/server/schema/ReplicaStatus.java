@@ -9,13 +9,22 @@ public record ReplicaStatus(
 
         @Schema(
                 requiredMode = Schema.RequiredMode.REQUIRED,
-                description = "serving, or failed: its loop stopped after an error (a device fault) and it is routed"
-                        + " nothing more",
-                allowableValues = {"serving", "failed"})
+                description = "serving; restarting: its loop stopped after an error (a device fault), it is routed"
+                        + " nothing and a restart is waiting or under way (compute_config.restart); failed: the same"
+                        + " with no restart left",
+                allowableValues = {"serving", "restarting", "failed"})
         String state,
 
-        @Schema(nullable = true, description = "why a failed replica stopped (absent while it serves)")
+        @Schema(
+                nullable = true,
+                description = "why a failed or restarting replica stopped, and why its last restart failed if one did"
+                        + " (absent while it serves)")
         String error,
+
+        @Schema(
+                requiredMode = Schema.RequiredMode.REQUIRED,
+                description = "restarts begun after failures; a restarted replica's counters start again from 0")
+        int restarts,
 
         @Schema(requiredMode = Schema.RequiredMode.REQUIRED, description = "requests in flight")
         int inFlight,

@@ -720,7 +720,9 @@ async function renderDeployment(name) {
     const reps = cur.replicas || [];
     replicas.replaceChildren(...reps.map(r => h('tr', {}, [
       h('td', { class: 'num', text: fmt(r.replica) }),
-      h('td', { class: r.state === 'failed' ? 'error' : '', text: r.state || 'serving', title: r.error || '' }),
+      h('td', { class: r.state === 'serving' || !r.state ? '' : 'error',
+        text: (r.state || 'serving') + (r.restarts ? ' (' + r.restarts + (r.restarts === 1 ? ' restart)' : ' restarts)') : ''),
+        title: r.error || '' }),
       ...[r.in_flight, r.waiting, r.running, r.steps, r.generated_tokens, r.finished, r.preemptions, r.timed_out]
         .map(v => h('td', { class: 'num', text: fmt(v) }))])));
     const tokens = reps.reduce((a, r) => a + (r.generated_tokens || 0), 0);

@@ -16,10 +16,23 @@ final class SimulatedRuntimes {
 
     /**
      * {@code replicas} simulated replicas of {@code replica} under {@code name}, its clock {@code timeScale} times
-     * faster than the wall's, no adapters, sessions in memory.
+     * faster than the wall's, no adapters, sessions in memory; a failed replica stays failed.
      */
     static DeploymentRuntime of(
             String name, ReplicaSpec replica, int replicas, double timeScale, RouterSpec router, FaultSpec fault)
+            throws IOException {
+        return of(name, replica, replicas, timeScale, router, fault, RestartSpec.NEVER);
+    }
+
+    /** As above, a failed replica restarted as {@code restart} says. */
+    static DeploymentRuntime of(
+            String name,
+            ReplicaSpec replica,
+            int replicas,
+            double timeScale,
+            RouterSpec router,
+            FaultSpec fault,
+            RestartSpec restart)
             throws IOException {
         DeploymentSpec d = new DeploymentSpec(
                 name,
@@ -29,7 +42,7 @@ final class SimulatedRuntimes {
                 new PerfModelSpec.Roofline("vllm-0.8.5-h100-64gb/llama-3.1-8b"),
                 null);
         DeploymentRuntime.Settings s = new DeploymentRuntime.Settings(
-                name, "simulated", replica, 600_000, replicas, timeScale, false, router, null, fault);
+                name, "simulated", replica, 600_000, replicas, timeScale, false, router, null, fault, restart);
         return DeploymentRuntime.simulated(
                 s, Deployments.resolve(d, Profiles.builtIn()), null, List.of(), SessionStore.inMemory());
     }
