@@ -405,10 +405,37 @@ public final class RegistryService {
         }
     }
 
-    private static final java.util.Set<String> FAULT_KEYS =
-            java.util.Set.of("step_delay_ms", "fail_replica", "fail_after_steps", "repeat");
+    // in the order the errors list them
+    private static final List<String> FAULT_KEYS =
+            List.of("step_delay_ms", "fail_replica", "fail_after_steps", "repeat");
 
-    private static final java.util.Set<String> RESTART_KEYS = java.util.Set.of("max_restarts", "backoff_s");
+    private static final List<String> RESTART_KEYS = List.of("max_restarts", "backoff_s");
+
+    /**
+     * The object {@code compute_config.<key>}, or null when absent; refused, naming the key, when it is not an
+     * object or holds a key not in {@code known} ({@code example} shows one that is right).
+     */
+    private static JsonNode block(ObjectNode ccJson, String key, List<String> known, String example) {
+        JsonNode b = ccJson.get(key);
+        if (b == null || b.isNull()) {
+            return null;
+        }
+        String path = "compute_config." + key;
+        if (!b.isObject()) {
+            throw ApiException.badRequest(path, "'" + path + "' must be an object such as " + example + ", got " + b);
+        }
+        for (var it = b.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (!known.contains(k)) {
+                String expected = known.size() == 1
+                        ? known.get(0)
+                        : String.join(", ", known.subList(0, known.size() - 1)) + " or " + known.getLast();
+                throw ApiException.badRequest(
+                        path + "." + k, path + "." + k + " is not a known key; expected " + expected);
+            }
+        }
+        return b;
+    }
 
     /**
      * {@code compute_config.restart}: how a replica whose engine failed is restarted, {@code max_restarts} times at
@@ -416,23 +443,9 @@ public final class RegistryService {
      * the pause before. {@link RestartSpec#DEFAULT} when absent.
      */
     public static RestartSpec restartOf(ObjectNode ccJson) {
-        JsonNode r = ccJson.get("restart");
-        if (r == null || r.isNull()) {
+        JsonNode r = block(ccJson, "restart", RESTART_KEYS, "{\"max_restarts\": 3, \"backoff_s\": 1}");
+        if (r == null) {
             return RestartSpec.DEFAULT;
-        }
-        if (!r.isObject()) {
-            throw ApiException.badRequest(
-                    "compute_config.restart",
-                    "'compute_config.restart' must be an object such as {\"max_restarts\": 3, \"backoff_s\": 1},"
-                            + " got " + r);
-        }
-        for (var it = r.fieldNames(); it.hasNext(); ) {
-            String k = it.next();
-            if (!RESTART_KEYS.contains(k)) {
-                throw ApiException.badRequest(
-                        "compute_config.restart." + k,
-                        "compute_config.restart." + k + " is not a known key; expected max_restarts or backoff_s");
-            }
         }
         int max = RestartSpec.DEFAULT.maxRestarts();
         JsonNode m = r.get("max_restarts");
@@ -466,25 +479,13 @@ public final class RegistryService {
      * 0) fail on purpose after that many steps (failover). {@link FaultSpec#NONE} when absent.
      */
     public static FaultSpec faultOf(ObjectNode ccJson) {
-        JsonNode f = ccJson.get("fault");
-        if (f == null || f.isNull()) {
+        JsonNode f = block(
+                ccJson,
+                "fault",
+                FAULT_KEYS,
+                "{\"step_delay_ms\": 20} or {\"fail_replica\": 0, \"fail_after_steps\": 100}");
+        if (f == null) {
             return FaultSpec.NONE;
-        }
-        if (!f.isObject()) {
-            throw ApiException.badRequest(
-                    "compute_config.fault",
-                    "'compute_config.fault' must be an object such as {\"step_delay_ms\": 20} or"
-                            + " {\"fail_replica\": 0, \"fail_after_steps\": 100}, got " + f);
-        }
-        for (var it = f.fieldNames(); it.hasNext(); ) {
-            String k = it.next();
-            if (!FAULT_KEYS.contains(k)) {
-                throw ApiException.badRequest(
-                        "compute_config.fault." + k,
-                        "compute_config.fault." + k
-                                + " is not a known key; expected step_delay_ms, fail_replica, fail_after_steps or"
-                                + " repeat");
-            }
         }
         long delay = faultNumber(f, "step_delay_ms", 60_000, "whole milliseconds");
         long replica = faultNumber(f, "fail_replica", 1_000, "a replica number");
