@@ -211,7 +211,12 @@ class ReplicaFailoverApiTest {
                 server.adminKey(),
                 body(server.unique("restart-repeat"), "{\"fail_after_steps\": 3, \"repeat\": \"yes\"}", 1));
         assertThat(repeat.status()).as(repeat.body()).isEqualTo(400);
-        assertThat(repeat.body()).contains("compute_config.fault.repeat");
+        assertThat(repeat.body()).contains("compute_config.fault.repeat", "expected true");
+
+        TestServer.Reply alone = server.post(
+                "/api/deployments", server.adminKey(), body(server.unique("restart-alone"), "{\"repeat\": true}", 1));
+        assertThat(alone.status()).as(alone.body()).isEqualTo(400);
+        assertThat(alone.body()).contains("compute_config.fault.repeat", "needs 'fail_after_steps'");
     }
 
     @Test

@@ -278,13 +278,17 @@ public final class LiveEngine implements AutoCloseable {
                 // nothing waits forever and later submissions are refused with the cause
                 LOG.error("the live loop failed; failing every request in it", e);
                 failure = e;
-                failAll();
-                Runnable then = whenFailed;
-                if (then != null) {
-                    try {
-                        then.run();
-                    } catch (RuntimeException | Error after) {
-                        LOG.error("the action after the live loop's failure failed", after);
+                try {
+                    failAll();
+                } finally {
+                    // even when ending a request threw: whoever restarts the replica must hear of the failure
+                    Runnable then = whenFailed;
+                    if (then != null) {
+                        try {
+                            then.run();
+                        } catch (RuntimeException | Error after) {
+                            LOG.error("the action after the live loop's failure failed", after);
+                        }
                     }
                 }
                 return;

@@ -520,24 +520,26 @@ public final class DeploymentRuntime implements AutoCloseable {
      * when none is left.
      */
     List<ReplicaHandle> routable() {
+        // one snapshot: a restart may put a replica in place meanwhile
+        List<ReplicaHandle> all = List.copyOf(replicas);
         List<ReplicaHandle> healthy = null;
-        for (int i = 0; i < replicas.size(); i++) {
-            if (replicas.get(i).engine.failed()) {
+        for (int i = 0; i < all.size(); i++) {
+            if (all.get(i).engine.failed()) {
                 if (healthy == null) {
-                    healthy = new ArrayList<>(replicas.subList(0, i));
+                    healthy = new ArrayList<>(all.subList(0, i));
                 }
             } else if (healthy != null) {
-                healthy.add(replicas.get(i));
+                healthy.add(all.get(i));
             }
         }
         if (healthy == null) {
-            return replicas;
+            return all;
         }
         if (healthy.isEmpty()) {
             StringBuilder why = new StringBuilder();
             boolean restarting = false;
-            for (ReplicaHandle h : replicas) {
-                boolean again = restarts.restarting(h.index);
+            for (ReplicaHandle h : all) {
+                boolean again = restarts.restarting(h);
                 restarting |= again;
                 why.append(why.isEmpty() ? "" : "; ")
                         .append("replica ")
@@ -569,22 +571,48 @@ public final class DeploymentRuntime implements AutoCloseable {
 
     /** Why replica {@code replica}'s loop stopped (and why its last restart failed, if one did), or null while it serves. */
     public String failure(int replica) {
-        String loop = replicas.get(replica).engine.failureMessage();
-        String restart = restarts.error(replica);
-        return loop == null ? null : restart == null ? loop : loop + "; " + restart;
+        return view(replica).error();
     }
 
     /** Replica {@code replica}'s state: serving, restarting (failed, a restart waiting or under way) or failed. */
     public String state(int replica) {
-        if (!failed(replica)) {
-            return "serving";
-        }
-        return restarts.restarting(replica) ? "restarting" : "failed";
+        return view(replica).state();
     }
 
     /** Restarts of replica {@code replica} begun so far ({@link RestartSpec}). */
     public int restarts(int replica) {
         return restarts.restarts(replica);
+    }
+
+    /**
+     * Replica {@code replica} as the API shows it, every figure read from one run of it (a restart may replace it
+     * meanwhile).
+     *
+     * @param state serving, restarting or failed ({@link #state})
+     * @param error why it stopped and why its last restart failed, or null while it serves
+     */
+    public record ReplicaView(
+            String state,
+            String error,
+            int restarts,
+            int inFlight,
+            LiveEngine.Stats stats,
+            LiveEngine.Residency residency) {}
+
+    /** Replica {@code replica} now, from one run of it. */
+    public ReplicaView view(int replica) {
+        ReplicaHandle h = replicas.get(replica);
+        String state;
+        String error = null;
+        if (!h.engine.failed()) {
+            state = "serving";
+        } else {
+            state = restarts.restarting(h) ? "restarting" : "failed";
+            String restart = restarts.error(replica);
+            error = restart == null ? h.engine.failureMessage() : h.engine.failureMessage() + "; " + restart;
+        }
+        return new ReplicaView(
+                state, error, restarts.restarts(replica), h.inFlight.get(), h.engine.stats(), h.engine.residency());
     }
 
     boolean isClosed() {
@@ -601,6 +629,9 @@ public final class DeploymentRuntime implements AutoCloseable {
      * Puts a restarted replica in its failed predecessor's place, with every adapter of the deployment registered
      * on it, and routes to it from now on; false (it is not installed) when this runtime has closed meanwhile. Under
      * the runtime's lock, so that an adapter added or removed meanwhile is registered on it or not, as on the others.
+     *
+     * @throws IllegalStateException when an adapter the other replicas serve cannot be registered on it (its
+     *     directory gone, say): the replicas must serve the same adapters, so the restart has failed
      */
     synchronized boolean install(ReplicaHandle fresh) {
         if (closed) {
@@ -610,8 +641,8 @@ public final class DeploymentRuntime implements AutoCloseable {
             try {
                 register(fresh, a);
             } catch (RuntimeException e) {
-                // as at the start: one adapter the replica cannot take must not keep the replica out
-                skipped.add("'" + a.name() + "' on restarted replica " + fresh.index + ": " + e.getMessage());
+                throw new IllegalStateException(
+                        "adapter '" + a.name() + "' could not be registered on it: " + e.getMessage(), e);
             }
         }
         hook(fresh);
@@ -656,6 +687,8 @@ public final class DeploymentRuntime implements AutoCloseable {
         synchronized (this) {
             closed = true;
         }
+        // outside the lock: a restart finishing its build waits for it in install, then closes what it built
+        restarts.stop();
         RuntimeException first = null;
         for (ReplicaHandle h : replicas) {
             try {

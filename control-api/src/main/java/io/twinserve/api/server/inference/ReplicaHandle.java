@@ -9,7 +9,6 @@ import io.twinserve.twin.sched.SchedulerConfig;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -32,7 +31,9 @@ final class ReplicaHandle implements RoutableReplica, AutoCloseable {
     private final PrefillPrices prices;
     private final int blockSize;
     private final Map<Long, Boolean> routedBlocks;
-    private final AtomicBoolean closed = new AtomicBoolean();
+    private boolean closed;
+    /** Set once the deployment has heard of this replica's failure ({@link ReplicaRestarts#failed}). */
+    volatile boolean failureHandled;
 
     /**
      * @param adapterIds the deployment's adapter names by index (append-only), as routers number adapters
@@ -123,8 +124,10 @@ final class ReplicaHandle implements RoutableReplica, AutoCloseable {
      * begins and again, as every replica, when the deployment closes.
      */
     @Override
-    public void close() {
-        if (closed.compareAndSet(false, true)) {
+    public synchronized void close() {
+        // synchronized: a second caller returns once the first has freed the device, not while it still frees it
+        if (!closed) {
+            closed = true;
             replica.close();
         }
     }

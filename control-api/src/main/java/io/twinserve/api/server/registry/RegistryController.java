@@ -262,25 +262,25 @@ public final class RegistryController {
         if (rt != null) {
             List<Map<String, Object>> replicas = new ArrayList<>();
             for (int i = 0; i < rt.replicaCount(); i++) {
-                var s = rt.stats(i);
+                // every figure from one run of the replica: a restart may replace it meanwhile
+                var view = rt.view(i);
+                var s = view.stats();
                 Map<String, Object> rep = new LinkedHashMap<>();
                 rep.put("replica", i);
                 // a failed replica (its loop stopped after an error, e.g. a device fault) is routed nothing more
                 // until its restart, if one is left, replaces it
-                String state = rt.state(i);
-                rep.put("state", state);
-                String error = rt.failure(i);
-                if (error != null) {
-                    rep.put("error", error);
+                rep.put("state", view.state());
+                if (view.error() != null) {
+                    rep.put("error", view.error());
                 }
-                rep.put("restarts", rt.restarts(i));
-                rep.put("in_flight", rt.inFlight(i));
+                rep.put("restarts", view.restarts());
+                rep.put("in_flight", view.inFlight());
                 rep.put("steps", s.steps());
                 rep.put("generated_tokens", s.generatedTokens());
                 rep.put("preemptions", s.preemptions());
                 rep.put("finished", s.finished());
                 rep.put("timed_out", s.timedOut());
-                var residency = rt.residency(i);
+                var residency = view.residency();
                 rep.put("waiting", residency.waiting());
                 rep.put("running", residency.running());
                 rep.put("adapters_in_slots", residency.inSlots());

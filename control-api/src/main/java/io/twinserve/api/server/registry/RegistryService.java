@@ -497,6 +497,12 @@ public final class RegistryService {
                             + " before it fails");
         }
         JsonNode repeat = f.get("repeat");
+        if (repeat != null && !repeat.isNull() && after == 0) {
+            throw ApiException.badRequest(
+                    "compute_config.fault.repeat",
+                    "'compute_config.fault.repeat' needs 'fail_after_steps' (>= 1): it says whether the replica that"
+                            + " fails after that many steps fails again after each restart");
+        }
         if (repeat != null && !repeat.isNull() && !repeat.isBoolean()) {
             throw ApiException.badRequest(
                     "compute_config.fault.repeat",

@@ -66,18 +66,22 @@ class ReplicaRestartTest {
     }
 
     @Test
-    void aFailedReplicaIsRestartedInPlaceAndServedAgain() throws Exception {
-        // replica 0 fails at its 6th step; the pause before its restart is long enough to see it restarting
-        DeploymentRuntime rt = simulated(new FaultSpec(0, 0, 5), new RestartSpec(3, 300));
+    void aFailedReplicaIsRestartedInPlaceWithTheDeploymentsAdaptersAndServedAgain() throws Exception {
+        // replica 0 fails at its 6th step; the pause before its restart (3 s) leaves time to see it restarting
+        DeploymentRuntime rt = simulated(new FaultSpec(0, 0, 5), new RestartSpec(3, 3_000));
         try {
+            rt.addAdapter(new DeploymentRuntime.AdapterDef("before", null, 8));
             ReplicaHandle first = rt.replica(0);
-            serveUntil(rt, () -> rt.failed(0), "replica 0 failed");
-            assertThat(rt.state(0)).isIn("restarting", "serving");
-            assertThat(rt.failure(0) == null || rt.failure(0).contains("failed on purpose after 5 steps"))
-                    .isTrue();
+            serveUntil(rt, () -> rt.failed(0) || rt.replica(0) != first, "replica 0 failed");
+            assertThat(rt.state(0)).isEqualTo("restarting");
+            assertThat(rt.failure(0)).contains("failed on purpose after 5 steps");
+            assertThat(rt.restarts(0)).isZero();
+            // an adapter added while it restarts is registered on its successor too
+            rt.addAdapter(new DeploymentRuntime.AdapterDef("during", null, 8));
             await(() -> rt.state(0).equals("serving"), "replica 0 serves again");
             assertThat(rt.restarts(0)).isEqualTo(1);
             assertThat(rt.replica(0)).isNotSameAs(first);
+            assertThat(rt.replica(0).engine.adapterNames()).containsExactlyInAnyOrder("before", "during");
             assertThat(rt.failure(0)).isNull();
             assertThat(rt.state(1)).isEqualTo("serving");
             assertThat(rt.restarts(1)).isZero();
@@ -91,6 +95,7 @@ class ReplicaRestartTest {
             }
             assertThat(rt.stats(0).finished()).isEqualTo(4);
             assertThat(rt.failed(0)).isFalse();
+            await(() -> rt.totalInFlight() == 0, "nothing left in flight");
         } finally {
             rt.close();
         }
@@ -114,6 +119,34 @@ class ReplicaRestartTest {
             assertThat(rt.stats(1).finished() - before).isEqualTo(4);
             assertThat(rt.restarts(0)).isEqualTo(2);
             assertThat(rt.state(0)).isEqualTo("failed");
+        } finally {
+            rt.close();
+        }
+    }
+
+    @Test
+    void aRestartThatCannotRegisterTheDeploymentsAdaptersFailsAndIsTriedAgainUntilTheyAreSpent(
+            @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path adapter = dir.resolve("sql");
+        java.nio.file.Files.createDirectories(adapter);
+        java.nio.file.Files.writeString(
+                adapter.resolve("adapter_config.json"),
+                "{\"peft_type\": \"LORA\", \"r\": 8, \"lora_alpha\": 16, \"target_modules\": [\"q_proj\"]}");
+        DeploymentRuntime rt = simulated(new FaultSpec(0, 0, 5), new RestartSpec(2, 0));
+        try {
+            rt.addAdapter(new DeploymentRuntime.AdapterDef("sql", adapter, 0));
+            // its files are gone when replica 0 restarts: no successor can serve what the other replica serves
+            java.nio.file.Files.delete(adapter.resolve("adapter_config.json"));
+            serveUntil(
+                    rt,
+                    () -> rt.restarts(0) == 2 && rt.state(0).equals("failed"),
+                    "both restarts failed and replica 0 stays failed");
+            assertThat(rt.failure(0))
+                    .contains("failed on purpose after 5 steps")
+                    .contains("restart 2 failed: adapter 'sql' could not be registered on it");
+            // every request is served by replica 1 meanwhile
+            assertThat(send(rt, 4).get(60, TimeUnit.SECONDS).reason()).isEqualTo(Completion.FinishReason.LENGTH);
+            assertThat(rt.replica(1).engine.adapterNames()).containsExactly("sql");
         } finally {
             rt.close();
         }
