@@ -78,6 +78,9 @@ public final class LiveEngine implements AutoCloseable {
     private int[] drawn = new int[0];
     private int[] blocks = new int[16];
     private volatile boolean closing;
+    /** Set when the loop has returned after a close: nothing submitted after it would ever be run. */
+    private volatile boolean stopped;
+
     private volatile long parallelSamplingValues = Sampler.PARALLEL_FROM_VALUES;
     private volatile Throwable failure;
     /** Takes the requests of a failed loop that had streamed nothing yet; null: they end with an error. */
@@ -209,23 +212,50 @@ public final class LiveEngine implements AutoCloseable {
      * (a failed replica's, {@link Rescue}): its first-token deadline, TTFT and latency count from then.
      */
     public Handle submit(GenerationRequest request, TokenSink sink, long waitedNs) {
+        if (closing) {
+            throw new IllegalStateException("the live loop is shutting down");
+        }
+        return enqueue(request, sink, waitedNs);
+    }
+
+    /**
+     * {@link #submit(GenerationRequest, TokenSink, long)} for a sequence of a request the deployment already
+     * accepted (a later choice of OpenAI's {@code n}, queued once the first has its first token, or a request
+     * rescued from a failed replica): taken after {@link #close} too, while the loop still finishes what it holds,
+     * so that a request accepted before the close is answered whole. Refused once the loop has stopped.
+     */
+    public Handle submitAlongside(GenerationRequest request, TokenSink sink, long waitedNs) {
+        return enqueue(request, sink, waitedNs);
+    }
+
+    private Handle enqueue(GenerationRequest request, TokenSink sink, long waitedNs) {
         if (waitedNs < 0) {
             throw new IllegalArgumentException("waitedNs must be >= 0, got " + waitedNs);
         }
         if (failure != null) {
             throw new IllegalStateException(failureText(), failure);
         }
-        if (closing) {
-            throw new IllegalStateException("the live loop is shutting down");
+        if (stopped) {
+            throw new IllegalStateException("the live loop has shut down");
         }
         LiveRequest.requireServable(request, config.maxModelLen(), scheduler, backend, model.vocabSize());
         // the registration is fixed now: unregistering the name later does not touch this request
         int adapter = request.adapter() == null ? -1 : registry.indexOf(request.adapter());
         LiveRequest l = new LiveRequest(request, sink, detokenizer, now() - waitedNs, adapter);
         submitted.add(l);
+        if (stopped && submitted.remove(l)) {
+            // the loop returned after a close between the check above and the add, and will not drain the queue
+            // again: the request was never taken, so it is refused (the caller may take it elsewhere)
+            throw new IllegalStateException("the live loop has shut down");
+        }
         if (failure != null) {
-            // the loop failed between the check above and the add: it will not drain the queue again
-            failSubmitted();
+            // the loop failed between the check above and the add: it will not drain the queue again. The request
+            // was accepted, so what its sink does with its end (or its rescue) is not the caller's error
+            try {
+                failSubmitted();
+            } catch (RuntimeException | Error e) {
+                LOG.error("ending a request of the failed live loop failed", e);
+            }
         }
         LockSupport.unpark(thread);
         return () -> {
@@ -263,6 +293,12 @@ public final class LiveEngine implements AutoCloseable {
                     continue;
                 }
                 if (closing && idle && scheduler.isIdle()) {
+                    stopped = true;
+                    // a submission that raced with the stop: it sees the flag and takes its request back, or the
+                    // request is here and ends now
+                    for (LiveRequest l; (l = submitted.poll()) != null; ) {
+                        l.complete(Completion.FinishReason.ERROR, now(), "the live loop has shut down");
+                    }
                     return;
                 }
                 long park = IDLE_PARK_NS;
@@ -453,7 +489,7 @@ public final class LiveEngine implements AutoCloseable {
 
     private void failAll() {
         for (LiveRequest l : live.values()) {
-            end(l);
+            endQuietly(l);
         }
         live.clear();
         awaitingFirstToken.clear();
@@ -462,7 +498,16 @@ public final class LiveEngine implements AutoCloseable {
 
     private void failSubmitted() {
         for (LiveRequest l; (l = submitted.poll()) != null; ) {
+            endQuietly(l);
+        }
+    }
+
+    /** {@link #end}, carrying on when a sink throws: every other request must still hear of its end. */
+    private void endQuietly(LiveRequest l) {
+        try {
             end(l);
+        } catch (RuntimeException | Error e) {
+            LOG.error("ending a request of the failed live loop failed", e);
         }
     }
 

@@ -146,6 +146,59 @@ class LiveEngineFailureTest {
         }
     }
 
+    /**
+     * A closing loop refuses new requests but takes further sequences of the requests it holds (a later choice of
+     * {@code n}, a rescued request) while it finishes them; once it has stopped it takes nothing, and nothing is left
+     * queued unanswered.
+     */
+    @Test
+    void aClosingLoopTakesSequencesAlongsideWhatItHoldsAndNothingOnceStopped() throws Exception {
+        ResolvedReplica resolved = replica();
+        LiveReplicas.Replica replica = LiveReplicas.simulated(resolved, 1, TEXT);
+        int[] prompt = {1, 2, 3, 4, 5, 6, 7, 8};
+        CountDownLatch first = new CountDownLatch(1);
+        // real time: 300 decode steps keep the loop busy for seconds after the close begins
+        Heard running = Heard.of(first);
+        replica.engine().submit(new GenerationRequest(null, prompt, SamplingParams.greedy(300), 0), running.sink());
+        assertThat(first.await(30, TimeUnit.SECONDS)).isTrue();
+        Thread closer = Thread.ofPlatform().start(replica::close);
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            boolean refused = false;
+            while (!refused && System.nanoTime() < deadline) {
+                try {
+                    replica.engine()
+                            .submit(
+                                    new GenerationRequest(null, prompt, SamplingParams.greedy(1), 0),
+                                    Heard.of(new CountDownLatch(1)).sink());
+                    Thread.sleep(1);
+                } catch (IllegalStateException e) {
+                    assertThat(e).hasMessageContaining("shutting down");
+                    refused = true;
+                }
+            }
+            assertThat(refused)
+                    .as("a new request is refused once the close began")
+                    .isTrue();
+            assertThat(running.done()).isNotDone();
+            Heard alongside = Heard.of(new CountDownLatch(1));
+            replica.engine()
+                    .submitAlongside(
+                            new GenerationRequest(null, prompt, SamplingParams.greedy(5), 0), alongside.sink(), 0);
+            assertThat(alongside.done().get(30, TimeUnit.SECONDS).reason()).isEqualTo(Completion.FinishReason.LENGTH);
+            assertThat(running.done().get(30, TimeUnit.SECONDS).reason()).isEqualTo(Completion.FinishReason.LENGTH);
+        } finally {
+            closer.join();
+        }
+        assertThatThrownBy(() -> replica.engine()
+                        .submitAlongside(
+                                new GenerationRequest(null, prompt, SamplingParams.greedy(5), 0),
+                                Heard.of(new CountDownLatch(1)).sink(),
+                                0))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("has shut down");
+    }
+
     @Test
     void aRequestCutMidAnswerMovesWhenItsSinkCanForgetWhatItHeard() throws Exception {
         ResolvedReplica resolved = replica();

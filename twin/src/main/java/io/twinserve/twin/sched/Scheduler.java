@@ -396,6 +396,9 @@ public final class Scheduler {
         victim.computed = 0;
         victim.decoding = false;
         victim.registeredBlocks = 0;
+        // admitted again later, it starts then: a flag left from waiting for its adapter would count its first
+        // chunk as a new request twice
+        victim.awaitingFirstChunk = false;
         victim.preemptions++;
         preemptions++;
         // the front of the whole waiting queue, as vLLM's appendleft: before any request, its own adapter's or

@@ -134,6 +134,9 @@ class SchedulerInvariantsPropertyTest {
         final Map<Sequence, Integer> tokenEvents = new IdentityHashMap<>();
         final Map<Sequence, Integer> firstTokenEvents = new IdentityHashMap<>();
         final Map<Integer, Integer> heldSlot = new HashMap<>();
+        /** Per sequence: {preemptions when last seen in a batch, batches it was in since its last preemption}. */
+        final Map<Sequence, int[]> runs = new IdentityHashMap<>();
+
         final boolean allFit;
 
         Run(Scenario sc) {
@@ -266,6 +269,19 @@ class SchedulerInvariantsPropertyTest {
                 // the sequence holds KV blocks for every token it will have computed after this step
                 assertThat((long) s.blocks.size() * config.blockSize()).isGreaterThanOrEqualTo(s.computed + s.chunk);
                 tokens += s.chunk;
+                // its chunk counts as a start (a new request, in the step's price) only in its first batch since it
+                // was admitted, or admitted again after a preemption
+                int[] run = runs.computeIfAbsent(s, k -> new int[] {k.preemptions, 0});
+                if (run[0] != s.preemptions) {
+                    run[0] = s.preemptions;
+                    run[1] = 0;
+                }
+                if (s.chunkStarts) {
+                    assertThat(run[1])
+                            .as("request %d starts again in a run it already stepped in", s.requestId())
+                            .isZero();
+                }
+                run[1]++;
                 if (s.adapter() >= 0) {
                     distinct.add(s.adapter());
                     assertThat(adapters.isResident(s.adapter()))

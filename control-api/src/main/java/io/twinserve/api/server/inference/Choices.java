@@ -95,7 +95,11 @@ final class Choices implements LiveEngine.Handle {
     }
 
     private void submit(int i, boolean stagger, ReplicaHandle on) {
-        LiveEngine.Handle h = on.engine.submit(request(i), new ChoiceSink(this, i, stagger, on));
+        ChoiceSink sink = new ChoiceSink(this, i, stagger, on);
+        // the first choice is the request's admission; the others belong to it, and are taken by a replica that
+        // is closing too (its loop finishes what it holds), so that an accepted request is answered whole
+        LiveEngine.Handle h =
+                i == 0 ? on.engine.submit(request(i), sink) : on.engine.submitAlongside(request(i), sink, 0);
         publish(i, on, h);
     }
 
@@ -104,8 +108,12 @@ final class Choices implements LiveEngine.Handle {
      * meanwhile) has moved the choice on already; then cancels it if the request was cancelled meanwhile.
      */
     private void publish(int i, ReplicaHandle on, LiveEngine.Handle h) {
-        if (at.get(i) == on) {
-            handles.set(i, h);
+        // atomic with a move's change of at (moveTo): a rescue that moved the choice on meanwhile, and published
+        // its own handle, must not be overwritten by this stale one
+        synchronized (this) {
+            if (at.get(i) == on) {
+                handles.set(i, h);
+            }
         }
         if (cancelled) {
             LiveEngine.Handle now = handles.get(i);
@@ -152,13 +160,17 @@ final class Choices implements LiveEngine.Handle {
                 from.pendingPrefillTokens.addAndGet(-prefill);
                 to.pendingPrefillTokens.addAndGet(prefill);
             }
-            at.set(i, to);
+            synchronized (this) {
+                at.set(i, to);
+            }
             if (i == 0 && sinks.get(0) instanceof DeploymentShadow.Tracked t) {
                 // the shadow twin replays it where it is served (told first: it may end there at once)
                 t.movedTo(to.index);
             }
             try {
-                LiveEngine.Handle h = to.engine.submit(request, new ChoiceSink(this, i, stagger, to), waitedNs);
+                // a request the deployment accepted: a replica that is closing takes it while its loop runs
+                LiveEngine.Handle h =
+                        to.engine.submitAlongside(request, new ChoiceSink(this, i, stagger, to), waitedNs);
                 from.inFlight.decrementAndGet();
                 publish(i, to, h);
                 return true;
@@ -169,7 +181,9 @@ final class Choices implements LiveEngine.Handle {
                     to.pendingPrefillTokens.addAndGet(-prefill);
                     from.pendingPrefillTokens.addAndGet(prefill);
                 }
-                at.compareAndSet(i, to, from);
+                synchronized (this) {
+                    at.compareAndSet(i, to, from);
+                }
                 if (!to.engine.failed()) {
                     return false;
                 }
@@ -198,7 +212,9 @@ final class Choices implements LiveEngine.Handle {
                 // the first choice was moved off a failed replica: the others follow it
                 charged.inFlight.decrementAndGet();
                 first.inFlight.incrementAndGet();
-                at.set(i, first);
+                synchronized (this) {
+                    at.set(i, first);
+                }
             }
             if (ran && !cancelled) {
                 try {
