@@ -14,8 +14,10 @@ import io.twinserve.twin.sched.Sequence;
 import io.twinserve.twin.sched.StepListener;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -251,11 +253,7 @@ public final class LiveEngine implements AutoCloseable {
         if (failure != null) {
             // the loop failed between the check above and the add: it will not drain the queue again. The request
             // was accepted, so what its sink does with its end (or its rescue) is not the caller's error
-            try {
-                failSubmitted();
-            } catch (RuntimeException | Error e) {
-                LOG.error("ending a request of the failed live loop failed", e);
-            }
+            failSubmitted(Set.of());
         }
         LockSupport.unpark(thread);
         return () -> {
@@ -488,24 +486,36 @@ public final class LiveEngine implements AutoCloseable {
     }
 
     private void failAll() {
+        // cancellations the loop had not taken yet: those requests end as cancelled, not rescued nor failed
+        Set<LiveRequest> cancelled = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (LiveRequest l; (l = cancels.poll()) != null; ) {
+            cancelled.add(l);
+        }
         for (LiveRequest l : live.values()) {
-            endQuietly(l);
+            endQuietly(l, cancelled);
         }
         live.clear();
         awaitingFirstToken.clear();
-        failSubmitted();
+        failSubmitted(cancelled);
     }
 
-    private void failSubmitted() {
+    private void failSubmitted(Set<LiveRequest> cancelled) {
         for (LiveRequest l; (l = submitted.poll()) != null; ) {
-            endQuietly(l);
+            endQuietly(l, cancelled);
         }
     }
 
-    /** {@link #end}, carrying on when a sink throws: every other request must still hear of its end. */
-    private void endQuietly(LiveRequest l) {
+    /**
+     * {@link #end} (or, for a request its caller had cancelled, its end as cancelled), carrying on when a sink
+     * throws: every other request must still hear of its end.
+     */
+    private void endQuietly(LiveRequest l, Set<LiveRequest> cancelled) {
         try {
-            end(l);
+            if (cancelled.contains(l)) {
+                l.complete(Completion.FinishReason.CANCELLED, now(), null);
+            } else {
+                end(l);
+            }
         } catch (RuntimeException | Error e) {
             LOG.error("ending a request of the failed live loop failed", e);
         }

@@ -244,6 +244,54 @@ class LiveEngineFailureTest {
         }
     }
 
+    /** A request cancelled while the step that fails runs ends as cancelled: it is neither rescued nor failed. */
+    @Test
+    void aRequestCancelledAsTheLoopFailsEndsCancelled() throws Exception {
+        CountDownLatch atFault = new CountDownLatch(1);
+        CountDownLatch cancelled = new CountDownLatch(1);
+        StepObserver fault = new StepObserver() {
+            private int steps;
+
+            @Override
+            public void onStep(io.twinserve.twin.perf.StepShape shape, long stepNs, long adapterLoadNs) {
+                if (++steps == 3) {
+                    atFault.countDown();
+                    try {
+                        cancelled.await(30, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    throw new IllegalStateException("device fault (injected)");
+                }
+            }
+        };
+        try (LiveReplicas.Replica broken = LiveReplicas.simulated(replica(), 1000, TEXT, fault);
+                LiveReplicas.Replica spare = LiveReplicas.simulated(replica(), 1000, TEXT)) {
+            AtomicInteger rescued = new AtomicInteger();
+            broken.engine().onFailure((request, sink, waitedNs) -> {
+                rescued.incrementAndGet();
+                spare.engine().submit(request, sink, waitedNs);
+                return true;
+            });
+            int[] prompt = {1, 2, 3, 4, 5, 6, 7, 8};
+            Heard running = Heard.of(new CountDownLatch(1));
+            broken.engine().submit(new GenerationRequest(null, prompt, SamplingParams.greedy(400), 0), running.sink());
+            Heard gone = Heard.of(new CountDownLatch(1));
+            LiveEngine.Handle handle = broken.engine()
+                    .submit(new GenerationRequest(null, prompt, SamplingParams.greedy(5), 0), gone.sink());
+            Heard kept = Heard.of(new CountDownLatch(1));
+            broken.engine().submit(new GenerationRequest(null, prompt, SamplingParams.greedy(5), 0), kept.sink());
+            assertThat(atFault.await(30, TimeUnit.SECONDS)).isTrue();
+            // the client leaves while the failing step runs: the loop never takes the cancellation itself
+            handle.cancel();
+            cancelled.countDown();
+            assertThat(gone.done().get(30, TimeUnit.SECONDS).reason()).isEqualTo(Completion.FinishReason.CANCELLED);
+            assertThat(kept.done().get(30, TimeUnit.SECONDS).reason()).isEqualTo(Completion.FinishReason.LENGTH);
+            assertThat(running.done().get(30, TimeUnit.SECONDS).reason()).isEqualTo(Completion.FinishReason.ERROR);
+            assertThat(rescued.get()).isEqualTo(1);
+        }
+    }
+
     @Test
     void withoutARescueOrWhenItDeclinesEveryRequestEndsWithTheError() throws Exception {
         Fault fault = new Fault();
