@@ -14,12 +14,16 @@ import io.twinserve.api.server.infra.Dependencies;
 import io.twinserve.api.server.infra.Redis;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -29,7 +33,6 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,11 +41,14 @@ import org.slf4j.LoggerFactory;
  * with fields {@code requests}, {@code prompt_tokens} and {@code completion_tokens}, kept seven days.
  *
  * <p>Counts gather in memory and go to Redis once a second, so the request path does no Redis call. Nothing is
- * lost or counted twice: each flush is one batch with an id, applied by a Lua script only if that id was not
- * applied before, so a batch whose answer was lost (Redis died mid-call) is retried with the same id. While
- * Redis is down counts keep gathering (bounded: a minute older than the seven days Redis would keep it is
- * dropped, and counted in {@code twinserve_usage_dropped_total}); at shutdown whatever Redis did not take goes
- * to {@code usage.spill.json} in the data folder and is sent at the next start.
+ * lost or counted twice: counts are sealed into batches, each with an id and at most {@link #BATCH_KEYS} entries,
+ * applied by a Lua script only if that id was not applied before (ids are remembered as long as the counts are
+ * kept), so a batch whose answer was lost (Redis died mid-call) is retried with the same id, in order. While Redis
+ * is down counts keep gathering into one open map (bounded: a minute older than the seven days Redis would keep it
+ * is dropped, and counted in {@code twinserve_usage_dropped_total}). At shutdown, and for any request that ends
+ * after it, whatever Redis did not take goes to a new {@code usage.spill.*.json} in the data folder, each batch
+ * with its id; the next start sends them and deletes the files once Redis has taken them, so a crash before that
+ * sends them again under the same ids, which Redis ignores.
  */
 // created with the context, so its scheduled task never builds it while the context is closing
 @Context
@@ -51,8 +57,13 @@ public final class UsageStats {
     static final DateTimeFormatter MINUTE =
             DateTimeFormatter.ofPattern("yyyyMMddHHmm").withZone(ZoneOffset.UTC);
     private static final long TTL_SECONDS = 7 * 24 * 3600;
-    /** How long a batch id is remembered: a batch retried later than this could count twice. */
-    private static final long BATCH_ID_TTL_SECONDS = 24 * 3600;
+    /**
+     * How long a batch id is remembered: as long as the counts themselves, so that a batch retried after an outage
+     * (or a stop) of days is still recognised (a batch retried later would add to hashes Redis has dropped anyway).
+     */
+    private static final long BATCH_ID_TTL_SECONDS = TTL_SECONDS;
+    /** The most entries one batch carries: one Lua call over millions of keys would block Redis for seconds. */
+    static final int BATCH_KEYS = 5_000;
 
     private static final String APPLY = """
             if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
@@ -67,14 +78,25 @@ public final class UsageStats {
             """;
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** Counts sealed under an id, sent or to be sent in order. */
+    record Batch(String id, Map<String, long[]> counts) {}
+
     private final Redis redis;
     private final Dependencies dependencies;
-    private final Path spill;
-    private final Map<String, LongAdder[]> pending = new ConcurrentHashMap<>();
-    /** Counts taken from {@link #pending} that Redis has not confirmed; guarded by {@code this}. */
-    private final Map<String, long[]> unsent = new HashMap<>();
-    /** The id {@link #unsent} was last sent under, null when it has not been sent yet; guarded by {@code this}. */
-    private String batchId;
+    private final Path dataDir;
+    /**
+     * Counts recorded since the last fold: {requests, prompt tokens, completion tokens} per entry, each updated
+     * with {@code compute}, which a fold's {@code remove} of the same entry cannot interleave with.
+     */
+    private final ConcurrentHashMap<String, long[]> pending = new ConcurrentHashMap<>();
+    /** Counts folded from {@link #pending}, never sent; guarded by {@code this}. */
+    private final Map<String, long[]> open = new HashMap<>();
+    /** Batches sealed and not yet confirmed by Redis, oldest first; guarded by {@code this}. */
+    private final ArrayDeque<Batch> sealed = new ArrayDeque<>();
+    /** Spill files loaded at start, deleted once every batch is confirmed; guarded by {@code this}. */
+    private final List<Path> loaded = new ArrayList<>();
+    /** Set by the last flush at shutdown: what is recorded after it goes straight to a spill file. */
+    private volatile boolean closed;
 
     private final AtomicLong recorded = new AtomicLong();
     private final Counter failures;
@@ -87,7 +109,7 @@ public final class UsageStats {
             @Value("${twinserve.data-dir}") String dataDir) {
         this.redis = redis;
         this.dependencies = dependencies;
-        this.spill = Path.of(dataDir).resolve("usage.spill.json");
+        this.dataDir = Path.of(dataDir);
         this.failures = Counter.builder("twinserve_usage_flush_failures_total")
                 .description("usage flushes Redis did not take (retried)")
                 .register(metrics);
@@ -97,7 +119,7 @@ public final class UsageStats {
         Gauge.builder("twinserve_usage_buffered_entries", this, UsageStats::buffered)
                 .description("usage entries (minute x dimension) waiting for Redis")
                 .register(metrics);
-        loadSpill();
+        loadSpills();
     }
 
     public void record(long keyId, String deployment, String adapter, int promptTokens, int completionTokens) {
@@ -108,14 +130,23 @@ public final class UsageStats {
             add(minute + ":adapter:" + deployment + ":" + adapter, promptTokens, completionTokens);
         }
         recorded.incrementAndGet();
+        if (closed) {
+            // a request that ended after the last flush (one the engines finished while the server stopped)
+            synchronized (this) {
+                fold();
+                writeSpill();
+            }
+        }
     }
 
     private void add(String key, int prompt, int completion) {
-        LongAdder[] a =
-                pending.computeIfAbsent(key, k -> new LongAdder[] {new LongAdder(), new LongAdder(), new LongAdder()});
-        a[0].increment();
-        a[1].add(prompt);
-        a[2].add(completion);
+        pending.compute(key, (k, v) -> {
+            long[] a = v == null ? new long[3] : v;
+            a[0]++;
+            a[1] += prompt;
+            a[2] += completion;
+            return a;
+        });
     }
 
     /** Requests recorded since start (for tests and the fault benchmark). */
@@ -124,7 +155,11 @@ public final class UsageStats {
     }
 
     synchronized int buffered() {
-        return unsent.size() + pending.size();
+        int n = open.size() + pending.size();
+        for (Batch b : sealed) {
+            n += b.counts().size();
+        }
+        return n;
     }
 
     @Scheduled(fixedDelay = "1s")
@@ -132,38 +167,75 @@ public final class UsageStats {
         flush();
     }
 
+    /** Moves what was recorded into {@link #open}. */
+    private void fold() {
+        for (String key : List.copyOf(pending.keySet())) {
+            long[] a = pending.remove(key);
+            if (a != null) {
+                long[] u = open.computeIfAbsent(key, k -> new long[3]);
+                u[0] += a[0];
+                u[1] += a[1];
+                u[2] += a[2];
+            }
+        }
+    }
+
+    /** Seals {@link #open} into batches of at most {@link #BATCH_KEYS} entries, each with a new id. */
+    private void seal() {
+        Map<String, long[]> batch = new HashMap<>();
+        for (Map.Entry<String, long[]> e : open.entrySet()) {
+            batch.put(e.getKey(), e.getValue());
+            if (batch.size() == BATCH_KEYS) {
+                sealed.addLast(new Batch(UUID.randomUUID().toString(), batch));
+                batch = new HashMap<>();
+            }
+        }
+        if (!batch.isEmpty()) {
+            sealed.addLast(new Batch(UUID.randomUUID().toString(), batch));
+        }
+        open.clear();
+    }
+
     /**
-     * Sends what has gathered; returns true when Redis has everything recorded before the call. A batch Redis
-     * did not confirm stays, with its id, for the next call.
+     * Sends what has gathered; returns true when Redis has everything recorded before the call. The batches sent
+     * before and not confirmed go first, with their ids; what is new is sealed only once they have gone, so that
+     * an outage leaves one open map growing, not a batch per second.
      */
     public synchronized boolean flush() {
-        if (batchId == null) {
-            // nothing in doubt: fold the new counts in (a batch that was sent keeps exactly what was sent)
-            for (String key : List.copyOf(pending.keySet())) {
-                LongAdder[] a = pending.remove(key);
-                if (a != null) {
-                    long[] u = unsent.computeIfAbsent(key, k -> new long[3]);
-                    u[0] += a[0].sum();
-                    u[1] += a[1].sum();
-                    u[2] += a[2].sum();
+        fold();
+        dropExpired();
+        if (sealed.isEmpty()) {
+            seal();
+        }
+        while (!sealed.isEmpty()) {
+            Batch b = sealed.peekFirst();
+            try {
+                dependencies.redis(() -> apply(b.id(), b.counts()).get(10, TimeUnit.SECONDS));
+            } catch (RuntimeException e) {
+                failures.increment();
+                LOG.debug(
+                        "usage flush of {} entries did not reach Redis: {}",
+                        b.counts().size(),
+                        e.toString());
+                return false;
+            }
+            sealed.pollFirst();
+            if (sealed.isEmpty() && !open.isEmpty()) {
+                seal();
+            }
+        }
+        if (!loaded.isEmpty()) {
+            // every batch kept at the last stop has been taken
+            for (Path f : loaded) {
+                try {
+                    Files.deleteIfExists(f);
+                } catch (IOException e) {
+                    LOG.warn("could not delete {} (its batches are applied; a later start skips them): {}", f, e);
                 }
             }
-            dropExpired();
-            if (unsent.isEmpty()) {
-                return true;
-            }
-            batchId = UUID.randomUUID().toString();
+            loaded.clear();
         }
-        try {
-            dependencies.redis(() -> apply(batchId, unsent).get(10, TimeUnit.SECONDS));
-            unsent.clear();
-            batchId = null;
-            return pending.isEmpty();
-        } catch (RuntimeException e) {
-            failures.increment();
-            LOG.debug("usage flush of {} entries did not reach Redis: {}", unsent.size(), e.toString());
-            return false;
-        }
+        return pending.isEmpty();
     }
 
     private RedisFuture<Long> apply(String id, Map<String, long[]> counts) {
@@ -182,12 +254,25 @@ public final class UsageStats {
                 .eval(APPLY, ScriptOutputType.INTEGER, keys.toArray(String[]::new), args.toArray(String[]::new));
     }
 
-    /** The bound on what waits: a minute Redis would no longer keep is dropped and counted. */
+    /**
+     * The bound on what waits: a minute Redis would no longer keep is dropped and counted, from the open counts and
+     * from sealed batches alike (a sealed batch Redis applied already is skipped whatever it holds; one it did not
+     * would add to hashes Redis has dropped).
+     */
     private void dropExpired() {
         String oldest = MINUTE.format(Instant.now().minusSeconds(TTL_SECONDS));
-        int before = unsent.size();
-        unsent.keySet().removeIf(k -> k.substring(0, 12).compareTo(oldest) < 0);
-        dropped.increment(before - unsent.size());
+        int gone = drop(open, oldest);
+        for (Batch b : sealed) {
+            gone += drop(b.counts(), oldest);
+        }
+        sealed.removeIf(b -> b.counts().isEmpty());
+        dropped.increment(gone);
+    }
+
+    private static int drop(Map<String, long[]> counts, String oldest) {
+        int before = counts.size();
+        counts.keySet().removeIf(k -> k.substring(0, 12).compareTo(oldest) < 0);
+        return before - counts.size();
     }
 
     /** The last {@code minutes} minutes of one dimension ({@code key:ID}, {@code deployment:NAME}, ...). */
@@ -222,83 +307,132 @@ public final class UsageStats {
     }
 
     /**
-     * The last flush, at shutdown: tries Redis for up to {@code waitMs}, then writes what it did not take to the
-     * spill file, so a stop while Redis is away loses nothing.
+     * The last flush, at shutdown: tries Redis for up to {@code waitMs}, then writes what it did not take to a spill
+     * file, so a stop while Redis is away loses nothing; what is recorded after this goes to spill files too.
      */
     public synchronized void close(long waitMs) {
         long deadline = System.currentTimeMillis() + waitMs;
-        while (!flush()) {
-            if (System.currentTimeMillis() > deadline) {
-                writeSpill();
-                return;
+        try {
+            while (!flush()) {
+                if (System.currentTimeMillis() > deadline) {
+                    writeSpill();
+                    return;
+                }
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    writeSpill();
+                    return;
+                }
             }
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                writeSpill();
-                return;
-            }
+        } finally {
+            closed = true;
         }
     }
 
     @PreDestroy
     void destroy() {
-        close(5_000);
-    }
-
-    private record Spilled(String batchId, Map<String, long[]> sent, Map<String, long[]> fresh) {}
-
-    private void writeSpill() {
-        Map<String, long[]> fresh = new HashMap<>();
-        for (String key : List.copyOf(pending.keySet())) {
-            LongAdder[] a = pending.remove(key);
-            if (a != null) {
-                fresh.put(key, new long[] {a[0].sum(), a[1].sum(), a[2].sum()});
+        if (!closed) {
+            close(5_000);
+        } else {
+            synchronized (this) {
+                fold();
+                writeSpill();
             }
         }
-        if (unsent.isEmpty() && fresh.isEmpty()) {
+    }
+
+    /** A spill file's content: the batches Redis has not confirmed, each with its id. */
+    private record Spilled(List<Batch> batches) {}
+
+    /**
+     * Writes every count Redis has not confirmed to a new spill file (never replacing one written before): the
+     * sealed batches with their ids, the open counts sealed now. Kept in memory if the file cannot be written.
+     */
+    private void writeSpill() {
+        seal();
+        if (sealed.isEmpty()) {
             return;
         }
+        Path file = dataDir.resolve("usage.spill." + System.currentTimeMillis() + "-" + UUID.randomUUID() + ".json");
         try {
-            Path tmp = spill.resolveSibling(spill.getFileName() + ".tmp");
-            Files.writeString(tmp, JSON.writeValueAsString(new Spilled(batchId, Map.copyOf(unsent), fresh)));
-            Files.move(tmp, spill, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.createDirectories(dataDir);
+            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                ch.write(java.nio.ByteBuffer.wrap(JSON.writeValueAsBytes(new Spilled(List.copyOf(sealed)))));
+                ch.force(true);
+            }
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+            int entries = 0;
+            for (Batch b : sealed) {
+                entries += b.counts().size();
+            }
             LOG.warn(
                     "Redis did not take the last usage counts; {} entries kept in {} for the next start",
-                    unsent.size() + fresh.size(),
-                    spill);
-            unsent.clear();
-            batchId = null;
-        } catch (IOException e) {
-            LOG.error("could not keep the usage counts Redis did not take in {}: {}", spill, e.toString());
+                    entries,
+                    file);
+            sealed.clear();
+        } catch (IOException | RuntimeException e) {
+            LOG.error("could not keep the usage counts Redis did not take in {}: {}", file, e.toString());
         }
     }
 
-    private synchronized void loadSpill() {
-        if (!Files.isRegularFile(spill)) {
+    /**
+     * Loads the spill files of earlier stops: their batches are sent first, under their ids, and the files deleted
+     * once Redis has taken them all. A file written before batches existed ({@code batchId}, {@code sent},
+     * {@code fresh}) is read as two batches, the fresh counts under an id derived from the file, so that reading it
+     * again after a crash does not count them twice.
+     */
+    private synchronized void loadSpills() {
+        List<Path> files = new ArrayList<>();
+        try (var list = Files.list(dataDir)) {
+            list.filter(f -> {
+                        String n = f.getFileName().toString();
+                        return n.startsWith("usage.spill") && n.endsWith(".json");
+                    })
+                    .sorted()
+                    .forEach(files::add);
+        } catch (NoSuchFileException e) {
+            return;
+        } catch (IOException e) {
+            LOG.error("could not list {} for usage kept at the last stop: {}", dataDir, e.toString());
             return;
         }
-        try {
-            Map<String, Object> m = JSON.readValue(spill.toFile(), new TypeReference<>() {});
-            Map<String, long[]> sent = JSON.convertValue(m.get("sent"), new TypeReference<>() {});
-            Map<String, long[]> fresh = JSON.convertValue(m.get("fresh"), new TypeReference<>() {});
-            // the batch that may have reached Redis keeps its id; the rest joins the new counts
-            unsent.putAll(sent == null ? Map.of() : sent);
-            batchId = unsent.isEmpty() ? null : (String) m.get("batchId");
-            if (fresh != null) {
-                fresh.forEach((k, v) -> {
-                    LongAdder[] a = pending.computeIfAbsent(
-                            k, x -> new LongAdder[] {new LongAdder(), new LongAdder(), new LongAdder()});
-                    for (int i = 0; i < 3; i++) {
-                        a[i].add(v[i]);
+        int entries = 0;
+        for (Path f : files) {
+            try {
+                Map<String, Object> m = JSON.readValue(f.toFile(), new TypeReference<>() {});
+                List<Batch> batches = new ArrayList<>();
+                if (m.containsKey("batches")) {
+                    batches.addAll(JSON.convertValue(m.get("batches"), new TypeReference<List<Batch>>() {}));
+                } else {
+                    Map<String, long[]> sent = JSON.convertValue(m.get("sent"), new TypeReference<>() {});
+                    Map<String, long[]> fresh = JSON.convertValue(m.get("fresh"), new TypeReference<>() {});
+                    if (sent != null && !sent.isEmpty()) {
+                        Object id = m.get("batchId");
+                        batches.add(new Batch(id == null ? "legacy-sent-" + fileId(f) : id.toString(), sent));
                     }
-                });
+                    if (fresh != null && !fresh.isEmpty()) {
+                        batches.add(new Batch("legacy-fresh-" + fileId(f), fresh));
+                    }
+                }
+                for (Batch b : batches) {
+                    sealed.addLast(new Batch(b.id(), new HashMap<>(b.counts())));
+                    entries += b.counts().size();
+                }
+                loaded.add(f);
+            } catch (IOException | RuntimeException e) {
+                LOG.error("could not read the usage kept in {} (left in place): {}", f, e.toString());
             }
-            Files.delete(spill);
-            LOG.info("loaded {} usage entries kept at the last stop", unsent.size() + pending.size());
-        } catch (IOException | RuntimeException e) {
-            LOG.error("could not read the usage kept in {} (left in place): {}", spill, e.toString());
         }
+        if (!loaded.isEmpty()) {
+            LOG.info("loaded {} usage entries kept at the last stop from {} file(s)", entries, loaded.size());
+        }
+    }
+
+    /** A stable id of a spill file's content, for batches stored without one. */
+    private static String fileId(Path f) throws IOException {
+        return UUID.nameUUIDFromBytes(Files.readAllBytes(f)).toString();
     }
 }
