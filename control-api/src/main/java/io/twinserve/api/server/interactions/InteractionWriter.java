@@ -34,6 +34,12 @@ import org.slf4j.LoggerFactory;
  * is unavailable rows wait in a bounded queue and are retried with backoff; when the queue is full they
  * go to a spill file in the data folder ({@code interactions.spill.jsonl}), which is loaded back once the
  * database answers again. Shutdown flushes everything.
+ *
+ * <p>A row the database refuses for itself (a data or constraint error, SQLSTATE class 22 or 23) must not hold up
+ * the others forever: its batch is written row by row and the refused row goes, with the error, to {@code
+ * interactions.rejected.jsonl} (logged, counted in {@code twinserve_interactions_rejected_total}). A NUL character,
+ * which PostgreSQL text cannot hold, is stored as U+FFFD. A spill-file line that cannot be read (a crash mid-write)
+ * goes to {@code interactions.spill.bad.jsonl} and the other lines are loaded.
  */
 @Singleton
 public final class InteractionWriter implements AutoCloseable {
@@ -52,6 +58,9 @@ public final class InteractionWriter implements AutoCloseable {
     private final AtomicLong failures = new AtomicLong();
     private final AtomicLong spilled = new AtomicLong();
     private final Counter writeFailures;
+    private final Counter rejectedRows;
+    private final Path rejected;
+    private final Path badLines;
     private volatile boolean closing;
     private volatile boolean closed;
     private final Object spillLock = new Object();
@@ -64,6 +73,8 @@ public final class InteractionWriter implements AutoCloseable {
         this.db = db;
         this.queue = new ArrayBlockingQueue<>(capacity);
         this.spill = Path.of(dataDir).resolve("interactions.spill.jsonl");
+        this.rejected = Path.of(dataDir).resolve("interactions.rejected.jsonl");
+        this.badLines = Path.of(dataDir).resolve("interactions.spill.bad.jsonl");
         Gauge.builder("twinserve_interactions_pending", queue, BlockingQueue::size)
                 .description("interactions waiting to be written to PostgreSQL")
                 .register(metrics);
@@ -72,6 +83,9 @@ public final class InteractionWriter implements AutoCloseable {
                 .register(metrics);
         this.writeFailures = Counter.builder("twinserve_interactions_write_failures_total")
                 .description("failed batch writes to PostgreSQL (retried)")
+                .register(metrics);
+        this.rejectedRows = Counter.builder("twinserve_interactions_rejected_total")
+                .description("interactions PostgreSQL refused for themselves, kept in interactions.rejected.jsonl")
                 .register(metrics);
         this.thread =
                 Thread.ofPlatform().name("twinserve-interactions").daemon(true).start(this::run);
@@ -117,7 +131,7 @@ public final class InteractionWriter implements AutoCloseable {
                     batch.add(first);
                     queue.drainTo(batch, BATCH - 1);
                 }
-                write(batch);
+                writeOrSplit(batch);
                 written.addAndGet(batch.size());
                 batch.clear();
                 backoffMs = 100;
@@ -154,6 +168,72 @@ public final class InteractionWriter implements AutoCloseable {
                 backoffMs = Math.min(backoffMs * 2, 5_000);
             }
         }
+    }
+
+    /**
+     * Writes a batch; when the database refuses a row for itself, writes them one by one and sets the refused
+     * ones aside. An outage (anything else) is thrown, and the whole batch retried (written rows are skipped then).
+     */
+    private void writeOrSplit(List<Interaction> batch) {
+        try {
+            write(batch);
+        } catch (RuntimeException e) {
+            if (!rowError(e)) {
+                throw e;
+            }
+            for (Interaction i : batch) {
+                try {
+                    write(List.of(i));
+                } catch (RuntimeException r) {
+                    if (!rowError(r)) {
+                        throw r;
+                    }
+                    reject(i, r);
+                }
+            }
+        }
+    }
+
+    /** Whether the database refused a row for what it holds (SQLSTATE class 22, data, or 23, constraints). */
+    static boolean rowError(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.sql.SQLException sql && sql.getSQLState() != null) {
+                String state = sql.getSQLState();
+                return state.startsWith("22") || state.startsWith("23");
+            }
+        }
+        return false;
+    }
+
+    private void reject(Interaction i, Throwable why) {
+        rejectedRows.increment();
+        String error = String.valueOf(root(why).getMessage());
+        LOG.error("PostgreSQL refused interaction {} ({}); kept in {}", i.requestId(), error, rejected);
+        synchronized (spillLock) {
+            try {
+                Files.writeString(
+                        rejected,
+                        JSON.writeValueAsString(java.util.Map.of("error", error, "interaction", i)) + "\n",
+                        StandardCharsets.UTF_8,
+                        StandardOpenOption.CREATE,
+                        StandardOpenOption.APPEND);
+            } catch (IOException e) {
+                LOG.error("could not keep refused interaction {} in {}: {}", i.requestId(), rejected, e.toString());
+            }
+        }
+    }
+
+    private static Throwable root(Throwable e) {
+        Throwable r = e;
+        while (r.getCause() != null) {
+            r = r.getCause();
+        }
+        return r;
+    }
+
+    /** Text PostgreSQL can hold: a NUL character (valid in JSON, refused in text) becomes U+FFFD. */
+    private static String text(String s) {
+        return s == null || s.indexOf('\u0000') < 0 ? s : s.replace('\u0000', '\uFFFD');
     }
 
     private void write(List<Interaction> batch) {
@@ -206,8 +286,8 @@ public final class InteractionWriter implements AutoCloseable {
                     i.finishReason(),
                     i.startedAt(),
                     i.finishedAt(),
-                    i.promptText(),
-                    i.completionText());
+                    text(i.promptText()),
+                    text(i.completionText()));
         }
         // a retried batch may have reached the database before its answer was lost: the request id decides
         insert.onConflict(INTERACTIONS.REQUEST_ID).doNothing().execute();
@@ -218,8 +298,13 @@ public final class InteractionWriter implements AutoCloseable {
             return;
         }
         synchronized (spillLock) {
+            boolean cut = endsMidLine(spill);
             try (BufferedWriter w = Files.newBufferedWriter(
                     spill, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+                if (cut) {
+                    // the last write stopped mid-line (a crash, a full disk): end that line, so this one stays whole
+                    w.newLine();
+                }
                 for (Interaction i : rows) {
                     w.write(JSON.writeValueAsString(i));
                     w.newLine();
@@ -231,7 +316,26 @@ public final class InteractionWriter implements AutoCloseable {
         }
     }
 
-    /** Moves spilled rows back into the database once it answers. */
+    private static boolean endsMidLine(Path file) {
+        try (var ch = java.nio.channels.FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = ch.size();
+            if (size == 0) {
+                return false;
+            }
+            java.nio.ByteBuffer last = java.nio.ByteBuffer.allocate(1);
+            ch.read(last, size - 1);
+            return last.get(0) != '\n';
+        } catch (java.nio.file.NoSuchFileException e) {
+            return false;
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    /**
+     * Moves spilled rows back into the database once it answers. A line that cannot be read (cut by a crash) is
+     * set aside in {@code interactions.spill.bad.jsonl}, logged, and the others are loaded.
+     */
     private void reloadSpill() {
         if (!Files.exists(spill)) {
             return;
@@ -239,13 +343,32 @@ public final class InteractionWriter implements AutoCloseable {
         synchronized (spillLock) {
             try {
                 List<Interaction> rows = new ArrayList<>();
+                List<String> bad = new ArrayList<>();
                 for (String line : Files.readAllLines(spill, StandardCharsets.UTF_8)) {
-                    if (!line.isBlank()) {
+                    if (line.isBlank()) {
+                        continue;
+                    }
+                    try {
                         rows.add(JSON.readValue(line, Interaction.class));
+                    } catch (IOException e) {
+                        bad.add(line);
                     }
                 }
                 for (int from = 0; from < rows.size(); from += BATCH) {
-                    write(rows.subList(from, Math.min(rows.size(), from + BATCH)));
+                    writeOrSplit(rows.subList(from, Math.min(rows.size(), from + BATCH)));
+                }
+                if (!bad.isEmpty()) {
+                    Files.write(
+                            badLines,
+                            bad,
+                            StandardCharsets.UTF_8,
+                            StandardOpenOption.CREATE,
+                            StandardOpenOption.APPEND);
+                    LOG.error(
+                            "{} line(s) of {} could not be read (cut by a crash?); kept in {}",
+                            bad.size(),
+                            spill,
+                            badLines);
                 }
                 written.addAndGet(rows.size());
                 Files.delete(spill);

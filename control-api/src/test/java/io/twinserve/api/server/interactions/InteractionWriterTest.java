@@ -105,6 +105,102 @@ class InteractionWriterTest {
     }
 
     @Test
+    void aRowTheDatabaseRefusesIsSetAsideAndTheOthersAreWrittenAndANulIsStored() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data3"));
+        try (Connection c = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
+                Connection writerConnection = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password())) {
+            SimpleMeterRegistry metrics = new SimpleMeterRegistry();
+            // a row the table refuses for itself (a check constraint: SQLSTATE 23514), as a value it cannot hold would
+            // be
+            c.createStatement()
+                    .execute("alter table interactions add constraint no_poison check (request_id not like 'poison%')");
+            InteractionWriter writer = new InteractionWriter(
+                    DSL.using(writerConnection, SQLDialect.POSTGRES), metrics, data.toString(), 10_000);
+            try {
+                for (int i = 0; i < 5; i++) {
+                    writer.record(interaction("row-" + i));
+                }
+                writer.record(interaction("poison-1"));
+                OffsetDateTime now = OffsetDateTime.now();
+                writer.record(new Interaction(
+                        "row-nul",
+                        "completions",
+                        "d",
+                        null,
+                        1L,
+                        1,
+                        1,
+                        1.0,
+                        2.0,
+                        200,
+                        "stop",
+                        now,
+                        now,
+                        "a\u0000b",
+                        null));
+                writer.flush(60_000);
+                assertThat(count(c, "row-")).isEqualTo(6);
+                assertThat(count(c, "poison-")).isZero();
+                assertThat(metrics.counter("twinserve_interactions_rejected_total")
+                                .count())
+                        .isEqualTo(1);
+                assertThat(Files.readString(data.resolve("interactions.rejected.jsonl")))
+                        .contains("poison-1")
+                        .contains("no_poison");
+                try (ResultSet r = c.createStatement()
+                        .executeQuery("select prompt_text from interactions where request_id = 'row-nul'")) {
+                    r.next();
+                    assertThat(r.getString(1)).isEqualTo("a\uFFFDb");
+                }
+            } finally {
+                writer.close();
+                c.createStatement().execute("alter table interactions drop constraint no_poison");
+            }
+        }
+    }
+
+    @Test
+    void aSpillLineCutByACrashIsSetAsideAndTheRestLoaded() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("data4"));
+        Path spill = data.resolve("interactions.spill.jsonl");
+        String whole = new com.fasterxml.jackson.databind.ObjectMapper()
+                .registerModule(new com.fasterxml.jackson.datatype.jsr310.JavaTimeModule())
+                .disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+                .writeValueAsString(interaction("cut-whole"));
+        // a whole line, then one a crash cut short (no end of line)
+        Files.writeString(
+                spill, whole + "\n" + whole.substring(0, whole.length() / 2).replace("cut-whole", "cut-half"));
+        try (Connection c = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
+                Connection writerConnection = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password())) {
+            c.createStatement().execute("alter table interactions rename to interactions_away");
+            InteractionWriter first = new InteractionWriter(
+                    DSL.using(writerConnection, SQLDialect.POSTGRES), new SimpleMeterRegistry(), data.toString(), 10);
+            first.close();
+            // after the writer stopped: straight to the spill file, on a line of its own
+            first.record(interaction("cut-after"));
+            c.createStatement().execute("alter table interactions_away rename to interactions");
+            InteractionWriter second = new InteractionWriter(
+                    DSL.using(writerConnection, SQLDialect.POSTGRES), new SimpleMeterRegistry(), data.toString(), 10);
+            try {
+                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+                while (Files.exists(spill) && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+                assertThat(spill).doesNotExist();
+                assertThat(count(c, "cut-whole")).isEqualTo(1);
+                assertThat(count(c, "cut-after")).isEqualTo(1);
+                assertThat(count(c, "cut-half")).isZero();
+                assertThat(Files.readAllLines(data.resolve("interactions.spill.bad.jsonl")))
+                        .singleElement()
+                        .asString()
+                        .contains("cut-half");
+            } finally {
+                second.close();
+            }
+        }
+    }
+
+    @Test
     void closingFlushesWhatIsQueued() throws Exception {
         Path data = Files.createDirectories(dir.resolve("data2"));
         try (Connection c = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
