@@ -139,6 +139,10 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         ReplicaSpec spec = RegistryService.replicaSpec(cc);
         ModelsRecord model = registry.modelRecord(r.getModelId());
         check(model, r.getMode(), spec, RegistryService.backendOf(cc), placement, r.getName());
+        // the configuration it runs now, read under the lock (another reconfiguration may have just changed it)
+        DeploymentsRecord before = registry.deploymentRecord(String.valueOf(r.getId()));
+        ObjectNode beforeCc = registry.computeConfigOf(before);
+        Placement beforePlacement = registry.placementOf(before);
         // the new runtime starts before the old one stops (start swaps them, then drains the old one): requests
         // that arrive meanwhile go to the new one, those in flight finish on the old one, and none is refused
         registry.updateDeploymentConfig(r.getId(), cc, placement);
@@ -148,10 +152,41 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
             registry.setStatus(updated.getId(), RUNNING);
             changed(r.getName());
         } catch (RuntimeException e) {
-            registry.setStatus(updated.getId(), FAILED);
+            restoreAfterFailedRestart(before, beforeCc, beforePlacement, e);
             throw e;
         }
         return registry.deploymentRecord(String.valueOf(r.getId()));
+    }
+
+    /**
+     * A restart with a new configuration failed to build: the deployment keeps its configuration of before. Where
+     * the old runtime still serves (the new one is built first, off the GPU) nothing else changes; where it was
+     * drained first (a GPU it filled), it is built again with that configuration, the device being free now.
+     * Only when that fails too is the deployment marked failed and stopped.
+     */
+    private void restoreAfterFailedRestart(
+            DeploymentsRecord before, ObjectNode beforeCc, Placement beforePlacement, RuntimeException cause) {
+        String name = before.getName();
+        registry.updateDeploymentConfig(before.getId(), beforeCc, beforePlacement);
+        DeploymentRuntime current = running.get(name);
+        if (current != null && !current.isClosed()) {
+            LOG.warn("deployment '{}' keeps its configuration: the new one failed to start", name, cause);
+            registry.setStatus(before.getId(), RUNNING);
+            return;
+        }
+        try {
+            start(registry.deploymentRecord(String.valueOf(before.getId())));
+            registry.setStatus(before.getId(), RUNNING);
+            LOG.warn(
+                    "deployment '{}' runs its configuration of before again: the new one failed to start", name, cause);
+        } catch (RuntimeException | Error again) {
+            cause.addSuppressed(again);
+            LOG.error("deployment '{}' could not start with its configuration of before either; stopped", name, again);
+            registry.setStatus(before.getId(), FAILED);
+            stop(name);
+        } finally {
+            changed(name);
+        }
     }
 
     /**
@@ -463,12 +498,23 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         DeploymentRuntime rt;
         CompletableFuture<DeploymentRuntime> handover = null;
         if (r.getMode().equals("live")) {
-            for (DeploymentRuntime.AdapterDef a : adapters) {
+            boolean first = !running.containsKey(r.getName());
+            for (DeploymentRuntime.AdapterDef a : List.copyOf(adapters)) {
                 if (a.path() == null) {
-                    throw ApiException.badRequest(
-                            "adapters",
-                            "adapter '" + a.name() + "' of model '" + model.getName()
-                                    + "' is profile-only (no path); a live deployment needs PEFT directories");
+                    if (first) {
+                        throw ApiException.badRequest(
+                                "adapters",
+                                "adapter '" + a.name() + "' of model '" + model.getName()
+                                        + "' is profile-only (no path); a live deployment needs PEFT directories");
+                    }
+                    // one added to the model after the deployment started (its running replicas skipped it too):
+                    // a restart must not stop the deployment over it
+                    LOG.warn(
+                            "deployment '{}' does not serve profile-only adapter '{}' (a live deployment needs PEFT"
+                                    + " directories)",
+                            r.getName(),
+                            a.name());
+                    adapters.remove(a);
                 }
             }
             EngineBackend.Kind kind = liveBackend(
@@ -516,7 +562,13 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         if (handover != null) {
             handover.complete(rt);
         } else if (old != null) {
-            old.replaceWith(rt);
+            try {
+                old.replaceWith(rt);
+            } catch (RuntimeException e) {
+                // the new runtime serves already: an old replica that failed to close (a device error) is logged,
+                // not taken for a failed restart
+                LOG.warn("deployment '{}': closing the replaced replicas failed", r.getName(), e);
+            }
         }
         LOG.info(
                 "deployment '{}' serving ({} mode, {} replica(s), router {})",
@@ -539,7 +591,12 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
     public void close() {
         syncer.shutdownNow();
         for (String name : List.copyOf(running.keySet())) {
-            stop(name);
+            try {
+                stop(name);
+            } catch (RuntimeException e) {
+                // a device error closing one deployment must not keep the others from freeing theirs
+                LOG.error("deployment '{}' did not close cleanly", name, e);
+            }
         }
     }
 }

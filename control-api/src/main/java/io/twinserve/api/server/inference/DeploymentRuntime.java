@@ -436,10 +436,12 @@ public final class DeploymentRuntime implements AutoCloseable {
         try {
             return handover.get(HANDOVER_WAIT_S, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
             throw new IllegalStateException(
-                    "deployment '" + name() + "' is restarting and its new configuration failed to start: "
-                            + e.getCause().getMessage(),
-                    e.getCause());
+                    "deployment '" + name() + "' could not start its new configuration ("
+                            + (cause.getMessage() == null ? cause.toString() : cause.getMessage())
+                            + "); it is started again with its configuration of before",
+                    cause);
         } catch (TimeoutException e) {
             throw new IllegalStateException("deployment '" + name() + "' is restarting; its new configuration was not"
                     + " serving within " + HANDOVER_WAIT_S + " s");

@@ -100,8 +100,8 @@ class RuntimeReplacementTest {
         handover.completeExceptionally(new IllegalStateException("out of memory on the GPU"));
         assertThatThrownBy(() -> send(old))
                 .isInstanceOf(IllegalStateException.class)
-                .hasMessage("deployment 'failed-restart' is restarting and its new configuration failed to start:"
-                        + " out of memory on the GPU");
+                .hasMessage("deployment 'failed-restart' could not start its new configuration (out of memory on the"
+                        + " GPU); it is started again with its configuration of before");
     }
 
     @Test
