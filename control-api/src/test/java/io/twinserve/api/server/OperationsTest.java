@@ -157,6 +157,38 @@ class OperationsTest {
     }
 
     @Test
+    void autoconfigureKeepsTheSlotRankOfTheAdaptersTheDeploymentServes() throws Exception {
+        String wide = server.unique("ops-wide");
+        String wideModel = server.unique("ops-wide-llama8b");
+        server.create("/api/models", "{\"name\": \"" + wideModel + "\", \"profile\": \"llama-3.1-8b\"}");
+        server.create("/api/models/" + wideModel + "/adapters", "{\"name\": \"big\", \"rank\": 64}");
+        server.create(
+                "/api/deployments",
+                "{\"name\": \"" + wide + "\", \"model\": \"" + wideModel + "\","
+                        + " \"compute_config\": {\"max_adapters\": 2, \"max_adapter_rank\": 64},"
+                        + " \"placement\": {\"compute_pools\": [\"" + pool + "\"]}, \"time_scale\": 1000}");
+        try {
+            assertThat(complete(wide + ":big").status()).isEqualTo(200);
+            // the built-in workload's plan: its adapters' ranks go up to 32
+            TestServer.Reply submitted = server.post("/api/plans", server.adminKey(), "{}");
+            assertThat(submitted.status()).as(submitted.body()).isEqualTo(202);
+            String job = submitted.json().get("id").asText();
+            server.get("/api/jobs/" + job + "/events", server.adminKey());
+            TestServer.Reply applied = server.post(
+                    "/api/deployments/" + wide + "/autoconfigure",
+                    server.adminKey(),
+                    "{\"plan\": \"" + job + "\", \"compute_pools\": [\"" + pool + "\"]}");
+            assertThat(applied.status()).as(applied.body()).isEqualTo(200);
+            // not lowered to the plan's 32, which would drop the rank-64 adapter without a word
+            assertThat(applied.json().at("/compute_config/max_adapter_rank").asInt())
+                    .isEqualTo(64);
+            assertThat(complete(wide + ":big").status()).isEqualTo(200);
+        } finally {
+            server.delete("/api/deployments/" + wide, server.adminKey());
+        }
+    }
+
+    @Test
     void autoconfigureReadsAHandMadePlanAsThePlannersRecordAndRefusesOneItCannotRead() throws Exception {
         String path = "/api/deployments/" + deployment + "/autoconfigure";
         TestServer.Reply missing = server.post(path, server.adminKey(), "{\"plan\": {\"max_adapters\": 4, \"tp\": 1}}");

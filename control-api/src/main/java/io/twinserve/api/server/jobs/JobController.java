@@ -343,7 +343,8 @@ public final class JobController {
                 ? 0
                 : Arrays.stream(typed.features().ranks()).max().orElse(0);
         if (maxRank > 0) {
-            cc.put("max_adapter_rank", maxRank);
+            // never below an adapter the deployment serves: a smaller slot rank would drop it without a word
+            cc.put("max_adapter_rank", Math.max(maxRank, registeredMaxRank(r.getModelId())));
         }
         if (kv > 0) {
             cc.put("kv_cache_len", kv);
@@ -388,4 +389,22 @@ public final class JobController {
     /** As the plan's JSON was written (snake_case keys); fields a hand-made plan leaves out stay empty. */
     private static final ObjectMapper PLAN_JSON =
             ReportJson.MAPPER.copy().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+    /** The largest rank of the adapters registered on model {@code modelId} (0 when none, or none readable). */
+    private int registeredMaxRank(long modelId) {
+        int max = 0;
+        for (var a : registry.adapterRecords(modelId)) {
+            int rank = a.getRank() == null ? 0 : a.getRank();
+            if (rank <= 0 && a.getPath() != null) {
+                try {
+                    rank = io.twinserve.engine.model.LoraAdapter.readRank(java.nio.file.Path.of(a.getPath()));
+                } catch (RuntimeException e) {
+                    // an unreadable adapter is refused by the replicas themselves, and named there
+                    rank = 0;
+                }
+            }
+            max = Math.max(max, rank);
+        }
+        return max;
+    }
 }
