@@ -347,7 +347,10 @@ public final class ClusterSimulator {
                 armedNs[source] = t;
                 armedToken[source] = queue.schedule(t + latencyNs[source], arrivals[source]);
             }
-            if (open[source] && armedNs[source] == Long.MAX_VALUE && client.drained(window)) {
+            // past the window no send can come before it, even one a client cap holds back: the source is done
+            if (open[source]
+                    && armedNs[source] == Long.MAX_VALUE
+                    && (client.drained(window) || queue.now() >= window)) {
                 open[source] = false;
                 openSources--;
             }
@@ -514,7 +517,9 @@ public final class ClusterSimulator {
                     r.wakeAtNs = Math.max(now, r.scheduler.nextAdapterReadyNs());
                     queue.schedule(r.wakeAtNs, r.woken);
                 } else if (r.state == Replica.State.DRAINING && r.scheduler.isIdle()) {
+                    // stopped: its metrics are settled (a refresh now would count its adapters in slots again)
                     stop(d, r, now);
+                    return;
                 }
                 d.metrics.refresh(r);
                 return;
@@ -713,6 +718,8 @@ public final class ClusterSimulator {
             r.stoppedNs = now;
             placement.release(r.slot);
             d.metrics.observe(now);
+            // its last figures (an idle batch, its KV blocks) first, then its adapters leave the count
+            d.metrics.refresh(r);
             d.metrics.replicasChanged(-1);
             d.metrics.replicaStopped(r);
         }

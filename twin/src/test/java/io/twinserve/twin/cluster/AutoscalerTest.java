@@ -173,6 +173,31 @@ class AutoscalerTest {
     }
 
     @Test
+    void aStoppedReplicasAdaptersLeaveTheCountOfAdaptersInSlots() throws IOException {
+        // the ramp's requests over 4 adapters: every replica that served some holds them in its slots
+        List<Request> requests = new ArrayList<>();
+        for (Request r : ramp(120, 120)) {
+            requests.add(new Request(
+                    r.id(),
+                    r.arrivalNs(),
+                    null,
+                    Request.NO_TURN,
+                    "a" + r.id() % 4,
+                    r.promptTokens(),
+                    r.outputTokens(),
+                    0,
+                    null));
+        }
+        ClusterSummary.DeploymentSummary d = run(cluster(1, 4), requests, 600 * SECOND);
+
+        assertThat(d.replicas().scaleDowns()).isPositive();
+        ClusterSummary.Sample last = d.timeline().getLast();
+        assertThat(last.replicas()).isEqualTo(1);
+        // one replica left, which holds at most the 4 adapters there are
+        assertThat(last.adaptersInSlots()).isBetween(1L, 4L);
+    }
+
+    @Test
     void refusesScaleUpsBeyondThePoolsFreeGpusInsteadOfPlacingThem() throws IOException {
         // 4 GPUs: 'fixed' holds 2 of them for good, so 'elastic' (max 4 on its own) never gets more than 2
         ResolvedCluster cluster = ClusterTestSupport.cluster("""

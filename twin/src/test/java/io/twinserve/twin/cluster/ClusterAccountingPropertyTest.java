@@ -146,6 +146,12 @@ class ClusterAccountingPropertyTest {
                 .isEqualTo(d.requestsArrived() - d.requestsRejected());
         assertThat(d.replicas().min()).isGreaterThanOrEqualTo(1);
         assertThat(d.replicas().max()).isLessThanOrEqualTo(replicas);
+        for (ClusterSummary.Sample sample : d.timeline()) {
+            // a stopped replica's slots count for nothing
+            assertThat(sample.adaptersInSlots())
+                    .as("adapters in slots at %.1f s, %d replicas of 2 slots", sample.timeS(), sample.replicas())
+                    .isLessThanOrEqualTo(2L * sample.replicas());
+        }
 
         Statistics.label("timed out").collect(d.requestsTimedOut() > 0);
         Statistics.label("rejected").collect(d.requestsRejected() > 0);

@@ -108,4 +108,40 @@ class ClusterRunLengthTest {
         assertThat(d.replicas().mean()).isEqualTo(1.0);
         assertThat(d.replicaDetails().get(0).busyFraction()).isGreaterThan(0.9);
     }
+
+    // more than the replica serves, through a client that keeps at most 8 requests outstanding: at the window's end
+    // requests meant for before it are still held back at the client
+    private static final String CAPPED = """
+      seed: 9
+      duration_s: 200
+      arrivals: {type: poisson, rate: 20}
+      adapters: {count: 4, ranks: [8, 16]}
+      lengths:
+        prompt: {type: lognormal, mean: 400, std: 300}
+        output: {type: lognormal, mean: 300, std: 150}
+        max_prompt: 4096
+        max_output: 1024
+      client: {max_outstanding: 8}
+      """;
+
+    @Test
+    void aDrainedRunOfACappedClientEndsWithItsLastRequestAfterTheWindow() throws IOException {
+        RunOptions options =
+                RunOptions.defaults().withRecordRequests(true).withDrain(true).withWindowNs(200_000_000_000L);
+        ClusterSummary.DeploymentSummary sixty = ClusterTestSupport.run(
+                        oneReplica("60000"), ClusterTestSupport.workload(CAPPED), options)
+                .summary()
+                .deployments()
+                .get(0);
+        ClusterSummary.DeploymentSummary days = ClusterTestSupport.run(
+                        oneReplica("1.0e9"), ClusterTestSupport.workload(CAPPED), options)
+                .summary()
+                .deployments()
+                .get(0);
+        // the held-back requests are never sent after the window, so the run ends with the last one in flight,
+        // not with the deadlines of requests answered long before (which a one-minute or an 11-day limit leaves)
+        assertThat(sixty.replicaDetails().get(0).busyFraction()).isGreaterThan(0.9);
+        assertThat(days.replicaDetails().get(0).busyFraction()).isGreaterThan(0.9);
+        assertThat(days.meanRunning()).isEqualTo(sixty.meanRunning());
+    }
 }
