@@ -98,6 +98,11 @@ public final class InteractionWriter implements AutoCloseable {
             // after the writer stopped (a request that outlived the shutdown's grace period), or when the queue
             // is full: the spill file, loaded into PostgreSQL at the next start
             spill(List.of(i));
+        } else if (closed) {
+            // the writer stopped between the check and the offer, after its last drain: nobody reads the queue now
+            List<Interaction> rest = new ArrayList<>();
+            queue.drainTo(rest);
+            spill(rest);
         }
     }
 
