@@ -86,16 +86,20 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         });
     }
 
+    /**
+     * Starts the deployments recorded as running. Under the lock: a change another instance announces meanwhile
+     * (its sync) must not build the same deployment at the same time.
+     */
     @Override
-    public void onApplicationEvent(StartupEvent event) {
+    public synchronized void onApplicationEvent(StartupEvent event) {
         for (DeploymentsRecord d : registry.deploymentRecords()) {
-            if (!RUNNING.equals(d.getStatus())) {
+            if (!RUNNING.equals(d.getStatus()) || running.containsKey(d.getName())) {
                 continue;
             }
             try {
                 start(d);
             } catch (RuntimeException e) {
-                LOG.error("deployment '{}' could not be restarted: {}", d.getName(), e.getMessage());
+                LOG.error("deployment '{}' could not be restarted", d.getName(), e);
                 registry.setStatus(d.getId(), FAILED);
             }
         }
@@ -587,8 +591,12 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         return n;
     }
 
+    /**
+     * Stops every deployment. Under the lock, so that a deployment being built now (an autoconfigure, a sync) is
+     * installed first and closed here, not installed after this and left running.
+     */
     @PreDestroy
-    public void close() {
+    public synchronized void close() {
         syncer.shutdownNow();
         for (String name : List.copyOf(running.keySet())) {
             try {
