@@ -82,6 +82,12 @@ final class CapacityCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        if (threads != null && threads < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--threads must be >= 1, got " + threads);
+        }
+        if (top < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--top must be >= 0, got " + top);
+        }
         Profiles profiles = WhatIfCommand.profiles(profilesDir);
         String yaml;
         Path name;

@@ -156,6 +156,17 @@ final class WhatIfCommand implements Callable<Integer> {
         Profiles profiles = profiles(profilesDir);
         int n = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
         SloSpec cliSlo = slo.isEmpty() ? null : SloSpec.parseAssignments(slo);
+        if (windowS != null && !(windowS > 0 && windowS < Double.POSITIVE_INFINITY)) {
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(), "--window must be a finite number of seconds > 0, got " + windowS);
+        }
+        if (adapterRank < 1) {
+            throw new CommandLine.ParameterException(
+                    spec.commandLine(), "--adapter-rank must be >= 1, got " + adapterRank);
+        }
+        if (threads != null && threads < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--threads must be >= 1, got " + threads);
+        }
         if (maxOutstanding != null && maxOutstanding < 1) {
             throw new CommandLine.ParameterException(
                     spec.commandLine(), "--max-outstanding must be >= 1, got " + maxOutstanding);

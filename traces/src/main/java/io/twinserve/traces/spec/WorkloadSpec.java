@@ -41,6 +41,15 @@ public record WorkloadSpec(
         this(name, description, seed, durationS, requests, arrivals, adapters, lengths, sessions, client, null);
     }
 
+    /** The most requests a generated workload may have. */
+    static final double MAX_REQUESTS = 1e9;
+
+    private static final String MAX_REQUESTS_TEXT = "1,000,000,000";
+
+    private static String p(ArrivalsSpec a) {
+        return a instanceof ArrivalsSpec.Poisson p && p.rate() == null ? "arrivals.rate_tiers, " : "arrivals.";
+    }
+
     public WorkloadSpec {
         seed = seed == null ? 0L : seed;
         Check.required("arrivals", arrivals);
@@ -57,6 +66,28 @@ public record WorkloadSpec(
         }
         if (durationS != null) {
             Check.positive("duration_s", durationS);
+            double rate = switch (arrivals) {
+                case ArrivalsSpec.Poisson p ->
+                    p.rate() != null
+                            ? p.rate()
+                            : p.rateTiers().stream()
+                                            .mapToDouble(Double::doubleValue)
+                                            .max()
+                                            .orElse(0)
+                                    * adapters.count();
+                case ArrivalsSpec.Gamma g -> g.rate();
+                case ArrivalsSpec.Constant c -> c.rate();
+                case ArrivalsSpec.Trace t -> 0;
+            };
+            // a bound on what a run can hold (each request is an object in memory): far beyond any real service
+            if (rate * durationS > MAX_REQUESTS) {
+                throw new SpecException(
+                        p(arrivals) + "rate",
+                        "with duration_s " + Check.fmt(durationS) + " gives about "
+                                + String.format("%.3g", rate * durationS)
+                                + " requests; at most " + MAX_REQUESTS_TEXT + " can be simulated (lower the rate or the"
+                                + " duration)");
+            }
         }
         if (requests != null) {
             Check.atLeast("requests", requests, 1);

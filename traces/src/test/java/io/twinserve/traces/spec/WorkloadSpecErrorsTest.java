@@ -115,6 +115,27 @@ class WorkloadSpecErrorsTest {
     }
 
     @Test
+    void aFractionWhereAWholeNumberGoesIsRefusedNotTruncated() {
+        SpecException requests = error("requests: 1.5\n" + VALID_TAIL);
+        assertThat(requests.getMessage()).startsWith("spec.yaml:1: requests").contains("1.5");
+        SpecException count = error("duration_s: 10\nadapters: {count: 2.5}\n" + VALID_TAIL);
+        assertThat(count.getMessage()).contains("adapters.count").contains("2.5");
+    }
+
+    @Test
+    void aRateThatWouldMakeMoreRequestsThanCanBeSimulatedIsRefused() {
+        SpecException e = error("""
+        duration_s: 10
+        arrivals: {type: poisson, rate: 1e300}
+        lengths: {prompt: {type: fixed, value: 10}, output: {type: fixed, value: 5}}
+        """);
+        assertThat(e.getMessage())
+                .contains("arrivals.rate")
+                .contains("about 1.00e+301 requests")
+                .contains("at most 1,000,000,000");
+    }
+
+    @Test
     void wrongValueTypeSaysWhatWasExpected() {
         SpecException e = error("""
         duration_s: 10
