@@ -42,9 +42,9 @@ public record WorkloadSpec(
     }
 
     /** The most requests a generated workload may have. */
-    static final double MAX_REQUESTS = 1e9;
+    static final double MAX_REQUESTS = 1e10;
 
-    private static final String MAX_REQUESTS_TEXT = "1,000,000,000";
+    private static final String MAX_REQUESTS_TEXT = "10,000,000,000";
 
     private static String p(ArrivalsSpec a) {
         return a instanceof ArrivalsSpec.Poisson p && p.rate() == null ? "arrivals.rate_tiers, " : "arrivals.";

@@ -132,7 +132,7 @@ class WorkloadSpecErrorsTest {
         assertThat(e.getMessage())
                 .contains("arrivals.rate")
                 .contains("about 1.00e+301 requests")
-                .contains("at most 1,000,000,000");
+                .contains("at most 10,000,000,000");
     }
 
     @Test
