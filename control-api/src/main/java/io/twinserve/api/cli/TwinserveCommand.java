@@ -12,6 +12,8 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.util.List;
 import picocli.CommandLine;
@@ -159,6 +161,14 @@ public final class TwinserveCommand implements Runnable {
     }
 
     /** A one-line message for a failure a user can act on; stack traces only with -Dtwinserve.debug. */
+    private static String lowerFirst(String s) {
+        return s.isEmpty() ? s : Character.toLowerCase(s.charAt(0)) + s.substring(1);
+    }
+
+    private static boolean isDirectory(String file) {
+        return file != null && java.nio.file.Files.isDirectory(java.nio.file.Path.of(file));
+    }
+
     static String describe(Throwable ex) {
         return switch (ex) {
             case TraceFormatException e -> e.getMessage();
@@ -171,6 +181,12 @@ public final class TwinserveCommand implements Runnable {
             case CudaUnavailableException e -> e.getMessage();
             case NoSuchFileException e -> e.getFile() + ": " + (e.getReason() == null ? "no such file" : e.getReason());
             case AccessDeniedException e -> e.getFile() + ": permission denied";
+            case DirectoryNotEmptyException e -> e.getFile() + ": is a directory (not empty); expected a file path";
+            case FileSystemException e ->
+                e.getFile() + ": " + (e.getReason() == null ? "cannot be used" : lowerFirst(e.getReason()))
+                        + (isDirectory(e.getFile()) ? "; expected a file path" : "");
+            case IOException e
+            when "Is a directory".equals(e.getMessage()) -> "a path given is a directory; expected a file";
             case IOException e -> e.toString();
             case IllegalArgumentException e -> e.getMessage();
             case UncheckedIOException e -> describe(e.getCause());

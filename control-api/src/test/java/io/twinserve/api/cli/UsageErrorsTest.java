@@ -82,6 +82,20 @@ class UsageErrorsTest {
     }
 
     @Test
+    void aDirectoryWhereAFileGoesIsNamedNotShownAsAnException(
+            @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        Cli spec = Cli.run("what-if", "-w", dir.toString());
+        assertThat(spec.exitCode()).as(spec.err()).isNotZero();
+        assertThat(spec.err()).contains("is a directory").doesNotContain("java.io");
+        Cli out = Cli.run("trace", "gen", "../examples/workloads/chat-sessions.yaml", "-o", dir.toString());
+        assertThat(out.exitCode()).as(out.err()).isNotZero();
+        assertThat(out.err())
+                .contains(dir.toString())
+                .contains("is a directory")
+                .doesNotContain("java.nio");
+    }
+
+    @Test
     void anImpossibleFeatureValueIsAUsageError() {
         for (String feature : Arrays.asList("rate_high=-0.8", "cv=NaN", "tier_skew=1", "rate_high=abc", "nope")) {
             Cli cli = Cli.run("plan", "--feature", feature);
