@@ -48,8 +48,13 @@ import java.util.concurrent.TimeoutException;
 public final class DeploymentRuntime implements AutoCloseable {
     /** A deployment's adapter: a PEFT directory, or profile-only with a rank (simulated mode). */
     public record AdapterDef(String name, Path path, int rank) {
-        static AdapterDef of(AdaptersRecord a) {
+        public static AdapterDef of(AdaptersRecord a) {
             return new AdapterDef(a.getName(), a.getPath() == null ? null : Path.of(a.getPath()), a.getRank());
+        }
+
+        /** Its rank: the one registered, or its PEFT directory's {@code r} (thrown when that cannot be read). */
+        public int knownRank() {
+            return rank > 0 || path == null ? rank : LoraAdapter.readRank(path);
         }
     }
 
@@ -280,11 +285,9 @@ public final class DeploymentRuntime implements AutoCloseable {
 
     /** Makes an adapter servable on every replica (vLLM's load_lora_adapter). */
     public synchronized void addAdapter(AdapterDef a) {
-        if (a.rank() > 0) {
-            adapterRanks.put(a.name(), a.rank());
-        } else if (a.path() != null) {
+        if (a.rank() > 0 || a.path() != null) {
             try {
-                adapterRanks.put(a.name(), LoraAdapter.readRank(a.path()));
+                adapterRanks.put(a.name(), a.knownRank());
             } catch (RuntimeException e) {
                 // the replicas' own load below reports an unreadable adapter
             }

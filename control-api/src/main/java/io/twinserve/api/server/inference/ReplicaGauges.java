@@ -61,12 +61,14 @@ public final class ReplicaGauges {
         for (DeploymentRuntime d : deployments.all()) {
             for (int i = 0; i < d.replicaCount(); i++) {
                 Tags tags = Tags.of("deployment", d.name(), "replica", Integer.toString(i));
-                var res = d.residency(i);
+                // one run of the replica for every figure: a restart may replace it meanwhile
+                var view = d.view(i);
+                var res = view.residency();
                 w.add(MultiGauge.Row.of(tags, res.waiting()));
                 r.add(MultiGauge.Row.of(tags, res.running()));
-                f.add(MultiGauge.Row.of(tags, d.inFlight(i)));
-                u.add(MultiGauge.Row.of(tags, d.failed(i) ? 0 : 1));
-                rs.add(MultiGauge.Row.of(tags, d.restarts(i)));
+                f.add(MultiGauge.Row.of(tags, view.inFlight()));
+                u.add(MultiGauge.Row.of(tags, view.state().equals("serving") ? 1 : 0));
+                rs.add(MultiGauge.Row.of(tags, view.restarts()));
                 for (String name : res.inSlots()) {
                     a.add(MultiGauge.Row.of(tags.and("adapter", name, "tier", "gpu"), 1));
                 }

@@ -146,14 +146,10 @@ public final class InteractionWriter implements AutoCloseable {
             } catch (RuntimeException e) {
                 failures.incrementAndGet();
                 writeFailures.increment();
-                Throwable root = e;
-                while (root.getCause() != null) {
-                    root = root.getCause();
-                }
                 LOG.warn(
                         "writing {} interactions failed ({}); retrying in {} ms",
                         batch.size(),
-                        root.getMessage(),
+                        root(e).getMessage(),
                         backoffMs);
                 if (closing) {
                     // the database is gone at shutdown: keep the rows on disk for the next start

@@ -37,6 +37,7 @@ import io.twinserve.api.server.auth.AuthFilter;
 import io.twinserve.api.server.auth.Principal;
 import io.twinserve.api.server.auth.Role;
 import io.twinserve.api.server.inference.DeploymentManager;
+import io.twinserve.api.server.inference.DeploymentRuntime;
 import io.twinserve.api.server.registry.Placement;
 import io.twinserve.api.server.registry.RegistryService;
 import io.twinserve.api.server.schema.Autoconfigure;
@@ -394,16 +395,11 @@ public final class JobController {
     private int registeredMaxRank(long modelId) {
         int max = 0;
         for (var a : registry.adapterRecords(modelId)) {
-            int rank = a.getRank() == null ? 0 : a.getRank();
-            if (rank <= 0 && a.getPath() != null) {
-                try {
-                    rank = io.twinserve.engine.model.LoraAdapter.readRank(java.nio.file.Path.of(a.getPath()));
-                } catch (RuntimeException e) {
-                    // an unreadable adapter is refused by the replicas themselves, and named there
-                    rank = 0;
-                }
+            try {
+                max = Math.max(max, DeploymentRuntime.AdapterDef.of(a).knownRank());
+            } catch (RuntimeException e) {
+                // an unreadable adapter is refused by the replicas themselves, and named there
             }
-            max = Math.max(max, rank);
         }
         return max;
     }
