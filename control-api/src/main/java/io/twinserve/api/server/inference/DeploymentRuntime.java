@@ -33,6 +33,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A deployment being served by this server: its replicas (each a live loop over a backend: the CPU
@@ -106,6 +107,8 @@ public final class DeploymentRuntime implements AutoCloseable {
 
     /** How long a request that reaches a drained runtime waits for its successor (a model's upload to a GPU). */
     static final long HANDOVER_WAIT_S = 600;
+
+    private final AtomicInteger awaitingHandover = new AtomicInteger();
 
     final Router router;
     /** Whether the router reads prefix caches (cache_aware on a replica with prefix caching). */
@@ -436,6 +439,7 @@ public final class DeploymentRuntime implements AutoCloseable {
     }
 
     private DeploymentRuntime awaitHandover() {
+        awaitingHandover.incrementAndGet();
         try {
             return handover.get(HANDOVER_WAIT_S, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
@@ -451,7 +455,18 @@ public final class DeploymentRuntime implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while deployment '" + name() + "' restarts");
+        } finally {
+            awaitingHandover.decrementAndGet();
         }
+    }
+
+    /**
+     * Requests that reached this runtime after it drained for a successor still being built, waiting for it
+     * ({@link #drainFor}). Each waits on a thread of its own (the inference endpoints run on the blocking
+     * executor), never on an event loop.
+     */
+    public int awaitingSuccessor() {
+        return awaitingHandover.get();
     }
 
     /**

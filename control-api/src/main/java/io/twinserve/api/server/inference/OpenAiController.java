@@ -13,6 +13,8 @@ import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
 import io.micronaut.http.annotation.Produces;
+import io.micronaut.scheduling.TaskExecutors;
+import io.micronaut.scheduling.annotation.ExecuteOn;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
@@ -163,6 +165,7 @@ public final class OpenAiController {
     @ApiErrors.TooLarge
     @ApiErrors.GatewayTimeout
     @Post("/chat/completions")
+    @ExecuteOn(TaskExecutors.BLOCKING)
     @Produces({MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
     public CompletableFuture<HttpResponse<?>> chat(HttpRequest<?> request, @Body byte[] body) {
         return run(request, body, true);
@@ -189,11 +192,18 @@ public final class OpenAiController {
     @ApiErrors.TooLarge
     @ApiErrors.GatewayTimeout
     @Post("/completions")
+    @ExecuteOn(TaskExecutors.BLOCKING)
     @Produces({MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
     public CompletableFuture<HttpResponse<?>> completions(HttpRequest<?> request, @Body byte[] body) {
         return run(request, body, false);
     }
 
+    /**
+     * Runs on the blocking executor (virtual threads), not on an event loop: a submission may wait, for a sticky
+     * session's replica in Redis (seconds when Redis does not answer) or for a deployment's new replicas while it
+     * restarts on its GPU (minutes: the model's upload), and an event loop that waited would stall every other
+     * call it serves, health checks and metrics among them (HandoverApiTest).
+     */
     private CompletableFuture<HttpResponse<?>> run(HttpRequest<?> request, byte[] body, boolean chat) {
         Principal principal = AuthFilter.principal(request);
         CompletionRequest call = CompletionRequest.parse(

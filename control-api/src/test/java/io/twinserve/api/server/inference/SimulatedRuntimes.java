@@ -11,21 +11,21 @@ import java.io.IOException;
 import java.util.List;
 
 /** Simulated deployments of Llama-3.1-8B on the calibrated 64 GB H100, for the runtime's tests. */
-final class SimulatedRuntimes {
+public final class SimulatedRuntimes {
     private SimulatedRuntimes() {}
 
     /**
      * {@code replicas} simulated replicas of {@code replica} under {@code name}, its clock {@code timeScale} times
      * faster than the wall's, no adapters, sessions in memory; a failed replica stays failed.
      */
-    static DeploymentRuntime of(
+    public static DeploymentRuntime of(
             String name, ReplicaSpec replica, int replicas, double timeScale, RouterSpec router, FaultSpec fault)
             throws IOException {
         return of(name, replica, replicas, timeScale, router, fault, RestartSpec.NEVER);
     }
 
     /** As above, a failed replica restarted as {@code restart} says. */
-    static DeploymentRuntime of(
+    public static DeploymentRuntime of(
             String name,
             ReplicaSpec replica,
             int replicas,
