@@ -14,12 +14,9 @@ import io.twinserve.api.server.infra.Dependencies;
 import io.twinserve.api.server.infra.Redis;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -45,10 +42,15 @@ import org.slf4j.LoggerFactory;
  * applied by a Lua script only if that id was not applied before (ids are remembered as long as the counts are
  * kept), so a batch whose answer was lost (Redis died mid-call) is retried with the same id, in order. While Redis
  * is down counts keep gathering into one open map (bounded: a minute older than the seven days Redis would keep it
- * is dropped, and counted in {@code twinserve_usage_dropped_total}). At shutdown, and for any request that ends
- * after it, whatever Redis did not take goes to a new {@code usage.spill.*.json} in the data folder, each batch
- * with its id; the next start sends them and deletes the files once Redis has taken them, so a crash before that
- * sends them again under the same ids, which Redis ignores.
+ * is dropped, and counted in {@code twinserve_usage_dropped_total}).
+ *
+ * <p>A crash of the server (kill -9, out of memory) loses none either: every count is appended to a journal in the
+ * data folder ({@code usage.journal.*}) before it is counted, every batch before it is sent, and every batch Redis
+ * confirmed after. The journal is emptied whenever Redis holds everything; the next start reads the journal of a
+ * server that died (its file lock is free) and sends its batches under their ids and its open counts under an id
+ * derived from the file, so reading it again after another crash counts nothing twice. The journal is written, not
+ * synced: it survives the process, not a power loss of the machine. Spill files of earlier versions ({@code
+ * usage.spill.*.json}) are still read.
  */
 // created with the context, so its scheduled task never builds it while the context is closing
 @Context
@@ -95,8 +97,19 @@ public final class UsageStats {
     private final ArrayDeque<Batch> sealed = new ArrayDeque<>();
     /** Spill files loaded at start, deleted once every batch is confirmed; guarded by {@code this}. */
     private final List<Path> loaded = new ArrayList<>();
-    /** Set by the last flush at shutdown: what is recorded after it goes straight to a spill file. */
+    /** Set by the last flush at shutdown. */
     private volatile boolean closed;
+
+    /** Set when the server's journal was closed at shutdown (guarded by the journal). */
+    private boolean released;
+
+    /**
+     * This server's journal (see the class comment), or null when the data folder cannot hold one (then counts live
+     * in memory only, as logged). Guarded by itself: a count is journaled and added to {@link #pending} under it, and
+     * a seal folds and journals under it, so every count before a batch in the journal is in that batch or an
+     * earlier one.
+     */
+    private final UsageJournal journal;
 
     private final AtomicLong recorded = new AtomicLong();
     private final Counter failures;
@@ -120,22 +133,39 @@ public final class UsageStats {
                 .description("usage entries (minute x dimension) waiting for Redis")
                 .register(metrics);
         loadSpills();
+        this.journal = UsageJournal.open(this.dataDir);
+        if (journal != null) {
+            recoverJournals();
+        }
     }
 
     public void record(long keyId, String deployment, String adapter, int promptTokens, int completionTokens) {
         String minute = MINUTE.format(Instant.now());
+        if (journal == null) {
+            count(minute, keyId, deployment, adapter, promptTokens, completionTokens);
+        } else {
+            // under the journal's lock: a seal that folds the counts folds every count journaled before it
+            Object[] line = {"R", minute, keyId, deployment, adapter, promptTokens, completionTokens};
+            synchronized (journal) {
+                if (released) {
+                    // a request the engines finished after the last flush at shutdown: a journal of its own, which
+                    // the next start takes over
+                    UsageJournal.writeAlone(dataDir, line);
+                } else {
+                    journal.append(line);
+                    count(minute, keyId, deployment, adapter, promptTokens, completionTokens);
+                }
+            }
+        }
+        recorded.incrementAndGet();
+    }
+
+    private void count(
+            String minute, long keyId, String deployment, String adapter, int promptTokens, int completionTokens) {
         add(minute + ":key:" + keyId, promptTokens, completionTokens);
         add(minute + ":deployment:" + deployment, promptTokens, completionTokens);
         if (adapter != null) {
             add(minute + ":adapter:" + deployment + ":" + adapter, promptTokens, completionTokens);
-        }
-        recorded.incrementAndGet();
-        if (closed) {
-            // a request that ended after the last flush (one the engines finished while the server stopped)
-            synchronized (this) {
-                fold();
-                writeSpill();
-            }
         }
     }
 
@@ -180,18 +210,45 @@ public final class UsageStats {
         }
     }
 
-    /** Seals {@link #open} into batches of at most {@link #BATCH_KEYS} entries, each with a new id. */
+    /**
+     * Seals what was recorded into batches of at most {@link #BATCH_KEYS} entries, each with a new id, journaled
+     * before any is sent.
+     */
     private void seal() {
+        if (journal == null) {
+            fold();
+            sealOpen(UUID.randomUUID().toString());
+            return;
+        }
+        synchronized (journal) {
+            fold();
+            int first = sealed.size();
+            // the journal's name, generation and length: no other batch of any journal has it (a batch read back
+            // from a dead server's journal is named after that file and its length, past every batch sealed in it)
+            sealOpen(
+                    journal.usable()
+                            ? journal.name() + "@" + journal.size()
+                            : UUID.randomUUID().toString());
+            for (Batch b : List.copyOf(sealed).subList(first, sealed.size())) {
+                journal.append(new Object[] {"B", b.id(), b.counts()});
+            }
+        }
+    }
+
+    /** Seals {@link #open} into batches {@code base}, {@code base/1}, ... */
+    private void sealOpen(String base) {
         Map<String, long[]> batch = new HashMap<>();
+        int n = 0;
         for (Map.Entry<String, long[]> e : open.entrySet()) {
             batch.put(e.getKey(), e.getValue());
             if (batch.size() == BATCH_KEYS) {
-                sealed.addLast(new Batch(UUID.randomUUID().toString(), batch));
+                sealed.addLast(new Batch(n == 0 ? base : base + "/" + n, batch));
+                n++;
                 batch = new HashMap<>();
             }
         }
         if (!batch.isEmpty()) {
-            sealed.addLast(new Batch(UUID.randomUUID().toString(), batch));
+            sealed.addLast(new Batch(n == 0 ? base : base + "/" + n, batch));
         }
         open.clear();
     }
@@ -207,6 +264,9 @@ public final class UsageStats {
         if (sealed.isEmpty()) {
             seal();
         }
+        // batches kept from before go first; what gathered meanwhile is sealed once they have gone (once per flush:
+        // under steady traffic there is always more)
+        boolean resealed = false;
         while (!sealed.isEmpty()) {
             Batch b = sealed.peekFirst();
             try {
@@ -220,7 +280,13 @@ public final class UsageStats {
                 return false;
             }
             sealed.pollFirst();
-            if (sealed.isEmpty() && !open.isEmpty()) {
+            if (journal != null) {
+                synchronized (journal) {
+                    journal.append(new Object[] {"A", b.id()});
+                }
+            }
+            if (sealed.isEmpty() && !resealed) {
+                resealed = true;
                 seal();
             }
         }
@@ -234,6 +300,14 @@ public final class UsageStats {
                 }
             }
             loaded.clear();
+        }
+        if (journal != null) {
+            synchronized (journal) {
+                if (pending.isEmpty() && open.isEmpty() && sealed.isEmpty()) {
+                    // Redis holds every count the journal names
+                    journal.clear();
+                }
+            }
         }
         return pending.isEmpty();
     }
@@ -307,22 +381,22 @@ public final class UsageStats {
     }
 
     /**
-     * The last flush, at shutdown: tries Redis for up to {@code waitMs}, then writes what it did not take to a spill
-     * file, so a stop while Redis is away loses nothing; what is recorded after this goes to spill files too.
+     * The last flush, at shutdown: tries Redis for up to {@code waitMs}; what it did not take stays in the journal for
+     * the next start, as does what is recorded after this (a request the engines finished while the server stopped).
      */
     public synchronized void close(long waitMs) {
         long deadline = System.currentTimeMillis() + waitMs;
         try {
             while (!flush()) {
                 if (System.currentTimeMillis() > deadline) {
-                    writeSpill();
+                    logKept();
                     return;
                 }
                 try {
                     Thread.sleep(100);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    writeSpill();
+                    logKept();
                     return;
                 }
             }
@@ -331,50 +405,92 @@ public final class UsageStats {
         }
     }
 
+    private void logKept() {
+        fold();
+        int entries = open.size();
+        for (Batch b : sealed) {
+            entries += b.counts().size();
+        }
+        if (journal == null) {
+            LOG.error("Redis did not take the last {} usage entries and there is no journal to keep them in", entries);
+        } else {
+            LOG.warn(
+                    "Redis did not take the last usage counts; {} entries kept in {} for the next start",
+                    entries,
+                    journal.file());
+        }
+    }
+
     @PreDestroy
-    void destroy() {
+    synchronized void destroy() {
         if (!closed) {
             close(5_000);
-        } else {
-            synchronized (this) {
+        }
+        if (journal != null) {
+            synchronized (journal) {
                 fold();
-                writeSpill();
+                journal.close();
+                released = true;
+                if (open.isEmpty() && sealed.isEmpty()) {
+                    try {
+                        Files.deleteIfExists(journal.file());
+                    } catch (IOException e) {
+                        LOG.warn(
+                                "could not delete the usage journal {} (Redis has its counts): {}",
+                                journal.file(),
+                                e.toString());
+                    }
+                }
             }
         }
     }
 
-    /** A spill file's content: the batches Redis has not confirmed, each with its id. */
-    private record Spilled(List<Batch> batches) {}
+    /** Closes the journal without a flush, leaving its file as a server that died would (for tests). */
+    void abandon() {
+        if (journal != null) {
+            synchronized (journal) {
+                journal.close();
+            }
+        }
+    }
 
     /**
-     * Writes every count Redis has not confirmed to a new spill file (never replacing one written before): the
-     * sealed batches with their ids, the open counts sealed now. Kept in memory if the file cannot be written.
+     * Takes over the journals of servers that died on this data folder (each file whose lock is free): their
+     * unconfirmed batches under their ids, their open counts as one more batch named after the file and its length,
+     * all written to this server's journal before the file is deleted. A crash in between leaves both files, and the
+     * next start finds the same ids in each: Redis applies each batch once.
      */
-    private void writeSpill() {
-        seal();
-        if (sealed.isEmpty()) {
-            return;
-        }
-        Path file = dataDir.resolve("usage.spill." + System.currentTimeMillis() + "-" + UUID.randomUUID() + ".json");
-        try {
-            Files.createDirectories(dataDir);
-            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                ch.write(java.nio.ByteBuffer.wrap(JSON.writeValueAsBytes(new Spilled(List.copyOf(sealed)))));
-                ch.force(true);
+    private synchronized void recoverJournals() {
+        for (Path f : UsageJournal.orphans(dataDir, journal)) {
+            UsageJournal.Recovered r = UsageJournal.read(f);
+            if (r == null) {
+                continue;
             }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+            synchronized (journal) {
+                for (Batch b : r.batches()) {
+                    sealed.addLast(b);
+                    journal.append(new Object[] {"B", b.id(), b.counts()});
+                }
+            }
             int entries = 0;
-            for (Batch b : sealed) {
+            for (Batch b : r.batches()) {
                 entries += b.counts().size();
             }
-            LOG.warn(
-                    "Redis did not take the last usage counts; {} entries kept in {} for the next start",
+            if (journal.sync()) {
+                try {
+                    Files.deleteIfExists(f);
+                } catch (IOException e) {
+                    LOG.warn(
+                            "could not delete {} (taken over; a later start sends its batches again under their"
+                                    + " ids): {}",
+                            f,
+                            e.toString());
+                }
+            }
+            LOG.info(
+                    "took over {} usage entries from the journal of a server that stopped without flushing ({})",
                     entries,
-                    file);
-            sealed.clear();
-        } catch (IOException | RuntimeException e) {
-            LOG.error("could not keep the usage counts Redis did not take in {}: {}", file, e.toString());
+                    f.getFileName());
         }
     }
 

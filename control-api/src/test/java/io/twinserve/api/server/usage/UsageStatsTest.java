@@ -20,9 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Usage counts are never lost nor counted twice, against a real Redis (embedded): counts recorded while flushes
- * run all arrive; while Redis refuses writes they wait, go to spill files at shutdown (one more for a request that
- * ends after it, never overwriting the first), and arrive at the next start exactly once, even when that start is
- * repeated after a crash before the files were deleted.
+ * run all arrive; while Redis refuses writes they wait, stay in the journal at shutdown (a request that ends after
+ * it in a journal of its own), and arrive at the next start exactly once, even when that start is repeated after a
+ * crash before the files were deleted; the same for a server killed with counts in memory.
  */
 class UsageStatsTest {
     @TempDir
@@ -58,14 +58,6 @@ class UsageStatsTest {
         return n;
     }
 
-    private static List<Path> spills(Path data) throws Exception {
-        try (Stream<Path> s = Files.list(data)) {
-            return s.filter(f -> f.getFileName().toString().startsWith("usage.spill"))
-                    .sorted()
-                    .toList();
-        }
-    }
-
     @Test
     void countsRecordedWhileFlushesRunAllArrive() throws Exception {
         Path data = Files.createDirectories(dir.resolve("concurrent"));
@@ -94,8 +86,30 @@ class UsageStatsTest {
         assertThat(requests(u, "concurrent")).isEqualTo(40_000);
     }
 
+    private static List<Path> journals(Path data) throws Exception {
+        try (Stream<Path> s = Files.list(data)) {
+            return s.filter(f -> f.getFileName().toString().startsWith("usage.journal."))
+                    .sorted()
+                    .toList();
+        }
+    }
+
+    private static void flushed(UsageStats u) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!u.flush() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+    }
+
+    private static void copy(Path from, Path to) throws Exception {
+        Files.createDirectories(to);
+        for (Path f : journals(from)) {
+            Files.copy(f, to.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
     @Test
-    void countsRedisRefusedAreSpilledAtShutdownAndArriveOnceAtTheNextStart() throws Exception {
+    void countsRedisRefusedAreKeptAtShutdownAndArriveOnceAtTheNextStart() throws Exception {
         Path data = Files.createDirectories(dir.resolve("spill"));
         UsageStats first = stats(data);
         // Redis refuses writes (out of memory with nothing to evict) until this test lets it take them again
@@ -107,35 +121,83 @@ class UsageStatsTest {
             }
             assertThat(first.flush()).isFalse();
             first.close(200);
-            // a request that ended after the last flush: its own file, the first one kept
+            first.destroy();
+            // a request that ended after the last flush: a journal of its own, the server's kept
             first.record(7, "spilled", null, 10, 5);
-            assertThat(spills(data)).hasSize(2);
+            assertThat(journals(data)).hasSize(2);
         } finally {
             redis.async().configSet("maxmemory", "0").get();
         }
         // a crash after the next start sent them but before it deleted the files: kept aside and put back below
-        Path aside = Files.createDirectories(dir.resolve("aside"));
-        for (Path f : spills(data)) {
-            Files.copy(f, aside.resolve(f.getFileName()));
-        }
+        Path aside = dir.resolve("spill-aside");
+        copy(data, aside);
         UsageStats second = stats(data);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!second.flush() && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
+        flushed(second);
         assertThat(requests(second, "spilled")).isEqualTo(4);
-        assertThat(spills(data)).isEmpty();
-        for (Path f : Files.list(aside).toList()) {
-            Files.copy(f, data.resolve(f.getFileName()));
-        }
+        // taken over and deleted; the second server's own journal is empty (Redis has everything)
+        assertThat(journals(data)).hasSize(1);
+        second.abandon();
+        copy(aside, data);
         UsageStats third = stats(data);
-        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!third.flush() && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
+        flushed(third);
         // the same batches under the same ids: Redis had them already
         assertThat(requests(third, "spilled")).isEqualTo(4);
-        assertThat(spills(data)).isEmpty();
+        third.destroy();
+        assertThat(journals(data)).isEmpty();
+    }
+
+    /**
+     * A server killed (here: its journal left as a dead process leaves it) with counts Redis took, a batch Redis
+     * refused and counts not yet sealed: the next start sends what Redis does not have, once, and a start that reads
+     * the same journal again (a second crash before the file was deleted) adds nothing.
+     */
+    @Test
+    void aKilledServersCountsArriveOnceAtTheNextStart() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("killed"));
+        UsageStats first = stats(data);
+        for (int i = 0; i < 5; i++) {
+            first.record(8, "killed", "a", 10, 5);
+        }
+        flushed(first);
+        assertThat(requests(first, "killed")).isEqualTo(5);
+        for (int i = 0; i < 3; i++) {
+            first.record(8, "killed", "a", 10, 5);
+        }
+        redis.async().configSet("maxmemory-policy", "noeviction").get();
+        redis.async().configSet("maxmemory", "1").get();
+        try {
+            // sealed and journaled, refused by Redis
+            assertThat(first.flush()).isFalse();
+        } finally {
+            redis.async().configSet("maxmemory", "0").get();
+        }
+        for (int i = 0; i < 2; i++) {
+            first.record(8, "killed", "a", 10, 5);
+        }
+        // killed: no flush, no close
+        first.abandon();
+        Path aside = dir.resolve("killed-aside");
+        copy(data, aside);
+        UsageStats second = stats(data);
+        flushed(second);
+        assertThat(requests(second, "killed")).isEqualTo(10);
+        assertThat(adapterTokens(second, "killed", "a")).isEqualTo(100);
+        // killed again after sending, before deleting the journal it took over
+        second.abandon();
+        copy(aside, data);
+        UsageStats third = stats(data);
+        flushed(third);
+        assertThat(requests(third, "killed")).isEqualTo(10);
+        third.destroy();
+    }
+
+    /** Prompt tokens counted in Redis for adapter {@code a} of deployment {@code d}. */
+    private static long adapterTokens(UsageStats u, String d, String a) {
+        long n = 0;
+        for (Map<String, Object> m : u.read("adapter:" + d + ":" + a, 10)) {
+            n += ((Number) m.get("prompt_tokens")).longValue();
+        }
+        return n;
     }
 
     @Test
