@@ -22,7 +22,9 @@ import org.junit.jupiter.api.Test;
 /**
  * {@code kill -9} of a real {@code twinserve serve} process (a child JVM) with a job running: its embedded
  * PostgreSQL and Redis outlive it, the next start stops them and starts afresh on the same data, and the job
- * is run again or failed, never gone.
+ * is run again or failed, never gone. Requests it served while Redis refused writes and the interactions table was
+ * away (so their usage and interactions were only in its memory and its journals) are counted and recorded after
+ * the restart, each once.
  */
 class KilledServerTest {
     private static final String SIMULATION = "{\"deployment\": {\"model\": \"llama-3.1-8b\", \"gpu\": \"h100-64gb\"},"
@@ -51,6 +53,9 @@ class KilledServerTest {
             try (AdminDatabase admin = AdminDatabase.open(dir)) {
                 key = admin.access().createKey("killed-admin", Role.ADMIN).key();
             }
+            JsonNode services = TestServer.JSON.readTree(
+                    dir.resolve(TwinserveServer.SERVICES_FILE).toFile());
+            int served = serveWithNothingStored(uri, key, services);
             HttpResponse<String> submitted = send(uri, "POST", "/api/simulations", key, SIMULATION);
             assertThat(submitted.statusCode()).as(submitted.body()).isEqualTo(202);
             String id = TestServer.JSON.readTree(submitted.body()).path("id").asText();
@@ -81,6 +86,16 @@ class KilledServerTest {
             JsonNode job = job(again, key, id);
             assertThat(job.path("attempts").asInt()).as("run again: %s", job).isEqualTo(2);
             assertThat(job.path("status").asText()).as(job.toString()).isEqualTo("succeeded");
+
+            // the table is back: the interactions the killed server had not written arrive, and so does the usage
+            var db = restarted.services().database();
+            try (java.sql.Connection c = java.sql.DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password())) {
+                c.createStatement().execute("alter table interactions_away rename to interactions");
+                waitUntil(() -> interactions(c) == served, "the killed server's interactions are written");
+                waitUntil(() -> usage(again, key) == served, "the killed server's usage is counted");
+                assertThat(interactions(c)).isEqualTo(served);
+            }
+            assertThat(usage(again, key)).isEqualTo(served);
         } finally {
             if (restarted != null) {
                 restarted.close();
@@ -90,6 +105,73 @@ class KilledServerTest {
             }
             TestServer.deleteTree(dir);
         }
+    }
+
+    /**
+     * Makes Redis refuse writes and moves the interactions table away, then serves requests on a simulated
+     * deployment: their usage and interactions stay in the server. Returns how many were served.
+     */
+    private int serveWithNothingStored(URI uri, String key, JsonNode services) throws Exception {
+        assertThat(send(
+                                uri,
+                                "POST",
+                                "/api/compute-pools",
+                                key,
+                                "{\"name\": \"pool\", \"gpu\": \"h100-sxm-80gb\"," + " \"gpus\": 8}")
+                        .statusCode())
+                .isEqualTo(201);
+        assertThat(send(uri, "POST", "/api/models", key, "{\"name\": \"llama\", \"profile\": \"llama-3.1-8b\"}")
+                        .statusCode())
+                .isEqualTo(201);
+        HttpResponse<String> deployed = send(
+                uri,
+                "POST",
+                "/api/deployments",
+                key,
+                "{\"name\": \"killed\", \"model\": \"llama\", \"placement\": {\"compute_pools\": [\"pool\"]},"
+                        + " \"time_scale\": 1000}");
+        assertThat(deployed.statusCode()).as(deployed.body()).isEqualTo(201);
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(
+                        services.path("jdbc_url").asText(),
+                        services.path("user").asText(null),
+                        services.path("password").asText(null));
+                var redis = new io.twinserve.api.server.infra.Redis(
+                        services.path("redis_url").asText(), 10_000)) {
+            c.createStatement().execute("alter table interactions rename to interactions_away");
+            redis.async().configSet("maxmemory-policy", "noeviction").get(10, TimeUnit.SECONDS);
+            redis.async().configSet("maxmemory", "1").get(10, TimeUnit.SECONDS);
+        }
+        int served = 12;
+        for (int i = 0; i < served; i++) {
+            HttpResponse<String> r = send(
+                    uri,
+                    "POST",
+                    "/v1/completions",
+                    key,
+                    "{\"model\": \"killed\", \"prompt\": \"before the kill " + i + "\", \"max_tokens\": 4}");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        }
+        return served;
+    }
+
+    private static long interactions(java.sql.Connection c) throws Exception {
+        try (var rs =
+                c.createStatement().executeQuery("select count(*) from interactions where deployment = 'killed'")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private long usage(URI uri, String key) throws Exception {
+        HttpResponse<String> r = send(uri, "GET", "/api/usage?deployment=killed&minutes=60", key, null);
+        if (r.statusCode() != 200) {
+            return -1;
+        }
+        long n = 0;
+        for (JsonNode m : TestServer.JSON.readTree(r.body()).path("minutes")) {
+            n += m.path("requests").asLong();
+        }
+        return n;
     }
 
     private static Process serveInChildJvm(Path dir) throws Exception {

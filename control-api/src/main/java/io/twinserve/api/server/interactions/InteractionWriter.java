@@ -40,6 +40,10 @@ import org.slf4j.LoggerFactory;
  * interactions.rejected.jsonl} (logged, counted in {@code twinserve_interactions_rejected_total}). A NUL character,
  * which PostgreSQL text cannot hold, is stored as U+FFFD. A spill-file line that cannot be read (a crash mid-write)
  * goes to {@code interactions.spill.bad.jsonl} and the other lines are loaded.
+ *
+ * <p>A server that dies (kill -9, out of memory) loses none either: each interaction is appended to the server's
+ * journal ({@link InteractionJournal}) before it is queued, and the next start moves a dead server's journal into
+ * the spill file.
  */
 @Singleton
 public final class InteractionWriter implements AutoCloseable {
@@ -64,6 +68,12 @@ public final class InteractionWriter implements AutoCloseable {
     private volatile boolean closing;
     private volatile boolean closed;
     private final Object spillLock = new Object();
+    /** The journal (null: none, logged), guarded by {@link #journalLock} with the queue's offers and drains. */
+    private final InteractionJournal journal;
+
+    private final Object journalLock = new Object();
+    /** Set when rows could not be written to the spill file: the journal is then kept at shutdown. */
+    private volatile boolean spillFailed;
 
     public InteractionWriter(
             DSLContext db,
@@ -87,14 +97,88 @@ public final class InteractionWriter implements AutoCloseable {
         this.rejectedRows = Counter.builder("twinserve_interactions_rejected_total")
                 .description("interactions PostgreSQL refused for themselves, kept in interactions.rejected.jsonl")
                 .register(metrics);
+        this.journal = InteractionJournal.open(Path.of(dataDir));
+        takeOverJournals(Path.of(dataDir));
         this.thread =
                 Thread.ofPlatform().name("twinserve-interactions").daemon(true).start(this::run);
     }
 
-    /** Queues an interaction; never blocks the caller and never drops it. */
+    /**
+     * Appends the journals of servers that died on this data folder to the spill file (loaded like any spill; rows
+     * already written are skipped by their request id), then deletes them. A line cut short (the machine stopped
+     * mid-write) goes to {@code interactions.spill.bad.jsonl}.
+     */
+    private void takeOverJournals(Path dataDir) {
+        for (Path f : InteractionJournal.orphans(dataDir)) {
+            try {
+                byte[] content = Files.readAllBytes(f);
+                int whole = content.length;
+                while (whole > 0 && content[whole - 1] != '\n') {
+                    whole--;
+                }
+                long lines = 0;
+                for (int i = 0; i < whole; i++) {
+                    lines += content[i] == '\n' ? 1 : 0;
+                }
+                synchronized (spillLock) {
+                    boolean cut = endsMidLine(spill);
+                    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(
+                            spill, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+                        if (cut) {
+                            ch.write(java.nio.ByteBuffer.wrap(new byte[] {'\n'}));
+                        }
+                        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(content, 0, whole);
+                        while (b.hasRemaining()) {
+                            ch.write(b);
+                        }
+                        ch.force(false);
+                    }
+                    if (whole < content.length) {
+                        Files.write(
+                                badLines,
+                                java.util.Arrays.copyOfRange(content, whole, content.length),
+                                StandardOpenOption.CREATE,
+                                StandardOpenOption.APPEND);
+                        Files.write(badLines, new byte[] {'\n'}, StandardOpenOption.APPEND);
+                        LOG.error("{}: its last line was cut short; kept in {}", f, badLines);
+                    }
+                    spilled.addAndGet(lines);
+                }
+                Files.delete(f);
+                LOG.info(
+                        "took over {} interaction(s) from the journal of a server that stopped without writing them"
+                                + " ({})",
+                        lines,
+                        f.getFileName());
+            } catch (IOException | RuntimeException e) {
+                LOG.error("could not take over the interaction journal {} (left in place): {}", f, e.toString());
+            }
+        }
+    }
+
+    /** Journals and queues an interaction; never blocks the caller and never drops it. */
     public void record(Interaction i) {
         accepted.incrementAndGet();
-        if (closed || !queue.offer(i)) {
+        byte[] json = null;
+        if (journal != null) {
+            try {
+                json = JSON.writeValueAsBytes(i);
+            } catch (IOException e) {
+                LOG.error("could not journal interaction {}: {}", i.requestId(), e.toString());
+            }
+        }
+        boolean queued;
+        synchronized (journalLock) {
+            if (closed) {
+                queued = false;
+            } else {
+                if (json != null) {
+                    journal.append(json);
+                }
+                queued = queue.offer(i);
+            }
+        }
+        if (!queued) {
             // after the writer stopped (a request that outlived the shutdown's grace period), or when the queue
             // is full: the spill file, loaded into PostgreSQL at the next start
             spill(List.of(i));
@@ -134,11 +218,22 @@ public final class InteractionWriter implements AutoCloseable {
                         continue;
                     }
                     batch.add(first);
-                    queue.drainTo(batch, BATCH - 1);
+                    synchronized (journalLock) {
+                        queue.drainTo(batch, BATCH - 1);
+                        if (journal != null && queue.isEmpty()) {
+                            // every row journaled so far is in this batch or written before it
+                            journal.rotate();
+                        }
+                    }
                 }
                 writeOrSplit(batch);
                 written.addAndGet(batch.size());
                 batch.clear();
+                if (journal != null) {
+                    synchronized (journalLock) {
+                        journal.deleteRetired();
+                    }
+                }
                 backoffMs = 100;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -294,9 +389,10 @@ public final class InteractionWriter implements AutoCloseable {
         insert.onConflict(INTERACTIONS.REQUEST_ID).doNothing().execute();
     }
 
-    private void spill(List<Interaction> rows) {
+    /** Appends rows to the spill file; false (logged) when they could not be written. */
+    private boolean spill(List<Interaction> rows) {
         if (rows.isEmpty()) {
-            return;
+            return true;
         }
         synchronized (spillLock) {
             boolean cut = endsMidLine(spill);
@@ -311,8 +407,11 @@ public final class InteractionWriter implements AutoCloseable {
                     w.newLine();
                 }
                 spilled.addAndGet(rows.size());
+                return true;
             } catch (IOException e) {
                 LOG.error("could not spill {} interactions to {}: {}", rows.size(), spill, e.toString());
+                spillFailed = true;
+                return false;
             }
         }
     }
@@ -393,6 +492,19 @@ public final class InteractionWriter implements AutoCloseable {
         }
     }
 
+    /** Stops as a server that dies would: the queue is dropped and the journal left for the next start (tests). */
+    void abandon() throws InterruptedException {
+        thread.interrupt();
+        thread.join(10_000);
+        synchronized (journalLock) {
+            closed = true;
+            queue.clear();
+            if (journal != null) {
+                journal.close(false);
+            }
+        }
+    }
+
     @PreDestroy
     @Override
     public void close() {
@@ -405,10 +517,18 @@ public final class InteractionWriter implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        closed = true;
+        synchronized (journalLock) {
+            closed = true;
+        }
         // whatever the thread did not take (it gave up on an unreachable database, or ran out of time)
         List<Interaction> rest = new ArrayList<>();
         queue.drainTo(rest);
-        spill(rest);
+        boolean kept = spill(rest);
+        if (journal != null) {
+            synchronized (journalLock) {
+                // a writer still at work (past its 30 s) holds rows that are neither written nor spilled
+                journal.close(kept && !spillFailed && !thread.isAlive());
+            }
+        }
     }
 }

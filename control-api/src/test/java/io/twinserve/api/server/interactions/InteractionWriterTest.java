@@ -217,4 +217,52 @@ class InteractionWriterTest {
             assertThat(count(c, "close-")).isEqualTo(5_000);
         }
     }
+
+    /**
+     * A server killed while PostgreSQL was away, with interactions queued in memory: the next start on the same data
+     * folder writes every one of them (from the dead server's journal), once.
+     */
+    @Test
+    void aKilledServersQueuedInteractionsAreWrittenByTheNextStart() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("killed"));
+        try (Connection c = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
+                Connection gone = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
+                Connection writerConnection = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password())) {
+            // its database connection is lost: every write fails and is retried, the rows wait in the queue
+            gone.close();
+            SimpleMeterRegistry metrics = new SimpleMeterRegistry();
+            InteractionWriter first =
+                    new InteractionWriter(DSL.using(gone, SQLDialect.POSTGRES), metrics, data.toString(), 10_000);
+            for (int i = 0; i < 30; i++) {
+                first.record(interaction("killed-" + i));
+            }
+            while (metrics.counter("twinserve_interactions_write_failures_total")
+                            .count()
+                    < 1) {
+                Thread.sleep(20);
+            }
+            first.abandon();
+            InteractionWriter next = new InteractionWriter(
+                    DSL.using(writerConnection, SQLDialect.POSTGRES),
+                    new SimpleMeterRegistry(),
+                    data.toString(),
+                    10_000);
+            try {
+                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+                while (count(c, "killed-") < 30 && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                assertThat(count(c, "killed-")).isEqualTo(30);
+                next.record(interaction("killed-after"));
+            } finally {
+                next.close();
+            }
+            assertThat(count(c, "killed-")).isEqualTo(31);
+            try (var files = Files.list(data)) {
+                assertThat(files.map(f -> f.getFileName().toString()))
+                        .as("journals and spill files once everything is written")
+                        .noneMatch(n -> n.startsWith("interactions.journal.") || n.equals("interactions.spill.jsonl"));
+            }
+        }
+    }
 }
