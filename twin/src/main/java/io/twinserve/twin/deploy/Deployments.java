@@ -134,6 +134,14 @@ public final class Deployments {
         ModelProfile draft = speculative == null
                 ? null
                 : r.servedDraftModel(model(speculative.draftModel(), "replica.speculative.draft_model", profiles));
+        try {
+            model.checkTensorParallel(r.tp());
+            if (draft != null) {
+                draft.checkTensorParallel(r.tp());
+            }
+        } catch (IllegalArgumentException e) {
+            throw new SpecException("replica.tp", e.getMessage());
+        }
         MemoryCalibration mem = cal != null && cal.memory() != null
                 ? cal.memory()
                 : MemoryCalibration.defaults(model, r.maxNumBatchedTokens());

@@ -43,11 +43,11 @@ public final class MemoryModel {
         long weights = model.weightBytes() / r.tp();
         long slots = adapterSlotBytes(model, r, c);
         long activation = c.activationBytes();
-        long perToken = Math.max(1, model.kvBytesPerToken() / r.tp());
+        long perToken = Math.max(1, model.kvBytesPerTokenPerGpu(r.tp()));
         if (draft != null) {
             draft = r.servedDraftModel(draft);
             weights += draft.weightBytes() / r.tp();
-            perToken += draft.kvBytesPerToken() / r.tp();
+            perToken += draft.kvBytesPerTokenPerGpu(r.tp());
         }
         int maxModelLen = r.maxModelLen() != null ? r.maxModelLen() : model.maxModelLen();
         if (r.kvCacheLen() != null) {

@@ -92,7 +92,7 @@ public final class RooflinePerfModel implements PerfModel {
         this.headWeightBytes = (double) model.vocabSize() * model.hiddenSize() * weightBytes / tp;
         // each layer reads and writes the hidden state about four times (norms, residual, projections)
         this.activationBytesPerToken = 8.0 * model.layers() * model.hiddenSize() * activationBytes;
-        this.kvBytesPerToken = (double) model.kvBytesPerToken() / tp;
+        this.kvBytesPerToken = (double) model.kvBytesPerTokenPerGpu(tp);
         this.attentionFlopsPerPair = 4.0 * model.layers() * model.heads() * model.headDim() / tp;
         this.linearFlopsPerToken = 2.0 * model.layers() * model.paramsPerLayer() / tp;
         this.headFlopsPerToken = 2.0 * model.vocabSize() * model.hiddenSize() / tp;

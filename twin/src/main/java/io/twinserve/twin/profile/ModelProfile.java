@@ -172,6 +172,31 @@ public record ModelProfile(
     }
 
     /**
+     * Bytes of K and V for one token over all layers on each of {@code tp} GPUs: a share of the KV heads, or one
+     * head each when there are more GPUs than KV heads (vLLM then replicates them), so not {@code
+     * kvBytesPerToken() / tp} above {@code kv_heads} GPUs. {@link #checkTensorParallel} first.
+     */
+    public long kvBytesPerTokenPerGpu(int tp) {
+        return 2L * layers * (long) Math.max(1, kvHeads / tp) * headDim * kvCacheDtypeBytes();
+    }
+
+    /**
+     * Refuses a tensor parallelism vLLM cannot shard this model over: the attention heads must divide evenly over the
+     * GPUs, and the KV heads too (or, with more GPUs than KV heads, the GPUs evenly over them).
+     */
+    public void checkTensorParallel(int tp) {
+        if (heads % tp != 0) {
+            throw new IllegalArgumentException("model " + name + " has " + heads
+                    + " attention heads, which do not divide over " + tp + " GPUs; choose a tp that divides " + heads);
+        }
+        if (tp <= kvHeads ? kvHeads % tp != 0 : tp % kvHeads != 0) {
+            throw new IllegalArgumentException("model " + name + " has " + kvHeads + " KV heads, which cannot be"
+                    + " sharded or replicated evenly over " + tp + " GPUs; choose a tp that divides or is a multiple"
+                    + " of " + kvHeads);
+        }
+    }
+
+    /**
      * (in, out) widths of the seven LoRA target projections of one layer: q, k, v, o, gate, up, down.
      */
     public int[][] loraProjections() {

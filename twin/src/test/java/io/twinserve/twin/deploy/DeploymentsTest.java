@@ -112,6 +112,29 @@ class DeploymentsTest {
     }
 
     @Test
+    void aTensorParallelismTheModelsHeadsDoNotDivideOverIsRefusedNamingTheHeads() {
+        // Qwen2.5-7B: 28 attention heads, 4 KV heads
+        assertThatThrownBy(() -> resolve("model: qwen2.5-7b\ngpu: h100-sxm-80gb\nreplica: {tp: 8}\n"))
+                .isInstanceOf(SpecException.class)
+                .hasMessageContaining("replica.tp")
+                .hasMessageContaining("28 attention heads, which do not divide over 8 GPUs");
+    }
+
+    /**
+     * With more GPUs than KV heads each GPU holds one KV head (vLLM replicates them), so a token's K/V per GPU stops
+     * shrinking at tp = kv_heads: Llama-3.2-1B (8 KV heads) on 16 GPUs holds as many bytes per token as on 8.
+     */
+    @Test
+    void aTokensKvBytesPerGpuStopShrinkingAtOneKvHeadPerGpu() throws IOException {
+        ResolvedReplica eight = resolve("model: llama-3.2-1b\ngpu: h100-sxm-80gb\nreplica: {tp: 8}\n");
+        ResolvedReplica sixteen = resolve("model: llama-3.2-1b\ngpu: h100-sxm-80gb\nreplica: {tp: 16}\n");
+        long perToken8 = eight.memory().kvCacheBytes() / eight.memory().kvCacheTokens();
+        long perToken16 = sixteen.memory().kvCacheBytes() / sixteen.memory().kvCacheTokens();
+        assertThat(perToken16).isEqualTo(perToken8);
+        assertThat(perToken8).isEqualTo(eight.model().kvBytesPerToken() / 8);
+    }
+
+    @Test
     void aHuggingFaceConfigCanNameTheModel(@TempDir Path dir) throws IOException {
         Path config = dir.resolve("config.json");
         Files.writeString(config, HuggingFaceConfigs.LLAMA_3_1_8B);
