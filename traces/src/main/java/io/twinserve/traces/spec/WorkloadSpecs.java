@@ -128,7 +128,10 @@ public final class WorkloadSpecs {
             }
             SpecException translated = translate(e, file);
             int line = lineOfKey(yaml, translated.keyPath());
-            throw line > 0 ? new SpecException(file, line, translated.keyPath(), translated.problem()) : translated;
+            throw line > 0
+                    ? new SpecException(
+                            file, line, translated.keyPath(), translated.problem() + foldedHint(e, yaml, line))
+                    : translated;
         } catch (InputCoercionException e) {
             int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
             String where = e.getProcessor() instanceof JsonParser p ? path(p.getParsingContext()) : "";
@@ -137,6 +140,24 @@ public final class WorkloadSpecs {
             int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
             throw new SpecException(file, line, "", "is not valid YAML: " + firstLine(e.getOriginalMessage()));
         }
+    }
+
+    /**
+     * A hint when a value Jackson could not read is not on its key's line: YAML folded the next line into it (that
+     * line is indented further than its key, or the key's line opens a '{' or '[' it does not close), which is a
+     * layout mistake rather than a wrong value. Empty otherwise.
+     */
+    private static String foldedHint(JsonMappingException e, String yaml, int line) {
+        if (!(e instanceof InvalidFormatException f) || !(f.getValue() instanceof String v) || !v.contains(" ")) {
+            return "";
+        }
+        String[] lines = yaml.split("\n", -1);
+        if (line > lines.length || lines[line - 1].contains(v)) {
+            return "";
+        }
+        return "; the value runs on into line " + (line + 1) + " (YAML joins a line indented further than its key to"
+                + " the value above it, as it does the lines after an unclosed '{' or '['): check the indentation of"
+                + " line " + (line + 1) + " and the brackets of line " + line;
     }
 
     /**

@@ -45,6 +45,30 @@ class WorkloadSpecErrorsTest {
     }
 
     @Test
+    void aValueYamlFoldedFromTheNextLineSaysSoRatherThanOnlyThatTheValueIsWrong() {
+        // an over-indented key: YAML reads "1 duration_s: 10" as seed's value
+        SpecException indented = error("seed: 1\n  duration_s: 10\n" + VALID_TAIL);
+        assertThat(indented.getMessage())
+                .startsWith("spec.yaml:1: seed expected an integer, got '1 duration_s'")
+                .contains("runs on into line 2")
+                .contains("check the indentation of line 2 and the brackets of line 1");
+        // an unclosed flow mapping: the next line joins the rate
+        SpecException unclosed = error("""
+        duration_s: 10
+        arrivals: {type: poisson, rate: 2
+        adapters: {count: 2}
+        lengths:
+          prompt: {type: fixed, value: 10}
+          output: {type: fixed, value: 5}
+        """);
+        assertThat(unclosed.getMessage())
+                .startsWith("spec.yaml:2: arrivals.rate expected a number, got '2 adapters'")
+                .contains("the brackets of line 2");
+        // a wrong value on its own line gets no such hint
+        assertThat(error("duration_s: ten minutes\n" + VALID_TAIL).getMessage()).doesNotContain("runs on");
+    }
+
+    @Test
     void unknownTopLevelKeySuggestsTheIntendedOne() {
         SpecException e = error("duration_s: 10\nseeed: 4\n" + VALID_TAIL);
         assertThat(e.getMessage())
