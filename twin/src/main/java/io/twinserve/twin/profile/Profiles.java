@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
@@ -141,10 +142,55 @@ public final class Profiles {
         return v.asInt();
     }
 
+    private static final List<String> GPU_KEYS = List.of(
+            "memory_gib",
+            "hbm_bandwidth",
+            "bf16_flops",
+            "fp8_flops",
+            "interconnect_bandwidth",
+            "pcie_bandwidth",
+            "source");
+    private static final List<String> MODEL_KEYS = List.of(
+            "layers",
+            "hidden_size",
+            "heads",
+            "kv_heads",
+            "head_dim",
+            "intermediate_size",
+            "vocab_size",
+            "max_model_len",
+            "tied_embeddings",
+            "dtype",
+            "source");
+
+    /**
+     * Refuses an entry that is not a mapping, or a key the profile does not read (a misspelt optional key would
+     * otherwise be dropped in silence and its default used), naming the file, the entry and the key.
+     */
+    private static void checkKeys(JsonNode n, String kind, String name, List<String> known, String source) {
+        if (!n.isObject()) {
+            throw new ProfileException(
+                    source + ": " + kind + " '" + name + "' must be a mapping of " + String.join(", ", known));
+        }
+        for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
+            String key = it.next();
+            if (!known.contains(key)) {
+                throw new ProfileException(source + ": " + kind + " '" + name + "': '" + key + "' is not a known key"
+                        + KeySuggestions.didYouMean(key, known) + "; expected one of " + String.join(", ", known));
+            }
+        }
+    }
+
+    /** A profile's check message with the entry it is about (the profiles' own checks name it already). */
+    private static String named(String kind, String name, String message) {
+        return message.contains(name) ? message : kind + " '" + name + "': " + message;
+    }
+
     private void addGpus(JsonNode root, String source) {
         for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
             var e = it.next();
             JsonNode n = e.getValue();
+            checkKeys(n, "GPU", e.getKey(), GPU_KEYS, source);
             try {
                 gpus.put(
                         e.getKey(),
@@ -158,7 +204,7 @@ public final class Profiles {
                                 num(n, "pcie_bandwidth"),
                                 n.path("source").asText("")));
             } catch (IllegalArgumentException ex) {
-                throw new ProfileException(source + ": " + ex.getMessage());
+                throw new ProfileException(source + ": " + named("GPU", e.getKey(), ex.getMessage()));
             }
         }
     }
@@ -167,6 +213,7 @@ public final class Profiles {
         for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
             var e = it.next();
             JsonNode n = e.getValue();
+            checkKeys(n, "model", e.getKey(), MODEL_KEYS, source);
             try {
                 models.put(
                         e.getKey(),
@@ -183,7 +230,7 @@ public final class Profiles {
                                 n.path("tied_embeddings").asBoolean(false),
                                 n.path("dtype").asText("bf16")));
             } catch (IllegalArgumentException ex) {
-                throw new ProfileException(source + ": " + ex.getMessage());
+                throw new ProfileException(source + ": " + named("model", e.getKey(), ex.getMessage()));
             }
         }
     }

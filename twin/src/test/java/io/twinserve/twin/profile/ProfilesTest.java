@@ -116,4 +116,32 @@ class ProfilesTest {
                 .isInstanceOf(ProfileException.class)
                 .hasMessageContaining("'hbm_bandwidth' is required");
     }
+
+    @Test
+    void aKeyAUserProfileDoesNotReadIsRefusedWithASuggestionNotIgnored(@TempDir Path dir) throws IOException {
+        Path f = dir.resolve("gpus-typo.yaml");
+        // fp8_flops is optional: misspelt, it would silently price fp8 as bf16
+        Files.writeString(
+                f,
+                "lab-gpu:\n  memory_gib: 80\n  hbm_bandwidth: 3.35e12\n  bf16_flops: 9.9e14\n  fp8_flop: 1.98e15\n"
+                        + "  interconnect_bandwidth: 4.5e11\n  pcie_bandwidth: 6.4e10\n");
+        assertThatThrownBy(() -> Profiles.builtIn().withDirectory(dir))
+                .isInstanceOf(ProfileException.class)
+                .hasMessageContaining(f.toString())
+                .hasMessageContaining("GPU 'lab-gpu': 'fp8_flop' is not a known key; did you mean 'fp8_flops'?");
+        Path m = dir.resolve("models-typo.yaml");
+        Files.delete(f);
+        Files.writeString(
+                m,
+                "lab-model:\n  layers: 2\n  hidden_size: 64\n  heads: 4\n  kv_heads: 2\n  head_dim: 16\n"
+                        + "  intermediate_size: 128\n  vocab_size: 256\n  max_model_len: 512\n  tied_embedding: true\n");
+        assertThatThrownBy(() -> Profiles.builtIn().withDirectory(dir))
+                .isInstanceOf(ProfileException.class)
+                .hasMessageContaining(
+                        "model 'lab-model': 'tied_embedding' is not a known key; did you mean" + " 'tied_embeddings'?");
+        Files.writeString(m, "lab-model:\n  layers: 2\n");
+        assertThatThrownBy(() -> Profiles.builtIn().withDirectory(dir))
+                .isInstanceOf(ProfileException.class)
+                .hasMessageContaining("model 'lab-model': 'hidden_size' is required");
+    }
 }
