@@ -1,17 +1,11 @@
 package io.twinserve.api.server.interactions;
 
+import io.twinserve.api.server.infra.JournalFiles;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,26 +25,13 @@ final class InteractionJournal {
     static final String PREFIX = "interactions.journal.";
 
     private final Path dataDir;
-    private Segment current;
+    private JournalFiles.Live current;
     /** Segments whose every row is in the writer's batch or written before it. */
-    private final List<Segment> retired = new ArrayList<>();
+    private final List<JournalFiles.Live> retired = new ArrayList<>();
     /** Set when a write failed: journaling stops (logged) and the files are left for the next start. */
     private boolean broken;
 
-    private record Segment(Path file, FileChannel channel, FileLock lock) {
-        void close() {
-            try {
-                if (lock.isValid()) {
-                    lock.release();
-                }
-                channel.close();
-            } catch (IOException e) {
-                LOG.debug("closing {}: {}", file, e.toString());
-            }
-        }
-    }
-
-    private InteractionJournal(Path dataDir, Segment first) {
+    private InteractionJournal(Path dataDir, JournalFiles.Live first) {
         this.dataDir = dataDir;
         this.current = first;
     }
@@ -58,8 +39,7 @@ final class InteractionJournal {
     /** A new journal in {@code dataDir}, or null (logged) when the folder cannot hold one. */
     static InteractionJournal open(Path dataDir) {
         try {
-            Files.createDirectories(dataDir);
-            return new InteractionJournal(dataDir, segment(dataDir));
+            return new InteractionJournal(dataDir, JournalFiles.create(dataDir, PREFIX, new byte[0]));
         } catch (IOException | RuntimeException e) {
             LOG.error(
                     "no interaction journal in {} ({}): interactions not yet in PostgreSQL are lost if the server dies",
@@ -69,36 +49,21 @@ final class InteractionJournal {
         }
     }
 
-    private static Segment segment(Path dataDir) throws IOException {
-        Path file = dataDir.resolve(PREFIX + System.currentTimeMillis() + "-" + UUID.randomUUID());
-        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        FileLock lock = ch.tryLock();
-        if (lock == null) {
-            ch.close();
-            throw new IOException(file + " is locked by another process");
-        }
-        return new Segment(file, ch, lock);
-    }
-
     /** Appends one interaction's JSON line. */
     void append(byte[] json) {
         if (broken) {
             return;
         }
         try {
-            ByteBuffer b = ByteBuffer.allocate(json.length + 1)
-                    .put(json)
-                    .put((byte) '\n')
-                    .flip();
-            while (b.hasRemaining()) {
-                current.channel().write(b);
-            }
+            byte[] line = java.util.Arrays.copyOf(json, json.length + 1);
+            line[json.length] = '\n';
+            current.append(line);
         } catch (IOException | RuntimeException e) {
             broken = true;
             LOG.error(
                     "could not write the interaction journal {} ({}); interactions not yet in PostgreSQL are lost if"
                             + " the server dies",
-                    current.file(),
+                    current.path(),
                     e.toString());
         }
     }
@@ -109,7 +74,7 @@ final class InteractionJournal {
             return;
         }
         try {
-            Segment next = segment(dataDir);
+            JournalFiles.Live next = JournalFiles.create(dataDir, PREFIX, new byte[0]);
             retired.add(current);
             current = next;
         } catch (IOException | RuntimeException e) {
@@ -120,12 +85,12 @@ final class InteractionJournal {
 
     /** Deletes the retired segments: their rows are in PostgreSQL or in the spill file. */
     void deleteRetired() {
-        for (Segment s : retired) {
+        for (JournalFiles.Live s : retired) {
             s.close();
             try {
-                Files.deleteIfExists(s.file());
+                Files.deleteIfExists(s.path());
             } catch (IOException e) {
-                LOG.warn("could not delete {} (its rows are written; the next start skips them): {}", s.file(), e);
+                LOG.warn("could not delete {} (its rows are written; the next start skips them): {}", s.path(), e);
             }
         }
         retired.clear();
@@ -137,7 +102,7 @@ final class InteractionJournal {
         if (written && !broken) {
             deleteRetired();
         } else {
-            for (Segment s : retired) {
+            for (JournalFiles.Live s : retired) {
                 s.close();
             }
             retired.clear();
@@ -146,31 +111,6 @@ final class InteractionJournal {
 
     /** The segments in {@code dataDir} of servers no longer running (their locks are free), oldest first. */
     static List<Path> orphans(Path dataDir) {
-        List<Path> out = new ArrayList<>();
-        List<Path> files;
-        try (var list = Files.list(dataDir)) {
-            files = list.filter(f -> f.getFileName().toString().startsWith(PREFIX))
-                    .sorted()
-                    .toList();
-        } catch (NoSuchFileException e) {
-            return out;
-        } catch (IOException e) {
-            LOG.error("could not list {} for interaction journals: {}", dataDir, e.toString());
-            return out;
-        }
-        for (Path f : files) {
-            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
-                FileLock lock = ch.tryLock();
-                if (lock != null) {
-                    lock.release();
-                    out.add(f);
-                }
-            } catch (OverlappingFileLockException e) {
-                // a segment of a server in this same process (tests)
-            } catch (IOException e) {
-                LOG.error("could not read the interaction journal {}: {}", f, e.toString());
-            }
-        }
-        return out;
+        return JournalFiles.orphans(dataDir, PREFIX);
     }
 }

@@ -74,6 +74,8 @@ public final class InteractionWriter implements AutoCloseable {
     private final Object journalLock = new Object();
     /** Set when rows could not be written to the spill file: the journal is then kept at shutdown. */
     private volatile boolean spillFailed;
+    /** Set when the writer's loop ended by returning (not killed by an error holding an unwritten batch). */
+    private volatile boolean writerReturned;
 
     public InteractionWriter(
             DSLContext db,
@@ -110,35 +112,44 @@ public final class InteractionWriter implements AutoCloseable {
      */
     private void takeOverJournals(Path dataDir) {
         for (Path f : InteractionJournal.orphans(dataDir)) {
-            try {
-                byte[] content = Files.readAllBytes(f);
-                int whole = content.length;
-                while (whole > 0 && content[whole - 1] != '\n') {
+            try (java.io.RandomAccessFile in = new java.io.RandomAccessFile(f.toFile(), "r")) {
+                // whole lines only: what follows the last newline was cut short when the machine stopped
+                long whole = in.length();
+                while (whole > 0) {
+                    in.seek(whole - 1);
+                    if (in.read() == '\n') {
+                        break;
+                    }
                     whole--;
                 }
                 long lines = 0;
-                for (int i = 0; i < whole; i++) {
-                    lines += content[i] == '\n' ? 1 : 0;
-                }
                 synchronized (spillLock) {
                     boolean cut = endsMidLine(spill);
-                    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(
-                            spill, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+                    try (java.io.FileOutputStream out = new java.io.FileOutputStream(spill.toFile(), true)) {
                         if (cut) {
-                            ch.write(java.nio.ByteBuffer.wrap(new byte[] {'\n'}));
+                            out.write('\n');
                         }
-                        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(content, 0, whole);
-                        while (b.hasRemaining()) {
-                            ch.write(b);
+                        in.seek(0);
+                        byte[] buffer = new byte[1 << 16];
+                        long left = whole;
+                        while (left > 0) {
+                            int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
+                            if (n < 0) {
+                                break;
+                            }
+                            for (int i = 0; i < n; i++) {
+                                lines += buffer[i] == '\n' ? 1 : 0;
+                            }
+                            out.write(buffer, 0, n);
+                            left -= n;
                         }
-                        ch.force(false);
+                        out.getFD().sync();
                     }
-                    if (whole < content.length) {
-                        Files.write(
-                                badLines,
-                                java.util.Arrays.copyOfRange(content, whole, content.length),
-                                StandardOpenOption.CREATE,
-                                StandardOpenOption.APPEND);
+                    if (whole < in.length()) {
+                        byte[] tail = new byte[(int) Math.min(in.length() - whole, 1 << 20)];
+                        in.seek(whole);
+                        in.readFully(tail);
+                        Files.write(badLines, tail, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
                         Files.write(badLines, new byte[] {'\n'}, StandardOpenOption.APPEND);
                         LOG.error("{}: its last line was cut short; kept in {}", f, badLines);
                     }
@@ -180,13 +191,9 @@ public final class InteractionWriter implements AutoCloseable {
         }
         if (!queued) {
             // after the writer stopped (a request that outlived the shutdown's grace period), or when the queue
-            // is full: the spill file, loaded into PostgreSQL at the next start
+            // is full: the spill file, loaded into PostgreSQL at the next start (an offer made before the stop is
+            // drained by close, which sets closed under the same lock)
             spill(List.of(i));
-        } else if (closed) {
-            // the writer stopped between the check and the offer, after its last drain: nobody reads the queue now
-            List<Interaction> rest = new ArrayList<>();
-            queue.drainTo(rest);
-            spill(rest);
         }
     }
 
@@ -204,6 +211,16 @@ public final class InteractionWriter implements AutoCloseable {
     }
 
     private void run() {
+        try {
+            loop();
+            writerReturned = true;
+        } catch (Error e) {
+            LOG.error("the interaction writer stopped; rows it held stay in the journal for the next start", e);
+            throw e;
+        }
+    }
+
+    private void loop() {
         List<Interaction> batch = new ArrayList<>(BATCH);
         long backoffMs = 100;
         while (true) {
@@ -527,7 +544,7 @@ public final class InteractionWriter implements AutoCloseable {
         if (journal != null) {
             synchronized (journalLock) {
                 // a writer still at work (past its 30 s) holds rows that are neither written nor spilled
-                journal.close(kept && !spillFailed && !thread.isAlive());
+                journal.close(kept && !spillFailed && writerReturned && !thread.isAlive());
             }
         }
     }

@@ -11,6 +11,7 @@ import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.scheduling.annotation.Scheduled;
 import io.twinserve.api.server.infra.Dependencies;
+import io.twinserve.api.server.infra.JournalFiles;
 import io.twinserve.api.server.infra.Redis;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
@@ -100,8 +101,8 @@ public final class UsageStats {
     /** Set by the last flush at shutdown. */
     private volatile boolean closed;
 
-    /** Set when the server's journal was closed at shutdown (guarded by the journal). */
-    private boolean released;
+    /** Set when the server's journal was closed at shutdown: nothing more is sealed or sent. */
+    private volatile boolean released;
 
     /**
      * This server's journal (see the class comment), or null when the data folder cannot hold one (then counts live
@@ -229,28 +230,36 @@ public final class UsageStats {
                     journal.usable()
                             ? journal.name() + "@" + journal.size()
                             : UUID.randomUUID().toString());
-            for (Batch b : List.copyOf(sealed).subList(first, sealed.size())) {
-                journal.append(new Object[] {"B", b.id(), b.counts()});
+            if (sealed.size() > first) {
+                // one line for all of them: a crash leaves the whole seal in the journal or none of it
+                journal.append(UsageJournal.group(List.copyOf(sealed).subList(first, sealed.size())));
             }
         }
     }
 
     /** Seals {@link #open} into batches {@code base}, {@code base/1}, ... */
     private void sealOpen(String base) {
+        List<Batch> out = new ArrayList<>();
+        split(base, open, out);
+        sealed.addAll(out);
+        open.clear();
+    }
+
+    /** {@code counts} as batches of at most {@link #BATCH_KEYS} entries named {@code base}, {@code base/1}, ... */
+    static void split(String base, Map<String, long[]> counts, List<Batch> out) {
         Map<String, long[]> batch = new HashMap<>();
         int n = 0;
-        for (Map.Entry<String, long[]> e : open.entrySet()) {
+        for (Map.Entry<String, long[]> e : counts.entrySet()) {
             batch.put(e.getKey(), e.getValue());
             if (batch.size() == BATCH_KEYS) {
-                sealed.addLast(new Batch(n == 0 ? base : base + "/" + n, batch));
+                out.add(new Batch(n == 0 ? base : base + "/" + n, batch));
                 n++;
                 batch = new HashMap<>();
             }
         }
         if (!batch.isEmpty()) {
-            sealed.addLast(new Batch(n == 0 ? base : base + "/" + n, batch));
+            out.add(new Batch(n == 0 ? base : base + "/" + n, batch));
         }
-        open.clear();
     }
 
     /**
@@ -259,6 +268,10 @@ public final class UsageStats {
      * an outage leaves one open map growing, not a batch per second.
      */
     public synchronized boolean flush() {
+        if (released) {
+            // after shutdown: the journal kept what Redis had not taken, for the next start to send
+            return false;
+        }
         fold();
         dropExpired();
         if (sealed.isEmpty()) {
@@ -303,9 +316,12 @@ public final class UsageStats {
         }
         if (journal != null) {
             synchronized (journal) {
-                if (pending.isEmpty() && open.isEmpty() && sealed.isEmpty()) {
-                    // Redis holds every count the journal names
-                    journal.clear();
+                boolean sent = pending.isEmpty() && open.isEmpty() && sealed.isEmpty();
+                if ((sent && journal.grown()) || journal.wantsCompaction()) {
+                    // the journal rewritten as what it must still say: its size follows the counts waiting, not
+                    // the requests served (under steady traffic, or while Redis is down)
+                    fold();
+                    journal.compact(List.copyOf(sealed), open);
                 }
             }
         }
@@ -426,11 +442,11 @@ public final class UsageStats {
         if (!closed) {
             close(5_000);
         }
+        released = true;
         if (journal != null) {
             synchronized (journal) {
                 fold();
                 journal.close();
-                released = true;
                 if (open.isEmpty() && sealed.isEmpty()) {
                     try {
                         Files.deleteIfExists(journal.file());
@@ -445,8 +461,9 @@ public final class UsageStats {
         }
     }
 
-    /** Closes the journal without a flush, leaving its file as a server that died would (for tests). */
+    /** Stops as a server that dies would: nothing more is sent, the journal is left for the next start (tests). */
     void abandon() {
+        released = true;
         if (journal != null) {
             synchronized (journal) {
                 journal.close();
@@ -461,15 +478,15 @@ public final class UsageStats {
      * next start finds the same ids in each: Redis applies each batch once.
      */
     private synchronized void recoverJournals() {
-        for (Path f : UsageJournal.orphans(dataDir, journal)) {
+        for (Path f : JournalFiles.orphans(dataDir, UsageJournal.PREFIX)) {
             UsageJournal.Recovered r = UsageJournal.read(f);
             if (r == null) {
                 continue;
             }
-            synchronized (journal) {
-                for (Batch b : r.batches()) {
-                    sealed.addLast(b);
-                    journal.append(new Object[] {"B", b.id(), b.counts()});
+            if (!r.batches().isEmpty()) {
+                synchronized (journal) {
+                    sealed.addAll(r.batches());
+                    journal.append(UsageJournal.group(r.batches()));
                 }
             }
             int entries = 0;
@@ -487,10 +504,12 @@ public final class UsageStats {
                             e.toString());
                 }
             }
-            LOG.info(
-                    "took over {} usage entries from the journal of a server that stopped without flushing ({})",
-                    entries,
-                    f.getFileName());
+            if (entries > 0) {
+                LOG.info(
+                        "took over {} usage entries from the journal of a server that stopped without flushing ({})",
+                        entries,
+                        f.getFileName());
+            }
         }
     }
 

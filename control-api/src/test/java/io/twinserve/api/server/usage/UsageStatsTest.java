@@ -58,32 +58,44 @@ class UsageStatsTest {
         return n;
     }
 
+    /**
+     * Counts recorded by 8 threads while flushes run all arrive, and the journal stays the size of what waits, not
+     * of what was served: uncompacted it would hold 160,000 lines (about 13 MB).
+     */
     @Test
-    void countsRecordedWhileFlushesRunAllArrive() throws Exception {
+    void countsRecordedWhileFlushesRunAllArriveAndTheJournalStaysSmall() throws Exception {
         Path data = Files.createDirectories(dir.resolve("concurrent"));
         UsageStats u = stats(data);
         List<Thread> threads = new ArrayList<>();
         for (int t = 0; t < 8; t++) {
             threads.add(Thread.ofPlatform().start(() -> {
-                for (int i = 0; i < 5_000; i++) {
+                for (int i = 0; i < 20_000; i++) {
                     u.record(1, "concurrent", "a", 3, 2);
                 }
             }));
         }
+        long[] largest = {0};
         Thread flusher = Thread.ofPlatform().start(() -> {
             while (threads.stream().anyMatch(Thread::isAlive)) {
                 u.flush();
+                try {
+                    for (Path f : journals(data)) {
+                        largest[0] = Math.max(largest[0], Files.size(f));
+                    }
+                } catch (Exception e) {
+                    // a journal replaced while it was measured
+                }
             }
         });
         for (Thread t : threads) {
             t.join();
         }
         flusher.join();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!u.flush() && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-        assertThat(requests(u, "concurrent")).isEqualTo(40_000);
+        flushed(u);
+        assertThat(requests(u, "concurrent")).isEqualTo(160_000);
+        assertThat(largest[0]).as("the journal's largest size").isLessThan(2_000_000);
+        u.destroy();
+        assertThat(journals(data)).as("deleted once Redis holds everything").isEmpty();
     }
 
     private static List<Path> journals(Path data) throws Exception {
@@ -189,6 +201,25 @@ class UsageStatsTest {
         flushed(third);
         assertThat(requests(third, "killed")).isEqualTo(10);
         third.destroy();
+    }
+
+    /** A request thread whose interrupt flag is set (a caller that restored it) journals like any other. */
+    @Test
+    void aCountRecordedByAnInterruptedThreadIsStillJournaled() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("interrupted"));
+        UsageStats first = stats(data);
+        Thread.currentThread().interrupt();
+        try {
+            first.record(9, "interrupted", null, 10, 5);
+        } finally {
+            Thread.interrupted();
+        }
+        first.record(9, "interrupted", null, 10, 5);
+        first.abandon();
+        UsageStats next = stats(data);
+        flushed(next);
+        assertThat(requests(next, "interrupted")).isEqualTo(2);
+        next.destroy();
     }
 
     /** Prompt tokens counted in Redis for adapter {@code a} of deployment {@code d}. */
