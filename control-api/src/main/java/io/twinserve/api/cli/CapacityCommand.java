@@ -88,6 +88,7 @@ final class CapacityCommand implements Callable<Integer> {
         if (top < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--top must be >= 0, got " + top);
         }
+        Charts.checkTarget(plot, "--plot");
         Profiles profiles = WhatIfCommand.profiles(profilesDir);
         String yaml;
         Path name;

@@ -84,7 +84,19 @@ final class Charts {
         write(chart, file);
     }
 
+    /**
+     * Refuses a chart path that is a directory, before a long run: the PNG would replace an empty one (a rename over
+     * it) or fail at the end.
+     */
+    static void checkTarget(Path file, String option) {
+        if (file != null && Files.isDirectory(file)) {
+            throw new IllegalArgumentException(
+                    option + ": " + file + " is a directory; expected a file path such as " + file.resolve("plot.png"));
+        }
+    }
+
     private static void write(Chart<?, ?> chart, Path file) throws IOException {
+        checkTarget(file, "the chart");
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null) {
             Files.createDirectories(parent);

@@ -153,6 +153,7 @@ final class WhatIfCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        Charts.checkTarget(plot, "--plot");
         Profiles profiles = profiles(profilesDir);
         int n = threads != null ? Math.max(1, threads) : Runtime.getRuntime().availableProcessors();
         SloSpec cliSlo = slo.isEmpty() ? null : SloSpec.parseAssignments(slo);

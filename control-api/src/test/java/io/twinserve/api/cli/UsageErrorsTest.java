@@ -93,6 +93,16 @@ class UsageErrorsTest {
                 .contains(dir.toString())
                 .contains("is a directory")
                 .doesNotContain("java.nio");
+        // a chart over an empty directory replaced it with the PNG, after the whole search; refused before it runs
+        java.nio.file.Path empty = dir.resolve("plots");
+        empty.toFile().mkdirs();
+        Cli capacity = Cli.run("capacity", "--plot", empty.toString());
+        assertThat(capacity.exitCode()).as(capacity.err()).isNotZero();
+        assertThat(capacity.err()).contains("--plot: " + empty + " is a directory; expected a file path");
+        assertThat(empty).isDirectory();
+        Cli whatIf = Cli.run("what-if", "--plot", empty.toString());
+        assertThat(whatIf.err()).contains("--plot: " + empty + " is a directory");
+        assertThat(empty).isDirectory();
     }
 
     @Test
