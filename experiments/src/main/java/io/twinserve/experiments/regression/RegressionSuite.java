@@ -73,7 +73,7 @@ public final class RegressionSuite {
             String expected = Files.isRegularFile(golden) ? Files.readString(golden) : null;
             List<String> diffs = expected == null
                     ? List.of("no golden yet (" + golden + "); run twinserve regress --update")
-                    : differences(expected, actual);
+                    : goldenDifferences(golden, expected, actual);
             out.add(new Result(s.name(), expected, actual, diffs));
         }
         return out;
@@ -132,6 +132,22 @@ public final class RegressionSuite {
             return new ReplicaSimulator(replica, ranks)
                     .run(reader, new RunOptions(window, false, false, s.adapterRank(), s.preloadAdapters()))
                     .summary();
+        }
+    }
+
+    /**
+     * {@link #differences}, or, when the golden is not JSON (edited by hand, cut short), one difference naming the file,
+     * where the JSON breaks and how to rewrite it: the scenario fails and the others still run.
+     */
+    static List<String> goldenDifferences(Path golden, String expected, String actual) throws IOException {
+        try {
+            return differences(expected, actual);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            var at = e.getLocation();
+            return List.of(golden + (at == null ? "" : ":" + at.getLineNr() + ":" + at.getColumnNr())
+                    + ": the golden is not valid JSON ("
+                    + e.getOriginalMessage().split("\n")[0]
+                    + "); rewrite it with twinserve regress --update");
         }
     }
 

@@ -32,4 +32,16 @@ class RegressionSuiteTest {
         assertThat(RegressionSuite.differences(before, after))
                 .containsExactly("summary.steps: 10 -> 11", "summary.new_field: (new) -> true");
     }
+
+    @Test
+    void aGoldenThatIsNotJsonIsOneDifferenceNamingTheFileAndWhereItBreaks() throws Exception {
+        Path golden = Path.of("goldens", "cut.json");
+        List<String> diffs = RegressionSuite.goldenDifferences(
+                golden, "{\n  \"scenario\" : \"cut\",\n  \"summary\" : {", "{\"scenario\": \"cut\"}");
+        assertThat(diffs).hasSize(1);
+        assertThat(diffs.get(0))
+                .startsWith(golden + ":3:")
+                .contains("the golden is not valid JSON")
+                .endsWith("rewrite it with twinserve regress --update");
+    }
 }
