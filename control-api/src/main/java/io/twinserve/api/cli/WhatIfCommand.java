@@ -299,8 +299,10 @@ final class WhatIfCommand implements Callable<Integer> {
         try {
             return runs.run((fraction, stage) -> progress.tick(Math.round(fraction * total), true));
         } catch (SweepConfigurationException e) {
+            String cause = TwinserveCommand.describe(e.getCause());
+            // an error about a swept key names the setting itself
             throw new IllegalArgumentException(
-                    "configuration " + e.settings() + ": " + TwinserveCommand.describe(e.getCause()), e.getCause());
+                    cause.startsWith("--sweep ") ? cause : "configuration " + e.settings() + ": " + cause, e.getCause());
         } finally {
             progress.done();
         }

@@ -6,6 +6,7 @@ import io.twinserve.traces.format.TraceReaders;
 import io.twinserve.traces.gen.Adapter;
 import io.twinserve.traces.gen.WorkloadGenerator;
 import io.twinserve.traces.spec.SloSpec;
+import io.twinserve.traces.spec.SpecException;
 import io.twinserve.traces.spec.WorkloadSpec;
 import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.twin.client.ClientGate;
@@ -48,8 +49,12 @@ final class ReplicaRuns {
     ReplicaRun simulate(Edited run, boolean record) {
         WhatIfOptions o = q.options();
         try {
-            DeploymentSpec d =
-                    WorkloadSpecs.parse(run.deploymentYaml(), q.deployment().file(), DeploymentSpec.class);
+            DeploymentSpec d;
+            try {
+                d = WorkloadSpecs.parse(run.deploymentYaml(), q.deployment().file(), DeploymentSpec.class);
+            } catch (SpecException e) {
+                throw SpecSweep.attribute(e, run.settings(), false);
+            }
             ResolvedReplica replica = Deployments.resolve(d, profiles);
             Map<String, Integer> ranks = new HashMap<>();
             TraceReader reader;
@@ -60,8 +65,12 @@ final class ReplicaRuns {
                 reader = TraceReaders.open(q.trace(), ReadOptions.defaults());
                 name = q.trace().getFileName().toString();
             } else {
-                WorkloadSpec w =
-                        WorkloadSpecs.parse(run.workloadYaml(), q.workload().file(), WorkloadSpec.class);
+                WorkloadSpec w;
+                try {
+                    w = WorkloadSpecs.parse(run.workloadYaml(), q.workload().file(), WorkloadSpec.class);
+                } catch (SpecException e) {
+                    throw SpecSweep.attribute(e, run.settings(), true);
+                }
                 if (o.seed() != null) {
                     w = w.withSeed(o.seed());
                 }

@@ -108,6 +108,46 @@ public record SpecSweep(List<Axis> axes) {
     }
 
     /**
+     * An error in a spec edited by the sweep, put on the swept key when it is about that key: the line of the file it
+     * was applied to holds the original value, not the user's typo or value. A deployment key that names a workload
+     * section gets a hint to prefix it with {@code workload.}.
+     */
+    static SpecException attribute(SpecException e, Map<String, String> settings, boolean workloadDoc) {
+        String at = e.keyPath();
+        if (at == null || at.isEmpty()) {
+            return e;
+        }
+        for (Map.Entry<String, String> s : settings.entrySet()) {
+            String key = s.getKey();
+            boolean isWorkload = isWorkloadKey(key);
+            if (isWorkload != workloadDoc) {
+                continue;
+            }
+            String path = isWorkload
+                    ? key.substring("workload.".length())
+                    : key.startsWith("deployment.") ? key.substring("deployment.".length()) : key;
+            String bare = path.replaceAll("\\[\\d+]", "");
+            String atBare = at.replaceAll("\\[\\d+]", "");
+            if (!(bare.equals(atBare) || bare.startsWith(atBare + ".") || atBare.startsWith(bare + "."))) {
+                continue;
+            }
+            String problem = e.problem();
+            String first = bare.split("\\.")[0];
+            if (!workloadDoc && WORKLOAD_KEYS.contains(first)) {
+                problem += "; '" + first + "' is a workload key: sweep it as workload." + path;
+            }
+            return new SpecException("--sweep " + key + "=" + s.getValue() + ":", at + " " + problem);
+        }
+        return e;
+    }
+
+    /** The workload spec's top-level keys, as YAML spells them. */
+    private static final java.util.Set<String> WORKLOAD_KEYS = java.util.Arrays.stream(
+                    io.twinserve.traces.spec.WorkloadSpec.class.getRecordComponents())
+            .map(c -> c.getName().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(java.util.Locale.ROOT))
+            .collect(java.util.stream.Collectors.toUnmodifiableSet());
+
+    /**
      * Applies the settings whose keys belong to this document of a single-replica what-if (workload.* to the
      * workload, the rest to the deployment) to its YAML; returns the text unchanged when none does.
      */

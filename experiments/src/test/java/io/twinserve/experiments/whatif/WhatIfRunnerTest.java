@@ -71,8 +71,15 @@ class WhatIfRunnerTest {
         assertThatThrownBy(() -> new WhatIfRunner(Profiles.builtIn())
                         .replica(whatIf(List.of("replica.max_adaptrs=2,8")), Progress.NONE))
                 .isInstanceOf(SweepConfigurationException.class)
-                .hasMessageStartingWith("configuration {replica.max_adaptrs=2}: d.yaml:")
-                .hasMessageContaining("did you mean 'max_adapters'?");
+                .hasMessageStartingWith("configuration {replica.max_adaptrs=2}: --sweep replica.max_adaptrs=2:"
+                        + " replica.max_adaptrs is not a known key; did you mean 'max_adapters'?")
+                // the deployment file's line holds the original key, not the swept one
+                .hasMessageNotContaining("d.yaml:");
+        // a workload key swept without its prefix lands in the deployment: said so
+        assertThatThrownBy(() -> new WhatIfRunner(Profiles.builtIn())
+                        .replica(whatIf(List.of("lengths.prompt.mean=100,200")), Progress.NONE))
+                .hasMessageContaining("--sweep lengths.prompt.mean=100: lengths is not a known key")
+                .hasMessageContaining("'lengths' is a workload key: sweep it as workload.lengths.prompt.mean");
     }
 
     @Test
