@@ -302,7 +302,8 @@ final class WhatIfCommand implements Callable<Integer> {
             String cause = TwinserveCommand.describe(e.getCause());
             // an error about a swept key names the setting itself
             throw new IllegalArgumentException(
-                    cause.startsWith("--sweep ") ? cause : "configuration " + e.settings() + ": " + cause, e.getCause());
+                    cause.startsWith("--sweep ") ? cause : "configuration " + e.settings() + ": " + cause,
+                    e.getCause());
         } finally {
             progress.done();
         }
