@@ -145,7 +145,7 @@ final class ClusterReport {
                         r.adapters.loads(),
                         r.scheduler.preemptions(),
                         r.steps,
-                        up <= 0 ? 0 : round((double) r.busyNs / up),
+                        up <= 0 ? 0 : round((double) busyUntil(r, upUntil) / up),
                         RunSummary.Memory.of(r.resolved.memory())));
             }
             RequestTallies.Figures f = d.metrics.tallies.figures(windowNs, stillWaitingStarved);
@@ -240,5 +240,13 @@ final class ClusterReport {
 
     private static double round(double v) {
         return RequestTallies.round(v);
+    }
+
+    /**
+     * A replica's busy time up to {@code untilNs}: its steps' durations less the part of the last one past that
+     * instant (a step under way when the run ends counts up to the end, so the busy fraction never exceeds 1).
+     */
+    private static long busyUntil(Replica r, long untilNs) {
+        return r.busyNs - Math.max(0, r.stepEndNs - untilNs);
     }
 }

@@ -512,6 +512,7 @@ public final class ClusterSimulator {
                         }
                         end = r.quiet.endNs();
                     }
+                    r.stepEndNs = end;
                     queue.schedule(end, r.stepCompleted);
                 } else if (r.scheduler.nextAdapterReadyNs() != Long.MAX_VALUE) {
                     r.wakeAtNs = Math.max(now, r.scheduler.nextAdapterReadyNs());

@@ -63,7 +63,10 @@ final class Replica implements StepListener, RoutableReplica {
 
     long routed;
     long steps;
+    /** Durations of the steps planned, summed (the last may end after the run). */
     long busyNs;
+    /** When the last step planned ends. */
+    long stepEndNs;
     // this replica's share of its deployment's totals, as last counted (see DeploymentMetrics.refresh)
     long lastWaiting;
     int lastRunning;

@@ -140,6 +140,10 @@ class ClusterAccountingPropertyTest {
         long routed = 0;
         for (ClusterSummary.ReplicaSummary r : d.replicaDetails()) {
             routed += r.requestsRouted();
+            // a step under way at the end counts up to the end
+            assertThat(r.busyFraction())
+                    .as("replica %d's busy fraction", r.id())
+                    .isBetween(0.0, 1.0);
         }
         assertThat(routed)
                 .as("every request not rejected went to one replica")

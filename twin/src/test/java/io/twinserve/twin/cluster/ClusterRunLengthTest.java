@@ -144,4 +144,24 @@ class ClusterRunLengthTest {
         assertThat(days.replicaDetails().get(0).busyFraction()).isGreaterThan(0.9);
         assertThat(days.meanRunning()).isEqualTo(sixty.meanRunning());
     }
+
+    /**
+     * A replica busy from its first request to the window's end has a step under way when the run stops; that step
+     * counts up to the end, so its busy fraction is at most 1 (it was above 1 by the step's tail).
+     */
+    @Test
+    void aReplicaBusyToTheEndOfTheWindowIsBusyAtMostAllOfIt() throws IOException {
+        List<io.twinserve.traces.Request> burst = new java.util.ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            burst.add(new io.twinserve.traces.Request(
+                    i, 0, null, io.twinserve.traces.Request.NO_TURN, null, 1000, 1500, 0, null));
+        }
+        ClusterSummary.DeploymentSummary d = ClusterTestSupport.run(
+                        oneReplica("1.0e9"), burst, RunOptions.defaults().withWindowNs(20_000_000_000L))
+                .summary()
+                .deployments()
+                .get(0);
+        assertThat(d.requestsUnfinished()).as("still busy at the end").isPositive();
+        assertThat(d.replicaDetails().get(0).busyFraction()).isEqualTo(1.0);
+    }
 }
