@@ -70,6 +70,11 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
     private final ExecutorService syncer = Executors.newSingleThreadExecutor(r ->
             Thread.ofPlatform().daemon(true).name("twinserve-deployment-sync").unstarted(r));
     private final Map<String, DeploymentRuntime> running = new ConcurrentHashMap<>();
+    /** Runtimes taken out of service and finishing their requests ({@link #retire}). */
+    private final java.util.Set<DeploymentRuntime> draining = ConcurrentHashMap.newKeySet();
+    // platform threads: a replica's close may free device memory, which a CUDA context ties to an OS thread
+    private final ExecutorService drainer = Executors.newCachedThreadPool(r ->
+            Thread.ofPlatform().daemon(true).name("twinserve-deployment-drain").unstarted(r));
 
     /**
      * @param interactions unused here, but taking it makes the writer outlive the deployments at shutdown, so
@@ -302,7 +307,43 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         startedVersion.remove(name);
         DeploymentRuntime rt = running.remove(name);
         if (rt != null) {
-            rt.close();
+            retire(name, rt, null);
+        }
+    }
+
+    /**
+     * Closes a runtime taken out of service ({@code successor}: the one that replaced it, which takes any request
+     * that still reaches it; null: none). Closing waits for the requests in flight there to finish, which may take
+     * minutes: off the manager's lock, on a thread of its own, so that the other deployments' changes (and this
+     * one's next) go on meanwhile; its requests still count in {@link #inFlight} until it has closed. A runtime that
+     * holds a device (a GPU) closes before this returns, so the device is free for what is built next.
+     */
+    private void retire(String name, DeploymentRuntime rt, DeploymentRuntime successor) {
+        if (rt.holdsDevice()) {
+            closeRetired(name, rt, successor);
+            return;
+        }
+        draining.add(rt);
+        drainer.execute(() -> {
+            try {
+                closeRetired(name, rt, successor);
+            } finally {
+                draining.remove(rt);
+            }
+        });
+    }
+
+    private static void closeRetired(String name, DeploymentRuntime rt, DeploymentRuntime successor) {
+        try {
+            if (successor != null) {
+                rt.replaceWith(successor);
+            } else {
+                rt.close();
+            }
+        } catch (RuntimeException e) {
+            // its successor (if any) serves already: an old replica that failed to close (a device error) is logged,
+            // not taken for a failed change
+            LOG.warn("deployment '{}': closing the retired replicas failed", name, e);
         }
     }
 
@@ -566,13 +607,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         if (handover != null) {
             handover.complete(rt);
         } else if (old != null) {
-            try {
-                old.replaceWith(rt);
-            } catch (RuntimeException e) {
-                // the new runtime serves already: an old replica that failed to close (a device error) is logged,
-                // not taken for a failed restart
-                LOG.warn("deployment '{}': closing the replaced replicas failed", r.getName(), e);
-            }
+            retire(r.getName(), old, rt);
         }
         LOG.info(
                 "deployment '{}' serving ({} mode, {} replica(s), router {})",
@@ -582,10 +617,13 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
                 RouterSpec.typeName(placement.router()));
     }
 
-    /** Inference requests in flight on every deployment (the shutdown drains them to zero). */
+    /** Inference requests in flight on every deployment, retired ones still draining included (the shutdown drains them to zero). */
     public int inFlight() {
         int n = 0;
         for (DeploymentRuntime d : running.values()) {
+            n += d.totalInFlight();
+        }
+        for (DeploymentRuntime d : draining) {
             n += d.totalInFlight();
         }
         return n;
@@ -605,6 +643,15 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
                 // a device error closing one deployment must not keep the others from freeing theirs
                 LOG.error("deployment '{}' did not close cleanly", name, e);
             }
+        }
+        // every retired runtime closed (its requests finished) before the server goes on stopping
+        drainer.shutdown();
+        try {
+            while (!drainer.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                LOG.info("waiting for {} retired deployment runtime(s) to finish their requests", draining.size());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

@@ -123,6 +123,16 @@ public final class DeploymentRuntime implements AutoCloseable {
     private final Map<String, Integer> adapterRanks = new ConcurrentHashMap<>();
 
     private final int maxModelLen;
+    /**
+     * Whether its replicas hold a device another runtime needs freed before it starts (CUDA: each fills most of its
+     * GPU), so that closing it must finish before anything else is built there.
+     */
+    private volatile boolean holdsDevice;
+
+    public boolean holdsDevice() {
+        return holdsDevice;
+    }
+
     /** The shadow twin, or null. */
     private volatile DeploymentShadow shadow;
 
@@ -192,6 +202,7 @@ public final class DeploymentRuntime implements AutoCloseable {
                 modelLen = h.engine.schedulerConfig().maxModelLen();
             }
             rt = new DeploymentRuntime(s, codec, replicas, build, adapterIds, adapters, modelLen, sessions);
+            rt.holdsDevice = kind == EngineBackend.Kind.CUDA;
             if (s.shadow() != null) {
                 rt.shadow = new DeploymentShadow(
                         s,
