@@ -70,6 +70,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
     private final ExecutorService syncer = Executors.newSingleThreadExecutor(r ->
             Thread.ofPlatform().daemon(true).name("twinserve-deployment-sync").unstarted(r));
     private final Map<String, DeploymentRuntime> running = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong syncs = new java.util.concurrent.atomic.AtomicLong();
     /** Runtimes taken out of service and finishing their requests ({@link #retire}). */
     private final java.util.Set<DeploymentRuntime> draining = ConcurrentHashMap.newKeySet();
     // platform threads: a replica's close may free device memory, which a CUDA context ties to an OS thread
@@ -264,8 +265,15 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
             } catch (RuntimeException e) {
                 LOG.error(
                         "deployment '{}' could not follow a change made by another instance: {}", name, e.getMessage());
+            } finally {
+                syncs.incrementAndGet();
             }
         });
+    }
+
+    /** Changes announced by other instances followed so far (or failed to follow). */
+    public long syncsDone() {
+        return syncs.get();
     }
 
     synchronized void sync(String name) {

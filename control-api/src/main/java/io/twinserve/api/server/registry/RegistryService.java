@@ -580,10 +580,14 @@ public final class RegistryService {
                 .execute();
     }
 
+    /**
+     * Records a deployment's status. Its {@code updated_at} stays: it is the version of its configuration, which the
+     * server instances compare with the one they run (a status that bumped it made the instance that had just started
+     * the deployment restart it at the next change another instance announced, an adapter added, say).
+     */
     public void setStatus(long id, String status) {
         db.update(DEPLOYMENTS)
                 .set(DEPLOYMENTS.STATUS, status)
-                .set(DEPLOYMENTS.UPDATED_AT, OffsetDateTime.now())
                 .where(DEPLOYMENTS.ID.eq(id))
                 .execute();
     }
