@@ -450,18 +450,32 @@ public final class InteractionWriter implements AutoCloseable {
     }
 
     /**
-     * Moves spilled rows back into the database once it answers. A line that cannot be read (cut by a crash) is
+     * Moves spilled rows back into the database once it answers. The spill file is first renamed to {@code
+     * interactions.spill.loading.jsonl} under the spill lock, then loaded outside it, so that a request whose row
+     * spills meanwhile (the queue full) appends to a new spill file at once instead of waiting for the database; a
+     * loading file left by a failed attempt or a crash is loaded first. A line that cannot be read (cut by a crash) is
      * set aside in {@code interactions.spill.bad.jsonl}, logged, and the others are loaded.
      */
     private void reloadSpill() {
-        if (!Files.exists(spill)) {
-            return;
-        }
+        Path loading = spill.resolveSibling("interactions.spill.loading.jsonl");
         synchronized (spillLock) {
-            try {
-                List<Interaction> rows = new ArrayList<>();
-                List<String> bad = new ArrayList<>();
-                for (String line : Files.readAllLines(spill, StandardCharsets.UTF_8)) {
+            if (!Files.exists(loading)) {
+                if (!Files.exists(spill)) {
+                    return;
+                }
+                try {
+                    Files.move(spill, loading, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                } catch (IOException e) {
+                    LOG.debug("spilled interactions stay on disk: {}", e.toString());
+                    return;
+                }
+            }
+        }
+        try {
+            List<Interaction> rows = new ArrayList<>();
+            List<String> bad = new ArrayList<>();
+            try (var lines = Files.lines(loading, StandardCharsets.UTF_8)) {
+                for (String line : (Iterable<String>) lines::iterator) {
                     if (line.isBlank()) {
                         continue;
                     }
@@ -471,29 +485,33 @@ public final class InteractionWriter implements AutoCloseable {
                         bad.add(line);
                     }
                 }
-                for (int from = 0; from < rows.size(); from += BATCH) {
-                    writeOrSplit(rows.subList(from, Math.min(rows.size(), from + BATCH)));
-                }
-                if (!bad.isEmpty()) {
+            }
+            for (int from = 0; from < rows.size(); from += BATCH) {
+                writeOrSplit(rows.subList(from, Math.min(rows.size(), from + BATCH)));
+            }
+            if (!bad.isEmpty()) {
+                synchronized (spillLock) {
                     Files.write(
                             badLines,
                             bad,
                             StandardCharsets.UTF_8,
                             StandardOpenOption.CREATE,
                             StandardOpenOption.APPEND);
-                    LOG.error(
-                            "{} line(s) of {} could not be read (cut by a crash?); kept in {}",
-                            bad.size(),
-                            spill,
-                            badLines);
                 }
-                written.addAndGet(rows.size());
-                Files.delete(spill);
-                spilled.set(0);
-                LOG.info("loaded {} spilled interactions into PostgreSQL", rows.size());
-            } catch (IOException | RuntimeException e) {
-                LOG.debug("spilled interactions stay on disk: {}", e.toString());
+                LOG.error(
+                        "{} line(s) of {} could not be read (cut by a crash?); kept in {}",
+                        bad.size(),
+                        spill,
+                        badLines);
             }
+            written.addAndGet(rows.size());
+            Files.delete(loading);
+            // (a spill file of an earlier run was never counted here)
+            long loaded = rows.size() + bad.size();
+            spilled.updateAndGet(v -> Math.max(0, v - loaded));
+            LOG.info("loaded {} spilled interactions into PostgreSQL", rows.size());
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("spilled interactions stay on disk: {}", e.toString());
         }
     }
 

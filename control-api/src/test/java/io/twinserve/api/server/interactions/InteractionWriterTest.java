@@ -265,4 +265,72 @@ class InteractionWriterTest {
             }
         }
     }
+
+    /**
+     * While spilled rows are being loaded into a database that does not answer (their table locked by another
+     * session), a request whose row spills (the queue full) appends it at once: the loading holds no lock the
+     * requests need. Everything arrives once the table is free.
+     */
+    @Test
+    void aRowSpilledWhileTheSpillFileLoadsDoesNotWaitForTheDatabase() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("loading"));
+        StringBuilder earlier = new StringBuilder();
+        for (int i = 0; i < 5; i++) {
+            earlier.append(JSON_FOR_TEST.writeValueAsString(interaction("loading-earlier-" + i)))
+                    .append('\n');
+        }
+        Files.writeString(data.resolve("interactions.spill.jsonl"), earlier.toString());
+        try (Connection c = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
+                Connection locker = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
+                Connection writerConnection = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password())) {
+            locker.setAutoCommit(false);
+            locker.createStatement().execute("lock table interactions in access exclusive mode");
+            // a queue of one: the second row recorded below spills
+            InteractionWriter writer = new InteractionWriter(
+                    DSL.using(writerConnection, SQLDialect.POSTGRES), new SimpleMeterRegistry(), data.toString(), 1);
+            try {
+                // the writer, idle, loads the spill file and waits for the lock
+                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+                while (!insertWaitsForALock(c) && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+                assertThat(insertWaitsForALock(c))
+                        .as("the spill file's load waits for the table")
+                        .isTrue();
+                Thread recorder = Thread.ofPlatform().start(() -> {
+                    writer.record(interaction("loading-queued"));
+                    writer.record(interaction("loading-spilled"));
+                });
+                recorder.join(30_000);
+                assertThat(recorder.isAlive())
+                        .as("recording waits for the database")
+                        .isFalse();
+                assertThat(Files.readString(data.resolve("interactions.spill.jsonl")))
+                        .contains("loading-spilled");
+                locker.commit();
+                deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+                while (count(c, "loading-") < 7 && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                assertThat(count(c, "loading-")).isEqualTo(7);
+            } finally {
+                locker.rollback();
+                writer.close();
+            }
+        }
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON_FOR_TEST =
+            new com.fasterxml.jackson.databind.ObjectMapper()
+                    .registerModule(new com.fasterxml.jackson.datatype.jsr310.JavaTimeModule())
+                    .disable(com.fasterxml.jackson.databind.SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+
+    private static boolean insertWaitsForALock(Connection c) throws Exception {
+        try (ResultSet r = c.createStatement()
+                .executeQuery("select count(*) from pg_stat_activity where wait_event_type = 'Lock'"
+                        + " and query ilike 'insert into%interactions%'")) {
+            r.next();
+            return r.getLong(1) > 0;
+        }
+    }
 }
