@@ -313,8 +313,12 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
 
     private void stop(String name) {
         startedVersion.remove(name);
-        DeploymentRuntime rt = running.remove(name);
+        DeploymentRuntime rt = running.get(name);
         if (rt != null) {
+            // counted as draining before it leaves the running ones: the shutdown's count of requests in flight never
+            // misses it
+            draining.add(rt);
+            running.remove(name);
             retire(name, rt, null);
         }
     }
@@ -327,18 +331,26 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
      * holds a device (a GPU) closes before this returns, so the device is free for what is built next.
      */
     private void retire(String name, DeploymentRuntime rt, DeploymentRuntime successor) {
-        if (rt.holdsDevice()) {
-            closeRetired(name, rt, successor);
-            return;
-        }
         draining.add(rt);
-        drainer.execute(() -> {
+        if (!rt.holdsDevice()) {
             try {
-                closeRetired(name, rt, successor);
-            } finally {
-                draining.remove(rt);
+                drainer.execute(() -> {
+                    try {
+                        closeRetired(name, rt, successor);
+                    } finally {
+                        draining.remove(rt);
+                    }
+                });
+                return;
+            } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+                // the manager has closed (a change that waited for its lock runs after): close it here
             }
-        });
+        }
+        try {
+            closeRetired(name, rt, successor);
+        } finally {
+            draining.remove(rt);
+        }
     }
 
     private static void closeRetired(String name, DeploymentRuntime rt, DeploymentRuntime successor) {
@@ -515,14 +527,18 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
                             Locale.ROOT,
                             "deployment '%s' does not fit in this server's memory:"
                                     + " its KV cache needs %.2f GiB (%d tokens x %d replicas, %s) and %.2f GiB is free; short by"
-                                    + " %.2f GiB. Lower kv_cache_len or raise the JVM heap (-Xmx)",
+                                    + " %.2f GiB. Lower kv_cache_len or raise the JVM heap (-Xmx)%s",
                             name,
                             need / 1073741824.0,
                             kvTokens,
                             placement.minReplicas(),
                             stored == DType.F32 ? "float32" : "bf16",
                             free / 1073741824.0,
-                            (need + reserve - free) / 1073741824.0));
+                            (need + reserve - free) / 1073741824.0,
+                            draining.isEmpty()
+                                    ? ""
+                                    : "; " + draining.size() + " retired deployment runtime(s) still finishing their"
+                                            + " requests hold memory until they end: retry then"));
         }
     }
 
@@ -606,6 +622,11 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
             ResolvedReplica resolved = resolve(model, replica, pool.getGpu(), r.getName());
             rt = DeploymentRuntime.simulated(
                     settings, resolved, model.getPath() == null ? null : Path.of(model.getPath()), adapters, sessions);
+        }
+        DeploymentRuntime replaced = running.get(r.getName());
+        if (replaced != null && handover == null) {
+            // counted as draining before it is replaced (see stop)
+            draining.add(replaced);
         }
         DeploymentRuntime old = running.put(r.getName(), rt);
         startedVersion.put(r.getName(), r.getUpdatedAt());
