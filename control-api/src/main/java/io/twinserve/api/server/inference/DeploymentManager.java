@@ -271,7 +271,35 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         });
     }
 
-    /** Changes announced by other instances followed so far (or failed to follow). */
+    /**
+     * Follows the registry even when an announcement was lost (Redis away when another instance published it, or this
+     * instance's subscription reconnecting): every deployment the registry or this instance knows is synced in the
+     * background, which restarts, stops or changes the adapters of those that differ and leaves the others.
+     */
+    @io.micronaut.scheduling.annotation.Scheduled(
+            fixedDelay = "${twinserve.deployments.reconcile-interval:30s}",
+            initialDelay = "${twinserve.deployments.reconcile-interval:30s}")
+    public void reconcile() {
+        Set<String> names = new HashSet<>(running.keySet());
+        try {
+            for (DeploymentsRecord d : registry.deploymentRecords()) {
+                names.add(d.getName());
+            }
+        } catch (RuntimeException e) {
+            // the database is away: the next round follows
+            LOG.debug("deployments not reconciled with the registry: {}", e.toString());
+            return;
+        }
+        for (String name : names) {
+            try {
+                syncLater(name);
+            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                return;
+            }
+        }
+    }
+
+    /** Changes announced by other instances followed so far (or failed to follow), reconciliations included. */
     public long syncsDone() {
         return syncs.get();
     }
