@@ -53,8 +53,13 @@ final class WhatIfText {
                 b,
                 "requests",
                 f(
-                        "%,d arrived, %,d finished, %,d unfinished, %,d rejected",
-                        s.requestsArrived(), s.requestsFinished(), s.requestsUnfinished(), s.requestsRejected()));
+                                "%,d arrived, %,d finished, %,d unfinished, %,d rejected",
+                                s.requestsArrived(), s.requestsFinished(), s.requestsUnfinished(), s.requestsRejected())
+                        + (s.requestsRejected() == 0
+                                ? ""
+                                : f(
+                                        " (longer than max_model_len %,d or than the KV cache's %,d tokens hold)",
+                                        r.scheduler().maxModelLen(), m.kvCacheTokens())));
         row(b, "offered load", throughput(s.offered()));
         row(
                 b,

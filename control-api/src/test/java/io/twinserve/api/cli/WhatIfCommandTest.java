@@ -50,6 +50,23 @@ class WhatIfCommandTest {
     }
 
     @Test
+    void rejectedRequestsSayWhatTheyDidNotFit(@TempDir Path dir) throws Exception {
+        Path w = dir.resolve("w.yaml");
+        Files.writeString(w, SMALL_WORKLOAD);
+        Path d = dir.resolve("d.yaml");
+        // a KV cache of 64 tokens holds none of these requests
+        Files.writeString(
+                d,
+                "model: llama-3.1-8b\ngpu: h100-64gb\nreplica: {kv_cache_len: 64, max_adapters: 4,"
+                        + " max_cpu_adapters: 12}\n");
+        Cli c = Cli.run("what-if", "--workload", w.toString(), "--deployment", d.toString());
+        assertThat(c.exitCode()).as(c.err()).isZero();
+        assertThat(c.out())
+                .containsPattern("[0-9,]+ rejected \\(longer than max_model_len 131,072 or than the KV cache's 64"
+                        + " tokens hold\\)");
+    }
+
+    @Test
     void sloBoundsComeFromTheWorkloadTheDeploymentAndTheCommandLineInThatOrder(@TempDir Path dir) throws Exception {
         Path w = dir.resolve("w.yaml");
         Files.writeString(w, SMALL_WORKLOAD + "slo: {ttft_p90_ms: 0.001, itl_p99_ms: 1000}\n");
