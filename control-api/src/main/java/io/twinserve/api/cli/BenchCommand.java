@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
             BenchEngineCommand.class,
             BenchApiCommand.class,
             BenchFaultsCommand.class,
+            BenchJournalsCommand.class,
             BenchStartupCommand.class
         },
         footer = {
