@@ -190,6 +190,18 @@ final class WhatIfCommand implements Callable<Integer> {
                 traceWorkload ? null : workload == null ? SpecText.builtInWorkload() : SpecText.read(workload);
         SpecText deploymentSpec = deployment == null ? SpecText.builtInDeployment() : SpecText.read(deployment);
         SpecSweep sweep = sweep();
+        if (workloadSpec != null) {
+            // before the run: a spec error is reported by the run itself, naming its line
+            try {
+                for (String w : io.twinserve.traces.gen.WorkloadGenerator.warnings(
+                        io.twinserve.traces.spec.WorkloadSpecs.parse(workloadSpec.yaml(), workloadSpec.file()),
+                        workloadSpec.baseDir())) {
+                    spec.commandLine().getErr().println("warning: " + workloadSpec.file() + ": " + w);
+                }
+            } catch (RuntimeException e) {
+                // reported by the run
+            }
+        }
         ReplicaOutcome outcome = run(
                 sweep,
                 progress -> runner.replica(

@@ -67,6 +67,31 @@ class WhatIfCommandTest {
     }
 
     @Test
+    void lengthsTheCapsChangeAreWarnedAboutAndOrdinaryOnesAreNot(@TempDir Path dir) throws Exception {
+        Path w = dir.resolve("w.yaml");
+        // a mean of 5,000 prompt tokens under a cap of 1,024: almost every prompt is clipped
+        Files.writeString(
+                w,
+                SMALL_WORKLOAD.replace(
+                        "prompt: {type: lognormal, mean: 200, std: 150}",
+                        "prompt: {type: lognormal, mean: 5000, std: 2000}, max_prompt: 1024"));
+        Cli c = Cli.run("what-if", "--workload", w.toString());
+        assertThat(c.exitCode()).as(c.err()).isZero();
+        assertThat(c.err())
+                .contains("warning: " + w + ": lengths: ")
+                .contains("of the distributions' draws fall outside the caps (prompt 1..1024, output 1..)")
+                .contains("are clipped")
+                .containsPattern("where the distributions give [45]\\d{3} and 1\\d{2}");
+        Path plain = dir.resolve("plain.yaml");
+        Files.writeString(plain, SMALL_WORKLOAD);
+        Cli ordinary = Cli.run("what-if", "--workload", plain.toString());
+        assertThat(ordinary.exitCode()).as(ordinary.err()).isZero();
+        assertThat(ordinary.err()).doesNotContain("warning");
+        // the built-in study workload (ShareGPT-like lengths under the benchmark's caps) is not warned about
+        assertThat(Cli.run("what-if").err()).doesNotContain("warning");
+    }
+
+    @Test
     void sloBoundsComeFromTheWorkloadTheDeploymentAndTheCommandLineInThatOrder(@TempDir Path dir) throws Exception {
         Path w = dir.resolve("w.yaml");
         Files.writeString(w, SMALL_WORKLOAD + "slo: {ttft_p90_ms: 0.001, itl_p99_ms: 1000}\n");

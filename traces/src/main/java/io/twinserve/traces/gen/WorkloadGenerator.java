@@ -79,6 +79,16 @@ public final class WorkloadGenerator implements TraceReader {
                 : new ThinkTimes(spec.client().thinkTimeS(), thinkRng, baseDir);
     }
 
+    /**
+     * What a user should know before trusting this workload's lengths (the caps change them: {@link
+     * LengthDraw#capWarning}); empty when nothing. Estimated from draws of a stream of its own: the requests do not
+     * move.
+     */
+    public static List<String> warnings(WorkloadSpec spec, Path baseDir) {
+        String caps = LengthDraw.capWarning(spec.lengths(), new Samplers(baseDir), spec.seed());
+        return caps == null ? List.of() : List.of(caps);
+    }
+
     /** The think times of the spec's closed-loop client, drawn from the seed; null without one. */
     public ThinkTimes thinkTimes() {
         return thinkTimes;
