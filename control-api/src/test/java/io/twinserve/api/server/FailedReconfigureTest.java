@@ -49,6 +49,13 @@ class FailedReconfigureTest {
             assertThat(d.at("/compute_config/max_adapters").asInt()).isEqualTo(4);
             assertThat(d.at("/placement/min_replicas").asInt()).isEqualTo(2);
             assertThat(manager.get(name)).isSameAs(before);
+            // and under its version of before: no instance takes the configuration put back for a new one (a
+            // reconciliation would restart it everywhere)
+            assertThat(d.path("updated_at").asText()).isEqualTo(r.getUpdatedAt().toString());
+            long syncs = manager.syncsDone();
+            manager.reconcile();
+            assertThat(manager.syncsDone()).as("nothing to follow").isEqualTo(syncs);
+            assertThat(manager.get(name)).isSameAs(before);
             TestServer.Reply ok = s.post(
                     "/v1/completions",
                     s.adminKey(),

@@ -126,11 +126,15 @@ public record SpecSweep(List<Axis> axes) {
             String path = isWorkload
                     ? key.substring("workload.".length())
                     : key.startsWith("deployment.") ? key.substring("deployment.".length()) : key;
-            String bare = path.replaceAll("\\[\\d+]", "");
-            String atBare = at.replaceAll("\\[\\d+]", "");
-            if (!(bare.equals(atBare) || bare.startsWith(atBare + ".") || atBare.startsWith(bare + "."))) {
+            // the error is about the swept key or inside it; or (an unknown key) about a parent the swept path
+            // added a key to
+            boolean about = at.equals(path) || at.startsWith(path + ".") || at.startsWith(path + "[");
+            boolean parent = (path.startsWith(at + ".") || path.startsWith(at + "["))
+                    && e.problem().startsWith("is not a known key");
+            if (!about && !parent) {
                 continue;
             }
+            String bare = path.replaceAll("\\[\\d+]", "");
             String problem = e.problem();
             String first = bare.split("\\.")[0];
             if (!workloadDoc && WORKLOAD_KEYS.contains(first)) {
@@ -142,10 +146,21 @@ public record SpecSweep(List<Axis> axes) {
     }
 
     /** The workload spec's top-level keys, as YAML spells them. */
-    private static final java.util.Set<String> WORKLOAD_KEYS = java.util.Arrays.stream(
-                    io.twinserve.traces.spec.WorkloadSpec.class.getRecordComponents())
-            .map(c -> c.getName().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(java.util.Locale.ROOT))
-            .collect(java.util.stream.Collectors.toUnmodifiableSet());
+    private static final java.util.Set<String> WORKLOAD_KEYS =
+            keysOnlyIn(io.twinserve.traces.spec.WorkloadSpec.class, io.twinserve.twin.deploy.DeploymentSpec.class);
+
+    /** The YAML keys of record {@code a} that record {@code b} does not have. */
+    private static java.util.Set<String> keysOnlyIn(Class<? extends Record> a, Class<? extends Record> b) {
+        java.util.Set<String> out = new java.util.HashSet<>(yamlKeys(a));
+        out.removeAll(yamlKeys(b));
+        return java.util.Set.copyOf(out);
+    }
+
+    private static java.util.Set<String> yamlKeys(Class<? extends Record> r) {
+        return java.util.Arrays.stream(r.getRecordComponents())
+                .map(c -> c.getName().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(java.util.Locale.ROOT))
+                .collect(java.util.stream.Collectors.toSet());
+    }
 
     /**
      * Applies the settings whose keys belong to this document of a single-replica what-if (workload.* to the

@@ -136,11 +136,18 @@ public final class Deployments {
                 : r.servedDraftModel(model(speculative.draftModel(), "replica.speculative.draft_model", profiles));
         try {
             model.checkTensorParallel(r.tp());
-            if (draft != null) {
-                draft.checkTensorParallel(r.tp());
-            }
         } catch (IllegalArgumentException e) {
             throw new SpecException("replica.tp", e.getMessage());
+        }
+        if (draft != null) {
+            try {
+                // the draft runs on the target's GPUs, sharded alike
+                draft.checkTensorParallel(r.tp());
+            } catch (IllegalArgumentException e) {
+                throw new SpecException(
+                        "replica.speculative.draft_model",
+                        e.getMessage() + " (the draft is sharded as the target, tp " + r.tp() + ")");
+            }
         }
         MemoryCalibration mem = cal != null && cal.memory() != null
                 ? cal.memory()

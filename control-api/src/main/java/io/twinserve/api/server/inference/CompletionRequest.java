@@ -2,6 +2,7 @@ package io.twinserve.api.server.inference;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micronaut.http.HttpStatus;
 import io.twinserve.api.server.ApiException;
 import io.twinserve.api.server.Bodies;
 import io.twinserve.api.server.auth.Principal;
@@ -105,6 +106,18 @@ record CompletionRequest(
         String depName = colon < 0 ? model : model.substring(0, colon);
         String adapter = colon < 0 ? null : model.substring(colon + 1);
         DeploymentRuntime d = deployments.get(depName);
+        String notHere = deployments.notStartedHere(depName);
+        if (d == null && notHere != null && principal.seesDeployment(depName)) {
+            throw new ApiException(
+                            HttpStatus.SERVICE_UNAVAILABLE,
+                            "server_error",
+                            "model",
+                            "unavailable",
+                            "deployment '" + depName + "' is not serving on this server instance: it could not start"
+                                    + " here (" + notHere + "); it is tried again every 30 s, and other instances may"
+                                    + " serve it")
+                    .retryAfter(30);
+        }
         if (d == null || !principal.seesDeployment(depName)) {
             throw ApiException.notFound(
                     "model",

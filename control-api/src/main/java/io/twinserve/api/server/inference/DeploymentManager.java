@@ -70,6 +70,15 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
     private final ExecutorService syncer = Executors.newSingleThreadExecutor(r ->
             Thread.ofPlatform().daemon(true).name("twinserve-deployment-sync").unstarted(r));
     private final Map<String, DeploymentRuntime> running = new ConcurrentHashMap<>();
+    /** Deployments recorded as running that could not start on this instance, with why ({@link #notStartedHere}). */
+    private final Map<String, String> notStartedHere = new ConcurrentHashMap<>();
+    /** When the reconciliation may try again a deployment that failed to start here (System.nanoTime), and the wait. */
+    private final Map<String, Long> retryAtNs = new ConcurrentHashMap<>();
+
+    private final Map<String, Long> retryWaitNs = new ConcurrentHashMap<>();
+    /** Deployments with a sync queued (one each). */
+    private final Set<String> pendingSyncs = ConcurrentHashMap.newKeySet();
+
     private final java.util.concurrent.atomic.AtomicLong syncs = new java.util.concurrent.atomic.AtomicLong();
     /** Runtimes taken out of service and finishing their requests ({@link #retire}). */
     private final java.util.Set<DeploymentRuntime> draining = ConcurrentHashMap.newKeySet();
@@ -105,14 +114,42 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
             try {
                 start(d);
             } catch (RuntimeException e) {
-                LOG.error("deployment '{}' could not be restarted", d.getName(), e);
-                registry.setStatus(d.getId(), FAILED);
+                // this instance's failure (its GPU, its memory), not the deployment's: the shared status stays, so
+                // that the other instances go on serving it, and the reconciliation tries again here
+                failedHere(d.getName(), e);
             }
         }
     }
 
     public DeploymentRuntime get(String name) {
         return running.get(name);
+    }
+
+    /**
+     * Why a deployment the registry records as running could not start on this instance (null when it runs here, or
+     * was never tried): its requests here are refused with this reason, and it is tried again at each reconciliation.
+     */
+    public String notStartedHere(String name) {
+        return notStartedHere.get(name);
+    }
+
+    /** Lets the next reconciliation try a deployment that failed to start here at once, its backoff cleared. */
+    public void retry(String name) {
+        retryAtNs.remove(name);
+    }
+
+    private void failedHere(String name, RuntimeException e) {
+        String reason = e.getMessage() == null ? e.toString() : e.getMessage();
+        // tried again after 30 s, then twice as long each time, at most 10 minutes (a build can take minutes)
+        long wait = Math.min(retryWaitNs.merge(name, 30_000_000_000L, (a, b) -> a * 2), 600_000_000_000L);
+        retryWaitNs.put(name, wait);
+        retryAtNs.put(name, System.nanoTime() + wait);
+        String before = notStartedHere.put(name, reason);
+        if (!reason.equals(before)) {
+            LOG.error("deployment '{}' could not start on this instance (tried again every reconciliation)", name, e);
+        } else {
+            LOG.debug("deployment '{}' still cannot start on this instance: {}", name, reason);
+        }
     }
 
     public Collection<DeploymentRuntime> all() {
@@ -177,7 +214,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
     private void restoreAfterFailedRestart(
             DeploymentsRecord before, ObjectNode beforeCc, Placement beforePlacement, RuntimeException cause) {
         String name = before.getName();
-        registry.updateDeploymentConfig(before.getId(), beforeCc, beforePlacement);
+        registry.restoreDeploymentConfig(before.getId(), beforeCc, beforePlacement, before.getUpdatedAt());
         DeploymentRuntime current = running.get(name);
         if (current != null && !current.isClosed()) {
             LOG.warn("deployment '{}' keeps its configuration: the new one failed to start", name, cause);
@@ -259,7 +296,12 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
 
     /** Another instance changed a deployment (or its model's adapters): follow the registry. */
     private void syncLater(String name) {
+        if (!pendingSyncs.add(name)) {
+            // already queued: that sync reads the registry when it runs
+            return;
+        }
         syncer.submit(() -> {
+            pendingSyncs.remove(name);
             try {
                 sync(name);
             } catch (RuntimeException e) {
@@ -280,17 +322,42 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
             fixedDelay = "${twinserve.deployments.reconcile-interval:30s}",
             initialDelay = "${twinserve.deployments.reconcile-interval:30s}")
     public void reconcile() {
-        Set<String> names = new HashSet<>(running.keySet());
+        List<DeploymentsRecord> records;
         try {
-            for (DeploymentsRecord d : registry.deploymentRecords()) {
-                names.add(d.getName());
-            }
+            records = registry.deploymentRecords();
         } catch (RuntimeException e) {
             // the database is away: the next round follows
             LOG.debug("deployments not reconciled with the registry: {}", e.toString());
             return;
         }
-        for (String name : names) {
+        long now = System.nanoTime();
+        OffsetDateTime settled = OffsetDateTime.now().minus(SETTLED);
+        Set<String> names = new HashSet<>(running.keySet());
+        Set<String> differ = new HashSet<>();
+        for (DeploymentsRecord d : records) {
+            String name = d.getName();
+            names.remove(name);
+            DeploymentRuntime rt = running.get(name);
+            if (!RUNNING.equals(d.getStatus())) {
+                if (rt != null) {
+                    differ.add(name);
+                }
+            } else if (rt == null) {
+                // not serving here: start it, after a failure here only once its backoff has passed
+                Long retryAt = retryAtNs.get(name);
+                if (retryAt == null || now - retryAt >= 0) {
+                    differ.add(name);
+                }
+            } else if (!d.getUpdatedAt().equals(startedVersion.get(name))
+                    && d.getUpdatedAt().isBefore(settled)) {
+                // another configuration, committed long enough ago that its own instance has finished starting it
+                // (or put the one of before back under its version): its announcement was lost
+                differ.add(name);
+            }
+        }
+        // running here, gone from the registry
+        differ.addAll(names);
+        for (String name : differ) {
             try {
                 syncLater(name);
             } catch (java.util.concurrent.RejectedExecutionException stopping) {
@@ -298,6 +365,9 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
             }
         }
     }
+
+    /** How long a configuration must have been committed before the reconciliation adopts it without an announcement. */
+    private static final java.time.Duration SETTLED = java.time.Duration.ofMinutes(10);
 
     /** Changes announced by other instances followed so far (or failed to follow), reconciliations included. */
     public long syncsDone() {
@@ -314,7 +384,15 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
             stop(name);
             return;
         }
-        if (rt == null || !d.getUpdatedAt().equals(startedVersion.get(name))) {
+        if (rt == null) {
+            try {
+                start(d);
+            } catch (RuntimeException e) {
+                failedHere(name, e);
+            }
+            return;
+        }
+        if (!d.getUpdatedAt().equals(startedVersion.get(name))) {
             start(d);
             return;
         }
@@ -341,6 +419,9 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
 
     private void stop(String name) {
         startedVersion.remove(name);
+        notStartedHere.remove(name);
+        retryAtNs.remove(name);
+        retryWaitNs.remove(name);
         DeploymentRuntime rt = running.get(name);
         if (rt != null) {
             // counted as draining before it leaves the running ones: the shutdown's count of requests in flight never
@@ -657,6 +738,9 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
             draining.add(replaced);
         }
         DeploymentRuntime old = running.put(r.getName(), rt);
+        notStartedHere.remove(r.getName());
+        retryAtNs.remove(r.getName());
+        retryWaitNs.remove(r.getName());
         startedVersion.put(r.getName(), r.getUpdatedAt());
         for (String skipped : rt.skippedAdapters()) {
             LOG.warn("deployment '{}' does not serve adapter {}", r.getName(), skipped);

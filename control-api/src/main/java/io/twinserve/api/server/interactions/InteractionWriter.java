@@ -474,8 +474,11 @@ public final class InteractionWriter implements AutoCloseable {
         try {
             List<Interaction> rows = new ArrayList<>();
             List<String> bad = new ArrayList<>();
-            try (var lines = Files.lines(loading, StandardCharsets.UTF_8)) {
-                for (String line : (Iterable<String>) lines::iterator) {
+            // decoded leniently: a line cut mid-character by a crash is unreadable JSON, set aside below, instead of
+            // an error that would stop the whole file (and every spill after it) from ever loading
+            try (var in = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(Files.newInputStream(loading), StandardCharsets.UTF_8))) {
+                for (String line = in.readLine(); line != null; line = in.readLine()) {
                     if (line.isBlank()) {
                         continue;
                     }

@@ -257,7 +257,12 @@ public final class RegistryController {
     public Map<String, Object> get(HttpRequest<?> request, @PathVariable String id) {
         AuthFilter.principal(request);
         DeploymentsRecord r = registry.deploymentRecord(id);
-        Map<String, Object> m = new LinkedHashMap<>(registry.deployment(r, null));
+        String notHere = deployments.notStartedHere(r.getName());
+        Map<String, Object> m = new LinkedHashMap<>(registry.deployment(r, notHere == null ? null : "failed"));
+        if (notHere != null) {
+            // what this instance serves: the registry's status stays for the others
+            m.put("error", "could not start on this server instance: " + notHere);
+        }
         DeploymentRuntime rt = deployments.get(r.getName());
         if (rt != null) {
             List<Map<String, Object>> replicas = new ArrayList<>();

@@ -569,6 +569,22 @@ public final class RegistryService {
         }
     }
 
+    /**
+     * Puts back a deployment's configuration of before under its version of before ({@code updatedAt}), after a
+     * change that failed to start: to every instance it is the configuration they run, so none restarts it.
+     */
+    public void restoreDeploymentConfig(
+            long id, ObjectNode computeConfig, Placement placement, OffsetDateTime updatedAt) {
+        db.update(DEPLOYMENTS)
+                .set(DEPLOYMENTS.COMPUTE_CONFIG, computeConfig.toString())
+                .set(
+                        DEPLOYMENTS.PLACEMENT,
+                        Bodies.JSON.valueToTree(placement.toMap()).toString())
+                .set(DEPLOYMENTS.UPDATED_AT, updatedAt)
+                .where(DEPLOYMENTS.ID.eq(id))
+                .execute();
+    }
+
     public void updateDeploymentConfig(long id, ObjectNode computeConfig, Placement placement) {
         db.update(DEPLOYMENTS)
                 .set(DEPLOYMENTS.COMPUTE_CONFIG, computeConfig.toString())
