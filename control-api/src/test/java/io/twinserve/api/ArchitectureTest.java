@@ -157,14 +157,15 @@ class ArchitectureTest {
 
     @Test
     void theCommandLineReachesTheServerOnlyToStartItOrAdministerIt() {
-        // serve starts the server, admin talks to its database and the two API benchmarks start a server of their
-        // own; no other command loads the server stack
+        // serve starts the server, admin talks to its database, the two API benchmarks start a server of their own
+        // and the journals' benchmark times the server's usage and interaction recorders; no other command loads the
+        // server stack
         holds(noClasses()
                 .that()
                 .resideInAPackage("io.twinserve.api.cli..")
                 .and()
                 .haveNameNotMatching(
-                        "io\\.twinserve\\.api\\.cli\\.(ServeCommand|AdminCommand|BenchApiCommand|BenchFaultsCommand)(\\$.*)?")
+                        "io\\.twinserve\\.api\\.cli\\.(ServeCommand|AdminCommand|BenchApiCommand|BenchFaultsCommand|BenchJournalsCommand)(\\$.*)?")
                 .should()
                 .dependOnClassesThat()
                 .resideInAPackage("io.twinserve.api.server.."));
