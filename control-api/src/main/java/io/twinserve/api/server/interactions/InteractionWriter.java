@@ -72,17 +72,33 @@ public final class InteractionWriter implements AutoCloseable {
     private final InteractionJournal journal;
 
     private final Object journalLock = new Object();
+    /** Estimated memory of the interactions waiting in the queue or in the writer's batch, in bytes. */
+    private final AtomicLong queuedBytes = new AtomicLong();
+
+    private final long maxQueuedBytes;
     /** Set when rows could not be written to the spill file: the journal is then kept at shutdown. */
     private volatile boolean spillFailed;
     /** Set when the writer's loop ended by returning (not killed by an error holding an unwritten batch). */
     private volatile boolean writerReturned;
 
+    public InteractionWriter(DSLContext db, MeterRegistry metrics, String dataDir, int capacity) {
+        this(db, metrics, dataDir, capacity, 256);
+    }
+
+    /**
+     * @param capacity the most interactions that wait in memory for PostgreSQL
+     * @param queueMemoryMb the most memory their texts may take there (estimated at two bytes a character); past
+     *     either bound they go to the spill file, so an outage with long prompts cannot exhaust the heap
+     */
+    @jakarta.inject.Inject
     public InteractionWriter(
             DSLContext db,
             MeterRegistry metrics,
             @Value("${twinserve.data-dir}") String dataDir,
-            @Value("${twinserve.interactions.queue-capacity:200000}") int capacity) {
+            @Value("${twinserve.interactions.queue-capacity:200000}") int capacity,
+            @Value("${twinserve.interactions.queue-memory-mb:256}") long queueMemoryMb) {
         this.db = db;
+        this.maxQueuedBytes = queueMemoryMb << 20;
         this.queue = new ArrayBlockingQueue<>(capacity);
         this.spill = Path.of(dataDir).resolve("interactions.spill.jsonl");
         this.rejected = Path.of(dataDir).resolve("interactions.rejected.jsonl");
@@ -186,7 +202,11 @@ public final class InteractionWriter implements AutoCloseable {
                 if (json != null) {
                     journal.append(json);
                 }
-                queued = queue.offer(i);
+                long size = sizeOf(i);
+                queued = queuedBytes.get() + size <= maxQueuedBytes && queue.offer(i);
+                if (queued) {
+                    queuedBytes.addAndGet(size);
+                }
             }
         }
         if (!queued) {
@@ -195,6 +215,22 @@ public final class InteractionWriter implements AutoCloseable {
             // drained by close, which sets closed under the same lock)
             spill(List.of(i));
         }
+    }
+
+    /** An interaction's memory while it waits, estimated: its texts at two bytes a character, and its fields. */
+    private static long sizeOf(Interaction i) {
+        long chars = (i.promptText() == null ? 0 : i.promptText().length())
+                + (i.completionText() == null ? 0 : i.completionText().length());
+        return 2 * chars + 256;
+    }
+
+    /** Rows that left memory (written or spilled). */
+    private void release(List<Interaction> rows) {
+        long size = 0;
+        for (Interaction i : rows) {
+            size += sizeOf(i);
+        }
+        queuedBytes.addAndGet(-size);
     }
 
     /** Interactions in the spill file, waiting for PostgreSQL. */
@@ -245,6 +281,7 @@ public final class InteractionWriter implements AutoCloseable {
                 }
                 writeOrSplit(batch);
                 written.addAndGet(batch.size());
+                release(batch);
                 batch.clear();
                 if (journal != null) {
                     synchronized (journalLock) {
@@ -266,6 +303,7 @@ public final class InteractionWriter implements AutoCloseable {
                 if (closing) {
                     // the database is gone at shutdown: keep the rows on disk for the next start
                     spill(batch);
+                    release(batch);
                     batch.clear();
                     List<Interaction> rest = new ArrayList<>();
                     queue.drainTo(rest);

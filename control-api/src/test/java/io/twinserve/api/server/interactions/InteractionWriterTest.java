@@ -320,6 +320,58 @@ class InteractionWriterTest {
         }
     }
 
+    /**
+     * While the table cannot be written, interactions with long texts wait in memory only up to the memory bound
+     * (here 1 MB, about five of these 100,000-character prompts); the rest go to the spill file, and all arrive
+     * once the table is back.
+     */
+    @Test
+    void longInteractionsWaitingForTheDatabaseSpillPastTheMemoryBound() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("memory"));
+        String prompt = "p".repeat(100_000);
+        try (Connection c = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
+                Connection writerConnection = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password())) {
+            InteractionWriter writer = new InteractionWriter(
+                    DSL.using(writerConnection, SQLDialect.POSTGRES),
+                    new SimpleMeterRegistry(),
+                    data.toString(),
+                    10_000,
+                    1);
+            try {
+                c.createStatement().execute("alter table interactions rename to interactions_away");
+                OffsetDateTime now = OffsetDateTime.now();
+                for (int i = 0; i < 50; i++) {
+                    writer.record(new Interaction(
+                            "memory-" + i,
+                            "completions",
+                            "d",
+                            null,
+                            1L,
+                            100_000,
+                            5,
+                            1.5,
+                            3.0,
+                            200,
+                            "length",
+                            now,
+                            now,
+                            prompt,
+                            "ok"));
+                }
+                assertThat(writer.pending()).as("waiting in memory").isLessThanOrEqualTo(5);
+                assertThat(writer.spilled()).as("in the spill file").isGreaterThanOrEqualTo(44);
+            } finally {
+                c.createStatement().execute("alter table interactions_away rename to interactions");
+            }
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+            while (count(c, "memory-") < 50 && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertThat(count(c, "memory-")).isEqualTo(50);
+            writer.close();
+        }
+    }
+
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON_FOR_TEST =
             new com.fasterxml.jackson.databind.ObjectMapper()
                     .registerModule(new com.fasterxml.jackson.datatype.jsr310.JavaTimeModule())
