@@ -19,15 +19,7 @@ class AnnouncedChangeTest {
 
     @Test
     void anAnnouncedChangeDoesNotRestartADeploymentWhoseConfigurationIsTheSame(TestServer s) throws Exception {
-        String pool = s.unique("announce-h100");
-        String model = s.unique("announce-llama8b");
-        String name = s.unique("announce");
-        s.create("/api/compute-pools", "{\"name\": \"" + pool + "\", \"gpu\": \"h100-sxm-80gb\", \"gpus\": 8}");
-        s.create("/api/models", "{\"name\": \"" + model + "\", \"profile\": \"llama-3.1-8b\"}");
-        s.create(
-                "/api/deployments",
-                "{\"name\": \"" + name + "\", \"model\": \"" + model + "\", \"time_scale\": 1000,"
-                        + " \"placement\": {\"compute_pools\": [\"" + pool + "\"]}}");
+        String name = s.simulatedDeployment("announce", 1000);
         try {
             DeploymentRuntime started = s.deployment(name);
             DeploymentManager manager = s.server().context().getBean(DeploymentManager.class);

@@ -28,15 +28,7 @@ class HandoverApiTest {
 
     @Test
     void requestsWaitingForARestartLeaveTheEventLoopsFreeAndAreServedByTheNewReplicas(TestServer s) throws Exception {
-        String pool = s.unique("handover-h100");
-        String model = s.unique("handover-llama8b");
-        String name = s.unique("handover");
-        s.create("/api/compute-pools", "{\"name\": \"" + pool + "\", \"gpu\": \"h100-sxm-80gb\", \"gpus\": 8}");
-        s.create("/api/models", "{\"name\": \"" + model + "\", \"profile\": \"llama-3.1-8b\"}");
-        s.create(
-                "/api/deployments",
-                "{\"name\": \"" + name + "\", \"model\": \"" + model + "\", \"time_scale\": 1000,"
-                        + " \"placement\": {\"compute_pools\": [\"" + pool + "\"]}}");
+        String name = s.simulatedDeployment("handover", 1000);
         DeploymentRuntime old = s.deployment(name);
         // what the manager does for a live CUDA deployment's new configuration: the old replicas drain and free
         // the device, and the successor is built after

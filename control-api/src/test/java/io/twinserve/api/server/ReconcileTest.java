@@ -17,15 +17,7 @@ class ReconcileTest {
 
     @Test
     void aDeploymentRemovedWithoutAnAnnouncementStopsAtTheNextReconciliation(TestServer s) throws Exception {
-        String pool = s.unique("reconcile-h100");
-        String model = s.unique("reconcile-llama8b");
-        String name = s.unique("reconcile");
-        s.create("/api/compute-pools", "{\"name\": \"" + pool + "\", \"gpu\": \"h100-sxm-80gb\", \"gpus\": 8}");
-        s.create("/api/models", "{\"name\": \"" + model + "\", \"profile\": \"llama-3.1-8b\"}");
-        s.create(
-                "/api/deployments",
-                "{\"name\": \"" + name + "\", \"model\": \"" + model + "\", \"time_scale\": 1000,"
-                        + " \"placement\": {\"compute_pools\": [\"" + pool + "\"]}}");
+        String name = s.simulatedDeployment("reconcile", 1000);
         assertThat(s.deployment(name)).isNotNull();
         // another instance deleted it, and its announcement was lost
         try (Connection c = s.jdbc()) {

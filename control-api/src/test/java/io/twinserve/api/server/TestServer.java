@@ -181,6 +181,23 @@ final class TestServer implements AutoCloseable {
         return r.json();
     }
 
+    /**
+     * A simulated Llama-3.1-8B deployment {@code unique(base)} on an 8-GPU H100 pool of its own, its clock {@code
+     * timeScale} times faster than the wall's; returns its name.
+     */
+    String simulatedDeployment(String base, double timeScale) {
+        String pool = unique(base + "-h100");
+        String model = unique(base + "-llama8b");
+        String name = unique(base);
+        create("/api/compute-pools", "{\"name\": \"" + pool + "\", \"gpu\": \"h100-sxm-80gb\", \"gpus\": 8}");
+        create("/api/models", "{\"name\": \"" + model + "\", \"profile\": \"llama-3.1-8b\"}");
+        create(
+                "/api/deployments",
+                "{\"name\": \"" + name + "\", \"model\": \"" + model + "\", \"time_scale\": " + timeScale
+                        + ", \"placement\": {\"compute_pools\": [\"" + pool + "\"]}}");
+        return name;
+    }
+
     /** A new key for {@code user} (created with {@code role}), made through the API. */
     JsonNode createKey(String user, String role) {
         return create("/api/keys", "{\"user\": \"" + user + "\", \"role\": \"" + role + "\"}");

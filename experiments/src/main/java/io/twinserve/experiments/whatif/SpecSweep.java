@@ -102,6 +102,21 @@ public record SpecSweep(List<Axis> axes) {
         return out;
     }
 
+    /**
+     * The path a sweep key edits in the document of a single-replica what-if it belongs to ({@code workload.*}: the
+     * workload, with the prefix dropped; the rest, with an optional {@code deployment.}: the deployment), or null when
+     * it belongs to the other document.
+     */
+    static String pathIn(String key, boolean workloadDoc) {
+        boolean isWorkload = isWorkloadKey(key);
+        if (isWorkload != workloadDoc) {
+            return null;
+        }
+        return isWorkload
+                ? key.substring("workload.".length())
+                : key.startsWith("deployment.") ? key.substring("deployment.".length()) : key;
+    }
+
     /** Whether a single-replica sweep key edits the workload spec ({@code workload.*}) rather than the deployment. */
     static boolean isWorkloadKey(String key) {
         return key.startsWith("workload.");
@@ -119,13 +134,10 @@ public record SpecSweep(List<Axis> axes) {
         }
         for (Map.Entry<String, String> s : settings.entrySet()) {
             String key = s.getKey();
-            boolean isWorkload = isWorkloadKey(key);
-            if (isWorkload != workloadDoc) {
+            String path = pathIn(key, workloadDoc);
+            if (path == null) {
                 continue;
             }
-            String path = isWorkload
-                    ? key.substring("workload.".length())
-                    : key.startsWith("deployment.") ? key.substring("deployment.".length()) : key;
             // the error is about the swept key or inside it; or (an unknown key) about a parent the swept path
             // added a key to
             boolean about = at.equals(path) || at.startsWith(path + ".") || at.startsWith(path + "[");
@@ -177,13 +189,10 @@ public record SpecSweep(List<Axis> axes) {
         boolean changed = false;
         for (Map.Entry<String, String> e : settings.entrySet()) {
             String key = e.getKey();
-            boolean isWorkload = isWorkloadKey(key);
-            if (isWorkload != workloadDoc) {
+            String path = pathIn(key, workloadDoc);
+            if (path == null) {
                 continue;
             }
-            String path = isWorkload
-                    ? key.substring("workload.".length())
-                    : key.startsWith("deployment.") ? key.substring("deployment.".length()) : key;
             String[] parts = path.split("\\.");
             ObjectNode node = obj;
             for (int i = 0; i < parts.length - 1; i++) {
