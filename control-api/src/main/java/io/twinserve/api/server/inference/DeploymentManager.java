@@ -43,6 +43,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,18 +72,19 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
     private final ExecutorService syncer = Executors.newSingleThreadExecutor(r ->
             Thread.ofPlatform().daemon(true).name("twinserve-deployment-sync").unstarted(r));
     private final Map<String, DeploymentRuntime> running = new ConcurrentHashMap<>();
-    /** Deployments recorded as running that could not start on this instance, with why ({@link #notStartedHere}). */
-    private final Map<String, String> notStartedHere = new ConcurrentHashMap<>();
-    /** When the reconciliation may try again a deployment that failed to start here (System.nanoTime), and the wait. */
-    private final Map<String, Long> retryAtNs = new ConcurrentHashMap<>();
+    /**
+     * Deployments recorded as running that could not start on this instance: why, when the reconciliation may try
+     * again (System.nanoTime) and the wait before that ({@link #notStartedHere}).
+     */
+    private record StartFailure(String reason, long retryAtNs, long waitNs) {}
 
-    private final Map<String, Long> retryWaitNs = new ConcurrentHashMap<>();
+    private final Map<String, StartFailure> failedHere = new ConcurrentHashMap<>();
     /** Deployments with a sync queued (one each). */
     private final Set<String> pendingSyncs = ConcurrentHashMap.newKeySet();
 
-    private final java.util.concurrent.atomic.AtomicLong syncs = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong syncs = new AtomicLong();
     /** Runtimes taken out of service and finishing their requests ({@link #retire}). */
-    private final java.util.Set<DeploymentRuntime> draining = ConcurrentHashMap.newKeySet();
+    private final Set<DeploymentRuntime> draining = ConcurrentHashMap.newKeySet();
     // platform threads: a replica's close may free device memory, which a CUDA context ties to an OS thread
     private final ExecutorService drainer = Executors.newCachedThreadPool(r ->
             Thread.ofPlatform().daemon(true).name("twinserve-deployment-drain").unstarted(r));
@@ -130,22 +133,22 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
      * was never tried): its requests here are refused with this reason, and it is tried again at each reconciliation.
      */
     public String notStartedHere(String name) {
-        return notStartedHere.get(name);
+        StartFailure f = failedHere.get(name);
+        return f == null ? null : f.reason();
     }
 
     /** Lets the next reconciliation try a deployment that failed to start here at once, its backoff cleared. */
     public void retry(String name) {
-        retryAtNs.remove(name);
+        failedHere.computeIfPresent(name, (n, f) -> new StartFailure(f.reason(), System.nanoTime(), f.waitNs()));
     }
 
     private void failedHere(String name, RuntimeException e) {
         String reason = e.getMessage() == null ? e.toString() : e.getMessage();
         // tried again after 30 s, then twice as long each time, at most 10 minutes (a build can take minutes)
-        long wait = Math.min(retryWaitNs.merge(name, 30_000_000_000L, (a, b) -> a * 2), 600_000_000_000L);
-        retryWaitNs.put(name, wait);
-        retryAtNs.put(name, System.nanoTime() + wait);
-        String before = notStartedHere.put(name, reason);
-        if (!reason.equals(before)) {
+        StartFailure before = failedHere.get(name);
+        long wait = before == null ? 30_000_000_000L : Math.min(2 * before.waitNs(), 600_000_000_000L);
+        failedHere.put(name, new StartFailure(reason, System.nanoTime() + wait, wait));
+        if (before == null || !reason.equals(before.reason())) {
             LOG.error("deployment '{}' could not start on this instance (tried again every reconciliation)", name, e);
         } else {
             LOG.debug("deployment '{}' still cannot start on this instance: {}", name, reason);
@@ -344,8 +347,8 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
                 }
             } else if (rt == null) {
                 // not serving here: start it, after a failure here only once its backoff has passed
-                Long retryAt = retryAtNs.get(name);
-                if (retryAt == null || now - retryAt >= 0) {
+                StartFailure f = failedHere.get(name);
+                if (f == null || now - f.retryAtNs() >= 0) {
                     differ.add(name);
                 }
             } else if (!d.getUpdatedAt().equals(startedVersion.get(name))
@@ -360,7 +363,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         for (String name : differ) {
             try {
                 syncLater(name);
-            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            } catch (RejectedExecutionException stopping) {
                 return;
             }
         }
@@ -419,9 +422,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
 
     private void stop(String name) {
         startedVersion.remove(name);
-        notStartedHere.remove(name);
-        retryAtNs.remove(name);
-        retryWaitNs.remove(name);
+        failedHere.remove(name);
         DeploymentRuntime rt = running.get(name);
         if (rt != null) {
             // counted as draining before it leaves the running ones: the shutdown's count of requests in flight never
@@ -451,7 +452,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
                     }
                 });
                 return;
-            } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+            } catch (RejectedExecutionException shuttingDown) {
                 // the manager has closed (a change that waited for its lock runs after): close it here
             }
         }
@@ -738,9 +739,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
             draining.add(replaced);
         }
         DeploymentRuntime old = running.put(r.getName(), rt);
-        notStartedHere.remove(r.getName());
-        retryAtNs.remove(r.getName());
-        retryWaitNs.remove(r.getName());
+        failedHere.remove(r.getName());
         startedVersion.put(r.getName(), r.getUpdatedAt());
         for (String skipped : rt.skippedAdapters()) {
             LOG.warn("deployment '{}' does not serve adapter {}", r.getName(), skipped);

@@ -279,19 +279,10 @@ final class UsageJournal {
                 return a.path(1).asLong();
             }
             case "R" -> {
-                String minute = a.path(1).asText();
-                String deployment = a.path(3).asText();
-                int prompt = a.path(5).asInt();
-                int completion = a.path(6).asInt();
-                add(open, minute + ":key:" + a.path(2).asLong(), 1, prompt, completion);
-                add(open, minute + ":deployment:" + deployment, 1, prompt, completion);
-                if (!a.path(4).isNull()) {
-                    add(
-                            open,
-                            minute + ":adapter:" + deployment + ":" + a.path(4).asText(),
-                            1,
-                            prompt,
-                            completion);
+                String adapter = a.path(4).isNull() ? null : a.path(4).asText();
+                for (String key : UsageStats.entries(
+                        a.path(1).asText(), a.path(2).asLong(), a.path(3).asText(), adapter)) {
+                    add(open, key, 1, a.path(5).asInt(), a.path(6).asInt());
                 }
             }
             case "O" -> {

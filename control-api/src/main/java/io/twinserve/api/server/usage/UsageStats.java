@@ -163,11 +163,18 @@ public final class UsageStats {
 
     private void count(
             String minute, long keyId, String deployment, String adapter, int promptTokens, int completionTokens) {
-        add(minute + ":key:" + keyId, promptTokens, completionTokens);
-        add(minute + ":deployment:" + deployment, promptTokens, completionTokens);
-        if (adapter != null) {
-            add(minute + ":adapter:" + deployment + ":" + adapter, promptTokens, completionTokens);
+        for (String key : entries(minute, keyId, deployment, adapter)) {
+            add(key, promptTokens, completionTokens);
         }
+    }
+
+    /** The entries one request counts in: its minute's key, deployment and (with one) adapter. */
+    static List<String> entries(String minute, long keyId, String deployment, String adapter) {
+        String key = minute + ":key:" + keyId;
+        String dep = minute + ":deployment:" + deployment;
+        return adapter == null
+                ? List.of(key, dep)
+                : List.of(key, dep, minute + ":adapter:" + deployment + ":" + adapter);
     }
 
     private void add(String key, int prompt, int completion) {
