@@ -53,8 +53,10 @@ import org.slf4j.LoggerFactory;
  * the registry marks running; deploying checks memory (the twin's memory model on the pool's GPU, or the
  * JVM heap for the CPU engine) before anything starts.
  *
- * <p>Over 400 lines because the deployments' lifecycle (start, reconfigure, adapters, stop) holds one lock over
- * one map; each deployment's running state is a DeploymentRuntime.
+ * <p>Why it is long: it is the one place that keeps this instance's runtimes in step with the shared registry (deploy,
+ * reconfigure with its rollback, undeploy, adapters, the announced syncs and the periodic reconciliation, start
+ * failures with their backoff, retired runtimes draining), plus the memory and pool checks every change runs, all
+ * under one lock over one map; each deployment's running state is a DeploymentRuntime.
  */
 @Singleton
 public final class DeploymentManager implements ApplicationEventListener<StartupEvent> {

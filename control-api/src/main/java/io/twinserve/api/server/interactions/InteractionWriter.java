@@ -44,6 +44,10 @@ import org.slf4j.LoggerFactory;
  * <p>A server that dies (kill -9, out of memory) loses none either: each interaction is appended to the server's
  * journal ({@link InteractionJournal}) before it is queued, and the next start moves a dead server's journal into
  * the spill file.
+ *
+ * <p>Why it is long: the queue, the writer's loop, the spill file with its loading, the refused rows and the journal's
+ * takeover share one invariant (every interaction is in exactly one of them until it is in PostgreSQL) and two locks;
+ * the journal's files are in {@link InteractionJournal}
  */
 @Singleton
 public final class InteractionWriter implements AutoCloseable {

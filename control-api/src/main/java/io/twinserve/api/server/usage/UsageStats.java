@@ -52,6 +52,10 @@ import org.slf4j.LoggerFactory;
  * derived from the file, so reading it again after another crash counts nothing twice. The journal is written, not
  * synced: it survives the process, not a power loss of the machine. Spill files of earlier versions ({@code
  * usage.spill.*.json}) are still read.
+ *
+ * <p>Why it is long: counting, sealing, sending, the journal's records and compaction, shutdown and the takeover of
+ * dead servers' journals keep one invariant (every count is in exactly one of pending, open, a sealed batch or Redis,
+ * and the journal says which) under two locks; the journal's format and files are in {@link UsageJournal}.
  */
 // created with the context, so its scheduled task never builds it while the context is closing
 @Context
