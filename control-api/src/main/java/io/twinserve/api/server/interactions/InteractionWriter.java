@@ -53,6 +53,9 @@ import org.slf4j.LoggerFactory;
 public final class InteractionWriter implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(InteractionWriter.class);
     static final int BATCH = 2000;
+    /** A journal segment past this size is retired at the writer's next batch (see {@link InteractionJournal}). */
+    static final long SEGMENT_BYTES = 16L << 20;
+
     private static final ObjectMapper JSON = new ObjectMapper()
             .registerModule(new JavaTimeModule())
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
@@ -80,6 +83,12 @@ public final class InteractionWriter implements AutoCloseable {
     private final AtomicLong queuedBytes = new AtomicLong();
 
     private final long maxQueuedBytes;
+    /** The size past which a journal segment is retired at the writer's next batch, even while a backlog lasts. */
+    private final long segmentBytes;
+    /** Rows queued so far (guarded by {@link #journalLock}); the queue is first in, first out. */
+    private long queuedRows;
+    /** Rows taken from the queue so far (the writer's thread): once its batch is written, so are they all. */
+    private long takenRows;
     /** Set when rows could not be written to the spill file: the journal is then kept at shutdown. */
     private volatile boolean spillFailed;
     /** Set when the writer's loop ended by returning (not killed by an error holding an unwritten batch). */
@@ -101,7 +110,14 @@ public final class InteractionWriter implements AutoCloseable {
             @Value("${twinserve.data-dir}") String dataDir,
             @Value("${twinserve.interactions.queue-capacity:200000}") int capacity,
             @Value("${twinserve.interactions.queue-memory-mb:256}") long queueMemoryMb) {
+        this(db, metrics, dataDir, capacity, queueMemoryMb, SEGMENT_BYTES);
+    }
+
+    /** As the server's constructor, with the journal's segment bound in bytes (tests make it small). */
+    InteractionWriter(
+            DSLContext db, MeterRegistry metrics, String dataDir, int capacity, long queueMemoryMb, long segmentBytes) {
         this.db = db;
+        this.segmentBytes = segmentBytes;
         this.maxQueuedBytes = queueMemoryMb << 20;
         this.queue = new ArrayBlockingQueue<>(capacity);
         this.spill = Path.of(dataDir).resolve("interactions.spill.jsonl");
@@ -210,6 +226,7 @@ public final class InteractionWriter implements AutoCloseable {
                 queued = queuedBytes.get() + size <= maxQueuedBytes && queue.offer(i);
                 if (queued) {
                     queuedBytes.addAndGet(size);
+                    queuedRows++;
                 }
             }
         }
@@ -277,9 +294,10 @@ public final class InteractionWriter implements AutoCloseable {
                     batch.add(first);
                     synchronized (journalLock) {
                         queue.drainTo(batch, BATCH - 1);
-                        if (journal != null && queue.isEmpty()) {
-                            // every row journaled so far is in this batch or written before it
-                            journal.rotate();
+                        takenRows += batch.size();
+                        if (journal != null && (queue.isEmpty() || journal.currentBytes() >= segmentBytes)) {
+                            // every row of the current segment was queued among the first queuedRows (or spilled)
+                            journal.rotate(queuedRows);
                         }
                     }
                 }
@@ -289,7 +307,8 @@ public final class InteractionWriter implements AutoCloseable {
                 batch.clear();
                 if (journal != null) {
                     synchronized (journalLock) {
-                        journal.deleteRetired();
+                        // first in, first out: with this batch, every row taken so far is written
+                        journal.deleteRetired(takenRows);
                     }
                 }
                 backoffMs = 100;

@@ -372,6 +372,114 @@ class InteractionWriterTest {
         }
     }
 
+    /**
+     * A backlog that never empties (PostgreSQL slower than the traffic for as long as it lasts) used to keep every row
+     * since it began in one journal segment, since a segment was retired only when the writer emptied the queue. Here
+     * each batch insert waits at a gate (an advisory lock a statement trigger takes) that the test opens one batch at
+     * a time, while rows arrive faster than the batches leave.
+     */
+    @Test
+    void aBacklogThatNeverEmptiesKeepsOnlyRecentRowsInTheJournal() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("backlog"));
+        int wave = InteractionWriter.BATCH + InteractionWriter.BATCH / 4;
+        try (Connection gate = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
+                Connection writerConnection = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password())) {
+            gate.createStatement()
+                    .execute("create or replace function interactions_gate() returns trigger language plpgsql as"
+                            + " $$ begin perform pg_advisory_xact_lock(7407); return null; end $$");
+            gate.createStatement()
+                    .execute("create trigger interactions_gate before insert on interactions"
+                            + " for each statement execute function interactions_gate()");
+            gate.createStatement().execute("select pg_advisory_lock(7407)");
+            // segments past 64 KB are retired at the next batch (2,500 rows are about 700 KB)
+            InteractionWriter writer = new InteractionWriter(
+                    DSL.using(writerConnection, SQLDialect.POSTGRES),
+                    new SimpleMeterRegistry(),
+                    data.toString(),
+                    100_000,
+                    256,
+                    64 << 10);
+            try {
+                writer.record(interaction("backlog-0"));
+                awaitGateWaiter(gate);
+                for (int i = 0; i < wave; i++) {
+                    writer.record(interaction("backlog-a" + i));
+                }
+                // the lone row is written; the writer takes 2,000 of the wave and waits with them
+                letOneBatchThrough(gate, true);
+                for (int i = 0; i < wave; i++) {
+                    writer.record(interaction("backlog-b" + i));
+                }
+                // two more batches: 4,001 rows written, the last 1,000 at the gate, none left in the queue
+                letOneBatchThrough(gate, true);
+                letOneBatchThrough(gate, true);
+                assertThat(writer.written()).isEqualTo(1 + 2L * InteractionWriter.BATCH);
+                assertThat(journalLines(data))
+                        .as("journal lines while 1,000 of 5,001 rows are unwritten: the second wave's segment, not"
+                                + " both waves")
+                        .isEqualTo(wave);
+                gate.createStatement().execute("select pg_advisory_unlock(7407)");
+                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+                while (writer.written() < 1 + 2L * wave && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+                assertThat(count(gate, "backlog-")).isEqualTo(1 + 2L * wave);
+                assertThat(journalLines(data))
+                        .as("every row written: only the empty current segment")
+                        .isZero();
+            } finally {
+                gate.createStatement().execute("select pg_advisory_unlock_all()");
+                writer.close();
+                gate.createStatement().execute("drop trigger interactions_gate on interactions");
+                gate.createStatement().execute("drop function interactions_gate()");
+            }
+        }
+    }
+
+    /** Waits until an insert waits at the gate (the writer's batch). */
+    private static void awaitGateWaiter(Connection gate) throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            try (ResultSet r = gate.createStatement()
+                    .executeQuery("select count(*) from pg_locks where locktype = 'advisory' and objid = 7407"
+                            + " and not granted")) {
+                r.next();
+                if (r.getLong(1) > 0) {
+                    return;
+                }
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError("no insert waited at the gate within 60 s");
+    }
+
+    /**
+     * Opens the gate for the waiting batch alone: the test asks for the lock again at once, behind the waiting insert,
+     * and gets it when that insert's transaction ends; {@code more}: wait for the writer's next batch at the gate.
+     */
+    private static void letOneBatchThrough(Connection gate, boolean more) throws Exception {
+        gate.createStatement().execute("select pg_advisory_unlock(7407)");
+        gate.createStatement().execute("select pg_advisory_lock(7407)");
+        if (more) {
+            awaitGateWaiter(gate);
+        }
+    }
+
+    /** Lines in the data folder's interaction journal segments. */
+    private static long journalLines(Path data) throws Exception {
+        long lines = 0;
+        try (var files = Files.list(data)) {
+            for (Path f : files.filter(p -> p.getFileName().toString().startsWith("interactions.journal."))
+                    .toList()) {
+                byte[] bytes = Files.readAllBytes(f);
+                for (byte b : bytes) {
+                    lines += b == '\n' ? 1 : 0;
+                }
+            }
+        }
+        return lines;
+    }
+
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON_FOR_TEST =
             new com.fasterxml.jackson.databind.ObjectMapper()
                     .registerModule(new com.fasterxml.jackson.datatype.jsr310.JavaTimeModule())
