@@ -19,7 +19,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -75,6 +77,8 @@ public final class InteractionWriter implements AutoCloseable {
     private volatile boolean closing;
     private volatile boolean closed;
     private final Object spillLock = new Object();
+    /** Request ids in the file of refused rows (guarded by {@link #spillLock}; null until the first refusal). */
+    private Set<String> rejectedIds;
     /** The journal (null: none, logged), guarded by {@link #journalLock} with the queue's offers and drains. */
     private final InteractionJournal journal;
 
@@ -380,10 +384,18 @@ public final class InteractionWriter implements AutoCloseable {
     }
 
     private void reject(Interaction i, Throwable why) {
-        rejectedRows.increment();
         String error = String.valueOf(root(why).getMessage());
-        LOG.error("PostgreSQL refused interaction {} ({}); kept in {}", i.requestId(), error, rejected);
         synchronized (spillLock) {
+            if (rejectedIds == null) {
+                rejectedIds = rejectedIds();
+            }
+            if (!rejectedIds.add(i.requestId())) {
+                // refused again after a takeover or a spill's reload: kept once already
+                LOG.info("PostgreSQL refused interaction {} again; it is already in {}", i.requestId(), rejected);
+                return;
+            }
+            rejectedRows.increment();
+            LOG.error("PostgreSQL refused interaction {} ({}); kept in {}", i.requestId(), error, rejected);
             try {
                 Files.writeString(
                         rejected,
@@ -395,6 +407,35 @@ public final class InteractionWriter implements AutoCloseable {
                 LOG.error("could not keep refused interaction {} in {}: {}", i.requestId(), rejected, e.toString());
             }
         }
+    }
+
+    /**
+     * The request ids in the file of refused rows (read once, at the first refusal after the start: refusals are
+     * rare, and a row of a dead server's journal, or of a spill loaded twice, may be refused a second time).
+     */
+    private Set<String> rejectedIds() {
+        Set<String> ids = new HashSet<>();
+        if (!Files.exists(rejected)) {
+            return ids;
+        }
+        try (var lines = Files.lines(rejected, StandardCharsets.UTF_8)) {
+            lines.forEach(line -> {
+                try {
+                    String id = JSON.readTree(line)
+                            .path("interaction")
+                            .path("requestId")
+                            .asText(null);
+                    if (id != null) {
+                        ids.add(id);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // a line cut by a crash names no row
+                }
+            });
+        } catch (IOException | java.io.UncheckedIOException e) {
+            LOG.warn("could not read {} for the rows it holds: {}", rejected, e.toString());
+        }
+        return ids;
     }
 
     private static Throwable root(Throwable e) {

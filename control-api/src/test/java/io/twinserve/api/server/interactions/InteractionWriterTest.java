@@ -159,6 +159,51 @@ class InteractionWriterTest {
         }
     }
 
+    /**
+     * A server that set a refused row aside and died before its journal segment was deleted leaves the row in both:
+     * the next start takes the journal over, the row is refused again, and the file of refused rows keeps it once.
+     */
+    @Test
+    void aRefusedRowTakenOverFromADeadServersJournalIsKeptOnce() throws Exception {
+        Path data = Files.createDirectories(dir.resolve("refused-twice"));
+        Interaction poison = interaction("poison-2");
+        Files.writeString(
+                data.resolve("interactions.rejected.jsonl"),
+                JSON_FOR_TEST.writeValueAsString(java.util.Map.of("error", "refused before", "interaction", poison))
+                        + "\n");
+        // the dead server's journal: the refused row and one it had not written
+        Files.writeString(
+                data.resolve("interactions.journal.1-dead"),
+                JSON_FOR_TEST.writeValueAsString(poison) + "\n"
+                        + JSON_FOR_TEST.writeValueAsString(interaction("after-death-1")) + "\n");
+        try (Connection c = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
+                Connection writerConnection = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password())) {
+            c.createStatement()
+                    .execute("alter table interactions add constraint no_poison check (request_id not like 'poison%')");
+            SimpleMeterRegistry metrics = new SimpleMeterRegistry();
+            InteractionWriter writer = new InteractionWriter(
+                    DSL.using(writerConnection, SQLDialect.POSTGRES), metrics, data.toString(), 10_000);
+            try {
+                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+                while (count(c, "after-death-") < 1 && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+                writer.flush(60_000);
+                assertThat(count(c, "after-death-")).isEqualTo(1);
+                assertThat(Files.readAllLines(data.resolve("interactions.rejected.jsonl")))
+                        .as("the refused row, once")
+                        .hasSize(1)
+                        .allMatch(l -> l.contains("poison-2"));
+                assertThat(metrics.counter("twinserve_interactions_rejected_total")
+                                .count())
+                        .isZero();
+            } finally {
+                writer.close();
+                c.createStatement().execute("alter table interactions drop constraint no_poison");
+            }
+        }
+    }
+
     @Test
     void aSpillLineCutByACrashIsSetAsideAndTheRestLoaded() throws Exception {
         Path data = Files.createDirectories(dir.resolve("data4"));
