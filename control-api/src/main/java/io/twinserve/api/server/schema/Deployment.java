@@ -27,7 +27,10 @@ public record Deployment(
         @Schema(requiredMode = Schema.RequiredMode.REQUIRED, description = "ISO-8601 time")
         String createdAt,
 
-        @Schema(requiredMode = Schema.RequiredMode.REQUIRED, description = "ISO-8601 time")
+        @Schema(
+                requiredMode = Schema.RequiredMode.REQUIRED,
+                description = "ISO-8601 time its configuration (compute config, placement) last changed: the"
+                        + " configuration's version, which a status change does not move")
         String updatedAt,
 
         @Schema(description = "GET /api/deployments/{id} only, while it runs")
