@@ -74,6 +74,8 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
     private final ExecutorService syncer = Executors.newSingleThreadExecutor(r ->
             Thread.ofPlatform().daemon(true).name("twinserve-deployment-sync").unstarted(r));
     private final Map<String, DeploymentRuntime> running = new ConcurrentHashMap<>();
+    /** Where each deployment serves, as every instance reports it (this one writes its own entries). */
+    private final InstanceStates states;
     /**
      * Deployments recorded as running that could not start on this instance: why, when the reconciliation may try
      * again (System.nanoTime) and the wait before that ({@link #notStartedHere}).
@@ -96,8 +98,20 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
      *     the requests they drain are still recorded
      */
     public DeploymentManager(RegistryService registry, InteractionWriter interactions, Redis redis) {
+        this(registry, interactions, redis, java.time.Duration.ofSeconds(30));
+    }
+
+    /** @param reconcileInterval how often {@link #reconcile} runs: the instance states expire after three */
+    @jakarta.inject.Inject
+    public DeploymentManager(
+            RegistryService registry,
+            InteractionWriter interactions,
+            Redis redis,
+            @io.micronaut.context.annotation.Value("${twinserve.deployments.reconcile-interval:30s}")
+                    java.time.Duration reconcileInterval) {
         this.registry = registry;
         this.redis = redis;
+        this.states = new InstanceStates(redis, instance, Math.max(10, 3 * reconcileInterval.toSeconds()));
         redis.subscribe(CHANNEL, message -> {
             int sep = message.indexOf('|');
             if (sep > 0 && !message.substring(0, sep).equals(instance)) {
@@ -139,6 +153,19 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         return f == null ? null : f.reason();
     }
 
+    /**
+     * Every server instance's state of {@code name} ({@code instance}, {@code host}, {@code state}: serving or failed,
+     * {@code error}, {@code since}), as they report it in Redis; empty when Redis cannot be read.
+     */
+    public List<Map<String, Object>> instances(String name) {
+        return states.of(name);
+    }
+
+    /** {@link #instances(String)} of every deployment at once, by name. */
+    public Map<String, List<Map<String, Object>>> instances() {
+        return states.all();
+    }
+
     /** Lets the next reconciliation try a deployment that failed to start here at once, its backoff cleared. */
     public void retry(String name) {
         failedHere.computeIfPresent(name, (n, f) -> new StartFailure(f.reason(), System.nanoTime(), f.waitNs()));
@@ -150,6 +177,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         StartFailure before = failedHere.get(name);
         long wait = before == null ? 30_000_000_000L : Math.min(2 * before.waitNs(), 600_000_000_000L);
         failedHere.put(name, new StartFailure(reason, System.nanoTime() + wait, wait));
+        states.failed(name, reason);
         if (before == null || !reason.equals(before.reason())) {
             LOG.error("deployment '{}' could not start on this instance (tried again every reconciliation)", name, e);
         } else {
@@ -327,6 +355,8 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
             fixedDelay = "${twinserve.deployments.reconcile-interval:30s}",
             initialDelay = "${twinserve.deployments.reconcile-interval:30s}")
     public void reconcile() {
+        // this instance's states, renewed before they expire (and written again after Redis was away)
+        states.renew();
         List<DeploymentsRecord> records;
         try {
             records = registry.deploymentRecords();
@@ -425,6 +455,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
     private void stop(String name) {
         startedVersion.remove(name);
         failedHere.remove(name);
+        states.gone(name);
         DeploymentRuntime rt = running.get(name);
         if (rt != null) {
             // counted as draining before it leaves the running ones: the shutdown's count of requests in flight never
@@ -743,6 +774,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         DeploymentRuntime old = running.put(r.getName(), rt);
         failedHere.remove(r.getName());
         startedVersion.put(r.getName(), r.getUpdatedAt());
+        states.serving(r.getName());
         for (String skipped : rt.skippedAdapters()) {
             LOG.warn("deployment '{}' does not serve adapter {}", r.getName(), skipped);
         }
@@ -785,6 +817,10 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
                 // a device error closing one deployment must not keep the others from freeing theirs
                 LOG.error("deployment '{}' did not close cleanly", name, e);
             }
+        }
+        // those that failed to start here: this instance no longer reports on them
+        for (String name : states.deployments()) {
+            states.gone(name);
         }
         // every retired runtime closed (its requests finished) before the server goes on stopping
         drainer.shutdown();

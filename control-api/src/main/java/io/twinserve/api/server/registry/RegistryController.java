@@ -240,8 +240,13 @@ public final class RegistryController {
     @Get("/deployments")
     public List<Map<String, Object>> list(HttpRequest<?> request) {
         AuthFilter.principal(request);
+        Map<String, List<Map<String, Object>>> instances = deployments.instances();
         return registry.deploymentRecords().stream()
-                .map(r -> registry.deployment(r, null))
+                .map(r -> {
+                    Map<String, Object> m = new LinkedHashMap<>(registry.deployment(r, null));
+                    m.put("instances", instances.getOrDefault(r.getName(), List.of()));
+                    return m;
+                })
                 .toList();
     }
 
@@ -263,6 +268,8 @@ public final class RegistryController {
             // what this instance serves: the registry's status stays for the others
             m.put("error", "could not start on this server instance: " + notHere);
         }
+        // where it serves: every instance's own report (the registry's status is what every instance is to do)
+        m.put("instances", deployments.instances(r.getName()));
         DeploymentRuntime rt = deployments.get(r.getName());
         if (rt != null) {
             List<Map<String, Object>> replicas = new ArrayList<>();

@@ -37,4 +37,10 @@ public record Deployment(
         List<ReplicaStatus> replicas,
 
         @Schema(description = "GET /api/deployments/{id} only: adapters loaded")
-        List<String> adapters) {}
+        List<String> adapters,
+
+        @Schema(
+                description = "each server instance's own report: where the deployment serves, and why it could not"
+                        + " start where it failed (empty when Redis cannot be read; an instance that stopped drops out"
+                        + " within three reconciliations)")
+        List<InstanceState> instances) {}
