@@ -235,6 +235,10 @@ class ConsoleBrowserTest {
         await().until(d -> d.getCurrentUrl().endsWith("#/deployment/" + deployment));
         await().until(d ->
                 !d.findElements(By.cssSelector("#deployment-info table")).isEmpty());
+        // where it serves, from every instance's report: this test's one server
+        assertThat(find("#instances").getText()).isEqualTo("serving on 1 of 1 instance");
+        assertThat(browser.findElements(By.cssSelector("#instance-failures li")))
+                .isEmpty();
 
         new Select(find("#chat-model")).selectByValue(deployment + ":sql");
         setText("#chat-max", "12");

@@ -638,15 +638,29 @@ function renderPlanResult(root, job) {
 
 // ---- deployments ----
 
+// where a deployment serves: every server instance's own report (GET /api/deployments lists them under instances)
+function servingOn(d) {
+  const all = d.instances || [];
+  if (all.length === 0) return 'no instance reports (Redis away?)';
+  const serving = all.filter(i => i.state === 'serving').length;
+  return 'serving on ' + serving + ' of ' + all.length + ' instance' + (all.length === 1 ? '' : 's');
+}
+
+function instanceFailures(d) {
+  return h('ul', { id: 'instance-failures' }, (d.instances || []).filter(i => i.state === 'failed').map(i =>
+    h('li', { class: 'error', text: i.host + ' (' + i.instance.slice(0, 8) + '): ' + (i.error || 'failed') + ', since ' + i.since })));
+}
+
 async function renderDeployments() {
   const list = h('div', {});
   const main = page('Deployments', h('div', { class: 'card' }, list));
   try {
     const deps = await api('GET', '/api/deployments');
     list.replaceChildren(deps.length === 0 ? h('p', { class: 'muted', text: 'No deployments.' }) : h('div', { class: 'table-wrap' }, h('table', { id: 'deployments' },
-      h('thead', {}, h('tr', {}, ['name', 'model', 'mode', 'status', 'pools'].map(t => h('th', { text: t })))),
+      h('thead', {}, h('tr', {}, ['name', 'model', 'mode', 'status', 'instances', 'pools'].map(t => h('th', { text: t })))),
       h('tbody', {}, deps.map(d => h('tr', {}, h('td', {}, h('a', { href: '#/deployment/' + encodeURIComponent(d.name), text: d.name })),
         h('td', { text: d.model }), h('td', { text: d.mode }), h('td', { text: d.status }),
+        h('td', { text: servingOn(d) }),
         h('td', { text: ((d.placement || {}).compute_pools || []).join(', ') })))))));
   } catch (e) {
     list.replaceChildren(errorBox(e));
@@ -702,6 +716,7 @@ async function renderDeployment(name) {
   const replicas = h('tbody', {});
   info.replaceChildren(h('div', { class: 'card' },
     h('p', { text: d.mode + ' · ' + d.status + ' · model ' + d.model + ' · pools ' + ((d.placement || {}).compute_pools || []).join(', ') }),
+    h('p', { id: 'instances', text: servingOn(d) }), instanceFailures(d),
     h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {},
       ['replica', 'state', 'in flight', 'waiting', 'running', 'steps', 'tokens', 'finished', 'preemptions', 'timed out'].map(t => h('th', { class: 'num', text: t })))), replicas))));
   const live = chart(document.getElementById('live'), {
