@@ -1,0 +1,39 @@
+package io.twinserve.api.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The launcher script, {@code ./twinserve}, as a user calls it, on the jar this build packaged (run in the verify
+ * phase, after the package phase made it). A redirection in the launcher once sent every command's standard error to
+ * /dev/null: a bad option exited 2 without a word.
+ */
+class LauncherIT {
+    @Test
+    void aCommandsErrorsReachTheCaller() throws Exception {
+        Path root = Path.of("").toAbsolutePath().getParent();
+        Path launcher = root.resolve("twinserve");
+        assumeTrue(
+                Files.isRegularFile(root.resolve("control-api/target/twinserve.jar")),
+                "no packaged jar (run in the verify phase)");
+        ProcessBuilder pb = new ProcessBuilder("bash", launcher.toString(), "bench", "twin", "--repeat=abc")
+                .directory(root.toFile());
+        pb.environment().remove("TWINSERVE_REBUILD");
+        Process p = pb.start();
+        p.getOutputStream().close();
+        byte[] out = p.getInputStream().readAllBytes();
+        byte[] err = p.getErrorStream().readAllBytes();
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        String stderr = new String(err, StandardCharsets.UTF_8);
+        assertThat(p.exitValue()).as(stderr).isEqualTo(2);
+        assertThat(stderr).contains("Invalid value for option '--repeat': 'abc' is not an int");
+        assertThat(stderr).as("the launcher did not build: the jar is current").doesNotContain("building");
+        assertThat(new String(out, StandardCharsets.UTF_8)).isEmpty();
+    }
+}
