@@ -123,10 +123,10 @@ public final class WorkloadSpecs {
                 // would surface as the check it upset ("adapters.count is 0" for "adaptors:"): the key comes first
                 SpecException unknown = SpecKeyAudit.unknownKey(YAML, yaml, file, type);
                 if (unknown != null) {
-                    throw unknown;
+                    throw withKindHint(unknown, yaml, type);
                 }
             }
-            SpecException translated = translate(e, file);
+            SpecException translated = withKindHint(translate(e, file), yaml, type);
             int line = lineOfKey(yaml, translated.keyPath());
             throw line > 0
                     ? new SpecException(
@@ -140,6 +140,21 @@ public final class WorkloadSpecs {
             int line = e.getLocation() == null ? 0 : e.getLocation().getLineNr();
             throw new SpecException(file, line, "", "is not valid YAML: " + firstLine(e.getOriginalMessage()));
         }
+    }
+
+    /**
+     * An unknown key at the top level of a file that looks like another kind of spec says so (a workload spec
+     * given where a capacity spec goes); other errors stay as they are.
+     */
+    private static SpecException withKindHint(SpecException e, String yaml, Class<?> type) {
+        if (e.keyPath() == null
+                || e.keyPath().isEmpty()
+                || e.keyPath().contains(".")
+                || !e.problem().startsWith("is not a known key")) {
+            return e;
+        }
+        String hint = SpecKinds.hint(YAML, yaml, type);
+        return hint.isEmpty() ? e : new SpecException(e.file(), e.line(), e.keyPath(), e.problem() + hint);
     }
 
     /**

@@ -32,6 +32,22 @@ class WorkloadSpecErrorsTest {
     }
 
     @Test
+    void aDeploymentSpecGivenAsAWorkloadSaysWhatItLooksLike() {
+        SpecException e = error("""
+        name: llama
+        model: llama-3.1-8b
+        gpu: h100-sxm-80gb
+        replica: {max_adapters: 8}
+        """);
+        assertThat(e.getMessage())
+                .startsWith("spec.yaml:2: model is not a known key")
+                .endsWith("; the file looks like a deployment spec (it has gpu), not a workload spec");
+        // a workload with a misspelt key is not taken for another kind
+        assertThat(error("duration_s: 10\nadaptors: {count: 2}\n" + VALID_TAIL).getMessage())
+                .doesNotContain("looks like");
+    }
+
+    @Test
     void negativeStdNamesTheKeyPathAndTheValue() {
         SpecException e = error("""
         duration_s: 10

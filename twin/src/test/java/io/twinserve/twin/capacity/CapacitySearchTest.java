@@ -1,8 +1,10 @@
 package io.twinserve.twin.capacity;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.twinserve.traces.spec.SloSpec;
+import io.twinserve.traces.spec.SpecException;
 import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.twin.cluster.ClusterSummary;
 import io.twinserve.twin.profile.Profiles;
@@ -41,6 +43,21 @@ class CapacitySearchTest {
         rate: {target_scale: 0.9, min_scale: 0.5, max_scale: 32, step: 1.4}
         """ + extra, dir.resolve("c.yaml"), CapacitySpec.class);
         return new CapacitySearch(spec, dir, Profiles.builtIn());
+    }
+
+    @Test
+    void aWorkloadSpecGivenAsACapacitySpecSaysWhatItLooksLike() {
+        assertThatThrownBy(() -> WorkloadSpecs.parse("""
+                        name: chat
+                        duration_s: 60
+                        arrivals: {type: poisson, rate: 2}
+                        adapters: {count: 8, ranks: [8]}
+                        """, Path.of("w.yaml"), CapacitySpec.class))
+                .isInstanceOf(SpecException.class)
+                .hasMessageStartingWith("w.yaml:2: duration_s is not a known key")
+                .hasMessageEndingWith(
+                        "; the file looks like a workload spec (it has duration_s, arrivals, adapters), not a"
+                                + " capacity spec");
     }
 
     @Test
