@@ -8,15 +8,12 @@ import io.twinserve.api.server.auth.Role;
 import io.twinserve.api.server.inference.DeploymentManager;
 import io.twinserve.api.server.infra.DataServices;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
-import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -29,11 +26,6 @@ import org.junit.jupiter.api.Test;
  * every instance.
  */
 class InstanceBootFailureTest {
-    private final HttpClient http = HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(5))
-            .build();
-
     private static TwinserveServer start(Path dir) {
         return TwinserveServer.start(new TwinserveServer.Options(dir, null, null, "127.0.0.1", 0, false, Map.of()));
     }
@@ -121,15 +113,8 @@ class InstanceBootFailureTest {
         }
     }
 
-    private HttpResponse<String> send(URI base, String key, String method, String path, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path))
-                .timeout(Duration.ofSeconds(60))
-                .header("Authorization", "Bearer " + key);
-        if (body != null) {
-            b.header("Content-Type", "application/json");
-        }
-        b.method(
-                method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    private static HttpResponse<String> send(URI base, String key, String method, String path, String body)
+            throws Exception {
+        return KeyedHttp.send(base, key, method, path, body);
     }
 }

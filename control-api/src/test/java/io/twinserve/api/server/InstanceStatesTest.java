@@ -5,12 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.twinserve.api.server.auth.Role;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -34,11 +31,6 @@ class InstanceStatesTest {
     @TempDir
     Path models;
 
-    private final HttpClient http = HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(5))
-            .build();
-
     @Test
     void everyInstanceSaysWhereADeploymentServesAndWhyNotElsewhere() throws Exception {
         Path model = models.resolve("tiny");
@@ -51,11 +43,7 @@ class InstanceStatesTest {
                 0,
                 true,
                 Map.of()))) {
-            var db = a.services().database();
-            String jdbc = db.jdbcUrl() + (db.jdbcUrl().contains("?") ? "&" : "?") + "user=" + db.user()
-                    + (db.password() == null || db.password().isEmpty() ? "" : "&password=" + db.password());
-            TwinserveServer.Options optionsB = new TwinserveServer.Options(
-                    dirB, jdbc, a.services().redis().toString(), "127.0.0.1", 0, false, Map.of());
+            TwinserveServer.Options optionsB = KeyedHttp.secondInstance(a, dirB);
             String key;
             try (AdminDatabase d = AdminDatabase.open(dirA)) {
                 key = d.access().createKey("states-admin", Role.ADMIN).key();
@@ -154,15 +142,8 @@ class InstanceStatesTest {
         throw new AssertionError("the instances never reached the expected states; last: " + last);
     }
 
-    private HttpResponse<String> send(URI base, String key, String method, String path, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path))
-                .timeout(Duration.ofSeconds(60))
-                .header("Authorization", "Bearer " + key);
-        if (body != null) {
-            b.header("Content-Type", "application/json");
-        }
-        b.method(
-                method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    private static HttpResponse<String> send(URI base, String key, String method, String path, String body)
+            throws Exception {
+        return KeyedHttp.send(base, key, method, path, body);
     }
 }

@@ -7,12 +7,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.twinserve.api.server.auth.Role;
 import io.twinserve.api.server.infra.DataServices;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -31,11 +28,6 @@ class KilledServerTest {
             + " \"workload\": {\"duration_s\": 1800, \"seed\": 3, \"arrivals\": {\"type\": \"poisson\", \"rate\": 50},"
             + " \"adapters\": {\"count\": 64, \"ranks\": [8]}, \"lengths\": {\"prompt\": {\"type\": \"fixed\","
             + " \"value\": 512}, \"output\": {\"type\": \"fixed\", \"value\": 128}}}}";
-
-    private final HttpClient http = HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(5))
-            .build();
 
     @Test
     void aKilledServersDataServicesAreStoppedAtTheNextStartAndItsJobIsNotLost() throws Exception {
@@ -223,16 +215,9 @@ class KilledServerTest {
         }
     }
 
-    private HttpResponse<String> send(URI base, String method, String path, String key, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path))
-                .timeout(Duration.ofSeconds(30))
-                .header("Authorization", "Bearer " + key);
-        if (body != null) {
-            b.header("Content-Type", "application/json");
-        }
-        b.method(
-                method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    private static HttpResponse<String> send(URI base, String method, String path, String key, String body)
+            throws Exception {
+        return KeyedHttp.send(base, key, method, path, body);
     }
 
     private static boolean alive(long pid) {

@@ -64,11 +64,7 @@ class TwoInstancesTest {
                 0,
                 true,
                 Map.of()))) {
-            var db = a.services().database();
-            String jdbc = db.jdbcUrl() + (db.jdbcUrl().contains("?") ? "&" : "?") + "user=" + db.user()
-                    + (db.password() == null || db.password().isEmpty() ? "" : "&password=" + db.password());
-            try (TwinserveServer b = TwinserveServer.start(new TwinserveServer.Options(
-                    dirB, jdbc, a.services().redis().toString(), "127.0.0.1", 0, false, Map.of()))) {
+            try (TwinserveServer b = TwinserveServer.start(KeyedHttp.secondInstance(a, dirB))) {
                 String admin;
                 String user;
                 long userKeyId;
