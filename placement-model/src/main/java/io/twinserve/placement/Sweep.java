@@ -369,8 +369,9 @@ public final class Sweep {
                 profiles);
     }
 
+    /** The message on one line (the CSV writer quotes a note with commas, which stay as written). */
     private static String oneLine(String m) {
-        return m == null ? "" : m.replace('\n', ' ').replace(',', ';');
+        return m == null ? "" : m.replace('\n', ' ');
     }
 
     private SweepRow row(

@@ -149,13 +149,20 @@ class SweepTest {
     }
 
     @Test
-    void configurationsThatDoNotFitAreRowsWithTheReason() {
+    void configurationsThatDoNotFitAreRowsWithTheReason(@TempDir Path tmp) throws Exception {
         String big = SweepFixtures.SMALL
                 .replace("served: [16, 64, 128]", "served: [16, 384]")
                 .replace("slots: [16, 64]", "slots: [384]")
                 .replace("ranks: [[8, 16, 32], [16, 16, 16]]", "ranks: [[32, 32, 32]]");
         Dataset d = SweepFixtures.run(big, null, 2);
         assertThat(d.rows()).isNotEmpty().allMatch(r -> !r.fits() && r.note().contains("insufficient GPU memory"));
+        // the reason as the memory model words it, commas and thousands separators included, through the dataset's
+        // CSV and back (it once turned every comma into a semicolon: "KV cache 15.03 GiB for 123;136 tokens")
+        Path dir = tmp.resolve("unfit");
+        d.write(dir);
+        String note = d.rows().getFirst().note();
+        assertThat(note).contains("tokens, fewer than one sequence").contains(" GiB, adapter slots ");
+        assertThat(Dataset.read(dir).rows().getFirst().note()).isEqualTo(note);
     }
 
     @Test

@@ -84,7 +84,7 @@ final class PlanText {
                     "%nverification: one replica of the plan in the twin (%d adapters, %d slots, %.0f s window)%n",
                     s.served(), s.slots(), s.stoppedAtS() > 0 ? s.stoppedAtS() : 3600.0));
             if (!s.fits()) {
-                b.append(f("  the configuration does not start: %s%n", s.note().replace(';', ',')));
+                b.append(f("  the configuration does not start: %s%n", s.note()));
                 b.append(f("%n!!! NOT CONFIRMED: the plan's configuration does not start in the twin%n"));
                 appendSearch(b, p, search, corrected);
                 appendSearchUp(b, p, searchUp, improved);
