@@ -63,6 +63,12 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
     private static final Logger LOG = LoggerFactory.getLogger(DeploymentManager.class);
     public static final String RUNNING = "running";
     public static final String FAILED = "failed";
+    /**
+     * A new configuration recorded by the instance that is starting it: the others keep what they run (and start
+     * nothing) until it serves and says so, or until it has been under way for {@link #SETTLED} (that instance died, or
+     * its build is taking that long).
+     */
+    public static final String RECONFIGURING = "reconfiguring";
 
     /** Deployments changed by one server instance are brought in line on the others through this channel. */
     static final String CHANNEL = "twinserve:deployments:changed";
@@ -126,8 +132,10 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
      */
     @Override
     public synchronized void onApplicationEvent(StartupEvent event) {
+        OffsetDateTime settled = OffsetDateTime.now().minus(SETTLED);
         for (DeploymentsRecord d : registry.deploymentRecords()) {
-            if (!RUNNING.equals(d.getStatus()) || running.containsKey(d.getName())) {
+            // one being reconfigured elsewhere starts here once it serves there (the reconciliation follows it)
+            if (!serves(d, settled) || running.containsKey(d.getName())) {
                 continue;
             }
             try {
@@ -225,7 +233,9 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         Placement beforePlacement = registry.placementOf(before);
         // the new runtime starts before the old one stops (start swaps them, then drains the old one): requests
         // that arrive meanwhile go to the new one, those in flight finish on the old one, and none is refused
-        registry.updateDeploymentConfig(r.getId(), cc, placement);
+        // recorded as under way: no other instance starts this configuration before it serves here (a GPU build
+        // may take minutes), whatever it hears meanwhile
+        registry.updateDeploymentConfig(r.getId(), cc, placement, RECONFIGURING);
         DeploymentsRecord updated = registry.deploymentRecord(String.valueOf(r.getId()));
         try {
             start(updated);
@@ -373,7 +383,11 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
             String name = d.getName();
             names.remove(name);
             DeploymentRuntime rt = running.get(name);
-            if (!RUNNING.equals(d.getStatus())) {
+            if (underWay(d, settled)) {
+                // its instance is starting a new configuration: what runs here goes on until it says it serves
+                continue;
+            }
+            if (!serves(d, settled)) {
                 if (rt != null) {
                     differ.add(name);
                 }
@@ -383,10 +397,9 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
                 if (f == null || now - f.retryAtNs() >= 0) {
                     differ.add(name);
                 }
-            } else if (!d.getUpdatedAt().equals(startedVersion.get(name))
-                    && d.getUpdatedAt().isBefore(settled)) {
-                // another configuration, committed long enough ago that its own instance has finished starting it
-                // (or put the one of before back under its version): its announcement was lost
+            } else if (!d.getUpdatedAt().equals(startedVersion.get(name))) {
+                // another configuration that serves where it was made (recorded as running only then, or under way so
+                // long that it counts as done): its announcement was lost
                 differ.add(name);
             }
         }
@@ -401,7 +414,10 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         }
     }
 
-    /** How long a configuration must have been committed before the reconciliation adopts it without an announcement. */
+    /**
+     * How long a reconfiguration may be under way before the other instances take its configuration up without hearing
+     * that it serves (the instance making it died, or its build takes that long).
+     */
     private static final java.time.Duration SETTLED = java.time.Duration.ofMinutes(10);
 
     /** Changes announced by other instances followed so far (or failed to follow), reconciliations included. */
@@ -415,7 +431,16 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
                 .findFirst()
                 .orElse(null);
         DeploymentRuntime rt = running.get(name);
-        if (d == null || !RUNNING.equals(d.getStatus())) {
+        OffsetDateTime settled = OffsetDateTime.now().minus(SETTLED);
+        if (d != null && underWay(d, settled)) {
+            // another instance is starting a new configuration: keep what runs here (its adapters followed below)
+            // and start nothing until that instance says it serves
+            if (rt != null) {
+                syncAdapters(d, rt);
+            }
+            return;
+        }
+        if (d == null || !serves(d, settled)) {
             stop(name);
             return;
         }
@@ -432,6 +457,22 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
             return;
         }
         // same configuration: the model's adapters may have changed
+        syncAdapters(d, rt);
+    }
+
+    /** Whether every instance is to serve {@code d}: running, or reconfigured so long ago that it counts as done. */
+    private static boolean serves(DeploymentsRecord d, OffsetDateTime settled) {
+        return RUNNING.equals(d.getStatus()) || (RECONFIGURING.equals(d.getStatus()) && !underWay(d, settled));
+    }
+
+    /** Whether an instance is starting a new configuration of {@code d} now (recorded less than SETTLED ago). */
+    private static boolean underWay(DeploymentsRecord d, OffsetDateTime settled) {
+        return RECONFIGURING.equals(d.getStatus()) && d.getUpdatedAt().isAfter(settled);
+    }
+
+    /** Adds the model's adapters {@code rt} lacks and removes those the model no longer has. */
+    private void syncAdapters(DeploymentsRecord d, DeploymentRuntime rt) {
+        String name = d.getName();
         ModelsRecord m = registry.modelRecord(d.getModelId());
         Set<String> wanted = new HashSet<>();
         for (AdaptersRecord a : registry.adapterRecords(m.getId())) {

@@ -585,8 +585,13 @@ public final class RegistryService {
                 .execute();
     }
 
-    public void updateDeploymentConfig(long id, ObjectNode computeConfig, Placement placement) {
+    /**
+     * Records a new configuration, under a new version, with {@code status} in the same statement (a reconfiguration
+     * records it as under way, so that no other instance takes it up before it serves).
+     */
+    public void updateDeploymentConfig(long id, ObjectNode computeConfig, Placement placement, String status) {
         db.update(DEPLOYMENTS)
+                .set(DEPLOYMENTS.STATUS, status)
                 .set(DEPLOYMENTS.COMPUTE_CONFIG, computeConfig.toString())
                 .set(
                         DEPLOYMENTS.PLACEMENT,

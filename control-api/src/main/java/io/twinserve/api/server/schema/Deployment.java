@@ -22,7 +22,13 @@ public record Deployment(
 
         @Schema(requiredMode = Schema.RequiredMode.REQUIRED) double timeScale,
         @Schema(requiredMode = Schema.RequiredMode.REQUIRED) boolean retainText,
-        @Schema(requiredMode = Schema.RequiredMode.REQUIRED) String status,
+
+        @Schema(
+                requiredMode = Schema.RequiredMode.REQUIRED,
+                description = "running; reconfiguring while an instance starts a new configuration (the others keep"
+                        + " the one they run until it serves); failed; on one instance, failed when it could not start"
+                        + " there (with error)")
+        String status,
 
         @Schema(requiredMode = Schema.RequiredMode.REQUIRED, description = "ISO-8601 time")
         String createdAt,
