@@ -86,6 +86,11 @@ public final class WorkloadGenerator implements TraceReader {
      */
     public static List<String> warnings(WorkloadSpec spec, Path baseDir) {
         String caps = LengthDraw.capWarning(spec.lengths(), new Samplers(baseDir), spec.seed());
+        if (caps != null && spec.sessions() != null) {
+            // (SessionTurns: a first turn draws as any request; later messages and answers are clipped)
+            caps += "; in sessions this is each first turn: later messages and answers are clipped to the caps, and a"
+                    + " session ends when its context outgrows them";
+        }
         return caps == null ? List.of() : List.of(caps);
     }
 

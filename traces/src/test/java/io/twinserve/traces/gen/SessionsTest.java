@@ -3,6 +3,8 @@ package io.twinserve.traces.gen;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.twinserve.traces.Request;
+import io.twinserve.traces.spec.WorkloadSpec;
+import io.twinserve.traces.spec.WorkloadSpecs;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -34,6 +36,29 @@ class SessionsTest {
             m.computeIfAbsent(r.sessionId(), k -> new ArrayList<>()).add(r);
         }
         return m;
+    }
+
+    @Test
+    void aLengthsWarningOnSessionsSaysWhatHappensToLaterTurns() {
+        // most prompts above the cap: the first turns draw again (resample), the later ones are clipped
+        WorkloadSpec spec = WorkloadSpecs.parse(
+                SPEC.replace("max_total: 6000", "max_total: 6000\n  max_prompt: 64\n  caps: resample"),
+                java.nio.file.Path.of("s.yaml"));
+        List<String> w = WorkloadGenerator.warnings(spec, java.nio.file.Path.of("."));
+        assertThat(w).hasSize(1);
+        assertThat(w.getFirst())
+                .contains("are drawn again")
+                .endsWith("; in sessions this is each first turn: later messages and answers are clipped to the caps,"
+                        + " and a session ends when its context outgrows them");
+        // the same lengths without sessions say nothing of turns
+        WorkloadSpec single = WorkloadSpecs.parse(
+                SPEC.replace("max_total: 6000", "max_total: 6000\n  max_prompt: 64\n  caps: resample")
+                        .substring(0, SPEC.indexOf("sessions:") + "\n  max_prompt: 64\n  caps: resample".length()),
+                java.nio.file.Path.of("s.yaml"));
+        assertThat(WorkloadGenerator.warnings(single, java.nio.file.Path.of(".")))
+                .singleElement()
+                .asString()
+                .doesNotContain("sessions");
     }
 
     @Test
