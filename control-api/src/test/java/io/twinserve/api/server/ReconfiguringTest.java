@@ -61,8 +61,20 @@ class ReconfiguringTest {
                 s.server().context().getBean(Redis.class).publish("twinserve:deployments:changed", "another|" + name);
                 awaitSyncs(manager, before + 1);
                 assertThat(manager.get(name)).as("not restarted mid-way").isSameAs(serving);
+                // a reconciliation queues nothing: the announcement after it is the next sync the one thread runs
+                before = manager.syncsDone();
                 manager.reconcile();
+                s.server().context().getBean(Redis.class).publish("twinserve:deployments:changed", "another|" + name);
+                awaitSyncs(manager, before + 1);
                 assertThat(manager.get(name)).isSameAs(serving);
+                // and no second reconfiguration starts while one is under way
+                DeploymentsRecord underWay = registry.deploymentRecord(name);
+                var other = registry.computeConfigOf(underWay);
+                other.put("max_adapters", 4);
+                org.assertj.core.api.Assertions.assertThatThrownBy(
+                                () -> manager.reconfigure(underWay, other, registry.placementOf(underWay)))
+                        .isInstanceOf(ApiException.class)
+                        .hasMessageContaining("is being reconfigured");
                 assertThat(s.get("/api/deployments/" + name, s.adminKey())
                                 .json()
                                 .path("status")
@@ -94,6 +106,39 @@ class ReconfiguringTest {
                         s.adminKey(),
                         "{\"model\": \"" + name + "\", \"prompt\": \"x\", \"max_tokens\": 2}");
                 assertThat(ok.status()).as(ok.body()).isEqualTo(200);
+                assertThat(s.get("/api/deployments/" + name, s.adminKey())
+                                .json()
+                                .path("status")
+                                .asText())
+                        .as("recorded as running once it serves here")
+                        .isEqualTo("running");
+
+                // a deployment this instance never ran, being reconfigured elsewhere: 503 until it serves there
+                String waiting = name + "-w";
+                try (var st = c.prepareStatement("insert into deployments (name, model_id, mode, compute_config,"
+                        + " placement, time_scale, retain_text, status) select ?, model_id, mode, compute_config,"
+                        + " placement, time_scale, retain_text, 'reconfiguring' from deployments where name = ?")) {
+                    st.setString(1, waiting);
+                    st.setString(2, name);
+                    assertThat(st.executeUpdate()).isEqualTo(1);
+                }
+                manager.reconcile();
+                TestServer.Reply wait = s.post(
+                        "/v1/completions",
+                        s.adminKey(),
+                        "{\"model\": \"" + waiting + "\", \"prompt\": \"x\", \"max_tokens\": 2}");
+                assertThat(wait.status()).as(wait.body()).isEqualTo(503);
+                assertThat(wait.body()).contains("is being reconfigured on another server instance");
+                update(c, waiting, "running", 8, null);
+                before = manager.syncsDone();
+                manager.reconcile();
+                awaitSyncs(manager, before + 1);
+                TestServer.Reply served = s.post(
+                        "/v1/completions",
+                        s.adminKey(),
+                        "{\"model\": \"" + waiting + "\", \"prompt\": \"x\", \"max_tokens\": 2}");
+                assertThat(served.status()).as(served.body()).isEqualTo(200);
+                s.delete("/api/deployments/" + waiting, s.adminKey());
             } finally {
                 c.createStatement().execute("drop trigger log_status on deployments");
                 c.createStatement().execute("drop function log_status()");

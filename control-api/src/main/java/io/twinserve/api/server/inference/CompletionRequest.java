@@ -118,6 +118,16 @@ record CompletionRequest(
                                     + " serve it")
                     .retryAfter(30);
         }
+        if (d == null && deployments.awaitingReconfiguration(depName) && principal.seesDeployment(depName)) {
+            throw new ApiException(
+                            HttpStatus.SERVICE_UNAVAILABLE,
+                            "server_error",
+                            "model",
+                            "unavailable",
+                            "deployment '" + depName + "' is being reconfigured on another server instance and starts"
+                                    + " here once that instance serves it; other instances serve it meanwhile")
+                    .retryAfter(30);
+        }
         if (d == null || !principal.seesDeployment(depName)) {
             throw ApiException.notFound(
                     "model",

@@ -80,6 +80,8 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
     private final ExecutorService syncer = Executors.newSingleThreadExecutor(r ->
             Thread.ofPlatform().daemon(true).name("twinserve-deployment-sync").unstarted(r));
     private final Map<String, DeploymentRuntime> running = new ConcurrentHashMap<>();
+    /** Deployments not running here while another instance starts a new configuration of them (see RECONFIGURING). */
+    private final Set<String> awaiting = ConcurrentHashMap.newKeySet();
     /** Where each deployment serves, as every instance reports it (this one writes its own entries). */
     private final InstanceStates states;
     /**
@@ -134,7 +136,11 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
     public synchronized void onApplicationEvent(StartupEvent event) {
         OffsetDateTime settled = OffsetDateTime.now().minus(SETTLED);
         for (DeploymentsRecord d : registry.deploymentRecords()) {
-            // one being reconfigured elsewhere starts here once it serves there (the reconciliation follows it)
+            if (underWay(d, settled) && !running.containsKey(d.getName())) {
+                // being reconfigured elsewhere: it starts here once it serves there (the reconciliation follows it)
+                awaiting.add(d.getName());
+                continue;
+            }
             if (!serves(d, settled) || running.containsKey(d.getName())) {
                 continue;
             }
@@ -229,6 +235,12 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         check(model, r.getMode(), spec, RegistryService.backendOf(cc), placement, r.getName());
         // the configuration it runs now, read under the lock (another reconfiguration may have just changed it)
         DeploymentsRecord before = registry.deploymentRecord(String.valueOf(r.getId()));
+        if (underWay(before, OffsetDateTime.now().minus(SETTLED))) {
+            throw ApiException.conflict(
+                    "deployment",
+                    "deployment '" + r.getName() + "' is being reconfigured (since " + before.getUpdatedAt()
+                            + "); try again once its status is running");
+        }
         ObjectNode beforeCc = registry.computeConfigOf(before);
         Placement beforePlacement = registry.placementOf(before);
         // the new runtime starts before the old one stops (start swaps them, then drains the old one): requests
@@ -239,7 +251,8 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         DeploymentsRecord updated = registry.deploymentRecord(String.valueOf(r.getId()));
         try {
             start(updated);
-            registry.setStatus(updated.getId(), RUNNING);
+            // running under this version only: one recorded by another instance meanwhile stays under way
+            registry.setStatusIf(updated.getId(), RUNNING, updated.getUpdatedAt());
             changed(r.getName());
         } catch (RuntimeException e) {
             restoreAfterFailedRestart(before, beforeCc, beforePlacement, e);
@@ -257,16 +270,15 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
     private void restoreAfterFailedRestart(
             DeploymentsRecord before, ObjectNode beforeCc, Placement beforePlacement, RuntimeException cause) {
         String name = before.getName();
-        registry.restoreDeploymentConfig(before.getId(), beforeCc, beforePlacement, before.getUpdatedAt());
+        // the configuration of before, running, in one statement: no instance sees the failed one settle
+        registry.restoreDeploymentConfig(before.getId(), beforeCc, beforePlacement, before.getUpdatedAt(), RUNNING);
         DeploymentRuntime current = running.get(name);
         if (current != null && !current.isClosed()) {
             LOG.warn("deployment '{}' keeps its configuration: the new one failed to start", name, cause);
-            registry.setStatus(before.getId(), RUNNING);
             return;
         }
         try {
             start(registry.deploymentRecord(String.valueOf(before.getId())));
-            registry.setStatus(before.getId(), RUNNING);
             LOG.warn(
                     "deployment '{}' runs its configuration of before again: the new one failed to start", name, cause);
         } catch (RuntimeException | Error again) {
@@ -377,7 +389,10 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         }
         long now = System.nanoTime();
         OffsetDateTime settled = OffsetDateTime.now().minus(SETTLED);
+        // known here: running, failed to start here, or waiting for another instance's reconfiguration
         Set<String> names = new HashSet<>(running.keySet());
+        names.addAll(failedHere.keySet());
+        names.addAll(awaiting);
         Set<String> differ = new HashSet<>();
         for (DeploymentsRecord d : records) {
             String name = d.getName();
@@ -385,10 +400,14 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
             DeploymentRuntime rt = running.get(name);
             if (underWay(d, settled)) {
                 // its instance is starting a new configuration: what runs here goes on until it says it serves
+                if (rt == null) {
+                    awaiting.add(name);
+                }
                 continue;
             }
             if (!serves(d, settled)) {
-                if (rt != null) {
+                if (rt != null || failedHere.containsKey(name) || awaiting.contains(name)) {
+                    // stopped, or no longer to be tried or waited for here
                     differ.add(name);
                 }
             } else if (rt == null) {
@@ -437,6 +456,8 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
             // and start nothing until that instance says it serves
             if (rt != null) {
                 syncAdapters(d, rt);
+            } else {
+                awaiting.add(name);
             }
             return;
         }
@@ -447,6 +468,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         if (rt == null) {
             try {
                 start(d);
+                settleIfLeftUnderWay(d);
             } catch (RuntimeException e) {
                 failedHere(name, e);
             }
@@ -454,10 +476,26 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         }
         if (!d.getUpdatedAt().equals(startedVersion.get(name))) {
             start(d);
+            settleIfLeftUnderWay(d);
             return;
         }
         // same configuration: the model's adapters may have changed
         syncAdapters(d, rt);
+    }
+
+    /**
+     * A configuration left under way longer than SETTLED (its instance died mid-way) that now serves here is recorded
+     * as running, under its version only, so the registry no longer says it is being reconfigured.
+     */
+    private void settleIfLeftUnderWay(DeploymentsRecord d) {
+        if (RECONFIGURING.equals(d.getStatus())) {
+            registry.setStatusIf(d.getId(), RUNNING, d.getUpdatedAt());
+        }
+    }
+
+    /** Whether a deployment is waiting here for another instance's reconfiguration to serve before it starts. */
+    public boolean awaitingReconfiguration(String name) {
+        return awaiting.contains(name) && !running.containsKey(name);
     }
 
     /** Whether every instance is to serve {@code d}: running, or reconfigured so long ago that it counts as done. */
@@ -496,6 +534,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
     private void stop(String name) {
         startedVersion.remove(name);
         failedHere.remove(name);
+        awaiting.remove(name);
         states.gone(name);
         DeploymentRuntime rt = running.get(name);
         if (rt != null) {
@@ -814,6 +853,7 @@ public final class DeploymentManager implements ApplicationEventListener<Startup
         }
         DeploymentRuntime old = running.put(r.getName(), rt);
         failedHere.remove(r.getName());
+        awaiting.remove(r.getName());
         startedVersion.put(r.getName(), r.getUpdatedAt());
         states.serving(r.getName());
         for (String skipped : rt.skippedAdapters()) {

@@ -218,26 +218,31 @@ public final class InteractionWriter implements AutoCloseable {
                 LOG.error("could not journal interaction {}: {}", i.requestId(), e.toString());
             }
         }
-        boolean queued;
+        boolean afterStop = false;
         synchronized (journalLock) {
             if (closed) {
-                queued = false;
+                afterStop = true;
             } else {
                 if (json != null) {
                     journal.append(json);
                 }
                 long size = sizeOf(i);
-                queued = queuedBytes.get() + size <= maxQueuedBytes && queue.offer(i);
+                boolean queued = queuedBytes.get() + size <= maxQueuedBytes && queue.offer(i);
                 if (queued) {
                     queuedBytes.addAndGet(size);
                     queuedRows++;
+                } else {
+                    // the queue is full: the spill file, loaded into PostgreSQL when the database keeps up again.
+                    // Written under the journal's lock: the segment that holds this row cannot be retired and deleted
+                    // (the writer does both under this lock) before the row is in the spill file
+                    spill(List.of(i));
                 }
             }
         }
-        if (!queued) {
-            // after the writer stopped (a request that outlived the shutdown's grace period), or when the queue
-            // is full: the spill file, loaded into PostgreSQL at the next start (an offer made before the stop is
-            // drained by close, which sets closed under the same lock)
+        if (afterStop) {
+            // after the writer stopped (a request that outlived the shutdown's grace period): the spill file, loaded
+            // at the next start (an offer made before the stop is drained by close, which sets closed under the
+            // same lock; the journal is not deleted after a spill failed)
             spill(List.of(i));
         }
     }
@@ -309,9 +314,10 @@ public final class InteractionWriter implements AutoCloseable {
                 written.addAndGet(batch.size());
                 release(batch);
                 batch.clear();
-                if (journal != null) {
+                if (journal != null && !spillFailed) {
                     synchronized (journalLock) {
-                        // first in, first out: with this batch, every row taken so far is written
+                        // first in, first out: with this batch, every row taken so far is written (a row that could
+                        // not be spilled keeps every segment on disk, for the next start)
                         journal.deleteRetired(takenRows);
                     }
                 }
@@ -389,7 +395,7 @@ public final class InteractionWriter implements AutoCloseable {
             if (rejectedIds == null) {
                 rejectedIds = rejectedIds();
             }
-            if (!rejectedIds.add(i.requestId())) {
+            if (rejectedIds.contains(i.requestId())) {
                 // refused again after a takeover or a spill's reload: kept once already
                 LOG.info("PostgreSQL refused interaction {} again; it is already in {}", i.requestId(), rejected);
                 return;
@@ -403,6 +409,8 @@ public final class InteractionWriter implements AutoCloseable {
                         StandardCharsets.UTF_8,
                         StandardOpenOption.CREATE,
                         StandardOpenOption.APPEND);
+                // known as kept once written: a refusal that could not be written is tried again next time
+                rejectedIds.add(i.requestId());
             } catch (IOException e) {
                 LOG.error("could not keep refused interaction {} in {}: {}", i.requestId(), rejected, e.toString());
             }

@@ -574,8 +574,9 @@ public final class RegistryService {
      * change that failed to start: to every instance it is the configuration they run, so none restarts it.
      */
     public void restoreDeploymentConfig(
-            long id, ObjectNode computeConfig, Placement placement, OffsetDateTime updatedAt) {
+            long id, ObjectNode computeConfig, Placement placement, OffsetDateTime updatedAt, String status) {
         db.update(DEPLOYMENTS)
+                .set(DEPLOYMENTS.STATUS, status)
                 .set(DEPLOYMENTS.COMPUTE_CONFIG, computeConfig.toString())
                 .set(
                         DEPLOYMENTS.PLACEMENT,
@@ -606,6 +607,19 @@ public final class RegistryService {
      * server instances compare with the one they run (a status that bumped it made the instance that had just started
      * the deployment restart it at the next change another instance announced, an adapter added, say).
      */
+    /**
+     * Records {@code status} only while the deployment's configuration is still version {@code version} (another
+     * instance may have recorded a newer one meanwhile); returns whether it did.
+     */
+    public boolean setStatusIf(long id, String status, OffsetDateTime version) {
+        return db.update(DEPLOYMENTS)
+                        .set(DEPLOYMENTS.STATUS, status)
+                        .where(DEPLOYMENTS.ID.eq(id))
+                        .and(DEPLOYMENTS.UPDATED_AT.eq(version))
+                        .execute()
+                > 0;
+    }
+
     public void setStatus(long id, String status) {
         db.update(DEPLOYMENTS)
                 .set(DEPLOYMENTS.STATUS, status)
