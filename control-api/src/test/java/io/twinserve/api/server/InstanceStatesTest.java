@@ -79,6 +79,20 @@ class InstanceStatesTest {
                     assertThat(s.has("error")).isFalse();
                 }
 
+                // an unreadable entry (another writer, a cut write) hides only itself
+                a.context()
+                        .getBean(io.twinserve.api.server.infra.Redis.class)
+                        .async()
+                        .set("twinserve:deployment-instance:spread:garbled", "{not json")
+                        .get(5, TimeUnit.SECONDS);
+                assertThat(awaitInstances(a.uri(), key, l -> l.size() == 2).get("instances"))
+                        .hasSize(2);
+                a.context()
+                        .getBean(io.twinserve.api.server.infra.Redis.class)
+                        .async()
+                        .del("twinserve:deployment-instance:spread:garbled")
+                        .get(5, TimeUnit.SECONDS);
+
                 // B stops (its entry goes with it) and comes back on a machine without the model's files
                 b.close();
                 b = null;

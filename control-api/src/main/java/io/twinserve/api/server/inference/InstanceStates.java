@@ -58,17 +58,17 @@ final class InstanceStates {
     }
 
     /** The deployment serves here. */
-    void serving(String deployment) {
+    synchronized void serving(String deployment) {
         put(deployment, "serving", null);
     }
 
     /** The deployment could not start here, for {@code reason}. */
-    void failed(String deployment, String reason) {
+    synchronized void failed(String deployment, String reason) {
         put(deployment, "failed", reason);
     }
 
     /** The deployment no longer runs here (stopped, undeployed, or the server stopping). */
-    void gone(String deployment) {
+    synchronized void gone(String deployment) {
         mine.remove(deployment);
         try {
             redis.async().del(key(deployment, instance)).get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
@@ -78,8 +78,11 @@ final class InstanceStates {
         }
     }
 
-    /** Writes every entry of this instance again, renewing its expiry. */
-    void renew() {
+    /**
+     * Writes every entry of this instance again, renewing its expiry. Synchronized with the changes: a renewal never
+     * writes back an entry a stop has just removed, nor an older state over a newer one.
+     */
+    synchronized void renew() {
         for (Map.Entry<String, Map<String, Object>> e : mine.entrySet()) {
             write(e.getKey(), e.getValue());
         }
@@ -142,15 +145,21 @@ final class InstanceStates {
             }
             for (KeyValue<String, String> kv :
                     redis.async().mget(keys.toArray(String[]::new)).get(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                if (!kv.hasValue()) {
-                    // expired between the scan and the read
+                String rest = kv.getKey().substring(PREFIX.length());
+                int colon = rest.lastIndexOf(':');
+                if (!kv.hasValue() || colon < 0) {
+                    // expired between the scan and the read, or not one of these keys
                     continue;
                 }
-                String rest = kv.getKey().substring(PREFIX.length());
-                String deployment = rest.substring(0, rest.lastIndexOf(':'));
-                @SuppressWarnings("unchecked")
-                Map<String, Object> entry = JSON.readValue(kv.getValue(), Map.class);
-                out.computeIfAbsent(deployment, d -> new ArrayList<>()).add(entry);
+                try {
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> entry = JSON.readValue(kv.getValue(), Map.class);
+                    out.computeIfAbsent(rest.substring(0, colon), d -> new ArrayList<>())
+                            .add(entry);
+                } catch (java.io.IOException e) {
+                    // one unreadable entry hides only itself
+                    LOG.debug("instance state {} not read: {}", kv.getKey(), e.toString());
+                }
             }
         } catch (Exception e) {
             LOG.debug("instance states not read from Redis: {}", e.toString());

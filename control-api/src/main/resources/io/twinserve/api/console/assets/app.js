@@ -641,7 +641,10 @@ function renderPlanResult(root, job) {
 // where a deployment serves: every server instance's own report (GET /api/deployments lists them under instances)
 function servingOn(d) {
   const all = d.instances || [];
-  if (all.length === 0) return 'no instance reports (Redis away?)';
+  if (all.length === 0) {
+    // a failed or stopped deployment has no reports; a running one without any means they cannot be read
+    return d.status === 'running' || d.status === 'reconfiguring' ? 'no instance reports (Redis away?)' : 'none';
+  }
   const serving = all.filter(i => i.state === 'serving').length;
   return 'serving on ' + serving + ' of ' + all.length + ' instance' + (all.length === 1 ? '' : 's');
 }
