@@ -85,6 +85,11 @@ class InstanceStatesTest {
                         .async()
                         .set("twinserve:deployment-instance:spread:garbled", "{not json")
                         .get(5, TimeUnit.SECONDS);
+                a.context()
+                        .getBean(io.twinserve.api.server.infra.Redis.class)
+                        .async()
+                        .sadd("twinserve:deployment-instances", "twinserve:deployment-instance:spread:garbled")
+                        .get(5, TimeUnit.SECONDS);
                 assertThat(awaitInstances(a.uri(), key, l -> l.size() == 2).get("instances"))
                         .hasSize(2);
                 a.context()
@@ -92,6 +97,16 @@ class InstanceStatesTest {
                         .async()
                         .del("twinserve:deployment-instance:spread:garbled")
                         .get(5, TimeUnit.SECONDS);
+                // an entry gone (expired) leaves the index at the next read
+                awaitInstances(a.uri(), key, l -> l.size() == 2);
+                assertThat(a.context()
+                                .getBean(io.twinserve.api.server.infra.Redis.class)
+                                .async()
+                                .sismember(
+                                        "twinserve:deployment-instances",
+                                        "twinserve:deployment-instance:spread:garbled")
+                                .get(5, TimeUnit.SECONDS))
+                        .isFalse();
 
                 // B stops (its entry goes with it) and comes back on a machine without the model's files
                 b.close();

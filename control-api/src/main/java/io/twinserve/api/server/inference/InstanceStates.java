@@ -1,10 +1,7 @@
 package io.twinserve.api.server.inference;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.KeyValue;
-import io.lettuce.core.ScanArgs;
-import io.lettuce.core.ScanCursor;
 import io.lettuce.core.SetArgs;
 import io.twinserve.api.server.infra.Redis;
 import java.net.InetAddress;
@@ -31,6 +28,13 @@ import org.slf4j.LoggerFactory;
 final class InstanceStates {
     private static final Logger LOG = LoggerFactory.getLogger(InstanceStates.class);
     static final String PREFIX = "twinserve:deployment-instance:";
+    /**
+     * The set of every entry's key, so that reading them costs two round trips however large the keyspace (a SCAN
+     * walks every key Redis holds: sessions and usage counters too). An entry that expired leaves its key here until
+     * a read finds it gone and removes it.
+     */
+    static final String INDEX = "twinserve:deployment-instances";
+
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long TIMEOUT_SECONDS = 2;
 
@@ -71,7 +75,9 @@ final class InstanceStates {
     synchronized void gone(String deployment) {
         mine.remove(deployment);
         try {
-            redis.async().del(key(deployment, instance)).get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            String key = key(deployment, instance);
+            redis.async().del(key).get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            redis.async().srem(INDEX, key).get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
         } catch (Exception e) {
             // expires on its own
             LOG.debug("instance state of '{}' not removed from Redis: {}", deployment, e.toString());
@@ -115,9 +121,11 @@ final class InstanceStates {
 
     private void write(String deployment, Map<String, Object> entry) {
         try {
+            String key = key(deployment, instance);
             redis.async()
-                    .set(key(deployment, instance), JSON.writeValueAsString(entry), SetArgs.Builder.ex(ttlSeconds))
+                    .set(key, JSON.writeValueAsString(entry), SetArgs.Builder.ex(ttlSeconds))
                     .get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            redis.async().sadd(INDEX, key).get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
         } catch (Exception e) {
             // the next reconciliation writes it again
             LOG.debug("instance state of '{}' not written to Redis: {}", deployment, e.toString());
@@ -131,24 +139,25 @@ final class InstanceStates {
     Map<String, List<Map<String, Object>>> all() {
         Map<String, List<Map<String, Object>>> out = new TreeMap<>();
         try {
-            List<String> keys = new ArrayList<>();
-            ScanCursor cursor = ScanCursor.INITIAL;
-            do {
-                KeyScanCursor<String> page = redis.async()
-                        .scan(cursor, ScanArgs.Builder.matches(PREFIX + "*").limit(500))
-                        .get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
-                keys.addAll(page.getKeys());
-                cursor = page;
-            } while (!cursor.isFinished());
+            List<String> keys = new ArrayList<>(redis.async().smembers(INDEX).get(TIMEOUT_SECONDS, TimeUnit.SECONDS));
             if (keys.isEmpty()) {
                 return out;
             }
+            List<String> expired = new ArrayList<>();
             for (KeyValue<String, String> kv :
                     redis.async().mget(keys.toArray(String[]::new)).get(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                if (!kv.hasValue()) {
+                    // expired (its instance stopped renewing it): dropped from the index
+                    expired.add(kv.getKey());
+                    continue;
+                }
+                if (!kv.getKey().startsWith(PREFIX)) {
+                    continue;
+                }
                 String rest = kv.getKey().substring(PREFIX.length());
                 int colon = rest.lastIndexOf(':');
-                if (!kv.hasValue() || colon < 0) {
-                    // expired between the scan and the read, or not one of these keys
+                if (colon < 0) {
+                    // not one of these keys
                     continue;
                 }
                 try {
@@ -160,6 +169,9 @@ final class InstanceStates {
                     // one unreadable entry hides only itself
                     LOG.debug("instance state {} not read: {}", kv.getKey(), e.toString());
                 }
+            }
+            if (!expired.isEmpty()) {
+                redis.async().srem(INDEX, expired.toArray(String[]::new));
             }
         } catch (Exception e) {
             LOG.debug("instance states not read from Redis: {}", e.toString());
