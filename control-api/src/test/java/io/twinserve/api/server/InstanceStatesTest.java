@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
@@ -35,14 +34,7 @@ class InstanceStatesTest {
     void everyInstanceSaysWhereADeploymentServesAndWhyNotElsewhere() throws Exception {
         Path model = models.resolve("tiny");
         TinyModels.llama(model);
-        try (TwinserveServer a = TwinserveServer.start(new TwinserveServer.Options(
-                dirA,
-                System.getenv("TWINSERVE_TEST_DATABASE_URL"),
-                System.getenv("TWINSERVE_TEST_REDIS_URL"),
-                "127.0.0.1",
-                0,
-                true,
-                Map.of()))) {
+        try (TwinserveServer a = TwinserveServer.start(KeyedHttp.firstInstance(dirA))) {
             TwinserveServer.Options optionsB = KeyedHttp.secondInstance(a, dirB);
             String key;
             try (AdminDatabase d = AdminDatabase.open(dirA)) {

@@ -33,6 +33,21 @@ final class KeyedHttp {
         return CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /**
+     * A first server instance's options: the test database and Redis when configured (TWINSERVE_TEST_DATABASE_URL,
+     * TWINSERVE_TEST_REDIS_URL), otherwise embedded ones in {@code dataDir}; the instance that runs the jobs.
+     */
+    static TwinserveServer.Options firstInstance(Path dataDir) {
+        return new TwinserveServer.Options(
+                dataDir,
+                System.getenv("TWINSERVE_TEST_DATABASE_URL"),
+                System.getenv("TWINSERVE_TEST_REDIS_URL"),
+                "127.0.0.1",
+                0,
+                true,
+                Map.of());
+    }
+
     /** A second server instance's options: its own data folder, {@code first}'s database and Redis. */
     static TwinserveServer.Options secondInstance(TwinserveServer first, Path dataDir) {
         var db = first.services().database();

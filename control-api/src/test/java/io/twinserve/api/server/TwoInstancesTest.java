@@ -8,7 +8,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -56,14 +55,7 @@ class TwoInstancesTest {
 
     @Test
     void deploymentsKeysAndSessionsAreSharedThroughPostgresAndRedis() throws Exception {
-        try (TwinserveServer a = TwinserveServer.start(new TwinserveServer.Options(
-                dirA,
-                System.getenv("TWINSERVE_TEST_DATABASE_URL"),
-                System.getenv("TWINSERVE_TEST_REDIS_URL"),
-                "127.0.0.1",
-                0,
-                true,
-                Map.of()))) {
+        try (TwinserveServer a = TwinserveServer.start(KeyedHttp.firstInstance(dirA))) {
             try (TwinserveServer b = TwinserveServer.start(KeyedHttp.secondInstance(a, dirB))) {
                 String admin;
                 String user;

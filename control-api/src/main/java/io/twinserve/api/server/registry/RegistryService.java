@@ -575,15 +575,7 @@ public final class RegistryService {
      */
     public void restoreDeploymentConfig(
             long id, ObjectNode computeConfig, Placement placement, OffsetDateTime updatedAt, String status) {
-        db.update(DEPLOYMENTS)
-                .set(DEPLOYMENTS.STATUS, status)
-                .set(DEPLOYMENTS.COMPUTE_CONFIG, computeConfig.toString())
-                .set(
-                        DEPLOYMENTS.PLACEMENT,
-                        Bodies.JSON.valueToTree(placement.toMap()).toString())
-                .set(DEPLOYMENTS.UPDATED_AT, updatedAt)
-                .where(DEPLOYMENTS.ID.eq(id))
-                .execute();
+        writeDeploymentConfig(id, computeConfig, placement, updatedAt, status);
     }
 
     /**
@@ -591,22 +583,23 @@ public final class RegistryService {
      * records it as under way, so that no other instance takes it up before it serves).
      */
     public void updateDeploymentConfig(long id, ObjectNode computeConfig, Placement placement, String status) {
+        writeDeploymentConfig(id, computeConfig, placement, OffsetDateTime.now(), status);
+    }
+
+    /** A configuration, its version and a status, in one statement. */
+    private void writeDeploymentConfig(
+            long id, ObjectNode computeConfig, Placement placement, OffsetDateTime version, String status) {
         db.update(DEPLOYMENTS)
                 .set(DEPLOYMENTS.STATUS, status)
                 .set(DEPLOYMENTS.COMPUTE_CONFIG, computeConfig.toString())
                 .set(
                         DEPLOYMENTS.PLACEMENT,
                         Bodies.JSON.valueToTree(placement.toMap()).toString())
-                .set(DEPLOYMENTS.UPDATED_AT, OffsetDateTime.now())
+                .set(DEPLOYMENTS.UPDATED_AT, version)
                 .where(DEPLOYMENTS.ID.eq(id))
                 .execute();
     }
 
-    /**
-     * Records a deployment's status. Its {@code updated_at} stays: it is the version of its configuration, which the
-     * server instances compare with the one they run (a status that bumped it made the instance that had just started
-     * the deployment restart it at the next change another instance announced, an adapter added, say).
-     */
     /**
      * Records {@code status} only while the deployment's configuration is still version {@code version} (another
      * instance may have recorded a newer one meanwhile); returns whether it did.
@@ -620,6 +613,11 @@ public final class RegistryService {
                 > 0;
     }
 
+    /**
+     * Records a deployment's status. Its {@code updated_at} stays: it is the version of its configuration, which the
+     * server instances compare with the one they run (a status that bumped it made the instance that had just started
+     * the deployment restart it at the next change another instance announced, an adapter added, say).
+     */
     public void setStatus(long id, String status) {
         db.update(DEPLOYMENTS)
                 .set(DEPLOYMENTS.STATUS, status)

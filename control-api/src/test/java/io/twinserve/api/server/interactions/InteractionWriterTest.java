@@ -184,10 +184,7 @@ class InteractionWriterTest {
             InteractionWriter writer = new InteractionWriter(
                     DSL.using(writerConnection, SQLDialect.POSTGRES), metrics, data.toString(), 10_000);
             try {
-                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
-                while (count(c, "after-death-") < 1 && System.nanoTime() < deadline) {
-                    Thread.sleep(20);
-                }
+                awaitUntil(() -> count(c, "after-death-") >= 1);
                 writer.flush(60_000);
                 assertThat(count(c, "after-death-")).isEqualTo(1);
                 assertThat(Files.readAllLines(data.resolve("interactions.rejected.jsonl")))
@@ -227,10 +224,7 @@ class InteractionWriterTest {
             InteractionWriter second = new InteractionWriter(
                     DSL.using(writerConnection, SQLDialect.POSTGRES), new SimpleMeterRegistry(), data.toString(), 10);
             try {
-                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
-                while (Files.exists(spill) && System.nanoTime() < deadline) {
-                    Thread.sleep(20);
-                }
+                awaitUntil(() -> !Files.exists(spill));
                 assertThat(spill).doesNotExist();
                 assertThat(count(c, "cut-whole")).isEqualTo(1);
                 assertThat(count(c, "cut-after")).isEqualTo(1);
@@ -293,10 +287,7 @@ class InteractionWriterTest {
                     data.toString(),
                     10_000);
             try {
-                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
-                while (count(c, "killed-") < 30 && System.nanoTime() < deadline) {
-                    Thread.sleep(50);
-                }
+                awaitUntil(() -> count(c, "killed-") >= 30);
                 assertThat(count(c, "killed-")).isEqualTo(30);
                 next.record(interaction("killed-after"));
             } finally {
@@ -335,10 +326,7 @@ class InteractionWriterTest {
                     DSL.using(writerConnection, SQLDialect.POSTGRES), new SimpleMeterRegistry(), data.toString(), 1);
             try {
                 // the writer, idle, loads the spill file and waits for the lock
-                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
-                while (!insertWaitsForALock(c) && System.nanoTime() < deadline) {
-                    Thread.sleep(20);
-                }
+                awaitUntil(() -> insertWaitsForALock(c));
                 assertThat(insertWaitsForALock(c))
                         .as("the spill file's load waits for the table")
                         .isTrue();
@@ -353,10 +341,7 @@ class InteractionWriterTest {
                 assertThat(Files.readString(data.resolve("interactions.spill.jsonl")))
                         .contains("loading-spilled");
                 locker.commit();
-                deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
-                while (count(c, "loading-") < 7 && System.nanoTime() < deadline) {
-                    Thread.sleep(50);
-                }
+                awaitUntil(() -> count(c, "loading-") >= 7);
                 assertThat(count(c, "loading-")).isEqualTo(7);
             } finally {
                 locker.rollback();
@@ -408,10 +393,7 @@ class InteractionWriterTest {
             } finally {
                 c.createStatement().execute("alter table interactions_away rename to interactions");
             }
-            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
-            while (count(c, "memory-") < 50 && System.nanoTime() < deadline) {
-                Thread.sleep(50);
-            }
+            awaitUntil(() -> count(c, "memory-") >= 50);
             assertThat(count(c, "memory-")).isEqualTo(50);
             writer.close();
         }
@@ -464,10 +446,7 @@ class InteractionWriterTest {
                                 + " both waves")
                         .isEqualTo(wave);
                 gate.createStatement().execute("select pg_advisory_unlock(7407)");
-                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
-                while (writer.written() < 1 + 2L * wave && System.nanoTime() < deadline) {
-                    Thread.sleep(20);
-                }
+                awaitUntil(() -> writer.written() >= 1 + 2L * wave);
                 assertThat(count(gate, "backlog-")).isEqualTo(1 + 2L * wave);
                 assertThat(journalLines(data))
                         .as("every row written: only the empty current segment")
@@ -523,6 +502,14 @@ class InteractionWriterTest {
             }
         }
         return lines;
+    }
+
+    /** Waits until {@code done} holds, 60 s at most (the assertions after it say what was expected). */
+    private static void awaitUntil(java.util.concurrent.Callable<Boolean> done) throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        while (!done.call() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
     }
 
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON_FOR_TEST =
