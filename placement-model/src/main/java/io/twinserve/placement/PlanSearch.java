@@ -32,9 +32,10 @@ public final class PlanSearch {
 
     /**
      * Downwards: the slot counts of the grid above the plan's at its served count, then fewer served
-     * adapters per GPU (the grid's counts below the plan's), each with the slot counts up to it; the first
-     * configuration that meets {@code slo} ends the search. Every configuration tried is returned, in
-     * order; at most {@code budget} runs.
+     * adapters per GPU (the grid's counts below the plan's, then halving below the grid's smallest down to
+     * one, each on as many slots), each with the slot counts up to it; the first configuration that meets
+     * {@code slo} ends the search. Every configuration tried is returned, in order; at most {@code budget}
+     * runs.
      */
     public List<Alternative> down(Planner.Plan plan, SloSpec slo, int budget, Runner run) {
         double[] servedGrid = model.target("served", plan.model()).meta().snap();
@@ -45,6 +46,11 @@ public final class PlanSearch {
             if (servedGrid[i] > 0 && servedGrid[i] < plan.servedPerGpu()) {
                 servedCounts.add((int) servedGrid[i]);
             }
+        }
+        // below the grid the model knows nothing, but the twin does: a workload whose bursts one GPU cannot absorb
+        // at the grid's fewest adapters may meet the SLO at fewer still (more replicas for the same adapters)
+        for (int n = servedCounts.getLast() / 2; n >= 1; n /= 2) {
+            servedCounts.add(n);
         }
         List<Alternative> out = new ArrayList<>();
         for (int n : servedCounts) {

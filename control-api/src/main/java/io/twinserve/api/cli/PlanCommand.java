@@ -217,7 +217,8 @@ final class PlanCommand implements Callable<Integer> {
                     o.search(),
                     o.corrected(),
                     o.searchUp(),
-                    o.improved()));
+                    o.improved(),
+                    o.searchEnded()));
         }
         return strict && o.verification() != null && !o.confirmed() ? 3 : 0;
     }

@@ -1,5 +1,6 @@
 package io.twinserve.api.cli;
 
+import io.twinserve.experiments.whatif.PlanOutcome;
 import io.twinserve.placement.PlacementModel;
 import io.twinserve.placement.PlanSearch;
 import io.twinserve.placement.Planner;
@@ -24,7 +25,8 @@ final class PlanText {
             List<PlanSearch.Alternative> search,
             PlanSearch.Alternative corrected,
             List<PlanSearch.Alternative> searchUp,
-            PlanSearch.Alternative improved) {
+            PlanSearch.Alternative improved,
+            PlanOutcome.SearchEnd searchEnded) {
         StringBuilder b = new StringBuilder();
         b.append(f(
                 "plan for %s: %d adapters, per-adapter rates %s / %s / %s req/s (tiers%s), ranks %s, prompt %.1f /"
@@ -86,7 +88,7 @@ final class PlanText {
             if (!s.fits()) {
                 b.append(f("  the configuration does not start: %s%n", s.note()));
                 b.append(f("%n!!! NOT CONFIRMED: the plan's configuration does not start in the twin%n"));
-                appendSearch(b, p, search, corrected);
+                appendSearch(b, p, search, corrected, searchEnded);
                 appendSearchUp(b, p, searchUp, improved);
                 return b.toString();
             }
@@ -119,7 +121,7 @@ final class PlanText {
                             v.errorPct(), v.toleratedErrorPct()));
                 }
                 b.append(f("%n!!! NOT CONFIRMED: %s%n", String.join("; ", why)));
-                appendSearch(b, p, search, corrected);
+                appendSearch(b, p, search, corrected, searchEnded);
             }
             appendSearchUp(b, p, searchUp, improved);
         }
@@ -127,15 +129,26 @@ final class PlanText {
     }
 
     private static void appendSearch(
-            StringBuilder b, Planner.Plan p, List<PlanSearch.Alternative> search, PlanSearch.Alternative corrected) {
+            StringBuilder b,
+            Planner.Plan p,
+            List<PlanSearch.Alternative> search,
+            PlanSearch.Alternative corrected,
+            PlanOutcome.SearchEnd searchEnded) {
         if (!search.isEmpty()) {
             b.append(f("%ntwin search around the plan (%d run%s):%n", search.size(), search.size() == 1 ? "" : "s"));
             alternatives(b, search);
         }
         if (corrected != null) {
             b.append(f("%ncorrected configuration: %s, meets the SLO%n", configuration(p, corrected)));
+        } else if (searchEnded == PlanOutcome.SearchEnd.ONE_ADAPTER) {
+            b.append(
+                    f("%nno configuration meets the SLO, not even one adapter per GPU: more replicas will not help, the"
+                            + " bounds missed above are beyond what one GPU gives a single adapter's requests%n"));
         } else if (!search.isEmpty()) {
-            b.append(f("%nno configuration of the search meets the SLO within its budget (--search-budget)%n"));
+            b.append(f(
+                    "%nno configuration of the search meets the SLO within its budget of %d runs (--search-budget:"
+                            + " a larger one goes on to fewer adapters per GPU)%n",
+                    search.size()));
         }
     }
 

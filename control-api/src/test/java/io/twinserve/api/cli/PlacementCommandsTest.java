@@ -177,8 +177,38 @@ class PlacementCommandsTest {
         assertThat(strict.out())
                 .contains("!!! NOT CONFIRMED: the twin's run misses the SLO")
                 .containsPattern("twin search around the plan \\(\\d runs?\\)")
-                .contains("no configuration of the search meets the SLO")
+                .contains("no configuration of the search meets the SLO within its budget of 2 runs")
                 .contains("the model's labels meet TTFT p90 <= 2,000 ms");
+        // with the budget to spare, the search goes below the grid's fewest adapters, down to one per GPU, and says
+        // that it got there rather than that its budget ran out
+        List<String> exhaust = List.of(
+                "plan",
+                "--workload",
+                workload.toString(),
+                "--model",
+                dir.resolve("model").toString(),
+                "--verify",
+                "--slo",
+                "ttft_p90_ms=0.001",
+                "--search-budget",
+                "40");
+        Cli down = Cli.run(exhaust.toArray(String[]::new));
+        assertThat(down.exitCode()).as(down.err()).isZero();
+        assertThat(down.out())
+                .contains("no configuration meets the SLO, not even one adapter per GPU")
+                .doesNotContain("within its budget");
+        List<String> asJson = new ArrayList<>(exhaust);
+        asJson.add("--json");
+        JsonNode downDoc = JSON.readTree(Cli.run(asJson.toArray(String[]::new)).out());
+        assertThat(downDoc.get("search_ended").asText()).isEqualTo("one_adapter");
+        JsonNode tried = downDoc.get("search");
+        assertThat(tried.get(tried.size() - 1).get("served_per_gpu").asInt()).isEqualTo(1);
+        assertThat(tried.size()).isLessThan(40);
+        asJson.set(asJson.indexOf("40"), "2");
+        assertThat(JSON.readTree(Cli.run(asJson.toArray(String[]::new)).out())
+                        .get("search_ended")
+                        .asText())
+                .isEqualTo("budget");
 
         Cli negative = Cli.run("plan", "--model", dir.resolve("model").toString(), "--feature", "rate_high=-0.8");
         assertThat(negative.exitCode()).as("a usage error").isEqualTo(2);

@@ -1,11 +1,13 @@
 package io.twinserve.experiments.whatif;
 
+import com.fasterxml.jackson.annotation.JsonValue;
 import io.twinserve.placement.PlacementModel;
 import io.twinserve.placement.PlanSearch;
 import io.twinserve.placement.Planner;
 import io.twinserve.traces.spec.SloSpec;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -25,7 +27,24 @@ public record PlanOutcome(
         List<PlanSearch.Alternative> search,
         PlanSearch.Alternative corrected,
         List<PlanSearch.Alternative> searchUp,
-        PlanSearch.Alternative improved) {
+        PlanSearch.Alternative improved,
+        SearchEnd searchEnded) {
+    /**
+     * Why the downward search ended: a configuration met the SLO, the budget was spent, or every adapter count
+     * down to one per GPU missed it.
+     */
+    public enum SearchEnd {
+        MET,
+        BUDGET,
+        ONE_ADAPTER;
+
+        /** The JSON value. */
+        @JsonValue
+        public String json() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
     public PlanOutcome {
         notes = List.copyOf(notes);
         search = List.copyOf(search);
@@ -52,6 +71,7 @@ public record PlanOutcome(
             doc.put("confirmed", verification.confirmed());
             doc.put("search", search);
             doc.put("corrected", corrected);
+            doc.put("search_ended", searchEnded);
             doc.put("search_up", searchUp);
             doc.put("improved", improved);
         }

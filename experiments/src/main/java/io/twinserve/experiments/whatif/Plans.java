@@ -150,9 +150,14 @@ final class Plans {
                 ? null
                 : search.getLast();
         PlanSearch.Alternative improved = PlanSearch.best(searchUp);
+        PlanOutcome.SearchEnd ended = search.isEmpty()
+                ? null
+                : corrected != null
+                        ? PlanOutcome.SearchEnd.MET
+                        : search.size() >= budget ? PlanOutcome.SearchEnd.BUDGET : PlanOutcome.SearchEnd.ONE_ADAPTER;
         progress.update(1, "planned");
         return new PlanOutcome(
-                w.name(), q.model(), effective, req, plan, notes, v, search, corrected, searchUp, improved);
+                w.name(), q.model(), effective, req, plan, notes, v, search, corrected, searchUp, improved, ended);
     }
 
     /** The request with {@code NAME=VALUE} feature overrides applied (rates, lengths, CV, adapters, tier skew). */

@@ -608,7 +608,9 @@ function renderPlanResult(root, job) {
       Object.entries(rules).map(([tree, path]) => [h('h3', { text: tree }),
         h('ul', {}, (Array.isArray(path) ? path : [path]).map(r => h('li', { text: typeof r === 'string' ? r : JSON.stringify(r) })))])),
     doc.verification ? h('div', { class: 'card' }, h('h2', { text: 'Verification by the twin' }),
-      h('p', { class: doc.confirmed ? 'ok' : 'error', text: doc.confirmed ? 'confirmed' : 'not confirmed' + (doc.corrected ? ': corrected configuration below' : '') }),
+      h('p', { class: doc.confirmed ? 'ok' : 'error', text: doc.confirmed ? 'confirmed' : 'not confirmed' + (doc.corrected ? ': corrected configuration below'
+        : doc.search_ended === 'one_adapter' ? ': no configuration meets the SLO, not even one adapter per GPU'
+        : doc.search_ended === 'budget' ? ': the search budget ran out before a configuration met the SLO' : '') }),
       h('pre', { text: JSON.stringify(doc.corrected || doc.verification, null, 2) })) : null,
     h('div', { class: 'card' }, h('h2', { text: 'Apply to a deployment' }), apply)].filter(Boolean));
   if (!atLeast('operator')) {
