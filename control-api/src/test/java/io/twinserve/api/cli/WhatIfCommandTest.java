@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -89,6 +90,48 @@ class WhatIfCommandTest {
         assertThat(ordinary.err()).doesNotContain("warning");
         // the built-in study workload (ShareGPT-like lengths under the benchmark's caps) is not warned about
         assertThat(Cli.run("what-if").err()).doesNotContain("warning");
+    }
+
+    @Test
+    void prefixesTheDeploymentWouldNotCacheAreNoted(@TempDir Path dir) throws Exception {
+        Path sessions = dir.resolve("sessions.yaml");
+        Files.writeString(sessions, SMALL_WORKLOAD + """
+                sessions: {turns: {type: uniform, min: 2, max: 4}, think_time_s: {type: exponential, mean: 5}}
+                """);
+        // the built-in deployment (the study's) has prefix caching off: the sessions' shared prefixes go unused
+        Cli off = Cli.run("what-if", "--workload", sessions.toString());
+        assertThat(off.exitCode()).as(off.err()).isZero();
+        assertThat(off.err())
+                .contains("note: " + sessions + ": its multi-turn sessions repeat each earlier turn")
+                .contains("<built-in deployment> has replica.prefix_caching: false")
+                .contains("--sweep replica.prefix_caching=true,false compares");
+        // a trace of the same workload: its requests carry the hashes, counted
+        Path trace = dir.resolve("sessions.jsonl");
+        Cli gen = Cli.run("trace", "gen", sessions.toString(), "-o", trace.toString());
+        assertThat(gen.exitCode()).as(gen.err()).isZero();
+        Cli fromTrace = Cli.run("what-if", "--workload", trace.toString());
+        assertThat(fromTrace.exitCode()).as(fromTrace.err()).isZero();
+        assertThat(fromTrace.err())
+                .containsPattern("note: " + Pattern.quote(trace.toString())
+                        + ": [\\d,]+ of its first [\\d,]+ requests carry prefix-block hashes");
+        // not when the deployment caches prefixes, when the sweep varies it, or without prefixes
+        Path caching = dir.resolve("caching.yaml");
+        Files.writeString(
+                caching,
+                new String(WhatIfCommandTest.class
+                                .getResourceAsStream("/io/twinserve/experiments/whatif/what-if-deployment.yaml")
+                                .readAllBytes())
+                        .replace("prefix_caching: false", "prefix_caching: true"));
+        Cli on = Cli.run("what-if", "--workload", sessions.toString(), "--deployment", caching.toString());
+        assertThat(on.exitCode()).as(on.err()).isZero();
+        assertThat(on.err()).doesNotContain("note:");
+        Cli swept =
+                Cli.run("what-if", "--workload", sessions.toString(), "--sweep", "replica.prefix_caching=true,false");
+        assertThat(swept.exitCode()).as(swept.err()).isZero();
+        assertThat(swept.err()).doesNotContain("note:");
+        Path plain = dir.resolve("plain.yaml");
+        Files.writeString(plain, SMALL_WORKLOAD);
+        assertThat(Cli.run("what-if", "--workload", plain.toString()).err()).doesNotContain("note:");
     }
 
     @Test
