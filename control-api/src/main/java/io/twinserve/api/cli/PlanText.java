@@ -141,9 +141,9 @@ final class PlanText {
         if (corrected != null) {
             b.append(f("%ncorrected configuration: %s, meets the SLO%n", configuration(p, corrected)));
         } else if (searchEnded == PlanOutcome.SearchEnd.ONE_ADAPTER) {
-            b.append(
-                    f("%nno configuration meets the SLO, not even one adapter per GPU: more replicas will not help, the"
-                            + " bounds missed above are beyond what one GPU gives a single adapter's requests%n"));
+            b.append(f("%nno configuration meets the SLO, not even one adapter per GPU: the bounds missed above are"
+                    + " beyond what one GPU gives a single adapter's requests; what is left is spreading each"
+                    + " adapter's requests over several replicas (twinserve capacity) or a looser SLO%n"));
         } else if (!search.isEmpty()) {
             b.append(f(
                     "%nno configuration of the search meets the SLO within its budget of %d runs (--search-budget:"
