@@ -10,15 +10,10 @@ import io.twinserve.experiments.whatif.ReplicaWhatIf;
 import io.twinserve.experiments.whatif.SpecSweep;
 import io.twinserve.experiments.whatif.SpecText;
 import io.twinserve.experiments.whatif.SweepConfigurationException;
+import io.twinserve.experiments.whatif.WhatIfNotices;
 import io.twinserve.experiments.whatif.WhatIfOptions;
 import io.twinserve.experiments.whatif.WhatIfRunner;
-import io.twinserve.traces.Request;
-import io.twinserve.traces.format.ReadOptions;
-import io.twinserve.traces.format.TraceReader;
-import io.twinserve.traces.format.TraceReaders;
-import io.twinserve.traces.gen.WorkloadGenerator;
 import io.twinserve.traces.spec.SloSpec;
-import io.twinserve.traces.spec.WorkloadSpec;
 import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.twin.cluster.ClusterSummary;
 import io.twinserve.twin.cluster.ClusterTraffic;
@@ -198,22 +193,25 @@ final class WhatIfCommand implements Callable<Integer> {
                 traceWorkload ? null : workload == null ? SpecText.builtInWorkload() : SpecText.read(workload);
         SpecText deploymentSpec = deployment == null ? SpecText.builtInDeployment() : SpecText.read(deployment);
         SpecSweep sweep = sweep();
-        WorkloadSpec parsedWorkload = null;
-        if (workloadSpec != null) {
-            // before the run: a spec error is reported by the run itself, naming its line
-            try {
-                parsedWorkload = WorkloadSpecs.parse(workloadSpec.yaml(), workloadSpec.file());
-                for (String w : WorkloadGenerator.warnings(parsedWorkload, workloadSpec.baseDir())) {
-                    spec.commandLine().getErr().println("warning: " + workloadSpec.file() + ": " + w);
-                }
-            } catch (RuntimeException e) {
-                // reported by the run
+        // before the run, what WhatIfNotices finds in the specs as given (each run's document has its own): a spec
+        // that cannot be read is reported by the run itself, naming its line
+        try {
+            boolean comparesPrefixCaching = false;
+            for (SpecSweep.Axis a : sweep.axes()) {
+                comparesPrefixCaching |= a.key().equals("replica.prefix_caching");
             }
-        }
-        String prefixNote =
-                unusedPrefixes(deploymentSpec, sweep, parsedWorkload, traceWorkload ? workload : null, workloadSpec);
-        if (prefixNote != null) {
-            spec.commandLine().getErr().println("note: " + prefixNote);
+            for (WhatIfNotices.Notice notice : WhatIfNotices.of(
+                    workloadSpec == null ? null : WorkloadSpecs.parse(workloadSpec.yaml(), workloadSpec.file()),
+                    workloadSpec == null ? null : workloadSpec.file(),
+                    workloadSpec == null ? null : workloadSpec.baseDir(),
+                    traceWorkload ? workload : null,
+                    Deployments.parse(deploymentSpec.yaml(), deploymentSpec.file()),
+                    deploymentSpec.file(),
+                    !comparesPrefixCaching)) {
+                spec.commandLine().getErr().println(notice.line());
+            }
+        } catch (RuntimeException e) {
+            // reported by the run
         }
         ReplicaOutcome outcome = run(
                 sweep,
@@ -255,60 +253,6 @@ final class WhatIfCommand implements Callable<Integer> {
                     outcome.best()));
         }
         return 0;
-    }
-
-    /** Requests of a trace looked at for prefix hashes before a run (the first this many). */
-    static final int PREFIX_PROBE = 2_000;
-
-    /**
-     * A note when the workload's requests carry prefix-block hashes (a trace's, or a spec's multi-turn sessions)
-     * that the deployment's prefix cache would reuse, but it is off (the built-in deployment's, as in the study):
-     * the run then reads a hit rate of 0 and prefills every prompt in full. Null otherwise, when the sweep varies
-     * prefix caching itself, or when a spec cannot be read (the run reports that).
-     */
-    static String unusedPrefixes(
-            SpecText deployment, SpecSweep sweep, WorkloadSpec workloadSpec, Path trace, SpecText workloadText) {
-        try {
-            if (Deployments.parse(deployment.yaml(), deployment.file())
-                    .replica()
-                    .prefixCaching()) {
-                return null;
-            }
-        } catch (RuntimeException e) {
-            return null;
-        }
-        for (SpecSweep.Axis a : sweep.axes()) {
-            if (a.key().equals("replica.prefix_caching")) {
-                return null;
-            }
-        }
-        String what;
-        if (trace != null) {
-            int seen = 0;
-            int hashed = 0;
-            try (TraceReader r = TraceReaders.open(trace, ReadOptions.defaults())) {
-                Request q;
-                while (seen < PREFIX_PROBE && (q = r.next()) != null) {
-                    seen++;
-                    hashed += q.hasPrefixHashes() ? 1 : 0;
-                }
-            } catch (IOException | RuntimeException e) {
-                return null;
-            }
-            if (hashed == 0) {
-                return null;
-            }
-            what = String.format(
-                    Locale.ROOT, "%s: %,d of its first %,d requests carry prefix-block hashes", trace, hashed, seen);
-        } else if (workloadSpec != null && workloadSpec.sessions() != null) {
-            what = workloadText.file()
-                    + ": its multi-turn sessions repeat each earlier turn as the next prompt's prefix";
-        } else {
-            return null;
-        }
-        return what + ", which a prefix cache would reuse, but " + deployment.file()
-                + " has replica.prefix_caching: false, so every prompt is prefilled in full (--sweep"
-                + " replica.prefix_caching=true,false compares)";
     }
 
     /** {@code --cluster}: a cluster run, or a sweep of cluster settings (with {@code --plot}, its TTFT chart). */

@@ -83,6 +83,12 @@ class WhatIfCommandTest {
                 .contains("of the distributions' draws fall outside the caps (prompt 1..1024, output 1..)")
                 .contains("are clipped")
                 .containsPattern("where the distributions give [45]\\d{3} and 1\\d{2}");
+        JsonNode warned = new ObjectMapper()
+                .readTree(
+                        Cli.run("what-if", "--workload", w.toString(), "--json").out())
+                .get("notices");
+        assertThat(warned.get(0).get("level").asText()).isEqualTo("warning");
+        assertThat(warned.get(0).get("message").asText()).startsWith(w + ": lengths: ");
         Path plain = dir.resolve("plain.yaml");
         Files.writeString(plain, SMALL_WORKLOAD);
         Cli ordinary = Cli.run("what-if", "--workload", plain.toString());
@@ -104,7 +110,13 @@ class WhatIfCommandTest {
         assertThat(off.err())
                 .contains("note: " + sessions + ": its multi-turn sessions repeat each earlier turn")
                 .contains("<built-in deployment> has replica.prefix_caching: false")
-                .contains("--sweep replica.prefix_caching=true,false compares");
+                .contains("(a sweep of replica.prefix_caching=true,false compares)");
+        // --json carries it in the run's document, as the API's simulation results do
+        JsonNode doc = new ObjectMapper()
+                .readTree(Cli.run("what-if", "--workload", sessions.toString(), "--json")
+                        .out());
+        assertThat(doc.get("notices").get(0).get("level").asText()).isEqualTo("note");
+        assertThat(doc.get("notices").get(0).get("message").asText()).contains("replica.prefix_caching: false");
         // a trace of the same workload: its requests carry the hashes, counted
         Path trace = dir.resolve("sessions.jsonl");
         Cli gen = Cli.run("trace", "gen", sessions.toString(), "-o", trace.toString());

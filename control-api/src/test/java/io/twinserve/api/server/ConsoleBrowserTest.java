@@ -176,6 +176,23 @@ class ConsoleBrowserTest {
         shot("what-if-result");
         js("document.getElementById('run-cdf').scrollIntoView()");
         shot("what-if-charts");
+        assertThat(browser.findElements(By.id("run-notices")))
+                .as("the study's workload needs no notice")
+                .isEmpty();
+        // the same workload in multi-turn sessions, on the built-in deployment (prefix caching off, as in the study):
+        // the result says the sessions' prefixes go uncached
+        browser.get(server.uri() + "/#/whatif");
+        find("#workload");
+        setText(
+                "#workload",
+                good + "\nsessions: {turns: {type: fixed, value: 2}, think_time_s: {type: fixed, value: 1}}\n");
+        setText("#window", "60");
+        find("#run").click();
+        await().until(d -> "succeeded".equals(d.findElement(By.id("job-status")).getAttribute("data-status")));
+        assertThat(find("#run-notices").getText())
+                .contains("note: ")
+                .contains("its multi-turn sessions repeat each earlier turn")
+                .contains("replica.prefix_caching: false");
     }
 
     @Test

@@ -20,6 +20,7 @@ import io.twinserve.twin.sim.RunResult;
 import io.twinserve.twin.slo.SloVerdict;
 import java.io.IOException;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /** Runs one configuration of a single-replica what-if: its edited specs through the replica simulator. */
@@ -59,6 +60,7 @@ final class ReplicaRuns {
             Map<String, Integer> ranks = new HashMap<>();
             TraceReader reader;
             String name;
+            WorkloadSpec spec = null;
             SloSpec workloadSlo = null;
             Long window = o.windowNs();
             if (q.trace() != null) {
@@ -74,6 +76,7 @@ final class ReplicaRuns {
                 if (o.seed() != null) {
                     w = w.withSeed(o.seed());
                 }
+                spec = w;
                 WorkloadGenerator gen = new WorkloadGenerator(w, q.workload().baseDir());
                 for (Adapter a : gen.adapters()) {
                     ranks.put(a.id(), a.rank());
@@ -92,7 +95,15 @@ final class ReplicaRuns {
                 RunResult result = new ReplicaSimulator(replica, ranks)
                         .run(ClientGate.forWorkload(reader, o.maxOutstanding()), options);
                 SloVerdict verdict = SloVerdict.of(SloSpec.resolve(workloadSlo, d.slo(), o.slo()), result.summary());
-                return new ReplicaRun(run.settings(), name, replica, result, verdict, null);
+                List<WhatIfNotices.Notice> notices = WhatIfNotices.of(
+                        spec,
+                        q.workload() == null ? null : q.workload().file(),
+                        q.workload() == null ? null : q.workload().baseDir(),
+                        q.trace(),
+                        d,
+                        q.deployment().file(),
+                        true);
+                return new ReplicaRun(run.settings(), name, replica, result, verdict, null, notices);
             }
         } catch (Exception e) {
             return ReplicaRun.failed(run.settings(), e);

@@ -325,7 +325,10 @@ function renderRun(root, doc, prefix) {
   const p = prefix || 'run';
   root.replaceChildren(
     h('div', { class: 'card' }, verdict(doc.slo), checksTable(doc.slo),
-      h('p', { class: 'muted', text: [doc.model, doc.gpu, doc.calibration].filter(Boolean).join(' · ') })),
+      h('p', { class: 'muted', text: [doc.model, doc.gpu, doc.calibration].filter(Boolean).join(' · ') }),
+      // what to know about the inputs before trusting the figures (lengths the caps change, prefixes not cached)
+      doc.notices ? h('ul', { id: p + '-notices', class: 'notices' }, doc.notices.map(n =>
+        h('li', { class: n.level === 'warning' ? 'error' : null, text: n.level + ': ' + n.message }))) : null),
     h('div', { class: 'grid' },
       h('div', { class: 'card' }, h('h2', { text: 'Throughput, offered and achieved' }), chartBox(p + '-throughput')),
       h('div', { class: 'card' }, h('h2', { text: 'Latency percentiles' }), chartBox(p + '-latency'))),

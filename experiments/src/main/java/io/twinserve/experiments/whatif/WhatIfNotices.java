@@ -1,0 +1,110 @@
+package io.twinserve.experiments.whatif;
+
+import io.twinserve.traces.Request;
+import io.twinserve.traces.format.ReadOptions;
+import io.twinserve.traces.format.TraceReader;
+import io.twinserve.traces.format.TraceReaders;
+import io.twinserve.traces.gen.WorkloadGenerator;
+import io.twinserve.traces.spec.WorkloadSpec;
+import io.twinserve.twin.deploy.DeploymentSpec;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * What a user should know about a what-if's inputs before trusting its figures, said the same way by {@code
+ * twinserve what-if} (before the run) and in every run's document (the command's {@code --json}, the API's
+ * what-if jobs): the workload's lengths that its caps change wholesale ({@link WorkloadGenerator#warnings}),
+ * and prefixes the deployment will not cache.
+ */
+public final class WhatIfNotices {
+    /** Requests of a trace looked at for prefix hashes (the first this many). */
+    static final int PREFIX_PROBE = 2_000;
+
+    /**
+     * One notice: {@code warning} (the inputs are not what they seem) or {@code note} (a setting the user may
+     * have meant otherwise).
+     */
+    public record Notice(String level, String message) {
+        /** The line the command prints. */
+        public String line() {
+            return level + ": " + message;
+        }
+    }
+
+    private WhatIfNotices() {}
+
+    /**
+     * The notices of one configuration.
+     *
+     * @param workload the workload spec (null for a trace)
+     * @param workloadFile where the spec came from (named in the messages)
+     * @param baseDir the spec's base folder (its empirical length files)
+     * @param trace the trace file (null for a spec)
+     * @param deployment the deployment spec
+     * @param deploymentFile where it came from
+     * @param prefixNote whether to look for prefixes the deployment will not cache (false when a sweep compares
+     *     prefix caching itself)
+     */
+    public static List<Notice> of(
+            WorkloadSpec workload,
+            Path workloadFile,
+            Path baseDir,
+            Path trace,
+            DeploymentSpec deployment,
+            Path deploymentFile,
+            boolean prefixNote) {
+        List<Notice> out = new ArrayList<>();
+        if (workload != null) {
+            for (String w : WorkloadGenerator.warnings(workload, baseDir)) {
+                out.add(new Notice("warning", workloadFile + ": " + w));
+            }
+        }
+        String unused = prefixNote ? unusedPrefixes(workload, workloadFile, trace, deployment, deploymentFile) : null;
+        if (unused != null) {
+            out.add(new Notice("note", unused));
+        }
+        return out;
+    }
+
+    /**
+     * When the workload's requests carry prefix-block hashes (a trace's, or a spec's multi-turn sessions) that a
+     * prefix cache would reuse but the deployment's is off (the built-in deployment's, as in the study), the run
+     * reads a hit rate of 0 and prefills every prompt in full: says so. Null otherwise, and for a trace that
+     * cannot be read (the run reports that).
+     */
+    static String unusedPrefixes(
+            WorkloadSpec workload, Path workloadFile, Path trace, DeploymentSpec deployment, Path deploymentFile) {
+        if (deployment.replica().prefixCaching()) {
+            return null;
+        }
+        String what;
+        if (trace != null) {
+            int seen = 0;
+            int hashed = 0;
+            try (TraceReader r = TraceReaders.open(trace, ReadOptions.defaults())) {
+                Request q;
+                while (seen < PREFIX_PROBE && (q = r.next()) != null) {
+                    seen++;
+                    hashed += q.hasPrefixHashes() ? 1 : 0;
+                }
+            } catch (IOException | RuntimeException e) {
+                return null;
+            }
+            if (hashed == 0) {
+                return null;
+            }
+            what = String.format(
+                    Locale.ROOT, "%s: %,d of its first %,d requests carry prefix-block hashes", trace, hashed, seen);
+        } else if (workload != null && workload.sessions() != null) {
+            what = workloadFile + ": its multi-turn sessions repeat each earlier turn as the next prompt's prefix";
+        } else {
+            return null;
+        }
+        return what + ", which a prefix cache would reuse, but " + deploymentFile
+                + " has replica.prefix_caching: false, so every prompt is prefilled in full (a sweep of"
+                + " replica.prefix_caching=true,false compares)";
+    }
+}
