@@ -215,10 +215,16 @@ public final class WorkloadRequests {
         }
         long adapterRequests = requests - base;
         if (adapterRequests < 2 || last <= first) {
-            throw new IllegalArgumentException(file + ": has " + adapterRequests + " requests naming an adapter"
-                    + (base > 0 ? " (and " + base + " for the base model)" : "") + " over "
-                    + (adapterRequests < 2 ? "no span" : "one instant")
-                    + "; a plan needs adapter requests spread over time");
+            throw new IllegalArgumentException(file + ": has " + adapterRequests + " request"
+                    + (adapterRequests == 1 ? "" : "s") + " naming an adapter"
+                    + (base > 0 ? " (and " + base + " for the base model)" : "")
+                    + (adapterRequests < 2 ? "" : ", all at one instant")
+                    + "; a plan needs adapter requests spread over time"
+                    + (adapterRequests == 0
+                            ? " (a trace without adapters gets them with: twinserve trace convert " + file
+                                    + " -o OUT.jsonl --assign-adapters SPEC.yaml, as in"
+                                    + " examples/workloads/zipf-adapters.yaml)"
+                            : ""));
         }
         double span = (last - first) / 1e9 * (adapterRequests / (double) (adapterRequests - 1));
         double[] rates = perAdapter.values().stream().mapToDouble(c -> c / span).toArray();

@@ -159,6 +159,23 @@ class PlacementCommandsTest {
         assertThat(measured.get("cv").asDouble()).isBetween(0.85, 1.15);
         assertThat(measured.get("ranks").toString()).isEqualTo("[16,16,16]");
         assertThat(JSON.readTree(fromTrace.out()).get("notes").toString()).contains("measured from the trace");
+        // a public trace without adapters (Azure's format) cannot be planned; the error says how to give it some
+        Path azure = Files.writeString(dir.resolve("azure.csv"), """
+                TIMESTAMP,ContextTokens,GeneratedTokens
+                2023-11-16 18:15:46.6805900,374,44
+                2023-11-16 18:15:50.9951690,396,109
+                2023-11-16 18:15:51.9866350,879,139
+                """);
+        Cli noAdapters = Cli.run(
+                "plan",
+                "--workload",
+                azure.toString(),
+                "--model",
+                dir.resolve("model").toString());
+        assertThat(noAdapters.exitCode()).isEqualTo(1);
+        assertThat(noAdapters.err())
+                .contains(azure + ": has 0 requests naming an adapter (and 3 for the base model); a plan needs")
+                .contains("twinserve trace convert " + azure + " -o OUT.jsonl --assign-adapters SPEC.yaml");
 
         // an SLO no configuration meets: the verification says so, searches the twin and fails with --strict
         Cli strict = Cli.run(
