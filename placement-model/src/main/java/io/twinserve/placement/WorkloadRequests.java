@@ -220,7 +220,7 @@ public final class WorkloadRequests {
                     + (base > 0 ? " (and " + base + " for the base model)" : "")
                     + (adapterRequests < 2 ? "" : ", all at one instant")
                     + "; a plan needs adapter requests spread over time"
-                    + (adapterRequests == 0
+                    + (adapterRequests == 0 && base > 0
                             ? " (a trace without adapters gets them with: twinserve trace convert " + file
                                     + " -o OUT.jsonl --assign-adapters SPEC.yaml, as in"
                                     + " examples/workloads/zipf-adapters.yaml)"

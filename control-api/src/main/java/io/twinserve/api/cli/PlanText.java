@@ -140,6 +140,11 @@ final class PlanText {
         }
         if (corrected != null) {
             b.append(f("%ncorrected configuration: %s, meets the SLO%n", configuration(p, corrected)));
+        } else if (searchEnded == PlanOutcome.SearchEnd.ONE_ADAPTER
+                && !search.isEmpty()
+                && !search.getLast().simulated().fits()) {
+            b.append(f("%nno configuration of the search both starts and meets the SLO, down to one adapter per GPU:"
+                    + " the last ones tried do not start (above)%n"));
         } else if (searchEnded == PlanOutcome.SearchEnd.ONE_ADAPTER) {
             b.append(f("%nno configuration meets the SLO, not even one adapter per GPU: the bounds missed above are"
                     + " beyond what one GPU gives a single adapter's requests; what is left is spreading each"

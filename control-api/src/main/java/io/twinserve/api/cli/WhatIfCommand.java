@@ -14,6 +14,7 @@ import io.twinserve.experiments.whatif.WhatIfNotices;
 import io.twinserve.experiments.whatif.WhatIfOptions;
 import io.twinserve.experiments.whatif.WhatIfRunner;
 import io.twinserve.traces.spec.SloSpec;
+import io.twinserve.traces.spec.WorkloadSpec;
 import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.twin.cluster.ClusterSummary;
 import io.twinserve.twin.cluster.ClusterTraffic;
@@ -196,18 +197,20 @@ final class WhatIfCommand implements Callable<Integer> {
         // before the run, what WhatIfNotices finds in the specs as given (each run's document has its own): a spec
         // that cannot be read is reported by the run itself, naming its line
         try {
-            boolean comparesPrefixCaching = false;
-            for (SpecSweep.Axis a : sweep.axes()) {
-                comparesPrefixCaching |= a.key().equals("replica.prefix_caching");
+            WorkloadSpec parsed =
+                    workloadSpec == null ? null : WorkloadSpecs.parse(workloadSpec.yaml(), workloadSpec.file());
+            if (parsed != null && seed != null) {
+                // the runs draw with --seed, and so does the caps warning's estimate
+                parsed = parsed.withSeed(seed);
             }
             for (WhatIfNotices.Notice notice : WhatIfNotices.of(
-                    workloadSpec == null ? null : WorkloadSpecs.parse(workloadSpec.yaml(), workloadSpec.file()),
+                    parsed,
                     workloadSpec == null ? null : workloadSpec.file(),
                     workloadSpec == null ? null : workloadSpec.baseDir(),
                     traceWorkload ? workload : null,
                     Deployments.parse(deploymentSpec.yaml(), deploymentSpec.file()),
                     deploymentSpec.file(),
-                    !comparesPrefixCaching)) {
+                    !sweep.varies("replica.prefix_caching"))) {
                 spec.commandLine().getErr().println(notice.line());
             }
         } catch (RuntimeException e) {

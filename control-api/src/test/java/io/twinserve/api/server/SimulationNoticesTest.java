@@ -10,7 +10,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * A simulation job's result carries the same notices on its inputs as {@code twinserve what-if} prints: a
  * workload of multi-turn sessions on a deployment with prefix caching off is noted, each run of a sweep with its
- * own, and a result with nothing to say has no {@code notices} at all.
+ * own (none when the sweep compares prefix caching itself), and a result with nothing to say has no {@code notices}.
  */
 @ExtendWith(TestServer.Extension.class)
 class SimulationNoticesTest {
@@ -58,12 +58,15 @@ class SimulationNoticesTest {
                 .contains("has replica.prefix_caching: false");
         assertThat(run(SESSIONS, true, null).has("notices")).isFalse();
         assertThat(run(PLAIN, false, null).has("notices")).isFalse();
-        // a sweep: each configuration's run has its own
-        JsonNode rows = run(SESSIONS, true, "replica.prefix_caching=true,false");
+        // a sweep: each configuration's run has its own (here the deployment's slots vary, prefix caching stays off)
+        JsonNode rows = run(SESSIONS, false, "replica.max_adapters=2,4");
         assertThat(rows.size()).isEqualTo(2);
-        assertThat(rows.get(0).get("settings").get("replica.prefix_caching").asText())
-                .isEqualTo("true");
-        assertThat(rows.get(0).has("notices")).isFalse();
-        assertThat(rows.get(1).get("notices").get(0).get("message").asText()).contains("prefix_caching: false");
+        for (JsonNode row : rows) {
+            assertThat(row.get("notices").get(0).get("message").asText()).contains("prefix_caching: false");
+        }
+        // a sweep that compares prefix caching itself is not told to
+        for (JsonNode row : run(SESSIONS, true, "replica.prefix_caching=true,false")) {
+            assertThat(row.has("notices")).as(row.toString()).isFalse();
+        }
     }
 }

@@ -150,14 +150,33 @@ final class Plans {
                 ? null
                 : search.getLast();
         PlanSearch.Alternative improved = PlanSearch.best(searchUp);
-        PlanOutcome.SearchEnd ended = search.isEmpty()
-                ? null
-                : corrected != null
-                        ? PlanOutcome.SearchEnd.MET
-                        : search.size() >= budget ? PlanOutcome.SearchEnd.BUDGET : PlanOutcome.SearchEnd.ONE_ADAPTER;
+        PlanOutcome.SearchEnd ended =
+                searchEnd(plan.servedPerGpu(), v != null && !v.verdict().met(), budget, search, corrected != null);
         progress.update(1, "planned");
         return new PlanOutcome(
                 w.name(), q.model(), effective, req, plan, notes, v, search, corrected, searchUp, improved, ended);
+    }
+
+    /**
+     * Why the downward search ended (null when none ran): a configuration met the SLO; every count down to one
+     * adapter per GPU was tried (its last run at one adapter, whatever budget was left, or runs to spare); or the
+     * budget ran out first. A plan already at one adapter per GPU whose run misses has nothing below it.
+     */
+    static PlanOutcome.SearchEnd searchEnd(
+            int planServedPerGpu,
+            boolean runMissed,
+            int budget,
+            List<PlanSearch.Alternative> search,
+            boolean corrected) {
+        if (corrected) {
+            return PlanOutcome.SearchEnd.MET;
+        }
+        if (search.isEmpty()) {
+            return runMissed && budget > 0 && planServedPerGpu <= 1 ? PlanOutcome.SearchEnd.ONE_ADAPTER : null;
+        }
+        return search.size() < budget || search.getLast().servedPerGpu() <= 1
+                ? PlanOutcome.SearchEnd.ONE_ADAPTER
+                : PlanOutcome.SearchEnd.BUDGET;
     }
 
     /** The request with {@code NAME=VALUE} feature overrides applied (rates, lengths, CV, adapters, tier skew). */

@@ -95,14 +95,20 @@ final class ReplicaRuns {
                 RunResult result = new ReplicaSimulator(replica, ranks)
                         .run(ClientGate.forWorkload(reader, o.maxOutstanding()), options);
                 SloVerdict verdict = SloVerdict.of(SloSpec.resolve(workloadSlo, d.slo(), o.slo()), result.summary());
-                List<WhatIfNotices.Notice> notices = WhatIfNotices.of(
-                        spec,
-                        q.workload() == null ? null : q.workload().file(),
-                        q.workload() == null ? null : q.workload().baseDir(),
-                        q.trace(),
-                        d,
-                        q.deployment().file(),
-                        true);
+                List<WhatIfNotices.Notice> notices;
+                try {
+                    notices = WhatIfNotices.of(
+                            spec,
+                            q.workload() == null ? null : q.workload().file(),
+                            q.workload() == null ? null : q.workload().baseDir(),
+                            q.trace(),
+                            d,
+                            q.deployment().file(),
+                            !q.sweep().varies("replica.prefix_caching"));
+                } catch (RuntimeException e) {
+                    // a notice is advice: a run that completed stands without it
+                    notices = List.of();
+                }
                 return new ReplicaRun(run.settings(), name, replica, result, verdict, null, notices);
             }
         } catch (Exception e) {

@@ -40,6 +40,16 @@ public record SpecSweep(List<Axis> axes) {
     }
 
     /** No sweep: one configuration with no settings. */
+    /** Whether some axis of the sweep sets {@code key}. */
+    public boolean varies(String key) {
+        for (Axis a : axes) {
+            if (a.key().equals(key)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public static SpecSweep none() {
         return new SpecSweep(List.of());
     }
