@@ -54,8 +54,9 @@ class SimulationNoticesTest {
         assertThat(notices.size()).isEqualTo(1);
         assertThat(notices.get(0).get("level").asText()).isEqualTo("note");
         assertThat(notices.get(0).get("message").asText())
-                .contains("its multi-turn sessions repeat each earlier turn as the next prompt's prefix")
-                .contains("has replica.prefix_caching: false");
+                .startsWith(
+                        "the workload: its multi-turn sessions repeat each earlier turn as the next prompt's prefix")
+                .contains("but the deployment has replica.prefix_caching: false");
         assertThat(run(SESSIONS, true, null).has("notices")).isFalse();
         assertThat(run(PLAIN, false, null).has("notices")).isFalse();
         // a sweep: each configuration's run has its own (here the deployment's slots vary, prefix caching stays off)

@@ -158,10 +158,15 @@ sealed interface JobWork {
                         WhatIfRunner.checkSweep(q);
                         return new Cluster(q);
                     }
+                    // the run's messages (its notices, an error) name the request's fields, not the job folder's files
                     ReplicaWhatIf q = new ReplicaWhatIf(
-                            workloadSpec == null ? SpecText.builtInWorkload() : workloadSpec,
+                            workloadSpec == null
+                                    ? SpecText.builtInWorkload()
+                                    : workloadSpec.named(Path.of("the workload"), workloadSpec.baseDir()),
                             null,
-                            deploymentSpec,
+                            deploymentSpec == null
+                                    ? null
+                                    : deploymentSpec.named(Path.of("the deployment"), deploymentSpec.baseDir()),
                             sweep,
                             options);
                     WhatIfRunner.checkSweep(q);
