@@ -194,6 +194,8 @@ final class WhatIfCommand implements Callable<Integer> {
                 traceWorkload ? null : workload == null ? SpecText.builtInWorkload() : SpecText.read(workload);
         SpecText deploymentSpec = deployment == null ? SpecText.builtInDeployment() : SpecText.read(deployment);
         SpecSweep sweep = sweep();
+        ReplicaWhatIf q =
+                new ReplicaWhatIf(workloadSpec, traceWorkload ? workload : null, deploymentSpec, sweep, options);
         // before the run, what WhatIfNotices finds in the specs as given (each run's document has its own): a spec
         // that cannot be read is reported by the run itself, naming its line
         try {
@@ -203,25 +205,14 @@ final class WhatIfCommand implements Callable<Integer> {
                 // the runs draw with --seed, and so does the caps warning's estimate
                 parsed = parsed.withSeed(seed);
             }
-            for (WhatIfNotices.Notice notice : WhatIfNotices.of(
-                    parsed,
-                    workloadSpec == null ? null : workloadSpec.file(),
-                    workloadSpec == null ? null : workloadSpec.baseDir(),
-                    traceWorkload ? workload : null,
-                    Deployments.parse(deploymentSpec.yaml(), deploymentSpec.file()),
-                    deploymentSpec.file(),
-                    !sweep.varies("replica.prefix_caching"))) {
+            for (WhatIfNotices.Notice notice :
+                    WhatIfNotices.of(q, parsed, Deployments.parse(deploymentSpec.yaml(), deploymentSpec.file()))) {
                 spec.commandLine().getErr().println(notice.line());
             }
         } catch (RuntimeException e) {
             // reported by the run
         }
-        ReplicaOutcome outcome = run(
-                sweep,
-                progress -> runner.replica(
-                        new ReplicaWhatIf(
-                                workloadSpec, traceWorkload ? workload : null, deploymentSpec, sweep, options),
-                        progress));
+        ReplicaOutcome outcome = run(sweep, progress -> runner.replica(q, progress));
         if (outcome.single()) {
             ReplicaRun o = outcome.only();
             if (requestsOut != null) {

@@ -97,14 +97,7 @@ final class ReplicaRuns {
                 SloVerdict verdict = SloVerdict.of(SloSpec.resolve(workloadSlo, d.slo(), o.slo()), result.summary());
                 List<WhatIfNotices.Notice> notices;
                 try {
-                    notices = WhatIfNotices.of(
-                            spec,
-                            q.workload() == null ? null : q.workload().file(),
-                            q.workload() == null ? null : q.workload().baseDir(),
-                            q.trace(),
-                            d,
-                            q.deployment().file(),
-                            !q.sweep().varies("replica.prefix_caching"));
+                    notices = WhatIfNotices.of(q, spec, d);
                 } catch (RuntimeException e) {
                     // a notice is advice: a run that completed stands without it
                     notices = List.of();

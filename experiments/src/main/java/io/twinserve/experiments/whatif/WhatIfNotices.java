@@ -37,6 +37,22 @@ public final class WhatIfNotices {
     private WhatIfNotices() {}
 
     /**
+     * The notices of one configuration of {@code q}: its workload spec or trace, {@code workload} and {@code
+     * deployment} as that configuration reads them (the workload null for a trace); no prefix note when the sweep
+     * compares prefix caching itself.
+     */
+    public static List<Notice> of(ReplicaWhatIf q, WorkloadSpec workload, DeploymentSpec deployment) {
+        return of(
+                workload,
+                q.workload() == null ? null : q.workload().file(),
+                q.workload() == null ? null : q.workload().baseDir(),
+                q.trace(),
+                deployment,
+                q.deployment().file(),
+                !q.sweep().varies("replica.prefix_caching"));
+    }
+
+    /**
      * The notices of one configuration.
      *
      * @param workload the workload spec (null for a trace)
@@ -48,7 +64,7 @@ public final class WhatIfNotices {
      * @param prefixNote whether to look for prefixes the deployment will not cache (false when a sweep compares
      *     prefix caching itself)
      */
-    public static List<Notice> of(
+    static List<Notice> of(
             WorkloadSpec workload,
             Path workloadFile,
             Path baseDir,
