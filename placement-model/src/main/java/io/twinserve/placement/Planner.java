@@ -5,8 +5,10 @@ import io.twinserve.traces.spec.LengthsSpec;
 import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.traces.spec.WorkloadSpec;
+import io.twinserve.twin.deploy.ReplicaSpec;
 import io.twinserve.twin.deploy.ResolvedReplica;
 import io.twinserve.twin.memory.InsufficientGpuMemoryException;
+import io.twinserve.twin.perf.PerfModelSpec;
 import io.twinserve.twin.profile.Profiles;
 import io.twinserve.twin.slo.SloVerdict;
 import java.io.IOException;
@@ -34,12 +36,40 @@ import java.util.function.Supplier;
 public final class Planner {
     private final PlacementModel model;
     private final SweepSpec trainingSpec;
+    /** The replica settings the twin runs plans with (null: the training spec's). */
+    private final ReplicaSpec twinReplica;
+    /** The performance model the twin prices plans with (null: the training spec's calibration for the pool). */
+    private final PerfModelSpec twinPerf;
 
     public Planner(PlacementModel model) {
         this.model = model;
         Object yaml = model.meta().dataset().get("spec_yaml");
         this.trainingSpec =
                 yaml == null ? null : Sweeps.parse(yaml.toString(), Path.of(model.source(), "model.json#spec_yaml"));
+        this.twinReplica = null;
+        this.twinPerf = null;
+    }
+
+    private Planner(Planner p, ReplicaSpec replica, PerfModelSpec perf) {
+        this.model = p.model;
+        this.trainingSpec = p.trainingSpec;
+        this.twinReplica = replica;
+        this.twinPerf = perf;
+    }
+
+    /**
+     * This planner with its twin runs ({@link #verify}, the searches, {@link #fitted}) on a deployment's own replica
+     * settings (prefix caching, batch limits, memory share, dtypes; the plan still sets the slots, rank, tp and KV)
+     * and performance model (null: the training spec's calibration), instead of the training grid's. The trees'
+     * predictions stay those of the training settings.
+     */
+    public Planner onDeployment(ReplicaSpec replica, PerfModelSpec perf) {
+        return new Planner(this, replica, perf);
+    }
+
+    /** The replica settings the twin runs this planner's plans with: a deployment's, or the training spec's. */
+    public ReplicaSpec twinReplica() {
+        return twinReplica != null ? twinReplica : trainingSpec == null ? null : trainingSpec.replica();
     }
 
     public PlacementModel model() {
@@ -916,14 +946,14 @@ public final class Planner {
                 List.of(plan.kvCacheLen()),
                 List.of(shape),
                 List.of(r.cv()),
-                trainingSpec.replica(),
+                twinReplica(),
                 null,
                 false,
                 null,
                 null,
                 null,
                 List.of(r.skew()));
-        Sweep sweep = new Sweep(one, baseDir, profiles);
+        Sweep sweep = new Sweep(one, baseDir, profiles, twinPerf);
         // a workload spec: one replica's share of it, as it is (arrivals, popularity, sessions, client); a trace
         // whose skewed rates the tiers do not describe exactly: a share of its adapters' rates; else the tiers
         WorkloadSpec own = r.replicaWorkload() == null

@@ -57,14 +57,24 @@ public final class Sweep {
     private final Profiles profiles;
     private final Map<String, double[]> shapeMeans = new ConcurrentHashMap<>();
     private final Map<String, Calibration> calibrations = new ConcurrentHashMap<>();
+    private final PerfModelSpec perfModel;
 
     /**
      * @param baseDir folder that relative paths in the spec (empirical length files) resolve against
      */
     public Sweep(SweepSpec spec, Path baseDir, Profiles profiles) {
+        this(spec, baseDir, profiles, null);
+    }
+
+    /**
+     * A sweep whose replicas are priced by {@code perfModel} (a deployment's own performance model, as {@code plan
+     * --deployment} verifies with) instead of the model entry's calibration for the pool's GPU; null: the latter.
+     */
+    public Sweep(SweepSpec spec, Path baseDir, Profiles profiles, PerfModelSpec perfModel) {
         this.spec = spec;
         this.baseDir = baseDir;
         this.profiles = profiles;
+        this.perfModel = perfModel;
     }
 
     public SweepSpec spec() {
@@ -338,7 +348,8 @@ public final class Sweep {
 
     /**
      * The replica a scenario's configuration runs on: the spec's replica settings with the scenario's slots,
-     * tp and KV setting, priced by the model's calibration for the pool's GPU (uncalibrated on others).
+     * tp and KV setting, priced by the model's calibration for the pool's GPU (uncalibrated on others), or by the
+     * sweep's own performance model when it has one.
      * Throws {@link InsufficientGpuMemoryException} or {@link SpecException} when it does not start.
      */
     public ResolvedReplica resolve(Scenario s) throws IOException {
@@ -362,11 +373,11 @@ public final class Sweep {
                 b.weightDtype(),
                 b.kvCacheDtype(),
                 b.speculative());
-        String calibration = calibrationFor(s.model(), s.pool().gpu());
+        PerfModelSpec perf = perfModel != null
+                ? perfModel
+                : new PerfModelSpec.Roofline(calibrationFor(s.model(), s.pool().gpu()));
         return Deployments.resolve(
-                new DeploymentSpec(
-                        "sweep", s.model().model(), s.pool().gpu(), r, new PerfModelSpec.Roofline(calibration), null),
-                profiles);
+                new DeploymentSpec("sweep", s.model().model(), s.pool().gpu(), r, perf, null), profiles);
     }
 
     /** The message on one line (the CSV writer quotes a note with commas, which stay as written). */

@@ -37,6 +37,7 @@ import picocli.CommandLine.Option;
             "Examples:",
             "  twinserve plan",
             "  twinserve plan --workload examples/workloads/adapter-tiers.yaml --verify",
+            "  twinserve plan --workload examples/workloads/chat-sessions.yaml --deployment D.yaml --verify",
             "  twinserve plan --workload W.yaml --model out/model --base-model qwen2.5-7b --json",
             "  twinserve plan --feature rate_high=0.8 --feature cv=2",
             "  twinserve plan --verify --strict --slo ttft_p90_ms=1000",
@@ -70,9 +71,18 @@ final class PlanCommand implements Callable<Integer> {
     @Option(
             names = "--base-model",
             paramLabel = "NAME",
-            defaultValue = "llama-3.1-8b",
-            description = "The LLM the adapters share (default ${DEFAULT-VALUE}).")
+            description = "The LLM the adapters share (default: the --deployment's model, else llama-3.1-8b).")
     String baseModel;
+
+    @Option(
+            names = "--deployment",
+            paramLabel = "D",
+            description =
+                    "A deployment spec (docs/deployment-spec.md) the plan is for: its model and GPU choose the base model"
+                            + " and pool, and --verify and its search run the twin with its replica settings (prefix caching,"
+                            + " batch limits, memory share, dtypes) and performance model, the plan setting the slots, rank, tp and"
+                            + " KV; without it, the training grid's.")
+    Path deployment;
 
     @Option(
             names = "--pools",
@@ -163,6 +173,12 @@ final class PlanCommand implements Callable<Integer> {
                         spec.commandLine(),
                         "--capacity takes its workload from the capacity spec; drop --workload and --feature");
             }
+            if (deployment != null) {
+                throw new CommandLine.ParameterException(
+                        spec.commandLine(),
+                        "--capacity takes its deployments from the capacity spec's pools and replica block; drop"
+                                + " --deployment");
+            }
             return PlanCapacity.run(
                     out, capacity, model, WhatIfCommand.profiles(profilesDir), verify, strict, searchBudget, json);
         }
@@ -181,6 +197,13 @@ final class PlanCommand implements Callable<Integer> {
             }
             workloadSpec = SpecText.read(workload);
         }
+        SpecText deploymentSpec = null;
+        if (deployment != null) {
+            if (!Files.isRegularFile(deployment)) {
+                throw new NoSuchFileException(deployment.toString(), null, "no such deployment spec");
+            }
+            deploymentSpec = SpecText.read(deployment);
+        }
         WhatIfRunner runner = new WhatIfRunner(WhatIfCommand.profiles(profilesDir));
         PlanRequest request = new PlanRequest(
                 workloadSpec,
@@ -193,7 +216,8 @@ final class PlanCommand implements Callable<Integer> {
                 overrides,
                 verify,
                 null,
-                searchBudget);
+                searchBudget,
+                deploymentSpec);
         PlanWorkload planned = runner.planWorkload(request);
         if (strict && !verify) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--strict applies to --verify; add --verify");
@@ -218,7 +242,8 @@ final class PlanCommand implements Callable<Integer> {
                     o.corrected(),
                     o.searchUp(),
                     o.improved(),
-                    o.searchEnded()));
+                    o.searchEnded(),
+                    o.deployment()));
         }
         return strict && o.verification() != null && !o.confirmed() ? 3 : 0;
     }

@@ -26,7 +26,8 @@ final class PlanText {
             PlanSearch.Alternative corrected,
             List<PlanSearch.Alternative> searchUp,
             PlanSearch.Alternative improved,
-            PlanOutcome.SearchEnd searchEnded) {
+            PlanOutcome.SearchEnd searchEnded,
+            String deployment) {
         StringBuilder b = new StringBuilder();
         b.append(f(
                 "plan for %s: %d adapters, per-adapter rates %s / %s / %s req/s (tiers%s), ranks %s, prompt %.1f /"
@@ -42,8 +43,17 @@ final class PlanText {
                 r.outputMean(),
                 r.cv()));
         b.append(f(
-                "placement model: %s (dataset %s)%n%n",
+                "placement model: %s (dataset %s)%n",
                 model.source(), model.meta().dataset().get("spec_name")));
+        if (deployment != null) {
+            b.append(f(
+                    "deployment: %s (its model and GPU; %s)%n",
+                    deployment,
+                    v != null
+                            ? "the twin's runs use its replica settings and performance model"
+                            : "--verify runs the twin with its replica settings and performance model"));
+        }
+        b.append(f("%n"));
         b.append(f("recommended configuration for %s%n", p.model()));
         b.append(f(
                 "  served adapters per GPU  %d  (optimum for this workload: %d; %d replica%s for %d adapters)%n",

@@ -300,6 +300,83 @@ class PlacementCommandsTest {
     }
 
     @Test
+    void aPlanForADeploymentIsVerifiedWithItsReplicaSettings(@TempDir Path dir) throws Exception {
+        // the built-in deployment with prefix caching on: the chat sessions' turns reuse the conversation so far,
+        // which the training grid's settings (prefix caching off) prefill in full
+        Path chat = Path.of("..", "examples", "workloads", "chat-sessions.yaml");
+        Path cached = dir.resolve("cached.yaml");
+        Files.writeString(
+                cached,
+                Files.readString(Path.of("..", "examples", "deployments", "llama-8b-h100-64gb.yaml"))
+                        .replace("prefix_caching: false", "prefix_caching: true"));
+        Cli on = Cli.run(
+                "plan",
+                "--workload",
+                chat.toString(),
+                "--deployment",
+                cached.toString(),
+                "--verify",
+                "--search-budget",
+                "0",
+                "--json");
+        assertThat(on.exitCode()).as(on.err()).isZero();
+        Cli grid = Cli.run("plan", "--workload", chat.toString(), "--verify", "--search-budget", "0", "--json");
+        assertThat(grid.exitCode()).as(grid.err()).isZero();
+        JsonNode withDeployment = new ObjectMapper().readTree(on.out());
+        JsonNode withGrid = new ObjectMapper().readTree(grid.out());
+        assertThat(withDeployment.get("deployment").asText()).isEqualTo(cached.toString());
+        assertThat(withGrid.has("deployment")).isFalse();
+        assertThat(withDeployment.get("notes").toString())
+                .contains(cached + " differs from the settings the trees were trained with: prefix_caching true"
+                        + " (trained false)");
+        // the trees answer the same; the twin's run of that answer reuses the prefixes and waits far less
+        assertThat(withDeployment.at("/plan/served_per_gpu").asInt())
+                .isEqualTo(withGrid.at("/plan/served_per_gpu").asInt());
+        assertThat(withDeployment.at("/plan/max_adapters").asInt())
+                .isEqualTo(withGrid.at("/plan/max_adapters").asInt());
+        double ttftOn = withDeployment.at("/verification/simulated/ttft_p90_ms").asDouble();
+        double ttftGrid = withGrid.at("/verification/simulated/ttft_p90_ms").asDouble();
+        assertThat(ttftOn).as("TTFT p90 with prefix caching against without").isLessThan(ttftGrid / 10);
+        Cli text = Cli.run("plan", "--workload", chat.toString(), "--deployment", cached.toString());
+        assertThat(text.out()).contains("deployment: " + cached + " (its model and GPU; --verify runs the twin");
+
+        // its model is the plan's; a GPU the placement model never saw, or another base model, is refused by name
+        Cli qwen = Cli.run(
+                "plan",
+                "--deployment",
+                Path.of("..", "examples", "deployments", "qwen-7b-h100-64gb.yaml")
+                        .toString(),
+                "--json");
+        assertThat(qwen.exitCode()).as(qwen.err()).isZero();
+        assertThat(new ObjectMapper().readTree(qwen.out()).at("/plan/model").asText())
+                .isEqualTo("qwen2.5-7b");
+        assertThat(new ObjectMapper().readTree(qwen.out()).get("notes").toString())
+                .doesNotContain("differs from");
+        Cli h200 = Cli.run(
+                "plan",
+                "--deployment",
+                Path.of("..", "examples", "deployments", "llama-70b-h200-tp2.yaml")
+                        .toString());
+        assertThat(h200.exitCode()).isEqualTo(1);
+        assertThat(h200.err())
+                .contains("llama-70b-h200-tp2.yaml runs on GPU h200, but the placement model (the built-in model) was"
+                        + " trained on pool h100-64gb (GPU h100-64gb)");
+        Cli other = Cli.run("plan", "--deployment", cached.toString(), "--base-model", "qwen2.5-7b");
+        assertThat(other.exitCode()).isEqualTo(1);
+        assertThat(other.err())
+                .contains("base model: the plan asks for qwen2.5-7b, but " + cached + " serves llama-3.1-8b");
+        Cli capacity = Cli.run(
+                "plan",
+                "--capacity",
+                Path.of("..", "examples", "capacity", "chat-h100-a100-l40s.yaml")
+                        .toString(),
+                "--deployment",
+                cached.toString());
+        assertThat(capacity.exitCode()).isEqualTo(2);
+        assertThat(capacity.err()).contains("drop --deployment");
+    }
+
+    @Test
     void aClosedLoopWorkloadIsPlannedAtItsUsersRateAndConfirmed() throws Exception {
         Path users = Path.of("..", "examples", "workloads", "closed-loop-users.yaml");
         Cli plan = Cli.run("plan", "--workload", users.toString(), "--verify", "--search-budget", "0");

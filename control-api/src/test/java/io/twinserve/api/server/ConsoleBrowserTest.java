@@ -294,9 +294,24 @@ class ConsoleBrowserTest {
         browser.get(server.uri() + "/#/plans");
         find("#plan-workload");
         find("#verify").click(); // unchecked: the model's answer alone, in seconds
+        // the planner's own objectives; for a deployment (the built-in one, with prefix caching on)
+        new Select(find("#objective")).selectByValue("throughput-per-gpu");
+        assertThat(browser.findElement(By.id("plan-deployment")).isDisplayed()).isFalse();
+        find("#plan-for-deployment").click();
+        assertThat(find("#plan-deployment").isDisplayed()).isTrue();
+        String builtIn = find("#plan-deployment").getAttribute("value");
+        assertThat(builtIn).contains("prefix_caching: false");
+        setText("#plan-deployment", builtIn.replace("prefix_caching: false", "prefix_caching: true"));
         find("#ask-plan").click();
         await().until(d -> "succeeded".equals(d.findElement(By.id("job-status")).getAttribute("data-status")));
         assertThat(find("#plan").getText()).contains("max_adapters").contains("kv_cache_len");
+        assertThat(find("#plan-deployment-name").getText()).startsWith("For the deployment: its model and GPU");
+        // each tree's rules under its name, in plain words
+        assertThat(find("#rules").getText()).contains("served", "slots", "slo").doesNotContain("[object");
+        assertThat(browser.findElements(By.cssSelector("#rules h3"))).hasSize(3);
+        assertThat(find("#plan-notes").getText())
+                .contains("the deployment differs from the settings the trees were trained with: prefix_caching true"
+                        + " (trained false)");
         new Select(find("#apply-to")).selectByValue(deployment);
         find("#apply-plan").click();
         await().until(d -> !d.findElement(By.id("apply-result")).getText().isEmpty());

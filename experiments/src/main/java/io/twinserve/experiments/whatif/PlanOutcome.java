@@ -28,7 +28,8 @@ public record PlanOutcome(
         PlanSearch.Alternative corrected,
         List<PlanSearch.Alternative> searchUp,
         PlanSearch.Alternative improved,
-        SearchEnd searchEnded) {
+        SearchEnd searchEnded,
+        String deployment) {
     /**
      * Why the downward search ended: a configuration met the SLO, the budget was spent, or every adapter count
      * down to one per GPU missed it.
@@ -65,6 +66,9 @@ public record PlanOutcome(
         doc.put("model_slo", model.slo());
         doc.put("request", request);
         doc.put("plan", plan);
+        if (deployment != null) {
+            doc.put("deployment", deployment);
+        }
         doc.put("notes", notes);
         if (verification != null) {
             doc.put("verification", verification);

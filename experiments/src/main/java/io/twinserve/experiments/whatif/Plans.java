@@ -4,6 +4,7 @@ import io.twinserve.placement.ClientLoad;
 import io.twinserve.placement.Labels;
 import io.twinserve.placement.PlanSearch;
 import io.twinserve.placement.Planner;
+import io.twinserve.placement.SweepSpec;
 import io.twinserve.placement.WorkloadRequests;
 import io.twinserve.traces.format.ReadOptions;
 import io.twinserve.traces.format.TraceReaders;
@@ -11,6 +12,10 @@ import io.twinserve.traces.spec.ArrivalsSpec;
 import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.traces.spec.WorkloadSpec;
 import io.twinserve.traces.spec.WorkloadSpecs;
+import io.twinserve.twin.deploy.DeploymentSpec;
+import io.twinserve.twin.deploy.Deployments;
+import io.twinserve.twin.deploy.ReplicaSpec;
+import io.twinserve.twin.perf.PerfModelSpec;
 import io.twinserve.twin.profile.Profiles;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,14 +33,23 @@ final class Plans {
     /** The planner's request for the workload: measured from a trace, or described from a spec. */
     PlanWorkload workload(PlanRequest q) throws Exception {
         List<String> notes = new ArrayList<>();
+        DeploymentSpec d = q.deployment() == null
+                ? null
+                : Deployments.parse(q.deployment().yaml(), q.deployment().file());
+        String baseModel = baseModel(q, d);
+        List<String> pools = pools(q, d);
+        String differs = d == null ? null : deploymentNote(q, d, baseModel);
+        if (differs != null) {
+            notes.add(differs);
+        }
         if (q.trace() != null) {
             Path trace = q.trace();
             WorkloadRequests.TraceWorkload tw = WorkloadRequests.ofTrace(
                     TraceReaders.open(trace, ReadOptions.defaults()),
                     trace,
                     q.adapterRank(),
-                    q.baseModel(),
-                    q.pools(),
+                    baseModel,
+                    pools,
                     Labels.Objective.parse(q.objective()));
             notes.add(f(
                     "measured from the trace: %,d requests over %,.1f s, rank %d assumed for its adapters%s",
@@ -48,12 +62,11 @@ final class Plans {
                                     "; %,d base-model requests left out (the models plan adapter workloads)",
                                     tw.baseModelRequests())));
             return new PlanWorkload(
-                    trace.toString(), null, trace.toAbsolutePath().getParent(), tw.request(), notes);
+                    trace.toString(), null, trace.toAbsolutePath().getParent(), tw.request(), notes, d);
         }
         WorkloadSpec ws = WorkloadSpecs.parse(q.workload().yaml(), q.workload().file());
         Path base = q.workload().baseDir();
-        Planner.Request req =
-                WorkloadRequests.of(ws, base, q.baseModel(), q.pools(), Labels.Objective.parse(q.objective()));
+        Planner.Request req = WorkloadRequests.of(ws, base, baseModel, pools, Labels.Objective.parse(q.objective()));
         if (ws.sessions() != null || ws.arrivals() instanceof ArrivalsSpec.Trace) {
             notes.add(
                     (ws.sessions() != null ? "multi-turn sessions" : "replayed arrival times") + " are described by the"
@@ -63,7 +76,177 @@ final class Plans {
                                     ? "the verification and its search run the workload itself"
                                     : "add --verify, which runs the workload itself"));
         }
-        return new PlanWorkload(q.workload().file().toString(), ws, base, req, notes);
+        return new PlanWorkload(q.workload().file().toString(), ws, base, req, notes, d);
+    }
+
+    /**
+     * Checks a request's deployment against its base model and the placement model's pools without reading the
+     * workload (what the job service asks at submission); throws {@link IllegalArgumentException} naming the field.
+     */
+    void checkDeployment(PlanRequest q) {
+        if (q.deployment() != null) {
+            DeploymentSpec d =
+                    Deployments.parse(q.deployment().yaml(), q.deployment().file());
+            baseModel(q, d);
+            pools(q, d);
+        }
+    }
+
+    /** The plan's base model: the request's, which must be the deployment's when both name one. */
+    private String baseModel(PlanRequest q, DeploymentSpec d) {
+        if (d == null) {
+            return q.baseModel() == null ? PlanRequest.DEFAULT_BASE_MODEL : q.baseModel();
+        }
+        if (q.baseModel() != null && !sameModel(q.baseModel(), d.model())) {
+            throw new IllegalArgumentException(f(
+                    "base model: the plan asks for %s, but %s serves %s; name one of them (the deployment's model is the"
+                            + " plan's when the base model is left out)",
+                    q.baseModel(), deploymentName(q, d), d.model()));
+        }
+        return d.model();
+    }
+
+    private boolean sameModel(String a, String b) {
+        if (a.equals(b)) {
+            return true;
+        }
+        try {
+            return profiles.model(a).name().equals(profiles.model(b).name());
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
+     * The pools the plan may use: with a deployment, the trained pools of its GPU (within the request's, when it
+     * names some); else the request's.
+     */
+    private List<String> pools(PlanRequest q, DeploymentSpec d) {
+        if (d == null) {
+            return q.pools();
+        }
+        String gpu = gpuName(d.gpu());
+        Planner planner = new Planner(q.model());
+        List<String> trained = q.model().meta().categories().getOrDefault("pool", List.of());
+        List<String> known = new ArrayList<>();
+        List<String> mine = new ArrayList<>();
+        if (planner.trainingSpec() != null) {
+            for (SweepSpec.PoolEntry p : planner.trainingSpec().pools()) {
+                if (!trained.contains(p.name())) {
+                    continue;
+                }
+                known.add("pool " + p.name() + " (GPU " + p.gpu() + ")");
+                if (gpuName(p.gpu()).equals(gpu)) {
+                    mine.add(p.name());
+                }
+            }
+        }
+        if (mine.isEmpty()) {
+            throw new IllegalArgumentException(f(
+                    "deployment: %s runs on GPU %s, but the placement model (%s) was trained on %s; plan for a deployment on"
+                            + " one of those GPUs, or train a model whose sweep has a pool of %s (docs/placement.md)",
+                    deploymentName(q, d),
+                    d.gpu(),
+                    q.model().source(),
+                    known.isEmpty() ? "no pools it records" : String.join(", ", known),
+                    d.gpu()));
+        }
+        if (q.pools() != null && !q.pools().isEmpty()) {
+            List<String> both = mine.stream().filter(q.pools()::contains).toList();
+            if (both.isEmpty()) {
+                throw new IllegalArgumentException(f(
+                        "pools: %s runs on GPU %s (pool %s), but the plan may use only %s; drop the pools or name %s",
+                        deploymentName(q, d),
+                        d.gpu(),
+                        String.join(", ", mine),
+                        String.join(", ", q.pools()),
+                        mine.getFirst()));
+            }
+            return both;
+        }
+        return mine;
+    }
+
+    private String gpuName(String gpu) {
+        try {
+            return profiles.gpu(gpu).name();
+        } catch (RuntimeException e) {
+            return gpu;
+        }
+    }
+
+    private static String deploymentName(PlanRequest q, DeploymentSpec d) {
+        return q.deployment().file() == null
+                ? "deployment " + d.name()
+                : q.deployment().file().toString();
+    }
+
+    /**
+     * What a deployment changes: the twin's runs take its replica settings and performance model; the trees were
+     * trained on the grid's, so the note names every setting where the two differ.
+     */
+    private String deploymentNote(PlanRequest q, DeploymentSpec d, String baseModel) {
+        Planner planner = new Planner(q.model());
+        if (planner.trainingSpec() == null) {
+            return null;
+        }
+        List<String> differ =
+                new ArrayList<>(differences(d.replica(), planner.trainingSpec().replica()));
+        List<String> trainedCalibrations = planner.trainingSpec().models().stream()
+                .filter(m -> sameModel(m.model(), baseModel))
+                .flatMap(m -> m.calibrations().stream())
+                .toList();
+        if (!(d.perfModel() instanceof PerfModelSpec.Roofline r
+                && r.calibration() != null
+                && trainedCalibrations.contains(r.calibration()))) {
+            differ.add("perf_model "
+                    + (d.perfModel() instanceof PerfModelSpec.Profiled p
+                            ? "profiled (" + p.table() + ")"
+                            : d.perfModel().calibration() == null
+                                    ? "roofline, uncalibrated"
+                                    : "calibration " + d.perfModel().calibration())
+                    + " (trained "
+                    + (trainedCalibrations.isEmpty() ? "uncalibrated" : String.join(", ", trainedCalibrations))
+                    + ")");
+        }
+        if (differ.isEmpty()) {
+            return null;
+        }
+        return f(
+                "%s differs from the settings the trees were trained with: %s; the trees' prediction is for the"
+                        + " training settings, %s",
+                deploymentName(q, d),
+                String.join(", ", differ),
+                q.verify()
+                        ? "the verification and its search run the deployment's"
+                        : "add --verify to run the plan with the deployment's");
+    }
+
+    /** The replica settings a plan does not choose (it sets slots, rank, tp and KV) where {@code d} differs from the grid. */
+    static List<String> differences(ReplicaSpec d, ReplicaSpec grid) {
+        List<String> out = new ArrayList<>();
+        differ(out, "gpu_memory_utilization", d.gpuMemoryUtilization(), grid.gpuMemoryUtilization());
+        differ(out, "max_num_seqs", d.maxNumSeqs(), grid.maxNumSeqs());
+        differ(out, "max_num_batched_tokens", d.maxNumBatchedTokens(), grid.maxNumBatchedTokens());
+        differ(out, "block_size", d.blockSize(), grid.blockSize());
+        differ(out, "chunked_prefill", d.chunkedPrefill(), grid.chunkedPrefill());
+        differ(out, "prefix_caching", d.prefixCaching(), grid.prefixCaching());
+        differ(out, "max_model_len", d.maxModelLen(), grid.maxModelLen());
+        differ(out, "adapter_load", d.adapterLoad(), grid.adapterLoad());
+        differ(out, "weight_dtype", d.weightDtype(), grid.weightDtype());
+        differ(out, "kv_cache_dtype", d.kvCacheDtype(), grid.kvCacheDtype());
+        differ(out, "speculative", d.speculative() == null ? "off" : "on", grid.speculative() == null ? "off" : "on");
+        return out;
+    }
+
+    private static void differ(List<String> out, String key, Object mine, Object grid) {
+        if (!java.util.Objects.equals(mine, grid)) {
+            out.add(key + " " + show(mine) + " (trained " + show(grid) + ")");
+        }
+    }
+
+    private static String show(Object v) {
+        return v == null ? "default" : v instanceof Enum<?> e ? e.name().toLowerCase(Locale.ROOT) : v.toString();
     }
 
     /** The plan for the workload, verified in the twin and searched around when the request asks. */
@@ -76,9 +259,11 @@ final class Plans {
         boolean verify = q.verify();
         int budget = q.searchBudget();
         List<String> notes = new ArrayList<>(w.notes());
-        SloSpec effective = SloSpec.resolve(ws == null ? null : ws.slo(), q.slo());
+        DeploymentSpec d = w.deployment();
+        SloSpec effective = SloSpec.resolve(ws == null ? null : ws.slo(), d == null ? null : d.slo(), q.slo());
         Planner.Request req = override(w.request(), q.features());
-        Planner planner = new Planner(q.model());
+        Planner planner =
+                d == null ? new Planner(q.model()) : new Planner(q.model()).onDeployment(d.replica(), d.perfModel());
         progress.update(0, "planning");
         Planner.Plan plan = planner.plan(req);
         ClientLoad.Client client = ws == null ? null : ClientLoad.Client.of(ws.client(), base);
@@ -154,7 +339,19 @@ final class Plans {
                 searchEnd(plan.servedPerGpu(), v != null && !v.verdict().met(), budget, search, corrected != null);
         progress.update(1, "planned");
         return new PlanOutcome(
-                w.name(), q.model(), effective, req, plan, notes, v, search, corrected, searchUp, improved, ended);
+                w.name(),
+                q.model(),
+                effective,
+                req,
+                plan,
+                notes,
+                v,
+                search,
+                corrected,
+                searchUp,
+                improved,
+                ended,
+                d == null ? null : deploymentName(q, d));
     }
 
     /**

@@ -89,6 +89,14 @@ public final class WhatIfRunner {
         return new Plans(profiles).workload(q);
     }
 
+    /**
+     * Checks a plan request's deployment (its model against the base model, its GPU against the placement model's
+     * pools) without reading the workload; throws {@link IllegalArgumentException} that names the field.
+     */
+    public void checkPlanDeployment(PlanRequest q) {
+        new Plans(profiles).checkDeployment(q);
+    }
+
     /** The plan for a workload read by {@link #planWorkload}, verified and searched around as {@code q} asks. */
     public PlanOutcome plan(PlanRequest q, PlanWorkload workload, Progress progress) throws Exception {
         return new Plans(profiles).plan(q, workload, progress);

@@ -14,6 +14,7 @@ import io.twinserve.experiments.whatif.SpecSweep;
 import io.twinserve.experiments.whatif.SpecText;
 import io.twinserve.experiments.whatif.WhatIfOptions;
 import io.twinserve.experiments.whatif.WhatIfRunner;
+import io.twinserve.placement.Labels;
 import io.twinserve.placement.PlacementModel;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.traces.spec.WorkloadSpecs;
@@ -61,15 +62,38 @@ sealed interface JobWork {
 
     /**
      * A plan of the workload (by the defaults of {@code twinserve plan}: the shipped placement model, rank 16,
-     * no feature overrides, a search budget of 12), optionally verified in the twin.
+     * no feature overrides, a search budget of 12), optionally verified in the twin, on a deployment's replica
+     * settings when one is given (null: the training grid's; a null base model is the deployment's).
      */
-    record Plan(SpecText workload, String baseModel, List<String> pools, String objective, boolean verify)
+    record Plan(
+            SpecText workload,
+            String baseModel,
+            List<String> pools,
+            String objective,
+            boolean verify,
+            SpecText deployment)
             implements JobWork {
         @Override
         public Object run(Progress progress) throws Exception {
-            PlanRequest request = new PlanRequest(
-                    workload, null, 16, baseModel, pools, objective, PlacementModel.builtIn(), null, verify, null, 12);
-            return new WhatIfRunner(Profiles.builtIn()).plan(request, progress).document();
+            return new WhatIfRunner(Profiles.builtIn())
+                    .plan(request(), progress)
+                    .document();
+        }
+
+        PlanRequest request() throws IOException {
+            return new PlanRequest(
+                    workload,
+                    null,
+                    16,
+                    baseModel,
+                    pools,
+                    objective,
+                    PlacementModel.builtIn(),
+                    null,
+                    verify,
+                    null,
+                    12,
+                    deployment == null ? null : deployment.named(Path.of("the deployment"), deployment.baseDir()));
         }
     }
 
@@ -110,7 +134,8 @@ sealed interface JobWork {
     /**
      * Reads a request. Simulations: {@code workload} (a workload spec) with {@code deployment} (one replica)
      * or {@code cluster} (a cluster spec), optional {@code sweep}, {@code seed}, {@code window_s}. Plans:
-     * {@code workload} and optional {@code base_model}, {@code pools}, {@code objective}, {@code verify}.
+     * {@code workload} and optional {@code base_model}, {@code pools}, {@code objective}, {@code verify},
+     * {@code deployment} (the replica settings the twin verifies with).
      * Spec objects are written as files in the job's folder {@code dir} (relative paths in them are read from
      * there); with no folder (checking a request at submission) nothing is written.
      */
@@ -184,6 +209,13 @@ sealed interface JobWork {
                 }
                 String base = Bodies.optionalString(r, "base_model");
                 String objective = Bodies.optionalString(r, "objective");
+                if (objective != null) {
+                    try {
+                        Labels.Objective.parse(objective);
+                    } catch (IllegalArgumentException e) {
+                        throw ApiException.badRequest("objective", "'objective': " + e.getMessage());
+                    }
+                }
                 List<String> pools = null;
                 JsonNode poolList = r.get("pools");
                 if (poolList != null && !poolList.isNull()) {
@@ -196,12 +228,29 @@ sealed interface JobWork {
                     }
                 }
                 Boolean verify = Bodies.optionalBoolean(r, "verify");
-                return new Plan(
+                JsonNode deployment = r.get("deployment");
+                SpecText deploymentSpec = null;
+                if (deployment != null && !deployment.isNull()) {
+                    requireObject(deployment, "deployment");
+                    deploymentSpec = spec(dir, folder, "deployment", deployment);
+                }
+                Plan plan = new Plan(
                         workloadSpec,
-                        base == null ? "llama-3.1-8b" : base,
+                        base,
                         pools,
                         objective == null ? "cost" : objective,
-                        verify != null && verify);
+                        verify != null && verify,
+                        deploymentSpec);
+                if (deploymentSpec != null && dir == null) {
+                    // checked at submission: the deployment's model against base_model, its GPU against the pools
+                    // the placement model knows
+                    try {
+                        new WhatIfRunner(Profiles.builtIn()).checkPlanDeployment(plan.request());
+                    } catch (IllegalArgumentException e) {
+                        throw ApiException.badRequest("deployment", e.getMessage());
+                    }
+                }
+                return plan;
             } else if (kind.equals("capacity")) {
                 JsonNode capacity = r.get("capacity");
                 String text;

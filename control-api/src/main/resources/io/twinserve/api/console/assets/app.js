@@ -15,7 +15,7 @@ function h(tag, attrs, ...children) {
     else if (k === 'text') el.textContent = v;
     else el.setAttribute(k, v === true ? '' : v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -569,16 +569,28 @@ async function renderCompare(a, b) {
 async function renderPlans() {
   const defaults = await api('GET', '/console/defaults');
   const workload = specEditor('plan-workload', 'Workload (YAML)', 'workload', defaults.workload);
-  const objective = h('select', { id: 'objective' }, ['cost', 'throughput', 'latency'].map(o => h('option', { value: o, text: o })));
+  // the objectives the planner knows (docs/placement.md)
+  const objective = h('select', { id: 'objective' }, ['cost', 'throughput-per-gpu'].map(o => h('option', { value: o, text: o })));
   const verify = h('input', { type: 'checkbox', id: 'verify', checked: true });
+  // optional: the deployment the plan is for (its model, GPU, replica settings and performance model)
+  const deployment = specEditor('plan-deployment', 'Deployment (YAML, docs/deployment-spec.md): its model and GPU choose the plan\'s, and the twin verifies with its replica settings', 'deployment', defaults.deployment);
+  const forDeployment = h('input', { type: 'checkbox', id: 'plan-for-deployment' });
+  deployment.el.hidden = true;
+  forDeployment.addEventListener('change', () => { deployment.el.hidden = !forDeployment.checked; });
   const msg = h('p', { class: 'error', role: 'alert' });
   const ask = h('button', { type: 'button', id: 'ask-plan', text: 'Ask the planner' });
   ask.addEventListener('click', async () => {
     msg.textContent = '';
     const w = await checkSpec(workload);
     if (!w) return;
+    const body = { workload: w, objective: objective.value, verify: verify.checked };
+    if (forDeployment.checked) {
+      const d = await checkSpec(deployment);
+      if (!d) return;
+      body.deployment = d;
+    }
     try {
-      const job = await api('POST', '/api/plans', { workload: w, objective: objective.value, verify: verify.checked });
+      const job = await api('POST', '/api/plans', body);
       location.hash = '#/job/' + job.id;
     } catch (e) {
       msg.replaceChildren(errorBox(e));
@@ -586,7 +598,9 @@ async function renderPlans() {
   });
   page('Plans', h('div', { class: 'card' }, workload.el,
     h('div', { class: 'row' }, h('label', { for: 'objective', text: 'Objective' }), objective,
-      h('label', { for: 'verify' }, verify, ' verify with the twin')),
+      h('label', { for: 'verify' }, verify, ' verify with the twin'),
+      h('label', { for: 'plan-for-deployment' }, forDeployment, ' for a deployment')),
+    deployment.el,
     h('div', { class: 'row' }, ask), msg));
 }
 
@@ -605,8 +619,10 @@ function renderPlanResult(root, job) {
     h('div', { class: 'card', id: 'plan' }, h('h2', { text: 'Configuration' }),
       kvTable(p, ['model', 'adapters', 'pool', 'tp', 'max_adapters', 'kv_cache_len', 'replicas'])),
     h('div', { class: 'card' }, h('h2', { text: 'Predicted' }),
+      doc.deployment ? h('p', { id: 'plan-deployment-name', text: 'For ' + doc.deployment + ': its model and GPU; the twin verifies with its replica settings and performance model.' }) : null,
       kvTable(p, ['throughput_tps', 'offered_tps', 'served_per_gpu', 'predicted_served_max', 'predicted_meets_slo']),
-      (p.warnings || []).map(w => h('p', { class: 'error', text: w }))),
+      (p.warnings || []).map(w => h('p', { class: 'error', text: w })),
+      h('ul', { id: 'plan-notes' }, (doc.notes || []).map(n => h('li', { text: n })))),
     h('div', { class: 'card', id: 'rules' }, h('h2', { text: 'Why: the trees\' rules' }),
       Object.entries(rules).map(([tree, path]) => [h('h3', { text: tree }),
         h('ul', {}, (Array.isArray(path) ? path : [path]).map(r => h('li', { text: typeof r === 'string' ? r : JSON.stringify(r) })))])),
