@@ -192,15 +192,30 @@ final class WhatIfCommand implements Callable<Integer> {
         boolean traceWorkload = workload != null && !ClusterTraffic.isYaml(workload);
         SpecText workloadSpec =
                 traceWorkload ? null : workload == null ? SpecText.builtInWorkload() : SpecText.read(workload);
-        SpecText deploymentSpec = deployment == null ? SpecText.builtInDeployment() : SpecText.read(deployment);
+        WorkloadSpec parsedWorkload = null;
+        try {
+            parsedWorkload =
+                    workloadSpec == null ? null : WorkloadSpecs.parse(workloadSpec.yaml(), workloadSpec.file());
+        } catch (RuntimeException e) {
+            // reported by the run, naming its line
+        }
+        SpecText deploymentSpec;
+        if (deployment == null) {
+            SpecText.Defaulted builtIn = SpecText.builtInDeploymentFor(parsedWorkload);
+            deploymentSpec = builtIn.spec();
+            if (builtIn.note() != null) {
+                spec.commandLine().getErr().println("note: " + builtIn.note());
+            }
+        } else {
+            deploymentSpec = SpecText.read(deployment);
+        }
         SpecSweep sweep = sweep();
         ReplicaWhatIf q =
                 new ReplicaWhatIf(workloadSpec, traceWorkload ? workload : null, deploymentSpec, sweep, options);
         // before the run, what WhatIfNotices finds in the specs as given (each run's document has its own): a spec
         // that cannot be read is reported by the run itself, naming its line
         try {
-            WorkloadSpec parsed =
-                    workloadSpec == null ? null : WorkloadSpecs.parse(workloadSpec.yaml(), workloadSpec.file());
+            WorkloadSpec parsed = parsedWorkload;
             if (parsed != null && seed != null) {
                 // the runs draw with --seed, and so does the caps warning's estimate
                 parsed = parsed.withSeed(seed);

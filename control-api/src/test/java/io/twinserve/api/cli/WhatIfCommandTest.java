@@ -99,6 +99,40 @@ class WhatIfCommandTest {
     }
 
     @Test
+    void theBuiltInDeploymentTakesTheWorkloadsLargestRankAndSaysSo(@TempDir Path dir) throws Exception {
+        Path rank64 = dir.resolve("rank64.yaml");
+        Files.writeString(rank64, SMALL_WORKLOAD.replace("ranks: [8, 16]", "ranks: [8, 64]"));
+        // no deployment given: the defaults serve the workload's rank-64 adapters, with a note
+        Cli c = Cli.run("what-if", "--workload", rank64.toString());
+        assertThat(c.exitCode()).as(c.err()).isZero();
+        assertThat(c.err())
+                .contains("note: the workload's adapters go up to rank 64, above the built-in deployment's"
+                        + " max_adapter_rank 32: it runs with max_adapter_rank 64");
+        assertThat(c.out()).contains("32 adapter slots at rank 64");
+        // ranks by weight count too; a workload within rank 32 runs the built-in deployment as it is
+        Path weighted = dir.resolve("weighted.yaml");
+        Files.writeString(weighted, SMALL_WORKLOAD.replace("ranks: [8, 16]", "rank_weights: {16: 0.9, 64: 0.1}"));
+        Cli w = Cli.run("what-if", "--workload", weighted.toString());
+        assertThat(w.exitCode()).as(w.err()).isZero();
+        assertThat(w.out()).contains("32 adapter slots at rank 64");
+        Path small = dir.resolve("small.yaml");
+        Files.writeString(small, SMALL_WORKLOAD);
+        Cli plain = Cli.run("what-if", "--workload", small.toString());
+        assertThat(plain.err()).doesNotContain("max_adapter_rank");
+        assertThat(plain.out()).contains("32 adapter slots at rank 32");
+        // a deployment the user gave is theirs: its rank stands, and the adapters above it are refused by name
+        Path deployment = dir.resolve("deployment.yaml");
+        Files.writeString(
+                deployment,
+                new String(WhatIfCommandTest.class
+                        .getResourceAsStream("/io/twinserve/experiments/whatif/what-if-deployment.yaml")
+                        .readAllBytes()));
+        Cli given = Cli.run("what-if", "--workload", rank64.toString(), "--deployment", deployment.toString());
+        assertThat(given.exitCode()).isEqualTo(1);
+        assertThat(given.err()).contains("has rank 64, above max_adapter_rank 32; raise replica.max_adapter_rank");
+    }
+
+    @Test
     void prefixesTheDeploymentWouldNotCacheAreNoted(@TempDir Path dir) throws Exception {
         Path sessions = dir.resolve("sessions.yaml");
         Files.writeString(sessions, SMALL_WORKLOAD + """

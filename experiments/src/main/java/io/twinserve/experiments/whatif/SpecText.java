@@ -1,11 +1,17 @@
 package io.twinserve.experiments.whatif;
 
+import io.twinserve.traces.spec.AdaptersSpec;
+import io.twinserve.traces.spec.WorkloadSpec;
 import io.twinserve.traces.spec.WorkloadSpecs;
+import io.twinserve.twin.deploy.Deployments;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -32,6 +38,51 @@ public record SpecText(String yaml, Path file, Path baseDir) {
     /** The built-in what-if deployment: Llama-3.1-8B on a 64 GB H100 with the shipped vLLM calibration. */
     public static SpecText builtInDeployment() {
         return new SpecText(resource("what-if-deployment.yaml"), Path.of("<built-in deployment>"), null);
+    }
+
+    /** The built-in deployment as a workload runs it, and the note on what was changed for it (null: nothing). */
+    public record Defaulted(SpecText spec, String note) {}
+
+    /**
+     * The built-in what-if deployment for a workload: as it is, or with {@code replica.max_adapter_rank} raised to
+     * the workload's largest adapter rank where that is above the built-in's 32 (vLLM would refuse those adapters; a
+     * user who gave no deployment asked for defaults, not for that), with a note that says so. A workload that cannot
+     * be read (null) gets the built-in deployment as it is: its run reports the problem.
+     */
+    public static Defaulted builtInDeploymentFor(WorkloadSpec workload) {
+        SpecText builtIn = builtInDeployment();
+        if (workload == null
+                || workload.adapters() == null
+                || workload.adapters().count() == 0) {
+            return new Defaulted(builtIn, null);
+        }
+        AdaptersSpec a = workload.adapters();
+        int maxRank = (a.ranks() != null
+                        ? a.ranks()
+                        : List.copyOf(a.rankWeights().keySet()))
+                .stream().mapToInt(Integer::intValue).max().orElse(0);
+        int builtInRank =
+                Deployments.parse(builtIn.yaml(), builtIn.file()).replica().maxAdapterRank();
+        if (maxRank <= builtInRank) {
+            return new Defaulted(builtIn, null);
+        }
+        try {
+            String raised = SpecSweep.editReplicaSpec(
+                    builtIn.yaml(), Map.of("replica.max_adapter_rank", Integer.toString(maxRank)), false);
+            return new Defaulted(
+                    new SpecText(raised, builtIn.file(), null),
+                    String.format(
+                            Locale.ROOT,
+                            "the workload's adapters go up to rank %d, above the built-in deployment's max_adapter_rank %d:"
+                                    + " it runs with max_adapter_rank %d (slots reserved at rank %d leave less memory for"
+                                    + " the KV cache); give --deployment to choose",
+                            maxRank,
+                            builtInRank,
+                            maxRank,
+                            maxRank));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** The same spec under another name and base folder. */
