@@ -91,7 +91,8 @@ public final class PlanSearch {
             }
             WorkloadFeatures at = plan.features().withServed(n);
             int from = planner.slots(at, null);
-            int capacity = model.slotCapacity(at);
+            // on a deployment's own settings (another memory share, fp8) the twin's memory check decides what starts
+            int capacity = planner.onDeployment() ? Integer.MAX_VALUE : model.slotCapacity(at);
             List<Integer> tries = new ArrayList<>();
             for (double s : slotGrid) {
                 if (s >= from && s <= n && s <= capacity) {

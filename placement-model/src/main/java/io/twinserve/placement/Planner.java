@@ -40,6 +40,8 @@ public final class Planner {
     private final ReplicaSpec twinReplica;
     /** The performance model the twin prices plans with (null: the training spec's calibration for the pool). */
     private final PerfModelSpec twinPerf;
+    /** The starvation bound of the twin's runs (null: the default). */
+    private final Double twinStarvationBoundS;
 
     public Planner(PlacementModel model) {
         this.model = model;
@@ -48,23 +50,32 @@ public final class Planner {
                 yaml == null ? null : Sweeps.parse(yaml.toString(), Path.of(model.source(), "model.json#spec_yaml"));
         this.twinReplica = null;
         this.twinPerf = null;
+        this.twinStarvationBoundS = null;
     }
 
-    private Planner(Planner p, ReplicaSpec replica, PerfModelSpec perf) {
+    private Planner(Planner p, ReplicaSpec replica, PerfModelSpec perf, Double starvationBoundS) {
         this.model = p.model;
         this.trainingSpec = p.trainingSpec;
         this.twinReplica = replica;
         this.twinPerf = perf;
+        this.twinStarvationBoundS = starvationBoundS;
     }
 
     /**
-     * This planner with its twin runs ({@link #verify}, the searches, {@link #fitted}) on a deployment's own replica
-     * settings (prefix caching, batch limits, memory share, dtypes; the plan still sets the slots, rank, tp and KV)
-     * and performance model (null: the training spec's calibration), instead of the training grid's. The trees'
-     * predictions stay those of the training settings.
+     * This planner with its twin runs ({@link #verify}, the searches, {@link #fitted}, {@link #replica}) on a
+     * deployment's own replica settings (prefix caching, batch limits, memory share, dtypes; the plan still sets the
+     * slots, rank, tp and KV), performance model (a deployment without one is priced by the uncalibrated roofline, as
+     * {@code what-if} prices it) and starvation bound (null: the default), instead of the training grid's. The trees'
+     * predictions stay those of the training settings, and the upward search is no longer held to the slot counts
+     * that started in training (the deployment's memory decides, in the twin).
      */
-    public Planner onDeployment(ReplicaSpec replica, PerfModelSpec perf) {
-        return new Planner(this, replica, perf);
+    public Planner onDeployment(ReplicaSpec replica, PerfModelSpec perf, Double starvationBoundS) {
+        return new Planner(this, replica, perf, starvationBoundS);
+    }
+
+    /** Whether the twin runs this planner's plans with a deployment's settings ({@link #onDeployment}). */
+    public boolean onDeployment() {
+        return twinReplica != null;
     }
 
     /** The replica settings the twin runs this planner's plans with: a deployment's, or the training spec's. */
@@ -824,7 +835,8 @@ public final class Planner {
 
     /**
      * The replica one of the plan's runs would use (its GPU, slots, tp and KV setting, priced by the training
-     * spec's calibration for that GPU): what {@link ClientLoad} prices steps with.
+     * spec's calibration for that GPU, or by the deployment's performance model {@link #onDeployment}): what
+     * {@link ClientLoad} prices steps with.
      */
     public ResolvedReplica replica(Plan plan, Request r, Profiles profiles) throws IOException {
         OneRun one = oneRun(plan, r, profiles, Path.of(""));
@@ -953,7 +965,7 @@ public final class Planner {
                 null,
                 null,
                 List.of(r.skew()));
-        Sweep sweep = new Sweep(one, baseDir, profiles, twinPerf);
+        Sweep sweep = new Sweep(one, baseDir, profiles, twinPerf, twinStarvationBoundS);
         // a workload spec: one replica's share of it, as it is (arrivals, popularity, sessions, client); a trace
         // whose skewed rates the tiers do not describe exactly: a share of its adapters' rates; else the tiers
         WorkloadSpec own = r.replicaWorkload() == null

@@ -58,23 +58,26 @@ public final class Sweep {
     private final Map<String, double[]> shapeMeans = new ConcurrentHashMap<>();
     private final Map<String, Calibration> calibrations = new ConcurrentHashMap<>();
     private final PerfModelSpec perfModel;
+    private final Double starvationBoundS;
 
     /**
      * @param baseDir folder that relative paths in the spec (empirical length files) resolve against
      */
     public Sweep(SweepSpec spec, Path baseDir, Profiles profiles) {
-        this(spec, baseDir, profiles, null);
+        this(spec, baseDir, profiles, null, null);
     }
 
     /**
      * A sweep whose replicas are priced by {@code perfModel} (a deployment's own performance model, as {@code plan
-     * --deployment} verifies with) instead of the model entry's calibration for the pool's GPU; null: the latter.
+     * --deployment} verifies with) instead of the model entry's calibration for the pool's GPU (null: the latter),
+     * and whose starvation bound is {@code starvationBoundS} (null: the default 60 s).
      */
-    public Sweep(SweepSpec spec, Path baseDir, Profiles profiles, PerfModelSpec perfModel) {
+    public Sweep(SweepSpec spec, Path baseDir, Profiles profiles, PerfModelSpec perfModel, Double starvationBoundS) {
         this.spec = spec;
         this.baseDir = baseDir;
         this.profiles = profiles;
         this.perfModel = perfModel;
+        this.starvationBoundS = starvationBoundS;
     }
 
     public SweepSpec spec() {

@@ -116,7 +116,7 @@ final class PlanCommand implements Callable<Integer> {
             names = "--slo",
             paramLabel = "KEY=VALUE[,KEY=VALUE...]",
             description =
-                    "SLO bounds --verify judges by, over the workload's slo block and the defaults (repeatable; keys as"
+                    "SLO bounds --verify judges by, over the workload's slo block, the --deployment's and the defaults (repeatable; keys as"
                             + " in what-if --slo).")
     List<String> slo = new ArrayList<>();
 

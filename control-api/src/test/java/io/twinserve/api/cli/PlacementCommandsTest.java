@@ -352,19 +352,47 @@ class PlacementCommandsTest {
                 .isEqualTo("qwen2.5-7b");
         assertThat(new ObjectMapper().readTree(qwen.out()).get("notes").toString())
                 .doesNotContain("differs from");
-        Cli h200 = Cli.run(
-                "plan",
-                "--deployment",
-                Path.of("..", "examples", "deployments", "llama-70b-h200-tp2.yaml")
-                        .toString());
+        Path h200Spec = dir.resolve("h200.yaml");
+        Files.writeString(
+                h200Spec,
+                Files.readString(cached)
+                        .replace("gpu: h100-64gb", "gpu: h200")
+                        .replace("calibration: vllm-0.8.5-h100-64gb/llama-3.1-8b", "calibration: null"));
+        Cli h200 = Cli.run("plan", "--deployment", h200Spec.toString());
         assertThat(h200.exitCode()).isEqualTo(1);
         assertThat(h200.err())
-                .contains("llama-70b-h200-tp2.yaml runs on GPU h200, but the placement model (the built-in model) was"
-                        + " trained on pool h100-64gb (GPU h100-64gb)");
+                .contains(h200Spec + " runs on GPU h200, but the placement model (the built-in model) was trained on"
+                        + " pool h100-64gb (GPU h100-64gb)");
         Cli other = Cli.run("plan", "--deployment", cached.toString(), "--base-model", "qwen2.5-7b");
         assertThat(other.exitCode()).isEqualTo(1);
         assertThat(other.err())
                 .contains("base model: the plan asks for qwen2.5-7b, but " + cached + " serves llama-3.1-8b");
+        Path seventy = dir.resolve("seventy.yaml");
+        Files.writeString(
+                seventy,
+                Files.readString(cached)
+                        .replace("model: llama-3.1-8b", "model: llama-3.1-70b")
+                        .replace("calibration: vllm-0.8.5-h100-64gb/llama-3.1-8b", "calibration: null"));
+        Cli untrained = Cli.run("plan", "--deployment", seventy.toString());
+        assertThat(untrained.exitCode()).isEqualTo(1);
+        assertThat(untrained.err())
+                .contains(seventy + " serves llama-3.1-70b, but the placement model (the built-in model) was trained on"
+                        + " llama-3.1-8b, qwen2.5-7b");
+        // a calibration of another model is one clear error, not every twin run reading as a configuration that fails
+        Path mismatched = dir.resolve("mismatched.yaml");
+        Files.writeString(
+                mismatched,
+                Files.readString(cached)
+                        .replace("vllm-0.8.5-h100-64gb/llama-3.1-8b", "vllm-0.8.5-h100-64gb/qwen2.5-7b"));
+        Cli calibration = Cli.run("plan", "--deployment", mismatched.toString(), "--verify");
+        assertThat(calibration.exitCode()).isEqualTo(1);
+        assertThat(calibration.err())
+                .contains("perf_model.calibration vllm-0.8.5-h100-64gb/qwen2.5-7b was fitted for qwen2.5-7b on"
+                        + " h100-64gb, but the deployment serves llama-3.1-8b on h100-64gb");
+        Cli pool = Cli.run("plan", "--deployment", cached.toString(), "--pools", "h100-64gb,a100");
+        assertThat(pool.exitCode()).isEqualTo(1);
+        assertThat(pool.err())
+                .contains("pools: a100 is not among the placement model's (pool h100-64gb (GPU h100-64gb))");
         Cli capacity = Cli.run(
                 "plan",
                 "--capacity",

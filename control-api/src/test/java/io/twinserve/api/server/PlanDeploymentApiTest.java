@@ -66,8 +66,18 @@ class PlanDeploymentApiTest {
                 "{\"base_model\": \"llama-3.1-8b\", \"deployment\": " + deployment("qwen2.5-7b", "h100-64gb", false)
                         + "}");
         assertThat(model.status()).as(model.body()).isEqualTo(400);
+        assertThat(model.json().at("/error/param").asText()).isEqualTo("base_model");
         assertThat(model.json().at("/error/message").asText())
                 .contains("the plan asks for llama-3.1-8b, but the deployment serves qwen2.5-7b");
+
+        TestServer.Reply pools = server.post(
+                "/api/plans",
+                server.adminKey(),
+                "{\"pools\": [\"l40s\"], \"deployment\": " + deployment("llama-3.1-8b", "h100-64gb", false) + "}");
+        assertThat(pools.status()).as(pools.body()).isEqualTo(400);
+        assertThat(pools.json().at("/error/param").asText()).isEqualTo("pools");
+        assertThat(pools.json().at("/error/message").asText())
+                .contains("pools: l40s is not among the placement model's");
 
         TestServer.Reply objective = server.post("/api/plans", server.adminKey(), "{\"objective\": \"fastest\"}");
         assertThat(objective.status()).as(objective.body()).isEqualTo(400);

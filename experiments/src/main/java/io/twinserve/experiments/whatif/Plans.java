@@ -10,13 +10,17 @@ import io.twinserve.traces.format.ReadOptions;
 import io.twinserve.traces.format.TraceReaders;
 import io.twinserve.traces.spec.ArrivalsSpec;
 import io.twinserve.traces.spec.SloSpec;
+import io.twinserve.traces.spec.SpecException;
 import io.twinserve.traces.spec.WorkloadSpec;
 import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.twin.deploy.DeploymentSpec;
 import io.twinserve.twin.deploy.Deployments;
 import io.twinserve.twin.deploy.ReplicaSpec;
+import io.twinserve.twin.perf.Calibration;
 import io.twinserve.twin.perf.PerfModelSpec;
 import io.twinserve.twin.profile.Profiles;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,6 +42,9 @@ final class Plans {
                 : Deployments.parse(q.deployment().yaml(), q.deployment().file());
         String baseModel = baseModel(q, d);
         List<String> pools = pools(q, d);
+        if (d != null) {
+            checkPerfModel(q, d, baseModel);
+        }
         String differs = d == null ? null : deploymentNote(q, d, baseModel);
         if (differs != null) {
             notes.add(differs);
@@ -80,46 +87,64 @@ final class Plans {
     }
 
     /**
-     * Checks a request's deployment against its base model and the placement model's pools without reading the
-     * workload (what the job service asks at submission); throws {@link IllegalArgumentException} naming the field.
+     * Checks a request's deployment against its base model, the placement model's models and pools, and its own
+     * performance model, without reading the workload (what the job service asks at submission); throws
+     * {@link PlanInputException} naming the field.
      */
-    void checkDeployment(PlanRequest q) {
+    void checkDeployment(PlanRequest q) throws IOException {
         if (q.deployment() != null) {
             DeploymentSpec d =
                     Deployments.parse(q.deployment().yaml(), q.deployment().file());
-            baseModel(q, d);
+            String model = baseModel(q, d);
             pools(q, d);
+            checkPerfModel(q, d, model);
         }
     }
 
-    /** The plan's base model: the request's, which must be the deployment's when both name one. */
+    /**
+     * The plan's base model: the request's, which must be the deployment's when both name one (the deployment's by
+     * its profile name, and one the placement model was trained on).
+     */
     private String baseModel(PlanRequest q, DeploymentSpec d) {
         if (d == null) {
             return q.baseModel() == null ? PlanRequest.DEFAULT_BASE_MODEL : q.baseModel();
         }
         if (q.baseModel() != null && !sameModel(q.baseModel(), d.model())) {
-            throw new IllegalArgumentException(f(
-                    "base model: the plan asks for %s, but %s serves %s; name one of them (the deployment's model is the"
-                            + " plan's when the base model is left out)",
-                    q.baseModel(), deploymentName(q, d), d.model()));
+            throw new PlanInputException(
+                    "base_model",
+                    f(
+                            "base model: the plan asks for %s, but %s serves %s; name one of them (the deployment's model"
+                                    + " is the plan's when the base model is left out)",
+                            q.baseModel(), deploymentName(q, d), d.model()));
         }
-        return d.model();
+        String model = modelName(d.model());
+        List<String> trained = q.model().meta().categories().getOrDefault("model", List.of());
+        if (!trained.isEmpty() && !trained.contains(model)) {
+            throw new PlanInputException(
+                    "deployment",
+                    f(
+                            "deployment: %s serves %s, but the placement model (%s) was trained on %s; plan for a"
+                                    + " deployment of one of those, or train a model whose sweep has %s (docs/placement.md)",
+                            deploymentName(q, d), model, q.model().source(), String.join(", ", trained), model));
+        }
+        return model;
     }
 
     private boolean sameModel(String a, String b) {
-        if (a.equals(b)) {
-            return true;
-        }
+        return a.equals(b) || modelName(a).equals(modelName(b));
+    }
+
+    private String modelName(String nameOrPath) {
         try {
-            return profiles.model(a).name().equals(profiles.model(b).name());
+            return profiles.model(nameOrPath).name();
         } catch (RuntimeException e) {
-            return false;
+            return nameOrPath;
         }
     }
 
     /**
      * The pools the plan may use: with a deployment, the trained pools of its GPU (within the request's, when it
-     * names some); else the request's.
+     * names some, each of which must be a trained pool); else the request's.
      */
     private List<String> pools(PlanRequest q, DeploymentSpec d) {
         if (d == null) {
@@ -129,6 +154,7 @@ final class Plans {
         Planner planner = new Planner(q.model());
         List<String> trained = q.model().meta().categories().getOrDefault("pool", List.of());
         List<String> known = new ArrayList<>();
+        List<String> names = new ArrayList<>();
         List<String> mine = new ArrayList<>();
         if (planner.trainingSpec() != null) {
             for (SweepSpec.PoolEntry p : planner.trainingSpec().pools()) {
@@ -136,35 +162,83 @@ final class Plans {
                     continue;
                 }
                 known.add("pool " + p.name() + " (GPU " + p.gpu() + ")");
+                names.add(p.name());
                 if (gpuName(p.gpu()).equals(gpu)) {
                     mine.add(p.name());
                 }
             }
         }
+        String knownText = known.isEmpty() ? "no pools it records" : String.join(", ", known);
+        if (q.pools() != null) {
+            List<String> unknown =
+                    q.pools().stream().filter(p -> !names.contains(p)).toList();
+            if (!unknown.isEmpty()) {
+                throw new PlanInputException(
+                        "pools",
+                        f(
+                                "pools: %s %s not among the placement model's (%s)",
+                                String.join(", ", unknown), unknown.size() == 1 ? "is" : "are", knownText));
+            }
+        }
         if (mine.isEmpty()) {
-            throw new IllegalArgumentException(f(
-                    "deployment: %s runs on GPU %s, but the placement model (%s) was trained on %s; plan for a deployment on"
-                            + " one of those GPUs, or train a model whose sweep has a pool of %s (docs/placement.md)",
-                    deploymentName(q, d),
-                    d.gpu(),
-                    q.model().source(),
-                    known.isEmpty() ? "no pools it records" : String.join(", ", known),
-                    d.gpu()));
+            throw new PlanInputException(
+                    "deployment",
+                    f(
+                            "deployment: %s runs on GPU %s, but the placement model (%s) was trained on %s; plan for a"
+                                    + " deployment on one of those GPUs, or train a model whose sweep has a pool of %s"
+                                    + " (docs/placement.md)",
+                            deploymentName(q, d), d.gpu(), q.model().source(), knownText, d.gpu()));
         }
         if (q.pools() != null && !q.pools().isEmpty()) {
             List<String> both = mine.stream().filter(q.pools()::contains).toList();
             if (both.isEmpty()) {
-                throw new IllegalArgumentException(f(
-                        "pools: %s runs on GPU %s (pool %s), but the plan may use only %s; drop the pools or name %s",
-                        deploymentName(q, d),
-                        d.gpu(),
-                        String.join(", ", mine),
-                        String.join(", ", q.pools()),
-                        mine.getFirst()));
+                throw new PlanInputException(
+                        "pools",
+                        f(
+                                "pools: %s runs on GPU %s (pool %s), but the plan may use only %s; drop the pools or name %s",
+                                deploymentName(q, d),
+                                d.gpu(),
+                                String.join(", ", mine),
+                                String.join(", ", q.pools()),
+                                mine.getFirst()));
             }
             return both;
         }
         return mine;
+    }
+
+    /**
+     * The deployment's performance model as its runs will read it: a calibration that exists and was fitted for its
+     * model and GPU, a profiled table that exists. Checked here, so that a broken one is one clear error rather than
+     * every twin run of the verification reading as a configuration that does not start.
+     */
+    private void checkPerfModel(PlanRequest q, DeploymentSpec d, String model) throws IOException {
+        String where = deploymentName(q, d);
+        if (d.perfModel() instanceof PerfModelSpec.Profiled p && !Files.isRegularFile(Path.of(p.table()))) {
+            throw new PlanInputException(
+                    "deployment",
+                    f(
+                            "deployment: %s: perf_model.table %s is not a file (a Vidur-format mlp.csv, relative to the"
+                                    + " working directory)",
+                            where, p.table()));
+        }
+        if (d.perfModel().calibration() == null) {
+            return;
+        }
+        Calibration c;
+        try {
+            c = Deployments.calibration(d.perfModel().calibration());
+        } catch (SpecException e) {
+            throw new PlanInputException("deployment", "deployment: " + where + ": " + e.getMessage());
+        }
+        if (!gpuName(c.gpu()).equals(gpuName(d.gpu())) || !modelName(c.model()).equals(model)) {
+            throw new PlanInputException(
+                    "deployment",
+                    f(
+                            "deployment: %s: perf_model.calibration %s was fitted for %s on %s, but the deployment serves"
+                                    + " %s on %s; choose a calibration for this model and GPU, or none",
+                            where, d.perfModel().calibration(), c.model(), c.gpu(), model, d.gpu()));
+        }
     }
 
     private String gpuName(String gpu) {
@@ -222,7 +296,11 @@ final class Plans {
                         : "add --verify to run the plan with the deployment's");
     }
 
-    /** The replica settings a plan does not choose (it sets slots, rank, tp and KV) where {@code d} differs from the grid. */
+    /**
+     * The replica settings a plan does not choose (it sets slots, rank, tp and KV) where {@code d} differs from the
+     * grid. {@code max_cpu_adapters} is left out: the twin's runs hold at least every served adapter in host memory
+     * either way, and a replica's runs have no other adapters.
+     */
     static List<String> differences(ReplicaSpec d, ReplicaSpec grid) {
         List<String> out = new ArrayList<>();
         differ(out, "gpu_memory_utilization", d.gpuMemoryUtilization(), grid.gpuMemoryUtilization());
@@ -262,8 +340,9 @@ final class Plans {
         DeploymentSpec d = w.deployment();
         SloSpec effective = SloSpec.resolve(ws == null ? null : ws.slo(), d == null ? null : d.slo(), q.slo());
         Planner.Request req = override(w.request(), q.features());
-        Planner planner =
-                d == null ? new Planner(q.model()) : new Planner(q.model()).onDeployment(d.replica(), d.perfModel());
+        Planner planner = d == null
+                ? new Planner(q.model())
+                : new Planner(q.model()).onDeployment(d.replica(), d.perfModel(), d.starvationBoundS());
         progress.update(0, "planning");
         Planner.Plan plan = planner.plan(req);
         ClientLoad.Client client = ws == null ? null : ClientLoad.Client.of(ws.client(), base);

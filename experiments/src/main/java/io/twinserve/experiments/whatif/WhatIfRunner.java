@@ -6,6 +6,7 @@ import io.twinserve.twin.cluster.Clusters;
 import io.twinserve.twin.deploy.DeploymentSpec;
 import io.twinserve.twin.memory.InsufficientGpuMemoryException;
 import io.twinserve.twin.profile.Profiles;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -90,10 +91,11 @@ public final class WhatIfRunner {
     }
 
     /**
-     * Checks a plan request's deployment (its model against the base model, its GPU against the placement model's
-     * pools) without reading the workload; throws {@link IllegalArgumentException} that names the field.
+     * Checks a plan request's deployment (its model against the base model and the placement model's models, its
+     * GPU against the pools, its performance model) without reading the workload; throws {@link PlanInputException}
+     * that names the field.
      */
-    public void checkPlanDeployment(PlanRequest q) {
+    public void checkPlanDeployment(PlanRequest q) throws IOException {
         new Plans(profiles).checkDeployment(q);
     }
 

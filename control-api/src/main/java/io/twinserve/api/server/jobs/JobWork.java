@@ -7,6 +7,7 @@ import io.twinserve.api.server.ApiException;
 import io.twinserve.api.server.Bodies;
 import io.twinserve.experiments.whatif.ClusterWhatIf;
 import io.twinserve.experiments.whatif.InvalidSweepException;
+import io.twinserve.experiments.whatif.PlanInputException;
 import io.twinserve.experiments.whatif.PlanRequest;
 import io.twinserve.experiments.whatif.Progress;
 import io.twinserve.experiments.whatif.ReplicaWhatIf;
@@ -246,8 +247,8 @@ sealed interface JobWork {
                     // the placement model knows
                     try {
                         new WhatIfRunner(Profiles.builtIn()).checkPlanDeployment(plan.request());
-                    } catch (IllegalArgumentException e) {
-                        throw ApiException.badRequest("deployment", e.getMessage());
+                    } catch (PlanInputException e) {
+                        throw ApiException.badRequest(e.field(), e.getMessage());
                     }
                 }
                 return plan;
