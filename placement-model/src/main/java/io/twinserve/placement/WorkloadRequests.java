@@ -60,9 +60,11 @@ public final class WorkloadRequests {
                     case ArrivalsSpec.Trace t -> throw new IllegalStateException();
                 };
         double total = generated != null
+                // every request, the base model's included: a spec's rate is counted so (its base share is load on
+                // the same GPUs, carried by the adapters' rates), and the verification runs them all
                 ? (spec.sessions() != null && steady.rate() > 0
                         ? steady.rate()
-                        : (generated.requests() - generated.baseModelRequests()) / generated.spanS())
+                        : generated.requests() / generated.spanS())
                 : switch (spec.arrivals()) {
                     case ArrivalsSpec.Poisson p ->
                         p.rate() != null
@@ -116,7 +118,7 @@ public final class WorkloadRequests {
     }
 
     /**
-     * Passes a generated workload through while counting its adapter requests over the middle half of its
+     * Passes a generated workload through while counting its requests (the base model's included) over the middle half of its
      * duration: a session workload's rate once sessions overlap in steady state (the first sessions' later
      * turns have not come yet at the start, and the last ones' come after the end), not the ramp's average.
      */
@@ -136,13 +138,13 @@ public final class WorkloadRequests {
         @Override
         public Request next() throws IOException {
             Request r = in.next();
-            if (r != null && r.adapterId() != null && r.arrivalNs() >= from && r.arrivalNs() < to) {
+            if (r != null && r.arrivalNs() >= from && r.arrivalNs() < to) {
                 count++;
             }
             return r;
         }
 
-        /** Adapter requests per second in the middle half; 0 when the spec has no duration or none fell there. */
+        /** Requests per second in the middle half; 0 when the spec has no duration or none fell there. */
         double rate() {
             return to > from ? count / ((to - from) / 1e9) : 0;
         }
