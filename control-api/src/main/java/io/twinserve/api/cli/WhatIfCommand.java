@@ -268,8 +268,11 @@ final class WhatIfCommand implements Callable<Integer> {
     private int cluster(WhatIfRunner runner, WhatIfOptions options, PrintWriter out) throws Exception {
         SpecText clusterSpec = SpecText.read(cluster);
         SpecSweep sweep = sweep();
-        ClusterOutcome outcome = run(
-                sweep, progress -> runner.cluster(new ClusterWhatIf(clusterSpec, workload, sweep, options), progress));
+        ClusterWhatIf q = new ClusterWhatIf(clusterSpec, workload, sweep, options);
+        for (WhatIfNotices.Notice notice : WhatIfNotices.of(q)) {
+            spec.commandLine().getErr().println(notice.line());
+        }
+        ClusterOutcome outcome = run(sweep, progress -> runner.cluster(q, progress));
         if (outcome.single()) {
             ClusterRun o = outcome.only();
             if (requestsOut != null) {

@@ -53,6 +53,40 @@ class ClusterCommandsTest {
     }
 
     @Test
+    void sessionsSentToADeploymentThatDoesNotCachePrefixesAreNoted(@TempDir Path dir) throws Exception {
+        Path c = cluster(dir, "least_loaded");
+        Files.writeString(
+                c,
+                Files.readString(c)
+                        .replace("replica: {max_adapters: 8}", "replica: {max_adapters: 8, prefix_caching: false}"));
+        Cli off = Cli.run("what-if", "--cluster", c.toString());
+        assertThat(off.exitCode()).as(off.err()).isZero();
+        assertThat(off.err())
+                .contains("note: w.yaml: its multi-turn sessions repeat each earlier turn as the next prompt's prefix")
+                .contains("but deployment chat of " + c + " has replica.prefix_caching: false")
+                .contains("(a sweep of deployments[0].replica.prefix_caching=true,false compares)");
+        // the run's document carries it, as the API's cluster jobs do
+        JsonNode doc = JSON.readTree(
+                Cli.run("what-if", "--cluster", c.toString(), "--json").out());
+        assertThat(doc.get("notices")).hasSize(1);
+        assertThat(doc.get("notices").get(0).get("level").asText()).isEqualTo("note");
+        // not where the deployment caches prefixes (the default), nor when the sweep compares it
+        Cli on = Cli.run("what-if", "--cluster", cluster(dir, "least_loaded").toString(), "--json");
+        assertThat(on.err()).doesNotContain("note:");
+        assertThat(JSON.readTree(on.out()).has("notices")).isFalse();
+        Cli swept = Cli.run(
+                "what-if", "--cluster", c.toString(), "--sweep", "deployments[0].replica.prefix_caching=true,false");
+        assertThat(swept.exitCode()).as(swept.err()).isZero();
+        assertThat(swept.err()).doesNotContain("note:");
+        // --workload in place of the spec's traffic is looked at too
+        Path plain = dir.resolve("plain.yaml");
+        Files.writeString(plain, WORKLOAD.replaceAll("(?m)^\\s*sessions:.*$", ""));
+        Cli replaced = Cli.run("what-if", "--cluster", c.toString(), "--workload", plain.toString());
+        assertThat(replaced.exitCode()).as(replaced.err()).isZero();
+        assertThat(replaced.err()).doesNotContain("note:");
+    }
+
+    @Test
     void aRouterSweepPrintsOneRowPerRouterAndDrawsThePlot(@TempDir Path dir) throws Exception {
         Path png = dir.resolve("ttft.png");
         Cli c = Cli.run(

@@ -231,11 +231,19 @@ class ConsoleBrowserTest {
         new Select(find("#workload-pick")).selectByIndex(1);
         assertThat(find("#workload").getAttribute("value")).contains("sessions");
         new Select(find("#spec-kind")).selectByValue("cluster");
-        assertThat(find("#deployment").getAttribute("value")).contains("deployments:");
+        String template = find("#deployment").getAttribute("value");
+        assertThat(template).contains("deployments:", "max_cpu_adapters: 384}");
+        // the deployment does not cache prefixes: the sessions' repeated turns are noted on the result
+        setText(
+                "#deployment",
+                template.replace("max_cpu_adapters: 384}", "max_cpu_adapters: 384, prefix_caching: false}"));
         setText("#window", "60");
         find("#run").click();
         await().until(d -> "succeeded".equals(d.findElement(By.id("job-status")).getAttribute("data-status")));
         assertThat(find("#cluster").getText()).contains("chat");
+        assertThat(find("#cluster-notices").getText())
+                .contains("its multi-turn sessions repeat each earlier turn")
+                .contains("but deployment chat of the cluster has replica.prefix_caching: false");
         await().until(d -> points("cluster0-timeline") > 3 && points("cluster0-cdf") == 30);
         shot("cluster");
     }

@@ -29,6 +29,33 @@ final class ClusterRuns {
         this.profiles = profiles;
     }
 
+    /**
+     * The cluster spec with the what-if's traffic: {@code --workload}'s, all of it to the one deployment, when given;
+     * else the spec's own, which it must have.
+     */
+    static ClusterSpec withTraffic(ClusterSpec spec, ClusterWhatIf q) {
+        Path file = q.cluster().file();
+        if (q.workload() != null) {
+            if (spec.deployments().size() > 1) {
+                throw new IllegalArgumentException("--workload sends all traffic to one deployment, but " + file
+                        + " has " + spec.deployments().size() + "; give each its traffic in the spec");
+            }
+            spec = new ClusterSpec(
+                    spec.name(),
+                    spec.pools(),
+                    spec.deployments(),
+                    List.of(new TrafficSpec(
+                            null,
+                            q.workload().toAbsolutePath().toString(),
+                            1.0,
+                            q.options().adapterRank())));
+        }
+        if (spec.traffic().isEmpty()) {
+            throw new IllegalArgumentException(file + " has no traffic section; add one or pass --workload FILE");
+        }
+        return spec;
+    }
+
     /** The run of one configuration, or the error that stopped it (a key path the spec lacks, say). */
     ClusterRun simulate(Map<String, String> settings, boolean record) {
         WhatIfOptions o = q.options();
@@ -37,21 +64,7 @@ final class ClusterRuns {
             String edited = SpecSweep.editCluster(q.cluster().yaml(), settings);
             ClusterSpec spec = Clusters.parse(edited, file);
             Path base = q.cluster().baseDir();
-            if (q.workload() != null) {
-                if (spec.deployments().size() > 1) {
-                    throw new IllegalArgumentException("--workload sends all traffic to one deployment, but " + file
-                            + " has " + spec.deployments().size() + "; give each its traffic in the spec");
-                }
-                spec = new ClusterSpec(
-                        spec.name(),
-                        spec.pools(),
-                        spec.deployments(),
-                        List.of(new TrafficSpec(
-                                null, q.workload().toAbsolutePath().toString(), 1.0, o.adapterRank())));
-            }
-            if (spec.traffic().isEmpty()) {
-                throw new IllegalArgumentException(file + " has no traffic section; add one or pass --workload FILE");
-            }
+            spec = withTraffic(spec, q);
             ResolvedCluster cluster = Clusters.resolve(spec, profiles, base);
             try (ClusterTraffic traffic = ClusterTraffic.open(spec, base, 1.0, o.seed())) {
                 Long window = o.windowS() != null ? o.windowNs() : traffic.windowNs();
@@ -69,7 +82,14 @@ final class ClusterRuns {
                             .orElseThrow();
                     verdicts.put(d.name(), SloVerdict.of(SloSpec.resolve(traffic.slo(d.name()), ds.slo(), o.slo()), d));
                 }
-                return new ClusterRun(settings, traffic.names(), result, verdicts, null);
+                List<WhatIfNotices.Notice> notices;
+                try {
+                    notices = WhatIfNotices.ofCluster(spec, base, file, q.sweep(), o.seed());
+                } catch (RuntimeException e) {
+                    // a notice that cannot be worked out never fails a run
+                    notices = List.of();
+                }
+                return new ClusterRun(settings, traffic.names(), result, verdicts, notices, null);
             }
         } catch (Exception e) {
             return ClusterRun.failed(settings, e);

@@ -6,6 +6,12 @@ import io.twinserve.traces.format.TraceReader;
 import io.twinserve.traces.format.TraceReaders;
 import io.twinserve.traces.gen.WorkloadGenerator;
 import io.twinserve.traces.spec.WorkloadSpec;
+import io.twinserve.traces.spec.WorkloadSpecs;
+import io.twinserve.twin.cluster.ClusterDeploymentSpec;
+import io.twinserve.twin.cluster.ClusterSpec;
+import io.twinserve.twin.cluster.ClusterTraffic;
+import io.twinserve.twin.cluster.Clusters;
+import io.twinserve.twin.cluster.TrafficSpec;
 import io.twinserve.twin.deploy.DeploymentSpec;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -78,7 +84,15 @@ public final class WhatIfNotices {
                 out.add(new Notice("warning", workloadFile + ": " + w));
             }
         }
-        String unused = prefixNote ? unusedPrefixes(workload, workloadFile, trace, deployment, deploymentFile) : null;
+        String unused = prefixNote
+                ? unusedPrefixes(
+                        workload,
+                        workloadFile,
+                        trace,
+                        deployment.replica().prefixCaching(),
+                        deploymentFile.toString(),
+                        "replica.prefix_caching")
+                : null;
         if (unused != null) {
             out.add(new Notice("note", unused));
         }
@@ -92,8 +106,13 @@ public final class WhatIfNotices {
      * cannot be read (the run reports that).
      */
     static String unusedPrefixes(
-            WorkloadSpec workload, Path workloadFile, Path trace, DeploymentSpec deployment, Path deploymentFile) {
-        if (deployment.replica().prefixCaching()) {
+            WorkloadSpec workload,
+            Path workloadFile,
+            Path trace,
+            boolean prefixCaching,
+            String deploymentLabel,
+            String sweepKey) {
+        if (prefixCaching) {
             return null;
         }
         String what;
@@ -113,14 +132,105 @@ public final class WhatIfNotices {
                 return null;
             }
             what = String.format(
-                    Locale.ROOT, "%s: %,d of its first %,d requests carry prefix-block hashes", trace, hashed, seen);
+                    Locale.ROOT,
+                    "%s: %,d of its first %,d requests carry prefix-block hashes",
+                    workloadFile != null ? workloadFile : trace,
+                    hashed,
+                    seen);
         } else if (workload != null && workload.sessions() != null) {
             what = workloadFile + ": its multi-turn sessions repeat each earlier turn as the next prompt's prefix";
         } else {
             return null;
         }
-        return what + ", which a prefix cache would reuse, but " + deploymentFile
-                + " has replica.prefix_caching: false, so every prompt is prefilled in full (a sweep of"
-                + " replica.prefix_caching=true,false compares)";
+        return what + ", which a prefix cache would reuse, but " + deploymentLabel
+                + " has replica.prefix_caching: false, so every prompt is prefilled in full (a sweep of " + sweepKey
+                + "=true,false compares)";
+    }
+
+    /**
+     * The notices of a cluster what-if's spec as given (each configuration's run has its own): what {@code what-if
+     * --cluster} prints before the run. None when the spec cannot be read; the run reports that.
+     */
+    public static List<Notice> of(ClusterWhatIf q) {
+        try {
+            ClusterSpec spec = ClusterRuns.withTraffic(
+                    Clusters.parse(q.cluster().yaml(), q.cluster().file()), q);
+            return ofCluster(
+                    spec,
+                    q.cluster().baseDir(),
+                    q.cluster().file(),
+                    q.sweep(),
+                    q.options().seed());
+        } catch (RuntimeException e) {
+            return List.of();
+        }
+    }
+
+    /**
+     * The notices of one configuration of a cluster what-if, per traffic entry: its workload spec's lengths that the
+     * caps change, and prefixes (a spec's sessions, a trace's hashes) that the deployment it goes to will not cache;
+     * no prefix note for a deployment whose prefix caching the sweep compares. A workload that cannot be read is
+     * left to the run, which reports it.
+     *
+     * @param spec the cluster spec as this configuration reads it
+     * @param baseDir the folder its traffic's workload paths are relative to
+     * @param clusterFile where it came from (named in the messages)
+     * @param sweep the sweep (its keys decide the prefix note)
+     * @param seed the run's seed, which the caps warning's estimate draws with (null: each workload's own)
+     */
+    public static List<Notice> ofCluster(ClusterSpec spec, Path baseDir, Path clusterFile, SpecSweep sweep, Long seed) {
+        List<Notice> out = new ArrayList<>();
+        List<ClusterDeploymentSpec> deployments = spec.deployments();
+        for (TrafficSpec t : spec.traffic()) {
+            int at = -1;
+            for (int i = 0; i < deployments.size(); i++) {
+                if (t.deployment() == null
+                        ? deployments.size() == 1
+                        : deployments.get(i).name().equals(t.deployment())) {
+                    at = i;
+                }
+            }
+            Path file = baseDir == null ? Path.of(t.workload()) : baseDir.resolve(t.workload());
+            // named as the spec writes it (a path the run made absolute inside the spec's folder, relative to it)
+            Path written = Path.of(t.workload());
+            Path shown = baseDir != null && written.isAbsolute() && written.startsWith(baseDir.toAbsolutePath())
+                    ? baseDir.toAbsolutePath().relativize(written)
+                    : written;
+            WorkloadSpec workload = null;
+            Path trace = null;
+            if (ClusterTraffic.isYaml(file)) {
+                try {
+                    workload = WorkloadSpecs.parse(WorkloadSpecs.readText(file), file);
+                    if (seed != null) {
+                        workload = workload.withSeed(seed);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    continue;
+                }
+                for (String w : WorkloadGenerator.warnings(
+                        workload, file.toAbsolutePath().getParent())) {
+                    out.add(new Notice("warning", shown + ": " + w));
+                }
+            } else {
+                trace = file;
+            }
+            if (at < 0) {
+                continue;
+            }
+            String key = "deployments[" + at + "].replica.prefix_caching";
+            String unused = sweep.varies(key)
+                    ? null
+                    : unusedPrefixes(
+                            workload,
+                            shown,
+                            trace,
+                            deployments.get(at).replica().prefixCaching(),
+                            "deployment " + deployments.get(at).name() + " of " + clusterFile,
+                            key);
+            if (unused != null) {
+                out.add(new Notice("note", unused));
+            }
+        }
+        return out;
     }
 }

@@ -179,8 +179,12 @@ sealed interface JobWork {
                         seed == null ? null : seed.longValue(), window, false, 16, null, null, 1, false);
                 try {
                     if (clusterSpec != null) {
+                        // its messages name "the cluster" and its workload files as the request wrote them
                         ClusterWhatIf q = new ClusterWhatIf(
-                                clusterSpec, workloadSpec == null ? null : workloadSpec.file(), sweep, options);
+                                clusterSpec.named(Path.of("the cluster"), clusterSpec.baseDir()),
+                                workloadSpec == null ? null : workloadSpec.file(),
+                                sweep,
+                                options);
                         WhatIfRunner.checkSweep(q);
                         return new Cluster(q);
                     }

@@ -445,6 +445,9 @@ function renderCluster(root, doc, prefix) {
     h('tbody', {}, rows));
   const header = h('div', { class: 'card', id: pre }, h('h2', { text: 'Cluster: ' + doc.summary.name }),
     h('p', { text: 'GPU hours ' + fmt(doc.summary.gpu_hours) + ', cost ' + fmt(doc.summary.cost) }),
+    // what to know about each traffic's inputs (lengths the caps change, prefixes a deployment will not cache)
+    doc.notices ? h('ul', { id: pre + '-notices', class: 'notices' }, doc.notices.map(n =>
+      h('li', { class: n.level === 'warning' ? 'error' : null, text: n.level + ': ' + n.message }))) : null,
     h('div', { class: 'table-wrap' }, table));
   const parts = [header];
   deps.forEach((d, i) => parts.push(h('h2', { text: 'Deployment ' + d.name }), boxes[i]));
