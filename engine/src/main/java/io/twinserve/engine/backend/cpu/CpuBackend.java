@@ -80,9 +80,13 @@ public final class CpuBackend implements Backend {
         this.c = model.config();
         this.options = options;
         int tp = options.tensorParallel();
-        if (c.numHeads() % tp != 0 || c.numKvHeads() % tp != 0 || c.intermediateSize() % tp != 0) {
+        // as vLLM shards (and the twin's memory model prices): query heads and the MLP split evenly; the KV heads
+        // split too, or with more GPUs than KV heads each is replicated on tp / num_key_value_heads of them
+        int kv = c.numKvHeads();
+        if (c.numHeads() % tp != 0 || c.intermediateSize() % tp != 0 || (tp <= kv ? kv % tp != 0 : tp % kv != 0)) {
             throw new IllegalArgumentException("tp " + tp + " must divide num_attention_heads " + c.numHeads()
-                    + ", num_key_value_heads " + c.numKvHeads() + " and intermediate_size " + c.intermediateSize());
+                    + " and intermediate_size " + c.intermediateSize() + ", and divide num_key_value_heads " + kv
+                    + " or be a multiple of it");
         }
         this.par = new Parallel(
                 options.threads() > 0 ? options.threads() : Runtime.getRuntime().availableProcessors());
@@ -200,10 +204,17 @@ public final class CpuBackend implements Backend {
 
         Shard(int index, int tp) {
             heads = c.numHeads() / tp;
-            kvHeads = c.numKvHeads() / tp;
             inter = c.intermediateSize() / tp;
             headStart = index * heads;
-            kvHeadStart = index * kvHeads;
+            if (tp <= c.numKvHeads()) {
+                kvHeads = c.numKvHeads() / tp;
+                kvHeadStart = index * kvHeads;
+            } else {
+                // one replicated KV head: the one this shard's query heads share (each KV head serves
+                // num_attention_heads / num_key_value_heads query heads, which tp / num_key_value_heads shards hold)
+                kvHeads = 1;
+                kvHeadStart = index * c.numKvHeads() / tp;
+            }
             interStart = index * inter;
             int hd = c.headDim();
             int layers = c.numLayers();

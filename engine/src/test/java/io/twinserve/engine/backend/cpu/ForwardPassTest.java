@@ -39,7 +39,8 @@ class ForwardPassTest {
     /**
      * kv: the KV cache's dtype, or AUTO for the backend's choice (bf16 for bf16 and f16 models, f32 for f32).
      * heads/kvHeads/headDim: query heads per K/V head of 2 (per shard), 4 and 6 (the attention kernel takes
-     * four heads at a time, then one), and head dimensions of 16, 32 and 24 (a vector tail).
+     * four heads at a time, then one), and head dimensions of 16, 32 and 24 (a vector tail); tp 4 over 2 or 1 K/V heads
+     * replicates each K/V head on 2 or 4 shards, as vLLM does.
      */
     @ParameterizedTest(name = "{0} {1} tp={2} shards={3} kv={4} heads={5}/{6}x{7}")
     @CsvSource({
@@ -51,7 +52,10 @@ class ForwardPassTest {
         "MISTRAL,F32,1,1,BF16,12,2,24",
         "LLAMA,BF16,2,1,AUTO,16,4,16",
         "QWEN3,BF16,2,2,F32,12,2,24",
-        "LLAMA,BF16,1,1,AUTO,12,2,24"
+        "LLAMA,BF16,1,1,AUTO,12,2,24",
+        "LLAMA,BF16,4,1,AUTO,8,2,16",
+        "QWEN2,BF16,4,2,F32,8,1,16",
+        "QWEN3,BF16,4,1,AUTO,8,2,16"
     })
     void batchedPagedMultiAdapterLogitsEqualThePlainReferenceAtEveryPosition(
             Architecture arch, DType dtype, int tp, int shards, String kv, int heads, int kvHeads, int headDim)
