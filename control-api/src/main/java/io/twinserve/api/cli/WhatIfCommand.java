@@ -38,8 +38,10 @@ import picocli.CommandLine.Option;
         name = "what-if",
         mixinStandardHelpOptions = true,
         description = {
-            "Simulate a workload (a spec or a trace file) on a single-replica deployment and print throughput",
-            "against offered load, starvation, latencies, KV and adapter figures and the memory breakdown.",
+            "Simulate a workload (a spec or a trace file) on a single-replica deployment, or a cluster spec (--cluster:",
+            "pools, deployments, routers, autoscaling), and print throughput against offered load, starvation,",
+            "latencies, KV and adapter figures and the memory breakdown, after notes on the inputs (lengths the",
+            "caps change, prefixes a deployment will not cache, a built-in deployment's rank raised for the workload).",
             "With no arguments it runs the built-in example: the adapter-caching study's workload (96 adapters",
             "in three Poisson rate tiers) on Llama-3.1-8B on a 64 GB H100 with the shipped vLLM calibration.",
             "Every run is judged against an SLO (defaults, the workload's and deployment's slo blocks, --slo) and",
