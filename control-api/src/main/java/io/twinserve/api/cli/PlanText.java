@@ -227,8 +227,9 @@ final class PlanText {
     private static String configuration(Planner.Plan p, PlanSearch.Alternative a) {
         int replicas = (p.adapters() + a.servedPerGpu() - 1) / a.servedPerGpu();
         return f(
-                "%d adapters per GPU (%d replica%s for %d), max_adapters %d, tp %d, %s, pool %s: %,.0f tokens/s in the twin",
+                "%d adapter%s per GPU (%d replica%s for %d), max_adapters %d, tp %d, %s, pool %s: %,.0f tokens/s in the twin",
                 a.servedPerGpu(),
+                a.servedPerGpu() == 1 ? "" : "s",
                 replicas,
                 replicas == 1 ? "" : "s",
                 p.adapters(),
