@@ -203,7 +203,10 @@ final class WhatIfCommand implements Callable<Integer> {
         }
         SpecText deploymentSpec;
         if (deployment == null) {
-            SpecText.Defaulted builtIn = SpecText.builtInDeploymentFor(parsedWorkload);
+            // a trace's adapters have --adapter-rank
+            SpecText.Defaulted builtIn = traceWorkload
+                    ? SpecText.builtInDeploymentFor(adapterRank)
+                    : SpecText.builtInDeploymentFor(parsedWorkload);
             deploymentSpec = builtIn.spec();
             if (builtIn.note() != null) {
                 spec.commandLine().getErr().println("note: " + builtIn.note());

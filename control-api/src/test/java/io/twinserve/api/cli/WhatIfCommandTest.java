@@ -111,12 +111,23 @@ class WhatIfCommandTest {
         assertThat(c.out()).contains("32 adapter slots at rank 64");
         // ranks by weight count too; a workload within rank 32 runs the built-in deployment as it is
         Path weighted = dir.resolve("weighted.yaml");
-        Files.writeString(weighted, SMALL_WORKLOAD.replace("ranks: [8, 16]", "rank_weights: {16: 0.9, 64: 0.1}"));
+        Files.writeString(
+                weighted, SMALL_WORKLOAD.replace("ranks: [8, 16]", "rank_weights: {16: 0.9, 64: 0.1, 128: 0}"));
         Cli w = Cli.run("what-if", "--workload", weighted.toString());
         assertThat(w.exitCode()).as(w.err()).isZero();
+        // (a rank of weight 0 no adapter has)
         assertThat(w.out()).contains("32 adapter slots at rank 64");
         Path small = dir.resolve("small.yaml");
         Files.writeString(small, SMALL_WORKLOAD);
+        // a trace's adapters take --adapter-rank
+        Path trace = dir.resolve("small.jsonl");
+        assertThat(Cli.run("trace", "gen", small.toString(), "-o", trace.toString())
+                        .exitCode())
+                .isZero();
+        Cli t = Cli.run("what-if", "--workload", trace.toString(), "--adapter-rank", "64");
+        assertThat(t.exitCode()).as(t.err()).isZero();
+        assertThat(t.err()).contains("the workload's adapters go up to rank 64");
+        assertThat(t.out()).contains("32 adapter slots at rank 64");
         Cli plain = Cli.run("what-if", "--workload", small.toString());
         assertThat(plain.err()).doesNotContain("max_adapter_rank");
         assertThat(plain.out()).contains("32 adapter slots at rank 32");

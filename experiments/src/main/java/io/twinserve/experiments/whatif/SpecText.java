@@ -9,7 +9,6 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -50,17 +49,29 @@ public record SpecText(String yaml, Path file, Path baseDir) {
      * be read (null) gets the built-in deployment as it is: its run reports the problem.
      */
     public static Defaulted builtInDeploymentFor(WorkloadSpec workload) {
-        SpecText builtIn = builtInDeployment();
         if (workload == null
                 || workload.adapters() == null
                 || workload.adapters().count() == 0) {
-            return new Defaulted(builtIn, null);
+            return builtInDeploymentFor(0);
         }
         AdaptersSpec a = workload.adapters();
-        int maxRank = (a.ranks() != null
-                        ? a.ranks()
-                        : List.copyOf(a.rankWeights().keySet()))
-                .stream().mapToInt(Integer::intValue).max().orElse(0);
+        // the ranks adapters can have: listed, or weighted above 0
+        int maxRank = a.ranks() != null
+                ? a.ranks().stream().mapToInt(Integer::intValue).max().orElse(0)
+                : a.rankWeights().entrySet().stream()
+                        .filter(e -> e.getValue() > 0)
+                        .mapToInt(Map.Entry::getKey)
+                        .max()
+                        .orElse(0);
+        return builtInDeploymentFor(maxRank);
+    }
+
+    /**
+     * The built-in what-if deployment for adapters up to {@code maxRank} (a trace's, which {@code --adapter-rank}
+     * gives): as it is, or with its {@code max_adapter_rank} raised to it, with a note.
+     */
+    public static Defaulted builtInDeploymentFor(int maxRank) {
+        SpecText builtIn = builtInDeployment();
         int builtInRank =
                 Deployments.parse(builtIn.yaml(), builtIn.file()).replica().maxAdapterRank();
         if (maxRank <= builtInRank) {
