@@ -191,7 +191,7 @@ class ConsoleBrowserTest {
         await().until(d -> "succeeded".equals(d.findElement(By.id("job-status")).getAttribute("data-status")));
         assertThat(find("#run-notices").getText())
                 .contains("note: ")
-                .contains("its multi-turn sessions repeat each earlier turn")
+                .contains("the workload: its multi-turn sessions repeat each earlier turn")
                 .contains("replica.prefix_caching: false");
     }
 
@@ -242,7 +242,7 @@ class ConsoleBrowserTest {
         await().until(d -> "succeeded".equals(d.findElement(By.id("job-status")).getAttribute("data-status")));
         assertThat(find("#cluster").getText()).contains("chat");
         assertThat(find("#cluster-notices").getText())
-                .contains("its multi-turn sessions repeat each earlier turn")
+                .contains("the workload: its multi-turn sessions repeat each earlier turn")
                 .contains("but deployment chat of the cluster has replica.prefix_caching: false");
         await().until(d -> points("cluster0-timeline") > 3 && points("cluster0-cdf") == 30);
         shot("cluster");

@@ -51,7 +51,8 @@ final class ClusterRuns {
                             q.options().adapterRank())));
         }
         if (spec.traffic().isEmpty()) {
-            throw new IllegalArgumentException(file + " has no traffic section; add one or pass --workload FILE");
+            throw new IllegalArgumentException(file
+                    + " has no traffic section; add one, or give a workload (--workload FILE; 'workload' in the API)");
         }
         return spec;
     }
@@ -84,7 +85,7 @@ final class ClusterRuns {
                 }
                 List<WhatIfNotices.Notice> notices;
                 try {
-                    notices = WhatIfNotices.ofCluster(spec, base, file, q.sweep(), o.seed());
+                    notices = WhatIfNotices.ofCluster(spec, q);
                 } catch (RuntimeException e) {
                     // a notice that cannot be worked out never fails a run
                     notices = List.of();

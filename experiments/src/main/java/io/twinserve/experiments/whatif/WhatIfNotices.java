@@ -155,12 +155,7 @@ public final class WhatIfNotices {
         try {
             ClusterSpec spec = ClusterRuns.withTraffic(
                     Clusters.parse(q.cluster().yaml(), q.cluster().file()), q);
-            return ofCluster(
-                    spec,
-                    q.cluster().baseDir(),
-                    q.cluster().file(),
-                    q.sweep(),
-                    q.options().seed());
+            return ofCluster(spec, q);
         } catch (RuntimeException e) {
             return List.of();
         }
@@ -172,13 +167,16 @@ public final class WhatIfNotices {
      * no prefix note for a deployment whose prefix caching the sweep compares. A workload that cannot be read is
      * left to the run, which reports it.
      *
-     * @param spec the cluster spec as this configuration reads it
-     * @param baseDir the folder its traffic's workload paths are relative to
-     * @param clusterFile where it came from (named in the messages)
-     * @param sweep the sweep (its keys decide the prefix note)
-     * @param seed the run's seed, which the caps warning's estimate draws with (null: each workload's own)
+     * @param spec the cluster spec as this configuration reads it (its traffic {@link ClusterRuns#withTraffic}'s)
+     * @param q the what-if: the folder the traffic's workload paths are relative to, the cluster file and the
+     *     workload's name (named in the messages), the sweep (its keys decide the prefix note) and the seed the caps
+     *     warning's estimate draws with (null: each workload's own)
      */
-    public static List<Notice> ofCluster(ClusterSpec spec, Path baseDir, Path clusterFile, SpecSweep sweep, Long seed) {
+    public static List<Notice> ofCluster(ClusterSpec spec, ClusterWhatIf q) {
+        Path baseDir = q.cluster().baseDir();
+        Path clusterFile = q.cluster().file();
+        SpecSweep sweep = q.sweep();
+        Long seed = q.options().seed();
         List<Notice> out = new ArrayList<>();
         List<ClusterDeploymentSpec> deployments = spec.deployments();
         for (TrafficSpec t : spec.traffic()) {
@@ -193,9 +191,11 @@ public final class WhatIfNotices {
             Path file = baseDir == null ? Path.of(t.workload()) : baseDir.resolve(t.workload());
             // named as the spec writes it (a path the run made absolute inside the spec's folder, relative to it)
             Path written = Path.of(t.workload());
-            Path shown = baseDir != null && written.isAbsolute() && written.startsWith(baseDir.toAbsolutePath())
-                    ? baseDir.toAbsolutePath().relativize(written)
-                    : written;
+            Path shown = q.workload() != null && q.workloadName() != null
+                    ? Path.of(q.workloadName())
+                    : baseDir != null && written.isAbsolute() && written.startsWith(baseDir.toAbsolutePath())
+                            ? baseDir.toAbsolutePath().relativize(written)
+                            : written;
             WorkloadSpec workload = null;
             Path trace = null;
             if (ClusterTraffic.isYaml(file)) {

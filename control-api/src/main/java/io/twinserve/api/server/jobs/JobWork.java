@@ -179,12 +179,13 @@ sealed interface JobWork {
                         seed == null ? null : seed.longValue(), window, false, 16, null, null, 1, false);
                 try {
                     if (clusterSpec != null) {
-                        // its messages name "the cluster" and its workload files as the request wrote them
+                        // its messages name "the cluster" and "the workload", not files in the job's folder
                         ClusterWhatIf q = new ClusterWhatIf(
                                 clusterSpec.named(Path.of("the cluster"), clusterSpec.baseDir()),
                                 workloadSpec == null ? null : workloadSpec.file(),
                                 sweep,
-                                options);
+                                options,
+                                "the workload");
                         WhatIfRunner.checkSweep(q);
                         return new Cluster(q);
                     }
