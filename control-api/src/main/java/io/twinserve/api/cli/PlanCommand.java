@@ -231,19 +231,7 @@ final class PlanCommand implements Callable<Integer> {
         if (json) {
             out.println(Json.write(o.document()));
         } else {
-            out.print(PlanText.render(
-                    o.workload(),
-                    model,
-                    o.request(),
-                    o.plan(),
-                    o.notes(),
-                    o.verification(),
-                    o.search(),
-                    o.corrected(),
-                    o.searchUp(),
-                    o.improved(),
-                    o.searchEnded(),
-                    o.deployment()));
+            out.print(PlanText.render(o));
         }
         return strict && o.verification() != null && !o.confirmed() ? 3 : 0;
     }

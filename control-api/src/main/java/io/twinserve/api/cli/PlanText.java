@@ -15,19 +15,20 @@ import java.util.Map;
 final class PlanText {
     private PlanText() {}
 
-    static String render(
-            String name,
-            PlacementModel model,
-            Planner.Request r,
-            Planner.Plan p,
-            List<String> notes,
-            Planner.Verification v,
-            List<PlanSearch.Alternative> search,
-            PlanSearch.Alternative corrected,
-            List<PlanSearch.Alternative> searchUp,
-            PlanSearch.Alternative improved,
-            PlanOutcome.SearchEnd searchEnded,
-            String deployment) {
+    /** The text {@code twinserve plan} prints for a plan and, when it was verified, its twin check and searches. */
+    static String render(PlanOutcome o) {
+        String name = o.workload();
+        PlacementModel model = o.model();
+        Planner.Request r = o.request();
+        Planner.Plan p = o.plan();
+        List<String> notes = o.notes();
+        Planner.Verification v = o.verification();
+        List<PlanSearch.Alternative> search = o.search();
+        PlanSearch.Alternative corrected = o.corrected();
+        List<PlanSearch.Alternative> searchUp = o.searchUp();
+        PlanSearch.Alternative improved = o.improved();
+        PlanOutcome.SearchEnd searchEnded = o.searchEnded();
+        String deployment = o.deployment();
         StringBuilder b = new StringBuilder();
         b.append(f(
                 "plan for %s: %d adapters, per-adapter rates %s / %s / %s req/s (tiers%s), ranks %s, prompt %.1f /"

@@ -299,16 +299,26 @@ class PlacementCommandsTest {
                 .isTrue();
     }
 
+    /** A copy of {@code from} at {@code to} with each pair of {@code replacements} (text, then its replacement) applied. */
+    private static Path variant(Path from, Path to, String... replacements) throws Exception {
+        String text = Files.readString(from);
+        for (int i = 0; i < replacements.length; i += 2) {
+            text = text.replace(replacements[i], replacements[i + 1]);
+        }
+        Files.writeString(to, text);
+        return to;
+    }
+
     @Test
     void aPlanForADeploymentIsVerifiedWithItsReplicaSettings(@TempDir Path dir) throws Exception {
         // the built-in deployment with prefix caching on: the chat sessions' turns reuse the conversation so far,
         // which the training grid's settings (prefix caching off) prefill in full
         Path chat = Path.of("..", "examples", "workloads", "chat-sessions.yaml");
-        Path cached = dir.resolve("cached.yaml");
-        Files.writeString(
-                cached,
-                Files.readString(Path.of("..", "examples", "deployments", "llama-8b-h100-64gb.yaml"))
-                        .replace("prefix_caching: false", "prefix_caching: true"));
+        Path cached = variant(
+                Path.of("..", "examples", "deployments", "llama-8b-h100-64gb.yaml"),
+                dir.resolve("cached.yaml"),
+                "prefix_caching: false",
+                "prefix_caching: true");
         Cli on = Cli.run(
                 "plan",
                 "--workload",
@@ -352,12 +362,13 @@ class PlacementCommandsTest {
                 .isEqualTo("qwen2.5-7b");
         assertThat(new ObjectMapper().readTree(qwen.out()).get("notes").toString())
                 .doesNotContain("differs from");
-        Path h200Spec = dir.resolve("h200.yaml");
-        Files.writeString(
-                h200Spec,
-                Files.readString(cached)
-                        .replace("gpu: h100-64gb", "gpu: h200")
-                        .replace("calibration: vllm-0.8.5-h100-64gb/llama-3.1-8b", "calibration: null"));
+        Path h200Spec = variant(
+                cached,
+                dir.resolve("h200.yaml"),
+                "gpu: h100-64gb",
+                "gpu: h200",
+                "calibration: vllm-0.8.5-h100-64gb/llama-3.1-8b",
+                "calibration: null");
         Cli h200 = Cli.run("plan", "--deployment", h200Spec.toString());
         assertThat(h200.exitCode()).isEqualTo(1);
         assertThat(h200.err())
@@ -367,23 +378,24 @@ class PlacementCommandsTest {
         assertThat(other.exitCode()).isEqualTo(1);
         assertThat(other.err())
                 .contains("base model: the plan asks for qwen2.5-7b, but " + cached + " serves llama-3.1-8b");
-        Path seventy = dir.resolve("seventy.yaml");
-        Files.writeString(
-                seventy,
-                Files.readString(cached)
-                        .replace("model: llama-3.1-8b", "model: llama-3.1-70b")
-                        .replace("calibration: vllm-0.8.5-h100-64gb/llama-3.1-8b", "calibration: null"));
+        Path seventy = variant(
+                cached,
+                dir.resolve("seventy.yaml"),
+                "model: llama-3.1-8b",
+                "model: llama-3.1-70b",
+                "calibration: vllm-0.8.5-h100-64gb/llama-3.1-8b",
+                "calibration: null");
         Cli untrained = Cli.run("plan", "--deployment", seventy.toString());
         assertThat(untrained.exitCode()).isEqualTo(1);
         assertThat(untrained.err())
                 .contains(seventy + " serves llama-3.1-70b, but the placement model (the built-in model) was trained on"
                         + " llama-3.1-8b, qwen2.5-7b");
         // a calibration of another model is one clear error, not every twin run reading as a configuration that fails
-        Path mismatched = dir.resolve("mismatched.yaml");
-        Files.writeString(
-                mismatched,
-                Files.readString(cached)
-                        .replace("vllm-0.8.5-h100-64gb/llama-3.1-8b", "vllm-0.8.5-h100-64gb/qwen2.5-7b"));
+        Path mismatched = variant(
+                cached,
+                dir.resolve("mismatched.yaml"),
+                "vllm-0.8.5-h100-64gb/llama-3.1-8b",
+                "vllm-0.8.5-h100-64gb/qwen2.5-7b");
         Cli calibration = Cli.run("plan", "--deployment", mismatched.toString(), "--verify");
         assertThat(calibration.exitCode()).isEqualTo(1);
         assertThat(calibration.err())
