@@ -495,7 +495,7 @@ public final class PlacementModel {
                 out.add(String.format(
                         Locale.ROOT,
                         "%s = %s, but the model was trained on %s only (%s): it plans as"
-                                + " for %s; --verify runs the workload itself",
+                                + " for %s; verifying the plan runs the workload itself in the twin",
                         names.get(i),
                         Features.num(v[i]),
                         Features.num(mm[0]),

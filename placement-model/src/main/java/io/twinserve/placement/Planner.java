@@ -451,7 +451,7 @@ public final class Planner {
                     warnings.add(String.format(
                             Locale.ROOT,
                             "the slo forest is split on %d adapters per GPU (at most %d of %d trees vote it meets the"
-                                    + " SLO); the plan keeps the served forest's count: check it with --verify",
+                                    + " SLO); the plan keeps the served forest's count: verify it in the twin",
                             fromServed,
                             votes,
                             trees));

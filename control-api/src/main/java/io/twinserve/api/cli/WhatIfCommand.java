@@ -201,12 +201,13 @@ final class WhatIfCommand implements Callable<Integer> {
         } catch (RuntimeException e) {
             // reported by the run, naming its line
         }
+        SpecSweep sweep = sweep();
         SpecText deploymentSpec;
         if (deployment == null) {
-            // a trace's adapters have --adapter-rank
+            // a trace's adapters have --adapter-rank; a workload's, in every variant the sweep makes of it
             SpecText.Defaulted builtIn = traceWorkload
                     ? SpecText.builtInDeploymentFor(adapterRank)
-                    : SpecText.builtInDeploymentFor(parsedWorkload);
+                    : SpecText.builtInDeploymentFor(workloadSpec, sweep);
             deploymentSpec = builtIn.spec();
             if (builtIn.note() != null) {
                 spec.commandLine().getErr().println("note: " + builtIn.note());
@@ -214,7 +215,6 @@ final class WhatIfCommand implements Callable<Integer> {
         } else {
             deploymentSpec = SpecText.read(deployment);
         }
-        SpecSweep sweep = sweep();
         ReplicaWhatIf q =
                 new ReplicaWhatIf(workloadSpec, traceWorkload ? workload : null, deploymentSpec, sweep, options);
         // before the run, what WhatIfNotices finds in the specs as given (each run's document has its own): a spec

@@ -131,6 +131,12 @@ class WhatIfCommandTest {
         Cli plain = Cli.run("what-if", "--workload", small.toString());
         assertThat(plain.err()).doesNotContain("max_adapter_rank");
         assertThat(plain.out()).contains("32 adapter slots at rank 32");
+        // a sweep of the workload's ranks: every variant runs, on the built-in deployment raised to the largest
+        Cli swept =
+                Cli.run("what-if", "--workload", small.toString(), "--sweep", "workload.adapters.ranks=[8,16],[8,64]");
+        assertThat(swept.exitCode()).as(swept.err()).isZero();
+        assertThat(swept.err()).contains("the workload's adapters go up to rank 64");
+        assertThat(swept.out() + swept.err()).doesNotContain("above max_adapter_rank");
         // a deployment the user gave is theirs: its rank stands, and the adapters above it are refused by name
         Path deployment = dir.resolve("deployment.yaml");
         Files.writeString(

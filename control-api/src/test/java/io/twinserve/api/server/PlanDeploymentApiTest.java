@@ -48,6 +48,10 @@ class PlanDeploymentApiTest {
         assertThat(result.get("notes").toString())
                 .contains("the deployment differs from the settings the trees were trained with: prefix_caching true"
                         + " (trained false)");
+        // the notes name the API's way to ask for the verification, not the command line's
+        assertThat(result.get("notes").toString())
+                .contains("add \\\"verify\\\": true")
+                .doesNotContain("--verify");
     }
 
     @Test

@@ -230,7 +230,7 @@ public record PlanDeployment(DeploymentSpec spec, String name, String baseModel,
                     String.join(", ", differ),
                     q.verify()
                             ? "the verification and its search run the deployment's"
-                            : "add --verify to run the plan with the deployment's");
+                            : "add " + q.verifyOption() + " to run the plan with the deployment's");
         }
 
         private boolean sameModel(String a, String b) {

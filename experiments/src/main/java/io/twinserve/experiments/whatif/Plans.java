@@ -68,7 +68,7 @@ final class Plans {
                             + " trained on independent requests, so the prediction is a starting point: "
                             + (q.verify()
                                     ? "the verification and its search run the workload itself"
-                                    : "add --verify, which runs the workload itself"));
+                                    : "add " + q.verifyOption() + ", which runs the workload itself"));
         }
         return new PlanWorkload(q.workload().file().toString(), ws, base, req, notes, d);
     }
@@ -117,7 +117,7 @@ final class Plans {
                     a.estimate().requestRate() / a.estimate().scale(),
                     verify
                             ? "the verification runs the client as specified"
-                            : "--verify runs the client as specified"));
+                            : q.verifyOption() + " runs the client as specified"));
             plan = a.plan();
             req = a.request();
         } else if (client != null) {
@@ -135,7 +135,7 @@ final class Plans {
         if (!q.model().slo().equals(effective)) {
             notes.add("the model's labels meet " + q.model().slo().describe() + "; this plan is judged by "
                     + effective.describe() + ": the trees' answer is for the former"
-                    + (verify ? ", the verification for the latter" : " (add --verify)"));
+                    + (verify ? ", the verification for the latter" : " (add " + q.verifyOption() + ")"));
         }
         Planner.Verification v = null;
         List<PlanSearch.Alternative> search = List.of();

@@ -49,21 +49,42 @@ public record SpecText(String yaml, Path file, Path baseDir) {
      * be read (null) gets the built-in deployment as it is: its run reports the problem.
      */
     public static Defaulted builtInDeploymentFor(WorkloadSpec workload) {
+        return builtInDeploymentFor(maxRank(workload));
+    }
+
+    /**
+     * As {@link #builtInDeploymentFor(WorkloadSpec)} for every workload {@code sweep} makes of {@code workload} (its
+     * {@code workload.*} settings): the largest rank any of them can have, so that a sweep of the adapters' ranks runs
+     * every variant rather than refusing the larger ones.
+     */
+    public static Defaulted builtInDeploymentFor(SpecText workload, SpecSweep sweep) {
+        int maxRank = 0;
+        for (Map<String, String> settings : sweep.configurations()) {
+            try {
+                String yaml = SpecSweep.editReplicaSpec(workload.yaml(), settings, true);
+                maxRank = Math.max(maxRank, maxRank(WorkloadSpecs.parse(yaml, workload.file())));
+            } catch (IOException | RuntimeException e) {
+                // a variant that cannot be read is reported by its own run, naming the swept key
+            }
+        }
+        return builtInDeploymentFor(maxRank);
+    }
+
+    /** The largest rank the workload's adapters can have: listed in {@code ranks}, or weighted above 0 (0: none). */
+    private static int maxRank(WorkloadSpec workload) {
         if (workload == null
                 || workload.adapters() == null
                 || workload.adapters().count() == 0) {
-            return builtInDeploymentFor(0);
+            return 0;
         }
         AdaptersSpec a = workload.adapters();
-        // the ranks adapters can have: listed, or weighted above 0
-        int maxRank = a.ranks() != null
+        return a.ranks() != null
                 ? a.ranks().stream().mapToInt(Integer::intValue).max().orElse(0)
                 : a.rankWeights().entrySet().stream()
                         .filter(e -> e.getValue() > 0)
                         .mapToInt(Map.Entry::getKey)
                         .max()
                         .orElse(0);
-        return builtInDeploymentFor(maxRank);
     }
 
     /**

@@ -94,7 +94,8 @@ sealed interface JobWork {
                     verify,
                     null,
                     12,
-                    deployment == null ? null : deployment.named(Path.of("the deployment"), deployment.baseDir()));
+                    deployment == null ? null : deployment.named(Path.of("the deployment"), deployment.baseDir()),
+                    PlanRequest.API_VERIFY);
         }
     }
 
