@@ -795,13 +795,21 @@ public final class Planner {
     /**
      * A twin run of a plan's configuration, against the prediction and the model's SLO.
      *
+     * @param predictedOfferedTps the offered load the prediction is for (the workload's rates and mean lengths)
+     * @param errorPct the predicted share of the offered load served against the run's (its throughput over the load
+     *     its arrivals offered), in percent of the latter: the model's error, without the twin's draw of the workload
+     *     (a few hundred requests of a quiet workload offer a few percent more or less than their rates); with a client
+     *     that answers to the server (users, a cap), the predicted throughput against the run's
+     * @param sharesCompared whether {@code errorPct} compares shares of the offered load (false: throughputs)
      * @param verdict the run judged against the SLO the plan was asked for
      * @param toleratedErrorPct the throughput error the model reports on held-out rows (its SMAPE), at least 1%
      */
     public record Verification(
             SweepRow simulated,
             double predictedThroughputTps,
+            double predictedOfferedTps,
             double errorPct,
+            boolean sharesCompared,
             boolean predictedMeetsSlo,
             SloVerdict verdict,
             double toleratedErrorPct) {
@@ -824,13 +832,26 @@ public final class Planner {
         SweepRow row = one.own() != null
                 ? one.sweep().simulate(one.scenario(), one.own())
                 : one.sweep().simulate(one.scenario());
-        double err = row.throughputTps() == 0
-                ? Double.NaN
-                : 100 * (plan.throughputTps() - row.throughputTps()) / row.throughputTps();
+        // the throughput tree learns the share of the offered load served (Trainer): compare shares, so that the
+        // error is the model's and not the difference between the workload's rates and what the run drew from them.
+        // Not with a client that answers to the server (users, a cap): what it sends is part of the prediction
+        // (ClientLoad), so the throughput itself is compared
+        boolean openLoop = one.own() == null || ClientLoad.Client.of(one.own().client(), baseDir) == null;
+        boolean shares = openLoop && plan.offeredTps() > 0 && row.offeredTps() > 0;
+        double predicted = shares ? plan.throughputTps() / plan.offeredTps() * row.offeredTps() : plan.throughputTps();
+        double err =
+                row.throughputTps() == 0 ? Double.NaN : 100 * (predicted - row.throughputTps()) / row.throughputTps();
         Trainer.Report tr = model.report("throughput", plan.model());
         double tolerated = Math.max(1.0, tr == null || !Double.isFinite(tr.smapePct()) ? 3.0 : tr.smapePct());
         return new Verification(
-                row, plan.throughputTps(), Trainer.round(err), plan.predictedMeetsSlo(), row.verdict(slo), tolerated);
+                row,
+                plan.throughputTps(),
+                plan.offeredTps(),
+                Trainer.round(err),
+                shares,
+                plan.predictedMeetsSlo(),
+                row.verdict(slo),
+                tolerated);
     }
 
     /**

@@ -413,6 +413,18 @@ class TrainerTest {
         assertThat(v.simulated().fits()).isTrue();
         assertThat(v.simulated().stoppedAtS()).isZero();
         assertThat(v.errorPct()).isFinite();
+        // an open-loop workload: the prediction's share of the offered load against the run's, at the load the run's
+        // arrivals offered (what the twin drew, not the rates' nominal load)
+        assertThat(v.sharesCompared()).isTrue();
+        assertThat(v.predictedOfferedTps()).isEqualTo(plan.offeredTps());
+        double atDrawn =
+                plan.throughputTps() / plan.offeredTps() * v.simulated().offeredTps();
+        assertThat(v.errorPct())
+                .isCloseTo(
+                        100
+                                * (atDrawn - v.simulated().throughputTps())
+                                / v.simulated().throughputTps(),
+                        org.assertj.core.data.Offset.offset(0.01));
         assertThat(v.verdict()).isEqualTo(v.simulated().verdict(SloSpec.DEFAULTS));
         assertThat(m.slo()).isEqualTo(SloSpec.DEFAULTS);
     }

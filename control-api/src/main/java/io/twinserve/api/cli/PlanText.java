@@ -105,8 +105,15 @@ final class PlanText {
             }
             b.append(f("  %-22s %14s %14s%n", "", "predicted", "simulated"));
             b.append(f(
-                    "  %-22s %,14.0f %,14.0f  (%+.2f%%)%n",
-                    "throughput tokens/s", v.predictedThroughputTps(), s.throughputTps(), v.errorPct()));
+                    "  %-22s %,14.0f %,14.0f  (the load the run's arrivals offered)%n",
+                    "offered tokens/s", v.predictedOfferedTps(), s.offeredTps()));
+            b.append(f(
+                    "  %-22s %,14.0f %,14.0f  (%+.2f%%%s)%n",
+                    "throughput tokens/s",
+                    v.predictedThroughputTps(),
+                    s.throughputTps(),
+                    v.errorPct(),
+                    v.sharesCompared() ? " as a share of the offered load" : ""));
             b.append(f(
                     "  %-22s %14s %14s%n",
                     "SLO",
@@ -118,9 +125,9 @@ final class PlanText {
             b.append(f("  SLO: %s%n", v.verdict().line()));
             if (v.confirmed()) {
                 b.append(f(
-                        "%nconfirmed: the twin meets the SLO and agrees with the predicted throughput within %.1f%% (the"
+                        "%nconfirmed: the twin meets the SLO and agrees with the predicted throughput%s within %.1f%% (the"
                                 + " model's held-out error)%n",
-                        v.toleratedErrorPct()));
+                        v.sharesCompared() ? " (as a share of the offered load)" : "", v.toleratedErrorPct()));
             } else {
                 List<String> why = new ArrayList<>();
                 if (!v.verdict().met()) {
@@ -128,8 +135,10 @@ final class PlanText {
                 }
                 if (!(Math.abs(v.errorPct()) <= v.toleratedErrorPct())) {
                     why.add(f(
-                            "the throughput differs from the prediction by %+.2f%%, beyond the model's held-out error of %.1f%%",
-                            v.errorPct(), v.toleratedErrorPct()));
+                            "the %s differs from the prediction by %+.2f%%, beyond the model's held-out error of %.1f%%",
+                            v.sharesCompared() ? "share of the offered load served" : "throughput",
+                            v.errorPct(),
+                            v.toleratedErrorPct()));
                 }
                 b.append(f("%n!!! NOT CONFIRMED: %s%n", String.join("; ", why)));
                 appendSearch(b, p, search, corrected, searchEnded);
