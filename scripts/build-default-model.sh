@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rebuilds the placement model shipped in the jar (placement-model/src/main/resources/io/twinserve/placement/default-model):
-# the built-in training grid (training-grid.yaml) for both calibrated models through the twin (under 30 minutes
-# on 2 cores), then `twinserve train` with its defaults. The sweep is deterministic, so the datasets are identical run to run;
+# the built-in training grid (training-grid.yaml) for both calibrated models, and the grid of other GPUs
+# (training-grid-gpus.yaml: Llama-3.1-8B on four more GPU types at tp 1 and 2), through the twin (under 30 minutes
+# on 2 cores), then `twinserve train` with its defaults, the first dataset's pool as the main grid. The sweep is deterministic, so the datasets are identical run to run;
 # the trees and their figures are too (Tribuo's files differ only in the provenance timestamps they record).
 #
 #   scripts/build-default-model.sh [WORK_DIR]      # WORK_DIR keeps the datasets (default out/default-model)
@@ -25,7 +26,9 @@ ts() {
 }
 ts sweep training-grid --model llama-3.1-8b -o "$work/training-llama"
 ts sweep training-grid --model qwen2.5-7b -o "$work/training-qwen"
-ts train "$work/training-llama" "$work/training-qwen" -o "$work/model"
+ts sweep training-grid-gpus -o "$work/training-gpus"
+# the first dataset's pools are the main grid; the other GPUs' rows get trees of their own
+ts train "$work/training-llama" "$work/training-qwen" "$work/training-gpus" -o "$work/model"
 rm -rf "$dest"
 mkdir -p "$dest"
 cp "$work"/model/* "$dest"/

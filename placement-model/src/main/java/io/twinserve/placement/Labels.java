@@ -100,11 +100,16 @@ public final class Labels {
 
     /**
      * The best configuration (pool, tp, KV setting, slots) per workload for the objective, among those that
-     * meet {@code slo}. Workloads with no qualifying configuration get no label.
+     * meet {@code slo}. Workloads with no qualifying configuration get no label, nor do those run on one pool, tp and
+     * KV setting only (a dataset that joins a grid of one configuration to one that varies them: the former's
+     * workloads had no choice to learn from).
      */
     public static List<Placement> placements(List<SweepRow> rows, Objective objective, SloSpec slo) {
         List<Placement> out = new ArrayList<>();
         for (List<SweepRow> w : groups(rows, SweepRow::workloadKey).values()) {
+            if (w.stream().map(SweepRow::placementKey).distinct().count() < 2) {
+                continue;
+            }
             List<SweepRow> ok = w.stream().filter(r -> r.meets(slo)).toList();
             if (ok.isEmpty()) {
                 continue;

@@ -15,7 +15,12 @@ import java.util.TreeMap;
  * across the grid's length shapes the prompt and output costs differ by an order of magnitude, which the
  * tree could only learn cell by cell.
  *
- * @param perModel each model's {c_p, c_o}: GPU-seconds per prompt token and per output token
+ * <p>A GPU of another type, or tp, changes those costs several-fold, so a dataset that runs a model on several
+ * configurations gets an estimate per configuration too ({@link #configKey}); a workload on a configuration without
+ * one reads the model's, which is fitted on the model's configuration with the most families (on a dataset of one
+ * configuration, the only estimate, as before).
+ *
+ * @param perModel {c_p, c_o}, GPU-seconds per prompt token and per output token, per model and per {@link #configKey}
  */
 public record LoadModel(Map<String, double[]> perModel) {
 
@@ -24,7 +29,10 @@ public record LoadModel(Map<String, double[]> perModel) {
 
     /** The share of one GPU an adapter of {@code w} takes (0 when the model has no estimate). */
     public double adapterLoad(WorkloadFeatures w) {
-        double[] c = perModel.get(w.model());
+        double[] c = perModel.get(configKey(w.model(), w.pool(), w.tp()));
+        if (c == null) {
+            c = perModel.get(w.model());
+        }
         if (c == null) {
             return 0;
         }
@@ -38,7 +46,8 @@ public record LoadModel(Map<String, double[]> perModel) {
      * the optimum against the rate-weighted prompt and output tokens, each coefficient kept non-negative.
      */
     public static LoadModel fit(List<SweepRow> rows, SloSpec slo) {
-        Map<String, List<double[]>> points = new TreeMap<>();
+        // points per model, then per configuration of it
+        Map<String, Map<String, List<double[]>>> points = new TreeMap<>();
         int largest = rows.stream().mapToInt(SweepRow::served).max().orElse(0);
         for (Labels.Served s : Labels.served(rows, slo)) {
             if (s.optimum() <= 0 || s.optimum() >= largest) {
@@ -46,12 +55,29 @@ public record LoadModel(Map<String, double[]> perModel) {
             }
             SweepRow r = s.example();
             double mean = (r.rate1() + r.rate2() + r.rate3()) / 3;
-            points.computeIfAbsent(r.model(), k -> new ArrayList<>())
+            points.computeIfAbsent(r.model(), k -> new TreeMap<>())
+                    .computeIfAbsent(configKey(r.model(), r.pool(), r.tp()), k -> new ArrayList<>())
                     .add(new double[] {mean * r.promptMean(), mean * r.outputMean(), 1.0 / s.optimum()});
         }
         Map<String, double[]> out = new TreeMap<>();
-        points.forEach((model, p) -> out.put(model, nonNegative(p)));
+        points.forEach((model, configs) -> {
+            List<double[]> most = null;
+            for (List<double[]> p : configs.values()) {
+                if (most == null || p.size() > most.size()) {
+                    most = p;
+                }
+            }
+            out.put(model, nonNegative(most));
+            if (configs.size() > 1) {
+                configs.forEach((key, p) -> out.put(key, nonNegative(p)));
+            }
+        });
         return new LoadModel(out);
+    }
+
+    /** The key of a model's estimate on one pool at one tp. */
+    static String configKey(String model, String pool, int tp) {
+        return model + "@" + pool + "/tp" + tp;
     }
 
     /**

@@ -42,6 +42,12 @@ public final class PlacementModel {
     /** Between a target and the model it was fitted for: {@code served@llama-3.1-8b}. */
     public static final String MODEL_SEP = "@";
 
+    /**
+     * What follows a model's name in the targets of its other GPUs ({@code served@llama-3.1-8b+other-gpus}): the pools
+     * outside the model's main grid (its first dataset's), fitted apart ({@link Trainer#train(List, java.util.Set)}).
+     */
+    public static final String OTHER_GPUS = "+other-gpus";
+
     /** The shipped default model's resource folder. */
     public static final String DEFAULT_RESOURCE = "default-model/";
 
@@ -119,6 +125,8 @@ public final class PlacementModel {
     private final String source;
 
     private final Map<CapacityKey, Integer> capacities;
+    /** The pools of the first dataset's spec (empty when the model records no spec): its main grid. */
+    private final java.util.Set<String> mainPools;
 
     private final LoadModel load;
 
@@ -128,6 +136,7 @@ public final class PlacementModel {
         this.source = source;
         this.load = LoadModel.of(meta.training().get("load_model"));
         this.capacities = capacities(meta.slotCapacity());
+        this.mainPools = mainPools(meta);
     }
 
     public Meta meta() {
@@ -149,10 +158,37 @@ public final class PlacementModel {
         return own != null ? own : targets.get(name);
     }
 
+    /**
+     * The target's tree for a workload's model on its pool: the model's other GPUs' ({@link #OTHER_GPUS}) when the
+     * pool is outside the main grid's and they were fitted apart, else {@link #target(String, String)}.
+     */
+    public Target target(String name, WorkloadFeatures w) {
+        return target(name, treeModel(w.model(), w.pool()));
+    }
+
+    /** Whether the target exists for a workload's model on its pool. */
+    public boolean has(String name, WorkloadFeatures w) {
+        return has(name, treeModel(w.model(), w.pool()));
+    }
+
     /** The held-out report of a target for a model (its own when fitted apart). */
     public Trainer.Report report(String name, String modelName) {
         Trainer.Report own = meta.reports().get(name + MODEL_SEP + modelName);
         return own != null ? own : meta.reports().get(name);
+    }
+
+    /** The held-out report of a target for a model on a pool (its other GPUs' when fitted apart). */
+    public Trainer.Report report(String name, String modelName, String pool) {
+        return report(name, treeModel(modelName, pool));
+    }
+
+    /** The name a model's trees go by on {@code pool}: the model's, or its other GPUs' ({@link #OTHER_GPUS}). */
+    String treeModel(String modelName, String pool) {
+        return mainPools.isEmpty()
+                        || mainPools.contains(pool)
+                        || !targets.containsKey("served" + MODEL_SEP + modelName + OTHER_GPUS)
+                ? modelName
+                : modelName + OTHER_GPUS;
     }
 
     /** The SLO the model's labels meet (recorded at training). */
@@ -162,6 +198,20 @@ public final class PlacementModel {
 
     static String capacityKey(String model, String pool, int tp, int kvCacheLen, int maxRank) {
         return model + "|" + pool + "|" + tp + "|" + kvCacheLen + "|" + maxRank;
+    }
+
+    /** The pools of the model's first dataset (its main grid), from the spec it records. */
+    private static java.util.Set<String> mainPools(Meta meta) {
+        Object yaml = meta.dataset() == null ? null : meta.dataset().get("spec_yaml");
+        if (yaml == null) {
+            return java.util.Set.of();
+        }
+        java.util.Set<String> out = new java.util.LinkedHashSet<>();
+        for (SweepSpec.PoolEntry p :
+                Sweeps.parse(yaml.toString(), Path.of("model.json#spec_yaml")).pools()) {
+            out.add(p.name());
+        }
+        return out;
     }
 
     /** The slot capacities of {@code model.json}, keyed without building a string per lookup (the planner's hot path). */
@@ -192,6 +242,20 @@ public final class PlacementModel {
         int maxRank = Math.max(w.ranks()[0], Math.max(w.ranks()[1], w.ranks()[2]));
         Integer c = capacities.get(new CapacityKey(w.model(), w.pool(), w.tp(), w.kvCacheLen(), maxRank));
         return c == null ? Integer.MAX_VALUE : c;
+    }
+
+    /**
+     * The tp values {@code modelName} started at on {@code pool} in training, from the slot capacities (empty when the
+     * model records none).
+     */
+    public java.util.SortedSet<Integer> trainedTp(String modelName, String pool) {
+        java.util.SortedSet<Integer> out = new java.util.TreeSet<>();
+        for (CapacityKey k : capacities.keySet()) {
+            if (k.model().equals(modelName) && k.pool().equals(pool)) {
+                out.add(k.tp());
+            }
+        }
+        return out;
     }
 
     public boolean has(String name) {
@@ -288,6 +352,8 @@ public final class PlacementModel {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("spec_name", p.specName());
                 m.put("spec_sha256", p.specSha256());
+                // the planner takes every part's pools (a grid of other GPUs trained beside the main one)
+                m.put("spec_yaml", p.specYaml());
                 m.put("commit", p.commit());
                 m.put("scenarios", p.scenarios());
                 m.put("simulations", p.simulations());
@@ -412,7 +478,7 @@ public final class PlacementModel {
             }
             int at = e.getKey().indexOf(MODEL_SEP);
             List<String> models = at >= 0
-                    ? List.of(e.getKey().substring(at + MODEL_SEP.length()))
+                    ? List.of(e.getKey().substring(at + MODEL_SEP.length()).replace(OTHER_GPUS, ""))
                     : meta.categories().getOrDefault("model", List.of());
             for (String m : models) {
                 if (!load.perModel().containsKey(m)) {

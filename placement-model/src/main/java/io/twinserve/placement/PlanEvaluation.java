@@ -347,7 +347,9 @@ public final class PlanEvaluation {
                     List.of(r[2], r[1], r[0]),
                     3,
                     List.of(ranks),
-                    List.of(training.tp().getFirst()),
+                    training.pools().size() == 1
+                            ? training.tp()
+                            : List.of(training.tp().getFirst()),
                     List.of(training.kvCacheLen().getFirst()),
                     List.of(new SweepSpec.LengthShape("held-out-" + i, lengths)),
                     List.of(cv),
@@ -417,16 +419,31 @@ public final class PlanEvaluation {
     private Case evaluate(int index, SweepSpec family, int threads, Path tables) {
         Sweep sweep = new Sweep(family, Path.of(""), profiles);
         List<SweepRow> rows = table(family, threads, tables);
-        // the twin's answer: the labels' rule on the table
-        int served = Labels.served(rows, slo).getFirst().optimum();
+        // the twin's answer: the labels' rule on the table, at each tp of the family; of those, the most throughput per
+        // GPU (a family of one tp: its answer)
+        int served = -1;
         int twinSlots = 0;
         double twinTps = 0;
-        for (Labels.Slots s : Labels.slots(rows, slo)) {
-            if (s.example().served() == served) {
-                twinSlots = s.optimum();
-                twinTps = s.throughput();
+        int twinTp = 1;
+        for (int tp : family.tp()) {
+            List<SweepRow> at = rows.stream().filter(r -> r.tp() == tp).toList();
+            if (at.isEmpty()) {
+                continue;
+            }
+            int n = Labels.served(at, slo).getFirst().optimum();
+            if (served < 0) {
+                served = n;
+            }
+            for (Labels.Slots s : Labels.slots(at, slo)) {
+                if (s.example().served() == n && (twinTps == 0 || s.throughput() / tp > twinTps / twinTp)) {
+                    served = n;
+                    twinSlots = s.optimum();
+                    twinTps = s.throughput();
+                    twinTp = tp;
+                }
             }
         }
+        served = Math.max(0, served);
         double[] means = sweep.shapeMeans(family.lengths().getFirst());
         double[] rates = {
             family.rates().get(0), family.rates().get(1), family.rates().get(2)
@@ -449,21 +466,21 @@ public final class PlanEvaluation {
                 means[0],
                 means[1],
                 family.burstiness().getFirst(),
-                null,
+                List.of(family.pools().getFirst().name()),
                 Labels.Objective.COST,
                 family.lengths().getFirst().lengths(),
                 d[3]);
         Planner.Plan plan = planner.plan(req);
         SweepRow planned = null;
         for (SweepRow r : rows) {
-            if (r.served() == plan.servedPerGpu() && r.slots() == plan.maxAdapters()) {
+            if (r.served() == plan.servedPerGpu() && r.slots() == plan.maxAdapters() && r.tp() == plan.tp()) {
                 planned = r;
             }
         }
         double planTps = planned == null || !planned.fits() ? 0 : planned.throughputTps();
         boolean meets = planned != null && planned.meets(slo);
         // no configuration of the grid meets the SLO: nothing to regret (the plan's own SLO check says it misses)
-        double regret = twinTps <= 0 ? 0 : 100 * (twinTps - planTps) / twinTps;
+        double regret = twinTps <= 0 ? 0 : 100 * (twinTps / twinTp - planTps / plan.tp()) / (twinTps / twinTp);
         return new Case(
                 index,
                 rates,
@@ -483,7 +500,11 @@ public final class PlanEvaluation {
                 !model.outOfRange(plan.features()).isEmpty(),
                 Trainer.round(regret),
                 rows.size(),
-                verified(plan, planned, rows, twinTps));
+                verified(
+                        plan,
+                        planned,
+                        rows.stream().filter(r -> r.tp() == plan.tp()).toList(),
+                        twinTps / twinTp * plan.tp()));
     }
 
     /** {@code plan --verify}'s answer, its runs looked up in the table (configurations off the grid are passed over). */

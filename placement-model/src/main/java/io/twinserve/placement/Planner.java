@@ -42,20 +42,62 @@ public final class Planner {
     private final PerfModelSpec twinPerf;
     /** The starvation bound of the twin's runs (null: the default). */
     private final Double twinStarvationBoundS;
+    /** The pools of the model's first dataset's spec, in its order (empty when it records none): a plan's default. */
+    private final List<String> mainPools;
 
     public Planner(PlacementModel model) {
         this.model = model;
-        Object yaml = model.meta().dataset().get("spec_yaml");
-        this.trainingSpec =
-                yaml == null ? null : Sweeps.parse(yaml.toString(), Path.of(model.source(), "model.json#spec_yaml"));
+        this.trainingSpec = trainingSpec(model);
+        this.mainPools = mainPools(model);
         this.twinReplica = null;
         this.twinPerf = null;
         this.twinStarvationBoundS = null;
     }
 
+    /**
+     * The spec of the model's first dataset, with the pools of every other one it was trained on (a grid of other GPUs
+     * beside the main one; their replica settings and calibrations are the first's), or null when the model records
+     * none.
+     */
+    private static List<String> mainPools(PlacementModel model) {
+        Object yaml = model.meta().dataset().get("spec_yaml");
+        return yaml == null
+                ? List.of()
+                : Sweeps.parse(yaml.toString(), Path.of(model.source(), "model.json#spec_yaml")).pools().stream()
+                        .map(SweepSpec.PoolEntry::name)
+                        .toList();
+    }
+
+    private static SweepSpec trainingSpec(PlacementModel model) {
+        Object yaml = model.meta().dataset().get("spec_yaml");
+        if (yaml == null) {
+            return null;
+        }
+        SweepSpec spec = Sweeps.parse(yaml.toString(), Path.of(model.source(), "model.json#spec_yaml"));
+        if (!(model.meta().dataset().get("parts") instanceof List<?> parts)) {
+            return spec;
+        }
+        Map<String, SweepSpec.PoolEntry> pools = new LinkedHashMap<>();
+        for (SweepSpec.PoolEntry p : spec.pools()) {
+            pools.put(p.name(), p);
+        }
+        for (int i = 1; i < parts.size(); i++) {
+            if (parts.get(i) instanceof Map<?, ?> part && part.get("spec_yaml") != null) {
+                SweepSpec other = Sweeps.parse(
+                        part.get("spec_yaml").toString(),
+                        Path.of(model.source(), "model.json#parts[" + i + "].spec_yaml"));
+                for (SweepSpec.PoolEntry p : other.pools()) {
+                    pools.putIfAbsent(p.name(), p);
+                }
+            }
+        }
+        return pools.size() == spec.pools().size() ? spec : spec.withPools(List.copyOf(pools.values()));
+    }
+
     private Planner(Planner p, ReplicaSpec replica, PerfModelSpec perf, Double starvationBoundS) {
         this.model = p.model;
         this.trainingSpec = p.trainingSpec;
+        this.mainPools = p.mainPools;
         this.twinReplica = replica;
         this.twinPerf = perf;
         this.twinStarvationBoundS = starvationBoundS;
@@ -431,7 +473,7 @@ public final class Planner {
             if (repair != null && !repair.meets()) {
                 // the slo forest is split at the served forest's count: that count stands (see SPLIT_VOTE)
                 int fromServed = w.served();
-                int trees = model.target("slo", w.model()).tree().trees();
+                int trees = model.target("slo", w).tree().trees();
                 long votes = Math.round(repair.share() * trees);
                 WorkloadFeatures kept = repair.config();
                 explain(
@@ -486,14 +528,30 @@ public final class Planner {
         }
         if (explain) {
             warnings.addAll(0, model.outOfRange(w));
+            String trees = model.treeModel(w.model(), w.pool());
+            Trainer.Report served = model.report("served", trees);
+            if (!trees.equals(w.model()) && served != null) {
+                // the other GPUs' trees learn from a smaller grid than the main GPU's: say how well they did
+                warnings.add(String.format(
+                        Locale.ROOT,
+                        "%s is one of the model's other GPUs, trained on %d workload families of their own grid (held-out"
+                                + " served SMAPE %.1f%%, against %.1f%% on the main grid's); the twin on this GPU runs the"
+                                + " roofline uncalibrated: check the plan in the twin",
+                        w.pool(),
+                        served.trainWorkloads() + served.heldOutWorkloads(),
+                        served.smapePct(),
+                        model.report("served", w.model()) == null
+                                ? Double.NaN
+                                : model.report("served", w.model()).smapePct()));
+            }
         }
-        PlacementModel.Target tput = model.target("throughput", w.model());
+        PlacementModel.Target tput = model.target("throughput", w);
         // the share of the offered load served: never above all of it, which a tree asked far outside its training
         // range could answer (2.05 for two adapters of 16-token prompts and answers, found by applying such a plan
         // to a live deployment and replaying the workload: it served the offered 32 tokens/s, not 65.6)
         double ratio = Math.min(1.0, tput.tree().predict(model.vector(tput, w)));
         if (explain) {
-            PlacementModel.Target sloTree = model.target("slo", w.model());
+            PlacementModel.Target sloTree = model.target("slo", w);
             double[] sv = model.vector(sloTree, w);
             int trees = sloTree.tree().trees();
             rules.put(
@@ -530,7 +588,7 @@ public final class Planner {
 
     /** The share of the slo forest's trees voting that {@code w} meets the SLO (1 or 0 for a single tree). */
     private double meetShare(WorkloadFeatures w) {
-        PlacementModel.Target t = model.target("slo", w.model());
+        PlacementModel.Target t = model.target("slo", w);
         return t.tree().share(model.vector(t, w), Trainer.MEETS);
     }
 
@@ -573,8 +631,8 @@ public final class Planner {
      * forest's vote at this count is split ({@link #SPLIT_VOTE}); null when none.
      */
     private Repair repair(WorkloadFeatures w) {
-        double[] servedGrid = model.target("served", w.model()).meta().snap();
-        double[] slotGrid = model.target("slots", w.model()).meta().snap();
+        double[] servedGrid = model.target("served", w).meta().snap();
+        double[] slotGrid = model.target("slots", w).meta().snap();
         List<Integer> counts = new ArrayList<>();
         counts.add(w.served());
         for (int i = servedGrid.length - 1; i >= 0; i--) {
@@ -614,7 +672,7 @@ public final class Planner {
     }
 
     private double served(WorkloadFeatures w, Map<String, List<String>> rules) {
-        PlacementModel.Target t = model.target("served", w.model());
+        PlacementModel.Target t = model.target("served", w);
         double[] v = model.vector(t, w);
         double predicted = t.tree().predict(v);
         double adapterLoad = model.adapterLoad(w);
@@ -654,7 +712,7 @@ public final class Planner {
         int capacity = model.slotCapacity(w);
         int limit = Math.min(w.served(), capacity);
         int next = Integer.MAX_VALUE;
-        for (double g : model.target("slots", w.model()).meta().snap()) {
+        for (double g : model.target("slots", w).meta().snap()) {
             if (g > w.slots() && g <= limit) {
                 next = Math.min(next, (int) g);
             }
@@ -666,7 +724,7 @@ public final class Planner {
     }
 
     int slots(WorkloadFeatures w, Map<String, List<String>> rules) {
-        PlacementModel.Target t = model.target("slots", w.model());
+        PlacementModel.Target t = model.target("slots", w);
         double[] v = model.vector(t, w);
         double raw = t.tree().predict(v);
         List<Double> allowed = new ArrayList<>();
@@ -713,8 +771,8 @@ public final class Planner {
         String pool = pools.getFirst();
         int tp = w.tp();
         int kv = w.kvCacheLen();
-        if (model.has("pool", w.model()) && pools.size() > 1) {
-            PlacementModel.Target t = model.target("pool", w.model());
+        if (model.has("pool", w) && pools.size() > 1) {
+            PlacementModel.Target t = model.target("pool", w);
             double[] v = model.vector(t, w);
             String p = t.tree().label(v);
             String fallback = pool;
@@ -729,15 +787,16 @@ public final class Planner {
                 pool = p;
             }
         }
-        if (model.has("tp", w.model())) {
-            PlacementModel.Target t = model.target("tp", w.model());
+        // (a pool trained at one tp only, such as the main grid's beside a grid of other GPUs, keeps it)
+        if (model.has("tp", w) && model.trainedTp(w.model(), pool).size() != 1) {
+            PlacementModel.Target t = model.target("tp", w);
             double[] v = model.vector(t, w);
             tp = Integer.parseInt(t.tree().label(v));
             int chosen = tp;
             explain(rules, "tp", () -> TreeWords.words(t.tree().path(v), "predicted: tp " + chosen));
         }
-        if (model.has("kv_cache_len", w.model())) {
-            PlacementModel.Target t = model.target("kv_cache_len", w.model());
+        if (model.has("kv_cache_len", w)) {
+            PlacementModel.Target t = model.target("kv_cache_len", w);
             double[] v = model.vector(t, w);
             kv = Integer.parseInt(t.tree().label(v));
             int chosen = kv;
@@ -759,7 +818,9 @@ public final class Planner {
     private List<String> allowedPools(List<String> requested) {
         List<String> known = model.meta().categories().getOrDefault("pool", List.of());
         if (requested == null || requested.isEmpty()) {
-            return known;
+            // the main grid's pools, in its order: other GPUs a model was also trained on are planned when named
+            List<String> main = mainPools.stream().filter(known::contains).toList();
+            return main.isEmpty() ? known : main;
         }
         for (String p : requested) {
             if (!known.contains(p)) {
@@ -841,7 +902,7 @@ public final class Planner {
         double predicted = shares ? plan.throughputTps() / plan.offeredTps() * row.offeredTps() : plan.throughputTps();
         double err =
                 row.throughputTps() == 0 ? Double.NaN : 100 * (predicted - row.throughputTps()) / row.throughputTps();
-        Trainer.Report tr = model.report("throughput", plan.model());
+        Trainer.Report tr = model.report("throughput", plan.model(), plan.pool());
         double tolerated = Math.max(1.0, tr == null || !Double.isFinite(tr.smapePct()) ? 3.0 : tr.smapePct());
         return new Verification(
                 row,

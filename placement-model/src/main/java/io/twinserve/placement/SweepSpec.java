@@ -65,6 +65,33 @@ public record SweepSpec(
         SloSpec slo,
         List<Double> tierSkew) {
 
+    /** This spec with {@code newPools} as its pools. */
+    public SweepSpec withPools(List<PoolEntry> newPools) {
+        return new SweepSpec(
+                name,
+                description,
+                seed,
+                windowS,
+                models,
+                newPools,
+                served,
+                slots,
+                rates,
+                tiers,
+                ranks,
+                tp,
+                kvCacheLen,
+                lengths,
+                burstiness,
+                replica,
+                sample,
+                stopWhenStarving,
+                sampleFamilies,
+                stopAfterMiss,
+                slo,
+                tierSkew);
+    }
+
     /** A sweep whose tiers spread their traffic evenly over their adapters (the study's tiers). */
     public SweepSpec(
             String name,

@@ -22,9 +22,19 @@ public final class Sweeps {
     /** The grid the shipped placement model is trained on: denser rates, length shapes and burstiness, early stops. */
     public static final String TRAINING_GRID = "training-grid.yaml";
 
+    /** The shipped model's other GPUs (four GPU types at tp 1 and 2), trained beside {@link #TRAINING_GRID}. */
+    public static final String TRAINING_GRID_GPUS = "training-grid-gpus.yaml";
+
     /** The built-in specs by the names the command line takes. */
-    public static final Map<String, String> BUILT_IN =
-            Map.of("diverse-grid", DIVERSE_GRID, "study-grid", STUDY_GRID, "training-grid", TRAINING_GRID);
+    public static final Map<String, String> BUILT_IN = Map.of(
+            "diverse-grid",
+            DIVERSE_GRID,
+            "study-grid",
+            STUDY_GRID,
+            "training-grid",
+            TRAINING_GRID,
+            "training-grid-gpus",
+            TRAINING_GRID_GPUS);
 
     private Sweeps() {}
 

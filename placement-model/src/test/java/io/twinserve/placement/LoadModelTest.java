@@ -66,4 +66,31 @@ class LoadModelTest {
                 .isZero();
         assertThat(LoadModel.of(null)).isEqualTo(LoadModel.NONE);
     }
+
+    @Test
+    void aConfigurationsOwnEstimateComesFirstAndTheModelsStandsForTheRest() {
+        LoadModel m = LoadModel.of(Map.of(
+                "llama-3.1-8b",
+                List.of(1e-4, 2e-4),
+                LoadModel.configKey("llama-3.1-8b", "l40s", 1),
+                List.of(3e-4, 6e-4)));
+        WorkloadFeatures h100 = new WorkloadFeatures(
+                "llama-3.1-8b",
+                "h100-64gb",
+                96,
+                new double[] {0.3, 0.2, 0.1},
+                new int[] {8, 16, 32},
+                200,
+                100,
+                1,
+                32,
+                1,
+                0,
+                0);
+        WorkloadFeatures l40s = h100.withPlacement("l40s", 1, 0);
+        assertThat(m.adapterLoad(h100)).isCloseTo(0.2 * (200e-4 + 100 * 2e-4), within(1e-12));
+        assertThat(m.adapterLoad(l40s)).isCloseTo(3 * m.adapterLoad(h100), within(1e-12));
+        // the same GPU at another tp has no estimate of its own: the model's
+        assertThat(m.adapterLoad(h100.withPlacement("l40s", 2, 0))).isEqualTo(m.adapterLoad(h100));
+    }
 }

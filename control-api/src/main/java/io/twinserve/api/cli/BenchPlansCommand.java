@@ -64,6 +64,14 @@ final class BenchPlansCommand implements Callable<Integer> {
             description = "SLO bounds over the model's own (repeatable; default: the SLO the model was trained for).")
     List<String> slo = new ArrayList<>();
 
+    @Option(
+            names = "--pool",
+            paramLabel = "NAME",
+            description =
+                    "Plan on this trained pool at each of its trained tp (default: the training grid's first pool):"
+                            + " a model trained with a grid of other GPUs is scored on them.")
+    String pool;
+
     @Option(names = "--threads", paramLabel = "N", description = "Simulations in parallel (default: all cores).")
     Integer threads;
 
@@ -119,6 +127,9 @@ final class BenchPlansCommand implements Callable<Integer> {
                     model.source() + " records no training spec; cannot draw held-out workloads");
         }
         SweepSpec training = Sweeps.parse(yaml.toString(), Path.of(model.source(), "model.json#spec_yaml"));
+        if (pool != null) {
+            training = onPool(model, training, pool);
+        }
         SloSpec effective =
                 slo.isEmpty() ? model.slo() : SloSpec.parseAssignments(slo).over(model.slo());
         PlanEvaluation eval = new PlanEvaluation(model, training, WhatIfCommand.profiles(null), effective);
@@ -204,5 +215,28 @@ final class BenchPlansCommand implements Callable<Integer> {
             out.println("wrote " + casesOut);
         }
         return 0;
+    }
+
+    /** The grid a model's pool was trained on (its first dataset's or another's), with that pool alone. */
+    private static SweepSpec onPool(PlacementModel model, SweepSpec main, String name) {
+        List<SweepSpec> specs = new java.util.ArrayList<>(List.of(main));
+        if (model.meta().dataset().get("parts") instanceof List<?> parts) {
+            for (Object part : parts) {
+                if (part instanceof Map<?, ?> m && m.get("spec_yaml") != null) {
+                    specs.add(Sweeps.parse(m.get("spec_yaml").toString(), Path.of(model.source(), "model.json#parts")));
+                }
+            }
+        }
+        List<String> known = new java.util.ArrayList<>();
+        for (SweepSpec s : specs) {
+            for (SweepSpec.PoolEntry p : s.pools()) {
+                if (p.name().equals(name)) {
+                    return s.withPools(List.of(p));
+                }
+                known.add(p.name());
+            }
+        }
+        throw new IllegalArgumentException("--pool " + name + ": not a pool the model was trained on; it knows "
+                + String.join(", ", known.stream().distinct().toList()));
     }
 }

@@ -187,7 +187,14 @@ final class TrainCommand implements Callable<Integer> {
                 sloTrees != null ? sloTrees : defaults.sloTrees());
         long t0 = System.nanoTime();
         Trainer trainer = new Trainer(o);
-        List<Trainer.Fitted> fitted = trainer.train(rows);
+        // the first dataset's pools are the main grid; another dataset's pools (other GPUs) get trees of their own
+        java.util.Set<String> mainPools = new java.util.LinkedHashSet<>();
+        for (SweepSpec.PoolEntry p : Sweeps.parse(
+                        provs.getFirst().specYaml(), datasets.getFirst().resolve(Dataset.PROVENANCE))
+                .pools()) {
+            mainPools.add(p.name());
+        }
+        List<Trainer.Fitted> fitted = trainer.train(rows, mainPools);
         double seconds = (System.nanoTime() - t0) / 1e9;
         Map<String, Object> training = new LinkedHashMap<>();
         training.put("folds", folds);
