@@ -89,7 +89,7 @@ public final class ClusterPlan {
                     .filter(p -> p.name().equals(name))
                     .findFirst()
                     .orElseThrow();
-            String trained = planner.trainedPoolFor(pool.gpu());
+            String trained = planner.trainedPoolFor(pool.gpu(), spec.model());
             if (trained == null) {
                 out.add(new PoolPlan(
                         pool.name(),

@@ -127,6 +127,10 @@ public final class PlacementModel {
     private final Map<CapacityKey, Integer> capacities;
     /** The pools of the first dataset's spec (empty when the model records no spec): its main grid. */
     private final java.util.Set<String> mainPools;
+    /** The models with trees of their own for their other GPUs ({@link #OTHER_GPUS}). */
+    private final java.util.Set<String> otherGpuModels = new java.util.HashSet<>();
+    /** The tp values each model started at on each pool in training (from the slot capacities). */
+    private final Map<String, Map<String, java.util.SortedSet<Integer>>> trainedTps = new java.util.HashMap<>();
 
     private final LoadModel load;
 
@@ -137,6 +141,17 @@ public final class PlacementModel {
         this.load = LoadModel.of(meta.training().get("load_model"));
         this.capacities = capacities(meta.slotCapacity());
         this.mainPools = mainPools(meta);
+        for (CapacityKey k : capacities.keySet()) {
+            trainedTps
+                    .computeIfAbsent(k.model(), m -> new java.util.HashMap<>())
+                    .computeIfAbsent(k.pool(), p -> new java.util.TreeSet<>())
+                    .add(k.tp());
+        }
+        for (String name : targets.keySet()) {
+            if (name.endsWith(OTHER_GPUS) && name.indexOf(MODEL_SEP) >= 0) {
+                otherGpuModels.add(name.substring(name.indexOf(MODEL_SEP) + 1, name.length() - OTHER_GPUS.length()));
+            }
+        }
     }
 
     public Meta meta() {
@@ -184,9 +199,8 @@ public final class PlacementModel {
 
     /** The name a model's trees go by on {@code pool}: the model's, or its other GPUs' ({@link #OTHER_GPUS}). */
     String treeModel(String modelName, String pool) {
-        return mainPools.isEmpty()
-                        || mainPools.contains(pool)
-                        || !targets.containsKey("served" + MODEL_SEP + modelName + OTHER_GPUS)
+        // (on the planner's hot path: no string is built for the main grid's pools)
+        return mainPools.isEmpty() || mainPools.contains(pool) || !otherGpuModels.contains(modelName)
                 ? modelName
                 : modelName + OTHER_GPUS;
     }
@@ -249,13 +263,7 @@ public final class PlacementModel {
      * model records none).
      */
     public java.util.SortedSet<Integer> trainedTp(String modelName, String pool) {
-        java.util.SortedSet<Integer> out = new java.util.TreeSet<>();
-        for (CapacityKey k : capacities.keySet()) {
-            if (k.model().equals(modelName) && k.pool().equals(pool)) {
-                out.add(k.tp());
-            }
-        }
-        return out;
+        return trainedTps.getOrDefault(modelName, Map.of()).getOrDefault(pool, java.util.Collections.emptySortedSet());
     }
 
     public boolean has(String name) {
@@ -539,9 +547,15 @@ public final class PlacementModel {
             Integer i = t.index().get(c);
             if (i == null) {
                 String key = c.substring(0, c.indexOf('='));
+                // the tree's own values: a model of several grids has trees that saw some pools only
+                List<String> known = t.index().keySet().stream()
+                        .filter(k -> k.startsWith(key + "="))
+                        .map(k -> k.substring(key.length() + 1))
+                        .sorted()
+                        .toList();
                 throw new IllegalArgumentException(key + " '" + c.substring(c.indexOf('=') + 1)
-                        + "' is not among the trained " + key + "s: "
-                        + String.join(", ", meta.categories().getOrDefault(key, List.of())) + " (" + source + ")");
+                        + "' is not among the " + key + "s target " + t.name() + " was trained on: "
+                        + String.join(", ", known) + " (" + source + ")");
             }
             v[i] = 1;
         }

@@ -287,6 +287,21 @@ public final class Planner {
         return trainingSpec;
     }
 
+    /**
+     * Whether {@code modelName} was trained on {@code pool} (a model of several grids knows its other GPUs for the
+     * models their grid had); true when the model records no slot capacities to tell.
+     */
+    public boolean trainedOn(String modelName, String pool) {
+        return model.meta().slotCapacity() == null
+                || !model.trainedTp(modelName, pool).isEmpty();
+    }
+
+    /** The trained pool whose GPU is {@code gpu} (by profile name) for {@code modelName}, or null. */
+    public String trainedPoolFor(String gpu, String modelName) {
+        String pool = trainedPoolFor(gpu);
+        return pool != null && trainedOn(modelName, pool) ? pool : null;
+    }
+
     /** The trained pool whose GPU is {@code gpu} (by profile name), or null. */
     public String trainedPoolFor(String gpu) {
         if (trainingSpec == null) {
@@ -406,6 +421,18 @@ public final class Planner {
                     + String.join(", ", trained) + " (" + model.source() + ")");
         }
         List<String> pools = allowedPools(r.pools());
+        List<String> untrained =
+                pools.stream().filter(p -> !trainedOn(r.model(), p)).toList();
+        if (!untrained.isEmpty()) {
+            throw new IllegalArgumentException("model '" + r.model() + "' was not trained on pool "
+                    + String.join(", ", untrained) + " (" + model.source() + "; its pools: "
+                    + String.join(
+                            ", ",
+                            model.meta().categories().getOrDefault("pool", List.of()).stream()
+                                    .filter(p -> trainedOn(r.model(), p))
+                                    .toList())
+                    + ")");
+        }
         List<String> warnings = new ArrayList<>();
         Map<String, List<String>> rules = explain ? new LinkedHashMap<>() : null;
         WorkloadFeatures w = new WorkloadFeatures(

@@ -39,9 +39,59 @@ class DefaultModelTest {
         assertThat(m.meta().ranges().get("cv")).containsExactly(1.0, 2.0);
         // the load features' estimate, per model: a prompt token and an output token each cost a GPU something
         LoadModel load = LoadModel.of(m.meta().training().get("load_model"));
-        assertThat(load.perModel()).containsOnlyKeys("llama-3.1-8b", "qwen2.5-7b");
-        assertThat(load.perModel().values()).allMatch(c -> c[0] > 0 && c[1] > 0);
+        assertThat(load.perModel()).containsKeys("llama-3.1-8b", "qwen2.5-7b");
+        assertThat(load.perModel().values()).allMatch(c -> c[0] + c[1] > 0);
+        // Llama's other GPUs (training-grid-gpus.yaml): each pool and tp its own estimate, an L40S dearer than an H200
+        assertThat(load.perModel()).containsKeys(LoadModel.configKey("llama-3.1-8b", "h200", 1));
+        double[] h200 = load.perModel().get(LoadModel.configKey("llama-3.1-8b", "h200", 1));
+        double[] l40s = load.perModel().get(LoadModel.configKey("llama-3.1-8b", "l40s", 1));
+        assertThat(l40s[0] + l40s[1]).isGreaterThan(h200[0] + h200[1]);
         assertThat(m.target("served", "llama-3.1-8b").meta().featureNames()).contains("adapter_load");
+    }
+
+    @Test
+    void plansLlamaOnItsOtherGpusWithTheirOwnTreesAndRefusesQwenThere() throws IOException {
+        PlacementModel m = PlacementModel.builtIn();
+        Planner p = new Planner(m);
+        assertThat(m.meta().categories().get("pool"))
+                .containsExactlyInAnyOrder("h100-64gb", "h100-sxm-80gb", "h200", "a100-sxm-80gb", "l40s");
+        assertThat(m.target("served", "llama-3.1-8b" + PlacementModel.OTHER_GPUS)
+                        .name())
+                .isEqualTo("served@llama-3.1-8b" + PlacementModel.OTHER_GPUS);
+        assertThat(p.trainedPoolFor("h200", "llama-3.1-8b")).isEqualTo("h200");
+        assertThat(p.trainedPoolFor("h200", "qwen2.5-7b")).isNull();
+        assertThat(p.trainedPoolFor("l4", "llama-3.1-8b")).isNull();
+        // no pools named: the main grid's, the calibrated H100, as before
+        assertThat(p.plan(study(96, 1)).pool()).isEqualTo("h100-64gb");
+        Planner.Request r = study(96, 1);
+        Planner.Plan onH200 = p.plan(new Planner.Request(
+                r.model(),
+                r.adapters(),
+                r.rates(),
+                r.ranks(),
+                r.promptMean(),
+                r.outputMean(),
+                r.cv(),
+                java.util.List.of("h200"),
+                r.objective(),
+                null));
+        assertThat(onH200.pool()).isEqualTo("h200");
+        assertThat(onH200.warnings()).anyMatch(w -> w.startsWith("h200 is one of the model's other GPUs"));
+        assertThat(onH200.servedPerGpu()).isPositive();
+        Planner.Request qwen = new Planner.Request(
+                "qwen2.5-7b",
+                96,
+                r.rates(),
+                r.ranks(),
+                r.promptMean(),
+                r.outputMean(),
+                r.cv(),
+                java.util.List.of("h200"),
+                r.objective(),
+                null);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> p.plan(qwen))
+                .hasMessageContaining("model 'qwen2.5-7b' was not trained on pool h200")
+                .hasMessageContaining("its pools: h100-64gb)");
     }
 
     @Test

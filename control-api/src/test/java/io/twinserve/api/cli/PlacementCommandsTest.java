@@ -362,6 +362,19 @@ class PlacementCommandsTest {
                 .isEqualTo("qwen2.5-7b");
         assertThat(new ObjectMapper().readTree(qwen.out()).get("notes").toString())
                 .doesNotContain("differs from");
+        Path l4Spec = variant(
+                cached,
+                dir.resolve("l4.yaml"),
+                "gpu: h100-64gb",
+                "gpu: l4",
+                "calibration: vllm-0.8.5-h100-64gb/llama-3.1-8b",
+                "calibration: null");
+        Cli l4 = Cli.run("plan", "--deployment", l4Spec.toString());
+        assertThat(l4.exitCode()).isEqualTo(1);
+        assertThat(l4.err())
+                .contains(l4Spec + " runs on GPU l4, but the placement model (the built-in model) was trained on"
+                        + " pool h100-64gb (GPU h100-64gb), pool h100-sxm-80gb");
+        // an H200 is one of Llama's other GPUs: planned there, with their trees, and said so
         Path h200Spec = variant(
                 cached,
                 dir.resolve("h200.yaml"),
@@ -369,11 +382,11 @@ class PlacementCommandsTest {
                 "gpu: h200",
                 "calibration: vllm-0.8.5-h100-64gb/llama-3.1-8b",
                 "calibration: null");
-        Cli h200 = Cli.run("plan", "--deployment", h200Spec.toString());
-        assertThat(h200.exitCode()).isEqualTo(1);
-        assertThat(h200.err())
-                .contains(h200Spec + " runs on GPU h200, but the placement model (the built-in model) was trained on"
-                        + " pool h100-64gb (GPU h100-64gb)");
+        Cli h200 = Cli.run("plan", "--deployment", h200Spec.toString(), "--json");
+        assertThat(h200.exitCode()).as(h200.err()).isZero();
+        JsonNode onH200 = new ObjectMapper().readTree(h200.out());
+        assertThat(onH200.at("/plan/pool").asText()).isEqualTo("h200");
+        assertThat(onH200.at("/plan/warnings").toString()).contains("h200 is one of the model's other GPUs");
         Cli other = Cli.run("plan", "--deployment", cached.toString(), "--base-model", "qwen2.5-7b");
         assertThat(other.exitCode()).isEqualTo(1);
         assertThat(other.err())
@@ -404,7 +417,8 @@ class PlacementCommandsTest {
         Cli pool = Cli.run("plan", "--deployment", cached.toString(), "--pools", "h100-64gb,a100");
         assertThat(pool.exitCode()).isEqualTo(1);
         assertThat(pool.err())
-                .contains("pools: a100 is not among the placement model's (pool h100-64gb (GPU h100-64gb))");
+                .contains(
+                        "pools: a100 is not among the placement model's (pool h100-64gb (GPU h100-64gb), pool h100-sxm-80gb");
         Cli capacity = Cli.run(
                 "plan",
                 "--capacity",
@@ -478,7 +492,7 @@ class PlacementCommandsTest {
         perf_model: {type: roofline, calibration: vllm-0.8.5-h100-64gb/llama-3.1-8b}
         pools:
           - {name: h100, gpu: h100-64gb, gpus_per_node: 8, nodes: 1, cost_per_gpu_hour: 3.0}
-          - {name: a100, gpu: a100-sxm-80gb, gpus_per_node: 8, nodes: 1, cost_per_gpu_hour: 2.0}
+          - {name: l4, gpu: l4, gpus_per_node: 8, nodes: 1, cost_per_gpu_hour: 0.8}
         search:
           pools: [h100]
           replicas: [1, 2, 3, 4]
@@ -518,10 +532,10 @@ class PlacementCommandsTest {
                 "--capacity",
                 Files.writeString(
                                 dir.resolve("both.yaml"),
-                                Files.readString(spec).replace("pools: [h100]", "pools: [h100, a100]"))
+                                Files.readString(spec).replace("pools: [h100]", "pools: [h100, l4]"))
                         .toString());
         assertThat(both.out())
-                .contains("the placement model was not trained on a100-sxm-80gb (it knows h100-64gb)")
+                .contains("the placement model was not trained on l4 (it knows h100-64gb, ")
                 .contains("plan: pool h100, " + replicas + " replica");
         Cli mixed = Cli.run("plan", "--capacity", spec.toString(), "--workload", "x.yaml");
         assertThat(mixed.exitCode()).isEqualTo(2);

@@ -56,13 +56,18 @@ class PlanDeploymentApiTest {
 
     @Test
     void aDeploymentThePlacementModelCannotPlanForIsRefusedAtSubmission() {
-        TestServer.Reply h200 = server.post(
-                "/api/plans", server.adminKey(), "{\"deployment\": " + deployment("llama-3.1-8b", "h200", false) + "}");
-        assertThat(h200.status()).as(h200.body()).isEqualTo(400);
-        assertThat(h200.json().at("/error/param").asText()).isEqualTo("deployment");
-        assertThat(h200.json().at("/error/message").asText())
-                .contains("runs on GPU h200, but the placement model (the built-in model) was trained on pool"
+        TestServer.Reply l4 = server.post(
+                "/api/plans", server.adminKey(), "{\"deployment\": " + deployment("llama-3.1-8b", "l4", false) + "}");
+        assertThat(l4.status()).as(l4.body()).isEqualTo(400);
+        assertThat(l4.json().at("/error/param").asText()).isEqualTo("deployment");
+        assertThat(l4.json().at("/error/message").asText())
+                .contains("runs on GPU l4, but the placement model (the built-in model) was trained on pool"
                         + " h100-64gb");
+        // Llama's other GPUs are Llama's: a Qwen deployment on an H200 is refused the same way
+        TestServer.Reply qwen = server.post(
+                "/api/plans", server.adminKey(), "{\"deployment\": " + deployment("qwen2.5-7b", "h200", false) + "}");
+        assertThat(qwen.status()).as(qwen.body()).isEqualTo(400);
+        assertThat(qwen.json().at("/error/message").asText()).contains("runs on GPU h200");
 
         TestServer.Reply model = server.post(
                 "/api/plans",
@@ -77,11 +82,11 @@ class PlanDeploymentApiTest {
         TestServer.Reply pools = server.post(
                 "/api/plans",
                 server.adminKey(),
-                "{\"pools\": [\"l40s\"], \"deployment\": " + deployment("llama-3.1-8b", "h100-64gb", false) + "}");
+                "{\"pools\": [\"tpu\"], \"deployment\": " + deployment("llama-3.1-8b", "h100-64gb", false) + "}");
         assertThat(pools.status()).as(pools.body()).isEqualTo(400);
         assertThat(pools.json().at("/error/param").asText()).isEqualTo("pools");
         assertThat(pools.json().at("/error/message").asText())
-                .contains("pools: l40s is not among the placement model's");
+                .contains("pools: tpu is not among the placement model's");
 
         TestServer.Reply objective = server.post("/api/plans", server.adminKey(), "{\"objective\": \"fastest\"}");
         assertThat(objective.status()).as(objective.body()).isEqualTo(400);

@@ -56,7 +56,7 @@ public class PlannerBenchmark {
             String[] names = t.meta().featureNames().toArray(String[]::new);
             WorkloadFeatures w = new WorkloadFeatures(
                     r.model(),
-                    model.meta().categories().get("pool").getFirst(),
+                    planner.trainingSpec().pools().getFirst().name(),
                     64,
                     r.rates(),
                     r.ranks(),

@@ -51,7 +51,7 @@ public record PlanDeployment(DeploymentSpec spec, String name, String baseModel,
                 Deployments.parse(q.deployment().yaml(), q.deployment().file());
         Checks c = new Checks(q, d, profiles);
         String model = c.baseModel();
-        List<String> pools = c.pools();
+        List<String> pools = c.pools(model);
         c.perfModel(model);
         return new PlanDeployment(d, c.name, model, pools, c.note(model));
     }
@@ -62,6 +62,7 @@ public record PlanDeployment(DeploymentSpec spec, String name, String baseModel,
         private final DeploymentSpec d;
         private final Profiles profiles;
         private final PlacementModel model;
+        private final Planner planner;
         private final SweepSpec training;
         private final String name;
 
@@ -70,7 +71,8 @@ public record PlanDeployment(DeploymentSpec spec, String name, String baseModel,
             this.d = d;
             this.profiles = profiles;
             this.model = q.model();
-            this.training = new Planner(model).trainingSpec();
+            this.planner = new Planner(model);
+            this.training = planner.trainingSpec();
             this.name = q.deployment().file() == null
                     ? "deployment " + d.name()
                     : q.deployment().file().toString();
@@ -100,8 +102,11 @@ public record PlanDeployment(DeploymentSpec spec, String name, String baseModel,
             return served;
         }
 
-        /** The trained pools of the deployment's GPU, within the pools asked for (each a trained pool). */
-        List<String> pools() {
+        /**
+         * The trained pools of the deployment's GPU, within the pools asked for (each a trained pool), that {@code
+         * served} was trained on.
+         */
+        List<String> pools(String served) {
             String gpu = gpuName(d.gpu());
             List<String> trained = model.meta().categories().getOrDefault("pool", List.of());
             List<String> known = new ArrayList<>();
@@ -114,7 +119,7 @@ public record PlanDeployment(DeploymentSpec spec, String name, String baseModel,
                     }
                     known.add("pool " + p.name() + " (GPU " + p.gpu() + ")");
                     names.add(p.name());
-                    if (gpuName(p.gpu()).equals(gpu)) {
+                    if (gpuName(p.gpu()).equals(gpu) && planner.trainedOn(served, p.name())) {
                         mine.add(p.name());
                     }
                 }
