@@ -98,8 +98,8 @@ public final class ClusterPlan {
                         null,
                         0,
                         0,
-                        "the placement model was not trained on " + pool.gpu() + " (it knows "
-                                + String.join(", ", planner.trainedGpus())
+                        "the placement model was not trained on " + pool.gpu() + " for " + spec.model() + " (it knows "
+                                + String.join(", ", planner.trainedGpus(spec.model()))
                                 + "): twinserve capacity answers for it with the twin"));
                 continue;
             }

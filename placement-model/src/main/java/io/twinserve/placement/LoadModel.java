@@ -15,21 +15,52 @@ import java.util.TreeMap;
  * across the grid's length shapes the prompt and output costs differ by an order of magnitude, which the
  * tree could only learn cell by cell.
  *
- * <p>A GPU of another type, or tp, changes those costs several-fold, so a dataset that runs a model on several
- * configurations gets an estimate per configuration too ({@link #configKey}); a workload on a configuration without
- * one reads the model's, which is fitted on the model's configuration with the most families (on a dataset of one
- * configuration, the only estimate, as before).
+ * <p>A GPU of another type, or tp, changes those costs several-fold, so the rows on pools outside the main grid (a
+ * grid of other GPUs trained beside it) get an estimate per pool and tp ({@link #configKey}); the model's own is
+ * fitted on its main grid's rows, as before (every row when there is no other grid).
  *
  * @param perModel {c_p, c_o}, GPU-seconds per prompt token and per output token, per model and per {@link #configKey}
+ * @param byConfig the same per-configuration estimates by model, pool and tp (derived from {@code perModel}: the
+ *     planner's hot path looks them up without building a key)
  */
-public record LoadModel(Map<String, double[]> perModel) {
+public record LoadModel(Map<String, double[]> perModel, Map<String, Map<String, Map<Integer, double[]>>> byConfig) {
 
     /** No estimate: the features read 0 (a model trained before they existed does not use them). */
     public static final LoadModel NONE = new LoadModel(Map.of());
 
+    /** The estimates keyed as {@link #perModel}. */
+    public LoadModel(Map<String, double[]> perModel) {
+        this(perModel, index(perModel));
+    }
+
+    private static Map<String, Map<String, Map<Integer, double[]>>> index(Map<String, double[]> perModel) {
+        Map<String, Map<String, Map<Integer, double[]>>> out = new java.util.HashMap<>();
+        for (Map.Entry<String, double[]> e : perModel.entrySet()) {
+            String k = e.getKey();
+            int at = k.indexOf('@');
+            int tpAt = k.lastIndexOf("/tp");
+            if (at < 0 || tpAt < at) {
+                continue;
+            }
+            try {
+                out.computeIfAbsent(k.substring(0, at), m -> new java.util.HashMap<>())
+                        .computeIfAbsent(k.substring(at + 1, tpAt), p -> new java.util.HashMap<>())
+                        .put(Integer.parseInt(k.substring(tpAt + 3)), e.getValue());
+            } catch (NumberFormatException ignored) {
+                // not a configuration's key
+            }
+        }
+        return out;
+    }
+
     /** The share of one GPU an adapter of {@code w} takes (0 when the model has no estimate). */
     public double adapterLoad(WorkloadFeatures w) {
-        double[] c = perModel.get(configKey(w.model(), w.pool(), w.tp()));
+        double[] c = null;
+        Map<String, Map<Integer, double[]>> pools = byConfig.get(w.model());
+        if (pools != null) {
+            Map<Integer, double[]> tps = pools.get(w.pool());
+            c = tps == null ? null : tps.get(w.tp());
+        }
         if (c == null) {
             c = perModel.get(w.model());
         }
@@ -46,8 +77,15 @@ public record LoadModel(Map<String, double[]> perModel) {
      * the optimum against the rate-weighted prompt and output tokens, each coefficient kept non-negative.
      */
     public static LoadModel fit(List<SweepRow> rows, SloSpec slo) {
-        // points per model, then per configuration of it
-        Map<String, Map<String, List<double[]>>> points = new TreeMap<>();
+        return fit(rows, slo, null);
+    }
+
+    /**
+     * As {@link #fit(List, SloSpec)}, the model's estimate from the rows on {@code mainPools} and one per pool and tp
+     * of the others (null: every pool is the main grid's, one estimate per model).
+     */
+    public static LoadModel fit(List<SweepRow> rows, SloSpec slo, java.util.Set<String> mainPools) {
+        Map<String, List<double[]>> points = new TreeMap<>();
         int largest = rows.stream().mapToInt(SweepRow::served).max().orElse(0);
         for (Labels.Served s : Labels.served(rows, slo)) {
             if (s.optimum() <= 0 || s.optimum() >= largest) {
@@ -55,23 +93,14 @@ public record LoadModel(Map<String, double[]> perModel) {
             }
             SweepRow r = s.example();
             double mean = (r.rate1() + r.rate2() + r.rate3()) / 3;
-            points.computeIfAbsent(r.model(), k -> new TreeMap<>())
-                    .computeIfAbsent(configKey(r.model(), r.pool(), r.tp()), k -> new ArrayList<>())
+            String key = mainPools == null || mainPools.contains(r.pool())
+                    ? r.model()
+                    : configKey(r.model(), r.pool(), r.tp());
+            points.computeIfAbsent(key, k -> new ArrayList<>())
                     .add(new double[] {mean * r.promptMean(), mean * r.outputMean(), 1.0 / s.optimum()});
         }
         Map<String, double[]> out = new TreeMap<>();
-        points.forEach((model, configs) -> {
-            List<double[]> most = null;
-            for (List<double[]> p : configs.values()) {
-                if (most == null || p.size() > most.size()) {
-                    most = p;
-                }
-            }
-            out.put(model, nonNegative(most));
-            if (configs.size() > 1) {
-                configs.forEach((key, p) -> out.put(key, nonNegative(p)));
-            }
-        });
+        points.forEach((key, p) -> out.put(key, nonNegative(p)));
         return new LoadModel(out);
     }
 

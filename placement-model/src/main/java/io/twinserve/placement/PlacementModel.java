@@ -128,7 +128,7 @@ public final class PlacementModel {
     /** The pools of the first dataset's spec (empty when the model records no spec): its main grid. */
     private final java.util.Set<String> mainPools;
     /** The models with trees of their own for their other GPUs ({@link #OTHER_GPUS}). */
-    private final java.util.Set<String> otherGpuModels = new java.util.HashSet<>();
+    private final Map<String, String> otherGpuModels = new java.util.HashMap<>();
     /** The tp values each model started at on each pool in training (from the slot capacities). */
     private final Map<String, Map<String, java.util.SortedSet<Integer>>> trainedTps = new java.util.HashMap<>();
 
@@ -149,7 +149,8 @@ public final class PlacementModel {
         }
         for (String name : targets.keySet()) {
             if (name.endsWith(OTHER_GPUS) && name.indexOf(MODEL_SEP) >= 0) {
-                otherGpuModels.add(name.substring(name.indexOf(MODEL_SEP) + 1, name.length() - OTHER_GPUS.length()));
+                String m = name.substring(name.indexOf(MODEL_SEP) + 1, name.length() - OTHER_GPUS.length());
+                otherGpuModels.put(m, m + OTHER_GPUS);
             }
         }
     }
@@ -199,10 +200,15 @@ public final class PlacementModel {
 
     /** The name a model's trees go by on {@code pool}: the model's, or its other GPUs' ({@link #OTHER_GPUS}). */
     String treeModel(String modelName, String pool) {
-        // (on the planner's hot path: no string is built for the main grid's pools)
-        return mainPools.isEmpty() || mainPools.contains(pool) || !otherGpuModels.contains(modelName)
+        // (on the planner's hot path: no string is built)
+        return mainPools.isEmpty() || mainPools.contains(pool)
                 ? modelName
-                : modelName + OTHER_GPUS;
+                : otherGpuModels.getOrDefault(modelName, modelName);
+    }
+
+    /** Whether some model has trees of its own for its other GPUs ({@link #OTHER_GPUS}). */
+    public boolean hasOtherGpus() {
+        return !otherGpuModels.isEmpty();
     }
 
     /** The SLO the model's labels meet (recorded at training). */
@@ -496,10 +502,12 @@ public final class PlacementModel {
             }
         }
         for (String required : List.of("served", "slots", "throughput", "slo")) {
+            // (a model of another grid only may have its other GPUs' trees alone)
             boolean perModel =
                     !meta.categories().getOrDefault("model", List.of()).isEmpty()
                             && meta.categories().get("model").stream()
-                                    .allMatch(m -> targets.containsKey(required + MODEL_SEP + m));
+                                    .allMatch(m -> targets.containsKey(required + MODEL_SEP + m)
+                                            || targets.containsKey(required + MODEL_SEP + m + OTHER_GPUS));
             if (!targets.containsKey(required) && !perModel) {
                 throw new IOException(source + "/" + META + ": has no target '" + required + "'"
                         + (targets.containsKey("starving")

@@ -42,16 +42,33 @@ public final class Planner {
     private final PerfModelSpec twinPerf;
     /** The starvation bound of the twin's runs (null: the default). */
     private final Double twinStarvationBoundS;
-    /** The pools of the model's first dataset's spec, in its order (empty when it records none): a plan's default. */
-    private final List<String> mainPools;
+    /**
+     * The pools a plan that names none may use: the main grid's (its first dataset's spec's, in its order) when the
+     * model has trees of other GPUs, which are planned when named; else every pool it knows, as before.
+     */
+    private final List<String> defaultPools;
 
     public Planner(PlacementModel model) {
         this.model = model;
         this.trainingSpec = trainingSpec(model);
-        this.mainPools = mainPools(model);
+        this.defaultPools = defaultPools(model);
         this.twinReplica = null;
         this.twinPerf = null;
         this.twinStarvationBoundS = null;
+    }
+
+    private static List<String> defaultPools(PlacementModel model) {
+        List<String> known = model.meta().categories().getOrDefault("pool", List.of());
+        Object yaml = model.meta().dataset().get("spec_yaml");
+        if (yaml == null || !model.hasOtherGpus()) {
+            return known;
+        }
+        List<String> main =
+                Sweeps.parse(yaml.toString(), Path.of(model.source(), "model.json#spec_yaml")).pools().stream()
+                        .map(SweepSpec.PoolEntry::name)
+                        .filter(known::contains)
+                        .toList();
+        return main.isEmpty() ? known : main;
     }
 
     /**
@@ -59,15 +76,6 @@ public final class Planner {
      * beside the main one; their replica settings and calibrations are the first's), or null when the model records
      * none.
      */
-    private static List<String> mainPools(PlacementModel model) {
-        Object yaml = model.meta().dataset().get("spec_yaml");
-        return yaml == null
-                ? List.of()
-                : Sweeps.parse(yaml.toString(), Path.of(model.source(), "model.json#spec_yaml")).pools().stream()
-                        .map(SweepSpec.PoolEntry::name)
-                        .toList();
-    }
-
     private static SweepSpec trainingSpec(PlacementModel model) {
         Object yaml = model.meta().dataset().get("spec_yaml");
         if (yaml == null) {
@@ -97,7 +105,7 @@ public final class Planner {
     private Planner(Planner p, ReplicaSpec replica, PerfModelSpec perf, Double starvationBoundS) {
         this.model = p.model;
         this.trainingSpec = p.trainingSpec;
-        this.mainPools = p.mainPools;
+        this.defaultPools = p.defaultPools;
         this.twinReplica = replica;
         this.twinPerf = perf;
         this.twinStarvationBoundS = starvationBoundS;
@@ -298,8 +306,28 @@ public final class Planner {
 
     /** The trained pool whose GPU is {@code gpu} (by profile name) for {@code modelName}, or null. */
     public String trainedPoolFor(String gpu, String modelName) {
-        String pool = trainedPoolFor(gpu);
-        return pool != null && trainedOn(modelName, pool) ? pool : null;
+        if (trainingSpec == null) {
+            return null;
+        }
+        List<String> trained = model.meta().categories().getOrDefault("pool", List.of());
+        for (SweepSpec.PoolEntry p : trainingSpec.pools()) {
+            if (p.gpu().equals(gpu) && trained.contains(p.name()) && trainedOn(modelName, p.name())) {
+                return p.name();
+            }
+        }
+        return null;
+    }
+
+    /** The GPUs of the trained pools {@code modelName} was trained on. */
+    public List<String> trainedGpus(String modelName) {
+        if (trainingSpec == null) {
+            return List.of();
+        }
+        List<String> trained = model.meta().categories().getOrDefault("pool", List.of());
+        return trainingSpec.pools().stream()
+                .filter(p -> trained.contains(p.name()) && trainedOn(modelName, p.name()))
+                .map(SweepSpec.PoolEntry::gpu)
+                .toList();
     }
 
     /** The trained pool whose GPU is {@code gpu} (by profile name), or null. */
@@ -421,9 +449,14 @@ public final class Planner {
                     + String.join(", ", trained) + " (" + model.source() + ")");
         }
         List<String> pools = allowedPools(r.pools());
-        List<String> untrained =
-                pools.stream().filter(p -> !trainedOn(r.model(), p)).toList();
-        if (!untrained.isEmpty()) {
+        List<String> untrained = null;
+        for (int i = 0; i < pools.size(); i++) {
+            if (!trainedOn(r.model(), pools.get(i))) {
+                untrained = untrained == null ? new ArrayList<>() : untrained;
+                untrained.add(pools.get(i));
+            }
+        }
+        if (untrained != null) {
             throw new IllegalArgumentException("model '" + r.model() + "' was not trained on pool "
                     + String.join(", ", untrained) + " (" + model.source() + "; its pools: "
                     + String.join(
@@ -559,17 +592,17 @@ public final class Planner {
             Trainer.Report served = model.report("served", trees);
             if (!trees.equals(w.model()) && served != null) {
                 // the other GPUs' trees learn from a smaller grid than the main GPU's: say how well they did
+                Trainer.Report main = model.report("served", w.model());
                 warnings.add(String.format(
                         Locale.ROOT,
                         "%s is one of the model's other GPUs, trained on %d workload families of their own grid (held-out"
-                                + " served SMAPE %.1f%%, against %.1f%% on the main grid's); the twin on this GPU runs the"
-                                + " roofline uncalibrated: check the plan in the twin",
+                                + " served SMAPE %.1f%%%s): check the plan in the twin",
                         w.pool(),
                         served.trainWorkloads() + served.heldOutWorkloads(),
                         served.smapePct(),
-                        model.report("served", w.model()) == null
-                                ? Double.NaN
-                                : model.report("served", w.model()).smapePct()));
+                        main == null || main == served
+                                ? ""
+                                : String.format(Locale.ROOT, ", against %.1f%% on the main grid's", main.smapePct())));
             }
         }
         PlacementModel.Target tput = model.target("throughput", w);
@@ -814,17 +847,22 @@ public final class Planner {
                 pool = p;
             }
         }
-        // (a pool trained at one tp only, such as the main grid's beside a grid of other GPUs, keeps it)
-        if (model.has("tp", w) && model.trainedTp(w.model(), pool).size() != 1) {
-            PlacementModel.Target t = model.target("tp", w);
-            double[] v = model.vector(t, w);
+        // the tp and KV trees read the pool chosen (the trees of its grid, its pool feature)
+        WorkloadFeatures at = pool.equals(w.pool()) ? w : w.withPlacement(pool, tp, kv);
+        java.util.SortedSet<Integer> tps = model.trainedTp(w.model(), pool);
+        if (tps.size() == 1) {
+            // a pool trained at one tp only (the main grid's beside a grid of other GPUs) keeps it
+            tp = tps.first();
+        } else if (model.has("tp", at)) {
+            PlacementModel.Target t = model.target("tp", at);
+            double[] v = model.vector(t, at);
             tp = Integer.parseInt(t.tree().label(v));
             int chosen = tp;
             explain(rules, "tp", () -> TreeWords.words(t.tree().path(v), "predicted: tp " + chosen));
         }
-        if (model.has("kv_cache_len", w)) {
-            PlacementModel.Target t = model.target("kv_cache_len", w);
-            double[] v = model.vector(t, w);
+        if (model.has("kv_cache_len", at)) {
+            PlacementModel.Target t = model.target("kv_cache_len", at);
+            double[] v = model.vector(t, at);
             kv = Integer.parseInt(t.tree().label(v));
             int chosen = kv;
             explain(
@@ -845,9 +883,7 @@ public final class Planner {
     private List<String> allowedPools(List<String> requested) {
         List<String> known = model.meta().categories().getOrDefault("pool", List.of());
         if (requested == null || requested.isEmpty()) {
-            // the main grid's pools, in its order: other GPUs a model was also trained on are planned when named
-            List<String> main = mainPools.stream().filter(known::contains).toList();
-            return main.isEmpty() ? known : main;
+            return defaultPools;
         }
         for (String p : requested) {
             if (!known.contains(p)) {
@@ -924,7 +960,9 @@ public final class Planner {
         // error is the model's and not the difference between the workload's rates and what the run drew from them.
         // Not with a client that answers to the server (users, a cap): what it sends is part of the prediction
         // (ClientLoad), so the throughput itself is compared
-        boolean openLoop = one.own() == null || ClientLoad.Client.of(one.own().client(), baseDir) == null;
+        boolean openLoop = one.own() == null
+                || one.own().client() == null
+                || (one.own().client().users() == null && one.own().client().maxOutstanding() == null);
         boolean shares = openLoop && plan.offeredTps() > 0 && row.offeredTps() > 0;
         double predicted = shares ? plan.throughputTps() / plan.offeredTps() * row.offeredTps() : plan.throughputTps();
         double err =

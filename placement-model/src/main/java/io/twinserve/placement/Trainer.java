@@ -258,8 +258,8 @@ public final class Trainer {
      */
     public List<Fitted> train(List<SweepRow> rows, java.util.Set<String> mainPools) {
         List<SweepRow> fitting = rows.stream().filter(SweepRow::fits).toList();
-        load = LoadModel.fit(fitting, options.slo());
         boolean split = mainPools != null && fitting.stream().anyMatch(r -> !mainPools.contains(r.pool()));
+        load = LoadModel.fit(fitting, options.slo(), split ? mainPools : null);
         List<String> models =
                 fitting.stream().map(SweepRow::model).distinct().sorted().toList();
         if (!split && (!options.perModel() || models.size() < 2)) {

@@ -64,17 +64,7 @@ class DefaultModelTest {
         // no pools named: the main grid's, the calibrated H100, as before
         assertThat(p.plan(study(96, 1)).pool()).isEqualTo("h100-64gb");
         Planner.Request r = study(96, 1);
-        Planner.Plan onH200 = p.plan(new Planner.Request(
-                r.model(),
-                r.adapters(),
-                r.rates(),
-                r.ranks(),
-                r.promptMean(),
-                r.outputMean(),
-                r.cv(),
-                java.util.List.of("h200"),
-                r.objective(),
-                null));
+        Planner.Plan onH200 = p.plan(r.withPools(java.util.List.of("h200")));
         assertThat(onH200.pool()).isEqualTo("h200");
         assertThat(onH200.warnings()).anyMatch(w -> w.startsWith("h200 is one of the model's other GPUs"));
         assertThat(onH200.servedPerGpu()).isPositive();

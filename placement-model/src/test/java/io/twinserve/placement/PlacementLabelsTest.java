@@ -127,10 +127,11 @@ class PlacementLabelsTest {
                                 main.rows().stream().filter(SweepRow::fits).toList(), LOOSE)
                         .stream()
                         .count());
-        // a load estimate per configuration, and the model's own from the configuration with the most families
+        // a load estimate per pool and tp of the other GPUs, and the model's own from its main grid's rows
         Map<String, double[]> load = trainer.load().perModel();
-        assertThat(load).containsKeys("llama-3.1-8b", LoadModel.configKey("llama-3.1-8b", "l40s", 1));
-        assertThat(load.get("llama-3.1-8b")).isEqualTo(load.get(LoadModel.configKey("llama-3.1-8b", "h100-64gb", 1)));
+        assertThat(load)
+                .containsKeys("llama-3.1-8b", LoadModel.configKey("llama-3.1-8b", "l40s", 1))
+                .doesNotContainKey(LoadModel.configKey("llama-3.1-8b", "h100-64gb", 1));
         assertThat(LoadModel.fit(main.rows().stream().filter(SweepRow::fits).toList(), LOOSE)
                         .perModel())
                 .containsOnlyKeys("llama-3.1-8b");
@@ -163,17 +164,7 @@ class PlacementLabelsTest {
                 null);
         // no pools named: the main grid's
         assertThat(planner.plan(req).pool()).isEqualTo("h100-64gb");
-        Planner.Plan onL40s = planner.plan(new Planner.Request(
-                "llama-3.1-8b",
-                64,
-                new double[] {0.4, 0.1, 0.025},
-                new int[] {8, 16, 32},
-                223,
-                196,
-                1.0,
-                List.of("l40s"),
-                Labels.Objective.COST,
-                null));
+        Planner.Plan onL40s = planner.plan(req.withPools(List.of("l40s")));
         assertThat(onL40s.pool()).isEqualTo("l40s");
         assertThat(onL40s.warnings()).anyMatch(w -> w.startsWith("l40s is one of the model's other GPUs"));
         assertThat(planner.plan(req).warnings()).noneMatch(w -> w.contains("other GPUs"));

@@ -372,8 +372,8 @@ class PlacementCommandsTest {
         Cli l4 = Cli.run("plan", "--deployment", l4Spec.toString());
         assertThat(l4.exitCode()).isEqualTo(1);
         assertThat(l4.err())
-                .contains(l4Spec + " runs on GPU l4, but the placement model (the built-in model) was trained on"
-                        + " pool h100-64gb (GPU h100-64gb), pool h100-sxm-80gb");
+                .contains(l4Spec + " runs on GPU l4, but the placement model (the built-in model) was trained for"
+                        + " llama-3.1-8b on pool h100-64gb (GPU h100-64gb), pool h100-sxm-80gb");
         // an H200 is one of Llama's other GPUs: planned there, with their trees, and said so
         Path h200Spec = variant(
                 cached,
@@ -535,7 +535,7 @@ class PlacementCommandsTest {
                                 Files.readString(spec).replace("pools: [h100]", "pools: [h100, l4]"))
                         .toString());
         assertThat(both.out())
-                .contains("the placement model was not trained on l4 (it knows h100-64gb, ")
+                .contains("the placement model was not trained on l4 for llama-3.1-8b (it knows h100-64gb, ")
                 .contains("plan: pool h100, " + replicas + " replica");
         Cli mixed = Cli.run("plan", "--capacity", spec.toString(), "--workload", "x.yaml");
         assertThat(mixed.exitCode()).isEqualTo(2);

@@ -61,13 +61,15 @@ class PlanDeploymentApiTest {
         assertThat(l4.status()).as(l4.body()).isEqualTo(400);
         assertThat(l4.json().at("/error/param").asText()).isEqualTo("deployment");
         assertThat(l4.json().at("/error/message").asText())
-                .contains("runs on GPU l4, but the placement model (the built-in model) was trained on pool"
-                        + " h100-64gb");
+                .contains("runs on GPU l4, but the placement model (the built-in model) was trained for llama-3.1-8b on"
+                        + " pool h100-64gb");
         // Llama's other GPUs are Llama's: a Qwen deployment on an H200 is refused the same way
         TestServer.Reply qwen = server.post(
                 "/api/plans", server.adminKey(), "{\"deployment\": " + deployment("qwen2.5-7b", "h200", false) + "}");
         assertThat(qwen.status()).as(qwen.body()).isEqualTo(400);
-        assertThat(qwen.json().at("/error/message").asText()).contains("runs on GPU h200");
+        assertThat(qwen.json().at("/error/message").asText())
+                .contains("runs on GPU h200, but the placement model (the built-in model) was trained for qwen2.5-7b on"
+                        + " pool h100-64gb (GPU h100-64gb);");
 
         TestServer.Reply model = server.post(
                 "/api/plans",

@@ -114,12 +114,13 @@ public record PlanDeployment(DeploymentSpec spec, String name, String baseModel,
             List<String> mine = new ArrayList<>();
             if (training != null) {
                 for (SweepSpec.PoolEntry p : training.pools()) {
-                    if (!trained.contains(p.name())) {
+                    // (the pools this model was trained on: a model of several grids knows other GPUs for some models)
+                    if (!trained.contains(p.name()) || !planner.trainedOn(served, p.name())) {
                         continue;
                     }
                     known.add("pool " + p.name() + " (GPU " + p.gpu() + ")");
                     names.add(p.name());
-                    if (gpuName(p.gpu()).equals(gpu) && planner.trainedOn(served, p.name())) {
+                    if (gpuName(p.gpu()).equals(gpu)) {
                         mine.add(p.name());
                     }
                 }
@@ -140,10 +141,10 @@ public record PlanDeployment(DeploymentSpec spec, String name, String baseModel,
                 throw new PlanInputException(
                         "deployment",
                         f(
-                                "deployment: %s runs on GPU %s, but the placement model (%s) was trained on %s; plan for"
-                                        + " a deployment on one of those GPUs, or train a model whose sweep has a pool of"
-                                        + " %s (docs/placement.md)",
-                                name, d.gpu(), model.source(), knownText, d.gpu()));
+                                "deployment: %s runs on GPU %s, but the placement model (%s) was trained for %s on %s; plan"
+                                        + " for a deployment on one of those GPUs, or train a model whose sweep has a pool"
+                                        + " of %s (docs/placement.md)",
+                                name, d.gpu(), model.source(), served, knownText, d.gpu()));
             }
             if (q.pools() != null && !q.pools().isEmpty()) {
                 List<String> both = mine.stream().filter(q.pools()::contains).toList();
