@@ -483,6 +483,21 @@ public final class Planner {
                 r.skew());
         // placement first at the demand the replica would see, then the served count on that placement
         w = placement(w, pools, r.objective(), rules);
+        if (explain && pools.size() > 1) {
+            // the main grid's pools and the other GPUs' have trees apart, and no pool tree chooses across both
+            String trees = model.treeModel(r.model(), w.pool());
+            List<String> apart = new ArrayList<>();
+            for (String p : pools) {
+                if (!model.treeModel(r.model(), p).equals(trees)) {
+                    apart.add(p);
+                }
+            }
+            if (!apart.isEmpty()) {
+                warnings.add("the pools asked for span the model's main grid and its other GPUs, whose trees are apart;"
+                        + " this plan is for " + w.pool() + " (the first of the list's trees), not a choice among "
+                        + String.join(", ", apart) + ": plan each with --pools, or compare them with plan --capacity");
+            }
+        }
         int nStar = (int) served(w, rules);
         int n = Math.min(r.adapters(), nStar);
         if (n != w.served() && n > 0) {

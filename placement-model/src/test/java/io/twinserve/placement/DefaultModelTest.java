@@ -68,6 +68,14 @@ class DefaultModelTest {
         assertThat(onH200.pool()).isEqualTo("h200");
         assertThat(onH200.warnings()).anyMatch(w -> w.startsWith("h200 is one of the model's other GPUs"));
         assertThat(onH200.servedPerGpu()).isPositive();
+        // the main grid's pool and an other GPU asked for together: no tree chooses across them, and the plan says so
+        Planner.Plan mixed = p.plan(r.withPools(java.util.List.of("h100-64gb", "h200")));
+        assertThat(mixed.pool()).isEqualTo("h100-64gb");
+        assertThat(mixed.warnings())
+                .anyMatch(w -> w.startsWith("the pools asked for span the model's main grid")
+                        && w.contains("not a choice among h200"));
+        assertThat(p.plan(r.withPools(java.util.List.of("h200", "l40s"))).warnings())
+                .noneMatch(w -> w.startsWith("the pools asked for span"));
         Planner.Request qwen = new Planner.Request(
                 "qwen2.5-7b",
                 96,
