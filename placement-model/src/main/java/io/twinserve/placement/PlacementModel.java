@@ -34,7 +34,8 @@ import org.tribuo.ensemble.EnsembleModel;
  * held-out scores).
  *
  * <p>Over 400 lines because reading and writing a model folder (trees, forests, meta, older layouts) are one
- * file format.
+ * file format, and what it records decides which trees a lookup reads (a model's main grid or its other GPUs,
+ * {@link #treeModel}).
  */
 public final class PlacementModel {
     public static final String META = "model.json";
@@ -125,6 +126,8 @@ public final class PlacementModel {
     private final String source;
 
     private final Map<CapacityKey, Integer> capacities;
+    /** The datasets' specs, the main grid's first ({@link #specs()}). */
+    private final List<SweepSpec> specs;
     /** The pools of the first dataset's spec (empty when the model records no spec): its main grid. */
     private final java.util.Set<String> mainPools;
     /** The models with trees of their own for their other GPUs ({@link #OTHER_GPUS}). */
@@ -140,7 +143,13 @@ public final class PlacementModel {
         this.source = source;
         this.load = LoadModel.of(meta.training().get("load_model"));
         this.capacities = capacities(meta.slotCapacity());
-        this.mainPools = mainPools(meta);
+        this.specs = specs(meta, source);
+        this.mainPools = new java.util.LinkedHashSet<>();
+        if (!specs.isEmpty()) {
+            for (SweepSpec.PoolEntry p : specs.getFirst().pools()) {
+                mainPools.add(p.name());
+            }
+        }
         for (CapacityKey k : capacities.keySet()) {
             trainedTps
                     .computeIfAbsent(k.model(), m -> new java.util.HashMap<>())
@@ -220,18 +229,32 @@ public final class PlacementModel {
         return model + "|" + pool + "|" + tp + "|" + kvCacheLen + "|" + maxRank;
     }
 
-    /** The pools of the model's first dataset (its main grid), from the spec it records. */
-    private static java.util.Set<String> mainPools(Meta meta) {
+    /**
+     * The specs of the datasets the model was trained on, in order, the main grid's first ({@code spec_yaml}, then each
+     * other part's); empty when the model records none.
+     */
+    private static List<SweepSpec> specs(Meta meta, String source) {
         Object yaml = meta.dataset() == null ? null : meta.dataset().get("spec_yaml");
         if (yaml == null) {
-            return java.util.Set.of();
+            return List.of();
         }
-        java.util.Set<String> out = new java.util.LinkedHashSet<>();
-        for (SweepSpec.PoolEntry p :
-                Sweeps.parse(yaml.toString(), Path.of("model.json#spec_yaml")).pools()) {
-            out.add(p.name());
+        List<SweepSpec> out = new ArrayList<>();
+        out.add(Sweeps.parse(yaml.toString(), Path.of(source, "model.json#spec_yaml")));
+        if (meta.dataset().get("parts") instanceof List<?> parts) {
+            for (int i = 1; i < parts.size(); i++) {
+                if (parts.get(i) instanceof Map<?, ?> part && part.get("spec_yaml") != null) {
+                    out.add(Sweeps.parse(
+                            part.get("spec_yaml").toString(),
+                            Path.of(source, "model.json#parts[" + i + "].spec_yaml")));
+                }
+            }
         }
-        return out;
+        return List.copyOf(out);
+    }
+
+    /** The specs of the datasets the model was trained on, the main grid's first (empty when it records none). */
+    public List<SweepSpec> specs() {
+        return specs;
     }
 
     /** The slot capacities of {@code model.json}, keyed without building a string per lookup (the planner's hot path). */

@@ -59,15 +59,13 @@ public final class Planner {
 
     private static List<String> defaultPools(PlacementModel model) {
         List<String> known = model.meta().categories().getOrDefault("pool", List.of());
-        Object yaml = model.meta().dataset().get("spec_yaml");
-        if (yaml == null || !model.hasOtherGpus()) {
+        if (model.specs().isEmpty() || !model.hasOtherGpus()) {
             return known;
         }
-        List<String> main =
-                Sweeps.parse(yaml.toString(), Path.of(model.source(), "model.json#spec_yaml")).pools().stream()
-                        .map(SweepSpec.PoolEntry::name)
-                        .filter(known::contains)
-                        .toList();
+        List<String> main = model.specs().getFirst().pools().stream()
+                .map(SweepSpec.PoolEntry::name)
+                .filter(known::contains)
+                .toList();
         return main.isEmpty() ? known : main;
     }
 
@@ -77,26 +75,14 @@ public final class Planner {
      * none.
      */
     private static SweepSpec trainingSpec(PlacementModel model) {
-        Object yaml = model.meta().dataset().get("spec_yaml");
-        if (yaml == null) {
+        if (model.specs().isEmpty()) {
             return null;
         }
-        SweepSpec spec = Sweeps.parse(yaml.toString(), Path.of(model.source(), "model.json#spec_yaml"));
-        if (!(model.meta().dataset().get("parts") instanceof List<?> parts)) {
-            return spec;
-        }
+        SweepSpec spec = model.specs().getFirst();
         Map<String, SweepSpec.PoolEntry> pools = new LinkedHashMap<>();
-        for (SweepSpec.PoolEntry p : spec.pools()) {
-            pools.put(p.name(), p);
-        }
-        for (int i = 1; i < parts.size(); i++) {
-            if (parts.get(i) instanceof Map<?, ?> part && part.get("spec_yaml") != null) {
-                SweepSpec other = Sweeps.parse(
-                        part.get("spec_yaml").toString(),
-                        Path.of(model.source(), "model.json#parts[" + i + "].spec_yaml"));
-                for (SweepSpec.PoolEntry p : other.pools()) {
-                    pools.putIfAbsent(p.name(), p);
-                }
+        for (SweepSpec other : model.specs()) {
+            for (SweepSpec.PoolEntry p : other.pools()) {
+                pools.putIfAbsent(p.name(), p);
             }
         }
         return pools.size() == spec.pools().size() ? spec : spec.withPools(List.copyOf(pools.values()));
@@ -306,53 +292,32 @@ public final class Planner {
 
     /** The trained pool whose GPU is {@code gpu} (by profile name) for {@code modelName}, or null. */
     public String trainedPoolFor(String gpu, String modelName) {
-        if (trainingSpec == null) {
-            return null;
-        }
-        List<String> trained = model.meta().categories().getOrDefault("pool", List.of());
-        for (SweepSpec.PoolEntry p : trainingSpec.pools()) {
-            if (p.gpu().equals(gpu) && trained.contains(p.name()) && trainedOn(modelName, p.name())) {
+        for (SweepSpec.PoolEntry p : trainedPools(modelName)) {
+            if (p.gpu().equals(gpu)) {
                 return p.name();
             }
         }
         return null;
+    }
+
+    /** The trained pool whose GPU is {@code gpu} (by profile name), for any model, or null. */
+    public String trainedPoolFor(String gpu) {
+        return trainedPoolFor(gpu, null);
     }
 
     /** The GPUs of the trained pools {@code modelName} was trained on. */
     public List<String> trainedGpus(String modelName) {
+        return trainedPools(modelName).stream().map(SweepSpec.PoolEntry::gpu).toList();
+    }
+
+    /** The training spec's pools the model was trained on, those of {@code modelName} (null: of any model). */
+    private List<SweepSpec.PoolEntry> trainedPools(String modelName) {
         if (trainingSpec == null) {
             return List.of();
         }
         List<String> trained = model.meta().categories().getOrDefault("pool", List.of());
         return trainingSpec.pools().stream()
-                .filter(p -> trained.contains(p.name()) && trainedOn(modelName, p.name()))
-                .map(SweepSpec.PoolEntry::gpu)
-                .toList();
-    }
-
-    /** The trained pool whose GPU is {@code gpu} (by profile name), or null. */
-    public String trainedPoolFor(String gpu) {
-        if (trainingSpec == null) {
-            return null;
-        }
-        List<String> trained = model.meta().categories().getOrDefault("pool", List.of());
-        for (SweepSpec.PoolEntry p : trainingSpec.pools()) {
-            if (p.gpu().equals(gpu) && trained.contains(p.name())) {
-                return p.name();
-            }
-        }
-        return null;
-    }
-
-    /** The GPUs of the trained pools. */
-    public List<String> trainedGpus() {
-        if (trainingSpec == null) {
-            return List.of();
-        }
-        List<String> trained = model.meta().categories().getOrDefault("pool", List.of());
-        return trainingSpec.pools().stream()
-                .filter(p -> trained.contains(p.name()))
-                .map(SweepSpec.PoolEntry::gpu)
+                .filter(p -> trained.contains(p.name()) && (modelName == null || trainedOn(modelName, p.name())))
                 .toList();
     }
 

@@ -121,15 +121,11 @@ final class BenchPlansCommand implements Callable<Integer> {
                             + ": is a file; give a folder (created when missing) to keep the held-out workloads' twin tables in");
         }
         PlacementModel model = modelDir == null ? PlacementModel.builtIn() : PlacementModel.load(modelDir);
-        Object yaml = model.meta().dataset().get("spec_yaml");
-        if (yaml == null) {
+        if (model.specs().isEmpty()) {
             throw new IllegalArgumentException(
                     model.source() + " records no training spec; cannot draw held-out workloads");
         }
-        SweepSpec training = Sweeps.parse(yaml.toString(), Path.of(model.source(), "model.json#spec_yaml"));
-        if (pool != null) {
-            training = onPool(model, training, pool);
-        }
+        SweepSpec training = pool == null ? model.specs().getFirst() : onPool(model, pool);
         SloSpec effective =
                 slo.isEmpty() ? model.slo() : SloSpec.parseAssignments(slo).over(model.slo());
         PlanEvaluation eval = new PlanEvaluation(model, training, WhatIfCommand.profiles(null), effective);
@@ -218,17 +214,9 @@ final class BenchPlansCommand implements Callable<Integer> {
     }
 
     /** The grid a model's pool was trained on (its first dataset's or another's), with that pool alone. */
-    private static SweepSpec onPool(PlacementModel model, SweepSpec main, String name) {
-        List<SweepSpec> specs = new java.util.ArrayList<>(List.of(main));
-        if (model.meta().dataset().get("parts") instanceof List<?> parts) {
-            for (Object part : parts) {
-                if (part instanceof Map<?, ?> m && m.get("spec_yaml") != null) {
-                    specs.add(Sweeps.parse(m.get("spec_yaml").toString(), Path.of(model.source(), "model.json#parts")));
-                }
-            }
-        }
-        List<String> known = new java.util.ArrayList<>();
-        for (SweepSpec s : specs) {
+    private static SweepSpec onPool(PlacementModel model, String name) {
+        List<String> known = new ArrayList<>();
+        for (SweepSpec s : model.specs()) {
             for (SweepSpec.PoolEntry p : s.pools()) {
                 if (p.name().equals(name)) {
                     return s.withPools(List.of(p));
