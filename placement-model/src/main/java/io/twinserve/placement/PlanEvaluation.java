@@ -500,48 +500,70 @@ public final class PlanEvaluation {
                 !model.outOfRange(plan.features()).isEmpty(),
                 Trainer.round(regret),
                 rows.size(),
-                verified(
-                        plan,
-                        planned,
-                        rows.stream().filter(r -> r.tp() == plan.tp()).toList(),
-                        twinTps / twinTp * plan.tp()));
+                verified(plan, req, planned, rows, twinTps / twinTp));
     }
 
-    /** {@code plan --verify}'s answer, its runs looked up in the table (configurations off the grid are passed over). */
-    private Verified verified(Planner.Plan plan, SweepRow planned, List<SweepRow> rows, double twinTps) {
-        Map<Long, SweepRow> byConfig = new HashMap<>();
-        for (SweepRow r : rows) {
-            byConfig.put((long) r.served() << 32 | r.slots(), r);
-        }
-        PlanSearch.Runner table = (n, slots) -> byConfig.get((long) n << 32 | slots);
-        SweepRow answer = planned;
-        int runs = 1;
-        // as plan --verify: a plan whose run misses the SLO is corrected downwards, one that meets it searched upwards
+    /**
+     * {@code plan --verify}'s answer, its runs looked up in the table (configurations off the grid are passed over):
+     * the searches around the plan at its tp, then, with the budget left, at the pool's other trained tps from the
+     * plan the trees give there; the answer is the configuration that serves the most adapters per GPU.
+     *
+     * @param twinPerGpu the twin's best throughput per GPU
+     */
+    private Verified verified(
+            Planner.Plan plan, Planner.Request req, SweepRow planned, List<SweepRow> rows, double twinPerGpu) {
         boolean meets0 = planned != null && planned.fits() && planned.meets(slo);
-        List<PlanSearch.Alternative> search = new ArrayList<>(
-                meets0
-                        ? planner.searches().up(plan, slo, SEARCH_BUDGET, table)
-                        : planner.searches().down(plan, slo, SEARCH_BUDGET, table));
-        PlanSearch.Alternative fixed = meets0 ? null : PlanSearch.best(search);
-        if (fixed != null && fixed.servedPerGpu() == plan.servedPerGpu() && search.size() < SEARCH_BUDGET) {
-            search.addAll(planner.searches()
-                    .up(PlanSearch.withConfiguration(plan, fixed), slo, SEARCH_BUDGET - search.size(), table));
+        PlanSearch.Around around = planner.searches().around(plan, meets0, slo, SEARCH_BUDGET, table(rows, plan.tp()));
+        int runs = 1 + around.runs();
+        PlanSearch.Alternative answer = around.improved() != null ? around.improved() : around.corrected();
+        if (answer == null && planned != null) {
+            answer = new PlanSearch.Alternative(plan.servedPerGpu(), plan.maxAdapters(), planned, planned.verdict(slo));
         }
-        runs += search.size();
-        PlanSearch.Alternative better = PlanSearch.best(search);
-        if (better != null) {
-            answer = better.simulated();
+        PlanSearch.Alternative atPlanTp =
+                answer != null && answer.simulated().fits() && answer.verdict().met() ? answer : null;
+        for (int tp : planner.otherTps(plan)) {
+            int left = SEARCH_BUDGET - (runs - 1);
+            if (left < 1) {
+                break;
+            }
+            if (!PlanSearch.mayBeat(plan.adapters(), tp, atPlanTp)) {
+                continue;
+            }
+            Planner.Plan at = planner.planAtTp(req, tp);
+            PlanSearch.Runner table = table(rows, tp);
+            SweepRow run = table.run(at.servedPerGpu(), at.maxAdapters());
+            PlanSearch.Around there =
+                    planner.searches().around(at, run != null && run.fits() && run.meets(slo), slo, left - 1, table);
+            PlanSearch.AtTp other = new PlanSearch.AtTp(tp, at, run, there);
+            runs += other.runs();
+            PlanSearch.Alternative best = other.best(slo);
+            if (PlanSearch.better(best, atPlanTp)) {
+                atPlanTp = best;
+                answer = best;
+            }
         }
-        double tps = answer == null || !answer.fits() ? 0 : answer.throughputTps();
-        boolean meets = answer != null && answer.meets(slo);
-        double regret = twinTps <= 0 ? 0 : 100 * (twinTps - tps) / twinTps;
+        SweepRow row = answer == null ? null : answer.simulated();
+        double perGpu = row == null || !row.fits() ? 0 : row.throughputTps() / row.tp();
+        boolean meets = row != null && row.meets(slo);
+        double regret = twinPerGpu <= 0 ? 0 : 100 * (twinPerGpu - perGpu) / twinPerGpu;
         return new Verified(
-                answer == null ? plan.servedPerGpu() : answer.served(),
-                answer == null ? plan.maxAdapters() : answer.slots(),
-                Trainer.round(tps),
+                row == null ? plan.servedPerGpu() : row.served(),
+                row == null ? plan.maxAdapters() : row.slots(),
+                Trainer.round(row == null || !row.fits() ? 0 : row.throughputTps()),
                 meets,
                 Trainer.round(regret),
                 runs);
+    }
+
+    /** The table's runs at {@code tp}, looked up by served and slot count. */
+    private static PlanSearch.Runner table(List<SweepRow> rows, int tp) {
+        Map<Long, SweepRow> byConfig = new HashMap<>();
+        for (SweepRow r : rows) {
+            if (r.tp() == tp) {
+                byConfig.put((long) r.served() << 32 | r.slots(), r);
+            }
+        }
+        return (n, slots) -> byConfig.get((long) n << 32 | slots);
     }
 
     private static String firstLine(Path file) throws IOException {

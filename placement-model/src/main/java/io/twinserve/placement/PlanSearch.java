@@ -137,6 +137,111 @@ public final class PlanSearch {
         return Outcome.NONE;
     }
 
+    /**
+     * What {@code plan --verify} searched after one run of a plan: downwards (and upwards again from a fix at the
+     * plan's own count) when the run missed the SLO, upwards when it met.
+     */
+    public record Around(List<Alternative> down, List<Alternative> up) {
+        public Around {
+            down = List.copyOf(down);
+            up = List.copyOf(up);
+        }
+
+        /** The downward search's answer: its last configuration when that starts and meets the SLO, else null. */
+        public Alternative corrected() {
+            return down.isEmpty()
+                            || !down.getLast().verdict().met()
+                            || !down.getLast().simulated().fits()
+                    ? null
+                    : down.getLast();
+        }
+
+        /** The upward search's answer (null: none with more adapters per GPU met the SLO). */
+        public Alternative improved() {
+            return best(up);
+        }
+
+        /** Twin runs of both searches. */
+        public int runs() {
+            return down.size() + up.size();
+        }
+    }
+
+    /**
+     * The searches after a run of {@code plan} that met the SLO ({@code runMet}: started and met) or missed it, at
+     * most {@code budget} runs in all.
+     */
+    public Around around(Planner.Plan plan, boolean runMet, SloSpec slo, int budget, Runner run) {
+        List<Alternative> down = List.of();
+        List<Alternative> up = List.of();
+        if (budget > 0 && !runMet) {
+            down = down(plan, slo, budget, run);
+            Alternative fixed = best(down);
+            if (fixed != null && fixed.servedPerGpu() == plan.servedPerGpu() && down.size() < budget) {
+                // more slots were all the plan lacked: its count stands, and more adapters per GPU may too
+                up = up(withConfiguration(plan, fixed), slo, budget - down.size(), run);
+            }
+        } else if (budget > 0) {
+            up = up(plan, slo, budget, run);
+        }
+        return new Around(down, up);
+    }
+
+    /**
+     * The search at another tp of the plan's pool: the plan the trees give at that tp, its run (null when the runner
+     * has none) and the searches around it.
+     */
+    public record AtTp(int tp, Planner.Plan plan, SweepRow run, Around around) {
+        /** The best configuration found at this tp that starts and meets {@code slo}; null: none. */
+        public Alternative best(SloSpec slo) {
+            Alternative up = around.improved();
+            if (up != null) {
+                return up;
+            }
+            if (around.corrected() != null) {
+                return around.corrected();
+            }
+            return run != null && run.fits() && run.meets(slo)
+                    ? new Alternative(plan.servedPerGpu(), plan.maxAdapters(), run, run.verdict(slo))
+                    : null;
+        }
+
+        /** Twin runs at this tp. */
+        public int runs() {
+            return (run == null ? 0 : 1) + around.runs();
+        }
+    }
+
+    /**
+     * Whether configuration {@code a} beats {@code b} (null: anything beats it) by the labels' rule across tp: more
+     * adapters per GPU (a replica's adapters over its tp), then more tokens/s per GPU.
+     */
+    public static boolean better(Alternative a, Alternative b) {
+        if (a == null) {
+            return false;
+        }
+        if (b == null) {
+            return true;
+        }
+        double perGpuA = (double) a.servedPerGpu() / a.simulated().tp();
+        double perGpuB = (double) b.servedPerGpu() / b.simulated().tp();
+        if (perGpuA != perGpuB) {
+            return perGpuA > perGpuB;
+        }
+        return a.simulated().throughputTps() / a.simulated().tp()
+                > b.simulated().throughputTps() / b.simulated().tp() * (1 + Labels.TIE);
+    }
+
+    /**
+     * Whether a search at {@code tp} could beat {@code answer} (null: none met the SLO): all of the workload's {@code
+     * adapters} on one replica of {@code tp} GPUs give at least as many adapters per GPU.
+     */
+    public static boolean mayBeat(int adapters, int tp, Alternative answer) {
+        return answer == null
+                || (double) adapters / tp
+                        >= (double) answer.servedPerGpu() / answer.simulated().tp();
+    }
+
     /** The plan with a searched configuration's adapters per GPU and slots (and the replicas that follow). */
     public static Planner.Plan withConfiguration(Planner.Plan plan, Alternative a) {
         return new Planner.Plan(

@@ -401,7 +401,27 @@ public final class Planner {
         return plan(r, false);
     }
 
+    /**
+     * The plan at tensor parallelism {@code tp} on the pool the trees choose, whatever the tp tree says: what {@code
+     * plan --verify} searches at the pool's other trained tp. Refused when the model was not trained at that tp there.
+     */
+    public Plan planAtTp(Request r, int tp) {
+        return plan(r, true, tp);
+    }
+
+    /** The tps the model was trained at on the plan's pool, other than the plan's, in order. */
+    public List<Integer> otherTps(Plan plan) {
+        List<Integer> out = new ArrayList<>(model.trainedTp(plan.model(), plan.pool()));
+        out.remove(Integer.valueOf(plan.tp()));
+        return out;
+    }
+
     private Plan plan(Request r, boolean explain) {
+        return plan(r, explain, 0);
+    }
+
+    /** {@code forcedTp} 0: the tp the trees choose. */
+    private Plan plan(Request r, boolean explain, int forcedTp) {
         if (r.rates() == null || r.rates().length != 3 || r.ranks() == null || r.ranks().length != 3) {
             throw new IllegalArgumentException("a plan needs three tier rates and a rank triple");
         }
@@ -447,7 +467,7 @@ public final class Planner {
                 defaultKv(),
                 r.skew());
         // placement first at the demand the replica would see, then the served count on that placement
-        w = placement(w, pools, r.objective(), rules);
+        w = placement(w, pools, r.objective(), rules, forcedTp);
         if (explain && pools.size() > 1) {
             // the main grid's pools and the other GPUs' have trees apart, and no pool tree chooses across both
             String trees = model.treeModel(r.model(), w.pool());
@@ -466,7 +486,7 @@ public final class Planner {
         int nStar = (int) served(w, rules);
         int n = Math.min(r.adapters(), nStar);
         if (n != w.served() && n > 0) {
-            w = placement(w.withServed(n), pools, r.objective(), rules);
+            w = placement(w.withServed(n), pools, r.objective(), rules, forcedTp);
             nStar = (int) served(w, rules);
             n = Math.min(r.adapters(), nStar);
         }
@@ -807,7 +827,11 @@ public final class Planner {
     }
 
     private WorkloadFeatures placement(
-            WorkloadFeatures w, List<String> pools, Labels.Objective objective, Map<String, List<String>> rules) {
+            WorkloadFeatures w,
+            List<String> pools,
+            Labels.Objective objective,
+            Map<String, List<String>> rules,
+            int forcedTp) {
         String pool = pools.getFirst();
         int tp = w.tp();
         int kv = w.kvCacheLen();
@@ -830,7 +854,15 @@ public final class Planner {
         // the tp and KV trees read the pool chosen (the trees of its grid, its pool feature)
         WorkloadFeatures at = pool.equals(w.pool()) ? w : w.withPlacement(pool, tp, kv);
         java.util.SortedSet<Integer> tps = model.trainedTp(w.model(), pool);
-        if (tps.size() == 1) {
+        if (forcedTp > 0) {
+            if (!tps.contains(forcedTp)) {
+                throw new IllegalArgumentException("model '" + w.model() + "' was not trained at tp " + forcedTp
+                        + " on pool " + pool + " (its tp there: " + tps + ")");
+            }
+            tp = forcedTp;
+            int chosen = tp;
+            explain(rules, "tp", () -> List.of("tp " + chosen + ", as asked (the twin search at the pool's other tp)"));
+        } else if (tps.size() == 1) {
             // a pool trained at one tp only (the main grid's beside a grid of other GPUs) keeps it
             tp = tps.first();
         } else if (model.has("tp", at)) {
@@ -1121,18 +1153,23 @@ public final class Planner {
     }
 
     /**
-     * The twin search downwards around a plan whose run misses {@code slo} ({@link PlanSearch#down}), each
-     * configuration run through the twin as {@link #verify} runs the plan.
+     * {@code plan --verify} at another tp of the plan's pool ({@link #otherTps}): the plan the trees give at {@code tp}
+     * (with as many slots as start), its run through the twin and the searches around it, at most {@code budget} runs
+     * in all (none: null).
      */
-    public List<PlanSearch.Alternative> search(
-            Plan plan, Request r, Profiles profiles, Path baseDir, SloSpec slo, int budget) {
-        return searches().down(plan, slo, budget, twinRunner(plan, r, profiles, baseDir, slo));
-    }
-
-    /** The twin search for more adapters per GPU after a plan whose run meets {@code slo} ({@link PlanSearch#up}). */
-    public List<PlanSearch.Alternative> searchUp(
-            Plan plan, Request r, Profiles profiles, Path baseDir, SloSpec slo, int budget) {
-        return searches().up(plan, slo, budget, twinRunner(plan, r, profiles, baseDir, slo));
+    public PlanSearch.AtTp searchAtTp(Request r, int tp, Profiles profiles, Path baseDir, SloSpec slo, int budget)
+            throws IOException {
+        if (budget < 1) {
+            return null;
+        }
+        Plan at = planAtTp(r, tp);
+        if (trainingSpec != null) {
+            at = fitted(at, r, profiles);
+        }
+        SweepRow run = verify(at, r, profiles, baseDir, slo).simulated();
+        PlanSearch.Around around = searches()
+                .around(at, run.fits() && run.meets(slo), slo, budget - 1, twinRunner(at, r, profiles, baseDir, slo));
+        return new PlanSearch.AtTp(tp, at, run, around);
     }
 
     /** The searches around this planner's plans, over any {@link PlanSearch.Runner}. */
@@ -1140,7 +1177,8 @@ public final class Planner {
         return new PlanSearch(model, this);
     }
 
-    private PlanSearch.Runner twinRunner(Plan plan, Request r, Profiles profiles, Path baseDir, SloSpec slo) {
+    /** Runs a configuration of {@code plan} (its adapters per GPU and slots, the plan's other settings) through the twin. */
+    public PlanSearch.Runner twinRunner(Plan plan, Request r, Profiles profiles, Path baseDir, SloSpec slo) {
         return (n, slots) -> verify(
                         new Plan(
                                 plan.model(),

@@ -93,6 +93,138 @@ class DefaultModelTest {
     }
 
     @Test
+    void verifySearchesThePoolsOtherTpAndTakesTheMostAdaptersPerGpu() throws IOException {
+        Planner p = new Planner(PlacementModel.builtIn());
+        Planner.Request r = study(384, 1).withPools(java.util.List.of("h200"));
+        Planner.Plan plan = p.plan(r);
+        int other = plan.tp() == 1 ? 2 : 1;
+        assertThat(p.otherTps(plan)).containsExactly(other);
+        Planner.Plan there = p.planAtTp(r, other);
+        assertThat(there.tp()).isEqualTo(other);
+        assertThat(there.pool()).isEqualTo("h200");
+        assertThat(there.rules().get("tp")).anyMatch(l -> l.contains("as asked"));
+        // the main grid's H100 was trained at tp 1 only: nothing to search, and tp 2 there is refused
+        Planner.Plan main = p.plan(study(96, 1));
+        assertThat(p.otherTps(main)).isEmpty();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> p.planAtTp(study(96, 1), 2))
+                .hasMessageContaining("was not trained at tp 2 on pool h100-64gb (its tp there: [1])");
+
+        // a twin whose runs meet the SLO up to 32 adapters a replica at tp 1 and 128 at tp 2 (64 per GPU): the search
+        // at
+        // tp 2 finds more adapters per GPU than tp 1's best
+        SloSpec slo = SloSpec.DEFAULTS;
+        java.util.function.IntFunction<PlanSearch.Runner> twin =
+                tp -> (n, slots) -> row(n, slots, tp, n <= 32 * tp * tp);
+        Planner.Plan at1 = at16(plan, 1);
+        Planner.Plan at2 = at16(there, 2);
+        PlanSearch.Around around1 = p.searches().around(at1, true, slo, 12, twin.apply(1));
+        PlanSearch.Alternative best1 = PlanOutcomeLike.answer(at1, around1, twin.apply(1), slo);
+        assertThat(best1.servedPerGpu()).isEqualTo(32);
+        SweepRow run2 = twin.apply(2).run(at2.servedPerGpu(), at2.maxAdapters());
+        int left = 12 - around1.runs();
+        PlanSearch.AtTp atTp2 = new PlanSearch.AtTp(
+                2, at2, run2, p.searches().around(at2, run2.meets(slo), slo, left - 1, twin.apply(2)));
+        assertThat(atTp2.runs()).isLessThanOrEqualTo(left);
+        PlanSearch.Alternative best2 = atTp2.best(slo);
+        assertThat(best2.simulated().tp()).isEqualTo(2);
+        assertThat(best2.servedPerGpu()).isGreaterThan(2 * 32).isLessThanOrEqualTo(128);
+        assertThat(PlanSearch.better(best2, best1)).isTrue();
+        assertThat(PlanSearch.better(best1, best2)).isFalse();
+        assertThat(PlanSearch.better(best1, null)).isTrue();
+        assertThat(PlanSearch.better(null, best1)).isFalse();
+        // at the same adapters per GPU, the one with more tokens/s per GPU
+        PlanSearch.Alternative half = new PlanSearch.Alternative(64, 64, row(64, 64, 2, true), null);
+        PlanSearch.Alternative whole = new PlanSearch.Alternative(32, 32, row(32, 32, 1, true), null);
+        assertThat(PlanSearch.better(half, whole)).isFalse();
+        // a tp at which all the adapters on one replica give fewer per GPU than the answer is not searched
+        assertThat(PlanSearch.mayBeat(96, 2, new PlanSearch.Alternative(96, 96, row(96, 96, 1, true), null)))
+                .isFalse();
+        assertThat(PlanSearch.mayBeat(384, 2, best1)).isTrue();
+        assertThat(PlanSearch.mayBeat(384, 2, null)).isTrue();
+    }
+
+    /** The answer at a plan's tp as plan --verify takes it: the better configuration, the corrected one, the plan's run. */
+    private static final class PlanOutcomeLike {
+        static PlanSearch.Alternative answer(
+                Planner.Plan plan, PlanSearch.Around around, PlanSearch.Runner run, SloSpec slo) {
+            if (around.improved() != null) {
+                return around.improved();
+            }
+            if (around.corrected() != null) {
+                return around.corrected();
+            }
+            SweepRow own = run.run(plan.servedPerGpu(), plan.maxAdapters());
+            return own.meets(slo)
+                    ? new PlanSearch.Alternative(plan.servedPerGpu(), plan.maxAdapters(), own, own.verdict(slo))
+                    : null;
+        }
+    }
+
+    /** The plan at 16 adapters on 16 slots a replica, at {@code tp}. */
+    private static Planner.Plan at16(Planner.Plan p, int tp) {
+        return new Planner.Plan(
+                p.model(),
+                p.adapters(),
+                16,
+                p.adapters() / 16,
+                p.predictedServedMax(),
+                16,
+                p.pool(),
+                tp,
+                p.kvCacheLen(),
+                p.throughputTps(),
+                p.offeredTps(),
+                p.predictedMeetsSlo(),
+                p.rules(),
+                p.warnings(),
+                p.features().withServed(16).withSlots(16));
+    }
+
+    /** One run of {@code n} adapters on {@code slots} slots at {@code tp}: 40 tokens/s an adapter when it meets the SLO. */
+    private static SweepRow row(int n, int slots, int tp, boolean meets) {
+        double offered = 40.0 * n;
+        return new SweepRow(
+                0,
+                0,
+                "llama-3.1-8b",
+                "h200",
+                "h200",
+                tp,
+                0,
+                n,
+                slots,
+                0.2,
+                0.1,
+                0.05,
+                8,
+                16,
+                32,
+                "study",
+                216.3,
+                194.7,
+                1.0,
+                0.0,
+                true,
+                "",
+                500_000,
+                3.7,
+                n * 0.1,
+                offered,
+                meets ? offered : 0.5 * offered,
+                !meets,
+                0,
+                100,
+                meets ? 200 : 60_000,
+                meets ? 400 : 90_000,
+                20,
+                60,
+                0,
+                0,
+                0,
+                0);
+    }
+
+    @Test
     void plansTheStudysWorkload() throws IOException {
         Planner p = new Planner(PlacementModel.builtIn());
         Planner.Plan plan = p.plan(study(96, 1));

@@ -101,6 +101,7 @@ final class PlanText {
                 b.append(f("%n!!! NOT CONFIRMED: the plan's configuration does not start in the twin%n"));
                 appendSearch(b, p, search, corrected, searchEnded);
                 appendSearchUp(b, p, searchUp, improved);
+                appendOtherTps(b, p, o);
                 return b.toString();
             }
             b.append(f("  %-22s %14s %14s%n", "", "predicted", "simulated"));
@@ -144,6 +145,7 @@ final class PlanText {
                 appendSearch(b, p, search, corrected, searchEnded);
             }
             appendSearchUp(b, p, searchUp, improved);
+            appendOtherTps(b, p, o);
         }
         return b.toString();
     }
@@ -207,6 +209,48 @@ final class PlanText {
         }
     }
 
+    private static void appendOtherTps(StringBuilder b, Planner.Plan p, PlanOutcome o) {
+        for (PlanSearch.AtTp at : o.otherTps()) {
+            Planner.Plan q = at.plan();
+            b.append(f(
+                    "%ntwin search at tp %d, from the trees' plan there (%d adapters, %d slots; %d run%s):%n",
+                    at.tp(), q.servedPerGpu(), q.maxAdapters(), at.runs(), at.runs() == 1 ? "" : "s"));
+            List<PlanSearch.Alternative> tried = new ArrayList<>();
+            if (at.run() != null) {
+                tried.add(new PlanSearch.Alternative(
+                        q.servedPerGpu(), q.maxAdapters(), at.run(), at.run().verdict(o.slo())));
+            }
+            tried.addAll(at.around().down());
+            tried.addAll(at.around().up());
+            alternatives(b, tried);
+        }
+        PlanSearch.Alternative better = o.betterTp();
+        if (better != null) {
+            int tp = better.simulated().tp();
+            b.append(f(
+                    "%nbetter configuration at tp %d: %s, meets the SLO with %.3g adapters per GPU (a replica's over its"
+                            + " tp), against %.3g at tp %d%n",
+                    tp,
+                    configuration(
+                            o.otherTps().stream()
+                                    .filter(a -> a.tp() == tp)
+                                    .map(PlanSearch.AtTp::plan)
+                                    .findFirst()
+                                    .orElse(p),
+                            better),
+                    (double) better.servedPerGpu() / tp,
+                    o.atPlanTp() == null ? 0.0 : (double) o.atPlanTp().servedPerGpu() / p.tp(),
+                    p.tp()));
+        } else if (!o.otherTps().isEmpty()) {
+            b.append(f(
+                    "%nno configuration at tp %s serves more adapters per GPU than the answer at tp %d%n",
+                    o.otherTps().stream()
+                            .map(a -> String.valueOf(a.tp()))
+                            .collect(java.util.stream.Collectors.joining(", ")),
+                    p.tp()));
+        }
+    }
+
     private static String g(double v) {
         return String.format(Locale.ROOT, "%.4g", v);
     }
@@ -244,7 +288,7 @@ final class PlanText {
                 replicas == 1 ? "" : "s",
                 p.adapters(),
                 a.maxAdapters(),
-                p.tp(),
+                a.simulated().tp(),
                 p.kvCacheLen() == 0 ? "KV from memory" : "kv_cache_len " + p.kvCacheLen(),
                 p.pool(),
                 a.simulated().throughputTps());

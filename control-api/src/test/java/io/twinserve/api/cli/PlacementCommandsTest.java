@@ -278,6 +278,53 @@ class PlacementCommandsTest {
     }
 
     @Test
+    void verifySearchesThePoolsOtherTpAndTakesItWhenItServesMoreAdaptersPerGpu() throws Exception {
+        // on the H200 (trained at tp 1 and 2) the trees plan 384 busy adapters at tp 2, whose run misses; the search
+        // at tp 2 corrects it to 128 adapters per GPU, the one at tp 1 finds 192
+        Cli plan = Cli.run("plan", "--pools", "h200", "--feature", "adapters=384", "--verify", "--json");
+        assertThat(plan.exitCode()).as(plan.err()).isZero();
+        JsonNode doc = new ObjectMapper().readTree(plan.out());
+        int tp = doc.at("/plan/tp").asInt();
+        JsonNode other = doc.at("/other_tp");
+        assertThat(other.size()).isEqualTo(1);
+        assertThat(other.get(0).at("/tp").asInt()).isEqualTo(3 - tp);
+        assertThat(other.get(0).at("/plan/tp").asInt()).isEqualTo(3 - tp);
+        assertThat(other.get(0).at("/run/tp").asInt()).isEqualTo(3 - tp);
+        // the search budget (12 by default) counts the searches' runs, the other tp's plan run among them; the
+        // verification of the plan is its own
+        int runs = doc.at("/search").size() + doc.at("/search_up").size();
+        int otherRuns = (other.get(0).at("/run").isNull() ? 0 : 1)
+                + other.get(0).at("/around/down").size()
+                + other.get(0).at("/around/up").size();
+        assertThat(runs + otherRuns)
+                .as("the search budget of 12 runs covers both tps")
+                .isLessThanOrEqualTo(12);
+        JsonNode better = doc.at("/better_tp");
+        assertThat(better.isObject()).as(plan.out()).isTrue();
+        int betterTp = better.at("/simulated/tp").asInt();
+        assertThat(betterTp).isEqualTo(3 - tp);
+        double perGpu = better.at("/served_per_gpu").asDouble() / betterTp;
+        JsonNode atPlanTp = doc.at("/corrected").isObject() ? doc.at("/corrected") : doc.at("/improved");
+        if (atPlanTp.isObject()) {
+            assertThat(perGpu).isGreaterThan(atPlanTp.at("/served_per_gpu").asDouble() / tp);
+        }
+        assertThat(better.at("/verdict/met").asBoolean()).isTrue();
+
+        Cli text = Cli.run("plan", "--pools", "h200", "--feature", "adapters=384", "--verify");
+        assertThat(text.out())
+                .contains("twin search at tp " + (3 - tp) + ", from the trees' plan there")
+                .contains("better configuration at tp " + (3 - tp) + ": ")
+                .contains(", tp " + (3 - tp) + ", KV");
+        // the study's 96 adapters fit one replica at tp 1: at tp 2 they could give fewer per GPU, so tp 2 is not
+        // searched
+        Cli all = Cli.run("plan", "--pools", "h200", "--verify", "--json");
+        JsonNode allDoc = new ObjectMapper().readTree(all.out());
+        assertThat(allDoc.at("/plan/served_per_gpu").asInt()).isEqualTo(96);
+        assertThat(allDoc.at("/other_tp").size()).isZero();
+        assertThat(allDoc.at("/better_tp").isNull()).isTrue();
+    }
+
+    @Test
     void aSessionWorkloadIsPlannedFromItsRequestsAndVerifiedOnItsSessions() throws Exception {
         Path chat = Path.of("..", "examples", "workloads", "chat-sessions.yaml");
         Cli plan = Cli.run("plan", "--workload", chat.toString(), "--verify", "--json");

@@ -14,7 +14,9 @@ import java.util.Map;
  * A plan and what came of it: the workload's name, the placement model, the SLO it is judged by, the
  * planner's request, the plan and the notes; with verification, the twin's run of the plan, the search
  * downwards when it missed (and the corrected configuration) and upwards for more adapters per GPU (and the
- * improved one). Without verification those are null and empty.
+ * improved one), and at the pool's other trained tps the plan the trees give there, its run and searches (and the
+ * configuration there that serves more adapters per GPU than the answer at the plan's tp, if one does). Without
+ * verification those are null and empty.
  */
 public record PlanOutcome(
         String workload,
@@ -29,6 +31,8 @@ public record PlanOutcome(
         List<PlanSearch.Alternative> searchUp,
         PlanSearch.Alternative improved,
         SearchEnd searchEnded,
+        List<PlanSearch.AtTp> otherTps,
+        PlanSearch.Alternative betterTp,
         String deployment) {
     /**
      * Why the downward search ended: a configuration met the SLO, the budget was spent, or every adapter count
@@ -50,6 +54,29 @@ public record PlanOutcome(
         notes = List.copyOf(notes);
         search = List.copyOf(search);
         searchUp = List.copyOf(searchUp);
+        otherTps = List.copyOf(otherTps);
+    }
+
+    /** The answer at the plan's tp: the better configuration, else the corrected one, else the plan's run if it met. */
+    public static PlanSearch.Alternative answerAt(
+            Planner.Plan plan,
+            Planner.Verification v,
+            PlanSearch.Alternative improved,
+            PlanSearch.Alternative corrected) {
+        if (improved != null) {
+            return improved;
+        }
+        if (corrected != null) {
+            return corrected;
+        }
+        return v != null && v.simulated().fits() && v.verdict().met()
+                ? new PlanSearch.Alternative(plan.servedPerGpu(), plan.maxAdapters(), v.simulated(), v.verdict())
+                : null;
+    }
+
+    /** The answer at the plan's tp ({@link #answerAt}); null without verification or when none met the SLO. */
+    public PlanSearch.Alternative atPlanTp() {
+        return answerAt(plan, verification, improved, corrected);
     }
 
     /** Whether the twin confirmed the plan; false when it was not verified. */
@@ -78,6 +105,8 @@ public record PlanOutcome(
             doc.put("search_ended", searchEnded);
             doc.put("search_up", searchUp);
             doc.put("improved", improved);
+            doc.put("other_tp", otherTps);
+            doc.put("better_tp", betterTp);
         }
         return doc;
     }

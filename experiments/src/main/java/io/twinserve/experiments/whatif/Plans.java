@@ -140,27 +140,38 @@ final class Plans {
         Planner.Verification v = null;
         List<PlanSearch.Alternative> search = List.of();
         List<PlanSearch.Alternative> searchUp = List.of();
+        List<PlanSearch.AtTp> otherTps = new ArrayList<>();
         if (verify) {
             progress.update(0.2, "verifying");
             v = planner.verify(plan, req, profiles, base, effective);
             progress.update(0.5, "searching");
             // a plan the twin's run misses is corrected downwards; one it meets (its throughput predicted well or
             // not) stands, and the search looks for more adapters per GPU
-            if (!v.verdict().met() && budget > 0) {
-                search = planner.search(plan, req, profiles, base, effective, budget);
-                PlanSearch.Alternative fixed = PlanSearch.best(search);
-                if (fixed != null && fixed.servedPerGpu() == plan.servedPerGpu() && search.size() < budget) {
-                    // more slots were all the plan lacked: its count stands, and more adapters per GPU may too
-                    searchUp = planner.searchUp(
-                            PlanSearch.withConfiguration(plan, fixed),
-                            req,
-                            profiles,
-                            base,
+            PlanSearch.Around around = planner.searches()
+                    .around(
+                            plan,
+                            v.simulated().fits() && v.verdict().met(),
                             effective,
-                            budget - search.size());
+                            budget,
+                            planner.twinRunner(plan, req, profiles, base, effective));
+            search = around.down();
+            searchUp = around.up();
+            PlanSearch.Alternative answer = PlanOutcome.answerAt(plan, v, around.improved(), around.corrected());
+            // then the pool's other trained tps, with the budget left: the plan the trees give there, its run and
+            // the searches around it (the twin's best may be at another tp than the tp tree's); not a tp at which
+            // all the adapters on one replica would give fewer per GPU than the answer already has
+            int left = budget - around.runs();
+            for (int tp : planner.otherTps(plan)) {
+                if (left < 1) {
+                    break;
                 }
-            } else if (v.verdict().met() && budget > 0) {
-                searchUp = planner.searchUp(plan, req, profiles, base, effective, budget);
+                if (!PlanSearch.mayBeat(plan.adapters(), tp, answer)) {
+                    continue;
+                }
+                progress.update(0.8, "searching at tp " + tp);
+                PlanSearch.AtTp at = planner.searchAtTp(req, tp, profiles, base, effective, left);
+                otherTps.add(at);
+                left -= at.runs();
             }
         }
         PlanSearch.Alternative corrected = search.isEmpty()
@@ -169,6 +180,16 @@ final class Plans {
                 ? null
                 : search.getLast();
         PlanSearch.Alternative improved = PlanSearch.best(searchUp);
+        // whether another tp beats the answer at the plan's tp (the better configuration, the corrected one, the
+        // plan's own run when it met)
+        PlanSearch.Alternative betterTp = null;
+        for (PlanSearch.AtTp at : otherTps) {
+            PlanSearch.Alternative best = at.best(effective);
+            if (PlanSearch.better(
+                    best, betterTp != null ? betterTp : PlanOutcome.answerAt(plan, v, improved, corrected))) {
+                betterTp = best;
+            }
+        }
         PlanOutcome.SearchEnd ended =
                 searchEnd(plan.servedPerGpu(), v != null && !v.verdict().met(), budget, search, corrected != null);
         progress.update(1, "planned");
@@ -185,6 +206,8 @@ final class Plans {
                 searchUp,
                 improved,
                 ended,
+                otherTps,
+                betterTp,
                 w.deployment().name());
     }
 
