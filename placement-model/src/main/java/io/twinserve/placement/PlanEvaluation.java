@@ -68,9 +68,11 @@ public final class PlanEvaluation {
             int twinServed,
             int twinSlots,
             double twinThroughputTps,
+            int twinTp,
             int planOptimum,
             int planServed,
             int planSlots,
+            int planTp,
             double planThroughputTps,
             boolean planMeetsSlo,
             boolean planOutOfRange,
@@ -84,9 +86,11 @@ public final class PlanEvaluation {
      * finds; when it misses, the corrected configuration of the search downwards (the plan itself when that
      * finds nothing that meets the SLO).
      *
+     * @param tp the answer's tp (a search at the pool's other trained tp may answer there)
      * @param runs twin runs the verification and its search took
      */
-    public record Verified(int served, int slots, double throughputTps, boolean meetsSlo, double regretPct, int runs) {}
+    public record Verified(
+            int served, int slots, int tp, double throughputTps, boolean meetsSlo, double regretPct, int runs) {}
 
     /** One case as a CSV row ({@link #writeCases}). */
     @JsonPropertyOrder({
@@ -104,15 +108,18 @@ public final class PlanEvaluation {
         "twin_served",
         "twin_slots",
         "twin_tps",
+        "twin_tp",
         "plan_optimum",
         "plan_served",
         "plan_slots",
+        "plan_tp",
         "plan_tps",
         "plan_meets_slo",
         "plan_out_of_range",
         "regret_pct",
         "verified_served",
         "verified_slots",
+        "verified_tp",
         "verified_tps",
         "verified_meets_slo",
         "verified_regret_pct",
@@ -133,15 +140,18 @@ public final class PlanEvaluation {
             int twinServed,
             int twinSlots,
             double twinTps,
+            int twinTp,
             int planOptimum,
             int planServed,
             int planSlots,
+            int planTp,
             double planTps,
             boolean planMeetsSlo,
             boolean planOutOfRange,
             double regretPct,
             int verifiedServed,
             int verifiedSlots,
+            int verifiedTp,
             double verifiedTps,
             boolean verifiedMeetsSlo,
             double verifiedRegretPct,
@@ -164,15 +174,18 @@ public final class PlanEvaluation {
                     c.twinServed(),
                     c.twinSlots(),
                     c.twinThroughputTps(),
+                    c.twinTp(),
                     c.planOptimum(),
                     c.planServed(),
                     c.planSlots(),
+                    c.planTp(),
                     c.planThroughputTps(),
                     c.planMeetsSlo(),
                     c.planOutOfRange(),
                     c.regretPct(),
                     v.served(),
                     v.slots(),
+                    v.tp(),
                     v.throughputTps(),
                     v.meetsSlo(),
                     v.regretPct(),
@@ -492,9 +505,11 @@ public final class PlanEvaluation {
                 served,
                 twinSlots,
                 Trainer.round(twinTps),
+                twinTp,
                 plan.predictedServedMax(),
                 plan.servedPerGpu(),
                 plan.maxAdapters(),
+                plan.tp(),
                 Trainer.round(planTps),
                 meets,
                 !model.outOfRange(plan.features()).isEmpty(),
@@ -529,7 +544,7 @@ public final class PlanEvaluation {
             if (!PlanSearch.mayBeat(plan.adapters(), tp, atPlanTp)) {
                 continue;
             }
-            Planner.Plan at = planner.planAtTp(req, tp);
+            Planner.Plan at = planner.planAtTp(req, plan.pool(), tp);
             PlanSearch.Runner table = table(rows, tp);
             SweepRow run = table.run(at.servedPerGpu(), at.maxAdapters());
             PlanSearch.Around there =
@@ -549,6 +564,7 @@ public final class PlanEvaluation {
         return new Verified(
                 row == null ? plan.servedPerGpu() : row.served(),
                 row == null ? plan.maxAdapters() : row.slots(),
+                row == null ? plan.tp() : row.tp(),
                 Trainer.round(row == null || !row.fits() ? 0 : row.throughputTps()),
                 meets,
                 Trainer.round(regret),

@@ -402,11 +402,11 @@ public final class Planner {
     }
 
     /**
-     * The plan at tensor parallelism {@code tp} on the pool the trees choose, whatever the tp tree says: what {@code
-     * plan --verify} searches at the pool's other trained tp. Refused when the model was not trained at that tp there.
+     * The plan on {@code pool} at tensor parallelism {@code tp}, whatever the pool and tp trees say: what {@code plan
+     * --verify} searches at the plan's pool's other trained tp. Refused when the model was not trained at that tp there.
      */
-    public Plan planAtTp(Request r, int tp) {
-        return plan(r, true, tp);
+    public Plan planAtTp(Request r, String pool, int tp) {
+        return plan(r, true, pool, tp);
     }
 
     /** The tps the model was trained at on the plan's pool, other than the plan's, in order. */
@@ -417,11 +417,11 @@ public final class Planner {
     }
 
     private Plan plan(Request r, boolean explain) {
-        return plan(r, explain, 0);
+        return plan(r, explain, null, 0);
     }
 
-    /** {@code forcedTp} 0: the tp the trees choose. */
-    private Plan plan(Request r, boolean explain, int forcedTp) {
+    /** {@code forcedPool} null and {@code forcedTp} 0: the pool and tp the trees choose among those allowed. */
+    private Plan plan(Request r, boolean explain, String forcedPool, int forcedTp) {
         if (r.rates() == null || r.rates().length != 3 || r.ranks() == null || r.ranks().length != 3) {
             throw new IllegalArgumentException("a plan needs three tier rates and a rank triple");
         }
@@ -433,7 +433,7 @@ public final class Planner {
             throw new IllegalArgumentException("model '" + r.model() + "' is not among the trained models: "
                     + String.join(", ", trained) + " (" + model.source() + ")");
         }
-        List<String> pools = allowedPools(r.pools());
+        List<String> pools = forcedPool != null ? List.of(forcedPool) : allowedPools(r.pools());
         List<String> untrained = null;
         for (int i = 0; i < pools.size(); i++) {
             if (!trainedOn(r.model(), pools.get(i))) {
@@ -1153,16 +1153,17 @@ public final class Planner {
     }
 
     /**
-     * {@code plan --verify} at another tp of the plan's pool ({@link #otherTps}): the plan the trees give at {@code tp}
-     * (with as many slots as start), its run through the twin and the searches around it, at most {@code budget} runs
+     * {@code plan --verify} at another tp of the plan's pool ({@link #otherTps}): the plan the trees give on {@code
+     * pool} at {@code tp} (with as many slots as start), its run through the twin and the searches around it, at most {@code budget} runs
      * in all (none: null).
      */
-    public PlanSearch.AtTp searchAtTp(Request r, int tp, Profiles profiles, Path baseDir, SloSpec slo, int budget)
+    public PlanSearch.AtTp searchAtTp(
+            Request r, String pool, int tp, Profiles profiles, Path baseDir, SloSpec slo, int budget)
             throws IOException {
         if (budget < 1) {
             return null;
         }
-        Plan at = planAtTp(r, tp);
+        Plan at = planAtTp(r, pool, tp);
         if (trainingSpec != null) {
             at = fitted(at, r, profiles);
         }

@@ -99,14 +99,18 @@ class DefaultModelTest {
         Planner.Plan plan = p.plan(r);
         int other = plan.tp() == 1 ? 2 : 1;
         assertThat(p.otherTps(plan)).containsExactly(other);
-        Planner.Plan there = p.planAtTp(r, other);
+        Planner.Plan there = p.planAtTp(r, plan.pool(), other);
         assertThat(there.tp()).isEqualTo(other);
         assertThat(there.pool()).isEqualTo("h200");
+        // the pool is the plan's, whatever the pool tree would say among those allowed
+        Planner.Request both = study(384, 1).withPools(java.util.List.of("l40s", "h200"));
+        assertThat(p.planAtTp(both, "h200", 2).pool()).isEqualTo("h200");
+        assertThat(p.planAtTp(both, "l40s", 2).pool()).isEqualTo("l40s");
         assertThat(there.rules().get("tp")).anyMatch(l -> l.contains("as asked"));
         // the main grid's H100 was trained at tp 1 only: nothing to search, and tp 2 there is refused
         Planner.Plan main = p.plan(study(96, 1));
         assertThat(p.otherTps(main)).isEmpty();
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> p.planAtTp(study(96, 1), 2))
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> p.planAtTp(study(96, 1), "h100-64gb", 2))
                 .hasMessageContaining("was not trained at tp 2 on pool h100-64gb (its tp there: [1])");
 
         // a twin whose runs meet the SLO up to 32 adapters a replica at tp 1 and 128 at tp 2 (64 per GPU): the search
@@ -132,10 +136,17 @@ class DefaultModelTest {
         assertThat(PlanSearch.better(best1, best2)).isFalse();
         assertThat(PlanSearch.better(best1, null)).isTrue();
         assertThat(PlanSearch.better(null, best1)).isFalse();
-        // at the same adapters per GPU, the one with more tokens/s per GPU
+        // at the same adapters per GPU, the one with more tokens/s per GPU, beyond the labels' 1% tie
         PlanSearch.Alternative half = new PlanSearch.Alternative(64, 64, row(64, 64, 2, true), null);
         PlanSearch.Alternative whole = new PlanSearch.Alternative(32, 32, row(32, 32, 1, true), null);
-        assertThat(PlanSearch.better(half, whole)).isFalse();
+        assertThat(PlanSearch.better(half, whole))
+                .as("the same tokens/s per GPU")
+                .isFalse();
+        assertThat(PlanSearch.better(withTps(half, 1.02), whole)).isTrue();
+        assertThat(PlanSearch.better(withTps(half, 1.005), whole))
+                .as("within the tie")
+                .isFalse();
+        assertThat(PlanSearch.better(whole, withTps(half, 0.97))).isTrue();
         // a tp at which all the adapters on one replica give fewer per GPU than the answer is not searched
         assertThat(PlanSearch.mayBeat(96, 2, new PlanSearch.Alternative(96, 96, row(96, 96, 1, true), null)))
                 .isFalse();
@@ -158,6 +169,54 @@ class DefaultModelTest {
                     ? new PlanSearch.Alternative(plan.servedPerGpu(), plan.maxAdapters(), own, own.verdict(slo))
                     : null;
         }
+    }
+
+    /** {@code a} with its run's throughput scaled by {@code f}. */
+    private static PlanSearch.Alternative withTps(PlanSearch.Alternative a, double f) {
+        SweepRow r = a.simulated();
+        return new PlanSearch.Alternative(
+                a.servedPerGpu(),
+                a.maxAdapters(),
+                new SweepRow(
+                        r.scenario(),
+                        r.workload(),
+                        r.model(),
+                        r.pool(),
+                        r.gpu(),
+                        r.tp(),
+                        r.kvCacheLen(),
+                        r.served(),
+                        r.slots(),
+                        r.rate1(),
+                        r.rate2(),
+                        r.rate3(),
+                        r.rank1(),
+                        r.rank2(),
+                        r.rank3(),
+                        r.lengths(),
+                        r.promptMean(),
+                        r.outputMean(),
+                        r.cv(),
+                        r.tierSkew(),
+                        r.fits(),
+                        r.note(),
+                        r.kvTokens(),
+                        r.costPerHour(),
+                        r.offeredRps(),
+                        r.offeredTps(),
+                        r.throughputTps() * f,
+                        r.starving(),
+                        r.stoppedAtS(),
+                        r.ttftP50Ms(),
+                        r.ttftP90Ms(),
+                        r.ttftP99Ms(),
+                        r.itlP50Ms(),
+                        r.itlP99Ms(),
+                        r.timedOutFraction(),
+                        r.starvedRequests(),
+                        r.preemptions(),
+                        r.adapterLoads()),
+                a.verdict());
     }
 
     /** The plan at 16 adapters on 16 slots a replica, at {@code tp}. */

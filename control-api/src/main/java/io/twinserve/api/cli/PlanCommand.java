@@ -126,7 +126,8 @@ final class PlanCommand implements Callable<Integer> {
             defaultValue = "12",
             description =
                     "Twin runs of the search around a plan --verify does not confirm, or for more adapters per GPU"
-                            + " after one it confirms (default ${DEFAULT-VALUE}; 0: no search).")
+                            + " after one it confirms, then, with what is left, at the pool's other trained tp"
+                            + " (default ${DEFAULT-VALUE}; 0: no search).")
     int searchBudget;
 
     @Option(names = "--json", description = "Print JSON.")

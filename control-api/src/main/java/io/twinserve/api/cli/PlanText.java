@@ -225,11 +225,15 @@ final class PlanText {
             alternatives(b, tried);
         }
         PlanSearch.Alternative better = o.betterTp();
+        PlanSearch.Alternative atPlanTp = o.atPlanTp();
+        String others = o.otherTps().stream()
+                .map(a -> String.valueOf(a.tp()))
+                .collect(java.util.stream.Collectors.joining(", "));
         if (better != null) {
             int tp = better.simulated().tp();
             b.append(f(
                     "%nbetter configuration at tp %d: %s, meets the SLO with %.3g adapters per GPU (a replica's over its"
-                            + " tp), against %.3g at tp %d%n",
+                            + " tp), %s%n",
                     tp,
                     configuration(
                             o.otherTps().stream()
@@ -239,15 +243,16 @@ final class PlanText {
                                     .orElse(p),
                             better),
                     (double) better.servedPerGpu() / tp,
-                    o.atPlanTp() == null ? 0.0 : (double) o.atPlanTp().servedPerGpu() / p.tp(),
-                    p.tp()));
+                    atPlanTp == null
+                            ? f("where nothing at tp %d met the SLO", p.tp())
+                            : f("against %.3g at tp %d", (double) atPlanTp.servedPerGpu() / p.tp(), p.tp())));
         } else if (!o.otherTps().isEmpty()) {
-            b.append(f(
-                    "%nno configuration at tp %s serves more adapters per GPU than the answer at tp %d%n",
-                    o.otherTps().stream()
-                            .map(a -> String.valueOf(a.tp()))
-                            .collect(java.util.stream.Collectors.joining(", ")),
-                    p.tp()));
+            b.append(
+                    atPlanTp == null
+                            ? f("%nno configuration at tp %s met the SLO either%n", others)
+                            : f(
+                                    "%nno configuration at tp %s serves more adapters per GPU than the answer at tp %d%n",
+                                    others, p.tp()));
         }
     }
 
@@ -280,10 +285,12 @@ final class PlanText {
 
     private static String configuration(Planner.Plan p, PlanSearch.Alternative a) {
         int replicas = (p.adapters() + a.servedPerGpu() - 1) / a.servedPerGpu();
+        int tp = a.simulated().tp();
         return f(
-                "%d adapter%s per GPU (%d replica%s for %d), max_adapters %d, tp %d, %s, pool %s: %,.0f tokens/s in the twin",
+                "%d adapter%s per %s (%d replica%s for %d), max_adapters %d, tp %d, %s, pool %s: %,.0f tokens/s in the twin",
                 a.servedPerGpu(),
                 a.servedPerGpu() == 1 ? "" : "s",
+                tp == 1 ? "GPU" : "replica of " + tp + " GPUs",
                 replicas,
                 replicas == 1 ? "" : "s",
                 p.adapters(),

@@ -169,9 +169,12 @@ final class Plans {
                     continue;
                 }
                 progress.update(0.8, "searching at tp " + tp);
-                PlanSearch.AtTp at = planner.searchAtTp(req, tp, profiles, base, effective, left);
+                PlanSearch.AtTp at = planner.searchAtTp(req, plan.pool(), tp, profiles, base, effective, left);
                 otherTps.add(at);
                 left -= at.runs();
+                if (PlanSearch.better(at.best(effective), answer)) {
+                    answer = at.best(effective);
+                }
             }
         }
         PlanSearch.Alternative corrected = search.isEmpty()
@@ -190,8 +193,12 @@ final class Plans {
                 betterTp = best;
             }
         }
-        PlanOutcome.SearchEnd ended =
-                searchEnd(plan.servedPerGpu(), v != null && !v.verdict().met(), budget, search, corrected != null);
+        PlanOutcome.SearchEnd ended = searchEnd(
+                plan.servedPerGpu(),
+                v != null && !(v.simulated().fits() && v.verdict().met()),
+                budget,
+                search,
+                corrected != null);
         progress.update(1, "planned");
         return new PlanOutcome(
                 w.name(),
