@@ -157,6 +157,59 @@ class OperationsTest {
     }
 
     @Test
+    void autoconfigureAppliesAVerifiedPlansAnswerNotTheTreesConfiguration() throws Exception {
+        // the study's shape with 384 adapters on an H200: the trees plan tp 2, whose run misses the SLO; the twin's
+        // searches correct it and find more adapters per GPU at tp 1 (plan --pools h200 --feature adapters=384)
+        String workload = "{\"name\": \"study-384\", \"seed\": 42, \"duration_s\": 3600, \"arrivals\": {\"type\":"
+                + " \"poisson\", \"rate_tiers\": [0.2, 0.1, 0.05]}, \"adapters\": {\"count\": 384, \"ranks\": [8, 16,"
+                + " 32]}, \"lengths\": {\"prompt\": {\"type\": \"lognormal\", \"mean\": 223.5, \"std\": 250},"
+                + " \"output\": {\"type\": \"lognormal\", \"mean\": 195.7, \"std\": 180}, \"min_prompt\": 4,"
+                + " \"max_prompt\": 1024, \"min_output\": 4, \"max_total\": 2048}}";
+        TestServer.Reply submitted = server.post(
+                "/api/plans",
+                server.adminKey(),
+                "{\"workload\": " + workload + ", \"pools\": [\"h200\"], \"verify\": true}");
+        assertThat(submitted.status()).as(submitted.body()).isEqualTo(202);
+        String job = submitted.json().get("id").asText();
+        server.get("/api/jobs/" + job + "/events", server.adminKey());
+        JsonNode done = server.get("/api/plans/" + job, server.adminKey()).json();
+        assertThat(done.get("status").asText()).as(done.toPrettyString()).isEqualTo("succeeded");
+        JsonNode result = done.get("result");
+        JsonNode plan = result.get("plan");
+        JsonNode answer = result.get("answer");
+        assertThat(result.get("answer_source").asText())
+                .as(result.toPrettyString())
+                .isNotEqualTo("plan");
+        assertThat(answer.get("max_adapters").asInt()
+                                != plan.get("max_adapters").asInt()
+                        || answer.get("tp").asInt() != plan.get("tp").asInt())
+                .as("the answer is another configuration than the trees'")
+                .isTrue();
+        assertThat(answer.get("predicted_meets_slo").asBoolean()).isTrue();
+        // a deployment of its own: the answer's slots of rank 32 would change the shared one's
+        String target = server.unique("ops-answer");
+        server.create(
+                "/api/deployments",
+                "{\"name\": \"" + target + "\", \"model\": \"" + model
+                        + "\", \"compute_config\": {\"max_adapters\": 2}," + " \"placement\": {\"compute_pools\": [\""
+                        + pool + "\"]}}");
+        try {
+            TestServer.Reply applied = server.post(
+                    "/api/deployments/" + target + "/autoconfigure",
+                    server.adminKey(),
+                    "{\"plan\": \"" + job + "\", \"compute_pools\": [\"" + pool + "\"]}");
+            assertThat(applied.status()).as(applied.body()).isEqualTo(200);
+            JsonNode cc = applied.json().get("compute_config");
+            assertThat(cc.get("max_adapters").asInt())
+                    .isEqualTo(answer.get("max_adapters").asInt());
+            assertThat(cc.get("tp").asInt()).isEqualTo(answer.get("tp").asInt());
+            assertThat(applied.json().get("status").asText()).isEqualTo("running");
+        } finally {
+            server.delete("/api/deployments/" + target, server.adminKey());
+        }
+    }
+
+    @Test
     void autoconfigureKeepsTheSlotRankOfTheAdaptersTheDeploymentServes() throws Exception {
         String wide = server.unique("ops-wide");
         String wideModel = server.unique("ops-wide-llama8b");

@@ -79,6 +79,72 @@ public record PlanOutcome(
         return answerAt(plan, verification, improved, corrected);
     }
 
+    /** Where {@link #answer} comes from: the plan itself, or a configuration of the verification's searches. */
+    public enum AnswerSource {
+        PLAN,
+        CORRECTED,
+        IMPROVED,
+        BETTER_TP;
+
+        /** The JSON value. */
+        @JsonValue
+        public String json() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /**
+     * The configuration to deploy: with verification, the configuration at another tp that serves more adapters per
+     * GPU, else the better configuration of the search upwards, else the corrected one, else the plan; the plan
+     * without verification. A searched configuration carries the twin's throughput and offered load for it.
+     */
+    public Planner.Plan answer() {
+        return switch (answerSource()) {
+            case PLAN -> plan;
+            case CORRECTED -> verified(plan, corrected);
+            case IMPROVED -> verified(plan, improved);
+            case BETTER_TP ->
+                verified(
+                        otherTps.stream()
+                                .filter(a -> a.tp() == betterTp.simulated().tp())
+                                .findFirst()
+                                .orElseThrow()
+                                .plan(),
+                        betterTp);
+        };
+    }
+
+    /** Which configuration {@link #answer} is. */
+    public AnswerSource answerSource() {
+        if (betterTp != null) {
+            return AnswerSource.BETTER_TP;
+        }
+        if (improved != null) {
+            return AnswerSource.IMPROVED;
+        }
+        return corrected != null ? AnswerSource.CORRECTED : AnswerSource.PLAN;
+    }
+
+    private static Planner.Plan verified(Planner.Plan base, PlanSearch.Alternative a) {
+        Planner.Plan p = PlanSearch.withConfiguration(base, a);
+        return new Planner.Plan(
+                p.model(),
+                p.adapters(),
+                p.servedPerGpu(),
+                p.replicas(),
+                p.predictedServedMax(),
+                p.maxAdapters(),
+                p.pool(),
+                p.tp(),
+                p.kvCacheLen(),
+                a.simulated().throughputTps(),
+                a.simulated().offeredTps(),
+                a.verdict().met(),
+                Map.of(),
+                p.warnings(),
+                p.features());
+    }
+
     /** Whether the twin confirmed the plan; false when it was not verified. */
     public boolean confirmed() {
         return verification != null && verification.confirmed();
@@ -107,6 +173,9 @@ public record PlanOutcome(
             doc.put("improved", improved);
             doc.put("other_tp", otherTps);
             doc.put("better_tp", betterTp);
+            // what autoconfigure applies for this job (the plan's configuration or the one the twin's searches found)
+            doc.put("answer", answer());
+            doc.put("answer_source", answerSource());
         }
         return doc;
     }

@@ -281,7 +281,8 @@ public final class JobController {
 
     /**
      * Applies a plan's {@code max_adapters}, {@code tp}, {@code kv_cache_len} and pool to a deployment:
-     * {@code {"plan": "<plan job id>"}} or {@code {"plan": {...the plan object...}}}, and optionally
+     * {@code {"plan": "<plan job id>"}} (a verified job's {@code answer}: its plan, or the configuration the twin's
+     * searches found instead) or {@code {"plan": {...the plan object...}}}, and optionally
      * {@code "compute_pools": [...]} when the plan's pool has another name in the registry.
      */
     @Operation(
@@ -313,7 +314,9 @@ public final class JobController {
                         "job '" + plan.asText() + "' is not a finished plan (kind " + j.get("kind") + ", status "
                                 + j.get("status") + ")");
             }
-            plan = ((JsonNode) j.get("result")).get("plan");
+            // a verified plan's answer: the configuration the twin's searches found when they corrected or bettered it
+            JsonNode result = (JsonNode) j.get("result");
+            plan = result.path("answer").isObject() ? result.get("answer") : result.get("plan");
         }
         if (plan == null || !plan.isObject()) {
             throw ApiException.badRequest("plan", "'plan' must be a plan job id or a plan object");

@@ -8,7 +8,9 @@ public record Autoconfigure(
         @Schema(
                 requiredMode = Schema.RequiredMode.REQUIRED,
                 description =
-                        "a finished plan job's id, or a plan object with max_adapters, tp, kv_cache_len (and pool, replicas)")
+                        "a finished plan job's id (a verified job applies its answer: the plan, or the configuration"
+                                + " the twin's searches found instead), or a plan object with max_adapters, tp,"
+                                + " kv_cache_len (and pool, replicas)")
         Object plan,
 
         @Schema(description = "registry pools to use when the plan's pool has another name")

@@ -633,6 +633,11 @@ function renderPlanResult(root, job) {
       h('p', { class: doc.confirmed ? 'ok' : 'error', text: doc.confirmed ? 'confirmed' : 'not confirmed' + (doc.corrected ? ': corrected configuration below'
         : doc.search_ended === 'one_adapter' ? ': no configuration meets the SLO, not even one adapter per GPU'
         : doc.search_ended === 'budget' ? ': the search budget ran out before a configuration met the SLO' : '') }),
+      doc.answer && doc.answer_source && doc.answer_source !== 'plan' ? h('p', { id: 'plan-answer', class: 'ok', text:
+        'Apply uses the twin\'s answer (' + ({ corrected: 'the corrected configuration', improved: 'more adapters per GPU',
+          better_tp: 'more adapters per GPU at tp ' + doc.answer.tp })[doc.answer_source] + '): ' + doc.answer.served_per_gpu
+        + ' adapters a replica, max_adapters ' + doc.answer.max_adapters + ', tp ' + doc.answer.tp + ', pool ' + doc.answer.pool
+        + ', ' + Math.round(doc.answer.throughput_tps) + ' tokens/s in the twin' }) : null,
       h('pre', { text: JSON.stringify(doc.corrected || doc.verification, null, 2) })) : null,
     h('div', { class: 'card' }, h('h2', { text: 'Apply to a deployment' }), apply)].filter(Boolean));
   if (!atLeast('operator')) {
