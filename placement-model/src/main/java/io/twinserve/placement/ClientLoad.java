@@ -88,7 +88,7 @@ public final class ClientLoad {
         int rounds = 0;
         while (rounds < 4) {
             rounds++;
-            e = estimate(planner.replica(plan, r, profiles), r, plan.servedPerGpu(), plan.maxAdapters(), client);
+            e = estimate(planner.twin().replica(plan, r, profiles), r, plan.servedPerGpu(), plan.maxAdapters(), client);
             Planner.Request next = r.throttled(e.scale());
             Planner.Plan again = planner.plan(next);
             at = next;

@@ -103,9 +103,10 @@ public final class ClientPlanStudy {
             Planner.Request r = WorkloadRequests.of(spec, Path.of("."), model, null, Labels.Objective.COST);
             ClientLoad.Client client = ClientLoad.Client.of(spec.client(), Path.of("."));
             ClientLoad.Adjusted a = ClientLoad.plan(planner, r, client, profiles);
-            Planner.Verification v = planner.verify(a.plan(), a.request(), profiles, Path.of("."), SloSpec.DEFAULTS);
+            PlanTwin.Verification v =
+                    planner.twin().verify(a.plan(), a.request(), profiles, Path.of("."), SloSpec.DEFAULTS);
             Planner.Plan open = planner.plan(r);
-            Planner.Verification vo = planner.verify(open, r, profiles, Path.of("."), SloSpec.DEFAULTS);
+            PlanTwin.Verification vo = planner.twin().verify(open, r, profiles, Path.of("."), SloSpec.DEFAULTS);
             cases.add(new Case(
                     i,
                     client.closedLoop(),

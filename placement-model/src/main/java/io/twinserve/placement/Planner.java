@@ -2,17 +2,9 @@ package io.twinserve.placement;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import io.twinserve.traces.spec.LengthsSpec;
-import io.twinserve.traces.spec.SloSpec;
-import io.twinserve.traces.spec.SpecException;
 import io.twinserve.traces.spec.WorkloadSpec;
 import io.twinserve.twin.deploy.ReplicaSpec;
-import io.twinserve.twin.deploy.ResolvedReplica;
-import io.twinserve.twin.memory.InsufficientGpuMemoryException;
 import io.twinserve.twin.perf.PerfModelSpec;
-import io.twinserve.twin.profile.Profiles;
-import io.twinserve.twin.slo.SloVerdict;
-import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -24,14 +16,12 @@ import java.util.function.Supplier;
 /**
  * Turns a workload into a configuration with a trained {@link PlacementModel}: how many adapters one
  * GPU serves without starving, its slot count, its pool, tp and KV setting, and the throughput to
- * expect, with the tree rules that led there; {@link #verify} checks a plan with a twin run.
+ * expect, with the tree rules that led there; {@link PlanTwin} (from {@link #twin}) checks a plan with a twin run.
  *
- * <p>Over 400 lines because it is the planning API's one entry (its request, plan and verification
- * records are nested types every caller names as {@code Planner.X}); the searches live in
- * {@link PlanSearch}, replica shares of a spec in {@link ReplicaShares}, client-aware rates in
- * {@link ClientLoad}. The next split is the twin side (verify, fitted, replica, the twin runner) into a class
- * of its own, which renames {@code Planner.Verification} for every caller (the CLI, the job service's plans,
- * {@link PlanEvaluation} and the tests).
+ * <p>Over 400 lines because it is the planning API's one entry (its request and plan records are nested types
+ * every caller names as {@code Planner.X}) and the trees' side of a plan (placement, the served count, the slots and
+ * their margin, the SLO forest's repair); the searches live in {@link PlanSearch}, the twin's side in {@link
+ * PlanTwin}, replica shares of a spec in {@link ReplicaShares}, client-aware rates in {@link ClientLoad}.
  */
 public final class Planner {
     private final PlacementModel model;
@@ -98,7 +88,7 @@ public final class Planner {
     }
 
     /**
-     * This planner with its twin runs ({@link #verify}, the searches, {@link #fitted}, {@link #replica}) on a
+     * This planner with its twin runs ({@link PlanTwin#verify}, the searches, {@link PlanTwin#fitted}, {@link PlanTwin#replica}) on a
      * deployment's own replica settings (prefix caching, batch limits, memory share, dtypes; the plan still sets the
      * slots, rank, tp and KV), performance model (a deployment without one is priced by the uncalibrated roofline, as
      * {@code what-if} prices it) and starvation bound (null: the default), instead of the training grid's. The trees'
@@ -130,12 +120,12 @@ public final class Planner {
      * @param rates per-adapter rates of its three popularity tiers (requests/s), highest first
      * @param ranks a rank triple (round-robin over the adapters)
      * @param pools pools the plan may use (null or empty: any the model knows)
-     * @param lengths the request lengths (for {@link #verify}); may be null
+     * @param lengths the request lengths (for {@link PlanTwin#verify}); may be null
      * @param skew popularity within each tier ({@link SweepSpec#tierSkew}; 0: even)
      * @param perAdapter each adapter's rate, busiest first, when the workload gave them (a spec or a trace); a
      *     skewed workload's verification runs a share of these rather than the tiers' profile. May be null
      * @param replicaWorkload the workload one replica serving n adapters sees, when the request comes from a
-     *     workload spec ({@link ReplicaShares#of}): what {@link #verify} and its searches run, so
+     *     workload spec ({@link ReplicaShares#of}): what {@link PlanTwin#verify} and its searches run, so
      *     that they check the plan on the user's own workload (its arrivals, popularity, sessions, client) rather
      *     than on the description the trees read. May be null
      */
@@ -928,279 +918,21 @@ public final class Planner {
         return 1;
     }
 
-    /**
-     * A twin run of a plan's configuration, against the prediction and the model's SLO.
-     *
-     * @param predictedOfferedTps the offered load the prediction is for (the workload's rates and mean lengths)
-     * @param errorPct the predicted share of the offered load served against the run's (its throughput over the load
-     *     its arrivals offered), in percent of the latter: the model's error, without the twin's draw of the workload
-     *     (a few hundred requests of a quiet workload offer a few percent more or less than their rates); with a client
-     *     that answers to the server (users, a cap), the predicted throughput against the run's
-     * @param sharesCompared whether {@code errorPct} compares shares of the offered load (false: throughputs)
-     * @param verdict the run judged against the SLO the plan was asked for
-     * @param toleratedErrorPct the throughput error the model reports on held-out rows (its SMAPE), at least 1%
-     */
-    public record Verification(
-            SweepRow simulated,
-            double predictedThroughputTps,
-            double predictedOfferedTps,
-            double errorPct,
-            boolean sharesCompared,
-            boolean predictedMeetsSlo,
-            SloVerdict verdict,
-            double toleratedErrorPct) {
-
-        /** Whether the twin confirms the plan: the SLO is met and the throughput is within the tolerated error. */
-        public boolean confirmed() {
-            return simulated.fits()
-                    && verdict.met()
-                    && Double.isFinite(errorPct)
-                    && Math.abs(errorPct) <= toleratedErrorPct;
-        }
-    }
-
-    /**
-     * Runs the plan's configuration for one replica of the workload (its served adapters per GPU, same
-     * tiers, ranks and lengths) through the twin for the training spec's window, to the end.
-     */
-    public Verification verify(Plan plan, Request r, Profiles profiles, Path baseDir, SloSpec slo) {
-        OneRun one = oneRun(plan, r, profiles, baseDir);
-        SweepRow row = one.own() != null
-                ? one.sweep().simulate(one.scenario(), one.own())
-                : one.sweep().simulate(one.scenario());
-        // the throughput tree learns the share of the offered load served (Trainer): compare shares, so that the
-        // error is the model's and not the difference between the workload's rates and what the run drew from them.
-        // Not with a client that answers to the server (users, a cap): what it sends is part of the prediction
-        // (ClientLoad), so the throughput itself is compared
-        boolean openLoop = one.own() == null
-                || one.own().client() == null
-                || (one.own().client().users() == null && one.own().client().maxOutstanding() == null);
-        boolean shares = openLoop && plan.offeredTps() > 0 && row.offeredTps() > 0;
-        double predicted = shares ? plan.throughputTps() / plan.offeredTps() * row.offeredTps() : plan.throughputTps();
-        double err =
-                row.throughputTps() == 0 ? Double.NaN : 100 * (predicted - row.throughputTps()) / row.throughputTps();
-        Trainer.Report tr = model.report("throughput", plan.model(), plan.pool());
-        double tolerated = Math.max(1.0, tr == null || !Double.isFinite(tr.smapePct()) ? 3.0 : tr.smapePct());
-        return new Verification(
-                row,
-                plan.throughputTps(),
-                plan.offeredTps(),
-                Trainer.round(err),
-                shares,
-                plan.predictedMeetsSlo(),
-                row.verdict(slo),
-                tolerated);
-    }
-
-    /**
-     * The replica one of the plan's runs would use (its GPU, slots, tp and KV setting, priced by the training
-     * spec's calibration for that GPU, or by the deployment's performance model {@link #onDeployment}): what
-     * {@link ClientLoad} prices steps with.
-     */
-    public ResolvedReplica replica(Plan plan, Request r, Profiles profiles) throws IOException {
-        OneRun one = oneRun(plan, r, profiles, Path.of(""));
-        return one.sweep().resolve(one.scenario());
-    }
-
-    /**
-     * The plan with as many slots as start on its GPU: when the twin's memory check refuses its configuration
-     * (the trees know the slot counts that started in training, for its largest rank; a workload with larger
-     * adapters needs more memory per slot), the grid's smaller slot counts in turn until one starts, with a
-     * warning that names both; the plan itself when it starts, or when no count does.
-     */
-    public Plan fitted(Plan plan, Request r, Profiles profiles) throws IOException {
-        List<Integer> tries = new ArrayList<>();
-        tries.add(plan.maxAdapters());
-        double[] grid = model.target("slots", plan.model()).meta().snap();
-        for (int i = grid.length - 1; i >= 0; i--) {
-            if (grid[i] >= 1 && grid[i] < plan.maxAdapters()) {
-                tries.add((int) grid[i]);
-            }
-        }
-        String refused = null;
-        for (int slots : tries) {
-            Plan at = withSlots(plan, slots);
-            try {
-                replica(at, r, profiles);
-            } catch (InsufficientGpuMemoryException | SpecException e) {
-                if (refused == null) {
-                    refused = e.getMessage();
-                }
-                continue;
-            }
-            if (slots == plan.maxAdapters()) {
-                return plan;
-            }
-            List<String> warnings = new ArrayList<>(plan.warnings());
-            int maxRank = Math.max(r.ranks()[0], Math.max(r.ranks()[1], r.ranks()[2]));
-            warnings.add(String.format(
-                    Locale.ROOT,
-                    "max_adapters lowered from %d to %d, the most slots of rank %d that start"
-                            + " on %s (the trees' %d do not: %s); the predicted throughput is for %d",
-                    plan.maxAdapters(),
-                    slots,
-                    maxRank,
-                    plan.pool(),
-                    plan.maxAdapters(),
-                    refused.replace('\n', ' '),
-                    plan.maxAdapters()));
-            return new Plan(
-                    at.model(),
-                    at.adapters(),
-                    at.servedPerGpu(),
-                    at.replicas(),
-                    at.predictedServedMax(),
-                    slots,
-                    at.pool(),
-                    at.tp(),
-                    at.kvCacheLen(),
-                    at.throughputTps(),
-                    at.offeredTps(),
-                    at.predictedMeetsSlo(),
-                    at.rules(),
-                    warnings,
-                    at.features());
-        }
-        return plan;
-    }
-
-    private static Plan withSlots(Plan p, int slots) {
-        return new Plan(
-                p.model(),
-                p.adapters(),
-                p.servedPerGpu(),
-                p.replicas(),
-                p.predictedServedMax(),
-                slots,
-                p.pool(),
-                p.tp(),
-                p.kvCacheLen(),
-                p.throughputTps(),
-                p.offeredTps(),
-                p.predictedMeetsSlo(),
-                p.rules(),
-                p.warnings(),
-                p.features().withSlots(slots));
-    }
-
-    /** The one-scenario sweep that runs a plan's configuration, its scenario, and the workload it runs (or null). */
-    private record OneRun(Sweep sweep, Scenario scenario, WorkloadSpec own) {}
-
-    private OneRun oneRun(Plan plan, Request r, Profiles profiles, Path baseDir) {
-        if (trainingSpec == null) {
-            throw new IllegalStateException("the model records no training spec; cannot build the twin run");
-        }
-        SweepSpec.ModelEntry me = trainingSpec.models().stream()
-                .filter(m -> m.model().equals(plan.model()))
-                .findFirst()
-                .orElse(new SweepSpec.ModelEntry(plan.model(), List.of()));
-        SweepSpec.PoolEntry pe = trainingSpec.pools().stream()
-                .filter(p -> p.name().equals(plan.pool()))
-                .findFirst()
-                .orElseThrow(() -> new IllegalStateException("pool " + plan.pool() + " is not in the training spec"));
-        SweepSpec.LengthShape shape = r.lengths() != null
-                ? new SweepSpec.LengthShape("workload", r.lengths())
-                : trainingSpec.lengths().getFirst();
-        SweepSpec one = new SweepSpec(
-                "verify",
-                null,
-                trainingSpec.seed(),
-                trainingSpec.windowS(),
-                List.of(me),
-                List.of(pe),
-                List.of(plan.servedPerGpu()),
-                List.of(plan.maxAdapters()),
-                List.of(3.0, 2.0, 1.0),
-                3,
-                List.of(WorkloadFeatures.rankList(r.ranks())),
-                List.of(plan.tp()),
-                List.of(plan.kvCacheLen()),
-                List.of(shape),
-                List.of(r.cv()),
-                twinReplica(),
-                null,
-                false,
-                null,
-                null,
-                null,
-                List.of(r.skew()));
-        Sweep sweep = new Sweep(one, baseDir, profiles, twinPerf, twinStarvationBoundS);
-        // a workload spec: one replica's share of it, as it is (arrivals, popularity, sessions, client); a trace
-        // whose skewed rates the tiers do not describe exactly: a share of its adapters' rates; else the tiers
-        WorkloadSpec own = r.replicaWorkload() == null
-                ? null
-                : r.replicaWorkload().of(plan.servedPerGpu(), trainingSpec.windowS());
-        double[] share = own == null && r.perAdapter() != null && r.skew() > 0
-                ? replicaShare(r.perAdapter(), plan.servedPerGpu())
-                : null;
-        int served = own != null ? own.adapters().count() : share != null ? share.length : plan.servedPerGpu();
-        Scenario s = new Scenario(
-                0,
-                0,
-                me,
-                pe,
-                shape,
-                r.cv(),
-                WorkloadFeatures.rankList(r.ranks()),
-                r.rates(),
-                served,
-                plan.maxAdapters(),
-                plan.tp(),
-                plan.kvCacheLen(),
-                r.skew(),
-                share);
-        return new OneRun(sweep, s, own);
-    }
-
-    /**
-     * {@code plan --verify} at another tp of the plan's pool ({@link #otherTps}): the plan the trees give on {@code
-     * pool} at {@code tp} (with as many slots as start), its run through the twin and the searches around it, at most {@code budget} runs
-     * in all (none: null).
-     */
-    public PlanSearch.AtTp searchAtTp(
-            Request r, String pool, int tp, Profiles profiles, Path baseDir, SloSpec slo, int budget)
-            throws IOException {
-        if (budget < 1) {
-            return null;
-        }
-        Plan at = planAtTp(r, pool, tp);
-        if (trainingSpec != null) {
-            at = fitted(at, r, profiles);
-        }
-        SweepRow run = verify(at, r, profiles, baseDir, slo).simulated();
-        PlanSearch.Around around = searches()
-                .around(at, run.fits() && run.meets(slo), slo, budget - 1, twinRunner(at, r, profiles, baseDir, slo));
-        return new PlanSearch.AtTp(tp, at, run, around);
-    }
-
     /** The searches around this planner's plans, over any {@link PlanSearch.Runner}. */
     public PlanSearch searches() {
         return new PlanSearch(model, this);
     }
 
-    /** Runs a configuration of {@code plan} (its adapters per GPU and slots, the plan's other settings) through the twin. */
-    public PlanSearch.Runner twinRunner(Plan plan, Request r, Profiles profiles, Path baseDir, SloSpec slo) {
-        return (n, slots) -> verify(
-                        new Plan(
-                                plan.model(),
-                                plan.adapters(),
-                                n,
-                                (plan.adapters() + n - 1) / n,
-                                plan.predictedServedMax(),
-                                slots,
-                                plan.pool(),
-                                plan.tp(),
-                                plan.kvCacheLen(),
-                                plan.throughputTps(),
-                                plan.offeredTps(),
-                                false,
-                                Map.of(),
-                                List.of(),
-                                plan.features()),
-                        r,
-                        profiles,
-                        baseDir,
-                        slo)
-                .simulated();
+    /** The twin side of this planner's plans: runs, replicas, the slots that start and the searches' runs. */
+    public PlanTwin twin() {
+        return new PlanTwin(this);
+    }
+
+    PerfModelSpec twinPerf() {
+        return twinPerf;
+    }
+
+    Double twinStarvationBoundS() {
+        return twinStarvationBoundS;
     }
 }

@@ -24,7 +24,7 @@ class ClientLoadTest {
         max_total: 8192
       """;
 
-    private static Planner.Verification planAndVerify(String yaml, double[] scaleBounds) throws Exception {
+    private static PlanTwin.Verification planAndVerify(String yaml, double[] scaleBounds) throws Exception {
         WorkloadSpec spec = WorkloadSpecs.parse(yaml, Path.of("client.yaml"));
         Planner.Request r = WorkloadRequests.of(spec, Path.of("."), "llama-3.1-8b", null, Labels.Objective.COST);
         Planner planner = new Planner(PlacementModel.builtIn());
@@ -35,12 +35,12 @@ class ClientLoadTest {
         assertThat(a.plan().offeredTps()).isLessThan(open.offeredTps());
         assertThat(a.estimate().responseS()).isGreaterThan(a.estimate().stepMs() / 1e3 * 150);
         // the verification runs the spec's own client (users or cap scaled to the replica's share of the traffic)
-        return planner.verify(a.plan(), a.request(), Profiles.builtIn(), Path.of("."), SloSpec.DEFAULTS);
+        return planner.twin().verify(a.plan(), a.request(), Profiles.builtIn(), Path.of("."), SloSpec.DEFAULTS);
     }
 
     @Test
     void closedLoopUsersArePlannedAtTheRateTheySustain() throws Exception {
-        Planner.Verification v = planAndVerify("""
+        PlanTwin.Verification v = planAndVerify("""
         name: closed
         seed: 11
         requests: 3000
@@ -58,7 +58,7 @@ class ClientLoadTest {
 
     @Test
     void aCappedClientIsPlannedAtTheRateItsCapLetsThrough() throws Exception {
-        Planner.Verification v = planAndVerify("""
+        PlanTwin.Verification v = planAndVerify("""
         name: capped
         seed: 5
         duration_s: 600

@@ -405,23 +405,24 @@ class DefaultModelTest {
                 null);
         Planner.Plan plan = p.plan(r);
         assertThat(plan.maxAdapters()).isEqualTo(64);
-        Planner.Verification v = p.verify(plan, r, profiles, Path.of("."), SloSpec.DEFAULTS);
+        PlanTwin.Verification v = p.twin().verify(plan, r, profiles, Path.of("."), SloSpec.DEFAULTS);
         assertThat(v.simulated().fits()).isFalse();
         assertThat(v.simulated().note()).contains("insufficient GPU memory");
         // a configuration that does not start answers nothing: it misses the SLO and is not confirmed
         assertThat(v.verdict().met()).isFalse();
         assertThat(v.confirmed()).isFalse();
-        Planner.Plan fitted = p.fitted(plan, r, profiles);
+        Planner.Plan fitted = p.twin().fitted(plan, r, profiles);
         assertThat(fitted.maxAdapters()).isLessThan(64);
         assertThat(fitted.warnings())
                 .anyMatch(w -> w.startsWith("max_adapters lowered from 64 to " + fitted.maxAdapters()));
-        assertThat(p.verify(fitted, r, profiles, Path.of("."), SloSpec.DEFAULTS)
+        assertThat(p.twin()
+                        .verify(fitted, r, profiles, Path.of("."), SloSpec.DEFAULTS)
                         .simulated()
                         .fits())
                 .isTrue();
         // a plan that starts is kept as it is
         Planner.Request small = study(96, 1);
         Planner.Plan fine = p.plan(small);
-        assertThat(p.fitted(fine, small, profiles)).isSameAs(fine);
+        assertThat(p.twin().fitted(fine, small, profiles)).isSameAs(fine);
     }
 }

@@ -169,8 +169,8 @@ class PlacementLabelsTest {
         assertThat(onL40s.warnings()).anyMatch(w -> w.startsWith("l40s is one of the model's other GPUs"));
         assertThat(planner.plan(req).warnings()).noneMatch(w -> w.contains("other GPUs"));
         // and the twin runs it on that pool's GPU
-        Planner.Verification v =
-                planner.verify(onL40s, req, io.twinserve.twin.profile.Profiles.builtIn(), Path.of("."), LOOSE);
+        PlanTwin.Verification v =
+                planner.twin().verify(onL40s, req, io.twinserve.twin.profile.Profiles.builtIn(), Path.of("."), LOOSE);
         assertThat(v.simulated().gpu()).isEqualTo("l40s");
     }
 }

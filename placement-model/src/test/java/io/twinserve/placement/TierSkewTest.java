@@ -198,7 +198,7 @@ class TierSkewTest {
         Planner.Plan plan = planner.plan(r);
         assertThat(plan.servedPerGpu()).isLessThan(300);
         double[] share = Planner.replicaShare(r.perAdapter(), plan.servedPerGpu());
-        Planner.Verification v = planner.verify(plan, r, Profiles.builtIn(), Path.of("."), SloSpec.DEFAULTS);
+        PlanTwin.Verification v = planner.twin().verify(plan, r, Profiles.builtIn(), Path.of("."), SloSpec.DEFAULTS);
         // the run offered the share's own traffic (Poisson over an hour: within a few percent), not the tiers' profile
         double shareRate = Arrays.stream(share).sum();
         assertThat(v.simulated().offeredRps()).isCloseTo(shareRate, Percentage.withPercentage(4));

@@ -409,7 +409,7 @@ class TrainerTest {
         assertThat(m.target("throughput").tree().nodes())
                 .isEqualTo(fitted.get(2).tree().nodes());
 
-        Planner.Verification v = planner.verify(plan, req, Profiles.builtIn(), Path.of("."), SloSpec.DEFAULTS);
+        PlanTwin.Verification v = planner.twin().verify(plan, req, Profiles.builtIn(), Path.of("."), SloSpec.DEFAULTS);
         assertThat(v.simulated().fits()).isTrue();
         assertThat(v.simulated().stoppedAtS()).isZero();
         assertThat(v.errorPct()).isFinite();

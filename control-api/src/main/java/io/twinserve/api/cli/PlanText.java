@@ -3,6 +3,7 @@ package io.twinserve.api.cli;
 import io.twinserve.experiments.whatif.PlanOutcome;
 import io.twinserve.placement.PlacementModel;
 import io.twinserve.placement.PlanSearch;
+import io.twinserve.placement.PlanTwin;
 import io.twinserve.placement.Planner;
 import io.twinserve.placement.SweepRow;
 import java.util.ArrayList;
@@ -22,7 +23,7 @@ final class PlanText {
         Planner.Request r = o.request();
         Planner.Plan p = o.plan();
         List<String> notes = o.notes();
-        Planner.Verification v = o.verification();
+        PlanTwin.Verification v = o.verification();
         List<PlanSearch.Alternative> search = o.search();
         PlanSearch.Alternative corrected = o.corrected();
         List<PlanSearch.Alternative> searchUp = o.searchUp();
@@ -102,6 +103,7 @@ final class PlanText {
                 appendSearch(b, p, search, corrected, searchEnded);
                 appendSearchUp(b, p, searchUp, improved);
                 appendOtherTps(b, p, o);
+                appendAnswer(b, o);
                 return b.toString();
             }
             b.append(f("  %-22s %14s %14s%n", "", "predicted", "simulated"));
@@ -146,6 +148,7 @@ final class PlanText {
             }
             appendSearchUp(b, p, searchUp, improved);
             appendOtherTps(b, p, o);
+            appendAnswer(b, o);
         }
         return b.toString();
     }
@@ -254,6 +257,34 @@ final class PlanText {
                                     "%nno configuration at tp %s serves more adapters per GPU than the answer at tp %d%n",
                                     others, p.tp()));
         }
+    }
+
+    /** The configuration to deploy when the twin's searches changed the plan's (what autoconfigure applies). */
+    private static void appendAnswer(StringBuilder b, PlanOutcome o) {
+        if (o.answerSource() == PlanOutcome.AnswerSource.PLAN || o.answerSource() == PlanOutcome.AnswerSource.NONE) {
+            return;
+        }
+        Planner.Plan a = o.answer();
+        b.append(f(
+                "%nto deploy: %d adapter%s per %s (%d replica%s for %d), max_adapters %d, tp %d, %s, pool %s: %,.0f"
+                        + " tokens/s in the twin, which meets the SLO (the %s, not the trees' plan)%n",
+                a.servedPerGpu(),
+                a.servedPerGpu() == 1 ? "" : "s",
+                a.tp() == 1 ? "GPU" : "replica of " + a.tp() + " GPUs",
+                a.replicas(),
+                a.replicas() == 1 ? "" : "s",
+                a.adapters(),
+                a.maxAdapters(),
+                a.tp(),
+                a.kvCacheLen() == 0 ? "KV from memory" : "kv_cache_len " + a.kvCacheLen(),
+                a.pool(),
+                a.throughputTps(),
+                switch (o.answerSource()) {
+                    case CORRECTED -> "corrected configuration";
+                    case IMPROVED -> "better configuration";
+                    case BETTER_TP -> "better configuration at tp " + a.tp();
+                    case PLAN, NONE -> "plan";
+                }));
     }
 
     private static String g(double v) {

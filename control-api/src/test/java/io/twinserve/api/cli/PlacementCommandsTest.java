@@ -322,7 +322,26 @@ class PlacementCommandsTest {
         assertThat(text.out())
                 .contains("twin search at tp " + (3 - tp) + ", from the trees' plan there")
                 .contains("better configuration at tp " + (3 - tp) + ": ")
-                .contains(", tp " + (3 - tp) + ", KV");
+                .contains(", tp " + (3 - tp) + ", KV")
+                .contains("to deploy: " + better.at("/served_per_gpu").asInt() + " adapters per "
+                        + (3 - tp == 1 ? "GPU" : "replica of 2 GPUs"))
+                .contains("(the better configuration at tp " + (3 - tp) + ", not the trees' plan)");
+        assertThat(doc.at("/answer_source").asText()).isEqualTo("better_tp");
+        assertThat(doc.at("/answer/tp").asInt()).isEqualTo(3 - tp);
+        assertThat(doc.at("/answer/max_adapters").asInt())
+                .isEqualTo(better.at("/max_adapters").asInt());
+        // the answer is the other tp's plan with the searched configuration, priced by the twin's run of it
+        assertThat(doc.at("/answer/kv_cache_len").asInt())
+                .isEqualTo(other.get(0).at("/plan/kv_cache_len").asInt());
+        assertThat(doc.at("/answer/replicas").asInt())
+                .isEqualTo((384 + better.at("/served_per_gpu").asInt() - 1)
+                        / better.at("/served_per_gpu").asInt());
+        assertThat(doc.at("/answer/throughput_tps").asDouble())
+                .isEqualTo(better.at("/simulated/throughput_tps").asDouble());
+        assertThat(doc.at("/answer/features/served").asInt())
+                .isEqualTo(better.at("/served_per_gpu").asInt());
+        assertThat(doc.at("/answer/features/slots").asInt())
+                .isEqualTo(better.at("/max_adapters").asInt());
         if (doc.at("/corrected").isObject()) {
             // a configuration at tp 2 counts its adapters per replica of two GPUs
             assertThat(text.out())
@@ -338,6 +357,9 @@ class PlacementCommandsTest {
         assertThat(allDoc.at("/plan/served_per_gpu").asInt()).isEqualTo(96);
         assertThat(allDoc.at("/other_tp").size()).isZero();
         assertThat(allDoc.at("/better_tp").isNull()).isTrue();
+        assertThat(allDoc.at("/answer_source").asText()).isEqualTo("plan");
+        assertThat(allDoc.at("/answer/max_adapters").asInt())
+                .isEqualTo(allDoc.at("/plan/max_adapters").asInt());
     }
 
     @Test

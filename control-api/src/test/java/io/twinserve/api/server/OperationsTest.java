@@ -204,6 +204,66 @@ class OperationsTest {
                     .isEqualTo(answer.get("max_adapters").asInt());
             assertThat(cc.get("tp").asInt()).isEqualTo(answer.get("tp").asInt());
             assertThat(applied.json().get("status").asText()).isEqualTo("running");
+            // the answer's replicas for the workload's 384 adapters, and the twin's throughput for it
+            assertThat(answer.get("replicas").asInt())
+                    .isEqualTo((384 + answer.get("served_per_gpu").asInt() - 1)
+                            / answer.get("served_per_gpu").asInt());
+            assertThat(answer.get("throughput_tps").asDouble())
+                    .isNotEqualTo(plan.get("throughput_tps").asDouble());
+        } finally {
+            server.delete("/api/deployments/" + target, server.adminKey());
+        }
+    }
+
+    @Test
+    void autoconfigureRefusesAVerifiedPlanTheTwinFoundNothingForUnlessForced() throws Exception {
+        // a TTFT p90 bound of 1 ms: no configuration meets it, so the verification's search finds none
+        String workload = "{\"name\": \"impossible\", \"seed\": 42, \"duration_s\": 3600, \"arrivals\": {\"type\":"
+                + " \"poisson\", \"rate_tiers\": [0.2, 0.1, 0.05]}, \"adapters\": {\"count\": 96, \"ranks\": [8, 16]},"
+                + " \"lengths\": {\"prompt\": {\"type\": \"lognormal\", \"mean\": 223.5, \"std\": 250}, \"output\":"
+                + " {\"type\": \"lognormal\", \"mean\": 195.7, \"std\": 180}, \"max_total\": 2048},"
+                + " \"slo\": {\"ttft_p90_ms\": 1}}";
+        TestServer.Reply submitted =
+                server.post("/api/plans", server.adminKey(), "{\"workload\": " + workload + ", \"verify\": true}");
+        assertThat(submitted.status()).as(submitted.body()).isEqualTo(202);
+        String job = submitted.json().get("id").asText();
+        server.get("/api/jobs/" + job + "/events", server.adminKey());
+        JsonNode done = server.get("/api/plans/" + job, server.adminKey()).json();
+        assertThat(done.get("status").asText()).as(done.toPrettyString()).isEqualTo("succeeded");
+        JsonNode result = done.get("result");
+        assertThat(result.get("answer_source").asText())
+                .as(result.toPrettyString())
+                .isEqualTo("none");
+        assertThat(result.get("answer").isNull()).isTrue();
+        String target = server.unique("ops-refused");
+        server.create(
+                "/api/deployments",
+                "{\"name\": \"" + target + "\", \"model\": \"" + model
+                        + "\", \"compute_config\": {\"max_adapters\": 2}," + " \"placement\": {\"compute_pools\": [\""
+                        + pool + "\"]}}");
+        try {
+            String path = "/api/deployments/" + target + "/autoconfigure";
+            TestServer.Reply refused = server.post(
+                    path, server.adminKey(), "{\"plan\": \"" + job + "\", \"compute_pools\": [\"" + pool + "\"]}");
+            assertThat(refused.status()).as(refused.body()).isEqualTo(422);
+            assertThat(refused.error().path("code").asText()).isEqualTo("plan_misses_slo");
+            assertThat(refused.error().path("message").asText())
+                    .contains("missed the SLO")
+                    .contains("\"force\": true");
+            assertThat(server.get("/api/deployments/" + target, server.adminKey())
+                            .json()
+                            .path("compute_config")
+                            .path("max_adapters")
+                            .asInt())
+                    .as("nothing applied")
+                    .isEqualTo(2);
+            TestServer.Reply forced = server.post(
+                    path,
+                    server.adminKey(),
+                    "{\"plan\": \"" + job + "\", \"compute_pools\": [\"" + pool + "\"], \"force\": true}");
+            assertThat(forced.status()).as(forced.body()).isEqualTo(200);
+            assertThat(forced.json().path("compute_config").path("max_adapters").asInt())
+                    .isEqualTo(result.path("plan").path("max_adapters").asInt());
         } finally {
             server.delete("/api/deployments/" + target, server.adminKey());
         }

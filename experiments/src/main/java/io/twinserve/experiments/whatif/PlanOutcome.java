@@ -3,6 +3,7 @@ package io.twinserve.experiments.whatif;
 import com.fasterxml.jackson.annotation.JsonValue;
 import io.twinserve.placement.PlacementModel;
 import io.twinserve.placement.PlanSearch;
+import io.twinserve.placement.PlanTwin;
 import io.twinserve.placement.Planner;
 import io.twinserve.traces.spec.SloSpec;
 import java.util.LinkedHashMap;
@@ -25,7 +26,7 @@ public record PlanOutcome(
         Planner.Request request,
         Planner.Plan plan,
         List<String> notes,
-        Planner.Verification verification,
+        PlanTwin.Verification verification,
         List<PlanSearch.Alternative> search,
         PlanSearch.Alternative corrected,
         List<PlanSearch.Alternative> searchUp,
@@ -60,7 +61,7 @@ public record PlanOutcome(
     /** The answer at the plan's tp: the better configuration, else the corrected one, else the plan's run if it met. */
     public static PlanSearch.Alternative answerAt(
             Planner.Plan plan,
-            Planner.Verification v,
+            PlanTwin.Verification v,
             PlanSearch.Alternative improved,
             PlanSearch.Alternative corrected) {
         if (improved != null) {
@@ -79,9 +80,13 @@ public record PlanOutcome(
         return answerAt(plan, verification, improved, corrected);
     }
 
-    /** Where {@link #answer} comes from: the plan itself, or a configuration of the verification's searches. */
+    /**
+     * Where {@link #answer} comes from: the plan itself (unverified, or its run met the SLO), a configuration of the
+     * verification's searches, or none (the plan's run missed the SLO and the searches found nothing that meets it).
+     */
     public enum AnswerSource {
         PLAN,
+        NONE,
         CORRECTED,
         IMPROVED,
         BETTER_TP;
@@ -95,12 +100,23 @@ public record PlanOutcome(
 
     /**
      * The configuration to deploy: with verification, the configuration at another tp that serves more adapters per
-     * GPU, else the better configuration of the search upwards, else the corrected one, else the plan; the plan
-     * without verification. A searched configuration carries the twin's throughput and offered load for it.
+     * GPU, else the better configuration of the search upwards, else the corrected one, else the plan when its run met
+     * the SLO, each with the twin's throughput and offered load for it; null when none met it. The plan without
+     * verification.
      */
     public Planner.Plan answer() {
         return switch (answerSource()) {
-            case PLAN -> plan;
+            case PLAN ->
+                verification == null
+                        ? plan
+                        : verified(
+                                plan,
+                                new PlanSearch.Alternative(
+                                        plan.servedPerGpu(),
+                                        plan.maxAdapters(),
+                                        verification.simulated(),
+                                        verification.verdict()));
+            case NONE -> null;
             case CORRECTED -> verified(plan, corrected);
             case IMPROVED -> verified(plan, improved);
             case BETTER_TP ->
@@ -122,7 +138,14 @@ public record PlanOutcome(
         if (improved != null) {
             return AnswerSource.IMPROVED;
         }
-        return corrected != null ? AnswerSource.CORRECTED : AnswerSource.PLAN;
+        if (corrected != null) {
+            return AnswerSource.CORRECTED;
+        }
+        return verification == null
+                        || (verification.simulated().fits()
+                                && verification.verdict().met())
+                ? AnswerSource.PLAN
+                : AnswerSource.NONE;
     }
 
     private static Planner.Plan verified(Planner.Plan base, PlanSearch.Alternative a) {
@@ -141,7 +164,10 @@ public record PlanOutcome(
                 a.simulated().offeredTps(),
                 a.verdict().met(),
                 Map.of(),
-                p.warnings(),
+                // the trees' warnings, less the slots lowered to start (the answer's slots are the twin's)
+                p.warnings().stream()
+                        .filter(w -> !w.startsWith("max_adapters lowered from"))
+                        .toList(),
                 p.features());
     }
 

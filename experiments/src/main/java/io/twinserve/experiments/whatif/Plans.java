@@ -3,6 +3,7 @@ package io.twinserve.experiments.whatif;
 import io.twinserve.placement.ClientLoad;
 import io.twinserve.placement.Labels;
 import io.twinserve.placement.PlanSearch;
+import io.twinserve.placement.PlanTwin;
 import io.twinserve.placement.Planner;
 import io.twinserve.placement.WorkloadRequests;
 import io.twinserve.traces.format.ReadOptions;
@@ -130,20 +131,20 @@ final class Plans {
         }
         if (planner.trainingSpec() != null) {
             // a plan whose slots the twin's memory check refuses (larger adapters than the trees saw) gets fewer
-            plan = planner.fitted(plan, req, profiles);
+            plan = planner.twin().fitted(plan, req, profiles);
         }
         if (!q.model().slo().equals(effective)) {
             notes.add("the model's labels meet " + q.model().slo().describe() + "; this plan is judged by "
                     + effective.describe() + ": the trees' answer is for the former"
                     + (verify ? ", the verification for the latter" : " (add " + q.verifyOption() + ")"));
         }
-        Planner.Verification v = null;
+        PlanTwin.Verification v = null;
         List<PlanSearch.Alternative> search = List.of();
         List<PlanSearch.Alternative> searchUp = List.of();
         List<PlanSearch.AtTp> otherTps = new ArrayList<>();
         if (verify) {
             progress.update(0.2, "verifying");
-            v = planner.verify(plan, req, profiles, base, effective);
+            v = planner.twin().verify(plan, req, profiles, base, effective);
             progress.update(0.5, "searching");
             // a plan the twin's run misses is corrected downwards; one it meets (its throughput predicted well or
             // not) stands, and the search looks for more adapters per GPU
@@ -153,7 +154,7 @@ final class Plans {
                             v.simulated().fits() && v.verdict().met(),
                             effective,
                             budget,
-                            planner.twinRunner(plan, req, profiles, base, effective));
+                            planner.twin().runner(plan, req, profiles, base, effective));
             search = around.down();
             searchUp = around.up();
             PlanSearch.Alternative answer = PlanOutcome.answerAt(plan, v, around.improved(), around.corrected());
@@ -169,7 +170,7 @@ final class Plans {
                     continue;
                 }
                 progress.update(0.8, "searching at tp " + tp);
-                PlanSearch.AtTp at = planner.searchAtTp(req, plan.pool(), tp, profiles, base, effective, left);
+                PlanSearch.AtTp at = planner.twin().searchAtTp(req, plan.pool(), tp, profiles, base, effective, left);
                 otherTps.add(at);
                 left -= at.runs();
                 if (PlanSearch.better(at.best(effective), answer)) {

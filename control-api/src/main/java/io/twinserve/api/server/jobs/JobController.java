@@ -282,7 +282,8 @@ public final class JobController {
     /**
      * Applies a plan's {@code max_adapters}, {@code tp}, {@code kv_cache_len} and pool to a deployment:
      * {@code {"plan": "<plan job id>"}} (a verified job's {@code answer}: its plan, or the configuration the twin's
-     * searches found instead) or {@code {"plan": {...the plan object...}}}, and optionally
+     * searches found instead; refused when the twin found none that meets the SLO, unless {@code "force": true}) or
+     * {@code {"plan": {...the plan object...}}}, and optionally
      * {@code "compute_pools": [...]} when the plan's pool has another name in the registry.
      */
     @Operation(
@@ -316,6 +317,20 @@ public final class JobController {
             }
             // a verified plan's answer: the configuration the twin's searches found when they corrected or bettered it
             JsonNode result = (JsonNode) j.get("result");
+            if ("none".equals(result.path("answer_source").asText())
+                    && !json.path("force").asBoolean(false)) {
+                throw new ApiException(
+                        HttpStatus.UNPROCESSABLE_ENTITY,
+                        "invalid_request_error",
+                        "plan",
+                        "plan_misses_slo",
+                        "plan job '" + plan.asText()
+                                + "' was verified: the twin's run of its configuration missed the SLO"
+                                + " and its search found none that meets it (search ended: "
+                                + result.path("search_ended").asText("-")
+                                + "); plan again with a larger search budget or a looser SLO, or pass \"force\": true"
+                                + " to apply the plan as it is");
+            }
             plan = result.path("answer").isObject() ? result.get("answer") : result.get("plan");
         }
         if (plan == null || !plan.isObject()) {

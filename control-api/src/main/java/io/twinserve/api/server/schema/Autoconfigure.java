@@ -14,4 +14,9 @@ public record Autoconfigure(
         Object plan,
 
         @Schema(description = "registry pools to use when the plan's pool has another name")
-        List<String> computePools) {}
+        List<String> computePools,
+
+        @Schema(
+                description = "apply a verified plan job's plan although the twin found no configuration that meets"
+                        + " its SLO (refused with 422 plan_misses_slo otherwise)")
+        Boolean force) {}

@@ -633,6 +633,8 @@ function renderPlanResult(root, job) {
       h('p', { class: doc.confirmed ? 'ok' : 'error', text: doc.confirmed ? 'confirmed' : 'not confirmed' + (doc.corrected ? ': corrected configuration below'
         : doc.search_ended === 'one_adapter' ? ': no configuration meets the SLO, not even one adapter per GPU'
         : doc.search_ended === 'budget' ? ': the search budget ran out before a configuration met the SLO' : '') }),
+      doc.answer_source === 'none' ? h('p', { id: 'plan-answer', class: 'error', text:
+        'The twin found no configuration that meets the SLO: Apply is refused unless forced through the API ("force": true).' }) : null,
       doc.answer && doc.answer_source && doc.answer_source !== 'plan' ? h('p', { id: 'plan-answer', class: 'ok', text:
         'Apply uses the twin\'s answer (' + ({ corrected: 'the corrected configuration', improved: 'more adapters per GPU',
           better_tp: 'more adapters per GPU at tp ' + doc.answer.tp })[doc.answer_source] + '): ' + doc.answer.served_per_gpu
