@@ -58,8 +58,13 @@ final class PlanText {
         b.append(f("%n"));
         b.append(f("recommended configuration for %s%n", p.model()));
         b.append(f(
-                "  served adapters per GPU  %d  (optimum for this workload: %d; %d replica%s for %d adapters)%n",
-                p.servedPerGpu(), p.predictedServedMax(), p.replicas(), p.replicas() == 1 ? "" : "s", p.adapters()));
+                "  served adapters per GPU  %d  (optimum for this workload: %d; %d replica%s for %d adapters%s)%n",
+                p.servedPerGpu(),
+                p.predictedServedMax(),
+                p.replicas(),
+                p.replicas() == 1 ? "" : "s",
+                p.adapters(),
+                p.tp() == 1 ? "" : f("; at tp %d a replica's %d GPUs serve them together", p.tp(), p.tp())));
         b.append(f("  max_adapters (slots)     %d%n", p.maxAdapters()));
         b.append(f("  tp                       %d%n", p.tp()));
         b.append(f(
