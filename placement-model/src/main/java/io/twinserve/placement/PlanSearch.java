@@ -244,22 +244,7 @@ public final class PlanSearch {
 
     /** The plan with a searched configuration's adapters per GPU and slots (and the replicas that follow). */
     public static Planner.Plan withConfiguration(Planner.Plan plan, Alternative a) {
-        return new Planner.Plan(
-                plan.model(),
-                plan.adapters(),
-                a.servedPerGpu(),
-                (plan.adapters() + a.servedPerGpu() - 1) / a.servedPerGpu(),
-                plan.predictedServedMax(),
-                a.maxAdapters(),
-                plan.pool(),
-                plan.tp(),
-                plan.kvCacheLen(),
-                plan.throughputTps(),
-                plan.offeredTps(),
-                plan.predictedMeetsSlo(),
-                plan.rules(),
-                plan.warnings(),
-                plan.features().withServed(a.servedPerGpu()).withSlots(a.maxAdapters()));
+        return plan.withConfiguration(a.servedPerGpu(), a.maxAdapters());
     }
 
     /** The last configuration of a search that meets the SLO (the search's answer), or null. */

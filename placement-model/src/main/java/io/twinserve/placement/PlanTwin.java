@@ -143,43 +143,13 @@ public final class PlanTwin {
                     plan.maxAdapters(),
                     refused.replace('\n', ' '),
                     plan.maxAdapters()));
-            return new Planner.Plan(
-                    at.model(),
-                    at.adapters(),
-                    at.servedPerGpu(),
-                    at.replicas(),
-                    at.predictedServedMax(),
-                    slots,
-                    at.pool(),
-                    at.tp(),
-                    at.kvCacheLen(),
-                    at.throughputTps(),
-                    at.offeredTps(),
-                    at.predictedMeetsSlo(),
-                    at.rules(),
-                    warnings,
-                    at.features());
+            return at.withFigures(at.throughputTps(), at.offeredTps(), at.predictedMeetsSlo(), at.rules(), warnings);
         }
         return plan;
     }
 
     private static Planner.Plan withSlots(Planner.Plan p, int slots) {
-        return new Planner.Plan(
-                p.model(),
-                p.adapters(),
-                p.servedPerGpu(),
-                p.replicas(),
-                p.predictedServedMax(),
-                slots,
-                p.pool(),
-                p.tp(),
-                p.kvCacheLen(),
-                p.throughputTps(),
-                p.offeredTps(),
-                p.predictedMeetsSlo(),
-                p.rules(),
-                p.warnings(),
-                p.features().withSlots(slots));
+        return p.withConfiguration(p.servedPerGpu(), slots);
     }
 
     /** The one-scenario sweep that runs a plan's configuration, its scenario, and the workload it runs (or null). */
@@ -277,22 +247,8 @@ public final class PlanTwin {
     public PlanSearch.Runner runner(
             Planner.Plan plan, Planner.Request r, Profiles profiles, Path baseDir, SloSpec slo) {
         return (n, slots) -> verify(
-                        new Planner.Plan(
-                                plan.model(),
-                                plan.adapters(),
-                                n,
-                                (plan.adapters() + n - 1) / n,
-                                plan.predictedServedMax(),
-                                slots,
-                                plan.pool(),
-                                plan.tp(),
-                                plan.kvCacheLen(),
-                                plan.throughputTps(),
-                                plan.offeredTps(),
-                                false,
-                                Map.of(),
-                                List.of(),
-                                plan.features()),
+                        plan.withConfiguration(n, slots)
+                                .withFigures(plan.throughputTps(), plan.offeredTps(), false, Map.of(), List.of()),
                         r,
                         profiles,
                         baseDir,

@@ -376,7 +376,53 @@ public final class Planner {
             boolean predictedMeetsSlo,
             Map<String, List<String>> rules,
             List<String> warnings,
-            WorkloadFeatures features) {}
+            WorkloadFeatures features) {
+
+        /** This plan at {@code served} adapters a replica on {@code slots} slots, with the replicas that follow. */
+        public Plan withConfiguration(int served, int slots) {
+            return new Plan(
+                    model,
+                    adapters,
+                    served,
+                    (adapters + served - 1) / served,
+                    predictedServedMax,
+                    slots,
+                    pool,
+                    tp,
+                    kvCacheLen,
+                    throughputTps,
+                    offeredTps,
+                    predictedMeetsSlo,
+                    rules,
+                    warnings,
+                    features.withServed(served).withSlots(slots));
+        }
+
+        /** This configuration with other figures: its throughput and offered load, its SLO verdict, rules, warnings. */
+        public Plan withFigures(
+                double throughput,
+                double offered,
+                boolean meetsSlo,
+                Map<String, List<String>> rulesNow,
+                List<String> warningsNow) {
+            return new Plan(
+                    model,
+                    adapters,
+                    servedPerGpu,
+                    replicas,
+                    predictedServedMax,
+                    maxAdapters,
+                    pool,
+                    tp,
+                    kvCacheLen,
+                    throughput,
+                    offered,
+                    meetsSlo,
+                    rulesNow,
+                    warningsNow,
+                    features);
+        }
+    }
 
     /** The recommendation with the trees' rules in plain words and out-of-range warnings. */
     public Plan plan(Request r) {

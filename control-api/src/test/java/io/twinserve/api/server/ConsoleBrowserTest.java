@@ -328,14 +328,10 @@ class ConsoleBrowserTest {
 
         // a verified plan whose twin searches find another configuration (384 of the study's adapters on an H200):
         // the page says Apply uses the twin's answer, and which
-        String study384 = "{\"name\": \"study-384\", \"seed\": 42, \"duration_s\": 3600, \"arrivals\": {\"type\":"
-                + " \"poisson\", \"rate_tiers\": [0.2, 0.1, 0.05]}, \"adapters\": {\"count\": 384, \"ranks\": [8, 16,"
-                + " 32]}, \"lengths\": {\"prompt\": {\"type\": \"lognormal\", \"mean\": 223.5, \"std\": 250},"
-                + " \"output\": {\"type\": \"lognormal\", \"mean\": 195.7, \"std\": 180}, \"max_total\": 2048}}";
         TestServer.Reply verified = server.post(
                 "/api/plans",
                 server.adminKey(),
-                "{\"workload\": " + study384 + ", \"pools\": [\"h200\"], \"verify\": true}");
+                "{\"workload\": " + OperationsTest.STUDY_384 + ", \"pools\": [\"h200\"], \"verify\": true}");
         assertThat(verified.status()).as(verified.body()).isEqualTo(202);
         String job = verified.json().get("id").asText();
         browser.get(server.uri() + "/#/job/" + job);

@@ -156,25 +156,46 @@ class OperationsTest {
         assertThat(complete(deployment).status()).isEqualTo(200);
     }
 
+    /**
+     * The study's workload shape with 384 adapters (the built-in what-if workload's, four times the adapters), as a
+     * JSON workload spec.
+     */
+    static final String STUDY_384 =
+            "{\"name\": \"study-384\", \"seed\": 42, \"duration_s\": 3600, \"arrivals\": {\"type\":"
+                    + " \"poisson\", \"rate_tiers\": [0.2, 0.1, 0.05]}, \"adapters\": {\"count\": 384, \"ranks\": [8, 16,"
+                    + " 32]}, \"lengths\": {\"prompt\": {\"type\": \"lognormal\", \"mean\": 223.5, \"std\": 250},"
+                    + " \"output\": {\"type\": \"lognormal\", \"mean\": 195.7, \"std\": 180}, \"min_prompt\": 4,"
+                    + " \"max_prompt\": 1024, \"min_output\": 4, \"max_total\": 2048}}";
+
+    /** Submits a plan job with {@code body}, waits for it to end, checks it succeeded and returns its id. */
+    static String planJob(TestServer s, String body) {
+        TestServer.Reply submitted = s.post("/api/plans", s.adminKey(), body);
+        assertThat(submitted.status()).as(submitted.body()).isEqualTo(202);
+        String job = submitted.json().get("id").asText();
+        // the events stream ends with the job
+        s.get("/api/jobs/" + job + "/events", s.adminKey());
+        JsonNode done = s.get("/api/plans/" + job, s.adminKey()).json();
+        assertThat(done.get("status").asText()).as(done.toPrettyString()).isEqualTo("succeeded");
+        return job;
+    }
+
+    /** A simulated deployment of this class's model on its pool, for a test that reconfigures it. */
+    private static String ownDeployment(String prefix) {
+        String name = server.unique(prefix);
+        server.create(
+                "/api/deployments",
+                "{\"name\": \"" + name + "\", \"model\": \"" + model + "\", \"compute_config\": {\"max_adapters\": 2},"
+                        + " \"placement\": {\"compute_pools\": [\"" + pool + "\"]}}");
+        return name;
+    }
+
     @Test
     void autoconfigureAppliesAVerifiedPlansAnswerNotTheTreesConfiguration() throws Exception {
         // the study's shape with 384 adapters on an H200: the trees plan tp 2, whose run misses the SLO; the twin's
         // searches correct it and find more adapters per GPU at tp 1 (plan --pools h200 --feature adapters=384)
-        String workload = "{\"name\": \"study-384\", \"seed\": 42, \"duration_s\": 3600, \"arrivals\": {\"type\":"
-                + " \"poisson\", \"rate_tiers\": [0.2, 0.1, 0.05]}, \"adapters\": {\"count\": 384, \"ranks\": [8, 16,"
-                + " 32]}, \"lengths\": {\"prompt\": {\"type\": \"lognormal\", \"mean\": 223.5, \"std\": 250},"
-                + " \"output\": {\"type\": \"lognormal\", \"mean\": 195.7, \"std\": 180}, \"min_prompt\": 4,"
-                + " \"max_prompt\": 1024, \"min_output\": 4, \"max_total\": 2048}}";
-        TestServer.Reply submitted = server.post(
-                "/api/plans",
-                server.adminKey(),
-                "{\"workload\": " + workload + ", \"pools\": [\"h200\"], \"verify\": true}");
-        assertThat(submitted.status()).as(submitted.body()).isEqualTo(202);
-        String job = submitted.json().get("id").asText();
-        server.get("/api/jobs/" + job + "/events", server.adminKey());
-        JsonNode done = server.get("/api/plans/" + job, server.adminKey()).json();
-        assertThat(done.get("status").asText()).as(done.toPrettyString()).isEqualTo("succeeded");
-        JsonNode result = done.get("result");
+        String job = planJob(server, "{\"workload\": " + STUDY_384 + ", \"pools\": [\"h200\"], \"verify\": true}");
+        JsonNode result =
+                server.get("/api/plans/" + job, server.adminKey()).json().get("result");
         JsonNode plan = result.get("plan");
         JsonNode answer = result.get("answer");
         assertThat(result.get("answer_source").asText())
@@ -187,12 +208,7 @@ class OperationsTest {
                 .isTrue();
         assertThat(answer.get("predicted_meets_slo").asBoolean()).isTrue();
         // a deployment of its own: the answer's slots of rank 32 would change the shared one's
-        String target = server.unique("ops-answer");
-        server.create(
-                "/api/deployments",
-                "{\"name\": \"" + target + "\", \"model\": \"" + model
-                        + "\", \"compute_config\": {\"max_adapters\": 2}," + " \"placement\": {\"compute_pools\": [\""
-                        + pool + "\"]}}");
+        String target = ownDeployment("ops-answer");
         try {
             TestServer.Reply applied = server.post(
                     "/api/deployments/" + target + "/autoconfigure",
@@ -218,29 +234,17 @@ class OperationsTest {
     @Test
     void autoconfigureRefusesAVerifiedPlanTheTwinFoundNothingForUnlessForced() throws Exception {
         // a TTFT p90 bound of 1 ms: no configuration meets it, so the verification's search finds none
-        String workload = "{\"name\": \"impossible\", \"seed\": 42, \"duration_s\": 3600, \"arrivals\": {\"type\":"
-                + " \"poisson\", \"rate_tiers\": [0.2, 0.1, 0.05]}, \"adapters\": {\"count\": 96, \"ranks\": [8, 16]},"
-                + " \"lengths\": {\"prompt\": {\"type\": \"lognormal\", \"mean\": 223.5, \"std\": 250}, \"output\":"
-                + " {\"type\": \"lognormal\", \"mean\": 195.7, \"std\": 180}, \"max_total\": 2048},"
-                + " \"slo\": {\"ttft_p90_ms\": 1}}";
-        TestServer.Reply submitted =
-                server.post("/api/plans", server.adminKey(), "{\"workload\": " + workload + ", \"verify\": true}");
-        assertThat(submitted.status()).as(submitted.body()).isEqualTo(202);
-        String job = submitted.json().get("id").asText();
-        server.get("/api/jobs/" + job + "/events", server.adminKey());
-        JsonNode done = server.get("/api/plans/" + job, server.adminKey()).json();
-        assertThat(done.get("status").asText()).as(done.toPrettyString()).isEqualTo("succeeded");
-        JsonNode result = done.get("result");
+        String workload = STUDY_384
+                .replace("\"count\": 384", "\"count\": 96")
+                .replaceFirst("\\}$", ", \"slo\": {\"ttft_p90_ms\": 1}}");
+        String job = planJob(server, "{\"workload\": " + workload + ", \"verify\": true}");
+        JsonNode result =
+                server.get("/api/plans/" + job, server.adminKey()).json().get("result");
         assertThat(result.get("answer_source").asText())
                 .as(result.toPrettyString())
                 .isEqualTo("none");
         assertThat(result.get("answer").isNull()).isTrue();
-        String target = server.unique("ops-refused");
-        server.create(
-                "/api/deployments",
-                "{\"name\": \"" + target + "\", \"model\": \"" + model
-                        + "\", \"compute_config\": {\"max_adapters\": 2}," + " \"placement\": {\"compute_pools\": [\""
-                        + pool + "\"]}}");
+        String target = ownDeployment("ops-refused");
         try {
             String path = "/api/deployments/" + target + "/autoconfigure";
             TestServer.Reply refused = server.post(

@@ -149,26 +149,16 @@ public record PlanOutcome(
     }
 
     private static Planner.Plan verified(Planner.Plan base, PlanSearch.Alternative a) {
-        Planner.Plan p = PlanSearch.withConfiguration(base, a);
-        return new Planner.Plan(
-                p.model(),
-                p.adapters(),
-                p.servedPerGpu(),
-                p.replicas(),
-                p.predictedServedMax(),
-                p.maxAdapters(),
-                p.pool(),
-                p.tp(),
-                p.kvCacheLen(),
-                a.simulated().throughputTps(),
-                a.simulated().offeredTps(),
-                a.verdict().met(),
-                Map.of(),
-                // the trees' warnings, less the slots lowered to start (the answer's slots are the twin's)
-                p.warnings().stream()
-                        .filter(w -> !w.startsWith("max_adapters lowered from"))
-                        .toList(),
-                p.features());
+        return PlanSearch.withConfiguration(base, a)
+                .withFigures(
+                        a.simulated().throughputTps(),
+                        a.simulated().offeredTps(),
+                        a.verdict().met(),
+                        Map.of(),
+                        // the trees' warnings, less the slots lowered to start (the answer's slots are the twin's)
+                        base.warnings().stream()
+                                .filter(w -> !w.startsWith("max_adapters lowered from"))
+                                .toList());
     }
 
     /** Whether the twin confirmed the plan; false when it was not verified. */
