@@ -103,11 +103,35 @@ public final class ClusterPlan {
                                 + "): twinserve capacity answers for it with the twin"));
                 continue;
             }
-            Planner.Plan p = planner.plan(at.withPools(List.of(trained)));
-            String note = spec.search().tp().contains(p.tp())
-                    ? null
-                    : "tp " + p.tp() + " (the model's) is not among the search's tp "
-                            + spec.search().tp();
+            Planner.Request onPool = at.withPools(List.of(trained));
+            Planner.Plan p = planner.plan(onPool);
+            String note = null;
+            if (!spec.search().tp().contains(p.tp())) {
+                // the trees' tp is not one the question allows: the cheapest plan at the search's tps the model was
+                // trained at on this GPU, as capacity would search only those
+                java.util.SortedSet<Integer> trainedTps = planner.model().trainedTp(spec.model(), trained);
+                Planner.Plan allowed = null;
+                for (int tp : spec.search().tp()) {
+                    if (!trainedTps.contains(tp)) {
+                        continue;
+                    }
+                    Planner.Plan q = planner.planAtTp(onPool, trained, tp);
+                    if (allowed == null
+                            || cost(q.replicas(), q.tp(), pool.costPerGpuHour())
+                                    < cost(allowed.replicas(), allowed.tp(), pool.costPerGpuHour())) {
+                        allowed = q;
+                    }
+                }
+                note = allowed == null
+                        ? "tp " + p.tp() + " (the model's) is not among the search's tp "
+                                + spec.search().tp()
+                                + ", and the model was trained at none of them on " + pool.gpu() + " (only "
+                                + trainedTps + ")"
+                        : "tp " + p.tp() + " (the trees') is not among the search's tp "
+                                + spec.search().tp() + ": planned at tp " + allowed.tp()
+                                + ", the cheapest of those the model was trained at";
+                p = allowed == null ? p : allowed;
+            }
             out.add(new PoolPlan(
                     pool.name(),
                     pool.gpu(),

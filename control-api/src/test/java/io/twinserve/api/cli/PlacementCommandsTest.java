@@ -622,6 +622,29 @@ class PlacementCommandsTest {
         assertThat(both.out())
                 .contains("the placement model was not trained on l4 for llama-3.1-8b (it knows h100-64gb, ")
                 .contains("plan: pool h100, " + replicas + " replica");
+        // the search allows one tp on an H200 (trained at tp 1 and 2): the plan is at that tp, whatever the tp tree
+        // says
+        for (int tp : new int[] {1, 2}) {
+            Path onH200 = Files.writeString(
+                    dir.resolve("h200-tp" + tp + ".yaml"),
+                    Files.readString(spec)
+                            .replace(
+                                    "  - {name: l4, gpu: l4,",
+                                    "  - {name: h200, gpu: h200, gpus_per_node: 8, nodes: 1, cost_per_gpu_hour: 3.7}\n"
+                                            + "  - {name: l4, gpu: l4,")
+                            .replace("pools: [h100]", "pools: [h200]\n  tp: [" + tp + "]"));
+            Cli atTp = Cli.run("plan", "--capacity", onH200.toString(), "--json");
+            assertThat(atTp.exitCode()).as(atTp.err()).isZero();
+            JsonNode poolPlan = json.readTree(atTp.out()).at("/answer/pools/0");
+            assertThat(poolPlan.at("/pool").asText()).isEqualTo("h200");
+            assertThat(poolPlan.at("/plan/tp").asInt()).as(atTp.out()).isEqualTo(tp);
+            assertThat(poolPlan.at("/cost_per_hour").asDouble())
+                    .isEqualTo(poolPlan.at("/replicas").asInt() * tp * 3.7, org.assertj.core.data.Offset.offset(1e-9));
+            if (poolPlan.at("/note").isTextual()) {
+                assertThat(poolPlan.at("/note").asText())
+                        .contains("is not among the search's tp [" + tp + "]: planned at tp " + tp);
+            }
+        }
         Cli mixed = Cli.run("plan", "--capacity", spec.toString(), "--workload", "x.yaml");
         assertThat(mixed.exitCode()).isEqualTo(2);
         assertThat(mixed.err()).contains("--capacity takes its workload from the capacity spec");
