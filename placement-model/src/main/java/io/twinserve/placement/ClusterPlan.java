@@ -132,6 +132,20 @@ public final class ClusterPlan {
                                 + ", the cheapest of those the model was trained at";
                 p = allowed == null ? p : allowed;
             }
+            List<Integer> slotChoices = spec.search().maxAdapters();
+            int planned = p.maxAdapters();
+            if (!slotChoices.contains(null) && !slotChoices.contains(planned)) {
+                // the search's slot counts: the fewest at or above the trees' count, else the most it allows
+                int slots = slotChoices.stream()
+                        .filter(n -> n >= planned)
+                        .min(Integer::compare)
+                        .orElse(slotChoices.stream().max(Integer::compare).orElseThrow());
+                String slotNote = planned + " slots (the trees') are not among the search's max_adapters "
+                        + slotChoices + ": planned on " + slots
+                        + (slots < planned ? ", the most it allows (--verify checks the replicas they need)" : "");
+                note = note == null ? slotNote : note + "; " + slotNote;
+                p = p.withConfiguration(p.servedPerGpu(), slots);
+            }
             out.add(new PoolPlan(
                     pool.name(),
                     pool.gpu(),

@@ -640,11 +640,26 @@ class PlacementCommandsTest {
             assertThat(poolPlan.at("/plan/tp").asInt()).as(atTp.out()).isEqualTo(tp);
             assertThat(poolPlan.at("/cost_per_hour").asDouble())
                     .isEqualTo(poolPlan.at("/replicas").asInt() * tp * 3.7, org.assertj.core.data.Offset.offset(1e-9));
-            if (poolPlan.at("/note").isTextual()) {
+            if (poolPlan.at("/note").asText().contains("the search's tp")) {
                 assertThat(poolPlan.at("/note").asText())
                         .contains("is not among the search's tp [" + tp + "]: planned at tp " + tp);
             }
+            // and on the search's slot counts
+            assertThat(poolPlan.at("/plan/max_adapters").asInt()).isIn(32, 64, 96);
         }
+        // the search's slot counts bound the plan's as well: 96 slots planned, 64 the most the search allows
+        Path fewerSlots = Files.writeString(
+                dir.resolve("fewer-slots.yaml"),
+                Files.readString(spec).replace("max_adapters: [32, 64, 96]", "max_adapters: [32, 64]"));
+        Cli bounded = Cli.run("plan", "--capacity", fewerSlots.toString(), "--json");
+        assertThat(bounded.exitCode()).as(bounded.err()).isZero();
+        JsonNode boundedPlan = json.readTree(bounded.out()).at("/answer/pools/0");
+        assertThat(boundedPlan.at("/plan/max_adapters").asInt())
+                .as(bounded.out())
+                .isEqualTo(64);
+        assertThat(boundedPlan.at("/note").asText())
+                .contains("96 slots (the trees') are not among the search's max_adapters [32, 64]: planned on 64, the"
+                        + " most it allows");
         Cli mixed = Cli.run("plan", "--capacity", spec.toString(), "--workload", "x.yaml");
         assertThat(mixed.exitCode()).isEqualTo(2);
         assertThat(mixed.err()).contains("--capacity takes its workload from the capacity spec");
