@@ -237,9 +237,19 @@ class OperationsTest {
         String workload = STUDY_384
                 .replace("\"count\": 384", "\"count\": 96")
                 .replaceFirst("\\}$", ", \"slo\": {\"ttft_p90_ms\": 1}}");
-        String job = planJob(server, "{\"workload\": " + workload + ", \"verify\": true}");
+        // a search budget of 3 runs, as plan --search-budget 3; more than 64 is refused, naming the field
+        TestServer.Reply tooMany = server.post(
+                "/api/plans",
+                server.adminKey(),
+                "{\"workload\": " + workload + ", \"verify\": true, \"search_budget\": 65}");
+        assertThat(tooMany.status()).as(tooMany.body()).isEqualTo(400);
+        assertThat(tooMany.error().path("param").asText()).isEqualTo("search_budget");
+        assertThat(tooMany.error().path("message").asText()).contains("must be between 0 and 64, got 65");
+        String job = planJob(server, "{\"workload\": " + workload + ", \"verify\": true, \"search_budget\": 3}");
         JsonNode result =
                 server.get("/api/plans/" + job, server.adminKey()).json().get("result");
+        assertThat(result.get("search").size() + result.get("search_up").size()).isEqualTo(3);
+        assertThat(result.get("search_ended").asText()).isEqualTo("budget");
         assertThat(result.get("answer_source").asText())
                 .as(result.toPrettyString())
                 .isEqualTo("none");

@@ -63,7 +63,7 @@ sealed interface JobWork {
 
     /**
      * A plan of the workload (by the defaults of {@code twinserve plan}: the shipped placement model, rank 16,
-     * no feature overrides, a search budget of 12), optionally verified in the twin, on a deployment's replica
+     * no feature overrides, a search budget of 12 unless the request gives one), optionally verified in the twin, on a deployment's replica
      * settings when one is given (null: the training grid's; a null base model is the deployment's).
      */
     record Plan(
@@ -72,6 +72,7 @@ sealed interface JobWork {
             List<String> pools,
             String objective,
             boolean verify,
+            int searchBudget,
             SpecText deployment)
             implements JobWork {
         @Override
@@ -93,7 +94,7 @@ sealed interface JobWork {
                     null,
                     verify,
                     null,
-                    12,
+                    searchBudget,
                     deployment == null ? null : deployment.named(Path.of("the deployment"), deployment.baseDir()),
                     PlanRequest.API_VERIFY);
         }
@@ -235,6 +236,8 @@ sealed interface JobWork {
                     }
                 }
                 Boolean verify = Bodies.optionalBoolean(r, "verify");
+                // each run of the search is a one-hour twin run: bounded, as the job's own budget bounds its time
+                Integer searchBudget = Bodies.optionalInt(r, "search_budget", 0, 64);
                 JsonNode deployment = r.get("deployment");
                 SpecText deploymentSpec = null;
                 if (deployment != null && !deployment.isNull()) {
@@ -247,6 +250,7 @@ sealed interface JobWork {
                         pools,
                         objective == null ? "cost" : objective,
                         verify != null && verify,
+                        searchBudget == null ? 12 : searchBudget,
                         deploymentSpec);
                 if (deploymentSpec != null && dir == null) {
                     // checked at submission: the deployment's model against base_model, its GPU against the pools

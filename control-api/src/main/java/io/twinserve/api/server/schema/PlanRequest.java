@@ -26,6 +26,13 @@ public record PlanRequest(
         Boolean verify,
 
         @Schema(
+                description = "twin runs of the verification's searches (down after a miss, up after a meet, then at"
+                        + " the pool's other trained tp), as twinserve plan --search-budget; default 12, at most 64",
+                minimum = "0",
+                maximum = "64")
+        Integer searchBudget,
+
+        @Schema(
                 description =
                         "a deployment spec (docs/deployment-spec.md) the plan is for: its model and GPU choose the"
                                 + " base model and pool, and the verification runs the twin with its replica settings and"
