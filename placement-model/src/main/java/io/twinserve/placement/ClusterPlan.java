@@ -122,27 +122,42 @@ public final class ClusterPlan {
                         allowed = q;
                     }
                 }
-                note = allowed == null
-                        ? "tp " + p.tp() + " (the model's) is not among the search's tp "
-                                + spec.search().tp()
-                                + ", and the model was trained at none of them on " + pool.gpu() + " (only "
-                                + trainedTps + ")"
-                        : "tp " + p.tp() + " (the trees') is not among the search's tp "
-                                + spec.search().tp() + ": planned at tp " + allowed.tp()
-                                + ", the cheapest of those the model was trained at";
-                p = allowed == null ? p : allowed;
+                if (allowed == null) {
+                    // capacity searches this pool only at tps the trees know nothing of: no plan to offer for it
+                    out.add(new PoolPlan(
+                            pool.name(),
+                            pool.gpu(),
+                            pool.costPerGpuHour(),
+                            null,
+                            0,
+                            0,
+                            "the search's tp " + spec.search().tp() + " on " + pool.gpu()
+                                    + " are none the placement model was trained at there (tp " + trainedTps
+                                    + "): twinserve capacity answers for it with the twin"));
+                    continue;
+                }
+                note = "tp " + p.tp() + " (the trees') is not among the search's tp "
+                        + spec.search().tp() + ": planned at tp " + allowed.tp()
+                        + ", the cheapest of those the model was trained at";
+                p = allowed;
             }
-            List<Integer> slotChoices = spec.search().maxAdapters();
+            // the search's slot counts, a null being the replica's own max_adapters (as capacity reads it)
+            List<Integer> slotChoices = spec.search().maxAdapters().stream()
+                    .map(n -> n == null ? spec.replica().maxAdapters() : n)
+                    .distinct()
+                    .sorted()
+                    .toList();
             int planned = p.maxAdapters();
-            if (!slotChoices.contains(null) && !slotChoices.contains(planned)) {
-                // the search's slot counts: the fewest at or above the trees' count, else the most it allows
+            if (!slotChoices.isEmpty() && !slotChoices.contains(planned)) {
+                // the fewest at or above the trees' count, else the most the search allows
                 int slots = slotChoices.stream()
                         .filter(n -> n >= planned)
-                        .min(Integer::compare)
-                        .orElse(slotChoices.stream().max(Integer::compare).orElseThrow());
+                        .findFirst()
+                        .orElse(slotChoices.getLast());
                 String slotNote = planned + " slots (the trees') are not among the search's max_adapters "
                         + slotChoices + ": planned on " + slots
-                        + (slots < planned ? ", the most it allows (--verify checks the replicas they need)" : "");
+                        + (slots < planned ? ", the most it allows (--verify checks the replicas they need)" : "")
+                        + "; the throughput and SLO prediction are the trees' at " + planned;
                 note = note == null ? slotNote : note + "; " + slotNote;
                 p = p.withConfiguration(p.servedPerGpu(), slots);
             }

@@ -644,8 +644,12 @@ class PlacementCommandsTest {
                 assertThat(poolPlan.at("/note").asText())
                         .contains("is not among the search's tp [" + tp + "]: planned at tp " + tp);
             }
-            // and on the search's slot counts
-            assertThat(poolPlan.at("/plan/max_adapters").asInt()).isIn(32, 64, 96);
+            // and on the search's slot counts: the trees' 192 slots are above them all, so the most it lists
+            assertThat(poolPlan.at("/plan/max_adapters").asInt()).as(atTp.out()).isEqualTo(96);
+            assertThat(poolPlan.at("/note").asText())
+                    .contains(
+                            "192 slots (the trees') are not among the search's max_adapters [32, 64, 96]: planned on 96,"
+                                    + " the most it allows");
         }
         // the search's slot counts bound the plan's as well: 96 slots planned, 64 the most the search allows
         Path fewerSlots = Files.writeString(
@@ -660,6 +664,26 @@ class PlacementCommandsTest {
         assertThat(boundedPlan.at("/note").asText())
                 .contains("96 slots (the trees') are not among the search's max_adapters [32, 64]: planned on 64, the"
                         + " most it allows");
+        // no max_adapters in the search: capacity tries the replica's own (4 by default), and so does the plan
+        Path ownSlots = Files.writeString(
+                dir.resolve("own-slots.yaml"), Files.readString(spec).replace("  max_adapters: [32, 64, 96]\n", ""));
+        JsonNode ownPlan = json.readTree(Cli.run("plan", "--capacity", ownSlots.toString(), "--json")
+                        .out())
+                .at("/answer/pools/0");
+        assertThat(ownPlan.at("/plan/max_adapters").asInt())
+                .as(ownPlan.toString())
+                .isEqualTo(4);
+        assertThat(ownPlan.at("/note").asText()).contains("are not among the search's max_adapters [4]: planned on 4");
+        // a search at a tp the model never saw on that GPU (the 64 GB H100: tp 1 only) has no plan to offer there
+        Path tp2 = Files.writeString(
+                dir.resolve("h100-tp2.yaml"),
+                Files.readString(spec).replace("pools: [h100]", "pools: [h100]\n  tp: [2]"));
+        Cli none = Cli.run("plan", "--capacity", tp2.toString(), "--json");
+        JsonNode nonePlan = json.readTree(none.out()).at("/answer/pools/0");
+        assertThat(nonePlan.at("/plan").isNull()).as(none.out()).isTrue();
+        assertThat(nonePlan.at("/note").asText())
+                .contains(
+                        "the search's tp [2] on h100-64gb are none the placement model was trained at there (tp [1])");
         Cli mixed = Cli.run("plan", "--capacity", spec.toString(), "--workload", "x.yaml");
         assertThat(mixed.exitCode()).isEqualTo(2);
         assertThat(mixed.err()).contains("--capacity takes its workload from the capacity spec");
