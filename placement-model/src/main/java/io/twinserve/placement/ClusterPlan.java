@@ -156,10 +156,10 @@ public final class ClusterPlan {
                         .orElse(slotChoices.getLast());
                 String slotNote = planned + " slots (the trees') are not among the search's max_adapters "
                         + slotChoices + ": planned on " + slots
-                        + (slots < planned ? ", the most it allows (--verify checks the replicas they need)" : "")
-                        + "; the throughput and SLO prediction are the trees' at " + planned;
+                        + (slots < planned ? ", the most it allows (--verify checks the replicas they need)" : "");
                 note = note == null ? slotNote : note + "; " + slotNote;
-                p = p.withConfiguration(p.servedPerGpu(), slots);
+                // the throughput and SLO vote at the slots planned, not the trees' own count
+                p = planner.repriced(p.withConfiguration(p.servedPerGpu(), slots));
             }
             out.add(new PoolPlan(
                     pool.name(),

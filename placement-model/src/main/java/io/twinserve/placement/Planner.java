@@ -682,6 +682,22 @@ public final class Planner {
                 w);
     }
 
+    /**
+     * The plan's figures asked of the trees again at its own configuration: the throughput tree's share of the offered
+     * load and the slo forest's vote, for a configuration changed after planning (a capacity spec's slot counts).
+     */
+    public Plan repriced(Plan p) {
+        WorkloadFeatures w = p.features();
+        PlacementModel.Target tput = model.target("throughput", w);
+        double ratio = Math.min(1.0, tput.tree().predict(model.vector(tput, w)));
+        return p.withFigures(
+                Trainer.round(ratio * w.offeredTps()),
+                Trainer.round(w.offeredTps()),
+                predictedToMeet(w),
+                p.rules(),
+                p.warnings());
+    }
+
     /** The share of the slo forest's trees voting that {@code w} meets the SLO (1 or 0 for a single tree). */
     private double meetShare(WorkloadFeatures w) {
         PlacementModel.Target t = model.target("slo", w);

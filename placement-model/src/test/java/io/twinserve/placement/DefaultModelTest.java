@@ -284,6 +284,25 @@ class DefaultModelTest {
     }
 
     @Test
+    void aPlanRepricedAtItsOwnConfigurationKeepsItsFiguresAndAtOthersTheTreesAnswerAgain() throws IOException {
+        Planner p = new Planner(PlacementModel.builtIn());
+        for (double scale : new double[] {0.5, 1, 4}) {
+            Planner.Plan plan = p.plan(study(384, scale));
+            Planner.Plan same = p.repriced(plan);
+            assertThat(same.throughputTps()).isEqualTo(plan.throughputTps());
+            assertThat(same.predictedMeetsSlo()).isEqualTo(plan.predictedMeetsSlo());
+            assertThat(same.offeredTps()).isEqualTo(plan.offeredTps());
+        }
+        // the plan's adapters through one slot thrash it: the slo forest says so where the plan's own slots met
+        Planner.Plan plan = p.plan(study(384, 1));
+        assertThat(plan.predictedMeetsSlo()).isTrue();
+        Planner.Plan oneSlot = p.repriced(plan.withConfiguration(plan.servedPerGpu(), 1));
+        assertThat(oneSlot.maxAdapters()).isEqualTo(1);
+        assertThat(oneSlot.features().slots()).isEqualTo(1);
+        assertThat(oneSlot.predictedMeetsSlo()).isFalse();
+    }
+
+    @Test
     void plansTheStudysWorkload() throws IOException {
         Planner p = new Planner(PlacementModel.builtIn());
         Planner.Plan plan = p.plan(study(96, 1));
