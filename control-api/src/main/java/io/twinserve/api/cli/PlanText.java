@@ -271,19 +271,8 @@ final class PlanText {
         }
         Planner.Plan a = o.answer();
         b.append(f(
-                "%nto deploy: %d adapter%s per %s (%d replica%s for %d), max_adapters %d, tp %d, %s, pool %s: %,.0f"
-                        + " tokens/s in the twin, which meets the SLO (the %s, not the trees' plan)%n",
-                a.servedPerGpu(),
-                a.servedPerGpu() == 1 ? "" : "s",
-                a.tp() == 1 ? "GPU" : "replica of " + a.tp() + " GPUs",
-                a.replicas(),
-                a.replicas() == 1 ? "" : "s",
-                a.adapters(),
-                a.maxAdapters(),
-                a.tp(),
-                a.kvCacheLen() == 0 ? "KV from memory" : "kv_cache_len " + a.kvCacheLen(),
-                a.pool(),
-                a.throughputTps(),
+                "%nto deploy: %s, which meets the SLO (the %s, not the trees' plan)%n",
+                configuration(a, a.throughputTps()),
                 switch (o.answerSource()) {
                     case CORRECTED -> "corrected configuration";
                     case IMPROVED -> "better configuration";
@@ -319,21 +308,24 @@ final class PlanText {
         }
     }
 
+    /** {@code p} (a plan at its tp) with a searched configuration, and the twin's tokens/s for it. */
     private static String configuration(Planner.Plan p, PlanSearch.Alternative a) {
-        int replicas = (p.adapters() + a.servedPerGpu() - 1) / a.servedPerGpu();
-        int tp = a.simulated().tp();
+        return configuration(PlanSearch.withConfiguration(p, a), a.simulated().throughputTps());
+    }
+
+    private static String configuration(Planner.Plan c, double tokensPerS) {
         return f(
                 "%d adapter%s per %s (%d replica%s for %d), max_adapters %d, tp %d, %s, pool %s: %,.0f tokens/s in the twin",
-                a.servedPerGpu(),
-                a.servedPerGpu() == 1 ? "" : "s",
-                tp == 1 ? "GPU" : "replica of " + tp + " GPUs",
-                replicas,
-                replicas == 1 ? "" : "s",
-                p.adapters(),
-                a.maxAdapters(),
-                a.simulated().tp(),
-                p.kvCacheLen() == 0 ? "KV from memory" : "kv_cache_len " + p.kvCacheLen(),
-                p.pool(),
-                a.simulated().throughputTps());
+                c.servedPerGpu(),
+                c.servedPerGpu() == 1 ? "" : "s",
+                c.tp() == 1 ? "GPU" : "replica of " + c.tp() + " GPUs",
+                c.replicas(),
+                c.replicas() == 1 ? "" : "s",
+                c.adapters(),
+                c.maxAdapters(),
+                c.tp(),
+                c.kvCacheLen() == 0 ? "KV from memory" : "kv_cache_len " + c.kvCacheLen(),
+                c.pool(),
+                tokensPerS);
     }
 }

@@ -142,6 +142,7 @@ final class Plans {
         List<PlanSearch.Alternative> search = List.of();
         List<PlanSearch.Alternative> searchUp = List.of();
         List<PlanSearch.AtTp> otherTps = new ArrayList<>();
+        PlanSearch.Alternative betterTp = null;
         if (verify) {
             progress.update(0.2, "verifying");
             v = planner.twin().verify(plan, req, profiles, base, effective);
@@ -173,27 +174,17 @@ final class Plans {
                 PlanSearch.AtTp at = planner.twin().searchAtTp(req, plan.pool(), tp, profiles, base, effective, left);
                 otherTps.add(at);
                 left -= at.runs();
-                if (PlanSearch.better(at.best(effective), answer)) {
-                    answer = at.best(effective);
+                // the answer moves as each tp is searched; one found at another tp is the better tp's
+                PlanSearch.Alternative best = at.best(effective);
+                if (PlanSearch.better(best, answer)) {
+                    answer = best;
+                    betterTp = best;
                 }
             }
         }
-        PlanSearch.Alternative corrected = search.isEmpty()
-                        || !search.getLast().verdict().met()
-                        || !search.getLast().simulated().fits()
-                ? null
-                : search.getLast();
-        PlanSearch.Alternative improved = PlanSearch.best(searchUp);
-        // whether another tp beats the answer at the plan's tp (the better configuration, the corrected one, the
-        // plan's own run when it met)
-        PlanSearch.Alternative betterTp = null;
-        for (PlanSearch.AtTp at : otherTps) {
-            PlanSearch.Alternative best = at.best(effective);
-            if (PlanSearch.better(
-                    best, betterTp != null ? betterTp : PlanOutcome.answerAt(plan, v, improved, corrected))) {
-                betterTp = best;
-            }
-        }
+        PlanSearch.Around searched = new PlanSearch.Around(search, searchUp);
+        PlanSearch.Alternative corrected = searched.corrected();
+        PlanSearch.Alternative improved = searched.improved();
         PlanOutcome.SearchEnd ended = searchEnd(
                 plan.servedPerGpu(),
                 v != null && !(v.simulated().fits() && v.verdict().met()),
