@@ -271,6 +271,13 @@ class OperationsTest {
                             .asInt())
                     .as("nothing applied")
                     .isEqualTo(2);
+            TestServer.Reply notBoolean = server.post(
+                    path,
+                    server.adminKey(),
+                    "{\"plan\": \"" + job + "\", \"compute_pools\": [\"" + pool + "\"], \"force\": \"yes\"}");
+            assertThat(notBoolean.status()).as(notBoolean.body()).isEqualTo(400);
+            assertThat(notBoolean.error().path("message").asText())
+                    .isEqualTo("'force' must be true or false, got \"yes\"");
             TestServer.Reply forced = server.post(
                     path,
                     server.adminKey(),
