@@ -124,7 +124,8 @@ public final class ClientLoad {
                 served,
                 tier,
                 slots,
-                meanRank);
+                meanRank,
+                replica.scheduler().maxAdapterRank());
         double x;
         if (client.closedLoop()) {
             double users = Math.max(1, client.users() * share);
@@ -172,7 +173,8 @@ public final class ClientLoad {
             int served,
             double[] tierRates,
             int slots,
-            double meanRank) {
+            double meanRank,
+            int slotRank) {
 
         /** R(X) in s: unbounded past the replica's capacity. */
         double responseS(double x) {
@@ -249,6 +251,7 @@ public final class ClientLoad {
             shape.distinctAdapters = (int) Math.max(1, Math.round(Math.min(distinct, slots)));
             shape.adapterRankSum = Math.round(shape.distinctAdapters * meanRank);
             shape.loraSlots = slots;
+            shape.loraSlotRank = slotRank;
             shape.loadedAdapters = Math.min(slots, served);
             return perf.stepNs(shape) / 1e9;
         }

@@ -4,12 +4,15 @@ import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.twin.exec.Parallel;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
 import java.util.function.Function;
@@ -471,12 +474,8 @@ public final class Trainer {
             }
             vectors[i] = v;
         }
-        // workloads, shuffled by the seed; the first share is held out
-        List<String> groups = new ArrayList<>(new TreeSet<>(e.groups()));
-        // seeded by the target's base name: a model's own trees split its workloads as its rows alone would
-        Collections.shuffle(
-                groups, new Random(options.seed() ^ baseName(e.target()).hashCode()));
-        int held = (int) Math.round(groups.size() * options.holdOut());
+        List<String> groups = shuffledGroups(e.target(), e.groups());
+        int held = heldOutCount(groups.size());
         Map<String, Integer> fold = new HashMap<>();
         for (int i = 0; i < groups.size(); i++) {
             fold.put(groups.get(i), i < held ? -1 : (i - held) % options.folds());
@@ -735,5 +734,25 @@ public final class Trainer {
             m.put(f.target(), f.report());
         }
         return m;
+    }
+    /**
+     * A target's workloads (groups), shuffled by the seed: the first {@link #heldOutCount} are held out of the
+     * report's fit. Seeded by the target's base name, so that a model's own trees split its workloads as its rows
+     * alone would.
+     */
+    private List<String> shuffledGroups(String target, Collection<String> groups) {
+        List<String> out = new ArrayList<>(new TreeSet<>(groups));
+        Collections.shuffle(out, new Random(options.seed() ^ baseName(target).hashCode()));
+        return out;
+    }
+
+    private int heldOutCount(int groups) {
+        return (int) Math.round(groups * options.holdOut());
+    }
+
+    /** The workloads of {@code e} that the report's fit of its target holds out (the refit learns them too). */
+    Set<String> heldOutGroups(Examples e) {
+        List<String> groups = shuffledGroups(e.target(), e.groups());
+        return new HashSet<>(groups.subList(0, heldOutCount(groups.size())));
     }
 }

@@ -25,6 +25,7 @@ import io.twinserve.twin.perf.StepShape;
  * @param slotsBlocked whether the waiting requests wait for adapter slots pinned by running requests
  * @param loadedAdapters adapters held in slots, in the batch or not (a run that cycles through n adapters
  *     in at least n slots ends up holding all n)
+ * @param slotRank the rank the slots are sized for ({@code max_lora_rank}; 0: unknown, priced as rank 16)
  */
 record StepScenario(
         double decodes,
@@ -38,7 +39,8 @@ record StepScenario(
         int rank,
         double extraMs,
         boolean slotsBlocked,
-        double loadedAdapters) {
+        double loadedAdapters,
+        int slotRank) {
 
     StepScenario(
             double decodes,
@@ -63,6 +65,7 @@ record StepScenario(
                 rank,
                 extraMs,
                 false,
+                0,
                 0);
     }
 
@@ -90,6 +93,7 @@ record StepScenario(
                 rank,
                 extraMs,
                 slotsBlocked,
+                0,
                 0);
     }
 
@@ -107,7 +111,26 @@ record StepScenario(
                 rank,
                 extraMs,
                 slotsBlocked,
-                loaded);
+                loaded,
+                slotRank);
+    }
+
+    /** This scenario on slots sized for {@code rank}. */
+    StepScenario withSlotRank(int rank) {
+        return new StepScenario(
+                decodes,
+                context,
+                prefillTokens,
+                promptTokens,
+                arrivalRatePerS,
+                waiting,
+                slots,
+                distinctAdapters,
+                this.rank,
+                extraMs,
+                slotsBlocked,
+                loadedAdapters,
+                rank);
     }
 
     static StepScenario decode(double decodes, double context, double waiting, int slots, double distinct, int rank) {
@@ -173,6 +196,7 @@ record StepScenario(
         s.waitingSequences = Math.round(waiting);
         s.slotsBlocked = slotsBlocked;
         s.loraSlots = slots;
+        s.loraSlotRank = slotRank;
         s.loadedAdapters = (int) Math.round(loadedAdapters);
         return s;
     }

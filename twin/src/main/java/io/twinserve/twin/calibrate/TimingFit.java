@@ -86,6 +86,7 @@ final class TimingFit {
                 new Free(Term.PER_NEW_REQUEST_NS, 1_000_000, 0),
                 new Free(Term.LORA_ENABLED_NS, 1_000_000, 0),
                 new Free(Term.LORA_PER_SLOT_NS, 20_000, 0),
+                new Free(Term.LORA_PER_SLOT_TILE_NS, 0.5, 0),
                 new Free(Term.LORA_FIXED_NS, 10_000_000, 0),
                 new Free(Term.LORA_PER_ADAPTER_NS, 300_000, 0),
                 // identified by the TTFT rows alone (lone requests, short prefill bursts): their time outside the

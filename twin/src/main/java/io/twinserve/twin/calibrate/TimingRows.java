@@ -289,7 +289,8 @@ final class TimingRows {
                 continue;
             }
             int slots = (int) c.number(i, "max_loras");
-            String key = "max_loras=" + slots + " max_lora_rank=" + (int) c.number(i, "max_lora_rank");
+            int slotRank = (int) c.number(i, "max_lora_rank");
+            String key = "max_loras=" + slots + " max_lora_rank=" + slotRank;
             double prompt = c.number(i, "prompt_tokens");
             double output = c.number(i, "output_tokens");
             out.add(new TimingRow(
@@ -298,14 +299,14 @@ final class TimingRows {
                     key,
                     "mean_itl_ms",
                     c.number(i, "mean_itl_ms"),
-                    StepScenario.decode(1, prompt + output / 2, 0, slots, 0, 0)));
+                    StepScenario.decode(1, prompt + output / 2, 0, slots, 0, 0).withSlotRank(slotRank)));
             out.add(new TimingRow(
                     "lone_request_ttft",
                     LONE,
                     key,
                     "mean_ttft_ms",
                     c.number(i, "ttft_ms"),
-                    new StepScenario(0, 0, prompt, prompt, 0, 0, slots, 0, 0, 0)));
+                    new StepScenario(0, 0, prompt, prompt, 0, 0, slots, 0, 0, 0).withSlotRank(slotRank)));
         }
     }
 

@@ -43,6 +43,9 @@ import java.util.List;
  *     pinned: vLLM's scheduler then walks the whole queue skipping requests it cannot admit
  * @param loraPerLoadedAdapterNs cost per step and adapter held in a GPU slot, in the batch or not (an empty
  *     reserved slot costs {@code loraPerSlotNs} alone)
+ * @param loraPerSlotTileNs cost per step, reserved adapter slot and tile of the multi-LoRA kernels' launch grid
+ *     ({@link RooflinePerfModel#loraTilesPerSlot}): vLLM's Triton shrink and expand kernels launch their tiles of
+ *     tokens for every slot, and a tile of a slot without tokens in the step exits at once, yet is launched
  * @param requestLatencyNs time a request spends outside the engine's steps before its first token reaches
  *     the client (HTTP, tokenisation, the hand-off to the engine process, detokenisation, streaming): the
  *     server sees each request this long after it was sent (its TTFT and end-to-end latency include it)
@@ -74,7 +77,8 @@ public record RooflineParams(
         @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerTokenAdapterNs,
         @JsonSetter(nulls = Nulls.AS_EMPTY) double perBlockedWaitingNs,
         @JsonSetter(nulls = Nulls.AS_EMPTY) double requestLatencyNs,
-        @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerLoadedAdapterNs) {
+        @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerLoadedAdapterNs,
+        @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerSlotTileNs) {
 
     public RooflineParams {
         check("hbm_efficiency", hbmEfficiency, 0, 1);
@@ -104,7 +108,8 @@ public record RooflineParams(
             loraPerTokenAdapterNs,
             perBlockedWaitingNs,
             requestLatencyNs,
-            loraPerLoadedAdapterNs
+            loraPerLoadedAdapterNs,
+            loraPerSlotTileNs
         }) {
             if (!(v >= 0) || !Double.isFinite(v)) {
                 throw new IllegalArgumentException("roofline costs must be finite and >= 0, got " + v);
@@ -146,7 +151,8 @@ public record RooflineParams(
         LORA_PER_TOKEN_ADAPTER_NS("lora_per_token_adapter_ns"),
         PER_BLOCKED_WAITING_NS("per_blocked_waiting_ns"),
         REQUEST_LATENCY_NS("request_latency_ns"),
-        LORA_PER_LOADED_ADAPTER_NS("lora_per_loaded_adapter_ns");
+        LORA_PER_LOADED_ADAPTER_NS("lora_per_loaded_adapter_ns"),
+        LORA_PER_SLOT_TILE_NS("lora_per_slot_tile_ns");
 
         /** The parameter's key in calibration files. */
         public final String key;
@@ -264,7 +270,8 @@ public record RooflineParams(
             loraPerTokenAdapterNs,
             perBlockedWaitingNs,
             requestLatencyNs,
-            loraPerLoadedAdapterNs
+            loraPerLoadedAdapterNs,
+            loraPerSlotTileNs
         };
     }
 
@@ -272,6 +279,6 @@ public record RooflineParams(
     private static RooflineParams of(double[] v) {
         return new RooflineParams(
                 v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15],
-                v[16], v[17], v[18], v[19], v[20], v[21], v[22], v[23]);
+                v[16], v[17], v[18], v[19], v[20], v[21], v[22], v[23], v[24]);
     }
 }

@@ -55,6 +55,10 @@ public final class RooflinePerfModel implements PerfModel {
     private final AllReduceModel allReduce;
     private final int layers;
     private final double loraBytesPerRankFull;
+    /** The LoRA target projections of one layer (the shrink kernel's slices). */
+    private final int loraSlices;
+    /** Σ over the target projections of their output width (on one GPU) in the expand kernel's tiles. */
+    private final int expandTilesPerLayer;
     /**
      * Attention's rates in fixed point, 2^-{@value #FX} ns per prefill pair, decode context token and K/V
      * token read: a step's attention is then a whole number of ns computed in integers, the same whether
@@ -97,6 +101,17 @@ public final class RooflinePerfModel implements PerfModel {
         this.linearFlopsPerToken = 2.0 * model.layers() * model.paramsPerLayer() / tp;
         this.headFlopsPerToken = 2.0 * model.vocabSize() * model.hiddenSize() / tp;
         this.loraBytesPerRank = (double) model.loraParamsPerRank() * activationBytes / tp;
+        int[][] projections = model.loraProjections();
+        this.loraSlices = projections.length;
+        int expandTiles = 0;
+        for (int i = 0; i < projections.length; i++) {
+            // in loraProjections' order (q, k, v, o, gate, up, down) the column-parallel projections are split
+            // over tp; the row-parallel ones (o, down) write the whole hidden state on every GPU
+            boolean rowParallel = i == 3 || i == 6;
+            int out = rowParallel ? projections[i][1] : Math.max(1, projections[i][1] / tp);
+            expandTiles += ceilDiv(out, EXPAND_BLOCK_N);
+        }
+        this.expandTilesPerLayer = expandTiles;
         this.loraBytesPerRankFull = (double) model.loraParamsPerRank() * activationBytes;
         this.loraFlopsPerTokenRank = 2.0 * model.loraParamsPerRank() / tp;
         this.allReduceBytesPerToken = (long) model.hiddenSize() * activationBytes;
@@ -169,6 +184,9 @@ public final class RooflinePerfModel implements PerfModel {
                 + (p.perWaitingNs() + (s.slotsBlocked ? p.perBlockedWaitingNs() : 0)) * s.waitingSequences;
         if (s.loraSlots > 0) {
             t += p.loraEnabledNs() + p.loraPerSlotNs() * s.loraSlots + p.loraPerLoadedAdapterNs() * s.loadedAdapters;
+            if (p.loraPerSlotTileNs() > 0) {
+                t += p.loraPerSlotTileNs() * s.loraSlots * loraTilesPerSlot(s.newTokens, s.loraSlotRank);
+            }
         }
         t += linearNs(s.newTokens);
         return t;
@@ -236,6 +254,41 @@ public final class RooflinePerfModel implements PerfModel {
             }
             return constant + attentionWholeNs(pairs, context + i * decoders, kvRead + i * decoders);
         };
+    }
+
+    /** vLLM 0.8's default tiles of its LoRA kernels (lora/ops/triton_ops utils, without a tuned config file). */
+    private static final int SHRINK_BLOCK_M = 32;
+
+    private static final int SHRINK_BLOCK_N = 16;
+
+    private static final int EXPAND_BLOCK_M = 64;
+    private static final int EXPAND_BLOCK_N = 128;
+    /** The shrink kernel splits its reduction 64 ways below this many tokens, 8 ways from it. */
+    private static final int SHRINK_SPLIT_K_TOKENS = 128;
+
+    /**
+     * The tiles (thread blocks) the multi-LoRA shrink and expand kernels launch per adapter slot in a step of
+     * {@code tokens} tokens on slots sized for {@code slotRank} (0: unknown, as rank 16), over all layers: the grid
+     * covers every slot, each slot over tiles of the whole step's tokens (a slot without tokens exits at once, but
+     * is launched). Per layer, the shrink launches split-K x ceil(tokens / 32) x ceil(rank / 16) tiles per target
+     * projection, the expand ceil(tokens / 64) tiles per 128 output columns of each projection. Why the cost of
+     * many slots grows with the step's tokens (a 2,048-token step launches about 18 times a lone decode's tiles),
+     * and why rank-32 slots cost more than rank-8 and rank-16 ones, which cost the same (as a lone request's
+     * inter-token latency against the slots reserved measures).
+     */
+    public long loraTilesPerSlot(int tokens, int slotRank) {
+        if (tokens <= 0) {
+            return 0;
+        }
+        long splitK = tokens < SHRINK_SPLIT_K_TOKENS ? 64 : 8;
+        long rankTiles = ceilDiv(Math.max(1, slotRank), SHRINK_BLOCK_N);
+        long shrink = splitK * ceilDiv(tokens, SHRINK_BLOCK_M) * rankTiles * loraSlices;
+        long expand = (long) ceilDiv(tokens, EXPAND_BLOCK_M) * expandTilesPerLayer;
+        return layers * (shrink + expand);
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
     }
 
     /** The linear layers of all layers for a batch of {@code tokens} tokens, in ns. */

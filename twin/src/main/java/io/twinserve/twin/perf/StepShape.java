@@ -32,6 +32,11 @@ public final class StepShape {
     public long waitingSequences;
     /** Adapter slots the replica reserves (0: LoRA disabled). A property of the replica, kept by clear(). */
     public int loraSlots;
+    /**
+     * The rank the adapter slots are sized for ({@code max_adapter_rank}; 0: unknown, priced as rank 16 or less). A
+     * property of the replica, kept by clear().
+     */
+    public int loraSlotRank;
     /** Adapter slots holding an adapter, in the batch or not (set by the scheduler at planning). */
     public int loadedAdapters;
     /**
@@ -95,6 +100,7 @@ public final class StepShape {
         c.adapterTokens = adapterTokens;
         c.waitingSequences = waitingSequences;
         c.loraSlots = loraSlots;
+        c.loraSlotRank = loraSlotRank;
         c.loadedAdapters = loadedAdapters;
         c.slotsBlocked = slotsBlocked;
         return c;

@@ -80,6 +80,7 @@ public final class Scheduler {
         this.batchAdapters = new boolean[Math.max(1, adapterCount)];
         this.steady = new SteadyDecodes(config, kv, adapters, shape, running, eager, adapterCount);
         shape.loraSlots = config.maxAdapters();
+        shape.loraSlotRank = config.maxAdapterRank();
         this.batchAdapterList = new int[Math.max(1, config.maxAdapters())];
     }
 

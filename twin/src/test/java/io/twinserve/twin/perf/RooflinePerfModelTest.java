@@ -221,4 +221,41 @@ class RooflinePerfModelTest {
         waiting.slotsBlocked = true;
         assertThat((double) (m.stepNs(waiting) - plain)).isCloseTo(210_000, within(2.0));
     }
+
+    @Test
+    void theLoraKernelsLaunchTilesOfTheStepsTokensForEverySlot() {
+        RooflinePerfModel m =
+                new RooflinePerfModel(LLAMA_8B, H100, 1, PARAMS.with(Term.LORA_PER_SLOT_TILE_NS, 1.0), FREE);
+        // Llama-3.1-8B, per layer: 7 target projections; expand tiles of 128 columns: q 32, k 8, v 8, o 32,
+        // gate 112, up 112, down 32 = 336
+        // a lone decode: split-K 64 x 1 x 7 shrink tiles + 1 x 336 expand tiles, over 32 layers
+        assertThat(m.loraTilesPerSlot(1, 8)).isEqualTo(32L * (64 * 7 + 336));
+        // 127 tokens: still split 64 ways, 4 shrink tiles of 32 tokens, 2 expand tiles of 64
+        assertThat(m.loraTilesPerSlot(127, 8)).isEqualTo(32L * (64 * 4 * 7 + 2 * 336));
+        // from 128 tokens the shrink splits 8 ways: fewer tiles for more tokens
+        assertThat(m.loraTilesPerSlot(128, 8)).isEqualTo(32L * (8 * 4 * 7 + 2 * 336));
+        assertThat(m.loraTilesPerSlot(128, 8)).isLessThan(m.loraTilesPerSlot(127, 8));
+        assertThat(m.loraTilesPerSlot(2048, 8)).isEqualTo(32L * (8 * 64 * 7 + 32 * 336));
+        assertThat(m.loraTilesPerSlot(0, 8)).isZero();
+        // the shrink tiles the rank by 16: slots of rank 16 launch as many tiles as rank 8 (or an unknown rank), rank
+        // 32 twice the shrink's
+        assertThat(m.loraTilesPerSlot(1, 16))
+                .isEqualTo(m.loraTilesPerSlot(1, 8))
+                .isEqualTo(m.loraTilesPerSlot(1, 0));
+        assertThat(m.loraTilesPerSlot(1, 32)).isEqualTo(32L * (64 * 2 * 7 + 336));
+        // priced per slot and tile, only with LoRA enabled
+        StepShape base = StepShape.decodeBatch(100, 500);
+        long plain = m.stepNs(base);
+        StepShape enabled = base.copy();
+        enabled.loraSlots = 64;
+        enabled.loraSlotRank = 8;
+        assertThat((double) (m.stepNs(enabled) - plain)).isCloseTo(64.0 * m.loraTilesPerSlot(100, 8), within(2.0));
+        enabled.loraSlotRank = 32;
+        assertThat((double) (m.stepNs(enabled) - plain)).isCloseTo(64.0 * m.loraTilesPerSlot(100, 32), within(2.0));
+        // at tp 2 the column-parallel projections' expand tiles halve on each GPU (q 16, k 4, v 4, gate 56, up 56),
+        // the row-parallel ones (o, down) write the whole hidden state
+        RooflinePerfModel tp2 =
+                new RooflinePerfModel(LLAMA_8B, H100, 2, PARAMS.with(Term.LORA_PER_SLOT_TILE_NS, 1.0), FREE);
+        assertThat(tp2.loraTilesPerSlot(1, 8)).isEqualTo(32L * (64 * 7 + 16 + 4 + 4 + 32 + 56 + 56 + 32));
+    }
 }

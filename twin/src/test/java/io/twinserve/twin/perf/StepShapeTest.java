@@ -21,8 +21,13 @@ class StepShapeTest {
     @Test
     void aCopyHasEveryFieldOfTheOriginal() {
         StepShape s = mixed();
+        // the replica's properties too (clear() keeps them)
+        s.loraSlots = 32;
+        s.loraSlotRank = 32;
         assertThat(s.copy()).usingRecursiveComparison().isEqualTo(s);
         assertThat(s.copy()).isNotSameAs(s);
+        s.clear();
+        assertThat(s.loraSlotRank).isEqualTo(32);
     }
 
     @Test

@@ -106,6 +106,10 @@ class SchedulerTest {
         assertThat(r.scheduler.shape().loadedAdapters)
                 .as("the three stay in their slots")
                 .isEqualTo(3);
+        // the replica's slots and their rank (max_adapter_rank) price the LoRA kernels' launches of every step
+        assertThat(r.scheduler.shape().loraSlots).isEqualTo(4);
+        assertThat(r.scheduler.shape().loraSlotRank).isEqualTo(r.config.maxAdapterRank());
+        assertThat(r.config.maxAdapterRank()).isEqualTo(16);
     }
 
     @Test
