@@ -19,8 +19,10 @@ import io.twinserve.twin.profile.ModelProfile;
  *       from HBM on the roofline;
  *   <li>tensor parallelism: two all-reduces of the hidden states per layer (after attention and after
  *       the MLP, Shoeybi et al., "Megatron-LM", 2019), priced by an {@link AllReduceModel};
- *   <li>with LoRA enabled, a cost of every step and one per reserved slot (a lone base-model request slows
- *       down as slots are reserved), and per adapter token, alone and times the distinct adapters (the
+ *   <li>with LoRA enabled, a cost of every step, one per reserved slot (a lone base-model request slows
+ *       down as slots are reserved) and one per reserved slot and tile of the multi-LoRA kernels' launch grid
+ *       ({@link #loraTilesPerSlot}: the grid covers every slot over the step's tokens, so many slots cost more
+ *       in a step of many tokens), and per adapter token, alone and times the distinct adapters (the
  *       multi-LoRA kernels' work grows with both: fitted jointly across batch sizes);
  *   <li>per-step, per-sequence and per-new-request overheads, and the scheduler's scan of its waiting
  *       queue (per waiting request).
