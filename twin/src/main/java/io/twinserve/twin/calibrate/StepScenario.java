@@ -99,6 +99,15 @@ record StepScenario(
 
     /** This scenario with {@code loaded} adapters held in slots. */
     StepScenario withLoaded(double loaded) {
+        return withSlots(loaded, slotRank);
+    }
+
+    /** This scenario on slots sized for {@code rank}. */
+    StepScenario withSlotRank(int rank) {
+        return withSlots(loadedAdapters, rank);
+    }
+
+    private StepScenario withSlots(double loaded, int slotsRank) {
         return new StepScenario(
                 decodes,
                 context,
@@ -112,25 +121,7 @@ record StepScenario(
                 extraMs,
                 slotsBlocked,
                 loaded,
-                slotRank);
-    }
-
-    /** This scenario on slots sized for {@code rank}. */
-    StepScenario withSlotRank(int rank) {
-        return new StepScenario(
-                decodes,
-                context,
-                prefillTokens,
-                promptTokens,
-                arrivalRatePerS,
-                waiting,
-                slots,
-                distinctAdapters,
-                this.rank,
-                extraMs,
-                slotsBlocked,
-                loadedAdapters,
-                rank);
+                slotsRank);
     }
 
     static StepScenario decode(double decodes, double context, double waiting, int slots, double distinct, int rank) {
