@@ -57,10 +57,10 @@ public final class RooflinePerfModel implements PerfModel {
     private final AllReduceModel allReduce;
     private final int layers;
     private final double loraBytesPerRankFull;
-    /** The LoRA target projections of one layer (the shrink kernel's slices). */
-    private final int loraSlices;
-    /** Σ over the target projections of their output width (on one GPU) in the expand kernel's tiles. */
-    private final int expandTilesPerLayer;
+    /** Layers x the LoRA target projections: the shrink kernel's tiles per tile of tokens, split and rank tile. */
+    private final long shrinkTilesPerTokenTile;
+    /** Layers x Σ over the target projections of their output width (on one GPU) in the expand kernel's tiles. */
+    private final long expandTilesPerTokenTile;
     /**
      * Attention's rates in fixed point, 2^-{@value #FX} ns per prefill pair, decode context token and K/V
      * token read: a step's attention is then a whole number of ns computed in integers, the same whether
@@ -104,7 +104,7 @@ public final class RooflinePerfModel implements PerfModel {
         this.headFlopsPerToken = 2.0 * model.vocabSize() * model.hiddenSize() / tp;
         this.loraBytesPerRank = (double) model.loraParamsPerRank() * activationBytes / tp;
         int[][] projections = model.loraProjections();
-        this.loraSlices = projections.length;
+        this.shrinkTilesPerTokenTile = (long) model.layers() * projections.length;
         int expandTiles = 0;
         for (int i = 0; i < projections.length; i++) {
             // in loraProjections' order (q, k, v, o, gate, up, down) the column-parallel projections are split
@@ -113,7 +113,7 @@ public final class RooflinePerfModel implements PerfModel {
             int out = rowParallel ? projections[i][1] : Math.max(1, projections[i][1] / tp);
             expandTiles += ceilDiv(out, EXPAND_BLOCK_N);
         }
-        this.expandTilesPerLayer = expandTiles;
+        this.expandTilesPerTokenTile = (long) model.layers() * expandTiles;
         this.loraBytesPerRankFull = (double) model.loraParamsPerRank() * activationBytes;
         this.loraFlopsPerTokenRank = 2.0 * model.loraParamsPerRank() / tp;
         this.allReduceBytesPerToken = (long) model.hiddenSize() * activationBytes;
@@ -282,11 +282,14 @@ public final class RooflinePerfModel implements PerfModel {
         if (tokens <= 0) {
             return 0;
         }
-        long splitK = tokens < SHRINK_SPLIT_K_TOKENS ? 64 : 8;
-        long rankTiles = ceilDiv(Math.max(1, slotRank), SHRINK_BLOCK_N);
-        long shrink = splitK * ceilDiv(tokens, SHRINK_BLOCK_M) * rankTiles * loraSlices;
-        long expand = (long) ceilDiv(tokens, EXPAND_BLOCK_M) * expandTilesPerLayer;
-        return layers * (shrink + expand);
+        // priced in every full step: shifts for the powers of two (split-K 64 or 8, tiles of 32 and 64 tokens, of 16
+        // of the rank) rather than divisions; the same counts (RooflinePerfModelTest)
+        int splitShift = tokens < SHRINK_SPLIT_K_TOKENS ? 6 : 3;
+        long rankTiles = (Math.max(1, slotRank) + SHRINK_BLOCK_N - 1) >>> 4;
+        long shrink =
+                ((((long) tokens + SHRINK_BLOCK_M - 1) >>> 5) * rankTiles * shrinkTilesPerTokenTile) << splitShift;
+        long expand = (((long) tokens + EXPAND_BLOCK_M - 1) >>> 6) * expandTilesPerTokenTile;
+        return shrink + expand;
     }
 
     private static int ceilDiv(int a, int b) {
