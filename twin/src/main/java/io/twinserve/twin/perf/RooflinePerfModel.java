@@ -268,6 +268,15 @@ public final class RooflinePerfModel implements PerfModel {
     /** The shrink kernel splits its reduction 64 ways below this many tokens, 8 ways from it. */
     private static final int SHRINK_SPLIT_K_TOKENS = 128;
 
+    private static final int SHRINK_SPLIT_K_SMALL = 64;
+    private static final int SHRINK_SPLIT_K_LARGE = 8;
+    // the tiles are powers of two: counted with shifts, each derived from its size
+    private static final int SHRINK_M_SHIFT = Integer.numberOfTrailingZeros(SHRINK_BLOCK_M);
+    private static final int SHRINK_N_SHIFT = Integer.numberOfTrailingZeros(SHRINK_BLOCK_N);
+    private static final int EXPAND_M_SHIFT = Integer.numberOfTrailingZeros(EXPAND_BLOCK_M);
+    private static final int SPLIT_SMALL_SHIFT = Integer.numberOfTrailingZeros(SHRINK_SPLIT_K_SMALL);
+    private static final int SPLIT_LARGE_SHIFT = Integer.numberOfTrailingZeros(SHRINK_SPLIT_K_LARGE);
+
     /**
      * The tiles (thread blocks) the multi-LoRA shrink and expand kernels launch per adapter slot in a step of
      * {@code tokens} tokens on slots sized for {@code slotRank} (0: unknown, as rank 16), over all layers: the grid
@@ -284,11 +293,11 @@ public final class RooflinePerfModel implements PerfModel {
         }
         // priced in every full step: shifts for the powers of two (split-K 64 or 8, tiles of 32 and 64 tokens, of 16
         // of the rank) rather than divisions; the same counts (RooflinePerfModelTest)
-        int splitShift = tokens < SHRINK_SPLIT_K_TOKENS ? 6 : 3;
-        long rankTiles = (Math.max(1, slotRank) + SHRINK_BLOCK_N - 1) >>> 4;
-        long shrink =
-                ((((long) tokens + SHRINK_BLOCK_M - 1) >>> 5) * rankTiles * shrinkTilesPerTokenTile) << splitShift;
-        long expand = (((long) tokens + EXPAND_BLOCK_M - 1) >>> 6) * expandTilesPerTokenTile;
+        int splitShift = tokens < SHRINK_SPLIT_K_TOKENS ? SPLIT_SMALL_SHIFT : SPLIT_LARGE_SHIFT;
+        long rankTiles = (Math.max(1, slotRank) + SHRINK_BLOCK_N - 1) >>> SHRINK_N_SHIFT;
+        long shrink = ((((long) tokens + SHRINK_BLOCK_M - 1) >>> SHRINK_M_SHIFT) * rankTiles * shrinkTilesPerTokenTile)
+                << splitShift;
+        long expand = (((long) tokens + EXPAND_BLOCK_M - 1) >>> EXPAND_M_SHIFT) * expandTilesPerTokenTile;
         return shrink + expand;
     }
 
