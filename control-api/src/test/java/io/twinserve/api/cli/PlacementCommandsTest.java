@@ -761,8 +761,9 @@ class PlacementCommandsTest {
     /**
      * The README's three answers for the built-in workload agree: the answer of {@code plan --verify} (the
      * plan when the twin confirms it, otherwise the corrected configuration of its twin search) meets the
-     * SLO, a what-if sweep of the slot counts at its served adapters marks its slot count best (the same
-     * rule as the labels), and the built-in deployment misses the SLO unless it holds that many slots.
+     * SLO, a what-if sweep of the slot counts at its served adapters marks its slot count best or the grid value
+     * below it (the labels' rule: the fewest slots within 1% of the best throughput; the plan rounds up), and the
+     * built-in deployment misses the SLO unless it holds that many slots.
      */
     @Test
     void whatIfItsSweepAndPlanVerifyAgreeOnTheBuiltInWorkload() throws Exception {
