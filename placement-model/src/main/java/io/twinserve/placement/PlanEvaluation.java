@@ -232,8 +232,14 @@ public final class PlanEvaluation {
             double seconds,
             VerifiedSummary verified) {}
 
-    /** The figures of the verified plans ({@link Verified}): as {@link Summary}'s, and the twin runs per plan. */
+    /**
+     * The figures of the verified plans ({@link Verified}): as {@link Summary}'s, and the twin runs per plan.
+     *
+     * @param servedSmapePct the SMAPE of the answer's served count against the twin's best, an answer that meets
+     *     no SLO counting as 0 served (the command then says that no configuration meets it)
+     */
     public record VerifiedSummary(
+            double servedSmapePct,
             double meanRegretPct,
             double p90RegretPct,
             double withinThreePct,
@@ -643,8 +649,10 @@ public final class PlanEvaluation {
         int feasible = 0;
         int metFeasible = 0;
         long runs = 0;
+        double smape = 0;
         for (int i = 0; i < n; i++) {
             Verified v = cases.get(i).verified();
+            smape += Trainer.smape(v.meetsSlo() ? v.served() : 0, cases.get(i).twinServed());
             regrets[i] = v.regretPct();
             sum += v.regretPct();
             within += v.regretPct() <= 3 ? 1 : 0;
@@ -657,6 +665,7 @@ public final class PlanEvaluation {
         }
         Arrays.sort(regrets);
         return new VerifiedSummary(
+                n == 0 ? Double.NaN : Trainer.round(100 * smape / n),
                 n == 0 ? Double.NaN : Trainer.round(sum / n),
                 n == 0 ? Double.NaN : regrets[(int) Math.min(n - 1, Math.ceil(0.9 * n) - 1)],
                 n == 0 ? Double.NaN : Trainer.round(100.0 * within / n),

@@ -2,6 +2,7 @@ package io.twinserve.placement;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import io.twinserve.traces.spec.DistributionSpec;
 import io.twinserve.traces.spec.SloSpec;
@@ -493,6 +494,50 @@ class TrainerTest {
         assertThat(s.runs()).isEqualTo(15);
         assertThat(s.sloMetPct()).isBetween(0.0, 100.0);
         assertThat(s.withinThreePct()).isBetween(0.0, 100.0);
+    }
+
+    /**
+     * The verified answers' served SMAPE: an answer that meets the SLO at the twin's best count scores 0, one two
+     * grid steps off scores its SMAPE, and an answer that meets nothing counts as 0 served (the command says no
+     * configuration meets), which is right where the twin's best is none too and wrong where it is some.
+     */
+    @Test
+    void verifiedServedSmapeCountsAnAnswerThatMeetsNothingAsNone() {
+        List<PlanEvaluation.Case> cases = List.of(
+                verifiedCase(0, 64, new PlanEvaluation.Verified(64, 64, 1, 1000, true, 0, 3)),
+                verifiedCase(1, 64, new PlanEvaluation.Verified(32, 32, 1, 900, true, 10, 4)),
+                verifiedCase(2, 0, new PlanEvaluation.Verified(16, 16, 1, 100, false, 0, 5)),
+                verifiedCase(3, 16, new PlanEvaluation.Verified(16, 16, 1, 100, false, 0, 5)));
+        PlanEvaluation.VerifiedSummary v = PlanEvaluation.summarize(cases, 1.0).verified();
+        // (0 + 2*32/96 + 0 + 2) / 4
+        assertThat(v.servedSmapePct()).isCloseTo(100 * (2.0 * 32 / 96 + 2) / 4, within(0.01));
+        assertThat(v.sloMetPct()).isEqualTo(50.0);
+        assertThat(v.meanRuns()).isEqualTo(4.3);
+    }
+
+    private static PlanEvaluation.Case verifiedCase(int index, int twinServed, PlanEvaluation.Verified v) {
+        return new PlanEvaluation.Case(
+                index,
+                new double[] {0.1, 0.05, 0.025},
+                new int[] {8, 8, 8},
+                223,
+                195,
+                1,
+                0,
+                twinServed,
+                twinServed,
+                1000,
+                1,
+                twinServed,
+                twinServed,
+                twinServed,
+                1,
+                1000,
+                true,
+                false,
+                0,
+                55,
+                v);
     }
 
     /** The searches of plan --verify, run on one family's table of runs. */

@@ -206,6 +206,8 @@ final class BenchPlansCommand implements Callable<Integer> {
                         + " does)%n",
                 v.sloMetPct(),
                 v.sloMetFeasiblePct());
+        out.printf(
+                Locale.ROOT, "  optimal served adapters, SMAPE (no answer = 0)           %.2f%%%n", v.servedSmapePct());
         out.printf(Locale.ROOT, "  twin runs per plan                                       %.1f%n", v.meanRuns());
         if (casesOut != null) {
             out.println("wrote " + casesOut);

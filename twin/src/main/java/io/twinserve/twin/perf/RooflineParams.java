@@ -90,33 +90,33 @@ public record RooflineParams(
         if (!(adapterLoadNsPerByte >= 0)) {
             throw new IllegalArgumentException("adapter_load_ns_per_byte must be >= 0, got " + adapterLoadNsPerByte);
         }
-        for (double v : new double[] {
-            stepOverheadNs,
-            perSequenceNs,
-            perNewRequestNs,
-            loraFixedNs,
-            loraPerAdapterNs,
-            loraPerRankNs,
-            loraPerTokenRankNs,
-            adapterLoadFixedNs,
-            adapterLoadPaddingNs,
-            storageFixedNs,
-            perWaitingNs,
-            loraEnabledNs,
-            loraPerSlotNs,
-            loraPerTokenNs,
-            loraPerTokenAdapterNs,
-            perBlockedWaitingNs,
-            requestLatencyNs,
-            loraPerLoadedAdapterNs,
-            loraPerSlotTileNs
-        }) {
-            if (!(v >= 0) || !Double.isFinite(v)) {
-                throw new IllegalArgumentException("roofline costs must be finite and >= 0, got " + v);
-            }
-        }
+        cost(Term.STEP_OVERHEAD_NS, stepOverheadNs);
+        cost(Term.PER_SEQUENCE_NS, perSequenceNs);
+        cost(Term.PER_NEW_REQUEST_NS, perNewRequestNs);
+        cost(Term.LORA_FIXED_NS, loraFixedNs);
+        cost(Term.LORA_PER_ADAPTER_NS, loraPerAdapterNs);
+        cost(Term.LORA_PER_RANK_NS, loraPerRankNs);
+        cost(Term.LORA_PER_TOKEN_RANK_NS, loraPerTokenRankNs);
+        cost(Term.ADAPTER_LOAD_FIXED_NS, adapterLoadFixedNs);
+        cost(Term.ADAPTER_LOAD_PADDING_NS, adapterLoadPaddingNs);
+        cost(Term.STORAGE_FIXED_NS, storageFixedNs);
+        cost(Term.PER_WAITING_NS, perWaitingNs);
+        cost(Term.LORA_ENABLED_NS, loraEnabledNs);
+        cost(Term.LORA_PER_SLOT_NS, loraPerSlotNs);
+        cost(Term.LORA_PER_TOKEN_NS, loraPerTokenNs);
+        cost(Term.LORA_PER_TOKEN_ADAPTER_NS, loraPerTokenAdapterNs);
+        cost(Term.PER_BLOCKED_WAITING_NS, perBlockedWaitingNs);
+        cost(Term.REQUEST_LATENCY_NS, requestLatencyNs);
+        cost(Term.LORA_PER_LOADED_ADAPTER_NS, loraPerLoadedAdapterNs);
+        cost(Term.LORA_PER_SLOT_TILE_NS, loraPerSlotTileNs);
         if (!(storageBandwidth > 0)) {
             throw new IllegalArgumentException("storage_bandwidth must be > 0, got " + storageBandwidth);
+        }
+    }
+
+    private static void cost(Term t, double v) {
+        if (!(v >= 0) || !Double.isFinite(v)) {
+            throw new IllegalArgumentException(t.key + " is a cost and must be finite and >= 0, got " + v);
         }
     }
 

@@ -135,6 +135,23 @@ class DeploymentsTest {
     }
 
     @Test
+    void aCalibrationFileWithANegativeCostNamesTheFileTheLineAndTheKey(@TempDir Path dir) throws IOException {
+        String shipped;
+        try (var in = Deployments.class.getResourceAsStream(
+                "/io/twinserve/twin/calibrations/vllm-0.8.5-h100-64gb/llama-3.1-8b.yaml")) {
+            shipped = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        String bad = shipped.replaceFirst("lora_per_slot_ns: [0-9.E]+", "lora_per_slot_ns: -5.0");
+        assertThat(bad).isNotEqualTo(shipped);
+        Path file = dir.resolve("bad-calibration.yaml");
+        Files.writeString(file, bad);
+        assertThatThrownBy(() -> Deployments.calibration(file.toString()))
+                .isInstanceOf(SpecException.class)
+                .hasMessageContaining("bad-calibration.yaml")
+                .hasMessageContaining("lora_per_slot_ns is a cost and must be finite and >= 0, got -5.0");
+    }
+
+    @Test
     void aHuggingFaceConfigCanNameTheModel(@TempDir Path dir) throws IOException {
         Path config = dir.resolve("config.json");
         Files.writeString(config, HuggingFaceConfigs.LLAMA_3_1_8B);
