@@ -103,6 +103,11 @@ public enum Features {
         return v;
     }
 
+    /** Whether the set holds the placement features (pool, tp, KV), the pool's one-hot among them. */
+    public boolean placement() {
+        return placement;
+    }
+
     /** The one-hot categorical features of a workload. */
     public List<String> categorical(WorkloadFeatures w) {
         List<String> c = new ArrayList<>(List.of("model=" + w.model()));

@@ -111,6 +111,8 @@ public final class PlacementModel {
      *
      * @param numericAt where each of {@link Features#numericNames()} sits in the tree's vector, -1 where the
      *     model was trained without it (a model from before the feature existed reads the rest by name)
+     * @param modelAt the vector position of each model's one-hot feature ({@code model=NAME}), by model name
+     * @param poolAt the same for the pools ({@code pool=NAME}), empty for targets without the placement features
      */
     public record Target(
             String name,
@@ -119,7 +121,20 @@ public final class PlacementModel {
             Map<String, Integer> index,
             TargetMeta meta,
             Model<?> tribuo,
-            int[] numericAt) {}
+            int[] numericAt,
+            Map<String, Integer> modelAt,
+            Map<String, Integer> poolAt) {}
+
+    /** The positions of the one-hot features {@code PREFIX=NAME} in a tree's vector, by NAME. */
+    private static Map<String, Integer> oneHot(Map<String, Integer> index, String prefix) {
+        Map<String, Integer> out = new java.util.HashMap<>();
+        index.forEach((k, v) -> {
+            if (k.startsWith(prefix)) {
+                out.put(k.substring(prefix.length()), v);
+            }
+        });
+        return out;
+    }
 
     private final Meta meta;
     private final Map<String, Target> targets;
@@ -161,8 +176,20 @@ public final class PlacementModel {
                 String m = name.substring(name.indexOf(MODEL_SEP) + 1, name.length() - OTHER_GPUS.length());
                 otherGpuModels.put(m, m + OTHER_GPUS);
             }
+            int at = name.indexOf(MODEL_SEP);
+            if (at >= 0) {
+                ownTargets
+                        .computeIfAbsent(name.substring(at + MODEL_SEP.length()), m -> new java.util.HashMap<>())
+                        .put(name.substring(0, at), targets.get(name));
+            }
         }
     }
+
+    /**
+     * The per-model targets by model name, then target name ({@code NAME@MODEL} split once): the planner asks for a
+     * target several times a plan, and building the key each time was a tenth of a plan's time.
+     */
+    private final Map<String, Map<String, Target>> ownTargets = new java.util.HashMap<>();
 
     public Meta meta() {
         return meta;
@@ -179,8 +206,9 @@ public final class PlacementModel {
 
     /** The target's tree for a model: its own ({@code NAME@MODEL}) when the model was fitted apart, else the shared one. */
     public Target target(String name, String modelName) {
-        Target own = targets.get(name + MODEL_SEP + modelName);
-        return own != null ? own : targets.get(name);
+        Map<String, Target> own = ownTargets.get(modelName);
+        Target t = own == null ? null : own.get(name);
+        return t != null ? t : targets.get(name);
     }
 
     /**
@@ -300,7 +328,8 @@ public final class PlacementModel {
     }
 
     public boolean has(String name, String modelName) {
-        return targets.containsKey(name + MODEL_SEP + modelName) || targets.containsKey(name);
+        Map<String, Target> own = ownTargets.get(modelName);
+        return (own != null && own.containsKey(name)) || targets.containsKey(name);
     }
 
     /** Writes fitted targets and their metadata into a folder. */
@@ -504,7 +533,18 @@ public final class PlacementModel {
             for (int i = 0; i < numericAt.length; i++) {
                 numericAt[i] = index.getOrDefault(numeric.get(i), -1);
             }
-            targets.put(e.getKey(), new Target(e.getKey(), features, compiled, index, tm, tree, numericAt));
+            targets.put(
+                    e.getKey(),
+                    new Target(
+                            e.getKey(),
+                            features,
+                            compiled,
+                            index,
+                            tm,
+                            tree,
+                            numericAt,
+                            oneHot(index, "model="),
+                            oneHot(index, "pool=")));
         }
         // a served target that answers a GPU share is read through the load estimate of its model: without one the
         // share could not be turned back into a count
@@ -573,6 +613,18 @@ public final class PlacementModel {
             if (at[i] >= 0) {
                 v[at[i]] = numeric[i];
             }
+        }
+        // the one-hot features (the model's, and the pool's for targets that place): by name, without building the
+        // "model=NAME" keys of Features.categorical on every call; an unknown name takes the path below, which
+        // says what the target knows
+        Integer modelAt = t.modelAt().get(w.model());
+        Integer poolAt = t.features().placement() ? t.poolAt().get(w.pool()) : Integer.valueOf(-1);
+        if (modelAt != null && poolAt != null) {
+            v[modelAt] = 1;
+            if (poolAt >= 0) {
+                v[poolAt] = 1;
+            }
+            return v;
         }
         for (String c : t.features().categorical(w)) {
             Integer i = t.index().get(c);

@@ -51,6 +51,74 @@ class DefaultModelTest {
         assertThat(m.target("served", "llama-3.1-8b").meta().featureNames()).contains("adapter_load");
     }
 
+    /**
+     * The planner's compiled trees (packed depth-first for the hot path) answer as Tribuo's models do, on vectors
+     * the planner builds over served and slot counts, rates and lengths of both models: the regressors' values
+     * (forests: the mean) to 1e-9, the classifiers' labels (forests: the vote).
+     */
+    @Test
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    void compiledTreesAnswerAsTribuoDoesOnThePlannersVectors() throws IOException {
+        PlacementModel m = PlacementModel.builtIn();
+        int compared = 0;
+        for (String model : m.meta().categories().get("model")) {
+            for (String name : java.util.List.of("served", "slots", "slo", "throughput")) {
+                PlacementModel.Target t = m.target(name, model);
+                String[] names = t.meta().featureNames().toArray(String[]::new);
+                for (int served : new int[] {16, 64, 192, 384}) {
+                    for (int slots : new int[] {16, 96, 320}) {
+                        for (double scale : new double[] {0.05, 1, 6}) {
+                            for (double[] lengths : new double[][] {{216.3, 194.7}, {1800, 40}, {110, 330}}) {
+                                WorkloadFeatures w = new WorkloadFeatures(
+                                        model,
+                                        "h100-64gb",
+                                        served,
+                                        new double[] {0.2 * scale, 0.1 * scale, 0.05 * scale},
+                                        new int[] {8, 16, 32},
+                                        lengths[0],
+                                        lengths[1],
+                                        1.5,
+                                        slots,
+                                        1,
+                                        0,
+                                        0);
+                                double[] v = m.vector(t, w);
+                                if (t.meta().classification()) {
+                                    var ex = new org.tribuo.impl.ArrayExample<>(
+                                            new org.tribuo.classification.Label("?"), names, v);
+                                    String tribuo = ((org.tribuo.Model<org.tribuo.classification.Label>)
+                                                    (org.tribuo.Model) t.tribuo())
+                                            .predict(ex)
+                                            .getOutput()
+                                            .getLabel();
+                                    assertThat(t.tree().label(v))
+                                            .as("%s of %s", name, model)
+                                            .isEqualTo(tribuo);
+                                } else {
+                                    var ex = new org.tribuo.impl.ArrayExample<>(
+                                            new org.tribuo.regression.Regressor(name, 0), names, v);
+                                    double tribuo = ((org.tribuo.Model<org.tribuo.regression.Regressor>)
+                                                    (org.tribuo.Model) t.tribuo())
+                                            .predict(ex)
+                                            .getOutput()
+                                            .getValues()[0];
+                                    assertThat(t.tree().predict(v))
+                                            .as("%s of %s", name, model)
+                                            .isCloseTo(
+                                                    tribuo,
+                                                    org.assertj.core.api.Assertions.within(
+                                                            1e-9 * Math.max(1, Math.abs(tribuo))));
+                                }
+                                compared++;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assertThat(compared).isEqualTo(2 * 4 * 4 * 3 * 3 * 3);
+    }
+
     @Test
     void plansLlamaOnItsOtherGpusWithTheirOwnTreesAndRefusesQwenThere() throws IOException {
         PlacementModel m = PlacementModel.builtIn();
