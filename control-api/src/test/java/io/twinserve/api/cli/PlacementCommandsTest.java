@@ -424,14 +424,16 @@ class PlacementCommandsTest {
         assertThat(withDeployment.get("notes").toString())
                 .contains(cached + " differs from the settings the trees were trained with: prefix_caching true"
                         + " (trained false)");
-        // the trees answer the same; the twin's run of that answer reuses the prefixes and waits far less
+        // the trees answer the same; the twin's run of that answer reuses the prefixes and waits far less (TTFT p90 57
+        // against 178 ms with the model rebuilt on four length shapes, whose plan keeps up either way; 10x less with
+        // the model before, whose plan queued without the cache)
         assertThat(withDeployment.at("/plan/served_per_gpu").asInt())
                 .isEqualTo(withGrid.at("/plan/served_per_gpu").asInt());
         assertThat(withDeployment.at("/plan/max_adapters").asInt())
                 .isEqualTo(withGrid.at("/plan/max_adapters").asInt());
         double ttftOn = withDeployment.at("/verification/simulated/ttft_p90_ms").asDouble();
         double ttftGrid = withGrid.at("/verification/simulated/ttft_p90_ms").asDouble();
-        assertThat(ttftOn).as("TTFT p90 with prefix caching against without").isLessThan(ttftGrid / 10);
+        assertThat(ttftOn).as("TTFT p90 with prefix caching against without").isLessThan(ttftGrid / 2);
         Cli text = Cli.run("plan", "--workload", chat.toString(), "--deployment", cached.toString());
         assertThat(text.out()).contains("deployment: " + cached + " (its model and GPU; --verify runs the twin");
 
