@@ -3,6 +3,7 @@ package io.twinserve.placement;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.twinserve.traces.spec.DistributionSpec;
 import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.traces.spec.SpecException;
 import io.twinserve.twin.profile.Profiles;
@@ -267,7 +268,16 @@ class SweepTest {
     void theTrainingGridIsTheDiverseGridOnADenserRateLadderStoppedAtMisses() {
         SweepSpec t = Sweeps.parse(Sweeps.builtInText(Sweeps.TRAINING_GRID), Path.of("training-grid.yaml"));
         SweepSpec d = Sweeps.parse(Sweeps.builtInText(Sweeps.DIVERSE_GRID), Path.of("diverse-grid.yaml"));
-        assertThat(t.lengths()).isEqualTo(d.lengths());
+        // the diverse grid's three length shapes, then long prompts with long answers (the corner they leave open)
+        assertThat(t.lengths().subList(0, d.lengths().size())).isEqualTo(d.lengths());
+        assertThat(t.lengths())
+                .extracting(SweepSpec.LengthShape::name)
+                .containsExactly("study", "sharegpt", "code", "long");
+        SweepSpec.LengthShape longShape = t.lengths().getLast();
+        assertThat(((DistributionSpec.LogNormal) longShape.lengths().prompt()).mean())
+                .isEqualTo(1000.0);
+        assertThat(((DistributionSpec.LogNormal) longShape.lengths().output()).mean())
+                .isEqualTo(250.0);
         assertThat(t.burstiness()).isEqualTo(d.burstiness());
         assertThat(t.served()).isEqualTo(d.served());
         assertThat(t.ranks()).isEqualTo(d.ranks());
@@ -281,7 +291,8 @@ class SweepTest {
         assertThat(t.stopAfterMiss()).isEqualTo(1);
         assertThat(t.slo()).isEqualTo(SloSpec.DEFAULTS);
         Sweep sweep = new Sweep(t, Path.of("."), Profiles.builtIn());
-        assertThat(sweep.scenarios(null)).hasSize(2 * 1440 * 55);
+        // 2,000 families of each model, every served and slot count of each
+        assertThat(sweep.scenarios(null)).hasSize(2 * 2000 * 55);
     }
 
     @Test
