@@ -515,6 +515,9 @@ class TrainerTest {
         // (0 + 2*32/96 + 0 + 2) / 4
         assertThat(v.servedSmapePct()).isCloseTo(100 * (2.0 * 32 / 96 + 2) / 4, within(0.01));
         assertThat(v.sloMetPct()).isEqualTo(50.0);
+        // within 3% of the twin's best under the SLO: the first (exact) and the third (nothing meets, nothing to be
+        // within); not the second (10% short) nor the fourth (misses an SLO the twin's best meets)
+        assertThat(v.withinThreePct()).isEqualTo(50.0);
         assertThat(v.meanRuns()).isEqualTo(4.3);
     }
 
