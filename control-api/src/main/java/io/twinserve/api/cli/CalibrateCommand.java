@@ -197,6 +197,16 @@ final class CalibrateCommand implements Callable<Integer> {
                             f.get("total_rate_error_pct").asDouble());
                 }
             }
+            JsonNode client = c.fit().path("burst_client");
+            if (!client.isMissingNode()) {
+                out.printf(
+                        Locale.ROOT,
+                        "  the benchmark client's time around a burst (read from %d prefill bursts, not part of the"
+                                + " twin): %.3f ms a request before the engine sees it, %.3f ms after its last token%n",
+                        client.path("runs").asInt(),
+                        client.path("before_ms_per_request").asDouble(),
+                        client.path("after_ms_per_request").asDouble());
+            }
         }
         for (SlotBreakdown b : SlotBreakdown.of(result.rows(), "poisson_runs_")) {
             out.println();

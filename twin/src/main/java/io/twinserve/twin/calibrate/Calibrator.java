@@ -124,10 +124,7 @@ public final class Calibrator {
             if (!own) {
                 // the terms only the other model's data identify, borrowed (see docs/calibration.md)
                 for (Term t : List.of(
-                        Term.FLOPS_EFFICIENCY,
-                        Term.LORA_PER_TOKEN_NS,
-                        Term.LORA_PER_TOKEN_ADAPTER_NS,
-                        Term.LORA_PER_LOADED_ADAPTER_NS)) {
+                        Term.LORA_PER_TOKEN_NS, Term.LORA_PER_TOKEN_ADAPTER_NS, Term.LORA_PER_LOADED_ADAPTER_NS)) {
                     params = params.with(t, lent.get(t));
                 }
             }
@@ -148,7 +145,7 @@ public final class Calibrator {
             if (name.equals(donor)) {
                 mine.addAll(SchedulerTimeFit.reproduce(timing, name, scheduler));
             }
-            MeasuredRuns replays = new MeasuredRuns(dataDir, setup, profiles);
+            MeasuredRuns replays = new MeasuredRuns(dataDir, setup, profiles, timing.client());
             mine.addAll(replays.reproduce(
                     replays.runs(name),
                     name,
@@ -169,7 +166,8 @@ public final class Calibrator {
                     model.name(),
                     memory,
                     params,
-                    summary.fit(mine, heldOut, name.equals(donor) ? scheduler : null, own ? null : donor),
+                    summary.fit(
+                            mine, heldOut, name.equals(donor) ? scheduler : null, own ? null : donor, timing.client()),
                     summary.provenance()));
         }
         return new Result(calibrations, rows);

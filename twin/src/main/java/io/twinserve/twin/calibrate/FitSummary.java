@@ -21,8 +21,19 @@ final class FitSummary {
         this.setup = setup;
     }
 
-    JsonNode fit(List<FitRow> rows, List<TimingFit.HeldOut> heldOut, double[] scheduler, String lender) {
+    JsonNode fit(
+            List<FitRow> rows, List<TimingFit.HeldOut> heldOut, double[] scheduler, String lender, BurstClient client) {
         ObjectNode fit = json.createObjectNode();
+        if (client.runs() > 0) {
+            ObjectNode c = fit.putObject("burst_client");
+            c.put("before_ms_per_request", FitRow.round(client.beforePerRequestS() * 1e3));
+            c.put("after_ms_per_request", FitRow.round(client.afterPerRequestS() * 1e3));
+            c.put("runs", client.runs());
+            c.put(
+                    "note",
+                    "the benchmark client's time around a burst sent at once, read from the long prefill bursts'"
+                            + " TTFT median and p99; used only to compare burst rows, not part of the twin");
+        }
         if (scheduler != null) {
             ObjectNode sched = fit.putObject("scheduler_time");
             sched.put("per_step_ns", Math.round(scheduler[0]));

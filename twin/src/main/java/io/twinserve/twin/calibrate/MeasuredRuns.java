@@ -83,11 +83,17 @@ final class MeasuredRuns {
     private final Path dir;
     private final CalibrationSetup setup;
     private final Profiles profiles;
+    private final BurstClient client;
 
-    MeasuredRuns(Path dir, CalibrationSetup setup, Profiles profiles) {
+    /**
+     * @param client the benchmark client's time around each replayed burst: its TTFTs hold the time before the
+     *     engine sees the requests, its duration (and the rates over it) the time after the last token as well
+     */
+    MeasuredRuns(Path dir, CalibrationSetup setup, Profiles profiles, BurstClient client) {
         this.dir = dir;
         this.setup = setup;
         this.profiles = profiles;
+        this.client = client;
     }
 
     private Csv csv(String file) throws IOException {
@@ -325,16 +331,19 @@ final class MeasuredRuns {
             throw new UncheckedIOException(e);
         }
         List<FitRow> out = new ArrayList<>();
+        // every request of a replayed run is sent at once: the client's time around the engine's
+        double before = client.beforeS(run.requests());
+        double stretch = s == null ? 1 : s.windowS() / (s.windowS() + client.totalS(run.requests()));
         for (Measured m : run.measured()) {
             double predicted = s == null
                     ? Double.NaN
                     : switch (m.quantity()) {
                         case "mean_itl_ms" -> s.itl().meanMs();
-                        case "mean_ttft_ms" -> s.ttft().meanMs();
-                        case "duration_s" -> s.windowS();
-                        case "output_tokens_per_s" -> s.achieved().outputTokensPerS();
-                        case "input_tokens_per_s" -> s.achieved().inputTokensPerS();
-                        case "total_tokens_per_s" -> s.achieved().totalTokensPerS();
+                        case "mean_ttft_ms" -> s.ttft().meanMs() + before * 1e3;
+                        case "duration_s" -> s.windowS() + client.totalS(run.requests());
+                        case "output_tokens_per_s" -> s.achieved().outputTokensPerS() * stretch;
+                        case "input_tokens_per_s" -> s.achieved().inputTokensPerS() * stretch;
+                        case "total_tokens_per_s" -> s.achieved().totalTokensPerS() * stretch;
                         default -> throw new IllegalStateException("no simulated figure for " + m.quantity());
                     };
             double error = s == null ? 100 : (predicted - m.value()) / m.value() * 100;

@@ -92,8 +92,11 @@ final class TimingFit {
                 // identified by the TTFT rows alone (lone requests, short prefill bursts): their time outside the
                 // steps; without it the fit pulled the LoRA-enabled step cost up to cover a lone request's TTFT
                 new Free(Term.REQUEST_LATENCY_NS, 3_000_000, 0)));
+        // the linear layers' FLOP efficiency and compute floor: every model's decode bursts of 50 to 1,000 sequences
+        // identify both (the slope and where the compute-bound line starts)
+        free.add(new Free(Term.FLOPS_EFFICIENCY, 0.6, 0));
+        free.add(new Free(Term.LINEAR_TOKEN_OFFSET, 200, 0));
         if (ownLoraTokenCosts) {
-            free.add(new Free(Term.FLOPS_EFFICIENCY, 0.6, 0));
             // per token, not per token and unit of rank: every LoRA compute run here is of rank 8, so the data cannot
             // tell how the cost grows with rank, and at ranks of 8 to 64 the shrink and expand kernels are bound by
             // their launches and reads rather than their FLOPs (which the roofline's LoRA term still prices by rank);

@@ -12,7 +12,14 @@ import io.twinserve.twin.perf.RooflinePerfModel;
  *     step prefills over its length
  */
 record TimingRow(
-        String family, String file, String key, String quantity, double measured, StepScenario scenario, Burst burst) {
+        String family,
+        String file,
+        String key,
+        String quantity,
+        double measured,
+        StepScenario scenario,
+        Burst burst,
+        ClientTime client) {
 
     /**
      * A burst of {@code requests} equal prompts sent at once and prefilled in steps of at most {@code budget}
@@ -20,17 +27,46 @@ record TimingRow(
      */
     record Burst(double requests, int budget) {}
 
+    /**
+     * The benchmark client's time around a burst ({@link BurstClient}): a TTFT holds {@code beforeS}, and a rate
+     * over the run's duration holds both, over {@code tokens} tokens.
+     */
+    record ClientTime(double tokens, double beforeS, double afterS) {
+        static ClientTime of(BurstClient client, double requests, double tokens) {
+            return new ClientTime(tokens, client.beforeS(requests), client.afterS(requests));
+        }
+    }
+
     TimingRow(String family, String file, String key, String quantity, double measured, StepScenario scenario) {
-        this(family, file, key, quantity, measured, scenario, null);
+        this(family, file, key, quantity, measured, scenario, null, null);
+    }
+
+    TimingRow(
+            String family,
+            String file,
+            String key,
+            String quantity,
+            double measured,
+            StepScenario scenario,
+            Burst burst) {
+        this(family, file, key, quantity, measured, scenario, burst, null);
     }
 
     double predict(RooflinePerfModel perf) {
         double ms = burst != null ? burstMeanTtftMs(perf) : scenario.stepMs(perf);
         if (quantity.equals("input_tokens_per_s")) {
-            return scenario.prefillTokensPerS(ms);
+            double rate = scenario.prefillTokensPerS(ms);
+            if (client == null || client.tokens() <= 0) {
+                return rate;
+            }
+            // the run's tokens over the engine's time for them plus the client's before and after
+            return client.tokens() / (client.tokens() / rate + client.beforeS() + client.afterS());
         }
-        // a first token reaches the client the request's latency outside the engine after its step
-        return quantity.equals("mean_ttft_ms") ? ms + perf.requestLatencyNs() / 1e6 : ms;
+        // a first token reaches the client the request's latency outside the engine after its step (and, in a
+        // burst, after the client has handed the engine every request)
+        return quantity.equals("mean_ttft_ms")
+                ? ms + perf.requestLatencyNs() / 1e6 + (client == null ? 0 : client.beforeS() * 1e3)
+                : ms;
     }
 
     /** Prices the burst's steps in turn (the last one partial) and averages each prompt's completing step's end. */

@@ -25,10 +25,17 @@ final class TimingRows {
 
     private final Path dir;
     private final CalibrationSetup setup;
+    private final BurstClient client;
 
-    TimingRows(Path dir, CalibrationSetup setup) {
+    TimingRows(Path dir, CalibrationSetup setup) throws IOException {
         this.dir = dir;
         this.setup = setup;
+        this.client = BurstClient.fit(csv(PREFILL), setup.maxNumBatchedTokens());
+    }
+
+    /** The benchmark client's time around a burst, read from the long prefill bursts. */
+    BurstClient client() {
+        return client;
     }
 
     private Csv csv(String file) throws IOException {
@@ -368,7 +375,9 @@ final class TimingRows {
                         key,
                         "input_tokens_per_s",
                         c.number(i, "input_throughput_tok_per_s"),
-                        new StepScenario(0, 0, budget, prompt, 0, waiting, 0, 0, 0, 0)));
+                        new StepScenario(0, 0, budget, prompt, 0, waiting, 0, 0, 0, 0),
+                        null,
+                        TimingRow.ClientTime.of(client, requests, requests * prompt)));
             } else {
                 out.add(new TimingRow(
                         "prefill_bursts",
@@ -377,7 +386,8 @@ final class TimingRows {
                         "mean_ttft_ms",
                         c.number(i, "mean_ttft_ms"),
                         new StepScenario(0, 0, Math.min(budget, requests * prompt), prompt, 0, 0, 0, 0, 0, 0),
-                        new TimingRow.Burst(requests, budget)));
+                        new TimingRow.Burst(requests, budget),
+                        TimingRow.ClientTime.of(client, requests, requests * prompt)));
             }
         }
     }

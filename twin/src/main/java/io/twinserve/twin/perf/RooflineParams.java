@@ -49,6 +49,11 @@ import java.util.List;
  * @param requestLatencyNs time a request spends outside the engine's steps before its first token reaches
  *     the client (HTTP, tokenisation, the hand-off to the engine process, detokenisation, streaming): the
  *     server sees each request this long after it was sent (its TTFT and end-to-end latency include it)
+ * @param linearTokenOffset tokens' worth of compute the linear layers spend on any step whatever its tokens, when
+ *     their FLOPs bound it: a GEMM runs whole tiles and waves of tiles over the GPU's multiprocessors, so its time
+ *     grows with the tokens from a floor rather than from 0 (the decode bursts of 50 to 1,000 sequences: their
+ *     step grows about 3.3 ms per 100 sequences from 200 to 600 and 2 ms from 800 to 1,000, a line in the tokens
+ *     that does not pass through 0; 0 where not fitted)
  */
 public record RooflineParams(
         double hbmEfficiency,
@@ -78,7 +83,8 @@ public record RooflineParams(
         @JsonSetter(nulls = Nulls.AS_EMPTY) double perBlockedWaitingNs,
         @JsonSetter(nulls = Nulls.AS_EMPTY) double requestLatencyNs,
         @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerLoadedAdapterNs,
-        @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerSlotTileNs) {
+        @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerSlotTileNs,
+        @JsonSetter(nulls = Nulls.AS_EMPTY) double linearTokenOffset) {
 
     public RooflineParams {
         check("hbm_efficiency", hbmEfficiency, 0, 1);
@@ -109,6 +115,7 @@ public record RooflineParams(
         cost(Term.REQUEST_LATENCY_NS, requestLatencyNs);
         cost(Term.LORA_PER_LOADED_ADAPTER_NS, loraPerLoadedAdapterNs);
         cost(Term.LORA_PER_SLOT_TILE_NS, loraPerSlotTileNs);
+        cost(Term.LINEAR_TOKEN_OFFSET, linearTokenOffset);
         if (!(storageBandwidth > 0)) {
             throw new IllegalArgumentException("storage_bandwidth must be > 0, got " + storageBandwidth);
         }
@@ -152,7 +159,8 @@ public record RooflineParams(
         PER_BLOCKED_WAITING_NS("per_blocked_waiting_ns"),
         REQUEST_LATENCY_NS("request_latency_ns"),
         LORA_PER_LOADED_ADAPTER_NS("lora_per_loaded_adapter_ns"),
-        LORA_PER_SLOT_TILE_NS("lora_per_slot_tile_ns");
+        LORA_PER_SLOT_TILE_NS("lora_per_slot_tile_ns"),
+        LINEAR_TOKEN_OFFSET("linear_token_offset");
 
         /** The parameter's key in calibration files. */
         public final String key;
@@ -271,7 +279,8 @@ public record RooflineParams(
             perBlockedWaitingNs,
             requestLatencyNs,
             loraPerLoadedAdapterNs,
-            loraPerSlotTileNs
+            loraPerSlotTileNs,
+            linearTokenOffset
         };
     }
 
@@ -279,6 +288,6 @@ public record RooflineParams(
     private static RooflineParams of(double[] v) {
         return new RooflineParams(
                 v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15],
-                v[16], v[17], v[18], v[19], v[20], v[21], v[22], v[23], v[24]);
+                v[16], v[17], v[18], v[19], v[20], v[21], v[22], v[23], v[24], v[25]);
     }
 }

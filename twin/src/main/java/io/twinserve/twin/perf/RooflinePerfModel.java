@@ -307,7 +307,10 @@ public final class RooflinePerfModel implements PerfModel {
 
     /** The linear layers of all layers for a batch of {@code tokens} tokens, in ns. */
     public double linearNs(int tokens) {
-        return roof(linearFlopsPerToken * tokens, layerWeightBytes + activationBytesPerToken * tokens, linearFlops);
+        // the GEMMs' compute from a floor of linear_token_offset tokens (whole tiles and waves; 0 where not fitted)
+        double computeTokens = tokens > 0 ? tokens + p.linearTokenOffset() : 0;
+        return roof(
+                linearFlopsPerToken * computeTokens, layerWeightBytes + activationBytesPerToken * tokens, linearFlops);
     }
 
     /** One all-reduce of the hidden states of {@code tokens} tokens across the tp GPUs, in ns. */

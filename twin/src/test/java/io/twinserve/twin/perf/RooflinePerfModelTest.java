@@ -1,6 +1,7 @@
 package io.twinserve.twin.perf;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import io.twinserve.twin.perf.RooflineParams.Term;
@@ -28,6 +29,19 @@ class RooflinePerfModelTest {
             s.addSequence(1, 2_000, true, true, false, false);
         }
         return s;
+    }
+
+    @Test
+    void theLinearTokenOffsetRaisesOnlyTheComputeBoundLineAndNotAnEmptyStep() {
+        RooflinePerfModel plain = new RooflinePerfModel(LLAMA_8B, H100, 1, PARAMS);
+        RooflinePerfModel offset = new RooflinePerfModel(LLAMA_8B, H100, 1, PARAMS.with(Term.LINEAR_TOKEN_OFFSET, 100));
+        assertThat(offset.linearNs(0)).as("no tokens, no GEMM compute").isEqualTo(plain.linearNs(0));
+        // a lone decode reads the weights: memory-bound either way (101 tokens' FLOPs take less than the read)
+        assertThat(offset.linearNs(1)).isEqualTo(plain.linearNs(1));
+        // far past the ridge the line is the plain one 100 tokens later
+        assertThat(offset.linearNs(4_000)).isCloseTo(plain.linearNs(4_100), within(1e-6));
+        assertThat(offset.linearNs(4_000)).isGreaterThan(plain.linearNs(4_000));
+        assertThatThrownBy(() -> PARAMS.with(Term.LINEAR_TOKEN_OFFSET, -1)).hasMessageContaining("linear_token_offset");
     }
 
     @Test
