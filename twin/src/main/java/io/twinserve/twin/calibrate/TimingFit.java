@@ -96,6 +96,7 @@ final class TimingFit {
         // identify both (the slope and where the compute-bound line starts)
         free.add(new Free(Term.FLOPS_EFFICIENCY, 0.6, 0));
         free.add(new Free(Term.LINEAR_TOKEN_OFFSET, 200, 0));
+        free.add(new Free(Term.EAGER_STEP_NS, 1_000_000, 0));
         if (ownLoraTokenCosts) {
             // per token, not per token and unit of rank: every LoRA compute run here is of rank 8, so the data cannot
             // tell how the cost grows with rank, and at ranks of 8 to 64 the shrink and expand kernels are bound by

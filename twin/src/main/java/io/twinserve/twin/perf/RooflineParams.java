@@ -54,6 +54,9 @@ import java.util.List;
  *     grows with the tokens from a floor rather than from 0 (the decode bursts of 50 to 1,000 sequences: their
  *     step grows about 3.3 ms per 100 sequences from 200 to 600 and 2 ms from 800 to 1,000, a line in the tokens
  *     that does not pass through 0; 0 where not fitted)
+ * @param eagerStepNs additional cost of a step of more tokens than the largest captured CUDA graph
+ *     ({@link RooflinePerfModel#GRAPH_MAX_TOKENS}): vLLM 0.8 replays a captured graph for a step of up to 512 tokens
+ *     and launches the model's kernels one by one above that (0 where not fitted)
  */
 public record RooflineParams(
         double hbmEfficiency,
@@ -84,7 +87,8 @@ public record RooflineParams(
         @JsonSetter(nulls = Nulls.AS_EMPTY) double requestLatencyNs,
         @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerLoadedAdapterNs,
         @JsonSetter(nulls = Nulls.AS_EMPTY) double loraPerSlotTileNs,
-        @JsonSetter(nulls = Nulls.AS_EMPTY) double linearTokenOffset) {
+        @JsonSetter(nulls = Nulls.AS_EMPTY) double linearTokenOffset,
+        @JsonSetter(nulls = Nulls.AS_EMPTY) double eagerStepNs) {
 
     public RooflineParams {
         check("hbm_efficiency", hbmEfficiency, 0, 1);
@@ -116,6 +120,7 @@ public record RooflineParams(
         cost(Term.LORA_PER_LOADED_ADAPTER_NS, loraPerLoadedAdapterNs);
         cost(Term.LORA_PER_SLOT_TILE_NS, loraPerSlotTileNs);
         cost(Term.LINEAR_TOKEN_OFFSET, linearTokenOffset);
+        cost(Term.EAGER_STEP_NS, eagerStepNs);
         if (!(storageBandwidth > 0)) {
             throw new IllegalArgumentException("storage_bandwidth must be > 0, got " + storageBandwidth);
         }
@@ -160,7 +165,8 @@ public record RooflineParams(
         REQUEST_LATENCY_NS("request_latency_ns"),
         LORA_PER_LOADED_ADAPTER_NS("lora_per_loaded_adapter_ns"),
         LORA_PER_SLOT_TILE_NS("lora_per_slot_tile_ns"),
-        LINEAR_TOKEN_OFFSET("linear_token_offset");
+        LINEAR_TOKEN_OFFSET("linear_token_offset"),
+        EAGER_STEP_NS("eager_step_ns");
 
         /** The parameter's key in calibration files. */
         public final String key;
@@ -280,7 +286,8 @@ public record RooflineParams(
             requestLatencyNs,
             loraPerLoadedAdapterNs,
             loraPerSlotTileNs,
-            linearTokenOffset
+            linearTokenOffset,
+            eagerStepNs
         };
     }
 
@@ -288,6 +295,6 @@ public record RooflineParams(
     private static RooflineParams of(double[] v) {
         return new RooflineParams(
                 v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15],
-                v[16], v[17], v[18], v[19], v[20], v[21], v[22], v[23], v[24], v[25]);
+                v[16], v[17], v[18], v[19], v[20], v[21], v[22], v[23], v[24], v[25], v[26]);
     }
 }

@@ -190,6 +190,9 @@ public final class RooflinePerfModel implements PerfModel {
                 t += p.loraPerSlotTileNs() * s.loraSlots * loraTilesPerSlot(s.newTokens, s.loraSlotRank);
             }
         }
+        if (s.newTokens > GRAPH_MAX_TOKENS) {
+            t += p.eagerStepNs();
+        }
         t += linearNs(s.newTokens);
         return t;
     }
@@ -257,6 +260,9 @@ public final class RooflinePerfModel implements PerfModel {
             return constant + attentionWholeNs(pairs, context + i * decoders, kvRead + i * decoders);
         };
     }
+
+    /** The most tokens of a step vLLM 0.8 captures CUDA graphs for (its default largest capture size). */
+    public static final int GRAPH_MAX_TOKENS = 512;
 
     /** vLLM 0.8's default tiles of its LoRA kernels (lora/ops/triton_ops utils, without a tuned config file). */
     private static final int SHRINK_BLOCK_M = 32;

@@ -45,6 +45,16 @@ class RooflinePerfModelTest {
     }
 
     @Test
+    void aStepOfMoreTokensThanTheLargestCapturedGraphPaysTheEagerCostOnce() {
+        RooflinePerfModel plain = new RooflinePerfModel(LLAMA_8B, H100, 1, PARAMS);
+        RooflinePerfModel eager = new RooflinePerfModel(LLAMA_8B, H100, 1, PARAMS.with(Term.EAGER_STEP_NS, 2_000_000));
+        StepShape atGraph = mixed(RooflinePerfModel.GRAPH_MAX_TOKENS - 4, 0, 4);
+        StepShape above = mixed(RooflinePerfModel.GRAPH_MAX_TOKENS - 3, 0, 4);
+        assertThat(eager.stepNs(atGraph)).as("512 tokens: a captured graph").isEqualTo(plain.stepNs(atGraph));
+        assertThat(eager.stepNs(above) - plain.stepNs(above)).isCloseTo(2_000_000L, within(1L));
+    }
+
+    @Test
     void everyAdapterHeldInASlotCostsItsShareOfALoraStepWhetherInTheBatchOrNot() {
         RooflineParams p = PARAMS.with(Term.LORA_PER_LOADED_ADAPTER_NS, 20_000);
         RooflinePerfModel perf = new RooflinePerfModel(LLAMA_8B, H100, 1, p);
