@@ -333,14 +333,15 @@ final class MeasuredRuns {
         List<FitRow> out = new ArrayList<>();
         // every request of a replayed run is sent at once: the client's time around the engine's
         double before = client.beforeS(run.requests());
-        double stretch = s == null ? 1 : s.windowS() / (s.windowS() + client.totalS(run.requests()));
+        double around = client.totalS(run.requests(), run.outputTokens());
+        double stretch = s == null ? 1 : s.windowS() / (s.windowS() + around);
         for (Measured m : run.measured()) {
             double predicted = s == null
                     ? Double.NaN
                     : switch (m.quantity()) {
                         case "mean_itl_ms" -> s.itl().meanMs();
                         case "mean_ttft_ms" -> s.ttft().meanMs() + before * 1e3;
-                        case "duration_s" -> s.windowS() + client.totalS(run.requests());
+                        case "duration_s" -> s.windowS() + around;
                         case "output_tokens_per_s" -> s.achieved().outputTokensPerS() * stretch;
                         case "input_tokens_per_s" -> s.achieved().inputTokensPerS() * stretch;
                         case "total_tokens_per_s" -> s.achieved().totalTokensPerS() * stretch;

@@ -32,8 +32,9 @@ record TimingRow(
      * over the run's duration holds both, over {@code tokens} tokens.
      */
     record ClientTime(double tokens, double beforeS, double afterS) {
+        /** A one-token burst's ({@code tokens}: its prompt tokens, the rate's numerator). */
         static ClientTime of(BurstClient client, double requests, double tokens) {
-            return new ClientTime(tokens, client.beforeS(requests), client.afterS(requests));
+            return new ClientTime(tokens, client.beforeS(requests), client.afterS(requests, 1));
         }
     }
 

@@ -42,7 +42,10 @@ class BurstClientTest {
         assertThat(c.beforeS(1))
                 .as("a lone request's own time is the twin's request latency")
                 .isZero();
-        assertThat(c.totalS(4096)).isCloseTo(4095 * 0.0015, within(1e-9));
+        assertThat(c.totalS(4096, 1)).isCloseTo(4095 * 0.0015, within(1e-9));
+        assertThat(c.totalS(4096, 100))
+                .as("answers of many tokens: the time before only")
+                .isCloseTo(4095 * 0.001, within(1e-9));
     }
 
     @Test
