@@ -202,7 +202,7 @@ final class CalibrateCommand implements Callable<Integer> {
                 out.printf(
                         Locale.ROOT,
                         "  the benchmark client's time around a burst (read from %d prefill bursts, not part of the"
-                                + " twin): %.3f ms a request before the engine sees it, %.3f ms after its last token%n",
+                                + " twin): %.3f ms a request before the engine sees it, %.3f ms after the last token of a one-token burst%n",
                         client.path("runs").asInt(),
                         client.path("before_ms_per_request").asDouble(),
                         client.path("after_ms_per_request").asDouble());
