@@ -87,7 +87,8 @@ final class MeasuredRuns {
 
     /**
      * @param client the benchmark client's time around each replayed burst: its TTFTs hold the time before the
-     *     engine sees the requests, its duration (and the rates over it) the time after the last token as well
+     *     engine sees the requests, its duration (and the rates over it) that and, for one-token bursts, the time
+     *     after the last token
      */
     MeasuredRuns(Path dir, CalibrationSetup setup, Profiles profiles, BurstClient client) {
         this.dir = dir;
