@@ -179,11 +179,14 @@ public final class AdapterCache {
     /** Grows the adapter index space (for adapters first seen in a trace). */
     public void ensureAdapters(int count) {
         if (count > slotOf.length) {
+            // doubled, not grown to the count: a trace meets its adapters one by one, and growing by one each time
+            // copied the arrays once per adapter (entries past the count stay out of every slot and of host memory)
             int old = slotOf.length;
-            slotOf = Arrays.copyOf(slotOf, count);
-            Arrays.fill(slotOf, old, count, NONE);
-            cpuLastUse = Arrays.copyOf(cpuLastUse, count);
-            inCpu = Arrays.copyOf(inCpu, count);
+            int n = Math.max(count, old * 2);
+            slotOf = Arrays.copyOf(slotOf, n);
+            Arrays.fill(slotOf, old, n, NONE);
+            cpuLastUse = Arrays.copyOf(cpuLastUse, n);
+            inCpu = Arrays.copyOf(inCpu, n);
         }
     }
 

@@ -496,14 +496,15 @@ public final class ClusterSimulator {
             while (true) {
                 d.metrics.observe(now);
                 if (r.scheduler.plan(now) && r.scheduler.hasWork()) {
-                    long duration = Math.max(1, r.resolved.perf().stepNs(r.scheduler.shape()) + r.scheduler.stallNs());
+                    long priced = r.resolved.perf().stepNs(r.scheduler.shape());
+                    long duration = Math.max(1, priced + r.scheduler.stallNs());
                     r.stepping = true;
                     r.steps++;
                     r.busyNs += duration;
                     long end = now + duration;
                     if (decodeStretches && r.scheduler.stretchable()) {
                         d.metrics.refresh(r);
-                        if (!runStretch(d, r, now, end)) {
+                        if (!runStretch(d, r, now, end, priced)) {
                             now = r.quiet.lastEndNs;
                             continue replan;
                         }
@@ -529,16 +530,16 @@ public final class ClusterSimulator {
 
         /**
          * Runs the quiet steps of the decode stretch that {@code r}'s step planned at {@code now}, ending at
-         * {@code end}, opens: in bulk ({@link io.twinserve.twin.sched.Scheduler#runQuiet}) while each ends before
+         * {@code end} (the model priced it at {@code priced} ns), opens: in bulk ({@link io.twinserve.twin.sched.Scheduler#runQuiet}) while each ends before
          * the queue's next event (so nothing could have changed them), the window's end (unless draining) and
          * the deployment's next timeline sample and (when the run stops on starvation) the next starvation
          * checkpoint, then one by one up to the next event. Returns false when the replica must plan afresh at
          * {@code r.quiet.lastEndNs}; otherwise its planned step ends at {@code r.quiet.endNs()}, to be
          * scheduled, unless the run stopped in the stretch (its starvation settled: {@code stoppedNs} set).
          */
-        private boolean runStretch(DeploymentRun d, Replica r, long now, long end) {
+        private boolean runStretch(DeploymentRun d, Replica r, long now, long end, long priced) {
             QuietSteps q = r.quiet;
-            q.start(end);
+            q.start(end, priced);
             long bound = queue.isEmpty() ? Long.MAX_VALUE : queue.peekTime();
             long windowLimit = options.drain() || window == Long.MAX_VALUE ? Long.MAX_VALUE : window + 1;
             while (end < bound && end < windowLimit && !r.scheduler.finishDue()) {

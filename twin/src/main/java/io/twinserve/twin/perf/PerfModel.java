@@ -23,6 +23,16 @@ public interface PerfModel {
     }
 
     /**
+     * As {@link #decodeStretch(StepShape)}, with two hints a loop has at hand: {@code reuse} (null, or a stretch this
+     * model returned before that its caller no longer uses) may be refilled and returned instead of a new one, and
+     * {@code firstStepNs} is what {@link #stepNs} gave {@code first} (negative when not known), so a model need not
+     * price that shape twice.
+     */
+    default DecodeStretch decodeStretch(StepShape first, DecodeStretch reuse, long firstStepNs) {
+        return decodeStretch(first);
+    }
+
+    /**
      * Time to copy an adapter of {@code rank} from host memory into a GPU slot reserved at
      * {@code slotRank}, in ns.
      */

@@ -229,10 +229,19 @@ public final class RooflinePerfModel implements PerfModel {
      */
     @Override
     public DecodeStretch decodeStretch(StepShape first) {
+        return decodeStretch(first, null, -1);
+    }
+
+    /**
+     * As {@link #decodeStretch(StepShape)}, refilling {@code reuse} when it is one of this model's stretches; the
+     * constant part is {@code firstStepNs} less the first step's attention when that is known (the same whole
+     * number {@link #stepNs} added it to, so the prices are the same to the ns).
+     */
+    @Override
+    public DecodeStretch decodeStretch(StepShape first, DecodeStretch reuse, long firstStepNs) {
         if (first.sequences == 0) {
             return PerfModel.super.decodeStretch(first);
         }
-        long constant = (long) constantPartNs(first);
         long pairs = first.prefillAttentionPairs;
         long context = first.decodeContextTokens;
         long kvRead = first.kvReadTokens;
@@ -249,16 +258,54 @@ public final class RooflinePerfModel implements PerfModel {
         } catch (ArithmeticException overflow) {
             return PerfModel.super.decodeStretch(first);
         }
+        LinearStretch s = reuse instanceof LinearStretch l && l.model == this ? l : new LinearStretch(this);
+        s.constant = firstStepNs >= 0
+                ? firstStepNs - attentionWholeNs(pairs, context, kvRead)
+                : (long) constantPartNs(first);
+        s.pairs = pairs;
+        s.context = context;
+        s.kvRead = kvRead;
+        s.decoders = decoders;
+        s.compute0 = compute0;
+        s.computeSlope = computeSlope;
+        s.bytes0 = bytes0;
+        s.bytesSlope = bytesSlope;
         // the last step index whose two lines stay within a long (beyond it, each step is priced as alone)
-        long safe = Math.min(
+        s.safe = Math.min(
                 computeSlope == 0 ? Long.MAX_VALUE : (Long.MAX_VALUE - compute0) / computeSlope,
                 bytesSlope == 0 ? Long.MAX_VALUE : (Long.MAX_VALUE - bytes0) / bytesSlope);
-        return i -> {
+        return s;
+    }
+
+    /**
+     * The prices of one decode stretch ({@link #decodeStretch(StepShape, DecodeStretch)}), mutable so that a loop
+     * refills one object per replica instead of allocating one per stretch (a stretch opens after most arrivals and
+     * finishes; at light load that allocation was a fifth of a run's bytes).
+     */
+    private static final class LinearStretch implements DecodeStretch {
+        private final RooflinePerfModel model;
+        private long constant;
+        private long pairs;
+        private long context;
+        private long kvRead;
+        private long decoders;
+        private long compute0;
+        private long computeSlope;
+        private long bytes0;
+        private long bytesSlope;
+        private long safe;
+
+        LinearStretch(RooflinePerfModel model) {
+            this.model = model;
+        }
+
+        @Override
+        public long stepNs(long i) {
             if (i <= safe) {
                 return constant + (Math.max(compute0 + computeSlope * i, bytes0 + bytesSlope * i) >>> FX);
             }
-            return constant + attentionWholeNs(pairs, context + i * decoders, kvRead + i * decoders);
-        };
+            return constant + model.attentionWholeNs(pairs, context + i * decoders, kvRead + i * decoders);
+        }
     }
 
     /** The most tokens of a step vLLM 0.8 captures CUDA graphs for (its default largest capture size). */

@@ -17,10 +17,14 @@ public final class QuietSteps {
     private boolean open;
     /** The stretch's prices, from the shape of its first step run quietly (null until then). */
     DecodeStretch prices;
+    /** The last stretch's prices, handed back to the model to refill (null until a stretch is priced). */
+    private DecodeStretch spare;
     /** Index in the stretch of the planned step (0: the step that opened it). */
     long index;
     /** End of the planned step, in ns. */
     long endNs;
+    /** What the model priced the step that opened the stretch at (its shape's stepNs), or -1. */
+    private long firstStepNs = -1;
 
     /** In: complete only steps that end before this, in ns. */
     public long limitNs;
@@ -51,9 +55,18 @@ public final class QuietSteps {
      * endNs}. Its prices are made when a quiet step first runs (many stretches end before any does).
      */
     public void start(long endNs) {
+        start(endNs, -1);
+    }
+
+    /**
+     * As {@link #start(long)}, with what the model priced the opening step at ({@link PerfModel#stepNs} of the shape
+     * {@link #price} will be given, -1 when not known): the stretch's prices then need not price it again.
+     */
+    public void start(long endNs, long firstStepNs) {
         this.open = true;
-        this.prices = null;
+        retire();
         this.endNs = endNs;
+        this.firstStepNs = firstStepNs;
     }
 
     /** Whether a stretch is open. */
@@ -64,13 +77,20 @@ public final class QuietSteps {
     /** Closes the stretch (its steps no longer repeat one shape). */
     public void close() {
         open = false;
-        prices = null;
+        retire();
+    }
+
+    private void retire() {
+        if (prices != null) {
+            spare = prices;
+            prices = null;
+        }
     }
 
     /** Prices the stretch from {@code planned}, the shape of its planned step, unless already priced. */
     public void price(StepShape planned) {
         if (prices == null) {
-            prices = perf.decodeStretch(planned);
+            prices = perf.decodeStretch(planned, spare, firstStepNs);
             index = 0;
         }
     }

@@ -11,7 +11,8 @@ import net.jqwik.api.constraints.IntRange;
 /**
  * The roofline's decode stretch (attention as two integer lines in the step index) against stepping: each
  * step is priced exactly as {@link RooflinePerfModel#stepNs} prices its shape, across the crossing of
- * compute- and memory-bound attention.
+ * compute- and memory-bound attention; so is a stretch refilled in place with its first step's price, as the
+ * loop makes them.
  */
 class DecodeStretchPropertyTest {
     private static final Profiles PROFILES = Profiles.builtIn();
@@ -42,6 +43,12 @@ class DecodeStretchPropertyTest {
         first.distinctAdapters = adapters;
         first.adapterRankSum = 16L * adapters;
         DecodeStretch stretch = model.decodeStretch(first);
+        // what a loop does: an earlier stretch (of another shape) refilled, the first step's price passed in
+        StepShape other = new StepShape();
+        other.addSequence(1, 7, true, true, false, false);
+        DecodeStretch stale = model.decodeStretch(other);
+        DecodeStretch refilled = model.decodeStretch(first, stale, model.stepNs(first));
+        assertThat(refilled).isSameAs(stale);
         DecodeStretch stepped = new PerfModel() {
             @Override
             public long stepNs(StepShape step) {
@@ -64,6 +71,7 @@ class DecodeStretchPropertyTest {
             long ns = model.stepNs(step);
             assertThat(stretch.stepNs(i)).as("step %d", i).isEqualTo(ns);
             assertThat(stepped.stepNs(i)).as("step %d by default", i).isEqualTo(ns);
+            assertThat(refilled.stepNs(i)).as("step %d refilled", i).isEqualTo(ns);
             step.decodeContextTokens += decodes;
             step.kvReadTokens += decodes;
         }
@@ -73,6 +81,7 @@ class DecodeStretchPropertyTest {
         step.decodeContextTokens += far * decodes;
         step.kvReadTokens += far * decodes;
         assertThat(stretch.stepNs(far)).isEqualTo(model.stepNs(step));
+        assertThat(refilled.stepNs(far)).isEqualTo(model.stepNs(step));
     }
 
     @Property(tries = 50)
