@@ -38,19 +38,9 @@ record TimingRow(
         }
     }
 
+    /** A figure one step explains, measured without a burst's client time around it. */
     TimingRow(String family, String file, String key, String quantity, double measured, StepScenario scenario) {
         this(family, file, key, quantity, measured, scenario, null, null);
-    }
-
-    TimingRow(
-            String family,
-            String file,
-            String key,
-            String quantity,
-            double measured,
-            StepScenario scenario,
-            Burst burst) {
-        this(family, file, key, quantity, measured, scenario, burst, null);
     }
 
     double predict(RooflinePerfModel perf) {

@@ -28,7 +28,8 @@ class TimingRowTest {
                 "mean_ttft_ms",
                 0,
                 new StepScenario(0, 0, 2048, 1000, 0, 0, 0, 0, 0, 0),
-                new TimingRow.Burst(3, 2048));
+                new TimingRow.Burst(3, 2048),
+                null);
         double first = stepMs(2048, 1000);
         double second = stepMs(952, 1000);
         assertThat(row.predict(PERF)).isCloseTo((2 * first + (first + second)) / 3 + 4.0, within(1e-9));
