@@ -440,31 +440,11 @@ public final class PlanEvaluation {
     private Case evaluate(int index, SweepSpec family, int threads, Path tables) {
         Sweep sweep = new Sweep(family, Path.of(""), profiles);
         List<SweepRow> rows = table(family, threads, tables);
-        // the twin's answer: the labels' rule on the table, at each tp of the family; of those, the most throughput per
-        // GPU (a family of one tp: its answer)
-        int served = -1;
-        int twinSlots = 0;
-        double twinTps = 0;
-        int twinTp = 1;
-        for (int tp : family.tp()) {
-            List<SweepRow> at = rows.stream().filter(r -> r.tp() == tp).toList();
-            if (at.isEmpty()) {
-                continue;
-            }
-            int n = Labels.served(at, slo).getFirst().optimum();
-            if (served < 0) {
-                served = n;
-            }
-            for (Labels.Slots s : Labels.slots(at, slo)) {
-                if (s.example().served() == n && (twinTps == 0 || s.throughput() / tp > twinTps / twinTp)) {
-                    served = n;
-                    twinSlots = s.optimum();
-                    twinTps = s.throughput();
-                    twinTp = tp;
-                }
-            }
-        }
-        served = Math.max(0, served);
+        Best best = best(family, rows);
+        int served = best.served();
+        int twinSlots = best.slots();
+        double twinTps = best.tps();
+        int twinTp = best.tp();
         double[] means = sweep.shapeMeans(family.lengths().getFirst());
         double[] rates = {
             family.rates().get(0), family.rates().get(1), family.rates().get(2)
@@ -524,6 +504,132 @@ public final class PlanEvaluation {
                 Trainer.round(regret),
                 rows.size(),
                 verified(plan, req, planned, rows, twinTps / twinTp));
+    }
+
+    /** The twin's best configuration on a family's table: served per GPU (0: none meets the SLO), slots, tps, tp. */
+    private record Best(int served, int slots, double tps, int tp) {}
+
+    /**
+     * The twin's answer: the labels' rule on the table, at each tp of the family; of those, the most throughput per
+     * GPU (a family of one tp: its answer).
+     */
+    private Best best(SweepSpec family, List<SweepRow> rows) {
+        int served = -1;
+        int twinSlots = 0;
+        double twinTps = 0;
+        int twinTp = 1;
+        for (int tp : family.tp()) {
+            List<SweepRow> at = rows.stream().filter(r -> r.tp() == tp).toList();
+            if (at.isEmpty()) {
+                continue;
+            }
+            int n = Labels.served(at, slo).getFirst().optimum();
+            if (served < 0) {
+                served = n;
+            }
+            for (Labels.Slots s : Labels.slots(at, slo)) {
+                if (s.example().served() == n && (twinTps == 0 || s.throughput() / tp > twinTps / twinTp)) {
+                    served = n;
+                    twinSlots = s.optimum();
+                    twinTps = s.throughput();
+                    twinTp = tp;
+                }
+            }
+        }
+        return new Best(Math.max(0, served), twinSlots, twinTps, twinTp);
+    }
+
+    /**
+     * The twin's own answer for one family taken as a plan on the same family simulated with other random draws:
+     * {@code served}, {@code slots} and {@code tp} are the twin's best on the family's own seed, {@code otherServed}
+     * the twin's best on the other seed, and the regret and the SLO are those of the first answer's configuration in
+     * the other seed's run.
+     */
+    public record SeedCase(
+            int index, int served, int slots, int tp, int otherServed, double regretPct, boolean meetsSlo) {}
+
+    /** The figures of {@link #reseeded}: how far the twin's answer moves with nothing but the random draws. */
+    public record SeedSummary(
+            int cases,
+            double servedDiffersPct,
+            double meanRegretPct,
+            double p90RegretPct,
+            double withinThreePct,
+            int feasible,
+            double sloMetFeasiblePct,
+            double servedSmapePct) {}
+
+    /**
+     * The labels' noise floor: each family's twin table on its own seed and on its seed plus {@code offset} (the
+     * same workload, other arrivals and lengths drawn), and the first table's best configuration scored on the second
+     * as a plan is ({@link Case}'s regret, SLO and SMAPE). No model can be nearer the twin's best than the twin's own
+     * answer on another draw, on average.
+     */
+    public List<SeedCase> reseeded(
+            List<SweepSpec> families, long offset, int threads, IntConsumer progress, Path tables) {
+        if (offset == 0) {
+            throw new IllegalArgumentException("a reseed offset of 0 compares each table with itself; give another");
+        }
+        List<SeedCase> out = new ArrayList<>();
+        for (SweepSpec f : families) {
+            Best first = best(f, table(f, threads, tables));
+            SweepSpec other = f.withSeed((f.seed() == null ? 0 : f.seed()) + offset);
+            List<SweepRow> rows = table(other, threads, tables);
+            Best second = best(other, rows);
+            SweepRow planned = null;
+            for (SweepRow r : rows) {
+                if (r.served() == first.served() && r.slots() == first.slots() && r.tp() == first.tp()) {
+                    planned = r;
+                }
+            }
+            boolean meets = planned != null && planned.fits() && planned.meets(slo);
+            double tps = planned == null || !planned.fits() ? 0 : planned.throughputTps();
+            double regret = regret(second.tps() <= 0 ? 0 : second.tps() / second.tp(), tps / first.tp(), meets);
+            out.add(new SeedCase(
+                    out.size(),
+                    first.served(),
+                    first.slots(),
+                    first.tp(),
+                    second.served(),
+                    Trainer.round(regret),
+                    meets));
+            progress.accept(out.size());
+        }
+        return out;
+    }
+
+    /** The figures of a list of reseeded cases, counted as {@link #summarize} counts a model's plans. */
+    public static SeedSummary summarizeSeeds(List<SeedCase> cases) {
+        int n = cases.size();
+        double[] regrets = new double[n];
+        double sum = 0;
+        double smape = 0;
+        int differs = 0;
+        int within = 0;
+        int feasible = 0;
+        int metFeasible = 0;
+        for (int i = 0; i < n; i++) {
+            SeedCase c = cases.get(i);
+            regrets[i] = c.regretPct();
+            sum += c.regretPct();
+            smape += Trainer.smape(c.served(), c.otherServed());
+            differs += c.served() != c.otherServed() ? 1 : 0;
+            within += c.regretPct() <= 3 && (c.meetsSlo() || c.otherServed() == 0) ? 1 : 0;
+            if (c.otherServed() > 0) {
+                feasible++;
+                metFeasible += c.meetsSlo() ? 1 : 0;
+            }
+        }
+        Arrays.sort(regrets);
+        return new SeedSummary(
+                n,
+                n == 0 ? Double.NaN : Trainer.round(100.0 * differs / n),
+                n == 0 ? Double.NaN : Trainer.round(sum / n),
+                n == 0 ? Double.NaN : regrets[(int) Math.min(n - 1, Math.ceil(0.9 * n) - 1)],
+                n == 0 ? Double.NaN : Trainer.round(100.0 * within / n),
+                feasible,
+                feasible == 0 ? Double.NaN : Trainer.round(100.0 * metFeasible / feasible),
+                n == 0 ? Double.NaN : Trainer.round(100 * smape / n));
     }
 
     /**

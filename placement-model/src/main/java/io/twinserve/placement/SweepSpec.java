@@ -92,6 +92,33 @@ public record SweepSpec(
                 tierSkew);
     }
 
+    /** This spec with {@code newSeed} as its seed (the same workloads, other random draws). */
+    public SweepSpec withSeed(Long newSeed) {
+        return new SweepSpec(
+                name,
+                description,
+                newSeed,
+                windowS,
+                models,
+                pools,
+                served,
+                slots,
+                rates,
+                tiers,
+                ranks,
+                tp,
+                kvCacheLen,
+                lengths,
+                burstiness,
+                replica,
+                sample,
+                stopWhenStarving,
+                sampleFamilies,
+                stopAfterMiss,
+                slo,
+                tierSkew);
+    }
+
     /** A sweep whose tiers spread their traffic evenly over their adapters (the study's tiers). */
     public SweepSpec(
             String name,

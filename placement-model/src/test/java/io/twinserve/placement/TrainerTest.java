@@ -500,6 +500,59 @@ class TrainerTest {
     }
 
     /**
+     * The labels' noise floor: each family's twin table on its own seed and on another, the first table's best scored
+     * on the second. The answer is the twin's own (a grid configuration), and where the second draw has no
+     * configuration that meets the SLO there is nothing to regret.
+     */
+    @Test
+    void theTwinsOwnAnswerIsScoredOnAnotherDraw() throws IOException {
+        PlacementModel m = PlacementModel.load(modelDir);
+        PlanEvaluation eval = new PlanEvaluation(
+                m, SweepFixtures.sweep(SweepFixtures.SMALL).spec(), Profiles.builtIn(), SloSpec.DEFAULTS);
+        List<SweepSpec> families = eval.families(2, 7);
+        assertThatThrownBy(() -> eval.reseeded(families, 0, 2, done -> {}, null))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("offset of 0");
+        Path tables = dir.resolve("seed-tables");
+        List<PlanEvaluation.SeedCase> cases = eval.reseeded(families, 1000, 2, done -> {}, tables);
+        assertThat(cases).hasSize(2);
+        // both draws of both families kept: four tables
+        try (var files = Files.list(tables)) {
+            assertThat(files.count()).isEqualTo(4);
+        }
+        for (PlanEvaluation.SeedCase c : cases) {
+            assertThat(List.of(0, 16, 64, 128)).contains(c.served(), c.otherServed());
+            if (c.otherServed() == 0) {
+                assertThat(c.regretPct()).isZero();
+            }
+            if (!c.meetsSlo()) {
+                assertThat(c.regretPct()).isGreaterThanOrEqualTo(0);
+            }
+        }
+        // the same draws again: the same answers (the tables are read back)
+        assertThat(eval.reseeded(families, 1000, 2, done -> {}, tables)).isEqualTo(cases);
+    }
+
+    @Test
+    void reseededCasesAreCountedAsPlansAre() {
+        List<PlanEvaluation.SeedCase> cases = List.of(
+                new PlanEvaluation.SeedCase(0, 64, 32, 1, 64, 0.5, true),
+                new PlanEvaluation.SeedCase(1, 64, 32, 1, 96, 25, true),
+                new PlanEvaluation.SeedCase(2, 96, 64, 1, 64, 0, false),
+                new PlanEvaluation.SeedCase(3, 16, 16, 1, 0, 0, false));
+        PlanEvaluation.SeedSummary s = PlanEvaluation.summarizeSeeds(cases);
+        assertThat(s.cases()).isEqualTo(4);
+        assertThat(s.servedDiffersPct()).isEqualTo(75.0);
+        assertThat(s.meanRegretPct()).isCloseTo(25.5 / 4, within(0.01));
+        // within 3%: the first, and the fourth (nothing meets on the second draw); not the third, which misses
+        assertThat(s.withinThreePct()).isEqualTo(50.0);
+        assertThat(s.feasible()).isEqualTo(3);
+        assertThat(s.sloMetFeasiblePct()).isCloseTo(100.0 * 2 / 3, within(0.01));
+        // (0 + 2*32/160 + 2*32/160 + 2) / 4
+        assertThat(s.servedSmapePct()).isCloseTo(100 * (0.4 + 0.4 + 2) / 4, within(0.01));
+    }
+
+    /**
      * The verified answers' served SMAPE: an answer that meets the SLO at the twin's best count scores 0, one two
      * grid steps off scores its SMAPE, and an answer that meets nothing counts as 0 served (the command says no
      * configuration meets), which is right where the twin's best is none too and wrong where it is some.
