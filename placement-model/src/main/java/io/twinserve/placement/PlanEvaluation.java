@@ -650,26 +650,24 @@ public final class PlanEvaluation {
         }
         PlanSearch.Alternative atPlanTp =
                 answer != null && answer.simulated().fits() && answer.verdict().met() ? answer : null;
-        for (int tp : planner.otherTps(plan)) {
-            int left = SEARCH_BUDGET - (runs - 1);
-            if (left < 1) {
-                break;
-            }
-            if (!PlanSearch.mayBeat(plan.adapters(), tp, atPlanTp)) {
-                continue;
-            }
-            Planner.Plan at = planner.planAtTp(req, plan.pool(), tp);
-            PlanSearch.Runner table = table(rows, tp);
-            SweepRow run = table.run(at.servedPerGpu(), at.maxAdapters());
-            PlanSearch.Around there =
-                    planner.searches().around(at, run != null && run.fits() && run.meets(slo), slo, left - 1, table);
-            PlanSearch.AtTp other = new PlanSearch.AtTp(tp, at, run, there);
-            runs += other.runs();
-            PlanSearch.Alternative best = other.best(slo);
-            if (PlanSearch.better(best, atPlanTp)) {
-                atPlanTp = best;
-                answer = best;
-            }
+        PlanSearch.AcrossTps across = PlanSearch.acrossTps(
+                planner,
+                plan,
+                atPlanTp,
+                SEARCH_BUDGET - around.runs(),
+                slo,
+                (tp, left) -> {
+                    Planner.Plan at = planner.planAtTp(req, plan.pool(), tp);
+                    PlanSearch.Runner table = table(rows, tp);
+                    SweepRow run = table.run(at.servedPerGpu(), at.maxAdapters());
+                    PlanSearch.Around there = planner.searches()
+                            .around(at, run != null && run.fits() && run.meets(slo), slo, left - 1, table);
+                    return new PlanSearch.AtTp(tp, at, run, there);
+                },
+                tp -> {});
+        runs += across.runs();
+        if (across.betterTp() != null) {
+            answer = across.answer();
         }
         SweepRow row = answer == null ? null : answer.simulated();
         double perGpu = row == null || !row.fits() ? 0 : row.throughputTps() / row.tp();

@@ -213,6 +213,53 @@ public final class PlanSearch {
     }
 
     /**
+     * What the search at the pool's other trained tps found ({@link #acrossTps}): each tp searched, in turn; the answer
+     * after them (the one given when none was better); the configuration of another tp that became the answer (null:
+     * none); the twin runs taken.
+     */
+    public record AcrossTps(List<AtTp> searched, Alternative answer, Alternative betterTp, int runs) {}
+
+    /**
+     * The pool's other trained tps ({@link Planner#otherTps}) searched in turn with the {@code left} twin runs left:
+     * at each, unless all the plan's adapters on one replica there would serve fewer per GPU than {@code answer} (a
+     * configuration that meets the SLO, or null), {@code searchAt} (the tp and the runs left; it plans there, runs
+     * that plan and searches around it) and the answer moves to the best configuration found there when that is
+     * better ({@link #better}). {@code plan --verify} runs it on the twin and {@link PlanEvaluation} on its tables, so
+     * that the evaluation scores what the command answers.
+     */
+    public static AcrossTps acrossTps(
+            Planner planner,
+            Planner.Plan plan,
+            Alternative answer,
+            int left,
+            SloSpec slo,
+            java.util.function.BiFunction<Integer, Integer, AtTp> searchAt,
+            java.util.function.IntConsumer onTp) {
+        List<AtTp> searched = new ArrayList<>();
+        Alternative betterTp = null;
+        int runs = 0;
+        for (int tp : planner.otherTps(plan)) {
+            if (left - runs < 1) {
+                break;
+            }
+            if (!mayBeat(plan.adapters(), tp, answer)) {
+                continue;
+            }
+            onTp.accept(tp);
+            AtTp at = searchAt.apply(tp, left - runs);
+            searched.add(at);
+            runs += at.runs();
+            // the answer moves as each tp is searched; one found at another tp is the better tp's
+            Alternative best = at.best(slo);
+            if (better(best, answer)) {
+                answer = best;
+                betterTp = best;
+            }
+        }
+        return new AcrossTps(searched, answer, betterTp, runs);
+    }
+
+    /**
      * Whether configuration {@code a} beats {@code b} (null: anything beats it) by the labels' rule across tp: more
      * adapters per GPU (a replica's adapters over its tp), then more tokens/s per GPU.
      */

@@ -15,6 +15,7 @@ import io.twinserve.traces.spec.WorkloadSpecs;
 import io.twinserve.twin.deploy.DeploymentSpec;
 import io.twinserve.twin.profile.Profiles;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -162,25 +163,29 @@ final class Plans {
             // then the pool's other trained tps, with the budget left: the plan the trees give there, its run and
             // the searches around it (the twin's best may be at another tp than the tp tree's); not a tp at which
             // all the adapters on one replica would give fewer per GPU than the answer already has
-            int left = budget - around.runs();
-            for (int tp : planner.otherTps(plan)) {
-                if (left < 1) {
-                    break;
-                }
-                if (!PlanSearch.mayBeat(plan.adapters(), tp, answer)) {
-                    continue;
-                }
-                progress.update(0.8, "searching at tp " + tp);
-                PlanSearch.AtTp at = planner.twin().searchAtTp(req, plan.pool(), tp, profiles, base, effective, left);
-                otherTps.add(at);
-                left -= at.runs();
-                // the answer moves as each tp is searched; one found at another tp is the better tp's
-                PlanSearch.Alternative best = at.best(effective);
-                if (PlanSearch.better(best, answer)) {
-                    answer = best;
-                    betterTp = best;
-                }
+            Planner.Request asked = req;
+            String pool = plan.pool();
+            PlanSearch.AcrossTps across;
+            try {
+                across = PlanSearch.acrossTps(
+                        planner,
+                        plan,
+                        answer,
+                        budget - around.runs(),
+                        effective,
+                        (tp, left) -> {
+                            try {
+                                return planner.twin().searchAtTp(asked, pool, tp, profiles, base, effective, left);
+                            } catch (IOException e) {
+                                throw new UncheckedIOException(e);
+                            }
+                        },
+                        tp -> progress.update(0.8, "searching at tp " + tp));
+            } catch (UncheckedIOException e) {
+                throw e.getCause();
             }
+            otherTps.addAll(across.searched());
+            betterTp = across.betterTp();
         }
         PlanSearch.Around searched = new PlanSearch.Around(search, searchUp);
         PlanSearch.Alternative corrected = searched.corrected();
