@@ -600,36 +600,22 @@ public final class PlanEvaluation {
 
     /** The figures of a list of reseeded cases, counted as {@link #summarize} counts a model's plans. */
     public static SeedSummary summarizeSeeds(List<SeedCase> cases) {
-        int n = cases.size();
-        double[] regrets = new double[n];
-        double sum = 0;
-        double smape = 0;
+        Tally t = new Tally(cases.size());
         int differs = 0;
-        int within = 0;
-        int feasible = 0;
-        int metFeasible = 0;
-        for (int i = 0; i < n; i++) {
-            SeedCase c = cases.get(i);
-            regrets[i] = c.regretPct();
-            sum += c.regretPct();
-            smape += Trainer.smape(c.served(), c.otherServed());
+        for (SeedCase c : cases) {
+            t.add(c.served(), c.otherServed(), c.regretPct(), c.meetsSlo());
             differs += c.served() != c.otherServed() ? 1 : 0;
-            within += c.regretPct() <= 3 && (c.meetsSlo() || c.otherServed() == 0) ? 1 : 0;
-            if (c.otherServed() > 0) {
-                feasible++;
-                metFeasible += c.meetsSlo() ? 1 : 0;
-            }
         }
-        Arrays.sort(regrets);
+        int n = cases.size();
         return new SeedSummary(
                 n,
                 n == 0 ? Double.NaN : Trainer.round(100.0 * differs / n),
-                n == 0 ? Double.NaN : Trainer.round(sum / n),
-                n == 0 ? Double.NaN : regrets[(int) Math.min(n - 1, Math.ceil(0.9 * n) - 1)],
-                n == 0 ? Double.NaN : Trainer.round(100.0 * within / n),
-                feasible,
-                feasible == 0 ? Double.NaN : Trainer.round(100.0 * metFeasible / feasible),
-                n == 0 ? Double.NaN : Trainer.round(100 * smape / n));
+                t.meanRegretPct(),
+                t.p90RegretPct(),
+                t.withinThreePct(),
+                t.feasible,
+                t.metFeasiblePct(),
+                t.smapePct());
     }
 
     /**
@@ -718,79 +704,102 @@ public final class PlanEvaluation {
 
     /** The figures of a list of cases. */
     public static Summary summarize(List<Case> cases, double seconds) {
-        double smape = 0;
-        double regretSum = 0;
-        int within = 0;
-        int met = 0;
-        int feasible = 0;
-        int metFeasible = 0;
+        Tally plans = new Tally(cases.size());
+        Tally verified = new Tally(cases.size());
         int outOfRange = 0;
         long runs = 0;
-        double[] regrets = new double[cases.size()];
-        for (int i = 0; i < cases.size(); i++) {
-            Case c = cases.get(i);
-            smape += Trainer.smape(c.planOptimum(), c.twinServed());
-            regretSum += c.regretPct();
-            regrets[i] = c.regretPct();
-            // within 3% of the twin's best under the SLO: a plan that misses the SLO is not (where no configuration
-            // meets it, there is nothing to be within)
-            within += c.regretPct() <= 3 && (c.planMeetsSlo() || c.twinServed() == 0) ? 1 : 0;
-            met += c.planMeetsSlo() ? 1 : 0;
-            if (c.twinServed() > 0) {
-                feasible++;
-                metFeasible += c.planMeetsSlo() ? 1 : 0;
-            }
+        long verifiedRuns = 0;
+        for (Case c : cases) {
+            plans.add(c.planOptimum(), c.twinServed(), c.regretPct(), c.planMeetsSlo());
+            Verified v = c.verified();
+            // an answer that meets nothing counts as none served (the command says no configuration meets)
+            verified.add(v.meetsSlo() ? v.served() : 0, c.twinServed(), v.regretPct(), v.meetsSlo());
             outOfRange += c.planOutOfRange() ? 1 : 0;
             runs += c.runs();
+            verifiedRuns += v.runs();
         }
-        Arrays.sort(regrets);
         int n = cases.size();
         return new Summary(
                 n,
-                Trainer.round(100 * smape / n),
-                Trainer.round(regretSum / n),
-                regrets.length == 0 ? Double.NaN : regrets[(int) Math.min(n - 1, Math.ceil(0.9 * n) - 1)],
-                Trainer.round(100.0 * within / n),
-                Trainer.round(100.0 * met / n),
-                feasible,
-                feasible == 0 ? Double.NaN : Trainer.round(100.0 * metFeasible / feasible),
+                plans.smapePct(),
+                plans.meanRegretPct(),
+                plans.p90RegretPct(),
+                plans.withinThreePct(),
+                plans.metPct(),
+                plans.feasible,
+                plans.metFeasiblePct(),
                 Trainer.round(100.0 * outOfRange / n),
                 runs,
                 Math.round(seconds * 10) / 10.0,
-                summarizeVerified(cases));
+                new VerifiedSummary(
+                        verified.smapePct(),
+                        verified.meanRegretPct(),
+                        verified.p90RegretPct(),
+                        verified.withinThreePct(),
+                        verified.metPct(),
+                        verified.metFeasiblePct(),
+                        n == 0 ? Double.NaN : Math.round(10.0 * verifiedRuns / n) / 10.0));
     }
 
-    private static VerifiedSummary summarizeVerified(List<Case> cases) {
-        int n = cases.size();
-        double[] regrets = new double[n];
-        double sum = 0;
-        int within = 0;
-        int met = 0;
-        int feasible = 0;
-        int metFeasible = 0;
-        long runs = 0;
-        double smape = 0;
-        for (int i = 0; i < n; i++) {
-            Verified v = cases.get(i).verified();
-            smape += Trainer.smape(v.meetsSlo() ? v.served() : 0, cases.get(i).twinServed());
-            regrets[i] = v.regretPct();
-            sum += v.regretPct();
-            within += v.regretPct() <= 3 && (v.meetsSlo() || cases.get(i).twinServed() == 0) ? 1 : 0;
-            met += v.meetsSlo() ? 1 : 0;
-            if (cases.get(i).twinServed() > 0) {
-                feasible++;
-                metFeasible += v.meetsSlo() ? 1 : 0;
-            }
-            runs += v.runs();
+    /**
+     * The figures every summary counts alike, answer by answer: the served count's SMAPE against the twin's best,
+     * the regret (mean and 90th percentile), the share within 3% of the twin's best under the SLO (an answer that
+     * misses the SLO is not; where no configuration meets it there is nothing to be within), and the SLO met, over
+     * all and where some configuration meets it. NaN where there is nothing to count.
+     */
+    private static final class Tally {
+        private final double[] regrets;
+        private int n;
+        private double regretSum;
+        private double smape;
+        private int within;
+        private int met;
+        private int feasible;
+        private int metFeasible;
+
+        Tally(int size) {
+            regrets = new double[size];
         }
-        Arrays.sort(regrets);
-        return new VerifiedSummary(
-                n == 0 ? Double.NaN : Trainer.round(100 * smape / n),
-                n == 0 ? Double.NaN : Trainer.round(sum / n),
-                n == 0 ? Double.NaN : regrets[(int) Math.min(n - 1, Math.ceil(0.9 * n) - 1)],
-                n == 0 ? Double.NaN : Trainer.round(100.0 * within / n),
-                n == 0 ? Double.NaN : Trainer.round(100.0 * met / n),
-                feasible == 0 ? Double.NaN : Trainer.round(100.0 * metFeasible / feasible),
-                n == 0 ? Double.NaN : Math.round(10.0 * runs / n) / 10.0);
+
+        void add(double served, int twinServed, double regretPct, boolean meets) {
+            smape += Trainer.smape(served, twinServed);
+            regrets[n++] = regretPct;
+            regretSum += regretPct;
+            within += regretPct <= 3 && (meets || twinServed == 0) ? 1 : 0;
+            met += meets ? 1 : 0;
+            if (twinServed > 0) {
+                feasible++;
+                metFeasible += meets ? 1 : 0;
+            }
+        }
+
+        double smapePct() {
+            return n == 0 ? Double.NaN : Trainer.round(100 * smape / n);
+        }
+
+        double meanRegretPct() {
+            return n == 0 ? Double.NaN : Trainer.round(regretSum / n);
+        }
+
+        double p90RegretPct() {
+            if (n == 0) {
+                return Double.NaN;
+            }
+            double[] sorted = Arrays.copyOf(regrets, n);
+            Arrays.sort(sorted);
+            return sorted[(int) Math.min(n - 1, Math.ceil(0.9 * n) - 1)];
+        }
+
+        double withinThreePct() {
+            return n == 0 ? Double.NaN : Trainer.round(100.0 * within / n);
+        }
+
+        double metPct() {
+            return n == 0 ? Double.NaN : Trainer.round(100.0 * met / n);
+        }
+
+        double metFeasiblePct() {
+            return feasible == 0 ? Double.NaN : Trainer.round(100.0 * metFeasible / feasible);
+        }
     }
 }

@@ -67,40 +67,22 @@ public record SweepSpec(
 
     /** This spec with {@code newPools} as its pools. */
     public SweepSpec withPools(List<PoolEntry> newPools) {
-        return new SweepSpec(
-                name,
-                description,
-                seed,
-                windowS,
-                models,
-                newPools,
-                served,
-                slots,
-                rates,
-                tiers,
-                ranks,
-                tp,
-                kvCacheLen,
-                lengths,
-                burstiness,
-                replica,
-                sample,
-                stopWhenStarving,
-                sampleFamilies,
-                stopAfterMiss,
-                slo,
-                tierSkew);
+        return with(seed, newPools);
     }
 
     /** This spec with {@code newSeed} as its seed (the same workloads, other random draws). */
     public SweepSpec withSeed(Long newSeed) {
+        return with(newSeed, pools);
+    }
+
+    private SweepSpec with(Long newSeed, List<PoolEntry> newPools) {
         return new SweepSpec(
                 name,
                 description,
                 newSeed,
                 windowS,
                 models,
-                pools,
+                newPools,
                 served,
                 slots,
                 rates,
