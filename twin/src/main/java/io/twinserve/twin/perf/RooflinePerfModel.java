@@ -34,6 +34,10 @@ import io.twinserve.twin.profile.ModelProfile;
  * fp8: the bytes halve, the FLOP/s do not double). Attention computes at the bf16 peak whatever the KV
  * dtype (an fp8 cache halves the bytes it reads; fp8 attention arithmetic is not modelled). Hidden
  * states, all-reduces and adapters stay at 16 bits ({@link ModelProfile#activationBytes()}).
+ *
+ * <p>Why one class of about 400 lines: a step's price and a decode stretch's prices must agree to the ns
+ * (DecodeStretchPropertyTest), so the terms, their fixed order, the fixed-point attention rates and the stretch
+ * that reuses them live together; split apart, each half would have to restate the other's constants.
  */
 public final class RooflinePerfModel implements PerfModel {
     private final RooflineParams p;
