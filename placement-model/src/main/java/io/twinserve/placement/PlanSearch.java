@@ -4,6 +4,8 @@ import io.twinserve.traces.spec.SloSpec;
 import io.twinserve.twin.slo.SloVerdict;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiFunction;
+import java.util.function.IntConsumer;
 
 /**
  * The twin searches of {@code plan --verify} around a plan: downwards after a run that misses the SLO,
@@ -233,8 +235,8 @@ public final class PlanSearch {
             Alternative answer,
             int left,
             SloSpec slo,
-            java.util.function.BiFunction<Integer, Integer, AtTp> searchAt,
-            java.util.function.IntConsumer onTp) {
+            BiFunction<Integer, Integer, AtTp> searchAt,
+            IntConsumer onTp) {
         List<AtTp> searched = new ArrayList<>();
         Alternative betterTp = null;
         int runs = 0;

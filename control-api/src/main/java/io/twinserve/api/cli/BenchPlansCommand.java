@@ -146,6 +146,11 @@ final class BenchPlansCommand implements Callable<Integer> {
                 skew);
         Progress progress = new Progress(spec.commandLine().getErr(), "workloads", true);
         if (reseed != null) {
+            if (casesOut != null) {
+                throw new CommandLine.ParameterException(
+                        spec.commandLine(),
+                        "--cases writes a model's plans, which --reseed does not make; use --json for the reseeded cases");
+            }
             if (reseed == 0) {
                 throw new CommandLine.ParameterException(
                         spec.commandLine(), "--reseed 0 compares each workload's run with itself; give another offset");

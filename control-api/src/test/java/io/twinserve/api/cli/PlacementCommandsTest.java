@@ -700,6 +700,25 @@ class PlacementCommandsTest {
     }
 
     @Test
+    void benchPlansReseedRefusesAnOffsetOfZeroAndACasesFile(@TempDir Path dir) throws Exception {
+        Cli zero = Cli.run("bench", "plans", "--held-out", "1", "--reseed", "0");
+        assertThat(zero.exitCode()).isEqualTo(2);
+        assertThat(zero.err()).contains("--reseed 0 compares each workload's run with itself");
+        Cli cases = Cli.run(
+                "bench",
+                "plans",
+                "--held-out",
+                "1",
+                "--reseed",
+                "5",
+                "--cases",
+                dir.resolve("c.csv").toString());
+        assertThat(cases.exitCode()).isEqualTo(2);
+        assertThat(cases.err()).contains("--cases writes a model's plans").contains("use --json");
+        assertThat(dir.resolve("c.csv")).doesNotExist();
+    }
+
+    @Test
     void benchClientsComparesPlansAtTheSustainedRateWithTheOpenLoopBaseline() throws Exception {
         Cli c = Cli.run("bench", "clients", "--workloads", "6", "--json");
         assertThat(c.exitCode()).as(c.err()).isZero();
