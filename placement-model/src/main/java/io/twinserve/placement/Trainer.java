@@ -36,7 +36,6 @@ import org.tribuo.regression.RegressionFactory;
 import org.tribuo.regression.Regressor;
 import org.tribuo.regression.ensemble.AveragingCombiner;
 import org.tribuo.regression.rtree.CARTRegressionTrainer;
-import org.tribuo.regression.rtree.impurity.MeanSquaredError;
 
 /**
  * Fits the placement targets with Tribuo CART trees. For each target, whole workloads (families) are
@@ -640,7 +639,7 @@ public final class Trainer {
         for (int i : idx) {
             ds.add(new ArrayExample<>(new Regressor(e.target(), e.y().get(i)), names, vectors[i]));
         }
-        return new CARTRegressionTrainer(depth, mcw, 0f, 1f, false, new MeanSquaredError(), seed).train(ds);
+        return new CARTRegressionTrainer(depth, mcw, 0f, 1f, false, new RunningMeanSquaredError(), seed).train(ds);
     }
 
     /**
