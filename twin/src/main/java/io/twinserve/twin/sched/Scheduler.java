@@ -42,6 +42,8 @@ public final class Scheduler {
     private final List<Sequence> batch = new ArrayList<>();
     private final StepShape shape = new StepShape();
     private final boolean lazyAllowed;
+    private final List<Sequence> victims = new ArrayList<>();
+    private long steadyPreemptionSteps;
     // adapters of the planned step's visited members (batchAdapterList[0, marked)), flagged in batchAdapters;
     // a steady step's lazy decoders' adapters are counted by SteadyDecodes, never flagged here
     private boolean[] batchAdapters;
@@ -126,6 +128,11 @@ public final class Scheduler {
         return running.size() == 0 && waiting.isEmpty();
     }
 
+    /** Steps that preempted the tail and kept their lazy decoders counted in bulk (see {@link SteadyDecodes#tailToPreempt}). */
+    long steadyPreemptionSteps() {
+        return steadyPreemptionSteps;
+    }
+
     public long preemptions() {
         return preemptions;
     }
@@ -178,12 +185,24 @@ public final class Scheduler {
         nextAdapterReadyNs = Long.MAX_VALUE;
         // (the count is checked here so that a step without lazy decoders costs no call)
         steadyPlanned = steady.lazyCount() > 0 && steady.feasible(nowNs);
+        boolean preempted = false;
+        if (!steadyPlanned && steady.lazyCount() > 0 && steady.tailToPreempt(victims)) {
+            // short of blocks only: preempt the tail the plain loop would, and keep the rest in bulk
+            for (int i = 0; i < victims.size(); i++) {
+                Sequence v = victims.get(i);
+                steady.leaveForPreemption(v);
+                preempt(v);
+            }
+            victims.clear();
+            steadyPreemptionSteps++;
+            preempted = true;
+            steadyPlanned = steady.lazyCount() > 0;
+        }
         if (!steadyPlanned) {
             steady.materialize();
         }
         int budget = config.maxNumBatchedTokens();
         marked = 0;
-        boolean preempted = false;
         if (steadyPlanned) {
             budget -= steady.openStep();
             // sequences before the last lazy one in running order get all they ask for (checked); the rest

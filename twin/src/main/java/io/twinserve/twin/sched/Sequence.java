@@ -67,6 +67,9 @@ public final class Sequence {
     // phase's allocation count when it joined
     int lazyPhase;
     long lazyCrossBase;
+    // the blocks this eager sequence needs in the step SteadyDecodes#feasible checked, call feasibleCall
+    int steadyNeed;
+    long steadyNeedCall = -1;
     boolean holdsAdapter;
     long firstScheduledNs = -1;
     long firstTokenNs = -1;

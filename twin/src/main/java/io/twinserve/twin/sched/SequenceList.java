@@ -45,7 +45,8 @@ final class SequenceList {
         return kind == RUNNING ? s.nextRunning : s.nextEager;
     }
 
-    private Sequence prev(Sequence s) {
+    /** The sequence before {@code s} (a member), or null. */
+    Sequence prev(Sequence s) {
         return kind == RUNNING ? s.prevRunning : s.prevEager;
     }
 

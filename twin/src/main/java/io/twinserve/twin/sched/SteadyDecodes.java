@@ -65,6 +65,10 @@ final class SteadyDecodes {
     // blockSize - 1 when it is a power of two (a mask instead of a division on every quiet step), else -1
     private final int phaseMask;
     private final List<Sequence> boundaryScratch = new ArrayList<>();
+    // feasible's calls, and the blocks its last call found short of the step's needs (counted boundaries; 0 when
+    // they fitted or it failed for another reason)
+    private long feasibleCalls;
+    private long blocksShort;
     private final List<Sequence> dueScratch = new ArrayList<>();
 
     SteadyDecodes(
@@ -114,6 +118,8 @@ final class SteadyDecodes {
      * needs. Collects the lazy decoders that cross a block boundary this step into {@code boundaryScratch}.
      */
     boolean feasible(long nowNs) {
+        feasibleCalls++;
+        blocksShort = 0;
         long budget = maxNumBatchedTokens - (long) lazyCount;
         if (budget < 0) {
             return false;
@@ -140,11 +146,15 @@ final class SteadyDecodes {
             budget -= n;
             // a request admitted while its adapter loaded in the background may hold more blocks than this chunk
             // needs (its first chunk got a larger budget): it needs none, and frees none for the others
-            blocks += Math.max(0, blocksFor(s.computed + n) - s.blocks.size());
+            int need = Math.max(0, blocksFor(s.computed + n) - s.blocks.size());
+            blocks += need;
+            s.steadyNeed = need;
+            s.steadyNeedCall = feasibleCalls;
         }
         if (countedBoundaries) {
             blocks += dueBoundaryBlocks();
-            return blocks <= kv.freeBlocks();
+            blocksShort = blocks - kv.freeBlocks();
+            return blocksShort <= 0;
         }
         // (a sequence that finished while lazy leaves a stale entry there: takeDue drops it)
         boundaries.takeDue(steadySteps, boundaryScratch);
@@ -223,6 +233,56 @@ final class SteadyDecodes {
                 joinLazy(s);
             }
         }
+    }
+
+    /**
+     * When the last {@link #feasible} failed for want of blocks alone (counted boundaries), puts into {@code out},
+     * last first, the running sequences the plain loop would preempt for them, and returns true. That loop walks
+     * running order, allocates each sequence's blocks and, whenever they do not fit, preempts the last running
+     * sequence (the one it is visiting too, if it comes to that); so it preempts the shortest tail of running order
+     * whose blocks and this step's needs cover the shortfall. A sequence's need does not depend on that tail (its
+     * tokens depend only on the budget the sequences before it took), so the needs are those feasible counted. The
+     * caller preempts them in that order, each lazy one first taken out of bulk accounting
+     * ({@link #leaveForPreemption}), and the other lazy decoders stay counted in bulk: with the cache full this
+     * happens every few steps, and materializing and rejoining every lazy decoder each time was a fifth of a
+     * saturated run.
+     */
+    boolean tailToPreempt(List<Sequence> out) {
+        out.clear();
+        if (blocksShort <= 0) {
+            return false;
+        }
+        int crossing = boundaryAllocatedStep == steadySteps ? -1 : phase(steadySteps);
+        long covered = 0;
+        for (Sequence t = running.tail(); t != null; t = running.prev(t)) {
+            out.add(t);
+            if (t.lazy) {
+                covered += t.blocks.size() + (phaseAllocations[t.lazyPhase] - t.lazyCrossBase);
+                covered += t.lazyPhase == crossing ? 1 : 0;
+            } else {
+                covered += t.blocks.size() + (t.steadyNeedCall == feasibleCalls ? t.steadyNeed : 0);
+            }
+            if (covered >= blocksShort) {
+                return true;
+            }
+        }
+        // (the whole list always covers it: every need is among the needs the shortfall counts)
+        out.clear();
+        return false;
+    }
+
+    /**
+     * Takes a lazy sequence about to be preempted out of bulk accounting, as {@link #materialize} would: its
+     * counts and owed blocks brought up to date, its finish taken off the wheel. Eager ones need nothing.
+     */
+    void leaveForPreemption(Sequence s) {
+        if (!s.lazy) {
+            return;
+        }
+        if (!finishes.remove(s)) {
+            throw new IllegalStateException("lazy request " + s.requestId + " has no finish on the wheel");
+        }
+        leaveLazy(s, lastSteadyEndNs);
     }
 
     /** Whether completing the next steady step finishes a lazy sequence. */

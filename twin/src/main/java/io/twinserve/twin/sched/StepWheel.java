@@ -115,6 +115,31 @@ final class StepWheel {
         return false;
     }
 
+    /**
+     * Removes {@code s}, added with its key unchanged since (a sequence taken out of lazy bookkeeping before its
+     * key's step). Returns whether it was there.
+     */
+    boolean remove(Sequence s) {
+        long k = key.applyAsLong(s);
+        int i = (int) (k & mask);
+        Sequence[] bucket = buckets[i];
+        for (int j = 0, n = sizes[i]; j < n; j++) {
+            if (bucket[j] == s) {
+                System.arraycopy(bucket, j + 1, bucket, j, n - j - 1);
+                bucket[n - 1] = null;
+                sizes[i] = n - 1;
+                entries--;
+                return true;
+            }
+        }
+        if (far.remove(s)) {
+            entries--;
+            farNext = far.isEmpty() ? Long.MAX_VALUE : key.applyAsLong(far.peek());
+            return true;
+        }
+        return false;
+    }
+
     void clear() {
         if (entries == 0) {
             return;
