@@ -128,7 +128,10 @@ public final class Scheduler {
         return running.size() == 0 && waiting.isEmpty();
     }
 
-    /** Steps that preempted the tail and kept their lazy decoders counted in bulk (see {@link SteadyDecodes#tailToPreempt}). */
+    /**
+     * Steps that preempted the tail and kept their lazy decoders counted in bulk (see
+     * {@link SteadyDecodes#tailToPreempt}).
+     */
     long steadyPreemptionSteps() {
         return steadyPreemptionSteps;
     }

@@ -67,7 +67,7 @@ public final class Sequence {
     // phase's allocation count when it joined
     int lazyPhase;
     long lazyCrossBase;
-    // the blocks this eager sequence needs in the step SteadyDecodes#feasible checked, call feasibleCall
+    // the blocks this eager sequence needs in the step SteadyDecodes#feasible checked, and which of its calls that was
     int steadyNeed;
     long steadyNeedCall = -1;
     boolean holdsAdapter;
