@@ -29,17 +29,7 @@ final class AdapterTiers {
      * Load times for the twin's adapter cache under the live loop: none, because real loads take real time
      * inside the step; the cache only decides what moves where.
      */
-    static final AdapterCache.LoadTimes INSTANT = new AdapterCache.LoadTimes() {
-        @Override
-        public long fromCpuNs(int adapter) {
-            return 0;
-        }
-
-        @Override
-        public long fromStorageNs(int adapter) {
-            return 0;
-        }
-    };
+    static final AdapterCache.LoadTimes INSTANT = AdapterCache.LoadTimes.fixed(0, 0);
 
     private final Backend backend;
     private final ModelConfig model;

@@ -19,6 +19,21 @@ public final class AdapterCache {
         long fromCpuNs(int adapter);
 
         long fromStorageNs(int adapter);
+
+        /** The same load times for every adapter: {@code cpuNs} from host memory, {@code storageNs} from storage. */
+        static LoadTimes fixed(long cpuNs, long storageNs) {
+            return new LoadTimes() {
+                @Override
+                public long fromCpuNs(int adapter) {
+                    return cpuNs;
+                }
+
+                @Override
+                public long fromStorageNs(int adapter) {
+                    return storageNs;
+                }
+            };
+        }
     }
 
     private final int gpuSlots;

@@ -17,17 +17,7 @@ import net.jqwik.api.constraints.IntRange;
  * slot by slot.
  */
 class AdapterCacheEvictionPropertyTest {
-    private static final AdapterCache.LoadTimes TIMES = new AdapterCache.LoadTimes() {
-        @Override
-        public long fromCpuNs(int adapter) {
-            return 1;
-        }
-
-        @Override
-        public long fromStorageNs(int adapter) {
-            return 0;
-        }
-    };
+    private static final AdapterCache.LoadTimes TIMES = AdapterCache.LoadTimes.fixed(1, 0);
 
     @Property(tries = 200)
     void evictsTheLeastRecentlyUsedIdleSlot(

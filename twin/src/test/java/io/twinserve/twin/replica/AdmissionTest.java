@@ -11,17 +11,7 @@ import org.junit.jupiter.api.Test;
 
 /** The one admission rule and the adapter checks every loop applies before queueing a request. */
 class AdmissionTest {
-    private static final AdapterCache.LoadTimes INSTANT = new AdapterCache.LoadTimes() {
-        @Override
-        public long fromCpuNs(int adapter) {
-            return 0;
-        }
-
-        @Override
-        public long fromStorageNs(int adapter) {
-            return 0;
-        }
-    };
+    private static final AdapterCache.LoadTimes INSTANT = AdapterCache.LoadTimes.fixed(0, 0);
 
     @Test
     void refusesARequestTheWholeCacheCannotHoldOrLongerThanTheModel() {

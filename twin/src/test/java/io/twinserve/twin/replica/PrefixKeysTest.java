@@ -15,17 +15,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** Prefix reuse on one replica: answers are cached for the next turn, and adapters never share blocks. */
 class PrefixKeysTest {
     private static final int BLOCK = 16;
-    private static final AdapterCache.LoadTimes INSTANT = new AdapterCache.LoadTimes() {
-        @Override
-        public long fromCpuNs(int adapter) {
-            return 0;
-        }
-
-        @Override
-        public long fromStorageNs(int adapter) {
-            return 0;
-        }
-    };
+    private static final AdapterCache.LoadTimes INSTANT = AdapterCache.LoadTimes.fixed(0, 0);
 
     /** Takes tokens in bulk, so that a lazy scheduler counts steady decoders without visiting them. */
     private static final StepListener BULK = new StepListener() {

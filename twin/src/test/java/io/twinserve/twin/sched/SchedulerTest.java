@@ -27,17 +27,7 @@ class SchedulerTest {
             config = new SchedulerConfig(
                     maxNumSeqs, budget, true, blockSize, kvTokens, true, slots, 8, 16, kvTokens, false);
             kv = new KvBlockManager(kvTokens, blockSize, true);
-            adapters = new AdapterCache(slots, 8, 8, new AdapterCache.LoadTimes() {
-                @Override
-                public long fromCpuNs(int adapter) {
-                    return 5;
-                }
-
-                @Override
-                public long fromStorageNs(int adapter) {
-                    return 50;
-                }
-            });
+            adapters = new AdapterCache(slots, 8, 8, AdapterCache.LoadTimes.fixed(5, 50));
             scheduler = new Scheduler(config, kv, adapters, 8);
         }
 

@@ -26,17 +26,7 @@ class SteadyPreemptionTest {
         Rig(boolean lazy, int kvTokens, int budget) {
             SchedulerConfig config =
                     new SchedulerConfig(64, budget, true, 16, kvTokens, false, 4, 8, 16, kvTokens, false);
-            AdapterCache adapters = new AdapterCache(4, 8, 8, new AdapterCache.LoadTimes() {
-                @Override
-                public long fromCpuNs(int adapter) {
-                    return 5;
-                }
-
-                @Override
-                public long fromStorageNs(int adapter) {
-                    return 50;
-                }
-            });
+            AdapterCache adapters = new AdapterCache(4, 8, 8, AdapterCache.LoadTimes.fixed(5, 50));
             scheduler = new Scheduler(config, KvBlockManager.counting(kvTokens, 16), adapters, 6, lazy);
         }
 
